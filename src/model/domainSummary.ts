@@ -1,0 +1,184 @@
+import { XMLParser } from 'fast-xml-parser';
+
+/**
+ * The few facts a guest list shows, read from a libvirt domain XML. Pure and read-only: editing
+ * XML belongs to domainXml, which keeps unknown elements; this only summarises.
+ */
+
+export interface GuestDisk {
+  target: string; // vda, hdc, sda
+  device: 'disk' | 'cdrom' | 'floppy' | 'lun';
+  bus: string; // virtio, ide, sata, scsi, usb
+  source: string | null; // file path, block device, or null for an empty CD-ROM
+  format: string | null; // driver type: qcow2, raw, vmdk
+}
+
+export interface GuestNic {
+  mac: string;
+  type: string; // bridge, network, direct, user
+  source: string | null; // bridge or network name
+  model: string | null;
+}
+
+export interface GuestVnc {
+  /** A port, or 'auto' while an autoport guest is not running. */
+  port: number | 'auto';
+  listen: string | null;
+}
+
+export interface DomainSummary {
+  name: string;
+  uuid: string;
+  /** libvirt's domain id, present only in the live XML of a running guest. */
+  id: number | null;
+  vcpus: number;
+  memoryKiB: number;
+  disks: GuestDisk[];
+  nics: GuestNic[];
+  vnc: GuestVnc | null;
+  osType: string | null;
+  hasSerial: boolean;
+}
+
+type Node = Record<string, unknown>;
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  // libosinfo metadata comes with a namespace prefix chosen by whoever wrote the XML.
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  // Subtrees a summary never reads are kept as raw text, not parsed: a refresh parses hundreds.
+  stopNodes: ['domain.os', 'domain.features', 'domain.cpu', 'domain.clock', 'domain.pm', 'domain.seclabel', 'domain.devices.controller', 'domain.devices.video', 'domain.devices.input', 'domain.devices.memballoon', 'domain.devices.channel', 'domain.devices.sound', 'domain.devices.hostdev', '*.address'],
+  isArray: (name) => ['disk', 'interface', 'graphics', 'serial', 'console', 'listen'].includes(name),
+});
+
+const UNIT_TO_KIB: Record<string, number> = {
+  b: 1 / 1024,
+  bytes: 1 / 1024,
+  k: 1,
+  kib: 1,
+  kb: 1000 / 1024,
+  m: 1024,
+  mib: 1024,
+  mb: 1_000_000 / 1024,
+  g: 1024 ** 2,
+  gib: 1024 ** 2,
+  gb: 1e9 / 1024,
+  t: 1024 ** 3,
+  tib: 1024 ** 3,
+  tb: 1e12 / 1024,
+};
+
+function node(v: unknown): Node {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : {};
+}
+
+function list(v: unknown): Node[] {
+  return Array.isArray(v) ? v.map(node) : v === undefined ? [] : [node(v)];
+}
+
+function attr(n: Node, name: string): string | null {
+  const v = n[`@_${name}`];
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** An element's text whether or not it also carries attributes. */
+function text(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  const t = node(v)['#text'];
+  return typeof t === 'string' || typeof t === 'number' ? String(t) : null;
+}
+
+function sizeKiB(v: unknown): number {
+  const amount = Number(text(v) ?? 0);
+  const unit = (attr(node(v), 'unit') ?? 'KiB').toLowerCase();
+  return Math.round(amount * (UNIT_TO_KIB[unit] ?? 1));
+}
+
+function diskOf(d: Node): GuestDisk {
+  const src = node(d.source);
+  const device = attr(d, 'device') ?? 'disk';
+  const target = node(d.target);
+  const pool = attr(src, 'pool');
+  const volume = attr(src, 'volume');
+  const source =
+    attr(src, 'file') ??
+    attr(src, 'dev') ??
+    (pool && volume ? `${pool}/${volume}` : null) ??
+    (attr(src, 'protocol') ? `${attr(src, 'protocol')}:${attr(src, 'name') ?? ''}` : null);
+  return {
+    target: attr(target, 'dev') ?? '',
+    device: (['disk', 'cdrom', 'floppy', 'lun'].includes(device) ? device : 'disk') as GuestDisk['device'],
+    bus: attr(target, 'bus') ?? '',
+    source,
+    format: attr(node(d.driver), 'type'),
+  };
+}
+
+function nicOf(i: Node): GuestNic {
+  const src = node(i.source);
+  return {
+    mac: (attr(node(i.mac), 'address') ?? '').toLowerCase(),
+    type: attr(i, 'type') ?? 'unknown',
+    source: attr(src, 'bridge') ?? attr(src, 'network') ?? attr(src, 'dev') ?? null,
+    model: attr(node(i.model), 'type'),
+  };
+}
+
+function vncOf(graphics: Node[]): GuestVnc | null {
+  const g = graphics.find((x) => attr(x, 'type') === 'vnc');
+  if (!g) return null;
+  const port = Number(attr(g, 'port') ?? -1);
+  const listen = attr(g, 'listen') ?? list(g.listen).map((l) => attr(l, 'address')).find((a) => a !== null) ?? null;
+  return { port: Number.isInteger(port) && port > 0 ? port : 'auto', listen };
+}
+
+/**
+ * libosinfo ids are URLs such as http://debian.org/debian/12 or http://microsoft.com/win/2k3;
+ * their short ids (debian12, win2k3) are the last two path segments joined.
+ */
+export function osShortId(id: string): string | null {
+  const parts = id.replace(/^[a-z]+:\/\/[^/]+\//i, '').split('/').filter(Boolean);
+  if (parts.length === 0) return null;
+  return parts.slice(-2).join('');
+}
+
+function osTypeOf(metadata: Node): string | null {
+  const os = node(node(metadata.libosinfo).os);
+  const id = attr(os, 'id');
+  return id ? osShortId(id) : null;
+}
+
+function hasSerialOf(devices: Node): boolean {
+  if (list(devices.serial).length > 0) return true;
+  return list(devices.console).some((c) => (attr(node(c.target), 'type') ?? 'serial') === 'serial');
+}
+
+/** Summarises one domain XML; throws an Error naming what is missing when it is not a domain. */
+export function summarizeDomainXml(xml: string): DomainSummary {
+  const doc = parser.parse(xml) as Node;
+  const dom = node(doc.domain);
+  const name = text(dom.name);
+  const uuid = text(dom.uuid);
+  if (!name || !uuid) throw new Error('not a libvirt domain XML: <domain> with <name> and <uuid> expected');
+  const devices = node(dom.devices);
+  const vcpu = node(dom.vcpu);
+  const id = attr(dom, 'id');
+  return {
+    name,
+    uuid,
+    id: id !== null && Number(id) >= 0 ? Number(id) : null,
+    vcpus: Number(attr(vcpu, 'current') ?? text(dom.vcpu) ?? 1),
+    // The configured size, not the balloon's current one: it is what the guest may claim.
+    memoryKiB: sizeKiB(dom.memory ?? dom.currentMemory),
+    disks: list(devices.disk).map(diskOf),
+    nics: list(devices.interface).map(nicOf),
+    vnc: vncOf(list(devices.graphics)),
+    osType: osTypeOf(node(dom.metadata)),
+    hasSerial: hasSerialOf(devices),
+  };
+}

@@ -1,0 +1,852 @@
+import { isIP } from 'node:net';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseMac } from './mac.js';
+import { libvirtScaledToBytes } from './units.js';
+import { UserError } from './userError.js';
+
+/**
+ * libvirt domain XML: parse, edit, serialize. A no-op round trip keeps every element, attribute,
+ * comment and the order of devices, because an admin's XML often carries things virtdeck does not
+ * understand (metadata of other tools, qemu:commandline) and losing them would be silent damage.
+ *
+ * Whitespace between elements is not kept; the serializer re-indents in libvirt's own style
+ * (two spaces, single-quoted attributes, `<x/>` for empty elements; double quotes inside
+ * <metadata>, which libvirt hands to libxml2), so `virsh dumpxml` output comes back byte-identical.
+ *
+ * Edits never mutate their input: each returns a new document. Autostart is not part of the XML
+ * (libvirt keeps it as a symlink, set with `virsh autostart`), so there is no edit for it here.
+ */
+
+export interface XmlElement {
+  kind: 'element';
+  name: string;
+  /** In document order. */
+  attrs: Record<string, string>;
+  children: XmlNode[];
+}
+export interface XmlText {
+  kind: 'text';
+  text: string;
+}
+export interface XmlComment {
+  kind: 'comment';
+  text: string;
+}
+export interface XmlCdata {
+  kind: 'cdata';
+  text: string;
+}
+/** `<?xml version="1.0"?>`; other processing instructions are kept by name only. */
+export interface XmlInstruction {
+  kind: 'instruction';
+  name: string;
+  attrs: Record<string, string>;
+}
+export type XmlNode = XmlElement | XmlText | XmlComment | XmlCdata | XmlInstruction;
+
+export interface DomainDoc {
+  /** Top-level nodes: an optional declaration and comments around the one <domain> element. */
+  nodes: XmlNode[];
+}
+
+// ---------------------------------------------------------------- parse
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  commentPropName: '#comment',
+  cdataPropName: '#cdata',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  // Entities are decoded here (decodeEntities) so numeric references are handled too.
+  processEntities: false,
+  ignoreDeclaration: false,
+  ignorePiTags: false,
+});
+
+const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
+    if (ref.startsWith('#x') || ref.startsWith('#X')) return String.fromCodePoint(Number.parseInt(ref.slice(2), 16));
+    if (ref.startsWith('#')) return String.fromCodePoint(Number.parseInt(ref.slice(1), 10));
+    return NAMED_ENTITIES[ref] ?? whole;
+  });
+}
+
+type RawNode = Record<string, unknown>;
+
+function rawText(children: unknown): string {
+  if (!Array.isArray(children)) return '';
+  return children.map((c) => String((c as RawNode)['#text'] ?? '')).join('');
+}
+
+function convertAttrs(raw: unknown): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries((raw as Record<string, unknown>) ?? {})) attrs[k] = decodeEntities(String(v));
+  return attrs;
+}
+
+function isBlank(node: XmlNode): boolean {
+  return node.kind === 'text' && node.text.trim() === '';
+}
+
+function convert(raw: RawNode[]): XmlNode[] {
+  const out: XmlNode[] = [];
+  for (const node of raw) {
+    const key = Object.keys(node).find((k) => k !== ':@');
+    if (key === undefined) continue;
+    const value = node[key];
+    if (key === '#text') out.push({ kind: 'text', text: decodeEntities(String(value)) });
+    else if (key === '#comment') out.push({ kind: 'comment', text: rawText(value) });
+    else if (key === '#cdata') out.push({ kind: 'cdata', text: rawText(value) });
+    else if (key.startsWith('?')) out.push({ kind: 'instruction', name: key.slice(1), attrs: convertAttrs(node[':@']) });
+    else out.push({ kind: 'element', name: key, attrs: convertAttrs(node[':@']), children: convert(value as RawNode[]) });
+  }
+  // Indentation between elements is layout, not content; mixed text (rare) is kept verbatim.
+  const hasMarkup = out.some((n) => n.kind !== 'text');
+  const mixed = out.some((n) => n.kind === 'text' && !isBlank(n));
+  return hasMarkup && !mixed ? out.filter((n) => !isBlank(n)) : out;
+}
+
+const FIX_DUMP = 'Check the file, or take a fresh copy with: virsh dumpxml GUEST > guest.xml';
+
+/** Parses domain XML; malformed XML or another root element is a UserError. */
+export function parseDomainXml(xml: string): DomainDoc {
+  if (xml.trim() === '') throw new UserError('The domain XML is empty.', FIX_DUMP);
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    throw new UserError(`The domain XML is not well-formed at line ${line}, column ${col}: ${msg}`, FIX_DUMP);
+  }
+  const nodes = convert(parser.parse(xml) as RawNode[]).filter((n) => !isBlank(n));
+  const roots = nodes.filter((n): n is XmlElement => n.kind === 'element');
+  if (roots.length !== 1 || roots[0]?.name !== 'domain') {
+    const found = roots[0] ? `<${roots[0].name}>` : 'no element';
+    throw new UserError(`The XML has ${found} at its root, not a libvirt <domain>.`, FIX_DUMP);
+  }
+  return { nodes };
+}
+
+// ---------------------------------------------------------------- serialize
+
+function escapeXml(text: string, chars: RegExp): string {
+  return text.replace(chars, (c) => {
+    switch (c) {
+      case '<':
+        return '&lt;';
+      case '>':
+        return '&gt;';
+      case '&':
+        return '&amp;';
+      case "'":
+        return '&apos;';
+      case '"':
+        return '&quot;';
+      default:
+        return `&#${c.codePointAt(0)};`;
+    }
+  });
+}
+
+// libvirt's virBufferEscapeString escapes all five everywhere; libxml2 (used for <metadata>)
+// escapes fewer, and control characters only inside attributes.
+const LIBVIRT_ESCAPES = /[<>&'"]/g;
+const LIBXML_TEXT_ESCAPES = /[<>&\r]/g;
+const LIBXML_ATTR_ESCAPES = /[<>&"\n\r\t]/g;
+
+function formatAttrs(attrs: Record<string, string>, libxml: boolean): string {
+  const quote = libxml ? '"' : "'";
+  const chars = libxml ? LIBXML_ATTR_ESCAPES : LIBVIRT_ESCAPES;
+  return Object.entries(attrs)
+    .map(([k, v]) => ` ${k}=${quote}${escapeXml(v, chars)}${quote}`)
+    .join('');
+}
+
+function formatInline(node: XmlNode, libxml: boolean): string {
+  switch (node.kind) {
+    case 'text':
+      return escapeXml(node.text, libxml ? LIBXML_TEXT_ESCAPES : LIBVIRT_ESCAPES);
+    case 'cdata':
+      return `<![CDATA[${node.text}]]>`;
+    case 'comment':
+      return `<!--${node.text}-->`;
+    case 'instruction':
+      return `<?${node.name}${formatAttrs(node.attrs, true)}?>`;
+    case 'element': {
+      const inner = libxml || node.name === 'metadata';
+      const open = `<${node.name}${formatAttrs(node.attrs, libxml)}`;
+      if (node.children.length === 0) return `${open}/>`;
+      return `${open}>${node.children.map((c) => formatInline(c, inner)).join('')}</${node.name}>`;
+    }
+  }
+}
+
+function formatNode(node: XmlNode, depth: number, libxml: boolean, out: string[]): void {
+  const pad = '  '.repeat(depth);
+  const blockChildren =
+    node.kind === 'element' &&
+    node.children.some((c) => c.kind === 'element' || c.kind === 'comment') &&
+    !node.children.some((c) => c.kind === 'text' || c.kind === 'cdata');
+  if (node.kind !== 'element' || !blockChildren) {
+    out.push(pad + formatInline(node, libxml));
+    return;
+  }
+  const inner = libxml || node.name === 'metadata';
+  out.push(`${pad}<${node.name}${formatAttrs(node.attrs, libxml)}>`);
+  for (const child of node.children) formatNode(child, depth + 1, inner, out);
+  out.push(`${pad}</${node.name}>`);
+}
+
+/** Serializes in libvirt's layout; ends with a newline like `virsh dumpxml`. */
+export function serializeDomainXml(doc: DomainDoc): string {
+  const out: string[] = [];
+  for (const node of doc.nodes) formatNode(node, 0, false, out);
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- tree helpers
+
+export function el(name: string, attrs: Record<string, string> = {}, children: XmlNode[] = []): XmlElement {
+  return { kind: 'element', name, attrs, children };
+}
+
+function textEl(name: string, text: string, attrs: Record<string, string> = {}): XmlElement {
+  return el(name, attrs, [{ kind: 'text', text }]);
+}
+
+export function childElements(parent: XmlElement, name?: string): XmlElement[] {
+  return parent.children.filter((c): c is XmlElement => c.kind === 'element' && (name === undefined || c.name === name));
+}
+
+export function firstChild(parent: XmlElement, name: string): XmlElement | undefined {
+  return childElements(parent, name)[0];
+}
+
+export function textOf(element: XmlElement | undefined): string | null {
+  if (!element) return null;
+  return element.children
+    .filter((c): c is XmlText | XmlCdata => c.kind === 'text' || c.kind === 'cdata')
+    .map((c) => c.text)
+    .join('');
+}
+
+function setText(element: XmlElement, text: string): void {
+  element.children = [{ kind: 'text', text }];
+}
+
+function removeChildren(parent: XmlElement, drop: (e: XmlElement) => boolean): void {
+  parent.children = parent.children.filter((c) => c.kind !== 'element' || !drop(c));
+}
+
+/** Inserts after the last existing child among `after` (in order of preference), else first. */
+function insertAfter(parent: XmlElement, child: XmlNode, after: string[]): void {
+  let index = -1;
+  parent.children.forEach((c, i) => {
+    if (c.kind === 'element' && after.includes(c.name)) index = i;
+  });
+  parent.children.splice(index + 1, 0, child);
+}
+
+export function domainRoot(doc: DomainDoc): XmlElement {
+  const root = doc.nodes.find((n): n is XmlElement => n.kind === 'element');
+  if (!root) throw new UserError('The document has no <domain> element.', FIX_DUMP);
+  return root;
+}
+
+/** A deep copy to edit, so callers keep their original document. */
+function editable(doc: DomainDoc): { doc: DomainDoc; root: XmlElement } {
+  const copy = structuredClone(doc);
+  return { doc: copy, root: domainRoot(copy) };
+}
+
+function ensureChild(parent: XmlElement, name: string, after: string[]): XmlElement {
+  const found = firstChild(parent, name);
+  if (found) return found;
+  const created = el(name);
+  insertAfter(parent, created, after);
+  return created;
+}
+
+function devicesOf(root: XmlElement): XmlElement {
+  return ensureChild(root, 'devices', ['on_crash', 'on_reboot', 'on_poweroff', 'clock', 'cpu', 'features', 'os', 'vcpu', 'currentMemory', 'memory']);
+}
+
+function disksOf(root: XmlElement): XmlElement[] {
+  const devices = firstChild(root, 'devices');
+  return devices ? childElements(devices, 'disk') : [];
+}
+
+function attr(element: XmlElement | undefined, name: string): string | null {
+  return element?.attrs[name] ?? null;
+}
+
+// ---------------------------------------------------------------- settings
+
+export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';
+export interface NicSettings {
+  index: number;
+  mac: string | null;
+  type: string;
+  source: string | null;
+  model: string | null;
+}
+export interface DiskSettings {
+  target: string;
+  device: string;
+  bus: string;
+  source: string | null;
+  format: string | null;
+}
+export interface DomainSettings {
+  name: string;
+  uuid: string | null;
+  type: string;
+  memoryKiB: number;
+  vcpus: number;
+  nics: NicSettings[];
+  vnc: { port: number | 'auto'; listen: string | null } | null;
+  bootOrder: BootDevice[];
+  disks: DiskSettings[];
+}
+
+function interfacesOf(root: XmlElement): XmlElement[] {
+  const devices = firstChild(root, 'devices');
+  return devices ? childElements(devices, 'interface') : [];
+}
+
+function nicSource(nic: XmlElement): string | null {
+  const source = firstChild(nic, 'source');
+  if (!source) return null;
+  return source.attrs.bridge ?? source.attrs.network ?? source.attrs.dev ?? source.attrs.path ?? null;
+}
+
+/** The bus libvirt would assume from the name when <target> has no bus attribute. */
+function busFromTarget(dev: string): string {
+  if (dev.startsWith('vd')) return 'virtio';
+  if (dev.startsWith('hd')) return 'ide';
+  if (dev.startsWith('fd')) return 'fdc';
+  if (dev.startsWith('sd')) return 'scsi';
+  return 'unknown';
+}
+
+function diskSource(disk: XmlElement): string | null {
+  const s = firstChild(disk, 'source');
+  if (!s) return null;
+  if (s.attrs.file ?? s.attrs.dev ?? s.attrs.dir) return s.attrs.file ?? s.attrs.dev ?? s.attrs.dir ?? null;
+  if (s.attrs.pool && s.attrs.volume) return `${s.attrs.pool}/${s.attrs.volume}`;
+  return s.attrs.name ?? null;
+}
+
+function diskSettings(disk: XmlElement): DiskSettings {
+  const target = firstChild(disk, 'target');
+  const dev = attr(target, 'dev') ?? '';
+  return {
+    target: dev,
+    device: disk.attrs.device ?? 'disk',
+    bus: attr(target, 'bus') ?? busFromTarget(dev),
+    source: diskSource(disk),
+    format: attr(firstChild(disk, 'driver'), 'type'),
+  };
+}
+
+function firstVnc(root: XmlElement): XmlElement | undefined {
+  const devices = firstChild(root, 'devices');
+  return devices ? childElements(devices, 'graphics').find((g) => g.attrs.type === 'vnc') : undefined;
+}
+
+const PER_DEVICE_BOOT_KIND: Record<string, (e: XmlElement) => BootDevice> = {
+  disk: (e) => (e.attrs.device === 'cdrom' ? 'cdrom' : e.attrs.device === 'floppy' ? 'fd' : 'hd'),
+  interface: () => 'network',
+  hostdev: () => 'hd',
+  redirdev: () => 'hd',
+};
+
+function bootOrderOf(root: XmlElement): BootDevice[] {
+  const os = firstChild(root, 'os');
+  const osBoot = os ? childElements(os, 'boot').map((b) => b.attrs.dev as BootDevice) : [];
+  if (osBoot.length > 0) return osBoot;
+  const devices = firstChild(root, 'devices');
+  if (!devices) return [];
+  const ordered = childElements(devices)
+    .flatMap((d) => {
+      const order = Number(attr(firstChild(d, 'boot'), 'order'));
+      const kind = PER_DEVICE_BOOT_KIND[d.name];
+      return kind && order > 0 ? [{ order, dev: kind(d) }] : [];
+    })
+    .sort((a, b) => a.order - b.order)
+    .map((x) => x.dev);
+  return [...new Set(ordered)];
+}
+
+export function getSettings(doc: DomainDoc): DomainSettings {
+  const root = domainRoot(doc);
+  const memory = firstChild(root, 'memory');
+  const vnc = firstVnc(root);
+  const vncListen = vnc ? (vnc.attrs.listen ?? attr(firstChild(vnc, 'listen'), 'address')) : null;
+  const vncPort = vnc ? Number(vnc.attrs.port ?? -1) : -1;
+  return {
+    name: textOf(firstChild(root, 'name')) ?? '',
+    uuid: textOf(firstChild(root, 'uuid')),
+    type: root.attrs.type ?? '',
+    memoryKiB: memory ? libvirtScaledToBytes(textOf(memory) ?? '', memory.attrs.unit) / 1024 : 0,
+    vcpus: Number(textOf(firstChild(root, 'vcpu')) ?? 1),
+    nics: interfacesOf(root).map((nic, index) => ({
+      index,
+      mac: attr(firstChild(nic, 'mac'), 'address'),
+      type: nic.attrs.type ?? '',
+      source: nicSource(nic),
+      model: attr(firstChild(nic, 'model'), 'type'),
+    })),
+    vnc: vnc
+      ? { port: vnc.attrs.autoport === 'yes' || !(vncPort > 0) ? 'auto' : vncPort, listen: vncListen }
+      : null,
+    bootOrder: bootOrderOf(root),
+    disks: disksOf(root).map(diskSettings),
+  };
+}
+
+// ---------------------------------------------------------------- edits: identity
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+export function setName(doc: DomainDoc, name: string): DomainDoc {
+  if (!NAME_RE.test(name)) {
+    throw new UserError(
+      `"${name}" cannot be a guest name here.`,
+      'Use up to 64 letters, digits, dots, dashes, underscores or plus signs, starting with a letter or digit.',
+    );
+  }
+  const { doc: copy, root } = editable(doc);
+  const element = firstChild(root, 'name');
+  if (element) setText(element, name);
+  else root.children.unshift(textEl('name', name));
+  return copy;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** null removes the <uuid> so libvirt generates a fresh one (a restored copy beside its original). */
+export function setUuid(doc: DomainDoc, uuid: string | null): DomainDoc {
+  const { doc: copy, root } = editable(doc);
+  if (uuid === null) {
+    removeChildren(root, (e) => e.name === 'uuid');
+    return copy;
+  }
+  if (!UUID_RE.test(uuid)) {
+    throw new UserError(`"${uuid}" is not a UUID.`, 'Write 32 hex digits as 8-4-4-4-12, or leave it out so libvirt makes one.');
+  }
+  const hex = uuid.replace(/-/g, '').toLowerCase();
+  const canonical = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const element = firstChild(root, 'uuid');
+  if (element) setText(element, canonical);
+  else insertAfter(root, textEl('uuid', canonical), ['name']);
+  return copy;
+}
+
+/** 'qemu' is plain emulation (TCG): the only choice on hosts without /dev/kvm. */
+export function setDomainType(doc: DomainDoc, type: 'kvm' | 'qemu'): DomainDoc {
+  if (type !== 'kvm' && type !== 'qemu') {
+    throw new UserError(`"${type}" is not a domain type virtdeck manages.`, 'Use kvm (hardware acceleration) or qemu (emulation).');
+  }
+  const { doc: copy, root } = editable(doc);
+  root.attrs.type = type;
+  return copy;
+}
+
+/** null removes <emulator> so libvirt picks this host's QEMU (paths differ between distributions). */
+export function setEmulator(doc: DomainDoc, path: string | null): DomainDoc {
+  if (path !== null && !path.startsWith('/')) {
+    throw new UserError(`The emulator "${path}" is not an absolute path.`, 'Give the full path, e.g. /usr/bin/qemu-system-x86_64.');
+  }
+  const { doc: copy, root } = editable(doc);
+  const devices = devicesOf(root);
+  removeChildren(devices, (e) => e.name === 'emulator');
+  if (path !== null) devices.children.unshift(textEl('emulator', path));
+  return copy;
+}
+
+// ---------------------------------------------------------------- edits: resources
+
+const MIN_MEMORY_KIB = 4 * 1024;
+const MAX_MEMORY_KIB = 16 * 1024 ** 3;
+
+export function setMemory(doc: DomainDoc, kib: number): DomainDoc {
+  if (!Number.isInteger(kib) || kib <= 0) {
+    throw new UserError(`The memory size ${kib} KiB is not a positive whole number.`, 'Give the memory in KiB, e.g. 524288 for 512 MiB.');
+  }
+  if (kib < MIN_MEMORY_KIB) {
+    throw new UserError(
+      `${kib} KiB of memory is too little to boot anything; the size is in KiB, not MiB.`,
+      `Give at least ${MIN_MEMORY_KIB} KiB; 512 MiB is 524288 KiB.`,
+    );
+  }
+  if (kib > MAX_MEMORY_KIB) {
+    throw new UserError(`${kib} KiB is more than 16 TiB of memory.`, 'Give the memory in KiB, e.g. 4194304 for 4 GiB.');
+  }
+  const { doc: copy, root } = editable(doc);
+  const maxMemory = firstChild(root, 'maxMemory');
+  if (maxMemory && libvirtScaledToBytes(textOf(maxMemory) ?? '0', maxMemory.attrs.unit) / 1024 < kib) {
+    throw new UserError(
+      `${kib} KiB is above the guest's hotplug limit <maxMemory>.`,
+      'Give less memory, or raise maxMemory first.',
+    );
+  }
+  const memory = ensureChild(root, 'memory', ['title', 'description', 'uuid', 'name']);
+  memory.attrs = { unit: 'KiB' };
+  setText(memory, String(kib));
+  const current = ensureChild(root, 'currentMemory', ['memory']);
+  current.attrs = { unit: 'KiB' };
+  setText(current, String(kib));
+  return copy;
+}
+
+const MAX_VCPUS = 1024;
+
+export function setVcpus(doc: DomainDoc, n: number): DomainDoc {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS) {
+    throw new UserError(`${n} is not a usable number of virtual CPUs.`, `Give a whole number from 1 to ${MAX_VCPUS}.`);
+  }
+  const { doc: copy, root } = editable(doc);
+  const vcpu = ensureChild(root, 'vcpu', ['currentMemory', 'memory']);
+  // The admin asks for n CPUs online: a lower `current` would silently keep fewer.
+  delete vcpu.attrs.current;
+  if (!vcpu.attrs.placement) vcpu.attrs = { placement: 'static', ...vcpu.attrs };
+  setText(vcpu, String(n));
+  // <vcpus> lists every vCPU by id and must match the count; libvirt rebuilds it when absent.
+  removeChildren(root, (e) => e.name === 'vcpus');
+  const cputune = firstChild(root, 'cputune');
+  if (cputune) removeChildren(cputune, (e) => ['vcpupin', 'vcpusched'].includes(e.name) && Number(e.attrs.vcpu) >= n);
+  const topology = firstChild(firstChild(root, 'cpu') ?? el('cpu'), 'topology');
+  if (topology) {
+    // libvirt rejects a topology whose product differs from the vCPU count.
+    const perSocket = ['dies', 'clusters', 'cores', 'threads'].reduce((p, k) => p * Number(topology.attrs[k] ?? 1), 1);
+    if (n % perSocket === 0) topology.attrs.sockets = String(n / perSocket);
+    else for (const k of Object.keys(topology.attrs)) topology.attrs[k] = k === 'sockets' ? String(n) : '1';
+  }
+  return copy;
+}
+
+// ---------------------------------------------------------------- edits: network and display
+
+function nicAt(root: XmlElement, index: number): XmlElement {
+  const nics = interfacesOf(root);
+  const nic = Number.isInteger(index) ? nics[index] : undefined;
+  if (!nic) {
+    throw new UserError(
+      `The guest has no network interface number ${index}.`,
+      nics.length === 0 ? 'Add a network interface first.' : `Pick one from 0 to ${nics.length - 1}.`,
+    );
+  }
+  return nic;
+}
+
+export function setMac(doc: DomainDoc, nicIndex: number, mac: string): DomainDoc {
+  const address = parseMac(mac);
+  const { doc: copy, root } = editable(doc);
+  const nic = nicAt(root, nicIndex);
+  const element = firstChild(nic, 'mac');
+  if (element) element.attrs.address = address;
+  else nic.children.unshift(el('mac', { address }));
+  return copy;
+}
+
+const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function checkListen(listen: string): void {
+  if (isIP(listen) !== 0) return;
+  // Dotted numbers that are not an IPv4 address are a typo, not a host name.
+  if (HOSTNAME_RE.test(listen) && !/^[\d.]+$/.test(listen)) return;
+  throw new UserError(
+    `"${listen}" is not an address VNC can listen on.`,
+    'Give an IPv4 or IPv6 address or a host name: 127.0.0.1 (this host only, reach it through an SSH tunnel) or 0.0.0.0 (every interface).',
+  );
+}
+
+export interface VncOptions {
+  port: number | 'auto';
+  listen?: string;
+}
+
+export function setVnc(doc: DomainDoc, opts: VncOptions): DomainDoc {
+  if (opts.port !== 'auto') {
+    const port = opts.port;
+    if (!Number.isInteger(port) || port > 65535) {
+      throw new UserError(`${port} is not a TCP port.`, "Give a port from 5900 to 65535, or 'auto'.");
+    }
+    if (port < 5900) {
+      throw new UserError(
+        `VNC port ${port} is below 5900: VNC display N listens on port 5900+N, so lower ports cannot be reached as a display.`,
+        "Give a port from 5900 to 65535 (5901 is display :1), or 'auto' to let libvirt pick a free one.",
+      );
+    }
+  }
+  if (opts.listen !== undefined) checkListen(opts.listen);
+  const { doc: copy, root } = editable(doc);
+  const devices = devicesOf(root);
+  let vnc = firstVnc(root);
+  if (!vnc) {
+    vnc = el('graphics', { type: 'vnc' });
+    insertAfter(devices, vnc, ['input', 'interface', 'controller', 'disk', 'emulator', 'graphics']);
+  }
+  const { type, port: _port, autoport: _autoport, listen: oldListen, ...rest } = vnc.attrs;
+  const listen = opts.listen ?? oldListen;
+  vnc.attrs = {
+    type: type ?? 'vnc',
+    port: opts.port === 'auto' ? '-1' : String(opts.port),
+    autoport: opts.port === 'auto' ? 'yes' : 'no',
+    ...(listen !== undefined ? { listen } : {}),
+    ...rest,
+  };
+  if (opts.listen !== undefined) {
+    // libvirt insists the listen attribute and the first <listen> child agree.
+    removeChildren(vnc, (e) => e.name === 'listen');
+    vnc.children.unshift(el('listen', { type: 'address', address: opts.listen }));
+  }
+  return copy;
+}
+
+// ---------------------------------------------------------------- edits: boot order
+
+const BOOT_DEVICES: BootDevice[] = ['hd', 'cdrom', 'network', 'fd'];
+
+/**
+ * Writes <os><boot dev=…/>. libvirt refuses os/boot together with per-device <boot order=…/>,
+ * so the per-device ones are removed: the order given here is the one the admin asked for.
+ */
+export function setBootOrder(doc: DomainDoc, devices: string[]): DomainDoc {
+  if (devices.length === 0) {
+    throw new UserError('The boot order is empty.', `List at least one of ${BOOT_DEVICES.join(', ')}.`);
+  }
+  for (const dev of devices) {
+    if (!BOOT_DEVICES.includes(dev as BootDevice)) {
+      throw new UserError(`"${dev}" is not a boot device.`, `Use ${BOOT_DEVICES.join(', ')}.`);
+    }
+  }
+  if (new Set(devices).size !== devices.length) {
+    throw new UserError(`The boot order ${devices.join(', ')} names a device twice.`, 'List each device once.');
+  }
+  const { doc: copy, root } = editable(doc);
+  const os = ensureChild(root, 'os', ['vcpu', 'currentMemory', 'memory']);
+  const firstBoot = os.children.findIndex((c) => c.kind === 'element' && c.name === 'boot');
+  removeChildren(os, (e) => e.name === 'boot');
+  const boots = devices.map((dev) => el('boot', { dev }));
+  if (firstBoot >= 0) os.children.splice(firstBoot, 0, ...boots);
+  else {
+    const anchor = os.children.reduce((last, c, i) => (c.kind === 'element' && ['type', 'firmware', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'dtb'].includes(c.name) ? i : last), -1);
+    os.children.splice(anchor + 1, 0, ...boots);
+  }
+  const devicesEl = firstChild(root, 'devices');
+  if (devicesEl) for (const d of childElements(devicesEl)) removeChildren(d, (e) => e.name === 'boot');
+  return copy;
+}
+
+// ---------------------------------------------------------------- edits: disks
+
+export type DiskBus = 'ide' | 'sata' | 'scsi' | 'virtio' | 'usb';
+const CHANGEABLE_BUSES = ['ide', 'sata', 'scsi', 'virtio'] as const;
+const ADDABLE_BUSES: DiskBus[] = ['ide', 'sata', 'scsi', 'virtio', 'usb'];
+const PREFIX: Record<DiskBus, string> = { ide: 'hd', sata: 'sd', scsi: 'sd', virtio: 'vd', usb: 'sd' };
+const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vdi', 'vpc', 'vhdx', 'qed'];
+
+/** hda, …, hdz, hdaa, … the way libvirt counts targets. */
+function targetName(prefix: string, index: number): string {
+  let suffix = '';
+  let i = index;
+  do {
+    suffix = String.fromCharCode(97 + (i % 26)) + suffix;
+    i = Math.floor(i / 26) - 1;
+  } while (i >= 0);
+  return prefix + suffix;
+}
+
+function freeTarget(root: XmlElement, bus: DiskBus, preferred: string[] = [], except?: string): string {
+  const used = new Set(disksOf(root).map((d) => attr(firstChild(d, 'target'), 'dev')).filter((t) => t !== except));
+  // QEMU's IDE has two channels with two units each: hda…hdd and no more.
+  const limit = bus === 'ide' ? 4 : 702;
+  const candidates = [...preferred, ...Array.from({ length: limit }, (_, i) => targetName(PREFIX[bus], i))];
+  const free = candidates.find((t) => !used.has(t));
+  if (!free) {
+    throw new UserError(`All four IDE positions (hda to hdd) are taken.`, 'Use the sata or scsi bus for this disk, or remove an IDE disk.');
+  }
+  return free;
+}
+
+function diskByTarget(root: XmlElement, target: string): XmlElement {
+  const disk = disksOf(root).find((d) => attr(firstChild(d, 'target'), 'dev') === target);
+  if (!disk) {
+    const known = disksOf(root).map((d) => attr(firstChild(d, 'target'), 'dev')).filter(Boolean);
+    throw new UserError(
+      `The guest has no disk "${target}".`,
+      known.length > 0 ? `Pick one of ${known.join(', ')}.` : 'The guest has no disks; add one first.',
+    );
+  }
+  return disk;
+}
+
+function isQ35(root: XmlElement): boolean {
+  return /q35/.test(attr(firstChild(firstChild(root, 'os') ?? el('os'), 'type'), 'machine') ?? '');
+}
+
+function checkBusForMachine(root: XmlElement, bus: string): void {
+  if (bus === 'ide' && isQ35(root)) {
+    throw new UserError('This guest uses the q35 machine type, which has no IDE controller.', 'Use the sata bus instead.');
+  }
+}
+
+function ensureScsiController(devices: XmlElement): void {
+  if (childElements(devices, 'controller').some((c) => c.attrs.type === 'scsi')) return;
+  insertAfter(devices, el('controller', { type: 'scsi', index: '0', model: 'virtio-scsi' }), ['disk', 'controller', 'emulator']);
+}
+
+function checkAbsolute(path: string, what: string): void {
+  if (!path.startsWith('/') || /[\n\r\0]/.test(path)) {
+    throw new UserError(`The ${what} "${path}" is not an absolute path.`, 'Give the full path on the host, starting with /.');
+  }
+}
+
+function sourceFor(path: string): { type: string; source: XmlElement } {
+  // A block device is a <source dev=…> of a type='block' disk; everything else is a file.
+  return path.startsWith('/dev/')
+    ? { type: 'block', source: el('source', { dev: path }) }
+    : { type: 'file', source: el('source', { file: path }) };
+}
+
+function insertDisk(devices: XmlElement, disk: XmlElement): void {
+  insertAfter(devices, disk, ['disk', 'emulator']);
+}
+
+function checkBus(bus: string, allowed: readonly string[]): asserts bus is DiskBus {
+  if (!allowed.includes(bus)) {
+    throw new UserError(`"${bus}" is not a disk bus virtdeck can use here.`, `Use one of ${allowed.join(', ')}.`);
+  }
+}
+
+export interface AttachIsoOptions {
+  bus?: 'ide' | 'sata' | 'scsi' | 'usb';
+}
+
+/** Puts the ISO into an empty CD-ROM drive, or adds a read-only CD-ROM drive if none is empty. */
+export function attachIso(doc: DomainDoc, isoPath: string, opts: AttachIsoOptions = {}): DomainDoc {
+  checkAbsolute(isoPath, 'ISO');
+  if (opts.bus !== undefined) checkBus(opts.bus, ['ide', 'sata', 'scsi', 'usb']);
+  const { doc: copy, root } = editable(doc);
+  const cdroms = disksOf(root).filter((d) => d.attrs.device === 'cdrom');
+  const empty = cdroms.find((d) => diskSource(d) === null && (!opts.bus || diskSettings(d).bus === opts.bus));
+  const { type, source } = sourceFor(isoPath);
+  if (empty) {
+    empty.attrs.type = type;
+    removeChildren(empty, (e) => e.name === 'source');
+    insertAfter(empty, source, ['driver']);
+    return copy;
+  }
+  const existingBus = cdroms.map((d) => diskSettings(d).bus).find((b) => ['ide', 'sata', 'scsi', 'usb'].includes(b));
+  const bus = (opts.bus ?? existingBus ?? (isQ35(root) ? 'sata' : 'ide')) as DiskBus;
+  checkBusForMachine(root, bus);
+  const devices = devicesOf(root);
+  if (bus === 'scsi') ensureScsiController(devices);
+  const dev = freeTarget(root, bus, bus === 'ide' ? ['hdc', 'hdd'] : []);
+  insertDisk(
+    devices,
+    el('disk', { type, device: 'cdrom' }, [
+      el('driver', { name: 'qemu', type: 'raw' }),
+      source,
+      el('target', { dev, bus }),
+      el('readonly'),
+    ]),
+  );
+  return copy;
+}
+
+/** Removes the medium and keeps the drive, so the guest sees an empty tray. */
+export function ejectCdrom(doc: DomainDoc, target: string): DomainDoc {
+  const { doc: copy, root } = editable(doc);
+  const disk = diskByTarget(root, target);
+  if (disk.attrs.device !== 'cdrom') {
+    throw new UserError(`"${target}" is a ${disk.attrs.device ?? 'disk'}, not a CD-ROM drive.`, 'Give the target of a CD-ROM drive (see the guest\'s disk list).');
+  }
+  removeChildren(disk, (e) => e.name === 'source');
+  return copy;
+}
+
+/**
+ * Moves a disk to another bus: a free target name for the new prefix, and no <address> so libvirt
+ * assigns one on the new controller. A Windows guest needs the driver for the new bus installed first.
+ */
+export function setDiskBus(doc: DomainDoc, target: string, bus: string): DomainDoc {
+  checkBus(bus, CHANGEABLE_BUSES);
+  const { doc: copy, root } = editable(doc);
+  const disk = diskByTarget(root, target);
+  const targetEl = firstChild(disk, 'target') as XmlElement;
+  if (diskSettings(disk).bus === bus) return copy;
+  if (bus === 'virtio' && disk.attrs.device === 'cdrom') {
+    throw new UserError('A CD-ROM drive cannot sit on the virtio bus.', 'Use ide, sata or scsi for CD-ROM drives.');
+  }
+  checkBusForMachine(root, bus);
+  const dev = PREFIX[bus] === target.slice(0, 2) ? target : freeTarget(root, bus, [], target);
+  targetEl.attrs = { ...targetEl.attrs, dev, bus };
+  removeChildren(disk, (e) => e.name === 'address');
+  if (bus === 'scsi') ensureScsiController(devicesOf(root));
+  return copy;
+}
+
+export interface NewDisk {
+  source: string;
+  format: string;
+  bus: string;
+  target?: string;
+  device?: 'disk' | 'cdrom' | 'floppy';
+}
+
+export function addDisk(doc: DomainDoc, disk: NewDisk): DomainDoc {
+  checkAbsolute(disk.source, 'disk image');
+  if (!DISK_FORMATS.includes(disk.format)) {
+    throw new UserError(`"${disk.format}" is not a disk image format QEMU reads.`, `Use one of ${DISK_FORMATS.join(', ')}.`);
+  }
+  const device = disk.device ?? 'disk';
+  if (!['disk', 'cdrom', 'floppy'].includes(device)) {
+    throw new UserError(`"${device}" is not a disk device kind.`, 'Use disk, cdrom or floppy.');
+  }
+  const bus = device === 'floppy' ? 'fdc' : disk.bus;
+  if (device !== 'floppy') checkBus(bus, ADDABLE_BUSES);
+  if (device === 'cdrom' && bus === 'virtio') {
+    throw new UserError('A CD-ROM drive cannot sit on the virtio bus.', 'Use ide, sata or scsi for CD-ROM drives.');
+  }
+  const { doc: copy, root } = editable(doc);
+  checkBusForMachine(root, bus);
+  const used = disksOf(root).map((d) => attr(firstChild(d, 'target'), 'dev'));
+  let dev: string;
+  if (disk.target !== undefined) {
+    const prefix = device === 'floppy' ? 'fd' : PREFIX[bus as DiskBus];
+    if (!new RegExp(`^${prefix}[a-z]{1,2}$`).test(disk.target)) {
+      throw new UserError(`The target "${disk.target}" does not fit the ${bus} bus.`, `Use a name like ${prefix}b, or leave it out to get a free one.`);
+    }
+    if (used.includes(disk.target)) {
+      throw new UserError(`The guest already has a disk "${disk.target}".`, 'Pick another target, or leave it out to get a free one.');
+    }
+    dev = disk.target;
+  } else if (device === 'floppy') {
+    dev = ['fda', 'fdb'].find((t) => !used.includes(t)) ?? '';
+    if (!dev) throw new UserError('Both floppy drives (fda, fdb) are taken.', 'Remove one first.');
+  } else {
+    dev = freeTarget(root, bus as DiskBus);
+  }
+  const devices = devicesOf(root);
+  if (bus === 'scsi') ensureScsiController(devices);
+  const { type, source } = sourceFor(disk.source);
+  const children: XmlNode[] = [el('driver', { name: 'qemu', type: disk.format }), source, el('target', { dev, bus })];
+  if (device === 'cdrom') children.push(el('readonly'));
+  insertDisk(devices, el('disk', { type, device }, children));
+  return copy;
+}
+
+/** Detaches the disk from the definition; the image file itself is left alone. */
+export function removeDisk(doc: DomainDoc, target: string): DomainDoc {
+  const { doc: copy, root } = editable(doc);
+  const disk = diskByTarget(root, target);
+  const devices = firstChild(root, 'devices') as XmlElement;
+  devices.children = devices.children.filter((c) => c !== disk);
+  return copy;
+}
