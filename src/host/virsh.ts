@@ -1,0 +1,297 @@
+// CONTRACT FILE — the signatures below are the agreed interface; the host layer implements them.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DomainSummary, type GuestDisk, type GuestNic, type GuestVnc, summarizeDomainXml } from '../model/domainSummary.js';
+import { HostError } from './errors.js';
+import type { ExecOptions, ExecResult } from './exec.js';
+import type { HostContext } from './hostContext.js';
+
+export type { GuestDisk, GuestNic, GuestVnc };
+
+export type GuestState = 'running' | 'idle' | 'paused' | 'in shutdown' | 'shut off' | 'crashed' | 'pmsuspended' | 'unknown';
+
+export interface GuestRow {
+  name: string;
+  uuid: string;
+  id: number | null; // libvirt domain id while running
+  state: GuestState;
+  vcpus: number;
+  memoryKiB: number;
+  disks: GuestDisk[];
+  nics: GuestNic[];
+  /** VNC: a port, 'auto' before start with autoport, or null without VNC graphics. */
+  vnc: { port: number | 'auto'; listen: string | null } | null;
+  autostart: boolean;
+  persistent: boolean;
+  osType: string | null; // from libosinfo metadata when present, e.g. win2k3, debian12
+  hasSerial: boolean;
+}
+
+export interface HostVersions {
+  libvirt: string;
+  hypervisor: string; // e.g. "QEMU 7.2.0"
+  hostname: string;
+}
+
+export interface NetworkInfo {
+  name: string;
+  active: boolean;
+  bridge: string | null;
+}
+
+/** The argv of `virsh -c URI ARGS…`, for commands shown in plans and for interactive children. */
+export function virshArgv(host: HostContext, args: string[]): string[] {
+  return ['virsh', '-c', host.uri, ...args];
+}
+
+function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<ExecResult> {
+  return host.virshExec.run(virshArgv(host, args), opts);
+}
+
+/**
+ * virsh runs a `;`-separated command string given as its only argument, in one process and one
+ * connection; `echo MARK` lines split the answers. Only UUIDs and fixed words go into such a
+ * string: a guest name there could carry its own `;`.
+ */
+const MARK = '@@virtdeck@@';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function batch(commands: string[]): string {
+  // The trailing echo keeps the exit status 0 when the last real command failed (a guest that
+  // vanished mid-refresh); a broken connection still fails before any command runs.
+  return [...commands, `echo ${MARK}`].join('; ');
+}
+
+function splitBatch(stdout: string): string[] {
+  return stdout.split(new RegExp(`^${MARK}$`, 'm')).map((s) => s.replace(/^\n/, ''));
+}
+
+function uuidLines(s: string | undefined): string[] {
+  return (s ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => UUID_RE.test(l));
+}
+
+const STATES: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'shut off', 'crashed', 'pmsuspended'];
+
+export function parseState(text: string): GuestState {
+  const word = text.trim().split('\n')[0]?.trim() ?? '';
+  return (STATES as string[]).includes(word) ? (word as GuestState) : 'unknown';
+}
+
+/**
+ * Every guest with its state, hardware and flags, in two virsh processes whatever the number of
+ * guests: one lists UUIDs (all, autostart, transient), one asks state and XML for all of them.
+ * A guest that disappears between the two is left out, not reported as an error.
+ */
+export async function listGuests(host: HostContext): Promise<GuestRow[]> {
+  const lists = await virsh(host, [
+    batch(['list --all --uuid', `echo ${MARK}`, 'list --all --autostart --uuid', `echo ${MARK}`, 'list --all --transient --uuid']),
+  ]);
+  const [allText, autostartText, transientText] = splitBatch(lists.stdout);
+  const uuids = uuidLines(allText);
+  if (uuids.length === 0) return [];
+  const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
+  const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
+
+  const details = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`))], {
+    timeoutMs: 60_000 + uuids.length * 500,
+  });
+  const chunks = splitBatch(details.stdout).slice(1, uuids.length + 1);
+  const rows: GuestRow[] = [];
+  chunks.forEach((chunk, i) => {
+    const xmlStart = chunk.indexOf('<domain');
+    if (xmlStart < 0) return; // gone between the two calls
+    const summary = summarizeDomainXml(chunk.slice(xmlStart));
+    const uuid = (uuids[i] ?? summary.uuid).toLowerCase();
+    rows.push(toRow(summary, parseState(chunk.slice(0, xmlStart)), autostart.has(uuid), !transient.has(uuid)));
+  });
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function toRow(s: DomainSummary, state: GuestState, autostart: boolean, persistent: boolean): GuestRow {
+  const active = state !== 'shut off' && state !== 'unknown';
+  return { ...s, id: active ? s.id : null, state, autostart, persistent };
+}
+
+export async function versions(host: HostContext): Promise<HostVersions> {
+  const r = await virsh(host, [batch(['version', `echo ${MARK}`, 'hostname'])]);
+  const [versionText = '', hostnameText = ''] = splitBatch(r.stdout);
+  return {
+    libvirt: versionText.match(/^Using library: libvirt (\S+)/m)?.[1] ?? 'unknown',
+    hypervisor: versionText.match(/^Running hypervisor: (.+)$/m)?.[1]?.trim() ?? 'unknown',
+    hostname: hostnameText.trim() || host.name,
+  };
+}
+
+export async function dumpXml(host: HostContext, name: string, opts: { inactive?: boolean } = {}): Promise<string> {
+  const r = await virsh(host, ['dumpxml', '--domain', name, ...(opts.inactive ? ['--inactive'] : [])]);
+  return r.stdout;
+}
+
+/**
+ * Defines (or redefines) a guest. virsh reads a file, and /dev/stdin is not one here (Node's
+ * stdio pipes are sockets), so the XML goes through a private temp file removed afterwards.
+ * virsh runs on this machine even for a remote URI, so a local file serves both.
+ */
+export async function defineXml(host: HostContext, xml: string, opts: { validate?: boolean } = {}): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'virtdeck-define-'));
+  try {
+    const file = join(dir, 'domain.xml');
+    await writeFile(file, xml, { mode: 0o600 });
+    await virsh(host, ['define', '--file', file, ...(opts.validate ? ['--validate'] : [])]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function domainCommand(command: string, extra: string[] = []) {
+  return async (host: HostContext, name: string): Promise<void> => {
+    await virsh(host, [command, '--domain', name, ...extra]);
+  };
+}
+
+export const start = domainCommand('start');
+/** Asks the guest to power off (ACPI); a guest without an OS or ACPI support ignores it. */
+export const shutdown = domainCommand('shutdown');
+/** Pulls the plug. */
+export const destroy = domainCommand('destroy');
+export const reboot = domainCommand('reboot');
+export const suspend = domainCommand('suspend');
+export const resume = domainCommand('resume');
+
+export async function setAutostart(host: HostContext, name: string, on: boolean): Promise<void> {
+  await virsh(host, ['autostart', '--domain', name, ...(on ? [] : ['--disable'])]);
+}
+
+export async function undefine(host: HostContext, name: string, opts: { removeStorage?: boolean; nvram?: boolean } = {}): Promise<void> {
+  const extra = [...(opts.removeStorage ? ['--remove-all-storage'] : []), ...(opts.nvram ? ['--nvram'] : [])];
+  await virsh(host, ['undefine', '--domain', name, ...extra]);
+}
+
+export async function domState(host: HostContext, name: string): Promise<GuestState> {
+  const r = await virsh(host, ['domstate', '--domain', name]);
+  return parseState(r.stdout);
+}
+
+const POLL_MS = 500;
+
+function cancelled(command: string[]): HostError {
+  return new HostError({
+    sentence: 'The operation was cancelled.',
+    fix: 'Nothing to do; start it again when ready.',
+    command,
+    stderr: '',
+    code: 'cancelled',
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+/** Waits for shut off after an ACPI shutdown; resolves false when the timeout passes. */
+export async function waitForState(
+  host: HostContext,
+  name: string,
+  state: GuestState,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal?.aborted) throw cancelled(virshArgv(host, ['domstate', '--domain', name]));
+    if ((await domState(host, name)) === state) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(POLL_MS, left), signal);
+  }
+}
+
+/** The VNC display ("127.0.0.1:0", ":1"), or null when the guest has none. */
+export async function vncDisplay(host: HostContext, name: string): Promise<string | null> {
+  const r = await virsh(host, ['vncdisplay', '--domain', name]);
+  return r.stdout.trim() || null;
+}
+
+export async function listNetworks(host: HostContext): Promise<NetworkInfo[]> {
+  const r = await virsh(host, ['net-list', '--all', '--uuid']);
+  const uuids = uuidLines(r.stdout);
+  if (uuids.length === 0) return [];
+  const info = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; net-info --network ${u}`))]);
+  return splitBatch(info.stdout)
+    .slice(1, uuids.length + 1)
+    .map((chunk) => ({
+      name: chunk.match(/^Name:\s*(.+)$/m)?.[1]?.trim() ?? '',
+      active: chunk.match(/^Active:\s*(\S+)/m)?.[1] === 'yes',
+      bridge: chunk.match(/^Bridge:\s*(\S+)/m)?.[1] ?? null,
+    }))
+    .filter((n) => n.name !== '')
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Linux bridges on the host: every bridge is a virtual device with a `bridge` directory in sysfs. */
+export async function listBridges(host: HostContext): Promise<string[]> {
+  const r = await host.sysExec.run(['find', '/sys/devices/virtual/net', '-mindepth', '2', '-maxdepth', '2', '-name', 'bridge']);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split('/').slice(-2)[0] ?? '')
+    .filter(Boolean)
+    .sort();
+}
+
+export async function nodeMemoryKiB(host: HostContext): Promise<number> {
+  const r = await virsh(host, ['nodeinfo']);
+  const m = r.stdout.match(/^Memory size:\s*(\d+)\s*KiB/m);
+  if (!m) throw new HostError({ sentence: 'virsh nodeinfo did not report the host memory.', fix: 'Run `virsh nodeinfo` by hand to see what it prints.', command: virshArgv(host, ['nodeinfo']), stderr: r.stdout });
+  return Number(m[1]);
+}
+
+/**
+ * Starts `virsh event --all --loop` and calls onEvent per line; returns a stop function.
+ * onEnd hears when the watcher ends by itself (libvirtd restarted, connection lost), not on stop.
+ */
+export function watchEvents(host: HostContext, onEvent: (line: string) => void, onEnd?: (error: HostError | null) => void): () => void {
+  const controller = new AbortController();
+  let pending = '';
+  const emit = (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onEvent(line.trim());
+  };
+  virsh(host, ['event', '--all', '--loop'], { timeoutMs: 0, signal: controller.signal, onStdout: emit }).then(
+    () => {
+      if (!controller.signal.aborted) onEnd?.(null);
+    },
+    (e: unknown) => {
+      if (!controller.signal.aborted) onEnd?.(e instanceof HostError ? e : null);
+    },
+  );
+  return () => controller.abort();
+}
+
+/** The argv the UI hands the terminal to for a guest's serial console (leave with Ctrl+]). */
+export function consoleArgv(host: HostContext, name: string): string[] {
+  return virshArgv(host, ['console', '--domain', name]);
+}
+
+export function qemuLogPath(name: string): string {
+  return `/var/log/libvirt/qemu/${name}.log`;
+}
+
+/** The last lines of a guest's QEMU log, read on the host that runs the guest. */
+export async function readQemuLog(host: HostContext, name: string, lines = 50): Promise<string> {
+  const r = await host.sysExec.run(['tail', '-n', String(lines), qemuLogPath(name)]);
+  return r.stdout;
+}

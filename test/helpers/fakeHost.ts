@@ -1,0 +1,363 @@
+import { readFileSync } from 'node:fs';
+import { explain, HostError } from '../../src/host/errors.js';
+import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
+import type { HostContext } from '../../src/host/hostContext.js';
+import type { GuestDisk, GuestState } from '../../src/host/virsh.js';
+import { summarizeDomainXml } from '../../src/model/domainSummary.js';
+
+/**
+ * A scripted libvirt host for UI and store tests: one Executor (used as both virshExec and
+ * sysExec) that answers the virsh invocations src/host/virsh.ts makes, changes guest state the way
+ * libvirt would, records every argv, and fails through explain() like the real executor.
+ */
+export interface FakeGuest {
+  name: string;
+  uuid?: string;
+  state: GuestState;
+  vcpus: number;
+  memoryMiB: number;
+  /** Omitted: one qcow2 disk vda; [] for none. */
+  disks?: Partial<GuestDisk>[];
+  /** Omitted: one generated MAC on bridge br0; [] for no NIC. */
+  macs?: string[];
+  /** Omitted or 'auto': autoport VNC; null: no graphics. */
+  vncPort?: number | 'auto' | null;
+  autostart?: boolean;
+  serial?: boolean;
+  /** A guest without an OS ignores ACPI shutdown and stays running. */
+  ignoresAcpi?: boolean;
+  persistent?: boolean;
+  osId?: string; // libosinfo id, e.g. http://debian.org/debian/12
+}
+
+export interface FakeHostOptions {
+  /** virsh subcommand (e.g. 'start') -> stderr to fail with. */
+  failOn?: Record<string, string>;
+  uri?: string;
+  hostname?: string;
+  bridges?: string[];
+  networks?: { name: string; active: boolean; bridge: string | null }[];
+  nodeMemoryKiB?: number;
+  /** Delay before each answer, to see spinners. */
+  latencyMs?: number;
+}
+
+export interface FakeHost {
+  host: HostContext;
+  calls: string[][];
+  guests: FakeGuest[];
+  /** Emits a line to every running `virsh event --loop` watcher. */
+  emitEvent(line: string): void;
+}
+
+class Failure extends Error {
+  constructor(readonly stderr: string) {
+    super(stderr);
+  }
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
+}
+
+function fakeUuid(i: number): string {
+  const h = (i + 1).toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${h}`;
+}
+
+const ACTIVE: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
+
+export function createFakeHost(guests: FakeGuest[], opts: FakeHostOptions = {}): FakeHost {
+  const calls: string[][] = [];
+  const uri = opts.uri ?? 'qemu:///system';
+  const defined = new Map<FakeGuest, string>(); // XML given to `define`, served back by dumpxml
+  const ids = new Map<FakeGuest, number>();
+  const watchers = new Set<(chunk: string) => void>();
+  let nextId = 1;
+  let uuidSeq = 0;
+  for (const g of guests) {
+    if (!g.uuid) g.uuid = fakeUuid(uuidSeq++);
+    if (ACTIVE.includes(g.state)) ids.set(g, nextId++);
+  }
+
+  const emitEvent = (line: string) => {
+    for (const w of watchers) w(`${line}\n`);
+  };
+
+  const find = (ref: string): FakeGuest => {
+    const g = guests.find((x) => x.name === ref || x.uuid?.toLowerCase() === ref.toLowerCase());
+    if (!g) throw new Failure(`error: failed to get domain '${ref}'`);
+    return g;
+  };
+  const isActive = (g: FakeGuest) => ACTIVE.includes(g.state);
+  const setState = (g: FakeGuest, state: GuestState, event: string) => {
+    g.state = state;
+    if (isActive(g) && !ids.has(g)) ids.set(g, nextId++);
+    if (!isActive(g)) {
+      ids.delete(g);
+      if (g.persistent === false) guests.splice(guests.indexOf(g), 1);
+    }
+    emitEvent(`event 'lifecycle' for domain '${g.name}': ${event}`);
+  };
+  const notRunning = (verb: string, g: FakeGuest) =>
+    new Failure(`error: Failed to ${verb} domain '${g.name}'\nerror: Requested operation is not valid: domain is not running`);
+
+  const domainXml = (g: FakeGuest, inactive: boolean): string => {
+    const stored = defined.get(g);
+    if (stored) return stored;
+    const idx = guests.indexOf(g);
+    const live = !inactive && isActive(g);
+    const disks = (g.disks ?? [{}]).map((d, i) => {
+      const target = d.target ?? `vd${String.fromCharCode(97 + i)}`;
+      const device = d.device ?? 'disk';
+      const source = d.source === undefined ? `/var/lib/libvirt/images/${g.name}-${target}.qcow2` : d.source;
+      const format = d.format === undefined ? (device === 'cdrom' ? 'raw' : 'qcow2') : d.format;
+      return `    <disk type='file' device='${device}'>
+      ${format ? `<driver name='qemu' type='${esc(format)}'/>` : ''}
+      ${source ? `<source file='${esc(source)}'/>` : ''}
+      <target dev='${esc(target)}' bus='${esc(d.bus ?? (device === 'cdrom' ? 'sata' : 'virtio'))}'/>
+    </disk>`;
+    });
+    const macs = g.macs ?? [`52:54:00:00:${(idx >> 8).toString(16).padStart(2, '0')}:${(idx & 255).toString(16).padStart(2, '0')}`];
+    const nics = macs.map(
+      (m) => `    <interface type='bridge'><mac address='${esc(m)}'/><source bridge='br0'/><model type='virtio'/></interface>`,
+    );
+    const vnc = g.vncPort === undefined ? 'auto' : g.vncPort;
+    const port = vnc === null ? null : live ? (vnc === 'auto' ? 5900 + (ids.get(g) ?? 0) : vnc) : vnc === 'auto' ? -1 : vnc;
+    const graphics =
+      port === null ? '' : `    <graphics type='vnc' port='${port}' autoport='${vnc === 'auto' ? 'yes' : 'no'}' listen='127.0.0.1'/>`;
+    const serial = g.serial
+      ? "    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>"
+      : '';
+    const metadata = g.osId
+      ? `  <metadata><libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'><libosinfo:os id='${esc(g.osId)}'/></libosinfo:libosinfo></metadata>\n`
+      : '';
+    return `<domain type='qemu'${live ? ` id='${ids.get(g)}'` : ''}>
+  <name>${esc(g.name)}</name>
+  <uuid>${g.uuid}</uuid>
+${metadata}  <memory unit='KiB'>${g.memoryMiB * 1024}</memory>
+  <currentMemory unit='KiB'>${g.memoryMiB * 1024}</currentMemory>
+  <vcpu placement='static'>${g.vcpus}</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
+  </devices>
+</domain>
+`;
+  };
+
+  const define = (xml: string, file: string): string => {
+    let s: ReturnType<typeof summarizeDomainXml>;
+    const withUuid = /<uuid>/.test(xml) ? xml : xml.replace(/<\/name>/, `</name>\n  <uuid>${fakeUuid(1000 + uuidSeq++)}</uuid>`);
+    try {
+      s = summarizeDomainXml(withUuid);
+    } catch {
+      throw new Failure(`error: Failed to define domain from ${file}\nerror: (domain_definition):1: Document is empty`);
+    }
+    const clash = guests.find((x) => x.name === s.name && x.uuid !== s.uuid && /<uuid>/.test(xml));
+    if (clash) {
+      throw new Failure(
+        `error: Failed to define domain from ${file}\nerror: operation failed: domain '${s.name}' already exists with uuid ${clash.uuid}`,
+      );
+    }
+    let g = guests.find((x) => x.name === s.name);
+    if (!g) {
+      g = { name: s.name, uuid: s.uuid, state: 'shut off', vcpus: s.vcpus, memoryMiB: Math.round(s.memoryKiB / 1024) };
+      guests.push(g);
+    }
+    Object.assign(g, { vcpus: s.vcpus, memoryMiB: Math.round(s.memoryKiB / 1024), persistent: true });
+    defined.set(g, withUuid.replace(/<uuid>[^<]*<\/uuid>/, `<uuid>${g.uuid}</uuid>`));
+    return `Domain '${g.name}' defined from ${file}\n`;
+  };
+
+  const flag = (args: string[], f: string) => args.includes(f);
+  const domainArg = (args: string[]): string => {
+    const i = args.indexOf('--domain');
+    const ref = i >= 0 ? args[i + 1] : args.find((a) => !a.startsWith('--'));
+    if (!ref) throw new Failure("error: command requires option '--domain'");
+    return ref;
+  };
+
+  /** One virsh command; returns its stdout or throws a Failure with virsh's stderr. */
+  const command = (args: string[], input: string | undefined): string => {
+    const [cmd = '', ...rest] = args;
+    const failure = opts.failOn?.[cmd];
+    if (failure !== undefined) throw new Failure(failure);
+    switch (cmd) {
+      case 'echo':
+        return `${rest.join(' ')}\n`;
+      case 'version':
+        return 'Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nUsing API: QEMU 9.0.0\nRunning hypervisor: QEMU 7.2.0\n\n';
+      case 'hostname':
+        return `${opts.hostname ?? 'fakehost'}\n\n`;
+      case 'nodeinfo':
+        return `CPU model:           x86_64\nCPU(s):              2\nMemory size:         ${opts.nodeMemoryKiB ?? 8_388_608} KiB\n\n`;
+      case 'list': {
+        let sel = guests.filter((g) => flag(rest, '--all') || isActive(g));
+        if (flag(rest, '--autostart')) sel = sel.filter((g) => g.autostart);
+        if (flag(rest, '--transient')) sel = sel.filter((g) => g.persistent === false);
+        if (flag(rest, '--persistent')) sel = sel.filter((g) => g.persistent !== false);
+        if (flag(rest, '--uuid')) return `${sel.map((g) => `${g.uuid}\n`).join('')}\n`;
+        if (flag(rest, '--name')) return `${sel.map((g) => `${g.name}\n`).join('')}\n`;
+        return ` Id   Name   State\n---\n${sel.map((g) => ` ${ids.get(g) ?? '-'}   ${g.name}   ${g.state}\n`).join('')}\n`;
+      }
+      case 'domstate':
+        return `${find(domainArg(rest)).state}\n\n`;
+      case 'dumpxml':
+        return domainXml(find(domainArg(rest)), flag(rest, '--inactive'));
+      case 'define': {
+        const file = rest[rest.indexOf('--file') + 1] ?? '';
+        return define(input ?? readFileSync(file, 'utf8'), file);
+      }
+      case 'start': {
+        const g = find(domainArg(rest));
+        if (isActive(g)) throw new Failure(`error: Failed to start domain '${g.name}'\nerror: Requested operation is not valid: domain is already running`);
+        setState(g, 'running', 'Started Booted');
+        return `Domain '${g.name}' started\n\n`;
+      }
+      case 'shutdown': {
+        const g = find(domainArg(rest));
+        if (!isActive(g)) throw notRunning('shutdown', g);
+        if (!g.ignoresAcpi) setState(g, 'shut off', 'Stopped Shutdown');
+        return `Domain '${g.name}' is being shutdown\n\n`;
+      }
+      case 'destroy': {
+        const g = find(domainArg(rest));
+        if (!isActive(g)) throw notRunning('destroy', g);
+        setState(g, 'shut off', 'Stopped Destroyed');
+        return `Domain '${g.name}' destroyed\n\n`;
+      }
+      case 'reboot': {
+        const g = find(domainArg(rest));
+        if (!isActive(g)) throw notRunning('reboot', g);
+        emitEvent(`event 'reboot' for domain '${g.name}'`);
+        return `Domain '${g.name}' is being rebooted\n\n`;
+      }
+      case 'suspend': {
+        const g = find(domainArg(rest));
+        if (!isActive(g)) throw notRunning('suspend', g);
+        setState(g, 'paused', 'Suspended Paused');
+        return `Domain '${g.name}' suspended\n\n`;
+      }
+      case 'resume': {
+        const g = find(domainArg(rest));
+        if (g.state !== 'paused') {
+          throw new Failure(`error: Failed to resume domain '${g.name}'\nerror: Requested operation is not valid: domain is not paused`);
+        }
+        setState(g, 'running', 'Resumed Unpaused');
+        return `Domain '${g.name}' resumed\n\n`;
+      }
+      case 'autostart': {
+        const g = find(domainArg(rest));
+        g.autostart = !flag(rest, '--disable');
+        return `Domain '${g.name}' ${g.autostart ? 'marked as autostarted' : 'unmarked as autostarted'}\n\n`;
+      }
+      case 'undefine': {
+        const g = find(domainArg(rest));
+        if (isActive(g)) g.persistent = false;
+        else guests.splice(guests.indexOf(g), 1);
+        defined.delete(g);
+        emitEvent(`event 'lifecycle' for domain '${g.name}': Undefined Removed`);
+        return `Domain '${g.name}' has been undefined\n\n`;
+      }
+      case 'vncdisplay': {
+        const g = find(domainArg(rest));
+        if (!isActive(g)) throw new Failure('error: Requested operation is not valid: domain is not running');
+        const port = g.vncPort === undefined || g.vncPort === 'auto' ? 5900 + (ids.get(g) ?? 0) : g.vncPort;
+        if (port === null) throw new Failure('error: Failed to get VNC port. Is this domain using VNC?');
+        return `127.0.0.1:${port - 5900}\n\n`;
+      }
+      case 'net-list': {
+        const nets = opts.networks ?? [];
+        return `${nets.map((n, i) => `${flag(rest, '--uuid') ? fakeUuid(5000 + i) : n.name}\n`).join('')}\n`;
+      }
+      case 'net-info': {
+        const ref = rest[rest.indexOf('--network') + 1] ?? '';
+        const i = (opts.networks ?? []).findIndex((n, j) => n.name === ref || fakeUuid(5000 + j) === ref);
+        const n = opts.networks?.[i];
+        if (!n) throw new Failure(`error: failed to get network '${ref}'\nerror: Network not found: no network with matching name '${ref}'`);
+        return `Name:           ${n.name}\nUUID:           ${fakeUuid(5000 + i)}\nActive:         ${n.active ? 'yes' : 'no'}\nPersistent:     yes\nAutostart:      no\nBridge:         ${n.bridge ?? ''}\n\n`;
+      }
+      default:
+        throw new Failure(`error: unknown command: '${cmd}'`);
+    }
+  };
+
+  const runVirsh = async (argv: string[], o: ExecOptions): Promise<ExecResult> => {
+    if (argv[1] !== '-c' || argv[2] !== uri) throw new Failure(`error: fake host expects 'virsh -c ${uri}', got ${argv.join(' ')}`);
+    const rest = argv.slice(3);
+    if (rest[0] === 'event') return watch(argv, o);
+    if (rest.length === 1 && rest[0]?.includes(';')) {
+      // virsh's command-string mode: every command runs; errors go to stderr and do not stop it.
+      const cmds = (rest[0] ?? '').split(';').map((c) => c.trim().split(/\s+/).filter(Boolean));
+      for (const c of cmds) {
+        const failure = opts.failOn?.[c[0] ?? ''];
+        if (failure !== undefined) throw new Failure(failure);
+      }
+      let stdout = '';
+      let stderr = '';
+      let last = 0;
+      for (const c of cmds) {
+        try {
+          stdout += command(c, o.input);
+          last = 0;
+        } catch (e) {
+          if (!(e instanceof Failure)) throw e;
+          stderr += `${e.stderr}\n\n`;
+          stdout += '\n';
+          last = 1;
+        }
+      }
+      if (last !== 0) throw new Failure(stderr);
+      return { argv, exitCode: 0, stdout, stderr };
+    }
+    return { argv, exitCode: 0, stdout: command(rest, o.input), stderr: '' };
+  };
+
+  const watch = (argv: string[], o: ExecOptions): Promise<ExecResult> =>
+    new Promise((resolve, reject) => {
+      const w = (chunk: string) => o.onStdout?.(chunk);
+      watchers.add(w);
+      const stop = () => {
+        watchers.delete(w);
+        reject(new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' }));
+      };
+      if (o.signal?.aborted) stop();
+      else o.signal?.addEventListener('abort', stop, { once: true });
+      if (!o.signal) resolve({ argv, exitCode: 0, stdout: '', stderr: '' });
+    });
+
+  const runSys = (argv: string[]): ExecResult => {
+    const [prog, ...args] = argv;
+    if (prog === 'find' && args[0] === '/sys/devices/virtual/net') {
+      return { argv, exitCode: 0, stdout: (opts.bridges ?? ['br0']).map((b) => `/sys/devices/virtual/net/${b}/bridge\n`).join(''), stderr: '' };
+    }
+    if (prog === 'tail') {
+      const file = args[args.length - 1] ?? '';
+      const name = file.match(/\/([^/]+)\.log$/)?.[1] ?? 'guest';
+      return { argv, exitCode: 0, stdout: `2024-01-01 00:00:00.000+0000: starting up libvirt version: 9.0.0, qemu version: 7.2.0, hostname: fakehost\nLC_ALL=C /usr/bin/qemu-system-x86_64 -name guest=${name}\n`, stderr: '' };
+    }
+    throw new Failure(`${prog}: the fake host does not simulate this command`);
+  };
+
+  const executor: Executor = {
+    label: 'fake',
+    async run(argv: string[], o: ExecOptions = {}): Promise<ExecResult> {
+      calls.push(argv);
+      if (opts.latencyMs) await new Promise((r) => setTimeout(r, opts.latencyMs));
+      try {
+        return argv[0] === 'virsh' ? await runVirsh(argv, o) : runSys(argv);
+      } catch (e) {
+        if (e instanceof Failure) throw explain(argv, e.stderr, 1);
+        throw e;
+      }
+    },
+    async interactive(argv: string[]): Promise<number> {
+      calls.push(argv);
+      return 0;
+    },
+  };
+
+  const host: HostContext = { name: opts.hostname ?? 'fakehost', uri, virshExec: executor, sysExec: executor };
+  return { host, calls, guests, emitEvent };
+}

@@ -1,0 +1,108 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HostError } from '../../src/host/errors.js';
+import { CountingExecutor, LocalExecutor, SshExecutor, shellQuote } from '../../src/host/exec.js';
+
+const local = new LocalExecutor();
+
+async function failure(p: Promise<unknown>): Promise<HostError> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof HostError)) throw new Error(`expected a HostError, got ${String(e)}`);
+  return e;
+}
+
+describe('LocalExecutor', () => {
+  it('returns stdout of a successful command and passes argv verbatim', async () => {
+    const r = await local.run(['printf', '%s|', 'a b', '; rm -rf /', '$HOME']);
+    expect(r.stdout).toBe('a b|; rm -rf /|$HOME|');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('feeds input and streams stdout', async () => {
+    const chunks: string[] = [];
+    const r = await local.run(['cat'], { input: 'hello\n', onStdout: (c) => chunks.push(c) });
+    expect(r.stdout).toBe('hello\n');
+    expect(chunks.join('')).toBe('hello\n');
+  });
+
+  it('turns a failure into a HostError that keeps the command and stderr', async () => {
+    const e = await failure(local.run(['sh', '-c', 'echo oops >&2; exit 3']));
+    expect(e.exitCode).toBe(3);
+    expect(e.stderr).toBe('oops');
+    expect(e.command).toEqual(['sh', '-c', 'echo oops >&2; exit 3']);
+    expect(e.sentence).toBe('sh failed: oops');
+  });
+
+  it('accepts exit codes that are answers', async () => {
+    expect((await local.run(['sh', '-c', 'exit 1'], { okExitCodes: [1] })).exitCode).toBe(1);
+  });
+
+  it('says when a program is not installed', async () => {
+    const e = await failure(local.run(['vdtest-host-no-such-program']));
+    expect(e.code).toBe('not-installed');
+    expect(e.sentence).toBe('The program vdtest-host-no-such-program is not installed on this host.');
+  });
+
+  it('kills a command that runs past its timeout', async () => {
+    const t0 = Date.now();
+    const e = await failure(local.run(['sleep', '5'], { timeoutMs: 200 }));
+    expect(e.code).toBe('timed-out');
+    expect(e.sentence).toContain('200 ms');
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  it('stops on abort with a cancellation, not a failure', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const e = await failure(local.run(['sleep', '5'], { signal: ac.signal }));
+    expect(e.code).toBe('cancelled');
+  });
+});
+
+describe('SshExecutor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vdtest-host-ssh-'));
+  // A stand-in ssh that prints the argv it received, one per line.
+  writeFileSync(join(dir, 'ssh'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
+  chmodSync(join(dir, 'ssh'), 0o755);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('quotes every word into one remote command, in batch mode', async () => {
+    const ssh = new SshExecutor({ destination: 'root@host1', port: 2222 });
+    const r = await ssh.run(['virsh', 'start', "it's; here"], { env: { PATH: `${dir}:${process.env.PATH}` } });
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      '-p',
+      '2222',
+      'root@host1',
+      '--',
+      "virsh start 'it'\\''s; here'",
+    ]);
+    expect(r.argv).toEqual(['virsh', 'start', "it's; here"]);
+    expect(ssh.label).toBe('root@host1');
+  });
+
+  it('quotes only what needs it', () => {
+    expect(shellQuote('/var/lib/a.qcow2')).toBe('/var/lib/a.qcow2');
+    expect(shellQuote('a b')).toBe("'a b'");
+    expect(shellQuote('')).toBe("''");
+  });
+});
+
+describe('CountingExecutor', () => {
+  it('counts each spawn and keeps its argv', async () => {
+    const c = new CountingExecutor(local);
+    await c.run(['true']);
+    await c.run(['echo', 'x']);
+    expect(c.count).toBe(2);
+    expect(c.calls).toEqual([['true'], ['echo', 'x']]);
+    expect(c.label).toBe('local');
+  });
+});
