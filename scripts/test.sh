@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The whole suite, as `npm test` and CI run it: provision the host, typecheck, lint, build, then
+# unit+ui, integration and e2e tests. Every stage runs even after a failure so one run shows
+# everything; the exit code is non-zero if anything failed, and the last line is always
+# "N passed, N failed" (tests summed over all vitest runs; a stage that failed outside a test,
+# such as typecheck or a test file that does not load, counts as one failure).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results=$(mktemp -d "${TMPDIR:-/tmp}/virtdeck-test.XXXXXX")
+trap 'rm -rf "$results"' EXIT
+status=0
+stage_failures=0
+failed_stages=()
+
+banner() { printf '\n=== %s\n' "$1"; }
+fail_stage() {
+  status=1
+  stage_failures=$((stage_failures + 1))
+  failed_stages+=("$1")
+}
+
+banner "host setup"
+if [[ $(id -u) -eq 0 ]]; then
+  setup_out=$(bash scripts/setup-host.sh 2>&1) || fail_stage "setup-host"
+  echo "$setup_out"
+elif timeout 5 virsh -c qemu:///system version >/dev/null 2>&1; then
+  echo "not root: skipping setup-host.sh, the host answers on qemu:///system already"
+  setup_out=$(bash scripts/setup-host.sh --check-kvm 2>&1)
+  echo "$setup_out"
+else
+  echo "not root and libvirtd does not answer: run 'sudo bash scripts/setup-host.sh' first" >&2
+  setup_out=""
+  fail_stage "setup-host (needs root)"
+fi
+
+# libguestfs cannot use KVM where QEMU cannot: tell it so before any test launches an appliance.
+export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
+if grep -q 'KVM not usable' <<<"$setup_out"; then
+  export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+fi
+
+for stage in typecheck lint build; do
+  banner "$stage"
+  npm run --silent "$stage" || fail_stage "$stage"
+done
+
+# run_vitest NAME [vitest args…]: one vitest run whose JSON report is summed at the end.
+run_vitest() {
+  local name=$1
+  shift
+  banner "tests: $name"
+  npx vitest run --passWithNoTests --reporter=default --reporter=json \
+    --outputFile.json="$results/$name.json" "$@" || {
+    status=1
+    echo "$name: vitest exited non-zero" >"$results/$name.exit"
+  }
+}
+
+run_vitest unit test/unit test/ui
+# Real-host tests share libvirtd, disks and 2 CPUs: a little parallelism, not one file per core.
+run_vitest integration --maxWorkers=2 --minWorkers=1 test/integration
+run_vitest e2e --maxWorkers=2 --minWorkers=1 test/e2e
+
+summary=$(node --input-type=module - "$results" "$stage_failures" <<'EOF'
+import { existsSync, readFileSync } from 'node:fs';
+const [dir, stageFailures] = process.argv.slice(2);
+let passed = 0;
+let failed = Number(stageFailures);
+for (const name of ['unit', 'integration', 'e2e']) {
+  const file = `${dir}/${name}.json`;
+  const crashed = existsSync(`${dir}/${name}.exit`);
+  if (!existsSync(file)) {
+    if (crashed) failed += 1;
+    continue;
+  }
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  passed += r.numPassedTests;
+  // A file that fails to load has no failed test, only a failed suite: count it, never hide it.
+  const extra = crashed && r.numFailedTests === 0 ? Math.max(1, r.numFailedTestSuites) : 0;
+  failed += r.numFailedTests + extra;
+}
+console.log(`${passed} passed, ${failed} failed`);
+EOF
+) || { summary="0 passed, 1 failed"; status=1; }
+
+if ((${#failed_stages[@]} > 0)); then
+  echo
+  echo "failed stages: ${failed_stages[*]}"
+fi
+echo
+echo "$summary"
+exit "$status"

@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { UserError } from '../model/userError.js';
+import { configFile } from './paths.js';
+
+const sshSchema = z.object({
+  destination: z.string().min(1),
+  port: z.number().int().min(1).max(65535).optional(),
+  identityFile: z.string().min(1).optional(),
+});
+
+const hostSchema = z.object({
+  name: z.string().min(1),
+  uri: z.string().regex(/^[a-z0-9+]+:\/\//, 'must be a libvirt URI such as qemu:///system or qemu+ssh://root@host/system'),
+  ssh: sshSchema.optional(),
+});
+
+/**
+ * Loose at the top level: other parts of virtdeck (backup destinations, schedules) keep their own
+ * keys in the same file, and a newer file read by an older virtdeck must not be rejected.
+ */
+export const configSchema = z.looseObject({
+  hosts: z.array(hostSchema).default([]),
+  imageDirs: z.array(z.string().min(1)).default(['/var/lib/libvirt/images']),
+  demoDir: z.string().min(1).optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type HostEntry = z.infer<typeof hostSchema>;
+
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+/** Pure: validates parsed JSON; `file` only names the culprit in the message. */
+export function parseConfig(text: string, file: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(
+      `The config file ${file} is not valid JSON (${(e as Error).message}).`,
+      `Fix the syntax, or delete the file to start again from the defaults.`,
+    );
+  }
+  const r = configSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'the top level';
+  throw new UserError(
+    `The config file ${file} has a bad value at ${where}: ${issue?.message ?? 'invalid'}.`,
+    `Edit ${file} and correct ${where}, or delete the file to start again from the defaults.`,
+  );
+}
+
+/** Reads the config file; a missing file means the defaults. */
+export async function loadConfig(file: string = configFile()): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    throw new UserError(
+      `The config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+      'Check its permissions, or set VIRTDECK_HOME to use another directory.',
+    );
+  }
+  return parseConfig(text, file);
+}

@@ -1,0 +1,437 @@
+import { posix } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { z } from 'zod';
+import { type Accel, domainTypeFor } from '../host/kvm.js';
+import { UserError } from '../model/userError.js';
+
+/**
+ * The demo sandbox, pure part: what the three demo guests look like, what exists, and the exact
+ * commands that take the host from one to the other. demo.ts observes the host and runs the plan.
+ */
+
+export const DEMO_NS = 'https://virtdeck.invalid/demo';
+export const MANIFEST_NAME = 'virtdeck-demo.json';
+const DISK_SIZE = '64M';
+
+export interface DemoGuestSpec {
+  name: string;
+  /** What the demo shows with this guest, for the plan and the help text. */
+  role: string;
+  format: 'qcow2' | 'raw' | 'vmdk';
+  /** qemu-img -o options, e.g. the VMware subformat and adapter. */
+  createOptions?: string;
+  file: string;
+  bus: 'virtio' | 'sata' | 'scsi';
+  target: string;
+  scsiModel?: 'lsilogic';
+  memoryMiB: number;
+  vcpus: number;
+  mac: string;
+  nicModel: 'virtio' | 'e1000';
+  osId: string;
+  clock: 'utc' | 'localtime';
+  running: boolean;
+}
+
+export const DEMO_GUESTS: readonly DemoGuestSpec[] = [
+  {
+    name: 'demo-web',
+    role: 'a running guest on a qcow2 disk',
+    format: 'qcow2',
+    file: 'demo-web.qcow2',
+    bus: 'virtio',
+    target: 'vda',
+    memoryMiB: 128,
+    vcpus: 1,
+    mac: '52:54:00:de:00:01',
+    nicModel: 'virtio',
+    osId: 'http://debian.org/debian/12',
+    clock: 'utc',
+    running: true,
+  },
+  {
+    name: 'demo-files',
+    role: 'a stopped guest on a raw disk with a VMware-style static MAC',
+    format: 'raw',
+    file: 'demo-files.raw',
+    bus: 'sata',
+    target: 'sda',
+    memoryMiB: 96,
+    vcpus: 2,
+    mac: '00:50:56:de:00:02',
+    nicModel: 'e1000',
+    osId: 'http://debian.org/debian/12',
+    clock: 'utc',
+    running: false,
+  },
+  {
+    name: 'demo-legacy',
+    role: 'a stopped VMware import: monolithicSparse vmdk on an LSI Logic SCSI controller',
+    format: 'vmdk',
+    createOptions: 'subformat=monolithicSparse,adapter_type=lsilogic',
+    file: 'demo-legacy.vmdk',
+    bus: 'scsi',
+    target: 'sda',
+    scsiModel: 'lsilogic',
+    memoryMiB: 64,
+    vcpus: 1,
+    mac: '00:0c:29:de:00:03',
+    nicModel: 'e1000',
+    osId: 'http://microsoft.com/win/2k3',
+    clock: 'localtime',
+    running: false,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Domain XML
+
+export function escapeXml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/'/g, '&apos;')
+    .replace(/"/g, '&quot;');
+}
+
+/** A tiny element builder: attribute values are always escaped, children are already XML. */
+function tag(name: string, attrs: Record<string, string | undefined> = {}, ...children: string[]): string {
+  const a = Object.entries(attrs)
+    .filter((kv): kv is [string, string] => kv[1] !== undefined)
+    .map(([k, v]) => ` ${k}='${escapeXml(v)}'`)
+    .join('');
+  return children.length === 0 ? `<${name}${a}/>` : `<${name}${a}>${children.join('')}</${name}>`;
+}
+
+function text(name: string, value: string, attrs: Record<string, string | undefined> = {}): string {
+  return tag(name, attrs, escapeXml(value));
+}
+
+export function demoDomainXml(spec: DemoGuestSpec, accel: Accel, dir: string): string {
+  const devices = [
+    tag(
+      'disk',
+      { type: 'file', device: 'disk' },
+      tag('driver', { name: 'qemu', type: spec.format }),
+      tag('source', { file: posix.join(dir, spec.file) }),
+      tag('target', { dev: spec.target, bus: spec.bus }),
+    ),
+    spec.scsiModel ? tag('controller', { type: 'scsi', index: '0', model: spec.scsiModel }) : '',
+    // No libvirt network is assumed to exist; user-mode networking works everywhere.
+    tag('interface', { type: 'user' }, tag('mac', { address: spec.mac }), tag('model', { type: spec.nicModel })),
+    tag('serial', { type: 'pty' }, tag('target', { port: '0' })),
+    tag('console', { type: 'pty' }, tag('target', { type: 'serial', port: '0' })),
+    tag(
+      'graphics',
+      { type: 'vnc', port: '-1', autoport: 'yes', listen: '127.0.0.1' },
+      tag('listen', { type: 'address', address: '127.0.0.1' }),
+    ),
+  ].filter(Boolean);
+  const metadata = tag(
+    'metadata',
+    {},
+    tag('virtdeck:demo', { 'xmlns:virtdeck': DEMO_NS, dir }),
+    tag(
+      'libosinfo:libosinfo',
+      { 'xmlns:libosinfo': 'http://libosinfo.org/xmlns/libvirt/domain/1.0' },
+      tag('libosinfo:os', { id: spec.osId }),
+    ),
+  );
+  return `${tag(
+    'domain',
+    { type: domainTypeFor(accel) },
+    text('name', spec.name),
+    text('title', `virtdeck demo: ${spec.role}`),
+    metadata,
+    text('memory', String(spec.memoryMiB), { unit: 'MiB' }),
+    text('vcpu', String(spec.vcpus)),
+    tag('os', {}, text('type', 'hvm', { arch: 'x86_64', machine: 'pc' }), tag('boot', { dev: 'hd' })),
+    tag('features', {}, tag('acpi'), tag('apic')),
+    tag('clock', { offset: spec.clock }),
+    text('on_poweroff', 'destroy'),
+    text('on_reboot', 'restart'),
+    text('on_crash', 'destroy'),
+    tag('devices', {}, ...devices),
+  )}\n`;
+}
+
+/**
+ * What a marked guest says about itself: null when the guest was not made by the demo (a user's
+ * own guest that happens to be called demo-web), else the sandbox dir it was made for.
+ */
+export function readDemoMarker(domainXml: string): { dir: string | null } | null {
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
+  const doc = parser.parse(domainXml) as { domain?: { metadata?: Record<string, unknown> } };
+  const metadata = doc.domain?.metadata;
+  if (!metadata || typeof metadata !== 'object') return null;
+  for (const value of Object.values(metadata)) {
+    for (const child of Array.isArray(value) ? value : [value]) {
+      if (!child || typeof child !== 'object') continue;
+      const attrs = child as Record<string, unknown>;
+      const ours = Object.entries(attrs).some(([k, v]) => k.startsWith('@xmlns') && v === DEMO_NS);
+      if (ours) return { dir: typeof attrs['@dir'] === 'string' ? (attrs['@dir'] as string) : null };
+    }
+  }
+  return null;
+}
+
+/** A boot sector that prints who it is on the serial port and the screen, then halts with
+ * interrupts off, so a running demo guest costs no CPU even under TCG. */
+export function bootSector(message: string): Uint8Array {
+  const code = [
+    0xfa, // cli
+    0x31, 0xc0, // xor ax,ax
+    0x8e, 0xd8, // mov ds,ax
+    0x31, 0xdb, // xor bx,bx          (teletype page 0)
+    0xbe, 0x1c, 0x7c, // mov si,0x7c1c     (the message, right after the code)
+    0xac, // next: lodsb
+    0x84, 0xc0, // test al,al
+    0x74, 0x0a, // jz halt
+    0xba, 0xf8, 0x03, // mov dx,0x3f8      (COM1)
+    0xee, // out dx,al
+    0xb4, 0x0e, // mov ah,0x0e
+    0xcd, 0x10, // int 0x10          (BIOS teletype)
+    0xeb, 0xf1, // jmp next
+    0xf4, // halt: hlt
+    0xeb, 0xfd, // jmp halt
+  ];
+  const bytes = new Uint8Array(512);
+  bytes.set(code);
+  const msg = new TextEncoder().encode(message.replace(/[^\x20-\x7e\r\n]/g, '?'));
+  bytes.set(msg.subarray(0, 510 - code.length - 1), code.length);
+  bytes[510] = 0x55;
+  bytes[511] = 0xaa;
+  return bytes;
+}
+
+/** The boot sector as qemu-io commands (runs of equal non-zero bytes), so no file has to be
+ * copied to a remote host. */
+export function bootSectorWrites(bytes: Uint8Array): string[] {
+  const writes: string[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let j = i + 1;
+    while (j < bytes.length && bytes[j] === b) j++;
+    if (b !== 0) writes.push(`write -q -P 0x${b.toString(16).padStart(2, '0')} ${i} ${j - i}`);
+    i = j;
+  }
+  return writes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observation and plans
+
+export const manifestSchema = z.object({
+  kind: z.literal('virtdeck-demo'),
+  version: z.literal(1),
+  /** Only base names: whatever the manifest says, reset can only delete inside the sandbox. */
+  files: z.array(z.string().regex(/^[^/]+$/)),
+  guests: z.array(z.string()),
+  createdDir: z.boolean(),
+});
+export type DemoManifest = z.infer<typeof manifestSchema>;
+
+export interface ObservedGuest {
+  name: string;
+  state: string; // virsh domstate: running, shut off, paused, …
+  /** From readDemoMarker. */
+  marker: { dir: string | null } | null;
+}
+
+export interface DemoObserved {
+  uri: string;
+  guests: ObservedGuest[];
+  dirExists: boolean;
+  /** Base names of the entries in the sandbox dir. */
+  files: string[];
+  manifest: DemoManifest | null;
+  /** Permission bits of the sandbox dir and its existing ancestors, e.g. { '/var': '755' }. */
+  modes: Record<string, string>;
+}
+
+export interface DemoStep {
+  title: string;
+  /** virsh runs through the host's virshExec, everything else through sysExec. */
+  on: 'virsh' | 'sys';
+  argv: string[];
+  input?: string;
+  okExitCodes?: number[];
+}
+
+const virsh = (uri: string, ...args: string[]): string[] => ['virsh', '-c', uri, ...args];
+
+/**
+ * Node hands a child's stdin over as a socket, and opening /dev/stdin on a socket fails (ENXIO),
+ * so `virsh define /dev/stdin` needs a real pipe in between. The script is constant and the
+ * command travels as separate arguments, so nothing from input is ever parsed by the shell.
+ */
+export function throughPipe(argv: string[]): string[] {
+  return ['sh', '-c', 'cat | "$@"', 'sh', ...argv];
+}
+
+function manifestStep(dir: string, manifest: DemoManifest): DemoStep {
+  return {
+    title: `Record the demo's files and guests in ${MANIFEST_NAME}`,
+    on: 'sys',
+    argv: ['tee', posix.join(dir, MANIFEST_NAME)],
+    input: `${JSON.stringify(manifest, null, 2)}\n`,
+  };
+}
+
+/** QEMU runs as an unprivileged user (libvirt-qemu on Debian): every directory on the way to the
+ * disks must let others through. */
+function checkReachable(dir: string, modes: Record<string, string>): void {
+  for (const [path, mode] of Object.entries(modes)) {
+    const other = Number.parseInt(mode.slice(-1), 8);
+    if (Number.isNaN(other) || (other & 1) === 0) {
+      throw new UserError(
+        `QEMU runs as an unprivileged user and cannot enter ${path} (mode ${mode}), so it could not open the demo disks in ${dir}.`,
+        `Run chmod o+x ${path}, or choose a demo directory under /var/lib/libvirt/images.`,
+      );
+    }
+  }
+}
+
+function isDemoName(observed: DemoObserved, name: string): ObservedGuest | undefined {
+  return observed.guests.find((g) => g.name === name);
+}
+
+/** Pure: the steps that make the demo exist; [] when it already does. */
+export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string): DemoStep[] {
+  const dir = normalizeDir(rawDir);
+  if (!posix.isAbsolute(dir)) {
+    throw new UserError(`The demo directory ${dir} is not an absolute path.`, 'Give the full path, e.g. /var/lib/virtdeck/demo.');
+  }
+  checkReachable(dir, observed.modes);
+  const manifest = observed.manifest;
+  const ownFiles = new Set(manifest?.files ?? []);
+  const steps: DemoStep[] = [];
+  const work: DemoStep[] = [];
+
+  for (const spec of DEMO_GUESTS) {
+    const guest = isDemoName(observed, spec.name);
+    if (guest && !guest.marker) {
+      throw new UserError(
+        `A guest called ${spec.name} already exists and was not made by the virtdeck demo.`,
+        `Rename it (virsh domrename ${spec.name} NEWNAME) or remove it; the demo never touches guests it did not create.`,
+      );
+    }
+    if (guest?.marker?.dir && guest.marker.dir !== dir) {
+      throw new UserError(
+        `The demo guest ${spec.name} belongs to the demo in ${guest.marker.dir}, not ${dir}.`,
+        `Set demoDir to ${guest.marker.dir} in the config file to keep using that demo, or run virtdeck --demo --reset with it there first.`,
+      );
+    }
+    const path = posix.join(dir, spec.file);
+    const fileExists = observed.files.includes(spec.file);
+    // A lost manifest is not a conflict when our own marked guest uses the file.
+    const claimed = ownFiles.has(spec.file) || guest?.marker?.dir === dir;
+    if (fileExists && !claimed) {
+      throw new UserError(
+        `The file ${path} already exists and was not made by the virtdeck demo.`,
+        'Move it away, or choose another demo directory.',
+      );
+    }
+    if (!fileExists) {
+      const create = ['qemu-img', 'create', '-q', '-f', spec.format];
+      if (spec.createOptions) create.push('-o', spec.createOptions);
+      work.push({ title: `Create the ${spec.format} disk ${spec.file} (${DISK_SIZE})`, on: 'sys', argv: [...create, path, DISK_SIZE] });
+      const writes = bootSectorWrites(bootSector(`\r\nvirtdeck demo guest ${spec.name}: ${spec.role}. Nothing to boot; halted.\r\n`));
+      work.push({
+        title: `Write a boot sector that names the guest into ${spec.file}`,
+        on: 'sys',
+        argv: ['qemu-io', '-f', spec.format, ...writes.flatMap((w) => ['-c', w]), path],
+      });
+    }
+    if (!guest) {
+      work.push({
+        title: `Define ${spec.name}: ${spec.role}`,
+        on: 'virsh',
+        argv: throughPipe(virsh(observed.uri, 'define', '/dev/stdin')),
+        input: demoDomainXml(spec, accel, dir),
+      });
+    }
+    if (spec.running && (!guest || guest.state === 'shut off' || guest.state === 'crashed')) {
+      work.push({ title: `Start ${spec.name}`, on: 'virsh', argv: virsh(observed.uri, 'start', spec.name) });
+    } else if (spec.running && guest?.state === 'paused') {
+      work.push({ title: `Resume ${spec.name}`, on: 'virsh', argv: virsh(observed.uri, 'resume', spec.name) });
+    }
+  }
+  if (work.length === 0 && manifest) return [];
+
+  if (!observed.dirExists) {
+    steps.push({ title: `Create the sandbox directory ${dir}`, on: 'sys', argv: ['mkdir', '-p', '-m', '0755', dir] });
+  }
+  // The manifest is written before anything is created, so a run that stops half-way still
+  // tells reset what may exist.
+  const next: DemoManifest = {
+    kind: 'virtdeck-demo',
+    version: 1,
+    files: union(manifest?.files ?? [], DEMO_GUESTS.map((g) => g.file)),
+    guests: union(manifest?.guests ?? [], DEMO_GUESTS.map((g) => g.name)),
+    createdDir: manifest?.createdDir ?? !observed.dirExists,
+  };
+  steps.push(manifestStep(dir, next));
+  return [...steps, ...work];
+}
+
+/** Pure: the steps that remove what the demo made in `dir`, and nothing else. */
+export function planDemoReset(observed: DemoObserved, rawDir: string): { steps: DemoStep[]; kept: string[] } {
+  const dir = normalizeDir(rawDir);
+  const steps: DemoStep[] = [];
+  const kept: string[] = [];
+  const names = union(DEMO_GUESTS.map((g) => g.name), observed.manifest?.guests ?? []);
+  for (const name of names) {
+    const guest = isDemoName(observed, name);
+    if (!guest) continue;
+    const ours = guest.marker && (guest.marker.dir === null || guest.marker.dir === dir);
+    if (!ours) {
+      kept.push(guest.marker ? `${name} (belongs to the demo in ${guest.marker.dir})` : `${name} (not made by the demo)`);
+      continue;
+    }
+    if (guest.state !== 'shut off') {
+      steps.push({ title: `Stop ${name}`, on: 'virsh', argv: virsh(observed.uri, 'destroy', name) });
+    }
+    // Snapshots and checkpoints someone made while trying the demo would block undefine.
+    steps.push({
+      title: `Remove the guest ${name}`,
+      on: 'virsh',
+      argv: virsh(observed.uri, 'undefine', name, '--managed-save', '--snapshots-metadata', '--checkpoints-metadata'),
+    });
+  }
+  const manifest = observed.manifest;
+  if (manifest) {
+    for (const file of manifest.files.filter((f) => observed.files.includes(f))) {
+      steps.push({ title: `Delete ${file}`, on: 'sys', argv: ['rm', '-f', '--', posix.join(dir, file)] });
+    }
+    steps.push({ title: `Delete ${MANIFEST_NAME}`, on: 'sys', argv: ['rm', '-f', '--', posix.join(dir, MANIFEST_NAME)] });
+    if (manifest.createdDir) {
+      // rmdir refuses a directory that still holds someone's files; that is the point.
+      steps.push({ title: `Remove the directory ${dir} if empty`, on: 'sys', argv: ['rmdir', '--', dir], okExitCodes: [1] });
+    }
+  }
+  return { steps, kept };
+}
+
+/** "/a//b/" and "/a/b" are the same sandbox; markers and manifests compare the normal form. */
+export function normalizeDir(dir: string): string {
+  const n = posix.normalize(dir);
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
+}
+
+/** Pure: the directories whose permissions decide whether QEMU can reach `dir`. */
+export function pathsToCheck(dir: string): string[] {
+  const out: string[] = [];
+  let p = normalizeDir(dir);
+  while (p !== '/') {
+    out.unshift(p);
+    p = posix.dirname(p);
+  }
+  return ['/', ...out];
+}

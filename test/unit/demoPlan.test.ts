@@ -1,0 +1,297 @@
+import { describe, expect, it } from 'vitest';
+import {
+  bootSector,
+  bootSectorWrites,
+  DEMO_GUESTS,
+  DEMO_NS,
+  type DemoManifest,
+  type DemoObserved,
+  type DemoStep,
+  demoDomainXml,
+  escapeXml,
+  planDemo,
+  planDemoReset,
+  pathsToCheck,
+  readDemoMarker,
+} from '../../src/jobs/demoPlan.js';
+import { UserError } from '../../src/model/userError.js';
+
+const DIR = '/var/lib/virtdeck/demo';
+const URI = 'qemu:///system';
+const FILES = ['demo-web.qcow2', 'demo-files.raw', 'demo-legacy.vmdk'];
+const MODES = { '/': '755', '/var': '755', '/var/lib': '755', '/var/lib/virtdeck': '755' };
+const MANIFEST: DemoManifest = {
+  kind: 'virtdeck-demo',
+  version: 1,
+  files: FILES,
+  guests: ['demo-web', 'demo-files', 'demo-legacy'],
+  createdDir: true,
+};
+
+function fresh(over: Partial<DemoObserved> = {}): DemoObserved {
+  return { uri: URI, guests: [], dirExists: false, files: [], manifest: null, modes: MODES, ...over };
+}
+
+/** The demo as ensureDemo leaves it. */
+function complete(over: Partial<DemoObserved> = {}): DemoObserved {
+  return fresh({
+    dirExists: true,
+    files: [...FILES, 'virtdeck-demo.json'],
+    manifest: MANIFEST,
+    guests: [
+      { name: 'demo-web', state: 'running', marker: { dir: DIR } },
+      { name: 'demo-files', state: 'shut off', marker: { dir: DIR } },
+      { name: 'demo-legacy', state: 'shut off', marker: { dir: DIR } },
+    ],
+    ...over,
+  });
+}
+
+const titles = (steps: DemoStep[]) => steps.map((s) => s.title);
+const verbs = (steps: DemoStep[]) =>
+  steps.map((s) => {
+    const at = s.argv.indexOf('virsh');
+    return at >= 0 ? `virsh ${s.argv[at + 3]} ${s.argv[at + 4] ?? ''}`.trim() : s.argv[0];
+  });
+
+function userError(fn: () => unknown): UserError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error('expected a UserError');
+}
+
+describe('planDemo', () => {
+  it('builds everything on an empty host, manifest first', () => {
+    const steps = planDemo(fresh(), 'tcg', DIR);
+    expect(verbs(steps)).toEqual([
+      'mkdir',
+      'tee',
+      'qemu-img',
+      'qemu-io',
+      'virsh define /dev/stdin',
+      'virsh start demo-web',
+      'qemu-img',
+      'qemu-io',
+      'virsh define /dev/stdin',
+      'qemu-img',
+      'qemu-io',
+      'virsh define /dev/stdin',
+    ]);
+    expect(steps[0]?.argv).toEqual(['mkdir', '-p', '-m', '0755', DIR]);
+    const manifest = JSON.parse(steps[1]!.input!);
+    expect(manifest).toEqual({ ...MANIFEST, createdDir: true });
+    expect(steps[1]?.argv).toEqual(['tee', `${DIR}/virtdeck-demo.json`]);
+    expect(steps.find((s) => s.argv.includes('vmdk'))?.argv).toEqual([
+      'qemu-img',
+      'create',
+      '-q',
+      '-f',
+      'vmdk',
+      '-o',
+      'subformat=monolithicSparse,adapter_type=lsilogic',
+      `${DIR}/demo-legacy.vmdk`,
+      '64M',
+    ]);
+    // virsh define goes through a pipe (Node's stdin socket cannot be opened as /dev/stdin).
+    const define = steps.find((s) => s.argv.includes('define'))!;
+    expect(define.on).toBe('virsh');
+    expect(define.argv.slice(0, 5)).toEqual(['sh', '-c', 'cat | "$@"', 'sh', 'virsh']);
+    expect(define.input).toContain("<name>demo-web</name>");
+  });
+
+  it('is a no-op when the demo is complete', () => {
+    expect(planDemo(complete(), 'tcg', DIR)).toEqual([]);
+  });
+
+  it('only starts demo-web when someone stopped it, and resumes it when paused', () => {
+    const stopped = complete();
+    stopped.guests[0]!.state = 'shut off';
+    expect(verbs(planDemo(stopped, 'tcg', DIR))).toEqual(['tee', 'virsh start demo-web']);
+    stopped.guests[0]!.state = 'paused';
+    expect(verbs(planDemo(stopped, 'tcg', DIR))).toEqual(['tee', 'virsh resume demo-web']);
+  });
+
+  it('leaves a demo guest the user started running', () => {
+    const obs = complete();
+    obs.guests[1]!.state = 'running';
+    expect(planDemo(obs, 'tcg', DIR)).toEqual([]);
+  });
+
+  it('recreates a deleted disk and a deleted guest, nothing else', () => {
+    const obs = complete({ files: ['demo-web.qcow2', 'demo-legacy.vmdk', 'virtdeck-demo.json'] });
+    obs.guests = obs.guests.filter((g) => g.name !== 'demo-legacy');
+    expect(titles(planDemo(obs, 'tcg', DIR))).toEqual([
+      "Record the demo's files and guests in virtdeck-demo.json",
+      'Create the raw disk demo-files.raw (64M)',
+      'Write a boot sector that names the guest into demo-files.raw',
+      'Define demo-legacy: a stopped VMware import: monolithicSparse vmdk on an LSI Logic SCSI controller',
+    ]);
+  });
+
+  it('rewrites a lost manifest but does not call its own disks foreign', () => {
+    const steps = planDemo(complete({ manifest: null, files: FILES }), 'tcg', DIR);
+    expect(verbs(steps)).toEqual(['tee']);
+    // Without a manifest we cannot know whether the directory was ours; keep it on reset.
+    expect(JSON.parse(steps[0]!.input!).createdDir).toBe(false);
+  });
+
+  it('refuses to adopt a guest it did not make', () => {
+    const obs = fresh({ guests: [{ name: 'demo-web', state: 'running', marker: null }] });
+    const e = userError(() => planDemo(obs, 'tcg', DIR));
+    expect(e.sentence).toBe('A guest called demo-web already exists and was not made by the virtdeck demo.');
+    expect(e.fix).toContain('virsh domrename demo-web');
+  });
+
+  it('refuses a guest that belongs to a demo in another directory', () => {
+    const obs = fresh({ guests: [{ name: 'demo-files', state: 'shut off', marker: { dir: '/srv/other' } }] });
+    expect(userError(() => planDemo(obs, 'tcg', DIR)).sentence).toContain('/srv/other');
+  });
+
+  it('refuses to overwrite a file it did not make', () => {
+    const obs = fresh({ dirExists: true, files: ['demo-files.raw'] });
+    expect(userError(() => planDemo(obs, 'tcg', DIR)).sentence).toBe(
+      `The file ${DIR}/demo-files.raw already exists and was not made by the virtdeck demo.`,
+    );
+  });
+
+  it('refuses a directory QEMU cannot reach, naming the blocking parent', () => {
+    const obs = fresh({ modes: { '/': '755', '/root': '700' } });
+    const e = userError(() => planDemo(obs, 'tcg', '/root/demo'));
+    expect(e.sentence).toContain('cannot enter /root (mode 700)');
+    expect(e.fix).toContain('chmod o+x /root');
+  });
+
+  it('refuses a relative directory', () => {
+    expect(() => planDemo(fresh(), 'tcg', 'demo')).toThrow(UserError);
+  });
+});
+
+describe('demoDomainXml', () => {
+  const [web, files, legacy] = DEMO_GUESTS;
+
+  it('follows the accelerator', () => {
+    expect(demoDomainXml(web!, 'tcg', DIR)).toMatch(/^<domain type='qemu'>/);
+    expect(demoDomainXml(web!, 'kvm', DIR)).toMatch(/^<domain type='kvm'>/);
+  });
+
+  it('describes small guests on user networking, local VNC and a serial console', () => {
+    const xml = demoDomainXml(files!, 'tcg', DIR);
+    expect(xml).toContain("<mac address='00:50:56:de:00:02'/>");
+    expect(xml).toContain("<interface type='user'>");
+    expect(xml).toContain("<vcpu>2</vcpu>");
+    expect(xml).toContain("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>");
+    expect(xml).toContain("<serial type='pty'>");
+    expect(xml).toContain(`<source file='${DIR}/demo-files.raw'/>`);
+    expect(xml).toContain("<driver name='qemu' type='raw'/>");
+    for (const g of DEMO_GUESTS) {
+      expect(g.memoryMiB).toBeGreaterThanOrEqual(64);
+      expect(g.memoryMiB).toBeLessThanOrEqual(128);
+    }
+  });
+
+  it('puts the VMware import on an LSI Logic SCSI controller', () => {
+    const xml = demoDomainXml(legacy!, 'tcg', DIR);
+    expect(xml).toContain("<driver name='qemu' type='vmdk'/>");
+    expect(xml).toContain("<target dev='sda' bus='scsi'/>");
+    expect(xml).toContain("<controller type='scsi' index='0' model='lsilogic'/>");
+    expect(xml).toContain("<mac address='00:0c:29:de:00:03'/>");
+  });
+
+  it('escapes values and round-trips its marker', () => {
+    const odd = "/srv/it's <demo> & co";
+    const xml = demoDomainXml(web!, 'tcg', odd);
+    expect(xml).toContain(`file='${escapeXml(`${odd}/demo-web.qcow2`)}'`);
+    expect(xml).not.toContain("it's");
+    expect(readDemoMarker(xml)).toEqual({ dir: odd });
+  });
+});
+
+describe('readDemoMarker', () => {
+  it.each([
+    [`<domain><name>x</name><metadata><virtdeck:demo xmlns:virtdeck="${DEMO_NS}" dir="/d"/></metadata></domain>`, { dir: '/d' }],
+    [`<domain><metadata><vd:demo xmlns:vd="${DEMO_NS}"/></metadata></domain>`, { dir: null }],
+    [
+      `<domain><metadata><a:x xmlns:a="urn:other"/><virtdeck:demo xmlns:virtdeck="${DEMO_NS}" dir="/e"/></metadata></domain>`,
+      { dir: '/e' },
+    ],
+    [`<domain><metadata><libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0"/></metadata></domain>`, null],
+    ['<domain><name>demo-web</name></domain>', null],
+    ['<domain><name>demo-web</name><description>virtdeck demo https://virtdeck.invalid/demo</description></domain>', null],
+  ])('%s', (xml, want) => {
+    expect(readDemoMarker(xml)).toEqual(want);
+  });
+});
+
+describe('planDemoReset', () => {
+  it('removes the marked guests, the manifest files and the directory it made', () => {
+    const { steps, kept } = planDemoReset(complete(), DIR);
+    expect(kept).toEqual([]);
+    expect(verbs(steps)).toEqual([
+      'virsh destroy demo-web',
+      'virsh undefine demo-web',
+      'virsh undefine demo-files',
+      'virsh undefine demo-legacy',
+      'rm',
+      'rm',
+      'rm',
+      'rm',
+      'rmdir',
+    ]);
+    expect(steps.filter((s) => s.argv[0] === 'rm').map((s) => s.argv.at(-1))).toEqual([
+      ...FILES.map((f) => `${DIR}/${f}`),
+      `${DIR}/virtdeck-demo.json`,
+    ]);
+  });
+
+  it("keeps a user's guest with a demo name and guests of another sandbox", () => {
+    const obs = complete();
+    obs.guests[0] = { name: 'demo-web', state: 'running', marker: null };
+    obs.guests[1] = { name: 'demo-files', state: 'shut off', marker: { dir: '/srv/other' } };
+    const { steps, kept } = planDemoReset(obs, DIR);
+    expect(kept).toEqual(['demo-web (not made by the demo)', 'demo-files (belongs to the demo in /srv/other)']);
+    expect(steps.some((s) => s.argv.includes('demo-web') || s.argv.includes('demo-files'))).toBe(false);
+  });
+
+  it('deletes no file without a manifest and keeps a directory it did not make', () => {
+    expect(planDemoReset(complete({ manifest: null }), DIR).steps.some((s) => s.argv[0] === 'rm')).toBe(false);
+    const notOurs = planDemoReset(complete({ manifest: { ...MANIFEST, createdDir: false } }), DIR);
+    expect(notOurs.steps.some((s) => s.argv[0] === 'rmdir')).toBe(false);
+  });
+
+  it('has nothing to do on a clean host', () => {
+    expect(planDemoReset(fresh(), DIR)).toEqual({ steps: [], kept: [] });
+  });
+});
+
+describe('boot sector', () => {
+  it('is a valid 512-byte MBR that carries the message', () => {
+    const b = bootSector('hello demo');
+    expect(b.length).toBe(512);
+    expect([b[510], b[511]]).toEqual([0x55, 0xaa]);
+    expect(new TextDecoder().decode(b.subarray(28, 38))).toBe('hello demo');
+    // The code loads the message from 0x7c00 + 28.
+    expect([b[7], b[8], b[9]]).toEqual([0xbe, 0x1c, 0x7c]);
+  });
+
+  it('turns into qemu-io writes that rebuild it exactly', () => {
+    const b = bootSector('x'.repeat(600));
+    const rebuilt = new Uint8Array(512);
+    for (const w of bootSectorWrites(b)) {
+      const m = w.match(/^write -q -P 0x([0-9a-f]{2}) (\d+) (\d+)$/);
+      expect(m).not.toBeNull();
+      rebuilt.fill(Number.parseInt(m![1]!, 16), Number(m![2]), Number(m![2]) + Number(m![3]));
+    }
+    expect(rebuilt).toEqual(b);
+    expect(b[509]).toBe(0); // a long message is cut, still terminated
+  });
+});
+
+describe('pathsToCheck', () => {
+  it('lists every directory from the root down', () => {
+    expect(pathsToCheck('/var/lib/virtdeck/demo/')).toEqual(['/', '/var', '/var/lib', '/var/lib/virtdeck', '/var/lib/virtdeck/demo']);
+  });
+});
