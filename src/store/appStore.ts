@@ -1,0 +1,741 @@
+/**
+ * The console's state and every action the UI can dispatch. Made per HostContext, so tests hand in
+ * a scripted host and get a fresh store; the UI never runs a process itself.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { Executor } from '../host/exec.js';
+import { HostError, toHostError } from '../host/errors.js';
+import type { HostContext } from '../host/hostContext.js';
+import * as virsh from '../host/virsh.js';
+import type { GuestRow } from '../host/virsh.js';
+import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { formatBytes } from '../model/units.js';
+import { UserError } from '../model/userError.js';
+import { type ActionId, PANES, type PaneId, parseCommand } from '../ui/keymap.js';
+import type { Env } from '../ui/theme.js';
+import { editText } from './editor.js';
+import { readGuestLog } from './guestLog.js';
+import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
+import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
+import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, ShownError, TermSize } from './types.js';
+
+export interface AppActions {
+  /** Loads the header, refreshes, and starts the event watch and the poll. */
+  init(): void;
+  /** Stops the event watch, the poll and any wait in progress. */
+  dispose(): void;
+  refresh(): Promise<void>;
+  setSize(size: TermSize): void;
+  setPane(pane: PaneId): void;
+  cyclePane(step: 1 | -1): void;
+  moveSelection(delta: number): void;
+  selectEdge(edge: 'top' | 'bottom'): void;
+  select(name: string): void;
+  startFilter(): void;
+  setFilter(text: string): void;
+  keepFilter(): void;
+  clearFilter(): void;
+  startCommand(): void;
+  setCommand(text: string): void;
+  cancelCommand(): void;
+  runCommand(line: string): void;
+  pushDialog(d: Dialog): void;
+  popDialog(): void;
+  /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
+  updateDialog<K extends Dialog['kind']>(kind: K, change: (d: Extract<Dialog, { kind: K }>) => Extract<Dialog, { kind: K }>): void;
+  setMessage(text: string, kind?: Message['kind']): void;
+  /** Runs a keymap action on the named guest, or on the selected one. */
+  dispatch(action: ActionId, guest?: string | null): void;
+  start(name: string): Promise<void>;
+  askShutdown(name: string): void;
+  askForceOff(name: string): void;
+  askReboot(name: string): void;
+  pauseResume(name: string): Promise<void>;
+  toggleAutostart(name: string): Promise<void>;
+  askUndefine(name: string): void;
+  openSettings(name: string): Promise<void>;
+  saveSettings(): void;
+  editXml(name: string, draft?: string): Promise<void>;
+  openConsole(name: string): Promise<void>;
+  showVnc(name: string): Promise<void>;
+  showLog(name: string): Promise<void>;
+  showDetails(name: string): void;
+  openWizard(): void;
+  closeWizard(defined: string | null, opts?: { openConsole?: boolean }): void;
+  quit(): void;
+}
+
+export type AppState = AppData & AppActions;
+export type AppStore = StoreApi<AppState>;
+
+export interface AppStoreOptions {
+  initialPane?: PaneId;
+  size?: TermSize;
+  /** How long an ACPI shutdown may take before force off is offered. */
+  shutdownTimeoutMs?: number;
+  /** Slow poll that catches what the event stream misses. */
+  pollMs?: number;
+  /** Events come in bursts (a start emits several); one refresh per burst. */
+  eventDebounceMs?: number;
+  /** Off in tests that drive refresh by hand. */
+  live?: boolean;
+  handOff?: HandOff;
+  env?: Env;
+  detectAccel?: (exec: Executor) => Promise<AccelShown>;
+}
+
+const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
+
+export function toShownError(e: unknown): ShownError {
+  if (e instanceof UserError) return { sentence: e.sentence, fix: e.fix, command: [], stderr: '' };
+  const h = e instanceof HostError ? e : toHostError(e);
+  return { sentence: h.sentence, fix: h.fix, command: h.command, stderr: h.stderr };
+}
+
+async function defaultDetectAccel(exec: Executor): Promise<AccelShown> {
+  // Loaded lazily: the header works (showing "accel unknown") even if the check cannot run.
+  const kvm = (await import('../host/kvm.js')) as { detectAccel: (e: Executor) => Promise<AccelShown> };
+  return kvm.detectAccel(exec);
+}
+
+/** Where the selection goes when the selected guest vanishes: the row that took its place. */
+function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
+  const next = visibleGuests({ guests, filter: prev.filter });
+  if (prev.selected && next.some((g) => g.name === prev.selected)) return prev.selected;
+  const oldIndex = visibleGuests(prev).findIndex((g) => g.name === prev.selected);
+  const index = Math.min(Math.max(oldIndex, 0), next.length - 1);
+  return next[index]?.name ?? null;
+}
+
+/** `qemu+ssh://root@host1/system` → root@host1; a local URI → root@<hostname>. */
+export function sshTargetFor(uri: string, hostname: string): string {
+  const m = uri.match(/^[a-z0-9+]+:\/\/([^/?]+)/i);
+  const authority = m?.[1] ?? '';
+  if (authority) return authority.includes('@') ? authority.replace(/:\d+$/, '') : `root@${authority.replace(/:\d+$/, '')}`;
+  return `root@${hostname}`;
+}
+
+export function unifiedDiff(name: string, before: string, after: string): string[] {
+  const patch = createTwoFilesPatch(`${name}.xml (now)`, `${name}.xml (new)`, before, after, undefined, undefined, { context: 2 });
+  return patch
+    .split('\n')
+    .filter((l) => !l.startsWith('====='))
+    .filter((l, i, all) => l !== '' || i < all.length - 1);
+}
+
+export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): AppStore {
+  const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 60_000;
+  const pollMs = opts.pollMs ?? 5_000;
+  const eventDebounceMs = opts.eventDebounceMs ?? 300;
+  const handOff: HandOff = opts.handOff ?? ((run) => run());
+  const env = opts.env ?? process.env;
+  const detectAccel = opts.detectAccel ?? defaultDetectAccel;
+
+  let started = false;
+  let stopEvents: (() => void) | null = null;
+  let poll: ReturnType<typeof setInterval> | null = null;
+  let debounce: ReturnType<typeof setTimeout> | null = null;
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+  const waits = new Set<AbortController>();
+
+  return createStore<AppState>()((set, get) => {
+    const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
+    const setInputMode = (inputMode: AppData['inputMode']) => set((s) => ({ inputMode, mode: modeFor(s.dialogs, inputMode) }));
+    const row = (name: string) => get().guests.find((g) => g.name === name);
+
+    const showError = (title: string, e: unknown, retry?: { key: string; label: string; run: () => void | Promise<void> }) => {
+      get().pushDialog({ kind: 'error', title, error: toShownError(e), showDetails: false, retry });
+      set({ message: null });
+    };
+
+    /** confirm → busy line → host call → refresh; failures become the error dialog. */
+    const act = async (failTitle: string, busy: string, run: () => Promise<void>, done: string) => {
+      get().setMessage(busy, 'busy');
+      try {
+        await run();
+        get().setMessage(done);
+      } catch (e) {
+        showError(failTitle, e);
+      } finally {
+        void get().refresh();
+      }
+    };
+
+    const forceOff = (name: string) =>
+      act(`Could not force ${name} off`, `Forcing ${name} off…`, () => virsh.destroy(host, name), `${name} is off.`);
+
+    const waitForShutdown = async (name: string) => {
+      const abort = new AbortController();
+      waits.add(abort);
+      try {
+        const stopped = await virsh.waitForState(host, name, 'shut off', shutdownTimeoutMs, abort.signal);
+        if (abort.signal.aborted) return;
+        void get().refresh();
+        if (stopped) {
+          get().setMessage(`${name} is shut off.`);
+          return;
+        }
+        get().pushDialog({
+          kind: 'confirm',
+          title: `${name} is still running`,
+          lines: [
+            `${name} did not shut down within ${Math.round(shutdownTimeoutMs / 1000)} s of the ACPI request.`,
+            'The guest may have no ACPI support, or it is busy or asking a question on its screen.',
+            'Forcing it off is like pulling the power cord: unsaved data in the guest is lost.',
+          ],
+          yes: 'force off',
+          onYes: () => forceOff(name),
+          onNo: () => get().setMessage(`${name} was left running.`),
+        });
+      } catch (e) {
+        if (!abort.signal.aborted) showError(`Could not follow ${name}'s shutdown`, e);
+      } finally {
+        waits.delete(abort);
+      }
+    };
+
+    const guestFor = (name: string | null | undefined): string | null => {
+      const chosen = name ?? selectedGuest(get())?.name ?? null;
+      if (!chosen) {
+        get().setMessage('No guest is selected.', 'error');
+        return null;
+      }
+      if (!row(chosen)) {
+        get().setMessage(`There is no guest called "${chosen}".`, 'error');
+        return null;
+      }
+      return chosen;
+    };
+
+    return {
+      guests: [],
+      lastRefresh: null,
+      refreshError: null,
+      versions: null,
+      accel: null,
+      pane: opts.initialPane ?? 'guests',
+      inputMode: 'normal',
+      mode: 'normal',
+      filter: '',
+      command: '',
+      selected: null,
+      dialogs: [],
+      message: null,
+      size: opts.size ?? DEFAULT_SIZE,
+      quitRequested: false,
+      redraw: 0,
+
+      init() {
+        if (started) return;
+        started = true;
+        virsh.versions(host).then(
+          (versions) => set({ versions }),
+          (e) => set({ refreshError: toShownError(e) }),
+        );
+        detectAccel(host.sysExec).then(
+          (a) => set({ accel: { accel: a.accel, reason: a.reason } }),
+          () => set({ accel: null }),
+        );
+        void get().refresh();
+        if (opts.live === false) return;
+        try {
+          stopEvents = virsh.watchEvents(host, () => {
+            if (debounce) clearTimeout(debounce);
+            debounce = setTimeout(() => void get().refresh(), eventDebounceMs);
+          });
+        } catch {
+          // The poll below still keeps the list current, only slower.
+          stopEvents = null;
+        }
+        poll = setInterval(() => void get().refresh(), pollMs);
+        poll.unref?.();
+      },
+
+      dispose() {
+        stopEvents?.();
+        stopEvents = null;
+        if (poll) clearInterval(poll);
+        if (debounce) clearTimeout(debounce);
+        poll = null;
+        debounce = null;
+        for (const w of waits) w.abort();
+        waits.clear();
+      },
+
+      refresh() {
+        if (inFlight) {
+          again = true;
+          return inFlight;
+        }
+        inFlight = (async () => {
+          do {
+            again = false;
+            try {
+              const guests = await virsh.listGuests(host);
+              set((s) => ({ guests, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) }));
+            } catch (e) {
+              set({ refreshError: toShownError(e) });
+            }
+          } while (again);
+        })().finally(() => {
+          inFlight = null;
+        });
+        return inFlight;
+      },
+
+      setSize(size) {
+        set({ size });
+      },
+      setPane(pane) {
+        set({ pane });
+      },
+      cyclePane(step) {
+        const i = PANES.findIndex((p) => p.id === get().pane);
+        const next = PANES[(i + step + PANES.length) % PANES.length];
+        if (next) set({ pane: next.id });
+      },
+      moveSelection(delta) {
+        const rows = visibleGuests(get());
+        if (rows.length === 0) return;
+        const current = rows.findIndex((g) => g.name === selectedGuest(get())?.name);
+        const next = rows[Math.min(Math.max(current + delta, 0), rows.length - 1)];
+        if (next) set({ selected: next.name });
+      },
+      selectEdge(edge) {
+        const rows = visibleGuests(get());
+        const g = edge === 'top' ? rows[0] : rows[rows.length - 1];
+        if (g) set({ selected: g.name });
+      },
+      select(name) {
+        set({ selected: name });
+      },
+
+      startFilter() {
+        setInputMode('filter');
+      },
+      setFilter(filter) {
+        set((s) => {
+          const rows = visibleGuests({ guests: s.guests, filter });
+          const keep = rows.some((g) => g.name === s.selected);
+          return { filter, selected: keep ? s.selected : (rows[0]?.name ?? s.selected) };
+        });
+      },
+      keepFilter() {
+        setInputMode('normal');
+      },
+      clearFilter() {
+        get().setFilter('');
+        setInputMode('normal');
+      },
+
+      startCommand() {
+        set({ command: '' });
+        setInputMode('command');
+      },
+      setCommand(command) {
+        set({ command });
+      },
+      cancelCommand() {
+        set({ command: '' });
+        setInputMode('normal');
+      },
+      runCommand(line) {
+        get().cancelCommand();
+        const text = line.trim().replace(/^:/, '');
+        if (!text) return;
+        const parsed = parseCommand(text);
+        if (!parsed) {
+          get().setMessage(`Unknown command ":${text.split(/\s+/)[0]}"; type :help to see the commands.`, 'error');
+          return;
+        }
+        get().dispatch(parsed.binding.action, parsed.guest);
+      },
+
+      pushDialog(d) {
+        setDialogs([...get().dialogs, d]);
+      },
+      popDialog() {
+        setDialogs(get().dialogs.slice(0, -1));
+      },
+      updateDialog(kind, change) {
+        const dialogs = get().dialogs;
+        const top = dialogs[dialogs.length - 1];
+        if (!top || top.kind !== kind) return;
+        setDialogs([...dialogs.slice(0, -1), change(top as never)]);
+      },
+      setMessage(text, kind = 'info') {
+        set({ message: { text, kind } });
+      },
+
+      dispatch(action, guest) {
+        const s = get();
+        const withGuest = (run: (name: string) => unknown) => {
+          const name = guestFor(guest);
+          if (name) void run(name);
+        };
+        switch (action) {
+          case 'quit':
+            return s.quit();
+          case 'help':
+            return s.pushDialog({ kind: 'help', offset: 0 });
+          case 'filter':
+            return s.startFilter();
+          case 'command':
+            return s.startCommand();
+          case 'up':
+            return s.moveSelection(-1);
+          case 'down':
+            return s.moveSelection(1);
+          case 'top':
+            return s.selectEdge('top');
+          case 'bottom':
+            return s.selectEdge('bottom');
+          case 'nextPane':
+            return s.cyclePane(1);
+          case 'prevPane':
+            return s.cyclePane(-1);
+          case 'pane1':
+          case 'pane2':
+          case 'pane3':
+          case 'pane4':
+          case 'pane5': {
+            const pane = PANES[Number(action.slice(4)) - 1];
+            if (pane) s.setPane(pane.id);
+            return;
+          }
+          case 'refresh':
+            s.setMessage('Refreshing…', 'busy');
+            void s.refresh().then(() => get().setMessage('Refreshed.'));
+            return;
+          case 'start':
+            return withGuest(s.start);
+          case 'shutdown':
+            return withGuest(s.askShutdown);
+          case 'forceOff':
+            return withGuest(s.askForceOff);
+          case 'reboot':
+            return withGuest(s.askReboot);
+          case 'pauseResume':
+            return withGuest(s.pauseResume);
+          case 'autostart':
+            return withGuest(s.toggleAutostart);
+          case 'undefine':
+            return withGuest(s.askUndefine);
+          case 'edit':
+            return withGuest(s.openSettings);
+          case 'editXml':
+            return withGuest((n) => s.editXml(n));
+          case 'console':
+            return withGuest(s.openConsole);
+          case 'vnc':
+            return withGuest(s.showVnc);
+          case 'log':
+            return withGuest(s.showLog);
+          case 'details':
+            return withGuest(s.showDetails);
+          case 'newGuest':
+            return s.openWizard();
+        }
+      },
+
+      async start(name) {
+        if (row(name)?.state === 'running') return get().setMessage(`${name} is already running.`);
+        await act(`Could not start ${name}`, `Starting ${name}…`, () => virsh.start(host, name), `${name} started.`);
+      },
+
+      askShutdown(name) {
+        if (row(name)?.state === 'shut off') return get().setMessage(`${name} is already shut off.`);
+        get().pushDialog({
+          kind: 'confirm',
+          title: `Shut down ${name}?`,
+          lines: [
+            `virtdeck asks ${name} to shut down (ACPI power button) and waits up to ${Math.round(shutdownTimeoutMs / 1000)} s.`,
+            'If it is still running then, you can force it off.',
+          ],
+          yes: 'shut down',
+          onYes: async () => {
+            get().setMessage(`Shutting down ${name}… waiting up to ${Math.round(shutdownTimeoutMs / 1000)} s.`, 'busy');
+            try {
+              await virsh.shutdown(host, name);
+            } catch (e) {
+              showError(`Could not shut down ${name}`, e);
+              void get().refresh();
+              return;
+            }
+            void get().refresh();
+            await waitForShutdown(name);
+          },
+        });
+      },
+
+      askForceOff(name) {
+        if (row(name)?.state === 'shut off') return get().setMessage(`${name} is already shut off.`);
+        get().pushDialog({
+          kind: 'confirm',
+          title: `Force ${name} off?`,
+          lines: [`This cuts the power of ${name} at once, like pulling the cord.`, 'Unsaved data in the guest is lost; its disks may need a check at next boot.'],
+          yes: 'force off',
+          onYes: () => forceOff(name),
+        });
+      },
+
+      askReboot(name) {
+        if (row(name)?.state !== 'running') return get().setMessage(`${name} is not running, so it cannot be rebooted.`, 'error');
+        get().pushDialog({
+          kind: 'confirm',
+          title: `Reboot ${name}?`,
+          lines: [`virtdeck asks ${name} to restart (ACPI); the guest decides how fast.`],
+          yes: 'reboot',
+          onYes: () => act(`Could not reboot ${name}`, `Rebooting ${name}…`, () => virsh.reboot(host, name), `${name} is rebooting.`),
+        });
+      },
+
+      async pauseResume(name) {
+        const state = row(name)?.state;
+        if (state === 'paused') {
+          await act(`Could not resume ${name}`, `Resuming ${name}…`, () => virsh.resume(host, name), `${name} is running again.`);
+        } else if (state === 'running' || state === 'idle') {
+          await act(`Could not pause ${name}`, `Pausing ${name}…`, () => virsh.suspend(host, name), `${name} is paused; press p again to resume.`);
+        } else {
+          get().setMessage(`${name} is ${state ?? 'unknown'}; only a running guest can be paused.`, 'error');
+        }
+      },
+
+      async toggleAutostart(name) {
+        const on = !row(name)?.autostart;
+        await act(
+          `Could not change autostart of ${name}`,
+          `${on ? 'Enabling' : 'Disabling'} autostart of ${name}…`,
+          () => virsh.setAutostart(host, name, on),
+          on ? `${name} now starts with the host.` : `${name} no longer starts with the host.`,
+        );
+      },
+
+      askUndefine(name) {
+        const running = row(name)?.state !== 'shut off';
+        get().pushDialog({
+          kind: 'typeName',
+          title: `Delete ${name}?`,
+          lines: [
+            `This removes the definition of ${name} from libvirt.`,
+            running ? `${name} is running: it keeps running until it stops, then it is gone.` : 'Its disk images are kept unless you tick the box.',
+          ],
+          name,
+          typed: '',
+          deleteDisks: false,
+          focus: 'name',
+          onConfirm: async (deleteDisks) => {
+            if (deleteDisks && row(name)?.state !== 'shut off') {
+              showError(`Could not delete ${name}`, new UserError(`${name} is still running, so its disks are in use.`, `Shut ${name} down first (S), then delete it with its disks.`));
+              return;
+            }
+            await act(
+              `Could not delete ${name}`,
+              `Deleting ${name}…`,
+              () => virsh.undefine(host, name, { removeStorage: deleteDisks, nvram: true }),
+              deleteDisks ? `${name} and its disks are deleted.` : `${name} is deleted; its disk images are kept.`,
+            );
+          },
+        });
+      },
+
+      async openSettings(name) {
+        try {
+          const xml = await virsh.dumpXml(host, name, { inactive: true });
+          const fields = buildSettingsForm(settingsOf(parseDomainXml(xml)), row(name)?.autostart ?? false);
+          get().pushDialog({ kind: 'settings', guest: name, xml, fields, focus: 0, error: null });
+        } catch (e) {
+          showError(`Could not read the settings of ${name}`, e);
+        }
+      },
+
+      saveSettings() {
+        const top = get().dialogs[get().dialogs.length - 1];
+        if (top?.kind !== 'settings') return;
+        const form: SettingsDialog = top;
+        const name = form.guest;
+        try {
+          const original = parseDomainXml(form.xml);
+          const edit = applySettingsForm(original, form.fields);
+          if (edit.changes.length === 0) {
+            get().popDialog();
+            get().setMessage(`Nothing changed in ${name}.`);
+            return;
+          }
+          const before = serializeDomainXml(original);
+          const after = serializeDomainXml(edit.doc);
+          const xmlChanged = before !== after;
+          const running = row(name)?.state === 'running';
+          get().updateDialog('settings', (d) => ({ ...d, error: null }));
+          get().pushDialog({
+            kind: 'diff',
+            title: `Apply to ${name}?`,
+            summary: [edit.changes.join(' · '), ...(running && xmlChanged ? [`${name} is running: the changes apply at its next start.`] : [])],
+            lines: xmlChanged ? unifiedDiff(name, before, after) : ['(the XML does not change)'],
+            offset: 0,
+            onApply: async () => {
+              setDialogs(get().dialogs.filter((d) => d.kind !== 'diff' && d.kind !== 'settings'));
+              await act(
+                `Could not change ${name}`,
+                `Applying the settings of ${name}…`,
+                async () => {
+                  if (xmlChanged) await virsh.defineXml(host, after, { validate: true });
+                  if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
+                },
+                running && xmlChanged ? `Saved; ${name} uses the new settings from its next start.` : `Saved the settings of ${name}.`,
+              );
+            },
+          });
+        } catch (e) {
+          if (e instanceof UserError) get().updateDialog('settings', (d) => ({ ...d, error: { sentence: e.sentence, fix: e.fix } }));
+          else showError(`Could not change ${name}`, e);
+        }
+      },
+
+      async editXml(name, draft) {
+        let current: string;
+        try {
+          current = await virsh.dumpXml(host, name, { inactive: true });
+        } catch (e) {
+          showError(`Could not read the XML of ${name}`, e);
+          return;
+        }
+        let edited: { text: string; exitCode: number };
+        try {
+          edited = await editText(host.virshExec, handOff, draft ?? current, `${name}.xml`, env);
+        } catch (e) {
+          showError('Could not run the editor', e);
+          return;
+        } finally {
+          set((s) => ({ redraw: s.redraw + 1 }));
+        }
+        if (edited.exitCode !== 0) return get().setMessage(`The editor exited with code ${edited.exitCode}; ${name} is unchanged.`, 'error');
+        if (edited.text === current) return get().setMessage(`No changes to the XML of ${name}.`);
+        get().pushDialog({
+          kind: 'diff',
+          title: `Define ${name} from your XML?`,
+          summary: ['virsh define --validate checks it against the schema first.'],
+          lines: unifiedDiff(name, current, edited.text),
+          offset: 0,
+          onApply: async () => {
+            get().popDialog();
+            get().setMessage(`Defining ${name}…`, 'busy');
+            try {
+              await virsh.defineXml(host, edited.text, { validate: true });
+              get().setMessage(`Defined ${name} from your XML.`);
+            } catch (e) {
+              showError(`Could not define ${name}`, e, {
+                key: 'e',
+                label: 're-open the editor with your text',
+                run: () => {
+                  get().popDialog();
+                  void get().editXml(name, edited.text);
+                },
+              });
+            } finally {
+              void get().refresh();
+            }
+          },
+        });
+      },
+
+      async openConsole(name) {
+        const g = row(name);
+        if (g && g.state !== 'running' && g.state !== 'paused') return get().setMessage(`${name} is ${g.state}; start it (s) before opening its console.`, 'error');
+        if (g && !g.hasSerial) return get().setMessage(`${name} has no serial console; use VNC (v) to see its screen.`, 'error');
+        try {
+          const code = await handOff(() => host.virshExec.interactive(['virsh', '-c', host.uri, 'console', name]));
+          get().setMessage(code === 0 ? `Left the console of ${name}.` : `virsh console ended with code ${code}.`, code === 0 ? 'info' : 'error');
+        } catch (e) {
+          showError(`Could not open the console of ${name}`, e);
+        } finally {
+          set((s) => ({ redraw: s.redraw + 1 }));
+          void get().refresh();
+        }
+      },
+
+      async showVnc(name) {
+        const g = row(name);
+        if (!g) return;
+        if (!g.vnc) {
+          get().pushDialog({ kind: 'text', title: `VNC of ${name}`, lines: [`${name} has no VNC display.`, 'Press e and set VNC port to auto to add one.'], offset: 0 });
+          return;
+        }
+        let port: number | null = typeof g.vnc.port === 'number' ? g.vnc.port : null;
+        if (g.state === 'running') {
+          try {
+            const display = await virsh.vncDisplay(host, name);
+            const n = display?.match(/:(\d+)$/)?.[1];
+            if (n !== undefined) port = 5900 + Number(n);
+          } catch (e) {
+            showError(`Could not ask libvirt for the VNC display of ${name}`, e);
+            return;
+          }
+        }
+        const listen = g.vnc.listen ?? '127.0.0.1';
+        const lines = [`Listen  ${listen}`, `Port    ${port ?? 'chosen by libvirt when the guest starts (auto)'}`];
+        if (port !== null) {
+          const remote = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
+          const target = sshTargetFor(host.uri, get().versions?.hostname ?? host.name);
+          lines.push('', 'From your desktop, open a tunnel and point a viewer at it:', `  ssh -L ${port}:${remote}:${port} ${target}`, `  vncviewer localhost:${port}`);
+          if (remote !== listen) lines.push('', `It also listens on every address, so vncviewer ${target.replace(/^.*@/, '')}:${port} works without the tunnel.`);
+        } else {
+          lines.push('', 'Start the guest, then press v again for the port and the tunnel command.');
+        }
+        get().pushDialog({ kind: 'text', title: `VNC of ${name}`, lines, offset: 0 });
+      },
+
+      async showLog(name) {
+        get().setMessage(`Reading the QEMU log of ${name}…`, 'busy');
+        try {
+          const { path, lines } = await readGuestLog(host, name, 200);
+          set({ message: null });
+          get().pushDialog({ kind: 'text', title: `${path} (last ${lines.length} lines)`, lines: lines.length ? lines : ['(the log is empty)'], offset: Number.MAX_SAFE_INTEGER, follow: true });
+        } catch (e) {
+          showError(`Could not read the QEMU log of ${name}`, e);
+        }
+      },
+
+      showDetails(name) {
+        const g = row(name);
+        if (!g) return;
+        const lines = [
+          `State      ${g.state}${g.id !== null ? ` (id ${g.id})` : ''}${g.persistent ? '' : ', transient'}`,
+          `UUID       ${g.uuid}`,
+          `CPU, RAM   ${g.vcpus} vCPU, ${formatBytes(g.memoryKiB * 1024)}`,
+          `OS         ${g.osType ?? 'not recorded'}`,
+          `Autostart  ${g.autostart ? 'yes' : 'no'}`,
+          `VNC        ${g.vnc ? `${g.vnc.port} on ${g.vnc.listen ?? '127.0.0.1'}` : 'none'}`,
+          `Serial     ${g.hasSerial ? 'yes (c opens it)' : 'none'}`,
+          '',
+          ...g.disks.map((d) => `${d.target.padEnd(5)} ${d.device.padEnd(6)} ${d.bus.padEnd(7)} ${d.format ?? '-'}  ${d.source ?? '(empty)'}`),
+          ...g.nics.map((n) => `net   ${n.mac}  ${n.type} ${n.source ?? ''}  ${n.model ?? ''}`),
+        ];
+        get().pushDialog({ kind: 'text', title: name, lines, offset: 0 });
+      },
+
+      openWizard() {
+        get().pushDialog({ kind: 'wizard' });
+      },
+
+      closeWizard(defined, wopts) {
+        setDialogs(get().dialogs.filter((d) => d.kind !== 'wizard'));
+        if (!defined) return;
+        void get()
+          .refresh()
+          .then(() => {
+            set({ selected: defined });
+            get().setMessage(`Defined ${defined}.`);
+            if (wopts?.openConsole) void get().openConsole(defined);
+          });
+      },
+
+      quit() {
+        get().dispose();
+        set({ quitRequested: true });
+      },
+    };
+  });
+}

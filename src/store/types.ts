@@ -1,0 +1,120 @@
+import type { GuestRow, HostVersions } from '../host/virsh.js';
+import type { PaneId } from '../ui/keymap.js';
+import type { FormField } from './settingsForm.js';
+
+export type Mode = 'normal' | 'filter' | 'command' | 'confirm' | 'dialog' | 'form';
+
+/** What an error dialog shows: a HostError or UserError reduced to its parts, never a stack. */
+export interface ShownError {
+  sentence: string;
+  fix: string;
+  command: string[];
+  stderr: string;
+}
+
+export interface ConfirmDialog {
+  kind: 'confirm';
+  title: string;
+  lines: string[];
+  /** Label of the yes choice, e.g. "shut down". */
+  yes: string;
+  onYes: () => void | Promise<void>;
+  onNo?: () => void;
+}
+
+export interface TypeNameDialog {
+  kind: 'typeName';
+  title: string;
+  lines: string[];
+  name: string;
+  typed: string;
+  /** Undefine only: also delete the guest's disk images. */
+  deleteDisks: boolean;
+  focus: 'name' | 'deleteDisks';
+  onConfirm: (deleteDisks: boolean) => void | Promise<void>;
+}
+
+export interface ErrorDialog {
+  kind: 'error';
+  title: string;
+  error: ShownError;
+  showDetails: boolean;
+  retry?: { key: string; label: string; run: () => void | Promise<void> };
+}
+
+export interface TextDialog {
+  kind: 'text';
+  title: string;
+  lines: string[];
+  offset: number;
+  /** Start scrolled to the end (logs). */
+  follow?: boolean;
+}
+
+export interface DiffDialog {
+  kind: 'diff';
+  title: string;
+  summary: string[];
+  lines: string[];
+  offset: number;
+  onApply: () => void | Promise<void>;
+  onCancel?: () => void;
+}
+
+export interface SettingsDialog {
+  kind: 'settings';
+  guest: string;
+  xml: string;
+  fields: FormField[];
+  focus: number;
+  error: { sentence: string; fix: string } | null;
+}
+
+export interface HelpDialog {
+  kind: 'help';
+  offset: number;
+}
+
+export interface WizardDialog {
+  kind: 'wizard';
+}
+
+export type Dialog = ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog;
+
+export interface Message {
+  text: string;
+  kind: 'info' | 'error' | 'busy';
+}
+
+export interface AccelShown {
+  accel: 'kvm' | 'tcg';
+  reason: string;
+}
+
+export interface TermSize {
+  columns: number;
+  rows: number;
+}
+
+/** Runs an interactive child with the terminal handed over, and restores the TUI after. */
+export type HandOff = <T>(run: () => Promise<T>) => Promise<T>;
+
+export interface AppData {
+  guests: GuestRow[];
+  lastRefresh: number | null;
+  refreshError: ShownError | null;
+  versions: HostVersions | null;
+  accel: AccelShown | null;
+  pane: PaneId;
+  inputMode: 'normal' | 'filter' | 'command';
+  mode: Mode;
+  filter: string;
+  command: string;
+  selected: string | null;
+  dialogs: Dialog[];
+  message: Message | null;
+  size: TermSize;
+  quitRequested: boolean;
+  /** Bumped after a hand-off so the App renders again over the restored screen. */
+  redraw: number;
+}

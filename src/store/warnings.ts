@@ -1,0 +1,18 @@
+import type { GuestRow } from '../host/virsh.js';
+
+/** Things an admin should know about a guest, as sentences. */
+export function guestWarnings(g: GuestRow, all: GuestRow[]): string[] {
+  const w: string[] = [];
+  if (!g.persistent) w.push(`${g.name} is transient: it disappears when it stops.`);
+  if (!g.disks.some((d) => d.device === 'disk')) w.push('No disk is attached, so it can only boot from CD-ROM or network.');
+  for (const d of g.disks) {
+    if (d.device === 'disk' && !d.source) w.push(`Disk ${d.target} has no image behind it.`);
+  }
+  for (const n of g.nics) {
+    const twin = all.find((o) => o.name !== g.name && o.nics.some((m) => m.mac.toLowerCase() === n.mac.toLowerCase()));
+    if (twin) w.push(`MAC ${n.mac} is also used by ${twin.name}; both on one network will fight over it.`);
+  }
+  if (g.nics.length === 0) w.push('No network interface.');
+  if (g.state === 'crashed') w.push(`${g.name} crashed; its QEMU log (L) says why.`);
+  return w;
+}

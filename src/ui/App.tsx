@@ -1,0 +1,231 @@
+/**
+ * The frame: header · tabs · pane · detail strip · status line · key hints, with the top dialog
+ * in place of pane and detail strip. Normal-mode keys go through KEYMAP; a dialog owns the keys
+ * while it is open.
+ */
+import { Box, Text, useApp as useInkApp, useInput, useStdout } from 'ink';
+import { useEffect, useMemo } from 'react';
+import type { HostContext } from '../host/hostContext.js';
+import type { AppStore } from '../store/appStore.js';
+import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
+import { filterGuests } from '../store/selectors.js';
+import type { Dialog } from '../store/types.js';
+import { DetailStrip } from './components/DetailStrip.js';
+import { ConfirmView, DiffView, ErrorView, HelpView, TextView, TypeNameView } from './components/dialogs.js';
+import { Footer } from './components/Footer.js';
+import { Rule, Section, ThemeProvider, useTheme } from './components/Frame.js';
+import { headerTitle, Tabs } from './components/Header.js';
+import { SettingsFormView } from './components/SettingsForm.js';
+import { StatusLine } from './components/StatusLine.js';
+import { completeCommand, findBinding, keyName } from './keymap.js';
+import { GuestsPane } from './panes/GuestsPane.js';
+import { PlaceholderPane } from './panes/PlaceholderPane.js';
+import { chooseTheme, colorFor, type Theme } from './theme.js';
+import { NewGuestWizard } from './wizards/NewGuestWizard.js';
+
+export const MIN_COLUMNS = 80;
+export const MIN_ROWS = 24;
+
+export interface AppProps {
+  store: AppStore;
+  host: HostContext;
+  theme?: Theme;
+}
+
+export function App({ store, host, theme }: AppProps) {
+  return (
+    <AppStoreProvider store={store}>
+      <ThemeProvider theme={theme ?? chooseTheme(process.env)}>
+        <Console host={host} />
+      </ThemeProvider>
+    </AppStoreProvider>
+  );
+}
+
+function dialogTitle(d: Dialog): string {
+  switch (d.kind) {
+    case 'settings':
+      return `Settings of ${d.guest}`;
+    case 'help':
+      return 'Help';
+    case 'wizard':
+      return 'New guest';
+    default:
+      return d.title;
+  }
+}
+
+function commonPrefix(words: string[]): string {
+  if (words.length === 0) return '';
+  return words.reduce((p, w) => {
+    let i = 0;
+    while (i < p.length && p[i] === w[i]) i++;
+    return p.slice(0, i);
+  });
+}
+
+/**
+ * Keys of the console itself. Active only while no dialog is open, judged at render time: a key
+ * that closes a dialog must not also reach the pane behind it in the same event.
+ */
+function useKeys(dialogOpen: boolean, wizardOpen: boolean) {
+  const store = useAppStoreApi();
+  // Ctrl-C always quits, except inside the wizard, which uses it to cancel its own steps.
+  useInput(
+    (input, key) => {
+      if (keyName(input, key) === 'ctrl-c') store.getState().quit();
+    },
+    { isActive: !wizardOpen },
+  );
+  useInput((input, key) => {
+    const s = store.getState();
+    const name = keyName(input, key);
+    if (name === 'ctrl-c') return;
+    const printable = input && !key.ctrl && !key.meta && name === input;
+    if (s.inputMode === 'filter') {
+      if (name === 'esc') s.clearFilter();
+      else if (name === 'enter') s.keepFilter();
+      else if (name === 'backspace') s.setFilter(s.filter.slice(0, -1));
+      else if (name === 'up' || name === 'down') s.moveSelection(name === 'up' ? -1 : 1);
+      else if (printable) s.setFilter(s.filter + input);
+      return;
+    }
+    if (s.inputMode === 'command') {
+      if (name === 'esc') s.cancelCommand();
+      else if (name === 'enter') s.runCommand(s.command);
+      else if (name === 'backspace') {
+        if (s.command === '') s.cancelCommand();
+        else s.setCommand(s.command.slice(0, -1));
+      } else if (name === 'tab') {
+        const options = completeCommand(s.command, s.guests.map((g) => g.name));
+        const prefix = commonPrefix(options);
+        if (options.length === 1) s.setCommand(`${options[0]} `);
+        else if (prefix.length > s.command.length) s.setCommand(prefix);
+      } else if (printable) s.setCommand(s.command + input);
+      return;
+    }
+    const binding = findBinding(s.pane, name);
+    if (binding) s.dispatch(binding.action);
+  }, { isActive: !dialogOpen });
+}
+
+function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; height: number }) {
+  switch (dialog.kind) {
+    case 'confirm':
+      return <ConfirmView dialog={dialog} width={width} height={height} />;
+    case 'typeName':
+      return <TypeNameView dialog={dialog} width={width} height={height} />;
+    case 'error':
+      return <ErrorView dialog={dialog} width={width} height={height} />;
+    case 'text':
+      return <TextView dialog={dialog} width={width} height={height} />;
+    case 'help':
+      return <HelpView dialog={dialog} width={width} height={height} />;
+    case 'diff':
+      return <DiffView dialog={dialog} width={width} height={height} />;
+    case 'settings':
+      return <SettingsFormView dialog={dialog} width={width} height={height} />;
+    case 'wizard':
+      return null;
+  }
+}
+
+function Console({ host }: { host: HostContext }) {
+  const store = useAppStoreApi();
+  const theme = useTheme();
+  const { exit } = useInkApp();
+  const { stdout } = useStdout();
+  const size = useApp((s) => s.size);
+  const pane = useApp((s) => s.pane);
+  const dialogs = useApp((s) => s.dialogs);
+  const guests = useApp((s) => s.guests);
+  const filter = useApp((s) => s.filter);
+  const selected = useApp((s) => s.selected);
+  const versions = useApp((s) => s.versions);
+  const accel = useApp((s) => s.accel);
+  const quitRequested = useApp((s) => s.quitRequested);
+  // Read so a hand-off's bump renders the whole screen again.
+  useApp((s) => s.redraw);
+  useKeys(dialogs.length > 0, dialogs[dialogs.length - 1]?.kind === 'wizard');
+
+  // No dispose on unmount: a hand-off unmounts Ink while the console keeps running; runTui disposes.
+  useEffect(() => {
+    store.getState().init();
+  }, [store]);
+
+  useEffect(() => {
+    if (quitRequested) exit();
+  }, [quitRequested, exit]);
+
+  useEffect(() => {
+    const onResize = () => {
+      if (stdout.columns && stdout.rows) store.getState().setSize({ columns: stdout.columns, rows: stdout.rows });
+    };
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, store]);
+
+  const rows = useMemo(() => filterGuests(guests, filter), [guests, filter]);
+  const guest = rows.find((g) => g.name === selected) ?? rows[0] ?? null;
+  const { columns, rows: height } = size;
+
+  if (columns < MIN_COLUMNS || height < MIN_ROWS) {
+    return (
+      <Box flexDirection="column" width={Math.max(columns, 1)}>
+        <Text wrap="wrap">
+          Terminal too small: need {MIN_COLUMNS}x{MIN_ROWS}, have {columns}x{height}.
+        </Text>
+        <Text wrap="wrap">Make the window larger, or press q to quit.</Text>
+      </Box>
+    );
+  }
+
+  const top = dialogs[dialogs.length - 1];
+  if (top?.kind === 'wizard') {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <NewGuestWizard host={host} onClose={(defined, o) => store.getState().closeWizard(defined, o)} />
+      </Box>
+    );
+  }
+
+  const inner = columns - 4;
+  const detailHeight = 3;
+  const paneHeight = height - 11;
+  const title = headerTitle(theme, host, versions, accel);
+  return (
+    <Box flexDirection="column" width={columns} height={height}>
+      <Rule width={columns} position="top" title={title} />
+      <Section width={columns} height={1}>
+        <Tabs width={inner} />
+      </Section>
+      {top ? (
+        <>
+          <Rule width={columns} position="middle" title={dialogTitle(top)} titleColor={top.kind === 'error' ? colorFor(theme, 'error') : colorFor(theme, 'accent')} />
+          <Section width={columns} height={paneHeight + 1 + detailHeight}>
+            <DialogBody dialog={top} width={inner} height={paneHeight + 1 + detailHeight} />
+          </Section>
+        </>
+      ) : (
+        <>
+          <Rule width={columns} position="middle" />
+          <Section width={columns} height={paneHeight}>
+            {pane === 'guests' ? <GuestsPane width={inner} height={paneHeight} /> : <PlaceholderPane pane={pane} />}
+          </Section>
+          <Rule width={columns} position="middle" title={pane === 'guests' ? (guest?.name ?? '') : ''} />
+          <Section width={columns} height={detailHeight}>
+            {pane === 'guests' ? <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} /> : null}
+          </Section>
+        </>
+      )}
+      <Rule width={columns} position="middle" />
+      <Section width={columns} height={2}>
+        <StatusLine width={inner} />
+        <Footer width={inner} />
+      </Section>
+      <Rule width={columns} position="bottom" />
+    </Box>
+  );
+}

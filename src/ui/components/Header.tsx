@@ -1,0 +1,50 @@
+import { Box, Text } from 'ink';
+import type { HostContext } from '../../host/hostContext.js';
+import type { AccelShown } from '../../store/types.js';
+import type { HostVersions } from '../../host/virsh.js';
+import { useApp } from '../../store/context.js';
+import { PANES } from '../keymap.js';
+import { colorFor, type Theme } from '../theme.js';
+import { useTheme } from './Frame.js';
+
+export function accelLabel(accel: AccelShown | null): string {
+  if (!accel) return 'accel ?';
+  return accel.accel === 'kvm' ? 'KVM' : 'TCG (no KVM)';
+}
+
+/** "virtdeck · host1 · qemu:///system · libvirt 9.0.0 · QEMU 7.2.0 · TCG (no KVM)" */
+export function headerTitle(theme: Theme, host: HostContext, versions: HostVersions | null, accel: AccelShown | null): string {
+  const parts = ['virtdeck', versions?.hostname || host.name, host.uri];
+  // "9.0.0" → "9.0": the patch level rarely matters in a header and the line must fit 80 columns.
+  const short = (v: string) => v.replace(/(\d+\.\d+)\.\d+/, '$1');
+  if (versions) parts.push(`libvirt ${short(versions.libvirt)}`, short(versions.hypervisor));
+  parts.push(accelLabel(accel));
+  return parts.join(theme.symbols.separator);
+}
+
+function clock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+export function Tabs({ width }: { width: number }) {
+  const theme = useTheme();
+  const pane = useApp((s) => s.pane);
+  const lastRefresh = useApp((s) => s.lastRefresh);
+  const refreshError = useApp((s) => s.refreshError);
+  const status = refreshError ? `${theme.symbols.warn} refresh failed` : lastRefresh ? `updated ${clock(lastRefresh)}` : 'loading…';
+  const tabsText = PANES.map((p, i) => `${i + 1} ${p.title}`).join('   ');
+  const gap = Math.max(1, width - tabsText.length - status.length);
+  return (
+    <Box>
+      {PANES.map((p, i) => (
+        <Text key={p.id} bold={p.id === pane} color={p.id === pane ? colorFor(theme, 'accent') : undefined} inverse={p.id === pane && !theme.color}>
+          {i > 0 ? '   ' : ''}
+          {i + 1} {p.title}
+        </Text>
+      ))}
+      <Text>{' '.repeat(gap)}</Text>
+      <Text color={refreshError ? colorFor(theme, 'error') : colorFor(theme, 'muted')}>{status}</Text>
+    </Box>
+  );
+}

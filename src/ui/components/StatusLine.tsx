@@ -1,0 +1,45 @@
+import { Text } from 'ink';
+import { useApp } from '../../store/context.js';
+import { completeCommand } from '../keymap.js';
+import { colorFor } from '../theme.js';
+import { clip, useTheme } from './Frame.js';
+
+/** The line above the key hints: the filter or command being typed, else the last message. */
+export function StatusLine({ width }: { width: number }) {
+  const theme = useTheme();
+  const inputMode = useApp((s) => s.inputMode);
+  const filter = useApp((s) => s.filter);
+  const command = useApp((s) => s.command);
+  const message = useApp((s) => s.message);
+  const guests = useApp((s) => s.guests);
+  const cursor = theme.symbols.cursor;
+  if (inputMode === 'filter') return <Text wrap="truncate">/{filter}{cursor}</Text>;
+  if (inputMode === 'command') {
+    const options = completeCommand(command, guests.map((g) => g.name)).slice(0, 6);
+    const line = `:${command}${cursor}`;
+    const rest = options.length ? `   ${options.join('  ')}` : '';
+    return (
+      <Text wrap="truncate">
+        {line}
+        <Text color={colorFor(theme, 'muted')}>{clip(rest, width - line.length, theme.symbols.ellipsis)}</Text>
+      </Text>
+    );
+  }
+  if (filter) {
+    const text = message ? `  ${message.text}` : '';
+    return (
+      <Text wrap="truncate">
+        <Text color={colorFor(theme, 'accent')}>filter /{filter}</Text>
+        {clip(text, width - filter.length - 8, theme.symbols.ellipsis)}
+      </Text>
+    );
+  }
+  if (!message) return <Text> </Text>;
+  const color = message.kind === 'error' ? colorFor(theme, 'error') : message.kind === 'busy' ? colorFor(theme, 'warn') : colorFor(theme, 'ok');
+  const prefix = message.kind === 'error' ? `${theme.symbols.warn} ` : '';
+  return (
+    <Text color={color} wrap="truncate">
+      {clip(prefix + message.text, width, theme.symbols.ellipsis)}
+    </Text>
+  );
+}

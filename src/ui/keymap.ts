@@ -1,0 +1,246 @@
+/**
+ * The one table of key bindings. The footer hints, the `?` help overlay and the `:` command
+ * completions are all generated from it, so a binding cannot exist in one place and not another.
+ */
+export type PaneId = 'guests' | 'disks' | 'backups' | 'host' | 'jobs';
+
+export const PANES: { id: PaneId; title: string }[] = [
+  { id: 'guests', title: 'Guests' },
+  { id: 'disks', title: 'Disks' },
+  { id: 'backups', title: 'Backups' },
+  { id: 'host', title: 'Host' },
+  { id: 'jobs', title: 'Jobs' },
+];
+
+export type ActionId =
+  | 'quit'
+  | 'help'
+  | 'filter'
+  | 'command'
+  | 'up'
+  | 'down'
+  | 'top'
+  | 'bottom'
+  | 'nextPane'
+  | 'prevPane'
+  | 'pane1'
+  | 'pane2'
+  | 'pane3'
+  | 'pane4'
+  | 'pane5'
+  | 'refresh'
+  | 'start'
+  | 'shutdown'
+  | 'forceOff'
+  | 'reboot'
+  | 'pauseResume'
+  | 'autostart'
+  | 'undefine'
+  | 'edit'
+  | 'editXml'
+  | 'console'
+  | 'vnc'
+  | 'log'
+  | 'newGuest'
+  | 'details';
+
+export interface KeyBinding {
+  /** Key names as produced by keyName(): a printable character, or up/down/left/right/tab/enter/esc/… */
+  keys: string[];
+  action: ActionId;
+  /** Short label for the footer. */
+  hint: string;
+  /** Sentence for the help overlay. */
+  description: string;
+  panes: PaneId[] | 'all';
+  showInFooter: boolean;
+  /** Name under which `:` runs this action; `guest` means it takes an optional guest NAME. */
+  command?: { name: string; aliases?: string[]; guest: boolean };
+}
+
+export const KEYMAP: KeyBinding[] = [
+  { keys: ['s'], action: 'start', hint: 'start', description: 'Start the selected guest', panes: ['guests'], showInFooter: true, command: { name: 'start', guest: true } },
+  { keys: ['S'], action: 'shutdown', hint: 'shutdown', description: 'Shut the guest down via ACPI (asks first; offers force off if it does not stop)', panes: ['guests'], showInFooter: true, command: { name: 'shutdown', guest: true } },
+  { keys: ['F'], action: 'forceOff', hint: 'force off', description: 'Force the guest off, like pulling the plug (asks first)', panes: ['guests'], showInFooter: true, command: { name: 'destroy', aliases: ['forceoff'], guest: true } },
+  { keys: ['r'], action: 'reboot', hint: 'reboot', description: 'Reboot the guest (asks first)', panes: ['guests'], showInFooter: false, command: { name: 'reboot', guest: true } },
+  { keys: ['p'], action: 'pauseResume', hint: 'pause', description: 'Pause a running guest, or resume a paused one', panes: ['guests'], showInFooter: false, command: { name: 'pause', aliases: ['resume'], guest: true } },
+  { keys: ['a'], action: 'autostart', hint: 'autostart', description: 'Turn starting with the host on or off', panes: ['guests'], showInFooter: false, command: { name: 'autostart', guest: true } },
+  { keys: ['D'], action: 'undefine', hint: 'delete', description: 'Delete the guest definition (type its name; disks are kept unless you choose otherwise)', panes: ['guests'], showInFooter: false, command: { name: 'undefine', guest: true } },
+  { keys: ['e'], action: 'edit', hint: 'edit', description: 'Edit settings: memory, vCPUs, MACs, VNC, boot order, ISO, disk bus, autostart', panes: ['guests'], showInFooter: true, command: { name: 'edit', guest: true } },
+  { keys: ['x'], action: 'editXml', hint: 'XML', description: 'Edit the raw domain XML in $EDITOR; shows the diff before applying', panes: ['guests'], showInFooter: true, command: { name: 'xml', guest: true } },
+  { keys: ['c'], action: 'console', hint: 'console', description: 'Open the serial console (virsh console); leave it with Ctrl-]', panes: ['guests'], showInFooter: true, command: { name: 'console', guest: true } },
+  { keys: ['v'], action: 'vnc', hint: 'VNC', description: 'Show how to reach the guest screen over VNC through an SSH tunnel', panes: ['guests'], showInFooter: false, command: { name: 'vnc', guest: true } },
+  { keys: ['L'], action: 'log', hint: 'log', description: "Show the last lines of the guest's QEMU log", panes: ['guests'], showInFooter: false, command: { name: 'log', guest: true } },
+  { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', panes: ['guests'], showInFooter: true, command: { name: 'new', guest: false } },
+  { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest', panes: ['guests'], showInFooter: false, command: { name: 'details', guest: true } },
+  { keys: ['up', 'k'], action: 'up', hint: 'up', description: 'Move the selection up', panes: 'all', showInFooter: false },
+  { keys: ['down', 'j'], action: 'down', hint: 'down', description: 'Move the selection down', panes: 'all', showInFooter: false },
+  { keys: ['g', 'home'], action: 'top', hint: 'top', description: 'Jump to the first row', panes: 'all', showInFooter: false },
+  { keys: ['G', 'end'], action: 'bottom', hint: 'bottom', description: 'Jump to the last row', panes: 'all', showInFooter: false },
+  { keys: ['tab', 'l', 'right'], action: 'nextPane', hint: 'next pane', description: 'Next pane', panes: 'all', showInFooter: false },
+  { keys: ['shift-tab', 'h', 'left'], action: 'prevPane', hint: 'prev pane', description: 'Previous pane', panes: 'all', showInFooter: false },
+  { keys: ['1'], action: 'pane1', hint: 'guests', description: 'Guests pane', panes: 'all', showInFooter: false, command: { name: 'guests', guest: false } },
+  { keys: ['2'], action: 'pane2', hint: 'disks', description: 'Disks pane', panes: 'all', showInFooter: false, command: { name: 'disks', guest: false } },
+  { keys: ['3'], action: 'pane3', hint: 'backups', description: 'Backups pane', panes: 'all', showInFooter: false, command: { name: 'backups', guest: false } },
+  { keys: ['4'], action: 'pane4', hint: 'host', description: 'Host pane', panes: 'all', showInFooter: false, command: { name: 'host', guest: false } },
+  { keys: ['5'], action: 'pane5', hint: 'jobs', description: 'Jobs pane', panes: 'all', showInFooter: false, command: { name: 'jobs', guest: false } },
+  { keys: ['R', 'ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: 'all', showInFooter: false, command: { name: 'refresh', guest: false } },
+  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', panes: ['guests'], showInFooter: true },
+  { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', panes: 'all', showInFooter: true },
+  { keys: ['?'], action: 'help', hint: 'help', description: 'This help', panes: 'all', showInFooter: true, command: { name: 'help', guest: false } },
+  { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', panes: 'all', showInFooter: true, command: { name: 'quit', aliases: ['q'], guest: false } },
+];
+
+/** The subset of Ink's Key we read; kept structural so tests and the store need no Ink import. */
+export interface KeyFlags {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  tab?: boolean;
+  shift?: boolean;
+  ctrl?: boolean;
+  meta?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+}
+
+/** One name per key press, the vocabulary of KEYMAP.keys. */
+export function keyName(input: string, key: KeyFlags): string {
+  if (key.upArrow) return 'up';
+  if (key.downArrow) return 'down';
+  if (key.leftArrow) return 'left';
+  if (key.rightArrow) return 'right';
+  if (key.pageUp) return 'pageup';
+  if (key.pageDown) return 'pagedown';
+  if (key.home) return 'home';
+  if (key.end) return 'end';
+  if (key.return) return 'enter';
+  if (key.escape) return 'esc';
+  if (key.tab) return key.shift ? 'shift-tab' : 'tab';
+  if (key.backspace || key.delete) return 'backspace';
+  if (key.ctrl && input) return `ctrl-${input.toLowerCase()}`;
+  return input;
+}
+
+export function appliesTo(binding: KeyBinding, pane: PaneId): boolean {
+  return binding.panes === 'all' || binding.panes.includes(pane);
+}
+
+export function findBinding(pane: PaneId, name: string): KeyBinding | undefined {
+  return KEYMAP.find((b) => appliesTo(b, pane) && b.keys.includes(name));
+}
+
+/** How a key is written for people: "Ctrl-C", "Enter", "Tab", "↑" stays a word for ASCII consoles. */
+export function displayKey(name: string): string {
+  const words: Record<string, string> = {
+    up: 'Up',
+    down: 'Down',
+    left: 'Left',
+    right: 'Right',
+    enter: 'Enter',
+    esc: 'Esc',
+    tab: 'Tab',
+    'shift-tab': 'Shift-Tab',
+    home: 'Home',
+    end: 'End',
+  };
+  if (words[name]) return words[name];
+  if (name.startsWith('ctrl-')) return `Ctrl-${name.slice(5).toUpperCase()}`;
+  return name;
+}
+
+export function footerBindings(pane: PaneId): KeyBinding[] {
+  return KEYMAP.filter((b) => b.showInFooter && appliesTo(b, pane));
+}
+
+export function helpBindings(pane: PaneId): KeyBinding[] {
+  return KEYMAP.filter((b) => appliesTo(b, pane));
+}
+
+export interface ParsedCommand {
+  binding: KeyBinding;
+  guest: string | null;
+}
+
+export function commandBindings(): KeyBinding[] {
+  return KEYMAP.filter((b) => b.command);
+}
+
+/** `:start web1` → the start binding and guest "web1"; unknown names give null. */
+export function parseCommand(line: string): ParsedCommand | null {
+  const [word = '', ...rest] = line.trim().split(/\s+/);
+  const name = word.toLowerCase();
+  const binding = commandBindings().find((b) => b.command?.name === name || b.command?.aliases?.includes(name));
+  if (!binding) return null;
+  const guest = rest.join(' ').trim();
+  return { binding, guest: guest || null };
+}
+
+/** Completions for what is typed after `:` — command names first, then guest names for commands that take one. */
+export function completeCommand(line: string, guestNames: string[]): string[] {
+  const m = line.match(/^(\S*)(\s+(.*))?$/);
+  const word = (m?.[1] ?? '').toLowerCase();
+  if (m?.[2] === undefined) {
+    return commandBindings()
+      .map((b) => b.command!.name)
+      .filter((n) => n.startsWith(word));
+  }
+  const parsed = parseCommand(word);
+  if (!parsed?.binding.command?.guest) return [];
+  const partial = m[3] ?? '';
+  return guestNames.filter((g) => g.startsWith(partial)).map((g) => `${parsed.binding.command!.name} ${g}`);
+}
+
+/** Keys inside dialogs and input lines: shown in the footer while that dialog or line is open. */
+export const DIALOG_KEYS: Record<string, { keys: string; hint: string }[]> = {
+  confirm: [
+    { keys: 'y', hint: 'yes' },
+    { keys: 'n/Esc', hint: 'no' },
+  ],
+  typeName: [
+    { keys: 'Enter', hint: 'delete' },
+    { keys: 'Tab', hint: 'next field' },
+    { keys: 'Space', hint: 'tick box' },
+    { keys: 'Esc', hint: 'cancel' },
+  ],
+  error: [
+    { keys: 'd', hint: 'details' },
+    { keys: 'Esc/Enter', hint: 'close' },
+  ],
+  text: [
+    { keys: 'Up/Down PgUp/PgDn', hint: 'scroll' },
+    { keys: 'Esc/q', hint: 'close' },
+  ],
+  help: [
+    { keys: 'Up/Down', hint: 'scroll' },
+    { keys: 'Esc/q/?', hint: 'close' },
+  ],
+  diff: [
+    { keys: 'y/Enter', hint: 'apply' },
+    { keys: 'Up/Down', hint: 'scroll' },
+    { keys: 'n/Esc', hint: 'cancel' },
+  ],
+  settings: [
+    { keys: 'Up/Down', hint: 'field' },
+    { keys: 'Space', hint: 'choose' },
+    { keys: 'Ctrl-S', hint: 'save' },
+    { keys: 'Esc', hint: 'cancel' },
+  ],
+  filter: [
+    { keys: 'Enter', hint: 'keep filter' },
+    { keys: 'Esc', hint: 'clear' },
+  ],
+  command: [
+    { keys: 'Enter', hint: 'run' },
+    { keys: 'Tab', hint: 'complete' },
+    { keys: 'Esc', hint: 'cancel' },
+  ],
+  wizard: [],
+};

@@ -1,0 +1,70 @@
+/**
+ * Runs the console full-screen until the admin quits. Ink is unmounted around each terminal
+ * hand-off (console, editor) and rendered again after it; all state lives in the store, so
+ * nothing is lost by the remount.
+ */
+import { type Instance, render } from 'ink';
+import type { HostContext } from '../host/hostContext.js';
+import { createAppStore } from '../store/appStore.js';
+import type { HandOff } from '../store/types.js';
+import { App } from './App.js';
+import type { PaneId } from './keymap.js';
+import { chooseTheme, type Env } from './theme.js';
+import { assertInteractive, fullScreen, handOffTerminal, installRestoreHandlers } from './terminal.js';
+
+export interface RunTuiOptions {
+  host: HostContext;
+  env?: Env;
+  initialPane?: PaneId;
+  shutdownTimeoutMs?: number;
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+}
+
+export async function runTui(opts: RunTuiOptions): Promise<void> {
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  const env = opts.env ?? process.env;
+  assertInteractive(stdin);
+
+  let instance: Instance | null = null;
+  let pending: (() => Promise<void>) | null = null;
+  const handOff: HandOff = (run) =>
+    new Promise((resolve, reject) => {
+      pending = () => handOffTerminal({ stdin, stdout }, run).then(resolve, reject);
+      instance?.unmount();
+    });
+
+  const store = createAppStore(opts.host, {
+    initialPane: opts.initialPane,
+    shutdownTimeoutMs: opts.shutdownTimeoutMs,
+    size: { columns: stdout.columns || 80, rows: stdout.rows || 24 },
+    handOff,
+    env,
+  });
+  const theme = chooseTheme(env);
+  const screen = fullScreen(stdout);
+  const restore = () => {
+    store.getState().dispose();
+    instance?.unmount();
+    screen.leave();
+  };
+  const uninstall = installRestoreHandlers(restore);
+  screen.enter();
+  try {
+    for (;;) {
+      store.setState({ size: { columns: stdout.columns || 80, rows: stdout.rows || 24 } });
+      instance = render(<App store={store} host={opts.host} theme={theme} />, { stdin, stdout, exitOnCtrlC: false, patchConsole: true });
+      await instance.waitUntilExit();
+      instance = null;
+      const job = pending as (() => Promise<void>) | null;
+      if (!job) break;
+      pending = null;
+      await job();
+      store.setState((s) => ({ redraw: s.redraw + 1 }));
+    }
+  } finally {
+    restore();
+    uninstall();
+  }
+}

@@ -1,0 +1,67 @@
+import { render } from 'ink-testing-library';
+import { App } from '../../src/ui/App.js';
+import { type AppStore, type AppStoreOptions, createAppStore } from '../../src/store/appStore.js';
+import { chooseTheme } from '../../src/ui/theme.js';
+import { createFakeHost, type FakeGuest, type FakeHostOptions } from '../helpers/fakeHost.js';
+
+export const ESC = '\u001B';
+export const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', tab: '\t', backspace: '\u007F', ctrlC: '\u0003', ctrlS: '\u0013' };
+
+export function demoGuests(): FakeGuest[] {
+  return [
+    { name: 'demo-web', state: 'running', vcpus: 1, memoryMiB: 512, macs: ['52:54:00:12:34:56'], vncPort: 5901, autostart: true, serial: true },
+    { name: 'demo-files', state: 'shut off', vcpus: 2, memoryMiB: 1024, macs: ['00:50:56:01:02:03'] },
+    { name: 'trinity-server', state: 'paused', vcpus: 1, memoryMiB: 2048, macs: ['00:50:56:0a:0b:0c'] },
+  ];
+}
+
+export interface Rendered {
+  store: AppStore;
+  fake: ReturnType<typeof createFakeHost>;
+  frame(): string;
+  /** One key per write, then wait for a new frame (React 19 schedules renders). */
+  press(key: string): Promise<void>;
+  type(text: string): Promise<void>;
+  waitFor(text: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
+  unmount(): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function renderApp(
+  guests: FakeGuest[] = demoGuests(),
+  opts: { host?: FakeHostOptions; store?: AppStoreOptions; env?: Record<string, string>; waitFor?: string } = {},
+): Promise<Rendered> {
+  const fake = createFakeHost(guests, opts.host);
+  const store = createAppStore(fake.host, {
+    size: { columns: 80, rows: 24 },
+    live: false,
+    detectAccel: async () => ({ accel: 'tcg', reason: 'no /dev/kvm' }),
+    ...opts.store,
+  });
+  const theme = chooseTheme(opts.env ?? { LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
+  const r = render(<App store={store} host={fake.host} theme={theme} />);
+  const frame = () => r.lastFrame() ?? '';
+  const waitFor = async (text: string | RegExp | ((frame: string) => boolean), timeoutMs = 3000) => {
+    const start = Date.now();
+    for (;;) {
+      const f = frame();
+      if (typeof text === "string" ? f.includes(text) : typeof text === "function" ? text(f) : text.test(f)) return f;
+      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
+      await sleep(10);
+    }
+  };
+  const press = async (key: string) => {
+    const before = r.frames.length;
+    r.stdin.write(key);
+    const start = Date.now();
+    // A lone ESC waits for the parser to decide it is not the start of a sequence.
+    await sleep(key === ESC ? 30 : 5);
+    while (r.frames.length === before && Date.now() - start < 200) await sleep(5);
+  };
+  const type = async (text: string) => {
+    for (const ch of text) await press(ch);
+  };
+  await waitFor(opts.waitFor ?? guests[0]?.name ?? 'no guests');
+  return { store, fake, frame, press, type, waitFor, unmount: () => r.unmount() };
+}
