@@ -1,0 +1,261 @@
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HostError, toHostError } from '../host/errors.js';
+import type { HostContext } from '../host/hostContext.js';
+import { type AccelInfo, detectAccel, domainTypeFor } from '../host/kvm.js';
+import { type GuestRow, listBridges, listGuests, listNetworks, nodeMemoryKiB } from '../host/virsh.js';
+import {
+  type NewGuestFacts,
+  type NewGuestSpec,
+  type PathKind,
+  type PlanStep,
+  type SpecProblem,
+  planNewGuest,
+  validateSpec,
+} from '../model/newGuest.js';
+import { UserError } from '../model/userError.js';
+
+/**
+ * New Guest, the side-effect half: reads what the host has, checks the spec against it, then runs
+ * the plan from model/newGuest.ts step by step. A failure undoes the steps already done, in
+ * reverse, so a refused start leaves neither a half-defined guest nor a stray disk behind; a file
+ * that existed before is never written or removed.
+ */
+
+export interface HostFacts {
+  guests: GuestRow[];
+  bridges: string[];
+  networks: { name: string; active: boolean; bridge: string | null }[];
+  hostMemoryMiB: number;
+  accel: AccelInfo;
+  domainType: 'kvm' | 'qemu';
+}
+
+/** What the wizard needs before its first step; one round of queries, run in parallel. */
+export async function gatherHostFacts(host: HostContext, signal?: AbortSignal): Promise<HostFacts> {
+  const [guests, bridges, networks, memKiB, accel] = await Promise.all([
+    listGuests(host),
+    listBridges(host),
+    listNetworks(host),
+    nodeMemoryKiB(host),
+    detectAccel(host.sysExec, { signal }),
+  ]);
+  return { guests, bridges, networks, hostMemoryMiB: Math.floor(memKiB / 1024), accel, domainType: domainTypeFor(accel.accel) };
+}
+
+export interface PathInfo {
+  kind: PathKind;
+  /** device:inode, so two spellings of one file (symlinks, //) are seen as the same image. */
+  identity: string;
+}
+
+const STAT_KIND: Record<string, PathKind> = {
+  'regular file': 'file',
+  'regular empty file': 'file',
+  directory: 'dir',
+  'block special file': 'block',
+};
+
+/** One `stat` for all paths; a path missing from the answer does not exist (stat then exits 1). */
+export async function probePaths(host: HostContext, paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
+  const unique = [...new Set(paths.filter((p) => p.startsWith('/')))];
+  const found = new Map<string, PathInfo>();
+  if (unique.length === 0) return found;
+  const r = await host.sysExec.run(['stat', '-L', '--printf', '%F\t%d:%i\t%n\\0', '--', ...unique], { okExitCodes: [1], signal });
+  for (const record of r.stdout.split('\0')) {
+    const [type, identity, ...rest] = record.split('\t');
+    const path = rest.join('\t');
+    if (!type || !identity || !path) continue;
+    found.set(path, { kind: STAT_KIND[type] ?? 'other', identity });
+  }
+  return found;
+}
+
+/** The format qemu-img reads from each image's header; -U because the image may be open elsewhere. */
+export async function readImageFormats(host: HostContext, paths: string[], signal?: AbortSignal): Promise<Record<string, string>> {
+  const formats: Record<string, string> = {};
+  for (const path of paths) {
+    const r = await host.sysExec.run(['qemu-img', 'info', '--output=json', '-U', '--', path], { signal });
+    let format: unknown;
+    try {
+      format = (JSON.parse(r.stdout) as { format?: unknown }).format;
+    } catch {
+      format = undefined;
+    }
+    if (typeof format !== 'string' || !/^[a-z0-9]+$/.test(format)) {
+      throw new HostError({
+        sentence: `qemu-img could not tell the format of ${path}.`,
+        fix: 'Check that the file is a disk image (qemu-img info shows its format).',
+        command: r.argv,
+        stderr: r.stdout,
+      });
+    }
+    formats[path] = format;
+  }
+  return formats;
+}
+
+function specPaths(spec: NewGuestSpec): string[] {
+  const paths: string[] = [];
+  if (spec.install.kind === 'iso' && spec.install.isoPath) paths.push(spec.install.isoPath);
+  if (spec.install.kind === 'existing') paths.push(...spec.install.diskPaths);
+  if (spec.newDisk) {
+    paths.push(spec.newDisk.path);
+    const dir = spec.newDisk.path.slice(0, spec.newDisk.path.lastIndexOf('/')) || '/';
+    paths.push(dir);
+  }
+  return paths;
+}
+
+export interface NewGuestCheck {
+  /** The spec with the existing images' formats filled in, ready for buildDomainXml. */
+  spec: NewGuestSpec;
+  facts: NewGuestFacts;
+  problems: SpecProblem[];
+}
+
+/** Reads what the spec's paths are on the host, fills image formats and validates. */
+export async function checkNewGuest(host: HostContext, spec: NewGuestSpec, hostFacts?: HostFacts, signal?: AbortSignal): Promise<NewGuestCheck> {
+  const hf = hostFacts ?? (await gatherHostFacts(host, signal));
+  const guestDisks = hf.guests.flatMap((g) => g.disks.filter((d) => d.device === 'disk' && d.source).map((d) => ({ guest: g.name, path: d.source as string })));
+  const info = await probePaths(host, [...specPaths(spec), ...guestDisks.map((d) => d.path)], signal);
+
+  const guestDiskUsers = new Map<string, string>();
+  const userByIdentity = new Map<string, string>();
+  for (const d of guestDisks) {
+    guestDiskUsers.set(d.path, d.guest);
+    const id = info.get(d.path)?.identity;
+    if (id) userByIdentity.set(id, d.guest);
+  }
+  for (const p of specPaths(spec)) {
+    const id = info.get(p)?.identity;
+    const user = id ? userByIdentity.get(id) : undefined;
+    if (user && !guestDiskUsers.has(p)) guestDiskUsers.set(p, user);
+  }
+
+  const facts: NewGuestFacts = {
+    existingNames: hf.guests.map((g) => g.name),
+    guestDiskUsers,
+    pathKind: (p) => info.get(p)?.kind ?? null,
+    hostMemoryMiB: hf.hostMemoryMiB,
+    bridges: hf.bridges,
+    networks: hf.networks,
+  };
+  let resolved = spec;
+  const problems = validateSpec(spec, facts);
+  if (spec.install.kind === 'existing' && !problems.some((p) => p.field === 'install')) {
+    resolved = { ...spec, install: { ...spec.install, formats: await readImageFormats(host, spec.install.diskPaths, signal) } };
+  }
+  return { spec: resolved, facts, problems };
+}
+
+export class NewGuestRefused extends UserError {
+  constructor(readonly problems: SpecProblem[]) {
+    const first = problems[0];
+    super(first?.sentence ?? 'The new guest was refused.', first?.fix ?? '');
+    this.name = 'NewGuestRefused';
+  }
+}
+
+export type StepState = 'running' | 'done' | 'failed' | 'undoing' | 'undone';
+
+export interface NewGuestProgress {
+  index: number;
+  total: number;
+  title: string;
+  state: StepState;
+}
+
+export interface NewGuestResult {
+  name: string;
+  started: boolean;
+  steps: PlanStep[];
+}
+
+/** Carries what failed and what the rollback could not undo. */
+export class NewGuestFailed extends HostError {
+  constructor(
+    cause: HostError,
+    readonly leftovers: string[],
+  ) {
+    super({
+      sentence: cause.sentence,
+      fix: leftovers.length ? `${cause.fix} Could not undo: ${leftovers.join('; ')}.` : cause.fix,
+      command: cause.command,
+      stderr: cause.stderr,
+      exitCode: cause.exitCode,
+      code: cause.code,
+    });
+    this.name = 'NewGuestFailed';
+  }
+}
+
+export interface RunNewGuestOptions {
+  start: boolean;
+  onProgress?: (p: NewGuestProgress) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Where the domain XML is written for `virsh define`. virsh runs on this machine even for a remote
+ * libvirt (qemu+ssh://), so the file is local; it is created exclusively (never through an
+ * existing file or symlink) and removed after the define.
+ */
+export function domainXmlFile(name: string): string {
+  return join(tmpdir(), `virtdeck-new-${name}.${process.pid}.xml`);
+}
+
+function writeExclusive(file: { path: string; content: string }): void {
+  writeFileSync(file.path, file.content, { flag: 'wx', mode: 0o600 });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** Checks again against the host as it is now, then runs the plan; undoes on failure. */
+export async function runNewGuest(host: HostContext, spec: NewGuestSpec, opts: RunNewGuestOptions): Promise<NewGuestResult> {
+  const check = await checkNewGuest(host, spec, undefined, opts.signal);
+  if (check.problems.length) throw new NewGuestRefused(check.problems);
+  const steps = planNewGuest(check.spec, { uri: host.uri, start: opts.start, xmlFile: domainXmlFile(check.spec.name) });
+  const exec = (s: { runsOn: 'virsh' | 'sys' }) => (s.runsOn === 'virsh' ? host.virshExec : host.sysExec);
+  const done: PlanStep[] = [];
+  const report = (index: number, state: StepState, title: string) => opts.onProgress?.({ index, total: steps.length, title, state });
+
+  for (const [index, step] of steps.entries()) {
+    report(index, 'running', step.title);
+    try {
+      if (opts.signal?.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: step.argv, stderr: '', code: 'cancelled' });
+      if (step.writesFile) writeExclusive(step.writesFile);
+      try {
+        await exec(step).run(step.argv, { signal: opts.signal, timeoutMs: 120_000 });
+      } finally {
+        if (step.writesFile) removeQuietly(step.writesFile.path);
+      }
+      done.push(step);
+      report(index, 'done', step.title);
+    } catch (e) {
+      report(index, 'failed', step.title);
+      const leftovers: string[] = [];
+      // Undo runs even after a cancel: the signal stopped the step, not the clean-up.
+      for (const prev of [...done].reverse()) {
+        if (!prev.undo) continue;
+        const i = steps.indexOf(prev);
+        report(i, 'undoing', prev.undo.title);
+        try {
+          await exec(prev.undo).run(prev.undo.argv);
+          report(i, 'undone', prev.undo.title);
+        } catch {
+          leftovers.push(prev.undo.argv.join(' '));
+        }
+      }
+      throw new NewGuestFailed(toHostError(e, step.argv), leftovers);
+    }
+  }
+  return { name: check.spec.name, started: opts.start, steps };
+}
