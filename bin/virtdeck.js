@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `virtdeck` command: the bundled dist/virtdeck.js when it was built, else the TypeScript
+// sources through tsx, so `npm link` works during development without a build step.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const bundle = fileURLToPath(new URL('../dist/virtdeck.js', import.meta.url));
+if (existsSync(bundle)) {
+  await import(pathToFileURL(bundle).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(new URL('../src/cli/main.tsx', import.meta.url).href);
+}

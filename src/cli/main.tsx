@@ -1,0 +1,46 @@
+import pkg from '../../package.json' with { type: 'json' };
+import { createHostContext } from '../config/connect.js';
+import type { HostContext } from '../host/hostContext.js';
+import { runCli } from './commands/program.js';
+import { formatError, processOutput } from './output.js';
+
+/**
+ * The `virtdeck` entry point. The console and the demo are loaded on demand, so a headless
+ * `virtdeck guest …` does not pay for React and Ink when run from TypeScript sources.
+ */
+
+async function runTui(host: HostContext): Promise<void> {
+  const { runTui: run } = await import('../ui/run.js');
+  await run({ host });
+}
+
+async function ensureDemo(host: HostContext, say: (line: string) => void): Promise<void> {
+  const demo = await import('../jobs/demo.js');
+  const result = await demo.ensureDemo(host, {
+    onProgress: (p) => {
+      if (p.phase === 'start') say(`[${p.index + 1}/${p.total}] ${p.step.title}`);
+    },
+  });
+  say(`${result.steps.length > 0 ? 'Demo ready' : 'Demo already set up'} in ${result.dir}; ${result.accel.reason}`);
+}
+
+async function resetDemo(host: HostContext): Promise<string[]> {
+  const demo = await import('../jobs/demo.js');
+  const result = await demo.resetDemo(host);
+  return [...result.steps.map((s) => s.title), ...result.kept.map((k) => `Kept ${k}`)];
+}
+
+try {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    version: pkg.version,
+    createHost: (opts) => createHostContext(opts),
+    runTui,
+    ensureDemo,
+    resetDemo,
+    output: processOutput,
+  });
+} catch (e) {
+  // runCli catches everything it knows; this is the last line against a stack trace.
+  process.stderr.write(formatError(e));
+  process.exitCode = 1;
+}

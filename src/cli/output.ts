@@ -1,0 +1,154 @@
+import { HostError } from '../host/errors.js';
+import type { GuestRow } from '../host/virsh.js';
+import { kibToHuman } from '../model/units.js';
+import { UserError } from '../model/userError.js';
+
+/**
+ * What the headless commands print and how they exit. Scripts depend on these: exit codes and
+ * the JSON shapes are the CLI's contract, the plain text is for people.
+ */
+
+export const EXIT = {
+  /** Everything asked for was done. */
+  ok: 0,
+  /** The host refused or a command failed (HostError). */
+  failed: 1,
+  /** Bad usage or input: an unknown flag, a typo'd MAC, a guest that does not exist. */
+  usage: 2,
+  /** `guest shutdown --force-after`: the guest ignored ACPI and was forced off. */
+  forced: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  done
+  1  the operation failed on the host (the message says what ran and why)
+  2  bad usage or input: unknown option, invalid value, unknown guest
+  3  guest shutdown --force-after: a guest ignored ACPI and was forced off`;
+
+/** Where a command writes; tests pass buffers, main passes process streams. */
+export interface Output {
+  json: boolean;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export function processOutput(json: boolean): Output {
+  return {
+    json,
+    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  };
+}
+
+export interface ErrorPayload {
+  sentence: string;
+  fix: string;
+  command: string[];
+  stderr: string;
+}
+
+/** virsh's own words for "there is no such guest": that is the admin's typo, not a host failure. */
+const UNKNOWN_GUEST_RE = /failed to get domain|Domain not found|no domain with matching name/i;
+
+export function isUnknownGuest(e: unknown): boolean {
+  return e instanceof HostError && (e.code === 'no-domain' || e.code === 'unknown-guest' || UNKNOWN_GUEST_RE.test(e.stderr));
+}
+
+/** Usage errors from the argument parser carry this marker so they map to exit 2. */
+export class UsageError extends UserError {}
+
+export function exitCodeFor(e: unknown): ExitCode {
+  if (e instanceof UserError) return EXIT.usage;
+  if (isUnknownGuest(e)) return EXIT.usage;
+  return EXIT.failed;
+}
+
+export function errorPayload(e: unknown): ErrorPayload {
+  if (e instanceof HostError) return { sentence: e.sentence, fix: e.fix, command: e.command, stderr: e.stderr };
+  if (e instanceof UserError) return { sentence: e.sentence, fix: e.fix, command: [], stderr: '' };
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    sentence: message || 'Something unexpected went wrong.',
+    fix: 'Run again with VIRTDECK_DEBUG=1 to see where; this is probably a bug in virtdeck.',
+    command: [],
+    stderr: '',
+  };
+}
+
+/** "virtdeck: <sentence>\n  fix: <fix>" plus what ran, never a stack (unless VIRTDECK_DEBUG=1). */
+export function formatError(e: unknown, debug = process.env.VIRTDECK_DEBUG === '1'): string {
+  const p = errorPayload(e);
+  const lines = [`virtdeck: ${p.sentence}`, `  fix: ${p.fix}`];
+  if (p.command.length > 0) lines.push(`  ran: ${p.command.join(' ')}`);
+  const detail = p.stderr.trim();
+  if (detail && !p.sentence.includes(detail)) {
+    for (const l of detail.split('\n').slice(0, 5)) lines.push(`  | ${l}`);
+  }
+  if (debug && e instanceof Error && e.stack) lines.push(e.stack);
+  return `${lines.join('\n')}\n`;
+}
+
+export function jsonError(e: unknown): string {
+  return `${JSON.stringify({ ok: false, error: errorPayload(e) }, null, 2)}\n`;
+}
+
+export function reportError(output: Output, e: unknown): ExitCode {
+  if (output.json) output.out(jsonError(e));
+  else output.err(formatError(e));
+  return exitCodeFor(e);
+}
+
+/** Cuts to width with "…" (or "~" when the terminal cannot draw it) so columns stay aligned. */
+export function fitCell(text: string, width: number, ascii = false): string {
+  if (text.length <= width) return text.padEnd(width);
+  return `${text.slice(0, width - 1)}${ascii ? '~' : '…'}`;
+}
+
+interface Column {
+  title: string;
+  width: number;
+  align: 'left' | 'right';
+  value: (g: GuestRow) => string;
+}
+
+function vncText(g: GuestRow): string {
+  if (!g.vnc) return '-';
+  return String(g.vnc.port);
+}
+
+/** 20+11+3+6+5+17+5+4 plus 7 gaps = 78 columns: fits an 80-column console with room for a margin. */
+const GUEST_COLUMNS: Column[] = [
+  { title: 'NAME', width: 20, align: 'left', value: (g) => g.name },
+  { title: 'STATE', width: 11, align: 'left', value: (g) => g.state },
+  { title: 'CPU', width: 3, align: 'right', value: (g) => String(g.vcpus) },
+  { title: 'RAM', width: 6, align: 'right', value: (g) => kibToHuman(g.memoryKiB) },
+  { title: 'DISKS', width: 5, align: 'right', value: (g) => String(g.disks.filter((d) => d.device === 'disk').length) },
+  { title: 'MAC', width: 17, align: 'left', value: (g) => g.nics[0]?.mac ?? '-' },
+  { title: 'VNC', width: 5, align: 'left', value: vncText },
+  { title: 'AUTO', width: 4, align: 'left', value: (g) => (g.autostart ? 'yes' : 'no') },
+];
+
+function cell(c: Column, text: string, ascii: boolean): string {
+  if (text.length > c.width) return fitCell(text, c.width, ascii);
+  return c.align === 'right' ? text.padStart(c.width) : text.padEnd(c.width);
+}
+
+export function formatGuestTable(guests: GuestRow[], opts: { ascii?: boolean } = {}): string {
+  const ascii = opts.ascii ?? false;
+  if (guests.length === 0) return 'No guests are defined on this host.\n';
+  const line = (values: string[]) =>
+    GUEST_COLUMNS.map((c, i) => cell(c, values[i] ?? '', ascii))
+      .join(' ')
+      .trimEnd();
+  const rows = [line(GUEST_COLUMNS.map((c) => c.title))];
+  for (const g of guests) rows.push(line(GUEST_COLUMNS.map((c) => c.value(g))));
+  return `${rows.join('\n')}\n`;
+}
+
+/** Plain ASCII where the locale or the Linux console cannot draw "…" (same rule as the TUI). */
+export function asciiOnly(env: NodeJS.ProcessEnv = process.env): boolean {
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return env.TERM === 'linux' || !/utf-?8/i.test(locale);
+}
