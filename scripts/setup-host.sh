@@ -23,6 +23,10 @@ PACKAGES=(
   procps iproute2 util-linux
 )
 
+# Where systemd runs, its units and the users come with libvirt-daemon-system; without systemd
+# that package only drags in units nobody starts, so this script creates users and starts daemons.
+[[ -d /run/systemd/system ]] && PACKAGES+=(libvirt-daemon-system)
+
 step() { printf '%-44s' "$1"; }
 ok() { echo "${1:-ok}"; }
 die() { echo "FAILED: $1 (details: $LOG)" >&2; exit 1; }

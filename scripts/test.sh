@@ -21,18 +21,8 @@ fail_stage() {
 }
 
 banner "host setup"
-if [[ $(id -u) -eq 0 ]]; then
-  setup_out=$(bash scripts/setup-host.sh 2>&1) || fail_stage "setup-host"
-  echo "$setup_out"
-elif timeout 5 virsh -c qemu:///system version >/dev/null 2>&1; then
-  echo "not root: skipping setup-host.sh, the host answers on qemu:///system already"
-  setup_out=$(bash scripts/setup-host.sh --check-kvm 2>&1)
-  echo "$setup_out"
-else
-  echo "not root and libvirtd does not answer: run 'sudo bash scripts/setup-host.sh' first" >&2
-  setup_out=""
-  fail_stage "setup-host (needs root)"
-fi
+setup_out=$(bash scripts/ensure-host.sh 2>&1) || fail_stage "host setup"
+echo "$setup_out"
 
 # libguestfs cannot use KVM where QEMU cannot: tell it so before any test launches an appliance.
 export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}

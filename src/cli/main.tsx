@@ -1,5 +1,6 @@
 import pkg from '../../package.json' with { type: 'json' };
-import { createHostContext } from '../config/connect.js';
+import { loadConfig } from '../config/config.js';
+import { createHostContext, type HostOptions } from '../config/connect.js';
 import type { HostContext } from '../host/hostContext.js';
 import { runCli } from './commands/program.js';
 import { formatError, processOutput } from './output.js';
@@ -30,10 +31,18 @@ async function resetDemo(host: HostContext): Promise<string[]> {
   return [...result.steps.map((s) => s.title), ...result.kept.map((k) => `Kept ${k}`)];
 }
 
+/** `--connect host1` may name a host from the config file; anything else is a libvirt URI. */
+function hostFromConfig(opts: HostOptions): HostOptions {
+  const wanted = opts.uri?.trim();
+  if (!wanted || wanted.includes(':')) return opts;
+  const entry = loadConfig().hosts.find((h) => h.name === wanted);
+  return entry ? { uri: entry.uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
+}
+
 try {
   process.exitCode = await runCli(process.argv.slice(2), {
     version: pkg.version,
-    createHost: (opts) => createHostContext(opts),
+    createHost: (opts) => createHostContext(hostFromConfig(opts)),
     runTui,
     ensureDemo,
     resetDemo,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../model/userError.js';
 import { configFile } from './paths.js';
@@ -53,11 +53,11 @@ export function parseConfig(text: string, file: string): Config {
   );
 }
 
-/** Reads the config file; a missing file means the defaults. */
-export async function loadConfig(file: string = configFile()): Promise<Config> {
+/** Reads the config file (a few hundred bytes, read once at start); a missing file means the defaults. */
+export function loadConfig(file: string = configFile()): Config {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
     throw new UserError(

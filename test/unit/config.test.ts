@@ -36,7 +36,7 @@ describe('config', () => {
   });
 
   it('uses the defaults when there is no file', async () => {
-    expect(await loadConfig(join(dir, 'none.json'))).toEqual(defaultConfig());
+    expect(loadConfig(join(dir, 'none.json'))).toEqual(defaultConfig());
     expect(defaultConfig()).toEqual({ hosts: [], imageDirs: ['/var/lib/libvirt/images'] });
   });
 
@@ -48,7 +48,7 @@ describe('config', () => {
       backups: { destinations: ['/backup'] },
     };
     await writeFile(file, JSON.stringify(body));
-    const c = await loadConfig(file);
+    const c = loadConfig(file);
     expect(c.hosts[0]?.ssh?.port).toBe(2222);
     expect(c.imageDirs).toEqual(['/var/lib/libvirt/images']);
     expect(c.demoDir).toBe('/srv/demo');

@@ -1,0 +1,161 @@
+/**
+ * The durable record of a job: written before and after every step, atomically (temp file, fsync,
+ * rename), so whatever kills virtdeck — a dropped SSH session, kill -9, a power cut — the next
+ * start knows which steps finished, which one was running, and how to undo them.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan } from '../model/plan.js';
+
+export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'undo-failed';
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'rolled-back' | 'rollback-failed';
+
+export interface StepRecord {
+  state: StepState;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+}
+
+export interface JournalRecord {
+  id: string;
+  kind: string;
+  title: string;
+  uri: string;
+  pid: number;
+  hostname: string;
+  createdAt: string;
+  updatedAt: string;
+  state: JobState;
+  plan: Plan;
+  steps: StepRecord[];
+  /** Job-specific values (source paths, chosen options) a resume needs. */
+  params?: unknown;
+  error?: string;
+}
+
+export function jobsDir(stateDir: string): string {
+  return join(stateDir, 'jobs');
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export class Journal {
+  private constructor(
+    readonly path: string,
+    private rec: JournalRecord,
+  ) {}
+
+  static create(stateDir: string, init: { plan: Plan; uri: string; hostname: string; params?: unknown }): Journal {
+    const dir = jobsDir(stateDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const now = new Date().toISOString();
+    const id = `${now.replace(/[-:]/g, '').replace(/\..*/, '')}-${init.plan.kind}-${randomBytes(3).toString('hex')}`;
+    const j = new Journal(join(dir, `${id}.json`), {
+      id,
+      kind: init.plan.kind,
+      title: init.plan.title,
+      uri: init.uri,
+      pid: process.pid,
+      hostname: init.hostname,
+      createdAt: now,
+      updatedAt: now,
+      state: 'running',
+      plan: init.plan,
+      steps: init.plan.steps.map(() => ({ state: 'pending' })),
+      params: init.params,
+    });
+    j.save();
+    return j;
+  }
+
+  static load(path: string): Journal {
+    return new Journal(path, JSON.parse(readFileSync(path, 'utf8')) as JournalRecord);
+  }
+
+  get record(): Readonly<JournalRecord> {
+    return this.rec;
+  }
+
+  /** Another virtdeck (this one after a restart) takes over an interrupted job. */
+  adopt(): void {
+    this.rec.pid = process.pid;
+    this.rec.state = 'running';
+    this.save();
+  }
+
+  step(index: number, state: StepState, error?: string): void {
+    const s = this.rec.steps[index];
+    if (!s) throw new Error(`journal ${this.rec.id} has no step ${index}`);
+    const now = new Date().toISOString();
+    if (state === 'running') s.startedAt = now;
+    else s.endedAt = now;
+    s.state = state;
+    if (error !== undefined) s.error = error;
+    this.save();
+  }
+
+  finish(state: Exclude<JobState, 'running'>, error?: string): void {
+    this.rec.state = state;
+    if (error !== undefined) this.rec.error = error;
+    this.save();
+  }
+
+  private save(): void {
+    this.rec.updatedAt = new Date().toISOString();
+    writeAtomic(this.path, `${JSON.stringify(this.rec, null, 2)}\n`);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function listJournals(stateDir: string): Journal[] {
+  let names: string[];
+  try {
+    names = readdirSync(jobsDir(stateDir));
+  } catch {
+    return [];
+  }
+  const out: Journal[] = [];
+  for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
+    try {
+      out.push(Journal.load(join(jobsDir(stateDir), n)));
+    } catch {
+      // A journal cut short by a crash before its first rename cannot exist (writes are atomic);
+      // anything unreadable is not ours to interpret.
+    }
+  }
+  return out;
+}
+
+/** Jobs whose journal says running but whose process is gone: killed, or the host rebooted. */
+export function interruptedJobs(stateDir: string, hostname: string): Journal[] {
+  return listJournals(stateDir).filter(
+    (j) => j.record.state === 'running' && (j.record.hostname !== hostname || !processAlive(j.record.pid)),
+  );
+}
+
+/** Index of the first step not finished: where a resume starts (a step caught running is run again). */
+export function resumePoint(rec: JournalRecord): number {
+  const i = rec.steps.findIndex((s) => s.state !== 'done');
+  return i === -1 ? rec.steps.length : i;
+}

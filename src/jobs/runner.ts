@@ -1,0 +1,199 @@
+/**
+ * Runs a plan step by step: journal before and after each step, progress from qemu-img's -p, cancel
+ * through an AbortSignal, and on failure or cancel the finished steps undone in reverse. The same
+ * code finishes or rolls back a journal left by an interrupted virtdeck.
+ */
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Executor } from '../host/exec.js';
+import { HostError, toHostError } from '../host/errors.js';
+import type { HostContext } from '../host/hostContext.js';
+import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
+import { type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';
+import { UserError } from '../model/userError.js';
+import { Journal, type JournalRecord, resumePoint } from './journal.js';
+
+export type RunnerEvent =
+  | { type: 'step-start'; index: number; step: PlanStep }
+  | { type: 'progress'; index: number; progress: Progress }
+  | { type: 'step-end'; index: number; step: PlanStep }
+  | { type: 'undo'; index: number; title: string }
+  | { type: 'log'; line: string };
+
+export interface ActionContext {
+  host: HostContext;
+  signal: AbortSignal;
+  /** Report progress of a long action (fraction 0..1 of totalBytes). */
+  progress(fraction: number, totalBytes: number): void;
+  log(line: string): void;
+}
+
+export type Action = (args: unknown, ctx: ActionContext) => Promise<void>;
+
+export interface RunOptions {
+  host: HostContext;
+  stateDir: string;
+  signal?: AbortSignal;
+  onEvent?: (e: RunnerEvent) => void;
+  /** Functions named by steps' `action` and undos' `action`. */
+  actions?: Record<string, Action>;
+  params?: unknown;
+  /** Undo the finished steps when a step fails or the job is cancelled (default true). */
+  rollbackOnFailure?: boolean;
+}
+
+export interface RunResult {
+  state: JournalRecord['state'];
+  journal: Journal;
+  error?: UserError | HostError;
+}
+
+function executorFor(host: HostContext, c: CommandSpec): Executor {
+  return c.runsOn === 'virsh' ? host.virshExec : host.sysExec;
+}
+
+async function runCommand(
+  host: HostContext,
+  c: CommandSpec,
+  opts: { signal: AbortSignal; long?: boolean; onStdout?: (chunk: string) => void },
+): Promise<void> {
+  await executorFor(host, c).run(c.argv, {
+    input: c.input,
+    okExitCodes: c.okExitCodes,
+    signal: opts.signal,
+    // A convert of a 200 GiB disk takes as long as it takes; only queries get a default timeout.
+    timeoutMs: c.timeoutMs ?? (opts.long ? 0 : undefined),
+    onStdout: opts.onStdout,
+  });
+}
+
+function errorOf(e: unknown): UserError | HostError {
+  return e instanceof UserError ? e : toHostError(e);
+}
+
+function describeError(e: UserError | HostError): string {
+  return `${e.sentence} ${e.fix}`;
+}
+
+async function runStep(step: PlanStep, index: number, opts: RunOptions, signal: AbortSignal): Promise<void> {
+  const emit = opts.onEvent ?? (() => {});
+  let tracker = step.progress ? new ProgressTracker(step.progress.totalBytes) : null;
+  const report = (fraction: number, total: number) => {
+    tracker ??= new ProgressTracker(total);
+    emit({ type: 'progress', index, progress: tracker.update(fraction, Date.now()) });
+  };
+  if (step.writesFile) writeFileSync(step.writesFile.path, step.writesFile.content, { mode: 0o600, flag: 'w' });
+  try {
+    if (step.action) {
+      const fn = opts.actions?.[step.action.name];
+      if (!fn) throw new Error(`no action ${step.action.name} registered for ${step.id}`);
+      await fn(step.action.args, { host: opts.host, signal, progress: report, log: (line) => emit({ type: 'log', line }) });
+    } else if (step.command) {
+      const onStdout = step.progress ? qemuImgProgressStream((pct) => report(pct / 100, step.progress?.totalBytes ?? 0)) : undefined;
+      await runCommand(opts.host, step.command, { signal, long: step.long, onStdout });
+    }
+  } finally {
+    if (step.writesFile) {
+      try {
+        unlinkSync(step.writesFile.path);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+async function undoStep(step: PlanStep, opts: RunOptions): Promise<void> {
+  const u = step.undo;
+  if (!u) return;
+  // Undo must run even when the job was cancelled, so it gets its own signal.
+  const signal = new AbortController().signal;
+  if (u.action) {
+    const fn = opts.actions?.[u.action.name];
+    if (!fn) throw new Error(`no undo action ${u.action.name} registered`);
+    await fn(u.action.args, { host: opts.host, signal, progress: () => {}, log: () => {} });
+  } else if (u.command) {
+    await runCommand(opts.host, u.command, { signal, long: true });
+  }
+}
+
+/** Undoes steps [0, upTo] in reverse; a step caught 'running' is undone too (its undo must be safe on a partial result). */
+async function rollback(journal: Journal, opts: RunOptions, upTo: number): Promise<boolean> {
+  const steps = journal.record.plan.steps;
+  let clean = true;
+  for (let i = Math.min(upTo, steps.length - 1); i >= 0; i--) {
+    const rec = journal.record.steps[i];
+    const step = steps[i];
+    if (!rec || !step || !['done', 'running', 'failed'].includes(rec.state)) continue;
+    if (!step.undo) continue;
+    opts.onEvent?.({ type: 'undo', index: i, title: step.undo.title });
+    try {
+      await undoStep(step, opts);
+      journal.step(i, 'undone');
+    } catch (e) {
+      clean = false;
+      journal.step(i, 'undo-failed', describeError(errorOf(e)));
+    }
+  }
+  return clean;
+}
+
+async function runFrom(journal: Journal, start: number, opts: RunOptions): Promise<RunResult> {
+  const signal = opts.signal ?? new AbortController().signal;
+  const steps = journal.record.plan.steps;
+  for (let i = start; i < steps.length; i++) {
+    const step = steps[i] as PlanStep;
+    if (signal.aborted) return stop(journal, opts, i - 1, 'cancelled');
+    journal.step(i, 'running');
+    opts.onEvent?.({ type: 'step-start', index: i, step });
+    try {
+      await runStep(step, i, opts, signal);
+    } catch (e) {
+      const err = errorOf(e);
+      const cancelled = signal.aborted || (err instanceof HostError && err.code === 'cancelled');
+      journal.step(i, 'failed', describeError(err));
+      return stop(journal, opts, i, cancelled ? 'cancelled' : 'failed', err);
+    }
+    journal.step(i, 'done');
+    opts.onEvent?.({ type: 'step-end', index: i, step });
+  }
+  journal.finish('done');
+  return { state: 'done', journal };
+}
+
+async function stop(
+  journal: Journal,
+  opts: RunOptions,
+  lastIndex: number,
+  why: 'failed' | 'cancelled',
+  err?: UserError | HostError,
+): Promise<RunResult> {
+  if (opts.rollbackOnFailure === false) {
+    journal.finish(why, err ? describeError(err) : undefined);
+    return { state: why, journal, error: err };
+  }
+  const clean = await rollback(journal, opts, lastIndex);
+  const state = clean ? (why === 'cancelled' ? 'cancelled' : 'failed') : 'rollback-failed';
+  journal.finish(state, err ? describeError(err) : undefined);
+  return { state, journal, error: err };
+}
+
+/** Journals and runs a new plan. */
+export function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
+  const journal = Journal.create(opts.stateDir, { plan, uri: opts.host.uri, hostname: hostname(), params: opts.params });
+  return runFrom(journal, 0, opts);
+}
+
+/** Finishes an interrupted job: the step that was running when it died runs again. */
+export function finishJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
+  journal.adopt();
+  return runFrom(journal, resumePoint(journal.record), opts);
+}
+
+/** Rolls an interrupted job back: undoes every step that started, newest first. */
+export async function rollbackJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
+  journal.adopt();
+  const clean = await rollback(journal, opts, journal.record.steps.length - 1);
+  journal.finish(clean ? 'rolled-back' : 'rollback-failed');
+  return { state: journal.record.state, journal };
+}

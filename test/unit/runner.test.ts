@@ -1,0 +1,117 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalExecutor } from '../../src/host/exec.js';
+import type { HostContext } from '../../src/host/hostContext.js';
+import { interruptedJobs, Journal, listJournals, resumePoint } from '../../src/jobs/journal.js';
+import { finishJob, type RunnerEvent, rollbackJob, runPlan } from '../../src/jobs/runner.js';
+import { describePlan, type Plan, planScript } from '../../src/model/plan.js';
+
+const local = new LocalExecutor();
+const host: HostContext = { name: 'test', uri: 'test:///default', virshExec: local, sysExec: local };
+
+let dir: string;
+let state: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vd-runner-'));
+  state = join(dir, 'state');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** touch a, touch b, then a step that may fail; each touch undone by rm. */
+function plan(failLast: boolean): Plan {
+  const touch = (id: string) => ({
+    id,
+    title: `create ${id}`,
+    command: { runsOn: 'sys' as const, argv: ['touch', join(dir, id)] },
+    undo: { title: `remove ${id}`, command: { runsOn: 'sys' as const, argv: ['rm', '-f', join(dir, id)] } },
+  });
+  return {
+    kind: 'test',
+    title: 'touch two files',
+    targets: { guests: [], images: [join(dir, 'a')] },
+    steps: [touch('a'), touch('b'), { id: 'last', title: 'last', command: { runsOn: 'sys', argv: [failLast ? 'false' : 'true'] } }],
+  };
+}
+
+describe('plan runner', () => {
+  it('runs every step, journals each, and reports events in order', async () => {
+    const events: RunnerEvent['type'][] = [];
+    const r = await runPlan(plan(false), { host, stateDir: state, onEvent: (e) => events.push(e.type) });
+    expect(r.state).toBe('done');
+    expect(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b'))).toBe(true);
+    expect(events).toEqual(['step-start', 'step-end', 'step-start', 'step-end', 'step-start', 'step-end']);
+    const rec = JSON.parse(readFileSync(r.journal.path, 'utf8'));
+    expect(rec.state).toBe('done');
+    expect(rec.steps.map((s: { state: string }) => s.state)).toEqual(['done', 'done', 'done']);
+  });
+
+  it('undoes finished steps in reverse when a step fails, and keeps the error as a sentence', async () => {
+    const events: string[] = [];
+    const r = await runPlan(plan(true), {
+      host,
+      stateDir: state,
+      onEvent: (e) => e.type === 'undo' && events.push(e.title),
+    });
+    expect(r.state).toBe('failed');
+    expect(r.error?.sentence).toMatch(/false/);
+    expect(events).toEqual(['remove b', 'remove a']);
+    expect(existsSync(join(dir, 'a')) || existsSync(join(dir, 'b'))).toBe(false);
+  });
+
+  it('cancels: the running command is killed and finished steps are undone', async () => {
+    const p = plan(false);
+    p.steps[2] = { id: 'slow', title: 'slow', command: { runsOn: 'sys', argv: ['sleep', '30'] }, long: true };
+    const ac = new AbortController();
+    const started = Date.now();
+    const r = await runPlan(p, {
+      host,
+      stateDir: state,
+      signal: ac.signal,
+      onEvent: (e) => e.type === 'step-start' && e.index === 2 && setTimeout(() => ac.abort(), 50),
+    });
+    expect(r.state).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+  });
+
+  it('finds a job whose process died, and finishes it from the step that was running', async () => {
+    const j = Journal.create(state, { plan: plan(false), uri: host.uri, hostname: 'here' });
+    j.step(0, 'running');
+    j.step(0, 'done');
+    j.step(1, 'running');
+    // Simulate the kill: a pid that is certainly not running.
+    const rec = JSON.parse(readFileSync(j.path, 'utf8'));
+    rec.pid = 2 ** 22 + 7;
+    writeFileSync(j.path, JSON.stringify(rec));
+    const found = interruptedJobs(state, 'here');
+    expect(found.map((x) => x.record.id)).toEqual([j.record.id]);
+    expect(resumePoint(found[0]!.record)).toBe(1);
+    const r = await finishJob(found[0]!, { host, stateDir: state });
+    expect(r.state).toBe('done');
+    // Only b and last ran in this process: a was done before the "crash".
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+    expect(existsSync(join(dir, 'b'))).toBe(true);
+    expect(interruptedJobs(state, 'here')).toEqual([]);
+  });
+
+  it('rolls an interrupted job back, including the step caught running', async () => {
+    writeFileSync(join(dir, 'a'), '');
+    writeFileSync(join(dir, 'b'), '');
+    const j = Journal.create(state, { plan: plan(false), uri: host.uri, hostname: 'here' });
+    j.step(0, 'done');
+    j.step(1, 'running');
+    const r = await rollbackJob(Journal.load(j.path), { host, stateDir: state });
+    expect(r.state).toBe('rolled-back');
+    expect(existsSync(join(dir, 'a')) || existsSync(join(dir, 'b'))).toBe(false);
+    expect(listJournals(state)[0]?.record.steps.map((s) => s.state)).toEqual(['undone', 'undone', 'pending']);
+  });
+
+  it('describes a plan as numbered commands and as a script', () => {
+    const p = plan(false);
+    expect(describePlan(p)[0]).toBe(`1 touch ${join(dir, 'a')}`);
+    expect(planScript(p)).toContain('set -e');
+    expect(planScript(p)).toContain(`# create b\ntouch ${join(dir, 'b')}`);
+  });
+});
