@@ -15,6 +15,8 @@ import { UserError } from '../model/userError.js';
 import { type ActionId, PANES, type PaneId, parseCommand } from '../ui/keymap.js';
 import type { Env } from '../ui/theme.js';
 import { editText } from './editor.js';
+import { PANE_FACTORIES } from './paneFactories.js';
+import type { PaneFactories } from './panes.js';
 import { readGuestLog } from './guestLog.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
@@ -83,6 +85,8 @@ export interface AppStoreOptions {
   handOff?: HandOff;
   env?: Env;
   detectAccel?: (exec: Executor) => Promise<AccelShown>;
+  /** Panes beyond Guests; defaults to every pane built (store/paneFactories.ts). */
+  paneFactories?: PaneFactories;
 }
 
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
@@ -140,7 +144,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
   let again = false;
   const waits = new Set<AbortController>();
 
-  return createStore<AppState>()((set, get) => {
+  const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
     const setInputMode = (inputMode: AppData['inputMode']) => set((s) => ({ inputMode, mode: modeFor(s.dialogs, inputMode) }));
     const row = (name: string) => get().guests.find((g) => g.name === name);
@@ -226,6 +230,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       size: opts.size ?? DEFAULT_SIZE,
       quitRequested: false,
       redraw: 0,
+      panes: {},
 
       init() {
         if (started) return;
@@ -254,6 +259,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
 
       dispose() {
+        for (const p of Object.values(get().panes)) p?.dispose?.();
         stopEvents?.();
         stopEvents = null;
         if (poll) clearInterval(poll);
@@ -290,11 +296,12 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
       setPane(pane) {
         set({ pane });
+        get().panes[pane]?.activate?.();
       },
       cyclePane(step) {
         const i = PANES.findIndex((p) => p.id === get().pane);
         const next = PANES[(i + step + PANES.length) % PANES.length];
-        if (next) set({ pane: next.id });
+        if (next) get().setPane(next.id);
       },
       moveSelection(delta) {
         const rows = visibleGuests(get());
@@ -375,6 +382,9 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           const name = guestFor(guest);
           if (name) void run(name);
         };
+        // The focused pane sees its keys first; it declines the ones the console handles.
+        const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
+        if (focused?.dispatch(action)) return;
         switch (action) {
           case 'quit':
             return s.quit();
@@ -738,4 +748,11 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
     };
   });
+  const panes: AppData['panes'] = {};
+  for (const [id, make] of Object.entries(opts.paneFactories ?? PANE_FACTORIES)) {
+    if (make) panes[id as PaneId] = make(host, store);
+  }
+  store.setState({ panes });
+  store.getState().panes[store.getState().pane]?.activate?.();
+  return store;
 }

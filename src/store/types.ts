@@ -1,3 +1,4 @@
+import type { PaneController } from './panes.js';
 import type { GuestRow, HostVersions } from '../host/virsh.js';
 import type { PaneId } from '../ui/keymap.js';
 import type { FormField } from './settingsForm.js';
@@ -117,4 +118,6 @@ export interface AppData {
   quitRequested: boolean;
   /** Bumped after a hand-off so the App renders again over the restored screen. */
   redraw: number;
+  /** Controllers of the panes other than Guests, made once per store (see store/panes.ts). */
+  panes: Partial<Record<PaneId, PaneController>>;
 }

@@ -20,6 +20,7 @@ import { StatusLine } from './components/StatusLine.js';
 import { completeCommand, findBinding, keyName } from './keymap.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { PlaceholderPane } from './panes/PlaceholderPane.js';
+import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { NewGuestWizard } from './wizards/NewGuestWizard.js';
 
@@ -206,6 +207,16 @@ function Console({ host }: { host: HostContext }) {
           <Rule width={columns} position="middle" title={dialogTitle(top)} titleColor={top.kind === 'error' ? colorFor(theme, 'error') : colorFor(theme, 'accent')} />
           <Section width={columns} height={paneHeight + 1 + detailHeight}>
             <DialogBody dialog={top} width={inner} height={paneHeight + 1 + detailHeight} />
+          </Section>
+        </>
+      ) : pane !== 'guests' ? (
+        <>
+          <Rule width={columns} position="middle" />
+          <Section width={columns} height={paneHeight + 1 + detailHeight}>
+            {(() => {
+              const View = PANE_VIEWS[pane];
+              return View ? <View width={inner} height={paneHeight + 1 + detailHeight} /> : <PlaceholderPane pane={pane} />;
+            })()}
           </Section>
         </>
       ) : (

@@ -1,0 +1,7 @@
+/**
+ * The panes built so far, by id. A pane not listed here shows its placeholder. One line per pane,
+ * so each pane's code stays in its own files.
+ */
+import type { PaneFactories } from './panes.js';
+
+export const PANE_FACTORIES: PaneFactories = {};

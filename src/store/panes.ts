@@ -1,0 +1,22 @@
+/**
+ * How a pane other than Guests plugs into the console: it owns its state (its own zustand store,
+ * made from the host and the app store) and handles the keymap actions while it has focus. The
+ * console keeps the frame, dialogs, filter and command line; panes reuse those through `app`.
+ */
+import type { HostContext } from '../host/hostContext.js';
+import type { ActionId, PaneId } from '../ui/keymap.js';
+import type { AppStore } from './appStore.js';
+
+export interface PaneController {
+  /** Handles a keymap action while this pane has focus; false lets the console handle it. */
+  dispatch(action: ActionId): boolean;
+  /** Called when the pane is first shown (load lazily: the Guests pane must open fast). */
+  activate?(): void;
+  /** Stops timers and child processes; called when the console quits. */
+  dispose?(): void;
+  /** Names offered by `:` completion while this pane has focus (image paths, guest names…). */
+  completions?(): string[];
+}
+
+export type PaneFactory = (host: HostContext, app: AppStore) => PaneController;
+export type PaneFactories = Partial<Record<Exclude<PaneId, 'guests'>, PaneFactory>>;

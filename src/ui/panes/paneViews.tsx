@@ -1,0 +1,13 @@
+/**
+ * The view of each built pane, by id: it fills the area between the tabs and the footer (its own
+ * detail strip included) and reads its controller from the app store (`useApp(s => s.panes.x)`).
+ */
+import type { ComponentType } from 'react';
+import type { PaneId } from '../keymap.js';
+
+export interface PaneViewProps {
+  width: number;
+  height: number;
+}
+
+export const PANE_VIEWS: Partial<Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>>> = {};
