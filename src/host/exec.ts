@@ -134,7 +134,11 @@ export class SshExecutor implements Executor {
     return a;
   }
   run(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
-    return runArgv(argv, [...this.sshArgv(false), argv.map(shellQuote).join(' ')], opts);
+    // The local environment does not travel over ssh: variables a tool needs (libguestfs' backend)
+    // are set on the remote side with env(1).
+    const remote = opts?.env ? ['env', ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...argv] : argv;
+    const { env: _local, ...rest } = opts ?? {};
+    return runArgv(argv, [...this.sshArgv(false), remote.map(shellQuote).join(' ')], rest);
   }
   async interactive(argv: string[], opts?: { env?: Record<string, string> }): Promise<number> {
     const full = [...this.sshArgv(true), argv.map(shellQuote).join(' ')];

@@ -15,6 +15,16 @@ import {
   undefineCommand,
   xmlCommand,
 } from './guest.js';
+import { COMMAND_GROUPS } from './groups.js';
+
+/** What a command group (disk, backup, snapshot…) gets to register its subcommands. */
+export interface CommandKit {
+  /** Wraps a command body: makes the host and output, maps errors to exit codes. */
+  run: (fn: (ctx: GuestCommandContext) => Promise<ExitCode>) => () => Promise<void>;
+  examples: (lines: string[]) => string;
+  /** commander option collector for repeatable options. */
+  collect: (value: string, previous?: string[]) => string[];
+}
 
 /**
  * argv → the TUI, the demo sandbox, or a headless guest command. Everything with side effects
@@ -42,7 +52,7 @@ interface GlobalOptions {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** The end of every command's --help: examples, then the exit codes scripts can rely on. */
-function examples(lines: string[]): string {
+export function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n\n${EXIT_CODES_HELP}\n`;
 }
 
@@ -82,6 +92,9 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
       setExit(reportError(ctx.output, e));
     }
   };
+
+  const kit: CommandKit = { run, examples, collect };
+  for (const register of COMMAND_GROUPS) register(program, kit);
 
   program.action(async () => {
     const g = globals();
