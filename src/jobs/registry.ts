@@ -1,0 +1,16 @@
+/**
+ * Actions of each job kind, by the plan's `kind`. A journal records only data (steps, command
+ * lines, action names); to finish or roll back an interrupted job, a later virtdeck looks up the
+ * functions its steps name here. One line per job kind.
+ */
+import type { HostContext } from '../host/hostContext.js';
+import type { Action } from './runner.js';
+
+export type ActionsFactory = (host: HostContext) => Record<string, Action>;
+
+export const JOB_ACTIONS: Record<string, ActionsFactory> = {};
+
+/** The actions a journal of this kind may name; an unknown kind has none (its steps are commands). */
+export function actionsFor(kind: string, host: HostContext): Record<string, Action> {
+  return JOB_ACTIONS[kind]?.(host) ?? {};
+}
