@@ -117,15 +117,15 @@ async function undoStep(step: PlanStep, opts: RunOptions): Promise<void> {
   }
 }
 
-/** Undoes steps [0, upTo] in reverse; a step caught 'running' is undone too (its undo must be safe on a partial result). */
+/** Undoes steps [0, upTo] in reverse: finished ones, and failed or interrupted ones whose undo is safe on a partial result. */
 async function rollback(journal: Journal, opts: RunOptions, upTo: number): Promise<boolean> {
   const steps = journal.record.plan.steps;
   let clean = true;
   for (let i = Math.min(upTo, steps.length - 1); i >= 0; i--) {
     const rec = journal.record.steps[i];
     const step = steps[i];
-    if (!rec || !step || !['done', 'running', 'failed'].includes(rec.state)) continue;
-    if (!step.undo) continue;
+    if (!rec || !step?.undo) continue;
+    if (rec.state !== 'done' && !((rec.state === 'running' || rec.state === 'failed') && step.undo.partial)) continue;
     opts.onEvent?.({ type: 'undo', index: i, title: step.undo.title });
     try {
       await undoStep(step, opts);

@@ -35,7 +35,17 @@ export interface PlanStep {
    */
   writesFile?: { path: string; content: string };
   /** How to take this step back; a step without undo is either harmless to leave or irreversible. */
-  undo?: { title: string; command?: CommandSpec; action?: { name: string; args?: unknown } };
+  undo?: {
+    title: string;
+    command?: CommandSpec;
+    action?: { name: string; args?: unknown };
+    /**
+     * Safe on a step that failed or was killed midway (removing the temp file this step writes).
+     * Without it, only finished steps are undone: undoing a failed `virsh define` with `undefine`
+     * would remove the guest that made it fail.
+     */
+    partial?: boolean;
+  };
   /** qemu-img -p output of this command is parsed into progress against this many bytes. */
   progress?: { kind: 'qemu-img'; totalBytes: number };
   /** Long commands get no default timeout. */

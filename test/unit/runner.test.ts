@@ -25,7 +25,7 @@ function plan(failLast: boolean): Plan {
     id,
     title: `create ${id}`,
     command: { runsOn: 'sys' as const, argv: ['touch', join(dir, id)] },
-    undo: { title: `remove ${id}`, command: { runsOn: 'sys' as const, argv: ['rm', '-f', join(dir, id)] } },
+    undo: { title: `remove ${id}`, command: { runsOn: 'sys' as const, argv: ['rm', '-f', join(dir, id)] }, partial: true },
   });
   return {
     kind: 'test',
@@ -106,6 +106,20 @@ describe('plan runner', () => {
     expect(r.state).toBe('rolled-back');
     expect(existsSync(join(dir, 'a')) || existsSync(join(dir, 'b'))).toBe(false);
     expect(listJournals(state)[0]?.record.steps.map((s) => s.state)).toEqual(['undone', 'undone', 'pending']);
+  });
+
+  it('does not undo a failed step unless its undo is safe on a partial result', async () => {
+    const p = plan(false);
+    p.steps[2] = {
+      id: 'define',
+      title: 'define',
+      command: { runsOn: 'sys', argv: ['false'] },
+      undo: { title: 'undefine (would hit the guest that made define fail)', command: { runsOn: 'sys', argv: ['touch', join(dir, 'wrong-undo')] } },
+    };
+    const r = await runPlan(p, { host, stateDir: state });
+    expect(r.state).toBe('failed');
+    expect(existsSync(join(dir, 'wrong-undo'))).toBe(false);
+    expect(existsSync(join(dir, 'a'))).toBe(false);
   });
 
   it('describes a plan as numbered commands and as a script', () => {
