@@ -1,5 +1,5 @@
 import { Box, Text, useInput } from 'ink';
-import TextInput from 'ink-text-input';
+import { TextField as TextInput } from '../../components/TextField.js';
 import { type Theme, colorFor } from '../../theme.js';
 
 /**
