@@ -21,6 +21,8 @@ PACKAGES=(
   # UEFI firmware for guests that need it; dnsmasq for libvirt networks with DHCP.
   ovmf dnsmasq-base
   procps iproute2 util-linux
+  # bench/backup compares virtdeck's backups with the reference tool.
+  virtnbdbackup
 )
 
 # Where systemd runs, its units and the users come with libvirt-daemon-system; without systemd

@@ -286,12 +286,13 @@ export function consoleArgv(host: HostContext, name: string): string[] {
   return virshArgv(host, ['console', '--domain', name]);
 }
 
-export function qemuLogPath(name: string): string {
-  return `/var/log/libvirt/qemu/${name}.log`;
+/** libvirt's per-guest QEMU log: the system daemon logs under /var/log, a session one under ~/.cache. */
+export function qemuLogPath(name: string, uri = 'qemu:///system', home = process.env.HOME ?? '/root'): string {
+  return /\/session\b/.test(uri) ? `${home}/.cache/libvirt/qemu/log/${name}.log` : `/var/log/libvirt/qemu/${name}.log`;
 }
 
-/** The last lines of a guest's QEMU log, read on the host that runs the guest. */
+/** The last lines of a guest's QEMU log, read on the host that runs the guest (sysExec is ssh for a remote one). */
 export async function readQemuLog(host: HostContext, name: string, lines = 50): Promise<string> {
-  const r = await host.sysExec.run(['tail', '-n', String(lines), qemuLogPath(name)]);
+  const r = await host.sysExec.run(['tail', '-n', String(lines), qemuLogPath(name, host.uri)]);
   return r.stdout;
 }

@@ -17,7 +17,11 @@ export type RunnerEvent =
   | { type: 'step-start'; index: number; step: PlanStep }
   | { type: 'progress'; index: number; progress: Progress }
   | { type: 'step-end'; index: number; step: PlanStep }
+  /** Before the rollback starts, so a progress display can mark the step that stopped the job. */
+  | { type: 'step-failed'; index: number; step: PlanStep; error: UserError | HostError }
   | { type: 'undo'; index: number; title: string }
+  /** The undo announced by the last 'undo' event finished; ok false: it is left for the admin. */
+  | { type: 'undo-end'; index: number; title: string; ok: boolean }
   | { type: 'log'; line: string };
 
 export interface ActionContext {
@@ -130,9 +134,11 @@ async function rollback(journal: Journal, opts: RunOptions, upTo: number): Promi
     try {
       await undoStep(step, opts);
       journal.step(i, 'undone');
+      opts.onEvent?.({ type: 'undo-end', index: i, title: step.undo.title, ok: true });
     } catch (e) {
       clean = false;
       journal.step(i, 'undo-failed', describeError(errorOf(e)));
+      opts.onEvent?.({ type: 'undo-end', index: i, title: step.undo.title, ok: false });
     }
   }
   return clean;
@@ -152,6 +158,7 @@ async function runFrom(journal: Journal, start: number, opts: RunOptions): Promi
       const err = errorOf(e);
       const cancelled = signal.aborted || (err instanceof HostError && err.code === 'cancelled');
       journal.step(i, 'failed', describeError(err));
+      opts.onEvent?.({ type: 'step-failed', index: i, step, error: err });
       return stop(journal, opts, i, cancelled ? 'cancelled' : 'failed', err);
     }
     journal.step(i, 'done');

@@ -17,7 +17,6 @@ import type { Env } from '../ui/theme.js';
 import { editText } from './editor.js';
 import { PANE_FACTORIES } from './paneFactories.js';
 import type { PaneFactories } from './panes.js';
-import { readGuestLog } from './guestLog.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
 import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, ShownError, TermSize } from './types.js';
@@ -700,7 +699,9 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       async showLog(name) {
         get().setMessage(`Reading the QEMU log of ${name}…`, 'busy');
         try {
-          const { path, lines } = await readGuestLog(host, name, 200);
+          const path = virsh.qemuLogPath(name, host.uri);
+          const text = (await virsh.readQemuLog(host, name, 200)).replace(/\n$/, '');
+          const lines = text === '' ? [] : text.split('\n');
           set({ message: null });
           get().pushDialog({ kind: 'text', title: `${path} (last ${lines.length} lines)`, lines: lines.length ? lines : ['(the log is empty)'], offset: Number.MAX_SAFE_INTEGER, follow: true });
         } catch (e) {
