@@ -1,14 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
-import { type Executor, shellQuote } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { type AccelInfo, detectAccel } from '../host/kvm.js';
+import type { Plan, PlanStep } from '../model/plan.js';
 import {
   DEMO_GUESTS,
   type DemoManifest,
   type DemoObserved,
-  type DemoStep,
   MANIFEST_NAME,
   manifestSchema,
   normalizeDir,
@@ -18,20 +19,21 @@ import {
   planDemoReset,
   readDemoMarker,
 } from './demoPlan.js';
+import { runPlan } from './runner.js';
 
 /**
  * The demo sandbox on a real host: `virtdeck --demo` makes three small guests to try every
  * screen on (ensureDemo, idempotent), `virtdeck --demo --reset` removes exactly what it made
- * (resetDemo). Plans come from demoPlan.ts; this module only observes and runs them.
+ * (resetDemo). Plans come from demoPlan.ts; this module observes the host and runs them with the
+ * shared runner, which journals them like any other job.
  */
 
-export type { DemoStep } from './demoPlan.js';
 export { DEMO_GUESTS } from './demoPlan.js';
 
 export interface DemoProgress {
   index: number;
   total: number;
-  step: DemoStep;
+  step: PlanStep;
   phase: 'start' | 'done';
 }
 
@@ -46,13 +48,15 @@ export interface DemoOptions {
 export interface DemoResult {
   dir: string;
   accel: AccelInfo;
-  /** The steps of the plan; all of them ran unless dryRun. Empty: the demo was already there. */
-  steps: DemoStep[];
+  plan: Plan;
+  /** The plan's steps; all of them ran unless dryRun. Empty: the demo was already there. */
+  steps: PlanStep[];
 }
 
 export interface DemoResetResult {
   dir: string;
-  steps: DemoStep[];
+  plan: Plan;
+  steps: PlanStep[];
   /** Guests called like demo guests that reset left alone, with the reason. */
   kept: string[];
 }
@@ -63,10 +67,6 @@ export function defaultDemoDir(host: HostContext, configured?: string): string {
   if (configured) return configured;
   // The state dir is a path on this machine; on a remote host use the system location there.
   return host.sysExec.label === 'local' ? join(stateDir(), 'demo') : '/var/lib/virtdeck/demo';
-}
-
-function executorFor(host: HostContext, step: DemoStep): Executor {
-  return step.on === 'virsh' ? host.virshExec : host.sysExec;
 }
 
 /** Reads what exists: the demo-named guests (with their marker), the sandbox files and manifest. */
@@ -124,17 +124,24 @@ async function readManifest(host: HostContext, dir: string, signal?: AbortSignal
   });
 }
 
-async function runSteps(host: HostContext, steps: DemoStep[], opts: DemoOptions): Promise<void> {
-  for (const [index, step] of steps.entries()) {
-    opts.onProgress?.({ index, total: steps.length, step, phase: 'start' });
-    await executorFor(host, step).run(step.argv, {
-      input: step.input,
-      okExitCodes: step.okExitCodes,
-      signal: opts.signal,
-      timeoutMs: 60_000,
-    });
-    opts.onProgress?.({ index, total: steps.length, step, phase: 'done' });
-  }
+/** Runs a demo plan through the runner; a failed step is thrown as the error it had. */
+async function runDemoPlan(host: HostContext, plan: Plan, opts: DemoOptions): Promise<void> {
+  if (opts.dryRun || plan.steps.length === 0) return;
+  const total = plan.steps.length;
+  const result = await runPlan(plan, {
+    host,
+    stateDir: stateDir(),
+    signal: opts.signal,
+    onEvent: (e) => {
+      if (e.type === 'step-start') opts.onProgress?.({ index: e.index, total, step: e.step, phase: 'start' });
+      else if (e.type === 'step-end') opts.onProgress?.({ index: e.index, total, step: e.step, phase: 'done' });
+    },
+  });
+  if (result.state === 'done') return;
+  throw (
+    result.error ??
+    new HostError({ sentence: `Cancelled: ${plan.title}.`, fix: 'Run the same virtdeck --demo command again to finish it.', command: [], stderr: '', code: 'cancelled' })
+  );
 }
 
 /** Makes the demo guests exist (demo-web running); running it again changes nothing. */
@@ -142,22 +149,22 @@ export async function ensureDemo(host: HostContext, opts: DemoOptions = {}): Pro
   const dir = normalizeDir(opts.dir ?? defaultDemoDir(host));
   const accel = await detectAccel(host.sysExec, { signal: opts.signal });
   const observed = await observeDemo(host, dir, opts.signal);
-  const steps = planDemo(observed, accel.accel, dir);
-  if (!opts.dryRun) await runSteps(host, steps, opts);
-  return { dir, accel, steps };
+  // A private, fresh directory for the domain XML files `virsh define --file` reads.
+  const xmlDir = opts.dryRun ? undefined : mkdtempSync(join(tmpdir(), 'virtdeck-demo-'));
+  try {
+    const plan = planDemo(observed, accel.accel, dir, xmlDir ? { xmlDir } : undefined);
+    await runDemoPlan(host, plan, opts);
+    return { dir, accel, plan, steps: plan.steps };
+  } finally {
+    if (xmlDir) rmSync(xmlDir, { recursive: true, force: true });
+  }
 }
 
 /** Removes the demo guests and files made for `dir`; a user's own demo-named guest stays. */
 export async function resetDemo(host: HostContext, opts: DemoOptions = {}): Promise<DemoResetResult> {
   const dir = normalizeDir(opts.dir ?? defaultDemoDir(host));
   const observed = await observeDemo(host, dir, opts.signal);
-  const { steps, kept } = planDemoReset(observed, dir);
-  if (!opts.dryRun) await runSteps(host, steps, opts);
-  return { dir, steps, kept };
-}
-
-/** For display and --dry-run: a step as the command line an admin could paste. */
-export function describeStep(step: DemoStep): string {
-  const line = step.argv.map(shellQuote).join(' ');
-  return step.input !== undefined ? `${line} < (${step.input.length} bytes of input)` : line;
+  const { plan, kept } = planDemoReset(observed, dir);
+  await runDemoPlan(host, plan, opts);
+  return { dir, plan, steps: plan.steps, kept };
 }

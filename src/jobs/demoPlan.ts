@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import { type Accel, domainTypeFor } from '../host/kvm.js';
+import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 
 /**
@@ -251,33 +252,22 @@ export interface DemoObserved {
   modes: Record<string, string>;
 }
 
-export interface DemoStep {
-  title: string;
-  /** virsh runs through the host's virshExec, everything else through sysExec. */
-  on: 'virsh' | 'sys';
-  argv: string[];
-  input?: string;
-  okExitCodes?: number[];
-}
-
-const virsh = (uri: string, ...args: string[]): string[] => ['virsh', '-c', uri, ...args];
+const virsh = (uri: string, ...args: string[]): CommandSpec => ({ runsOn: 'virsh', argv: ['virsh', '-c', uri, ...args] });
+const sys = (...argv: string[]): CommandSpec => ({ runsOn: 'sys', argv });
+const step = (id: string, title: string, command: CommandSpec, more: Partial<PlanStep> = {}): PlanStep => ({ id, title, command, ...more });
 
 /**
- * Node hands a child's stdin over as a socket, and opening /dev/stdin on a socket fails (ENXIO),
- * so `virsh define /dev/stdin` needs a real pipe in between. The script is constant and the
- * command travels as separate arguments, so nothing from input is ever parsed by the shell.
+ * Where `virsh define --file` reads each demo guest's XML (virsh cannot open /dev/stdin when
+ * Node's stdin is a socket pair). The job passes a directory it just made with mkdtemp, so the
+ * runner's write cannot go through someone else's file; dry runs show mkdtemp's template.
  */
-export function throughPipe(argv: string[]): string[] {
-  return ['sh', '-c', 'cat | "$@"', 'sh', ...argv];
-}
+export const DRY_RUN_XML_DIR = '/tmp/virtdeck-demo-XXXXXX';
 
-function manifestStep(dir: string, manifest: DemoManifest): DemoStep {
-  return {
-    title: `Record the demo's files and guests in ${MANIFEST_NAME}`,
-    on: 'sys',
-    argv: ['tee', posix.join(dir, MANIFEST_NAME)],
+function manifestStep(dir: string, manifest: DemoManifest): PlanStep {
+  return step('manifest', `Record the demo's files and guests in ${MANIFEST_NAME}`, {
+    ...sys('tee', posix.join(dir, MANIFEST_NAME)),
     input: `${JSON.stringify(manifest, null, 2)}\n`,
-  };
+  });
 }
 
 /** QEMU runs as an unprivileged user (libvirt-qemu on Debian): every directory on the way to the
@@ -298,8 +288,11 @@ function isDemoName(observed: DemoObserved, name: string): ObservedGuest | undef
   return observed.guests.find((g) => g.name === name);
 }
 
-/** Pure: the steps that make the demo exist; [] when it already does. */
-export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string): DemoStep[] {
+/**
+ * Pure: the plan that makes the demo exist; no steps when it already does. Steps have no undo: the
+ * manifest is written first, so `virtdeck --demo --reset` removes whatever a stopped run made.
+ */
+export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, opts: { xmlDir: string } = { xmlDir: DRY_RUN_XML_DIR }): Plan {
   const dir = normalizeDir(rawDir);
   if (!posix.isAbsolute(dir)) {
     throw new UserError(`The demo directory ${dir} is not an absolute path.`, 'Give the full path, e.g. /var/lib/virtdeck/demo.');
@@ -307,8 +300,9 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string): 
   checkReachable(dir, observed.modes);
   const manifest = observed.manifest;
   const ownFiles = new Set(manifest?.files ?? []);
-  const steps: DemoStep[] = [];
-  const work: DemoStep[] = [];
+  const steps: PlanStep[] = [];
+  const work: PlanStep[] = [];
+  const touched = { guests: [] as string[], images: [] as string[] };
 
   for (const spec of DEMO_GUESTS) {
     const guest = isDemoName(observed, spec.name);
@@ -337,32 +331,39 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string): 
     if (!fileExists) {
       const create = ['qemu-img', 'create', '-q', '-f', spec.format];
       if (spec.createOptions) create.push('-o', spec.createOptions);
-      work.push({ title: `Create the ${spec.format} disk ${spec.file} (${DISK_SIZE})`, on: 'sys', argv: [...create, path, DISK_SIZE] });
+      touched.images.push(path);
+      work.push(step(`create-disk:${spec.name}`, `Create the ${spec.format} disk ${spec.file} (${DISK_SIZE})`, sys(...create, path, DISK_SIZE)));
       const writes = bootSectorWrites(bootSector(`\r\nvirtdeck demo guest ${spec.name}: ${spec.role}. Nothing to boot; halted.\r\n`));
-      work.push({
-        title: `Write a boot sector that names the guest into ${spec.file}`,
-        on: 'sys',
-        argv: ['qemu-io', '-f', spec.format, ...writes.flatMap((w) => ['-c', w]), path],
-      });
+      work.push(
+        step(
+          `boot-sector:${spec.name}`,
+          `Write a boot sector that names the guest into ${spec.file}`,
+          sys('qemu-io', '-f', spec.format, ...writes.flatMap((w) => ['-c', w]), path),
+        ),
+      );
     }
+    const guestSteps: PlanStep[] = [];
     if (!guest) {
-      work.push({
-        title: `Define ${spec.name}: ${spec.role}`,
-        on: 'virsh',
-        argv: throughPipe(virsh(observed.uri, 'define', '/dev/stdin')),
-        input: demoDomainXml(spec, accel, dir),
-      });
+      const xmlFile = posix.join(opts.xmlDir, `${spec.name}.xml`);
+      guestSteps.push(
+        step(`define:${spec.name}`, `Define ${spec.name}: ${spec.role}`, virsh(observed.uri, 'define', '--file', xmlFile), {
+          writesFile: { path: xmlFile, content: demoDomainXml(spec, accel, dir) },
+        }),
+      );
     }
     if (spec.running && (!guest || guest.state === 'shut off' || guest.state === 'crashed')) {
-      work.push({ title: `Start ${spec.name}`, on: 'virsh', argv: virsh(observed.uri, 'start', spec.name) });
+      guestSteps.push(step(`start:${spec.name}`, `Start ${spec.name}`, virsh(observed.uri, 'start', spec.name)));
     } else if (spec.running && guest?.state === 'paused') {
-      work.push({ title: `Resume ${spec.name}`, on: 'virsh', argv: virsh(observed.uri, 'resume', spec.name) });
+      guestSteps.push(step(`resume:${spec.name}`, `Resume ${spec.name}`, virsh(observed.uri, 'resume', spec.name)));
     }
+    if (guestSteps.length > 0) touched.guests.push(spec.name);
+    work.push(...guestSteps);
   }
-  if (work.length === 0 && manifest) return [];
+  const plan = (all: PlanStep[]): Plan => ({ kind: 'demo', title: `set up the demo guests in ${dir}`, targets: touched, steps: all });
+  if (work.length === 0 && manifest) return plan([]);
 
   if (!observed.dirExists) {
-    steps.push({ title: `Create the sandbox directory ${dir}`, on: 'sys', argv: ['mkdir', '-p', '-m', '0755', dir] });
+    steps.push(step('mkdir', `Create the sandbox directory ${dir}`, sys('mkdir', '-p', '-m', '0755', dir)));
   }
   // The manifest is written before anything is created, so a run that stops half-way still
   // tells reset what may exist.
@@ -374,13 +375,14 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string): 
     createdDir: manifest?.createdDir ?? !observed.dirExists,
   };
   steps.push(manifestStep(dir, next));
-  return [...steps, ...work];
+  return plan([...steps, ...work]);
 }
 
-/** Pure: the steps that remove what the demo made in `dir`, and nothing else. */
-export function planDemoReset(observed: DemoObserved, rawDir: string): { steps: DemoStep[]; kept: string[] } {
+/** Pure: the plan that removes what the demo made in `dir`, and nothing else. Removal has no undo. */
+export function planDemoReset(observed: DemoObserved, rawDir: string): { plan: Plan; kept: string[] } {
   const dir = normalizeDir(rawDir);
-  const steps: DemoStep[] = [];
+  const steps: PlanStep[] = [];
+  const touched = { guests: [] as string[], images: [] as string[] };
   const kept: string[] = [];
   const names = union(DEMO_GUESTS.map((g) => g.name), observed.manifest?.guests ?? []);
   for (const name of names) {
@@ -391,28 +393,30 @@ export function planDemoReset(observed: DemoObserved, rawDir: string): { steps: 
       kept.push(guest.marker ? `${name} (belongs to the demo in ${guest.marker.dir})` : `${name} (not made by the demo)`);
       continue;
     }
-    if (guest.state !== 'shut off') {
-      steps.push({ title: `Stop ${name}`, on: 'virsh', argv: virsh(observed.uri, 'destroy', name) });
-    }
+    touched.guests.push(name);
+    if (guest.state !== 'shut off') steps.push(step(`stop:${name}`, `Stop ${name}`, virsh(observed.uri, 'destroy', name)));
     // Snapshots and checkpoints someone made while trying the demo would block undefine.
-    steps.push({
-      title: `Remove the guest ${name}`,
-      on: 'virsh',
-      argv: virsh(observed.uri, 'undefine', name, '--managed-save', '--snapshots-metadata', '--checkpoints-metadata'),
-    });
+    steps.push(
+      step(
+        `undefine:${name}`,
+        `Remove the guest ${name}`,
+        virsh(observed.uri, 'undefine', name, '--managed-save', '--snapshots-metadata', '--checkpoints-metadata'),
+      ),
+    );
   }
   const manifest = observed.manifest;
   if (manifest) {
     for (const file of manifest.files.filter((f) => observed.files.includes(f))) {
-      steps.push({ title: `Delete ${file}`, on: 'sys', argv: ['rm', '-f', '--', posix.join(dir, file)] });
+      touched.images.push(posix.join(dir, file));
+      steps.push(step(`delete:${file}`, `Delete ${file}`, sys('rm', '-f', '--', posix.join(dir, file))));
     }
-    steps.push({ title: `Delete ${MANIFEST_NAME}`, on: 'sys', argv: ['rm', '-f', '--', posix.join(dir, MANIFEST_NAME)] });
+    steps.push(step('delete-manifest', `Delete ${MANIFEST_NAME}`, sys('rm', '-f', '--', posix.join(dir, MANIFEST_NAME))));
     if (manifest.createdDir) {
       // rmdir refuses a directory that still holds someone's files; that is the point.
-      steps.push({ title: `Remove the directory ${dir} if empty`, on: 'sys', argv: ['rmdir', '--', dir], okExitCodes: [1] });
+      steps.push(step('rmdir', `Remove the directory ${dir} if empty`, { ...sys('rmdir', '--', dir), okExitCodes: [1] }));
     }
   }
-  return { steps, kept };
+  return { plan: { kind: 'demo-reset', title: `remove the demo guests in ${dir}`, targets: touched, steps }, kept };
 }
 
 /** "/a//b/" and "/a/b" are the same sandbox; markers and manifests compare the normal form. */

@@ -1,6 +1,7 @@
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stateDir } from '../config/paths.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { type AccelInfo, detectAccel, domainTypeFor } from '../host/kvm.js';
@@ -9,18 +10,19 @@ import {
   type NewGuestFacts,
   type NewGuestSpec,
   type PathKind,
-  type PlanStep,
   type SpecProblem,
   planNewGuest,
   validateSpec,
 } from '../model/newGuest.js';
+import { commandLine, type Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
+import { type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 /**
  * New Guest, the side-effect half: reads what the host has, checks the spec against it, then runs
- * the plan from model/newGuest.ts step by step. A failure undoes the steps already done, in
- * reverse, so a refused start leaves neither a half-defined guest nor a stray disk behind; a file
- * that existed before is never written or removed.
+ * the plan from model/newGuest.ts with the shared runner (journaled). A failure undoes the steps
+ * already done, in reverse, so a refused start leaves neither a half-defined guest nor a stray
+ * disk behind; a file that existed before is never written or removed.
  */
 
 export interface HostFacts {
@@ -170,7 +172,7 @@ export interface NewGuestProgress {
 export interface NewGuestResult {
   name: string;
   started: boolean;
-  steps: PlanStep[];
+  plan: Plan;
 }
 
 /** Carries what failed and what the rollback could not undo. */
@@ -199,63 +201,56 @@ export interface RunNewGuestOptions {
 
 /**
  * Where the domain XML is written for `virsh define`. virsh runs on this machine even for a remote
- * libvirt (qemu+ssh://), so the file is local; it is created exclusively (never through an
- * existing file or symlink) and removed after the define.
+ * libvirt (qemu+ssh://), so the file is local. The job passes a directory it just made with
+ * mkdtemp (private, fresh), so nothing can be waiting at that path; without one (the review
+ * screen) the path shows mkdtemp's template.
  */
-export function domainXmlFile(name: string): string {
-  return join(tmpdir(), `virtdeck-new-${name}.${process.pid}.xml`);
+export function domainXmlFile(name: string, dir = join(tmpdir(), 'virtdeck-new-XXXXXX')): string {
+  return join(dir, `${name}.xml`);
 }
 
-function writeExclusive(file: { path: string; content: string }): void {
-  writeFileSync(file.path, file.content, { flag: 'wx', mode: 0o600 });
+/** The runner's events as the wizard's per-step states. */
+function progressReporter(total: number, onProgress?: (p: NewGuestProgress) => void): (e: RunnerEvent) => void {
+  const report = (index: number, state: StepState, title: string) => onProgress?.({ index, total, title, state });
+  return (e) => {
+    if (e.type === 'step-start') report(e.index, 'running', e.step.title);
+    else if (e.type === 'step-end') report(e.index, 'done', e.step.title);
+    else if (e.type === 'step-failed') report(e.index, 'failed', e.step.title);
+    else if (e.type === 'undo') report(e.index, 'undoing', e.title);
+    // A failed undo stays "undoing" on screen; the error names it as left over.
+    else if (e.type === 'undo-end' && e.ok) report(e.index, 'undone', e.title);
+  };
 }
 
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
+/** The undos the rollback could not do, as commands the admin can run by hand. */
+function leftoversOf(result: RunResult): string[] {
+  const { plan, steps } = result.journal.record;
+  return plan.steps.flatMap((step, i) => {
+    if (steps[i]?.state !== 'undo-failed' || !step.undo) return [];
+    return [step.undo.command ? commandLine(step.undo.command) : step.undo.title];
+  });
 }
 
-/** Checks again against the host as it is now, then runs the plan; undoes on failure. */
+/** Checks again against the host as it is now, then runs the plan; the runner undoes on failure. */
 export async function runNewGuest(host: HostContext, spec: NewGuestSpec, opts: RunNewGuestOptions): Promise<NewGuestResult> {
   const check = await checkNewGuest(host, spec, undefined, opts.signal);
   if (check.problems.length) throw new NewGuestRefused(check.problems);
-  const steps = planNewGuest(check.spec, { uri: host.uri, start: opts.start, xmlFile: domainXmlFile(check.spec.name) });
-  const exec = (s: { runsOn: 'virsh' | 'sys' }) => (s.runsOn === 'virsh' ? host.virshExec : host.sysExec);
-  const done: PlanStep[] = [];
-  const report = (index: number, state: StepState, title: string) => opts.onProgress?.({ index, total: steps.length, title, state });
-
-  for (const [index, step] of steps.entries()) {
-    report(index, 'running', step.title);
-    try {
-      if (opts.signal?.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: step.argv, stderr: '', code: 'cancelled' });
-      if (step.writesFile) writeExclusive(step.writesFile);
-      try {
-        await exec(step).run(step.argv, { signal: opts.signal, timeoutMs: 120_000 });
-      } finally {
-        if (step.writesFile) removeQuietly(step.writesFile.path);
-      }
-      done.push(step);
-      report(index, 'done', step.title);
-    } catch (e) {
-      report(index, 'failed', step.title);
-      const leftovers: string[] = [];
-      // Undo runs even after a cancel: the signal stopped the step, not the clean-up.
-      for (const prev of [...done].reverse()) {
-        if (!prev.undo) continue;
-        const i = steps.indexOf(prev);
-        report(i, 'undoing', prev.undo.title);
-        try {
-          await exec(prev.undo).run(prev.undo.argv);
-          report(i, 'undone', prev.undo.title);
-        } catch {
-          leftovers.push(prev.undo.argv.join(' '));
-        }
-      }
-      throw new NewGuestFailed(toHostError(e, step.argv), leftovers);
-    }
+  const xmlDir = mkdtempSync(join(tmpdir(), 'virtdeck-new-'));
+  try {
+    const plan = planNewGuest(check.spec, { uri: host.uri, start: opts.start, xmlFile: domainXmlFile(check.spec.name, xmlDir) });
+    const result = await runPlan(plan, {
+      host,
+      stateDir: stateDir(),
+      signal: opts.signal,
+      onEvent: progressReporter(plan.steps.length, opts.onProgress),
+    });
+    if (result.state === 'done') return { name: check.spec.name, started: opts.start, plan };
+    // A cancel between steps stops the runner without an error of its own.
+    const cause = result.error
+      ? toHostError(result.error)
+      : new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: [], stderr: '', code: 'cancelled' });
+    throw new NewGuestFailed(cause, leftoversOf(result));
+  } finally {
+    rmSync(xmlDir, { recursive: true, force: true });
   }
-  return { name: check.spec.name, started: opts.start, steps };
 }

@@ -1,4 +1,5 @@
 import { parseMac } from './mac.js';
+import type { CommandSpec, Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
 
 /**
@@ -404,21 +405,6 @@ export function buildDomainXml(spec: NewGuestSpec): string {
 
 // ---------------------------------------------------------------- plan
 
-export interface PlanStep {
-  /** Stable id the job and tests use; the title is for people. */
-  id: 'create-disk' | 'define' | 'start';
-  title: string;
-  /** virsh runs where libvirt's client is; file tools run on the host that holds the files. */
-  runsOn: 'virsh' | 'sys';
-  argv: string[];
-  /**
-   * A local file the runner writes just before the command (the domain XML for `virsh define`):
-   * virsh cannot read /dev/stdin when Node's stdin is a socket pair.
-   */
-  writesFile?: { path: string; content: string };
-  undo?: { title: string; runsOn: 'virsh' | 'sys'; argv: string[] };
-}
-
 /** qemu-img reads suffixes as powers of 1024, so a whole number of GiB is shown as "20G". */
 export function qemuImgSize(bytes: number): string {
   for (const [suffix, unit] of [['T', 1024 ** 4], ['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
@@ -427,35 +413,50 @@ export function qemuImgSize(bytes: number): string {
   return String(bytes);
 }
 
-export function planNewGuest(spec: NewGuestSpec, opts: { uri: string; start: boolean; xmlFile: string }): PlanStep[] {
-  const virsh = (...args: string[]) => ['virsh', '-c', opts.uri, ...args];
+/** Stable ids of the New Guest steps; the job and tests find steps by them. */
+export type NewGuestStepId = 'create-disk' | 'define' | 'start';
+
+/** A virsh start or define can wait on a busy libvirtd; two minutes, as for any single command. */
+const STEP_TIMEOUT_MS = 120_000;
+
+/**
+ * The job as a plan for runner.ts. `xmlFile` is the local file `virsh define --file` reads (virsh
+ * cannot read /dev/stdin when Node's stdin is a socket pair); the job puts it in a fresh private
+ * directory, so the runner's write can never go through someone else's file or symlink.
+ */
+export function planNewGuest(spec: NewGuestSpec, opts: { uri: string; start: boolean; xmlFile: string }): Plan {
+  const virsh = (...args: string[]): CommandSpec => ({ runsOn: 'virsh', argv: ['virsh', '-c', opts.uri, ...args], timeoutMs: STEP_TIMEOUT_MS });
   const steps: PlanStep[] = [];
   if (spec.newDisk) {
     const { path, format, sizeBytes } = spec.newDisk;
     steps.push({
-      id: 'create-disk',
+      id: 'create-disk' satisfies NewGuestStepId,
       title: `create the ${qemuImgSize(sizeBytes)} ${format} disk ${path}`,
-      runsOn: 'sys',
-      argv: ['qemu-img', 'create', '-q', '-f', format, path, qemuImgSize(sizeBytes)],
-      undo: { title: `remove the new disk ${path}`, runsOn: 'sys', argv: ['rm', '-f', '--', path] },
+      command: { runsOn: 'sys', argv: ['qemu-img', 'create', '-q', '-f', format, path, qemuImgSize(sizeBytes)], timeoutMs: STEP_TIMEOUT_MS },
+      // Not `partial`: validation refused an existing path, but if qemu-img failed because a file
+      // appeared there meanwhile, that file is someone else's.
+      undo: { title: `remove the new disk ${path}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', path] } },
     });
   }
   steps.push({
-    id: 'define',
+    id: 'define' satisfies NewGuestStepId,
     title: `define the guest ${spec.name}`,
-    runsOn: 'virsh',
-    argv: virsh('define', '--file', opts.xmlFile),
+    command: virsh('define', '--file', opts.xmlFile),
     writesFile: { path: opts.xmlFile, content: buildDomainXml(spec) },
-    undo: { title: `undefine ${spec.name}`, runsOn: 'virsh', argv: virsh('undefine', '--domain', spec.name) },
+    undo: { title: `undefine ${spec.name}`, command: virsh('undefine', '--domain', spec.name) },
   });
   if (opts.start) {
     steps.push({
-      id: 'start',
+      id: 'start' satisfies NewGuestStepId,
       title: `start ${spec.name}`,
-      runsOn: 'virsh',
-      argv: virsh('start', '--domain', spec.name),
-      undo: { title: `stop ${spec.name}`, runsOn: 'virsh', argv: virsh('destroy', '--domain', spec.name) },
+      command: virsh('start', '--domain', spec.name),
+      undo: { title: `stop ${spec.name}`, command: virsh('destroy', '--domain', spec.name) },
     });
   }
-  return steps;
+  return {
+    kind: 'new-guest',
+    title: `create the guest ${spec.name}`,
+    targets: { guests: [spec.name], images: spec.newDisk ? [spec.newDisk.path] : [] },
+    steps,
+  };
 }

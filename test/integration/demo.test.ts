@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,18 +19,23 @@ const state = async (name: string) => (await virsh('domstate', name)).stdout.tri
 function plainGuestXml(name: string): string {
   return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`;
 }
-async function defineUnmarked(name: string): Promise<void> {
-  await sh.run(['sh', '-c', 'cat | "$@"', 'sh', 'virsh', '-c', URI, 'define', '/dev/stdin'], { input: plainGuestXml(name) });
+async function defineUnmarked(name: string, tmp: string): Promise<void> {
+  const file = join(tmp, `${name}.xml`);
+  await writeFile(file, plainGuestXml(name));
+  await sh.run(['virsh', '-c', URI, 'define', '--file', file]);
 }
 
 describe('demo sandbox on the real libvirtd', () => {
   let host: HostContext;
   let tmp: string;
   let dir: string;
+  const savedHome = process.env.VIRTDECK_HOME;
 
   beforeAll(async () => {
     host = createHostContext({ uri: URI });
     tmp = await mkdtemp(join(tmpdir(), 'vdtest-demo-'));
+    // The runner journals in stateDir(); keep it away from the real one.
+    process.env.VIRTDECK_HOME = join(tmp, 'home');
     // mkdtemp makes 0700; QEMU (libvirt-qemu) must be able to walk into the sandbox.
     await chmod(tmp, 0o755);
     dir = join(tmp, 'sandbox');
@@ -42,7 +47,7 @@ describe('demo sandbox on the real libvirtd', () => {
       await resetDemo(host, { dir: g.marker.dir ?? dir });
     }
     await virsh('undefine', FOREIGN);
-    await defineUnmarked(FOREIGN);
+    await defineUnmarked(FOREIGN, tmp);
   });
 
   afterAll(async () => {
@@ -51,6 +56,8 @@ describe('demo sandbox on the real libvirtd', () => {
     } finally {
       await virsh('destroy', FOREIGN);
       await virsh('undefine', FOREIGN);
+      if (savedHome === undefined) delete process.env.VIRTDECK_HOME;
+      else process.env.VIRTDECK_HOME = savedHome;
       await rm(tmp, { recursive: true, force: true });
     }
   });
@@ -70,6 +77,11 @@ describe('demo sandbox on the real libvirtd', () => {
     expect(info.format).toBe('vmdk');
     expect(info['format-specific']?.data?.['create-type']).toBe('monolithicSparse');
     expect(info['virtual-size']).toBe(64 * 1024 * 1024);
+    // Run by the shared runner: one finished journal of kind demo (beforeAll may have reset an old demo).
+    const jobs = join(tmp, 'home', 'state', 'jobs');
+    const journals = await Promise.all((await readdir(jobs)).map(async (f) => JSON.parse(await readFile(join(jobs, f), 'utf8'))));
+    expect(journals.filter((j) => j.kind === 'demo').map((j) => j.state)).toEqual(['done']);
+    expect(journals.every((j) => j.state === 'done')).toBe(true);
   });
 
   it('changes nothing the second time', async () => {
@@ -83,7 +95,7 @@ describe('demo sandbox on the real libvirtd', () => {
 
   it('will not adopt a guest with a demo name that it did not make', async () => {
     await resetDemo(host, { dir });
-    await defineUnmarked('demo-files');
+    await defineUnmarked('demo-files', tmp);
     try {
       await expect(ensureDemo(host, { dir })).rejects.toBeInstanceOf(UserError);
       const r = await resetDemo(host, { dir });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,13 @@ const host: HostContext = { name: 'local', uri: URI, virshExec: exec, sysExec: e
 const created = new Set<string>();
 let dir = '';
 let domainType: 'kvm' | 'qemu' = 'qemu';
+const savedHome = process.env.VIRTDECK_HOME;
+
+/** The journals the runner left in VIRTDECK_HOME, newest last. */
+function journals(): { kind: string; state: string; steps: { state: string }[] }[] {
+  const jobs = join(dir, 'home', 'state', 'jobs');
+  return readdirSync(jobs).sort().map((f) => JSON.parse(readFileSync(join(jobs, f), 'utf8')));
+}
 
 function virsh(...args: string[]): string {
   return execFileSync('virsh', ['-c', URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,6 +58,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vdtest-new-'));
   // QEMU runs as libvirt-qemu and must reach the files through this directory.
   chmodSync(dir, 0o755);
+  // The job journals in stateDir(); keep it away from the real one.
+  process.env.VIRTDECK_HOME = join(dir, 'home');
   domainType = (await gatherHostFacts(host)).domainType;
 });
 
@@ -59,6 +68,8 @@ afterAll(() => {
     tryVirsh('destroy', name);
     tryVirsh('undefine', name);
   }
+  if (savedHome === undefined) delete process.env.VIRTDECK_HOME;
+  else process.env.VIRTDECK_HOME = savedHome;
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -135,6 +146,10 @@ describe('new guest on the real libvirtd', () => {
     expect(states).toEqual(['0:running', '0:done', '1:running', '1:done', '2:running', '2:failed', '1:undoing', '1:undone', '0:undoing', '0:undone']);
     expect(defined('vdtest-new-undo')).toBe(false);
     expect(existsSync(disk)).toBe(false);
+    const last = journals().at(-1);
+    expect(last?.kind).toBe('new-guest');
+    expect(last?.state).toBe('failed');
+    expect(last?.steps.map((s) => s.state)).toEqual(['undone', 'undone', 'failed']);
   });
 
   it('never overwrites an existing file with a new disk', async () => {

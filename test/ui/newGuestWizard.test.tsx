@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { chooseTheme } from '../../src/ui/theme.js';
@@ -95,6 +97,19 @@ function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>) {
 
 afterEach(() => vi.restoreAllMocks());
 
+// The job journals in stateDir(); keep it away from the real one.
+let home = '';
+const savedHome = process.env.VIRTDECK_HOME;
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'vdtest-wizard-'));
+  process.env.VIRTDECK_HOME = home;
+});
+afterAll(() => {
+  if (savedHome === undefined) delete process.env.VIRTDECK_HOME;
+  else process.env.VIRTDECK_HOME = savedHome;
+  rmSync(home, { recursive: true, force: true });
+});
+
 const FILES = { '/iso/debian.iso': 'file', '/var/lib/libvirt/images': 'dir', '/images': 'dir', '/images/old.qcow2': 'file', '/images/taken.qcow2': 'file' } as const;
 const GUESTS: FakeGuest[] = [
   { name: 'db1', state: 'running', vcpus: 1, memoryMiB: 512 },
@@ -147,6 +162,10 @@ describe('NewGuestWizard', () => {
     await vi.waitFor(() => expect(onClose).toHaveBeenCalledWith('web1', { openConsole: false }));
     expect(fake.calls.some((c) => c[0] === 'qemu-img' && c[1] === 'create')).toBe(true);
     expect(fake.guests.find((g) => g.name === 'web1')?.state).toBe('running');
+    // Run by the shared runner: one journal, finished.
+    const journals = readdirSync(join(home, 'state', 'jobs'));
+    expect(journals).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(home, 'state', 'jobs', journals[0] as string), 'utf8')).state).toBe('done');
     ui.unmount();
   });
 

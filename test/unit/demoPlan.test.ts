@@ -6,7 +6,6 @@ import {
   DEMO_NS,
   type DemoManifest,
   type DemoObserved,
-  type DemoStep,
   demoDomainXml,
   escapeXml,
   planDemo,
@@ -14,6 +13,7 @@ import {
   pathsToCheck,
   readDemoMarker,
 } from '../../src/jobs/demoPlan.js';
+import { describePlan, type PlanStep } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
 
 const DIR = '/var/lib/virtdeck/demo';
@@ -47,11 +47,15 @@ function complete(over: Partial<DemoObserved> = {}): DemoObserved {
   });
 }
 
-const titles = (steps: DemoStep[]) => steps.map((s) => s.title);
-const verbs = (steps: DemoStep[]) =>
+const XML_DIR = '/tmp/virtdeck-demo-test';
+const demoSteps = (obs: DemoObserved, dir = DIR) => planDemo(obs, 'tcg', dir, { xmlDir: XML_DIR }).steps;
+const argv = (s: PlanStep | undefined) => s?.command?.argv ?? [];
+const titles = (steps: PlanStep[]) => steps.map((s) => s.title);
+const verbs = (steps: PlanStep[]) =>
   steps.map((s) => {
-    const at = s.argv.indexOf('virsh');
-    return at >= 0 ? `virsh ${s.argv[at + 3]} ${s.argv[at + 4] ?? ''}`.trim() : s.argv[0];
+    const a = argv(s);
+    const at = a.indexOf('virsh');
+    return at >= 0 ? `virsh ${a[at + 3]} ${a[at + 4] ?? ''}`.trim() : a[0];
   });
 
 function userError(fn: () => unknown): UserError {
@@ -66,26 +70,32 @@ function userError(fn: () => unknown): UserError {
 
 describe('planDemo', () => {
   it('builds everything on an empty host, manifest first', () => {
-    const steps = planDemo(fresh(), 'tcg', DIR);
+    const plan = planDemo(fresh(), 'tcg', DIR, { xmlDir: XML_DIR });
+    expect(plan.kind).toBe('demo');
+    expect(plan.targets).toEqual({
+      guests: ['demo-web', 'demo-files', 'demo-legacy'],
+      images: FILES.map((f) => `${DIR}/${f}`),
+    });
+    const steps = plan.steps;
     expect(verbs(steps)).toEqual([
       'mkdir',
       'tee',
       'qemu-img',
       'qemu-io',
-      'virsh define /dev/stdin',
+      'virsh define --file',
       'virsh start demo-web',
       'qemu-img',
       'qemu-io',
-      'virsh define /dev/stdin',
+      'virsh define --file',
       'qemu-img',
       'qemu-io',
-      'virsh define /dev/stdin',
+      'virsh define --file',
     ]);
-    expect(steps[0]?.argv).toEqual(['mkdir', '-p', '-m', '0755', DIR]);
-    const manifest = JSON.parse(steps[1]!.input!);
+    expect(argv(steps[0])).toEqual(['mkdir', '-p', '-m', '0755', DIR]);
+    const manifest = JSON.parse(steps[1]!.command!.input!);
     expect(manifest).toEqual({ ...MANIFEST, createdDir: true });
-    expect(steps[1]?.argv).toEqual(['tee', `${DIR}/virtdeck-demo.json`]);
-    expect(steps.find((s) => s.argv.includes('vmdk'))?.argv).toEqual([
+    expect(argv(steps[1])).toEqual(['tee', `${DIR}/virtdeck-demo.json`]);
+    expect(argv(steps.find((s) => argv(s).includes('vmdk')))).toEqual([
       'qemu-img',
       'create',
       '-q',
@@ -96,35 +106,43 @@ describe('planDemo', () => {
       `${DIR}/demo-legacy.vmdk`,
       '64M',
     ]);
-    // virsh define goes through a pipe (Node's stdin socket cannot be opened as /dev/stdin).
-    const define = steps.find((s) => s.argv.includes('define'))!;
-    expect(define.on).toBe('virsh');
-    expect(define.argv.slice(0, 5)).toEqual(['sh', '-c', 'cat | "$@"', 'sh', 'virsh']);
-    expect(define.input).toContain("<name>demo-web</name>");
+    // virsh define reads a file the runner writes (Node's stdin socket cannot be opened as
+    // /dev/stdin); no shell is involved.
+    const define = steps.find((s) => argv(s).includes('define'))!;
+    expect(define.command).toEqual({ runsOn: 'virsh', argv: ['virsh', '-c', URI, 'define', '--file', `${XML_DIR}/demo-web.xml`] });
+    expect(define.writesFile).toEqual({ path: `${XML_DIR}/demo-web.xml`, content: demoDomainXml(DEMO_GUESTS[0]!, 'tcg', DIR) });
+    expect(new Set(steps.map((s) => s.id)).size).toBe(steps.length);
+    expect(steps.some((s) => s.undo)).toBe(false);
+  });
+
+  it('shows mkdtemp\'s template as the XML directory on a dry run', () => {
+    expect(describePlan(planDemo(fresh(), 'tcg', DIR))).toContain(
+      `5 virsh -c ${URI} define --file /tmp/virtdeck-demo-XXXXXX/demo-web.xml`,
+    );
   });
 
   it('is a no-op when the demo is complete', () => {
-    expect(planDemo(complete(), 'tcg', DIR)).toEqual([]);
+    expect(demoSteps(complete())).toEqual([]);
   });
 
   it('only starts demo-web when someone stopped it, and resumes it when paused', () => {
     const stopped = complete();
     stopped.guests[0]!.state = 'shut off';
-    expect(verbs(planDemo(stopped, 'tcg', DIR))).toEqual(['tee', 'virsh start demo-web']);
+    expect(verbs(demoSteps(stopped))).toEqual(['tee', 'virsh start demo-web']);
     stopped.guests[0]!.state = 'paused';
-    expect(verbs(planDemo(stopped, 'tcg', DIR))).toEqual(['tee', 'virsh resume demo-web']);
+    expect(verbs(demoSteps(stopped))).toEqual(['tee', 'virsh resume demo-web']);
   });
 
   it('leaves a demo guest the user started running', () => {
     const obs = complete();
     obs.guests[1]!.state = 'running';
-    expect(planDemo(obs, 'tcg', DIR)).toEqual([]);
+    expect(demoSteps(obs)).toEqual([]);
   });
 
   it('recreates a deleted disk and a deleted guest, nothing else', () => {
     const obs = complete({ files: ['demo-web.qcow2', 'demo-legacy.vmdk', 'virtdeck-demo.json'] });
     obs.guests = obs.guests.filter((g) => g.name !== 'demo-legacy');
-    expect(titles(planDemo(obs, 'tcg', DIR))).toEqual([
+    expect(titles(demoSteps(obs))).toEqual([
       "Record the demo's files and guests in virtdeck-demo.json",
       'Create the raw disk demo-files.raw (64M)',
       'Write a boot sector that names the guest into demo-files.raw',
@@ -133,10 +151,10 @@ describe('planDemo', () => {
   });
 
   it('rewrites a lost manifest but does not call its own disks foreign', () => {
-    const steps = planDemo(complete({ manifest: null, files: FILES }), 'tcg', DIR);
+    const steps = demoSteps(complete({ manifest: null, files: FILES }));
     expect(verbs(steps)).toEqual(['tee']);
     // Without a manifest we cannot know whether the directory was ours; keep it on reset.
-    expect(JSON.parse(steps[0]!.input!).createdDir).toBe(false);
+    expect(JSON.parse(steps[0]!.command!.input!).createdDir).toBe(false);
   });
 
   it('refuses to adopt a guest it did not make', () => {
@@ -228,8 +246,11 @@ describe('readDemoMarker', () => {
 
 describe('planDemoReset', () => {
   it('removes the marked guests, the manifest files and the directory it made', () => {
-    const { steps, kept } = planDemoReset(complete(), DIR);
+    const { plan, kept } = planDemoReset(complete(), DIR);
+    const steps = plan.steps;
     expect(kept).toEqual([]);
+    expect(plan.kind).toBe('demo-reset');
+    expect(plan.targets.guests).toEqual(['demo-web', 'demo-files', 'demo-legacy']);
     expect(verbs(steps)).toEqual([
       'virsh destroy demo-web',
       'virsh undefine demo-web',
@@ -241,7 +262,7 @@ describe('planDemoReset', () => {
       'rm',
       'rmdir',
     ]);
-    expect(steps.filter((s) => s.argv[0] === 'rm').map((s) => s.argv.at(-1))).toEqual([
+    expect(steps.filter((s) => argv(s)[0] === 'rm').map((s) => argv(s).at(-1))).toEqual([
       ...FILES.map((f) => `${DIR}/${f}`),
       `${DIR}/virtdeck-demo.json`,
     ]);
@@ -251,19 +272,21 @@ describe('planDemoReset', () => {
     const obs = complete();
     obs.guests[0] = { name: 'demo-web', state: 'running', marker: null };
     obs.guests[1] = { name: 'demo-files', state: 'shut off', marker: { dir: '/srv/other' } };
-    const { steps, kept } = planDemoReset(obs, DIR);
+    const { plan, kept } = planDemoReset(obs, DIR);
+    const steps = plan.steps;
     expect(kept).toEqual(['demo-web (not made by the demo)', 'demo-files (belongs to the demo in /srv/other)']);
-    expect(steps.some((s) => s.argv.includes('demo-web') || s.argv.includes('demo-files'))).toBe(false);
+    expect(steps.some((s) => argv(s).includes('demo-web') || argv(s).includes('demo-files'))).toBe(false);
   });
 
   it('deletes no file without a manifest and keeps a directory it did not make', () => {
-    expect(planDemoReset(complete({ manifest: null }), DIR).steps.some((s) => s.argv[0] === 'rm')).toBe(false);
+    expect(planDemoReset(complete({ manifest: null }), DIR).plan.steps.some((s) => argv(s)[0] === 'rm')).toBe(false);
     const notOurs = planDemoReset(complete({ manifest: { ...MANIFEST, createdDir: false } }), DIR);
-    expect(notOurs.steps.some((s) => s.argv[0] === 'rmdir')).toBe(false);
+    expect(notOurs.plan.steps.some((s) => argv(s)[0] === 'rmdir')).toBe(false);
   });
 
   it('has nothing to do on a clean host', () => {
-    expect(planDemoReset(fresh(), DIR)).toEqual({ steps: [], kept: [] });
+    const { plan, kept } = planDemoReset(fresh(), DIR);
+    expect({ steps: plan.steps, kept }).toEqual({ steps: [], kept: [] });
   });
 });
 

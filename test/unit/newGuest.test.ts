@@ -203,23 +203,31 @@ describe('validateSpec', () => {
 
 describe('planNewGuest', () => {
   it('creates the disk, defines from the XML file and starts, each with its undo', () => {
-    const steps = planNewGuest(spec(), { uri: 'qemu:///system', start: true, xmlFile: '/tmp/web1.xml' });
-    expect(steps.map((s) => s.argv)).toEqual([
+    const plan = planNewGuest(spec(), { uri: 'qemu:///system', start: true, xmlFile: '/tmp/web1.xml' });
+    expect(plan.kind).toBe('new-guest');
+    expect(plan.targets).toEqual({ guests: ['web1'], images: ['/var/lib/libvirt/images/web1.qcow2'] });
+    const steps = plan.steps;
+    expect(steps.map((s) => s.id)).toEqual(['create-disk', 'define', 'start']);
+    expect(steps.map((s) => s.command?.runsOn)).toEqual(['sys', 'virsh', 'virsh']);
+    expect(steps.map((s) => s.command?.argv)).toEqual([
       ['qemu-img', 'create', '-q', '-f', 'qcow2', '/var/lib/libvirt/images/web1.qcow2', '20G'],
       ['virsh', '-c', 'qemu:///system', 'define', '--file', '/tmp/web1.xml'],
       ['virsh', '-c', 'qemu:///system', 'start', '--domain', 'web1'],
     ]);
-    expect(steps.map((s) => s.undo?.argv)).toEqual([
+    expect(steps.map((s) => s.undo?.command?.argv)).toEqual([
       ['rm', '-f', '--', '/var/lib/libvirt/images/web1.qcow2'],
       ['virsh', '-c', 'qemu:///system', 'undefine', '--domain', 'web1'],
       ['virsh', '-c', 'qemu:///system', 'destroy', '--domain', 'web1'],
     ]);
     expect(steps[1]?.writesFile).toEqual({ path: '/tmp/web1.xml', content: buildDomainXml(spec()) });
+    // A failed qemu-img create may have met a file that appeared meanwhile; only a finished create is undone.
+    expect(steps.some((s) => s.undo?.partial)).toBe(false);
   });
 
   it('without a new disk and without start it only defines', () => {
-    const steps = planNewGuest(spec({ install: { kind: 'none' }, newDisk: undefined }), { uri: 'qemu:///system', start: false, xmlFile: '/tmp/web1.xml' });
-    expect(steps.map((s) => s.id)).toEqual(['define']);
+    const plan = planNewGuest(spec({ install: { kind: 'none' }, newDisk: undefined }), { uri: 'qemu:///system', start: false, xmlFile: '/tmp/web1.xml' });
+    expect(plan.steps.map((s) => s.id)).toEqual(['define']);
+    expect(plan.targets).toEqual({ guests: ['web1'], images: [] });
   });
 
   it('writes sizes the way qemu-img reads them', () => {

@@ -163,7 +163,7 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
     if (!facts || step !== 'review') return null;
     try {
       const { spec } = formToSpec(form, facts.domainType, formats);
-      return { steps: planNewGuest(spec, { uri: host.uri, start: form.start, xmlFile: domainXmlFile(spec.name) }), xml: buildDomainXml(spec), error: null };
+      return { steps: planNewGuest(spec, { uri: host.uri, start: form.start, xmlFile: domainXmlFile(spec.name) }).steps, xml: buildDomainXml(spec), error: null };
     } catch (e) {
       return { steps: [], xml: '', error: e instanceof UserError ? e : toHostError(e) };
     }
@@ -245,7 +245,7 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
   }
   if (phase.kind === 'running' || phase.kind === 'failed') {
     const { spec } = formToSpec(form, facts?.domainType ?? 'qemu', formats);
-    const planned = planNewGuest(spec, { uri: host.uri, start: form.start, xmlFile: domainXmlFile(spec.name) });
+    const planned = planNewGuest(spec, { uri: host.uri, start: form.start, xmlFile: domainXmlFile(spec.name) }).steps;
     const progress = phase.kind === 'running' ? phase.progress : new Map();
     return frame(
       <>

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { PlanStep } from '../../../model/newGuest.js';
+import { commandLine, type PlanStep } from '../../../model/plan.js';
 import { type Theme, colorFor } from '../../theme.js';
 
 /** The commands that will run and the domain XML they define, scrolled by the wizard. */
@@ -25,7 +25,7 @@ export function ReviewStep(props: {
       <Text color={colorFor(theme, 'muted')}>These steps run in order; if one fails, the ones before it are undone.</Text>
       {props.steps.map((s, i) => (
         <Text key={s.id} wrap="truncate-end">
-          {` ${i + 1} ${s.argv.join(' ')}`}
+          {` ${i + 1} ${s.command ? commandLine(s.command) : s.title}`}
         </Text>
       ))}
       <Text>
