@@ -10,6 +10,7 @@ import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import type { GuestRow } from '../host/virsh.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { explainKnown } from '../model/knownErrors.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import { type ActionId, PANES, type PaneId, parseCommand } from '../ui/keymap.js';
@@ -93,6 +94,9 @@ const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
 export function toShownError(e: unknown): ShownError {
   if (e instanceof UserError) return { sentence: e.sentence, fix: e.fix, command: [], stderr: '' };
   const h = e instanceof HostError ? e : toHostError(e);
+  // A HostError made without a specific explanation may still carry a message the catalog knows.
+  const known = h.code === 'unknown' ? explainKnown(h.stderr) : null;
+  if (known) return { sentence: known.sentence, fix: known.fix, command: h.command, stderr: h.stderr };
   return { sentence: h.sentence, fix: h.fix, command: h.command, stderr: h.stderr };
 }
 
@@ -242,8 +246,11 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           (a) => set({ accel: { accel: a.accel, reason: a.reason } }),
           () => set({ accel: null }),
         );
-        void get().refresh();
+        const firstRefresh = get().refresh();
         if (opts.live === false) return;
+        void firstRefresh.then(() => {
+          for (const p of Object.values(get().panes)) p?.start?.();
+        });
         try {
           stopEvents = virsh.watchEvents(host, () => {
             if (debounce) clearTimeout(debounce);

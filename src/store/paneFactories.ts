@@ -2,6 +2,9 @@
  * The panes built so far, by id. A pane not listed here shows its placeholder. One line per pane,
  * so each pane's code stays in its own files.
  */
+import { createDisksPaneController } from './disksPane.js';
 import type { PaneFactories } from './panes.js';
 
-export const PANE_FACTORIES: PaneFactories = {};
+export const PANE_FACTORIES: PaneFactories = {
+  disks: (host, app) => createDisksPaneController(host, app),
+};

@@ -1,3 +1,4 @@
+import type { RecoveryItem } from '../jobs/recovery.js';
 import type { PaneController } from './panes.js';
 import type { GuestRow, HostVersions } from '../host/virsh.js';
 import type { PaneId } from '../ui/keymap.js';
@@ -33,6 +34,10 @@ export interface TypeNameDialog {
   deleteDisks: boolean;
   focus: 'name' | 'deleteDisks';
   onConfirm: (deleteDisks: boolean) => void | Promise<void>;
+  /** Label of the tick box; null hides it (deleting an image file has no second choice). */
+  checkbox?: string | null;
+  /** What Enter does once the name matches, e.g. "Enter deletes web.qcow2 for good." */
+  enterText?: string;
 }
 
 export interface ErrorDialog {
@@ -76,11 +81,40 @@ export interface HelpDialog {
   offset: number;
 }
 
-export interface WizardDialog {
-  kind: 'wizard';
+export interface FormDialogField {
+  id: string;
+  label: string;
+  kind: 'text' | 'choice';
+  value: string;
+  /** The values a choice cycles through. */
+  options?: string[];
+  help?: string;
 }
 
-export type Dialog = ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog;
+/** A small form a pane asks for (new image, attach to guest): text fields and choices. */
+export interface FormDialog {
+  kind: 'form';
+  title: string;
+  lines: string[];
+  fields: FormDialogField[];
+  focus: number;
+  error: { sentence: string; fix: string } | null;
+  /** Label of Enter, e.g. "create". */
+  submit: string;
+  /** Throws a UserError to keep the form open with the sentence shown under it. */
+  onSubmit: (values: Record<string, string>) => void | Promise<void>;
+}
+
+export interface WizardDialog {
+  kind: 'wizard';
+  /** Which full-screen wizard; the new-guest one when absent. */
+  which?: 'newGuest' | 'convert' | 'expand';
+  /** The image a disk wizard starts from (the Disks pane's selection). */
+  imagePath?: string;
+  info?: { format?: string; virtualSize?: number };
+}
+
+export type Dialog = ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog | FormDialog;
 
 export interface Message {
   text: string;

@@ -20,8 +20,10 @@ import { StatusLine } from './components/StatusLine.js';
 import { completeCommand, findBinding, keyName } from './keymap.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { PlaceholderPane } from './panes/PlaceholderPane.js';
+import { FormDialogView } from './panes/disks/FormDialog.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
+import { ConvertWizard } from './wizards/ConvertWizard.js';
 import { NewGuestWizard } from './wizards/NewGuestWizard.js';
 
 export const MIN_COLUMNS = 80;
@@ -128,6 +130,8 @@ function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; 
       return <SettingsFormView dialog={dialog} width={width} height={height} />;
     case 'wizard':
       return null;
+    case 'form':
+      return <FormDialogView dialog={dialog} width={width} height={height} />;
   }
 }
 
@@ -184,6 +188,13 @@ function Console({ host }: { host: HostContext }) {
   }
 
   const top = dialogs[dialogs.length - 1];
+  if (top?.kind === 'wizard' && top.which === 'convert' && top.imagePath) {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <ConvertWizard host={host} imagePath={top.imagePath} info={top.info} width={columns} height={height} onClose={() => store.getState().closeWizard(null)} />
+      </Box>
+    );
+  }
   if (top?.kind === 'wizard') {
     return (
       <Box width={columns} height={height} flexDirection="column">

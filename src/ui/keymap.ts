@@ -42,7 +42,14 @@ export type ActionId =
   | 'vnc'
   | 'log'
   | 'newGuest'
-  | 'details';
+  | 'details'
+  | 'diskCheck'
+  | 'diskCreate'
+  | 'diskAttach'
+  | 'diskDetach'
+  | 'diskDelete'
+  | 'diskConvert'
+  | 'diskExpand';
 
 export interface KeyBinding {
   /** Key names as produced by keyName(): a printable character, or up/down/left/right/tab/enter/esc/… */
@@ -72,7 +79,15 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['v'], action: 'vnc', hint: 'VNC', description: 'Show how to reach the guest screen over VNC through an SSH tunnel', panes: ['guests'], showInFooter: false, command: { name: 'vnc', guest: true } },
   { keys: ['L'], action: 'log', hint: 'log', description: "Show the last lines of the guest's QEMU log", panes: ['guests'], showInFooter: false, command: { name: 'log', guest: true } },
   { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', panes: ['guests'], showInFooter: true, command: { name: 'new', guest: false } },
-  { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest', panes: ['guests'], showInFooter: false, command: { name: 'details', guest: true } },
+  { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest (Disks: the selected image, with qemu-img info)', panes: ['guests', 'disks'], showInFooter: false, command: { name: 'details', guest: true } },
+  { keys: ['K'], action: 'diskCheck', hint: 'check', description: 'Check the selected image with qemu-img check (read-only; -U when a running guest uses it)', panes: ['disks'], showInFooter: true },
+  { keys: ['N'], action: 'diskCreate', hint: 'new', description: 'Create an empty image: path, format (qcow2, raw, vmdk), size, preallocation', panes: ['disks'], showInFooter: true },
+  { keys: ['A'], action: 'diskAttach', hint: 'attach', description: 'Attach the selected image to a guest (choose guest and bus)', panes: ['disks'], showInFooter: true },
+  { keys: ['T'], action: 'diskDetach', hint: 'detach', description: 'Detach the selected image from the guest that uses it (asks first; the file is kept)', panes: ['disks'], showInFooter: true },
+  { keys: ['D'], action: 'diskDelete', hint: 'delete', description: 'Delete the selected image file (refused while a guest uses it; type the file name)', panes: ['disks'], showInFooter: true },
+  { keys: ['C'], action: 'diskConvert', hint: 'convert', description: 'Convert the selected image (raw, vmdk, qcow2) with the round-trip wizard', panes: ['disks'], showInFooter: true },
+  { keys: ['X'], action: 'diskExpand', hint: 'expand', description: 'Grow the selected image and the partition inside it with the expansion wizard', panes: ['disks'], showInFooter: true },
+  { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the images again (only new or changed files are queried)', panes: ['disks'], showInFooter: false },
   { keys: ['up', 'k'], action: 'up', hint: 'up', description: 'Move the selection up', panes: 'all', showInFooter: false },
   { keys: ['down', 'j'], action: 'down', hint: 'down', description: 'Move the selection down', panes: 'all', showInFooter: false },
   { keys: ['g', 'home'], action: 'top', hint: 'top', description: 'Jump to the first row', panes: 'all', showInFooter: false },
@@ -85,7 +100,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['4'], action: 'pane4', hint: 'host', description: 'Host pane', panes: 'all', showInFooter: false, command: { name: 'host', guest: false } },
   { keys: ['5'], action: 'pane5', hint: 'jobs', description: 'Jobs pane', panes: 'all', showInFooter: false, command: { name: 'jobs', guest: false } },
   { keys: ['R', 'ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: 'all', showInFooter: false, command: { name: 'refresh', guest: false } },
-  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', panes: ['guests'], showInFooter: true },
+  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', panes: ['guests', 'disks'], showInFooter: true },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', panes: 'all', showInFooter: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', panes: 'all', showInFooter: true, command: { name: 'help', guest: false } },
   { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', panes: 'all', showInFooter: true, command: { name: 'quit', aliases: ['q'], guest: false } },
@@ -243,4 +258,10 @@ export const DIALOG_KEYS: Record<string, { keys: string; hint: string }[]> = {
     { keys: 'Esc', hint: 'cancel' },
   ],
   wizard: [],
+  form: [
+    { keys: 'Up/Down', hint: 'field' },
+    { keys: 'Left/Right', hint: 'choose' },
+    { keys: 'Enter', hint: 'ok' },
+    { keys: 'Esc', hint: 'cancel' },
+  ],
 };

@@ -40,6 +40,20 @@ export interface FakeHostOptions {
   nodeMemoryKiB?: number;
   /** Delay before each answer, to see spinners. */
   latencyMs?: number;
+  /** Image files on the fake host, by absolute path: answered by find, stat, qemu-img info/check and rm. */
+  images?: Record<string, FakeImage>;
+}
+
+export interface FakeImage {
+  format: string;
+  virtualSize: number;
+  /** File size in bytes (default 196616). */
+  size?: number;
+  /** Seconds since the epoch (default 1700000000). */
+  mtime?: number;
+  backing?: string;
+  /** What `qemu-img check --output=json` reports. */
+  check?: { corruptions?: number; leaks?: number; checkErrors?: number };
 }
 
 export interface FakeHost {
@@ -267,6 +281,8 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
         if (port === null) throw new Failure('error: Failed to get VNC port. Is this domain using VNC?');
         return `127.0.0.1:${port - 5900}\n\n`;
       }
+      case 'pool-list':
+        return '\n';
       case 'net-list': {
         const nets = opts.networks ?? [];
         return `${nets.map((n, i) => `${flag(rest, '--uuid') ? fakeUuid(5000 + i) : n.name}\n`).join('')}\n`;
@@ -327,7 +343,58 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
       if (!o.signal) resolve({ argv, exitCode: 0, stdout: '', stderr: '' });
     });
 
+  const images = opts.images ?? {};
+  const imageAnswer = (argv: string[]): ExecResult | null => {
+    const [prog, ...args] = argv;
+    const ok = (stdout: string, exitCode = 0): ExecResult => ({ argv, exitCode, stdout, stderr: '' });
+    if (prog === 'find') {
+      const dir = args[0] ?? '';
+      const found = Object.entries(images).filter(([p]) => p.startsWith(`${dir}/`));
+      return ok(found.map(([p, i]) => `${p}\t${i.size ?? 196616}\t${i.mtime ?? 1700000000}.0000000000\n`).join(''));
+    }
+    if (prog === 'stat') {
+      const paths = args.slice(args.indexOf('--') + 1);
+      const found = paths.filter((p) => images[p]);
+      const out = found.map((p) => `regular file\t${images[p]?.size ?? 196616}\t${images[p]?.mtime ?? 1700000000}.000000000\t${p}\0`).join('');
+      return ok(out, found.length === paths.length ? 0 : 1);
+    }
+    if (prog === 'qemu-img' && (args[0] === 'info' || args[0] === 'check')) {
+      const path = args[args.length - 1] ?? '';
+      const img = images[path];
+      if (!img) throw new Failure(`qemu-img: Could not open '${path}': Could not open '${path}': No such file or directory`);
+      if (args[0] === 'check') {
+        const c = img.check ?? {};
+        const bad = (c.corruptions ?? 0) + (c.checkErrors ?? 0) > 0;
+        const report = { filename: path, format: img.format, 'check-errors': c.checkErrors ?? 0, corruptions: c.corruptions ?? 0, leaks: c.leaks ?? 0 };
+        return ok(JSON.stringify(report), bad ? 2 : c.leaks ? 3 : 0);
+      }
+      const one = (p: string, i: FakeImage) => ({
+        filename: p,
+        format: i.format,
+        'virtual-size': i.virtualSize,
+        'actual-size': i.size ?? 196616,
+        ...(i.backing ? { 'backing-filename': i.backing, 'full-backing-filename': i.backing, 'backing-filename-format': 'qcow2' } : {}),
+      });
+      if (!args.includes('--output=json')) return ok(`image: ${path}\nfile format: ${img.format}\nvirtual size: ${img.virtualSize} bytes\n`);
+      if (!args.includes('--backing-chain')) return ok(JSON.stringify(one(path, img)));
+      const chain = [one(path, img)];
+      for (let b = img.backing; b; b = images[b]?.backing) {
+        const bi = images[b];
+        if (!bi) throw new Failure(`qemu-img: Could not open '${path}': Could not open backing file: Could not open '${b}': No such file or directory`);
+        chain.push(one(b, bi));
+      }
+      return ok(JSON.stringify(chain));
+    }
+    if (prog === 'rm') {
+      for (const p of args.slice(args.indexOf('--') + 1)) delete images[p];
+      return ok('');
+    }
+    return null;
+  };
+
   const runSys = (argv: string[]): ExecResult => {
+    const answer = imageAnswer(argv);
+    if (answer) return answer;
     const [prog, ...args] = argv;
     if (prog === 'find' && args[0] === '/sys/devices/virtual/net') {
       return { argv, exitCode: 0, stdout: (opts.bridges ?? ['br0']).map((b) => `/sys/devices/virtual/net/${b}/bridge\n`).join(''), stderr: '' };

@@ -3,8 +3,19 @@
  * snapshot…). One line per group, so a new group touches nothing else in the CLI.
  */
 import type { Command } from 'commander';
+import { registerBackupCommands } from './backup.js';
+import { registerDiskCommands } from './disk.js';
+import { registerDiskConvertCommands } from './diskConvert.js';
+import { registerDiskExpandCommands } from './diskExpand.js';
 import type { CommandKit } from './program.js';
+import { registerSnapshotCommands } from './snapshot.js';
 
 export type RegisterCommands = (program: Command, kit: CommandKit) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [];
+export const COMMAND_GROUPS: RegisterCommands[] = [
+  registerBackupCommands,
+  registerDiskCommands,
+  registerDiskConvertCommands,
+  registerDiskExpandCommands,
+  registerSnapshotCommands,
+];

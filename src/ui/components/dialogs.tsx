@@ -87,6 +87,7 @@ export function TypeNameView({ dialog }: DialogProps<TypeNameDialog>) {
     const name = keyName(input, key);
     if (name === 'esc') return s.popDialog();
     if (name === 'tab' || name === 'shift-tab' || name === 'up' || name === 'down') {
+      if (dialog.checkbox === null) return;
       return s.updateDialog('typeName', (d) => ({ ...d, focus: d.focus === 'name' ? 'deleteDisks' : 'name' }));
     }
     if (name === 'enter') {
@@ -116,12 +117,14 @@ export function TypeNameView({ dialog }: DialogProps<TypeNameDialog>) {
         {dialog.focus === 'name' ? theme.symbols.pointer.slice(0, 1) : ' '} [{dialog.typed}
         {dialog.focus === 'name' ? theme.symbols.cursor : ''}]
       </Text>
-      <Text color={dialog.focus === 'deleteDisks' ? focusColor : undefined}>
-        {dialog.focus === 'deleteDisks' ? theme.symbols.pointer.slice(0, 1) : ' '} [{dialog.deleteDisks ? 'x' : ' '}] also delete its disk images (cannot be undone)
-      </Text>
+      {dialog.checkbox === null ? null : (
+        <Text color={dialog.focus === 'deleteDisks' ? focusColor : undefined}>
+          {dialog.focus === 'deleteDisks' ? theme.symbols.pointer.slice(0, 1) : ' '} [{dialog.deleteDisks ? 'x' : ' '}] {dialog.checkbox ?? 'also delete its disk images (cannot be undone)'}
+        </Text>
+      )}
       <Text> </Text>
       <Text color={matches ? colorFor(theme, 'warn') : colorFor(theme, 'muted')}>
-        {matches ? `Enter deletes ${dialog.name}${dialog.deleteDisks ? ' and its disks' : ', keeping its disks'}.` : 'Enter works once the name matches exactly.'}
+        {matches ? (dialog.enterText ?? `Enter deletes ${dialog.name}${dialog.deleteDisks ? ' and its disks' : ', keeping its disks'}.`) : 'Enter works once the name matches exactly.'}
       </Text>
     </Box>
   );

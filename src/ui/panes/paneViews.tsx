@@ -4,10 +4,13 @@
  */
 import type { ComponentType } from 'react';
 import type { PaneId } from '../keymap.js';
+import { DisksPane } from './DisksPane.js';
 
 export interface PaneViewProps {
   width: number;
   height: number;
 }
 
-export const PANE_VIEWS: Partial<Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>>> = {};
+export const PANE_VIEWS: Partial<Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>>> = {
+  disks: DisksPane,
+};

@@ -1,0 +1,166 @@
+import { cleanup } from 'ink-testing-library';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createDisksPaneController, type DisksPaneController } from '../../src/store/disksPane.js';
+import type { FakeGuest, FakeImage } from '../helpers/fakeHost.js';
+import { ESC, KEYS, renderApp } from './helpers.js';
+
+afterEach(() => cleanup());
+
+const DIR = '/srv/vm';
+
+function setup(extra: Record<string, FakeImage> = {}) {
+  const images: Record<string, FakeImage> = {
+    [`${DIR}/web.qcow2`]: { format: 'qcow2', virtualSize: 20 * 1024 ** 3 },
+    [`${DIR}/files.raw`]: { format: 'raw', virtualSize: 1024 ** 3, size: 1024 ** 3 },
+    [`${DIR}/spare.qcow2`]: { format: 'qcow2', virtualSize: 2 * 1024 ** 3 },
+    [`${DIR}/old.qcow2`]: { format: 'qcow2', virtualSize: 1024 ** 3, check: { leaks: 4 } },
+    ...extra,
+  };
+  const guests: FakeGuest[] = [
+    { name: 'demo-web', state: 'running', vcpus: 1, memoryMiB: 512, disks: [{ source: `${DIR}/web.qcow2` }] },
+    { name: 'demo-files', state: 'shut off', vcpus: 1, memoryMiB: 256, disks: [{ source: `${DIR}/files.raw`, format: 'raw', target: 'sda', bus: 'sata' }] },
+  ];
+  return renderApp(guests, {
+    host: { images },
+    store: { paneFactories: { disks: (host, app) => createDisksPaneController(host, app, { imageDirs: [DIR], cacheFile: null }) } },
+  }).then((app) => ({ app, images }));
+}
+
+const controller = (app: Awaited<ReturnType<typeof setup>>['app']) => app.store.getState().panes.disks as DisksPaneController;
+
+describe('Disks pane', () => {
+  test('table, detail strip and footer fit 80x24; a running guest’s image is marked', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    const f = await app.waitFor('web.qcow2');
+    const lines = f.split('\n');
+    expect(lines).toHaveLength(24);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(f).toMatch(/PATH +FORMAT +VIRTUAL +ALLOC USED BY/);
+    expect(f).toMatch(/\/srv\/vm\/web\.qcow2 +qcow2 +20G +192K demo-web:vda +⚠/);
+    expect(f).toMatch(/\/srv\/vm\/files\.raw +raw +1\.0G +1\.0G demo-files:sda/);
+    expect(f).toContain('K check  N new  A attach  T detach  D delete');
+    // The first row is selected: its path in the rule, its facts in the strip.
+    expect(f).toContain('── /srv/vm/files.raw');
+    expect(f).toContain('Used by   demo-files as sda (sata)');
+  });
+
+  test('navigation moves the selection; Enter shows everything with qemu-img info', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    await app.waitFor('── /srv/vm/files.raw');
+    await app.press('j');
+    await app.waitFor('── /srv/vm/old.qcow2');
+    await app.press('G');
+    const f = await app.waitFor('── /srv/vm/web.qcow2');
+    expect(f).toMatch(/⚠ In use by the running guest demo-web \(vda\)/);
+    await app.press(KEYS.enter);
+    const d = await app.waitFor('qemu-img info -U --backing-chain');
+    expect(d).toContain('Format    qcow2');
+    expect(d).toContain('file format: qcow2');
+    await app.press(ESC);
+    await app.waitFor('K check');
+    await app.press('g');
+    await app.waitFor('── /srv/vm/files.raw');
+  });
+
+  test('delete is refused for an image in use, naming the guest', async () => {
+    const { app, images } = await setup();
+    await app.press('2');
+    await app.waitFor('── /srv/vm/files.raw');
+    await app.press('D');
+    const f = await app.waitFor('is not deleted');
+    expect(f).toContain('files.raw is used by demo-files (sda), so it is not deleted.');
+    expect(f.replace(/[│\s]+/g, ' ')).toContain('virtdeck disk detach demo-files sda');
+    await app.press(ESC);
+    expect(images[`${DIR}/files.raw`]).toBeDefined();
+    expect(app.fake.calls.some((c) => c[0] === 'rm')).toBe(false);
+  });
+
+  test('delete of a free image asks for its file name and removes it', async () => {
+    const { app, images } = await setup();
+    await app.press('2');
+    await app.waitFor('── /srv/vm/files.raw');
+    await app.press('j');
+    await app.press('j');
+    await app.waitFor('── /srv/vm/spare.qcow2');
+    await app.press('D');
+    await app.waitFor('Type the name spare.qcow2 to confirm');
+    expect(app.frame()).not.toContain('also delete');
+    await app.type('spare');
+    await app.press(KEYS.enter);
+    expect(app.frame()).toContain('Enter works once the name matches exactly.');
+    expect(images[`${DIR}/spare.qcow2`]).toBeDefined();
+    await app.type('.qcow2');
+    await app.waitFor('Enter deletes spare.qcow2 for good.');
+    await app.press(KEYS.enter);
+    await app.waitFor('Deleted spare.qcow2.');
+    expect(images[`${DIR}/spare.qcow2`]).toBeUndefined();
+    expect(app.fake.calls).toContainEqual(['rm', '-f', '--', `${DIR}/spare.qcow2`]);
+    await app.waitFor((f) => !f.includes('spare.qcow2 ') && f.includes('── /srv/vm/web.qcow2'));
+  });
+
+  test('the filter applies to paths; the selection stays on its path across refreshes', async () => {
+    const { app, images } = await setup();
+    await app.press('2');
+    await app.waitFor('── /srv/vm/files.raw');
+    await app.press('/');
+    await app.type('qcow');
+    await app.press(KEYS.enter);
+    const f = await app.waitFor('filter /qcow');
+    expect(f).not.toContain('files.raw');
+    expect(f).toContain('── /srv/vm/old.qcow2');
+    await app.press('j');
+    await app.waitFor('── /srv/vm/spare.qcow2');
+    images[`${DIR}/aaa.qcow2`] = { format: 'qcow2', virtualSize: 1024 ** 2 };
+    await app.press('r');
+    await app.waitFor('aaa.qcow2');
+    expect(app.frame()).toContain('── /srv/vm/spare.qcow2');
+    expect(controller(app).store.getState().selected).toBe(`${DIR}/spare.qcow2`);
+  });
+
+  test('check shows the result and the warning stays until the file changes', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    await app.press('j');
+    await app.waitFor('── /srv/vm/old.qcow2');
+    await app.press('K');
+    const d = await app.waitFor('Check of old.qcow2');
+    expect(d).toContain('Found 0 corruption(s), 4 leaked cluster(s), 0 check error(s).');
+    await app.press(ESC);
+    const f = await app.waitFor('found 4 leaked clusters');
+    expect(f).toContain('Check     problems found');
+    expect(app.fake.calls.find((c) => c[0] === 'qemu-img' && c[1] === 'check')).not.toContain('-U');
+  });
+
+  test('attach form: pick guest and bus, then virsh attach-disk runs', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    await app.press('j');
+    await app.press('j');
+    await app.waitFor('── /srv/vm/spare.qcow2');
+    await app.press('A');
+    await app.waitFor('Attach spare.qcow2');
+    // Guest choices are sorted by name: demo-files first, then demo-web.
+    await app.press(KEYS.down);
+    await app.press('l');
+    await app.press(KEYS.enter);
+    await app.waitFor('Could not attach spare.qcow2 to demo-files');
+    const attach = app.fake.calls.find((c) => c[3] === 'attach-disk');
+    // The fake host has no attach-disk: the failure is shown as an error dialog, but the argv is what libvirt would get.
+    expect(attach).toEqual(['virsh', '-c', 'qemu:///system', 'attach-disk', '--domain', 'demo-files', '--source', `${DIR}/spare.qcow2`, '--target', 'sdb', '--driver', 'qemu', '--subdriver', 'qcow2', '--targetbus', 'scsi', '--config']);
+  });
+
+  test('C opens the convert wizard on the selected image; X says which command to use while its wizard is missing', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    await app.waitFor('── /srv/vm/files.raw');
+    await app.press('C');
+    await app.waitFor('/srv/vm/files.raw');
+    expect(app.store.getState().dialogs.at(-1)).toMatchObject({ kind: 'wizard', which: 'convert', imagePath: '/srv/vm/files.raw', info: { format: 'raw' } });
+    app.store.getState().closeWizard(null);
+    await app.waitFor('K check');
+    await app.press('X');
+    await app.waitFor('virtdeck disk expand /srv/vm/files.raw SIZE');
+  });
+});
