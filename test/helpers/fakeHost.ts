@@ -345,9 +345,11 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
 
   const images = opts.images ?? {};
   const imageAnswer = (argv: string[]): ExecResult | null => {
+    // Only hosts made with images answer file queries; the others keep their own stat/find answers.
+    if (!opts.images) return null;
     const [prog, ...args] = argv;
     const ok = (stdout: string, exitCode = 0): ExecResult => ({ argv, exitCode, stdout, stderr: '' });
-    if (prog === 'find') {
+    if (prog === 'find' && !(args[0] ?? '').startsWith('/sys/')) {
       const dir = args[0] ?? '';
       const found = Object.entries(images).filter(([p]) => p.startsWith(`${dir}/`));
       return ok(found.map(([p, i]) => `${p}\t${i.size ?? 196616}\t${i.mtime ?? 1700000000}.0000000000\n`).join(''));
