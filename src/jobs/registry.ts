@@ -4,11 +4,21 @@
  * functions its steps name here. One line per job kind.
  */
 import type { HostContext } from '../host/hostContext.js';
+import { backupActions } from './backup.js';
+import { convertActions } from './convert.js';
+import { expandActions } from './expand.js';
+import { importActions } from './importVmware.js';
 import type { Action } from './runner.js';
+import { snapshotActions } from './snapshot.js';
 
 export type ActionsFactory = (host: HostContext) => Record<string, Action>;
 
-export const JOB_ACTIONS: Record<string, ActionsFactory> = {};
+export const JOB_ACTIONS: Record<string, ActionsFactory> = {
+  convert: convertActions,
+  expand: (host) => expandActions(host),
+  backup: (host) => backupActions(host),
+  'import-vmware': importActions,
+};
 
 /** The actions a journal of this kind may name; an unknown kind has none (its steps are commands). */
 export function actionsFor(kind: string, host: HostContext): Record<string, Action> {

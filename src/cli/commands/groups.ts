@@ -7,6 +7,8 @@ import { registerBackupCommands } from './backup.js';
 import { registerDiskCommands } from './disk.js';
 import { registerDiskConvertCommands } from './diskConvert.js';
 import { registerDiskExpandCommands } from './diskExpand.js';
+import { registerDoctorCommands } from './doctor.js';
+import { registerImportCommands } from './import.js';
 import type { CommandKit } from './program.js';
 import { registerSnapshotCommands } from './snapshot.js';
 
@@ -17,5 +19,7 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerDiskCommands,
   registerDiskConvertCommands,
   registerDiskExpandCommands,
+  registerImportCommands,
   registerSnapshotCommands,
+  registerDoctorCommands,
 ];

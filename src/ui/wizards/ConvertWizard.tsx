@@ -1,0 +1,402 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Box, Text, useInput } from 'ink';
+import Spinner from 'ink-spinner';
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { stateDir as defaultStateDir } from '../../config/paths.js';
+import { type HostError, toHostError } from '../../host/errors.js';
+import type { HostContext } from '../../host/hostContext.js';
+import { type PreparedConvert, prepareConvert, runConvert } from '../../jobs/convert.js';
+import type { RunnerEvent } from '../../jobs/runner.js';
+import { describeTarget } from '../../model/convertPlan.js';
+import { describePlan, planScript } from '../../model/plan.js';
+import { formatProgressLine, type Progress } from '../../model/progress.js';
+import { formatBytes } from '../../model/units.js';
+import { UserError } from '../../model/userError.js';
+import { type Theme, chooseTheme, colorFor } from '../theme.js';
+import {
+  BUS_CHOICES,
+  CONVERT_STEP_TITLES,
+  CONVERT_STEPS,
+  type ConvertForm,
+  type ConvertStepId,
+  formDest,
+  formToInput,
+  initialConvertForm,
+  PRESET_CHOICES,
+  stepOfRefusal,
+} from './convert/convertForm.js';
+import { type Field, FieldList } from './steps/FieldList.js';
+
+export interface ConvertWizardProps {
+  host: HostContext;
+  /** The image selected in the Disks pane (the first step is prefilled with it). */
+  imagePath: string;
+  /** What the pane already knows about it, shown on the first step. */
+  info?: { format?: string; virtualSize?: number };
+  /** Called when the wizard closes; `converted` is the new image's path when a conversion finished. */
+  onClose: (converted: string | null) => void;
+  theme?: Theme;
+  /** Where journals and saved plans go (default: virtdeck's state directory). */
+  stateDir?: string;
+  width?: number;
+  height?: number;
+}
+
+type Problem = { sentence: string; fix: string };
+
+interface RunView {
+  current: number;
+  done: Set<number>;
+  progress: Progress | null;
+  undoing: string | null;
+  confirmCancel: boolean;
+}
+
+type Phase =
+  | { kind: 'form' }
+  | { kind: 'running'; run: RunView }
+  | { kind: 'result'; ok: boolean; lines: string[]; error: UserError | HostError | null };
+
+const REVIEW_ROWS = 12;
+
+/** Long commands wrap at spaces (continuations indented) so the review shows them whole. */
+export function wrapLine(line: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  let indent = '';
+  while (indent.length + rest.length > width) {
+    const room = width - indent.length;
+    let cut = rest.lastIndexOf(' ', room);
+    if (cut <= 0) cut = room;
+    out.push(indent + rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^ /, '');
+    indent = '    ';
+  }
+  out.push(indent + rest);
+  return out;
+}
+
+export function ConvertWizard(props: ConvertWizardProps) {
+  const { host, onClose } = props;
+  const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
+  const width = Math.min(props.width ?? 80, 80);
+  const [form, setForm] = useState<ConvertForm>(() => initialConvertForm(props.imagePath));
+  const [stepIndex, setStepIndex] = useState(0);
+  const [focus, setFocus] = useState(0);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [checking, setChecking] = useState(false);
+  const [prepared, setPrepared] = useState<PreparedConvert | null>(null);
+  const [phase, setPhase] = useState<Phase>({ kind: 'form' });
+  const [scroll, setScroll] = useState(0);
+  const [message, setMessage] = useState('');
+  const abort = useRef<AbortController | null>(null);
+  const busy = useRef(false);
+  const latest = useRef(form);
+  latest.current = form;
+  const step = CONVERT_STEPS[stepIndex] as ConvertStepId;
+  const reviewLines = useMemo(() => {
+    if (!prepared?.plan) return [];
+    const lines = [...prepared.check.warnings.map((w) => `${theme.symbols.warn} ${w}`), ...describePlan(prepared.plan)];
+    return lines.flatMap((l) => wrapLine(l, width - 4));
+  }, [prepared, theme, width]);
+  // Keys can arrive between a render and the effect that re-binds the key handler: handlers read
+  // what is on screen from here, not from their closure.
+  const screen = useRef({ phase, step, stepIndex, prepared, reviewLines });
+  screen.current = { phase, step, stepIndex, prepared, reviewLines };
+
+  useEffect(() => () => abort.current?.abort(), []);
+
+  const update = (patch: Partial<ConvertForm>) => setForm((f) => ({ ...f, ...patch }));
+  const goTo = (i: number) => {
+    setStepIndex(i);
+    setFocus(0);
+    setProblems([]);
+    setScroll(0);
+    setMessage('');
+  };
+
+  /** Checks everything up to this step on the host; refusals of this or an earlier step keep the admin here. */
+  const submit = async () => {
+    // A ref, not the state: a second Enter may arrive before the frame that shows the first one.
+    if (busy.current) return;
+    busy.current = true;
+    const f = latest.current;
+    const { step, stepIndex, prepared } = screen.current;
+    setChecking(true);
+    try {
+      const p = await prepareConvert(host, formToInput(f, prepared?.request.source ?? null, step));
+      const here = CONVERT_STEPS.indexOf(step);
+      const blocking = p.check.refusals.filter((r) => CONVERT_STEPS.indexOf(stepOfRefusal(r.sentence)) <= here);
+      setPrepared(p);
+      if (blocking.length > 0) {
+        setProblems(blocking);
+        return;
+      }
+      goTo(stepIndex + 1);
+    } catch (e) {
+      setProblems([e instanceof UserError ? e : toHostError(e)]);
+    } finally {
+      busy.current = false;
+      setChecking(false);
+    }
+  };
+
+  const start = () => {
+    const prepared = screen.current.prepared;
+    const plan = prepared?.plan;
+    if (!plan) return;
+    const controller = new AbortController();
+    abort.current = controller;
+    const view: RunView = { current: 0, done: new Set(), progress: null, undoing: null, confirmCancel: false };
+    const show = () => setPhase((ph) => ({ kind: 'running', run: { ...view, done: new Set(view.done), confirmCancel: ph.kind === 'running' && ph.run.confirmCancel } }));
+    setPhase({ kind: 'running', run: view });
+    const onEvent = (e: RunnerEvent) => {
+      if (e.type === 'step-start') {
+        view.current = e.index;
+        view.progress = null;
+      } else if (e.type === 'step-end') view.done.add(e.index);
+      else if (e.type === 'progress') view.progress = e.progress;
+      else if (e.type === 'undo') view.undoing = e.title;
+      else return;
+      show();
+    };
+    runConvert(host, plan, { stateDir: props.stateDir ?? defaultStateDir(), signal: controller.signal, onEvent }).then(
+      (r) => {
+        const req = prepared.request;
+        const dest = formDest(latest.current);
+        if (r.state === 'done') {
+          const lines = [
+            `${req.source.path} (${req.source.format}) → ${dest}`,
+            `${describeTarget(req.target)}`,
+            plan.steps.some((s) => s.id === 'compare') ? `${theme.symbols.ok} qemu-img compare: the copy is identical to the original` : '',
+            req.repoint ? `${theme.symbols.ok} ${req.repoint.guest} now uses ${dest}${req.repoint.bus ? ` on the ${req.repoint.bus} bus` : ''}` : '',
+            req.keepOriginal === false ? `${theme.symbols.ok} the original was removed` : `the original ${req.source.path} is kept`,
+          ].filter(Boolean);
+          setPhase({ kind: 'result', ok: true, lines, error: null });
+        } else {
+          const lines = [r.state === 'cancelled' ? 'The conversion was cancelled; the partial copy was removed.' : `The conversion ${r.state === 'rollback-failed' ? 'failed and could not be fully undone' : 'failed; what it had done was undone'}.`, `Journal: ${r.journal.path}`];
+          setPhase({ kind: 'result', ok: false, lines, error: r.error ?? null });
+        }
+      },
+      (e: unknown) => setPhase({ kind: 'result', ok: false, lines: [], error: e instanceof UserError ? e : toHostError(e) }),
+    );
+  };
+
+  const saveScript = () => {
+    const prepared = screen.current.prepared;
+    if (!prepared?.plan) return;
+    const dir = join(props.stateDir ?? defaultStateDir(), 'plans');
+    const file = join(dir, `convert-${new Date().toISOString().replace(/[:.]/g, '-')}.sh`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, planScript(prepared.plan), { mode: 0o700 });
+      setMessage(`Saved as ${file}`);
+    } catch (e) {
+      setMessage(`Could not save the script: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+
+  useInput((input, key) => {
+    const { phase, step, stepIndex, prepared, reviewLines } = screen.current;
+    if (phase.kind === 'running') {
+      if (phase.run.confirmCancel) {
+        if (input === 'y') abort.current?.abort();
+        if (input === 'y' || input === 'n' || key.escape) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: false } });
+        return;
+      }
+      if (key.escape || (key.ctrl && input === 'c')) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: true } });
+      return;
+    }
+    if (phase.kind === 'result') {
+      if (key.return || key.escape || input === 'q') onClose(phase.ok ? formDest(latest.current) : null);
+      return;
+    }
+    if (key.ctrl && input === 'c') {
+      onClose(null);
+      return;
+    }
+    if (key.escape) {
+      if (stepIndex === 0) onClose(null);
+      else goTo(stepIndex - 1);
+      return;
+    }
+    if (step === 'review') {
+      const max = Math.max(0, reviewLines.length - REVIEW_ROWS);
+      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
+      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
+      else if (input === 'w') saveScript();
+      else if (input === 'q') onClose(null);
+      else if (key.return && prepared?.plan) start();
+    }
+  });
+
+  const muted = colorFor(theme, 'muted');
+  const frame = (title: string, children: ReactNode, hints: string) => (
+    <Box flexDirection="column" borderStyle={theme.borderStyle} width={width} paddingX={1}>
+      <Box justifyContent="space-between">
+        <Text bold color={colorFor(theme, 'accent')} wrap="truncate-end">
+          {title}
+        </Text>
+        <Text color={muted}>{host.name}</Text>
+      </Box>
+      {children}
+      <Text color={muted} wrap="truncate-end">
+        {hints}
+      </Text>
+    </Box>
+  );
+
+  if (phase.kind === 'running' && prepared?.plan) {
+    const steps = prepared.plan.steps;
+    const inner = width - 4;
+    return frame(
+      `Convert disk · running · ${formDest(form)}`,
+      <>
+        {steps.map((s, i) => {
+          const done = phase.run.done.has(i);
+          const current = i === phase.run.current && !done;
+          const mark = done ? theme.symbols.ok : current ? (theme.ascii ? '*' : <Spinner />) : ' ';
+          const label = `${i + 1}/${steps.length} ${s.title}`;
+          return (
+            <Box key={s.id} flexDirection="column">
+              <Text wrap="truncate-end">
+                {mark} {label}
+              </Text>
+              {current && s.progress && phase.run.progress ? <Text>{`  ${formatProgressLine(phase.run.progress, inner - 2, { ascii: theme.ascii })}`}</Text> : null}
+            </Box>
+          );
+        })}
+        {phase.run.undoing ? <Text color={colorFor(theme, 'warn')} wrap="truncate-end">{`undo: ${phase.run.undoing}`}</Text> : null}
+        {phase.run.confirmCancel ? (
+          <Text color={colorFor(theme, 'warn')} wrap="wrap">
+            Cancel the conversion? The partial copy will be removed. (y/n)
+          </Text>
+        ) : null}
+      </>,
+      phase.run.confirmCancel ? 'y cancel the conversion   n keep going' : 'Esc/Ctrl-C cancel',
+    );
+  }
+
+  if (phase.kind === 'result') {
+    return frame(
+      phase.ok ? 'Convert disk · done' : 'Convert disk · not done',
+      <>
+        {phase.lines.map((l) => (
+          <Text key={l} wrap="truncate-end">
+            {l}
+          </Text>
+        ))}
+        {phase.error ? <ProblemLines problems={[phase.error]} theme={theme} /> : null}
+      </>,
+      'Enter close',
+    );
+  }
+
+  const header = `Convert disk · step ${stepIndex + 1} of ${CONVERT_STEPS.length} · ${CONVERT_STEP_TITLES[step]}`;
+  const source = prepared?.request.source;
+  const spinner = checking ? (
+    <Text>
+      {theme.ascii ? '...' : <Spinner />} Checking on {host.name}…
+    </Text>
+  ) : null;
+
+  if (step === 'review') {
+    const shown = reviewLines.slice(scroll, scroll + REVIEW_ROWS);
+    return frame(
+      header,
+      <>
+        <Text color={muted} wrap="wrap">
+          These steps run in order, each journaled; the original stays untouched until the copy is verified.
+        </Text>
+        {shown.map((l, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: rows of a scrolled viewport; the position is the identity.
+          <Text key={i} wrap="truncate-end">
+            {l}
+          </Text>
+        ))}
+        {reviewLines.length > REVIEW_ROWS ? <Text color={muted}>{`lines ${scroll + 1}–${scroll + shown.length} of ${reviewLines.length} (↑↓)`}</Text> : null}
+        {message ? <Text wrap="truncate-middle">{message}</Text> : null}
+      </>,
+      'Enter run   w save as script   ↑↓ scroll   Esc back   q cancel',
+    );
+  }
+
+  const fields = fieldsFor(step, form, update, source?.users.length ?? 0);
+  const intro = introFor(step, form, props, source);
+  return frame(
+    header,
+    <>
+      {intro.map((l) => (
+        <Text key={l} color={muted} wrap="truncate-end">
+          {l}
+        </Text>
+      ))}
+      <Text> </Text>
+      <FieldList fields={fields} focus={focus} onFocus={setFocus} onSubmit={() => void submit()} theme={theme} active />
+      <Text> </Text>
+      {spinner}
+      <ProblemLines problems={problems} theme={theme} />
+    </>,
+    'Enter next   ↑↓ field   ←→ choose   Esc back   Ctrl-C cancel',
+  );
+}
+
+function introFor(step: ConvertStepId, form: ConvertForm, props: ConvertWizardProps, source: PreparedConvert['request']['source'] | undefined): string[] {
+  if (step === 'disk') {
+    const known = props.info?.format ? `${props.info.format}${props.info.virtualSize ? `, ${formatBytes(props.info.virtualSize)} virtual` : ''}` : '';
+    return [known ? `Selected image: ${known}` : 'The image to convert; the original is never changed.'];
+  }
+  if (!source) return [];
+  const users = source.users.map((u) => `${u.guest} (${u.target}, ${u.state})`).join(', ');
+  const about = `${source.path}: ${source.format}, ${formatBytes(source.virtualSize)} virtual${users ? ` · used by ${users}` : ' · no guest uses it'}`;
+  if (step === 'dest') return [about, 'Default: beside the source with the new extension. Existing files are never overwritten.'];
+  if (step === 'options') return [about, `New image: ${formDest(form)}`];
+  return [about];
+}
+
+function fieldsFor(step: ConvertStepId, form: ConvertForm, update: (p: Partial<ConvertForm>) => void, users: number): Field[] {
+  const yesNo = [
+    { value: 'yes', label: 'yes' },
+    { value: 'no', label: 'no' },
+  ];
+  switch (step) {
+    case 'disk':
+      return [{ kind: 'text', key: 'source', label: 'Image', value: form.source, onChange: (v) => update({ source: v }) }];
+    case 'target': {
+      const preset: Field = { kind: 'choice', key: 'preset', label: 'Convert to', value: form.preset, options: PRESET_CHOICES, onChange: (v) => update({ preset: v }) };
+      if (form.preset !== 'custom') return [preset];
+      return [
+        preset,
+        { kind: 'text', key: 'customFormat', label: 'Format', value: form.customFormat, hint: 'raw qcow2 vmdk vdi vhdx vpc', onChange: (v) => update({ customFormat: v }) },
+        { kind: 'text', key: 'customOptions', label: 'Options (-o)', value: form.customOptions, hint: 'key=value,…', onChange: (v) => update({ customOptions: v }) },
+      ];
+    }
+    case 'dest':
+      return [{ kind: 'text', key: 'dest', label: 'Destination', value: formDest(form), onChange: (v) => update({ dest: v, destEdited: true }) }];
+    case 'options': {
+      const fields: Field[] = [];
+      if (users > 0) {
+        fields.push({ kind: 'choice', key: 'repoint', label: 'Repoint guest', value: form.repoint, options: yesNo, hint: 'use the new image from now on', onChange: (v) => update({ repoint: v as 'yes' | 'no' }) });
+        if (form.repoint === 'yes') fields.push({ kind: 'choice', key: 'bus', label: 'Disk bus', value: form.bus, options: BUS_CHOICES, onChange: (v) => update({ bus: v as ConvertForm['bus'] }) });
+      }
+      fields.push({ kind: 'choice', key: 'keepOriginal', label: 'Keep original', value: form.keepOriginal, options: yesNo, hint: 'no: removed as the very last step', onChange: (v) => update({ keepOriginal: v as 'yes' | 'no' }) });
+      return fields;
+    }
+    default:
+      return [];
+  }
+}
+
+function ProblemLines({ problems, theme }: { problems: Problem[]; theme: Theme }) {
+  return (
+    <Box flexDirection="column">
+      {problems.slice(0, 2).map((p) => (
+        <Box key={p.sentence} flexDirection="column">
+          <Text color={colorFor(theme, 'error')} wrap="wrap">{`${theme.symbols.error} ${p.sentence}`}</Text>
+          <Text wrap="wrap">{`  Fix: ${p.fix}`}</Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}
