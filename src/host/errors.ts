@@ -1,3 +1,5 @@
+import { explainKnown } from '../model/knownErrors.js';
+
 /**
  * Every failure virtdeck shows is one plain sentence, the fix, and what ran. The catalog of
  * known libvirt/qemu messages lives in KNOWN_ERRORS; unknown errors keep the command and stderr.
@@ -229,6 +231,9 @@ export function explain(command: string[], stderr: string, exitCode: number): Ho
     const m = text.match(k.pattern);
     if (m) return new HostError({ sentence: k.sentence(m, ctx), fix: k.fix(m, ctx), command, stderr: text, exitCode, code: k.code });
   }
+  // The asset catalog (assets/known-errors.json) knows many more messages, without command context.
+  const known = explainKnown(text);
+  if (known) return new HostError({ sentence: known.sentence, fix: known.fix, command, stderr: text, exitCode, code: known.id });
   const first = text.split('\n').find((l) => l.trim()) ?? `exit code ${exitCode}`;
   return new HostError({
     sentence: `${command[0] ?? 'The command'} failed: ${first.replace(/^error:\s*/i, '')}`,

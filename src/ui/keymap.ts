@@ -49,7 +49,28 @@ export type ActionId =
   | 'diskDetach'
   | 'diskDelete'
   | 'diskConvert'
-  | 'diskExpand';
+  | 'diskExpand'
+  | 'backupsOpen'
+  | 'backupsBack'
+  | 'backupNow'
+  | 'backupVerify'
+  | 'backupRestore'
+  | 'backupFiles'
+  | 'backupPrune'
+  | 'backupDest'
+  | 'snapshotTake'
+  | 'snapshotRevert'
+  | 'snapshotDelete'
+  | 'hostOpen'
+  | 'hostFix'
+  | 'hostLogs'
+  | 'hostRecheck'
+  | 'hostBack'
+  | 'hostFollow'
+  | 'hostNextMatch'
+  | 'hostPrevMatch'
+  | 'hostPageUp'
+  | 'hostPageDown';
 
 export interface KeyBinding {
   /** Key names as produced by keyName(): a printable character, or up/down/left/right/tab/enter/esc/… */
@@ -66,6 +87,30 @@ export interface KeyBinding {
 }
 
 export const KEYMAP: KeyBinding[] = [
+  // Host pane: before the shared bindings so its Enter, Esc, r and F win there.
+  { keys: ['enter'], action: 'hostOpen', hint: 'fix', description: 'Show the full fix of the selected check; in the logs view, pick a guest whose QEMU log to show', panes: ['host'], showInFooter: true },
+  { keys: ['f'], action: 'hostFix', hint: 'apply fix', description: 'Apply the safe fix of the selected check (sysctl or noatime), after a confirmation naming the file and line', panes: ['host'], showInFooter: true },
+  { keys: ['L'], action: 'hostLogs', hint: 'logs', description: 'Open the logs view: the libvirtd log, followed live; Enter there picks a guest QEMU log', panes: ['host'], showInFooter: true },
+  { keys: ['r'], action: 'hostRecheck', hint: 're-run', description: 'Run the host checks again (R too)', panes: ['host'], showInFooter: true },
+  { keys: ['/'], action: 'filter', hint: 'search', description: 'Search the log (or filter the checks) as you type; Enter keeps it, Esc clears', panes: ['host'], showInFooter: true },
+  { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Leave the logs view (or the guest picker); clears the search', panes: ['host'], showInFooter: false },
+  { keys: ['F'], action: 'hostFollow', hint: 'follow', description: 'Logs view: follow new lines on or off', panes: ['host'], showInFooter: false },
+  { keys: ['n'], action: 'hostNextMatch', hint: 'next match', description: 'Logs view: next line matching the search', panes: ['host'], showInFooter: false },
+  { keys: ['N'], action: 'hostPrevMatch', hint: 'prev match', description: 'Logs view: previous line matching the search', panes: ['host'], showInFooter: false },
+  { keys: ['pageup'], action: 'hostPageUp', hint: 'page up', description: 'Scroll a page up', panes: ['host'], showInFooter: false },
+  { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', panes: ['host'], showInFooter: false },
+  { keys: ['enter'], action: 'backupsOpen', hint: 'runs', description: "Open the selected guest's runs and snapshots", panes: ['backups'], showInFooter: false },
+  { keys: ['esc', 'backspace'], action: 'backupsBack', hint: 'back', description: 'Back to the guest list', panes: ['backups'], showInFooter: false },
+  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up now: the selected guest (in its runs), or every guest (from the guest list), with progress and cancel', panes: ['backups'], showInFooter: true, command: { name: 'backup', guest: false } },
+  { keys: ['V'], action: 'backupVerify', hint: 'verify', description: 'Verify the selected run: qemu-img check of the chain and checksums', panes: ['backups'], showInFooter: true },
+  { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name) or as a new guest', panes: ['backups'], showInFooter: true },
+  { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', panes: ['backups'], showInFooter: true },
+  { keys: ['P'], action: 'backupPrune', hint: 'prune', description: "Prune the guest's runs by the retention rules (shows what would go first)", panes: ['backups'], showInFooter: false },
+  { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', panes: ['backups'], showInFooter: false },
+  { keys: ['t'], action: 'snapshotTake', hint: 'snapshot', description: 'Take a snapshot of the selected guest before a risky change', panes: ['backups'], showInFooter: true },
+  { keys: ['T'], action: 'snapshotRevert', hint: 'revert', description: "Revert the guest to its current snapshot (says what is lost)", panes: ['backups'], showInFooter: false },
+  { keys: ['X'], action: 'snapshotDelete', hint: 'del snap', description: "Delete the guest's current snapshot (external ones are merged back)", panes: ['backups'], showInFooter: false },
+  { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the destination and the snapshots again', panes: ['backups'], showInFooter: false },
   { keys: ['s'], action: 'start', hint: 'start', description: 'Start the selected guest', panes: ['guests'], showInFooter: true, command: { name: 'start', guest: true } },
   { keys: ['S'], action: 'shutdown', hint: 'shutdown', description: 'Shut the guest down via ACPI (asks first; offers force off if it does not stop)', panes: ['guests'], showInFooter: true, command: { name: 'shutdown', guest: true } },
   { keys: ['F'], action: 'forceOff', hint: 'force off', description: 'Force the guest off, like pulling the plug (asks first)', panes: ['guests'], showInFooter: true, command: { name: 'destroy', aliases: ['forceoff'], guest: true } },
@@ -99,7 +144,9 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['3'], action: 'pane3', hint: 'backups', description: 'Backups pane', panes: 'all', showInFooter: false, command: { name: 'backups', guest: false } },
   { keys: ['4'], action: 'pane4', hint: 'host', description: 'Host pane', panes: 'all', showInFooter: false, command: { name: 'host', guest: false } },
   { keys: ['5'], action: 'pane5', hint: 'jobs', description: 'Jobs pane', panes: 'all', showInFooter: false, command: { name: 'jobs', guest: false } },
-  { keys: ['R', 'ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: 'all', showInFooter: false, command: { name: 'refresh', guest: false } },
+  { keys: ['ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: 'all', showInFooter: false, command: { name: 'refresh', guest: false } },
+  // R is restore in the Backups pane.
+  { keys: ['R'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: ['guests', 'disks', 'host', 'jobs'], showInFooter: false },
   { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', panes: ['guests', 'disks'], showInFooter: true },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', panes: 'all', showInFooter: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', panes: 'all', showInFooter: true, command: { name: 'help', guest: false } },
@@ -258,6 +305,12 @@ export const DIALOG_KEYS: Record<string, { keys: string; hint: string }[]> = {
     { keys: 'Esc', hint: 'cancel' },
   ],
   wizard: [],
+  recovery: [
+    { keys: 'Up/Down', hint: 'item' },
+    { keys: 'f', hint: 'finish' },
+    { keys: 'r', hint: 'roll back' },
+    { keys: 'Esc', hint: 'leave the rest' },
+  ],
   form: [
     { keys: 'Up/Down', hint: 'field' },
     { keys: 'Left/Right', hint: 'choose' },

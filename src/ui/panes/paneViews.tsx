@@ -4,7 +4,9 @@
  */
 import type { ComponentType } from 'react';
 import type { PaneId } from '../keymap.js';
+import { BackupsPane } from './BackupsPane.js';
 import { DisksPane } from './DisksPane.js';
+import { HostPane } from './HostPane.js';
 
 export interface PaneViewProps {
   width: number;
@@ -13,4 +15,6 @@ export interface PaneViewProps {
 
 export const PANE_VIEWS: Partial<Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>>> = {
   disks: DisksPane,
+  backups: BackupsPane,
+  host: HostPane,
 };

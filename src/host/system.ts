@@ -1,0 +1,202 @@
+/**
+ * Reads the host facts the checks need: /proc and /sys values, sysctls, mounts, the kernel config,
+ * bridges, and per image directory its mount, its files' sizes and the scheduler of the disks
+ * under it. One `sh -c` script per look, so it costs one process (one SSH round trip on a remote
+ * host) however many directories and images there are; the image directories are passed as
+ * positional parameters, never spliced into the script.
+ */
+import type { ExecOptions, Executor } from './exec.js';
+import type { BlockDiskProbe, ImageDirProbe, ImageFileProbe, KernelConfigProbe, MountProbe, SystemProbe } from '../model/hostChecks.js';
+
+const SECTION = /^@@vd ([a-z-]+) ?(.*)@@$/;
+
+/**
+ * Each section starts with a marker line `@@vd NAME ARG@@`. Commands that may be missing on a
+ * small host end in `|| true` so one absent tool leaves its section empty instead of failing all.
+ */
+export const SYSTEM_SCRIPT = `
+sec() { printf '\\n@@vd %s %s@@\\n' "$1" "\${2:-}"; }
+KCONF='^(CONFIG_HZ=|CONFIG_NO_HZ_IDLE=|CONFIG_NO_HZ_FULL=|CONFIG_HZ_PERIODIC=)'
+sec uname; uname -r
+sec cpu; grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\\n' | grep -xE 'vmx|svm|hypervisor' | sort -u | tr '\\n' ' ' || true
+sec swappiness; cat /proc/sys/vm/swappiness 2>/dev/null || true
+sec ksm; cat /sys/kernel/mm/ksm/run 2>/dev/null || true
+sec thp; cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
+sec mem; grep '^MemTotal:' /proc/meminfo || true
+sec shm; findmnt -J -b --mountpoint /dev/shm -o TARGET,FSTYPE,SIZE 2>/dev/null || true
+sec kconfig
+r=$(uname -r)
+if [ -r "/boot/config-$r" ]; then echo "source /boot/config-$r running"; grep -E "$KCONF" "/boot/config-$r"
+elif [ -r /proc/config.gz ]; then echo "source /proc/config.gz running"; zcat /proc/config.gz | grep -E "$KCONF"
+else f=$(ls -1 /boot/config-* 2>/dev/null | sort -V | tail -n 1); if [ -n "$f" ]; then echo "source $f other"; grep -E "$KCONF" "$f"; fi
+fi
+sec bridges; ip -j link show type bridge 2>/dev/null || true
+for d in "$@"; do
+  sec dir "$d"
+  [ -d "$d" ] || continue
+  findmnt -J -b -T "$d" -o TARGET,SOURCE,FSTYPE,OPTIONS,SIZE,AVAIL 2>/dev/null || true
+  sec files "$d"
+  find "$d" -maxdepth 1 -type f -printf '%s %b %p\\n' 2>/dev/null | while read -r size blocks path; do
+    head=$(od -An -tx1 -N32 -v -- "$path" 2>/dev/null | tr -d ' \\n')
+    printf '%s %s %s %s\\n' "$size" "$blocks" "\${head:--}" "$path"
+  done
+  sec disks "$d"
+  src=$(findmnt -n -o SOURCE -T "$d" 2>/dev/null | sed 's/\\[.*\\]$//')
+  case "$src" in /dev/*) ;; *) continue ;; esac
+  for disk in $(lsblk -nrso NAME,TYPE "$src" 2>/dev/null | awk '$2=="disk"{print $1}' | sort -u); do
+    printf '%s %s %s\\n' "$disk" "$(cat /sys/block/$disk/queue/rotational 2>/dev/null || echo -)" "$(cat /sys/block/$disk/queue/scheduler 2>/dev/null)"
+  done
+done
+`;
+
+export interface Sections {
+  get(name: string, arg?: string): string | undefined;
+}
+
+export function parseSections(stdout: string): Sections {
+  const map = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of stdout.split('\n')) {
+    const m = line.match(SECTION);
+    if (m) {
+      current = [];
+      map.set(`${m[1]}\u0000${m[2] ?? ''}`, current);
+    } else if (current) {
+      current.push(line);
+    }
+  }
+  return { get: (name, arg = '') => map.get(`${name}\u0000${arg}`)?.join('\n').trim() };
+}
+
+interface FindmntFs {
+  target?: string;
+  source?: string;
+  fstype?: string;
+  options?: string;
+  size?: number | string;
+  avail?: number | string;
+}
+
+function findmntFirst(text: string | undefined): FindmntFs | null {
+  if (!text) return null;
+  try {
+    const parsed = JSON.parse(text) as { filesystems?: FindmntFs[] };
+    return parsed.filesystems?.[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseMount(text: string | undefined): MountProbe | null {
+  const fs = findmntFirst(text);
+  if (!fs?.target) return null;
+  return {
+    target: fs.target,
+    source: fs.source ?? '',
+    fstype: fs.fstype ?? 'unknown',
+    options: (fs.options ?? '').split(',').filter(Boolean),
+    sizeBytes: Number(fs.size ?? 0),
+    availBytes: Number(fs.avail ?? 0),
+  };
+}
+
+const QCOW2_MAGIC = '514649fb';
+
+/**
+ * `SIZE BLOCKS HEAD PATH` lines: apparent size, 512-byte blocks allocated, the first 32 bytes in
+ * hex. A qcow2 keeps its virtual size big-endian at offset 24; for raw and others the apparent size
+ * is the virtual size (a sparse raw file is as long as the disk it holds).
+ */
+export function parseImageFiles(text: string | undefined): ImageFileProbe[] {
+  const out: ImageFileProbe[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const m = line.match(/^(\d+) (\d+) (\S+) (.+)$/);
+    if (!m) continue;
+    const [, size, blocks, head, path] = m as unknown as [string, string, string, string, string];
+    if (/\.iso$/i.test(path)) continue;
+    const apparent = Number(size);
+    const allocated = Number(blocks) * 512;
+    let virtual = apparent;
+    if (head.startsWith(QCOW2_MAGIC) && head.length >= 64) virtual = Number(BigInt(`0x${head.slice(48, 64)}`));
+    out.push({ path, virtualBytes: virtual, allocatedBytes: allocated });
+  }
+  return out;
+}
+
+/** `NAME ROTATIONAL SCHEDULERS` lines, the selected scheduler in brackets. */
+export function parseDisks(text: string | undefined): BlockDiskProbe[] {
+  const out: BlockDiskProbe[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const [name, rota, ...sched] = line.trim().split(/\s+/);
+    if (!name) continue;
+    const selected = sched.find((s) => /^\[.*\]$/.test(s))?.slice(1, -1) ?? (sched.length === 1 ? (sched[0] ?? null) : null);
+    out.push({
+      name,
+      rotational: rota === '1' ? true : rota === '0' ? false : null,
+      scheduler: selected,
+      available: sched.map((s) => s.replace(/[[\]]/g, '')),
+    });
+  }
+  return out;
+}
+
+export function parseKernelConfig(text: string | undefined, running: string): KernelConfigProbe | null {
+  const lines = (text ?? '').split('\n');
+  const head = lines[0]?.match(/^source (\S+) (running|other)$/);
+  if (!head) return null;
+  const has = (key: string) => lines.some((l) => l.trim() === `${key}=y`);
+  const hz = lines.map((l) => l.match(/^CONFIG_HZ=(\d+)$/)?.[1]).find(Boolean);
+  return {
+    source: head[1] as string,
+    forRunningKernel: head[2] === 'running',
+    running,
+    hz: hz ? Number(hz) : null,
+    tick: has('CONFIG_NO_HZ_FULL') ? 'full' : has('CONFIG_NO_HZ_IDLE') ? 'idle' : has('CONFIG_HZ_PERIODIC') ? 'periodic' : null,
+  };
+}
+
+export function parseBridges(text: string | undefined): string[] {
+  try {
+    const links = JSON.parse(text || '[]') as { ifname?: string }[];
+    return links.map((l) => l.ifname ?? '').filter(Boolean).sort();
+  } catch {
+    return [];
+  }
+}
+
+export interface SystemFacts {
+  system: SystemProbe;
+  bridges: string[];
+  imageDirs: ImageDirProbe[];
+}
+
+/** Pure: the script's output → facts. */
+export function parseSystemFacts(stdout: string, imageDirs: string[]): SystemFacts {
+  const s = parseSections(stdout);
+  const running = s.get('uname') ?? 'unknown';
+  const flags = (s.get('cpu') ?? '').split(/\s+/).filter(Boolean);
+  const shm = parseMount(s.get('shm'));
+  const memKiB = s.get('mem')?.match(/(\d+)\s*kB/)?.[1];
+  const ksm = s.get('ksm');
+  const swappiness = s.get('swappiness');
+  const system: SystemProbe = {
+    cpu: { virtFlag: flags.find((f) => f === 'vmx' || f === 'svm') ?? null, hypervisor: flags.includes('hypervisor') },
+    sysctl: { 'vm.swappiness': swappiness ? swappiness : null },
+    shm: shm ? { fstype: shm.fstype, sizeBytes: shm.sizeBytes } : null,
+    kernelConfig: parseKernelConfig(s.get('kconfig'), running),
+    ksmRun: ksm && /^\d+$/.test(ksm) ? Number(ksm) : null,
+    thp: s.get('thp')?.match(/\[(\w+)\]/)?.[1] ?? null,
+    memTotalKiB: memKiB ? Number(memKiB) : null,
+  };
+  const dirs = imageDirs.map((dir): ImageDirProbe => {
+    const mount = parseMount(s.get('dir', dir));
+    return { dir, exists: mount !== null, mount, images: parseImageFiles(s.get('files', dir)), disks: parseDisks(s.get('disks', dir)) };
+  });
+  return { system, bridges: parseBridges(s.get('bridges')), imageDirs: dirs };
+}
+
+/** Runs the script once through the executor (local or over SSH) and parses it. */
+export async function readSystemFacts(exec: Executor, imageDirs: string[], opts: Pick<ExecOptions, 'signal' | 'timeoutMs'> = {}): Promise<SystemFacts> {
+  const r = await exec.run(['sh', '-c', SYSTEM_SCRIPT, 'virtdeck-probe', ...imageDirs], { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal });
+  return parseSystemFacts(r.stdout, imageDirs);
+}
