@@ -12,6 +12,8 @@ export interface PaneController {
   dispatch(action: ActionId): boolean;
   /** Called when the pane is first shown (load lazily: the Guests pane must open fast). */
   activate?(): void;
+  /** Called once when the console starts live (start-up checks such as recovery of interrupted jobs). */
+  start?(): void;
   /** Stops timers and child processes; called when the console quits. */
   dispose?(): void;
   /** Names offered by `:` completion while this pane has focus (image paths, guest names…). */

@@ -114,7 +114,20 @@ export interface WizardDialog {
   info?: { format?: string; virtualSize?: number };
 }
 
-export type Dialog = ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog | FormDialog;
+/** Start-up recovery: jobs an earlier virtdeck left half-done; per item finish, roll back or leave. */
+export interface RecoveryDialog {
+  kind: 'recovery';
+  title: string;
+  items: RecoveryItem[];
+  index: number;
+  /** Id of the item being resolved now. */
+  busy: string | null;
+  /** Outcome sentence per resolved item id. */
+  results: Record<string, string>;
+  onChoose: (item: RecoveryItem, how: 'finish' | 'rollback') => void;
+}
+
+export type Dialog = ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog | FormDialog | RecoveryDialog;
 
 export interface Message {
   text: string;

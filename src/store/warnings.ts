@@ -1,5 +1,14 @@
 import type { GuestRow } from '../host/virsh.js';
 
+/** Sentences other panes know about a guest (the Backups pane: snapshots kept too long), by name. */
+export type GuestNotes = (guest: string) => string[];
+let guestNotes: GuestNotes = () => [];
+
+/** Set by the pane that knows (one console per process). */
+export function setGuestNotes(notes: GuestNotes): void {
+  guestNotes = notes;
+}
+
 /** Things an admin should know about a guest, as sentences. */
 export function guestWarnings(g: GuestRow, all: GuestRow[]): string[] {
   const w: string[] = [];
@@ -14,5 +23,6 @@ export function guestWarnings(g: GuestRow, all: GuestRow[]): string[] {
   }
   if (g.nics.length === 0) w.push('No network interface.');
   if (g.state === 'crashed') w.push(`${g.name} crashed; its QEMU log (L) says why.`);
-  return w;
+  // What another pane knows (a snapshot kept for weeks) matters more than the hardware notes.
+  return [...guestNotes(g.name), ...w];
 }

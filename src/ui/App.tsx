@@ -13,6 +13,7 @@ import type { Dialog } from '../store/types.js';
 import { DetailStrip } from './components/DetailStrip.js';
 import { ConfirmView, DiffView, ErrorView, HelpView, TextView, TypeNameView } from './components/dialogs.js';
 import { Footer } from './components/Footer.js';
+import { RecoveryView } from './components/RecoveryDialog.js';
 import { Rule, Section, ThemeProvider, useTheme } from './components/Frame.js';
 import { headerTitle, Tabs } from './components/Header.js';
 import { SettingsFormView } from './components/SettingsForm.js';
@@ -130,6 +131,8 @@ function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; 
       return <SettingsFormView dialog={dialog} width={width} height={height} />;
     case 'wizard':
       return null;
+    case 'recovery':
+      return <RecoveryView dialog={dialog} width={width} height={height} />;
     case 'form':
       return <FormDialogView dialog={dialog} width={width} height={height} />;
   }

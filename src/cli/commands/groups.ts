@@ -9,6 +9,7 @@ import { registerDiskConvertCommands } from './diskConvert.js';
 import { registerDiskExpandCommands } from './diskExpand.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerImportCommands } from './import.js';
+import { registerJobCommands } from './job.js';
 import type { CommandKit } from './program.js';
 import { registerSnapshotCommands } from './snapshot.js';
 
@@ -22,4 +23,5 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerImportCommands,
   registerSnapshotCommands,
   registerDoctorCommands,
+  registerJobCommands,
 ];

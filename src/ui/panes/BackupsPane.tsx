@@ -1,0 +1,79 @@
+/**
+ * The Backups pane: guests with their last run → the runs of one guest (partial and damaged runs
+ * shown as such), the guest's snapshots and the schedule, and the pane's own screens: a job with
+ * progress rows, the file browser of a run, and small forms. All state is in store/backupsPane.ts.
+ */
+import { Box, Text, useInput } from 'ink';
+import { useStore } from 'zustand';
+import { useApp } from '../../store/context.js';
+import { type BackupsController, guestLines, runLines } from '../../store/backupsPane.js';
+import { keyName } from '../keymap.js';
+import { colorFor } from '../theme.js';
+import { clip, useTheme } from '../components/Frame.js';
+import type { PaneViewProps } from './paneViews.js';
+import { BrowserView, FormView, JobView } from './backups/screens.js';
+import { GuestTable, RunTable } from './backups/tables.js';
+
+export function BackupsPane({ width, height }: PaneViewProps) {
+  const controller = useApp((s) => s.panes.backups) as BackupsController | undefined;
+  if (!controller) return <Text>The Backups pane is not available.</Text>;
+  return <BackupsBody controller={controller} width={width} height={height} />;
+}
+
+function BackupsBody({ controller, width, height }: { controller: BackupsController } & PaneViewProps) {
+  const theme = useTheme();
+  const s = useStore(controller.store);
+  const guests = useApp((a) => a.guests);
+  const dialogOpen = useApp((a) => a.dialogs.length > 0);
+  const screenOpen = Boolean(s.form || s.browser || s.job);
+  useInput((input, key) => controller.key(keyName(input, key), input), { isActive: screenOpen && !dialogOpen });
+
+  if (s.form) return <FormView form={s.form} width={width} height={height} />;
+  if (s.browser) return <BrowserView browser={s.browser} width={width} height={height} />;
+  if (s.job) return <JobView job={s.job} width={width} height={height} />;
+
+  const lines = guestLines(s, guests.map((g) => g.name));
+  const selected = lines[Math.max(0, Math.min(s.guestIndex, lines.length - 1))] ?? null;
+  const head = `Destination ${s.dest ?? '(none)'}${s.schedule ? `${theme.symbols.separator}${s.schedule}` : ''}${s.loading ? `${theme.symbols.separator}reading…` : ''}`;
+  const detailHeight = 4;
+  const tableHeight = height - 2 - detailHeight;
+  return (
+    <Box flexDirection="column" height={height}>
+      <Text wrap="truncate" color={colorFor(theme, 'muted')}>
+        {clip(head, width, theme.symbols.ellipsis)}
+      </Text>
+      {s.error ? (
+        <Text wrap="truncate" color={colorFor(theme, 'error')}>
+          {clip(s.error, width, theme.symbols.ellipsis)}
+        </Text>
+      ) : (
+        <Text> </Text>
+      )}
+      <Box height={tableHeight} flexDirection="column">
+        {s.level === 'guests' ? (
+          <GuestTable lines={lines} index={s.guestIndex} width={width} height={tableHeight} maxAgeDays={controller.maxAgeDays()} />
+        ) : (
+          <RunTable guest={selected?.guest ?? ''} runs={runLines(selected?.backups ?? null)} index={s.runIndex} width={width} height={tableHeight} />
+        )}
+      </Box>
+      <Text color={colorFor(theme, 'muted')}>{clip(`── ${selected?.guest ?? ''} `.padEnd(width, '─'), width)}</Text>
+      <Detail controller={controller} width={width} height={detailHeight - 1} />
+    </Box>
+  );
+}
+
+function Detail({ controller, width, height }: { controller: BackupsController; width: number; height: number }) {
+  const theme = useTheme();
+  const s = useStore(controller.store);
+  const guests = useApp((a) => a.guests);
+  const lines = controller.detailLines(s, guests.map((g) => g.name), Date.now());
+  return (
+    <Box flexDirection="column">
+      {lines.slice(0, height).map((l) => (
+        <Text key={l.text} wrap="truncate" color={l.warn ? colorFor(theme, 'warn') : undefined}>
+          {clip(l.warn ? `${theme.symbols.warn} ${l.text}` : l.text, width, theme.symbols.ellipsis)}
+        </Text>
+      ))}
+    </Box>
+  );
+}

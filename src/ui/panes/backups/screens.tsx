@@ -1,0 +1,85 @@
+/** The Backups pane's own screens: a job with progress rows, the file browser, a small form. */
+import { Box, Text } from 'ink';
+import { formatProgressLine } from '../../../model/progress.js';
+import { formatBytes } from '../../../model/units.js';
+import type { BackupsPaneState, BrowserState, PaneForm } from '../../../store/backupsPane.js';
+import { colorFor } from '../../theme.js';
+import { clip, useTheme } from '../../components/Frame.js';
+
+type Job = NonNullable<BackupsPaneState['job']>;
+
+export function JobView({ job, width, height }: { job: Job; width: number; height: number }) {
+  const theme = useTheme();
+  const rows = job.rows.flatMap((r) => {
+    const mark = r.state === 'done' ? theme.symbols.ok : r.state === 'failed' ? theme.symbols.error : r.state === 'running' ? '…' : ' ';
+    const out = [{ key: `${r.label}-h`, text: `${mark} ${r.label}${r.note ? `  ${r.note}` : ''}`, color: r.state === 'failed' ? colorFor(theme, 'error') : undefined }];
+    if (r.progress && r.state === 'running') out.push({ key: `${r.label}-p`, text: `  ${formatProgressLine(r.progress, width - 2, { ascii: theme.ascii })}`, color: undefined });
+    return out;
+  });
+  return (
+    <Box flexDirection="column" height={height}>
+      <Text bold wrap="truncate">{clip(job.title, width, theme.symbols.ellipsis)}</Text>
+      <Text> </Text>
+      {rows.slice(-(height - 5)).map((r) => (
+        <Text key={r.key} wrap="truncate" color={r.color}>
+          {clip(r.text, width, theme.symbols.ellipsis)}
+        </Text>
+      ))}
+      {rows.length === 0 ? <Text color={colorFor(theme, 'muted')}>Starting…</Text> : null}
+      <Text> </Text>
+      {job.summary ? <Text wrap="wrap">{job.summary}</Text> : null}
+      <Text color={colorFor(theme, 'muted')}>{job.done ? 'Enter/Esc close' : 'c cancel (the running step stops; what it made is removed)'}</Text>
+    </Box>
+  );
+}
+
+export function BrowserView({ browser, width, height }: { browser: BrowserState; width: number; height: number }) {
+  const theme = useTheme();
+  const room = height - 4;
+  const offset = Math.max(0, Math.min(browser.index - room + 1, browser.entries.length - room));
+  const join = (name: string) => (browser.path.endsWith('/') ? `${browser.path}${name}` : `${browser.path}/${name}`);
+  return (
+    <Box flexDirection="column" height={height}>
+      <Text bold wrap="truncate">{clip(`${browser.guest} ${browser.run}:${browser.path}${browser.loading ? '  (reading…)' : ''}`, width, theme.symbols.ellipsis)}</Text>
+      <Text color={colorFor(theme, 'muted')} wrap="truncate">
+        {clip(`${browser.marked.length} marked · read-only view of the backup`, width)}
+      </Text>
+      {browser.entries.slice(Math.max(offset, 0), Math.max(offset, 0) + room).map((e, i) => {
+        const sel = Math.max(offset, 0) + i === browser.index;
+        const marked = browser.marked.includes(join(e.name));
+        const name = `${e.name}${e.type === 'dir' ? '/' : e.type === 'link' ? '@' : ''}`;
+        const text = `${sel ? theme.symbols.pointer : ' '} ${marked ? '[*]' : '[ ]'} ${name.padEnd(50)} ${e.type === 'file' ? formatBytes(e.size).padStart(9) : ''}`;
+        return (
+          <Text key={e.name} wrap="truncate" color={sel ? colorFor(theme, 'selected') : undefined}>
+            {clip(text, width, theme.symbols.ellipsis)}
+          </Text>
+        );
+      })}
+      {!browser.loading && browser.entries.length === 0 ? <Text color={colorFor(theme, 'muted')}>(empty)</Text> : null}
+      <Text color={colorFor(theme, 'muted')}>Enter open · Backspace up · Space mark · x extract · Esc close</Text>
+    </Box>
+  );
+}
+
+export function FormView({ form, width }: { form: PaneForm; width: number; height: number }) {
+  const theme = useTheme();
+  return (
+    <Box flexDirection="column">
+      <Text bold>{clip(form.title, width, theme.symbols.ellipsis)}</Text>
+      <Text> </Text>
+      {form.lines.map((l) => (
+        <Text key={l} wrap="wrap">
+          {l}
+        </Text>
+      ))}
+      <Text> </Text>
+      {form.fields.map((f, i) => (
+        <Text key={f.label} wrap="truncate" color={i === form.focus ? colorFor(theme, 'selected') : undefined}>
+          {clip(`${f.label.padEnd(18)} [${f.value}${i === form.focus ? theme.symbols.cursor : ''}]`, width, theme.symbols.ellipsis)}
+        </Text>
+      ))}
+      <Text> </Text>
+      <Text color={colorFor(theme, 'muted')}>Enter OK · Tab next field · Esc cancel</Text>
+    </Box>
+  );
+}
