@@ -8,6 +8,7 @@ import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
 import { importActions } from './importVmware.js';
+import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
 import type { Action } from './runner.js';
 import { snapshotActions } from './snapshot.js';
 
@@ -18,6 +19,7 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   expand: (host) => expandActions(host),
   backup: (host) => backupActions(host),
   'import-vmware': importActions,
+  [RESTORE_JOB_KIND]: restoreActions,
 };
 
 /** The actions a journal of this kind may name; an unknown kind has none (its steps are commands). */

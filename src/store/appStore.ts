@@ -4,6 +4,8 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { type HostEntry, loadConfig } from '../config/config.js';
+import { createHostContext, type HostOptions } from '../config/connect.js';
 import type { Executor } from '../host/exec.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
@@ -65,6 +67,10 @@ export interface AppActions {
   showDetails(name: string): void;
   openWizard(): void;
   closeWizard(defined: string | null, opts?: { openConsole?: boolean }): void;
+  /** `H`: the host picker (this host and the config file's). */
+  openHostPicker(): void;
+  /** `:host NAME` (a config name or a libvirt URI): the console starts again on that host. */
+  switchHost(nameOrUri: string): void;
   quit(): void;
 }
 
@@ -87,6 +93,20 @@ export interface AppStoreOptions {
   detectAccel?: (exec: Executor) => Promise<AccelShown>;
   /** Panes beyond Guests; defaults to every pane built (store/paneFactories.ts). */
   paneFactories?: PaneFactories;
+  /** Hosts of the config file, for the picker and `:host NAME` (read from the config when absent). */
+  hosts?: HostEntry[];
+  /** Makes the context of another host (throws a UserError for a URI it cannot use). */
+  connect?: (target: HostOptions) => HostContext;
+  /** Called with the new host before the console quits; the run loop starts it again on that host. */
+  onSwitchHost?: (host: HostContext) => void;
+}
+
+function configHosts(): HostEntry[] {
+  try {
+    return loadConfig().hosts;
+  } catch {
+    return []; // a broken config file is reported where it is edited, not here
+  }
 }
 
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
@@ -388,6 +408,9 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           const name = guestFor(guest);
           if (name) void run(name);
         };
+        // `:host NAME` switches hosts; `:host` alone is the Host pane.
+        if (action === 'pane4' && guest) return s.switchHost(guest);
+        if (action === 'hostPicker') return s.openHostPicker();
         // The focused pane sees its keys first; it declines the ones the console handles.
         const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
         if (focused?.dispatch(action)) return;
@@ -453,6 +476,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return withGuest(s.showDetails);
           case 'newGuest':
             return s.openWizard();
+          case 'importVmware':
+            return s.pushDialog({ kind: 'wizard', which: 'import' });
         }
       },
 
@@ -748,6 +773,40 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             get().setMessage(`Defined ${defined}.`);
             if (wopts?.openConsole) void get().openConsole(defined);
           });
+      },
+
+      openHostPicker() {
+        const hosts = opts.hosts ?? configHosts();
+        const list = [{ name: host.name, uri: host.uri, current: true }, ...hosts.filter((h) => h.uri !== host.uri || h.name !== host.name).map((h) => ({ name: h.name, uri: h.uri, current: false }))];
+        if (!list.some((h) => h.uri === 'qemu:///system')) list.push({ name: 'qemu:///system', uri: 'qemu:///system', current: false });
+        get().pushDialog({ kind: 'hostPicker', title: 'Hosts', hosts: list, index: 0 });
+      },
+
+      switchHost(nameOrUri) {
+        const wanted = nameOrUri.trim();
+        const entry = (opts.hosts ?? configHosts()).find((h) => h.name === wanted);
+        if (!entry && !wanted.includes(':')) {
+          get().setMessage(`There is no host "${wanted}" in the config file; add it under "hosts" (name, uri), or give a URI such as qemu+ssh://root@${wanted}/system.`, 'error');
+          return;
+        }
+        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted };
+        if (target.uri === host.uri && (!entry || entry.name === host.name)) {
+          get().setMessage(`Already on ${host.name} (${host.uri}).`);
+          return;
+        }
+        let next: HostContext;
+        try {
+          next = (opts.connect ?? createHostContext)(target);
+        } catch (e) {
+          showError(`Could not switch to ${wanted}`, e);
+          return;
+        }
+        if (!opts.onSwitchHost) {
+          get().setMessage(`Switching hosts needs the full console (virtdeck --connect ${wanted}).`, 'error');
+          return;
+        }
+        opts.onSwitchHost(next);
+        get().quit();
       },
 
       quit() {

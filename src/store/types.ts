@@ -108,7 +108,7 @@ export interface FormDialog {
 export interface WizardDialog {
   kind: 'wizard';
   /** Which full-screen wizard; the new-guest one when absent. */
-  which?: 'newGuest' | 'convert' | 'expand';
+  which?: 'newGuest' | 'convert' | 'expand' | 'import';
   /** The image a disk wizard starts from (the Disks pane's selection). */
   imagePath?: string;
   info?: { format?: string; virtualSize?: number };
@@ -127,7 +127,15 @@ export interface RecoveryDialog {
   onChoose: (item: RecoveryItem, how: 'finish' | 'rollback') => void;
 }
 
-export type Dialog = ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog | FormDialog | RecoveryDialog;
+/** `H`: the hosts virtdeck can act on (this one and the config file's); Enter switches. */
+export interface HostPickerDialog {
+  kind: 'hostPicker';
+  title: string;
+  hosts: { name: string; uri: string; current: boolean }[];
+  index: number;
+}
+
+export type Dialog = HostPickerDialog | ConfirmDialog | TypeNameDialog | ErrorDialog | TextDialog | DiffDialog | SettingsDialog | HelpDialog | WizardDialog | FormDialog | RecoveryDialog;
 
 export interface Message {
   text: string;

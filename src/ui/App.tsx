@@ -13,6 +13,7 @@ import type { Dialog } from '../store/types.js';
 import { DetailStrip } from './components/DetailStrip.js';
 import { ConfirmView, DiffView, ErrorView, HelpView, TextView, TypeNameView } from './components/dialogs.js';
 import { Footer } from './components/Footer.js';
+import { HostPickerView } from './components/HostPicker.js';
 import { RecoveryView } from './components/RecoveryDialog.js';
 import { Rule, Section, ThemeProvider, useTheme } from './components/Frame.js';
 import { headerTitle, Tabs } from './components/Header.js';
@@ -25,6 +26,7 @@ import { FormDialogView } from './panes/disks/FormDialog.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizard } from './wizards/ConvertWizard.js';
+import { ImportVmwareWizard } from './wizards/ImportVmwareWizard.js';
 import { NewGuestWizard } from './wizards/NewGuestWizard.js';
 
 export const MIN_COLUMNS = 80;
@@ -131,6 +133,8 @@ function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; 
       return <SettingsFormView dialog={dialog} width={width} height={height} />;
     case 'wizard':
       return null;
+    case 'hostPicker':
+      return <HostPickerView dialog={dialog} width={width} height={height} />;
     case 'recovery':
       return <RecoveryView dialog={dialog} width={width} height={height} />;
     case 'form':
@@ -195,6 +199,13 @@ function Console({ host }: { host: HostContext }) {
     return (
       <Box width={columns} height={height} flexDirection="column">
         <ConvertWizard host={host} imagePath={top.imagePath} info={top.info} width={columns} height={height} onClose={() => store.getState().closeWizard(null)} />
+      </Box>
+    );
+  }
+  if (top?.kind === 'wizard' && top.which === 'import') {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <ImportVmwareWizard host={host} theme={theme} width={columns} height={height} onClose={(defined) => store.getState().closeWizard(defined)} />
       </Box>
     );
   }

@@ -13,6 +13,12 @@ export const PANES: { id: PaneId; title: string }[] = [
 ];
 
 export type ActionId =
+  | 'jobsOpen'
+  | 'jobsCancel'
+  | 'jobsLog'
+  | 'jobsFinish'
+  | 'jobsRollback'
+  | 'hostPicker'
   | 'quit'
   | 'help'
   | 'filter'
@@ -42,6 +48,7 @@ export type ActionId =
   | 'vnc'
   | 'log'
   | 'newGuest'
+  | 'importVmware'
   | 'details'
   | 'diskCheck'
   | 'diskCreate'
@@ -87,6 +94,15 @@ export interface KeyBinding {
 }
 
 export const KEYMAP: KeyBinding[] = [
+  // Jobs pane: before the shared bindings so its Enter, c, L, f and R win there.
+  { keys: ['enter'], action: 'jobsOpen', hint: 'details', description: "Show the selected job's steps with their states and commands", panes: ['jobs'], showInFooter: true },
+  { keys: ['c'], action: 'jobsCancel', hint: 'cancel', description: 'Cancel the selected running job (asks first): the running step stops and what it did is undone', panes: ['jobs'], showInFooter: true },
+  { keys: ['L'], action: 'jobsLog', hint: 'log', description: "Show the selected job's log, following new lines", panes: ['jobs'], showInFooter: true },
+  { keys: ['f'], action: 'jobsFinish', hint: 'finish', description: 'Finish an interrupted job (its process is gone): the cut-off step runs again, then the rest', panes: ['jobs'], showInFooter: true },
+  { keys: ['R'], action: 'jobsRollback', hint: 'roll back', description: 'Roll an interrupted job back: undo every step it started, newest first', panes: ['jobs'], showInFooter: true },
+  { keys: ['r', 'ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Read the jobs again (the pane also follows them live)', panes: ['jobs'], showInFooter: false },
+  // Every pane: the host picker; `:host NAME` switches directly (`:host` alone opens the Host pane).
+  { keys: ['H'], action: 'hostPicker', hint: 'hosts', description: 'Pick the host to act on: this one or one from the config file (:host NAME switches directly)', panes: 'all', showInFooter: false, command: { name: 'hosts', guest: false } },
   // Host pane: before the shared bindings so its Enter, Esc, r and F win there.
   { keys: ['enter'], action: 'hostOpen', hint: 'fix', description: 'Show the full fix of the selected check; in the logs view, pick a guest whose QEMU log to show', panes: ['host'], showInFooter: true },
   { keys: ['f'], action: 'hostFix', hint: 'apply fix', description: 'Apply the safe fix of the selected check (sysctl or noatime), after a confirmation naming the file and line', panes: ['host'], showInFooter: true },
@@ -123,6 +139,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['c'], action: 'console', hint: 'console', description: 'Open the serial console (virsh console); leave it with Ctrl-]', panes: ['guests'], showInFooter: true, command: { name: 'console', guest: true } },
   { keys: ['v'], action: 'vnc', hint: 'VNC', description: 'Show how to reach the guest screen over VNC through an SSH tunnel', panes: ['guests'], showInFooter: false, command: { name: 'vnc', guest: true } },
   { keys: ['L'], action: 'log', hint: 'log', description: "Show the last lines of the guest's QEMU log", panes: ['guests'], showInFooter: false, command: { name: 'log', guest: true } },
+  { keys: ['I'], action: 'importVmware', hint: 'import', description: 'Import a VMware VM from its .vmx (wizard)', panes: ['guests'], showInFooter: false, command: { name: 'import', guest: false } },
   { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', panes: ['guests'], showInFooter: true, command: { name: 'new', guest: false } },
   { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest (Disks: the selected image, with qemu-img info)', panes: ['guests', 'disks'], showInFooter: false, command: { name: 'details', guest: true } },
   { keys: ['K'], action: 'diskCheck', hint: 'check', description: 'Check the selected image with qemu-img check (read-only; -U when a running guest uses it)', panes: ['disks'], showInFooter: true },
@@ -305,6 +322,11 @@ export const DIALOG_KEYS: Record<string, { keys: string; hint: string }[]> = {
     { keys: 'Esc', hint: 'cancel' },
   ],
   wizard: [],
+  hostPicker: [
+    { keys: 'Up/Down', hint: 'host' },
+    { keys: 'Enter', hint: 'switch' },
+    { keys: 'Esc', hint: 'stay' },
+  ],
   recovery: [
     { keys: 'Up/Down', hint: 'item' },
     { keys: 'f', hint: 'finish' },

@@ -42,6 +42,8 @@ export interface FakeHostOptions {
   latencyMs?: number;
   /** Image files on the fake host, by absolute path: answered by find, stat, qemu-img info/check and rm. */
   images?: Record<string, FakeImage>;
+  /** Directories on the fake host, by absolute path: answered by `ls -1Ap -- DIR` (names; a trailing / marks a directory). */
+  dirs?: Record<string, string[]>;
 }
 
 export interface FakeImage {
@@ -400,6 +402,11 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
     const [prog, ...args] = argv;
     if (prog === 'find' && args[0] === '/sys/devices/virtual/net') {
       return { argv, exitCode: 0, stdout: (opts.bridges ?? ['br0']).map((b) => `/sys/devices/virtual/net/${b}/bridge\n`).join(''), stderr: '' };
+    }
+    if (prog === 'ls' && args[0] === '-1Ap') {
+      const listing = opts.dirs?.[args[args.length - 1] ?? ''];
+      if (!listing) throw new Failure(`ls: cannot access '${args[args.length - 1]}': No such file or directory`);
+      return { argv, exitCode: 0, stdout: listing.map((n) => `${n}\n`).join(''), stderr: '' };
     }
     if (prog === 'tail') {
       const file = args[args.length - 1] ?? '';

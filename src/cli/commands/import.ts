@@ -1,0 +1,132 @@
+/**
+ * `virtdeck import vmx FILE`: the VMware import wizard's headless twin. Same facts, refusals,
+ * plan (printed by --dry-run) and runner; progress of conversions goes to stderr.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { importFailure, inspectImport, prepareImport, runImport } from '../../jobs/importVmware.js';
+import { buildImportDomain, CONVERT_CHOICES, type ImportConvert, type ImportRequest, importName } from '../../model/importVmwarePlan.js';
+import { describePlan } from '../../model/plan.js';
+import { UserError } from '../../model/userError.js';
+import type { VmxGuest } from '../../model/vmx.js';
+import { BUS_CHOICES, type BusChoice, type NicMapping } from '../../model/vmxToDomain.js';
+import { EXIT, type ExitCode } from '../output.js';
+import { progressPrinter } from './diskConvert.js';
+import type { GuestCommandContext } from './guest.js';
+import type { CommandKit } from './program.js';
+
+export interface ImportFlags {
+  convert?: string;
+  dest?: string;
+  bridge?: string[];
+  network?: string[];
+  bus?: string;
+  name?: string;
+  start?: boolean;
+  dryRun?: boolean;
+}
+
+/** "ethernet1=br0" or "1=br0" → [1, "br0"]. */
+function parseNicAssignment(text: string, flag: string): [number, string] {
+  const m = /^(?:ethernet)?(\d+)=(.+)$/i.exec(text.trim());
+  if (!m) throw new UserError(`--${flag} ${text} is not NIC=NAME.`, `Write it as ethernet0=br0 (or 0=br0), once per network card.`);
+  return [Number(m[1]), m[2] as string];
+}
+
+/** Per NIC of the guest: the bridge or network asked for, else user-mode networking. */
+export function nicMappingsFromFlags(guest: VmxGuest, flags: Pick<ImportFlags, 'bridge' | 'network'>): NicMapping[] {
+  const asked = new Map<number, NicMapping>();
+  const put = (text: string, kind: 'bridge' | 'network') => {
+    const [index, source] = parseNicAssignment(text, kind);
+    if (!guest.nics.some((n) => n.index === index)) {
+      throw new UserError(`The .vmx has no ethernet${index}.`, `It has ${guest.nics.map((n) => `ethernet${n.index}`).join(', ') || 'no network cards'}.`);
+    }
+    if (asked.has(index)) throw new UserError(`ethernet${index} is mapped twice.`, 'Give each network card one --bridge or --network.');
+    asked.set(index, { kind, source });
+  };
+  for (const b of flags.bridge ?? []) put(b, 'bridge');
+  for (const n of flags.network ?? []) put(n, 'network');
+  return guest.nics.map((n) => asked.get(n.index) ?? { kind: 'user' });
+}
+
+export function requestFromFlags(guest: VmxGuest, flags: ImportFlags): ImportRequest {
+  const convert = (flags.convert ?? 'none') as ImportConvert;
+  if (!CONVERT_CHOICES.includes(convert)) throw new UserError(`--convert ${flags.convert} is not a choice.`, `Use one of ${CONVERT_CHOICES.join(', ')}.`);
+  const bus = (flags.bus ?? 'keep') as BusChoice;
+  if (!BUS_CHOICES.includes(bus)) throw new UserError(`--bus ${flags.bus} is not a choice.`, `Use one of ${BUS_CHOICES.join(', ')}.`);
+  if (flags.dest && convert === 'none') throw new UserError('--dest only goes with --convert qcow2 or raw.', 'Without conversion the guest uses the vmdk files where they are.');
+  return {
+    convert,
+    bus,
+    destDir: flags.dest ? resolve(flags.dest) : undefined,
+    nics: nicMappingsFromFlags(guest, flags),
+    name: flags.name,
+    start: Boolean(flags.start),
+  };
+}
+
+export async function importVmxCommand(ctx: GuestCommandContext, file: string, flags: ImportFlags): Promise<ExitCode> {
+  const out = ctx.output;
+  const vmxPath = resolve(file);
+  const facts = await inspectImport(ctx.host, vmxPath);
+  const req = requestFromFlags(facts.guest, flags);
+  const prepared = await prepareImport(ctx.host, vmxPath, req, undefined, facts);
+  const { check, plan } = prepared;
+  const name = importName(facts, req);
+  const ignored = facts.guest.ignored;
+  if (!plan) throw check.refusals[0] ?? new UserError('The import was refused.', 'Check the .vmx.');
+  if (flags.dryRun) {
+    const domain = buildImportDomain(prepared.facts, req);
+    if (out.json) {
+      out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings: [...check.warnings, ...domain.warnings], ignored, steps: describePlan(plan), xml: domain.xml, plan }, null, 2));
+    } else {
+      out.out([...check.warnings.map((w) => `warning: ${w}`), ...domain.warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...describePlan(plan), '', domain.xml].join('\n'));
+    }
+    return EXIT.ok;
+  }
+  for (const w of check.warnings) out.err(`warning: ${w}`);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const write = (t: string) => process.stderr.write(t);
+    const r = await runImport(ctx.host, prepared, {
+      signal: controller.signal,
+      onEvent: out.json ? undefined : progressPrinter(write, { tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns, total: plan.steps.length }),
+    });
+    if (!out.json && process.stderr.isTTY) write('\n');
+    if (r.state !== 'done') throw importFailure(r);
+    if (out.json) out.out(JSON.stringify({ ok: true, name, started: req.start, images: plan.targets.images, journal: r.journal.path }, null, 2));
+    else out.out(`${vmxPath} → guest ${name}${req.start ? ' (started)' : ''}; disks: ${plan.targets.images.join(', ')}.`);
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function registerImportCommands(program: Command, kit: CommandKit): void {
+  const group = program.commands.find((c) => c.name() === 'import') ?? program.command('import').description('bring guests from other hypervisors');
+  group
+    .command('vmx')
+    .description('import a VMware VM from its .vmx: same MACs, UUID and disk slots; vmdk used as is or converted')
+    .argument('<file>', 'the .vmx file')
+    .option('--convert <format>', 'none (run the vmdk files as they are), qcow2 or raw', 'none')
+    .option('--dest <dir>', 'with --convert: directory for the new images (default: beside the .vmx)')
+    .option('--bridge <nic=bridge>', 'put a NIC on a host bridge, e.g. ethernet0=br0 (repeatable)', kit.collect)
+    .option('--network <nic=network>', 'put a NIC on a libvirt network, e.g. 1=default (repeatable)', kit.collect)
+    .option('--bus <bus>', 'keep (the .vmx controllers: safe first boot of Windows), virtio, sata or ide', 'keep')
+    .option('--name <name>', 'guest name (default: displayName)')
+    .option('--start', 'start the guest after defining it')
+    .option('-n, --dry-run', 'print what was read, the plan and the domain XML; change nothing')
+    .addHelpText(
+      'after',
+      kit.examples([
+        'virtdeck import vmx /srv/vmware/w2k3/w2k3.vmx --dry-run',
+        'virtdeck import vmx /srv/vmware/w2k3/w2k3.vmx --bridge ethernet0=br0 --start',
+        'virtdeck import vmx /srv/vmware/web/web.vmx --convert qcow2 --dest /var/lib/libvirt/images --bus virtio',
+      ]),
+    )
+    .action((file: string, opts: ImportFlags) => kit.run((ctx) => importVmxCommand(ctx, file, opts))());
+}

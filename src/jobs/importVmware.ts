@@ -1,0 +1,189 @@
+/**
+ * Import of a VMware VM, the side-effect half: reads the .vmx and every vmdk descriptor of each
+ * disk's snapshot chain through the host's sysExec (so a remote host works the same), looks for
+ * VMware lock directories and names already taken, then runs the plan from
+ * model/importVmwarePlan.ts with the shared runner (journaled; the convert steps use the convert
+ * job's actions, so an interrupted import can be finished or rolled back like a conversion).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stateDir } from '../config/paths.js';
+import { HostError } from '../host/errors.js';
+import type { HostContext } from '../host/hostContext.js';
+import { detectAccel, domainTypeFor } from '../host/kvm.js';
+import { existingPaths, type ImageInfo, infoArgv, parseInfo } from '../host/qemuImg.js';
+import { explainQemuImg } from '../host/qemuImgErrors.js';
+import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
+import { readVmdkDescriptor } from '../host/vmdk.js';
+import {
+  checkImport,
+  type ImportCheck,
+  type ImportDiskFacts,
+  type ImportFacts,
+  type ImportRequest,
+  planImport,
+  plannedDestFiles,
+} from '../model/importVmwarePlan.js';
+import type { Plan } from '../model/plan.js';
+import { UserError } from '../model/userError.js';
+import { resolveVmdkChain, unusedSnapshotFiles, type VmdkLookup, nextParent } from '../model/vmdkChain.js';
+import type { VmdkDescriptor } from '../model/vmdkDescriptor.js';
+import { parseVmx, type VmxGuest } from '../model/vmx.js';
+import { convertActions } from './convert.js';
+import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+
+const MAX_VMX_BYTES = 1024 * 1024;
+
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+/** Reads and parses the .vmx; relative file names are beside it (VMware's own rule). */
+export async function readVmx(host: HostContext, vmxPath: string, signal?: AbortSignal): Promise<VmxGuest> {
+  if (!vmxPath.startsWith('/')) throw new UserError(`"${vmxPath}" is not an absolute path.`, 'Give the full path of the .vmx file.');
+  const r = await host.sysExec.run(['head', '-c', String(MAX_VMX_BYTES), '--', vmxPath], { okExitCodes: [1], signal });
+  if (r.exitCode !== 0) throw new UserError(`${vmxPath} cannot be read.`, 'Check the path and that virtdeck runs as a user who can read it.');
+  const dir = dirOf(vmxPath);
+  return parseVmx(r.stdout, { source: vmxPath, resolveFile: (name) => (name.startsWith('/') ? name : `${dir}/${name}`) });
+}
+
+async function listDir(host: HostContext, dir: string, signal?: AbortSignal): Promise<string[]> {
+  const r = await host.sysExec.run(['ls', '-1A', '--', dir], { okExitCodes: [1, 2], signal });
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean).map((f) => (dir === '/' ? `/${f}` : `${dir}/${f}`)) : [];
+}
+
+/** Follows each hard disk's parentFileNameHint chain, reading one descriptor per file. */
+async function readChain(host: HostContext, active: string): Promise<Map<string, VmdkLookup>> {
+  const found = new Map<string, VmdkLookup>();
+  let path: string | null = active;
+  while (path !== null && !found.has(path) && found.size < 64) {
+    const [exists] = await existingPaths(host.sysExec, [path]);
+    if (!exists) {
+      found.set(path, 'missing');
+      break;
+    }
+    let d: VmdkDescriptor;
+    try {
+      d = await readVmdkDescriptor(host.sysExec, path);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      found.set(path, 'not-descriptor');
+      break;
+    }
+    found.set(path, d);
+    try {
+      path = nextParent(path, d);
+    } catch {
+      break; // resolveVmdkChain reports it
+    }
+  }
+  return found;
+}
+
+async function virtualSize(host: HostContext, path: string, signal?: AbortSignal): Promise<number> {
+  const argv = infoArgv(path, { forceShare: true });
+  try {
+    const r = await host.sysExec.run(argv, { signal });
+    return (parseInfo(r.stdout, argv) as ImageInfo).virtualSize;
+  } catch (e) {
+    throw explainQemuImg(e);
+  }
+}
+
+/** An ISO left on the VMware host would stop the guest from starting: its drive starts empty instead. */
+async function emptyMissingIsos(host: HostContext, guest: VmxGuest): Promise<VmxGuest> {
+  const isoPaths = guest.disks.flatMap((d) => (d.device === 'cdrom' && d.source.kind === 'file' ? [d.source.path] : []));
+  const present = new Set(await existingPaths(host.sysExec, isoPaths));
+  const warnings = [...guest.warnings];
+  const disks = guest.disks.map((d) => {
+    if (d.device !== 'cdrom' || d.source.kind !== 'file' || present.has(d.source.path)) return d;
+    warnings.push(`${d.key}: the ISO ${d.source.path} is not on this host; the CD-ROM drive starts empty.`);
+    return { ...d, source: { kind: 'none' as const } };
+  });
+  return { ...guest, disks, warnings };
+}
+
+/** Everything the plan needs to know about the host and the VMware directory. */
+export async function inspectImport(host: HostContext, vmxPath: string, signal?: AbortSignal): Promise<ImportFacts> {
+  const guest = await emptyMissingIsos(host, await readVmx(host, vmxPath, signal));
+  const vmxDir = dirOf(vmxPath);
+  const dirs = new Set([vmxDir]);
+  const disks: ImportDiskFacts[] = [];
+  for (const d of guest.disks) {
+    if (d.device !== 'disk' || d.source.kind !== 'file') continue;
+    const lookups = await readChain(host, d.source.path);
+    const chain = resolveVmdkChain(d.source.path, (p) => lookups.get(p) ?? 'missing');
+    for (const l of chain.links) dirs.add(dirOf(l.path));
+    const entries = await listDir(host, dirOf(chain.active), signal);
+    disks.push({ key: d.key, chain, virtualSize: await virtualSize(host, chain.active, signal), unused: unusedSnapshotFiles(chain, entries) });
+  }
+  const locks: string[] = [];
+  for (const dir of dirs) for (const f of await listDir(host, dir, signal)) if (f.endsWith('.lck')) locks.push(f);
+  const [guests, bridges, networks, accel] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
+  return {
+    vmxPath,
+    guest,
+    disks,
+    locks,
+    existingGuests: guests.map((g) => g.name),
+    existingDest: [],
+    bridges,
+    networks: networks.map((n) => n.name),
+    domainType: domainTypeFor(accel.accel),
+  };
+}
+
+/** Adds the destination files that exist already (they depend on the request). */
+export async function withDestFacts(host: HostContext, facts: ImportFacts, req: ImportRequest): Promise<ImportFacts> {
+  return { ...facts, existingDest: await existingPaths(host.sysExec, plannedDestFiles(facts, req)) };
+}
+
+export interface PreparedImport {
+  facts: ImportFacts;
+  request: ImportRequest;
+  check: ImportCheck;
+  /** Absent when refused. Its XML file path is mkdtemp's template until runImport makes the directory. */
+  plan?: Plan;
+}
+
+/** The review screen's path for the XML file; runImport puts it in a fresh private directory instead. */
+const XML_FILE_TEMPLATE = join(tmpdir(), 'virtdeck-import-XXXXXX', 'domain.xml');
+
+export async function prepareImport(host: HostContext, vmxPath: string, req: ImportRequest, signal?: AbortSignal, known?: ImportFacts): Promise<PreparedImport> {
+  const facts = await withDestFacts(host, known ?? (await inspectImport(host, vmxPath, signal)), req);
+  const check = checkImport(facts, req);
+  if (check.refusals.length > 0) return { facts, request: req, check };
+  return { facts, request: req, check, plan: planImport(facts, req, { uri: host.uri, xmlFile: XML_FILE_TEMPLATE }) };
+}
+
+/** The import's actions: the convert job's (temp dir, place, unplace). */
+export function importActions(host: HostContext): Record<string, Action> {
+  return convertActions(host);
+}
+
+export interface RunImportOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: RunnerEvent) => void;
+}
+
+export async function runImport(host: HostContext, prepared: PreparedImport, opts: RunImportOptions = {}): Promise<RunResult> {
+  if (!prepared.plan) throw prepared.check.refusals[0] ?? new UserError('The import was refused.', 'See the reasons above.');
+  // virsh define reads the XML from a file: a fresh private directory, so nothing can be waiting at that path.
+  const xmlDir = mkdtempSync(join(tmpdir(), 'virtdeck-import-'));
+  try {
+    const plan = planImport(prepared.facts, prepared.request, { uri: host.uri, xmlFile: join(xmlDir, 'domain.xml') });
+    return await runPlan(plan, { host, stateDir: stateDir(), signal: opts.signal, onEvent: opts.onEvent, actions: importActions(host) });
+  } finally {
+    rmSync(xmlDir, { recursive: true, force: true });
+  }
+}
+
+/** A failed run as one error to show. */
+export function importFailure(r: RunResult): UserError | HostError {
+  return (
+    r.error ??
+    new HostError({ sentence: `The import was ${r.state}; what it had done was undone.`, fix: `The journal ${r.journal.path} has the details.`, command: [], stderr: '', code: 'cancelled' })
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * The VMware import wizard's steps and form, pure: what each step shows is derived from the facts
+ * the job read; the form becomes the same ImportRequest the CLI builds from its flags.
+ */
+import type { ImportConvert, ImportFacts, ImportRequest } from '../../../model/importVmwarePlan.js';
+import { guestNameFrom } from '../../../model/importVmwarePlan.js';
+import type { VmxGuest } from '../../../model/vmx.js';
+import type { BusChoice, NicMapping } from '../../../model/vmxToDomain.js';
+
+export const IMPORT_STEPS = ['file', 'read', 'disks', 'nics', 'review'] as const;
+export type ImportStepId = (typeof IMPORT_STEPS)[number];
+export const IMPORT_STEP_TITLES: Record<ImportStepId, string> = {
+  file: 'Pick the .vmx',
+  read: 'What was read',
+  disks: 'Disks, name and bus',
+  nics: 'Network cards',
+  review: 'Review',
+};
+
+export interface ImportForm {
+  name: string;
+  convert: ImportConvert;
+  destDir: string;
+  bus: BusChoice;
+  /** Per NIC: "user", "bridge:br0" or "network:default". */
+  nics: string[];
+  start: boolean;
+}
+
+export function initialImportForm(facts: ImportFacts): ImportForm {
+  return {
+    name: guestNameFrom(facts.guest.name, facts.vmxPath),
+    convert: 'none',
+    destDir: '',
+    bus: 'keep',
+    // A bridge keeps the guest on the LAN it was on under VMware; without one, user-mode networking works anywhere.
+    nics: facts.guest.nics.map(() => (facts.bridges[0] ? `bridge:${facts.bridges[0]}` : 'user')),
+    start: false,
+  };
+}
+
+export function nicOptions(facts: ImportFacts): { value: string; label: string }[] {
+  return [
+    ...facts.bridges.map((b) => ({ value: `bridge:${b}`, label: `bridge ${b}` })),
+    ...facts.networks.map((n) => ({ value: `network:${n}`, label: `libvirt network ${n}` })),
+    { value: 'user', label: 'user-mode (NAT inside QEMU, no inbound)' },
+  ];
+}
+
+export function mappingOf(value: string): NicMapping {
+  if (value.startsWith('bridge:')) return { kind: 'bridge', source: value.slice(7) };
+  if (value.startsWith('network:')) return { kind: 'network', source: value.slice(8) };
+  return { kind: 'user' };
+}
+
+export function formToRequest(form: ImportForm): ImportRequest {
+  return {
+    name: form.name.trim(),
+    convert: form.convert,
+    destDir: form.convert !== 'none' && form.destDir.trim() ? form.destDir.trim() : undefined,
+    bus: form.bus,
+    nics: form.nics.map(mappingOf),
+    start: form.start,
+  };
+}
+
+const BUS_HINT: Record<BusChoice, string> = {
+  keep: 'the .vmx controllers: Windows boots (its drivers match)',
+  virtio: 'fastest; only when the guest has virtio drivers',
+  sata: 'AHCI: Windows Vista+ and Linux',
+  ide: 'slowest; boots anything (Windows 2000/XP/2003 after MergeIDE)',
+};
+
+export function busHint(bus: BusChoice): string {
+  return BUS_HINT[bus];
+}
+
+/** The "what was read" screen: the guest as virtdeck understood it, then warnings, then ignored keys. */
+export function readSummary(facts: ImportFacts): string[] {
+  const g: VmxGuest = facts.guest;
+  const lines = [
+    `${g.name ?? '(no displayName)'}  ${g.guestOS ?? 'unknown OS'} (${g.arch}${g.windows ? ', Windows' : ''})  ${g.firmware.toUpperCase()}`,
+    `memory ${g.memoryMiB} MiB, ${g.vcpus} vCPU${g.topology ? ` (${g.topology.sockets} socket × ${g.topology.cores} cores)` : ''}${g.biosUuid ? `, uuid ${g.biosUuid}` : ''}`,
+  ];
+  for (const d of g.disks) {
+    const chain = facts.disks.find((c) => c.key === d.key)?.chain;
+    const src = 'path' in d.source ? d.source.path : d.source.kind === 'auto' ? '(host drive)' : '(empty)';
+    const ctrl = d.bus === 'scsi' ? ` ${g.controllers.find((c) => c.bus === 'scsi' && c.index === d.controller)?.model ?? 'scsi'}` : '';
+    lines.push(`${d.key.padEnd(8)} ${d.device.padEnd(6)} ${d.bus}${ctrl}  ${src}${chain?.snapshot ? `  (snapshot ${chain.links.length - 1} deep)` : ''}`);
+  }
+  for (const n of g.nics) lines.push(`ethernet${n.index} ${n.mac ?? '(no MAC)'} ${n.macType}  ${n.model ?? 'default'}  ${n.connection}${n.networkName ? ` "${n.networkName}"` : ''}`);
+  for (const s of g.serials) lines.push(`serial${s.port}  ${s.kind} ${s.path ?? ''} → a pty console`);
+  for (const w of g.disabled) lines.push(`off: ${w}`);
+  lines.push(`${g.ignored.length} key${g.ignored.length === 1 ? '' : 's'} ignored (VMware-only settings):`);
+  for (const i of g.ignored) lines.push(`  ignored: ${i}`);
+  return lines;
+}
