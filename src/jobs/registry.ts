@@ -20,6 +20,8 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   backup: (host) => backupActions(host),
   'import-vmware': importActions,
   [RESTORE_JOB_KIND]: restoreActions,
+  'snapshot-revert': snapshotActions,
+  'snapshot-delete': snapshotActions,
 };
 
 /** The actions a journal of this kind may name; an unknown kind has none (its steps are commands). */

@@ -29,7 +29,14 @@ describe('backup catalog', () => {
     put('db/not-a-run', manifest('db', 'full', null));
     const exec = new LocalExecutor();
     let spawns = 0;
-    const counting = { label: 'local', run: (a: string[], o?: object) => (spawns++, exec.run(a, o)), interactive: exec.interactive };
+    const counting = {
+      label: 'local',
+      run: (a: string[], o?: object) => {
+        spawns++;
+        return exec.run(a, o);
+      },
+      interactive: exec.interactive,
+    };
     const cat = await readCatalog(counting, dest);
     expect(spawns).toBe(1);
     expect(cat.map((g) => g.guest)).toEqual(['db', 'web']);
