@@ -1,0 +1,126 @@
+/**
+ * `virtdeck disk expand PATH --size 35G|+15G`: the headless twin of the expansion wizard, with the
+ * same facts, checks and plan. `--dry-run` prints the plan and changes nothing.
+ */
+import type { Command } from 'commander';
+import { type ExpandOutcome, planFor, runExpand } from '../../jobs/expand.js';
+import type { ExpandDecision } from '../../model/expandPlan.js';
+import { describePlan } from '../../model/plan.js';
+import { formatBytesLong } from '../../model/units.js';
+import { UserError } from '../../model/userError.js';
+import { EXIT, type ExitCode } from '../output.js';
+import { diskCommand } from './disk.js';
+import type { GuestCommandContext } from './guest.js';
+import type { CommandKit } from './program.js';
+
+export interface ExpandCliOptions {
+  size?: string;
+  growFs: boolean;
+  dryRun: boolean;
+  stateDir?: string;
+}
+
+function decisionJson(d: ExpandDecision) {
+  return {
+    route: d.route,
+    currentBytes: d.currentBytes,
+    targetBytes: d.targetBytes,
+    guestSide: d.guestSide.kind === 'offline' ? { kind: 'offline', description: d.guestSide.description } : d.guestSide,
+    warnings: d.warnings,
+    needBytes: d.needBytes,
+    plan: describePlan(d.plan),
+  };
+}
+
+function summaryLines(d: ExpandDecision, o: ExpandOutcome): string[] {
+  const lines = [`done: ${formatBytesLong(d.currentBytes)} → ${formatBytesLong(o.verifiedBytes ?? d.targetBytes)} (verified)`];
+  if (o.grow) lines.push(`filesystem: ${formatBytesLong(o.grow.fsBytesBefore)} → ${formatBytesLong(o.grow.fsBytesAfter)} (verified)`);
+  if (o.keptOriginal) lines.push(`the original is kept in ${o.keptOriginal}/ (remove it once the guest boots fine)`);
+  if (o.instructions) lines.push('', o.instructions.text.trimEnd(), '', `(saved to ${o.instructions.file})`);
+  return lines;
+}
+
+export async function expandCommand(ctx: GuestCommandContext, path: string, opts: ExpandCliOptions): Promise<ExitCode> {
+  if (!opts.size) throw new UserError('The new size is missing.', 'Add --size 35G (the new size) or --size +15G (grow by 15 GiB).');
+  const req = { size: opts.size, growFs: opts.growFs };
+  const { facts, decision } = await planFor(ctx.host, path, req);
+  const out = ctx.output;
+  if (opts.dryRun) {
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, ...decisionJson(decision) }, null, 2));
+    else {
+      out.out(`${decision.plan.title}${decision.guestSide.kind === 'instructions' ? ` (guest side by hand: ${decision.guestSide.reason})` : ''}`);
+      for (const w of decision.warnings) out.out(`warning: ${w}`);
+      out.out(describePlan(decision.plan).join('\n'));
+    }
+    return EXIT.ok;
+  }
+  for (const w of decision.warnings) if (!out.json) out.err(`warning: ${w}`);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const total = decision.plan.steps.length;
+  let outcome: ExpandOutcome;
+  try {
+    outcome = await runExpand(ctx.host, facts, decision, {
+      signal: controller.signal,
+      stateDir: opts.stateDir,
+      onEvent: (e) => {
+        if (out.json) return;
+        if (e.type === 'step-start') out.err(`${e.index + 1}/${total} ${e.step.title}`);
+        else if (e.type === 'undo') out.err(`undo: ${e.title}`);
+        else if (e.type === 'log') out.err(`  ${e.line}`);
+      },
+    });
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  if (outcome.state !== 'done') {
+    if (outcome.result.error) throw outcome.result.error;
+    throw new UserError(`The expansion ended ${outcome.state}; the original image is unchanged.`, 'Start it again when ready.');
+  }
+  if (out.json) {
+    out.out(
+      JSON.stringify(
+        {
+          ok: true,
+          ...decisionJson(decision),
+          verifiedBytes: outcome.verifiedBytes,
+          grow: outcome.grow,
+          keptOriginal: outcome.keptOriginal,
+          instructions: outcome.instructions?.text,
+          instructionsFile: outcome.instructions?.file,
+          journal: outcome.result.journal.path,
+        },
+        null,
+        2,
+      ),
+    );
+  } else out.out(summaryLines(decision, outcome).join('\n'));
+  return EXIT.ok;
+}
+
+export function registerDiskExpandCommands(program: Command, kit: CommandKit): void {
+  diskCommand(program)
+    .command('expand')
+    .description('grow a disk image (raw, qcow2, vmdk; online with virsh blockresize when its guest runs) and the partition inside it')
+    .argument('<path>', 'the image file')
+    .option('-s, --size <size>', 'new size (35G) or growth (+15G); powers of 1024')
+    .option('--no-grow-fs', 'leave the partition and filesystem inside as they are')
+    .option('-n, --dry-run', 'print the plan only; change nothing')
+    .addHelpText(
+      'after',
+      `
+Shrinking is out of scope. A vmdk is grown through a temporary raw copy beside it (checked for
+space first); the original is kept in NAME.virtdeck-orig/. With the guest off and a simple layout
+the last partition and its ext2/3/4, xfs, ntfs or LVM volume grow offline (libguestfs); otherwise
+the steps for inside the guest are printed and saved.
+${kit.examples([
+  'virtdeck disk expand /var/lib/libvirt/images/web.qcow2 --size +10G --dry-run',
+  'virtdeck disk expand /srv/vm/trinity-server.vmdk --size 35G',
+  'virtdeck disk expand /var/lib/libvirt/images/db.raw --size 100G --no-grow-fs --json',
+])}`,
+    )
+    .action((path: string, opts: { size?: string; growFs: boolean; dryRun?: boolean }) =>
+      kit.run((ctx) => expandCommand(ctx, path, { size: opts.size, growFs: opts.growFs !== false, dryRun: Boolean(opts.dryRun) }))(),
+    );
+}

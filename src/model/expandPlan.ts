@@ -1,0 +1,537 @@
+/**
+ * Disk expansion, the pure half: from what was read about an image (format, size, guest, free
+ * space, partition layout) and the size asked for, decide the route and build the plan the runner
+ * executes, the wizard reviews and `--dry-run` prints. Nothing here runs a process.
+ *
+ * Routes:
+ * - raw/qcow2, guest off: `qemu-img resize` in place. Growing only appends zeros after the end
+ *   of the disk; no existing byte moves, so an interruption at any point leaves every old byte
+ *   where it was. That is why this route has no temporary copy and its resize has no undo (an
+ *   undo would be a shrink, which could cut a partition already grown into the new space). It is
+ *   journaled like every job and verified afterwards (virtual size, and `qemu-img check` for qcow2).
+ * - guest running: `virsh blockresize` (QEMU grows the image under the running guest); the guest
+ *   side is then instructions only.
+ * - vmdk: qemu-img cannot resize it, so: convert to a temporary raw in a work folder beside it,
+ *   resize that, (grow the partition on the copy), convert back with the original's subformat,
+ *   adapter and hardware version, compare, then swap — the original is kept, renamed into a
+ *   `.virtdeck-orig` folder, and is not touched before the new image is verified.
+ */
+import { posix } from 'node:path';
+import { shellQuote } from '../host/exec.js';
+import type { Plan, PlanStep } from './plan.js';
+import { formatBytesLong, parseSize } from './units.js';
+import { UserError } from './userError.js';
+
+// ---------------------------------------------------------------------------------------------
+// What the job reads before planning
+
+export interface VmdkFacts {
+  /** qemu-img -o options for the copy back: subformat, adapter_type, hwversion. */
+  options: Record<string, string>;
+  /** Names (in the image's folder) of the descriptor and every extent file. */
+  files: string[];
+  createType: string;
+  /** A vmdk delta (snapshot) of a parent disk: its parentCID is set. */
+  hasParent: boolean;
+  warnings: string[];
+}
+
+export interface ImageFacts {
+  path: string;
+  format: string;
+  virtualSize: number;
+  /** Bytes holding data (qemu-img map), what a sparse temporary copy takes on disk. */
+  dataBytes: number;
+  backingFile: string | null;
+  snapshots: string[];
+  vmdk: VmdkFacts | null;
+  /** Free bytes in the image's folder (df). */
+  freeBytes: number;
+}
+
+export type GuestStateWord = 'running' | 'idle' | 'paused' | 'in shutdown' | 'shut off' | 'crashed' | 'pmsuspended' | 'unknown';
+
+export interface GuestUse {
+  name: string;
+  state: GuestStateWord;
+  /** The disk's target in that guest (vda, sda, hda). */
+  target: string;
+}
+
+export interface PartitionInfo {
+  num: number;
+  start: number;
+  end: number;
+  size: number;
+  /** Filesystem type (ext4, xfs, ntfs, swap, LVM2_member…) or null when none was found. */
+  fsType: string | null;
+}
+
+export interface OsInfo {
+  /** The root filesystem's device in the libguestfs appliance (/dev/sda2, /dev/vg/root). */
+  root: string;
+  type: string;
+  distro: string;
+  product: string;
+}
+
+/** The disk as libguestfs saw it (one read-only launch, before anything changes). */
+export interface DiskLayout {
+  partitionTable: 'msdos' | 'gpt' | null;
+  diskBytes: number;
+  partitions: PartitionInfo[];
+  /** Every filesystem libguestfs found: device → type (partitions and logical volumes). */
+  filesystems: Record<string, string>;
+  pvs: string[];
+  vgs: string[];
+  lvs: string[];
+  os: OsInfo | null;
+}
+
+export interface ExpandFacts {
+  uri: string;
+  /** null: there is no file at the path. */
+  image: ImageFacts | null;
+  requestedPath: string;
+  guest: GuestUse | null;
+  /** null when not inspected (guest running, --no-grow-fs) or when inspection failed. */
+  layout: DiskLayout | null;
+  layoutError?: string;
+  /** Variables every libguestfs run needs here (guestfsEnv). */
+  guestfsEnv: Record<string, string>;
+  /** Work and keep-original names that already exist (a previous run left them). */
+  existingLeftovers: string[];
+}
+
+export interface ExpandRequest {
+  size: string;
+  /** Grow the last partition and its filesystem offline when possible. */
+  growFs: boolean;
+  /** The wizard's "instructions only": leave the guest side to the admin, with the steps for it. */
+  instructionsOnly?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size
+
+const SECTOR = 512;
+
+/** The size in bytes the disk will have: absolute or +relative, rounded up to whole sectors. */
+export function resolveTargetSize(text: string, currentBytes: number): number {
+  const parsed = parseSize(text);
+  const raw = parsed.relative ? currentBytes + parsed.bytes : parsed.bytes;
+  const target = Math.ceil(raw / SECTOR) * SECTOR;
+  if (target <= currentBytes) {
+    throw new UserError(
+      `The new size ${formatBytesLong(target)} is not larger than the disk's ${formatBytesLong(currentBytes)}; virtdeck only grows disks (shrinking is out of scope).`,
+      `Give a size above ${formatBytesLong(currentBytes)}, e.g. +10G to add 10 GiB. To shrink, shrink the filesystem inside the guest first and copy it to a smaller disk with a partition tool.`,
+    );
+  }
+  return target;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest side: what can be grown offline
+
+export type GrowFs = 'ext' | 'xfs' | 'ntfs';
+
+export interface GrowOp {
+  partitionTable: 'msdos' | 'gpt';
+  partition: number;
+  partitionDevice: string;
+  /** The device holding the filesystem: the partition, or the logical volume on it. */
+  fsDevice: string;
+  fsType: string;
+  fs: GrowFs;
+  lvm: { pv: string; lv: string } | null;
+}
+
+export type GuestSide =
+  | { kind: 'offline'; op: GrowOp; description: string }
+  | { kind: 'instructions'; reason: string }
+  | { kind: 'none'; reason: string };
+
+const APPLIANCE_DISK = '/dev/sda';
+
+function fsFamily(type: string | null | undefined): GrowFs | null {
+  if (!type) return null;
+  if (/^ext[234]$/.test(type)) return 'ext';
+  if (type === 'xfs') return 'xfs';
+  if (type === 'ntfs') return 'ntfs';
+  return null;
+}
+
+export function osLabel(os: OsInfo | null): string {
+  if (!os) return 'no OS';
+  if (os.product && os.product !== 'unknown') return os.product;
+  return os.distro && os.distro !== 'unknown' ? `${os.type} (${os.distro})` : os.type;
+}
+
+/**
+ * Whether the last partition and its filesystem can be grown offline, and if not why not. A
+ * layout counts as simple when the partition at the end of the disk holds ext2/3/4, xfs or ntfs,
+ * directly or in the only VG's logical volume (the root one, or the only one).
+ */
+export function decideGrow(layout: DiskLayout): { op: GrowOp; description: string } | { reason: string } {
+  if (!layout.partitionTable) return { reason: 'the disk has no partition table libguestfs can read' };
+  const parts = [...layout.partitions].sort((a, b) => a.end - b.end);
+  const last = parts[parts.length - 1];
+  if (!last) return { reason: 'the disk has no partitions' };
+  if (layout.partitionTable === 'msdos' && last.num >= 5) {
+    return { reason: `the last partition (${last.num}) is a logical partition inside an extended one` };
+  }
+  const partitionDevice = `${APPLIANCE_DISK}${last.num}`;
+  const isWindows = layout.os?.type === 'windows';
+  if (isWindows && layout.os?.root !== partitionDevice) {
+    return {
+      reason: `partition ${last.num} after the Windows system partition is the last one (usually a recovery partition), so C: cannot grow into the new space`,
+    };
+  }
+  let fsDevice = partitionDevice;
+  let lvm: GrowOp['lvm'] = null;
+  let fsType = layout.filesystems[partitionDevice] ?? last.fsType;
+  if (layout.pvs.includes(partitionDevice) || fsType === 'LVM2_member') {
+    if (layout.vgs.length !== 1) return { reason: `partition ${last.num} is an LVM physical volume and the disk has ${layout.vgs.length} volume groups` };
+    const withFs = layout.lvs.filter((lv) => fsFamily(layout.filesystems[lv]));
+    const root = layout.os && layout.lvs.includes(layout.os.root) ? layout.os.root : null;
+    const lv = root ?? (withFs.length === 1 ? withFs[0] : null);
+    if (!lv) return { reason: `partition ${last.num} is an LVM physical volume with several logical volumes and none is the root` };
+    fsDevice = lv;
+    lvm = { pv: partitionDevice, lv };
+    fsType = layout.filesystems[lv] ?? null;
+  }
+  const fs = fsFamily(fsType);
+  if (!fs) return { reason: `the last partition (${last.num}) holds ${fsType ? fsType : 'no filesystem'}, which virtdeck cannot grow` };
+  const op: GrowOp = { partitionTable: layout.partitionTable, partition: last.num, partitionDevice, fsDevice, fsType: fsType as string, fs, lvm };
+  const where = lvm ? `LVM volume ${lvm.lv} on partition ${last.num}` : `partition ${last.num}`;
+  return { op, description: `grow ${where} and its ${fsType} to the end of the disk` };
+}
+
+/** Markers in guestfish's output that split the verification's answers. */
+export const GF_MARK = { before: '@@virtdeck-before', after: '@@virtdeck-after', disk: '@@virtdeck-disk', part: '@@virtdeck-part' } as const;
+
+/** The guestfish commands of one launch that grows the partition and its filesystem and measures before and after. */
+export function growCommands(op: GrowOp): string[][] {
+  const measure = (mark: string): string[][] => [
+    ['echo', mark],
+    ['mount-ro', op.fsDevice, '/'],
+    ['statvfs', '/'],
+    ['umount-all'],
+  ];
+  const cmds: string[][] = [['run'], ...measure(GF_MARK.before)];
+  if (op.partitionTable === 'gpt') cmds.push(['part-expand-gpt', APPLIANCE_DISK]);
+  cmds.push(['part-resize', APPLIANCE_DISK, String(op.partition), '-1']);
+  if (op.lvm) cmds.push(['pvresize', op.lvm.pv], ['lvresize-free', op.lvm.lv, '100']);
+  if (op.fs === 'ext') cmds.push(['e2fsck-f', op.fsDevice], ['resize2fs', op.fsDevice]);
+  else if (op.fs === 'ntfs') cmds.push(['ntfsresize', op.fsDevice]);
+  else cmds.push(['mount', op.fsDevice, '/'], ['xfs-growfs', '/'], ['umount-all']);
+  cmds.push(['echo', GF_MARK.disk], ['blockdev-getsize64', APPLIANCE_DISK], ['echo', GF_MARK.part], ['blockdev-getsize64', op.partitionDevice]);
+  cmds.push(...measure(GF_MARK.after));
+  return cmds;
+}
+
+/** `env VARS guestfish --rw -a IMG -- cmd args : cmd args…`: one launch, exactly what runs. */
+export function guestfishArgv(env: Record<string, string>, image: string, format: string, commands: string[][], rw = true): string[] {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const words = commands.flatMap((c, i) => (i === 0 ? c : [':', ...c]));
+  return ['env', ...vars, 'guestfish', rw ? '--rw' : '--ro', `--format=${format}`, '-a', image, '--', ...words];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan
+
+export type ExpandRoute = 'resize' | 'blockresize' | 'vmdk';
+
+export interface ExpandCheck {
+  ok: boolean;
+  text: string;
+}
+
+export interface ExpandDecision {
+  route: ExpandRoute;
+  targetBytes: number;
+  currentBytes: number;
+  guestSide: GuestSide;
+  warnings: string[];
+  /** Bytes the job needs free beside the image (vmdk route), else 0. */
+  needBytes: number;
+  plan: Plan;
+}
+
+export interface ExpandAssessment {
+  checks: ExpandCheck[];
+  decision: ExpandDecision | null;
+  refusal: UserError | null;
+}
+
+const ONLINE: GuestStateWord[] = ['running', 'idle', 'paused'];
+const MIB = 1024 * 1024;
+
+/** Names beside the image that the vmdk route uses: a work folder and the keep-original folder. */
+export function vmdkWorkNames(path: string): { dir: string; name: string; work: string; orig: string; tempRaw: string; newVmdk: string } {
+  const dir = posix.dirname(path);
+  const name = posix.basename(path);
+  const stem = name.replace(/\.vmdk$/i, '');
+  const work = posix.join(dir, `.${stem}.virtdeck-expand`);
+  return { dir, name, work, orig: posix.join(dir, `${stem}.virtdeck-orig`), tempRaw: posix.join(work, `${stem}.raw`), newVmdk: posix.join(work, name) };
+}
+
+/** The files qemu-img writes for a new vmdk, as names relative to its folder (qemu's own naming). */
+export function newVmdkFileNames(name: string, subformat: string, sizeBytes: number): string[] {
+  const dot = name.lastIndexOf('.');
+  const [prefix, postfix] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  if (subformat === 'monolithicFlat') return [name, `${prefix}-flat${postfix}`];
+  if (subformat === 'twoGbMaxExtentFlat' || subformat === 'twoGbMaxExtentSparse') {
+    const letter = subformat === 'twoGbMaxExtentFlat' ? 'f' : 's';
+    const count = Math.max(1, Math.ceil(sizeBytes / (2 * 1024 ** 3)));
+    return [name, ...Array.from({ length: count }, (_, i) => `${prefix}-${letter}${String(i + 1).padStart(3, '0')}${postfix}`)];
+  }
+  return [name];
+}
+
+/**
+ * Space the vmdk route needs beside the image: the temporary raw is sparse, so it takes the data
+ * there is now (plus room for the metadata a filesystem grow writes); the new vmdk takes the same
+ * data again (or its full size when it is a flat, preallocated one) plus its grain tables.
+ */
+export function vmdkSpaceNeeded(image: ImageFacts, targetBytes: number, growFs: boolean): number {
+  const growth = targetBytes - image.virtualSize;
+  const fsMeta = growFs ? Math.ceil(growth * 0.02) + 8 * MIB : 0;
+  const tempRaw = image.dataBytes + fsMeta;
+  const flat = /flat/i.test(image.vmdk?.options.subformat ?? '');
+  const newVmdk = flat ? targetBytes : image.dataBytes + fsMeta + Math.ceil(targetBytes / 8192) + MIB;
+  return tempRaw + newVmdk;
+}
+
+function step(id: string, title: string, extra: Partial<PlanStep> = {}): PlanStep {
+  return { id, title, ...extra };
+}
+
+const sys = (argv: string[], extra: { okExitCodes?: number[] } = {}) => ({ runsOn: 'sys' as const, argv, ...extra });
+
+function guestSideFor(facts: ExpandFacts, req: ExpandRequest, online: boolean): GuestSide {
+  if (!req.growFs) return { kind: 'none', reason: 'the partition is left as it is (--no-grow-fs)' };
+  if (req.instructionsOnly) return { kind: 'instructions', reason: 'you chose to grow it from inside the guest' };
+  if (online) return { kind: 'instructions', reason: `${facts.guest?.name} is running: the partition is grown from inside the guest` };
+  if (!facts.layout) return { kind: 'instructions', reason: facts.layoutError ?? 'the disk was not inspected' };
+  const d = decideGrow(facts.layout);
+  if ('reason' in d) return { kind: 'instructions', reason: d.reason };
+  return { kind: 'offline', op: d.op, description: d.description };
+}
+
+function growStep(facts: ExpandFacts, image: string, format: string, side: GuestSide): PlanStep[] {
+  if (side.kind !== 'offline') return [];
+  const argv = guestfishArgv(facts.guestfsEnv, image, format, growCommands(side.op));
+  return [
+    step('grow-fs', `guestfish: ${side.description}`, {
+      command: sys(argv),
+      // Run as an action so the before/after sizes guestfish prints are checked, not just its exit code.
+      action: { name: 'growGuest', args: { argv, op: side.op } },
+      long: true,
+    }),
+  ];
+}
+
+function refuse(sentence: string, fix: string): UserError {
+  return new UserError(sentence, fix);
+}
+
+/** The ✓/✗ lines of the wizard's size step, and the plan when nothing refuses. */
+export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAssessment {
+  const checks: ExpandCheck[] = [];
+  const image = facts.image;
+  if (!image) {
+    return {
+      checks,
+      decision: null,
+      refusal: refuse(`There is no image at ${facts.requestedPath}.`, 'Check the path (ls -l); the Disks pane lists every image the host knows.'),
+    };
+  }
+  let refusal: UserError | null = null;
+  const fail = (e: UserError) => {
+    refusal ??= e;
+  };
+
+  const online = facts.guest !== null && ONLINE.includes(facts.guest.state);
+  if (!facts.guest) checks.push({ ok: true, text: 'no guest uses this image' });
+  else if (facts.guest.state === 'shut off') checks.push({ ok: true, text: `${facts.guest.name} is shut off` });
+  else if (online) checks.push({ ok: true, text: `${facts.guest.name} is ${facts.guest.state}: grown online (virsh blockresize)` });
+  else {
+    checks.push({ ok: false, text: `${facts.guest.name} is ${facts.guest.state}` });
+    fail(refuse(`${facts.guest.name} is ${facts.guest.state}, neither running nor shut off.`, 'Wait until it is running or shut off, then try again.'));
+  }
+
+  let targetBytes = 0;
+  try {
+    targetBytes = resolveTargetSize(req.size, image.virtualSize);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    fail(e);
+  }
+
+  const format = image.format;
+  let route: ExpandRoute;
+  if (online) route = 'blockresize';
+  else if (format === 'vmdk') route = 'vmdk';
+  else route = 'resize';
+
+  if (!['raw', 'qcow2', 'vmdk'].includes(format)) {
+    fail(refuse(`virtdeck grows raw, qcow2 and vmdk images; this one is ${format}.`, 'Convert it to qcow2 or raw first (Disks pane: c), then expand that.'));
+  }
+  if (format === 'vmdk' && online) {
+    fail(refuse(`${facts.guest?.name} is running, and a vmdk cannot be grown while in use.`, `Shut ${facts.guest?.name} down first; the vmdk is grown by copying, which needs the guest off.`));
+  }
+  if (image.snapshots.length > 0) {
+    fail(
+      refuse(
+        `The image has ${image.snapshots.length} internal snapshot(s) (${image.snapshots.slice(0, 3).join(', ')}), and qemu cannot resize a qcow2 image that has them.`,
+        `Delete them first (virsh snapshot-delete GUEST NAME, or qemu-img snapshot -d NAME ${image.path} with the guest off), then expand.`,
+      ),
+    );
+  }
+  if (image.vmdk?.hasParent) {
+    fail(refuse('This vmdk is a snapshot delta of another vmdk; growing one layer would break the chain.', 'Consolidate the snapshots in VMware (or convert the whole chain to one image) first.'));
+  }
+
+  const warnings: string[] = [];
+  if (image.backingFile) {
+    warnings.push(
+      `Only this top layer grows: its backing file ${image.backingFile} keeps its size, and the new space reads as zeros from this layer. Other images on the same backing file are not affected.`,
+    );
+  }
+  if (image.vmdk) warnings.push(...image.vmdk.warnings);
+
+  let needBytes = 0;
+  if (route === 'vmdk' && targetBytes > 0) {
+    needBytes = vmdkSpaceNeeded(image, targetBytes, req.growFs);
+    const dir = posix.dirname(image.path);
+    const ok = image.freeBytes >= needBytes;
+    checks.push({
+      ok,
+      text: `${dir} has ${formatBytesLong(image.freeBytes)} free; this needs up to ${formatBytesLong(needBytes)} for a temporary copy`,
+    });
+    if (!ok) {
+      fail(
+        refuse(
+          `${dir} has ${formatBytesLong(image.freeBytes)} free, but growing this vmdk needs up to ${formatBytesLong(needBytes)} for the temporary raw copy and the new vmdk.`,
+          `Free ${formatBytesLong(needBytes - image.freeBytes)} there (or move the image to a bigger filesystem), then try again; nothing was changed.`,
+        ),
+      );
+    }
+  } else if (route !== 'blockresize') {
+    checks.push({ ok: true, text: 'grown in place: no temporary copy is needed' });
+  }
+  if (route === 'vmdk' && facts.existingLeftovers.length > 0) {
+    fail(
+      refuse(
+        `${facts.existingLeftovers.join(' and ')} already exist${facts.existingLeftovers.length === 1 ? 's' : ''}, left by an earlier expansion.`,
+        'Finish or roll back that job (virtdeck offers it at start), or remove the leftovers once you know the image is right.',
+      ),
+    );
+  }
+
+  const guestSide = guestSideFor(facts, req, online);
+  const osText = facts.layout ? `${osLabel(facts.layout.os)} found` : null;
+  if (guestSide.kind === 'offline') checks.push({ ok: true, text: `${osText ? `${osText}: ` : ''}${guestSide.description}` });
+  else if (guestSide.kind === 'instructions') checks.push({ ok: false, text: `${osText ? `${osText}; ` : ''}guest side by hand: ${guestSide.reason}` });
+  else checks.push({ ok: true, text: 'the partition and filesystem are left as they are' });
+
+  if (refusal || targetBytes === 0) return { checks, decision: null, refusal };
+
+  const plan = buildPlan(facts, image, route, targetBytes, guestSide);
+  return { checks, refusal: null, decision: { route, targetBytes, currentBytes: image.virtualSize, guestSide, warnings, needBytes, plan } };
+}
+
+/** The plan, or the first refusal as a UserError (for the CLI and the job). */
+export function planExpand(facts: ExpandFacts, req: ExpandRequest): ExpandDecision {
+  const a = assessExpand(facts, req);
+  if (a.refusal) throw a.refusal;
+  if (!a.decision) throw new UserError('Nothing to plan.', 'Give the new size, e.g. --size +10G.');
+  return a.decision;
+}
+
+function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, targetBytes: number, guestSide: GuestSide): Plan {
+  const size = formatBytesLong(targetBytes);
+  const base = { kind: 'expand', targets: { guests: facts.guest ? [facts.guest.name] : [], images: [image.path] } };
+  if (route === 'blockresize') {
+    const g = facts.guest as GuestUse;
+    const argv = ['virsh', '-c', facts.uri, 'blockresize', '--domain', g.name, '--path', g.target, '--size', `${targetBytes}B`];
+    return {
+      ...base,
+      title: `Grow ${g.name}'s disk ${g.target} to ${size} (online)`,
+      steps: [
+        step('blockresize', `grow ${g.target} of the running ${g.name} to ${size}`, { command: { runsOn: 'virsh', argv } }),
+        step('verify', `check that ${g.name} sees ${size} on ${g.target}`, {
+          command: { runsOn: 'virsh', argv: ['virsh', '-c', facts.uri, 'domblkinfo', '--domain', g.name, '--device', g.target] },
+          action: { name: 'verifyBlockSize', args: { guest: g.name, target: g.target, targetBytes } },
+        }),
+      ],
+    };
+  }
+  if (route === 'resize') {
+    const fmt = image.format;
+    return {
+      ...base,
+      title: `Grow ${posix.basename(image.path)} to ${size}`,
+      steps: [
+        step('resize', `grow the ${fmt} image to ${size} (appends zeros; no data moves)`, {
+          command: sys(['qemu-img', 'resize', '-f', fmt, image.path, String(targetBytes)]),
+        }),
+        step('verify', `check the image: ${size}${fmt === 'qcow2' ? ', qemu-img check clean' : ''}`, {
+          command: sys(['qemu-img', 'info', '--output=json', '-f', fmt, image.path]),
+          action: { name: 'verifyImage', args: { path: image.path, format: fmt, targetBytes } },
+        }),
+        ...growStep(facts, image.path, fmt, guestSide),
+      ],
+    };
+  }
+  // vmdk: copy, grow the copy, copy back, compare, swap.
+  const n = vmdkWorkNames(image.path);
+  const vmdk = image.vmdk as VmdkFacts;
+  const options = Object.entries(vmdk.options)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const newFiles = newVmdkFileNames(n.name, vmdk.options.subformat ?? 'monolithicSparse', targetBytes);
+  return {
+    ...base,
+    title: `Grow ${n.name} to ${size} (vmdk: through a temporary raw copy)`,
+    steps: [
+      step('workdir', `make the work folder ${posix.basename(n.work)}`, {
+        // -p: a finish after an interruption runs this again (the plan refused a leftover folder).
+        command: sys(['mkdir', '-p', '--', n.work]),
+        undo: { title: `remove the work folder ${posix.basename(n.work)}`, command: sys(['rm', '-rf', '--', n.work]), partial: true },
+      }),
+      step('to-raw', 'copy the vmdk to a temporary raw image', {
+        command: sys(['qemu-img', 'convert', '-p', '-f', 'vmdk', '-O', 'raw', image.path, n.tempRaw]),
+        progress: { kind: 'qemu-img', totalBytes: image.virtualSize },
+        long: true,
+      }),
+      step('resize', `grow the temporary raw image to ${size}`, { command: sys(['qemu-img', 'resize', '-f', 'raw', n.tempRaw, String(targetBytes)]) }),
+      ...growStep(facts, n.tempRaw, 'raw', guestSide),
+      step('to-vmdk', `copy it back to a vmdk (${options})`, {
+        // A rerun after an interruption starts the copy over; qemu-img convert recreates its output.
+        command: sys(['qemu-img', 'convert', '-p', '-f', 'raw', '-O', 'vmdk', '-o', options, n.tempRaw, n.newVmdk]),
+        progress: { kind: 'qemu-img', totalBytes: targetBytes },
+        long: true,
+      }),
+      step('compare', 'compare the new vmdk with the raw copy, check its size and descriptor', {
+        command: sys(['qemu-img', 'compare', '-f', 'raw', '-F', 'vmdk', n.tempRaw, n.newVmdk]),
+        action: { name: 'verifyVmdk', args: { raw: n.tempRaw, vmdk: n.newVmdk, targetBytes, options: vmdk.options } },
+        long: true,
+      }),
+      step('swap', `keep ${n.name} in ${posix.basename(n.orig)}/, put the new one in its place`, {
+        action: { name: 'swapIn', args: { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles } },
+        undo: { title: `put the original ${n.name} back`, action: { name: 'swapBack', args: { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles } }, partial: true },
+      }),
+      step('cleanup', 'remove the temporary raw copy and the work folder', { command: sys(['rm', '-rf', '--', n.work]) }),
+    ],
+  };
+}
+
+/** The review screen's lines: commands as typed, guestfish and virtdeck's own steps by their title. */
+export function reviewLines(plan: Plan): string[] {
+  return plan.steps.map((s, i) => {
+    if (!s.command || s.command.argv.includes('guestfish')) return `${i + 1} ${s.title}`;
+    return `${i + 1} ${s.command.argv.map(shellQuote).join(' ')}`;
+  });
+}
