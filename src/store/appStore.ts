@@ -765,6 +765,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
 
       closeWizard(defined, wopts) {
         setDialogs(get().dialogs.filter((d) => d.kind !== 'wizard'));
+        // A disk wizard changed files the pane behind it lists.
+        if (get().pane !== 'guests') get().panes[get().pane]?.dispatch('refresh');
         if (!defined) return;
         void get()
           .refresh()

@@ -79,6 +79,7 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
         imagePath: row.path,
         info: { format: row.format ?? undefined, virtualSize: row.virtualSize ?? undefined },
       }),
+    expand: (row) => app.getState().pushDialog({ kind: 'wizard', which: 'expand', imagePath: row.path }),
   };
   let inFlight: Promise<void> | null = null;
   let again = false;

@@ -25,6 +25,7 @@ import { PlaceholderPane } from './panes/PlaceholderPane.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
+import { ExpandWizard } from './wizards/ExpandWizard.js';
 import { ConvertWizard } from './wizards/ConvertWizard.js';
 import { ImportVmwareWizard } from './wizards/ImportVmwareWizard.js';
 import { NewGuestWizard } from './wizards/NewGuestWizard.js';
@@ -199,6 +200,13 @@ function Console({ host }: { host: HostContext }) {
     return (
       <Box width={columns} height={height} flexDirection="column">
         <ConvertWizard host={host} imagePath={top.imagePath} info={top.info} width={columns} height={height} onClose={() => store.getState().closeWizard(null)} />
+      </Box>
+    );
+  }
+  if (top?.kind === 'wizard' && top.which === 'expand' && top.imagePath) {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <ExpandWizard host={host} path={top.imagePath} theme={theme} onClose={() => store.getState().closeWizard(null)} />
       </Box>
     );
   }

@@ -151,7 +151,7 @@ describe('Disks pane', () => {
     expect(attach).toEqual(['virsh', '-c', 'qemu:///system', 'attach-disk', '--domain', 'demo-files', '--source', `${DIR}/spare.qcow2`, '--target', 'sdb', '--driver', 'qemu', '--subdriver', 'qcow2', '--targetbus', 'scsi', '--config']);
   });
 
-  test('C opens the convert wizard on the selected image; X says which command to use while its wizard is missing', async () => {
+  test('C opens the convert wizard and X the expansion wizard on the selected image', async () => {
     const { app } = await setup();
     await app.press('2');
     await app.waitFor('── /srv/vm/files.raw');
@@ -161,6 +161,7 @@ describe('Disks pane', () => {
     app.store.getState().closeWizard(null);
     await app.waitFor('K check');
     await app.press('X');
-    await app.waitFor('virtdeck disk expand /srv/vm/files.raw SIZE');
+    await app.waitFor('Expand disk');
+    expect(app.store.getState().dialogs.at(-1)).toMatchObject({ kind: 'wizard', which: 'expand', imagePath: '/srv/vm/files.raw' });
   });
 });
