@@ -8,6 +8,8 @@ import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
 import { importActions } from './importVmware.js';
+import { mergeIdeActions } from './mergeide.js';
+import { p2vActions } from './p2v.js';
 import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
 import type { Action } from './runner.js';
 import { snapshotActions } from './snapshot.js';
@@ -19,6 +21,8 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   expand: (host) => expandActions(host),
   backup: (host) => backupActions(host),
   'import-vmware': importActions,
+  p2v: p2vActions,
+  mergeide: mergeIdeActions,
   [RESTORE_JOB_KIND]: restoreActions,
   'snapshot-revert': snapshotActions,
   'snapshot-delete': snapshotActions,

@@ -1,0 +1,356 @@
+/**
+ * `virtdeck backup prune|schedule|restore|files|extract`: the headless twins of the Backups pane's
+ * retention, schedule, whole-guest restore and file browser. Each command body is a function of
+ * (ctx, args) returning an exit code, so tests can call it directly.
+ */
+import { type Command, Option } from 'commander';
+import { loadBackupConfig } from '../../jobs/backup.js';
+import { type BackupFs, defaultFilesystem, openBackupFs, runDirOf, splitFsPath } from '../../jobs/fileRestore.js';
+import { type PruneResult, prune } from '../../jobs/prune.js';
+import { prepareRestore, restore } from '../../jobs/restore.js';
+import { installSchedule, removeSchedule, scheduleStatus } from '../../jobs/schedule.js';
+import { resolveDestination } from '../../model/backupConfig.js';
+import { describePlan } from '../../model/plan.js';
+import { formatProgressLine } from '../../model/progress.js';
+import type { RetentionPolicy } from '../../model/retention.js';
+import { type SchedulerKind, parseDays } from '../../model/schedule.js';
+import { formatBytes } from '../../model/units.js';
+import { UserError } from '../../model/userError.js';
+import { EXIT, type ExitCode, type Output, asciiOnly } from '../output.js';
+import type { GuestCommandContext } from './guest.js';
+import type { CommandKit } from './program.js';
+
+function backupGroup(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === 'backup') ??
+    program.command('backup').description('back up guests to a directory, list, verify, prune and restore the runs')
+  );
+}
+
+function destOf(given: string | undefined): string {
+  return resolveDestination(given, loadBackupConfig());
+}
+
+function json(out: Output, value: unknown): void {
+  out.out(JSON.stringify(value, null, 2));
+}
+
+// ------------------------------------------------------------------ prune
+
+const KEEP_FLAGS: [keyof RetentionPolicy, string][] = [
+  ['keepLast', '--keep-last'],
+  ['keepHourly', '--keep-hourly'],
+  ['keepDaily', '--keep-daily'],
+  ['keepWeekly', '--keep-weekly'],
+  ['keepMonthly', '--keep-monthly'],
+  ['keepYearly', '--keep-yearly'],
+];
+
+/** --keep-* flags replace the configured retention as a whole (like Proxmox's prune options). */
+export function policyFrom(opts: Record<string, string | undefined>, configured: RetentionPolicy): RetentionPolicy {
+  const given = KEEP_FLAGS.filter(([k]) => opts[k] !== undefined);
+  if (given.length === 0) return configured;
+  const policy: RetentionPolicy = {};
+  for (const [key, flag] of given) {
+    const text = opts[key] as string;
+    if (!/^\d+$/.test(text)) throw new UserError(`${flag} ${text} is not a whole number.`, `Write a count, e.g. ${flag} 7.`);
+    policy[key] = Number(text);
+  }
+  return policy;
+}
+
+function formatPrune(r: PruneResult): string[] {
+  const lines: string[] = [];
+  const policy = KEEP_FLAGS.filter(([k]) => r.policy[k] !== undefined).map(([k, f]) => `${f.slice(2)} ${r.policy[k]}`);
+  lines.push(`${r.dryRun ? 'Would prune' : 'Pruned'} ${r.dest} with ${policy.length > 0 ? policy.join(', ') : 'no retention set (every complete run is kept)'}:`);
+  let guest = '';
+  for (const i of r.items) {
+    if (i.guest !== guest) {
+      guest = i.guest;
+      lines.push(`${guest}:`);
+    }
+    const why =
+      i.action === 'remove'
+        ? { retention: 'no rule keeps it', stale: 'partial run older than a day', 'interrupted-prune': 'left by an interrupted prune' }[i.reason as string] ?? i.reason
+        : i.reason === 'chain'
+          ? `needed by ${i.neededBy?.join(', ')}`
+          : i.reason === 'fresh'
+            ? 'partial run under a day old (may still be written)'
+            : i.reason === 'all'
+              ? 'no retention set'
+              : `keep-${i.reason}`;
+    lines.push(`  ${i.action === 'keep' ? 'keep  ' : 'remove'} ${i.name}  (${why})`);
+  }
+  const n = r.items.filter((i) => i.action === 'remove').length;
+  lines.push(r.dryRun ? `${n} director${n === 1 ? 'y' : 'ies'} would be removed; nothing was changed (--dry-run).` : `${r.removed.length} director${r.removed.length === 1 ? 'y' : 'ies'} removed.`);
+  return lines;
+}
+
+export async function backupPruneCommand(ctx: GuestCommandContext, guests: string[], opts: Record<string, string | undefined> & { dest?: string; dryRun?: boolean }): Promise<ExitCode> {
+  const cfg = loadBackupConfig();
+  const dest = resolveDestination(opts.dest, cfg);
+  const policy = policyFrom(opts, cfg.retention);
+  const r = await prune(ctx.host, dest, policy, { guests, dryRun: Boolean(opts.dryRun) });
+  if (ctx.output.json) json(ctx.output, { ok: true, ...r });
+  else ctx.output.out(formatPrune(r).join('\n'));
+  return EXIT.ok;
+}
+
+// ------------------------------------------------------------------ schedule
+
+interface ScheduleFlags {
+  root?: string;
+  kind?: SchedulerKind;
+  dryRun?: boolean;
+}
+
+function whenText(d: Date | null): string {
+  return d ? `${d.toString().slice(0, 21)} (${d.toISOString()})` : 'never';
+}
+
+export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleFlags): Promise<ExitCode> {
+  const s = await scheduleStatus(ctx.host, { root: o.root });
+  if (ctx.output.json) {
+    json(ctx.output, { ok: true, ...s, nextRun: s.nextRun?.toISOString() ?? null });
+    return EXIT.ok;
+  }
+  const lines: string[] = [];
+  if (!s.installed) lines.push(`No backup schedule is installed (this host would use ${s.scheduler ?? 'neither cron nor systemd'}).`);
+  else if (!s.installed.schedule) lines.push(`${s.installed.files.join(', ')} exist but were not written by virtdeck (or were edited by hand).`);
+  else {
+    const sc = s.installed.schedule;
+    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
+    lines.push(`Next run: ${whenText(s.nextRun)}`);
+    for (const g of s.lastRuns) {
+      const logged = g.logged ? `; last result ${g.logged.at}: ${g.logged.text}` : '';
+      lines.push(`  ${g.guest}: last run ${g.run ?? 'none'}${g.finishedAt ? ` finished ${g.finishedAt}` : ''}${logged}`);
+    }
+  }
+  ctx.output.out(lines.join('\n'));
+  return EXIT.ok;
+}
+
+export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string }): Promise<ExitCode> {
+  const dest = destOf(o.dest);
+  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
+  if (ctx.output.json) {
+    json(ctx.output, { ok: true, ...change, nextRun: change.nextRun?.toISOString() ?? null });
+    return EXIT.ok;
+  }
+  const lines = [`${change.dryRun ? 'Would write' : 'Wrote'} the ${change.kind} schedule:`];
+  for (const f of change.files) lines.push(`--- ${f.path}`, f.content.trimEnd());
+  for (const c of change.commands) lines.push(`${change.dryRun ? 'would run' : 'ran'}: ${c.join(' ')}`);
+  lines.push(`Next run: ${whenText(change.nextRun)}`);
+  ctx.output.out(lines.join('\n'));
+  return EXIT.ok;
+}
+
+export async function scheduleRemoveCommand(ctx: GuestCommandContext, o: ScheduleFlags): Promise<ExitCode> {
+  const removed = await removeSchedule(ctx.host, { root: o.root, kind: o.kind, dryRun: o.dryRun });
+  if (ctx.output.json) json(ctx.output, { ok: true, removed, dryRun: Boolean(o.dryRun) });
+  else if (removed.length === 0) ctx.output.out('No backup schedule was installed.');
+  else ctx.output.out(`${o.dryRun ? 'Would remove' : 'Removed (kept as .bak)'}: ${removed.join(', ')}`);
+  return EXIT.ok;
+}
+
+// ------------------------------------------------------------------ restore
+
+export async function backupRestoreCommand(
+  ctx: GuestCommandContext,
+  guest: string,
+  run: string | undefined,
+  o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; dryRun?: boolean; signal?: AbortSignal },
+): Promise<ExitCode> {
+  const dest = destOf(o.dest);
+  if (o.to && !o.as) throw new UserError('--to goes with --as: the disks of a restore over the guest itself go back where they were.', 'Add --as NEWNAME, or leave out --to.');
+  const req = { guest, dest, run, asName: o.as, toDir: o.to, keepCurrentXml: Boolean(o.keepXml), deleteOld: Boolean(o.deleteOld) };
+  if (o.dryRun) {
+    const p = await prepareRestore(ctx.host, req, o.signal);
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, steps: describePlan(p.plan) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.notes].join('\n'));
+    return EXIT.ok;
+  }
+  const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
+  let lastDraw = 0;
+  const r = await restore(ctx.host, {
+    ...req,
+    signal: o.signal,
+    onEvent: (e) => {
+      if (ctx.output.json) return;
+      if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
+      else if (e.type === 'progress' && tty && Date.now() - lastDraw > 250) {
+        lastDraw = Date.now();
+        process.stdout.write(`\r    ${formatProgressLine(e.progress, 70, { ascii: asciiOnly() })}`);
+      } else if (e.type === 'step-end' && tty && e.step.progress) process.stdout.write('\n');
+      else if (e.type === 'undo') ctx.output.out(`  undo: ${e.title}`);
+    },
+  });
+  const ok = r.state === 'done';
+  if (ctx.output.json) json(ctx.output, { ok, ...r, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
+  else if (ok) ctx.output.out([`${r.name} restored from ${r.run}: ${r.disks.map((d) => `${d.target} → ${d.path}`).join(', ')}`, ...r.notes].join('\n'));
+  else ctx.output.err(`virtdeck: the restore ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'See the job journal.'}`);
+  return ok ? EXIT.ok : EXIT.failed;
+}
+
+// ------------------------------------------------------------------ files / extract
+
+async function withBackupFs<T>(ctx: GuestCommandContext, guest: string, run: string, dest: string | undefined, fn: (fs: BackupFs) => Promise<T>): Promise<T> {
+  const runDir = await runDirOf(ctx.host, destOf(dest), guest, run);
+  const fs = await openBackupFs(ctx.host, runDir);
+  try {
+    return await fn(fs);
+  } finally {
+    await fs.close();
+  }
+}
+
+function modeString(type: string, mode: number): string {
+  const t = type === 'dir' ? 'd' : type === 'symlink' ? 'l' : type === 'file' ? '-' : '?';
+  const bits = 'rwxrwxrwx'.split('').map((c, i) => (mode & (1 << (8 - i)) ? c : '-'));
+  return t + bits.join('');
+}
+
+export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
+  return withBackupFs(ctx, guest, run, o.dest, async (fs) => {
+    const fss = await fs.filesystems();
+    if (path === undefined) {
+      if (ctx.output.json) json(ctx.output, { ok: true, disks: fs.disks, filesystems: fss });
+      else {
+        ctx.output.out(fss.map((f) => `${f.device}\t${f.type}\t${f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '-'}\t${f.label ?? ''}`).join('\n') || 'No filesystems found.');
+        ctx.output.out(`List one with: virtdeck backup files ${guest} ${run} DEVICE:/`);
+      }
+      return EXIT.ok;
+    }
+    const spec = splitFsPath(path);
+    const device = spec.device ?? defaultFilesystem(fss).device;
+    const entries = await fs.list(device, spec.path);
+    if (ctx.output.json) json(ctx.output, { ok: true, device, path: spec.path, entries });
+    else {
+      for (const e of entries) {
+        const when = e.mtime.toISOString().slice(0, 16).replace('T', ' ');
+        ctx.output.out(`${modeString(e.type, e.mode)} ${String(e.sizeBytes).padStart(10)} ${when} ${e.name}${e.type === 'dir' ? '/' : ''}${e.target ? ` -> ${e.target}` : ''}`);
+      }
+    }
+    return EXIT.ok;
+  });
+}
+
+export async function backupExtractCommand(ctx: GuestCommandContext, guest: string, run: string, paths: string[], o: { dest?: string; to: string }): Promise<ExitCode> {
+  if (!o.to) throw new UserError('backup extract needs --to HOSTDIR.', 'Add --to with a directory on the host, e.g. --to /root/restored.');
+  return withBackupFs(ctx, guest, run, o.dest, async (fs) => {
+    const specs = paths.map(splitFsPath);
+    const needDefault = specs.some((s) => s.device === null);
+    const fallback = needDefault ? defaultFilesystem(await fs.filesystems()).device : '';
+    // One copy-out per filesystem.
+    const byDevice = new Map<string, string[]>();
+    for (const s of specs) byDevice.set(s.device ?? fallback, [...(byDevice.get(s.device ?? fallback) ?? []), s.path]);
+    const written: string[] = [];
+    for (const [device, list] of byDevice) written.push(...(await fs.extract(device, list, o.to)));
+    if (ctx.output.json) json(ctx.output, { ok: true, written });
+    else ctx.output.out(`Extracted to ${o.to}: ${written.join(', ')}`);
+    return EXIT.ok;
+  });
+}
+
+// ------------------------------------------------------------------ registration
+
+function withSignal(kit: CommandKit, fn: (ctx: GuestCommandContext, signal: AbortSignal) => Promise<ExitCode>): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return kit
+    .run((ctx) => fn(ctx, controller.signal))()
+    .finally(() => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    });
+}
+
+const DEST_HELP = 'destination directory (default: backup.defaultDestination in config.json)';
+
+export function registerBackupRestoreCommands(program: Command, kit: CommandKit): void {
+  const backup = backupGroup(program);
+
+  const pruneCmd = backup
+    .command('prune')
+    .description('remove old runs by retention (keep-last, -hourly, -daily, -weekly, -monthly, -yearly); never a run a kept incremental needs')
+    .argument('[guest...]', 'only these guests (default: all)')
+    .option('--dest <dir>', DEST_HELP)
+    .option('-n, --dry-run', 'print what would be kept and removed; change nothing');
+  for (const [, flag] of KEEP_FLAGS) pruneCmd.addOption(new Option(`${flag} <n>`, `how many ${flag.slice(7)} runs to keep (replaces config's backup.retention)`));
+  pruneCmd
+    .addHelpText(
+      'after',
+      kit.examples(['virtdeck backup prune --dest /mnt/backup --dry-run', 'virtdeck backup prune --keep-last 3 --keep-daily 7 --keep-weekly 4', 'virtdeck backup prune web --keep-monthly 6 --json']),
+    )
+    .action((guests: string[], opts: Record<string, string | undefined> & { dest?: string; dryRun?: boolean }) => kit.run((ctx) => backupPruneCommand(ctx, guests, opts))());
+
+  const schedule = backup
+    .command('schedule')
+    .description('show, set or remove the nightly `backup run --all` + `backup prune` (cron.d or a systemd timer)')
+    .addHelpText('after', kit.examples(['virtdeck backup schedule show', 'virtdeck backup schedule set --at 02:30 --dest /mnt/backup', 'virtdeck backup schedule set --at 01:00 --days mon,thu --dest /mnt/backup --dry-run', 'virtdeck backup schedule remove']));
+  const hidden = () => [new Option('--root <dir>', 'write under this root instead of / (tests)').hideHelp(), new Option('--kind <cron|systemd>', 'force the scheduler instead of detecting it').choices(['cron', 'systemd'])];
+  const addHidden = (c: Command) => {
+    for (const o of hidden()) c.addOption(o);
+    return c;
+  };
+  addHidden(schedule.command('show').description('the schedule, the next run and the last run per guest')).action((o: ScheduleFlags) => kit.run((ctx) => scheduleShowCommand(ctx, o))());
+  addHidden(
+    schedule
+      .command('set')
+      .description('install or replace the schedule')
+      .requiredOption('--at <HH:MM>', 'time of day (host local time)')
+      .option('--days <list>', 'weekdays, e.g. mon,wed,fri (default: every day)')
+      .option('--dest <dir>', DEST_HELP)
+      .option('-n, --dry-run', 'print the files; write nothing'),
+  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
+  addHidden(schedule.command('remove').description('remove the schedule (the files are kept as .bak)').option('-n, --dry-run', 'say what would be removed')).action((o: ScheduleFlags) =>
+    kit.run((ctx) => scheduleRemoveCommand(ctx, o))(),
+  );
+
+  backup
+    .command('restore')
+    .description('restore a whole guest from a run (an incremental is rebuilt into a standalone image): over itself (shut off; old disks moved aside) or as a new guest')
+    .argument('<guest>', 'the guest the backup is of')
+    .argument('[run]', 'run name or unique prefix (default: the newest)')
+    .option('--dest <dir>', DEST_HELP)
+    .option('--as <name>', 'restore as a new guest with this name (new UUID and MACs)')
+    .option('--to <dir>', 'with --as: directory for the new guest\'s disks')
+    .option('--keep-xml', 'over the guest itself: keep its current definition, put back only the disks')
+    .option('--delete-old', 'over the guest itself: delete the moved-aside disks after a successful restore')
+    .option('-n, --dry-run', 'print the plan; change nothing')
+    .addHelpText(
+      'after',
+      kit.examples([
+        'virtdeck backup restore web --dest /mnt/backup --as web-copy --to /var/lib/libvirt/images',
+        'virtdeck backup restore web 20261125T203000Z-inc --dest /mnt/backup --dry-run',
+        'virtdeck guest shutdown web && virtdeck backup restore web --dest /mnt/backup',
+      ]),
+    )
+    .action((guest: string, run: string | undefined, o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; dryRun?: boolean }) =>
+      withSignal(kit, (ctx, signal) => backupRestoreCommand(ctx, guest, run, { ...o, signal })),
+    );
+
+  backup
+    .command('files')
+    .description('browse a run read-only: with no PATH the filesystems, else a directory listing (PATH or DEVICE:PATH)')
+    .argument('<guest>', 'guest name')
+    .argument('<run>', 'run name, unique prefix, or latest')
+    .argument('[path]', 'directory, e.g. /etc or /dev/sda1:/etc')
+    .option('--dest <dir>', DEST_HELP)
+    .addHelpText('after', kit.examples(['virtdeck backup files web latest --dest /mnt/backup', 'virtdeck backup files web latest /dev/sda1:/etc']))
+    .action((guest: string, run: string, path: string | undefined, o: { dest?: string }) => kit.run((ctx) => backupFilesCommand(ctx, guest, run, path, o))());
+
+  backup
+    .command('extract')
+    .description('copy files or directories out of a run to a host directory (the backup is opened read-only)')
+    .argument('<guest>', 'guest name')
+    .argument('<run>', 'run name, unique prefix, or latest')
+    .argument('<path...>', 'files or directories, e.g. /etc/hosts /dev/sda1:/home/alice')
+    .requiredOption('--to <dir>', 'host directory to copy into (created if missing; existing names are refused)')
+    .option('--dest <dir>', DEST_HELP)
+    .addHelpText('after', kit.examples(['virtdeck backup extract web latest /etc/nginx /etc/hosts --to /root/restored --dest /mnt/backup']))
+    .action((guest: string, run: string, paths: string[], o: { dest?: string; to: string }) => kit.run((ctx) => backupExtractCommand(ctx, guest, run, paths, o))());
+}
+

@@ -1,0 +1,80 @@
+/**
+ * File-level restore: browse the filesystems inside a backup run and copy files or directories out
+ * to the host. The run is opened read-only through one guestfish session (host/guestfsBrowse.ts);
+ * for an incremental run the top image is opened and qemu follows its relative backing files down
+ * the chain, so any run shows the guest's files as they were at that run.
+ */
+import { posix } from 'node:path';
+import type { HostContext } from '../host/hostContext.js';
+import { type FsEntry, type FsInfo, type GuestfishSession, openGuestfish } from '../host/guestfsBrowse.js';
+import { type BackupManifest, MANIFEST_NAME, parseManifest } from '../model/backupManifest.js';
+import { UserError } from '../model/userError.js';
+import { findRun } from './restore.js';
+
+export type { FsEntry, FsInfo } from '../host/guestfsBrowse.js';
+
+export interface BackupFs {
+  /** The disks opened, in the order the appliance sees them (sda, sdb…). */
+  disks: { target: string; path: string }[];
+  filesystems(): Promise<FsInfo[]>;
+  list(fsDevice: string, path: string): Promise<FsEntry[]>;
+  extract(fsDevice: string, paths: string[], toDir: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function readRunManifest(host: HostContext, runDir: string, signal?: AbortSignal): Promise<BackupManifest> {
+  const file = posix.join(runDir, MANIFEST_NAME);
+  const r = await host.sysExec.run(['cat', '--', file], { signal, okExitCodes: [1] });
+  if (r.exitCode !== 0) throw new UserError(`There is no backup manifest at ${file}.`, 'Give a run directory as listed by `virtdeck backup list`.');
+  return parseManifest(r.stdout, file);
+}
+
+/**
+ * Opens a run for browsing: all its disks (or just `disk`, a target such as vda) in ONE appliance,
+ * kept alive until close(). Launching takes 15–20 s here; every later call is quick.
+ */
+export async function openBackupFs(host: HostContext, runDir: string, disk?: string, signal?: AbortSignal): Promise<BackupFs> {
+  const manifest = await readRunManifest(host, runDir, signal);
+  const disks = manifest.disks.filter((d) => disk === undefined || d.target === disk);
+  if (disks.length === 0) {
+    throw new UserError(
+      disk ? `The run ${runDir} has no disk ${disk}.` : `The run ${runDir} holds no disk images.`,
+      `Its disks are: ${manifest.disks.map((d) => d.target).join(', ') || 'none'}.`,
+    );
+  }
+  const images = disks.map((d) => ({ path: posix.join(runDir, d.file), format: d.format }));
+  const session: GuestfishSession = await openGuestfish(host.sysExec, images, signal);
+  return {
+    disks: disks.map((d, i) => ({ target: d.target, path: images[i]?.path ?? '' })),
+    filesystems: () => session.filesystems(),
+    list: (fsDevice, path) => session.list(fsDevice, path),
+    extract: (fsDevice, paths, toDir) => session.extract(fsDevice, paths, toDir),
+    close: () => session.close(),
+  };
+}
+
+/** The run directory of GUEST/RUN under DEST, checked against the catalog (RUN may be "latest"). */
+export async function runDirOf(host: HostContext, dest: string, guest: string, run: string | undefined, signal?: AbortSignal): Promise<string> {
+  const found = await findRun(host, dest, guest, run, signal);
+  return posix.join(dest, guest, found.run.name);
+}
+
+/** Splits "/dev/sda1:/etc/hosts" into device and path; a bare path means the only (or first) filesystem. */
+export function splitFsPath(spec: string): { device: string | null; path: string } {
+  const m = /^(\/dev\/[^:]+|btrfsvol:[^:]+):(\/.*)$/.exec(spec);
+  return m ? { device: m[1] as string, path: m[2] as string } : { device: null, path: spec };
+}
+
+/** The filesystem a path without a device refers to: the only mountable one; several must be named. */
+export function defaultFilesystem(fss: FsInfo[]): FsInfo {
+  const mountable = fss.filter((f) => f.mountable);
+  const only = mountable[0];
+  if (!only) throw new UserError('This backup holds no filesystem virtdeck can open.', 'It may be encrypted or empty; restore the whole guest instead.');
+  if (mountable.length > 1) {
+    throw new UserError(
+      `This backup holds ${mountable.length} filesystems, so a path must say which one.`,
+      `Write it as DEVICE:PATH, e.g. ${only.device}:/etc (filesystems: ${mountable.map((f) => f.device).join(', ')}).`,
+    );
+  }
+  return only;
+}

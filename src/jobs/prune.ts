@@ -1,0 +1,104 @@
+/**
+ * Prune a backup destination: per guest, the retention verdicts (model/retention.ts) decide which
+ * complete runs go; partial runs older than a day and leftovers of an interrupted prune go too.
+ * A run is removed by renaming it to RUN.deleting first and only then deleting it, so a prune that
+ * dies half-way never leaves a half-deleted directory that still looks like a complete run (the
+ * catalog ignores *.deleting, and the next prune finishes it).
+ */
+import { posix } from 'node:path';
+import type { HostContext } from '../host/hostContext.js';
+import { PARTIAL_SUFFIX, parseRunDirName } from '../model/backupManifest.js';
+import { type KeepReason, type RetentionPolicy, checkPolicy, planRetention, stalePartial } from '../model/retention.js';
+import { type GuestBackups, readCatalog } from './backupCatalog.js';
+
+export const DELETING_SUFFIX = '.deleting';
+
+export interface PruneItem {
+  guest: string;
+  /** Directory name under DEST/GUEST. */
+  name: string;
+  kind: 'run' | 'partial' | 'deleting';
+  action: 'keep' | 'remove';
+  /** For kept runs: the rule; 'chain' when a kept incremental needs it; 'fresh' for a partial under a day old. */
+  reason: KeepReason | 'fresh' | 'stale' | 'interrupted-prune' | 'retention';
+  /** For 'chain': the kept runs that need this one. */
+  neededBy?: string[];
+}
+
+export interface PrunePlan {
+  dest: string;
+  policy: RetentionPolicy;
+  items: PruneItem[];
+}
+
+/** Pure: what prune does to a catalog (plus the *.deleting leftovers found beside it). */
+export function planPrune(dest: string, catalog: GuestBackups[], leftovers: { guest: string; name: string }[], policy: RetentionPolicy, now: Date, guests: string[] = []): PrunePlan {
+  checkPolicy(policy);
+  const items: PruneItem[] = [];
+  const wanted = (g: string) => guests.length === 0 || guests.includes(g);
+  for (const g of catalog.filter((x) => wanted(x.guest))) {
+    for (const v of planRetention(g.runs, policy)) {
+      items.push({
+        guest: g.guest,
+        name: v.name,
+        kind: 'run',
+        action: v.keep ? 'keep' : 'remove',
+        reason: v.keep ? (v.reason as KeepReason) : 'retention',
+        ...(v.neededBy ? { neededBy: v.neededBy } : {}),
+      });
+    }
+    for (const p of g.partials) {
+      const at = parseRunDirName(p.slice(0, -PARTIAL_SUFFIX.length))?.at;
+      // A partial whose name carries no time cannot be dated: leave it for the admin.
+      const stale = at !== undefined && stalePartial(at, now);
+      items.push({ guest: g.guest, name: p, kind: 'partial', action: stale ? 'remove' : 'keep', reason: stale ? 'stale' : 'fresh' });
+    }
+  }
+  for (const l of leftovers.filter((x) => wanted(x.guest))) {
+    items.push({ guest: l.guest, name: l.name, kind: 'deleting', action: 'remove', reason: 'interrupted-prune' });
+  }
+  return { dest, policy, items };
+}
+
+/** Directories an interrupted prune left (RUN.deleting). */
+export async function findLeftovers(host: HostContext, dest: string, signal?: AbortSignal): Promise<{ guest: string; name: string }[]> {
+  const r = await host.sysExec.run(['find', dest, '-mindepth', '2', '-maxdepth', '2', '-type', 'd', '-name', `*${DELETING_SUFFIX}`, '-printf', '%P\\n'], { signal });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((rel) => {
+      const [guest = '', name = ''] = rel.split('/');
+      return { guest, name };
+    });
+}
+
+export async function preparePrune(host: HostContext, dest: string, policy: RetentionPolicy, opts: { guests?: string[]; now?: Date; signal?: AbortSignal } = {}): Promise<PrunePlan> {
+  const [catalog, leftovers] = await Promise.all([readCatalog(host.sysExec, dest, opts.signal), findLeftovers(host, dest, opts.signal)]);
+  return planPrune(dest, catalog, leftovers, policy, opts.now ?? new Date(), opts.guests ?? []);
+}
+
+export interface PruneResult extends PrunePlan {
+  removed: string[];
+  dryRun: boolean;
+}
+
+/** Plans and (unless dryRun) removes; returns the plan and the directories removed. */
+export async function prune(
+  host: HostContext,
+  dest: string,
+  policy: RetentionPolicy,
+  opts: { guests?: string[]; now?: Date; dryRun?: boolean; signal?: AbortSignal; onRemove?: (path: string) => void } = {},
+): Promise<PruneResult> {
+  const plan = await preparePrune(host, dest, policy, opts);
+  const removed: string[] = [];
+  if (opts.dryRun) return { ...plan, removed, dryRun: true };
+  for (const item of plan.items.filter((i) => i.action === 'remove')) {
+    const dir = posix.join(dest, item.guest, item.name);
+    const doomed = item.kind === 'deleting' ? dir : `${dir}${DELETING_SUFFIX}`;
+    if (item.kind !== 'deleting') await host.sysExec.run(['mv', '-T', '--', dir, doomed], { signal: opts.signal });
+    await host.sysExec.run(['rm', '-rf', '--', doomed], { signal: opts.signal, timeoutMs: 0 });
+    removed.push(dir);
+    opts.onRemove?.(dir);
+  }
+  return { ...plan, removed, dryRun: false };
+}

@@ -1,0 +1,442 @@
+/**
+ * Whole-guest restore from any backup run: to the same guest (it must be off; its current disks
+ * are moved aside, never overwritten) or as a new guest (new name, UUID and MACs, disks in a
+ * chosen directory). An incremental run is rebuilt into a standalone image by one `qemu-img
+ * convert` of the chain's top image (qemu follows the relative backing files).
+ *
+ * The plan (planRestore, pure) writes every image to a temp name first and renames it into place
+ * only after all copies succeeded, so a cancel or SIGKILL during the long copies leaves the guest
+ * untouched; every step has an undo that is safe on a partial result, so the runner (or a later
+ * virtdeck, through the journal) can roll the whole job back.
+ */
+import { randomBytes } from 'node:crypto';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { posix } from 'node:path';
+import { stateDir as defaultStateDir } from '../config/paths.js';
+import { HostError } from '../host/errors.js';
+import type { HostContext } from '../host/hostContext.js';
+import { detectAccel, domainTypeFor } from '../host/kvm.js';
+import { convertArgv } from '../host/qemuImg.js';
+import { type GuestState, domState, dumpXml, virshArgv } from '../host/virsh.js';
+import { type BackupManifest, type CatalogRun, DOMAIN_XML_NAME, chainOf } from '../model/backupManifest.js';
+import {
+  type DomainDoc,
+  type XmlElement,
+  childElements,
+  domainRoot,
+  firstChild,
+  getSettings,
+  parseDomainXml,
+  serializeDomainXml,
+  setDomainType,
+  setMac,
+  setName,
+  setUuid,
+} from '../model/domainXml.js';
+import { randomMac } from '../model/mac.js';
+import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
+import { UserError } from '../model/userError.js';
+import { type GuestBackups, readCatalog } from './backupCatalog.js';
+import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
+
+export const RESTORE_JOB_KIND = 'backup-restore';
+const TMP_SUFFIX = '.virtdeck-restore-tmp';
+
+// ------------------------------------------------------------------ finding the run
+
+export interface FoundRun {
+  backups: GuestBackups;
+  run: CatalogRun;
+  /** Full first, this run last. */
+  chain: CatalogRun[];
+}
+
+/** GUEST's run named RUN (a unique prefix is enough; absent or "latest" = the newest complete run). */
+export async function findRun(host: HostContext, dest: string, guest: string, run?: string, signal?: AbortSignal): Promise<FoundRun> {
+  const catalog = await readCatalog(host.sysExec, dest, signal);
+  const backups = catalog.find((g) => g.guest === guest);
+  if (!backups || backups.runs.length === 0) {
+    throw new UserError(`There are no backups of ${guest} in ${dest}.`, `List what is there with \`virtdeck backup list --dest ${dest}\`.`);
+  }
+  return { backups, ...pickRun(backups, run) };
+}
+
+/** Pure part of findRun. */
+export function pickRun(backups: GuestBackups, run?: string): { run: CatalogRun; chain: CatalogRun[] } {
+  let found: CatalogRun | undefined;
+  if (run === undefined || run === 'latest') found = backups.runs.at(-1);
+  else {
+    const matches = backups.runs.filter((r) => r.name === run || r.name.startsWith(run));
+    if (matches.length > 1 && !matches.some((r) => r.name === run)) {
+      throw new UserError(`"${run}" matches ${matches.length} runs of ${backups.guest}.`, `Give more of the name: ${matches.map((r) => r.name).join(', ')}.`);
+    }
+    found = matches.find((r) => r.name === run) ?? matches[0];
+  }
+  if (!found) {
+    throw new UserError(`${backups.guest} has no backup run "${run}".`, `Its runs: ${backups.runs.map((r) => r.name).join(', ')}.`);
+  }
+  return { run: found, chain: chainOf(backups.runs, found.name) };
+}
+
+// ------------------------------------------------------------------ the plan (pure)
+
+export interface RestoreRequest {
+  guest: string;
+  dest: string;
+  run: string;
+  /** Restore as a new guest with this name; absent = restore the guest itself. */
+  asName?: string;
+  /** Directory for the new guest's disks (required with asName). */
+  toDir?: string;
+  /** Same-name restore: keep the guest's current definition, only put the disks back. */
+  keepCurrentXml?: boolean;
+  /** Same-name restore: delete the moved-aside disks once everything else succeeded. */
+  deleteOld?: boolean;
+}
+
+export interface RestoreFacts {
+  manifest: BackupManifest;
+  /** The run's domain.xml. */
+  runXml: string;
+  /** The guest as defined now (inactive XML) and its state; null when no such guest exists. */
+  current: { xml: string; state: GuestState } | null;
+  /** Names of every guest defined on the host. */
+  guestNames: string[];
+  /** Which of the paths the plan would create already exist. */
+  existingPaths: string[];
+  domainType: 'kvm' | 'qemu';
+  /** One per NIC of the run's XML, for a new guest. */
+  newMacs: string[];
+  now: Date;
+  /** Local file the domain XML is written to for `virsh define`. */
+  xmlFile: string;
+}
+
+export interface RestoredDisk {
+  target: string;
+  /** The run's image restored from (the top of the chain for an incremental). */
+  from: string;
+  path: string;
+  format: string;
+  temp: string;
+  /** Where the current disk is moved aside to (same-name restore with an existing disk). */
+  aside: string | null;
+}
+
+export interface RestorePlan {
+  plan: Plan;
+  name: string;
+  disks: RestoredDisk[];
+  xml: string | null;
+  /** Things the admin should know (domain type changed, disks left out). */
+  notes: string[];
+}
+
+const EXT: Record<string, string> = { qcow2: 'qcow2', raw: 'img', vmdk: 'vmdk', vdi: 'vdi', vhdx: 'vhdx' };
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+function diskElements(doc: DomainDoc): XmlElement[] {
+  const devices = firstChild(domainRoot(doc), 'devices');
+  return devices ? childElements(devices, 'disk') : [];
+}
+
+/** Pure: points the disk with this target at a standalone image (no backing chain), in a copy. */
+export function pointDiskAt(doc: DomainDoc, target: string, path: string, format: string): DomainDoc {
+  const copy = structuredClone(doc);
+  const disk = diskElements(copy).find((d) => firstChild(d, 'target')?.attrs.dev === target);
+  if (!disk) throw new UserError(`The backed-up definition has no disk ${target}.`, 'The run is inconsistent; verify it.');
+  disk.attrs.type = 'file';
+  disk.children = disk.children.filter((c) => c.kind !== 'element' || (c.name !== 'backingStore' && c.name !== 'source'));
+  const driverIndex = disk.children.findIndex((c) => c.kind === 'element' && c.name === 'driver');
+  const source: XmlElement = { kind: 'element', name: 'source', attrs: { file: path }, children: [] };
+  disk.children.splice(driverIndex + 1, 0, source);
+  const driver = firstChild(disk, 'driver');
+  if (driver) driver.attrs.type = format;
+  else disk.children.unshift({ kind: 'element', name: 'driver', attrs: { name: 'qemu', type: format }, children: [] });
+  return copy;
+}
+
+/** Pure: drops disks (device=disk) whose target is not in `keep`: a copy must not share the original's other disks. */
+export function dropOtherDisks(doc: DomainDoc, keep: string[]): { doc: DomainDoc; dropped: string[] } {
+  const copy = structuredClone(doc);
+  const devices = firstChild(domainRoot(copy), 'devices');
+  const dropped: string[] = [];
+  if (devices) {
+    devices.children = devices.children.filter((c) => {
+      if (c.kind !== 'element' || c.name !== 'disk' || (c.attrs.device ?? 'disk') !== 'disk') return true;
+      const t = firstChild(c, 'target')?.attrs.dev ?? '';
+      if (keep.includes(t)) return true;
+      dropped.push(t);
+      return false;
+    });
+  }
+  return { doc: copy, dropped };
+}
+
+/** Pure: removes the <nvram> path so libvirt makes a fresh variable store for a copy (never shares the original's). */
+function dropNvram(doc: DomainDoc): DomainDoc {
+  const copy = structuredClone(doc);
+  const os = firstChild(domainRoot(copy), 'os');
+  if (os) os.children = os.children.filter((c) => c.kind !== 'element' || c.name !== 'nvram');
+  return copy;
+}
+
+function moveStep(id: string, title: string, from: string, to: string): PlanStep {
+  return {
+    id,
+    title,
+    command: { runsOn: 'sys', argv: ['mv', '-T', '--', from, to] },
+    action: { name: 'move', args: { from, to } },
+    undo: { title: `move ${to} back to ${from}`, action: { name: 'move', args: { from: to, to: from } } },
+  };
+}
+
+function targetFormat(manifestDisk: BackupManifest['disks'][number]): string {
+  const f = manifestDisk.sourceFormat;
+  return /^[a-z0-9]+$/.test(f) && f !== '' ? f : 'qcow2';
+}
+
+/**
+ * Pure: the steps of a restore. Refuses (UserError) what must not happen: a running guest, a new
+ * name in use, files in the way, a disk that is a block device.
+ */
+export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (args: string[]) => string[]): RestorePlan {
+  const m = facts.manifest;
+  const runDir = posix.join(req.dest, req.guest, req.run);
+  const asNew = req.asName !== undefined;
+  const name = req.asName ?? req.guest;
+  const notes: string[] = [];
+  if (m.disks.length === 0) throw new UserError(`The run ${req.run} holds no disks.`, 'Pick another run.');
+
+  let doc = parseDomainXml(facts.runXml);
+  if (asNew) {
+    if (!req.toDir?.startsWith('/')) throw new UserError('A restore as a new guest needs a directory for its disks.', 'Add --to DIR, e.g. --to /var/lib/libvirt/images.');
+    if (facts.guestNames.includes(name)) throw new UserError(`A guest named ${name} already exists.`, 'Choose another name with --as, or restore over the guest itself (leave out --as).');
+  } else if (facts.current && facts.current.state !== 'shut off') {
+    throw new UserError(`${name} is ${facts.current.state}; a guest is restored only while it is shut off.`, `Shut it down first: virtdeck guest shutdown ${name}.`);
+  }
+
+  const currentDoc = facts.current ? parseDomainXml(facts.current.xml) : null;
+  const currentSources = new Map((currentDoc ? getSettings(currentDoc).disks : []).map((d) => [d.target, d.source]));
+  const disks: RestoredDisk[] = m.disks.map((d) => {
+    const format = targetFormat(d);
+    let path: string;
+    if (asNew) path = posix.join(req.toDir as string, `${name}-${d.target}.${EXT[format] ?? format}`);
+    else path = (req.keepCurrentXml ? currentSources.get(d.target) : null) ?? d.sourcePath;
+    if (!path.startsWith('/') || path.startsWith('/dev/')) {
+      throw new UserError(
+        `The disk ${d.target} of ${req.guest} was ${path || 'not a file'}; virtdeck restores disks into files only.`,
+        'Restore as a new guest (--as NAME --to DIR) and copy the image onto the device yourself.',
+      );
+    }
+    const exists = facts.existingPaths.includes(path);
+    if (asNew && exists) throw new UserError(`${path} already exists; a restore never overwrites a file.`, 'Choose another --to directory or --as name, or move the file away.');
+    return {
+      target: d.target,
+      from: posix.join(runDir, d.file),
+      path,
+      format,
+      temp: `${path}${TMP_SUFFIX}`,
+      aside: !asNew && exists ? `${path}.virtdeck-before-restore-${stamp(facts.now)}` : null,
+    };
+  });
+  for (const d of disks) {
+    if (d.aside && facts.existingPaths.includes(d.aside)) throw new UserError(`${d.aside} already exists.`, 'Wait a second and try again, or move it away.');
+  }
+
+  const steps: PlanStep[] = [];
+  for (const d of disks) {
+    const src = m.disks.find((x) => x.target === d.target);
+    const argv = convertArgv({ source: d.from, sourceFormat: src?.format, dest: d.temp, destFormat: d.format });
+    steps.push({
+      id: `convert-${d.target}`,
+      title: `rebuild ${d.target} from ${req.run} into ${d.temp}`,
+      command: { runsOn: 'sys', argv },
+      progress: { kind: 'qemu-img', totalBytes: src?.virtualSize ?? 0 },
+      long: true,
+      undo: { title: `remove ${d.temp}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', d.temp] } },
+    });
+  }
+  for (const d of disks) {
+    if (d.aside) steps.push(moveStep(`aside-${d.target}`, `move the current ${d.target} aside to ${d.aside}`, d.path, d.aside));
+    steps.push(moveStep(`place-${d.target}`, `put the restored ${d.target} in place at ${d.path}`, d.temp, d.path));
+  }
+
+  let xml: string | null = null;
+  if (asNew || !req.keepCurrentXml) {
+    for (const d of disks) doc = pointDiskAt(doc, d.target, d.path, d.format);
+    if (asNew) {
+      doc = setUuid(setName(doc, name), null);
+      getSettings(doc).nics.forEach((_nic, i) => {
+        const mac = facts.newMacs[i];
+        if (mac) doc = setMac(doc, i, mac);
+      });
+      doc = dropNvram(doc);
+      const r = dropOtherDisks(doc, disks.map((d) => d.target));
+      doc = r.doc;
+      if (r.dropped.length > 0) notes.push(`Disks not in the backup were left out of the new guest: ${r.dropped.join(', ')}.`);
+    } else if (currentDoc) {
+      // Redefining under the same name needs the same UUID, or libvirt refuses.
+      const uuid = getSettings(currentDoc).uuid;
+      if (uuid) doc = setUuid(doc, uuid);
+    }
+    if (getSettings(doc).type === 'kvm' && facts.domainType === 'qemu') {
+      doc = setDomainType(doc, 'qemu');
+      notes.push('KVM is not usable on this host, so the restored guest runs under plain emulation (domain type qemu).');
+    }
+    xml = serializeDomainXml(doc);
+    const define: CommandSpec = { runsOn: 'virsh', argv: virsh(['define', '--file', facts.xmlFile]) };
+    steps.push({
+      id: 'define',
+      title: asNew ? `define the new guest ${name}` : `define ${name} as it was at ${req.run}`,
+      writesFile: { path: facts.xmlFile, content: xml },
+      command: define,
+      undo:
+        facts.current && !asNew
+          ? { title: `put back the definition ${name} had`, action: { name: 'define', args: { xml: facts.current.xml } } }
+          : { title: `undefine ${name}`, action: { name: 'undefine', args: { name } } },
+    });
+  }
+  const asides = disks.flatMap((d) => (d.aside ? [d.aside] : []));
+  if (req.deleteOld && asides.length > 0) {
+    steps.push({ id: 'delete-aside', title: `delete the disks ${name} had before the restore`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', ...asides] } });
+  } else if (asides.length > 0) {
+    notes.push(`The disks ${name} had before are kept at ${asides.join(', ')}; delete them when the restored guest is good.`);
+  }
+  return {
+    plan: {
+      kind: RESTORE_JOB_KIND,
+      title: asNew ? `Restore ${req.guest} (${req.run}) as ${name}` : `Restore ${name} to ${req.run}`,
+      targets: { guests: [name], images: disks.map((d) => d.path) },
+      steps,
+    },
+    name,
+    disks,
+    xml,
+    notes,
+  };
+}
+
+// ------------------------------------------------------------------ actions (named in journals)
+
+async function exists(host: HostContext, path: string): Promise<boolean> {
+  const r = await host.sysExec.run(['test', '-e', path], { okExitCodes: [1] });
+  return r.exitCode === 0;
+}
+
+/**
+ * Actions of a restore journal. `move` is idempotent, so a step (or undo) caught mid-way by a
+ * SIGKILL can run again: nothing at `from` but something at `to` means it already happened.
+ */
+export function restoreActions(host: HostContext): Record<string, Action> {
+  const move: Action = async (args) => {
+    const { from, to } = args as { from: string; to: string };
+    const [hasFrom, hasTo] = [await exists(host, from), await exists(host, to)];
+    if (!hasFrom && hasTo) return;
+    if (!hasFrom) throw new UserError(`${from} is missing, so it cannot be moved to ${to}.`, 'Look for it by hand; the job journal lists every step.');
+    if (hasTo) throw new UserError(`${to} already exists; virtdeck will not overwrite it with ${from}.`, 'Move one of them away and run the job again.');
+    await host.sysExec.run(['mv', '-T', '--', from, to]);
+  };
+  const define: Action = async (args) => {
+    const { xml } = args as { xml: string };
+    const file = posix.join(tmpdir(), `virtdeck-restore-${randomBytes(4).toString('hex')}.xml`);
+    writeFileSync(file, xml, { mode: 0o600 });
+    try {
+      await host.virshExec.run(['virsh', '-c', host.uri, 'define', '--file', file]);
+    } finally {
+      unlinkSync(file);
+    }
+  };
+  const undefine: Action = async (args) => {
+    const { name } = args as { name: string };
+    const r = await host.virshExec.run(['virsh', '-c', host.uri, 'undefine', '--domain', name, '--nvram'], { okExitCodes: [1] });
+    if (r.exitCode !== 0 && !/failed to get domain|Domain not found/i.test(r.stderr)) {
+      throw new HostError({ sentence: `${name} could not be undefined.`, fix: `Run virsh undefine ${name} by hand.`, command: r.argv, stderr: r.stderr });
+    }
+  };
+  return { move, define, undefine };
+}
+
+// ------------------------------------------------------------------ gather + run
+
+async function readText(host: HostContext, path: string, signal?: AbortSignal): Promise<string> {
+  return (await host.sysExec.run(['cat', '--', path], { signal })).stdout;
+}
+
+async function currentGuest(host: HostContext, name: string): Promise<RestoreFacts['current']> {
+  try {
+    const [xml, state] = await Promise.all([dumpXml(host, name, { inactive: true }), domState(host, name)]);
+    return { xml, state };
+  } catch (e) {
+    if (e instanceof HostError && /failed to get domain|Domain not found/i.test(`${e.stderr} ${e.sentence}`)) return null;
+    throw e;
+  }
+}
+
+/** Reads everything planRestore needs from the host, then plans. */
+export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest, 'run'> & { run?: string }, signal?: AbortSignal): Promise<RestorePlan & { found: FoundRun }> {
+  const found = await findRun(host, req.dest, req.guest, req.run, signal);
+  const runDir = posix.join(req.dest, req.guest, found.run.name);
+  const runXml = await readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
+  const names = (await host.virshExec.run(virshArgv(host, ['list', '--all', '--name']), { signal })).stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const name = req.asName ?? req.guest;
+  const current = names.includes(name) ? await currentGuest(host, name) : null;
+  const accel = await detectAccel(host.sysExec, { signal });
+  const now = new Date();
+  const nics = getSettings(parseDomainXml(runXml)).nics.length;
+  const full: RestoreRequest = { ...req, run: found.run.name };
+  // Plan once with no files known to exist, to learn which paths it would touch; then probe them.
+  const base: RestoreFacts = {
+    manifest: found.run.manifest,
+    runXml,
+    current,
+    guestNames: names,
+    existingPaths: [],
+    domainType: domainTypeFor(accel.accel),
+    newMacs: Array.from({ length: nics }, () => randomMac('kvm')),
+    now,
+    xmlFile: posix.join(tmpdir(), `virtdeck-restore-${randomBytes(4).toString('hex')}.xml`),
+  };
+  const draft = planRestore(full, base, (a) => virshArgv(host, a));
+  const probe = draft.disks.flatMap((d) => [d.path, `${d.path}.virtdeck-before-restore-${stamp(now)}`]);
+  const r = await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal });
+  const existingPaths = r.stdout.split('\n').filter(Boolean);
+  return { ...planRestore(full, { ...base, existingPaths }, (a) => virshArgv(host, a)), found };
+}
+
+export interface RestoreOptions extends Omit<RestoreRequest, 'run'> {
+  run?: string;
+  signal?: AbortSignal;
+  onEvent?: (e: RunnerEvent) => void;
+  stateDir?: string;
+}
+
+export interface RestoreResult {
+  name: string;
+  run: string;
+  disks: RestoredDisk[];
+  notes: string[];
+  state: RunResult['state'];
+  error?: RunResult['error'];
+}
+
+/** Plans and runs a restore (journaled; rolled back on failure or cancel). */
+export async function restore(host: HostContext, o: RestoreOptions): Promise<RestoreResult> {
+  const planned = await prepareRestore(host, o, o.signal);
+  const r = await runPlan(planned.plan, {
+    host,
+    stateDir: o.stateDir ?? defaultStateDir(),
+    signal: o.signal,
+    onEvent: o.onEvent,
+    actions: restoreActions(host),
+    params: { dest: o.dest, guest: o.guest, run: planned.found.run.name, asName: o.asName ?? null },
+  });
+  return { name: planned.name, run: planned.found.run.name, disks: planned.disks, notes: planned.notes, state: r.state, error: r.error };
+}

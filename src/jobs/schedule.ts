@@ -1,0 +1,227 @@
+/**
+ * Installs, reads and removes the backup schedule on the host: /etc/cron.d/virtdeck where cron is
+ * installed, else a systemd timer + service when systemd is PID 1. Files are written under a
+ * `root` directory ('/' on a real host; a temp dir in tests) to a temp name and renamed, keeping a
+ * .bak of what was there. Also what the Backups pane shows beside it: the next run time and the
+ * last run per guest (newest run in the catalog, last result in the engine's log).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, posix, resolve } from 'node:path';
+import { stateDir as defaultStateDir } from '../config/paths.js';
+import type { HostContext } from '../host/hostContext.js';
+import {
+  type BackupSchedule,
+  CRON_FILE,
+  SYSTEMD_SERVICE,
+  SYSTEMD_TIMER,
+  type SchedulerKind,
+  checkSchedule,
+  cronFileText,
+  nextRun,
+  readScheduleMark,
+  systemdUnits,
+} from '../model/schedule.js';
+import { UserError } from '../model/userError.js';
+import { readCatalog } from './backupCatalog.js';
+
+export interface ScheduleOptions {
+  /** Root of the filesystem the files go under (default '/'). */
+  root?: string;
+  /** Force cron or systemd instead of detecting. */
+  kind?: SchedulerKind;
+  /** argv that starts this virtdeck (default: the running one). */
+  virtdeck?: string[];
+  /** Where the scheduled runs' output goes (default STATE/logs/schedule.log). */
+  logFile?: string;
+  dryRun?: boolean;
+  /** systemctl daemon-reload / enable --now (default: only when root is '/'). */
+  activate?: boolean;
+  signal?: AbortSignal;
+}
+
+const at = (root: string, rel: string) => posix.join(root, rel);
+
+/** The command that starts the running virtdeck from cron: node + the bundle (or bin/virtdeck.js in a checkout). */
+export function virtdeckInvocation(argv1: string = process.argv[1] ?? '', node: string = process.execPath): string[] {
+  const entry = resolve(argv1);
+  if (/\.tsx?$/.test(entry)) {
+    const bin = resolve(dirname(entry), '..', '..', 'bin', 'virtdeck.js');
+    if (existsSync(bin)) return [node, bin];
+  }
+  return [node, entry];
+}
+
+async function present(host: HostContext, paths: string[], signal?: AbortSignal): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const r = await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ]; then echo "$f"; fi; done', 'sh', ...paths], { signal });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** cron when installed (the simplest to read and edit), else systemd when it is PID 1, else null. */
+export async function detectScheduler(host: HostContext, root = '/', signal?: AbortSignal): Promise<SchedulerKind | null> {
+  const found = await present(host, [at(root, 'usr/sbin/cron'), at(root, 'usr/bin/crontab'), at(root, 'run/systemd/system')], signal);
+  if (found.some((f) => f.endsWith('/cron') || f.endsWith('/crontab'))) return 'cron';
+  if (found.some((f) => f.endsWith('run/systemd/system'))) return 'systemd';
+  return null;
+}
+
+export interface InstalledSchedule {
+  kind: SchedulerKind;
+  schedule: BackupSchedule | null;
+  files: string[];
+}
+
+export async function readInstalledSchedule(host: HostContext, o: ScheduleOptions = {}): Promise<InstalledSchedule | null> {
+  const root = o.root ?? '/';
+  for (const [kind, files] of [
+    ['cron', [at(root, CRON_FILE)]],
+    ['systemd', [at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)]],
+  ] as [SchedulerKind, string[]][]) {
+    const there = await present(host, files, o.signal);
+    if (there.length === 0) continue;
+    const text = (await host.sysExec.run(['cat', '--', there[0] as string], { signal: o.signal })).stdout;
+    return { kind, schedule: readScheduleMark(text), files: there };
+  }
+  return null;
+}
+
+async function writeFileAtomic(host: HostContext, path: string, text: string, signal?: AbortSignal): Promise<void> {
+  const script = [
+    'set -e',
+    'mkdir -p -- "$(dirname -- "$1")"',
+    'cat > "$1.virtdeck-tmp"',
+    'chmod 644 "$1.virtdeck-tmp"',
+    'if [ -e "$1" ]; then cp -p -- "$1" "$1.bak"; fi',
+    'mv -f -- "$1.virtdeck-tmp" "$1"',
+  ].join('\n');
+  await host.sysExec.run(['sh', '-c', script, 'sh', path], { input: text, signal });
+}
+
+export interface ScheduleChange {
+  kind: SchedulerKind;
+  schedule: BackupSchedule;
+  files: { path: string; content: string }[];
+  /** Commands run after writing (systemctl), or that would be. */
+  commands: string[][];
+  nextRun: Date | null;
+  dryRun: boolean;
+}
+
+export async function installSchedule(host: HostContext, wanted: BackupSchedule, o: ScheduleOptions = {}): Promise<ScheduleChange> {
+  const root = o.root ?? '/';
+  const schedule = checkSchedule(wanted);
+  const kind = o.kind ?? (await detectScheduler(host, root, o.signal));
+  if (!kind) {
+    throw new UserError('This host has neither cron nor systemd, so virtdeck cannot schedule backups here.', 'Install cron (apt-get install cron) and run the command again.');
+  }
+  const base = o.virtdeck ?? virtdeckInvocation();
+  const virtdeck = host.uri === 'qemu:///system' ? base : [...base, '--connect', host.uri];
+  const logFile = o.logFile ?? join(defaultStateDir(), 'logs', 'schedule.log');
+  const files =
+    kind === 'cron'
+      ? [{ path: at(root, CRON_FILE), content: cronFileText(schedule, virtdeck, logFile) }]
+      : (() => {
+          const u = systemdUnits(schedule, virtdeck, logFile);
+          return [
+            { path: at(root, SYSTEMD_SERVICE), content: u.service },
+            { path: at(root, SYSTEMD_TIMER), content: u.timer },
+          ];
+        })();
+  const activate = o.activate ?? root === '/';
+  const commands = kind === 'systemd' && activate ? [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'virtdeck-backup.timer']] : [];
+  const change: ScheduleChange = { kind, schedule, files, commands, nextRun: nextRun(schedule, new Date()), dryRun: Boolean(o.dryRun) };
+  if (o.dryRun) return change;
+  // The other form is removed, so the host never runs the backup twice.
+  const other = kind === 'cron' ? [at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)] : [at(root, CRON_FILE)];
+  if ((await present(host, other, o.signal)).length > 0) await removeSchedule(host, { ...o, kind: kind === 'cron' ? 'systemd' : 'cron' });
+  await host.sysExec.run(['mkdir', '-p', '--', posix.dirname(logFile)], { signal: o.signal });
+  for (const f of files) await writeFileAtomic(host, f.path, f.content, o.signal);
+  for (const c of commands) await host.sysExec.run(c, { signal: o.signal });
+  return change;
+}
+
+/** Removes the schedule files (a .bak of each is kept); returns the files removed. */
+export async function removeSchedule(host: HostContext, o: ScheduleOptions = {}): Promise<string[]> {
+  const root = o.root ?? '/';
+  const candidates =
+    o.kind === 'cron' ? [at(root, CRON_FILE)] : o.kind === 'systemd' ? [at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)] : [at(root, CRON_FILE), at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)];
+  const there = await present(host, candidates, o.signal);
+  if (o.dryRun) return there;
+  const activate = o.activate ?? root === '/';
+  if (activate && there.some((f) => f.endsWith('.timer'))) {
+    await host.sysExec.run(['systemctl', 'disable', '--now', 'virtdeck-backup.timer'], { signal: o.signal, okExitCodes: [1, 5] });
+  }
+  for (const f of there) await host.sysExec.run(['mv', '-f', '--', f, `${f}.bak`], { signal: o.signal });
+  if (activate && there.some((f) => f.endsWith('.timer'))) await host.sysExec.run(['systemctl', 'daemon-reload'], { signal: o.signal });
+  return there;
+}
+
+// ------------------------------------------------------------------ last run per guest
+
+export interface LoggedResult {
+  at: string;
+  guest: string;
+  dest: string;
+  ok: boolean;
+  /** "ok 20261125T…-full backup-api …" or "failed: sentence". */
+  text: string;
+}
+
+/** Pure: the engine's log lines ("ISO URI GUEST → DEST: ok RUN …" / "…: failed: …") → last result per guest. */
+export function parseBackupLog(text: string): Map<string, LoggedResult> {
+  const last = new Map<string, LoggedResult>();
+  for (const line of text.split('\n')) {
+    const m = /^(\S+) (\S+) (\S+) → (.*?): (.*)$/.exec(line);
+    if (!m) continue;
+    const [, when, , guest, dest, what] = m as unknown as [string, string, string, string, string, string];
+    last.set(guest, { at: when, guest, dest, ok: what.startsWith('ok '), text: what });
+  }
+  return last;
+}
+
+/** The newest engine logs (STATE/logs/backup-DATE.log), oldest first, so later lines win. */
+export function readBackupLogs(state: string = defaultStateDir(), days = 31): Map<string, LoggedResult> {
+  const dir = join(state, 'logs');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^backup-\d{4}-\d{2}-\d{2}\.log$/.test(n)).sort().slice(-days);
+  } catch {
+    return new Map();
+  }
+  return parseBackupLog(names.map((n) => readFileSync(join(dir, n), 'utf8')).join('\n'));
+}
+
+export interface GuestLastRun {
+  guest: string;
+  /** Newest complete run in the catalog. */
+  run: string | null;
+  finishedAt: string | null;
+  /** Last result the log recorded (a failure after the last good run shows here). */
+  logged: LoggedResult | null;
+}
+
+export async function lastRuns(host: HostContext, dest: string, o: { stateDir?: string; signal?: AbortSignal } = {}): Promise<GuestLastRun[]> {
+  const [catalog, log] = [await readCatalog(host.sysExec, dest, o.signal), readBackupLogs(o.stateDir)];
+  const guests = new Set([...catalog.map((c) => c.guest), ...[...log.values()].filter((l) => l.dest === dest).map((l) => l.guest)]);
+  return [...guests].sort().map((guest) => {
+    const newest = catalog.find((c) => c.guest === guest)?.runs.at(-1);
+    return { guest, run: newest?.name ?? null, finishedAt: newest?.manifest.finishedAt ?? null, logged: log.get(guest) ?? null };
+  });
+}
+
+export interface ScheduleStatus {
+  installed: InstalledSchedule | null;
+  scheduler: SchedulerKind | null;
+  nextRun: Date | null;
+  lastRuns: GuestLastRun[];
+}
+
+/** Everything `schedule show` and the Backups pane display. */
+export async function scheduleStatus(host: HostContext, o: ScheduleOptions & { stateDir?: string } = {}): Promise<ScheduleStatus> {
+  const installed = await readInstalledSchedule(host, o);
+  const scheduler = await detectScheduler(host, o.root ?? '/', o.signal);
+  const next = installed?.schedule ? nextRun(installed.schedule, new Date()) : null;
+  const dest = installed?.schedule?.dest;
+  const runs = dest ? await lastRuns(host, dest, o).catch(() => []) : [];
+  return { installed, scheduler, nextRun: next, lastRuns: runs };
+}

@@ -1,0 +1,217 @@
+/**
+ * The nightly backup schedule as text: a line in /etc/cron.d/virtdeck, or a systemd timer and
+ * service, both calling `virtdeck backup run --all --dest DIR && virtdeck backup prune --dest DIR`.
+ * Each file carries the schedule as a JSON comment, so `schedule show` reads back exactly what was
+ * set whichever form the host uses. Also the next-run computation (a small cron matcher, host local
+ * time like cron itself). Pure.
+ */
+import { shellQuote } from '../host/exec.js';
+import { UserError } from './userError.js';
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+export interface BackupSchedule {
+  /** HH:MM, host local time. */
+  at: string;
+  /** Empty: every day. */
+  days: Weekday[];
+  dest: string;
+}
+
+export type SchedulerKind = 'cron' | 'systemd';
+
+export const CRON_FILE = 'etc/cron.d/virtdeck';
+export const SYSTEMD_SERVICE = 'etc/systemd/system/virtdeck-backup.service';
+export const SYSTEMD_TIMER = 'etc/systemd/system/virtdeck-backup.timer';
+const MARK = '# virtdeck-schedule: ';
+
+export function parseAt(text: string): { hour: number; minute: number } {
+  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
+  if (!m) throw new UserError(`--at ${text} is not a time of day.`, 'Write it as HH:MM in 24-hour host time, for example --at 02:30.');
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+export function parseDays(text: string | undefined): Weekday[] {
+  if (!text || text.trim() === '' || text.trim() === 'daily') return [];
+  const days = text.split(',').map((d) => d.trim().toLowerCase().slice(0, 3));
+  for (const d of days) {
+    if (!(WEEKDAYS as readonly string[]).includes(d)) {
+      throw new UserError(`--days ${text}: "${d}" is not a weekday.`, 'List days as mon,tue,wed,thu,fri,sat,sun (or leave --days out for every day).');
+    }
+  }
+  // Sorted Monday first, without repeats, so the same schedule always gives the same file.
+  const order = (d: string) => (WEEKDAYS.indexOf(d as Weekday) + 6) % 7;
+  return [...new Set(days as Weekday[])].sort((a, b) => order(a) - order(b));
+}
+
+export function checkSchedule(s: BackupSchedule): BackupSchedule {
+  const { hour, minute } = parseAt(s.at);
+  if (!s.dest.startsWith('/') || /[\n\r\0%]/.test(s.dest)) {
+    throw new UserError(`The backup destination "${s.dest}" must be an absolute path without % or line breaks.`, 'Give the full path, for example --dest /mnt/backup.');
+  }
+  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest };
+}
+
+/** The shell command both forms run: back up every guest, then prune only if that succeeded. */
+export function backupCommand(virtdeck: string[], s: BackupSchedule): string {
+  const v = virtdeck.map(shellQuote).join(' ');
+  const dest = shellQuote(s.dest);
+  return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}`;
+}
+
+function markLine(s: BackupSchedule): string {
+  return `${MARK}${JSON.stringify(s)}`;
+}
+
+export function cronExpression(s: BackupSchedule): string {
+  const { hour, minute } = parseAt(s.at);
+  const dow = s.days.length === 0 ? '*' : s.days.map((d) => WEEKDAYS.indexOf(d)).join(',');
+  return `${minute} ${hour} * * ${dow}`;
+}
+
+/** /etc/cron.d/virtdeck: system crontab format (with the user field); output appended to a log. */
+export function cronFileText(s: BackupSchedule, virtdeck: string[], logFile: string): string {
+  return [
+    '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
+    markLine(s),
+    'SHELL=/bin/sh',
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    `${cronExpression(s)} root ${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`,
+    '',
+  ].join('\n');
+}
+
+const SYSTEMD_DAY: Record<Weekday, string> = { sun: 'Sun', mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat' };
+
+export function onCalendar(s: BackupSchedule): string {
+  const days = s.days.length === 0 ? '' : `${s.days.map((d) => SYSTEMD_DAY[d]).join(',')} `;
+  return `${days}*-*-* ${s.at}:00`;
+}
+
+export function systemdUnits(s: BackupSchedule, virtdeck: string[], logFile: string): { service: string; timer: string } {
+  const service = [
+    '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
+    markLine(s),
+    '[Unit]',
+    'Description=virtdeck nightly backup of every guest',
+    'After=libvirtd.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=/bin/sh -c ${shellQuote(`${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`)}`,
+    '',
+  ].join('\n');
+  const timer = [
+    '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
+    markLine(s),
+    '[Unit]',
+    'Description=virtdeck nightly backup timer',
+    '',
+    '[Timer]',
+    `OnCalendar=${onCalendar(s)}`,
+    'Persistent=true',
+    'Unit=virtdeck-backup.service',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
+  return { service, timer };
+}
+
+/** The schedule a file written by virtdeck carries, or null (no mark: not ours or edited away). */
+export function readScheduleMark(text: string): BackupSchedule | null {
+  const line = text.split('\n').find((l) => l.startsWith(MARK));
+  if (!line) return null;
+  try {
+    const raw = JSON.parse(line.slice(MARK.length)) as BackupSchedule;
+    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest) });
+  } catch {
+    return null;
+  }
+}
+
+// ------------------------------------------------------------------ next run (cron matcher)
+
+interface CronFields {
+  minute: Set<number>;
+  hour: Set<number>;
+  dom: Set<number>;
+  month: Set<number>;
+  dow: Set<number>;
+  domStar: boolean;
+  dowStar: boolean;
+}
+
+function field(text: string, min: number, max: number, what: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^(\*|\d+)(?:-(\d+))?(?:\/(\d+))?$/.exec(part);
+    if (!m) throw new UserError(`The cron ${what} field "${text}" is not supported.`, 'Use numbers, *, ranges a-b, lists a,b and steps */n.');
+    const lo = m[1] === '*' ? min : Number(m[1]);
+    const hi = m[2] !== undefined ? Number(m[2]) : m[1] === '*' || m[3] !== undefined ? max : lo;
+    const step = m[3] !== undefined ? Number(m[3]) : 1;
+    if (lo < min || hi > max || lo > hi || step < 1) {
+      throw new UserError(`The cron ${what} field "${text}" is out of range ${min}-${max}.`, 'Correct the schedule line.');
+    }
+    for (let v = lo; v <= hi; v += step) out.add(v);
+  }
+  return out;
+}
+
+/** Parses the five time fields of a cron line (numbers only; day of week 0-7, 7 = Sunday). */
+export function parseCron(expr: string): CronFields {
+  const parts = expr.trim().split(/\s+/);
+  if (parts.length !== 5) throw new UserError(`"${expr}" is not a five-field cron time.`, 'Write minute hour day-of-month month day-of-week.');
+  const [mi, h, dom, mon, dow] = parts as [string, string, string, string, string];
+  const days = field(dow, 0, 7, 'day-of-week');
+  if (days.has(7)) days.add(0);
+  return {
+    minute: field(mi, 0, 59, 'minute'),
+    hour: field(h, 0, 23, 'hour'),
+    dom: field(dom, 1, 31, 'day-of-month'),
+    month: field(mon, 1, 12, 'month'),
+    dow: days,
+    domStar: dom === '*',
+    dowStar: dow === '*',
+  };
+}
+
+function dayMatches(f: CronFields, d: Date): boolean {
+  if (!f.month.has(d.getMonth() + 1)) return false;
+  const domOk = f.dom.has(d.getDate());
+  const dowOk = f.dow.has(d.getDay());
+  // cron: when both day fields are restricted, either may match.
+  if (!f.domStar && !f.dowStar) return domOk || dowOk;
+  return domOk && dowOk;
+}
+
+/** The first minute strictly after `from` that the cron time matches (local time), or null within 5 years. */
+export function nextCronRun(expr: string, from: Date): Date | null {
+  const f = parseCron(expr);
+  const t = new Date(from.getTime());
+  t.setSeconds(0, 0);
+  t.setMinutes(t.getMinutes() + 1);
+  const limit = from.getTime() + 5 * 366 * 86_400_000;
+  while (t.getTime() <= limit) {
+    if (!dayMatches(f, t)) {
+      t.setHours(24, 0, 0, 0);
+      continue;
+    }
+    if (!f.hour.has(t.getHours())) {
+      t.setHours(t.getHours() + 1, 0, 0, 0);
+      continue;
+    }
+    if (!f.minute.has(t.getMinutes())) {
+      t.setMinutes(t.getMinutes() + 1, 0, 0);
+      continue;
+    }
+    return t;
+  }
+  return null;
+}
+
+export function nextRun(s: BackupSchedule, from: Date): Date | null {
+  return nextCronRun(cronExpression(s), from);
+}
