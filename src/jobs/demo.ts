@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { stateDir } from '../config/paths.js';
@@ -7,15 +7,17 @@ import type { HostContext } from '../host/hostContext.js';
 import { type AccelInfo, detectAccel } from '../host/kvm.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import {
-  DEMO_GUESTS,
+  DEFAULT_DEMO_PREFIX,
   type DemoManifest,
   type DemoObserved,
   MANIFEST_NAME,
   manifestSchema,
   normalizeDir,
   type ObservedGuest,
+  parseDemoPrefix,
   pathsToCheck,
   planDemo,
+  demoGuests,
   planDemoReset,
   readDemoMarker,
 } from './demoPlan.js';
@@ -28,7 +30,21 @@ import { runPlan } from './runner.js';
  * shared runner, which journals them like any other job.
  */
 
-export { DEMO_GUESTS } from './demoPlan.js';
+export { DEFAULT_DEMO_PREFIX, DEMO_GUESTS, demoGuests } from './demoPlan.js';
+
+/** The environment variable that renames the demo guests. */
+export const DEMO_PREFIX_ENV = 'VIRTDECK_DEMO_PREFIX';
+
+/**
+ * The demo's guest name prefix. VIRTDECK_DEMO_PREFIX replaces the default "demo-" (guests
+ * demo-web, demo-files, demo-legacy and their disk files), so a second demo, e.g. a test run
+ * next to an admin's own demo, never shares a name with it. Letters, digits, "-", "_", "." and at
+ * most 32 characters; anything else is a UserError naming the variable. Empty counts as unset.
+ */
+export function demoPrefixFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[DEMO_PREFIX_ENV];
+  return value === undefined || value === '' ? DEFAULT_DEMO_PREFIX : parseDemoPrefix(value, DEMO_PREFIX_ENV);
+}
 
 export interface DemoProgress {
   index: number;
@@ -43,10 +59,13 @@ export interface DemoOptions {
   onProgress?: (p: DemoProgress) => void;
   /** Build and return the plan without running it (the CLI's --dry-run). */
   dryRun?: boolean;
+  /** The guest name prefix; default: demoPrefixFromEnv(). */
+  prefix?: string;
 }
 
 export interface DemoResult {
   dir: string;
+  prefix: string;
   accel: AccelInfo;
   plan: Plan;
   /** The plan's steps; all of them ran unless dryRun. Empty: the demo was already there. */
@@ -55,6 +74,7 @@ export interface DemoResult {
 
 export interface DemoResetResult {
   dir: string;
+  prefix: string;
   plan: Plan;
   steps: PlanStep[];
   /** Guests called like demo guests that reset left alone, with the reason. */
@@ -69,8 +89,9 @@ export function defaultDemoDir(host: HostContext, configured?: string): string {
   return host.sysExec.label === 'local' ? join(stateDir(), 'demo') : '/var/lib/virtdeck/demo';
 }
 
-/** Reads what exists: the demo-named guests (with their marker), the sandbox files and manifest. */
-export async function observeDemo(host: HostContext, dir: string, signal?: AbortSignal): Promise<DemoObserved> {
+/** Reads what exists: the guests with this prefix's demo names or in the manifest (with their
+ * marker), the sandbox files and the manifest. */
+export async function observeDemo(host: HostContext, dir: string, signal?: AbortSignal, prefix = DEFAULT_DEMO_PREFIX): Promise<DemoObserved> {
   const v = (...args: string[]) => host.virshExec.run(['virsh', '-c', host.uri, ...args], { signal });
   const sys = (argv: string[]) => host.sysExec.run(argv, { signal, okExitCodes: [1] });
 
@@ -87,7 +108,7 @@ export async function observeDemo(host: HostContext, dir: string, signal?: Abort
     : [];
 
   const present = new Set(list.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
-  const candidates = [...new Set([...DEMO_GUESTS.map((g) => g.name), ...(manifest?.guests ?? [])])].filter((n) => present.has(n));
+  const candidates = [...new Set([...demoGuests(prefix).map((g) => g.name), ...(manifest?.guests ?? [])])].filter((n) => present.has(n));
   const guests: ObservedGuest[] = await Promise.all(
     candidates.map(async (name) => {
       const [xml, state] = await Promise.all([v('dumpxml', '--inactive', name), v('domstate', name)]);
@@ -144,17 +165,34 @@ async function runDemoPlan(host: HostContext, plan: Plan, opts: DemoOptions): Pr
   );
 }
 
-/** Makes the demo guests exist (demo-web running); running it again changes nothing. */
+function resolvePrefix(opts: DemoOptions): string {
+  return opts.prefix === undefined ? demoPrefixFromEnv() : parseDemoPrefix(opts.prefix, 'The demo prefix');
+}
+
+/**
+ * The runner makes the state dir private (0700) when it writes the first journal there, and the
+ * default sandbox lives inside it, where QEMU must get through. So a state dir the demo is about to
+ * use is made first, enterable by others; one that already exists is left to checkReachable.
+ */
+function prepareLocalStateDir(host: HostContext, dir: string): void {
+  if (host.sysExec.label !== 'local') return;
+  const state = normalizeDir(stateDir());
+  if (dir.startsWith(`${state}/`) && !existsSync(state)) mkdirSync(state, { recursive: true, mode: 0o755 });
+}
+
+/** Makes the demo guests exist (PREFIXweb running); running it again changes nothing. */
 export async function ensureDemo(host: HostContext, opts: DemoOptions = {}): Promise<DemoResult> {
+  const prefix = resolvePrefix(opts);
   const dir = normalizeDir(opts.dir ?? defaultDemoDir(host));
+  if (!opts.dryRun) prepareLocalStateDir(host, dir);
   const accel = await detectAccel(host.sysExec, { signal: opts.signal });
-  const observed = await observeDemo(host, dir, opts.signal);
+  const observed = await observeDemo(host, dir, opts.signal, prefix);
   // A private, fresh directory for the domain XML files `virsh define --file` reads.
   const xmlDir = opts.dryRun ? undefined : mkdtempSync(join(tmpdir(), 'virtdeck-demo-'));
   try {
-    const plan = planDemo(observed, accel.accel, dir, xmlDir ? { xmlDir } : undefined);
+    const plan = planDemo(observed, accel.accel, dir, { prefix, ...(xmlDir ? { xmlDir } : {}) });
     await runDemoPlan(host, plan, opts);
-    return { dir, accel, plan, steps: plan.steps };
+    return { dir, prefix, accel, plan, steps: plan.steps };
   } finally {
     if (xmlDir) rmSync(xmlDir, { recursive: true, force: true });
   }
@@ -162,9 +200,10 @@ export async function ensureDemo(host: HostContext, opts: DemoOptions = {}): Pro
 
 /** Removes the demo guests and files made for `dir`; a user's own demo-named guest stays. */
 export async function resetDemo(host: HostContext, opts: DemoOptions = {}): Promise<DemoResetResult> {
+  const prefix = resolvePrefix(opts);
   const dir = normalizeDir(opts.dir ?? defaultDemoDir(host));
-  const observed = await observeDemo(host, dir, opts.signal);
-  const { plan, kept } = planDemoReset(observed, dir);
+  const observed = await observeDemo(host, dir, opts.signal, prefix);
+  const { plan, kept } = planDemoReset(observed, dir, prefix);
   await runDemoPlan(host, plan, opts);
-  return { dir, plan, steps: plan.steps, kept };
+  return { dir, prefix, plan, steps: plan.steps, kept };
 }

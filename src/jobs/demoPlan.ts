@@ -34,12 +34,33 @@ export interface DemoGuestSpec {
   running: boolean;
 }
 
-export const DEMO_GUESTS: readonly DemoGuestSpec[] = [
+/** The guest names are the prefix plus web/files/legacy; `virtdeck --demo` uses this one. */
+export const DEFAULT_DEMO_PREFIX = 'demo-';
+const PREFIX_MAX = 32;
+
+/**
+ * Pure: checks a demo name prefix. It becomes part of guest names and of file names in the
+ * sandbox, so only characters that are safe in both are allowed. `source` names where the value
+ * came from (the environment variable), so the admin knows what to fix.
+ */
+export function parseDemoPrefix(value: string, source: string): string {
+  if (value.length === 0 || value.length > PREFIX_MAX || !/^[A-Za-z0-9._-]+$/.test(value)) {
+    throw new UserError(
+      `${source} is "${value}", which is not a usable prefix for the demo guest names.`,
+      `Use 1 to ${PREFIX_MAX} letters, digits, "-", "_" or ".", e.g. ${source}=mydemo-, or unset it to get ${DEFAULT_DEMO_PREFIX}*.`,
+    );
+  }
+  return value;
+}
+
+type DemoGuestTemplate = Omit<DemoGuestSpec, 'name' | 'file'> & { suffix: string; extension: string };
+
+const DEMO_GUEST_TEMPLATES: readonly DemoGuestTemplate[] = [
   {
-    name: 'demo-web',
+    suffix: 'web',
+    extension: 'qcow2',
     role: 'a running guest on a qcow2 disk',
     format: 'qcow2',
-    file: 'demo-web.qcow2',
     bus: 'virtio',
     target: 'vda',
     memoryMiB: 128,
@@ -51,10 +72,10 @@ export const DEMO_GUESTS: readonly DemoGuestSpec[] = [
     running: true,
   },
   {
-    name: 'demo-files',
+    suffix: 'files',
+    extension: 'raw',
     role: 'a stopped guest on a raw disk with a VMware-style static MAC',
     format: 'raw',
-    file: 'demo-files.raw',
     bus: 'sata',
     target: 'sda',
     memoryMiB: 96,
@@ -66,11 +87,11 @@ export const DEMO_GUESTS: readonly DemoGuestSpec[] = [
     running: false,
   },
   {
-    name: 'demo-legacy',
+    suffix: 'legacy',
+    extension: 'vmdk',
     role: 'a stopped VMware import: monolithicSparse vmdk on an LSI Logic SCSI controller',
     format: 'vmdk',
     createOptions: 'subformat=monolithicSparse,adapter_type=lsilogic',
-    file: 'demo-legacy.vmdk',
     bus: 'scsi',
     target: 'sda',
     scsiModel: 'lsilogic',
@@ -83,6 +104,17 @@ export const DEMO_GUESTS: readonly DemoGuestSpec[] = [
     running: false,
   },
 ];
+
+/** Pure: the three demo guests named with `prefix` (validate it with parseDemoPrefix first). */
+export function demoGuests(prefix: string = DEFAULT_DEMO_PREFIX): DemoGuestSpec[] {
+  return DEMO_GUEST_TEMPLATES.map(({ suffix, extension, ...rest }) => {
+    const name = `${prefix}${suffix}`;
+    return { ...rest, name, file: `${name}.${extension}` };
+  });
+}
+
+/** The guests of `virtdeck --demo` with the default prefix. */
+export const DEMO_GUESTS: readonly DemoGuestSpec[] = demoGuests();
 
 // ---------------------------------------------------------------------------------------------
 // Domain XML
@@ -288,11 +320,21 @@ function isDemoName(observed: DemoObserved, name: string): ObservedGuest | undef
   return observed.guests.find((g) => g.name === name);
 }
 
+export interface DemoPlanOptions {
+  /** Where the define steps' XML files go; DRY_RUN_XML_DIR when only shown. */
+  xmlDir?: string;
+  /** The guest name prefix (already checked by parseDemoPrefix); DEFAULT_DEMO_PREFIX if absent. */
+  prefix?: string;
+}
+
 /**
  * Pure: the plan that makes the demo exist; no steps when it already does. Steps have no undo: the
  * manifest is written first, so `virtdeck --demo --reset` removes whatever a stopped run made.
+ * `observed` must have been read for the same prefix.
  */
-export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, opts: { xmlDir: string } = { xmlDir: DRY_RUN_XML_DIR }): Plan {
+export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, opts: DemoPlanOptions = {}): Plan {
+  const xmlDir = opts.xmlDir ?? DRY_RUN_XML_DIR;
+  const specs = demoGuests(opts.prefix);
   const dir = normalizeDir(rawDir);
   if (!posix.isAbsolute(dir)) {
     throw new UserError(`The demo directory ${dir} is not an absolute path.`, 'Give the full path, e.g. /var/lib/virtdeck/demo.');
@@ -304,18 +346,18 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, o
   const work: PlanStep[] = [];
   const touched = { guests: [] as string[], images: [] as string[] };
 
-  for (const spec of DEMO_GUESTS) {
+  for (const spec of specs) {
     const guest = isDemoName(observed, spec.name);
     if (guest && !guest.marker) {
       throw new UserError(
         `A guest called ${spec.name} already exists and was not made by the virtdeck demo.`,
-        `Rename it (virsh domrename ${spec.name} NEWNAME) or remove it; the demo never touches guests it did not create.`,
+        `Rename it (virsh domrename ${spec.name} NEWNAME) or remove it, or set VIRTDECK_DEMO_PREFIX to give the demo other names; the demo never touches guests it did not create.`,
       );
     }
     if (guest?.marker?.dir && guest.marker.dir !== dir) {
       throw new UserError(
         `The demo guest ${spec.name} belongs to the demo in ${guest.marker.dir}, not ${dir}.`,
-        `Set demoDir to ${guest.marker.dir} in the config file to keep using that demo, or run virtdeck --demo --reset with it there first.`,
+        `Set demoDir to ${guest.marker.dir} in the config file to keep using that demo, run virtdeck --demo --reset with it there first, or set VIRTDECK_DEMO_PREFIX to give this demo other names.`,
       );
     }
     const path = posix.join(dir, spec.file);
@@ -344,7 +386,7 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, o
     }
     const guestSteps: PlanStep[] = [];
     if (!guest) {
-      const xmlFile = posix.join(opts.xmlDir, `${spec.name}.xml`);
+      const xmlFile = posix.join(xmlDir, `${spec.name}.xml`);
       guestSteps.push(
         step(`define:${spec.name}`, `Define ${spec.name}: ${spec.role}`, virsh(observed.uri, 'define', '--file', xmlFile), {
           writesFile: { path: xmlFile, content: demoDomainXml(spec, accel, dir) },
@@ -370,21 +412,24 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, o
   const next: DemoManifest = {
     kind: 'virtdeck-demo',
     version: 1,
-    files: union(manifest?.files ?? [], DEMO_GUESTS.map((g) => g.file)),
-    guests: union(manifest?.guests ?? [], DEMO_GUESTS.map((g) => g.name)),
+    files: union(manifest?.files ?? [], specs.map((g) => g.file)),
+    guests: union(manifest?.guests ?? [], specs.map((g) => g.name)),
     createdDir: manifest?.createdDir ?? !observed.dirExists,
   };
   steps.push(manifestStep(dir, next));
   return plan([...steps, ...work]);
 }
 
-/** Pure: the plan that removes what the demo made in `dir`, and nothing else. Removal has no undo. */
-export function planDemoReset(observed: DemoObserved, rawDir: string): { plan: Plan; kept: string[] } {
+/**
+ * Pure: the plan that removes what the demo with this name prefix made in `dir`, and nothing else
+ * (the manifest adds guests made there under other prefixes). Removal has no undo.
+ */
+export function planDemoReset(observed: DemoObserved, rawDir: string, prefix: string = DEFAULT_DEMO_PREFIX): { plan: Plan; kept: string[] } {
   const dir = normalizeDir(rawDir);
   const steps: PlanStep[] = [];
   const touched = { guests: [] as string[], images: [] as string[] };
   const kept: string[] = [];
-  const names = union(DEMO_GUESTS.map((g) => g.name), observed.manifest?.guests ?? []);
+  const names = union(demoGuests(prefix).map((g) => g.name), observed.manifest?.guests ?? []);
   for (const name of names) {
     const guest = isDemoName(observed, name);
     if (!guest) continue;

@@ -6,15 +6,28 @@ import { createHostContext } from '../../src/config/connect.js';
 import { CountingExecutor, LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { domainTypeFor, detectAccel } from '../../src/host/kvm.js';
-import { DEMO_GUESTS, ensureDemo, observeDemo, resetDemo } from '../../src/jobs/demo.js';
+import { DEMO_GUESTS, DEMO_PREFIX_ENV, demoGuests, ensureDemo, observeDemo, resetDemo } from '../../src/jobs/demo.js';
 import { UserError } from '../../src/model/userError.js';
 
 const URI = 'qemu:///system';
+/**
+ * This file's demo names (VIRTDECK_DEMO_PREFIX): vdtest-demo-web, -files, -legacy. An admin's own
+ * demo (demo-*) may exist on this host; the test must never see or touch it.
+ */
+const PREFIX = 'vdtest-demo-';
+const [WEB, FILES, LEGACY] = demoGuests(PREFIX).map((g) => g.name) as [string, string, string];
 const FOREIGN = 'vdtest-demo-foreign';
 const sh = new LocalExecutor();
 const virsh = (...args: string[]) => sh.run(['virsh', '-c', URI, ...args], { okExitCodes: [1] });
 const names = async () => (await virsh('list', '--all', '--name')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
 const state = async (name: string) => (await virsh('domstate', name)).stdout.trim();
+/** The default demo's guests that exist (an admin's `virtdeck --demo`), with their states. */
+async function defaultDemoStates(): Promise<Record<string, string>> {
+  const present = new Set(await names());
+  const out: Record<string, string> = {};
+  for (const g of DEMO_GUESTS) if (present.has(g.name)) out[g.name] = await state(g.name);
+  return out;
+}
 
 function plainGuestXml(name: string): string {
   return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`;
@@ -30,18 +43,23 @@ describe('demo sandbox on the real libvirtd', () => {
   let tmp: string;
   let dir: string;
   const savedHome = process.env.VIRTDECK_HOME;
+  const savedPrefix = process.env[DEMO_PREFIX_ENV];
+  let adminDemo: Record<string, string> = {};
 
   beforeAll(async () => {
+    // ensureDemo and resetDemo read the prefix from the environment, like `virtdeck --demo`.
+    process.env[DEMO_PREFIX_ENV] = PREFIX;
     host = createHostContext({ uri: URI });
+    adminDemo = await defaultDemoStates();
     tmp = await mkdtemp(join(tmpdir(), 'vdtest-demo-'));
     // The runner journals in stateDir(); keep it away from the real one.
     process.env.VIRTDECK_HOME = join(tmp, 'home');
     // mkdtemp makes 0700; QEMU (libvirt-qemu) must be able to walk into the sandbox.
     await chmod(tmp, 0o755);
     dir = join(tmp, 'sandbox');
-    // A demo made earlier (by hand or a crashed run) would turn ensureDemo into a no-op; the demo
+    // A test demo left by a crashed run would turn ensureDemo into a no-op; this prefix's demo
     // guests are fair game for this test, anything else is not.
-    const before = await observeDemo(host, dir);
+    const before = await observeDemo(host, dir, undefined, PREFIX);
     for (const g of before.guests) {
       if (!g.marker) throw new Error(`${g.name} exists without the demo marker; this test will not touch it`);
       await resetDemo(host, { dir: g.marker.dir ?? dir });
@@ -58,22 +76,27 @@ describe('demo sandbox on the real libvirtd', () => {
       await virsh('undefine', FOREIGN);
       if (savedHome === undefined) delete process.env.VIRTDECK_HOME;
       else process.env.VIRTDECK_HOME = savedHome;
+      if (savedPrefix === undefined) delete process.env[DEMO_PREFIX_ENV];
+      else process.env[DEMO_PREFIX_ENV] = savedPrefix;
       await rm(tmp, { recursive: true, force: true });
     }
   });
 
-  it('creates the three guests, with demo-web running under the detected accelerator', async () => {
+  it('creates the three prefixed guests, the web one running under the detected accelerator', async () => {
     const r = await ensureDemo(host, { dir });
+    expect(r.prefix).toBe(PREFIX);
     expect(r.steps.length).toBeGreaterThan(0);
-    expect(await state('demo-web')).toBe('running');
-    expect(await state('demo-files')).toBe('shut off');
-    expect(await state('demo-legacy')).toBe('shut off');
+    expect(await state(WEB)).toBe('running');
+    expect(await state(FILES)).toBe('shut off');
+    expect(await state(LEGACY)).toBe('shut off');
     const accel = await detectAccel(host.sysExec);
-    const xml = (await virsh('dumpxml', 'demo-web')).stdout;
+    const xml = (await virsh('dumpxml', WEB)).stdout;
     expect(xml).toContain(`<domain type='${domainTypeFor(accel.accel)}'`);
-    expect((await readdir(dir)).sort()).toEqual(['demo-files.raw', 'demo-legacy.vmdk', 'demo-web.qcow2', 'virtdeck-demo.json']);
+    expect((await readdir(dir)).sort()).toEqual([`${FILES}.raw`, `${LEGACY}.vmdk`, `${WEB}.qcow2`, 'virtdeck-demo.json']);
+    const manifest = JSON.parse(await readFile(join(dir, 'virtdeck-demo.json'), 'utf8'));
+    expect(manifest.guests).toEqual([WEB, FILES, LEGACY]);
     expect((await stat(dir)).mode & 0o777).toBe(0o755);
-    const info = JSON.parse((await sh.run(['qemu-img', 'info', '-U', '--output=json', join(dir, 'demo-legacy.vmdk')])).stdout);
+    const info = JSON.parse((await sh.run(['qemu-img', 'info', '-U', '--output=json', join(dir, `${LEGACY}.vmdk`)])).stdout);
     expect(info.format).toBe('vmdk');
     expect(info['format-specific']?.data?.['create-type']).toBe('monolithicSparse');
     expect(info['virtual-size']).toBe(64 * 1024 * 1024);
@@ -93,16 +116,31 @@ describe('demo sandbox on the real libvirtd', () => {
     expect(all.filter((c) => / (define|start|undefine|destroy) /.test(c) || c.startsWith('qemu-img') || c.startsWith('tee'))).toEqual([]);
   });
 
+  it('refuses a bad VIRTDECK_DEMO_PREFIX before touching anything', async () => {
+    const sysExec = new CountingExecutor(host.sysExec);
+    process.env[DEMO_PREFIX_ENV] = 'no/slashes';
+    try {
+      const e = await ensureDemo({ ...host, sysExec }, { dir }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(UserError);
+      expect((e as UserError).sentence).toContain(DEMO_PREFIX_ENV);
+      await expect(resetDemo(host, { dir })).rejects.toBeInstanceOf(UserError);
+      expect(sysExec.calls).toEqual([]);
+    } finally {
+      process.env[DEMO_PREFIX_ENV] = PREFIX;
+    }
+    expect(await state(WEB)).toBe('running');
+  });
+
   it('will not adopt a guest with a demo name that it did not make', async () => {
     await resetDemo(host, { dir });
-    await defineUnmarked('demo-files', tmp);
+    await defineUnmarked(FILES, tmp);
     try {
       await expect(ensureDemo(host, { dir })).rejects.toBeInstanceOf(UserError);
       const r = await resetDemo(host, { dir });
-      expect(r.kept).toEqual(['demo-files (not made by the demo)']);
-      expect(await names()).toContain('demo-files');
+      expect(r.kept).toEqual([`${FILES} (not made by the demo)`]);
+      expect(await names()).toContain(FILES);
     } finally {
-      await virsh('undefine', 'demo-files');
+      await virsh('undefine', FILES);
     }
   });
 
@@ -111,10 +149,12 @@ describe('demo sandbox on the real libvirtd', () => {
     const r = await resetDemo(host, { dir });
     expect(r.kept).toEqual([]);
     const left = await names();
-    for (const g of DEMO_GUESTS) expect(left).not.toContain(g.name);
+    for (const g of demoGuests(PREFIX)) expect(left).not.toContain(g.name);
     expect(left).toContain(FOREIGN);
     await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
     // Reset on a clean host is a no-op too.
     expect((await resetDemo(host, { dir })).steps).toEqual([]);
+    // The default demo, if an admin has one, is exactly as it was.
+    expect(await defaultDemoStates()).toEqual(adminDemo);
   });
 });

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   bootSector,
   bootSectorWrites,
+  DEFAULT_DEMO_PREFIX,
   DEMO_GUESTS,
   DEMO_NS,
   type DemoManifest,
   type DemoObserved,
   demoDomainXml,
+  demoGuests,
   escapeXml,
+  parseDemoPrefix,
   planDemo,
   planDemoReset,
   pathsToCheck,
@@ -185,6 +188,88 @@ describe('planDemo', () => {
 
   it('refuses a relative directory', () => {
     expect(() => planDemo(fresh(), 'tcg', 'demo')).toThrow(UserError);
+  });
+});
+
+describe('demo name prefix', () => {
+  const PREFIX = 'vdtest-unit-';
+  const ours = (name: string) => ({ name, state: 'shut off', marker: { dir: DIR } });
+
+  it('names the guests and their disks from the prefix; the default is demo-', () => {
+    expect(DEFAULT_DEMO_PREFIX).toBe('demo-');
+    expect(DEMO_GUESTS.map((g) => [g.name, g.file])).toEqual([
+      ['demo-web', 'demo-web.qcow2'],
+      ['demo-files', 'demo-files.raw'],
+      ['demo-legacy', 'demo-legacy.vmdk'],
+    ]);
+    expect(demoGuests(PREFIX).map((g) => [g.name, g.file])).toEqual([
+      ['vdtest-unit-web', 'vdtest-unit-web.qcow2'],
+      ['vdtest-unit-files', 'vdtest-unit-files.raw'],
+      ['vdtest-unit-legacy', 'vdtest-unit-legacy.vmdk'],
+    ]);
+    // Everything but the names is the same demo.
+    expect(demoGuests(PREFIX).map(({ name, file, ...rest }) => rest)).toEqual(DEMO_GUESTS.map(({ name, file, ...rest }) => rest));
+  });
+
+  it('accepts letters, digits and -_. up to 32 characters', () => {
+    for (const ok of ['demo-', 'x', 'vdtest-e2e-', 'My_Demo.2-', 'a'.repeat(32)]) expect(parseDemoPrefix(ok, 'VIRTDECK_DEMO_PREFIX')).toBe(ok);
+  });
+
+  it.each(['', 'a'.repeat(33), 'demo/', '../x', 'my demo', "it's-", 'dämo-', 'a;b'])('refuses %j, naming the variable', (bad) => {
+    const e = userError(() => parseDemoPrefix(bad, 'VIRTDECK_DEMO_PREFIX'));
+    expect(e.sentence).toContain('VIRTDECK_DEMO_PREFIX');
+    expect(e.fix).toContain('VIRTDECK_DEMO_PREFIX=');
+  });
+
+  it('plans the prefixed guests, files, manifest and progress titles', () => {
+    const plan = planDemo(fresh(), 'tcg', DIR, { xmlDir: XML_DIR, prefix: PREFIX });
+    expect(plan.targets.guests).toEqual(['vdtest-unit-web', 'vdtest-unit-files', 'vdtest-unit-legacy']);
+    expect(plan.targets.images).toEqual([`${DIR}/vdtest-unit-web.qcow2`, `${DIR}/vdtest-unit-files.raw`, `${DIR}/vdtest-unit-legacy.vmdk`]);
+    expect(JSON.parse(plan.steps[1]!.command!.input!)).toMatchObject({
+      guests: ['vdtest-unit-web', 'vdtest-unit-files', 'vdtest-unit-legacy'],
+      files: ['vdtest-unit-web.qcow2', 'vdtest-unit-files.raw', 'vdtest-unit-legacy.vmdk'],
+    });
+    expect(titles(plan.steps)).toContain('Start vdtest-unit-web');
+    expect(titles(plan.steps)).toContain('Create the vmdk disk vdtest-unit-legacy.vmdk (64M)');
+    const define = plan.steps.find((s) => argv(s).includes('define'))!;
+    expect(define.writesFile?.path).toBe(`${XML_DIR}/vdtest-unit-web.xml`);
+    expect(define.writesFile?.content).toContain('<name>vdtest-unit-web</name>');
+    expect(plan.steps.flatMap((s) => argv(s)).some((a) => /(^|\/)demo-/.test(a))).toBe(false);
+  });
+
+  it("does not see the default demo's guests and files as its own or as conflicts", () => {
+    // An admin's complete default demo in the same directory, with its manifest.
+    const plan = planDemo(complete(), 'tcg', DIR, { xmlDir: XML_DIR, prefix: PREFIX });
+    expect(plan.steps.some((s) => argv(s).some((a) => /^demo-|\/demo-/.test(a)))).toBe(false);
+    expect(plan.targets.guests).toEqual(['vdtest-unit-web', 'vdtest-unit-files', 'vdtest-unit-legacy']);
+    // And an unmarked guest called demo-web blocks only the default demo.
+    const foreign = fresh({ guests: [{ name: 'demo-web', state: 'running', marker: null }] });
+    expect(planDemo(foreign, 'tcg', DIR, { prefix: PREFIX }).steps.length).toBeGreaterThan(0);
+    expect(() => planDemo(foreign, 'tcg', DIR)).toThrow(UserError);
+  });
+
+  it('is a no-op when the prefixed demo is complete', () => {
+    const obs = fresh({
+      dirExists: true,
+      files: demoGuests(PREFIX).map((g) => g.file),
+      manifest: { ...MANIFEST, files: demoGuests(PREFIX).map((g) => g.file), guests: demoGuests(PREFIX).map((g) => g.name) },
+      guests: [{ ...ours('vdtest-unit-web'), state: 'running' }, ours('vdtest-unit-files'), ours('vdtest-unit-legacy')],
+    });
+    expect(planDemo(obs, 'tcg', DIR, { xmlDir: XML_DIR, prefix: PREFIX }).steps).toEqual([]);
+  });
+
+  it('resets only the prefixed guests when the default demo is elsewhere', () => {
+    const obs = fresh({
+      dirExists: true,
+      files: ['vdtest-unit-web.qcow2', 'virtdeck-demo.json'],
+      manifest: { ...MANIFEST, files: ['vdtest-unit-web.qcow2'], guests: ['vdtest-unit-web'] },
+      // observeDemo only reads the prefixed names and the manifest's; a stray default guest
+      // passed in anyway must still be left alone.
+      guests: [ours('vdtest-unit-web'), { name: 'demo-web', state: 'running', marker: { dir: '/srv/admin' } }],
+    });
+    const { plan } = planDemoReset(obs, DIR, PREFIX);
+    expect(plan.targets.guests).toEqual(['vdtest-unit-web']);
+    expect(verbs(plan.steps)).toEqual(['virsh undefine vdtest-unit-web', 'rm', 'rm', 'rmdir']);
   });
 });
 

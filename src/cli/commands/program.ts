@@ -64,7 +64,7 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
     .helpOption('-h, --help', 'show help for a command')
     .option('-c, --connect <uri>', 'libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)')
     .option('--json', 'print machine-readable JSON (guest commands)')
-    .option('--demo', 'build the demo guests (demo-*) if needed and open the console on them')
+    .option('--demo', 'build the demo guests (demo-*, or $VIRTDECK_DEMO_PREFIX*) if needed and open the console on them')
     .option('--reset', 'with --demo: remove the demo guests and their files, then exit')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showSuggestionAfterError(true)
