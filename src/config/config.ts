@@ -7,6 +7,8 @@ const sshSchema = z.object({
   destination: z.string().min(1),
   port: z.number().int().min(1).max(65535).optional(),
   identityFile: z.string().min(1).optional(),
+  /** Extra ssh -o options, e.g. ["StrictHostKeyChecking=accept-new"]. */
+  options: z.array(z.string().min(1)).optional(),
 });
 
 const hostSchema = z.object({

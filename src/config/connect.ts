@@ -73,10 +73,14 @@ export function createHostContext(opts: HostOptions = {}): HostContext {
         `Connect with qemu+ssh://root@${p.host}/system, or add an ssh entry for this host to the config file.`,
       );
     }
+    // libvirt's no_verify=1 skips the host key check; virtdeck's own ssh does the same (and,
+    // not verifying, records nothing in known_hosts).
+    const noVerify = new URL(uri).searchParams.get('no_verify') === '1';
     target = {
       destination: p.user ? `${p.user}@${p.host}` : p.host!,
       ...(p.port ? { port: p.port } : {}),
       ...(p.keyfile ? { identityFile: p.keyfile } : {}),
+      ...(noVerify ? { options: ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null'] } : {}),
     };
   }
   return { name: opts.name ?? p.host!, uri, virshExec: local, sysExec: new SshExecutor(target) };

@@ -113,6 +113,8 @@ export interface SshTarget {
   destination: string;
   port?: number;
   identityFile?: string;
+  /** Extra `-o` options, e.g. StrictHostKeyChecking=no for a throwaway host key. */
+  options?: string[];
 }
 
 /**
@@ -130,6 +132,7 @@ export class SshExecutor implements Executor {
     if (tty) a.push('-t');
     if (this.target.port) a.push('-p', String(this.target.port));
     if (this.target.identityFile) a.push('-i', this.target.identityFile);
+    for (const o of this.target.options ?? []) a.push('-o', o);
     a.push(this.target.destination, '--');
     return a;
   }

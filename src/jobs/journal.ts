@@ -141,7 +141,8 @@ export function listJournals(stateDir: string): Journal[] {
     return [];
   }
   const out: Journal[] = [];
-  for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
+  // ID.progress.json beside each journal is its progress snapshot (jobs/jobStatus.ts), not a journal.
+  for (const n of names.filter((x) => x.endsWith('.json') && !x.endsWith('.progress.json')).sort()) {
     try {
       out.push(Journal.load(join(jobsDir(stateDir), n)));
     } catch {

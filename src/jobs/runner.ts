@@ -3,7 +3,7 @@
  * through an AbortSignal, and on failure or cancel the finished steps undone in reverse. The same
  * code finishes or rolls back a journal left by an interrupted virtdeck.
  */
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Executor } from '../host/exec.js';
 import { HostError, toHostError } from '../host/errors.js';
@@ -12,6 +12,7 @@ import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
 import { Journal, type JournalRecord, resumePoint } from './journal.js';
+import { acquireLocks, type HeldLocks } from './locks.js';
 
 export type RunnerEvent =
   | { type: 'step-start'; index: number; step: PlanStep }
@@ -185,22 +186,48 @@ async function stop(
   return { state, journal, error: err };
 }
 
+/** Locks the plan's guests and images for this process (see locks.ts); refuses while another live job holds one. */
+function lockJob(journal: Journal, opts: { stateDir: string }): HeldLocks {
+  const r = journal.record;
+  return acquireLocks(opts.stateDir, r.uri, r.plan.targets ?? { guests: [], images: [] }, { jobId: r.id, kind: r.kind, title: r.title, pid: process.pid, startedAt: r.createdAt });
+}
+
+async function locked(locks: HeldLocks, run: () => Promise<RunResult>): Promise<RunResult> {
+  try {
+    return await run();
+  } finally {
+    locks.release();
+  }
+}
+
 /** Journals and runs a new plan. */
-export function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
+export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
   const journal = Journal.create(opts.stateDir, { plan, uri: opts.host.uri, hostname: hostname(), params: opts.params });
-  return runFrom(journal, 0, opts);
+  let locks: HeldLocks;
+  try {
+    locks = lockJob(journal, opts);
+  } catch (e) {
+    // Refused before its first step: a journal of a job that never ran would only confuse recovery.
+    rmSync(journal.path, { force: true });
+    throw e;
+  }
+  return locked(locks, () => runFrom(journal, 0, opts));
 }
 
 /** Finishes an interrupted job: the step that was running when it died runs again. */
-export function finishJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
+export async function finishJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
+  const locks = lockJob(journal, opts);
   journal.adopt();
-  return runFrom(journal, resumePoint(journal.record), opts);
+  return locked(locks, () => runFrom(journal, resumePoint(journal.record), opts));
 }
 
 /** Rolls an interrupted job back: undoes every step that started, newest first. */
 export async function rollbackJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
+  const locks = lockJob(journal, opts);
   journal.adopt();
-  const clean = await rollback(journal, opts, journal.record.steps.length - 1);
-  journal.finish(clean ? 'rolled-back' : 'rollback-failed');
-  return { state: journal.record.state, journal };
+  return locked(locks, async () => {
+    const clean = await rollback(journal, opts, journal.record.steps.length - 1);
+    journal.finish(clean ? 'rolled-back' : 'rollback-failed');
+    return { state: journal.record.state, journal };
+  });
 }

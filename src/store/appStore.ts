@@ -478,6 +478,10 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.openWizard();
           case 'importVmware':
             return s.pushDialog({ kind: 'wizard', which: 'import' });
+          case 'mergeIde':
+            return withGuest((name) => s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name }));
+          case 'p2v':
+            return s.pushDialog({ kind: 'wizard', which: 'p2v' });
         }
       },
 

@@ -108,7 +108,9 @@ export interface FormDialog {
 export interface WizardDialog {
   kind: 'wizard';
   /** Which full-screen wizard; the new-guest one when absent. */
-  which?: 'newGuest' | 'convert' | 'expand' | 'import';
+  which?: 'newGuest' | 'convert' | 'expand' | 'import' | 'p2v' | 'mergeide';
+  /** The guest a guest wizard (MergeIDE) works on. */
+  guest?: string;
   /** The image a disk wizard starts from (the Disks pane's selection). */
   imagePath?: string;
   info?: { format?: string; virtualSize?: number };

@@ -28,6 +28,8 @@ import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ExpandWizard } from './wizards/ExpandWizard.js';
 import { ConvertWizard } from './wizards/ConvertWizard.js';
 import { ImportVmwareWizard } from './wizards/ImportVmwareWizard.js';
+import { MergeIdeWizard } from './wizards/MergeIdeWizard.js';
+import { P2vWizard } from './wizards/P2vWizard.js';
 import { NewGuestWizard } from './wizards/NewGuestWizard.js';
 
 export const MIN_COLUMNS = 80;
@@ -214,6 +216,20 @@ function Console({ host }: { host: HostContext }) {
     return (
       <Box width={columns} height={height} flexDirection="column">
         <ImportVmwareWizard host={host} theme={theme} width={columns} height={height} onClose={(defined) => store.getState().closeWizard(defined)} />
+      </Box>
+    );
+  }
+  if (top?.kind === 'wizard' && top.which === 'p2v') {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <P2vWizard host={host} theme={theme} width={columns} onClose={(defined) => store.getState().closeWizard(defined)} />
+      </Box>
+    );
+  }
+  if (top?.kind === 'wizard' && top.which === 'mergeide' && top.guest) {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <MergeIdeWizard host={host} guest={top.guest} running={guests.find((g) => g.name === top.guest)?.state !== 'shut off'} theme={theme} width={columns} onClose={() => store.getState().closeWizard(null)} />
       </Box>
     );
   }

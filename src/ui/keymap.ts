@@ -49,6 +49,8 @@ export type ActionId =
   | 'log'
   | 'newGuest'
   | 'importVmware'
+  | 'mergeIde'
+  | 'p2v'
   | 'details'
   | 'diskCheck'
   | 'diskCreate'
@@ -65,6 +67,7 @@ export type ActionId =
   | 'backupFiles'
   | 'backupPrune'
   | 'backupDest'
+  | 'backupSchedule'
   | 'snapshotTake'
   | 'snapshotRevert'
   | 'snapshotDelete'
@@ -100,7 +103,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['L'], action: 'jobsLog', hint: 'log', description: "Show the selected job's log, following new lines", panes: ['jobs'], showInFooter: true },
   { keys: ['f'], action: 'jobsFinish', hint: 'finish', description: 'Finish an interrupted job (its process is gone): the cut-off step runs again, then the rest', panes: ['jobs'], showInFooter: true },
   { keys: ['R'], action: 'jobsRollback', hint: 'roll back', description: 'Roll an interrupted job back: undo every step it started, newest first', panes: ['jobs'], showInFooter: true },
-  { keys: ['r', 'ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Read the jobs again (the pane also follows them live)', panes: ['jobs'], showInFooter: false },
+  { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the jobs again (the pane also follows them live)', panes: ['jobs'], showInFooter: false },
   // Every pane: the host picker; `:host NAME` switches directly (`:host` alone opens the Host pane).
   { keys: ['H'], action: 'hostPicker', hint: 'hosts', description: 'Pick the host to act on: this one or one from the config file (:host NAME switches directly)', panes: 'all', showInFooter: false, command: { name: 'hosts', guest: false } },
   // Host pane: before the shared bindings so its Enter, Esc, r and F win there.
@@ -123,6 +126,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', panes: ['backups'], showInFooter: true },
   { keys: ['P'], action: 'backupPrune', hint: 'prune', description: "Prune the guest's runs by the retention rules (shows what would go first)", panes: ['backups'], showInFooter: false },
   { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', panes: ['backups'], showInFooter: false },
+  { keys: ['S'], action: 'backupSchedule', hint: 'schedule', description: 'Set, change or remove the nightly backup schedule (cron.d or a systemd timer); shows the file first', panes: ['backups'], showInFooter: false },
   { keys: ['t'], action: 'snapshotTake', hint: 'snapshot', description: 'Take a snapshot of the selected guest before a risky change', panes: ['backups'], showInFooter: true },
   { keys: ['T'], action: 'snapshotRevert', hint: 'revert', description: "Revert the guest to its current snapshot (says what is lost)", panes: ['backups'], showInFooter: false },
   { keys: ['X'], action: 'snapshotDelete', hint: 'del snap', description: "Delete the guest's current snapshot (external ones are merged back)", panes: ['backups'], showInFooter: false },
@@ -140,6 +144,8 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['v'], action: 'vnc', hint: 'VNC', description: 'Show how to reach the guest screen over VNC through an SSH tunnel', panes: ['guests'], showInFooter: false, command: { name: 'vnc', guest: true } },
   { keys: ['L'], action: 'log', hint: 'log', description: "Show the last lines of the guest's QEMU log", panes: ['guests'], showInFooter: false, command: { name: 'log', guest: true } },
   { keys: ['I'], action: 'importVmware', hint: 'import', description: 'Import a VMware VM from its .vmx (wizard)', panes: ['guests'], showInFooter: false, command: { name: 'import', guest: false } },
+  { keys: ['M'], action: 'mergeIde', hint: 'MergeIDE', description: 'Prepare the selected Windows guest to boot from IDE (MergeIDE): offline in its registry, or an ISO to run inside it', panes: ['guests'], showInFooter: false, command: { name: 'mergeide', guest: true } },
+  { keys: ['P'], action: 'p2v', hint: 'P2V', description: 'Turn a physical machine (over SSH), a disk or a raw dump into a guest (wizard)', panes: ['guests'], showInFooter: false, command: { name: 'p2v', guest: false } },
   { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', panes: ['guests'], showInFooter: true, command: { name: 'new', guest: false } },
   { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest (Disks: the selected image, with qemu-img info)', panes: ['guests', 'disks'], showInFooter: false, command: { name: 'details', guest: true } },
   { keys: ['K'], action: 'diskCheck', hint: 'check', description: 'Check the selected image with qemu-img check (read-only; -U when a running guest uses it)', panes: ['disks'], showInFooter: true },
@@ -163,7 +169,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['5'], action: 'pane5', hint: 'jobs', description: 'Jobs pane', panes: 'all', showInFooter: false, command: { name: 'jobs', guest: false } },
   { keys: ['ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: 'all', showInFooter: false, command: { name: 'refresh', guest: false } },
   // R is restore in the Backups pane.
-  { keys: ['R'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: ['guests', 'disks', 'host', 'jobs'], showInFooter: false },
+  { keys: ['R'], action: 'refresh', hint: 'refresh', description: 'Refresh now', panes: ['guests', 'disks', 'host'], showInFooter: false },
   { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', panes: ['guests', 'disks'], showInFooter: true },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', panes: 'all', showInFooter: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', panes: 'all', showInFooter: true, command: { name: 'help', guest: false } },

@@ -35,13 +35,22 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
       instance?.unmount();
     });
 
-  const store = createAppStore(opts.host, {
-    initialPane: opts.initialPane,
-    shutdownTimeoutMs: opts.shutdownTimeoutMs,
-    size: { columns: stdout.columns || 80, rows: stdout.rows || 24 },
-    handOff,
-    env,
-  });
+  // `:host NAME` and the host picker: the store of the old host is disposed and a new one made,
+  // so no watcher, poll or pane state of one host acts on the other.
+  let host = opts.host;
+  let switchTo: HostContext | null = null;
+  const makeStore = (h: HostContext, pane?: PaneId) =>
+    createAppStore(h, {
+      initialPane: pane,
+      shutdownTimeoutMs: opts.shutdownTimeoutMs,
+      size: { columns: stdout.columns || 80, rows: stdout.rows || 24 },
+      handOff,
+      env,
+      onSwitchHost: (next) => {
+        switchTo = next;
+      },
+    });
+  let store = makeStore(host, opts.initialPane);
   const theme = chooseTheme(env);
   const screen = fullScreen(stdout);
   const restore = () => {
@@ -54,9 +63,19 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   try {
     for (;;) {
       store.setState({ size: { columns: stdout.columns || 80, rows: stdout.rows || 24 } });
-      instance = render(<App store={store} host={opts.host} theme={theme} />, { stdin, stdout, exitOnCtrlC: false, patchConsole: true });
+      instance = render(<App store={store} host={host} theme={theme} />, { stdin, stdout, exitOnCtrlC: false, patchConsole: true });
       await instance.waitUntilExit();
       instance = null;
+      const next = switchTo as HostContext | null;
+      if (next) {
+        switchTo = null;
+        const pane = store.getState().pane;
+        store.getState().dispose();
+        host = next;
+        store = makeStore(host, pane);
+        store.getState().setMessage(`Now on ${host.name} (${host.uri}).`);
+        continue;
+      }
       const job = pending as (() => Promise<void>) | null;
       if (!job) break;
       pending = null;

@@ -26,7 +26,7 @@ describe('frame', () => {
     await app.press('4');
     await app.waitFor('checks:');
     await app.press(KEYS.tab);
-    await app.waitFor('Jobs: not built yet.');
+    await app.waitFor('STARTED');
     await app.press(KEYS.tab);
     await app.waitFor('NAME');
     expect(app.store.getState().pane).toBe('guests');

@@ -25,6 +25,8 @@ export interface ConvertFlags {
   bus?: string;
   removeOriginal?: boolean;
   dryRun?: boolean;
+  /** Run in a detached worker that survives this terminal; print the job id and return. */
+  detach?: boolean;
 }
 
 const BUSES = ['ide', 'sata', 'scsi', 'virtio'];
@@ -74,6 +76,13 @@ export async function convertCommand(ctx: GuestCommandContext, source: string, f
     return EXIT.ok;
   }
   for (const w of prepared.check.warnings) out.err(`warning: ${w}`);
+  if (flags.detach) {
+    const { launchDetached } = await import('../../jobs/detached.js');
+    const job = await launchDetached(ctx.host, plan, { stateDir: stateDir() });
+    if (out.json) out.out(JSON.stringify({ ok: true, detached: true, id: job.id, pid: job.pid, dest, journal: job.journalPath, log: job.logPath }, null, 2));
+    else out.out([`Started job ${job.id} (worker pid ${job.pid ?? 'starting'}): ${prepared.request.source.path} → ${dest}.`, `Follow it:  virtdeck job log ${job.id} --follow`, `Cancel it:  virtdeck job cancel ${job.id}`].join('\n'));
+    return EXIT.ok;
+  }
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -112,6 +121,7 @@ export function registerDiskConvertCommands(program: Command, kit: CommandKit): 
     .option('--bus <bus>', 'with --repoint: move the disk to this bus (ide, sata, scsi, virtio)')
     .option('--remove-original', 'remove the source once everything else succeeded (last step)')
     .option('-n, --dry-run', 'print the plan only; change nothing')
+    .option('--detach', 'run in the background in a worker that survives this terminal and the SSH session; prints the job id')
     .addHelpText(
       'after',
       kit.examples([
@@ -119,6 +129,7 @@ export function registerDiskConvertCommands(program: Command, kit: CommandKit): 
         'virtdeck disk convert /srv/vm/web.raw --to vmdk            # VMware, SCSI lsilogic, v6',
         'virtdeck disk convert /srv/vm/web.qcow2 --to vmdk-flat --dest /export/web.vmdk',
         'virtdeck disk convert /srv/vm/web.vmdk --to qcow2 --repoint --bus virtio',
+        'virtdeck disk convert /srv/vm/big.raw --to vmdk --detach   # then: virtdeck job log ID --follow',
       ]),
     )
     .action((source: string, opts: ConvertFlags) => kit.run((ctx) => convertCommand(ctx, source, opts))());

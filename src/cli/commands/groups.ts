@@ -10,6 +10,8 @@ import { registerDiskConvertCommands } from './diskConvert.js';
 import { registerDiskExpandCommands } from './diskExpand.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerImportCommands } from './import.js';
+import { registerMergeIdeCommands } from './mergeide.js';
+import { registerP2vCommands } from './p2v.js';
 import { registerJobCommands } from './job.js';
 import type { CommandKit } from './program.js';
 import { registerSnapshotCommands } from './snapshot.js';
@@ -23,6 +25,8 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerDiskConvertCommands,
   registerDiskExpandCommands,
   registerImportCommands,
+  registerP2vCommands,
+  registerMergeIdeCommands,
   registerSnapshotCommands,
   registerDoctorCommands,
   registerJobCommands,

@@ -4,6 +4,7 @@ import type { AccelShown } from '../../store/types.js';
 import type { HostVersions } from '../../host/virsh.js';
 import { useApp } from '../../store/context.js';
 import { PANES } from '../keymap.js';
+import { useJobsBadge } from '../panes/jobs/useJobsBadge.js';
 import { colorFor, type Theme } from '../theme.js';
 import { useTheme } from './Frame.js';
 
@@ -32,15 +33,29 @@ export function Tabs({ width }: { width: number }) {
   const pane = useApp((s) => s.pane);
   const lastRefresh = useApp((s) => s.lastRefresh);
   const refreshError = useApp((s) => s.refreshError);
-  const status = refreshError ? `${theme.symbols.warn} refresh failed` : lastRefresh ? `updated ${clock(lastRefresh)}` : 'loading…';
-  const tabsText = PANES.map((p, i) => `${i + 1} ${p.title}`).join('   ');
+  const fullStatus = refreshError ? `${theme.symbols.warn} refresh failed` : lastRefresh ? `updated ${clock(lastRefresh)}` : 'loading…';
+  const badges = useJobsBadge();
+  const titled = (badge: string) => (p: (typeof PANES)[number]) => (p.id === 'jobs' && badge ? `${p.title} (${badge})` : p.title);
+  const textOf = (t: (p: (typeof PANES)[number]) => string) => PANES.map((p, i) => `${i + 1} ${t(p)}`).join('   ');
+  // The Jobs tab says what runs ("5 Jobs (1 running)") as far as the line has room; the refresh
+  // time gives up its "updated" first.
+  const shortStatus = lastRefresh && !refreshError ? clock(lastRefresh) : fullStatus;
+  const fits = ([t, st]: [(p: (typeof PANES)[number]) => string, string]) => textOf(t).length + st.length + 1 <= width;
+  const choices: [(p: (typeof PANES)[number]) => string, string][] = [
+    [titled(badges.full), fullStatus],
+    [titled(badges.short), fullStatus],
+    [titled(badges.short), shortStatus],
+    [titled(''), fullStatus],
+  ];
+  const [title, status] = choices.find(fits) ?? [titled(''), fullStatus];
+  const tabsText = textOf(title);
   const gap = Math.max(1, width - tabsText.length - status.length);
   return (
     <Box>
       {PANES.map((p, i) => (
         <Text key={p.id} bold={p.id === pane} color={p.id === pane ? colorFor(theme, 'accent') : undefined} inverse={p.id === pane && !theme.color}>
           {i > 0 ? '   ' : ''}
-          {i + 1} {p.title}
+          {i + 1} {title(p)}
         </Text>
       ))}
       <Text>{' '.repeat(gap)}</Text>

@@ -7,6 +7,7 @@ import type { PaneId } from '../keymap.js';
 import { BackupsPane } from './BackupsPane.js';
 import { DisksPane } from './DisksPane.js';
 import { HostPane } from './HostPane.js';
+import { JobsPane } from './JobsPane.js';
 
 export interface PaneViewProps {
   width: number;
@@ -17,4 +18,5 @@ export const PANE_VIEWS: Partial<Record<Exclude<PaneId, 'guests'>, ComponentType
   disks: DisksPane,
   backups: BackupsPane,
   host: HostPane,
+  jobs: JobsPane,
 };

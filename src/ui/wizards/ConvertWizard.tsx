@@ -56,7 +56,7 @@ interface RunView {
 type Phase =
   | { kind: 'form' }
   | { kind: 'running'; run: RunView }
-  | { kind: 'result'; ok: boolean; lines: string[]; error: UserError | HostError | null };
+  | { kind: 'result'; ok: boolean; lines: string[]; error: UserError | HostError | null; title?: string };
 
 const REVIEW_ROWS = 12;
 
@@ -183,6 +183,30 @@ export function ConvertWizard(props: ConvertWizardProps) {
     );
   };
 
+  /** b: the same plan in a detached worker that survives this console and the SSH session. */
+  const startInBackground = () => {
+    const plan = screen.current.prepared?.plan;
+    if (!plan || busy.current) return;
+    busy.current = true;
+    setMessage('Starting a worker…');
+    import('../../jobs/detached.js')
+      .then(({ launchDetached }) => launchDetached(host, plan, { stateDir: props.stateDir ?? defaultStateDir() }))
+      .then(
+        (job) =>
+          setPhase({
+            kind: 'result',
+            ok: false,
+            title: 'Convert disk · running in the background',
+            lines: [`Started job ${job.id} in a worker (pid ${job.pid ?? '?'}) that survives this console and the SSH session.`, 'The Jobs pane (5) shows its progress; c there cancels it.', `Log: virtdeck job log ${job.id} --follow`],
+            error: null,
+          }),
+        (e: unknown) => setPhase({ kind: 'result', ok: false, lines: [], error: e instanceof UserError ? e : toHostError(e) }),
+      )
+      .finally(() => {
+        busy.current = false;
+      });
+  };
+
   const saveScript = () => {
     const prepared = screen.current.prepared;
     if (!prepared?.plan) return;
@@ -226,6 +250,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
       if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
       else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
       else if (input === 'w') saveScript();
+      else if (input === 'b') startInBackground();
       else if (input === 'q') onClose(null);
       else if (key.return && prepared?.plan) start();
     }
@@ -280,7 +305,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
 
   if (phase.kind === 'result') {
     return frame(
-      phase.ok ? 'Convert disk · done' : 'Convert disk · not done',
+      phase.title ?? (phase.ok ? 'Convert disk · done' : 'Convert disk · not done'),
       <>
         {phase.lines.map((l) => (
           <Text key={l} wrap="truncate-end">
@@ -318,7 +343,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
         {reviewLines.length > REVIEW_ROWS ? <Text color={muted}>{`lines ${scroll + 1}–${scroll + shown.length} of ${reviewLines.length} (↑↓)`}</Text> : null}
         {message ? <Text wrap="truncate-middle">{message}</Text> : null}
       </>,
-      'Enter run   w save as script   ↑↓ scroll   Esc back   q cancel',
+      'Enter run   b in background   w script   ↑↓ scroll   Esc back   q cancel',
     );
   }
 

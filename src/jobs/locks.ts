@@ -1,0 +1,243 @@
+/**
+ * Locks on what a job changes (its plan's guests and images), so two virtdeck instances — two SSH
+ * logins, the console and a cron job — never convert, expand or back up the same guest or image at
+ * once. One file per target in stateDir()/locks, created with O_EXCL; a lock whose process is gone
+ * (killed, host rebooted) is stale and taken over.
+ */
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { UserError } from '../model/userError.js';
+
+export interface LockTarget {
+  kind: 'guest' | 'image';
+  name: string;
+}
+
+export interface LockOwner {
+  jobId: string;
+  kind: string;
+  title: string;
+  pid: number;
+  /** ISO time the job started. */
+  startedAt: string;
+}
+
+interface LockFile extends LockOwner {
+  target: LockTarget;
+  uri: string;
+  /** /proc/PID/stat start time: tells a live owner from a new process that reused its pid. */
+  pidStart: string | null;
+}
+
+export function locksDir(stateDir: string): string {
+  return join(stateDir, 'locks');
+}
+
+/** The machine a URI reaches: guests of two hosts with the same name are different guests. */
+function machineOf(uri: string): string {
+  const m = uri.match(/^[a-z0-9+]+:\/\/(?:[^@/]*@)?([^/:?]*)/i);
+  return m?.[1] || 'local';
+}
+
+/** Pure: the targets of a plan, image paths normalised (`/a/./b` and `/a//b` are one file), without duplicates. */
+export function lockTargets(targets: { guests: string[]; images: string[] }): LockTarget[] {
+  const seen = new Set<string>();
+  const out: LockTarget[] = [];
+  const add = (t: LockTarget) => {
+    const key = `${t.kind}:${t.name}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(t);
+    }
+  };
+  for (const g of targets.guests) if (g) add({ kind: 'guest', name: g });
+  for (const i of targets.images) if (i) add({ kind: 'image', name: posix.normalize(i).replace(/(.)\/$/, '$1') });
+  return out;
+}
+
+/** Pure: the lock file's name; readable when short, hashed when a long path would not fit a file name. */
+export function lockFileName(uri: string, t: LockTarget): string {
+  const readable = `${t.kind}-${machineOf(uri)}-${t.name}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  const hash = createHash('sha256').update(`${machineOf(uri)}\0${t.kind}\0${t.name}`).digest('hex').slice(0, 16);
+  return `${readable.slice(0, 120)}-${hash}.lock`;
+}
+
+/** Field 22 of /proc/PID/stat (clock ticks after boot); null where /proc is not readable. */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Alive and not a zombie (a killed worker whose parent is gone stays one where PID 1 does not reap). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+function ownerAlive(l: LockFile): boolean {
+  if (!pidAlive(l.pid)) return false;
+  const start = processStart(l.pid);
+  return !(l.pidStart && start && l.pidStart !== start);
+}
+
+function hhmm(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** Pure: the refusal an admin sees when another job holds the target. */
+export function busyError(target: LockTarget, holder: LockOwner): UserError {
+  const what = target.kind === 'guest' ? target.name : `The image ${target.name}`;
+  return new UserError(
+    `${what} is busy: job ${holder.jobId} (${holder.kind}, started ${hhmm(holder.startedAt)} by pid ${holder.pid}) is working on it.`,
+    `Wait for it or cancel it (virtdeck job cancel ${holder.jobId}).`,
+  );
+}
+
+function readLock(path: string): LockFile | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as LockFile;
+  } catch {
+    return null;
+  }
+}
+
+function writeExclusive(path: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+export interface HeldLocks {
+  readonly paths: string[];
+  /** Records a new owner pid (the launcher hands its locks to the detached worker). */
+  handTo(pid: number): void;
+  release(): void;
+}
+
+/**
+ * Who may take over a lock besides a dead owner: this very process, and a worker taking its own
+ * job's locks from the virtdeck that launched it (its parent, or under systemd-run the pid it was
+ * told in VIRTDECK_LAUNCHER_PID).
+ */
+function mayTakeOver(l: LockFile, owner: LockOwner): boolean {
+  if (!ownerAlive(l)) return true;
+  if (l.pid === owner.pid) return true;
+  return l.jobId === owner.jobId && (l.pid === process.ppid || String(l.pid) === process.env.VIRTDECK_LAUNCHER_PID);
+}
+
+/**
+ * Takes every lock or none: on a conflict the ones taken so far are released and the refusal names
+ * the job that holds the target.
+ */
+export function acquireLocks(stateDir: string, uri: string, targets: { guests: string[]; images: string[] }, owner: LockOwner): HeldLocks {
+  const dir = locksDir(stateDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const held: { path: string; file: LockFile }[] = [];
+  const release = () => {
+    for (const h of held.splice(0)) {
+      // Only our own lock: after a takeover by another job the file is no longer ours to remove.
+      if (readLock(h.path)?.jobId === h.file.jobId) {
+        try {
+          unlinkSync(h.path);
+        } catch {
+          // already gone
+        }
+      }
+    }
+  };
+  try {
+    for (const target of lockTargets(targets)) {
+      const path = join(dir, lockFileName(uri, target));
+      const file: LockFile = { ...owner, target, uri, pidStart: processStart(owner.pid) };
+      const text = `${JSON.stringify(file)}\n`;
+      for (let attempt = 0; ; attempt++) {
+        if (writeExclusive(path, text)) break;
+        const current = readLock(path);
+        if (current && !mayTakeOver(current, owner)) throw busyError(target, current);
+        if (attempt > 3) throw busyError(target, current ?? { ...owner, jobId: '?' });
+        // Stale (or ours): move it aside under a unique name first, so two takers cannot both win.
+        const aside = `${path}.stale-${process.pid}`;
+        try {
+          renameSync(path, aside);
+        } catch {
+          continue; // someone else moved it; look again
+        }
+        // Between reading and moving, another taker may have put its fresh lock there: give it back.
+        const moved = readLock(aside);
+        if (moved && !mayTakeOver(moved, owner)) {
+          try {
+            linkSync(aside, path);
+          } catch {
+            // a third lock is there now; the next round reads it
+          }
+        }
+        unlinkSync(aside);
+      }
+      held.push({ path, file });
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return {
+    get paths() {
+      return held.map((h) => h.path);
+    },
+    handTo(pid) {
+      for (const h of held) {
+        h.file = { ...h.file, pid, pidStart: processStart(pid) };
+        const tmp = `${h.path}.${process.pid}.tmp`;
+        const fd = openSync(tmp, 'w', 0o600);
+        try {
+          writeSync(fd, `${JSON.stringify(h.file)}\n`);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, h.path);
+      }
+    },
+    release,
+  };
+}
+
+/** Every lock file with its holder, for `job list` and tests. */
+export function readLocks(stateDir: string): (LockOwner & { target: LockTarget; uri: string; stale: boolean })[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(locksDir(stateDir));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.lock'))
+    .flatMap((n) => {
+      const l = readLock(join(locksDir(stateDir), n));
+      return l ? [{ jobId: l.jobId, kind: l.kind, title: l.title, pid: l.pid, startedAt: l.startedAt, target: l.target, uri: l.uri, stale: !ownerAlive(l) }] : [];
+    });
+}

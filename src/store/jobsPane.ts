@@ -1,0 +1,249 @@
+/**
+ * The Jobs pane's state and actions: every job of this machine's state dir (running, interrupted,
+ * ended), read from the journals and progress snapshots — so a job started by another virtdeck,
+ * another SSH login, or `--detach` shows up live. Polls every ~500 ms while the pane is shown.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import { stateDir as defaultStateDir } from '../config/paths.js';
+import type { HostContext } from '../host/hostContext.js';
+import { cancelJob as defaultCancel, findJob, startWorker } from '../jobs/detached.js';
+import { type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
+import type { JournalRecord } from '../jobs/journal.js';
+import { describeInterruptedJob } from '../jobs/recovery.js';
+import type { ActionId } from '../ui/keymap.js';
+import { type AppStore, toShownError } from './appStore.js';
+import type { PaneController } from './panes.js';
+import type { ShownError } from './types.js';
+
+export interface JobsPaneData {
+  jobs: JobSummary[];
+  selected: string | null;
+  lastRead: number | null;
+  error: ShownError | null;
+}
+
+export type JobsPaneStore = StoreApi<JobsPaneData>;
+
+export interface JobsPaneOptions {
+  stateDir?: string;
+  pollMs?: number;
+  hostname?: string;
+  alive?: (pid: number) => boolean;
+  /** Injected in tests; the real ones signal workers and start new ones. */
+  cancel?: (stateDir: string, id: string) => Promise<{ id: string; state: string }>;
+  resume?: (stateDir: string, id: string, mode: 'run' | 'rollback') => Promise<{ pid: number | null }>;
+}
+
+export interface JobsPaneController extends PaneController {
+  store: JobsPaneStore;
+  reload(): void;
+  selectedJob(): JobSummary | null;
+}
+
+/** Pure: "1 running" / "2 running, 1 interrupted" for the tab, '' when nothing needs attention. */
+export function jobsBadge(jobs: JobSummary[], short = false): string {
+  const running = jobs.filter((j) => j.state === 'running').length;
+  const interrupted = jobs.filter((j) => j.state === 'interrupted').length;
+  const parts = [running ? `${running} running` : '', interrupted ? `${interrupted} interrupted` : ''].filter(Boolean);
+  return short ? (parts[0] ?? '') : parts.join(', ');
+}
+
+export function createJobsPaneController(_host: HostContext, app: AppStore, opts: JobsPaneOptions = {}): JobsPaneController {
+  const dir = opts.stateDir ?? defaultStateDir();
+  const pollMs = opts.pollMs ?? 500;
+  const cancel = opts.cancel ?? ((d, id) => defaultCancel(d, id, { waitMs: 120_000 }));
+  const resume = opts.resume ?? ((d, id, mode) => startWorker(findJob(d, id), { stateDir: d, mode }));
+  const store = createStore<JobsPaneData>()(() => ({ jobs: [], selected: null, lastRead: null, error: null }));
+  let poll: ReturnType<typeof setInterval> | null = null;
+  let logFollow: ReturnType<typeof setInterval> | null = null;
+
+  const say = (text: string, kind: 'info' | 'error' | 'busy' = 'info') => app.getState().setMessage(text, kind);
+  const selectedJob = () => {
+    const { jobs, selected } = store.getState();
+    return jobs.find((j) => j.id === selected) ?? jobs[0] ?? null;
+  };
+
+  const reload = () => {
+    try {
+      const jobs = listJobSummaries(dir, { hostname: opts.hostname, alive: opts.alive });
+      store.setState((s) => ({
+        jobs,
+        lastRead: Date.now(),
+        error: null,
+        // The selection follows its job; a new job does not steal it.
+        selected: s.selected && jobs.some((j) => j.id === s.selected) ? s.selected : (jobs[0]?.id ?? null),
+      }));
+    } catch (e) {
+      store.setState({ error: toShownError(e) });
+    }
+  };
+
+  // Polls only while the Jobs pane is on screen; the tab's badge is refreshed at a slower pace.
+  const ensurePoll = () => {
+    if (poll) return;
+    poll = setInterval(() => {
+      if (app.getState().pane === 'jobs' || Date.now() - (store.getState().lastRead ?? 0) > 5_000) reload();
+    }, pollMs);
+    poll.unref?.();
+  };
+
+  const move = (delta: number | 'top' | 'bottom') => {
+    const { jobs } = store.getState();
+    if (jobs.length === 0) return;
+    const current = Math.max(0, jobs.findIndex((j) => j.id === selectedJob()?.id));
+    const index = delta === 'top' ? 0 : delta === 'bottom' ? jobs.length - 1 : Math.min(Math.max(current + delta, 0), jobs.length - 1);
+    store.setState({ selected: jobs[index]?.id ?? null });
+  };
+
+  const withJob = (run: (j: JobSummary) => void) => {
+    const j = selectedJob();
+    if (!j) return say('There are no jobs yet: long conversions, expansions and backups show up here.', 'error');
+    run(j);
+  };
+
+  const details = (j: JobSummary) => {
+    try {
+      const rec = findJob(dir, j.id).record as JournalRecord;
+      app.getState().pushDialog({ kind: 'text', title: `${j.title}`, lines: jobDetailLines(rec, j), offset: 0 });
+    } catch (e) {
+      app.getState().pushDialog({ kind: 'error', title: `Could not read job ${j.id}`, error: toShownError(e), showDetails: false });
+    }
+  };
+
+  const showLog = (j: JobSummary) => {
+    const title = `${logPath(dir, j.id)} (follows)`;
+    const read = () => {
+      const lines = readLogTail(dir, j.id, 500);
+      return lines.length > 0 ? lines : ['(no log yet)'];
+    };
+    app.getState().pushDialog({ kind: 'text', title, lines: read(), offset: Number.MAX_SAFE_INTEGER, follow: true });
+    if (logFollow) clearInterval(logFollow);
+    logFollow = setInterval(() => {
+      const top = app.getState().dialogs.at(-1);
+      if (top?.kind !== 'text' || top.title !== title) {
+        if (logFollow) clearInterval(logFollow);
+        logFollow = null;
+        return;
+      }
+      const lines = read();
+      if (lines.length !== top.lines.length || lines.at(-1) !== top.lines.at(-1)) app.getState().updateDialog('text', (d) => ({ ...d, lines }));
+    }, pollMs);
+    logFollow.unref?.();
+  };
+
+  const askCancel = (j: JobSummary) => {
+    if (j.state !== 'running') return say(`"${j.title}" is ${j.state}; only a running job can be cancelled.`, 'error');
+    app.getState().pushDialog({
+      kind: 'confirm',
+      title: `Cancel "${j.title}"?`,
+      lines: [
+        `Job ${j.id} (${j.kind}, pid ${j.pid}) is at step ${Math.min(j.stepIndex + 1, j.stepCount)} of ${j.stepCount}: ${j.stepTitle}.`,
+        'It stops the running step and undoes what the job did so far, newest first; the original is left as it was.',
+      ],
+      yes: 'cancel the job',
+      onYes: async () => {
+        say(`Cancelling ${j.id}; undoing what it did…`, 'busy');
+        try {
+          const r = await cancel(dir, j.id);
+          say(r.state === 'cancelled' ? `Cancelled "${j.title}"; what it did is undone.` : `"${j.title}" ended ${r.state}.`, r.state === 'cancelled' ? 'info' : 'error');
+        } catch (e) {
+          app.getState().pushDialog({ kind: 'error', title: `Could not cancel ${j.id}`, error: toShownError(e), showDetails: false });
+          say('');
+        } finally {
+          reload();
+        }
+      },
+    });
+  };
+
+  const askResume = (j: JobSummary, mode: 'run' | 'rollback') => {
+    if (j.state !== 'interrupted') {
+      return say(`"${j.title}" is ${j.state}; only an interrupted job (its process is gone) can be ${mode === 'run' ? 'finished' : 'rolled back'}.`, 'error');
+    }
+    let explanation: string[] = [];
+    try {
+      const item = describeInterruptedJob(findJob(dir, j.id).record as JournalRecord);
+      explanation = [...item.explanation, mode === 'run' ? item.finish : item.rollback];
+    } catch {
+      explanation = [];
+    }
+    app.getState().pushDialog({
+      kind: 'confirm',
+      title: `${mode === 'run' ? 'Finish' : 'Roll back'} "${j.title}"?`,
+      lines: [...explanation, 'It runs in a worker that survives this console; follow it here or with `virtdeck job log`.'],
+      yes: mode === 'run' ? 'finish' : 'roll back',
+      onYes: async () => {
+        say(`Starting a worker to ${mode === 'run' ? 'finish' : 'roll back'} ${j.id}…`, 'busy');
+        try {
+          const r = await resume(dir, j.id, mode);
+          say(`A worker (pid ${r.pid ?? '?'}) ${mode === 'run' ? 'finishes' : 'rolls back'} "${j.title}".`);
+        } catch (e) {
+          app.getState().pushDialog({ kind: 'error', title: `Could not ${mode === 'run' ? 'finish' : 'roll back'} ${j.id}`, error: toShownError(e), showDetails: false });
+          say('');
+        } finally {
+          reload();
+        }
+      },
+    });
+  };
+
+  const dispatch = (action: ActionId): boolean => {
+    switch (action) {
+      case 'up':
+        move(-1);
+        return true;
+      case 'down':
+        move(1);
+        return true;
+      case 'top':
+        move('top');
+        return true;
+      case 'bottom':
+        move('bottom');
+        return true;
+      case 'refresh':
+        reload();
+        say('Read the jobs again.');
+        return true;
+      case 'jobsOpen':
+        withJob(details);
+        return true;
+      case 'jobsCancel':
+        withJob(askCancel);
+        return true;
+      case 'jobsLog':
+        withJob(showLog);
+        return true;
+      case 'jobsFinish':
+        withJob((j) => askResume(j, 'run'));
+        return true;
+      case 'jobsRollback':
+        withJob((j) => askResume(j, 'rollback'));
+        return true;
+      default:
+        return false;
+    }
+  };
+
+  return {
+    store,
+    reload,
+    selectedJob,
+    dispatch,
+    activate() {
+      reload();
+      ensurePoll();
+    },
+    start() {
+      reload();
+      ensurePoll();
+    },
+    dispose() {
+      if (poll) clearInterval(poll);
+      if (logFollow) clearInterval(logFollow);
+      poll = null;
+      logFollow = null;
+    },
+    completions: () => store.getState().jobs.map((j) => j.id),
+  };
+}

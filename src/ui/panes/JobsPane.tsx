@@ -1,0 +1,77 @@
+/**
+ * The Jobs pane: every job of this machine, newest first — running ones with a live progress bar,
+ * interrupted ones with the way out (finish or roll back) — over a strip for the selected job. It
+ * only reads stores; keys reach the controller through the keymap.
+ */
+import { Box, Text } from 'ink';
+import { useStore } from 'zustand';
+import type { JobsPaneController } from '../../store/jobsPane.js';
+import { useApp } from '../../store/context.js';
+import { clip, useTheme } from '../components/Frame.js';
+import { colorFor } from '../theme.js';
+import { visibleWindow } from './guestTable.js';
+import { jobHeader, jobLines, jobStrip } from './jobs/jobLines.js';
+import type { PaneViewProps } from './paneViews.js';
+
+const STRIP_HEIGHT = 3;
+
+export function JobsPane({ width, height }: PaneViewProps) {
+  const controller = useApp((s) => s.panes.jobs) as JobsPaneController | undefined;
+  if (!controller) return <Text>The Jobs pane is not available.</Text>;
+  return <JobsTable controller={controller} width={width} height={height} />;
+}
+
+function JobsTable({ controller, width, height }: { controller: JobsPaneController } & PaneViewProps) {
+  const theme = useTheme();
+  const jobs = useStore(controller.store, (s) => s.jobs);
+  const selectedId = useStore(controller.store, (s) => s.selected);
+  const lastRead = useStore(controller.store, (s) => s.lastRead);
+  const error = useStore(controller.store, (s) => s.error);
+  const selected = jobs.find((j) => j.id === selectedId) ?? jobs[0] ?? null;
+  const lines = jobLines(jobs, width, { ascii: theme.ascii, ellipsis: theme.symbols.ellipsis });
+  const tableHeight = Math.max(2, height - STRIP_HEIGHT - 1);
+  const selectedLine = Math.max(0, lines.findIndex((l) => l.jobId === selected?.id && l.kind === 'row'));
+  const win = visibleWindow(lines.length, selectedLine, tableHeight - 1);
+  let empty: string | null = null;
+  if (jobs.length === 0) empty = error ? `Could not read the jobs: ${error.sentence} ${error.fix}` : lastRead === null ? 'Reading the jobs…' : null;
+  const stateColor = (state: string) =>
+    state === 'running' ? colorFor(theme, 'accent') : state === 'interrupted' || state.includes('fail') ? colorFor(theme, 'error') : state === 'done' ? colorFor(theme, 'ok') : colorFor(theme, 'muted');
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Box flexDirection="column" height={tableHeight}>
+        <Text bold color={colorFor(theme, 'muted')} wrap="truncate">
+          {jobHeader(width)}
+        </Text>
+        {empty ? <Text wrap="wrap">{empty}</Text> : null}
+        {lines.slice(win.start, win.end).map((l) => {
+          const isSelected = l.jobId === selected?.id;
+          const job = jobs.find((j) => j.id === l.jobId);
+          if (l.kind !== 'row') {
+            return (
+              <Text key={l.key} wrap="truncate" color={l.kind === 'progress' ? colorFor(theme, 'accent') : colorFor(theme, 'muted')}>
+                {'  '}
+                {l.text}
+              </Text>
+            );
+          }
+          return (
+            <Text key={l.key} wrap="truncate" bold={isSelected} inverse={isSelected && !theme.color}>
+              <Text color={isSelected ? colorFor(theme, 'selected') : undefined}>{isSelected ? theme.symbols.pointer.slice(0, 1) : ' '} </Text>
+              <Text color={isSelected ? colorFor(theme, 'selected') : job ? stateColor(job.state) : undefined}>{l.text}</Text>
+            </Text>
+          );
+        })}
+      </Box>
+      <Text color={colorFor(theme, 'muted')} wrap="truncate">
+        {clip(`${theme.frame.horizontal.repeat(2)} ${selected ? selected.id : 'no job selected'} ${theme.frame.horizontal.repeat(width)}`, width, '')}
+      </Text>
+      <Box flexDirection="column" height={STRIP_HEIGHT}>
+        {jobStrip(selected).map((l, i) => ({ l, alert: i === 1 && selected?.state === 'interrupted' })).map(({ l, alert }) => (
+          <Text key={l} wrap="truncate" color={alert ? colorFor(theme, 'error') : undefined}>
+            {clip(l, width, theme.symbols.ellipsis)}
+          </Text>
+        ))}
+      </Box>
+    </Box>
+  );
+}
