@@ -21,7 +21,6 @@ import { SettingsFormView } from './components/SettingsForm.js';
 import { StatusLine } from './components/StatusLine.js';
 import { completeCommand, findBinding, keyName } from './keymap.js';
 import { GuestsPane } from './panes/GuestsPane.js';
-import { PlaceholderPane } from './panes/PlaceholderPane.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
@@ -264,7 +263,7 @@ function Console({ host }: { host: HostContext }) {
           <Section width={columns} height={paneHeight + 1 + detailHeight}>
             {(() => {
               const View = PANE_VIEWS[pane];
-              return View ? <View width={inner} height={paneHeight + 1 + detailHeight} /> : <PlaceholderPane pane={pane} />;
+              return <View width={inner} height={paneHeight + 1 + detailHeight} />;
             })()}
           </Section>
         </>
@@ -272,11 +271,11 @@ function Console({ host }: { host: HostContext }) {
         <>
           <Rule width={columns} position="middle" />
           <Section width={columns} height={paneHeight}>
-            {pane === 'guests' ? <GuestsPane width={inner} height={paneHeight} /> : <PlaceholderPane pane={pane} />}
+            <GuestsPane width={inner} height={paneHeight} />
           </Section>
-          <Rule width={columns} position="middle" title={pane === 'guests' ? (guest?.name ?? '') : ''} />
+          <Rule width={columns} position="middle" title={guest?.name ?? ''} />
           <Section width={columns} height={detailHeight}>
-            {pane === 'guests' ? <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} /> : null}
+            <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} />
           </Section>
         </>
       )}

@@ -19,7 +19,7 @@ describe('frame', () => {
     expect(f).toContain('s start  S shutdown  F force off');
   });
 
-  test('1–5 and Tab switch panes; placeholders say they are not built', async () => {
+  test('1–5, Tab and h/l switch panes, each showing its own table', async () => {
     const app = await renderApp();
     await app.press('2');
     await app.waitFor('VIRTUAL');
@@ -35,7 +35,7 @@ describe('frame', () => {
     await app.press('h');
     await app.waitFor('demo-web');
     await app.press('3');
-    await app.waitFor('Backups: not built yet.');
+    await app.waitFor('LAST RUN');
     await app.press('1');
     expect(await app.waitFor('NAME')).toContain('trinity-server');
   });

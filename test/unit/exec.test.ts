@@ -73,7 +73,18 @@ describe('SshExecutor', () => {
 
   it('quotes every word into one remote command, in batch mode', async () => {
     const ssh = new SshExecutor({ destination: 'root@host1', port: 2222 });
-    const r = await ssh.run(['virsh', 'start', "it's; here"], { env: { PATH: `${dir}:${process.env.PATH}` } });
+    // The stand-in is found through this process's PATH: env given to run() goes to the remote side.
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    let r: Awaited<ReturnType<SshExecutor['run']>>;
+    let withEnv: Awaited<ReturnType<SshExecutor['run']>>;
+    try {
+      r = await ssh.run(['virsh', 'start', "it's; here"]);
+      withEnv = await ssh.run(['virt-ls', 'a b'], { env: { LIBGUESTFS_BACKEND: 'direct' } });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(withEnv.stdout.trim().split('\n').at(-1)).toBe("env LIBGUESTFS_BACKEND=direct virt-ls 'a b'");
     expect(r.stdout.trim().split('\n')).toEqual([
       '-o',
       'BatchMode=yes',

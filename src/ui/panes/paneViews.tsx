@@ -1,5 +1,5 @@
 /**
- * The view of each built pane, by id: it fills the area between the tabs and the footer (its own
+ * The view of each pane beyond Guests, by id: it fills the area between the tabs and the footer (its own
  * detail strip included) and reads its controller from the app store (`useApp(s => s.panes.x)`).
  */
 import type { ComponentType } from 'react';
@@ -14,7 +14,7 @@ export interface PaneViewProps {
   height: number;
 }
 
-export const PANE_VIEWS: Partial<Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>>> = {
+export const PANE_VIEWS: Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>> = {
   disks: DisksPane,
   backups: BackupsPane,
   host: HostPane,
