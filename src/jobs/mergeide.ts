@@ -1,0 +1,610 @@
+/**
+ * Windows preparation (MergeIDE) on a real host, two ways:
+ * - offline: the guest is shut off; one read-only libguestfs launch finds and downloads the SYSTEM
+ *   hive (every filesystem is tried, so a Windows that inspection does not recognise still works),
+ *   the keys are merged into every ControlSet00N of a copy on the host and verified, and one
+ *   read-write launch keeps a backup next to the hive in the guest, uploads the new hive (and the
+ *   virtio .sys files) and downloads it again for a byte compare. The original download stays in
+ *   virtdeck's state directory; rolling back uploads it again.
+ * - in-guest: an ISO with mergeide.reg + mergeide.bat, attached to the guest as a CD-ROM.
+ * The plans are pure functions here (also used by --dry-run and the wizard's review).
+ */
+import { basename, dirname, join } from 'node:path';
+import { stateDir as defaultStateDir } from '../config/paths.js';
+import type { Executor } from '../host/exec.js';
+import { guestfsEnv } from '../host/guestfsEnv.js';
+import type { HostContext } from '../host/hostContext.js';
+import { exportArgv, exportKey, listSubkeys, mergeArgv } from '../host/hive.js';
+import { existingPaths } from '../host/qemuImg.js';
+import { defineXml, domState, dumpXml } from '../host/virsh.js';
+import { summarizeDomainXml } from '../model/domainSummary.js';
+import { attachIso, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import {
+  CONTROL_SET_RE,
+  controlSetName,
+  describeChanges,
+  IN_GUEST_STEPS,
+  controlSetReg,
+  HKLM_SYSTEM,
+  inGuestReadme,
+  inGuestReg,
+  MERGEIDE_BAT,
+  MERGEIDE_KEYS,
+  missingAfterMerge,
+  plannedChanges,
+  type RegChange,
+  type RegKey,
+  type RegSection,
+  selectCurrent,
+  virtioKeys,
+} from '../model/mergeide.js';
+import type { Plan, PlanStep } from '../model/plan.js';
+import { UserError } from '../model/userError.js';
+import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+
+const MARK = '@@virtdeck-mi@@';
+/** Case-insensitive glob of the SYSTEM hive and the drivers directory (guestfish `glob`). */
+const ci = (s: string) => s.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+export const HIVE_GLOB = `/${ci('windows')}/${ci('system32')}/${ci('config')}/${ci('system')}`;
+export const DRIVERS_GLOB = `/${ci('windows')}/${ci('system32')}/${ci('drivers')}`;
+
+/** guestfish quotes: double quotes with \ and " escaped. */
+export function gfQuote(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export interface GuestDiskRef {
+  path: string;
+  format: string;
+}
+
+function addArgs(disks: GuestDiskRef[]): string[] {
+  return disks.flatMap((d) => [`--format=${d.format}`, '-a', d.path]);
+}
+
+/**
+ * The read-only scan: OS facts from inspection, then every filesystem is mounted in turn and the
+ * hive downloaded where the glob matches (`<!` runs the commands generated from list-filesystems,
+ * all in one launch).
+ */
+export function scanScript(workdir: string): string {
+  const follow = join(workdir, 'scan.gf');
+  const osFollow = join(workdir, 'os.gf');
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const perFs = [
+    '-mount-ro \\2 /',
+    `echo ${MARK} try \\1 \\2`,
+    `-glob echo ${HIVE_GLOB}`,
+    `echo ${MARK} drivers`,
+    `-glob echo ${DRIVERS_GLOB}`,
+    `-glob download ${HIVE_GLOB} ${workdir}/hive-\\1`,
+    '-umount-all',
+  ].join('\\n');
+  return `${[
+    'run',
+    `echo ${MARK} os`,
+    `inspect-os | sed -e 's|.*|echo ${MARK} root \\&\\n-inspect-get-product-name \\&\\n-inspect-get-major-version \\&\\n-inspect-get-minor-version \\&\\n-inspect-get-arch \\&|' > ${q(osFollow)}`,
+    `<! cat ${q(osFollow)}; rm -f ${q(osFollow)}`,
+    `list-filesystems | cat -n | sed -n -e 's|^ *\\([0-9]*\\)\t\\([^:]*\\): .*$|${perFs}|p' > ${q(follow)}`,
+    `<! cat ${q(follow)}; rm -f ${q(follow)}`,
+    `echo ${MARK} end`,
+  ].join('\n')}\n`;
+}
+
+export interface WindowsFacts {
+  product: string | null;
+  major: number | null;
+  minor: number | null;
+  arch: string | null;
+}
+
+export interface ScanResult {
+  os: WindowsFacts;
+  /** Filesystems where the hive was found: the local copy, the device, the hive's path in the guest. */
+  found: { index: number; device: string; hivePath: string; driversDir: string | null; local: string }[];
+}
+
+export function parseScan(stdout: string, workdir: string): ScanResult {
+  const lines = stdout.split('\n').map((l) => l.trim());
+  const os: WindowsFacts = { product: null, major: null, minor: null, arch: null };
+  const found: ScanResult['found'] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] as string;
+    if (l.startsWith(`${MARK} root `) && os.product === null) {
+      const [product, major, minor, arch] = lines.slice(i + 1, i + 5);
+      os.product = product || null;
+      os.major = Number.isFinite(Number(major)) ? Number(major) : null;
+      os.minor = Number.isFinite(Number(minor)) ? Number(minor) : null;
+      os.arch = arch || null;
+    }
+    const m = l.match(new RegExp(`^${MARK} try (\\d+) (\\S+)$`));
+    if (!m) continue;
+    const path = lines[i + 1] ?? '';
+    const drivers = lines[i + 3] ?? '';
+    // An unmatched glob echoes the pattern back (it still has its [xX] classes).
+    if (path.startsWith('/') && !path.includes('[')) {
+      found.push({
+        index: Number(m[1]),
+        device: m[2] as string,
+        hivePath: path,
+        driversDir: drivers.startsWith('/') && !drivers.includes('[') ? drivers : null,
+        local: join(workdir, `hive-${m[1]}`),
+      });
+    }
+  }
+  return { os, found };
+}
+
+/** XP is 5.1, 2003 5.2, Vista/2008 6.0, 7/2008 R2 6.1; 8 is 6.2 and uses the DriverDatabase instead. */
+export function usesCriticalDeviceDatabase(os: WindowsFacts): boolean | null {
+  if (os.major === null) return null;
+  return os.major < 6 || (os.major === 6 && (os.minor ?? 0) <= 1);
+}
+
+/** virtio-win's directory name for a Windows version, newest layout first (viostor/w7/amd64/…, then wxp/x86/…). */
+export function virtioOsDirs(os: WindowsFacts): string[] {
+  const v = `${os.major}.${os.minor}`;
+  const server = /server/i.test(os.product ?? '');
+  const byVersion: Record<string, string[]> = {
+    '5.1': ['xp', 'wxp'],
+    '5.2': ['2k3', 'wnet', 'xp', 'wxp'],
+    '6.0': server ? ['2k8', 'wlh'] : ['vista', 'wlh', '2k8'],
+    '6.1': server ? ['2k8R2', 'w7', 'win7'] : ['w7', 'win7', '2k8R2'],
+  };
+  return byVersion[v] ?? [];
+}
+
+/** The ISO path of `driver`.sys for this Windows, from a list of the ISO's .sys files; null if none fits. */
+export function pickVirtioDriver(isoFiles: string[], os: WindowsFacts, driver: string): string | null {
+  const arch = /64/.test(os.arch ?? '') ? ['amd64'] : ['x86', 'i386'];
+  const lower = isoFiles.map((f) => ({ f, l: f.toLowerCase() }));
+  for (const dir of virtioOsDirs(os)) {
+    for (const a of arch) {
+      const d = dir.toLowerCase();
+      const hit = lower.find(({ l }) => l === `/${driver}/${d}/${a}/${driver}.sys` || l === `/${d}/${a}/${driver}.sys`);
+      if (hit) return hit.f;
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline plan
+
+export interface OfflineFacts {
+  guest: string;
+  disks: GuestDiskRef[];
+  workdir: string;
+  /** The downloaded original (kept as the local backup). */
+  original: string;
+  device: string;
+  hivePath: string;
+  driversDir: string | null;
+  os: WindowsFacts;
+  controlSets: string[];
+  current: number | null;
+  changes: RegChange[];
+  /** viostor/vioscsi .sys to copy: ISO path → name in system32\drivers. */
+  drivers: { isoPath: string; name: string }[];
+  virtioIso?: string;
+  /** Why virtio keys are not written (Windows 8+, unknown version, no matching driver). */
+  virtioNote: string | null;
+  stamp: string;
+}
+
+export function offlineKeys(f: Pick<OfflineFacts, 'drivers'>): RegKey[] {
+  const names = f.drivers.map((d) => d.name.replace(/\.sys$/i, '')) as ('viostor' | 'vioscsi')[];
+  return names.length > 0 ? [...MERGEIDE_KEYS, ...virtioKeys(names)] : MERGEIDE_KEYS;
+}
+
+interface UploadArgs {
+  disks: GuestDiskRef[];
+  device: string;
+  hivePath: string;
+  backupPath: string;
+  newHive: string;
+  downloadTo: string;
+  drivers: { local: string; remote: string }[];
+}
+interface RestoreArgs {
+  disks: GuestDiskRef[];
+  device: string;
+  hivePath: string;
+  original: string;
+}
+interface VerifyArgs {
+  hive: string;
+  controlSets: string[];
+  drivers: { isoPath: string; name: string }[];
+}
+
+export function uploadScript(a: UploadArgs): string {
+  return `${[
+    'run',
+    `mount ${gfQuote(a.device)} /`,
+    // cp-a keeps the hive's attributes; the backup name is new for each run, so nothing is overwritten.
+    `cp-a ${gfQuote(a.hivePath)} ${gfQuote(a.backupPath)}`,
+    `upload ${gfQuote(a.newHive)} ${gfQuote(a.hivePath)}`,
+    ...a.drivers.map((d) => `upload ${gfQuote(d.local)} ${gfQuote(d.remote)}`),
+    `download ${gfQuote(a.hivePath)} ${gfQuote(a.downloadTo)}`,
+    `echo ${MARK} backup`,
+    `is-file ${gfQuote(a.backupPath)}`,
+    'umount-all',
+  ].join('\n')}\n`;
+}
+
+export function restoreScript(a: RestoreArgs): string {
+  return `${['run', `mount ${gfQuote(a.device)} /`, `upload ${gfQuote(a.original)} ${gfQuote(a.hivePath)}`, 'umount-all'].join('\n')}\n`;
+}
+
+export function planMergeIdeOffline(f: OfflineFacts): Plan {
+  const newHive = join(f.workdir, 'system.new');
+  const uploaded = join(f.workdir, 'system.uploaded');
+  const keys = offlineKeys(f);
+  const steps: PlanStep[] = [
+    {
+      id: 'copy',
+      title: `copy the downloaded hive to a working copy (the original stays in ${f.workdir})`,
+      command: { runsOn: 'sys', argv: ['cp', '--', f.original, newHive] },
+      undo: { title: 'remove the working copy', command: { runsOn: 'sys', argv: ['rm', '-f', '--', newHive] }, partial: true },
+    },
+  ];
+  for (const cs of f.controlSets) {
+    steps.push({
+      id: `merge-${cs}`,
+      title: `merge ${keys.length} keys into ${cs} (parents first)`,
+      command: { runsOn: 'sys', argv: mergeArgv(newHive), input: controlSetReg(keys, cs), timeoutMs: 300_000 },
+    });
+  }
+  const driverFiles = f.drivers.map((d) => ({ local: join(f.workdir, d.name), remote: `${f.driversDir ?? dirname(dirname(f.hivePath))}/${d.name}` }));
+  if (f.virtioIso && f.drivers.length > 0) {
+    steps.push({
+      id: 'extract-drivers',
+      title: `extract ${f.drivers.map((d) => d.name).join(' and ')} from ${basename(f.virtioIso)}`,
+      command: { runsOn: 'sys', argv: ['xorriso', '-osirrox', 'on', '-indev', f.virtioIso, ...f.drivers.flatMap((d, i) => ['-extract', d.isoPath, driverFiles[i]?.local as string])] },
+    });
+  }
+  steps.push({
+    id: 'verify',
+    title: `verify every key and value in ${f.controlSets.join(', ')} (hivexregedit --export)`,
+    command: { runsOn: 'sys', argv: exportArgv(newHive, `${f.controlSets[0] ?? 'ControlSet001'}\\Control\\CriticalDeviceDatabase`) },
+    action: { name: 'mergeide.verify', args: { hive: newHive, controlSets: f.controlSets, drivers: f.drivers } satisfies VerifyArgs },
+  });
+  const upload: UploadArgs = {
+    disks: f.disks,
+    device: f.device,
+    hivePath: f.hivePath,
+    backupPath: `${f.hivePath}.virtdeck-backup-${f.stamp}`,
+    newHive,
+    downloadTo: uploaded,
+    drivers: driverFiles,
+  };
+  steps.push({
+    id: 'upload',
+    title: `back the hive up as ${basename(upload.backupPath)} in the guest and upload the new one (one guestfish launch)`,
+    command: { runsOn: 'sys', argv: ['guestfish', '--rw', ...addArgs(f.disks)], input: uploadScript(upload) },
+    action: { name: 'mergeide.upload', args: upload },
+    undo: {
+      title: `upload the original hive from ${f.original} again`,
+      action: { name: 'mergeide.restore', args: { disks: f.disks, device: f.device, hivePath: f.hivePath, original: f.original } satisfies RestoreArgs },
+      // Uploading the original again is right whether or not the upload got through.
+      partial: true,
+    },
+    long: true,
+  });
+  steps.push({
+    id: 'verify-upload',
+    title: 'compare the hive read back from the guest with the new one, byte for byte',
+    command: { runsOn: 'sys', argv: ['cmp', '--', newHive, uploaded] },
+  });
+  return { kind: 'mergeide', title: `MergeIDE for ${f.guest} (offline, ${f.controlSets.length} control sets)`, targets: { guests: [f.guest], images: f.disks.map((d) => d.path) }, steps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-guest ISO plan
+
+export interface IsoFacts {
+  guest: string;
+  iso: string;
+  oldXml: string;
+  newXml: string;
+  stamp: string;
+}
+
+export function isoFiles(): Record<string, string> {
+  return { 'mergeide.reg': inGuestReg(), 'mergeide.bat': MERGEIDE_BAT, 'README.txt': inGuestReadme() };
+}
+
+export function planMergeIdeIso(f: IsoFacts): Plan {
+  const stage = `${f.iso}.virtdeck-stage-${f.stamp}`;
+  const tmp = `${f.iso}.virtdeck-part-${f.stamp}`;
+  const files = isoFiles();
+  return {
+    kind: 'mergeide',
+    title: `MergeIDE ISO for ${f.guest}`,
+    targets: { guests: [f.guest], images: [f.iso] },
+    steps: [
+      {
+        id: 'stage',
+        title: `write ${Object.keys(files).join(', ')} to ${stage}`,
+        action: { name: 'mergeide.stage', args: { dir: stage, files } },
+        undo: { title: `remove ${stage}`, action: { name: 'mergeide.unstage', args: { dir: stage, names: Object.keys(files) } }, partial: true },
+      },
+      {
+        id: 'build-iso',
+        title: 'build the ISO (Joliet + Rock Ridge, volume MERGEIDE)',
+        command: { runsOn: 'sys', argv: ['xorriso', '-as', 'mkisofs', '-quiet', '-J', '-R', '-V', 'MERGEIDE', '-o', tmp, stage] },
+        undo: { title: `remove ${tmp}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', tmp] }, partial: true },
+      },
+      {
+        id: 'check-iso',
+        title: 'list the ISO and check every file is on it',
+        command: { runsOn: 'sys', argv: ['xorriso', '-indev', tmp, '-ls', '/'] },
+        action: { name: 'mergeide.checkIso', args: { iso: tmp, names: Object.keys(files) } },
+      },
+      {
+        id: 'place',
+        title: `put the ISO in place as ${f.iso} (never over an existing file)`,
+        command: { runsOn: 'sys', argv: ['ln', '--', tmp, f.iso] },
+        undo: { title: `remove ${f.iso}`, action: { name: 'mergeide.unplace', args: { final: f.iso, tmp } } },
+      },
+      {
+        id: 'attach',
+        title: `attach ${basename(f.iso)} to ${f.guest} as a CD-ROM (persistent definition)`,
+        action: { name: 'mergeide.attach', args: { guest: f.guest, oldXml: f.oldXml, newXml: f.newXml, iso: f.iso } },
+        undo: { title: `give ${f.guest} its previous definition back`, action: { name: 'mergeide.detach', args: { guest: f.guest, oldXml: f.oldXml, iso: f.iso } } },
+      },
+      {
+        id: 'cleanup',
+        title: 'remove the staging files and the temporary name',
+        action: { name: 'mergeide.cleanup', args: { dir: stage, names: Object.keys(files), tmp } },
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gathering facts
+
+export interface MergeIdeInput {
+  guest: string;
+  mode: 'offline' | 'iso';
+  virtioIso?: string;
+  /** ISO mode: where the ISO goes (default: beside the guest's first disk). */
+  isoPath?: string;
+  stateDir?: string;
+}
+
+export type PreparedMergeIde = { mode: 'offline'; facts: OfflineFacts; plan: Plan; warnings: string[] } | { mode: 'iso'; facts: IsoFacts; plan: Plan; warnings: string[] };
+
+function stampNow(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+async function guestDisks(host: HostContext, guest: string): Promise<{ xml: string; disks: GuestDiskRef[] }> {
+  const xml = await dumpXml(host, guest, { inactive: true });
+  const disks = summarizeDomainXml(xml)
+    .disks.filter((d) => d.device === 'disk' && d.source)
+    .map((d) => ({ path: d.source as string, format: d.format ?? 'raw' }));
+  return { xml, disks };
+}
+
+async function isoSysFiles(exec: Executor, iso: string, signal?: AbortSignal): Promise<string[]> {
+  const r = await exec.run(['xorriso', '-indev', iso, '-find', '/', '-type', 'f', '-name', '*.sys'], { signal, timeoutMs: 120_000 });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().replace(/^'(.*)'$/, '$1'))
+    .filter((l) => l.startsWith('/'));
+}
+
+async function currentState(exec: Executor, hive: string, cs: string, signal?: AbortSignal): Promise<RegSection[]> {
+  const children = await listSubkeys(exec, hive, [cs], signal);
+  // The exports below start at CriticalDeviceDatabase and Services; their parents are known to exist from the listing.
+  const sections: RegSection[] = children.filter((c) => /^(control|services)$/i.test(c)).map((c) => ({ path: `${HKLM_SYSTEM}\\${cs}\\${c}`, values: [] }));
+  if (children.some((c) => /^control$/i.test(c))) sections.push(...(await exportKey(exec, hive, `${cs}\\Control\\CriticalDeviceDatabase`, signal)));
+  if (children.some((c) => /^services$/i.test(c))) {
+    for (const svc of ['atapi', 'IntelIde', 'PCIIde', 'viostor', 'vioscsi']) sections.push(...(await exportKey(exec, hive, `${cs}\\Services\\${svc}`, signal)));
+  }
+  return sections;
+}
+
+export function windows8Text(guest: string, virtioIso: string, os: WindowsFacts, v2vInstalled: boolean): string {
+  const head = `${os.product ?? 'This Windows'} (8 or later) finds boot drivers through its DriverDatabase, not the CriticalDeviceDatabase, so registry entries alone do not help.`;
+  return v2vInstalled
+    ? `${head} virt-v2v is installed and does this properly: VIRTIO_WIN=${virtioIso} virt-v2v --in-place -i libvirt ${guest}`
+    : `${head} Install the virtio drivers inside Windows from the ISO (pnputil /add-driver E:\\viostor\\w10\\amd64\\viostor.inf /install), or install virt-v2v and run it with --in-place.`;
+}
+
+async function windows8Advice(exec: Executor, guest: string, virtioIso: string, os: WindowsFacts, signal?: AbortSignal): Promise<string> {
+  const which = await exec.run(['sh', '-c', 'command -v virt-v2v'], { okExitCodes: [1, 127], signal });
+  return windows8Text(guest, virtioIso, os, which.exitCode === 0 && which.stdout.trim() !== '');
+}
+
+export async function prepareOffline(host: HostContext, input: MergeIdeInput, signal?: AbortSignal): Promise<PreparedMergeIde> {
+  const exec = host.sysExec;
+  const state = await domState(host, input.guest);
+  if (state !== 'shut off') {
+    throw new UserError(`${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`);
+  }
+  const { disks } = await guestDisks(host, input.guest);
+  if (disks.length === 0) throw new UserError(`${input.guest} has no disks.`, 'Attach the Windows system disk first.');
+  const stamp = stampNow();
+  const workdir = join(input.stateDir ?? defaultStateDir(), 'mergeide', `${input.guest}-${stamp}`);
+  await exec.run(['mkdir', '-p', '--', workdir], { signal });
+  const env = await guestfsEnv(exec, signal);
+  const r = await exec.run(['guestfish', '--ro', ...addArgs(disks)], { env, input: scanScript(workdir), signal, timeoutMs: 600_000 });
+  const scan = parseScan(r.stdout, workdir);
+  const hit = scan.found[0];
+  if (!hit) {
+    throw new UserError(`No Windows SYSTEM hive was found on ${input.guest}'s disks (looked for \\Windows\\System32\\config\\SYSTEM on every filesystem).`, 'Check that this is a Windows guest and that its system disk is attached.');
+  }
+  const warnings = scan.found.length > 1 ? [`${scan.found.length} Windows installations were found; using the one on ${hit.device}.`] : [];
+  const original = join(workdir, 'system.original');
+  await exec.run(['mv', '--', hit.local, original], { signal });
+  for (const other of scan.found.slice(1)) await exec.run(['rm', '-f', '--', other.local], { signal });
+  const controlSets = (await listSubkeys(exec, original, [], signal)).filter((k) => CONTROL_SET_RE.test(k)).sort();
+  if (controlSets.length === 0) throw new UserError(`The SYSTEM hive of ${input.guest} has no ControlSet00N keys.`, 'The hive may be damaged; start Windows once or restore it from a backup.');
+  const current = selectCurrent(await exportKey(exec, original, 'Select', signal));
+  if (current !== null && !controlSets.includes(controlSetName(current))) warnings.push(`Select\\Current names ${controlSetName(current)}, which the hive does not have.`);
+
+  let drivers: OfflineFacts['drivers'] = [];
+  let virtioNote: string | null = null;
+  if (input.virtioIso) {
+    const cdd = usesCriticalDeviceDatabase(scan.os);
+    if (cdd === null) virtioNote = 'virtdeck could not tell which Windows this is, so no virtio entries are written; install the virtio drivers inside Windows.';
+    else if (!cdd) virtioNote = await windows8Advice(exec, input.guest, input.virtioIso, scan.os, signal);
+    else {
+      const files = await isoSysFiles(exec, input.virtioIso, signal);
+      for (const name of ['viostor', 'vioscsi']) {
+        const isoPath = pickVirtioDriver(files, scan.os, name);
+        if (isoPath) drivers.push({ isoPath, name: `${name}.sys` });
+      }
+      if (drivers.length === 0) virtioNote = `${input.virtioIso} has no viostor or vioscsi driver for ${scan.os.product ?? 'this Windows'} (${scan.os.arch ?? '?'}).`;
+    }
+    if (virtioNote) warnings.push(virtioNote);
+  } else drivers = [];
+  const keys = offlineKeys({ drivers });
+  const changes: RegChange[] = [];
+  for (const cs of controlSets) changes.push(...plannedChanges(keys, cs, await currentState(exec, original, cs, signal)));
+  const facts: OfflineFacts = {
+    guest: input.guest,
+    disks,
+    workdir,
+    original,
+    device: hit.device,
+    hivePath: hit.hivePath,
+    driversDir: hit.driversDir,
+    os: scan.os,
+    controlSets,
+    current,
+    changes,
+    drivers,
+    virtioIso: input.virtioIso,
+    virtioNote,
+    stamp,
+  };
+  return { mode: 'offline', facts, plan: planMergeIdeOffline(facts), warnings };
+}
+
+export async function prepareIso(host: HostContext, input: MergeIdeInput): Promise<PreparedMergeIde> {
+  const { xml, disks } = await guestDisks(host, input.guest);
+  const first = disks[0]?.path;
+  const iso = input.isoPath ?? join(first ? dirname(first) : '/var/lib/libvirt/images', `${input.guest}-mergeide.iso`);
+  if (!iso.startsWith('/')) throw new UserError(`The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.');
+  if ((await existingPaths(host.sysExec, [iso])).length > 0) {
+    throw new UserError(`${iso} already exists.`, 'Remove it, or choose another path for the ISO.');
+  }
+  const newXml = serializeDomainXml(attachIso(parseDomainXml(xml), iso));
+  const facts: IsoFacts = { guest: input.guest, iso, oldXml: xml, newXml, stamp: stampNow() };
+  const state = await domState(host, input.guest);
+  const warnings = state === 'shut off' ? [] : [`${input.guest} is ${state}: the CD-ROM appears at its next start (the persistent definition is changed).`];
+  return { mode: 'iso', facts, plan: planMergeIdeIso(facts), warnings };
+}
+
+/** What the admin reads before and after: the changes per control set, or the in-guest steps. */
+export function summaryLines(p: PreparedMergeIde, opts: { compact?: boolean } = {}): string[] {
+  if (p.mode === 'offline') {
+    const f = p.facts;
+    return [
+      `Windows: ${f.os.product ?? 'not identified by inspection'}; hive ${f.hivePath} on ${f.device}`,
+      `Control sets: ${f.controlSets.join(', ')}${f.current !== null ? ` (current: ${f.current})` : ''}`,
+      ...describeChanges(f.changes, f.controlSets, opts),
+      `Backups: ${f.original} (here) and ${f.hivePath}.virtdeck-backup-${f.stamp} (in the guest)`,
+    ];
+  }
+  return [`ISO: ${p.facts.iso}, attached to ${p.facts.guest} as a CD-ROM`, ...IN_GUEST_STEPS];
+}
+
+export function prepareMergeIde(host: HostContext, input: MergeIdeInput, signal?: AbortSignal): Promise<PreparedMergeIde> {
+  return input.mode === 'offline' ? prepareOffline(host, input, signal) : prepareIso(host, input);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+async function runGuestfish(host: HostContext, disks: GuestDiskRef[], script: string, signal: AbortSignal): Promise<string> {
+  const env = await guestfsEnv(host.sysExec, signal);
+  return (await host.sysExec.run(['guestfish', '--rw', ...addArgs(disks)], { env, input: script, signal, timeoutMs: 600_000 })).stdout;
+}
+
+export function mergeIdeActions(host: HostContext): Record<string, Action> {
+  const exec = host.sysExec;
+  return {
+    'mergeide.verify': async (raw, ctx) => {
+      const a = raw as VerifyArgs;
+      const keys = offlineKeys(a);
+      const missing: string[] = [];
+      for (const cs of a.controlSets) missing.push(...missingAfterMerge(keys, cs, await currentState(exec, a.hive, cs, ctx.signal)));
+      if (missing.length > 0) {
+        throw new UserError(`After the merge ${missing.length} keys or values are still missing, e.g. ${missing[0]}.`, 'Nothing was uploaded to the guest; the hive may be damaged — see the journal.');
+      }
+      ctx.log(`every key and value is present in ${a.controlSets.join(', ')}`);
+    },
+    'mergeide.upload': async (raw, ctx) => {
+      const a = raw as UploadArgs;
+      const out = await runGuestfish(host, a.disks, uploadScript(a), ctx.signal);
+      const backup = out.split('\n').map((l) => l.trim());
+      if (backup[backup.indexOf(`${MARK} backup`) + 1] !== 'true') {
+        throw new UserError(`The backup ${a.backupPath} was not found in the guest after the upload.`, 'The original hive is uploaded again by the rollback; see the journal.');
+      }
+      ctx.log(`backup kept in the guest: ${a.backupPath}`);
+    },
+    'mergeide.restore': async (raw, ctx) => {
+      const a = raw as RestoreArgs;
+      await runGuestfish(host, a.disks, restoreScript(a), ctx.signal);
+    },
+    'mergeide.stage': async (raw, ctx) => {
+      const a = raw as { dir: string; files: Record<string, string> };
+      await exec.run(['mkdir', '-m', '0755', '--', a.dir], { signal: ctx.signal });
+      for (const [name, content] of Object.entries(a.files)) {
+        await exec.run(['sh', '-c', 'cat > "$1"', 'sh', join(a.dir, name)], { input: content, signal: ctx.signal });
+      }
+    },
+    'mergeide.unstage': async (raw) => {
+      const a = raw as { dir: string; names: string[] };
+      await exec.run(['rm', '-f', '--', ...a.names.map((n) => join(a.dir, n))]);
+      await exec.run(['sh', '-c', 'if test -d "$1"; then rmdir -- "$1"; fi', 'sh', a.dir]);
+    },
+    'mergeide.checkIso': async (raw, ctx) => {
+      const a = raw as { iso: string; names: string[] };
+      const r = await exec.run(['xorriso', '-indev', a.iso, '-ls', '/'], { signal: ctx.signal });
+      const listed = r.stdout.split('\n').map((l) => l.trim().replace(/^'(.*)'$/, '$1'));
+      const missing = a.names.filter((n) => !listed.includes(n));
+      if (missing.length > 0) throw new UserError(`The new ISO lacks ${missing.join(', ')}.`, 'Check that xorriso works (xorriso -version) and try again.');
+    },
+    'mergeide.unplace': async (raw) => {
+      const a = raw as { final: string; tmp: string };
+      const same = await exec.run(['test', a.final, '-ef', a.tmp], { okExitCodes: [1] });
+      if (same.exitCode === 0) await exec.run(['rm', '-f', '--', a.final]);
+    },
+    'mergeide.attach': async (raw) => {
+      const a = raw as { guest: string; oldXml: string; newXml: string; iso: string };
+      const now = await dumpXml(host, a.guest, { inactive: true });
+      if (summarizeDomainXml(now).disks.some((d) => d.source === a.iso)) return;
+      if (now.trim() !== a.oldXml.trim()) {
+        throw new UserError(`${a.guest}'s definition changed while the ISO was built.`, `Attach ${a.iso} by hand (virtdeck guest edit) or run MergeIDE again.`);
+      }
+      await defineXml(host, a.newXml, { validate: true });
+    },
+    'mergeide.detach': async (raw) => {
+      const a = raw as { guest: string; oldXml: string; iso: string };
+      const now = await dumpXml(host, a.guest, { inactive: true });
+      if (summarizeDomainXml(now).disks.some((d) => d.source === a.iso)) await defineXml(host, a.oldXml, { validate: true });
+    },
+    'mergeide.cleanup': async (raw) => {
+      const a = raw as { dir: string; names: string[]; tmp: string };
+      await exec.run(['rm', '-f', '--', a.tmp, ...a.names.map((n) => join(a.dir, n))]);
+      await exec.run(['sh', '-c', 'if test -d "$1"; then rmdir -- "$1"; fi', 'sh', a.dir]);
+    },
+  };
+}
+
+export interface RunMergeIdeOptions {
+  stateDir: string;
+  signal?: AbortSignal;
+  onEvent?: (e: RunnerEvent) => void;
+}
+
+export function runMergeIde(host: HostContext, plan: Plan, opts: RunMergeIdeOptions): Promise<RunResult> {
+  return runPlan(plan, { host, stateDir: opts.stateDir, signal: opts.signal, onEvent: opts.onEvent, actions: mergeIdeActions(host) });
+}

@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { render } from 'ink-testing-library';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
+import type { HostContext } from '../../src/host/hostContext.js';
+import { summarizeDomainXml } from '../../src/model/domainSummary.js';
+import { chooseTheme } from '../../src/ui/theme.js';
+import { MergeIdeWizard } from '../../src/ui/wizards/MergeIdeWizard.js';
+import { createFakeHost } from '../helpers/fakeHost.js';
+import { ESC, KEYS } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const DISK = '/srv/vm/win2003.qcow2';
+const MARK = '@@virtdeck-mi@@';
+
+/**
+ * The file side for MergeIDE: a guestfish scan that finds the hive, a hive with two control sets
+ * (listed through the Perl binding) and Select\Current = 1, and xorriso for the ISO.
+ */
+function scriptedSys(): Executor & { calls: string[][] } {
+  const calls: string[][] = [];
+  const ok = (argv: string[], stdout = ''): ExecResult => ({ argv, exitCode: 0, stdout, stderr: '' });
+  return {
+    label: 'local',
+    calls,
+    interactive: async () => 0,
+    async run(argv: string[], _o: ExecOptions = {}): Promise<ExecResult> {
+      calls.push(argv);
+      const [cmd, a1] = argv;
+      if (cmd === 'guestfish') {
+        await sleep(30);
+        return ok(argv, `${MARK} os\n${MARK} try 1 /dev/sda1\n/WINDOWS/system32/config/system\n${MARK} drivers\n/WINDOWS/system32/drivers\n${MARK} end\n`);
+      }
+      if (cmd === 'perl') return ok(argv, argv.length === 4 ? 'ControlSet001\nControlSet002\nSelect\n' : '');
+      if (cmd === 'hivexregedit' && a1 === '--export') return ok(argv, 'Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n"Current"=dword:00000001\n');
+      if (cmd === 'sh' && argv[2]?.includes('test -e')) return ok(argv, '');
+      if (cmd === 'xorriso' && argv.includes('-ls')) return ok(argv, "'README.txt'\n'mergeide.bat'\n'mergeide.reg'\n");
+      if (cmd === 'test' && argv[2] === '-ef') return { ...ok(argv), exitCode: 1 };
+      return ok(argv);
+    },
+  };
+}
+
+let state = '';
+beforeEach(() => {
+  state = mkdtempSync(join(tmpdir(), 'vdtest-mi-ui-'));
+});
+afterEach(() => rmSync(state, { recursive: true, force: true }));
+
+function setup(running = false) {
+  const fake = createFakeHost([{ name: 'win2003', state: running ? 'running' : 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: DISK, format: 'qcow2' }] }]);
+  const sys = scriptedSys();
+  const host: HostContext = { ...fake.host, sysExec: sys };
+  let closed = 0;
+  const r = render(<MergeIdeWizard host={host} guest="win2003" running={running} onClose={() => closed++} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
+  const frame = () => r.lastFrame() ?? '';
+  const waitFor = async (text: string | RegExp, timeoutMs = 3000) => {
+    const start = Date.now();
+    for (;;) {
+      const f = frame();
+      if (typeof text === 'string' ? f.includes(text) : text.test(f)) {
+        await sleep(20);
+        return f;
+      }
+      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
+      await sleep(10);
+    }
+  };
+  const press = async (key: string) => {
+    r.stdin.write(key);
+    await sleep(key === ESC ? 40 : 15);
+  };
+  return { r, fake, sys, frame, waitFor, press, closed: () => closed };
+}
+
+describe('MergeIDE wizard', () => {
+  it('offline: explains, reviews the changes per control set and the plan, and goes back', async () => {
+    const t = setup();
+    let f = await t.waitFor('MergeIDE · win2003 · step 1 of 2');
+    expect(f).toContain('offline: edit the registry of the shut-off guest');
+    expect(f).toContain('every ControlSet00N');
+    await t.press(KEYS.enter);
+    f = await t.waitFor('step 2 of 2 · review');
+    expect(f).toContain('hive /WINDOWS/system32/config/system');
+    expect(f).toContain('on /dev/sda1');
+    expect(f).toContain('Control sets: ControlSet001, ControlSet002 (current: 1)');
+    expect(f).toMatch(/ControlSet001: \d+ keys added, \d+ values added or changed/);
+    const scrollTo = async (text: string | RegExp) => {
+      for (let i = 0; i < 60 && !(typeof text === 'string' ? t.frame().includes(text) : text.test(t.frame())); i++) await t.press(KEYS.down);
+      return t.waitFor(text);
+    };
+    await scrollTo('hivexregedit --merge');
+    f = await scrollTo(/guestfish --rw/);
+    expect(f).toMatch(/guestfish --rw --format=qcow2 -a \/srv\/vm\/win2003\.qcow2/);
+    await t.press(ESC);
+    await t.waitFor('step 1 of 2');
+    await t.press(ESC);
+    expect(t.closed()).toBe(1);
+    // Nothing was changed: no merge, no upload.
+    expect(t.sys.calls.some((c) => c[0] === 'hivexregedit' && c[1] === '--merge')).toBe(false);
+    expect(t.sys.calls.filter((c) => c[0] === 'guestfish').every((c) => c[1] === '--ro')).toBe(true);
+  });
+
+  it('in-guest ISO for a running guest: review shows the steps for the admin, run attaches the CD-ROM', async () => {
+    const t = setup(true);
+    let f = await t.waitFor('step 1 of 2');
+    expect(f).toContain('in-guest: an ISO with mergeide.bat');
+    expect(f).toContain('(uninstall VMware Tools first)');
+    await t.press(KEYS.enter);
+    f = await t.waitFor('review');
+    expect(f).toContain('ISO: /srv/vm/win2003-mergeide.iso, attached to win2003 as a CD-ROM');
+    expect(f).toContain('CD-ROM appears at its next start');
+    expect(f).toContain('Uninstall VMware Tools');
+    await t.press(KEYS.enter);
+    f = await t.waitFor('MergeIDE · done', 5000);
+    expect(f).toContain('Run mergeide.bat as an administrator');
+    const xml = t.fake.host.virshExec.run(['virsh', '-c', 'qemu:///system', 'dumpxml', '--inactive', '--domain', 'win2003']);
+    const disks = summarizeDomainXml((await xml).stdout).disks;
+    expect(disks).toContainEqual(expect.objectContaining({ device: 'cdrom', source: '/srv/vm/win2003-mergeide.iso' }));
+    expect(t.sys.calls.some((c) => c[0] === 'xorriso' && c.includes('-V') && c.includes('MERGEIDE'))).toBe(true);
+    await t.press(KEYS.enter);
+    expect(t.closed()).toBe(1);
+  });
+
+  it('shows a refusal where it can be fixed: offline on a running guest', async () => {
+    const t = setup(true);
+    await t.waitFor('step 1 of 2');
+    await t.press('\u001B[C');
+    await t.waitFor('offline: edit');
+    await t.press(KEYS.enter);
+    const f = await t.waitFor('win2003 is running; its registry can only be changed offline');
+    expect(f).toContain('step 1 of 2');
+    await t.press(KEYS.ctrlC);
+    expect(t.closed()).toBe(1);
+  });
+});
+
+describe('opening the wizards from the console', () => {
+  it('M opens MergeIDE for the selected guest, P and :p2v open P2V; Esc returns to the guests', async () => {
+    const { renderApp } = await import('./helpers.js');
+    const app = await renderApp(undefined, { waitFor: 'demo-web' });
+    await app.waitFor('demo-web');
+    await app.press('M');
+    let f = await app.waitFor(/MergeIDE · demo-files/);
+    // demo-files (the selected row) is shut off: the offline way is offered first.
+    expect(f).toContain('offline: edit the registry');
+    await app.press(ESC);
+    await app.waitFor((fr) => !fr.includes('MergeIDE') && fr.includes('demo-files'));
+    await app.press('P');
+    f = await app.waitFor('P2V · step 1 of 4');
+    await app.press(ESC);
+    await app.waitFor((fr) => !fr.includes('P2V ·'));
+    await app.press(':');
+    await app.type('p2v');
+    await app.press(KEYS.enter);
+    await app.waitFor('P2V · step 1 of 4');
+    app.unmount();
+  });
+});

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  controlSetName,
+  controlSetReg,
+  controlSetSections,
+  describeChanges,
+  HKLM_SYSTEM,
+  inGuestReg,
+  MERGEIDE_BAT,
+  MERGEIDE_KEYS,
+  missingAfterMerge,
+  parseReg,
+  plannedChanges,
+  renderReg,
+  selectCurrent,
+  virtioKeys,
+} from '../../src/model/mergeide.js';
+import { UserError } from '../../src/model/userError.js';
+
+describe('MergeIDE key model', () => {
+  it('has the KB314082 entries with their services', () => {
+    const cdd = (id: string) => MERGEIDE_KEYS.find((k) => k.path.join('\\') === `Control\\CriticalDeviceDatabase\\${id}`);
+    for (const id of ['primary_ide_channel', 'secondary_ide_channel', '*pnp0600', '*azt0502']) expect(cdd(id)?.values).toContainEqual({ name: 'Service', type: 'sz', data: 'atapi' });
+    expect(cdd('gendisk')?.values).toContainEqual({ name: 'Service', type: 'sz', data: 'disk' });
+    expect(cdd('pci#cc_0101')?.values).toContainEqual({ name: 'Service', type: 'sz', data: 'pciide' });
+    for (const dev of ['7010', '7111', '1222', '1230', '2411', '2421', '7199']) expect(cdd(`pci#ven_8086&dev_${dev}`)?.values).toContainEqual({ name: 'Service', type: 'sz', data: 'intelide' });
+    for (const svc of ['atapi', 'IntelIde', 'PCIIde']) {
+      const k = MERGEIDE_KEYS.find((x) => x.path.join('\\') === `Services\\${svc}`);
+      expect(k?.values).toEqual(expect.arrayContaining([
+        { name: 'Start', type: 'dword', data: 0 },
+        { name: 'Type', type: 'dword', data: 1 },
+        { name: 'ErrorControl', type: 'dword', data: 1 },
+      ]));
+      expect(k?.values.find((v) => v.name === 'ImagePath')).toMatchObject({ type: 'expand_sz' });
+    }
+  });
+
+  it('renders an in-guest .reg that parses back to the same keys and values', () => {
+    const text = inGuestReg();
+    expect(text.startsWith('Windows Registry Editor Version 5.00\r\n')).toBe(true);
+    expect(text).not.toMatch(/[^\r]\n/);
+    const parsed = parseReg(text);
+    expect(parsed).toHaveLength(MERGEIDE_KEYS.length);
+    parsed.forEach((s, i) => {
+      const k = MERGEIDE_KEYS[i];
+      expect(s.path).toBe([HKLM_SYSTEM, 'CurrentControlSet', ...(k?.path ?? [])].join('\\'));
+      expect(s.values).toEqual(k?.values);
+    });
+  });
+
+  it('ships assets generated from the model (no drift)', () => {
+    expect(readFileSync(new URL('../../assets/mergeide.reg', import.meta.url), 'utf8')).toBe(inGuestReg());
+    expect(readFileSync(new URL('../../assets/mergeide.bat', import.meta.url), 'utf8')).toBe(MERGEIDE_BAT);
+    expect(MERGEIDE_BAT).toMatch(/regedit \/s "%~dp0mergeide.reg"/);
+  });
+
+  it('orders each control set parents first, never CurrentControlSet', () => {
+    const sections = controlSetSections(MERGEIDE_KEYS, 'ControlSet002');
+    const paths = sections.map((s) => s.path);
+    expect(paths[0]).toBe(`${HKLM_SYSTEM}\\ControlSet002`);
+    for (const [i, p] of paths.entries()) {
+      const parent = p.slice(0, p.lastIndexOf('\\'));
+      if (i > 0) expect(paths.slice(0, i)).toContain(parent);
+    }
+    expect(new Set(paths.map((p) => p.toLowerCase())).size).toBe(paths.length);
+    expect(paths.join('\n')).not.toMatch(/CurrentControlSet/);
+    expect(paths).toContain(`${HKLM_SYSTEM}\\ControlSet002\\Control\\CriticalDeviceDatabase`);
+    expect(() => controlSetReg(MERGEIDE_KEYS, 'CurrentControlSet')).toThrow(UserError);
+    const round = parseReg(controlSetReg(MERGEIDE_KEYS, 'ControlSet002'));
+    expect(round.map((s) => s.path)).toEqual(paths);
+  });
+
+  it('reads hivexregedit exports: hex(1) strings, hex(2), dwords, continuation lines', () => {
+    const exported = [
+      'Windows Registry Editor Version 5.00',
+      '',
+      '[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]',
+      '"Current"=dword:00000002',
+      '"S"=hex(1):68,00,69,00,00,00',
+      '"E"=hex(2):53,00,\\',
+      '  00,00',
+      '"B"=hex:01,02',
+      '"Q"="a \\"quoted\\" \\\\ path"',
+      '',
+    ].join('\n');
+    const s = parseReg(exported);
+    expect(selectCurrent(s)).toBe(2);
+    expect(s[0]?.values).toEqual([
+      { name: 'Current', type: 'dword', data: 2 },
+      { name: 'S', type: 'sz', data: 'hi' },
+      { name: 'E', type: 'expand_sz', data: 'S' },
+      { name: 'B', type: 'raw', kind: 3, hex: '01,02' },
+      { name: 'Q', type: 'sz', data: 'a "quoted" \\ path' },
+    ]);
+    expect(parseReg(renderReg(s))).toEqual(s);
+    expect(() => parseReg('hello')).toThrow(/not a .reg file/);
+    expect(() => parseReg('REGEDIT4\n"x"=dword:1')).toThrow(/before any key/);
+  });
+
+  it('says exactly what a merge adds or changes, per control set', () => {
+    const cs = 'ControlSet001';
+    const existing = parseReg(
+      renderReg([
+        { path: `${HKLM_SYSTEM}\\${cs}\\Control`, values: [] },
+        { path: `${HKLM_SYSTEM}\\${cs}\\Control\\CriticalDeviceDatabase`, values: [] },
+        { path: `${HKLM_SYSTEM}\\${cs}\\Services`, values: [] },
+        { path: `${HKLM_SYSTEM}\\${cs}\\Services\\atapi`, values: [{ name: 'Start', type: 'dword', data: 3 }, { name: 'Type', type: 'dword', data: 1 }] },
+      ]),
+    );
+    const changes = plannedChanges(MERGEIDE_KEYS, cs, existing);
+    expect(changes).toContainEqual({ controlSet: cs, key: 'Services\\atapi', kind: 'value-changed', value: 'Start', before: '3', after: '0' });
+    expect(changes.find((c) => c.key === 'Services\\atapi' && c.value === 'Type')).toBeUndefined();
+    expect(changes.find((c) => c.kind === 'key-added' && c.key === 'Services\\atapi')).toBeUndefined();
+    expect(changes).toContainEqual({ controlSet: cs, key: 'Services\\IntelIde', kind: 'key-added' });
+    expect(changes.filter((c) => c.key === 'Control')).toEqual([]);
+    const lines = describeChanges(changes, [cs, 'ControlSet002']);
+    expect(lines[0]).toMatch(/^ControlSet001: \d+ keys added, \d+ values added or changed$/);
+    expect(lines.at(-1)).toMatch(/ControlSet002: already has every key/);
+
+    const after = parseReg(controlSetReg(MERGEIDE_KEYS, cs));
+    expect(missingAfterMerge(MERGEIDE_KEYS, cs, after)).toEqual([]);
+    expect(missingAfterMerge(MERGEIDE_KEYS, cs, existing)[0]).toMatch(/CriticalDeviceDatabase/);
+    expect(plannedChanges(MERGEIDE_KEYS, cs, after)).toEqual([]);
+  });
+
+  it('has virtio entries for viostor and vioscsi', () => {
+    const keys = virtioKeys();
+    expect(keys.map((k) => k.path.at(-1))).toEqual(expect.arrayContaining(['PCI#VEN_1AF4&DEV_1001&REV_00', 'PCI#VEN_1AF4&DEV_1048&REV_01', 'viostor', 'vioscsi']));
+    expect(virtioKeys(['viostor']).some((k) => k.path.includes('vioscsi'))).toBe(false);
+    expect(controlSetName(1)).toBe('ControlSet001');
+  });
+});
+
+describe('MergeIDE offline job pieces (pure)', async () => {
+  const job = await import('../../src/jobs/mergeide.js');
+  const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
+
+  it('parses the scan: OS facts, the hive found by glob, unmatched globs ignored', () => {
+    const out = [
+      '@@virtdeck-mi@@ os',
+      '@@virtdeck-mi@@ root /dev/sda1',
+      'Microsoft Windows Server 2003',
+      '5',
+      '2',
+      'i386',
+      '@@virtdeck-mi@@ try 1 /dev/sda1',
+      '/WINDOWS/system32/config/system',
+      '@@virtdeck-mi@@ drivers',
+      '/WINDOWS/system32/drivers',
+      '@@virtdeck-mi@@ try 2 /dev/sdb1',
+      job.HIVE_GLOB,
+      '@@virtdeck-mi@@ drivers',
+      job.DRIVERS_GLOB,
+    ].join('\n');
+    const r = job.parseScan(out, '/w');
+    expect(r.os).toEqual(XP64);
+    expect(r.found).toEqual([{ index: 1, device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: '/WINDOWS/system32/drivers', local: '/w/hive-1' }]);
+    expect(job.scanScript('/w')).toContain(`-glob download ${job.HIVE_GLOB} /w/hive-\\1`);
+  });
+
+  it('tells XP–7 from 8+ and finds the virtio driver in either ISO layout', () => {
+    expect(job.usesCriticalDeviceDatabase(XP64)).toBe(true);
+    expect(job.usesCriticalDeviceDatabase({ ...XP64, major: 6, minor: 1 })).toBe(true);
+    expect(job.usesCriticalDeviceDatabase({ ...XP64, major: 6, minor: 2 })).toBe(false);
+    expect(job.usesCriticalDeviceDatabase({ ...XP64, major: null })).toBeNull();
+    const newLayout = ['/viostor/2k3/x86/viostor.sys', '/viostor/w7/amd64/viostor.sys', '/vioscsi/w7/amd64/vioscsi.sys'];
+    expect(job.pickVirtioDriver(newLayout, XP64, 'viostor')).toBe('/viostor/2k3/x86/viostor.sys');
+    expect(job.pickVirtioDriver(newLayout, { product: 'Windows 7 Professional', major: 6, minor: 1, arch: 'x86_64' }, 'vioscsi')).toBe('/vioscsi/w7/amd64/vioscsi.sys');
+    expect(job.pickVirtioDriver(['/WNET/X86/VIOSTOR.SYS'], XP64, 'viostor')).toBe('/WNET/X86/VIOSTOR.SYS');
+    expect(job.pickVirtioDriver(newLayout, XP64, 'vioscsi')).toBeNull();
+    expect(job.windows8Text('w10', '/iso/virtio-win.iso', { ...XP64, product: 'Windows 10 Pro', major: 10 }, true)).toMatch(/virt-v2v --in-place -i libvirt w10/);
+    expect(job.windows8Text('w10', '/iso/v.iso', { ...XP64, major: 10 }, false)).toMatch(/pnputil/);
+  });
+
+  it('plans: working copy, one merge per control set, verify, one rw launch with rollback, byte compare', () => {
+    const facts = {
+      guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-1', original: '/st/mergeide/w2k3-1/system.original',
+      device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: '/WINDOWS/system32/drivers', os: XP64,
+      controlSets: ['ControlSet001', 'ControlSet002', 'ControlSet003'], current: 1, changes: [], drivers: [{ isoPath: '/viostor/2k3/x86/viostor.sys', name: 'viostor.sys' }],
+      virtioIso: '/iso/virtio.iso', virtioNote: null, stamp: '20250101T000000Z',
+    };
+    const plan = job.planMergeIdeOffline(facts);
+    expect(plan.steps.map((s) => s.id)).toEqual(['copy', 'merge-ControlSet001', 'merge-ControlSet002', 'merge-ControlSet003', 'extract-drivers', 'verify', 'upload', 'verify-upload']);
+    const merge = plan.steps[2];
+    expect(merge?.command?.argv).toEqual(['hivexregedit', '--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', '/st/mergeide/w2k3-1/system.new']);
+    expect(merge?.command?.input).toContain('[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\viostor]');
+    const upload = plan.steps.find((s) => s.id === 'upload');
+    expect(upload?.undo).toMatchObject({ action: { name: 'mergeide.restore' }, partial: true });
+    const script = upload?.command?.input ?? '';
+    // The backup is made before the upload, in the same launch.
+    expect(script.indexOf('cp-a')).toBeLessThan(script.indexOf('upload "/st/mergeide/w2k3-1/system.new"'));
+    expect(script).toContain('upload "/st/mergeide/w2k3-1/viostor.sys" "/WINDOWS/system32/drivers/viostor.sys"');
+    expect(job.gfQuote('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
+  });
+
+  it('plans the ISO: stage, build, check, place without overwrite, attach, clean up', () => {
+    const plan = job.planMergeIdeIso({ guest: 'w', iso: '/vm/w-mergeide.iso', oldXml: '<domain/>', newXml: '<domain/>', stamp: 'S' });
+    expect(plan.steps.map((s) => s.id)).toEqual(['stage', 'build-iso', 'check-iso', 'place', 'attach', 'cleanup']);
+    expect(plan.steps[1]?.command?.argv).toEqual(['xorriso', '-as', 'mkisofs', '-quiet', '-J', '-R', '-V', 'MERGEIDE', '-o', '/vm/w-mergeide.iso.virtdeck-part-S', '/vm/w-mergeide.iso.virtdeck-stage-S']);
+    expect(Object.keys(job.isoFiles())).toEqual(['mergeide.reg', 'mergeide.bat', 'README.txt']);
+  });
+});
