@@ -41,9 +41,6 @@ let workDir = '';
 let hasKvm = false;
 let hostEmulator = '';
 
-/** Fixtures libvirt refuses to define on this host, each with the reason (none are skipped silently). */
-const NOT_DEFINABLE: Record<string, string> = {};
-
 async function virsh(...args: string[]): Promise<string> {
   return (await exec.run(['virsh', '-c', URI, ...args])).stdout;
 }
@@ -98,11 +95,6 @@ const fixtureFiles = readdirSync(FIXTURES).filter((f) => f.endsWith('.xml')).sor
 
 describe('fixtures define and round-trip through libvirt', () => {
   for (const [i, file] of fixtureFiles.entries()) {
-    const reason = NOT_DEFINABLE[file];
-    if (reason) {
-      it.skip(`${file} (not definable here: ${reason})`, () => {});
-      continue;
-    }
     it(`${file}: dumpxml → parse → serialize → define → identical dumpxml`, async () => {
       const name = `${PREFIX}${i + 1}`;
       const original = fixtureDoc(file, name);
