@@ -13,13 +13,34 @@ import { type GuestBackups, readCatalog } from '../jobs/backupCatalog.js';
 import { type BackupEvent, loadBackupConfig } from '../jobs/backup.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../jobs/recovery.js';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../jobs/snapshot.js';
+import type { FsInfo } from '../jobs/fileRestore.js';
+import type { PruneResult, prune as pruneJob } from '../jobs/prune.js';
+import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../jobs/restore.js';
+import type { installSchedule as installScheduleJob, removeSchedule as removeScheduleJob, ScheduleStatus } from '../jobs/schedule.js';
+import type { RunnerEvent } from '../jobs/runner.js';
 import type { CatalogRun } from '../model/backupManifest.js';
 import type { Progress } from '../model/progress.js';
+import type { RetentionPolicy } from '../model/retention.js';
+import { checkSchedule, parseDays, WEEKDAYS } from '../model/schedule.js';
+import { UserError } from '../model/userError.js';
 import { formatAge, revertLoss, staleSnapshotWarning } from '../model/snapshotPlan.js';
 import type { ActionId } from '../ui/keymap.js';
 import type { AppStore } from './appStore.js';
 import { toShownError } from './appStore.js';
 import type { PaneController } from './panes.js';
+import {
+  KEEP_FIELDS,
+  policyText,
+  pruneConfirmLines,
+  pruneReviewLines,
+  type RestoreChoice,
+  removals,
+  restoreConfirmLines,
+  restoreReviewLines,
+  sameRemovals,
+  scheduleReviewLines,
+  type ToneLine,
+} from './backupsText.js';
 import { setGuestNotes } from './warnings.js';
 
 export interface BackupFsEntry {
@@ -31,13 +52,15 @@ export interface BackupFsEntry {
 /** A read-only look into the filesystems of one backup run (libguestfs behind it). */
 export interface BackupFs {
   list(path: string): Promise<BackupFsEntry[]>;
-  extract(paths: string[], hostDir: string): Promise<void>;
+  /** Copies the paths into hostDir; the host paths written. */
+  extract(paths: string[], hostDir: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export interface BackupSettings {
   destinations: string[];
   defaultDestination?: string;
+  retention?: RetentionPolicy;
   snapshotMaxAgeDays: number;
 }
 
@@ -48,11 +71,14 @@ export interface BackupsDeps {
   snapshotsOf(host: HostContext, guests: { name: string; uuid: string }[]): Promise<Map<string, SnapshotInfo[]>>;
   runBackup?(host: HostContext, o: { guests: string[]; dest: string; signal: AbortSignal; onEvent: (e: BackupEvent) => void }): Promise<{ guests: { guest: string; ok: boolean; state: string; error?: { sentence: string } }[] }>;
   verify?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<{ run: string; ok: boolean; findings: string[] }[]>;
-  restore?(host: HostContext, o: { dest: string; guest: string; run: string; asName: string | null }): Promise<string>;
-  prune?(host: HostContext, o: { dest: string; guest: string; dryRun: boolean }): Promise<{ remove: string[] }>;
-  openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string }): Promise<BackupFs>;
-  /** "nightly 01:30 → next in 5 h 12 min", or null when no schedule is installed. */
-  scheduleLine?(host: HostContext, now: Date): Promise<string | null>;
+  prepareRestore?: typeof prepareRestoreJob;
+  restore?: typeof restoreJob;
+  prune?: typeof pruneJob;
+  /** One libguestfs session for the whole time the browser is open. */
+  openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
+  scheduleStatus?(host: HostContext): Promise<ScheduleStatus>;
+  installSchedule?(host: HostContext, wanted: Parameters<typeof installScheduleJob>[1], o: { dryRun?: boolean }): ReturnType<typeof installScheduleJob>;
+  removeSchedule?(host: HostContext, o: { dryRun?: boolean }): ReturnType<typeof removeScheduleJob>;
   detectRecovery(host: HostContext, o: { stateDir: string; guests: GuestRow[] }): Promise<RecoveryItem[]>;
   resolveRecovery: typeof resolveRecovery;
   createSnapshot: typeof createSnapshot;
@@ -75,11 +101,17 @@ export interface BrowserState {
   index: number;
   marked: string[];
   loading: boolean;
+  /** The libguestfs appliance is starting (15–20 s here); Esc cancels. */
+  opening: boolean;
 }
 
 export interface FormField {
   label: string;
   value: string;
+  /** A choice field: Space or ←/→ cycle through these; typing does nothing. */
+  choices?: string[];
+  /** Shown (and focusable) only while field `field` has this value. */
+  showWhen?: { field: number; value: string };
 }
 
 export interface PaneForm {
@@ -87,7 +119,24 @@ export interface PaneForm {
   lines: string[];
   fields: FormField[];
   focus: number;
+  /** Values of every field (hidden ones too). A UserError thrown here keeps the form open behind the error dialog. */
   submit: (values: string[]) => void;
+}
+
+/** A read-through screen before a change: what will run, scrolled with ↑/↓; Enter goes on. */
+export interface ReviewState {
+  title: string;
+  lines: ToneLine[];
+  offset: number;
+  /** Footer, e.g. "Enter: confirm the deletion · Esc: cancel". */
+  hint: string;
+  onEnter: () => void;
+}
+
+export function fieldVisible(form: PaneForm, index: number): boolean {
+  const f = form.fields[index];
+  if (!f?.showWhen) return Boolean(f);
+  return form.fields[f.showWhen.field]?.value === f.showWhen.value;
 }
 
 export interface BackupsPaneState {
@@ -99,17 +148,19 @@ export interface BackupsPaneState {
   guestIndex: number;
   runIndex: number;
   snapshots: Record<string, SnapshotInfo[]>;
-  schedule: string | null;
+  /** null while it is read; status null with an error when it could not be read. */
+  schedule: { status: ScheduleStatus | null; error: string | null } | null;
   job: { title: string; rows: JobRow[]; done: boolean; summary: string | null } | null;
   browser: BrowserState | null;
   form: PaneForm | null;
+  review: ReviewState | null;
 }
 
 export type BackupsStore = StoreApi<BackupsPaneState>;
 
 /** The restore engineer's filesystem API (device + path) as one tree: with several filesystems each is a top directory. */
 interface DeviceFs {
-  filesystems(): Promise<{ device: string; type: string; mountable: boolean }[]>;
+  filesystems(): Promise<Pick<FsInfo, 'device' | 'type' | 'mountable'>[]>;
   list(device: string, path: string): Promise<{ name: string; type: string; sizeBytes: number }[]>;
   extract(device: string, paths: string[], toDir: string): Promise<string[]>;
   close(): Promise<void>;
@@ -134,10 +185,16 @@ export async function pathsOverFilesystems(dfs: DeviceFs): Promise<BackupFs> {
       return (await dfs.list(at.device, at.path)).map((e) => ({ name: e.name, type: kind(e.type), size: e.sizeBytes }));
     },
     async extract(paths, hostDir) {
+      // One copy-out per filesystem; a path outside every filesystem (the top level) is refused first.
+      const byDevice = new Map<string, string[]>();
       for (const p of paths) {
         const at = locate(p);
-        if (at) await dfs.extract(at.device, [at.path], hostDir);
+        if (!at || (!single && at.path === '/')) throw new UserError(`${p} is a whole filesystem, not a file or directory in one.`, 'Open it (Enter) and mark what is inside.');
+        byDevice.set(at.device, [...(byDevice.get(at.device) ?? []), at.path]);
       }
+      const written: string[] = [];
+      for (const [device, list] of byDevice) written.push(...(await dfs.extract(device, list, hostDir)));
+      return written;
     },
     close: () => dfs.close(),
   };
@@ -160,9 +217,21 @@ export function defaultBackupsDeps(): BackupsDeps {
     verify: async (host, o) => (await import('../jobs/backupVerify.js')).verifyRun(host, o),
     openBackupFs: async (host, o) => {
       const fr = await import('../jobs/fileRestore.js');
-      const runDir = await fr.runDirOf(host, o.dest, o.guest, o.run);
-      return pathsOverFilesystems(await fr.openBackupFs(host, runDir));
+      const runDir = await fr.runDirOf(host, o.dest, o.guest, o.run, o.signal);
+      const opened = await fr.openBackupFs(host, runDir, undefined, o.signal);
+      try {
+        return await pathsOverFilesystems(opened);
+      } catch (e) {
+        await opened.close().catch(() => undefined);
+        throw e;
+      }
     },
+    prepareRestore: async (...a) => (await import('../jobs/restore.js')).prepareRestore(...a),
+    restore: async (...a) => (await import('../jobs/restore.js')).restore(...a),
+    prune: async (...a) => (await import('../jobs/prune.js')).prune(...a),
+    scheduleStatus: async (host) => (await import('../jobs/schedule.js')).scheduleStatus(host, { stateDir: defaultStateDir() }),
+    installSchedule: async (host, wanted, o) => (await import('../jobs/schedule.js')).installSchedule(host, wanted, o),
+    removeSchedule: async (host, o) => (await import('../jobs/schedule.js')).removeSchedule(host, o),
     detectRecovery: (host, o) => detectRecovery(host, o),
     resolveRecovery,
     createSnapshot,
@@ -229,6 +298,8 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
     else out.push({ text: `No runs of ${g.guest} in this destination; b backs it up now.`, warn: false });
   } else {
     out.push({ text: g.last ? `last run ${g.last.name}: ${runSummary(g.last, now)}` : `${g.guest} has no backup here; b backs up every guest now.`, warn: false });
+    const logged = s.schedule?.status?.lastRuns.find((r) => r.guest === g.guest)?.logged;
+    if (logged && !logged.ok) out.push({ text: `last scheduled run (${logged.at}) ${logged.text}`, warn: true });
   }
   const snaps = g.snapshots.map((x) => `${x.current ? '*' : ''}${x.name} (${x.location}${x.withMemory ? '+memory' : ''}, ${formatAge(now - x.createdAt.getTime())})`);
   out.push({ text: snaps.length ? `snapshots: ${snaps.join(', ')}` : 'no snapshots (t takes one before a risky change)', warn: false });
@@ -263,8 +334,10 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     job: null,
     browser: null,
     form: null,
+    review: null,
   }));
   let fs: BackupFs | null = null;
+  let fsOpening: AbortController | null = null;
   let jobAbort: AbortController | null = null;
   const set = store.setState;
   const get = store.getState;
@@ -303,7 +376,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     const dest = get().dest ?? settings.defaultDestination ?? settings.destinations[0] ?? null;
     set({ dest, loading: Boolean(dest), error: dest ? null : 'No backup destination is configured: press d and type a directory (e.g. the mount point of a backup disk).' });
     void loadSnapshots();
-    if (deps.scheduleLine) deps.scheduleLine(host, new Date()).then((schedule) => set({ schedule }), () => set({ schedule: null }));
+    void loadSchedule();
     if (!dest) return;
     try {
       set({ catalog: await deps.readCatalog(host, dest), loading: false });
@@ -312,13 +385,24 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     }
   };
 
+  const loadSchedule = async () => {
+    if (!deps.scheduleStatus) return set({ schedule: { status: null, error: 'reading the schedule is not available in this build' } });
+    try {
+      set({ schedule: { status: await deps.scheduleStatus(host), error: null } });
+    } catch (e) {
+      set({ schedule: { status: null, error: toShownError(e).sentence } });
+    }
+  };
+
   const notWired = (what: string, command: string) => say(`${what} from the console is not available in this build; run: ${command}`, 'error');
+  const openReview = (r: Omit<ReviewState, 'offset'>) => set({ review: { ...r, offset: 0 } });
 
   // ------------------------------------------------------------------ jobs with progress rows
 
   const startJob = (title: string, rows: JobRow[]) => {
     jobAbort = new AbortController();
     set({ job: { title, rows, done: false, summary: null } });
+    say(`${title}…`, 'busy');
     return jobAbort.signal;
   };
   const updateRow = (label: string, change: Partial<JobRow>) => {
@@ -331,6 +415,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     const job = get().job;
     jobAbort = null;
     if (job) set({ job: { ...job, done: true, summary } });
+    say('Finished: Enter or Esc closes this view.');
     void reload();
   };
 
@@ -387,79 +472,331 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     );
   };
 
+  // ------------------------------------------------------------------ restore
+
+  /** Runner events → the job's rows, one row per plan step (undos are rows of their own). */
+  const stepRows = (e: RunnerEvent) => {
+    const job = get().job;
+    if (!job) return;
+    const rows = [...job.rows];
+    const at = (i: number, change: Partial<JobRow>) => {
+      rows[i] = { ...(rows[i] ?? { label: '', state: 'waiting', progress: null }), ...change };
+    };
+    if (e.type === 'step-start') at(e.index, { label: `${e.index + 1} ${e.step.title}`, state: 'running' });
+    else if (e.type === 'progress') at(e.index, { progress: e.progress });
+    else if (e.type === 'step-end') at(e.index, { state: 'done', progress: null });
+    else if (e.type === 'step-failed') at(e.index, { state: 'failed', note: e.error.sentence });
+    else if (e.type === 'undo') rows.push({ label: `undo: ${e.title}`, state: 'running', progress: null });
+    else if (e.type === 'undo-end') {
+      const i = rows.map((r) => r.label).lastIndexOf(`undo: ${e.title}`);
+      if (i >= 0) at(i, { state: e.ok ? 'done' : 'failed', note: e.ok ? undefined : 'left for the admin' });
+    } else return;
+    set({ job: { ...job, rows } });
+  };
+
+  const runRestore = (choice: RestoreChoice, planned: Awaited<ReturnType<typeof prepareRestoreJob>>, dest: string) => {
+    const doRestore = deps.restore;
+    if (!doRestore) return;
+    const signal = startJob(
+      planned.plan.title,
+      planned.plan.steps.map((st, i) => ({ label: `${i + 1} ${st.title}`, state: 'waiting' as const, progress: null })),
+    );
+    doRestore(host, {
+      guest: choice.guest,
+      dest,
+      run: choice.run,
+      ...(choice.asName ? { asName: choice.asName, toDir: choice.toDir ?? undefined } : { deleteOld: choice.deleteOld }),
+      signal,
+      onEvent: stepRows,
+      stateDir: deps.stateDir(),
+    }).then(
+      (r) => {
+        void app.getState().refresh();
+        if (r.state === 'done') {
+          const where = r.disks.map((d) => `${d.target} → ${d.path}${d.aside && !choice.deleteOld ? ` (old disk kept at ${d.aside})` : ''}`).join('; ');
+          return endJob([`${r.name} restored from ${r.run}: ${where}.`, ...r.notes].join(' '));
+        }
+        const what = r.state === 'cancelled' ? 'was cancelled and rolled back' : r.state === 'rollback-failed' ? 'failed and could not be fully rolled back (see the job journal)' : 'failed and was rolled back';
+        endJob(`The restore ${what}${r.error ? `: ${r.error.sentence}` : '.'}`);
+        if (r.error && r.state !== 'cancelled') showError(`Could not restore ${r.name}`, r.error);
+      },
+      (e) => {
+        endJob(`The restore did not start: ${toShownError(e).sentence}`);
+        showError(`Could not restore ${choice.asName ?? choice.guest}`, e);
+      },
+    );
+  };
+
+  const reviewRestore = (choice: RestoreChoice, dest: string) => {
+    const prepare = deps.prepareRestore;
+    if (!prepare) return;
+    say(`Planning the restore of ${choice.guest} from ${choice.run}…`, 'busy');
+    prepare(host, { guest: choice.guest, dest, run: choice.run, ...(choice.asName ? { asName: choice.asName, toDir: choice.toDir ?? undefined } : { deleteOld: choice.deleteOld }) }).then(
+      (planned) => {
+        say('Read the steps; Enter asks to confirm, Esc cancels.');
+        openReview({
+          title: planned.plan.title,
+          lines: restoreReviewLines(planned),
+          hint: 'Enter: confirm · ↑/↓ scroll · Esc: cancel',
+          onEnter: () =>
+            app.getState().pushDialog({
+              kind: 'confirm',
+              title: planned.plan.title,
+              lines: restoreConfirmLines(choice, planned),
+              yes: choice.asName ? `restore as ${choice.asName}` : `restore ${choice.guest} over itself`,
+              onYes: () => {
+                set({ review: null });
+                runRestore(choice, planned, dest);
+              },
+            }),
+        });
+      },
+      (e) => showError(`Could not plan the restore of ${choice.guest}`, e),
+    );
+  };
+
+  const SAME = 'same name (over the guest)';
+  const AS_NEW = 'as a new guest';
+  const KEEP_OLD = 'keep them aside';
+  const DELETE_OLD = 'delete after success';
+
   const restore = () => {
     const dest = get().dest;
     const g = selectedGuest();
-    const run = get().level === 'runs' ? selectedRun() : null;
-    if (!dest || !g || !run) return say('Open a guest (Enter) and select the run to restore.', 'error');
-    if (run.status !== 'good') return say(`${run.name} is ${run.status} and cannot be restored.`, 'error');
-    if (!deps.restore) return notWired('Restore', `virtdeck backup restore ${g.guest} --run ${run.name} --dest ${dest} [--as NEWNAME]`);
-    const doRestore = deps.restore;
+    const run = get().level === 'runs' ? selectedRun() : g?.last ? { name: g.last.name, run: g.last, status: 'good' as const } : null;
+    if (!dest || !g || !run) return say(`${g?.guest ?? 'This guest'} has no run to restore; back it up first (b).`, 'error');
+    if (run.status !== 'good' || !run.run) return say(`${run.name} is ${run.status} and cannot be restored.`, 'error');
+    if (!deps.restore || !deps.prepareRestore) return notWired('Restore', `virtdeck backup restore ${g.guest} ${run.name} --dest ${dest} [--as NEWNAME --to DIR]`);
+    const source = run.run.manifest.disks[0]?.sourcePath ?? '';
+    const dir = source.startsWith('/') && !source.startsWith('/dev/') ? source.replace(/\/[^/]*$/, '') || '/' : '/var/lib/libvirt/images';
+    const exists = app.getState().guests.some((x) => x.name === g.guest);
     set({
       form: {
         title: `Restore ${g.guest} from ${run.name}`,
-        lines: ['Leave the name as it is to restore over the guest (it must be shut off; its disks are kept aside until the restore succeeded),', 'or type a new name to restore a copy (new UUID and MACs).'],
-        fields: [{ label: 'Name', value: g.guest }],
+        lines: [
+          'Same name: the guest must be shut off; its disks are moved aside, never overwritten.',
+          'As a new guest: a copy with a new name, UUID and MACs; disks go into the directory given.',
+        ],
+        fields: [
+          { label: 'Restore', value: exists ? AS_NEW : SAME, choices: [AS_NEW, SAME] },
+          { label: 'New name', value: `${g.guest}-restored`, showWhen: { field: 0, value: AS_NEW } },
+          { label: 'Disks into dir', value: dir, showWhen: { field: 0, value: AS_NEW } },
+          { label: 'Current disks', value: KEEP_OLD, choices: [KEEP_OLD, DELETE_OLD], showWhen: { field: 0, value: SAME } },
+        ],
         focus: 0,
-        submit: ([name]) => {
-          const asName = name && name !== g.guest ? name : null;
-          startJob(`Restore ${g.guest} ${run.name}${asName ? ` as ${asName}` : ''}`, [{ label: asName ?? g.guest, state: 'running', progress: null }]);
-          doRestore(host, { dest, guest: g.guest, run: run.name, asName }).then(
-            (msg) => {
-              updateRow(asName ?? g.guest, { state: 'done' });
-              endJob(msg);
-              void app.getState().refresh();
-            },
-            (e) => {
-              updateRow(asName ?? g.guest, { state: 'failed' });
-              endJob(toShownError(e).sentence);
-            },
-          );
+        submit: ([mode, name, toDir, old]) => {
+          const asNew = mode === AS_NEW;
+          if (asNew && !name) throw new UserError('The new guest needs a name.', 'Type a name that no guest has yet, e.g. web-restored.');
+          if (asNew && !toDir?.startsWith('/')) throw new UserError('The disks need an absolute directory on the host.', 'Type a path such as /var/lib/libvirt/images.');
+          reviewRestore({ guest: g.guest, run: run.name, asName: asNew ? (name ?? null) : null, toDir: asNew ? (toDir ?? null) : null, deleteOld: !asNew && old === DELETE_OLD }, dest);
         },
       },
     });
   };
 
+  // ------------------------------------------------------------------ prune
+
+  const runPrune = (dest: string, guests: string[], policy: RetentionPolicy, reviewed: PruneResult, now: Date) => {
+    const doPrune = deps.prune;
+    if (!doPrune) return;
+    const gone = removals(reviewed);
+    const rowOf = (guest: string, name: string) => `${guest}/${name}`;
+    const signal = startJob(`Prune ${guests.join(', ') || 'every guest'} in ${dest}`, gone.map((i) => ({ label: rowOf(i.guest, i.name), state: 'waiting' as const, progress: null })));
+    (async () => {
+      // The destination may have changed since the review (a scheduled run, another prune): delete
+      // only when it still removes exactly what the admin confirmed.
+      const again = await doPrune(host, dest, policy, { guests, now, dryRun: true, signal });
+      if (!sameRemovals(again, reviewed)) {
+        throw new UserError(`The runs in ${dest} changed since the review, so nothing was deleted.`, 'Press P again to see what retention removes now.');
+      }
+      return doPrune(host, dest, policy, {
+        guests,
+        now,
+        signal,
+        onRemove: (path) => {
+          const rel = path.slice(dest.replace(/\/+$/, '').length + 1);
+          updateRow(rel, { state: 'done', note: 'deleted' });
+        },
+      });
+    })().then(
+      (r) => endJob(`Deleted ${r.removed.length} director${r.removed.length === 1 ? 'y' : 'ies'} from ${dest}; ${r.items.filter((i) => i.action === 'keep').length} kept.`),
+      (e) => {
+        const job = get().job;
+        if (job) set({ job: { ...job, rows: job.rows.map((r) => (r.state === 'waiting' ? { ...r, state: 'failed' as const, note: 'not deleted' } : r)) } });
+        endJob(`Prune stopped: ${toShownError(e).sentence}`);
+        if (!signal.aborted) showError(`Could not prune ${dest}`, e);
+      },
+    );
+  };
+
+  const reviewPrune = (dest: string, guests: string[], policy: RetentionPolicy) => {
+    const doPrune = deps.prune;
+    if (!doPrune) return;
+    const now = new Date();
+    const who = guests.join(', ') || 'every guest';
+    say(`Working out what retention removes for ${who}…`, 'busy');
+    doPrune(host, dest, policy, { guests, now, dryRun: true }).then(
+      (plan) => {
+        const gone = removals(plan);
+        say(gone.length ? `${gone.length} to delete; Enter asks to confirm.` : 'Nothing to delete.');
+        openReview({
+          title: `Prune ${who} in ${dest} · dry run`,
+          lines: pruneReviewLines(plan),
+          hint: gone.length ? `Enter: delete ${gone.length} (asks first) · ↑/↓ scroll · Esc: cancel` : 'Nothing to delete · Esc/Enter: close',
+          onEnter: () => {
+            if (gone.length === 0) return set({ review: null });
+            app.getState().pushDialog({
+              kind: 'confirm',
+              title: `Delete ${gone.length} backup director${gone.length === 1 ? 'y' : 'ies'}`,
+              lines: pruneConfirmLines(plan),
+              yes: `delete ${gone.length}`,
+              onYes: () => {
+                set({ review: null });
+                runPrune(dest, guests, policy, plan, now);
+              },
+            });
+          },
+        });
+      },
+      (e) => showError(`Could not work out what to prune in ${dest}`, e),
+    );
+  };
+
   const prune = () => {
     const dest = get().dest;
     const g = selectedGuest();
-    if (!dest || !g) return;
-    if (!deps.prune) return notWired('Prune', `virtdeck backup prune --dest ${dest} ${g.guest} --dry-run`);
-    const doPrune = deps.prune;
-    say(`Working out what retention would delete for ${g.guest}…`, 'busy');
-    doPrune(host, { dest, guest: g.guest, dryRun: true }).then(
-      (plan) => {
-        if (plan.remove.length === 0) return say(`Retention keeps every run of ${g.guest}; nothing to prune.`);
+    if (!dest) return say('Choose a destination first (d).', 'error');
+    if (!deps.prune) return notWired('Prune', `virtdeck backup prune --dest ${dest} --dry-run`);
+    // Only the selected guest, from either list: pruning every guest is the schedule's job (or the CLI's).
+    const guests = g ? [g.guest] : [];
+    const configured = deps.settings().retention ?? {};
+    set({
+      form: {
+        title: `Prune ${guests.join(', ') || 'every guest'} in ${dest}`,
+        lines: [`From config.json backup.retention: ${policyText(configured)}.`, 'Change a count for this prune only; empty = rule not used. The next screen lists what goes.'],
+        fields: KEEP_FIELDS.map(([k, label]) => ({ label, value: configured[k] === undefined ? '' : String(configured[k]) })),
+        focus: 0,
+        submit: (values) => {
+          const policy: RetentionPolicy = {};
+          KEEP_FIELDS.forEach(([k, label], i) => {
+            const v = values[i] ?? '';
+            if (v === '') return;
+            if (!/^\d+$/.test(v)) throw new UserError(`${label} "${v}" is not a whole number.`, `Type a count such as 7, or leave ${label} empty.`);
+            policy[k] = Number(v);
+          });
+          reviewPrune(dest, guests, policy);
+        },
+      },
+    });
+  };
+
+  // ------------------------------------------------------------------ schedule
+
+  const SET = 'set or change';
+  const REMOVE = 'remove';
+
+  const writeSchedule = (wanted: { at: string; days: string; dest: string }) => {
+    const install = deps.installSchedule;
+    if (!install) return;
+    const schedule = { at: wanted.at, days: parseDays(wanted.days), dest: wanted.dest };
+    say('Working out the schedule file…', 'busy');
+    install(host, schedule, { dryRun: true }).then(
+      (change) => {
+        say('This is what will be written; Enter writes it.');
+        openReview({
+          title: `Backup schedule · ${change.kind}`,
+          lines: scheduleReviewLines(change, new Date()),
+          hint: 'Enter: write it · ↑/↓ scroll · Esc: cancel',
+          onEnter: () => {
+            set({ review: null });
+            say(`Writing ${change.files.map((f) => f.path).join(', ')}…`, 'busy');
+            install(host, schedule, {}).then(
+              (done) => {
+                say(`Schedule written to ${done.files.map((f) => f.path).join(', ')}.`);
+                void loadSchedule();
+              },
+              (e) => showError('Could not write the backup schedule', e),
+            );
+          },
+        });
+      },
+      (e) => showError('Could not prepare the backup schedule', e),
+    );
+  };
+
+  const dropSchedule = () => {
+    const remove = deps.removeSchedule;
+    if (!remove) return;
+    remove(host, { dryRun: true }).then(
+      (files) => {
+        if (files.length === 0) return say('No backup schedule is installed.');
         app.getState().pushDialog({
           kind: 'confirm',
-          title: `Prune ${g.guest}`,
-          lines: [`These ${plan.remove.length} runs of ${g.guest} will be deleted from ${dest}:`, ...plan.remove.map((r) => `  ${r}`), 'Runs a kept incremental needs are never deleted.'],
-          yes: `delete ${plan.remove.length} runs`,
+          title: 'Remove the backup schedule',
+          lines: ['These files are renamed to .bak, so no scheduled backup or prune runs any more:', ...files.map((f) => `  ${f}`)],
+          yes: 'remove the schedule',
           onYes: () =>
-            doPrune(host, { dest, guest: g.guest, dryRun: false }).then(
-              (done) => {
-                say(`Deleted ${done.remove.length} runs of ${g.guest}.`);
-                void reload();
+            remove(host, {}).then(
+              (gone) => {
+                say(`Schedule removed (${gone.join(', ')} kept as .bak).`);
+                void loadSchedule();
               },
-              (e) => showError(`Could not prune ${g.guest}`, e),
+              (e) => showError('Could not remove the backup schedule', e),
             ),
         });
       },
-      (e) => showError(`Could not work out what to prune for ${g.guest}`, e),
+      (e) => showError('Could not read the backup schedule', e),
     );
+  };
+
+  const editSchedule = () => {
+    if (!deps.installSchedule || !deps.removeSchedule) return notWired('The schedule', 'virtdeck backup schedule set --at 01:30 --dest DIR');
+    const current = get().schedule?.status?.installed ?? null;
+    const sc = current?.schedule ?? null;
+    const fields: FormField[] = [
+      { label: 'At (HH:MM)', value: sc?.at ?? '01:30' },
+      { label: 'Days', value: sc?.days.length ? sc.days.join(',') : 'daily' },
+      { label: 'Destination', value: sc?.dest ?? get().dest ?? '' },
+    ];
+    const withAction = current !== null;
+    set({
+      form: {
+        title: current ? 'Backup schedule' : 'Set a backup schedule',
+        lines: [
+          'At that time the host runs `virtdeck backup run --all`, then `backup prune`.',
+          `Days: daily, or a list such as ${WEEKDAYS.slice(1, 6).join(',')}. Host local time. The next screen shows the file.`,
+        ],
+        fields: withAction ? [{ label: 'Schedule', value: SET, choices: [SET, REMOVE] }, ...fields.map((f) => ({ ...f, showWhen: { field: 0, value: SET } }))] : fields,
+        focus: 0,
+        submit: (values) => {
+          const [action, at, days, dest] = withAction ? values : [SET, ...values];
+          if (action === REMOVE) return dropSchedule();
+          if (!dest?.startsWith('/')) throw new UserError('The schedule needs an absolute destination directory.', 'Type the mount point of the backup disk, e.g. /mnt/backup.');
+          // Checked here so a typo keeps the form open; installSchedule checks again.
+          checkSchedule({ at: at ?? '', days: parseDays(days), dest });
+          writeSchedule({ at: at ?? '', days: days ?? '', dest });
+        },
+      },
+    });
   };
 
   // ------------------------------------------------------------------ file browser
 
-  const browse = async (path: string) => {
+  /** Lists `path` in the open session; `select` names the entry to put the cursor on (the directory left when going up). */
+  const browse = async (path: string, select?: string) => {
+    const session = fs;
     const b = get().browser;
-    if (!b || !fs) return;
+    if (!b || !session) return;
     set({ browser: { ...b, loading: true } });
     try {
-      const entries = await fs.list(path);
-      set({ browser: { ...b, path, entries: entries.sort((x, y) => (x.type === 'dir' ? 0 : 1) - (y.type === 'dir' ? 0 : 1) || x.name.localeCompare(y.name)), index: 0, loading: false } });
+      const entries = await session.list(path);
+      const cur = get().browser;
+      if (!cur || fs !== session) return;
+      const sorted = entries.sort((x, y) => (x.type === 'dir' ? 0 : 1) - (y.type === 'dir' ? 0 : 1) || x.name.localeCompare(y.name));
+      set({ browser: { ...cur, path, entries: sorted, index: Math.max(0, sorted.findIndex((e) => e.name === select)), loading: false } });
     } catch (e) {
-      set({ browser: { ...b, loading: false } });
+      const cur = get().browser;
+      if (cur) set({ browser: { ...cur, loading: false } });
       showError(`Could not list ${path}`, e);
     }
   };
@@ -470,22 +807,38 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     const run = get().level === 'runs' ? selectedRun() : g?.last ? { name: g.last.name, status: 'good' as const } : null;
     if (!dest || !g || !run) return say('Select a run to browse.', 'error');
     if (run.status !== 'good') return say(`${run.name} is ${run.status} and cannot be browsed.`, 'error');
-    if (!deps.openBackupFs) return notWired('The file browser', `virtdeck backup files ${g.guest} --run ${run.name} --dest ${dest} /`);
-    say(`Opening the filesystems of ${g.guest} ${run.name} (libguestfs, read-only; takes a few seconds)…`, 'busy');
-    deps.openBackupFs(host, { dest, guest: g.guest, run: run.name }).then(
+    if (!deps.openBackupFs) return notWired('The file browser', `virtdeck backup files ${g.guest} ${run.name} --dest ${dest}`);
+    if (fs || fsOpening) return;
+    const opening = new AbortController();
+    fsOpening = opening;
+    set({ browser: { guest: g.guest, run: run.name, path: '/', entries: [], index: 0, marked: [], loading: true, opening: true } });
+    say(`Opening the filesystems of ${g.guest} ${run.name} read-only (libguestfs, 15–20 s)…`, 'busy');
+    deps.openBackupFs(host, { dest, guest: g.guest, run: run.name, signal: opening.signal }).then(
       (opened) => {
+        fsOpening = null;
+        // Esc while the appliance started: nobody browses it, so it goes at once.
+        if (opening.signal.aborted || !get().browser) return void opened.close().catch(() => undefined);
         fs = opened;
-        set({ browser: { guest: g.guest, run: run.name, path: '/', entries: [], index: 0, marked: [], loading: true } });
-        app.getState().setMessage('Enter opens a directory, Backspace goes up, Space marks, x extracts, Esc closes.');
+        const b = get().browser as BrowserState;
+        set({ browser: { ...b, opening: false } });
+        say('Enter opens a directory, Backspace goes up, Space marks, x extracts, Esc closes.');
         void browse('/');
       },
-      (e) => showError(`Could not open the backup ${run.name} of ${g.guest}`, e),
+      (e) => {
+        fsOpening = null;
+        set({ browser: null });
+        if (!opening.signal.aborted) showError(`Could not open the backup ${run.name} of ${g.guest}`, e);
+        else say('Closed the file browser.');
+      },
     );
   };
 
+  /** Leaving the browser ends its libguestfs session (or the start of one). */
   const closeBrowser = () => {
     const f = fs;
     fs = null;
+    fsOpening?.abort();
+    fsOpening = null;
     set({ browser: null });
     void f?.close().catch(() => undefined);
   };
@@ -495,12 +848,16 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
 
   const browserKey = (name: string): boolean => {
     const b = get().browser as BrowserState;
+    if (b.opening) {
+      if (name === 'esc' || name === 'q') closeBrowser();
+      return true;
+    }
     const entry = b.entries[b.index];
     if (name === 'up' || name === 'k') set({ browser: { ...b, index: clampIndex(b.index - 1, b.entries.length) } });
     else if (name === 'down' || name === 'j') set({ browser: { ...b, index: clampIndex(b.index + 1, b.entries.length) } });
     else if ((name === 'enter' || name === 'l' || name === 'right') && entry?.type === 'dir') void browse(join(b.path, entry.name));
     else if (name === 'backspace' || name === 'h' || name === 'left') {
-      if (b.path !== '/') void browse(parent(b.path));
+      if (b.path !== '/') void browse(parent(b.path), b.path.split('/').filter(Boolean).pop());
     } else if (name === ' ' && entry) {
       const p = join(b.path, entry.name);
       const marked = b.marked.includes(p) ? b.marked.filter((m) => m !== p) : [...b.marked, p];
@@ -515,11 +872,13 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           fields: [{ label: 'To host directory', value: '/tmp' }],
           focus: 0,
           submit: ([dir]) => {
-            if (!dir?.startsWith('/')) return say('Give an absolute host directory, e.g. /root/restored.', 'error');
+            if (!dir?.startsWith('/')) throw new UserError(`"${dir ?? ''}" is not an absolute host directory.`, 'Type the full path, e.g. /root/restored.');
+            const session = fs;
+            if (!session) return;
             say(`Extracting to ${dir}…`, 'busy');
-            fs?.extract(paths, dir).then(
-              () => {
-                say(`Extracted ${paths.length} item${paths.length === 1 ? '' : 's'} to ${dir}.`);
+            session.extract(paths, dir).then(
+              (written) => {
+                say(`Extracted ${written.length} item${written.length === 1 ? '' : 's'} to ${dir}.`);
                 const cur = get().browser;
                 if (cur) set({ browser: { ...cur, marked: [] } });
               },
@@ -649,19 +1008,56 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
 
   // ------------------------------------------------------------------ keys
 
+  /** The next visible field from `from` in direction `step` (the form always has one). */
+  const nextField = (f: PaneForm, from: number, step: 1 | -1) => {
+    const n = f.fields.length;
+    for (let k = 1; k <= n; k++) {
+      const i = (from + step * k + n * k) % n;
+      if (fieldVisible(f, i)) return i;
+    }
+    return from;
+  };
+
   const formKey = (name: string, input: string): boolean => {
     const f = get().form as PaneForm;
     const field = f.fields[f.focus];
+    const change = (value: string) => set({ form: { ...f, fields: f.fields.map((x, i) => (i === f.focus ? { ...x, value } : x)) } });
     if (name === 'esc') set({ form: null });
     else if (name === 'enter') {
       set({ form: null });
-      f.submit(f.fields.map((x) => x.value.trim()));
-    } else if (name === 'tab' || name === 'down') set({ form: { ...f, focus: (f.focus + 1) % f.fields.length } });
-    else if (name === 'shift-tab' || name === 'up') set({ form: { ...f, focus: (f.focus - 1 + f.fields.length) % f.fields.length } });
-    else if (name === 'backspace' && field) set({ form: { ...f, fields: f.fields.map((x, i) => (i === f.focus ? { ...x, value: x.value.slice(0, -1) } : x)) } });
-    else if (input && input.length >= 1 && !name.startsWith('ctrl-') && name === input && field) {
-      set({ form: { ...f, fields: f.fields.map((x, i) => (i === f.focus ? { ...x, value: x.value + input } : x)) } });
-    }
+      try {
+        f.submit(f.fields.map((x) => x.value.trim()));
+      } catch (e) {
+        // Bad input: the form stays, with what was typed, behind the error dialog.
+        set({ form: f });
+        showError(f.title, e);
+      }
+    } else if (name === 'tab' || name === 'down') set({ form: { ...f, focus: nextField(f, f.focus, 1) } });
+    else if (name === 'shift-tab' || name === 'up') set({ form: { ...f, focus: nextField(f, f.focus, -1) } });
+    else if (field?.choices) {
+      const i = field.choices.indexOf(field.value);
+      const n = field.choices.length;
+      if (name === ' ' || name === 'right' || name === 'l') change(field.choices[(i + 1) % n] ?? field.value);
+      else if (name === 'left' || name === 'h') change(field.choices[(i - 1 + n) % n] ?? field.value);
+    } else if (name === 'backspace' && field) change(field.value.slice(0, -1));
+    else if (input && input.length >= 1 && !name.startsWith('ctrl-') && name === input && field) change(field.value + input);
+    return true;
+  };
+
+  const reviewKey = (name: string): boolean => {
+    const r = get().review as ReviewState;
+    const page = 10;
+    const scroll = (to: number) => set({ review: { ...r, offset: Math.max(0, Math.min(to, r.lines.length - 1)) } });
+    if (name === 'esc' || name === 'q') {
+      set({ review: null });
+      say('Cancelled: nothing was changed.');
+    } else if (name === 'enter') r.onEnter();
+    else if (name === 'down' || name === 'j') scroll(r.offset + 1);
+    else if (name === 'up' || name === 'k') scroll(r.offset - 1);
+    else if (name === 'pagedown' || name === ' ') scroll(r.offset + page);
+    else if (name === 'pageup') scroll(r.offset - page);
+    else if (name === 'home' || name === 'g') scroll(0);
+    else if (name === 'end' || name === 'G') scroll(r.lines.length - page);
     return true;
   };
 
@@ -703,13 +1099,14 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     detailLines: (s, names, now) => detailLines(s, names, now, maxAge()),
     key(name, input) {
       if (get().form) return consume(formKey(name, input));
+      if (get().review) return consume(reviewKey(name));
       if (get().browser) return consume(browserKey(name));
       if (get().job) return consume(jobKey(name));
       return false;
     },
     dispatch(action: ActionId) {
       // The pane's own screens take every key through key(); the keymap must not act behind them.
-      if (consumed || get().form || get().browser || get().job) return true;
+      if (consumed || get().form || get().review || get().browser || get().job) return true;
       switch (action) {
         case 'up':
           move(-1);
@@ -746,6 +1143,9 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           return true;
         case 'backupDest':
           chooseDestination();
+          return true;
+        case 'backupSchedule':
+          editSchedule();
           return true;
         case 'snapshotTake':
           takeSnapshot();

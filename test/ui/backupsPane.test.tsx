@@ -7,6 +7,13 @@ import { LocalExecutor } from '../../src/host/exec.js';
 import { parseSnapshotXml } from '../../src/host/snapshots.js';
 import { readCatalog } from '../../src/jobs/backupCatalog.js';
 import type { BackupEvent } from '../../src/jobs/backup.js';
+import type { PruneResult } from '../../src/jobs/prune.js';
+import { pickRun, type RestoreOptions } from '../../src/jobs/restore.js';
+import type { RunnerEvent } from '../../src/jobs/runner.js';
+import type { ScheduleStatus } from '../../src/jobs/schedule.js';
+import type { PlanStep } from '../../src/model/plan.js';
+import { type BackupSchedule, CRON_FILE, cronFileText, nextRun } from '../../src/model/schedule.js';
+import { UserError } from '../../src/model/userError.js';
 import { Journal } from '../../src/jobs/journal.js';
 import { detectRecovery } from '../../src/jobs/recovery.js';
 import { type BackupFs, type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps } from '../../src/store/backupsPane.js';
@@ -36,15 +43,66 @@ mkdirSync(join(dest, 'demo-web', '20261123T010000Z-inc.partial'), { recursive: t
 const oldSnapshot = parseSnapshotXml(`<domainsnapshot><name>before-update</name><state>running</state><creationTime>${Math.floor(Date.now() / 1000) - 10 * 86400}</creationTime><memory snapshot='internal'/><disks><disk name='vda' snapshot='internal'/></disks></domainsnapshot>`, true);
 
 interface Calls {
-  restore: unknown[];
+  prepared: unknown[];
+  restore: RestoreOptions[];
+  prune: { guests?: string[]; dryRun?: boolean; policy: unknown; now?: Date }[];
+  schedule: string[];
   extract: unknown[];
   listed: string[];
+  opened: number;
+  closed: number;
   resolved: string[];
 }
 
-function deps(calls: Calls, over: Partial<BackupsDeps> = {}): { deps: BackupsDeps; finishBackup: () => void; emit: (e: BackupEvent) => void } {
+const RUN_INC = '20261122T010000Z-inc';
+const RUN_FULL = '20261120T010000Z-full';
+
+/** What prepareRestore answers for a request on the hand-made catalog (the real pure pickRun finds the run). */
+async function plannedFor(req: { guest: string; dest: string; run?: string; asName?: string; toDir?: string; deleteOld?: boolean }) {
+  const backups = (await readCatalog(new LocalExecutor(), req.dest)).find((g) => g.guest === req.guest);
+  if (!backups) throw new UserError(`There are no backups of ${req.guest} in ${req.dest}.`, 'List them.');
+  const picked = pickRun(backups, req.run);
+  const name = req.asName ?? req.guest;
+  const path = req.asName ? `${req.toDir}/${name}-vda.qcow2` : '/img/web.qcow2';
+  const temp = `${path}.virtdeck-restore-tmp`;
+  const aside = req.asName ? null : `${path}.virtdeck-before-restore-20261125T000000Z`;
+  const from = `${req.dest}/${req.guest}/${picked.run.name}/vda.qcow2`;
+  const steps: PlanStep[] = [
+    { id: 'convert-vda', title: `rebuild vda from ${picked.run.name}`, command: { runsOn: 'sys', argv: ['qemu-img', 'convert', '-p', '-O', 'qcow2', from, temp] }, long: true },
+    ...(aside ? [{ id: 'aside-vda', title: 'move the current vda aside', command: { runsOn: 'sys' as const, argv: ['mv', '-T', '--', path, aside] } }] : []),
+    { id: 'place-vda', title: 'put the restored vda in place', command: { runsOn: 'sys', argv: ['mv', '-T', '--', temp, path] } },
+    { id: 'define', title: req.asName ? `define the new guest ${name}` : `define ${name}`, command: { runsOn: 'virsh', argv: ['virsh', 'define', '--file', '/tmp/r.xml'] } },
+  ];
+  return {
+    plan: { kind: 'backup-restore', title: req.asName ? `Restore ${req.guest} (${picked.run.name}) as ${name}` : `Restore ${name} to ${picked.run.name}`, targets: { guests: [name], images: [path] }, steps },
+    name,
+    disks: [{ target: 'vda', from, path, format: 'qcow2', temp, aside }],
+    xml: '<domain/>',
+    notes: ['KVM is not usable on this host, so the restored guest runs under plain emulation (domain type qemu).'],
+    found: { backups, ...picked },
+  };
+}
+
+function pruneAnswer(dryRun: boolean, policy: PruneResult['policy']): PruneResult {
+  return {
+    dest,
+    policy,
+    dryRun,
+    removed: dryRun ? [] : [join(dest, 'demo-web', '20261101T010000Z-full'), join(dest, 'demo-web', '20261123T010000Z-inc.partial')],
+    items: [
+      { guest: 'demo-web', name: RUN_INC, kind: 'run', action: 'keep', reason: 'last' },
+      { guest: 'demo-web', name: RUN_FULL, kind: 'run', action: 'keep', reason: 'chain', neededBy: [RUN_INC] },
+      { guest: 'demo-web', name: '20261101T010000Z-full', kind: 'run', action: 'remove', reason: 'retention' },
+      { guest: 'demo-web', name: '20261123T010000Z-inc.partial', kind: 'partial', action: 'remove', reason: 'stale' },
+    ],
+  };
+}
+
+function deps(calls: Calls, over: Partial<BackupsDeps> = {}) {
   let finish = () => {};
   let emit: (e: BackupEvent) => void = () => {};
+  const restoreRun: { emit: (e: RunnerEvent) => void; finish: (r: Awaited<ReturnType<NonNullable<BackupsDeps['restore']>>>) => void } = { emit: () => {}, finish: () => {} };
+  let installed: BackupSchedule | null = { at: '01:30', days: [], dest };
   const fs: BackupFs = {
     list: async (path) => {
       calls.listed.push(path);
@@ -52,27 +110,63 @@ function deps(calls: Calls, over: Partial<BackupsDeps> = {}): { deps: BackupsDep
     },
     extract: async (paths, dir) => {
       calls.extract.push({ paths, dir });
+      return paths.map((p) => join(dir, p.split('/').pop() ?? ''));
     },
-    close: async () => {},
+    close: async () => {
+      calls.closed++;
+    },
   };
+  const status = (): ScheduleStatus => ({
+    installed: installed ? { kind: 'cron', schedule: installed, files: [`/${CRON_FILE}`] } : null,
+    scheduler: 'cron',
+    nextRun: installed ? new Date(Date.now() + (5 * 60 + 12) * 60_000 + 30_000) : null,
+    lastRuns: [],
+  });
   const d: BackupsDeps = {
     ...defaultBackupsDeps(),
-    settings: () => ({ destinations: [dest], snapshotMaxAgeDays: 7 }),
+    settings: () => ({ destinations: [dest], retention: { keepLast: 1 }, snapshotMaxAgeDays: 7 }),
     stateDir: () => join(root, 'state'),
     readCatalog: (_host, dir) => readCatalog(new LocalExecutor(), dir),
     snapshotsOf: async () => new Map([['demo-web', [oldSnapshot]]]),
-    scheduleLine: async () => 'nightly 01:30 → next in 5 h 12 min',
+    scheduleStatus: async () => status(),
+    installSchedule: async (_h, wanted, o) => {
+      calls.schedule.push(`install ${wanted.at} ${wanted.days.join(',') || 'daily'} ${wanted.dest}${o.dryRun ? ' dry' : ''}`);
+      if (!o.dryRun) installed = wanted;
+      return { kind: 'cron', schedule: wanted, files: [{ path: `/${CRON_FILE}`, content: cronFileText(wanted, ['/usr/bin/virtdeck'], '/var/lib/virtdeck/logs/schedule.log') }], commands: [], nextRun: nextRun(wanted, new Date()), dryRun: Boolean(o.dryRun) };
+    },
+    removeSchedule: async (_h, o) => {
+      calls.schedule.push(`remove${o.dryRun ? ' dry' : ''}`);
+      const files = installed ? [`/${CRON_FILE}`] : [];
+      if (!o.dryRun) installed = null;
+      return files;
+    },
     runBackup: (_host, o) =>
       new Promise((resolve) => {
         emit = o.onEvent;
         finish = () => resolve({ guests: [{ guest: 'demo-web', ok: true, state: 'done' }] });
       }),
     verify: async (_h, o) => [{ run: o.run, ok: true, findings: [] }],
-    restore: async (_h, o) => {
-      calls.restore.push(o);
-      return `Restored ${o.guest} as ${o.asName ?? o.guest}.`;
+    prepareRestore: async (_h, req) => {
+      calls.prepared.push(req);
+      return plannedFor(req);
     },
-    openBackupFs: async () => fs,
+    restore: (_h, o) => {
+      calls.restore.push(o);
+      restoreRun.emit = o.onEvent ?? (() => {});
+      return new Promise((resolve) => {
+        restoreRun.finish = resolve;
+      });
+    },
+    prune: async (_h, _dest, policy, o = {}) => {
+      calls.prune.push({ guests: o.guests, dryRun: o.dryRun, policy, now: o.now });
+      const r = pruneAnswer(Boolean(o.dryRun), policy);
+      for (const path of r.removed) o.onRemove?.(path);
+      return r;
+    },
+    openBackupFs: async () => {
+      calls.opened++;
+      return fs;
+    },
     detectRecovery: async () => [],
     resolveRecovery: async (_h, item, how) => {
       calls.resolved.push(`${item.id}:${how}`);
@@ -80,15 +174,31 @@ function deps(calls: Calls, over: Partial<BackupsDeps> = {}): { deps: BackupsDep
     },
     ...over,
   };
-  return { deps: d, finishBackup: () => finish(), emit: (e) => emit(e) };
+  return { deps: d, finishBackup: () => finish(), emit: (e: BackupEvent) => emit(e), restoreRun, setInstalled: (s: BackupSchedule | null) => (installed = s) };
 }
 
 async function open(over: Partial<BackupsDeps> = {}) {
-  const calls: Calls = { restore: [], extract: [], listed: [], resolved: [] };
+  const calls: Calls = { prepared: [], restore: [], prune: [], schedule: [], extract: [], listed: [], opened: 0, closed: 0, resolved: [] };
   const made = deps(calls, over);
   const app = await renderApp(undefined, { store: { paneFactories: { backups: (host, a) => createBackupsController(host, a, made.deps) } } });
   return { app, calls, ...made };
 }
+
+/** Backups pane → demo-web's runs → the incremental run. */
+async function toIncrementalRun(app: Awaited<ReturnType<typeof open>>['app']) {
+  await app.press('3');
+  await app.waitFor('LAST RUN');
+  await app.press(KEYS.down);
+  await app.press(KEYS.enter);
+  await app.waitFor('PARTIAL');
+  await app.press(KEYS.down);
+  await app.waitFor(`${RUN_INC}: incremental`);
+}
+
+const fits = (f: string) => {
+  for (const l of f.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
+  expect(f.split('\n')).toHaveLength(24);
+};
 
 describe('Backups pane', () => {
   test('guests → runs → back; partial runs shown as such; snapshot flagged; fits 80x24', async () => {
@@ -143,8 +253,8 @@ describe('Backups pane', () => {
     await app.waitFor('LAST RUN');
   });
 
-  test('verify and restore flows', async () => {
-    const { app, calls } = await open();
+  test('verify a run', async () => {
+    const { app } = await open();
     await app.press('3');
     await app.waitFor('LAST RUN');
     await app.press(KEYS.down);
@@ -154,17 +264,217 @@ describe('Backups pane', () => {
     await app.waitFor('is partial: there is nothing to verify');
     await app.press(KEYS.down);
     await app.press('V');
-    await app.waitFor('20261122T010000Z-inc verified.');
+    await app.waitFor(`${RUN_INC} verified.`);
     await app.press(KEYS.enter);
     await app.waitFor('PARTIAL');
+  });
+
+  test('restore as a new guest: form, review of the plan, confirm, progress from runner events, summary', async () => {
+    const { app, calls, restoreRun } = await open();
+    await toIncrementalRun(app);
     await app.press('R');
-    await app.waitFor('Restore demo-web from 20261122T010000Z-inc');
-    for (let i = 0; i < 'demo-web'.length; i++) await app.press(KEYS.backspace);
+    let f = await app.waitFor(`Restore demo-web from ${RUN_INC}`);
+    // demo-web exists, so a copy is the default; same-name fields stay hidden.
+    expect(f).toContain('< as a new guest >');
+    expect(f).toContain('[demo-web-restored');
+    expect(f).toContain('[/img');
+    expect(f).not.toContain('Current disks');
+    fits(f);
+    await app.press(KEYS.tab);
+    for (let i = 0; i < 'demo-web-restored'.length; i++) await app.press(KEYS.backspace);
     await app.type('web-copy');
-    await app.waitFor('[web-copy');
+    await app.press(KEYS.tab);
+    for (let i = 0; i < '/img'.length; i++) await app.press(KEYS.backspace);
+    await app.type('/srv/vm');
     await app.press(KEYS.enter);
-    await app.waitFor('Restored demo-web as web-copy.');
-    expect(calls.restore).toEqual([{ dest, guest: 'demo-web', run: '20261122T010000Z-inc', asName: 'web-copy' }]);
+    f = await app.waitFor(`Restore demo-web (${RUN_INC}) as web-copy`);
+    expect(calls.prepared).toEqual([{ guest: 'demo-web', dest, run: RUN_INC, asName: 'web-copy', toDir: '/srv/vm' }]);
+    expect(f).toContain(`incremental, chain of 2 from ${RUN_FULL}`);
+    expect(f).toContain('vda  → /srv/vm/web-copy-vda.qcow2 (qcow2)');
+    expect(f).toContain('qemu-img convert -p -O qcow2');
+    fits(f);
+    // The notes are further down: scroll.
+    for (let i = 0; i < 10; i++) await app.press(KEYS.down);
+    await app.waitFor('emulation (domain type qemu)');
+    await app.press(KEYS.enter);
+    f = (await app.waitFor('Creates the new guest web-copy')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain('vda → /srv/vm/web-copy-vda.qcow2');
+    expect(f).toContain('demo-web and its disks are not touched.');
+    await app.press('y');
+    await app.waitFor('c cancel');
+    expect(calls.restore).toHaveLength(1);
+    expect(calls.restore[0]).toMatchObject({ guest: 'demo-web', dest, run: RUN_INC, asName: 'web-copy', toDir: '/srv/vm', stateDir: join(root, 'state') });
+    const planned = await plannedFor({ guest: 'demo-web', dest, run: RUN_INC, asName: 'web-copy', toDir: '/srv/vm' });
+    const [convert, place] = planned.plan.steps as [PlanStep, PlanStep];
+    restoreRun.emit({ type: 'step-start', index: 0, step: convert });
+    restoreRun.emit({ type: 'progress', index: 0, progress: { percent: 42, bytesDone: 420 << 20, bytesTotal: 1000 << 20, rateBps: 100e6, etaSeconds: 6 } });
+    f = await app.waitFor('42%');
+    expect(f).toContain(`… 1 rebuild vda from ${RUN_INC}`);
+    expect(f).toMatch(/ {2}2 put the restored vda in place/);
+    restoreRun.emit({ type: 'step-end', index: 0, step: convert });
+    restoreRun.emit({ type: 'step-start', index: 1, step: place });
+    await app.waitFor('✓ 1 rebuild vda');
+    restoreRun.finish({ name: 'web-copy', run: RUN_INC, disks: planned.disks, notes: [], state: 'done' });
+    f = await app.waitFor('web-copy restored from');
+    fits(f);
+    expect(f.replace(/[│\s]+/g, ' ')).toContain(`web-copy restored from ${RUN_INC}: vda → /srv/vm/web-copy-vda.qcow2.`);
+    await app.press(KEYS.enter);
+    await app.waitFor('PARTIAL');
+  });
+
+  test('restore over the guest: the confirm names the disk moved aside; a failed run shows the error dialog', async () => {
+    const { app, calls, restoreRun } = await open();
+    await toIncrementalRun(app);
+    await app.press('R');
+    await app.waitFor('< as a new guest >');
+    await app.press(' ');
+    let f = await app.waitFor('< same name (over the guest) >');
+    expect(f).toContain('Current disks');
+    expect(f).not.toContain('New name');
+    await app.press(KEYS.tab);
+    await app.press(KEYS.enter);
+    await app.waitFor(`Restore demo-web to ${RUN_INC}`);
+    expect(calls.prepared).toEqual([{ guest: 'demo-web', dest, run: RUN_INC, deleteOld: false }]);
+    await app.press(KEYS.enter);
+    f = (await app.waitFor('is moved aside to')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain(`The definition of demo-web is replaced by the one saved in ${RUN_INC}.`);
+    expect(f).toContain('vda: /img/web.qcow2 is moved aside to /img/web.qcow2.virtdeck-before-restore-20261125T000000Z and kept');
+    await app.press('y');
+    await app.waitFor('c cancel');
+    restoreRun.emit({ type: 'step-failed', index: 0, step: { id: 'convert-vda', title: 'rebuild vda' }, error: new UserError('demo-web is running; a guest is restored only while it is shut off.', 'Shut it down first.') });
+    restoreRun.emit({ type: 'undo', index: 0, title: 'remove the temp image' });
+    restoreRun.emit({ type: 'undo-end', index: 0, title: 'remove the temp image', ok: true });
+    restoreRun.finish({ name: 'demo-web', run: RUN_INC, disks: [], notes: [], state: 'failed', error: new UserError('demo-web is running; a guest is restored only while it is shut off.', 'Shut it down first.') });
+    f = await app.waitFor('Shut it down first.');
+    expect(f).toContain('demo-web is running; a guest is restored only while it is shut off.');
+    await app.press(ESC);
+    f = await app.waitFor('The restore failed and was rolled back');
+    expect(f).toContain('✓ undo: remove the temp image');
+  });
+
+  test('restore: a plan that cannot be made is the error dialog, not a job', async () => {
+    const { app, calls } = await open({
+      prepareRestore: async () => {
+        throw new UserError('A guest named web-copy already exists.', 'Choose another name.');
+      },
+    });
+    await toIncrementalRun(app);
+    await app.press('R');
+    await app.waitFor('< as a new guest >');
+    await app.press(KEYS.enter);
+    const f = await app.waitFor('Choose another name.');
+    expect(f).toContain('A guest named web-copy already exists.');
+    expect(calls.restore).toHaveLength(0);
+  });
+
+  test('prune: retention form, dry run listed with reasons, confirm names the runs, then the deletion', async () => {
+    const { app, calls } = await open();
+    await toIncrementalRun(app);
+    await app.press('P');
+    let f = await app.waitFor(`Prune demo-web in ${dest}`);
+    expect(f).toContain('From config.json backup.retention: keep-last 1.');
+    expect(f).toContain('[1');
+    // A typo keeps the form open behind the error dialog.
+    await app.type('x');
+    await app.press(KEYS.enter);
+    await app.waitFor('keep-last "1x" is not a whole number.');
+    await app.press(ESC);
+    await app.waitFor('[1x');
+    await app.press(KEYS.backspace);
+    await app.press(KEYS.enter);
+    f = await app.waitFor('dry run');
+    expect(calls.prune[0]).toMatchObject({ guests: ['demo-web'], dryRun: true, policy: { keepLast: 1 } });
+    expect(f).toMatch(new RegExp(`keep {4}${RUN_INC} +keep-last`));
+    expect(f).toMatch(new RegExp(`keep {4}${RUN_FULL} +chain: needed by ${RUN_INC}`));
+    expect(f).toContain('chain: no rule keeps it, but a kept incremental builds on it.');
+    expect(f).toMatch(/REMOVE {2}20261101T010000Z-full +no rule keeps it/);
+    expect(f).toMatch(/REMOVE {2}20261123T010000Z-inc\.partial +partial run older than a day/);
+    expect(f).toContain('Enter: delete 2');
+    fits(f);
+    await app.press(KEYS.enter);
+    f = (await app.waitFor('Delete 2 backup directories')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain(`These 2 directories are deleted from ${dest}: demo-web/20261101T010000Z-full demo-web/20261123T010000Z-inc.partial`);
+    await app.press('y');
+    f = await app.waitFor('Deleted 2 directories');
+    expect(f).toContain('✓ demo-web/20261101T010000Z-full  deleted');
+    // Dry run, the check that nothing changed since, then the deletion, all on the same clock.
+    expect(calls.prune.map((c) => c.dryRun ?? false)).toEqual([true, true, false]);
+    expect(new Set(calls.prune.map((c) => c.now?.getTime())).size).toBe(1);
+  });
+
+  test('prune refuses when the runs changed since the review', async () => {
+    let n = 0;
+    const { app } = await open({
+      prune: async (_h, _d, policy, o = {}) => {
+        const r = pruneAnswer(Boolean(o.dryRun), policy);
+        return n++ === 0 ? r : { ...r, items: r.items.map((i) => ({ ...i, action: 'remove' as const })) };
+      },
+    });
+    await toIncrementalRun(app);
+    await app.press('P');
+    await app.waitFor('From config.json');
+    await app.press(KEYS.enter);
+    await app.waitFor('dry run');
+    await app.press(KEYS.enter);
+    await app.waitFor('Delete 2 backup directories');
+    await app.press('y');
+    const f = (await app.waitFor('Could not prune')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain('changed since the review, so nothing was deleted. Fix: Press P again');
+    await app.press(ESC);
+    await app.waitFor('Prune stopped');
+  });
+
+  test('schedule: the header line, S shows the file before writing it, S again removes it', async () => {
+    const { app, calls, setInstalled } = await open();
+    setInstalled(null);
+    await app.press('3');
+    let f = await app.waitFor('no schedule: S to set one');
+    fits(f);
+    await app.press('S');
+    f = await app.waitFor('Set a backup schedule');
+    expect(f).toContain('[01:30');
+    expect(f).toContain(`[${dest}`);
+    await app.press(KEYS.tab);
+    for (let i = 0; i < 'daily'.length; i++) await app.press(KEYS.backspace);
+    await app.type('mon,fry');
+    await app.press(KEYS.enter);
+    await app.waitFor('"fry" is not a weekday');
+    await app.press(ESC);
+    await app.press(KEYS.backspace);
+    await app.press(KEYS.backspace);
+    await app.type('ri');
+    await app.press(KEYS.enter);
+    f = await app.waitFor(`--- /${CRON_FILE}`);
+    expect(f).toContain('30 1 * * 1,5 root /usr/bin/virtdeck backup run --all --dest');
+    expect(calls.schedule).toEqual([`install 01:30 mon,fri ${dest} dry`]);
+    await app.press(KEYS.enter);
+    f = await app.waitFor('mon,fri 01:30 → next run in');
+    expect(calls.schedule[1]).toBe(`install 01:30 mon,fri ${dest}`);
+    await app.press('S');
+    await app.waitFor('< set or change >');
+    await app.press(' ');
+    await app.waitFor('< remove >');
+    await app.press(KEYS.enter);
+    f = (await app.waitFor('Remove the backup schedule')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain(`/${CRON_FILE}`);
+    await app.press('y');
+    await app.waitFor('no schedule: S to set one');
+    expect(calls.schedule.slice(2)).toEqual(['remove dry', 'remove']);
+  });
+
+  test('schedule: a failure to write is the error dialog', async () => {
+    const { app } = await open({
+      installSchedule: async () => {
+        throw new UserError('This host has neither cron nor systemd, so virtdeck cannot schedule backups here.', 'Install cron (apt-get install cron) and run the command again.');
+      },
+    });
+    await app.press('3');
+    await app.waitFor('nightly 01:30 → next run in 5 h 12 min');
+    await app.press('S');
+    await app.waitFor('< set or change >');
+    await app.press(KEYS.enter);
+    const f = await app.waitFor('Install cron (apt-get install cron)');
+    expect(f).toContain('neither cron nor systemd');
   });
 
   test('file browser: descend, go up, mark, extract', async () => {
@@ -188,10 +498,15 @@ describe('Backups pane', () => {
     await app.waitFor('Extracted 1 item to /root/out.');
     expect(calls.extract).toEqual([{ paths: ['/etc/hosts'], dir: '/root/out' }]);
     await app.press(KEYS.backspace);
-    await app.waitFor('vmlinuz');
+    f = await app.waitFor('vmlinuz');
+    // Back up on the directory just left.
+    expect(f).toMatch(/▶ \[ \] etc\//);
     expect(calls.listed).toEqual(['/', '/etc', '/']);
+    // One session for the whole visit, closed on leaving.
+    expect([calls.opened, calls.closed]).toEqual([1, 0]);
     await app.press(ESC);
     await app.waitFor('LAST RUN');
+    expect(calls.closed).toBe(1);
   });
 
   test('recovery dialog at start from a hand-made interrupted journal', async () => {

@@ -1,17 +1,19 @@
 /**
  * The Backups pane: guests with their last run → the runs of one guest (partial and damaged runs
  * shown as such), the guest's snapshots and the schedule, and the pane's own screens: a job with
- * progress rows, the file browser of a run, and small forms. All state is in store/backupsPane.ts.
+ * progress rows, a review of what will run, the file browser of a run, and small forms. All state
+ * is in store/backupsPane.ts.
  */
 import { Box, Text, useInput } from 'ink';
 import { useStore } from 'zustand';
 import { useApp } from '../../store/context.js';
 import { type BackupsController, guestLines, runLines } from '../../store/backupsPane.js';
+import { scheduleLine, type Tone } from '../../store/backupsText.js';
 import { keyName } from '../keymap.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from '../components/Frame.js';
 import type { PaneViewProps } from './paneViews.js';
-import { BrowserView, FormView, JobView } from './backups/screens.js';
+import { BrowserView, FormView, JobView, ReviewView } from './backups/screens.js';
 import { GuestTable, RunTable } from './backups/tables.js';
 
 export function BackupsPane({ width, height }: PaneViewProps) {
@@ -25,16 +27,19 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
   const s = useStore(controller.store);
   const guests = useApp((a) => a.guests);
   const dialogOpen = useApp((a) => a.dialogs.length > 0);
-  const screenOpen = Boolean(s.form || s.browser || s.job);
+  const screenOpen = Boolean(s.form || s.review || s.browser || s.job);
   useInput((input, key) => controller.key(keyName(input, key), input), { isActive: screenOpen && !dialogOpen });
 
   if (s.form) return <FormView form={s.form} width={width} height={height} />;
+  if (s.review) return <ReviewView review={s.review} width={width} height={height} />;
   if (s.browser) return <BrowserView browser={s.browser} width={width} height={height} />;
   if (s.job) return <JobView job={s.job} width={width} height={height} />;
 
   const lines = guestLines(s, guests.map((g) => g.name));
   const selected = lines[Math.max(0, Math.min(s.guestIndex, lines.length - 1))] ?? null;
-  const head = `Destination ${s.dest ?? '(none)'}${s.schedule ? `${theme.symbols.separator}${s.schedule}` : ''}${s.loading ? `${theme.symbols.separator}reading…` : ''}`;
+  const sched = s.schedule?.error ? { text: `schedule unknown: ${s.schedule.error}`, tone: 'warn' as Tone } : scheduleLine(s.schedule?.status ?? null, new Date(), s.dest);
+  // The schedule has the second line to itself unless an error needs it; then it joins the first.
+  const head = `Destination ${s.dest ?? '(none)'}${s.loading ? `${theme.symbols.separator}reading…` : ''}${s.error ? `${theme.symbols.separator}${sched.text}` : ''}`;
   const detailHeight = 4;
   const tableHeight = height - 2 - detailHeight;
   return (
@@ -47,7 +52,9 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
           {clip(s.error, width, theme.symbols.ellipsis)}
         </Text>
       ) : (
-        <Text> </Text>
+        <Text wrap="truncate" color={sched.tone === 'warn' ? colorFor(theme, 'warn') : colorFor(theme, 'muted')}>
+          {clip(sched.text, width, theme.symbols.ellipsis)}
+        </Text>
       )}
       <Box height={tableHeight} flexDirection="column">
         {s.level === 'guests' ? (

@@ -1,9 +1,10 @@
-/** The Backups pane's own screens: a job with progress rows, the file browser, a small form. */
+/** The Backups pane's own screens: a job with progress rows, a review of what will run, the file browser, a small form. */
 import { Box, Text } from 'ink';
 import { formatProgressLine } from '../../../model/progress.js';
 import { formatBytes } from '../../../model/units.js';
-import type { BackupsPaneState, BrowserState, PaneForm } from '../../../store/backupsPane.js';
-import { colorFor } from '../../theme.js';
+import { type BackupsPaneState, type BrowserState, fieldVisible, type PaneForm, type ReviewState } from '../../../store/backupsPane.js';
+import type { Tone } from '../../../store/backupsText.js';
+import { colorFor, type Theme } from '../../theme.js';
 import { clip, useTheme } from '../../components/Frame.js';
 
 type Job = NonNullable<BackupsPaneState['job']>;
@@ -35,6 +36,17 @@ export function JobView({ job, width, height }: { job: Job; width: number; heigh
 
 export function BrowserView({ browser, width, height }: { browser: BrowserState; width: number; height: number }) {
   const theme = useTheme();
+  if (browser.opening) {
+    return (
+      <Box flexDirection="column" height={height}>
+        <Text bold wrap="truncate">{clip(`${browser.guest} ${browser.run}`, width, theme.symbols.ellipsis)}</Text>
+        <Text> </Text>
+        <Text wrap="wrap">Opening the backup read-only with libguestfs: its small appliance starts once (15–20 s here) and stays up while you browse.</Text>
+        <Text> </Text>
+        <Text color={colorFor(theme, 'muted')}>Esc cancel</Text>
+      </Box>
+    );
+  }
   const room = height - 4;
   const offset = Math.max(0, Math.min(browser.index - room + 1, browser.entries.length - room));
   const join = (name: string) => (browser.path.endsWith('/') ? `${browser.path}${name}` : `${browser.path}/${name}`);
@@ -63,6 +75,7 @@ export function BrowserView({ browser, width, height }: { browser: BrowserState;
 
 export function FormView({ form, width }: { form: PaneForm; width: number; height: number }) {
   const theme = useTheme();
+  const focused = form.fields[form.focus];
   return (
     <Box flexDirection="column">
       <Text bold>{clip(form.title, width, theme.symbols.ellipsis)}</Text>
@@ -73,13 +86,69 @@ export function FormView({ form, width }: { form: PaneForm; width: number; heigh
         </Text>
       ))}
       <Text> </Text>
-      {form.fields.map((f, i) => (
-        <Text key={f.label} wrap="truncate" color={i === form.focus ? colorFor(theme, 'selected') : undefined}>
-          {clip(`${f.label.padEnd(18)} [${f.value}${i === form.focus ? theme.symbols.cursor : ''}]`, width, theme.symbols.ellipsis)}
-        </Text>
-      ))}
+      {form.fields.map((f, i) => {
+        if (!fieldVisible(form, i)) return null;
+        const value = f.choices ? `< ${f.value} >` : `[${f.value}${i === form.focus ? theme.symbols.cursor : ''}]`;
+        return (
+          <Text key={f.label} wrap="truncate" color={i === form.focus ? colorFor(theme, 'selected') : undefined}>
+            {clip(`${i === form.focus ? theme.symbols.pointer : ' '} ${f.label.padEnd(16)} ${value}`, width, theme.symbols.ellipsis)}
+          </Text>
+        );
+      })}
       <Text> </Text>
-      <Text color={colorFor(theme, 'muted')}>Enter OK · Tab next field · Esc cancel</Text>
+      <Text color={colorFor(theme, 'muted')}>{focused?.choices ? 'Space/←/→ change · Tab next field · Enter OK · Esc cancel' : 'Enter OK · Tab next field · Esc cancel'}</Text>
+    </Box>
+  );
+}
+
+/**
+ * Wraps one line to the width, at a space when one is in the last half of the row (prose), else
+ * mid-word (long paths); continuation rows are indented so a wrapped command still reads as one.
+ */
+export function wrapLine(text: string, width: number): string[] {
+  if (width < 8 || text.length <= width) return [text];
+  const out: string[] = [];
+  let rest = text;
+  let room = width;
+  while (rest.length > room) {
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > room / 2 ? space : room;
+    out.push(`${out.length ? '    ' : ''}${rest.slice(0, cut)}`);
+    rest = rest.slice(cut).replace(/^ /, '');
+    room = width - 4;
+  }
+  out.push(`${out.length ? '    ' : ''}${rest}`);
+  return out;
+}
+
+function toneColor(theme: Theme, tone: Tone | undefined): string | undefined {
+  return tone === undefined || tone === 'bold' ? undefined : colorFor(theme, tone);
+}
+
+export function ReviewView({ review, width, height }: { review: ReviewState; width: number; height: number }) {
+  const theme = useTheme();
+  const rows = review.lines.flatMap((l, i) => wrapLine(l.text, width).map((text, j) => ({ key: `${i}-${j}`, text, tone: l.tone })));
+  // The offset counts source lines; the window starts at that line's first wrapped row.
+  const start = review.lines.slice(0, review.offset).reduce((n, l) => n + wrapLine(l.text, width).length, 0);
+  const room = height - 4;
+  const first = Math.max(0, Math.min(start, rows.length - room));
+  const shown = rows.slice(first, first + room);
+  const more = rows.length > room ? `  (${first + 1}–${first + shown.length} of ${rows.length})` : '';
+  return (
+    <Box flexDirection="column" height={height}>
+      <Text bold wrap="truncate">{clip(review.title, width, theme.symbols.ellipsis)}</Text>
+      <Text> </Text>
+      <Box flexDirection="column" height={room}>
+        {shown.map((r) => (
+          <Text key={r.key} wrap="truncate" bold={r.tone === 'bold'} color={toneColor(theme, r.tone)}>
+            {r.text === '' ? ' ' : r.text}
+          </Text>
+        ))}
+      </Box>
+      <Text> </Text>
+      <Text color={colorFor(theme, 'muted')} wrap="truncate">
+        {clip(`${review.hint}${more}`, width, theme.symbols.ellipsis)}
+      </Text>
     </Box>
   );
 }
