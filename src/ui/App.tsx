@@ -19,7 +19,7 @@ import { Rule, Section, ThemeProvider, useTheme } from './components/Frame.js';
 import { headerTitle, Tabs } from './components/Header.js';
 import { SettingsFormView } from './components/SettingsForm.js';
 import { StatusLine } from './components/StatusLine.js';
-import { completeCommand, findBinding, keyName } from './keymap.js';
+import { completeCommand, findBinding, type KeyFlags, keyName } from './keymap.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
@@ -85,10 +85,20 @@ function useKeys(dialogOpen: boolean, wizardOpen: boolean) {
     },
     { isActive: !wizardOpen },
   );
-  useInput((input, key) => {
+  const handle = (input: string, key: KeyFlags): void => {
     const s = store.getState();
     const name = keyName(input, key);
     if (name === 'ctrl-c') return;
+    // Keys typed faster than Node reads them (a busy host, a slow SSH link, tmux send-keys) arrive
+    // as one chunk: "/web" is the filter key and then a name, not one unknown key.
+    if (input.length > 1 && name === input && !key.ctrl && !key.meta) {
+      for (const ch of input) {
+        if (ch === '\r') handle('', { return: true });
+        else if (ch === '\x7f' || ch === '\b') handle('', { backspace: true });
+        else handle(ch, {});
+      }
+      return;
+    }
     const printable = input && !key.ctrl && !key.meta && name === input;
     if (s.inputMode === 'filter') {
       if (name === 'esc') s.clearFilter();
@@ -114,7 +124,8 @@ function useKeys(dialogOpen: boolean, wizardOpen: boolean) {
     }
     const binding = findBinding(s.pane, name);
     if (binding) s.dispatch(binding.action);
-  }, { isActive: !dialogOpen });
+  };
+  useInput((input, key) => handle(input, key), { isActive: !dialogOpen });
 }
 
 function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; height: number }) {

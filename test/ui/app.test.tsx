@@ -90,6 +90,15 @@ describe('navigation and filter', () => {
     expect(app.store.getState().filter).toBe('');
   });
 
+  test('keys that arrive in one chunk (a busy host, tmux send-keys) act one by one', async () => {
+    const app = await renderApp();
+    // "/" opens the filter, "tri" is its text, "\r" keeps it: all in one read.
+    await app.press('/tri\r');
+    expect(await app.waitFor('filter /tri')).not.toContain('demo-files');
+    expect(app.store.getState().mode).toBe('normal');
+    expect(app.store.getState().filter).toBe('tri');
+  });
+
   test('the selection stays on the same guest when rows move', async () => {
     const app = await renderApp();
     await app.press('j');
