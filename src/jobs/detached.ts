@@ -18,7 +18,8 @@ import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { logPath, readLogTail } from './jobStatus.js';
 import { Journal, listJournals } from './journal.js';
-import { acquireLocks, pidAlive } from './locks.js';
+import { acquireLocks } from './locks.js';
+import { processAlive } from './processes.js';
 
 export type WorkerMode = 'run' | 'rollback';
 
@@ -207,7 +208,7 @@ export async function cancelJob(stateDir: string, idOrPart: string, opts: { wait
   const journal = findJob(stateDir, idOrPart);
   const r = journal.record;
   if (r.state !== 'running') throw new UserError(`Job ${r.id} is not running: it ended ${r.state}.`, 'Nothing to cancel.');
-  if (r.hostname !== hostname() || !pidAlive(r.pid)) {
+  if (r.hostname !== hostname() || !processAlive(r.pid)) {
     throw new UserError(
       `Job ${r.id} is not running any more: its process ${r.pid} is gone, so it was interrupted.`,
       `Finish it (virtdeck job finish ${r.id}) or roll it back (virtdeck job rollback ${r.id}).`,
@@ -224,7 +225,7 @@ export async function cancelJob(stateDir: string, idOrPart: string, opts: { wait
   for (;;) {
     const now = Journal.load(journal.path).record;
     if (now.state !== 'running') return { id: r.id, state: now.state };
-    if (Date.now() > deadline || !pidAlive(r.pid)) return { id: r.id, state: now.state };
+    if (Date.now() > deadline || !processAlive(r.pid)) return { id: r.id, state: now.state };
     await sleep(150);
   }
 }

@@ -3,14 +3,15 @@
  * atomically a few times a second) and a log (ID.log, appended) beside its journal, so a virtdeck
  * started from another SSH login — or `virtdeck job log --follow` — sees the same job live.
  */
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { commandLine } from '../model/plan.js';
 import type { Progress } from '../model/progress.js';
 import type { JobState, JournalRecord } from './journal.js';
 import { jobsDir, listJournals } from './journal.js';
-import { pidAlive } from './locks.js';
+import { writeFileAtomic } from './atomicFile.js';
+import { processAlive } from './processes.js';
 import type { RunnerEvent } from './runner.js';
 
 export interface ProgressSnapshot {
@@ -35,18 +36,6 @@ export function progressPath(stateDir: string, id: string): string {
 
 export function logPath(stateDir: string, id: string): string {
   return join(jobsDir(stateDir), `${id}.log`);
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 function stamp(now: Date): string {
@@ -93,7 +82,7 @@ export class StatusWriter {
     if (!force && t - this.lastWrite < this.minIntervalMs) return;
     this.lastWrite = t;
     this.snap.at = new Date(t).toISOString();
-    writeAtomic(progressPath(this.stateDir, this.snap.id), `${JSON.stringify(this.snap)}\n`);
+    writeFileAtomic(progressPath(this.stateDir, this.snap.id), `${JSON.stringify(this.snap)}\n`);
   }
 
   onEvent = (e: RunnerEvent): void => {
@@ -254,7 +243,7 @@ export interface ListJobsOptions {
 /** Every job of this state dir, newest first. */
 export function listJobSummaries(stateDir: string, opts: ListJobsOptions = {}): JobSummary[] {
   const here = opts.hostname ?? osHostname();
-  const alive = opts.alive ?? pidAlive;
+  const alive = opts.alive ?? processAlive;
   return listJournals(stateDir)
     .map((j) => summarizeJob(j.record as JournalRecord, readProgress(stateDir, j.record.id), alive(j.record.pid), here))
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));

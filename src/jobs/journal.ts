@@ -4,9 +4,11 @@
  * start knows which steps finished, which one was running, and how to undo them.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../model/plan.js';
+import { writeFileAtomic } from './atomicFile.js';
+import { processAlive } from './processes.js';
 
 export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'undo-failed';
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'rolled-back' | 'rollback-failed';
@@ -37,18 +39,6 @@ export interface JournalRecord {
 
 export function jobsDir(stateDir: string): string {
   return join(stateDir, 'jobs');
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export class Journal {
@@ -114,22 +104,7 @@ export class Journal {
 
   private save(): void {
     this.rec.updatedAt = new Date().toISOString();
-    writeAtomic(this.path, `${JSON.stringify(this.rec, null, 2)}\n`);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed process whose parent died too stays a zombie where PID 1 does not reap (containers): dead all the same.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
+    writeFileAtomic(this.path, `${JSON.stringify(this.rec, null, 2)}\n`);
   }
 }
 

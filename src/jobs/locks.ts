@@ -8,6 +8,8 @@ import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, re
 import { join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../model/userError.js';
+import { writeFileAtomic } from './atomicFile.js';
+import { processAlive, processStart } from './processes.js';
 
 export interface LockTarget {
   kind: 'guest' | 'image';
@@ -63,34 +65,8 @@ export function lockFileName(uri: string, t: LockTarget): string {
   return `${readable.slice(0, 120)}-${hash}.lock`;
 }
 
-/** Field 22 of /proc/PID/stat (clock ticks after boot); null where /proc is not readable. */
-export function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Alive and not a zombie (a killed worker whose parent is gone stays one where PID 1 does not reap). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 function ownerAlive(l: LockFile): boolean {
-  if (!pidAlive(l.pid)) return false;
+  if (!processAlive(l.pid)) return false;
   const start = processStart(l.pid);
   return !(l.pidStart && start && l.pidStart !== start);
 }
@@ -212,14 +188,7 @@ export function acquireLocks(stateDir: string, uri: string, targets: { guests: s
     handTo(pid) {
       for (const h of held) {
         h.file = { ...h.file, pid, pidStart: processStart(pid) };
-        const tmp = `${h.path}.${process.pid}.tmp`;
-        const fd = openSync(tmp, 'w', 0o600);
-        try {
-          writeSync(fd, `${JSON.stringify(h.file)}\n`);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(tmp, h.path);
+        writeFileAtomic(h.path, `${JSON.stringify(h.file)}\n`);
       }
     },
     release,

@@ -12,7 +12,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { UserError } from '../model/userError.js';
 import { findJob, isWorkerOf } from './detached.js';
 import { StatusWriter } from './jobStatus.js';
-import { pidAlive } from './locks.js';
+import { processAlive } from './processes.js';
 import { actionsFor } from './registry.js';
 import { finishJob, rollbackJob, type RunResult } from './runner.js';
 
@@ -41,7 +41,7 @@ export async function runWorker(id: string, opts: WorkerOptions = {}): Promise<n
   const rec = journal.record;
   if (rec.state !== 'running') throw new UserError(`Job ${rec.id} already ended ${rec.state}.`, 'Nothing to run.');
   // Another live worker (not the virtdeck that launched this one) already runs it.
-  if (rec.hostname === hostname() && rec.pid !== process.ppid && rec.pid !== process.pid && pidAlive(rec.pid) && isWorkerOf(rec.pid, rec.id)) {
+  if (rec.hostname === hostname() && rec.pid !== process.ppid && rec.pid !== process.pid && processAlive(rec.pid) && isWorkerOf(rec.pid, rec.id)) {
     throw new UserError(`Job ${rec.id} is already running in worker ${rec.pid}.`, `Follow it with virtdeck job log ${rec.id} --follow.`);
   }
   const writer = new StatusWriter(dir, rec);

@@ -21,6 +21,7 @@ import { editText } from './editor.js';
 import { PANE_FACTORIES } from './paneFactories.js';
 import type { PaneFactories } from './panes.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
+import { coalesced } from './coalesced.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
 import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, ShownError, TermSize } from './types.js';
 
@@ -163,8 +164,6 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
   let stopEvents: (() => void) | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
-  let inFlight: Promise<void> | null = null;
-  let again = false;
   const waits = new Set<AbortController>();
 
   const store = createStore<AppState>()((set, get) => {
@@ -296,26 +295,14 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         waits.clear();
       },
 
-      refresh() {
-        if (inFlight) {
-          again = true;
-          return inFlight;
+      refresh: coalesced(async () => {
+        try {
+          const guests = await virsh.listGuests(host);
+          set((s) => ({ guests, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) }));
+        } catch (e) {
+          set({ refreshError: toShownError(e) });
         }
-        inFlight = (async () => {
-          do {
-            again = false;
-            try {
-              const guests = await virsh.listGuests(host);
-              set((s) => ({ guests, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) }));
-            } catch (e) {
-              set({ refreshError: toShownError(e) });
-            }
-          } while (again);
-        })().finally(() => {
-          inFlight = null;
-        });
-        return inFlight;
-      },
+      }),
 
       setSize(size) {
         set({ size });

@@ -25,6 +25,7 @@ import { basename, type DiskRow, detailLines, dirname, filterRows } from '../mod
 import { UserError } from '../model/userError.js';
 import type { ActionId } from '../ui/keymap.js';
 import { type AppStore, toShownError } from './appStore.js';
+import { coalesced } from './coalesced.js';
 import type { PaneController } from './panes.js';
 import type { ShownError } from './types.js';
 
@@ -81,8 +82,6 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       }),
     expand: (row) => app.getState().pushDialog({ kind: 'wizard', which: 'expand', imagePath: row.path }),
   };
-  let inFlight: Promise<void> | null = null;
-  let again = false;
   let activated = false;
 
   const visibleRows = () => filterRows(store.getState().rows, app.getState().filter);
@@ -95,34 +94,22 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
     app.getState().pushDialog({ kind: 'error', title, error: toShownError(e), showDetails: false });
   };
 
-  const refresh = (): Promise<void> => {
-    if (inFlight) {
-      again = true;
-      return inFlight;
+  const refresh = coalesced(async () => {
+    store.setState({ loading: true });
+    try {
+      const snap = await inventory.refresh();
+      store.setState((s) => ({
+        rows: snap.rows,
+        guests: snap.guests,
+        selected: keptSelection(s.rows, snap.rows, s.selected),
+        lastRefresh: Date.now(),
+        error: null,
+        loading: false,
+      }));
+    } catch (e) {
+      store.setState({ error: toShownError(e), loading: false });
     }
-    inFlight = (async () => {
-      do {
-        again = false;
-        store.setState({ loading: true });
-        try {
-          const snap = await inventory.refresh();
-          store.setState((s) => ({
-            rows: snap.rows,
-            guests: snap.guests,
-            selected: keptSelection(s.rows, snap.rows, s.selected),
-            lastRefresh: Date.now(),
-            error: null,
-            loading: false,
-          }));
-        } catch (e) {
-          store.setState({ error: toShownError(e), loading: false });
-        }
-      } while (again);
-    })().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  };
+  });
 
   /** busy line → job → refresh; failures become the error dialog. */
   const act = async (failTitle: string, busy: string, run: () => Promise<void>, done: string) => {

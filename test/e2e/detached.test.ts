@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listJournals } from '../../src/jobs/journal.js';
-import { pidAlive } from '../../src/jobs/locks.js';
+import { processAlive } from '../../src/jobs/processes.js';
 import { killTmuxServer, TmuxSession } from '../helpers/tmux.js';
 
 /**
@@ -42,7 +42,7 @@ afterAll(async () => {
   await killTmuxServer(SOCKET_OLD);
   await killTmuxServer(SOCKET_NEW);
   for (const j of home ? listJournals(path.join(home, 'state')) : []) {
-    if (j.record.state === 'running' && pidAlive(j.record.pid)) {
+    if (j.record.state === 'running' && processAlive(j.record.pid)) {
       try {
         process.kill(-j.record.pid, 'SIGKILL');
       } catch {
@@ -103,7 +103,7 @@ describe('a detached job survives the terminal', () => {
     await sleep(500);
     const journal = listJournals(path.join(home, 'state')).find((j) => j.record.id === id);
     expect(journal?.record.state).toBe('running');
-    expect(pidAlive(journal?.record.pid ?? -1)).toBe(true);
+    expect(processAlive(journal?.record.pid ?? -1)).toBe(true);
 
     const n = await TmuxSession.start({ socket: SOCKET_NEW, session: 'new', width: 80, height: 24, cwd: root, argv: [process.execPath, bundle], env: env() });
     await n.waitFor(/Guests/, 30_000, 'the new console');

@@ -9,7 +9,8 @@ import { prepareConvert } from '../../src/jobs/convert.js';
 import { cancelJob, launchDetached } from '../../src/jobs/detached.js';
 import { readProgress } from '../../src/jobs/jobStatus.js';
 import { interruptedJobs, type Journal, listJournals } from '../../src/jobs/journal.js';
-import { pidAlive, readLocks } from '../../src/jobs/locks.js';
+import { readLocks } from '../../src/jobs/locks.js';
+import { processAlive } from '../../src/jobs/processes.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { rollbackJob } from '../../src/jobs/runner.js';
 import { targetFrom } from '../../src/model/convertPlan.js';
@@ -87,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const j of listJournals(state)) {
-    if (j.record.state === 'running' && pidAlive(j.record.pid)) {
+    if (j.record.state === 'running' && processAlive(j.record.pid)) {
       try {
         process.kill(-j.record.pid, 'SIGKILL');
       } catch {
@@ -105,7 +106,7 @@ describe('detached convert job', () => {
     // The launching CLI has exited; the worker runs on.
     const j = journalOf(id);
     expect(j.record.state).toBe('running');
-    expect(pidAlive(j.record.pid)).toBe(true);
+    expect(processAlive(j.record.pid)).toBe(true);
     expect(readLocks(state).map((l) => l.jobId)).toContain(id);
     const seen = await watchCopy(id, 3);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
@@ -152,7 +153,7 @@ describe('detached convert job', () => {
       const pid = journalOf(id).record.pid;
       // The worker and its qemu-img together, like a crash of the whole process group.
       process.kill(-pid, 'SIGKILL');
-      await until('the worker to die', () => !pidAlive(pid), 10_000);
+      await until('the worker to die', () => !processAlive(pid), 10_000);
       const interrupted = interruptedJobs(state, hostname()).map((x) => x.record.id);
       expect(interrupted).toContain(id);
       const list = JSON.parse((await cli(['job', 'list', '--json'])).stdout) as { jobs: { id: string; state: string }[] };

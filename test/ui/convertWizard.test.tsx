@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { ConvertWizard } from '../../src/ui/wizards/ConvertWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, KEYS } from './helpers.js';
+import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
 
 const IMAGE = '/srv/vm/web.raw';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,18 +34,7 @@ function scriptedSys(opts: { existing?: string[]; holdConvert?: boolean } = {}):
       if (cmd === 'df') return ok(argv, '    Avail\n50000000000\n');
       if (cmd === 'qemu-img' && sub === 'info') return ok(argv, JSON.stringify({ filename: IMAGE, format: 'raw', 'virtual-size': 2 * 1024 ** 3, 'actual-size': 1024 ** 3 }));
       if (cmd === 'qemu-img' && sub === 'measure') return ok(argv, JSON.stringify({ required: 1024 ** 3, 'fully-allocated': 2 * 1024 ** 3 }));
-      if (cmd === 'qemu-img' && sub === 'convert') {
-        for (const p of [0, 25, 61]) {
-          o.onStdout?.(`    (${p.toFixed(2)}/100%)\r`);
-          await sleep(30);
-        }
-        if (opts.holdConvert) {
-          await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
-          throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' });
-        }
-        o.onStdout?.('    (100.00/100%)\r');
-        return ok(argv);
-      }
+      if (cmd === 'qemu-img' && sub === 'convert') return fakeQemuImgConvert(argv, o, [0, 25, 61], opts.holdConvert);
       return ok(argv);
     },
   };
@@ -60,24 +48,7 @@ function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
   const r = render(
     <ConvertWizard host={host} imagePath={IMAGE} info={{ format: 'raw', virtualSize: 2 * 1024 ** 3 }} onClose={(c) => closed.push(c)} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />,
   );
-  const frame = () => r.lastFrame() ?? '';
-  const waitFor = async (text: string | RegExp, timeoutMs = 3000) => {
-    const start = Date.now();
-    for (;;) {
-      const f = frame();
-      if (typeof text === 'string' ? f.includes(text) : text.test(f)) {
-        // Ink re-binds key handlers in an effect after the frame: give it that moment.
-        await sleep(20);
-        return f;
-      }
-      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
-      await sleep(10);
-    }
-  };
-  const press = async (key: string) => {
-    r.stdin.write(key);
-    await sleep(key === ESC ? 40 : 15);
-  };
+  const { frame, waitFor, press } = inkDriver(r);
   return { r, sys, fake, closed, frame, waitFor, press };
 }
 

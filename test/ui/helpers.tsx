@@ -1,4 +1,6 @@
 import { render } from 'ink-testing-library';
+import { HostError } from '../../src/host/errors.js';
+import type { ExecOptions, ExecResult } from '../../src/host/exec.js';
 import { App } from '../../src/ui/App.js';
 import { type AppStore, type AppStoreOptions, createAppStore } from '../../src/store/appStore.js';
 import { chooseTheme } from '../../src/ui/theme.js';
@@ -22,11 +24,68 @@ export interface Rendered {
   /** One key per write, then wait for a new frame (React 19 schedules renders). */
   press(key: string): Promise<void>;
   type(text: string): Promise<void>;
-  waitFor(text: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
+  waitFor(text: FrameMatch, timeoutMs?: number): Promise<string>;
   unmount(): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * qemu-img convert as a scripted executor plays it: `-p` output at each of `percents` (30 ms apart),
+ * then either 100% and success, or — `hold` — nothing more until the job is cancelled.
+ */
+export async function fakeQemuImgConvert(argv: string[], o: ExecOptions, percents: number[], hold = false): Promise<ExecResult> {
+  for (const p of percents) {
+    o.onStdout?.(`    (${p.toFixed(2)}/100%)\r`);
+    await sleep(30);
+  }
+  if (hold) {
+    await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' });
+  }
+  o.onStdout?.('    (100.00/100%)\r');
+  return { argv, exitCode: 0, stdout: '', stderr: '' };
+}
+
+export type FrameMatch = string | RegExp | ((frame: string) => boolean);
+
+/**
+ * Polls `frame()` until it matches; then waits `settleMs` more, because Ink re-binds key handlers
+ * in an effect after the frame and a key sent at once could reach the previous screen's handler.
+ */
+export function frameWaiter(frame: () => string, settleMs = 0) {
+  return async (text: FrameMatch, timeoutMs = 3000): Promise<string> => {
+    const start = Date.now();
+    for (;;) {
+      const f = frame();
+      if (typeof text === 'string' ? f.includes(text) : typeof text === 'function' ? text(f) : text.test(f)) {
+        if (settleMs > 0) await sleep(settleMs);
+        return f;
+      }
+      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
+      await sleep(10);
+    }
+  };
+}
+
+export interface InkDriverOptions {
+  /** Pause after each key (a lone ESC always gets 40 ms: the parser waits to see it is not a sequence). */
+  keyDelayMs?: number;
+  settleMs?: number;
+}
+
+/** frame/waitFor/press/type over a component rendered with ink-testing-library, one key per write. */
+export function inkDriver(r: ReturnType<typeof render>, opts: InkDriverOptions = {}) {
+  const frame = () => r.lastFrame() ?? '';
+  const press = async (key: string) => {
+    r.stdin.write(key);
+    await sleep(key === ESC ? 40 : (opts.keyDelayMs ?? 15));
+  };
+  const type = async (text: string) => {
+    for (const ch of text) await press(ch);
+  };
+  return { frame, waitFor: frameWaiter(frame, opts.settleMs ?? 20), press, type };
+}
 
 export async function renderApp(
   guests: FakeGuest[] = demoGuests(),
@@ -42,15 +101,7 @@ export async function renderApp(
   const theme = chooseTheme(opts.env ?? { LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
   const r = render(<App store={store} host={fake.host} theme={theme} />);
   const frame = () => r.lastFrame() ?? '';
-  const waitFor = async (text: string | RegExp | ((frame: string) => boolean), timeoutMs = 3000) => {
-    const start = Date.now();
-    for (;;) {
-      const f = frame();
-      if (typeof text === "string" ? f.includes(text) : typeof text === "function" ? text(f) : text.test(f)) return f;
-      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
-      await sleep(10);
-    }
-  };
+  const waitFor = frameWaiter(frame);
   const press = async (key: string) => {
     const before = r.frames.length;
     r.stdin.write(key);

@@ -7,7 +7,7 @@ import { parseVmx } from '../../src/model/vmx.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { type ImportJobs, ImportVmwareWizard } from '../../src/ui/wizards/ImportVmwareWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, KEYS, renderApp } from './helpers.js';
+import { ESC, inkDriver, KEYS, renderApp } from './helpers.js';
 
 const VMX = `displayName = "w2k3"
 guestOS = "winNetStandard"
@@ -23,8 +23,6 @@ ethernet0.addressType = "static"
 ethernet0.address = "00:50:56:01:02:03"
 tools.syncTime = "FALSE"
 `;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Scripted jobs: the facts a real inspection of /vm/w2k3 would give; plan and check are the real pure ones. */
 function scriptedJobs(opts: { locked?: boolean } = {}) {
@@ -69,20 +67,7 @@ function renderWizard(jobs: ImportJobs, closed: (string | null)[]) {
   const fake = createFakeHost([], { dirs: { '/': ['vm/', 'etc/'], '/vm': ['w2k3/'], '/vm/w2k3': ['w2k3.vmx', 'w2k3.vmdk', 'w2k3.nvram'] } });
   const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
   const r = render(<ImportVmwareWizard host={fake.host} jobs={jobs} theme={theme} startDir="/" onClose={(d) => closed.push(d)} />);
-  const frame = () => r.lastFrame() ?? '';
-  const waitFor = async (text: string | RegExp, timeoutMs = 3000) => {
-    const start = Date.now();
-    for (;;) {
-      const f = frame();
-      if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
-      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
-      await sleep(10);
-    }
-  };
-  const press = async (key: string) => {
-    r.stdin.write(key);
-    await sleep(key === ESC ? 40 : 25);
-  };
+  const { frame, waitFor, press } = inkDriver(r, { keyDelayMs: 25, settleMs: 0 });
   return { r, frame, waitFor, press, fake };
 }
 

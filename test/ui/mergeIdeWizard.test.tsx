@@ -9,7 +9,7 @@ import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { MergeIdeWizard } from '../../src/ui/wizards/MergeIdeWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, KEYS } from './helpers.js';
+import { ESC, inkDriver, KEYS } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DISK = '/srv/vm/win2003.qcow2';
@@ -55,23 +55,7 @@ function setup(running = false) {
   const host: HostContext = { ...fake.host, sysExec: sys };
   let closed = 0;
   const r = render(<MergeIdeWizard host={host} guest="win2003" running={running} onClose={() => closed++} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
-  const frame = () => r.lastFrame() ?? '';
-  const waitFor = async (text: string | RegExp, timeoutMs = 3000) => {
-    const start = Date.now();
-    for (;;) {
-      const f = frame();
-      if (typeof text === 'string' ? f.includes(text) : text.test(f)) {
-        await sleep(20);
-        return f;
-      }
-      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
-      await sleep(10);
-    }
-  };
-  const press = async (key: string) => {
-    r.stdin.write(key);
-    await sleep(key === ESC ? 40 : 15);
-  };
+  const { frame, waitFor, press } = inkDriver(r);
   return { r, fake, sys, frame, waitFor, press, closed: () => closed };
 }
 

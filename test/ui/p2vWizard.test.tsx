@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { P2vWizard } from '../../src/ui/wizards/P2vWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, KEYS } from './helpers.js';
+import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DUMP = '/srv/dumps/oldsrv.img';
@@ -30,18 +29,7 @@ function scriptedSys(opts: { holdConvert?: boolean } = {}): Executor & { calls: 
       if (cmd === 'sfdisk') return ok(argv, SFDISK);
       if (cmd === 'df') return ok(argv, '    Avail\n50000000000\n');
       if (cmd === 'sh') return ok(argv, '');
-      if (cmd === 'qemu-img' && sub === 'convert') {
-        for (const p of [0, 40]) {
-          o.onStdout?.(`    (${p.toFixed(2)}/100%)\r`);
-          await sleep(30);
-        }
-        if (opts.holdConvert) {
-          await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
-          throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' });
-        }
-        o.onStdout?.('    (100.00/100%)\r');
-        return ok(argv);
-      }
+      if (cmd === 'qemu-img' && sub === 'convert') return fakeQemuImgConvert(argv, o, [0, 40], opts.holdConvert);
       if (cmd === 'qemu-img' && sub === 'compare') return ok(argv, 'Images are identical.\n');
       return ok(argv);
     },
@@ -60,26 +48,7 @@ function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
   const r = render(<P2vWizard host={host} onClose={(d) => closed.push(d)} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
-  const frame = () => r.lastFrame() ?? '';
-  const waitFor = async (text: string | RegExp, timeoutMs = 3000) => {
-    const start = Date.now();
-    for (;;) {
-      const f = frame();
-      if (typeof text === 'string' ? f.includes(text) : text.test(f)) {
-        await sleep(20);
-        return f;
-      }
-      if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${String(text)}; last frame:\n${f}`);
-      await sleep(10);
-    }
-  };
-  const press = async (key: string) => {
-    r.stdin.write(key);
-    await sleep(key === ESC ? 40 : 15);
-  };
-  const type = async (text: string) => {
-    for (const ch of text) await press(ch);
-  };
+  const { frame, waitFor, press, type } = inkDriver(r);
   return { r, fake, sys, closed, frame, waitFor, press, type };
 }
 

@@ -9,7 +9,7 @@ import { stateDir } from '../../config/paths.js';
 import { cancelJob, findJob } from '../../jobs/detached.js';
 import { followFile, type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail, readProgress, startedText, stepText, summarizeJob } from '../../jobs/jobStatus.js';
 import { Journal, type JournalRecord } from '../../jobs/journal.js';
-import { pidAlive } from '../../jobs/locks.js';
+import { processAlive } from '../../jobs/processes.js';
 import { runWorker } from '../../jobs/worker.js';
 import { formatProgressLine } from '../../model/progress.js';
 import { UserError } from '../../model/userError.js';
@@ -17,7 +17,7 @@ import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.
 import type { CommandKit } from './program.js';
 
 function summaryOf(dir: string, j: Journal): JobSummary {
-  return summarizeJob(j.record as JournalRecord, readProgress(dir, j.record.id), pidAlive(j.record.pid), hostname());
+  return summarizeJob(j.record as JournalRecord, readProgress(dir, j.record.id), processAlive(j.record.pid), hostname());
 }
 
 /** ID 31 · KIND 10 · STATE 11 · STEP 5 · STARTED 11 · PID 7, then the title: fits 80 columns with a short title. */

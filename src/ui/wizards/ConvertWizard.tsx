@@ -1,18 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Box, Text, useInput } from 'ink';
+import { Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
 import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type PreparedConvert, prepareConvert, runConvert } from '../../jobs/convert.js';
-import type { RunnerEvent } from '../../jobs/runner.js';
+import { savePlanScript } from '../../jobs/planScriptFile.js';
 import { describeTarget } from '../../model/convertPlan.js';
-import { describePlan, planScript } from '../../model/plan.js';
-import { formatProgressLine, type Progress } from '../../model/progress.js';
+import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
+import { cancelPromptKey, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import {
   BUS_CHOICES,
@@ -43,39 +42,12 @@ export interface ConvertWizardProps {
   height?: number;
 }
 
-type Problem = { sentence: string; fix: string };
-
-interface RunView {
-  current: number;
-  done: Set<number>;
-  progress: Progress | null;
-  undoing: string | null;
-  confirmCancel: boolean;
-}
-
 type Phase =
   | { kind: 'form' }
   | { kind: 'running'; run: RunView }
   | { kind: 'result'; ok: boolean; lines: string[]; error: UserError | HostError | null; title?: string };
 
 const REVIEW_ROWS = 12;
-
-/** Long commands wrap at spaces (continuations indented) so the review shows them whole. */
-export function wrapLine(line: string, width: number): string[] {
-  const out: string[] = [];
-  let rest = line;
-  let indent = '';
-  while (indent.length + rest.length > width) {
-    const room = width - indent.length;
-    let cut = rest.lastIndexOf(' ', room);
-    if (cut <= 0) cut = room;
-    out.push(indent + rest.slice(0, cut));
-    rest = rest.slice(cut).replace(/^ /, '');
-    indent = '    ';
-  }
-  out.push(indent + rest);
-  return out;
-}
 
 export function ConvertWizard(props: ConvertWizardProps) {
   const { host, onClose } = props;
@@ -148,19 +120,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
     if (!plan) return;
     const controller = new AbortController();
     abort.current = controller;
-    const view: RunView = { current: 0, done: new Set(), progress: null, undoing: null, confirmCancel: false };
-    const show = () => setPhase((ph) => ({ kind: 'running', run: { ...view, done: new Set(view.done), confirmCancel: ph.kind === 'running' && ph.run.confirmCancel } }));
-    setPhase({ kind: 'running', run: view });
-    const onEvent = (e: RunnerEvent) => {
-      if (e.type === 'step-start') {
-        view.current = e.index;
-        view.progress = null;
-      } else if (e.type === 'step-end') view.done.add(e.index);
-      else if (e.type === 'progress') view.progress = e.progress;
-      else if (e.type === 'undo') view.undoing = e.title;
-      else return;
-      show();
-    };
+    const { onEvent } = followRun((next) => setPhase((ph) => ({ kind: 'running', run: next(ph.kind === 'running' ? ph.run : null) })));
     runConvert(host, plan, { stateDir: props.stateDir ?? defaultStateDir(), signal: controller.signal, onEvent }).then(
       (r) => {
         const req = prepared.request;
@@ -208,14 +168,10 @@ export function ConvertWizard(props: ConvertWizardProps) {
   };
 
   const saveScript = () => {
-    const prepared = screen.current.prepared;
-    if (!prepared?.plan) return;
-    const dir = join(props.stateDir ?? defaultStateDir(), 'plans');
-    const file = join(dir, `convert-${new Date().toISOString().replace(/[:.]/g, '-')}.sh`);
+    const plan = screen.current.prepared?.plan;
+    if (!plan) return;
     try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(file, planScript(prepared.plan), { mode: 0o700 });
-      setMessage(`Saved as ${file}`);
+      setMessage(`Saved as ${savePlanScript(props.stateDir ?? defaultStateDir(), 'convert', plan)}`);
     } catch (e) {
       setMessage(`Could not save the script: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -224,12 +180,8 @@ export function ConvertWizard(props: ConvertWizardProps) {
   useInput((input, key) => {
     const { phase, step, stepIndex, prepared, reviewLines } = screen.current;
     if (phase.kind === 'running') {
-      if (phase.run.confirmCancel) {
-        if (input === 'y') abort.current?.abort();
-        if (input === 'y' || input === 'n' || key.escape) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: false } });
-        return;
-      }
-      if (key.escape || (key.ctrl && input === 'c')) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: true } });
+      const run = cancelPromptKey(phase.run, input, key, () => abort.current?.abort());
+      if (run !== phase.run) setPhase({ kind: 'running', run });
       return;
     }
     if (phase.kind === 'result') {
@@ -258,47 +210,15 @@ export function ConvertWizard(props: ConvertWizardProps) {
 
   const muted = colorFor(theme, 'muted');
   const frame = (title: string, children: ReactNode, hints: string) => (
-    <Box flexDirection="column" borderStyle={theme.borderStyle} width={width} paddingX={1}>
-      <Box justifyContent="space-between">
-        <Text bold color={colorFor(theme, 'accent')} wrap="truncate-end">
-          {title}
-        </Text>
-        <Text color={muted}>{host.name}</Text>
-      </Box>
+    <WizardFrame title={title} hostName={host.name} hints={hints} width={width} theme={theme}>
       {children}
-      <Text color={muted} wrap="truncate-end">
-        {hints}
-      </Text>
-    </Box>
+    </WizardFrame>
   );
 
   if (phase.kind === 'running' && prepared?.plan) {
-    const steps = prepared.plan.steps;
-    const inner = width - 4;
     return frame(
       `Convert disk · running · ${formDest(form)}`,
-      <>
-        {steps.map((s, i) => {
-          const done = phase.run.done.has(i);
-          const current = i === phase.run.current && !done;
-          const mark = done ? theme.symbols.ok : current ? (theme.ascii ? '*' : <Spinner />) : ' ';
-          const label = `${i + 1}/${steps.length} ${s.title}`;
-          return (
-            <Box key={s.id} flexDirection="column">
-              <Text wrap="truncate-end">
-                {mark} {label}
-              </Text>
-              {current && s.progress && phase.run.progress ? <Text>{`  ${formatProgressLine(phase.run.progress, inner - 2, { ascii: theme.ascii })}`}</Text> : null}
-            </Box>
-          );
-        })}
-        {phase.run.undoing ? <Text color={colorFor(theme, 'warn')} wrap="truncate-end">{`undo: ${phase.run.undoing}`}</Text> : null}
-        {phase.run.confirmCancel ? (
-          <Text color={colorFor(theme, 'warn')} wrap="wrap">
-            Cancel the conversion? The partial copy will be removed. (y/n)
-          </Text>
-        ) : null}
-      </>,
+      <JobSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel the conversion? The partial copy will be removed." />,
       phase.run.confirmCancel ? 'y cancel the conversion   n keep going' : 'Esc/Ctrl-C cancel',
     );
   }
@@ -327,20 +247,13 @@ export function ConvertWizard(props: ConvertWizardProps) {
   ) : null;
 
   if (step === 'review') {
-    const shown = reviewLines.slice(scroll, scroll + REVIEW_ROWS);
     return frame(
       header,
       <>
         <Text color={muted} wrap="wrap">
           These steps run in order, each journaled; the original stays untouched until the copy is verified.
         </Text>
-        {shown.map((l, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: rows of a scrolled viewport; the position is the identity.
-          <Text key={i} wrap="truncate-end">
-            {l}
-          </Text>
-        ))}
-        {reviewLines.length > REVIEW_ROWS ? <Text color={muted}>{`lines ${scroll + 1}–${scroll + shown.length} of ${reviewLines.length} (↑↓)`}</Text> : null}
+        <ScrolledLines lines={reviewLines} scroll={scroll} rows={REVIEW_ROWS} theme={theme} />
         {message ? <Text wrap="truncate-middle">{message}</Text> : null}
       </>,
       'Enter run   b in background   w script   ↑↓ scroll   Esc back   q cancel',
@@ -361,7 +274,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
       <FieldList fields={fields} focus={focus} onFocus={setFocus} onSubmit={() => void submit()} theme={theme} active />
       <Text> </Text>
       {spinner}
-      <ProblemLines problems={problems} theme={theme} />
+      <ProblemLines problems={problems} theme={theme} max={2} />
     </>,
     'Enter next   ↑↓ field   ←→ choose   Esc back   Ctrl-C cancel',
   );
@@ -411,17 +324,4 @@ function fieldsFor(step: ConvertStepId, form: ConvertForm, update: (p: Partial<C
     default:
       return [];
   }
-}
-
-function ProblemLines({ problems, theme }: { problems: Problem[]; theme: Theme }) {
-  return (
-    <Box flexDirection="column">
-      {problems.slice(0, 2).map((p) => (
-        <Box key={p.sentence} flexDirection="column">
-          <Text color={colorFor(theme, 'error')} wrap="wrap">{`${theme.symbols.error} ${p.sentence}`}</Text>
-          <Text wrap="wrap">{`  Fix: ${p.fix}`}</Text>
-        </Box>
-      ))}
-    </Box>
-  );
 }

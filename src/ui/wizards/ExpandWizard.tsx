@@ -14,8 +14,9 @@ import type { Progress } from '../../model/progress.js';
 import { formatBytesLong } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { TextField } from '../components/TextField.js';
+import { ErrorLines, WizardFrame } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
-import { CheckLines, ErrorLines, ProgressRows, type RowState } from './expand/ExpandParts.js';
+import { CheckLines, ProgressRows, type RowState } from './expand/ExpandParts.js';
 
 export interface ExpandWizardProps {
   host: HostContext;
@@ -185,59 +186,42 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
     if (key.return) next();
   });
 
-  const title = (text: string) => (
-    <Box justifyContent="space-between">
-      <Text bold color={colorFor(theme, 'accent')} wrap="truncate-end">
-        {text}
-      </Text>
-      <Text color={colorFor(theme, 'muted')}>{host.name}</Text>
-    </Box>
-  );
-  const hints = (text: string) => <Text color={colorFor(theme, 'muted')}>{text}</Text>;
-  const frame = (children: ReactNode) => (
-    <Box flexDirection="column" borderStyle={theme.borderStyle} width={WIDTH} paddingX={1}>
+  const frame = (title: string, children: ReactNode, hints?: string) => (
+    <WizardFrame title={title} hostName={host.name} hints={hints} width={WIDTH} theme={theme}>
       {children}
-    </Box>
+    </WizardFrame>
   );
   const spin = theme.ascii ? '...' : <Spinner />;
 
   if (phase.kind === 'loading') {
     return frame(
-      <>
-        {title('Expand disk')}
-        <Text wrap="truncate-middle">
-          {spin} Reading {path}: format, size, guest, free space…
-        </Text>
-      </>,
+      'Expand disk',
+      <Text wrap="truncate-middle">
+        {spin} Reading {path}: format, size, guest, free space…
+      </Text>,
     );
   }
   if (phase.kind === 'load-failed') {
-    return frame(
-      <>
-        {title('Expand disk · could not read the image')}
-        <ErrorLines error={phase.error} theme={theme} />
-        {hints('r retry   Esc/q close')}
-      </>,
-    );
+    return frame('Expand disk · could not read the image', <ErrorLines error={phase.error} theme={theme} />, 'r retry   Esc/q close');
   }
   const decision = assessment?.decision ?? null;
   if (phase.kind === 'running' || phase.kind === 'failed') {
     const plan = decision?.plan;
     return frame(
+      phase.kind === 'running' ? `Expand disk · growing ${posix.basename(path)}` : `Could not grow ${posix.basename(path)}`,
       <>
-        {title(phase.kind === 'running' ? `Expand disk · growing ${posix.basename(path)}` : `Could not grow ${posix.basename(path)}`)}
         {plan ? <ProgressRows plan={plan} states={phase.states} progress={phase.kind === 'running' ? phase.progress : new Map()} width={WIDTH - 4} theme={theme} /> : null}
         {phase.kind === 'failed' ? <ErrorLines error={phase.error} theme={theme} /> : null}
-        {hints(phase.kind === 'running' ? 'Ctrl-C cancel (the original stays; what was done is undone)' : 'Esc back to the review   q close')}
       </>,
+      phase.kind === 'running' ? 'Ctrl-C cancel (the original stays; what was done is undone)' : 'Esc back to the review   q close',
     );
   }
   if (phase.kind === 'done') {
     const o = phase.outcome;
     const instr = o.instructions?.text.trimEnd().split('\n') ?? [];
     return frame(
+      `Expand disk · done · ${posix.basename(path)}`,
       <>
-        {title(`Expand disk · done · ${posix.basename(path)}`)}
         <Text>{`${theme.symbols.ok} disk ${formatBytesLong(decision?.currentBytes ?? 0)} → ${formatBytesLong(o.verifiedBytes ?? 0)} (verified)`}</Text>
         {o.grow ? <Text>{`${theme.symbols.ok} filesystem ${formatBytesLong(o.grow.fsBytesBefore)} → ${formatBytesLong(o.grow.fsBytesAfter)} (verified)`}</Text> : null}
         {o.keptOriginal ? <Text wrap="truncate-middle">{`  original kept in ${o.keptOriginal}/`}</Text> : null}
@@ -248,24 +232,18 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
           </Text>
         ))}
         {o.instructions ? <Text color={colorFor(theme, 'muted')} wrap="truncate-middle">{`saved to ${o.instructions.file}`}</Text> : null}
-        {hints('Enter close')}
       </>,
+      'Enter close',
     );
   }
 
   // phase: form
   const f = facts as ExpandFacts;
   const img = f.image;
-  const header = title(`Expand disk · step ${step + 1} of 4 · ${STEP_TITLES[step]}`);
+  const header = `Expand disk · step ${step + 1} of 4 · ${STEP_TITLES[step]}`;
   const noteLine = note ? <Text color={colorFor(theme, 'warn')} wrap="truncate-end">{note}</Text> : null;
   if (!img) {
-    return frame(
-      <>
-        {title('Expand disk')}
-        {assessment?.refusal ? <ErrorLines error={assessment.refusal} theme={theme} /> : null}
-        {hints('Esc close')}
-      </>,
-    );
+    return frame('Expand disk', assessment?.refusal ? <ErrorLines error={assessment.refusal} theme={theme} /> : null, 'Esc close');
   }
   const vmdkText = img.vmdk ? ` ${img.vmdk.createType} · ${img.vmdk.options.adapter_type ?? 'ide'} · hw ${img.vmdk.options.hwversion ?? '?'}` : '';
   const about = (
@@ -278,14 +256,14 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
 
   if (step === 0) {
     return frame(
+      header,
       <>
-        {header}
         {about}
         <Text wrap="truncate-end">{`Guest     ${f.guest ? `${f.guest.name} (${f.guest.target}), ${f.guest.state}` : 'none uses it'}`}</Text>
         <Text> </Text>
         {noteLine}
-        {hints('Enter next   Esc cancel')}
       </>,
+      'Enter next   Esc cancel',
     );
   }
   if (step === 1) {
@@ -295,8 +273,8 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
       </Text>
     ) : null;
     return frame(
+      header,
       <>
-        {header}
         {about}
         <Text> </Text>
         <Box>
@@ -309,8 +287,8 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
         {osLine}
         {size.trim() && assessment?.refusal ? <ErrorLines error={assessment.refusal} theme={theme} /> : null}
         {noteLine}
-        {hints('Esc back   Enter next   Ctrl-C cancel')}
       </>,
+      'Esc back   Enter next   Ctrl-C cancel',
     );
   }
   if (step === 2) {
@@ -319,8 +297,8 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
     const why = f.guest && f.guest.state !== 'shut off' ? `${f.guest.name} is running` : grow && 'reason' in grow ? grow.reason : (f.layoutError ?? 'the disk was not inspected');
     const box = (on: boolean) => (on ? '(*)' : '( )');
     return frame(
+      header,
       <>
-        {header}
         <Text wrap="truncate-end">{`Inside: ${f.layout ? osLabel(f.layout.os) : 'not inspected'}`}</Text>
         <Text> </Text>
         <Text color={canGrowOffline ? undefined : colorFor(theme, 'muted')} wrap="truncate-end">
@@ -328,14 +306,14 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
         </Text>
         <Text wrap="truncate-end">{`${box(!(offline && canGrowOffline))} instructions only: steps to run inside the guest, shown and saved`}</Text>
         <Text> </Text>
-        {hints(`${canGrowOffline ? '←→ choose   ' : ''}Enter next   Esc back   Ctrl-C cancel`)}
       </>,
+      `${canGrowOffline ? '←→ choose   ' : ''}Enter next   Esc back   Ctrl-C cancel`,
     );
   }
   // review
   return frame(
+    header,
     <>
-      {header}
       <Text wrap="wrap">These steps will run in order. Each is journaled; the original stays until the result is verified.</Text>
       {decision ? (
         reviewLines(decision.plan).map((l) => (
@@ -352,7 +330,7 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
       ))}
       <Text> </Text>
       {noteLine}
-      {hints('Enter run   w save as script   Esc back')}
     </>,
+    'Enter run   w save as script   Esc back',
   );
 }

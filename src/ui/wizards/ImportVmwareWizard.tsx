@@ -11,8 +11,8 @@ import { formatProgressLine, type Progress } from '../../model/progress.js';
 import { UserError } from '../../model/userError.js';
 import { BUS_CHOICES, type BusChoice } from '../../model/vmxToDomain.js';
 import { FileBrowser } from '../components/FileBrowser.js';
+import { wrapLine } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
-import { wrapLine } from './ConvertWizard.js';
 import {
   busHint,
   formToRequest,

@@ -5,13 +5,13 @@ import { stateDir as defaultStateDir } from '../../config/paths.js';
 import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type PreparedMergeIde, prepareMergeIde, runMergeIde, summaryLines } from '../../jobs/mergeide.js';
-import type { RunnerEvent } from '../../jobs/runner.js';
 import { describeChanges } from '../../model/mergeide.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
+import { cancelPromptKey, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { explainMode, formToInput, initialMergeIdeForm, MERGEIDE_STEPS, type MergeIdeForm, type MergeIdeStepId, MODE_CHOICES } from './mergeide/mergeIdeForm.js';
-import { emptyRun, type Problem, ProblemLines, RunSteps, type RunView, ScrolledLines, WizardFrame, wrapLine } from './p2v/jobScreens.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 
 export interface MergeIdeWizardProps {
@@ -89,18 +89,7 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
     if (!p) return;
     const controller = new AbortController();
     abort.current = controller;
-    const view = emptyRun();
-    const show = () => setPhase((ph) => ({ kind: 'running', run: { ...view, done: new Set(view.done), confirmCancel: ph.kind === 'running' && ph.run.confirmCancel } }));
-    setPhase({ kind: 'running', run: view });
-    const onEvent = (e: RunnerEvent) => {
-      if (e.type === 'step-start') view.current = e.index;
-      else if (e.type === 'step-end') view.done.add(e.index);
-      else if (e.type === 'step-failed') view.failed = e.index;
-      else if (e.type === 'undo') view.undoing = e.title;
-      else if (e.type === 'log') view.logs.push(e.line);
-      else return;
-      show();
-    };
+    const { view, onEvent } = followRun((next) => setPhase((ph) => ({ kind: 'running', run: next(ph.kind === 'running' ? ph.run : null) })));
     runMergeIde(host, p.plan, { stateDir: props.stateDir ?? defaultStateDir(), signal: controller.signal, onEvent }).then(
       (r) => {
         if (r.state === 'done') setPhase({ kind: 'result', ok: true, lines: [...view.logs.map((l) => `${theme.symbols.ok} ${l}`), ...summaryLines(p)], error: null });
@@ -116,12 +105,8 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
   useInput((input, key) => {
     const { phase, step, lines } = screen.current;
     if (phase.kind === 'running') {
-      if (phase.run.confirmCancel) {
-        if (input === 'y') abort.current?.abort();
-        if (input === 'y' || input === 'n' || key.escape) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: false } });
-        return;
-      }
-      if (key.escape || (key.ctrl && input === 'c')) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: true } });
+      const run = cancelPromptKey(phase.run, input, key, () => abort.current?.abort());
+      if (run !== phase.run) setPhase({ kind: 'running', run });
       return;
     }
     if (phase.kind === 'result') {
@@ -157,7 +142,7 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
   if (phase.kind === 'running' && prepared) {
     return (
       <WizardFrame title={`MergeIDE · running · ${guest}`} hostName={host.name} width={width} theme={theme} hints={phase.run.confirmCancel ? 'y cancel   n keep going' : 'Esc/Ctrl-C cancel'}>
-        <RunSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel MergeIDE? What was done is undone (the original hive is uploaded again)." />
+        <JobSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel MergeIDE? What was done is undone (the original hive is uploaded again)." />
       </WizardFrame>
     );
   }

@@ -2,7 +2,7 @@ import { Box, Text, useInput } from 'ink';
 import SelectInput from 'ink-select-input';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
-import { HostError, toHostError } from '../../host/errors.js';
+import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import {
   type HostFacts,
@@ -17,6 +17,7 @@ import {
 import { randomMac } from '../../model/mac.js';
 import { type SpecProblem, buildDomainXml, defaultDiskPath, osDefaults, planNewGuest } from '../../model/newGuest.js';
 import { UserError } from '../../model/userError.js';
+import { ErrorLines, ProblemLines, WizardFrame } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import {
@@ -209,47 +210,30 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
   });
 
   const width = 80;
-  const title = (text: string) => (
-    <Box justifyContent="space-between">
-      <Text bold color={colorFor(theme, 'accent')} wrap="truncate-end">
-        {text}
-      </Text>
-      <Text color={colorFor(theme, 'muted')}>{host.name}</Text>
-    </Box>
-  );
-  const hints = (text: string) => <Text color={colorFor(theme, 'muted')}>{text}</Text>;
-  const frame = (children: ReactNode) => (
-    <Box flexDirection="column" borderStyle={theme.borderStyle} width={width} paddingX={1}>
+  const frame = (title: string, children: ReactNode, hints?: string) => (
+    <WizardFrame title={title} hostName={host.name} hints={hints} width={width} theme={theme}>
       {children}
-    </Box>
+    </WizardFrame>
   );
 
   if (phase.kind === 'loading') {
     return frame(
-      <>
-        {title('New guest')}
-        <Text>
-          {theme.ascii ? '...' : <Spinner />} Reading the host: guests, bridges, networks, memory, KVM…
-        </Text>
-      </>,
+      'New guest',
+      <Text>
+        {theme.ascii ? '...' : <Spinner />} Reading the host: guests, bridges, networks, memory, KVM…
+      </Text>,
     );
   }
   if (phase.kind === 'load-failed') {
-    return frame(
-      <>
-        {title('New guest · could not read the host')}
-        <ErrorLines error={phase.error} theme={theme} />
-        {hints('r retry   Esc/q close')}
-      </>,
-    );
+    return frame('New guest · could not read the host', <ErrorLines error={phase.error} theme={theme} />, 'r retry   Esc/q close');
   }
   if (phase.kind === 'running' || phase.kind === 'failed') {
     const { spec } = formToSpec(form, facts?.domainType ?? 'qemu', formats);
     const planned = planNewGuest(spec, { uri: host.uri, start: form.start, xmlFile: domainXmlFile(spec.name) }).steps;
     const progress = phase.kind === 'running' ? phase.progress : new Map();
     return frame(
+      phase.kind === 'running' ? `New guest · creating ${spec.name}` : `Could not create ${spec.name}`,
       <>
-        {title(phase.kind === 'running' ? `New guest · creating ${spec.name}` : `Could not create ${spec.name}`)}
         {phase.kind === 'running'
           ? planned.map((s, i) => {
               const p = progress.get(i);
@@ -262,15 +246,15 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
             })
           : null}
         {phase.kind === 'failed' ? <ErrorLines error={phase.error} theme={theme} /> : null}
-        {hints(phase.kind === 'running' ? 'Ctrl-C stop (what was done is undone)' : 'Esc back to the review   q close')}
       </>,
+      phase.kind === 'running' ? 'Ctrl-C stop (what was done is undone)' : 'Esc back to the review   q close',
     );
   }
 
   // phase: form
   if (!facts) return null;
-  const header = title(`New guest · step ${stepIndex + 1} of ${STEPS.length} · ${STEP_TITLES[step]}`);
-  const problemLines = <Problems problems={problems} theme={theme} />;
+  const header = `New guest · step ${stepIndex + 1} of ${STEPS.length} · ${STEP_TITLES[step]}`;
+  const problemLines = <ProblemLines problems={problems} theme={theme} />;
   const stepHints = step === 'review'
     ? 'Enter define   s/c options   Esc back   q cancel'
     : step === 'os'
@@ -281,8 +265,8 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
     const c = osChoice(highlightedOs);
     const d = osDefaults(c.osType, c.variant, facts.domainType);
     return frame(
+      header,
       <>
-        {header}
         <SelectInput
           items={OS_CHOICES.map((o) => ({ key: o.id, label: o.label, value: o.id }))}
           initialIndex={Math.max(0, OS_CHOICES.findIndex((o) => o.id === form.os))}
@@ -295,8 +279,8 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
         <Text color={colorFor(theme, 'muted')} wrap="truncate-end">
           {`Brings: ${d.machine === 'pc' ? 'i440fx' : 'q35'} · ${d.diskBus} disk · ${d.nicModel} NIC · ${d.clock} clock · ${d.memoryMiB} MiB${d.hyperv ? ' · Hyper-V' : ''}`}
         </Text>
-        {hints(stepHints)}
       </>,
+      stepHints,
     );
   }
 
@@ -304,8 +288,8 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
     const c = osChoice(form.os);
     const accel = facts.domainType === 'kvm' ? 'KVM' : 'TCG (no KVM)';
     return frame(
+      header,
       <>
-        {header}
         {reviewData?.error ? (
           <ErrorLines error={reviewData.error} theme={theme} />
         ) : (
@@ -320,15 +304,15 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
           />
         )}
         {problemLines}
-        {hints(stepHints)}
       </>,
+      stepHints,
     );
   }
 
   const fields = fieldsFor(step, form, facts, update);
   return frame(
+    header,
     <>
-      {header}
       <Text> </Text>
       <StepIntro step={step} form={form} facts={facts} formats={formats} theme={theme} />
       <FieldList fields={fields} focus={focus} onFocus={setFocus} onSubmit={() => void submitStep()} theme={theme} active={!checking} />
@@ -339,8 +323,8 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
         </Text>
       ) : null}
       {problemLines}
-      {hints(stepHints)}
     </>,
+    stepHints,
   );
 }
 
@@ -472,29 +456,4 @@ function fieldsFor(step: StepId, form: NewGuestForm, facts: HostFacts, update: (
     default:
       return [];
   }
-}
-
-function Problems({ problems, theme }: { problems: SpecProblem[]; theme: Theme }) {
-  return (
-    <Box flexDirection="column">
-      {problems.slice(0, 3).map((p) => (
-        <Box key={p.sentence} flexDirection="column">
-          <Text color={colorFor(theme, 'error')} wrap="wrap">{`${theme.symbols.error} ${p.sentence}`}</Text>
-          <Text wrap="wrap">{`  Fix: ${p.fix}`}</Text>
-        </Box>
-      ))}
-    </Box>
-  );
-}
-
-function ErrorLines({ error, theme }: { error: HostError | UserError; theme: Theme }) {
-  return (
-    <Box flexDirection="column">
-      <Text color={colorFor(theme, 'error')} wrap="wrap">{error.sentence}</Text>
-      <Text wrap="wrap">{`Fix: ${error.fix}`}</Text>
-      {error instanceof HostError && error.command.length ? (
-        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${error.command.join(' ')}`}</Text>
-      ) : null}
-    </Box>
-  );
 }

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useMemo, useRef, useState } from 'react';
@@ -7,12 +5,13 @@ import { stateDir as defaultStateDir } from '../../config/paths.js';
 import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { gatherSourceFacts, type PreparedP2v, prepareP2v, runP2v } from '../../jobs/p2v.js';
-import type { RunnerEvent } from '../../jobs/runner.js';
+import { savePlanScript } from '../../jobs/planScriptFile.js';
 import type { P2vSourceFacts } from '../../model/p2vPlan.js';
-import { describePlan, planScript } from '../../model/plan.js';
+import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
+import { cancelPromptKey, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
-import { emptyRun, type Problem, ProblemLines, RunSteps, type RunView, ScrolledLines, WizardFrame, wrapLine } from './p2v/jobScreens.js';
 import { BUS_CHOICES, FORMAT_CHOICES, foundLines, formInput, formSource, initialP2vForm, KIND_CHOICES, P2V_STEP_TITLES, P2V_STEPS, type P2vForm, type P2vStepId, prefill } from './p2v/p2vForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 
@@ -117,21 +116,7 @@ export function P2vWizard(props: P2vWizardProps) {
     if (!plan || !req) return;
     const controller = new AbortController();
     abort.current = controller;
-    const view = emptyRun();
-    const show = () => setPhase((ph) => ({ kind: 'running', run: { ...view, done: new Set(view.done), confirmCancel: ph.kind === 'running' && ph.run.confirmCancel } }));
-    setPhase({ kind: 'running', run: view });
-    const onEvent = (e: RunnerEvent) => {
-      if (e.type === 'step-start') {
-        view.current = e.index;
-        view.progress = null;
-      } else if (e.type === 'step-end') view.done.add(e.index);
-      else if (e.type === 'step-failed') view.failed = e.index;
-      else if (e.type === 'progress') view.progress = e.progress;
-      else if (e.type === 'undo') view.undoing = e.title;
-      else if (e.type === 'log') view.logs.push(e.line);
-      else return;
-      show();
-    };
+    const { view, onEvent } = followRun((next) => setPhase((ph) => ({ kind: 'running', run: next(ph.kind === 'running' ? ph.run : null) })));
     runP2v(host, plan, { stateDir: props.stateDir ?? defaultStateDir(), signal: controller.signal, onEvent }).then(
       (r) => {
         if (r.state === 'done') {
@@ -158,12 +143,8 @@ export function P2vWizard(props: P2vWizardProps) {
   const saveScript = () => {
     const plan = screen.current.prepared?.plan;
     if (!plan) return;
-    const dir = join(props.stateDir ?? defaultStateDir(), 'plans');
-    const file = join(dir, `p2v-${new Date().toISOString().replace(/[:.]/g, '-')}.sh`);
     try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(file, planScript(plan), { mode: 0o700 });
-      setMessage(`Saved as ${file}`);
+      setMessage(`Saved as ${savePlanScript(props.stateDir ?? defaultStateDir(), 'p2v', plan)}`);
     } catch (e) {
       setMessage(`Could not save the script: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -172,12 +153,8 @@ export function P2vWizard(props: P2vWizardProps) {
   useInput((input, key) => {
     const { phase, step, stepIndex, prepared, lines } = screen.current;
     if (phase.kind === 'running') {
-      if (phase.run.confirmCancel) {
-        if (input === 'y') abort.current?.abort();
-        if (input === 'y' || input === 'n' || key.escape) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: false } });
-        return;
-      }
-      if (key.escape || (key.ctrl && input === 'c')) setPhase({ kind: 'running', run: { ...phase.run, confirmCancel: true } });
+      const run = cancelPromptKey(phase.run, input, key, () => abort.current?.abort());
+      if (run !== phase.run) setPhase({ kind: 'running', run });
       return;
     }
     if (phase.kind === 'result') {
@@ -207,7 +184,7 @@ export function P2vWizard(props: P2vWizardProps) {
   if (phase.kind === 'running' && prepared?.plan) {
     return (
       <WizardFrame title={`P2V · running · ${prepared.request.name}`} hostName={host.name} width={width} theme={theme} hints={phase.run.confirmCancel ? 'y cancel the copy   n keep going' : 'Esc/Ctrl-C cancel'}>
-        <RunSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel the P2V? The partial copy will be removed." />
+        <JobSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel the P2V? The partial copy will be removed." />
       </WizardFrame>
     );
   }

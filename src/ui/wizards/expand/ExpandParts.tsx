@@ -1,10 +1,8 @@
 import { Box, Text } from 'ink';
 import Spinner from 'ink-spinner';
-import { HostError } from '../../../host/errors.js';
 import type { ExpandCheck } from '../../../model/expandPlan.js';
 import type { Plan } from '../../../model/plan.js';
 import { formatProgressLine, type Progress } from '../../../model/progress.js';
-import type { UserError } from '../../../model/userError.js';
 import { type Theme, colorFor } from '../../theme.js';
 
 /** The ✓/✗ lines under the size field. */
@@ -41,20 +39,6 @@ export function ProgressRows(props: { plan: Plan; states: RowState[]; progress: 
           </Text>
         );
       })}
-    </Box>
-  );
-}
-
-export function ErrorLines({ error, theme }: { error: HostError | UserError; theme: Theme }) {
-  return (
-    <Box flexDirection="column">
-      <Text color={colorFor(theme, 'error')} wrap="wrap">
-        {error.sentence}
-      </Text>
-      <Text wrap="wrap">{`Fix: ${error.fix}`}</Text>
-      {error instanceof HostError && error.command.length ? (
-        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${error.command.join(' ')}`}</Text>
-      ) : null}
     </Box>
   );
 }

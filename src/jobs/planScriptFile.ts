@@ -1,0 +1,12 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Plan, planScript } from '../model/plan.js';
+
+/** A review screen's `w`: the plan as a shell script in STATE/plans/KIND-TIME.sh; returns its path. */
+export function savePlanScript(stateDir: string, kind: string, plan: Plan, now = new Date()): string {
+  const dir = join(stateDir, 'plans');
+  const file = join(dir, `${kind}-${now.toISOString().replace(/[:.]/g, '-')}.sh`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, planScript(plan), { mode: 0o700 });
+  return file;
+}
