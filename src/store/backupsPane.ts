@@ -24,6 +24,7 @@ import type { RetentionPolicy } from '../model/retention.js';
 import { checkSchedule, parseDays, WEEKDAYS } from '../model/schedule.js';
 import { UserError } from '../model/userError.js';
 import { formatAge, revertLoss, staleSnapshotWarning } from '../model/snapshotPlan.js';
+import { type Move, moveFor, movedIndex } from './selection.js';
 import type { ActionId } from '../ui/keymap.js';
 import type { AppStore } from './appStore.js';
 import { toShownError } from './appStore.js';
@@ -1071,13 +1072,12 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     return true;
   };
 
-  const move = (delta: number | 'top' | 'bottom') => {
+  const move = (m: Move) => {
     const s = get();
     const n = s.level === 'guests' ? lines().length : runLines(selectedGuest()?.backups ?? null).length;
-    const cur = s.level === 'guests' ? s.guestIndex : s.runIndex;
-    const next = delta === 'top' ? 0 : delta === 'bottom' ? n - 1 : cur + delta;
-    if (s.level === 'guests') set({ guestIndex: clampIndex(next, n) });
-    else set({ runIndex: clampIndex(next, n) });
+    const next = Math.max(0, movedIndex(s.level === 'guests' ? s.guestIndex : s.runIndex, n, m));
+    if (s.level === 'guests') set({ guestIndex: next });
+    else set({ runIndex: next });
   };
 
   // The pane's screens hear a key through key() and the console through dispatch(), in either
@@ -1107,19 +1107,12 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     dispatch(action: ActionId) {
       // The pane's own screens take every key through key(); the keymap must not act behind them.
       if (consumed || get().form || get().review || get().browser || get().job) return true;
+      const m = moveFor(action);
+      if (m !== null) {
+        move(m);
+        return true;
+      }
       switch (action) {
-        case 'up':
-          move(-1);
-          return true;
-        case 'down':
-          move(1);
-          return true;
-        case 'top':
-          move('top');
-          return true;
-        case 'bottom':
-          move('bottom');
-          return true;
         case 'backupsOpen':
           if (get().level === 'guests' && selectedGuest()) set({ level: 'runs', runIndex: 0 });
           return true;

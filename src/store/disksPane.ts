@@ -23,6 +23,7 @@ import {
 import { defaultCacheFile, DiskInventory } from '../jobs/diskInventory.js';
 import { basename, type DiskRow, detailLines, dirname, filterRows } from '../model/diskInventory.js';
 import { UserError } from '../model/userError.js';
+import { type Move, moveByKey, moveFor } from './selection.js';
 import type { ActionId } from '../ui/keymap.js';
 import { type AppStore, toShownError } from './appStore.js';
 import { coalesced } from './coalesced.js';
@@ -125,12 +126,9 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
     }
   };
 
-  const move = (delta: number | 'top' | 'bottom') => {
+  const move = (m: Move) => {
     const rows = visibleRows();
-    if (rows.length === 0) return;
-    const current = Math.max(0, rows.findIndex((r) => r.path === selectedRow()?.path));
-    const index = delta === 'top' ? 0 : delta === 'bottom' ? rows.length - 1 : Math.min(Math.max(current + delta, 0), rows.length - 1);
-    store.setState({ selected: rows[index]?.path ?? null });
+    if (rows.length > 0) store.setState({ selected: moveByKey(rows.map((r) => r.path), selectedRow()?.path ?? null, m) });
   };
 
   const withRow = (run: (row: DiskRow) => unknown) => {
@@ -322,19 +320,12 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       return store.getState().rows.map((r) => r.path);
     },
     dispatch(action: ActionId): boolean {
+      const m = moveFor(action);
+      if (m !== null) {
+        move(m);
+        return true;
+      }
       switch (action) {
-        case 'up':
-          move(-1);
-          return true;
-        case 'down':
-          move(1);
-          return true;
-        case 'top':
-          move('top');
-          return true;
-        case 'bottom':
-          move('bottom');
-          return true;
         case 'refresh':
           say('Reading the images…', 'busy');
           void refresh().then(() => say(`${store.getState().rows.length} images.`));

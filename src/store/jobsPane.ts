@@ -10,6 +10,7 @@ import { cancelJob as defaultCancel, findJob, startWorker } from '../jobs/detach
 import { type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
 import type { JournalRecord } from '../jobs/journal.js';
 import { describeInterruptedJob } from '../jobs/recovery.js';
+import { type Move, moveByKey, moveFor } from './selection.js';
 import type { ActionId } from '../ui/keymap.js';
 import { type AppStore, toShownError } from './appStore.js';
 import type { PaneController } from './panes.js';
@@ -87,12 +88,9 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
     poll.unref?.();
   };
 
-  const move = (delta: number | 'top' | 'bottom') => {
+  const move = (m: Move) => {
     const { jobs } = store.getState();
-    if (jobs.length === 0) return;
-    const current = Math.max(0, jobs.findIndex((j) => j.id === selectedJob()?.id));
-    const index = delta === 'top' ? 0 : delta === 'bottom' ? jobs.length - 1 : Math.min(Math.max(current + delta, 0), jobs.length - 1);
-    store.setState({ selected: jobs[index]?.id ?? null });
+    if (jobs.length > 0) store.setState({ selected: moveByKey(jobs.map((j) => j.id), selectedJob()?.id ?? null, m) });
   };
 
   const withJob = (run: (j: JobSummary) => void) => {
@@ -188,19 +186,12 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
   };
 
   const dispatch = (action: ActionId): boolean => {
+    const m = moveFor(action);
+    if (m !== null) {
+      move(m);
+      return true;
+    }
     switch (action) {
-      case 'up':
-        move(-1);
-        return true;
-      case 'down':
-        move(1);
-        return true;
-      case 'top':
-        move('top');
-        return true;
-      case 'bottom':
-        move('bottom');
-        return true;
       case 'refresh':
         reload();
         say('Read the jobs again.');
