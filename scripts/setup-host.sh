@@ -21,6 +21,8 @@ PACKAGES=(
   # UEFI firmware for guests that need it; dnsmasq for libvirt networks with DHCP.
   ovmf dnsmasq-base
   procps iproute2 util-linux
+  # The demo's files disk: sfdisk partitions it, mke2fs -d fills its ext4 filesystem.
+  fdisk e2fsprogs
   # bench/backup compares virtdeck's backups with the reference tool.
   virtnbdbackup
 )

@@ -25,7 +25,8 @@ import { runPlan } from './runner.js';
 
 /**
  * The demo sandbox on a real host: `virtdeck --demo` makes three small guests to try every
- * screen on (ensureDemo, idempotent), `virtdeck --demo --reset` removes exactly what it made
+ * screen on (ensureDemo, idempotent; PREFIXfiles' disk holds an ext4 partition with a few files,
+ * for file-level restore and offline expansion), `virtdeck --demo --reset` removes exactly what it made
  * (resetDemo). Plans come from demoPlan.ts; this module observes the host and runs them with the
  * shared runner, which journals them like any other job.
  */

@@ -12,7 +12,8 @@ import { UserError } from '../model/userError.js';
 
 export const DEMO_NS = 'https://virtdeck.invalid/demo';
 export const MANIFEST_NAME = 'virtdeck-demo.json';
-const DISK_SIZE = '64M';
+const DISK_SIZE_MIB = 64;
+const DISK_SIZE = `${DISK_SIZE_MIB}M`;
 
 export interface DemoGuestSpec {
   name: string;
@@ -32,6 +33,9 @@ export interface DemoGuestSpec {
   osId: string;
   clock: 'utc' | 'localtime';
   running: boolean;
+  /** The disk also gets one MBR partition with an ext4 filesystem holding demoTree's files, so
+   * file-level restore and offline expansion have something real to work on. */
+  filesystem?: 'ext4';
 }
 
 /** The guest names are the prefix plus web/files/legacy; `virtdeck --demo` uses this one. */
@@ -74,8 +78,9 @@ const DEMO_GUEST_TEMPLATES: readonly DemoGuestTemplate[] = [
   {
     suffix: 'files',
     extension: 'raw',
-    role: 'a stopped guest on a raw disk with a VMware-style static MAC',
+    role: 'a stopped guest on a raw disk (an ext4 partition with files) with a VMware-style static MAC',
     format: 'raw',
+    filesystem: 'ext4',
     bus: 'sata',
     target: 'sda',
     memoryMiB: 96,
@@ -209,9 +214,14 @@ export function readDemoMarker(domainXml: string): { dir: string | null } | null
   return null;
 }
 
+/** Where an MBR's disk identifier sits; the boot code and message stay before it. */
+const MBR_DISK_ID_OFFSET = 440;
+
 /** A boot sector that prints who it is on the serial port and the screen, then halts with
- * interrupts off, so a running demo guest costs no CPU even under TCG. */
-export function bootSector(message: string): Uint8Array {
+ * interrupts off, so a running demo guest costs no CPU even under TCG. `diskId` is the MBR disk
+ * identifier (bytes 440–443) a partition table written later will carry, so partitioning leaves
+ * the first 446 bytes exactly as written here. */
+export function bootSector(message: string, diskId = 0): Uint8Array {
   const code = [
     0xfa, // cli
     0x31, 0xc0, // xor ax,ax
@@ -232,10 +242,18 @@ export function bootSector(message: string): Uint8Array {
   const bytes = new Uint8Array(512);
   bytes.set(code);
   const msg = new TextEncoder().encode(message.replace(/[^\x20-\x7e\r\n]/g, '?'));
-  bytes.set(msg.subarray(0, 510 - code.length - 1), code.length);
+  bytes.set(msg.subarray(0, MBR_DISK_ID_OFFSET - code.length - 1), code.length);
+  new DataView(bytes.buffer).setUint32(MBR_DISK_ID_OFFSET, diskId >>> 0, true);
   bytes[510] = 0x55;
   bytes[511] = 0xaa;
   return bytes;
+}
+
+/** Pure: the boot sector a demo guest's disk starts with (the one disk that gets a partition table
+ * carries the identifier sfdisk is given). */
+export function demoBootSector(spec: DemoGuestSpec): Uint8Array {
+  const message = `\r\nvirtdeck demo guest ${spec.name}: ${spec.role}. Nothing to boot; halted.\r\n`;
+  return bootSector(message, spec.filesystem ? DEMO_DISK_ID : 0);
 }
 
 /** The boot sector as qemu-io commands (runs of equal non-zero bytes), so no file has to be
@@ -251,6 +269,101 @@ export function bootSectorWrites(bytes: Uint8Array): string[] {
     i = j;
   }
   return writes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The files guest's filesystem
+
+/** "demo" in the MBR disk identifier bytes; fixed, so the boot sector and sfdisk agree on it. */
+export const DEMO_DISK_ID = 0x6f6d6564;
+/** The partition starts at 1 MiB, where partitioning tools align the first one. */
+const PARTITION_START_SECTOR = 2048;
+const PARTITION_OFFSET_BYTES = PARTITION_START_SECTOR * 512;
+const FS_LABEL = 'virtdeck-demo';
+
+export interface DemoTreeFile {
+  /** Absolute path inside the guest's filesystem. */
+  path: string;
+  content: string;
+}
+
+/** Pure: the files the demo's ext4 filesystem holds: enough to browse and restore. */
+export function demoTree(guest: string): DemoTreeFile[] {
+  return [
+    {
+      path: '/README.txt',
+      content: [
+        `This is the virtdeck demo guest ${guest}'s filesystem.`,
+        '',
+        'Nothing here is real; it exists so you can try, without risk:',
+        `  - file-level restore: back up ${guest} (virtdeck backup run ${guest} --dest DIR),`,
+        `    then browse and copy files out of the backup (virtdeck backup files ${guest} latest /srv/files,`,
+        `    virtdeck backup extract ${guest} latest /srv/files/budget-2026.txt --to /root/restored),`,
+        '    or press f on a run in the Backups pane;',
+        '  - offline expansion: grow the disk, its partition and this ext4 filesystem in one job.',
+        '',
+        'virtdeck --demo --reset removes the demo guests and their disks again.',
+        '',
+      ].join('\n'),
+    },
+    { path: '/etc/hostname', content: `${guest}\n` },
+    {
+      path: '/srv/files/budget-2026.txt',
+      content: ['Budget 2026 (demo data)', '', 'hosting      1200', 'backups       300', 'coffee        450', 'total        1950', ''].join('\n'),
+    },
+    {
+      path: '/srv/files/minutes/2026-11-01.txt',
+      content: ['Minutes, 1 November 2026 (demo data)', '', '- Decided: back up every guest nightly.', '- Try a restore before we need one.', ''].join('\n'),
+    },
+  ];
+}
+
+/** Where the tree for mke2fs -d is written: inside the sandbox, which the demo owns, and the same
+ * path on a remote host (no temp dir from this machine exists there). */
+export function demoTreeDirName(spec: DemoGuestSpec): string {
+  return `.${spec.name}.tree`;
+}
+
+/**
+ * Pure: the steps that turn a disk holding just its boot sector into a partitioned disk with a
+ * populated ext4 filesystem. sfdisk keeps the boot code and, given the same disk identifier, the
+ * first 446 bytes; mke2fs -E offset writes into the partition of the image file without a loop
+ * device, a mount or a libguestfs launch.
+ */
+function filesystemSteps(spec: DemoGuestSpec, dir: string): PlanStep[] {
+  // sfdisk and mke2fs write the image file as bytes; that is only the disk for a raw image.
+  if (spec.format !== 'raw') throw new Error(`demo guest ${spec.name}: a filesystem needs a raw disk, not ${spec.format}`);
+  const image = posix.join(dir, spec.file);
+  const tree = posix.join(dir, demoTreeDirName(spec));
+  const files = demoTree(spec.name);
+  const dirs = [...new Set(files.map((f) => posix.dirname(f.path)))].filter((d) => d !== '/').sort();
+  const sizeKiB = (DISK_SIZE_MIB * 1024 * 1024 - PARTITION_OFFSET_BYTES) / 1024;
+  const label = `label: dos\nlabel-id: 0x${DEMO_DISK_ID.toString(16)}\nstart=${PARTITION_START_SECTOR}, type=83\n`;
+  return [
+    step(`partition:${spec.name}`, `Partition ${spec.file}: one Linux partition from 1 MiB to the end`, {
+      ...sys('sfdisk', '-q', image),
+      input: label,
+    }),
+    step(
+      `tree-dirs:${spec.name}`,
+      `Create the directories of the files to put into ${spec.file}`,
+      sys('mkdir', '-p', '-m', '0755', tree, ...dirs.map((d) => posix.join(tree, d))),
+    ),
+    ...files.map((f) =>
+      step(`tree-file:${spec.name}:${f.path}`, `Write ${f.path} for ${spec.file}`, { ...sys('tee', posix.join(tree, f.path)), input: f.content }),
+    ),
+    step(
+      `mkfs:${spec.name}`,
+      `Make an ext4 filesystem with those files in the partition of ${spec.file}`,
+      sys('mke2fs', '-q', '-t', spec.filesystem ?? 'ext4', '-F', '-L', FS_LABEL, '-E', `offset=${PARTITION_OFFSET_BYTES}`, '-d', tree, image, String(sizeKiB)),
+    ),
+    removeTreeStep(spec, dir),
+  ];
+}
+
+function removeTreeStep(spec: DemoGuestSpec, dir: string): PlanStep {
+  const tree = posix.join(dir, demoTreeDirName(spec));
+  return step(`tree-remove:${spec.name}`, `Remove the temporary directory ${demoTreeDirName(spec)}`, sys('rm', '-rf', '--', tree));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,12 +483,21 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, o
         'Move it away, or choose another demo directory.',
       );
     }
+    // A tree left by a run that stopped before removing it; only trusted inside a demo's sandbox.
+    const leftoverTree = spec.filesystem !== undefined && observed.files.includes(demoTreeDirName(spec));
+    if (leftoverTree && !claimed) {
+      throw new UserError(
+        `The directory ${posix.join(dir, demoTreeDirName(spec))} already exists and was not made by the virtdeck demo.`,
+        'Move it away, or choose another demo directory.',
+      );
+    }
+    if (leftoverTree) work.push(removeTreeStep(spec, dir));
     if (!fileExists) {
       const create = ['qemu-img', 'create', '-q', '-f', spec.format];
       if (spec.createOptions) create.push('-o', spec.createOptions);
       touched.images.push(path);
       work.push(step(`create-disk:${spec.name}`, `Create the ${spec.format} disk ${spec.file} (${DISK_SIZE})`, sys(...create, path, DISK_SIZE)));
-      const writes = bootSectorWrites(bootSector(`\r\nvirtdeck demo guest ${spec.name}: ${spec.role}. Nothing to boot; halted.\r\n`));
+      const writes = bootSectorWrites(demoBootSector(spec));
       work.push(
         step(
           `boot-sector:${spec.name}`,
@@ -383,6 +505,7 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, o
           sys('qemu-io', '-f', spec.format, ...writes.flatMap((w) => ['-c', w]), path),
         ),
       );
+      if (spec.filesystem) work.push(...filesystemSteps(spec, dir));
     }
     const guestSteps: PlanStep[] = [];
     if (!guest) {

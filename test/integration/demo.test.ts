@@ -1,4 +1,5 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { CountingExecutor, LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { domainTypeFor, detectAccel } from '../../src/host/kvm.js';
 import { DEMO_GUESTS, DEMO_PREFIX_ENV, demoGuests, ensureDemo, observeDemo, resetDemo } from '../../src/jobs/demo.js';
+import { demoBootSector, demoTree } from '../../src/jobs/demoPlan.js';
 import { UserError } from '../../src/model/userError.js';
 
 const URI = 'qemu:///system';
@@ -105,6 +107,56 @@ describe('demo sandbox on the real libvirtd', () => {
     const journals = await Promise.all((await readdir(jobs)).map(async (f) => JSON.parse(await readFile(join(jobs, f), 'utf8'))));
     expect(journals.filter((j) => j.kind === 'demo').map((j) => j.state)).toEqual(['done']);
     expect(journals.every((j) => j.state === 'done')).toBe(true);
+  });
+
+  it('gives the files disk an MBR partition with ext4 holding the demo files, boot code intact', async () => {
+    const img = join(dir, `${FILES}.raw`);
+    const table = JSON.parse((await sh.run(['sfdisk', '--json', img])).stdout).partitiontable;
+    expect(table.label).toBe('dos');
+    expect(table.partitions.map((p: { start: number; size: number; type: string }) => [p.start, p.size, p.type])).toEqual([[2048, 129024, '83']]);
+    // The boot code, message and disk identifier are byte for byte what the plan wrote first.
+    const head = Buffer.alloc(512);
+    const fh = await open(img, 'r');
+    await fh.read(head, 0, 512, 0);
+    await fh.close();
+    const spec = demoGuests(PREFIX)[1]!;
+    expect(head.subarray(0, 446).equals(Buffer.from(demoBootSector(spec).subarray(0, 446)))).toBe(true);
+    expect([head[510], head[511]]).toEqual([0x55, 0xaa]);
+    // debugfs and e2fsck take no offset: look at a copy of the partition.
+    const part = join(tmp, 'files-part.img');
+    await sh.run(['dd', `if=${img}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none']);
+    try {
+      const fsck = await sh.run(['e2fsck', '-fn', part]);
+      expect(fsck.exitCode).toBe(0);
+      expect((await sh.run(['dumpe2fs', '-h', part])).stdout).toMatch(/Filesystem volume name:\s+virtdeck-demo/);
+      for (const f of demoTree(FILES)) {
+        expect((await sh.run(['debugfs', '-R', `cat ${f.path}`, part])).stdout).toBe(f.content);
+      }
+    } finally {
+      await rm(part, { force: true });
+    }
+  });
+
+  it('still boots the files guest to its boot-sector message', async () => {
+    // QEMU straight on a read-only snapshot of the disk: the message reaches COM1 within a second or two under TCG.
+    const out = join(tmp, 'files-serial.txt');
+    const img = join(dir, `${FILES}.raw`);
+    const qemu = spawn(
+      'qemu-system-x86_64',
+      ['-machine', 'pc', '-accel', 'tcg', '-m', '16', '-nodefaults', '-display', 'none', '-snapshot', '-serial', `file:${out}`, '-drive', `file=${img},format=raw,if=ide`],
+      { stdio: 'ignore' },
+    );
+    try {
+      let seen = '';
+      for (let i = 0; i < 100 && !seen.includes('Nothing to boot; halted.'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        seen = await readFile(out, 'utf8').catch(() => '');
+      }
+      expect(seen).toContain(`virtdeck demo guest ${FILES}:`);
+      expect(seen).toContain('Nothing to boot; halted.');
+    } finally {
+      qemu.kill('SIGKILL');
+    }
   });
 
   it('changes nothing the second time', async () => {

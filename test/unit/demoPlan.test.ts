@@ -8,7 +8,9 @@ import {
   type DemoManifest,
   type DemoObserved,
   demoDomainXml,
+  DEMO_DISK_ID,
   demoGuests,
+  demoTree,
   escapeXml,
   parseDemoPrefix,
   planDemo,
@@ -89,6 +91,14 @@ describe('planDemo', () => {
       'virsh start demo-web',
       'qemu-img',
       'qemu-io',
+      'sfdisk',
+      'mkdir',
+      'tee',
+      'tee',
+      'tee',
+      'tee',
+      'mke2fs',
+      'rm',
       'virsh define --file',
       'qemu-img',
       'qemu-io',
@@ -149,6 +159,14 @@ describe('planDemo', () => {
       "Record the demo's files and guests in virtdeck-demo.json",
       'Create the raw disk demo-files.raw (64M)',
       'Write a boot sector that names the guest into demo-files.raw',
+      'Partition demo-files.raw: one Linux partition from 1 MiB to the end',
+      'Create the directories of the files to put into demo-files.raw',
+      'Write /README.txt for demo-files.raw',
+      'Write /etc/hostname for demo-files.raw',
+      'Write /srv/files/budget-2026.txt for demo-files.raw',
+      'Write /srv/files/minutes/2026-11-01.txt for demo-files.raw',
+      'Make an ext4 filesystem with those files in the partition of demo-files.raw',
+      'Remove the temporary directory .demo-files.tree',
       'Define demo-legacy: a stopped VMware import: monolithicSparse vmdk on an LSI Logic SCSI controller',
     ]);
   });
@@ -158,6 +176,50 @@ describe('planDemo', () => {
     expect(verbs(steps)).toEqual(['tee']);
     // Without a manifest we cannot know whether the directory was ours; keep it on reset.
     expect(JSON.parse(steps[0]!.command!.input!).createdDir).toBe(false);
+  });
+
+  it('gives the files disk a partition and an ext4 filesystem built from a tree it removes after', () => {
+    const steps = demoSteps(fresh());
+    const img = `${DIR}/demo-files.raw`;
+    const tree = `${DIR}/.demo-files.tree`;
+    const from = steps.findIndex((s) => s.id === 'partition:demo-files');
+    const fsSteps = steps.slice(from, steps.findIndex((s) => s.id === 'define:demo-files'));
+    expect(steps[from - 1]!.id).toBe('boot-sector:demo-files');
+    expect(fsSteps[0]!.command).toEqual({ runsOn: 'sys', argv: ['sfdisk', '-q', img], input: 'label: dos\nlabel-id: 0x6f6d6564\nstart=2048, type=83\n' });
+    expect(argv(fsSteps[1])).toEqual(['mkdir', '-p', '-m', '0755', tree, `${tree}/etc`, `${tree}/srv/files`, `${tree}/srv/files/minutes`]);
+    const tees = fsSteps.filter((s) => argv(s)[0] === 'tee');
+    expect(tees.map((s) => argv(s)[1])).toEqual(demoTree('demo-files').map((f) => `${tree}${f.path}`));
+    expect(tees.map((s) => s.command?.input)).toEqual(demoTree('demo-files').map((f) => f.content));
+    expect(argv(fsSteps.at(-2))).toEqual(['mke2fs', '-q', '-t', 'ext4', '-F', '-L', 'virtdeck-demo', '-E', 'offset=1048576', '-d', tree, img, '64512']);
+    expect(argv(fsSteps.at(-1))).toEqual(['rm', '-rf', '--', tree]);
+    // Only the raw disk gets one.
+    expect(steps.filter((s) => argv(s)[0] === 'sfdisk')).toHaveLength(1);
+  });
+
+  it('writes the disk identifier sfdisk will use into the files boot sector', () => {
+    const steps = demoSteps(fresh());
+    const rebuilt = new Uint8Array(512);
+    for (const w of argv(steps.find((s) => s.id === 'boot-sector:demo-files')).filter((a) => a.startsWith('write'))) {
+      const [, hex, at, len] = w.match(/^write -q -P 0x([0-9a-f]{2}) (\d+) (\d+)$/)!;
+      rebuilt.fill(Number.parseInt(hex!, 16), Number(at), Number(at) + Number(len));
+    }
+    expect(new DataView(rebuilt.buffer).getUint32(440, true)).toBe(DEMO_DISK_ID);
+    expect(steps.find((s) => s.id === 'partition:demo-files')!.command!.input).toContain(`label-id: 0x${DEMO_DISK_ID.toString(16)}`);
+    // The other disks keep a zero identifier.
+    const web = argv(steps.find((s) => s.id === 'boot-sector:demo-web'));
+    expect(web.some((a) => / 44[0-3] /.test(a))).toBe(false);
+  });
+
+  it('removes a tree a stopped run left behind, without rebuilding the disk', () => {
+    const obs = complete({ files: [...FILES, 'virtdeck-demo.json', '.demo-files.tree'] });
+    expect(demoSteps(obs).map((s) => argv(s))).toEqual([['tee', `${DIR}/virtdeck-demo.json`], ['rm', '-rf', '--', `${DIR}/.demo-files.tree`]]);
+  });
+
+  it('refuses a tree directory it did not make', () => {
+    const obs = fresh({ dirExists: true, files: ['.demo-files.tree'] });
+    expect(userError(() => planDemo(obs, 'tcg', DIR)).sentence).toBe(
+      `The directory ${DIR}/.demo-files.tree already exists and was not made by the virtdeck demo.`,
+    );
   });
 
   it('refuses to adopt a guest it did not make', () => {
@@ -394,7 +456,15 @@ describe('boot sector', () => {
       rebuilt.fill(Number.parseInt(m![1]!, 16), Number(m![2]), Number(m![2]) + Number(m![3]));
     }
     expect(rebuilt).toEqual(b);
-    expect(b[509]).toBe(0); // a long message is cut, still terminated
+    // A long message is cut before the disk identifier, still terminated.
+    expect(b[439]).toBe(0);
+    expect([...b.subarray(440, 510)].every((x) => x === 0)).toBe(true);
+  });
+
+  it('carries a disk identifier, little-endian at 440, when given one', () => {
+    const b = bootSector('x'.repeat(600), 0x6f6d6564);
+    expect(new TextDecoder().decode(b.subarray(440, 444))).toBe('demo');
+    expect([b[444], b[445], b[510], b[511]]).toEqual([0, 0, 0x55, 0xaa]);
   });
 });
 
