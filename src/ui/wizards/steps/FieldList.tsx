@@ -1,4 +1,5 @@
 import { Box, Text, useInput } from 'ink';
+import { useRef } from 'react';
 import { TextField as TextInput } from '../../components/TextField.js';
 import { type Theme, colorFor } from '../../theme.js';
 
@@ -45,16 +46,33 @@ export function cycle(options: ChoiceOption[], value: string, delta: number): st
 export function FieldList(props: { fields: Field[]; focus: number; onFocus: (i: number) => void; onSubmit: () => void; theme: Theme; active: boolean }) {
   const { fields, theme, active } = props;
   const focus = Math.min(props.focus, Math.max(0, fields.length - 1));
-  const current = fields[focus];
+  // Keys can arrive faster than React renders (Tab Tab, → → over SSH): each key starts from what
+  // the previous key chose, not from the last render, as TextField does for typing.
+  const latestFocus = useRef(focus);
+  const shownFocus = useRef(focus);
+  if (focus !== shownFocus.current) {
+    shownFocus.current = focus;
+    latestFocus.current = focus;
+  }
+  const chosen = useRef(new Map<string, string>());
+  for (const f of fields) if (f.kind === 'choice') chosen.current.set(f.key, f.value);
 
   useInput(
     (input, key) => {
-      if (key.downArrow || (key.tab && !key.shift)) props.onFocus((focus + 1) % fields.length);
-      else if (key.upArrow || (key.tab && key.shift)) props.onFocus((focus - 1 + fields.length) % fields.length);
+      const moveFocus = (delta: number) => {
+        latestFocus.current = (latestFocus.current + delta + fields.length) % fields.length;
+        props.onFocus(latestFocus.current);
+      };
+      const current = fields[latestFocus.current];
+      if (key.downArrow || (key.tab && !key.shift)) moveFocus(1);
+      else if (key.upArrow || (key.tab && key.shift)) moveFocus(-1);
       else if (current?.kind === 'choice') {
-        if (key.rightArrow || input === ' ') current.onChange(cycle(current.options, current.value, 1));
-        else if (key.leftArrow) current.onChange(cycle(current.options, current.value, -1));
-        else if (key.return) props.onSubmit();
+        const step = key.rightArrow || input === ' ' ? 1 : key.leftArrow ? -1 : 0;
+        if (step !== 0) {
+          const next = cycle(current.options, chosen.current.get(current.key) ?? current.value, step);
+          chosen.current.set(current.key, next);
+          current.onChange(next);
+        } else if (key.return) props.onSubmit();
       }
     },
     { isActive: active && fields.length > 0 },
