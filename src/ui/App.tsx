@@ -104,7 +104,8 @@ function useKeys(dialogOpen: boolean, wizardOpen: boolean) {
       if (name === 'esc') s.clearFilter();
       else if (name === 'enter') s.keepFilter();
       else if (name === 'backspace') s.setFilter(s.filter.slice(0, -1));
-      else if (name === 'up' || name === 'down') s.moveSelection(name === 'up' ? -1 : 1);
+      // Through dispatch, so the pane being filtered (Disks too) moves its own selection.
+      else if (name === 'up' || name === 'down') s.dispatch(name);
       else if (printable) s.setFilter(s.filter + input);
       return;
     }

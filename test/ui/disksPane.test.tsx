@@ -119,6 +119,19 @@ describe('Disks pane', () => {
     expect(controller(app).store.getState().selected).toBe(`${DIR}/spare.qcow2`);
   });
 
+  test('↓ while typing a filter moves the Disks selection, not the Guests one', async () => {
+    const { app } = await setup();
+    const guestBefore = app.store.getState().selected;
+    await app.press('2');
+    await app.waitFor('── /srv/vm/files.raw');
+    await app.press('/');
+    await app.type('qcow');
+    await app.waitFor('── /srv/vm/old.qcow2');
+    await app.press(KEYS.down);
+    await app.waitFor('── /srv/vm/spare.qcow2');
+    expect(app.store.getState().selected).toBe(guestBefore);
+  });
+
   test('check shows the result and the warning stays until the file changes', async () => {
     const { app } = await setup();
     await app.press('2');
