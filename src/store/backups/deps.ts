@@ -1,0 +1,87 @@
+/**
+ * What the Backups pane needs from the job modules, as one injectable object: UI tests pass fakes,
+ * the console passes defaultBackupsDeps(). Heavy job modules load on first use so the console
+ * starts fast.
+ */
+import { stateDir as defaultStateDir } from '../../config/paths.js';
+import type { HostContext } from '../../host/hostContext.js';
+import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
+import type { GuestRow } from '../../host/virsh.js';
+import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
+import { type BackupEvent, loadBackupConfig } from '../../jobs/backup.js';
+import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
+import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../jobs/snapshot.js';
+import type { prune as pruneJob } from '../../jobs/prune.js';
+import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../../jobs/restore.js';
+import type { installSchedule as installScheduleJob, removeSchedule as removeScheduleJob, ScheduleStatus } from '../../jobs/schedule.js';
+import type { RetentionPolicy } from '../../model/retention.js';
+import { type BackupFs, pathsOverFilesystems } from './backupFs.js';
+
+export interface BackupSettings {
+  destinations: string[];
+  defaultDestination?: string;
+  retention?: RetentionPolicy;
+  snapshotMaxAgeDays: number;
+}
+
+export interface BackupsDeps {
+  settings(): BackupSettings;
+  stateDir(): string;
+  readCatalog(host: HostContext, dest: string): Promise<GuestBackups[]>;
+  snapshotsOf(host: HostContext, guests: { name: string; uuid: string }[]): Promise<Map<string, SnapshotInfo[]>>;
+  runBackup?(host: HostContext, o: { guests: string[]; dest: string; signal: AbortSignal; onEvent: (e: BackupEvent) => void }): Promise<{ guests: { guest: string; ok: boolean; state: string; error?: { sentence: string } }[] }>;
+  verify?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<{ run: string; ok: boolean; findings: string[] }[]>;
+  prepareRestore?: typeof prepareRestoreJob;
+  restore?: typeof restoreJob;
+  prune?: typeof pruneJob;
+  /** One libguestfs session for the whole time the browser is open. */
+  openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
+  scheduleStatus?(host: HostContext): Promise<ScheduleStatus>;
+  installSchedule?(host: HostContext, wanted: Parameters<typeof installScheduleJob>[1], o: { dryRun?: boolean }): ReturnType<typeof installScheduleJob>;
+  removeSchedule?(host: HostContext, o: { dryRun?: boolean }): ReturnType<typeof removeScheduleJob>;
+  detectRecovery(host: HostContext, o: { stateDir: string; guests: GuestRow[] }): Promise<RecoveryItem[]>;
+  resolveRecovery: typeof resolveRecovery;
+  createSnapshot: typeof createSnapshot;
+  revertSnapshot: typeof revertSnapshot;
+  deleteSnapshot: typeof deleteSnapshot;
+}
+
+export function defaultBackupsDeps(): BackupsDeps {
+  return {
+    settings: () => {
+      // A broken backup key must not keep the pane (or the Guests pane's flags) from working.
+      try {
+        return loadBackupConfig();
+      } catch {
+        return { destinations: [], snapshotMaxAgeDays: 7 };
+      }
+    },
+    stateDir: () => defaultStateDir(),
+    readCatalog: (host, dest) => readCatalog(host.sysExec, dest),
+    snapshotsOf: snapshotsOfGuests,
+    runBackup: async (host, o) => (await import('../../jobs/backup.js')).runBackup(host, o),
+    verify: async (host, o) => (await import('../../jobs/backupVerify.js')).verifyRun(host, o),
+    openBackupFs: async (host, o) => {
+      const fr = await import('../../jobs/fileRestore.js');
+      const runDir = await fr.runDirOf(host, o.dest, o.guest, o.run, o.signal);
+      const opened = await fr.openBackupFs(host, runDir, undefined, o.signal);
+      try {
+        return await pathsOverFilesystems(opened);
+      } catch (e) {
+        await opened.close().catch(() => undefined);
+        throw e;
+      }
+    },
+    prepareRestore: async (...a) => (await import('../../jobs/restore.js')).prepareRestore(...a),
+    restore: async (...a) => (await import('../../jobs/restore.js')).restore(...a),
+    prune: async (...a) => (await import('../../jobs/prune.js')).prune(...a),
+    scheduleStatus: async (host) => (await import('../../jobs/schedule.js')).scheduleStatus(host, { stateDir: defaultStateDir() }),
+    installSchedule: async (host, wanted, o) => (await import('../../jobs/schedule.js')).installSchedule(host, wanted, o),
+    removeSchedule: async (host, o) => (await import('../../jobs/schedule.js')).removeSchedule(host, o),
+    detectRecovery: (host, o) => detectRecovery(host, o),
+    resolveRecovery,
+    createSnapshot,
+    revertSnapshot,
+    deleteSnapshot,
+  };
+}

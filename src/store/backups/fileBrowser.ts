@@ -1,0 +1,136 @@
+/**
+ * The file browser (f): one read-only libguestfs session per visit, since each launch costs
+ * 15–20 s here; it lists directories, marks entries and extracts them to a host directory.
+ */
+import { UserError } from '../../model/userError.js';
+import type { BackupFs } from './backupFs.js';
+import type { PaneContext } from './context.js';
+import { clampIndex } from './selectors.js';
+import type { BrowserState } from './state.js';
+
+export interface FileBrowser {
+  open(): void;
+  /** Leaving the browser ends its libguestfs session (or the start of one). */
+  close(): void;
+  key(name: string): boolean;
+}
+
+const join = (dir: string, name: string) => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
+const parent = (dir: string) => dir.replace(/\/[^/]+\/?$/, '') || '/';
+
+export function createFileBrowser(ctx: PaneContext): FileBrowser {
+  const { get, set, say, showError } = ctx;
+  let fs: BackupFs | null = null;
+  let fsOpening: AbortController | null = null;
+
+  /** Lists `path` in the open session; `select` names the entry to put the cursor on (the directory left when going up). */
+  const browse = async (path: string, select?: string) => {
+    const session = fs;
+    const b = get().browser;
+    if (!b || !session) return;
+    set({ browser: { ...b, loading: true } });
+    try {
+      const entries = await session.list(path);
+      const cur = get().browser;
+      if (!cur || fs !== session) return;
+      const sorted = entries.sort((x, y) => (x.type === 'dir' ? 0 : 1) - (y.type === 'dir' ? 0 : 1) || x.name.localeCompare(y.name));
+      set({ browser: { ...cur, path, entries: sorted, index: Math.max(0, sorted.findIndex((e) => e.name === select)), loading: false } });
+    } catch (e) {
+      const cur = get().browser;
+      if (cur) set({ browser: { ...cur, loading: false } });
+      showError(`Could not list ${path}`, e);
+    }
+  };
+
+  const close = () => {
+    const f = fs;
+    fs = null;
+    fsOpening?.abort();
+    fsOpening = null;
+    set({ browser: null });
+    void f?.close().catch(() => undefined);
+  };
+
+  const open = () => {
+    const { deps } = ctx;
+    const dest = get().dest;
+    const g = ctx.selectedGuest();
+    const run = get().level === 'runs' ? ctx.selectedRun() : g?.last ? { name: g.last.name, status: 'good' as const } : null;
+    if (!dest || !g || !run) return say('Select a run to browse.', 'error');
+    if (run.status !== 'good') return say(`${run.name} is ${run.status} and cannot be browsed.`, 'error');
+    if (!deps.openBackupFs) return ctx.notWired('The file browser', `virtdeck backup files ${g.guest} ${run.name} --dest ${dest}`);
+    if (fs || fsOpening) return;
+    const opening = new AbortController();
+    fsOpening = opening;
+    set({ browser: { guest: g.guest, run: run.name, path: '/', entries: [], index: 0, marked: [], loading: true, opening: true } });
+    say(`Opening the filesystems of ${g.guest} ${run.name} read-only (libguestfs, 15–20 s)…`, 'busy');
+    deps.openBackupFs(ctx.host, { dest, guest: g.guest, run: run.name, signal: opening.signal }).then(
+      (opened) => {
+        fsOpening = null;
+        // Esc while the appliance started: nobody browses it, so it goes at once.
+        if (opening.signal.aborted || !get().browser) return void opened.close().catch(() => undefined);
+        fs = opened;
+        const b = get().browser as BrowserState;
+        set({ browser: { ...b, opening: false } });
+        say('Enter opens a directory, Backspace goes up, Space marks, x extracts, Esc closes.');
+        void browse('/');
+      },
+      (e) => {
+        fsOpening = null;
+        set({ browser: null });
+        if (!opening.signal.aborted) showError(`Could not open the backup ${run.name} of ${g.guest}`, e);
+        else say('Closed the file browser.');
+      },
+    );
+  };
+
+  const askExtract = (b: BrowserState, paths: string[]) =>
+    set({
+      form: {
+        title: `Extract ${paths.length} item${paths.length === 1 ? '' : 's'} from ${b.guest} ${b.run}`,
+        lines: paths.slice(0, 6),
+        fields: [{ label: 'To host directory', value: '/tmp' }],
+        focus: 0,
+        submit: ([dir]) => {
+          if (!dir?.startsWith('/')) throw new UserError(`"${dir ?? ''}" is not an absolute host directory.`, 'Type the full path, e.g. /root/restored.');
+          const session = fs;
+          if (!session) return;
+          say(`Extracting to ${dir}…`, 'busy');
+          session.extract(paths, dir).then(
+            (written) => {
+              say(`Extracted ${written.length} item${written.length === 1 ? '' : 's'} to ${dir}.`);
+              const cur = get().browser;
+              if (cur) set({ browser: { ...cur, marked: [] } });
+            },
+            (e) => showError('Could not extract', e),
+          );
+        },
+      },
+    });
+
+  const key = (name: string): boolean => {
+    const b = get().browser as BrowserState;
+    if (b.opening) {
+      if (name === 'esc' || name === 'q') close();
+      return true;
+    }
+    const entry = b.entries[b.index];
+    if (name === 'up' || name === 'k') set({ browser: { ...b, index: clampIndex(b.index - 1, b.entries.length) } });
+    else if (name === 'down' || name === 'j') set({ browser: { ...b, index: clampIndex(b.index + 1, b.entries.length) } });
+    else if ((name === 'enter' || name === 'l' || name === 'right') && entry?.type === 'dir') void browse(join(b.path, entry.name));
+    else if (name === 'backspace' || name === 'h' || name === 'left') {
+      if (b.path !== '/') void browse(parent(b.path), b.path.split('/').filter(Boolean).pop());
+    } else if (name === ' ' && entry) {
+      const p = join(b.path, entry.name);
+      const marked = b.marked.includes(p) ? b.marked.filter((m) => m !== p) : [...b.marked, p];
+      set({ browser: { ...b, marked, index: clampIndex(b.index + 1, b.entries.length) } });
+    } else if (name === 'x') {
+      const paths = b.marked.length ? b.marked : entry ? [join(b.path, entry.name)] : [];
+      if (paths.length === 0) return true;
+      askExtract(b, paths);
+    } else if (name === 'esc' || name === 'q') close();
+    return true;
+  };
+
+  return { open, close, key };
+}

@@ -1,0 +1,49 @@
+/** Reading what the pane shows: the catalog of the destination, snapshot ages, the schedule. */
+import { staleSnapshotWarning } from '../../model/snapshotPlan.js';
+import { toShownError } from '../appStore.js';
+import { setGuestNotes } from '../warnings.js';
+import type { PaneContext } from './context.js';
+
+/** Too-old snapshots also show on the Guests pane, which reads them from these notes. */
+function publishNotes(ctx: PaneContext) {
+  const snaps = ctx.get().snapshots;
+  setGuestNotes((guest) => {
+    const w = staleSnapshotWarning(snaps[guest] ?? [], ctx.maxAgeDays());
+    return w ? [w.charAt(0).toUpperCase() + w.slice(1)] : [];
+  });
+}
+
+export async function loadSnapshots(ctx: PaneContext) {
+  try {
+    const map = await ctx.deps.snapshotsOf(ctx.host, ctx.app.getState().guests.map((g) => ({ name: g.name, uuid: g.uuid })));
+    ctx.set({ snapshots: Object.fromEntries(map) });
+    publishNotes(ctx);
+  } catch {
+    // Snapshot ages are a hint; a failure here must not block the pane.
+  }
+}
+
+export async function loadSchedule(ctx: PaneContext) {
+  const { deps, set } = ctx;
+  if (!deps.scheduleStatus) return set({ schedule: { status: null, error: 'reading the schedule is not available in this build' } });
+  try {
+    set({ schedule: { status: await deps.scheduleStatus(ctx.host), error: null } });
+  } catch (e) {
+    set({ schedule: { status: null, error: toShownError(e).sentence } });
+  }
+}
+
+export async function reload(ctx: PaneContext) {
+  const { deps, get, set } = ctx;
+  const settings = deps.settings();
+  const dest = get().dest ?? settings.defaultDestination ?? settings.destinations[0] ?? null;
+  set({ dest, loading: Boolean(dest), error: dest ? null : 'No backup destination is configured: press d and type a directory (e.g. the mount point of a backup disk).' });
+  void ctx.loadSnapshots();
+  void ctx.loadSchedule();
+  if (!dest) return;
+  try {
+    set({ catalog: await deps.readCatalog(ctx.host, dest), loading: false });
+  } catch (e) {
+    set({ catalog: [], loading: false, error: toShownError(e).sentence });
+  }
+}

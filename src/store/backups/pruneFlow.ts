@@ -1,0 +1,105 @@
+/** Prune (P): retention counts in a form, a dry-run review of what goes, a confirm, the deletion. */
+import type { PruneResult } from '../../jobs/prune.js';
+import type { RetentionPolicy } from '../../model/retention.js';
+import { UserError } from '../../model/userError.js';
+import { toShownError } from '../appStore.js';
+import { KEEP_FIELDS, policyText, pruneConfirmLines, pruneReviewLines, removals, sameRemovals } from '../backupsText.js';
+import type { PaneContext } from './context.js';
+import type { JobView } from './jobView.js';
+
+function runPrune(ctx: PaneContext, job: JobView, dest: string, guests: string[], policy: RetentionPolicy, reviewed: PruneResult, now: Date) {
+  const { get, set } = ctx;
+  const doPrune = ctx.deps.prune;
+  if (!doPrune) return;
+  const gone = removals(reviewed);
+  const rowOf = (guest: string, name: string) => `${guest}/${name}`;
+  const signal = job.start(`Prune ${guests.join(', ') || 'every guest'} in ${dest}`, gone.map((i) => ({ label: rowOf(i.guest, i.name), state: 'waiting' as const, progress: null })));
+  (async () => {
+    // The destination may have changed since the review (a scheduled run, another prune): delete
+    // only when it still removes exactly what the admin confirmed.
+    const again = await doPrune(ctx.host, dest, policy, { guests, now, dryRun: true, signal });
+    if (!sameRemovals(again, reviewed)) {
+      throw new UserError(`The runs in ${dest} changed since the review, so nothing was deleted.`, 'Press P again to see what retention removes now.');
+    }
+    return doPrune(ctx.host, dest, policy, {
+      guests,
+      now,
+      signal,
+      onRemove: (path) => {
+        const rel = path.slice(dest.replace(/\/+$/, '').length + 1);
+        job.updateRow(rel, { state: 'done', note: 'deleted' });
+      },
+    });
+  })().then(
+    (r) => job.end(`Deleted ${r.removed.length} director${r.removed.length === 1 ? 'y' : 'ies'} from ${dest}; ${r.items.filter((i) => i.action === 'keep').length} kept.`),
+    (e) => {
+      const current = get().job;
+      if (current) set({ job: { ...current, rows: current.rows.map((r) => (r.state === 'waiting' ? { ...r, state: 'failed' as const, note: 'not deleted' } : r)) } });
+      job.end(`Prune stopped: ${toShownError(e).sentence}`);
+      if (!signal.aborted) ctx.showError(`Could not prune ${dest}`, e);
+    },
+  );
+}
+
+function reviewPrune(ctx: PaneContext, job: JobView, dest: string, guests: string[], policy: RetentionPolicy) {
+  const { app, say, set } = ctx;
+  const doPrune = ctx.deps.prune;
+  if (!doPrune) return;
+  const now = new Date();
+  const who = guests.join(', ') || 'every guest';
+  say(`Working out what retention removes for ${who}…`, 'busy');
+  doPrune(ctx.host, dest, policy, { guests, now, dryRun: true }).then(
+    (plan) => {
+      const gone = removals(plan);
+      say(gone.length ? `${gone.length} to delete; Enter asks to confirm.` : 'Nothing to delete.');
+      ctx.openReview({
+        title: `Prune ${who} in ${dest} · dry run`,
+        lines: pruneReviewLines(plan),
+        hint: gone.length ? `Enter: delete ${gone.length} (asks first) · ↑/↓ scroll · Esc: cancel` : 'Nothing to delete · Esc/Enter: close',
+        onEnter: () => {
+          if (gone.length === 0) return set({ review: null });
+          app.getState().pushDialog({
+            kind: 'confirm',
+            title: `Delete ${gone.length} backup director${gone.length === 1 ? 'y' : 'ies'}`,
+            lines: pruneConfirmLines(plan),
+            yes: `delete ${gone.length}`,
+            onYes: () => {
+              set({ review: null });
+              runPrune(ctx, job, dest, guests, policy, plan, now);
+            },
+          });
+        },
+      });
+    },
+    (e) => ctx.showError(`Could not work out what to prune in ${dest}`, e),
+  );
+}
+
+export function startPrune(ctx: PaneContext, job: JobView) {
+  const { deps, get, say } = ctx;
+  const dest = get().dest;
+  const g = ctx.selectedGuest();
+  if (!dest) return say('Choose a destination first (d).', 'error');
+  if (!deps.prune) return ctx.notWired('Prune', `virtdeck backup prune --dest ${dest} --dry-run`);
+  // Only the selected guest, from either list: pruning every guest is the schedule's job (or the CLI's).
+  const guests = g ? [g.guest] : [];
+  const configured = deps.settings().retention ?? {};
+  ctx.set({
+    form: {
+      title: `Prune ${guests.join(', ') || 'every guest'} in ${dest}`,
+      lines: [`From config.json backup.retention: ${policyText(configured)}.`, 'Change a count for this prune only; empty = rule not used. The next screen lists what goes.'],
+      fields: KEEP_FIELDS.map(([k, label]) => ({ label, value: configured[k] === undefined ? '' : String(configured[k]) })),
+      focus: 0,
+      submit: (values) => {
+        const policy: RetentionPolicy = {};
+        KEEP_FIELDS.forEach(([k, label], i) => {
+          const v = values[i] ?? '';
+          if (v === '') return;
+          if (!/^\d+$/.test(v)) throw new UserError(`${label} "${v}" is not a whole number.`, `Type a count such as 7, or leave ${label} empty.`);
+          policy[k] = Number(v);
+        });
+        reviewPrune(ctx, job, dest, guests, policy);
+      },
+    },
+  });
+}

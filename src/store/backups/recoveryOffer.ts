@@ -1,0 +1,31 @@
+/** At start-up: jobs a crash or SIGKILL left half-done are offered to finish or roll back. */
+import type { RecoveryItem } from '../../jobs/recovery.js';
+import { toShownError } from '../appStore.js';
+import type { PaneContext } from './context.js';
+
+export async function offerRecovery(ctx: PaneContext) {
+  const { app, deps, host } = ctx;
+  let items: RecoveryItem[];
+  try {
+    items = await deps.detectRecovery(host, { stateDir: deps.stateDir(), guests: app.getState().guests });
+  } catch {
+    // Detection is a courtesy at start-up; the console must open even when it fails.
+    return;
+  }
+  if (items.length === 0) return;
+  app.getState().pushDialog({
+    kind: 'recovery',
+    title: items.length === 1 ? 'virtdeck found a job left half-done' : `virtdeck found ${items.length} things left half-done`,
+    items,
+    index: 0,
+    busy: null,
+    results: {},
+    onChoose: (item, how) => {
+      app.getState().updateDialog('recovery', (d) => ({ ...d, busy: item.id }));
+      deps.resolveRecovery(host, item, how, { stateDir: deps.stateDir() }).then(
+        (r) => app.getState().updateDialog('recovery', (d) => ({ ...d, busy: null, results: { ...d.results, [item.id]: r.message } })),
+        (e) => app.getState().updateDialog('recovery', (d) => ({ ...d, busy: null, results: { ...d.results, [item.id]: toShownError(e).sentence } })),
+      );
+    },
+  });
+}

@@ -1,0 +1,98 @@
+/** Schedule (S): set, change or remove the timer that runs backup and prune on the host. */
+import { checkSchedule, parseDays, WEEKDAYS } from '../../model/schedule.js';
+import { UserError } from '../../model/userError.js';
+import { scheduleReviewLines } from '../backupsText.js';
+import type { PaneContext } from './context.js';
+import type { FormField } from './state.js';
+
+const SET = 'set or change';
+const REMOVE = 'remove';
+
+function writeSchedule(ctx: PaneContext, wanted: { at: string; days: string; dest: string }) {
+  const { host, say } = ctx;
+  const install = ctx.deps.installSchedule;
+  if (!install) return;
+  const schedule = { at: wanted.at, days: parseDays(wanted.days), dest: wanted.dest };
+  say('Working out the schedule file…', 'busy');
+  install(host, schedule, { dryRun: true }).then(
+    (change) => {
+      say('This is what will be written; Enter writes it.');
+      ctx.openReview({
+        title: `Backup schedule · ${change.kind}`,
+        lines: scheduleReviewLines(change, new Date()),
+        hint: 'Enter: write it · ↑/↓ scroll · Esc: cancel',
+        onEnter: () => {
+          ctx.set({ review: null });
+          say(`Writing ${change.files.map((f) => f.path).join(', ')}…`, 'busy');
+          install(host, schedule, {}).then(
+            (done) => {
+              say(`Schedule written to ${done.files.map((f) => f.path).join(', ')}.`);
+              void ctx.loadSchedule();
+            },
+            (e) => ctx.showError('Could not write the backup schedule', e),
+          );
+        },
+      });
+    },
+    (e) => ctx.showError('Could not prepare the backup schedule', e),
+  );
+}
+
+function dropSchedule(ctx: PaneContext) {
+  const { host, say } = ctx;
+  const remove = ctx.deps.removeSchedule;
+  if (!remove) return;
+  remove(host, { dryRun: true }).then(
+    (files) => {
+      if (files.length === 0) return say('No backup schedule is installed.');
+      ctx.app.getState().pushDialog({
+        kind: 'confirm',
+        title: 'Remove the backup schedule',
+        lines: ['These files are renamed to .bak, so no scheduled backup or prune runs any more:', ...files.map((f) => `  ${f}`)],
+        yes: 'remove the schedule',
+        onYes: () =>
+          remove(host, {}).then(
+            (gone) => {
+              say(`Schedule removed (${gone.join(', ')} kept as .bak).`);
+              void ctx.loadSchedule();
+            },
+            (e) => ctx.showError('Could not remove the backup schedule', e),
+          ),
+      });
+    },
+    (e) => ctx.showError('Could not read the backup schedule', e),
+  );
+}
+
+export function editSchedule(ctx: PaneContext) {
+  const { deps, get } = ctx;
+  if (!deps.installSchedule || !deps.removeSchedule) return ctx.notWired('The schedule', 'virtdeck backup schedule set --at 01:30 --dest DIR');
+  const current = get().schedule?.status?.installed ?? null;
+  const sc = current?.schedule ?? null;
+  const fields: FormField[] = [
+    { label: 'At (HH:MM)', value: sc?.at ?? '01:30' },
+    { label: 'Days', value: sc?.days.length ? sc.days.join(',') : 'daily' },
+    { label: 'Destination', value: sc?.dest ?? get().dest ?? '' },
+  ];
+  // Removing is offered only when there is a schedule to remove.
+  const withAction = current !== null;
+  ctx.set({
+    form: {
+      title: current ? 'Backup schedule' : 'Set a backup schedule',
+      lines: [
+        'At that time the host runs `virtdeck backup run --all`, then `backup prune`.',
+        `Days: daily, or a list such as ${WEEKDAYS.slice(1, 6).join(',')}. Host local time. The next screen shows the file.`,
+      ],
+      fields: withAction ? [{ label: 'Schedule', value: SET, choices: [SET, REMOVE] }, ...fields.map((f) => ({ ...f, showWhen: { field: 0, value: SET } }))] : fields,
+      focus: 0,
+      submit: (values) => {
+        const [action, at, days, dest] = withAction ? values : [SET, ...values];
+        if (action === REMOVE) return dropSchedule(ctx);
+        if (!dest?.startsWith('/')) throw new UserError('The schedule needs an absolute destination directory.', 'Type the mount point of the backup disk, e.g. /mnt/backup.');
+        // Checked here so a typo keeps the form open; installSchedule checks again.
+        checkSchedule({ at: at ?? '', days: parseDays(days), dest });
+        writeSchedule(ctx, { at: at ?? '', days: days ?? '', dest });
+      },
+    },
+  });
+}

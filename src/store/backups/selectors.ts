@@ -1,0 +1,76 @@
+/** Pure views of the pane's state: the guest list, the runs of one guest, the detail strip. */
+import type { SnapshotInfo } from '../../host/snapshots.js';
+import type { GuestBackups } from '../../jobs/backupCatalog.js';
+import type { CatalogRun } from '../../model/backupManifest.js';
+import { formatAge, staleSnapshotWarning } from '../../model/snapshotPlan.js';
+import type { BackupsPaneState } from './state.js';
+
+export const clampIndex = (i: number, n: number) => Math.max(0, Math.min(i, n - 1));
+
+/** A guest row of the left list: every guest libvirt knows plus guests only the backups know. */
+export interface GuestLine {
+  guest: string;
+  backups: GuestBackups | null;
+  last: CatalogRun | null;
+  snapshots: SnapshotInfo[];
+}
+
+export function guestLines(s: BackupsPaneState, libvirtGuests: string[]): GuestLine[] {
+  const names = [...new Set([...libvirtGuests, ...s.catalog.map((c) => c.guest)])].sort();
+  return names.map((guest) => {
+    const backups = s.catalog.find((c) => c.guest === guest) ?? null;
+    return { guest, backups, last: backups?.runs[backups.runs.length - 1] ?? null, snapshots: s.snapshots[guest] ?? [] };
+  });
+}
+
+/** Runs of a guest, newest first, with partial and damaged ones as rows of their own. */
+export interface RunLine {
+  name: string;
+  run: CatalogRun | null;
+  status: 'good' | 'partial' | 'damaged';
+  reason?: string;
+}
+
+export function runLines(b: GuestBackups | null): RunLine[] {
+  if (!b) return [];
+  return [
+    ...b.partials.map((name) => ({ name, run: null, status: 'partial' as const, reason: 'interrupted: never complete, never restorable' })),
+    ...b.damaged.map((d) => ({ name: d.name, run: null, status: 'damaged' as const, reason: d.reason })),
+    ...[...b.runs].reverse().map((run) => ({ name: run.name, run, status: 'good' as const })),
+  ];
+}
+
+export interface DetailLine {
+  text: string;
+  warn: boolean;
+}
+
+function runSummary(run: CatalogRun, now: number): string {
+  const m = run.manifest;
+  const age = formatAge(now - new Date(m.createdAt).getTime());
+  return `${m.kind} · ${age} ago · ${m.method} · ${m.consistency} · ${m.disks.length} disk${m.disks.length === 1 ? '' : 's'}${m.note ? ` · ${m.note}` : ''}`;
+}
+
+/** The pane's detail strip: the selected run (or last run), the guest's snapshots, the too-old warning. */
+export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: number, maxAgeDays: number): DetailLine[] {
+  const all = guestLines(s, libvirtGuests);
+  const g = all[clampIndex(s.guestIndex, all.length)];
+  if (!g) return [{ text: 'No guests and no backups here yet.', warn: false }];
+  const out: DetailLine[] = [];
+  if (s.level === 'runs') {
+    const runs = runLines(g.backups);
+    const r = runs[clampIndex(s.runIndex, runs.length)];
+    if (r?.run) out.push({ text: `${r.name}: ${runSummary(r.run, now)}`, warn: false });
+    else if (r) out.push({ text: `${r.name}: ${r.status} — ${r.reason ?? ''}`, warn: true });
+    else out.push({ text: `No runs of ${g.guest} in this destination; b backs it up now.`, warn: false });
+  } else {
+    out.push({ text: g.last ? `last run ${g.last.name}: ${runSummary(g.last, now)}` : `${g.guest} has no backup here; b backs up every guest now.`, warn: false });
+    const logged = s.schedule?.status?.lastRuns.find((r) => r.guest === g.guest)?.logged;
+    if (logged && !logged.ok) out.push({ text: `last scheduled run (${logged.at}) ${logged.text}`, warn: true });
+  }
+  const snaps = g.snapshots.map((x) => `${x.current ? '*' : ''}${x.name} (${x.location}${x.withMemory ? '+memory' : ''}, ${formatAge(now - x.createdAt.getTime())})`);
+  out.push({ text: snaps.length ? `snapshots: ${snaps.join(', ')}` : 'no snapshots (t takes one before a risky change)', warn: false });
+  const stale = staleSnapshotWarning(g.snapshots, maxAgeDays, new Date(now));
+  if (stale) out.push({ text: stale, warn: true });
+  return out;
+}
