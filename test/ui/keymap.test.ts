@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { completeCommand, findBinding, footerBindings, KEYMAP, keyName, parseCommand } from '../../src/ui/keymap.js';
-import { guestColumns, visibleWindow } from '../../src/ui/panes/guestTable.js';
+import { visibleWindow } from '../../src/ui/components/table.js';
+import { guestColumns } from '../../src/ui/panes/guestTable.js';
 
 describe('keymap', () => {
   test('no key is bound twice in the same pane', () => {

@@ -2,6 +2,7 @@ import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import type { HostContext } from '../../host/hostContext.js';
 import { type Theme, colorFor } from '../theme.js';
+import { visibleWindow } from './table.js';
 
 /**
  * Picks a file on the host that holds it (through sysExec, so a remote host is browsed over SSH):
@@ -97,8 +98,8 @@ export function FileBrowser(props: {
     { isActive: props.active },
   );
 
-  const top = Math.max(0, Math.min(cursor - Math.floor(rows / 2), (entries?.length ?? 0) - rows));
-  const shown = (entries ?? []).slice(top, top + rows);
+  const { start, end } = visibleWindow(entries?.length ?? 0, cursor, rows);
+  const shown = (entries ?? []).slice(start, end);
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-start" color={colorFor(theme, 'accent')}>
@@ -111,7 +112,7 @@ export function FileBrowser(props: {
         </Text>
       ) : null}
       {shown.map((e, i) => {
-        const here = top + i === cursor;
+        const here = start + i === cursor;
         const pickable = e.dir || props.accept(e.name);
         return (
           <Text key={e.name} wrap="truncate-end" bold={here} color={here ? colorFor(theme, 'accent') : pickable ? undefined : colorFor(theme, 'muted')}>

@@ -11,7 +11,7 @@ import type { SettingsDialog } from '../../store/types.js';
 import { keyName } from '../keymap.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
-import { visibleWindow } from '../panes/guestTable.js';
+import { visibleWindow } from './table.js';
 
 const LABEL_WIDTH = 24;
 

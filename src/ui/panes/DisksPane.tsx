@@ -11,7 +11,7 @@ import { useApp } from '../../store/context.js';
 import { clip, useTheme } from '../components/Frame.js';
 import { colorFor } from '../theme.js';
 import { diskCell, diskColumns } from './disks/diskTable.js';
-import { pad, visibleWindow } from './guestTable.js';
+import { pad, visibleWindow } from '../components/table.js';
 import type { PaneViewProps } from './paneViews.js';
 
 const DETAIL_HEIGHT = 5;

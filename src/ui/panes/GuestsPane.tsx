@@ -4,7 +4,8 @@ import { useApp } from '../../store/context.js';
 import { filterGuests } from '../../store/selectors.js';
 import { useTheme } from '../components/Frame.js';
 import { colorFor, stateColor } from '../theme.js';
-import { cellText, guestColumns, pad, visibleWindow } from './guestTable.js';
+import { pad, visibleWindow } from '../components/table.js';
+import { cellText, guestColumns } from './guestTable.js';
 
 export function GuestsPane({ width, height }: { width: number; height: number }) {
   const theme = useTheme();

@@ -9,7 +9,7 @@ import type { JobsPaneController } from '../../store/jobsPane.js';
 import { useApp } from '../../store/context.js';
 import { clip, useTheme } from '../components/Frame.js';
 import { colorFor } from '../theme.js';
-import { visibleWindow } from './guestTable.js';
+import { visibleWindow } from '../components/table.js';
 import { jobHeader, jobLines, jobStrip } from './jobs/jobLines.js';
 import type { PaneViewProps } from './paneViews.js';
 

@@ -1,13 +1,9 @@
 /** Column layout of the guest table; pure so the 80-column fit is unit-tested. */
 import type { GuestRow } from '../../host/virsh.js';
 import { formatBytes } from '../../model/units.js';
+import { type TableColumn, fitColumns } from '../components/table.js';
 
-export interface Column {
-  key: 'name' | 'state' | 'cpu' | 'ram' | 'disks' | 'mac' | 'vnc' | 'auto';
-  title: string;
-  width: number;
-  align: 'left' | 'right';
-}
+export type Column = TableColumn<'name' | 'state' | 'cpu' | 'ram' | 'disks' | 'mac' | 'vnc' | 'auto'>;
 
 const FIXED: Column[] = [
   { key: 'state', title: 'STATE', width: 11, align: 'left' },
@@ -19,11 +15,8 @@ const FIXED: Column[] = [
   { key: 'auto', title: 'AUTO', width: 4, align: 'left' },
 ];
 
-/** One cell gap between columns and one column for the selection pointer. */
 export function guestColumns(width: number): Column[] {
-  const fixed = FIXED.reduce((n, c) => n + c.width + 1, 0);
-  const name = Math.max(8, width - 1 - fixed);
-  return [{ key: 'name', title: 'NAME', width: name, align: 'left' }, ...FIXED];
+  return fitColumns(width, { key: 'name', title: 'NAME', align: 'left' }, 8, FIXED);
 }
 
 export function cellText(g: GuestRow, key: Column['key']): string {
@@ -47,14 +40,4 @@ export function cellText(g: GuestRow, key: Column['key']): string {
   }
 }
 
-export function pad(text: string, col: Pick<Column, 'width' | 'align'>, ellipsis = '…'): string {
-  const t = text.length > col.width ? text.slice(0, Math.max(0, col.width - ellipsis.length)) + ellipsis : text;
-  return col.align === 'right' ? t.padStart(col.width) : t.padEnd(col.width);
-}
 
-/** The rows that fit in `height`, keeping the selected one in view. */
-export function visibleWindow(count: number, selected: number, height: number): { start: number; end: number } {
-  if (count <= height) return { start: 0, end: count };
-  const start = Math.min(Math.max(0, selected - Math.floor(height / 2)), count - height);
-  return { start, end: start + height };
-}

@@ -1,13 +1,9 @@
 /** Column layout of the disk table; pure so the 80-column fit is unit-tested. */
 import { type DiskRow, shortenPath, usedByText } from '../../../model/diskInventory.js';
 import { formatBytes } from '../../../model/units.js';
+import { type TableColumn, fitColumns } from '../../components/table.js';
 
-export interface DiskColumn {
-  key: 'path' | 'format' | 'virtual' | 'alloc' | 'used' | 'warn';
-  title: string;
-  width: number;
-  align: 'left' | 'right';
-}
+export type DiskColumn = TableColumn<'path' | 'format' | 'virtual' | 'alloc' | 'used' | 'warn'>;
 
 const FIXED: DiskColumn[] = [
   { key: 'format', title: 'FORMAT', width: 6, align: 'left' },
@@ -17,10 +13,8 @@ const FIXED: DiskColumn[] = [
   { key: 'warn', title: '', width: 3, align: 'left' },
 ];
 
-/** One column for the selection pointer and one gap between columns; PATH takes the rest. */
 export function diskColumns(width: number): DiskColumn[] {
-  const fixed = FIXED.reduce((n, c) => n + c.width + 1, 0);
-  return [{ key: 'path', title: 'PATH', width: Math.max(12, width - 1 - fixed), align: 'left' }, ...FIXED];
+  return fitColumns(width, { key: 'path', title: 'PATH', align: 'left' }, 12, FIXED);
 }
 
 export function diskCell(r: DiskRow, c: DiskColumn, symbols: { warn: string; ellipsis: string }): string {
