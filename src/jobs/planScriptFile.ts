@@ -10,3 +10,12 @@ export function savePlanScript(stateDir: string, kind: string, plan: Plan, now =
   writeFileSync(file, planScript(plan), { mode: 0o700 });
   return file;
 }
+
+/** The review screen's line after `w`: where the script went, or why it could not be written. */
+export function savePlanScriptNote(stateDir: string, kind: string, plan: Plan): string {
+  try {
+    return `Saved as ${savePlanScript(stateDir, kind, plan)}`;
+  } catch (e) {
+    return `Could not save the script: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}

@@ -5,7 +5,7 @@ import { stateDir as defaultStateDir } from '../../config/paths.js';
 import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type PreparedConvert, prepareConvert, runConvert } from '../../jobs/convert.js';
-import { savePlanScript } from '../../jobs/planScriptFile.js';
+import { savePlanScriptNote } from '../../jobs/planScriptFile.js';
 import { describeTarget } from '../../model/convertPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
@@ -170,11 +170,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
   const saveScript = () => {
     const plan = screen.current.prepared?.plan;
     if (!plan) return;
-    try {
-      setMessage(`Saved as ${savePlanScript(props.stateDir ?? defaultStateDir(), 'convert', plan)}`);
-    } catch (e) {
-      setMessage(`Could not save the script: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    setMessage(savePlanScriptNote(props.stateDir ?? defaultStateDir(), 'convert', plan));
   };
 
   useInput((input, key) => {

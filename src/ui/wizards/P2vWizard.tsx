@@ -5,7 +5,7 @@ import { stateDir as defaultStateDir } from '../../config/paths.js';
 import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { gatherSourceFacts, type PreparedP2v, prepareP2v, runP2v } from '../../jobs/p2v.js';
-import { savePlanScript } from '../../jobs/planScriptFile.js';
+import { savePlanScriptNote } from '../../jobs/planScriptFile.js';
 import type { P2vSourceFacts } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
@@ -143,11 +143,7 @@ export function P2vWizard(props: P2vWizardProps) {
   const saveScript = () => {
     const plan = screen.current.prepared?.plan;
     if (!plan) return;
-    try {
-      setMessage(`Saved as ${savePlanScript(props.stateDir ?? defaultStateDir(), 'p2v', plan)}`);
-    } catch (e) {
-      setMessage(`Could not save the script: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    setMessage(savePlanScriptNote(props.stateDir ?? defaultStateDir(), 'p2v', plan));
   };
 
   useInput((input, key) => {
