@@ -7,6 +7,7 @@ import { createHostContext, parseLibvirtUri, resolveUri } from '../../src/config
 import { configDir, configFile, stateDir } from '../../src/config/paths.js';
 import { LocalExecutor, SshExecutor } from '../../src/host/exec.js';
 import { UserError } from '../../src/model/userError.js';
+import { catchUserError } from '../helpers/userError.js';
 
 describe('paths', () => {
   it.each([
@@ -69,16 +70,6 @@ describe('config', () => {
     expect(p.sentence).toContain('hosts.0.ssh.port');
   });
 });
-
-function catchUserError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('connect', () => {
   it('picks --connect, then LIBVIRT_DEFAULT_URI, then qemu:///system', () => {

@@ -20,6 +20,7 @@ import {
 } from '../../src/jobs/demoPlan.js';
 import { describePlan, type PlanStep } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
+import { catchUserError } from '../helpers/userError.js';
 
 const DIR = '/var/lib/virtdeck/demo';
 const URI = 'qemu:///system';
@@ -62,16 +63,6 @@ const verbs = (steps: PlanStep[]) =>
     const at = a.indexOf('virsh');
     return at >= 0 ? `virsh ${a[at + 3]} ${a[at + 4] ?? ''}`.trim() : a[0];
   });
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('planDemo', () => {
   it('builds everything on an empty host, manifest first', () => {
@@ -217,33 +208,33 @@ describe('planDemo', () => {
 
   it('refuses a tree directory it did not make', () => {
     const obs = fresh({ dirExists: true, files: ['.demo-files.tree'] });
-    expect(userError(() => planDemo(obs, 'tcg', DIR)).sentence).toBe(
+    expect(catchUserError(() => planDemo(obs, 'tcg', DIR)).sentence).toBe(
       `The directory ${DIR}/.demo-files.tree already exists and was not made by the virtdeck demo.`,
     );
   });
 
   it('refuses to adopt a guest it did not make', () => {
     const obs = fresh({ guests: [{ name: 'demo-web', state: 'running', marker: null }] });
-    const e = userError(() => planDemo(obs, 'tcg', DIR));
+    const e = catchUserError(() => planDemo(obs, 'tcg', DIR));
     expect(e.sentence).toBe('A guest called demo-web already exists and was not made by the virtdeck demo.');
     expect(e.fix).toContain('virsh domrename demo-web');
   });
 
   it('refuses a guest that belongs to a demo in another directory', () => {
     const obs = fresh({ guests: [{ name: 'demo-files', state: 'shut off', marker: { dir: '/srv/other' } }] });
-    expect(userError(() => planDemo(obs, 'tcg', DIR)).sentence).toContain('/srv/other');
+    expect(catchUserError(() => planDemo(obs, 'tcg', DIR)).sentence).toContain('/srv/other');
   });
 
   it('refuses to overwrite a file it did not make', () => {
     const obs = fresh({ dirExists: true, files: ['demo-files.raw'] });
-    expect(userError(() => planDemo(obs, 'tcg', DIR)).sentence).toBe(
+    expect(catchUserError(() => planDemo(obs, 'tcg', DIR)).sentence).toBe(
       `The file ${DIR}/demo-files.raw already exists and was not made by the virtdeck demo.`,
     );
   });
 
   it('refuses a directory QEMU cannot reach, naming the blocking parent', () => {
     const obs = fresh({ modes: { '/': '755', '/root': '700' } });
-    const e = userError(() => planDemo(obs, 'tcg', '/root/demo'));
+    const e = catchUserError(() => planDemo(obs, 'tcg', '/root/demo'));
     expect(e.sentence).toContain('cannot enter /root (mode 700)');
     expect(e.fix).toContain('chmod o+x /root');
   });
@@ -278,7 +269,7 @@ describe('demo name prefix', () => {
   });
 
   it.each(['', 'a'.repeat(33), 'demo/', '../x', 'my demo', "it's-", 'dämo-', 'a;b'])('refuses %j, naming the variable', (bad) => {
-    const e = userError(() => parseDemoPrefix(bad, 'VIRTDECK_DEMO_PREFIX'));
+    const e = catchUserError(() => parseDemoPrefix(bad, 'VIRTDECK_DEMO_PREFIX'));
     expect(e.sentence).toContain('VIRTDECK_DEMO_PREFIX');
     expect(e.fix).toContain('VIRTDECK_DEMO_PREFIX=');
   });
