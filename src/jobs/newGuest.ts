@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
+import * as qemuImg from '../host/qemuImg.js';
 import { type AccelInfo, detectAccel, domainTypeFor } from '../host/kvm.js';
 import { type GuestRow, listBridges, listGuests, listNetworks, nodeMemoryKiB } from '../host/virsh.js';
 import {
@@ -75,22 +76,17 @@ export async function probePaths(host: HostContext, paths: string[], signal?: Ab
 }
 
 /** The format qemu-img reads from each image's header; -U because the image may be open elsewhere. */
-export async function readImageFormats(host: HostContext, paths: string[], signal?: AbortSignal): Promise<Record<string, string>> {
+export async function readImageFormats(host: HostContext, paths: string[]): Promise<Record<string, string>> {
   const formats: Record<string, string> = {};
   for (const path of paths) {
-    const r = await host.sysExec.run(['qemu-img', 'info', '--output=json', '-U', '--', path], { signal });
-    let format: unknown;
-    try {
-      format = (JSON.parse(r.stdout) as { format?: unknown }).format;
-    } catch {
-      format = undefined;
-    }
-    if (typeof format !== 'string' || !/^[a-z0-9]+$/.test(format)) {
+    const { format } = await qemuImg.info(host.sysExec, path, { forceShare: true });
+    // The format becomes the disk's driver type in the domain XML: only a plain name goes there.
+    if (!/^[a-z0-9]+$/.test(format)) {
       throw new HostError({
         sentence: `qemu-img could not tell the format of ${path}.`,
         fix: 'Check that the file is a disk image (qemu-img info shows its format).',
-        command: r.argv,
-        stderr: r.stdout,
+        command: qemuImg.infoArgv(path, { forceShare: true }),
+        stderr: '',
       });
     }
     formats[path] = format;
@@ -147,7 +143,7 @@ export async function checkNewGuest(host: HostContext, spec: NewGuestSpec, hostF
   let resolved = spec;
   const problems = validateSpec(spec, facts);
   if (spec.install.kind === 'existing' && !problems.some((p) => p.field === 'install')) {
-    resolved = { ...spec, install: { ...spec.install, formats: await readImageFormats(host, spec.install.diskPaths, signal) } };
+    resolved = { ...spec, install: { ...spec.install, formats: await readImageFormats(host, spec.install.diskPaths) } };
   }
   return { spec: resolved, facts, problems };
 }

@@ -30,7 +30,9 @@ function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>) 
         const kind = (p: string) => (files[p] === 'dir' ? 'directory' : 'regular file');
         return ok(argv, found.map((p, i) => `${kind(p)}\t64768:${i + 10}\t${p}\0`).join(''), found.length === paths.length ? 0 : 1);
       }
-      if (prog === 'qemu-img' && args[0] === 'info') return ok(argv, JSON.stringify({ format: 'qcow2', 'virtual-size': 1 << 30 }));
+      if (prog === 'qemu-img' && args[0] === 'info') {
+        return ok(argv, JSON.stringify({ filename: args.at(-1), format: 'qcow2', 'virtual-size': 1 << 30, 'actual-size': 196_608, 'dirty-flag': false }));
+      }
       if (prog === 'qemu-img' && args[0] === 'create') {
         fake.calls.push(argv);
         return ok(argv, '');
