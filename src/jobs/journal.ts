@@ -51,7 +51,8 @@ export class Journal {
     const dir = jobsDir(stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const now = new Date().toISOString();
-    const id = `${now.replace(/[-:]/g, '').replace(/\..*/, '')}-${init.plan.kind}-${randomBytes(3).toString('hex')}`;
+    // Milliseconds in the id: journals are listed by name, and two jobs often start in one second.
+    const id = `${now.replace(/[-:.]/g, '')}-${init.plan.kind}-${randomBytes(3).toString('hex')}`;
     const j = new Journal(join(dir, `${id}.json`), {
       id,
       kind: init.plan.kind,
