@@ -1,6 +1,6 @@
 // Bundles the CLI and the TUI into ONE file, dist/virtdeck.js, that runs on a host with only
 // Node 20: copy it anywhere and `node virtdeck.js`. No node_modules needed at run time.
-import { mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,10 +46,13 @@ const banner = [
 
 await mkdir(path.dirname(outfile), { recursive: true });
 const started = Date.now();
+// Written beside and renamed into place: a virtdeck starting from the bundle meanwhile (a test, a
+// detached worker) reads the old file or the new one, never half of one.
+const partial = `${outfile}.${process.pid}.partial`;
 try {
   await build({
     entryPoints: [entry],
-    outfile,
+    outfile: partial,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -66,5 +69,7 @@ try {
   console.error('build failed');
   process.exit(1);
 }
+await chmod(partial, 0o755);
+await rename(partial, outfile);
 const { size } = await stat(outfile);
 console.log(`built ${path.relative(root, outfile)}: ${(size / 1024).toFixed(0)} KiB in ${Date.now() - started} ms`);

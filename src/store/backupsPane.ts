@@ -34,7 +34,6 @@ export interface BackupsController extends PaneController {
   store: BackupsStore;
   maxAgeDays(): number;
   detailLines(s: BackupsPaneState, libvirtGuests: string[], now: number): DetailLine[];
-  /** Keys of the pane's own screens (job, browser, form); true when consumed. */
   key(name: string, input: string): boolean;
   /** Start-up: recovery prompt and snapshot ages for the Guests pane. */
   start(): void;
@@ -55,33 +54,20 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     else set({ runIndex: next });
   };
 
-  // The pane's screens hear a key through key() and the console through dispatch(), in either
-  // order within one key event: a key key() consumed must not also act on the list behind.
-  let consumed = false;
-  const consume = (handled: boolean) => {
-    if (handled) {
-      consumed = true;
-      setImmediate(() => {
-        consumed = false;
-      });
-    }
-    return handled;
-  };
-
   const controller: BackupsController = {
     store,
     maxAgeDays: ctx.maxAgeDays,
     detailLines: (s, names, now) => detailLines(s, names, now, ctx.maxAgeDays()),
     key(name, input) {
-      if (get().form) return consume(formKey(ctx, name, input));
-      if (get().review) return consume(reviewKey(ctx, name));
-      if (get().browser) return consume(browser.key(name));
-      if (get().job) return consume(job.key(name));
+      if (get().form) return formKey(ctx, name, input);
+      if (get().review) return reviewKey(ctx, name);
+      if (get().browser) return browser.key(name);
+      if (get().job) return job.key(name);
       return false;
     },
     dispatch(action: ActionId) {
       // The pane's own screens take every key through key(); the keymap must not act behind them.
-      if (consumed || get().form || get().review || get().browser || get().job) return true;
+      if (get().form || get().review || get().browser || get().job) return true;
       const m = moveFor(action);
       if (m !== null) {
         move(m);

@@ -10,6 +10,11 @@ import type { AppStore } from './appStore.js';
 export interface PaneController {
   /** Handles a keymap action while this pane has focus; false lets the console handle it. */
   dispatch(action: ActionId): boolean;
+  /**
+   * Raw keys while the pane shows a screen of its own (a form, a review, a file browser): true
+   * when it took the key, so the console's keymap does not act on it as well.
+   */
+  key?(name: string, input: string): boolean;
   /** Called when the pane is first shown (load lazily: the Guests pane must open fast). */
   activate?(): void;
   /** Called once when the console starts live (start-up checks such as recovery of interrupted jobs). */

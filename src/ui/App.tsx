@@ -3,7 +3,7 @@
  * in place of pane and detail strip. Normal-mode keys go through KEYMAP; a dialog owns the keys
  * while it is open.
  */
-import { Box, Text, useApp as useInkApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp as useInkApp, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
 import type { AppStore } from '../store/appStore.js';
@@ -19,6 +19,7 @@ import { Rule, Section, ThemeProvider, useTheme } from './components/Frame.js';
 import { headerTitle, Tabs } from './components/Header.js';
 import { SettingsFormView } from './components/SettingsForm.js';
 import { StatusLine } from './components/StatusLine.js';
+import { paceKeys } from './keyPacing.js';
 import { completeCommand, findBinding, type KeyFlags, keyName } from './keymap.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
@@ -89,16 +90,10 @@ function useKeys(dialogOpen: boolean, wizardOpen: boolean) {
     const s = store.getState();
     const name = keyName(input, key);
     if (name === 'ctrl-c') return;
-    // Keys typed faster than Node reads them (a busy host, a slow SSH link, tmux send-keys) arrive
-    // as one chunk: "/web" is the filter key and then a name, not one unknown key.
-    if (input.length > 1 && name === input && !key.ctrl && !key.meta) {
-      for (const ch of input) {
-        if (ch === '\r') handle('', { return: true });
-        else if (ch === '\x7f' || ch === '\b') handle('', { backspace: true });
-        else handle(ch, {});
-      }
-      return;
-    }
+    // A pane's own screen (Backups' forms, review, file browser) takes keys before the keymap, in
+    // this one handler: a key that closes the screen must not also act on the list behind it.
+    const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
+    if (focused?.key?.(name, input)) return;
     const printable = input && !key.ctrl && !key.meta && name === input;
     if (s.inputMode === 'filter') {
       if (name === 'esc') s.clearFilter();
@@ -161,6 +156,7 @@ function Console({ host }: { host: HostContext }) {
   const theme = useTheme();
   const { exit } = useInkApp();
   const { stdout } = useStdout();
+  const { stdin } = useStdin();
   const size = useApp((s) => s.size);
   const pane = useApp((s) => s.pane);
   const dialogs = useApp((s) => s.dialogs);
@@ -173,6 +169,9 @@ function Console({ host }: { host: HostContext }) {
   // Read so a hand-off's bump renders the whole screen again.
   useApp((s) => s.redraw);
   useKeys(dialogs.length > 0, dialogs[dialogs.length - 1]?.kind === 'wizard');
+
+  // Every handler, the wizards' too, sees one key at a time, after the screen of the key before.
+  useEffect(() => paceKeys(stdin), [stdin]);
 
   // No dispose on unmount: a hand-off unmounts Ink while the console keeps running; runTui disposes.
   useEffect(() => {

@@ -93,8 +93,8 @@ describe('a detached job survives the terminal', () => {
     await t.keys('b');
     const started = await t.waitFor(/Started job (\S+) in a worker/, 30_000, 'the background start');
     const id = started.match(/Started job (\S+) in a worker/)?.[1] as string;
-    await t.keys('Enter');
-    await t.keys('5');
+    // Enter closes the dialog and 5 opens the Jobs pane, even when both arrive in one read.
+    await t.keysAtOnce('Enter', '5');
     const pane = await t.waitFor(/running\s+2\/5[\s\S]*\d+%/, 30_000, 'the running job with progress');
     expect(pane).toContain('5 Jobs (1 running)');
 

@@ -61,6 +61,11 @@ export class TmuxSession {
     for (const k of keys) await TmuxSession.tmux(this.socket, ['send-keys', '-t', this.session, k]);
   }
 
+  /** Several keys in one send-keys, so they reach the program in one read (a fast typist over SSH). */
+  async keysAtOnce(...keys: string[]): Promise<void> {
+    await TmuxSession.tmux(this.socket, ['send-keys', '-t', this.session, ...keys]);
+  }
+
   /** Types text literally (no key-name lookup). */
   async type(text: string): Promise<void> {
     await TmuxSession.tmux(this.socket, ['send-keys', '-t', this.session, '-l', text]);

@@ -99,6 +99,15 @@ describe('navigation and filter', () => {
     expect(app.store.getState().filter).toBe('tri');
   });
 
+  test('a key that closes a dialog and the next key in the same read both act (Enter then 5 over SSH)', async () => {
+    const app = await renderApp();
+    await app.press('?');
+    await app.waitFor('Keys in the Guests pane');
+    // q closes help; 2 then reaches the console behind it, not the help screen that is going away.
+    await app.press('q2');
+    await app.waitFor((f) => !f.includes('Keys in the Guests pane') && app.store.getState().pane === 'disks');
+  });
+
   test('the selection stays on the same guest when rows move', async () => {
     const app = await renderApp();
     await app.press('j');

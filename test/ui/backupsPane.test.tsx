@@ -184,10 +184,13 @@ async function open(over: Partial<BackupsDeps> = {}) {
   return { app, calls, ...made };
 }
 
+/** The pane has read the catalog (its header shows before): demo-web's last run is listed. */
+const CATALOG_READ = /demo-web +24 h/;
+
 /** Backups pane → demo-web's runs → the incremental run. */
 async function toIncrementalRun(app: Awaited<ReturnType<typeof open>>['app']) {
   await app.press('3');
-  await app.waitFor('LAST RUN');
+  await app.waitFor(CATALOG_READ);
   await app.press(KEYS.down);
   await app.press(KEYS.enter);
   await app.waitFor('PARTIAL');
@@ -204,7 +207,7 @@ describe('Backups pane', () => {
   test('guests → runs → back; partial runs shown as such; snapshot flagged; fits 80x24', async () => {
     const { app } = await open();
     await app.press('3');
-    await app.waitFor('LAST RUN');
+    await app.waitFor(CATALOG_READ);
     await app.press(KEYS.down);
     let f = await app.waitFor(/▶ demo-web +24 h +inc +\? +2 +1 ⚠ too old +1 partial/);
     expect(f).toContain(`Destination ${dest}`);
@@ -239,7 +242,7 @@ describe('Backups pane', () => {
   test('back up now: progress rows, then the summary', async () => {
     const { app, emit, finishBackup } = await open();
     await app.press('3');
-    await app.waitFor('LAST RUN');
+    await app.waitFor(CATALOG_READ);
     await app.press('b');
     await app.waitFor(`Back up all guests to ${dest}`);
     emit({ type: 'guest-start', guest: 'demo-web', decision: { kind: 'incremental', method: 'backup-api', consistency: 'crash-consistent' } as never, plan: {} as never });
@@ -256,7 +259,7 @@ describe('Backups pane', () => {
   test('verify a run', async () => {
     const { app } = await open();
     await app.press('3');
-    await app.waitFor('LAST RUN');
+    await app.waitFor(CATALOG_READ);
     await app.press(KEYS.down);
     await app.press(KEYS.enter);
     await app.waitFor('PARTIAL');
@@ -480,7 +483,7 @@ describe('Backups pane', () => {
   test('file browser: descend, go up, mark, extract', async () => {
     const { app, calls } = await open();
     await app.press('3');
-    await app.waitFor('LAST RUN');
+    await app.waitFor(CATALOG_READ);
     await app.press(KEYS.down);
     await app.press('f');
     let f = await app.waitFor('vmlinuz');

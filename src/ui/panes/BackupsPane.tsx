@@ -4,12 +4,11 @@
  * progress rows, a review of what will run, the file browser of a run, and small forms. All state
  * is in store/backupsPane.ts.
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useStore } from 'zustand';
 import { useApp } from '../../store/context.js';
 import { type BackupsController, guestLines, runLines } from '../../store/backupsPane.js';
 import { scheduleLine, type Tone } from '../../store/backupsText.js';
-import { keyName } from '../keymap.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from '../components/Frame.js';
 import type { PaneViewProps } from './paneViews.js';
@@ -26,9 +25,6 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
   const theme = useTheme();
   const s = useStore(controller.store);
   const guests = useApp((a) => a.guests);
-  const dialogOpen = useApp((a) => a.dialogs.length > 0);
-  const screenOpen = Boolean(s.form || s.review || s.browser || s.job);
-  useInput((input, key) => controller.key(keyName(input, key), input), { isActive: screenOpen && !dialogOpen });
 
   if (s.form) return <FormView form={s.form} width={width} height={height} />;
   if (s.review) return <ReviewView review={s.review} width={width} height={height} />;
