@@ -3,14 +3,15 @@ import { type Progress, ProgressTracker, qemuImgProgressStream } from '../model/
 import { parseSize } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import { explain, HostError } from './errors.js';
-import type { ExecOptions, ExecResult, Executor } from './exec.js';
-import { explainQemuImg } from './qemuImgErrors.js';
+import type { ExecOptions, Executor } from './exec.js';
 
 /**
  * Typed qemu-img: every disk and backup job goes through here. Each command has a pure argv
  * builder (so plans can show exactly what will run) and a run function that parses qemu-img's
  * JSON into the types below. Read-only looks at an image a running guest holds need forceShare
- * (-U); writes to such an image must fail, and qemu's lock makes them fail.
+ * (-U); writes to such an image must fail, and qemu's lock makes them fail. Failures arrive worded
+ * already: the executor explains every failed command with the one catalog
+ * (assets/known-errors.json), whose qemu-img-* entries speak of images, not of guests.
  */
 
 export type ImageFormat = 'raw' | 'qcow2' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc' | 'qed' | 'luks' | (string & {});
@@ -169,15 +170,6 @@ function parseJson<T>(argv: string[], stdout: string, schema: z.ZodType<T>, what
   return r.data;
 }
 
-/** Runs qemu-img; its failures are worded by the qemu-img catalog before the shared one. */
-async function runQemuImg(exec: Executor, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
-  try {
-    return await exec.run(argv, opts);
-  } catch (e) {
-    throw explainQemuImg(e);
-  }
-}
-
 /** Copies run for hours; only a cancel or the tool itself ends them (0 = no timeout in execa). */
 const NO_TIMEOUT = 0;
 
@@ -306,16 +298,17 @@ export interface InfoOptions extends ReadOptions {
   backingChain?: boolean;
 }
 
+function infoOptionArgs(path: string, o: InfoOptions): string[] {
+  return [...fmtFlag('-f', o.format), ...(o.forceShare ? ['-U'] : []), ...(o.backingChain ? ['--backing-chain'] : []), safeImagePath(path)];
+}
+
 export function infoArgv(path: string, o: InfoOptions = {}): string[] {
-  return [
-    QEMU_IMG,
-    'info',
-    '--output=json',
-    ...fmtFlag('-f', o.format),
-    ...(o.forceShare ? ['-U'] : []),
-    ...(o.backingChain ? ['--backing-chain'] : []),
-    safeImagePath(path),
-  ];
+  return [QEMU_IMG, 'info', '--output=json', ...infoOptionArgs(path, o)];
+}
+
+/** `qemu-img info` in qemu-img's own human-readable words: for a person to read, never to parse. */
+export function infoTextArgv(path: string, o: InfoOptions = {}): string[] {
+  return [QEMU_IMG, 'info', ...infoOptionArgs(path, o)];
 }
 
 /** Parses `qemu-img info --output=json` (one object, or an array with --backing-chain). */
@@ -330,7 +323,7 @@ export async function info(exec: Executor, path: string, o?: InfoOptions & { bac
 export async function info(exec: Executor, path: string, o?: InfoOptions): Promise<ImageInfo | ImageInfo[]>;
 export async function info(exec: Executor, path: string, o: InfoOptions = {}): Promise<ImageInfo | ImageInfo[]> {
   const argv = infoArgv(path, o);
-  const r = await runQemuImg(exec, argv);
+  const r = await exec.run(argv);
   const parsed = parseInfo(r.stdout, argv);
   if (o.backingChain) return Array.isArray(parsed) ? parsed : [parsed];
   if (Array.isArray(parsed)) {
@@ -339,6 +332,11 @@ export async function info(exec: Executor, path: string, o: InfoOptions = {}): P
     return first;
   }
   return parsed;
+}
+
+/** qemu-img's human-readable description of an image (and its chain), e.g. for the disk details dialog. */
+export async function infoText(exec: Executor, path: string, o: InfoOptions = {}): Promise<string> {
+  return (await exec.run(infoTextArgv(path, o))).stdout;
 }
 
 export async function snapshotList(exec: Executor, path: string, o: ReadOptions = {}): Promise<SnapshotInfo[]> {
@@ -400,10 +398,10 @@ export function parseCheck(exitCode: number, stdout: string, stderr: string, arg
 
 export async function check(exec: Executor, path: string, o: ReadOptions = {}): Promise<CheckResult> {
   const argv = checkArgv(path, o);
-  const r = await runQemuImg(exec, argv, { okExitCodes: CHECK_ANSWERS, timeoutMs: NO_TIMEOUT });
+  const r = await exec.run(argv, { okExitCodes: CHECK_ANSWERS, timeoutMs: NO_TIMEOUT });
   const answer = parseCheck(r.exitCode, r.stdout, r.stderr, argv);
   if (answer) return answer;
-  throw explainQemuImg(explain(argv, r.stderr || r.stdout, r.exitCode));
+  throw explain(argv, r.stderr || r.stdout, r.exitCode);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,7 +454,7 @@ export function parseCompare(exitCode: number, stdout: string): CompareResult {
 export async function compare(exec: Executor, a: string, b: string, o: CompareOptions & LongRun = {}): Promise<CompareResult> {
   const argv = compareArgv(a, b, o);
   const onStdout = o.onProgress ? await progressFeed(exec, a, { format: o.formatA, forceShare: o.forceShare }, o.onProgress) : undefined;
-  const r = await runQemuImg(exec, argv, { okExitCodes: [1], signal: o.signal, onStdout, timeoutMs: o.timeoutMs ?? NO_TIMEOUT });
+  const r = await exec.run(argv, { okExitCodes: [1], signal: o.signal, onStdout, timeoutMs: o.timeoutMs ?? NO_TIMEOUT });
   return parseCompare(r.exitCode, r.stdout);
 }
 
@@ -502,7 +500,7 @@ export function parseMeasure(stdout: string, argv: string[] = [QEMU_IMG, 'measur
 
 export async function measure(exec: Executor, o: MeasureOptions): Promise<MeasureResult> {
   const argv = measureArgv(o);
-  const r = await runQemuImg(exec, argv);
+  const r = await exec.run(argv);
   return parseMeasure(r.stdout, argv);
 }
 
@@ -535,7 +533,7 @@ export function parseMap(stdout: string, argv: string[] = [QEMU_IMG, 'map']): Ma
 
 export async function map(exec: Executor, path: string, o: ReadOptions = {}): Promise<MapEntry[]> {
   const argv = mapArgv(path, o);
-  const r = await runQemuImg(exec, argv, { timeoutMs: NO_TIMEOUT });
+  const r = await exec.run(argv, { timeoutMs: NO_TIMEOUT });
   return parseMap(r.stdout, argv);
 }
 
@@ -631,7 +629,7 @@ export function createArgv(path: string, o: CreateOptions): string[] {
 export async function create(exec: Executor, path: string, o: CreateOptions): Promise<string[]> {
   const argv = createArgv(path, o);
   await refuseExisting(exec, imageFiles(path, o.format, o.options, o.sizeBytes ?? 0));
-  await runQemuImg(exec, argv, { timeoutMs: o.preallocation === 'full' ? NO_TIMEOUT : undefined });
+  await exec.run(argv, { timeoutMs: o.preallocation === 'full' ? NO_TIMEOUT : undefined });
   return argv;
 }
 
@@ -692,7 +690,7 @@ export async function convert(exec: Executor, o: ConvertOptions, run: LongRun = 
     ? qemuImgProgressStream((percent) => run.onProgress?.(tracker.updatePercent(percent, Date.now())))
     : undefined;
   try {
-    await runQemuImg(exec, argv, { signal: run.signal, onStdout, timeoutMs: run.timeoutMs ?? NO_TIMEOUT });
+    await exec.run(argv, { signal: run.signal, onStdout, timeoutMs: run.timeoutMs ?? NO_TIMEOUT });
   } catch (e) {
     if (!o.targetIsZero) await removeFiles(exec, files).catch(() => undefined);
     throw e;
@@ -755,7 +753,7 @@ export async function resize(exec: Executor, path: string, size: number | string
       'Give a size at least as large as the current one; to shrink, shrink the filesystem inside the guest first and copy to a smaller disk with a partition tool.',
     );
   }
-  await runQemuImg(exec, argv, { timeoutMs: o.preallocation === 'full' || o.preallocation === 'falloc' ? NO_TIMEOUT : undefined });
+  await exec.run(argv, { timeoutMs: o.preallocation === 'full' || o.preallocation === 'falloc' ? NO_TIMEOUT : undefined });
   return { argv, fromBytes, toBytes };
 }
 
@@ -790,6 +788,6 @@ export function rebaseArgv(path: string, o: RebaseOptions): string[] {
 export async function rebase(exec: Executor, path: string, o: RebaseOptions, run: Pick<LongRun, 'signal' | 'timeoutMs'> = {}): Promise<string[]> {
   const argv = rebaseArgv(path, o);
   const opts: ExecOptions = { signal: run.signal, timeoutMs: run.timeoutMs ?? (o.unsafe ? undefined : NO_TIMEOUT) };
-  await runQemuImg(exec, argv, opts);
+  await exec.run(argv, opts);
   return argv;
 }

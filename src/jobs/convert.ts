@@ -12,7 +12,6 @@ import { HostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { existingPaths, type ImageInfo, infoArgv, measureArgv, parseInfo, parseMeasure } from '../host/qemuImg.js';
-import { explainQemuImg } from '../host/qemuImgErrors.js';
 import { defineXml, domState, dumpXml, listGuests } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
@@ -37,11 +36,7 @@ import type { Action, RunnerEvent, RunResult } from './runner.js';
 import { runPlan } from './runner.js';
 
 async function qemuImg(exec: Executor, argv: string[], signal?: AbortSignal): Promise<string> {
-  try {
-    return (await exec.run(argv, { signal })).stdout;
-  } catch (e) {
-    throw explainQemuImg(e);
-  }
+  return (await exec.run(argv, { signal })).stdout;
 }
 
 async function readable(exec: Executor, path: string, signal?: AbortSignal): Promise<boolean> {

@@ -383,16 +383,20 @@ export class DiskInventory {
     return facts;
   }
 
-  /** qemu-img's own human-readable info with the whole chain, for the details dialog. */
+  /**
+   * qemu-img's own human-readable info with the whole chain, for the details dialog. Always -U,
+   * like the facts above: it is a read-only look, and a guest may have started since the last
+   * refresh, so "not in use" is never certain here.
+   */
   async infoText(path: string): Promise<string> {
+    const exec = this.host.sysExec;
     try {
-      const r = await this.host.sysExec.run(['qemu-img', 'info', '-U', '--backing-chain', qemuImg.safeImagePath(path)]);
-      return r.stdout;
+      return await qemuImg.infoText(exec, path, { forceShare: true, backingChain: true });
     } catch (e) {
       const h = e instanceof HostError ? e : toHostError(e);
       // Without the chain qemu-img still describes the image itself.
-      const r = await this.host.sysExec.run(['qemu-img', 'info', '-U', qemuImg.safeImagePath(path)]).catch(() => null);
-      return `${r?.stdout ?? ''}\n(${h.sentence})\n`;
+      const alone = await qemuImg.infoText(exec, path, { forceShare: true }).catch(() => '');
+      return `${alone}\n(${h.sentence})\n`;
     }
   }
 }

@@ -13,7 +13,6 @@ import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths, type ImageInfo, infoArgv, parseInfo } from '../host/qemuImg.js';
-import { explainQemuImg } from '../host/qemuImgErrors.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
 import {
@@ -84,12 +83,8 @@ async function readChain(host: HostContext, active: string): Promise<Map<string,
 
 async function virtualSize(host: HostContext, path: string, signal?: AbortSignal): Promise<number> {
   const argv = infoArgv(path, { forceShare: true });
-  try {
-    const r = await host.sysExec.run(argv, { signal });
-    return (parseInfo(r.stdout, argv) as ImageInfo).virtualSize;
-  } catch (e) {
-    throw explainQemuImg(e);
-  }
+  const r = await host.sysExec.run(argv, { signal });
+  return (parseInfo(r.stdout, argv) as ImageInfo).virtualSize;
 }
 
 /** An ISO left on the VMware host would stop the guest from starting: its drive starts empty instead. */

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { compileCatalog, explainKnown, fillTemplate, KNOWN_ERROR_CATALOG, matchingEntries } from '../../src/model/knownErrors.js';
 
 describe('known-error catalog', () => {
-  it('has at least 25 entries with distinct ids', () => {
-    expect(KNOWN_ERROR_CATALOG.length).toBeGreaterThanOrEqual(25);
+  it('is the one catalog: host, qemu-img and log entries, with distinct ids', () => {
+    expect(KNOWN_ERROR_CATALOG.length).toBeGreaterThanOrEqual(60);
+    for (const id of ['write-lock', 'qemu-img-locked', 'bridge-missing', 'supermin-kernel']) expect(KNOWN_ERROR_CATALOG.map((e) => e.id)).toContain(id);
     expect(new Set(KNOWN_ERROR_CATALOG.map((e) => e.id)).size).toBe(KNOWN_ERROR_CATALOG.length);
   });
 
@@ -14,8 +15,9 @@ describe('known-error catalog', () => {
   it.each(KNOWN_ERROR_CATALOG.map((e) => [e.id, e] as const))('%s: sentence and fix are filled without leftover placeholders', (id, entry) => {
     const x = explainKnown(entry.sample);
     expect(x?.id).toBe(id);
-    expect(x?.sentence).not.toMatch(/\{[*\d]/);
-    expect(x?.fix).not.toMatch(/\{[*\d]/);
+    expect(x?.sentence).not.toMatch(/\{(?:[*\d]|guest|host|command)/);
+    expect(x?.fix).not.toMatch(/\{(?:[*\d]|guest|host|command)/);
+    expect(`${x?.sentence} ${x?.fix}`).not.toMatch(/ {2}|\u0000/);
     expect(x?.sentence).toMatch(/[.!]$/);
   });
 
@@ -35,6 +37,24 @@ describe('known-error catalog', () => {
     const m = 'a b'.match(/(x)?(b)/) as RegExpMatchArray;
     expect(fillTemplate('[{1|none}] [{2}] [{*}]', m)).toBe('[none] [b] [b]');
     expect(fillTemplate('the disk {1|} is used.', m)).toBe('the disk is used.');
+  });
+
+  it('fills conditionals, context values and leaves literal braces alone', () => {
+    const m = "Failed to start domain 'web': lock".match(/(x)?(lock)/) as RegExpMatchArray;
+    expect(fillTemplate('{1?one {1}}{1!no one}, {2?two {2}}.', m)).toBe('no one, two lock.');
+    expect(fillTemplate('The guest {guest} on {host|the host} via {command}.', m, { command: ['virsh', '-c', 'qemu+ssh://h/system'] })).toBe(
+      'The guest web on qemu+ssh://h/system via virsh -c.',
+    );
+    const bare = 'lock'.match(/(lock)/) as RegExpMatchArray;
+    expect(fillTemplate('The guest {guest} is {1}.', bare, { guest: 'db' })).toBe('The guest db is lock.');
+    expect(fillTemplate('The guest {guest}: {1}.', bare)).toBe('The guest: lock.');
+    expect(fillTemplate('-blockdev {"driver":"file"} {1}', bare)).toBe('-blockdev {"driver":"file"} lock');
+  });
+
+  it('explains a log line and a command failure with the same entry', () => {
+    const line = "2026-01-01 14:00:02.000+0000: 1454: error : virNetDevGetMTU:397 : Cannot get interface MTU on 'br9': No such device";
+    expect(explainKnown(line)?.sentence).toBe('The guest is attached to the bridge br9, which does not exist on this host.');
+    expect(explainKnown(`error: Failed to start domain 'web'\n${line}`)?.sentence).toBe('The guest web is attached to the bridge br9, which does not exist on this host.');
   });
 
   it('rejects a malformed catalog', () => {

@@ -148,6 +148,8 @@ describe('argv builders', () => {
       '--backing-chain',
       '/img/a.qcow2',
     ]);
+    expect(qi.infoTextArgv('-a.qcow2', { forceShare: true, backingChain: true })).toEqual(['qemu-img', 'info', '-U', '--backing-chain', './-a.qcow2']);
+    expect(qi.infoTextArgv('/img/a.qcow2')).toEqual(['qemu-img', 'info', '/img/a.qcow2']);
     expect(qi.checkArgv('a.raw', { format: 'raw' })).toEqual(['qemu-img', 'check', '--output=json', '-f', 'raw', 'a.raw']);
     expect(qi.mapArgv('a', { forceShare: true })).toEqual(['qemu-img', 'map', '--output=json', '-U', 'a']);
   });
@@ -391,6 +393,17 @@ describe('run functions with a scripted executor', () => {
     const e = await qi.check(exec, 'a.qcow2').catch((x) => x);
     expect(e.code).toBe('qemu-img-locked');
     expect(e.sentence).toBe('The image a.qcow2 is in use by a running guest or another QEMU process.');
+  });
+
+  it('infoText returns qemu-img\'s human words, and a failure worded like every qemu-img failure', async () => {
+    const human = 'image: a.qcow2\nfile format: qcow2\nvirtual size: 16 MiB (16777216 bytes)\n';
+    const { exec, calls } = scripted([
+      [(a) => is('info')(a) && a.includes('gone.qcow2'), () => ({ exitCode: 1, stderr: "qemu-img: Could not open 'gone.qcow2': Could not open 'gone.qcow2': No such file or directory" })],
+      [is('info'), () => ({ stdout: human })],
+    ]);
+    expect(await qi.infoText(exec, 'a.qcow2', { forceShare: true, backingChain: true })).toBe(human);
+    expect(calls[0]).toEqual(['qemu-img', 'info', '-U', '--backing-chain', 'a.qcow2']);
+    await expect(qi.infoText(exec, 'gone.qcow2')).rejects.toMatchObject({ code: 'qemu-img-missing', sentence: 'The image gone.qcow2 does not exist.' });
   });
 
   it('create refuses an existing path without running qemu-img', async () => {
