@@ -39,6 +39,13 @@ function hostFromConfig(opts: HostOptions): HostOptions {
   return entry ? { uri: entry.uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
 }
 
+// `virtdeck job list | head`: a reader that stops early is no error, as for coreutils. A job
+// cut short this way is journaled like one whose SSH session dropped.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 try {
   process.exitCode = await runCli(process.argv.slice(2), {
     version: pkg.version,

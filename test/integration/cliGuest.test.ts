@@ -117,6 +117,18 @@ describe('virtdeck guest on qemu:///system', () => {
     expect(await inactiveXml()).toBe(before);
   });
 
+  it('a reader that stops early (| head -1) ends the command quietly with exit 0', async () => {
+    const main = path.join(root, 'src/cli/main.tsx');
+    const r = await execa('bash', ['-c', `set -o pipefail; "$0" --import tsx "$1" --connect "$2" --help | head -1`, process.execPath, main, URI], {
+      reject: false,
+      cwd: root,
+      env: { VIRTDECK_HOME: dir, NO_COLOR: '1' },
+    });
+    expect(r.stdout).toMatch(/^Usage: virtdeck/);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
   it('an unknown guest is exit 2', async () => {
     const r = await cli('guest', 'start', 'vdtest-cli-no-such-guest');
     expect(r.exitCode).toBe(2);
