@@ -1,5 +1,8 @@
 import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HostError, explain } from './errors.js';
+import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
+import { shellQuote } from './shellQuote.js';
 
 /**
  * The one way virtdeck runs a program. Arguments are always an argv array; nothing is ever
@@ -41,40 +44,33 @@ function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return Boolean(signal?.aborted) || (error as { isCanceled?: boolean })?.isCanceled === true;
 }
 
-/** Runs a final argv (already wrapped for ssh when remote) and maps failure to a HostError. */
-async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('empty argv');
-  const child = execa(file, args, {
-    reject: false,
-    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    cancelSignal: opts.signal,
-    input: opts.input,
-    env: opts.env,
-    stripFinalNewline: false,
-    // Killing only the direct child would leave qemu-img or ssh grandchildren writing.
-    forceKillAfterDelay: 3_000,
-    encoding: 'utf8',
-  });
-  if (opts.onStdout) child.stdout?.on('data', (d: Buffer) => opts.onStdout?.(d.toString()));
-  if (opts.onStderr) child.stderr?.on('data', (d: Buffer) => opts.onStderr?.(d.toString()));
-  const r = await child;
-  const stdout = String(r.stdout ?? '');
-  const stderr = String(r.stderr ?? '');
-  if (isAbort(r, opts.signal)) {
+/** How a run ended, before it is judged. */
+interface Ended {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  cancelled: boolean;
+  timedOut: boolean;
+  /** The program itself was not found (local spawn failure). */
+  missing: boolean;
+}
+
+/** Turns how a run ended into its result or a HostError. */
+function judge(shown: string[], file: string, e: Ended, opts: ExecOptions, extra: { cancelSentence?: string; cancelFix?: string } = {}): ExecResult {
+  const { stdout, stderr, exitCode } = e;
+  if (e.cancelled) {
     throw new HostError({
-      sentence: 'The operation was cancelled.',
-      fix: 'Nothing to do; start it again when ready.',
+      sentence: extra.cancelSentence ?? 'The operation was cancelled.',
+      fix: extra.cancelFix ?? 'Nothing to do; start it again when ready.',
       command: shown,
       stderr,
       code: 'cancelled',
     });
   }
-  if (r.timedOut) {
+  if (e.timedOut) {
     throw explain(shown, `${stderr}\nvirtdeck: operation timed out after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`, -1);
   }
-  const exitCode = typeof r.exitCode === 'number' ? r.exitCode : -1;
-  if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((r as { message?: string }).message ?? '')) && exitCode === -1) {
+  if (e.missing) {
     throw new HostError({
       sentence: `The program ${file} is not installed on this host.`,
       fix: 'Install it (as root: bash scripts/setup-host.sh installs everything virtdeck uses).',
@@ -87,6 +83,36 @@ async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}):
     throw explain(shown, stderr || stdout, exitCode);
   }
   return { argv: shown, exitCode, stdout, stderr };
+}
+
+/** Runs a final argv and maps failure to a HostError. */
+async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('empty argv');
+  const child = execa(file, args, {
+    reject: false,
+    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    cancelSignal: opts.signal,
+    input: opts.input,
+    env: opts.env,
+    stripFinalNewline: false,
+    // Killing only the direct child would leave qemu-img grandchildren writing.
+    forceKillAfterDelay: 3_000,
+    encoding: 'utf8',
+  });
+  if (opts.onStdout) child.stdout?.on('data', (d: Buffer) => opts.onStdout?.(d.toString()));
+  if (opts.onStderr) child.stderr?.on('data', (d: Buffer) => opts.onStderr?.(d.toString()));
+  const r = await child;
+  const exitCode = typeof r.exitCode === 'number' ? r.exitCode : -1;
+  const missing = (r as { code?: string }).code === 'ENOENT' || (/ENOENT/.test(String((r as { message?: string }).message ?? '')) && exitCode === -1);
+  return judge(shown, file, {
+    exitCode,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    cancelled: isAbort(r, opts.signal),
+    timedOut: Boolean(r.timedOut),
+    missing,
+  }, opts);
 }
 
 export class LocalExecutor implements Executor {
@@ -102,11 +128,7 @@ export class LocalExecutor implements Executor {
   }
 }
 
-/** POSIX single-quote quoting, so each argv element reaches the remote side as exactly one word. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 export interface SshTarget {
   /** user@host or host */
@@ -117,14 +139,36 @@ export interface SshTarget {
   options?: string[];
 }
 
+/** How long a cancel waits for the remote side to say which process group it is (ConnectTimeout plus the login). */
+const GROUP_ANNOUNCE_WAIT_MS = 15_000;
+/** How long the local ssh gets to notice that its remote command is gone before it is killed. */
+const CLIENT_EXIT_WAIT_MS = 10_000;
+
+/** Whether a cancel or timeout left nothing running on the remote host, as far as virtdeck can tell. */
+interface RemoteStop {
+  confirmed: boolean;
+  pgid: number | null;
+}
+
+/** The local ssh client of one run. */
+interface LocalClient {
+  exited: Promise<void>;
+  hasExited(): boolean;
+  kill(): void;
+}
+
 /**
  * Runs the same argv on another host through ssh. The remote sshd hands the command to a shell,
  * so every word is quoted here; BatchMode makes a missing key fail fast instead of prompting
- * inside the TUI.
+ * inside the TUI. A cancel or timeout stops the remote process group (see remoteGroup.ts) before
+ * the promise settles, so a job's undo never races a command still writing on the host.
  */
 export class SshExecutor implements Executor {
   readonly label: string;
-  constructor(private readonly target: SshTarget) {
+  constructor(
+    private readonly target: SshTarget,
+    private readonly stopTiming: StopTiming = DEFAULT_STOP_TIMING,
+  ) {
     this.label = target.destination;
   }
   private sshArgv(tty: boolean): string[] {
@@ -136,13 +180,100 @@ export class SshExecutor implements Executor {
     a.push(this.target.destination, '--');
     return a;
   }
-  run(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+  async run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     // The local environment does not travel over ssh: variables a tool needs (libguestfs' backend)
     // are set on the remote side with env(1).
-    const remote = opts?.env ? ['env', ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...argv] : argv;
-    const { env: _local, ...rest } = opts ?? {};
-    return runArgv(argv, [...this.sshArgv(false), remote.map(shellQuote).join(' ')], rest);
+    const remote = opts.env ? ['env', ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...argv] : argv;
+    if (opts.signal?.aborted) {
+      // Nothing started yet, so there is nothing to stop on the host.
+      return judge(argv, 'ssh', { exitCode: -1, stdout: '', stderr: '', cancelled: true, timedOut: false, missing: false }, opts);
+    }
+    const [file, ...args] = [...this.sshArgv(false), remoteCommandLine(remote)];
+    let announce = () => {};
+    const announced = new Promise<void>((resolve) => {
+      announce = resolve;
+    });
+    const marker = new PgidMarkerFilter(() => announce());
+    // No cancelSignal or timeout for execa: killing the client first would leave the remote command running.
+    const child = execa(file as string, args, { reject: false, input: opts.input, stripFinalNewline: false, forceKillAfterDelay: 3_000, encoding: 'utf8' });
+    if (opts.onStdout) child.stdout?.on('data', (d: Buffer) => opts.onStdout?.(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => {
+      const text = marker.push(d.toString());
+      if (text) opts.onStderr?.(text);
+    });
+    let ended = false;
+    const client: LocalClient = {
+      exited: child.then(() => {
+        ended = true;
+      }),
+      hasExited: () => ended,
+      kill: () => child.kill(),
+    };
+    const stop: { why: 'cancelled' | 'timed-out' | null; done: Promise<RemoteStop> | null } = { why: null, done: null };
+    const begin = (why: 'cancelled' | 'timed-out') => {
+      if (stop.why) return;
+      stop.why = why;
+      stop.done = this.stopRemote(marker, announced, client);
+    };
+    const onAbort = () => begin('cancelled');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timer = timeoutMs > 0 ? setTimeout(() => begin('timed-out'), timeoutMs) : null;
+    const r = await child;
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    const stopped = stop.done ? await stop.done : { confirmed: true, pgid: marker.pgid };
+    const stderr = withoutPgidMarker(String(r.stderr ?? ''));
+    const cancelled = stop.why === 'cancelled' || Boolean(opts.signal?.aborted);
+    const where = stopped.pgid ? ` (process group ${stopped.pgid})` : '';
+    const unsure = `virtdeck could not make sure the command stopped on ${this.label}${where}`;
+    return judge(
+      argv,
+      'ssh',
+      {
+        exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
+        stdout: String(r.stdout ?? ''),
+        stderr: stop.why === 'timed-out' && !stopped.confirmed ? `${stderr}\n${unsure}` : stderr,
+        cancelled,
+        timedOut: stop.why === 'timed-out',
+        missing: (r as { code?: string }).code === 'ENOENT',
+      },
+      { ...opts, timeoutMs },
+      stopped.confirmed
+        ? {}
+        : {
+            cancelSentence: `The operation was cancelled, but ${unsure}.`,
+            cancelFix: stopped.pgid
+              ? `Before using its files, check with \`ssh ${this.label} ps -g ${stopped.pgid}\` and stop it with \`kill -TERM -${stopped.pgid}\`.`
+              : `Before using its files, check on ${this.label} with ps that ${argv[0] ?? 'the command'} is not running.`,
+          },
+    );
   }
+
+  /**
+   * TERM to the remote group, KILL after the grace period, and wait until it is gone — then the
+   * local client, which ends by itself once its remote command has.
+   */
+  private async stopRemote(marker: PgidMarkerFilter, announced: Promise<void>, client: LocalClient): Promise<RemoteStop> {
+    await Promise.race([announced, client.exited, sleep(GROUP_ANNOUNCE_WAIT_MS, undefined, { ref: false })]);
+    const pgid = marker.pgid;
+    let confirmed: boolean;
+    if (pgid === null) {
+      // Still connecting after all that time, or the command never started: only the client is there to stop.
+      confirmed = client.hasExited();
+      if (!confirmed) client.kill();
+    } else {
+      const [file, ...args] = [...this.sshArgv(false), remoteStopCommandLine(pgid, this.stopTiming)];
+      const budget = this.stopTiming.graceMs + this.stopTiming.afterKillMs + GROUP_ANNOUNCE_WAIT_MS;
+      const r = await execa(file as string, args, { reject: false, timeout: budget, encoding: 'utf8' });
+      confirmed = r.exitCode === 0;
+      await Promise.race([client.exited, sleep(CLIENT_EXIT_WAIT_MS, undefined, { ref: false })]);
+      if (!client.hasExited()) client.kill();
+    }
+    await client.exited;
+    return { confirmed, pgid };
+  }
+
   async interactive(argv: string[], opts?: { env?: Record<string, string> }): Promise<number> {
     const full = [...this.sshArgv(true), argv.map(shellQuote).join(' ')];
     const [file, ...args] = full;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HostError } from '../../src/host/errors.js';
 import { CountingExecutor, LocalExecutor, SshExecutor, shellQuote } from '../../src/host/exec.js';
+import { remoteCommandLine } from '../../src/host/remoteGroup.js';
 
 const local = new LocalExecutor();
 
@@ -84,7 +85,9 @@ describe('SshExecutor', () => {
     } finally {
       process.env.PATH = path;
     }
-    expect(withEnv.stdout.trim().split('\n').at(-1)).toBe("env LIBGUESTFS_BACKEND=direct virt-ls 'a b'");
+    // The remote line wraps argv so a cancel can stop its process group (test/unit/remoteGroup.test.ts).
+    expect(withEnv.stdout.trim().split('\n').at(-1)).toBe(remoteCommandLine(['env', 'LIBGUESTFS_BACKEND=direct', 'virt-ls', 'a b']));
+    expect(remoteCommandLine(['virsh', 'start', "it's; here"]).endsWith(" sh virsh start 'it'\\''s; here'")).toBe(true);
     expect(r.stdout.trim().split('\n')).toEqual([
       '-o',
       'BatchMode=yes',
@@ -94,7 +97,7 @@ describe('SshExecutor', () => {
       '2222',
       'root@host1',
       '--',
-      "virsh start 'it'\\''s; here'",
+      remoteCommandLine(['virsh', 'start', "it's; here"]),
     ]);
     expect(r.argv).toEqual(['virsh', 'start', "it's; here"]);
     expect(ssh.label).toBe('root@host1');

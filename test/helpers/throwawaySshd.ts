@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createHostContext } from '../../src/config/connect.js';
+import type { HostContext } from '../../src/host/hostContext.js';
+
+/**
+ * A "remote" host over SSH on this machine: a throwaway sshd on 127.0.0.1 with its own host key
+ * and one authorized client key, and virtdeck connected with
+ * qemu+ssh://root@127.0.0.1:PORT/system?keyfile=KEY&no_verify=1 — libvirt's own ssh transport for
+ * virsh, and virtdeck's SshExecutor for qemu-img and the disk jobs. sshd's log shows each login.
+ */
+export interface ThrowawaySshd {
+  host: HostContext;
+  port: number;
+  /** The client key authorized for root. */
+  keyFile: string;
+  /** How many logins sshd has accepted so far. */
+  logins(): number;
+  stop(): void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts sshd with its keys and config in dir (a scratch directory the caller removes). */
+export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const port = await freePort();
+  const log = join(dir, 'sshd.log');
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'LogLevel INFO',
+      '',
+    ].join('\n'),
+  );
+  // sshd's privilege separation needs this directory; it is only made (and later removed) when missing.
+  let createdRunSshd = false;
+  if (!existsSync('/run/sshd')) {
+    mkdirSync('/run/sshd', { mode: 0o755 });
+    createdRunSshd = true;
+  }
+  const sshd: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-f', join(dir, 'sshd_config'), '-E', log], { stdio: 'ignore' });
+  const stop = () => {
+    sshd.kill('SIGTERM');
+    if (createdRunSshd) rmSync('/run/sshd', { recursive: true, force: true });
+  };
+  // libvirt's ssh transport runs this instead of plain ssh: the same ssh, recording no host keys.
+  const wrapper = join(dir, 'ssh-no-known-hosts');
+  writeFileSync(wrapper, '#!/bin/sh\nexec ssh -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"\n');
+  chmodSync(wrapper, 0o755);
+  const keyFile = join(dir, 'client_key');
+  const uri = `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${keyFile}&no_verify=1&command=${wrapper}`;
+  const host = createHostContext({ uri });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await host.sysExec.run(['true'], { okExitCodes: [255] }).catch(() => null);
+    if (r?.exitCode === 0) break;
+    if (Date.now() > deadline) {
+      stop();
+      throw new Error(`sshd did not come up: ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+    }
+    await new Promise((r2) => setTimeout(r2, 200));
+  }
+  const logins = () => (existsSync(log) ? (readFileSync(log, 'utf8').match(/Accepted publickey for root/g)?.length ?? 0) : 0);
+  return { host, port, keyFile, logins, stop };
+}
