@@ -30,10 +30,12 @@ import * as qemuImg from '../host/qemuImg.js';
 import { defineXml, domState, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { type BackupConfig, backupConfigOf } from '../model/backupConfig.js';
 import { type BackupManifest, type CatalogRun, MANIFEST_NAME, serializeManifest } from '../model/backupManifest.js';
+import { DiskProgressTracker, type DiskTarget } from '../model/backupDiskProgress.js';
 import {
   BACKUP_JOB_KIND,
   type BackupDecision,
   CHECKPOINT_PREFIX,
+  copyFormat,
   decideBackup,
   type DiskFacts,
   type GuestBackupPlan,
@@ -202,6 +204,24 @@ interface BackupApiArgs {
   checkpoint: string;
   quiesce: boolean;
   totalBytes: number;
+  /** Per-disk rows; absent in journals of older virtdecks. */
+  disks?: DiskTarget[];
+}
+
+/** Target files are looked at less often than domjobinfo: over SSH each look is a round trip. */
+const SIZE_POLL_MS = 1000;
+
+/** Current size of each file (null: not there yet), in one process. */
+export async function fileSizes(exec: Executor, files: string[]): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>(files.map((f) => [f, null]));
+  if (files.length === 0) return out;
+  // stat exits 1 when a file is missing but still prints the others.
+  const r = await exec.run(['stat', '-c', '%s %n', '--', ...files], { okExitCodes: [1] });
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\d+) (.+)$/.exec(line);
+    if (m && out.has(m[2] as string)) out.set(m[2] as string, Number(m[1]));
+  }
+  return out;
 }
 
 async function freeze(host: HostContext, guest: string): Promise<boolean> {
@@ -242,7 +262,20 @@ const backupApiAction: Action = async (raw, ctx) => {
   } finally {
     if (frozen) await thaw(host, a.guest);
   }
-  ctx.progress(0, a.totalBytes);
+  const perDisk = a.disks && a.disks.length > 0 ? new DiskProgressTracker(a.disks) : null;
+  const files = (a.disks ?? []).map((d) => d.file);
+  let sizes = new Map<string, number | null>();
+  let sizedAt = 0;
+  const parts = async (finished: boolean) => {
+    if (!perDisk) return undefined;
+    if (!finished && Date.now() - sizedAt >= SIZE_POLL_MS) {
+      sizedAt = Date.now();
+      // A failed look only skips this update; the backup itself is not affected.
+      sizes = await fileSizes(host.sysExec, files).catch(() => new Map());
+    }
+    return perDisk.update(sizes, Date.now(), finished);
+  };
+  ctx.progress(0, a.totalBytes, await parts(false));
   for (;;) {
     if (ctx.signal.aborted) {
       await domJobAbort(host, a.guest).catch(() => undefined);
@@ -251,11 +284,11 @@ const backupApiAction: Action = async (raw, ctx) => {
     }
     const job = await domJobInfo(host, a.guest);
     if (job.type === JOB_TYPE.bounded || job.type === JOB_TYPE.unbounded) {
-      if (job.total && job.processed !== null) ctx.progress(job.processed / job.total, a.totalBytes);
+      if (job.total && job.processed !== null) ctx.progress(job.processed / job.total, a.totalBytes, await parts(false));
     } else {
       const done = await domJobInfo(host, a.guest, { completed: true });
       if (done.success === true || done.type === JOB_TYPE.completed) {
-        ctx.progress(1, a.totalBytes);
+        ctx.progress(1, a.totalBytes, await parts(true));
         return;
       }
       throw new HostError({
@@ -364,7 +397,7 @@ function backupDisks(g: GuestRow): { disks: GuestRow['disks']; skipped: { target
   return { disks, skipped };
 }
 
-export async function gatherGuestFacts(host: HostContext, g: GuestRow, runs: CatalogRun[]): Promise<GuestFacts> {
+export async function gatherGuestFacts(host: HostContext, g: GuestRow, runs: CatalogRun[], partials: string[] = []): Promise<GuestFacts> {
   const { disks, skipped } = backupDisks(g);
   const diskFacts: DiskFacts[] = [];
   for (const d of disks) {
@@ -387,7 +420,7 @@ export async function gatherGuestFacts(host: HostContext, g: GuestRow, runs: Cat
   if (live && candidate && checkpoints.includes(candidate)) {
     sizes = await checkpointSizes(host, g.name, candidate).catch(() => null);
   }
-  return { name: g.name, uuid: g.uuid, state: g.state, disks: diskFacts, skipped, agent, checkpoints, checkpointSizes: sizes, runs };
+  return { name: g.name, uuid: g.uuid, state: g.state, disks: diskFacts, skipped, agent, checkpoints, checkpointSizes: sizes, runs, partials };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,21 +525,28 @@ export async function runBackup(host: HostContext, o: RunBackupOptions): Promise
     let result: GuestBackupResult = base;
     try {
       if (o.signal?.aborted) throw cancelledError([]);
-      const runs = catalog.find((c) => c.guest === g.name)?.runs ?? [];
-      const facts = await gatherGuestFacts(host, g, runs);
+      const atDest = catalog.find((c) => c.guest === g.name);
+      const facts = await gatherGuestFacts(host, g, atDest?.runs ?? [], atDest?.partials ?? []);
       const decision = decideBackup(facts, { now: started, full: Boolean(o.full) });
-      const planned = planGuestBackup(facts, decision, { dest: o.dest, now: started, full: Boolean(o.full), hostname, uri: host.uri }, (args) => virshArgv(host, args));
+      const required = o.dryRun
+        ? []
+        : await Promise.all(
+            facts.disks.map(async (d) => {
+              const m = await qemuImg.measure(host.sysExec, { source: d.source, sourceFormat: d.format, outputFormat: copyFormat(decision.method, d.format), forceShare: true }).catch(() => null);
+              return { target: d.target, required: m?.required ?? null, virtualSize: d.virtualSize };
+            }),
+          );
+      const planned = planGuestBackup(
+        facts,
+        decision,
+        { dest: o.dest, now: started, full: Boolean(o.full), hostname, uri: host.uri, required: new Map(required.map((r) => [r.target, r.required])) },
+        (args) => virshArgv(host, args),
+      );
       result = { ...base, run: planned.runName, kind: decision.kind, method: decision.method, consistency: decision.consistency, note: decision.note };
       emit({ type: 'guest-start', guest: g.name, decision, plan: planned });
       if (o.dryRun) {
         result = { ...result, ok: true, state: 'planned', steps: planned.plan.steps.map((s) => s.title) };
       } else {
-        const required = await Promise.all(
-          facts.disks.map(async (d) => {
-            const m = await qemuImg.measure(host.sysExec, { source: d.source, sourceFormat: d.format, outputFormat: planned.disks.find((p) => p.target === d.target)?.format ?? 'qcow2', forceShare: true }).catch(() => null);
-            return { target: d.target, required: m?.required ?? null, virtualSize: d.virtualSize };
-          }),
-        );
         checkSpace(o.dest, spaceNeeded(decision, required, facts.checkpointSizes), await availableBytes(host.sysExec, o.dest, o.signal), g.name);
         const r = await runPlan(planned.plan, {
           host,

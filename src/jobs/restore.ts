@@ -191,7 +191,8 @@ function moveStep(id: string, title: string, from: string, to: string): PlanStep
     title,
     command: { runsOn: 'sys', argv: ['mv', '-T', '--', from, to] },
     action: { name: 'move', args: { from, to } },
-    undo: { title: `move ${to} back to ${from}`, action: { name: 'move', args: { from: to, to: from } } },
+    // Safe on a step killed mid-way: `move` does nothing when the file is still where it started.
+    undo: { title: `move ${to} back to ${from}`, partial: true, action: { name: 'move', args: { from: to, to: from } } },
   };
 }
 
@@ -258,7 +259,8 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
       command: { runsOn: 'sys', argv },
       progress: { kind: 'qemu-img', totalBytes: src?.virtualSize ?? 0 },
       long: true,
-      undo: { title: `remove ${d.temp}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', d.temp] } },
+      // The temp file is this step's own, so removing it is right however far the copy got.
+      undo: { title: `remove ${d.temp}`, partial: true, command: { runsOn: 'sys', argv: ['rm', '-f', '--', d.temp] } },
     });
   }
   for (const d of disks) {

@@ -9,7 +9,7 @@ import type { Executor } from '../host/exec.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
-import { type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';
+import { type PartProgress, type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
 import { Journal, type JournalRecord, resumePoint } from './journal.js';
 import { acquireLocks, type HeldLocks } from './locks.js';
@@ -28,8 +28,8 @@ export type RunnerEvent =
 export interface ActionContext {
   host: HostContext;
   signal: AbortSignal;
-  /** Report progress of a long action (fraction 0..1 of totalBytes). */
-  progress(fraction: number, totalBytes: number): void;
+  /** Report progress of a long action (fraction 0..1 of totalBytes), with its parts' own figures when it has parts. */
+  progress(fraction: number, totalBytes: number, parts?: PartProgress[]): void;
   log(line: string): void;
 }
 
@@ -83,9 +83,10 @@ function describeError(e: UserError | HostError): string {
 async function runStep(step: PlanStep, index: number, opts: RunOptions, signal: AbortSignal): Promise<void> {
   const emit = opts.onEvent ?? (() => {});
   let tracker = step.progress ? new ProgressTracker(step.progress.totalBytes) : null;
-  const report = (fraction: number, total: number) => {
+  const report = (fraction: number, total: number, parts?: PartProgress[]) => {
     tracker ??= new ProgressTracker(total);
-    emit({ type: 'progress', index, progress: tracker.update(fraction, Date.now()) });
+    const progress = tracker.update(fraction, Date.now());
+    emit({ type: 'progress', index, progress: parts ? { ...progress, parts } : progress });
   };
   if (step.writesFile) writeFileSync(step.writesFile.path, step.writesFile.content, { mode: 0o600, flag: 'w' });
   try {

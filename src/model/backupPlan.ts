@@ -43,6 +43,8 @@ export interface GuestFacts {
   checkpointSizes: Map<string, number | null> | null;
   /** Complete runs of this guest at the destination, oldest first. */
   runs: CatalogRun[];
+  /** Run directories an interrupted run left (RUN.partial): their names are taken too. */
+  partials?: string[];
 }
 
 export interface BackupOptions {
@@ -52,6 +54,8 @@ export interface BackupOptions {
   full: boolean;
   hostname: string;
   uri: string;
+  /** qemu-img measure's `required` bytes per disk target (null: it could not say); for per-disk progress. */
+  required?: Map<string, number | null>;
 }
 
 export interface BackupDecision {
@@ -77,6 +81,35 @@ export function stamp(at: Date): string {
 
 export function checkpointName(at: Date): string {
   return `${CHECKPOINT_PREFIX}${stamp(at)}`;
+}
+
+const NAME_STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:[-.]|$)/;
+
+/** The time in a run directory, partial run or virtdeck checkpoint name, in ms; null for other names. */
+export function stampTimeOf(name: string): number | null {
+  const m = NAME_STAMP.exec(name.startsWith(CHECKPOINT_PREFIX) ? name.slice(CHECKPOINT_PREFIX.length) : name);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
+
+/**
+ * Pure: the instant a run is named after. Names carry the second, so a second run of one guest
+ * within a second (or after the clock stepped back) would take a name in use: libvirt refuses the
+ * checkpoint, or the run sorts before the one it builds on. The name moves to the first second
+ * after every name already taken, so names stay unique, keep their format (old runs on disk read
+ * as before) and sort in the order the runs were made. The manifest keeps the exact time.
+ */
+export function freeInstant(now: Date, taken: string[]): Date {
+  const second = Math.floor(now.getTime() / 1000) * 1000;
+  const newest = taken.reduce((max, n) => Math.max(max, stampTimeOf(n) ?? Number.NEGATIVE_INFINITY), Number.NEGATIVE_INFINITY);
+  return new Date(Math.max(second, newest + 1000));
+}
+
+/** The instant this guest's next run, checkpoint and overlays are named after (see freeInstant). */
+export function runInstant(f: Pick<GuestFacts, 'checkpoints' | 'runs' | 'partials'>, now: Date): Date {
+  const ours = f.checkpoints.filter((c) => c.startsWith(CHECKPOINT_PREFIX));
+  return freeInstant(now, [...ours, ...f.runs.map((r) => r.name), ...(f.partials ?? [])]);
 }
 
 /** `<image>.virtdeck-overlay-<time>.qcow2` next to the image, so it lives on the same storage. */
@@ -145,7 +178,7 @@ export function decideBackup(f: GuestFacts, o: Pick<BackupOptions, 'now' | 'full
   if (!f.disks.every(bitmapCapable)) {
     return { method: 'snapshot-copy', kind: 'full', consistency, parent: null, baseCheckpoint: null, newCheckpoint: null, note: null };
   }
-  const newCheckpoint = checkpointName(o.now);
+  const newCheckpoint = checkpointName(runInstant(f, o.now));
   if (o.full) return { method: 'backup-api', kind: 'full', consistency, parent: null, baseCheckpoint: null, newCheckpoint, note: null };
   const inc = incrementalBlocker(f);
   if ('why' in inc) {
@@ -225,7 +258,8 @@ export interface GuestBackupPlan {
 
 /** The plan for one guest. `virshArgv(args)` renders a virsh command for display and for the step. */
 export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptions, virshArgv: (args: string[]) => string[]): GuestBackupPlan {
-  const runName = runDirName(o.now, d.kind);
+  const at = runInstant(f, o.now);
+  const runName = runDirName(at, d.kind);
   const guestDir = `${o.dest}/${f.name}`;
   const runDir = `${guestDir}/${runName}`;
   const partialDir = `${runDir}${PARTIAL_SUFFIX}`;
@@ -241,7 +275,7 @@ export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptio
       file,
       format,
       backing: d.kind === 'incremental' && d.parent && parentDisk ? `../${d.parent.name}/${parentDisk.file}` : null,
-      overlay: d.method === 'snapshot-copy' ? overlayPath(disk.source, o.now) : null,
+      overlay: d.method === 'snapshot-copy' ? overlayPath(disk.source, at) : null,
     };
   });
   const draft: ManifestDraft = {
@@ -279,12 +313,16 @@ export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptio
       disks.map((p) => ({ target: p.target, file: targetPath(p) })),
       d.baseCheckpoint,
     );
+    const progressDisks = disks.map((p) => {
+      const facts = f.disks.find((x) => x.target === p.target);
+      return { target: p.target, file: targetPath(p), expectedBytes: expectedTargetBytes(d, p.target, facts?.virtualSize ?? p.virtualSize, o.required?.get(p.target), f.checkpointSizes) };
+    });
     const ckXml = checkpointXml(d.newCheckpoint as string, disks.map((p) => p.target), `virtdeck ${d.kind} backup to ${o.dest}`);
     steps.push({
       id: 'backup-begin',
       title: `${d.kind} push backup of ${disks.map((p) => p.target).join(', ')}${d.baseCheckpoint ? ` since ${d.baseCheckpoint}` : ''}, new checkpoint ${d.newCheckpoint}`,
       command: { runsOn: 'virsh', argv: virshArgv(['backup-begin', '--domain', f.name, '--backupxml', 'backup.xml', '--checkpointxml', 'checkpoint.xml']) },
-      action: { name: 'backup-api', args: { guest: f.name, backupXml: xml, checkpointXml: ckXml, checkpoint: d.newCheckpoint, quiesce: d.consistency === 'quiesced', totalBytes: total } },
+      action: { name: 'backup-api', args: { guest: f.name, backupXml: xml, checkpointXml: ckXml, checkpoint: d.newCheckpoint, quiesce: d.consistency === 'quiesced', totalBytes: total, disks: progressDisks } },
       undo: { title: `abort the backup job and delete checkpoint ${d.newCheckpoint}`, partial: true, action: { name: 'abort-backup-api', args: { guest: f.name, checkpoint: d.newCheckpoint } } },
       progress: { kind: 'qemu-img', totalBytes: total },
       long: true,
@@ -314,7 +352,7 @@ export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptio
           '--domain',
           f.name,
           '--name',
-          `virtdeck-backup-${stamp(o.now)}`,
+          `virtdeck-backup-${stamp(at)}`,
           '--disk-only',
           '--atomic',
           '--no-metadata',
@@ -414,6 +452,23 @@ export function spaceNeeded(
   }
   const bytes = disks.reduce((sum, x) => sum + (x.required ?? x.virtualSize), 0);
   return { bytes, basis: disks.some((x) => x.required === null) ? 'virtual size (qemu-img measure could not say)' : 'qemu-img measure' };
+}
+
+/** A new qcow2 before any data: header, L1 and refcount tables (qemu-img create of a small image). */
+const QCOW2_EMPTY = 192 * 1024;
+
+/**
+ * The size one disk's push-backup target (a qcow2 QEMU writes) should reach: for a full run what
+ * qemu-img measure says a qcow2 copy needs; for an incremental the changed bytes from the dirty
+ * bitmap plus the qcow2 header and an L2 table per 512 MiB. Unknown numbers fall back to the whole
+ * disk, which only makes the row move slower.
+ */
+export function expectedTargetBytes(d: BackupDecision, target: string, virtualSize: number, required: number | null | undefined, dirty: Map<string, number | null> | null): number {
+  const changed = dirty?.get(target);
+  if (d.kind === 'incremental' && changed !== undefined && changed !== null) {
+    return changed + QCOW2_EMPTY + Math.ceil(changed / (512 * 1024 * 1024)) * 64 * 1024;
+  }
+  return required ?? virtualSize;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,13 @@ export interface Progress {
   rateBps: number | null;
   /** Seconds left at the smoothed rate; null while the rate is unknown. */
   etaSeconds: number | null;
+  /** The same figures per part of a job that moves several things at once (each disk of a backup). */
+  parts?: PartProgress[];
+}
+
+/** One part's progress ("vda"): its own bytes, rate and ETA. */
+export interface PartProgress extends Omit<Progress, 'parts'> {
+  label: string;
 }
 
 const QEMU_PERCENT = /\((\d{1,3}(?:\.\d+)?)\/100%\)/g;
@@ -171,4 +178,21 @@ export function formatProgressLine(p: Progress, width: number, opts: ProgressLin
   const filled = Math.floor((barWidth * Math.min(100, Math.max(0, p.percent))) / 100);
   // One space: the percentage is padded to 4 columns so the line does not jitter at 10 % and 100 %.
   return `${full.repeat(filled)}${empty.repeat(barWidth - filled)} ${text}`;
+}
+
+/**
+ * The lines of a progress with parts: the whole job's line, then one per part (`vda  ███░░  40% …`)
+ * with the labels padded to one width. Without parts, the one line of formatProgressLine.
+ */
+export function formatProgressRows(p: Progress, width: number, opts: ProgressLineOptions = {}): string[] {
+  const whole = formatProgressLine(p, width, opts);
+  if (!p.parts || p.parts.length === 0) return [whole];
+  const labelWidth = Math.min(12, Math.max(...p.parts.map((x) => x.label.length)));
+  return [
+    whole,
+    ...p.parts.map((part) => {
+      const label = part.label.length > labelWidth ? part.label.slice(0, labelWidth) : part.label.padEnd(labelWidth);
+      return `${label}  ${formatProgressLine(part, Math.max(0, width - labelWidth - 2), opts)}`;
+    }),
+  ];
 }

@@ -140,8 +140,6 @@ describe('backup restore of runs made by the backup engine', () => {
     const state = join(scratch.dir, 'home', 'state');
     const first = await runBackup(host, { guests: [LIVE], dest: liveDest, stateDir: state, log: false });
     expect(first.guests[0]?.error?.sentence).toBeUndefined();
-    // The engine names runs and checkpoints by the second.
-    await new Promise((r) => setTimeout(r, 1100));
     execFileSync('virsh', ['-c', 'qemu:///system', 'qemu-monitor-command', LIVE, '--hmp', 'qemu-io -d /machine/peripheral/ua-vda/virtio-backend "write -P 0xcd 2M 256k"']);
     const second = await runBackup(host, { guests: [LIVE], dest: liveDest, stateDir: state, log: false });
     expect(second.guests[0]?.error?.sentence).toBeUndefined();

@@ -11,7 +11,7 @@ import { resolveDestination } from '../../model/backupConfig.js';
 import { type CatalogRun, parseRunDirName } from '../../model/backupManifest.js';
 import { describeDecision } from '../../model/backupPlan.js';
 import { describePlan } from '../../model/plan.js';
-import { formatProgressLine } from '../../model/progress.js';
+import { formatBytesOfTotal, formatProgressRows, type Progress } from '../../model/progress.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.js';
@@ -32,17 +32,31 @@ function destOf(given: string | undefined): string {
 function textReporter(out: Output, tty: boolean): (e: BackupEvent) => void {
   const ascii = asciiOnly();
   let lastDraw = 0;
+  // Lines of the progress block on screen (the whole step, then one per disk), redrawn in place.
+  let drawn = 0;
+  let last: Progress | null = null;
   return (e) => {
     if (e.type === 'warning') out.err(`warning: ${e.line}`);
     else if (e.type === 'guest-start') out.out(`${e.guest}: ${describeDecision(e.decision)} → ${e.plan.runName}`);
     else if (e.type === 'runner') {
       const ev = e.event;
-      if (ev.type === 'step-start') out.out(`  ${ev.index + 1}. ${ev.step.title}`);
-      else if (ev.type === 'progress' && tty && Date.now() - lastDraw > 250) {
-        lastDraw = Date.now();
-        process.stdout.write(`\r    ${formatProgressLine(ev.progress, 70, { ascii })}`);
-      } else if (ev.type === 'step-end' && tty && ev.step.progress) process.stdout.write('\n');
-      else if (ev.type === 'undo') out.out(`  undo: ${ev.title}`);
+      if (ev.type === 'step-start') {
+        out.out(`  ${ev.index + 1}. ${ev.step.title}`);
+        drawn = 0;
+        last = null;
+      } else if (ev.type === 'progress') {
+        last = ev.progress;
+        if (tty && (Date.now() - lastDraw > 250 || ev.progress.percent >= 100)) {
+          lastDraw = Date.now();
+          const lines = formatProgressRows(ev.progress, 70, { ascii }).map((l) => `\r\u001b[2K    ${l}`);
+          process.stdout.write(`${drawn > 1 ? `\u001b[${drawn - 1}A` : ''}${lines.join('\n')}`);
+          drawn = lines.length;
+        }
+      } else if (ev.type === 'step-end' && ev.step.progress) {
+        if (tty) process.stdout.write('\n');
+        // Without a terminal nothing was drawn: the per-disk totals once, when the step ends.
+        else for (const p of last?.parts ?? []) out.out(`    ${p.label}: ${formatBytesOfTotal(p.bytesDone, p.bytesTotal)}`);
+      } else if (ev.type === 'undo') out.out(`  undo: ${ev.title}`);
       else if (ev.type === 'log') out.out(`  ${ev.line}`);
     } else if (e.type === 'guest-end') {
       const r = e.result;

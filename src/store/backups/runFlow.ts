@@ -24,6 +24,8 @@ export function backupNow(ctx: PaneContext, job: JobView) {
           job.updateRow(e.guest, { state: 'running', note: `${e.decision.kind} · ${e.decision.method} · ${e.decision.consistency}` });
         } else if (e.type === 'runner' && e.event.type === 'progress') {
           job.updateRow(current, { progress: e.event.progress });
+          // One row per disk under the guest's (push backups report each disk).
+          for (const part of e.event.progress.parts ?? []) job.updateRow(`${current} ${part.label}`, { state: part.percent >= 100 ? 'done' : 'running', progress: part });
         } else if (e.type === 'guest-end') {
           job.updateRow(e.guest, { state: e.result.ok ? 'done' : 'failed', note: e.result.ok ? `${e.result.kind} ${e.result.run}` : e.result.error?.sentence });
         } else if (e.type === 'warning') {
