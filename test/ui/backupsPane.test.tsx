@@ -250,6 +250,14 @@ describe('Backups pane', () => {
     const f = await app.waitFor('61%');
     expect(f).toContain('incremental · backup-api · crash-consiste');
     expect(f).toContain('c cancel');
+    // A push backup reports each disk: one row per disk under the guest's.
+    const part = (label: string, percent: number) => ({ label, percent, bytesDone: percent << 20, bytesTotal: 100 << 20, rateBps: 50e6, etaSeconds: 2 });
+    emit({ type: 'runner', guest: 'demo-web', event: { type: 'progress', index: 1, progress: { percent: 70, bytesDone: 700 << 20, bytesTotal: 1000 << 20, rateBps: 200e6, etaSeconds: 9, parts: [part('vda', 100), part('vdb', 40)] } } });
+    const rows = (await app.waitFor('demo-web vdb')).split('\n');
+    const vdb = rows.findIndex((l) => l.includes('demo-web vdb'));
+    expect(rows.find((l) => l.includes('demo-web vda'))).toMatch(/✓ demo-web vda/);
+    // The running disk's bar, on the line under it.
+    expect(rows[vdb + 1]).toMatch(/40%\s+40\.0\/100\.0 MiB/);
     finishBackup();
     await app.waitFor('Backed up 1 guest.');
     await app.press(KEYS.enter);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
@@ -143,9 +143,10 @@ describe('expand wizard', () => {
     expect(review).toContain(`1 qemu-img resize -f raw ${IMG} ${64 * MiB + 1024 ** 3}`);
     expect(review).toContain('3 guestfish: grow partition 1 and its ext4 to the end of the disk');
     await w.press('w');
-    const saved = (await w.until('Saved to')).match(/Saved to (\S+)/)?.[1] ?? '';
-    expect(existsSync(join(state, 'scripts'))).toBe(true);
-    expect(saved).toContain(join(state, 'scripts'));
+    // The shared review-screen save (jobs/planScriptFile.ts): STATE/plans/expand-TIME.sh.
+    const saved = (await w.until('Saved as')).match(/Saved as (\S+)/)?.[1] ?? '';
+    expect(saved.startsWith(join(state, 'plans', 'expand-'))).toBe(true);
+    expect(readFileSync(saved, 'utf8')).toContain('qemu-img');
     await w.press(ENTER);
     const done = await w.until('Expand disk · done');
     expect(done).toContain('disk 64.0 MiB → 1.1 GiB (verified)');

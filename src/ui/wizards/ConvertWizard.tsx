@@ -1,4 +1,4 @@
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
@@ -10,7 +10,7 @@ import { describeTarget } from '../../model/convertPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
-import { cancelPromptKey, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { followRun, JobSteps, type RunView } from '../components/JobSteps.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import {
@@ -26,6 +26,8 @@ import {
   stepOfRefusal,
 } from './convert/convertForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
+import { useWizardKeys } from './useWizardKeys.js';
+import type { WizardScreen } from './wizardKeys.js';
 
 export interface ConvertWizardProps {
   host: HostContext;
@@ -74,8 +76,8 @@ export function ConvertWizard(props: ConvertWizardProps) {
   }, [prepared, theme, width]);
   // Keys can arrive between a render and the effect that re-binds the key handler: handlers read
   // what is on screen from here, not from their closure.
-  const screen = useRef({ phase, step, stepIndex, prepared, reviewLines });
-  screen.current = { phase, step, stepIndex, prepared, reviewLines };
+  const screen = useRef({ step, stepIndex, prepared });
+  screen.current = { step, stepIndex, prepared };
 
   useEffect(() => () => abort.current?.abort(), []);
 
@@ -173,36 +175,18 @@ export function ConvertWizard(props: ConvertWizardProps) {
     setMessage(savePlanScriptNote(props.stateDir ?? defaultStateDir(), 'convert', plan));
   };
 
-  useInput((input, key) => {
-    const { phase, step, stepIndex, prepared, reviewLines } = screen.current;
-    if (phase.kind === 'running') {
-      const run = cancelPromptKey(phase.run, input, key, () => abort.current?.abort());
-      if (run !== phase.run) setPhase({ kind: 'running', run });
-      return;
-    }
-    if (phase.kind === 'result') {
-      if (key.return || key.escape || input === 'q') onClose(phase.ok ? formDest(latest.current) : null);
-      return;
-    }
-    if (key.ctrl && input === 'c') {
-      onClose(null);
-      return;
-    }
-    if (key.escape) {
-      if (stepIndex === 0) onClose(null);
-      else goTo(stepIndex - 1);
-      return;
-    }
-    if (step === 'review') {
-      const max = Math.max(0, reviewLines.length - REVIEW_ROWS);
-      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
-      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
-      else if (input === 'w') saveScript();
-      else if (input === 'b') startInBackground();
-      else if (input === 'q') onClose(null);
-      else if (key.return && prepared?.plan) start();
-    }
-  });
+  const keys: WizardScreen =
+    phase.kind === 'running'
+      ? { kind: 'running', run: phase.run, showRun: (run) => setPhase({ kind: 'running', run }), abort: () => abort.current?.abort() }
+      : phase.kind === 'result'
+        ? { kind: 'result', close: () => onClose(phase.ok ? formDest(latest.current) : null) }
+        : {
+            kind: 'step',
+            first: stepIndex === 0,
+            back: () => goTo(stepIndex - 1),
+            review: step === 'review' ? { scroll: { max: Math.max(0, reviewLines.length - REVIEW_ROWS), set: setScroll }, run: start, saveScript, background: startInBackground, quit: true } : undefined,
+          };
+  useWizardKeys({ screen: keys, cancel: () => onClose(null) });
 
   const muted = colorFor(theme, 'muted');
   const frame = (title: string, children: ReactNode, hints: string) => (

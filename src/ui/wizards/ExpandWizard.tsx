@@ -1,6 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { Box, Text, useInput } from 'ink';
+import { posix } from 'node:path';
+import { Box, Text } from 'ink';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir } from '../../config/paths.js';
@@ -8,8 +7,8 @@ import { type HostError, toHostError } from '../../host/errors.js';
 import { inspectDisk } from '../../host/guestfs.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../jobs/expand.js';
+import { savePlanScriptNote } from '../../jobs/planScriptFile.js';
 import { type ExpandFacts, type ExpandRequest, assessExpand, decideGrow, osLabel, reviewLines } from '../../model/expandPlan.js';
-import { planScript } from '../../model/plan.js';
 import type { Progress } from '../../model/progress.js';
 import { formatBytesLong } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -17,6 +16,8 @@ import { TextField } from '../components/TextField.js';
 import { ErrorLines, WizardFrame } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import { CheckLines, ProgressRows, type RowState } from './expand/ExpandParts.js';
+import { useWizardKeys } from './useWizardKeys.js';
+import type { WizardScreen } from './wizardKeys.js';
 
 export interface ExpandWizardProps {
   host: HostContext;
@@ -105,11 +106,7 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
   const saveScript = () => {
     const plan = assessment?.decision?.plan;
     if (!plan) return;
-    const dir = join(state, 'scripts');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const file = join(dir, `expand-${posix.basename(path).replace(/[^A-Za-z0-9._-]+/g, '_')}-${Date.now()}.sh`);
-    writeFileSync(file, planScript(plan), { mode: 0o700 });
-    setNote(`Saved to ${file}`);
+    setNote(savePlanScriptNote(state, 'expand', plan));
   };
 
   const run = () => {
@@ -145,45 +142,36 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
     );
   };
 
-  useInput((input, key) => {
-    if (key.ctrl && input === 'c') {
-      if (phase.kind === 'running') abort.current?.abort();
-      else onClose(phase.kind === 'done' ? phase.outcome : null);
-      return;
-    }
-    if (phase.kind === 'running') return;
-    if (phase.kind === 'done') {
-      if (key.return || key.escape || input === 'q') onClose(phase.outcome);
-      return;
-    }
-    if (phase.kind === 'load-failed') {
-      if (input === 'r') load();
-      else if (key.escape || input === 'q') onClose(null);
-      return;
-    }
-    if (phase.kind === 'failed') {
-      if (key.escape) setPhase({ kind: 'form' });
-      else if (input === 'q') onClose(null);
-      return;
-    }
-    if (phase.kind !== 'form') return;
-    if (key.escape) {
-      setNote(null);
-      if (step === 0) onClose(null);
-      else setStep(step - 1);
-      return;
-    }
-    if (step === 1) return; // the text field handles typing and Enter
-    if (step === 2 && (key.leftArrow || key.rightArrow || key.upArrow || key.downArrow || input === ' ')) {
-      if (canGrowOffline) setOffline((o) => !o);
-      return;
-    }
-    if (step === 3) {
-      if (input === 'w') saveScript();
-      else if (key.return && assessment?.decision) run();
-      return;
-    }
-    if (key.return) next();
+  const keys: WizardScreen =
+    phase.kind === 'running'
+      ? { kind: 'running', abort: () => abort.current?.abort() }
+      : phase.kind === 'done'
+        ? { kind: 'result', close: () => onClose(phase.outcome), closeKeys: ['enter', 'esc', 'q', 'ctrl-c'] }
+        : phase.kind === 'form'
+          ? {
+              kind: 'step',
+              first: step === 0,
+              back: () => {
+                setNote(null);
+                setStep(step - 1);
+              },
+              review: step === 3 ? { run, saveScript } : undefined,
+            }
+          : { kind: 'own' };
+  useWizardKeys({
+    screen: keys,
+    cancel: () => onClose(null),
+    onKey: (input, key) => {
+      if (phase.kind === 'load-failed') {
+        if (input === 'r') load();
+        else if (key.escape || input === 'q') onClose(null);
+      } else if (phase.kind === 'failed') {
+        if (key.escape) setPhase({ kind: 'form' });
+        else if (input === 'q') onClose(null);
+      } else if (phase.kind === 'form' && step === 2 && (key.leftArrow || key.rightArrow || key.upArrow || key.downArrow || input === ' ')) {
+        if (canGrowOffline) setOffline((o) => !o);
+      } else if (phase.kind === 'form' && step !== 1 && key.return) next(); // step 1: the text field handles typing and Enter
+    },
   });
 
   const frame = (title: string, children: ReactNode, hints?: string) => (

@@ -1,4 +1,4 @@
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { toHostError } from '../../host/errors.js';
@@ -25,6 +25,8 @@ import {
   readSummary,
 } from './import/importForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
+import { useWizardKeys } from './useWizardKeys.js';
+import type { WizardScreen } from './wizardKeys.js';
 
 /** The job functions; tests pass scripted ones, the console the real ones. */
 export interface ImportJobs {
@@ -172,29 +174,20 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
     });
   }
 
-  useInput((input, key) => {
-    if (phase.kind === 'running') {
-      if (key.ctrl && input === 'c') abort.current?.abort();
-      return;
-    }
-    if (phase.kind === 'result') {
-      if (key.return || key.escape) onClose(phase.ok ? (prepared?.plan?.targets.guests[0] ?? null) : null);
-      return;
-    }
-    if (key.ctrl && input === 'c') return onClose(null);
-    if (busy) return;
-    if (key.escape) return stepIndex === 0 ? onClose(null) : goTo(stepIndex - 1);
-    const lines = step === 'read' ? readLines : step === 'review' ? reviewLines : [];
-    if (lines.length > 0) {
-      const max = Math.max(0, lines.length - VIEW_ROWS);
-      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
-      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
-      else if (key.pageDown) setScroll((s) => Math.min(max, s + VIEW_ROWS));
-      else if (key.pageUp) setScroll((s) => Math.max(0, s - VIEW_ROWS));
-    }
-    if (step === 'read' && key.return) goTo(2);
-    else if (step === 'review' && key.return) void run();
-  });
+  const pages = (lines: string[]) => ({ max: Math.max(0, lines.length - VIEW_ROWS), page: VIEW_ROWS, set: setScroll });
+  const keys: WizardScreen =
+    phase.kind === 'running'
+      ? { kind: 'running', abort: () => abort.current?.abort() }
+      : phase.kind === 'result'
+        ? { kind: 'result', close: () => onClose(phase.ok ? (prepared?.plan?.targets.guests[0] ?? null) : null), closeKeys: ['enter', 'esc'] }
+        : {
+            kind: 'step',
+            first: stepIndex === 0,
+            back: () => goTo(stepIndex - 1),
+            busy: busy ? 'wait' : undefined,
+            review: step === 'read' ? { scroll: pages(readLines), run: () => goTo(2) } : step === 'review' ? { scroll: pages(reviewLines), run: () => void run() } : undefined,
+          };
+  useWizardKeys({ screen: keys, cancel: () => onClose(null) });
 
   const submitFields = () => {
     if (step === 'disks') {

@@ -1,4 +1,4 @@
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
@@ -8,11 +8,13 @@ import { type PreparedMergeIde, prepareMergeIde, runMergeIde, summaryLines } fro
 import { describeChanges } from '../../model/mergeide.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
-import { cancelPromptKey, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { followRun, JobSteps, type RunView } from '../components/JobSteps.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { explainMode, formToInput, initialMergeIdeForm, MERGEIDE_STEPS, type MergeIdeForm, type MergeIdeStepId, MODE_CHOICES } from './mergeide/mergeIdeForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
+import { useWizardKeys } from './useWizardKeys.js';
+import type { WizardScreen } from './wizardKeys.js';
 
 export interface MergeIdeWizardProps {
   host: HostContext;
@@ -53,8 +55,8 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
     const detail = prepared.mode === 'offline' ? ['', 'Every change:', ...describeChanges(prepared.facts.changes, prepared.facts.controlSets)] : [];
     return [...summaryLines(prepared, { compact: true }), ...prepared.warnings.map((w) => `${theme.symbols.warn} ${w}`), '', 'Plan:', ...describePlan(prepared.plan), ...detail].flatMap((l) => wrapLine(l, width - 4));
   }, [prepared, theme, width]);
-  const screen = useRef({ phase, step, prepared, lines });
-  screen.current = { phase, step, prepared, lines };
+  const screen = useRef({ prepared });
+  screen.current = { prepared };
 
   useEffect(() => () => abort.current?.abort(), []);
 
@@ -102,42 +104,25 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
     );
   };
 
-  useInput((input, key) => {
-    const { phase, step, lines } = screen.current;
-    if (phase.kind === 'running') {
-      const run = cancelPromptKey(phase.run, input, key, () => abort.current?.abort());
-      if (run !== phase.run) setPhase({ kind: 'running', run });
-      return;
-    }
-    if (phase.kind === 'result') {
-      const max = Math.max(0, phase.lines.length - ROWS);
-      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
-      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
-      else if (key.return || key.escape || input === 'q') onClose();
-      return;
-    }
-    if (key.ctrl && input === 'c') {
-      abort.current?.abort();
-      return onClose();
-    }
-    if (key.escape) {
-      if (working.current) {
-        // Stop a slow look into the disk (a libguestfs launch) and stay on this step.
-        abort.current?.abort();
-        return;
-      }
-      if (step === 'way') onClose();
-      else goTo(0);
-      return;
-    }
-    if (step === 'review') {
-      const max = Math.max(0, lines.length - ROWS);
-      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
-      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
-      else if (input === 'q') onClose();
-      else if (key.return) start();
-    }
-  });
+  const cancel = () => {
+    abort.current?.abort();
+    onClose();
+  };
+  const keys: WizardScreen =
+    phase.kind === 'running'
+      ? { kind: 'running', run: phase.run, showRun: (run) => setPhase({ kind: 'running', run }), abort: () => abort.current?.abort() }
+      : phase.kind === 'result'
+        ? { kind: 'result', close: onClose, scroll: { max: Math.max(0, phase.lines.length - ROWS), set: setScroll } }
+        : {
+            kind: 'step',
+            first: step === 'way',
+            back: () => goTo(0),
+            // Esc while looking into the disk (a slow libguestfs launch) stops it and stays on this step.
+            busy: busy ? 'stop' : undefined,
+            stopBusy: () => abort.current?.abort(),
+            review: step === 'review' ? { scroll: { max: Math.max(0, lines.length - ROWS), set: setScroll }, run: start, quit: true } : undefined,
+          };
+  useWizardKeys({ screen: keys, cancel });
 
   if (phase.kind === 'running' && prepared) {
     return (

@@ -1,4 +1,4 @@
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import SelectInput from 'ink-select-input';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
@@ -37,6 +37,8 @@ import {
   splitPaths,
 } from './steps/newGuestForm.js';
 import { ReviewStep, XML_ROWS } from './steps/ReviewStep.js';
+import { useWizardKeys } from './useWizardKeys.js';
+import type { WizardScreen } from './wizardKeys.js';
 
 export interface NewGuestWizardProps {
   host: HostContext;
@@ -170,43 +172,38 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
     }
   }, [facts, form, formats, step, host.uri]);
 
+  const keys: WizardScreen =
+    phase.kind === 'running'
+      ? { kind: 'running', abort: () => abort.current?.abort() }
+      : phase.kind === 'form'
+        ? {
+            kind: 'step',
+            first: stepIndex === 0,
+            back: () => goTo(stepIndex - 1),
+            review:
+              step === 'review' && reviewData
+                ? {
+                    scroll: { max: Math.max(0, reviewData.xml.split('\n').length - 1 - XML_ROWS), page: XML_ROWS, set: setScroll },
+                    run: reviewData.error ? undefined : run,
+                    quit: true,
+                  }
+                : undefined,
+          }
+        : { kind: 'own' };
   const noTextFocused = phase.kind !== 'form' || step === 'os' || step === 'review';
-  useInput((input, key) => {
-    if (key.ctrl && input === 'c') {
-      if (phase.kind === 'running') abort.current?.abort();
-      else onClose(null);
-      return;
-    }
-    if (phase.kind === 'running') return;
-    if (input === 'q' && noTextFocused) {
-      onClose(null);
-      return;
-    }
-    if (phase.kind === 'load-failed') {
-      if (input === 'r') load();
-      else if (key.escape) onClose(null);
-      return;
-    }
-    if (phase.kind === 'failed') {
-      if (key.escape) setPhase({ kind: 'form' });
-      return;
-    }
-    if (phase.kind !== 'form') return;
-    if (key.escape) {
-      if (stepIndex === 0) onClose(null);
-      else goTo(stepIndex - 1);
-      return;
-    }
-    if (step === 'review' && reviewData) {
-      const max = Math.max(0, reviewData.xml.split('\n').length - 1 - XML_ROWS);
-      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
-      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
-      else if (key.pageDown) setScroll((s) => Math.min(max, s + XML_ROWS));
-      else if (key.pageUp) setScroll((s) => Math.max(0, s - XML_ROWS));
-      else if (input === 's') update({ start: !form.start });
-      else if (input === 'c' && form.start) update({ openConsole: !form.openConsole });
-      else if (key.return && !reviewData.error) run();
-    }
+  useWizardKeys({
+    screen: keys,
+    cancel: () => onClose(null),
+    onKey: (input, key) => {
+      if (input === 'q' && noTextFocused) onClose(null);
+      else if (phase.kind === 'load-failed') {
+        if (input === 'r') load();
+        else if (key.escape) onClose(null);
+      } else if (phase.kind === 'failed') {
+        if (key.escape) setPhase({ kind: 'form' });
+      } else if (step === 'review' && input === 's') update({ start: !form.start });
+      else if (step === 'review' && input === 'c' && form.start) update({ openConsole: !form.openConsole });
+    },
   });
 
   const width = 80;

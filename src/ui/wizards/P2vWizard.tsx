@@ -1,4 +1,4 @@
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
@@ -9,11 +9,13 @@ import { savePlanScriptNote } from '../../jobs/planScriptFile.js';
 import type { P2vSourceFacts } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
-import { cancelPromptKey, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { followRun, JobSteps, type RunView } from '../components/JobSteps.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { BUS_CHOICES, FORMAT_CHOICES, foundLines, formInput, formSource, initialP2vForm, KIND_CHOICES, P2V_STEP_TITLES, P2V_STEPS, type P2vForm, type P2vStepId, prefill } from './p2v/p2vForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
+import { useWizardKeys } from './useWizardKeys.js';
+import type { WizardScreen } from './wizardKeys.js';
 
 export interface P2vWizardProps {
   host: HostContext;
@@ -60,8 +62,8 @@ export function P2vWizard(props: P2vWizardProps) {
     }
     return [];
   }, [step, facts, prepared, theme, width]);
-  const screen = useRef({ phase, step, stepIndex, prepared, lines });
-  screen.current = { phase, step, stepIndex, prepared, lines };
+  const screen = useRef({ step, stepIndex, prepared });
+  screen.current = { step, stepIndex, prepared };
 
   useEffect(() => () => abort.current?.abort(), []);
 
@@ -146,36 +148,20 @@ export function P2vWizard(props: P2vWizardProps) {
     setMessage(savePlanScriptNote(props.stateDir ?? defaultStateDir(), 'p2v', plan));
   };
 
-  useInput((input, key) => {
-    const { phase, step, stepIndex, prepared, lines } = screen.current;
-    if (phase.kind === 'running') {
-      const run = cancelPromptKey(phase.run, input, key, () => abort.current?.abort());
-      if (run !== phase.run) setPhase({ kind: 'running', run });
-      return;
-    }
-    if (phase.kind === 'result') {
-      if (key.return || key.escape || input === 'q') onClose(phase.ok ? (prepared?.request.name ?? null) : null);
-      return;
-    }
-    if (key.ctrl && input === 'c') return onClose(null);
-    if (key.escape) {
-      if (working.current) return;
-      if (stepIndex === 0) onClose(null);
-      else goTo(stepIndex - 1);
-      return;
-    }
-    if (step === 'found' || step === 'review') {
-      const max = Math.max(0, lines.length - ROWS);
-      if (key.downArrow) setScroll((s) => Math.min(max, s + 1));
-      else if (key.upArrow) setScroll((s) => Math.max(0, s - 1));
-      else if (input === 'q') onClose(null);
-      else if (step === 'review' && input === 'w') saveScript();
-      else if (key.return) {
-        if (step === 'found') submit();
-        else if (prepared?.plan) start();
-      }
-    }
-  });
+  const scroller = { max: Math.max(0, lines.length - ROWS), set: setScroll };
+  const keys: WizardScreen =
+    phase.kind === 'running'
+      ? { kind: 'running', run: phase.run, showRun: (run) => setPhase({ kind: 'running', run }), abort: () => abort.current?.abort() }
+      : phase.kind === 'result'
+        ? { kind: 'result', close: () => onClose(phase.ok ? (prepared?.request.name ?? null) : null) }
+        : {
+            kind: 'step',
+            first: stepIndex === 0,
+            back: () => goTo(stepIndex - 1),
+            busy: busy ? 'wait' : undefined,
+            review: step === 'found' ? { scroll: scroller, run: submit, quit: true } : step === 'review' ? { scroll: scroller, run: start, saveScript, quit: true } : undefined,
+          };
+  useWizardKeys({ screen: keys, cancel: () => onClose(null) });
 
   if (phase.kind === 'running' && prepared?.plan) {
     return (
