@@ -72,10 +72,19 @@ export interface KeyStream {
 }
 
 /**
- * Makes `stdin.read()` return one key at a time and nothing more until a timer has fired.
- * The stream itself is always read until it is empty, as a 'readable' stream must be to announce
- * its next data; what Ink may not have yet waits here. Returns the function that puts the stream
- * back as it was (keys still waiting are dropped: they were typed at a console going away).
+ * How long the start of an escape sequence waits for its rest before it counts as the Escape key
+ * (a terminal's "escape time"; tmux uses 500 ms, vim 100). Bytes of one sequence normally arrive
+ * together; over a slow link they may not, and an arrow must not turn into Escape, [ and A.
+ */
+export const ESCAPE_WAIT_MS = 20;
+
+/**
+ * Makes `stdin.read()` return one key at a time, each only after a timer has fired since it
+ * arrived or since the key before: by then React has rendered for the key before (or for whatever
+ * else changed the screen) and re-bound its handlers. The stream itself is always read until it
+ * is empty, as a 'readable' stream must be to announce its next data; what Ink may not have yet
+ * waits here. Returns the function that puts the stream back as it was (keys still waiting are
+ * dropped: they were typed at a console going away).
  */
 export function paceKeys(stdin: KeyStream): () => void {
   // biome-ignore lint/suspicious/noExplicitAny: the stream's own read, whatever its exact signature
@@ -84,13 +93,22 @@ export function paceKeys(stdin: KeyStream): () => void {
   const original: () => string | Buffer | null = target.read.bind(stdin);
   let waiting = '';
   let holding = false;
+  // A timer has fired since the first waiting key arrived (or since the key before it went out).
+  let due = false;
+  // The waiting text is the start of an escape sequence, and it has had its wait for the rest.
+  let escapeWaited = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
-  const release = () => {
+  const hold = (ms: number) => {
+    holding = true;
+    timer = setTimeout(release, ms);
+  };
+  function release() {
     timer = null;
     holding = false;
-    if (waiting !== '') stdin.emit('readable');
-  };
+    due = waiting !== '';
+    if (due) stdin.emit('readable');
+  }
 
   target.read = (): string | Buffer | null => {
     for (let chunk = original(); chunk !== null && chunk !== undefined; chunk = original()) {
@@ -98,14 +116,20 @@ export function paceKeys(stdin: KeyStream): () => void {
     }
     if (holding || waiting === '') return null;
     const { keys, partial } = splitKeys(waiting);
+    const lonePartial = partial && keys.length === 1;
+    if (!due) {
+      hold(0);
+      return null;
+    }
+    if (lonePartial && !escapeWaited) {
+      escapeWaited = true;
+      hold(ESCAPE_WAIT_MS);
+      return null;
+    }
     const key = keys[0] as string;
     waiting = waiting.slice(key.length);
-    // The start of a sequence whose rest is still on the way goes on at once: Ink's parser joins
-    // the two only if the rest comes before it gives up waiting.
-    if (!(partial && waiting === '')) {
-      holding = true;
-      timer = setTimeout(release, 0);
-    }
+    escapeWaited = false;
+    hold(0);
     return key;
   };
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, test } from 'vitest';
-import { paceKeys, splitKeys } from '../../src/ui/keyPacing.js';
+import { ESCAPE_WAIT_MS, paceKeys, splitKeys } from '../../src/ui/keyPacing.js';
 
 describe('splitKeys', () => {
   test.each([
@@ -59,15 +59,16 @@ function inkLikeReader(stream: FakeTty) {
   return turns;
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 5));
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
 describe('paceKeys', () => {
-  test('one key per turn, the rest after a timer, in order', async () => {
+  test('one key per turn, in order, none at once: each waits a timer turn', async () => {
     const tty = new FakeTty();
     const turns = inkLikeReader(tty);
     const restore = paceKeys(tty);
     tty.arrive('\r5\u001B[B');
-    expect(turns).toEqual([['\r']]);
+    // Not in the event that brought it: a render scheduled just before must run first.
+    expect(turns).toEqual([]);
     for (let i = 0; i < 5; i++) await tick();
     expect(turns).toEqual([['\r'], ['5'], ['\u001B[B']]);
     restore();
@@ -84,23 +85,30 @@ describe('paceKeys', () => {
     tty.arrive('d');
     await tick();
     tty.arrive('\u001B');
-    for (let i = 0; i < 6; i++) await tick();
+    for (let i = 0; i < 8; i++) await tick();
     expect(turns.flat().join('')).toBe('abcd\u001B');
     expect(turns.every((t) => t.length === 1)).toBe(true);
     restore();
   });
 
-  test('a sequence split across reads is passed on at once, so the parser can join it', async () => {
+  test('a sequence split across reads is joined; a lone ESC is Escape after the wait', async () => {
     const tty = new FakeTty();
     const turns = inkLikeReader(tty);
     const restore = paceKeys(tty);
     tty.arrive('\u001B[');
+    await tick(2);
     tty.arrive('A');
-    expect(turns).toEqual([['\u001B['], ['A']]);
+    await tick(ESCAPE_WAIT_MS + 10);
+    expect(turns).toEqual([['\u001B[A']]);
+    tty.arrive('\u001B');
+    await tick(2);
+    expect(turns).toHaveLength(1);
+    await tick(ESCAPE_WAIT_MS + 10);
+    expect(turns).toEqual([['\u001B[A'], ['\u001B']]);
     restore();
   });
 
-  test('restore puts the original read back and drops queued keys', async () => {
+  test('restore puts the original read back and drops waiting keys', async () => {
     const tty = new FakeTty();
     const own = tty.read;
     const turns = inkLikeReader(tty);
@@ -109,6 +117,6 @@ describe('paceKeys', () => {
     restore();
     expect(tty.read).toBe(own);
     await tick();
-    expect(turns).toEqual([['x']]);
+    expect(turns).toEqual([]);
   });
 });
