@@ -202,6 +202,12 @@ interface UploadArgs {
   device: string;
   hivePath: string;
   backupPath: string;
+  /**
+   * The downloaded original, uploaded as the in-guest backup. Copying the hive inside the guest
+   * instead would, when an upload killed after it wrote the new hive is run again, back up the
+   * new hive over the only in-guest copy of the original. Absent in journals of older virtdecks.
+   */
+  original?: string;
   newHive: string;
   downloadTo: string;
   drivers: { local: string; remote: string }[];
@@ -211,6 +217,9 @@ interface RestoreArgs {
   device: string;
   hivePath: string;
   original: string;
+  /** With the original back in place these are leftovers of the undone upload (absent in older journals). */
+  backupPath?: string;
+  downloaded?: string;
 }
 interface VerifyArgs {
   hive: string;
@@ -222,8 +231,10 @@ export function uploadScript(a: UploadArgs): string {
   return `${[
     'run',
     `mount ${gfQuote(a.device)} /`,
-    // cp-a keeps the hive's attributes; the backup name is new for each run, so nothing is overwritten.
-    `cp-a ${gfQuote(a.hivePath)} ${gfQuote(a.backupPath)}`,
+    a.original
+      ? `upload ${gfQuote(a.original)} ${gfQuote(a.backupPath)}`
+      : // cp-a keeps the hive's attributes; the backup name is new for each run, so nothing is overwritten.
+        `cp-a ${gfQuote(a.hivePath)} ${gfQuote(a.backupPath)}`,
     `upload ${gfQuote(a.newHive)} ${gfQuote(a.hivePath)}`,
     ...a.drivers.map((d) => `upload ${gfQuote(d.local)} ${gfQuote(d.remote)}`),
     `download ${gfQuote(a.hivePath)} ${gfQuote(a.downloadTo)}`,
@@ -234,7 +245,7 @@ export function uploadScript(a: UploadArgs): string {
 }
 
 export function restoreScript(a: RestoreArgs): string {
-  return `${['run', `mount ${gfQuote(a.device)} /`, `upload ${gfQuote(a.original)} ${gfQuote(a.hivePath)}`, 'umount-all'].join('\n')}\n`;
+  return `${['run', `mount ${gfQuote(a.device)} /`, `upload ${gfQuote(a.original)} ${gfQuote(a.hivePath)}`, ...(a.backupPath ? [`rm-f ${gfQuote(a.backupPath)}`] : []), 'umount-all'].join('\n')}\n`;
 }
 
 export function planMergeIdeOffline(f: OfflineFacts): Plan {
@@ -275,6 +286,7 @@ export function planMergeIdeOffline(f: OfflineFacts): Plan {
     device: f.device,
     hivePath: f.hivePath,
     backupPath: `${f.hivePath}.virtdeck-backup-${f.stamp}`,
+    original: f.original,
     newHive,
     downloadTo: uploaded,
     drivers: driverFiles,
@@ -286,7 +298,7 @@ export function planMergeIdeOffline(f: OfflineFacts): Plan {
     action: { name: 'mergeide.upload', args: upload },
     undo: {
       title: `upload the original hive from ${f.original} again`,
-      action: { name: 'mergeide.restore', args: { disks: f.disks, device: f.device, hivePath: f.hivePath, original: f.original } satisfies RestoreArgs },
+      action: { name: 'mergeide.restore', args: { disks: f.disks, device: f.device, hivePath: f.hivePath, original: f.original, backupPath: upload.backupPath, downloaded: uploaded } satisfies RestoreArgs },
       // Uploading the original again is right whether or not the upload got through.
       partial: true,
     },
@@ -552,6 +564,7 @@ export function mergeIdeActions(host: HostContext): Record<string, Action> {
     'mergeide.restore': async (raw, ctx) => {
       const a = raw as RestoreArgs;
       await runGuestfish(host, a.disks, restoreScript(a), ctx.signal);
+      if (a.downloaded) await exec.run(['rm', '-f', '--', a.downloaded], { signal: ctx.signal });
     },
     'mergeide.stage': async (raw, ctx) => {
       const a = raw as { dir: string; files: Record<string, string> };

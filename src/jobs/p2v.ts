@@ -5,8 +5,8 @@
  * than a command: two processes (ssh … dd if=DEV, and a local dd conv=sparse) joined here,
  * stdout to stdin through a hashing, counting pass — argv arrays only, no shell on this side.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { writeFile, readFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -17,7 +17,7 @@ import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { domainTypeFor, detectAccel } from '../host/kvm.js';
 import { existingPaths } from '../host/qemuImg.js';
-import { listGuests } from '../host/virsh.js';
+import { listGuests, undefine, virshArgv } from '../host/virsh.js';
 import { randomMac } from '../model/mac.js';
 import {
   checkP2v,
@@ -29,6 +29,7 @@ import {
   type P2vRequest,
   type P2vSource,
   type P2vSourceFacts,
+  type P2vUndefineArgs,
   p2vPaths,
   parseLsblk,
   parseRemoteFacts,
@@ -164,7 +165,7 @@ export async function prepareP2v(host: HostContext, input: P2vInput, opts: { sou
   const hf = await hostFacts(host, request, opts.signal);
   const { refusals, warnings } = checkP2v(request, src, hf);
   const xmlFile = join(tmpdir(), `virtdeck-p2v-${randomBytes(4).toString('hex')}.xml`);
-  const plan = refusals.length === 0 ? planP2v(request, src, { uri: host.uri, xmlFile, domainType: hf.domainType }) : null;
+  const plan = refusals.length === 0 ? planP2v(request, src, { uri: host.uri, xmlFile, domainType: hf.domainType, uuid: randomUUID() }) : null;
   return { request, source: src, host: hf, refusals, warnings, plan };
 }
 
@@ -233,11 +234,33 @@ export function p2vActions(host: HostContext): Record<string, Action> {
       if (got !== want) throw new UserError(`The source's sha256 (${got?.slice(0, 12)}…) differs from the stream's (${want.slice(0, 12)}…): the disk changed during the copy.`, 'Boot the source from a live system so nothing writes to the disk, then copy again.');
       ctx.log(`sha256 on the source matches: ${want}`);
     },
+    /** ln, unless the final name already is the temp copy (a kill after ln, before the journal knew). */
+    'p2v.place': async (raw, ctx) => {
+      const a = raw as { final: string; tmp: string };
+      const same = await exec.run(['test', a.final, '-ef', a.tmp], { okExitCodes: [1], signal: ctx.signal });
+      // ln refuses an existing name: an image that appeared meanwhile is never overwritten.
+      if (same.exitCode !== 0) await exec.run(['ln', '--', a.tmp, a.final], { signal: ctx.signal });
+    },
     /** Takes the placed image away only when it is provably this job's (same inode as its temp twin). */
     'p2v.unplace': async (raw) => {
       const a = raw as { final: string; tmp: string };
       const same = await exec.run(['test', a.final, '-ef', a.tmp], { okExitCodes: [1] });
-      if (same.exitCode === 0) await exec.run(['rm', '-f', '--', a.final]);
+      if (same.exitCode === 0) {
+        await exec.run(['rm', '-f', '--', a.final]);
+        return;
+      }
+      // The temp name goes only in the last step; without it nothing proves whose image this is.
+      const [final, tmp] = [(await existingPaths(exec, [a.final])).length > 0, (await existingPaths(exec, [a.tmp])).length > 0];
+      if (final && !tmp) {
+        throw new UserError(`${a.final} was left in place: its temporary twin is already gone, so virtdeck cannot prove this job wrote it.`, `If it is the P2V copy, remove it by hand (rm -- ${a.final}).`);
+      }
+    },
+    /** Undefines the guest only while it carries this job's UUID: a same-named guest of someone else stays. */
+    'p2v.undefine': async (raw) => {
+      const a = raw as P2vUndefineArgs;
+      await rm(a.xmlFile, { force: true });
+      const r = await host.virshExec.run(virshArgv(host, ['domuuid', '--domain', a.name]), { okExitCodes: [1] });
+      if (r.exitCode === 0 && r.stdout.trim() === a.uuid) await undefine(host, a.name);
     },
   };
 }

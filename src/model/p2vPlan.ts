@@ -366,13 +366,14 @@ function esc(s: string | number): string {
  * libvirt's AHCI controller) SATA. e1000 is driven by Windows since XP-era service packs and by
  * every Linux. Windows keeps its clock in local time.
  */
-export function buildP2vDomainXml(req: P2vRequest, domainType: 'kvm' | 'qemu'): string {
+export function buildP2vDomainXml(req: P2vRequest, domainType: 'kvm' | 'qemu', uuid?: string): string {
   const { final } = p2vPaths(req);
   const prefix = req.bus === 'ide' ? 'hd' : 'sd';
   const windows = req.osType === 'windows';
   const lines = [
     `<domain type='${domainType}'>`,
     `  <name>${esc(req.name)}</name>`,
+    ...(uuid ? [`  <uuid>${esc(uuid)}</uuid>`] : []),
     `  <description>P2V of ${esc(sourceLabel(req.source))} by virtdeck</description>`,
     `  <memory unit='MiB'>${req.memoryMiB}</memory>`,
     `  <currentMemory unit='MiB'>${req.memoryMiB}</currentMemory>`,
@@ -432,6 +433,19 @@ export interface P2vPlanOptions {
   uri: string;
   xmlFile: string;
   domainType: 'kvm' | 'qemu';
+  /**
+   * The new guest's UUID, chosen before the define: a define killed before the journal knew it
+   * finished can then be run again (same name and UUID is a redefine, not a clash), and its undo
+   * can tell this job's guest from one of the same name defined by someone else.
+   */
+  uuid?: string;
+}
+
+/** Arguments of the define's undo: undefine `name` only while it still has this job's UUID. */
+export interface P2vUndefineArgs {
+  name: string;
+  uuid: string;
+  xmlFile: string;
 }
 
 const rm = (...paths: string[]): CommandSpec => ({ runsOn: 'sys', argv: ['rm', '-f', '--', ...paths] });
@@ -508,15 +522,28 @@ export function planP2v(req: P2vRequest, src: P2vSourceFacts, opts: P2vPlanOptio
     id: 'place',
     title: `put the verified image in place as ${paths.final} (never over an existing file)`,
     command: { runsOn: 'sys', argv: ['ln', '--', paths.tmp, paths.final] },
-    undo: { title: `remove ${paths.final}`, action: { name: 'p2v.unplace', args: { final: paths.final, tmp: paths.tmp } } },
+    // The action links only when the final name is not already this copy: a kill after ln but
+    // before the journal recorded it must not make the finish fail on "File exists".
+    action: { name: 'p2v.place', args: { final: paths.final, tmp: paths.tmp } },
+    // Safe on a partial result: it removes the final name only when it is the temp copy's own inode.
+    undo: { title: `remove ${paths.final}`, action: { name: 'p2v.unplace', args: { final: paths.final, tmp: paths.tmp } }, partial: true },
   });
-  const xml = buildP2vDomainXml(req, opts.domainType);
+  const xml = buildP2vDomainXml(req, opts.domainType, opts.uuid);
+  const undefineCommand: CommandSpec = { runsOn: 'virsh', argv: ['virsh', '-c', opts.uri, 'undefine', '--domain', req.name] };
   steps.push({
     id: 'define',
     title: `define the guest ${req.name} (${req.bus} disk, e1000 NIC${req.macs.length > 1 ? 's' : ''} ${req.macs.join(', ')})`,
     command: { runsOn: 'virsh', argv: ['virsh', '-c', opts.uri, 'define', '--file', opts.xmlFile], timeoutMs: 120_000 },
     writesFile: { path: opts.xmlFile, content: xml },
-    undo: { title: `undefine ${req.name}`, command: { runsOn: 'virsh', argv: ['virsh', '-c', opts.uri, 'undefine', '--domain', req.name] } },
+    undo: opts.uuid
+      ? {
+          title: `undefine ${req.name} (only while it has this job's UUID ${opts.uuid})`,
+          command: undefineCommand,
+          action: { name: 'p2v.undefine', args: { name: req.name, uuid: opts.uuid, xmlFile: opts.xmlFile } satisfies P2vUndefineArgs },
+          // A define killed midway may or may not have happened; the UUID check makes the undo right either way.
+          partial: true,
+        }
+      : { title: `undefine ${req.name}`, command: undefineCommand },
   });
   const leftovers = [paths.tmp, ...(paths.rawTmp !== paths.tmp ? [paths.rawTmp] : []), ...(req.source.kind === 'ssh' ? [paths.hashFile] : [])];
   steps.push({ id: 'cleanup', title: 'remove the temporary names', command: rm(...leftovers) });
