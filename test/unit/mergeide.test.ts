@@ -188,8 +188,10 @@ describe('MergeIDE offline job pieces (pure)', async () => {
     const upload = plan.steps.find((s) => s.id === 'upload');
     expect(upload?.undo).toMatchObject({ action: { name: 'mergeide.restore' }, partial: true });
     const script = upload?.command?.input ?? '';
-    // The backup is made before the upload, in the same launch.
-    expect(script.indexOf('cp-a')).toBeLessThan(script.indexOf('upload "/st/mergeide/w2k3-1/system.new"'));
+    // The in-guest backup is the original kept locally, uploaded before the new hive in the same launch.
+    const backup = script.indexOf('upload "/st/mergeide/w2k3-1/system.original" "/WINDOWS/system32/config/');
+    expect(backup).toBeGreaterThan(-1);
+    expect(backup).toBeLessThan(script.indexOf('upload "/st/mergeide/w2k3-1/system.new"'));
     expect(script).toContain('upload "/st/mergeide/w2k3-1/viostor.sys" "/WINDOWS/system32/drivers/viostor.sys"');
     expect(job.gfQuote('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
   });
