@@ -71,9 +71,11 @@ export async function waitForStep(pc: PlanChild, home: string, index: number, re
   }
 }
 
-/** SIGKILL to the group until it is empty: a program being forked at the first kill does not receive it. */
-export async function killGroup(pc: PlanChild): Promise<void> {
-  const pgid = pc.child.pid as number;
+/**
+ * SIGKILL to a whole process group until it is empty: a program being forked at the moment of the
+ * first kill does not receive it, and must not finish its work behind the recovery's back.
+ */
+export async function killProcessGroup(pgid: number): Promise<void> {
   for (;;) {
     try {
       process.kill(-pgid, 'SIGKILL');
@@ -82,6 +84,11 @@ export async function killGroup(pc: PlanChild): Promise<void> {
     }
     await sleep(50);
   }
+}
+
+/** SIGKILL to the plan child's whole group. */
+export function killGroup(pc: PlanChild): Promise<void> {
+  return killProcessGroup(pc.child.pid as number);
 }
 
 /**

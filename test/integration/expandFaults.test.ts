@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, listJournals } from '../../src/jobs/journal.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { finishJob, rollbackJob } from '../../src/jobs/runner.js';
+import { killProcessGroup } from '../helpers/planFault.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
 /**
@@ -47,21 +48,6 @@ function makeVmdk(dir: string): string {
   return p;
 }
 
-/**
- * SIGKILL to the whole process group until it is empty: a program being forked at the moment of
- * the first kill does not receive it, and must not finish its work behind the recovery's back.
- */
-async function killGroup(pgid: number): Promise<void> {
-  for (;;) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      return; // ESRCH: nobody left in the group
-    }
-    await sleep(50);
-  }
-}
-
 /** Starts the CLI on the vmdk and SIGKILLs its whole process group while `step` is running. */
 async function killDuring(home: string, image: string, step: number): Promise<Journal> {
   const main = join(process.cwd(), 'src/cli/main.tsx');
@@ -81,7 +67,7 @@ async function killDuring(home: string, image: string, step: number): Promise<Jo
   }
   // Inside the shim's sleep: the program has done its work, the journal still says running.
   await sleep(400);
-  await killGroup(child.pid as number);
+  await killProcessGroup(child.pid as number);
   const j = Journal.load((listJournals(state)[0] as Journal).path);
   expect(j.record.state).toBe('running');
   expect(j.record.steps[step]?.state).toBe('running');

@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostError } from '../../src/host/errors.js';
 import { SshExecutor } from '../../src/host/exec.js';
 import { prepareConvert, runConvert } from '../../src/jobs/convert.js';
 import type { RunnerEvent } from '../../src/jobs/runner.js';
 import { targetFrom } from '../../src/model/convertPlan.js';
 import { startThrowawaySshd, type ThrowawaySshd } from '../helpers/throwawaySshd.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
+import { failure } from '../helpers/userError.js';
 
 /**
  * Cancelling work on a remote host (a throwaway sshd on 127.0.0.1): the remote process group is
@@ -36,15 +36,6 @@ function executor(timing?: { graceMs: number; afterKillMs: number }): SshExecuto
   // LogLevel=ERROR: ssh's "Permanently added … to the list of known hosts" would land in stderr.
   const options = ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'LogLevel=ERROR'];
   return new SshExecutor({ destination: 'root@127.0.0.1', port: s.port, identityFile: s.keyFile, options }, timing);
-}
-
-async function failure(p: Promise<unknown>): Promise<HostError> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof HostError)) throw new Error(`expected a HostError, got ${String(e)}`);
-  return e;
 }
 
 /** A stdout listener for a command that writes "started PGID": calls onStarted once with the group. */

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostError } from '../../src/host/errors.js';
 import * as virsh from '../../src/host/virsh.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
+import { failure } from '../helpers/userError.js';
 
 const host = localHost();
 const name = `vdtest-host-it-${process.pid}`;
@@ -14,15 +14,6 @@ const disk = join(scratch.dir, 'disk.qcow2');
 
 async function row(): Promise<virsh.GuestRow | undefined> {
   return (await virsh.listGuests(host)).find((r) => r.name === name);
-}
-
-async function failure(p: Promise<unknown>): Promise<HostError> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof HostError)) throw new Error(`expected a HostError, got ${String(e)}`);
-  return e;
 }
 
 describe('virsh.ts on the real libvirtd', () => {

@@ -2,20 +2,11 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HostError } from '../../src/host/errors.js';
 import { CountingExecutor, LocalExecutor, SshExecutor, shellQuote } from '../../src/host/exec.js';
 import { remoteCommandLine } from '../../src/host/remoteGroup.js';
+import { failure } from '../helpers/userError.js';
 
 const local = new LocalExecutor();
-
-async function failure(p: Promise<unknown>): Promise<HostError> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof HostError)) throw new Error(`expected a HostError, got ${String(e)}`);
-  return e;
-}
 
 describe('LocalExecutor', () => {
   it('returns stdout of a successful command and passes argv verbatim', async () => {
