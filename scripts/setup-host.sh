@@ -17,6 +17,8 @@ PACKAGES=(
   libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
   # libguestfs needs a kernel for its appliance; hivexregedit edits Windows registry hives.
   libguestfs-tools libwin-hivex-perl linux-image-amd64
+  # Only Recommended by libguestfs, so --no-install-recommends drops it: the appliance's xfs tools.
+  libguestfs-xfs
   openssh-server openssh-client xorriso tmux
   # UEFI firmware for guests that need it; dnsmasq for libvirt networks with DHCP.
   ovmf dnsmasq-base

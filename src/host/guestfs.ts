@@ -4,7 +4,16 @@
  * run with all its commands batched, and every run gets guestfsEnv's variables.
  */
 import { randomBytes } from 'node:crypto';
-import { type DiskLayout, GF_MARK, type GrowOp, type OsInfo, type PartitionInfo } from '../model/expandPlan.js';
+import {
+  APPLIANCE_FEATURES,
+  type ApplianceFeature,
+  type DiskLayout,
+  GF_MARK,
+  type GrowOp,
+  type OsInfo,
+  type PartitionInfo,
+  partitionEndByte,
+} from '../model/expandPlan.js';
 import { HostError } from './errors.js';
 import type { Executor } from './exec.js';
 import { guestfsEnv } from './guestfsEnv.js';
@@ -36,6 +45,9 @@ export function inspectScript(followUpFile: string): string {
     'lvs',
     `echo ${MARK} size`,
     `blockdev-getsize64 ${APPLIANCE_DISK}`,
+    // Which optional tools this host's appliance has (true/false, in APPLIANCE_FEATURES' order).
+    `echo ${MARK} features`,
+    ...APPLIANCE_FEATURES.map((f) => `feature-available ${f}`),
     `echo ${MARK} roots`,
     `inspect-os | sed -e 's|.*|echo ${MARK} root &\\n-inspect-get-type &\\n-inspect-get-distro &\\n-inspect-get-product-name &|' > ${q(followUpFile)}`,
     `<! cat ${q(followUpFile)}; rm -f ${q(followUpFile)}`,
@@ -91,6 +103,11 @@ export function parseInspection(stdout: string): DiskLayout {
     if (!/^root\d+$/.test(key)) continue;
     roots.push({ root: v[0] ?? '', type: v[1] ?? 'unknown', distro: v[2] ?? 'unknown', product: v[3] ?? 'unknown' });
   }
+  const answers = s.get('features') ?? [];
+  const features: Partial<Record<ApplianceFeature, boolean>> = {};
+  APPLIANCE_FEATURES.forEach((f, i) => {
+    if (answers[i] === 'true' || answers[i] === 'false') features[f] = answers[i] === 'true';
+  });
   return {
     partitionTable: pt === 'msdos' || pt === 'gpt' ? pt : null,
     diskBytes: Number((s.get('size') ?? [])[0] ?? 0),
@@ -100,6 +117,7 @@ export function parseInspection(stdout: string): DiskLayout {
     vgs: s.get('vgs') ?? [],
     lvs: s.get('lvs') ?? [],
     os: roots[0] ?? null,
+    features,
   };
 }
 
@@ -159,6 +177,12 @@ export async function growGuest(exec: Executor, argv: string[], op: GrowOp, sign
   const r = await exec.run(argv, { signal, timeoutMs: 0 });
   const g = parseGrowOutput(r.stdout);
   const problems: string[] = [];
+  // A journal written before GrowOp had partitionStart resumes without this check.
+  if (op.partitionStart !== undefined) {
+    const end = op.partitionStart + g.partitionBytes - 1;
+    const want = partitionEndByte(op, g.diskBytes);
+    if (end !== want) problems.push(`partition ${op.partition} ends at byte ${end}, not at ${want} (the end of the disk)`);
+  }
   if (!(g.fsBytesAfter > g.fsBytesBefore)) problems.push(`the ${op.fsType} filesystem did not grow (${g.fsBytesBefore} → ${g.fsBytesAfter} bytes)`);
   if (problems.length > 0) {
     throw new HostError({

@@ -86,7 +86,16 @@ export interface DiskLayout {
   vgs: string[];
   lvs: string[];
   os: OsInfo | null;
+  /**
+   * Which optional parts of the libguestfs appliance are installed (feature-available); a group
+   * that is absent from the record was not asked about and counts as available.
+   */
+  features?: Partial<Record<ApplianceFeature, boolean>>;
 }
+
+/** The appliance groups a grow may need: xfs and ntfs tools, sgdisk for GPT, LVM. */
+export const APPLIANCE_FEATURES = ['xfs', 'ntfsprogs', 'gdisk', 'lvm2'] as const;
+export type ApplianceFeature = (typeof APPLIANCE_FEATURES)[number];
 
 export interface ExpandFacts {
   uri: string;
@@ -138,6 +147,8 @@ export type GrowFs = 'ext' | 'xfs' | 'ntfs';
 export interface GrowOp {
   partitionTable: 'msdos' | 'gpt';
   partition: number;
+  /** Its first byte, unchanged by the grow: with its size afterwards, where it ends. */
+  partitionStart: number;
   partitionDevice: string;
   /** The device holding the filesystem: the partition, or the logical volume on it. */
   fsDevice: string;
@@ -202,7 +213,7 @@ export function decideGrow(layout: DiskLayout): { op: GrowOp; description: strin
   }
   const fs = fsFamily(fsType);
   if (!fs) return { reason: `the last partition (${last.num}) holds ${fsType ? fsType : 'no filesystem'}, which virtdeck cannot grow` };
-  const op: GrowOp = { partitionTable: layout.partitionTable, partition: last.num, partitionDevice, fsDevice, fsType: fsType as string, fs, lvm };
+  const op: GrowOp = { partitionTable: layout.partitionTable, partition: last.num, partitionStart: last.start, partitionDevice, fsDevice, fsType: fsType as string, fs, lvm };
   const where = lvm ? `LVM volume ${lvm.lv} on partition ${last.num}` : `partition ${last.num}`;
   return { op, description: `grow ${where} and its ${fsType} to the end of the disk` };
 }
@@ -210,8 +221,32 @@ export function decideGrow(layout: DiskLayout): { op: GrowOp; description: strin
 /** Markers in guestfish's output that split the verification's answers. */
 export const GF_MARK = { before: '@@virtdeck-before', after: '@@virtdeck-after', disk: '@@virtdeck-disk', part: '@@virtdeck-part' } as const;
 
-/** The guestfish commands of one launch that grows the partition and its filesystem and measures before and after. */
-export function growCommands(op: GrowOp): string[][] {
+/** GPT keeps its backup at the disk's end: 32 sectors of partition entries (128 × 128 bytes), then the header. */
+const GPT_BACKUP_SECTORS = 33;
+
+/**
+ * The last sector the grown partition may end on. MBR: the disk's last (-1, parted's "-1s"). GPT:
+ * the last usable one before the backup table part-expand-gpt moved to the new end, because
+ * parted refuses -1s there ("Unable to satisfy all constraints"); diskBytes is the size after the
+ * resize, which the plan's verify step has checked before the grow runs.
+ */
+export function partitionEndSector(op: GrowOp, diskBytes?: number): number {
+  if (op.partitionTable !== 'gpt') return -1;
+  if (diskBytes === undefined) throw new Error('growCommands: a GPT disk needs its new size to place the partition end');
+  return diskBytes / SECTOR - 1 - GPT_BACKUP_SECTORS;
+}
+
+/** The last byte the grown partition must reach on a disk of diskBytes (what the grow is checked against). */
+export function partitionEndByte(op: GrowOp, diskBytes: number): number {
+  const sector = partitionEndSector(op, diskBytes);
+  return sector === -1 ? diskBytes - 1 : sector * SECTOR + SECTOR - 1;
+}
+
+/**
+ * The guestfish commands of one launch that grows the partition and its filesystem and measures
+ * before and after. diskBytes: the disk's size after the resize (needed for GPT).
+ */
+export function growCommands(op: GrowOp, diskBytes?: number): string[][] {
   const measure = (mark: string): string[][] => [
     ['echo', mark],
     ['mount-ro', op.fsDevice, '/'],
@@ -220,7 +255,7 @@ export function growCommands(op: GrowOp): string[][] {
   ];
   const cmds: string[][] = [['run'], ...measure(GF_MARK.before)];
   if (op.partitionTable === 'gpt') cmds.push(['part-expand-gpt', APPLIANCE_DISK]);
-  cmds.push(['part-resize', APPLIANCE_DISK, String(op.partition), '-1']);
+  cmds.push(['part-resize', APPLIANCE_DISK, String(op.partition), String(partitionEndSector(op, diskBytes))]);
   if (op.lvm) cmds.push(['pvresize', op.lvm.pv], ['lvresize-free', op.lvm.lv, '100']);
   if (op.fs === 'ext') cmds.push(['e2fsck-f', op.fsDevice], ['resize2fs', op.fsDevice]);
   else if (op.fs === 'ntfs') cmds.push(['ntfsresize', op.fsDevice]);
@@ -228,6 +263,37 @@ export function growCommands(op: GrowOp): string[][] {
   cmds.push(['echo', GF_MARK.disk], ['blockdev-getsize64', APPLIANCE_DISK], ['echo', GF_MARK.part], ['blockdev-getsize64', op.partitionDevice]);
   cmds.push(...measure(GF_MARK.after));
   return cmds;
+}
+
+/** What each appliance group does in a grow, and the host package that puts it in the appliance (Debian/Ubuntu). */
+const FEATURE_USE: Record<ApplianceFeature, { does: string; pkg: string }> = {
+  xfs: { does: 'grows xfs (xfs_growfs)', pkg: 'libguestfs-xfs' },
+  ntfsprogs: { does: 'resizes ntfs (ntfsresize)', pkg: 'ntfs-3g' },
+  gdisk: { does: 'moves the backup GPT header to the new end (sgdisk -e)', pkg: 'gdisk' },
+  lvm2: { does: 'resizes LVM volumes (pvresize, lvresize)', pkg: 'lvm2' },
+};
+
+export function featuresNeeded(op: GrowOp): ApplianceFeature[] {
+  const need: ApplianceFeature[] = [];
+  if (op.partitionTable === 'gpt') need.push('gdisk');
+  if (op.lvm) need.push('lvm2');
+  if (op.fs === 'xfs') need.push('xfs');
+  if (op.fs === 'ntfs') need.push('ntfsprogs');
+  return need;
+}
+
+/**
+ * A grow the appliance lacks the tools for is refused before anything changes: the admin either
+ * installs them (the appliance is built from the host's packages) or grows the guest side by hand.
+ */
+export function missingToolsRefusal(op: GrowOp, layout: DiskLayout): UserError | null {
+  const missing = featuresNeeded(op).filter((f) => layout.features?.[f] === false);
+  if (missing.length === 0) return null;
+  const pkgs = [...new Set(missing.map((f) => FEATURE_USE[f].pkg))].join(' ');
+  return new UserError(
+    `The libguestfs appliance on this host has no ${missing.join(' or ')} tools, so it cannot grow partition ${op.partition} and its ${op.fsType} (that part ${missing.map((f) => FEATURE_USE[f].does).join(', ')}).`,
+    `Install ${pkgs} on the host (apt-get install ${pkgs}) and expand again; or expand with --no-grow-fs (wizard: instructions only) and grow it from inside the guest.`,
+  );
 }
 
 /** `env VARS guestfish --rw -a IMG -- cmd args : cmd args…`: one launch, exactly what runs. */
@@ -319,9 +385,9 @@ function guestSideFor(facts: ExpandFacts, req: ExpandRequest, online: boolean): 
   return { kind: 'offline', op: d.op, description: d.description };
 }
 
-function growStep(facts: ExpandFacts, image: string, format: string, side: GuestSide): PlanStep[] {
+function growStep(facts: ExpandFacts, image: string, format: string, side: GuestSide, diskBytes: number): PlanStep[] {
   if (side.kind !== 'offline') return [];
-  const argv = guestfishArgv(facts.guestfsEnv, image, format, growCommands(side.op));
+  const argv = guestfishArgv(facts.guestfsEnv, image, format, growCommands(side.op, diskBytes));
   return [
     step('grow-fs', `guestfish: ${side.description}`, {
       command: sys(argv),
@@ -431,6 +497,10 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
   }
 
   const guestSide = guestSideFor(facts, req, online);
+  if (guestSide.kind === 'offline' && facts.layout) {
+    const missing = missingToolsRefusal(guestSide.op, facts.layout);
+    if (missing) fail(missing);
+  }
   const osText = facts.layout ? `${osLabel(facts.layout.os)} found` : null;
   if (guestSide.kind === 'offline') checks.push({ ok: true, text: `${osText ? `${osText}: ` : ''}${guestSide.description}` });
   else if (guestSide.kind === 'instructions') checks.push({ ok: false, text: `${osText ? `${osText}; ` : ''}guest side by hand: ${guestSide.reason}` });
@@ -481,7 +551,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
           command: sys(['qemu-img', 'info', '--output=json', '-f', fmt, image.path]),
           action: { name: 'verifyImage', args: { path: image.path, format: fmt, targetBytes } },
         }),
-        ...growStep(facts, image.path, fmt, guestSide),
+        ...growStep(facts, image.path, fmt, guestSide, targetBytes),
       ],
     };
   }
@@ -507,7 +577,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
         long: true,
       }),
       step('resize', `grow the temporary raw image to ${size}`, { command: sys(['qemu-img', 'resize', '-f', 'raw', n.tempRaw, String(targetBytes)]) }),
-      ...growStep(facts, n.tempRaw, 'raw', guestSide),
+      ...growStep(facts, n.tempRaw, 'raw', guestSide, targetBytes),
       step('to-vmdk', `copy it back to a vmdk (${options})`, {
         // A rerun after an interruption starts the copy over; qemu-img convert recreates its output.
         command: sys(['qemu-img', 'convert', '-p', '-f', 'raw', '-O', 'vmdk', '-o', options, n.tempRaw, n.newVmdk]),

@@ -166,7 +166,7 @@ describe('refusals', () => {
 describe('what can be grown offline', () => {
   it('GPT: the backup table is moved first', () => {
     const r = decideGrow({ ...ext4Layout, partitionTable: 'gpt' });
-    expect('op' in r && growCommands(r.op).map((c) => c[0])).toContain('part-expand-gpt');
+    expect('op' in r && growCommands(r.op, 20 * G).map((c) => c[0])).toContain('part-expand-gpt');
   });
   it('xfs is grown mounted; ntfs with ntfsresize', () => {
     const xfs = decideGrow({ ...ext4Layout, filesystems: { '/dev/sda1': 'xfs' } });
