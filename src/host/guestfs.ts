@@ -9,12 +9,17 @@ import {
   type ApplianceFeature,
   type DiskLayout,
   GF_MARK,
+  type GrowMeasures,
   type GrowOp,
   type OsInfo,
   type PartitionInfo,
-  partitionEndByte,
+  growCommands,
+  growProblems,
+  startedAtEnd,
+  vgOf,
+  withGuestfishCommands,
 } from '../model/expandPlan.js';
-import { HostError } from './errors.js';
+import { HostError, explain } from './errors.js';
 import type { Executor } from './exec.js';
 import { guestfsEnv } from './guestfsEnv.js';
 
@@ -137,11 +142,9 @@ export async function inspectDisk(exec: Executor, image: string, format: string,
 // ---------------------------------------------------------------------------------------------
 // Growing
 
-export interface GrowResult {
-  fsBytesBefore: number;
-  fsBytesAfter: number;
-  diskBytes: number;
-  partitionBytes: number;
+export interface GrowResult extends GrowMeasures {
+  /** The step had run before on this image (see startedAtEnd): finished after an interruption. */
+  resumed: boolean;
 }
 
 /** statvfs's blocks × frsize: the filesystem's size as the guest's df shows it. */
@@ -150,7 +153,20 @@ function statvfsBytes(lines: string[]): number {
   return field('blocks') * field('frsize');
 }
 
-export function parseGrowOutput(stdout: string): GrowResult {
+/** vg_free of the VG named vg in `vgs-full` output (the only VG when the name is not found); null when not printed. */
+function vgFreeBytes(lines: string[] | undefined, vg: string): number | null {
+  if (!lines) return null;
+  const vgs: { name: string; free: number }[] = [];
+  for (const l of lines) {
+    const m = l.match(/^(vg_name|vg_free):\s*(\S+)$/);
+    if (m?.[1] === 'vg_name') vgs.push({ name: m[2] as string, free: Number.NaN });
+    else if (m && vgs.length > 0) (vgs[vgs.length - 1] as { free: number }).free = Number(m[2]);
+  }
+  const mine = vgs.find((v) => v.name === vg) ?? (vgs.length === 1 ? vgs[0] : undefined);
+  return mine ? mine.free : Number.NaN;
+}
+
+export function parseGrowOutput(stdout: string, op?: Pick<GrowOp, 'lvm'>): GrowMeasures {
   const blocks = new Map<string, string[]>();
   let current: string[] | null = null;
   const marks = Object.values(GF_MARK) as string[];
@@ -161,37 +177,50 @@ export function parseGrowOutput(stdout: string): GrowResult {
       blocks.set(t, current);
     } else if (current && t) current.push(t);
   }
+  const num = (mark: string) => Number(blocks.get(mark)?.[0] ?? Number.NaN);
+  const vg = op?.lvm ? vgOf(op.lvm.lv) : '';
   return {
     fsBytesBefore: statvfsBytes(blocks.get(GF_MARK.before) ?? []),
     fsBytesAfter: statvfsBytes(blocks.get(GF_MARK.after) ?? []),
-    diskBytes: Number(blocks.get(GF_MARK.disk)?.[0] ?? Number.NaN),
-    partitionBytes: Number(blocks.get(GF_MARK.part)?.[0] ?? Number.NaN),
+    diskBytes: num(GF_MARK.disk),
+    partitionBytes: num(GF_MARK.part),
+    partitionBytesBefore: num(GF_MARK.partBefore),
+    vgFreeBefore: op?.lvm ? vgFreeBytes(blocks.get(GF_MARK.vgFree), vg) : null,
+    vgFreeAfter: op?.lvm ? vgFreeBytes(blocks.get(GF_MARK.vgFreeAfter), vg) : null,
   };
 }
 
+/** guestfish ends with 1 when a command fails; its output up to there is still read. */
+const GUESTFISH_FAILED = 1;
+
 /**
- * Runs the grow launch (argv from the plan: `env … guestfish --rw …`) and checks what it printed:
- * the partition now reaches the end of the disk and the filesystem is larger than before.
+ * Runs the grow launch (argv from the plan: `env … guestfish --rw …`) and checks what it printed
+ * (growProblems): the partition now reaches the end of the disk and the filesystem is larger than
+ * before, or, when the step already ran on this image (a finish after an interruption), has kept
+ * its full size. Such a run again can fail where the first one did not (lvresize-free with no free
+ * extents left, ntfsresize on the volume it marked for chkdsk); then a second launch with the
+ * commands adapted to the state the first one measured does the rest. A first run that fails
+ * fails as before, with guestfish's error.
  */
 export async function growGuest(exec: Executor, argv: string[], op: GrowOp, signal?: AbortSignal): Promise<GrowResult> {
-  const r = await exec.run(argv, { signal, timeoutMs: 0 });
-  const g = parseGrowOutput(r.stdout);
-  const problems: string[] = [];
-  // A journal written before GrowOp had partitionStart resumes without this check.
-  if (op.partitionStart !== undefined) {
-    const end = op.partitionStart + g.partitionBytes - 1;
-    const want = partitionEndByte(op, g.diskBytes);
-    if (end !== want) problems.push(`partition ${op.partition} ends at byte ${end}, not at ${want} (the end of the disk)`);
+  let ran = argv;
+  let r = await exec.run(argv, { signal, timeoutMs: 0, okExitCodes: [GUESTFISH_FAILED] });
+  let m = parseGrowOutput(r.stdout, op);
+  if (r.exitCode !== 0) {
+    if (!startedAtEnd(op, m)) throw explain(argv, r.stderr || r.stdout, r.exitCode);
+    ran = withGuestfishCommands(argv, growCommands(op, m.diskBytes, { vgHasFree: m.vgFreeBefore !== 0 }));
+    r = await exec.run(ran, { signal, timeoutMs: 0 });
+    m = parseGrowOutput(r.stdout, op);
   }
-  if (!(g.fsBytesAfter > g.fsBytesBefore)) problems.push(`the ${op.fsType} filesystem did not grow (${g.fsBytesBefore} → ${g.fsBytesAfter} bytes)`);
+  const { resumed, problems } = growProblems(op, m);
   if (problems.length > 0) {
     throw new HostError({
       sentence: `The guest side was not grown as planned: ${problems.join('; ')}.`,
       fix: 'The disk itself is larger and its data intact; grow the partition from inside the guest (the instructions virtdeck shows), or look at the layout with virt-filesystems --long -h.',
-      command: argv,
+      command: ran,
       stderr: r.stdout.slice(-2000),
       code: 'grow-unverified',
     });
   }
-  return g;
+  return { ...m, resumed };
 }

@@ -245,7 +245,8 @@ export function expandActions(host: HostContext, results: ExpandResults = {}): R
       const a = args as { argv: string[]; op: GrowOp };
       const g = await growGuest(exec, a.argv, a.op, ctx.signal);
       results.grow = g;
-      ctx.log(`filesystem ${a.op.fsDevice}: ${formatBytesLong(g.fsBytesBefore)} → ${formatBytesLong(g.fsBytesAfter)}`);
+      const again = g.resumed ? ' (this step had run before; its result is checked again)' : '';
+      ctx.log(`filesystem ${a.op.fsDevice}: ${formatBytesLong(g.fsBytesBefore)} → ${formatBytesLong(g.fsBytesAfter)}${again}`);
     },
     swapIn: async (args) => {
       await exec.run(swapArgv(SWAP_IN, args as SwapArgs));

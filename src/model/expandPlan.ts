@@ -219,7 +219,15 @@ export function decideGrow(layout: DiskLayout): { op: GrowOp; description: strin
 }
 
 /** Markers in guestfish's output that split the verification's answers. */
-export const GF_MARK = { before: '@@virtdeck-before', after: '@@virtdeck-after', disk: '@@virtdeck-disk', part: '@@virtdeck-part' } as const;
+export const GF_MARK = {
+  before: '@@virtdeck-before',
+  after: '@@virtdeck-after',
+  disk: '@@virtdeck-disk',
+  part: '@@virtdeck-part',
+  partBefore: '@@virtdeck-part-before',
+  vgFree: '@@virtdeck-vgfree',
+  vgFreeAfter: '@@virtdeck-vgfree-after',
+} as const;
 
 /** GPT keeps its backup at the disk's end: 32 sectors of partition entries (128 × 128 bytes), then the header. */
 const GPT_BACKUP_SECTORS = 33;
@@ -243,10 +251,27 @@ export function partitionEndByte(op: GrowOp, diskBytes: number): number {
 }
 
 /**
- * The guestfish commands of one launch that grows the partition and its filesystem and measures
- * before and after. diskBytes: the disk's size after the resize (needed for GPT).
+ * A grow launch run again on an image it already (partly) grew: the partition reached its end in
+ * the earlier run, so moving it is skipped, and the steps that refuse to run twice are adapted.
  */
-export function growCommands(op: GrowOp, diskBytes?: number): string[][] {
+export interface GrowResume {
+  /** LVM: the VG still had free extents after pvresize; without any, lvresize-free fails ("matches existing size"). */
+  vgHasFree: boolean;
+}
+
+/** The VG holding the grown LV: /dev/VG/LV. */
+export function vgOf(lv: string): string {
+  return lv.split('/')[2] ?? '';
+}
+
+/**
+ * The guestfish commands of one launch that grows the partition and its filesystem and measures
+ * before and after. diskBytes: the disk's size after the resize (needed for GPT). The disk and
+ * the partition are measured before anything moves, so the check can tell a first run (the
+ * partition starts short of the new end) from a run again after an interruption (it is there
+ * already). resume: the commands for that second case (see GrowResume).
+ */
+export function growCommands(op: GrowOp, diskBytes?: number, resume?: GrowResume): string[][] {
   const measure = (mark: string): string[][] => [
     ['echo', mark],
     ['mount-ro', op.fsDevice, '/'],
@@ -254,15 +279,71 @@ export function growCommands(op: GrowOp, diskBytes?: number): string[][] {
     ['umount-all'],
   ];
   const cmds: string[][] = [['run'], ...measure(GF_MARK.before)];
-  if (op.partitionTable === 'gpt') cmds.push(['part-expand-gpt', APPLIANCE_DISK]);
-  cmds.push(['part-resize', APPLIANCE_DISK, String(op.partition), String(partitionEndSector(op, diskBytes))]);
-  if (op.lvm) cmds.push(['pvresize', op.lvm.pv], ['lvresize-free', op.lvm.lv, '100']);
+  cmds.push(['echo', GF_MARK.disk], ['blockdev-getsize64', APPLIANCE_DISK], ['echo', GF_MARK.partBefore], ['blockdev-getsize64', op.partitionDevice]);
+  if (!resume) {
+    if (op.partitionTable === 'gpt') cmds.push(['part-expand-gpt', APPLIANCE_DISK]);
+    cmds.push(['part-resize', APPLIANCE_DISK, String(op.partition), String(partitionEndSector(op, diskBytes))]);
+  }
+  if (op.lvm) {
+    // pvresize is a no-op on a PV that already fills its partition; the VG's free space after it says whether the LV still has to grow.
+    cmds.push(['pvresize', op.lvm.pv], ['echo', GF_MARK.vgFree], ['vgs-full']);
+    if (!resume || resume.vgHasFree) cmds.push(['lvresize-free', op.lvm.lv, '100']);
+  }
   if (op.fs === 'ext') cmds.push(['e2fsck-f', op.fsDevice], ['resize2fs', op.fsDevice]);
-  else if (op.fs === 'ntfs') cmds.push(['ntfsresize', op.fsDevice]);
+  // ntfsresize marks the volume for a chkdsk (dirty until Windows boots) and then refuses to run
+  // on it again; force is for exactly that volume, the one an earlier run of this step resized.
+  else if (op.fs === 'ntfs') cmds.push(resume ? ['ntfsresize', op.fsDevice, 'force:true'] : ['ntfsresize', op.fsDevice]);
   else cmds.push(['mount', op.fsDevice, '/'], ['xfs-growfs', '/'], ['umount-all']);
-  cmds.push(['echo', GF_MARK.disk], ['blockdev-getsize64', APPLIANCE_DISK], ['echo', GF_MARK.part], ['blockdev-getsize64', op.partitionDevice]);
+  cmds.push(['echo', GF_MARK.part], ['blockdev-getsize64', op.partitionDevice]);
+  if (op.lvm) cmds.push(['echo', GF_MARK.vgFreeAfter], ['vgs-full']);
   cmds.push(...measure(GF_MARK.after));
   return cmds;
+}
+
+/** What a grow launch printed (NaN: not printed; null: not asked, no LVM). */
+export interface GrowMeasures {
+  fsBytesBefore: number;
+  fsBytesAfter: number;
+  diskBytes: number;
+  partitionBytes: number;
+  /** Before part-resize; NaN from a launch planned before this was measured (an older journal). */
+  partitionBytesBefore: number;
+  /** LVM: the VG's free bytes after pvresize, and at the end. */
+  vgFreeBefore: number | null;
+  vgFreeAfter: number | null;
+}
+
+/**
+ * The partition already reached its planned end when the launch started: this step ran before
+ * (finished after an interruption, or run twice). A first run never starts there, because the
+ * disk has just grown past the partition's old end.
+ */
+export function startedAtEnd(op: GrowOp, m: GrowMeasures): boolean {
+  if (op.partitionStart === undefined || !Number.isFinite(m.partitionBytesBefore) || !Number.isFinite(m.diskBytes)) return false;
+  return op.partitionStart + m.partitionBytesBefore - 1 === partitionEndByte(op, m.diskBytes);
+}
+
+/**
+ * What is wrong with a grow's result. Always: the partition ends where planned, and an LV took all
+ * the VG's free space. First run: the filesystem got larger in this launch. Run again: it may
+ * already have its full size (the grow tools ran again without error, so it fills its device).
+ */
+export function growProblems(op: GrowOp, m: GrowMeasures): { resumed: boolean; problems: string[] } {
+  const problems: string[] = [];
+  const resumed = startedAtEnd(op, m);
+  // A journal written before GrowOp had partitionStart resumes without this check.
+  if (op.partitionStart !== undefined) {
+    const end = op.partitionStart + m.partitionBytes - 1;
+    const want = partitionEndByte(op, m.diskBytes);
+    if (end !== want) problems.push(`partition ${op.partition} ends at byte ${end}, not at ${want} (the end of the disk)`);
+  }
+  if (op.lvm && m.vgFreeAfter !== null && m.vgFreeAfter !== 0) {
+    problems.push(`volume group ${vgOf(op.lvm.lv)} still has ${m.vgFreeAfter} bytes free, so ${op.lvm.lv} did not take them`);
+  }
+  const grew = `${m.fsBytesBefore} → ${m.fsBytesAfter} bytes`;
+  if (!resumed && !(m.fsBytesAfter > m.fsBytesBefore)) problems.push(`the ${op.fsType} filesystem did not grow (${grew})`);
+  if (resumed && !(m.fsBytesAfter >= m.fsBytesBefore)) problems.push(`the ${op.fsType} filesystem shrank or was not measured (${grew})`);
+  return { resumed, problems };
 }
 
 /** What each appliance group does in a grow, and the host package that puts it in the appliance (Debian/Ubuntu). */
@@ -296,11 +377,21 @@ export function missingToolsRefusal(op: GrowOp, layout: DiskLayout): UserError |
   );
 }
 
+function commandWords(commands: string[][]): string[] {
+  return commands.flatMap((c, i) => (i === 0 ? c : [':', ...c]));
+}
+
 /** `env VARS guestfish --rw -a IMG -- cmd args : cmd args…`: one launch, exactly what runs. */
 export function guestfishArgv(env: Record<string, string>, image: string, format: string, commands: string[][], rw = true): string[] {
   const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const words = commands.flatMap((c, i) => (i === 0 ? c : [':', ...c]));
-  return ['env', ...vars, 'guestfish', rw ? '--rw' : '--ro', `--format=${format}`, '-a', image, '--', ...words];
+  return ['env', ...vars, 'guestfish', rw ? '--rw' : '--ro', `--format=${format}`, '-a', image, '--', ...commandWords(commands)];
+}
+
+/** The same launch (environment, image, format: everything before `--`) with other commands. */
+export function withGuestfishCommands(argv: string[], commands: string[][]): string[] {
+  const sep = argv.indexOf('--');
+  if (sep === -1) throw new Error('withGuestfishCommands: not a guestfishArgv');
+  return [...argv.slice(0, sep + 1), ...commandWords(commands)];
 }
 
 // ---------------------------------------------------------------------------------------------

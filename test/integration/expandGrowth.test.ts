@@ -2,7 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
-import { planFor, runExpand, type ExpandOutcome } from '../../src/jobs/expand.js';
+import type { GrowResult } from '../../src/host/guestfs.js';
+import { type ExpandOutcome, type ExpandResults, expandActions, planFor, runExpand } from '../../src/jobs/expand.js';
+import { listJournals } from '../../src/jobs/journal.js';
+import { finishJob } from '../../src/jobs/runner.js';
 import type { DiskLayout, ExpandDecision } from '../../src/model/expandPlan.js';
 import { FIXTURE_VG, type GrowFixture, type MeasuredFixture, buildGrowFixtures, measureFixtures } from '../helpers/growFixtures.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
@@ -10,8 +13,11 @@ import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 /**
  * The guest side of the expansion on real images beyond MBR + ext4 (expandGuestfs.test.ts): GPT +
  * ext4, MBR + xfs, LVM (PV on partition 2, swap and root LVs) and MBR + ntfs, each a tiny sparse raw
- * grown by 64 MiB through the real plan runner. Launches: one builds all four images, each job
- * makes two (inspect, then grow-and-measure; the four jobs run side by side), one reads all four
+ * grown by 64 MiB through the real plan runner. Then the grow step runs again on each grown image,
+ * as finishJob does after a power cut that hit the step just before the journal recorded it done:
+ * it must succeed with the same sizes (LVM and ntfs need a second launch there, see growGuest).
+ * Launches: one builds all four images, each job makes two (inspect, then grow-and-measure; the
+ * four jobs run side by side), the runs again one or two each (side by side), one reads all four
  * back. Everything heavy happens in beforeAll; each case then checks its own results.
  */
 
@@ -25,6 +31,8 @@ interface Ran {
   layout: DiskLayout | null;
   decision: ExpandDecision;
   outcome: ExpandOutcome;
+  /** The grow step run again through finishJob, or why that failed. */
+  again: GrowResult | Error;
 }
 
 const ran = new Map<string, Ran | Error>();
@@ -37,11 +45,24 @@ function result(name: string): Ran {
   return r;
 }
 
+/** The finished job's journal with its grow step marked running, as a kill during it leaves it; then finishJob. */
+async function growAgain(stateDir: string): Promise<GrowResult> {
+  const journal = listJournals(stateDir).find((j) => j.record.kind === 'expand');
+  if (!journal) throw new Error(`no expand journal in ${stateDir}`);
+  journal.step(journal.record.plan.steps.findIndex((s) => s.id === 'grow-fs'), 'running');
+  const results: ExpandResults = {};
+  const r = await finishJob(journal, { host, stateDir, actions: expandActions(host, results) });
+  if (r.state !== 'done') throw r.error ?? new Error(`the finished job ended ${r.state}`);
+  if (!results.grow) throw new Error('the grow step did not run again');
+  return results.grow;
+}
+
 async function expandOne(fixture: GrowFixture, stateDir: string): Promise<Ran> {
   const { facts, decision } = await planFor(host, fixture.path, { size: `+${GROW_MIB}M`, growFs: true });
   const outcome = await runExpand(host, facts, decision, { stateDir });
   if (outcome.state !== 'done') throw outcome.result.error ?? new Error(`${fixture.name}: the job ended ${outcome.state}`);
-  return { fixture, layout: facts.layout, decision, outcome };
+  const again = await growAgain(stateDir).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  return { fixture, layout: facts.layout, decision, outcome, again };
 }
 
 beforeAll(async () => {
@@ -83,7 +104,21 @@ function expectGrown(name: string): { r: Ran; m: MeasuredFixture } {
   expect(g?.fsBytesAfter).toBe(m.fsBytes);
   expect(m.fsBytes - (g?.fsBytesBefore ?? 0)).toBeGreaterThan((GROW_MIB - 8) * MiB);
   expect(m.hello).toBe(`${name} was here`);
+  expect(g?.resumed).toBe(false);
   return { r, m };
+}
+
+/** The grow step run again on the grown image: no error, recognised as a run again, nothing changed. */
+function expectSameAgain(name: string): void {
+  const r = result(name);
+  const m = after.get(name) as MeasuredFixture;
+  if (r.again instanceof Error) throw r.again;
+  expect(r.again.resumed).toBe(true);
+  expect(r.again.partitionBytesBefore).toBe(m.partitionBytes);
+  expect(r.again.partitionBytes).toBe(m.partitionBytes);
+  expect(r.again.diskBytes).toBe(m.diskBytes);
+  expect(r.again.fsBytesBefore).toBe(r.outcome.grow?.fsBytesAfter);
+  expect(r.again.fsBytesAfter).toBe(m.fsBytes);
 }
 
 describe('offline growth of the partition and filesystem, on real images', () => {
@@ -99,6 +134,7 @@ describe('offline growth of the partition and filesystem, on real images', () =>
     const lastUsable = Number(print.match(/last usable sector is (\d+)/)?.[1]);
     expect(lastUsable).toBe((r.fixture.sizeMiB + GROW_MIB) * 2048 - 34);
     expect(print).toMatch(new RegExp(`^\\s*1\\s+\\d+\\s+${lastUsable}\\s`, 'm'));
+    expectSameAgain('gpt');
   });
 
   it('MBR + xfs: grown mounted inside the appliance (xfs-growfs)', () => {
@@ -106,6 +142,7 @@ describe('offline growth of the partition and filesystem, on real images', () =>
     expect(r.layout?.features?.xfs).toBe(true);
     const cmds = r.decision.plan.steps.find((s) => s.id === 'grow-fs')?.command?.argv.join(' ') ?? '';
     expect(cmds).toContain('mount /dev/sda1 / : xfs-growfs /');
+    expectSameAgain('xfs');
   });
 
   it('LVM: pvresize, the root LV (not swap) takes the free space, its ext4 grows', () => {
@@ -114,10 +151,16 @@ describe('offline growth of the partition and filesystem, on real images', () =>
     expect(op?.lvm).toEqual({ pv: '/dev/sda2', lv: `/dev/${FIXTURE_VG}/root` });
     expect(m.lvBytes.swap).toBe(8 * MiB);
     expect(m.lvBytes.root).toBeGreaterThan((48 + GROW_MIB) * MiB);
+    expect(r.outcome.grow?.vgFreeAfter).toBe(0);
+    // Run again: the VG has no free extents left, so lvresize-free is left out (it would fail).
+    expectSameAgain('lvm');
+    expect((r.again as GrowResult).vgFreeBefore).toBe(0);
   });
 
   it('MBR + ntfs: ntfsresize fills the grown partition', () => {
     const { r } = expectGrown('ntfs');
     expect(r.layout?.features?.ntfsprogs).toBe(true);
+    // Run again: the volume ntfsresize marked for chkdsk is resized with force, and keeps its size.
+    expectSameAgain('ntfs');
   });
 });

@@ -39,6 +39,8 @@ frsize: 1024
 blocks: 60000
 @@virtdeck-disk
 1140850688
+@@virtdeck-part-before
+67043328
 @@virtdeck-part
 1140785152
 @@virtdeck-after

@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { HostError } from '../../src/host/errors.js';
 import type { Executor } from '../../src/host/exec.js';
 import { growGuest, inspectScript, parseInspection } from '../../src/host/guestfs.js';
-import { type DiskLayout, type ExpandFacts, GF_MARK, assessExpand, decideGrow, growCommands, partitionEndByte, partitionEndSector } from '../../src/model/expandPlan.js';
+import {
+  type DiskLayout,
+  type ExpandFacts,
+  GF_MARK,
+  type GrowMeasures,
+  assessExpand,
+  decideGrow,
+  growCommands,
+  growProblems,
+  guestfishArgv,
+  partitionEndByte,
+  partitionEndSector,
+} from '../../src/model/expandPlan.js';
 
 const G = 1024 ** 3;
 const M = 1024 ** 2;
@@ -114,5 +126,168 @@ describe('a grow the appliance has no tools for', () => {
     expect(script).toContain('feature-available xfs\nfeature-available ntfsprogs\nfeature-available gdisk\nfeature-available lvm2\n');
     const l = parseInspection(['@@virtdeck@@ parttype', 'gpt', '@@virtdeck@@ features', 'false', 'true', 'true', 'true', '@@virtdeck@@ end'].join('\n'));
     expect(l.features).toEqual({ xfs: false, ntfsprogs: true, gdisk: true, lvm2: true });
+  });
+});
+
+/** An LVM disk: a 32 MiB partition 1, the PV on partition 2 to the end, root and swap LVs. */
+function lvmLayout(): DiskLayout {
+  return layout({
+    partitions: [
+      { num: 1, start: M, end: 33 * M - 1, size: 32 * M, fsType: 'ext4' },
+      { num: 2, start: 33 * M, end: 128 * M - 1, size: 95 * M, fsType: null },
+    ],
+    filesystems: { '/dev/sda1': 'ext4', '/dev/vg/root': 'ext4', '/dev/vg/swap': 'swap' },
+    pvs: ['/dev/sda2'],
+    vgs: ['vg'],
+    lvs: ['/dev/vg/root', '/dev/vg/swap'],
+  });
+}
+
+const DISK = 192 * M;
+
+/** What a grow launch measured: partition 1 from 1 MiB, at the end of DISK (MBR) when `atEnd`. */
+function measures(over: Partial<GrowMeasures> & { atEndBefore: boolean }): GrowMeasures {
+  const { atEndBefore, ...rest } = over;
+  return {
+    fsBytesBefore: 60 * M,
+    fsBytesAfter: 120 * M,
+    diskBytes: DISK,
+    partitionBytes: DISK - M,
+    partitionBytesBefore: atEndBefore ? DISK - M : 64 * M - M,
+    vgFreeBefore: null,
+    vgFreeAfter: null,
+    ...rest,
+  };
+}
+
+describe('the grow launch measures before anything moves', () => {
+  it('first run: disk and partition sizes come before part-resize; LVM free space before lvresize-free', () => {
+    const cmds = growCommands(op(lvmLayout())).map((c) => c.join(' '));
+    const at = (c: string) => cmds.indexOf(c);
+    expect(at('echo @@virtdeck-part-before')).toBeGreaterThan(0);
+    expect(at('blockdev-getsize64 /dev/sda2')).toBeLessThan(at('part-resize /dev/sda 2 -1'));
+    expect(at('echo @@virtdeck-disk')).toBeLessThan(at('part-resize /dev/sda 2 -1'));
+    expect(cmds.slice(at('pvresize /dev/sda2'), at('pvresize /dev/sda2') + 4)).toEqual(['pvresize /dev/sda2', 'echo @@virtdeck-vgfree', 'vgs-full', 'lvresize-free /dev/vg/root 100']);
+    expect(cmds).toContain('echo @@virtdeck-vgfree-after');
+  });
+
+  it('run again: no partition move, lvresize-free only while the VG has free space, ntfsresize forced', () => {
+    const lvm = op(lvmLayout());
+    const full = growCommands(lvm, DISK, { vgHasFree: false }).map((c) => c.join(' '));
+    expect(full.filter((c) => /^part-|^lvresize/.test(c))).toEqual([]);
+    expect(full).toEqual(expect.arrayContaining(['pvresize /dev/sda2', 'e2fsck-f /dev/vg/root', 'resize2fs /dev/vg/root']));
+    expect(growCommands(lvm, DISK, { vgHasFree: true }).map((c) => c.join(' '))).toContain('lvresize-free /dev/vg/root 100');
+    const ntfs = op(layout({ filesystems: { '/dev/sda1': 'ntfs' } }));
+    expect(growCommands(ntfs).map((c) => c.join(' '))).toContain('ntfsresize /dev/sda1');
+    expect(growCommands(ntfs, DISK, { vgHasFree: false }).map((c) => c.join(' '))).toContain('ntfsresize /dev/sda1 force:true');
+    const gpt = growCommands(op(layout({ partitionTable: 'gpt' })), DISK, { vgHasFree: false }).map((c) => c[0]);
+    expect(gpt).not.toContain('part-expand-gpt');
+  });
+});
+
+describe('checking a first run and a run again', () => {
+  const ext = op(layout({ partitions: [{ num: 1, start: M, end: 64 * M - 1, size: 63 * M, fsType: 'ext4' }] }));
+
+  it('first run (the partition started short of the end): the filesystem must grow in this launch', () => {
+    expect(growProblems(ext, measures({ atEndBefore: false }))).toEqual({ resumed: false, problems: [] });
+    expect(growProblems(ext, measures({ atEndBefore: false, fsBytesAfter: 60 * M })).problems).toEqual([
+      `the ext4 filesystem did not grow (${60 * M} → ${60 * M} bytes)`,
+    ]);
+  });
+
+  it('run again (the partition was at the end before this launch): an unchanged filesystem is the expected result', () => {
+    expect(growProblems(ext, measures({ atEndBefore: true, fsBytesBefore: 120 * M }))).toEqual({ resumed: true, problems: [] });
+    expect(growProblems(ext, measures({ atEndBefore: true, fsBytesBefore: 120 * M, fsBytesAfter: Number.NaN })).problems).toEqual([
+      `the ext4 filesystem shrank or was not measured (${120 * M} → NaN bytes)`,
+    ]);
+  });
+
+  it('either way the partition must end at the end, and an LV must have taken all the free space', () => {
+    const short = measures({ atEndBefore: true, fsBytesBefore: 120 * M, partitionBytes: 100 * M });
+    expect(growProblems(ext, short).problems).toEqual([`partition 1 ends at byte ${101 * M - 1}, not at ${DISK - 1} (the end of the disk)`]);
+    const lvm = op(lvmLayout());
+    const left = measures({ atEndBefore: false, partitionBytes: DISK - 33 * M, partitionBytesBefore: 95 * M, vgFreeAfter: 4 * M });
+    expect(growProblems(lvm, left).problems).toEqual([`volume group vg still has ${4 * M} bytes free, so /dev/vg/root did not take them`]);
+  });
+
+  it('output of a launch planned before the partition was measured first (an older journal) is checked as a first run', () => {
+    expect(growProblems(ext, { ...measures({ atEndBefore: false, fsBytesAfter: 60 * M }), partitionBytesBefore: Number.NaN }).resumed).toBe(false);
+  });
+});
+
+/** guestfish output of a grow launch, as the sections growGuest reads. */
+function growOutput(s: { fsBefore: number; fsAfter?: number; partBefore: number; part?: number; vgFree?: number; vgFreeAfter?: number }): string {
+  const fs = (bytes: number) => [`blocks: ${bytes / 4096}`, 'frsize: 4096'];
+  const vgs = (free: number) => ['[0] = {', 'vg_name: vg', 'vg_size: 167772160', `vg_free: ${free}`, '}'];
+  const lines = [GF_MARK.before, ...fs(s.fsBefore), GF_MARK.disk, String(DISK), GF_MARK.partBefore, String(s.partBefore)];
+  if (s.vgFree !== undefined) lines.push(GF_MARK.vgFree, ...vgs(s.vgFree));
+  if (s.part !== undefined) lines.push(GF_MARK.part, String(s.part));
+  if (s.vgFreeAfter !== undefined) lines.push(GF_MARK.vgFreeAfter, ...vgs(s.vgFreeAfter));
+  if (s.fsAfter !== undefined) lines.push(GF_MARK.after, ...fs(s.fsAfter));
+  return lines.join('\n');
+}
+
+/** An executor answering each launch in turn (stdout, exit code), recording what ran. */
+function scripted(answers: { stdout: string; exitCode: number; stderr?: string }[]) {
+  const ran: string[][] = [];
+  const exec: Executor = {
+    label: 'local',
+    run: async (argv, o) => {
+      ran.push(argv);
+      const a = answers.shift();
+      if (!a) throw new Error('one launch too many');
+      if (a.exitCode !== 0 && !(o?.okExitCodes ?? []).includes(a.exitCode)) throw new HostError({ sentence: 'failed', fix: '', command: argv, stderr: a.stderr ?? '' });
+      return { argv, exitCode: a.exitCode, stdout: a.stdout, stderr: a.stderr ?? '' };
+    },
+    interactive: async () => 0,
+  };
+  return { exec, ran };
+}
+
+describe('growGuest run again on an image it already grew', () => {
+  const lvm = op(lvmLayout());
+  const argv = guestfishArgv({ LIBGUESTFS_BACKEND: 'direct' }, '/srv/vm/db.raw', 'raw', growCommands(lvm));
+  const grown = { fsBefore: 150 * M, partBefore: DISK - 33 * M };
+
+  it('LVM whose LV already took the space: lvresize-free fails, a second launch without it checks the same result', async () => {
+    const { exec, ran } = scripted([
+      { stdout: growOutput({ ...grown, vgFree: 0 }), exitCode: 1, stderr: 'libguestfs: error: lvresize_free: New size (40 extents) matches existing size' },
+      { stdout: growOutput({ ...grown, vgFree: 0, part: DISK - 33 * M, vgFreeAfter: 0, fsAfter: 150 * M }), exitCode: 0 },
+    ]);
+    const g = await growGuest(exec, argv, lvm);
+    expect(g).toMatchObject({ resumed: true, fsBytesBefore: 150 * M, fsBytesAfter: 150 * M, partitionBytes: DISK - 33 * M, vgFreeAfter: 0 });
+    expect(ran).toHaveLength(2);
+    const again = ran[1] as string[];
+    expect(again.slice(0, again.indexOf('--'))).toEqual(argv.slice(0, argv.indexOf('--')));
+    expect(again.join(' ')).not.toMatch(/part-resize|lvresize-free/);
+    expect(again.join(' ')).toContain('pvresize /dev/sda2 : echo @@virtdeck-vgfree : vgs-full : e2fsck-f /dev/vg/root');
+  });
+
+  it('killed after pvresize: the VG still has free space, so the one launch grows the LV and the filesystem', async () => {
+    const { exec, ran } = scripted([
+      { stdout: growOutput({ ...grown, fsBefore: 46 * M, vgFree: 64 * M, part: DISK - 33 * M, vgFreeAfter: 0, fsAfter: 110 * M }), exitCode: 0 },
+    ]);
+    expect(await growGuest(exec, argv, lvm)).toMatchObject({ resumed: true, fsBytesBefore: 46 * M, fsBytesAfter: 110 * M });
+    expect(ran).toHaveLength(1);
+  });
+
+  it('ntfs already resized (marked for chkdsk): the second launch forces ntfsresize', async () => {
+    const ntfs = op(layout({ partitions: [{ num: 1, start: M, end: 64 * M - 1, size: 63 * M, fsType: 'ntfs' }], filesystems: { '/dev/sda1': 'ntfs' } }));
+    const nargv = guestfishArgv({}, '/srv/vm/win.raw', 'raw', growCommands(ntfs));
+    const { exec, ran } = scripted([
+      { stdout: growOutput({ fsBefore: 190 * M, partBefore: DISK - M }), exitCode: 1, stderr: 'ntfsresize: The NTFS journal file is unclean…' },
+      { stdout: growOutput({ fsBefore: 190 * M, partBefore: DISK - M, part: DISK - M, fsAfter: 190 * M }), exitCode: 0 },
+    ]);
+    expect(await growGuest(exec, nargv, ntfs)).toMatchObject({ resumed: true });
+    expect(ran[1]?.join(' ')).toContain('ntfsresize /dev/sda1 force:true');
+    expect(ran[1]?.join(' ')).not.toContain('part-resize');
+  });
+
+  it('a first run that fails is not retried: guestfish’s error, one launch', async () => {
+    const { exec, ran } = scripted([{ stdout: growOutput({ fsBefore: 46 * M, partBefore: 95 * M, vgFree: 0 }), exitCode: 1, stderr: 'libguestfs: error: lvresize_free: Insufficient free space' }]);
+    const e = await growGuest(exec, argv, lvm).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HostError);
+    expect((e as HostError).stderr).toMatch(/Insufficient free space/);
+    expect(ran).toHaveLength(1);
   });
 });
