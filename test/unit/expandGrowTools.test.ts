@@ -3,47 +3,19 @@ import { HostError } from '../../src/host/errors.js';
 import type { Executor } from '../../src/host/exec.js';
 import { growGuest, inspectScript, parseInspection } from '../../src/host/guestfs.js';
 import {
+  assessExpand,
   type DiskLayout,
-  type ExpandFacts,
+  decideGrow,
   GF_MARK,
   type GrowMeasures,
-  assessExpand,
-  decideGrow,
   growCommands,
   growProblems,
   guestfishArgv,
   partitionEndByte,
   partitionEndSector,
 } from '../../src/model/expandPlan.js';
+import { facts, G, layout, M } from '../helpers/expandFixtures.js';
 
-const G = 1024 ** 3;
-const M = 1024 ** 2;
-
-function layout(over: Partial<DiskLayout> = {}): DiskLayout {
-  return {
-    partitionTable: 'msdos',
-    diskBytes: 20 * G,
-    partitions: [{ num: 1, start: M, end: 20 * G - 1, size: 20 * G - M, fsType: 'ext4' }],
-    filesystems: { '/dev/sda1': 'ext4' },
-    pvs: [],
-    vgs: [],
-    lvs: [],
-    os: null,
-    ...over,
-  };
-}
-
-function facts(l: DiskLayout): ExpandFacts {
-  return {
-    uri: 'qemu:///system',
-    requestedPath: '/srv/vm/web.raw',
-    image: { path: '/srv/vm/web.raw', format: 'raw', virtualSize: 20 * G, dataBytes: G, backingFile: null, snapshots: [], vmdk: null, freeBytes: 100 * G },
-    guest: null,
-    layout: l,
-    guestfsEnv: {},
-    existingLeftovers: [],
-  };
-}
 
 function op(l: DiskLayout) {
   const d = decideGrow(l);

@@ -14,24 +14,13 @@ import {
 } from '../../src/model/expandPlan.js';
 import { describePlan, planScript } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
-
-const G = 1024 ** 3;
-const M = 1024 ** 2;
+import { G, layout, M } from '../helpers/expandFixtures.js';
 
 function image(over: Partial<ImageFacts> = {}): ImageFacts {
   return { path: '/srv/vm/web.qcow2', format: 'qcow2', virtualSize: 20 * G, dataBytes: 5 * G, backingFile: null, snapshots: [], vmdk: null, freeBytes: 100 * G, ...over };
 }
 
-const ext4Layout: DiskLayout = {
-  partitionTable: 'msdos',
-  diskBytes: 20 * G,
-  partitions: [{ num: 1, start: M, end: 20 * G - 1, size: 20 * G - M, fsType: 'ext4' }],
-  filesystems: { '/dev/sda1': 'ext4' },
-  pvs: [],
-  vgs: [],
-  lvs: [],
-  os: { root: '/dev/sda1', type: 'linux', distro: 'debian', product: 'Debian GNU/Linux 12' },
-};
+const ext4Layout: DiskLayout = layout({ os: { root: '/dev/sda1', type: 'linux', distro: 'debian', product: 'Debian GNU/Linux 12' } });
 
 function facts(over: Partial<ExpandFacts> = {}): ExpandFacts {
   return {
