@@ -3,21 +3,22 @@ import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Executor } from '../../src/host/exec.js';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
-import { renderReg } from '../../src/model/mergeide.js';
+import { type RegSection, renderReg } from '../../src/model/mergeide.js';
 
 /**
  * A qcow2 that looks like a Windows system disk to MergeIDE: an NTFS partition holding
  * /Windows/System32/config/SYSTEM (the hivex corpus' `minimal` hive with two control sets and
- * Select\Current) and an empty drivers directory. ONE guestfish launch; copy the result for
+ * Select\Current, plus `extraKeys`) and an empty drivers directory. ONE guestfish launch; copy the result for
  * each scenario instead of building it again.
  */
-export async function buildTinyWindowsImage(exec: Executor, dir: string, name = 'win.qcow2'): Promise<string> {
+export async function buildTinyWindowsImage(exec: Executor, dir: string, name = 'win.qcow2', extraKeys: RegSection[] = []): Promise<string> {
   const hive = join(dir, 'SYSTEM.build');
   copyFileSync(new URL('../../../shared/corpus/hives/minimal', import.meta.url), hive);
   chmodSync(hive, 0o644);
   const build = renderReg([
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001', values: [] },
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002', values: [] },
+    ...extraKeys,
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\Select', values: [{ name: 'Current', type: 'dword', data: 1 }, { name: 'LastKnownGood', type: 'dword', data: 2 }] },
   ]);
   execFileSync('hivexregedit', ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', hive], { input: build });

@@ -3,12 +3,12 @@ import { copyFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
-import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import { exportKey } from '../../src/host/hive.js';
 import { prepareMergeIde, runMergeIde } from '../../src/jobs/mergeide.js';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { controlSetReg, MERGEIDE_KEYS, missingAfterMerge, parseReg, renderReg } from '../../src/model/mergeide.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
+import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
 
 /**
  * MergeIDE on the real stack: a qcow2 holding an NTFS filesystem with
@@ -30,22 +30,11 @@ function virsh(args: string[]): string {
 }
 
 beforeAll(async () => {
-  const hive = join(dir, 'SYSTEM');
-  copyFileSync(new URL('../../../shared/corpus/hives/minimal', import.meta.url), hive);
-  chmodSync(hive, 0o644);
-  const build = renderReg([
-    { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001', values: [] },
-    { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002', values: [] },
-    // An existing service with a different Start proves "changed" is reported and merged.
+  // An existing service with a different Start proves "changed" is reported and merged.
+  await buildTinyWindowsImage(exec, dir, 'win.qcow2', [
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services', values: [] },
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\atapi', values: [{ name: 'Start', type: 'dword', data: 3 }] },
-    { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\Select', values: [{ name: 'Current', type: 'dword', data: 1 }, { name: 'LastKnownGood', type: 'dword', data: 2 }] },
   ]);
-  execFileSync('hivexregedit', ['--merge', '--prefix', 'HKEY_LOCAL_MACHINE\\SYSTEM', hive], { input: build });
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
-  const env = { ...process.env, ...(await guestfsEnv(exec)) };
-  const script = ['run', 'part-disk /dev/sda mbr', 'mkfs ntfs /dev/sda1', 'mount /dev/sda1 /', 'mkdir-p /Windows/System32/config', 'mkdir-p /Windows/System32/drivers', `upload ${hive} /Windows/System32/config/SYSTEM`, 'umount-all', ''].join('\n');
-  execFileSync('guestfish', ['--format=qcow2', '-a', disk], { input: script, env, timeout: 300_000 });
   const xml = join(dir, 'g.xml');
   writeFileSync(xml, tinyGuestXml(OFFLINE, { disk }));
   virsh(['define', '--file', xml]);
