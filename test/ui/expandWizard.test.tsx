@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import type { ExpandOutcome } from '../../src/jobs/expand.js';
@@ -50,7 +51,7 @@ blocks: 1037481
 `;
 
 /** The fake libvirt host for virsh, plus the file-side answers the expansion reads and runs. */
-function expandHost() {
+function expandHost(opts: { holdResize?: boolean } = {}) {
   const fake = createFakeHost([
     { name: 'web', state: 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'vda', device: 'disk', bus: 'virtio', source: IMG, format: 'raw' }] },
   ]);
@@ -69,6 +70,11 @@ function expandHost() {
       if (prog === 'df') return ok(argv, 'Avail\n100000000000\n');
       if (prog === 'qemu-img' && args[0] === 'info') return ok(argv, JSON.stringify({ filename: IMG, format: 'raw', 'virtual-size': size }));
       if (prog === 'qemu-img' && args[0] === 'resize') {
+        if (opts.holdResize) {
+          // Runs until the job is cancelled, as a real executor ends a killed process.
+          await new Promise((resolve) => o.signal?.addEventListener('abort', resolve));
+          throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Start it again when ready.', command: argv, stderr: '', code: 'cancelled' });
+        }
         size = Number(argv[argv.length - 1]);
         return ok(argv, '');
       }
@@ -91,17 +97,17 @@ const RIGHT = '\u001B[C';
 let state: string;
 afterEach(() => rmSync(state, { recursive: true, force: true }));
 
-function open() {
+function open(opts: { holdResize?: boolean } = {}) {
   state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
-  const { host, ran } = expandHost();
+  const { host, ran } = expandHost(opts);
   const closed: (ExpandOutcome | null | 'open')[] = ['open'];
   const r = render(<ExpandWizard host={host} path={IMG} onClose={(x) => closed.push(x)} theme={theme} stateDir={state} />);
   const frame = () => r.lastFrame() ?? '';
-  const until = async (text: string | RegExp, timeoutMs = 5000) => {
+  const until = async (text: string | RegExp | ((f: string) => boolean), timeoutMs = 5000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const f = frame();
-      if (typeof text === 'string' ? f.includes(text) : text.test(f)) {
+      if (typeof text === 'string' ? f.includes(text) : typeof text === 'function' ? text(f) : text.test(f)) {
         await wait(50);
         return f;
       }
@@ -156,6 +162,38 @@ describe('expand wizard', () => {
     expect(w.ran.some((a) => a[0] === 'env' && a.includes('resize2fs'))).toBe(true);
     await w.press(ENTER);
     expect((w.closed.at(-1) as ExpandOutcome).state).toBe('done');
+    w.r.unmount();
+  });
+
+  it('asks before cancelling a running expansion: n keeps it going, y cancels', async () => {
+    const w = open({ holdResize: true });
+    await w.until('step 1 of 4');
+    await w.press(ENTER);
+    await w.until('step 2 of 4');
+    for (const ch of '+1G') await w.press(ch);
+    await w.until('grow partition 1 and its ext4');
+    await w.press(ENTER);
+    await w.until('step 3 of 4');
+    await w.press(ENTER);
+    await w.until('step 4 of 4');
+    await w.press(ENTER);
+    await w.until('Esc/Ctrl-C cancel');
+    await w.press('\u0003');
+    const asked = (await w.until('Cancel the expansion?')).replace(/\s+/g, ' ');
+    // The raw route grows in place and has no undo: the question says so.
+    expect(asked).toContain('Cancel the expansion? What is already grown stays grown (a grow is not');
+    expect(asked).toContain('undone); the rest is skipped. (y/n)');
+    expect(asked).toContain('y cancel the expansion n keep going');
+    await w.press('n');
+    const going = await w.until((f: string) => !f.includes('Cancel the expansion?'));
+    expect(going).toContain('growing web.raw');
+    expect(going).toContain('Esc/Ctrl-C cancel');
+    await w.press(ESC);
+    await w.until('Cancel the expansion?');
+    await w.press('y');
+    const stopped = (await w.until('Could not grow web.raw')).replace(/\s+/g, ' ');
+    expect(stopped).toContain('The operation was cancelled.');
+    expect(w.closed).toEqual(['open']);
     w.r.unmount();
   });
 

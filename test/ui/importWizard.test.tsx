@@ -25,7 +25,7 @@ tools.syncTime = "FALSE"
 `;
 
 /** Scripted jobs: the facts a real inspection of /vm/w2k3 would give; plan and check are the real pure ones. */
-function scriptedJobs(opts: { locked?: boolean } = {}) {
+function scriptedJobs(opts: { locked?: boolean; hold?: boolean } = {}) {
   const calls: { ran: PreparedImport[]; requests: ImportRequest[] } = { ran: [], requests: [] };
   const facts = (vmxPath: string): ImportFacts => {
     const guest = parseVmx(VMX, { resolveFile: (n) => `/vm/w2k3/${n}` });
@@ -53,6 +53,13 @@ function scriptedJobs(opts: { locked?: boolean } = {}) {
     },
     run: async (_h, prepared, o) => {
       calls.ran.push(prepared);
+      if (opts.hold) {
+        // The first step runs until the wizard cancels the job.
+        const first = prepared.plan?.steps[0];
+        if (first) o.onEvent?.({ type: 'step-start', index: 0, step: first });
+        await new Promise((resolve) => o.signal?.addEventListener('abort', resolve));
+        return { state: 'cancelled', journal: { path: '/tmp/j' } } as unknown as RunResult;
+      }
       prepared.plan?.steps.forEach((step, index) => {
         o.onEvent?.({ type: 'step-start', index, step });
         o.onEvent?.({ type: 'step-end', index, step });
@@ -157,6 +164,45 @@ describe('Import VMware wizard', () => {
     await w.press(KEYS.ctrlC);
     expect(closed).toEqual([null]);
     expect(calls.ran).toHaveLength(0);
+  });
+
+  it('asks before cancelling a running import: n keeps it going, y cancels; q closes the result', async () => {
+    const { jobs, calls } = scriptedJobs({ hold: true });
+    const closed: (string | null)[] = [];
+    const w = renderWizard(jobs, closed);
+    cleanup = () => w.r.unmount();
+    await w.waitFor('vm/');
+    await w.press(KEYS.down);
+    await w.press(KEYS.enter);
+    await w.waitFor('w2k3/');
+    await w.press(KEYS.down);
+    await w.press(KEYS.enter);
+    await w.waitFor('w2k3.vmx');
+    for (let i = 0; i < 3; i++) await w.press(KEYS.down);
+    await w.press(KEYS.enter);
+    await w.waitFor('What was read');
+    await w.press(KEYS.enter);
+    await w.waitFor('Disks, name and bus');
+    await w.press(KEYS.enter);
+    await w.waitFor('Network cards');
+    await w.press(KEYS.enter);
+    await w.waitFor('Review');
+    await w.press(KEYS.enter);
+    await w.waitFor('Esc/Ctrl-C cancel');
+    await w.press(KEYS.ctrlC);
+    const asked = await w.waitFor('Cancel the import?');
+    expect(asked.replace(/\s+/g, ' ')).toContain('Finished steps are undone (the guest undefined); the .vmx and its disks are kept. (y/n)');
+    expect(asked).toContain('y cancel the import   n keep going');
+    await w.press('n');
+    const going = await w.waitFor((f) => !f.includes('Cancel the import?'));
+    expect(going).toContain('Esc/Ctrl-C cancel');
+    expect(calls.ran[0]?.plan).toBeDefined();
+    await w.press(ESC);
+    await w.waitFor('Cancel the import?');
+    await w.press('y');
+    await w.waitFor('The import was cancelled');
+    await w.press('q');
+    expect(closed).toEqual([null]);
   });
 
   it('Esc on the first step closes the wizard', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { chooseTheme } from '../../src/ui/theme.js';
@@ -13,7 +14,7 @@ import { type FakeGuest, createFakeHost } from '../helpers/fakeHost.js';
  * The fake libvirt host answers virsh; this adds the file-side commands the wizard's job runs on
  * sysExec (stat, qemu-img info, the KVM probe) and feeds `define --file` its file like virsh would.
  */
-function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>) {
+function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean } = {}) {
   const fake = createFakeHost(guests, { bridges: ['br0'], networks: [], nodeMemoryKiB: 4 * 1024 * 1024 });
   const inner = fake.host.virshExec;
   const ok = (argv: string[], stdout: string, exitCode = 0): ExecResult => ({ argv, exitCode, stdout, stderr: '' });
@@ -35,6 +36,11 @@ function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>) 
       }
       if (prog === 'qemu-img' && args[0] === 'create') {
         fake.calls.push(argv);
+        if (opts.holdCreate) {
+          // Runs until the job is cancelled, as a real executor ends a killed process.
+          await new Promise((resolve) => o.signal?.addEventListener('abort', resolve));
+          throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Start it again when ready.', command: argv, stderr: '', code: 'cancelled' });
+        }
         return ok(argv, '');
       }
       const fileAt = argv.indexOf('--file');
@@ -71,8 +77,8 @@ async function until(frame: () => string | undefined, text: string | RegExp, tim
 
 const KEY = { enter: '\r', down: '\u001B[B', up: '\u001B[A', right: '\u001B[C', esc: '\u001B', backspace: '\u007F' };
 
-function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>) {
-  const { host, fake } = wizardHost(guests, files);
+function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean } = {}) {
+  const { host, fake } = wizardHost(guests, files, opts);
   const onClose = vi.fn();
   const ui = render(<NewGuestWizard host={host} onClose={onClose} theme={theme} />);
   const press = async (key: string) => {
@@ -168,6 +174,46 @@ describe('NewGuestWizard', () => {
     const journals = readdirSync(join(home, 'state', 'jobs'));
     expect(journals).toHaveLength(1);
     expect(JSON.parse(readFileSync(join(home, 'state', 'jobs', journals[0] as string), 'utf8')).state).toBe('done');
+    ui.unmount();
+  });
+
+  it('asks before cancelling a running create: n keeps it going, y cancels', async () => {
+    const { ui, fake, onClose, press, type, frame } = setup(structuredClone(GUESTS), { ...FILES }, { holdCreate: true });
+    await until(frame, 'step 1 of 8');
+    await wait(100); // the text field subscribes to keys in an effect after the first frame
+    await type('web2');
+    await press(KEY.enter);
+    await until(frame, 'step 2 of 8');
+    await press(KEY.enter);
+    await until(frame, 'step 3 of 8');
+    await press(KEY.enter);
+    await until(frame, 'step 4 of 8');
+    await press(KEY.down);
+    await type('/iso/debian.iso');
+    await press(KEY.enter);
+    await until(frame, 'step 5 of 8');
+    await press(KEY.enter);
+    await until(frame, 'step 6 of 8');
+    await press(KEY.enter);
+    await until(frame, 'step 7 of 8');
+    await press(KEY.enter);
+    await until(frame, 'step 8 of 8');
+    await press(KEY.enter);
+    await until(frame, 'Esc/Ctrl-C cancel');
+    await press('\u0003');
+    const asked = (await until(frame, 'Cancel creating web2?')).replace(/\s+/g, ' ');
+    expect(asked).toContain('Cancel creating web2? Finished steps are undone (the new disk removed, the');
+    expect(asked).toContain('guest undefined); existing disks and ISOs are not touched. (y/n)');
+    expect(asked).toContain('y cancel creating web2 n keep going');
+    await press('n');
+    await until(frame, /^(?![\s\S]*Cancel creating)[\s\S]*Esc\/Ctrl-C cancel/);
+    expect(frame()).toContain('creating web2');
+    await press(KEY.esc);
+    await until(frame, 'Cancel creating web2?');
+    await press('y');
+    await until(frame, 'Could not create web2');
+    expect(onClose).not.toHaveBeenCalled();
+    expect(fake.guests.map((g) => g.name)).toEqual(['db1', 'files1']);
     ui.unmount();
   });
 

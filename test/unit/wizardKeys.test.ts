@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyRun } from '../../src/ui/components/JobSteps.js';
 import type { KeyFlags } from '../../src/ui/keymap.js';
-import { type ReviewKeys, type Scroller, scrolled, type WizardScreen, wizardKeyIntent } from '../../src/ui/wizards/wizardKeys.js';
+import { askToCancel, type ReviewKeys, type Scroller, scrolled, type WizardScreen, wizardKeyIntent } from '../../src/ui/wizards/wizardKeys.js';
 
 const noop = () => {};
 /** A key as Ink reports it: the input text and its flags. */
@@ -99,6 +99,23 @@ describe('wizard keys: a running job', () => {
     expect(intent({ kind: 'running', run: asking, abort: noop }, 'n')).toMatchObject({ do: 'ask', abort: false, run: { confirmCancel: false } });
     expect(intent({ kind: 'running', run: asking, abort: noop }, 'esc')).toMatchObject({ do: 'ask', abort: false, run: { confirmCancel: false } });
     expect(intent({ kind: 'running', run: asking, abort: noop }, 'ctrlC')).toEqual({ do: 'nothing' });
+  });
+
+  it('askToCancel: a wizard drawing its own steps keeps only whether the question is asked', () => {
+    const shown: boolean[] = [];
+    let aborted = 0;
+    const screen = (asking: boolean) => askToCancel(asking, (a) => shown.push(a), () => aborted++);
+    const ask = intent(screen(false), 'ctrlC');
+    expect(ask).toMatchObject({ do: 'ask', abort: false, run: { confirmCancel: true } });
+    expect(intent(screen(true), 'n')).toMatchObject({ do: 'ask', abort: false, run: { confirmCancel: false } });
+    expect(intent(screen(true), 'y')).toMatchObject({ do: 'ask', abort: true, run: { confirmCancel: false } });
+    const s = screen(true);
+    if (s.kind === 'running') {
+      s.showRun?.({ ...emptyRun(), confirmCancel: false });
+      s.abort();
+    }
+    expect(shown).toEqual([false]);
+    expect(aborted).toBe(1);
   });
 
   it('without a question: Ctrl-C stops the job at once, every other key waits', () => {

@@ -8,7 +8,7 @@ import { inspectDisk } from '../../host/guestfs.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../jobs/expand.js';
 import { savePlanScriptNote } from '../../jobs/planScriptFile.js';
-import { type ExpandFacts, type ExpandRequest, assessExpand, decideGrow, osLabel, reviewLines } from '../../model/expandPlan.js';
+import { type ExpandFacts, type ExpandRequest, type ExpandRoute, assessExpand, decideGrow, osLabel, reviewLines } from '../../model/expandPlan.js';
 import type { Progress } from '../../model/progress.js';
 import { formatBytesLong } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -17,7 +17,7 @@ import { ErrorLines, WizardFrame } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import { CheckLines, ProgressRows, type RowState } from './expand/ExpandParts.js';
 import { useWizardKeys } from './useWizardKeys.js';
-import type { WizardScreen } from './wizardKeys.js';
+import { askToCancel, type WizardScreen } from './wizardKeys.js';
 
 export interface ExpandWizardProps {
   host: HostContext;
@@ -55,6 +55,7 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
   const [size, setSize] = useState('');
   const [offline, setOffline] = useState(true);
   const [note, setNote] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const latestSize = useRef(size);
   latestSize.current = size;
@@ -117,6 +118,7 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
     const states: RowState[] = decision.plan.steps.map(() => 'pending');
     const progress = new Map<number, Progress>();
     const show = () => setPhase({ kind: 'running', states: [...states], progress: new Map(progress) });
+    setAsking(false);
     show();
     runExpand(host, facts, decision, {
       signal: controller.signal,
@@ -134,7 +136,7 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
       (outcome) => {
         if (outcome.state === 'done') setPhase({ kind: 'done', outcome });
         else {
-          const error = outcome.result.error ?? new UserError(`The expansion was ${outcome.state}; the original image is as it was.`, 'Start it again when ready.');
+          const error = outcome.result.error ?? new UserError(`The expansion was ${outcome.state}; ${leftAfterStop(decision.route, states)}`, 'Start it again when ready.');
           setPhase({ kind: 'failed', error, states: [...states] });
         }
       },
@@ -144,7 +146,7 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
 
   const keys: WizardScreen =
     phase.kind === 'running'
-      ? { kind: 'running', abort: () => abort.current?.abort() }
+      ? askToCancel(asking, setAsking, () => abort.current?.abort())
       : phase.kind === 'done'
         ? { kind: 'result', close: () => onClose(phase.outcome), closeKeys: ['enter', 'esc', 'q', 'ctrl-c'] }
         : phase.kind === 'form'
@@ -200,8 +202,13 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
       <>
         {plan ? <ProgressRows plan={plan} states={phase.states} progress={phase.kind === 'running' ? phase.progress : new Map()} width={WIDTH - 4} theme={theme} /> : null}
         {phase.kind === 'failed' ? <ErrorLines error={phase.error} theme={theme} /> : null}
+        {phase.kind === 'running' && asking && decision ? (
+          <Text color={colorFor(theme, 'warn')} wrap="wrap">
+            {`${cancelQuestion(decision.route)} (y/n)`}
+          </Text>
+        ) : null}
       </>,
-      phase.kind === 'running' ? 'Ctrl-C cancel (the original stays; what was done is undone)' : 'Esc back to the review   q close',
+      phase.kind === 'running' ? (asking ? 'y cancel the expansion   n keep going' : 'Esc/Ctrl-C cancel') : 'Esc back to the review   q close',
     );
   }
   if (phase.kind === 'done') {
@@ -321,4 +328,20 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
     </>,
     'Enter run   w save as script   Esc back',
   );
+}
+
+/** What a stopped expansion left, in the words of cancelQuestion: a grow in place is never undone. */
+function leftAfterStop(route: ExpandRoute, states: readonly string[]): string {
+  if (route === 'vmdk') return 'the work copy was removed and the original vmdk is as it was.';
+  return states.some((s) => s === 'done') ? 'the steps already done stay done (a grow is not undone); the rest was skipped.' : 'the image is as it was.';
+}
+
+/**
+ * What a cancel leaves, by route (expandPlan.ts): the vmdk route's undos remove the work folder and
+ * put the original back; a grow in place or online has no undo (it only appended space).
+ */
+function cancelQuestion(route: ExpandRoute): string {
+  return route === 'vmdk'
+    ? 'Cancel the expansion? The work copy is removed; the original vmdk stays as it was.'
+    : 'Cancel the expansion? What is already grown stays grown (a grow is not undone); the rest is skipped.';
 }

@@ -26,7 +26,7 @@ import {
 } from './import/importForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import { useWizardKeys } from './useWizardKeys.js';
-import type { WizardScreen } from './wizardKeys.js';
+import { askToCancel, type WizardScreen } from './wizardKeys.js';
 
 /** The job functions; tests pass scripted ones, the console the real ones. */
 export interface ImportJobs {
@@ -66,6 +66,7 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
   const [focus, setFocus] = useState(0);
   const [scroll, setScroll] = useState(0);
   const [phase, setPhase] = useState<Phase>({ kind: 'form' });
+  const [asking, setAsking] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const step = IMPORT_STEPS[stepIndex] as ImportStepId;
   useEffect(() => () => abort.current?.abort(), []);
@@ -117,6 +118,7 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
     if (!prepared?.plan || !form) return;
     const controller = new AbortController();
     abort.current = controller;
+    setAsking(false);
     setPhase({ kind: 'running', index: 0, title: prepared.plan.steps[0]?.title ?? '', progress: null });
     try {
       const r = await jobs.run(host, prepared, {
@@ -177,9 +179,9 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
   const pages = (lines: string[]) => ({ max: Math.max(0, lines.length - VIEW_ROWS), page: VIEW_ROWS, set: setScroll });
   const keys: WizardScreen =
     phase.kind === 'running'
-      ? { kind: 'running', abort: () => abort.current?.abort() }
+      ? askToCancel(asking, setAsking, () => abort.current?.abort())
       : phase.kind === 'result'
-        ? { kind: 'result', close: () => onClose(phase.ok ? (prepared?.plan?.targets.guests[0] ?? null) : null), closeKeys: ['enter', 'esc'] }
+        ? { kind: 'result', close: () => onClose(phase.ok ? (prepared?.plan?.targets.guests[0] ?? null) : null) }
         : {
             kind: 'step',
             first: stepIndex === 0,
@@ -214,7 +216,11 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
           <Spinner type="dots" /> {phase.index + 1}/{total} {phase.title}
         </Text>
         {phase.progress ? <Text>{formatProgressLine(phase.progress, width - 4, { ascii: theme.ascii })}</Text> : null}
-        <Text color={colorFor(theme, 'muted')}>Ctrl-C cancels; finished steps are undone.</Text>
+        {asking ? (
+          <Text color={colorFor(theme, 'warn')} wrap="wrap">
+            {cancelQuestion(prepared)} (y/n)
+          </Text>
+        ) : null}
       </Box>
     );
   } else if (phase.kind === 'result') {
@@ -225,7 +231,7 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
             {l}
           </Text>
         ))}
-        <Text color={colorFor(theme, 'muted')}>Enter closes.</Text>
+        <Text color={colorFor(theme, 'muted')}>Enter/q close</Text>
       </Box>
     );
   } else if (step === 'file') {
@@ -245,7 +251,11 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
     );
   }
   const footer =
-    phase.kind !== 'form'
+    phase.kind === 'running'
+      ? asking
+        ? 'y cancel the import   n keep going'
+        : 'Esc/Ctrl-C cancel'
+      : phase.kind !== 'form'
       ? ''
       : step === 'file'
         ? 'Enter open/pick  ← parent  Esc cancel'
@@ -276,4 +286,10 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
       <Text color={colorFor(theme, 'muted')}>{footer}</Text>
     </Box>
   );
+}
+
+/** What a cancel undoes (the plan's undos): converted copies removed, the guest undefined; the VMware files are only read. */
+function cancelQuestion(prepared: PreparedImport | null): string {
+  const copies = prepared?.request.convert !== undefined && prepared.request.convert !== 'none';
+  return `Cancel the import? Finished steps are undone (${copies ? 'the converted copies removed, ' : ''}the guest undefined); the .vmx and its disks are kept.`;
 }

@@ -38,7 +38,7 @@ import {
 } from './steps/newGuestForm.js';
 import { ReviewStep, XML_ROWS } from './steps/ReviewStep.js';
 import { useWizardKeys } from './useWizardKeys.js';
-import type { WizardScreen } from './wizardKeys.js';
+import { askToCancel, type WizardScreen } from './wizardKeys.js';
 
 export interface NewGuestWizardProps {
   host: HostContext;
@@ -67,6 +67,7 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
   const [formats, setFormats] = useState<Record<string, string> | undefined>(undefined);
   const [scroll, setScroll] = useState(0);
   const [highlightedOs, setHighlightedOs] = useState(form.os);
+  const [asking, setAsking] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const step = STEPS[stepIndex] as StepId;
   // Key handlers are re-subscribed in an effect after each frame; a key arriving in between must
@@ -140,6 +141,7 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
     const controller = new AbortController();
     abort.current = controller;
     const progress = new Map<number, { state: StepState; title: string }>();
+    setAsking(false);
     setPhase({ kind: 'running', progress: new Map(progress) });
     const onProgress = (p: NewGuestProgress) => {
       progress.set(p.index, { state: p.state, title: p.title });
@@ -174,7 +176,7 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
 
   const keys: WizardScreen =
     phase.kind === 'running'
-      ? { kind: 'running', abort: () => abort.current?.abort() }
+      ? askToCancel(asking, setAsking, () => abort.current?.abort())
       : phase.kind === 'form'
         ? {
             kind: 'step',
@@ -243,8 +245,13 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
             })
           : null}
         {phase.kind === 'failed' ? <ErrorLines error={phase.error} theme={theme} /> : null}
+        {phase.kind === 'running' && asking ? (
+          <Text color={colorFor(theme, 'warn')} wrap="wrap">
+            {`Cancel creating ${spec.name}? Finished steps are undone (${spec.newDisk ? 'the new disk removed, ' : ''}the guest undefined); existing disks and ISOs are not touched. (y/n)`}
+          </Text>
+        ) : null}
       </>,
-      phase.kind === 'running' ? 'Ctrl-C stop (what was done is undone)' : 'Esc back to the review   q close',
+      phase.kind === 'running' ? (asking ? `y cancel creating ${spec.name}   n keep going` : 'Esc/Ctrl-C cancel') : 'Esc back to the review   q close',
     );
   }
 

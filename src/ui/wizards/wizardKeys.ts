@@ -11,7 +11,7 @@
  *   actions it offers: w save the plan as a script, b run in the background, q close.
  * - own: a screen of the wizard's own (loading, an error to retry): Ctrl-C cancels, the rest is its.
  */
-import { cancelPromptKey, type RunView } from '../components/JobSteps.js';
+import { cancelPromptKey, emptyRun, type RunView } from '../components/JobSteps.js';
 import { type KeyFlags, keyName } from '../keymap.js';
 
 /** Up to `max` (the last first row that still fills the view) and down to 0, a step at a time. */
@@ -61,6 +61,14 @@ export type WizardIntent =
   | { do: 'run' }
   | { do: 'save-script' }
   | { do: 'background' };
+
+/**
+ * The running screen of a wizard that draws its own steps (not JobSteps): of the run view only the
+ * cancel question matters, so the wizard keeps just whether it is asked.
+ */
+export function askToCancel(asking: boolean, setAsking: (asking: boolean) => void, abort: () => void): WizardScreen {
+  return { kind: 'running', abort, run: { ...emptyRun(), confirmCancel: asking }, showRun: (run) => setAsking(run.confirmCancel) };
+}
 
 export const RESULT_CLOSE_KEYS: readonly string[] = ['enter', 'esc', 'q'];
 
