@@ -84,6 +84,24 @@ afterEach(() => {
   cleanup = null;
 });
 
+/** From the file browser to the network step: vm/ → w2k3/ → w2k3.vmx, then Enter through the facts and disks. */
+async function toNetworkCards(w: ReturnType<typeof renderWizard>): Promise<void> {
+    await w.waitFor('vm/');
+    await w.press(KEYS.down);
+    await w.press(KEYS.enter);
+    await w.waitFor('w2k3/');
+    await w.press(KEYS.down);
+    await w.press(KEYS.enter);
+    await w.waitFor('w2k3.vmx');
+    for (let i = 0; i < 3; i++) await w.press(KEYS.down);
+    await w.press(KEYS.enter);
+    await w.waitFor('What was read');
+    await w.press(KEYS.enter);
+    await w.waitFor('Disks, name and bus');
+    await w.press(KEYS.enter);
+    await w.waitFor('Network cards');
+}
+
 describe('Import VMware wizard', () => {
   it('browses to the .vmx, shows what was read and ignored, maps the NIC, reviews, imports', async () => {
     const { jobs, calls } = scriptedJobs();
@@ -143,20 +161,7 @@ describe('Import VMware wizard', () => {
     const closed: (string | null)[] = [];
     const w = renderWizard(jobs, closed);
     cleanup = () => w.r.unmount();
-    await w.waitFor('vm/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3.vmx');
-    for (let i = 0; i < 3; i++) await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('What was read');
-    await w.press(KEYS.enter);
-    await w.waitFor('Disks, name and bus');
-    await w.press(KEYS.enter);
-    await w.waitFor('Network cards');
+    await toNetworkCards(w);
     await w.press(KEYS.enter);
     const f = await w.waitFor('VMware has this VM open');
     expect(f).toContain('delete the .lck directories');
@@ -171,20 +176,7 @@ describe('Import VMware wizard', () => {
     const closed: (string | null)[] = [];
     const w = renderWizard(jobs, closed);
     cleanup = () => w.r.unmount();
-    await w.waitFor('vm/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3.vmx');
-    for (let i = 0; i < 3; i++) await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('What was read');
-    await w.press(KEYS.enter);
-    await w.waitFor('Disks, name and bus');
-    await w.press(KEYS.enter);
-    await w.waitFor('Network cards');
+    await toNetworkCards(w);
     await w.press(KEYS.enter);
     await w.waitFor('Review');
     await w.press(KEYS.enter);
