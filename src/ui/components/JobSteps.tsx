@@ -74,6 +74,20 @@ export function cancelPromptKey(run: RunView, input: string, key: { escape: bool
   return key.escape || (key.ctrl && input === 'c') ? { ...run, confirmCancel: true } : run;
 }
 
+/** The question Esc/Ctrl-C puts under a running job: what a cancel undoes, answered y or n. */
+export function CancelQuestion({ question, theme }: { question: string; theme: Theme }) {
+  return (
+    <Text color={colorFor(theme, 'warn')} wrap="wrap">
+      {question} (y/n)
+    </Text>
+  );
+}
+
+/** The hint line of a running job: how to cancel, or, while the question is up, its answers. */
+export function cancelHints(asking: boolean, yes: string): string {
+  return asking ? `y ${yes}   n keep going` : 'Esc/Ctrl-C cancel';
+}
+
 export function JobSteps(props: { steps: PlanStep[]; run: RunView; width: number; theme: Theme; cancelQuestion: string }) {
   const { steps, run, theme } = props;
   return (
@@ -92,11 +106,7 @@ export function JobSteps(props: { steps: PlanStep[]; run: RunView; width: number
         );
       })}
       {run.undoing ? <Text color={colorFor(theme, 'warn')} wrap="truncate-end">{`undo: ${run.undoing}`}</Text> : null}
-      {run.confirmCancel ? (
-        <Text color={colorFor(theme, 'warn')} wrap="wrap">
-          {props.cancelQuestion} (y/n)
-        </Text>
-      ) : null}
+      {run.confirmCancel ? <CancelQuestion question={props.cancelQuestion} theme={theme} /> : null}
     </Box>
   );
 }

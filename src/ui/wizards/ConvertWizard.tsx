@@ -10,7 +10,7 @@ import { describeTarget } from '../../model/convertPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
-import { followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { cancelHints, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import {
@@ -199,7 +199,7 @@ export function ConvertWizard(props: ConvertWizardProps) {
     return frame(
       `Convert disk · running · ${formDest(form)}`,
       <JobSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel the conversion? The partial copy will be removed." />,
-      phase.run.confirmCancel ? 'y cancel the conversion   n keep going' : 'Esc/Ctrl-C cancel',
+      cancelHints(phase.run.confirmCancel, 'cancel the conversion'),
     );
   }
 

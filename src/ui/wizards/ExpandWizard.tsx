@@ -13,6 +13,7 @@ import type { Progress } from '../../model/progress.js';
 import { formatBytesLong } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { TextField } from '../components/TextField.js';
+import { CancelQuestion, cancelHints } from '../components/JobSteps.js';
 import { ErrorLines, WizardFrame } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import { CheckLines, ProgressRows, type RowState } from './expand/ExpandParts.js';
@@ -202,13 +203,9 @@ export function ExpandWizard({ host, path, onClose, theme: themeProp, stateDir: 
       <>
         {plan ? <ProgressRows plan={plan} states={phase.states} progress={phase.kind === 'running' ? phase.progress : new Map()} width={WIDTH - 4} theme={theme} /> : null}
         {phase.kind === 'failed' ? <ErrorLines error={phase.error} theme={theme} /> : null}
-        {phase.kind === 'running' && asking && decision ? (
-          <Text color={colorFor(theme, 'warn')} wrap="wrap">
-            {`${cancelQuestion(decision.route)} (y/n)`}
-          </Text>
-        ) : null}
+        {phase.kind === 'running' && asking && decision ? <CancelQuestion question={cancelQuestion(decision.route)} theme={theme} /> : null}
       </>,
-      phase.kind === 'running' ? (asking ? 'y cancel the expansion   n keep going' : 'Esc/Ctrl-C cancel') : 'Esc back to the review   q close',
+      phase.kind === 'running' ? cancelHints(asking, 'cancel the expansion') : 'Esc back to the review   q close',
     );
   }
   if (phase.kind === 'done') {

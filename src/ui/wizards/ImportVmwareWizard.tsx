@@ -11,6 +11,7 @@ import { formatProgressLine, type Progress } from '../../model/progress.js';
 import { UserError } from '../../model/userError.js';
 import { BUS_CHOICES, type BusChoice } from '../../model/vmxToDomain.js';
 import { FileBrowser } from '../components/FileBrowser.js';
+import { CancelQuestion, cancelHints } from '../components/JobSteps.js';
 import { wrapLine } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import {
@@ -216,11 +217,7 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
           <Spinner type="dots" /> {phase.index + 1}/{total} {phase.title}
         </Text>
         {phase.progress ? <Text>{formatProgressLine(phase.progress, width - 4, { ascii: theme.ascii })}</Text> : null}
-        {asking ? (
-          <Text color={colorFor(theme, 'warn')} wrap="wrap">
-            {cancelQuestion(prepared)} (y/n)
-          </Text>
-        ) : null}
+        {asking ? <CancelQuestion question={cancelQuestion(prepared)} theme={theme} /> : null}
       </Box>
     );
   } else if (phase.kind === 'result') {
@@ -252,9 +249,7 @@ export function ImportVmwareWizard(props: ImportVmwareWizardProps) {
   }
   const footer =
     phase.kind === 'running'
-      ? asking
-        ? 'y cancel the import   n keep going'
-        : 'Esc/Ctrl-C cancel'
+      ? cancelHints(asking, 'cancel the import')
       : phase.kind !== 'form'
       ? ''
       : step === 'file'

@@ -8,7 +8,7 @@ import { type PreparedMergeIde, prepareMergeIde, runMergeIde, summaryLines } fro
 import { describeChanges } from '../../model/mergeide.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
-import { followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { cancelHints, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { explainMode, formToInput, initialMergeIdeForm, MERGEIDE_STEPS, type MergeIdeForm, type MergeIdeStepId, MODE_CHOICES } from './mergeide/mergeIdeForm.js';
@@ -126,7 +126,7 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
 
   if (phase.kind === 'running' && prepared) {
     return (
-      <WizardFrame title={`MergeIDE · running · ${guest}`} hostName={host.name} width={width} theme={theme} hints={phase.run.confirmCancel ? 'y cancel   n keep going' : 'Esc/Ctrl-C cancel'}>
+      <WizardFrame title={`MergeIDE · running · ${guest}`} hostName={host.name} width={width} theme={theme} hints={cancelHints(phase.run.confirmCancel, 'cancel')}>
         <JobSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel MergeIDE? What was done is undone (the original hive is uploaded again)." />
       </WizardFrame>
     );

@@ -17,6 +17,7 @@ import {
 import { randomMac } from '../../model/mac.js';
 import { type SpecProblem, buildDomainXml, defaultDiskPath, osDefaults, planNewGuest } from '../../model/newGuest.js';
 import { UserError } from '../../model/userError.js';
+import { CancelQuestion, cancelHints } from '../components/JobSteps.js';
 import { ErrorLines, ProblemLines, WizardFrame } from '../components/WizardParts.js';
 import { type Theme, chooseTheme, colorFor } from '../theme.js';
 import { type Field, FieldList } from './steps/FieldList.js';
@@ -246,12 +247,13 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
           : null}
         {phase.kind === 'failed' ? <ErrorLines error={phase.error} theme={theme} /> : null}
         {phase.kind === 'running' && asking ? (
-          <Text color={colorFor(theme, 'warn')} wrap="wrap">
-            {`Cancel creating ${spec.name}? Finished steps are undone (${spec.newDisk ? 'the new disk removed, ' : ''}the guest undefined); existing disks and ISOs are not touched. (y/n)`}
-          </Text>
+          <CancelQuestion
+            question={`Cancel creating ${spec.name}? Finished steps are undone (${spec.newDisk ? 'the new disk removed, ' : ''}the guest undefined); existing disks and ISOs are not touched.`}
+            theme={theme}
+          />
         ) : null}
       </>,
-      phase.kind === 'running' ? (asking ? `y cancel creating ${spec.name}   n keep going` : 'Esc/Ctrl-C cancel') : 'Esc back to the review   q close',
+      phase.kind === 'running' ? cancelHints(asking, `cancel creating ${spec.name}`) : 'Esc back to the review   q close',
     );
   }
 

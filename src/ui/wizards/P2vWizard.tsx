@@ -9,7 +9,7 @@ import { savePlanScriptNote } from '../../jobs/planScriptFile.js';
 import type { P2vSourceFacts } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
-import { followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { cancelHints, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { BUS_CHOICES, FORMAT_CHOICES, foundLines, formInput, formSource, initialP2vForm, KIND_CHOICES, P2V_STEP_TITLES, P2V_STEPS, type P2vForm, type P2vStepId, prefill } from './p2v/p2vForm.js';
@@ -165,7 +165,7 @@ export function P2vWizard(props: P2vWizardProps) {
 
   if (phase.kind === 'running' && prepared?.plan) {
     return (
-      <WizardFrame title={`P2V · running · ${prepared.request.name}`} hostName={host.name} width={width} theme={theme} hints={phase.run.confirmCancel ? 'y cancel the copy   n keep going' : 'Esc/Ctrl-C cancel'}>
+      <WizardFrame title={`P2V · running · ${prepared.request.name}`} hostName={host.name} width={width} theme={theme} hints={cancelHints(phase.run.confirmCancel, 'cancel the copy')}>
         <JobSteps steps={prepared.plan.steps} run={phase.run} width={width} theme={theme} cancelQuestion="Cancel the P2V? The partial copy will be removed." />
       </WizardFrame>
     );
