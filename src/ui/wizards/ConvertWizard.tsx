@@ -27,6 +27,7 @@ import {
 } from './convert/convertForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import { useWizardKeys } from './useWizardKeys.js';
+import { useWizardSteps } from './useWizardSteps.js';
 import type { WizardScreen } from './wizardKeys.js';
 
 export interface ConvertWizardProps {
@@ -56,14 +57,10 @@ export function ConvertWizard(props: ConvertWizardProps) {
   const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
   const width = Math.min(props.width ?? 80, 80);
   const [form, setForm] = useState<ConvertForm>(() => initialConvertForm(props.imagePath));
-  const [stepIndex, setStepIndex] = useState(0);
-  const [focus, setFocus] = useState(0);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const { stepIndex, goTo, focus, setFocus, problems, setProblems, scroll, setScroll, message, setMessage } = useWizardSteps<Problem>();
   const [checking, setChecking] = useState(false);
   const [prepared, setPrepared] = useState<PreparedConvert | null>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'form' });
-  const [scroll, setScroll] = useState(0);
-  const [message, setMessage] = useState('');
   const abort = useRef<AbortController | null>(null);
   const busy = useRef(false);
   const latest = useRef(form);
@@ -82,14 +79,6 @@ export function ConvertWizard(props: ConvertWizardProps) {
   useEffect(() => () => abort.current?.abort(), []);
 
   const update = (patch: Partial<ConvertForm>) => setForm((f) => ({ ...f, ...patch }));
-  const goTo = (i: number) => {
-    setStepIndex(i);
-    setFocus(0);
-    setProblems([]);
-    setScroll(0);
-    setMessage('');
-  };
-
   /** Checks everything up to this step on the host; refusals of this or an earlier step keep the admin here. */
   const submit = async () => {
     // A ref, not the state: a second Enter may arrive before the frame that shows the first one.

@@ -14,6 +14,7 @@ import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { explainMode, formToInput, initialMergeIdeForm, MERGEIDE_STEPS, type MergeIdeForm, type MergeIdeStepId, MODE_CHOICES } from './mergeide/mergeIdeForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import { useWizardKeys } from './useWizardKeys.js';
+import { useWizardSteps } from './useWizardSteps.js';
 import type { WizardScreen } from './wizardKeys.js';
 
 export interface MergeIdeWizardProps {
@@ -38,13 +39,10 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
   const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
   const width = Math.min(props.width ?? 80, 80);
   const [form, setForm] = useState<MergeIdeForm>(() => initialMergeIdeForm(Boolean(props.running)));
-  const [stepIndex, setStepIndex] = useState(0);
-  const [focus, setFocus] = useState(0);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const { stepIndex, goTo, focus, setFocus, problems, setProblems, scroll, setScroll } = useWizardSteps<Problem>();
   const [busy, setBusy] = useState(false);
   const [prepared, setPrepared] = useState<PreparedMergeIde | null>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'form' });
-  const [scroll, setScroll] = useState(0);
   const abort = useRef<AbortController | null>(null);
   const working = useRef(false);
   const latest = useRef(form);
@@ -59,13 +57,6 @@ export function MergeIdeWizard(props: MergeIdeWizardProps) {
   screen.current = { prepared };
 
   useEffect(() => () => abort.current?.abort(), []);
-
-  const goTo = (i: number) => {
-    setStepIndex(i);
-    setFocus(0);
-    setProblems([]);
-    setScroll(0);
-  };
 
   const submit = async () => {
     if (working.current) return;

@@ -39,6 +39,7 @@ import {
 } from './steps/newGuestForm.js';
 import { ReviewStep, XML_ROWS } from './steps/ReviewStep.js';
 import { useWizardKeys } from './useWizardKeys.js';
+import { useWizardSteps } from './useWizardSteps.js';
 import { askToCancel, type WizardScreen } from './wizardKeys.js';
 
 export interface NewGuestWizardProps {
@@ -61,12 +62,9 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
   const [facts, setFacts] = useState<HostFacts | null>(null);
   const [form, setForm] = useState<NewGuestForm>(() => initialForm(null));
-  const [stepIndex, setStepIndex] = useState(0);
-  const [focus, setFocus] = useState(0);
-  const [problems, setProblems] = useState<SpecProblem[]>([]);
+  const { stepIndex, goTo, focus, setFocus, problems, setProblems, scroll, setScroll } = useWizardSteps<SpecProblem>();
   const [checking, setChecking] = useState(false);
   const [formats, setFormats] = useState<Record<string, string> | undefined>(undefined);
-  const [scroll, setScroll] = useState(0);
   const [highlightedOs, setHighlightedOs] = useState(form.os);
   const [asking, setAsking] = useState(false);
   const abort = useRef<AbortController | null>(null);
@@ -94,13 +92,6 @@ export function NewGuestWizard({ host, onClose, theme: themeProp }: NewGuestWiza
   }, []);
 
   const update = (patch: Partial<NewGuestForm>) => setForm((f) => ({ ...f, ...patch }));
-  const goTo = (i: number) => {
-    setStepIndex(i);
-    setFocus(0);
-    setProblems([]);
-    setScroll(0);
-  };
-
   const enterStep = (i: number) => {
     const form = latest.current;
     const next = STEPS[i];

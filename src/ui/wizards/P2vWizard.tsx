@@ -15,6 +15,7 @@ import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { BUS_CHOICES, FORMAT_CHOICES, foundLines, formInput, formSource, initialP2vForm, KIND_CHOICES, P2V_STEP_TITLES, P2V_STEPS, type P2vForm, type P2vStepId, prefill } from './p2v/p2vForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import { useWizardKeys } from './useWizardKeys.js';
+import { useWizardSteps } from './useWizardSteps.js';
 import type { WizardScreen } from './wizardKeys.js';
 
 export interface P2vWizardProps {
@@ -40,15 +41,11 @@ export function P2vWizard(props: P2vWizardProps) {
   const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
   const width = Math.min(props.width ?? 80, 80);
   const [form, setForm] = useState<P2vForm>(() => ({ ...initialP2vForm(), ...props.initial }));
-  const [stepIndex, setStepIndex] = useState(0);
-  const [focus, setFocus] = useState(0);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  const { stepIndex, goTo, focus, setFocus, problems, setProblems, scroll, setScroll, message, setMessage } = useWizardSteps<Problem>();
   const [busy, setBusy] = useState<string | null>(null);
   const [facts, setFacts] = useState<P2vSourceFacts | null>(null);
   const [prepared, setPrepared] = useState<PreparedP2v | null>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'form' });
-  const [scroll, setScroll] = useState(0);
-  const [message, setMessage] = useState('');
   const abort = useRef<AbortController | null>(null);
   const working = useRef(false);
   const latest = useRef(form);
@@ -68,14 +65,6 @@ export function P2vWizard(props: P2vWizardProps) {
   useEffect(() => () => abort.current?.abort(), []);
 
   const update = (patch: Partial<P2vForm>) => setForm((f) => ({ ...f, ...patch }));
-  const goTo = (i: number) => {
-    setStepIndex(i);
-    setFocus(0);
-    setProblems([]);
-    setScroll(0);
-    setMessage('');
-  };
-
   const guard = async (label: string, work: () => Promise<void>) => {
     if (working.current) return;
     working.current = true;
