@@ -84,22 +84,30 @@ afterEach(() => {
   cleanup = null;
 });
 
-/** From the file browser to the network step: vm/ → w2k3/ → w2k3.vmx, then Enter through the facts and disks. */
+/** Through the file browser to the .vmx and open it: vm/ → w2k3/ → w2k3.vmx. */
+async function pickVmx(w: ReturnType<typeof renderWizard>): Promise<void> {
+  await w.waitFor('vm/');
+  // Directories first: etc/ then vm/ (the list is sorted), so one down.
+  await w.press(KEYS.down);
+  await w.press(KEYS.enter);
+  await w.waitFor('w2k3/');
+  await w.press(KEYS.down);
+  await w.press(KEYS.enter);
+  await w.waitFor('w2k3.vmx');
+  await w.press(KEYS.down); // w2k3.nvram (not pickable)
+  await w.press(KEYS.down); // w2k3.vmdk
+  await w.press(KEYS.down); // w2k3.vmx
+  await w.press(KEYS.enter);
+}
+
+/** From the file browser to the network step: the .vmx, then Enter through the facts and disks. */
 async function toNetworkCards(w: ReturnType<typeof renderWizard>): Promise<void> {
-    await w.waitFor('vm/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3.vmx');
-    for (let i = 0; i < 3; i++) await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('What was read');
-    await w.press(KEYS.enter);
-    await w.waitFor('Disks, name and bus');
-    await w.press(KEYS.enter);
-    await w.waitFor('Network cards');
+  await pickVmx(w);
+  await w.waitFor('What was read');
+  await w.press(KEYS.enter);
+  await w.waitFor('Disks, name and bus');
+  await w.press(KEYS.enter);
+  await w.waitFor('Network cards');
 }
 
 describe('Import VMware wizard', () => {
@@ -108,18 +116,7 @@ describe('Import VMware wizard', () => {
     const closed: (string | null)[] = [];
     const w = renderWizard(jobs, closed);
     cleanup = () => w.r.unmount();
-    await w.waitFor('vm/');
-    // Directories first: etc/ then vm/ (the list is sorted), so one down.
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3/');
-    await w.press(KEYS.down);
-    await w.press(KEYS.enter);
-    await w.waitFor('w2k3.vmx');
-    await w.press(KEYS.down); // w2k3.nvram (not pickable)
-    await w.press(KEYS.down); // w2k3.vmdk
-    await w.press(KEYS.down); // w2k3.vmx
-    await w.press(KEYS.enter);
+    await pickVmx(w);
     let f = await w.waitFor('What was read');
     expect(f).toContain('scsi0:0  disk   scsi lsilogic  /vm/w2k3/w2k3.vmdk');
     expect(f).toContain('ethernet0 00:50:56:01:02:03 static');
