@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite, as `npm test` and CI run it: provision the host, typecheck, lint, build, then
-# unit+ui, integration and e2e tests. Every stage runs even after a failure so one run shows
+# unit+ui, integration, security and e2e tests. Every stage runs even after a failure so one run shows
 # everything; the exit code is non-zero if anything failed, and the last line is always
 # "N passed, N failed" (tests summed over all vitest runs; a stage that failed outside a test,
 # such as typecheck or a test file that does not load, counts as one failure).
@@ -50,6 +50,8 @@ run_vitest() {
 run_vitest unit test/unit test/ui
 # Real-host tests share libvirtd, disks and 2 CPUs: a little parallelism, not one file per core.
 run_vitest integration --maxWorkers=2 --minWorkers=1 test/integration
+# Hostile inputs (SECURITY.md): guest disks, imported files, backups and state files that try to reach the host.
+run_vitest security --maxWorkers=2 --minWorkers=1 test/security
 run_vitest e2e --maxWorkers=2 --minWorkers=1 test/e2e
 
 summary=$(node --input-type=module - "$results" "$stage_failures" <<'EOF'
