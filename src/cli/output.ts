@@ -1,6 +1,7 @@
 import { HostError } from '../host/errors.js';
 import type { GuestRow } from '../host/virsh.js';
 import { kibToHuman } from '../model/units.js';
+import { shownText, terminalSafeJson } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 
 /**
@@ -34,12 +35,22 @@ export interface Output {
   err(text: string): void;
 }
 
-export function processOutput(json: boolean): Output {
+/**
+ * Every line a command prints passes here: plain text through shownText, so a guest's file name
+ * or a .vmx value cannot command the admin's terminal; JSON exact, with the characters JSON leaves
+ * raw written as \uXXXX.
+ */
+export function safeOutput(json: boolean, write: { out(text: string): void; err(text: string): void }): Output {
+  const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
   return {
     json,
-    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    out: (text) => write.out(line(json ? terminalSafeJson(text) : shownText(text))),
+    err: (text) => write.err(line(shownText(text))),
   };
+}
+
+export function processOutput(json: boolean): Output {
+  return safeOutput(json, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
 }
 
 export interface ErrorPayload {

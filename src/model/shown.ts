@@ -34,6 +34,26 @@ export function shownLines(text: string): string {
     .join('\n');
 }
 
+/**
+ * The CLI's plain output: like shownLines, but tabs stay too, since tab-separated columns are the
+ * CLI's own (a tab moves the cursor, it never commands the terminal).
+ */
+export function shownText(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.replace(/\r$/, '').split('\t').map(shown).join('\t'))
+    .join('\n');
+}
+
+/**
+ * JSON text for a terminal: JSON.stringify escapes C0 controls but leaves DEL, C1 and the bidi
+ * overrides as they are. Such characters can only stand inside JSON strings, so writing them as
+ * \uXXXX keeps the JSON valid and its values exact.
+ */
+export function terminalSafeJson(json: string): string {
+  return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
 /** True when `shown` would change the text: for tests and for refusing such names outright. */
 export function hasControlCharacters(text: string): boolean {
   UNSAFE.lastIndex = 0;

@@ -3,7 +3,8 @@
  * in place of pane and detail strip. Normal-mode keys go through KEYMAP; a dialog owns the keys
  * while it is open.
  */
-import { Box, Text, useApp as useInkApp, useInput, useStdin, useStdout } from 'ink';
+import { Box, useApp as useInkApp, useInput, useStdin, useStdout } from 'ink';
+import { Text } from './components/Text.js';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
 import type { AppStore } from '../store/appStore.js';

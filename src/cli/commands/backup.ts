@@ -8,6 +8,7 @@ import { type BackupEvent, type BackupRunResult, loadBackupConfig, runBackup } f
 import { readCatalog } from '../../jobs/backupCatalog.js';
 import { type RunVerifyReport, verifyRun } from '../../jobs/backupVerify.js';
 import { resolveDestination } from '../../model/backupConfig.js';
+import { shown } from '../../model/shown.js';
 import { type CatalogRun, parseRunDirName } from '../../model/backupManifest.js';
 import { describeDecision } from '../../model/backupPlan.js';
 import { describePlan } from '../../model/plan.js';
@@ -48,7 +49,7 @@ function textReporter(out: Output, tty: boolean): (e: BackupEvent) => void {
         last = ev.progress;
         if (tty && (Date.now() - lastDraw > 250 || ev.progress.percent >= 100)) {
           lastDraw = Date.now();
-          const lines = formatProgressRows(ev.progress, 70, { ascii }).map((l) => `\r\u001b[2K    ${l}`);
+          const lines = formatProgressRows(ev.progress, 70, { ascii }).map((l) => `\r\u001b[2K    ${shown(l)}`);
           process.stdout.write(`${drawn > 1 ? `\u001b[${drawn - 1}A` : ''}${lines.join('\n')}`);
           drawn = lines.length;
         }

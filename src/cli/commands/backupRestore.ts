@@ -10,6 +10,7 @@ import { type PruneResult, prune } from '../../jobs/prune.js';
 import { prepareRestore, restore } from '../../jobs/restore.js';
 import { installSchedule, removeSchedule, scheduleStatus } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
+import { shown } from '../../model/shown.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine } from '../../model/progress.js';
 import type { RetentionPolicy } from '../../model/retention.js';
@@ -180,7 +181,7 @@ export async function backupRestoreCommand(
       if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
       else if (e.type === 'progress' && tty && Date.now() - lastDraw > 250) {
         lastDraw = Date.now();
-        process.stdout.write(`\r    ${formatProgressLine(e.progress, 70, { ascii: asciiOnly() })}`);
+        process.stdout.write(`\r    ${shown(formatProgressLine(e.progress, 70, { ascii: asciiOnly() }))}`);
       } else if (e.type === 'step-end' && tty && e.step.progress) process.stdout.write('\n');
       else if (e.type === 'undo') ctx.output.out(`  undo: ${e.title}`);
     },
@@ -216,7 +217,7 @@ export async function backupFilesCommand(ctx: GuestCommandContext, guest: string
     if (path === undefined) {
       if (ctx.output.json) json(ctx.output, { ok: true, disks: fs.disks, filesystems: fss });
       else {
-        ctx.output.out(fss.map((f) => `${f.device}\t${f.type}\t${f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '-'}\t${f.label ?? ''}`).join('\n') || 'No filesystems found.');
+        ctx.output.out(fss.map((f) => [f.device, f.type, f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '-', f.label ?? ''].map(shown).join('\t')).join('\n') || 'No filesystems found.');
         ctx.output.out(`List one with: virtdeck backup files ${guest} ${run} DEVICE:/`);
       }
       return EXIT.ok;

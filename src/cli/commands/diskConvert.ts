@@ -9,6 +9,7 @@ import { stateDir } from '../../config/paths.js';
 import { prepareConvert, runConvert } from '../../jobs/convert.js';
 import type { RunnerEvent } from '../../jobs/runner.js';
 import { describeTarget, PRESETS, resolvedDest, targetFrom } from '../../model/convertPlan.js';
+import { shown } from '../../model/shown.js';
 import type { DiskBus } from '../../model/domainXml.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine } from '../../model/progress.js';
@@ -39,7 +40,7 @@ export function progressPrinter(err: (text: string) => void, opts: { tty: boolea
     if (e.type === 'step-start') {
       if (opts.tty && lastIndex >= 0) err('\n');
       lastIndex = e.index;
-      err(`${e.index + 1}/${opts.total} ${e.step.title}${opts.tty ? '' : '\n'}`);
+      err(`${e.index + 1}/${opts.total} ${shown(e.step.title)}${opts.tty ? '' : '\n'}`);
       if (opts.tty && !e.step.progress) err('\n');
     } else if (e.type === 'progress') {
       const label = `${e.index + 1}/${opts.total} `;
@@ -49,8 +50,8 @@ export function progressPrinter(err: (text: string) => void, opts: { tty: boolea
         lastLine = Date.now();
         err(`${line}\n`);
       }
-    } else if (e.type === 'undo') err(`${opts.tty ? '\n' : ''}undo: ${e.title}\n`);
-    else if (e.type === 'log') err(`${e.line}\n`);
+    } else if (e.type === 'undo') err(`${opts.tty ? '\n' : ''}undo: ${shown(e.title)}\n`);
+    else if (e.type === 'log') err(`${shown(e.line)}\n`);
   };
 }
 

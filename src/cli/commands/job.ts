@@ -4,6 +4,7 @@
  * finishes or rolls back an interrupted job. `job run` is the detached worker's own entry.
  */
 import { hostname } from 'node:os';
+import { shownText } from '../../model/shown.js';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
 import { cancelJob, findJob } from '../../jobs/detached.js';
@@ -55,7 +56,7 @@ function showCommand(out: Output, dir: string, id: string): ExitCode {
 async function logCommand(out: Output, dir: string, id: string, follow: boolean): Promise<ExitCode> {
   const j = findJob(dir, id);
   const path = logPath(dir, j.record.id);
-  const write = (t: string) => process.stdout.write(t);
+  const write = (t: string) => process.stdout.write(shownText(t));
   if (!follow) {
     const lines = readLogTail(dir, j.record.id, 100_000);
     out.out(lines.length > 0 ? lines.join('\n') : `(job ${j.record.id} has no log yet)`);

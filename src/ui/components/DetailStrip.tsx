@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Text.js';
 import type { GuestRow } from '../../host/virsh.js';
 import { guestWarnings } from '../../store/warnings.js';
 import { colorFor } from '../theme.js';

@@ -1,4 +1,5 @@
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Text.js';
 import { useEffect, useRef, useState } from 'react';
 import type { HostContext } from '../../host/hostContext.js';
 import { type Theme, colorFor } from '../theme.js';

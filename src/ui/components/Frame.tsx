@@ -2,7 +2,8 @@
  * The frame: box lines drawn as text so a title can sit in the border (`├ demo-web ───┤`), and
  * side-bordered sections between them. Characters come from the theme, so TERM=linux gets +-|.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Text.js';
 import { createContext, type ReactNode, useContext } from 'react';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 

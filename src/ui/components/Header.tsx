@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Text.js';
 import type { HostContext } from '../../host/hostContext.js';
 import type { AccelShown } from '../../store/types.js';
 import type { HostVersions } from '../../host/virsh.js';

@@ -3,7 +3,8 @@
  * URI); Enter switches — the console starts again on the chosen host, so nothing of the old one
  * (guest list, pane state, watchers) leaks into the new one.
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Text.js';
 import { useAppStoreApi } from '../../store/context.js';
 import type { HostPickerDialog } from '../../store/types.js';
 import { keyName } from '../keymap.js';

@@ -4,7 +4,8 @@
  * the "cancel?" question. Fed by the runner's events (jobs/runner.ts); presentational otherwise —
  * the wizard owns the phase and the AbortController.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Text.js';
 import Spinner from 'ink-spinner';
 import type { RunnerEvent } from '../../jobs/runner.js';
 import type { PlanStep } from '../../model/plan.js';

@@ -2,7 +2,8 @@
  * The start-up recovery prompt: each job an earlier virtdeck left half-done, what happened in
  * plain words, and the choices (finish, roll back, or leave it for later).
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Text.js';
 import { useAppStoreApi } from '../../store/context.js';
 import type { RecoveryDialog } from '../../store/types.js';
 import { keyName } from '../keymap.js';

@@ -3,7 +3,8 @@
  * Left/Right cycles choices, k/w on a "generate" row fill the MAC above; Ctrl-S or the Save row
  * shows the XML diff. Bad input shows its sentence here and nothing changes.
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Text.js';
 import { randomMac } from '../../model/mac.js';
 import { useAppStoreApi } from '../../store/context.js';
 import { cycleChoice, type FormField } from '../../store/settingsForm.js';

@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from './Text.js';
 import { useApp } from '../../store/context.js';
 import { completeCommand } from '../keymap.js';
 import { colorFor } from '../theme.js';

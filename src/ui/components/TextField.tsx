@@ -4,7 +4,8 @@
  * Backspace, tmux send-keys) are lost. Here the value and cursor live in refs updated on every
  * key, and the parent's `value` is only the render source.
  */
-import { Text, useInput } from 'ink';
+import { useInput } from 'ink';
+import { Text } from './Text.js';
 import { useRef, useState } from 'react';
 
 export interface TextFieldProps {

@@ -2,7 +2,8 @@
  * Pieces every wizard draws the same way: the bordered frame with its title, host and key hints, a
  * scrolled list of lines, problem lines (sentence + fix) and a host error. Presentational only.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './Text.js';
 import type { ReactNode } from 'react';
 import { HostError } from '../../host/errors.js';
 import type { UserError } from '../../model/userError.js';

@@ -2,7 +2,8 @@
  * The modal dialogs. Only the top dialog is rendered, and it alone listens to keys, so a modal
  * always consumes a key before the pane behind it.
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './Text.js';
 import { shellQuote } from '../../host/exec.js';
 import { useApp, useAppStoreApi } from '../../store/context.js';
 import type { ConfirmDialog, DiffDialog, ErrorDialog, HelpDialog, TextDialog, TypeNameDialog } from '../../store/types.js';

@@ -4,7 +4,8 @@
  * progress rows, a review of what will run, the file browser of a run, and small forms. All state
  * is in store/backupsPane.ts.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../components/Text.js';
 import { useStore } from 'zustand';
 import { useApp } from '../../store/context.js';
 import { type BackupsController, guestLines, runLines } from '../../store/backupsPane.js';

@@ -2,7 +2,8 @@
  * The Disks pane: a table of every image (path shortened from the left) over a detail strip for
  * the selected one. It only reads stores; keys reach the pane's controller through the keymap.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../components/Text.js';
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
 import { detailLines, type DiskRow, filterRows } from '../../model/diskInventory.js';

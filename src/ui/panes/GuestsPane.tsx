@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../components/Text.js';
 import { useMemo } from 'react';
 import { useApp } from '../../store/context.js';
 import { filterGuests } from '../../store/selectors.js';

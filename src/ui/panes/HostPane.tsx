@@ -2,7 +2,7 @@
  * The Host pane: host checks with status, why and fix; the logs view; the guest picker for QEMU
  * logs. Presentational: state and actions are in store/hostPane.ts, keys come through the keymap.
  */
-import { Text } from 'ink';
+import { Text } from '../components/Text.js';
 import { useEffect } from 'react';
 import { useStore } from 'zustand';
 import { useApp } from '../../store/context.js';

@@ -3,7 +3,8 @@
  * interrupted ones with the way out (finish or roll back) — over a strip for the selected job. It
  * only reads stores; keys reach the controller through the keymap.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../components/Text.js';
 import { useStore } from 'zustand';
 import type { JobsPaneController } from '../../store/jobsPane.js';
 import { useApp } from '../../store/context.js';

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../components/Text.js';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir } from '../../config/paths.js';

@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Text } from '../components/Text.js';
 import Spinner from 'ink-spinner';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';

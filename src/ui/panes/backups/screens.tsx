@@ -1,5 +1,6 @@
 /** The Backups pane's own screens: a job with progress rows, a review of what will run, the file browser, a small form. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../components/Text.js';
 import { formatProgressLine } from '../../../model/progress.js';
 import { formatBytes } from '../../../model/units.js';
 import { type BackupsPaneState, type BrowserState, fieldVisible, type PaneForm, type ReviewState } from '../../../store/backupsPane.js';

@@ -1,5 +1,6 @@
 /** The two lists of the Backups pane: guests with their last run, and the runs of one guest. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../components/Text.js';
 import type { GuestLine, RunLine } from '../../../store/backupsPane.js';
 import { formatAge, staleSnapshots } from '../../../model/snapshotPlan.js';
 import { formatBytes } from '../../../model/units.js';

@@ -3,7 +3,8 @@
  * fields live in the dialog (app store), so tests read what was typed; a UserError thrown by
  * onSubmit keeps the form open with its sentence and fix under the fields.
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from '../../components/Text.js';
 import { UserError } from '../../../model/userError.js';
 import { toShownError } from '../../../store/appStore.js';
 import { useAppStoreApi } from '../../../store/context.js';

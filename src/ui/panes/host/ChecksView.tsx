@@ -2,7 +2,8 @@
  * The list of host checks with a status mark each, and under it the detail strip of the selected
  * one: what was found, why it matters, and the first fix line (Enter shows all, f applies a safe one).
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../components/Text.js';
 import type { HostPaneState } from '../../../store/hostPane.js';
 import { visibleChecks } from '../../../store/hostPane.js';
 import { countByStatus } from '../../../model/hostChecks.js';

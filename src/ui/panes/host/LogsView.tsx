@@ -3,7 +3,8 @@
  * each line with its time, matches of the `/` search highlighted, and the known-error catalog's
  * explanation under the lines it recognises.
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../components/Text.js';
 import { searchHits, type LogView } from '../../../store/hostPane.js';
 import { clip, useTheme } from '../../components/Frame.js';
 import { colorFor } from '../../theme.js';

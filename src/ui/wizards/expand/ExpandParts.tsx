@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../components/Text.js';
 import Spinner from 'ink-spinner';
 import type { ExpandCheck } from '../../../model/expandPlan.js';
 import type { Plan } from '../../../model/plan.js';

@@ -1,4 +1,5 @@
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from '../../components/Text.js';
 import { useRef } from 'react';
 import { TextField as TextInput } from '../../components/TextField.js';
 import { type Theme, colorFor } from '../../theme.js';

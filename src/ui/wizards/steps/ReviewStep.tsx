@@ -1,4 +1,5 @@
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../../components/Text.js';
 import { commandLine, type PlanStep } from '../../../model/plan.js';
 import { type Theme, colorFor } from '../../theme.js';
 
