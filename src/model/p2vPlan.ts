@@ -14,6 +14,8 @@ import { shellQuote } from '../host/exec.js';
 import { compareArgv, convertArgv } from '../host/qemuImg.js';
 import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
+import { checkSshDestination } from './sshDestination.js';
+import { shown } from './shown.js';
 import { formatBytes, parseSize } from './units.js';
 import { UserError } from './userError.js';
 
@@ -180,6 +182,7 @@ export function guessOs(partitions: SourcePartition[]): P2vRequest['osType'] {
 // SSH
 
 export function sshBase(s: Extract<P2vSource, { kind: 'ssh' }>): string[] {
+  checkSshDestination(s.destination, 'the SSH source');
   return [
     'ssh',
     '-o',
@@ -189,8 +192,9 @@ export function sshBase(s: Extract<P2vSource, { kind: 'ssh' }>): string[] {
     ...(s.port ? ['-p', String(s.port)] : []),
     ...(s.identityFile ? ['-i', s.identityFile] : []),
     ...(s.sshOptions ?? []),
-    s.destination,
+    // `--` first: ssh would read a destination that starts with `-` as an option.
     '--',
+    s.destination,
   ];
 }
 
@@ -265,7 +269,8 @@ export function parseRemoteFacts(stdout: string, device: string): P2vSourceFacts
 /** root@host or root@host:/dev/sdb (default device /dev/sda). */
 export function parseSshSource(text: string, flags: { sshPort?: string; identity?: string; sshOption?: string[] }): P2vSource {
   const m = text.match(/^([^@\s:]+@[^\s:]+)(?::(\/\S+))?$/);
-  if (!m) throw new UserError(`"${text}" is not an SSH source.`, 'Write root@HOST or root@HOST:/dev/sdX.');
+  if (!m) throw new UserError(`"${shown(text)}" is not an SSH source.`, 'Write root@HOST or root@HOST:/dev/sdX.');
+  checkSshDestination(m[1] as string, `the SSH source "${shown(text)}"`);
   const port = flags.sshPort === undefined ? undefined : Number(flags.sshPort);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UserError(`"${flags.sshPort}" is not a port.`, 'Give a number from 1 to 65535.');
   return { kind: 'ssh', destination: m[1] as string, device: m[2] ?? '/dev/sda', port, identityFile: flags.identity || undefined, sshOptions: (flags.sshOption ?? []).flatMap((o) => ['-o', o]) };

@@ -782,7 +782,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           get().setMessage(`There is no host "${wanted}" in the config file; add it under "hosts" (name, uri), or give a URI such as qemu+ssh://root@${wanted}/system.`, 'error');
           return;
         }
-        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted };
+        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted, where: 'the host field' };
         if (target.uri === host.uri && (!entry || entry.name === host.name)) {
           get().setMessage(`Already on ${host.name} (${host.uri}).`);
           return;
