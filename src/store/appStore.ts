@@ -11,6 +11,7 @@ import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import type { GuestRow } from '../host/virsh.js';
+import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import { explainKnown } from '../model/knownErrors.js';
 import { formatBytes } from '../model/units.js';
@@ -613,6 +614,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
                 `Could not change ${name}`,
                 `Applying the settings of ${name}…`,
                 async () => {
+                  const iso = form.fields.find((f) => f.id === 'iso' && f.value.trim() && f.value !== f.original);
+                  if (iso) await checkIsoOnHost(host, iso.value.trim());
                   if (xmlChanged) await virsh.defineXml(host, after, { validate: true });
                   if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
                 },
