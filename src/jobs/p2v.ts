@@ -21,6 +21,7 @@ import { listGuests, undefine, virshArgv } from '../host/virsh.js';
 import { randomMac } from '../model/mac.js';
 import {
   checkP2v,
+  deviceSourceProblem,
   guessOs,
   type P2vBus,
   type P2vFormat,
@@ -44,10 +45,15 @@ import {
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { probeWritableDir } from './writableDir.js';
 
 async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kind: 'device' | 'file' }>, signal?: AbortSignal): Promise<P2vSourceFacts> {
   const facts: P2vSourceFacts = { sizeBytes: 0, model: null, partitionTable: null, partitions: [], mounted: [], memoryKiB: null, vcpus: null, nics: [] };
   if (source.kind === 'device') {
+    // lsblk of anything but a block device fails with a message of its own (exit 1, "bug?"): say what it is instead.
+    const st = await exec.run(['stat', '-L', '-c', '%F', '--', source.path], { signal, okExitCodes: [1] });
+    const problem = deviceSourceProblem(source.path, st.exitCode === 0 ? st.stdout.trim() : null);
+    if (problem) throw problem;
     const r = await exec.run(['lsblk', '--json', '-b', '-o', 'NAME,SIZE,TYPE,FSTYPE,MOUNTPOINT,MODEL', '--', source.path], { signal });
     Object.assign(facts, parseLsblk(r.stdout));
   } else {
@@ -95,6 +101,8 @@ async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'de
     detectAccel(exec, { signal }),
   ]);
   let freeBytes = 0;
+  // test -d is not enough: a read-only mount would fail the copy halfway, with exit 1.
+  const destDirState = dirTest.exitCode === 0 ? await probeWritableDir(exec, req.destDir, signal) : 'missing';
   if (dirTest.exitCode === 0) {
     const df = await exec.run(['df', '--output=avail', '-B1', '--', req.destDir], { signal });
     freeBytes = Number(df.stdout.trim().split('\n').pop()?.trim()) || 0;
@@ -103,6 +111,7 @@ async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'de
     domainType: domainTypeFor(accel.accel),
     guestExists: guests.some((g) => g.name === req.name),
     destDirExists: dirTest.exitCode === 0,
+    destDirState,
     existing,
     freeBytes,
     sourceReadable: readable === null ? false : readable.exitCode === 0,
