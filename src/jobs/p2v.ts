@@ -20,6 +20,7 @@ import { existingPaths } from '../host/qemuImg.js';
 import { listGuests, undefine, virshArgv } from '../host/virsh.js';
 import { randomMac } from '../model/mac.js';
 import {
+  checkJournalSshArgv,
   checkP2v,
   deviceSourceProblem,
   guessOs,
@@ -183,6 +184,7 @@ export async function prepareP2v(host: HostContext, input: P2vInput, opts: { sou
 
 /** ssh … dd if=DEV → (count, sha256) → dd of=OUT conv=sparse; progress in bytes of the source size. */
 async function stream(a: StreamArgs, signal: AbortSignal, progress: (fraction: number, total: number) => void): Promise<void> {
+  checkJournalSshArgv(a.ssh);
   const [sshFile, ...sshArgs] = a.ssh;
   const reader = execa(sshFile as string, sshArgs, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false, forceKillAfterDelay: 3_000 });
   // fullblock: dd's conv=sparse only skips a block it read whole, so short pipe reads would write zeros.
@@ -236,6 +238,7 @@ export function p2vActions(host: HostContext): Record<string, Action> {
     },
     'p2v.checkRemote': async (raw, ctx) => {
       const a = raw as { ssh: string[]; hashFile: string };
+      checkJournalSshArgv(a.ssh);
       const want = await streamHash(a.hashFile);
       const r = await execa(a.ssh[0] as string, a.ssh.slice(1), { reject: false, cancelSignal: ctx.signal, encoding: 'utf8' });
       if (r.exitCode !== 0) throw new HostError({ sentence: 'sha256sum on the source failed.', fix: 'Run the copy again, or skip the remote checksum.', command: a.ssh, stderr: String(r.stderr), code: 'ssh' });

@@ -201,6 +201,19 @@ export function sshBase(s: Extract<P2vSource, { kind: 'ssh' }>): string[] {
   ];
 }
 
+/**
+ * An ssh argv read back from a journal (the stream and remote-checksum steps): it must be the
+ * shape sshBase makes, `ssh … -- DEST COMMAND`, with a destination that cannot be an option.
+ */
+export function checkJournalSshArgv(argv: string[]): void {
+  const dashes = argv.indexOf('--');
+  const dest = argv[dashes + 1];
+  if (argv[0] !== 'ssh' || dashes < 0 || dest === undefined || argv.length !== dashes + 3) {
+    throw new UserError('The journal holds an ssh command virtdeck did not write.', 'Roll the job back (virtdeck job rollback) and start the P2V again.');
+  }
+  checkSshDestination(dest, 'the journal');
+}
+
 /** ssh argv running `words` on the source; each word is quoted for the remote shell. */
 export function sshArgv(s: Extract<P2vSource, { kind: 'ssh' }>, words: string[]): string[] {
   return [...sshBase(s), words.map(shellQuote).join(' ')];

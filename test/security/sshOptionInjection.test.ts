@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHostContext } from '../../src/config/connect.js';
 import { SshExecutor } from '../../src/host/exec.js';
-import { sshArgv } from '../../src/model/p2vPlan.js';
+import { checkJournalSshArgv, sshArgv } from '../../src/model/p2vPlan.js';
 import { UserError } from '../../src/model/userError.js';
 import { type CliRun, recordingShims, runCli } from '../helpers/hostileCli.js';
 
@@ -104,5 +104,9 @@ describe('what the config file may say, and every ssh argv', () => {
     const argv = sshArgv({ kind: 'ssh', destination: 'root@old', device: '/dev/sda', sshOptions: ['-o', 'StrictHostKeyChecking=no'] }, ['dd', 'if=/dev/sda']);
     expect(argv.indexOf('--')).toBe(argv.indexOf('root@old') - 1);
     expect(argv.slice(argv.indexOf('root@old') + 1)).toEqual(['dd if=/dev/sda']);
+    // What the stream and checksum steps read back from a journal is held to the same shape.
+    expect(() => checkJournalSshArgv(argv)).not.toThrow();
+    expect(() => checkJournalSshArgv(['ssh', '-o', 'BatchMode=yes', '-oProxyCommand=x', 'dd if=/dev/sda'])).toThrow(UserError);
+    expect(() => checkJournalSshArgv(['ssh', '--', '-oProxyCommand=x', 'dd if=/dev/sda'])).toThrow(/begins with "-"/);
   });
 });
