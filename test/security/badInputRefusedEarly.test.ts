@@ -146,6 +146,10 @@ describe('guest names', () => {
     expect(r.stderr).not.toContain('\u001b');
   });
 
+  it('restore --as refuses them before the backup is read', async () => {
+    await refusedWithoutChange(['backup', 'restore', GUEST, '--dest', dir, '--as', 'vdsec-in-a/b', '--to', dir], '"/"');
+  });
+
   it('P2V refuses them before reading the source', async () => {
     await refusedWithoutChange(['p2v', '--from-file', RAW, '--name', '-vdsec-in-p2v', '--dest', dir], 'begins with "-"');
   });
