@@ -1,6 +1,6 @@
 import pkg from '../../package.json' with { type: 'json' };
 import { loadConfig } from '../config/config.js';
-import { createHostContext, type HostOptions } from '../config/connect.js';
+import { createHostContext, type HostOptions, resolveUri } from '../config/connect.js';
 import type { HostContext } from '../host/hostContext.js';
 import { runCli } from './commands/program.js';
 import { formatError, processOutput } from './output.js';
@@ -31,12 +31,25 @@ async function resetDemo(host: HostContext): Promise<string[]> {
   return [...result.steps.map((s) => s.title), ...result.kept.map((k) => `Kept ${k}`)];
 }
 
-/** `--connect host1` may name a host from the config file; anything else is a libvirt URI. */
+/**
+ * `--connect host1` may name a host from the config file; a URI written in the config file (given
+ * by --connect or $LIBVIRT_DEFAULT_URI) brings its entry along and is trusted like it. Anything
+ * else is a URI from outside, checked as such by createHostContext.
+ */
 function hostFromConfig(opts: HostOptions): HostOptions {
   const wanted = opts.uri?.trim();
-  if (!wanted || wanted.includes(':')) return opts;
-  const entry = loadConfig().hosts.find((h) => h.name === wanted);
-  return entry ? { uri: entry.uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
+  if (wanted && !wanted.includes(':')) {
+    const entry = loadConfig().hosts.find((h) => h.name === wanted);
+    return entry ? { uri: entry.uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
+  }
+  const uri = resolveUri(wanted);
+  let entry: ReturnType<typeof loadConfig>['hosts'][number] | undefined;
+  try {
+    entry = loadConfig().hosts.find((h) => h.uri === uri);
+  } catch {
+    entry = undefined; // a broken config must not block --connect qemu:///system; the URI is checked as outside text
+  }
+  return entry ? { uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
 }
 
 // `virtdeck job list | head`: a reader that stops early is no error, as for coreutils. A job

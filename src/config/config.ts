@@ -1,10 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { checkSshDestination } from '../model/sshDestination.js';
 import { UserError } from '../model/userError.js';
 import { configFile } from './paths.js';
 
+/** The reason a host or user cannot be given to ssh, as a zod issue (the config is root's, but a typo must not become an ssh option). */
+function sshDestinationIssue(destination: string): string | null {
+  try {
+    checkSshDestination(destination, 'this entry');
+    return null;
+  } catch (e) {
+    return e instanceof UserError ? e.sentence.replace(/\.$/, '') : String(e);
+  }
+}
+
 const sshSchema = z.object({
-  destination: z.string().min(1),
+  destination: z.string().min(1).refine((d) => sshDestinationIssue(d) === null, { error: (i) => sshDestinationIssue(String(i.input)) ?? 'invalid' }),
   port: z.number().int().min(1).max(65535).optional(),
   identityFile: z.string().min(1).optional(),
   /** Extra ssh -o options, e.g. ["StrictHostKeyChecking=accept-new"]. */

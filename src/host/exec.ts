@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkSshDestination } from '../model/sshDestination.js';
 import { HostError, explain } from './errors.js';
 import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
 import { shellQuote } from './shellQuote.js';
@@ -169,6 +170,7 @@ export class SshExecutor implements Executor {
     private readonly target: SshTarget,
     private readonly stopTiming: StopTiming = DEFAULT_STOP_TIMING,
   ) {
+    checkSshDestination(target.destination, 'the ssh destination of the host');
     this.label = target.destination;
   }
   private sshArgv(tty: boolean): string[] {
@@ -177,7 +179,8 @@ export class SshExecutor implements Executor {
     if (this.target.port) a.push('-p', String(this.target.port));
     if (this.target.identityFile) a.push('-i', this.target.identityFile);
     for (const o of this.target.options ?? []) a.push('-o', o);
-    a.push(this.target.destination, '--');
+    // `--` before the destination: ssh would read one that starts with `-` as an option.
+    a.push('--', this.target.destination);
     return a;
   }
   async run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {

@@ -34,6 +34,7 @@ import { UserError } from '../model/userError.js';
 import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
 import type { Action, RunnerEvent, RunResult } from './runner.js';
 import { runPlan } from './runner.js';
+import { probeWritableDir } from './writableDir.js';
 
 async function qemuImg(exec: Executor, argv: string[], signal?: AbortSignal): Promise<string> {
   return (await exec.run(argv, { signal })).stdout;
@@ -105,7 +106,9 @@ export async function gatherConvertFacts(host: HostContext, req: ConvertRequest,
     exec.run(['test', '-d', dir], { okExitCodes: [1], signal }),
   ]);
   const destDirExists = dirTest.exitCode === 0;
-  const facts: ConvertFacts = { sourceReadable: isReadable, existing, destDirExists, freeBytes: 0, requiredBytes: 0 };
+  // test -d is not enough: a read-only mount would fail the copy halfway, with exit 1.
+  const destDirState = destDirExists ? await probeWritableDir(exec, dir, signal) : 'missing';
+  const facts: ConvertFacts = { sourceReadable: isReadable, existing, destDirExists, destDirState, freeBytes: 0, requiredBytes: 0 };
   if (!isReadable) return facts;
   const [free, required] = await Promise.all([
     destDirExists ? freeBytes(exec, dir, signal) : Promise.resolve(0),

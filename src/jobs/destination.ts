@@ -34,7 +34,7 @@ export interface DestinationReport {
  * One shell for every fact, whatever the number of images; paths travel as arguments, never
  * inside the script.
  */
-const PROBE = [
+export const PROBE = [
   'd="$1"; shift',
   'if test -e "$d"; then echo exists=1; else echo exists=0; exit 0; fi',
   'if test -d "$d"; then echo dir=1; else echo dir=0; exit 0; fi',

@@ -110,15 +110,24 @@ export async function gatherExpandFacts(host: HostContext, path: string, opts: G
     const n = vmdkWorkNames(path);
     facts.existingLeftovers = await existingPaths(exec, [n.work, n.orig]);
   }
-  if (opts.inspect !== false && opts.growFs && !online && ['raw', 'qcow2', 'vmdk'].includes(i.format)) {
-    try {
-      facts.layout = await inspectDisk(exec, path, i.format, signal);
-    } catch (e) {
-      if (e instanceof HostError && e.code === 'cancelled') throw e;
-      facts.layoutError = `libguestfs could not look inside the image (${e instanceof HostError ? e.sentence : String(e)})`;
-    }
+  return opts.inspect !== false && opts.growFs ? inspectExpandFacts(exec, facts, signal) : facts;
+}
+
+/** Whether growing the guest side offline needs a look inside the image (one libguestfs launch, 15–60 s). */
+function wantsInspection(facts: ExpandFacts): boolean {
+  const online = facts.guest !== null && facts.guest.state !== 'shut off';
+  return facts.image !== null && !online && ['raw', 'qcow2', 'vmdk'].includes(facts.image.format);
+}
+
+/** The facts with the image's layout (or why libguestfs could not read it) added. */
+async function inspectExpandFacts(exec: Executor, facts: ExpandFacts, signal?: AbortSignal): Promise<ExpandFacts> {
+  if (!facts.image || !wantsInspection(facts)) return facts;
+  try {
+    return { ...facts, layout: await inspectDisk(exec, facts.image.path, facts.image.format, signal) };
+  } catch (e) {
+    if (e instanceof HostError && e.code === 'cancelled') throw e;
+    return { ...facts, layoutError: `libguestfs could not look inside the image (${e instanceof HostError ? e.sentence : String(e)})` };
   }
-  return facts;
 }
 
 export interface PreparedExpand {
@@ -126,9 +135,16 @@ export interface PreparedExpand {
   assessment: ExpandAssessment;
 }
 
+/**
+ * The size, the format, the guest's state and the free space are judged before libguestfs looks
+ * inside: a size that does not grow the disk is refused in a second, not after a 15–60 s launch.
+ */
 export async function prepareExpand(host: HostContext, path: string, req: ExpandRequest, signal?: AbortSignal): Promise<PreparedExpand> {
-  const facts = await gatherExpandFacts(host, path, { growFs: req.growFs, signal });
-  return { facts, assessment: assessExpand(facts, req) };
+  const facts = await gatherExpandFacts(host, path, { growFs: req.growFs, signal, inspect: false });
+  const early = assessExpand(facts, req);
+  if (early.refusal || !req.growFs || req.instructionsOnly) return { facts, assessment: early };
+  const inspected = await inspectExpandFacts(host.sysExec, facts, signal);
+  return { facts: inspected, assessment: assessExpand(inspected, req) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import {
   type ImportDiskFacts,
   type ImportFacts,
   type ImportRequest,
+  importDestDir,
   planImport,
   plannedDestFiles,
 } from '../model/importVmwarePlan.js';
@@ -31,6 +32,7 @@ import type { VmdkDescriptor } from '../model/vmdkDescriptor.js';
 import { parseVmx, type VmxGuest } from '../model/vmx.js';
 import { convertActions } from './convert.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { probeWritableDir } from './writableDir.js';
 
 const MAX_VMX_BYTES = 1024 * 1024;
 
@@ -132,7 +134,9 @@ export async function inspectImport(host: HostContext, vmxPath: string, signal?:
 
 /** Adds the destination files that exist already (they depend on the request). */
 export async function withDestFacts(host: HostContext, facts: ImportFacts, req: ImportRequest): Promise<ImportFacts> {
-  return { ...facts, existingDest: await existingPaths(host.sysExec, plannedDestFiles(facts, req)) };
+  const dir = importDestDir(facts, req);
+  const [existingDest, destDirState] = await Promise.all([existingPaths(host.sysExec, plannedDestFiles(facts, req)), dir === null ? undefined : probeWritableDir(host.sysExec, dir)]);
+  return { ...facts, existingDest, destDirState };
 }
 
 export interface PreparedImport {

@@ -20,7 +20,9 @@ import { existingPaths } from '../host/qemuImg.js';
 import { listGuests, undefine, virshArgv } from '../host/virsh.js';
 import { randomMac } from '../model/mac.js';
 import {
+  checkJournalSshArgv,
   checkP2v,
+  deviceSourceProblem,
   guessOs,
   type P2vBus,
   type P2vFormat,
@@ -44,10 +46,15 @@ import {
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { probeWritableDir } from './writableDir.js';
 
 async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kind: 'device' | 'file' }>, signal?: AbortSignal): Promise<P2vSourceFacts> {
   const facts: P2vSourceFacts = { sizeBytes: 0, model: null, partitionTable: null, partitions: [], mounted: [], memoryKiB: null, vcpus: null, nics: [] };
   if (source.kind === 'device') {
+    // lsblk of anything but a block device fails with a message of its own (exit 1, "bug?"): say what it is instead.
+    const st = await exec.run(['stat', '-L', '-c', '%F', '--', source.path], { signal, okExitCodes: [1] });
+    const problem = deviceSourceProblem(source.path, st.exitCode === 0 ? st.stdout.trim() : null);
+    if (problem) throw problem;
     const r = await exec.run(['lsblk', '--json', '-b', '-o', 'NAME,SIZE,TYPE,FSTYPE,MOUNTPOINT,MODEL', '--', source.path], { signal });
     Object.assign(facts, parseLsblk(r.stdout));
   } else {
@@ -95,6 +102,8 @@ async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'de
     detectAccel(exec, { signal }),
   ]);
   let freeBytes = 0;
+  // test -d is not enough: a read-only mount would fail the copy halfway, with exit 1.
+  const destDirState = dirTest.exitCode === 0 ? await probeWritableDir(exec, req.destDir, signal) : 'missing';
   if (dirTest.exitCode === 0) {
     const df = await exec.run(['df', '--output=avail', '-B1', '--', req.destDir], { signal });
     freeBytes = Number(df.stdout.trim().split('\n').pop()?.trim()) || 0;
@@ -103,6 +112,7 @@ async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'de
     domainType: domainTypeFor(accel.accel),
     guestExists: guests.some((g) => g.name === req.name),
     destDirExists: dirTest.exitCode === 0,
+    destDirState,
     existing,
     freeBytes,
     sourceReadable: readable === null ? false : readable.exitCode === 0,
@@ -174,6 +184,7 @@ export async function prepareP2v(host: HostContext, input: P2vInput, opts: { sou
 
 /** ssh … dd if=DEV → (count, sha256) → dd of=OUT conv=sparse; progress in bytes of the source size. */
 async function stream(a: StreamArgs, signal: AbortSignal, progress: (fraction: number, total: number) => void): Promise<void> {
+  checkJournalSshArgv(a.ssh);
   const [sshFile, ...sshArgs] = a.ssh;
   const reader = execa(sshFile as string, sshArgs, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false, forceKillAfterDelay: 3_000 });
   // fullblock: dd's conv=sparse only skips a block it read whole, so short pipe reads would write zeros.
@@ -227,6 +238,7 @@ export function p2vActions(host: HostContext): Record<string, Action> {
     },
     'p2v.checkRemote': async (raw, ctx) => {
       const a = raw as { ssh: string[]; hashFile: string };
+      checkJournalSshArgv(a.ssh);
       const want = await streamHash(a.hashFile);
       const r = await execa(a.ssh[0] as string, a.ssh.slice(1), { reject: false, cancelSignal: ctx.signal, encoding: 'utf8' });
       if (r.exitCode !== 0) throw new HostError({ sentence: 'sha256sum on the source failed.', fix: 'Run the copy again, or skip the remote checksum.', command: a.ssh, stderr: String(r.stderr), code: 'ssh' });

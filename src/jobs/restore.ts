@@ -34,6 +34,7 @@ import {
   setName,
   setUuid,
 } from '../model/domainXml.js';
+import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
@@ -215,6 +216,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
 
   let doc = parseDomainXml(facts.runXml);
   if (asNew) {
+    checkGuestName(name);
     if (!req.toDir?.startsWith('/')) throw new UserError('A restore as a new guest needs a directory for its disks.', 'Add --to DIR, e.g. --to /var/lib/libvirt/images.');
     if (facts.guestNames.includes(name)) throw new UserError(`A guest named ${name} already exists.`, 'Choose another name with --as, or restore over the guest itself (leave out --as).');
   } else if (facts.current && facts.current.state !== 'shut off') {

@@ -24,7 +24,7 @@ export function hostForUri(uri: string): HostContext {
   } catch {
     entry = undefined; // a broken config must not strand a running job; the URI is enough
   }
-  return createHostContext(entry ? { uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri });
+  return createHostContext(entry ? { uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri, where: 'the job\'s journal' });
 }
 
 export interface WorkerOptions {

@@ -22,6 +22,7 @@ import {
 import type { Plan, PlanStep } from './plan.js';
 import { formatBytes } from './units.js';
 import { UserError } from './userError.js';
+import { type DirState, writableDirProblem } from './writableDir.js';
 
 export type PresetId = 'vmware-growable' | 'vmware-flat' | 'raw-sparse' | 'qcow2' | 'custom';
 
@@ -219,6 +220,8 @@ export interface ConvertFacts {
   /** Which of the destination files (and the temp directory) exist already. */
   existing: string[];
   destDirExists: boolean;
+  /** What a write probe found there (absent: not probed). */
+  destDirState?: DirState;
   /** Bytes free in the destination's directory. */
   freeBytes: number;
   /** Bytes the new image needs (from qemu-img measure, or the virtual size for a flat vmdk). */
@@ -278,8 +281,11 @@ export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertC
   } else if (facts.existing.length > 0) {
     refusals.push(new UserError(`${facts.existing.join(', ')} already exist${facts.existing.length === 1 ? 's' : ''}; virtdeck never overwrites an image.`, 'Choose another destination with --dest, or move the old file away first.'));
   }
+  const dirProblem = writableDirProblem(splitPath(dest).dir, facts.destDirState, 'the destination directory');
   if (!facts.destDirExists) {
     refusals.push(new UserError(`The directory of ${dest} does not exist.`, 'Create it first, or choose another destination.'));
+  } else if (dirProblem) {
+    refusals.push(dirProblem);
   } else if (facts.requiredBytes > facts.freeBytes) {
     refusals.push(new UserError(`${splitPath(dest).dir} has ${formatBytes(facts.freeBytes)} free, but the new image needs up to ${formatBytes(facts.requiredBytes)}.`, 'Free some space there, or choose a destination on a filesystem with more room (--dest).'));
   }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { checkGuestName } from './guestName.js';
 import { parseMac } from './mac.js';
 import { libvirtScaledToBytes } from './units.js';
 import { UserError } from './userError.js';
@@ -410,15 +411,8 @@ export function getSettings(doc: DomainDoc): DomainSettings {
 
 // ---------------------------------------------------------------- edits: identity
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
-
 export function setName(doc: DomainDoc, name: string): DomainDoc {
-  if (!NAME_RE.test(name)) {
-    throw new UserError(
-      `"${name}" cannot be a guest name here.`,
-      'Use up to 64 letters, digits, dots, dashes, underscores or plus signs, starting with a letter or digit.',
-    );
-  }
+  checkGuestName(name);
   const { doc: copy, root } = editable(doc);
   const element = firstChild(root, 'name');
   if (element) setText(element, name);

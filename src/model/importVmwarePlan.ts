@@ -6,9 +6,11 @@
  * files are never written. The domain XML comes from vmxToDomain.ts.
  */
 import { type ConvertSource, type ConvertTarget, convertSteps, dropTempStep, targetFrom } from './convertPlan.js';
+import { GUEST_NAME_MAX, guestNameProblem } from './guestName.js';
 import type { Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
 import type { VmdkChain } from './vmdkChain.js';
+import { type DirState, writableDirProblem } from './writableDir.js';
 import type { VmxGuest } from './vmx.js';
 import { type BusChoice, type DomainDiskFile, type NicMapping, type VmxDomain, vmxToDomainXml } from './vmxToDomain.js';
 
@@ -33,6 +35,8 @@ export interface ImportFacts {
   existingGuests: string[];
   /** Destination files that exist already. */
   existingDest: string[];
+  /** With conversion: what a write probe found in the destination directory (absent: not probed). */
+  destDirState?: DirState;
   bridges: string[];
   networks: string[];
   domainType: 'kvm' | 'qemu';
@@ -66,7 +70,12 @@ function baseOf(path: string): string {
 /** libvirt names: letters, digits and . _ - only (what virsh accepts without quoting surprises). */
 export function guestNameFrom(displayName: string | null, vmxPath: string): string {
   const raw = displayName?.trim() || baseOf(vmxPath).replace(/\.vmx$/i, '');
-  const name = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
+  // A display name is the customer's text: made into a name that passes guestNameProblem.
+  const name = raw
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, GUEST_NAME_MAX)
+    .replace(/[-.]+$/, '');
   return name || 'imported';
 }
 
@@ -84,6 +93,11 @@ export function convertedPath(facts: ImportFacts, disk: ImportDiskFacts, req: Im
 
 export function importTargetFormat(req: ImportRequest): ConvertTarget | null {
   return req.convert === 'none' ? null : targetFrom(req.convert);
+}
+
+/** The directory converted images go into, or null when the vmdk files are used where they are. */
+export function importDestDir(facts: Pick<ImportFacts, 'vmxPath'>, req: ImportRequest): string | null {
+  return req.convert === 'none' ? null : req.destDir?.replace(/\/+$/, '') || dirOf(facts.vmxPath);
 }
 
 /** Every path the plan would create (for the existence check done by the job). */
@@ -110,9 +124,13 @@ export function checkImport(facts: ImportFacts, req: ImportRequest): ImportCheck
   if (facts.existingGuests.includes(name)) {
     refusals.push(new UserError(`A guest named ${name} already exists.`, 'Give the import another name (--name, or the name field).'));
   }
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
-    refusals.push(new UserError(`"${name}" is not a usable guest name.`, 'Use letters, digits, dot, dash and underscore only.'));
+  const nameProblem = guestNameProblem(name);
+  if (nameProblem) {
+    refusals.push(nameProblem);
   }
+  const destDir = importDestDir(facts, req);
+  const dirProblem = destDir === null ? null : writableDirProblem(destDir, facts.destDirState, req.destDir ? 'the destination directory (--dest)' : 'the directory of the .vmx');
+  if (dirProblem) refusals.push(dirProblem);
   if (facts.disks.length === 0) warnings.push('The .vmx has no hard disk; the guest will only boot from CD-ROM or network.');
   if (facts.existingDest.length > 0) {
     refusals.push(

@@ -1,3 +1,4 @@
+import { guestNameProblem } from './guestName.js';
 import { parseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
@@ -148,7 +149,6 @@ export function libosinfoId(spec: Pick<NewGuestSpec, 'osType' | 'variant'>): str
   return null;
 }
 
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const DEFAULT_IMAGE_DIR = '/var/lib/libvirt/images';
 
 export function defaultDiskPath(name: string, format: ImageFormat): string {
@@ -182,11 +182,9 @@ export function validateSpec(spec: NewGuestSpec, facts: NewGuestFacts): SpecProb
   const defaults = osDefaults(spec.osType, spec.variant, spec.domainType);
 
   // name
-  if (!spec.name) refuse('name', 'The guest has no name.', 'Type a name such as web1.');
-  else if (!NAME_RE.test(spec.name)) {
-    refuse('name', `"${spec.name}" has characters a guest name cannot use here.`,
-      'Use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63).');
-  } else if ([...facts.existingNames].includes(spec.name)) {
+  const nameProblem = guestNameProblem(spec.name);
+  if (nameProblem) refuse('name', nameProblem.sentence, nameProblem.fix);
+  else if ([...facts.existingNames].includes(spec.name)) {
     refuse('name', `A guest called ${spec.name} already exists on this host.`, 'Choose another name, or remove the old guest first.');
   }
 

@@ -12,9 +12,13 @@
  */
 import { shellQuote } from '../host/exec.js';
 import { compareArgv, convertArgv } from '../host/qemuImg.js';
+import { guestNameProblem } from './guestName.js';
 import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
+import { checkSshDestination } from './sshDestination.js';
+import { shown } from './shown.js';
 import { formatBytes, parseSize } from './units.js';
+import { type DirState, writableDirProblem } from './writableDir.js';
 import { UserError } from './userError.js';
 
 export type P2vSource =
@@ -63,6 +67,8 @@ export interface P2vHostFacts {
   domainType: 'kvm' | 'qemu';
   guestExists: boolean;
   destDirExists: boolean;
+  /** What a write probe found there (absent: not probed). */
+  destDirState?: DirState;
   /** Paths the plan would write that already exist. */
   existing: string[];
   freeBytes: number;
@@ -90,7 +96,6 @@ export interface P2vRequest {
   verifyRemote: boolean;
 }
 
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Above this the remote checksum (a second full read of the source disk) is skipped unless asked for. */
 export const REMOTE_VERIFY_LIMIT = 256 * 1024 ** 3;
 
@@ -180,6 +185,7 @@ export function guessOs(partitions: SourcePartition[]): P2vRequest['osType'] {
 // SSH
 
 export function sshBase(s: Extract<P2vSource, { kind: 'ssh' }>): string[] {
+  checkSshDestination(s.destination, 'the SSH source');
   return [
     'ssh',
     '-o',
@@ -189,9 +195,23 @@ export function sshBase(s: Extract<P2vSource, { kind: 'ssh' }>): string[] {
     ...(s.port ? ['-p', String(s.port)] : []),
     ...(s.identityFile ? ['-i', s.identityFile] : []),
     ...(s.sshOptions ?? []),
-    s.destination,
+    // `--` first: ssh would read a destination that starts with `-` as an option.
     '--',
+    s.destination,
   ];
+}
+
+/**
+ * An ssh argv read back from a journal (the stream and remote-checksum steps): it must be the
+ * shape sshBase makes, `ssh … -- DEST COMMAND`, with a destination that cannot be an option.
+ */
+export function checkJournalSshArgv(argv: string[]): void {
+  const dashes = argv.indexOf('--');
+  const dest = argv[dashes + 1];
+  if (argv[0] !== 'ssh' || dashes < 0 || dest === undefined || argv.length !== dashes + 3) {
+    throw new UserError('The journal holds an ssh command virtdeck did not write.', 'Roll the job back (virtdeck job rollback) and start the P2V again.');
+  }
+  checkSshDestination(dest, 'the journal');
 }
 
 /** ssh argv running `words` on the source; each word is quoted for the remote shell. */
@@ -265,7 +285,8 @@ export function parseRemoteFacts(stdout: string, device: string): P2vSourceFacts
 /** root@host or root@host:/dev/sdb (default device /dev/sda). */
 export function parseSshSource(text: string, flags: { sshPort?: string; identity?: string; sshOption?: string[] }): P2vSource {
   const m = text.match(/^([^@\s:]+@[^\s:]+)(?::(\/\S+))?$/);
-  if (!m) throw new UserError(`"${text}" is not an SSH source.`, 'Write root@HOST or root@HOST:/dev/sdX.');
+  if (!m) throw new UserError(`"${shown(text)}" is not an SSH source.`, 'Write root@HOST or root@HOST:/dev/sdX.');
+  checkSshDestination(m[1] as string, `the SSH source "${shown(text)}"`);
   const port = flags.sshPort === undefined ? undefined : Number(flags.sshPort);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UserError(`"${flags.sshPort}" is not a port.`, 'Give a number from 1 to 65535.');
   return { kind: 'ssh', destination: m[1] as string, device: m[2] ?? '/dev/sda', port, identityFile: flags.identity || undefined, sshOptions: (flags.sshOption ?? []).flatMap((o) => ['-o', o]) };
@@ -288,6 +309,16 @@ export function parseMemoryMiB(text: string | undefined): number | undefined {
 
 // ---------------------------------------------------------------------------------------------
 // Checks
+
+/** Why a --from-device path is not a disk to read, or null; `statType` is stat's %F (null: nothing there). */
+export function deviceSourceProblem(path: string, statType: string | null): UserError | null {
+  if (statType === null) return new UserError(`The source device ${shown(path)} does not exist.`, 'Check the path (lsblk lists disks and LVM volumes).');
+  if (statType === 'block special file') return null;
+  if (statType === 'regular file' || statType === 'regular empty file') {
+    return new UserError(`The source ${shown(path)} is a regular file, not a block device.`, `Read a disk dump with --from-file ${shown(path)} (the wizard's "raw dump file" source).`);
+  }
+  return new UserError(`The source ${shown(path)} is a ${shown(statType)}, not a block device.`, 'Give a disk or LVM volume that lsblk lists, e.g. /dev/sdb.');
+}
 
 export function sourceLabel(s: P2vSource): string {
   return s.kind === 'ssh' ? `${s.destination}:${s.device}` : s.path;
@@ -322,10 +353,14 @@ export const QUIET_EXPLANATION = [
 export function checkP2v(req: P2vRequest, src: P2vSourceFacts, host: P2vHostFacts): { refusals: UserError[]; warnings: string[] } {
   const refusals: UserError[] = [];
   const warnings: string[] = [];
-  if (!NAME_RE.test(req.name)) refusals.push(new UserError(`"${req.name}" cannot be a guest name.`, 'Use letters, digits, dot, dash and underscore; start with a letter or digit.'));
+  const nameProblem = guestNameProblem(req.name);
+  if (nameProblem) refusals.push(nameProblem);
   if (host.guestExists) refusals.push(new UserError(`A guest called ${req.name} already exists.`, 'Choose another name.'));
   if (!req.destDir.startsWith('/')) refusals.push(new UserError(`The destination "${req.destDir}" is not an absolute path.`, 'Give the directory for the image, starting with /.'));
-  else if (!host.destDirExists) refusals.push(new UserError(`The directory ${req.destDir} does not exist.`, `Create it first (mkdir -p ${req.destDir}) or choose another.`));
+  else {
+    const dirProblem = writableDirProblem(req.destDir, host.destDirExists ? host.destDirState : 'missing', 'the destination directory');
+    if (dirProblem) refusals.push(dirProblem);
+  }
   for (const p of host.existing) refusals.push(new UserError(`${p} already exists; virtdeck never overwrites an image.`, 'Choose another name or destination, or remove the file.'));
   if (req.source.kind !== 'ssh' && !host.sourceReadable) refusals.push(new UserError(`${sourceLabel(req.source)} does not exist or cannot be read.`, 'Check the path (lsblk lists disks and LVM volumes).'));
   if (src.sizeBytes <= 0) refusals.push(new UserError(`${sourceLabel(req.source)} is empty.`, 'Choose the whole disk, not an empty partition.'));

@@ -6,6 +6,7 @@
  * time like cron itself). Pure.
  */
 import { shellQuote } from '../host/exec.js';
+import { hasControlCharacters, shown } from './shown.js';
 import { UserError } from './userError.js';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -47,8 +48,10 @@ export function parseDays(text: string | undefined): Weekday[] {
 
 export function checkSchedule(s: BackupSchedule): BackupSchedule {
   const { hour, minute } = parseAt(s.at);
-  if (!s.dest.startsWith('/') || /[\n\r\0%]/.test(s.dest)) {
-    throw new UserError(`The backup destination "${s.dest}" must be an absolute path without % or line breaks.`, 'Give the full path, for example --dest /mnt/backup.');
+  if (!s.dest.startsWith('/')) throw new UserError(`The backup destination "${shown(s.dest)}" is not an absolute path.`, 'Give the full path, for example --dest /mnt/backup.');
+  // % and $ are escaped for cron and systemd below; a backslash is not, as the two unescape it differently.
+  if (hasControlCharacters(s.dest) || s.dest.includes('\\')) {
+    throw new UserError(`The backup destination "${shown(s.dest)}" holds a control character or a backslash, which cron and systemd would not pass on as written.`, 'Choose a directory name without them, for example --dest /mnt/backup.');
   }
   return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest };
 }
@@ -70,6 +73,16 @@ export function cronExpression(s: BackupSchedule): string {
   return `${minute} ${hour} * * ${dow}`;
 }
 
+/** cron turns an unescaped % of the command field into a newline (the rest becomes stdin); a backslash before it makes it a literal %. */
+export function cronEscape(command: string): string {
+  return command.replace(/%/g, '\\%');
+}
+
+/** systemd expands %-specifiers and $VARIABLES in ExecStart, quoted or not; `%%` and `$$` are the literal signs. */
+export function systemdEscape(line: string): string {
+  return line.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+}
+
 /** /etc/cron.d/virtdeck: system crontab format (with the user field); output appended to a log. */
 export function cronFileText(s: BackupSchedule, virtdeck: string[], logFile: string): string {
   return [
@@ -77,7 +90,7 @@ export function cronFileText(s: BackupSchedule, virtdeck: string[], logFile: str
     markLine(s),
     'SHELL=/bin/sh',
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    `${cronExpression(s)} root ${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`,
+    `${cronExpression(s)} root ${cronEscape(`${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`)}`,
     '',
   ].join('\n');
 }
@@ -99,7 +112,7 @@ export function systemdUnits(s: BackupSchedule, virtdeck: string[], logFile: str
     '',
     '[Service]',
     'Type=oneshot',
-    `ExecStart=/bin/sh -c ${shellQuote(`${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`)}`,
+    `ExecStart=${systemdEscape(`/bin/sh -c ${shellQuote(`${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`)}`)}`,
     '',
   ].join('\n');
   const timer = [

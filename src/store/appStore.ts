@@ -11,6 +11,7 @@ import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import type { GuestRow } from '../host/virsh.js';
+import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import { explainKnown } from '../model/knownErrors.js';
 import { formatBytes } from '../model/units.js';
@@ -613,6 +614,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
                 `Could not change ${name}`,
                 `Applying the settings of ${name}…`,
                 async () => {
+                  const iso = form.fields.find((f) => f.id === 'iso' && f.value.trim() && f.value !== f.original);
+                  if (iso) await checkIsoOnHost(host, iso.value.trim());
                   if (xmlChanged) await virsh.defineXml(host, after, { validate: true });
                   if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
                 },
@@ -782,7 +785,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           get().setMessage(`There is no host "${wanted}" in the config file; add it under "hosts" (name, uri), or give a URI such as qemu+ssh://root@${wanted}/system.`, 'error');
           return;
         }
-        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted };
+        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted, where: 'the host field' };
         if (target.uri === host.uri && (!entry || entry.name === host.name)) {
           get().setMessage(`Already on ${host.name} (${host.uri}).`);
           return;

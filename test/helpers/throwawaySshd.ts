@@ -74,7 +74,8 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
   chmodSync(wrapper, 0o755);
   const keyFile = join(dir, 'client_key');
   const uri = `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${keyFile}&no_verify=1&command=${wrapper}`;
-  const host = createHostContext({ uri });
+  // keyfile= and command= are what a config file host entry may hold, never a typed URI.
+  const host = createHostContext({ uri, fromConfig: true });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const r = await host.sysExec.run(['true'], { okExitCodes: [255] }).catch(() => null);

@@ -86,8 +86,8 @@ describe('SshExecutor', () => {
       'ConnectTimeout=10',
       '-p',
       '2222',
-      'root@host1',
       '--',
+      'root@host1',
       remoteCommandLine(['virsh', 'start', "it's; here"]),
     ]);
     expect(r.argv).toEqual(['virsh', 'start', "it's; here"]);

@@ -72,7 +72,7 @@ describe('P2V source parsers', () => {
 
   it('quotes the ssh command for the remote shell and passes the device as an argument', () => {
     const argv = remoteFactsArgv({ ...SSH, device: "/dev/disk/by-id/it's" });
-    expect(argv.slice(0, 12)).toEqual(['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-p', '2222', '-i', '/root/.ssh/id', '-o', 'StrictHostKeyChecking=no', 'root@old-server']);
+    expect(argv.slice(0, 13)).toEqual(['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-p', '2222', '-i', '/root/.ssh/id', '-o', 'StrictHostKeyChecking=no', '--', 'root@old-server']);
     expect(argv.at(-1)).toMatch(/^sh -c '.*' sh '\/dev\/disk\/by-id\/it'\\''s'$/s);
     expect(sshArgv(SSH, ['dd', 'if=/dev/sda']).at(-1)).toBe('dd if=/dev/sda');
   });

@@ -10,6 +10,7 @@ import { type PruneResult, prune } from '../../jobs/prune.js';
 import { prepareRestore, restore } from '../../jobs/restore.js';
 import { installSchedule, removeSchedule, scheduleStatus } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
+import { checkGuestName } from '../../model/guestName.js';
 import { shown } from '../../model/shown.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine } from '../../model/progress.js';
@@ -164,6 +165,7 @@ export async function backupRestoreCommand(
 ): Promise<ExitCode> {
   const dest = destOf(o.dest);
   if (o.to && !o.as) throw new UserError('--to goes with --as: the disks of a restore over the guest itself go back where they were.', 'Add --as NEWNAME, or leave out --to.');
+  if (o.as !== undefined) checkGuestName(o.as);
   const req = { guest, dest, run, asName: o.as, toDir: o.to, keepCurrentXml: Boolean(o.keepXml), deleteOld: Boolean(o.deleteOld) };
   if (o.dryRun) {
     const p = await prepareRestore(ctx.host, req, o.signal);

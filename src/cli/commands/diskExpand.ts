@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { type ExpandOutcome, planFor, runExpand } from '../../jobs/expand.js';
 import type { ExpandDecision } from '../../model/expandPlan.js';
 import { describePlan } from '../../model/plan.js';
-import { formatBytesLong } from '../../model/units.js';
+import { formatBytesLong, parseSize } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { diskCommand } from './disk.js';
@@ -42,6 +42,8 @@ function summaryLines(d: ExpandDecision, o: ExpandOutcome): string[] {
 
 export async function expandCommand(ctx: GuestCommandContext, path: string, opts: ExpandCliOptions): Promise<ExitCode> {
   if (!opts.size) throw new UserError('The new size is missing.', 'Add --size 35G (the new size) or --size +15G (grow by 15 GiB).');
+  // A size that cannot be read is refused before anything is read from the host.
+  parseSize(opts.size);
   const req = { size: opts.size, growFs: opts.growFs };
   const { facts, decision } = await planFor(ctx.host, path, req);
   const out = ctx.output;

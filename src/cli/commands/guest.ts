@@ -3,6 +3,7 @@ import { HostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import * as virsh from '../../host/virsh.js';
 import type { GuestRow, GuestState } from '../../host/virsh.js';
+import { checkIsoOnHost } from '../../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../../model/domainXml.js';
 import { UserError } from '../../model/userError.js';
 import { EXIT, type ExitCode, type Output, asciiOnly, errorPayload, exitCodeFor, formatError, formatGuestTable, isUnknownGuest } from '../output.js';
@@ -221,6 +222,8 @@ export function xmlDiff(name: string, before: string, after: string): string {
 export async function editCommand(ctx: GuestCommandContext, name: string, opts: EditOptions): Promise<ExitCode> {
   // Bad flags fail before anything is read from the host.
   const edits = parseEditFlags(opts, opts.rng);
+  // libvirt defines a CD-ROM whose file is missing; the guest would only fail at its next start.
+  for (const e of edits) if (e.kind === 'attachIso') await checkIsoOnHost(ctx.host, e.path);
   let before: string;
   try {
     before = await virsh.dumpXml(ctx.host, name, { inactive: true });

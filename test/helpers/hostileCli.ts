@@ -1,0 +1,66 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+
+const root = resolve(import.meta.dirname, '../..');
+/** tsx by absolute path: the CLI runs with its cwd in the test's scratch directory. */
+const TSX = join(root, 'node_modules/tsx/dist/loader.mjs');
+
+export interface CliRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** The real CLI from the sources, in `cwd`, with `env` on top of a minimal one (PATH, VIRTDECK_HOME). */
+export async function runCli(args: string[], o: { cwd: string; env?: Record<string, string>; pathFirst?: string }): Promise<CliRun> {
+  const t0 = Date.now();
+  const r = await execa(process.execPath, ['--import', TSX, join(root, 'src/cli/main.tsx'), ...args], {
+    reject: false,
+    cwd: o.cwd,
+    extendEnv: false,
+    env: {
+      PATH: o.pathFirst ? `${o.pathFirst}:${process.env.PATH}` : (process.env.PATH ?? ''),
+      HOME: process.env.HOME ?? '/root',
+      NO_COLOR: '1',
+      VIRTDECK_HOME: join(o.cwd, 'home'),
+      LIBGUESTFS_BACKEND: 'direct',
+      LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg',
+      ...o.env,
+    },
+    timeout: 120_000,
+  });
+  return { exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0 };
+}
+
+/**
+ * A directory of shims that write their argv to `log` (one line per word, `----` after each run)
+ * and then run the real program, so a test can prove a program was never started.
+ */
+export function recordingShims(dir: string, programs: string[]): { bin: string; log: string; calls(): string[][] } {
+  const bin = join(dir, 'shim-bin');
+  const log = join(dir, 'shim-calls.log');
+  mkdirSync(bin, { recursive: true });
+  for (const p of programs) {
+    const real = execaSyncWhich(p);
+    writeFileSync(join(bin, p), `#!/bin/sh\n{ echo ${p}; printf '%s\\n' "$@"; echo ----; } >> '${log}'\nexec '${real}' "$@"\n`);
+    chmodSync(join(bin, p), 0o755);
+  }
+  const calls = () =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('----\n')
+          .filter(Boolean)
+          .map((c) => c.split('\n').filter((l) => l !== ''))
+      : [];
+  return { bin, log, calls };
+}
+
+function execaSyncWhich(program: string): string {
+  for (const d of (process.env.PATH ?? '').split(':')) {
+    const p = join(d, program);
+    if (d && existsSync(p)) return p;
+  }
+  throw new Error(`${program} is not installed`);
+}
