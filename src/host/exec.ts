@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HostError, explain } from './errors.js';
 import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
@@ -14,6 +15,11 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Text fed to the child's stdin. */
   input?: string;
+  /**
+   * The child's stdin as a stream, written while it runs: a conversation in which the next
+   * commands depend on its answers (one guestfish launch, see guestfishConversation.ts).
+   */
+  inputStream?: Readable;
   env?: Record<string, string>;
   /** Exit codes that are answers rather than failures (qemu-img compare exits 1 for "different"). */
   okExitCodes?: number[];
@@ -93,7 +99,7 @@ async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}):
     reject: false,
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     cancelSignal: opts.signal,
-    input: opts.input,
+    input: opts.inputStream ?? opts.input,
     env: opts.env,
     stripFinalNewline: false,
     // Killing only the direct child would leave qemu-img grandchildren writing.
@@ -195,7 +201,7 @@ export class SshExecutor implements Executor {
     });
     const marker = new PgidMarkerFilter(() => announce());
     // No cancelSignal or timeout for execa: killing the client first would leave the remote command running.
-    const child = execa(file as string, args, { reject: false, input: opts.input, stripFinalNewline: false, forceKillAfterDelay: 3_000, encoding: 'utf8' });
+    const child = execa(file as string, args, { reject: false, input: opts.inputStream ?? opts.input, stripFinalNewline: false, forceKillAfterDelay: 3_000, encoding: 'utf8' });
     if (opts.onStdout) child.stdout?.on('data', (d: Buffer) => opts.onStdout?.(d.toString()));
     child.stderr?.on('data', (d: Buffer) => {
       const text = marker.push(d.toString());
