@@ -55,15 +55,24 @@ export async function guestfishConversation(exec: Executor, argv: string[], roun
     stdin.write(text);
     if (next === rounds.length) close();
   };
+  // A round that throws (a name gfWord refuses) ends the script there; its error is the result.
+  let failure: unknown = null;
   const onStdout = (chunk: string) => {
     stdout += chunk;
-    // One round at a time: the next is written only after guestfish finished the one before.
-    while (!closed && next < rounds.length && hasLine(stdout, `${mark} ${next - 1}`)) send();
+    try {
+      // One round at a time: the next is written only after guestfish finished the one before.
+      while (!closed && next < rounds.length && hasLine(stdout, `${mark} ${next - 1}`)) send();
+    } catch (e) {
+      failure ??= e;
+      close();
+    }
   };
   if (rounds.length === 0) close();
   else send();
   try {
-    return await exec.run(argv, { ...opts, inputStream: stdin, onStdout });
+    const r = await exec.run(argv, { ...opts, inputStream: stdin, onStdout });
+    if (failure) throw failure;
+    return r;
   } finally {
     close();
   }

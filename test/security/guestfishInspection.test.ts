@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { inspectDisk } from '../../src/host/guestfs.js';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
@@ -52,6 +52,9 @@ beforeAll(async () => {
   child.child.stdin?.end(script);
   await child;
 }, 600_000);
+
+// Each test starts without a marker, so each shows its own path ran nothing.
+beforeEach(() => rmSync(marker, { force: true }));
 
 afterAll(() => {
   if (savedMark === undefined) delete process.env.VDSEC_GF_MARK;

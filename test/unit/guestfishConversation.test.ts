@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import { inspectDisk } from '../../src/host/guestfs.js';
+import { guestfishConversation } from '../../src/host/guestfishConversation.js';
+import { UserError } from '../../src/model/userError.js';
 
 /** The words of one script line as guestfish splits them, or null for a line it would treat specially. */
 function words(line: string): string[] | null {
@@ -105,5 +107,12 @@ describe('inspectDisk: roots from the guest are asked about as quoted words, in 
     const layout = await inspectDisk(g.exec, '/img.raw', 'raw');
     expect(layout.os?.root).toBe('/dev/sda1');
     expect(layout.os?.product).toBe('Fake @@virtdeck@@ roots /dev/evil');
+  });
+
+  it('a later round that refuses a name (NUL) ends the script there and is the error, not a crash', async () => {
+    const g = fakeGuestfish([], '');
+    const run = guestfishConversation(g.exec, ['guestfish'], [() => [['echo', 'a']], () => [['echo', 'b\0c']], () => [['echo', 'never']]]);
+    await expect(run).rejects.toThrow(UserError);
+    expect(g.lines.some((l) => l.includes('never'))).toBe(false);
   });
 });
