@@ -130,7 +130,12 @@ export interface ScanResult {
   found: { index: number; device: string; hivePath: string; driversDir: string | null; local: string }[];
 }
 
-export function parseScan(stdout: string, workdir: string, mark = MARK): ScanResult {
+/** The marker a scan used: the one on its first line, printed before anything from the image. */
+function scanMarkOf(stdout: string): string {
+  return /^(@@virtdeck-mi(?:-[0-9a-f]+)?@@) os$/m.exec(stdout)?.[1] ?? MARK;
+}
+
+export function parseScan(stdout: string, workdir: string, mark = scanMarkOf(stdout)): ScanResult {
   const s = scanSections(stdout, mark);
   const first = (key: string) => s.get(key)?.[0] ?? null;
   const num = (key: string) => {
@@ -462,7 +467,7 @@ export async function prepareOffline(host: HostContext, input: MergeIdeInput, si
   const env = await guestfsEnv(exec, signal);
   const mark = newMark('virtdeck-mi');
   const r = await guestfishConversation(exec, ['guestfish', '--ro', ...addArgs(disks)], scanRounds(workdir, mark), { env, signal, timeoutMs: 600_000 });
-  const scan = parseScan(r.stdout, workdir, mark);
+  const scan = parseScan(r.stdout, workdir);
   const hit = scan.found[0];
   if (!hit) {
     throw new UserError(`No Windows SYSTEM hive was found on ${input.guest}'s disks (looked for \\Windows\\System32\\config\\SYSTEM on every filesystem).`, 'Check that this is a Windows guest and that its system disk is attached.');
