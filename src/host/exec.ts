@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkSshDestination } from '../model/sshDestination.js';
 import { HostError, explain } from './errors.js';
@@ -15,6 +16,11 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Text fed to the child's stdin. */
   input?: string;
+  /**
+   * The child's stdin as a stream, written while it runs: a conversation in which the next
+   * commands depend on its answers (one guestfish launch, see guestfishConversation.ts).
+   */
+  inputStream?: Readable;
   env?: Record<string, string>;
   /** Exit codes that are answers rather than failures (qemu-img compare exits 1 for "different"). */
   okExitCodes?: number[];
@@ -94,7 +100,7 @@ async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}):
     reject: false,
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     cancelSignal: opts.signal,
-    input: opts.input,
+    input: opts.inputStream ?? opts.input,
     env: opts.env,
     stripFinalNewline: false,
     // Killing only the direct child would leave qemu-img grandchildren writing.
@@ -198,7 +204,7 @@ export class SshExecutor implements Executor {
     });
     const marker = new PgidMarkerFilter(() => announce());
     // No cancelSignal or timeout for execa: killing the client first would leave the remote command running.
-    const child = execa(file as string, args, { reject: false, input: opts.input, stripFinalNewline: false, forceKillAfterDelay: 3_000, encoding: 'utf8' });
+    const child = execa(file as string, args, { reject: false, input: opts.inputStream ?? opts.input, stripFinalNewline: false, forceKillAfterDelay: 3_000, encoding: 'utf8' });
     if (opts.onStdout) child.stdout?.on('data', (d: Buffer) => opts.onStdout?.(d.toString()));
     child.stderr?.on('data', (d: Buffer) => {
       const text = marker.push(d.toString());

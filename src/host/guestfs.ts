@@ -3,7 +3,6 @@
  * launch boots a small appliance VM (15–20 s here under TCG), so every operation is ONE guestfish
  * run with all its commands batched, and every run gets guestfsEnv's variables.
  */
-import { randomBytes } from 'node:crypto';
 import {
   APPLIANCE_FEATURES,
   type ApplianceFeature,
@@ -21,59 +20,78 @@ import {
 } from '../model/expandPlan.js';
 import { HostError, explain } from './errors.js';
 import type { Executor } from './exec.js';
+import { guestfishConversation, newMark } from './guestfishConversation.js';
 import { guestfsEnv } from './guestfsEnv.js';
 
 const APPLIANCE_DISK = '/dev/sda';
-const MARK = '@@virtdeck@@';
+/** The marker of the fixed fakes and older outputs; a real run uses a random one (newMark). */
+const DEFAULT_MARK = '@@virtdeck@@';
 
 /**
- * The inspection script. Everything is a fixed query except the OS details, which need the root
- * devices inspect-os finds: its answer is piped (guestfish pipes run on the host) through sed into
- * a small file of follow-up commands that `<!` reads back, so it all stays in one launch.
- * Commands prefixed with `-` may fail (a disk without a partition table) without ending the run.
+ * The inspection's first round: every fixed query, then inspect-os. Commands prefixed with `-` may
+ * fail (a disk without a partition table) without ending the run.
  */
-export function inspectScript(followUpFile: string): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const lines = [
-    'run',
-    `echo ${MARK} parttype`,
-    `-part-get-parttype ${APPLIANCE_DISK}`,
-    `echo ${MARK} parts`,
-    `-part-list ${APPLIANCE_DISK}`,
-    `echo ${MARK} fs`,
-    'list-filesystems',
-    `echo ${MARK} pvs`,
-    'pvs',
-    `echo ${MARK} vgs`,
-    'vgs',
-    `echo ${MARK} lvs`,
-    'lvs',
-    `echo ${MARK} size`,
-    `blockdev-getsize64 ${APPLIANCE_DISK}`,
+export function inspectCommands(mark: string): string[][] {
+  return [
+    ['run'],
+    ['echo', `${mark} parttype`],
+    ['-part-get-parttype', APPLIANCE_DISK],
+    ['echo', `${mark} parts`],
+    ['-part-list', APPLIANCE_DISK],
+    ['echo', `${mark} fs`],
+    ['list-filesystems'],
+    ['echo', `${mark} pvs`],
+    ['pvs'],
+    ['echo', `${mark} vgs`],
+    ['vgs'],
+    ['echo', `${mark} lvs`],
+    ['lvs'],
+    ['echo', `${mark} size`],
+    ['blockdev-getsize64', APPLIANCE_DISK],
     // Which optional tools this host's appliance has (true/false, in APPLIANCE_FEATURES' order).
-    `echo ${MARK} features`,
-    ...APPLIANCE_FEATURES.map((f) => `feature-available ${f}`),
-    `echo ${MARK} roots`,
-    `inspect-os | sed -e 's|.*|echo ${MARK} root &\\n-inspect-get-type &\\n-inspect-get-distro &\\n-inspect-get-product-name &|' > ${q(followUpFile)}`,
-    `<! cat ${q(followUpFile)}; rm -f ${q(followUpFile)}`,
-    `echo ${MARK} end`,
+    ['echo', `${mark} features`],
+    ...APPLIANCE_FEATURES.map((f) => ['feature-available', f]),
+    ['echo', `${mark} roots`],
+    ['inspect-os'],
   ];
-  return `${lines.join('\n')}\n`;
 }
 
-function sections(stdout: string): Map<string, string[]> {
+/**
+ * inspect-os prints one root per line. A root is named by the guest (a btrfs subvolume's name is
+ * anything its root user chose), so only lines that look like a device are asked about, and each
+ * is passed as one quoted word (gfWord), never as script.
+ */
+export function rootsOf(sectionLines: string[]): string[] {
+  return sectionLines.filter((l) => /^(?:btrfsvol:)?\/dev\//.test(l));
+}
+
+/** The second round: the OS details of each root inspect-os printed, each answer under its own marker. */
+export function osCommands(mark: string, roots: string[]): string[][] {
+  const cmds: string[][] = [];
+  roots.forEach((root, i) => {
+    cmds.push(['echo', `${mark} root-type ${i}`], ['-inspect-get-type', root]);
+    cmds.push(['echo', `${mark} root-distro ${i}`], ['-inspect-get-distro', root]);
+    cmds.push(['echo', `${mark} root-product ${i}`], ['-inspect-get-product-name', root]);
+  });
+  cmds.push(['echo', `${mark} end`]);
+  return cmds;
+}
+
+/** The marker a run used: the one on its first section line (printed before anything from the image). */
+function markOf(stdout: string): string {
+  return /^(@@virtdeck(?:-[0-9a-f]+)?@@) parttype$/m.exec(stdout)?.[1] ?? DEFAULT_MARK;
+}
+
+/** Lines after each `MARK name` line, up to the next line of the same marker or of a conversation round. */
+function sections(stdout: string, mark = markOf(stdout)): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let current: string[] | null = null;
-  let roots = 0;
   for (const line of stdout.split('\n')) {
-    const m = line.match(new RegExp(`^${MARK} (\\S+)(?: (.*))?$`));
-    if (m) {
-      const key = m[1] === 'root' ? `root${roots++}` : (m[1] as string);
-      current = m[2] !== undefined ? [m[2]] : [];
-      out.set(key, current);
-      continue;
-    }
-    if (current && line.trim() !== '') current.push(line.trim());
+    if (line.startsWith(`${mark} `)) {
+      current = [];
+      out.set(line.slice(mark.length + 1), current);
+    } else if (line.startsWith('@@virtdeck-round-')) current = null;
+    else if (current && line.trim() !== '') current.push(line.trim());
   }
   return out;
 }
@@ -103,11 +121,11 @@ export function parseInspection(stdout: string): DiskLayout {
   }
   const pt = (s.get('parttype') ?? [])[0];
   const partitions = parsePartList(s.get('parts') ?? []).map((p) => ({ ...p, fsType: filesystems[`${APPLIANCE_DISK}${p.num}`] ?? null }));
-  const roots: OsInfo[] = [];
-  for (const [key, v] of s) {
-    if (!/^root\d+$/.test(key)) continue;
-    roots.push({ root: v[0] ?? '', type: v[1] ?? 'unknown', distro: v[2] ?? 'unknown', product: v[3] ?? 'unknown' });
-  }
+  const answer = (what: string, i: number) => {
+    const lines = s.get(`root-${what} ${i}`) ?? [];
+    return lines.length > 0 ? lines.join(' ') : 'unknown';
+  };
+  const roots: OsInfo[] = rootsOf(s.get('roots') ?? []).map((root, i) => ({ root, type: answer('type', i), distro: answer('distro', i), product: answer('product', i) }));
   const answers = s.get('features') ?? [];
   const features: Partial<Record<ApplianceFeature, boolean>> = {};
   APPLIANCE_FEATURES.forEach((f, i) => {
@@ -126,16 +144,21 @@ export function parseInspection(stdout: string): DiskLayout {
   };
 }
 
-/** One read-only launch: partition table, partitions, filesystems, LVM and the OS. -U-like: --ro never locks writers out. */
+/**
+ * One read-only launch: partition table, partitions, filesystems, LVM and the OS. -U-like: --ro
+ * never locks writers out. The OS queries need the roots inspect-os finds, so they are a second
+ * round of the same launch (guestfishConversation): one appliance boot, and no name from the
+ * image is ever read back by guestfish as script.
+ */
 export async function inspectDisk(exec: Executor, image: string, format: string, signal?: AbortSignal): Promise<DiskLayout> {
   const env = await guestfsEnv(exec, signal);
-  const followUp = `/tmp/virtdeck-inspect-${randomBytes(4).toString('hex')}.gf`;
-  const r = await exec.run(['guestfish', '--ro', `--format=${format}`, '-a', image], {
-    env,
-    input: inspectScript(followUp),
-    signal,
-    timeoutMs: 300_000,
-  });
+  const mark = newMark();
+  const r = await guestfishConversation(
+    exec,
+    ['guestfish', '--ro', `--format=${format}`, '-a', image],
+    [() => inspectCommands(mark), (out) => osCommands(mark, rootsOf(sections(out, mark).get('roots') ?? []))],
+    { env, signal, timeoutMs: 300_000 },
+  );
   return parseInspection(r.stdout);
 }
 

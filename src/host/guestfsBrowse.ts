@@ -17,6 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import { gfArgvWordProblem } from '../model/guestfishWords.js';
+import { shown } from '../model/shown.js';
 import { HostError } from './errors.js';
 import type { Executor } from './exec.js';
 import { guestfsEnv } from './guestfsEnv.js';
@@ -169,6 +171,19 @@ export async function openGuestfish(exec: Executor, images: BrowseImage[], signa
   const rawCall = async (args: string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> => {
     if (closed) throw new Error('guestfish session is closed');
     const [command, ...rest] = args;
+    // Each argument is one argv word (no script parsing on the server), but a lone ":" would start another command.
+    for (const a of rest) {
+      const problem = gfArgvWordProblem(a);
+      if (problem) {
+        throw new HostError({
+          sentence: `The name ${shown(JSON.stringify(a))} cannot be passed to guestfish: ${problem}.`,
+          fix: 'Nothing was run; pick another file, or copy this one out with guestfish by hand.',
+          command: [],
+          stderr: '',
+          code: 'bad-path',
+        });
+      }
+    }
     // $0 = the server's log: what this command adds to it is printed on stderr, to see a failure.
     const script = 'n=$(stat -c %s "$0"); p=$1; shift; guestfish --remote="$p" -- "$@"; rc=$?; tail -c +$((n+1)) "$0" >&2; exit $rc';
     const r = await exec.run(['sh', '-c', script, log, String(pid), `-${command}`, ...rest], {

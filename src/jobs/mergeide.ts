@@ -12,6 +12,8 @@
 import { basename, dirname, join } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { Executor } from '../host/exec.js';
+import { guestfishConversation, type GuestfishRound, newMark } from '../host/guestfishConversation.js';
+import { rootsOf } from '../host/guestfs.js';
 import { guestfsEnv } from '../host/guestfsEnv.js';
 import type { HostContext } from '../host/hostContext.js';
 import { exportArgv, exportKey, listSubkeys, mergeArgv } from '../host/hive.js';
@@ -38,6 +40,7 @@ import {
   selectCurrent,
   virtioKeys,
 } from '../model/mergeide.js';
+import { gfScript, gfWord } from '../model/guestfishWords.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
@@ -48,10 +51,8 @@ const ci = (s: string) => s.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.to
 export const HIVE_GLOB = `/${ci('windows')}/${ci('system32')}/${ci('config')}/${ci('system')}`;
 export const DRIVERS_GLOB = `/${ci('windows')}/${ci('system32')}/${ci('drivers')}`;
 
-/** guestfish quotes: double quotes with \ and " escaped. */
-export function gfQuote(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
+/** guestfish quoting (kept under its old name for scripts written elsewhere): see gfWord. */
+export const gfQuote = gfWord;
 
 export interface GuestDiskRef {
   path: string;
@@ -63,32 +64,57 @@ function addArgs(disks: GuestDiskRef[]): string[] {
 }
 
 /**
- * The read-only scan: OS facts from inspection, then every filesystem is mounted in turn and the
- * hive downloaded where the glob matches (`<!` runs the commands generated from list-filesystems,
- * all in one launch).
+ * The read-only scan, one launch in three rounds (guestfishConversation): inspection and the list
+ * of filesystems; then the OS facts of the first root and, on every filesystem in turn, a glob for
+ * the hive and the drivers directory (a Windows that inspection does not recognise still works);
+ * then the download of each hive found. Roots, devices and the hive's path come from the image and
+ * reach guestfish only as quoted words (gfWord), never as script text.
  */
-export function scanScript(workdir: string): string {
-  const follow = join(workdir, 'scan.gf');
-  const osFollow = join(workdir, 'os.gf');
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const perFs = [
-    '-mount-ro \\2 /',
-    `echo ${MARK} try \\1 \\2`,
-    `-glob echo ${HIVE_GLOB}`,
-    `echo ${MARK} drivers`,
-    `-glob echo ${DRIVERS_GLOB}`,
-    `-glob download ${HIVE_GLOB} ${workdir}/hive-\\1`,
-    '-umount-all',
-  ].join('\\n');
-  return `${[
-    'run',
-    `echo ${MARK} os`,
-    `inspect-os | sed -e 's|.*|echo ${MARK} root \\&\\n-inspect-get-product-name \\&\\n-inspect-get-major-version \\&\\n-inspect-get-minor-version \\&\\n-inspect-get-arch \\&|' > ${q(osFollow)}`,
-    `<! cat ${q(osFollow)}; rm -f ${q(osFollow)}`,
-    `list-filesystems | cat -n | sed -n -e 's|^ *\\([0-9]*\\)\t\\([^:]*\\): .*$|${perFs}|p' > ${q(follow)}`,
-    `<! cat ${q(follow)}; rm -f ${q(follow)}`,
-    `echo ${MARK} end`,
-  ].join('\n')}\n`;
+export function scanRounds(workdir: string, mark: string): GuestfishRound[] {
+  return [
+    () => [['run'], ['echo', `${mark} os`], ['inspect-os'], ['echo', `${mark} fs`], ['list-filesystems'], ['echo', `${mark} fs-end`]],
+    (out) => {
+      const s = scanSections(out, mark);
+      const root = rootsOf(s.get('os') ?? [])[0];
+      const cmds: string[][] = [];
+      if (root !== undefined) {
+        cmds.push(['echo', `${mark} root`]);
+        for (const q of ['product-name', 'major-version', 'minor-version', 'arch']) cmds.push(['echo', `${mark} ${q}`], [`-inspect-get-${q}`, root]);
+      }
+      scanDevices(s.get('fs') ?? []).forEach((device, i) => {
+        cmds.push(['-mount-ro', device, '/'], ['echo', `${mark} try ${i + 1}`], ['-glob', 'echo', HIVE_GLOB], ['echo', `${mark} drivers ${i + 1}`], ['-glob', 'echo', DRIVERS_GLOB], ['-umount-all']);
+      });
+      return cmds;
+    },
+    (out) => {
+      const cmds: string[][] = [];
+      for (const f of parseScan(out, workdir, mark).found) cmds.push(['-mount-ro', f.device, '/'], ['-download', f.hivePath, f.local], ['-umount-all']);
+      cmds.push(['echo', `${mark} end`]);
+      return cmds;
+    },
+  ];
+}
+
+/** Lines after each `MARK name` line up to the next marker line (of this scan or of a conversation round). */
+function scanSections(stdout: string, mark: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(`${mark} `)) {
+      current = [];
+      out.set(line.slice(mark.length + 1), current);
+    } else if (line.startsWith('@@virtdeck-round-')) current = null;
+    else if (current && line.trim() !== '') current.push(line.trim());
+  }
+  return out;
+}
+
+/** Devices in list-filesystems' answer that can hold Windows (not swap, not a btrfs subvolume). */
+function scanDevices(lines: string[]): string[] {
+  return lines
+    .map((l) => /^(\/dev\/\S+): (\S+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && m[2] !== 'swap')
+    .map((m) => m[1] as string);
 }
 
 export interface WindowsFacts {
@@ -104,34 +130,29 @@ export interface ScanResult {
   found: { index: number; device: string; hivePath: string; driversDir: string | null; local: string }[];
 }
 
-export function parseScan(stdout: string, workdir: string): ScanResult {
-  const lines = stdout.split('\n').map((l) => l.trim());
-  const os: WindowsFacts = { product: null, major: null, minor: null, arch: null };
+/** The marker a scan used: the one on its first line, printed before anything from the image. */
+function scanMarkOf(stdout: string): string {
+  return /^(@@virtdeck-mi(?:-[0-9a-f]+)?@@) os$/m.exec(stdout)?.[1] ?? MARK;
+}
+
+export function parseScan(stdout: string, workdir: string, mark = scanMarkOf(stdout)): ScanResult {
+  const s = scanSections(stdout, mark);
+  const first = (key: string) => s.get(key)?.[0] ?? null;
+  const num = (key: string) => {
+    const v = first(key);
+    return v !== null && /^\d+$/.test(v) ? Number(v) : null;
+  };
+  const os: WindowsFacts = s.has('root')
+    ? { product: first('product-name'), major: num('major-version'), minor: num('minor-version'), arch: first('arch') }
+    : { product: null, major: null, minor: null, arch: null };
   const found: ScanResult['found'] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i] as string;
-    if (l.startsWith(`${MARK} root `) && os.product === null) {
-      const [product, major, minor, arch] = lines.slice(i + 1, i + 5);
-      os.product = product || null;
-      os.major = Number.isFinite(Number(major)) ? Number(major) : null;
-      os.minor = Number.isFinite(Number(minor)) ? Number(minor) : null;
-      os.arch = arch || null;
-    }
-    const m = l.match(new RegExp(`^${MARK} try (\\d+) (\\S+)$`));
-    if (!m) continue;
-    const path = lines[i + 1] ?? '';
-    const drivers = lines[i + 3] ?? '';
-    // An unmatched glob echoes the pattern back (it still has its [xX] classes).
-    if (path.startsWith('/') && !path.includes('[')) {
-      found.push({
-        index: Number(m[1]),
-        device: m[2] as string,
-        hivePath: path,
-        driversDir: drivers.startsWith('/') && !drivers.includes('[') ? drivers : null,
-        local: join(workdir, `hive-${m[1]}`),
-      });
-    }
-  }
+  // An unmatched glob echoes the pattern back (it still has its [xX] classes).
+  const matched = (l: string | null) => (l?.startsWith('/') && !l.includes('[') ? l : null);
+  scanDevices(s.get('fs') ?? []).forEach((device, i) => {
+    const index = i + 1;
+    const hivePath = matched(first(`try ${index}`));
+    if (hivePath) found.push({ index, device, hivePath, driversDir: matched(first(`drivers ${index}`)), local: join(workdir, `hive-${index}`) });
+  });
   return { os, found };
 }
 
@@ -228,24 +249,24 @@ interface VerifyArgs {
 }
 
 export function uploadScript(a: UploadArgs): string {
-  return `${[
-    'run',
-    `mount ${gfQuote(a.device)} /`,
+  return gfScript([
+    ['run'],
+    ['mount', a.device, '/'],
     a.original
-      ? `upload ${gfQuote(a.original)} ${gfQuote(a.backupPath)}`
+      ? ['upload', a.original, a.backupPath]
       : // cp-a keeps the hive's attributes; the backup name is new for each run, so nothing is overwritten.
-        `cp-a ${gfQuote(a.hivePath)} ${gfQuote(a.backupPath)}`,
-    `upload ${gfQuote(a.newHive)} ${gfQuote(a.hivePath)}`,
-    ...a.drivers.map((d) => `upload ${gfQuote(d.local)} ${gfQuote(d.remote)}`),
-    `download ${gfQuote(a.hivePath)} ${gfQuote(a.downloadTo)}`,
-    `echo ${MARK} backup`,
-    `is-file ${gfQuote(a.backupPath)}`,
-    'umount-all',
-  ].join('\n')}\n`;
+        ['cp-a', a.hivePath, a.backupPath],
+    ['upload', a.newHive, a.hivePath],
+    ...a.drivers.map((d) => ['upload', d.local, d.remote]),
+    ['download', a.hivePath, a.downloadTo],
+    ['echo', `${MARK} backup`],
+    ['is-file', a.backupPath],
+    ['umount-all'],
+  ]);
 }
 
 export function restoreScript(a: RestoreArgs): string {
-  return `${['run', `mount ${gfQuote(a.device)} /`, `upload ${gfQuote(a.original)} ${gfQuote(a.hivePath)}`, ...(a.backupPath ? [`rm-f ${gfQuote(a.backupPath)}`] : []), 'umount-all'].join('\n')}\n`;
+  return gfScript([['run'], ['mount', a.device, '/'], ['upload', a.original, a.hivePath], ...(a.backupPath ? [['rm-f', a.backupPath]] : []), ['umount-all']]);
 }
 
 export function planMergeIdeOffline(f: OfflineFacts): Plan {
@@ -444,7 +465,8 @@ export async function prepareOffline(host: HostContext, input: MergeIdeInput, si
   const workdir = join(input.stateDir ?? defaultStateDir(), 'mergeide', `${input.guest}-${stamp}`);
   await exec.run(['mkdir', '-p', '--', workdir], { signal });
   const env = await guestfsEnv(exec, signal);
-  const r = await exec.run(['guestfish', '--ro', ...addArgs(disks)], { env, input: scanScript(workdir), signal, timeoutMs: 600_000 });
+  const mark = newMark('virtdeck-mi');
+  const r = await guestfishConversation(exec, ['guestfish', '--ro', ...addArgs(disks)], scanRounds(workdir, mark), { env, signal, timeoutMs: 600_000 });
   const scan = parseScan(r.stdout, workdir);
   const hit = scan.found[0];
   if (!hit) {

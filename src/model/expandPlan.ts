@@ -18,7 +18,9 @@
  */
 import { posix } from 'node:path';
 import { shellQuote } from '../host/exec.js';
+import { isPlainDevice } from './guestfishWords.js';
 import type { Plan, PlanStep } from './plan.js';
+import { shown } from './shown.js';
 import { formatBytesLong, parseSize } from './units.js';
 import { UserError } from './userError.js';
 
@@ -207,6 +209,8 @@ export function decideGrow(layout: DiskLayout): { op: GrowOp; description: strin
     const root = layout.os && layout.lvs.includes(layout.os.root) ? layout.os.root : null;
     const lv = root ?? (withFs.length === 1 ? withFs[0] : null);
     if (!lv) return { reason: `partition ${last.num} is an LVM physical volume with several logical volumes and none is the root` };
+    // The name comes from the guest's LVM metadata; LVM's own tools never write one outside this set.
+    if (!isPlainDevice(lv)) return { reason: `the logical volume's name ${shown(JSON.stringify(lv))} is not one LVM writes, so virtdeck does not pass it to guestfish` };
     fsDevice = lv;
     lvm = { pv: partitionDevice, lv };
     fsType = layout.filesystems[lv] ?? null;
@@ -272,6 +276,15 @@ export function vgOf(lv: string): string {
  * already). resume: the commands for that second case (see GrowResume).
  */
 export function growCommands(op: GrowOp, diskBytes?: number, resume?: GrowResume): string[][] {
+  // Every device reaches guestfish as a command-line word; the op may come from a journal, so it is checked here too.
+  for (const d of [op.partitionDevice, op.fsDevice, op.lvm?.pv, op.lvm?.lv]) {
+    if (d !== undefined && !isPlainDevice(d)) {
+      throw new UserError(
+        `The device name ${shown(JSON.stringify(d))} is not one virtdeck passes to guestfish.`,
+        'Nothing was run; grow the partition from inside the guest instead (expand with --no-grow-fs).',
+      );
+    }
+  }
   const measure = (mark: string): string[][] => [
     ['echo', mark],
     ['mount-ro', op.fsDevice, '/'],

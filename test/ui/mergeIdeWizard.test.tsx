@@ -31,7 +31,7 @@ function scriptedSys(): Executor & { calls: string[][] } {
       const [cmd, a1] = argv;
       if (cmd === 'guestfish') {
         await sleep(30);
-        return ok(argv, `${MARK} os\n${MARK} try 1 /dev/sda1\n/WINDOWS/system32/config/system\n${MARK} drivers\n/WINDOWS/system32/drivers\n${MARK} end\n`);
+        return ok(argv, `${MARK} os\n${MARK} fs\n/dev/sda1: ntfs\n${MARK} fs-end\n${MARK} try 1\n/WINDOWS/system32/config/system\n${MARK} drivers 1\n/WINDOWS/system32/drivers\n${MARK} end\n`);
       }
       if (cmd === 'perl') return ok(argv, argv.length === 4 ? 'ControlSet001\nControlSet002\nSelect\n' : '');
       if (cmd === 'hivexregedit' && a1 === '--export') return ok(argv, 'Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n"Current"=dword:00000001\n');

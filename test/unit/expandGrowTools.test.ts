@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HostError } from '../../src/host/errors.js';
 import type { Executor } from '../../src/host/exec.js';
-import { growGuest, inspectScript, parseInspection } from '../../src/host/guestfs.js';
+import { growGuest, inspectCommands, parseInspection } from '../../src/host/guestfs.js';
 import {
   assessExpand,
   type DiskLayout,
@@ -94,8 +94,13 @@ describe('a grow the appliance has no tools for', () => {
   });
 
   it('the inspection asks for every group and reads the answers in order', () => {
-    const script = inspectScript('/tmp/x.gf');
-    expect(script).toContain('feature-available xfs\nfeature-available ntfsprogs\nfeature-available gdisk\nfeature-available lvm2\n');
+    const cmds = inspectCommands('@@virtdeck@@');
+    expect(cmds.filter((c) => c[0] === 'feature-available')).toEqual([
+      ['feature-available', 'xfs'],
+      ['feature-available', 'ntfsprogs'],
+      ['feature-available', 'gdisk'],
+      ['feature-available', 'lvm2'],
+    ]);
     const l = parseInspection(['@@virtdeck@@ parttype', 'gpt', '@@virtdeck@@ features', 'false', 'true', 'true', 'true', '@@virtdeck@@ end'].join('\n'));
     expect(l.features).toEqual({ xfs: false, ntfsprogs: true, gdisk: true, lvm2: true });
   });

@@ -204,7 +204,8 @@ describe('parsing the inspection launch', () => {
       '@@virtdeck@@ parttype', 'msdos', '@@virtdeck@@ parts', '[0] = {', 'part_num: 1', 'part_start: 1048576', 'part_end: 524287999', 'part_size: 523239424', '}',
       '[1] = {', 'part_num: 2', 'part_start: 524288000', 'part_end: 21474836479', 'part_size: 20950548480', '}',
       '@@virtdeck@@ fs', '/dev/sda1: ext2', '/dev/vg/root: ext4', '@@virtdeck@@ pvs', '/dev/sda2', '@@virtdeck@@ vgs', 'vg', '@@virtdeck@@ lvs', '/dev/vg/root',
-      '@@virtdeck@@ size', '21474836480', '@@virtdeck@@ roots', '@@virtdeck@@ root /dev/vg/root', 'linux', 'debian', 'Debian GNU/Linux 12 (bookworm)', '@@virtdeck@@ end', '',
+      '@@virtdeck@@ size', '21474836480', '@@virtdeck@@ roots', '/dev/vg/root', '@@virtdeck-round-0a1b2c3d4e5f@@ 0',
+      '@@virtdeck@@ root-type 0', 'linux', '@@virtdeck@@ root-distro 0', 'debian', '@@virtdeck@@ root-product 0', 'Debian GNU/Linux 12 (bookworm)', '@@virtdeck@@ end', '',
     ].join('\n');
     const l = parseInspection(out);
     expect(l.partitionTable).toBe('msdos');

@@ -137,26 +137,52 @@ describe('MergeIDE offline job pieces (pure)', async () => {
   const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
 
   it('parses the scan: OS facts, the hive found by glob, unmatched globs ignored', () => {
+    const m = '@@virtdeck-mi-0a1b2c3d4e5f@@';
     const out = [
-      '@@virtdeck-mi@@ os',
-      '@@virtdeck-mi@@ root /dev/sda1',
+      `${m} os`,
+      '/dev/sda1',
+      `${m} fs`,
+      '/dev/sda1: ntfs',
+      '/dev/sdb1: ntfs',
+      '/dev/sdb2: swap',
+      `${m} fs-end`,
+      '@@virtdeck-round-0a1b2c3d4e5f@@ 0',
+      `${m} root`,
+      `${m} product-name`,
       'Microsoft Windows Server 2003',
+      `${m} major-version`,
       '5',
+      `${m} minor-version`,
       '2',
+      `${m} arch`,
       'i386',
-      '@@virtdeck-mi@@ try 1 /dev/sda1',
+      `${m} try 1`,
       '/WINDOWS/system32/config/system',
-      '@@virtdeck-mi@@ drivers',
+      `${m} drivers 1`,
       '/WINDOWS/system32/drivers',
-      '@@virtdeck-mi@@ try 2 /dev/sdb1',
+      `${m} try 2`,
       job.HIVE_GLOB,
-      '@@virtdeck-mi@@ drivers',
+      `${m} drivers 2`,
       job.DRIVERS_GLOB,
     ].join('\n');
-    const r = job.parseScan(out, '/w');
+    const r = job.parseScan(out, '/w', m);
     expect(r.os).toEqual(XP64);
     expect(r.found).toEqual([{ index: 1, device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: '/WINDOWS/system32/drivers', local: '/w/hive-1' }]);
-    expect(job.scanScript('/w')).toContain(`-glob download ${job.HIVE_GLOB} /w/hive-\\1`);
+    const [, second, third] = job.scanRounds('/w', m);
+    expect(second?.(out)).toContainEqual(['-glob', 'echo', job.HIVE_GLOB]);
+    expect(second?.(out)).toContainEqual(['-inspect-get-product-name', '/dev/sda1']);
+    expect(third?.(out)).toContainEqual(['-download', '/WINDOWS/system32/config/system', '/w/hive-1']);
+  });
+
+  it('the scan passes roots and devices from the image as quoted words, never as script', () => {
+    const m = '@@virtdeck-mi-0a1b2c3d4e5f@@';
+    const hostileRoot = 'btrfsvol:/dev/sda1/x | touch /root.owned';
+    const out = [`${m} os`, hostileRoot, '<! cat /etc/shadow', `${m} fs`, '/dev/vg/x|touch: ntfs', `${m} fs-end`].join('\n');
+    const [, second] = job.scanRounds('/w', m);
+    const cmds = second?.(out) ?? [];
+    expect(cmds).toContainEqual(['-inspect-get-product-name', hostileRoot]);
+    expect(cmds).toContainEqual(['-mount-ro', '/dev/vg/x|touch', '/']);
+    expect(cmds.flat()).not.toContain('<! cat /etc/shadow');
   });
 
   it('tells XP–7 from 8+ and finds the virtio driver in either ISO layout', () => {
