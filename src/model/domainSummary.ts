@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { UserError } from './userError.js';
 
 /**
  * The few facts a guest list shows, read from a libvirt domain XML. Pure and read-only: editing
@@ -158,13 +159,26 @@ function hasSerialOf(devices: Node): boolean {
   return list(devices.console).some((c) => (attr(node(c.target), 'type') ?? 'serial') === 'serial');
 }
 
-/** Summarises one domain XML; throws an Error naming what is missing when it is not a domain. */
+const FIX = 'Check the XML, or take a fresh copy with: virsh dumpxml GUEST';
+
+/** The parser throws plain Errors on malformed text; a refresh must show which XML was bad, not crash. */
+function parseOrRefuse(xml: string): Node {
+  try {
+    return parser.parse(xml) as Node;
+  } catch (e) {
+    throw new UserError(`This domain XML is not well-formed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}.`, FIX);
+  }
+}
+
+/** Summarises one domain XML; a UserError naming what is missing when it is not a domain. */
 export function summarizeDomainXml(xml: string): DomainSummary {
-  const doc = parser.parse(xml) as Node;
+  const doc = parseOrRefuse(xml);
   const dom = node(doc.domain);
   const name = text(dom.name);
   const uuid = text(dom.uuid);
-  if (!name || !uuid) throw new Error('not a libvirt domain XML: <domain> with <name> and <uuid> expected');
+  if (!name || !uuid) {
+    throw new UserError('This is not a libvirt domain XML: <domain> with <name> and <uuid> expected.', FIX);
+  }
   const devices = node(dom.devices);
   const vcpu = node(dom.vcpu);
   const id = attr(dom, 'id');
