@@ -121,7 +121,14 @@ export function parseDomainXml(xml: string): DomainDoc {
     const { msg, line, col } = valid.err;
     throw new UserError(`The domain XML is not well-formed at line ${line}, column ${col}: ${msg}`, FIX_DUMP);
   }
-  const nodes = convert(parser.parse(xml) as RawNode[]).filter((n) => !isBlank(n));
+  let raw: RawNode[];
+  try {
+    raw = parser.parse(xml) as RawNode[];
+  } catch (e) {
+    // The validator lets a few things through that the parser then throws on (`<?'xml …?>`).
+    throw new UserError(`The domain XML is not well-formed: ${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}.`, FIX_DUMP);
+  }
+  const nodes = convert(raw).filter((n) => !isBlank(n));
   const roots = nodes.filter((n): n is XmlElement => n.kind === 'element');
   if (roots.length !== 1 || roots[0]?.name !== 'domain') {
     const found = roots[0] ? `<${roots[0].name}>` : 'no element';

@@ -432,3 +432,10 @@ describe('identity edits', () => {
     userError(() => setEmulator(load('01-minimal-virtio.xml'), 'qemu'));
   });
 });
+
+describe('what the fuzz tests found (test/security/fuzzDomainXml.test.ts)', () => {
+  it('a processing instruction the validator passes but the parser cannot read is a UserError', () => {
+    const e = userError(() => parseDomainXml(`<?'xml version="1.0"?>\n<domain type="kvm"><name>x</name></domain>\n`));
+    expect(e.sentence).toMatch(/not well-formed/);
+  });
+});
