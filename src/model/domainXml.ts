@@ -68,10 +68,20 @@ const parser = new XMLParser({
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
+/** The characters XML 1.0 allows (its Char production); libxml2 refuses a reference to anything else. */
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+function charRef(whole: string, cp: number): string {
+  if (isXmlChar(cp)) return String.fromCodePoint(cp);
+  throw new UserError(`The domain XML has the character reference ${whole}, which is not a character XML allows.`, 'Delete it or write the character itself.');
+}
+
 function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
-    if (ref.startsWith('#x') || ref.startsWith('#X')) return String.fromCodePoint(Number.parseInt(ref.slice(2), 16));
-    if (ref.startsWith('#')) return String.fromCodePoint(Number.parseInt(ref.slice(1), 10));
+    if (ref.startsWith('#x') || ref.startsWith('#X')) return charRef(whole, Number.parseInt(ref.slice(2), 16));
+    if (ref.startsWith('#')) return charRef(whole, Number.parseInt(ref.slice(1), 10));
     return NAMED_ENTITIES[ref] ?? whole;
   });
 }
