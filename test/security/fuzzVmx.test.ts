@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDomainXml } from '../../src/model/domainXml.js';
-import { decodeVmxEscapes, parseVmx, parseVmxText, type VmxGuest } from '../../src/model/vmx.js';
+import { checkVmwareConfig, decodeVmxEscapes, parseVmx, parseVmxText, type VmxGuest } from '../../src/model/vmx.js';
 import { BUS_CHOICES, type NicMapping, vmxToDomainXml } from '../../src/model/vmxToDomain.js';
 import { anyBytesAsText, anyText, hostileWord, onlyTyped, runs } from '../helpers/fuzz.js';
 
@@ -127,6 +127,15 @@ describe('fuzz: .vmx parser and vmx → domain', () => {
         onlyTyped(() => parseVmxText(text, { source: '/vm/x.vmx' }));
       }),
       runs(400),
+    );
+  });
+
+  it('checkVmwareConfig (the first look at an imported file) on anything: passes or a UserError', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyText(2000), anyBytesAsText(2000), vmxLike), (text) => {
+        onlyTyped(() => checkVmwareConfig(text, '/vm/x.vmx'));
+      }),
+      runs(500),
     );
   });
 
