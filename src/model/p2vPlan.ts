@@ -16,6 +16,7 @@ import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
 import { formatBytes, parseSize } from './units.js';
 import { UserError } from './userError.js';
+import { z } from 'zod';
 
 export type P2vSource =
   | { kind: 'device'; path: string }
@@ -100,21 +101,55 @@ export const REMOTE_VERIFY_LIMIT = 256 * 1024 ** 3;
 interface LsblkDevice {
   name?: string;
   size?: number | string;
-  type?: string;
+  type?: string | null;
   fstype?: string | null;
   mountpoint?: string | null;
   model?: string | null;
   children?: LsblkDevice[];
 }
 
-export function parseLsblk(json: string): Pick<P2vSourceFacts, 'sizeBytes' | 'model' | 'partitions' | 'mounted'> {
-  let doc: { blockdevices?: LsblkDevice[] };
-  try {
-    doc = JSON.parse(json) as { blockdevices?: LsblkDevice[] };
-  } catch {
-    throw new UserError('lsblk did not answer in JSON.', 'Check that util-linux is recent enough for lsblk --json.');
+/** lsblk -b prints sizes as numbers; older util-linux as strings of digits. */
+const lsblkDeviceSchema: z.ZodType<LsblkDevice> = z.lazy(() =>
+  z.object({
+    name: z.string().optional(),
+    size: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/)]).optional(),
+    type: z.string().nullable().optional(),
+    fstype: z.string().nullable().optional(),
+    mountpoint: z.string().nullable().optional(),
+    model: z.string().nullable().optional(),
+    children: z.array(lsblkDeviceSchema).optional(),
+  }),
+);
+const lsblkSchema = z.object({ blockdevices: z.array(lsblkDeviceSchema) });
+
+/** Disk → partition → LVM → crypt is four; a remote shell could nest deep enough to overflow the stack. */
+const MAX_LSBLK_DEPTH = 16;
+
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
   }
-  const dev = doc.blockdevices?.[0];
+  return false;
+}
+
+const LSBLK_FIX = 'Check that util-linux is recent enough for lsblk --json, and run the lsblk command by hand to see its output.';
+
+export function parseLsblk(json: string): Pick<P2vSourceFacts, 'sizeBytes' | 'model' | 'partitions' | 'mounted'> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new UserError('lsblk did not answer in JSON.', LSBLK_FIX);
+  }
+  // Each device level is two JSON levels (the object and its children array).
+  if (nestedDeeperThan(raw, 2 * MAX_LSBLK_DEPTH + 2)) throw new UserError(`lsblk answered with devices nested more than ${MAX_LSBLK_DEPTH} deep.`, LSBLK_FIX);
+  const parsed = lsblkSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`lsblk answered in JSON virtdeck does not understand (${parsed.error.issues[0]?.path.join('.') || 'top level'}).`, LSBLK_FIX);
+  const dev = parsed.data.blockdevices[0];
   if (!dev) throw new UserError('lsblk found no such block device.', 'Give a disk or LVM volume that lsblk lists.');
   const partitions: SourcePartition[] = [];
   const mounted: string[] = [];

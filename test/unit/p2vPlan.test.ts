@@ -18,6 +18,7 @@ import {
   sshArgv,
 } from '../../src/model/p2vPlan.js';
 import { describePlan } from '../../src/model/plan.js';
+import { UserError } from '../../src/model/userError.js';
 
 const SRC: P2vSourceFacts = { sizeBytes: 8 * 1024 ** 3, model: 'WDC', partitionTable: 'dos', partitions: [{ name: 'sda1', sizeBytes: 8 * 1024 ** 3, fstype: 'ntfs', mountpoint: null }], mounted: [], memoryKiB: 2097152, vcpus: 2, nics: [{ name: 'eth0', mac: '00:1a:2b:3c:4d:5e' }] };
 const HOST: P2vHostFacts = { domainType: 'qemu', guestExists: false, destDirExists: true, existing: [], freeBytes: 100 * 1024 ** 3, sourceReadable: true };
@@ -138,5 +139,21 @@ describe('P2V plans per source', () => {
     const fresh = completeRequest({ source: { kind: 'file', path: '/a' }, name: 'x', destDir: '/srv' }, { ...SRC, nics: [], memoryKiB: null, vcpus: null });
     expect(fresh.macs[0]).toMatch(/^52:54:00:/);
     expect(fresh.memoryMiB).toBe(1024);
+  });
+});
+
+describe('P2V source parsers on output of the wrong shape (found by test/security/fuzzSourceFacts.test.ts)', () => {
+  it('lsblk: a mountpoint that is not a string, JSON null, children that are not a list, nesting without end', () => {
+    const bad = [
+      '{"blockdevices":[{"children":[{"children":[{"mountpoint":{}}]}]}]}',
+      'null',
+      '{"blockdevices":"sda"}',
+      '{"blockdevices":[{"children":5}]}',
+      '{"blockdevices":[{"model":5}]}',
+      `{"blockdevices":[${'{"children":['.repeat(5000)}${']}'.repeat(5000)}]}`,
+    ];
+    for (const json of bad) expect(() => parseLsblk(json), json.slice(0, 60)).toThrow(UserError);
+    // Older util-linux writes sizes as strings.
+    expect(parseLsblk('{"blockdevices":[{"name":"sda","size":"1024","children":[{"name":"sda1","size":"512","fstype":"ext4"}]}]}')).toMatchObject({ sizeBytes: 1024, partitions: [{ name: 'sda1', sizeBytes: 512 }] });
   });
 });
