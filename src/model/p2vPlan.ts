@@ -169,14 +169,28 @@ export interface SfdiskTable {
   sectorSize: number;
 }
 
+const sfdiskSchema = z.object({
+  partitiontable: z
+    .object({
+      label: z.string().optional(),
+      sectorsize: z.number().int().positive().optional(),
+      partitions: z.array(z.object({ node: z.string(), start: z.number().nonnegative(), size: z.number().nonnegative(), type: z.string() })).optional(),
+    })
+    .optional(),
+});
+
+/** The partition table sfdisk reports; null when there is none or the answer is not one (a dump file, garbage). */
 export function parseSfdisk(json: string): SfdiskTable | null {
+  let raw: unknown;
   try {
-    const t = (JSON.parse(json) as { partitiontable?: { label?: string; sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] } }).partitiontable;
-    if (!t) return null;
-    return { label: t.label ?? 'unknown', sectorSize: t.sectorsize ?? 512, partitions: t.partitions ?? [] };
+    raw = JSON.parse(json);
   } catch {
     return null;
   }
+  const parsed = sfdiskSchema.safeParse(raw);
+  const t = parsed.success ? parsed.data.partitiontable : undefined;
+  if (!t) return null;
+  return { label: t.label ?? 'unknown', sectorSize: t.sectorsize ?? 512, partitions: t.partitions ?? [] };
 }
 
 /** sfdisk's view, for a dump file lsblk cannot read. */

@@ -157,3 +157,13 @@ describe('P2V source parsers on output of the wrong shape (found by test/securit
     expect(parseLsblk('{"blockdevices":[{"name":"sda","size":"1024","children":[{"name":"sda1","size":"512","fstype":"ext4"}]}]}')).toMatchObject({ sizeBytes: 1024, partitions: [{ name: 'sda1', sizeBytes: 512 }] });
   });
 });
+
+describe('sfdisk output of the wrong shape (found by test/security/fuzzSourceFacts.test.ts)', () => {
+  it('a partition without a node, partitions that are not a list, a string sector size: no table, not a TypeError later', () => {
+    for (const json of ['{"partitiontable":{"partitions":[{}]}}', '{"partitiontable":{"partitions":{}}}', '{"partitiontable":{"sectorsize":"512"}}', 'null', '[]']) {
+      expect(parseSfdisk(json), json).toBeNull();
+    }
+    const out = ['@@size', '1', '@@end', '', '@@sfdisk', '{"partitiontable":{"partitions":{}}}'].join('\n');
+    expect(parseRemoteFacts(out, '/dev/sda').partitionTable).toBeNull();
+  });
+});
