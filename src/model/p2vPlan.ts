@@ -205,15 +205,22 @@ export function parseMeminfo(text: string): number | null {
 
 const VIRTUAL_NIC = /^(lo|veth|docker|virbr|vnet|br-|tap|tun|wg|vmnet|cni|flannel|kube|ifb|dummy)/;
 
+const ipLinkSchema = z.object({ ifname: z.string().min(1), link_type: z.string(), address: z.string() });
+
+/** Physical Ethernet NICs from `ip -j link`; entries of another shape are skipped, garbage gives none. */
 export function parseIpLink(json: string): SourceNic[] {
+  let raw: unknown;
   try {
-    const links = JSON.parse(json) as { ifname?: string; link_type?: string; address?: string }[];
-    return links
-      .filter((l) => l.link_type === 'ether' && l.ifname && l.address && !VIRTUAL_NIC.test(l.ifname) && isValidUnicastMac(l.address))
-      .map((l) => ({ name: l.ifname as string, mac: normaliseMac(l.address as string) }));
+    raw = JSON.parse(json);
   } catch {
     return [];
   }
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((entry) => {
+    const l = ipLinkSchema.safeParse(entry);
+    if (!l.success || l.data.link_type !== 'ether' || VIRTUAL_NIC.test(l.data.ifname) || !isValidUnicastMac(l.data.address)) return [];
+    return [{ name: l.data.ifname, mac: normaliseMac(l.data.address) }];
+  });
 }
 
 const WINDOWS_TYPES = new Set(['7', '0x7', 'ebd0a0a2-b9e5-4433-87c0-68b6b72699c7', 'de94bba4-06d1-4d40-a16a-bfd50179d6ac']);

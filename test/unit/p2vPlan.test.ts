@@ -167,3 +167,11 @@ describe('sfdisk output of the wrong shape (found by test/security/fuzzSourceFac
     expect(parseRemoteFacts(out, '/dev/sda').partitionTable).toBeNull();
   });
 });
+
+describe('ip -j link output of the wrong shape (found by test/security/fuzzSourceFacts.test.ts)', () => {
+  it('an ifname that is not a string is skipped, not returned as a NIC name', () => {
+    expect(parseIpLink('[{"ifname":[],"link_type":"ether","address":"52:54:00:01:02:03"}]')).toEqual([]);
+    expect(parseIpLink('[{"ifname":"eth0","link_type":"ether","address":5},{"ifname":"eth1","link_type":"ether","address":"00:1a:2b:3c:4d:5f"}]')).toEqual([{ name: 'eth1', mac: '00:1a:2b:3c:4d:5f' }]);
+    expect(parseIpLink('{"ifname":"eth0"}')).toEqual([]);
+  });
+});
