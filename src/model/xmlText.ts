@@ -49,3 +49,16 @@ export function decodeEntities(text: string, source: string): string {
     );
   });
 }
+
+/**
+ * Runs a fast-xml-parser parse of outside XML: a DOCTYPE is refused first, and the parser's own
+ * plain Errors on malformed text become a UserError naming the source.
+ */
+export function parseOutsideXml<T>(parse: (xml: string) => T, xml: string, source: string): T {
+  refuseDoctype(xml, source);
+  try {
+    return parse(xml);
+  } catch (e) {
+    throw new UserError(`${source} is not well-formed XML: ${shown(e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e))}.`, 'Check the XML, or take a fresh copy from virsh.');
+  }
+}
