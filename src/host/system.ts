@@ -5,6 +5,7 @@
  * host) however many directories and images there are; the image directories are passed as
  * positional parameters, never spliced into the script.
  */
+import { z } from 'zod';
 import type { ExecOptions, Executor } from './exec.js';
 import type { BlockDiskProbe, ImageDirProbe, ImageFileProbe, KernelConfigProbe, MountProbe, SystemProbe } from '../model/hostChecks.js';
 
@@ -68,23 +69,33 @@ export function parseSections(stdout: string): Sections {
   return { get: (name, arg = '') => map.get(`${name}\u0000${arg}`)?.join('\n').trim() };
 }
 
-interface FindmntFs {
-  target?: string;
-  source?: string;
-  fstype?: string;
-  options?: string;
-  size?: number | string;
-  avail?: number | string;
-}
+/** findmnt -J -b: sizes are numbers, or strings of digits on older util-linux; fields may be null. */
+const findmntSchema = z.object({
+  filesystems: z.array(
+    z.object({
+      target: z.string().nullish(),
+      source: z.string().nullish(),
+      fstype: z.string().nullish(),
+      options: z.string().nullish(),
+      size: z.union([z.number(), z.string().regex(/^\d+$/)]).nullish(),
+      avail: z.union([z.number(), z.string().regex(/^\d+$/)]).nullish(),
+    }),
+  ),
+});
 
+type FindmntFs = z.infer<typeof findmntSchema>['filesystems'][number];
+
+/** The first filesystem findmnt reports; null for no answer or one of another shape (a remote host's output). */
 function findmntFirst(text: string | undefined): FindmntFs | null {
   if (!text) return null;
+  let raw: unknown;
   try {
-    const parsed = JSON.parse(text) as { filesystems?: FindmntFs[] };
-    return parsed.filesystems?.[0] ?? null;
+    raw = JSON.parse(text);
   } catch {
     return null;
   }
+  const parsed = findmntSchema.safeParse(raw);
+  return parsed.success ? (parsed.data.filesystems[0] ?? null) : null;
 }
 
 export function parseMount(text: string | undefined): MountProbe | null {

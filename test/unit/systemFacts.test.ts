@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { parseMount } from '../../src/host/system.js';
+
+describe('host facts: findmnt JSON of the wrong shape (found by test/security/fuzzSystemFacts.test.ts)', () => {
+  it('options that are not a string, JSON null, filesystems that are not a list: no mount, not a TypeError', () => {
+    for (const json of ['{"filesystems":[{"target":"/var/lib/libvirt/images","options":{}}]}', 'null', '{"filesystems":5}', '{"filesystems":[{"target":7}]}']) {
+      expect(parseMount(json), json).toBeNull();
+    }
+  });
+
+  it('still reads what findmnt prints, sizes as numbers or strings', () => {
+    const json = '{"filesystems":[{"target":"/var/lib/libvirt/images","source":"/dev/sda2","fstype":"ext4","options":"rw,relatime","size":"1000","avail":500}]}';
+    expect(parseMount(json)).toEqual({ target: '/var/lib/libvirt/images', source: '/dev/sda2', fstype: 'ext4', options: ['rw', 'relatime'], sizeBytes: 1000, availBytes: 500 });
+  });
+});
