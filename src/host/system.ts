@@ -167,12 +167,17 @@ export function parseKernelConfig(text: string | undefined, running: string): Ke
 }
 
 export function parseBridges(text: string | undefined): string[] {
+  let raw: unknown;
   try {
-    const links = JSON.parse(text || '[]') as { ifname?: string }[];
-    return links.map((l) => l.ifname ?? '').filter(Boolean).sort();
+    raw = JSON.parse(text || '[]');
   } catch {
     return [];
   }
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .map((l: unknown) => (l && typeof l === 'object' && typeof (l as { ifname?: unknown }).ifname === 'string' ? (l as { ifname: string }).ifname : ''))
+    .filter(Boolean)
+    .sort();
 }
 
 export interface SystemFacts {

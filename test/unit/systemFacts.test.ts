@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMount } from '../../src/host/system.js';
+import { parseBridges, parseMount } from '../../src/host/system.js';
 
 describe('host facts: findmnt JSON of the wrong shape (found by test/security/fuzzSystemFacts.test.ts)', () => {
   it('options that are not a string, JSON null, filesystems that are not a list: no mount, not a TypeError', () => {
@@ -11,5 +11,12 @@ describe('host facts: findmnt JSON of the wrong shape (found by test/security/fu
   it('still reads what findmnt prints, sizes as numbers or strings', () => {
     const json = '{"filesystems":[{"target":"/var/lib/libvirt/images","source":"/dev/sda2","fstype":"ext4","options":"rw,relatime","size":"1000","avail":500}]}';
     expect(parseMount(json)).toEqual({ target: '/var/lib/libvirt/images', source: '/dev/sda2', fstype: 'ext4', options: ['rw', 'relatime'], sizeBytes: 1000, availBytes: 500 });
+  });
+});
+
+describe('host facts: ip -j link of the wrong shape (found by test/security/fuzzSystemFacts.test.ts)', () => {
+  it('an ifname that is not a string is skipped, not listed as a bridge', () => {
+    expect(parseBridges('[{"ifname":{}},{"ifname":"br0"},{"ifname":7},null]')).toEqual(['br0']);
+    expect(parseBridges('{"ifname":"br0"}')).toEqual([]);
   });
 });
