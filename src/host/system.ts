@@ -128,7 +128,9 @@ export function parseImageFiles(text: string | undefined): ImageFileProbe[] {
     const apparent = Number(size);
     const allocated = Number(blocks) * 512;
     let virtual = apparent;
-    if (head.startsWith(QCOW2_MAGIC) && head.length >= 64) virtual = Number(BigInt(`0x${head.slice(48, 64)}`));
+    const sizeHex = head.startsWith(QCOW2_MAGIC) ? head.slice(48, 64) : '';
+    // Anything but 16 hex digits (a remote host's od printing something else) keeps the apparent size.
+    if (/^[0-9a-f]{16}$/i.test(sizeHex)) virtual = Number(BigInt(`0x${sizeHex}`));
     out.push({ path, virtualBytes: virtual, allocatedBytes: allocated });
   }
   return out;
