@@ -27,10 +27,10 @@ export function onlyTyped<T>(fn: () => T, allowed: ErrorClass[] = [UserError]): 
 }
 
 /**
- * Inputs here are a few KB at most: a parser that needs a second for one is super-linear (a
+ * Inputs here are a few KB at most: a parser that needs seconds for one is super-linear (a
  * backtracking regex, a quadratic loop), which a larger hostile file turns into a hang.
  */
-export const SLOW_MS = 1_000;
+export const SLOW_MS = 2_000;
 
 function tookTooLong(ms: number): void {
   if (ms > SLOW_MS) throw new Error(`one input took ${Math.round(ms)} ms (limit ${SLOW_MS} ms)`);
