@@ -4,6 +4,8 @@
  * by the journaled runner; this module only asks.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { UserError } from '../model/userError.js';
+import { decodeEntities, parseOutsideXml } from '../model/xmlText.js';
 import { HostError } from './errors.js';
 import type { HostContext } from './hostContext.js';
 import { virshArgv } from './virsh.js';
@@ -43,8 +45,13 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
+  // Nothing is expanded by the parser; text() and str() decode the predefined entities (model/xmlText.ts).
+  processEntities: false,
+  htmlEntities: false,
   isArray: (name) => name === 'disk',
 });
+
+const SOURCE = 'The snapshot XML';
 
 function node(v: unknown): Node {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : {};
@@ -55,21 +62,21 @@ function list(v: unknown): Node[] {
 }
 
 function text(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && '#text' in (v as Node)) return String((v as Node)['#text']);
+  if (typeof v === 'string') return decodeEntities(v, SOURCE);
+  if (v && typeof v === 'object' && '#text' in (v as Node)) return decodeEntities(String((v as Node)['#text']), SOURCE);
   return '';
 }
 
 function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null;
+  return typeof v === 'string' && v !== '' ? decodeEntities(v, SOURCE) : null;
 }
 
 /** Pure: one `virsh snapshot-dumpxml` → what virtdeck shows and acts on. */
 export function parseSnapshotXml(xml: string, current = false): SnapshotInfo {
-  const doc = node(parser.parse(xml));
+  const doc = node(parseOutsideXml((x) => parser.parse(x), xml, SOURCE));
   const s = node(doc.domainsnapshot);
   const name = text(s.name);
-  if (!name) throw new Error('not a domainsnapshot document');
+  if (!name) throw new UserError(`${SOURCE} is not a <domainsnapshot> with a <name>.`, 'Run virsh snapshot-dumpxml by hand to see what libvirt prints.');
   const domainDisks = list(node(node(s.domain).devices).disk).filter((d) => (d['@_device'] ?? 'disk') === 'disk');
   const baseOf = (target: string) => {
     const d = domainDisks.find((x) => node(x.target)['@_dev'] === target);
@@ -78,11 +85,11 @@ export function parseSnapshotXml(xml: string, current = false): SnapshotInfo {
   };
   const snapDisks = list(node(s.disks).disk);
   const disks: SnapshotDisk[] = snapDisks.map((d) => {
-    const target = String(d['@_name'] ?? '');
+    const target = str(d['@_name']) ?? '';
     const kind = d['@_snapshot'] === 'external' ? 'external' : d['@_snapshot'] === 'no' ? 'no' : 'internal';
     return { target, snapshot: kind, overlay: kind === 'external' ? str(node(d.source)['@_file']) : null, ...baseOf(target) };
   });
-  const memory = String(node(s.memory)['@_snapshot'] ?? 'no');
+  const memory = str(node(s.memory)['@_snapshot']) ?? 'no';
   const external = disks.some((d) => d.snapshot === 'external') || memory === 'external';
   const seconds = Number(text(s.creationTime));
   return {

@@ -5,6 +5,7 @@
  * host) however many directories and images there are; the image directories are passed as
  * positional parameters, never spliced into the script.
  */
+import { z } from 'zod';
 import type { ExecOptions, Executor } from './exec.js';
 import type { BlockDiskProbe, ImageDirProbe, ImageFileProbe, KernelConfigProbe, MountProbe, SystemProbe } from '../model/hostChecks.js';
 
@@ -68,23 +69,33 @@ export function parseSections(stdout: string): Sections {
   return { get: (name, arg = '') => map.get(`${name}\u0000${arg}`)?.join('\n').trim() };
 }
 
-interface FindmntFs {
-  target?: string;
-  source?: string;
-  fstype?: string;
-  options?: string;
-  size?: number | string;
-  avail?: number | string;
-}
+/** findmnt -J -b: sizes are numbers, or strings of digits on older util-linux; fields may be null. */
+const findmntSchema = z.object({
+  filesystems: z.array(
+    z.object({
+      target: z.string().nullish(),
+      source: z.string().nullish(),
+      fstype: z.string().nullish(),
+      options: z.string().nullish(),
+      size: z.union([z.number(), z.string().regex(/^\d+$/)]).nullish(),
+      avail: z.union([z.number(), z.string().regex(/^\d+$/)]).nullish(),
+    }),
+  ),
+});
 
+type FindmntFs = z.infer<typeof findmntSchema>['filesystems'][number];
+
+/** The first filesystem findmnt reports; null for no answer or one of another shape (a remote host's output). */
 function findmntFirst(text: string | undefined): FindmntFs | null {
   if (!text) return null;
+  let raw: unknown;
   try {
-    const parsed = JSON.parse(text) as { filesystems?: FindmntFs[] };
-    return parsed.filesystems?.[0] ?? null;
+    raw = JSON.parse(text);
   } catch {
     return null;
   }
+  const parsed = findmntSchema.safeParse(raw);
+  return parsed.success ? (parsed.data.filesystems[0] ?? null) : null;
 }
 
 export function parseMount(text: string | undefined): MountProbe | null {
@@ -117,7 +128,9 @@ export function parseImageFiles(text: string | undefined): ImageFileProbe[] {
     const apparent = Number(size);
     const allocated = Number(blocks) * 512;
     let virtual = apparent;
-    if (head.startsWith(QCOW2_MAGIC) && head.length >= 64) virtual = Number(BigInt(`0x${head.slice(48, 64)}`));
+    const sizeHex = head.startsWith(QCOW2_MAGIC) ? head.slice(48, 64) : '';
+    // Anything but 16 hex digits (a remote host's od printing something else) keeps the apparent size.
+    if (/^[0-9a-f]{16}$/i.test(sizeHex)) virtual = Number(BigInt(`0x${sizeHex}`));
     out.push({ path, virtualBytes: virtual, allocatedBytes: allocated });
   }
   return out;
@@ -156,12 +169,17 @@ export function parseKernelConfig(text: string | undefined, running: string): Ke
 }
 
 export function parseBridges(text: string | undefined): string[] {
+  let raw: unknown;
   try {
-    const links = JSON.parse(text || '[]') as { ifname?: string }[];
-    return links.map((l) => l.ifname ?? '').filter(Boolean).sort();
+    raw = JSON.parse(text || '[]');
   } catch {
     return [];
   }
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .map((l: unknown) => (l && typeof l === 'object' && typeof (l as { ifname?: unknown }).ifname === 'string' ? (l as { ifname: string }).ifname : ''))
+    .filter(Boolean)
+    .sort();
 }
 
 export interface SystemFacts {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type Accel, domainTypeFor } from '../host/kvm.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
+import { decodeEntities, parseOutsideXml } from '../model/xmlText.js';
 
 /**
  * The demo sandbox, pure part: what the three demo guests look like, what exists, and the exact
@@ -199,19 +200,26 @@ export function demoDomainXml(spec: DemoGuestSpec, accel: Accel, dir: string): s
  * own guest that happens to be called demo-web), else the sandbox dir it was made for.
  */
 export function readDemoMarker(domainXml: string): { dir: string | null } | null {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
-  const doc = parser.parse(domainXml) as { domain?: { metadata?: Record<string, unknown> } };
-  const metadata = doc.domain?.metadata;
-  if (!metadata || typeof metadata !== 'object') return null;
-  for (const value of Object.values(metadata)) {
-    for (const child of Array.isArray(value) ? value : [value]) {
-      if (!child || typeof child !== 'object') continue;
-      const attrs = child as Record<string, unknown>;
-      const ours = Object.entries(attrs).some(([k, v]) => k.startsWith('@xmlns') && v === DEMO_NS);
-      if (ours) return { dir: typeof attrs['@dir'] === 'string' ? (attrs['@dir'] as string) : null };
+  // Nothing is expanded by the parser, and a document that cannot be read (a DOCTYPE, broken
+  // XML) is not one the demo wrote: null, so the demo never touches that guest.
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, processEntities: false, htmlEntities: false });
+  try {
+    const doc = parseOutsideXml((x) => parser.parse(x), domainXml, 'The domain XML') as { domain?: { metadata?: Record<string, unknown> } };
+    const metadata = doc.domain?.metadata;
+    if (!metadata || typeof metadata !== 'object') return null;
+    for (const value of Object.values(metadata)) {
+      for (const child of Array.isArray(value) ? value : [value]) {
+        if (!child || typeof child !== 'object') continue;
+        const attrs = child as Record<string, unknown>;
+        const ours = Object.entries(attrs).some(([k, v]) => k.startsWith('@xmlns') && v === DEMO_NS);
+        if (ours) return { dir: typeof attrs['@dir'] === 'string' ? decodeEntities(attrs['@dir'], 'The domain XML') : null };
+      }
     }
+    return null;
+  } catch (e) {
+    if (e instanceof UserError) return null;
+    throw e;
   }
-  return null;
 }
 
 /** Where an MBR's disk identifier sits; the boot code and message stay before it. */

@@ -29,7 +29,7 @@ import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { resolveVmdkChain, unusedSnapshotFiles, type VmdkLookup, nextParent } from '../model/vmdkChain.js';
 import type { VmdkDescriptor } from '../model/vmdkDescriptor.js';
-import { parseVmx, type VmxGuest } from '../model/vmx.js';
+import { checkVmwareConfig, parseVmx, type VmxGuest } from '../model/vmx.js';
 import { convertActions } from './convert.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { probeWritableDir } from './writableDir.js';
@@ -46,6 +46,8 @@ export async function readVmx(host: HostContext, vmxPath: string, signal?: Abort
   if (!vmxPath.startsWith('/')) throw new UserError(`"${vmxPath}" is not an absolute path.`, 'Give the full path of the .vmx file.');
   const r = await host.sysExec.run(['head', '-c', String(MAX_VMX_BYTES), '--', vmxPath], { okExitCodes: [1], signal });
   if (r.exitCode !== 0) throw new UserError(`${vmxPath} cannot be read.`, 'Check the path and that virtdeck runs as a user who can read it.');
+  // Before anything is made from it: an empty or foreign file must not become a guest.
+  checkVmwareConfig(r.stdout, vmxPath);
   const dir = dirOf(vmxPath);
   return parseVmx(r.stdout, { source: vmxPath, resolveFile: (name) => (name.startsWith('/') ? name : `${dir}/${name}`) });
 }

@@ -394,7 +394,8 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const current = names.includes(name) ? await currentGuest(host, name) : null;
   const accel = await detectAccel(host.sysExec, { signal });
   const now = new Date();
-  const nics = getSettings(parseDomainXml(runXml)).nics.length;
+  // The first read of the run's XML names its file, so a refusal (a DOCTYPE, bad XML) says which one.
+  const nics = getSettings(parseDomainXml(runXml, { source: posix.join(runDir, DOMAIN_XML_NAME) })).nics.length;
   const full: RestoreRequest = { ...req, run: found.run.name };
   // Plan once with no files known to exist, to learn which paths it would touch; then probe them.
   const base: RestoreFacts = {

@@ -1,4 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
+import { UserError } from './userError.js';
+import { decodeEntities, refuseDoctype } from './xmlText.js';
 
 /**
  * The few facts a guest list shows, read from a libvirt domain XML. Pure and read-only: editing
@@ -50,6 +52,10 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
+  // Nothing is expanded by the parser: the five predefined entities and character references are
+  // decoded in attr() and text(), and a DOCTYPE is refused before parsing (model/xmlText.ts).
+  processEntities: false,
+  htmlEntities: false,
   // Subtrees a summary never reads are kept as raw text, not parsed: a refresh parses hundreds.
   stopNodes: ['domain.os', 'domain.features', 'domain.cpu', 'domain.clock', 'domain.pm', 'domain.seclabel', 'domain.devices.controller', 'domain.devices.video', 'domain.devices.input', 'domain.devices.memballoon', 'domain.devices.channel', 'domain.devices.sound', 'domain.devices.hostdev', '*.address'],
   isArray: (name) => ['disk', 'interface', 'graphics', 'serial', 'console', 'listen'].includes(name),
@@ -80,17 +86,19 @@ function list(v: unknown): Node[] {
   return Array.isArray(v) ? v.map(node) : v === undefined ? [] : [node(v)];
 }
 
+const SOURCE = 'The domain XML';
+
 function attr(n: Node, name: string): string | null {
   const v = n[`@_${name}`];
-  return typeof v === 'string' && v !== '' ? v : null;
+  return typeof v === 'string' && v !== '' ? decodeEntities(v, SOURCE) : null;
 }
 
 /** An element's text whether or not it also carries attributes. */
 function text(v: unknown): string | null {
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return decodeEntities(v, SOURCE);
   if (typeof v === 'number') return String(v);
   const t = node(v)['#text'];
-  return typeof t === 'string' || typeof t === 'number' ? String(t) : null;
+  return typeof t === 'string' || typeof t === 'number' ? decodeEntities(String(t), SOURCE) : null;
 }
 
 function sizeKiB(v: unknown): number {
@@ -158,13 +166,27 @@ function hasSerialOf(devices: Node): boolean {
   return list(devices.console).some((c) => (attr(node(c.target), 'type') ?? 'serial') === 'serial');
 }
 
-/** Summarises one domain XML; throws an Error naming what is missing when it is not a domain. */
+const FIX = 'Check the XML, or take a fresh copy with: virsh dumpxml GUEST';
+
+/** The parser throws plain Errors on malformed text; a refresh must show which XML was bad, not crash. */
+function parseOrRefuse(xml: string): Node {
+  refuseDoctype(xml, SOURCE);
+  try {
+    return parser.parse(xml) as Node;
+  } catch (e) {
+    throw new UserError(`This domain XML is not well-formed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}.`, FIX);
+  }
+}
+
+/** Summarises one domain XML; a UserError naming what is missing when it is not a domain. */
 export function summarizeDomainXml(xml: string): DomainSummary {
-  const doc = parser.parse(xml) as Node;
+  const doc = parseOrRefuse(xml);
   const dom = node(doc.domain);
   const name = text(dom.name);
   const uuid = text(dom.uuid);
-  if (!name || !uuid) throw new Error('not a libvirt domain XML: <domain> with <name> and <uuid> expected');
+  if (!name || !uuid) {
+    throw new UserError('This is not a libvirt domain XML: <domain> with <name> and <uuid> expected.', FIX);
+  }
   const devices = node(dom.devices);
   const vcpu = node(dom.vcpu);
   const id = attr(dom, 'id');

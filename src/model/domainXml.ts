@@ -4,6 +4,7 @@ import { checkGuestName } from './guestName.js';
 import { parseMac } from './mac.js';
 import { libvirtScaledToBytes } from './units.js';
 import { UserError } from './userError.js';
+import { decodeEntities, refuseDoctype } from './xmlText.js';
 
 /**
  * libvirt domain XML: parse, edit, serialize. A no-op round trip keeps every element, attribute,
@@ -61,21 +62,13 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: false,
-  // Entities are decoded here (decodeEntities) so numeric references are handled too.
+  // Entities are decoded here (decodeEntities, model/xmlText.ts) so numeric references are handled
+  // too and nothing a DOCTYPE declares is ever expanded (refuseDoctype runs first anyway).
   processEntities: false,
+  htmlEntities: false,
   ignoreDeclaration: false,
   ignorePiTags: false,
 });
-
-const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
-    if (ref.startsWith('#x') || ref.startsWith('#X')) return String.fromCodePoint(Number.parseInt(ref.slice(2), 16));
-    if (ref.startsWith('#')) return String.fromCodePoint(Number.parseInt(ref.slice(1), 10));
-    return NAMED_ENTITIES[ref] ?? whole;
-  });
-}
 
 type RawNode = Record<string, unknown>;
 
@@ -84,9 +77,9 @@ function rawText(children: unknown): string {
   return children.map((c) => String((c as RawNode)['#text'] ?? '')).join('');
 }
 
-function convertAttrs(raw: unknown): Record<string, string> {
+function convertAttrs(raw: unknown, source: string): Record<string, string> {
   const attrs: Record<string, string> = {};
-  for (const [k, v] of Object.entries((raw as Record<string, unknown>) ?? {})) attrs[k] = decodeEntities(String(v));
+  for (const [k, v] of Object.entries((raw as Record<string, unknown>) ?? {})) attrs[k] = decodeEntities(String(v), source);
   return attrs;
 }
 
@@ -94,17 +87,17 @@ function isBlank(node: XmlNode): boolean {
   return node.kind === 'text' && node.text.trim() === '';
 }
 
-function convert(raw: RawNode[]): XmlNode[] {
+function convert(raw: RawNode[], source: string): XmlNode[] {
   const out: XmlNode[] = [];
   for (const node of raw) {
     const key = Object.keys(node).find((k) => k !== ':@');
     if (key === undefined) continue;
     const value = node[key];
-    if (key === '#text') out.push({ kind: 'text', text: decodeEntities(String(value)) });
+    if (key === '#text') out.push({ kind: 'text', text: decodeEntities(String(value), source) });
     else if (key === '#comment') out.push({ kind: 'comment', text: rawText(value) });
     else if (key === '#cdata') out.push({ kind: 'cdata', text: rawText(value) });
-    else if (key.startsWith('?')) out.push({ kind: 'instruction', name: key.slice(1), attrs: convertAttrs(node[':@']) });
-    else out.push({ kind: 'element', name: key, attrs: convertAttrs(node[':@']), children: convert(value as RawNode[]) });
+    else if (key.startsWith('?')) out.push({ kind: 'instruction', name: key.slice(1), attrs: convertAttrs(node[':@'], source) });
+    else out.push({ kind: 'element', name: key, attrs: convertAttrs(node[':@'], source), children: convert(value as RawNode[], source) });
   }
   // Indentation between elements is layout, not content; mixed text (rare) is kept verbatim.
   const hasMarkup = out.some((n) => n.kind !== 'text');
@@ -114,19 +107,36 @@ function convert(raw: RawNode[]): XmlNode[] {
 
 const FIX_DUMP = 'Check the file, or take a fresh copy with: virsh dumpxml GUEST > guest.xml';
 
-/** Parses domain XML; malformed XML or another root element is a UserError. */
-export function parseDomainXml(xml: string): DomainDoc {
-  if (xml.trim() === '') throw new UserError('The domain XML is empty.', FIX_DUMP);
+export interface ParseXmlOptions {
+  /** Where the XML came from, for messages: "The XML you edited", a run's domain.xml path. */
+  source?: string;
+}
+
+/**
+ * Parses domain XML; malformed XML, another root element, a DOCTYPE or an entity other than the
+ * five predefined ones is a UserError naming the source.
+ */
+export function parseDomainXml(xml: string, opts: ParseXmlOptions = {}): DomainDoc {
+  const source = opts.source ?? 'The domain XML';
+  if (xml.trim() === '') throw new UserError(`${source} is empty.`, FIX_DUMP);
+  refuseDoctype(xml, source);
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
-    throw new UserError(`The domain XML is not well-formed at line ${line}, column ${col}: ${msg}`, FIX_DUMP);
+    throw new UserError(`${source} is not well-formed at line ${line}, column ${col}: ${msg}`, FIX_DUMP);
   }
-  const nodes = convert(parser.parse(xml) as RawNode[]).filter((n) => !isBlank(n));
+  let raw: RawNode[];
+  try {
+    raw = parser.parse(xml) as RawNode[];
+  } catch (e) {
+    // The validator lets a few things through that the parser then throws on (`<?'xml …?>`).
+    throw new UserError(`${source} is not well-formed: ${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}.`, FIX_DUMP);
+  }
+  const nodes = convert(raw, source).filter((n) => !isBlank(n));
   const roots = nodes.filter((n): n is XmlElement => n.kind === 'element');
   if (roots.length !== 1 || roots[0]?.name !== 'domain') {
     const found = roots[0] ? `<${roots[0].name}>` : 'no element';
-    throw new UserError(`The XML has ${found} at its root, not a libvirt <domain>.`, FIX_DUMP);
+    throw new UserError(`${source} has ${found} at its root, not a libvirt <domain>.`, FIX_DUMP);
   }
   return { nodes };
 }

@@ -145,9 +145,26 @@ export function fillTemplate(template: string, m: RegExpMatchArray, ctx: ErrorCo
     .replaceAll(EMPTY, '');
 }
 
+/** A message worth explaining is a few lines; see matchable. */
+const MAX_LINE = 1_000;
+const KEEP_EACH_END = 4_096;
+
+/**
+ * The text the patterns see. stderr and log lines can be shaped by a guest, an image or a remote
+ * host, and some catalog patterns hold lookbehinds that scan back over the line or the whole text,
+ * so their cost grows with the square of its length: 20 000 quote characters took a second. Every
+ * message the catalog knows is a few short lines, so each line is cut to MAX_LINE characters and
+ * only the start and the end of a long text are kept (the error is in one or the other).
+ */
+export function matchable(text: string): string {
+  const lines = text.length > MAX_LINE ? text.split('\n').map((l) => (l.length > MAX_LINE ? l.slice(0, MAX_LINE) : l)).join('\n') : text;
+  return lines.length > 2 * KEEP_EACH_END ? `${lines.slice(0, KEEP_EACH_END)}\n${lines.slice(-KEEP_EACH_END)}` : lines;
+}
+
 /** The first catalog entry matching the text, with its sentence and fix filled in; null when none does. */
-export function explainKnown(text: string, ctx: ErrorContext = {}, entries: CompiledEntry[] = KNOWN_ERROR_CATALOG): KnownExplanation | null {
-  if (!text) return null;
+export function explainKnown(raw: string, ctx: ErrorContext = {}, entries: CompiledEntry[] = KNOWN_ERROR_CATALOG): KnownExplanation | null {
+  if (!raw) return null;
+  const text = matchable(raw);
   for (const e of entries) {
     const m = text.match(e.regex);
     if (m) return { id: e.id, sentence: fillTemplate(e.sentence, m, ctx), fix: fillTemplate(e.fix, m, ctx), matched: m[0] };
@@ -156,6 +173,7 @@ export function explainKnown(text: string, ctx: ErrorContext = {}, entries: Comp
 }
 
 /** Every entry whose pattern matches the text (the catalog test uses it to prove entries do not overlap). */
-export function matchingEntries(text: string, entries: CompiledEntry[] = KNOWN_ERROR_CATALOG): string[] {
+export function matchingEntries(raw: string, entries: CompiledEntry[] = KNOWN_ERROR_CATALOG): string[] {
+  const text = matchable(raw);
   return entries.filter((e) => e.regex.test(text)).map((e) => e.id);
 }

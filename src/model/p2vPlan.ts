@@ -20,6 +20,7 @@ import { shown } from './shown.js';
 import { formatBytes, parseSize } from './units.js';
 import { type DirState, writableDirProblem } from './writableDir.js';
 import { UserError } from './userError.js';
+import { z } from 'zod';
 
 export type P2vSource =
   | { kind: 'device'; path: string }
@@ -105,21 +106,55 @@ export const REMOTE_VERIFY_LIMIT = 256 * 1024 ** 3;
 interface LsblkDevice {
   name?: string;
   size?: number | string;
-  type?: string;
+  type?: string | null;
   fstype?: string | null;
   mountpoint?: string | null;
   model?: string | null;
   children?: LsblkDevice[];
 }
 
-export function parseLsblk(json: string): Pick<P2vSourceFacts, 'sizeBytes' | 'model' | 'partitions' | 'mounted'> {
-  let doc: { blockdevices?: LsblkDevice[] };
-  try {
-    doc = JSON.parse(json) as { blockdevices?: LsblkDevice[] };
-  } catch {
-    throw new UserError('lsblk did not answer in JSON.', 'Check that util-linux is recent enough for lsblk --json.');
+/** lsblk -b prints sizes as numbers; older util-linux as strings of digits. */
+const lsblkDeviceSchema: z.ZodType<LsblkDevice> = z.lazy(() =>
+  z.object({
+    name: z.string().optional(),
+    size: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/)]).optional(),
+    type: z.string().nullable().optional(),
+    fstype: z.string().nullable().optional(),
+    mountpoint: z.string().nullable().optional(),
+    model: z.string().nullable().optional(),
+    children: z.array(lsblkDeviceSchema).optional(),
+  }),
+);
+const lsblkSchema = z.object({ blockdevices: z.array(lsblkDeviceSchema) });
+
+/** Disk → partition → LVM → crypt is four; a remote shell could nest deep enough to overflow the stack. */
+const MAX_LSBLK_DEPTH = 16;
+
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
   }
-  const dev = doc.blockdevices?.[0];
+  return false;
+}
+
+const LSBLK_FIX = 'Check that util-linux is recent enough for lsblk --json, and run the lsblk command by hand to see its output.';
+
+export function parseLsblk(json: string): Pick<P2vSourceFacts, 'sizeBytes' | 'model' | 'partitions' | 'mounted'> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new UserError('lsblk did not answer in JSON.', LSBLK_FIX);
+  }
+  // Each device level is two JSON levels (the object and its children array).
+  if (nestedDeeperThan(raw, 2 * MAX_LSBLK_DEPTH + 2)) throw new UserError(`lsblk answered with devices nested more than ${MAX_LSBLK_DEPTH} deep.`, LSBLK_FIX);
+  const parsed = lsblkSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`lsblk answered in JSON virtdeck does not understand (${parsed.error.issues[0]?.path.join('.') || 'top level'}).`, LSBLK_FIX);
+  const dev = parsed.data.blockdevices[0];
   if (!dev) throw new UserError('lsblk found no such block device.', 'Give a disk or LVM volume that lsblk lists.');
   const partitions: SourcePartition[] = [];
   const mounted: string[] = [];
@@ -139,14 +174,28 @@ export interface SfdiskTable {
   sectorSize: number;
 }
 
+const sfdiskSchema = z.object({
+  partitiontable: z
+    .object({
+      label: z.string().optional(),
+      sectorsize: z.number().int().positive().optional(),
+      partitions: z.array(z.object({ node: z.string(), start: z.number().nonnegative(), size: z.number().nonnegative(), type: z.string() })).optional(),
+    })
+    .optional(),
+});
+
+/** The partition table sfdisk reports; null when there is none or the answer is not one (a dump file, garbage). */
 export function parseSfdisk(json: string): SfdiskTable | null {
+  let raw: unknown;
   try {
-    const t = (JSON.parse(json) as { partitiontable?: { label?: string; sectorsize?: number; partitions?: { node: string; start: number; size: number; type: string }[] } }).partitiontable;
-    if (!t) return null;
-    return { label: t.label ?? 'unknown', sectorSize: t.sectorsize ?? 512, partitions: t.partitions ?? [] };
+    raw = JSON.parse(json);
   } catch {
     return null;
   }
+  const parsed = sfdiskSchema.safeParse(raw);
+  const t = parsed.success ? parsed.data.partitiontable : undefined;
+  if (!t) return null;
+  return { label: t.label ?? 'unknown', sectorSize: t.sectorsize ?? 512, partitions: t.partitions ?? [] };
 }
 
 /** sfdisk's view, for a dump file lsblk cannot read. */
@@ -161,15 +210,22 @@ export function parseMeminfo(text: string): number | null {
 
 const VIRTUAL_NIC = /^(lo|veth|docker|virbr|vnet|br-|tap|tun|wg|vmnet|cni|flannel|kube|ifb|dummy)/;
 
+const ipLinkSchema = z.object({ ifname: z.string().min(1), link_type: z.string(), address: z.string() });
+
+/** Physical Ethernet NICs from `ip -j link`; entries of another shape are skipped, garbage gives none. */
 export function parseIpLink(json: string): SourceNic[] {
+  let raw: unknown;
   try {
-    const links = JSON.parse(json) as { ifname?: string; link_type?: string; address?: string }[];
-    return links
-      .filter((l) => l.link_type === 'ether' && l.ifname && l.address && !VIRTUAL_NIC.test(l.ifname) && isValidUnicastMac(l.address))
-      .map((l) => ({ name: l.ifname as string, mac: normaliseMac(l.address as string) }));
+    raw = JSON.parse(json);
   } catch {
     return [];
   }
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((entry) => {
+    const l = ipLinkSchema.safeParse(entry);
+    if (!l.success || l.data.link_type !== 'ether' || VIRTUAL_NIC.test(l.data.ifname) || !isValidUnicastMac(l.data.address)) return [];
+    return [{ name: l.data.ifname, mac: normaliseMac(l.data.address) }];
+  });
 }
 
 const WINDOWS_TYPES = new Set(['7', '0x7', 'ebd0a0a2-b9e5-4433-87c0-68b6b72699c7', 'de94bba4-06d1-4d40-a16a-bfd50179d6ac']);

@@ -10,6 +10,7 @@
  * - every key the mapping does not use is listed as "ignored", so nothing is dropped silently.
  */
 import { normaliseMac } from './mac.js';
+import { shown } from './shown.js';
 import { UserError } from './userError.js';
 
 // ---------------------------------------------------------------- syntax
@@ -91,6 +92,47 @@ export function parseVmxText(text: string, opts: { source?: string } = {}): VmxF
     entries.set(lower, entry);
   });
   return { entries, warnings };
+}
+
+// ---------------------------------------------------------------- is it a VMware config at all
+
+const NOT_A_VMX_FIX = 'Pick the .vmx that VMware wrote for the VM (in the VM\'s directory, next to its .vmdk files), or copy it again from the VMware host.';
+
+/** Bytes no text file has: NUL anywhere, or a run of controls and undecodable bytes at the start. */
+function looksBinary(text: string): boolean {
+  if (text.includes('\0')) return true;
+  const head = text.slice(0, 4096);
+  const odd = head.match(/[\u0001-\u0008\u000e-\u001f\ufffd]/g)?.length ?? 0;
+  return odd > head.length / 10;
+}
+
+/**
+ * What makes a file a VMware configuration, checked before anything is read from it: VMware
+ * writes `config.version` and `virtualHW.version` into every .vmx it makes (libvirt's VMX driver
+ * refuses a file without either). An empty file, a text file, binary junk or a list of keys
+ * without them would otherwise become a guest with 32 MiB and no disk. UserError naming the file
+ * and what is missing.
+ */
+export function checkVmwareConfig(text: string, source: string): void {
+  if (text.replace(/^\uFEFF/, '').trim() === '') {
+    throw new UserError(`${source} is empty, so it is not a VMware .vmx.`, NOT_A_VMX_FIX);
+  }
+  if (looksBinary(text)) {
+    throw new UserError(`${source} holds binary data, not a VMware .vmx (a text file of key = "value" lines).`, NOT_A_VMX_FIX);
+  }
+  const missing: string[] = [];
+  for (const key of ['config.version', 'virtualHW.version']) {
+    const re = new RegExp(`^[ \\t]*${key.replace('.', '\\.')}[ \\t]*=[ \\t]*(["'])([^"'\\r\\n]*)\\1`, 'im');
+    const m = re.exec(text);
+    if (!m) missing.push(`no ${key}`);
+    else if (!/^\d+$/.test((m[2] as string).trim())) missing.push(`${key} = "${shown(m[2] as string)}", not a whole number`);
+  }
+  if (missing.length > 0) {
+    throw new UserError(
+      `${source} is not a VMware .vmx: it has ${missing.join(' and ')} (VMware writes config.version and virtualHW.version into every .vmx).`,
+      NOT_A_VMX_FIX,
+    );
+  }
 }
 
 // ---------------------------------------------------------------- model

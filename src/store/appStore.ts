@@ -648,6 +648,21 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         }
         if (edited.exitCode !== 0) return get().setMessage(`The editor exited with code ${edited.exitCode}; ${name} is unchanged.`, 'error');
         if (edited.text === current) return get().setMessage(`No changes to the XML of ${name}.`);
+        const reopen = {
+          key: 'e',
+          label: 're-open the editor with your text',
+          run: () => {
+            get().popDialog();
+            void get().editXml(name, edited.text);
+          },
+        };
+        try {
+          // The admin's text is read like any outside XML: a DOCTYPE or entity is refused before virsh sees it.
+          parseDomainXml(edited.text, { source: 'The XML you edited' });
+        } catch (e) {
+          showError(`Could not define ${name}`, e, reopen);
+          return;
+        }
         get().pushDialog({
           kind: 'diff',
           title: `Define ${name} from your XML?`,
@@ -661,14 +676,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
               await virsh.defineXml(host, edited.text, { validate: true });
               get().setMessage(`Defined ${name} from your XML.`);
             } catch (e) {
-              showError(`Could not define ${name}`, e, {
-                key: 'e',
-                label: 're-open the editor with your text',
-                run: () => {
-                  get().popDialog();
-                  void get().editXml(name, edited.text);
-                },
-              });
+              showError(`Could not define ${name}`, e, reopen);
             } finally {
               void get().refresh();
             }

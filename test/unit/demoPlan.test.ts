@@ -380,6 +380,12 @@ describe('readDemoMarker', () => {
   ])('%s', (xml, want) => {
     expect(readDemoMarker(xml)).toEqual(want);
   });
+
+  it('XML it cannot read, or with a DOCTYPE, is not the demo\'s: null, not a throw (found by test/security/fuzzSnapshotDemoXml.test.ts)', () => {
+    for (const xml of ['<<domain><name>demo-web</name></domain>', '', '<domain>', `<!DOCTYPE d [<!ENTITY e "/d">]><domain><metadata><vd:demo xmlns:vd="${DEMO_NS}" dir="&e;"/></metadata></domain>`]) {
+      expect(readDemoMarker(xml), xml).toBeNull();
+    }
+  });
 });
 
 describe('planDemoReset', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { osShortId, summarizeDomainXml } from '../../src/model/domainSummary.js';
+import { UserError } from '../../src/model/userError.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/domains/${name}`, import.meta.url), 'utf8');
 
@@ -107,5 +108,13 @@ describe('summarizeDomainXml on live and unusual XML', () => {
     ['http://example.org/', null],
   ])('short id of %s', (id, short) => {
     expect(osShortId(id)).toBe(short);
+  });
+});
+
+describe('refusals are UserErrors (found by test/security/fuzzDomainXml.test.ts)', () => {
+  it('an empty document, a lone "<" and a <domain> without name and uuid', () => {
+    for (const xml of ['', '<', '<domain/>', '<domain><name>x</name></domain>']) {
+      expect(() => summarizeDomainXml(xml)).toThrow(UserError);
+    }
   });
 });

@@ -432,3 +432,17 @@ describe('identity edits', () => {
     userError(() => setEmulator(load('01-minimal-virtio.xml'), 'qemu'));
   });
 });
+
+describe('what the fuzz tests found (test/security/fuzzDomainXml.test.ts)', () => {
+  it('a processing instruction the validator passes but the parser cannot read is a UserError', () => {
+    const e = userError(() => parseDomainXml(`<?'xml version="1.0"?>\n<domain type="kvm"><name>x</name></domain>\n`));
+    expect(e.sentence).toMatch(/not well-formed/);
+  });
+  it('a character reference outside the characters XML allows is a UserError, not a RangeError', () => {
+    for (const ref of ['&#x110000;', '&#99999999;', '&#0;', '&#xD800;']) {
+      const e = userError(() => parseDomainXml(`<domain><domain><domain>${ref}</domain></domain></domain>`));
+      expect(e.sentence).toContain(ref);
+    }
+    expect(getSettings(parseDomainXml("<domain><name>&#x41;&#66;&#x1F600;</name></domain>")).name).toBe('AB\u{1F600}');
+  });
+});

@@ -63,3 +63,18 @@ describe('known-error catalog', () => {
     expect(() => compileCatalog([e, e])).toThrow(/duplicate/);
   });
 });
+
+describe('long hostile text (found by test/security/fuzzKnownErrors.test.ts)', () => {
+  it('40 000 quotes after a virsh message cost milliseconds, not seconds (permission-denied scanned back over the line at every quote)', () => {
+    const text = `error: Failed to start domain 'w${"'".repeat(40_000)}`;
+    const started = performance.now();
+    explainKnown(text);
+    expect(performance.now() - started).toBeLessThan(250);
+  });
+
+  it('a known message is still found at the start or the end of a long text, and on a long line', () => {
+    const sample = "error: Failed to start domain 'web'\nerror: Cannot access storage file '/home/admin/web.qcow2' (as uid:64055, gid:64055): Permission denied";
+    expect(explainKnown(`${'x'.repeat(100_000)}\n${sample}`)?.id).toBe('permission-denied');
+    expect(explainKnown(`${sample}\n${'x'.repeat(100_000)}`)?.id).toBe('permission-denied');
+  });
+});

@@ -18,6 +18,7 @@ import {
   sshArgv,
 } from '../../src/model/p2vPlan.js';
 import { describePlan } from '../../src/model/plan.js';
+import { UserError } from '../../src/model/userError.js';
 
 const SRC: P2vSourceFacts = { sizeBytes: 8 * 1024 ** 3, model: 'WDC', partitionTable: 'dos', partitions: [{ name: 'sda1', sizeBytes: 8 * 1024 ** 3, fstype: 'ntfs', mountpoint: null }], mounted: [], memoryKiB: 2097152, vcpus: 2, nics: [{ name: 'eth0', mac: '00:1a:2b:3c:4d:5e' }] };
 const HOST: P2vHostFacts = { domainType: 'qemu', guestExists: false, destDirExists: true, existing: [], freeBytes: 100 * 1024 ** 3, sourceReadable: true };
@@ -138,5 +139,39 @@ describe('P2V plans per source', () => {
     const fresh = completeRequest({ source: { kind: 'file', path: '/a' }, name: 'x', destDir: '/srv' }, { ...SRC, nics: [], memoryKiB: null, vcpus: null });
     expect(fresh.macs[0]).toMatch(/^52:54:00:/);
     expect(fresh.memoryMiB).toBe(1024);
+  });
+});
+
+describe('P2V source parsers on output of the wrong shape (found by test/security/fuzzSourceFacts.test.ts)', () => {
+  it('lsblk: a mountpoint that is not a string, JSON null, children that are not a list, nesting without end', () => {
+    const bad = [
+      '{"blockdevices":[{"children":[{"children":[{"mountpoint":{}}]}]}]}',
+      'null',
+      '{"blockdevices":"sda"}',
+      '{"blockdevices":[{"children":5}]}',
+      '{"blockdevices":[{"model":5}]}',
+      `{"blockdevices":[${'{"children":['.repeat(5000)}${']}'.repeat(5000)}]}`,
+    ];
+    for (const json of bad) expect(() => parseLsblk(json), json.slice(0, 60)).toThrow(UserError);
+    // Older util-linux writes sizes as strings.
+    expect(parseLsblk('{"blockdevices":[{"name":"sda","size":"1024","children":[{"name":"sda1","size":"512","fstype":"ext4"}]}]}')).toMatchObject({ sizeBytes: 1024, partitions: [{ name: 'sda1', sizeBytes: 512 }] });
+  });
+});
+
+describe('sfdisk output of the wrong shape (found by test/security/fuzzSourceFacts.test.ts)', () => {
+  it('a partition without a node, partitions that are not a list, a string sector size: no table, not a TypeError later', () => {
+    for (const json of ['{"partitiontable":{"partitions":[{}]}}', '{"partitiontable":{"partitions":{}}}', '{"partitiontable":{"sectorsize":"512"}}', 'null', '[]']) {
+      expect(parseSfdisk(json), json).toBeNull();
+    }
+    const out = ['@@size', '1', '@@end', '', '@@sfdisk', '{"partitiontable":{"partitions":{}}}'].join('\n');
+    expect(parseRemoteFacts(out, '/dev/sda').partitionTable).toBeNull();
+  });
+});
+
+describe('ip -j link output of the wrong shape (found by test/security/fuzzSourceFacts.test.ts)', () => {
+  it('an ifname that is not a string is skipped, not returned as a NIC name', () => {
+    expect(parseIpLink('[{"ifname":[],"link_type":"ether","address":"52:54:00:01:02:03"}]')).toEqual([]);
+    expect(parseIpLink('[{"ifname":"eth0","link_type":"ether","address":5},{"ifname":"eth1","link_type":"ether","address":"00:1a:2b:3c:4d:5f"}]')).toEqual([{ name: 'eth1', mac: '00:1a:2b:3c:4d:5f' }]);
+    expect(parseIpLink('{"ifname":"eth0"}')).toEqual([]);
   });
 });

@@ -153,3 +153,12 @@ describe('repoint, tree and age flags', () => {
     expect(staleSnapshotWarning([snap], 2, NOW)).toMatch(/^snapshot "before-update" kept for 3 days;/);
   });
 });
+
+describe('parseSnapshotXml on what it should refuse (found by test/security/fuzzSnapshotDemoXml.test.ts)', () => {
+  test('malformed XML, a document without a name and a DOCTYPE are UserErrors, not plain Errors', () => {
+    for (const xml of ['<<domainsnapshot><name>x</name></domainsnapshot>', '<domainsnapshot/>', '', '<!DOCTYPE d [<!ENTITY a "b">]><domainsnapshot><name>&a;</name></domainsnapshot>']) {
+      expect(() => parseSnapshotXml(xml), xml).toThrow(UserError);
+    }
+    expect(parseSnapshotXml('<domainsnapshot><name>a&amp;b</name><state>shutoff</state></domainsnapshot>').name).toBe('a&b');
+  });
+});

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childElements, domainRoot, firstChild, parseDomainXml, textOf, type XmlElement } from '../../src/model/domainXml.js';
 import { UserError } from '../../src/model/userError.js';
-import { parseVmx, type VmxGuest } from '../../src/model/vmx.js';
+import { checkVmwareConfig, parseVmx, type VmxGuest } from '../../src/model/vmx.js';
 
 const CORPUS = resolve(process.cwd(), '../shared/corpus/vmx2xml');
 
@@ -146,6 +146,8 @@ describe('libvirt vmx2xml corpus', () => {
       results.pairs++;
       const vmx = readFileSync(join(CORPUS, `${name}.vmx`), 'utf8');
       const xml = readFileSync(join(CORPUS, `${name}.xml`), 'utf8');
+      // Every file VMware wrote passes the "is this a VMware config" check an import makes first.
+      checkVmwareConfig(vmx, `${name}.vmx`);
       const got = parsedFacts(parseVmx(vmx, { resolveFile: esxFileName, source: `${name}.vmx` }));
       const want = expectedFacts(xml);
       const skip = DELIBERATE[name];

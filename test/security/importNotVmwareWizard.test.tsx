@@ -1,0 +1,49 @@
+/**
+ * The import wizard picks an empty .vmx: the same refusal as the CLI (naming the file and saying
+ * what is missing) on the first screen, and it goes no further: no facts screen, no plan.
+ */
+import { render } from 'ink-testing-library';
+import { describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/host/exec.js';
+import { inspectImport, prepareImport, runImport } from '../../src/jobs/importVmware.js';
+import { chooseTheme } from '../../src/ui/theme.js';
+import { ImportVmwareWizard } from '../../src/ui/wizards/ImportVmwareWizard.js';
+import { createFakeHost } from '../helpers/fakeHost.js';
+import { inkDriver, KEYS } from '../ui/helpers.js';
+
+describe('import wizard and a file that is not a VMware .vmx', () => {
+  it('an empty .vmx is refused on the file screen, naming the file; nothing else is read', async () => {
+    const fake = createFakeHost([], { dirs: { '/': ['vm/'], '/vm': ['empty.vmx'] } });
+    const read: string[][] = [];
+    // The fake host answers the directory listing; the .vmx itself is an empty file.
+    const sysExec: Executor = {
+      label: 'fake',
+      interactive: async () => 0,
+      run: async (argv, o) => {
+        read.push(argv);
+        if (argv[0] === 'head') return { argv, exitCode: 0, stdout: '', stderr: '' };
+        return fake.host.sysExec.run(argv, o);
+      },
+    };
+    const host = { ...fake.host, sysExec };
+    const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
+    const r = render(<ImportVmwareWizard host={host} jobs={{ inspect: inspectImport, prepare: prepareImport, run: runImport }} theme={theme} startDir="/" onClose={() => {}} />);
+    try {
+      const w = inkDriver(r, { keyDelayMs: 25, settleMs: 0 });
+      await w.waitFor('vm/');
+      await w.press(KEYS.enter);
+      await w.waitFor('empty.vmx');
+      await w.press(KEYS.down);
+      await w.press(KEYS.enter);
+      await w.waitFor('is not a VMware .vmx');
+      const frame = w.frame().replace(/\s+/g, ' ');
+      expect(frame).toContain('/vm/empty.vmx is empty, so it is not a VMware .vmx.');
+      expect(frame).not.toContain('What was read');
+      // Only the .vmx was read: no qemu-img, no vmdk, no guest list.
+      expect(read.filter((a) => a[0] !== 'ls').map((a) => a[0])).toEqual(['head']);
+      expect(fake.calls.filter((a) => a[0] === 'virsh')).toEqual([]);
+    } finally {
+      r.unmount();
+    }
+  });
+});
