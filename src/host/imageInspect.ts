@@ -180,6 +180,17 @@ async function headerOf(exec: Executor, path: string, first: FileHead, signal?: 
   return h;
 }
 
+/**
+ * The format of an image by its own first bytes, for a disk whose definition does not say
+ * (qemu-img then gets it as -f instead of probing). Nothing is confined: for a file from outside,
+ * use inspectUntrustedImage.
+ */
+export async function detectImageFormat(exec: Executor, path: string, signal?: AbortSignal): Promise<DetectedFormat> {
+  const head = await readFileHead(exec, path, HEAD_BYTES, signal);
+  if (head.kind !== 'regular' && head.kind !== 'block') throw notAnImageFile(path, head.kind, { allowBlock: true });
+  return (await headerOf(exec, path, head, signal)).format;
+}
+
 const MAX_CHAIN = 256;
 
 /**
