@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localHost, removeGuest } from '../helpers/tinyGuest.js';
+import { writeRun } from '../helpers/handRun.js';
+import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
 
 const URI = 'qemu:///system';
 const root = resolve(import.meta.dirname, '../..');
@@ -29,7 +30,7 @@ const SECRET = join(secretDir, 'secret.txt');
 const inDir = join(scratch, 'in');
 const outDir = join(scratch, 'out');
 const MARKER = `VDSEC-IM-MARKER-${randomBytes(6).toString('hex')}`;
-const GUESTS = ['vdsec-im-evil', 'vdsec-im-p2v', 'vdsec-im-p2v-odd'];
+const GUESTS = ['vdsec-im-evil', 'vdsec-im-p2v', 'vdsec-im-p2v-odd', 'vdsec-im-restored'];
 const inFile = (name: string) => join(inDir, name);
 
 const sh = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -179,6 +180,24 @@ describe('untrusted images cannot read host files', () => {
     expect(r.stderr).toMatch(/qcow2/);
     expect(outFiles()).toEqual([]);
     expect(sh('virsh', '-c', URI, 'list', '--all', '--name').split('\n')).not.toContain('vdsec-im-p2v');
+  }, 120_000);
+
+  it('backup restore refuses a run whose image is backed by a host file, though its manifest hash matches', async () => {
+    const dest = join(scratch, 'backups');
+    const at = new Date('2026-06-01T02:00:00Z');
+    const run = writeRun(dest, 'vdsec-im-src', { at, kind: 'full', disks: [], domainXml: tinyGuestXml('vdsec-im-src', { disk: '/nonexistent/vdsec-im-src.qcow2' }) });
+    const image = join(run.dir, 'vda.qcow2');
+    sh('qemu-img', 'create', '-q', '-f', 'qcow2', '-b', SECRET, '-F', 'raw', image);
+    // The attacker writes the manifest too, with the right sha256 for the hostile image.
+    writeRun(dest, 'vdsec-im-src', { at, kind: 'full', disks: [{ target: 'vda', sourcePath: '/nonexistent/vdsec-im-src.qcow2', virtualSize: 65536 }], domainXml: tinyGuestXml('vdsec-im-src', { disk: '/nonexistent/vdsec-im-src.qcow2' }) });
+    const to = join(outDir, 'restore');
+    mkdirSync(to);
+    const r = await cli('backup', 'restore', 'vdsec-im-src', '--dest', dest, '--as', 'vdsec-im-restored', '--to', to);
+    expectRefused(r, image);
+    expect(filesWithMarker(outDir)).toEqual([]);
+    expect(readdirSync(to)).toEqual([]);
+    rmSync(to, { recursive: true });
+    expect(sh('virsh', '-c', URI, 'list', '--all', '--name').split('\n')).not.toContain('vdsec-im-restored');
   }, 120_000);
 
   it('what virtdeck itself makes still converts: a relative backing file beside the image, a flat vmdk', async () => {
