@@ -250,7 +250,7 @@ export async function inspectUntrustedImage(exec: Executor, path: string, o: Ins
         }
         throw refuse(`${what}, which does not exist${o.allowMissing ? ' inside its directory' : ''}`);
       }
-      if (!roots.some((r) => isInside(r, found.realPath as string))) throw refuse(`${what}, which is outside ${roots.length === 1 ? `its directory ${shown(roots[0] as string)}` : 'the directories it may use'}`);
+      if (!roots.some((r) => isInside(r, found.realPath as string))) throw refuse(`${what}, which is outside ${roots.length === 1 ? 'its directory' : 'the directories it may use:'} ${roots.map(shown).join(', ')}`);
       if (found.kind !== 'regular') throw refuse(`${what}, which is ${KIND_WORDS[found.kind]}`);
       if (!files.includes(found.realPath)) files.push(found.realPath);
       if (ref.role === 'backing' || ref.role === 'parent') {

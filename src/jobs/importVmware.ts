@@ -67,6 +67,9 @@ async function readChain(host: HostContext, active: string): Promise<Map<string,
       found.set(path, 'missing');
       break;
     }
+    // Before any parentFileNameHint is followed: the chain may name only files beside the disk
+    // (a missing one is left to resolveVmdkChain, which says which file to copy).
+    if (found.size === 0) await inspectUntrustedImage(host.sysExec, path, { allowMissing: true });
     let d: VmdkDescriptor;
     try {
       d = await readVmdkDescriptor(host.sysExec, path);

@@ -174,6 +174,18 @@ describe('untrusted images cannot read host files', () => {
     expect(guests.split('\n')).not.toContain('vdsec-im-evil');
   }, 120_000);
 
+  it('import vmx refuses a VMware snapshot whose parentFileNameHint leaves the directory', async () => {
+    sh('qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'vmdk', SECRET, join(secretDir, 'base.vmdk'));
+    sh('qemu-img', 'create', '-q', '-f', 'vmdk', '-b', '../host/base.vmdk', '-F', 'vmdk', inFile('evilsnap-000001.vmdk'));
+    const vmx = inFile('evilsnap.vmx');
+    writeFileSync(vmx, vmxText('evilsnap-000001.vmdk'));
+    const r = await cli('import', 'vmx', vmx, '--convert', 'raw', '--dest', outDir, '--name', 'vdsec-im-evil');
+    expectRefused(r, inFile('evilsnap-000001.vmdk'));
+    expect(r.stderr).toContain('../host/base.vmdk');
+    expect(filesWithMarker(outDir)).toEqual([]);
+    expect(outFiles()).toEqual([]);
+  }, 120_000);
+
   it('p2v --from-file refuses a "raw dump" whose first bytes are a qcow2 header naming a host file', async () => {
     const r = await cli('p2v', '--from-file', HOSTILE.disguised, '--name', 'vdsec-im-p2v', '--dest', outDir);
     expectRefused(r, HOSTILE.disguised);
