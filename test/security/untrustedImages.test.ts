@@ -16,6 +16,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineXml } from '../../src/host/virsh.js';
+import { readImageFormats } from '../../src/jobs/newGuest.js';
+import { UserError } from '../../src/model/userError.js';
 import { writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -30,7 +33,7 @@ const SECRET = join(secretDir, 'secret.txt');
 const inDir = join(scratch, 'in');
 const outDir = join(scratch, 'out');
 const MARKER = `VDSEC-IM-MARKER-${randomBytes(6).toString('hex')}`;
-const GUESTS = ['vdsec-im-evil', 'vdsec-im-p2v', 'vdsec-im-p2v-odd', 'vdsec-im-restored'];
+const GUESTS = ['vdsec-im-evil', 'vdsec-im-p2v', 'vdsec-im-p2v-odd', 'vdsec-im-restored', 'vdsec-im-attach'];
 const inFile = (name: string) => join(inDir, name);
 
 const sh = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -210,6 +213,16 @@ describe('untrusted images cannot read host files', () => {
     expect(readdirSync(to)).toEqual([]);
     rmSync(to, { recursive: true });
     expect(sh('virsh', '-c', URI, 'list', '--all', '--name').split('\n')).not.toContain('vdsec-im-restored');
+  }, 120_000);
+
+  it('disk attach and a new guest on existing images refuse an image backed by a host file', async () => {
+    await defineXml(host, tinyGuestXml('vdsec-im-attach'));
+    const r = await cli('disk', 'attach', 'vdsec-im-attach', HOSTILE.backing);
+    expectRefused(r, HOSTILE.backing);
+    expect(sh('virsh', '-c', URI, 'domblklist', 'vdsec-im-attach')).not.toContain(HOSTILE.backing);
+    // The new-guest wizard reads the formats of the existing images it is given through the same gate.
+    await expect(readImageFormats(host, [HOSTILE.dataFile])).rejects.toThrow(UserError);
+    expect((await readImageFormats(host, [HOSTILE.dataFile]).catch((e: UserError) => e.sentence)) as string).toContain('external data file');
   }, 120_000);
 
   it('what virtdeck itself makes still converts: a relative backing file beside the image, a flat vmdk', async () => {
