@@ -26,6 +26,7 @@ import {
 import { HostError, toHostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { detectImageFormat } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { defineXml, domState, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { type BackupConfig, backupConfigOf } from '../model/backupConfig.js';
@@ -401,7 +402,8 @@ export async function gatherGuestFacts(host: HostContext, g: GuestRow, runs: Cat
   const { disks, skipped } = backupDisks(g);
   const diskFacts: DiskFacts[] = [];
   for (const d of disks) {
-    const info = await qemuImg.info(host.sysExec, d.source as string, { format: d.format ?? undefined, forceShare: true });
+    // A disk without a driver type is read by its header, never probed by qemu-img.
+    const info = await qemuImg.info(host.sysExec, d.source as string, { format: d.format ?? (await detectImageFormat(host.sysExec, d.source as string)), forceShare: true });
     const fs = info.formatSpecific;
     diskFacts.push({
       target: d.target,

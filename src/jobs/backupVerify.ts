@@ -4,7 +4,9 @@
  * manifest, and optionally a test restore (the chain converted into one temporary image and
  * compared with the chain's top). The result is written into the run's manifest (`verified`).
  */
+import { posix } from 'node:path';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { type BackupManifest, type CatalogRun, chainOf, MANIFEST_NAME, serializeManifest, type VerifyResult } from '../model/backupManifest.js';
 import { UserError } from '../model/userError.js';
@@ -35,8 +37,25 @@ interface ImageCache {
   findings: Map<string, string[]>;
 }
 
+/**
+ * A run is outside data: qemu-img opens its image only when the image (and its ../PARENT/ chain)
+ * names nothing but regular files in the guest's part of the destination. A refusal is a finding.
+ */
+async function gateFinding(host: HostContext, path: string, format: string): Promise<string | null> {
+  try {
+    await inspectUntrustedImage(host.sysExec, path, { roots: [posix.dirname(posix.dirname(path))], expectFormat: format, allowMissing: true });
+    return null;
+  } catch (e) {
+    if (e instanceof UserError) return e.sentence;
+    throw e;
+  }
+}
+
 async function checkImage(host: HostContext, path: string, format: string, sha256: string | null, hashes: Map<string, { sha256: string }>): Promise<string[]> {
   const findings: string[] = [];
+  // A missing file is reported below; anything there passes the gate before qemu-img opens it.
+  const refused = hashes.has(path) ? await gateFinding(host, path, format) : null;
+  if (refused) return [refused];
   try {
     const c = await qemuImg.check(host.sysExec, path, { format });
     if (!c.ok) findings.push(`${path}: qemu-img check found ${c.corruptions} corruption(s), ${c.leaks} leak(s), ${c.checkErrors} check error(s).`);
@@ -58,6 +77,8 @@ async function checkChain(host: HostContext, dest: string, guest: string, chain:
     const d = r.manifest.disks.find((x) => x.target === target);
     return d ? `${dest}/${guest}/${r.name}/${d.file}` : null;
   });
+  const refused = await gateFinding(host, `${dest}/${guest}/${top.name}/${disk.file}`, disk.format);
+  if (refused) return [`${top.name} ${target}: ${refused}`];
   try {
     const infos = await qemuImg.info(host.sysExec, `${dest}/${guest}/${top.name}/${disk.file}`, { format: disk.format, backingChain: true });
     const got = infos.map((i) => i.filename);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { HostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { existingPaths, type ImageInfo, infoArgv, measureArgv, parseInfo, parseMeasure } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml, listGuests } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
@@ -45,10 +46,15 @@ async function readable(exec: Executor, path: string, signal?: AbortSignal): Pro
   return r.exitCode === 0;
 }
 
-/** What qemu-img says about the source, its files, the options it was made with, and who uses it. */
+/**
+ * What qemu-img says about the source, its files, the options it was made with, and who uses it.
+ * The source passes the untrusted-image gate first (nothing it names may lie outside its directory),
+ * and qemu-img opens it with the format the gate read, never probing.
+ */
 export async function inspectSource(host: HostContext, path: string, signal?: AbortSignal): Promise<ConvertSource> {
   const exec = host.sysExec;
-  const argv = infoArgv(path, { forceShare: true });
+  const gated = await inspectUntrustedImage(exec, path, { allowBlock: true, signal });
+  const argv = infoArgv(path, { format: gated.format, forceShare: true });
   const info = parseInfo(await qemuImg(exec, argv, signal), argv) as ImageInfo;
   const files = [path];
   let options: Record<string, string> = {};

@@ -10,6 +10,7 @@ import { stateDir } from '../config/paths.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
@@ -162,21 +163,30 @@ function factsFrom(info: qemuImg.ImageInfo, chain: qemuImg.ImageInfo[], backingM
 
 /**
  * What qemu-img knows about one image, read-only and with force-share (the image may be in use).
- * A broken backing chain still gives the image's own facts and names the missing file.
+ * A broken backing chain still gives the image's own facts and names the missing file. The file
+ * passes the untrusted-image gate first (its references must stay in its own directory or the
+ * configured image directories `roots`), and qemu-img gets the format that gate read: it never probes.
  */
-export async function readImageFacts(exec: Executor, path: string): Promise<ImageFacts> {
+export async function readImageFacts(exec: Executor, path: string, roots: string[] = []): Promise<ImageFacts> {
+  let format: string;
+  try {
+    format = (await inspectUntrustedImage(exec, path, { roots: [dirname(path), ...roots], allowBlock: true, allowMissing: true })).format;
+  } catch (e) {
+    if (e instanceof UserError) return errorFacts(e.sentence);
+    throw e;
+  }
   let chain: qemuImg.ImageInfo[] = [];
   let backingMissing: string | null = null;
   let info: qemuImg.ImageInfo;
   try {
-    chain = await qemuImg.info(exec, path, { forceShare: true, backingChain: true });
+    chain = await qemuImg.info(exec, path, { format, forceShare: true, backingChain: true });
     info = chain[0] as qemuImg.ImageInfo;
     if (!info) throw new UserError(`qemu-img said nothing about ${path}.`, 'Run qemu-img info on it by hand.');
   } catch (e) {
     const h = e instanceof HostError ? e : toHostError(e);
     backingMissing = missingBacking(h.stderr, path);
     try {
-      info = await qemuImg.info(exec, path, { forceShare: true });
+      info = await qemuImg.info(exec, path, { format, forceShare: true });
     } catch (inner) {
       const hi = inner instanceof HostError ? inner : toHostError(inner);
       return errorFacts(`${hi.sentence}`);
@@ -324,7 +334,7 @@ export class DiskInventory {
     const known = new Set(present.map((f) => f.path));
     // Extents of a flat or split vmdk are read through their descriptor, not on their own.
     const stale = present.filter((f) => !matches(cache[f.path], f) || !cache[f.path]?.facts).filter((f) => !known.has(descriptorForExtent(f.path) ?? ''));
-    const fresh = await mapLimited(stale, this.opts.concurrency ?? 4, (f) => readImageFacts(exec, f.path));
+    const fresh = await mapLimited(stale, this.opts.concurrency ?? 4, (f) => readImageFacts(exec, f.path, this.opts.imageDirs));
     stale.forEach((f, i) => {
       const previous = cache[f.path];
       // A check result stays valid only while the file is unchanged.
@@ -360,10 +370,19 @@ export class DiskInventory {
     }
   }
 
+  /**
+   * The untrusted-image gate for a file the admin points at: what it names must stay beside it or in
+   * the image directories. Throws a UserError (exit 2) when it does not.
+   */
+  gate(path: string, signal?: AbortSignal) {
+    return inspectUntrustedImage(this.host.sysExec, path, { roots: [dirname(path), ...this.opts.imageDirs], allowBlock: true, allowMissing: true, signal });
+  }
+
   /** Runs `qemu-img check` (force-share when a running guest holds it) and remembers the answer. */
   async check(path: string, opts: { forceShare: boolean; signal?: AbortSignal }): Promise<CheckFacts> {
     const exec = this.host.sysExec;
-    const r = await qemuImg.check(exec, path, { forceShare: opts.forceShare });
+    const { format } = await this.gate(path, opts.signal);
+    const r = await qemuImg.check(exec, path, { format, forceShare: opts.forceShare });
     const facts: CheckFacts = {
       ok: r.ok,
       supported: r.supported,
@@ -390,12 +409,19 @@ export class DiskInventory {
    */
   async infoText(path: string): Promise<string> {
     const exec = this.host.sysExec;
+    let format: string;
     try {
-      return await qemuImg.infoText(exec, path, { forceShare: true, backingChain: true });
+      format = (await this.gate(path)).format;
+    } catch (e) {
+      if (e instanceof UserError) return `${e.sentence}\n${e.fix}\n`;
+      throw e;
+    }
+    try {
+      return await qemuImg.infoText(exec, path, { format, forceShare: true, backingChain: true });
     } catch (e) {
       const h = e instanceof HostError ? e : toHostError(e);
       // Without the chain qemu-img still describes the image itself.
-      const alone = await qemuImg.infoText(exec, path, { forceShare: true }).catch(() => '');
+      const alone = await qemuImg.infoText(exec, path, { format, forceShare: true }).catch(() => '');
       return `${alone}\n(${h.sentence})\n`;
     }
   }

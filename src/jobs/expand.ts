@@ -13,6 +13,7 @@ import type { Executor } from '../host/exec.js';
 import { growGuest, inspectDisk, type GrowResult } from '../host/guestfs.js';
 import { guestfsEnv } from '../host/guestfsEnv.js';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { allocatedDataBytes, check, compare, existingPaths, info, map } from '../host/qemuImg.js';
 import { listGuests, virshArgv } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
@@ -92,7 +93,9 @@ export async function gatherExpandFacts(host: HostContext, path: string, opts: G
   if ((await existingPaths(exec, [path])).length === 0) return base;
   const [guest, env] = await Promise.all([guestUsing(host, path, signal), guestfsEnv(exec, signal)]);
   const online = guest !== null && guest.state !== 'shut off';
-  const i = await info(exec, path, { forceShare: online });
+  // The untrusted-image gate reads the format (qemu-img never probes) and refuses an image naming files outside its directory.
+  const { format } = await inspectUntrustedImage(exec, path, { allowBlock: true, signal });
+  const i = await info(exec, path, { format, forceShare: online });
   const image: ImageFacts = {
     path,
     format: i.format,

@@ -6,6 +6,7 @@
  */
 import { posix } from 'node:path';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { type FsEntry, type FsInfo, type GuestfishSession, openGuestfish } from '../host/guestfsBrowse.js';
 import { type BackupManifest, MANIFEST_NAME, parseManifest } from '../model/backupManifest.js';
 import { UserError } from '../model/userError.js';
@@ -43,6 +44,8 @@ export async function openBackupFs(host: HostContext, runDir: string, disk?: str
     );
   }
   const images = disks.map((d) => ({ path: posix.join(runDir, d.file), format: d.format }));
+  // The appliance's QEMU runs on this host: a run's image naming a host file must not get there.
+  for (const i of images) await inspectUntrustedImage(host.sysExec, i.path, { roots: [posix.dirname(runDir)], expectFormat: i.format, signal });
   const session: GuestfishSession = await openGuestfish(host.sysExec, images, signal);
   return {
     disks: disks.map((d, i) => ({ target: d.target, path: images[i]?.path ?? '' })),

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage, notAnImageFile, readFileHead } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths, type ImageInfo, infoArgv, parseInfo } from '../host/qemuImg.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
@@ -44,6 +45,9 @@ function dirOf(path: string): string {
 /** Reads and parses the .vmx; relative file names are beside it (VMware's own rule). */
 export async function readVmx(host: HostContext, vmxPath: string, signal?: AbortSignal): Promise<VmxGuest> {
   if (!vmxPath.startsWith('/')) throw new UserError(`"${vmxPath}" is not an absolute path.`, 'Give the full path of the .vmx file.');
+  // head on a FIFO would wait forever, on /dev/zero read a megabyte of nothing.
+  const kind = (await readFileHead(host.sysExec, vmxPath, 0, signal)).kind;
+  if (kind !== 'regular' && kind !== 'missing') throw notAnImageFile(vmxPath, kind, { what: 'a VMware .vmx file' });
   const r = await host.sysExec.run(['head', '-c', String(MAX_VMX_BYTES), '--', vmxPath], { okExitCodes: [1], signal });
   if (r.exitCode !== 0) throw new UserError(`${vmxPath} cannot be read.`, 'Check the path and that virtdeck runs as a user who can read it.');
   // Before anything is made from it: an empty or foreign file must not become a guest.
@@ -67,6 +71,9 @@ async function readChain(host: HostContext, active: string): Promise<Map<string,
       found.set(path, 'missing');
       break;
     }
+    // Before any parentFileNameHint is followed: the chain may name only files beside the disk
+    // (a missing one is left to resolveVmdkChain, which says which file to copy).
+    if (found.size === 0) await inspectUntrustedImage(host.sysExec, path, { allowMissing: true });
     let d: VmdkDescriptor;
     try {
       d = await readVmdkDescriptor(host.sysExec, path);
@@ -85,8 +92,13 @@ async function readChain(host: HostContext, active: string): Promise<Map<string,
   return found;
 }
 
+/**
+ * The disk's size from qemu-img, after the untrusted-image gate: every extent and snapshot parent
+ * the vmdk names must be a regular file in its own directory, and qemu-img opens it as vmdk, never probing.
+ */
 async function virtualSize(host: HostContext, path: string, signal?: AbortSignal): Promise<number> {
-  const argv = infoArgv(path, { forceShare: true });
+  await inspectUntrustedImage(host.sysExec, path, { expectFormat: 'vmdk', signal });
+  const argv = infoArgv(path, { format: 'vmdk', forceShare: true });
   const r = await host.sysExec.run(argv, { signal });
   return (parseInfo(r.stdout, argv) as ImageInfo).virtualSize;
 }

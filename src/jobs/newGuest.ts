@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
-import * as qemuImg from '../host/qemuImg.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { type AccelInfo, detectAccel, domainTypeFor } from '../host/kvm.js';
 import { type GuestRow, listBridges, listGuests, listNetworks, nodeMemoryKiB } from '../host/virsh.js';
 import {
@@ -75,22 +75,13 @@ export async function probePaths(host: HostContext, paths: string[], signal?: Ab
   return found;
 }
 
-/** The format qemu-img reads from each image's header; -U because the image may be open elsewhere. */
+/**
+ * The format of each existing image, read by the untrusted-image gate (which also refuses an image
+ * naming files outside its directory or a network address) rather than by qemu-img's probing.
+ */
 export async function readImageFormats(host: HostContext, paths: string[]): Promise<Record<string, string>> {
   const formats: Record<string, string> = {};
-  for (const path of paths) {
-    const { format } = await qemuImg.info(host.sysExec, path, { forceShare: true });
-    // The format becomes the disk's driver type in the domain XML: only a plain name goes there.
-    if (!/^[a-z0-9]+$/.test(format)) {
-      throw new HostError({
-        sentence: `qemu-img could not tell the format of ${path}.`,
-        fix: 'Check that the file is a disk image (qemu-img info shows its format).',
-        command: qemuImg.infoArgv(path, { forceShare: true }),
-        stderr: '',
-      });
-    }
-    formats[path] = format;
-  }
+  for (const path of paths) formats[path] = (await inspectUntrustedImage(host.sysExec, path, { allowBlock: true })).format;
   return formats;
 }
 

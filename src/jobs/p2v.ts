@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { HostError, toHostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { domainTypeFor, detectAccel } from '../host/kvm.js';
 import { existingPaths } from '../host/qemuImg.js';
 import { listGuests, undefine, virshArgv } from '../host/virsh.js';
@@ -58,8 +59,9 @@ async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kin
     const r = await exec.run(['lsblk', '--json', '-b', '-o', 'NAME,SIZE,TYPE,FSTYPE,MOUNTPOINT,MODEL', '--', source.path], { signal });
     Object.assign(facts, parseLsblk(r.stdout));
   } else {
-    const r = await exec.run(['stat', '-L', '-c', '%s', '--', source.path], { signal });
-    facts.sizeBytes = Number(r.stdout.trim());
+    // A disk dump is raw: a file whose header says qcow2 or vmdk (and may name a host file as its
+    // backing file) is refused, as are a directory, /dev/zero or a FIFO, which would copy as 0 bytes.
+    facts.sizeBytes = (await inspectUntrustedImage(exec, source.path, { expectFormat: 'raw', signal })).size;
   }
   const sf = await exec.run(['sfdisk', '--json', '--', source.path], { signal, okExitCodes: [1] });
   const table = sf.exitCode === 0 ? parseSfdisk(sf.stdout) : null;

@@ -16,6 +16,7 @@ import { posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
+import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { convertArgv } from '../host/qemuImg.js';
 import { type GuestState, domState, dumpXml, virshArgv } from '../host/virsh.js';
@@ -386,6 +387,12 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const found = await findRun(host, req.dest, req.guest, req.run, signal);
   const runDir = posix.join(req.dest, req.guest, found.run.name);
   const runXml = await readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
+  // A run is outside data: each image (and an incremental's ../PARENT/ chain) may name only regular
+  // files in this guest's part of the destination, and must be the format its manifest says.
+  const guestDir = posix.join(req.dest, req.guest);
+  for (const d of found.run.manifest.disks) {
+    await inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal });
+  }
   const names = (await host.virshExec.run(virshArgv(host, ['list', '--all', '--name']), { signal })).stdout
     .split('\n')
     .map((l) => l.trim())

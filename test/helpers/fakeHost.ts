@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { explain, HostError } from '../../src/host/errors.js';
+import { imageHeadAnswer } from './imageHeads.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import type { GuestDisk, GuestState } from '../../src/host/virsh.js';
@@ -389,6 +390,8 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
       }
       return ok(JSON.stringify(chain));
     }
+    const head = imageHeadAnswer(argv, images, (p) => opts.dirs?.[p] !== undefined);
+    if (head) return head;
     if (prog === 'rm') {
       for (const p of args.slice(args.indexOf('--') + 1)) delete images[p];
       return ok('');

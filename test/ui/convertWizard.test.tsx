@@ -9,6 +9,7 @@ import { ConvertWizard } from '../../src/ui/wizards/ConvertWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
+import { withImageHeads } from '../helpers/imageHeads.js';
 
 const IMAGE = '/srv/vm/web.raw';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,7 +43,7 @@ function scriptedSys(opts: { existing?: string[]; holdConvert?: boolean } = {}):
 
 function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
   const fake = createFakeHost([{ name: 'web', state: 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
-  const sys = scriptedSys(sysOpts);
+  const sys = withImageHeads(scriptedSys(sysOpts), { [IMAGE]: { format: 'raw', size: 2 * 1024 ** 3 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
   const r = render(

@@ -10,6 +10,7 @@ import type { ExpandOutcome } from '../../src/jobs/expand.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { ExpandWizard } from '../../src/ui/wizards/ExpandWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
+import { withImageHeads } from '../helpers/imageHeads.js';
 
 const IMG = '/srv/vm/web.raw';
 const MiB = 1024 * 1024;
@@ -84,7 +85,8 @@ function expandHost(opts: { holdResize?: boolean } = {}) {
     },
     interactive: async () => 0,
   };
-  const host: HostContext = { ...fake.host, virshExec: exec, sysExec: exec };
+  const gated = withImageHeads(exec, { [IMG]: { format: 'raw', size: 64 * MiB } });
+  const host: HostContext = { ...fake.host, virshExec: gated, sysExec: gated };
   return { host, ran };
 }
 

@@ -9,6 +9,7 @@ import type { HostContext } from '../../src/host/hostContext.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { NewGuestWizard } from '../../src/ui/wizards/NewGuestWizard.js';
 import { type FakeGuest, createFakeHost } from '../helpers/fakeHost.js';
+import { withImageHeads } from '../helpers/imageHeads.js';
 
 /**
  * The fake libvirt host answers virsh; this adds the file-side commands the wizard's job runs on
@@ -51,7 +52,9 @@ function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, 
     },
     interactive: (argv) => inner.interactive(argv),
   };
-  const host: HostContext = { ...fake.host, virshExec: exec, sysExec: exec };
+  const images = Object.fromEntries(Object.entries(files).filter(([, k]) => k === 'file').map(([p]) => [p, { format: 'qcow2' }]));
+  const gated = withImageHeads(exec, images);
+  const host: HostContext = { ...fake.host, virshExec: gated, sysExec: gated };
   return { host, fake };
 }
 

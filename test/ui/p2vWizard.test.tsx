@@ -9,6 +9,7 @@ import { chooseTheme } from '../../src/ui/theme.js';
 import { P2vWizard } from '../../src/ui/wizards/P2vWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
+import { withImageHeads } from '../helpers/imageHeads.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DUMP = '/srv/dumps/oldsrv.img';
@@ -44,7 +45,7 @@ afterEach(() => rmSync(state, { recursive: true, force: true }));
 
 function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
   const fake = createFakeHost([{ name: 'web', state: 'running', vcpus: 1, memoryMiB: 512 }]);
-  const sys = scriptedSys(sysOpts);
+  const sys = withImageHeads(scriptedSys(sysOpts), { [DUMP]: { format: 'raw', size: 8388608 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
   const r = render(<P2vWizard host={host} onClose={(d) => closed.push(d)} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);

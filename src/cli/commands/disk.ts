@@ -77,9 +77,15 @@ function absolute(path: string): string {
   return resolve(path);
 }
 
-/** The inventory row of one path, which must exist; paths outside the image directories work too. */
-async function rowFor(inv: DiskInventory, path: string): Promise<DiskRow> {
+/**
+ * The inventory row of one path, which must exist; paths outside the image directories work too.
+ * The file passes the untrusted-image gate first: a directory, a FIFO, /dev/zero, or an image naming
+ * a file outside its directory or a network address is refused (exit 2) before qemu-img opens it.
+ */
+async function rowFor(inv: DiskInventory, path: string, opts: { gate: boolean } = { gate: true }): Promise<DiskRow> {
   const abs = absolute(path);
+  // Deleting a hostile image is exactly what the admin may want: delete opens nothing.
+  if (opts.gate) await inv.gate(abs);
   const snap = await inv.refresh(undefined, [abs]);
   const row = snap.rows.find((r) => r.path === abs);
   if (!row?.file) throw new UserError(`${abs} does not exist.`, 'Check the path (virtdeck disk list shows the images virtdeck knows).');
@@ -188,7 +194,7 @@ export async function detachDiskCommand(ctx: DiskCommandContext, guest: string, 
 }
 
 export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, flags: { yes?: boolean; dryRun?: boolean }): Promise<ExitCode> {
-  const row = await rowFor(inventoryFor(ctx), path);
+  const row = await rowFor(inventoryFor(ctx), path, { gate: false });
   const plan = planDelete(ctx.host, row);
   if (flags.dryRun) {
     printPlan(ctx, plan, true, '');
