@@ -200,11 +200,14 @@ export function planDetach(host: HostContext, guest: string, target: string, fac
 export function deleteRefusal(row: DiskRow): UserError | null {
   if (!row.file) return new UserError(`${row.path} does not exist.`, 'Nothing to delete; refresh the list (r).');
   if (row.usedBy.length > 0) {
-    const who = row.usedBy.map((u) => `${u.guest} (${u.target})`).join(', ');
-    const first = row.usedBy[0];
+    const who = row.usedBy.map((u) => `${u.guest} (${u.target}${u.as ? `, as ${u.as}` : ''}${u.running ? ', running' : ''})`).join(', ');
+    const first = row.usedBy.find((u) => u.running) ?? row.usedBy[0];
+    const detach = `virtdeck disk detach ${first?.guest} ${first?.target}`;
     return new UserError(
       `${basename(row.path)} is used by ${who}, so it is not deleted.`,
-      `Detach it first (T in the Disks pane, or virtdeck disk detach ${first?.guest} ${first?.target}), then delete it.`,
+      first?.running
+        ? `Shut ${first.guest} down (virtdeck guest shutdown ${first.guest}) and detach it (T in the Disks pane, or ${detach}), then delete it.`
+        : `Detach it first (T in the Disks pane, or ${detach}), then delete it.`,
     );
   }
   return null;

@@ -73,11 +73,11 @@ async function guestUsing(host: HostContext, path: string, signal?: AbortSignal)
   const u = users.find((x) => x.running) ?? users[0];
   if (ids.get(path)?.kind === 'block') {
     throw new UserError(
-      `${path} is a block device${u ? ` (the disk ${u.target} of ${u.guest}, which is ${u.state})` : ''}; virtdeck grows image files only.`,
+      `${path} is a block device${u ? ` (the disk ${u.target} of ${u.guest}${u.source !== path ? `, as ${u.source}` : ''}, which is ${u.state})` : ''}; virtdeck grows image files only.`,
       `Grow the volume or partition behind it (e.g. lvextend), then tell ${u ? u.guest : 'the guest'} with virsh blockresize${u ? ` ${u.guest} ${u.target}` : ''} and the new size.`,
     );
   }
-  return u ? { name: u.guest, state: u.state, target: u.target } : null;
+  return u ? { name: u.guest, state: u.state, target: u.target, source: u.source } : null;
 }
 
 export interface GatherOptions {

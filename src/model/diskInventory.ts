@@ -18,6 +18,8 @@ export interface GuestUse {
   /** The format libvirt opens it as (driver type). */
   format: string | null;
   running: boolean;
+  /** The guest's own name for the file, when it reaches this path another way (a symlink, a hard link, a bind mount). */
+  as?: string;
 }
 
 export interface PoolVolume {
@@ -174,7 +176,7 @@ function usesByFile(uses: Map<string, GuestUse[]>, ids: IdentityMap | undefined)
   return (path) => {
     const own = uses.get(path) ?? [];
     const key = ids?.get(path)?.key;
-    const others = key ? (byKey.get(key) ?? []).filter((x) => x.source !== path).flatMap((x) => x.uses) : [];
+    const others = key ? (byKey.get(key) ?? []).filter((x) => x.source !== path).flatMap((x) => x.uses.map((u) => ({ ...u, as: x.source }))) : [];
     return [...own, ...others];
   };
 }

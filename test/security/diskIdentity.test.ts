@@ -144,10 +144,14 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
-/** The refusal every attempt must get, and the proof that nothing happened to the disk or the guest. */
-async function expectRefused(r: Awaited<ReturnType<typeof cli>>, guest: string, file: string, hash: string, alias: string): Promise<void> {
+/**
+ * The refusal every attempt must get (exit 2, naming the guest and its own name for the disk), and
+ * the proof that nothing happened to the disk or the guest.
+ */
+async function expectRefused(r: Awaited<ReturnType<typeof cli>>, guest: string, uses: string, file: string, hash: string, alias: string): Promise<void> {
   expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(2);
   expect(r.stderr).toContain(guest);
+  expect(r.stderr.replace(/\s+/g, ' ')).toContain(uses);
   expect(sha(file)).toBe(hash);
   expect(lstatSync(alias)).toBeTruthy();
   expect(await state(guest)).toBe('running');
@@ -159,27 +163,27 @@ describe.each(['symlink', 'hard link', 'bind mount'])('a running guest’s disk 
   it('disk delete is refused', async () => {
     const before = sha(disk);
     const r = await cli('disk', 'delete', alias(), '--yes');
-    await expectRefused(r, RUN, disk, before, alias());
+    await expectRefused(r, RUN, disk, disk, before, alias());
     expect(r.stderr).toMatch(/shut .* down|detach/i);
   }, 120_000);
 
   it('disk convert --remove-original is refused', async () => {
     const before = sha(disk);
     const r = await cli('disk', 'convert', alias(), '--to', 'raw', '--dest', path.join(dir, `conv-${kind.replace(' ', '-')}.raw`), '--remove-original');
-    await expectRefused(r, RUN, disk, before, alias());
+    await expectRefused(r, RUN, disk, disk, before, alias());
     expect(existsSync(path.join(dir, `conv-${kind.replace(' ', '-')}.raw`))).toBe(false);
   }, 120_000);
 
   it('disk convert --repoint is refused, naming the running guest', async () => {
     const before = sha(disk);
     const r = await cli('disk', 'convert', alias(), '--to', 'qcow2', '--dest', path.join(dir, `rep-${kind.replace(' ', '-')}.qcow2`), '--repoint');
-    await expectRefused(r, RUN, disk, before, alias());
+    await expectRefused(r, RUN, disk, disk, before, alias());
   }, 120_000);
 
   it('disk expand is refused', async () => {
     const before = sha(disk);
     const r = await cli('disk', 'expand', alias(), '--size', '+1M', '--no-grow-fs');
-    await expectRefused(r, RUN, disk, before, alias());
+    await expectRefused(r, RUN, disk, disk, before, alias());
   }, 120_000);
 
   it('backup restore over it (another guest naming it as its disk) is refused', async () => {
@@ -188,7 +192,7 @@ describe.each(['symlink', 'hard link', 'bind mount'])('a running guest’s disk 
     await define(BAK, pointedAt(own, alias()));
     try {
       const r = await cli('backup', 'restore', BAK, '--dest', backups, '--keep-xml', '--delete-old');
-      await expectRefused(r, RUN, disk, before, alias());
+      await expectRefused(r, RUN, disk, disk, before, alias());
     } finally {
       await define(BAK, own);
     }
@@ -217,7 +221,7 @@ describe('a running guest’s loop device reached through a second device node (
     it(`${name} is refused`, async (ctx) => {
       if (!blkRunning) ctx.skip();
       const hash = sha(blkBacking);
-      await expectRefused(await attempt(), BLK, blkBacking, hash, blkNode);
+      await expectRefused(await attempt(), BLK, loop, blkBacking, hash, blkNode);
     }, 120_000);
   }
 });
