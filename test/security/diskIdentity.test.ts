@@ -249,3 +249,15 @@ describe('the Disks list names the guest of an image it reaches through a symlin
     }
   }, 120_000);
 });
+
+describe('an image no guest uses is still converted away', () => {
+  it('disk convert --remove-original removes the original after asking again who uses it', async () => {
+    const free = path.join(dir, 'free.qcow2');
+    const dest = path.join(dir, 'free.raw');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', free, '1M']);
+    const r = await cli('disk', 'convert', free, '--to', 'raw', '--dest', dest, '--remove-original');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(existsSync(free)).toBe(false);
+    expect(existsSync(dest)).toBe(true);
+  }, 120_000);
+});
