@@ -420,7 +420,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
 /**
  * A disk put back is moved aside and replaced: any other guest whose disk is that file, under any
  * name (a symlink, a hard link, a bind mount), would have it replaced under it. A running one
- * refuses the restore; a shut-off one is named in the plan's notes, which the confirmation shows.
+ * refuses the restore; a shut-off one is named in the plan's notes (the console's review, --dry-run).
  */
 async function checkOtherUsers(host: HostContext, planned: RestorePlan, signal?: AbortSignal): Promise<void> {
   const { byPath } = await lookUpImages(host, planned.disks.map((d) => d.path), { signal });
