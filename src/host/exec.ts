@@ -39,6 +39,8 @@ export interface ExecResult {
 export interface Executor {
   /** Where commands run, for headers and error messages: "local" or "root@host1". */
   readonly label: string;
+  /** Commands run on this machine, so its files are this process's files (read with Node's fs, no process). */
+  readonly local?: boolean;
   /** Runs argv; resolves on exit code 0 (or one of okExitCodes), otherwise rejects with a HostError. */
   run(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Hands the terminal to a child (virsh console, $EDITOR) and resolves with its exit code. */
@@ -124,6 +126,7 @@ async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}):
 
 export class LocalExecutor implements Executor {
   readonly label = 'local';
+  readonly local = true;
   run(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
     return runArgv(argv, argv, opts);
   }
@@ -298,6 +301,9 @@ export class CountingExecutor implements Executor {
   constructor(private readonly inner: Executor) {}
   get label(): string {
     return this.inner.label;
+  }
+  get local(): boolean | undefined {
+    return this.inner.local;
   }
   run(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
     this.count++;

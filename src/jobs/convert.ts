@@ -13,7 +13,7 @@ import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { existingPaths, type ImageInfo, infoArgv, measureArgv, parseInfo, parseMeasure } from '../host/qemuImg.js';
-import { defineXml, domState, dumpXml, listGuests } from '../host/virsh.js';
+import { defineXml, domState, dumpXml } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import {
@@ -33,6 +33,7 @@ import type { DiskBus } from '../model/domainXml.js';
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
+import { refuseRunningUsers, usersOfFiles } from './diskUsers.js';
 import type { Action, RunnerEvent, RunResult } from './runner.js';
 import { runPlan } from './runner.js';
 import { probeWritableDir } from './writableDir.js';
@@ -69,11 +70,8 @@ export async function inspectSource(host: HostContext, path: string, signal?: Ab
       if (!(e instanceof UserError)) throw e;
     }
   }
-  const guests = await listGuests(host);
-  const users: DiskUser[] = [];
-  for (const g of guests) {
-    for (const d of g.disks) if (d.source === path) users.push({ guest: g.name, target: d.target, state: g.state });
-  }
+  // By file, not by name: a guest may name the image through a symlink, a hard link or a bind mount.
+  const users: DiskUser[] = (await usersOfFiles(host, files, { signal })).map((u) => ({ guest: u.guest, target: u.target, state: u.state, source: u.source }));
   return { path, format: info.format, virtualSize: info.virtualSize, files, backingFile: info.backingFilename, options, users };
 }
 
@@ -165,7 +163,7 @@ function resolveRepoint(source: ConvertSource, rp: NonNullable<ConvertInput['rep
   if (candidates.length > 1) {
     throw new UserError(`${candidates.map((u) => u.guest).join(' and ')} all use ${source.path}.`, 'Say which one to repoint.');
   }
-  return { guest: user.guest, target: user.target, bus: rp.bus };
+  return { guest: user.guest, target: user.target, bus: rp.bus, ...(user.source && user.source !== source.path ? { oldSource: user.source } : {}) };
 }
 
 /** Reads the host and builds the plan, or says why not (refusals change nothing). */
@@ -276,6 +274,16 @@ export function convertActions(host: HostContext): Record<string, Action> {
       }
       if (ctx.signal.aborted) return;
       await defineXml(host, a.newXml, { validate: true });
+    },
+    /** Removes the original only while no guest uses it, by any name (the repointed one uses the copy by now). */
+    'convert.removeOriginal': async (raw, ctx) => {
+      const a = raw as { files: string[] };
+      const users = await refuseRunningUsers(host, a.files, 'remove', { signal: ctx.signal });
+      const first = users[0];
+      if (first) {
+        throw new UserError(`${first.guest} uses ${first.source} as its disk ${first.target} now, so the original is not removed.`, `Nothing was removed; detach it from ${first.guest} (virtdeck disk detach ${first.guest} ${first.target}) and remove ${a.files.join(', ')} by hand.`);
+      }
+      await exec.run(['rm', '-f', '--', ...a.files]);
     },
     /** Gives the old definition back only if the guest still has the one this job wrote and the original disk is whole. */
     'convert.restoreXml': async (raw, ctx) => {

@@ -12,6 +12,7 @@ import { addDisk, getSettings, parseDomainXml } from '../model/domainXml.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { parseSize } from '../model/units.js';
 import { UserError } from '../model/userError.js';
+import { inUseRefusal, type ImageUser, usersOfFiles } from './diskUsers.js';
 import { type RunnerEvent, runPlan } from './runner.js';
 
 export const CREATE_FORMATS = ['qcow2', 'raw', 'vmdk'] as const;
@@ -199,11 +200,14 @@ export function planDetach(host: HostContext, guest: string, target: string, fac
 export function deleteRefusal(row: DiskRow): UserError | null {
   if (!row.file) return new UserError(`${row.path} does not exist.`, 'Nothing to delete; refresh the list (r).');
   if (row.usedBy.length > 0) {
-    const who = row.usedBy.map((u) => `${u.guest} (${u.target})`).join(', ');
-    const first = row.usedBy[0];
+    const who = row.usedBy.map((u) => `${u.guest} (${u.target}${u.as ? `, as ${u.as}` : ''}${u.running ? ', running' : ''})`).join(', ');
+    const first = row.usedBy.find((u) => u.running) ?? row.usedBy[0];
+    const detach = `virtdeck disk detach ${first?.guest} ${first?.target}`;
     return new UserError(
       `${basename(row.path)} is used by ${who}, so it is not deleted.`,
-      `Detach it first (T in the Disks pane, or virtdeck disk detach ${first?.guest} ${first?.target}), then delete it.`,
+      first?.running
+        ? `Shut ${first.guest} down (virtdeck guest shutdown ${first.guest}) and detach it (T in the Disks pane, or ${detach}), then delete it.`
+        : `Detach it first (T in the Disks pane, or ${detach}), then delete it.`,
     );
   }
   return null;
@@ -251,6 +255,32 @@ export async function refuseExisting(host: HostContext, files: string[]): Promis
       'Choose another name, or delete the old image first (D in the Disks pane).',
     );
   }
+}
+
+/**
+ * Asks the host again, by file rather than by name, whether any guest's disk is one of the files a
+ * delete removes: the row may be minutes old, and a guest may name the file through a symlink,
+ * a hard link, a bind mount or another device node. Any guest refuses; a running one says so.
+ */
+export async function checkDelete(host: HostContext, row: DiskRow, signal?: AbortSignal): Promise<void> {
+  const refusal = deleteRefusal(row);
+  if (refusal) throw refusal;
+  const users = await usersOfFiles(host, deleteFiles(row), { signal });
+  const running = inUseRefusal(users.filter((u) => u.running), row.path, 'delete');
+  if (running) throw running;
+  const first: ImageUser | undefined = users[0];
+  if (first) {
+    throw new UserError(
+      `${row.path} is a disk of ${users.map((u) => `${u.guest} (${u.target}${u.source !== row.path ? `, as ${u.source}` : ''})`).join(', ')}, so it is not deleted.`,
+      `Detach it first (T in the Disks pane, or virtdeck disk detach ${first.guest} ${first.target}), then delete it.`,
+    );
+  }
+}
+
+/** The one way both the console and the CLI delete an image: checked against every guest, then run. */
+export async function deleteImage(host: HostContext, row: DiskRow, opts: RunDiskOptions = {}): Promise<void> {
+  await checkDelete(host, row, opts.signal);
+  await runDiskPlan(host, planDelete(host, row), opts);
 }
 
 export async function createImage(host: HostContext, req: CreateRequest, opts: RunDiskOptions = {}): Promise<CreateSpec> {

@@ -1,6 +1,7 @@
 /**
  * Gathers the disk inventory: guests (2 virsh processes), pool volumes (2), one `find` per image
- * directory, one `stat` for guest and pool paths, and qemu-img only for files that are new or
+ * directory, one `stat` for guest and pool paths, which file each path is (no process here, one
+ * `stat` on a remote host), and qemu-img only for files that are new or
  * changed since the last look. qemu-img facts are cached by (path, size, mtime) in memory and in
  * stateDir()/disk-info-cache.json, so a refresh of 200 unchanged images runs no qemu-img at all.
  */
@@ -9,11 +10,13 @@ import { dirname as localDirname, join } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
+import { fileIdentities } from '../host/fileIdentity.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
+import { guestSources, type IdentityMap } from '../model/fileIdentity.js';
 import {
   type CheckFacts,
   type DiskRow,
@@ -351,9 +354,24 @@ export class DiskInventory {
       if (e?.check) checks.set(f.path, e.check);
     }
     await this.markMissingBacking(facts, known, signal);
-    const rows = mergeInventory({ guests, volumes, dirFiles, statted, facts, checks });
+    const identities = await this.identities([...known, ...guestSources(guests)], signal);
+    const rows = mergeInventory({ guests, volumes, dirFiles, statted, facts, checks, identities });
     this.last = { rows, guests, queried: stale.length };
     return this.last;
+  }
+
+  /**
+   * Which file each path is, so the "used by" column finds a guest that names its disk another way.
+   * Only a display: the actions that change an image ask again (jobs/diskUsers.ts), so a host that
+   * cannot answer leaves the column comparing names rather than the list empty.
+   */
+  private async identities(paths: string[], signal?: AbortSignal): Promise<IdentityMap> {
+    try {
+      return await fileIdentities(this.host.sysExec, paths, signal);
+    } catch (e) {
+      if (e instanceof HostError && e.code !== 'cancelled') return new Map();
+      throw e;
+    }
   }
 
   /**

@@ -15,7 +15,7 @@ import { guestfsEnv } from '../host/guestfsEnv.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { allocatedDataBytes, check, compare, existingPaths, info, map } from '../host/qemuImg.js';
-import { listGuests, virshArgv } from '../host/virsh.js';
+import { virshArgv } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
 import {
   type ExpandAssessment,
@@ -34,7 +34,7 @@ import type { Plan } from '../model/plan.js';
 import { formatBytesLong } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import { NO_PARENT_CID, convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
-import { probePaths } from './newGuest.js';
+import { distinctUsers, lookUpImages } from './diskUsers.js';
 import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -63,16 +63,22 @@ async function vmdkFacts(exec: Executor, path: string): Promise<VmdkFacts> {
   };
 }
 
-/** The guest whose disk this image is (by path, or by device:inode for another spelling of it). */
+/**
+ * The guest whose disk this image is, by file (jobs/diskUsers.ts): a running one first, since that
+ * decides the route (online) or the refusal. A block device is refused here: its size is the
+ * device's, which no image tool changes.
+ */
 async function guestUsing(host: HostContext, path: string, signal?: AbortSignal): Promise<GuestUse | null> {
-  const guests = await listGuests(host);
-  const disks = guests.flatMap((g) => g.disks.filter((d) => d.device === 'disk' && d.source).map((d) => ({ g, d })));
-  const direct = disks.find((x) => x.d.source === path);
-  if (direct) return { name: direct.g.name, state: direct.g.state, target: direct.d.target };
-  const ids = await probePaths(host, [path, ...disks.map((x) => x.d.source as string)], signal);
-  const mine = ids.get(path)?.identity;
-  const same = mine ? disks.find((x) => ids.get(x.d.source as string)?.identity === mine) : undefined;
-  return same ? { name: same.g.name, state: same.g.state, target: same.d.target } : null;
+  const { byPath, ids } = await lookUpImages(host, [path], { signal });
+  const users = distinctUsers(byPath).filter((u) => u.device === 'disk');
+  const u = users.find((x) => x.running) ?? users[0];
+  if (ids.get(path)?.kind === 'block') {
+    throw new UserError(
+      `${path} is a block device${u ? ` (the disk ${u.target} of ${u.guest}${u.source !== path ? `, as ${u.source}` : ''}, which is ${u.state})` : ''}; virtdeck grows image files only.`,
+      `Grow the volume or partition behind it (e.g. lvextend), then tell ${u ? u.guest : 'the guest'} with virsh blockresize${u ? ` ${u.guest} ${u.target}` : ''} and the new size.`,
+    );
+  }
+  return u ? { name: u.guest, state: u.state, target: u.target, source: u.source } : null;
 }
 
 export interface GatherOptions {

@@ -39,7 +39,9 @@ import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
+import { userText } from '../model/fileIdentity.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
+import { inUseRefusal, lookUpImages } from './diskUsers.js';
 import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
 
 export const RESTORE_JOB_KIND = 'backup-restore';
@@ -420,7 +422,26 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const probe = draft.disks.flatMap((d) => [d.path, `${d.path}.virtdeck-before-restore-${stamp(now)}`]);
   const r = await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal });
   const existingPaths = r.stdout.split('\n').filter(Boolean);
-  return { ...planRestore(full, { ...base, existingPaths }, (a) => virshArgv(host, a)), found };
+  const planned = planRestore(full, { ...base, existingPaths }, (a) => virshArgv(host, a));
+  await checkOtherUsers(host, planned, signal);
+  return { ...planned, found };
+}
+
+/**
+ * A disk put back is moved aside and replaced: any other guest whose disk is that file, under any
+ * name (a symlink, a hard link, a bind mount), would have it replaced under it. A running one
+ * refuses the restore; a shut-off one is named in the plan's notes (the console's review, --dry-run).
+ */
+async function checkOtherUsers(host: HostContext, planned: RestorePlan, signal?: AbortSignal): Promise<void> {
+  const { byPath } = await lookUpImages(host, planned.disks.map((d) => d.path), { signal });
+  for (const d of planned.disks) {
+    const others = (byPath.get(d.path) ?? []).filter((u) => u.guest !== planned.name);
+    const refusal = inUseRefusal(others.filter((u) => u.running), d.path, 'restore over');
+    if (refusal) throw refusal;
+    if (others.length > 0) {
+      planned.notes.push(`${others.map((u) => userText(u, d.path)).join(', ')} also use${others.length === 1 ? 's' : ''} ${d.path} as a disk and will see the restored one.`);
+    }
+  }
 }
 
 export interface RestoreOptions extends Omit<RestoreRequest, 'run'> {

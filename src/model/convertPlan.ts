@@ -184,6 +184,8 @@ export interface DiskUser {
   guest: string;
   target: string;
   state: string;
+  /** The guest's own name for the image (a symlink, a hard link, another mount of it); default: the source path. */
+  source?: string;
 }
 
 export interface ConvertSource {
@@ -203,6 +205,8 @@ export interface RepointRequest {
   /** The disk's target (vda, hda) in the guest. */
   target: string;
   bus?: DiskBus;
+  /** The file the guest's disk names now, when it names the source another way. */
+  oldSource?: string;
 }
 
 export interface ConvertRequest {
@@ -273,7 +277,8 @@ export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertC
   const running = src.users.filter((u) => u.state !== 'shut off');
   if (running.length > 0) {
     const names = running.map((u) => u.guest).join(', ');
-    refusals.push(new UserError(`${names} ${running.length === 1 ? 'is' : 'are'} using ${src.path} and ${running.length === 1 ? 'is' : 'are'} not shut off; a disk being written cannot be copied consistently.`, `Shut ${names} down first (virtdeck guest shutdown ${running[0]?.guest}), then convert.`));
+    const as = running.filter((u) => u.source && u.source !== src.path).map((u) => `${u.guest} names it ${u.source}`);
+    refusals.push(new UserError(`${names} ${running.length === 1 ? 'is' : 'are'} using ${src.path}${as.length ? ` (${as.join('; ')})` : ''} and ${running.length === 1 ? 'is' : 'are'} not shut off; a disk being written cannot be copied consistently.`, `Shut ${names} down first (virtdeck guest shutdown ${running[0]?.guest}), then convert.`));
   }
   const files = destFiles(dest, req.target);
   if (files.some((f) => f === src.path || (src.files ?? []).includes(f))) {
@@ -297,14 +302,18 @@ export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertC
     if (!user) refusals.push(new UserError(`${req.repoint.guest} does not use ${src.path}, so there is nothing to repoint.`, 'Repoint only a guest listed as using the disk, or convert without repointing.'));
     else if (facts.guestXml) {
       try {
-        repointXml(facts.guestXml, req.repoint, dest, req.target.format, src.path);
+        repointXml(facts.guestXml, req.repoint, dest, req.target.format, req.repoint.oldSource ?? src.path);
       } catch (e) {
         if (e instanceof UserError) refusals.push(e);
         else throw e;
       }
     }
-  } else if (src.users.length > 0 && req.keepOriginal === false) {
-    refusals.push(new UserError(`${src.users.map((u) => u.guest).join(', ')} still use ${src.path}; removing it would leave them without a disk.`, 'Repoint the guest to the new image, or keep the original.'));
+  }
+  // Any other guest whose disk is this file, under any name, would lose it.
+  const stranded = src.users.filter((u) => u.guest !== req.repoint?.guest);
+  if (req.keepOriginal === false && stranded.length > 0) {
+    const who = stranded.map((u) => `${u.guest}${u.source && u.source !== src.path ? ` (as ${u.source})` : ''}`).join(', ');
+    refusals.push(new UserError(`${who} still use ${src.path}; removing it would leave them without a disk.`, 'Repoint the guest to the new image, or keep the original.'));
   }
   if (req.target.format === 'vmdk' && req.target.options.subformat === 'monolithicFlat') {
     warnings.push('A flat vmdk is a descriptor plus a -flat.vmdk data file: copy both when moving it to VMware.');
@@ -439,7 +448,7 @@ export function planConvert(req: ConvertRequest, facts: ConvertFacts, opts: Conv
     const rp = req.repoint;
     const oldXml = facts.guestXml;
     if (!oldXml) throw new UserError(`virtdeck has not read ${rp.guest}'s definition.`, 'Read it first (virsh dumpxml --inactive).');
-    const newXml = repointXml(oldXml, rp, dest, req.target.format, src.path);
+    const newXml = repointXml(oldXml, rp, dest, req.target.format, rp.oldSource ?? src.path);
     guests.push(rp.guest);
     steps.push({
       id: 'repoint',
@@ -456,6 +465,8 @@ export function planConvert(req: ConvertRequest, facts: ConvertFacts, opts: Conv
       id: 'remove-original',
       title: `remove the original ${originals.join(', ')} (asked for; everything above succeeded)`,
       command: { runsOn: 'sys', argv: ['rm', '-f', '--', ...originals] },
+      // The copy may have taken hours: the action asks again which guests use the original first.
+      action: { name: 'convert.removeOriginal', args: { files: originals } },
     });
   }
   // Last: until here every undo can tell the copy is this job's by its link in the temp directory.

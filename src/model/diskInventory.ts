@@ -4,6 +4,7 @@
  * the things an admin should know as sentences. No I/O here; jobs/diskInventory.ts gathers.
  */
 import type { GuestRow } from '../host/virsh.js';
+import type { IdentityMap } from './fileIdentity.js';
 import { formatBytesLong } from './units.js';
 
 /** Where virtdeck heard of an image; one image can be known several ways. */
@@ -17,6 +18,8 @@ export interface GuestUse {
   /** The format libvirt opens it as (driver type). */
   format: string | null;
   running: boolean;
+  /** The guest's own name for the file, when it reaches this path another way (a symlink, a hard link, a bind mount). */
+  as?: string;
 }
 
 export interface PoolVolume {
@@ -109,6 +112,8 @@ export interface InventoryInput {
   /** Facts by path (already matched to the current size and mtime by the gatherer). */
   facts: Map<string, ImageFacts>;
   checks: Map<string, CheckFacts>;
+  /** Which file each path is: a guest's disk named another way (symlink, hard link, bind mount) is still its disk. */
+  identities?: IdentityMap;
 }
 
 /** Image file suffixes the directory scan looks for. */
@@ -159,6 +164,21 @@ function guestUses(guests: GuestRow[]): Map<string, GuestUse[]> {
     }
   }
   return uses;
+}
+
+/** The uses of a path: by its own name, then by every other name of the same file. */
+function usesByFile(uses: Map<string, GuestUse[]>, ids: IdentityMap | undefined): (path: string) => GuestUse[] {
+  const byKey = new Map<string, { source: string; uses: GuestUse[] }[]>();
+  for (const [source, list] of uses) {
+    const key = ids?.get(source)?.key;
+    if (key) byKey.set(key, [...(byKey.get(key) ?? []), { source, uses: list }]);
+  }
+  return (path) => {
+    const own = uses.get(path) ?? [];
+    const key = ids?.get(path)?.key;
+    const others = key ? (byKey.get(key) ?? []).filter((x) => x.source !== path).flatMap((x) => x.uses.map((u) => ({ ...u, as: x.source }))) : [];
+    return [...own, ...others];
+  };
 }
 
 function allocationOf(facts: ImageFacts | null): DiskRow['allocation'] {
@@ -224,6 +244,7 @@ export function imageWarnings(row: Omit<DiskRow, 'warnings'>, byPath: Map<string
 /** Merges the host's answers into rows sorted by path; extent files of vmdks are folded into their descriptor. */
 export function mergeInventory(input: InventoryInput): DiskRow[] {
   const uses = guestUses(input.guests);
+  const usedByOf = usesByFile(uses, input.identities);
   const files = new Map([...input.statted, ...input.dirFiles].map((f) => [f.path, f]));
   const origins = new Map<string, Set<ImageOrigin>>();
   const pools = new Map<string, string[]>();
@@ -242,7 +263,7 @@ export function mergeInventory(input: InventoryInput): DiskRow[] {
   const hidden = extentFilesOf(origins.keys(), input.facts);
   const bare: Omit<DiskRow, 'warnings'>[] = [];
   for (const [path, from] of origins) {
-    const usedBy = uses.get(path) ?? [];
+    const usedBy = usedByOf(path);
     // A guest that uses an extent directly still shows it; otherwise it belongs to its descriptor.
     if (hidden.has(path) && usedBy.length === 0) continue;
     const file = files.get(path) ?? null;

@@ -58,6 +58,8 @@ export interface GuestUse {
   state: GuestStateWord;
   /** The disk's target in that guest (vda, sda, hda). */
   target: string;
+  /** The guest's own name for the image when it reaches it another way (a symlink, a hard link, a bind mount). */
+  source?: string;
 }
 
 export interface PartitionInfo {
@@ -549,7 +551,9 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
     fail(refuse(`virtdeck grows raw, qcow2 and vmdk images; this one is ${format}.`, 'Convert it to qcow2 or raw first (Disks pane: c), then expand that.'));
   }
   if (format === 'vmdk' && online) {
-    fail(refuse(`${facts.guest?.name} is running, and a vmdk cannot be grown while in use.`, `Shut ${facts.guest?.name} down first; the vmdk is grown by copying, which needs the guest off.`));
+    const g = facts.guest;
+    const as = g?.source && g.source !== image.path ? `, as ${g.source}` : '';
+    fail(refuse(`${g?.name} is running with ${image.path} as its disk ${g?.target}${as}, and a vmdk cannot be grown while in use.`, `Shut ${facts.guest?.name} down first; the vmdk is grown by copying, which needs the guest off.`));
   }
   if (image.snapshots.length > 0) {
     fail(

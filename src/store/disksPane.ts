@@ -12,10 +12,10 @@ import {
   CREATE_FORMATS,
   createImage,
   deleteFiles,
+  deleteImage,
   deleteRefusal,
   guestFacts,
   planAttach,
-  planDelete,
   planDetach,
   PREALLOCATIONS,
   runDiskPlan,
@@ -281,7 +281,7 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       focus: 'name',
       checkbox: null,
       enterText: `Enter deletes ${name} for good.`,
-      onConfirm: () => act(`Could not delete ${name}`, `Deleting ${name}…`, () => runDiskPlan(host, planDelete(host, row)), `Deleted ${files.map(basename).join(' and ')}.`),
+      onConfirm: () => act(`Could not delete ${name}`, `Deleting ${name}…`, () => deleteImage(host, row), `Deleted ${files.map(basename).join(' and ')}.`),
     });
   };
 

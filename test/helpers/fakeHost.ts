@@ -57,6 +57,8 @@ export interface FakeImage {
   backing?: string;
   /** What `qemu-img check --output=json` reports. */
   check?: { corruptions?: number; leaks?: number; checkErrors?: number };
+  /** Another name (a symlink, a hard link) of the image at this path: the identity `stat` says they are one file. */
+  sameAs?: string;
 }
 
 export interface FakeHost {
@@ -360,6 +362,11 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
     if (prog === 'stat') {
       const paths = args.slice(args.indexOf('--') + 1);
       const found = paths.filter((p) => images[p]);
+      if (args.some((a) => a.includes('%i'))) {
+        // host/fileIdentity.ts: device and inode; every name of one image gets its inode.
+        const inode = (p: string) => Object.keys(images).indexOf(images[p]?.sameAs ?? p) + 1;
+        return ok(found.map((p) => `regular file\t64769\t${inode(p)}\t0\t0\t-\t${p}\0`).join(''), found.length === paths.length ? 0 : 1);
+      }
       const out = found.map((p) => `regular file\t${images[p]?.size ?? 196616}\t${images[p]?.mtime ?? 1700000000}.000000000\t${p}\0`).join('');
       return ok(out, found.length === paths.length ? 0 : 1);
     }

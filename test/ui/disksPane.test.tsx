@@ -8,7 +8,7 @@ afterEach(() => cleanup());
 
 const DIR = '/srv/vm';
 
-function setup(extra: Record<string, FakeImage> = {}) {
+function setup(extra: Record<string, FakeImage> = {}, moreGuests: FakeGuest[] = []) {
   const images: Record<string, FakeImage> = {
     [`${DIR}/web.qcow2`]: { format: 'qcow2', virtualSize: 20 * 1024 ** 3 },
     [`${DIR}/files.raw`]: { format: 'raw', virtualSize: 1024 ** 3, size: 1024 ** 3 },
@@ -19,6 +19,7 @@ function setup(extra: Record<string, FakeImage> = {}) {
   const guests: FakeGuest[] = [
     { name: 'demo-web', state: 'running', vcpus: 1, memoryMiB: 512, disks: [{ source: `${DIR}/web.qcow2` }] },
     { name: 'demo-files', state: 'shut off', vcpus: 1, memoryMiB: 256, disks: [{ source: `${DIR}/files.raw`, format: 'raw', target: 'sda', bus: 'sata' }] },
+    ...moreGuests,
   ];
   return renderApp(guests, {
     host: { images },
@@ -74,6 +75,25 @@ describe('Disks pane', () => {
     expect(f.replace(/[│\s]+/g, ' ')).toContain('virtdeck disk detach demo-files sda');
     await app.press(ESC);
     expect(images[`${DIR}/files.raw`]).toBeDefined();
+    expect(app.fake.calls.some((c) => c[0] === 'rm')).toBe(false);
+  });
+
+  test('an image a running guest reaches through another name shows that guest, and delete is refused naming it', async () => {
+    const link = '/srv/other/spare-link.qcow2';
+    const alias: FakeGuest = { name: 'demo-alias', state: 'running', vcpus: 1, memoryMiB: 64, disks: [{ source: link }] };
+    const { app, images } = await setup({ [link]: { format: 'qcow2', virtualSize: 2 * 1024 ** 3, sameAs: `${DIR}/spare.qcow2` } }, [alias]);
+    await app.press('2');
+    await app.waitFor(`── ${link}`);
+    await app.press('G');
+    await app.waitFor('── /srv/vm/web.qcow2');
+    await app.press('k');
+    let f = await app.waitFor('── /srv/vm/spare.qcow2');
+    expect(f).toMatch(/\/srv\/vm\/spare\.qcow2 +qcow2 +2\.0G +192K demo-alias:vda/);
+    await app.press('D');
+    f = await app.waitFor('is not deleted');
+    expect(f.replace(/[│\s]+/g, ' ')).toContain('demo-alias');
+    await app.press(ESC);
+    expect(images[`${DIR}/spare.qcow2`]).toBeDefined();
     expect(app.fake.calls.some((c) => c[0] === 'rm')).toBe(false);
   });
 

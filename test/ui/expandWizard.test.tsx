@@ -68,6 +68,8 @@ function expandHost(opts: { holdResize?: boolean } = {}) {
       ran.push(argv);
       if (prog === 'sh' && args[0] === '-c') return ok(argv, argv.includes(IMG) ? `${IMG}\0` : '');
       if (prog === 'grep' || prog === 'test') return ok(argv, '', 1);
+      // Which file each path is (jobs/diskUsers.ts): none is known to this fake, so names are compared.
+      if (prog === 'stat') return ok(argv, '', 1);
       if (prog === 'df') return ok(argv, 'Avail\n100000000000\n');
       if (prog === 'qemu-img' && args[0] === 'info') return ok(argv, JSON.stringify({ filename: IMG, format: 'raw', 'virtual-size': size }));
       if (prog === 'qemu-img' && args[0] === 'resize') {

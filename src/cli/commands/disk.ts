@@ -8,8 +8,10 @@ import { loadConfig } from '../../config/config.js';
 import {
   ATTACH_BUSES,
   CREATE_FORMATS,
+  checkDelete,
   createImage,
   deleteFiles,
+  deleteImage,
   guestFacts,
   planAttach,
   planCreate,
@@ -195,6 +197,7 @@ export async function detachDiskCommand(ctx: DiskCommandContext, guest: string, 
 
 export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, flags: { yes?: boolean; dryRun?: boolean }): Promise<ExitCode> {
   const row = await rowFor(inventoryFor(ctx), path, { gate: false });
+  await checkDelete(ctx.host, row);
   const plan = planDelete(ctx.host, row);
   if (flags.dryRun) {
     printPlan(ctx, plan, true, '');
@@ -203,7 +206,7 @@ export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, f
   if (!flags.yes) {
     throw new UserError(`This would delete ${deleteFiles(row).join(' and ')} for good.`, `Add --yes to confirm: virtdeck disk delete ${row.path} --yes.`);
   }
-  await runDiskPlan(ctx.host, plan);
+  await deleteImage(ctx.host, row);
   printPlan(ctx, plan, false, `Deleted ${deleteFiles(row).join(' and ')}.`);
   return EXIT.ok;
 }
