@@ -259,6 +259,13 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
     }
     const exists = facts.existingPaths.includes(path);
     if (asNew && exists) throw new UserError(`${path} already exists; a restore never overwrites a file.`, 'Choose another --to directory or --as name, or move the file away.');
+    // The path comes from the run (outside input): only a disk the guest has now may be moved aside and replaced.
+    if (!asNew && exists && ![...currentSources.values()].includes(path)) {
+      throw new UserError(
+        `${path} exists and is not a disk of ${name} as it is defined now; a restore over the guest replaces only its own disks.`,
+        `Restore as a new guest (--as NAME --to DIR), or move ${path} away first.`,
+      );
+    }
     return {
       target: d.target,
       from: posix.join(runDir, d.file),

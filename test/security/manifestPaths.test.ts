@@ -91,8 +91,11 @@ beforeAll(() => {
   expect(secret.length).toBeGreaterThan(0);
 });
 
+const OVER = 'vdsec-rs-over';
+
 afterAll(async () => {
   for (const c of cases) await execa('virsh', ['-c', URI, 'undefine', '--domain', `${c.guest}-new`], { reject: false });
+  await execa('virsh', ['-c', URI, 'undefine', '--domain', OVER], { reject: false });
   scratch.remove();
 });
 
@@ -128,4 +131,32 @@ describe('manifest file entries stay inside the run directory', () => {
       expect(defined.exitCode).not.toBe(0);
     }, 120_000);
   }
+});
+
+describe('a restore over the guest writes only where its disks are now', () => {
+  it('a manifest whose sourcePath names a host file: exit 2, the host file is untouched, nothing moved aside', async () => {
+    const disk = join(scratch.dir, `${OVER}.qcow2`);
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '1M']);
+    const xml = `<domain type='qemu'><name>${OVER}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+    writeFileSync(join(scratch.dir, 'over.xml'), xml);
+    await execa('virsh', ['-c', URI, 'define', '--file', join(scratch.dir, 'over.xml')]);
+    // Stands for /etc/shadow: on the code before the fix it was moved aside and replaced by the image.
+    const hostFile = join(scratch.dir, 'host-file.conf');
+    writeFileSync(hostFile, 'precious host configuration\n');
+    const r = hostileRun(OVER, 'vda.img');
+    await execa('qemu-img', ['create', '-q', '-f', 'raw', join(r.runDir, 'vda.img'), '64k']);
+    const manifestPath = join(r.runDir, 'manifest.json');
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    m.disks[0].sourcePath = hostFile;
+    m.disks[0].sha256 = createHash('sha256').update(readFileSync(join(r.runDir, 'vda.img'))).digest('hex');
+    m.disks[0].virtualSize = 65536;
+    writeFileSync(manifestPath, JSON.stringify(m));
+    writeFileSync(join(r.runDir, 'domain.xml'), xml.replace(disk, hostFile));
+
+    const res = await cli('backup', 'restore', OVER, r.run, '--dest', r.dest, '--delete-old');
+    expect(readFileSync(hostFile, 'utf8')).toBe('precious host configuration\n');
+    expect(res.exitCode, res.stderr).toBe(2);
+    expect(res.stderr).toContain(hostFile);
+    expect(readdirSync(scratch.dir).filter((f) => f.includes('virtdeck-before-restore') || f.includes('virtdeck-restore-tmp'))).toEqual([]);
+  }, 120_000);
 });

@@ -70,6 +70,12 @@ describe('planRestore', () => {
     expect(p.damage).toEqual([]);
   });
 
+  it('over the guest, replaces only a file that is one of its disks now, whatever path the run names', () => {
+    const hostile = { ...manifest, disks: [{ ...manifest.disks[0], sourcePath: '/etc/shadow' }] } as BackupManifest;
+    expect(() => planRestore(req(), facts({ manifest: hostile, existingPaths: ['/etc/shadow'] }), virsh)).toThrow(/\/etc\/shadow exists and is not a disk of web/);
+    expect(() => planRestore(req(), facts({ current: null, existingPaths: ['/img/web.qcow2'] }), virsh)).toThrow(/not a disk of web/);
+  });
+
   it('allows a damaged run only under a new name', () => {
     expect(() => planRestore(req({ allowDamaged: true }), facts(), virsh)).toThrow(/only under a new name/);
     const p = planRestore(req({ allowDamaged: true, asName: 'web2', toDir: '/srv/new' }), facts({ existingPaths: [] }), virsh);
