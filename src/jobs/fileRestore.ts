@@ -48,7 +48,7 @@ export async function openBackupFs(host: HostContext, runDir: string, disk?: str
   const images = disks.map((d) => ({ path: posix.join(runDir, d.file), format: d.format }));
   // Never open a file outside the run directory, whatever the manifest says (checked now, not when it was parsed).
   const run = posix.basename(runDir);
-  await checkConfinement(host.sysExec, disks.map((d) => ({ run, runDir, file: d.file, path: posix.join(runDir, d.file), sha256: d.sha256 })), signal);
+  await checkConfinement(host.sysExec, disks.map((d) => ({ run, runDir, file: d.file, path: posix.join(runDir, d.file), sha256: d.sha256, format: d.format, backing: d.backing })), signal);
   const session: GuestfishSession = await openGuestfish(host.sysExec, images, signal);
   return {
     disks: disks.map((d, i) => ({ target: d.target, path: images[i]?.path ?? '' })),
@@ -69,6 +69,8 @@ export async function runDirOf(host: HostContext, dest: string, guest: string, r
 /** What `backup files` warns about: the recorded verify failures of the run and the chain it builds on. */
 export async function runDamage(host: HostContext, dest: string, guest: string, run: string | undefined, signal?: AbortSignal): Promise<{ runDir: string; damage: string[] }> {
   const found = await findRun(host, dest, guest, run, signal);
+  // qemu follows an incremental's backing files down the chain: every one of them must be confined too.
+  await checkConfinement(host.sysExec, runFilesOf(dest, guest, found.chain), signal);
   return { runDir: posix.join(dest, guest, found.run.name), damage: recordedDamage(found.chain).map((r) => r.sentence) };
 }
 

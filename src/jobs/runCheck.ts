@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { type CatalogRun, chainOf } from '../model/backupManifest.js';
+import { qcow2Refs } from '../model/qcow2Refs.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import type { GuestBackups } from './backupCatalog.js';
@@ -26,13 +27,24 @@ export interface RunFile {
   file: string;
   path: string;
   sha256: string | null;
+  /** The manifest's format; a qcow2 header is read to see what else qemu would open. */
+  format?: string;
+  /** The one backing file the header may name: the parent run's image of the same disk, or none. */
+  backing?: string | null;
 }
 
 /** The images of every run in a chain (full first), as the manifests name them. */
 export function runFilesOf(dest: string, guest: string, chain: CatalogRun[]): RunFile[] {
-  return chain.flatMap((r) => {
+  return chain.flatMap((r, i) => {
     const runDir = posix.join(dest, guest, r.name);
-    return r.manifest.disks.map((d) => ({ run: r.name, runDir, file: d.file, path: posix.join(runDir, d.file), sha256: d.sha256 }));
+    const parent = i > 0 ? chain[i - 1] : undefined;
+    return r.manifest.disks.map((d) => {
+      const parentDisk = parent?.manifest.disks.find((p) => p.target === d.target);
+      // A manifest's backing that is not its parent's image of the same disk is refused as a header mismatch.
+      const chainBacking = parent && parentDisk ? `../${parent.name}/${parentDisk.file}` : null;
+      const backing = d.backing === chainBacking ? d.backing : `(not in the chain: ${d.backing ?? 'none'})`;
+      return { run: r.name, runDir, file: d.file, path: posix.join(runDir, d.file), sha256: d.sha256, format: d.format, backing };
+    });
   });
 }
 
@@ -121,14 +133,48 @@ export async function fileFacts(exec: Executor, files: RunFile[], signal?: Abort
   return out;
 }
 
-/** Refuses (UserError, exit 2) any image that is not a regular file directly inside its run directory. */
+/** Pure: why a qcow2 image's header must not be given to qemu, or null. */
+export function headerProblem(f: RunFile, header: Buffer): string | null {
+  if (f.format !== 'qcow2') return null;
+  const name = shown(f.path);
+  const refs = qcow2Refs(header);
+  if (refs.kind === 'not-qcow2') return `The backup image ${name} is not a qcow2 image, though its manifest says so.`;
+  if (refs.kind === 'unreadable') return `The backup image ${name} has a qcow2 header virtdeck cannot check (${refs.why}).`;
+  if (refs.externalData || refs.dataFile !== null) return `The backup image ${name} keeps its data in another file (${shown(refs.dataFile ?? 'external data file')}); a backup image never does.`;
+  const expected = f.backing ?? null;
+  if (refs.backing !== expected) {
+    return `The backup image ${name} builds on ${shown(refs.backing ?? 'nothing')}, but its chain says ${shown(expected ?? 'nothing')}.`;
+  }
+  return null;
+}
+
+/** The first 64 KiB of each qcow2 image (where the header, its backing name and extensions are), in one process. */
+async function qcow2Headers(exec: Executor, files: RunFile[], signal?: AbortSignal): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const qcow2 = files.filter((f) => f.format === 'qcow2');
+  if (qcow2.length === 0) return out;
+  const r = await exec.run(['sh', '-c', 'for f; do head -c 65536 -- "$f" | base64 -w 0; echo; done', 'sh', ...qcow2.map((f) => f.path)], { signal });
+  const lines = r.stdout.split('\n');
+  for (const [i, f] of qcow2.entries()) out.set(f.path, Buffer.from(lines[i] ?? '', 'base64'));
+  return out;
+}
+
+const TAMPERED_FIX = 'Nothing was changed. The run is damaged or was tampered with: restore from another run (virtdeck backup list), and delete this one.';
+
+/**
+ * Refuses (UserError, exit 2) any image that is not a regular file directly inside its run
+ * directory, or whose qcow2 header would make qemu open anything but its parent run's image.
+ */
 export async function checkConfinement(exec: Executor, files: RunFile[], signal?: AbortSignal): Promise<Map<string, FileFacts>> {
   const facts = await fileFacts(exec, files, signal);
   for (const f of files) {
     const problem = confinementProblem(f, facts.get(f.path));
-    if (problem) {
-      throw new UserError(problem, 'Nothing was changed. The run is damaged or was tampered with: restore from another run (virtdeck backup list), and delete this one.');
-    }
+    if (problem) throw new UserError(problem, TAMPERED_FIX);
+  }
+  const headers = await qcow2Headers(exec, files, signal);
+  for (const f of files) {
+    const problem = headerProblem(f, headers.get(f.path) ?? Buffer.alloc(0));
+    if (problem) throw new UserError(problem, TAMPERED_FIX);
   }
   return facts;
 }

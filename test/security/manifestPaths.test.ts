@@ -160,3 +160,28 @@ describe('a restore over the guest writes only where its disks are now', () => {
     expect(readdirSync(scratch.dir).filter((f) => f.includes('virtdeck-before-restore') || f.includes('virtdeck-restore-tmp'))).toEqual([]);
   }, 120_000);
 });
+
+describe('a run image whose qcow2 header names a host file', () => {
+  it(`a full run backed by ${SECRET}: restore and files refuse with exit 2, no output holds the host file`, async () => {
+    const guest = 'vdsec-rs-backed';
+    const r = hostileRun(guest, 'vda.qcow2');
+    const image = join(r.runDir, 'vda.qcow2');
+    // What an attacker writes onto the backup disk: a qcow2 with no data of its own, reading through to the host file.
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', SECRET, '-F', 'raw', image, String(secret.length)]);
+    const manifestPath = join(r.runDir, 'manifest.json');
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    m.disks[0].format = 'qcow2';
+    m.disks[0].sha256 = createHash('sha256').update(readFileSync(image)).digest('hex');
+    writeFileSync(manifestPath, JSON.stringify(m));
+    const to = join(scratch.dir, `out-${guest}`);
+    mkdirSync(to);
+
+    const res = await cli('backup', 'restore', guest, r.run, '--dest', r.dest, '--as', `${guest}-new`, '--to', to);
+    expect(holdsSecret(to)).toEqual([]);
+    expect(res.exitCode, res.stderr).toBe(2);
+    expect(res.stderr).toContain(`builds on ${SECRET}`);
+    const files = await cli('backup', 'files', guest, r.run, '--dest', r.dest);
+    expect(files.exitCode, files.stderr).toBe(2);
+    await execa('virsh', ['-c', URI, 'undefine', '--domain', `${guest}-new`], { reject: false });
+  }, 120_000);
+});

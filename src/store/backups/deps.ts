@@ -63,7 +63,7 @@ export function defaultBackupsDeps(): BackupsDeps {
     verify: async (host, o) => (await import('../../jobs/backupVerify.js')).verifyRun(host, o),
     openBackupFs: async (host, o) => {
       const fr = await import('../../jobs/fileRestore.js');
-      const runDir = await fr.runDirOf(host, o.dest, o.guest, o.run, o.signal);
+      const { runDir } = await fr.runDamage(host, o.dest, o.guest, o.run, o.signal);
       const opened = await fr.openBackupFs(host, runDir, undefined, o.signal);
       try {
         const tree = await pathsOverFilesystems(opened);
