@@ -94,6 +94,7 @@ export async function checkRunForExtract(
       allowDamaged: o.allowDamaged,
       candidates,
       retry: `virtdeck backup extract ${o.guest} RUN PATH… --dest ${o.dest} --to DIR`,
+      anyway: 'copy out of this one anyway with --allow-damaged',
     },
     { progress: o.progress ?? (() => {}), log: o.log ?? (() => {}), signal: o.signal },
   );

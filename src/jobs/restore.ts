@@ -39,7 +39,7 @@ import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
 import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
-import { VERIFY_ACTION, type VerifyArgs, checkConfinement, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, verifyRunFiles } from './runCheck.js';
+import { VERIFY_ACTION, type VerifyArgs, checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, verifyRunFiles } from './runCheck.js';
 
 export const RESTORE_JOB_KIND = 'backup-restore';
 const TMP_SUFFIX = '.virtdeck-restore-tmp';
@@ -431,7 +431,8 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const recorded = recordedDamage(found.chain);
   const candidates = goodCandidates(found.backups, found.run.name);
   const retry = `virtdeck backup restore ${req.guest} RUN --dest ${req.dest}${req.asName ? ` --as ${req.asName} --to ${req.toDir ?? 'DIR'}` : ''}`;
-  const verify: RestoreFacts['verify'] = { guest: req.guest, dest: req.dest, files, recorded, candidates, retry };
+  const anyway = 'restore this one under a new name only: --as NEWNAME --to DIR --allow-damaged';
+  const verify: RestoreFacts['verify'] = { guest: req.guest, dest: req.dest, files, recorded, candidates, retry, anyway };
   const runDir = posix.join(req.dest, req.guest, found.run.name);
   const runXml = await readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
   const names = (await host.virshExec.run(virshArgv(host, ['list', '--all', '--name']), { signal })).stdout
@@ -465,15 +466,11 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
 }
 
 /** A run `backup verify` found damaged is refused before its job starts, unless allowed (under a new name only). */
-export function refuseDamage(planned: Pick<RestorePlan, 'damage' | 'plan'> & { found: FoundRun }, req: Pick<RestoreRequest, 'allowDamaged' | 'asName' | 'guest' | 'dest'>): void {
+export function refuseDamage(planned: Pick<RestorePlan, 'damage' | 'plan'> & { found: FoundRun }, req: Pick<RestoreRequest, 'allowDamaged' | 'asName'>): void {
   const first = planned.damage[0];
   if (!first || (req.allowDamaged && req.asName !== undefined)) return;
-  const verify = planned.plan.steps.find((s) => s.id === 'verify')?.action?.args as VerifyArgs | undefined;
-  const good = verify?.candidates[0]?.name ?? null;
-  throw new UserError(
-    `${planned.found.run.name} cannot be restored: ${first}`,
-    `${good ? `Restore the newest run not found damaged instead (it is checked the same way): ${verify?.retry.replace('RUN', good)}` : `No other run of ${req.guest} in ${req.dest} is known good; take a new backup`}; or look at this one under a new name only: --as NEWNAME --to DIR --allow-damaged. Nothing was changed.`,
-  );
+  const verify = planned.plan.steps.find((s) => s.id === 'verify')?.action?.args as VerifyArgs;
+  throw new UserError(`${planned.found.run.name} cannot be restored: ${first}`, damagedRunFix(verify, planned.found.run.name));
 }
 
 export interface RestoreOptions extends Omit<RestoreRequest, 'run'> {

@@ -223,6 +223,8 @@ export interface VerifyArgs {
   candidates: { name: string; chain: string[] }[];
   /** The command that restores a suggested run, with RUN where its name goes. */
   retry: string;
+  /** How to go on with this run anyway, e.g. "restore it under a new name only: --as NEWNAME --to DIR --allow-damaged". */
+  anyway: string;
 }
 
 export interface VerifyProgress {
@@ -231,10 +233,11 @@ export interface VerifyProgress {
   signal?: AbortSignal;
 }
 
-function suggestion(a: VerifyArgs, badRun: string | null): string {
+/** The fix of a refused damaged run: the newest run whose chain avoids `badRun`, as a command, or a new backup. */
+export function damagedRunFix(a: Pick<VerifyArgs, 'guest' | 'dest' | 'candidates' | 'retry' | 'anyway'>, badRun: string | null): string {
   const good = a.candidates.find((c) => badRun === null || !c.chain.includes(badRun));
   const instead = good ? `Restore the newest run not found damaged instead (it is checked the same way): ${a.retry.replace('RUN', good.name)}` : `No other run of ${a.guest} in ${a.dest} is known good; take a new backup`;
-  return `${instead}; or look at this one under a new name only: --as NEWNAME --to DIR --allow-damaged. Nothing was changed.`;
+  return `${instead}; or ${a.anyway}. Nothing was changed.`;
 }
 
 /**
@@ -246,7 +249,7 @@ export async function verifyRunFiles(host: HostContext, a: VerifyArgs, p: Verify
   const facts = await checkConfinement(host.sysExec, a.files, p.signal);
   const findings: string[] = [];
   const damaged = (sentence: string, run: string | null) => {
-    if (!a.allowDamaged) throw new UserError(sentence, suggestion(a, run));
+    if (!a.allowDamaged) throw new UserError(sentence, damagedRunFix(a, run));
     findings.push(sentence);
     p.log(`damaged (allowed): ${sentence}`);
   };

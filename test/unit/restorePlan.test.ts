@@ -54,6 +54,7 @@ const facts = (over: Partial<RestoreFacts> = {}): RestoreFacts => ({
     recorded: [],
     candidates: [],
     retry: 'virtdeck backup restore web RUN --dest /mnt/b',
+    anyway: 'restore this one under a new name only: --as NEWNAME --to DIR --allow-damaged',
   },
   ...over,
 });
