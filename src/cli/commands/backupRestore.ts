@@ -367,7 +367,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
         'virtdeck backup restore web --dest /mnt/backup --as web-copy --to /var/lib/libvirt/images',
         'virtdeck backup restore web 20261125T203000Z-inc --dest /mnt/backup --dry-run',
         'virtdeck guest shutdown web && virtdeck backup restore web --dest /mnt/backup',
-        'virtdeck backup restore web 20261125T203000Z-full --as web-damaged --to /srv/look --allow-damaged',
+        'virtdeck backup restore web 20261125T203000Z-full --dest /mnt/backup --as web-damaged --to /srv/look --allow-damaged',
       ]),
     )
     .addHelpText(
