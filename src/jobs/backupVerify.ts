@@ -154,12 +154,13 @@ export async function verifyRun(host: HostContext, o: VerifyOptions): Promise<Ru
   const reports: RunVerifyReport[] = [];
   for (const g of guests) {
     const runs = o.run ? g.runs.filter((r) => r.name === o.run) : g.runs;
-    if (o.run && runs.length === 0) {
+    const damaged = o.run ? g.damaged.filter((d) => d.name === o.run) : g.damaged;
+    if (o.run && runs.length === 0 && damaged.length === 0) {
       throw new UserError(`There is no run ${o.run} of ${g.guest} in ${o.dest}.`, `List the runs with \`virtdeck backup list --dest ${o.dest}\`.`);
     }
     const cache: ImageCache = { findings: new Map() };
     for (const r of runs) reports.push(await verifyOne(host, o.dest, g, r, o, cache));
-    for (const d of g.damaged) reports.push({ guest: g.guest, run: d.name, ok: false, findings: [d.reason], testRestore: false });
+    for (const d of damaged) reports.push({ guest: g.guest, run: d.name, ok: false, findings: [d.reason], testRestore: false });
   }
   return reports;
 }

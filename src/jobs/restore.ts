@@ -43,6 +43,7 @@ import { userText } from '../model/fileIdentity.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
 import { inUseRefusal, lookUpImages } from './diskUsers.js';
 import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
+import { VERIFY_ACTION, type VerifyArgs, checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, verifyRunFiles } from './runCheck.js';
 
 export const RESTORE_JOB_KIND = 'backup-restore';
 const TMP_SUFFIX = '.virtdeck-restore-tmp';
@@ -56,25 +57,38 @@ export interface FoundRun {
   chain: CatalogRun[];
 }
 
-/** GUEST's run named RUN (a unique prefix is enough; absent or "latest" = the newest complete run). */
+/** GUEST's run named RUN (a unique prefix is enough; absent or "latest" = the newest run, which must be complete and readable). */
 export async function findRun(host: HostContext, dest: string, guest: string, run?: string, signal?: AbortSignal): Promise<FoundRun> {
   const catalog = await readCatalog(host.sysExec, dest, signal);
   const backups = catalog.find((g) => g.guest === guest);
-  if (!backups || backups.runs.length === 0) {
+  if (!backups || (backups.runs.length === 0 && backups.damaged.length === 0)) {
     throw new UserError(`There are no backups of ${guest} in ${dest}.`, `List what is there with \`virtdeck backup list --dest ${dest}\`.`);
   }
   return { backups, ...pickRun(backups, run) };
 }
 
-/** Pure part of findRun. */
+function otherRunFix(backups: GuestBackups, not?: string): string {
+  const good = newestGoodRun(backups, not ? [not] : [], not);
+  return good
+    ? `Restore the newest run not found damaged instead, ${good}; \`virtdeck backup list\` shows them all. Nothing was changed.`
+    : `No run of ${backups.guest} here is known good; take a new backup. Nothing was changed.`;
+}
+
+/** Pure part of findRun. A run whose manifest cannot be read is named, never skipped silently. */
 export function pickRun(backups: GuestBackups, run?: string): { run: CatalogRun; chain: CatalogRun[] } {
   let found: CatalogRun | undefined;
-  if (run === undefined || run === 'latest') found = backups.runs.at(-1);
-  else {
+  if (run === undefined || run === 'latest') {
+    found = backups.runs.at(-1);
+    const newestDamaged = backups.damaged.at(-1);
+    if (newestDamaged && (!found || newestDamaged.name > found.name)) throw new UserError(newestDamaged.reason, otherRunFix(backups));
+  } else {
     const matches = backups.runs.filter((r) => r.name === run || r.name.startsWith(run));
-    if (matches.length > 1 && !matches.some((r) => r.name === run)) {
-      throw new UserError(`"${run}" matches ${matches.length} runs of ${backups.guest}.`, `Give more of the name: ${matches.map((r) => r.name).join(', ')}.`);
+    const damaged = backups.damaged.filter((d) => d.name === run || d.name.startsWith(run));
+    if (matches.length + damaged.length > 1 && !matches.some((r) => r.name === run) && !damaged.some((d) => d.name === run)) {
+      throw new UserError(`"${run}" matches ${matches.length + damaged.length} runs of ${backups.guest}.`, `Give more of the name: ${[...matches.map((r) => r.name), ...damaged.map((d) => d.name)].join(', ')}.`);
     }
+    const bad = damaged.find((d) => d.name === run) ?? (matches.length === 0 ? damaged[0] : undefined);
+    if (bad) throw new UserError(bad.reason, otherRunFix(backups, bad.name));
     found = matches.find((r) => r.name === run) ?? matches[0];
   }
   if (!found) {
@@ -97,6 +111,8 @@ export interface RestoreRequest {
   keepCurrentXml?: boolean;
   /** Same-name restore: delete the moved-aside disks once everything else succeeded. */
   deleteOld?: boolean;
+  /** Restore a run known or found to be damaged; only as a new guest (asName), never over an original. */
+  allowDamaged?: boolean;
 }
 
 export interface RestoreFacts {
@@ -115,6 +131,8 @@ export interface RestoreFacts {
   now: Date;
   /** Local file the domain XML is written to for `virsh define`. */
   xmlFile: string;
+  /** What the first step checks before anything is touched: every image of the chain (see runCheck.ts). */
+  verify: Omit<VerifyArgs, 'allowDamaged'>;
 }
 
 export interface RestoredDisk {
@@ -135,6 +153,8 @@ export interface RestorePlan {
   xml: string | null;
   /** Things the admin should know (domain type changed, disks left out). */
   notes: string[];
+  /** Why the run cannot be trusted, as recorded by `backup verify`; a restore refuses unless damage is allowed. */
+  damage: string[];
 }
 
 const EXT: Record<string, string> = { qcow2: 'qcow2', raw: 'img', vmdk: 'vmdk', vdi: 'vdi', vhdx: 'vhdx' };
@@ -216,6 +236,9 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
   const name = req.asName ?? req.guest;
   const notes: string[] = [];
   if (m.disks.length === 0) throw new UserError(`The run ${req.run} holds no disks.`, 'Pick another run.');
+  if (req.allowDamaged && !asNew) {
+    throw new UserError('A damaged run is restored only under a new name, never over the guest it came from.', 'Add --as NEWNAME --to DIR, or leave out --allow-damaged.');
+  }
 
   let doc = parseDomainXml(facts.runXml);
   if (asNew) {
@@ -241,6 +264,13 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
     }
     const exists = facts.existingPaths.includes(path);
     if (asNew && exists) throw new UserError(`${path} already exists; a restore never overwrites a file.`, 'Choose another --to directory or --as name, or move the file away.');
+    // The path comes from the run (outside input): only a disk the guest has now may be moved aside and replaced.
+    if (!asNew && exists && ![...currentSources.values()].includes(path)) {
+      throw new UserError(
+        `${path} exists and is not a disk of ${name} as it is defined now; a restore over the guest replaces only its own disks.`,
+        `Restore as a new guest (--as NAME --to DIR), or move ${path} away first.`,
+      );
+    }
     return {
       target: d.target,
       from: posix.join(runDir, d.file),
@@ -255,6 +285,15 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
   }
 
   const steps: PlanStep[] = [];
+  const images = facts.verify.files.map((f) => f.path);
+  // First, before any original is moved, overwritten or deleted: what will be read is what was backed up.
+  steps.push({
+    id: 'verify',
+    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs against ${facts.verify.files.length > m.disks.length ? 'their manifests' : 'its manifest'} (sha256)`,
+    command: { runsOn: 'sys', argv: ['sha256sum', '--', ...images] },
+    action: { name: VERIFY_ACTION, args: { ...facts.verify, allowDamaged: Boolean(req.allowDamaged && asNew) } satisfies VerifyArgs },
+    long: true,
+  });
   for (const d of disks) {
     const src = m.disks.find((x) => x.target === d.target);
     const argv = convertArgv({ source: d.from, sourceFormat: src?.format, dest: d.temp, destFormat: d.format });
@@ -325,6 +364,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
     disks,
     xml,
     notes,
+    damage: facts.verify.recorded.map((r) => r.sentence),
   };
 }
 
@@ -365,7 +405,10 @@ export function restoreActions(host: HostContext): Record<string, Action> {
       throw new HostError({ sentence: `${name} could not be undefined.`, fix: `Run virsh undefine ${name} by hand.`, command: r.argv, stderr: r.stderr });
     }
   };
-  return { move, define, undefine };
+  const verify: Action = async (args, ctx) => {
+    await verifyRunFiles(host, args as VerifyArgs, { progress: ctx.progress, log: ctx.log, signal: ctx.signal });
+  };
+  return { move, define, undefine, [VERIFY_ACTION]: verify };
 }
 
 // ------------------------------------------------------------------ gather + run
@@ -387,6 +430,14 @@ async function currentGuest(host: HostContext, name: string): Promise<RestoreFac
 /** Reads everything planRestore needs from the host, then plans. */
 export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest, 'run'> & { run?: string }, signal?: AbortSignal): Promise<RestorePlan & { found: FoundRun }> {
   const found = await findRun(host, req.dest, req.guest, req.run, signal);
+  const files = runFilesOf(req.dest, req.guest, found.chain);
+  // Refused at once (and again when the verify step runs): an image that is a symlink or lies outside its run directory.
+  await checkConfinement(host.sysExec, files, signal);
+  const recorded = recordedDamage(found.chain);
+  const candidates = goodCandidates(found.backups, found.run.name);
+  const retry = `virtdeck backup restore ${req.guest} RUN --dest ${req.dest}${req.asName ? ` --as ${req.asName} --to ${req.toDir ?? 'DIR'}` : ''}`;
+  const anyway = 'restore this one under a new name only: --as NEWNAME --to DIR --allow-damaged';
+  const verify: RestoreFacts['verify'] = { guest: req.guest, dest: req.dest, files, recorded, candidates, retry, anyway };
   const runDir = posix.join(req.dest, req.guest, found.run.name);
   const runXml = await readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
   // A run is outside data: each image (and an incremental's ../PARENT/ chain) may name only regular
@@ -417,6 +468,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
     newMacs: Array.from({ length: nics }, () => randomMac('kvm')),
     now,
     xmlFile: posix.join(tmpdir(), `virtdeck-restore-${randomBytes(4).toString('hex')}.xml`),
+    verify,
   };
   const draft = planRestore(full, base, (a) => virshArgv(host, a));
   const probe = draft.disks.flatMap((d) => [d.path, `${d.path}.virtdeck-before-restore-${stamp(now)}`]);
@@ -444,6 +496,14 @@ async function checkOtherUsers(host: HostContext, planned: RestorePlan, signal?:
   }
 }
 
+/** A run `backup verify` found damaged is refused before its job starts, unless allowed (under a new name only). */
+export function refuseDamage(planned: Pick<RestorePlan, 'damage' | 'plan'> & { found: FoundRun }, req: Pick<RestoreRequest, 'allowDamaged' | 'asName'>): void {
+  const first = planned.damage[0];
+  if (!first || (req.allowDamaged && req.asName !== undefined)) return;
+  const verify = planned.plan.steps.find((s) => s.id === 'verify')?.action?.args as VerifyArgs;
+  throw new UserError(`${planned.found.run.name} cannot be restored: ${first}`, damagedRunFix(verify, planned.found.run.name));
+}
+
 export interface RestoreOptions extends Omit<RestoreRequest, 'run'> {
   run?: string;
   signal?: AbortSignal;
@@ -463,6 +523,7 @@ export interface RestoreResult {
 /** Plans and runs a restore (journaled; rolled back on failure or cancel). */
 export async function restore(host: HostContext, o: RestoreOptions): Promise<RestoreResult> {
   const planned = await prepareRestore(host, o, o.signal);
+  refuseDamage(planned, o);
   const r = await runPlan(planned.plan, {
     host,
     stateDir: o.stateDir ?? defaultStateDir(),

@@ -9,6 +9,7 @@
  *          A run being written is RUN.partial; it is renamed only when complete.
  */
 import { z } from 'zod';
+import { shown } from './shown.js';
 import { UserError } from './userError.js';
 
 export const MANIFEST_NAME = 'manifest.json';
@@ -20,72 +21,119 @@ export type BackupKind = 'full' | 'incremental';
 export type BackupMethod = 'backup-api' | 'snapshot-copy' | 'offline-copy';
 export type Consistency = 'offline' | 'quiesced' | 'crash-consistent';
 
-const diskSchema = z.object({
-  /** Guest device name: vda, sda, hdc. */
-  target: z.string().min(1),
-  /** Image file name inside the run directory. */
-  file: z.string().min(1),
-  format: z.string().min(1),
-  sourcePath: z.string(),
-  sourceFormat: z.string(),
-  virtualSize: z.number().int().nonnegative(),
-  /** Bytes actually written for this run (an incremental writes only what changed). */
-  bytesWritten: z.number().int().nonnegative(),
-  /** sha256 of the image file as written (after rebasing), so verify can detect bit rot. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
-  /** For incremental images: the backing file, relative to this run directory (../RUN/vda.qcow2). */
-  backing: z.string().nullable(),
-});
+/**
+ * A manifest is outside input (it may have sat on a NAS for a year, or been written by whoever can
+ * write there), so every field is as narrow as what virtdeck writes: image files are plain names
+ * directly inside the run directory, formats are the two a backup writes, names carry no control
+ * characters. Unknown keys are refused (strict), so a field virtdeck would ignore cannot hide there.
+ */
 
-const verifySchema = z.object({
-  at: z.string(),
-  ok: z.boolean(),
-  /** One sentence per finding; empty when ok. */
-  findings: z.array(z.string()),
-  /** A test restore was done and compared equal. */
-  testRestore: z.boolean(),
-});
+/** vda, sda, hdc, xvdb: a guest device name as libvirt writes it. */
+const TARGET = /^[a-z][a-z0-9]{1,31}$/;
+/**
+ * An image file name directly inside the run directory: no slash, no leading dot (so neither `.`,
+ * `..` nor a hidden file), no leading dash, nothing a shell or qemu would read as more than a name
+ * (qemu takes `json:` and `nbd:` prefixes, hence no colon).
+ */
+export const RUN_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$/;
+const RUN_DIR_NAME = /^\d{8}T\d{6}Z-(full|inc)$/;
+/** An incremental's backing file as virtdeck writes it: ../RUN/FILE. */
+const BACKING = /^\.\.\/\d{8}T\d{6}Z-(full|inc)\/[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$/;
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const text = (max: number) => z.string().max(max).regex(NO_CONTROL);
+/** Where the guest's disk was: an absolute, normalised path (no `.` or `..` segment), or '' for a disk that was no file. */
+const SOURCE_PATH = z
+  .string()
+  .max(4096)
+  .regex(NO_CONTROL)
+  .refine((p) => p === '' || (p.startsWith('/') && !p.split('/').some((seg) => seg === '.' || seg === '..')), 'an absolute path without . or .. segments');
 
-export const manifestSchema = z.object({
-  version: z.literal(1),
-  guest: z.string().min(1),
-  uuid: z.string(),
-  /** ISO time the disks were frozen (the point in time the run restores to). */
-  createdAt: z.string(),
-  finishedAt: z.string(),
-  kind: z.enum(['full', 'incremental']),
-  /** Run directory name of the run this one builds on; null for a full run. */
-  parent: z.string().nullable(),
-  /** libvirt checkpoint created with this run (the next incremental starts from it). */
-  checkpoint: z.string().nullable(),
-  method: z.enum(['backup-api', 'snapshot-copy', 'offline-copy']),
-  consistency: z.enum(['offline', 'quiesced', 'crash-consistent']),
-  hostname: z.string(),
-  uri: z.string(),
-  disks: z.array(diskSchema),
-  /** Why this run is full when an incremental was possible (checkpoint drift…), for the admin. */
-  note: z.string().nullable().default(null),
-  verified: verifySchema.nullable().default(null),
-});
+const diskSchema = z
+  .object({
+    /** Guest device name: vda, sda, hdc. */
+    target: z.string().regex(TARGET),
+    /** Image file name inside the run directory. */
+    file: z.string().regex(RUN_FILE_NAME),
+    /** What a backup writes: raw stays raw, everything else becomes qcow2 (see copyFormat). */
+    format: z.string().refine((f): boolean => ['qcow2', 'raw'].includes(f), 'qcow2 or raw'),
+    sourcePath: SOURCE_PATH,
+    sourceFormat: z.string().regex(/^[a-z0-9]{0,16}$/),
+    virtualSize: z.number().int().nonnegative(),
+    /** Bytes actually written for this run (an incremental writes only what changed). */
+    bytesWritten: z.number().int().nonnegative(),
+    /** sha256 of the image file as written (after rebasing), so verify can detect bit rot. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    /** For incremental images: the backing file, relative to this run directory (../RUN/vda.qcow2). */
+    backing: z.string().regex(BACKING).nullable(),
+  })
+  .strict();
+
+const verifySchema = z
+  .object({
+    at: text(64),
+    ok: z.boolean(),
+    /** One sentence per finding; empty when ok. */
+    findings: z.array(z.string().max(4096)),
+    /** A test restore was done and compared equal. */
+    testRestore: z.boolean(),
+  })
+  .strict();
+
+export const manifestSchema = z
+  .object({
+    version: z.literal(1),
+    guest: text(256).min(1),
+    uuid: text(64),
+    /** ISO time the disks were frozen (the point in time the run restores to). */
+    createdAt: text(64),
+    finishedAt: text(64),
+    kind: z.enum(['full', 'incremental']),
+    /** Run directory name of the run this one builds on; null for a full run. */
+    parent: z.string().regex(RUN_DIR_NAME).nullable(),
+    /** libvirt checkpoint created with this run (the next incremental starts from it). */
+    checkpoint: text(256).nullable(),
+    method: z.enum(['backup-api', 'snapshot-copy', 'offline-copy']),
+    consistency: z.enum(['offline', 'quiesced', 'crash-consistent']),
+    hostname: text(256),
+    uri: text(1024),
+    disks: z.array(diskSchema).max(64),
+    /** Why this run is full when an incremental was possible (checkpoint drift…), for the admin. */
+    note: z.string().max(4096).nullable().default(null),
+    verified: verifySchema.nullable().default(null),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, d] of m.disks.entries()) {
+      if (seen.has(d.target) || seen.has(d.file)) ctx.addIssue({ code: 'custom', path: ['disks', i], message: 'a disk target or file named twice' });
+      seen.add(d.target);
+      seen.add(d.file);
+    }
+  });
 
 export type BackupManifest = z.infer<typeof manifestSchema>;
 export type BackupDisk = z.infer<typeof diskSchema>;
 export type VerifyResult = z.infer<typeof verifySchema>;
 
+/** A manifest is a few KiB; anything this large is not one, and is not read into the schema. */
+const MAX_MANIFEST_CHARS = 4 << 20;
+
+/** The manifest at `where` (named in the sentence), or a UserError saying what is wrong with it. */
 export function parseManifest(text: string, where: string): BackupManifest {
+  const fix = 'The run is damaged or was not written by virtdeck: restore from another run (virtdeck backup list), and prune or delete this one.';
+  if (typeof text !== 'string' || text.length > MAX_MANIFEST_CHARS) throw new UserError(`The backup manifest ${where} is too large to be a manifest.`, fix);
+  if (text.trim() === '') throw new UserError(`The backup manifest ${where} is empty.`, fix);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new UserError(`The backup manifest ${where} is not valid JSON.`, 'The run is damaged: verify it, and prune or delete it if it cannot be read.');
+    throw new UserError(`The backup manifest ${where} is not valid JSON.`, fix);
   }
   const r = manifestSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new UserError(
-      `The backup manifest ${where} has a bad value at ${issue?.path.join('.') || 'the top level'}.`,
-      'The run was written by another program or is damaged: verify it before relying on it.',
-    );
+    const at = issue?.path.map(String).join('.') || 'the top level';
+    throw new UserError(`The backup manifest ${where} has a bad value at ${shown(at.slice(0, 120))}${issue?.message ? ` (${shown(issue.message.slice(0, 160))})` : ''}.`, fix);
   }
   return r.data;
 }

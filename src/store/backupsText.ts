@@ -129,7 +129,13 @@ function chainText(run: CatalogRun, chain: CatalogRun[]): string {
 }
 
 export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; chain: CatalogRun[] } }): ToneLine[] {
-  const lines: ToneLine[] = [{ text: `Run ${p.found.run.name}: ${chainText(p.found.run, p.found.chain)}`, tone: 'muted' }, { text: '' }, { text: 'Disks', tone: 'bold' }];
+  const lines: ToneLine[] = [{ text: `Run ${p.found.run.name}: ${chainText(p.found.run, p.found.chain)}`, tone: 'muted' }];
+  if (p.damage.length > 0) {
+    lines.push({ text: '' }, { text: 'DAMAGED: this run is not restored', tone: 'error' });
+    for (const d of p.damage) lines.push({ text: `  ${d}`, tone: 'error' });
+    lines.push({ text: '  Pick an older run, or restore this one as a new guest from the command line with --allow-damaged.', tone: 'warn' });
+  }
+  lines.push({ text: '' }, { text: 'Disks', tone: 'bold' });
   for (const d of p.disks) {
     lines.push({ text: `  ${d.target}  → ${d.path} (${d.format})` });
     if (d.aside) lines.push({ text: `        the current file is moved aside to ${d.aside}`, tone: 'warn' });

@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { parseSnapshotXml } from '../../src/host/snapshots.js';
 import { readCatalog } from '../../src/jobs/backupCatalog.js';
+import { recordedDamage } from '../../src/jobs/runCheck.js';
 import type { BackupEvent } from '../../src/jobs/backup.js';
 import type { PruneResult } from '../../src/jobs/prune.js';
 import { pickRun, type RestoreOptions } from '../../src/jobs/restore.js';
@@ -79,6 +80,7 @@ async function plannedFor(req: { guest: string; dest: string; run?: string; asNa
     disks: [{ target: 'vda', from, path, format: 'qcow2', temp, aside }],
     xml: '<domain/>',
     notes: ['KVM is not usable on this host, so the restored guest runs under plain emulation (domain type qemu).'],
+    damage: recordedDamage(picked.chain).map((r) => r.sentence),
     found: { backups, ...picked },
   };
 }
@@ -361,6 +363,22 @@ describe('Backups pane', () => {
     await app.press(ESC);
     f = await app.waitFor('The restore failed and was rolled back');
     expect(f).toContain('✓ undo: remove the temp image');
+  });
+
+  test('restore of a run backup verify found damaged: the review shows the damage and Enter does not go on', async () => {
+    const { app, calls } = await open({
+      prepareRestore: async (_h, req) => ({ ...(await plannedFor(req)), damage: [`backup verify found the run ${RUN_INC} damaged on x (vda.qcow2: its sha256 differs).`] }),
+    });
+    await toIncrementalRun(app);
+    await app.press('R');
+    await app.waitFor('< as a new guest >');
+    await app.press(KEYS.enter);
+    let f = await app.waitFor('DAMAGED: this run is not restored');
+    expect(f).toContain('its sha256 differs');
+    await app.press(KEYS.enter);
+    f = await app.waitFor('is damaged and is not restored. Pick another run.');
+    expect(f).not.toContain('Creates the new guest');
+    expect(calls.restore).toHaveLength(0);
   });
 
   test('restore: a plan that cannot be made is the error dialog, not a job', async () => {

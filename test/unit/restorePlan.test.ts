@@ -44,19 +44,53 @@ const facts = (over: Partial<RestoreFacts> = {}): RestoreFacts => ({
   newMacs: ['52:54:00:aa:bb:cc'],
   now: new Date('2026-06-10T12:00:00Z'),
   xmlFile: '/tmp/restore.xml',
+  verify: {
+    guest: 'web',
+    dest: '/mnt/b',
+    files: [
+      { run: '20260601T020000Z-full', runDir: '/mnt/b/web/20260601T020000Z-full', file: 'vda.qcow2', path: '/mnt/b/web/20260601T020000Z-full/vda.qcow2', sha256: 'a'.repeat(64) },
+      { run: '20260602T020000Z-inc', runDir: '/mnt/b/web/20260602T020000Z-inc', file: 'vda.qcow2', path: '/mnt/b/web/20260602T020000Z-inc/vda.qcow2', sha256: 'b'.repeat(64) },
+    ],
+    recorded: [],
+    candidates: [],
+    retry: 'virtdeck backup restore web RUN --dest /mnt/b',
+    anyway: 'restore this one under a new name only: --as NEWNAME --to DIR --allow-damaged',
+  },
   ...over,
 });
 const req = (over: Partial<RestoreRequest> = {}): RestoreRequest => ({ guest: 'web', dest: '/mnt/b', run: '20260602T020000Z-inc', ...over });
 const virsh = (a: string[]) => ['virsh', '-c', 'qemu:///system', ...a];
 
 describe('planRestore', () => {
+  it('checks every image of the chain first, before anything is moved or written', () => {
+    const p = planRestore(req(), facts(), virsh);
+    const first = p.plan.steps[0];
+    expect(first?.id).toBe('verify');
+    expect(first?.command?.argv).toEqual(['sha256sum', '--', '/mnt/b/web/20260601T020000Z-full/vda.qcow2', '/mnt/b/web/20260602T020000Z-inc/vda.qcow2']);
+    expect(first?.action).toMatchObject({ name: 'verify-run', args: { allowDamaged: false } });
+    expect(p.damage).toEqual([]);
+  });
+
+  it('over the guest, replaces only a file that is one of its disks now, whatever path the run names', () => {
+    const hostile = { ...manifest, disks: [{ ...manifest.disks[0], sourcePath: '/etc/shadow' }] } as BackupManifest;
+    expect(() => planRestore(req(), facts({ manifest: hostile, existingPaths: ['/etc/shadow'] }), virsh)).toThrow(/\/etc\/shadow exists and is not a disk of web/);
+    expect(() => planRestore(req(), facts({ current: null, existingPaths: ['/img/web.qcow2'] }), virsh)).toThrow(/not a disk of web/);
+  });
+
+  it('allows a damaged run only under a new name', () => {
+    expect(() => planRestore(req({ allowDamaged: true }), facts(), virsh)).toThrow(/only under a new name/);
+    const p = planRestore(req({ allowDamaged: true, asName: 'web2', toDir: '/srv/new' }), facts({ existingPaths: [] }), virsh);
+    expect(p.plan.steps[0]?.action).toMatchObject({ args: { allowDamaged: true } });
+  });
+
   it('as a new guest: convert to a temp name, rename, define with new identity', () => {
     const p = planRestore(req({ asName: 'web2', toDir: '/srv/new' }), facts({ existingPaths: [] }), virsh);
-    expect(p.plan.steps.map((s) => s.id)).toEqual(['convert-vda', 'place-vda', 'define']);
-    expect(p.plan.steps[0]?.command?.argv).toEqual([
+    expect(p.plan.steps.map((s) => s.id)).toEqual(['verify', 'convert-vda', 'place-vda', 'define']);
+    expect(p.plan.steps[1]?.command?.argv).toEqual([
       'qemu-img', 'convert', '-p', '-f', 'qcow2', '-O', 'qcow2', '/mnt/b/web/20260602T020000Z-inc/vda.qcow2', '/srv/new/web2-vda.qcow2.virtdeck-restore-tmp',
     ]);
-    expect(p.plan.steps.every((s) => s.undo)).toBe(true);
+    // Every step but the check (which changes nothing) can be taken back.
+    expect(p.plan.steps.filter((s) => s.id !== 'verify').every((s) => s.undo)).toBe(true);
     const s = getSettings(parseDomainXml(p.xml ?? ''));
     expect(s.name).toBe('web2');
     expect(s.uuid).toBeNull();
@@ -66,7 +100,7 @@ describe('planRestore', () => {
     expect(p.xml).not.toContain('backingStore');
     expect(p.xml).not.toContain('nvram');
     expect(p.notes.join(' ')).toMatch(/vdb/);
-    expect(p.plan.steps[2]?.undo?.action).toEqual({ name: 'undefine', args: { name: 'web2' } });
+    expect(p.plan.steps[3]?.undo?.action).toEqual({ name: 'undefine', args: { name: 'web2' } });
   });
 
   it('as a new guest: refuses a name in use, an existing file, a missing --to', () => {
@@ -77,16 +111,16 @@ describe('planRestore', () => {
 
   it('over the guest itself: moves the current disk aside, keeps the UUID, keeps the old disk by default', () => {
     const p = planRestore(req(), facts(), virsh);
-    expect(p.plan.steps.map((s) => s.id)).toEqual(['convert-vda', 'aside-vda', 'place-vda', 'define']);
+    expect(p.plan.steps.map((s) => s.id)).toEqual(['verify', 'convert-vda', 'aside-vda', 'place-vda', 'define']);
     expect(p.disks[0]?.aside).toBe('/img/web.qcow2.virtdeck-before-restore-20260610T120000Z');
-    expect(p.plan.steps[1]?.undo?.action).toEqual({ name: 'move', args: { from: p.disks[0]?.aside, to: '/img/web.qcow2' } });
+    expect(p.plan.steps[2]?.undo?.action).toEqual({ name: 'move', args: { from: p.disks[0]?.aside, to: '/img/web.qcow2' } });
     expect(getSettings(parseDomainXml(p.xml ?? '')).uuid).toBe('11111111-2222-3333-4444-555555555555');
-    expect(p.plan.steps[3]?.undo?.action?.name).toBe('define');
+    expect(p.plan.steps[4]?.undo?.action?.name).toBe('define');
     expect(p.notes.join(' ')).toContain('virtdeck-before-restore');
   });
 
   it('over the guest itself: --keep-xml defines nothing, --delete-old removes the old disk last', () => {
-    expect(planRestore(req({ keepCurrentXml: true }), facts(), virsh).plan.steps.map((s) => s.id)).toEqual(['convert-vda', 'aside-vda', 'place-vda']);
+    expect(planRestore(req({ keepCurrentXml: true }), facts(), virsh).plan.steps.map((s) => s.id)).toEqual(['verify', 'convert-vda', 'aside-vda', 'place-vda']);
     const p = planRestore(req({ deleteOld: true }), facts(), virsh);
     expect(p.plan.steps.at(-1)?.command?.argv).toEqual(['rm', '-f', '--', '/img/web.qcow2.virtdeck-before-restore-20260610T120000Z']);
   });

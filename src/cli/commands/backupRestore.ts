@@ -5,15 +5,15 @@
  */
 import { type Command, Option } from 'commander';
 import { loadBackupConfig } from '../../jobs/backup.js';
-import { type BackupFs, defaultFilesystem, openBackupFs, runDirOf, splitFsPath } from '../../jobs/fileRestore.js';
+import { type BackupFs, checkRunForExtract, defaultFilesystem, openBackupFs, runDamage, splitFsPath } from '../../jobs/fileRestore.js';
 import { type PruneResult, prune } from '../../jobs/prune.js';
-import { prepareRestore, restore } from '../../jobs/restore.js';
+import { prepareRestore, refuseDamage, restore } from '../../jobs/restore.js';
 import { installSchedule, removeSchedule, scheduleStatus } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { checkGuestName } from '../../model/guestName.js';
 import { shown } from '../../model/shown.js';
 import { describePlan } from '../../model/plan.js';
-import { formatProgressLine } from '../../model/progress.js';
+import { formatProgressLine, ProgressTracker } from '../../model/progress.js';
 import type { RetentionPolicy } from '../../model/retention.js';
 import { type SchedulerKind, parseDays } from '../../model/schedule.js';
 import { formatBytes } from '../../model/units.js';
@@ -161,30 +161,40 @@ export async function backupRestoreCommand(
   ctx: GuestCommandContext,
   guest: string,
   run: string | undefined,
-  o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; dryRun?: boolean; signal?: AbortSignal },
+  o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean; signal?: AbortSignal },
 ): Promise<ExitCode> {
   const dest = destOf(o.dest);
   if (o.to && !o.as) throw new UserError('--to goes with --as: the disks of a restore over the guest itself go back where they were.', 'Add --as NEWNAME, or leave out --to.');
   if (o.as !== undefined) checkGuestName(o.as);
-  const req = { guest, dest, run, asName: o.as, toDir: o.to, keepCurrentXml: Boolean(o.keepXml), deleteOld: Boolean(o.deleteOld) };
+  if (o.allowDamaged && !o.as) {
+    throw new UserError('--allow-damaged restores a damaged run only under a new name, never over the guest it came from.', 'Add --as NEWNAME --to DIR, or leave out --allow-damaged.');
+  }
+  const req = { guest, dest, run, asName: o.as, toDir: o.to, keepCurrentXml: Boolean(o.keepXml), deleteOld: Boolean(o.deleteOld), allowDamaged: Boolean(o.allowDamaged) };
   if (o.dryRun) {
     const p = await prepareRestore(ctx.host, req, o.signal);
-    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, steps: describePlan(p.plan) });
-    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.notes].join('\n'));
+    refuseDamage(p, req);
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, damage: p.damage, steps: describePlan(p.plan) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.damage.map((d) => `damaged (allowed): ${d}`), ...p.notes].join('\n'));
     return EXIT.ok;
   }
   const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
   let lastDraw = 0;
+  // The check and the copies both report progress; the line they draw on ends with the step.
+  let drawn = false;
   const r = await restore(ctx.host, {
     ...req,
     signal: o.signal,
     onEvent: (e) => {
       if (ctx.output.json) return;
       if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
-      else if (e.type === 'progress' && tty && Date.now() - lastDraw > 250) {
+      else if (e.type === 'progress' && tty && (Date.now() - lastDraw > 250 || e.progress.percent >= 100)) {
         lastDraw = Date.now();
+        drawn = true;
         process.stdout.write(`\r    ${shown(formatProgressLine(e.progress, 70, { ascii: asciiOnly() }))}`);
-      } else if (e.type === 'step-end' && tty && e.step.progress) process.stdout.write('\n');
+      } else if ((e.type === 'step-end' || e.type === 'step-failed') && drawn) {
+        process.stdout.write('\n');
+        drawn = false;
+      } else if (e.type === 'log' && e.line.startsWith('damaged')) ctx.output.err(`  ${e.line}`);
       else if (e.type === 'undo') ctx.output.out(`  undo: ${e.title}`);
     },
   });
@@ -192,13 +202,13 @@ export async function backupRestoreCommand(
   if (ctx.output.json) json(ctx.output, { ok, ...r, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
   else if (ok) ctx.output.out([`${r.name} restored from ${r.run}: ${r.disks.map((d) => `${d.target} → ${d.path}`).join(', ')}`, ...r.notes].join('\n'));
   else ctx.output.err(`virtdeck: the restore ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'See the job journal.'}`);
-  return ok ? EXIT.ok : EXIT.failed;
+  // A run refused as damaged (or any other refusal of input) is exit 2, like every UserError.
+  return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
 }
 
 // ------------------------------------------------------------------ files / extract
 
-async function withBackupFs<T>(ctx: GuestCommandContext, guest: string, run: string, dest: string | undefined, fn: (fs: BackupFs) => Promise<T>): Promise<T> {
-  const runDir = await runDirOf(ctx.host, destOf(dest), guest, run);
+async function withBackupFs<T>(ctx: GuestCommandContext, runDir: string, fn: (fs: BackupFs) => Promise<T>): Promise<T> {
   const fs = await openBackupFs(ctx.host, runDir);
   try {
     return await fn(fs);
@@ -214,10 +224,13 @@ function modeString(type: string, mode: number): string {
 }
 
 export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
-  return withBackupFs(ctx, guest, run, o.dest, async (fs) => {
+  const { runDir, damage } = await runDamage(ctx.host, destOf(o.dest), guest, run);
+  // Browsing a damaged run is allowed (it is read-only), but never without saying so.
+  if (!ctx.output.json) for (const d of damage) ctx.output.err(`warning: this run is damaged: ${d} Listings may be wrong; \`backup extract\` refuses it without --allow-damaged.`);
+  return withBackupFs(ctx, runDir, async (fs) => {
     const fss = await fs.filesystems();
     if (path === undefined) {
-      if (ctx.output.json) json(ctx.output, { ok: true, disks: fs.disks, filesystems: fss });
+      if (ctx.output.json) json(ctx.output, { ok: true, damaged: damage, disks: fs.disks, filesystems: fss });
       else {
         ctx.output.out(fss.map((f) => [f.device, f.type, f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '-', f.label ?? ''].map(shown).join('\t')).join('\n') || 'No filesystems found.');
         ctx.output.out(`List one with: virtdeck backup files ${guest} ${run} DEVICE:/`);
@@ -227,7 +240,7 @@ export async function backupFilesCommand(ctx: GuestCommandContext, guest: string
     const spec = splitFsPath(path);
     const device = spec.device ?? defaultFilesystem(fss).device;
     const entries = await fs.list(device, spec.path);
-    if (ctx.output.json) json(ctx.output, { ok: true, device, path: spec.path, entries });
+    if (ctx.output.json) json(ctx.output, { ok: true, damaged: damage, device, path: spec.path, entries });
     else {
       for (const e of entries) {
         const when = e.mtime.toISOString().slice(0, 16).replace('T', ' ');
@@ -238,9 +251,36 @@ export async function backupFilesCommand(ctx: GuestCommandContext, guest: string
   });
 }
 
-export async function backupExtractCommand(ctx: GuestCommandContext, guest: string, run: string, paths: string[], o: { dest?: string; to: string }): Promise<ExitCode> {
+export async function backupExtractCommand(
+  ctx: GuestCommandContext,
+  guest: string,
+  run: string,
+  paths: string[],
+  o: { dest?: string; to: string; allowDamaged?: boolean; signal?: AbortSignal },
+): Promise<ExitCode> {
   if (!o.to) throw new UserError('backup extract needs --to HOSTDIR.', 'Add --to with a directory on the host, e.g. --to /root/restored.');
-  return withBackupFs(ctx, guest, run, o.dest, async (fs) => {
+  const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
+  const tracker: { t: ProgressTracker | null; last: number } = { t: null, last: 0 };
+  if (!ctx.output.json) ctx.output.out('Checking the run against its manifest (sha256) before anything is copied out…');
+  const { runDir } = await checkRunForExtract(ctx.host, {
+    dest: destOf(o.dest),
+    guest,
+    run,
+    allowDamaged: Boolean(o.allowDamaged),
+    signal: o.signal,
+    progress: (fraction, total) => {
+      tracker.t ??= new ProgressTracker(total);
+      const p = tracker.t.update(fraction, Date.now());
+      if (tty && (Date.now() - tracker.last > 250 || fraction >= 1)) {
+        tracker.last = Date.now();
+        process.stdout.write(`\r    ${formatProgressLine(p, 70, { ascii: asciiOnly() })}${fraction >= 1 ? '\n' : ''}`);
+      }
+    },
+    log: (line) => {
+      if (line.startsWith('damaged') && !ctx.output.json) ctx.output.err(`warning: ${line}`);
+    },
+  });
+  return withBackupFs(ctx, runDir, async (fs) => {
     const specs = paths.map(splitFsPath);
     const needDefault = specs.some((s) => s.device === null);
     const fallback = needDefault ? defaultFilesystem(await fs.filesystems()).device : '';
@@ -322,6 +362,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .option('--to <dir>', 'with --as: directory for the new guest\'s disks')
     .option('--keep-xml', 'over the guest itself: keep its current definition, put back only the disks')
     .option('--delete-old', 'over the guest itself: delete the moved-aside disks after a successful restore')
+    .option('--allow-damaged', 'with --as: restore a run that fails its checks (sha256, backup verify) anyway, as a new guest; never over the original')
     .option('-n, --dry-run', 'print the plan; change nothing')
     .addHelpText(
       'after',
@@ -329,9 +370,14 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
         'virtdeck backup restore web --dest /mnt/backup --as web-copy --to /var/lib/libvirt/images',
         'virtdeck backup restore web 20261125T203000Z-inc --dest /mnt/backup --dry-run',
         'virtdeck guest shutdown web && virtdeck backup restore web --dest /mnt/backup',
+        'virtdeck backup restore web 20261125T203000Z-full --dest /mnt/backup --as web-damaged --to /srv/look --allow-damaged',
       ]),
     )
-    .action((guest: string, run: string | undefined, o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; dryRun?: boolean }) =>
+    .addHelpText(
+      'after',
+      '\nBefore anything is moved, overwritten or deleted, every image the run needs (its chain too) is read once and\nchecked against the manifest\'s sha256, and the last `backup verify` result is consulted. A damaged run is\nrefused (exit 2) naming the file; --allow-damaged restores it only under a new name (--as).',
+    )
+    .action((guest: string, run: string | undefined, o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean }) =>
       withSignal(kit, (ctx, signal) => backupRestoreCommand(ctx, guest, run, { ...o, signal })),
     );
 
@@ -353,7 +399,11 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<path...>', 'files or directories, e.g. /etc/hosts /dev/sda1:/home/alice')
     .requiredOption('--to <dir>', 'host directory to copy into (created if missing; existing names are refused)')
     .option('--dest <dir>', DEST_HELP)
+    .option('--allow-damaged', 'copy out of a run that fails its checks (sha256, backup verify) anyway')
     .addHelpText('after', kit.examples(['virtdeck backup extract web latest /etc/nginx /etc/hosts --to /root/restored --dest /mnt/backup']))
-    .action((guest: string, run: string, paths: string[], o: { dest?: string; to: string }) => kit.run((ctx) => backupExtractCommand(ctx, guest, run, paths, o))());
+    .addHelpText('after', '\nThe run (and the chain it builds on) is first read once and checked against its manifest\'s sha256 and the last\n`backup verify` result; a damaged run is refused (exit 2) unless --allow-damaged.')
+    .action((guest: string, run: string, paths: string[], o: { dest?: string; to: string; allowDamaged?: boolean }) =>
+      withSignal(kit, (ctx, signal) => backupExtractCommand(ctx, guest, run, paths, { ...o, signal })),
+    );
 }
 

@@ -63,10 +63,18 @@ export function defaultBackupsDeps(): BackupsDeps {
     verify: async (host, o) => (await import('../../jobs/backupVerify.js')).verifyRun(host, o),
     openBackupFs: async (host, o) => {
       const fr = await import('../../jobs/fileRestore.js');
-      const runDir = await fr.runDirOf(host, o.dest, o.guest, o.run, o.signal);
+      const { runDir } = await fr.runDamage(host, o.dest, o.guest, o.run, o.signal);
       const opened = await fr.openBackupFs(host, runDir, undefined, o.signal);
       try {
-        return await pathsOverFilesystems(opened);
+        const tree = await pathsOverFilesystems(opened);
+        // Nothing is copied out before the run's images were read once and matched their manifest.
+        return {
+          ...tree,
+          extract: async (paths, hostDir) => {
+            await fr.checkRunForExtract(host, { dest: o.dest, guest: o.guest, run: o.run, allowDamaged: false });
+            return tree.extract(paths, hostDir);
+          },
+        };
       } catch (e) {
         await opened.close().catch(() => undefined);
         throw e;

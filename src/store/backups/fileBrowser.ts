@@ -2,6 +2,9 @@
  * The file browser (f): one read-only libguestfs session per visit, since each launch costs
  * 15–20 s here; it lists directories, marks entries and extracts them to a host directory.
  */
+import type { GuestBackups } from '../../jobs/backupCatalog.js';
+import { recordedDamage } from '../../jobs/runCheck.js';
+import { chainOf } from '../../model/backupManifest.js';
 import { UserError } from '../../model/userError.js';
 import type { BackupFs } from './backupFs.js';
 import type { PaneContext } from './context.js';
@@ -15,6 +18,14 @@ export interface FileBrowser {
   key(name: string): boolean;
 }
 
+function damageOf(backups: GuestBackups | null, run: string): string[] {
+  try {
+    return backups ? recordedDamage(chainOf(backups.runs, run)).map((r) => r.sentence) : [];
+  } catch (e) {
+    return [e instanceof UserError ? e.sentence : String(e)];
+  }
+}
+
 const join = (dir: string, name: string) => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
 const parent = (dir: string) => dir.replace(/\/[^/]+\/?$/, '') || '/';
 
@@ -22,6 +33,8 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
   const { get, set, say, showError } = ctx;
   let fs: BackupFs | null = null;
   let fsOpening: AbortController | null = null;
+  /** What `backup verify` recorded against the open run (and its chain): shown, and extraction refused. */
+  let damage: string[] = [];
 
   /** Lists `path` in the open session; `select` names the entry to put the cursor on (the directory left when going up). */
   const browse = async (path: string, select?: string) => {
@@ -60,6 +73,7 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
     if (run.status !== 'good') return say(`${run.name} is ${run.status} and cannot be browsed.`, 'error');
     if (!deps.openBackupFs) return ctx.notWired('The file browser', `virtdeck backup files ${g.guest} ${run.name} --dest ${dest}`);
     if (fs || fsOpening) return;
+    damage = damageOf(g.backups, run.name);
     const opening = new AbortController();
     fsOpening = opening;
     set({ browser: { guest: g.guest, run: run.name, path: '/', entries: [], index: 0, marked: [], loading: true, opening: true } });
@@ -72,7 +86,8 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
         fs = opened;
         const b = get().browser as BrowserState;
         set({ browser: { ...b, opening: false } });
-        say('Enter opens a directory, Backspace goes up, Space marks, x extracts, Esc closes.');
+        if (damage[0]) say(`This run is damaged (${damage[0]}); browse with care, extracting is refused.`, 'error');
+        else say('Enter opens a directory, Backspace goes up, Space marks, x extracts, Esc closes.');
         void browse('/');
       },
       (e) => {
@@ -125,6 +140,10 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
       const marked = b.marked.includes(p) ? b.marked.filter((m) => m !== p) : [...b.marked, p];
       set({ browser: { ...b, marked, index: clampIndex(b.index + 1, b.entries.length) } });
     } else if (name === 'x') {
+      if (damage[0]) {
+        say(`${b.run} is damaged and nothing is extracted from it (${damage[0]}). Use another run, or \`virtdeck backup extract … --allow-damaged\`.`, 'error');
+        return true;
+      }
       const paths = b.marked.length ? b.marked : entry ? [join(b.path, entry.name)] : [];
       if (paths.length === 0) return true;
       askExtract(b, paths);

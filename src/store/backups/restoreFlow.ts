@@ -56,7 +56,18 @@ function reviewRestore(ctx: PaneContext, job: JobView, choice: RestoreChoice, de
   say(`Planning the restore of ${choice.guest} from ${choice.run}…`, 'busy');
   prepare(ctx.host, { guest: choice.guest, dest, run: choice.run, ...target(choice) }).then(
     (planned) => {
-      say('Read the steps; Enter asks to confirm, Esc cancels.');
+      if (planned.damage.length > 0) {
+        // The review shows why, and Enter does not go on: a damaged run never replaces a guest from here.
+        say(`${planned.found.run.name} is damaged and is not restored; Esc goes back.`, 'error');
+        ctx.openReview({
+          title: `${planned.plan.title}: refused, the run is damaged`,
+          lines: restoreReviewLines(planned),
+          hint: 'Esc: back · ↑/↓ scroll',
+          onEnter: () => say(`${planned.found.run.name} is damaged and is not restored. Pick another run.`, 'error'),
+        });
+        return;
+      }
+      say('Read the steps; the first reads every image and checks its sha256 before anything is touched. Enter asks to confirm, Esc cancels.');
       ctx.openReview({
         title: planned.plan.title,
         lines: restoreReviewLines(planned),
