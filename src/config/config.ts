@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../model/userError.js';
 import { configFile } from './paths.js';
+import { assertTrustedDir, readTrustedFile } from './trust.js';
 
 const sshSchema = z.object({
   destination: z.string().min(1),
@@ -25,6 +26,14 @@ export const configSchema = z.looseObject({
   hosts: z.array(hostSchema).default([]),
   imageDirs: z.array(z.string().min(1)).default(['/var/lib/libvirt/images']),
   demoDir: z.string().min(1).optional(),
+  /**
+   * A group that may read backup runs and images virtdeck writes (files 0640, directories 0750
+   * with that group); without it they are the running user's alone (0600, 0700).
+   */
+  group: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a group name such as backup-readers')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -55,13 +64,18 @@ export function parseConfig(text: string, file: string): Config {
   );
 }
 
-/** Reads the config file (a few hundred bytes, read once at start); a missing file means the defaults. */
+/**
+ * Reads the config file (a few hundred bytes, read once at start); a missing file means the
+ * defaults. A config file or directory another user owns or can write is refused (config/trust.ts).
+ */
 export function loadConfig(file: string = configFile()): Config {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(file, 'utf8');
+    assertTrustedDir(dirname(file), 'config directory');
+    text = readTrustedFile(file, 'config file');
+    if (text === null) return defaultConfig();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    if (e instanceof UserError) throw e;
     throw new UserError(
       `The config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
       'Check its permissions, or set VIRTDECK_HOME to use another directory.',

@@ -5,10 +5,8 @@
  * than a command: two processes (ssh … dd if=DEV, and a local dd conv=sparse) joined here,
  * stdout to stdin through a hashing, counting pass — argv arrays only, no shell on this side.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -44,6 +42,7 @@ import {
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { privateTempFile } from './privateTemp.js';
 
 async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kind: 'device' | 'file' }>, signal?: AbortSignal): Promise<P2vSourceFacts> {
   const facts: P2vSourceFacts = { sizeBytes: 0, model: null, partitionTable: null, partitions: [], mounted: [], memoryKiB: null, vcpus: null, nics: [] };
@@ -164,7 +163,7 @@ export async function prepareP2v(host: HostContext, input: P2vInput, opts: { sou
   const request = completeRequest(input, src);
   const hf = await hostFacts(host, request, opts.signal);
   const { refusals, warnings } = checkP2v(request, src, hf);
-  const xmlFile = join(tmpdir(), `virtdeck-p2v-${randomBytes(4).toString('hex')}.xml`);
+  const xmlFile = privateTempFile('p2v', 'domain.xml');
   const plan = refusals.length === 0 ? planP2v(request, src, { uri: host.uri, xmlFile, domainType: hf.domainType, uuid: randomUUID() }) : null;
   return { request, source: src, host: hf, refusals, warnings, plan };
 }

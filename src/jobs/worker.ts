@@ -13,6 +13,7 @@ import { UserError } from '../model/userError.js';
 import { findJob, isWorkerOf } from './detached.js';
 import { StatusWriter } from './jobStatus.js';
 import { processAlive } from './processes.js';
+import { assertRecoverablePlan } from './recoveryGuard.js';
 import { actionsFor } from './registry.js';
 import { finishJob, rollbackJob, type RunResult } from './runner.js';
 
@@ -44,6 +45,8 @@ export async function runWorker(id: string, opts: WorkerOptions = {}): Promise<n
   if (rec.hostname === hostname() && rec.pid !== process.ppid && rec.pid !== process.pid && processAlive(rec.pid) && isWorkerOf(rec.pid, rec.id)) {
     throw new UserError(`Job ${rec.id} is already running in worker ${rec.pid}.`, `Follow it with virtdeck job log ${rec.id} --follow.`);
   }
+  // The journal is read back from disk: it runs only as a plan virtdeck's builders could have made.
+  assertRecoverablePlan(rec, Object.keys(actionsFor(rec.kind, opts.host ?? hostForUri(rec.uri))));
   const writer = new StatusWriter(dir, rec);
   const controller = new AbortController();
   const onSignal = (sig: string) => {
