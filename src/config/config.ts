@@ -83,3 +83,15 @@ export function loadConfig(file: string = configFile()): Config {
   }
   return parseConfig(text, file);
 }
+
+/**
+ * The reader group for what virtdeck writes, or null. A config that cannot be read (or is refused)
+ * means none: the private modes are the safe side.
+ */
+export function configuredGroup(file: string = configFile()): string | null {
+  try {
+    return loadConfig(file).group ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -206,7 +206,7 @@ async function stream(a: StreamArgs, signal: AbortSignal, progress: (fraction: n
     throw new HostError({ sentence: `The stream ended after ${bytes} of ${a.sizeBytes} bytes.`, fix: 'The connection or the source disk failed midway; run the copy again.', command, stderr: String(r.stderr ?? ''), code: 'short-read' });
   }
   progress(1, a.sizeBytes);
-  await writeFile(a.hashFile, `${hash.digest('hex')}  ${bytes}\n`);
+  await writeFile(a.hashFile, `${hash.digest('hex')}  ${bytes}\n`, { mode: 0o600 });
 }
 
 async function streamHash(hashFile: string): Promise<string> {

@@ -7,6 +7,7 @@
  */
 import { shown } from '../model/shown.js';
 import type { CommandSpec, Plan } from '../model/plan.js';
+import { RUN_DIR_SCRIPT, RUN_DIR_SCRIPT_GROUP } from '../model/backupPlan.js';
 import { UserError } from '../model/userError.js';
 import { isPrivateTempPath } from './privateTemp.js';
 
@@ -38,9 +39,9 @@ export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
 
 /** The only shell scripts plan steps run (`sh -c SCRIPT`); anything else in a journal is not ours. */
 export const PLAN_SCRIPTS: ReadonlySet<string> = new Set([
-  // model/backupPlan.ts: the run directory, reachable by QEMU for push backups (see its mkdir step).
-  'umask 077 && mkdir -p -m 0711 -- "$1" && mkdir -m 0711 -- "$2"',
-  'umask 027 && mkdir -p -m 0751 -- "$1" && mkdir -m 0751 -- "$2" && chgrp -- "$3" "$2" && chmod 2751 -- "$2"',
+  // model/backupPlan.ts: the run directory, reachable by QEMU for push backups.
+  RUN_DIR_SCRIPT,
+  RUN_DIR_SCRIPT_GROUP,
   // The same step as journaled by virtdeck before runs were private (old journals still finish).
   'mkdir -p -- "$1" && mkdir -m 0755 -- "$2"',
 ]);
