@@ -8,7 +8,7 @@
  * start from their 0600 disks, and the push backup wrote into a 0711 run directory.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path, { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -31,13 +31,14 @@ const GUESTS = [LIVE, RESTORED, P2V];
 const sh = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 const virsh = (...args: string[]) => sh('virsh', '-c', URI, ...args);
 
-function cli(...args: string[]) {
+function cliIn(virtdeckHome: string, ...args: string[]) {
   return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
     reject: false,
     cwd: root,
-    env: { VIRTDECK_HOME: home, NO_COLOR: '1' },
+    env: { VIRTDECK_HOME: virtdeckHome, NO_COLOR: '1' },
   });
 }
+const cli = (...args: string[]) => cliIn(home, ...args);
 
 function removeGuests(): void {
   for (const g of GUESTS) {
@@ -146,6 +147,23 @@ describe('files virtdeck writes are private, and guests still start', () => {
     virsh('start', '--domain', P2V);
     expect(virsh('domstate', '--domain', P2V).trim()).toBe('running');
     virsh('destroy', '--domain', P2V);
+  });
+
+  test('with "group": "kvm" in the config: the run is 0640 files in setgid 2751 directories of that group, and the push backup works', async () => {
+    const groupHome = join(S, 'home-group');
+    const groupDest = join(S, 'dest-group');
+    mkdirSync(join(groupHome, 'config'), { recursive: true, mode: 0o700 });
+    chmodSync(groupHome, 0o700);
+    writeFileSync(join(groupHome, 'config', 'config.json'), JSON.stringify({ group: 'kvm' }), { mode: 0o600 });
+    mkdirSync(groupDest);
+    chmodSync(groupDest, 0o711);
+    const r = await cliIn(groupHome, 'backup', 'run', LIVE, '--dest', groupDest, '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const kvm = Number(sh('getent', 'group', 'kvm').split(':')[2]);
+    const entries = walk(groupDest).map((e) => ({ ...e, gid: statSync(e.path).gid }));
+    expect(JSON.parse(readFileSync(join(entries.find((e) => e.path.endsWith('manifest.json'))?.path ?? ''), 'utf8')).method).toBe('backup-api');
+    expect(entries.filter((e) => !e.dir).map((e) => [octal(e.mode), e.gid])).toEqual(entries.filter((e) => !e.dir).map(() => ['0640', kvm]));
+    expect(entries.filter((e) => e.dir).map((e) => [octal(e.mode), e.gid])).toEqual(entries.filter((e) => e.dir).map(() => ['2751', kvm]));
   });
 
   test('the state directory: journals, logs, progress and locks are 0600 in 0700 directories', () => {
