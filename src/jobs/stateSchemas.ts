@@ -60,8 +60,8 @@ export const journalSchema = z
     params: z.unknown().optional(),
     error: z.string().optional(),
   })
-  .refine((r) => r.steps.length === r.plan.steps.length, { message: 'one step record per plan step' })
-  .refine((r) => r.kind === r.plan.kind, { message: 'the job kind is the plan kind' });
+  // The runner indexes one by the other; recovery also wants kind === plan.kind (recoveryGuard.ts).
+  .refine((r) => r.steps.length === r.plan.steps.length, { message: 'one step record per plan step' });
 
 export const lockSchema = z.object({
   jobId: z.string(),

@@ -45,8 +45,6 @@ export async function runWorker(id: string, opts: WorkerOptions = {}): Promise<n
   if (rec.hostname === hostname() && rec.pid !== process.ppid && rec.pid !== process.pid && processAlive(rec.pid) && isWorkerOf(rec.pid, rec.id)) {
     throw new UserError(`Job ${rec.id} is already running in worker ${rec.pid}.`, `Follow it with virtdeck job log ${rec.id} --follow.`);
   }
-  // The journal is read back from disk: it runs only as a plan virtdeck's builders could have made.
-  assertRecoverablePlan(rec, Object.keys(actionsFor(rec.kind, opts.host ?? hostForUri(rec.uri))));
   const writer = new StatusWriter(dir, rec);
   const controller = new AbortController();
   const onSignal = (sig: string) => {
@@ -67,6 +65,8 @@ export async function runWorker(id: string, opts: WorkerOptions = {}): Promise<n
     const runOpts = { host, stateDir: dir, signal: controller.signal, onEvent: writer.onEvent, actions: actionsFor(rec.kind, host) };
     let r: RunResult;
     try {
+      // The journal is read back from disk: it runs only as a plan virtdeck's builders could have made.
+      assertRecoverablePlan(rec, Object.keys(runOpts.actions));
       r = opts.rollback ? await rollbackJob(journal, runOpts) : await finishJob(journal, runOpts);
     } catch (e) {
       // Refused before a step ran (a lock held by another job, a host that cannot be reached).
