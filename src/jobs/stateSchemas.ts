@@ -44,16 +44,20 @@ export const planSchema = z.object({
 const stepState = z.enum(['pending', 'running', 'done', 'failed', 'undone', 'undo-failed']);
 const jobState = z.enum(['running', 'done', 'failed', 'cancelled', 'rolled-back', 'rollback-failed']);
 
+/** An ISO time: recovery prints it with toISOString, which throws on an invalid date. */
+const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO time');
+
 export const journalSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/),
+    // Names files beside the journal (ID.progress.json, ID.log): no path separators, no leading dot.
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
     kind: z.string().min(1),
     title: z.string(),
     uri: z.string(),
     pid: z.number().int(),
     hostname: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
     state: jobState,
     plan: planSchema,
     steps: z.array(z.object({ state: stepState, startedAt: z.string().optional(), endedAt: z.string().optional(), error: z.string().optional() })),

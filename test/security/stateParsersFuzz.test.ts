@@ -127,8 +127,8 @@ describe('state parsers never throw anything but a UserError', () => {
       uri: 'qemu:///system',
       pid: 1,
       hostname: 'h',
-      createdAt: 'x',
-      updatedAt: 'x',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
       state: 'running',
       steps: [{ state: 'pending' }],
     };
