@@ -18,10 +18,10 @@ const DEMO = ['qemu-img', 'qemu-io', 'mke2fs', 'sfdisk', 'tee', 'rmdir', ...VIRS
 /** The programs each plan builder's steps and undos run (model/*Plan.ts, jobs/*.ts). */
 export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
   convert: ['qemu-img', 'setpriv', ...VIRSH, ...FILES],
-  expand: ['qemu-img', 'guestfish', 'virt-resize', ...VIRSH, ...FILES],
+  expand: ['qemu-img', 'setpriv', 'guestfish', 'env', ...VIRSH, ...FILES],
   backup: ['qemu-img', 'sh', ...VIRSH, ...FILES],
   'backup-restore': ['qemu-img', ...VIRSH, ...FILES],
-  'import-vmware': ['qemu-img', ...VIRSH, ...FILES],
+  'import-vmware': ['qemu-img', 'setpriv', ...VIRSH, ...FILES],
   p2v: ['qemu-img', 'ssh', 'dd', 'sha256sum', 'sh', ...VIRSH, ...FILES],
   mergeide: ['guestfish', 'cp', 'cmp', 'xorriso', ...VIRSH, ...FILES],
   'snapshot-create': ['qemu-img', ...VIRSH, ...FILES],
@@ -56,10 +56,26 @@ function refuse(rec: { id: string }, what: string): UserError {
   );
 }
 
+/** guestfish reads `!cmd`, `<!cmd` and `| cmd` as host shell commands: a script with one is not ours. */
+const GUESTFISH_SHELL = /(^|\n)\s*<?!|\|/;
+
 function checkCommand(rec: { id: string }, kind: string, c: CommandSpec): void {
   const allowed = PLAN_PROGRAMS[kind] ?? [];
-  const program = c.argv[0] ?? '';
+  let program = c.argv[0] ?? '';
+  // `env VAR=… guestfish …` (expand's launch): env only ever sets variables for guestfish.
+  if (program === 'env') {
+    const rest = c.argv.slice(1).filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
+    if (rest[0] !== 'guestfish') throw refuse(rec, 'runs env with a program other than guestfish');
+    program = 'env';
+  }
   if (!allowed.includes(program)) throw refuse(rec, `runs ${shown(program)} in a ${shown(kind)} job`);
+  // convertPlan's `setpriv --pdeathsig KILL -- qemu-img …`: setpriv only ever wraps qemu-img.
+  if (program === 'setpriv' && !(c.argv[1] === '--pdeathsig' && c.argv[2] === 'KILL' && c.argv[3] === '--' && c.argv[4] === 'qemu-img')) {
+    throw refuse(rec, 'runs setpriv around a program other than qemu-img');
+  }
+  if (c.argv.includes('guestfish') && (c.argv.some((w) => /^(<?!|\|)/.test(w)) || (c.input !== undefined && GUESTFISH_SHELL.test(c.input)))) {
+    throw refuse(rec, 'gives guestfish a host shell command');
+  }
   if (program === 'sh' && !(c.argv[1] === '-c' && PLAN_SCRIPTS.has(c.argv[2] ?? ''))) throw refuse(rec, 'runs a shell script');
   if (program === 'ssh' && c.argv.some((w) => SSH_LOCAL_COMMAND.test(w))) throw refuse(rec, 'gives ssh an option that runs a local command');
 }
@@ -72,8 +88,9 @@ export function assertRecoverablePlan(rec: { id: string; kind: string; plan: Pla
   const { kind, plan } = rec;
   if (!Object.hasOwn(PLAN_PROGRAMS, kind) || plan.kind !== kind) throw refuse(rec, `is of the kind ${shown(kind)}`);
   for (const step of plan.steps) {
-    if (step.command) checkCommand(rec, kind, step.command);
-    if (step.undo?.command) checkCommand(rec, kind, step.undo.command);
+    // A step (or undo) with an action runs that action; its command is only what the review showed.
+    if (step.command && !step.action) checkCommand(rec, kind, step.command);
+    if (step.undo?.command && !step.undo.action) checkCommand(rec, kind, step.undo.command);
     for (const a of [step.action, step.undo?.action]) {
       if (a && !actionNames.includes(a.name)) throw refuse(rec, `names the action ${shown(a.name)}`);
     }

@@ -138,5 +138,18 @@ describe('state parsers never throw anything but a UserError', () => {
     expect(() => assertRecoverablePlan(ok!, [])).not.toThrow();
     const bad = parseJournal(JSON.stringify({ ...base, plan: plan(['bash', '-c', 'id']) }));
     expect(() => assertRecoverablePlan(bad!, [])).toThrow(UserError);
+    // Wrappers a builder uses only around its own tools.
+    const wrapped = parseJournal(JSON.stringify({ ...base, plan: plan(['setpriv', '--pdeathsig', 'KILL', '--', 'qemu-img', 'convert', '/a', '/b']) }));
+    expect(() => assertRecoverablePlan(wrapped!, [])).not.toThrow();
+    for (const argv of [['setpriv', '--pdeathsig', 'KILL', '--', 'touch', '/owned'], ['sh', '-c', 'touch /owned']]) {
+      const j = parseJournal(JSON.stringify({ ...base, plan: plan(argv) }));
+      expect(() => assertRecoverablePlan(j!, [])).toThrow(/which no virtdeck plan contains/);
+    }
+    const expand = (argv: string[], input?: string) =>
+      parseJournal(JSON.stringify({ ...base, kind: 'expand', plan: { ...plan(argv), kind: 'expand', steps: [{ id: 'a', title: 'a', command: { runsOn: 'sys', argv, ...(input ? { input } : {}) } }] } }));
+    expect(() => assertRecoverablePlan(expand(['env', 'LIBGUESTFS_BACKEND=direct', 'guestfish', '--rw', '-a', '/i', '--', 'resize2fs', '/dev/sda1'])!, [])).not.toThrow();
+    expect(() => assertRecoverablePlan(expand(['env', 'X=1', 'touch', '/owned'])!, [])).toThrow(UserError);
+    expect(() => assertRecoverablePlan(expand(['guestfish', '--rw', '-a', '/i', '--', '!touch', '/owned'])!, [])).toThrow(/host shell command/);
+    expect(() => assertRecoverablePlan(expand(['guestfish', '--rw', '-a', '/i'], 'run\n!touch /owned\n')!, [])).toThrow(/host shell command/);
   });
 });
