@@ -1,7 +1,8 @@
 import pkg from '../../package.json' with { type: 'json' };
-import { loadConfig } from '../config/config.js';
+import { configuredGroup, loadConfig } from '../config/config.js';
 import { createHostContext, type HostOptions, resolveUri } from '../config/connect.js';
 import type { HostContext } from '../host/hostContext.js';
+import { writeModes } from '../model/fileModes.js';
 import { runCli } from './commands/program.js';
 import { formatError, processOutput } from './output.js';
 
@@ -51,6 +52,12 @@ function hostFromConfig(opts: HostOptions): HostOptions {
   }
   return entry ? { uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
 }
+
+// Set before anything is written: every file virtdeck or a child it starts (qemu-img, virsh, cp,
+// a detached worker) creates is private from its first byte (0600, or 0640 for a configured group),
+// never world-readable and narrowed by a chmod afterwards. Directories QEMU needs are made 0711.
+process.umask(0o077);
+process.umask(writeModes(configuredGroup()).umask);
 
 // `virtdeck job list | head`: a reader that stops early is no error, as for coreutils. A job
 // cut short this way is journaled like one whose SSH session dropped.

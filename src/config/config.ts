@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { checkSshDestination } from '../model/sshDestination.js';
 import { UserError } from '../model/userError.js';
 import { configFile } from './paths.js';
+import { assertTrustedDir, readTrustedFile } from './trust.js';
 
 /** The reason a host or user cannot be given to ssh, as a zod issue (the config is root's, but a typo must not become an ssh option). */
 function sshDestinationIssue(destination: string): string | null {
@@ -36,6 +37,14 @@ export const configSchema = z.looseObject({
   hosts: z.array(hostSchema).default([]),
   imageDirs: z.array(z.string().min(1)).default(['/var/lib/libvirt/images']),
   demoDir: z.string().min(1).optional(),
+  /**
+   * A group that may read backup runs and images virtdeck writes (files 0640, directories 0750
+   * with that group); without it they are the running user's alone (0600, 0700).
+   */
+  group: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a group name such as backup-readers')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -66,17 +75,34 @@ export function parseConfig(text: string, file: string): Config {
   );
 }
 
-/** Reads the config file (a few hundred bytes, read once at start); a missing file means the defaults. */
+/**
+ * Reads the config file (a few hundred bytes, read once at start); a missing file means the
+ * defaults. A config file or directory another user owns or can write is refused (config/trust.ts).
+ */
 export function loadConfig(file: string = configFile()): Config {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(file, 'utf8');
+    assertTrustedDir(dirname(file), 'config directory');
+    text = readTrustedFile(file, 'config file');
+    if (text === null) return defaultConfig();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    if (e instanceof UserError) throw e;
     throw new UserError(
       `The config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
       'Check its permissions, or set VIRTDECK_HOME to use another directory.',
     );
   }
   return parseConfig(text, file);
+}
+
+/**
+ * The reader group for what virtdeck writes, or null. A config that cannot be read (or is refused)
+ * means none: the private modes are the safe side.
+ */
+export function configuredGroup(file: string = configFile()): string | null {
+  try {
+    return loadConfig(file).group ?? null;
+  } catch {
+    return null;
+  }
 }

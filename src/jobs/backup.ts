@@ -8,7 +8,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname as localHostname } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../config/config.js';
+import { configuredGroup, loadConfig } from '../config/config.js';
 import { configFile, stateDir as defaultStateDir } from '../config/paths.js';
 import {
   agentPing,
@@ -369,7 +369,10 @@ export async function writeManifest(exec: Executor, dir: string, draft: Manifest
 }
 
 const writeManifestAction: Action = async (raw, ctx) => {
-  const a = raw as { dir: string; draft: ManifestDraft };
+  const a = raw as { dir: string; draft: ManifestDraft; readers?: string };
+  // libvirtd makes push-backup targets 0600 whatever our umask; the reader group's files are 0640
+  // (widening only, in a directory that was never open to others).
+  if (a.readers) await ctx.host.sysExec.run(['chmod', '0640', '--', ...a.draft.disks.map((d) => `${a.dir}/${d.file}`)], { signal: ctx.signal });
   await writeManifest(ctx.host.sysExec, a.dir, a.draft, ctx.signal);
 };
 
@@ -491,7 +494,7 @@ function logLine(dir: string, at: Date, line: string): void {
   try {
     const logs = join(dir, 'logs');
     mkdirSync(logs, { recursive: true, mode: 0o700 });
-    appendFileSync(join(logs, `backup-${at.toISOString().slice(0, 10)}.log`), `${new Date().toISOString()} ${line}\n`);
+    appendFileSync(join(logs, `backup-${at.toISOString().slice(0, 10)}.log`), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
   } catch {
     // A log that cannot be written must not fail the backup itself.
   }
@@ -541,7 +544,7 @@ export async function runBackup(host: HostContext, o: RunBackupOptions): Promise
       const planned = planGuestBackup(
         facts,
         decision,
-        { dest: o.dest, now: started, full: Boolean(o.full), hostname, uri: host.uri, required: new Map(required.map((r) => [r.target, r.required])) },
+        { dest: o.dest, now: started, full: Boolean(o.full), hostname, uri: host.uri, required: new Map(required.map((r) => [r.target, r.required])), group: configuredGroup() },
         (args) => virshArgv(host, args),
       );
       result = { ...base, run: planned.runName, kind: decision.kind, method: decision.method, consistency: decision.consistency, note: decision.note };

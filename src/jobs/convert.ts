@@ -1,13 +1,4 @@
-/**
- * The disk round trip on a real host: reads what the source is and who uses it, checks the
- * destination (existing files, free space from qemu-img measure), builds the plan from
- * model/convertPlan.ts and runs it through the runner. The actions here are the steps that are
- * more than one command; they are registered by job kind so an interrupted conversion can be
- * finished or rolled back by a later virtdeck.
- */
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { HostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
@@ -36,6 +27,7 @@ import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDes
 import { refuseRunningUsers, usersOfFiles } from './diskUsers.js';
 import type { Action, RunnerEvent, RunResult } from './runner.js';
 import { runPlan } from './runner.js';
+import { privateTempFile } from './privateTemp.js';
 import { probeWritableDir } from './writableDir.js';
 
 async function qemuImg(exec: Executor, argv: string[], signal?: AbortSignal): Promise<string> {
@@ -183,7 +175,7 @@ export async function prepareConvert(host: HostContext, input: ConvertInput, sig
   const facts = await gatherConvertFacts(host, request, signal);
   const check = checkConvert(request, facts);
   if (check.refusals.length > 0) return { request, facts, check, plan: null };
-  const xmlFile = join(tmpdir(), `virtdeck-convert-${randomBytes(4).toString('hex')}.xml`);
+  const xmlFile = privateTempFile('convert', 'domain.xml');
   const plan = planConvert(request, facts, { uri: host.uri, xmlFile, compare: input.compare });
   return { request, facts, check, plan };
 }

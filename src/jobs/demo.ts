@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { stateDir } from '../config/paths.js';
@@ -178,7 +178,11 @@ function resolvePrefix(opts: DemoOptions): string {
 function prepareLocalStateDir(host: HostContext, dir: string): void {
   if (host.sysExec.label !== 'local') return;
   const state = normalizeDir(stateDir());
-  if (dir.startsWith(`${state}/`) && !existsSync(state)) mkdirSync(state, { recursive: true, mode: 0o755 });
+  if (dir.startsWith(`${state}/`) && !existsSync(state)) {
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    // Search only (0711): QEMU reaches the sandbox's images, no one lists or reads the journals.
+    chmodSync(state, 0o711);
+  }
 }
 
 /** Makes the demo guests exist (PREFIXweb running); running it again changes nothing. */

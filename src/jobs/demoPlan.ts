@@ -536,7 +536,7 @@ export function planDemo(observed: DemoObserved, accel: Accel, rawDir: string, o
   if (work.length === 0 && manifest) return plan([]);
 
   if (!observed.dirExists) {
-    steps.push(step('mkdir', `Create the sandbox directory ${dir}`, sys('mkdir', '-p', '-m', '0755', dir)));
+    steps.push(step('mkdir', `Create the sandbox directory ${dir}`, sys('mkdir', '-p', '-m', '0711', dir)));
   }
   // The manifest is written before anything is created, so a run that stops half-way still
   // tells reset what may exist.

@@ -5,9 +5,10 @@
  * changed since the last look. qemu-img facts are cached by (path, size, mtime) in memory and in
  * stateDir()/disk-info-cache.json, so a refresh of 200 unchanged images runs no qemu-img at all.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname as localDirname, join } from 'node:path';
 import { stateDir } from '../config/paths.js';
+import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import { HostError, toHostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import { fileIdentities } from '../host/fileIdentity.js';
@@ -30,6 +31,7 @@ import {
   type VmdkFacts,
 } from '../model/diskInventory.js';
 import { UserError } from '../model/userError.js';
+import { diskCacheSchema, parseStateJson } from './stateSchemas.js';
 
 export const CACHE_FILE_NAME = 'disk-info-cache.json';
 
@@ -247,20 +249,32 @@ interface CacheFile {
   hosts: Record<string, Record<string, CacheEntry>>;
 }
 
+/** Pure: the cache file's content, or null when the text is not one. */
+export function parseCacheFile(text: string): CacheFile | null {
+  return parseStateJson(diskCacheSchema, text) as CacheFile | null;
+}
+
+/**
+ * Missing or damaged: it is only a cache, start again. One another user owns or can write is
+ * refused (UserError): its facts decide which format images are opened with.
+ */
 function readCacheFile(file: string): CacheFile {
+  assertTrustedDir(localDirname(file), 'state directory');
+  let text: string | null = null;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
-    if (parsed?.version === 1 && parsed.hosts && typeof parsed.hosts === 'object') return parsed;
-  } catch {
-    // Missing or damaged: it is only a cache, start again.
+    text = readTrustedFile(file, 'disk facts cache');
+  } catch (e) {
+    if (e instanceof UserError) throw e;
   }
-  return { version: 1, hosts: {} };
+  return (text === null ? null : parseCacheFile(text)) ?? { version: 1, hosts: {} };
 }
 
 function writeCacheFile(file: string, content: CacheFile): void {
-  mkdirSync(localDirname(file), { recursive: true });
+  mkdirSync(localDirname(file), { recursive: true, mode: 0o700 });
+  assertTrustedDir(localDirname(file), 'state directory');
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(content), { mode: 0o600 });
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, JSON.stringify(content), { mode: 0o600, flag: 'wx' });
   renameSync(tmp, file);
 }
 

@@ -3,16 +3,19 @@
  * atomically a few times a second) and a log (ID.log, appended) beside its journal, so a virtdeck
  * started from another SSH login — or `virtdeck job log --follow` — sees the same job live.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { commandLine } from '../model/plan.js';
 import type { Progress } from '../model/progress.js';
+import { UserError } from '../model/userError.js';
 import type { JobState, JournalRecord } from './journal.js';
 import { jobsDir, listJournals } from './journal.js';
 import { writeFileAtomic } from './atomicFile.js';
+import { readTrustedFile } from '../config/trust.js';
 import { processAlive } from './processes.js';
 import type { RunnerEvent } from './runner.js';
+import { parseStateJson, progressSchema } from './stateSchemas.js';
 
 export interface ProgressSnapshot {
   id: string;
@@ -124,20 +127,24 @@ export class StatusWriter {
   }
 }
 
+/** Pure: a progress snapshot, or null when the text is not one. */
+export function parseProgress(text: string): ProgressSnapshot | null {
+  return parseStateJson(progressSchema, text);
+}
+
+/** A snapshot another user could have written is refused (throws); a missing or damaged one is null. */
 export function readProgress(stateDir: string, id: string): ProgressSnapshot | null {
-  try {
-    return JSON.parse(readFileSync(progressPath(stateDir, id), 'utf8')) as ProgressSnapshot;
-  } catch {
-    return null;
-  }
+  const text = readTrustedFile(progressPath(stateDir, id), 'progress file');
+  return text === null ? null : parseProgress(text);
 }
 
 /** The last `lines` lines of a job's log ([] when it has none yet). */
 export function readLogTail(stateDir: string, id: string, lines = 200): string[] {
   let text = '';
   try {
-    text = readFileSync(logPath(stateDir, id), 'utf8');
-  } catch {
+    text = readTrustedFile(logPath(stateDir, id), 'job log') ?? '';
+  } catch (e) {
+    if (e instanceof UserError) throw e;
     return [];
   }
   const all = text.replace(/\n$/, '').split('\n');

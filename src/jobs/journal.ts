@@ -4,11 +4,14 @@
  * start knows which steps finished, which one was running, and how to undo them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import type { Plan } from '../model/plan.js';
+import { UserError } from '../model/userError.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { processAlive } from './processes.js';
+import { journalSchema, parseStateJson } from './stateSchemas.js';
 
 export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'undo-failed';
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled' | 'rolled-back' | 'rollback-failed';
@@ -50,6 +53,7 @@ export class Journal {
   static create(stateDir: string, init: { plan: Plan; uri: string; hostname: string; params?: unknown }): Journal {
     const dir = jobsDir(stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    assertTrustedJobsDir(stateDir);
     const now = new Date().toISOString();
     // Milliseconds in the id: journals are listed by name, and two jobs often start in one second.
     const id = `${now.replace(/[-:.]/g, '')}-${init.plan.kind}-${randomBytes(3).toString('hex')}`;
@@ -71,8 +75,16 @@ export class Journal {
     return j;
   }
 
+  /** Refuses a journal that is not ours (see config/trust.ts) or not in the journal's shape. */
   static load(path: string): Journal {
-    return new Journal(path, JSON.parse(readFileSync(path, 'utf8')) as JournalRecord);
+    const text = readTrustedFile(path, 'journal');
+    const rec = text === null ? null : parseJournal(text);
+    if (!rec) throw new UserError(`${path} is not a virtdeck journal (missing, or not in the journal's format).`, 'Remove it if you did not make it; virtdeck will not act on it.');
+    return new Journal(path, rec);
+  }
+
+  static fromRecord(path: string, rec: JournalRecord): Journal {
+    return new Journal(path, rec);
   }
 
   get record(): Readonly<JournalRecord> {
@@ -109,7 +121,19 @@ export class Journal {
   }
 }
 
+/** Pure: a journal record, or null when the text is not one. */
+export function parseJournal(text: string): JournalRecord | null {
+  return parseStateJson(journalSchema, text) as JournalRecord | null;
+}
+
+/** The state dir and its jobs dir, refused (UserError) when another user owns or can write them. */
+export function assertTrustedJobsDir(stateDir: string): void {
+  assertTrustedDir(stateDir, 'state directory');
+  assertTrustedDir(jobsDir(stateDir), 'jobs directory');
+}
+
 export function listJournals(stateDir: string): Journal[] {
+  assertTrustedJobsDir(stateDir);
   let names: string[];
   try {
     names = readdirSync(jobsDir(stateDir));
@@ -119,12 +143,13 @@ export function listJournals(stateDir: string): Journal[] {
   const out: Journal[] = [];
   // ID.progress.json beside each journal is its progress snapshot (jobs/jobStatus.ts), not a journal.
   for (const n of names.filter((x) => x.endsWith('.json') && !x.endsWith('.progress.json')).sort()) {
-    try {
-      out.push(Journal.load(join(jobsDir(stateDir), n)));
-    } catch {
-      // A journal cut short by a crash before its first rename cannot exist (writes are atomic);
-      // anything unreadable is not ours to interpret.
-    }
+    // A file another user could have written is refused outright (it throws); one in the wrong
+    // shape is skipped: a journal cut short by a crash cannot exist (writes are atomic), so it is
+    // not ours to interpret.
+    const path = join(jobsDir(stateDir), n);
+    const text = readTrustedFile(path, 'journal');
+    const rec = text === null ? null : parseJournal(text);
+    if (rec) out.push(Journal.fromRecord(path, rec));
   }
   return out;
 }

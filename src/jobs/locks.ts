@@ -4,12 +4,14 @@
  * once. One file per target in stateDir()/locks, created with O_EXCL; a lock whose process is gone
  * (killed, host rebooted) is stale and taken over.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
+import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import { UserError } from '../model/userError.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { processAlive, processStart } from './processes.js';
+import { lockSchema, parseStateJson } from './stateSchemas.js';
 
 export interface LockTarget {
   kind: 'guest' | 'image';
@@ -85,12 +87,20 @@ export function busyError(target: LockTarget, holder: LockOwner): UserError {
   );
 }
 
+/** Pure: a lock file's record, or null when the text is not one. */
+export function parseLock(text: string): LockFile | null {
+  return parseStateJson(lockSchema, text);
+}
+
+/** A lock another user could have written is refused (throws); a missing or damaged one reads as null. */
 function readLock(path: string): LockFile | null {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockFile;
-  } catch {
-    return null;
-  }
+  const text = readTrustedFile(path, 'lock file');
+  return text === null ? null : parseLock(text);
+}
+
+function assertTrustedLocksDir(stateDir: string): void {
+  assertTrustedDir(stateDir, 'state directory');
+  assertTrustedDir(locksDir(stateDir), 'locks directory');
 }
 
 function writeExclusive(path: string, text: string): boolean {
@@ -134,11 +144,18 @@ function mayTakeOver(l: LockFile, owner: LockOwner): boolean {
 export function acquireLocks(stateDir: string, uri: string, targets: { guests: string[]; images: string[] }, owner: LockOwner): HeldLocks {
   const dir = locksDir(stateDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  assertTrustedLocksDir(stateDir);
   const held: { path: string; file: LockFile }[] = [];
   const release = () => {
     for (const h of held.splice(0)) {
       // Only our own lock: after a takeover by another job the file is no longer ours to remove.
-      if (readLock(h.path)?.jobId === h.file.jobId) {
+      let mine = false;
+      try {
+        mine = readLock(h.path)?.jobId === h.file.jobId;
+      } catch {
+        // refused: not ours to remove
+      }
+      if (mine) {
         try {
           unlinkSync(h.path);
         } catch {
@@ -198,6 +215,7 @@ export function acquireLocks(stateDir: string, uri: string, targets: { guests: s
 /** Every lock file with its holder, for `job list` and tests. */
 export function readLocks(stateDir: string): (LockOwner & { target: LockTarget; uri: string; stale: boolean })[] {
   let names: string[] = [];
+  assertTrustedLocksDir(stateDir);
   try {
     names = readdirSync(locksDir(stateDir));
   } catch {

@@ -5,10 +5,8 @@
  * than a command: two processes (ssh … dd if=DEV, and a local dd conv=sparse) joined here,
  * stdout to stdin through a hashing, counting pass — argv arrays only, no shell on this side.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -47,6 +45,7 @@ import {
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { privateTempFile } from './privateTemp.js';
 import { probeWritableDir } from './writableDir.js';
 
 async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kind: 'device' | 'file' }>, signal?: AbortSignal): Promise<P2vSourceFacts> {
@@ -176,7 +175,7 @@ export async function prepareP2v(host: HostContext, input: P2vInput, opts: { sou
   const request = completeRequest(input, src);
   const hf = await hostFacts(host, request, opts.signal);
   const { refusals, warnings } = checkP2v(request, src, hf);
-  const xmlFile = join(tmpdir(), `virtdeck-p2v-${randomBytes(4).toString('hex')}.xml`);
+  const xmlFile = privateTempFile('p2v', 'domain.xml');
   const plan = refusals.length === 0 ? planP2v(request, src, { uri: host.uri, xmlFile, domainType: hf.domainType, uuid: randomUUID() }) : null;
   return { request, source: src, host: hf, refusals, warnings, plan };
 }
@@ -220,7 +219,7 @@ async function stream(a: StreamArgs, signal: AbortSignal, progress: (fraction: n
     throw new HostError({ sentence: `The stream ended after ${bytes} of ${a.sizeBytes} bytes.`, fix: 'The connection or the source disk failed midway; run the copy again.', command, stderr: String(r.stderr ?? ''), code: 'short-read' });
   }
   progress(1, a.sizeBytes);
-  await writeFile(a.hashFile, `${hash.digest('hex')}  ${bytes}\n`);
+  await writeFile(a.hashFile, `${hash.digest('hex')}  ${bytes}\n`, { mode: 0o600 });
 }
 
 async function streamHash(hashFile: string): Promise<string> {

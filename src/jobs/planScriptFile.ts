@@ -6,8 +6,9 @@ import { type Plan, planScript } from '../model/plan.js';
 export function savePlanScript(stateDir: string, kind: string, plan: Plan, now = new Date()): string {
   const dir = join(stateDir, 'plans');
   const file = join(dir, `${kind}-${now.toISOString().replace(/[:.]/g, '-')}.sh`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, planScript(plan), { mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Executable by its owner only, and a new file: a plan script names images and guests.
+  writeFileSync(file, planScript(plan), { mode: 0o700, flag: 'wx' });
   return file;
 }
 

@@ -12,7 +12,9 @@ import { type GuestRow, listGuests } from '../host/virsh.js';
 import { isOverlayPath } from '../model/backupPlan.js';
 import { commitOverlay } from './backup.js';
 import type { PlanStep } from '../model/plan.js';
+import { UserError } from '../model/userError.js';
 import { interruptedJobs, type Journal, type JournalRecord, listJournals, resumePoint, type StepState } from './journal.js';
+import { assertRecoverablePlan } from './recoveryGuard.js';
 import { actionsFor } from './registry.js';
 import { finishJob, type RunnerEvent, type RunResult, rollbackJob } from './runner.js';
 
@@ -154,8 +156,9 @@ export interface ResolveResult {
 async function resolveJob(host: HostContext, id: string, how: 'finish' | 'rollback', opts: ResolveOptions): Promise<ResolveResult> {
   const dir = opts.stateDir ?? defaultStateDir();
   const journal = journalById(dir, id);
-  if (!journal) throw new Error(`no journal ${id}`);
+  if (!journal) throw new UserError(`There is no journal ${id} in ${dir}.`, 'List the interrupted jobs with virtdeck recover --list.');
   const runOpts = { host, stateDir: dir, signal: opts.signal, onEvent: opts.onEvent, actions: actionsFor(journal.record.kind, host) };
+  assertRecoverablePlan(journal.record, Object.keys(runOpts.actions));
   const run = how === 'finish' ? await finishJob(journal, runOpts) : await rollbackJob(journal, runOpts);
   const ok = run.state === (how === 'finish' ? 'done' : 'rolled-back');
   const message = ok

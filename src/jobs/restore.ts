@@ -1,17 +1,4 @@
-/**
- * Whole-guest restore from any backup run: to the same guest (it must be off; its current disks
- * are moved aside, never overwritten) or as a new guest (new name, UUID and MACs, disks in a
- * chosen directory). An incremental run is rebuilt into a standalone image by one `qemu-img
- * convert` of the chain's top image (qemu follows the relative backing files).
- *
- * The plan (planRestore, pure) writes every image to a temp name first and renames it into place
- * only after all copies succeeded, so a cancel or SIGKILL during the long copies leaves the guest
- * untouched; every step has an undo that is safe on a partial result, so the runner (or a later
- * virtdeck, through the journal) can roll the whole job back.
- */
-import { randomBytes } from 'node:crypto';
-import { unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
@@ -43,6 +30,7 @@ import { userText } from '../model/fileIdentity.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
 import { inUseRefusal, lookUpImages } from './diskUsers.js';
 import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
+import { privateTempFile, removeStepFile, writeStepFile } from './privateTemp.js';
 import { VERIFY_ACTION, type VerifyArgs, checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, verifyRunFiles } from './runCheck.js';
 
 export const RESTORE_JOB_KIND = 'backup-restore';
@@ -390,12 +378,12 @@ export function restoreActions(host: HostContext): Record<string, Action> {
   };
   const define: Action = async (args) => {
     const { xml } = args as { xml: string };
-    const file = posix.join(tmpdir(), `virtdeck-restore-${randomBytes(4).toString('hex')}.xml`);
-    writeFileSync(file, xml, { mode: 0o600 });
+    const file = privateTempFile('restore', 'domain.xml');
+    writeStepFile(file, xml);
     try {
       await host.virshExec.run(['virsh', '-c', host.uri, 'define', '--file', file]);
     } finally {
-      unlinkSync(file);
+      removeStepFile(file);
     }
   };
   const undefine: Action = async (args) => {
@@ -467,7 +455,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
     domainType: domainTypeFor(accel.accel),
     newMacs: Array.from({ length: nics }, () => randomMac('kvm')),
     now,
-    xmlFile: posix.join(tmpdir(), `virtdeck-restore-${randomBytes(4).toString('hex')}.xml`),
+    xmlFile: privateTempFile('restore', 'domain.xml'),
     verify,
   };
   const draft = planRestore(full, base, (a) => virshArgv(host, a));

@@ -3,7 +3,7 @@
  * through an AbortSignal, and on failure or cancel the finished steps undone in reverse. The same
  * code finishes or rolls back a journal left by an interrupted virtdeck.
  */
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Executor } from '../host/exec.js';
 import { HostError, toHostError } from '../host/errors.js';
@@ -13,6 +13,7 @@ import { type PartProgress, type Progress, ProgressTracker, qemuImgProgressStrea
 import { UserError } from '../model/userError.js';
 import { Journal, type JournalRecord, resumePoint } from './journal.js';
 import { acquireLocks, type HeldLocks } from './locks.js';
+import { removeStepFile, writeStepFile } from './privateTemp.js';
 
 export type RunnerEvent =
   | { type: 'step-start'; index: number; step: PlanStep }
@@ -88,7 +89,7 @@ async function runStep(step: PlanStep, index: number, opts: RunOptions, signal: 
     const progress = tracker.update(fraction, Date.now());
     emit({ type: 'progress', index, progress: parts ? { ...progress, parts } : progress });
   };
-  if (step.writesFile) writeFileSync(step.writesFile.path, step.writesFile.content, { mode: 0o600, flag: 'w' });
+  if (step.writesFile) writeStepFile(step.writesFile.path, step.writesFile.content);
   try {
     if (step.action) {
       const fn = opts.actions?.[step.action.name];
@@ -99,13 +100,7 @@ async function runStep(step: PlanStep, index: number, opts: RunOptions, signal: 
       await runCommand(opts.host, step.command, { signal, long: step.long, onStdout });
     }
   } finally {
-    if (step.writesFile) {
-      try {
-        unlinkSync(step.writesFile.path);
-      } catch {
-        // already gone
-      }
-    }
+    if (step.writesFile) removeStepFile(step.writesFile.path);
   }
 }
 
@@ -215,7 +210,10 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   return locked(locks, () => runFrom(journal, 0, opts));
 }
 
-/** Finishes an interrupted job: the step that was running when it died runs again. */
+/**
+ * Finishes an interrupted job: the step that was running when it died runs again. Callers that
+ * read the journal back from disk check it first (recoveryGuard.ts: recovery.ts, worker.ts).
+ */
 export async function finishJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
   const locks = lockJob(journal, opts);
   journal.adopt();

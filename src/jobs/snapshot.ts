@@ -1,10 +1,4 @@
-/**
- * Snapshots, side-effect half: reads what the guest and its snapshots are now, builds the plan
- * (model/snapshotPlan.ts) and runs it through the journaled runner, so a revert or a merge killed
- * half-way can be finished or rolled back by the next virtdeck.
- */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
@@ -25,6 +19,7 @@ import {
 } from '../model/snapshotPlan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { privateTempFile } from './privateTemp.js';
 
 const ACTIVE: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
 
@@ -63,7 +58,7 @@ async function existingPaths(host: HostContext, paths: string[]): Promise<string
 }
 
 export function xmlFileFor(guest: string): string {
-  return join(tmpdir(), `virtdeck-snapshot-${guest.replace(/[^A-Za-z0-9._-]/g, '_')}.${process.pid}.xml`);
+  return privateTempFile('snapshot', `${guest.replace(/[^A-Za-z0-9._-]/g, '_')}.xml`);
 }
 
 export interface SnapshotJobOptions {

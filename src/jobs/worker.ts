@@ -13,6 +13,7 @@ import { UserError } from '../model/userError.js';
 import { findJob, isWorkerOf } from './detached.js';
 import { StatusWriter } from './jobStatus.js';
 import { processAlive } from './processes.js';
+import { assertRecoverablePlan } from './recoveryGuard.js';
 import { actionsFor } from './registry.js';
 import { finishJob, rollbackJob, type RunResult } from './runner.js';
 
@@ -64,6 +65,8 @@ export async function runWorker(id: string, opts: WorkerOptions = {}): Promise<n
     const runOpts = { host, stateDir: dir, signal: controller.signal, onEvent: writer.onEvent, actions: actionsFor(rec.kind, host) };
     let r: RunResult;
     try {
+      // The journal is read back from disk: it runs only as a plan virtdeck's builders could have made.
+      assertRecoverablePlan(rec, Object.keys(runOpts.actions));
       r = opts.rollback ? await rollbackJob(journal, runOpts) : await finishJob(journal, runOpts);
     } catch (e) {
       // Refused before a step ran (a lock held by another job, a host that cannot be reached).

@@ -56,7 +56,21 @@ export interface BackupOptions {
   uri: string;
   /** qemu-img measure's `required` bytes per disk target (null: it could not say); for per-disk progress. */
   required?: Map<string, number | null>;
+  /** The config's reader group: runs 0640/2751 with that group instead of 0600/0711. */
+  group?: string | null;
 }
+
+/**
+ * The run directory step: 0711 so QEMU (libvirt-qemu) reaches the push-backup targets libvirt makes
+ * in it, nobody lists it, and files in it are 0600 by the umask; with a reader group, setgid 2751 in
+ * that group so every file made inside is the group's, 0640 by the umask.
+ */
+export function runDirCommand(guestDir: string, partialDir: string, group?: string | null): string[] {
+  if (group) return ['sh', '-c', RUN_DIR_SCRIPT_GROUP, 'sh', guestDir, partialDir, group];
+  return ['sh', '-c', RUN_DIR_SCRIPT, 'sh', guestDir, partialDir];
+}
+export const RUN_DIR_SCRIPT = 'umask 077 && mkdir -p -m 0711 -- "$1" && mkdir -m 0711 -- "$2"';
+export const RUN_DIR_SCRIPT_GROUP = 'umask 027 && mkdir -p -m 2751 -- "$1" && mkdir -m 2751 -- "$2" && chgrp -- "$3" "$1" "$2"';
 
 export interface BackupDecision {
   method: BackupMethod;
@@ -296,7 +310,7 @@ export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptio
     {
       id: 'mkdir',
       title: `create ${partialDir}`,
-      command: { runsOn: 'sys', argv: ['sh', '-c', 'mkdir -p -- "$1" && mkdir -m 0755 -- "$2"', 'sh', guestDir, partialDir] },
+      command: { runsOn: 'sys', argv: runDirCommand(guestDir, partialDir, o.group) },
       undo: { title: `remove ${partialDir}`, partial: true, command: { runsOn: 'sys', argv: ['rm', '-rf', '--', partialDir] } },
     },
     {
@@ -394,7 +408,7 @@ export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptio
     {
       id: 'manifest',
       title: `checksum the images and write ${MANIFEST_NAME}`,
-      action: { name: 'write-manifest', args: { dir: partialDir, draft } },
+      action: { name: 'write-manifest', args: { dir: partialDir, draft, ...(o.group ? { readers: o.group } : {}) } },
     },
     {
       id: 'publish',

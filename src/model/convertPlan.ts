@@ -392,7 +392,7 @@ export function convertSteps(src: ConvertSource, target: ConvertTarget, dest: st
     {
       id: `${p}tempdir`,
       title: `make the private directory ${tmpDir}`,
-      command: { runsOn: 'sys', argv: ['mkdir', '-p', '-m', '0755', '--', tmpDir] },
+      command: { runsOn: 'sys', argv: ['mkdir', '-p', '-m', '0700', '--', tmpDir] },
       undo: { title: `remove ${tmpDir}`, action: removeTemp, partial: true },
     },
     {

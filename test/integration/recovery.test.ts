@@ -1,7 +1,7 @@
 /**
  * Start-up recovery on the real host: a guest of ours left on a backup overlay is merged back
- * (data kept, source the original again), and a journal of a made-up job kind with command steps
- * is finished, and another rolled back.
+ * (data kept, source the original again), and a journal with command steps is finished, and
+ * another rolled back. (A job kind no plan builder makes is refused: test/security/stateDir.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,16 +74,16 @@ describe('recovery', () => {
     expect((await detectRecovery(host, { stateDir })).filter((i) => i.kind === 'overlay' && i.guest === GUEST)).toEqual([]);
   });
 
-  test('a journal of any kind with command steps: finish runs the rest, roll back undoes what started', async () => {
+  test('a journal with command steps: finish runs the rest, roll back undoes what started', async () => {
     const f = (n: string) => join(scratch.dir, n);
     const plan: Plan = {
-      kind: 'vdtest-sn-fake',
+      kind: 'disk-create',
       title: 'make three files',
       targets: { guests: [], images: [] },
       steps: ['a', 'b', 'c'].map((n) => ({
         id: n,
         title: `make ${n}`,
-        command: { runsOn: 'sys' as const, argv: ['touch', f(n)] },
+        command: { runsOn: 'sys' as const, argv: ['qemu-img', 'create', '-q', '-f', 'raw', f(n), '1M'] },
         undo: { title: `remove ${n}`, command: { runsOn: 'sys' as const, argv: ['rm', '-f', f(n)] }, partial: true },
       })),
     };

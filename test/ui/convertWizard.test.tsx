@@ -112,7 +112,7 @@ describe('convert wizard', () => {
     expect(f).toContain('qemu-img convert -p -f raw -O vmdk -o');
     expect(f).toContain('subformat=monolithicSparse,compat6=on,adapter_type=lsilogic');
     expect(f).toContain('/srv/vm/.web.vmdk.virtdeck-tmp/web.vmdk');
-    expect(f).toContain('mkdir -p -m 0755 -- /srv/vm/.web.vmdk.virtdeck-tmp');
+    expect(f).toContain('mkdir -p -m 0700 -- /srv/vm/.web.vmdk.virtdeck-tmp');
     expect(f).toContain('qemu-img compare');
     expect(f.split('\n').length).toBeLessThanOrEqual(24);
     expect(f.split('\n').every((l) => l.length <= 80)).toBe(true);

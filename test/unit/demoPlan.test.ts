@@ -95,7 +95,7 @@ describe('planDemo', () => {
       'qemu-io',
       'virsh define --file',
     ]);
-    expect(argv(steps[0])).toEqual(['mkdir', '-p', '-m', '0755', DIR]);
+    expect(argv(steps[0])).toEqual(['mkdir', '-p', '-m', '0711', DIR]);
     const manifest = JSON.parse(steps[1]!.command!.input!);
     expect(manifest).toEqual({ ...MANIFEST, createdDir: true });
     expect(argv(steps[1])).toEqual(['tee', `${DIR}/virtdeck-demo.json`]);

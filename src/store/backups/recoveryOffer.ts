@@ -1,5 +1,6 @@
 /** At start-up: jobs a crash or SIGKILL left half-done are offered to finish or roll back. */
 import type { RecoveryItem } from '../../jobs/recovery.js';
+import { UserError } from '../../model/userError.js';
 import { toShownError } from '../appStore.js';
 import type { PaneContext } from './context.js';
 
@@ -8,8 +9,10 @@ export async function offerRecovery(ctx: PaneContext) {
   let items: RecoveryItem[];
   try {
     items = await deps.detectRecovery(host, { stateDir: deps.stateDir(), guests: app.getState().guests });
-  } catch {
-    // Detection is a courtesy at start-up; the console must open even when it fails.
+  } catch (e) {
+    // Detection is a courtesy at start-up; the console must open even when it fails. A state
+    // directory refused as untrusted is said, though: the admin has to fix it.
+    if (e instanceof UserError) app.getState().setMessage(`${e.sentence} ${e.fix}`, 'error');
     return;
   }
   if (items.length === 0) return;
