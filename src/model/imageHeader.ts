@@ -68,6 +68,10 @@ function qcow(bytes: Uint8Array, fileSize: number): ImageHeader {
   const v = view(bytes);
   const version = v.getUint32(4);
   const format: DetectedFormat = version === 1 ? 'qcow' : 'qcow2';
+  // A v3 header is 104 bytes (incompatible features at 72, header length at 100).
+  if (version >= 3 && bytes.length < 104) {
+    return { format, references: [], needBytes: Math.min(104, fileSize), problems: bytes.length >= fileSize ? ['the qcow2 header is cut short'] : [] };
+  }
   const backingOffset = Number(v.getBigUint64(8));
   const backingSize = v.getUint32(16);
   const references: ImageReference[] = [];

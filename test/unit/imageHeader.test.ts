@@ -119,3 +119,18 @@ describe('names', () => {
     expect(descriptorParentNames('parentFileNameHint = "p.vmdk"\n')).toContain('p.vmdk');
   });
 });
+
+describe('inspectImageHeader on a header cut short', () => {
+  it('never throws on any prefix of a real qcow2 header: it asks for more bytes, or calls a whole short file cut short', () => {
+    for (const version of [2, 3]) {
+      const whole = qcow2({ version, backing: '../base.qcow2', backingFormat: 'qcow2' });
+      for (let n = 0; n <= 1100; n++) {
+        const part = whole.subarray(0, n);
+        const asRead = inspectImageHeader(part, whole.length);
+        expect(asRead.needBytes === undefined || asRead.needBytes > n).toBe(true);
+        const asFile = inspectImageHeader(part, n);
+        expect(asFile.needBytes === undefined || asFile.problems.length > 0 || asFile.references.length === 0).toBe(true);
+      }
+    }
+  });
+});
