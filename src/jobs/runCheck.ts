@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { type CatalogRun, chainOf } from '../model/backupManifest.js';
-import { qcow2Refs } from '../model/qcow2Refs.js';
+import { inspectImageHeader } from '../model/imageHeader.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import type { GuestBackups } from './backupCatalog.js';
@@ -133,17 +133,25 @@ export async function fileFacts(exec: Executor, files: RunFile[], signal?: Abort
   return out;
 }
 
-/** Pure: why a qcow2 image's header must not be given to qemu, or null. */
-export function headerProblem(f: RunFile, header: Buffer): string | null {
+/**
+ * Pure: why a qcow2 image's header must not be given to qemu, or null. The header is read by the
+ * same inspector as every image from outside (model/imageHeader.ts); a run image may only build on
+ * its parent run's image, exactly as its chain says, and never keeps its data in another file.
+ * `fileSize` is the image's whole length, so a short file is told from a header read cut short.
+ */
+export function headerProblem(f: RunFile, header: Buffer, fileSize: number = header.length): string | null {
   if (f.format !== 'qcow2') return null;
   const name = shown(f.path);
-  const refs = qcow2Refs(header);
-  if (refs.kind === 'not-qcow2') return `The backup image ${name} is not a qcow2 image, though its manifest says so.`;
-  if (refs.kind === 'unreadable') return `The backup image ${name} has a qcow2 header virtdeck cannot check (${refs.why}).`;
-  if (refs.externalData || refs.dataFile !== null) return `The backup image ${name} keeps its data in another file (${shown(refs.dataFile ?? 'external data file')}); a backup image never does.`;
+  const h = inspectImageHeader(header, Math.max(fileSize, header.length));
+  if (h.format !== 'qcow2') return `The backup image ${name} is not a qcow2 image, though its manifest says so.`;
+  if (h.needBytes !== undefined) return `The backup image ${name} has a qcow2 header virtdeck cannot check (it reaches past the first ${header.length} bytes).`;
+  if (h.problems.length > 0) return `The backup image ${name} has a qcow2 header virtdeck cannot check (${shown(h.problems.join('; '))}).`;
+  const dataFile = h.references.find((r) => r.role === 'data-file');
+  if (dataFile) return `The backup image ${name} keeps its data in another file (${shown(dataFile.name)}); a backup image never does.`;
+  const backing = h.references.find((r) => r.role === 'backing')?.name ?? null;
   const expected = f.backing ?? null;
-  if (refs.backing !== expected) {
-    return `The backup image ${name} builds on ${shown(refs.backing ?? 'nothing')}, but its chain says ${shown(expected ?? 'nothing')}.`;
+  if (backing !== expected) {
+    return `The backup image ${name} builds on ${shown(backing ?? 'nothing')}, but its chain says ${shown(expected ?? 'nothing')}.`;
   }
   return null;
 }
@@ -173,7 +181,7 @@ export async function checkConfinement(exec: Executor, files: RunFile[], signal?
   }
   const headers = await qcow2Headers(exec, files, signal);
   for (const f of files) {
-    const problem = headerProblem(f, headers.get(f.path) ?? Buffer.alloc(0));
+    const problem = headerProblem(f, headers.get(f.path) ?? Buffer.alloc(0), facts.get(f.path)?.size);
     if (problem) throw new UserError(problem, TAMPERED_FIX);
   }
   return facts;
