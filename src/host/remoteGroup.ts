@@ -19,6 +19,8 @@ const ANNOUNCE_AND_RUN = `printf '${PGID_MARKER} %s\\n' "$$" >&2; exec "$@"`;
  * travels back.
  */
 const LEAD_GROUP = [
+  // A remote command does not inherit virtdeck's umask: what it writes there is private too.
+  'umask 077',
   '{ read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null',
   `if [ "$g" = "$$" ]; then ${ANNOUNCE_AND_RUN}; fi`,
   `exec setsid -w sh -c ${shellQuote(ANNOUNCE_AND_RUN)} sh "$@"`,

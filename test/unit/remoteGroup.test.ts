@@ -32,6 +32,11 @@ describe('remoteCommandLine', () => {
     });
   }
 
+  it('runs with umask 077, whatever the remote login gives: files it writes are private', async () => {
+    const r = await execa('sh', ['-c', `umask 022; ${remoteCommandLine(['sh', '-c', 'umask'])}`], { reject: false });
+    expect(r.stdout.trim()).toBe('0077');
+  });
+
   it('says 127 for a program that is not there', async () => {
     expect((await asRemote(['vdtest-rc-no-such-program'], true)).exitCode).toBe(127);
   });
