@@ -101,6 +101,8 @@ describe('Jobs pane', () => {
     expect(f).toContain('[running] convert to vmdk');
     expect(f).toContain('$ qemu-img convert -p -O vmdk /srv/web.raw');
     await r.press(ESC);
+    // Esc and a key within the escape time are one Alt-key, as on any terminal: wait for the list.
+    await r.waitFor((frame) => !frame.includes('Steps:'));
     await r.press('L');
     await r.waitFor('step 1/3 make the private directory');
     appendFileSync(join(jobs, '20250301T120300-convert-aaaaaa.log'), '12:03:01 step 2/3 convert to vmdk\n');
