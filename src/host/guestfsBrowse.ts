@@ -133,6 +133,7 @@ const PLACE_SCRIPT = [
   's=$1; d=$2',
   'for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do',
   '  [ -e "$f" ] || [ -L "$f" ] || continue',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion ($(basename) would drop a trailing newline)
   '  b=${f##*/}',
   '  if [ -e "$d/$b" ] || [ -L "$d/$b" ]; then printf "%s\\n" "$d/$b"; exit 3; fi',
   '  mv -T -- "$f" "$d/$b" || exit 1',
