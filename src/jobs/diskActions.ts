@@ -4,6 +4,7 @@
  * runner, after the preconditions that need the host (path free, guest state) are checked.
  */
 import { stateDir } from '../config/paths.js';
+import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { readFileHead } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
@@ -205,9 +206,9 @@ function dirOf(path: string): string {
   return slash <= 0 ? '/' : path.slice(0, slash);
 }
 
-function extentRefusal(row: DiskRow, extent: string, why: string): UserError {
+function extentRefusal(image: string, extent: string, why: string): UserError {
   return new UserError(
-    `${shown(row.path)} is not deleted: its descriptor names the extent ${shown(extent)}, which ${why}; nothing was removed.`,
+    `${shown(image)} is not removed: its descriptor names the extent ${shown(extent)}, which ${why}; nothing was removed.`,
     'Check what those files are and remove them by hand (rm) if that is really meant.',
   );
 }
@@ -312,21 +313,31 @@ export async function deleteTargets(host: HostContext, row: DiskRow, signal?: Ab
     h = inspectImageHeader(head.head, head.size);
   }
   const named = [...h.references.filter((r) => r.role === 'extent').map((r) => referencePath(row.path, r.name)), ...(row.facts?.vmdk?.extentFiles ?? [])];
-  const dir = dirOf(row.path);
+  const files = [row.path, ...(await confinedExtents(exec, row.path, named, signal))];
+  return files;
+}
+
+/**
+ * The extents among `names` (absolute paths an image names) that exist, each checked to be a
+ * regular file whose real path is inside the image's own directory; anything else throws a
+ * UserError naming it. Used before removing files an image names (delete, convert --remove-original).
+ */
+export async function confinedExtents(exec: Executor, image: string, names: string[], signal?: AbortSignal): Promise<string[]> {
+  const dir = dirOf(image);
   const realDir = (await readFileHead(exec, dir, 0, signal)).realPath ?? dir;
-  const files = [row.path];
-  for (const e of new Set(named)) {
-    if (e === row.path) continue;
+  const kept: string[] = [];
+  for (const e of new Set(names)) {
+    if (e === image) continue;
     if (!e.startsWith('/') || e.split('/').some((w) => w === '..' || w === '.') || !isInside(dir, e) || e === dir) {
-      throw extentRefusal(row, e, `is outside ${shown(dir)}`);
+      throw extentRefusal(image, e, `is outside ${shown(dir)}`);
     }
     const found = await readFileHead(exec, e, 0, signal);
     if (found.kind === 'missing' || !found.realPath) continue;
-    if (!isInside(realDir, found.realPath) || found.realPath === realDir) throw extentRefusal(row, e, `leads to ${shown(found.realPath)}, outside ${shown(dir)}`);
-    if (found.kind !== 'regular') throw extentRefusal(row, e, 'is not a regular file');
-    files.push(e);
+    if (!isInside(realDir, found.realPath) || found.realPath === realDir) throw extentRefusal(image, e, `leads to ${shown(found.realPath)}, outside ${shown(dir)}`);
+    if (found.kind !== 'regular') throw extentRefusal(image, e, 'is not a regular file');
+    kept.push(e);
   }
-  return files;
+  return kept;
 }
 
 /** The one way both the console and the CLI delete an image: checked against every guest, then run. */
