@@ -15,6 +15,13 @@ const scratch = mkdtempSync(join(tmpdir(), 'vdsec-fu-del-'));
 chmodSync(scratch, 0o755);
 const imgDir = join(scratch, 'images');
 mkdirSync(imgDir);
+// A second configured image directory: the inventory's gate lets an image name files there.
+const otherDir = join(scratch, 'other-images');
+mkdirSync(otherDir);
+mkdirSync(join(scratch, 'home/config'), { recursive: true, mode: 0o700 });
+chmodSync(join(scratch, 'home'), 0o700);
+writeFileSync(join(scratch, 'home/config/config.json'), JSON.stringify({ imageDirs: [imgDir, otherDir] }), { mode: 0o600 });
+writeFileSync(join(otherDir, 'vdsec-fu-victim.raw'), 'another image\n');
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -49,6 +56,7 @@ describe('disk delete of a vmdk whose descriptor names files outside its directo
   const cases: [string, (m: string) => string][] = [
     ['a ../ extent', () => '../vdsec-fu-m1'],
     ['an absolute extent', (m) => m],
+    ['an extent in another configured image directory', () => '../other-images/vdsec-fu-victim.raw'],
     ['a symlink leading out', (m) => {
       symlinkSync(m, join(imgDir, 'vdsec-fu-link-flat.vmdk'));
       return 'vdsec-fu-link-flat.vmdk';
@@ -63,6 +71,7 @@ describe('disk delete of a vmdk whose descriptor names files outside its directo
       expect(r.exitCode, r.stdout + r.stderr).toBe(2);
       expect(r.stderr + r.stdout).toMatch(/extent/);
       expect(existsSync(m)).toBe(true);
+      expect(existsSync(join(otherDir, 'vdsec-fu-victim.raw'))).toBe(true);
       expect(existsSync(desc)).toBe(true);
     }, 120_000);
   });
