@@ -109,8 +109,53 @@ export interface GuestfishSession {
   /** The entries of a directory of a filesystem, directories first, then by name. */
   list(device: string, path: string): Promise<FsEntry[]>;
   /** Copies files or directories (recursively) out to a host directory; returns the host paths written. */
-  extract(device: string, paths: string[], toDir: string): Promise<string[]>;
+  extract(device: string, paths: string[], toDir: string, onNote?: (line: string) => void): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Makes a freshly extracted tree harmless, never following a symlink (find -P, chown -h): device
+ * nodes, FIFOs and sockets are removed; setuid, setgid and sticky bits and group/other write are
+ * cleared (before the chown, which would clear some silently); everything is owned by the running user; a file copied on its own gets 0600. Prints
+ * "KIND<TAB>relative path" NUL-terminated for each change.
+ */
+const SANITIZE_SCRIPT = [
+  's=$1',
+  "find -P \"$s\" -mindepth 1 \\( -type b -o -type c -o -type p -o -type s \\) -printf 'dropped\\t%P\\0' -delete",
+  "find -P \"$s\" -mindepth 1 ! -type l -perm /7000 -printf 'special\\t%P\\0' -exec chmod u-s,g-s,o-t -- {} +",
+  "find -P \"$s\" -mindepth 1 ! -type l -perm /022 -printf 'writable\\t%P\\0' -exec chmod go-w -- {} +",
+  'chown -R -P -h "$(id -u):$(id -g)" -- "$s"',
+  'find -P "$s" -mindepth 1 -maxdepth 1 -type f -exec chmod 0600 -- {} +',
+].join('\n');
+
+/** Renames each entry of the staging directory $1 into $2; exit 3 (and the name) if one exists there now. */
+const PLACE_SCRIPT = [
+  's=$1; d=$2',
+  'for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do',
+  '  [ -e "$f" ] || [ -L "$f" ] || continue',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion ($(basename) would drop a trailing newline)
+  '  b=${f##*/}',
+  '  if [ -e "$d/$b" ] || [ -L "$d/$b" ]; then printf "%s\\n" "$d/$b"; exit 3; fi',
+  '  mv -T -- "$f" "$d/$b" || exit 1',
+  'done',
+].join('\n');
+
+const SANITIZE_WORDS: Record<string, string> = {
+  dropped: 'not extracted (a device node, FIFO or socket)',
+  special: 'setuid/setgid/sticky bit removed',
+  writable: 'group/other write permission removed',
+};
+
+/** One line per change SANITIZE_SCRIPT made, guest names shown safely. */
+export function parseSanitized(stdout: string): string[] {
+  return stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((rec) => {
+      const tab = rec.indexOf('\t');
+      const kind = rec.slice(0, tab);
+      return `${shown(rec.slice(tab + 1))}: ${SANITIZE_WORDS[kind] ?? kind}`;
+    });
 }
 
 function checkGuestPath(path: string): string {
@@ -324,7 +369,7 @@ export async function openGuestfish(exec: Executor, images: BrowseImage[], signa
     return entries.sort((a, b) => rank(a.type) - rank(b.type) || a.name.localeCompare(b.name));
   };
 
-  const extract = async (device: string, paths: string[], toDir: string): Promise<string[]> => {
+  const extract = async (device: string, paths: string[], toDir: string, onNote?: (line: string) => void): Promise<string[]> => {
     if (!toDir.startsWith('/')) {
       throw new HostError({ sentence: `The target directory ${toDir} is not an absolute path.`, fix: 'Give the full path on the host, e.g. --to /root/restored.', command: [], stderr: '', code: 'bad-path' });
     }
@@ -344,7 +389,20 @@ export async function openGuestfish(exec: Executor, images: BrowseImage[], signa
         code: 'target-exists',
       });
     }
-    await call(['copy-out', ...sources, toDir], { timeoutMs: 0 });
+    // copy-out unpacks a guest-made tar as root, keeping owner and mode: it goes into a private
+    // staging directory on the target's filesystem, is made harmless there, then renamed into place.
+    const stage = (await exec.run(['mktemp', '-d', '-p', toDir, '.virtdeck-extract-XXXXXX'], { signal })).stdout.trim();
+    try {
+      await call(['copy-out', ...sources, stage], { timeoutMs: 0 });
+      const notes = parseSanitized((await exec.run(['sh', '-c', SANITIZE_SCRIPT, 'sh', stage], { signal, timeoutMs: 0 })).stdout);
+      for (const n of notes) onNote?.(n);
+      const moved = await exec.run(['sh', '-c', PLACE_SCRIPT, 'sh', stage, toDir], { signal, okExitCodes: [3] });
+      if (moved.exitCode === 3) {
+        throw new HostError({ sentence: `${moved.stdout.trim()} appeared on the host during the extraction; it was not replaced.`, fix: 'Extract into an empty directory (--to).', command: [], stderr: '', code: 'target-exists' });
+      }
+    } finally {
+      await exec.run(['rm', '-rf', '--', stage]).catch(() => undefined);
+    }
     return targets;
   };
 

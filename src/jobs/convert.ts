@@ -24,6 +24,7 @@ import type { DiskBus } from '../model/domainXml.js';
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
+import { confinedExtents } from './diskActions.js';
 import { refuseRunningUsers, usersOfFiles } from './diskUsers.js';
 import type { Action, RunnerEvent, RunResult } from './runner.js';
 import { runPlan } from './runner.js';
@@ -275,6 +276,9 @@ export function convertActions(host: HostContext): Record<string, Action> {
       if (first) {
         throw new UserError(`${first.guest} uses ${first.source} as its disk ${first.target} now, so the original is not removed.`, `Nothing was removed; detach it from ${first.guest} (virtdeck disk detach ${first.guest} ${first.target}) and remove ${a.files.join(', ')} by hand.`);
       }
+      // The descriptor may have changed since the source was gated: remove only extents still beside it.
+      const [image = '', ...extents] = a.files;
+      await confinedExtents(exec, image, extents, ctx.signal);
       await exec.run(['rm', '-f', '--', ...a.files]);
     },
     /** Gives the old definition back only if the guest still has the one this job wrote and the original disk is whole. */

@@ -4,12 +4,16 @@
  * runner, after the preconditions that need the host (path free, guest state) are checked.
  */
 import { stateDir } from '../config/paths.js';
+import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { readFileHead } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { dumpXml, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { basename, type DiskRow } from '../model/diskInventory.js';
 import { addDisk, getSettings, parseDomainXml } from '../model/domainXml.js';
+import { HEAD_BYTES, inspectImageHeader, isInside, referencePath } from '../model/imageHeader.js';
 import type { Plan, PlanStep } from '../model/plan.js';
+import { shown } from '../model/shown.js';
 import { parseSize } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import { inUseRefusal, type ImageUser, usersOfFiles } from './diskUsers.js';
@@ -196,6 +200,19 @@ export function planDetach(host: HostContext, guest: string, target: string, fac
 // ---------------------------------------------------------------------------------------------
 // delete
 
+/** The directory of an absolute path ("/" for a file at the root). */
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+function extentRefusal(image: string, extent: string, why: string): UserError {
+  return new UserError(
+    `${shown(image)} is not removed: its descriptor names the extent ${shown(extent)}, which ${why}; nothing was removed.`,
+    'Check what those files are and remove them by hand (rm) if that is really meant.',
+  );
+}
+
 /** Why an image may not be deleted now, or null. */
 export function deleteRefusal(row: DiskRow): UserError | null {
   if (!row.file) return new UserError(`${row.path} does not exist.`, 'Nothing to delete; refresh the list (r).');
@@ -218,10 +235,10 @@ export function deleteFiles(row: DiskRow): string[] {
   return [row.path, ...(row.facts?.vmdk?.extentFiles ?? []).filter((e) => e !== row.path)];
 }
 
-export function planDelete(host: HostContext, row: DiskRow): Plan {
+/** `files`: what deleteTargets found on the host (the row's own view when planned without it). */
+export function planDelete(host: HostContext, row: DiskRow, files: string[] = deleteFiles(row)): Plan {
   const refusal = deleteRefusal(row);
   if (refusal) throw refusal;
-  const files = deleteFiles(row);
   const steps: PlanStep[] = [
     { id: 'delete', title: `Delete ${files.join(', ')} (cannot be undone)`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', ...files] } },
   ];
@@ -262,10 +279,11 @@ export async function refuseExisting(host: HostContext, files: string[]): Promis
  * delete removes: the row may be minutes old, and a guest may name the file through a symlink,
  * a hard link, a bind mount or another device node. Any guest refuses; a running one says so.
  */
-export async function checkDelete(host: HostContext, row: DiskRow, signal?: AbortSignal): Promise<void> {
+export async function checkDelete(host: HostContext, row: DiskRow, signal?: AbortSignal): Promise<string[]> {
   const refusal = deleteRefusal(row);
   if (refusal) throw refusal;
-  const users = await usersOfFiles(host, deleteFiles(row), { signal });
+  const files = await deleteTargets(host, row, signal);
+  const users = await usersOfFiles(host, files, { signal });
   const running = inUseRefusal(users.filter((u) => u.running), row.path, 'delete');
   if (running) throw running;
   const first: ImageUser | undefined = users[0];
@@ -275,12 +293,62 @@ export async function checkDelete(host: HostContext, row: DiskRow, signal?: Abor
       `Detach it first (T in the Disks pane, or virtdeck disk detach ${first.guest} ${first.target}), then delete it.`,
     );
   }
+  return files;
+}
+
+/**
+ * The files a delete removes, read from the image itself rather than the (possibly minutes old,
+ * possibly gated-out) row: the image, and each extent its vmdk descriptor names. The descriptor is
+ * written by whoever made the image, so every extent, with symlinks resolved, must be a regular
+ * file inside the image's own directory; anything else refuses the whole delete. A missing extent
+ * is nothing to remove and is left out.
+ */
+export async function deleteTargets(host: HostContext, row: DiskRow, signal?: AbortSignal): Promise<string[]> {
+  const exec = host.sysExec;
+  let head = await readFileHead(exec, row.path, HEAD_BYTES, signal);
+  if (head.kind !== 'regular') return [row.path];
+  let h = inspectImageHeader(head.head, head.size);
+  for (let i = 0; i < 2 && h.needBytes !== undefined && h.needBytes > head.head.length; i++) {
+    head = await readFileHead(exec, row.path, h.needBytes, signal);
+    h = inspectImageHeader(head.head, head.size);
+  }
+  const named = [...h.references.filter((r) => r.role === 'extent').map((r) => referencePath(row.path, r.name)), ...(row.facts?.vmdk?.extentFiles ?? [])];
+  const files = [row.path, ...(await confinedExtents(exec, row.path, named, signal))];
+  return files;
+}
+
+/**
+ * The extents among `names` (absolute paths an image names) that exist, each checked to be a
+ * regular file whose real path is inside the image's own directory; anything else throws a
+ * UserError naming it. Used before removing files an image names (delete, convert --remove-original).
+ */
+export async function confinedExtents(exec: Executor, image: string, names: string[], signal?: AbortSignal): Promise<string[]> {
+  const dir = dirOf(image);
+  const realDir = (await readFileHead(exec, dir, 0, signal)).realPath ?? dir;
+  const kept: string[] = [];
+  for (const e of new Set(names)) {
+    if (e === image) continue;
+    if (!e.startsWith('/') || e.split('/').some((w) => w === '..' || w === '.') || !isInside(dir, e) || e === dir) {
+      throw extentRefusal(image, e, `is outside ${shown(dir)}`);
+    }
+    const found = await readFileHead(exec, e, 0, signal);
+    if (found.kind === 'missing' || !found.realPath) continue;
+    if (!isInside(realDir, found.realPath) || found.realPath === realDir) throw extentRefusal(image, e, `leads to ${shown(found.realPath)}, outside ${shown(dir)}`);
+    if (found.kind !== 'regular') throw extentRefusal(image, e, 'is not a regular file');
+    kept.push(e);
+  }
+  return kept;
 }
 
 /** The one way both the console and the CLI delete an image: checked against every guest, then run. */
-export async function deleteImage(host: HostContext, row: DiskRow, opts: RunDiskOptions = {}): Promise<void> {
-  await checkDelete(host, row, opts.signal);
-  await runDiskPlan(host, planDelete(host, row), opts);
+export async function deleteImage(host: HostContext, row: DiskRow, opts: RunDiskOptions & { confirmed?: string[] } = {}): Promise<string[]> {
+  const files = await checkDelete(host, row, opts.signal);
+  // The admin confirmed a list of files: a descriptor changed since then removes nothing.
+  if (opts.confirmed && opts.confirmed.join('\0') !== files.join('\0')) {
+    throw new UserError(`${shown(row.path)} now names other files (${files.map(shown).join(', ')}) than the ones confirmed; nothing was removed.`, 'Refresh the list (r) and delete it again.');
+  }
+  await runDiskPlan(host, planDelete(host, row, files), opts);
+  return files;
 }
 
 export async function createImage(host: HostContext, req: CreateRequest, opts: RunDiskOptions = {}): Promise<CreateSpec> {

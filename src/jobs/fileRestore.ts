@@ -22,7 +22,8 @@ export interface BackupFs {
   damage: string[];
   filesystems(): Promise<FsInfo[]>;
   list(fsDevice: string, path: string): Promise<FsEntry[]>;
-  extract(fsDevice: string, paths: string[], toDir: string): Promise<string[]>;
+  /** `onNote`: each thing dropped (device nodes, FIFOs) or made safe (setuid, group/other write). */
+  extract(fsDevice: string, paths: string[], toDir: string, onNote?: (line: string) => void): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -58,7 +59,7 @@ export async function openBackupFs(host: HostContext, runDir: string, disk?: str
     damage: recordedDamage([{ name: run, manifest }]).map((r) => r.sentence),
     filesystems: () => session.filesystems(),
     list: (fsDevice, path) => session.list(fsDevice, path),
-    extract: (fsDevice, paths, toDir) => session.extract(fsDevice, paths, toDir),
+    extract: (fsDevice, paths, toDir, onNote) => session.extract(fsDevice, paths, toDir, onNote),
     close: () => session.close(),
   };
 }

@@ -7,8 +7,11 @@
  */
 import { posix } from 'node:path';
 import type { HostContext } from '../host/hostContext.js';
+import { readFileHead } from '../host/imageInspect.js';
 import { PARTIAL_SUFFIX, parseRunDirName } from '../model/backupManifest.js';
 import { type KeepReason, type RetentionPolicy, checkPolicy, planRetention, stalePartial } from '../model/retention.js';
+import { shown } from '../model/shown.js';
+import { UserError } from '../model/userError.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
 
 export const DELETING_SUFFIX = '.deleting';
@@ -82,6 +85,33 @@ export interface PruneResult extends PrunePlan {
   dryRun: boolean;
 }
 
+/** findmnt -r writes a space, tab, newline or backslash in a path as \xNN. */
+function unescapeMount(target: string): string {
+  return target.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+}
+
+/**
+ * Before anything is removed: each run directory must be a real directory of DEST itself (its real
+ * path is DEST/GUEST/RUN: no symlink on the way, at any level) with no mount point at or under it,
+ * since rm -rf crosses into a bind mount of the same filesystem. One that is not refuses the prune.
+ */
+async function checkRunDirs(host: HostContext, dest: string, items: PruneItem[], signal?: AbortSignal): Promise<void> {
+  if (items.length === 0) return;
+  const realDest = (await readFileHead(host.sysExec, dest, 0, signal)).realPath ?? dest;
+  const mounts = (await host.sysExec.run(['findmnt', '-rn', '-o', 'TARGET'], { signal })).stdout.split('\n').filter(Boolean).map(unescapeMount);
+  for (const item of items) {
+    const dir = posix.join(dest, item.guest, item.name);
+    const expected = posix.join(realDest, item.guest, item.name);
+    const found = await readFileHead(host.sysExec, dir, 0, signal);
+    const fix = 'Nothing was removed; look at it (ls -la, findmnt) and remove it by hand if it really is an old run.';
+    if (found.kind !== 'directory' || found.realPath !== expected) {
+      throw new UserError(`${shown(dir)} is not a run directory inside ${shown(dest)}${found.realPath && found.realPath !== expected ? ` (it leads to ${shown(found.realPath)})` : ''}, so prune stops.`, fix);
+    }
+    const mount = mounts.find((m) => m === expected || m.startsWith(`${expected}/`));
+    if (mount) throw new UserError(`${shown(mount)} is a mount point inside the run ${shown(dir)}, so prune stops.`, fix);
+  }
+}
+
 /** Plans and (unless dryRun) removes; returns the plan and the directories removed. */
 export async function prune(
   host: HostContext,
@@ -92,11 +122,13 @@ export async function prune(
   const plan = await preparePrune(host, dest, policy, opts);
   const removed: string[] = [];
   if (opts.dryRun) return { ...plan, removed, dryRun: true };
-  for (const item of plan.items.filter((i) => i.action === 'remove')) {
+  const doomedItems = plan.items.filter((i) => i.action === 'remove');
+  await checkRunDirs(host, dest, doomedItems, opts.signal);
+  for (const item of doomedItems) {
     const dir = posix.join(dest, item.guest, item.name);
     const doomed = item.kind === 'deleting' ? dir : `${dir}${DELETING_SUFFIX}`;
     if (item.kind !== 'deleting') await host.sysExec.run(['mv', '-T', '--', dir, doomed], { signal: opts.signal });
-    await host.sysExec.run(['rm', '-rf', '--', doomed], { signal: opts.signal, timeoutMs: 0 });
+    await host.sysExec.run(['rm', '-rf', '--one-file-system', '--', doomed], { signal: opts.signal, timeoutMs: 0 });
     removed.push(dir);
     opts.onRemove?.(dir);
   }

@@ -11,9 +11,9 @@ import {
   ATTACH_BUSES,
   CREATE_FORMATS,
   createImage,
-  deleteFiles,
   deleteImage,
   deleteRefusal,
+  deleteTargets,
   guestFacts,
   planAttach,
   planDetach,
@@ -269,8 +269,12 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
   const askDelete = (row: DiskRow) => {
     const refusal = deleteRefusal(row);
     if (refusal) return showError(`${basename(row.path)} is not deleted`, refusal);
-    const files = deleteFiles(row);
     const name = basename(row.path);
+    // The confirmation lists what the image itself names, read now (a descriptor naming a file outside refuses here).
+    deleteTargets(host, row).then((files) => confirmDelete(row, name, files), (e) => showError(`${name} is not deleted`, e));
+  };
+
+  const confirmDelete = (row: DiskRow, name: string, files: string[]) => {
     app.getState().pushDialog({
       kind: 'typeName',
       title: `Delete ${name}?`,
@@ -281,7 +285,9 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       focus: 'name',
       checkbox: null,
       enterText: `Enter deletes ${name} for good.`,
-      onConfirm: () => act(`Could not delete ${name}`, `Deleting ${name}…`, () => deleteImage(host, row), `Deleted ${files.map(basename).join(' and ')}.`),
+      onConfirm: () => act(`Could not delete ${name}`, `Deleting ${name}…`, async () => {
+        await deleteImage(host, row, { confirmed: files });
+      }, `Deleted ${files.map(basename).join(' and ')}.`),
     });
   };
 

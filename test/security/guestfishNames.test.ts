@@ -118,6 +118,7 @@ function fakeSession(names: string[]) {
         }
       }
       if (argv[0] === 'sh' || argv[0] === 'mkdir' || argv[0] === 'rm') return ok(argv, '');
+      if (argv[0] === 'mktemp') return ok(argv, '/restore/.virtdeck-extract-abc\n');
       throw new Error(`unexpected ${argv.join(' ')}`);
     },
     interactive: async () => 0,
@@ -140,7 +141,7 @@ describe('file browse and restore: names of files in the guest', () => {
     }
     expect([...asked].sort()).toEqual(names.map((n) => `/d/${n}`).sort());
     await s.extract('/dev/sda1', ['/d/x | touch /root.owned'], '/restore');
-    expect(f.calls.find((c) => c[0] === '-copy-out')).toEqual(['-copy-out', '/d/x | touch /root.owned', '/restore']);
+    expect(f.calls.find((c) => c[0] === '-copy-out')).toEqual(['-copy-out', '/d/x | touch /root.owned', '/restore/.virtdeck-extract-abc']);
   });
 
   it('a lone ":" is never sent (it would start another guestfish command)', async () => {

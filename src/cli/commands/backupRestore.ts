@@ -288,9 +288,13 @@ export async function backupExtractCommand(
     const byDevice = new Map<string, string[]>();
     for (const s of specs) byDevice.set(s.device ?? fallback, [...(byDevice.get(s.device ?? fallback) ?? []), s.path]);
     const written: string[] = [];
-    for (const [device, list] of byDevice) written.push(...(await fs.extract(device, list, o.to)));
-    if (ctx.output.json) json(ctx.output, { ok: true, written });
-    else ctx.output.out(`Extracted to ${o.to}: ${written.join(', ')}`);
+    const changed: string[] = [];
+    for (const [device, list] of byDevice) written.push(...(await fs.extract(device, list, o.to, (n) => changed.push(n))));
+    if (ctx.output.json) json(ctx.output, { ok: true, written, changed });
+    else {
+      ctx.output.out(`Extracted to ${o.to}: ${written.join(', ')}`);
+      if (changed.length) ctx.output.out([`Made safe on the way out (owner set to the running user; files copied alone are 0600):`, ...changed.map((c) => `  ${c}`)].join('\n'));
+    }
     return EXIT.ok;
   });
 }

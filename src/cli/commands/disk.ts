@@ -10,7 +10,6 @@ import {
   CREATE_FORMATS,
   checkDelete,
   createImage,
-  deleteFiles,
   deleteImage,
   guestFacts,
   planAttach,
@@ -197,17 +196,17 @@ export async function detachDiskCommand(ctx: DiskCommandContext, guest: string, 
 
 export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, flags: { yes?: boolean; dryRun?: boolean }): Promise<ExitCode> {
   const row = await rowFor(inventoryFor(ctx), path, { gate: false });
-  await checkDelete(ctx.host, row);
-  const plan = planDelete(ctx.host, row);
+  const files = await checkDelete(ctx.host, row);
+  const plan = planDelete(ctx.host, row, files);
   if (flags.dryRun) {
     printPlan(ctx, plan, true, '');
     return EXIT.ok;
   }
   if (!flags.yes) {
-    throw new UserError(`This would delete ${deleteFiles(row).join(' and ')} for good.`, `Add --yes to confirm: virtdeck disk delete ${row.path} --yes.`);
+    throw new UserError(`This would delete ${files.join(' and ')} for good.`, `Add --yes to confirm: virtdeck disk delete ${row.path} --yes.`);
   }
-  await deleteImage(ctx.host, row);
-  printPlan(ctx, plan, false, `Deleted ${deleteFiles(row).join(' and ')}.`);
+  await deleteImage(ctx.host, row, { confirmed: files });
+  printPlan(ctx, plan, false, `Deleted ${files.join(' and ')}.`);
   return EXIT.ok;
 }
 

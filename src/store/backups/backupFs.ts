@@ -14,8 +14,8 @@ export interface BackupFsEntry {
 /** A read-only look into the filesystems of one backup run (libguestfs behind it). */
 export interface BackupFs {
   list(path: string): Promise<BackupFsEntry[]>;
-  /** Copies the paths into hostDir; the host paths written. */
-  extract(paths: string[], hostDir: string): Promise<string[]>;
+  /** Copies the paths into hostDir; the host paths written. `onNote`: what was dropped or made safe. */
+  extract(paths: string[], hostDir: string, onNote?: (line: string) => void): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ export interface BackupFs {
 interface DeviceFs {
   filesystems(): Promise<Pick<FsInfo, 'device' | 'type' | 'mountable'>[]>;
   list(device: string, path: string): Promise<{ name: string; type: string; sizeBytes: number }[]>;
-  extract(device: string, paths: string[], toDir: string): Promise<string[]>;
+  extract(device: string, paths: string[], toDir: string, onNote?: (line: string) => void): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -45,7 +45,7 @@ export async function pathsOverFilesystems(dfs: DeviceFs): Promise<BackupFs> {
       if (!at) return [];
       return (await dfs.list(at.device, at.path)).map((e) => ({ name: e.name, type: kind(e.type), size: e.sizeBytes }));
     },
-    async extract(paths, hostDir) {
+    async extract(paths, hostDir, onNote) {
       // One copy-out per filesystem; a path outside every filesystem (the top level) is refused first.
       const byDevice = new Map<string, string[]>();
       for (const p of paths) {
@@ -54,7 +54,7 @@ export async function pathsOverFilesystems(dfs: DeviceFs): Promise<BackupFs> {
         byDevice.set(at.device, [...(byDevice.get(at.device) ?? []), at.path]);
       }
       const written: string[] = [];
-      for (const [device, list] of byDevice) written.push(...(await dfs.extract(device, list, hostDir)));
+      for (const [device, list] of byDevice) written.push(...(await dfs.extract(device, list, hostDir, onNote)));
       return written;
     },
     close: () => dfs.close(),

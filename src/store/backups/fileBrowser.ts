@@ -111,9 +111,11 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
           const session = fs;
           if (!session) return;
           say(`Extracting to ${dir}…`, 'busy');
-          session.extract(paths, dir).then(
+          const notes: string[] = [];
+          session.extract(paths, dir, (n) => notes.push(n)).then(
             (written) => {
-              say(`Extracted ${written.length} item${written.length === 1 ? '' : 's'} to ${dir}.`);
+              const made = notes.length ? ` ${notes.length} change${notes.length === 1 ? '' : 's'} for safety: ${notes[0]}${notes.length > 1 ? ', …' : ''}` : '';
+              say(`Extracted ${written.length} item${written.length === 1 ? '' : 's'} to ${dir}.${made}`);
               const cur = get().browser;
               if (cur) set({ browser: { ...cur, marked: [] } });
             },
