@@ -37,6 +37,7 @@ import {
 } from '../model/domainXml.js';
 import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
+import { checkRestoreXml } from '../model/restoreXml.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { userText } from '../model/fileIdentity.js';
@@ -314,6 +315,15 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
 
   let xml: string | null = null;
   if (asNew || !req.keepCurrentXml) {
+    // The run's XML is outside input: only what passes this gate reaches libvirt (see restoreXml.ts).
+    const checked = checkRestoreXml(doc, {
+      source: posix.join(runDir, DOMAIN_XML_NAME),
+      restored: disks.map((d) => d.target),
+      asNew,
+      currentSources: asNew ? [] : [...currentSources.values()].filter((s): s is string => Boolean(s)),
+    });
+    doc = checked.doc;
+    notes.push(...checked.notes);
     for (const d of disks) doc = pointDiskAt(doc, d.target, d.path, d.format);
     if (asNew) {
       doc = setUuid(setName(doc, name), null);

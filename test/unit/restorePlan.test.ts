@@ -96,7 +96,9 @@ describe('planRestore', () => {
     expect(s.uuid).toBeNull();
     expect(s.nics[0]?.mac).toBe('52:54:00:aa:bb:cc');
     expect(s.type).toBe('qemu');
-    expect(s.disks.map((d) => [d.target, d.source])).toEqual([['vda', '/srv/new/web2-vda.qcow2'], ['hdc', '/iso/x.iso']]);
+    expect(s.disks.map((d) => [d.target, d.source])).toEqual([['vda', '/srv/new/web2-vda.qcow2'], ['hdc', null]]);
+    // The run's media is a host path the run names: the drive comes back empty, and the plan says so.
+    expect(p.notes.join(' ')).toContain('/iso/x.iso was left out');
     expect(p.xml).not.toContain('backingStore');
     expect(p.xml).not.toContain('nvram');
     expect(p.notes.join(' ')).toMatch(/vdb/);
