@@ -1,4 +1,5 @@
 import type { DomainDoc, XmlElement, XmlNode } from './domainXml.js';
+import { shown } from './shown.js';
 import { UserError } from './userError.js';
 
 /**
@@ -100,7 +101,7 @@ export function checkRestoreXml(input: DomainDoc, o: RestoreXmlOptions): Restore
   const root = doc.nodes.find((n): n is XmlElement => n.kind === 'element');
   const refuse = (what: string, why: string): never => {
     throw new UserError(
-      `${o.source} has ${what}, which ${why}; virtdeck does not restore it.`,
+      `${o.source} has ${shown(what)}, which ${why}; virtdeck does not restore it.`,
       'A backup run is outside input: take the guest\'s definition from a trusted copy, or remove the element from the run\'s domain.xml after checking it. Nothing was changed.',
     );
   };
@@ -183,7 +184,7 @@ export function checkRestoreXml(input: DomainDoc, o: RestoreXmlOptions): Restore
     });
     for (const d of elements(devices)) if (d.name === 'disk') checkDiskChildren(d);
   }
-  if (leftOut.length > 0) notes.push(`Disks not in the backup were left out of the new guest: ${leftOut.join(', ')}.`);
+  if (leftOut.length > 0) notes.push(`Disks not in the backup were left out of the new guest: ${shown(leftOut.join(', '))}.`);
 
   // ------------------------------------------------------------ seclabels anywhere, then the net
   const strip = (e: XmlElement): void => {
@@ -216,7 +217,7 @@ export function checkRestoreXml(input: DomainDoc, o: RestoreXmlOptions): Restore
   net(root, []);
 
   if (dropped.size > 0) {
-    notes.push(`Left out of the restored definition, as libvirt's own defaults are safer than the run's: ${[...dropped].join(', ')}.`);
+    notes.push(`Left out of the restored definition, as libvirt's own defaults are safer than the run's: ${shown([...dropped].join(', '))}.`);
   }
   return { doc, notes };
 
@@ -242,7 +243,7 @@ export function checkRestoreXml(input: DomainDoc, o: RestoreXmlOptions): Restore
       if (source && !(sourcePath && trusted.has(sourcePath))) {
         keep(d, (e) => e.name === 'source' || e.name === 'backingStore');
         if (d.attrs.type !== 'file' && d.attrs.type !== 'block') d.attrs.type = 'file';
-        notes.push(`The ${device} ${target} is restored empty: the run's media ${sourcePath || '(not a file)'} was left out.`);
+        notes.push(`The ${device} ${shown(target)} is restored empty: the run's media ${shown(sourcePath || '(not a file)')} was left out.`);
       }
       return false;
     }

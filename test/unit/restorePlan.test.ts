@@ -127,6 +127,17 @@ describe('planRestore', () => {
     expect(p.plan.steps.at(-1)?.command?.argv).toEqual(['rm', '-f', '--', '/img/web.qcow2.virtdeck-before-restore-20260610T120000Z']);
   });
 
+  it("a run's domain.xml that reaches the host: refused before any step is planned, unless --keep-xml leaves it unused", () => {
+    const hostile = XML.replace('<devices>', "<devices><emulator>/tmp/evil.sh</emulator><serial type='file'><source path='/etc/shadow'/></serial>");
+    for (const r of [req(), req({ asName: 'web2', toDir: '/srv/new' })]) {
+      expect(() => planRestore(r, facts({ runXml: hostile, existingPaths: r.asName ? [] : ['/img/web.qcow2'] }), virsh)).toThrow(/\/mnt\/b\/web\/20260602T020000Z-inc\/domain\.xml has <emulator>\/tmp\/evil\.sh/);
+    }
+    // --keep-xml over the guest: its current definition stays, the run's XML is never defined.
+    const kept = planRestore(req({ keepCurrentXml: true }), facts({ runXml: hostile }), virsh);
+    expect(kept.xml).toBeNull();
+    expect(kept.plan.steps.some((s) => s.id === 'define' || s.writesFile)).toBe(false);
+  });
+
   it('refuses a running guest and a block-device disk', () => {
     expect(() => planRestore(req(), facts({ current: { xml: XML, state: 'running' } }), virsh)).toThrow(/shut off/);
     const m = { ...manifest, disks: [{ ...manifest.disks[0], sourcePath: '/dev/vg/web' }] } as BackupManifest;

@@ -161,3 +161,12 @@ describe('checkRestoreXml refuses what reaches the host, naming the element and 
     }
   });
 });
+
+describe('checkRestoreXml shows outside text, never obeys it', () => {
+  it('an escape sequence in a refused element or a dropped media path is written out visibly', () => {
+    const e = refusal(domain("<serial type='file'><source path='/tmp/\u001b]2;owned\u0007'/></serial>").replace("type='file'", "type='file\u001b[31m'"));
+    expect(e.sentence).not.toContain('\u001b');
+    const r = check(domain("<disk type='file' device='cdrom'><source file='/iso/\u001b]2;x\u0007.iso'/><target dev='sda' bus='sata'/></disk>"));
+    expect(r.notes.join(' ')).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
