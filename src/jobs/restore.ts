@@ -272,6 +272,14 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
         `Restore as a new guest (--as NAME --to DIR), or move ${path} away first.`,
       );
     }
+    // Nor may the run choose where a new file is written as root (a raw image at /etc/cron.d/x):
+    // over the guest itself, a disk goes back only where the guest's definition has it now.
+    if (!asNew && ![...currentSources.values()].includes(path)) {
+      throw new UserError(
+        `The run puts ${d.target} at ${path}, ${facts.current ? `which is not a disk of ${name} as it is defined now` : `and no guest named ${name} is defined to say where its disks go`}; a restore over the guest writes only its own disks.`,
+        `Restore as a new guest into a directory you choose: --as ${name === req.guest ? 'NAME' : name} --to DIR (a deleted guest can come back under its own name that way).`,
+      );
+    }
     return {
       target: d.target,
       from: posix.join(runDir, d.file),

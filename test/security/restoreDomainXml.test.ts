@@ -46,6 +46,10 @@ const CASES: { id: string; names: RegExp; top?: string; devices?: string; os?: s
 const runs: Record<string, string> = {};
 let cleanRun = '';
 let extraDiskRun = '';
+/** A run of a guest not defined here whose manifest puts its raw disk where a host program reads it. */
+const GONE = 'vdsec-rx-gone';
+const planted = join(scratch.dir, 'cron.d', 'vdsec-rx-owned');
+let plantRun = '';
 let markerBefore: { text: string; uid: number; gid: number; mode: number };
 
 function runXml(name: string, c: { top?: string; devices?: string; os?: string; emulator?: string }, disk: string): string {
@@ -118,12 +122,24 @@ beforeAll(async () => {
     domainXml: overXml.replace('</devices>', `${extra}</devices>`),
     uuid: getSettings(parseDomainXml(overXml)).uuid ?? undefined,
   }).name;
+  mkdirSync(join(scratch.dir, 'cron.d'));
+  const plantAt = new Date('2026-08-01T02:00:00Z');
+  const payload = join(scratch.dir, 'payload.raw');
+  writeFileSync(payload, Buffer.concat([Buffer.from('* * * * * root touch /tmp/vdsec-rx-owned\n'), Buffer.alloc(1024 * 1024 - 41)]));
+  qemuImg('convert', '-q', '-f', 'raw', '-O', 'qcow2', payload, join(runDir(dest, GONE, plantAt, 'full'), 'vda.qcow2'));
+  plantRun = writeRun(dest, GONE, {
+    at: plantAt,
+    kind: 'full',
+    disks: [{ target: 'vda', sourcePath: planted, sourceFormat: 'raw', virtualSize: 1 << 20 }],
+    domainXml: tinyGuestXml(GONE, { disk: planted }),
+  }).name;
 }, 120_000);
 
 afterAll(async () => {
   for (const c of CASES) await removeGuest(host, asNew(c.id));
   await removeGuest(host, CLEAN);
   await removeGuest(host, OVER);
+  await removeGuest(host, GONE);
   scratch.remove();
 });
 
@@ -166,6 +182,16 @@ describe('backup restore refuses a run whose domain.xml reaches the host', () =>
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await virsh.dumpXml(host, OVER, { inactive: true })).toBe(before);
     expect(markerNow()).toEqual(markerBefore);
+  }, 90_000);
+
+  it('over a guest not defined here: the run cannot choose where a root-owned file is written', async () => {
+    const r = await cli('backup', 'restore', GONE, plantRun, '--dest', dest);
+    expect(existsSync(planted)).toBe(false);
+    expect(existsSync(`${planted}.virtdeck-restore-tmp`)).toBe(false);
+    expect(await guests()).not.toContain(GONE);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(planted);
+    expect(r.stderr).toMatch(/--as/);
   }, 90_000);
 
   it('a clean run still restores as a new guest; the cdrom media it named is left out, and the plan says so', async () => {

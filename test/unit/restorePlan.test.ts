@@ -77,6 +77,14 @@ describe('planRestore', () => {
     expect(() => planRestore(req(), facts({ current: null, existingPaths: ['/img/web.qcow2'] }), virsh)).toThrow(/not a disk of web/);
   });
 
+  it('over the guest, never writes a new file where the run says: only where the guest has its disk now', () => {
+    const hostile = { ...manifest, disks: [{ ...manifest.disks[0], sourcePath: '/etc/cron.d/owned', sourceFormat: 'raw' }] } as BackupManifest;
+    expect(() => planRestore(req(), facts({ manifest: hostile, existingPaths: [] }), virsh)).toThrow(/\/etc\/cron\.d\/owned, which is not a disk of web/);
+    expect(() => planRestore(req(), facts({ manifest: hostile, current: null, existingPaths: [] }), virsh)).toThrow(/no guest named web is defined/);
+    // --keep-xml takes the path from the current definition, never from the run.
+    expect(planRestore(req({ keepCurrentXml: true }), facts({ manifest: hostile }), virsh).disks[0]?.path).toBe('/img/web.qcow2');
+  });
+
   it('allows a damaged run only under a new name', () => {
     expect(() => planRestore(req({ allowDamaged: true }), facts(), virsh)).toThrow(/only under a new name/);
     const p = planRestore(req({ allowDamaged: true, asName: 'web2', toDir: '/srv/new' }), facts({ existingPaths: [] }), virsh);
