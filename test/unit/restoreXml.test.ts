@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
+import { getSettings, parseDomainXml, serializeDomainXml, type XmlElement } from '../../src/model/domainXml.js';
 import { checkRestoreXml } from '../../src/model/restoreXml.js';
 import { UserError } from '../../src/model/userError.js';
 
@@ -168,5 +169,42 @@ describe('checkRestoreXml shows outside text, never obeys it', () => {
     expect(e.sentence).not.toContain('\u001b');
     const r = check(domain("<disk type='file' device='cdrom'><source file='/iso/\u001b]2;x\u0007.iso'/><target dev='sda' bus='sata'/></disk>"));
     expect(r.notes.join(' ')).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
+describe('checkRestoreXml on any element tree: a result or a UserError, and no host path survives', () => {
+  const names = ['disk', 'source', 'target', 'serial', 'channel', 'interface', 'emulator', 'os', 'kernel', 'loader', 'nvram', 'qemu:arg', 'filesystem', 'hostdev', 'rng', 'backend', 'graphics', 'log', 'seclabel', 'metadata', 'devices', 'driver', 'rom', 'x'];
+  const values = ['/etc/shadow', 'file', 'pty', 'unix', 'bind', 'connect', 'cdrom', 'disk', 'vda', 'vdb', 'network', 'ethernet', 'spicevmc', '/dev/urandom', ' /x'];
+  const tree: fc.Memo<XmlElement> = fc.memo((n) =>
+    fc.record({
+      kind: fc.constant('element' as const),
+      name: fc.constantFrom(...names),
+      attrs: fc.dictionary(fc.constantFrom('type', 'device', 'file', 'path', 'dev', 'mode', 'dir'), fc.constantFrom(...values), { maxKeys: 3 }),
+      children: n <= 1 ? fc.constant([]) : fc.array(fc.oneof(tree(n - 1), fc.record({ kind: fc.constant('text' as const), text: fc.constantFrom(...values) })), { maxLength: 3 }),
+    }),
+  );
+  it('holds', () => {
+    fc.assert(
+      fc.property(fc.array(tree(4), { maxLength: 4 }), fc.boolean(), (devices, asNew) => {
+        const base = parseDomainXml(domain(''));
+        const root = base.nodes.find((x): x is XmlElement => x.kind === 'element') as XmlElement;
+        const devs = root.children.find((c): c is XmlElement => c.kind === 'element' && c.name === 'devices') as XmlElement;
+        devs.children.push(...devices);
+        let r: ReturnType<typeof checkRestoreXml>;
+        try {
+          r = checkRestoreXml(base, { ...opts, asNew, currentSources: [] });
+        } catch (e) {
+          expect(e).toBeInstanceOf(UserError);
+          return;
+        }
+        const xml = serializeDomainXml(r.doc).replace(/<metadata>[\s\S]*<\/metadata>/, '');
+        const vda = xml.indexOf("<target dev='vda'");
+        // Outside the restored disk (whose source virtdeck replaces) no attribute or text is a host path, but the rng's.
+        const rest = xml.replace(/<disk[^>]*>(?:(?!<\/disk>)[\s\S])*<target dev='vda'(?:(?!<\/disk>)[\s\S])*<\/disk>/, '');
+        expect(vda).toBeGreaterThan(0);
+        expect(rest.replace(/>\/dev\/urandom</g, '><')).not.toMatch(/='\s*\/|>\s*\//);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
