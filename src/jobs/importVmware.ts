@@ -14,6 +14,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage, notAnImageFile, readFileHead } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths, type ImageInfo, infoArgv, parseInfo } from '../host/qemuImg.js';
+import { shown } from '../model/shown.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
 import {
@@ -103,14 +104,36 @@ async function virtualSize(host: HostContext, path: string, signal?: AbortSignal
   return (parseInfo(r.stdout, argv) as ImageInfo).virtualSize;
 }
 
-/** An ISO left on the VMware host would stop the guest from starting: its drive starts empty instead. */
-async function emptyMissingIsos(host: HostContext, guest: VmxGuest): Promise<VmxGuest> {
+/**
+ * An ISO left on the VMware host would stop the guest from starting: its drive starts empty instead.
+ * The .vmx is outside input, so its ISO path is too: an ISO is attached only when it is a regular
+ * file inside the VM's own directory (after symlinks). Anything else (`/etc/shadow` as a
+ * cdrom-image) would be given to the guest, and relabelled for QEMU by libvirt, at every start.
+ */
+async function emptyMissingIsos(host: HostContext, guest: VmxGuest, vmxDir: string): Promise<VmxGuest> {
   const isoPaths = guest.disks.flatMap((d) => (d.device === 'cdrom' && d.source.kind === 'file' ? [d.source.path] : []));
   const present = new Set(await existingPaths(host.sysExec, isoPaths));
+  const inside = new Set<string>();
+  if (present.size > 0) {
+    // Paths travel as arguments, never inside the script. The first pair is the directory itself.
+    const script = 'for f in "$@"; do r=$(realpath -e -- "$f") || continue; if [ "$f" = "$1" ] || [ -f "$r" ]; then printf "%s\\0%s\\0" "$f" "$r"; fi; done';
+    const out = (await host.sysExec.run(['sh', '-c', script, 'sh', vmxDir, ...present])).stdout.split('\0');
+    const real = new Map<string, string>();
+    for (let i = 0; i + 1 < out.length; i += 2) real.set(out[i] as string, out[i + 1] as string);
+    const dir = real.get(vmxDir);
+    for (const p of present) {
+      const r = real.get(p);
+      if (dir && r?.startsWith(dir === '/' ? '/' : `${dir}/`)) inside.add(p);
+    }
+  }
   const warnings = [...guest.warnings];
   const disks = guest.disks.map((d) => {
-    if (d.device !== 'cdrom' || d.source.kind !== 'file' || present.has(d.source.path)) return d;
-    warnings.push(`${d.key}: the ISO ${d.source.path} is not on this host; the CD-ROM drive starts empty.`);
+    if (d.device !== 'cdrom' || d.source.kind !== 'file' || inside.has(d.source.path)) return d;
+    warnings.push(
+      present.has(d.source.path)
+        ? `${d.key}: the ISO ${shown(d.source.path)} is not a file in the VM's directory ${shown(vmxDir)}; the CD-ROM drive starts empty (attach it later if you trust it).`
+        : `${d.key}: the ISO ${shown(d.source.path)} is not on this host; the CD-ROM drive starts empty.`,
+    );
     return { ...d, source: { kind: 'none' as const } };
   });
   return { ...guest, disks, warnings };
@@ -118,8 +141,8 @@ async function emptyMissingIsos(host: HostContext, guest: VmxGuest): Promise<Vmx
 
 /** Everything the plan needs to know about the host and the VMware directory. */
 export async function inspectImport(host: HostContext, vmxPath: string, signal?: AbortSignal): Promise<ImportFacts> {
-  const guest = await emptyMissingIsos(host, await readVmx(host, vmxPath, signal));
   const vmxDir = dirOf(vmxPath);
+  const guest = await emptyMissingIsos(host, await readVmx(host, vmxPath, signal), vmxDir);
   const dirs = new Set([vmxDir]);
   const disks: ImportDiskFacts[] = [];
   for (const d of guest.disks) {

@@ -24,6 +24,7 @@ import {
 } from '../model/domainXml.js';
 import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
+import { checkRestoreXml } from '../model/restoreXml.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { userText } from '../model/fileIdentity.js';
@@ -259,6 +260,14 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
         `Restore as a new guest (--as NAME --to DIR), or move ${path} away first.`,
       );
     }
+    // Nor may the run choose where a new file is written as root (a raw image at /etc/cron.d/x):
+    // over the guest itself, a disk goes back only where the guest's definition has it now.
+    if (!asNew && ![...currentSources.values()].includes(path)) {
+      throw new UserError(
+        `The run puts ${d.target} at ${path}, ${facts.current ? `which is not a disk of ${name} as it is defined now` : `and no guest named ${name} is defined to say where its disks go`}; a restore over the guest writes only its own disks.`,
+        `Restore as a new guest into a directory you choose: --as ${name === req.guest ? 'NAME' : name} --to DIR (a deleted guest can come back under its own name that way).`,
+      );
+    }
     return {
       target: d.target,
       from: posix.join(runDir, d.file),
@@ -302,6 +311,15 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
 
   let xml: string | null = null;
   if (asNew || !req.keepCurrentXml) {
+    // The run's XML is outside input: only what passes this gate reaches libvirt (see restoreXml.ts).
+    const checked = checkRestoreXml(doc, {
+      source: posix.join(runDir, DOMAIN_XML_NAME),
+      restored: disks.map((d) => d.target),
+      asNew,
+      currentSources: asNew ? [] : [...currentSources.values()].filter((s): s is string => Boolean(s)),
+    });
+    doc = checked.doc;
+    notes.push(...checked.notes);
     for (const d of disks) doc = pointDiskAt(doc, d.target, d.path, d.format);
     if (asNew) {
       doc = setUuid(setName(doc, name), null);

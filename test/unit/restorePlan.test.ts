@@ -77,6 +77,14 @@ describe('planRestore', () => {
     expect(() => planRestore(req(), facts({ current: null, existingPaths: ['/img/web.qcow2'] }), virsh)).toThrow(/not a disk of web/);
   });
 
+  it('over the guest, never writes a new file where the run says: only where the guest has its disk now', () => {
+    const hostile = { ...manifest, disks: [{ ...manifest.disks[0], sourcePath: '/etc/cron.d/owned', sourceFormat: 'raw' }] } as BackupManifest;
+    expect(() => planRestore(req(), facts({ manifest: hostile, existingPaths: [] }), virsh)).toThrow(/\/etc\/cron\.d\/owned, which is not a disk of web/);
+    expect(() => planRestore(req(), facts({ manifest: hostile, current: null, existingPaths: [] }), virsh)).toThrow(/no guest named web is defined/);
+    // --keep-xml takes the path from the current definition, never from the run.
+    expect(planRestore(req({ keepCurrentXml: true }), facts({ manifest: hostile }), virsh).disks[0]?.path).toBe('/img/web.qcow2');
+  });
+
   it('allows a damaged run only under a new name', () => {
     expect(() => planRestore(req({ allowDamaged: true }), facts(), virsh)).toThrow(/only under a new name/);
     const p = planRestore(req({ allowDamaged: true, asName: 'web2', toDir: '/srv/new' }), facts({ existingPaths: [] }), virsh);
@@ -96,7 +104,9 @@ describe('planRestore', () => {
     expect(s.uuid).toBeNull();
     expect(s.nics[0]?.mac).toBe('52:54:00:aa:bb:cc');
     expect(s.type).toBe('qemu');
-    expect(s.disks.map((d) => [d.target, d.source])).toEqual([['vda', '/srv/new/web2-vda.qcow2'], ['hdc', '/iso/x.iso']]);
+    expect(s.disks.map((d) => [d.target, d.source])).toEqual([['vda', '/srv/new/web2-vda.qcow2'], ['hdc', null]]);
+    // The run's media is a host path the run names: the drive comes back empty, and the plan says so.
+    expect(p.notes.join(' ')).toContain('/iso/x.iso was left out');
     expect(p.xml).not.toContain('backingStore');
     expect(p.xml).not.toContain('nvram');
     expect(p.notes.join(' ')).toMatch(/vdb/);
@@ -123,6 +133,17 @@ describe('planRestore', () => {
     expect(planRestore(req({ keepCurrentXml: true }), facts(), virsh).plan.steps.map((s) => s.id)).toEqual(['verify', 'convert-vda', 'aside-vda', 'place-vda']);
     const p = planRestore(req({ deleteOld: true }), facts(), virsh);
     expect(p.plan.steps.at(-1)?.command?.argv).toEqual(['rm', '-f', '--', '/img/web.qcow2.virtdeck-before-restore-20260610T120000Z']);
+  });
+
+  it("a run's domain.xml that reaches the host: refused before any step is planned, unless --keep-xml leaves it unused", () => {
+    const hostile = XML.replace('<devices>', "<devices><emulator>/tmp/evil.sh</emulator><serial type='file'><source path='/etc/shadow'/></serial>");
+    for (const r of [req(), req({ asName: 'web2', toDir: '/srv/new' })]) {
+      expect(() => planRestore(r, facts({ runXml: hostile, existingPaths: r.asName ? [] : ['/img/web.qcow2'] }), virsh)).toThrow(/\/mnt\/b\/web\/20260602T020000Z-inc\/domain\.xml has <emulator>\/tmp\/evil\.sh/);
+    }
+    // --keep-xml over the guest: its current definition stays, the run's XML is never defined.
+    const kept = planRestore(req({ keepCurrentXml: true }), facts({ runXml: hostile }), virsh);
+    expect(kept.xml).toBeNull();
+    expect(kept.plan.steps.some((s) => s.id === 'define' || s.writesFile)).toBe(false);
   });
 
   it('refuses a running guest and a block-device disk', () => {
