@@ -24,7 +24,7 @@ import {
 } from '../model/imageHeader.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
-import { type Executor, LocalExecutor } from './exec.js';
+import type { Executor } from './exec.js';
 
 export type FileKind = 'regular' | 'directory' | 'block' | 'char' | 'fifo' | 'socket' | 'symlink' | 'other' | 'missing';
 
@@ -125,7 +125,7 @@ async function remoteHead(exec: Executor, path: string, bytes: number, signal?: 
 
 /** The kind, real path, size and first `bytes` bytes of a file on the executor's host. */
 export async function readFileHead(exec: Executor, path: string, bytes = HEAD_BYTES, signal?: AbortSignal): Promise<FileHead> {
-  return exec instanceof LocalExecutor ? localHead(path, bytes) : remoteHead(exec, path, bytes, signal);
+  return exec.local ? localHead(path, bytes) : remoteHead(exec, path, bytes, signal);
 }
 
 /** The refusal for a source that is not an image file: a directory, /dev/zero, a FIFO… */

@@ -73,6 +73,7 @@ describe('a file that is not a VMware .vmx', () => {
     const calls: string[][] = [];
     const recording = (exec: Executor): Executor => ({
       label: exec.label,
+      local: exec.local,
       interactive: (argv, o) => exec.interactive(argv, o),
       run: (argv, o) => {
         calls.push(argv);
