@@ -28,6 +28,23 @@ export function newMark(prefix = 'virtdeck'): string {
   return `@@${prefix}-${randomBytes(6).toString('hex')}@@`;
 }
 
+/**
+ * The lines after each `MARK name` line of a run's output, up to the next line of the same marker
+ * or a conversation round's end marker: how every batched guestfish run is read back.
+ */
+export function markedSections(stdout: string, mark: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(`${mark} `)) {
+      current = [];
+      out.set(line.slice(mark.length + 1), current);
+    } else if (line.startsWith('@@virtdeck-round-')) current = null;
+    else if (current && line.trim() !== '') current.push(line.trim());
+  }
+  return out;
+}
+
 function hasLine(text: string, line: string): boolean {
   return text.startsWith(`${line}\n`) || text.includes(`\n${line}\n`);
 }

@@ -20,7 +20,7 @@ import {
 } from '../model/expandPlan.js';
 import { HostError, explain } from './errors.js';
 import type { Executor } from './exec.js';
-import { guestfishConversation, newMark } from './guestfishConversation.js';
+import { guestfishConversation, markedSections, newMark } from './guestfishConversation.js';
 import { guestfsEnv } from './guestfsEnv.js';
 
 const APPLIANCE_DISK = '/dev/sda';
@@ -82,20 +82,6 @@ function markOf(stdout: string): string {
   return /^(@@virtdeck(?:-[0-9a-f]+)?@@) parttype$/m.exec(stdout)?.[1] ?? DEFAULT_MARK;
 }
 
-/** Lines after each `MARK name` line, up to the next line of the same marker or of a conversation round. */
-function sections(stdout: string, mark = markOf(stdout)): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let current: string[] | null = null;
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith(`${mark} `)) {
-      current = [];
-      out.set(line.slice(mark.length + 1), current);
-    } else if (line.startsWith('@@virtdeck-round-')) current = null;
-    else if (current && line.trim() !== '') current.push(line.trim());
-  }
-  return out;
-}
-
 /** guestfish prints structs as `[0] = {` … `part_num: 1` … `}`. */
 function parsePartList(lines: string[]): Omit<PartitionInfo, 'fsType'>[] {
   const parts: Omit<PartitionInfo, 'fsType'>[] = [];
@@ -113,7 +99,7 @@ function parsePartList(lines: string[]): Omit<PartitionInfo, 'fsType'>[] {
 
 /** Parses the inspection script's output. */
 export function parseInspection(stdout: string): DiskLayout {
-  const s = sections(stdout);
+  const s = markedSections(stdout, markOf(stdout));
   const filesystems: Record<string, string> = {};
   for (const l of s.get('fs') ?? []) {
     const m = l.match(/^(\S+):\s*(\S+)$/);
@@ -156,7 +142,7 @@ export async function inspectDisk(exec: Executor, image: string, format: string,
   const r = await guestfishConversation(
     exec,
     ['guestfish', '--ro', `--format=${format}`, '-a', image],
-    [() => inspectCommands(mark), (out) => osCommands(mark, rootsOf(sections(out, mark).get('roots') ?? []))],
+    [() => inspectCommands(mark), (out) => osCommands(mark, rootsOf(markedSections(out, mark).get('roots') ?? []))],
     { env, signal, timeoutMs: 300_000 },
   );
   return parseInspection(r.stdout);

@@ -12,7 +12,7 @@
 import { basename, dirname, join } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { Executor } from '../host/exec.js';
-import { guestfishConversation, type GuestfishRound, newMark } from '../host/guestfishConversation.js';
+import { guestfishConversation, type GuestfishRound, markedSections, newMark } from '../host/guestfishConversation.js';
 import { rootsOf } from '../host/guestfs.js';
 import { guestfsEnv } from '../host/guestfsEnv.js';
 import type { HostContext } from '../host/hostContext.js';
@@ -74,7 +74,7 @@ export function scanRounds(workdir: string, mark: string): GuestfishRound[] {
   return [
     () => [['run'], ['echo', `${mark} os`], ['inspect-os'], ['echo', `${mark} fs`], ['list-filesystems'], ['echo', `${mark} fs-end`]],
     (out) => {
-      const s = scanSections(out, mark);
+      const s = markedSections(out, mark);
       const root = rootsOf(s.get('os') ?? [])[0];
       const cmds: string[][] = [];
       if (root !== undefined) {
@@ -93,20 +93,6 @@ export function scanRounds(workdir: string, mark: string): GuestfishRound[] {
       return cmds;
     },
   ];
-}
-
-/** Lines after each `MARK name` line up to the next marker line (of this scan or of a conversation round). */
-function scanSections(stdout: string, mark: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let current: string[] | null = null;
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith(`${mark} `)) {
-      current = [];
-      out.set(line.slice(mark.length + 1), current);
-    } else if (line.startsWith('@@virtdeck-round-')) current = null;
-    else if (current && line.trim() !== '') current.push(line.trim());
-  }
-  return out;
 }
 
 /** Devices in list-filesystems' answer that can hold Windows (not swap, not a btrfs subvolume). */
@@ -136,7 +122,7 @@ function scanMarkOf(stdout: string): string {
 }
 
 export function parseScan(stdout: string, workdir: string, mark = scanMarkOf(stdout)): ScanResult {
-  const s = scanSections(stdout, mark);
+  const s = markedSections(stdout, mark);
   const first = (key: string) => s.get(key)?.[0] ?? null;
   const num = (key: string) => {
     const v = first(key);
