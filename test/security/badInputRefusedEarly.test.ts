@@ -7,6 +7,7 @@ import { guestNameProblem } from '../../src/model/guestName.js';
 import { UserError } from '../../src/model/userError.js';
 import { type CliRun, recordingShims, runCli } from '../helpers/hostileCli.js';
 import { scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
+import { tinyVmx } from '../helpers/tinyVmx.js';
 
 /**
  * Item 8: bad input is refused before anything happens, with exit 2 and one sentence that names
@@ -42,24 +43,8 @@ function tree(): string[] {
 }
 
 function vmxText(disk: string): string {
-  return [
-    '.encoding = "UTF-8"',
-    'config.version = "8"',
-    'virtualHW.version = "7"',
-    'displayName = "vdsec-in-vm"',
-    'guestOS = "otherlinux"',
-    'memsize = "64"',
-    'numvcpus = "1"',
-    'scsi0.present = "TRUE"',
-    'scsi0.virtualDev = "lsilogic"',
-    'scsi0:0.present = "TRUE"',
-    `scsi0:0.fileName = "${disk}"`,
-    'ethernet0.present = "TRUE"',
-    'ethernet0.virtualDev = "e1000"',
-    'ethernet0.addressType = "generated"',
-    'ethernet0.generatedAddress = "00:0c:29:aa:bb:01"',
-    '',
-  ].join('\n');
+  const nic = ['ethernet0.present = "TRUE"', 'ethernet0.virtualDev = "e1000"', 'ethernet0.addressType = "generated"', 'ethernet0.generatedAddress = "00:0c:29:aa:bb:01"'];
+  return tinyVmx({ name: 'vdsec-in-vm', disk, hwVersion: 7, extra: nic });
 }
 
 const VMX = join(dir, 'vm', 'vdsec-in-vm.vmx');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareImport } from '../../src/jobs/importVmware.js';
 import type { ImportRequest } from '../../src/model/importVmwarePlan.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
+import { tinyVmx } from '../helpers/tinyVmx.js';
 
 /**
  * A .vmx is outside input; virtdeck builds the guest's XML itself, but the CD-ROM's ISO path comes
@@ -21,22 +22,7 @@ const vmDir = join(scratch.dir, 'vm');
 const req: ImportRequest = { convert: 'none', bus: 'keep', name: 'vdsec-rx-vmx', start: false };
 
 function vmx(iso: string): string {
-  return [
-    'config.version = "8"',
-    'virtualHW.version = "6"',
-    'displayName = "vdsec-rx-vmx"',
-    'guestOS = "otherlinux"',
-    'memsize = "64"',
-    'numvcpus = "1"',
-    'scsi0.present = "TRUE"',
-    'scsi0.virtualDev = "lsilogic"',
-    'scsi0:0.present = "TRUE"',
-    'scsi0:0.fileName = "disk.vmdk"',
-    'ide1:0.present = "TRUE"',
-    'ide1:0.deviceType = "cdrom-image"',
-    `ide1:0.fileName = "${iso}"`,
-    '',
-  ].join('\n');
+  return tinyVmx({ name: 'vdsec-rx-vmx', disk: 'disk.vmdk', extra: ['ide1:0.present = "TRUE"', 'ide1:0.deviceType = "cdrom-image"', `ide1:0.fileName = "${iso}"`] });
 }
 
 beforeAll(() => {

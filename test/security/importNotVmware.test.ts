@@ -14,6 +14,7 @@ import { inspectImport } from '../../src/jobs/importVmware.js';
 import { checkVmwareConfig } from '../../src/model/vmx.js';
 import { UserError } from '../../src/model/userError.js';
 import { localHost } from '../helpers/tinyGuest.js';
+import { catchUserError } from '../helpers/userError.js';
 
 const URI = 'qemu:///system';
 const root = resolve(import.meta.dirname, '../..');
@@ -35,15 +36,6 @@ const NOT_VMWARE: Record<string, string | Buffer> = {
 };
 for (const [name, content] of Object.entries(NOT_VMWARE)) writeFileSync(join(scratch, name), content);
 
-function refusal(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError, the file was accepted');
-}
 
 const virsh = (...args: string[]) => execa('virsh', ['-c', URI, ...args], { reject: false });
 const cli = (home: string, ...args: string[]) =>
@@ -52,15 +44,15 @@ const cli = (home: string, ...args: string[]) =>
 describe('a file that is not a VMware .vmx', () => {
   for (const [name, content] of Object.entries(NOT_VMWARE)) {
     it(`checkVmwareConfig refuses ${name}, naming the file and what is missing`, () => {
-      const e = refusal(() => checkVmwareConfig(content.toString(), `/vm/${name}`));
+      const e = catchUserError(() => checkVmwareConfig(content.toString(), `/vm/${name}`));
       expect(e.sentence).toContain(`/vm/${name}`);
       expect(e.sentence).toMatch(/empty|binary|config\.version|virtualHW\.version/);
     });
   }
 
   it('says which key is missing', () => {
-    expect(refusal(() => checkVmwareConfig(NOT_VMWARE['no-hw.vmx'] as string, 'x.vmx')).sentence).toMatch(/has no virtualHW\.version \(/);
-    expect(refusal(() => checkVmwareConfig(NOT_VMWARE['keys-only.vmx'] as string, 'x.vmx')).sentence).toMatch(/has no config\.version and no virtualHW\.version/);
+    expect(catchUserError(() => checkVmwareConfig(NOT_VMWARE['no-hw.vmx'] as string, 'x.vmx')).sentence).toMatch(/has no virtualHW\.version \(/);
+    expect(catchUserError(() => checkVmwareConfig(NOT_VMWARE['keys-only.vmx'] as string, 'x.vmx')).sentence).toMatch(/has no config\.version and no virtualHW\.version/);
   });
 
   it('accepts what VMware writes, including a windows-1252 file read as UTF-8 and a case-changed key', () => {

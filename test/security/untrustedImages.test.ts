@@ -21,6 +21,7 @@ import { readImageFormats } from '../../src/jobs/newGuest.js';
 import { UserError } from '../../src/model/userError.js';
 import { writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
+import { tinyVmx } from '../helpers/tinyVmx.js';
 
 const URI = 'qemu:///system';
 const root = resolve(import.meta.dirname, '../..');
@@ -89,20 +90,7 @@ const HOSTILE = {
 };
 
 function vmxText(disk: string): string {
-  return [
-    '.encoding = "UTF-8"',
-    'config.version = "8"',
-    'virtualHW.version = "6"',
-    'displayName = "vdsec-im-evil"',
-    'guestOS = "otherlinux"',
-    'memsize = "64"',
-    'numvcpus = "1"',
-    'scsi0.present = "TRUE"',
-    'scsi0.virtualDev = "lsilogic"',
-    'scsi0:0.present = "TRUE"',
-    `scsi0:0.fileName = "${disk}"`,
-    '',
-  ].join('\n');
+  return tinyVmx({ name: 'vdsec-im-evil', disk });
 }
 
 beforeAll(async () => {

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { parseDomainXml } from '../../src/model/domainXml.js';
-import { UserError } from '../../src/model/userError.js';
 import { decodeEntities } from '../../src/model/xmlText.js';
 import { createAppStore } from '../../src/store/appStore.js';
 import type { ErrorDialog } from '../../src/store/types.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
+import { catchUserError } from '../helpers/userError.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'vdsec-pa-xml-'));
 const marker = join(scratch, 'marker');
@@ -41,27 +41,18 @@ for (let i = 1; i <= 9; i++) laughs.push(`<!ENTITY lol${i} "${`&lol${i === 1 ? '
 laughs.push(']>', body('&lol9;'));
 const BILLION_LAUGHS = laughs.join('\n');
 
-function refusal(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError, the XML was accepted');
-}
 
 describe('DOCTYPE and entities in domain XML', () => {
   for (const [what, xml] of Object.entries(hostile)) {
     it(`parseDomainXml refuses ${what} with a UserError naming the source; the marker is never read`, () => {
-      const e = refusal(() => parseDomainXml(xml, { source: '/backup/web/20261125T203000Z-full/domain.xml' }));
+      const e = catchUserError(() => parseDomainXml(xml, { source: '/backup/web/20261125T203000Z-full/domain.xml' }));
       expect(e.sentence).toContain('/backup/web/20261125T203000Z-full/domain.xml');
       expect(e.sentence).toMatch(/DOCTYPE|ENTITY|entity reference/);
       expect(`${e.sentence} ${e.fix}`).not.toContain(SECRET);
     });
 
     it(`summarizeDomainXml (virsh output) refuses ${what} with a UserError`, () => {
-      const e = refusal(() => summarizeDomainXml(xml));
+      const e = catchUserError(() => summarizeDomainXml(xml));
       expect(`${e.sentence} ${e.fix}`).not.toContain(SECRET);
     });
   }
@@ -80,7 +71,7 @@ describe('DOCTYPE and entities in domain XML', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const started = performance.now();
     for (const parse of [() => parseDomainXml(BILLION_LAUGHS), () => summarizeDomainXml(BILLION_LAUGHS)]) {
-      expect(refusal(parse).sentence).toMatch(/DOCTYPE/);
+      expect(catchUserError(parse).sentence).toMatch(/DOCTYPE/);
     }
     expect(performance.now() - started).toBeLessThan(500);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(50 * 1024 * 1024);
