@@ -45,6 +45,10 @@ beforeAll(async () => {
   // QEMU (libvirt-qemu) must get through to the sandbox under the temp home.
   await chmod(tmp, 0o755);
   await mkdir(dest());
+  // virtdeck makes a missing state directory private (0700), which QEMU cannot enter: like
+  // /var/lib/virtdeck on a real host, the sandbox's home exists already and QEMU may pass through.
+  await mkdir(path.join(home(), 'state'), { recursive: true });
+  for (const d of [home(), path.join(home(), 'state')]) await chmod(d, 0o711);
   // The runner journals in stateDir(), and the demo's default sandbox is there too.
   process.env.VIRTDECK_HOME = home();
   host = createHostContext({ uri: URI });
