@@ -5,10 +5,12 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/host/exec.js';
+import { HEAD_SCRIPT_NAME } from '../../src/host/imageInspect.js';
 import { inspectImport, prepareImport, runImport } from '../../src/jobs/importVmware.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { ImportVmwareWizard } from '../../src/ui/wizards/ImportVmwareWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
+import { imageHeadAnswer } from '../helpers/imageHeads.js';
 import { inkDriver, KEYS } from '../ui/helpers.js';
 
 describe('import wizard and a file that is not a VMware .vmx', () => {
@@ -22,6 +24,9 @@ describe('import wizard and a file that is not a VMware .vmx', () => {
       run: async (argv, o) => {
         read.push(argv);
         if (argv[0] === 'head') return { argv, exitCode: 0, stdout: '', stderr: '' };
+        // The gate's look at what kind of file the .vmx is (a regular file; no bytes of it read).
+        const kind = imageHeadAnswer(argv, { '/vm/empty.vmx': { format: 'raw', size: 0 } });
+        if (kind) return kind;
         return fake.host.sysExec.run(argv, o);
       },
     };
@@ -40,7 +45,7 @@ describe('import wizard and a file that is not a VMware .vmx', () => {
       expect(frame).toContain('/vm/empty.vmx is empty, so it is not a VMware .vmx.');
       expect(frame).not.toContain('What was read');
       // Only the .vmx was read: no qemu-img, no vmdk, no guest list.
-      expect(read.filter((a) => a[0] !== 'ls').map((a) => a[0])).toEqual(['head']);
+      expect(read.filter((a) => a[0] !== 'ls').map((a) => (a[0] === 'sh' ? a[3] : a[0]))).toEqual([HEAD_SCRIPT_NAME, 'head']);
       expect(fake.calls.filter((a) => a[0] === 'virsh')).toEqual([]);
     } finally {
       r.unmount();
