@@ -12,6 +12,7 @@ import { stateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage, notAnImageFile, readFileHead } from '../host/imageInspect.js';
+import { isInside } from '../model/imageHeader.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths, type ImageInfo, infoArgv, parseInfo } from '../host/qemuImg.js';
 import { shown } from '../model/shown.js';
@@ -112,19 +113,15 @@ async function virtualSize(host: HostContext, path: string, signal?: AbortSignal
  */
 async function emptyMissingIsos(host: HostContext, guest: VmxGuest, vmxDir: string): Promise<VmxGuest> {
   const isoPaths = guest.disks.flatMap((d) => (d.device === 'cdrom' && d.source.kind === 'file' ? [d.source.path] : []));
-  const present = new Set(await existingPaths(host.sysExec, isoPaths));
+  // The same look the image gate takes (kind and real path, no bytes read): no process locally.
+  const dir = (await readFileHead(host.sysExec, vmxDir, 0)).realPath;
+  const present = new Set<string>();
   const inside = new Set<string>();
-  if (present.size > 0) {
-    // Paths travel as arguments, never inside the script. The first pair is the directory itself.
-    const script = 'for f in "$@"; do r=$(realpath -e -- "$f") || continue; if [ "$f" = "$1" ] || [ -f "$r" ]; then printf "%s\\0%s\\0" "$f" "$r"; fi; done';
-    const out = (await host.sysExec.run(['sh', '-c', script, 'sh', vmxDir, ...present])).stdout.split('\0');
-    const real = new Map<string, string>();
-    for (let i = 0; i + 1 < out.length; i += 2) real.set(out[i] as string, out[i + 1] as string);
-    const dir = real.get(vmxDir);
-    for (const p of present) {
-      const r = real.get(p);
-      if (dir && r?.startsWith(dir === '/' ? '/' : `${dir}/`)) inside.add(p);
-    }
+  for (const p of new Set(isoPaths)) {
+    const found = await readFileHead(host.sysExec, p, 0);
+    if (found.kind === 'missing') continue;
+    present.add(p);
+    if (dir && found.kind === 'regular' && found.realPath && isInside(dir, found.realPath)) inside.add(p);
   }
   const warnings = [...guest.warnings];
   const disks = guest.disks.map((d) => {
