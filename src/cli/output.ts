@@ -1,7 +1,7 @@
 import { HostError } from '../host/errors.js';
 import type { GuestRow } from '../host/virsh.js';
-import { kibToHuman } from '../model/units.js';
 import { shownText, terminalSafeJson } from '../model/shown.js';
+import { kibToHuman } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 
 /**

@@ -1,8 +1,8 @@
-import { execa } from 'execa';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { checkSshDestination } from '../model/sshDestination.js';
-import { HostError, explain } from './errors.js';
+import { explain, HostError } from './errors.js';
 import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
 import { shellQuote } from './shellQuote.js';
 

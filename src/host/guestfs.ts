@@ -10,15 +10,15 @@ import {
   GF_MARK,
   type GrowMeasures,
   type GrowOp,
-  type OsInfo,
-  type PartitionInfo,
   growCommands,
   growProblems,
+  type OsInfo,
+  type PartitionInfo,
   startedAtEnd,
   vgOf,
   withGuestfishCommands,
 } from '../model/expandPlan.js';
-import { HostError, explain } from './errors.js';
+import { explain, HostError } from './errors.js';
 import type { Executor } from './exec.js';
 import { guestfishConversation, markedSections, newMark } from './guestfishConversation.js';
 import { guestfsEnv } from './guestfsEnv.js';

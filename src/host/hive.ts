@@ -4,9 +4,10 @@
  * another package (libhivex-bin) that is usually absent, so listing a key's children uses the same
  * Perl binding hivexregedit is written in, with a fixed script and the paths as arguments.
  */
+
+import { HKLM_SYSTEM, parseReg, type RegSection } from '../model/mergeide.js';
 import { HostError, toHostError } from './errors.js';
 import type { Executor } from './exec.js';
-import { HKLM_SYSTEM, parseReg, type RegSection } from '../model/mergeide.js';
 
 export const HIVEXREGEDIT = 'hivexregedit';
 

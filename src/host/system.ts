@@ -6,8 +6,8 @@
  * positional parameters, never spliced into the script.
  */
 import { z } from 'zod';
-import type { ExecOptions, Executor } from './exec.js';
 import type { BlockDiskProbe, ImageDirProbe, ImageFileProbe, KernelConfigProbe, MountProbe, SystemProbe } from '../model/hostChecks.js';
+import type { ExecOptions, Executor } from './exec.js';
 
 const SECTION = /^@@vd ([a-z-]+) ?(.*)@@$/;
 

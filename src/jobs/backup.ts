@@ -30,15 +30,15 @@ import { detectImageFormat } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { defineXml, domState, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { type BackupConfig, backupConfigOf } from '../model/backupConfig.js';
-import { type BackupManifest, type CatalogRun, MANIFEST_NAME, serializeManifest } from '../model/backupManifest.js';
 import { DiskProgressTracker, type DiskTarget } from '../model/backupDiskProgress.js';
+import { type BackupManifest, type CatalogRun, MANIFEST_NAME, serializeManifest } from '../model/backupManifest.js';
 import {
   BACKUP_JOB_KIND,
   type BackupDecision,
   CHECKPOINT_PREFIX,
   copyFormat,
-  decideBackup,
   type DiskFacts,
+  decideBackup,
   type GuestBackupPlan,
   type GuestFacts,
   isOverlayPath,

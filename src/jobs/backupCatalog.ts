@@ -4,8 +4,8 @@
  * fast on a disk holding years of runs, locally or over SSH.
  */
 import { randomBytes } from 'node:crypto';
-import type { Executor } from '../host/exec.js';
 import { HostError } from '../host/errors.js';
+import type { Executor } from '../host/exec.js';
 import {
   type CatalogRun,
   MANIFEST_NAME,

@@ -10,8 +10,8 @@ import { inspectUntrustedImage } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { type BackupManifest, type CatalogRun, chainOf, MANIFEST_NAME, serializeManifest, type VerifyResult } from '../model/backupManifest.js';
 import { UserError } from '../model/userError.js';
-import { type GuestBackups, readCatalog } from './backupCatalog.js';
 import { hashFiles, writeRemoteFile } from './backup.js';
+import { type GuestBackups, readCatalog } from './backupCatalog.js';
 
 export interface VerifyOptions {
   dest: string;

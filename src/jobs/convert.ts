@@ -6,7 +6,6 @@ import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { existingPaths, type ImageInfo, infoArgv, measureArgv, parseInfo, parseMeasure } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
-import { summarizeDomainXml } from '../model/domainSummary.js';
 import {
   type ConvertCheck,
   type ConvertFacts,
@@ -14,21 +13,22 @@ import {
   type ConvertSource,
   type ConvertTarget,
   checkConvert,
-  destFiles,
   type DiskUser,
+  destFiles,
   planConvert,
   resolvedDest,
   tempDirFor,
 } from '../model/convertPlan.js';
+import { summarizeDomainXml } from '../model/domainSummary.js';
 import type { DiskBus } from '../model/domainXml.js';
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
 import { confinedExtents } from './diskActions.js';
 import { refuseRunningUsers, usersOfFiles } from './diskUsers.js';
+import { privateTempFile } from './privateTemp.js';
 import type { Action, RunnerEvent, RunResult } from './runner.js';
 import { runPlan } from './runner.js';
-import { privateTempFile } from './privateTemp.js';
 import { probeWritableDir } from './writableDir.js';
 
 async function qemuImg(exec: Executor, argv: string[], signal?: AbortSignal): Promise<string> {

@@ -10,6 +10,7 @@ import {
   DEFAULT_DEMO_PREFIX,
   type DemoManifest,
   type DemoObserved,
+  demoGuests,
   MANIFEST_NAME,
   manifestSchema,
   normalizeDir,
@@ -17,7 +18,6 @@ import {
   parseDemoPrefix,
   pathsToCheck,
   planDemo,
-  demoGuests,
   planDemoReset,
   readDemoMarker,
 } from './demoPlan.js';

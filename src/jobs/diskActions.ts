@@ -16,7 +16,7 @@ import type { Plan, PlanStep } from '../model/plan.js';
 import { shown } from '../model/shown.js';
 import { parseSize } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import { inUseRefusal, type ImageUser, usersOfFiles } from './diskUsers.js';
+import { type ImageUser, inUseRefusal, usersOfFiles } from './diskUsers.js';
 import { type RunnerEvent, runPlan } from './runner.js';
 
 export const CREATE_FORMATS = ['qcow2', 'raw', 'vmdk'] as const;

@@ -6,7 +6,7 @@
  * stateDir()/disk-info-cache.json, so a refresh of 200 unchanged images runs no qemu-img at all.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname as localDirname, join } from 'node:path';
+import { join, dirname as localDirname } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import { HostError, toHostError } from '../host/errors.js';
@@ -17,7 +17,6 @@ import { inspectUntrustedImage } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
 import { type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
-import { guestSources, type IdentityMap } from '../model/fileIdentity.js';
 import {
   type CheckFacts,
   type DiskRow,
@@ -30,6 +29,7 @@ import {
   type PoolVolume,
   type VmdkFacts,
 } from '../model/diskInventory.js';
+import { guestSources, type IdentityMap } from '../model/fileIdentity.js';
 import { UserError } from '../model/userError.js';
 import { diskCacheSchema, parseStateJson } from './stateSchemas.js';
 

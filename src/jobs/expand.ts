@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
-import { growGuest, inspectDisk, type GrowResult } from '../host/guestfs.js';
+import { type GrowResult, growGuest, inspectDisk } from '../host/guestfs.js';
 import { guestfsEnv } from '../host/guestfsEnv.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
@@ -18,6 +18,7 @@ import { allocatedDataBytes, check, compare, existingPaths, info, map } from '..
 import { virshArgv } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
 import {
+  assessExpand,
   type ExpandAssessment,
   type ExpandDecision,
   type ExpandFacts,
@@ -26,16 +27,15 @@ import {
   type GuestUse,
   type ImageFacts,
   type VmdkFacts,
-  assessExpand,
   vmdkWorkNames,
 } from '../model/expandPlan.js';
 import { growInstructions, instructionsFileName } from '../model/growInstructions.js';
 import type { Plan } from '../model/plan.js';
 import { formatBytesLong } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import { NO_PARENT_CID, convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
+import { convertOptionsFromDescriptor, NO_PARENT_CID, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
 import { distinctUsers, lookUpImages } from './diskUsers.js';
-import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
+import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reading the facts

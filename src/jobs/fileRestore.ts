@@ -5,9 +5,9 @@
  * the chain, so any run shows the guest's files as they were at that run.
  */
 import { posix } from 'node:path';
+import { type FsEntry, type FsInfo, type GuestfishSession, openGuestfish } from '../host/guestfsBrowse.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
-import { type FsEntry, type FsInfo, type GuestfishSession, openGuestfish } from '../host/guestfsBrowse.js';
 import { type BackupManifest, MANIFEST_NAME, parseManifest } from '../model/backupManifest.js';
 import { UserError } from '../model/userError.js';
 import { findRun } from './restore.js';

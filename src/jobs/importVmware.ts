@@ -12,12 +12,11 @@ import { stateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage, notAnImageFile, readFileHead } from '../host/imageInspect.js';
-import { isInside } from '../model/imageHeader.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths, type ImageInfo, infoArgv, parseInfo } from '../host/qemuImg.js';
-import { shown } from '../model/shown.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
 import { readVmdkDescriptor } from '../host/vmdk.js';
+import { isInside } from '../model/imageHeader.js';
 import {
   checkImport,
   type ImportCheck,
@@ -29,8 +28,9 @@ import {
   plannedDestFiles,
 } from '../model/importVmwarePlan.js';
 import type { Plan } from '../model/plan.js';
+import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
-import { resolveVmdkChain, unusedSnapshotFiles, type VmdkLookup, nextParent } from '../model/vmdkChain.js';
+import { nextParent, resolveVmdkChain, unusedSnapshotFiles, type VmdkLookup } from '../model/vmdkChain.js';
 import type { VmdkDescriptor } from '../model/vmdkDescriptor.js';
 import { checkVmwareConfig, parseVmx, type VmxGuest } from '../model/vmx.js';
 import { convertActions } from './convert.js';

@@ -6,13 +6,13 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import { readTrustedFile } from '../config/trust.js';
 import { commandLine } from '../model/plan.js';
 import type { Progress } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
+import { writeFileAtomic } from './atomicFile.js';
 import type { JobState, JournalRecord } from './journal.js';
 import { jobsDir, listJournals } from './journal.js';
-import { writeFileAtomic } from './atomicFile.js';
-import { readTrustedFile } from '../config/trust.js';
 import { processAlive } from './processes.js';
 import type { RunnerEvent } from './runner.js';
 import { parseStateJson, progressSchema } from './stateSchemas.js';

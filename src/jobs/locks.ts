@@ -4,9 +4,10 @@
  * once. One file per target in stateDir()/locks, created with O_EXCL; a lock whose process is gone
  * (killed, host rebooted) is stale and taken over.
  */
+
+import { createHash } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { createHash } from 'node:crypto';
 import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import { UserError } from '../model/userError.js';
 import { writeFileAtomic } from './atomicFile.js';

@@ -12,22 +12,23 @@
 import { basename, dirname, join } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { Executor } from '../host/exec.js';
-import { guestfishConversation, type GuestfishRound, markedSections, newMark } from '../host/guestfishConversation.js';
+import { type GuestfishRound, guestfishConversation, markedSections, newMark } from '../host/guestfishConversation.js';
 import { rootsOf } from '../host/guestfs.js';
 import { guestfsEnv } from '../host/guestfsEnv.js';
-import type { HostContext } from '../host/hostContext.js';
 import { exportArgv, exportKey, listSubkeys, mergeArgv } from '../host/hive.js';
+import type { HostContext } from '../host/hostContext.js';
 import { existingPaths } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml } from '../host/virsh.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import { attachIso, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { gfScript, gfWord } from '../model/guestfishWords.js';
 import {
   CONTROL_SET_RE,
   controlSetName,
-  describeChanges,
-  IN_GUEST_STEPS,
   controlSetReg,
+  describeChanges,
   HKLM_SYSTEM,
+  IN_GUEST_STEPS,
   inGuestReadme,
   inGuestReg,
   MERGEIDE_BAT,
@@ -40,7 +41,6 @@ import {
   selectCurrent,
   virtioKeys,
 } from '../model/mergeide.js';
-import { gfScript, gfWord } from '../model/guestfishWords.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';

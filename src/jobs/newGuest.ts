@@ -11,8 +11,8 @@ import {
   type NewGuestFacts,
   type NewGuestSpec,
   type PathKind,
-  type SpecProblem,
   planNewGuest,
+  type SpecProblem,
   validateSpec,
 } from '../model/newGuest.js';
 import { commandLine, type Plan } from '../model/plan.js';

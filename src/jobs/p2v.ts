@@ -14,7 +14,7 @@ import { HostError, toHostError } from '../host/errors.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
-import { domainTypeFor, detectAccel } from '../host/kvm.js';
+import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths } from '../host/qemuImg.js';
 import { listGuests, undefine, virshArgv } from '../host/virsh.js';
 import { randomMac } from '../model/mac.js';
@@ -44,8 +44,8 @@ import {
 } from '../model/p2vPlan.js';
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
-import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { privateTempFile } from './privateTemp.js';
+import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { probeWritableDir } from './writableDir.js';
 
 async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kind: 'device' | 'file' }>, signal?: AbortSignal): Promise<P2vSourceFacts> {

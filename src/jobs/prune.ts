@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import type { HostContext } from '../host/hostContext.js';
 import { readFileHead } from '../host/imageInspect.js';
 import { PARTIAL_SUFFIX, parseRunDirName } from '../model/backupManifest.js';
-import { type KeepReason, type RetentionPolicy, checkPolicy, planRetention, stalePartial } from '../model/retention.js';
+import { checkPolicy, type KeepReason, planRetention, type RetentionPolicy, stalePartial } from '../model/retention.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';

@@ -5,9 +5,10 @@
  * they know, the programs that kind's steps run, actions its registry names, and helper files
  * written only into virtdeck's private temp directories.
  */
-import { shown } from '../model/shown.js';
-import type { CommandSpec, Plan } from '../model/plan.js';
+
 import { RUN_DIR_SCRIPT, RUN_DIR_SCRIPT_GROUP } from '../model/backupPlan.js';
+import type { CommandSpec, Plan } from '../model/plan.js';
+import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import { isPrivateTempPath } from './privateTemp.js';
 

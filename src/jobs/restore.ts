@@ -6,12 +6,11 @@ import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { convertArgv } from '../host/qemuImg.js';
-import { type GuestState, domState, dumpXml, virshArgv } from '../host/virsh.js';
-import { type BackupManifest, type CatalogRun, DOMAIN_XML_NAME, chainOf } from '../model/backupManifest.js';
+import { domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
+import { type BackupManifest, type CatalogRun, chainOf, DOMAIN_XML_NAME } from '../model/backupManifest.js';
 import {
-  type DomainDoc,
-  type XmlElement,
   childElements,
+  type DomainDoc,
   domainRoot,
   firstChild,
   getSettings,
@@ -21,18 +20,19 @@ import {
   setMac,
   setName,
   setUuid,
+  type XmlElement,
 } from '../model/domainXml.js';
+import { userText } from '../model/fileIdentity.js';
 import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
-import { checkRestoreXml } from '../model/restoreXml.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
+import { checkRestoreXml } from '../model/restoreXml.js';
 import { UserError } from '../model/userError.js';
-import { userText } from '../model/fileIdentity.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
 import { inUseRefusal, lookUpImages } from './diskUsers.js';
-import { type Action, type RunResult, type RunnerEvent, runPlan } from './runner.js';
 import { privateTempFile, removeStepFile, writeStepFile } from './privateTemp.js';
-import { VERIFY_ACTION, type VerifyArgs, checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, verifyRunFiles } from './runCheck.js';
+import { checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, VERIFY_ACTION, type VerifyArgs, verifyRunFiles } from './runCheck.js';
+import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 export const RESTORE_JOB_KIND = 'backup-restore';
 const TMP_SUFFIX = '.virtdeck-restore-tmp';

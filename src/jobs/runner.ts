@@ -5,8 +5,8 @@
  */
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Executor } from '../host/exec.js';
 import { HostError, toHostError } from '../host/errors.js';
+import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { type PartProgress, type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';

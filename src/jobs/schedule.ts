@@ -5,20 +5,20 @@
  * .bak of what was there. Also what the Backups pane shows beside it: the next run time and the
  * last run per guest (newest run in the catalog, last result in the engine's log).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { HostContext } from '../host/hostContext.js';
 import {
   type BackupSchedule,
   CRON_FILE,
-  SYSTEMD_SERVICE,
-  SYSTEMD_TIMER,
-  type SchedulerKind,
   checkSchedule,
   cronFileText,
   nextRun,
   readScheduleMark,
+  type SchedulerKind,
+  SYSTEMD_SERVICE,
+  SYSTEMD_TIMER,
   systemdUnits,
 } from '../model/schedule.js';
 import { UserError } from '../model/userError.js';

@@ -18,8 +18,8 @@ import {
   snapshotOverlayPath,
 } from '../model/snapshotPlan.js';
 import { UserError } from '../model/userError.js';
-import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { privateTempFile } from './privateTemp.js';
+import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 const ACTIVE: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
 

@@ -15,7 +15,7 @@ import { StatusWriter } from './jobStatus.js';
 import { processAlive } from './processes.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
 import { actionsFor } from './registry.js';
-import { finishJob, rollbackJob, type RunResult } from './runner.js';
+import { finishJob, type RunResult, rollbackJob } from './runner.js';
 
 /** The host a journal was made for: the config entry with that URI (its name and SSH options), else the URI alone. */
 export function hostForUri(uri: string): HostContext {

@@ -4,8 +4,9 @@
  * scripted inputs. A rule says what "good" is (expect), how bad it is when missed (severity), why
  * it matters and the exact commands that fix it; the evaluator per probe kind fills in the facts.
  */
-import rulesFile from '../../assets/host-checks.json' with { type: 'json' };
+
 import { z } from 'zod';
+import rulesFile from '../../assets/host-checks.json' with { type: 'json' };
 import type { GuestDisk, GuestNic } from './domainSummary.js';
 import { formatBytesLong as formatBytes } from './units.js';
 

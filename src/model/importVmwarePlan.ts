@@ -10,9 +10,9 @@ import { GUEST_NAME_MAX, guestNameProblem } from './guestName.js';
 import type { Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
 import type { VmdkChain } from './vmdkChain.js';
-import { type DirState, writableDirProblem } from './writableDir.js';
 import type { VmxGuest } from './vmx.js';
 import { type BusChoice, type DomainDiskFile, type NicMapping, type VmxDomain, vmxToDomainXml } from './vmxToDomain.js';
+import { type DirState, writableDirProblem } from './writableDir.js';
 
 export type ImportConvert = 'none' | 'qcow2' | 'raw';
 export const CONVERT_CHOICES: ImportConvert[] = ['none', 'qcow2', 'raw'];

@@ -6,8 +6,9 @@
  *
  * The JSON is imported (not read from disk) so the single-file bundle carries it inline.
  */
-import catalog from '../../assets/known-errors.json' with { type: 'json' };
+
 import { z } from 'zod';
+import catalog from '../../assets/known-errors.json' with { type: 'json' };
 
 const entrySchema = z.object({
   id: z.string().regex(/^[a-z0-9-]+$/),

@@ -10,17 +10,18 @@
  * options, and needs the SFTP subsystem on a live system that may lack it. dd over plain ssh needs
  * nothing on the source but dd, and the stream is hashed on the way for the verify step.
  */
+
+import { z } from 'zod';
 import { shellQuote } from '../host/exec.js';
 import { compareArgv, convertArgv } from '../host/qemuImg.js';
 import { guestNameProblem } from './guestName.js';
 import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
-import { checkSshDestination } from './sshDestination.js';
 import { shown } from './shown.js';
+import { checkSshDestination } from './sshDestination.js';
 import { formatBytes, parseSize } from './units.js';
-import { type DirState, writableDirProblem } from './writableDir.js';
 import { UserError } from './userError.js';
-import { z } from 'zod';
+import { type DirState, writableDirProblem } from './writableDir.js';
 
 export type P2vSource =
   | { kind: 'device'; path: string }

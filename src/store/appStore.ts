@@ -6,23 +6,28 @@ import { createTwoFilesPatch } from 'diff';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { type HostEntry, loadConfig } from '../config/config.js';
 import { createHostContext, type HostOptions } from '../config/connect.js';
-import type { Executor } from '../host/exec.js';
 import { HostError, toHostError } from '../host/errors.js';
+import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
-import * as virsh from '../host/virsh.js';
 import type { GuestRow } from '../host/virsh.js';
+import * as virsh from '../host/virsh.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import { explainKnown } from '../model/knownErrors.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import { type ActionId, PANES, type PaneId, parseCommand } from '../ui/keymap.js';
 import type { Env } from '../ui/theme.js';
+import { coalesced } from './coalesced.js';
+import { type DialogHost, dialogOwner, scopesOf } from './dialogs/dialogKeys.js';
 import { editText } from './editor.js';
+import type { KeyPress } from './keys/keyName.js';
+import { type KeyOwner, paneScopes } from './keys/owners.js';
+import { commonPrefix, completeCommand, parseCommand, routeKey } from './keys/router.js';
+import type { ActionId } from './keys/table.js';
 import { PANE_FACTORIES } from './paneFactories.js';
+import { PANES, type PaneId } from './paneIds.js';
 import type { PaneFactories } from './panes.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
-import { coalesced } from './coalesced.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
 import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, ShownError, TermSize } from './types.js';
 
@@ -46,6 +51,12 @@ export interface AppActions {
   setCommand(text: string): void;
   cancelCommand(): void;
   runCommand(line: string): void;
+  /** The one entry of every key press (ui/keyInput.ts): routed against what the store shows now. */
+  pressKey(key: KeyPress): void;
+  /** What has the keys now; null while an unported screen handles its own. */
+  keyOwner(): KeyOwner | null;
+  /** False while the dialog on top still reads its own keys (the console's handler stands aside). */
+  keysRouted(): boolean;
   pushDialog(d: Dialog): void;
   popDialog(): void;
   /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
@@ -175,6 +186,60 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
     const showError = (title: string, e: unknown, retry?: { key: string; label: string; run: () => void | Promise<void> }) => {
       get().pushDialog({ kind: 'error', title, error: toShownError(e), showDetails: false, retry });
       set({ message: null });
+    };
+
+    /** A dialog that still handles its own keys: its scopes name its hints; only Ctrl-C is the console's. */
+    const ownKeysDialog = (top: Dialog): KeyOwner => ({
+      scopes: () => scopesOf(top),
+      perform: ({ scope }) => {
+        if (scope === 'console') get().quit();
+      },
+    });
+    const dialogHost: DialogHost = {
+      top: () => get().dialogs[get().dialogs.length - 1],
+      size: () => get().size,
+      pane: () => get().pane,
+      popDialog: () => get().popDialog(),
+      replaceTop: (d) => setDialogs([...get().dialogs.slice(0, -1), d]),
+      setMessage: (text) => get().setMessage(text),
+      switchHost: (name) => get().switchHost(name),
+      quit: () => get().quit(),
+    };
+    const paneOwner: KeyOwner = {
+      scopes: () => paneScopes(get().pane),
+      perform: (intent) => get().dispatch(intent.action),
+    };
+    const filterOwner: KeyOwner = {
+      scopes: () => ['input:filter', 'console'],
+      perform: ({ action, key }) => {
+        const s = get();
+        if (action === 'inputClear') s.clearFilter();
+        else if (action === 'inputKeep') s.keepFilter();
+        else if (action === 'inputErase') s.setFilter(s.filter.slice(0, -1));
+        // Through dispatch, so the pane being filtered (Disks too) moves its own selection.
+        else if (action === 'inputUp') s.dispatch('up');
+        else if (action === 'inputDown') s.dispatch('down');
+        else if (action === 'inputType') s.setFilter(s.filter + key.input);
+        else if (action === 'quit') s.quit();
+      },
+    };
+    const commandOwner: KeyOwner = {
+      scopes: () => ['input:command', 'console'],
+      perform: ({ action, key }) => {
+        const s = get();
+        if (action === 'inputClear') s.cancelCommand();
+        else if (action === 'inputRun') s.runCommand(s.command);
+        else if (action === 'inputErase') {
+          if (s.command === '') s.cancelCommand();
+          else s.setCommand(s.command.slice(0, -1));
+        } else if (action === 'inputComplete') {
+          const options = completeCommand(s.command, s.guests.map((g) => g.name));
+          const prefix = commonPrefix(options);
+          if (options.length === 1) s.setCommand(`${options[0]} `);
+          else if (prefix.length > s.command.length) s.setCommand(prefix);
+        } else if (action === 'inputType') s.setCommand(s.command + key.input);
+        else if (action === 'quit') s.quit();
+      },
     };
 
     /** confirm → busy line → host call → refresh; failures become the error dialog. */
@@ -372,6 +437,40 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           return;
         }
         get().dispatch(parsed.binding.action, parsed.guest);
+      },
+
+      pressKey(key) {
+        const s = get();
+        const owner = s.keyOwner();
+        if (!owner) return;
+        if (owner === paneOwner) {
+          // Until its screens own their keys, a pane sees the raw key first (true: it took it).
+          const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
+          if (focused?.key?.(key.name, key.input)) return;
+        }
+        const intent = routeKey(owner.scopes(), key);
+        if (intent) owner.perform(intent);
+      },
+
+      keyOwner() {
+        const s = get();
+        const top = s.dialogs[s.dialogs.length - 1];
+        if (top) {
+          if ('owner' in top && top.owner) return top.owner;
+          if (top.kind === 'wizard') return null;
+          return dialogOwner(dialogHost) ?? ownKeysDialog(top);
+        }
+        if (s.inputMode === 'filter') return filterOwner;
+        if (s.inputMode === 'command') return commandOwner;
+        // A pane's own screen (Backups' forms, review, file browser) takes keys before its list.
+        const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
+        return focused?.keyOwner?.() ?? paneOwner;
+      },
+
+      keysRouted() {
+        const top = get().dialogs[get().dialogs.length - 1];
+        if (!top || ('owner' in top && top.owner)) return true;
+        return dialogOwner(dialogHost) !== null;
       },
 
       pushDialog(d) {

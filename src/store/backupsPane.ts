@@ -6,7 +6,6 @@
  * job modules. Start-up recovery is asked from here too.
  */
 import type { HostContext } from '../host/hostContext.js';
-import type { ActionId } from '../ui/keymap.js';
 import type { AppStore } from './appStore.js';
 import { createPaneContext } from './backups/context.js';
 import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
@@ -22,8 +21,9 @@ import { formKey, reviewKey } from './backups/screenKeys.js';
 import { type DetailLine, detailLines, runLines } from './backups/selectors.js';
 import { removeSnapshot, revertToSnapshot, takeSnapshot } from './backups/snapshotFlow.js';
 import { type BackupsPaneState, type BackupsStore, createBackupsStore } from './backups/state.js';
+import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
-import { type Move, moveFor, movedIndex } from './selection.js';
+import { type Move, movedIndex, moveFor } from './selection.js';
 
 export { type BackupFs, type BackupFsEntry, pathsOverFilesystems } from './backups/backupFs.js';
 export { type BackupSettings, type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';

@@ -15,19 +15,19 @@ import {
   deleteRefusal,
   deleteTargets,
   guestFacts,
+  PREALLOCATIONS,
   planAttach,
   planDetach,
-  PREALLOCATIONS,
   runDiskPlan,
 } from '../jobs/diskActions.js';
-import { defaultCacheFile, DiskInventory } from '../jobs/diskInventory.js';
+import { DiskInventory, defaultCacheFile } from '../jobs/diskInventory.js';
 import { basename, type DiskRow, detailLines, dirname, filterRows } from '../model/diskInventory.js';
 import { UserError } from '../model/userError.js';
-import { type Move, moveByKey, moveFor } from './selection.js';
-import type { ActionId } from '../ui/keymap.js';
 import { type AppStore, toShownError } from './appStore.js';
 import { coalesced } from './coalesced.js';
+import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
+import { type Move, moveByKey, moveFor } from './selection.js';
 import type { ShownError } from './types.js';
 
 export interface DisksPaneData {

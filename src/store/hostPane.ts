@@ -12,8 +12,8 @@ import { type HostCheckRun, runHostChecks } from '../jobs/hostChecks.js';
 import { applyFix, type FixOutcome, type FixPlan, planFix } from '../jobs/hostFixes.js';
 import type { CheckResult, SafeFix } from '../model/hostChecks.js';
 import { explainKnown } from '../model/knownErrors.js';
-import type { ActionId } from '../ui/keymap.js';
 import { type AppStore, toShownError } from './appStore.js';
+import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import type { ShownError } from './types.js';
 

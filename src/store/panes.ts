@@ -4,8 +4,10 @@
  * console keeps the frame, dialogs, filter and command line; panes reuse those through `app`.
  */
 import type { HostContext } from '../host/hostContext.js';
-import type { ActionId, PaneId } from '../ui/keymap.js';
 import type { AppStore } from './appStore.js';
+import type { KeyOwner } from './keys/owners.js';
+import type { ActionId } from './keys/table.js';
+import type { PaneId } from './paneIds.js';
 
 export interface PaneController {
   /** Handles a keymap action while this pane has focus; false lets the console handle it. */
@@ -15,6 +17,8 @@ export interface PaneController {
    * when it took the key, so the console's keymap does not act on it as well.
    */
   key?(name: string, input: string): boolean;
+  /** The owner of the keys while the pane shows a screen of its own; null for its list. */
+  keyOwner?(): KeyOwner | null;
   /** Called when the pane is first shown (load lazily: the Guests pane must open fast). */
   activate?(): void;
   /** Called once when the console starts live (start-up checks such as recovery of interrupted jobs). */

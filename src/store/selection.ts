@@ -3,7 +3,7 @@
  * lands. Panes keep their selection by key (a path, a job id), so a refresh that reorders rows
  * does not move it.
  */
-import type { ActionId } from '../ui/keymap.js';
+import type { ActionId } from './keys/table.js';
 
 export type Move = number | 'top' | 'bottom';
 

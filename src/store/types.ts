@@ -1,7 +1,8 @@
-import type { RecoveryItem } from '../jobs/recovery.js';
-import type { PaneController } from './panes.js';
 import type { GuestRow, HostVersions } from '../host/virsh.js';
-import type { PaneId } from '../ui/keymap.js';
+import type { RecoveryItem } from '../jobs/recovery.js';
+import type { KeyOwner } from './keys/owners.js';
+import type { PaneId } from './paneIds.js';
+import type { PaneController } from './panes.js';
 import type { FormField } from './settingsForm.js';
 
 export type Mode = 'normal' | 'filter' | 'command' | 'confirm' | 'dialog' | 'form';
@@ -107,6 +108,8 @@ export interface FormDialog {
 
 export interface WizardDialog {
   kind: 'wizard';
+  /** The wizard's key owner (its store); absent while the wizard handles its own keys. */
+  owner?: KeyOwner;
   /** Which full-screen wizard; the new-guest one when absent. */
   which?: 'newGuest' | 'convert' | 'expand' | 'import' | 'p2v' | 'mergeide';
   /** The guest a guest wizard (MergeIDE) works on. */

@@ -3,8 +3,7 @@
  * in place of pane and detail strip. Normal-mode keys go through KEYMAP; a dialog owns the keys
  * while it is open.
  */
-import { Box, useApp as useInkApp, useInput, useStdin, useStdout } from 'ink';
-import { Text } from './components/Text.js';
+import { Box, useApp as useInkApp, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
 import type { AppStore } from '../store/appStore.js';
@@ -14,24 +13,24 @@ import type { Dialog } from '../store/types.js';
 import { DetailStrip } from './components/DetailStrip.js';
 import { ConfirmView, DiffView, ErrorView, HelpView, TextView, TypeNameView } from './components/dialogs.js';
 import { Footer } from './components/Footer.js';
-import { HostPickerView } from './components/HostPicker.js';
-import { RecoveryView } from './components/RecoveryDialog.js';
 import { Rule, Section, ThemeProvider, useTheme } from './components/Frame.js';
 import { headerTitle, Tabs } from './components/Header.js';
+import { HostPickerView } from './components/HostPicker.js';
+import { RecoveryView } from './components/RecoveryDialog.js';
 import { SettingsFormView } from './components/SettingsForm.js';
 import { StatusLine } from './components/StatusLine.js';
-import { paceKeys } from './keyPacing.js';
-import { completeCommand, findBinding, type KeyFlags, keyName } from './keymap.js';
-import { GuestsPane } from './panes/GuestsPane.js';
+import { Text } from './components/Text.js';
+import { useKeyInput } from './keyInput.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
+import { GuestsPane } from './panes/GuestsPane.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
-import { ExpandWizard } from './wizards/ExpandWizard.js';
 import { ConvertWizard } from './wizards/ConvertWizard.js';
+import { ExpandWizard } from './wizards/ExpandWizard.js';
 import { ImportVmwareWizard } from './wizards/ImportVmwareWizard.js';
 import { MergeIdeWizard } from './wizards/MergeIdeWizard.js';
-import { P2vWizard } from './wizards/P2vWizard.js';
 import { NewGuestWizard } from './wizards/NewGuestWizard.js';
+import { P2vWizard } from './wizards/P2vWizard.js';
 
 export const MIN_COLUMNS = 80;
 export const MIN_ROWS = 24;
@@ -65,64 +64,13 @@ function dialogTitle(d: Dialog): string {
   }
 }
 
-function commonPrefix(words: string[]): string {
-  if (words.length === 0) return '';
-  return words.reduce((p, w) => {
-    let i = 0;
-    while (i < p.length && p[i] === w[i]) i++;
-    return p.slice(0, i);
-  });
-}
-
 /**
- * Keys of the console itself. Active only while no dialog is open, judged at render time: a key
- * that closes a dialog must not also reach the pane behind it in the same event.
+ * Keys go to the store's router. A dialog or wizard still drawn with its own handler takes its
+ * keys itself (judged at render time: a key that closes it must not also reach the pane behind).
  */
-function useKeys(dialogOpen: boolean, wizardOpen: boolean) {
+function useKeys(ownHandlerOnTop: boolean) {
   const store = useAppStoreApi();
-  // Ctrl-C always quits, except inside the wizard, which uses it to cancel its own steps.
-  useInput(
-    (input, key) => {
-      if (keyName(input, key) === 'ctrl-c') store.getState().quit();
-    },
-    { isActive: !wizardOpen },
-  );
-  const handle = (input: string, key: KeyFlags): void => {
-    const s = store.getState();
-    const name = keyName(input, key);
-    if (name === 'ctrl-c') return;
-    // A pane's own screen (Backups' forms, review, file browser) takes keys before the keymap, in
-    // this one handler: a key that closes the screen must not also act on the list behind it.
-    const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
-    if (focused?.key?.(name, input)) return;
-    const printable = input && !key.ctrl && !key.meta && name === input;
-    if (s.inputMode === 'filter') {
-      if (name === 'esc') s.clearFilter();
-      else if (name === 'enter') s.keepFilter();
-      else if (name === 'backspace') s.setFilter(s.filter.slice(0, -1));
-      // Through dispatch, so the pane being filtered (Disks too) moves its own selection.
-      else if (name === 'up' || name === 'down') s.dispatch(name);
-      else if (printable) s.setFilter(s.filter + input);
-      return;
-    }
-    if (s.inputMode === 'command') {
-      if (name === 'esc') s.cancelCommand();
-      else if (name === 'enter') s.runCommand(s.command);
-      else if (name === 'backspace') {
-        if (s.command === '') s.cancelCommand();
-        else s.setCommand(s.command.slice(0, -1));
-      } else if (name === 'tab') {
-        const options = completeCommand(s.command, s.guests.map((g) => g.name));
-        const prefix = commonPrefix(options);
-        if (options.length === 1) s.setCommand(`${options[0]} `);
-        else if (prefix.length > s.command.length) s.setCommand(prefix);
-      } else if (printable) s.setCommand(s.command + input);
-      return;
-    }
-    const binding = findBinding(s.pane, name);
-    if (binding) s.dispatch(binding.action);
-  };
-  useInput((input, key) => handle(input, key), { isActive: !dialogOpen });
+  useKeyInput((key) => store.getState().pressKey(key), !ownHandlerOnTop);
 }
 
 function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; height: number }) {
@@ -157,7 +105,6 @@ function Console({ host }: { host: HostContext }) {
   const theme = useTheme();
   const { exit } = useInkApp();
   const { stdout } = useStdout();
-  const { stdin } = useStdin();
   const size = useApp((s) => s.size);
   const pane = useApp((s) => s.pane);
   const dialogs = useApp((s) => s.dialogs);
@@ -169,10 +116,7 @@ function Console({ host }: { host: HostContext }) {
   const quitRequested = useApp((s) => s.quitRequested);
   // Read so a hand-off's bump renders the whole screen again.
   useApp((s) => s.redraw);
-  useKeys(dialogs.length > 0, dialogs[dialogs.length - 1]?.kind === 'wizard');
-
-  // Every handler, the wizards' too, sees one key at a time, after the screen of the key before.
-  useEffect(() => paceKeys(stdin), [stdin]);
+  useKeys(!useApp((s) => s.keysRouted()));
 
   // No dispose on unmount: a hand-off unmounts Ink while the console keeps running; runTui disposes.
   useEffect(() => {

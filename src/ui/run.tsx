@@ -6,11 +6,11 @@
 import { type Instance, render } from 'ink';
 import type { HostContext } from '../host/hostContext.js';
 import { createAppStore } from '../store/appStore.js';
+import type { PaneId } from '../store/paneIds.js';
 import type { HandOff } from '../store/types.js';
 import { App } from './App.js';
-import type { PaneId } from './keymap.js';
-import { chooseTheme, type Env } from './theme.js';
 import { assertInteractive, fullScreen, handOffTerminal, installRestoreHandlers } from './terminal.js';
+import { chooseTheme, type Env } from './theme.js';
 
 export interface RunTuiOptions {
   host: HostContext;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TmuxSession, killTmuxServer, rowOf, stateOf } from '../helpers/tmux.js';
+import { killTmuxServer, rowOf, stateOf, TmuxSession } from '../helpers/tmux.js';
 
 /**
  * The built single-file CLI in a real terminal: `node dist/virtdeck.js --demo` inside tmux, at

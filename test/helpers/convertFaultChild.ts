@@ -3,9 +3,10 @@
  * VD_CONVERT_INPUT; VD_HANG_AT names a step id at whose start the process stops dead (a step that
  * lasts milliseconds cannot be caught running otherwise). Lines on stdout: "start N", "progress N P".
  */
+
+import { stateDir } from '../../src/config/paths.js';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { type ConvertInput, prepareConvert, runConvert } from '../../src/jobs/convert.js';
-import { stateDir } from '../../src/config/paths.js';
 
 const exec = new LocalExecutor();
 const host = { name: 'local', uri: 'qemu:///system', virshExec: exec, sysExec: exec };

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { explain, HostError } from '../../src/host/errors.js';
-import { imageHeadAnswer } from './imageHeads.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import type { GuestDisk, GuestState } from '../../src/host/virsh.js';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
+import { imageHeadAnswer } from './imageHeads.js';
 
 /**
  * A scripted libvirt host for UI and store tests: one Executor (used as both virshExec and

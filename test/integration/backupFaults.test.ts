@@ -8,7 +8,7 @@ import { readCatalog } from '../../src/jobs/backupCatalog.js';
 import { interruptedJobs, jobsDir } from '../../src/jobs/journal.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { rollbackJob } from '../../src/jobs/runner.js';
-import { defineAndStart, diskSources, removeBackupGuest, sha256, sh, virshSync } from '../helpers/backupFixtures.js';
+import { defineAndStart, diskSources, removeBackupGuest, sh, sha256, virshSync } from '../helpers/backupFixtures.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
 const host = localHost();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHostContext } from '../../src/config/connect.js';
 import { CountingExecutor, LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
-import { domainTypeFor, detectAccel } from '../../src/host/kvm.js';
+import { detectAccel, domainTypeFor } from '../../src/host/kvm.js';
 import { DEMO_GUESTS, DEMO_PREFIX_ENV, demoGuests, ensureDemo, observeDemo, resetDemo } from '../../src/jobs/demo.js';
 import { demoBootSector, demoTree } from '../../src/jobs/demoPlan.js';
 import { UserError } from '../../src/model/userError.js';

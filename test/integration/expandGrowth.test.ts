@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import type { GrowResult } from '../../src/host/guestfs.js';
+import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import { type ExpandOutcome, type ExpandResults, expandActions, planFor, runExpand } from '../../src/jobs/expand.js';
 import { listJournals } from '../../src/jobs/journal.js';
 import { finishJob } from '../../src/jobs/runner.js';
 import type { DiskLayout, ExpandDecision } from '../../src/model/expandPlan.js';
-import { FIXTURE_VG, type GrowFixture, type MeasuredFixture, buildGrowFixtures, measureFixtures } from '../helpers/growFixtures.js';
+import { buildGrowFixtures, FIXTURE_VG, type GrowFixture, type MeasuredFixture, measureFixtures } from '../helpers/growFixtures.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
 /**

@@ -2,12 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineXml } from '../../src/host/virsh.js';
-import { runHostChecks, savedMacs, type HostCheckRun } from '../../src/jobs/hostChecks.js';
+import { defineXml, listGuests } from '../../src/host/virsh.js';
+import { type HostCheckRun, runHostChecks, savedMacs } from '../../src/jobs/hostChecks.js';
 import { applyFix, planFix } from '../../src/jobs/hostFixes.js';
 import type { CheckResult } from '../../src/model/hostChecks.js';
 import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
-import { listGuests } from '../../src/host/virsh.js';
 
 const host = localHost();
 const GUEST = `vdtest-hc-${process.pid}`;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
-import { NewGuestFailed, NewGuestRefused, type NewGuestProgress, gatherHostFacts, runNewGuest } from '../../src/jobs/newGuest.js';
+import { gatherHostFacts, NewGuestFailed, type NewGuestProgress, NewGuestRefused, runNewGuest } from '../../src/jobs/newGuest.js';
 import type { NewGuestSpec } from '../../src/model/newGuest.js';
 
 /** Real libvirtd, qemu-img and xorriso; every object is named vdtest-new-* and removed afterwards. */

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installSchedule, lastRuns, parseBackupLog, readInstalledSchedule, removeSchedule, scheduleStatus } from '../../src/jobs/schedule.js';

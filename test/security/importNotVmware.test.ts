@@ -11,8 +11,8 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/host/exec.js';
 import { inspectImport } from '../../src/jobs/importVmware.js';
-import { checkVmwareConfig } from '../../src/model/vmx.js';
 import { UserError } from '../../src/model/userError.js';
+import { checkVmwareConfig } from '../../src/model/vmx.js';
 import { localHost } from '../helpers/tinyGuest.js';
 import { catchUserError } from '../helpers/userError.js';
 

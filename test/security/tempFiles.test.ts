@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defineXml, dumpXml } from '../../src/host/virsh.js';
+import { isPrivateTempPath, writeStepFile } from '../../src/jobs/privateTemp.js';
 import { createSnapshot, revertSnapshot } from '../../src/jobs/snapshot.js';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
-import { isPrivateTempPath, writeStepFile } from '../../src/jobs/privateTemp.js';
 import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
 
 const host = localHost();

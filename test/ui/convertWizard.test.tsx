@@ -5,11 +5,11 @@ import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
-import { ConvertWizard } from '../../src/ui/wizards/ConvertWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
+import { ConvertWizard } from '../../src/ui/wizards/ConvertWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
+import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
 
 const IMAGE = '/srv/vm/web.raw';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

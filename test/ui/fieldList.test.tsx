@@ -1,8 +1,8 @@
 import { render } from 'ink-testing-library';
 import { useState } from 'react';
 import { describe, expect, it } from 'vitest';
-import { type Field, FieldList } from '../../src/ui/wizards/steps/FieldList.js';
 import { chooseTheme } from '../../src/ui/theme.js';
+import { type Field, FieldList } from '../../src/ui/wizards/steps/FieldList.js';
 
 const theme = chooseTheme({ TERM: 'xterm-256color', LANG: 'C.UTF-8', NO_COLOR: '1' });
 const options = ['ide', 'sata', 'scsi', 'virtio'].map((v) => ({ value: v, label: v }));

@@ -1,9 +1,9 @@
 import { render } from 'ink-testing-library';
 import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult } from '../../src/host/exec.js';
+import { type AppStore, type AppStoreOptions, createAppStore } from '../../src/store/appStore.js';
 import { App } from '../../src/ui/App.js';
 import { type KeyStream, paceKeys } from '../../src/ui/keyPacing.js';
-import { type AppStore, type AppStoreOptions, createAppStore } from '../../src/store/appStore.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { createFakeHost, type FakeGuest, type FakeHostOptions } from '../helpers/fakeHost.js';
 

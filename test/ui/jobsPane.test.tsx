@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostContext } from '../../src/host/hostContext.js';
 import type { JournalRecord } from '../../src/jobs/journal.js';
-import { createJobsPaneController } from '../../src/store/jobsPane.js';
 import type { Plan } from '../../src/model/plan.js';
+import { createJobsPaneController } from '../../src/store/jobsPane.js';
 import { ESC, KEYS, renderApp } from './helpers.js';
 
 let dir = '';

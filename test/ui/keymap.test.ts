@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { completeCommand, findBinding, footerBindings, KEYMAP, keyName, parseCommand } from '../../src/ui/keymap.js';
+import { keyName } from '../../src/store/keys/keyName.js';
+import { paneScopes } from '../../src/store/keys/owners.js';
+import { completeCommand, hintsFor, parseCommand, routeKey } from '../../src/store/keys/router.js';
+import { KEY_TABLE } from '../../src/store/keys/table.js';
+import type { PaneId } from '../../src/store/paneIds.js';
+
+const findBinding = (pane: PaneId, name: string) => routeKey(paneScopes(pane), { name, input: name.length === 1 ? name : '' })?.row;
+const footerBindings = (pane: PaneId) => hintsFor(paneScopes(pane)).map((h) => ({ keys: [h.keys] }));
+
 import { visibleWindow } from '../../src/ui/components/table.js';
 import { guestColumns } from '../../src/ui/panes/guestTable.js';
 
@@ -7,7 +15,7 @@ describe('keymap', () => {
   test('no key is bound twice in the same pane', () => {
     for (const pane of ['guests', 'disks', 'backups', 'host', 'jobs'] as const) {
       const seen = new Map<string, string>();
-      for (const b of KEYMAP.filter((x) => x.panes === 'all' || x.panes.includes(pane))) {
+      for (const b of KEY_TABLE.filter((x) => x.scopes.some((sc) => sc === `pane:${pane}` || sc === 'panes'))) {
         for (const k of b.keys) {
           expect(seen.get(k), `${k} in ${pane}`).toBeUndefined();
           seen.set(k, b.action);
@@ -20,6 +28,7 @@ describe('keymap', () => {
     expect(findBinding('guests', 'S')?.action).toBe('shutdown');
     expect(findBinding('disks', 'S')).toBeUndefined();
     expect(findBinding('jobs', 'q')?.action).toBe('quit');
+    expect(findBinding('jobs', 'ctrl-c')?.action).toBe('quit');
     expect(footerBindings('guests').map((b) => b.keys[0])).toEqual(expect.arrayContaining(['s', 'S', 'F', 'e', 'x', 'c', 'n', '/', ':', '?']));
   });
 

@@ -8,7 +8,7 @@ import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { NewGuestWizard } from '../../src/ui/wizards/NewGuestWizard.js';
-import { type FakeGuest, createFakeHost } from '../helpers/fakeHost.js';
+import { createFakeHost, type FakeGuest } from '../helpers/fakeHost.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
 
 /**

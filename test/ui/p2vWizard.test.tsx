@@ -8,8 +8,8 @@ import type { HostContext } from '../../src/host/hostContext.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { P2vWizard } from '../../src/ui/wizards/P2vWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
+import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DUMP = '/srv/dumps/oldsrv.img';

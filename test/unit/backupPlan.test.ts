@@ -3,8 +3,8 @@ import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.
 import {
   backupXml,
   checkpointName,
-  decideBackup,
   type DiskFacts,
+  decideBackup,
   type GuestFacts,
   isOverlayPath,
   overlayPath,

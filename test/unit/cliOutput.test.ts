@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT, asciiOnly, errorPayload, exitCodeFor, fitCell, formatError, formatGuestTable, jsonError } from '../../src/cli/output.js';
-import { HostError, explain } from '../../src/host/errors.js';
+import { asciiOnly, EXIT, errorPayload, exitCodeFor, fitCell, formatError, formatGuestTable, jsonError } from '../../src/cli/output.js';
+import { explain, HostError } from '../../src/host/errors.js';
 import type { GuestRow } from '../../src/host/virsh.js';
 import { UserError } from '../../src/model/userError.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type CliDeps, runCli } from '../../src/cli/commands/program.js';
 import type { Output } from '../../src/cli/output.js';
 import type { HostContext } from '../../src/host/hostContext.js';
-import { type FakeGuest, createFakeHost } from '../helpers/fakeHost.js';
+import { createFakeHost, type FakeGuest } from '../helpers/fakeHost.js';
 
 interface Run {
   code: number;

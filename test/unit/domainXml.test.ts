@@ -1,12 +1,11 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  type DomainDoc,
-  type XmlElement,
   addDisk,
   attachIso,
   childElements,
+  type DomainDoc,
   domainRoot,
   ejectCdrom,
   firstChild,
@@ -24,6 +23,7 @@ import {
   setUuid,
   setVcpus,
   setVnc,
+  type XmlElement,
 } from '../../src/model/domainXml.js';
 import { UserError } from '../../src/model/userError.js';
 

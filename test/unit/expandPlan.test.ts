@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type DiskLayout,
-  type ExpandFacts,
-  type ImageFacts,
   assessExpand,
+  type DiskLayout,
   decideGrow,
+  type ExpandFacts,
   growCommands,
+  type ImageFacts,
   newVmdkFileNames,
   planExpand,
   resolveTargetSize,

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
-import { inspectDisk } from '../../src/host/guestfs.js';
 import { guestfishConversation } from '../../src/host/guestfishConversation.js';
+import { inspectDisk } from '../../src/host/guestfs.js';
 import { UserError } from '../../src/model/userError.js';
 
 /** The words of one script line as guestfish splits them, or null for a line it would treat specially. */

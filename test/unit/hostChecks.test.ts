@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { GuestProbe, ImageDirProbe } from '../../src/model/hostChecks.js';
 import {
   type CheckResult,
   type CheckStatus,
@@ -8,11 +9,10 @@ import {
   type HostProbes,
   isLinuxOs,
   overallStatus,
-  parseRules,
   PROBE_KINDS,
+  parseRules,
   type SystemProbe,
 } from '../../src/model/hostChecks.js';
-import type { GuestProbe, ImageDirProbe } from '../../src/model/hostChecks.js';
 
 const GiB = 1024 ** 3;
 

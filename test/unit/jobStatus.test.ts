@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { followFile, listJobSummaries, readLogTail, readProgress, StatusWriter, startedText, stepText, summarizeJob } from '../../src/jobs/jobStatus.js';
-import { jobsDir, type JournalRecord } from '../../src/jobs/journal.js';
+import { type JournalRecord, jobsDir } from '../../src/jobs/journal.js';
 import type { Plan } from '../../src/model/plan.js';
 
 let dir = '';

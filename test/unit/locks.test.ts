@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLocks, busyError, lockFileName, lockTargets, locksDir, readLocks } from '../../src/jobs/locks.js';
+import { acquireLocks, busyError, lockFileName, locksDir, lockTargets, readLocks } from '../../src/jobs/locks.js';
 import { UserError } from '../../src/model/userError.js';
 
 let dir = '';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  buildDomainXml,
   type NewGuestFacts,
   type NewGuestSpec,
-  type PathKind,
-  type SpecField,
-  buildDomainXml,
   osDefaults,
+  type PathKind,
   planNewGuest,
   qemuImgSize,
+  type SpecField,
   validateSpec,
 } from '../../src/model/newGuest.js';
 

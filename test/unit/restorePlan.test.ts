@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type RestoreFacts, type RestoreRequest, pickRun, planRestore, pointDiskAt } from '../../src/jobs/restore.js';
+import { pickRun, planRestore, pointDiskAt, type RestoreFacts, type RestoreRequest } from '../../src/jobs/restore.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
 

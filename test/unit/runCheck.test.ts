@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GuestBackups } from '../../src/jobs/backupCatalog.js';
 import { pickRun } from '../../src/jobs/restore.js';
-import { confinementProblem, goodCandidates, newestGoodRun, recordedDamage, type RunFile } from '../../src/jobs/runCheck.js';
+import { confinementProblem, goodCandidates, newestGoodRun, type RunFile, recordedDamage } from '../../src/jobs/runCheck.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 
 function run(name: string, parent: string | null, verifiedOk: boolean | null = null): CatalogRun {

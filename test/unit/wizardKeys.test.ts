@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { KeyFlags } from '../../src/store/keys/keyName.js';
 import { emptyRun } from '../../src/ui/components/JobSteps.js';
-import type { KeyFlags } from '../../src/ui/keymap.js';
 import { askToCancel, type ReviewKeys, type Scroller, scrolled, type WizardScreen, wizardKeyIntent } from '../../src/ui/wizards/wizardKeys.js';
 
 const noop = () => {};

@@ -8,11 +8,11 @@ import { type BackupEvent, type BackupRunResult, loadBackupConfig, runBackup } f
 import { readCatalog } from '../../jobs/backupCatalog.js';
 import { type RunVerifyReport, verifyRun } from '../../jobs/backupVerify.js';
 import { resolveDestination } from '../../model/backupConfig.js';
-import { shown } from '../../model/shown.js';
 import { type CatalogRun, parseRunDirName } from '../../model/backupManifest.js';
 import { describeDecision } from '../../model/backupPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytesOfTotal, formatProgressRows, type Progress } from '../../model/progress.js';
+import { shown } from '../../model/shown.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.js';

@@ -11,14 +11,14 @@ import { prepareRestore, refuseDamage, restore } from '../../jobs/restore.js';
 import { installSchedule, removeSchedule, scheduleStatus } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { checkGuestName } from '../../model/guestName.js';
-import { shown } from '../../model/shown.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine, ProgressTracker } from '../../model/progress.js';
 import type { RetentionPolicy } from '../../model/retention.js';
-import { type SchedulerKind, parseDays } from '../../model/schedule.js';
+import { parseDays, type SchedulerKind } from '../../model/schedule.js';
+import { shown } from '../../model/shown.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
-import { EXIT, type ExitCode, type Output, asciiOnly } from '../output.js';
+import { asciiOnly, EXIT, type ExitCode, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './program.js';
 

@@ -12,16 +12,16 @@ import {
   createImage,
   deleteImage,
   guestFacts,
+  PREALLOCATIONS,
   planAttach,
   planCreate,
   planDelete,
   planDetach,
-  PREALLOCATIONS,
   refuseExisting,
   runDiskPlan,
   validateCreate,
 } from '../../jobs/diskActions.js';
-import { defaultCacheFile, DiskInventory } from '../../jobs/diskInventory.js';
+import { DiskInventory, defaultCacheFile } from '../../jobs/diskInventory.js';
 import { type DiskRow, detailLines, shortenPath, usedByText } from '../../model/diskInventory.js';
 import { describePlan, type Plan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { HostContext } from '../../host/hostContext.js';
-import { followLog, guestLogSource, libvirtdLogSource, type LogLine, readLog } from '../../host/logs.js';
+import { followLog, guestLogSource, type LogLine, libvirtdLogSource, readLog } from '../../host/logs.js';
 import { runHostChecks } from '../../jobs/hostChecks.js';
 import { type CheckResult, type CheckStatus, countByStatus, overallStatus } from '../../model/hostChecks.js';
 import { explainKnown } from '../../model/knownErrors.js';

@@ -1,6 +1,6 @@
 import {
-  type DomainDoc,
   attachIso,
+  type DomainDoc,
   ejectCdrom,
   getSettings,
   setBootOrder,

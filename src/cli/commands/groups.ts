@@ -10,9 +10,9 @@ import { registerDiskConvertCommands } from './diskConvert.js';
 import { registerDiskExpandCommands } from './diskExpand.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerImportCommands } from './import.js';
+import { registerJobCommands } from './job.js';
 import { registerMergeIdeCommands } from './mergeide.js';
 import { registerP2vCommands } from './p2v.js';
-import { registerJobCommands } from './job.js';
 import type { CommandKit } from './program.js';
 import { registerSnapshotCommands } from './snapshot.js';
 

@@ -1,13 +1,13 @@
 import { createTwoFilesPatch } from 'diff';
 import { HostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
-import * as virsh from '../../host/virsh.js';
 import type { GuestRow, GuestState } from '../../host/virsh.js';
+import * as virsh from '../../host/virsh.js';
 import { checkIsoOnHost } from '../../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../../model/domainXml.js';
 import { UserError } from '../../model/userError.js';
-import { EXIT, type ExitCode, type Output, asciiOnly, errorPayload, exitCodeFor, formatError, formatGuestTable, isUnknownGuest } from '../output.js';
-import { type EditFlags, applyEdits, describeEdit, parseEditFlags } from './editFlags.js';
+import { asciiOnly, EXIT, type ExitCode, errorPayload, exitCodeFor, formatError, formatGuestTable, isUnknownGuest, type Output } from '../output.js';
+import { applyEdits, describeEdit, type EditFlags, parseEditFlags } from './editFlags.js';
 
 /**
  * The headless twin of the Guests pane. Each command returns its exit code and writes through

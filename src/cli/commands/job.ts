@@ -4,7 +4,6 @@
  * finishes or rolls back an interrupted job. `job run` is the detached worker's own entry.
  */
 import { hostname } from 'node:os';
-import { shownText } from '../../model/shown.js';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
 import { cancelJob, findJob } from '../../jobs/detached.js';
@@ -13,6 +12,7 @@ import { Journal, type JournalRecord } from '../../jobs/journal.js';
 import { processAlive } from '../../jobs/processes.js';
 import { runWorker } from '../../jobs/worker.js';
 import { formatProgressLine } from '../../model/progress.js';
+import { shownText } from '../../model/shown.js';
 import { UserError } from '../../model/userError.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.js';
 import type { CommandKit } from './program.js';

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
-import { prepareP2v, type P2vInput, runP2v } from '../../jobs/p2v.js';
+import { type P2vInput, prepareP2v, runP2v } from '../../jobs/p2v.js';
 import { type P2vSource, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, sourceLabel } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';

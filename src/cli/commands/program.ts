@@ -2,11 +2,12 @@ import { Command, CommanderError, Option } from 'commander';
 import type { HostContext } from '../../host/hostContext.js';
 import { UserError } from '../../model/userError.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode, type Output, reportError } from '../output.js';
+import { COMMAND_GROUPS } from './groups.js';
 import {
-  type GuestCommandContext,
   autostartCommand,
   destroyCommand,
   editCommand,
+  type GuestCommandContext,
   listCommand,
   parseTimeout,
   rebootCommand,
@@ -15,7 +16,6 @@ import {
   undefineCommand,
   xmlCommand,
 } from './guest.js';
-import { COMMAND_GROUPS } from './groups.js';
 
 /** What a command group (disk, backup, snapshot…) gets to register its subcommands. */
 export interface CommandKit {

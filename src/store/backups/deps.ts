@@ -7,13 +7,13 @@ import { stateDir as defaultStateDir } from '../../config/paths.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import type { GuestRow } from '../../host/virsh.js';
-import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
 import { type BackupEvent, loadBackupConfig } from '../../jobs/backup.js';
-import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
-import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../jobs/snapshot.js';
+import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
 import type { prune as pruneJob } from '../../jobs/prune.js';
+import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
 import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../../jobs/restore.js';
 import type { installSchedule as installScheduleJob, removeSchedule as removeScheduleJob, ScheduleStatus } from '../../jobs/schedule.js';
+import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../jobs/snapshot.js';
 import type { RetentionPolicy } from '../../model/retention.js';
 import { type BackupFs, pathsOverFilesystems } from './backupFs.js';
 

@@ -1,9 +1,9 @@
 import { Box } from 'ink';
-import { Text } from './Text.js';
 import type { GuestRow } from '../../host/virsh.js';
 import { guestWarnings } from '../../store/warnings.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
+import { Text } from './Text.js';
 
 export function detailLines(g: GuestRow): string[] {
   const disks = g.disks.map((d) => `${d.target.padEnd(4)} ${(d.source ?? (d.device === 'cdrom' ? '(no disc)' : '(no image)')).padEnd(36)} ${(d.format ?? '-').padEnd(6)} ${d.bus}${d.device === 'disk' ? '' : ` ${d.device}`}`);

@@ -1,8 +1,8 @@
 import { Box, useInput } from 'ink';
-import { Text } from './Text.js';
 import { useEffect, useRef, useState } from 'react';
 import type { HostContext } from '../../host/hostContext.js';
-import { type Theme, colorFor } from '../theme.js';
+import { colorFor, type Theme } from '../theme.js';
+import { Text } from './Text.js';
 import { visibleWindow } from './table.js';
 
 /**

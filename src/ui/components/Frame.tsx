@@ -3,9 +3,9 @@
  * side-bordered sections between them. Characters come from the theme, so TERM=linux gets +-|.
  */
 import { Box } from 'ink';
-import { Text } from './Text.js';
 import { createContext, type ReactNode, useContext } from 'react';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
+import { Text } from './Text.js';
 
 const ThemeContext = createContext<Theme>(chooseTheme(process.env));
 

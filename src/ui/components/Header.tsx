@@ -1,13 +1,13 @@
 import { Box } from 'ink';
-import { Text } from './Text.js';
 import type { HostContext } from '../../host/hostContext.js';
-import type { AccelShown } from '../../store/types.js';
 import type { HostVersions } from '../../host/virsh.js';
 import { useApp } from '../../store/context.js';
-import { PANES } from '../keymap.js';
+import { PANES } from '../../store/paneIds.js';
+import type { AccelShown } from '../../store/types.js';
 import { useJobsBadge } from '../panes/jobs/useJobsBadge.js';
 import { colorFor, type Theme } from '../theme.js';
 import { useTheme } from './Frame.js';
+import { Text } from './Text.js';
 
 export function accelLabel(accel: AccelShown | null): string {
   if (!accel) return 'accel ?';

@@ -3,30 +3,14 @@
  * URI); Enter switches — the console starts again on the chosen host, so nothing of the old one
  * (guest list, pane state, watchers) leaks into the new one.
  */
-import { Box, useInput } from 'ink';
-import { Text } from './Text.js';
-import { useAppStoreApi } from '../../store/context.js';
+import { Box } from 'ink';
 import type { HostPickerDialog } from '../../store/types.js';
-import { keyName } from '../keymap.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
+import { Text } from './Text.js';
 
 export function HostPickerView({ dialog, width, height }: { dialog: HostPickerDialog; width: number; height: number }) {
-  const store = useAppStoreApi();
   const theme = useTheme();
-  useInput((input, key) => {
-    const name = keyName(input, key);
-    const move = (d: number) => store.getState().updateDialog('hostPicker', (x) => ({ ...x, index: Math.max(0, Math.min(x.index + d, x.hosts.length - 1)) }));
-    if (name === 'up' || name === 'k') move(-1);
-    else if (name === 'down' || name === 'j') move(1);
-    else if (name === 'esc' || name === 'q') store.getState().popDialog();
-    else if (name === 'enter') {
-      const chosen = dialog.hosts[dialog.index];
-      store.getState().popDialog();
-      if (chosen && !chosen.current) store.getState().switchHost(chosen.name);
-      else if (chosen) store.getState().setMessage(`Staying on ${chosen.name}.`);
-    }
-  });
   const nameWidth = Math.min(20, Math.max(6, ...dialog.hosts.map((h) => h.name.length)));
   const rows = dialog.hosts.map((h, i) => {
     const pointer = i === dialog.index ? theme.symbols.pointer : ' ';

@@ -5,12 +5,12 @@
  * the wizard owns the phase and the AbortController.
  */
 import { Box } from 'ink';
-import { Text } from './Text.js';
 import Spinner from 'ink-spinner';
 import type { RunnerEvent } from '../../jobs/runner.js';
 import type { PlanStep } from '../../model/plan.js';
 import { formatProgressLine, type Progress } from '../../model/progress.js';
-import { type Theme, colorFor } from '../theme.js';
+import { colorFor, type Theme } from '../theme.js';
+import { Text } from './Text.js';
 
 export interface RunView {
   current: number;

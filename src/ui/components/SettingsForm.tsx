@@ -4,14 +4,14 @@
  * shows the XML diff. Bad input shows its sentence here and nothing changes.
  */
 import { Box, useInput } from 'ink';
-import { Text } from './Text.js';
 import { randomMac } from '../../model/mac.js';
 import { useAppStoreApi } from '../../store/context.js';
+import { keyName } from '../../store/keys/keyName.js';
 import { cycleChoice, type FormField } from '../../store/settingsForm.js';
 import type { SettingsDialog } from '../../store/types.js';
-import { keyName } from '../keymap.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
+import { Text } from './Text.js';
 import { visibleWindow } from './table.js';
 
 const LABEL_WIDTH = 24;

@@ -1,8 +1,8 @@
-import { Text } from './Text.js';
 import { useApp } from '../../store/context.js';
-import { completeCommand } from '../keymap.js';
+import { completeCommand } from '../../store/keys/router.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
+import { Text } from './Text.js';
 
 /** The line above the key hints: the filter or command being typed, else the last message. */
 export function StatusLine({ width }: { width: number }) {

@@ -5,8 +5,8 @@
  * key, and the parent's `value` is only the render source.
  */
 import { useInput } from 'ink';
-import { Text } from './Text.js';
 import { useRef, useState } from 'react';
+import { Text } from './Text.js';
 
 export interface TextFieldProps {
   value: string;

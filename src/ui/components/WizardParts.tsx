@@ -3,11 +3,11 @@
  * scrolled list of lines, problem lines (sentence + fix) and a host error. Presentational only.
  */
 import { Box } from 'ink';
-import { Text } from './Text.js';
 import type { ReactNode } from 'react';
 import { HostError } from '../../host/errors.js';
 import type { UserError } from '../../model/userError.js';
-import { type Theme, colorFor } from '../theme.js';
+import { colorFor, type Theme } from '../theme.js';
+import { Text } from './Text.js';
 
 export type Problem = { sentence: string; fix: string };
 

@@ -5,16 +5,16 @@
  * is in store/backupsPane.ts.
  */
 import { Box } from 'ink';
-import { Text } from '../components/Text.js';
 import { useStore } from 'zustand';
-import { useApp } from '../../store/context.js';
 import { type BackupsController, guestLines, runLines } from '../../store/backupsPane.js';
 import { scheduleLine, type Tone } from '../../store/backupsText.js';
-import { colorFor } from '../theme.js';
+import { useApp } from '../../store/context.js';
 import { clip, useTheme } from '../components/Frame.js';
-import type { PaneViewProps } from './paneViews.js';
+import { Text } from '../components/Text.js';
+import { colorFor } from '../theme.js';
 import { BrowserView, FormView, JobView, ReviewView } from './backups/screens.js';
 import { GuestTable, RunTable } from './backups/tables.js';
+import type { PaneViewProps } from './paneViews.js';
 
 export function BackupsPane({ width, height }: PaneViewProps) {
   const controller = useApp((s) => s.panes.backups) as BackupsController | undefined;

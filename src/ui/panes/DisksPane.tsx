@@ -3,16 +3,16 @@
  * the selected one. It only reads stores; keys reach the pane's controller through the keymap.
  */
 import { Box } from 'ink';
-import { Text } from '../components/Text.js';
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
-import { detailLines, type DiskRow, filterRows } from '../../model/diskInventory.js';
-import type { DisksPaneController } from '../../store/disksPane.js';
+import { type DiskRow, detailLines, filterRows } from '../../model/diskInventory.js';
 import { useApp } from '../../store/context.js';
+import type { DisksPaneController } from '../../store/disksPane.js';
 import { clip, useTheme } from '../components/Frame.js';
+import { Text } from '../components/Text.js';
+import { pad, visibleWindow } from '../components/table.js';
 import { colorFor } from '../theme.js';
 import { diskCell, diskColumns } from './disks/diskTable.js';
-import { pad, visibleWindow } from '../components/table.js';
 import type { PaneViewProps } from './paneViews.js';
 
 const DETAIL_HEIGHT = 5;

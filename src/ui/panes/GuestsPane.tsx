@@ -1,11 +1,11 @@
 import { Box } from 'ink';
-import { Text } from '../components/Text.js';
 import { useMemo } from 'react';
 import { useApp } from '../../store/context.js';
 import { filterGuests } from '../../store/selectors.js';
 import { useTheme } from '../components/Frame.js';
-import { colorFor, stateColor } from '../theme.js';
+import { Text } from '../components/Text.js';
 import { pad, visibleWindow } from '../components/table.js';
+import { colorFor, stateColor } from '../theme.js';
 import { cellText, guestColumns } from './guestTable.js';
 
 export function GuestsPane({ width, height }: { width: number; height: number }) {

@@ -2,11 +2,12 @@
  * The Host pane: host checks with status, why and fix; the logs view; the guest picker for QEMU
  * logs. Presentational: state and actions are in store/hostPane.ts, keys come through the keymap.
  */
-import { Text } from '../components/Text.js';
+
 import { useEffect } from 'react';
 import { useStore } from 'zustand';
 import { useApp } from '../../store/context.js';
 import type { HostPaneController } from '../../store/hostPane.js';
+import { Text } from '../components/Text.js';
 import { ChecksView } from './host/ChecksView.js';
 import { GuestPicker, LogsView, logViewport } from './host/LogsView.js';
 import type { PaneViewProps } from './paneViews.js';

@@ -4,13 +4,13 @@
  * only reads stores; keys reach the controller through the keymap.
  */
 import { Box } from 'ink';
-import { Text } from '../components/Text.js';
 import { useStore } from 'zustand';
-import type { JobsPaneController } from '../../store/jobsPane.js';
 import { useApp } from '../../store/context.js';
+import type { JobsPaneController } from '../../store/jobsPane.js';
 import { clip, useTheme } from '../components/Frame.js';
-import { colorFor } from '../theme.js';
+import { Text } from '../components/Text.js';
 import { visibleWindow } from '../components/table.js';
+import { colorFor } from '../theme.js';
 import { jobHeader, jobLines, jobStrip } from './jobs/jobLines.js';
 import type { PaneViewProps } from './paneViews.js';
 

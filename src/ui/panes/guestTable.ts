@@ -1,7 +1,7 @@
 /** Column layout of the guest table; pure so the 80-column fit is unit-tested. */
 import type { GuestRow } from '../../host/virsh.js';
 import { formatBytes } from '../../model/units.js';
-import { type TableColumn, fitColumns } from '../components/table.js';
+import { fitColumns, type TableColumn } from '../components/table.js';
 
 export type Column = TableColumn<'name' | 'state' | 'cpu' | 'ram' | 'disks' | 'mac' | 'vnc' | 'auto'>;
 

@@ -3,7 +3,7 @@
  * detail strip included) and reads its controller from the app store (`useApp(s => s.panes.x)`).
  */
 import type { ComponentType } from 'react';
-import type { PaneId } from '../keymap.js';
+import type { PaneId } from '../../store/paneIds.js';
 import { BackupsPane } from './BackupsPane.js';
 import { DisksPane } from './DisksPane.js';
 import { HostPane } from './HostPane.js';

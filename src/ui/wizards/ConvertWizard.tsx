@@ -1,4 +1,3 @@
-import { Text } from '../components/Text.js';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
@@ -11,8 +10,9 @@ import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { cancelHints, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { Text } from '../components/Text.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
-import { type Theme, chooseTheme, colorFor } from '../theme.js';
+import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import {
   BUS_CHOICES,
   CONVERT_STEP_TITLES,

@@ -1,5 +1,4 @@
 import { Box } from 'ink';
-import { Text } from '../components/Text.js';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { toHostError } from '../../host/errors.js';
@@ -13,8 +12,9 @@ import { UserError } from '../../model/userError.js';
 import { BUS_CHOICES, type BusChoice } from '../../model/vmxToDomain.js';
 import { FileBrowser } from '../components/FileBrowser.js';
 import { CancelQuestion, cancelHints } from '../components/JobSteps.js';
+import { Text } from '../components/Text.js';
 import { wrapLine } from '../components/WizardParts.js';
-import { type Theme, chooseTheme, colorFor } from '../theme.js';
+import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import {
   busHint,
   formToRequest,

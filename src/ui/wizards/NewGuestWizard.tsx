@@ -1,41 +1,41 @@
 import { Box } from 'ink';
-import { Text } from '../components/Text.js';
 import SelectInput from 'ink-select-input';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { type HostError, toHostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import {
-  type HostFacts,
-  type NewGuestProgress,
-  NewGuestRefused,
-  type StepState,
   checkNewGuest,
   domainXmlFile,
   gatherHostFacts,
+  type HostFacts,
+  type NewGuestProgress,
+  NewGuestRefused,
   runNewGuest,
+  type StepState,
 } from '../../jobs/newGuest.js';
 import { randomMac } from '../../model/mac.js';
-import { type SpecProblem, buildDomainXml, defaultDiskPath, osDefaults, planNewGuest } from '../../model/newGuest.js';
+import { buildDomainXml, defaultDiskPath, osDefaults, planNewGuest, type SpecProblem } from '../../model/newGuest.js';
 import { UserError } from '../../model/userError.js';
 import { CancelQuestion, cancelHints } from '../components/JobSteps.js';
+import { Text } from '../components/Text.js';
 import { ErrorLines, ProblemLines, WizardFrame } from '../components/WizardParts.js';
-import { type Theme, chooseTheme, colorFor } from '../theme.js';
+import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import {
-  HOST_CHECKED_STEPS,
-  type NewGuestForm,
-  OS_CHOICES,
-  STEPS,
-  STEP_TITLES,
-  type StepId,
   applyInstallKind,
   applyOsDefaults,
   formToSpec,
+  HOST_CHECKED_STEPS,
   initialForm,
+  type NewGuestForm,
   netSources,
+  OS_CHOICES,
   osChoice,
   problemsForStep,
+  STEP_TITLES,
+  STEPS,
+  type StepId,
   splitPaths,
 } from './steps/newGuestForm.js';
 import { ReviewStep, XML_ROWS } from './steps/ReviewStep.js';

@@ -1,4 +1,3 @@
-import { Text } from '../components/Text.js';
 import Spinner from 'ink-spinner';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
@@ -10,9 +9,10 @@ import type { P2vSourceFacts } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import { cancelHints, followRun, JobSteps, type RunView } from '../components/JobSteps.js';
+import { Text } from '../components/Text.js';
 import { type Problem, ProblemLines, ScrolledLines, WizardFrame, wrapLine } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
-import { BUS_CHOICES, FORMAT_CHOICES, foundLines, formInput, formSource, initialP2vForm, KIND_CHOICES, P2V_STEP_TITLES, P2V_STEPS, type P2vForm, type P2vStepId, prefill } from './p2v/p2vForm.js';
+import { BUS_CHOICES, FORMAT_CHOICES, formInput, formSource, foundLines, initialP2vForm, KIND_CHOICES, P2V_STEP_TITLES, P2V_STEPS, type P2vForm, type P2vStepId, prefill } from './p2v/p2vForm.js';
 import { type Field, FieldList } from './steps/FieldList.js';
 import { useWizardKeys } from './useWizardKeys.js';
 import { useWizardSteps } from './useWizardSteps.js';

@@ -1,6 +1,6 @@
 import { type Key, useInput } from 'ink';
 import { useRef } from 'react';
-import { type WizardIntent, type WizardScreen, scrolled, wizardKeyIntent } from './wizardKeys.js';
+import { scrolled, type WizardIntent, type WizardScreen, wizardKeyIntent } from './wizardKeys.js';
 
 export interface WizardKeysSpec {
   /** What is on screen now (see wizardKeys.ts for the keys each kind takes). */

@@ -11,8 +11,9 @@
  *   actions it offers: w save the plan as a script, b run in the background, q close.
  * - own: a screen of the wizard's own (loading, an error to retry): Ctrl-C cancels, the rest is its.
  */
+
+import { type KeyFlags, keyName } from '../../store/keys/keyName.js';
 import { cancelPromptKey, emptyRun, type RunView } from '../components/JobSteps.js';
-import { type KeyFlags, keyName } from '../keymap.js';
 
 /** Up to `max` (the last first row that still fills the view) and down to 0, a step at a time. */
 export interface Scroller {

@@ -1,12 +1,12 @@
 /** The Backups pane's own screens: a job with progress rows, a review of what will run, the file browser, a small form. */
 import { Box } from 'ink';
-import { Text } from '../../components/Text.js';
 import { formatProgressLine } from '../../../model/progress.js';
 import { formatBytes } from '../../../model/units.js';
 import { type BackupsPaneState, type BrowserState, fieldVisible, type PaneForm, type ReviewState } from '../../../store/backupsPane.js';
 import type { Tone } from '../../../store/backupsText.js';
-import { colorFor, type Theme } from '../../theme.js';
 import { clip, useTheme } from '../../components/Frame.js';
+import { Text } from '../../components/Text.js';
+import { colorFor, type Theme } from '../../theme.js';
 
 type Job = NonNullable<BackupsPaneState['job']>;
 

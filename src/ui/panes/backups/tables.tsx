@@ -1,11 +1,11 @@
 /** The two lists of the Backups pane: guests with their last run, and the runs of one guest. */
 import { Box } from 'ink';
-import { Text } from '../../components/Text.js';
-import type { GuestLine, RunLine } from '../../../store/backupsPane.js';
 import { formatAge, staleSnapshots } from '../../../model/snapshotPlan.js';
 import { formatBytes } from '../../../model/units.js';
-import { colorFor, type Theme } from '../../theme.js';
+import type { GuestLine, RunLine } from '../../../store/backupsPane.js';
 import { clip, useTheme } from '../../components/Frame.js';
+import { Text } from '../../components/Text.js';
+import { colorFor, type Theme } from '../../theme.js';
 
 function verifiedMark(theme: Theme, v: { ok: boolean } | null | undefined): string {
   if (!v) return '?';

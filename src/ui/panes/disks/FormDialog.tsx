@@ -4,13 +4,13 @@
  * onSubmit keeps the form open with its sentence and fix under the fields.
  */
 import { Box, useInput } from 'ink';
-import { Text } from '../../components/Text.js';
 import { UserError } from '../../../model/userError.js';
 import { toShownError } from '../../../store/appStore.js';
 import { useAppStoreApi } from '../../../store/context.js';
+import { keyName } from '../../../store/keys/keyName.js';
 import type { FormDialog, FormDialogField } from '../../../store/types.js';
 import { clip, useTheme } from '../../components/Frame.js';
-import { keyName } from '../../keymap.js';
+import { Text } from '../../components/Text.js';
 import { colorFor } from '../../theme.js';
 
 function cycle(field: FormDialogField, step: 1 | -1): string {

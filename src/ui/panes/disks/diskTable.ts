@@ -1,7 +1,7 @@
 /** Column layout of the disk table; pure so the 80-column fit is unit-tested. */
 import { type DiskRow, shortenPath, usedByText } from '../../../model/diskInventory.js';
 import { formatBytes } from '../../../model/units.js';
-import { type TableColumn, fitColumns } from '../../components/table.js';
+import { fitColumns, type TableColumn } from '../../components/table.js';
 
 export type DiskColumn = TableColumn<'path' | 'format' | 'virtual' | 'alloc' | 'used' | 'warn'>;
 

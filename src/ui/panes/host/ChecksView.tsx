@@ -3,11 +3,11 @@
  * one: what was found, why it matters, and the first fix line (Enter shows all, f applies a safe one).
  */
 import { Box } from 'ink';
-import { Text } from '../../components/Text.js';
+import { countByStatus } from '../../../model/hostChecks.js';
 import type { HostPaneState } from '../../../store/hostPane.js';
 import { visibleChecks } from '../../../store/hostPane.js';
-import { countByStatus } from '../../../model/hostChecks.js';
 import { clip, useTheme } from '../../components/Frame.js';
+import { Text } from '../../components/Text.js';
 import { colorFor } from '../../theme.js';
 import { statusMark, statusRole, wrap } from './format.js';
 

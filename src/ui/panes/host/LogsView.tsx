@@ -4,9 +4,9 @@
  * explanation under the lines it recognises.
  */
 import { Box } from 'ink';
-import { Text } from '../../components/Text.js';
-import { searchHits, type LogView } from '../../../store/hostPane.js';
+import { type LogView, searchHits } from '../../../store/hostPane.js';
 import { clip, useTheme } from '../../components/Frame.js';
+import { Text } from '../../components/Text.js';
 import { colorFor } from '../../theme.js';
 import { logStamp, splitMatches, withoutStamp } from './format.js';
 

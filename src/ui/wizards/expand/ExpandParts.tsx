@@ -1,10 +1,10 @@
 import { Box } from 'ink';
-import { Text } from '../../components/Text.js';
 import Spinner from 'ink-spinner';
 import type { ExpandCheck } from '../../../model/expandPlan.js';
 import type { Plan } from '../../../model/plan.js';
 import { formatProgressLine, type Progress } from '../../../model/progress.js';
-import { type Theme, colorFor } from '../../theme.js';
+import { Text } from '../../components/Text.js';
+import { colorFor, type Theme } from '../../theme.js';
 
 /** The ✓/✗ lines under the size field. */
 export function CheckLines({ checks, theme }: { checks: ExpandCheck[]; theme: Theme }) {

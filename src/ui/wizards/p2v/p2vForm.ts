@@ -3,7 +3,7 @@
  * the source reported, and the P2vInput they make. Testable without a terminal.
  */
 import type { P2vInput } from '../../../jobs/p2v.js';
-import { guessOs, parseMemoryMiB, parseNetwork, parseSshSource, type P2vSource, type P2vSourceFacts, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
+import { guessOs, type P2vSource, type P2vSourceFacts, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
 import { formatBytes } from '../../../model/units.js';
 import { UserError } from '../../../model/userError.js';
 

@@ -1,8 +1,8 @@
 import { Box, useInput } from 'ink';
-import { Text } from '../../components/Text.js';
 import { useRef } from 'react';
+import { Text } from '../../components/Text.js';
 import { TextField as TextInput } from '../../components/TextField.js';
-import { type Theme, colorFor } from '../../theme.js';
+import { colorFor, type Theme } from '../../theme.js';
 
 /**
  * A few labelled fields on one wizard step: text fields edit in place, choice fields cycle with

@@ -1,7 +1,7 @@
 import { Box } from 'ink';
-import { Text } from '../../components/Text.js';
 import { commandLine, type PlanStep } from '../../../model/plan.js';
-import { type Theme, colorFor } from '../../theme.js';
+import { Text } from '../../components/Text.js';
+import { colorFor, type Theme } from '../../theme.js';
 
 /** The commands that will run and the domain XML they define, scrolled by the wizard. */
 export const XML_ROWS = 8;

@@ -1,14 +1,14 @@
 import type { HostFacts } from '../../../jobs/newGuest.js';
 import { randomMac } from '../../../model/mac.js';
 import {
+  defaultDiskPath,
   type ImageFormat,
   type NewGuestFacts,
   type NewGuestSpec,
   type NicModel,
   type OsType,
-  SpecProblem,
-  defaultDiskPath,
   osDefaults,
+  SpecProblem,
   validateSpec,
 } from '../../../model/newGuest.js';
 import { parseSize } from '../../../model/units.js';

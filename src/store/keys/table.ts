@@ -1,0 +1,380 @@
+/**
+ * The one table of keys. Every key of every screen is a row here with the scope it works in; the
+ * router (router.ts) picks the row for a key from the scopes on screen, and the footer hints, the
+ * `?` help and the `:` completions are generated from the same rows, so a key cannot exist in one
+ * place and not in another, and no hint is written by hand anywhere else.
+ *
+ * Scopes are listed most specific first by whoever owns the screen (see activeScopes in the app
+ * store): a row of an earlier scope wins over a row of a later one for the same key.
+ */
+
+export type Scope =
+  /** Under everything but a wizard: Ctrl-C quits. */
+  | 'console'
+  /** Every pane while its list is shown (navigation, panes, quit). */
+  | 'panes'
+  | 'pane:guests'
+  | 'pane:disks'
+  | 'pane:backups'
+  | 'pane:host'
+  | 'pane:jobs'
+  /** The filter and command lines under a pane. */
+  | 'input:filter'
+  | 'input:command'
+  | 'dialog:confirm'
+  | 'dialog:typeName'
+  /** Type-the-name: the name field has focus. */
+  | 'dialog:typeName-name'
+  /** Type-the-name: the tick box has focus. */
+  | 'dialog:typeName-box'
+  | 'dialog:error'
+  | 'dialog:text'
+  | 'dialog:help'
+  | 'dialog:diff'
+  | 'dialog:hostPicker'
+  | 'dialog:recovery'
+  | 'dialog:form'
+  | 'dialog:settings'
+  /** Any form (settings, a pane's small form, a wizard step's fields): moving between fields. */
+  | 'form'
+  /** The focused field is a text field: typing edits it. */
+  | 'form:text'
+  /** The focused field is a choice: Left/Right/Space cycle it. */
+  | 'form:choice'
+  /** The focused field is a MAC generator (settings): k/w make a new address. */
+  | 'form:macgen'
+  /** A step of a wizard (Ctrl-C leaves, Esc goes back). */
+  | 'wizard:step'
+  /** A wizard step that takes Enter to go on (its fields or its page). */
+  | 'wizard:next'
+  /** A page that scrolls (review, long step). */
+  | 'wizard:scroll'
+  /** The review of a plan: run it, save it as a script, run it in the background. */
+  | 'wizard:review'
+  | 'wizard:review-script'
+  | 'wizard:review-background'
+  /** A wizard step is busy on the host; Esc stops it. */
+  | 'wizard:busy'
+  | 'wizard:result'
+  /** A job runs on screen (wizard, Backups job view). */
+  | 'job:running'
+  /** The job on screen may go on in the background. */
+  | 'job:background'
+  /** The cancel question is up. */
+  | 'job:asking'
+  /** The job on screen has ended; its summary waits to be closed. */
+  | 'job:done';
+
+export type ActionId =
+  // panes and the console
+  | 'jobsOpen'
+  | 'jobsCancel'
+  | 'jobsLog'
+  | 'jobsFinish'
+  | 'jobsRollback'
+  | 'hostPicker'
+  | 'quit'
+  | 'help'
+  | 'filter'
+  | 'command'
+  | 'up'
+  | 'down'
+  | 'top'
+  | 'bottom'
+  | 'nextPane'
+  | 'prevPane'
+  | 'pane1'
+  | 'pane2'
+  | 'pane3'
+  | 'pane4'
+  | 'pane5'
+  | 'refresh'
+  | 'start'
+  | 'shutdown'
+  | 'forceOff'
+  | 'reboot'
+  | 'pauseResume'
+  | 'autostart'
+  | 'undefine'
+  | 'edit'
+  | 'editXml'
+  | 'console'
+  | 'vnc'
+  | 'log'
+  | 'newGuest'
+  | 'importVmware'
+  | 'mergeIde'
+  | 'p2v'
+  | 'details'
+  | 'diskCheck'
+  | 'diskCreate'
+  | 'diskAttach'
+  | 'diskDetach'
+  | 'diskDelete'
+  | 'diskConvert'
+  | 'diskExpand'
+  | 'backupsOpen'
+  | 'backupsBack'
+  | 'backupNow'
+  | 'backupVerify'
+  | 'backupRestore'
+  | 'backupFiles'
+  | 'backupPrune'
+  | 'backupDest'
+  | 'backupSchedule'
+  | 'snapshotTake'
+  | 'snapshotRevert'
+  | 'snapshotDelete'
+  | 'hostOpen'
+  | 'hostFix'
+  | 'hostLogs'
+  | 'hostRecheck'
+  | 'hostBack'
+  | 'hostFollow'
+  | 'hostNextMatch'
+  | 'hostPrevMatch'
+  | 'hostPageUp'
+  | 'hostPageDown'
+  // input lines
+  | 'inputKeep'
+  | 'inputClear'
+  | 'inputRun'
+  | 'inputComplete'
+  | 'inputErase'
+  | 'inputType'
+  | 'inputUp'
+  | 'inputDown'
+  // dialogs
+  | 'yes'
+  | 'no'
+  | 'close'
+  | 'errorDetails'
+  | 'errorRetry'
+  | 'scrollUp'
+  | 'scrollDown'
+  | 'pageUp'
+  | 'pageDown'
+  | 'scrollTop'
+  | 'scrollBottom'
+  | 'apply'
+  | 'save'
+  | 'choose'
+  | 'itemUp'
+  | 'itemDown'
+  | 'finish'
+  | 'rollback'
+  | 'tick'
+  // forms
+  | 'fieldNext'
+  | 'fieldPrev'
+  | 'choiceNext'
+  | 'choicePrev'
+  | 'cursorLeft'
+  | 'cursorRight'
+  | 'cursorHome'
+  | 'cursorEnd'
+  | 'erase'
+  | 'eraseToStart'
+  | 'type'
+  | 'macKvm'
+  | 'macVmware'
+  | 'submit'
+  | 'cancel'
+  // wizards
+  | 'wizardCancel'
+  | 'wizardBack'
+  | 'wizardNext'
+  | 'wizardRun'
+  | 'wizardSaveScript'
+  | 'wizardBackground'
+  | 'wizardQuit'
+  | 'wizardStopBusy'
+  | 'wizardClose'
+  // a running job
+  | 'jobAskCancel'
+  | 'jobConfirmCancel'
+  | 'jobKeepGoing'
+  | 'jobBackground'
+  | 'jobClose';
+
+export interface KeyRow {
+  /** Key names (keyName.ts); 'printable' stands for any one printable character. */
+  keys: readonly string[];
+  action: ActionId;
+  scopes: readonly Scope[];
+  /** Short label for the footer and the hint lines. */
+  hint: string;
+  /** Sentence for the help overlay. */
+  description: string;
+  /** Shown in the footer or hint line of its scope. */
+  footer?: boolean;
+  /** How the keys are written in a hint when not the first key's name ("↑↓", "Esc/Ctrl-C"). */
+  shown?: string;
+  /** Name under which `:` runs this action; `guest` means it takes an optional guest NAME. */
+  command?: { name: string; aliases?: string[]; guest: boolean };
+}
+
+export const KEY_TABLE: readonly KeyRow[] = [
+  // ── Panes ──────────────────────────────────────────────────────────────────────────────
+  // Jobs pane
+  { keys: ['enter'], action: 'jobsOpen', hint: 'details', description: "Show the selected job's steps with their states and commands", scopes: ['pane:jobs'], footer: true },
+  { keys: ['c'], action: 'jobsCancel', hint: 'cancel', description: 'Cancel the selected running job (asks first): the running step stops and what it did is undone', scopes: ['pane:jobs'], footer: true },
+  { keys: ['L'], action: 'jobsLog', hint: 'log', description: "Show the selected job's log, following new lines", scopes: ['pane:jobs'], footer: true },
+  { keys: ['f'], action: 'jobsFinish', hint: 'finish', description: 'Finish an interrupted job (its process is gone): the cut-off step runs again, then the rest', scopes: ['pane:jobs'], footer: true },
+  { keys: ['R'], action: 'jobsRollback', hint: 'roll back', description: 'Roll an interrupted job back: undo every step it started, newest first', scopes: ['pane:jobs'], footer: true },
+  { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the jobs again (the pane also follows them live)', scopes: ['pane:jobs'] },
+  // Every pane: the host picker; `:host NAME` switches directly (`:host` alone opens the Host pane).
+  { keys: ['H'], action: 'hostPicker', hint: 'hosts', description: 'Pick the host to act on: this one or one from the config file (:host NAME switches directly)', scopes: ['panes'], command: { name: 'hosts', guest: false } },
+  // Host pane
+  { keys: ['enter'], action: 'hostOpen', hint: 'fix', description: 'Show the full fix of the selected check; in the logs view, pick a guest whose QEMU log to show', scopes: ['pane:host'], footer: true },
+  { keys: ['f'], action: 'hostFix', hint: 'apply fix', description: 'Apply the safe fix of the selected check (sysctl or noatime), after a confirmation naming the file and line', scopes: ['pane:host'], footer: true },
+  { keys: ['L'], action: 'hostLogs', hint: 'logs', description: 'Open the logs view: the libvirtd log, followed live; Enter there picks a guest QEMU log', scopes: ['pane:host'], footer: true },
+  { keys: ['r'], action: 'hostRecheck', hint: 're-run', description: 'Run the host checks again (R too)', scopes: ['pane:host'], footer: true },
+  { keys: ['/'], action: 'filter', hint: 'search', description: 'Search the log (or filter the checks) as you type; Enter keeps it, Esc clears', scopes: ['pane:host'], footer: true },
+  { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Leave the logs view (or the guest picker); clears the search', scopes: ['pane:host'] },
+  { keys: ['F'], action: 'hostFollow', hint: 'follow', description: 'Logs view: follow new lines on or off', scopes: ['pane:host'] },
+  { keys: ['n'], action: 'hostNextMatch', hint: 'next match', description: 'Logs view: next line matching the search', scopes: ['pane:host'] },
+  { keys: ['N'], action: 'hostPrevMatch', hint: 'prev match', description: 'Logs view: previous line matching the search', scopes: ['pane:host'] },
+  { keys: ['pageup'], action: 'hostPageUp', hint: 'page up', description: 'Scroll a page up', scopes: ['pane:host'] },
+  { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host'] },
+  { keys: ['enter'], action: 'backupsOpen', hint: 'runs', description: "Open the selected guest's runs and snapshots", scopes: ['pane:backups'] },
+  { keys: ['esc', 'backspace'], action: 'backupsBack', hint: 'back', description: 'Back to the guest list', scopes: ['pane:backups'] },
+  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up now: the selected guest (in its runs), or every guest (from the guest list), with progress and cancel', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
+  { keys: ['V'], action: 'backupVerify', hint: 'verify', description: 'Verify the selected run: qemu-img check of the chain and checksums', scopes: ['pane:backups'], footer: true },
+  { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name) or as a new guest', scopes: ['pane:backups'], footer: true },
+  { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', scopes: ['pane:backups'], footer: true },
+  { keys: ['P'], action: 'backupPrune', hint: 'prune', description: "Prune the guest's runs by the retention rules (shows what would go first)", scopes: ['pane:backups'] },
+  { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', scopes: ['pane:backups'] },
+  { keys: ['S'], action: 'backupSchedule', hint: 'schedule', description: 'Set, change or remove the nightly backup schedule (cron.d or a systemd timer); shows the file first', scopes: ['pane:backups'] },
+  { keys: ['t'], action: 'snapshotTake', hint: 'snapshot', description: 'Take a snapshot of the selected guest before a risky change', scopes: ['pane:backups'], footer: true },
+  { keys: ['T'], action: 'snapshotRevert', hint: 'revert', description: "Revert the guest to its current snapshot (says what is lost)", scopes: ['pane:backups'] },
+  { keys: ['X'], action: 'snapshotDelete', hint: 'del snap', description: "Delete the guest's current snapshot (external ones are merged back)", scopes: ['pane:backups'] },
+  { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the destination and the snapshots again', scopes: ['pane:backups'] },
+  { keys: ['s'], action: 'start', hint: 'start', description: 'Start the selected guest', scopes: ['pane:guests'], footer: true, command: { name: 'start', guest: true } },
+  { keys: ['S'], action: 'shutdown', hint: 'shutdown', description: 'Shut the guest down via ACPI (asks first; offers force off if it does not stop)', scopes: ['pane:guests'], footer: true, command: { name: 'shutdown', guest: true } },
+  { keys: ['F'], action: 'forceOff', hint: 'force off', description: 'Force the guest off, like pulling the plug (asks first)', scopes: ['pane:guests'], footer: true, command: { name: 'destroy', aliases: ['forceoff'], guest: true } },
+  { keys: ['r'], action: 'reboot', hint: 'reboot', description: 'Reboot the guest (asks first)', scopes: ['pane:guests'], command: { name: 'reboot', guest: true } },
+  { keys: ['p'], action: 'pauseResume', hint: 'pause', description: 'Pause a running guest, or resume a paused one', scopes: ['pane:guests'], command: { name: 'pause', aliases: ['resume'], guest: true } },
+  { keys: ['a'], action: 'autostart', hint: 'autostart', description: 'Turn starting with the host on or off', scopes: ['pane:guests'], command: { name: 'autostart', guest: true } },
+  { keys: ['D'], action: 'undefine', hint: 'delete', description: 'Delete the guest definition (type its name; disks are kept unless you choose otherwise)', scopes: ['pane:guests'], command: { name: 'undefine', guest: true } },
+  { keys: ['e'], action: 'edit', hint: 'edit', description: 'Edit settings: memory, vCPUs, MACs, VNC, boot order, ISO, disk bus, autostart', scopes: ['pane:guests'], footer: true, command: { name: 'edit', guest: true } },
+  { keys: ['x'], action: 'editXml', hint: 'XML', description: 'Edit the raw domain XML in $EDITOR; shows the diff before applying', scopes: ['pane:guests'], footer: true, command: { name: 'xml', guest: true } },
+  { keys: ['c'], action: 'console', hint: 'console', description: 'Open the serial console (virsh console); leave it with Ctrl-]', scopes: ['pane:guests'], footer: true, command: { name: 'console', guest: true } },
+  { keys: ['v'], action: 'vnc', hint: 'VNC', description: 'Show how to reach the guest screen over VNC through an SSH tunnel', scopes: ['pane:guests'], command: { name: 'vnc', guest: true } },
+  { keys: ['L'], action: 'log', hint: 'log', description: "Show the last lines of the guest's QEMU log", scopes: ['pane:guests'], command: { name: 'log', guest: true } },
+  { keys: ['I'], action: 'importVmware', hint: 'import', description: 'Import a VMware VM from its .vmx (wizard)', scopes: ['pane:guests'], command: { name: 'import', guest: false } },
+  { keys: ['M'], action: 'mergeIde', hint: 'MergeIDE', description: 'Prepare the selected Windows guest to boot from IDE (MergeIDE): offline in its registry, or an ISO to run inside it', scopes: ['pane:guests'], command: { name: 'mergeide', guest: true } },
+  { keys: ['P'], action: 'p2v', hint: 'P2V', description: 'Turn a physical machine (over SSH), a disk or a raw dump into a guest (wizard)', scopes: ['pane:guests'], command: { name: 'p2v', guest: false } },
+  { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', scopes: ['pane:guests'], footer: true, command: { name: 'new', guest: false } },
+  { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest (Disks: the selected image, with qemu-img info)', scopes: ['pane:guests', 'pane:disks'], command: { name: 'details', guest: true } },
+  { keys: ['K'], action: 'diskCheck', hint: 'check', description: 'Check the selected image with qemu-img check (read-only; -U when a running guest uses it)', scopes: ['pane:disks'], footer: true },
+  { keys: ['N'], action: 'diskCreate', hint: 'new', description: 'Create an empty image: path, format (qcow2, raw, vmdk), size, preallocation', scopes: ['pane:disks'], footer: true },
+  { keys: ['A'], action: 'diskAttach', hint: 'attach', description: 'Attach the selected image to a guest (choose guest and bus)', scopes: ['pane:disks'], footer: true },
+  { keys: ['T'], action: 'diskDetach', hint: 'detach', description: 'Detach the selected image from the guest that uses it (asks first; the file is kept)', scopes: ['pane:disks'], footer: true },
+  { keys: ['D'], action: 'diskDelete', hint: 'delete', description: 'Delete the selected image file (refused while a guest uses it; type the file name)', scopes: ['pane:disks'], footer: true },
+  { keys: ['C'], action: 'diskConvert', hint: 'convert', description: 'Convert the selected image (raw, vmdk, qcow2) with the round-trip wizard', scopes: ['pane:disks'], footer: true },
+  { keys: ['X'], action: 'diskExpand', hint: 'expand', description: 'Grow the selected image and the partition inside it with the expansion wizard', scopes: ['pane:disks'], footer: true },
+  { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the images again (only new or changed files are queried)', scopes: ['pane:disks'] },
+  { keys: ['up', 'k'], action: 'up', hint: 'up', description: 'Move the selection up', scopes: ['panes'] },
+  { keys: ['down', 'j'], action: 'down', hint: 'down', description: 'Move the selection down', scopes: ['panes'] },
+  { keys: ['g', 'home'], action: 'top', hint: 'top', description: 'Jump to the first row', scopes: ['panes'] },
+  { keys: ['G', 'end'], action: 'bottom', hint: 'bottom', description: 'Jump to the last row', scopes: ['panes'] },
+  { keys: ['tab', 'l', 'right'], action: 'nextPane', hint: 'next pane', description: 'Next pane', scopes: ['panes'] },
+  { keys: ['shift-tab', 'h', 'left'], action: 'prevPane', hint: 'prev pane', description: 'Previous pane', scopes: ['panes'] },
+  { keys: ['1'], action: 'pane1', hint: 'guests', description: 'Guests pane', scopes: ['panes'], command: { name: 'guests', guest: false } },
+  { keys: ['2'], action: 'pane2', hint: 'disks', description: 'Disks pane', scopes: ['panes'], command: { name: 'disks', guest: false } },
+  { keys: ['3'], action: 'pane3', hint: 'backups', description: 'Backups pane', scopes: ['panes'], command: { name: 'backups', guest: false } },
+  { keys: ['4'], action: 'pane4', hint: 'host', description: 'Host pane', scopes: ['panes'], command: { name: 'host', guest: false } },
+  { keys: ['5'], action: 'pane5', hint: 'jobs', description: 'Jobs pane', scopes: ['panes'], command: { name: 'jobs', guest: false } },
+  { keys: ['ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', scopes: ['panes'], command: { name: 'refresh', guest: false } },
+  // R is restore in the Backups pane.
+  { keys: ['R'], action: 'refresh', hint: 'refresh', description: 'Refresh now', scopes: ['pane:guests', 'pane:disks', 'pane:host'] },
+  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', scopes: ['pane:guests', 'pane:disks'], footer: true },
+  { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', scopes: ['panes'], footer: true },
+  { keys: ['?'], action: 'help', hint: 'help', description: 'This help', scopes: ['panes'], footer: true, command: { name: 'help', guest: false } },
+  { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', scopes: ['panes'], footer: true, command: { name: 'quit', aliases: ['q'], guest: false } },
+
+  { keys: ['ctrl-c'], action: 'quit', scopes: ['console'], hint: 'quit', description: 'Quit virtdeck (a running wizard takes Ctrl-C to cancel its own step)' },
+
+  // ── Filter and command lines ───────────────────────────────────────────────────────────
+  { keys: ['enter'], action: 'inputKeep', scopes: ['input:filter'], hint: 'keep filter', description: 'Keep the filter and go back to the list', footer: true },
+  { keys: ['esc'], action: 'inputClear', scopes: ['input:filter'], hint: 'clear', description: 'Clear the filter', footer: true },
+  { keys: ['up'], action: 'inputUp', scopes: ['input:filter'], hint: 'up', description: 'Move the selection up in the filtered list' },
+  { keys: ['down'], action: 'inputDown', scopes: ['input:filter'], hint: 'down', description: 'Move the selection down in the filtered list' },
+  { keys: ['enter'], action: 'inputRun', scopes: ['input:command'], hint: 'run', description: 'Run the command', footer: true },
+  { keys: ['tab'], action: 'inputComplete', scopes: ['input:command'], hint: 'complete', description: 'Complete the command or guest name', footer: true },
+  { keys: ['esc'], action: 'inputClear', scopes: ['input:command'], hint: 'cancel', description: 'Leave the command line', footer: true },
+  { keys: ['backspace'], action: 'inputErase', scopes: ['input:filter', 'input:command'], hint: 'erase', description: 'Erase the last character' },
+  { keys: ['printable'], action: 'inputType', scopes: ['input:filter', 'input:command'], hint: 'type', description: 'Type the filter or the command' },
+
+  // ── Dialogs ────────────────────────────────────────────────────────────────────────────
+  { keys: ['y', 'Y'], action: 'yes', scopes: ['dialog:confirm'], hint: 'yes', description: 'Do it', footer: true },
+  { keys: ['n', 'N', 'esc', 'q'], action: 'no', scopes: ['dialog:confirm'], hint: 'no', description: 'Leave everything as it is', footer: true, shown: 'n/Esc' },
+  { keys: ['enter'], action: 'submit', scopes: ['dialog:typeName'], hint: 'delete', description: 'Delete, once the name typed matches', footer: true },
+  { keys: ['tab', 'shift-tab', 'up', 'down'], action: 'fieldNext', scopes: ['dialog:typeName'], hint: 'next field', description: 'Move between the name and the tick box', footer: true },
+  { keys: [' ', 'x'], action: 'tick', scopes: ['dialog:typeName-box'], hint: 'tick box', description: 'Tick or clear the box', footer: true, shown: 'Space' },
+  { keys: ['esc'], action: 'cancel', scopes: ['dialog:typeName'], hint: 'cancel', description: 'Leave everything as it is', footer: true },
+  { keys: ['backspace'], action: 'erase', scopes: ['dialog:typeName-name'], hint: 'erase', description: 'Erase the last character of the name' },
+  { keys: ['printable'], action: 'type', scopes: ['dialog:typeName-name'], hint: 'type', description: 'Type the name' },
+  { keys: ['d'], action: 'errorDetails', scopes: ['dialog:error'], hint: 'details', description: 'Show or hide the command and what it printed', footer: true },
+  { keys: ['esc', 'enter', 'q'], action: 'close', scopes: ['dialog:error'], hint: 'close', description: 'Close the message', footer: true, shown: 'Esc/Enter' },
+  { keys: ['printable'], action: 'errorRetry', scopes: ['dialog:error'], hint: 'retry', description: 'The key the message names runs the action again' },
+  { keys: ['up', 'k'], action: 'scrollUp', scopes: ['dialog:text', 'dialog:help', 'dialog:diff'], hint: 'scroll', description: 'Scroll up a line', footer: true, shown: 'Up/Down PgUp/PgDn' },
+  { keys: ['down', 'j'], action: 'scrollDown', scopes: ['dialog:text', 'dialog:help', 'dialog:diff'], hint: 'scroll', description: 'Scroll down a line' },
+  { keys: ['pageup'], action: 'pageUp', scopes: ['dialog:text', 'dialog:help', 'dialog:diff'], hint: 'page up', description: 'Scroll up a page' },
+  { keys: ['pagedown', ' '], action: 'pageDown', scopes: ['dialog:text', 'dialog:help', 'dialog:diff'], hint: 'page down', description: 'Scroll down a page' },
+  { keys: ['g', 'home'], action: 'scrollTop', scopes: ['dialog:text', 'dialog:help', 'dialog:diff'], hint: 'top', description: 'Go to the first line' },
+  { keys: ['G', 'end'], action: 'scrollBottom', scopes: ['dialog:text', 'dialog:help', 'dialog:diff'], hint: 'end', description: 'Go to the last line' },
+  { keys: ['esc', 'q', 'enter'], action: 'close', scopes: ['dialog:text'], hint: 'close', description: 'Close', footer: true, shown: 'Esc/q' },
+  { keys: ['esc', 'q', '?', 'enter'], action: 'close', scopes: ['dialog:help'], hint: 'close', description: 'Close the help', footer: true, shown: 'Esc/q/?' },
+  { keys: ['y', 'enter'], action: 'apply', scopes: ['dialog:diff'], hint: 'apply', description: 'Apply the change shown', footer: true, shown: 'y/Enter' },
+  { keys: ['n', 'esc', 'q'], action: 'no', scopes: ['dialog:diff'], hint: 'cancel', description: 'Apply nothing', footer: true, shown: 'n/Esc' },
+  { keys: ['up', 'k'], action: 'itemUp', scopes: ['dialog:hostPicker', 'dialog:recovery'], hint: 'up', description: 'Previous entry', footer: true, shown: 'Up/Down' },
+  { keys: ['down', 'j'], action: 'itemDown', scopes: ['dialog:hostPicker', 'dialog:recovery'], hint: 'down', description: 'Next entry' },
+  { keys: ['enter'], action: 'choose', scopes: ['dialog:hostPicker'], hint: 'switch', description: 'Act on the chosen host from now on', footer: true },
+  { keys: ['esc', 'q'], action: 'close', scopes: ['dialog:hostPicker'], hint: 'stay', description: 'Stay on this host', footer: true, shown: 'Esc' },
+  { keys: ['f'], action: 'finish', scopes: ['dialog:recovery'], hint: 'finish', description: 'Finish the interrupted job: the cut-off step runs again, then the rest', footer: true },
+  { keys: ['r'], action: 'rollback', scopes: ['dialog:recovery'], hint: 'roll back', description: 'Roll the interrupted job back: undo every step it started, newest first', footer: true },
+  { keys: ['esc', 'q', 'enter'], action: 'close', scopes: ['dialog:recovery'], hint: 'leave the rest', description: 'Leave the remaining jobs for later (virtdeck recover)', footer: true, shown: 'Esc' },
+  { keys: ['ctrl-s'], action: 'save', scopes: ['dialog:settings'], hint: 'save', description: 'Save the settings (shows the change first)', footer: true },
+  { keys: ['esc'], action: 'cancel', scopes: ['dialog:settings'], hint: 'cancel', description: 'Close without saving', footer: true },
+  { keys: ['enter'], action: 'submit', scopes: ['dialog:form'], hint: 'ok', description: 'Submit the form', footer: true },
+  { keys: ['esc'], action: 'cancel', scopes: ['dialog:form'], hint: 'cancel', description: 'Close the form; nothing is changed', footer: true },
+
+  // ── Forms (settings, pane forms, wizard fields) ────────────────────────────────────────
+  { keys: ['down', 'tab'], action: 'fieldNext', scopes: ['form'], hint: 'field', description: 'Next field', footer: true, shown: '↑↓' },
+  { keys: ['up', 'shift-tab'], action: 'fieldPrev', scopes: ['form'], hint: 'field', description: 'Previous field' },
+  { keys: ['right', ' '], action: 'choiceNext', scopes: ['form:choice'], hint: 'choose', description: 'Next choice', footer: true, shown: '←→' },
+  { keys: ['left'], action: 'choicePrev', scopes: ['form:choice'], hint: 'choose', description: 'Previous choice' },
+  { keys: ['k'], action: 'macKvm', scopes: ['form:macgen'], hint: 'KVM MAC', description: 'A new 52:54:00 (KVM) address', footer: true },
+  { keys: ['w'], action: 'macVmware', scopes: ['form:macgen'], hint: 'VMware MAC', description: 'A new 00:50:56 (VMware) address', footer: true },
+  { keys: ['left'], action: 'cursorLeft', scopes: ['form:text'], hint: 'cursor', description: 'Move the cursor left' },
+  { keys: ['right'], action: 'cursorRight', scopes: ['form:text'], hint: 'cursor', description: 'Move the cursor right' },
+  { keys: ['ctrl-a', 'home'], action: 'cursorHome', scopes: ['form:text'], hint: 'start', description: 'Cursor to the start of the field' },
+  { keys: ['ctrl-e', 'end'], action: 'cursorEnd', scopes: ['form:text'], hint: 'end', description: 'Cursor to the end of the field' },
+  { keys: ['backspace'], action: 'erase', scopes: ['form:text'], hint: 'erase', description: 'Erase the character before the cursor' },
+  { keys: ['ctrl-u'], action: 'eraseToStart', scopes: ['form:text'], hint: 'erase all', description: 'Erase everything before the cursor' },
+  { keys: ['printable'], action: 'type', scopes: ['form:text'], hint: 'type', description: 'Type into the field' },
+
+  // ── Wizards ────────────────────────────────────────────────────────────────────────────
+  { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['wizard:step', 'wizard:busy'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['esc'], action: 'wizardStopBusy', scopes: ['wizard:busy'], hint: 'stop looking', description: 'Stop what the step is doing on the host', footer: true },
+  { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:step'], hint: 'back', description: 'Back to the step before (the first step closes the wizard)', footer: true },
+  { keys: ['enter'], action: 'wizardNext', scopes: ['wizard:next'], hint: 'next', description: 'Check this step and go on', footer: true },
+  { keys: ['up'], action: 'scrollUp', scopes: ['wizard:scroll'], hint: 'scroll', description: 'Scroll up', footer: true, shown: '↑↓' },
+  { keys: ['down'], action: 'scrollDown', scopes: ['wizard:scroll'], hint: 'scroll', description: 'Scroll down' },
+  { keys: ['pageup'], action: 'pageUp', scopes: ['wizard:scroll'], hint: 'page up', description: 'Scroll up a page' },
+  { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:scroll'], hint: 'page down', description: 'Scroll down a page' },
+  { keys: ['enter'], action: 'wizardRun', scopes: ['wizard:review'], hint: 'run', description: 'Run the plan shown', footer: true },
+  { keys: ['w'], action: 'wizardSaveScript', scopes: ['wizard:review-script'], hint: 'save as script', description: 'Save the plan as a shell script to read or run by hand', footer: true },
+  { keys: ['b'], action: 'wizardBackground', scopes: ['wizard:review-background'], hint: 'run in background', description: 'Run the plan as a background job (it outlives the console; see the Jobs pane)', footer: true },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:review'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['enter', 'esc', 'q'], action: 'wizardClose', scopes: ['wizard:result'], hint: 'close', description: 'Close the wizard', footer: true, shown: 'Enter' },
+
+  // ── A running job (wizards, the Backups job view) ──────────────────────────────────────
+  { keys: ['esc', 'ctrl-c', 'c'], action: 'jobAskCancel', scopes: ['job:running'], hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', footer: true, shown: 'Esc/Ctrl-C' },
+  { keys: ['b'], action: 'jobBackground', scopes: ['job:background'], hint: 'background', description: 'Leave the job running in the background; the Jobs pane follows it', footer: true },
+  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel the job', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
+  { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
+  { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
+];
