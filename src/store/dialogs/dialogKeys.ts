@@ -49,16 +49,16 @@ function scrollFrame(d: Dialog, host: DialogHost): { total: number; height: numb
 
 function perform(d: Dialog, { action, key }: Intent, host: DialogHost): void {
   if (action === 'quit') {
-        host.quit();
-        return;
-      }
+    host.quit();
+    return;
+  }
   const frame = scrollFrame(d, host);
   if (frame && (d.kind === 'text' || d.kind === 'help' || d.kind === 'diff')) {
     const next = scrolledOffset(action, d.offset, frame.total, frame.height);
     if (next !== null) {
-        host.replaceTop({ ...d, offset: next });
-        return;
-      }
+      host.replaceTop({ ...d, offset: next });
+      return;
+    }
   }
   switch (d.kind) {
     case 'confirm':
