@@ -2,18 +2,15 @@
  * The console's state and every action the UI can dispatch. Made per HostContext, so tests hand in
  * a scripted host and get a fresh store; the UI never runs a process itself.
  */
-import { createTwoFilesPatch } from 'diff';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { type HostEntry, loadConfig } from '../config/config.js';
 import { createHostContext, type HostOptions } from '../config/connect.js';
 import type { Executor } from '../host/exec.js';
-import { HostError, toHostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import type { GuestRow } from '../host/virsh.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
-import { explainKnown } from '../model/knownErrors.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import { type ActionId, PANES, type PaneId, parseCommand } from '../ui/keymap.js';
@@ -23,8 +20,11 @@ import { PANE_FACTORIES } from './paneFactories.js';
 import type { PaneFactories } from './panes.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { coalesced } from './coalesced.js';
+import { toShownError } from './shownError.js';
+import { sshTargetFor } from './sshTarget.js';
+import { unifiedDiff } from './xmlDiff.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
-import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, ShownError, TermSize } from './types.js';
+import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, TermSize } from './types.js';
 
 export interface AppActions {
   /** Loads the header, refreshes, and starts the event watch and the poll. */
@@ -113,15 +113,6 @@ function configHosts(): HostEntry[] {
 
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
 
-export function toShownError(e: unknown): ShownError {
-  if (e instanceof UserError) return { sentence: e.sentence, fix: e.fix, command: [], stderr: '' };
-  const h = e instanceof HostError ? e : toHostError(e);
-  // A HostError made without a specific explanation may still carry a message the catalog knows.
-  const known = h.code === 'unknown' ? explainKnown(h.stderr) : null;
-  if (known) return { sentence: known.sentence, fix: known.fix, command: h.command, stderr: h.stderr };
-  return { sentence: h.sentence, fix: h.fix, command: h.command, stderr: h.stderr };
-}
-
 async function defaultDetectAccel(exec: Executor): Promise<AccelShown> {
   // Loaded lazily: the header works (showing "accel unknown") even if the check cannot run.
   const kvm = (await import('../host/kvm.js')) as { detectAccel: (e: Executor) => Promise<AccelShown> };
@@ -135,22 +126,6 @@ function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
   const oldIndex = visibleGuests(prev).findIndex((g) => g.name === prev.selected);
   const index = Math.min(Math.max(oldIndex, 0), next.length - 1);
   return next[index]?.name ?? null;
-}
-
-/** `qemu+ssh://root@host1/system` → root@host1; a local URI → root@<hostname>. */
-export function sshTargetFor(uri: string, hostname: string): string {
-  const m = uri.match(/^[a-z0-9+]+:\/\/([^/?]+)/i);
-  const authority = m?.[1] ?? '';
-  if (authority) return authority.includes('@') ? authority.replace(/:\d+$/, '') : `root@${authority.replace(/:\d+$/, '')}`;
-  return `root@${hostname}`;
-}
-
-export function unifiedDiff(name: string, before: string, after: string): string[] {
-  const patch = createTwoFilesPatch(`${name}.xml (now)`, `${name}.xml (new)`, before, after, undefined, undefined, { context: 2 });
-  return patch
-    .split('\n')
-    .filter((l) => !l.startsWith('====='))
-    .filter((l, i, all) => l !== '' || i < all.length - 1);
 }
 
 export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): AppStore {

@@ -25,7 +25,8 @@ import { basename, type DiskRow, detailLines, dirname, filterRows } from '../mod
 import { UserError } from '../model/userError.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
 import type { ActionId } from '../ui/keymap.js';
-import { type AppStore, toShownError } from './appStore.js';
+import type { AppStore } from './appStore.js';
+import { toShownError } from './shownError.js';
 import { coalesced } from './coalesced.js';
 import type { PaneController } from './panes.js';
 import type { ShownError } from './types.js';

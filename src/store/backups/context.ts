@@ -5,7 +5,7 @@
  */
 import type { HostContext } from '../../host/hostContext.js';
 import type { AppStore } from '../appStore.js';
-import { toShownError } from '../appStore.js';
+import { toShownError } from '../shownError.js';
 import type { BackupsDeps } from './deps.js';
 import { loadSchedule, loadSnapshots, reload } from './loading.js';
 import { clampIndex, type GuestLine, guestLines, type RunLine, runLines } from './selectors.js';

@@ -1,6 +1,6 @@
 /** Reading what the pane shows: the catalog of the destination, snapshot ages, the schedule. */
 import { staleSnapshotWarning } from '../../model/snapshotPlan.js';
-import { toShownError } from '../appStore.js';
+import { toShownError } from '../shownError.js';
 import { setGuestNotes } from '../warnings.js';
 import type { PaneContext } from './context.js';
 

@@ -6,7 +6,7 @@
 import { Box, useInput } from 'ink';
 import { Text } from '../../components/Text.js';
 import { UserError } from '../../../model/userError.js';
-import { toShownError } from '../../../store/appStore.js';
+import { toShownError } from '../../../store/shownError.js';
 import { useAppStoreApi } from '../../../store/context.js';
 import type { FormDialog, FormDialogField } from '../../../store/types.js';
 import { clip, useTheme } from '../../components/Frame.js';
