@@ -2,7 +2,7 @@
  * The console's state and every action the UI can dispatch. Made per HostContext, so tests hand in
  * a scripted host and get a fresh store; the UI never runs a process itself.
  */
-import { createStore, type StoreApi } from 'zustand/vanilla';
+import { createStore } from 'zustand/vanilla';
 import { type HostEntry, loadConfig } from '../config/config.js';
 import { createHostContext, type HostOptions } from '../config/connect.js';
 import type { Executor } from '../host/exec.js';
@@ -13,71 +13,20 @@ import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import { type ActionId, PANES, type PaneId, parseCommand } from '../ui/keymap.js';
+import { PANES, type PaneId, parseCommand } from '../ui/keymap.js';
 import type { Env } from '../ui/theme.js';
+import type { AppState, AppStore } from './appState.js';
 import { editText } from './editor.js';
-import { PANE_FACTORIES } from './paneFactories.js';
-import type { PaneFactories } from './panes.js';
+import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { coalesced } from './coalesced.js';
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import { unifiedDiff } from './xmlDiff.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
-import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, TermSize } from './types.js';
+import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
 
-export interface AppActions {
-  /** Loads the header, refreshes, and starts the event watch and the poll. */
-  init(): void;
-  /** Stops the event watch, the poll and any wait in progress. */
-  dispose(): void;
-  refresh(): Promise<void>;
-  setSize(size: TermSize): void;
-  setPane(pane: PaneId): void;
-  cyclePane(step: 1 | -1): void;
-  moveSelection(delta: number): void;
-  selectEdge(edge: 'top' | 'bottom'): void;
-  select(name: string): void;
-  startFilter(): void;
-  setFilter(text: string): void;
-  keepFilter(): void;
-  clearFilter(): void;
-  startCommand(): void;
-  setCommand(text: string): void;
-  cancelCommand(): void;
-  runCommand(line: string): void;
-  pushDialog(d: Dialog): void;
-  popDialog(): void;
-  /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
-  updateDialog<K extends Dialog['kind']>(kind: K, change: (d: Extract<Dialog, { kind: K }>) => Extract<Dialog, { kind: K }>): void;
-  setMessage(text: string, kind?: Message['kind']): void;
-  /** Runs a keymap action on the named guest, or on the selected one. */
-  dispatch(action: ActionId, guest?: string | null): void;
-  start(name: string): Promise<void>;
-  askShutdown(name: string): void;
-  askForceOff(name: string): void;
-  askReboot(name: string): void;
-  pauseResume(name: string): Promise<void>;
-  toggleAutostart(name: string): Promise<void>;
-  askUndefine(name: string): void;
-  openSettings(name: string): Promise<void>;
-  saveSettings(): void;
-  editXml(name: string, draft?: string): Promise<void>;
-  openConsole(name: string): Promise<void>;
-  showVnc(name: string): Promise<void>;
-  showLog(name: string): Promise<void>;
-  showDetails(name: string): void;
-  openWizard(): void;
-  closeWizard(defined: string | null, opts?: { openConsole?: boolean }): void;
-  /** `H`: the host picker (this host and the config file's). */
-  openHostPicker(): void;
-  /** `:host NAME` (a config name or a libvirt URI): the console starts again on that host. */
-  switchHost(nameOrUri: string): void;
-  quit(): void;
-}
-
-export type AppState = AppData & AppActions;
-export type AppStore = StoreApi<AppState>;
+export type { AppActions, AppState, AppStore } from './appState.js';
 
 export interface AppStoreOptions {
   initialPane?: PaneId;

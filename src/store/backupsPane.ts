@@ -7,7 +7,7 @@
  */
 import type { HostContext } from '../host/hostContext.js';
 import type { ActionId } from '../ui/keymap.js';
-import type { AppStore } from './appStore.js';
+import type { AppStore } from './appState.js';
 import { createPaneContext } from './backups/context.js';
 import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 import { chooseDestination } from './backups/destination.js';

@@ -25,7 +25,7 @@ import { basename, type DiskRow, detailLines, dirname, filterRows } from '../mod
 import { UserError } from '../model/userError.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
 import type { ActionId } from '../ui/keymap.js';
-import type { AppStore } from './appStore.js';
+import type { AppStore } from './appState.js';
 import { toShownError } from './shownError.js';
 import { coalesced } from './coalesced.js';
 import type { PaneController } from './panes.js';

@@ -13,7 +13,7 @@ import { applyFix, type FixOutcome, type FixPlan, planFix } from '../jobs/hostFi
 import type { CheckResult, SafeFix } from '../model/hostChecks.js';
 import { explainKnown } from '../model/knownErrors.js';
 import type { ActionId } from '../ui/keymap.js';
-import type { AppStore } from './appStore.js';
+import type { AppStore } from './appState.js';
 import { toShownError } from './shownError.js';
 import type { PaneController } from './panes.js';
 import type { ShownError } from './types.js';

@@ -12,7 +12,7 @@ import type { JournalRecord } from '../jobs/journal.js';
 import { describeInterruptedJob } from '../jobs/recovery.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
 import type { ActionId } from '../ui/keymap.js';
-import type { AppStore } from './appStore.js';
+import type { AppStore } from './appState.js';
 import { toShownError } from './shownError.js';
 import type { PaneController } from './panes.js';
 import type { ShownError } from './types.js';
