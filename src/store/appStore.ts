@@ -3,8 +3,9 @@
  * a scripted host and get a fresh store; the UI never runs a process itself.
  */
 import { createStore } from 'zustand/vanilla';
-import { type HostEntry, loadConfig } from '../config/config.js';
+import type { HostEntry } from '../config/config.js';
 import { createHostContext, type HostOptions } from '../config/connect.js';
+import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
@@ -50,14 +51,6 @@ export interface AppStoreOptions {
   connect?: (target: HostOptions) => HostContext;
   /** Called with the new host before the console quits; the run loop starts it again on that host. */
   onSwitchHost?: (host: HostContext) => void;
-}
-
-function configHosts(): HostEntry[] {
-  try {
-    return loadConfig().hosts;
-  } catch {
-    return []; // a broken config file is reported where it is edited, not here
-  }
 }
 
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
@@ -704,7 +697,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
 
       openHostPicker() {
-        const hosts = opts.hosts ?? configHosts();
+        const read = opts.hosts ?? configHosts();
+        const hosts = read instanceof UserError ? [] : read; // a broken config file is reported where it is edited, not here
         const list = [{ name: host.name, uri: host.uri, current: true }, ...hosts.filter((h) => h.uri !== host.uri || h.name !== host.name).map((h) => ({ name: h.name, uri: h.uri, current: false }))];
         if (!list.some((h) => h.uri === 'qemu:///system')) list.push({ name: 'qemu:///system', uri: 'qemu:///system', current: false });
         get().pushDialog({ kind: 'hostPicker', title: 'Hosts', hosts: list, index: 0 });
@@ -712,13 +706,12 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
 
       switchHost(nameOrUri) {
         const wanted = nameOrUri.trim();
-        const entry = (opts.hosts ?? configHosts()).find((h) => h.name === wanted);
-        if (!entry && !wanted.includes(':')) {
-          get().setMessage(`There is no host "${wanted}" in the config file; add it under "hosts" (name, uri), or give a URI such as qemu+ssh://root@${wanted}/system.`, 'error');
+        const target = resolveHost(wanted, opts.hosts ?? configHosts(), 'the host field');
+        if (target instanceof UserError) {
+          get().setMessage(`${target.sentence} ${target.fix}`, 'error');
           return;
         }
-        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted, where: 'the host field' };
-        if (target.uri === host.uri && (!entry || entry.name === host.name)) {
+        if (target.uri === host.uri && (target.name === undefined || target.name === host.name)) {
           get().setMessage(`Already on ${host.name} (${host.uri}).`);
           return;
         }
