@@ -1,8 +1,10 @@
 import pkg from '../../package.json' with { type: 'json' };
-import { configuredGroup, loadConfig } from '../config/config.js';
-import { createHostContext, type HostOptions, resolveUri } from '../config/connect.js';
+import { configuredGroup } from '../config/config.js';
+import { createHostContext, type HostOptions, resolveUri, uriOrigin } from '../config/connect.js';
+import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { HostContext } from '../host/hostContext.js';
 import { writeModes } from '../model/fileModes.js';
+import { UserError } from '../model/userError.js';
 import { runCli } from './commands/program.js';
 import { formatError, processOutput } from './output.js';
 
@@ -32,25 +34,11 @@ async function resetDemo(host: HostContext): Promise<string[]> {
   return [...result.steps.map((s) => s.title), ...result.kept.map((k) => `Kept ${k}`)];
 }
 
-/**
- * `--connect host1` may name a host from the config file; a URI written in the config file (given
- * by --connect or $LIBVIRT_DEFAULT_URI) brings its entry along and is trusted like it. Anything
- * else is a URI from outside, checked as such by createHostContext.
- */
+/** `--connect` (or $LIBVIRT_DEFAULT_URI) names a config host or gives a URI; config/resolveHost.ts has the rules. */
 function hostFromConfig(opts: HostOptions): HostOptions {
-  const wanted = opts.uri?.trim();
-  if (wanted && !wanted.includes(':')) {
-    const entry = loadConfig().hosts.find((h) => h.name === wanted);
-    return entry ? { uri: entry.uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
-  }
-  const uri = resolveUri(wanted);
-  let entry: ReturnType<typeof loadConfig>['hosts'][number] | undefined;
-  try {
-    entry = loadConfig().hosts.find((h) => h.uri === uri);
-  } catch {
-    entry = undefined; // a broken config must not block --connect qemu:///system; the URI is checked as outside text
-  }
-  return entry ? { uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : opts;
+  const chosen = resolveHost(resolveUri(opts.uri), configHosts(), uriOrigin(opts.uri));
+  if (chosen instanceof UserError) throw chosen;
+  return chosen;
 }
 
 // Set before anything is written: every file virtdeck or a child it starts (qemu-img, virsh, cp,

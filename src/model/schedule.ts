@@ -2,8 +2,8 @@
  * The nightly backup schedule as text: a line in /etc/cron.d/virtdeck, or a systemd timer and
  * service, both calling `virtdeck backup run --all --dest DIR && virtdeck backup prune --dest DIR`.
  * Each file carries the schedule as a JSON comment, so `schedule show` reads back exactly what was
- * set whichever form the host uses. Also the next-run computation (a small cron matcher, host local
- * time like cron itself). Pure.
+ * set whichever form the host uses. Also when it next runs, computed from the schedule itself in
+ * host local time. Pure.
  */
 import { shellQuote } from '../host/exec.js';
 import { hasControlCharacters, shown } from './shown.js';
@@ -145,86 +145,21 @@ export function readScheduleMark(text: string): BackupSchedule | null {
   }
 }
 
-// ------------------------------------------------------------------ next run (cron matcher)
-
-interface CronFields {
-  minute: Set<number>;
-  hour: Set<number>;
-  dom: Set<number>;
-  month: Set<number>;
-  dow: Set<number>;
-  domStar: boolean;
-  dowStar: boolean;
-}
-
-function field(text: string, min: number, max: number, what: string): Set<number> {
-  const out = new Set<number>();
-  for (const part of text.split(',')) {
-    const m = /^(\*|\d+)(?:-(\d+))?(?:\/(\d+))?$/.exec(part);
-    if (!m) throw new UserError(`The cron ${what} field "${text}" is not supported.`, 'Use numbers, *, ranges a-b, lists a,b and steps */n.');
-    const lo = m[1] === '*' ? min : Number(m[1]);
-    const hi = m[2] !== undefined ? Number(m[2]) : m[1] === '*' || m[3] !== undefined ? max : lo;
-    const step = m[3] !== undefined ? Number(m[3]) : 1;
-    if (lo < min || hi > max || lo > hi || step < 1) {
-      throw new UserError(`The cron ${what} field "${text}" is out of range ${min}-${max}.`, 'Correct the schedule line.');
-    }
-    for (let v = lo; v <= hi; v += step) out.add(v);
-  }
-  return out;
-}
-
-/** Parses the five time fields of a cron line (numbers only; day of week 0-7, 7 = Sunday). */
-export function parseCron(expr: string): CronFields {
-  const parts = expr.trim().split(/\s+/);
-  if (parts.length !== 5) throw new UserError(`"${expr}" is not a five-field cron time.`, 'Write minute hour day-of-month month day-of-week.');
-  const [mi, h, dom, mon, dow] = parts as [string, string, string, string, string];
-  const days = field(dow, 0, 7, 'day-of-week');
-  if (days.has(7)) days.add(0);
-  return {
-    minute: field(mi, 0, 59, 'minute'),
-    hour: field(h, 0, 23, 'hour'),
-    dom: field(dom, 1, 31, 'day-of-month'),
-    month: field(mon, 1, 12, 'month'),
-    dow: days,
-    domStar: dom === '*',
-    dowStar: dow === '*',
-  };
-}
-
-function dayMatches(f: CronFields, d: Date): boolean {
-  if (!f.month.has(d.getMonth() + 1)) return false;
-  const domOk = f.dom.has(d.getDate());
-  const dowOk = f.dow.has(d.getDay());
-  // cron: when both day fields are restricted, either may match.
-  if (!f.domStar && !f.dowStar) return domOk || dowOk;
-  return domOk && dowOk;
-}
-
-/** The first minute strictly after `from` that the cron time matches (local time), or null within 5 years. */
-export function nextCronRun(expr: string, from: Date): Date | null {
-  const f = parseCron(expr);
-  const t = new Date(from.getTime());
-  t.setSeconds(0, 0);
-  t.setMinutes(t.getMinutes() + 1);
-  const limit = from.getTime() + 5 * 366 * 86_400_000;
-  while (t.getTime() <= limit) {
-    if (!dayMatches(f, t)) {
-      t.setHours(24, 0, 0, 0);
-      continue;
-    }
-    if (!f.hour.has(t.getHours())) {
-      t.setHours(t.getHours() + 1, 0, 0, 0);
-      continue;
-    }
-    if (!f.minute.has(t.getMinutes())) {
-      t.setMinutes(t.getMinutes() + 1, 0, 0);
-      continue;
-    }
-    return t;
-  }
-  return null;
-}
-
+/**
+ * The first time strictly after `from` that the schedule fires, read straight from {at, days} in
+ * host local time (as cron and systemd read it). Each calendar day from `from`'s on is tried at
+ * `at`; within eight days one is a listed weekday. Local-time arithmetic handles month and year
+ * ends; on a spring-forward night a time the clock skips fires when the clock reads past it (02:30
+ * → 03:30), and on an autumn night a time the clock passes twice fires once, at the first.
+ */
 export function nextRun(s: BackupSchedule, from: Date): Date | null {
-  return nextCronRun(cronExpression(s), from);
+  const { hour, minute } = parseAt(s.at);
+  for (let ahead = 0; ahead <= 7; ahead++) {
+    // Weekdays step with calendar days; the fire time itself may be shifted by a DST gap.
+    const weekday = WEEKDAYS[(from.getDay() + ahead) % 7] as Weekday;
+    if (s.days.length > 0 && !s.days.includes(weekday)) continue;
+    const t = new Date(from.getFullYear(), from.getMonth(), from.getDate() + ahead, hour, minute);
+    if (t.getTime() > from.getTime()) return t;
+  }
+  return null; // only for days that are no weekday, which checkSchedule refuses
 }

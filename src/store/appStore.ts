@@ -2,93 +2,35 @@
  * The console's state and every action the UI can dispatch. Made per HostContext, so tests hand in
  * a scripted host and get a fresh store; the UI never runs a process itself.
  */
-import { createTwoFilesPatch } from 'diff';
-import { createStore, type StoreApi } from 'zustand/vanilla';
-import { type HostEntry, loadConfig } from '../config/config.js';
+import { createStore } from 'zustand/vanilla';
+import type { HostEntry } from '../config/config.js';
 import { createHostContext, type HostOptions } from '../config/connect.js';
-import { HostError, toHostError } from '../host/errors.js';
+import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
-import { explainKnown } from '../model/knownErrors.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import type { Env } from '../ui/theme.js';
+import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import { type DialogHost, dialogOwner, scopesOf } from './dialogs/dialogKeys.js';
 import { editText } from './editor.js';
-import type { KeyPress } from './keys/keyName.js';
 import { type KeyOwner, paneScopes } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand, routeKey } from './keys/router.js';
-import type { ActionId } from './keys/table.js';
-import { PANE_FACTORIES } from './paneFactories.js';
+import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId } from './paneIds.js';
-import type { PaneFactories } from './panes.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
-import type { AccelShown, AppData, Dialog, HandOff, Message, SettingsDialog, ShownError, TermSize } from './types.js';
+import { toShownError } from './shownError.js';
+import { sshTargetFor } from './sshTarget.js';
+import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
+import { unifiedDiff } from './xmlDiff.js';
 
-export interface AppActions {
-  /** Loads the header, refreshes, and starts the event watch and the poll. */
-  init(): void;
-  /** Stops the event watch, the poll and any wait in progress. */
-  dispose(): void;
-  refresh(): Promise<void>;
-  setSize(size: TermSize): void;
-  setPane(pane: PaneId): void;
-  cyclePane(step: 1 | -1): void;
-  moveSelection(delta: number): void;
-  selectEdge(edge: 'top' | 'bottom'): void;
-  select(name: string): void;
-  startFilter(): void;
-  setFilter(text: string): void;
-  keepFilter(): void;
-  clearFilter(): void;
-  startCommand(): void;
-  setCommand(text: string): void;
-  cancelCommand(): void;
-  runCommand(line: string): void;
-  /** The one entry of every key press (ui/keyInput.ts): routed against what the store shows now. */
-  pressKey(key: KeyPress): void;
-  /** What has the keys now; null while an unported screen handles its own. */
-  keyOwner(): KeyOwner | null;
-  /** False while the dialog on top still reads its own keys (the console's handler stands aside). */
-  keysRouted(): boolean;
-  pushDialog(d: Dialog): void;
-  popDialog(): void;
-  /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
-  updateDialog<K extends Dialog['kind']>(kind: K, change: (d: Extract<Dialog, { kind: K }>) => Extract<Dialog, { kind: K }>): void;
-  setMessage(text: string, kind?: Message['kind']): void;
-  /** Runs a keymap action on the named guest, or on the selected one. */
-  dispatch(action: ActionId, guest?: string | null): void;
-  start(name: string): Promise<void>;
-  askShutdown(name: string): void;
-  askForceOff(name: string): void;
-  askReboot(name: string): void;
-  pauseResume(name: string): Promise<void>;
-  toggleAutostart(name: string): Promise<void>;
-  askUndefine(name: string): void;
-  openSettings(name: string): Promise<void>;
-  saveSettings(): void;
-  editXml(name: string, draft?: string): Promise<void>;
-  openConsole(name: string): Promise<void>;
-  showVnc(name: string): Promise<void>;
-  showLog(name: string): Promise<void>;
-  showDetails(name: string): void;
-  openWizard(): void;
-  closeWizard(defined: string | null, opts?: { openConsole?: boolean }): void;
-  /** `H`: the host picker (this host and the config file's). */
-  openHostPicker(): void;
-  /** `:host NAME` (a config name or a libvirt URI): the console starts again on that host. */
-  switchHost(nameOrUri: string): void;
-  quit(): void;
-}
-
-export type AppState = AppData & AppActions;
-export type AppStore = StoreApi<AppState>;
+export type { AppActions, AppState, AppStore } from './appState.js';
 
 export interface AppStoreOptions {
   initialPane?: PaneId;
@@ -114,24 +56,7 @@ export interface AppStoreOptions {
   onSwitchHost?: (host: HostContext) => void;
 }
 
-function configHosts(): HostEntry[] {
-  try {
-    return loadConfig().hosts;
-  } catch {
-    return []; // a broken config file is reported where it is edited, not here
-  }
-}
-
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
-
-export function toShownError(e: unknown): ShownError {
-  if (e instanceof UserError) return { sentence: e.sentence, fix: e.fix, command: [], stderr: '' };
-  const h = e instanceof HostError ? e : toHostError(e);
-  // A HostError made without a specific explanation may still carry a message the catalog knows.
-  const known = h.code === 'unknown' ? explainKnown(h.stderr) : null;
-  if (known) return { sentence: known.sentence, fix: known.fix, command: h.command, stderr: h.stderr };
-  return { sentence: h.sentence, fix: h.fix, command: h.command, stderr: h.stderr };
-}
 
 async function defaultDetectAccel(exec: Executor): Promise<AccelShown> {
   // Loaded lazily: the header works (showing "accel unknown") even if the check cannot run.
@@ -146,22 +71,6 @@ function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
   const oldIndex = visibleGuests(prev).findIndex((g) => g.name === prev.selected);
   const index = Math.min(Math.max(oldIndex, 0), next.length - 1);
   return next[index]?.name ?? null;
-}
-
-/** `qemu+ssh://root@host1/system` → root@host1; a local URI → root@<hostname>. */
-export function sshTargetFor(uri: string, hostname: string): string {
-  const m = uri.match(/^[a-z0-9+]+:\/\/([^/?]+)/i);
-  const authority = m?.[1] ?? '';
-  if (authority) return authority.includes('@') ? authority.replace(/:\d+$/, '') : `root@${authority.replace(/:\d+$/, '')}`;
-  return `root@${hostname}`;
-}
-
-export function unifiedDiff(name: string, before: string, after: string): string[] {
-  const patch = createTwoFilesPatch(`${name}.xml (now)`, `${name}.xml (new)`, before, after, undefined, undefined, { context: 2 });
-  return patch
-    .split('\n')
-    .filter((l) => !l.startsWith('====='))
-    .filter((l, i, all) => l !== '' || i < all.length - 1);
 }
 
 export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): AppStore {
@@ -879,7 +788,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
 
       openHostPicker() {
-        const hosts = opts.hosts ?? configHosts();
+        const read = opts.hosts ?? configHosts();
+        const hosts = read instanceof UserError ? [] : read; // a broken config file is reported where it is edited, not here
         const list = [{ name: host.name, uri: host.uri, current: true }, ...hosts.filter((h) => h.uri !== host.uri || h.name !== host.name).map((h) => ({ name: h.name, uri: h.uri, current: false }))];
         if (!list.some((h) => h.uri === 'qemu:///system')) list.push({ name: 'qemu:///system', uri: 'qemu:///system', current: false });
         get().pushDialog({ kind: 'hostPicker', title: 'Hosts', hosts: list, index: 0 });
@@ -887,13 +797,12 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
 
       switchHost(nameOrUri) {
         const wanted = nameOrUri.trim();
-        const entry = (opts.hosts ?? configHosts()).find((h) => h.name === wanted);
-        if (!entry && !wanted.includes(':')) {
-          get().setMessage(`There is no host "${wanted}" in the config file; add it under "hosts" (name, uri), or give a URI such as qemu+ssh://root@${wanted}/system.`, 'error');
+        const target = resolveHost(wanted, opts.hosts ?? configHosts(), 'the host field');
+        if (target instanceof UserError) {
+          get().setMessage(`${target.sentence} ${target.fix}`, 'error');
           return;
         }
-        const target: HostOptions = entry ? { uri: entry.uri, name: entry.name, fromConfig: true, ...(entry.ssh ? { ssh: entry.ssh } : {}) } : { uri: wanted, where: 'the host field' };
-        if (target.uri === host.uri && (!entry || entry.name === host.name)) {
+        if (target.uri === host.uri && (target.name === undefined || target.name === host.name)) {
           get().setMessage(`Already on ${host.name} (${host.uri}).`);
           return;
         }

@@ -6,7 +6,7 @@
  * job modules. Start-up recovery is asked from here too.
  */
 import type { HostContext } from '../host/hostContext.js';
-import type { AppStore } from './appStore.js';
+import type { AppStore } from './appState.js';
 import { createPaneContext } from './backups/context.js';
 import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 import { chooseDestination } from './backups/destination.js';

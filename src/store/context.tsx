@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useContext } from 'react';
 import { useStore } from 'zustand';
-import type { AppState, AppStore } from './appStore.js';
+import type { AppState, AppStore } from './appState.js';
 
 const AppStoreContext = createContext<AppStore | null>(null);
 

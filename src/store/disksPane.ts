@@ -23,11 +23,12 @@ import {
 import { DiskInventory, defaultCacheFile } from '../jobs/diskInventory.js';
 import { basename, type DiskRow, detailLines, dirname, filterRows } from '../model/diskInventory.js';
 import { UserError } from '../model/userError.js';
-import { type AppStore, toShownError } from './appStore.js';
+import type { AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
+import { toShownError } from './shownError.js';
 import type { ShownError } from './types.js';
 
 export interface DisksPaneData {

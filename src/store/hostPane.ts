@@ -12,9 +12,10 @@ import { type HostCheckRun, runHostChecks } from '../jobs/hostChecks.js';
 import { applyFix, type FixOutcome, type FixPlan, planFix } from '../jobs/hostFixes.js';
 import type { CheckResult, SafeFix } from '../model/hostChecks.js';
 import { explainKnown } from '../model/knownErrors.js';
-import { type AppStore, toShownError } from './appStore.js';
+import type { AppStore } from './appState.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
+import { toShownError } from './shownError.js';
 import type { ShownError } from './types.js';
 
 export interface HostPaneDeps {

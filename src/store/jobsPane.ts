@@ -10,10 +10,11 @@ import { cancelJob as defaultCancel, findJob, startWorker } from '../jobs/detach
 import { type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
 import type { JournalRecord } from '../jobs/journal.js';
 import { describeInterruptedJob } from '../jobs/recovery.js';
-import { type AppStore, toShownError } from './appStore.js';
+import type { AppStore } from './appState.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
+import { toShownError } from './shownError.js';
 import type { ShownError } from './types.js';
 
 export interface JobsPaneData {

@@ -2,11 +2,18 @@
  * The panes built so far, by id. A pane not listed here shows its placeholder. One line per pane,
  * so each pane's code stays in its own files.
  */
+import type { HostContext } from '../host/hostContext.js';
+import type { AppStore } from './appState.js';
 import { createBackupsController } from './backupsPane.js';
 import { createDisksPaneController } from './disksPane.js';
 import { createHostPaneController } from './hostPane.js';
 import { createJobsPaneController } from './jobsPane.js';
-import type { PaneFactories } from './panes.js';
+import type { PaneId } from './paneIds.js';
+import type { PaneController } from './panes.js';
+
+/** Each pane is made from the host and the console's store, which it reaches back into for dialogs and messages. */
+export type PaneFactory = (host: HostContext, app: AppStore) => PaneController;
+export type PaneFactories = Partial<Record<Exclude<PaneId, 'guests'>, PaneFactory>>;
 
 export const PANE_FACTORIES: PaneFactories = {
   disks: (host, app) => createDisksPaneController(host, app),

@@ -3,11 +3,8 @@
  * made from the host and the app store) and handles the keymap actions while it has focus. The
  * console keeps the frame, dialogs, filter and command line; panes reuse those through `app`.
  */
-import type { HostContext } from '../host/hostContext.js';
-import type { AppStore } from './appStore.js';
 import type { KeyOwner } from './keys/owners.js';
 import type { ActionId } from './keys/table.js';
-import type { PaneId } from './paneIds.js';
 
 export interface PaneController {
   /** Handles a keymap action while this pane has focus; false lets the console handle it. */
@@ -28,6 +25,3 @@ export interface PaneController {
   /** Names offered by `:` completion while this pane has focus (image paths, guest names…). */
   completions?(): string[];
 }
-
-export type PaneFactory = (host: HostContext, app: AppStore) => PaneController;
-export type PaneFactories = Partial<Record<Exclude<PaneId, 'guests'>, PaneFactory>>;

@@ -197,7 +197,7 @@ describe('checkRestoreXml on any element tree: a result or a UserError, and no h
           expect(e).toBeInstanceOf(UserError);
           return;
         }
-        const xml = serializeDomainXml(r.doc).replace(/<metadata>[\s\S]*<\/metadata>/, '');
+        const xml = serializeDomainXml(r.doc).replace(/<metadata>[\s\S]*?<\/metadata>/, '');
         const vda = xml.indexOf("<target dev='vda'");
         // Outside the restored disk (whose source virtdeck replaces) no attribute or text is a host path, but the rng's.
         const rest = xml.replace(/<disk[^>]*>(?:(?!<\/disk>)[\s\S])*<target dev='vda'(?:(?!<\/disk>)[\s\S])*<\/disk>/, '');

@@ -1,14 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkSchedule,
   cronExpression,
   cronFileText,
-  nextCronRun,
   nextRun,
   onCalendar,
   parseDays,
   readScheduleMark,
   systemdUnits,
+  type Weekday,
 } from '../../src/model/schedule.js';
 
 const V = ['/usr/bin/node', '/opt/virtdeck/dist/virtdeck.js'];
@@ -66,12 +66,67 @@ describe('next run', () => {
     expect(nextRun(daily, local(2026, 12, 31, 23, 59))).toEqual(local(2027, 1, 1, 2, 30));
   });
 
-  it('cron fields: lists, ranges, steps, day-of-month OR day-of-week, Sunday as 7', () => {
-    expect(nextCronRun('*/15 * * * *', local(2026, 1, 1, 10, 7))).toEqual(local(2026, 1, 1, 10, 15));
-    expect(nextCronRun('0 9-17/4 * * *', local(2026, 1, 1, 13, 0))).toEqual(local(2026, 1, 1, 17, 0));
-    expect(nextCronRun('0 0 1 * 7', local(2026, 1, 2, 0, 0))).toEqual(local(2026, 1, 4, 0, 0)); // Sunday Jan 4 before Feb 1
-    expect(nextCronRun('0 0 29 2 *', local(2026, 1, 1))).toEqual(local(2028, 2, 29, 0, 0));
-    expect(() => nextCronRun('61 * * * *', local(2026, 1, 1))).toThrow(/out of range/);
-    expect(() => nextCronRun('@daily', local(2026, 1, 1))).toThrow(/five-field/);
+  it('a listed Sunday, an impossible time, a day that is no weekday', () => {
+    // Friday Jan 2 → Sunday Jan 4 (what cron's "0 0 * * 7" meant before the matcher went away).
+    expect(nextRun(checkSchedule({ at: '00:00', days: ['sun'], dest: '/b' }), local(2026, 1, 2, 0, 0))).toEqual(local(2026, 1, 4, 0, 0));
+    expect(() => nextRun({ at: '00:61', days: [], dest: '/b' }, local(2026, 1, 1))).toThrow(/not a time/);
+    expect(nextRun({ at: '02:30', days: ['xyz' as Weekday], dest: '/b' }, local(2026, 1, 1))).toBeNull();
+  });
+
+  it('seconds count: the minute itself is not "after" once it has begun', () => {
+    const daily = checkSchedule({ at: '02:30', days: [], dest: '/b' });
+    expect(nextRun(daily, new Date(2026, 0, 1, 2, 29, 59, 500))).toEqual(local(2026, 1, 1, 2, 30));
+    expect(nextRun(daily, new Date(2026, 0, 1, 2, 30, 0, 1))).toEqual(local(2026, 1, 2, 2, 30));
+  });
+
+  it('month ends, leap years and the week wrapping round', () => {
+    const daily = checkSchedule({ at: '02:30', days: [], dest: '/b' });
+    expect(nextRun(daily, local(2026, 1, 31, 23, 0))).toEqual(local(2026, 2, 1, 2, 30));
+    expect(nextRun(daily, local(2026, 4, 30, 3, 0))).toEqual(local(2026, 5, 1, 2, 30));
+    expect(nextRun(daily, local(2027, 2, 28, 3, 0))).toEqual(local(2027, 3, 1, 2, 30));
+    expect(nextRun(daily, local(2028, 2, 28, 3, 0))).toEqual(local(2028, 2, 29, 2, 30));
+    const sunday = checkSchedule({ at: '02:30', days: ['sun'], dest: '/b' });
+    expect(nextRun(sunday, local(2026, 1, 3, 23, 0))).toEqual(local(2026, 1, 4, 2, 30)); // Saturday night → Sunday
+    expect(nextRun(sunday, local(2026, 1, 4, 2, 30))).toEqual(local(2026, 1, 11, 2, 30)); // just ran → a full week on
+    const monFri = checkSchedule({ at: '02:30', days: ['mon', 'fri'], dest: '/b' });
+    expect(nextRun(monFri, local(2026, 1, 9, 3, 0))).toEqual(local(2026, 1, 12, 2, 30)); // Friday after the run → Monday
+    const saturday = checkSchedule({ at: '02:30', days: ['sat'], dest: '/b' });
+    expect(nextRun(saturday, local(2026, 1, 31, 3, 0))).toEqual(local(2026, 2, 7, 2, 30)); // across the month end
+    expect(nextRun(saturday, local(2026, 12, 26, 3, 0))).toEqual(local(2027, 1, 2, 2, 30)); // across the year end
+  });
+});
+
+describe('next run across a daylight-saving change (Europe/Berlin: 2026-03-29 02:00 → 03:00, 2026-10-25 03:00 → 02:00)', () => {
+  const saved = process.env.TZ;
+  beforeAll(() => {
+    process.env.TZ = 'Europe/Berlin';
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  });
+  const daily = checkSchedule({ at: '02:30', days: [], dest: '/b' });
+
+  it('runs in host local time (the zone really is Berlin here)', () => {
+    expect(new Date('2026-01-15T12:00:00Z').getHours()).toBe(13);
+    expect(nextRun(daily, new Date('2026-01-15T12:00:00Z'))).toEqual(new Date('2026-01-16T01:30:00Z'));
+  });
+
+  it('spring forward: 02:30 does not exist that night, so it runs when the clock reads past it, and at 02:30 again the night after', () => {
+    const first = nextRun(daily, new Date('2026-03-28T12:00:00Z'));
+    expect(first).toEqual(new Date('2026-03-29T01:30:00Z')); // 03:30 CEST, the same night
+    expect(nextRun(daily, first as Date)).toEqual(new Date('2026-03-30T00:30:00Z')); // 02:30 CEST
+    const sunday = checkSchedule({ at: '02:30', days: ['sun'], dest: '/b' });
+    expect(nextRun(sunday, new Date('2026-03-28T12:00:00Z'))).toEqual(new Date('2026-03-29T01:30:00Z'));
+    // An evening time is untouched by the change: 23:00 CET on Saturday, 23:00 CEST on Sunday.
+    const late = checkSchedule({ at: '23:00', days: [], dest: '/b' });
+    expect(nextRun(late, new Date('2026-03-28T23:00:00Z'))).toEqual(new Date('2026-03-29T21:00:00Z'));
+  });
+
+  it('fall back: 02:30 happens twice that night and runs once, at the first; the next run is 25 hours on', () => {
+    const first = nextRun(daily, new Date('2026-10-24T12:00:00Z'));
+    expect(first).toEqual(new Date('2026-10-25T00:30:00Z')); // 02:30 CEST
+    expect(nextRun(daily, first as Date)).toEqual(new Date('2026-10-26T01:30:00Z')); // 02:30 CET, not the second 02:30 that night
+    expect(nextRun(daily, new Date('2026-10-25T01:45:00Z'))).toEqual(new Date('2026-10-26T01:30:00Z')); // from 02:45 CET, the repeated hour
   });
 });

@@ -4,32 +4,15 @@
  * argument and none reaches into another's closure.
  */
 import type { HostContext } from '../../host/hostContext.js';
-import type { AppStore } from '../appStore.js';
-import { toShownError } from '../appStore.js';
+import type { AppStore } from '../appState.js';
+import { toShownError } from '../shownError.js';
 import type { BackupsDeps } from './deps.js';
 import { loadSchedule, loadSnapshots, reload } from './loading.js';
-import { clampIndex, type GuestLine, guestLines, type RunLine, runLines } from './selectors.js';
-import type { BackupsPaneState, BackupsStore, ReviewState } from './state.js';
+import type { PaneContext } from './paneContext.js';
+import { clampIndex, guestLines, runLines } from './selectors.js';
+import type { BackupsStore } from './state.js';
 
-export interface PaneContext {
-  host: HostContext;
-  app: AppStore;
-  deps: BackupsDeps;
-  get: () => BackupsPaneState;
-  set: BackupsStore['setState'];
-  say(text: string, kind?: 'info' | 'error' | 'busy'): void;
-  showError(title: string, e: unknown): void;
-  /** A job this build lacks: the message names the CLI command that does it. */
-  notWired(what: string, command: string): void;
-  openReview(r: Omit<ReviewState, 'offset'>): void;
-  guestLines(): GuestLine[];
-  selectedGuest(): GuestLine | null;
-  selectedRun(): RunLine | null;
-  maxAgeDays(): number;
-  reload(): Promise<void>;
-  loadSnapshots(): Promise<void>;
-  loadSchedule(): Promise<void>;
-}
+export type { PaneContext } from './paneContext.js';
 
 export function createPaneContext(host: HostContext, app: AppStore, deps: BackupsDeps, store: BackupsStore): PaneContext {
   const get = store.getState;

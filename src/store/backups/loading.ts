@@ -1,8 +1,8 @@
 /** Reading what the pane shows: the catalog of the destination, snapshot ages, the schedule. */
 import { staleSnapshotWarning } from '../../model/snapshotPlan.js';
-import { toShownError } from '../appStore.js';
+import { toShownError } from '../shownError.js';
 import { setGuestNotes } from '../warnings.js';
-import type { PaneContext } from './context.js';
+import type { PaneContext } from './paneContext.js';
 
 /** Too-old snapshots also show on the Guests pane, which reads them from these notes. */
 function publishNotes(ctx: PaneContext) {

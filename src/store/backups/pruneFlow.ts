@@ -2,8 +2,8 @@
 import type { PruneResult } from '../../jobs/prune.js';
 import type { RetentionPolicy } from '../../model/retention.js';
 import { UserError } from '../../model/userError.js';
-import { toShownError } from '../appStore.js';
 import { KEEP_FIELDS, policyText, pruneConfirmLines, pruneReviewLines, removals, sameRemovals } from '../backupsText.js';
+import { toShownError } from '../shownError.js';
 import type { PaneContext } from './context.js';
 import type { JobView } from './jobView.js';
 

@@ -1,7 +1,7 @@
 /** At start-up: jobs a crash or SIGKILL left half-done are offered to finish or roll back. */
 import type { RecoveryItem } from '../../jobs/recovery.js';
 import { UserError } from '../../model/userError.js';
-import { toShownError } from '../appStore.js';
+import { toShownError } from '../shownError.js';
 import type { PaneContext } from './context.js';
 
 export async function offerRecovery(ctx: PaneContext) {

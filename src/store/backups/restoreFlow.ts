@@ -1,8 +1,8 @@
 /** Restore (R): a form (same name or as a new guest), a review of the plan, a confirm, the run. */
 import type { prepareRestore as prepareRestoreJob } from '../../jobs/restore.js';
 import { UserError } from '../../model/userError.js';
-import { toShownError } from '../appStore.js';
 import { type RestoreChoice, restoreConfirmLines, restoreReviewLines } from '../backupsText.js';
+import { toShownError } from '../shownError.js';
 import type { PaneContext } from './context.js';
 import type { JobView } from './jobView.js';
 

@@ -1,5 +1,5 @@
 /** Backup now (b) and verify (V): jobs that read the guests or the destination and report per row. */
-import { toShownError } from '../appStore.js';
+import { toShownError } from '../shownError.js';
 import type { PaneContext } from './context.js';
 import type { JobView } from './jobView.js';
 

@@ -5,9 +5,9 @@
  */
 import { Box, useInput } from 'ink';
 import { UserError } from '../../../model/userError.js';
-import { toShownError } from '../../../store/appStore.js';
 import { useAppStoreApi } from '../../../store/context.js';
 import { keyName } from '../../../store/keys/keyName.js';
+import { toShownError } from '../../../store/shownError.js';
 import type { FormDialog, FormDialogField } from '../../../store/types.js';
 import { clip, useTheme } from '../../components/Frame.js';
 import { Text } from '../../components/Text.js';

@@ -1,0 +1,70 @@
+/**
+ * The console store's shape: its data (types.ts) and every action the UI can dispatch. Apart from
+ * appStore.ts, which builds it, so panes and flows that receive the store need only its type and
+ * never import the module that imports them (paneFactories).
+ */
+import type { StoreApi } from 'zustand/vanilla';
+import type { KeyPress } from './keys/keyName.js';
+import type { KeyOwner } from './keys/owners.js';
+import type { ActionId } from './keys/table.js';
+import type { PaneId } from './paneIds.js';
+import type { AppData, Dialog, Message, TermSize } from './types.js';
+
+export interface AppActions {
+  /** Loads the header, refreshes, and starts the event watch and the poll. */
+  init(): void;
+  /** Stops the event watch, the poll and any wait in progress. */
+  dispose(): void;
+  refresh(): Promise<void>;
+  setSize(size: TermSize): void;
+  setPane(pane: PaneId): void;
+  cyclePane(step: 1 | -1): void;
+  moveSelection(delta: number): void;
+  selectEdge(edge: 'top' | 'bottom'): void;
+  select(name: string): void;
+  startFilter(): void;
+  setFilter(text: string): void;
+  keepFilter(): void;
+  clearFilter(): void;
+  startCommand(): void;
+  setCommand(text: string): void;
+  cancelCommand(): void;
+  runCommand(line: string): void;
+  /** The one entry of every key press (ui/keyInput.ts): routed against what the store shows now. */
+  pressKey(key: KeyPress): void;
+  /** What has the keys now; null while an unported screen handles its own. */
+  keyOwner(): KeyOwner | null;
+  /** False while the dialog on top still reads its own keys (the console's handler stands aside). */
+  keysRouted(): boolean;
+  pushDialog(d: Dialog): void;
+  popDialog(): void;
+  /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
+  updateDialog<K extends Dialog['kind']>(kind: K, change: (d: Extract<Dialog, { kind: K }>) => Extract<Dialog, { kind: K }>): void;
+  setMessage(text: string, kind?: Message['kind']): void;
+  /** Runs a keymap action on the named guest, or on the selected one. */
+  dispatch(action: ActionId, guest?: string | null): void;
+  start(name: string): Promise<void>;
+  askShutdown(name: string): void;
+  askForceOff(name: string): void;
+  askReboot(name: string): void;
+  pauseResume(name: string): Promise<void>;
+  toggleAutostart(name: string): Promise<void>;
+  askUndefine(name: string): void;
+  openSettings(name: string): Promise<void>;
+  saveSettings(): void;
+  editXml(name: string, draft?: string): Promise<void>;
+  openConsole(name: string): Promise<void>;
+  showVnc(name: string): Promise<void>;
+  showLog(name: string): Promise<void>;
+  showDetails(name: string): void;
+  openWizard(): void;
+  closeWizard(defined: string | null, opts?: { openConsole?: boolean }): void;
+  /** `H`: the host picker (this host and the config file's). */
+  openHostPicker(): void;
+  /** `:host NAME` (a config name or a libvirt URI): the console starts again on that host. */
+  switchHost(nameOrUri: string): void;
+  quit(): void;
+}
+
+export type AppState = AppData & AppActions;
+export type AppStore = StoreApi<AppState>;
