@@ -19,8 +19,8 @@ import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import { type DialogHost, dialogOwner, scopesOf } from './dialogs/dialogKeys.js';
 import { editText } from './editor.js';
-import { type KeyOwner, paneScopes } from './keys/owners.js';
-import { commonPrefix, completeCommand, parseCommand, routeKey } from './keys/router.js';
+import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
+import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId } from './paneIds.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
@@ -357,8 +357,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
           if (focused?.key?.(key.name, key.input)) return;
         }
-        const intent = routeKey(owner.scopes(), key);
-        if (intent) owner.perform(intent);
+        pressOwner(owner, key);
       },
 
       keyOwner() {

@@ -4,7 +4,7 @@
  * before left it, never on which screen React has rendered yet.
  */
 import { useInput } from 'ink';
-import { useCallback, useRef } from 'react';
+import { type ReactNode, useCallback, useRef } from 'react';
 import { type KeyPress, keyPresses } from '../store/keys/keyName.js';
 
 export function useKeyInput(onKey: (key: KeyPress) => void, isActive = true): void {
@@ -15,4 +15,10 @@ export function useKeyInput(onKey: (key: KeyPress) => void, isActive = true): vo
     for (const k of keyPresses(input, key)) latest.current(k);
   }, []);
   useInput(handler, { isActive });
+}
+
+/** Renders a screen whose keys go to one owner (a wizard's store on its own, as tests draw it). */
+export function KeyRoot({ onKey, children }: { onKey: (key: KeyPress) => void; children: ReactNode }): ReactNode {
+  useKeyInput(onKey);
+  return children;
 }

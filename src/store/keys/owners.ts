@@ -4,7 +4,8 @@
  * router picks the row; the owner performs the row's action on the store. Nothing here waits for
  * React: scopes are read from the store as the key arrives.
  */
-import type { Intent } from './router.js';
+import type { KeyPress } from './keyName.js';
+import { type Intent, routeKey } from './router.js';
 import type { Scope } from './table.js';
 
 export interface KeyOwner {
@@ -15,4 +16,11 @@ export interface KeyOwner {
 /** The scopes of a pane's list (its own keys, then every pane's, then Ctrl-C). */
 export function paneScopes(pane: string): Scope[] {
   return [`pane:${pane}` as Scope, 'panes', 'console'];
+}
+
+/** One key through the router to an owner; true when a row of its scopes took it. */
+export function pressKey(owner: KeyOwner, key: KeyPress): boolean {
+  const intent = routeKey(owner.scopes(), key);
+  if (intent) owner.perform(intent);
+  return intent !== null;
 }

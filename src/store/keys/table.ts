@@ -55,6 +55,8 @@ export type Scope =
   | 'wizard:review-background'
   /** A wizard step is busy on the host; Esc stops it. */
   | 'wizard:busy'
+  /** A wizard step is busy on the host and cannot be stopped; only Ctrl-C leaves. */
+  | 'wizard:busy-wait'
   | 'wizard:result'
   /** A job runs on screen (wizard, Backups job view). */
   | 'job:running'
@@ -357,7 +359,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['printable'], action: 'type', scopes: ['form:text'], hint: 'type', description: 'Type into the field' },
 
   // ── Wizards ────────────────────────────────────────────────────────────────────────────
-  { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['wizard:step', 'wizard:busy'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['wizard:step', 'wizard:busy', 'wizard:busy-wait'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
   { keys: ['esc'], action: 'wizardStopBusy', scopes: ['wizard:busy'], hint: 'stop looking', description: 'Stop what the step is doing on the host', footer: true },
   { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:step'], hint: 'back', description: 'Back to the step before (the first step closes the wizard)', footer: true },
   { keys: ['enter'], action: 'wizardNext', scopes: ['wizard:next'], hint: 'next', description: 'Check this step and go on', footer: true },

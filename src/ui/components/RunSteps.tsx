@@ -1,0 +1,38 @@
+/**
+ * A job on screen (store/jobs/runView.ts): one row per step with its mark (✓ done, ✗ failed, a
+ * spinner on the running one), the progress line under the running row, undo rows, and the cancel
+ * question when it is up. The same for every wizard, the Backups job view and the Jobs pane.
+ */
+import { Box } from 'ink';
+import Spinner from 'ink-spinner';
+import { formatProgressLine } from '../../model/progress.js';
+import { cancelQuestion, type RunView } from '../../store/jobs/runView.js';
+import { colorFor, type Theme } from '../theme.js';
+import { Text } from './Text.js';
+
+export function RunSteps({ run, width, theme, numbered = true }: { run: RunView; width: number; theme: Theme; numbered?: boolean }) {
+  const steps = run.rows.filter((r) => !r.undo);
+  return (
+    <Box flexDirection="column">
+      {run.rows.map((r, i) => {
+        const mark = r.state === 'done' ? theme.symbols.ok : r.state === 'failed' ? theme.symbols.error : r.state === 'running' ? theme.ascii ? '*' : <Spinner /> : ' ';
+        const label = r.undo ? `undo: ${r.label}` : numbered ? `${i + 1}/${steps.length} ${r.label}` : r.label;
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: rows only grow at the end; the position is the identity.
+          <Box key={i} flexDirection="column">
+            <Text wrap="truncate-end" color={r.undo ? colorFor(theme, 'warn') : undefined}>
+              {mark} {label}
+              {r.note ? `  ${r.note}` : ''}
+            </Text>
+            {r.state === 'running' && r.progress ? <Text>{`  ${formatProgressLine(r.progress, width - 6, { ascii: theme.ascii })}`}</Text> : null}
+          </Box>
+        );
+      })}
+      {run.asking ? (
+        <Text color={colorFor(theme, 'warn')} wrap="wrap">
+          {cancelQuestion(run.spec)} (y/n)
+        </Text>
+      ) : null}
+    </Box>
+  );
+}
