@@ -51,6 +51,7 @@ export type Scope =
   | 'wizard:scroll'
   /** The review of a plan: run it, save it as a script, run it in the background. */
   | 'wizard:review'
+  | 'wizard:review-quit'
   | 'wizard:review-script'
   | 'wizard:review-background'
   /** A wizard step is busy on the host; Esc stops it. */
@@ -370,7 +371,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['enter'], action: 'wizardRun', scopes: ['wizard:review'], hint: 'run', description: 'Run the plan shown', footer: true },
   { keys: ['w'], action: 'wizardSaveScript', scopes: ['wizard:review-script'], hint: 'save as script', description: 'Save the plan as a shell script to read or run by hand', footer: true },
   { keys: ['b'], action: 'wizardBackground', scopes: ['wizard:review-background'], hint: 'run in background', description: 'Run the plan as a background job (it outlives the console; see the Jobs pane)', footer: true },
-  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:review'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:review-quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
   { keys: ['enter', 'esc', 'q'], action: 'wizardClose', scopes: ['wizard:result'], hint: 'close', description: 'Close the wizard', footer: true, shown: 'Enter' },
 
   // ── A running job (wizards, the Backups job view) ──────────────────────────────────────
