@@ -1,7 +1,7 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { useStore } from 'zustand';
-import { createStore } from 'zustand/vanilla';
+import { createStore, type StoreApi } from 'zustand/vanilla';
 import { type Field, type Form, fieldValue, formKey, formScopes, makeForm } from '../../src/store/form.js';
 import type { KeyOwner } from '../../src/store/keys/owners.js';
 import { pressKey } from '../../src/store/keys/owners.js';
@@ -24,15 +24,16 @@ function formStore(fields: Field[]) {
       else store.setState({ form: formKey(store.getState().form, intent) });
     },
   };
-  function View() {
-    const form = useStore(store, (s) => s.form);
-    return (
-      <KeyRoot onKey={(k) => pressKey(owner, k)}>
-        <FormView form={form} theme={theme} />
-      </KeyRoot>
-    );
-  }
-  return { store, submitted, ui: render(<View />) };
+  return { store, submitted, ui: render(<FormHarness store={store} owner={owner} />) };
+}
+
+function FormHarness({ store, owner }: { store: StoreApi<{ form: Form }>; owner: KeyOwner }) {
+  const form = useStore(store, (s) => s.form);
+  return (
+    <KeyRoot onKey={(k) => pressKey(owner, k)}>
+      <FormView form={form} theme={theme} />
+    </KeyRoot>
+  );
 }
 
 describe('a text field of the form model (was TextField)', () => {
