@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import { type Accel, domainTypeFor } from '../host/kvm.js';
+import { isActive } from '../model/guest.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { decodeEntities, parseOutsideXml } from '../model/xmlText.js';
@@ -570,7 +571,7 @@ export function planDemoReset(observed: DemoObserved, rawDir: string, prefix: st
       continue;
     }
     touched.guests.push(name);
-    if (guest.state !== 'shut off') steps.push(step(`stop:${name}`, `Stop ${name}`, virsh(observed.uri, 'destroy', name)));
+    if (isActive(guest.state)) steps.push(step(`stop:${name}`, `Stop ${name}`, virsh(observed.uri, 'destroy', name)));
     // Snapshots and checkpoints someone made while trying the demo would block undefine.
     steps.push(
       step(

@@ -22,6 +22,7 @@ import {
   setName,
   setUuid,
 } from '../model/domainXml.js';
+import { isActive } from '../model/guest.js';
 import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
 import { checkRestoreXml } from '../model/restoreXml.js';
@@ -234,7 +235,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
     checkGuestName(name);
     if (!req.toDir?.startsWith('/')) throw new UserError('A restore as a new guest needs a directory for its disks.', 'Add --to DIR, e.g. --to /var/lib/libvirt/images.');
     if (facts.guestNames.includes(name)) throw new UserError(`A guest named ${name} already exists.`, 'Choose another name with --as, or restore over the guest itself (leave out --as).');
-  } else if (facts.current && facts.current.state !== 'shut off') {
+  } else if (facts.current && isActive(facts.current.state)) {
     throw new UserError(`${name} is ${facts.current.state}; a guest is restored only while it is shut off.`, `Shut it down first: virtdeck guest shutdown ${name}.`);
   }
 

@@ -6,7 +6,7 @@
  * compared with the source, then hard-linked into place (`ln` never overwrites), so the original
  * is untouched until the copy is verified and every step can be undone after a kill -9.
  */
-import { shellQuote } from '../host/exec.js';
+import { shellQuote } from './shellQuote.js';
 import {
   childElements,
   type DiskBus,
@@ -23,6 +23,7 @@ import type { Plan, PlanStep } from './plan.js';
 import { formatBytes } from './units.js';
 import { UserError } from './userError.js';
 import { type DirState, writableDirProblem } from './writableDir.js';
+import { isActive } from './guest.js';
 
 export type PresetId = 'vmware-growable' | 'vmware-flat' | 'raw-sparse' | 'qcow2' | 'custom';
 
@@ -274,7 +275,7 @@ export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertC
   if (sameOptions(src, req.target)) {
     refusals.push(new UserError(`${src.path} already is ${src.format}${Object.keys(req.target.options).length ? ' with these options' : ''}; there is nothing to convert.`, 'Pick another target format or options.'));
   }
-  const running = src.users.filter((u) => u.state !== 'shut off');
+  const running = src.users.filter((u) => isActive(u.state));
   if (running.length > 0) {
     const names = running.map((u) => u.guest).join(', ');
     const as = running.filter((u) => u.source && u.source !== src.path).map((u) => `${u.guest} names it ${u.source}`);

@@ -17,8 +17,9 @@
  *   `.virtdeck-orig` folder, and is not touched before the new image is verified.
  */
 import { posix } from 'node:path';
-import { shellQuote } from '../host/exec.js';
+import { shellQuote } from './shellQuote.js';
 import { isPlainDevice } from './guestfishWords.js';
+import type { GuestState } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
 import { shown } from './shown.js';
 import { formatBytesLong, parseSize } from './units.js';
@@ -51,11 +52,9 @@ export interface ImageFacts {
   freeBytes: number;
 }
 
-export type GuestStateWord = 'running' | 'idle' | 'paused' | 'in shutdown' | 'shut off' | 'crashed' | 'pmsuspended' | 'unknown';
-
 export interface GuestUse {
   name: string;
-  state: GuestStateWord;
+  state: GuestState;
   /** The disk's target in that guest (vda, sda, hda). */
   target: string;
   /** The guest's own name for the image when it reaches it another way (a symlink, a hard link, a bind mount). */
@@ -436,7 +435,7 @@ export interface ExpandAssessment {
   refusal: UserError | null;
 }
 
-const ONLINE: GuestStateWord[] = ['running', 'idle', 'paused'];
+const ONLINE: GuestState[] = ['running', 'idle', 'paused'];
 const MIB = 1024 * 1024;
 
 /** Names beside the image that the vmdk route uses: a work folder and the keep-original folder. */

@@ -10,8 +10,8 @@
  * options, and needs the SFTP subsystem on a live system that may lack it. dd over plain ssh needs
  * nothing on the source but dd, and the stream is hashed on the way for the verify step.
  */
-import { shellQuote } from '../host/exec.js';
-import { compareArgv, convertArgv } from '../host/qemuImg.js';
+import { shellQuote } from './shellQuote.js';
+import { compareArgv, convertArgv } from './qemuImgArgv.js';
 import { guestNameProblem } from './guestName.js';
 import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';

@@ -5,7 +5,7 @@
  * set whichever form the host uses. Also the next-run computation (a small cron matcher, host local
  * time like cron itself). Pure.
  */
-import { shellQuote } from '../host/exec.js';
+import { shellQuote } from './shellQuote.js';
 import { hasControlCharacters, shown } from './shown.js';
 import { UserError } from './userError.js';
 

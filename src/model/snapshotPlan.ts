@@ -8,9 +8,8 @@
  * libvirt 9.0 cannot revert those, so virtdeck does it itself: guest off, a new overlay on the
  * files the snapshot froze, the guest repointed to it.
  */
-import type { SnapshotInfo } from '../host/snapshots.js';
-import type { GuestDisk, GuestState } from '../host/virsh.js';
 import { childElements, type DomainDoc, domainRoot, el, firstChild, parseDomainXml, serializeDomainXml, type XmlElement } from './domainXml.js';
+import { type GuestDisk, type GuestState, isActive, type SnapshotInfo } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
 
@@ -95,7 +94,6 @@ export interface SnapshotPlanOptions {
   now?: Date;
 }
 
-const isActive = (s: GuestState) => s !== 'shut off' && s !== 'crashed' && s !== 'unknown';
 
 const virsh = (uri: string, ...args: string[]) => ['virsh', '-c', uri, ...args];
 

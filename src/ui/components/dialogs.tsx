@@ -4,7 +4,7 @@
  */
 import { Box, useInput } from 'ink';
 import { Text } from './Text.js';
-import { shellQuote } from '../../host/exec.js';
+import { shellQuote } from '../../model/shellQuote.js';
 import { useApp, useAppStoreApi } from '../../store/context.js';
 import type { ConfirmDialog, DiffDialog, ErrorDialog, HelpDialog, TextDialog, TypeNameDialog } from '../../store/types.js';
 import { displayKey, helpBindings, keyName, PANES } from '../keymap.js';
