@@ -12,11 +12,11 @@ import {
   type DiskBus,
   type DomainDoc,
   domainRoot,
-  el,
   firstChild,
   parseDomainXml,
   serializeDomainXml,
   setDiskBus,
+  setDiskSource,
   type XmlElement,
 } from './domainXml.js';
 import type { Plan, PlanStep } from './plan.js';
@@ -337,15 +337,10 @@ export function repointXml(xml: string, rp: RepointRequest, newPath: string, new
   if (index < 0) throw new UserError(`${rp.guest} has no disk "${rp.target}".`, "Pick the target shown in the guest's disk list.");
   const doc = rp.bus ? setDiskBus(before, rp.target, rp.bus) : structuredClone(before);
   const disk = disksIn(doc)[index] as XmlElement;
-  const source = firstChild(disk, 'source');
-  if (!source || source.attrs.file !== oldPath) {
+  if (firstChild(disk, 'source')?.attrs.file !== oldPath) {
     throw new UserError(`${rp.guest}'s disk ${rp.target} is not the file ${oldPath}.`, 'Repoint the disk that uses this image.');
   }
-  source.attrs = { ...source.attrs, file: newPath };
-  const driver = firstChild(disk, 'driver');
-  if (driver) driver.attrs = { ...driver.attrs, type: newFormat };
-  else disk.children.unshift(el('driver', { name: 'qemu', type: newFormat }));
-  return serializeDomainXml(doc);
+  return serializeDomainXml(setDiskSource(doc, firstChild(disk, 'target')?.attrs.dev ?? rp.target, newPath, newFormat));
 }
 
 // ---------------------------------------------------------------------------------------------

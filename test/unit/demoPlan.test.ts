@@ -11,13 +11,13 @@ import {
   DEMO_DISK_ID,
   demoGuests,
   demoTree,
-  escapeXml,
   parseDemoPrefix,
   planDemo,
   planDemoReset,
   pathsToCheck,
   readDemoMarker,
 } from '../../src/jobs/demoPlan.js';
+import { escapeXml } from '../../src/model/xmlText.js';
 import { describePlan, type PlanStep } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
 import { catchUserError } from '../helpers/userError.js';
