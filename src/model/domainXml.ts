@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { checkGuestName } from './guestName.js';
+import { readDiskBus, readMemoryKiB, readVcpus, type VcpuCount } from './domainReaders.js';
 import { parseMac } from './mac.js';
 import { libvirtScaledToBytes } from './units.js';
 import { UserError } from './userError.js';
@@ -309,14 +310,6 @@ function nicSource(nic: XmlElement): string | null {
   return source.attrs.bridge ?? source.attrs.network ?? source.attrs.dev ?? source.attrs.path ?? null;
 }
 
-/** The bus libvirt would assume from the name when <target> has no bus attribute. */
-function busFromTarget(dev: string): string {
-  if (dev.startsWith('vd')) return 'virtio';
-  if (dev.startsWith('hd')) return 'ide';
-  if (dev.startsWith('fd')) return 'fdc';
-  if (dev.startsWith('sd')) return 'scsi';
-  return 'unknown';
-}
 
 function diskSource(disk: XmlElement): string | null {
   const s = firstChild(disk, 'source');
@@ -332,7 +325,7 @@ function diskSettings(disk: XmlElement): DiskSettings {
   return {
     target: dev,
     device: disk.attrs.device ?? 'disk',
-    bus: attr(target, 'bus') ?? busFromTarget(dev),
+    bus: readDiskBus(attr(target, 'bus'), dev),
     source: diskSource(disk),
     format: attr(firstChild(disk, 'driver'), 'type'),
   };
@@ -367,9 +360,15 @@ function bootOrderOf(root: XmlElement): BootDevice[] {
   return [...new Set(ordered)];
 }
 
+/** vCPUs online and configured; DomainSettings.vcpus (and the guest list) show the online count. */
+export function vcpuCount(doc: DomainDoc): VcpuCount {
+  const vcpu = firstChild(domainRoot(doc), 'vcpu');
+  return readVcpus(textOf(vcpu), vcpu?.attrs.current);
+}
+
 export function getSettings(doc: DomainDoc): DomainSettings {
   const root = domainRoot(doc);
-  const memory = firstChild(root, 'memory');
+  const memory = firstChild(root, 'memory') ?? firstChild(root, 'currentMemory');
   const vnc = firstVnc(root);
   const vncListen = vnc ? (vnc.attrs.listen ?? attr(firstChild(vnc, 'listen'), 'address')) : null;
   const vncPort = vnc ? Number(vnc.attrs.port ?? -1) : -1;
@@ -377,8 +376,9 @@ export function getSettings(doc: DomainDoc): DomainSettings {
     name: textOf(firstChild(root, 'name')) ?? '',
     uuid: textOf(firstChild(root, 'uuid')),
     type: root.attrs.type ?? '',
-    memoryKiB: memory ? libvirtScaledToBytes(textOf(memory) ?? '', memory.attrs.unit) / 1024 : 0,
-    vcpus: Number(textOf(firstChild(root, 'vcpu')) ?? 1),
+    // The configured size, not the balloon's current one: it is what the guest may claim.
+    memoryKiB: readMemoryKiB(textOf(memory), memory?.attrs.unit),
+    vcpus: vcpuCount(doc).current,
     nics: interfacesOf(root).map((nic, index) => ({
       index,
       mac: attr(firstChild(nic, 'mac'), 'address'),
