@@ -8,6 +8,7 @@
  */
 import { type BackupKind, type BackupMethod, type CatalogRun, type Consistency, chainOf, DOMAIN_XML_NAME, MANIFEST_NAME, PARTIAL_SUFFIX, runDirName } from './backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml, setDiskSource } from './domainXml.js';
+import { isActive } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
 import { escapeXml } from './xmlText.js';
@@ -183,7 +184,7 @@ export function decideBackup(f: GuestFacts, o: Pick<BackupOptions, 'now' | 'full
   if (f.disks.length === 0) {
     throw new UserError(`The guest ${f.name} has no disk that can be backed up.`, 'Nothing to back up: attach a file or block disk, or leave it out of the run.');
   }
-  if (f.state === 'shut off') {
+  if (!isActive(f.state)) {
     return { method: 'offline-copy', kind: 'full', consistency: 'offline', parent: null, baseCheckpoint: null, newCheckpoint: null, note: null };
   }
   if (!LIVE_STATES.includes(f.state)) {

@@ -19,7 +19,7 @@
 import { posix } from 'node:path';
 import { shellQuote } from './shellQuote.js';
 import { isPlainDevice } from './guestfishWords.js';
-import type { GuestState } from './guest.js';
+import { type GuestState, isActive } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
 import { shown } from './shown.js';
 import { formatBytesLong, parseSize } from './units.js';
@@ -525,7 +525,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
 
   const online = facts.guest !== null && ONLINE.includes(facts.guest.state);
   if (!facts.guest) checks.push({ ok: true, text: 'no guest uses this image' });
-  else if (facts.guest.state === 'shut off') checks.push({ ok: true, text: `${facts.guest.name} is shut off` });
+  else if (!isActive(facts.guest.state)) checks.push({ ok: true, text: `${facts.guest.name} is shut off` });
   else if (online) checks.push({ ok: true, text: `${facts.guest.name} is ${facts.guest.state}: grown online (virsh blockresize)` });
   else {
     checks.push({ ok: false, text: `${facts.guest.name} is ${facts.guest.state}` });

@@ -109,13 +109,13 @@ export function parseTimeout(text: string): number {
 export function shutdownCommand(ctx: GuestCommandContext, names: string[], opts: ShutdownOptions): Promise<ExitCode> {
   return forEachGuest(ctx, names, async (name) => {
     const state = await stateOf(ctx.host, name);
-    if (state === 'shut off') return { result: 'already shut off' };
+    if (!isActive(state)) return { result: 'already shut off' };
     await virsh.shutdown(ctx.host, name);
     if (opts.timeoutSec === 0 && !opts.forceAfter) return { result: 'asked to shut down (not waiting)' };
     if (await virsh.waitForState(ctx.host, name, 'shut off', opts.timeoutSec * 1000, opts.signal)) return { result: 'shut off' };
     if (opts.forceAfter) {
       // The guest may have finished shutting down in the gap; destroying a stopped guest fails.
-      if ((await stateOf(ctx.host, name)) !== 'shut off') await virsh.destroy(ctx.host, name);
+      if (isActive(await stateOf(ctx.host, name))) await virsh.destroy(ctx.host, name);
       return { result: `forced off (no ACPI shutdown within ${opts.timeoutSec} s)`, code: EXIT.forced };
     }
     throw new HostError({
@@ -131,7 +131,7 @@ export function shutdownCommand(ctx: GuestCommandContext, names: string[], opts:
 export function destroyCommand(ctx: GuestCommandContext, names: string[]): Promise<ExitCode> {
   return forEachGuest(ctx, names, async (name) => {
     const state = await stateOf(ctx.host, name);
-    if (state === 'shut off') return { result: 'already shut off' };
+    if (!isActive(state)) return { result: 'already shut off' };
     await virsh.destroy(ctx.host, name);
     return { result: 'forced off' };
   });
