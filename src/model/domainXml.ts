@@ -14,7 +14,9 @@ import { decodeEntities, escapeXml, refuseDoctype, XML_ESCAPES } from './xmlText
  *
  * Whitespace between elements is not kept; the serializer re-indents in libvirt's own style
  * (two spaces, single-quoted attributes, `<x/>` for empty elements; double quotes inside
- * <metadata>, which libvirt hands to libxml2), so `virsh dumpxml` output comes back byte-identical.
+ * <metadata>, which libvirt hands to libxml2), so `virsh dumpxml` output comes back byte-identical
+ * (but for an apostrophe in a <metadata> attribute, written &apos;: see XML_ESCAPES in xmlText.ts).
+ * New guests are built on the same tree (domainBuild.ts), so one serializer writes all domain XML.
  *
  * Edits never mutate their input: each returns a new document. Autostart is not part of the XML
  * (libvirt keeps it as a symlink, set with `virsh autostart`), so there is no edit for it here.
