@@ -11,6 +11,7 @@ import * as qemuImg from '../host/qemuImg.js';
 import { dumpXml, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { basename, type DiskRow } from '../model/diskInventory.js';
 import { addDisk, getSettings, parseDomainXml } from '../model/domainXml.js';
+import { isActive } from '../model/guest.js';
 import { HEAD_BYTES, inspectImageHeader, isInside, referencePath } from '../model/imageHeader.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { shown } from '../model/shown.js';
@@ -175,7 +176,7 @@ export interface DetachFacts {
 
 export function planDetach(host: HostContext, guest: string, target: string, facts: DetachFacts): Plan {
   const persistent = getSettings(parseDomainXml(facts.inactiveXml)).disks.some((d) => d.target === target);
-  const running = facts.guest.state !== 'shut off';
+  const running = isActive(facts.guest.state);
   const disk = facts.guest.disks.find((d) => d.target === target);
   if (!disk && !persistent) {
     const known = facts.guest.disks.map((d) => d.target);

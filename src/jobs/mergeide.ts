@@ -21,6 +21,7 @@ import { existingPaths } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml } from '../host/virsh.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import { attachIso, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { isActive } from '../model/guest.js';
 import { gfScript, gfWord } from '../model/guestfishWords.js';
 import {
   CONTROL_SET_RE,
@@ -442,7 +443,7 @@ async function windows8Advice(exec: Executor, guest: string, virtioIso: string, 
 export async function prepareOffline(host: HostContext, input: MergeIdeInput, signal?: AbortSignal): Promise<PreparedMergeIde> {
   const exec = host.sysExec;
   const state = await domState(host, input.guest);
-  if (state !== 'shut off') {
+  if (isActive(state)) {
     throw new UserError(`${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`);
   }
   const { disks } = await guestDisks(host, input.guest);
@@ -517,7 +518,7 @@ export async function prepareIso(host: HostContext, input: MergeIdeInput): Promi
   const newXml = serializeDomainXml(attachIso(parseDomainXml(xml), iso));
   const facts: IsoFacts = { guest: input.guest, iso, oldXml: xml, newXml, stamp: stampNow() };
   const state = await domState(host, input.guest);
-  const warnings = state === 'shut off' ? [] : [`${input.guest} is ${state}: the CD-ROM appears at its next start (the persistent definition is changed).`];
+  const warnings = !isActive(state) ? [] : [`${input.guest} is ${state}: the CD-ROM appears at its next start (the persistent definition is changed).`];
   return { mode: 'iso', facts, plan: planMergeIdeIso(facts), warnings };
 }
 

@@ -12,11 +12,12 @@
  */
 
 import { z } from 'zod';
-import { shellQuote } from '../host/exec.js';
-import { compareArgv, convertArgv } from '../host/qemuImg.js';
+import { diskDevice, interfaceDevice, renderDomain, serialConsole, tabletInput, videoDevice, vncGraphics } from './domainBuild.js';
 import { guestNameProblem } from './guestName.js';
 import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
+import { compareArgv, convertArgv } from './qemuImgArgv.js';
+import { shellQuote } from './shellQuote.js';
 import { shown } from './shown.js';
 import { checkSshDestination } from './sshDestination.js';
 import { formatBytes, parseSize } from './units.js';
@@ -449,10 +450,6 @@ export function remoteVerifySkipReason(sizeBytes: number): string {
 // ---------------------------------------------------------------------------------------------
 // Domain XML
 
-function esc(s: string | number): string {
-  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
-}
-
 /**
  * i440fx (pc) rather than q35: old Windows does not boot on q35, and pc has both IDE and (through
  * libvirt's AHCI controller) SATA. e1000 is driven by Windows since XP-era service packs and by
@@ -460,52 +457,27 @@ function esc(s: string | number): string {
  */
 export function buildP2vDomainXml(req: P2vRequest, domainType: 'kvm' | 'qemu', uuid?: string): string {
   const { final } = p2vPaths(req);
-  const prefix = req.bus === 'ide' ? 'hd' : 'sd';
   const windows = req.osType === 'windows';
-  const lines = [
-    `<domain type='${domainType}'>`,
-    `  <name>${esc(req.name)}</name>`,
-    ...(uuid ? [`  <uuid>${esc(uuid)}</uuid>`] : []),
-    `  <description>P2V of ${esc(sourceLabel(req.source))} by virtdeck</description>`,
-    `  <memory unit='MiB'>${req.memoryMiB}</memory>`,
-    `  <currentMemory unit='MiB'>${req.memoryMiB}</currentMemory>`,
-    `  <vcpu placement='static'>${req.vcpus}</vcpu>`,
-    '  <os>',
-    `    <type arch='x86_64' machine='pc'>hvm</type>`,
-    `    <boot dev='hd'/>`,
-    '  </os>',
-    '  <features>',
-    '    <acpi/>',
-    '    <apic/>',
-    ...(windows ? ['    <pae/>'] : []),
-    '  </features>',
-    `  <clock offset='${windows ? 'localtime' : 'utc'}'/>`,
-    '  <on_poweroff>destroy</on_poweroff>',
-    '  <on_reboot>restart</on_reboot>',
-    '  <on_crash>destroy</on_crash>',
-    '  <devices>',
-    `    <disk type='file' device='disk'>`,
-    `      <driver name='qemu' type='${req.format}'/>`,
-    `      <source file='${esc(final)}'/>`,
-    `      <target dev='${prefix}a' bus='${req.bus}'/>`,
-    '    </disk>',
-    ...req.macs.flatMap((mac) => [
-      `    <interface type='${req.network.kind}'>`,
-      ...(req.network.kind === 'bridge' ? [`      <source bridge='${esc(req.network.source)}'/>`] : []),
-      ...(req.network.kind === 'network' ? [`      <source network='${esc(req.network.source)}'/>`] : []),
-      `      <mac address='${esc(normaliseMac(mac))}'/>`,
-      `      <model type='e1000'/>`,
-      '    </interface>',
-    ]),
-    `    <input type='tablet' bus='usb'/>`,
-    `    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>`,
-    `    <video><model type='vga'/></video>`,
-    `    <serial type='pty'><target port='0'/></serial>`,
-    `    <console type='pty'><target type='serial' port='0'/></console>`,
-    '  </devices>',
-    '</domain>',
-  ];
-  return `${lines.join('\n')}\n`;
+  return renderDomain({
+    type: domainType,
+    name: req.name,
+    uuid,
+    description: `P2V of ${sourceLabel(req.source)} by virtdeck`,
+    memoryMiB: req.memoryMiB,
+    vcpus: req.vcpus,
+    machine: 'pc',
+    boot: ['hd'],
+    pae: windows,
+    clock: windows ? 'localtime' : 'utc',
+    devices: [
+      diskDevice({ path: final, format: req.format, target: `${req.bus === 'ide' ? 'hd' : 'sd'}a`, bus: req.bus }),
+      ...req.macs.map((mac) => interfaceDevice(req.network, 'e1000', normaliseMac(mac))),
+      tabletInput('usb'),
+      vncGraphics('auto', '127.0.0.1'),
+      videoDevice('vga'),
+      ...serialConsole(),
+    ],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
