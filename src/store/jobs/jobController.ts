@@ -105,6 +105,9 @@ export function createJobController(show: (view: RunView | null) => void, onClos
       if (!running()) return ['job:done'];
       return view.spec.background && hooks.background ? ['job:running', 'job:background'] : ['job:running'];
     },
+    hintVars(): Record<string, string> {
+      return view ? { what: view.spec.what } : {};
+    },
     perform({ action }: Intent) {
       if (action === 'jobAskCancel') controller.askCancel();
       else if (action === 'jobConfirmCancel') controller.confirmCancel();

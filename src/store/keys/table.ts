@@ -205,7 +205,7 @@ export interface KeyRow {
   keys: readonly string[];
   action: ActionId;
   scopes: readonly Scope[];
-  /** Short label for the footer and the hint lines. */
+  /** Short label for the footer and the hint lines; `{what}` is the job on screen (see HintVars). */
   hint: string;
   /** Sentence for the help overlay. */
   description: string;
@@ -377,7 +377,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   // ── A running job (wizards, the Backups job view) ──────────────────────────────────────
   { keys: ['esc', 'ctrl-c', 'c'], action: 'jobAskCancel', scopes: ['job:running'], hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', footer: true, shown: 'Esc/Ctrl-C' },
   { keys: ['b'], action: 'jobBackground', scopes: ['job:background'], hint: 'background', description: 'Leave the job running in the background; the Jobs pane follows it', footer: true },
-  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel the job', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
+  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel {what}', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
   { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
 ];
