@@ -1,10 +1,10 @@
 import { Box } from 'ink';
 import { commandLine, type PlanStep } from '../../../model/plan.js';
+import { XML_ROWS } from '../../../store/wizards/newGuest/newGuestWizard.js';
 import { Text } from '../../components/Text.js';
 import { colorFor, type Theme } from '../../theme.js';
 
 /** The commands that will run and the domain XML they define, scrolled by the wizard. */
-export const XML_ROWS = 8;
 
 export function ReviewStep(props: {
   summary: string;

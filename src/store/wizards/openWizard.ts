@@ -1,0 +1,7 @@
+/**
+ * The wizards that live in a store, as the app store opens them: each member names its wizard and
+ * carries its store, which App.tsx hands to the wizard's view.
+ */
+import type { NewGuestWizardStore } from './newGuest/newGuestWizard.js';
+
+export type OpenWizard = { which: 'newGuest'; store: NewGuestWizardStore };
