@@ -269,6 +269,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         debounce = null;
         for (const w of waits) w.abort();
         waits.clear();
+        for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
       },
 
       refresh: coalesced(async () => {

@@ -19,7 +19,7 @@ import { KEYS, renderApp } from './helpers.js';
  * The fake libvirt host answers virsh; this adds the file-side commands the wizard's job runs on
  * sysExec (stat, qemu-img info, the KVM probe) and feeds `define --file` its file like virsh would.
  */
-function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean } = {}) {
+function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean; holdStat?: boolean } = {}) {
   const fake = createFakeHost(guests, { bridges: ['br0'], networks: [], nodeMemoryKiB: 4 * 1024 * 1024 });
   const inner = fake.host.virshExec;
   const ok = (argv: string[], stdout: string, exitCode = 0): ExecResult => ({ argv, exitCode, stdout, stderr: '' });
@@ -29,6 +29,11 @@ function wizardHost(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, 
       const [prog, ...args] = argv;
       if (prog === 'grep' && args.includes('/proc/cpuinfo')) return ok(argv, '', 1);
       if (prog === 'test' && args.includes('/dev/kvm')) return ok(argv, '', 1);
+      if (prog === 'stat' && opts.holdStat) {
+        // A slow host: the check runs until it is stopped.
+        await new Promise((resolve) => o.signal?.addEventListener('abort', resolve));
+        throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Start it again when ready.', command: argv, stderr: '', code: 'cancelled' });
+      }
       if (prog === 'stat') {
         const paths = args.slice(args.indexOf('--') + 1);
         const found = paths.filter((p) => files[p]);
@@ -91,7 +96,7 @@ const KEY = { enter: 'enter', down: 'down', up: 'up', right: 'right', esc: 'esc'
  * Builds the wizard's store on the fake host; keys go through the router to its owner, each acting
  * on the state the one before left, so no key waits for a render.
  */
-function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean } = {}) {
+function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean; holdStat?: boolean } = {}) {
   const { host, fake } = wizardHost(guests, files, opts);
   const onClose = vi.fn();
   const store = createNewGuestWizard({ host, onClose });
@@ -109,7 +114,19 @@ function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts:
   const onStep = (step: number) => vi.waitFor(() => expect([state().phase, state().stepIndex + 1, state().checking]).toEqual(['form', step, false]), { timeout: 5000, interval: 5 });
   /** Waits for a host check to have refused the step. */
   const refused = (sentence: string) => vi.waitFor(() => expect(state().problems[0]?.sentence).toBe(sentence), { timeout: 5000, interval: 5 });
-  return { store, state, fake, onClose, press, type, erase, frame, onStep, refused };
+  /** Name, Linux, defaults and an ISO: up to the install step's Enter. */
+  const toInstallCheck = async (name: string) => {
+    await onStep(1);
+    type(name);
+    press(KEY.enter);
+    press(KEY.enter);
+    press(KEY.enter);
+    await onStep(4);
+    press(KEY.down);
+    type('/iso/debian.iso');
+    press(KEY.enter);
+  };
+  return { store, state, fake, onClose, press, type, erase, frame, onStep, refused, toInstallCheck };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -307,6 +324,38 @@ describe('NewGuestWizard', () => {
     expect(onClose).not.toHaveBeenCalled();
     press(KEY.ctrlC);
     expect(onClose).toHaveBeenCalledWith(null);
+    expect(fake.guests.map((g) => g.name)).toEqual(['db1', 'files1']);
+  });
+});
+
+describe('NewGuestWizard: busy and ending', () => {
+  it('while a step is checked on the host only Esc (stop) and Ctrl-C act; Esc stops the check and stays on the step', async () => {
+    const { state, press, frame, toInstallCheck } = setup(structuredClone(GUESTS), { ...FILES }, { holdStat: true });
+    await toInstallCheck('web4');
+    expect(state().checking).toBe(true);
+    expect(frame()).toContain('Checking on fakehost');
+    expect(frame()).toContain('Ctrl-C cancel   Esc stop looking');
+    press('x'); // no field takes keys while the host is asked
+    expect(state().values.isoPath).toBe('/iso/debian.iso');
+    press(KEY.esc);
+    await vi.waitFor(() => expect(state().checking).toBe(false));
+    expect([state().phase, state().stepIndex + 1, state().problems]).toEqual(['form', 4, []]);
+  });
+
+  it('the console ending with the create running stops the job without asking; the wizard does not report', async () => {
+    const { store, state, fake, onClose, press, onStep, toInstallCheck } = setup(structuredClone(GUESTS), { ...FILES }, { holdCreate: true });
+    await toInstallCheck('web5');
+    await onStep(5);
+    press(KEY.enter); // storage is checked on the host too
+    await onStep(6);
+    press(KEY.enter);
+    press(KEY.enter);
+    await onStep(8);
+    press(KEY.enter);
+    await vi.waitFor(() => expect(state().run?.rows[0]?.state).toBe('running'));
+    store.getState().dispose();
+    await vi.waitFor(() => expect(state().run).toBeNull());
+    expect(onClose).not.toHaveBeenCalled();
     expect(fake.guests.map((g) => g.name)).toEqual(['db1', 'files1']);
   });
 });

@@ -75,6 +75,8 @@ export interface NewGuestWizardState {
   submitStep(): Promise<void>;
   /** Enter on the review: defines (and starts) the guest. Resolves when the job has ended. */
   create(): Promise<void>;
+  /** The console ends: the check and the job stop without asking (the job undoes what it did). */
+  dispose(): void;
 }
 
 export type NewGuestWizardStore = StoreApi<NewGuestWizardState>;
@@ -305,6 +307,12 @@ export function createNewGuestWizard(deps: NewGuestWizardDeps): NewGuestWizardSt
           return;
         }
         enterStep(get().stepIndex + 1);
+      },
+
+      dispose() {
+        closed = true;
+        checkAbort?.abort();
+        jobs.abort();
       },
 
       async create() {
