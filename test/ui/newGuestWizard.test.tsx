@@ -360,6 +360,51 @@ describe('NewGuestWizard: busy and ending', () => {
   });
 });
 
+describe('NewGuestWizard: the OS list, review options and a refusal at run time', () => {
+  it('j/k move on the OS list, a digit picks and goes on; back on the list the choice is highlighted', async () => {
+    const { state, press, type, onStep } = setup(structuredClone(GUESTS), { ...FILES });
+    await onStep(1);
+    type('win1');
+    press(KEY.enter);
+    await onStep(2);
+    press('j');
+    press('j');
+    press('k');
+    expect(state().osIndex).toBe(1);
+    press('4'); // Windows 11 / Server 2022
+    await onStep(3);
+    expect(state().values).toMatchObject({ os: 'win11', memory: '2048', vcpus: '2', diskSize: '60G', serial: 'no' });
+    press(KEY.esc);
+    await onStep(2);
+    expect(state().osIndex).toBe(3);
+  });
+
+  it('c toggles the console only while the guest is to start; a name taken since the check sends the admin back to it', async () => {
+    const { state, fake, onClose, press, onStep, toInstallCheck } = setup(structuredClone(GUESTS), { ...FILES });
+    await toInstallCheck('web6');
+    await onStep(5);
+    press(KEY.enter);
+    await onStep(6);
+    press(KEY.enter);
+    press(KEY.enter);
+    await onStep(8);
+    press('c');
+    expect(state().values).toMatchObject({ start: true, openConsole: true });
+    press('s');
+    press('c');
+    expect(state().values).toMatchObject({ start: false, openConsole: true });
+    expect(state().review?.steps.map((s) => s.id)).toEqual(['create-disk', 'define']);
+    // Someone defines web6 while the review is on screen.
+    fake.guests.push({ name: 'web6', uuid: '00000000-0000-4000-8000-0000000000e6', state: 'shut off', vcpus: 1, memoryMiB: 256 });
+    press(KEY.enter);
+    await onStep(1);
+    expect(state().problems.map((p) => p.sentence)).toEqual(['A guest called web6 already exists on this host.']);
+    expect(state().form.error).toMatchObject({ field: 'name', sentence: 'A guest called web6 already exists on this host.' });
+    expect(state().run).toBeNull();
+    expect(onClose).not.toHaveBeenCalled();
+  });
+});
+
 describe('NewGuestWizard drawn, keys from stdin', () => {
   it('a burst of keys in one write after ↓ or Tab lands in the fields the ↓ and Tab moved to', async () => {
     const { host } = wizardHost(structuredClone(GUESTS), { ...FILES });

@@ -399,15 +399,15 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
 
   // ── New guest wizard ───────────────────────────────────────────────────────────────────
-  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:newGuest-loading', 'wizard:newGuest-os'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
   { keys: ['r'], action: 'newGuestRetry', scopes: ['wizard:newGuest-loadFailed'], hint: 'retry', description: 'Read the host again', footer: true },
   { keys: ['esc', 'q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-loadFailed'], hint: 'close', description: 'Close the wizard', footer: true, shown: 'Esc/q' },
   { keys: ['up', 'k'], action: 'newGuestOsPrev', scopes: ['wizard:newGuest-os'], hint: 'choose', description: 'The operating system above', footer: true, shown: '↑↓' },
   { keys: ['down', 'j'], action: 'newGuestOsNext', scopes: ['wizard:newGuest-os'], hint: 'choose', description: 'The operating system below' },
   { keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], action: 'newGuestOsNumber', scopes: ['wizard:newGuest-os'], hint: 'pick', description: 'Pick the operating system with that number and go on' },
   { keys: ['enter'], action: 'wizardNext', scopes: ['wizard:newGuest-os'], hint: 'next', description: 'Take the operating system chosen (it brings its defaults) and go on', footer: true },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:newGuest-loading', 'wizard:newGuest-os'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
   { keys: ['s'], action: 'newGuestStartNow', scopes: ['wizard:newGuest-review'], hint: 'options', description: 'Start the guest once it is defined, or not', footer: true, shown: 's/c' },
   { keys: ['c'], action: 'newGuestOpenConsole', scopes: ['wizard:newGuest-review'], hint: 'console', description: 'Open the serial console after the start, or not' },
-  { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:newGuest-failed'], hint: 'back to the review', description: 'Back to the review to change what failed', footer: true },
+  { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:newGuest-failed'], hint: 'back', description: 'Back to the step (or the review) to change what failed', footer: true },
   { keys: ['q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-failed'], hint: 'close', description: 'Close the wizard', footer: true },
 ];

@@ -36,7 +36,7 @@ export function ReviewStep(props: {
         </Text>
       </Text>
       <Text color={colorFor(theme, 'muted')} wrap="truncate-end">
-        {`${theme.frame.horizontal.repeat(2)} domain XML, lines ${top + 1}–${top + shown.length} of ${lines.length} (↑↓ PgUp PgDn) ${theme.frame.horizontal.repeat(20)}`}
+        {`${theme.frame.horizontal.repeat(2)} domain XML, lines ${top + 1}–${top + shown.length} of ${lines.length} ${theme.frame.horizontal.repeat(20)}`}
       </Text>
       {shown.map((l, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: lines of a fixed viewport; the index is the identity.
