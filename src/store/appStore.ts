@@ -28,6 +28,7 @@ import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
+import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
 import { unifiedDiff } from './xmlDiff.js';
 
 export type { AppActions, AppState, AppStore } from './appState.js';
@@ -268,6 +269,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         debounce = null;
         for (const w of waits) w.abort();
         waits.clear();
+        for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
       },
 
       refresh: coalesced(async () => {
@@ -769,7 +771,9 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
 
       openWizard() {
-        get().pushDialog({ kind: 'wizard' });
+        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o) });
+        get().pushDialog({ kind: 'wizard', which: 'newGuest', owner: wizard.getState().owner, wizard: { which: 'newGuest', store: wizard } });
+        wizard.getState().load();
       },
 
       closeWizard(defined, wopts) {

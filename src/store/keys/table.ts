@@ -66,7 +66,18 @@ export type Scope =
   /** The cancel question is up. */
   | 'job:asking'
   /** The job on screen has ended; its summary waits to be closed. */
-  | 'job:done';
+  | 'job:done'
+  // New guest wizard
+  /** Reading the host before the first step: q leaves. */
+  | 'wizard:newGuest-loading'
+  /** The host could not be read: r tries again. */
+  | 'wizard:newGuest-loadFailed'
+  /** The operating system list: ↑↓ (j/k) choose, 1–9 pick, Enter goes on, q leaves. */
+  | 'wizard:newGuest-os'
+  /** The review's options: s start now, c open the console after start. */
+  | 'wizard:newGuest-review'
+  /** Creating the guest failed: Esc goes back to the review. */
+  | 'wizard:newGuest-failed';
 
 export type ActionId =
   // panes and the console
@@ -198,7 +209,14 @@ export type ActionId =
   | 'jobConfirmCancel'
   | 'jobKeepGoing'
   | 'jobBackground'
-  | 'jobClose';
+  | 'jobClose'
+  // New guest wizard
+  | 'newGuestOsPrev'
+  | 'newGuestOsNext'
+  | 'newGuestOsNumber'
+  | 'newGuestStartNow'
+  | 'newGuestOpenConsole'
+  | 'newGuestRetry';
 
 export interface KeyRow {
   /** Key names (keyName.ts); 'printable' stands for any one printable character. */
@@ -380,4 +398,17 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel {what}', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
   { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
+
+  // ── New guest wizard ───────────────────────────────────────────────────────────────────
+  { keys: ['r'], action: 'newGuestRetry', scopes: ['wizard:newGuest-loadFailed'], hint: 'retry', description: 'Read the host again', footer: true },
+  { keys: ['esc', 'q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-loadFailed'], hint: 'close', description: 'Close the wizard', footer: true, shown: 'Esc/q' },
+  { keys: ['up', 'k'], action: 'newGuestOsPrev', scopes: ['wizard:newGuest-os'], hint: 'choose', description: 'The operating system above', footer: true, shown: '↑↓' },
+  { keys: ['down', 'j'], action: 'newGuestOsNext', scopes: ['wizard:newGuest-os'], hint: 'choose', description: 'The operating system below' },
+  { keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], action: 'newGuestOsNumber', scopes: ['wizard:newGuest-os'], hint: 'pick', description: 'Pick the operating system with that number and go on' },
+  { keys: ['enter'], action: 'wizardNext', scopes: ['wizard:newGuest-os'], hint: 'next', description: 'Take the operating system chosen (it brings its defaults) and go on', footer: true },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:newGuest-loading', 'wizard:newGuest-os'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['s'], action: 'newGuestStartNow', scopes: ['wizard:newGuest-review'], hint: 'options', description: 'Start the guest once it is defined, or not', footer: true, shown: 's/c' },
+  { keys: ['c'], action: 'newGuestOpenConsole', scopes: ['wizard:newGuest-review'], hint: 'console', description: 'Open the serial console after the start, or not' },
+  { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:newGuest-failed'], hint: 'back', description: 'Back to the step (or the review) to change what failed', footer: true },
+  { keys: ['q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-failed'], hint: 'close', description: 'Close the wizard', footer: true },
 ];

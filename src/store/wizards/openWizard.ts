@@ -1,0 +1,8 @@
+/**
+ * The wizards that live in a store, as the app store opens them: each member names its wizard and
+ * carries its store, which App.tsx hands to the wizard's view. Every such store has `dispose()`,
+ * called when the console ends with the wizard open (it stops the wizard's work without asking).
+ */
+import type { NewGuestWizardStore } from './newGuest/newGuestWizard.js';
+
+export type OpenWizard = { which: 'newGuest'; store: NewGuestWizardStore };
