@@ -252,7 +252,7 @@ describe('NewGuestWizard', () => {
     expect(asked).toContain('Cancel creating web2? Finished steps are undone (the new disk removed, the');
     expect(asked).toContain('guest undefined); existing disks and ISOs are not touched. (y/n)');
     // The hint line comes from the key table: the answers of the one cancel question.
-    expect(asked).toContain('y cancel the job n keep going');
+    expect(asked).toContain('y cancel creating web2 n keep going');
     press('n');
     expect(state().run?.asking).toBe(false);
     expect(frame()).not.toContain('Cancel creating');

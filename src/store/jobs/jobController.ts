@@ -37,6 +37,8 @@ export interface JobController extends KeyOwner {
   close(): void;
   /** Stops the job without asking (the console quits). */
   abort(): void;
+  /** `{what}` of the job on screen, for its hints ("y cancel creating web2"). */
+  hintVars(): Record<string, string>;
 }
 
 /** `show` puts the view on screen (null: closed); `onClose` runs after the admin closes a finished job. */

@@ -29,7 +29,7 @@ const WIDTH = 80;
 export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardProps) {
   const theme = useMemo(() => themeProp ?? chooseTheme(process.env), [themeProp]);
   const s = useStore(store);
-  const hints = hintLine(s.owner.scopes());
+  const hints = hintLine(s.owner.scopes(), s.owner.hintVars?.());
   const frame = (title: string, children: ReactNode, withHints = true) => (
     <WizardFrame title={title} hostName={s.hostName} hints={withHints ? hints : undefined} width={WIDTH} theme={theme}>
       {children}

@@ -261,7 +261,7 @@ export function createNewGuestWizard(deps: NewGuestWizardDeps): NewGuestWizardSt
       scroll: 0,
       review: null,
       run: null,
-      owner: { scopes, perform },
+      owner: { scopes, perform, hintVars: () => jobs.hintVars() },
 
       load() {
         set({ phase: 'loading', error: null });
