@@ -23,7 +23,7 @@ import {
 } from './domainXml.js';
 import { parseMac, randomMac } from './mac.js';
 import { parseSize } from './units.js';
-import { UserError } from './userError.js';
+import { FieldRefusal, UserError } from './userError.js';
 
 export type Edit =
   | { kind: 'memory'; kib: number }
@@ -44,13 +44,13 @@ export type Edit =
 export type EditField = 'memory' | 'vcpus' | `mac:${number}` | 'vncPort' | 'vncListen' | 'boot' | 'iso' | `bus:${string}` | 'autostart';
 
 /** A refusal of an edit, with the field it belongs to (the form focuses it). */
-export class EditRefusal extends UserError {
+export class EditRefusal extends FieldRefusal {
   constructor(
-    readonly field: EditField,
+    override readonly field: EditField,
     sentence: string,
     fix: string,
   ) {
-    super(sentence, fix);
+    super(field, sentence, fix);
     this.name = 'EditRefusal';
   }
 }

@@ -4,7 +4,7 @@
  * these add Save, the MAC generators, submit and cancel.
  */
 import { randomMac } from '../../model/mac.js';
-import { UserError } from '../../model/userError.js';
+import { FieldRefusal } from '../../model/userError.js';
 import { type Form, type FormError, focused, formKey, formScopes, formValues, setField, withError } from '../form.js';
 import type { Intent } from '../keys/router.js';
 import type { Scope } from '../keys/table.js';
@@ -24,9 +24,9 @@ export function formDialogScopes(d: SettingsDialog | FormDialog): Scope[] {
   return [...formScopes(d.form), d.kind === 'settings' ? 'dialog:settings' : 'dialog:form', 'console'];
 }
 
-/** A refusal as the form shows it: on the field it names (EditRefusal, SpecProblem, any UserError with a field). */
+/** A refusal as the form shows it: on the field it names (a FieldRefusal, an EditRefusal). */
 export function refusalOf(e: unknown): FormError {
-  const field = e instanceof UserError && 'field' in e && typeof e.field === 'string' ? e.field : undefined;
+  const field = e instanceof FieldRefusal ? e.field : undefined;
   const { sentence, fix } = toShownError(e);
   return { ...(field ? { field } : {}), sentence, fix };
 }
