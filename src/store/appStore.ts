@@ -17,7 +17,7 @@ import { UserError } from '../model/userError.js';
 import type { Env } from '../ui/theme.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
-import { type DialogHost, dialogOwner, scopesOf } from './dialogs/dialogKeys.js';
+import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
 import { refusalOf } from './dialogs/formDialogs.js';
 import { editText } from './editor.js';
 import { withError } from './form.js';
@@ -99,13 +99,6 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       set({ message: null });
     };
 
-    /** A dialog that still handles its own keys: its scopes name its hints; only Ctrl-C is the console's. */
-    const ownKeysDialog = (top: Dialog): KeyOwner => ({
-      scopes: () => scopesOf(top),
-      perform: ({ scope }) => {
-        if (scope === 'console') get().quit();
-      },
-    });
     const dialogHost: DialogHost = {
       top: () => get().dialogs[get().dialogs.length - 1],
       size: () => get().size,
@@ -370,7 +363,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         if (top) {
           if ('owner' in top && top.owner) return top.owner;
           if (top.kind === 'wizard') return null;
-          return dialogOwner(dialogHost) ?? ownKeysDialog(top);
+          return dialogOwner(dialogHost);
         }
         if (s.inputMode === 'filter') return filterOwner;
         if (s.inputMode === 'command') return commandOwner;

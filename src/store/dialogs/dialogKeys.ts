@@ -165,10 +165,11 @@ function perform(d: Dialog, intent: Intent, host: DialogHost): void {
   }
 }
 
-/** The key owner of the dialog on top; null for a wizard (its owner sits on its dialog entry). */
+/** The key owner of the dialog on top; a wizard's own (null while a wizard still handles its keys itself). */
 export function dialogOwner(host: DialogHost): KeyOwner | null {
   const d = host.top();
-  if (!d || d.kind === 'wizard') return null;
+  if (!d) return null;
+  if (d.kind === 'wizard') return d.owner ?? null;
   return {
     scopes: () => {
       const now = host.top();
