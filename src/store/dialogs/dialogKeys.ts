@@ -1,7 +1,7 @@
 /**
  * The keys of the console's dialogs (confirm, type-the-name, error, text, help, diff, host picker,
- * recovery, and the form dialogs of formDialogs.ts): each dialog's scopes and what each of its actions does to the store. The views in
- * ui/components only draw the dialog on top.
+ * recovery, and the form dialogs of formDialogs.ts): each dialog's scopes and what each of its
+ * actions does to the store. The views in ui/components only draw the dialog on top.
  */
 import type { KeyOwner } from '../keys/owners.js';
 import type { Intent } from '../keys/router.js';
