@@ -12,3 +12,15 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/** A UserError about one field of a form (its id): the form shows it there and focuses the field. */
+export class FieldRefusal extends UserError {
+  constructor(
+    readonly field: string,
+    sentence: string,
+    fix: string,
+  ) {
+    super(sentence, fix);
+    this.name = 'FieldRefusal';
+  }
+}

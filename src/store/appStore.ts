@@ -11,20 +11,22 @@ import type { HostContext } from '../host/hostContext.js';
 import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
-import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
-import { type DialogHost, dialogOwner, scopesOf } from './dialogs/dialogKeys.js';
+import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
+import { refusalOf } from './dialogs/formDialogs.js';
 import { editText } from './editor.js';
+import { withError } from './form.js';
 import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId } from './paneIds.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
-import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
+import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
@@ -98,19 +100,14 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       set({ message: null });
     };
 
-    /** A dialog that still handles its own keys: its scopes name its hints; only Ctrl-C is the console's. */
-    const ownKeysDialog = (top: Dialog): KeyOwner => ({
-      scopes: () => scopesOf(top),
-      perform: ({ scope }) => {
-        if (scope === 'console') get().quit();
-      },
-    });
     const dialogHost: DialogHost = {
       top: () => get().dialogs[get().dialogs.length - 1],
       size: () => get().size,
       pane: () => get().pane,
       popDialog: () => get().popDialog(),
       replaceTop: (d) => setDialogs([...get().dialogs.slice(0, -1), d]),
+      pushDialog: (d) => get().pushDialog(d),
+      saveSettings: () => get().saveSettings(),
       setMessage: (text) => get().setMessage(text),
       switchHost: (name) => get().switchHost(name),
       quit: () => get().quit(),
@@ -368,7 +365,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         if (top) {
           if ('owner' in top && top.owner) return top.owner;
           if (top.kind === 'wizard') return null;
-          return dialogOwner(dialogHost) ?? ownKeysDialog(top);
+          return dialogOwner(dialogHost);
         }
         if (s.inputMode === 'filter') return filterOwner;
         if (s.inputMode === 'command') return commandOwner;
@@ -586,8 +583,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       async openSettings(name) {
         try {
           const xml = await virsh.dumpXml(host, name, { inactive: true });
-          const fields = buildSettingsForm(settingsOf(parseDomainXml(xml)), row(name)?.autostart ?? false);
-          get().pushDialog({ kind: 'settings', guest: name, xml, fields, focus: 0, error: null });
+          const form = buildSettingsForm(getSettings(parseDomainXml(xml)), row(name)?.autostart ?? false);
+          get().pushDialog({ kind: 'settings', guest: name, xml, form });
         } catch (e) {
           showError(`Could not read the settings of ${name}`, e);
         }
@@ -600,7 +597,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         const name = form.guest;
         try {
           const original = parseDomainXml(form.xml);
-          const edit = applySettingsForm(original, form.fields);
+          const edit = applySettingsForm(original, form.form);
           if (edit.changes.length === 0) {
             get().popDialog();
             get().setMessage(`Nothing changed in ${name}.`);
@@ -610,7 +607,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           const after = serializeDomainXml(edit.doc);
           const xmlChanged = before !== after;
           const running = row(name)?.state === 'running';
-          get().updateDialog('settings', (d) => ({ ...d, error: null }));
+          get().updateDialog('settings', (d) => ({ ...d, form: withError(d.form, null) }));
           get().pushDialog({
             kind: 'diff',
             title: `Apply to ${name}?`,
@@ -623,8 +620,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
                 `Could not change ${name}`,
                 `Applying the settings of ${name}…`,
                 async () => {
-                  const iso = form.fields.find((f) => f.id === 'iso' && f.value.trim() && f.value !== f.original);
-                  if (iso) await checkIsoOnHost(host, iso.value.trim());
+                  for (const e of edit.edits) if (e.kind === 'attachIso') await checkIsoOnHost(host, e.path);
                   if (xmlChanged) await virsh.defineXml(host, after, { validate: true });
                   if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
                 },
@@ -633,7 +629,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             },
           });
         } catch (e) {
-          if (e instanceof UserError) get().updateDialog('settings', (d) => ({ ...d, error: { sentence: e.sentence, fix: e.fix } }));
+          if (e instanceof UserError) get().updateDialog('settings', (d) => ({ ...d, form: withError(d.form, refusalOf(e)) }));
           else showError(`Could not change ${name}`, e);
         }
       },

@@ -35,6 +35,8 @@ export type Scope =
   | 'dialog:recovery'
   | 'dialog:form'
   | 'dialog:settings'
+  /** The settings form's Save row has focus: Enter shows the diff. */
+  | 'dialog:settings-save'
   /** Any form (settings, a pane's small form, a wizard step's fields): moving between fields. */
   | 'form'
   /** The focused field is a text field: typing edits it. */
@@ -358,9 +360,14 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['r'], action: 'rollback', scopes: ['dialog:recovery'], hint: 'roll back', description: 'Roll the interrupted job back: undo every step it started, newest first', footer: true },
   { keys: ['esc', 'q', 'enter'], action: 'close', scopes: ['dialog:recovery'], hint: 'leave the rest', description: 'Leave the remaining jobs for later (virtdeck recover)', footer: true, shown: 'Esc' },
   { keys: ['ctrl-s'], action: 'save', scopes: ['dialog:settings'], hint: 'save', description: 'Save the settings (shows the change first)', footer: true },
+  { keys: ['enter'], action: 'save', scopes: ['dialog:settings-save'], hint: 'save', description: 'Show the XML diff of the changes; nothing is applied before it' },
+  { keys: ['enter'], action: 'fieldNext', scopes: ['dialog:settings'], hint: 'next field', description: 'Next field (on the Save row: show the changes)' },
   { keys: ['esc'], action: 'cancel', scopes: ['dialog:settings'], hint: 'cancel', description: 'Close without saving', footer: true },
   { keys: ['enter'], action: 'submit', scopes: ['dialog:form'], hint: 'ok', description: 'Submit the form', footer: true },
   { keys: ['esc'], action: 'cancel', scopes: ['dialog:form'], hint: 'cancel', description: 'Close the form; nothing is changed', footer: true },
+  // A text field takes h and l as letters; on a choice they cycle it, as in the lists.
+  { keys: ['l'], action: 'choiceNext', scopes: ['dialog:settings', 'dialog:form'], hint: 'choose', description: 'Next choice (on a choice field)' },
+  { keys: ['h'], action: 'choicePrev', scopes: ['dialog:settings', 'dialog:form'], hint: 'choose', description: 'Previous choice (on a choice field)' },
 
   // ── Forms (settings, pane forms, wizard fields) ────────────────────────────────────────
   { keys: ['down', 'tab'], action: 'fieldNext', scopes: ['form'], hint: 'field', description: 'Next field', footer: true, shown: '↑↓' },
