@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ConvertFacts,
+  ConvertRefusal,
   type ConvertRequest,
   type ConvertSource,
   checkConvert,
-  ConvertRefusal,
   convertSteps,
   customTarget,
   defaultDest,

@@ -65,7 +65,20 @@ export type Scope =
   /** The cancel question is up. */
   | 'job:asking'
   /** The job on screen has ended; its summary waits to be closed. */
-  | 'job:done';
+  | 'job:done'
+  // Disk wizards (Convert, Expand): keys and words of their own screens.
+  /** Convert: the cancel question is up (y names the conversion). */
+  | 'convert:asking'
+  /** Expand: the cancel question is up (y names the expansion). */
+  | 'expand:asking'
+  /** Expand: the image could not be read; r reads it again. */
+  | 'expand:load-failed'
+  /** Expand: the job failed or was stopped; Esc goes back to the review. */
+  | 'expand:failed'
+  /** Expand: the guest-side step, when growing offline is possible. */
+  | 'expand:guest-side'
+  /** Expand: the summary of a finished expansion (Ctrl-C closes it too). */
+  | 'expand:done';
 
 export type ActionId =
   // panes and the console
@@ -197,7 +210,10 @@ export type ActionId =
   | 'jobConfirmCancel'
   | 'jobKeepGoing'
   | 'jobBackground'
-  | 'jobClose';
+  | 'jobClose'
+  // disk wizards
+  | 'wizardRetry'
+  | 'expandToggleRoute';
 
 export interface KeyRow {
   /** Key names (keyName.ts); 'printable' stands for any one printable character. */
@@ -379,4 +395,15 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel the job', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
   { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
+
+  // ── Disk wizards (Convert, Expand) ─────────────────────────────────────────────────────
+  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['convert:asking'], hint: 'cancel the conversion', description: 'Cancel: the copy stops and the partial copy is removed', footer: true },
+  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['expand:asking'], hint: 'cancel the expansion', description: 'Cancel: the running step stops; what is already grown stays grown', footer: true },
+  { keys: ['r'], action: 'wizardRetry', scopes: ['expand:load-failed'], hint: 'retry', description: 'Read the image again', footer: true },
+  { keys: ['esc', 'q'], action: 'wizardClose', scopes: ['expand:load-failed'], hint: 'close', description: 'Close the wizard; nothing is changed', footer: true, shown: 'Esc/q' },
+  { keys: ['esc'], action: 'wizardBack', scopes: ['expand:failed'], hint: 'back to the review', description: 'Back to the review, to run it again or change it', footer: true },
+  { keys: ['q'], action: 'wizardClose', scopes: ['expand:failed'], hint: 'close', description: 'Close the wizard', footer: true },
+  { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['expand:load-failed', 'expand:failed'], hint: 'cancel', description: 'Leave the wizard' },
+  { keys: ['left', 'right', 'up', 'down', ' '], action: 'expandToggleRoute', scopes: ['expand:guest-side'], hint: 'choose', description: 'Grow offline now, or only show the steps to run inside the guest', footer: true, shown: '←→' },
+  { keys: ['ctrl-c'], action: 'jobClose', scopes: ['expand:done'], hint: 'close', description: 'Close the summary' },
 ];
