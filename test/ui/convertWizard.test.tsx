@@ -5,6 +5,7 @@ import { cleanup } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
+import type { Launched } from '../../src/jobs/detached.js';
 import { fieldValue } from '../../src/store/form.js';
 import type { ConvertStepId } from '../../src/store/wizards/convert/convertForm.js';
 import { type ConvertWizardDeps, createConvertWizard } from '../../src/store/wizards/convert/convertWizard.js';
@@ -44,12 +45,12 @@ function scriptedSys(opts: { existing?: string[]; holdConvert?: boolean } = {}):
   };
 }
 
-function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: { launch?: ConvertWizardDeps['launch'] } = {}) {
+function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: Pick<ConvertWizardDeps, 'launch' | 'cancelWorker'> = {}) {
   const fake = createFakeHost([{ name: 'web', state: 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
   const sys = withImageHeads(scriptedSys(sysOpts), { [IMAGE]: { format: 'raw', size: 2 * 1024 ** 3 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
-  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, launch: opts.launch });
+  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, ...opts });
   const d = wizardDriver(wizard, <ConvertWizardView store={wizard} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
   return { ...d, wizard, sys, fake, closed };
 }
@@ -221,7 +222,8 @@ describe('convert wizard', () => {
     w.press('b');
     await w.until((s) => s.result !== null);
     expect(launched).toHaveLength(1);
-    expect(w.state().run).toBeNull();
+    // The worker's job went through the job controller: it is shown as detached.
+    expect(w.state().run?.state).toBe('detached');
     expect(w.sys.calls.some((c) => c.includes('convert'))).toBe(false);
     const f = await w.waitFrame('Started job job-1 in a worker');
     expect(f).toContain('running in the background');
@@ -248,5 +250,23 @@ describe('convert wizard', () => {
     w.press('esc');
     w.press('y');
     await w.until((s) => s.result !== null);
+  });
+
+  it('b: cancelling while the worker starts asks first, then stops the worker once it runs', async () => {
+    const cancelled: string[] = [];
+    let started: (v: Launched) => void = () => {};
+    const w = setup({}, { launch: () => new Promise<Launched>((res) => { started = res; }), cancelWorker: async (id) => { cancelled.push(id); } });
+    await toReview(w);
+    w.press('b');
+    expect(w.state().run?.state).toBe('running');
+    w.press('esc');
+    expect(w.state().run?.asking).toBe(true);
+    expect(await w.waitFrame('Cancel the conversion? The partial copy will be removed.')).toContain('y cancel the conversion');
+    w.press('y');
+    started({ id: 'job-2', pid: 1, journalPath: '/x', logPath: '/y', via: 'setsid' });
+    await w.until((s) => s.result !== null);
+    expect(cancelled).toEqual(['job-2']);
+    expect(w.state().run?.state).toBe('cancelled');
+    await w.waitFrame('Job job-2 was cancelled');
   });
 });

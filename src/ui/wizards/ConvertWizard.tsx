@@ -42,7 +42,15 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
     );
   }
 
-  if (s.run) return frame(`Convert disk · running · ${dest}`, <RunSteps run={s.run} width={width} theme={theme} />);
+  if (s.run) {
+    return frame(
+      `Convert disk · running · ${dest}`,
+      <>
+        <RunSteps run={s.run} width={width} theme={theme} />
+        {s.message ? <Text wrap="truncate-middle">{s.message}</Text> : null}
+      </>,
+    );
+  }
 
   const header = `Convert disk · step ${CONVERT_STEPS.indexOf(s.step) + 1} of ${CONVERT_STEPS.length} · ${CONVERT_STEP_TITLES[s.step]}`;
   if (s.step === 'review') {

@@ -76,7 +76,7 @@ export interface ConvertWizardState {
   back(): void;
   /** Enter on the review: runs the plan here, showing each step. */
   start(): Promise<void>;
-  /** b on the review: the same plan in a detached worker. */
+  /** b on the review: the same plan in a detached worker, started through the job controller. */
   startInBackground(): Promise<void>;
   saveScript(): void;
   /** Leave without a result (Ctrl-C, Esc on the first step, q on the review). */
@@ -97,6 +97,8 @@ export interface ConvertWizardDeps {
   onClose: (converted: string | null) => void;
   /** Starts a plan in a detached worker (tests stand in for it). */
   launch?: (plan: Plan) => Promise<Launched>;
+  /** Asks a worker's job to stop (tests stand in for it). */
+  cancelWorker?: (id: string) => Promise<unknown>;
 }
 
 const asError = (e: unknown): UserError | HostError => (e instanceof UserError ? e : toHostError(e));
@@ -113,6 +115,7 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
   const { host } = deps;
   const stateDir = deps.stateDir ?? defaultStateDir();
   const launch = deps.launch ?? (async (plan: Plan) => (await import('../../../jobs/detached.js')).launchDetached(host, plan, { stateDir }));
+  const cancelWorker = deps.cancelWorker ?? (async (id: string) => (await import('../../../jobs/detached.js')).cancelJob(stateDir, id));
   let checkAbort: AbortController | null = null;
   let closed = false;
 
@@ -266,23 +269,34 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
       const plan = s.prepared?.plan;
       if (!plan || s.started || s.step !== 'review') return;
       set({ started: 'background', message: 'Starting a worker…' });
+      // The job is the worker's: cancel asks it to stop (it undoes its steps), b leaves it be.
+      let job: Launched | null = null;
+      let cancelled = false;
+      const hooks = {
+        background: () => {},
+        cancel: async () => {
+          cancelled = true;
+          if (job) await cancelWorker(job.id).catch(() => undefined);
+        },
+      };
       try {
-        const job = await launch(plan);
-        set({
-          message: '',
-          result: {
-            ok: false,
-            title: 'Convert disk · running in the background',
-            lines: [
-              { text: `Started job ${job.id} in a worker (pid ${job.pid ?? '?'}) that survives this console and the SSH session.` },
-              { text: 'The Jobs pane (5) shows its progress; c there cancels it.' },
-              { text: `Log: virtdeck job log ${job.id} --follow` },
-            ],
-            error: null,
-          },
-        });
+        job = await jobs.start(planSpec(plan, 'the conversion', CONVERT_UNDO, true), () => launch(plan), hooks);
+        if (cancelled) {
+          await cancelWorker(job.id).catch(() => undefined);
+          const result = { ok: false, lines: [{ text: `Job ${job.id} was cancelled; its worker undoes what it did (the Jobs pane shows it).` }], error: null };
+          set({ message: '', result });
+          return jobs.end('cancelled', result.lines[0]?.text ?? '');
+        }
+        const lines = [
+          { text: `Started job ${job.id} in a worker (pid ${job.pid ?? '?'}) that survives this console and the SSH session.` },
+          { text: 'The Jobs pane (5) shows its progress; c there cancels it.' },
+          { text: `Log: virtdeck job log ${job.id} --follow` },
+        ];
+        set({ message: '', result: { ok: false, title: 'Convert disk · running in the background', lines, error: null } });
+        jobs.end('detached', lines[0]?.text ?? '');
       } catch (e) {
         set({ message: '', result: { ok: false, lines: [], error: asError(e) } });
+        jobs.end('failed', asError(e).sentence);
       }
     },
 
