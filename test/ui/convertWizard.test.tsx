@@ -179,6 +179,7 @@ describe('convert wizard', () => {
     await toReview(w);
     w.press('enter');
     await w.waitFrame('61%');
+    await new Promise((r) => setTimeout(r, 100)); // the fake copy waits for its cancel from here on
     w.press('esc');
     expect(w.state().run?.asking).toBe(true);
     const asked = await w.waitFrame('Cancel the conversion? The partial copy will be removed.');

@@ -21,8 +21,11 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
   const hints = hintLine(s.owner.scopes());
   const muted = colorFor(theme, 'muted');
   const frame = (title: string, children: ReactNode) => (
-    <WizardFrame title={title} hostName={s.host.name} hints={hints} width={width} theme={theme}>
+    <WizardFrame title={title} hostName={s.host.name} width={width} theme={theme}>
       {children}
+      <Text color={muted} wrap="wrap">
+        {hints}
+      </Text>
     </WizardFrame>
   );
   const dest = formDest(s.values);
@@ -76,7 +79,7 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
         </Text>
       ))}
       <Text> </Text>
-      <FormView form={s.form} theme={theme} />
+      <FormView form={s.form} theme={theme} labelWidth={14} />
       <Text> </Text>
       {s.checking ? (
         <Text>

@@ -26,8 +26,13 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
   const { path, step } = s;
   const scopes = s.owner.scopes();
   const frame = (title: string, children: ReactNode, hints = true) => (
-    <WizardFrame title={title} hostName={s.host.name} hints={hints ? hintLine(scopes) : undefined} width={WIDTH} theme={theme}>
+    <WizardFrame title={title} hostName={s.host.name} width={WIDTH} theme={theme}>
       {children}
+      {hints ? (
+        <Text color={colorFor(theme, 'muted')} wrap="wrap">
+          {hintLine(scopes)}
+        </Text>
+      ) : null}
     </WizardFrame>
   );
   const spin = theme.ascii ? '...' : <Spinner />;

@@ -139,7 +139,8 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
         return ['expand:failed'];
       case 'form':
         if (!s.facts?.image) return ['wizard:step'];
-        if (s.step === 1) return wizardScopes({ kind: 'step', form: s.form });
+        // One field: nothing to move between, so no ↑↓ hint.
+        if (s.step === 1) return wizardScopes({ kind: 'step', form: s.form }).filter((x) => x !== 'form');
         if (s.step === 2) return [...(s.canGrowOffline ? (['expand:guest-side'] as Scope[]) : []), ...wizardScopes({ kind: 'step' })];
         if (s.step === 3) return wizardScopes({ kind: 'review', script: true, scroll: false });
         return wizardScopes({ kind: 'step' });
