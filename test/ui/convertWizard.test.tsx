@@ -45,12 +45,12 @@ function scriptedSys(opts: { existing?: string[]; holdConvert?: boolean } = {}):
   };
 }
 
-function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: Pick<ConvertWizardDeps, 'launch' | 'cancelWorker'> = {}) {
-  const fake = createFakeHost([{ name: 'web', state: 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
+function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: Pick<ConvertWizardDeps, 'launch' | 'cancelWorker'> & { guestState?: 'running' } = {}) {
+  const fake = createFakeHost([{ name: 'web', state: opts.guestState ?? 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
   const sys = withImageHeads(scriptedSys(sysOpts), { [IMAGE]: { format: 'raw', size: 2 * 1024 ** 3 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
-  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, ...opts });
+  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, launch: opts.launch, cancelWorker: opts.cancelWorker });
   const d = wizardDriver(wizard, <ConvertWizardView store={wizard} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
   return { ...d, wizard, sys, fake, closed };
 }
@@ -269,5 +269,28 @@ describe('convert wizard', () => {
     expect(cancelled).toEqual(['job-2']);
     expect(w.state().run?.state).toBe('cancelled');
     await w.waitFrame('Job job-2 was cancelled');
+  });
+
+  it('a refusal about the source stays on the first step, on the image field', async () => {
+    const w = setup({}, { guestState: 'running' });
+    w.press('enter');
+    const s = await w.until((x) => x.problems.length > 0);
+    expect(s.step).toBe('disk');
+    expect(s.form.error?.field).toBe('source');
+    expect(await w.waitFrame('not shut off')).toContain('step 1 of 5');
+  });
+
+  it('an emptied destination stays empty: what is typed is the whole path', async () => {
+    const w = setup();
+    await enterTo(w, 'target');
+    await enterTo(w, 'dest');
+    expect(fieldValue(w.state().form, 'dest')).toBe('/srv/vm/web.vmdk');
+    w.press('ctrl-u');
+    expect(fieldValue(w.state().form, 'dest')).toBe('');
+    w.type('/srv/vm/copy.vmdk');
+    expect(fieldValue(w.state().form, 'dest')).toBe('/srv/vm/copy.vmdk');
+    await enterTo(w, 'options');
+    expect(w.state().prepared?.request.dest).toBe('/srv/vm/copy.vmdk');
+    await w.waitFrame('New image: /srv/vm/copy.vmdk');
   });
 });
