@@ -254,4 +254,20 @@ describe('expand wizard', () => {
     const file = readFileSync(join(state, 'instructions', (await import('node:fs')).readdirSync(join(state, 'instructions'))[0] as string), 'utf8');
     expect(file).toContain('resize2fs /dev/vda1');
   });
+
+  it('an image it cannot read: r reads it again, Esc or q closes', async () => {
+    state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
+    const { host } = expandHost();
+    const closed: (ExpandOutcome | null)[] = [];
+    const wizard = createExpandWizard({ host, path: 'web.raw', onClose: (x) => closed.push(x), stateDir: state });
+    const w = wizardDriver(wizard, <ExpandWizardView store={wizard} theme={theme} />);
+    await w.until((s) => s.phase === 'load-failed');
+    const f = await w.waitFrame('could not read the image');
+    expect(f).toContain('web.raw is not an absolute path.');
+    expect(f).toContain('r retry   Esc/q close');
+    expect(w.press('r')).toBe(true);
+    await w.until((s) => s.phase === 'load-failed');
+    w.press('q');
+    expect(closed).toEqual([null]);
+  });
 });
