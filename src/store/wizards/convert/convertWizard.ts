@@ -135,7 +135,7 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
     },
   );
 
-  /** A fresh page for step `i`: its form from the values, nothing left from the step before. */
+  /** A fresh page for `step`: its form from the values, nothing left from the step before. */
   const goTo = (step: ConvertStepId) => {
     const s = store.getState();
     store.setState({ step, form: stepForm(step, s.values, s.prepared?.request.source.users.length ?? 0), problems: [], scroll: 0, message: '' });
