@@ -9,6 +9,7 @@ import { readVmdkDescriptor } from '../host/vmdk.js';
 import {
   type ConvertCheck,
   type ConvertFacts,
+  ConvertRefusal,
   type ConvertRequest,
   type ConvertSource,
   type ConvertTarget,
@@ -149,21 +150,25 @@ function resolveRepoint(source: ConvertSource, rp: NonNullable<ConvertInput['rep
   const candidates = source.users.filter((u) => !rp.guest || u.guest === rp.guest);
   const user = candidates[0];
   if (!user) {
-    throw new UserError(
+    throw new ConvertRefusal(
+      'repoint',
       rp.guest ? `${rp.guest} does not use ${source.path}.` : `No guest uses ${source.path}, so there is nothing to repoint.`,
       'Convert without repointing, or name a guest that has this image as a disk.',
     );
   }
   if (candidates.length > 1) {
-    throw new UserError(`${candidates.map((u) => u.guest).join(' and ')} all use ${source.path}.`, 'Say which one to repoint.');
+    throw new ConvertRefusal('repoint', `${candidates.map((u) => u.guest).join(' and ')} all use ${source.path}.`, 'Say which one to repoint.');
   }
   return { guest: user.guest, target: user.target, bus: rp.bus, ...(user.source && user.source !== source.path ? { oldSource: user.source } : {}) };
 }
 
-/** Reads the host and builds the plan, or says why not (refusals change nothing). */
+/**
+ * Reads the host and builds the plan, or says why not (refusals change nothing). Every refusal,
+ * returned or thrown, is a ConvertRefusal naming the field it is about.
+ */
 export async function prepareConvert(host: HostContext, input: ConvertInput, signal?: AbortSignal): Promise<PreparedConvert> {
   if (!input.source.startsWith('/')) {
-    throw new UserError(`The source "${input.source}" is not an absolute path.`, 'Give the full path of the image, starting with /.');
+    throw new ConvertRefusal('source', `The source "${input.source}" is not an absolute path.`, 'Give the full path of the image, starting with /.');
   }
   if (!(await readable(host.sysExec, input.source, signal))) return missingSource(input);
   const source = await inspectSource(host, input.source, signal);

@@ -86,10 +86,29 @@ export const KNOWN_OPTIONS: Record<string, string[]> = {
 
 const EXTENSIONS: Record<string, string> = { raw: 'raw', qcow2: 'qcow2', vmdk: 'vmdk', vdi: 'vdi', vhdx: 'vhdx', vpc: 'vhd' };
 
+/** The part of a conversion a refusal is about, so a form shows it where it can be fixed. */
+export type ConvertField = 'source' | 'target' | 'format' | 'options' | 'dest' | 'repoint' | 'keepOriginal';
+
+/** A reason not to convert, carrying the field it belongs to (never told by its wording). */
+export class ConvertRefusal extends UserError {
+  constructor(
+    readonly field: ConvertField,
+    sentence: string,
+    fix: string,
+  ) {
+    super(sentence, fix);
+    this.name = 'ConvertRefusal';
+  }
+
+  static of(field: ConvertField, e: UserError): ConvertRefusal {
+    return e instanceof ConvertRefusal ? e : new ConvertRefusal(field, e.sentence, e.fix);
+  }
+}
+
 export function presetById(id: string): Preset {
   const p = PRESETS.find((x) => x.id === id || x.to === id);
   if (!p) {
-    throw new UserError(`"${id}" is not a conversion target virtdeck knows.`, `Use one of ${PRESETS.map((x) => x.to).join(', ')}, or give a format with options.`);
+    throw new ConvertRefusal('target', `"${id}" is not a conversion target virtdeck knows.`, `Use one of ${PRESETS.map((x) => x.to).join(', ')}, or give a format with options.`);
   }
   return p;
 }
@@ -101,7 +120,7 @@ export function parseOptionText(text: string): Record<string, string> {
   for (const part of parts) {
     const [key = '', ...rest] = part.split('=');
     const k = key.trim();
-    if (k === '') throw new UserError(`"${text}" has an empty option.`, 'Write options as key=value separated by commas, e.g. subformat=monolithicFlat,adapter_type=lsilogic.');
+    if (k === '') throw new ConvertRefusal('options', `"${text}" has an empty option.`, 'Write options as key=value separated by commas, e.g. subformat=monolithicFlat,adapter_type=lsilogic.');
     out[k] = rest.length === 0 ? 'on' : rest.join('=').replace(/\u0000/g, ',');
   }
   return out;
@@ -111,15 +130,15 @@ export function parseOptionText(text: string): Record<string, string> {
 export function customTarget(format: string, optionText = ''): ConvertTarget {
   const known = KNOWN_OPTIONS[format];
   if (!known) {
-    throw new UserError(`virtdeck cannot convert to "${format}".`, `Choose one of ${Object.keys(KNOWN_OPTIONS).join(', ')}.`);
+    throw new ConvertRefusal('format', `virtdeck cannot convert to "${format}".`, `Choose one of ${Object.keys(KNOWN_OPTIONS).join(', ')}.`);
   }
   const options = parseOptionText(optionText);
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new UserError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is not an option' : 'are not options'} of the ${format} format.`, `Options of ${format}: ${known.join(', ')}.`);
+    throw new ConvertRefusal('options', `${unknown.join(', ')} ${unknown.length === 1 ? 'is not an option' : 'are not options'} of the ${format} format.`, `Options of ${format}: ${known.join(', ')}.`);
   }
   if (options.compat6 !== undefined && options.hwversion !== undefined) {
-    throw new UserError('compat6 and hwversion cannot be given together.', 'Use hwversion=6 alone (it writes what compat6 does), or compat6 alone.');
+    throw new ConvertRefusal('options', 'compat6 and hwversion cannot be given together.', 'Use hwversion=6 alone (it writes what compat6 does), or compat6 alone.');
   }
   return { preset: 'custom', format, options, flags: format === 'raw' ? ['-S', '4k'] : [], extension: EXTENSIONS[format] ?? format };
 }
@@ -237,7 +256,7 @@ export interface ConvertFacts {
 }
 
 export interface ConvertCheck {
-  refusals: UserError[];
+  refusals: ConvertRefusal[];
   warnings: string[];
 }
 
@@ -264,49 +283,50 @@ export function resolvedDest(req: ConvertRequest): string {
 
 /** Every reason not to start, each with its fix; and what the admin should know before running. */
 export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertCheck {
-  const refusals: UserError[] = [];
+  const refusals: ConvertRefusal[] = [];
+  const refuse = (field: ConvertField, sentence: string, fix: string) => refusals.push(new ConvertRefusal(field, sentence, fix));
   const warnings: string[] = [];
   const src = req.source;
   const dest = resolvedDest(req);
   if (!facts.sourceReadable) {
-    refusals.push(new UserError(`${src.path} does not exist or cannot be read.`, 'Check the path (qemu-img info shows what it is) and that virtdeck runs as a user who can read it.'));
+    refuse('source', `${src.path} does not exist or cannot be read.`, 'Check the path (qemu-img info shows what it is) and that virtdeck runs as a user who can read it.');
     return { refusals, warnings };
   }
-  if (!dest.startsWith('/')) refusals.push(new UserError(`The destination "${dest}" is not an absolute path.`, 'Give the full path, starting with /.'));
+  if (!dest.startsWith('/')) refuse('dest', `The destination "${dest}" is not an absolute path.`, 'Give the full path, starting with /.');
   if (sameOptions(src, req.target)) {
-    refusals.push(new UserError(`${src.path} already is ${src.format}${Object.keys(req.target.options).length ? ' with these options' : ''}; there is nothing to convert.`, 'Pick another target format or options.'));
+    refuse('target', `${src.path} already is ${src.format}${Object.keys(req.target.options).length ? ' with these options' : ''}; there is nothing to convert.`, 'Pick another target format or options.');
   }
   const running = src.users.filter((u) => isActive(u.state));
   if (running.length > 0) {
     const names = running.map((u) => u.guest).join(', ');
     const as = running.filter((u) => u.source && u.source !== src.path).map((u) => `${u.guest} names it ${u.source}`);
-    refusals.push(new UserError(`${names} ${running.length === 1 ? 'is' : 'are'} using ${src.path}${as.length ? ` (${as.join('; ')})` : ''} and ${running.length === 1 ? 'is' : 'are'} not shut off; a disk being written cannot be copied consistently.`, `Shut ${names} down first (virtdeck guest shutdown ${running[0]?.guest}), then convert.`));
+    refuse('source', `${names} ${running.length === 1 ? 'is' : 'are'} using ${src.path}${as.length ? ` (${as.join('; ')})` : ''} and ${running.length === 1 ? 'is' : 'are'} not shut off; a disk being written cannot be copied consistently.`, `Shut ${names} down first (virtdeck guest shutdown ${running[0]?.guest}), then convert.`);
   }
   const files = destFiles(dest, req.target);
   if (files.some((f) => f === src.path || (src.files ?? []).includes(f))) {
-    refusals.push(new UserError(`The destination ${dest} is the source itself.`, 'Give another destination name.'));
+    refuse('dest', `The destination ${dest} is the source itself.`, 'Give another destination name.');
   } else if (facts.existing.length > 0) {
-    refusals.push(new UserError(`${facts.existing.join(', ')} already exist${facts.existing.length === 1 ? 's' : ''}; virtdeck never overwrites an image.`, 'Choose another destination with --dest, or move the old file away first.'));
+    refuse('dest', `${facts.existing.join(', ')} already exist${facts.existing.length === 1 ? 's' : ''}; virtdeck never overwrites an image.`, 'Choose another destination with --dest, or move the old file away first.');
   }
   const dirProblem = writableDirProblem(splitPath(dest).dir, facts.destDirState, 'the destination directory');
   if (!facts.destDirExists) {
-    refusals.push(new UserError(`The directory of ${dest} does not exist.`, 'Create it first, or choose another destination.'));
+    refuse('dest', `The directory of ${dest} does not exist.`, 'Create it first, or choose another destination.');
   } else if (dirProblem) {
-    refusals.push(dirProblem);
+    refusals.push(ConvertRefusal.of('dest', dirProblem));
   } else if (facts.requiredBytes > facts.freeBytes) {
-    refusals.push(new UserError(`${splitPath(dest).dir} has ${formatBytes(facts.freeBytes)} free, but the new image needs up to ${formatBytes(facts.requiredBytes)}.`, 'Free some space there, or choose a destination on a filesystem with more room (--dest).'));
+    refuse('dest', `${splitPath(dest).dir} has ${formatBytes(facts.freeBytes)} free, but the new image needs up to ${formatBytes(facts.requiredBytes)}.`, 'Free some space there, or choose a destination on a filesystem with more room (--dest).');
   }
   if (src.backingFile) {
     warnings.push(`${src.path} has the backing file ${src.backingFile}; the copy is flattened (it holds the data of the whole chain and needs no backing file).`);
   }
   if (req.repoint) {
     const user = src.users.find((u) => u.guest === req.repoint?.guest);
-    if (!user) refusals.push(new UserError(`${req.repoint.guest} does not use ${src.path}, so there is nothing to repoint.`, 'Repoint only a guest listed as using the disk, or convert without repointing.'));
+    if (!user) refuse('repoint', `${req.repoint.guest} does not use ${src.path}, so there is nothing to repoint.`, 'Repoint only a guest listed as using the disk, or convert without repointing.');
     else if (facts.guestXml) {
       try {
         repointXml(facts.guestXml, req.repoint, dest, req.target.format, req.repoint.oldSource ?? src.path);
       } catch (e) {
-        if (e instanceof UserError) refusals.push(e);
+        if (e instanceof UserError) refusals.push(ConvertRefusal.of('repoint', e));
         else throw e;
       }
     }
@@ -315,7 +335,7 @@ export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertC
   const stranded = src.users.filter((u) => u.guest !== req.repoint?.guest);
   if (req.keepOriginal === false && stranded.length > 0) {
     const who = stranded.map((u) => `${u.guest}${u.source && u.source !== src.path ? ` (as ${u.source})` : ''}`).join(', ');
-    refusals.push(new UserError(`${who} still use ${src.path}; removing it would leave them without a disk.`, 'Repoint the guest to the new image, or keep the original.'));
+    refuse('keepOriginal', `${who} still use ${src.path}; removing it would leave them without a disk.`, 'Repoint the guest to the new image, or keep the original.');
   }
   if (req.target.format === 'vmdk' && req.target.options.subformat === 'monolithicFlat') {
     warnings.push('A flat vmdk is a descriptor plus a -flat.vmdk data file: copy both when moving it to VMware.');

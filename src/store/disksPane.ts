@@ -31,6 +31,8 @@ import type { PaneController } from './panes.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
 import { toShownError } from './shownError.js';
 import type { ShownError } from './types.js';
+import { createConvertWizard } from './wizards/convert/convertWizard.js';
+import { createExpandWizard } from './wizards/expand/expandWizard.js';
 
 export interface DisksPaneData {
   rows: DiskRow[];
@@ -76,14 +78,15 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
     new DiskInventory(host, { imageDirs: opts.imageDirs ?? safeImageDirs(), cacheFile: opts.cacheFile === undefined ? defaultCacheFile() : opts.cacheFile });
   const store = createStore<DisksPaneData>()(() => ({ rows: [], guests: [], selected: null, loading: false, lastRefresh: null, error: null }));
   const launchers: DiskWizardLaunchers = opts.launchers ?? {
-    convert: (row) =>
-      app.getState().pushDialog({
-        kind: 'wizard',
-        which: 'convert',
-        imagePath: row.path,
-        info: { format: row.format ?? undefined, virtualSize: row.virtualSize ?? undefined },
-      }),
-    expand: (row) => app.getState().pushDialog({ kind: 'wizard', which: 'expand', imagePath: row.path }),
+    convert: (row) => {
+      const wizard = createConvertWizard({ host, imagePath: row.path, info: { format: row.format ?? undefined, virtualSize: row.virtualSize ?? undefined }, onClose: () => app.getState().closeWizard(null) });
+      const { owner, imagePath, info } = wizard.getState();
+      app.getState().pushDialog({ kind: 'wizard', which: 'convert', imagePath, info, owner, wizard: { which: 'convert', store: wizard } });
+    },
+    expand: (row) => {
+      const wizard = createExpandWizard({ host, path: row.path, onClose: () => app.getState().closeWizard(null) });
+      app.getState().pushDialog({ kind: 'wizard', which: 'expand', imagePath: row.path, owner: wizard.getState().owner, wizard: { which: 'expand', store: wizard } });
+    },
   };
   let activated = false;
 

@@ -103,7 +103,7 @@ export interface WizardDialog {
   /** The image a disk wizard starts from (the Disks pane's selection). */
   imagePath?: string;
   info?: { format?: string; virtualSize?: number };
-  /** A wizard whose state lives in a store: its store, for the view. */
+  /** A wizard whose state lives in a store: its view is drawn from `wizard.store`. */
   wizard?: OpenWizard;
 }
 

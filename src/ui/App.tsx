@@ -25,8 +25,8 @@ import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
-import { ConvertWizard } from './wizards/ConvertWizard.js';
-import { ExpandWizard } from './wizards/ExpandWizard.js';
+import { ConvertWizardView } from './wizards/ConvertWizard.js';
+import { ExpandWizardView } from './wizards/ExpandWizard.js';
 import { ImportVmwareWizard } from './wizards/ImportVmwareWizard.js';
 import { MergeIdeWizard } from './wizards/MergeIdeWizard.js';
 import { NewGuestWizardView } from './wizards/NewGuestWizard.js';
@@ -153,17 +153,17 @@ function Console({ host }: { host: HostContext }) {
   }
 
   const top = dialogs[dialogs.length - 1];
-  if (top?.kind === 'wizard' && top.which === 'convert' && top.imagePath) {
+  if (top?.kind === 'wizard' && top.wizard?.which === 'convert') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <ConvertWizard host={host} imagePath={top.imagePath} info={top.info} width={columns} height={height} onClose={() => store.getState().closeWizard(null)} />
+        <ConvertWizardView store={top.wizard.store} theme={theme} />
       </Box>
     );
   }
-  if (top?.kind === 'wizard' && top.which === 'expand' && top.imagePath) {
+  if (top?.kind === 'wizard' && top.wizard?.which === 'expand') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <ExpandWizard host={host} path={top.imagePath} theme={theme} onClose={() => store.getState().closeWizard(null)} />
+        <ExpandWizardView store={top.wizard.store} theme={theme} />
       </Box>
     );
   }

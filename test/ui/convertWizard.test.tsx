@@ -1,18 +1,22 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { render } from 'ink-testing-library';
+import { cleanup } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
+import type { Launched } from '../../src/jobs/detached.js';
+import { fieldValue } from '../../src/store/form.js';
+import type { ConvertStepId } from '../../src/store/wizards/convert/convertForm.js';
+import { type ConvertWizardDeps, createConvertWizard } from '../../src/store/wizards/convert/convertWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
-import { ConvertWizard } from '../../src/ui/wizards/ConvertWizard.js';
+import { ConvertWizardView } from '../../src/ui/wizards/ConvertWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
-import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
+import { wizardDriver } from './diskWizardDriver.js';
+import { fakeQemuImgConvert } from './helpers.js';
 
 const IMAGE = '/srv/vm/web.raw';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The file side of a host for the convert wizard: qemu-img info/measure answers, df, test, and a
@@ -41,68 +45,75 @@ function scriptedSys(opts: { existing?: string[]; holdConvert?: boolean } = {}):
   };
 }
 
-function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
-  const fake = createFakeHost([{ name: 'web', state: 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
+function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: Pick<ConvertWizardDeps, 'launch' | 'cancelWorker'> & { guestState?: 'running' } = {}) {
+  const fake = createFakeHost([{ name: 'web', state: opts.guestState ?? 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
   const sys = withImageHeads(scriptedSys(sysOpts), { [IMAGE]: { format: 'raw', size: 2 * 1024 ** 3 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
-  const r = render(
-    <ConvertWizard host={host} imagePath={IMAGE} info={{ format: 'raw', virtualSize: 2 * 1024 ** 3 }} onClose={(c) => closed.push(c)} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />,
-  );
-  const { frame, waitFor, press } = inkDriver(r);
-  return { r, sys, fake, closed, frame, waitFor, press };
+  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, launch: opts.launch, cancelWorker: opts.cancelWorker });
+  const d = wizardDriver(wizard, <ConvertWizardView store={wizard} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
+  return { ...d, wizard, sys, fake, closed };
 }
 
 let state = '';
 beforeEach(() => {
   state = mkdtempSync(join(tmpdir(), 'vdtest-cv-ui-'));
 });
-afterEach(() => rmSync(state, { recursive: true, force: true }));
+afterEach(() => {
+  cleanup();
+  rmSync(state, { recursive: true, force: true });
+});
+
+type W = ReturnType<typeof setup>;
+/** Enter on a step and wait for the host check to take the wizard to `step`. */
+async function enterTo(w: W, step: ConvertStepId) {
+  expect(w.press('enter')).toBe(true);
+  await w.until((s) => s.step === step && !s.checking);
+}
 
 /** Enter through the steps to the review screen. */
-async function toReview(w: ReturnType<typeof setup>) {
-  await w.waitFor('step 1 of 5 · disk');
-  await w.press(KEYS.enter);
-  await w.waitFor('step 2 of 5 · target format');
-  await w.press(KEYS.enter);
-  await w.waitFor('step 3 of 5 · destination');
-  await w.press(KEYS.enter);
-  await w.waitFor('step 4 of 5 · guest and original');
-  await w.press(KEYS.enter);
-  await w.waitFor('step 5 of 5 · review');
+async function toReview(w: W) {
+  expect(w.state().step).toBe('disk');
+  await enterTo(w, 'target');
+  await enterTo(w, 'dest');
+  await enterTo(w, 'options');
+  await enterTo(w, 'review');
+  await w.waitFrame('step 5 of 5 · review');
 }
 
 describe('convert wizard', () => {
   it('walks forward and back through every step and cancels from a step', async () => {
     const w = setup();
-    let f = await w.waitFor('step 1 of 5 · disk');
+    let f = await w.waitFrame('step 1 of 5 · disk');
     expect(f).toContain(IMAGE);
     expect(f).toContain('Selected image: raw, 2');
-    await w.press(KEYS.enter);
-    f = await w.waitFor('step 2 of 5');
+    expect(fieldValue(w.state().form, 'source')).toBe(IMAGE);
+    await enterTo(w, 'target');
+    f = await w.waitFrame('step 2 of 5');
     expect(f).toContain('VMware, growable');
     expect(f).toContain('used by web (hda, shut off)');
-    await w.press(ESC);
-    await w.waitFor('step 1 of 5');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 2 of 5');
-    await w.press('\u001B[C'); // → VMware, preallocated
-    await w.waitFor('VMware, preallocated');
-    await w.press(KEYS.enter);
-    f = await w.waitFor('step 3 of 5 · destination');
+    w.press('esc');
+    expect(w.state().step).toBe('disk');
+    await w.waitFrame('step 1 of 5');
+    await enterTo(w, 'target');
+    w.press('right'); // → VMware, preallocated
+    expect(w.state().values.preset).toBe('vmware-flat');
+    await w.waitFrame('VMware, preallocated');
+    await enterTo(w, 'dest');
+    f = await w.waitFrame('step 3 of 5 · destination');
     expect(f).toContain('/srv/vm/web.vmdk');
-    await w.press(ESC);
-    await w.waitFor('step 2 of 5');
-    await w.press(KEYS.enter);
-    await w.press(KEYS.enter);
-    f = await w.waitFor('step 4 of 5');
+    w.press('esc');
+    expect(w.state().step).toBe('target');
+    await enterTo(w, 'dest');
+    await enterTo(w, 'options');
+    f = await w.waitFrame('step 4 of 5');
     expect(f).toContain('Repoint guest');
     expect(f).toContain('Keep original');
-    await w.press(ESC);
-    await w.waitFor('step 3 of 5');
-    await w.press(KEYS.ctrlC);
+    w.press('esc');
+    expect(w.state().step).toBe('dest');
+    await w.waitFrame('step 3 of 5');
+    w.press('ctrl-c');
     expect(w.closed).toEqual([null]);
-    w.r.unmount();
   });
 
   it('shows the exact commands on review, saves them as a script, and Esc goes back', async () => {
@@ -116,81 +127,170 @@ describe('convert wizard', () => {
     expect(f).toContain('qemu-img compare');
     expect(f.split('\n').length).toBeLessThanOrEqual(24);
     expect(f.split('\n').every((l) => l.length <= 80)).toBe(true);
-    await w.press('w');
-    await w.waitFor('Saved as');
+    // The hint line is the table's rows for the review.
+    expect(f).toContain('Enter run');
+    expect(f).toContain('w save as script');
+    expect(f).toContain('b run in background');
+    w.press('w');
+    expect(w.state().message).toMatch(/^Saved as /);
+    await w.waitFrame('Saved as');
     expect(readdirSync(join(state, 'plans'))[0]).toMatch(/^convert-.*\.sh$/);
-    await w.press(ESC);
-    await w.waitFor('step 4 of 5');
-    w.r.unmount();
+    w.press('esc');
+    expect(w.state().step).toBe('options');
+    await w.waitFrame('step 4 of 5');
   });
 
   it('repoints with a bus change: the review shows virsh define', async () => {
     const w = setup();
-    await w.waitFor('step 1 of 5');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 2 of 5');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 3 of 5');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 4 of 5');
-    await w.press('\u001B[C'); // repoint: no → yes (cycles)
-    await w.waitFor('Disk bus');
-    await w.press(KEYS.down);
-    await w.press('\u001B[C'); // bus: keep → virtio
-    await w.waitFor('‹ virtio ›');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 5 of 5');
-    await w.press(KEYS.down);
-    await w.press(KEYS.down);
-    await w.press(KEYS.down);
-    await w.waitFor('define --validate');
-    w.r.unmount();
+    await enterTo(w, 'target');
+    await enterTo(w, 'dest');
+    await enterTo(w, 'options');
+    w.press('right'); // repoint: no → yes (cycles)
+    await w.waitFrame('Disk bus');
+    w.press('down');
+    w.press('right'); // bus: keep → virtio
+    expect(w.state().values).toMatchObject({ repoint: 'yes', bus: 'virtio' });
+    await w.waitFrame('‹ virtio ›');
+    await enterTo(w, 'review');
+    w.press('down');
+    w.press('down');
+    w.press('down');
+    expect(w.state().scroll).toBe(Math.min(3, Math.max(0, w.state().review.length - 12)));
+    expect(w.state().review.some((l) => l.text.includes('define --validate'))).toBe(true);
+    await w.waitFrame('define --validate');
   });
 
   it('runs with progress, verifies, and ends on a summary', async () => {
     const w = setup();
     await toReview(w);
-    await w.press(KEYS.enter);
-    const f = await w.waitFor(/\d+%\s+[\d.]+\/2\.0 GiB/);
+    w.press('enter');
+    const f = await w.waitFrame(/\d+%\s+[\d.]+\/2\.0 GiB/);
     expect(f).toContain('2/5 convert to vmdk monolithicSparse');
-    const done = await w.waitFor('Convert disk · done');
+    await w.until((s) => s.result !== null);
+    const done = await w.waitFrame('Convert disk · done');
     expect(done).toContain('identical to the original');
     expect(done).toContain('the original /srv/vm/web.raw is kept');
-    await w.press(KEYS.enter);
+    w.press('enter');
     expect(w.closed).toEqual(['/srv/vm/web.vmdk']);
-    w.r.unmount();
   });
 
   it('asks before cancelling a running conversion, then removes the partial copy', async () => {
     const w = setup({ holdConvert: true });
     await toReview(w);
-    await w.press(KEYS.enter);
-    await w.waitFor('61%');
-    await w.press(ESC);
-    await w.waitFor('Cancel the conversion? The partial copy will be removed.');
-    await w.press('n');
-    await sleep(50);
-    expect(w.frame()).not.toContain('Cancel the conversion?');
-    await w.press(KEYS.ctrlC);
-    await w.waitFor('Cancel the conversion?');
-    await w.press('y');
-    const f = await w.waitFor('Convert disk · not done');
+    w.press('enter');
+    await w.waitFrame('61%');
+    await new Promise((r) => setTimeout(r, 100)); // the fake copy waits for its cancel from here on
+    w.press('esc');
+    expect(w.state().run?.asking).toBe(true);
+    const asked = await w.waitFrame('Cancel the conversion? The partial copy will be removed.');
+    expect(asked).toContain('y cancel the conversion   n keep going');
+    w.press('n');
+    expect(w.state().run?.asking).toBe(false);
+    await w.waitFrame((f) => !f.includes('Cancel the conversion?'));
+    w.press('ctrl-c');
+    await w.waitFrame('Cancel the conversion?');
+    w.press('y');
+    await w.until((s) => s.result !== null);
+    const f = await w.waitFrame('Convert disk · not done');
     expect(f).toContain('cancelled; the partial copy was removed');
     expect(w.sys.calls.some((c) => c[0] === 'rm' && c.includes('/srv/vm/.web.vmdk.virtdeck-tmp/web.vmdk'))).toBe(true);
-    w.r.unmount();
   });
 
   it('shows a refusal inline on the step it belongs to', async () => {
     const w = setup({ existing: ['/srv/vm/web.vmdk'] });
-    await w.waitFor('step 1 of 5');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 2 of 5');
-    await w.press(KEYS.enter);
-    await w.waitFor('step 3 of 5');
-    await w.press(KEYS.enter);
-    const f = await w.waitFor('already exists');
+    await enterTo(w, 'target');
+    await enterTo(w, 'dest');
+    w.press('enter');
+    const s = await w.until((x) => x.problems.length > 0);
+    // The refusal names its field: the destination, which has the focus.
+    expect(s.step).toBe('dest');
+    expect(s.form.error?.field).toBe('dest');
+    const f = await w.waitFrame('already exists');
     expect(f).toContain('step 3 of 5');
     expect(f).toContain('Fix: Choose another destination');
-    w.r.unmount();
+  });
+
+  it('b then Enter on the review starts the job once: in a worker, never also here', async () => {
+    const launched: string[] = [];
+    const w = setup({}, { launch: async (plan) => {
+      launched.push(plan.title);
+      return { id: 'job-1', pid: 4242, journalPath: '/x', logPath: '/y', via: 'setsid' };
+    } });
+    await toReview(w);
+    // Both keys in one burst: the second arrives before anything was drawn.
+    w.press('b');
+    w.press('enter');
+    w.press('b');
+    await w.until((s) => s.result !== null);
+    expect(launched).toHaveLength(1);
+    // The worker's job went through the job controller: it is shown as detached.
+    expect(w.state().run?.state).toBe('detached');
+    expect(w.sys.calls.some((c) => c.includes('convert'))).toBe(false);
+    const f = await w.waitFrame('Started job job-1 in a worker');
+    expect(f).toContain('running in the background');
+    w.press('enter');
+    expect(w.closed).toEqual([null]);
+  });
+
+  it('Enter then b starts the job here once; the worker is never asked for', async () => {
+    let launches = 0;
+    const w = setup({ holdConvert: true }, { launch: async () => {
+      launches++;
+      throw new Error('not expected');
+    } });
+    await toReview(w);
+    w.press('enter');
+    w.press('b');
+    w.press('enter');
+    await w.waitFrame('61%');
+    await new Promise((r) => setTimeout(r, 100)); // the fake copy waits for its cancel from here on
+    await w.wizard.getState().startInBackground();
+    await w.wizard.getState().start();
+    expect(launches).toBe(0);
+    expect(w.sys.calls.filter((c) => c.includes('convert')).length).toBe(1);
+    w.press('esc');
+    w.press('y');
+    await w.until((s) => s.result !== null);
+  });
+
+  it('b: cancelling while the worker starts asks first, then stops the worker once it runs', async () => {
+    const cancelled: string[] = [];
+    let started: (v: Launched) => void = () => {};
+    const w = setup({}, { launch: () => new Promise<Launched>((res) => { started = res; }), cancelWorker: async (id) => { cancelled.push(id); } });
+    await toReview(w);
+    w.press('b');
+    expect(w.state().run?.state).toBe('running');
+    w.press('esc');
+    expect(w.state().run?.asking).toBe(true);
+    expect(await w.waitFrame('Cancel the conversion? The partial copy will be removed.')).toContain('y cancel the conversion');
+    w.press('y');
+    started({ id: 'job-2', pid: 1, journalPath: '/x', logPath: '/y', via: 'setsid' });
+    await w.until((s) => s.result !== null);
+    expect(cancelled).toEqual(['job-2']);
+    expect(w.state().run?.state).toBe('cancelled');
+    await w.waitFrame('Job job-2 was cancelled');
+  });
+
+  it('a refusal about the source stays on the first step, on the image field', async () => {
+    const w = setup({}, { guestState: 'running' });
+    w.press('enter');
+    const s = await w.until((x) => x.problems.length > 0);
+    expect(s.step).toBe('disk');
+    expect(s.form.error?.field).toBe('source');
+    expect(await w.waitFrame('not shut off')).toContain('step 1 of 5');
+  });
+
+  it('an emptied destination stays empty: what is typed is the whole path', async () => {
+    const w = setup();
+    await enterTo(w, 'target');
+    await enterTo(w, 'dest');
+    expect(fieldValue(w.state().form, 'dest')).toBe('/srv/vm/web.vmdk');
+    w.press('ctrl-u');
+    expect(fieldValue(w.state().form, 'dest')).toBe('');
+    w.type('/srv/vm/copy.vmdk');
+    expect(fieldValue(w.state().form, 'dest')).toBe('/srv/vm/copy.vmdk');
+    await enterTo(w, 'options');
+    expect(w.state().prepared?.request.dest).toBe('/srv/vm/copy.vmdk');
+    await w.waitFrame('New image: /srv/vm/copy.vmdk');
   });
 });

@@ -196,5 +196,11 @@ describe('Disks pane', () => {
     await app.press('X');
     await app.waitFor('Expand disk');
     expect(app.store.getState().dialogs.at(-1)).toMatchObject({ kind: 'wizard', which: 'expand', imagePath: '/srv/vm/files.raw' });
+    // The wizard's store owns the keys: Ctrl-C reaches it through the console's router and closes it.
+    const top = app.store.getState().dialogs.at(-1);
+    expect(top?.kind === 'wizard' && top.wizard?.which).toBe('expand');
+    await app.press(KEYS.ctrlC);
+    await app.waitFor('K check');
+    expect(app.store.getState().dialogs).toEqual([]);
   });
 });

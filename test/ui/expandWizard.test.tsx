@@ -1,16 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { render } from 'ink-testing-library';
+import { cleanup } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import type { ExpandOutcome } from '../../src/jobs/expand.js';
+import { fieldValue } from '../../src/store/form.js';
+import { createExpandWizard, expandUndo } from '../../src/store/wizards/expand/expandWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
-import { ExpandWizard } from '../../src/ui/wizards/ExpandWizard.js';
+import { ExpandWizardView } from '../../src/ui/wizards/ExpandWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
+import { wizardDriver } from './diskWizardDriver.js';
 
 const IMG = '/srv/vm/web.raw';
 const MiB = 1024 * 1024;
@@ -94,152 +97,177 @@ function expandHost(opts: { holdResize?: boolean } = {}) {
 
 const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color' });
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ENTER = '\r';
-const ESC = '\u001B';
-const RIGHT = '\u001B[C';
 
 let state: string;
-afterEach(() => rmSync(state, { recursive: true, force: true }));
+afterEach(() => {
+  cleanup();
+  rmSync(state, { recursive: true, force: true });
+});
 
 function open(opts: { holdResize?: boolean } = {}) {
   state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
   const { host, ran } = expandHost(opts);
   const closed: (ExpandOutcome | null | 'open')[] = ['open'];
-  const r = render(<ExpandWizard host={host} path={IMG} onClose={(x) => closed.push(x)} theme={theme} stateDir={state} />);
-  const frame = () => r.lastFrame() ?? '';
-  const until = async (text: string | RegExp | ((f: string) => boolean), timeoutMs = 5000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const f = frame();
-      if (typeof text === 'string' ? f.includes(text) : typeof text === 'function' ? text(f) : text.test(f)) {
-        await wait(50);
-        return f;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(text)}:\n${f}`);
-      await wait(10);
-    }
-  };
-  const press = async (k: string) => {
-    r.stdin.write(k);
-    await wait(k === ESC ? 60 : 30);
-  };
-  return { r, frame, until, press, ran, closed };
+  const wizard = createExpandWizard({ host, path: IMG, onClose: (x) => closed.push(x), stateDir: state });
+  const d = wizardDriver(wizard, <ExpandWizardView store={wizard} theme={theme} />);
+  return { ...d, wizard, ran, closed };
 }
+
+type W = ReturnType<typeof open>;
+const atStep = (w: W, step: number) => w.until((s) => s.phase === 'form' && s.step === step);
 
 describe('expand wizard', () => {
   it('walks disk → size (with checks) → guest side → review, back and forth, runs and verifies', async () => {
     const w = open();
-    await w.until('step 1 of 4 · disk');
-    expect(w.frame()).toContain('web (vda), shut off');
-    await w.press(ENTER);
-    await w.until('step 2 of 4 · new size');
-    for (const ch of '+1G') await w.press(ch);
-    await w.until('grow partition 1 and its ext4');
-    const sizeStep = w.frame();
+    await atStep(w, 0);
+    expect(await w.waitFrame('step 1 of 4 · disk')).toContain('web (vda), shut off');
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    expect(fieldValue(w.state().form, 'size')).toBe('+1G');
+    const sizeStep = await w.waitFrame('grow partition 1 and its ext4');
+    expect(sizeStep).toContain('step 2 of 4 · new size');
     expect(sizeStep).toContain('✓ web is shut off');
     expect(sizeStep).toContain('✓ grown in place');
     expect(sizeStep.split('\n').every((l) => l.length <= 80)).toBe(true);
-    await w.press(ESC);
-    await w.until('step 1 of 4');
-    await w.press(ENTER);
-    await w.until('step 2 of 4');
-    await w.press(ENTER);
-    await w.until('step 3 of 4 · guest side');
-    expect(w.frame()).toContain('(*) grow offline now');
-    await w.press(RIGHT);
-    await w.until('(*) instructions only');
-    await w.press(RIGHT);
-    await w.until('(*) grow offline now');
-    await w.press(ENTER);
-    const review = await w.until('step 4 of 4 · review');
+    w.press('esc');
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.press('enter');
+    await atStep(w, 2);
+    expect(await w.waitFrame('step 3 of 4 · guest side')).toContain('(*) grow offline now');
+    w.press('right');
+    expect(w.state().offline).toBe(false);
+    await w.waitFrame('(*) instructions only');
+    w.press('right');
+    expect(w.state().offline).toBe(true);
+    await w.waitFrame('(*) grow offline now');
+    w.press('enter');
+    await atStep(w, 3);
+    const review = await w.waitFrame('step 4 of 4 · review');
     expect(review).toContain(`1 qemu-img resize -f raw ${IMG} ${64 * MiB + 1024 ** 3}`);
     expect(review).toContain('3 guestfish: grow partition 1 and its ext4 to the end of the disk');
-    await w.press('w');
+    w.press('w');
     // The shared review-screen save (jobs/planScriptFile.ts): STATE/plans/expand-TIME.sh.
-    const saved = (await w.until('Saved as')).match(/Saved as (\S+)/)?.[1] ?? '';
+    const saved = (await w.waitFrame('Saved as')).match(/Saved as (\S+)/)?.[1] ?? '';
+    expect(w.state().note).toBe(`Saved as ${saved}`);
     expect(saved.startsWith(join(state, 'plans', 'expand-'))).toBe(true);
     expect(readFileSync(saved, 'utf8')).toContain('qemu-img');
-    await w.press(ENTER);
-    const done = await w.until('Expand disk · done');
+    w.press('enter');
+    await w.until((s) => s.phase === 'done');
+    const done = await w.waitFrame('Expand disk · done');
     expect(done).toContain('disk 64.0 MiB → 1.1 GiB (verified)');
     expect(done).toContain('filesystem 58.6 MiB → 1013.2 MiB (verified)');
     expect(w.ran.some((a) => a[0] === 'env' && a.includes('resize2fs'))).toBe(true);
-    await w.press(ENTER);
+    w.press('enter');
     expect((w.closed.at(-1) as ExpandOutcome).state).toBe('done');
-    w.r.unmount();
   });
 
   it('asks before cancelling a running expansion: n keeps it going, y cancels', async () => {
     const w = open({ holdResize: true });
-    await w.until('step 1 of 4');
-    await w.press(ENTER);
-    await w.until('step 2 of 4');
-    for (const ch of '+1G') await w.press(ch);
-    await w.until('grow partition 1 and its ext4');
-    await w.press(ENTER);
-    await w.until('step 3 of 4');
-    await w.press(ENTER);
-    await w.until('step 4 of 4');
-    await w.press(ENTER);
-    await w.until('Esc/Ctrl-C cancel');
-    await w.press('\u0003');
-    const asked = (await w.until('Cancel the expansion?')).replace(/\s+/g, ' ');
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    await w.waitFrame('grow partition 1 and its ext4');
+    await w.until((s) => !s.inspecting);
+    w.press('enter');
+    await atStep(w, 2);
+    w.press('enter');
+    await atStep(w, 3);
+    w.press('enter');
+    await w.waitFrame('Esc/Ctrl-C cancel');
+    // The resize is running (held by the fake until the job is cancelled).
+    await w.until((s) => s.run?.rows[0]?.state === 'running');
+    await wait(50);
+    // The question is the job controller's, with the undo of this route.
+    expect(w.state().run?.spec.undo).toBe(expandUndo('resize'));
+    w.press('ctrl-c');
+    expect(w.state().run?.asking).toBe(true);
+    const asked = (await w.waitFrame('Cancel the expansion?')).replace(/\s+/g, ' ');
     // The raw route grows in place and has no undo: the question says so.
     expect(asked).toContain('Cancel the expansion? What is already grown stays grown (a grow is not');
     expect(asked).toContain('undone); the rest is skipped. (y/n)');
     expect(asked).toContain('y cancel the expansion n keep going');
-    await w.press('n');
-    const going = await w.until((f: string) => !f.includes('Cancel the expansion?'));
+    w.press('n');
+    expect(w.state().run?.asking).toBe(false);
+    const going = await w.waitFrame((f: string) => !f.includes('Cancel the expansion?'));
     expect(going).toContain('growing web.raw');
     expect(going).toContain('Esc/Ctrl-C cancel');
-    await w.press(ESC);
-    await w.until('Cancel the expansion?');
-    await w.press('y');
-    const stopped = (await w.until('Could not grow web.raw')).replace(/\s+/g, ' ');
+    w.press('esc');
+    await w.waitFrame('Cancel the expansion?');
+    w.press('y');
+    await w.until((s) => s.phase === 'failed');
+    const stopped = (await w.waitFrame('Could not grow web.raw')).replace(/\s+/g, ' ');
     expect(stopped).toContain('The operation was cancelled.');
+    expect(stopped).toContain('Esc back to the review q close');
     expect(w.closed).toEqual(['open']);
-    w.r.unmount();
+    // Esc goes back to the review, q closes.
+    w.press('esc');
+    expect(w.state()).toMatchObject({ phase: 'form', step: 3 });
+    w.press('q');
+    expect(w.closed).toEqual(['open', null]);
   });
 
   it('refuses a smaller size and 12QB on the size step; Esc on step 1 cancels with null', async () => {
     const w = open();
-    await w.until('step 1 of 4');
-    await w.press(ENTER);
-    await w.until('step 2 of 4');
-    for (const ch of '12QB') await w.press(ch);
-    await w.until('"12QB" is not a size.');
-    await w.press(ENTER);
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('12QB');
+    expect(w.state().assessment?.refusal?.sentence).toContain('"12QB" is not a size.');
+    await w.waitFrame('"12QB" is not a size.');
+    w.press('enter');
+    expect(w.state().step).toBe(1);
     expect(w.frame()).toContain('step 2 of 4');
-    for (let i = 0; i < 4; i++) await w.press('\u007F');
-    for (const ch of '10M') await w.press(ch);
-    await w.until('shrinking is out of scope');
-    await w.press(ESC);
-    await w.until('step 1 of 4');
-    await w.press(ESC);
+    for (let i = 0; i < 4; i++) w.press('backspace');
+    w.type('10M');
+    await w.waitFrame('shrinking is out of scope');
+    w.press('esc');
+    await atStep(w, 0);
+    await w.waitFrame('step 1 of 4');
+    w.press('esc');
     expect(w.closed.at(-1)).toBeNull();
     expect(w.ran.some((a) => a[1] === 'resize')).toBe(false);
-    w.r.unmount();
   });
 
   it('instructions only: the review says so and the summary shows and saves them', async () => {
     const w = open();
-    await w.until('step 1 of 4');
-    await w.press(ENTER);
-    await w.until('step 2 of 4');
-    for (const ch of '+1G') await w.press(ch);
-    await w.until('no OS found: grow partition 1');
-    await w.press(ENTER);
-    await w.until('step 3 of 4');
-    await w.press(RIGHT);
-    await w.press(ENTER);
-    const review = await w.until('step 4 of 4');
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    await w.waitFrame('no OS found: grow partition 1');
+    await w.until((s) => !s.inspecting);
+    w.press('enter');
+    await atStep(w, 2);
+    w.press('right');
+    w.press('enter');
+    await atStep(w, 3);
+    const review = await w.waitFrame('step 4 of 4');
     expect(review).toContain('then: instructions for inside the guest');
     expect(review).not.toContain('guestfish');
-    await w.press(ENTER);
-    const done = await w.until('saved to');
+    w.press('enter');
+    const done = await w.waitFrame('saved to');
     expect(done).toContain('growpart /dev/vda 1');
     const file = readFileSync(join(state, 'instructions', (await import('node:fs')).readdirSync(join(state, 'instructions'))[0] as string), 'utf8');
     expect(file).toContain('resize2fs /dev/vda1');
-    w.r.unmount();
+  });
+
+  it('an image it cannot read: r reads it again, Esc or q closes', async () => {
+    state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
+    const { host } = expandHost();
+    const closed: (ExpandOutcome | null)[] = [];
+    const wizard = createExpandWizard({ host, path: 'web.raw', onClose: (x) => closed.push(x), stateDir: state });
+    const w = wizardDriver(wizard, <ExpandWizardView store={wizard} theme={theme} />);
+    await w.until((s) => s.phase === 'load-failed');
+    const f = await w.waitFrame('could not read the image');
+    expect(f).toContain('web.raw is not an absolute path.');
+    expect(f).toContain('r retry   Esc/q close');
+    expect(w.press('r')).toBe(true);
+    await w.until((s) => s.phase === 'load-failed');
+    w.press('q');
+    expect(closed).toEqual([null]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ConvertFacts,
+  ConvertRefusal,
   type ConvertRequest,
   type ConvertSource,
   checkConvert,
@@ -147,6 +148,39 @@ describe('refusals', () => {
     expect(c.refusals.map((e) => e.sentence).join(' | ')).toMatch(re);
     expect(c.refusals.every((e) => e.fix.length > 10)).toBe(true);
     expect(() => planConvert({ source: src(), target, ...r }, facts(f), OPTS)).toThrow(UserError);
+  });
+
+  // The wizard shows a refusal on the step of its field: the field is data, never read from the sentence.
+  const fields: [string, Partial<ConvertRequest>, Partial<ConvertFacts>, string][] = [
+    ['missing source', {}, { sourceReadable: false }, 'source'],
+    ['running guest', { source: src({ users: [{ guest: 'web', target: 'hda', state: 'running' }] }) }, {}, 'source'],
+    ['destination exists', {}, { existing: ['/srv/vm/web.vmdk'] }, 'dest'],
+    ['no space', {}, { freeBytes: 1 * GIB, requiredBytes: 3 * GIB }, 'dest'],
+    ['no directory', { dest: '/nope/x.vmdk' }, { destDirExists: false }, 'dest'],
+    ['read-only directory', {}, { destDirState: 'read-only' }, 'dest'],
+    ['same format', { target: presetById('raw').target }, {}, 'target'],
+    ['relative dest', { dest: 'x.vmdk' }, {}, 'dest'],
+    ['remove original still in use', { keepOriginal: false }, {}, 'keepOriginal'],
+    ['repoint a guest that does not use it', { repoint: { guest: 'db', target: 'vda' } }, {}, 'repoint'],
+  ];
+  it.each(fields)('%s carries its field', (_name, r, f, field) => {
+    const c = checkConvert({ source: src(), target, ...r }, facts(f));
+    expect(c.refusals.map((e) => e.field)).toEqual([field]);
+  });
+
+  it('a custom target names the field it is wrong in', () => {
+    const fieldOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof ConvertRefusal ? e.field : 'not a refusal';
+      }
+      return 'no refusal';
+    };
+    expect(fieldOf(() => customTarget('zip'))).toBe('format');
+    expect(fieldOf(() => customTarget('vmdk', 'colour=red'))).toBe('options');
+    expect(fieldOf(() => customTarget('vmdk', ',x'))).toBe('options');
+    expect(fieldOf(() => presetById('nope'))).toBe('target');
   });
 
   it('warns, not refuses, for a backing file (flattened)', () => {

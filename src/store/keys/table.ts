@@ -79,7 +79,16 @@ export type Scope =
   /** The review's options: s start now, c open the console after start. */
   | 'wizard:newGuest-review'
   /** Creating the guest failed: Esc goes back to the review. */
-  | 'wizard:newGuest-failed';
+  | 'wizard:newGuest-failed'
+  // Disk wizards (Convert, Expand): keys and words of their own screens.
+  /** Expand: the image could not be read; r reads it again. */
+  | 'expand:load-failed'
+  /** Expand: the job failed or was stopped; Esc goes back to the review. */
+  | 'expand:failed'
+  /** Expand: the guest-side step, when growing offline is possible. */
+  | 'expand:guest-side'
+  /** Expand: the summary of a finished expansion (Ctrl-C closes it too). */
+  | 'expand:done';
 
 export type ActionId =
   // panes and the console
@@ -218,7 +227,10 @@ export type ActionId =
   | 'newGuestOsNumber'
   | 'newGuestStartNow'
   | 'newGuestOpenConsole'
-  | 'newGuestRetry';
+  | 'newGuestRetry'
+  // disk wizards
+  | 'wizardRetry'
+  | 'expandToggleRoute';
 
 export interface KeyRow {
   /** Key names (keyName.ts); 'printable' stands for any one printable character. */
@@ -418,4 +430,12 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['c'], action: 'newGuestOpenConsole', scopes: ['wizard:newGuest-review'], hint: 'console', description: 'Open the serial console after the start, or not' },
   { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:newGuest-failed'], hint: 'back', description: 'Back to the step (or the review) to change what failed', footer: true },
   { keys: ['q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-failed'], hint: 'close', description: 'Close the wizard', footer: true },
+  // ── Disk wizards (Convert, Expand) ─────────────────────────────────────────────────────
+  { keys: ['r'], action: 'wizardRetry', scopes: ['expand:load-failed'], hint: 'retry', description: 'Read the image again', footer: true },
+  { keys: ['esc', 'q'], action: 'wizardClose', scopes: ['expand:load-failed'], hint: 'close', description: 'Close the wizard; nothing is changed', footer: true, shown: 'Esc/q' },
+  { keys: ['esc'], action: 'wizardBack', scopes: ['expand:failed'], hint: 'back to the review', description: 'Back to the review, to run it again or change it', footer: true },
+  { keys: ['q'], action: 'wizardClose', scopes: ['expand:failed'], hint: 'close', description: 'Close the wizard', footer: true },
+  { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['expand:load-failed', 'expand:failed'], hint: 'cancel', description: 'Leave the wizard' },
+  { keys: ['left', 'right', 'up', 'down', ' '], action: 'expandToggleRoute', scopes: ['expand:guest-side'], hint: 'choose', description: 'Grow offline now, or only show the steps to run inside the guest', footer: true, shown: '←→' },
+  { keys: ['ctrl-c'], action: 'jobClose', scopes: ['expand:done'], hint: 'close', description: 'Close the summary' },
 ];

@@ -1,8 +1,11 @@
 /**
  * The wizards that live in a store, as the app store opens them: each member names its wizard and
- * carries its store, which App.tsx hands to the wizard's view. Every such store has `dispose()`,
- * called when the console ends with the wizard open (it stops the wizard's work without asking).
+ * carries its store, which App.tsx hands to the wizard's view; the dialog's `owner` (the store's)
+ * takes the keys. Every such store has `dispose()`, called when the console ends with the wizard
+ * open (it stops the wizard's work without asking). One member per wizard.
  */
+import type { ConvertWizardStore } from './convert/convertWizard.js';
+import type { ExpandWizardStore } from './expand/expandWizard.js';
 import type { NewGuestWizardStore } from './newGuest/newGuestWizard.js';
 
-export type OpenWizard = { which: 'newGuest'; store: NewGuestWizardStore };
+export type OpenWizard = { which: 'newGuest'; store: NewGuestWizardStore } | { which: 'convert'; store: ConvertWizardStore } | { which: 'expand'; store: ExpandWizardStore };
