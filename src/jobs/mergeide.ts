@@ -443,7 +443,7 @@ export async function prepareOffline(host: HostContext, input: MergeIdeInput, si
   const exec = host.sysExec;
   const state = await domState(host, input.guest);
   if (state !== 'shut off') {
-    throw new UserError(`${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`);
+    throw new UserError(`${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`, 'mode');
   }
   const { disks } = await guestDisks(host, input.guest);
   if (disks.length === 0) throw new UserError(`${input.guest} has no disks.`, 'Attach the Windows system disk first.');
@@ -510,9 +510,9 @@ export async function prepareIso(host: HostContext, input: MergeIdeInput): Promi
   const { xml, disks } = await guestDisks(host, input.guest);
   const first = disks[0]?.path;
   const iso = input.isoPath ?? join(first ? dirname(first) : '/var/lib/libvirt/images', `${input.guest}-mergeide.iso`);
-  if (!iso.startsWith('/')) throw new UserError(`The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.');
+  if (!iso.startsWith('/')) throw new UserError(`The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.', 'isoPath');
   if ((await existingPaths(host.sysExec, [iso])).length > 0) {
-    throw new UserError(`${iso} already exists.`, 'Remove it, or choose another path for the ISO.');
+    throw new UserError(`${iso} already exists.`, 'Remove it, or choose another path for the ISO.', 'isoPath');
   }
   const newXml = serializeDomainXml(attachIso(parseDomainXml(xml), iso));
   const facts: IsoFacts = { guest: input.guest, iso, oldXml: xml, newXml, stamp: stampNow() };

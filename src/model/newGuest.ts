@@ -44,7 +44,7 @@ export type SpecField = 'name' | 'os' | 'resources' | 'install' | 'storage' | 'n
 
 export class SpecProblem extends UserError {
   constructor(
-    readonly field: SpecField,
+    override readonly field: SpecField,
     sentence: string,
     fix: string,
   ) {

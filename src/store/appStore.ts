@@ -28,6 +28,10 @@ import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
+import { createImportWizard } from './wizards/import/importWizard.js';
+import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
+import { wizardDialog } from './wizards/openWizard.js';
+import { createP2vWizard } from './wizards/p2v/p2vWizard.js';
 import { unifiedDiff } from './xmlDiff.js';
 
 export type { AppActions, AppState, AppStore } from './appState.js';
@@ -472,11 +476,14 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           case 'newGuest':
             return s.openWizard();
           case 'importVmware':
-            return s.pushDialog({ kind: 'wizard', which: 'import' });
+            return s.pushDialog(wizardDialog({ which: 'import', store: createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) }) }));
           case 'mergeIde':
-            return withGuest((name) => s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name }));
+            return withGuest((name) => {
+              const running = row(name)?.state !== 'shut off';
+              s.pushDialog(wizardDialog({ which: 'mergeide', store: createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) }) }, name));
+            });
           case 'p2v':
-            return s.pushDialog({ kind: 'wizard', which: 'p2v' });
+            return s.pushDialog(wizardDialog({ which: 'p2v', store: createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) }) }));
         }
       },
 

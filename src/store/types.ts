@@ -4,6 +4,7 @@ import type { KeyOwner } from './keys/owners.js';
 import type { PaneId } from './paneIds.js';
 import type { PaneController } from './panes.js';
 import type { FormField } from './settingsForm.js';
+import type { OpenWizard } from './wizards/openWizard.js';
 
 export type Mode = 'normal' | 'filter' | 'command' | 'confirm' | 'dialog' | 'form';
 
@@ -117,6 +118,8 @@ export interface WizardDialog {
   /** The image a disk wizard starts from (the Disks pane's selection). */
   imagePath?: string;
   info?: { format?: string; virtualSize?: number };
+  /** A wizard on the router: its store, drawn by the console. */
+  wizard?: OpenWizard;
 }
 
 /** Start-up recovery: jobs an earlier virtdeck left half-done; per item finish, roll back or leave. */

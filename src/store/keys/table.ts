@@ -65,7 +65,14 @@ export type Scope =
   /** The cancel question is up. */
   | 'job:asking'
   /** The job on screen has ended; its summary waits to be closed. */
-  | 'job:done';
+  | 'job:done'
+  // ── Import VMware, P2V, MergeIDE ──
+  /** The import wizard's host file browser (pick the .vmx). */
+  | 'wizard:files'
+  /** A wizard page where q leaves (P2V's "what was found"). */
+  | 'wizard:quit'
+  /** The cancel question of a running VMware import (y names what it cancels). */
+  | 'job:asking-import';
 
 export type ActionId =
   // panes and the console
@@ -197,7 +204,11 @@ export type ActionId =
   | 'jobConfirmCancel'
   | 'jobKeepGoing'
   | 'jobBackground'
-  | 'jobClose';
+  | 'jobClose'
+  // Import VMware, P2V, MergeIDE
+  | 'browseOpen'
+  | 'browseParent'
+  | 'browseRoot';
 
 export interface KeyRow {
   /** Key names (keyName.ts); 'printable' stands for any one printable character. */
@@ -379,4 +390,15 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel the job', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
   { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
+
+  // ── Import VMware, P2V, MergeIDE ───────────────────────────────────────────────────────
+  { keys: ['enter', 'right'], action: 'browseOpen', scopes: ['wizard:files'], hint: 'open/pick', description: 'Open the directory, or pick the file (→ only opens directories)', footer: true, shown: 'Enter' },
+  { keys: ['left', 'backspace'], action: 'browseParent', scopes: ['wizard:files'], hint: 'parent', description: 'Go to the parent directory', footer: true, shown: '←' },
+  { keys: ['up'], action: 'itemUp', scopes: ['wizard:files'], hint: 'move', description: 'Previous entry', footer: true, shown: '↑↓' },
+  { keys: ['down'], action: 'itemDown', scopes: ['wizard:files'], hint: 'move', description: 'Next entry' },
+  { keys: ['pageup'], action: 'pageUp', scopes: ['wizard:files'], hint: 'page up', description: 'A page of entries up' },
+  { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:files'], hint: 'page down', description: 'A page of entries down' },
+  { keys: ['~'], action: 'browseRoot', scopes: ['wizard:files'], hint: 'root', description: 'Go to /' },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking-import'], hint: 'cancel the import', description: 'Cancel the import: the running step stops, the guest is undefined and converted copies removed', footer: true },
 ];

@@ -41,7 +41,7 @@ export function explainMode(mode: MergeIdeForm['mode']): string[] {
 
 export function formToInput(guest: string, f: MergeIdeForm, stateDir?: string): MergeIdeInput {
   const path = (f.mode === 'offline' ? f.virtioIso : f.isoPath).trim();
-  if (path && !path.startsWith('/')) throw new UserError(`"${path}" is not an absolute path.`, 'Give the full path, starting with /, or leave it empty.');
+  if (path && !path.startsWith('/')) throw new UserError(`"${path}" is not an absolute path.`, 'Give the full path, starting with /, or leave it empty.', f.mode === 'offline' ? 'virtioIso' : 'isoPath');
   return f.mode === 'offline'
     ? { guest, mode: 'offline', virtioIso: path || undefined, stateDir }
     : { guest, mode: 'iso', isoPath: path || undefined, stateDir };
