@@ -26,7 +26,7 @@ tools.syncTime = "FALSE"
 `;
 
 /** Scripted jobs: the facts a real inspection of /vm/w2k3 would give; plan and check are the real pure ones. */
-function scriptedJobs(opts: { locked?: boolean; hold?: boolean } = {}) {
+function scriptedJobs(opts: { locked?: boolean; hold?: boolean; existing?: string[] } = {}) {
   const calls: { ran: PreparedImport[]; requests: ImportRequest[] } = { ran: [], requests: [] };
   const facts = (vmxPath: string): ImportFacts => {
     const guest = parseVmx(VMX, { resolveFile: (n) => `/vm/w2k3/${n}` });
@@ -36,7 +36,7 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean } = {}) {
       guest,
       disks: [{ key: 'scsi0:0', chain: { active: '/vm/w2k3/w2k3.vmdk', links: [{ path: '/vm/w2k3/w2k3.vmdk', descriptor: desc }], snapshot: false, warnings: [] }, virtualSize: 8 << 20, unused: [] }],
       locks: opts.locked ? ['/vm/w2k3/w2k3.vmx.lck'] : [],
-      existingGuests: [],
+      existingGuests: opts.existing ?? [],
       existingDest: [],
       bridges: ['br0'],
       networks: [],
@@ -171,6 +171,28 @@ describe('Import VMware wizard', () => {
     w.key('ctrl-c');
     expect(closed).toEqual([null]);
     expect(calls.ran).toHaveLength(0);
+  });
+
+  it('a refusal naming a field goes back to the step of that field and focuses it', async () => {
+    const { jobs, calls } = scriptedJobs({ existing: ['w2k3'] });
+    const closed: (string | null)[] = [];
+    const w = renderWizard(jobs, closed);
+    cleanup = () => w.r.unmount();
+    await toNetworkCards(w);
+    w.key('enter');
+    const f = await w.waitFor('A guest named w2k3 already exists.');
+    expect(f).toContain('Disks, name and bus');
+    const disks = w.state().disks;
+    expect(w.state().step).toBe('disks');
+    expect(disks?.error?.field).toBe('name');
+    expect(disks?.fields[disks.focus]?.id).toBe('name');
+    // Typing fixes the name where the focus is; Enter goes on again and the import is reviewed.
+    w.type('-kvm');
+    w.key('enter');
+    await w.waitFor('Network cards');
+    w.key('enter');
+    await w.waitFor('Review');
+    expect(calls.requests.at(-1)?.name).toBe('w2k3-kvm');
   });
 
   it('asks before cancelling a running import: n keeps it going, y cancels; q closes the result', async () => {
