@@ -42,7 +42,7 @@ function scriptedSys(opts: { holdIso?: boolean } = {}): Executor & { calls: stri
       if (cmd === 'xorriso' && argv.includes('-ls')) return ok(argv, "'README.txt'\n'mergeide.bat'\n'mergeide.reg'\n");
       if (cmd === 'xorriso' && opts.holdIso) {
         // The ISO is built until the job is cancelled.
-        await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
+        if (!o.signal?.aborted) await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
         throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' });
       }
       if (cmd === 'test' && argv[2] === '-ef') return { ...ok(argv), exitCode: 1 };
