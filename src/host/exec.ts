@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import { shellQuote } from '../model/shellQuote.js';
 import { checkSshDestination } from '../model/sshDestination.js';
 import { explain, HostError } from './errors.js';
 import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
-import { shellQuote } from './shellQuote.js';
 
 /**
  * The one way virtdeck runs a program. Arguments are always an argv array; nothing is ever
@@ -137,8 +137,6 @@ export class LocalExecutor implements Executor {
     return typeof r.exitCode === 'number' ? r.exitCode : 1;
   }
 }
-
-export { shellQuote };
 
 export interface SshTarget {
   /** user@host or host */

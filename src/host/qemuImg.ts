@@ -1,20 +1,42 @@
 import { z } from 'zod';
 import { type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';
-import { parseSize } from '../model/units.js';
+import {
+  type CompareOptions,
+  type ConvertOptions,
+  type CreateOptions,
+  checkArgv,
+  compareArgv,
+  convertArgv,
+  createArgv,
+  type ImageFormat,
+  type InfoOptions,
+  infoArgv,
+  infoTextArgv,
+  type MeasureOptions,
+  mapArgv,
+  measureArgv,
+  QEMU_IMG,
+  type ReadOptions,
+  type RebaseOptions,
+  type ResizeOptions,
+  rebaseArgv,
+  resizeArgv,
+} from '../model/qemuImgArgv.js';
 import { UserError } from '../model/userError.js';
 import { explain, HostError } from './errors.js';
 import type { ExecOptions, Executor } from './exec.js';
 
 /**
  * Typed qemu-img: every disk and backup job goes through here. Each command has a pure argv
- * builder (so plans can show exactly what will run) and a run function that parses qemu-img's
+ * builder (model/qemuImgArgv.ts, so plans can show exactly what will run) and a run function that parses qemu-img's
  * JSON into the types below. Read-only looks at an image a running guest holds need forceShare
  * (-U); writes to such an image must fail, and qemu's lock makes them fail. Failures arrive worded
  * already: the executor explains every failed command with the one catalog
  * (assets/known-errors.json), whose qemu-img-* entries speak of images, not of guests.
  */
 
-export type ImageFormat = 'raw' | 'qcow2' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc' | 'qed' | 'luks' | (string & {});
+// The builders are part of this module's API: callers use qemuImg.convertArgv beside qemuImg.convert.
+export * from '../model/qemuImgArgv.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types of the parsed answers
@@ -115,38 +137,7 @@ export interface MapEntry {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers shared by the builders
-
-const QEMU_IMG = 'qemu-img';
-
-/**
- * qemu reads "nbd:x" or "json:{…}" in a file name as a protocol and "-x" as an option; "./" in
- * front makes any relative name plain again.
- */
-export function safeImagePath(path: string): string {
-  if (path === '') throw new UserError('The image path is empty.', 'Give the path of the image file.');
-  const colon = path.indexOf(':');
-  const slash = path.indexOf('/');
-  const protocolLike = colon >= 0 && (slash < 0 || colon < slash);
-  return path.startsWith('-') || protocolLike ? `./${path}` : path;
-}
-
-/** `-o` value: keys checked, commas in values doubled (qemu's escape), booleans as on/off. */
-export function optionString(options: Record<string, string | boolean | number>): string {
-  return Object.entries(options)
-    .map(([k, v]) => {
-      if (!/^[A-Za-z0-9_.-]+$/.test(k)) {
-        throw new UserError(`"${k}" is not a qemu-img option name.`, 'Option names are letters, digits, _ and -, e.g. cluster_size or subformat.');
-      }
-      const value = typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
-      return `${k}=${value.replace(/,/g, ',,')}`;
-    })
-    .join(',');
-}
-
-function fmtFlag(flag: string, format: string | undefined): string[] {
-  return format ? [flag, format] : [];
-}
+// Helpers shared by the parsers
 
 function badOutput(argv: string[], stdout: string, what: string, detail: string): HostError {
   return new HostError({
@@ -287,30 +278,6 @@ function toImageInfo(j: z.infer<typeof infoSchema>): ImageInfo {
   };
 }
 
-export interface ReadOptions {
-  /** Format to open as; without it qemu-img probes (and warns about raw). */
-  format?: ImageFormat;
-  /** -U: look at an image a running guest holds open. */
-  forceShare?: boolean;
-}
-
-export interface InfoOptions extends ReadOptions {
-  backingChain?: boolean;
-}
-
-function infoOptionArgs(path: string, o: InfoOptions): string[] {
-  return [...fmtFlag('-f', o.format), ...(o.forceShare ? ['-U'] : []), ...(o.backingChain ? ['--backing-chain'] : []), safeImagePath(path)];
-}
-
-export function infoArgv(path: string, o: InfoOptions = {}): string[] {
-  return [QEMU_IMG, 'info', '--output=json', ...infoOptionArgs(path, o)];
-}
-
-/** `qemu-img info` in qemu-img's own human-readable words: for a person to read, never to parse. */
-export function infoTextArgv(path: string, o: InfoOptions = {}): string[] {
-  return [QEMU_IMG, 'info', ...infoOptionArgs(path, o)];
-}
-
 /** Parses `qemu-img info --output=json` (one object, or an array with --backing-chain). */
 export function parseInfo(stdout: string, argv: string[] = [QEMU_IMG, 'info']): ImageInfo | ImageInfo[] {
   const trimmed = stdout.trim();
@@ -355,10 +322,6 @@ export async function bitmaps(exec: Executor, path: string, o: ReadOptions = {})
 /** 0 clean, 1 not checked (with JSON) or a failure to open (without), 2 corrupt, 3 leaks, 63 no checker. */
 const CHECK_ANSWERS = [1, 2, 3, 63];
 const CHECK_UNSUPPORTED = 63;
-
-export function checkArgv(path: string, o: ReadOptions = {}): string[] {
-  return [QEMU_IMG, 'check', '--output=json', ...fmtFlag('-f', o.format), ...(o.forceShare ? ['-U'] : []), safeImagePath(path)];
-}
 
 const checkSchema = z.looseObject({
   'check-errors': z.number(),
@@ -407,33 +370,11 @@ export async function check(exec: Executor, path: string, o: ReadOptions = {}): 
 // ---------------------------------------------------------------------------------------------
 // compare
 
-export interface CompareOptions {
-  /** -s: a size difference or allocation difference counts as different too. */
-  strict?: boolean;
-  formatA?: ImageFormat;
-  formatB?: ImageFormat;
-  forceShare?: boolean;
-}
-
 export interface LongRun {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   /** Default: none; a cancel is the way to stop a copy. */
   timeoutMs?: number;
-}
-
-export function compareArgv(a: string, b: string, o: CompareOptions = {}): string[] {
-  return [
-    QEMU_IMG,
-    'compare',
-    '-p',
-    ...fmtFlag('-f', o.formatA),
-    ...fmtFlag('-F', o.formatB),
-    ...(o.strict ? ['-s'] : []),
-    ...(o.forceShare ? ['-U'] : []),
-    safeImagePath(a),
-    safeImagePath(b),
-  ];
 }
 
 /** The verdict from compare's stdout, with the progress updates taken out. */
@@ -468,27 +409,6 @@ async function progressFeed(exec: Executor, source: string, read: ReadOptions, o
 // ---------------------------------------------------------------------------------------------
 // measure
 
-export interface MeasureOptions {
-  /** An existing image to measure… */
-  source?: string;
-  sourceFormat?: ImageFormat;
-  /** …or a new empty image of this many bytes. */
-  size?: number;
-  outputFormat: ImageFormat;
-  options?: Record<string, string | boolean | number>;
-  forceShare?: boolean;
-}
-
-export function measureArgv(o: MeasureOptions): string[] {
-  if ((o.source === undefined) === (o.size === undefined)) {
-    throw new UserError('Measuring needs either a source image or a size, not both.', 'Pass source (an existing image) or size (bytes of a new one).');
-  }
-  const argv = [QEMU_IMG, 'measure', '--output=json', '-O', o.outputFormat];
-  if (o.options && Object.keys(o.options).length > 0) argv.push('-o', optionString(o.options));
-  if (o.size !== undefined) return [...argv, '--size', String(o.size)];
-  return [...argv, ...fmtFlag('-f', o.sourceFormat), ...(o.forceShare ? ['-U'] : []), safeImagePath(o.source as string)];
-}
-
 const measureSchema = z.object({ required: z.number(), 'fully-allocated': z.number(), bitmaps: z.number().optional() });
 
 export function parseMeasure(stdout: string, argv: string[] = [QEMU_IMG, 'measure']): MeasureResult {
@@ -506,10 +426,6 @@ export async function measure(exec: Executor, o: MeasureOptions): Promise<Measur
 
 // ---------------------------------------------------------------------------------------------
 // map
-
-export function mapArgv(path: string, o: ReadOptions = {}): string[] {
-  return [QEMU_IMG, 'map', '--output=json', ...fmtFlag('-f', o.format), ...(o.forceShare ? ['-U'] : []), safeImagePath(path)];
-}
 
 const mapSchema = z.array(
   z.object({
@@ -592,40 +508,6 @@ async function removeFiles(exec: Executor, files: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // create
 
-export interface CreateOptions {
-  format: ImageFormat;
-  /** Optional only with a backing file (the new image then takes its size). */
-  sizeBytes?: number;
-  options?: Record<string, string | boolean | number>;
-  backing?: string;
-  backingFormat?: ImageFormat;
-  preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
-}
-
-export function createArgv(path: string, o: CreateOptions): string[] {
-  if (o.backing !== undefined && !o.backingFormat) {
-    throw new UserError('A backing file needs its format.', 'Give backingFormat (qcow2, raw…): qemu refuses to guess it, because probing a raw backing file is unsafe.');
-  }
-  if (o.sizeBytes === undefined && o.backing === undefined) {
-    throw new UserError('A new image needs a size.', 'Give the size, e.g. 20G.');
-  }
-  if (o.sizeBytes !== undefined && (!Number.isSafeInteger(o.sizeBytes) || o.sizeBytes < 0)) {
-    throw new UserError(`${o.sizeBytes} is not a size in bytes.`, 'Give a whole number of bytes (or use parseSize on "20G").');
-  }
-  const opts = { ...(o.options ?? {}), ...(o.preallocation ? { preallocation: o.preallocation } : {}) };
-  return [
-    QEMU_IMG,
-    'create',
-    '-q',
-    '-f',
-    o.format,
-    ...(Object.keys(opts).length > 0 ? ['-o', optionString(opts)] : []),
-    ...(o.backing !== undefined ? ['-b', o.backing, '-F', o.backingFormat as string] : []),
-    safeImagePath(path),
-    ...(o.sizeBytes !== undefined ? [String(o.sizeBytes)] : []),
-  ];
-}
-
 export async function create(exec: Executor, path: string, o: CreateOptions): Promise<string[]> {
   const argv = createArgv(path, o);
   await refuseExisting(exec, imageFiles(path, o.format, o.options, o.sizeBytes ?? 0));
@@ -635,39 +517,6 @@ export async function create(exec: Executor, path: string, o: CreateOptions): Pr
 
 // ---------------------------------------------------------------------------------------------
 // convert
-
-export interface ConvertOptions {
-  source: string;
-  sourceFormat?: ImageFormat;
-  dest: string;
-  destFormat: ImageFormat;
-  options?: Record<string, string | boolean | number>;
-  /** -c: compressed clusters (qcow2, vmdk streamOptimized). */
-  compress?: boolean;
-  /** false: write every block, zeros too (-S 0); default sparse. */
-  sparse?: boolean;
-  forceShare?: boolean;
-  /** Write into an existing, freshly created all-zero image (-n --target-is-zero). */
-  targetIsZero?: boolean;
-}
-
-export function convertArgv(o: ConvertOptions): string[] {
-  return [
-    QEMU_IMG,
-    'convert',
-    '-p',
-    ...fmtFlag('-f', o.sourceFormat),
-    ...(o.forceShare ? ['-U'] : []),
-    '-O',
-    o.destFormat,
-    ...(o.options && Object.keys(o.options).length > 0 ? ['-o', optionString(o.options)] : []),
-    ...(o.compress ? ['-c'] : []),
-    ...(o.sparse === false ? ['-S', '0'] : []),
-    ...(o.targetIsZero ? ['-n', '--target-is-zero'] : []),
-    safeImagePath(o.source),
-    safeImagePath(o.dest),
-  ];
-}
 
 /**
  * Copies an image with progress. The destination must not exist (or, with targetIsZero, must be
@@ -703,38 +552,6 @@ export async function convert(exec: Executor, o: ConvertOptions, run: LongRun = 
 // ---------------------------------------------------------------------------------------------
 // resize
 
-export interface ResizeOptions {
-  format: ImageFormat;
-  /** Shrinking is never done here: it destroys whatever lies past the new end. */
-  shrink?: false;
-  preallocation?: 'off' | 'metadata' | 'falloc' | 'full';
-}
-
-/** The convert → resize → convert-back route, for formats qemu-img cannot resize in place. */
-function noResize(format: string): UserError {
-  return new UserError(
-    `qemu-img cannot resize ${format} images in place.`,
-    `Grow it by copying: convert it to raw or qcow2, resize that copy, convert it back to ${format} with the original's options (for vmdk: subformat, adapter_type and hwversion from its descriptor), compare, then swap the files — the disk-expansion wizard does this.`,
-  );
-}
-
-const NOT_RESIZABLE = ['vmdk', 'vdi', 'vhdx', 'vpc'];
-
-/** `size`: bytes, or text like "20G" (new size) or "+5G" (grow by). */
-export function resizeArgv(path: string, size: number | string, o: ResizeOptions): string[] {
-  if (NOT_RESIZABLE.includes(o.format)) throw noResize(o.format);
-  let arg: string;
-  if (typeof size === 'number') {
-    if (!Number.isSafeInteger(size) || size <= 0) throw new UserError(`${size} is not a size in bytes.`, 'Give the new size, e.g. 20G, or +5G to grow by 5 GiB.');
-    arg = String(size);
-  } else {
-    const parsed = parseSize(size);
-    if (parsed.relative && parsed.bytes === 0) throw new UserError('Growing by 0 bytes changes nothing.', 'Give how much to add, e.g. +5G.');
-    arg = parsed.relative ? `+${parsed.bytes}` : String(parsed.bytes);
-  }
-  return [QEMU_IMG, 'resize', '-f', o.format, ...(o.preallocation ? [`--preallocation=${o.preallocation}`] : []), safeImagePath(path), arg];
-}
-
 export interface ResizeResult {
   argv: string[];
   fromBytes: number;
@@ -759,31 +576,6 @@ export async function resize(exec: Executor, path: string, size: number | string
 
 // ---------------------------------------------------------------------------------------------
 // rebase
-
-export interface RebaseOptions {
-  /** New backing file; '' makes the image stand alone (safe mode copies the data in). */
-  backing: string;
-  backingFormat?: ImageFormat;
-  /** -u: only rewrite the header (the new backing file must hold the same data). */
-  unsafe?: boolean;
-  format?: ImageFormat;
-}
-
-export function rebaseArgv(path: string, o: RebaseOptions): string[] {
-  if (o.backing !== '' && !o.backingFormat) {
-    throw new UserError('A backing file needs its format.', 'Give backingFormat (qcow2, raw…).');
-  }
-  return [
-    QEMU_IMG,
-    'rebase',
-    ...fmtFlag('-f', o.format),
-    ...(o.unsafe ? ['-u'] : []),
-    ...(o.backing !== '' ? ['-F', o.backingFormat as string] : []),
-    '-b',
-    o.backing,
-    safeImagePath(path),
-  ];
-}
 
 export async function rebase(exec: Executor, path: string, o: RebaseOptions, run: Pick<LongRun, 'signal' | 'timeoutMs'> = {}): Promise<string[]> {
   const argv = rebaseArgv(path, o);

@@ -5,7 +5,7 @@
  * leader of its own process group and announces that group on stderr before it starts; a cancel
  * then signals the whole group over a second, short ssh. Pure: only strings and a stream filter.
  */
-import { shellQuote } from './shellQuote.js';
+import { shellQuote } from '../model/shellQuote.js';
 
 /** The one line the remote side writes to stderr before the command; never shown to anyone. */
 export const PGID_MARKER = 'virtdeck-pgid';

@@ -4,38 +4,14 @@
  * by the journaled runner; this module only asks.
  */
 import { XMLParser } from 'fast-xml-parser';
+import type { SnapshotDisk, SnapshotInfo, SnapshotLocation } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
 import { decodeEntities, parseOutsideXml } from '../model/xmlText.js';
 import { HostError } from './errors.js';
 import type { HostContext } from './hostContext.js';
 import { virshArgv } from './virsh.js';
 
-export type SnapshotLocation = 'internal' | 'external';
-
-export interface SnapshotDisk {
-  target: string;
-  /** internal: in the qcow2 itself; external: writes since went to `overlay`; no: not part of it. */
-  snapshot: 'internal' | 'external' | 'no';
-  /** The overlay made when the snapshot was taken (external only). */
-  overlay: string | null;
-  /** The file the snapshot froze: the disk's source when it was taken. */
-  base: string | null;
-  baseFormat: string | null;
-}
-
-export interface SnapshotInfo {
-  name: string;
-  description: string;
-  /** Guest state when taken: running, shutoff, disk-snapshot, paused… */
-  state: string;
-  parent: string | null;
-  createdAt: Date;
-  location: SnapshotLocation;
-  /** Memory state saved with it (internal snapshots of a running guest). */
-  withMemory: boolean;
-  disks: SnapshotDisk[];
-  current: boolean;
-}
+export type { SnapshotDisk, SnapshotInfo, SnapshotLocation };
 
 type Node = Record<string, unknown>;
 

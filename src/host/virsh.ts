@@ -3,30 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DomainSummary, type GuestDisk, type GuestNic, type GuestVnc, summarizeDomainXml } from '../model/domainSummary.js';
+import type { GuestRow, GuestState } from '../model/guest.js';
+import { isActive } from '../model/guest.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import type { HostContext } from './hostContext.js';
 
-export type { GuestDisk, GuestNic, GuestVnc };
-
-export type GuestState = 'running' | 'idle' | 'paused' | 'in shutdown' | 'shut off' | 'crashed' | 'pmsuspended' | 'unknown';
-
-export interface GuestRow {
-  name: string;
-  uuid: string;
-  id: number | null; // libvirt domain id while running
-  state: GuestState;
-  vcpus: number;
-  memoryKiB: number;
-  disks: GuestDisk[];
-  nics: GuestNic[];
-  /** VNC: a port, 'auto' before start with autoport, or null without VNC graphics. */
-  vnc: { port: number | 'auto'; listen: string | null } | null;
-  autostart: boolean;
-  persistent: boolean;
-  osType: string | null; // from libosinfo metadata when present, e.g. win2k3, debian12
-  hasSerial: boolean;
-}
+export type { GuestDisk, GuestNic, GuestRow, GuestState, GuestVnc };
 
 export interface HostVersions {
   libvirt: string;
@@ -112,8 +95,7 @@ export async function listGuests(host: HostContext): Promise<GuestRow[]> {
 }
 
 function toRow(s: DomainSummary, state: GuestState, autostart: boolean, persistent: boolean): GuestRow {
-  const active = state !== 'shut off' && state !== 'unknown';
-  return { ...s, id: active ? s.id : null, state, autostart, persistent };
+  return { ...s, id: isActive(state) ? s.id : null, state, autostart, persistent };
 }
 
 export async function versions(host: HostContext): Promise<HostVersions> {

@@ -47,6 +47,7 @@ import {
   pointDiskAt,
   spaceNeeded,
 } from '../model/backupPlan.js';
+import { isActive } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
 import { readCatalog } from './backupCatalog.js';
 import { availableBytes, checkDestination, checkSpace } from './destination.js';
@@ -150,7 +151,7 @@ export async function commitOverlay(host: HostContext, guest: string, target: st
     }
     return 'not-on-overlay';
   }
-  const live = state !== 'shut off';
+  const live = isActive(state);
   const disk = (await domBlkList(host, guest, { inactive: !live })).find((d) => d.target === target);
   const current = disk?.source ?? null;
   const ours = isOverlayPath(current) && (!expected || current === expected);
@@ -417,7 +418,7 @@ export async function gatherGuestFacts(host: HostContext, g: GuestRow, runs: Cat
       virtualSize: info.virtualSize,
     });
   }
-  const live = g.state !== 'shut off';
+  const live = isActive(g.state);
   const agent = live ? await agentPing(host, g.name) : false;
   const checkpoints = live ? await checkpointList(host, g.name).catch(() => []) : [];
   const candidate = runs[runs.length - 1]?.manifest.checkpoint ?? null;

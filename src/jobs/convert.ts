@@ -21,6 +21,7 @@ import {
 } from '../model/convertPlan.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import type { DiskBus } from '../model/domainXml.js';
+import { isActive } from '../model/guest.js';
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
@@ -257,7 +258,7 @@ export function convertActions(host: HostContext): Record<string, Action> {
     'convert.repoint': async (raw, ctx) => {
       const a = raw as RepointArgs;
       const state = await domState(host, a.guest);
-      if (state !== 'shut off') {
+      if (isActive(state)) {
         throw new UserError(`${a.guest} was started during the conversion (it is ${state}); it still uses the original disk.`, `Shut ${a.guest} down and run the conversion again, or point its disk at the new image by hand.`);
       }
       const now = await dumpXml(host, a.guest, { inactive: true });

@@ -2,6 +2,8 @@ import { posix } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import { type Accel, domainTypeFor } from '../host/kvm.js';
+import { controllerDevice, diskDevice, interfaceDevice, libosinfoMetadata, node, renderDomain, serialConsole, vncGraphics } from '../model/domainBuild.js';
+import { isActive } from '../model/guest.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { decodeEntities, parseOutsideXml } from '../model/xmlText.js';
@@ -125,74 +127,28 @@ export const DEMO_GUESTS: readonly DemoGuestSpec[] = demoGuests();
 // ---------------------------------------------------------------------------------------------
 // Domain XML
 
-export function escapeXml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/'/g, '&apos;')
-    .replace(/"/g, '&quot;');
-}
-
-/** A tiny element builder: attribute values are always escaped, children are already XML. */
-function tag(name: string, attrs: Record<string, string | undefined> = {}, ...children: string[]): string {
-  const a = Object.entries(attrs)
-    .filter((kv): kv is [string, string] => kv[1] !== undefined)
-    .map(([k, v]) => ` ${k}='${escapeXml(v)}'`)
-    .join('');
-  return children.length === 0 ? `<${name}${a}/>` : `<${name}${a}>${children.join('')}</${name}>`;
-}
-
-function text(name: string, value: string, attrs: Record<string, string | undefined> = {}): string {
-  return tag(name, attrs, escapeXml(value));
-}
-
 export function demoDomainXml(spec: DemoGuestSpec, accel: Accel, dir: string): string {
-  const devices = [
-    tag(
-      'disk',
-      { type: 'file', device: 'disk' },
-      tag('driver', { name: 'qemu', type: spec.format }),
-      tag('source', { file: posix.join(dir, spec.file) }),
-      tag('target', { dev: spec.target, bus: spec.bus }),
-    ),
-    spec.scsiModel ? tag('controller', { type: 'scsi', index: '0', model: spec.scsiModel }) : '',
-    // No libvirt network is assumed to exist; user-mode networking works everywhere.
-    tag('interface', { type: 'user' }, tag('mac', { address: spec.mac }), tag('model', { type: spec.nicModel })),
-    tag('serial', { type: 'pty' }, tag('target', { port: '0' })),
-    tag('console', { type: 'pty' }, tag('target', { type: 'serial', port: '0' })),
-    tag(
-      'graphics',
-      { type: 'vnc', port: '-1', autoport: 'yes', listen: '127.0.0.1' },
-      tag('listen', { type: 'address', address: '127.0.0.1' }),
-    ),
-  ].filter(Boolean);
-  const metadata = tag(
-    'metadata',
-    {},
-    tag('virtdeck:demo', { 'xmlns:virtdeck': DEMO_NS, dir }),
-    tag(
-      'libosinfo:libosinfo',
-      { 'xmlns:libosinfo': 'http://libosinfo.org/xmlns/libvirt/domain/1.0' },
-      tag('libosinfo:os', { id: spec.osId }),
-    ),
-  );
-  return `${tag(
-    'domain',
-    { type: domainTypeFor(accel) },
-    text('name', spec.name),
-    text('title', `virtdeck demo: ${spec.role}`),
-    metadata,
-    text('memory', String(spec.memoryMiB), { unit: 'MiB' }),
-    text('vcpu', String(spec.vcpus)),
-    tag('os', {}, text('type', 'hvm', { arch: 'x86_64', machine: 'pc' }), tag('boot', { dev: 'hd' })),
-    tag('features', {}, tag('acpi'), tag('apic')),
-    tag('clock', { offset: spec.clock }),
-    text('on_poweroff', 'destroy'),
-    text('on_reboot', 'restart'),
-    text('on_crash', 'destroy'),
-    tag('devices', {}, ...devices),
-  )}\n`;
+  return renderDomain({
+    type: domainTypeFor(accel),
+    name: spec.name,
+    title: `virtdeck demo: ${spec.role}`,
+    metadata: [node('virtdeck:demo', { 'xmlns:virtdeck': DEMO_NS, dir }), libosinfoMetadata(spec.osId)],
+    memoryMiB: spec.memoryMiB,
+    currentMemory: false,
+    vcpus: spec.vcpus,
+    staticPlacement: false,
+    machine: 'pc',
+    boot: ['hd'],
+    clock: spec.clock,
+    devices: [
+      diskDevice({ path: posix.join(dir, spec.file), format: spec.format, target: spec.target, bus: spec.bus }),
+      spec.scsiModel ? controllerDevice('scsi', 0, spec.scsiModel) : null,
+      // No libvirt network is assumed to exist; user-mode networking works everywhere.
+      interfaceDevice({ kind: 'user' }, spec.nicModel, spec.mac),
+      ...serialConsole(),
+      vncGraphics('auto', '127.0.0.1'),
+    ],
+  });
 }
 
 /**
@@ -570,7 +526,7 @@ export function planDemoReset(observed: DemoObserved, rawDir: string, prefix: st
       continue;
     }
     touched.guests.push(name);
-    if (guest.state !== 'shut off') steps.push(step(`stop:${name}`, `Stop ${name}`, virsh(observed.uri, 'destroy', name)));
+    if (isActive(guest.state)) steps.push(step(`stop:${name}`, `Stop ${name}`, virsh(observed.uri, 'destroy', name)));
     // Snapshots and checkpoints someone made while trying the demo would block undefine.
     steps.push(
       step(

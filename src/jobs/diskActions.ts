@@ -11,11 +11,12 @@ import * as qemuImg from '../host/qemuImg.js';
 import { dumpXml, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { basename, type DiskRow } from '../model/diskInventory.js';
 import { addDisk, getSettings, parseDomainXml } from '../model/domainXml.js';
+import { isActive } from '../model/guest.js';
 import { HEAD_BYTES, inspectImageHeader, isInside, referencePath } from '../model/imageHeader.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { shown } from '../model/shown.js';
 import { parseSize } from '../model/units.js';
-import { UserError } from '../model/userError.js';
+import { FieldRefusal, UserError } from '../model/userError.js';
 import { type ImageUser, inUseRefusal, usersOfFiles } from './diskUsers.js';
 import { type RunnerEvent, runPlan } from './runner.js';
 
@@ -48,29 +49,38 @@ export interface CreateSpec {
   files: string[];
 }
 
-/** Checks a create request without touching the host; every refusal says how to fix it. */
+/** A UserError thrown by `f` as a refusal of the create form's field `field`. */
+function onField<T>(field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof UserError && !(e instanceof FieldRefusal) ? new FieldRefusal(field, e.sentence, e.fix) : e;
+  }
+}
+
+/** Checks a create request without touching the host; every refusal says how to fix it, on its form field. */
 export function validateCreate(req: CreateRequest): CreateSpec {
   const path = req.path.trim();
-  if (!path.startsWith('/')) throw new UserError(`"${req.path}" is not an absolute path.`, 'Give the full path of the new image, e.g. /var/lib/libvirt/images/data.qcow2.');
-  if (path.endsWith('/')) throw new UserError(`"${req.path}" names a folder, not a file.`, 'Add the file name, e.g. data.qcow2.');
+  if (!path.startsWith('/')) throw new FieldRefusal('path', `"${req.path}" is not an absolute path.`, 'Give the full path of the new image, e.g. /var/lib/libvirt/images/data.qcow2.');
+  if (path.endsWith('/')) throw new FieldRefusal('path', `"${req.path}" names a folder, not a file.`, 'Add the file name, e.g. data.qcow2.');
   if (!(CREATE_FORMATS as readonly string[]).includes(req.format)) {
-    throw new UserError(`"${req.format}" is not a format virtdeck creates.`, `Use one of ${CREATE_FORMATS.join(', ')}.`);
+    throw new FieldRefusal('format', `"${req.format}" is not a format virtdeck creates.`, `Use one of ${CREATE_FORMATS.join(', ')}.`);
   }
   const format = req.format as CreateFormat;
-  const parsed = parseSize(req.size);
-  if (parsed.relative) throw new UserError(`"${req.size}" is a growth, not a size.`, 'Give the size of the new disk, e.g. 20G.');
-  if (parsed.bytes < 512) throw new UserError(`A disk of ${parsed.bytes} bytes is too small to hold anything.`, 'Give a size like 1G or 512M.');
+  const parsed = onField('size', () => parseSize(req.size));
+  if (parsed.relative) throw new FieldRefusal('size', `"${req.size}" is a growth, not a size.`, 'Give the size of the new disk, e.g. 20G.');
+  if (parsed.bytes < 512) throw new FieldRefusal('size', `A disk of ${parsed.bytes} bytes is too small to hold anything.`, 'Give a size like 1G or 512M.');
   const prealloc = (req.preallocation ?? 'off') as Preallocation;
   if (!(PREALLOCATIONS as readonly string[]).includes(prealloc)) {
-    throw new UserError(`"${req.preallocation}" is not a preallocation mode.`, `Use one of ${PREALLOCATIONS.join(', ')}.`);
+    throw new FieldRefusal('preallocation', `"${req.preallocation}" is not a preallocation mode.`, `Use one of ${PREALLOCATIONS.join(', ')}.`);
   }
   const create: qemuImg.CreateOptions = { format, sizeBytes: parsed.bytes };
   if (format === 'vmdk') {
     // vmdk has no preallocation option: its flat subformat is the preallocated kind.
     create.options = { subformat: prealloc === 'falloc' || prealloc === 'full' ? 'monolithicFlat' : 'monolithicSparse', adapter_type: 'lsilogic' };
-    if (prealloc === 'metadata') throw new UserError('vmdk has no metadata-only preallocation.', 'Use off (growable) or full (monolithicFlat) for vmdk.');
+    if (prealloc === 'metadata') throw new FieldRefusal('preallocation', 'vmdk has no metadata-only preallocation.', 'Use off (growable) or full (monolithicFlat) for vmdk.');
   } else if (format === 'raw' && prealloc === 'metadata') {
-    throw new UserError('A raw image has no metadata to preallocate.', 'Use off (sparse), falloc or full for raw.');
+    throw new FieldRefusal('preallocation', 'A raw image has no metadata to preallocate.', 'Use off (sparse), falloc or full for raw.');
   } else if (prealloc !== 'off') {
     create.preallocation = prealloc;
   }
@@ -175,7 +185,7 @@ export interface DetachFacts {
 
 export function planDetach(host: HostContext, guest: string, target: string, facts: DetachFacts): Plan {
   const persistent = getSettings(parseDomainXml(facts.inactiveXml)).disks.some((d) => d.target === target);
-  const running = facts.guest.state !== 'shut off';
+  const running = isActive(facts.guest.state);
   const disk = facts.guest.disks.find((d) => d.target === target);
   if (!disk && !persistent) {
     const known = facts.guest.disks.map((d) => d.target);

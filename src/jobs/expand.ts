@@ -30,6 +30,7 @@ import {
   vmdkWorkNames,
 } from '../model/expandPlan.js';
 import { growInstructions, instructionsFileName } from '../model/growInstructions.js';
+import { isActive } from '../model/guest.js';
 import type { Plan } from '../model/plan.js';
 import { formatBytesLong } from '../model/units.js';
 import { UserError } from '../model/userError.js';
@@ -98,7 +99,7 @@ export async function gatherExpandFacts(host: HostContext, path: string, opts: G
   }
   if ((await existingPaths(exec, [path])).length === 0) return base;
   const [guest, env] = await Promise.all([guestUsing(host, path, signal), guestfsEnv(exec, signal)]);
-  const online = guest !== null && guest.state !== 'shut off';
+  const online = guest !== null && isActive(guest.state);
   // The untrusted-image gate reads the format (qemu-img never probes) and refuses an image naming files outside its directory.
   const { format } = await inspectUntrustedImage(exec, path, { allowBlock: true, signal });
   const i = await info(exec, path, { format, forceShare: online });
@@ -124,7 +125,7 @@ export async function gatherExpandFacts(host: HostContext, path: string, opts: G
 
 /** Whether growing the guest side offline needs a look inside the image (one libguestfs launch, 15–60 s). */
 function wantsInspection(facts: ExpandFacts): boolean {
-  const online = facts.guest !== null && facts.guest.state !== 'shut off';
+  const online = facts.guest !== null && isActive(facts.guest.state);
   return facts.image !== null && !online && ['raw', 'qcow2', 'vmdk'].includes(facts.image.format);
 }
 

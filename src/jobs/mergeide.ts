@@ -21,6 +21,7 @@ import { existingPaths } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml } from '../host/virsh.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import { attachIso, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { isActive } from '../model/guest.js';
 import { gfScript, gfWord } from '../model/guestfishWords.js';
 import {
   CONTROL_SET_RE,
@@ -42,7 +43,7 @@ import {
   virtioKeys,
 } from '../model/mergeide.js';
 import type { Plan, PlanStep } from '../model/plan.js';
-import { UserError } from '../model/userError.js';
+import { FieldRefusal, UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 const MARK = '@@virtdeck-mi@@';
@@ -442,8 +443,8 @@ async function windows8Advice(exec: Executor, guest: string, virtioIso: string, 
 export async function prepareOffline(host: HostContext, input: MergeIdeInput, signal?: AbortSignal): Promise<PreparedMergeIde> {
   const exec = host.sysExec;
   const state = await domState(host, input.guest);
-  if (state !== 'shut off') {
-    throw new UserError(`${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`, 'mode');
+  if (isActive(state)) {
+    throw new FieldRefusal('mode', `${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`);
   }
   const { disks } = await guestDisks(host, input.guest);
   if (disks.length === 0) throw new UserError(`${input.guest} has no disks.`, 'Attach the Windows system disk first.');
@@ -510,14 +511,14 @@ export async function prepareIso(host: HostContext, input: MergeIdeInput): Promi
   const { xml, disks } = await guestDisks(host, input.guest);
   const first = disks[0]?.path;
   const iso = input.isoPath ?? join(first ? dirname(first) : '/var/lib/libvirt/images', `${input.guest}-mergeide.iso`);
-  if (!iso.startsWith('/')) throw new UserError(`The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.', 'isoPath');
+  if (!iso.startsWith('/')) throw new FieldRefusal('isoPath', `The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.');
   if ((await existingPaths(host.sysExec, [iso])).length > 0) {
-    throw new UserError(`${iso} already exists.`, 'Remove it, or choose another path for the ISO.', 'isoPath');
+    throw new FieldRefusal('isoPath', `${iso} already exists.`, 'Remove it, or choose another path for the ISO.');
   }
   const newXml = serializeDomainXml(attachIso(parseDomainXml(xml), iso));
   const facts: IsoFacts = { guest: input.guest, iso, oldXml: xml, newXml, stamp: stampNow() };
   const state = await domState(host, input.guest);
-  const warnings = state === 'shut off' ? [] : [`${input.guest} is ${state}: the CD-ROM appears at its next start (the persistent definition is changed).`];
+  const warnings = !isActive(state) ? [] : [`${input.guest} is ${state}: the CD-ROM appears at its next start (the persistent definition is changed).`];
   return { mode: 'iso', facts, plan: planMergeIdeIso(facts), warnings };
 }
 

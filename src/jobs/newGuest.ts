@@ -183,6 +183,8 @@ export class NewGuestFailed extends HostError {
 export interface RunNewGuestOptions {
   start: boolean;
   onProgress?: (p: NewGuestProgress) => void;
+  /** The runner's own events, for a job view that folds them itself (store/jobs). */
+  onEvent?: (e: RunnerEvent) => void;
   signal?: AbortSignal;
 }
 
@@ -225,11 +227,15 @@ export async function runNewGuest(host: HostContext, spec: NewGuestSpec, opts: R
   const xmlDir = mkdtempSync(join(tmpdir(), 'virtdeck-new-'));
   try {
     const plan = planNewGuest(check.spec, { uri: host.uri, start: opts.start, xmlFile: domainXmlFile(check.spec.name, xmlDir) });
+    const report = progressReporter(plan.steps.length, opts.onProgress);
     const result = await runPlan(plan, {
       host,
       stateDir: stateDir(),
       signal: opts.signal,
-      onEvent: progressReporter(plan.steps.length, opts.onProgress),
+      onEvent: (e) => {
+        report(e);
+        opts.onEvent?.(e);
+      },
     });
     if (result.state === 'done') return { name: check.spec.name, started: opts.start, plan };
     // A cancel between steps stops the runner without an error of its own.

@@ -10,6 +10,7 @@ import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { HostContext } from '../host/hostContext.js';
 import { type GuestRow, listGuests } from '../host/virsh.js';
 import { isOverlayPath } from '../model/backupPlan.js';
+import { isActive } from '../model/guest.js';
 import type { PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { commitOverlay } from './backup.js';
@@ -96,7 +97,7 @@ export function overlayItems(guests: GuestRow[], jobs: JobRecoveryItem[] = []): 
     g.disks
       .filter((d) => isOverlayPath(d.source) && !owned.has(g.name))
       .map((d) => {
-        const running = g.state !== 'shut off';
+        const running = isActive(g.state);
         const overlay = d.source as string;
         return {
           kind: 'overlay' as const,

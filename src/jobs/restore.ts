@@ -16,6 +16,7 @@ import {
   getSettings,
   parseDomainXml,
   serializeDomainXml,
+  setDiskSource,
   setDomainType,
   setMac,
   setName,
@@ -23,6 +24,7 @@ import {
   type XmlElement,
 } from '../model/domainXml.js';
 import { userText } from '../model/fileIdentity.js';
+import { isActive } from '../model/guest.js';
 import { checkGuestName } from '../model/guestName.js';
 import { randomMac } from '../model/mac.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
@@ -159,18 +161,10 @@ function diskElements(doc: DomainDoc): XmlElement[] {
 
 /** Pure: points the disk with this target at a standalone image (no backing chain), in a copy. */
 export function pointDiskAt(doc: DomainDoc, target: string, path: string, format: string): DomainDoc {
-  const copy = structuredClone(doc);
-  const disk = diskElements(copy).find((d) => firstChild(d, 'target')?.attrs.dev === target);
-  if (!disk) throw new UserError(`The backed-up definition has no disk ${target}.`, 'The run is inconsistent; verify it.');
-  disk.attrs.type = 'file';
-  disk.children = disk.children.filter((c) => c.kind !== 'element' || (c.name !== 'backingStore' && c.name !== 'source'));
-  const driverIndex = disk.children.findIndex((c) => c.kind === 'element' && c.name === 'driver');
-  const source: XmlElement = { kind: 'element', name: 'source', attrs: { file: path }, children: [] };
-  disk.children.splice(driverIndex + 1, 0, source);
-  const driver = firstChild(disk, 'driver');
-  if (driver) driver.attrs.type = format;
-  else disk.children.unshift({ kind: 'element', name: 'driver', attrs: { name: 'qemu', type: format }, children: [] });
-  return copy;
+  if (!diskElements(doc).some((d) => firstChild(d, 'target')?.attrs.dev === target)) {
+    throw new UserError(`The backed-up definition has no disk ${target}.`, 'The run is inconsistent; verify it.');
+  }
+  return setDiskSource(doc, target, path, format);
 }
 
 /** Pure: drops disks (device=disk) whose target is not in `keep`: a copy must not share the original's other disks. */
@@ -234,7 +228,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
     checkGuestName(name);
     if (!req.toDir?.startsWith('/')) throw new UserError('A restore as a new guest needs a directory for its disks.', 'Add --to DIR, e.g. --to /var/lib/libvirt/images.');
     if (facts.guestNames.includes(name)) throw new UserError(`A guest named ${name} already exists.`, 'Choose another name with --as, or restore over the guest itself (leave out --as).');
-  } else if (facts.current && facts.current.state !== 'shut off') {
+  } else if (facts.current && isActive(facts.current.state)) {
     throw new UserError(`${name} is ${facts.current.state}; a guest is restored only while it is shut off.`, `Shut it down first: virtdeck guest shutdown ${name}.`);
   }
 

@@ -6,6 +6,7 @@ import { info as qemuImgInfo } from '../host/qemuImg.js';
 import { listSnapshots } from '../host/snapshots.js';
 import { defineXml, domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
+import { isActive } from '../model/guest.js';
 import type { Plan } from '../model/plan.js';
 import {
   type CommitDiskArgs,
@@ -20,8 +21,6 @@ import {
 import { UserError } from '../model/userError.js';
 import { privateTempFile } from './privateTemp.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
-
-const ACTIVE: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
 
 function noSuchGuest(host: HostContext, guest: string): UserError {
   return new UserError(`There is no guest named "${guest}" on ${host.uri}.`, 'Run `virtdeck guest list` to see the names (they are case-sensitive).');
@@ -38,7 +37,7 @@ export async function gatherSnapshotFacts(host: HostContext, guest: string): Pro
   }
   const [inactiveXml, liveXml, snapshots] = await Promise.all([
     dumpXml(host, guest, { inactive: true }),
-    ACTIVE.includes(state) ? dumpXml(host, guest) : Promise.resolve(null),
+    isActive(state) ? dumpXml(host, guest) : Promise.resolve(null),
     listSnapshots(host, guest),
   ]);
   const disks = summarizeDomainXml(liveXml ?? inactiveXml).disks;
@@ -138,7 +137,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function commitDisk(host: HostContext, a: CommitDiskArgs, signal?: AbortSignal): Promise<void> {
   const state = await domState(host, a.guest);
-  const active = ACTIVE.includes(state);
+  const active = isActive(state);
   const live = diskSource(await dumpXml(host, a.guest, active ? {} : { inactive: true }), a.target);
   if (live !== a.base) {
     if (live !== a.overlay) {

@@ -7,9 +7,11 @@
  * an overlay) has an undo that is safe on a partial result.
  */
 import { type BackupKind, type BackupMethod, type CatalogRun, type Consistency, chainOf, DOMAIN_XML_NAME, MANIFEST_NAME, PARTIAL_SUFFIX, runDirName } from './backupManifest.js';
-import { childElements, domainRoot, firstChild, parseDomainXml, serializeDomainXml } from './domainXml.js';
+import { getSettings, parseDomainXml, serializeDomainXml, setDiskSource } from './domainXml.js';
+import { isActive } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
+import { escapeXml } from './xmlText.js';
 
 export const BACKUP_JOB_KIND = 'backup';
 export const CHECKPOINT_PREFIX = 'virtdeck-';
@@ -182,7 +184,7 @@ export function decideBackup(f: GuestFacts, o: Pick<BackupOptions, 'now' | 'full
   if (f.disks.length === 0) {
     throw new UserError(`The guest ${f.name} has no disk that can be backed up.`, 'Nothing to back up: attach a file or block disk, or leave it out of the run.');
   }
-  if (f.state === 'shut off') {
+  if (!isActive(f.state)) {
     return { method: 'offline-copy', kind: 'full', consistency: 'offline', parent: null, baseCheckpoint: null, newCheckpoint: null, note: null };
   }
   if (!LIVE_STATES.includes(f.state)) {
@@ -210,24 +212,20 @@ export function describeDecision(d: BackupDecision): string {
   return `${kind}, ${how}, ${d.consistency}${d.note ? ` — ${d.note}` : ''}`;
 }
 
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-}
-
 export function backupXml(disks: { target: string; file: string }[], incremental: string | null): string {
   const lines = ["<domainbackup mode='push'>"];
-  if (incremental) lines.push(`  <incremental>${xmlEscape(incremental)}</incremental>`);
+  if (incremental) lines.push(`  <incremental>${escapeXml(incremental)}</incremental>`);
   lines.push('  <disks>');
   for (const d of disks) {
-    lines.push(`    <disk name='${xmlEscape(d.target)}' backup='yes' type='file'><target file='${xmlEscape(d.file)}'/><driver type='qcow2'/></disk>`);
+    lines.push(`    <disk name='${escapeXml(d.target)}' backup='yes' type='file'><target file='${escapeXml(d.file)}'/><driver type='qcow2'/></disk>`);
   }
   lines.push('  </disks>', '</domainbackup>', '');
   return lines.join('\n');
 }
 
 export function checkpointXml(name: string, targets: string[], description: string): string {
-  const disks = targets.map((t) => `    <disk name='${xmlEscape(t)}' checkpoint='bitmap'/>`);
-  return [`<domaincheckpoint>`, `  <name>${xmlEscape(name)}</name>`, `  <description>${xmlEscape(description)}</description>`, '  <disks>', ...disks, '  </disks>', '</domaincheckpoint>', ''].join('\n');
+  const disks = targets.map((t) => `    <disk name='${escapeXml(t)}' checkpoint='bitmap'/>`);
+  return [`<domaincheckpoint>`, `  <name>${escapeXml(name)}</name>`, `  <description>${escapeXml(description)}</description>`, '  <disks>', ...disks, '  </disks>', '</domaincheckpoint>', ''].join('\n');
 }
 
 export interface PlannedDisk {
@@ -494,15 +492,8 @@ export function expectedTargetBytes(d: BackupDecision, target: string, virtualSi
  */
 export function pointDiskAt(xml: string, target: string, base: string, baseFormat: string): string {
   const doc = parseDomainXml(xml);
-  const root = domainRoot(doc);
-  const devices = firstChild(root, 'devices');
-  const disk = devices && childElements(devices, 'disk').find((d) => firstChild(d, 'target')?.attrs.dev === target);
+  const disk = getSettings(doc).disks.find((d) => d.target === target);
   if (!disk) throw new UserError(`The guest has no disk ${target}.`, 'Check the target name (virsh domblklist GUEST).');
-  const source = firstChild(disk, 'source');
-  if (!source) throw new UserError(`The disk ${target} has no source.`, 'Nothing to point back.');
-  source.attrs = { ...source.attrs, file: base };
-  const driver = firstChild(disk, 'driver');
-  if (driver) driver.attrs = { ...driver.attrs, type: baseFormat };
-  disk.children = disk.children.filter((c) => c.kind !== 'element' || c.name !== 'backingStore');
-  return serializeDomainXml(doc);
+  if (disk.source === null) throw new UserError(`The disk ${target} has no source.`, 'Nothing to point back.');
+  return serializeDomainXml(setDiskSource(doc, target, base, baseFormat));
 }

@@ -6,20 +6,22 @@
  * compared with the source, then hard-linked into place (`ln` never overwrites), so the original
  * is untouched until the copy is verified and every step can be undone after a kill -9.
  */
-import { shellQuote } from '../host/exec.js';
+
 import {
   childElements,
   type DiskBus,
   type DomainDoc,
   domainRoot,
-  el,
   firstChild,
   parseDomainXml,
   serializeDomainXml,
   setDiskBus,
+  setDiskSource,
   type XmlElement,
 } from './domainXml.js';
+import { isActive } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
+import { shellQuote } from './shellQuote.js';
 import { formatBytes } from './units.js';
 import { UserError } from './userError.js';
 import { type DirState, writableDirProblem } from './writableDir.js';
@@ -274,7 +276,7 @@ export function checkConvert(req: ConvertRequest, facts: ConvertFacts): ConvertC
   if (sameOptions(src, req.target)) {
     refusals.push(new UserError(`${src.path} already is ${src.format}${Object.keys(req.target.options).length ? ' with these options' : ''}; there is nothing to convert.`, 'Pick another target format or options.'));
   }
-  const running = src.users.filter((u) => u.state !== 'shut off');
+  const running = src.users.filter((u) => isActive(u.state));
   if (running.length > 0) {
     const names = running.map((u) => u.guest).join(', ');
     const as = running.filter((u) => u.source && u.source !== src.path).map((u) => `${u.guest} names it ${u.source}`);
@@ -336,15 +338,10 @@ export function repointXml(xml: string, rp: RepointRequest, newPath: string, new
   if (index < 0) throw new UserError(`${rp.guest} has no disk "${rp.target}".`, "Pick the target shown in the guest's disk list.");
   const doc = rp.bus ? setDiskBus(before, rp.target, rp.bus) : structuredClone(before);
   const disk = disksIn(doc)[index] as XmlElement;
-  const source = firstChild(disk, 'source');
-  if (!source || source.attrs.file !== oldPath) {
+  if (firstChild(disk, 'source')?.attrs.file !== oldPath) {
     throw new UserError(`${rp.guest}'s disk ${rp.target} is not the file ${oldPath}.`, 'Repoint the disk that uses this image.');
   }
-  source.attrs = { ...source.attrs, file: newPath };
-  const driver = firstChild(disk, 'driver');
-  if (driver) driver.attrs = { ...driver.attrs, type: newFormat };
-  else disk.children.unshift(el('driver', { name: 'qemu', type: newFormat }));
-  return serializeDomainXml(doc);
+  return serializeDomainXml(setDiskSource(doc, firstChild(disk, 'target')?.attrs.dev ?? rp.target, newPath, newFormat));
 }
 
 // ---------------------------------------------------------------------------------------------

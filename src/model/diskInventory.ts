@@ -3,8 +3,8 @@
  * image directories, and the cached qemu-img facts per file) merged into one row per image, with
  * the things an admin should know as sentences. No I/O here; jobs/diskInventory.ts gathers.
  */
-import type { GuestRow } from '../host/virsh.js';
 import type { IdentityMap } from './fileIdentity.js';
+import { type GuestRow, isActive } from './guest.js';
 import { formatBytesLong } from './units.js';
 
 /** Where virtdeck heard of an image; one image can be known several ways. */
@@ -119,8 +119,6 @@ export interface InventoryInput {
 /** Image file suffixes the directory scan looks for. */
 export const IMAGE_SUFFIXES = ['qcow2', 'raw', 'img', 'vmdk', 'vdi', 'vhd', 'vhdx', 'iso'];
 
-const ACTIVE_STATES = new Set(['running', 'idle', 'paused', 'in shutdown', 'pmsuspended']);
-
 /** Names backups and snapshot tools give overlays they mean to remove again. */
 const OVERLAY_NAME = /\.virtdeck-overlay|\.vd-overlay/;
 
@@ -159,7 +157,7 @@ function guestUses(guests: GuestRow[]): Map<string, GuestUse[]> {
     for (const d of g.disks) {
       if (!d.source) continue;
       const list = uses.get(d.source) ?? [];
-      list.push({ guest: g.name, target: d.target, bus: d.bus, device: d.device, format: d.format, running: ACTIVE_STATES.has(g.state) });
+      list.push({ guest: g.name, target: d.target, bus: d.bus, device: d.device, format: d.format, running: isActive(g.state) });
       uses.set(d.source, list);
     }
   }

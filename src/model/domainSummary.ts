@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { readDiskBus, readMemoryKiB, readVcpus } from './domainReaders.js';
 import { UserError } from './userError.js';
 import { decodeEntities, refuseDoctype } from './xmlText.js';
 
@@ -61,23 +62,6 @@ const parser = new XMLParser({
   isArray: (name) => ['disk', 'interface', 'graphics', 'serial', 'console', 'listen'].includes(name),
 });
 
-const UNIT_TO_KIB: Record<string, number> = {
-  b: 1 / 1024,
-  bytes: 1 / 1024,
-  k: 1,
-  kib: 1,
-  kb: 1000 / 1024,
-  m: 1024,
-  mib: 1024,
-  mb: 1_000_000 / 1024,
-  g: 1024 ** 2,
-  gib: 1024 ** 2,
-  gb: 1e9 / 1024,
-  t: 1024 ** 3,
-  tib: 1024 ** 3,
-  tb: 1e12 / 1024,
-};
-
 function node(v: unknown): Node {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : {};
 }
@@ -101,12 +85,6 @@ function text(v: unknown): string | null {
   return typeof t === 'string' || typeof t === 'number' ? decodeEntities(String(t), SOURCE) : null;
 }
 
-function sizeKiB(v: unknown): number {
-  const amount = Number(text(v) ?? 0);
-  const unit = (attr(node(v), 'unit') ?? 'KiB').toLowerCase();
-  return Math.round(amount * (UNIT_TO_KIB[unit] ?? 1));
-}
-
 function diskOf(d: Node): GuestDisk {
   const src = node(d.source);
   const device = attr(d, 'device') ?? 'disk';
@@ -118,10 +96,11 @@ function diskOf(d: Node): GuestDisk {
     attr(src, 'dev') ??
     (pool && volume ? `${pool}/${volume}` : null) ??
     (attr(src, 'protocol') ? `${attr(src, 'protocol')}:${attr(src, 'name') ?? ''}` : null);
+  const dev = attr(target, 'dev') ?? '';
   return {
-    target: attr(target, 'dev') ?? '',
+    target: dev,
     device: (['disk', 'cdrom', 'floppy', 'lun'].includes(device) ? device : 'disk') as GuestDisk['device'],
-    bus: attr(target, 'bus') ?? '',
+    bus: readDiskBus(attr(target, 'bus'), dev),
     source,
     format: attr(node(d.driver), 'type'),
   };
@@ -188,15 +167,15 @@ export function summarizeDomainXml(xml: string): DomainSummary {
     throw new UserError('This is not a libvirt domain XML: <domain> with <name> and <uuid> expected.', FIX);
   }
   const devices = node(dom.devices);
-  const vcpu = node(dom.vcpu);
+  const memory = dom.memory ?? dom.currentMemory;
   const id = attr(dom, 'id');
   return {
     name,
     uuid,
     id: id !== null && Number(id) >= 0 ? Number(id) : null,
-    vcpus: Number(attr(vcpu, 'current') ?? text(dom.vcpu) ?? 1),
+    vcpus: readVcpus(text(dom.vcpu), attr(node(dom.vcpu), 'current')).current,
     // The configured size, not the balloon's current one: it is what the guest may claim.
-    memoryKiB: sizeKiB(dom.memory ?? dom.currentMemory),
+    memoryKiB: readMemoryKiB(text(memory), attr(node(memory), 'unit')),
     disks: list(devices.disk).map(diskOf),
     nics: list(devices.interface).map(nicOf),
     vnc: vncOf(list(devices.graphics)),

@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { readDiskBus, readMemoryKiB, readVcpus, type VcpuCount } from './domainReaders.js';
 import { checkGuestName } from './guestName.js';
 import { parseMac } from './mac.js';
 import { libvirtScaledToBytes } from './units.js';
 import { UserError } from './userError.js';
-import { decodeEntities, refuseDoctype } from './xmlText.js';
+import { decodeEntities, escapeXml, refuseDoctype, XML_ESCAPES } from './xmlText.js';
 
 /**
  * libvirt domain XML: parse, edit, serialize. A no-op round trip keeps every element, attribute,
@@ -13,7 +14,9 @@ import { decodeEntities, refuseDoctype } from './xmlText.js';
  *
  * Whitespace between elements is not kept; the serializer re-indents in libvirt's own style
  * (two spaces, single-quoted attributes, `<x/>` for empty elements; double quotes inside
- * <metadata>, which libvirt hands to libxml2), so `virsh dumpxml` output comes back byte-identical.
+ * <metadata>, which libvirt hands to libxml2), so `virsh dumpxml` output comes back byte-identical
+ * (but for an apostrophe in a <metadata> attribute, written &apos;: see XML_ESCAPES in xmlText.ts).
+ * New guests are built on the same tree (domainBuild.ts), so one serializer writes all domain XML.
  *
  * Edits never mutate their input: each returns a new document. Autostart is not part of the XML
  * (libvirt keeps it as a symlink, set with `virsh autostart`), so there is no edit for it here.
@@ -143,34 +146,9 @@ export function parseDomainXml(xml: string, opts: ParseXmlOptions = {}): DomainD
 
 // ---------------------------------------------------------------- serialize
 
-function escapeXml(text: string, chars: RegExp): string {
-  return text.replace(chars, (c) => {
-    switch (c) {
-      case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
-      case '&':
-        return '&amp;';
-      case "'":
-        return '&apos;';
-      case '"':
-        return '&quot;';
-      default:
-        return `&#${c.codePointAt(0)};`;
-    }
-  });
-}
-
-// libvirt's virBufferEscapeString escapes all five everywhere; libxml2 (used for <metadata>)
-// escapes fewer, and control characters only inside attributes.
-const LIBVIRT_ESCAPES = /[<>&'"]/g;
-const LIBXML_TEXT_ESCAPES = /[<>&\r]/g;
-const LIBXML_ATTR_ESCAPES = /[<>&"\n\r\t]/g;
-
 function formatAttrs(attrs: Record<string, string>, libxml: boolean): string {
   const quote = libxml ? '"' : "'";
-  const chars = libxml ? LIBXML_ATTR_ESCAPES : LIBVIRT_ESCAPES;
+  const chars = libxml ? XML_ESCAPES.libxmlAttr : XML_ESCAPES.libvirt;
   return Object.entries(attrs)
     .map(([k, v]) => ` ${k}=${quote}${escapeXml(v, chars)}${quote}`)
     .join('');
@@ -179,7 +157,7 @@ function formatAttrs(attrs: Record<string, string>, libxml: boolean): string {
 function formatInline(node: XmlNode, libxml: boolean): string {
   switch (node.kind) {
     case 'text':
-      return escapeXml(node.text, libxml ? LIBXML_TEXT_ESCAPES : LIBVIRT_ESCAPES);
+      return escapeXml(node.text, libxml ? XML_ESCAPES.libxmlText : XML_ESCAPES.libvirt);
     case 'cdata':
       return `<![CDATA[${node.text}]]>`;
     case 'comment':
@@ -334,14 +312,6 @@ function nicSource(nic: XmlElement): string | null {
   return source.attrs.bridge ?? source.attrs.network ?? source.attrs.dev ?? source.attrs.path ?? null;
 }
 
-/** The bus libvirt would assume from the name when <target> has no bus attribute. */
-function busFromTarget(dev: string): string {
-  if (dev.startsWith('vd')) return 'virtio';
-  if (dev.startsWith('hd')) return 'ide';
-  if (dev.startsWith('fd')) return 'fdc';
-  if (dev.startsWith('sd')) return 'scsi';
-  return 'unknown';
-}
 
 function diskSource(disk: XmlElement): string | null {
   const s = firstChild(disk, 'source');
@@ -357,7 +327,7 @@ function diskSettings(disk: XmlElement): DiskSettings {
   return {
     target: dev,
     device: disk.attrs.device ?? 'disk',
-    bus: attr(target, 'bus') ?? busFromTarget(dev),
+    bus: readDiskBus(attr(target, 'bus'), dev),
     source: diskSource(disk),
     format: attr(firstChild(disk, 'driver'), 'type'),
   };
@@ -392,9 +362,15 @@ function bootOrderOf(root: XmlElement): BootDevice[] {
   return [...new Set(ordered)];
 }
 
+/** vCPUs online and configured; DomainSettings.vcpus (and the guest list) show the online count. */
+export function vcpuCount(doc: DomainDoc): VcpuCount {
+  const vcpu = firstChild(domainRoot(doc), 'vcpu');
+  return readVcpus(textOf(vcpu), vcpu?.attrs.current);
+}
+
 export function getSettings(doc: DomainDoc): DomainSettings {
   const root = domainRoot(doc);
-  const memory = firstChild(root, 'memory');
+  const memory = firstChild(root, 'memory') ?? firstChild(root, 'currentMemory');
   const vnc = firstVnc(root);
   const vncListen = vnc ? (vnc.attrs.listen ?? attr(firstChild(vnc, 'listen'), 'address')) : null;
   const vncPort = vnc ? Number(vnc.attrs.port ?? -1) : -1;
@@ -402,8 +378,9 @@ export function getSettings(doc: DomainDoc): DomainSettings {
     name: textOf(firstChild(root, 'name')) ?? '',
     uuid: textOf(firstChild(root, 'uuid')),
     type: root.attrs.type ?? '',
-    memoryKiB: memory ? libvirtScaledToBytes(textOf(memory) ?? '', memory.attrs.unit) / 1024 : 0,
-    vcpus: Number(textOf(firstChild(root, 'vcpu')) ?? 1),
+    // The configured size, not the balloon's current one: it is what the guest may claim.
+    memoryKiB: readMemoryKiB(textOf(memory), memory?.attrs.unit),
+    vcpus: vcpuCount(doc).current,
     nics: interfacesOf(root).map((nic, index) => ({
       index,
       mac: attr(firstChild(nic, 'mac'), 'address'),
@@ -711,8 +688,8 @@ function checkAbsolute(path: string, what: string): void {
   }
 }
 
-function sourceFor(path: string): { type: string; source: XmlElement } {
-  // A block device is a <source dev=…> of a type='block' disk; everything else is a file.
+/** The disk type and <source> for a path: a block device is a <source dev=…> of a type='block' disk; everything else is a file. */
+export function diskSourceFor(path: string): { type: 'file' | 'block'; source: XmlElement } {
   return path.startsWith('/dev/')
     ? { type: 'block', source: el('source', { dev: path }) }
     : { type: 'file', source: el('source', { file: path }) };
@@ -739,7 +716,7 @@ export function attachIso(doc: DomainDoc, isoPath: string, opts: AttachIsoOption
   const { doc: copy, root } = editable(doc);
   const cdroms = disksOf(root).filter((d) => d.attrs.device === 'cdrom');
   const empty = cdroms.find((d) => diskSource(d) === null && (!opts.bus || diskSettings(d).bus === opts.bus));
-  const { type, source } = sourceFor(isoPath);
+  const { type, source } = diskSourceFor(isoPath);
   if (empty) {
     empty.attrs.type = type;
     removeChildren(empty, (e) => e.name === 'source');
@@ -796,6 +773,34 @@ export function setDiskBus(doc: DomainDoc, target: string, bus: string): DomainD
   return copy;
 }
 
+/**
+ * Points the disk at `target` at another image (a restored copy, a converted image, a snapshot
+ * overlay or the file under one). The disk's type and <source> follow the path; the old <source>
+ * is replaced whole, since what it said (its attributes, a seclabel) was about the old file, and a
+ * restore must not carry a run's hostile attributes over. The driver keeps its options and gets
+ * the new format; <backingStore> goes, because it described the old file's chain (libvirt probes
+ * the new one).
+ */
+export function setDiskSource(doc: DomainDoc, target: string, path: string, format: string): DomainDoc {
+  checkAbsolute(path, 'disk image');
+  // Not the list addDisk offers: a base or a backed-up disk may be in any format qemu reads (luks…).
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(format)) {
+    throw new UserError(`"${format}" is not a disk image format name.`, `Use the format qemu-img info reports, e.g. ${DISK_FORMATS.join(', ')}.`);
+  }
+  const { doc: copy, root } = editable(doc);
+  const disk = diskByTarget(root, target);
+  const { type, source } = diskSourceFor(path);
+  disk.attrs = { ...disk.attrs, type };
+  const at = disk.children.findIndex((c) => c.kind === 'element' && c.name === 'source');
+  if (at >= 0) disk.children[at] = source;
+  else insertAfter(disk, source, ['driver']);
+  removeChildren(disk, (e) => e.name === 'backingStore' || (e.name === 'source' && e !== source));
+  const driver = firstChild(disk, 'driver');
+  if (driver) driver.attrs = { ...driver.attrs, type: format };
+  else disk.children.unshift(el('driver', { name: 'qemu', type: format }));
+  return copy;
+}
+
 export interface NewDisk {
   source: string;
   format: string;
@@ -839,7 +844,7 @@ export function addDisk(doc: DomainDoc, disk: NewDisk): DomainDoc {
   }
   const devices = devicesOf(root);
   if (bus === 'scsi') ensureScsiController(devices);
-  const { type, source } = sourceFor(disk.source);
+  const { type, source } = diskSourceFor(disk.source);
   const children: XmlNode[] = [el('driver', { name: 'qemu', type: disk.format }), source, el('target', { dev, bus })];
   if (device === 'cdrom') children.push(el('readonly'));
   insertDisk(devices, el('disk', { type, device }, children));

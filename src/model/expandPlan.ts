@@ -17,9 +17,10 @@
  *   `.virtdeck-orig` folder, and is not touched before the new image is verified.
  */
 import { posix } from 'node:path';
-import { shellQuote } from '../host/exec.js';
+import { type GuestState, isActive } from './guest.js';
 import { isPlainDevice } from './guestfishWords.js';
 import type { Plan, PlanStep } from './plan.js';
+import { shellQuote } from './shellQuote.js';
 import { shown } from './shown.js';
 import { formatBytesLong, parseSize } from './units.js';
 import { UserError } from './userError.js';
@@ -51,11 +52,9 @@ export interface ImageFacts {
   freeBytes: number;
 }
 
-export type GuestStateWord = 'running' | 'idle' | 'paused' | 'in shutdown' | 'shut off' | 'crashed' | 'pmsuspended' | 'unknown';
-
 export interface GuestUse {
   name: string;
-  state: GuestStateWord;
+  state: GuestState;
   /** The disk's target in that guest (vda, sda, hda). */
   target: string;
   /** The guest's own name for the image when it reaches it another way (a symlink, a hard link, a bind mount). */
@@ -436,7 +435,7 @@ export interface ExpandAssessment {
   refusal: UserError | null;
 }
 
-const ONLINE: GuestStateWord[] = ['running', 'idle', 'paused'];
+const ONLINE: GuestState[] = ['running', 'idle', 'paused'];
 const MIB = 1024 * 1024;
 
 /** Names beside the image that the vmdk route uses: a work folder and the keep-original folder. */
@@ -526,7 +525,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
 
   const online = facts.guest !== null && ONLINE.includes(facts.guest.state);
   if (!facts.guest) checks.push({ ok: true, text: 'no guest uses this image' });
-  else if (facts.guest.state === 'shut off') checks.push({ ok: true, text: `${facts.guest.name} is shut off` });
+  else if (!isActive(facts.guest.state)) checks.push({ ok: true, text: `${facts.guest.name} is shut off` });
   else if (online) checks.push({ ok: true, text: `${facts.guest.name} is ${facts.guest.state}: grown online (virsh blockresize)` });
   else {
     checks.push({ ok: false, text: `${facts.guest.name} is ${facts.guest.state}` });

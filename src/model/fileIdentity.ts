@@ -5,7 +5,7 @@
  * major:minor for block devices (two device nodes of one disk share it, not their inode).
  * host/fileIdentity.ts reads these; this module only compares and parses.
  */
-import type { GuestRow, GuestState } from '../host/virsh.js';
+import { type GuestRow, type GuestState, isActive } from './guest.js';
 
 export type FileKind = 'file' | 'dir' | 'block' | 'other';
 
@@ -87,7 +87,7 @@ export function usersOf(path: string, guests: GuestRow[], ids: IdentityMap): Ima
   for (const g of guests) {
     for (const d of g.disks) {
       if (!d.source || !sameFile(path, d.source, ids)) continue;
-      users.push({ guest: g.name, state: g.state, running: g.state !== 'shut off', target: d.target, device: d.device, bus: d.bus, format: d.format, source: d.source });
+      users.push({ guest: g.name, state: g.state, running: isActive(g.state), target: d.target, device: d.device, bus: d.bus, format: d.format, source: d.source });
     }
   }
   return users;

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import rulesFile from '../../assets/host-checks.json' with { type: 'json' };
 import type { GuestDisk, GuestNic } from './domainSummary.js';
+import { isActive } from './guest.js';
 import { formatBytesLong as formatBytes } from './units.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -398,8 +399,6 @@ function withGuests(p: HostProbes, run: (g: GuestProbe[]) => Outcome[]): Outcome
   return 'error' in p.guests ? unknown(p.guests.error) : run(p.guests.value);
 }
 
-const RUNNING = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
-
 const guestsCdrom: Evaluator = (_r, p) =>
   withGuests(p, (guests) => {
     const items: Record<string, string>[] = [];
@@ -407,7 +406,7 @@ const guestsCdrom: Evaluator = (_r, p) =>
     for (const g of guests) {
       for (const d of g.disks) {
         if (d.device !== 'cdrom' || !d.source) continue;
-        items.push({ guest: g.name, target: d.target, live: RUNNING.includes(g.state) ? ' --live' : '' });
+        items.push({ guest: g.name, target: d.target, live: isActive(g.state) ? ' --live' : '' });
         text.push(`${g.name} (${d.target}: ${d.source.split('/').pop()})`);
       }
     }

@@ -1,3 +1,16 @@
+import {
+  diskDevice,
+  interfaceDevice,
+  libosinfoMetadata,
+  memballoonDevice,
+  type NicSpec,
+  renderDomain,
+  serialConsole,
+  tabletInput,
+  videoDevice,
+  vncGraphics,
+} from './domainBuild.js';
+import type { XmlElement } from './domainXml.js';
 import { guestNameProblem } from './guestName.js';
 import { parseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
@@ -44,7 +57,7 @@ export type SpecField = 'name' | 'os' | 'resources' | 'install' | 'storage' | 'n
 
 export class SpecProblem extends UserError {
   constructor(
-    override readonly field: SpecField,
+    readonly field: SpecField,
     sentence: string,
     fix: string,
   ) {
@@ -281,10 +294,6 @@ export function validateSpec(spec: NewGuestSpec, facts: NewGuestFacts): SpecProb
 
 // ---------------------------------------------------------------- XML
 
-function esc(text: string | number): string {
-  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
 const TARGET_PREFIX: Record<DiskBus, string> = { virtio: 'vd', sata: 'sd', ide: 'hd' };
 
 function targetName(bus: DiskBus | 'sata' | 'ide', index: number): string {
@@ -298,107 +307,49 @@ function diskFormatFor(disk: { path: string; format: string | null }): string {
   return disk.format;
 }
 
-/** The libvirt domain XML for the spec; every value is escaped. */
+/** The libvirt domain XML for the spec (model/domainBuild.ts escapes and checks every value). */
 export function buildDomainXml(spec: NewGuestSpec): string {
   const d = osDefaults(spec.osType, spec.variant, spec.domainType);
-  const lines: string[] = [];
-  const add = (indent: number, text: string) => lines.push(`${'  '.repeat(indent)}${text}`);
   const osinfo = libosinfoId(spec);
-
-  add(0, `<domain type='${esc(spec.domainType)}'>`);
-  add(1, `<name>${esc(spec.name)}</name>`);
-  if (osinfo) {
-    add(1, '<metadata>');
-    add(2, `<libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>`);
-    add(3, `<libosinfo:os id='${esc(osinfo)}'/>`);
-    add(2, '</libosinfo:libosinfo>');
-    add(1, '</metadata>');
-  }
-  add(1, `<memory unit='MiB'>${esc(spec.memoryMiB)}</memory>`);
-  add(1, `<currentMemory unit='MiB'>${esc(spec.memoryMiB)}</currentMemory>`);
-  add(1, `<vcpu placement='static'>${esc(spec.vcpus)}</vcpu>`);
-  add(1, '<os>');
-  add(2, `<type arch='x86_64' machine='${d.machine}'>hvm</type>`);
-  if (spec.install.kind === 'iso') add(2, `<boot dev='cdrom'/>`);
-  add(2, `<boot dev='hd'/>`);
-  add(1, '</os>');
-  add(1, '<features>');
-  add(2, '<acpi/>');
-  add(2, '<apic/>');
-  if (spec.osType === 'windows' && d.machine === 'pc') add(2, '<pae/>');
-  if (d.hyperv) {
-    add(2, `<hyperv mode='custom'>`);
-    add(3, `<relaxed state='on'/>`);
-    add(3, `<vapic state='on'/>`);
-    add(3, `<spinlocks state='on' retries='8191'/>`);
-    add(2, '</hyperv>');
-  }
-  add(1, '</features>');
-  // host-model only means something with KVM; under TCG QEMU's default CPU is the portable choice.
-  if (spec.domainType === 'kvm') add(1, `<cpu mode='host-model' check='partial'/>`);
-  add(1, `<clock offset='${d.clock}'>`);
-  add(2, `<timer name='rtc' tickpolicy='catchup'/>`);
-  add(2, `<timer name='pit' tickpolicy='delay'/>`);
-  add(2, `<timer name='hpet' present='no'/>`);
-  if (d.hyperv) add(2, `<timer name='hypervclock' present='yes'/>`);
-  add(1, '</clock>');
-  add(1, '<on_poweroff>destroy</on_poweroff>');
-  add(1, '<on_reboot>restart</on_reboot>');
-  add(1, '<on_crash>destroy</on_crash>');
-  add(1, '<devices>');
-
   const disks = guestDisks(spec);
-  disks.forEach((disk, i) => {
-    const type = disk.path.startsWith('/dev/') ? 'block' : 'file';
-    add(2, `<disk type='${type}' device='disk'>`);
-    add(3, `<driver name='qemu' type='${esc(diskFormatFor(disk))}'${d.diskBus === 'virtio' ? ` discard='unmap'` : ''}/>`);
-    add(3, `<source ${type === 'block' ? 'dev' : 'file'}='${esc(disk.path)}'/>`);
-    add(3, `<target dev='${targetName(d.diskBus, i)}' bus='${d.diskBus}'/>`);
-    add(2, '</disk>');
-  });
+  const devices: XmlElement[] = disks.map((disk, i) =>
+    diskDevice({
+      path: disk.path,
+      format: diskFormatFor(disk),
+      target: targetName(d.diskBus, i),
+      bus: d.diskBus,
+      driver: d.diskBus === 'virtio' ? { discard: 'unmap' } : {},
+    }),
+  );
   if (spec.install.kind === 'iso') {
     // The CD-ROM shares the bus with the disks when they are IDE or SATA, so it takes the next letter.
     const index = d.cdromBus === d.diskBus ? Math.max(disks.length, d.cdromBus === 'ide' ? 2 : 0) : 0;
-    add(2, `<disk type='file' device='cdrom'>`);
-    add(3, `<driver name='qemu' type='raw'/>`);
-    add(3, `<source file='${esc(spec.install.isoPath)}'/>`);
-    add(3, `<target dev='${targetName(d.cdromBus, index)}' bus='${d.cdromBus}'/>`);
-    add(3, '<readonly/>');
-    add(2, '</disk>');
+    devices.push(diskDevice({ device: 'cdrom', path: spec.install.isoPath, format: 'raw', target: targetName(d.cdromBus, index), bus: d.cdromBus }));
   }
-
   const net = spec.network;
-  const model = net.model ?? d.nicModel;
-  add(2, `<interface type='${net.kind}'>`);
-  if (net.kind === 'bridge') add(3, `<source bridge='${esc(net.source ?? '')}'/>`);
-  if (net.kind === 'network') add(3, `<source network='${esc(net.source ?? '')}'/>`);
-  add(3, `<mac address='${esc(parseMac(net.mac))}'/>`);
-  add(3, `<model type='${esc(model)}'/>`);
-  add(2, '</interface>');
-
-  if (spec.serial) {
-    add(2, `<serial type='pty'>`);
-    add(3, `<target port='0'/>`);
-    add(2, '</serial>');
-    add(2, `<console type='pty'>`);
-    add(3, `<target type='serial' port='0'/>`);
-    add(2, '</console>');
-  }
-  add(2, `<input type='tablet' bus='${d.tablet}'/>`);
+  const nic: NicSpec = net.kind === 'user' ? { kind: 'user' } : { kind: net.kind, source: net.source ?? '' };
+  devices.push(interfaceDevice(nic, net.model ?? d.nicModel, parseMac(net.mac)));
+  if (spec.serial) devices.push(...serialConsole());
+  devices.push(tabletInput(d.tablet));
   const vnc = spec.graphics.vnc;
-  if (vnc !== 'none') {
-    const port = vnc === 'auto' ? `port='-1' autoport='yes'` : `port='${esc(vnc)}' autoport='no'`;
-    add(2, `<graphics type='vnc' ${port} listen='${esc(spec.graphics.listen)}'>`);
-    add(3, `<listen type='address' address='${esc(spec.graphics.listen)}'/>`);
-    add(2, '</graphics>');
-    add(2, '<video>');
-    add(3, `<model type='${d.video}'/>`);
-    add(2, '</video>');
-  }
-  add(2, `<memballoon model='${spec.osType === 'linux' ? 'virtio' : 'none'}'/>`);
-  add(1, '</devices>');
-  add(0, '</domain>');
-  return `${lines.join('\n')}\n`;
+  if (vnc !== 'none') devices.push(vncGraphics(vnc, spec.graphics.listen), videoDevice(d.video));
+  devices.push(memballoonDevice(spec.osType === 'linux' ? 'virtio' : 'none'));
+  return renderDomain({
+    type: spec.domainType,
+    name: spec.name,
+    metadata: osinfo ? [libosinfoMetadata(osinfo)] : [],
+    memoryMiB: spec.memoryMiB,
+    vcpus: spec.vcpus,
+    machine: d.machine,
+    boot: spec.install.kind === 'iso' ? ['cdrom', 'hd'] : ['hd'],
+    pae: spec.osType === 'windows' && d.machine === 'pc',
+    hyperv: d.hyperv,
+    // host-model only means something with KVM; under TCG QEMU's default CPU is the portable choice.
+    cpu: spec.domainType === 'kvm' ? { hostModel: true } : null,
+    clock: d.clock,
+    timers: true,
+    devices,
+  });
 }
 
 // ---------------------------------------------------------------- plan

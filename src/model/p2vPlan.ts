@@ -12,15 +12,16 @@
  */
 
 import { z } from 'zod';
-import { shellQuote } from '../host/exec.js';
-import { compareArgv, convertArgv } from '../host/qemuImg.js';
+import { diskDevice, interfaceDevice, renderDomain, serialConsole, tabletInput, videoDevice, vncGraphics } from './domainBuild.js';
 import { guestNameProblem } from './guestName.js';
 import { isValidUnicastMac, normaliseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
+import { compareArgv, convertArgv } from './qemuImgArgv.js';
+import { shellQuote } from './shellQuote.js';
 import { shown } from './shown.js';
 import { checkSshDestination } from './sshDestination.js';
 import { formatBytes, parseSize } from './units.js';
-import { UserError } from './userError.js';
+import { FieldRefusal, UserError } from './userError.js';
 import { type DirState, writableDirProblem } from './writableDir.js';
 
 export type P2vSource =
@@ -411,12 +412,12 @@ export function checkP2v(req: P2vRequest, src: P2vSourceFacts, host: P2vHostFact
   const refusals: UserError[] = [];
   const warnings: string[] = [];
   const nameProblem = guestNameProblem(req.name);
-  if (nameProblem) refusals.push(new UserError(nameProblem.sentence, nameProblem.fix, 'name'));
-  if (host.guestExists) refusals.push(new UserError(`A guest called ${req.name} already exists.`, 'Choose another name.', 'name'));
-  if (!req.destDir.startsWith('/')) refusals.push(new UserError(`The destination "${req.destDir}" is not an absolute path.`, 'Give the directory for the image, starting with /.', 'destDir'));
+  if (nameProblem) refusals.push(new FieldRefusal('name', nameProblem.sentence, nameProblem.fix));
+  if (host.guestExists) refusals.push(new FieldRefusal('name', `A guest called ${req.name} already exists.`, 'Choose another name.'));
+  if (!req.destDir.startsWith('/')) refusals.push(new FieldRefusal('destDir', `The destination "${req.destDir}" is not an absolute path.`, 'Give the directory for the image, starting with /.'));
   else {
     const dirProblem = writableDirProblem(req.destDir, host.destDirExists ? host.destDirState : 'missing', 'the destination directory');
-    if (dirProblem) refusals.push(new UserError(dirProblem.sentence, dirProblem.fix, 'destDir'));
+    if (dirProblem) refusals.push(new FieldRefusal('destDir', dirProblem.sentence, dirProblem.fix));
   }
   for (const p of host.existing) refusals.push(new UserError(`${p} already exists; virtdeck never overwrites an image.`, 'Choose another name or destination, or remove the file.'));
   if (req.source.kind !== 'ssh' && !host.sourceReadable) refusals.push(new UserError(`${sourceLabel(req.source)} does not exist or cannot be read.`, 'Check the path (lsblk lists disks and LVM volumes).'));
@@ -426,12 +427,12 @@ export function checkP2v(req: P2vRequest, src: P2vSourceFacts, host: P2vHostFact
     warnings.push(`${req.destDir} has ${formatBytes(host.freeBytes)} free and the disk is ${formatBytes(src.sizeBytes)}: ${what} fits only if enough of the disk is empty (it is written sparse).`);
   }
   for (const [i, mac] of req.macs.entries()) {
-    if (!isValidUnicastMac(mac)) refusals.push(new UserError(`MAC ${i + 1} "${mac}" is not a unicast MAC address.`, 'Write it as six hex pairs, e.g. 00:1a:2b:3c:4d:5e.', 'macs'));
+    if (!isValidUnicastMac(mac)) refusals.push(new FieldRefusal('macs', `MAC ${i + 1} "${mac}" is not a unicast MAC address.`, 'Write it as six hex pairs, e.g. 00:1a:2b:3c:4d:5e.'));
   }
-  if (req.macs.length === 0) refusals.push(new UserError('The guest needs at least one network card.', 'Give the source NIC\'s MAC (or a new one).', 'macs'));
-  if (!Number.isInteger(req.memoryMiB) || req.memoryMiB < 32) refusals.push(new UserError(`${req.memoryMiB} MiB is not enough memory for a guest.`, 'Give at least 32 MiB (the source had what it had).', 'memory'));
-  if (!Number.isInteger(req.vcpus) || req.vcpus < 1 || req.vcpus > 64) refusals.push(new UserError(`${req.vcpus} is not a vCPU count virtdeck uses.`, 'Give 1 to 64.', 'vcpus'));
-  if (req.network.kind !== 'user' && !req.network.source) refusals.push(new UserError(`The ${req.network.kind} needs a name.`, 'e.g. bridge:br0 or network:default.', 'network'));
+  if (req.macs.length === 0) refusals.push(new FieldRefusal('macs', 'The guest needs at least one network card.', 'Give the source NIC\'s MAC (or a new one).'));
+  if (!Number.isInteger(req.memoryMiB) || req.memoryMiB < 32) refusals.push(new FieldRefusal('memory', `${req.memoryMiB} MiB is not enough memory for a guest.`, 'Give at least 32 MiB (the source had what it had).'));
+  if (!Number.isInteger(req.vcpus) || req.vcpus < 1 || req.vcpus > 64) refusals.push(new FieldRefusal('vcpus', `${req.vcpus} is not a vCPU count virtdeck uses.`, 'Give 1 to 64.'));
+  if (req.network.kind !== 'user' && !req.network.source) refusals.push(new FieldRefusal('network', `The ${req.network.kind} needs a name.`, 'e.g. bridge:br0 or network:default.'));
   if (src.mounted.length > 0) {
     const root = src.mounted.includes('/');
     warnings.push(`${root ? 'The source runs from this disk' : 'The source disk has mounted filesystems'} (${src.mounted.join(', ')}): the copy will be crash-inconsistent.`);
@@ -449,10 +450,6 @@ export function remoteVerifySkipReason(sizeBytes: number): string {
 // ---------------------------------------------------------------------------------------------
 // Domain XML
 
-function esc(s: string | number): string {
-  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
-}
-
 /**
  * i440fx (pc) rather than q35: old Windows does not boot on q35, and pc has both IDE and (through
  * libvirt's AHCI controller) SATA. e1000 is driven by Windows since XP-era service packs and by
@@ -460,52 +457,27 @@ function esc(s: string | number): string {
  */
 export function buildP2vDomainXml(req: P2vRequest, domainType: 'kvm' | 'qemu', uuid?: string): string {
   const { final } = p2vPaths(req);
-  const prefix = req.bus === 'ide' ? 'hd' : 'sd';
   const windows = req.osType === 'windows';
-  const lines = [
-    `<domain type='${domainType}'>`,
-    `  <name>${esc(req.name)}</name>`,
-    ...(uuid ? [`  <uuid>${esc(uuid)}</uuid>`] : []),
-    `  <description>P2V of ${esc(sourceLabel(req.source))} by virtdeck</description>`,
-    `  <memory unit='MiB'>${req.memoryMiB}</memory>`,
-    `  <currentMemory unit='MiB'>${req.memoryMiB}</currentMemory>`,
-    `  <vcpu placement='static'>${req.vcpus}</vcpu>`,
-    '  <os>',
-    `    <type arch='x86_64' machine='pc'>hvm</type>`,
-    `    <boot dev='hd'/>`,
-    '  </os>',
-    '  <features>',
-    '    <acpi/>',
-    '    <apic/>',
-    ...(windows ? ['    <pae/>'] : []),
-    '  </features>',
-    `  <clock offset='${windows ? 'localtime' : 'utc'}'/>`,
-    '  <on_poweroff>destroy</on_poweroff>',
-    '  <on_reboot>restart</on_reboot>',
-    '  <on_crash>destroy</on_crash>',
-    '  <devices>',
-    `    <disk type='file' device='disk'>`,
-    `      <driver name='qemu' type='${req.format}'/>`,
-    `      <source file='${esc(final)}'/>`,
-    `      <target dev='${prefix}a' bus='${req.bus}'/>`,
-    '    </disk>',
-    ...req.macs.flatMap((mac) => [
-      `    <interface type='${req.network.kind}'>`,
-      ...(req.network.kind === 'bridge' ? [`      <source bridge='${esc(req.network.source)}'/>`] : []),
-      ...(req.network.kind === 'network' ? [`      <source network='${esc(req.network.source)}'/>`] : []),
-      `      <mac address='${esc(normaliseMac(mac))}'/>`,
-      `      <model type='e1000'/>`,
-      '    </interface>',
-    ]),
-    `    <input type='tablet' bus='usb'/>`,
-    `    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>`,
-    `    <video><model type='vga'/></video>`,
-    `    <serial type='pty'><target port='0'/></serial>`,
-    `    <console type='pty'><target type='serial' port='0'/></console>`,
-    '  </devices>',
-    '</domain>',
-  ];
-  return `${lines.join('\n')}\n`;
+  return renderDomain({
+    type: domainType,
+    name: req.name,
+    uuid,
+    description: `P2V of ${sourceLabel(req.source)} by virtdeck`,
+    memoryMiB: req.memoryMiB,
+    vcpus: req.vcpus,
+    machine: 'pc',
+    boot: ['hd'],
+    pae: windows,
+    clock: windows ? 'localtime' : 'utc',
+    devices: [
+      diskDevice({ path: final, format: req.format, target: `${req.bus === 'ide' ? 'hd' : 'sd'}a`, bus: req.bus }),
+      ...req.macs.map((mac) => interfaceDevice(req.network, 'e1000', normaliseMac(mac))),
+      tabletInput('usb'),
+      vncGraphics('auto', '127.0.0.1'),
+      videoDevice('vga'),
+      ...serialConsole(),
+    ],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

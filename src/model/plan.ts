@@ -3,7 +3,7 @@
  * printed by `--dry-run`, and how to undo it. Plans are data (they go into the journal as JSON), so
  * an interrupted job can be finished or rolled back by a later virtdeck that rebuilds nothing.
  */
-import { shellQuote } from '../host/exec.js';
+import { shellQuote } from './shellQuote.js';
 
 /** virsh runs where libvirt's client is (libvirt does its own remoting); file tools run on the host that holds the files. */
 export type RunsOn = 'virsh' | 'sys';

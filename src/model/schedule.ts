@@ -5,7 +5,7 @@
  * set whichever form the host uses. Also when it next runs, computed from the schedule itself in
  * host local time. Pure.
  */
-import { shellQuote } from '../host/exec.js';
+import { shellQuote } from './shellQuote.js';
 import { hasControlCharacters, shown } from './shown.js';
 import { UserError } from './userError.js';
 

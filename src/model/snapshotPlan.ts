@@ -8,9 +8,8 @@
  * libvirt 9.0 cannot revert those, so virtdeck does it itself: guest off, a new overlay on the
  * files the snapshot froze, the guest repointed to it.
  */
-import type { SnapshotInfo } from '../host/snapshots.js';
-import type { GuestDisk, GuestState } from '../host/virsh.js';
-import { childElements, type DomainDoc, domainRoot, el, firstChild, parseDomainXml, serializeDomainXml, type XmlElement } from './domainXml.js';
+import { type DomainDoc, getSettings, parseDomainXml, serializeDomainXml, setDiskSource } from './domainXml.js';
+import { type GuestDisk, type GuestState, isActive, type SnapshotInfo } from './guest.js';
 import type { Plan, PlanStep } from './plan.js';
 import { UserError } from './userError.js';
 
@@ -95,7 +94,6 @@ export interface SnapshotPlanOptions {
   now?: Date;
 }
 
-const isActive = (s: GuestState) => s !== 'shut off' && s !== 'crashed' && s !== 'unknown';
 
 const virsh = (uri: string, ...args: string[]) => ['virsh', '-c', uri, ...args];
 
@@ -115,20 +113,11 @@ export interface DiskRepoint {
 
 /** Pure: the inactive XML with each named disk on its new file (backing chain left to libvirt to probe). */
 export function repointDisksXml(xml: string, changes: DiskRepoint[]): string {
-  const doc: DomainDoc = structuredClone(parseDomainXml(xml));
-  const devices = firstChild(domainRoot(doc), 'devices');
-  const disks = devices ? childElements(devices, 'disk') : [];
+  let doc: DomainDoc = parseDomainXml(xml);
+  const targets = getSettings(doc).disks.map((d) => d.target);
   for (const c of changes) {
-    const disk = disks.find((d) => firstChild(d, 'target')?.attrs.dev === c.target) as XmlElement | undefined;
-    if (!disk) throw new UserError(`The guest has no disk ${c.target}.`, 'Read its disks again; the definition changed since the plan was made.');
-    const source = firstChild(disk, 'source');
-    if (source) source.attrs = { ...source.attrs, file: c.file };
-    else disk.children.push(el('source', { file: c.file }));
-    disk.attrs = { ...disk.attrs, type: 'file' };
-    const driver = firstChild(disk, 'driver');
-    if (driver) driver.attrs = { ...driver.attrs, type: c.format };
-    else disk.children.unshift(el('driver', { name: 'qemu', type: c.format }));
-    disk.children = disk.children.filter((n) => n.kind !== 'element' || n.name !== 'backingStore');
+    if (!targets.includes(c.target)) throw new UserError(`The guest has no disk ${c.target}.`, 'Read its disks again; the definition changed since the plan was made.');
+    doc = setDiskSource(doc, c.target, c.file, c.format);
   }
   return serializeDomainXml(doc);
 }

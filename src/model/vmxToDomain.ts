@@ -6,6 +6,8 @@
  * them), a localtime clock for Windows. VMware-only hardware (vmxnet2, BusLogic, NVMe under libvirt
  * 9) becomes the closest QEMU device, each with a warning.
  */
+import { controllerDevice, diskDevice, interfaceDevice, memballoonDevice, renderDomain, serialConsole, tabletInput, videoDevice, vncGraphics } from './domainBuild.js';
+import type { XmlElement } from './domainXml.js';
 import { UserError } from './userError.js';
 import type { ScsiModel, VmxDisk, VmxGuest, VmxNic } from './vmx.js';
 
@@ -44,10 +46,6 @@ export interface VmxDomain {
   warnings: string[];
 }
 
-function esc(text: string | number): string {
-  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
 /** QEMU has no BusLogic; LSI Logic is what Windows 2000 and later bring a driver for. */
 const SCSI_MODEL: Record<ScsiModel, string> = { lsilogic: 'lsilogic', lsisas1068: 'lsisas1068', pvscsi: 'vmpvscsi', buslogic: 'lsilogic' };
 
@@ -73,17 +71,10 @@ interface Placed {
   target: string;
 }
 
-function nicXml(nic: VmxNic, map: NicMapping, warnings: string[]): string[] {
-  const lines: string[] = [];
-  lines.push(`    <interface type='${map.kind}'>`);
-  if (nic.mac) lines.push(`      <mac address='${esc(nic.mac)}'/>`);
-  if (map.kind === 'bridge') lines.push(`      <source bridge='${esc(map.source)}'/>`);
-  if (map.kind === 'network') lines.push(`      <source network='${esc(map.source)}'/>`);
+function nicDevice(nic: VmxNic, map: NicMapping, warnings: string[]): XmlElement {
   const model = nic.model ? (NIC_MODEL[nic.model] ?? 'e1000') : 'e1000';
   if (nic.model && NIC_MODEL[nic.model] !== nic.model) warnings.push(`ethernet${nic.index} is a VMware ${nic.model}, which QEMU does not have; it becomes ${model}.`);
-  lines.push(`      <model type='${model}'/>`);
-  lines.push('    </interface>');
-  return lines;
+  return interfaceDevice(map, model, nic.mac);
 }
 
 /** Where each hard disk and CD-ROM goes on the chosen bus. */
@@ -139,12 +130,12 @@ export function placeDisks(guest: VmxGuest, bus: BusChoice, machine: 'pc' | 'q35
   return placed;
 }
 
-function cdromSourceXml(d: VmxDisk, warnings: string[]): { type: 'file'; source: string | null } {
-  if (d.source.kind === 'file' && d.device === 'cdrom') return { type: 'file', source: d.source.path };
+function cdromSource(d: VmxDisk, warnings: string[]): string | null {
+  if (d.source.kind === 'file' && d.device === 'cdrom') return d.source.path;
   if (d.source.kind === 'block' || d.source.kind === 'auto') {
     warnings.push(`${d.key} used a drive of the VMware host (${d.fileName}); the CD-ROM starts empty here.`);
   }
-  return { type: 'file', source: null };
+  return null;
 }
 
 /** The domain XML and where each drive went. UserError when a hard disk has no file to use. */
@@ -162,102 +153,51 @@ export function vmxToDomainXml(guest: VmxGuest, opts: VmxDomainOptions): VmxDoma
   const windows = guest.windows;
   const hyperv = windows && opts.domainType === 'kvm' && !PRE_VISTA.test(guest.guestOS ?? '');
 
-  const out: string[] = [];
-  const add = (line: string) => out.push(line);
-  add(`<domain type='${opts.domainType}'>`);
-  add(`  <name>${esc(opts.name)}</name>`);
-  // QEMU gives the domain UUID to the guest as its SMBIOS UUID, which is what VMware's uuid.bios was.
-  if (guest.biosUuid) add(`  <uuid>${esc(guest.biosUuid)}</uuid>`);
-  if (guest.description) add(`  <description>${esc(guest.description)}</description>`);
-  add(`  <memory unit='MiB'>${guest.memoryMiB}</memory>`);
-  add(`  <currentMemory unit='MiB'>${guest.memoryMiB}</currentMemory>`);
-  add(`  <vcpu placement='static'>${guest.vcpus}</vcpu>`);
-  add(guest.firmware === 'efi' ? `  <os firmware='efi'>` : '  <os>');
-  // x86_64 QEMU runs 32-bit guests too; i686 machine types would only limit memory.
-  add(`    <type arch='x86_64' machine='${machine}'>hvm</type>`);
-  add(`    <boot dev='hd'/>`);
-  add('  </os>');
-  add('  <features>');
-  add('    <acpi/>');
-  add('    <apic/>');
-  if (hyperv) {
-    add(`    <hyperv mode='custom'>`);
-    add(`      <relaxed state='on'/>`);
-    add(`      <vapic state='on'/>`);
-    add(`      <spinlocks state='on' retries='8191'/>`);
-    add('    </hyperv>');
-  }
-  add('  </features>');
-  if (guest.topology) {
-    add(opts.domainType === 'kvm' ? `  <cpu mode='host-model' check='partial'>` : '  <cpu>');
-    add(`    <topology sockets='${guest.topology.sockets}' dies='1' cores='${guest.topology.cores}' threads='${guest.topology.threads}'/>`);
-    add('  </cpu>');
-  } else if (opts.domainType === 'kvm') add(`  <cpu mode='host-model' check='partial'/>`);
-  // Windows keeps its hardware clock in local time, as VMware presented it.
-  add(`  <clock offset='${windows ? 'localtime' : 'utc'}'>`);
-  add(`    <timer name='rtc' tickpolicy='catchup'/>`);
-  add(`    <timer name='pit' tickpolicy='delay'/>`);
-  add(`    <timer name='hpet' present='no'/>`);
-  if (hyperv) add(`    <timer name='hypervclock' present='yes'/>`);
-  add('  </clock>');
-  add('  <on_poweroff>destroy</on_poweroff>');
-  add('  <on_reboot>restart</on_reboot>');
-  add('  <on_crash>destroy</on_crash>');
-  add('  <devices>');
+  const devices: XmlElement[] = [];
   for (const p of placed) {
     const d = p.disk;
-    const address = p.address ? `      <address type='drive' controller='${p.address.controller}' bus='${p.address.bus}' target='0' unit='${p.address.unit}'/>` : null;
+    const address = p.address ?? undefined;
     if (d.device === 'disk') {
       const file = files.get(d.key);
       if (!file) throw new UserError(`No image was chosen for the hard disk ${d.key}.`, 'Give every hard disk of the .vmx a file to use.');
-      add(`    <disk type='file' device='disk'>`);
-      add(`      <driver name='qemu' type='${file.format}'${d.writeThrough ? ` cache='writethrough'` : ''}/>`);
-      add(`      <source file='${esc(file.path)}'/>`);
-      add(`      <target dev='${p.target}' bus='${p.bus}'/>`);
-      if (address) add(address);
-      add('    </disk>');
+      devices.push(diskDevice({ path: file.path, format: file.format, target: p.target, bus: p.bus, driver: d.writeThrough ? { cache: 'writethrough' } : {}, address }));
     } else {
-      const { source } = cdromSourceXml(d, warnings);
-      add(`    <disk type='file' device='cdrom'>`);
-      add(`      <driver name='qemu' type='raw'/>`);
-      if (source) add(`      <source file='${esc(source)}'/>`);
-      add(`      <target dev='${p.target}' bus='${p.bus}'/>`);
-      add('      <readonly/>');
-      if (address) add(address);
-      add('    </disk>');
+      devices.push(diskDevice({ device: 'cdrom', path: cdromSource(d, warnings), format: 'raw', target: p.target, bus: p.bus, address }));
     }
   }
   const scsiControllers = new Set(placed.filter((p) => p.bus === 'scsi').map((p) => (p.address ? p.address.controller : 0)));
   for (const index of [...scsiControllers].sort()) {
     const vmxModel = guest.controllers.find((c) => c.bus === 'scsi' && c.index === index)?.model ?? 'lsilogic';
     if (vmxModel === 'buslogic') warnings.push(`scsi${index} is a BusLogic controller, which QEMU does not have; it becomes LSI Logic (the guest needs its driver).`);
-    add(`    <controller type='scsi' index='${index}' model='${SCSI_MODEL[vmxModel]}'/>`);
+    devices.push(controllerDevice('scsi', index, SCSI_MODEL[vmxModel]));
   }
   guest.nics.forEach((nic, i) => {
-    for (const line of nicXml(nic, opts.nics[i] as NicMapping, warnings)) add(line);
+    devices.push(nicDevice(nic, opts.nics[i] as NicMapping, warnings));
     if (!nic.mac) warnings.push(`ethernet${nic.index} had no MAC in the .vmx; libvirt makes a new one, so the guest sees a new network card.`);
   });
-  if (guest.serials.length > 0) {
-    add(`    <serial type='pty'>`);
-    add(`      <target port='0'/>`);
-    add('    </serial>');
-    add(`    <console type='pty'>`);
-    add(`      <target type='serial' port='0'/>`);
-    add('    </console>');
-  }
-  add(`    <input type='tablet' bus='usb'/>`);
-  add(`    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>`);
-  add(`      <listen type='address' address='127.0.0.1'/>`);
-  add('    </graphics>');
-  add('    <video>');
+  if (guest.serials.length > 0) devices.push(...serialConsole());
   // Standard VGA: every OS has a driver; VMware's SVGA driver (from VMware Tools) would not match.
-  add(`      <model type='vga'/>`);
-  add('    </video>');
-  add(`    <memballoon model='none'/>`);
-  add('  </devices>');
-  add('</domain>');
+  devices.push(tabletInput('usb'), vncGraphics('auto', '127.0.0.1'), videoDevice('vga'), memballoonDevice('none'));
+  const xml = renderDomain({
+    type: opts.domainType,
+    name: opts.name,
+    // QEMU gives the domain UUID to the guest as its SMBIOS UUID, which is what VMware's uuid.bios was.
+    uuid: guest.biosUuid,
+    description: guest.description || undefined,
+    memoryMiB: guest.memoryMiB,
+    vcpus: guest.vcpus,
+    machine,
+    firmware: guest.firmware === 'efi' ? 'efi' : null,
+    boot: ['hd'],
+    hyperv,
+    cpu: guest.topology || opts.domainType === 'kvm' ? { hostModel: opts.domainType === 'kvm', topology: guest.topology ?? undefined } : null,
+    // Windows keeps its hardware clock in local time, as VMware presented it.
+    clock: windows ? 'localtime' : 'utc',
+    timers: true,
+    devices,
+  });
   return {
-    xml: `${out.join('\n')}\n`,
+    xml,
     placements: placed.map((p) => ({ key: p.disk.key, device: p.disk.device === 'disk' ? 'disk' : 'cdrom', bus: p.bus, target: p.target })),
     warnings,
   };

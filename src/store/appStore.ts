@@ -11,26 +11,28 @@ import type { HostContext } from '../host/hostContext.js';
 import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
-import { parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import type { Env } from '../model/env.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import type { Env } from '../ui/theme.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
-import { type DialogHost, dialogOwner, scopesOf } from './dialogs/dialogKeys.js';
+import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
+import { refusalOf } from './dialogs/formDialogs.js';
 import { editText } from './editor.js';
+import { withError } from './form.js';
 import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId } from './paneIds.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
-import { applySettingsForm, buildSettingsForm, settingsOf } from './settingsForm.js';
+import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
 import { createImportWizard } from './wizards/import/importWizard.js';
 import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
-import { wizardDialog } from './wizards/openWizard.js';
+import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
 import { createP2vWizard } from './wizards/p2v/p2vWizard.js';
 import { unifiedDiff } from './xmlDiff.js';
 
@@ -101,19 +103,14 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       set({ message: null });
     };
 
-    /** A dialog that still handles its own keys: its scopes name its hints; only Ctrl-C is the console's. */
-    const ownKeysDialog = (top: Dialog): KeyOwner => ({
-      scopes: () => scopesOf(top),
-      perform: ({ scope }) => {
-        if (scope === 'console') get().quit();
-      },
-    });
     const dialogHost: DialogHost = {
       top: () => get().dialogs[get().dialogs.length - 1],
       size: () => get().size,
       pane: () => get().pane,
       popDialog: () => get().popDialog(),
       replaceTop: (d) => setDialogs([...get().dialogs.slice(0, -1), d]),
+      pushDialog: (d) => get().pushDialog(d),
+      saveSettings: () => get().saveSettings(),
       setMessage: (text) => get().setMessage(text),
       switchHost: (name) => get().switchHost(name),
       quit: () => get().quit(),
@@ -272,6 +269,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         debounce = null;
         for (const w of waits) w.abort();
         waits.clear();
+        for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
       },
 
       refresh: coalesced(async () => {
@@ -370,7 +368,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         if (top) {
           if ('owner' in top && top.owner) return top.owner;
           if (top.kind === 'wizard') return null;
-          return dialogOwner(dialogHost) ?? ownKeysDialog(top);
+          return dialogOwner(dialogHost);
         }
         if (s.inputMode === 'filter') return filterOwner;
         if (s.inputMode === 'command') return commandOwner;
@@ -476,14 +474,21 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           case 'newGuest':
             return s.openWizard();
           case 'importVmware':
-            return s.pushDialog(wizardDialog({ which: 'import', store: createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) }) }));
+            {
+            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            return s.pushDialog({ kind: 'wizard', which: 'import', owner: store.getState().owner, wizard: { which: 'import', store } });
+          }
           case 'mergeIde':
             return withGuest((name) => {
               const running = row(name)?.state !== 'shut off';
-              s.pushDialog(wizardDialog({ which: 'mergeide', store: createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) }) }, name));
+              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) });
+              s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
             });
           case 'p2v':
-            return s.pushDialog(wizardDialog({ which: 'p2v', store: createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) }) }));
+            {
+            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            return s.pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
+          }
         }
       },
 
@@ -591,8 +596,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       async openSettings(name) {
         try {
           const xml = await virsh.dumpXml(host, name, { inactive: true });
-          const fields = buildSettingsForm(settingsOf(parseDomainXml(xml)), row(name)?.autostart ?? false);
-          get().pushDialog({ kind: 'settings', guest: name, xml, fields, focus: 0, error: null });
+          const form = buildSettingsForm(getSettings(parseDomainXml(xml)), row(name)?.autostart ?? false);
+          get().pushDialog({ kind: 'settings', guest: name, xml, form });
         } catch (e) {
           showError(`Could not read the settings of ${name}`, e);
         }
@@ -605,7 +610,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         const name = form.guest;
         try {
           const original = parseDomainXml(form.xml);
-          const edit = applySettingsForm(original, form.fields);
+          const edit = applySettingsForm(original, form.form);
           if (edit.changes.length === 0) {
             get().popDialog();
             get().setMessage(`Nothing changed in ${name}.`);
@@ -615,7 +620,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           const after = serializeDomainXml(edit.doc);
           const xmlChanged = before !== after;
           const running = row(name)?.state === 'running';
-          get().updateDialog('settings', (d) => ({ ...d, error: null }));
+          get().updateDialog('settings', (d) => ({ ...d, form: withError(d.form, null) }));
           get().pushDialog({
             kind: 'diff',
             title: `Apply to ${name}?`,
@@ -628,8 +633,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
                 `Could not change ${name}`,
                 `Applying the settings of ${name}…`,
                 async () => {
-                  const iso = form.fields.find((f) => f.id === 'iso' && f.value.trim() && f.value !== f.original);
-                  if (iso) await checkIsoOnHost(host, iso.value.trim());
+                  for (const e of edit.edits) if (e.kind === 'attachIso') await checkIsoOnHost(host, e.path);
                   if (xmlChanged) await virsh.defineXml(host, after, { validate: true });
                   if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
                 },
@@ -638,7 +642,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             },
           });
         } catch (e) {
-          if (e instanceof UserError) get().updateDialog('settings', (d) => ({ ...d, error: { sentence: e.sentence, fix: e.fix } }));
+          if (e instanceof UserError) get().updateDialog('settings', (d) => ({ ...d, form: withError(d.form, refusalOf(e)) }));
           else showError(`Could not change ${name}`, e);
         }
       },
@@ -776,7 +780,9 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
 
       openWizard() {
-        get().pushDialog({ kind: 'wizard' });
+        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o) });
+        get().pushDialog({ kind: 'wizard', which: 'newGuest', owner: wizard.getState().owner, wizard: { which: 'newGuest', store: wizard } });
+        wizard.getState().load();
       },
 
       closeWizard(defined, wopts) {

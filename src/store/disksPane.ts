@@ -25,6 +25,7 @@ import { basename, type DiskRow, detailLines, dirname, filterRows } from '../mod
 import { UserError } from '../model/userError.js';
 import type { AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
+import { type ChoiceOption, makeForm } from './form.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
@@ -179,15 +180,12 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       kind: 'form',
       title: 'New disk image',
       lines: ['An existing file is never overwritten. vmdk: off = growable (monolithicSparse), full = preallocated (monolithicFlat).'],
-      fields: [
+      form: makeForm([
         { id: 'path', label: 'Path', kind: 'text', value: `${dir}/new-disk.qcow2`, help: 'Absolute path of the new image file.' },
-        { id: 'format', label: 'Format', kind: 'choice', value: 'qcow2', options: [...CREATE_FORMATS] },
+        { id: 'format', label: 'Format', kind: 'choice', value: 'qcow2', options: choices(CREATE_FORMATS) },
         { id: 'size', label: 'Size', kind: 'text', value: '10G', help: 'Virtual size: 512M, 10G, 1.5T (powers of 1024).' },
-        { id: 'preallocation', label: 'Preallocation', kind: 'choice', value: 'off', options: [...PREALLOCATIONS], help: 'off: sparse, grows as written; falloc/full: reserve all space now.' },
-      ],
-      focus: 0,
-      error: null,
-      submit: 'create',
+        { id: 'preallocation', label: 'Preallocation', kind: 'choice', value: 'off', options: choices(PREALLOCATIONS), help: 'off: sparse, grows as written; falloc/full: reserve all space now.' },
+      ]),
       onSubmit: async (v) => {
         const spec = await createImage(host, { path: v.path ?? '', format: v.format ?? '', size: v.size ?? '', preallocation: v.preallocation });
         store.setState({ selected: spec.path });
@@ -213,13 +211,10 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       kind: 'form',
       title: `Attach ${basename(row.path)}`,
       lines: [`${row.path} (${row.format ?? 'unknown format'})`, 'A running guest gets it now on virtio, scsi or usb; on ide or sata from its next start.'],
-      fields: [
-        { id: 'guest', label: 'Guest', kind: 'choice', value: guests[0] as string, options: guests },
-        { id: 'bus', label: 'Bus', kind: 'choice', value: iso ? 'sata' : 'virtio', options: [...ATTACH_BUSES], help: 'virtio is fastest; Windows without virtio drivers needs sata or ide.' },
-      ],
-      focus: 0,
-      error: null,
-      submit: 'attach',
+      form: makeForm([
+        { id: 'guest', label: 'Guest', kind: 'choice', value: guests[0] as string, options: choices(guests) },
+        { id: 'bus', label: 'Bus', kind: 'choice', value: iso ? 'sata' : 'virtio', options: choices(ATTACH_BUSES), help: 'virtio is fastest; Windows without virtio drivers needs sata or ide.' },
+      ]),
       onSubmit: async (v) => {
         if (!row.format || row.facts?.error) throw new UserError(`qemu-img cannot read ${basename(row.path)}, so its format is unknown.`, 'Look at the details (Enter); only attach images qemu-img can open.');
         const guest = v.guest ?? '';
@@ -251,15 +246,12 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
     };
     const only = row.usedBy[0];
     if (row.usedBy.length === 1 && only) return detach(only.guest, only.target);
-    const choices = row.usedBy.map((u) => `${u.guest}:${u.target}`);
+    const uses = row.usedBy.map((u) => `${u.guest}:${u.target}`);
     app.getState().pushDialog({
       kind: 'form',
       title: `Detach ${basename(row.path)}`,
       lines: ['Several guests use this image; pick the one to detach it from.'],
-      fields: [{ id: 'use', label: 'From', kind: 'choice', value: choices[0] as string, options: choices }],
-      focus: 0,
-      error: null,
-      submit: 'next',
+      form: makeForm([{ id: 'use', label: 'From', kind: 'choice', value: uses[0] as string, options: choices(uses) }]),
       onSubmit: (v) => {
         const [guest = '', target = ''] = (v.use ?? '').split(':');
         detach(guest, target);
@@ -370,6 +362,9 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
 }
 
 /** The configured image directories; a broken config file is reported by the console elsewhere. */
+/** Options of a choice whose values are their own labels. */
+const choices = (values: readonly string[]): ChoiceOption[] => values.map((v) => ({ value: v, label: v }));
+
 function safeImageDirs(): string[] {
   try {
     return loadConfig().imageDirs;

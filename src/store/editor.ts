@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Executor } from '../host/exec.js';
-import type { Env } from '../ui/theme.js';
+import type { Env } from '../model/env.js';
 import type { HandOff } from './types.js';
 
 function onPath(program: string, env: Env): boolean {

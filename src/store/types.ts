@@ -1,9 +1,9 @@
 import type { GuestRow, HostVersions } from '../host/virsh.js';
 import type { RecoveryItem } from '../jobs/recovery.js';
+import type { Form } from './form.js';
 import type { KeyOwner } from './keys/owners.js';
 import type { PaneId } from './paneIds.js';
 import type { PaneController } from './panes.js';
-import type { FormField } from './settingsForm.js';
 import type { OpenWizard } from './wizards/openWizard.js';
 
 export type Mode = 'normal' | 'filter' | 'command' | 'confirm' | 'dialog' | 'form';
@@ -73,9 +73,8 @@ export interface SettingsDialog {
   kind: 'settings';
   guest: string;
   xml: string;
-  fields: FormField[];
-  focus: number;
-  error: { sentence: string; fix: string } | null;
+  /** Fields from buildSettingsForm; a refusal sits in form.error on its field. */
+  form: Form;
 }
 
 export interface HelpDialog {
@@ -83,27 +82,13 @@ export interface HelpDialog {
   offset: number;
 }
 
-export interface FormDialogField {
-  id: string;
-  label: string;
-  kind: 'text' | 'choice';
-  value: string;
-  /** The values a choice cycles through. */
-  options?: string[];
-  help?: string;
-}
-
 /** A small form a pane asks for (new image, attach to guest): text fields and choices. */
 export interface FormDialog {
   kind: 'form';
   title: string;
   lines: string[];
-  fields: FormDialogField[];
-  focus: number;
-  error: { sentence: string; fix: string } | null;
-  /** Label of Enter, e.g. "create". */
-  submit: string;
-  /** Throws a UserError to keep the form open with the sentence shown under it. */
+  form: Form;
+  /** Throws a UserError to keep the form open with the sentence shown under it (on its field when it names one). */
   onSubmit: (values: Record<string, string>) => void | Promise<void>;
 }
 
@@ -118,7 +103,7 @@ export interface WizardDialog {
   /** The image a disk wizard starts from (the Disks pane's selection). */
   imagePath?: string;
   info?: { format?: string; virtualSize?: number };
-  /** A wizard on the router: its store, drawn by the console. */
+  /** A wizard whose state lives in a store: its store, for the view. */
   wizard?: OpenWizard;
 }
 

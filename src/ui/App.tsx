@@ -29,7 +29,7 @@ import { ConvertWizard } from './wizards/ConvertWizard.js';
 import { ExpandWizard } from './wizards/ExpandWizard.js';
 import { ImportVmwareWizardView } from './wizards/ImportVmwareWizard.js';
 import { MergeIdeWizardView } from './wizards/MergeIdeWizard.js';
-import { NewGuestWizard } from './wizards/NewGuestWizard.js';
+import { NewGuestWizardView } from './wizards/NewGuestWizard.js';
 import { P2vWizardView } from './wizards/P2vWizard.js';
 
 export const MIN_COLUMNS = 80;
@@ -188,10 +188,10 @@ function Console({ host }: { host: HostContext }) {
       </Box>
     );
   }
-  if (top?.kind === 'wizard') {
+  if (top?.kind === 'wizard' && top.wizard?.which === 'newGuest') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <NewGuestWizard host={host} onClose={(defined, o) => store.getState().closeWizard(defined, o)} />
+        <NewGuestWizardView store={top.wizard.store} theme={theme} />
       </Box>
     );
   }

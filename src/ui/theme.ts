@@ -4,8 +4,9 @@
  * words instead of glyphs it cannot show, and NO_COLOR is honoured (https://no-color.org).
  */
 import type { GuestState } from '../host/virsh.js';
+import type { Env } from '../model/env.js';
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 export interface FrameChars {
   topLeft: string;

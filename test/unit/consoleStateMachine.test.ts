@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { Plan } from '../../src/model/plan.js';
+import { type Field, fieldValue, formKey, formScopes, makeForm, withError } from '../../src/store/form.js';
 import { createJobController } from '../../src/store/jobs/jobController.js';
 import { cancelQuestion, planSpec, type RunView } from '../../src/store/jobs/runView.js';
-import { type Field, fieldValue, formKey, formScopes, makeForm, withError } from '../../src/store/form.js';
 import { keyPresses } from '../../src/store/keys/keyName.js';
 import { hintLine, routeKey } from '../../src/store/keys/router.js';
-import type { Plan } from '../../src/model/plan.js';
+import { wizardScopes } from '../../src/store/wizards/wizardScreen.js';
 
 const press = (name: string) => ({ name, input: name.length === 1 ? name : '' });
 
@@ -36,7 +37,7 @@ describe('routeKey: the first scope that binds a key wins', () => {
   });
   it('hint lines come from the rows', () => {
     expect(hintLine(['job:asking'])).toBe('y cancel the job   n keep going');
-    expect(hintLine(['wizard:review', 'wizard:review-script', 'wizard:scroll', 'wizard:step'])).toBe('Enter run   q cancel   w save as script   ↑↓ scroll   Ctrl-C cancel   Esc back');
+    expect(hintLine(wizardScopes({ kind: 'review', script: true }))).toBe('Enter run   q cancel   w save as script   ↑↓ scroll   Ctrl-C cancel   Esc back');
   });
 });
 

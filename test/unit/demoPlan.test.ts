@@ -11,7 +11,6 @@ import {
   demoDomainXml,
   demoGuests,
   demoTree,
-  escapeXml,
   parseDemoPrefix,
   pathsToCheck,
   planDemo,
@@ -20,6 +19,7 @@ import {
 } from '../../src/jobs/demoPlan.js';
 import { describePlan, type PlanStep } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
+import { escapeXml } from '../../src/model/xmlText.js';
 import { catchUserError } from '../helpers/userError.js';
 
 const DIR = '/var/lib/virtdeck/demo';

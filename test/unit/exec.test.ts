@@ -2,8 +2,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CountingExecutor, LocalExecutor, SshExecutor, shellQuote } from '../../src/host/exec.js';
+import { CountingExecutor, LocalExecutor, SshExecutor } from '../../src/host/exec.js';
 import { remoteCommandLine } from '../../src/host/remoteGroup.js';
+import { shellQuote } from '../../src/model/shellQuote.js';
 import { failure } from '../helpers/userError.js';
 
 const local = new LocalExecutor();

@@ -23,6 +23,7 @@ import {
 } from '../../jobs/diskActions.js';
 import { DiskInventory, defaultCacheFile } from '../../jobs/diskInventory.js';
 import { type DiskRow, detailLines, shortenPath, usedByText } from '../../model/diskInventory.js';
+import { isActive } from '../../model/guest.js';
 import { describePlan, type Plan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -180,7 +181,7 @@ export async function attachDiskCommand(ctx: DiskCommandContext, guest: string, 
   if (!row.format || row.facts?.error) throw new UserError(`qemu-img cannot read ${row.path}, so its format is unknown.`, 'Check the file with virtdeck disk info; only attach images qemu-img can open.');
   const iso = /\.iso$/i.test(row.path);
   const bus = flags.bus ?? (iso ? (/machine=['"][^'"]*q35/.test(inactiveXml) ? 'sata' : 'ide') : 'virtio');
-  const plan = planAttach(ctx.host, { guest, path: row.path, format: row.format, bus, target: flags.target }, { inactiveXml, running: g.state !== 'shut off' });
+  const plan = planAttach(ctx.host, { guest, path: row.path, format: row.format, bus, target: flags.target }, { inactiveXml, running: isActive(g.state) });
   if (!flags.dryRun) await runDiskPlan(ctx.host, plan);
   printPlan(ctx, plan, Boolean(flags.dryRun), `${plan.title}: done.`);
   return EXIT.ok;

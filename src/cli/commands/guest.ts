@@ -5,6 +5,7 @@ import type { GuestRow, GuestState } from '../../host/virsh.js';
 import * as virsh from '../../host/virsh.js';
 import { checkIsoOnHost } from '../../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../../model/domainXml.js';
+import { isActive } from '../../model/guest.js';
 import { UserError } from '../../model/userError.js';
 import { asciiOnly, EXIT, type ExitCode, errorPayload, exitCodeFor, formatError, formatGuestTable, isUnknownGuest, type Output } from '../output.js';
 import { applyEdits, describeEdit, type EditFlags, parseEditFlags } from './editFlags.js';
@@ -27,7 +28,6 @@ export interface GuestResult {
   error?: ReturnType<typeof errorPayload>;
 }
 
-const ACTIVE_STATES: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
 
 function noSuchGuest(host: HostContext, name: string): UserError {
   return new UserError(`There is no guest named "${name}" on ${host.uri}.`, 'Run `virtdeck guest list` to see the names (they are case-sensitive).');
@@ -85,7 +85,8 @@ export async function listCommand(ctx: GuestCommandContext): Promise<ExitCode> {
 export function startCommand(ctx: GuestCommandContext, names: string[]): Promise<ExitCode> {
   return forEachGuest(ctx, names, async (name) => {
     const state = await stateOf(ctx.host, name);
-    if (ACTIVE_STATES.includes(state)) return { result: `already ${state}` };
+    // crashed (kept for inspection) and unknown go to virsh start, whose refusal says what to do.
+    if (isActive(state) && state !== 'crashed' && state !== 'unknown') return { result: `already ${state}` };
     await virsh.start(ctx.host, name);
     return { result: 'started' };
   });
@@ -108,13 +109,13 @@ export function parseTimeout(text: string): number {
 export function shutdownCommand(ctx: GuestCommandContext, names: string[], opts: ShutdownOptions): Promise<ExitCode> {
   return forEachGuest(ctx, names, async (name) => {
     const state = await stateOf(ctx.host, name);
-    if (state === 'shut off') return { result: 'already shut off' };
+    if (!isActive(state)) return { result: 'already shut off' };
     await virsh.shutdown(ctx.host, name);
     if (opts.timeoutSec === 0 && !opts.forceAfter) return { result: 'asked to shut down (not waiting)' };
     if (await virsh.waitForState(ctx.host, name, 'shut off', opts.timeoutSec * 1000, opts.signal)) return { result: 'shut off' };
     if (opts.forceAfter) {
       // The guest may have finished shutting down in the gap; destroying a stopped guest fails.
-      if ((await stateOf(ctx.host, name)) !== 'shut off') await virsh.destroy(ctx.host, name);
+      if (isActive(await stateOf(ctx.host, name))) await virsh.destroy(ctx.host, name);
       return { result: `forced off (no ACPI shutdown within ${opts.timeoutSec} s)`, code: EXIT.forced };
     }
     throw new HostError({
@@ -130,7 +131,7 @@ export function shutdownCommand(ctx: GuestCommandContext, names: string[], opts:
 export function destroyCommand(ctx: GuestCommandContext, names: string[]): Promise<ExitCode> {
   return forEachGuest(ctx, names, async (name) => {
     const state = await stateOf(ctx.host, name);
-    if (state === 'shut off') return { result: 'already shut off' };
+    if (!isActive(state)) return { result: 'already shut off' };
     await virsh.destroy(ctx.host, name);
     return { result: 'forced off' };
   });
@@ -183,7 +184,7 @@ export function undefineCommand(ctx: GuestCommandContext, name: string, opts: Un
       const keep = !opts.removeDisks && disks.length > 0 ? ` (its disks ${disks.join(', ')} would stay)` : '';
       throw new UserError(`This would remove ${what}${keep}.`, `Add --yes to confirm: virtdeck guest undefine ${name} --yes${opts.removeDisks ? ' --remove-disks' : ''}.`);
     }
-    if (guest.state !== 'shut off') {
+    if (isActive(guest.state)) {
       throw new UserError(`${name} is ${guest.state}; undefining it now would leave it running without a definition.`, `Shut it down first: virtdeck guest shutdown ${name}.`);
     }
     await virsh.undefine(ctx.host, name, { removeStorage: opts.removeDisks, nvram: true });
@@ -237,7 +238,7 @@ export async function editCommand(ctx: GuestCommandContext, name: string, opts: 
   const edited = serializeDomainXml(applyEdits(doc, edits));
   const diff = xmlDiff(name, original, edited);
   const changes = edits.map(describeEdit);
-  const running = ACTIVE_STATES.includes(await stateOf(ctx.host, name));
+  const running = isActive(await stateOf(ctx.host, name));
   if (diff && !opts.dryRun) await virsh.defineXml(ctx.host, edited, { validate: true });
   const result = !diff ? 'nothing changed' : opts.dryRun ? 'dry run: nothing defined' : running ? 'defined; applies at the next start' : 'defined';
   if (ctx.output.json) {

@@ -179,7 +179,7 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
     .command('edit')
     .description('change a guest\'s definition: prints the XML diff, then defines it (validated)')
     .argument('<name>', 'guest name')
-    .option('--memory <size>', 'memory, e.g. 512M or 2G')
+    .option('--memory <size>', 'memory with a unit, e.g. 512M or 2G (a bare number is refused)')
     .option('--vcpus <n>', 'number of virtual CPUs')
     .addOption(new Option('--mac <[idx=]mac|generate[:vmware]>', 'MAC of NIC idx (default 0); generate makes 52:54:00:…, generate:vmware 00:50:56:… (repeatable)').argParser(collect))
     .option('--vnc <port|auto>', 'VNC port (5900-65535) or auto')

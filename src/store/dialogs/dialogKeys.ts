@@ -1,17 +1,18 @@
 /**
  * The keys of the console's dialogs (confirm, type-the-name, error, text, help, diff, host picker,
- * recovery): each dialog's scopes and what each of its actions does to the store. The views in
- * ui/components only draw the dialog on top.
+ * recovery, and the form dialogs of formDialogs.ts): each dialog's scopes and what each of its
+ * actions does to the store. The views in ui/components only draw the dialog on top.
  */
 import type { KeyOwner } from '../keys/owners.js';
 import type { Intent } from '../keys/router.js';
 import type { Scope } from '../keys/table.js';
 import { bodyHeight, scrolledOffset } from '../layout.js';
 import type { Dialog, TermSize } from '../types.js';
+import { type FormDialogHost, formDialogScopes, performFormDialog } from './formDialogs.js';
 import { helpLines } from './helpText.js';
 
 /** What a dialog owner needs of the app store. */
-export interface DialogHost {
+export interface DialogHost extends FormDialogHost {
   top(): Dialog | undefined;
   size(): TermSize;
   pane(): Parameters<typeof helpLines>[0];
@@ -28,9 +29,8 @@ export function scopesOf(d: Dialog): Scope[] {
     case 'typeName':
       return [d.focus === 'deleteDisks' && d.checkbox !== null ? 'dialog:typeName-box' : 'dialog:typeName-name', 'dialog:typeName', 'console'];
     case 'form':
-      return ['form', 'form:choice', 'dialog:form', 'console'];
     case 'settings':
-      return ['form', 'form:choice', 'dialog:settings', 'console'];
+      return formDialogScopes(d);
     case 'wizard':
       return [];
     default:
@@ -47,7 +47,8 @@ function scrollFrame(d: Dialog, host: DialogHost): { total: number; height: numb
   return null;
 }
 
-function perform(d: Dialog, { action, key }: Intent, host: DialogHost): void {
+function perform(d: Dialog, intent: Intent, host: DialogHost): void {
+  const { action, key } = intent;
   if (action === 'quit') {
     host.quit();
     return;
@@ -61,6 +62,10 @@ function perform(d: Dialog, { action, key }: Intent, host: DialogHost): void {
     }
   }
   switch (d.kind) {
+    case 'settings':
+    case 'form':
+      performFormDialog(d, intent, host);
+      return;
     case 'confirm':
       host.popDialog();
       if (action === 'yes') void d.onYes();
@@ -160,10 +165,11 @@ function perform(d: Dialog, { action, key }: Intent, host: DialogHost): void {
   }
 }
 
-/** The key owner of the dialog on top; null for dialogs whose keys are not in the table yet. */
+/** The key owner of the dialog on top; a wizard's own (null while a wizard still handles its keys itself). */
 export function dialogOwner(host: DialogHost): KeyOwner | null {
   const d = host.top();
-  if (!d || d.kind === 'wizard' || d.kind === 'form' || d.kind === 'settings') return null;
+  if (!d) return null;
+  if (d.kind === 'wizard') return d.owner ?? null;
   return {
     scopes: () => {
       const now = host.top();

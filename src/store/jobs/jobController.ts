@@ -37,6 +37,8 @@ export interface JobController extends KeyOwner {
   close(): void;
   /** Stops the job without asking (the console quits). */
   abort(): void;
+  /** `{what}` of the job on screen, for its hints ("y cancel creating web2"). */
+  hintVars(): Record<string, string>;
 }
 
 /** `show` puts the view on screen (null: closed); `onClose` runs after the admin closes a finished job. */
@@ -104,6 +106,9 @@ export function createJobController(show: (view: RunView | null) => void, onClos
       if (view.asking) return ['job:asking'];
       if (!running()) return ['job:done'];
       return view.spec.background && hooks.background ? ['job:running', 'job:background'] : ['job:running'];
+    },
+    hintVars(): Record<string, string> {
+      return view ? { what: view.spec.what } : {};
     },
     perform({ action }: Intent) {
       if (action === 'jobAskCancel') controller.askCancel();

@@ -11,6 +11,8 @@ import type { Scope } from './table.js';
 export interface KeyOwner {
   scopes(): Scope[];
   perform(intent: Intent): void;
+  /** Words its hints name (`{what}`: the job on screen). */
+  hintVars?(): Record<string, string>;
 }
 
 /** The scopes of a pane's list (its own keys, then every pane's, then Ctrl-C). */

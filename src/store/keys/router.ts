@@ -56,11 +56,20 @@ export function shownKeys(row: KeyRow): string {
   return row.shown ?? displayKey(row.keys[0] ?? '');
 }
 
+/** Words a hint may name (`{what}`: the job on screen), filled in by the screen's owner. */
+export type HintVars = Record<string, string>;
+
+const DEFAULT_VARS: HintVars = { what: 'the job' };
+
+function filled(hint: string, vars: HintVars): string {
+  return hint.replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? DEFAULT_VARS[name] ?? name);
+}
+
 /**
  * The hints for the screen on show: one per footer row of its scopes, in scope order. A key a
  * more specific scope took is not hinted again for a wider one.
  */
-export function hintsFor(scopes: readonly Scope[], table: readonly KeyRow[] = KEY_TABLE): Hint[] {
+export function hintsFor(scopes: readonly Scope[], vars: HintVars = {}, table: readonly KeyRow[] = KEY_TABLE): Hint[] {
   const taken = new Set<string>();
   const hints: Hint[] = [];
   const seenHints = new Set<string>();
@@ -69,7 +78,7 @@ export function hintsFor(scopes: readonly Scope[], table: readonly KeyRow[] = KE
       if (!row.scopes.includes(scope)) continue;
       const free = row.keys.some((k) => !taken.has(k));
       if (row.footer && free) {
-        const h = { keys: shownKeys(row), hint: row.hint };
+        const h = { keys: shownKeys(row), hint: filled(row.hint, vars) };
         const id = `${h.keys} ${h.hint}`;
         if (!seenHints.has(id)) {
           seenHints.add(id);
@@ -83,8 +92,8 @@ export function hintsFor(scopes: readonly Scope[], table: readonly KeyRow[] = KE
 }
 
 /** A hint line as wizards print it: "Enter next   ↑↓ field   Esc back". */
-export function hintLine(scopes: readonly Scope[], table: readonly KeyRow[] = KEY_TABLE): string {
-  return hintsFor(scopes, table)
+export function hintLine(scopes: readonly Scope[], vars: HintVars = {}, table: readonly KeyRow[] = KEY_TABLE): string {
+  return hintsFor(scopes, vars, table)
     .map((h) => (h.hint ? `${h.keys} ${h.hint}` : h.keys))
     .join('   ');
 }

@@ -35,6 +35,8 @@ export type Scope =
   | 'dialog:recovery'
   | 'dialog:form'
   | 'dialog:settings'
+  /** The settings form's Save row has focus: Enter shows the diff. */
+  | 'dialog:settings-save'
   /** Any form (settings, a pane's small form, a wizard step's fields): moving between fields. */
   | 'form'
   /** The focused field is a text field: typing edits it. */
@@ -51,6 +53,7 @@ export type Scope =
   | 'wizard:scroll'
   /** The review of a plan: run it, save it as a script, run it in the background. */
   | 'wizard:review'
+  | 'wizard:review-quit'
   | 'wizard:review-script'
   | 'wizard:review-background'
   /** A wizard step is busy on the host; Esc stops it. */
@@ -66,13 +69,22 @@ export type Scope =
   | 'job:asking'
   /** The job on screen has ended; its summary waits to be closed. */
   | 'job:done'
+  // New guest wizard
+  /** Reading the host before the first step: q leaves. */
+  | 'wizard:newGuest-loading'
+  /** The host could not be read: r tries again. */
+  | 'wizard:newGuest-loadFailed'
+  /** The operating system list: ↑↓ (j/k) choose, 1–9 pick, Enter goes on, q leaves. */
+  | 'wizard:newGuest-os'
+  /** The review's options: s start now, c open the console after start. */
+  | 'wizard:newGuest-review'
+  /** Creating the guest failed: Esc goes back to the review. */
+  | 'wizard:newGuest-failed'
   // ── Import VMware, P2V, MergeIDE ──
   /** The import wizard's host file browser (pick the .vmx). */
   | 'wizard:files'
   /** A wizard page where q leaves (P2V's "what was found"). */
-  | 'wizard:quit'
-  /** The cancel question of a running VMware import (y names what it cancels). */
-  | 'job:asking-import';
+  | 'wizard:quit';
 
 export type ActionId =
   // panes and the console
@@ -205,6 +217,13 @@ export type ActionId =
   | 'jobKeepGoing'
   | 'jobBackground'
   | 'jobClose'
+  // New guest wizard
+  | 'newGuestOsPrev'
+  | 'newGuestOsNext'
+  | 'newGuestOsNumber'
+  | 'newGuestStartNow'
+  | 'newGuestOpenConsole'
+  | 'newGuestRetry'
   // Import VMware, P2V, MergeIDE
   | 'browseOpen'
   | 'browseParent'
@@ -215,7 +234,7 @@ export interface KeyRow {
   keys: readonly string[];
   action: ActionId;
   scopes: readonly Scope[];
-  /** Short label for the footer and the hint lines. */
+  /** Short label for the footer and the hint lines; `{what}` is the job on screen (see HintVars). */
   hint: string;
   /** Sentence for the help overlay. */
   description: string;
@@ -350,9 +369,14 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['r'], action: 'rollback', scopes: ['dialog:recovery'], hint: 'roll back', description: 'Roll the interrupted job back: undo every step it started, newest first', footer: true },
   { keys: ['esc', 'q', 'enter'], action: 'close', scopes: ['dialog:recovery'], hint: 'leave the rest', description: 'Leave the remaining jobs for later (virtdeck recover)', footer: true, shown: 'Esc' },
   { keys: ['ctrl-s'], action: 'save', scopes: ['dialog:settings'], hint: 'save', description: 'Save the settings (shows the change first)', footer: true },
+  { keys: ['enter'], action: 'save', scopes: ['dialog:settings-save'], hint: 'save', description: 'Show the XML diff of the changes; nothing is applied before it' },
+  { keys: ['enter'], action: 'fieldNext', scopes: ['dialog:settings'], hint: 'next field', description: 'Next field (on the Save row: show the changes)' },
   { keys: ['esc'], action: 'cancel', scopes: ['dialog:settings'], hint: 'cancel', description: 'Close without saving', footer: true },
   { keys: ['enter'], action: 'submit', scopes: ['dialog:form'], hint: 'ok', description: 'Submit the form', footer: true },
   { keys: ['esc'], action: 'cancel', scopes: ['dialog:form'], hint: 'cancel', description: 'Close the form; nothing is changed', footer: true },
+  // A text field takes h and l as letters; on a choice they cycle it, as in the lists.
+  { keys: ['l'], action: 'choiceNext', scopes: ['dialog:settings', 'dialog:form'], hint: 'choose', description: 'Next choice (on a choice field)' },
+  { keys: ['h'], action: 'choicePrev', scopes: ['dialog:settings', 'dialog:form'], hint: 'choose', description: 'Previous choice (on a choice field)' },
 
   // ── Forms (settings, pane forms, wizard fields) ────────────────────────────────────────
   { keys: ['down', 'tab'], action: 'fieldNext', scopes: ['form'], hint: 'field', description: 'Next field', footer: true, shown: '↑↓' },
@@ -381,15 +405,28 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['enter'], action: 'wizardRun', scopes: ['wizard:review'], hint: 'run', description: 'Run the plan shown', footer: true },
   { keys: ['w'], action: 'wizardSaveScript', scopes: ['wizard:review-script'], hint: 'save as script', description: 'Save the plan as a shell script to read or run by hand', footer: true },
   { keys: ['b'], action: 'wizardBackground', scopes: ['wizard:review-background'], hint: 'run in background', description: 'Run the plan as a background job (it outlives the console; see the Jobs pane)', footer: true },
-  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:review'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:review-quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
   { keys: ['enter', 'esc', 'q'], action: 'wizardClose', scopes: ['wizard:result'], hint: 'close', description: 'Close the wizard', footer: true, shown: 'Enter' },
 
   // ── A running job (wizards, the Backups job view) ──────────────────────────────────────
   { keys: ['esc', 'ctrl-c', 'c'], action: 'jobAskCancel', scopes: ['job:running'], hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', footer: true, shown: 'Esc/Ctrl-C' },
   { keys: ['b'], action: 'jobBackground', scopes: ['job:background'], hint: 'background', description: 'Leave the job running in the background; the Jobs pane follows it', footer: true },
-  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel the job', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
+  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel {what}', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
   { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
+
+  // ── New guest wizard ───────────────────────────────────────────────────────────────────
+  { keys: ['r'], action: 'newGuestRetry', scopes: ['wizard:newGuest-loadFailed'], hint: 'retry', description: 'Read the host again', footer: true },
+  { keys: ['esc', 'q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-loadFailed'], hint: 'close', description: 'Close the wizard', footer: true, shown: 'Esc/q' },
+  { keys: ['up', 'k'], action: 'newGuestOsPrev', scopes: ['wizard:newGuest-os'], hint: 'choose', description: 'The operating system above', footer: true, shown: '↑↓' },
+  { keys: ['down', 'j'], action: 'newGuestOsNext', scopes: ['wizard:newGuest-os'], hint: 'choose', description: 'The operating system below' },
+  { keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], action: 'newGuestOsNumber', scopes: ['wizard:newGuest-os'], hint: 'pick', description: 'Pick the operating system with that number and go on' },
+  { keys: ['enter'], action: 'wizardNext', scopes: ['wizard:newGuest-os'], hint: 'next', description: 'Take the operating system chosen (it brings its defaults) and go on', footer: true },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:newGuest-loading', 'wizard:newGuest-os'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['s'], action: 'newGuestStartNow', scopes: ['wizard:newGuest-review'], hint: 'options', description: 'Start the guest once it is defined, or not', footer: true, shown: 's/c' },
+  { keys: ['c'], action: 'newGuestOpenConsole', scopes: ['wizard:newGuest-review'], hint: 'console', description: 'Open the serial console after the start, or not' },
+  { keys: ['esc'], action: 'wizardBack', scopes: ['wizard:newGuest-failed'], hint: 'back', description: 'Back to the step (or the review) to change what failed', footer: true },
+  { keys: ['q', 'ctrl-c'], action: 'wizardClose', scopes: ['wizard:newGuest-failed'], hint: 'close', description: 'Close the wizard', footer: true },
 
   // ── Import VMware, P2V, MergeIDE ───────────────────────────────────────────────────────
   { keys: ['enter', 'right'], action: 'browseOpen', scopes: ['wizard:files'], hint: 'open/pick', description: 'Open the directory, or pick the file (→ only opens directories)', footer: true, shown: 'Enter' },
@@ -400,5 +437,4 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:files'], hint: 'page down', description: 'A page of entries down' },
   { keys: ['~'], action: 'browseRoot', scopes: ['wizard:files'], hint: 'root', description: 'Go to /' },
   { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
-  { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking-import'], hint: 'cancel the import', description: 'Cancel the import: the running step stops, the guest is undefined and converted copies removed', footer: true },
 ];

@@ -1,18 +1,15 @@
 /**
- * The wizard on a WizardDialog: which one and its store (the console draws its view, the store's
- * owner takes the keys). One member per wizard.
+ * The wizards that live in a store, as the app store opens them: each member names its wizard and
+ * carries its store, which App.tsx hands to the wizard's view. Every such store has `dispose()`,
+ * called when the console ends with the wizard open (it stops the wizard's work without asking).
  */
-import type { WizardDialog } from '../types.js';
 import type { ImportWizardStore } from './import/importWizard.js';
 import type { MergeIdeWizardStore } from './mergeide/mergeIdeWizard.js';
+import type { NewGuestWizardStore } from './newGuest/newGuestWizard.js';
 import type { P2vWizardStore } from './p2v/p2vWizard.js';
 
 export type OpenWizard =
+  | { which: 'newGuest'; store: NewGuestWizardStore }
   | { which: 'import'; store: ImportWizardStore }
   | { which: 'p2v'; store: P2vWizardStore }
   | { which: 'mergeide'; store: MergeIdeWizardStore };
-
-/** The dialog entry of a wizard: its owner takes the keys, the console draws it by `which`. */
-export function wizardDialog(open: OpenWizard, guest?: string): WizardDialog {
-  return { kind: 'wizard', which: open.which, owner: open.store.getState().owner, wizard: open, guest };
-}

@@ -16,7 +16,7 @@ import type { Scope } from '../keys/table.js';
 
 export type WizardScreen =
   | { kind: 'step'; form?: Form; next?: boolean; scroll?: boolean; busy?: 'wait' | 'stop' }
-  | { kind: 'review'; script?: boolean; background?: boolean; scroll?: boolean }
+  | { kind: 'review'; script?: boolean; background?: boolean; scroll?: boolean; quit?: boolean }
   | { kind: 'running'; jobs: JobController }
   | { kind: 'result'; scroll?: boolean };
 
@@ -31,6 +31,7 @@ export function wizardScopes(screen: WizardScreen): Scope[] {
     }
     case 'review': {
       const scopes: Scope[] = ['wizard:review'];
+      if (screen.quit !== false) scopes.push('wizard:review-quit');
       if (screen.script) scopes.push('wizard:review-script');
       if (screen.background) scopes.push('wizard:review-background');
       if (screen.scroll !== false) scopes.push('wizard:scroll');

@@ -13,11 +13,13 @@ export function Footer({ width: available }: { width: number }) {
   useApp((s) => s.pane);
   useApp((s) => s.inputMode);
   useApp((s) => s.dialogs);
-  const scopes = store.getState().keyOwner()?.scopes() ?? [];
-  const full = hintsFor(scopes);
+  const owner = store.getState().keyOwner();
+  const scopes = owner?.scopes() ?? [];
+  const vars = owner?.hintVars?.() ?? {};
+  const full = hintsFor(scopes, vars);
   if (width(full) <= available) return <KeyHints hints={full} width={available} />;
   // Too long: the pane's own actions keep their words, the keys of every pane shrink to bare keys as in "/ : ?".
-  const own = hintsFor(scopes.filter((s) => s !== 'panes'));
+  const own = hintsFor(scopes.filter((s) => s !== 'panes'), vars);
   const shared = hintsFor(['panes']).filter((h) => !own.some((o) => o.keys === h.keys));
   const labelled = own.filter((h) => h.keys !== '/');
   const bare = [...own.filter((h) => h.keys === '/'), ...shared].map((h) => h.keys);

@@ -32,7 +32,8 @@ function TextValue({ field, cursor, focused }: { field: Field; cursor: number; f
   );
 }
 
-export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH }: { form: Form; theme: Theme; active?: boolean; labelWidth?: number }) {
+/** `showChanged` marks a field whose value differs from the one the form opened with (settings). */
+export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH, showChanged = false }: { form: Form; theme: Theme; active?: boolean; labelWidth?: number; showChanged?: boolean }) {
   return (
     <Box flexDirection="column">
       {form.fields.map((f, i) => {
@@ -58,6 +59,7 @@ export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH 
             ) : (
               <Text>{f.value}</Text>
             )}
+            {showChanged && f.kind !== 'action' && f.value !== f.original ? <Text color={colorFor(theme, 'warn')}>{theme.ascii ? ' *' : ' •'}</Text> : null}
             {f.hint ? (
               <Text color={colorFor(theme, 'muted')} wrap="truncate-end">
                 {'  '}

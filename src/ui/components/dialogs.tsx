@@ -3,7 +3,7 @@
  * out by the store (store/dialogs/dialogKeys.ts), so a modal takes a key before the pane behind it.
  */
 import { Box } from 'ink';
-import { shellQuote } from '../../host/exec.js';
+import { shellQuote } from '../../model/shellQuote.js';
 import { useApp } from '../../store/context.js';
 import { helpLines } from '../../store/dialogs/helpText.js';
 import { clampOffset } from '../../store/layout.js';

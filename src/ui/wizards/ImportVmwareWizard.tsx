@@ -80,7 +80,7 @@ export function ImportVmwareWizardView(props: { store: ImportWizardStore; theme?
           <Text wrap="wrap">fix: {s.problem.fix}</Text>
         </Box>
       ) : null}
-      <Text color={colorFor(theme, 'muted')}>{hintLine(s.owner.scopes())}</Text>
+      <Text color={colorFor(theme, 'muted')}>{hintLine(s.owner.scopes(), s.jobs.hintVars())}</Text>
     </Box>
   );
 }

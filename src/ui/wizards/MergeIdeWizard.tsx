@@ -18,7 +18,7 @@ export function MergeIdeWizardView(props: { store: MergeIdeWizardStore; theme?: 
   const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
   const width = Math.min(props.width ?? 80, 80);
   const s = useStore(props.store);
-  const hints = hintLine(s.owner.scopes());
+  const hints = hintLine(s.owner.scopes(), s.jobs.hintVars());
   const frame = { hostName: s.hostName, width, theme, hints };
 
   if (s.result) {

@@ -20,7 +20,7 @@ export function P2vWizardView(props: { store: P2vWizardStore; theme?: Theme; wid
   const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
   const width = Math.min(props.width ?? 80, 80);
   const s = useStore(props.store);
-  const frame = { hostName: s.hostName, width, theme, hints: hintLine(s.owner.scopes()) };
+  const frame = { hostName: s.hostName, width, theme, hints: hintLine(s.owner.scopes(), s.jobs.hintVars()) };
 
   if (s.result) {
     return (

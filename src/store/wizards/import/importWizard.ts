@@ -70,6 +70,8 @@ export interface ImportWizardState {
   result: ImportResult | null;
   owner: KeyOwner;
   jobs: JobController;
+  /** The console ends with the wizard open: its host work and job stop without asking. */
+  dispose(): void;
 }
 
 export type ImportWizardStore = StoreApi<ImportWizardState>;
@@ -151,6 +153,9 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     result: null,
     owner,
     jobs,
+    dispose() {
+      jobs.abort();
+    },
   }));
 
   /** Reads the directory now shown; an answer for a directory left meanwhile is dropped. */
@@ -257,10 +262,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
   function scopes(): Scope[] {
     const s = get();
     if (s.result) return wizardScopes({ kind: 'result' });
-    if (s.run) {
-      const js = wizardScopes({ kind: 'running', jobs });
-      return js[0] === 'job:asking' ? ['job:asking-import', ...js] : js;
-    }
+    if (s.run) return wizardScopes({ kind: 'running', jobs });
     if (s.busy) return wizardScopes({ kind: 'step', busy: 'wait' });
     if (s.step === 'file') return ['wizard:files', 'wizard:step'];
     if (s.step === 'read') return wizardScopes({ kind: 'step', scroll: true });

@@ -60,6 +60,8 @@ export interface MergeIdeWizardState {
   result: MergeIdeResult | null;
   owner: KeyOwner;
   jobs: JobController;
+  /** The console ends with the wizard open: its host work and job stop without asking. */
+  dispose(): void;
 }
 
 export type MergeIdeWizardStore = StoreApi<MergeIdeWizardState>;
@@ -116,6 +118,10 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
     result: null,
     owner,
     jobs,
+    dispose() {
+      looking?.abort();
+      jobs.abort();
+    },
   }));
 
   const goTo = (step: MergeIdeStepId) => set({ step, stepNumber: MERGEIDE_STEPS.indexOf(step) + 1, problems: [], scroll: 0, form: withError(get().form, null) });

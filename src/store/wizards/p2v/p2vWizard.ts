@@ -67,6 +67,8 @@ export interface P2vWizardState {
   result: P2vResult | null;
   owner: KeyOwner;
   jobs: JobController;
+  /** The console ends with the wizard open: its host work and job stop without asking. */
+  dispose(): void;
 }
 
 export type P2vWizardStore = StoreApi<P2vWizardState>;
@@ -154,6 +156,10 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
     result: null,
     owner,
     jobs,
+    dispose() {
+      working?.abort();
+      jobs.abort();
+    },
   }));
 
   const form = () => p2vFormOf(get().source, get().guest);

@@ -1,10 +1,10 @@
 import { Box } from 'ink';
 import { commandLine, type PlanStep } from '../../../model/plan.js';
+import { XML_ROWS } from '../../../store/wizards/newGuest/newGuestWizard.js';
 import { Text } from '../../components/Text.js';
 import { colorFor, type Theme } from '../../theme.js';
 
 /** The commands that will run and the domain XML they define, scrolled by the wizard. */
-export const XML_ROWS = 8;
 
 export function ReviewStep(props: {
   summary: string;
@@ -36,7 +36,7 @@ export function ReviewStep(props: {
         </Text>
       </Text>
       <Text color={colorFor(theme, 'muted')} wrap="truncate-end">
-        {`${theme.frame.horizontal.repeat(2)} domain XML, lines ${top + 1}–${top + shown.length} of ${lines.length} (↑↓ PgUp PgDn) ${theme.frame.horizontal.repeat(20)}`}
+        {`${theme.frame.horizontal.repeat(2)} domain XML, lines ${top + 1}–${top + shown.length} of ${lines.length} ${theme.frame.horizontal.repeat(20)}`}
       </Text>
       {shown.map((l, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: lines of a fixed viewport; the index is the identity.

@@ -17,7 +17,8 @@ import { UserError } from '../../../model/userError.js';
 /**
  * The wizard's form, pure: what the admin typed (strings, as typed), the steps, the defaults an OS
  * choice brings, and the conversion to a NewGuestSpec with the parse errors as refusals on the
- * step they belong to. The component only renders this and forwards keys.
+ * step they belong to. The wizard's store (newGuestWizard.ts) keeps these values; stepFields.ts
+ * shows them as each step's Form.
  */
 
 export type StepId = 'name' | 'os' | 'resources' | 'install' | 'storage' | 'network' | 'display' | 'review';
