@@ -290,7 +290,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
           deps.onClose(null);
           return;
         }
-        const back = IMPORT_STEPS[i - 1] as ImportStepId;
+        // A .vmx without network cards has no network step to go back to.
+        const back = IMPORT_STEPS[i - 1] === 'nics' && !s.nics ? 'disks' : (IMPORT_STEPS[i - 1] as ImportStepId);
         goTo(back, back === 'read' && s.facts ? readLines(s.facts) : []);
         return;
       }
