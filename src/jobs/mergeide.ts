@@ -43,7 +43,7 @@ import {
   virtioKeys,
 } from '../model/mergeide.js';
 import type { Plan, PlanStep } from '../model/plan.js';
-import { UserError } from '../model/userError.js';
+import { FieldRefusal, UserError } from '../model/userError.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 const MARK = '@@virtdeck-mi@@';
@@ -444,7 +444,7 @@ export async function prepareOffline(host: HostContext, input: MergeIdeInput, si
   const exec = host.sysExec;
   const state = await domState(host, input.guest);
   if (isActive(state)) {
-    throw new UserError(`${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`);
+    throw new FieldRefusal('mode', `${input.guest} is ${state}; its registry can only be changed offline while it is shut off.`, `Shut ${input.guest} down first, or use the in-guest ISO (--iso) while it runs.`);
   }
   const { disks } = await guestDisks(host, input.guest);
   if (disks.length === 0) throw new UserError(`${input.guest} has no disks.`, 'Attach the Windows system disk first.');
@@ -511,9 +511,9 @@ export async function prepareIso(host: HostContext, input: MergeIdeInput): Promi
   const { xml, disks } = await guestDisks(host, input.guest);
   const first = disks[0]?.path;
   const iso = input.isoPath ?? join(first ? dirname(first) : '/var/lib/libvirt/images', `${input.guest}-mergeide.iso`);
-  if (!iso.startsWith('/')) throw new UserError(`The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.');
+  if (!iso.startsWith('/')) throw new FieldRefusal('isoPath', `The ISO path "${iso}" is not absolute.`, 'Give the full path, starting with /.');
   if ((await existingPaths(host.sysExec, [iso])).length > 0) {
-    throw new UserError(`${iso} already exists.`, 'Remove it, or choose another path for the ISO.');
+    throw new FieldRefusal('isoPath', `${iso} already exists.`, 'Remove it, or choose another path for the ISO.');
   }
   const newXml = serializeDomainXml(attachIso(parseDomainXml(xml), iso));
   const facts: IsoFacts = { guest: input.guest, iso, oldXml: xml, newXml, stamp: stampNow() };

@@ -8,7 +8,7 @@
 import { type ConvertSource, type ConvertTarget, convertSteps, dropTempStep, targetFrom } from './convertPlan.js';
 import { GUEST_NAME_MAX, guestNameProblem } from './guestName.js';
 import type { Plan, PlanStep } from './plan.js';
-import { UserError } from './userError.js';
+import { FieldRefusal, UserError } from './userError.js';
 import type { VmdkChain } from './vmdkChain.js';
 import type { VmxGuest } from './vmx.js';
 import { type BusChoice, type DomainDiskFile, type NicMapping, type VmxDomain, vmxToDomainXml } from './vmxToDomain.js';
@@ -122,15 +122,15 @@ export function checkImport(facts: ImportFacts, req: ImportRequest): ImportCheck
     );
   }
   if (facts.existingGuests.includes(name)) {
-    refusals.push(new UserError(`A guest named ${name} already exists.`, 'Give the import another name (--name, or the name field).'));
+    refusals.push(new FieldRefusal('name', `A guest named ${name} already exists.`, 'Give the import another name (--name, or the name field).'));
   }
   const nameProblem = guestNameProblem(name);
   if (nameProblem) {
-    refusals.push(nameProblem);
+    refusals.push(new FieldRefusal('name', nameProblem.sentence, nameProblem.fix));
   }
   const destDir = importDestDir(facts, req);
   const dirProblem = destDir === null ? null : writableDirProblem(destDir, facts.destDirState, req.destDir ? 'the destination directory (--dest)' : 'the directory of the .vmx');
-  if (dirProblem) refusals.push(dirProblem);
+  if (dirProblem) refusals.push(req.destDir ? new FieldRefusal('dest', dirProblem.sentence, dirProblem.fix) : dirProblem);
   if (facts.disks.length === 0) warnings.push('The .vmx has no hard disk; the guest will only boot from CD-ROM or network.');
   if (facts.existingDest.length > 0) {
     refusals.push(
@@ -146,10 +146,10 @@ export function checkImport(facts: ImportFacts, req: ImportRequest): ImportCheck
   }
   for (const [i, m] of maps.entries()) {
     if (m.kind === 'bridge' && !facts.bridges.includes(m.source)) {
-      refusals.push(new UserError(`The bridge ${m.source} (for ethernet${facts.guest.nics[i]?.index ?? i}) does not exist on this host.`, facts.bridges.length ? `Use one of: ${facts.bridges.join(', ')}.` : 'Create a bridge first, or use a libvirt network or user-mode networking.'));
+      refusals.push(new FieldRefusal(`nic${i}`, `The bridge ${m.source} (for ethernet${facts.guest.nics[i]?.index ?? i}) does not exist on this host.`, facts.bridges.length ? `Use one of: ${facts.bridges.join(', ')}.` : 'Create a bridge first, or use a libvirt network or user-mode networking.'));
     }
     if (m.kind === 'network' && !facts.networks.includes(m.source)) {
-      refusals.push(new UserError(`The libvirt network ${m.source} does not exist.`, facts.networks.length ? `Use one of: ${facts.networks.join(', ')}.` : 'Define one with virsh net-define, or use a bridge or user-mode networking.'));
+      refusals.push(new FieldRefusal(`nic${i}`, `The libvirt network ${m.source} does not exist.`, facts.networks.length ? `Use one of: ${facts.networks.join(', ')}.` : 'Define one with virsh net-define, or use a bridge or user-mode networking.'));
     }
   }
   for (const d of facts.disks) {

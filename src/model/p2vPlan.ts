@@ -21,7 +21,7 @@ import { shellQuote } from './shellQuote.js';
 import { shown } from './shown.js';
 import { checkSshDestination } from './sshDestination.js';
 import { formatBytes, parseSize } from './units.js';
-import { UserError } from './userError.js';
+import { FieldRefusal, UserError } from './userError.js';
 import { type DirState, writableDirProblem } from './writableDir.js';
 
 export type P2vSource =
@@ -412,12 +412,12 @@ export function checkP2v(req: P2vRequest, src: P2vSourceFacts, host: P2vHostFact
   const refusals: UserError[] = [];
   const warnings: string[] = [];
   const nameProblem = guestNameProblem(req.name);
-  if (nameProblem) refusals.push(nameProblem);
-  if (host.guestExists) refusals.push(new UserError(`A guest called ${req.name} already exists.`, 'Choose another name.'));
-  if (!req.destDir.startsWith('/')) refusals.push(new UserError(`The destination "${req.destDir}" is not an absolute path.`, 'Give the directory for the image, starting with /.'));
+  if (nameProblem) refusals.push(new FieldRefusal('name', nameProblem.sentence, nameProblem.fix));
+  if (host.guestExists) refusals.push(new FieldRefusal('name', `A guest called ${req.name} already exists.`, 'Choose another name.'));
+  if (!req.destDir.startsWith('/')) refusals.push(new FieldRefusal('destDir', `The destination "${req.destDir}" is not an absolute path.`, 'Give the directory for the image, starting with /.'));
   else {
     const dirProblem = writableDirProblem(req.destDir, host.destDirExists ? host.destDirState : 'missing', 'the destination directory');
-    if (dirProblem) refusals.push(dirProblem);
+    if (dirProblem) refusals.push(new FieldRefusal('destDir', dirProblem.sentence, dirProblem.fix));
   }
   for (const p of host.existing) refusals.push(new UserError(`${p} already exists; virtdeck never overwrites an image.`, 'Choose another name or destination, or remove the file.'));
   if (req.source.kind !== 'ssh' && !host.sourceReadable) refusals.push(new UserError(`${sourceLabel(req.source)} does not exist or cannot be read.`, 'Check the path (lsblk lists disks and LVM volumes).'));
@@ -427,12 +427,12 @@ export function checkP2v(req: P2vRequest, src: P2vSourceFacts, host: P2vHostFact
     warnings.push(`${req.destDir} has ${formatBytes(host.freeBytes)} free and the disk is ${formatBytes(src.sizeBytes)}: ${what} fits only if enough of the disk is empty (it is written sparse).`);
   }
   for (const [i, mac] of req.macs.entries()) {
-    if (!isValidUnicastMac(mac)) refusals.push(new UserError(`MAC ${i + 1} "${mac}" is not a unicast MAC address.`, 'Write it as six hex pairs, e.g. 00:1a:2b:3c:4d:5e.'));
+    if (!isValidUnicastMac(mac)) refusals.push(new FieldRefusal('macs', `MAC ${i + 1} "${mac}" is not a unicast MAC address.`, 'Write it as six hex pairs, e.g. 00:1a:2b:3c:4d:5e.'));
   }
-  if (req.macs.length === 0) refusals.push(new UserError('The guest needs at least one network card.', 'Give the source NIC\'s MAC (or a new one).'));
-  if (!Number.isInteger(req.memoryMiB) || req.memoryMiB < 32) refusals.push(new UserError(`${req.memoryMiB} MiB is not enough memory for a guest.`, 'Give at least 32 MiB (the source had what it had).'));
-  if (!Number.isInteger(req.vcpus) || req.vcpus < 1 || req.vcpus > 64) refusals.push(new UserError(`${req.vcpus} is not a vCPU count virtdeck uses.`, 'Give 1 to 64.'));
-  if (req.network.kind !== 'user' && !req.network.source) refusals.push(new UserError(`The ${req.network.kind} needs a name.`, 'e.g. bridge:br0 or network:default.'));
+  if (req.macs.length === 0) refusals.push(new FieldRefusal('macs', 'The guest needs at least one network card.', 'Give the source NIC\'s MAC (or a new one).'));
+  if (!Number.isInteger(req.memoryMiB) || req.memoryMiB < 32) refusals.push(new FieldRefusal('memory', `${req.memoryMiB} MiB is not enough memory for a guest.`, 'Give at least 32 MiB (the source had what it had).'));
+  if (!Number.isInteger(req.vcpus) || req.vcpus < 1 || req.vcpus > 64) refusals.push(new FieldRefusal('vcpus', `${req.vcpus} is not a vCPU count virtdeck uses.`, 'Give 1 to 64.'));
+  if (req.network.kind !== 'user' && !req.network.source) refusals.push(new FieldRefusal('network', `The ${req.network.kind} needs a name.`, 'e.g. bridge:br0 or network:default.'));
   if (src.mounted.length > 0) {
     const root = src.mounted.includes('/');
     warnings.push(`${root ? 'The source runs from this disk' : 'The source disk has mounted filesystems'} (${src.mounted.join(', ')}): the copy will be crash-inconsistent.`);

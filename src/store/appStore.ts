@@ -30,7 +30,10 @@ import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
+import { createImportWizard } from './wizards/import/importWizard.js';
+import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
 import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
+import { createP2vWizard } from './wizards/p2v/p2vWizard.js';
 import { unifiedDiff } from './xmlDiff.js';
 
 export type { AppActions, AppState, AppStore } from './appState.js';
@@ -471,11 +474,21 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           case 'newGuest':
             return s.openWizard();
           case 'importVmware':
-            return s.pushDialog({ kind: 'wizard', which: 'import' });
+            {
+            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            return s.pushDialog({ kind: 'wizard', which: 'import', owner: store.getState().owner, wizard: { which: 'import', store } });
+          }
           case 'mergeIde':
-            return withGuest((name) => s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name }));
+            return withGuest((name) => {
+              const running = row(name)?.state !== 'shut off';
+              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) });
+              s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
+            });
           case 'p2v':
-            return s.pushDialog({ kind: 'wizard', which: 'p2v' });
+            {
+            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            return s.pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
+          }
         }
       },
 

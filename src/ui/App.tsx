@@ -27,10 +27,10 @@ import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizardView } from './wizards/ConvertWizard.js';
 import { ExpandWizardView } from './wizards/ExpandWizard.js';
-import { ImportVmwareWizard } from './wizards/ImportVmwareWizard.js';
-import { MergeIdeWizard } from './wizards/MergeIdeWizard.js';
+import { ImportVmwareWizardView } from './wizards/ImportVmwareWizard.js';
+import { MergeIdeWizardView } from './wizards/MergeIdeWizard.js';
 import { NewGuestWizardView } from './wizards/NewGuestWizard.js';
-import { P2vWizard } from './wizards/P2vWizard.js';
+import { P2vWizardView } from './wizards/P2vWizard.js';
 
 export const MIN_COLUMNS = 80;
 export const MIN_ROWS = 24;
@@ -167,24 +167,24 @@ function Console({ host }: { host: HostContext }) {
       </Box>
     );
   }
-  if (top?.kind === 'wizard' && top.which === 'import') {
+  if (top?.kind === 'wizard' && top.wizard?.which === 'import') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <ImportVmwareWizard host={host} theme={theme} width={columns} height={height} onClose={(defined) => store.getState().closeWizard(defined)} />
+        <ImportVmwareWizardView store={top.wizard.store} theme={theme} width={columns} />
       </Box>
     );
   }
-  if (top?.kind === 'wizard' && top.which === 'p2v') {
+  if (top?.kind === 'wizard' && top.wizard?.which === 'p2v') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <P2vWizard host={host} theme={theme} width={columns} onClose={(defined) => store.getState().closeWizard(defined)} />
+        <P2vWizardView store={top.wizard.store} theme={theme} width={columns} />
       </Box>
     );
   }
-  if (top?.kind === 'wizard' && top.which === 'mergeide' && top.guest) {
+  if (top?.kind === 'wizard' && top.wizard?.which === 'mergeide') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <MergeIdeWizard host={host} guest={top.guest} running={guests.find((g) => g.name === top.guest)?.state !== 'shut off'} theme={theme} width={columns} onClose={() => store.getState().closeWizard(null)} />
+        <MergeIdeWizardView store={top.wizard.store} theme={theme} width={columns} />
       </Box>
     );
   }

@@ -2,16 +2,16 @@
  * The import wizard picks an empty .vmx: the same refusal as the CLI (naming the file and saying
  * what is missing) on the first screen, and it goes no further: no facts screen, no plan.
  */
-import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/host/exec.js';
 import { HEAD_SCRIPT_NAME } from '../../src/host/imageInspect.js';
 import { inspectImport, prepareImport, runImport } from '../../src/jobs/importVmware.js';
+import { createImportWizard } from '../../src/store/wizards/import/importWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
-import { ImportVmwareWizard } from '../../src/ui/wizards/ImportVmwareWizard.js';
+import { ImportVmwareWizardView } from '../../src/ui/wizards/ImportVmwareWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { imageHeadAnswer } from '../helpers/imageHeads.js';
-import { inkDriver, KEYS } from '../ui/helpers.js';
+import { driveWizard } from '../ui/wizardHarness.js';
 
 describe('import wizard and a file that is not a VMware .vmx', () => {
   it('an empty .vmx is refused on the file screen, naming the file; nothing else is read', async () => {
@@ -32,15 +32,16 @@ describe('import wizard and a file that is not a VMware .vmx', () => {
     };
     const host = { ...fake.host, sysExec };
     const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
-    const r = render(<ImportVmwareWizard host={host} jobs={{ inspect: inspectImport, prepare: prepareImport, run: runImport }} theme={theme} startDir="/" onClose={() => {}} />);
+    const store = createImportWizard({ host, jobs: { inspect: inspectImport, prepare: prepareImport, run: runImport }, startDir: '/', onClose: () => {} });
+    const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
     try {
-      const w = inkDriver(r, { keyDelayMs: 25, settleMs: 0 });
       await w.waitFor('vm/');
-      await w.press(KEYS.enter);
+      w.key('enter');
       await w.waitFor('empty.vmx');
-      await w.press(KEYS.down);
-      await w.press(KEYS.enter);
+      w.key('down');
+      w.key('enter');
       await w.waitFor('is not a VMware .vmx');
+      expect(w.state().step).toBe('file');
       const frame = w.frame().replace(/\s+/g, ' ');
       expect(frame).toContain('/vm/empty.vmx is empty, so it is not a VMware .vmx.');
       expect(frame).not.toContain('What was read');
@@ -48,7 +49,7 @@ describe('import wizard and a file that is not a VMware .vmx', () => {
       expect(read.filter((a) => a[0] !== 'ls').map((a) => (a[0] === 'sh' ? a[3] : a[0]))).toEqual([HEAD_SCRIPT_NAME, 'head']);
       expect(fake.calls.filter((a) => a[0] === 'virsh')).toEqual([]);
     } finally {
-      r.unmount();
+      w.unmount();
     }
   });
 });

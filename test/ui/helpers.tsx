@@ -41,7 +41,8 @@ export async function fakeQemuImgConvert(argv: string[], o: ExecOptions, percent
     await sleep(30);
   }
   if (hold) {
-    await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    // A cancel may come before the hold starts (keys act at once now): an aborted signal never fires again.
+    if (!o.signal?.aborted) await new Promise<void>((resolve) => o.signal?.addEventListener('abort', () => resolve(), { once: true }));
     throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' });
   }
   o.onStdout?.('    (100.00/100%)\r');

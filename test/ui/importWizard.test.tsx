@@ -1,13 +1,14 @@
-import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PreparedImport } from '../../src/jobs/importVmware.js';
 import type { RunResult } from '../../src/jobs/runner.js';
 import { checkImport, type ImportFacts, type ImportRequest, planImport, plannedDestFiles } from '../../src/model/importVmwarePlan.js';
 import { parseVmx } from '../../src/model/vmx.js';
+import { createImportWizard, IMPORT_ROWS, type ImportJobs } from '../../src/store/wizards/import/importWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
-import { type ImportJobs, ImportVmwareWizard } from '../../src/ui/wizards/ImportVmwareWizard.js';
+import { ImportVmwareWizardView } from '../../src/ui/wizards/ImportVmwareWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
-import { ESC, inkDriver, KEYS, renderApp } from './helpers.js';
+import { ESC, renderApp } from './helpers.js';
+import { driveWizard } from './wizardHarness.js';
 
 const VMX = `displayName = "w2k3"
 guestOS = "winNetStandard"
@@ -25,7 +26,7 @@ tools.syncTime = "FALSE"
 `;
 
 /** Scripted jobs: the facts a real inspection of /vm/w2k3 would give; plan and check are the real pure ones. */
-function scriptedJobs(opts: { locked?: boolean; hold?: boolean } = {}) {
+function scriptedJobs(opts: { locked?: boolean; hold?: boolean; existing?: string[] } = {}) {
   const calls: { ran: PreparedImport[]; requests: ImportRequest[] } = { ran: [], requests: [] };
   const facts = (vmxPath: string): ImportFacts => {
     const guest = parseVmx(VMX, { resolveFile: (n) => `/vm/w2k3/${n}` });
@@ -35,7 +36,7 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean } = {}) {
       guest,
       disks: [{ key: 'scsi0:0', chain: { active: '/vm/w2k3/w2k3.vmdk', links: [{ path: '/vm/w2k3/w2k3.vmdk', descriptor: desc }], snapshot: false, warnings: [] }, virtualSize: 8 << 20, unused: [] }],
       locks: opts.locked ? ['/vm/w2k3/w2k3.vmx.lck'] : [],
-      existingGuests: [],
+      existingGuests: opts.existing ?? [],
       existingDest: [],
       bridges: ['br0'],
       networks: [],
@@ -73,9 +74,9 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean } = {}) {
 function renderWizard(jobs: ImportJobs, closed: (string | null)[]) {
   const fake = createFakeHost([], { dirs: { '/': ['vm/', 'etc/'], '/vm': ['w2k3/'], '/vm/w2k3': ['w2k3.vmx', 'w2k3.vmdk', 'w2k3.nvram'] } });
   const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
-  const r = render(<ImportVmwareWizard host={fake.host} jobs={jobs} theme={theme} startDir="/" onClose={(d) => closed.push(d)} />);
-  const { frame, waitFor, press } = inkDriver(r, { keyDelayMs: 25, settleMs: 0 });
-  return { r, frame, waitFor, press, fake };
+  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', onClose: (d) => closed.push(d) });
+  const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
+  return { ...w, store, fake };
 }
 
 let cleanup: (() => void) | null = null;
@@ -88,25 +89,25 @@ afterEach(() => {
 async function pickVmx(w: ReturnType<typeof renderWizard>): Promise<void> {
   await w.waitFor('vm/');
   // Directories first: etc/ then vm/ (the list is sorted), so one down.
-  await w.press(KEYS.down);
-  await w.press(KEYS.enter);
+  w.key('down');
+  w.key('enter');
   await w.waitFor('w2k3/');
-  await w.press(KEYS.down);
-  await w.press(KEYS.enter);
+  w.key('down');
+  w.key('enter');
   await w.waitFor('w2k3.vmx');
-  await w.press(KEYS.down); // w2k3.nvram (not pickable)
-  await w.press(KEYS.down); // w2k3.vmdk
-  await w.press(KEYS.down); // w2k3.vmx
-  await w.press(KEYS.enter);
+  w.key('down'); // w2k3.nvram (not pickable)
+  w.key('down'); // w2k3.vmdk
+  w.key('down'); // w2k3.vmx
+  w.key('enter');
 }
 
 /** From the file browser to the network step: the .vmx, then Enter through the facts and disks. */
 async function toNetworkCards(w: ReturnType<typeof renderWizard>): Promise<void> {
   await pickVmx(w);
   await w.waitFor('What was read');
-  await w.press(KEYS.enter);
+  w.key('enter');
   await w.waitFor('Disks, name and bus');
-  await w.press(KEYS.enter);
+  w.key('enter');
   await w.waitFor('Network cards');
 }
 
@@ -121,35 +122,38 @@ describe('Import VMware wizard', () => {
     expect(f).toContain('scsi0:0  disk   scsi lsilogic  /vm/w2k3/w2k3.vmdk');
     expect(f).toContain('ethernet0 00:50:56:01:02:03 static');
     expect(f).toContain('ignored: tools.syncTime = FALSE');
-    await w.press(KEYS.enter);
+    w.key('enter');
     f = await w.waitFor('Disks, name and bus');
     expect(f).toContain('run the vmdk files as they are');
     // Back and forward again keeps the form.
-    await w.press(ESC);
+    w.key('esc');
     await w.waitFor('What was read');
-    await w.press(KEYS.enter);
+    w.key('enter');
     await w.waitFor('Disks, name and bus');
-    await w.press(KEYS.down); // Disks choice
-    await w.press('\u001B[C'); // → convert to qcow2
+    w.key('down'); // Disks choice
+    w.key('right'); // → convert to qcow2
     f = await w.waitFor('convert to qcow2');
-    await w.press(KEYS.enter);
+    expect(w.state().disks?.fields.find((x) => x.id === 'convert')?.value).toBe('qcow2');
+    w.key('enter');
     f = await w.waitFor('Network cards');
     expect(f).toContain('bridge br0');
     expect(f).toMatch(/keeps its MAC from the \.vmx: Windows ties its IP settings to the MAC/);
-    await w.press(KEYS.enter);
+    w.key('enter');
     f = await w.waitFor('Review');
     expect(f).toContain('qemu-img convert');
     expect(calls.requests.at(-1)).toMatchObject({ convert: 'qcow2', bus: 'keep', nics: [{ kind: 'bridge', source: 'br0' }], name: 'w2k3' });
     // The XML is further down: scroll to it.
     const mac = "<mac address='00:50:56:01:02:03'/>";
-    for (let i = 0; i < 60 && !w.frame().includes(mac); i++) await w.press(KEYS.down);
+    // Keys act on the store at once: scroll until the store's page shows it, then the frame must too.
+    const onPage = (text: string) => w.state().lines.slice(w.state().scroll, w.state().scroll + IMPORT_ROWS).some((l) => l.text.includes(text));
+    for (let i = 0; i < 60 && !onPage(mac); i++) w.key('down');
     await w.waitFor(mac);
-    await w.press(KEYS.down);
+    w.key('down');
     await w.waitFor("<source bridge='br0'/>");
-    await w.press(KEYS.enter);
+    w.key('enter');
     await w.waitFor('w2k3 is defined');
     expect(calls.ran).toHaveLength(1);
-    await w.press(KEYS.enter);
+    w.key('enter');
     expect(closed).toEqual(['w2k3']);
   });
 
@@ -159,13 +163,36 @@ describe('Import VMware wizard', () => {
     const w = renderWizard(jobs, closed);
     cleanup = () => w.r.unmount();
     await toNetworkCards(w);
-    await w.press(KEYS.enter);
+    w.key('enter');
     const f = await w.waitFor('VMware has this VM open');
     expect(f).toContain('delete the .lck directories');
     expect(f).toContain('Network cards'); // stays on the step
-    await w.press(KEYS.ctrlC);
+    expect(w.state()).toMatchObject({ step: 'nics', problem: { sentence: expect.stringContaining('VMware has this VM open') } });
+    w.key('ctrl-c');
     expect(closed).toEqual([null]);
     expect(calls.ran).toHaveLength(0);
+  });
+
+  it('a refusal naming a field goes back to the step of that field and focuses it', async () => {
+    const { jobs, calls } = scriptedJobs({ existing: ['w2k3'] });
+    const closed: (string | null)[] = [];
+    const w = renderWizard(jobs, closed);
+    cleanup = () => w.r.unmount();
+    await toNetworkCards(w);
+    w.key('enter');
+    const f = await w.waitFor('A guest named w2k3 already exists.');
+    expect(f).toContain('Disks, name and bus');
+    const disks = w.state().disks;
+    expect(w.state().step).toBe('disks');
+    expect(disks?.error?.field).toBe('name');
+    expect(disks?.fields[disks.focus]?.id).toBe('name');
+    // Typing fixes the name where the focus is; Enter goes on again and the import is reviewed.
+    w.type('-kvm');
+    w.key('enter');
+    await w.waitFor('Network cards');
+    w.key('enter');
+    await w.waitFor('Review');
+    expect(calls.requests.at(-1)?.name).toBe('w2k3-kvm');
   });
 
   it('asks before cancelling a running import: n keeps it going, y cancels; q closes the result', async () => {
@@ -174,23 +201,25 @@ describe('Import VMware wizard', () => {
     const w = renderWizard(jobs, closed);
     cleanup = () => w.r.unmount();
     await toNetworkCards(w);
-    await w.press(KEYS.enter);
+    w.key('enter');
     await w.waitFor('Review');
-    await w.press(KEYS.enter);
+    w.key('enter');
     await w.waitFor('Esc/Ctrl-C cancel');
-    await w.press(KEYS.ctrlC);
+    w.key('ctrl-c');
+    expect(w.state().jobs.view()?.asking).toBe(true);
     const asked = await w.waitFor('Cancel the import?');
     expect(asked.replace(/\s+/g, ' ')).toContain('Finished steps are undone (the guest undefined); the .vmx and its disks are kept. (y/n)');
     expect(asked).toContain('y cancel the import   n keep going');
-    await w.press('n');
+    w.key('n');
     const going = await w.waitFor((f) => !f.includes('Cancel the import?'));
     expect(going).toContain('Esc/Ctrl-C cancel');
     expect(calls.ran[0]?.plan).toBeDefined();
-    await w.press(ESC);
+    w.key('esc');
     await w.waitFor('Cancel the import?');
-    await w.press('y');
+    w.key('y');
     await w.waitFor('The import was cancelled');
-    await w.press('q');
+    expect(w.state().result?.ok).toBe(false);
+    w.key('q');
     expect(closed).toEqual([null]);
   });
 
@@ -199,7 +228,7 @@ describe('Import VMware wizard', () => {
     const w = renderWizard(scriptedJobs().jobs, closed);
     cleanup = () => w.r.unmount();
     await w.waitFor('vm/');
-    await w.press(ESC);
+    w.key('esc');
     expect(closed).toEqual([null]);
   });
 

@@ -1,17 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { render } from 'ink-testing-library';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
+import { fieldValue } from '../../src/store/form.js';
+import { pressKey } from '../../src/store/keys/owners.js';
+import { createP2vWizard } from '../../src/store/wizards/p2v/p2vWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
-import { P2vWizard } from '../../src/ui/wizards/P2vWizard.js';
+import { P2vWizardView } from '../../src/ui/wizards/P2vWizard.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
-import { ESC, fakeQemuImgConvert, inkDriver, KEYS } from './helpers.js';
+import { fakeQemuImgConvert } from './helpers.js';
+import { driveWizard } from './wizardHarness.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DUMP = '/srv/dumps/oldsrv.img';
 const SFDISK = JSON.stringify({ partitiontable: { label: 'dos', sectorsize: 512, partitions: [{ node: `${DUMP}1`, start: 2048, size: 16384, type: '7' }] } });
 
@@ -48,26 +50,23 @@ function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
   const sys = withImageHeads(scriptedSys(sysOpts), { [DUMP]: { format: 'raw', size: 8388608 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
-  const r = render(<P2vWizard host={host} onClose={(d) => closed.push(d)} stateDir={state} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
-  const { frame, waitFor, press, type } = inkDriver(r);
-  return { r, fake, sys, closed, frame, waitFor, press, type };
+  const store = createP2vWizard({ host, onClose: (d) => closed.push(d), stateDir: state });
+  const w = driveWizard(store, <P2vWizardView store={store} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
+  return { ...w, store, fake, sys, closed };
 }
-
-const RIGHT = '\u001B[C';
 
 async function toFileSource(t: ReturnType<typeof setup>) {
   await t.waitFor('P2V · step 1 of 4 · source');
   expect(t.frame()).toContain('a remote machine over SSH');
-  // A key can arrive before Ink binds the field's handler under load: press until the choice shows.
-  for (let i = 0; i < 20 && !t.frame().includes('a raw dump file'); i++) {
-    await t.press(RIGHT);
-    await sleep(30);
-  }
+  // Keys act on the store as they arrive: two → are the dump file, whatever React drew meanwhile.
+  t.key('right');
+  t.key('right');
+  expect(t.state().source.fields.find((f) => f.id === 'kind')?.value).toBe('file');
   await t.waitFor('a raw dump file');
-  await t.press(KEYS.down);
+  t.key('down');
   await t.waitFor(/▶ Dump file/);
-  await t.type(DUMP);
-  await t.press(KEYS.enter);
+  t.type(DUMP);
+  t.key('enter');
   return t.waitFor('step 2 of 4 · what was found');
 }
 
@@ -77,51 +76,56 @@ describe('P2V wizard', () => {
     const found = await toFileSource(t);
     expect(found).toMatch(/oldsrv\.img: 8(\.0)? ?Mi?B?, dos partition table/);
     expect(found).toContain('The source should be quiet');
-    await t.press(KEYS.enter);
+    t.key('enter');
     let f = await t.waitFor('step 3 of 4 · the new guest');
     expect(f).toMatch(/Guest name\s+\[oldsrv/);
     // Back to what was found and forward again keeps the prefilled form.
-    await t.press(ESC);
+    t.key('esc');
     await t.waitFor('step 2 of 4');
-    await t.press(KEYS.enter);
+    t.key('enter');
     await t.waitFor('step 3 of 4');
     // MACs: one typed MAC (field 6).
-    for (let i = 0; i < 5; i++) await t.press(KEYS.down);
+    for (let i = 0; i < 5; i++) t.key('down');
     await t.waitFor(/▶ MACs/);
-    await t.type('00:50:56:aa:bb:cc');
-    await t.press(KEYS.enter);
+    t.type('00:50:56:aa:bb:cc');
+    t.key('enter');
     f = await t.waitFor('step 4 of 4 · review');
     expect(f).toContain('qemu-img convert -p -f raw -O qcow2');
     expect(f).toMatch(/ln -- \/var\/lib\/libvirt\/images\/\.oldsrv\.qcow2\.virtdeck-part/);
-    await t.press(KEYS.enter);
+    t.key('enter');
     f = await t.waitFor('P2V · done', 5000);
     expect(f).toContain('guest oldsrv defined: ide disk, e1000 00:50:56:aa:bb:cc');
     expect(t.fake.guests.map((g) => g.name)).toContain('oldsrv');
-    await t.press(KEYS.enter);
+    t.key('enter');
     expect(t.closed).toEqual(['oldsrv']);
+    expect(t.state().result).toMatchObject({ ok: true, defined: 'oldsrv' });
   });
 
   it('shows the refusal on the guest step and cancels a running copy', async () => {
     const t = setup({ holdConvert: true });
     await toFileSource(t);
-    await t.press(KEYS.enter);
+    t.key('enter');
     await t.waitFor('step 3 of 4');
     // The name of an existing guest is refused where it can be fixed.
-    await t.press(KEYS.backspace.repeat(1));
-    for (let i = 0; i < 6; i++) await t.press(KEYS.backspace);
-    await t.type('web');
-    await t.press(KEYS.enter);
+    t.key('backspace');
+    for (let i = 0; i < 6; i++) t.key('backspace');
+    t.type('web');
+    t.key('enter');
     await t.waitFor('A guest called web already exists.');
-    for (let i = 0; i < 3; i++) await t.press(KEYS.backspace);
-    await t.type('old2');
-    await t.press(KEYS.enter);
+    // The refusal names its field: the name is focused and carries it.
+    expect(t.state().guest.error?.field).toBe('name');
+    expect(t.state().guest.fields[t.state().guest.focus]?.id).toBe('name');
+    for (let i = 0; i < 3; i++) t.key('backspace');
+    t.type('old2');
+    t.key('enter');
     await t.waitFor('review');
-    await t.press(KEYS.enter);
+    t.key('enter');
     await t.waitFor('P2V · running');
     await t.waitFor(/40%/);
-    await t.press(ESC);
+    t.key('esc');
     await t.waitFor('Cancel the P2V?');
-    await t.press('y');
+    expect(t.state().jobs.view()?.asking).toBe(true);
+    t.key('y');
     const f = await t.waitFor('P2V · not done', 5000);
     expect(f).toContain('cancelled; the partial copy was removed');
     expect(t.sys.calls.some((c) => c[0] === 'rm' && c.some((a) => a.endsWith('.old2.qcow2.virtdeck-part')))).toBe(true);
@@ -130,11 +134,47 @@ describe('P2V wizard', () => {
   it('Esc on the first step and Ctrl-C close without a guest', async () => {
     const t = setup();
     await t.waitFor('step 1 of 4');
-    await t.press(ESC);
+    t.key('esc');
     expect(t.closed).toEqual([null]);
     const u = setup();
     await toFileSource(u);
-    await u.press(KEYS.ctrlC);
+    u.key('ctrl-c');
     expect(u.closed).toEqual([null]);
+  });
+
+  /*
+   * Issue 11: over SSH, `Down r o o t Down Down 2 2 Down / k` sent in one burst gave Machine "oot"
+   * and port "22/", and another burst made the source disk /dev/sda2: each key landed in the field
+   * the last render had focused. Keys now act on the store as they arrive.
+   */
+  const BURST = '\u001B[Broot\u001B[B\u001B[B22\u001B[B/k';
+  const sourceValues = (t: { state(): { source: Parameters<typeof fieldValue>[0] } }) =>
+    Object.fromEntries(['sshTarget', 'sshDevice', 'sshPort', 'identity'].map((id) => [id, fieldValue(t.state().source, id)]));
+
+  it('a burst typed over SSH, written to stdin at once, lands in the fields it was typed for', async () => {
+    const t = setup();
+    await t.waitFor('step 1 of 4');
+    t.r.stdin.write(BURST);
+    await t.until((s) => fieldValue(s.source, 'identity') === '/k');
+    expect(sourceValues(t)).toEqual({ sshTarget: 'root', sshDevice: '/dev/sda', sshPort: '22', identity: '/k' });
+    const f = await t.waitFor(/Key file\s+\[\/k/);
+    expect(f).toMatch(/Machine\s+\[root\]/);
+    expect(f).toMatch(/SSH port\s+\[22\]/);
+    // The other burst: three ↓ then 22 is the port, never the disk there.
+    const u = setup();
+    await u.waitFor('step 1 of 4');
+    u.r.stdin.write('\u001B[B\u001B[B\u001B[B22');
+    await u.until((s) => fieldValue(s.source, 'sshPort') === '22');
+    expect(sourceValues(u)).toEqual({ sshTarget: '', sshDevice: '/dev/sda', sshPort: '22', identity: '' });
+    t.unmount();
+    u.unmount();
+  });
+
+  it('the same burst through pressKey, key by key with no render between', () => {
+    const closed: (string | null)[] = [];
+    const store = createP2vWizard({ host: createFakeHost([]).host, onClose: (d) => closed.push(d), stateDir: state });
+    const owner = store.getState().owner;
+    for (const name of ['down', 'r', 'o', 'o', 't', 'down', 'down', '2', '2', 'down', '/', 'k']) pressKey(owner, { name, input: name.length === 1 ? name : '' });
+    expect(sourceValues({ state: () => store.getState() })).toEqual({ sshTarget: 'root', sshDevice: '/dev/sda', sshPort: '22', identity: '/k' });
   });
 });

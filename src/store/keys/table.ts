@@ -88,7 +88,12 @@ export type Scope =
   /** Expand: the guest-side step, when growing offline is possible. */
   | 'expand:guest-side'
   /** Expand: the summary of a finished expansion (Ctrl-C closes it too). */
-  | 'expand:done';
+  | 'expand:done'
+  // ── Import VMware, P2V, MergeIDE ──
+  /** The import wizard's host file browser (pick the .vmx). */
+  | 'wizard:files'
+  /** A wizard page where q leaves (P2V's "what was found"). */
+  | 'wizard:quit';
 
 export type ActionId =
   // panes and the console
@@ -230,7 +235,11 @@ export type ActionId =
   | 'newGuestRetry'
   // disk wizards
   | 'wizardRetry'
-  | 'expandToggleRoute';
+  | 'expandToggleRoute'
+  // Import VMware, P2V, MergeIDE
+  | 'browseOpen'
+  | 'browseParent'
+  | 'browseRoot';
 
 export interface KeyRow {
   /** Key names (keyName.ts); 'printable' stands for any one printable character. */
@@ -438,4 +447,14 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['expand:load-failed', 'expand:failed'], hint: 'cancel', description: 'Leave the wizard' },
   { keys: ['left', 'right', 'up', 'down', ' '], action: 'expandToggleRoute', scopes: ['expand:guest-side'], hint: 'choose', description: 'Grow offline now, or only show the steps to run inside the guest', footer: true, shown: '←→' },
   { keys: ['ctrl-c'], action: 'jobClose', scopes: ['expand:done'], hint: 'close', description: 'Close the summary' },
+
+  // ── Import VMware, P2V, MergeIDE ───────────────────────────────────────────────────────
+  { keys: ['enter', 'right'], action: 'browseOpen', scopes: ['wizard:files'], hint: 'open/pick', description: 'Open the directory, or pick the file (→ only opens directories)', footer: true, shown: 'Enter' },
+  { keys: ['left', 'backspace'], action: 'browseParent', scopes: ['wizard:files'], hint: 'parent', description: 'Go to the parent directory', footer: true, shown: '←' },
+  { keys: ['up'], action: 'itemUp', scopes: ['wizard:files'], hint: 'move', description: 'Previous entry', footer: true, shown: '↑↓' },
+  { keys: ['down'], action: 'itemDown', scopes: ['wizard:files'], hint: 'move', description: 'Next entry' },
+  { keys: ['pageup'], action: 'pageUp', scopes: ['wizard:files'], hint: 'page up', description: 'A page of entries up' },
+  { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:files'], hint: 'page down', description: 'A page of entries down' },
+  { keys: ['~'], action: 'browseRoot', scopes: ['wizard:files'], hint: 'root', description: 'Go to /' },
+  { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
 ];

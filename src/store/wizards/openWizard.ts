@@ -6,6 +6,15 @@
  */
 import type { ConvertWizardStore } from './convert/convertWizard.js';
 import type { ExpandWizardStore } from './expand/expandWizard.js';
+import type { ImportWizardStore } from './import/importWizard.js';
+import type { MergeIdeWizardStore } from './mergeide/mergeIdeWizard.js';
 import type { NewGuestWizardStore } from './newGuest/newGuestWizard.js';
+import type { P2vWizardStore } from './p2v/p2vWizard.js';
 
-export type OpenWizard = { which: 'newGuest'; store: NewGuestWizardStore } | { which: 'convert'; store: ConvertWizardStore } | { which: 'expand'; store: ExpandWizardStore };
+export type OpenWizard =
+  | { which: 'newGuest'; store: NewGuestWizardStore }
+  | { which: 'convert'; store: ConvertWizardStore }
+  | { which: 'expand'; store: ExpandWizardStore }
+  | { which: 'import'; store: ImportWizardStore }
+  | { which: 'p2v'; store: P2vWizardStore }
+  | { which: 'mergeide'; store: MergeIdeWizardStore };

@@ -3,7 +3,7 @@
  * MergeIdeInput they make. The explanation lines say what each way does before anything runs.
  */
 import type { MergeIdeInput } from '../../../jobs/mergeide.js';
-import { UserError } from '../../../model/userError.js';
+import { FieldRefusal } from '../../../model/userError.js';
 
 export const MERGEIDE_STEPS = ['way', 'review'] as const;
 export type MergeIdeStepId = (typeof MERGEIDE_STEPS)[number];
@@ -41,7 +41,7 @@ export function explainMode(mode: MergeIdeForm['mode']): string[] {
 
 export function formToInput(guest: string, f: MergeIdeForm, stateDir?: string): MergeIdeInput {
   const path = (f.mode === 'offline' ? f.virtioIso : f.isoPath).trim();
-  if (path && !path.startsWith('/')) throw new UserError(`"${path}" is not an absolute path.`, 'Give the full path, starting with /, or leave it empty.');
+  if (path && !path.startsWith('/')) throw new FieldRefusal(f.mode === 'offline' ? 'virtioIso' : 'isoPath', `"${path}" is not an absolute path.`, 'Give the full path, starting with /, or leave it empty.');
   return f.mode === 'offline'
     ? { guest, mode: 'offline', virtioIso: path || undefined, stateDir }
     : { guest, mode: 'iso', isoPath: path || undefined, stateDir };

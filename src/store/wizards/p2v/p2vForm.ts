@@ -1,11 +1,12 @@
 /**
  * The P2V wizard's form, pure: its steps, the values, the source they name, the prefill from what
- * the source reported, and the P2vInput they make. Testable without a terminal.
+ * the source reported, and the P2vInput they make. Testable without a terminal. Refusals name the
+ * field they are about (FieldRefusal, with the ids below).
  */
 import type { P2vInput } from '../../../jobs/p2v.js';
 import { guessOs, type P2vSource, type P2vSourceFacts, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
 import { formatBytes } from '../../../model/units.js';
-import { UserError } from '../../../model/userError.js';
+import { FieldRefusal, UserError } from '../../../model/userError.js';
 
 export const P2V_STEPS = ['source', 'found', 'guest', 'review'] as const;
 export type P2vStepId = (typeof P2V_STEPS)[number];
@@ -49,12 +50,12 @@ export const BUS_CHOICES = [
 
 export function formSource(f: P2vForm): P2vSource {
   if (f.kind === 'ssh') {
-    if (!f.sshTarget.trim()) throw new UserError('Give the machine to copy from.', 'Type root@HOST (key login must work: ssh-copy-id root@HOST).');
+    if (!f.sshTarget.trim()) throw new FieldRefusal('sshTarget', 'Give the machine to copy from.', 'Type root@HOST (key login must work: ssh-copy-id root@HOST).');
     const device = f.sshDevice.trim() || '/dev/sda';
     return parseSshSource(`${f.sshTarget.trim()}:${device}`, { sshPort: f.sshPort.trim() || undefined, identity: f.identity.trim() || undefined, sshOption: [] });
   }
   const path = f.path.trim();
-  if (!path.startsWith('/')) throw new UserError(f.kind === 'device' ? 'Give the disk as a full path, e.g. /dev/sdb or /dev/vg0/server.' : 'Give the dump file as a full path.', 'Start it with /.');
+  if (!path.startsWith('/')) throw new FieldRefusal('path', f.kind === 'device' ? 'Give the disk as a full path, e.g. /dev/sdb or /dev/vg0/server.' : 'Give the dump file as a full path.', 'Start it with /.');
   return { kind: f.kind, path };
 }
 
@@ -72,6 +73,15 @@ export function prefill(f: P2vForm, facts: P2vSourceFacts): P2vForm {
   };
 }
 
+/** A parse of one field's text: its refusal names the field. */
+function onField<T>(field: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw e instanceof UserError && !(e instanceof FieldRefusal) ? new FieldRefusal(field, e.sentence, e.fix) : e;
+  }
+}
+
 export function formInput(f: P2vForm): P2vInput {
   const vcpus = Number(f.vcpus);
   const macs = f.macs.split(/[\s,]+/).filter(Boolean);
@@ -81,10 +91,10 @@ export function formInput(f: P2vForm): P2vInput {
     destDir: f.destDir.trim(),
     format: f.format,
     macs: macs.length > 0 ? macs : undefined,
-    memoryMiB: f.memory.trim() ? parseMemoryMiB(f.memory.trim()) : undefined,
+    memoryMiB: f.memory.trim() ? onField('memory', () => parseMemoryMiB(f.memory.trim())) : undefined,
     vcpus: f.vcpus.trim() ? vcpus : undefined,
     bus: f.bus,
-    network: parseNetwork(f.network.trim() || 'user'),
+    network: onField('network', () => parseNetwork(f.network.trim() || 'user')),
   };
 }
 
