@@ -351,13 +351,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       pressKey(key) {
         const s = get();
         const owner = s.keyOwner();
-        if (!owner) return;
-        if (owner === paneOwner) {
-          // Until its screens own their keys, a pane sees the raw key first (true: it took it).
-          const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
-          if (focused?.key?.(key.name, key.input)) return;
-        }
-        pressOwner(owner, key);
+        if (owner) pressOwner(owner, key);
       },
 
       keyOwner() {

@@ -9,13 +9,10 @@ import type { ActionId } from './keys/table.js';
 export interface PaneController {
   /** Handles a keymap action while this pane has focus; false lets the console handle it. */
   dispatch(action: ActionId): boolean;
-  /**
-   * Raw keys while the pane shows a screen of its own (a form, a review, a file browser): true
-   * when it took the key, so the console's keymap does not act on it as well.
-   */
-  key?(name: string, input: string): boolean;
   /** The owner of the keys while the pane shows a screen of its own; null for its list. */
   keyOwner?(): KeyOwner | null;
+  /** Calls back when what the pane shows changes (the footer follows its own screens' keys). */
+  subscribe?(onChange: () => void): () => void;
   /** Called when the pane is first shown (load lazily: the Guests pane must open fast). */
   activate?(): void;
   /** Called once when the console starts live (start-up checks such as recovery of interrupted jobs). */

@@ -1,5 +1,7 @@
+import { useCallback, useSyncExternalStore } from 'react';
 import { useApp, useAppStoreApi } from '../../store/context.js';
 import { type Hint, hintsFor } from '../../store/keys/router.js';
+import type { Scope } from '../../store/keys/table.js';
 import { KeyHints } from './Frame.js';
 
 function width(hints: Hint[]): number {
@@ -9,11 +11,22 @@ function width(hints: Hint[]): number {
 /** Key hints for what has the keys now, from the key table rows of the scopes on screen. */
 export function Footer({ width: available }: { width: number }) {
   const store = useAppStoreApi();
-  // Read so the footer follows every change of what is on screen.
-  useApp((s) => s.pane);
-  useApp((s) => s.inputMode);
-  useApp((s) => s.dialogs);
-  const scopes = store.getState().keyOwner()?.scopes() ?? [];
+  // What has the keys changes with the console (pane, input line, dialogs) and with a pane's own
+  // screens (a form, a review, a job), which live in the pane's store: follow both.
+  const pane = useApp((s) => s.panes[s.pane]);
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      const stopApp = store.subscribe(onChange);
+      const stopPane = pane?.subscribe?.(onChange);
+      return () => {
+        stopApp();
+        stopPane?.();
+      };
+    },
+    [store, pane],
+  );
+  const key = useSyncExternalStore(subscribe, () => (store.getState().keyOwner()?.scopes() ?? []).join(' '));
+  const scopes = (key ? key.split(' ') : []) as Scope[];
   const full = hintsFor(scopes);
   if (width(full) <= available) return <KeyHints hints={full} width={available} />;
   // Too long: the pane's own actions keep their words, the keys of every pane shrink to bare keys as in "/ : ?".

@@ -32,7 +32,8 @@ function TextValue({ field, cursor, focused }: { field: Field; cursor: number; f
   );
 }
 
-export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH }: { form: Form; theme: Theme; active?: boolean; labelWidth?: number }) {
+/** `brackets`: every choice between < >, focused or not (the Backups pane's forms have always shown them so). */
+export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH, brackets = false }: { form: Form; theme: Theme; active?: boolean; labelWidth?: number; brackets?: boolean }) {
   return (
     <Box flexDirection="column">
       {form.fields.map((f, i) => {
@@ -51,9 +52,9 @@ export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH 
               </Box>
             ) : f.kind === 'choice' ? (
               <Text>
-                {focused ? (theme.ascii ? '< ' : '‹ ') : '  '}
+                {brackets ? '< ' : focused ? (theme.ascii ? '< ' : '‹ ') : '  '}
                 {f.options?.find((o) => o.value === f.value)?.label ?? (f.value || 'none available')}
-                {focused ? (theme.ascii ? ' >' : ' ›') : ''}
+                {brackets ? ' >' : focused ? (theme.ascii ? ' >' : ' ›') : ''}
               </Text>
             ) : (
               <Text>{f.value}</Text>
