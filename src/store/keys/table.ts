@@ -302,9 +302,9 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['esc', 'q'], action: 'close', hint: 'cancel', description: 'Stop opening the backup', scopes: ['pane:backups-opening'], footer: true, shown: 'Esc' },
   { keys: ['c', 'esc', 'ctrl-c'], action: 'jobAskCancel', hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', scopes: ['pane:backups-job'], footer: true },
   // Host pane: the logs view and the guest picker (their keys above are also the help's)
-  { keys: ['F'], action: 'hostFollow', hint: 'follow on/off', description: 'Follow new lines on or off', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['F'], action: 'hostFollow', hint: 'follow', description: 'Follow new lines on or off', scopes: ['pane:host-logs'], footer: true },
   { keys: ['/'], action: 'filter', hint: 'search', description: 'Search the log as you type; Enter keeps it, Esc clears', scopes: ['pane:host-logs'], footer: true },
-  { keys: ['n'], action: 'hostNextMatch', hint: 'next/prev match', description: 'Next line matching the search', scopes: ['pane:host-logs'], footer: true, shown: 'n/N' },
+  { keys: ['n'], action: 'hostNextMatch', hint: 'match', description: 'Next line matching the search', scopes: ['pane:host-logs'], footer: true, shown: 'n/N' },
   { keys: ['N'], action: 'hostPrevMatch', hint: 'prev match', description: 'Previous line matching the search', scopes: ['pane:host-logs'] },
   { keys: ['enter'], action: 'hostOpen', hint: 'guest log', description: 'Pick a guest whose QEMU log to show', scopes: ['pane:host-logs'], footer: true },
   { keys: ['L'], action: 'hostLogs', hint: 'libvirtd', description: 'Back to the libvirtd log', scopes: ['pane:host-logs'], footer: true },
