@@ -34,29 +34,17 @@ export interface AppActions {
   pressKey(key: KeyPress): void;
   /** What has the keys now; null while an unported screen handles its own. */
   keyOwner(): KeyOwner | null;
-  /** False while the dialog on top still reads its own keys (the console's handler stands aside). */
-  keysRouted(): boolean;
   pushDialog(d: Dialog): void;
   popDialog(): void;
   /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
   updateDialog<K extends Dialog['kind']>(kind: K, change: (d: Extract<Dialog, { kind: K }>) => Extract<Dialog, { kind: K }>): void;
   setMessage(text: string, kind?: Message['kind']): void;
-  /** Runs a keymap action on the named guest, or on the selected one. */
+  /** Runs a keymap action: the focused pane's, else the console's; a `:` command's guest NAME goes along. */
   dispatch(action: ActionId, guest?: string | null): void;
-  start(name: string): Promise<void>;
-  askShutdown(name: string): void;
-  askForceOff(name: string): void;
-  askReboot(name: string): void;
-  pauseResume(name: string): Promise<void>;
-  toggleAutostart(name: string): Promise<void>;
-  askUndefine(name: string): void;
   openSettings(name: string): Promise<void>;
   saveSettings(): void;
-  editXml(name: string, draft?: string): Promise<void>;
+  /** The Guests pane's serial console (closeWizard opens it for a new guest). */
   openConsole(name: string): Promise<void>;
-  showVnc(name: string): Promise<void>;
-  showLog(name: string): Promise<void>;
-  showDetails(name: string): void;
   openWizard(): void;
   closeWizard(defined: string | null, opts?: { openConsole?: boolean }): void;
   /** `H`: the host picker (this host and the config file's). */

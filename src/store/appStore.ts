@@ -13,14 +13,13 @@ import * as virsh from '../host/virsh.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
-import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
 import { refusalOf } from './dialogs/formDialogs.js';
-import { editText } from './editor.js';
 import { withError } from './form.js';
+import type { GuestsPaneController } from './guestsPane.js';
 import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
@@ -28,7 +27,6 @@ import { PANES, type PaneId } from './paneIds.js';
 import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
-import { sshTargetFor } from './sshTarget.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
 import { createImportWizard } from './wizards/import/importWizard.js';
 import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
@@ -80,18 +78,14 @@ function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
 }
 
 export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): AppStore {
-  const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 60_000;
   const pollMs = opts.pollMs ?? 5_000;
   const eventDebounceMs = opts.eventDebounceMs ?? 300;
-  const handOff: HandOff = opts.handOff ?? ((run) => run());
-  const env = opts.env ?? process.env;
   const detectAccel = opts.detectAccel ?? defaultDetectAccel;
 
   let started = false;
   let stopEvents: (() => void) | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
-  const waits = new Set<AbortController>();
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
@@ -165,39 +159,6 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       }
     };
 
-    const forceOff = (name: string) =>
-      act(`Could not force ${name} off`, `Forcing ${name} off…`, () => virsh.destroy(host, name), `${name} is off.`);
-
-    const waitForShutdown = async (name: string) => {
-      const abort = new AbortController();
-      waits.add(abort);
-      try {
-        const stopped = await virsh.waitForState(host, name, 'shut off', shutdownTimeoutMs, abort.signal);
-        if (abort.signal.aborted) return;
-        void get().refresh();
-        if (stopped) {
-          get().setMessage(`${name} is shut off.`);
-          return;
-        }
-        get().pushDialog({
-          kind: 'confirm',
-          title: `${name} is still running`,
-          lines: [
-            `${name} did not shut down within ${Math.round(shutdownTimeoutMs / 1000)} s of the ACPI request.`,
-            'The guest may have no ACPI support, or it is busy or asking a question on its screen.',
-            'Forcing it off is like pulling the power cord: unsaved data in the guest is lost.',
-          ],
-          yes: 'force off',
-          onYes: () => forceOff(name),
-          onNo: () => get().setMessage(`${name} was left running.`),
-        });
-      } catch (e) {
-        if (!abort.signal.aborted) showError(`Could not follow ${name}'s shutdown`, e);
-      } finally {
-        waits.delete(abort);
-      }
-    };
-
     const guestFor = (name: string | null | undefined): string | null => {
       const chosen = name ?? selectedGuest(get())?.name ?? null;
       if (!chosen) {
@@ -267,8 +228,6 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         if (debounce) clearTimeout(debounce);
         poll = null;
         debounce = null;
-        for (const w of waits) w.abort();
-        waits.clear();
         for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
       },
 
@@ -353,34 +312,17 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       pressKey(key) {
         const s = get();
         const owner = s.keyOwner();
-        if (!owner) return;
-        if (owner === paneOwner) {
-          // Until its screens own their keys, a pane sees the raw key first (true: it took it).
-          const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
-          if (focused?.key?.(key.name, key.input)) return;
-        }
-        pressOwner(owner, key);
+        if (owner) pressOwner(owner, key);
       },
 
       keyOwner() {
         const s = get();
         const top = s.dialogs[s.dialogs.length - 1];
-        if (top) {
-          if ('owner' in top && top.owner) return top.owner;
-          if (top.kind === 'wizard') return null;
-          return dialogOwner(dialogHost);
-        }
+        if (top) return dialogOwner(dialogHost);
         if (s.inputMode === 'filter') return filterOwner;
         if (s.inputMode === 'command') return commandOwner;
         // A pane's own screen (Backups' forms, review, file browser) takes keys before its list.
-        const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
-        return focused?.keyOwner?.() ?? paneOwner;
-      },
-
-      keysRouted() {
-        const top = get().dialogs[get().dialogs.length - 1];
-        if (!top || ('owner' in top && top.owner)) return true;
-        return dialogOwner(dialogHost) !== null;
+        return s.panes[s.pane]?.keyOwner?.() ?? paneOwner;
       },
 
       pushDialog(d) {
@@ -409,8 +351,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         if (action === 'pane4' && guest) return s.switchHost(guest);
         if (action === 'hostPicker') return s.openHostPicker();
         // The focused pane sees its keys first; it declines the ones the console handles.
-        const focused = s.pane === 'guests' ? undefined : s.panes[s.pane];
-        if (focused?.dispatch(action)) return;
+        if (s.panes[s.pane]?.dispatch(action, guest)) return;
         switch (action) {
           case 'quit':
             return s.quit();
@@ -420,14 +361,6 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.startFilter();
           case 'command':
             return s.startCommand();
-          case 'up':
-            return s.moveSelection(-1);
-          case 'down':
-            return s.moveSelection(1);
-          case 'top':
-            return s.selectEdge('top');
-          case 'bottom':
-            return s.selectEdge('bottom');
           case 'nextPane':
             return s.cyclePane(1);
           case 'prevPane':
@@ -441,36 +374,6 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             if (pane) s.setPane(pane.id);
             return;
           }
-          case 'refresh':
-            s.setMessage('Refreshing…', 'busy');
-            void s.refresh().then(() => get().setMessage('Refreshed.'));
-            return;
-          case 'start':
-            return withGuest(s.start);
-          case 'shutdown':
-            return withGuest(s.askShutdown);
-          case 'forceOff':
-            return withGuest(s.askForceOff);
-          case 'reboot':
-            return withGuest(s.askReboot);
-          case 'pauseResume':
-            return withGuest(s.pauseResume);
-          case 'autostart':
-            return withGuest(s.toggleAutostart);
-          case 'undefine':
-            return withGuest(s.askUndefine);
-          case 'edit':
-            return withGuest(s.openSettings);
-          case 'editXml':
-            return withGuest((n) => s.editXml(n));
-          case 'console':
-            return withGuest(s.openConsole);
-          case 'vnc':
-            return withGuest(s.showVnc);
-          case 'log':
-            return withGuest(s.showLog);
-          case 'details':
-            return withGuest(s.showDetails);
           case 'newGuest':
             return s.openWizard();
           case 'importVmware':
@@ -490,107 +393,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
           }
         }
-      },
-
-      async start(name) {
-        if (row(name)?.state === 'running') return get().setMessage(`${name} is already running.`);
-        await act(`Could not start ${name}`, `Starting ${name}…`, () => virsh.start(host, name), `${name} started.`);
-      },
-
-      askShutdown(name) {
-        if (row(name)?.state === 'shut off') return get().setMessage(`${name} is already shut off.`);
-        get().pushDialog({
-          kind: 'confirm',
-          title: `Shut down ${name}?`,
-          lines: [
-            `virtdeck asks ${name} to shut down (ACPI power button) and waits up to ${Math.round(shutdownTimeoutMs / 1000)} s.`,
-            'If it is still running then, you can force it off.',
-          ],
-          yes: 'shut down',
-          onYes: async () => {
-            get().setMessage(`Shutting down ${name}… waiting up to ${Math.round(shutdownTimeoutMs / 1000)} s.`, 'busy');
-            try {
-              await virsh.shutdown(host, name);
-            } catch (e) {
-              showError(`Could not shut down ${name}`, e);
-              void get().refresh();
-              return;
-            }
-            void get().refresh();
-            await waitForShutdown(name);
-          },
-        });
-      },
-
-      askForceOff(name) {
-        if (row(name)?.state === 'shut off') return get().setMessage(`${name} is already shut off.`);
-        get().pushDialog({
-          kind: 'confirm',
-          title: `Force ${name} off?`,
-          lines: [`This cuts the power of ${name} at once, like pulling the cord.`, 'Unsaved data in the guest is lost; its disks may need a check at next boot.'],
-          yes: 'force off',
-          onYes: () => forceOff(name),
-        });
-      },
-
-      askReboot(name) {
-        if (row(name)?.state !== 'running') return get().setMessage(`${name} is not running, so it cannot be rebooted.`, 'error');
-        get().pushDialog({
-          kind: 'confirm',
-          title: `Reboot ${name}?`,
-          lines: [`virtdeck asks ${name} to restart (ACPI); the guest decides how fast.`],
-          yes: 'reboot',
-          onYes: () => act(`Could not reboot ${name}`, `Rebooting ${name}…`, () => virsh.reboot(host, name), `${name} is rebooting.`),
-        });
-      },
-
-      async pauseResume(name) {
-        const state = row(name)?.state;
-        if (state === 'paused') {
-          await act(`Could not resume ${name}`, `Resuming ${name}…`, () => virsh.resume(host, name), `${name} is running again.`);
-        } else if (state === 'running' || state === 'idle') {
-          await act(`Could not pause ${name}`, `Pausing ${name}…`, () => virsh.suspend(host, name), `${name} is paused; press p again to resume.`);
-        } else {
-          get().setMessage(`${name} is ${state ?? 'unknown'}; only a running guest can be paused.`, 'error');
-        }
-      },
-
-      async toggleAutostart(name) {
-        const on = !row(name)?.autostart;
-        await act(
-          `Could not change autostart of ${name}`,
-          `${on ? 'Enabling' : 'Disabling'} autostart of ${name}…`,
-          () => virsh.setAutostart(host, name, on),
-          on ? `${name} now starts with the host.` : `${name} no longer starts with the host.`,
-        );
-      },
-
-      askUndefine(name) {
-        const running = row(name)?.state !== 'shut off';
-        get().pushDialog({
-          kind: 'typeName',
-          title: `Delete ${name}?`,
-          lines: [
-            `This removes the definition of ${name} from libvirt.`,
-            running ? `${name} is running: it keeps running until it stops, then it is gone.` : 'Its disk images are kept unless you tick the box.',
-          ],
-          name,
-          typed: '',
-          deleteDisks: false,
-          focus: 'name',
-          onConfirm: async (deleteDisks) => {
-            if (deleteDisks && row(name)?.state !== 'shut off') {
-              showError(`Could not delete ${name}`, new UserError(`${name} is still running, so its disks are in use.`, `Shut ${name} down first (S), then delete it with its disks.`));
-              return;
-            }
-            await act(
-              `Could not delete ${name}`,
-              `Deleting ${name}…`,
-              () => virsh.undefine(host, name, { removeStorage: deleteDisks, nvram: true }),
-              deleteDisks ? `${name} and its disks are deleted.` : `${name} is deleted; its disk images are kept.`,
-            );
-          },
-        });
+        // A guest command on another pane's `:` line (`:start web1` from Disks) is the Guests pane's.
+        if (s.pane !== 'guests') s.panes.guests?.dispatch(action, guest);
       },
 
       async openSettings(name) {
@@ -647,136 +451,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         }
       },
 
-      async editXml(name, draft) {
-        let current: string;
-        try {
-          current = await virsh.dumpXml(host, name, { inactive: true });
-        } catch (e) {
-          showError(`Could not read the XML of ${name}`, e);
-          return;
-        }
-        let edited: { text: string; exitCode: number };
-        try {
-          edited = await editText(host.virshExec, handOff, draft ?? current, `${name}.xml`, env);
-        } catch (e) {
-          showError('Could not run the editor', e);
-          return;
-        } finally {
-          set((s) => ({ redraw: s.redraw + 1 }));
-        }
-        if (edited.exitCode !== 0) return get().setMessage(`The editor exited with code ${edited.exitCode}; ${name} is unchanged.`, 'error');
-        if (edited.text === current) return get().setMessage(`No changes to the XML of ${name}.`);
-        const reopen = {
-          key: 'e',
-          label: 're-open the editor with your text',
-          run: () => {
-            get().popDialog();
-            void get().editXml(name, edited.text);
-          },
-        };
-        try {
-          // The admin's text is read like any outside XML: a DOCTYPE or entity is refused before virsh sees it.
-          parseDomainXml(edited.text, { source: 'The XML you edited' });
-        } catch (e) {
-          showError(`Could not define ${name}`, e, reopen);
-          return;
-        }
-        get().pushDialog({
-          kind: 'diff',
-          title: `Define ${name} from your XML?`,
-          summary: ['virsh define --validate checks it against the schema first.'],
-          lines: unifiedDiff(name, current, edited.text),
-          offset: 0,
-          onApply: async () => {
-            get().popDialog();
-            get().setMessage(`Defining ${name}…`, 'busy');
-            try {
-              await virsh.defineXml(host, edited.text, { validate: true });
-              get().setMessage(`Defined ${name} from your XML.`);
-            } catch (e) {
-              showError(`Could not define ${name}`, e, reopen);
-            } finally {
-              void get().refresh();
-            }
-          },
-        });
-      },
-
-      async openConsole(name) {
-        const g = row(name);
-        if (g && g.state !== 'running' && g.state !== 'paused') return get().setMessage(`${name} is ${g.state}; start it (s) before opening its console.`, 'error');
-        if (g && !g.hasSerial) return get().setMessage(`${name} has no serial console; use VNC (v) to see its screen.`, 'error');
-        try {
-          const code = await handOff(() => host.virshExec.interactive(['virsh', '-c', host.uri, 'console', name]));
-          get().setMessage(code === 0 ? `Left the console of ${name}.` : `virsh console ended with code ${code}.`, code === 0 ? 'info' : 'error');
-        } catch (e) {
-          showError(`Could not open the console of ${name}`, e);
-        } finally {
-          set((s) => ({ redraw: s.redraw + 1 }));
-          void get().refresh();
-        }
-      },
-
-      async showVnc(name) {
-        const g = row(name);
-        if (!g) return;
-        if (!g.vnc) {
-          get().pushDialog({ kind: 'text', title: `VNC of ${name}`, lines: [`${name} has no VNC display.`, 'Press e and set VNC port to auto to add one.'], offset: 0 });
-          return;
-        }
-        let port: number | null = typeof g.vnc.port === 'number' ? g.vnc.port : null;
-        if (g.state === 'running') {
-          try {
-            const display = await virsh.vncDisplay(host, name);
-            const n = display?.match(/:(\d+)$/)?.[1];
-            if (n !== undefined) port = 5900 + Number(n);
-          } catch (e) {
-            showError(`Could not ask libvirt for the VNC display of ${name}`, e);
-            return;
-          }
-        }
-        const listen = g.vnc.listen ?? '127.0.0.1';
-        const lines = [`Listen  ${listen}`, `Port    ${port ?? 'chosen by libvirt when the guest starts (auto)'}`];
-        if (port !== null) {
-          const remote = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
-          const target = sshTargetFor(host.uri, get().versions?.hostname ?? host.name);
-          lines.push('', 'From your desktop, open a tunnel and point a viewer at it:', `  ssh -L ${port}:${remote}:${port} ${target}`, `  vncviewer localhost:${port}`);
-          if (remote !== listen) lines.push('', `It also listens on every address, so vncviewer ${target.replace(/^.*@/, '')}:${port} works without the tunnel.`);
-        } else {
-          lines.push('', 'Start the guest, then press v again for the port and the tunnel command.');
-        }
-        get().pushDialog({ kind: 'text', title: `VNC of ${name}`, lines, offset: 0 });
-      },
-
-      async showLog(name) {
-        get().setMessage(`Reading the QEMU log of ${name}…`, 'busy');
-        try {
-          const path = virsh.qemuLogPath(name, host.uri);
-          const text = (await virsh.readQemuLog(host, name, 200)).replace(/\n$/, '');
-          const lines = text === '' ? [] : text.split('\n');
-          set({ message: null });
-          get().pushDialog({ kind: 'text', title: `${path} (last ${lines.length} lines)`, lines: lines.length ? lines : ['(the log is empty)'], offset: Number.MAX_SAFE_INTEGER, follow: true });
-        } catch (e) {
-          showError(`Could not read the QEMU log of ${name}`, e);
-        }
-      },
-
-      showDetails(name) {
-        const g = row(name);
-        if (!g) return;
-        const lines = [
-          `State      ${g.state}${g.id !== null ? ` (id ${g.id})` : ''}${g.persistent ? '' : ', transient'}`,
-          `UUID       ${g.uuid}`,
-          `CPU, RAM   ${g.vcpus} vCPU, ${formatBytes(g.memoryKiB * 1024)}`,
-          `OS         ${g.osType ?? 'not recorded'}`,
-          `Autostart  ${g.autostart ? 'yes' : 'no'}`,
-          `VNC        ${g.vnc ? `${g.vnc.port} on ${g.vnc.listen ?? '127.0.0.1'}` : 'none'}`,
-          `Serial     ${g.hasSerial ? 'yes (c opens it)' : 'none'}`,
-          '',
-          ...g.disks.map((d) => `${d.target.padEnd(5)} ${d.device.padEnd(6)} ${d.bus.padEnd(7)} ${d.format ?? '-'}  ${d.source ?? '(empty)'}`),
-          ...g.nics.map((n) => `net   ${n.mac}  ${n.type} ${n.source ?? ''}  ${n.model ?? ''}`),
-        ];
-        get().pushDialog({ kind: 'text', title: name, lines, offset: 0 });
+      openConsole(name) {
+        return (get().panes.guests as GuestsPaneController | undefined)?.openConsole(name) ?? Promise.resolve();
       },
 
       openWizard() {
@@ -840,8 +516,11 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
     };
   });
   const panes: AppData['panes'] = {};
-  for (const [id, make] of Object.entries(opts.paneFactories ?? PANE_FACTORIES)) {
-    if (make) panes[id as PaneId] = make(host, store);
+  // The Guests pane is always there: tests that hand in other panes still list and act on guests.
+  const factories: PaneFactories = { guests: PANE_FACTORIES.guests, ...(opts.paneFactories ?? PANE_FACTORIES) };
+  const paneOpts = { shutdownTimeoutMs: opts.shutdownTimeoutMs, handOff: opts.handOff, env: opts.env };
+  for (const [id, make] of Object.entries(factories)) {
+    if (make) panes[id as PaneId] = make(host, store, paneOpts);
   }
   store.setState({ panes });
   store.getState().panes[store.getState().pane]?.activate?.();

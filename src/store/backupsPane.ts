@@ -11,13 +11,13 @@ import { createPaneContext } from './backups/context.js';
 import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 import { chooseDestination } from './backups/destination.js';
 import { createFileBrowser } from './backups/fileBrowser.js';
-import { createJobView } from './backups/jobView.js';
+import { createPaneJob } from './backups/paneJob.js';
 import { startPrune } from './backups/pruneFlow.js';
 import { offerRecovery } from './backups/recoveryOffer.js';
 import { startRestore } from './backups/restoreFlow.js';
 import { backupNow, verify } from './backups/runFlow.js';
 import { editSchedule } from './backups/scheduleFlow.js';
-import { formKey, reviewKey } from './backups/screenKeys.js';
+import { formOwner, reviewOwner } from './backups/screenKeys.js';
 import { type DetailLine, detailLines, runLines } from './backups/selectors.js';
 import { removeSnapshot, revertToSnapshot, takeSnapshot } from './backups/snapshotFlow.js';
 import { type BackupsPaneState, type BackupsStore, createBackupsStore } from './backups/state.js';
@@ -28,13 +28,12 @@ import { type Move, movedIndex, moveFor } from './selection.js';
 export { type BackupFs, type BackupFsEntry, pathsOverFilesystems } from './backups/backupFs.js';
 export { type BackupSettings, type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 export { type DetailLine, detailLines, type GuestLine, guestLines, type RunLine, runLines } from './backups/selectors.js';
-export { type BackupsPaneState, type BackupsStore, type BrowserState, type FormField, fieldVisible, type JobRow, type PaneForm, type ReviewState } from './backups/state.js';
+export type { BackupsPaneState, BackupsStore, BrowserState, PaneForm, ReviewState } from './backups/state.js';
 
 export interface BackupsController extends PaneController {
   store: BackupsStore;
   maxAgeDays(): number;
   detailLines(s: BackupsPaneState, libvirtGuests: string[], now: number): DetailLine[];
-  key(name: string, input: string): boolean;
   /** Start-up: recovery prompt and snapshot ages for the Guests pane. */
   start(): void;
 }
@@ -43,7 +42,9 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
   const store = createBackupsStore();
   const ctx = createPaneContext(host, app, deps, store);
   const { get, set } = ctx;
-  const job = createJobView(ctx);
+  const job = createPaneJob(ctx);
+  const form = formOwner(ctx);
+  const review = reviewOwner(ctx);
   const browser = createFileBrowser(ctx);
 
   const move = (m: Move) => {
@@ -58,15 +59,18 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
     store,
     maxAgeDays: ctx.maxAgeDays,
     detailLines: (s, names, now) => detailLines(s, names, now, ctx.maxAgeDays()),
-    key(name, input) {
-      if (get().form) return formKey(ctx, name, input);
-      if (get().review) return reviewKey(ctx, name);
-      if (get().browser) return browser.key(name);
-      if (get().job) return job.key(name);
-      return false;
+    keyOwner() {
+      // A form (the extract form too) over a review over the browser over a job.
+      const s = get();
+      if (s.form) return form;
+      if (s.review) return review;
+      if (s.browser) return browser.owner;
+      if (s.job) return job.owner;
+      return null;
     },
+    subscribe: (onChange) => store.subscribe(onChange),
     dispatch(action: ActionId) {
-      // The pane's own screens take every key through key(); the keymap must not act behind them.
+      // A `:` command must not act behind one of the pane's own screens.
       if (get().form || get().review || get().browser || get().job) return true;
       const m = moveFor(action);
       if (m !== null) {
@@ -125,7 +129,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
       void ctx.loadSnapshots();
     },
     dispose() {
-      job.abort();
+      job.controller.abort();
       browser.close();
     },
     completions() {

@@ -13,7 +13,8 @@ import { applyFix, type FixOutcome, type FixPlan, planFix } from '../jobs/hostFi
 import type { CheckResult, SafeFix } from '../model/hostChecks.js';
 import { explainKnown } from '../model/knownErrors.js';
 import type { AppStore } from './appState.js';
-import type { ActionId } from './keys/table.js';
+import type { KeyOwner } from './keys/owners.js';
+import type { ActionId, Scope } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { toShownError } from './shownError.js';
 import type { ShownError } from './types.js';
@@ -406,9 +407,22 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
     }
   };
 
+  // The logs view and the guest picker are screens of their own: their rows first, then every pane's.
+  const screenOwner = (scope: Scope): KeyOwner => ({
+    scopes: () => [scope, 'panes', 'console'],
+    perform: (intent) => app.getState().dispatch(intent.action),
+  });
+  const logsOwner = screenOwner('pane:host-logs');
+  const pickOwner = screenOwner('pane:host-pick');
+
   return {
     store,
     dispatch,
+    keyOwner() {
+      const screen = store.getState().screen;
+      return screen === 'logs' ? logsOwner : screen === 'pickGuest' ? pickOwner : null;
+    },
+    subscribe: (onChange) => store.subscribe(onChange),
     activate() {
       if (activated) return;
       activated = true;

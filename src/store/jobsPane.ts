@@ -10,7 +10,11 @@ import { cancelJob as defaultCancel, findJob, startWorker } from '../jobs/detach
 import { type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
 import type { JournalRecord } from '../jobs/journal.js';
 import { describeInterruptedJob } from '../jobs/recovery.js';
+import type { Plan } from '../model/plan.js';
 import type { AppStore } from './appState.js';
+import { createJobController, type JobIo } from './jobs/jobController.js';
+import { type JobSpec, planSpec, type RunView, startView } from './jobs/runView.js';
+import type { KeyOwner } from './keys/owners.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
@@ -22,6 +26,18 @@ export interface JobsPaneData {
   selected: string | null;
   lastRead: number | null;
   error: ShownError | null;
+  /** c on a running job: its steps and the one cancel question (the job controller's view). */
+  cancel: { job: JobSummary; view: RunView } | null;
+}
+
+/** What cancelling a detached job undoes, in the words the Jobs pane has always used. */
+export const DETACHED_UNDO = 'It undoes what the job did so far, newest first, after stopping the running step; the original is left as it was.';
+
+/** The one cancel spec of a journaled job: its plan's steps, its title quoted as what is cancelled. */
+export function detachedJobSpec(j: JobSummary, plan: Plan | null): JobSpec {
+  const what = `"${j.title}"`;
+  // b leaves the screen: the job (or its cancel) goes on in its worker, the list follows it.
+  return plan ? planSpec(plan, what, DETACHED_UNDO, true) : { what, undo: DETACHED_UNDO, title: j.title, rows: [], background: true };
 }
 
 export type JobsPaneStore = StoreApi<JobsPaneData>;
@@ -55,7 +71,7 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
   const pollMs = opts.pollMs ?? 500;
   const cancel = opts.cancel ?? ((d, id) => defaultCancel(d, id, { waitMs: 120_000 }));
   const resume = opts.resume ?? ((d, id, mode) => startWorker(findJob(d, id), { stateDir: d, mode }));
-  const store = createStore<JobsPaneData>()(() => ({ jobs: [], selected: null, lastRead: null, error: null }));
+  const store = createStore<JobsPaneData>()(() => ({ jobs: [], selected: null, lastRead: null, error: null, cancel: null }));
   let poll: ReturnType<typeof setInterval> | null = null;
   let logFollow: ReturnType<typeof setInterval> | null = null;
 
@@ -75,6 +91,10 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
         // The selection follows its job; a new job does not steal it.
         selected: s.selected && jobs.some((j) => j.id === s.selected) ? s.selected : (jobs[0]?.id ?? null),
       }));
+      // The cancel screen follows its job's steps as the worker reports them.
+      const shown = store.getState().cancel;
+      const now = shown && jobs.find((j) => j.id === shown.job.id);
+      if (now && cancelIo && now.state === 'running') showSteps(cancelIo.io, now, cancelIo.labels);
     } catch (e) {
       store.setState({ error: toShownError(e) });
     }
@@ -130,29 +150,80 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
     logFollow.unref?.();
   };
 
+  // Cancel goes through the one job controller, as in every wizard and the Backups pane: the job's
+  // steps with the question under them; y cancels the worker (hooks.cancel), n or Esc leaves it running.
+  let leaveScreen: (() => void) | null = null;
+  let cancelIo: { io: JobIo; labels: string[] } | null = null;
+  const cancelCtl = createJobController(
+    (view) => {
+      const cur = store.getState().cancel;
+      store.setState({ cancel: view && cur ? { ...cur, view } : null });
+    },
+    () => reload(),
+  );
+  /** The job goes on: its screen closes and the list follows it again. */
+  const leaveCancel = () => {
+    leaveScreen?.();
+    leaveScreen = null;
+    cancelIo = null;
+    store.setState({ cancel: null });
+  };
+  /** The steps as the journal and the progress snapshot have them now. */
+  const showSteps = (io: JobIo, j: JobSummary, labels: string[]) => {
+    labels.forEach((label, i) => {
+      io.row(label, { state: i < j.stepIndex ? 'done' : i === j.stepIndex ? 'running' : 'waiting', progress: i === j.stepIndex ? j.progress : null });
+    });
+  };
+
   const askCancel = (j: JobSummary) => {
     if (j.state !== 'running') return say(`"${j.title}" is ${j.state}; only a running job can be cancelled.`, 'error');
-    app.getState().pushDialog({
-      kind: 'confirm',
-      title: `Cancel "${j.title}"?`,
-      lines: [
-        `Job ${j.id} (${j.kind}, pid ${j.pid}) is at step ${Math.min(j.stepIndex + 1, j.stepCount)} of ${j.stepCount}: ${j.stepTitle}.`,
-        'It stops the running step and undoes what the job did so far, newest first; the original is left as it was.',
-      ],
-      yes: 'cancel the job',
-      onYes: async () => {
-        say(`Cancelling ${j.id}; undoing what it did…`, 'busy');
-        try {
-          const r = await cancel(dir, j.id);
-          say(r.state === 'cancelled' ? `Cancelled "${j.title}"; what it did is undone.` : `"${j.title}" ended ${r.state}.`, r.state === 'cancelled' ? 'info' : 'error');
-        } catch (e) {
-          app.getState().pushDialog({ kind: 'error', title: `Could not cancel ${j.id}`, error: toShownError(e), showDetails: false });
-          say('');
-        } finally {
-          reload();
-        }
+    let plan: Plan | null = null;
+    try {
+      plan = (findJob(dir, j.id).record as JournalRecord).plan;
+    } catch {
+      plan = null;
+    }
+    const spec = detachedJobSpec(j, plan);
+    store.setState({ cancel: { job: j, view: startView(spec) } });
+    void cancelCtl.start(
+      spec,
+      (io) => {
+        cancelIo = { io, labels: spec.rows };
+        showSteps(io, j, spec.rows);
+        return new Promise<void>((resolve) => {
+          leaveScreen = resolve;
+        });
       },
-    });
+      {
+        background: () => leaveCancel(),
+        cancel: async () => {
+          say(`Cancelling ${j.id}; undoing what it did…`, 'busy');
+          try {
+            const r = await cancel(dir, j.id);
+            const done = r.state === 'cancelled';
+            const text = done ? `Cancelled "${j.title}"; what it did is undone.` : `"${j.title}" ended ${r.state}.`;
+            cancelCtl.end(done ? 'cancelled' : 'failed', text);
+            say(text, done ? 'info' : 'error');
+          } catch (e) {
+            cancelCtl.end('failed', `Could not cancel ${j.id}: ${toShownError(e).sentence}`);
+            app.getState().pushDialog({ kind: 'error', title: `Could not cancel ${j.id}`, error: toShownError(e), showDetails: false });
+            say('');
+          } finally {
+            reload();
+          }
+        },
+      },
+    );
+    cancelCtl.askCancel();
+  };
+
+  const cancelOwner: KeyOwner = {
+    scopes: () => cancelCtl.scopes(),
+    perform(intent) {
+      cancelCtl.perform(intent);
+      if (intent.action === 'jobKeepGoing') leaveCancel();
+      if (intent.action === 'jobClose') leaveCancel();
+    },
   };
 
   const askResume = (j: JobSummary, mode: 'run' | 'rollback') => {
@@ -222,6 +293,8 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
     reload,
     selectedJob,
     dispatch,
+    keyOwner: () => (store.getState().cancel ? cancelOwner : null),
+    subscribe: (onChange) => store.subscribe(onChange),
     activate() {
       reload();
       ensurePoll();

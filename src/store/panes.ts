@@ -1,21 +1,21 @@
 /**
- * How a pane other than Guests plugs into the console: it owns its state (its own zustand store,
- * made from the host and the app store) and handles the keymap actions while it has focus. The
+ * How a pane plugs into the console: it owns its state (its own zustand store; the Guests pane
+ * acts on the app store's guest list) and handles the keymap actions while it has focus. The
  * console keeps the frame, dialogs, filter and command line; panes reuse those through `app`.
  */
 import type { KeyOwner } from './keys/owners.js';
 import type { ActionId } from './keys/table.js';
 
 export interface PaneController {
-  /** Handles a keymap action while this pane has focus; false lets the console handle it. */
-  dispatch(action: ActionId): boolean;
   /**
-   * Raw keys while the pane shows a screen of its own (a form, a review, a file browser): true
-   * when it took the key, so the console's keymap does not act on it as well.
+   * Handles a keymap action while this pane has focus (`guest`: the NAME of a `:` command); false
+   * lets the console handle it.
    */
-  key?(name: string, input: string): boolean;
+  dispatch(action: ActionId, guest?: string | null): boolean;
   /** The owner of the keys while the pane shows a screen of its own; null for its list. */
   keyOwner?(): KeyOwner | null;
+  /** Calls back when what the pane shows changes (the footer follows its own screens' keys). */
+  subscribe?(onChange: () => void): () => void;
   /** Called when the pane is first shown (load lazily: the Guests pane must open fast). */
   activate?(): void;
   /** Called once when the console starts live (start-up checks such as recovery of interrupted jobs). */

@@ -92,19 +92,18 @@ export interface FormDialog {
   onSubmit: (values: Record<string, string>) => void | Promise<void>;
 }
 
+/** A full-screen wizard: its state lives in its own store, whose owner takes the keys. */
 export interface WizardDialog {
   kind: 'wizard';
-  /** The wizard's key owner (its store); absent while the wizard handles its own keys. */
-  owner?: KeyOwner;
-  /** Which full-screen wizard; the new-guest one when absent. */
-  which?: 'newGuest' | 'convert' | 'expand' | 'import' | 'p2v' | 'mergeide';
+  which: OpenWizard['which'];
+  owner: KeyOwner;
+  /** The wizard's store: App draws its view from it. */
+  wizard: OpenWizard;
   /** The guest a guest wizard (MergeIDE) works on. */
   guest?: string;
   /** The image a disk wizard starts from (the Disks pane's selection). */
   imagePath?: string;
   info?: { format?: string; virtualSize?: number };
-  /** A wizard whose state lives in a store: its view is drawn from `wizard.store`. */
-  wizard?: OpenWizard;
 }
 
 /** Start-up recovery: jobs an earlier virtdeck left half-done; per item finish, roll back or leave. */

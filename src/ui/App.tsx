@@ -64,13 +64,10 @@ function dialogTitle(d: Dialog): string {
   }
 }
 
-/**
- * Keys go to the store's router. A dialog or wizard still drawn with its own handler takes its
- * keys itself (judged at render time: a key that closes it must not also reach the pane behind).
- */
-function useKeys(ownHandlerOnTop: boolean) {
+/** Every key goes to the store's router: one handler for the whole console. */
+function useKeys() {
   const store = useAppStoreApi();
-  useKeyInput((key) => store.getState().pressKey(key), !ownHandlerOnTop);
+  useKeyInput((key) => store.getState().pressKey(key));
 }
 
 function DialogBody({ dialog, width, height }: { dialog: Dialog; width: number; height: number }) {
@@ -116,7 +113,7 @@ function Console({ host }: { host: HostContext }) {
   const quitRequested = useApp((s) => s.quitRequested);
   // Read so a hand-off's bump renders the whole screen again.
   useApp((s) => s.redraw);
-  useKeys(!useApp((s) => s.keysRouted()));
+  useKeys();
 
   // No dispose on unmount: a hand-off unmounts Ink while the console keeps running; runTui disposes.
   useEffect(() => {

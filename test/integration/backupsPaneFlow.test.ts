@@ -8,6 +8,7 @@ import * as virsh from '../../src/host/virsh.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
 import { createAppStore } from '../../src/store/appStore.js';
 import { type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps, guestLines, runLines } from '../../src/store/backupsPane.js';
+import { pressKey } from '../../src/store/keys/owners.js';
 import type { ConfirmDialog } from '../../src/store/types.js';
 import { qemuImg, qemuIo, runDir, writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
@@ -52,9 +53,10 @@ async function until<T>(what: string, get: () => T | null | undefined | false, t
   }
 }
 
-/** A key as the pane's screens hear it, then as the console's keymap would dispatch it. */
+/** A key through the router to the pane's own screen (form, review, browser, job), as the console routes it. */
 async function key(name: string, input = name.length === 1 ? name : '') {
-  pane.key(name, input);
+  const owner = pane.keyOwner?.();
+  if (owner) pressKey(owner, { name, input });
   await sleep(5);
 }
 
@@ -115,7 +117,7 @@ describe('Backups pane on the real stack', () => {
     await selectGuest(PRUNED);
     pane.dispatch('backupPrune');
     const form = await until('the prune form', () => pane.store.getState().form);
-    expect(form.fields.map((f) => f.value)).toEqual(['1', '', '', '', '', '']);
+    expect(form.form.fields.map((f) => f.value)).toEqual(['1', '', '', '', '', '']);
     await key('enter');
     const review = await until('the dry run', () => pane.store.getState().review);
     const text = review.lines.map((l) => l.text).join('\n');
@@ -131,7 +133,7 @@ describe('Backups pane on the real stack', () => {
     expect(confirm.lines.join('\n')).not.toContain(runs.fullB);
     app.getState().popDialog();
     await confirm.onYes();
-    const job = await until('the prune to finish', () => pane.store.getState().job?.done && pane.store.getState().job);
+    const job = await until('the prune to finish', () => pane.store.getState().job?.summary != null && pane.store.getState().job);
     expect(errorText()).toBeNull();
     expect(job.summary).toBe(`Deleted 2 directories from ${dest}; 2 kept.`);
     expect(readdirSync(join(dest, PRUNED)).sort()).toEqual([runs.fullB, runs.incB].sort());
@@ -146,16 +148,16 @@ describe('Backups pane on the real stack', () => {
     pane.dispatch('backupRestore');
     const form = await until('the restore form', () => pane.store.getState().form);
     // SRC is defined, so a copy is the default.
-    expect(form.fields[0]?.value).toBe('as a new guest');
+    expect(form.form.fields[0]?.value).toBe('as a new guest');
     const to = join(scratch.dir, 'new');
     mkdirSync(to);
     await key('tab');
-    for (const _ of form.fields[1]?.value ?? '') await key('backspace');
+    for (const _ of form.form.fields[1]?.value ?? '') await key('backspace');
     for (const ch of COPY) await key(ch);
     await key('tab');
-    for (const _ of form.fields[2]?.value ?? '') await key('backspace');
+    for (const _ of form.form.fields[2]?.value ?? '') await key('backspace');
     for (const ch of to) await key(ch);
-    expect(pane.store.getState().form?.fields.map((f) => f.value).slice(0, 3)).toEqual(['as a new guest', COPY, to]);
+    expect(pane.store.getState().form?.form.fields.map((f) => f.value).slice(0, 3)).toEqual(['as a new guest', COPY, to]);
     await key('enter');
     const review = await until('the restore review', () => {
       const failed = errorText();
@@ -173,7 +175,7 @@ describe('Backups pane on the real stack', () => {
     expect(confirm.lines).toContain(`${SRC} and its disks are not touched.`);
     app.getState().popDialog();
     await confirm.onYes();
-    const job = await until('the restore to finish', () => pane.store.getState().job?.done && pane.store.getState().job, 120_000);
+    const job = await until('the restore to finish', () => pane.store.getState().job?.summary != null && pane.store.getState().job, 120_000);
     expect(errorText()).toBeNull();
     expect(job.summary).toContain(`${COPY} restored from ${restoreRun}: vda → ${path}.`);
     expect(job.rows.map((r) => r.state)).toEqual(job.rows.map(() => 'done'));
@@ -218,7 +220,7 @@ describe('Backups pane on the real stack', () => {
     await key('x');
     const form = await until('the extract form', () => pane.store.getState().form);
     const out = join(scratch.dir, 'out');
-    for (const _ of form.fields[0]?.value ?? '') await key('backspace');
+    for (const _ of form.form.fields[0]?.value ?? '') await key('backspace');
     for (const ch of out) await key(ch);
     await key('enter');
     await until('the extracted file', () => app.getState().message?.text.startsWith('Extracted') && app.getState().message, 60_000);

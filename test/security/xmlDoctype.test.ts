@@ -12,6 +12,7 @@ import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { parseDomainXml } from '../../src/model/domainXml.js';
 import { decodeEntities } from '../../src/model/xmlText.js';
 import { createAppStore } from '../../src/store/appStore.js';
+import type { GuestsPaneController } from '../../src/store/guestsPane.js';
 import type { ErrorDialog } from '../../src/store/types.js';
 import { createFakeHost } from '../helpers/fakeHost.js';
 import { catchUserError } from '../helpers/userError.js';
@@ -82,7 +83,7 @@ describe('DOCTYPE and entities in domain XML', () => {
     // The "editor" changes nothing, so the text it returns is the draft handed to it.
     const store = createAppStore(fake.host, { env: { EDITOR: 'true', PATH: '/usr/bin:/bin' } });
     const draft = hostile['external entity (SYSTEM, file URL)'] as string;
-    await store.getState().editXml('vdsec-pa-x', draft);
+    await (store.getState().panes.guests as GuestsPaneController).editXml('vdsec-pa-x', draft);
     const top = store.getState().dialogs.at(-1);
     // On the code before the fix a diff dialog came up and applying it defined the XML.
     if (top?.kind === 'diff') await top.onApply();

@@ -18,6 +18,7 @@ import type { PlanStep } from '../../src/model/plan.js';
 import { type BackupSchedule, CRON_FILE, cronFileText, nextRun } from '../../src/model/schedule.js';
 import { UserError } from '../../src/model/userError.js';
 import { type BackupFs, type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps } from '../../src/store/backupsPane.js';
+import { cancelQuestion } from '../../src/store/jobs/runView.js';
 import { guestWarnings } from '../../src/store/warnings.js';
 import { ESC, KEYS, renderApp } from './helpers.js';
 
@@ -264,6 +265,43 @@ describe('Backups pane', () => {
     await app.waitFor('Backed up 1 guest.');
     await app.press(KEYS.enter);
     await app.waitFor('LAST RUN');
+  });
+
+  test('cancel asks the one job question first (as every wizard and the Jobs pane): n keeps the job, y cancels it', async () => {
+    let signal: AbortSignal | null = null;
+    const { app } = await open({
+      runBackup: (_host, o) => {
+        signal = o.signal ?? null;
+        return new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new UserError('The backup was cancelled.', 'Nothing to do.')), { once: true }));
+      },
+    });
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    const key = (name: string) => app.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
+    key('b');
+    const view = () => pane.store.getState().job;
+    expect(view()?.state).toBe('running');
+    const question = cancelQuestion(view()!.spec);
+    expect(question).toBe('Cancel the backup of all guests? The running step stops and what it made is removed; runs already finished are kept.');
+    key('c');
+    expect(view()?.asking).toBe(true);
+    expect((await app.waitFor('(y/n)')).replace(/[│\s]+/g, ' ')).toContain(question);
+    key('n');
+    expect(view()).toMatchObject({ asking: false, state: 'running' });
+    expect(signal!.aborted).toBe(false);
+    // Esc asks the same question, and Esc again keeps going too.
+    key('esc');
+    expect(view()?.asking).toBe(true);
+    key('esc');
+    expect(view()).toMatchObject({ asking: false, state: 'running' });
+    key('c');
+    key('y');
+    expect(signal!.aborted).toBe(true);
+    await app.waitFor('The backup was cancelled.');
+    expect(view()?.state).toBe('cancelled');
+    key('enter');
+    expect(view()).toBeNull();
   });
 
   test('verify a run', async () => {

@@ -37,7 +37,7 @@ describe('settings form through the router', () => {
     const t = await setup();
     await t.store.getState().openSettings('demo-web');
     expect(t.top()?.kind).toBe('settings');
-    expect(t.store.getState().keysRouted()).toBe(true);
+    expect(t.store.getState().keyOwner()).not.toBeNull();
     const scopes = t.store.getState().keyOwner()?.scopes() ?? [];
     expect(scopes).toEqual(['form:text', 'form', 'dialog:settings', 'console']);
     expect(hintLine(scopes)).toBe('↑↓ field   Ctrl-S save   Esc cancel');

@@ -162,6 +162,28 @@ describe('Host pane', () => {
     await r.waitFor('virtdeck cannot apply this fix itself');
   });
 
+  it("the logs view and the guest picker own their keys: the footer shows their rows of the key table", async () => {
+    const { r } = await open();
+    await r.waitFor('vm.swappiness');
+    await r.press('L');
+    let f = await r.waitFor('F follow');
+    expect(f).toContain('n/N match');
+    expect(f).toContain('Enter guest log');
+    expect(f).toContain('Esc back');
+    expect(r.store.getState().keyOwner()?.scopes()[0]).toBe('pane:host-logs');
+    await r.press(KEYS.enter);
+    f = await r.waitFor('Enter show its log');
+    expect(f).not.toContain('F follow');
+    // f (apply a fix) belongs to the checks list only.
+    r.store.getState().pressKey({ name: 'f', input: 'f' });
+    expect(r.store.getState().dialogs).toEqual([]);
+    await r.press(ESC);
+    await r.waitFor('F follow');
+    await r.press(ESC);
+    f = await r.waitFor('checks:');
+    expect(f).toContain('f apply fix');
+  });
+
   it('logs view: follows, explains known errors, searches with /, picks a guest log', async () => {
     const { r, fake } = await open();
     await r.waitFor('vm.swappiness');

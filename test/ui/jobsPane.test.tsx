@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostContext } from '../../src/host/hostContext.js';
 import type { JournalRecord } from '../../src/jobs/journal.js';
 import type { Plan } from '../../src/model/plan.js';
-import { createJobsPaneController } from '../../src/store/jobsPane.js';
+import { cancelQuestion, planSpec } from '../../src/store/jobs/runView.js';
+import { createJobsPaneController, DETACHED_UNDO, type JobsPaneController } from '../../src/store/jobsPane.js';
 import { ESC, KEYS, renderApp } from './helpers.js';
 
 let dir = '';
@@ -59,6 +60,15 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Polls the store (not the frame) until `ok` holds. */
+async function waitState(ok: () => boolean | undefined, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  while (!ok()) {
+    if (Date.now() - start > timeoutMs) throw new Error('Timed out waiting for the store');
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}
+
 async function setup(extra: { hosts?: { name: string; uri: string }[]; onSwitchHost?: (h: HostContext) => void } = {}) {
   const cancel = vi.fn(async (_d: string, id: string) => ({ id, state: 'cancelled' }));
   const resume = vi.fn(async () => ({ pid: 4321 }));
@@ -97,13 +107,17 @@ describe('Jobs pane', () => {
     await r.press('5');
     await r.waitFor('61%');
     await r.press(KEYS.enter);
+    await waitState(() => r.store.getState().dialogs.at(-1)?.kind === 'text');
     let f = await r.waitFor('Steps:');
     expect(f).toContain('[running] convert to vmdk');
     expect(f).toContain('$ qemu-img convert -p -O vmdk /srv/web.raw');
+    // No wait after Esc: Esc and L read together are Esc, then L (keyPresses), each routed on the store.
     await r.press(ESC);
-    // Esc and a key within the escape time are one Alt-key, as on any terminal: wait for the list.
-    await r.waitFor((frame) => !frame.includes('Steps:'));
     await r.press('L');
+    await waitState(() => {
+      const top = r.store.getState().dialogs.at(-1);
+      return top?.kind === 'text' && top.title.endsWith('(follows)');
+    });
     await r.waitFor('step 1/3 make the private directory');
     appendFileSync(join(jobs, '20250301T120300-convert-aaaaaa.log'), '12:03:01 step 2/3 convert to vmdk\n');
     f = await r.waitFor('step 2/3 convert to vmdk');
@@ -123,6 +137,44 @@ describe('Jobs pane', () => {
     await r.press('y');
     await r.waitFor('Cancelled "convert web.raw to web.vmdk"');
     expect(r.cancel).toHaveBeenCalledWith(dir, '20250301T120300-convert-aaaaaa');
+    r.unmount();
+  });
+
+  it('c asks the one job question (as every wizard and the Backups job view): n keeps the job, y cancels its worker', async () => {
+    const r = await setup();
+    await r.press('5');
+    await r.waitFor('61%');
+    const pane = r.store.getState().panes.jobs as JobsPaneController;
+    const key = (name: string) => r.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
+    key('c');
+    const shown = () => pane.store.getState().cancel;
+    expect(shown()?.view.asking).toBe(true);
+    // The question is built from the job's journaled plan, as the job controller asks it everywhere.
+    const question = cancelQuestion(planSpec(plan, '"convert web.raw to web.vmdk"', DETACHED_UNDO));
+    expect(cancelQuestion(shown()!.view.spec)).toBe(question);
+    expect(shown()?.view.rows.map((x) => [x.label, x.state])).toEqual([
+      ['make the private directory', 'done'],
+      ['convert to vmdk', 'running'],
+      ['put the copy in place', 'waiting'],
+    ]);
+    expect((await r.waitFor('(y/n)')).replace(/[│\s]+/g, ' ')).toContain(question);
+    key('n');
+    expect(shown()).toBeNull();
+    expect(r.cancel).not.toHaveBeenCalled();
+    expect(pane.selectedJob()?.state).toBe('running');
+    key('esc');
+    expect(r.store.getState().dialogs).toEqual([]);
+    key('c');
+    key('esc');
+    expect(shown()).toBeNull();
+    expect(r.cancel).not.toHaveBeenCalled();
+    key('c');
+    key('y');
+    expect(r.cancel).toHaveBeenCalledWith(dir, '20250301T120300-convert-aaaaaa');
+    await waitState(() => shown()?.view.state === 'cancelled');
+    await r.waitFor('Cancelled "convert web.raw to web.vmdk"; what it did is undone.');
+    key('enter');
+    expect(shown()).toBeNull();
     r.unmount();
   });
 

@@ -1,4 +1,5 @@
 /** Destination (d): which backup directory the pane reads; for this session only, config stays as is. */
+import { makeForm } from '../form.js';
 import type { PaneContext } from './context.js';
 
 export function chooseDestination(ctx: PaneContext) {
@@ -8,9 +9,8 @@ export function chooseDestination(ctx: PaneContext) {
     form: {
       title: 'Backup destination',
       lines: settings.destinations.length ? ['Configured:', ...settings.destinations.map((d) => `  ${d}`)] : ['No destination is configured (config.json backup.destinations).'],
-      fields: [{ label: 'Directory', value: get().dest ?? settings.destinations[0] ?? '' }],
-      focus: 0,
-      submit: ([dir]) => {
+      form: makeForm([{ id: 'dir', label: 'Directory', kind: 'text', value: get().dest ?? settings.destinations[0] ?? '' }]),
+      submit: ({ dir }) => {
         if (!dir?.startsWith('/')) return say('A destination is an absolute directory, e.g. /mnt/backup.', 'error');
         set({ dest: dir.replace(/\/+$/, '') || '/', level: 'guests', guestIndex: 0 });
         void ctx.reload();

@@ -6,6 +6,9 @@ import type { GuestBackups } from '../../jobs/backupCatalog.js';
 import { recordedDamage } from '../../jobs/runCheck.js';
 import { chainOf } from '../../model/backupManifest.js';
 import { UserError } from '../../model/userError.js';
+import { makeForm } from '../form.js';
+import type { KeyOwner } from '../keys/owners.js';
+import type { ActionId } from '../keys/table.js';
 import type { BackupFs } from './backupFs.js';
 import type { PaneContext } from './context.js';
 import { clampIndex } from './selectors.js';
@@ -15,7 +18,8 @@ export interface FileBrowser {
   open(): void;
   /** Leaving the browser ends its libguestfs session (or the start of one). */
   close(): void;
-  key(name: string): boolean;
+  /** Its keys while it is open (rows of the key table: pane:backups-browser, pane:backups-opening). */
+  owner: KeyOwner;
 }
 
 function damageOf(backups: GuestBackups | null, run: string): string[] {
@@ -87,7 +91,7 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
         const b = get().browser as BrowserState;
         set({ browser: { ...b, opening: false } });
         if (damage[0]) say(`This run is damaged (${damage[0]}); browse with care, extracting is refused.`, 'error');
-        else say('Enter opens a directory, Backspace goes up, Space marks, x extracts, Esc closes.');
+        else say(`Opened ${g.guest} ${run.name} read-only.`);
         void browse('/');
       },
       (e) => {
@@ -104,9 +108,8 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
       form: {
         title: `Extract ${paths.length} item${paths.length === 1 ? '' : 's'} from ${b.guest} ${b.run}`,
         lines: paths.slice(0, 6),
-        fields: [{ label: 'To host directory', value: '/tmp' }],
-        focus: 0,
-        submit: ([dir]) => {
+        form: makeForm([{ id: 'dir', label: 'To host directory', kind: 'text', value: '/tmp' }]),
+        submit: ({ dir }) => {
           if (!dir?.startsWith('/')) throw new UserError(`"${dir ?? ''}" is not an absolute host directory.`, 'Type the full path, e.g. /root/restored.');
           const session = fs;
           if (!session) return;
@@ -125,33 +128,37 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
       },
     });
 
-  const key = (name: string): boolean => {
-    const b = get().browser as BrowserState;
+  const perform = (action: ActionId) => {
+    const b = get().browser;
+    if (!b) return;
     if (b.opening) {
-      if (name === 'esc' || name === 'q') close();
-      return true;
+      if (action === 'close') close();
+      return;
     }
     const entry = b.entries[b.index];
-    if (name === 'up' || name === 'k') set({ browser: { ...b, index: clampIndex(b.index - 1, b.entries.length) } });
-    else if (name === 'down' || name === 'j') set({ browser: { ...b, index: clampIndex(b.index + 1, b.entries.length) } });
-    else if ((name === 'enter' || name === 'l' || name === 'right') && entry?.type === 'dir') void browse(join(b.path, entry.name));
-    else if (name === 'backspace' || name === 'h' || name === 'left') {
+    if (action === 'itemUp') set({ browser: { ...b, index: clampIndex(b.index - 1, b.entries.length) } });
+    else if (action === 'itemDown') set({ browser: { ...b, index: clampIndex(b.index + 1, b.entries.length) } });
+    else if (action === 'browseOpen' && entry?.type === 'dir') void browse(join(b.path, entry.name));
+    else if (action === 'browseUp') {
       if (b.path !== '/') void browse(parent(b.path), b.path.split('/').filter(Boolean).pop());
-    } else if (name === ' ' && entry) {
+    } else if (action === 'browseMark' && entry) {
       const p = join(b.path, entry.name);
       const marked = b.marked.includes(p) ? b.marked.filter((m) => m !== p) : [...b.marked, p];
       set({ browser: { ...b, marked, index: clampIndex(b.index + 1, b.entries.length) } });
-    } else if (name === 'x') {
+    } else if (action === 'browseExtract') {
       if (damage[0]) {
         say(`${b.run} is damaged and nothing is extracted from it (${damage[0]}). Use another run, or \`virtdeck backup extract … --allow-damaged\`.`, 'error');
-        return true;
+        return;
       }
       const paths = b.marked.length ? b.marked : entry ? [join(b.path, entry.name)] : [];
-      if (paths.length === 0) return true;
-      askExtract(b, paths);
-    } else if (name === 'esc' || name === 'q') close();
-    return true;
+      if (paths.length > 0) askExtract(b, paths);
+    } else if (action === 'close') close();
   };
 
-  return { open, close, key };
+  const owner: KeyOwner = {
+    scopes: () => (get().browser?.opening ? ['pane:backups-opening'] : ['pane:backups-browser']),
+    perform: ({ action }) => perform(action),
+  };
+
+  return { open, close, owner };
 }

@@ -2,9 +2,11 @@
 import type { prepareRestore as prepareRestoreJob } from '../../jobs/restore.js';
 import { UserError } from '../../model/userError.js';
 import { type RestoreChoice, restoreConfirmLines, restoreReviewLines } from '../backupsText.js';
+import { makeForm } from '../form.js';
+import { planSpec } from '../jobs/runView.js';
 import { toShownError } from '../shownError.js';
 import type { PaneContext } from './context.js';
-import type { JobView } from './jobView.js';
+import type { PaneJob } from './paneJob.js';
 
 type PlannedRestore = Awaited<ReturnType<typeof prepareRestoreJob>>;
 
@@ -15,41 +17,32 @@ const DELETE_OLD = 'delete after success';
 
 const target = (choice: RestoreChoice) => (choice.asName ? { asName: choice.asName, toDir: choice.toDir ?? undefined } : { deleteOld: choice.deleteOld });
 
-function runRestore(ctx: PaneContext, job: JobView, choice: RestoreChoice, planned: PlannedRestore, dest: string) {
+function runRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, planned: PlannedRestore, dest: string) {
   const { app, deps } = ctx;
   const doRestore = deps.restore;
   if (!doRestore) return;
-  const signal = job.start(
-    planned.plan.title,
-    planned.plan.steps.map((st, i) => ({ label: `${i + 1} ${st.title}`, state: 'waiting' as const, progress: null })),
-  );
-  doRestore(ctx.host, {
-    guest: choice.guest,
-    dest,
-    run: choice.run,
-    ...target(choice),
-    signal,
-    onEvent: job.stepRows,
-    stateDir: deps.stateDir(),
-  }).then(
-    (r) => {
-      void app.getState().refresh();
-      if (r.state === 'done') {
-        const where = r.disks.map((d) => `${d.target} → ${d.path}${d.aside && !choice.deleteOld ? ` (old disk kept at ${d.aside})` : ''}`).join('; ');
-        return job.end([`${r.name} restored from ${r.run}: ${where}.`, ...r.notes].join(' '));
-      }
-      const what = r.state === 'cancelled' ? 'was cancelled and rolled back' : r.state === 'rollback-failed' ? 'failed and could not be fully rolled back (see the job journal)' : 'failed and was rolled back';
-      job.end(`The restore ${what}${r.error ? `: ${r.error.sentence}` : '.'}`);
-      if (r.error && r.state !== 'cancelled') ctx.showError(`Could not restore ${r.name}`, r.error);
-    },
-    (e) => {
-      job.end(`The restore did not start: ${toShownError(e).sentence}`);
+  const spec = { ...planSpec(planned.plan, `the restore of ${choice.asName ?? choice.guest}`), rows: planned.plan.steps.map((st, i) => `${i + 1} ${st.title}`) };
+  job.run(spec, async (io) => {
+    let r: Awaited<ReturnType<typeof doRestore>>;
+    try {
+      r = await doRestore(ctx.host, { guest: choice.guest, dest, run: choice.run, ...target(choice), signal: io.signal, onEvent: io.onEvent, stateDir: deps.stateDir() });
+    } catch (e) {
+      job.end('failed', `The restore did not start: ${toShownError(e).sentence}`);
       ctx.showError(`Could not restore ${choice.asName ?? choice.guest}`, e);
-    },
-  );
+      return;
+    }
+    void app.getState().refresh();
+    if (r.state === 'done') {
+      const where = r.disks.map((d) => `${d.target} → ${d.path}${d.aside && !choice.deleteOld ? ` (old disk kept at ${d.aside})` : ''}`).join('; ');
+      return job.end('done', [`${r.name} restored from ${r.run}: ${where}.`, ...r.notes].join(' '));
+    }
+    const what = r.state === 'cancelled' ? 'was cancelled and rolled back' : r.state === 'rollback-failed' ? 'failed and could not be fully rolled back (see the job journal)' : 'failed and was rolled back';
+    job.end(r.state === 'cancelled' ? 'cancelled' : 'failed', `The restore ${what}${r.error ? `: ${r.error.sentence}` : '.'}`);
+    if (r.error && r.state !== 'cancelled') ctx.showError(`Could not restore ${r.name}`, r.error);
+  });
 }
 
-function reviewRestore(ctx: PaneContext, job: JobView, choice: RestoreChoice, dest: string) {
+function reviewRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, dest: string) {
   const { app, say } = ctx;
   const prepare = ctx.deps.prepareRestore;
   if (!prepare) return;
@@ -62,16 +55,16 @@ function reviewRestore(ctx: PaneContext, job: JobView, choice: RestoreChoice, de
         ctx.openReview({
           title: `${planned.plan.title}: refused, the run is damaged`,
           lines: restoreReviewLines(planned),
-          hint: 'Esc: back · ↑/↓ scroll',
+          enter: null,
           onEnter: () => say(`${planned.found.run.name} is damaged and is not restored. Pick another run.`, 'error'),
         });
         return;
       }
-      say('Read the steps; the first reads every image and checks its sha256 before anything is touched. Enter asks to confirm, Esc cancels.');
+      say('Read the steps; the first reads every image and checks its sha256 before anything is touched.');
       ctx.openReview({
         title: planned.plan.title,
         lines: restoreReviewLines(planned),
-        hint: 'Enter: confirm · ↑/↓ scroll · Esc: cancel',
+        enter: 'confirm',
         onEnter: () =>
           app.getState().pushDialog({
             kind: 'confirm',
@@ -89,7 +82,7 @@ function reviewRestore(ctx: PaneContext, job: JobView, choice: RestoreChoice, de
   );
 }
 
-export function startRestore(ctx: PaneContext, job: JobView) {
+export function startRestore(ctx: PaneContext, job: PaneJob) {
   const { app, deps, get, say } = ctx;
   const dest = get().dest;
   const g = ctx.selectedGuest();
@@ -108,14 +101,13 @@ export function startRestore(ctx: PaneContext, job: JobView) {
         'Same name: the guest must be shut off; its disks are moved aside, never overwritten.',
         'As a new guest: a copy with a new name, UUID and MACs; disks go into the directory given.',
       ],
-      fields: [
-        { label: 'Restore', value: exists ? AS_NEW : SAME, choices: [AS_NEW, SAME] },
-        { label: 'New name', value: `${g.guest}-restored`, showWhen: { field: 0, value: AS_NEW } },
-        { label: 'Disks into dir', value: dir, showWhen: { field: 0, value: AS_NEW } },
-        { label: 'Current disks', value: KEEP_OLD, choices: [KEEP_OLD, DELETE_OLD], showWhen: { field: 0, value: SAME } },
-      ],
-      focus: 0,
-      submit: ([mode, name, toDir, old]) => {
+      form: makeForm([
+        { id: 'mode', label: 'Restore', kind: 'choice', value: exists ? AS_NEW : SAME, options: [AS_NEW, SAME].map((v) => ({ value: v, label: v })) },
+        { id: 'name', label: 'New name', kind: 'text', value: `${g.guest}-restored`, showWhen: { field: 'mode', value: AS_NEW } },
+        { id: 'toDir', label: 'Disks into dir', kind: 'text', value: dir, showWhen: { field: 'mode', value: AS_NEW } },
+        { id: 'old', label: 'Current disks', kind: 'choice', value: KEEP_OLD, options: [KEEP_OLD, DELETE_OLD].map((v) => ({ value: v, label: v })), showWhen: { field: 'mode', value: SAME } },
+      ]),
+      submit: ({ mode, name, toDir, old }) => {
         const asNew = mode === AS_NEW;
         if (asNew && !name) throw new UserError('The new guest needs a name.', 'Type a name that no guest has yet, e.g. web-restored.');
         if (asNew && !toDir?.startsWith('/')) throw new UserError('The disks need an absolute directory on the host.', 'Type a path such as /var/lib/libvirt/images.');

@@ -2,8 +2,9 @@
 import { checkSchedule, parseDays, WEEKDAYS } from '../../model/schedule.js';
 import { UserError } from '../../model/userError.js';
 import { scheduleReviewLines } from '../backupsText.js';
+import { type Field, makeForm } from '../form.js';
 import type { PaneContext } from './context.js';
-import type { FormField } from './state.js';
+
 
 const SET = 'set or change';
 const REMOVE = 'remove';
@@ -20,7 +21,7 @@ function writeSchedule(ctx: PaneContext, wanted: { at: string; days: string; des
       ctx.openReview({
         title: `Backup schedule · ${change.kind}`,
         lines: scheduleReviewLines(change, new Date()),
-        hint: 'Enter: write it · ↑/↓ scroll · Esc: cancel',
+        enter: 'write',
         onEnter: () => {
           ctx.set({ review: null });
           say(`Writing ${change.files.map((f) => f.path).join(', ')}…`, 'busy');
@@ -69,10 +70,10 @@ export function editSchedule(ctx: PaneContext) {
   if (!deps.installSchedule || !deps.removeSchedule) return ctx.notWired('The schedule', 'virtdeck backup schedule set --at 01:30 --dest DIR');
   const current = get().schedule?.status?.installed ?? null;
   const sc = current?.schedule ?? null;
-  const fields: FormField[] = [
-    { label: 'At (HH:MM)', value: sc?.at ?? '01:30' },
-    { label: 'Days', value: sc?.days.length ? sc.days.join(',') : 'daily' },
-    { label: 'Destination', value: sc?.dest ?? get().dest ?? '' },
+  const fields: Field[] = [
+    { id: 'at', label: 'At (HH:MM)', kind: 'text', value: sc?.at ?? '01:30' },
+    { id: 'days', label: 'Days', kind: 'text', value: sc?.days.length ? sc.days.join(',') : 'daily' },
+    { id: 'dest', label: 'Destination', kind: 'text', value: sc?.dest ?? get().dest ?? '' },
   ];
   // Removing is offered only when there is a schedule to remove.
   const withAction = current !== null;
@@ -83,10 +84,12 @@ export function editSchedule(ctx: PaneContext) {
         'At that time the host runs `virtdeck backup run --all`, then `backup prune`.',
         `Days: daily, or a list such as ${WEEKDAYS.slice(1, 6).join(',')}. Host local time. The next screen shows the file.`,
       ],
-      fields: withAction ? [{ label: 'Schedule', value: SET, choices: [SET, REMOVE] }, ...fields.map((f) => ({ ...f, showWhen: { field: 0, value: SET } }))] : fields,
-      focus: 0,
-      submit: (values) => {
-        const [action, at, days, dest] = withAction ? values : [SET, ...values];
+      form: makeForm(
+        withAction
+          ? [{ id: 'action', label: 'Schedule', kind: 'choice', value: SET, options: [SET, REMOVE].map((v) => ({ value: v, label: v })) }, ...fields.map((f) => ({ ...f, showWhen: { field: 'action', value: SET } }))]
+          : fields,
+      ),
+      submit: ({ action = SET, at, days, dest }) => {
         if (action === REMOVE) return dropSchedule(ctx);
         if (!dest?.startsWith('/')) throw new UserError('The schedule needs an absolute destination directory.', 'Type the mount point of the backup disk, e.g. /mnt/backup.');
         // Checked here so a typo keeps the form open; installSchedule checks again.

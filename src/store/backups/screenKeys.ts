@@ -1,58 +1,71 @@
-/** Keys of the pane's form and review screens, which take every key while they are open. */
+/**
+ * Who has the keys while the pane's form or review is open: each says its scopes (rows of the key
+ * table) and carries out the row's action on the pane's store. Nothing behind them sees the key.
+ */
+import { fieldValue, focused, formKey, formScopes, formValues } from '../form.js';
+import type { KeyOwner } from '../keys/owners.js';
+import type { Scope } from '../keys/table.js';
 import type { PaneContext } from './context.js';
-import { fieldVisible, type PaneForm, type ReviewState } from './state.js';
+import type { ReviewState } from './state.js';
 
-/** The next visible field from `from` in direction `step` (the form always has one). */
-function nextField(f: PaneForm, from: number, step: 1 | -1) {
-  const n = f.fields.length;
-  for (let k = 1; k <= n; k++) {
-    const i = (from + step * k + n * k) % n;
-    if (fieldVisible(f, i)) return i;
-  }
-  return from;
+export function formOwner(ctx: PaneContext): KeyOwner {
+  const { get, set } = ctx;
+  return {
+    scopes() {
+      const f = get().form;
+      if (!f) return [];
+      const choice: Scope[] = focused(f.form)?.kind === 'choice' ? ['pane:backups-choice'] : [];
+      return [...choice, ...formScopes(f.form), 'pane:backups-form'];
+    },
+    perform(intent) {
+      const f = get().form;
+      if (!f) return;
+      if (intent.action === 'cancel') return set({ form: null });
+      if (intent.action !== 'submit') return set({ form: { ...f, form: formKey(f.form, intent) } });
+      set({ form: null });
+      const values = Object.fromEntries(Object.keys(formValues(f.form)).map((id) => [id, fieldValue(f.form, id).trim()]));
+      try {
+        f.submit(values);
+      } catch (e) {
+        // Bad input: the form stays, with what was typed, behind the error dialog.
+        set({ form: f });
+        ctx.showError(f.title, e);
+      }
+    },
+  };
 }
 
-export function formKey(ctx: PaneContext, name: string, input: string): boolean {
-  const { get, set } = ctx;
-  const f = get().form as PaneForm;
-  const field = f.fields[f.focus];
-  const change = (value: string) => set({ form: { ...f, fields: f.fields.map((x, i) => (i === f.focus ? { ...x, value } : x)) } });
-  if (name === 'esc') set({ form: null });
-  else if (name === 'enter') {
-    set({ form: null });
-    try {
-      f.submit(f.fields.map((x) => x.value.trim()));
-    } catch (e) {
-      // Bad input: the form stays, with what was typed, behind the error dialog.
-      set({ form: f });
-      ctx.showError(f.title, e);
-    }
-  } else if (name === 'tab' || name === 'down') set({ form: { ...f, focus: nextField(f, f.focus, 1) } });
-  else if (name === 'shift-tab' || name === 'up') set({ form: { ...f, focus: nextField(f, f.focus, -1) } });
-  else if (field?.choices) {
-    const i = field.choices.indexOf(field.value);
-    const n = field.choices.length;
-    if (name === ' ' || name === 'right' || name === 'l') change(field.choices[(i + 1) % n] ?? field.value);
-    else if (name === 'left' || name === 'h') change(field.choices[(i - 1 + n) % n] ?? field.value);
-  } else if (name === 'backspace' && field) change(field.value.slice(0, -1));
-  else if (input && input.length >= 1 && !name.startsWith('ctrl-') && name === input && field) change(field.value + input);
-  return true;
-}
+const ENTER_SCOPE: Record<NonNullable<ReviewState['enter']>, Scope> = {
+  confirm: 'pane:backups-review-confirm',
+  delete: 'pane:backups-review-delete',
+  write: 'pane:backups-review-write',
+  close: 'pane:backups-review-close',
+};
 
-export function reviewKey(ctx: PaneContext, name: string): boolean {
+const PAGE = 10;
+
+export function reviewOwner(ctx: PaneContext): KeyOwner {
   const { get, set } = ctx;
-  const r = get().review as ReviewState;
-  const page = 10;
-  const scroll = (to: number) => set({ review: { ...r, offset: Math.max(0, Math.min(to, r.lines.length - 1)) } });
-  if (name === 'esc' || name === 'q') {
-    set({ review: null });
-    ctx.say('Cancelled: nothing was changed.');
-  } else if (name === 'enter') r.onEnter();
-  else if (name === 'down' || name === 'j') scroll(r.offset + 1);
-  else if (name === 'up' || name === 'k') scroll(r.offset - 1);
-  else if (name === 'pagedown' || name === ' ') scroll(r.offset + page);
-  else if (name === 'pageup') scroll(r.offset - page);
-  else if (name === 'home' || name === 'g') scroll(0);
-  else if (name === 'end' || name === 'G') scroll(r.lines.length - page);
-  return true;
+  return {
+    scopes() {
+      const r = get().review;
+      if (!r) return [];
+      return r.enter ? [ENTER_SCOPE[r.enter], 'pane:backups-review'] : ['pane:backups-review'];
+    },
+    perform({ action }) {
+      const r = get().review;
+      if (!r) return;
+      const scroll = (to: number) => set({ review: { ...r, offset: Math.max(0, Math.min(to, r.lines.length - 1)) } });
+      if (action === 'cancel') {
+        set({ review: null });
+        ctx.say('Cancelled: nothing was changed.');
+      } else if (action === 'submit') r.onEnter();
+      else if (action === 'scrollDown') scroll(r.offset + 1);
+      else if (action === 'scrollUp') scroll(r.offset - 1);
+      else if (action === 'pageDown') scroll(r.offset + PAGE);
+      else if (action === 'pageUp') scroll(r.offset - PAGE);
+      else if (action === 'scrollTop') scroll(0);
+      else if (action === 'scrollBottom') scroll(r.lines.length - PAGE);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 /** Snapshots (t, T, X): take one before a risky change, revert to it, delete it when done. */
 import type { SnapshotInfo } from '../../host/snapshots.js';
 import { formatAge, revertLoss } from '../../model/snapshotPlan.js';
+import { makeForm } from '../form.js';
 import type { PaneContext } from './context.js';
 
 /** The snapshot revert and delete act on: the current one, else the newest. */
@@ -29,12 +30,11 @@ export function takeSnapshot(ctx: PaneContext) {
     form: {
       title: `Take a snapshot of ${g.guest}`,
       lines: ['A way back before a risky change; delete it when the change worked (it slows the disk while kept).'],
-      fields: [
-        { label: 'Name', value: `before-${new Date().toISOString().slice(0, 10)}` },
-        { label: 'Description', value: '' },
-      ],
-      focus: 0,
-      submit: ([name, description]) =>
+      form: makeForm([
+        { id: 'name', label: 'Name', kind: 'text', value: `before-${new Date().toISOString().slice(0, 10)}` },
+        { id: 'description', label: 'Description', kind: 'text', value: '' },
+      ]),
+      submit: ({ name, description }) =>
         runSnapshotJob(ctx, `Snapshot ${g.guest} as ${name}`, () => deps.createSnapshot(host, g.guest, { name: name ?? '', description: description || undefined }, { stateDir: deps.stateDir() }), `Snapshot "${name}" of ${g.guest} taken.`),
     },
   });

@@ -3,16 +3,10 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { SnapshotInfo } from '../../host/snapshots.js';
 import type { GuestBackups } from '../../jobs/backupCatalog.js';
 import type { ScheduleStatus } from '../../jobs/schedule.js';
-import type { Progress } from '../../model/progress.js';
 import type { ToneLine } from '../backupsText.js';
+import type { Form } from '../form.js';
+import type { RunView } from '../jobs/runView.js';
 import type { BackupFsEntry } from './backupFs.js';
-
-export interface JobRow {
-  label: string;
-  state: 'waiting' | 'running' | 'done' | 'failed';
-  progress: Progress | null;
-  note?: string;
-}
 
 export interface BrowserState {
   guest: string;
@@ -26,22 +20,13 @@ export interface BrowserState {
   opening: boolean;
 }
 
-export interface FormField {
-  label: string;
-  value: string;
-  /** A choice field: Space or ←/→ cycle through these; typing does nothing. */
-  choices?: string[];
-  /** Shown (and focusable) only while field `field` has this value. */
-  showWhen?: { field: number; value: string };
-}
-
+/** A small form of the pane: what it is for, then its fields (the one form model). */
 export interface PaneForm {
   title: string;
   lines: string[];
-  fields: FormField[];
-  focus: number;
-  /** Values of every field (hidden ones too). A UserError thrown here keeps the form open behind the error dialog. */
-  submit: (values: string[]) => void;
+  form: Form;
+  /** Values of every field by id (hidden ones too), trimmed. A UserError thrown here keeps the form open behind the error dialog. */
+  submit: (values: Record<string, string>) => void;
 }
 
 /** A read-through screen before a change: what will run, scrolled with ↑/↓; Enter goes on. */
@@ -49,15 +34,9 @@ export interface ReviewState {
   title: string;
   lines: ToneLine[];
   offset: number;
-  /** Footer, e.g. "Enter: confirm the deletion · Esc: cancel". */
-  hint: string;
+  /** What Enter does here, for its hint; none when Enter is refused (a damaged run). */
+  enter: 'confirm' | 'delete' | 'write' | 'close' | null;
   onEnter: () => void;
-}
-
-export function fieldVisible(form: PaneForm, index: number): boolean {
-  const f = form.fields[index];
-  if (!f?.showWhen) return Boolean(f);
-  return form.fields[f.showWhen.field]?.value === f.showWhen.value;
 }
 
 export interface BackupsPaneState {
@@ -71,7 +50,8 @@ export interface BackupsPaneState {
   snapshots: Record<string, SnapshotInfo[]>;
   /** null while it is read; status null with an error when it could not be read. */
   schedule: { status: ScheduleStatus | null; error: string | null } | null;
-  job: { title: string; rows: JobRow[]; done: boolean; summary: string | null } | null;
+  /** The job on screen (the one job controller's view). */
+  job: RunView | null;
   browser: BrowserState | null;
   form: PaneForm | null;
   review: ReviewState | null;

@@ -165,11 +165,11 @@ function perform(d: Dialog, intent: Intent, host: DialogHost): void {
   }
 }
 
-/** The key owner of the dialog on top; a wizard's own (null while a wizard still handles its keys itself). */
+/** The key owner of the dialog on top (a wizard's is its store's). */
 export function dialogOwner(host: DialogHost): KeyOwner | null {
   const d = host.top();
   if (!d) return null;
-  if (d.kind === 'wizard') return d.owner ?? null;
+  if (d.kind === 'wizard') return d.owner;
   return {
     scopes: () => {
       const now = host.top();

@@ -18,6 +18,25 @@ export type Scope =
   | 'pane:backups'
   | 'pane:host'
   | 'pane:jobs'
+  /** Backups: a small form (destination, restore, prune, schedule, extract). */
+  | 'pane:backups-form'
+  /** Backups form: the focused field is a choice (h/l cycle it too). */
+  | 'pane:backups-choice'
+  /** Backups: a review of what will run, scrolled; Enter goes on, Esc cancels. */
+  | 'pane:backups-review'
+  /** The review's Enter, by what it does (its hint says so). */
+  | 'pane:backups-review-confirm'
+  | 'pane:backups-review-delete'
+  | 'pane:backups-review-write'
+  | 'pane:backups-review-close'
+  /** Backups: the file browser of a run; while its appliance starts, only leaving. */
+  | 'pane:backups-browser'
+  | 'pane:backups-opening'
+  /** Backups: a job runs (c asks to cancel, as everywhere). */
+  | 'pane:backups-job'
+  /** Host: the logs view and its guest picker. */
+  | 'pane:host-logs'
+  | 'pane:host-pick'
   /** The filter and command lines under a pane. */
   | 'input:filter'
   | 'input:command'
@@ -165,6 +184,10 @@ export type ActionId =
   | 'hostPrevMatch'
   | 'hostPageUp'
   | 'hostPageDown'
+  | 'browseOpen'
+  | 'browseUp'
+  | 'browseMark'
+  | 'browseExtract'
   // input lines
   | 'inputKeep'
   | 'inputClear'
@@ -294,6 +317,44 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['T'], action: 'snapshotRevert', hint: 'revert', description: "Revert the guest to its current snapshot (says what is lost)", scopes: ['pane:backups'] },
   { keys: ['X'], action: 'snapshotDelete', hint: 'del snap', description: "Delete the guest's current snapshot (external ones are merged back)", scopes: ['pane:backups'] },
   { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the destination and the snapshots again', scopes: ['pane:backups'] },
+  // Backups pane: its own screens (form, review, file browser, job)
+  { keys: ['enter'], action: 'submit', hint: 'OK', description: 'Go on with the values typed', scopes: ['pane:backups-form'], footer: true },
+  { keys: ['esc'], action: 'cancel', hint: 'cancel', description: 'Close the form; nothing is changed', scopes: ['pane:backups-form'], footer: true },
+  { keys: ['l'], action: 'choiceNext', hint: 'choose', description: 'Next choice', scopes: ['pane:backups-choice'] },
+  { keys: ['h'], action: 'choicePrev', hint: 'choose', description: 'Previous choice', scopes: ['pane:backups-choice'] },
+  { keys: ['enter'], action: 'submit', hint: 'confirm', description: 'Go on: asks to confirm before anything runs', scopes: ['pane:backups-review-confirm'], footer: true },
+  { keys: ['enter'], action: 'submit', hint: 'delete (asks first)', description: 'Delete what the dry run lists (asks first)', scopes: ['pane:backups-review-delete'], footer: true },
+  { keys: ['enter'], action: 'submit', hint: 'write it', description: 'Write the file shown', scopes: ['pane:backups-review-write'], footer: true },
+  { keys: ['enter'], action: 'submit', hint: 'close', description: 'Close the review', scopes: ['pane:backups-review-close'], footer: true },
+  { keys: ['enter'], action: 'submit', hint: 'go on', description: 'Go on with what the review shows', scopes: ['pane:backups-review'] },
+  { keys: ['up', 'k'], action: 'scrollUp', hint: 'scroll', description: 'Scroll up a line', scopes: ['pane:backups-review'], footer: true, shown: '↑↓' },
+  { keys: ['down', 'j'], action: 'scrollDown', hint: 'scroll', description: 'Scroll down a line', scopes: ['pane:backups-review'] },
+  { keys: ['pageup'], action: 'pageUp', hint: 'page up', description: 'Scroll up a page', scopes: ['pane:backups-review'] },
+  { keys: ['pagedown', ' '], action: 'pageDown', hint: 'page down', description: 'Scroll down a page', scopes: ['pane:backups-review'] },
+  { keys: ['home', 'g'], action: 'scrollTop', hint: 'top', description: 'Go to the first line', scopes: ['pane:backups-review'] },
+  { keys: ['end', 'G'], action: 'scrollBottom', hint: 'end', description: 'Go to the last page', scopes: ['pane:backups-review'] },
+  { keys: ['esc', 'q'], action: 'cancel', hint: 'cancel', description: 'Leave the review; nothing is changed', scopes: ['pane:backups-review'], footer: true, shown: 'Esc' },
+  { keys: ['up', 'k'], action: 'itemUp', hint: 'up', description: 'Previous entry', scopes: ['pane:backups-browser'] },
+  { keys: ['down', 'j'], action: 'itemDown', hint: 'down', description: 'Next entry', scopes: ['pane:backups-browser'] },
+  { keys: ['enter', 'l', 'right'], action: 'browseOpen', hint: 'open', description: 'Open the selected directory', scopes: ['pane:backups-browser'], footer: true },
+  { keys: ['backspace', 'h', 'left'], action: 'browseUp', hint: 'up', description: 'Go up to the parent directory', scopes: ['pane:backups-browser'], footer: true },
+  { keys: [' '], action: 'browseMark', hint: 'mark', description: 'Mark or unmark the selected entry', scopes: ['pane:backups-browser'], footer: true },
+  { keys: ['x'], action: 'browseExtract', hint: 'extract', description: 'Extract the marked entries (or the selected one) to a host directory', scopes: ['pane:backups-browser'], footer: true },
+  { keys: ['esc', 'q'], action: 'close', hint: 'close', description: 'Close the file browser (ends its libguestfs session)', scopes: ['pane:backups-browser'], footer: true, shown: 'Esc' },
+  { keys: ['esc', 'q'], action: 'close', hint: 'cancel', description: 'Stop opening the backup', scopes: ['pane:backups-opening'], footer: true, shown: 'Esc' },
+  { keys: ['c', 'esc', 'ctrl-c'], action: 'jobAskCancel', hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', scopes: ['pane:backups-job'], footer: true },
+  // Host pane: the logs view and the guest picker (their keys above are also the help's)
+  { keys: ['F'], action: 'hostFollow', hint: 'follow', description: 'Follow new lines on or off', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['/'], action: 'filter', hint: 'search', description: 'Search the log as you type; Enter keeps it, Esc clears', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['n'], action: 'hostNextMatch', hint: 'match', description: 'Next line matching the search', scopes: ['pane:host-logs'], footer: true, shown: 'n/N' },
+  { keys: ['N'], action: 'hostPrevMatch', hint: 'prev match', description: 'Previous line matching the search', scopes: ['pane:host-logs'] },
+  { keys: ['enter'], action: 'hostOpen', hint: 'guest log', description: 'Pick a guest whose QEMU log to show', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['L'], action: 'hostLogs', hint: 'libvirtd', description: 'Back to the libvirtd log', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['pageup'], action: 'hostPageUp', hint: 'page up', description: 'Scroll a page up', scopes: ['pane:host-logs'] },
+  { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host-logs'] },
+  { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Leave the logs view; clears the search', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['enter'], action: 'hostOpen', hint: 'show its log', description: "Show the selected guest's QEMU log", scopes: ['pane:host-pick'], footer: true },
+  { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Back to the log', scopes: ['pane:host-pick'], footer: true },
   { keys: ['s'], action: 'start', hint: 'start', description: 'Start the selected guest', scopes: ['pane:guests'], footer: true, command: { name: 'start', guest: true } },
   { keys: ['S'], action: 'shutdown', hint: 'shutdown', description: 'Shut the guest down via ACPI (asks first; offers force off if it does not stop)', scopes: ['pane:guests'], footer: true, command: { name: 'shutdown', guest: true } },
   { keys: ['F'], action: 'forceOff', hint: 'force off', description: 'Force the guest off, like pulling the plug (asks first)', scopes: ['pane:guests'], footer: true, command: { name: 'destroy', aliases: ['forceoff'], guest: true } },

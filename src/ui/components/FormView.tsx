@@ -32,8 +32,18 @@ function TextValue({ field, cursor, focused }: { field: Field; cursor: number; f
   );
 }
 
-/** `showChanged` marks a field whose value differs from the one the form opened with (settings). */
-export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH, showChanged = false }: { form: Form; theme: Theme; active?: boolean; labelWidth?: number; showChanged?: boolean }) {
+/**
+ * `showChanged` marks a field whose value differs from the one the form opened with (settings);
+ * `brackets` puts every choice between < >, focused or not (the Backups pane's forms have always shown them so).
+ */
+export function FormView({
+  form,
+  theme,
+  active = true,
+  labelWidth = LABEL_WIDTH,
+  showChanged = false,
+  brackets = false,
+}: { form: Form; theme: Theme; active?: boolean; labelWidth?: number; showChanged?: boolean; brackets?: boolean }) {
   return (
     <Box flexDirection="column">
       {form.fields.map((f, i) => {
@@ -52,9 +62,9 @@ export function FormView({ form, theme, active = true, labelWidth = LABEL_WIDTH,
               </Box>
             ) : f.kind === 'choice' ? (
               <Text>
-                {focused ? (theme.ascii ? '< ' : '‹ ') : '  '}
+                {brackets ? '< ' : focused ? (theme.ascii ? '< ' : '‹ ') : '  '}
                 {f.options?.find((o) => o.value === f.value)?.label ?? (f.value || 'none available')}
-                {focused ? (theme.ascii ? ' >' : ' ›') : ''}
+                {brackets ? ' >' : focused ? (theme.ascii ? ' >' : ' ›') : ''}
               </Text>
             ) : (
               <Text>{f.value}</Text>

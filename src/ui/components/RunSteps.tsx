@@ -10,12 +10,13 @@ import { cancelQuestion, type RunView } from '../../store/jobs/runView.js';
 import { colorFor, type Theme } from '../theme.js';
 import { Text } from './Text.js';
 
-export function RunSteps({ run, width, theme, numbered = true }: { run: RunView; width: number; theme: Theme; numbered?: boolean }) {
+/** `spinner` off: the running row is marked with an ellipsis (the Backups pane's job view). */
+export function RunSteps({ run, width, theme, numbered = true, spinner = true }: { run: RunView; width: number; theme: Theme; numbered?: boolean; spinner?: boolean }) {
   const steps = run.rows.filter((r) => !r.undo);
   return (
     <Box flexDirection="column">
       {run.rows.map((r, i) => {
-        const mark = r.state === 'done' ? theme.symbols.ok : r.state === 'failed' ? theme.symbols.error : r.state === 'running' ? theme.ascii ? '*' : <Spinner /> : ' ';
+        const mark = r.state === 'done' ? theme.symbols.ok : r.state === 'failed' ? theme.symbols.error : r.state === 'running' ? (!spinner ? theme.symbols.ellipsis : theme.ascii ? '*' : <Spinner />) : ' ';
         const label = r.undo ? `undo: ${r.label}` : numbered ? `${i + 1}/${steps.length} ${r.label}` : r.label;
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: rows only grow at the end; the position is the identity.

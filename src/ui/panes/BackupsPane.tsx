@@ -12,7 +12,7 @@ import { useApp } from '../../store/context.js';
 import { clip, useTheme } from '../components/Frame.js';
 import { Text } from '../components/Text.js';
 import { colorFor } from '../theme.js';
-import { BrowserView, FormView, JobView, ReviewView } from './backups/screens.js';
+import { BrowserView, JobView, PaneFormView, ReviewView } from './backups/screens.js';
 import { GuestTable, RunTable } from './backups/tables.js';
 import type { PaneViewProps } from './paneViews.js';
 
@@ -27,7 +27,7 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
   const s = useStore(controller.store);
   const guests = useApp((a) => a.guests);
 
-  if (s.form) return <FormView form={s.form} width={width} height={height} />;
+  if (s.form) return <PaneFormView form={s.form} width={width} height={height} />;
   if (s.review) return <ReviewView review={s.review} width={width} height={height} />;
   if (s.browser) return <BrowserView browser={s.browser} width={width} height={height} />;
   if (s.job) return <JobView job={s.job} width={width} height={height} />;

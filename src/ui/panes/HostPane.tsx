@@ -1,6 +1,7 @@
 /**
  * The Host pane: host checks with status, why and fix; the logs view; the guest picker for QEMU
- * logs. Presentational: state and actions are in store/hostPane.ts, keys come through the keymap.
+ * logs. Presentational: state and actions are in store/hostPane.ts; keys are rows of the key table
+ * (pane:host, and pane:host-logs / pane:host-pick for the controller's own screens), hinted in the footer.
  */
 
 import { useEffect } from 'react';

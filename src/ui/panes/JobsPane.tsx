@@ -1,13 +1,16 @@
 /**
  * The Jobs pane: every job of this machine, newest first — running ones with a live progress bar,
  * interrupted ones with the way out (finish or roll back) — over a strip for the selected job. It
- * only reads stores; keys reach the controller through the keymap.
+ * only reads stores; keys reach the controller through the key table (c shows the job's steps with
+ * the one cancel question, as every job screen asks it).
  */
 import { Box } from 'ink';
 import { useStore } from 'zustand';
 import { useApp } from '../../store/context.js';
-import type { JobsPaneController } from '../../store/jobsPane.js';
+import type { RunView } from '../../store/jobs/runView.js';
+import type { JobsPaneController, JobsPaneData } from '../../store/jobsPane.js';
 import { clip, useTheme } from '../components/Frame.js';
+import { RunSteps } from '../components/RunSteps.js';
 import { Text } from '../components/Text.js';
 import { visibleWindow } from '../components/table.js';
 import { colorFor } from '../theme.js';
@@ -19,7 +22,36 @@ const STRIP_HEIGHT = 3;
 export function JobsPane({ width, height }: PaneViewProps) {
   const controller = useApp((s) => s.panes.jobs) as JobsPaneController | undefined;
   if (!controller) return <Text>The Jobs pane is not available.</Text>;
+  return <JobsBody controller={controller} width={width} height={height} />;
+}
+
+function JobsBody({ controller, width, height }: { controller: JobsPaneController } & PaneViewProps) {
+  const cancel = useStore(controller.store, (s) => s.cancel);
+  if (cancel) return <CancelView job={cancel.job} view={cancel.view} width={width} height={height} />;
   return <JobsTable controller={controller} width={width} height={height} />;
+}
+
+/** c on a running job: where it is, its steps, and the one cancel question under them. */
+function CancelView({ job, view, width, height }: { job: NonNullable<JobsPaneData['cancel']>['job']; view: RunView; width: number; height: number }) {
+  const theme = useTheme();
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Text bold wrap="truncate">
+        {clip(view.spec.title, width, theme.symbols.ellipsis)}
+      </Text>
+      <Text wrap="wrap">
+        Job {job.id} ({job.kind}, pid {job.pid}) is at step {Math.min(job.stepIndex + 1, job.stepCount)} of {job.stepCount}: {job.stepTitle}.
+      </Text>
+      <Text> </Text>
+      <RunSteps run={view} width={width} theme={theme} />
+      {view.summary ? (
+        <>
+          <Text> </Text>
+          <Text wrap="wrap">{view.summary}</Text>
+        </>
+      ) : null}
+    </Box>
+  );
 }
 
 function JobsTable({ controller, width, height }: { controller: JobsPaneController } & PaneViewProps) {

@@ -1,36 +1,36 @@
-/** The Backups pane's own screens: a job with progress rows, a review of what will run, the file browser, a small form. */
+/**
+ * The Backups pane's own screens: a job with progress rows, a review of what will run, the file
+ * browser, a small form. Draw-only: their keys are rows of the key table and their hints are in the
+ * footer.
+ */
 import { Box } from 'ink';
-import { formatProgressLine } from '../../../model/progress.js';
 import { formatBytes } from '../../../model/units.js';
-import { type BackupsPaneState, type BrowserState, fieldVisible, type PaneForm, type ReviewState } from '../../../store/backupsPane.js';
+import type { BrowserState, PaneForm, ReviewState } from '../../../store/backupsPane.js';
 import type { Tone } from '../../../store/backupsText.js';
+import type { RunView } from '../../../store/jobs/runView.js';
+import { FormView } from '../../components/FormView.js';
 import { clip, useTheme } from '../../components/Frame.js';
+import { RunSteps } from '../../components/RunSteps.js';
 import { Text } from '../../components/Text.js';
 import { colorFor, type Theme } from '../../theme.js';
 
-type Job = NonNullable<BackupsPaneState['job']>;
-
-export function JobView({ job, width, height }: { job: Job; width: number; height: number }) {
+/** The job on screen: its title, one row per guest, run or plan step (RunSteps), then its summary. */
+export function JobView({ job, width, height }: { job: RunView; width: number; height: number }) {
   const theme = useTheme();
-  const rows = job.rows.flatMap((r) => {
-    const mark = r.state === 'done' ? theme.symbols.ok : r.state === 'failed' ? theme.symbols.error : r.state === 'running' ? '…' : ' ';
-    const out = [{ key: `${r.label}-h`, text: `${mark} ${r.label}${r.note ? `  ${r.note}` : ''}`, color: r.state === 'failed' ? colorFor(theme, 'error') : undefined }];
-    if (r.progress && r.state === 'running') out.push({ key: `${r.label}-p`, text: `  ${formatProgressLine(r.progress, width - 2, { ascii: theme.ascii })}`, color: undefined });
-    return out;
-  });
+  // The newest rows when they do not all fit (a running row's progress takes a line too).
+  const room = height - 5;
+  let rows = job.rows;
+  while (rows.length > 1 && rows.length + rows.filter((r) => r.state === 'running' && r.progress).length > room) rows = rows.slice(1);
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold wrap="truncate">{clip(job.title, width, theme.symbols.ellipsis)}</Text>
+      <Text bold wrap="truncate">
+        {clip(job.spec.title, width, theme.symbols.ellipsis)}
+      </Text>
       <Text> </Text>
-      {rows.slice(-(height - 5)).map((r) => (
-        <Text key={r.key} wrap="truncate" color={r.color}>
-          {clip(r.text, width, theme.symbols.ellipsis)}
-        </Text>
-      ))}
-      {rows.length === 0 ? <Text color={colorFor(theme, 'muted')}>Starting…</Text> : null}
+      {job.rows.length === 0 ? <Text color={colorFor(theme, 'muted')}>Starting…</Text> : null}
+      <RunSteps run={{ ...job, rows }} width={width} theme={theme} numbered={false} spinner={false} />
       <Text> </Text>
       {job.summary ? <Text wrap="wrap">{job.summary}</Text> : null}
-      <Text color={colorFor(theme, 'muted')}>{job.done ? 'Enter/Esc close' : 'c cancel (the running step stops; what it made is removed)'}</Text>
     </Box>
   );
 }
@@ -43,8 +43,6 @@ export function BrowserView({ browser, width, height }: { browser: BrowserState;
         <Text bold wrap="truncate">{clip(`${browser.guest} ${browser.run}`, width, theme.symbols.ellipsis)}</Text>
         <Text> </Text>
         <Text wrap="wrap">Opening the backup read-only with libguestfs: its small appliance starts once (15–20 s here) and stays up while you browse.</Text>
-        <Text> </Text>
-        <Text color={colorFor(theme, 'muted')}>Esc cancel</Text>
       </Box>
     );
   }
@@ -69,14 +67,13 @@ export function BrowserView({ browser, width, height }: { browser: BrowserState;
         );
       })}
       {!browser.loading && browser.entries.length === 0 ? <Text color={colorFor(theme, 'muted')}>(empty)</Text> : null}
-      <Text color={colorFor(theme, 'muted')}>Enter open · Backspace up · Space mark · x extract · Esc close</Text>
     </Box>
   );
 }
 
-export function FormView({ form, width }: { form: PaneForm; width: number; height: number }) {
+/** A small form of the pane: its title and lines, then its fields (the one FormView). */
+export function PaneFormView({ form, width }: { form: PaneForm; width: number; height: number }) {
   const theme = useTheme();
-  const focused = form.fields[form.focus];
   return (
     <Box flexDirection="column">
       <Text bold>{clip(form.title, width, theme.symbols.ellipsis)}</Text>
@@ -87,17 +84,7 @@ export function FormView({ form, width }: { form: PaneForm; width: number; heigh
         </Text>
       ))}
       <Text> </Text>
-      {form.fields.map((f, i) => {
-        if (!fieldVisible(form, i)) return null;
-        const value = f.choices ? `< ${f.value} >` : `[${f.value}${i === form.focus ? theme.symbols.cursor : ''}]`;
-        return (
-          <Text key={f.label} wrap="truncate" color={i === form.focus ? colorFor(theme, 'selected') : undefined}>
-            {clip(`${i === form.focus ? theme.symbols.pointer : ' '} ${f.label.padEnd(16)} ${value}`, width, theme.symbols.ellipsis)}
-          </Text>
-        );
-      })}
-      <Text> </Text>
-      <Text color={colorFor(theme, 'muted')}>{focused?.choices ? 'Space/←/→ change · Tab next field · Enter OK · Esc cancel' : 'Enter OK · Tab next field · Esc cancel'}</Text>
+      <FormView form={form.form} theme={theme} labelWidth={16} brackets />
     </Box>
   );
 }
@@ -131,7 +118,7 @@ export function ReviewView({ review, width, height }: { review: ReviewState; wid
   const rows = review.lines.flatMap((l, i) => wrapLine(l.text, width).map((text, j) => ({ key: `${i}-${j}`, text, tone: l.tone })));
   // The offset counts source lines; the window starts at that line's first wrapped row.
   const start = review.lines.slice(0, review.offset).reduce((n, l) => n + wrapLine(l.text, width).length, 0);
-  const room = height - 4;
+  const room = height - 3;
   const first = Math.max(0, Math.min(start, rows.length - room));
   const shown = rows.slice(first, first + room);
   const more = rows.length > room ? `  (${first + 1}–${first + shown.length} of ${rows.length})` : '';
@@ -146,9 +133,8 @@ export function ReviewView({ review, width, height }: { review: ReviewState; wid
           </Text>
         ))}
       </Box>
-      <Text> </Text>
       <Text color={colorFor(theme, 'muted')} wrap="truncate">
-        {clip(`${review.hint}${more}`, width, theme.symbols.ellipsis)}
+        {more}
       </Text>
     </Box>
   );

@@ -11,7 +11,7 @@ import { colorFor } from '../../theme.js';
 import { logStamp, splitMatches, withoutStamp } from './format.js';
 
 export function logViewport(height: number): number {
-  return Math.max(1, height - 2);
+  return Math.max(1, height - 1);
 }
 
 export function LogsView({ log, search, width, height }: { log: LogView; search: string; width: number; height: number }) {
@@ -69,16 +69,13 @@ export function LogsView({ log, search, width, height }: { log: LogView; search:
           );
         })}
       </Box>
-      <Text wrap="truncate" color={colorFor(theme, 'muted')}>
-        {clip('F follow on/off   / search   n/N next/prev match   Enter guest log   L libvirtd   Esc back', width, ell)}
-      </Text>
     </Box>
   );
 }
 
 export function GuestPicker({ names, index, width, height }: { names: string[]; index: number; width: number; height: number }) {
   const theme = useTheme();
-  const listHeight = Math.max(1, height - 2);
+  const listHeight = Math.max(1, height - 1);
   const top = Math.min(Math.max(0, index - Math.floor(listHeight / 2)), Math.max(0, names.length - listHeight));
   return (
     <Box flexDirection="column" height={height}>
@@ -95,7 +92,6 @@ export function GuestPicker({ names, index, width, height }: { names: string[]; 
           );
         })}
       </Box>
-      <Text color={colorFor(theme, 'muted')}>Enter show its log   Esc back</Text>
     </Box>
   );
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { createAppStore } from '../../src/store/appStore.js';
+import type { GuestsPaneController } from '../../src/store/guestsPane.js';
+import { createFakeHost } from '../helpers/fakeHost.js';
+
+const press = (name: string) => ({ name, input: name.length === 1 ? name : '' });
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+function setup() {
+  const fake = createFakeHost([
+    { name: 'web1', state: 'shut off', vcpus: 1, memoryMiB: 256 },
+    { name: 'db1', state: 'shut off', vcpus: 1, memoryMiB: 256 },
+  ]);
+  // No other pane: the Guests pane is made all the same.
+  const store = createAppStore(fake.host, { live: false, paneFactories: {}, detectAccel: async () => ({ accel: 'tcg', reason: '' }) });
+  return { fake, store };
+}
+
+describe('the Guests pane is a pane controller like the others', () => {
+  it('is registered, has no screen of its own, and its keys act through its dispatch', async () => {
+    const { fake, store } = setup();
+    await store.getState().refresh();
+    const guests = store.getState().panes.guests as GuestsPaneController;
+    expect(guests).toBeDefined();
+    expect(store.getState().keyOwner()?.scopes()).toEqual(['pane:guests', 'panes', 'console']);
+    const second = store.getState().guests[1]?.name;
+    store.getState().pressKey(press('j'));
+    expect(store.getState().selected).toBe(second);
+    store.getState().pressKey(press('s'));
+    await settle();
+    expect(fake.calls.filter((a) => a.includes('start')).map((a) => a.at(-1))).toEqual([second]);
+    // A key of another pane means nothing here.
+    store.getState().pressKey(press('K'));
+    expect(store.getState().dialogs).toEqual([]);
+  });
+
+  it('a guest command on another pane\'s : line is still the Guests pane\'s', async () => {
+    const { fake, store } = setup();
+    await store.getState().refresh();
+    store.getState().setPane('jobs');
+    store.getState().runCommand('start web1');
+    await settle();
+    expect(fake.calls.filter((a) => a.includes('start')).map((a) => a.at(-1))).toEqual(['web1']);
+    store.getState().runCommand('details db1');
+    expect(store.getState().dialogs.at(-1)).toMatchObject({ kind: 'text', title: 'db1' });
+  });
+});
