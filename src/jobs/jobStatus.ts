@@ -7,10 +7,14 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } fr
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { readTrustedFile } from '../config/trust.js';
+import { startedText, stepText } from '../model/jobText.js';
 import { commandLine } from '../model/plan.js';
 import type { Progress } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
 import { writeFileAtomic } from './atomicFile.js';
+
+export { startedText, stepText };
+
 import type { JobState, JournalRecord } from './journal.js';
 import { jobsDir, listJournals } from './journal.js';
 import { processAlive } from './processes.js';
@@ -257,21 +261,6 @@ export function listJobSummaries(stateDir: string, opts: ListJobsOptions = {}): 
 }
 
 /** "12:03" today, "Mar 4 12:03" on another day. */
-export function startedText(iso: string, now: Date = new Date()): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-  if (d.toDateString() === now.toDateString()) return hm;
-  return `${d.toLocaleString('en', { month: 'short' })} ${d.getDate()} ${hm}`;
-}
-
-/** "3/6" for a running or interrupted job; "6/6" once done. */
-export function stepText(j: JobSummary): string {
-  if (j.stepCount === 0) return '0/0';
-  const shown = j.state === 'done' ? j.stepCount : Math.min(j.stepIndex + 1, j.stepCount);
-  return `${shown}/${j.stepCount}`;
-}
-
 /** Pure: the details of one job — its steps with their states and the commands they run. */
 export function jobDetailLines(rec: JournalRecord, s: JobSummary): string[] {
   const lines = [

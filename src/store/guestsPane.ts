@@ -8,9 +8,9 @@
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import { parseDomainXml } from '../model/domainXml.js';
+import type { Env } from '../model/env.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import type { Env } from '../ui/theme.js';
 import type { AppStore } from './appState.js';
 import { editText } from './editor.js';
 import type { ActionId } from './keys/table.js';

@@ -3,7 +3,6 @@ import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult } from '../../src/host/exec.js';
 import { type AppStore, type AppStoreOptions, createAppStore } from '../../src/store/appStore.js';
 import { App } from '../../src/ui/App.js';
-import { type KeyStream, paceKeys } from '../../src/ui/keyPacing.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { createFakeHost, type FakeGuest, type FakeHostOptions } from '../helpers/fakeHost.js';
 
@@ -78,8 +77,6 @@ export interface InkDriverOptions {
 
 /** frame/waitFor/press/type over a component rendered with ink-testing-library, one key per write. */
 export function inkDriver(r: ReturnType<typeof render>, opts: InkDriverOptions = {}) {
-  // Keys reach a wizard as they do inside the console, which paces its input (App.tsx).
-  paceKeys(r.stdin as unknown as KeyStream);
   const frame = () => r.lastFrame() ?? '';
   const press = async (key: string) => {
     r.stdin.write(key);

@@ -8,7 +8,9 @@ import { processAlive, processStart } from '../../src/jobs/processes.js';
 import type { RunnerEvent } from '../../src/jobs/runner.js';
 import type { PlanStep } from '../../src/model/plan.js';
 import { coalesced } from '../../src/store/coalesced.js';
-import { applyRunnerEvent, cancelPromptKey, emptyRun, shownRun } from '../../src/ui/components/JobSteps.js';
+import { createJobController } from '../../src/store/jobs/jobController.js';
+import { reduceRun, startView, undoing } from '../../src/store/jobs/runView.js';
+import { pressKey } from '../../src/store/keys/owners.js';
 
 let dir = '';
 afterEach(() => {
@@ -60,10 +62,10 @@ describe('coalesced', () => {
   });
 });
 
-describe('JobSteps view', () => {
+describe('the run view (one reducer of runner events)', () => {
   const step = (id: string): PlanStep => ({ id, title: id });
+  const spec = { what: 'the job', undo: 'Nothing to undo.', title: 't', rows: ['a', 'b'] };
   it('folds runner events into the steps screen and ignores what it does not show', () => {
-    const v = emptyRun();
     const events: RunnerEvent[] = [
       { type: 'step-start', index: 0, step: step('a') },
       { type: 'progress', index: 0, progress: { percent: 50, bytesDone: 1, bytesTotal: 2, rateBps: null, etaSeconds: null } },
@@ -71,31 +73,46 @@ describe('JobSteps view', () => {
       { type: 'step-start', index: 1, step: step('b') },
       { type: 'log', line: 'hello' },
     ];
-    expect(events.map((e) => applyRunnerEvent(v, e))).toEqual([true, true, true, true, true]);
-    expect(v).toMatchObject({ current: 1, progress: null, failed: null, logs: ['hello'] });
-    expect([...v.done]).toEqual([0]);
-    expect(applyRunnerEvent(v, { type: 'step-failed', index: 1, step: step('b'), error: { sentence: 's', fix: 'f' } as never })).toBe(true);
-    expect(applyRunnerEvent(v, { type: 'undo', index: 0, title: 'undo a' })).toBe(true);
-    expect(applyRunnerEvent(v, { type: 'undo-end', index: 0, title: 'undo a', ok: true })).toBe(false);
-    expect(v).toMatchObject({ failed: 1, undoing: 'undo a' });
-    const shown = shownRun(v, { ...v, confirmCancel: true });
-    expect(shown.confirmCancel).toBe(true);
-    expect(shown.done).not.toBe(v.done);
+    let v = startView(spec);
+    for (const e of events) {
+      const next = reduceRun(v, e);
+      expect(next).not.toBe(v);
+      v = next;
+    }
+    expect(v).toMatchObject({ current: 1, logs: ['hello'] });
+    expect(v.rows.map((r) => [r.label, r.state, r.progress])).toEqual([
+      ['a', 'done', null],
+      ['b', 'running', null],
+    ]);
+    v = reduceRun(v, { type: 'step-failed', index: 1, step: step('b'), error: { sentence: 's', fix: 'f' } as never });
+    v = reduceRun(v, { type: 'undo', index: 0, title: 'undo a' });
+    expect(v.rows[1]).toMatchObject({ state: 'failed', note: 's' });
+    expect(undoing(v)).toBe('undo a');
+    v = reduceRun(v, { type: 'undo-end', index: 0, title: 'undo a', ok: true });
+    expect(undoing(v)).toBeNull();
+    expect(v.rows[2]).toMatchObject({ label: 'undo a', undo: true, state: 'done' });
   });
 
-  it('asks before cancelling: Esc or Ctrl-C asks, y cancels, n or Esc keeps going', () => {
+  it('asks before cancelling: Esc, Ctrl-C or c ask, y cancels, n or Esc keeps going', async () => {
     let cancelled = 0;
-    const cancel = () => cancelled++;
-    const none = { escape: false, ctrl: false };
-    const run = emptyRun();
-    expect(cancelPromptKey(run, 'x', none, cancel)).toBe(run);
-    const asking = cancelPromptKey(run, '', { escape: true, ctrl: false }, cancel);
-    expect(asking.confirmCancel).toBe(true);
-    expect(cancelPromptKey(run, 'c', { escape: false, ctrl: true }, cancel).confirmCancel).toBe(true);
-    expect(cancelPromptKey(asking, 'x', none, cancel)).toBe(asking);
-    expect(cancelPromptKey(asking, 'n', none, cancel).confirmCancel).toBe(false);
+    const jobs = createJobController(() => {});
+    void jobs.start(spec, (io) => new Promise<void>((resolve) => io.signal.addEventListener('abort', () => { cancelled++; resolve(); })));
+    const key = (name: string) => pressKey(jobs, { name, input: name.length === 1 ? name : '' });
+    expect(key('x')).toBe(false);
+    key('esc');
+    expect(jobs.view()?.asking).toBe(true);
+    expect(key('x')).toBe(false);
+    key('n');
+    expect(jobs.view()?.asking).toBe(false);
+    key('ctrl-c');
+    expect(jobs.view()?.asking).toBe(true);
+    key('esc');
+    expect(jobs.view()?.asking).toBe(false);
     expect(cancelled).toBe(0);
-    expect(cancelPromptKey(asking, 'y', none, cancel).confirmCancel).toBe(false);
+    key('c');
+    key('y');
+    await Promise.resolve();
     expect(cancelled).toBe(1);
+    expect(jobs.view()?.state).toBe('cancelling');
   });
 });

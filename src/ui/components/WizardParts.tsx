@@ -4,7 +4,6 @@
  */
 import { Box } from 'ink';
 import type { ReactNode } from 'react';
-import { HostError } from '../../host/errors.js';
 import type { UserError } from '../../model/userError.js';
 import { colorFor, type Theme } from '../theme.js';
 import { Text } from './Text.js';
@@ -64,14 +63,15 @@ export function ProblemLines({ problems, theme, max = 3 }: { problems: Problem[]
 }
 
 /** One error as sentence, fix, and the command that failed when a host command did. */
-export function ErrorLines({ error, theme }: { error: HostError | UserError; theme: Theme }) {
+/** `command` is there when a host command failed (a HostError). */
+export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence' | 'fix'> & { command?: readonly string[] }; theme: Theme }) {
   return (
     <Box flexDirection="column">
       <Text color={colorFor(theme, 'error')} wrap="wrap">
         {error.sentence}
       </Text>
       <Text wrap="wrap">{`Fix: ${error.fix}`}</Text>
-      {error instanceof HostError && error.command.length ? (
+      {error.command?.length ? (
         <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${error.command.join(' ')}`}</Text>
       ) : null}
     </Box>

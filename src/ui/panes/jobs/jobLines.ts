@@ -2,7 +2,8 @@
  * Pure: the Jobs pane's table as lines — one row per job (newest first) and, under a running job,
  * its progress bar — so the view only colours them and tests read them without Ink.
  */
-import { type JobSummary, startedText, stepText } from '../../../jobs/jobStatus.js';
+import type { JobSummary } from '../../../jobs/jobStatus.js';
+import { startedText, stepText } from '../../../model/jobText.js';
 import { formatProgressLine } from '../../../model/progress.js';
 
 export interface JobLine {
