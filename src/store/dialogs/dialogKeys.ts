@@ -33,6 +33,8 @@ export function scopesOf(d: Dialog): Scope[] {
       return formDialogScopes(d);
     case 'wizard':
       return [];
+    case 'recovery':
+      return [...(d.items[d.index]?.rollback ? (['dialog:recovery-rollback'] as Scope[]) : []), 'dialog:recovery', 'console'];
     default:
       return [`dialog:${d.kind}` as Scope, 'console'];
   }
@@ -165,6 +167,11 @@ function perform(d: Dialog, intent: Intent, host: DialogHost): void {
   }
 }
 
+/** Words the dialog's hints name: the confirm's yes label. */
+export function hintVarsOf(d: Dialog | undefined): Record<string, string> {
+  return d?.kind === 'confirm' ? { yes: d.yes } : {};
+}
+
 /** The key owner of the dialog on top (a wizard's is its store's). */
 export function dialogOwner(host: DialogHost): KeyOwner | null {
   const d = host.top();
@@ -175,6 +182,7 @@ export function dialogOwner(host: DialogHost): KeyOwner | null {
       const now = host.top();
       return now ? scopesOf(now) : [];
     },
+    hintVars: () => hintVarsOf(host.top()),
     perform: (intent) => {
       const now = host.top();
       if (now) perform(now, intent, host);

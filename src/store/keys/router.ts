@@ -59,7 +59,7 @@ export function shownKeys(row: KeyRow): string {
 /** Words a hint may name (`{what}`: the job on screen), filled in by the screen's owner. */
 export type HintVars = Record<string, string>;
 
-const DEFAULT_VARS: HintVars = { what: 'the job' };
+const DEFAULT_VARS: HintVars = { what: 'the job', yes: 'yes' };
 
 function filled(hint: string, vars: HintVars): string {
   return hint.replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? DEFAULT_VARS[name] ?? name);

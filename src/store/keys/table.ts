@@ -52,6 +52,8 @@ export type Scope =
   | 'dialog:diff'
   | 'dialog:hostPicker'
   | 'dialog:recovery'
+  /** The recovery item shown can be rolled back. */
+  | 'dialog:recovery-rollback'
   | 'dialog:form'
   | 'dialog:settings'
   /** The settings form's Save row has focus: Enter shows the diff. */
@@ -413,8 +415,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['printable'], action: 'inputType', scopes: ['input:filter', 'input:command'], hint: 'type', description: 'Type the filter or the command' },
 
   // ── Dialogs ────────────────────────────────────────────────────────────────────────────
-  { keys: ['y', 'Y'], action: 'yes', scopes: ['dialog:confirm'], hint: 'yes', description: 'Do it', footer: true },
-  { keys: ['n', 'N', 'esc', 'q'], action: 'no', scopes: ['dialog:confirm'], hint: 'no', description: 'Leave everything as it is', footer: true, shown: 'n/Esc' },
+  { keys: ['y', 'Y'], action: 'yes', scopes: ['dialog:confirm'], hint: '{yes}', description: 'Do it', footer: true },
+  { keys: ['n', 'N', 'esc', 'q'], action: 'no', scopes: ['dialog:confirm'], hint: 'keep as is', description: 'Leave everything as it is', footer: true, shown: 'n/Esc' },
   { keys: ['enter'], action: 'submit', scopes: ['dialog:typeName'], hint: 'delete', description: 'Delete, once the name typed matches', footer: true },
   { keys: ['tab', 'shift-tab', 'up', 'down'], action: 'fieldNext', scopes: ['dialog:typeName'], hint: 'next field', description: 'Move between the name and the tick box', footer: true },
   { keys: [' ', 'x'], action: 'tick', scopes: ['dialog:typeName-box'], hint: 'tick box', description: 'Tick or clear the box', footer: true, shown: 'Space' },
@@ -434,13 +436,13 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['esc', 'q', '?', 'enter'], action: 'close', scopes: ['dialog:help'], hint: 'close', description: 'Close the help', footer: true, shown: 'Esc/q/?' },
   { keys: ['y', 'enter'], action: 'apply', scopes: ['dialog:diff'], hint: 'apply', description: 'Apply the change shown', footer: true, shown: 'y/Enter' },
   { keys: ['n', 'esc', 'q'], action: 'no', scopes: ['dialog:diff'], hint: 'cancel', description: 'Apply nothing', footer: true, shown: 'n/Esc' },
-  { keys: ['up', 'k'], action: 'itemUp', scopes: ['dialog:hostPicker', 'dialog:recovery'], hint: 'up', description: 'Previous entry', footer: true, shown: 'Up/Down' },
+  { keys: ['up', 'k'], action: 'itemUp', scopes: ['dialog:hostPicker', 'dialog:recovery'], hint: 'move', description: 'Previous entry', footer: true, shown: 'Up/Down' },
   { keys: ['down', 'j'], action: 'itemDown', scopes: ['dialog:hostPicker', 'dialog:recovery'], hint: 'down', description: 'Next entry' },
   { keys: ['enter'], action: 'choose', scopes: ['dialog:hostPicker'], hint: 'switch', description: 'Act on the chosen host from now on', footer: true },
   { keys: ['esc', 'q'], action: 'close', scopes: ['dialog:hostPicker'], hint: 'stay', description: 'Stay on this host', footer: true, shown: 'Esc' },
   { keys: ['f'], action: 'finish', scopes: ['dialog:recovery'], hint: 'finish', description: 'Finish the interrupted job: the cut-off step runs again, then the rest', footer: true },
-  { keys: ['r'], action: 'rollback', scopes: ['dialog:recovery'], hint: 'roll back', description: 'Roll the interrupted job back: undo every step it started, newest first', footer: true },
-  { keys: ['esc', 'q', 'enter'], action: 'close', scopes: ['dialog:recovery'], hint: 'leave the rest', description: 'Leave the remaining jobs for later (virtdeck recover)', footer: true, shown: 'Esc' },
+  { keys: ['r'], action: 'rollback', scopes: ['dialog:recovery-rollback'], hint: 'roll back', description: 'Roll the interrupted job back: undo every step it started, newest first', footer: true },
+  { keys: ['esc', 'q', 'enter'], action: 'close', scopes: ['dialog:recovery'], hint: 'leave the rest for later', description: 'Leave the remaining jobs for later (virtdeck recover)', footer: true, shown: 'Esc' },
   { keys: ['ctrl-s'], action: 'save', scopes: ['dialog:settings'], hint: 'save', description: 'Save the settings (shows the change first)', footer: true },
   { keys: ['enter'], action: 'save', scopes: ['dialog:settings-save'], hint: 'save', description: 'Show the XML diff of the changes; nothing is applied before it' },
   { keys: ['enter'], action: 'fieldNext', scopes: ['dialog:settings'], hint: 'next field', description: 'Next field (on the Save row: show the changes)' },

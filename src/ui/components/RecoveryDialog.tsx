@@ -3,9 +3,11 @@
  * plain words, and the choices (finish, roll back, or leave it for later).
  */
 import { Box } from 'ink';
+import { scopesOf } from '../../store/dialogs/dialogKeys.js';
+import { hintsFor } from '../../store/keys/router.js';
 import type { RecoveryDialog } from '../../store/types.js';
 import { colorFor } from '../theme.js';
-import { clip, useTheme } from './Frame.js';
+import { clip, KeyHints, useTheme } from './Frame.js';
 import { Text } from './Text.js';
 
 export function RecoveryView({ dialog, width, height }: { dialog: RecoveryDialog; width: number; height: number }) {
@@ -33,15 +35,7 @@ export function RecoveryView({ dialog, width, height }: { dialog: RecoveryDialog
         </Text>
       ))}
       <Text> </Text>
-      <Text>
-        <Text bold color={colorFor(theme, 'key')}>f</Text> finish{'   '}
-        {item?.rollback ? (
-          <>
-            <Text bold color={colorFor(theme, 'warn')}>r</Text> roll back{'   '}
-          </>
-        ) : null}
-        <Text bold color={colorFor(theme, 'key')}>Esc</Text> leave the rest for later
-      </Text>
+      <KeyHints hints={hintsFor(scopesOf(dialog)).filter((h) => h.keys !== 'Up/Down')} width={width} />
     </Box>
   );
 }

@@ -5,11 +5,13 @@
 import { Box } from 'ink';
 import { shellQuote } from '../../model/shellQuote.js';
 import { useApp } from '../../store/context.js';
+import { hintVarsOf, scopesOf } from '../../store/dialogs/dialogKeys.js';
 import { helpLines } from '../../store/dialogs/helpText.js';
+import { hintsFor } from '../../store/keys/router.js';
 import { clampOffset } from '../../store/layout.js';
 import type { ConfirmDialog, DiffDialog, ErrorDialog, HelpDialog, TextDialog, TypeNameDialog } from '../../store/types.js';
 import { colorFor } from '../theme.js';
-import { clip, useTheme } from './Frame.js';
+import { clip, KeyHints, useTheme } from './Frame.js';
 import { Text } from './Text.js';
 
 export interface DialogProps<D> {
@@ -32,25 +34,14 @@ function Lines({ lines, width, color }: { lines: string[]; width: number; color?
   );
 }
 
-export function ConfirmView({ dialog }: DialogProps<ConfirmDialog>) {
-  const theme = useTheme();
+export function ConfirmView({ dialog, width }: DialogProps<ConfirmDialog>) {
   return (
     <Box flexDirection="column">
       {dialog.lines.map((l) => (
         <Text key={l}>{l}</Text>
       ))}
       <Text> </Text>
-      <Text>
-        <Text bold color={colorFor(theme, 'warn')}>
-          y
-        </Text>{' '}
-        {dialog.yes}
-        {'    '}
-        <Text bold color={colorFor(theme, 'key')}>
-          n
-        </Text>{' '}
-        keep as is
-      </Text>
+      <KeyHints hints={hintsFor(scopesOf(dialog), hintVarsOf(dialog))} width={width} />
     </Box>
   );
 }
@@ -144,18 +135,9 @@ export function DiffView({ dialog, width, height }: DialogProps<DiffDialog>) {
       <Lines lines={dialog.summary} width={width} />
       <Lines lines={dialog.lines.slice(offset, offset + bodyHeight)} width={width} color={lineColor} />
       <Text> </Text>
-      <Text>
-        <Text bold color={colorFor(theme, 'key')}>
-          y
-        </Text>{' '}
-        apply{'   '}
-        <Text bold color={colorFor(theme, 'key')}>
-          n
-        </Text>{' '}
-        cancel{'   '}
-        <Text color={colorFor(theme, 'muted')}>
-          lines {dialog.lines.length === 0 ? 0 : offset + 1}-{Math.min(dialog.lines.length, offset + bodyHeight)} of {dialog.lines.length}
-        </Text>
+      <KeyHints hints={hintsFor(scopesOf(dialog)).filter((h) => h.hint !== 'scroll')} width={width} />
+      <Text color={colorFor(theme, 'muted')}>
+        lines {dialog.lines.length === 0 ? 0 : offset + 1}-{Math.min(dialog.lines.length, offset + bodyHeight)} of {dialog.lines.length}
       </Text>
     </Box>
   );
