@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { interruptedJobs, type Journal, listJournals } from '../../src/jobs/journal.js';
 import { runCli } from '../helpers/hostileCli.js';
 import { killProcessGroup, writeShim } from '../helpers/planFault.js';
-import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
+import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
+import { tinyVmx } from '../helpers/tinyVmx.js';
 
 /**
  * Ctrl-C in a headless job, as a terminal sends it: SIGINT to the whole foreground process group
@@ -32,6 +33,11 @@ const SLOW_UNDO = join(dir, 'shim-slow-undo');
 /** While this file exists, the slow-undo rm waits: virtdeck runs rm before the copy too. */
 const UNDO_ARMED = join(dir, 'undo-armed');
 const P2V_GUEST = 'vdt13s-sig-p2v';
+const IMPORT_GUEST = 'vdt13s-sig-imp';
+const BACKUP_GUEST = 'vdt13s-sig-bk';
+const RESTORE_GUEST = 'vdt13s-sig-rs';
+const VMX = join(dir, 'vmware', 'vdt13s-sig-vm.vmx');
+const GUEST_DISK = join(dir, 'vdt13s-sig-bk.qcow2');
 
 interface Running {
   child: ChildProcess;
@@ -87,6 +93,16 @@ const theJournal = (home: string): Journal => {
 };
 const guestDefined = (name: string) => execFileSync('virsh', ['-c', host.uri, 'list', '--all', '--name'], { encoding: 'utf8' }).split('\n').includes(name);
 
+/**
+ * Every step that ran was undone. Steps with no undo of their own stay as they ended: a checksum,
+ * a dumpxml, or a copy into a directory that an earlier step's undo removes.
+ */
+function expectRolledBack(j: Journal['record']): void {
+  const states = j.steps.map((s, i) => (!j.plan.steps[i]?.undo && (s.state === 'done' || s.state === 'failed') ? 'no undo' : s.state));
+  expect(states.filter((s) => s !== 'pending' && s !== 'undone' && s !== 'no undo'), states.join(', ')).toEqual([]);
+  expect(states).toContain('undone');
+}
+
 /** A fresh job directory: its own VIRTDECK_HOME and an output directory. */
 function freshJob(name: string): { home: string; out: string } {
   const base = join(dir, name);
@@ -98,6 +114,13 @@ function freshJob(name: string): { home: string; out: string } {
 beforeAll(() => {
   execFileSync('qemu-img', ['create', '-q', '-f', 'raw', SOURCE, '16M']);
   execFileSync('qemu-io', ['-f', 'raw', '-c', 'write -P 0xab 1M 6M', '-c', 'write -P 0xcd 9M 6M', SOURCE]);
+  mkdirSync(join(dir, 'vmware'));
+  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'adapter_type=lsilogic,hwversion=6', SOURCE, join(dir, 'vmware', 'vdt13s-sig-vm.vmdk')]);
+  writeFileSync(VMX, tinyVmx({ name: 'vdt13s-sig-vm', disk: 'vdt13s-sig-vm.vmdk' }));
+  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', SOURCE, GUEST_DISK]);
+  const xml = join(dir, 'guest.xml');
+  writeFileSync(xml, tinyGuestXml(BACKUP_GUEST, { disk: GUEST_DISK }));
+  execFileSync('virsh', ['-c', host.uri, 'define', xml], { stdio: 'ignore' });
   writeShim(SLOW_COPY, 'qemu-img', 'if [ "$1" = convert ]; then shift; exec "$REAL" convert -r 2M "$@"; fi\nexec "$REAL" "$@"');
   writeShim(SLOW_UNDO, 'rm', `if [ -e '${UNDO_ARMED}' ]; then sleep 60; fi\nexec "$REAL" "$@"`);
 });
@@ -109,7 +132,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await removeGuest(host, P2V_GUEST);
+  for (const g of [P2V_GUEST, IMPORT_GUEST, BACKUP_GUEST, RESTORE_GUEST]) await removeGuest(host, g);
   scratch.remove();
 });
 
@@ -176,5 +199,62 @@ describe('Ctrl-C in a headless job', () => {
     expect(j.state).toBe('cancelled');
     expect(j.steps[0]?.state).toBe('undone');
     expect(j.steps.slice(1).every((s) => s.state === 'pending')).toBe(true);
+  });
+
+  it('import vmx --convert qcow2: the first Ctrl-C removes the partial copy, defines no guest, exits 130', async () => {
+    const { home, out } = freshJob('import1');
+    const temp = join(out, '.vdt13s-sig-vm.qcow2.virtdeck-tmp', 'vdt13s-sig-vm.qcow2');
+    const r = start(['import', 'vmx', VMX, '--convert', 'qcow2', '--dest', out, '--name', IMPORT_GUEST], { home, path: [SLOW_COPY] });
+    await waitFor('a third of the copy', r, () => bytesOf(temp) >= DATA_BYTES / 3);
+    ctrlC(r);
+    const end = await r.ended;
+    expect(end.code, r.stderr()).toBe(130);
+    expect(r.stderr()).toContain('undo: remove the partial copy');
+    expect(r.stderr()).toContain('The import was cancelled (Ctrl-C); what it had done was undone.');
+    expect(readdirSync(out)).toEqual([]);
+    expect(guestDefined(IMPORT_GUEST)).toBe(false);
+    const j = theJournal(home).record;
+    expect(j.state).toBe('cancelled');
+    expect(j.steps.map((s) => s.state)).toEqual(['undone', 'undone', 'pending', 'pending', 'pending', 'pending']);
+  });
+
+  it('backup run: the first Ctrl-C removes the partial run, exits 130', async () => {
+    const { home, out } = freshJob('backup1');
+    const r = start(['backup', 'run', BACKUP_GUEST, '--dest', out], { home, path: [SLOW_COPY] });
+    const copy = () => {
+      const runs = existsSync(join(out, BACKUP_GUEST)) ? readdirSync(join(out, BACKUP_GUEST)) : [];
+      return runs.length === 1 ? join(out, BACKUP_GUEST, runs[0] as string, 'vda.qcow2') : '';
+    };
+    await waitFor('a third of the copy', r, () => bytesOf(copy()) >= DATA_BYTES / 3);
+    ctrlC(r);
+    const end = await r.ended;
+    expect(end.code, r.stderr()).toBe(130);
+    expect(r.stderr()).toContain('undo: ');
+    expect(r.stderr()).toContain('The backup was cancelled (Ctrl-C); what it had done was undone.');
+    expect(existsSync(join(out, BACKUP_GUEST)) ? readdirSync(join(out, BACKUP_GUEST)) : []).toEqual([]);
+    const j = theJournal(home).record;
+    expect(j.state).toBe('cancelled');
+    expectRolledBack(j);
+  });
+
+  it('backup restore --as: the first Ctrl-C removes the partial image, defines no guest, exits 130', async () => {
+    const { home, out } = freshJob('restore1');
+    const backups = join(dir, 'restore1', 'backups');
+    mkdirSync(backups);
+    const made = await runCli(['backup', 'run', BACKUP_GUEST, '--dest', backups], { cwd: dir, env: { VIRTDECK_HOME: join(dir, 'restore1', 'backup-home') } });
+    expect(made.exitCode, made.stderr).toBe(0);
+    const temp = join(out, `${RESTORE_GUEST}-vda.qcow2.virtdeck-restore-tmp`);
+    const r = start(['backup', 'restore', BACKUP_GUEST, '--dest', backups, '--as', RESTORE_GUEST, '--to', out], { home, path: [SLOW_COPY] });
+    await waitFor('a third of the copy', r, () => bytesOf(temp) >= DATA_BYTES / 3);
+    ctrlC(r);
+    const end = await r.ended;
+    expect(end.code, r.stderr()).toBe(130);
+    expect(r.stderr()).toContain('undo: ');
+    expect(r.stderr()).toContain('The restore was cancelled (Ctrl-C); what it had done was undone.');
+    expect(readdirSync(out)).toEqual([]);
+    expect(guestDefined(RESTORE_GUEST)).toBe(false);
+    const j = theJournal(home).record;
+    expect(j.state).toBe('cancelled');
+    expectRolledBack(j);
   });
 });
