@@ -46,6 +46,8 @@ export function p2vInput(flags: P2vFlags): P2vInput {
       : { kind: 'file', path: resolve(flags.fromFile as string) };
   if (flags.format && !['qcow2', 'raw'].includes(flags.format)) throw new UserError(`"${flags.format}" is not an output format for P2V.`, 'Use qcow2 or raw.');
   if (flags.bus && !['ide', 'sata'].includes(flags.bus)) throw new UserError(`"${flags.bus}" is not a first-boot bus.`, 'Use ide (Windows XP/2003, anything) or sata (Vista and later, Linux); switch to virtio once drivers are in.');
+  // Number('two') is NaN, and "NaN is not a vCPU count" names nothing the admin typed.
+  if (flags.vcpus !== undefined && !/^\s*\d+\s*$/.test(flags.vcpus)) throw new UserError(`"${flags.vcpus}" is not a vCPU count.`, 'Give a whole number from 1 to 64, for example --vcpus 2.');
   const vcpus = flags.vcpus === undefined ? undefined : Number(flags.vcpus);
   return {
     source,
