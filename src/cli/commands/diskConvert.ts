@@ -33,10 +33,12 @@ export interface ConvertFlags {
 
 const BUSES = ['ide', 'sata', 'scsi', 'virtio'];
 
-/** Progress printer: in place on a TTY, else a line when the step changes or every `everyMs`. */
+/** Progress printer: in place on a TTY, else a line when the step changes, every `everyMs`, and at 100 % once. */
 export function progressPrinter(err: (text: string) => void, opts: { tty: boolean; columns?: number; everyMs?: number; total: number }) {
   let lastLine = 0;
   let lastIndex = -1;
+  // qemu-img reports 100 % more than once; a log needs it once per step.
+  let fullAt = -1;
   return (e: RunnerEvent) => {
     if (e.type === 'step-start') {
       if (opts.tty && lastIndex >= 0) err('\n');
@@ -46,9 +48,11 @@ export function progressPrinter(err: (text: string) => void, opts: { tty: boolea
     } else if (e.type === 'progress') {
       const label = `${e.index + 1}/${opts.total} `;
       const line = label + formatProgressLine(e.progress, (opts.columns ?? 80) - label.length - 1, { ascii: asciiOnly() });
+      const full = e.progress.percent >= 100;
       if (opts.tty) err(`\r${line}`);
-      else if (Date.now() - lastLine >= (opts.everyMs ?? 5000) || e.progress.percent >= 100) {
+      else if (full ? fullAt !== e.index : Date.now() - lastLine >= (opts.everyMs ?? 5000)) {
         lastLine = Date.now();
+        if (full) fullAt = e.index;
         err(`${line}\n`);
       }
     } else if (e.type === 'undo') err(`${opts.tty ? '\n' : ''}undo: ${shown(e.title)}\n`);
