@@ -114,3 +114,22 @@ export function undoPrinter(err: (text: string) => void): (e: RunnerEvent) => vo
     else if (e.type === 'undo-end' && !e.ok) err(`undo failed: ${shown(e.title)}\n`);
   };
 }
+
+/**
+ * Runs a job function that throws the error of the step a cancel stopped (jobs/snapshot,
+ * jobs/diskActions), printing each undo through `err`; once a signal cancelled it and every undo
+ * ran, the cancel is thrown instead, so the command exits 130.
+ */
+export async function undoneOnSignal<T>(job: HeadlessJob, what: string, err: (line: string) => void, run: (onEvent: (e: RunnerEvent) => void) => Promise<T>): Promise<T> {
+  let undoFailed = false;
+  const onEvent = (e: RunnerEvent) => {
+    if (e.type === 'undo') err(`undo: ${e.title}`);
+    else if (e.type === 'undo-end' && !e.ok) undoFailed = true;
+  };
+  try {
+    return await run(onEvent);
+  } catch (e) {
+    if (job.by && !undoFailed) throw job.cancelled(what);
+    throw e;
+  }
+}

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { AGAIN_WITHIN_MS, type HeadlessJob, headlessJob, Interrupted, undoPrinter } from '../../src/cli/interrupt.js';
+import { AGAIN_WITHIN_MS, type HeadlessJob, headlessJob, Interrupted, undoneOnSignal, undoPrinter } from '../../src/cli/interrupt.js';
 import { EXIT, exitCodeFor } from '../../src/cli/output.js';
 
 function fakeProcess() {
@@ -107,5 +107,36 @@ describe('undoPrinter', () => {
     print({ type: 'undo-end', index: 1, title: 'remove the partial copy', ok: true });
     print({ type: 'undo-end', index: 0, title: 'remove the directory', ok: false });
     expect(out).toEqual(['undo: remove the partial copy\n', 'undo failed: remove the directory\n']);
+  });
+});
+
+describe('undoneOnSignal', () => {
+  const stepError = new Error('qemu-img was cancelled');
+  async function outcome(signal: boolean, undoOk: boolean) {
+    const p = fakeProcess();
+    const lines: string[] = [];
+    const result = headlessJob(
+      (job) =>
+        undoneOnSignal(job, 'Creating /srv/x.raw', (l) => lines.push(l), async (onEvent) => {
+          if (signal) p.emitter.emit('SIGINT');
+          onEvent({ type: 'undo', index: 0, title: 'remove /srv/x.raw' });
+          onEvent({ type: 'undo-end', index: 0, title: 'remove /srv/x.raw', ok: undoOk });
+          throw stepError;
+        }),
+      p.io,
+    ).catch((e: unknown) => e);
+    return { error: await result, lines };
+  }
+
+  it('after a signal with every undo done, the cancel is what is thrown (exit 130)', async () => {
+    const { error, lines } = await outcome(true, true);
+    expect(error).toBeInstanceOf(Interrupted);
+    expect((error as Interrupted).sentence).toBe('Creating /srv/x.raw was cancelled (Ctrl-C); what it had done was undone.');
+    expect(lines).toEqual(['undo: remove /srv/x.raw']);
+  });
+
+  it('an undo that failed, or no signal at all, keeps the step\'s own error', async () => {
+    expect((await outcome(true, false)).error).toBe(stepError);
+    expect((await outcome(false, true)).error).toBe(stepError);
   });
 });

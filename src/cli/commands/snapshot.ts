@@ -9,12 +9,11 @@ import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import { listGuests } from '../../host/virsh.js';
 import { loadBackupConfig } from '../../jobs/backup.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
-import type { RunnerEvent } from '../../jobs/runner.js';
 import { createSnapshot, deleteSnapshot, gatherSnapshotFacts, revertSnapshot, type SnapshotJobOptions, type SnapshotJobResult, xmlFileFor } from '../../jobs/snapshot.js';
 import { describePlan } from '../../model/plan.js';
 import { abandonedOverlays, formatAge, planRevertSnapshot, revertLoss, snapshotTree, staleSnapshots } from '../../model/snapshotPlan.js';
 import { UserError } from '../../model/userError.js';
-import { type HeadlessJob, headlessJob } from '../interrupt.js';
+import { type HeadlessJob, headlessJob, undoneOnSignal } from '../interrupt.js';
 import { EXIT, type ExitCode, type Output } from '../output.js';
 import type { CommandKit } from './program.js';
 
@@ -65,22 +64,7 @@ export function formatSnapshotList(byGuest: Map<string, SnapshotInfo[]>, now: Da
 
 /** A snapshot job under Ctrl-C (see cli/interrupt.ts): the body gets the signal and an undo printer. */
 function snapshotJob(kit: CommandKit, what: string, body: (ctx: Ctx, opts: Pick<SnapshotJobOptions, 'signal' | 'onEvent'>, job: HeadlessJob) => Promise<ExitCode>): Promise<void> {
-  return headlessJob((job) =>
-    kit.run(async (ctx) => {
-      let undoFailed = false;
-      const onEvent = (e: RunnerEvent) => {
-        if (e.type === 'undo') ctx.output.err(`undo: ${e.title}`);
-        else if (e.type === 'undo-end' && !e.ok) undoFailed = true;
-      };
-      try {
-        return await body(ctx, { signal: job.signal, onEvent }, job);
-      } catch (e) {
-        // jobs/snapshot throws the stopped step's error; after a signal with every undo done, the signal is the story.
-        if (job.by && !undoFailed) throw job.cancelled(what);
-        throw e;
-      }
-    })(),
-  );
+  return headlessJob((job) => kit.run((ctx) => undoneOnSignal(job, what, ctx.output.err, (onEvent) => body(ctx, { signal: job.signal, onEvent }, job)))());
 }
 
 function printResult(ctx: Ctx, r: SnapshotJobResult, done: string, dryRun: boolean, job?: HeadlessJob): ExitCode {
