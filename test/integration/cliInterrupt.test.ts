@@ -41,6 +41,7 @@ const GUEST_DISK = join(dir, 'vdt13s-sig-bk.qcow2');
 
 interface Running {
   child: ChildProcess;
+  stdout(): string;
   stderr(): string;
   ended: Promise<{ code: number | null; at: number }>;
 }
@@ -62,12 +63,15 @@ function start(args: string[], o: { home: string; path?: string[] }): Running {
     },
   });
   let err = '';
+  let out = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  child.stdout?.resume();
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const ended = new Promise<{ code: number | null; at: number }>((r) => child.on('exit', (code) => r({ code, at: Date.now() })));
-  current = { child, stderr: () => err, ended };
+  current = { child, stdout: () => out, stderr: () => err, ended };
   return current;
 }
 
@@ -181,6 +185,22 @@ describe('Ctrl-C in a headless job', () => {
     expect(rec.exitCode, rec.stderr).toBe(0);
     expect(readdirSync(out)).toEqual([]);
     expect(theJournal(home).record.state).toBe('rolled-back');
+  });
+
+  it('disk convert --json: SIGTERM to virtdeck alone (as `kill PID` or systemd) undoes too, exits 143, and says so in JSON', async () => {
+    const { home, out } = freshJob('convert-term');
+    const dest = join(out, 'vdt13s-dst.qcow2');
+    const temp = join(out, '.vdt13s-dst.qcow2.virtdeck-tmp', 'vdt13s-dst.qcow2');
+    const r = start(['--json', 'disk', 'convert', SOURCE, '--to', 'qcow2', '--dest', dest], { home, path: [SLOW_COPY] });
+    await waitFor('a third of the copy', r, () => bytesOf(temp) >= DATA_BYTES / 3);
+    r.child.kill('SIGTERM');
+    const end = await r.ended;
+    expect(end.code, r.stderr()).toBe(143);
+    // stdout stays one JSON document; what is undone goes to stderr.
+    expect(JSON.parse(r.stdout())).toMatchObject({ ok: false, error: { sentence: 'The conversion was cancelled (SIGTERM); what it had done was undone.' } });
+    expect(r.stderr()).toContain('undo: remove the partial copy');
+    expect(readdirSync(out)).toEqual([]);
+    expect(theJournal(home).record.state).toBe('cancelled');
   });
 
   it('p2v --from-file: the first Ctrl-C removes the partial image, defines no guest, exits 130', async () => {
