@@ -28,10 +28,10 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const EXIT_CODES_HELP = `Exit codes:
-  0  done
-  1  the operation failed on the host (the message says what ran and why)
-  2  bad usage or input: unknown option, invalid value, unknown guest
-  3  guest shutdown --force-after: a guest ignored ACPI and was forced off
+    0  done
+    1  the operation failed on the host (the message says what ran and why)
+    2  bad usage or input: unknown option, invalid value, unknown guest
+    3  guest shutdown --force-after: a guest ignored ACPI and was forced off
   130  a job cancelled by Ctrl-C (143: by SIGTERM); what it had done was undone`;
 
 /** Where a command writes; tests pass buffers, main passes process streams. */
