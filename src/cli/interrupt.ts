@@ -38,6 +38,11 @@ export interface HeadlessJob {
   readonly signal: AbortSignal;
   /** The signal that cancelled the job, or null while none came. */
   readonly by: JobSignal | null;
+  /**
+   * Whether a job that ended in `state` was stopped by the signal and undone: cancelled, or failed
+   * because the terminal's Ctrl-C reached the program it ran (qemu-img) before virtdeck saw it.
+   */
+  undoneBySignal(state: string): boolean;
   /** What to throw once a job the signal cancelled has been undone ("The conversion", "The P2V"…). */
   cancelled(what: string): Interrupted;
 }
@@ -94,6 +99,7 @@ export async function headlessJob<T>(body: (job: HeadlessJob) => Promise<T>, io:
     get by() {
       return by;
     },
+    undoneBySignal: (state) => by !== null && (state === 'cancelled' || state === 'failed'),
     cancelled: (what) => {
       const sig = by ?? 'SIGINT';
       return new Interrupted(sig, `${what} was cancelled (${keyName(sig)}); what it had done was undone.`, 'Nothing is left half-done; run it again when ready.');

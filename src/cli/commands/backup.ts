@@ -87,7 +87,7 @@ export async function backupRunCommand(
   const result: BackupRunResult = await runBackup(ctx.host, { guests: o.all ? [] : names, dest, full: o.full, dryRun: o.dryRun, signal: o.job?.signal ?? o.signal, onEvent });
   const ok = result.guests.every((g) => g.ok);
   // Cancelled by Ctrl-C with every undo done: 130, whatever the guests before it did.
-  const interrupted = o.job?.by && result.guests.some((g) => g.state === 'cancelled') ? o.job.cancelled('The backup') : null;
+  const interrupted = o.job && result.guests.some((g) => o.job?.undoneBySignal(g.state)) ? o.job.cancelled('The backup') : null;
   if (ctx.output.json) {
     ctx.output.out(JSON.stringify({ ok, dest, warnings: result.warnings, guests: result.guests, ...(o.dryRun ? { plans } : {}) }, null, 2));
   } else if (o.dryRun) {

@@ -201,7 +201,7 @@ export async function backupRestoreCommand(
     },
   });
   const ok = r.state === 'done';
-  const interrupted = o.job?.by && r.state === 'cancelled' ? o.job.cancelled('The restore') : null;
+  const interrupted = o.job?.undoneBySignal(r.state) ? o.job.cancelled('The restore') : null;
   if (ctx.output.json) json(ctx.output, { ok, ...r, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
   else if (interrupted) ctx.output.err(formatError(interrupted));
   else if (ok) ctx.output.out([`${r.name} restored from ${r.run}: ${r.disks.map((d) => `${d.target} → ${d.path}`).join(', ')}`, ...r.notes].join('\n'));

@@ -98,7 +98,7 @@ export async function convertCommand(ctx: GuestCommandContext, source: string, f
       onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
     });
     if (!out.json && tty) write('\n');
-    if (r.state === 'cancelled' && job.by) throw job.cancelled('The conversion');
+    if (job.undoneBySignal(r.state)) throw job.cancelled('The conversion');
     if (r.state !== 'done') {
       if (r.error) throw r.error;
       throw new UserError(`The conversion was ${r.state}; what it had done was undone.`, `The journal ${r.journal.path} has the details.`);

@@ -71,7 +71,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
         else if (e.type === 'log') out.err(`  ${e.line}`);
       },
     });
-    if (o.state === 'cancelled' && job.by) throw job.cancelled('The expansion');
+    if (job.undoneBySignal(o.state)) throw job.cancelled('The expansion');
     return o;
   });
   if (outcome.state !== 'done') {

@@ -93,7 +93,7 @@ export async function importVmxCommand(ctx: GuestCommandContext, file: string, f
       onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns, total: plan.steps.length }),
     });
     if (!out.json && process.stderr.isTTY) write('\n');
-    if (r.state === 'cancelled' && job.by) throw job.cancelled('The import');
+    if (job.undoneBySignal(r.state)) throw job.cancelled('The import');
     if (r.state !== 'done') throw importFailure(r);
     if (out.json) out.out(JSON.stringify({ ok: true, name, started: req.start, images: plan.targets.images, journal: r.journal.path }, null, 2));
     else out.out(`${vmxPath} → guest ${name}${req.start ? ' (started)' : ''}; disks: ${plan.targets.images.join(', ')}.`);

@@ -49,7 +49,7 @@ export async function mergeIdeCommand(ctx: GuestCommandContext, guest: string, f
       signal: job.signal,
       onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
     });
-    if (result.state === 'cancelled' && job.by) throw job.cancelled('MergeIDE');
+    if (job.undoneBySignal(result.state)) throw job.cancelled('MergeIDE');
     return result;
   });
   if (r.state !== 'done') {

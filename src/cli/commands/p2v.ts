@@ -92,7 +92,7 @@ export async function p2vCommand(ctx: GuestCommandContext, flags: P2vFlags, io: 
       onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
     });
     if (!out.json && tty) write('\n');
-    if (r.state === 'cancelled' && job.by) throw job.cancelled('The P2V');
+    if (job.undoneBySignal(r.state)) throw job.cancelled('The P2V');
     if (r.state !== 'done') {
       if (r.error) throw r.error;
       throw new UserError(`The P2V was ${r.state}; what it had done was undone.`, `The journal ${r.journal.path} has the details.`);

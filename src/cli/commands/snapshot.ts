@@ -69,7 +69,7 @@ function snapshotJob(kit: CommandKit, what: string, body: (ctx: Ctx, opts: Pick<
 
 function printResult(ctx: Ctx, r: SnapshotJobResult, done: string, dryRun: boolean, job?: HeadlessJob): ExitCode {
   // Cancelled before its first step (a signal while the facts were read): nothing was done.
-  if (job?.by && r.run?.state === 'cancelled') throw job.cancelled(r.plan.title);
+  if (r.run && job?.undoneBySignal(r.run.state)) throw job.cancelled(r.plan.title);
   if (ctx.output.json) {
     ctx.output.out(JSON.stringify({ ok: true, dryRun, title: r.plan.title, steps: describePlan(r.plan), state: r.run?.state ?? 'planned' }, null, 2));
   } else if (dryRun) {
@@ -158,7 +158,7 @@ async function recoverCommand(ctx: Ctx, o: { finish?: string; rollback?: string 
     },
   });
   // A finish cancelled by Ctrl-C rolls the whole job back.
-  if (job?.by && r.state === 'cancelled') throw job.cancelled(`Finishing ${item.title}`);
+  if (job?.undoneBySignal(r.state)) throw job.cancelled(`Finishing ${item.title}`);
   const ok = ['done', 'rolled-back', 'committed', 'committed-offline', 'not-on-overlay'].includes(r.state);
   if (ctx.output.json) ctx.output.out(JSON.stringify({ ok, id: r.id, state: r.state, message: r.message }, null, 2));
   else (ok ? ctx.output.out : ctx.output.err)(r.message);
