@@ -3,6 +3,7 @@ import type { GuestRow } from '../host/virsh.js';
 import { shownText, terminalSafeJson } from '../model/shown.js';
 import { kibToHuman } from '../model/units.js';
 import { UserError } from '../model/userError.js';
+import { Interrupted } from './interrupt.js';
 
 /**
  * What the headless commands print and how they exit. Scripts depend on these: exit codes and
@@ -18,15 +19,20 @@ export const EXIT = {
   usage: 2,
   /** `guest shutdown --force-after`: the guest ignored ACPI and was forced off. */
   forced: 3,
+  /** A headless job cancelled by Ctrl-C, whose undo finished (or a second Ctrl-C: left for `virtdeck recover`). */
+  interrupted: 130,
+  /** The same for SIGTERM. */
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const EXIT_CODES_HELP = `Exit codes:
-  0  done
-  1  the operation failed on the host (the message says what ran and why)
-  2  bad usage or input: unknown option, invalid value, unknown guest
-  3  guest shutdown --force-after: a guest ignored ACPI and was forced off`;
+    0  done
+    1  the operation failed on the host (the message says what ran and why)
+    2  bad usage or input: unknown option, invalid value, unknown guest
+    3  guest shutdown --force-after: a guest ignored ACPI and was forced off
+  130  a job cancelled by Ctrl-C (143: by SIGTERM); what it had done was undone`;
 
 /** Where a command writes; tests pass buffers, main passes process streams. */
 export interface Output {
@@ -71,6 +77,7 @@ export function isUnknownGuest(e: unknown): boolean {
 export class UsageError extends UserError {}
 
 export function exitCodeFor(e: unknown): ExitCode {
+  if (e instanceof Interrupted) return e.exitCode;
   if (e instanceof UserError) return EXIT.usage;
   if (isUnknownGuest(e)) return EXIT.usage;
   return EXIT.failed;

@@ -221,7 +221,10 @@ export function summarizeJob(rec: JournalRecord, snap: ProgressSnapshot | null, 
   const interrupted = rec.state === 'running' && (rec.hostname !== here || !alive);
   const firstOpen = rec.steps.findIndex((s) => s.state === 'running' || s.state === 'pending' || s.state === 'failed');
   const lastDone = rec.steps.reduce((acc, s, i) => (s.state === 'done' ? i : acc), -1);
-  const fromJournal = firstOpen === -1 ? Math.max(lastDone, 0) : firstOpen;
+  // Once ended, the step it stopped at is the last one that started: the undo turns a cancelled step's
+  // "failed" into "undone", and the first open step would then be the one after it.
+  const lastStarted = rec.steps.reduce((acc, s, i) => (s.state !== 'pending' ? i : acc), -1);
+  const fromJournal = rec.state !== 'running' ? Math.max(lastStarted, 0) : firstOpen === -1 ? Math.max(lastDone, 0) : firstOpen;
   // The snapshot is fresher while the job runs; the journal is the truth once it has ended.
   const stepIndex = rec.state === 'running' && snap && !interrupted ? snap.stepIndex : fromJournal;
   const running = rec.state === 'running' && !interrupted;

@@ -43,6 +43,7 @@ import {
   type StreamArgs,
 } from '../model/p2vPlan.js';
 import type { Plan } from '../model/plan.js';
+import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import { privateTempFile } from './privateTemp.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
@@ -55,7 +56,14 @@ async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kin
     const st = await exec.run(['stat', '-L', '-c', '%F', '--', source.path], { signal, okExitCodes: [1] });
     const problem = deviceSourceProblem(source.path, st.exitCode === 0 ? st.stdout.trim() : null);
     if (problem) throw problem;
-    const r = await exec.run(['lsblk', '--json', '-b', '-o', 'NAME,SIZE,TYPE,FSTYPE,MOUNTPOINT,MODEL', '--', source.path], { signal });
+    // lsblk leaves out a block device with nothing behind it and exits 32 ("none of specified devices found").
+    const r = await exec.run(['lsblk', '--json', '-b', '-o', 'NAME,SIZE,TYPE,FSTYPE,MOUNTPOINT,MODEL', '--', source.path], { signal, okExitCodes: [32] });
+    if (r.exitCode === 32) {
+      throw new UserError(
+        `${shown(source.path)} is a block device with nothing behind it (a loop device with no image attached, or a disk that is gone).`,
+        'Attach the image first (losetup --find --show --read-only IMAGE) and give that device, or read the image itself with --from-file IMAGE.',
+      );
+    }
     Object.assign(facts, parseLsblk(r.stdout));
   } else {
     // A disk dump is raw: a file whose header says qcow2 or vmdk (and may name a host file as its

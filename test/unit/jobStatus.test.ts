@@ -85,6 +85,10 @@ describe('summarizeJob', () => {
     expect(stepText(done)).toBe('3/3');
     const failed = summarizeJob(record({ state: 'failed', error: 'no space', steps: [{ state: 'undone' }, { state: 'failed' }, { state: 'pending' }] }), null, false, 'here');
     expect(failed).toMatchObject({ state: 'failed', stepIndex: 1, error: 'no space' });
+    // Cancelled at step 2, whose partial copy was undone: still step 2, not the first pending one.
+    const cancelled = summarizeJob(record({ state: 'cancelled', steps: [{ state: 'undone' }, { state: 'undone' }, { state: 'pending' }] }), null, false, 'here');
+    expect(stepText(cancelled)).toBe('2/3');
+    expect(cancelled.stepTitle).toBe('convert to vmdk');
   });
 });
 

@@ -15,7 +15,8 @@ import { formatBytesOfTotal, formatProgressRows, type Progress } from '../../mod
 import { shown } from '../../model/shown.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
-import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.js';
+import { type HeadlessJob, headlessJob } from '../interrupt.js';
+import { asciiOnly, EXIT, type ExitCode, fitCell, formatError, type Output } from '../output.js';
 import type { CommandKit } from './program.js';
 
 export function backupGroup(program: Command): Command {
@@ -57,7 +58,7 @@ function textReporter(out: Output, tty: boolean): (e: BackupEvent) => void {
         if (tty) process.stdout.write('\n');
         // Without a terminal nothing was drawn: the per-disk totals once, when the step ends.
         else for (const p of last?.parts ?? []) out.out(`    ${p.label}: ${formatBytesOfTotal(p.bytesDone, p.bytesTotal)}`);
-      } else if (ev.type === 'undo') out.out(`  undo: ${ev.title}`);
+      } else if (ev.type === 'undo') out.err(`  undo: ${ev.title}`);
       else if (ev.type === 'log') out.out(`  ${ev.line}`);
     } else if (e.type === 'guest-end') {
       const r = e.result;
@@ -70,7 +71,7 @@ function textReporter(out: Output, tty: boolean): (e: BackupEvent) => void {
 export async function backupRunCommand(
   ctx: { host: Parameters<typeof runBackup>[0]; output: Output },
   names: string[],
-  o: { all?: boolean; dest?: string; full?: boolean; dryRun?: boolean; signal?: AbortSignal },
+  o: { all?: boolean; dest?: string; full?: boolean; dryRun?: boolean; signal?: AbortSignal; job?: HeadlessJob },
 ): Promise<ExitCode> {
   if (o.all && names.length > 0) throw new UserError('--all and guest names do not go together.', 'Give either --all or the guests to back up.');
   if (!o.all && names.length === 0) throw new UserError('Which guests? No guest was named.', 'Name the guests (virtdeck backup run web db) or pass --all.');
@@ -80,16 +81,20 @@ export async function backupRunCommand(
     if (e.type === 'guest-start' && o.dryRun) plans.push({ guest: e.guest, title: e.plan.plan.title, steps: describePlan(e.plan.plan) });
     if (!ctx.output.json && !o.dryRun) reporter(e);
     if (!ctx.output.json && o.dryRun && e.type === 'warning') ctx.output.err(`warning: ${e.line}`);
+    if (ctx.output.json && e.type === 'runner' && e.event.type === 'undo') ctx.output.err(`undo: ${e.guest}: ${e.event.title}`);
   };
   const reporter = textReporter(ctx.output, Boolean(process.stdout.isTTY));
-  const result: BackupRunResult = await runBackup(ctx.host, { guests: o.all ? [] : names, dest, full: o.full, dryRun: o.dryRun, signal: o.signal, onEvent });
+  const result: BackupRunResult = await runBackup(ctx.host, { guests: o.all ? [] : names, dest, full: o.full, dryRun: o.dryRun, signal: o.job?.signal ?? o.signal, onEvent });
   const ok = result.guests.every((g) => g.ok);
+  // Cancelled by Ctrl-C with every undo done: 130, whatever the guests before it did.
+  const interrupted = o.job && result.guests.some((g) => o.job?.undoneBySignal(g.state)) ? o.job.cancelled('The backup') : null;
   if (ctx.output.json) {
     ctx.output.out(JSON.stringify({ ok, dest, warnings: result.warnings, guests: result.guests, ...(o.dryRun ? { plans } : {}) }, null, 2));
   } else if (o.dryRun) {
     for (const p of plans) ctx.output.out([p.title, ...p.steps.map((s) => `  ${s}`)].join('\n'));
     for (const g of result.guests.filter((x) => !x.ok)) ctx.output.err(`virtdeck: ${g.guest}: ${g.error?.sentence}\n  fix: ${g.error?.fix}`);
-  }
+  } else if (interrupted) ctx.output.err(formatError(interrupted));
+  if (interrupted) return interrupted.exitCode;
   return ok ? EXIT.ok : EXIT.failed;
 }
 
@@ -200,18 +205,9 @@ export function registerBackupCommands(program: Command, kit: CommandKit): void 
         'virtdeck backup run --all --dry-run',
       ]),
     )
-    .action((names: string[], opts: { all?: boolean; dest?: string; full?: boolean; dryRun?: boolean }) => {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      return kit
-        .run((ctx) => backupRunCommand(ctx, names, { ...opts, signal: controller.signal }))()
-        .finally(() => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-        });
-    });
+    .action((names: string[], opts: { all?: boolean; dest?: string; full?: boolean; dryRun?: boolean }) =>
+      headlessJob((job) => kit.run((ctx) => backupRunCommand(ctx, names, { ...opts, job }))()),
+    );
   backup
     .command('list')
     .description('list the backup runs at a destination: guests → runs with kind, size, age, verified, parent')

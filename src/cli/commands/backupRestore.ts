@@ -18,7 +18,8 @@ import { parseDays, type SchedulerKind } from '../../model/schedule.js';
 import { shown } from '../../model/shown.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
-import { asciiOnly, EXIT, type ExitCode, type Output } from '../output.js';
+import { type HeadlessJob, headlessJob } from '../interrupt.js';
+import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './program.js';
 
@@ -161,7 +162,7 @@ export async function backupRestoreCommand(
   ctx: GuestCommandContext,
   guest: string,
   run: string | undefined,
-  o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean; signal?: AbortSignal },
+  o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean; signal?: AbortSignal; job?: HeadlessJob },
 ): Promise<ExitCode> {
   const dest = destOf(o.dest);
   if (o.to && !o.as) throw new UserError('--to goes with --as: the disks of a restore over the guest itself go back where they were.', 'Add --as NEWNAME, or leave out --to.');
@@ -185,6 +186,8 @@ export async function backupRestoreCommand(
     ...req,
     signal: o.signal,
     onEvent: (e) => {
+      // What a cancel undoes goes to stderr even with --json (stdout carries the JSON).
+      if (e.type === 'undo') ctx.output.err(`  undo: ${e.title}`);
       if (ctx.output.json) return;
       if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
       else if (e.type === 'progress' && tty && (Date.now() - lastDraw > 250 || e.progress.percent >= 100)) {
@@ -195,13 +198,15 @@ export async function backupRestoreCommand(
         process.stdout.write('\n');
         drawn = false;
       } else if (e.type === 'log' && e.line.startsWith('damaged')) ctx.output.err(`  ${e.line}`);
-      else if (e.type === 'undo') ctx.output.out(`  undo: ${e.title}`);
     },
   });
   const ok = r.state === 'done';
+  const interrupted = o.job?.undoneBySignal(r.state) ? o.job.cancelled('The restore') : null;
   if (ctx.output.json) json(ctx.output, { ok, ...r, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
+  else if (interrupted) ctx.output.err(formatError(interrupted));
   else if (ok) ctx.output.out([`${r.name} restored from ${r.run}: ${r.disks.map((d) => `${d.target} → ${d.path}`).join(', ')}`, ...r.notes].join('\n'));
   else ctx.output.err(`virtdeck: the restore ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'See the job journal.'}`);
+  if (interrupted) return interrupted.exitCode;
   // A run refused as damaged (or any other refusal of input) is exit 2, like every UserError.
   return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
 }
@@ -301,17 +306,8 @@ export async function backupExtractCommand(
 
 // ------------------------------------------------------------------ registration
 
-function withSignal(kit: CommandKit, fn: (ctx: GuestCommandContext, signal: AbortSignal) => Promise<ExitCode>): Promise<void> {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return kit
-    .run((ctx) => fn(ctx, controller.signal))()
-    .finally(() => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    });
+function withSignal(kit: CommandKit, fn: (ctx: GuestCommandContext, job: HeadlessJob) => Promise<ExitCode>): Promise<void> {
+  return headlessJob((job) => kit.run((ctx) => fn(ctx, job))());
 }
 
 const DEST_HELP = 'destination directory (default: backup.defaultDestination in config.json)';
@@ -382,7 +378,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
       '\nBefore anything is moved, overwritten or deleted, every image the run needs (its chain too) is read once and\nchecked against the manifest\'s sha256, and the last `backup verify` result is consulted. A damaged run is\nrefused (exit 2) naming the file; --allow-damaged restores it only under a new name (--as).',
     )
     .action((guest: string, run: string | undefined, o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean }) =>
-      withSignal(kit, (ctx, signal) => backupRestoreCommand(ctx, guest, run, { ...o, signal })),
+      withSignal(kit, (ctx, job) => backupRestoreCommand(ctx, guest, run, { ...o, signal: job.signal, job })),
     );
 
   backup
@@ -407,7 +403,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .addHelpText('after', kit.examples(['virtdeck backup extract web latest /etc/nginx /etc/hosts --to /root/restored --dest /mnt/backup']))
     .addHelpText('after', '\nThe run (and the chain it builds on) is first read once and checked against its manifest\'s sha256 and the last\n`backup verify` result; a damaged run is refused (exit 2) unless --allow-damaged.')
     .action((guest: string, run: string, paths: string[], o: { dest?: string; to: string; allowDamaged?: boolean }) =>
-      withSignal(kit, (ctx, signal) => backupExtractCommand(ctx, guest, run, paths, { ...o, signal })),
+      withSignal(kit, (ctx, job) => backupExtractCommand(ctx, guest, run, paths, { ...o, signal: job.signal })),
     );
 }
 

@@ -17,6 +17,7 @@ import {
   planCreate,
   planDelete,
   planDetach,
+  type RunDiskOptions,
   refuseExisting,
   runDiskPlan,
   validateCreate,
@@ -27,6 +28,7 @@ import { isActive } from '../../model/guest.js';
 import { describePlan, type Plan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
+import { headlessJob, undoneOnSignal } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './program.js';
@@ -146,7 +148,7 @@ export interface CreateFlags {
   dryRun?: boolean;
 }
 
-export async function createDiskCommand(ctx: DiskCommandContext, path: string, flags: CreateFlags): Promise<ExitCode> {
+export async function createDiskCommand(ctx: DiskCommandContext, path: string, flags: CreateFlags, run: RunDiskOptions = {}): Promise<ExitCode> {
   if (!flags.format) throw new UserError('The format is missing.', `Add --format with one of ${CREATE_FORMATS.join(', ')}.`);
   if (!flags.size) throw new UserError('The size is missing.', 'Add --size, e.g. --size 20G.');
   const req = { path: absolute(path), format: flags.format, size: flags.size, preallocation: flags.preallocation };
@@ -156,7 +158,7 @@ export async function createDiskCommand(ctx: DiskCommandContext, path: string, f
     printPlan(ctx, planCreate(spec), true, '');
     return EXIT.ok;
   }
-  await createImage(ctx.host, req);
+  await createImage(ctx.host, req, run);
   printPlan(ctx, planCreate(spec), false, `Created ${spec.files.join(' and ')} (${spec.format}, ${formatBytes(spec.sizeBytes)}).`);
   return EXIT.ok;
 }
@@ -167,7 +169,7 @@ export interface AttachFlags {
   dryRun?: boolean;
 }
 
-export async function attachDiskCommand(ctx: DiskCommandContext, guest: string, path: string, flags: AttachFlags): Promise<ExitCode> {
+export async function attachDiskCommand(ctx: DiskCommandContext, guest: string, path: string, flags: AttachFlags, run: RunDiskOptions = {}): Promise<ExitCode> {
   const inv = inventoryFor(ctx);
   const row = await rowFor(inv, path);
   const { row: g, inactiveXml } = await guestFacts(ctx.host, guest);
@@ -182,20 +184,20 @@ export async function attachDiskCommand(ctx: DiskCommandContext, guest: string, 
   const iso = /\.iso$/i.test(row.path);
   const bus = flags.bus ?? (iso ? (/machine=['"][^'"]*q35/.test(inactiveXml) ? 'sata' : 'ide') : 'virtio');
   const plan = planAttach(ctx.host, { guest, path: row.path, format: row.format, bus, target: flags.target }, { inactiveXml, running: isActive(g.state) });
-  if (!flags.dryRun) await runDiskPlan(ctx.host, plan);
+  if (!flags.dryRun) await runDiskPlan(ctx.host, plan, run);
   printPlan(ctx, plan, Boolean(flags.dryRun), `${plan.title}: done.`);
   return EXIT.ok;
 }
 
-export async function detachDiskCommand(ctx: DiskCommandContext, guest: string, target: string, flags: { dryRun?: boolean }): Promise<ExitCode> {
+export async function detachDiskCommand(ctx: DiskCommandContext, guest: string, target: string, flags: { dryRun?: boolean }, run: RunDiskOptions = {}): Promise<ExitCode> {
   const { row, inactiveXml } = await guestFacts(ctx.host, guest);
   const plan = planDetach(ctx.host, guest, target, { guest: row, inactiveXml });
-  if (!flags.dryRun) await runDiskPlan(ctx.host, plan);
+  if (!flags.dryRun) await runDiskPlan(ctx.host, plan, run);
   printPlan(ctx, plan, Boolean(flags.dryRun), `${plan.title}: done; the image file is kept.`);
   return EXIT.ok;
 }
 
-export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, flags: { yes?: boolean; dryRun?: boolean }): Promise<ExitCode> {
+export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, flags: { yes?: boolean; dryRun?: boolean }, run: RunDiskOptions = {}): Promise<ExitCode> {
   const row = await rowFor(inventoryFor(ctx), path, { gate: false });
   const files = await checkDelete(ctx.host, row);
   const plan = planDelete(ctx.host, row, files);
@@ -206,9 +208,14 @@ export async function deleteDiskCommand(ctx: DiskCommandContext, path: string, f
   if (!flags.yes) {
     throw new UserError(`This would delete ${files.join(' and ')} for good.`, `Add --yes to confirm: virtdeck disk delete ${row.path} --yes.`);
   }
-  await deleteImage(ctx.host, row, { confirmed: files });
+  await deleteImage(ctx.host, row, { ...run, confirmed: files });
   printPlan(ctx, plan, false, `Deleted ${files.join(' and ')}.`);
   return EXIT.ok;
+}
+
+/** A disk plan (create, attach, detach, delete) under Ctrl-C: see cli/interrupt.ts. */
+function diskJob(kit: CommandKit, what: string, body: (ctx: DiskCommandContext, run: RunDiskOptions) => Promise<ExitCode>): Promise<void> {
+  return headlessJob((job) => kit.run((ctx) => undoneOnSignal(job, what, ctx.output.err, (onEvent) => body(ctx, { signal: job.signal, onEvent })))());
 }
 
 export function registerDiskCommands(program: Command, kit: CommandKit): void {
@@ -244,7 +251,7 @@ export function registerDiskCommands(program: Command, kit: CommandKit): void {
     .option('-p, --preallocation <mode>', `${PREALLOCATIONS.join(', ')} (vmdk: off = growable, full = monolithicFlat)`, 'off')
     .option('-n, --dry-run', 'print the command only')
     .addHelpText('after', kit.examples(['virtdeck disk create /var/lib/libvirt/images/data.qcow2 --format qcow2 --size 20G', 'virtdeck disk create /srv/vm/x.vmdk -f vmdk -s 8G --dry-run']))
-    .action((path: string, o: CreateFlags) => kit.run((ctx) => createDiskCommand(ctx, path, o))());
+    .action((path: string, o: CreateFlags) => diskJob(kit, `Creating ${path}`, (ctx, run) => createDiskCommand(ctx, path, o, run)));
 
   disk
     .command('attach')
@@ -255,7 +262,7 @@ export function registerDiskCommands(program: Command, kit: CommandKit): void {
     .option('-t, --target <dev>', 'target name, e.g. vdb (default: the next free one)')
     .option('-n, --dry-run', 'print the command only')
     .addHelpText('after', kit.examples(['virtdeck disk attach web /var/lib/libvirt/images/data.qcow2', 'virtdeck disk attach web data.raw --bus scsi --target sdb']))
-    .action((guest: string, path: string, o: AttachFlags) => kit.run((ctx) => attachDiskCommand(ctx, guest, path, o))());
+    .action((guest: string, path: string, o: AttachFlags) => diskJob(kit, `Attaching ${path} to ${guest}`, (ctx, run) => attachDiskCommand(ctx, guest, path, o, run)));
 
   disk
     .command('detach')
@@ -264,7 +271,7 @@ export function registerDiskCommands(program: Command, kit: CommandKit): void {
     .argument('<target>', 'target, e.g. vdb')
     .option('-n, --dry-run', 'print the command only')
     .addHelpText('after', kit.examples(['virtdeck disk detach web vdb']))
-    .action((guest: string, target: string, o: { dryRun?: boolean }) => kit.run((ctx) => detachDiskCommand(ctx, guest, target, o))());
+    .action((guest: string, target: string, o: { dryRun?: boolean }) => diskJob(kit, `Detaching ${target} from ${guest}`, (ctx, run) => detachDiskCommand(ctx, guest, target, o, run)));
 
   disk
     .command('delete')
@@ -273,6 +280,6 @@ export function registerDiskCommands(program: Command, kit: CommandKit): void {
     .option('--yes', 'confirm; without it the command only says what it would delete')
     .option('-n, --dry-run', 'print the command only')
     .addHelpText('after', kit.examples(['virtdeck disk delete /var/lib/libvirt/images/old.qcow2 --yes']))
-    .action((path: string, o: { yes?: boolean; dryRun?: boolean }) => kit.run((ctx) => deleteDiskCommand(ctx, path, o))());
+    .action((path: string, o: { yes?: boolean; dryRun?: boolean }) => diskJob(kit, `Deleting ${path}`, (ctx, run) => deleteDiskCommand(ctx, path, o, run)));
 }
 

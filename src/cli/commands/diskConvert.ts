@@ -14,6 +14,7 @@ import { describePlan } from '../../model/plan.js';
 import { formatProgressLine } from '../../model/progress.js';
 import { shown } from '../../model/shown.js';
 import { UserError } from '../../model/userError.js';
+import { headlessJob, undoPrinter } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './program.js';
@@ -32,10 +33,12 @@ export interface ConvertFlags {
 
 const BUSES = ['ide', 'sata', 'scsi', 'virtio'];
 
-/** Progress printer: in place on a TTY, else a line when the step changes or every `everyMs`. */
+/** Progress printer: in place on a TTY, else a line when the step changes, every `everyMs`, and at 100 % once. */
 export function progressPrinter(err: (text: string) => void, opts: { tty: boolean; columns?: number; everyMs?: number; total: number }) {
   let lastLine = 0;
   let lastIndex = -1;
+  // qemu-img reports 100 % more than once; a log needs it once per step.
+  let fullAt = -1;
   return (e: RunnerEvent) => {
     if (e.type === 'step-start') {
       if (opts.tty && lastIndex >= 0) err('\n');
@@ -45,9 +48,11 @@ export function progressPrinter(err: (text: string) => void, opts: { tty: boolea
     } else if (e.type === 'progress') {
       const label = `${e.index + 1}/${opts.total} `;
       const line = label + formatProgressLine(e.progress, (opts.columns ?? 80) - label.length - 1, { ascii: asciiOnly() });
+      const full = e.progress.percent >= 100;
       if (opts.tty) err(`\r${line}`);
-      else if (Date.now() - lastLine >= (opts.everyMs ?? 5000) || e.progress.percent >= 100) {
+      else if (full ? fullAt !== e.index : Date.now() - lastLine >= (opts.everyMs ?? 5000)) {
         lastLine = Date.now();
+        if (full) fullAt = e.index;
         err(`${line}\n`);
       }
     } else if (e.type === 'undo') err(`${opts.tty ? '\n' : ''}undo: ${shown(e.title)}\n`);
@@ -84,18 +89,16 @@ export async function convertCommand(ctx: GuestCommandContext, source: string, f
     else out.out([`Started job ${job.id} (worker pid ${job.pid ?? 'starting'}): ${prepared.request.source.path} → ${dest}.`, `Follow it:  virtdeck job log ${job.id} --follow`, `Cancel it:  virtdeck job cancel ${job.id}`].join('\n'));
     return EXIT.ok;
   }
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const write = (t: string) => process.stderr.write(t);
-  try {
+  const tty = io.tty ?? Boolean(process.stderr.isTTY);
+  return headlessJob(async (job) => {
     const r = await runConvert(ctx.host, plan, {
       stateDir: stateDir(),
-      signal: controller.signal,
-      onEvent: out.json ? undefined : progressPrinter(write, { tty: io.tty ?? Boolean(process.stderr.isTTY), columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
+      signal: job.signal,
+      onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
     });
-    if (!out.json && (io.tty ?? process.stderr.isTTY)) write('\n');
+    if (!out.json && tty) write('\n');
+    if (job.undoneBySignal(r.state)) throw job.cancelled('The conversion');
     if (r.state !== 'done') {
       if (r.error) throw r.error;
       throw new UserError(`The conversion was ${r.state}; what it had done was undone.`, `The journal ${r.journal.path} has the details.`);
@@ -103,10 +106,7 @@ export async function convertCommand(ctx: GuestCommandContext, source: string, f
     if (out.json) out.out(JSON.stringify({ ok: true, dest, source: prepared.request.source.path, journal: r.journal.path, repointed: prepared.request.repoint?.guest ?? null }, null, 2));
     else out.out(`${prepared.request.source.path} → ${dest}: converted and verified identical${prepared.request.repoint ? `; ${prepared.request.repoint.guest} now uses it` : ''}.`);
     return EXIT.ok;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 export function registerDiskConvertCommands(program: Command, kit: CommandKit): void {

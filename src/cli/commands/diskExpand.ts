@@ -8,6 +8,7 @@ import type { ExpandDecision } from '../../model/expandPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytesLong, parseSize } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
+import { headlessJob } from '../interrupt.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { diskCommand } from './disk.js';
 import type { GuestCommandContext } from './guest.js';
@@ -57,25 +58,22 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
     return EXIT.ok;
   }
   for (const w of decision.warnings) if (!out.json) out.err(`warning: ${w}`);
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
   const total = decision.plan.steps.length;
-  let outcome: ExpandOutcome;
-  try {
-    outcome = await runExpand(ctx.host, facts, decision, {
-      signal: controller.signal,
+  const outcome: ExpandOutcome = await headlessJob(async (job) => {
+    const o = await runExpand(ctx.host, facts, decision, {
+      signal: job.signal,
       stateDir: opts.stateDir,
       onEvent: (e) => {
+        // What a cancel undoes goes to stderr even with --json.
+        if (e.type === 'undo') out.err(`undo: ${e.title}`);
         if (out.json) return;
         if (e.type === 'step-start') out.err(`${e.index + 1}/${total} ${e.step.title}`);
-        else if (e.type === 'undo') out.err(`undo: ${e.title}`);
         else if (e.type === 'log') out.err(`  ${e.line}`);
       },
     });
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+    if (job.undoneBySignal(o.state)) throw job.cancelled('The expansion');
+    return o;
+  });
   if (outcome.state !== 'done') {
     if (outcome.result.error) throw outcome.result.error;
     throw new UserError(`The expansion ended ${outcome.state}; the original image is unchanged.`, 'Start it again when ready.');

@@ -44,7 +44,7 @@ async function stateOf(host: HostContext, name: string): Promise<GuestState> {
 }
 
 /** Severity for the combined exit code: a usage error beats a failure beats "forced" beats ok. */
-const RANK: Record<ExitCode, number> = { [EXIT.ok]: 0, [EXIT.forced]: 1, [EXIT.failed]: 2, [EXIT.usage]: 3 };
+const RANK: Record<ExitCode, number> = { [EXIT.ok]: 0, [EXIT.forced]: 1, [EXIT.failed]: 2, [EXIT.usage]: 3, [EXIT.interrupted]: 4, [EXIT.terminated]: 4 };
 
 export function combineExitCodes(codes: ExitCode[]): ExitCode {
   return codes.reduce<ExitCode>((worst, c) => (RANK[c] > RANK[worst] ? c : worst), EXIT.ok);

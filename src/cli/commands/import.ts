@@ -10,6 +10,7 @@ import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import type { VmxGuest } from '../../model/vmx.js';
 import { BUS_CHOICES, type BusChoice, type NicMapping } from '../../model/vmxToDomain.js';
+import { headlessJob, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
@@ -85,25 +86,19 @@ export async function importVmxCommand(ctx: GuestCommandContext, file: string, f
     return EXIT.ok;
   }
   for (const w of check.warnings) out.err(`warning: ${w}`);
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const write = (t: string) => process.stderr.write(t);
+  const write = (t: string) => process.stderr.write(t);
+  return headlessJob(async (job) => {
     const r = await runImport(ctx.host, prepared, {
-      signal: controller.signal,
-      onEvent: out.json ? undefined : progressPrinter(write, { tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns, total: plan.steps.length }),
+      signal: job.signal,
+      onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns, total: plan.steps.length }),
     });
     if (!out.json && process.stderr.isTTY) write('\n');
+    if (job.undoneBySignal(r.state)) throw job.cancelled('The import');
     if (r.state !== 'done') throw importFailure(r);
     if (out.json) out.out(JSON.stringify({ ok: true, name, started: req.start, images: plan.targets.images, journal: r.journal.path }, null, 2));
     else out.out(`${vmxPath} → guest ${name}${req.start ? ' (started)' : ''}; disks: ${plan.targets.images.join(', ')}.`);
     return EXIT.ok;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 export function registerImportCommands(program: Command, kit: CommandKit): void {

@@ -9,6 +9,7 @@ import { stateDir } from '../../config/paths.js';
 import { prepareMergeIde, runMergeIde, summaryLines } from '../../jobs/mergeide.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
+import { headlessJob, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
@@ -41,9 +42,15 @@ export async function mergeIdeCommand(ctx: GuestCommandContext, guest: string, f
   }
   for (const w of prepared.warnings) out.err(`warning: ${w}`);
   const tty = io.tty ?? Boolean(process.stderr.isTTY);
-  const r = await runMergeIde(ctx.host, plan, {
-    stateDir: stateDir(),
-    onEvent: out.json ? undefined : progressPrinter((t) => process.stderr.write(t), { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
+  const write = (t: string) => process.stderr.write(t);
+  const r = await headlessJob(async (job) => {
+    const result = await runMergeIde(ctx.host, plan, {
+      stateDir: stateDir(),
+      signal: job.signal,
+      onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
+    });
+    if (job.undoneBySignal(result.state)) throw job.cancelled('MergeIDE');
+    return result;
   });
   if (r.state !== 'done') {
     if (r.error) throw r.error;

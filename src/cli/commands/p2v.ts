@@ -11,6 +11,7 @@ import { type P2vSource, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXP
 import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
+import { headlessJob, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
@@ -45,6 +46,8 @@ export function p2vInput(flags: P2vFlags): P2vInput {
       : { kind: 'file', path: resolve(flags.fromFile as string) };
   if (flags.format && !['qcow2', 'raw'].includes(flags.format)) throw new UserError(`"${flags.format}" is not an output format for P2V.`, 'Use qcow2 or raw.');
   if (flags.bus && !['ide', 'sata'].includes(flags.bus)) throw new UserError(`"${flags.bus}" is not a first-boot bus.`, 'Use ide (Windows XP/2003, anything) or sata (Vista and later, Linux); switch to virtio once drivers are in.');
+  // Number('two') is NaN, and "NaN is not a vCPU count" names nothing the admin typed.
+  if (flags.vcpus !== undefined && !/^\s*\d+\s*$/.test(flags.vcpus)) throw new UserError(`"${flags.vcpus}" is not a vCPU count.`, 'Give a whole number from 1 to 64, for example --vcpus 2.');
   const vcpus = flags.vcpus === undefined ? undefined : Number(flags.vcpus);
   return {
     source,
@@ -80,18 +83,16 @@ export async function p2vCommand(ctx: GuestCommandContext, flags: P2vFlags, io: 
   if (!out.json) out.err(summary.join('\n'));
   for (const w of prepared.warnings) out.err(`warning: ${w}`);
   if (src.mounted.length > 0) for (const l of QUIET_EXPLANATION) out.err(`         ${l}`);
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const tty = io.tty ?? Boolean(process.stderr.isTTY);
-  try {
+  const write = (t: string) => process.stderr.write(t);
+  return headlessJob(async (job) => {
     const r = await runP2v(ctx.host, plan, {
       stateDir: stateDir(),
-      signal: controller.signal,
-      onEvent: out.json ? undefined : progressPrinter((t) => process.stderr.write(t), { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
+      signal: job.signal,
+      onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty, columns: io.columns ?? process.stderr.columns, total: plan.steps.length }),
     });
-    if (!out.json && tty) process.stderr.write('\n');
+    if (!out.json && tty) write('\n');
+    if (job.undoneBySignal(r.state)) throw job.cancelled('The P2V');
     if (r.state !== 'done') {
       if (r.error) throw r.error;
       throw new UserError(`The P2V was ${r.state}; what it had done was undone.`, `The journal ${r.journal.path} has the details.`);
@@ -100,10 +101,7 @@ export async function p2vCommand(ctx: GuestCommandContext, flags: P2vFlags, io: 
     if (out.json) out.out(JSON.stringify({ ok: true, guest: req.name, image, macs: req.macs, bus: req.bus, journal: r.journal.path }, null, 2));
     else out.out(`${sourceLabel(req.source)} → ${image}: copied and verified; guest ${req.name} defined (${req.bus}, MAC ${req.macs.join(', ')}).`);
     return EXIT.ok;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 export function registerP2vCommands(program: Command, kit: CommandKit): void {

@@ -9,10 +9,11 @@ import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import { listGuests } from '../../host/virsh.js';
 import { loadBackupConfig } from '../../jobs/backup.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
-import { createSnapshot, deleteSnapshot, gatherSnapshotFacts, revertSnapshot, type SnapshotJobResult, xmlFileFor } from '../../jobs/snapshot.js';
+import { createSnapshot, deleteSnapshot, gatherSnapshotFacts, revertSnapshot, type SnapshotJobOptions, type SnapshotJobResult, xmlFileFor } from '../../jobs/snapshot.js';
 import { describePlan } from '../../model/plan.js';
 import { abandonedOverlays, formatAge, planRevertSnapshot, revertLoss, snapshotTree, staleSnapshots } from '../../model/snapshotPlan.js';
 import { UserError } from '../../model/userError.js';
+import { type HeadlessJob, headlessJob, undoneOnSignal } from '../interrupt.js';
 import { EXIT, type ExitCode, type Output } from '../output.js';
 import type { CommandKit } from './program.js';
 
@@ -61,7 +62,14 @@ export function formatSnapshotList(byGuest: Map<string, SnapshotInfo[]>, now: Da
   return out.length ? out.join('\n') : 'No guest has a snapshot.';
 }
 
-function printResult(ctx: Ctx, r: SnapshotJobResult, done: string, dryRun: boolean): ExitCode {
+/** A snapshot job under Ctrl-C (see cli/interrupt.ts): the body gets the signal and an undo printer. */
+function snapshotJob(kit: CommandKit, what: string, body: (ctx: Ctx, opts: Pick<SnapshotJobOptions, 'signal' | 'onEvent'>, job: HeadlessJob) => Promise<ExitCode>): Promise<void> {
+  return headlessJob((job) => kit.run((ctx) => undoneOnSignal(job, what, ctx.output.err, (onEvent) => body(ctx, { signal: job.signal, onEvent }, job)))());
+}
+
+function printResult(ctx: Ctx, r: SnapshotJobResult, done: string, dryRun: boolean, job?: HeadlessJob): ExitCode {
+  // Cancelled before its first step (a signal while the facts were read): nothing was done.
+  if (r.run && job?.undoneBySignal(r.run.state)) throw job.cancelled(r.plan.title);
   if (ctx.output.json) {
     ctx.output.out(JSON.stringify({ ok: true, dryRun, title: r.plan.title, steps: describePlan(r.plan), state: r.run?.state ?? 'planned' }, null, 2));
   } else if (dryRun) {
@@ -88,7 +96,14 @@ async function listCommand(ctx: Ctx, guest: string | undefined): Promise<ExitCod
   return EXIT.ok;
 }
 
-async function revertCommand(ctx: Ctx, guest: string, name: string, flags: { yes?: boolean; dryRun?: boolean; removeOverlay?: boolean; start?: boolean }): Promise<ExitCode> {
+async function revertCommand(
+  ctx: Ctx,
+  guest: string,
+  name: string,
+  flags: { yes?: boolean; dryRun?: boolean; removeOverlay?: boolean; start?: boolean },
+  run: Pick<SnapshotJobOptions, 'signal' | 'onEvent'> = {},
+  job?: HeadlessJob,
+): Promise<ExitCode> {
   // commander sets start to true unless --no-start; only the explicit "no" overrides "as it was".
   const o = { ...flags, start: flags.start === false ? false : undefined };
   const facts = await gatherSnapshotFacts(ctx.host, guest);
@@ -99,11 +114,11 @@ async function revertCommand(ctx: Ctx, guest: string, name: string, flags: { yes
     if (!o.dryRun) throw new UserError(loss, `Add --yes to revert: virtdeck snapshot revert ${guest} ${name} --yes`);
     return printResult(ctx, { plan }, '', true);
   }
-  const r = await revertSnapshot(ctx.host, guest, name, { removeAbandoned: o.removeOverlay, start: o.start });
+  const r = await revertSnapshot(ctx.host, guest, name, { ...run, removeAbandoned: o.removeOverlay, start: o.start });
   const kept = snap.location === 'external' && !o.removeOverlay ? abandonedOverlays(name, facts) : [];
   const how = snap.location === 'external' ? ' (libvirt 9.0 cannot revert external snapshots, so virtdeck made a new overlay on the files the snapshot froze)' : '';
   const note = kept.length ? `\nThe writes since the snapshot are still in ${kept.join(', ')}; delete with --remove-overlay next time, or by hand.` : '';
-  return printResult(ctx, r, `${guest} is back at "${name}"${how}.${note}`, false);
+  return printResult(ctx, r, `${guest} is back at "${name}"${how}.${note}`, false, job);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,7 +135,7 @@ export function formatRecoveryItems(items: RecoveryItem[]): string {
     .join('\n\n');
 }
 
-async function recoverCommand(ctx: Ctx, o: { finish?: string; rollback?: string }): Promise<ExitCode> {
+async function recoverCommand(ctx: Ctx, o: { finish?: string; rollback?: string }, job?: HeadlessJob): Promise<ExitCode> {
   const items = await detectRecovery(ctx.host);
   const id = o.finish ?? o.rollback;
   if (!id) {
@@ -136,8 +151,14 @@ async function recoverCommand(ctx: Ctx, o: { finish?: string; rollback?: string 
   if (!item) throw new UserError(`Nothing to recover is called "${id}".`, 'Run `virtdeck recover --list` to see the ids.');
   if (o.rollback && item.rollback === null) throw new UserError(`${item.title}: it cannot be rolled back without losing data.`, `Finish it: virtdeck recover --finish ${id}`);
   const r = await resolveRecovery(ctx.host, item, o.finish ? 'finish' : 'rollback', {
-    onEvent: ctx.output.json ? undefined : (e) => (e.type === 'step-start' ? ctx.output.err(`step ${e.index + 1}: ${e.step.title}`) : undefined),
+    signal: job?.signal,
+    onEvent: (e) => {
+      if (e.type === 'undo') ctx.output.err(`undo: ${e.title}`);
+      else if (e.type === 'step-start' && !ctx.output.json) ctx.output.err(`step ${e.index + 1}: ${e.step.title}`);
+    },
   });
+  // A finish cancelled by Ctrl-C rolls the whole job back.
+  if (job?.undoneBySignal(r.state)) throw job.cancelled(`Finishing ${item.title}`);
   const ok = ['done', 'rolled-back', 'committed', 'committed-offline', 'not-on-overlay'].includes(r.state);
   if (ctx.output.json) ctx.output.out(JSON.stringify({ ok, id: r.id, state: r.state, message: r.message }, null, 2));
   else (ok ? ctx.output.out : ctx.output.err)(r.message);
@@ -158,10 +179,10 @@ export function registerSnapshotCommands(program: Command, kit: CommandKit): voi
     .option('-d, --description <text>', 'what the snapshot is for')
     .option('-n, --dry-run', 'print the plan only')
     .action((guest: string, name: string, o: { description?: string; dryRun?: boolean }) =>
-      kit.run(async (ctx) => {
-        const r = await createSnapshot(ctx.host, guest, { name, description: o.description }, { dryRun: o.dryRun });
-        return printResult(ctx, r, `Snapshot "${name}" of ${guest} taken: ${r.plan.title}.`, Boolean(o.dryRun));
-      })(),
+      snapshotJob(kit, `The snapshot of ${guest}`, async (ctx, run, job) => {
+        const r = await createSnapshot(ctx.host, guest, { name, description: o.description }, { ...run, dryRun: o.dryRun });
+        return printResult(ctx, r, `Snapshot "${name}" of ${guest} taken: ${r.plan.title}.`, Boolean(o.dryRun), job);
+      }),
     );
 
   snap
@@ -180,7 +201,7 @@ export function registerSnapshotCommands(program: Command, kit: CommandKit): voi
     .option('--no-start', 'external: leave the guest off afterwards')
     .option('-n, --dry-run', 'print the plan only')
     .action((guest: string, name: string, o: { yes?: boolean; removeOverlay?: boolean; start?: boolean; dryRun?: boolean }) =>
-      kit.run((ctx) => revertCommand(ctx, guest, name, o))(),
+      snapshotJob(kit, `The revert of ${guest}`, (ctx, run, job) => revertCommand(ctx, guest, name, o, run, job)),
     );
 
   snap
@@ -191,10 +212,10 @@ export function registerSnapshotCommands(program: Command, kit: CommandKit): voi
     .option('--remove-overlay', 'also delete overlays an earlier revert left behind')
     .option('-n, --dry-run', 'print the plan only')
     .action((guest: string, name: string, o: { removeOverlay?: boolean; dryRun?: boolean }) =>
-      kit.run(async (ctx) => {
-        const r = await deleteSnapshot(ctx.host, guest, name, { dryRun: o.dryRun, removeAbandoned: o.removeOverlay });
-        return printResult(ctx, r, `Snapshot "${name}" of ${guest} deleted.`, Boolean(o.dryRun));
-      })(),
+      snapshotJob(kit, `Deleting the snapshot of ${guest}`, async (ctx, run, job) => {
+        const r = await deleteSnapshot(ctx.host, guest, name, { ...run, dryRun: o.dryRun, removeAbandoned: o.removeOverlay });
+        return printResult(ctx, r, `Snapshot "${name}" of ${guest} deleted.`, Boolean(o.dryRun), job);
+      }),
     );
 
   program
@@ -204,5 +225,5 @@ export function registerSnapshotCommands(program: Command, kit: CommandKit): voi
     .option('--finish <id>', 'run the rest of that job again / merge that overlay back')
     .option('--rollback <id>', 'undo what that job did')
     .addHelpText('after', kit.examples(['virtdeck recover', 'virtdeck recover --finish 20261125T203000Z-convert-1a2b3c', 'virtdeck recover --rollback 20261125T203000Z-convert-1a2b3c', 'virtdeck recover --finish web:vda']))
-    .action((o: { finish?: string; rollback?: string }) => kit.run((ctx) => recoverCommand(ctx, o))());
+    .action((o: { finish?: string; rollback?: string }) => headlessJob((job) => kit.run((ctx) => recoverCommand(ctx, o, job))()));
 }
