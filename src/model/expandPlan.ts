@@ -129,7 +129,12 @@ export interface ExpandRequest {
 
 const SECTOR = 512;
 
-/** The size in bytes the disk will have: absolute or +relative, rounded up to whole sectors. */
+/**
+ * The size in bytes the disk will have: absolute or +relative, rounded up to whole sectors. A grow
+ * below 1 MiB, or one the review and the result would show as "X → X", is refused: partitions grow
+ * in whole MiB, so it changes nothing the guest can use, and a report that shows no change reads
+ * like a failure.
+ */
 export function resolveTargetSize(text: string, currentBytes: number): number {
   const parsed = parseSize(text);
   const raw = parsed.relative ? currentBytes + parsed.bytes : parsed.bytes;
@@ -138,6 +143,15 @@ export function resolveTargetSize(text: string, currentBytes: number): number {
     throw new UserError(
       `The new size ${formatBytesLong(target)} is not larger than the disk's ${formatBytesLong(currentBytes)}; virtdeck only grows disks (shrinking is out of scope).`,
       `Give a size above ${formatBytesLong(currentBytes)}, e.g. +10G to add 10 GiB. To shrink, shrink the filesystem inside the guest first and copy it to a smaller disk with a partition tool.`,
+    );
+  }
+  if (target - currentBytes < MIB || formatBytesLong(target) === formatBytesLong(currentBytes)) {
+    // The smallest growth that shows: a tenth of the unit the size is shown in, in whole MiB.
+    const unit = 1024 ** Math.max(2, Math.floor(Math.log(currentBytes) / Math.log(1024)));
+    const least = Math.max(MIB, Math.ceil(unit / 10 / MIB) * MIB);
+    throw new UserError(
+      `Growing ${formatBytesLong(currentBytes)} to ${formatBytesLong(target)} adds ${target - currentBytes} bytes, too little to change the disk in a way the guest can use or this report can show.`,
+      `Grow by at least ${formatBytesLong(least)}, e.g. +${Math.max(1, Math.round(least / MIB))}M or +10G.`,
     );
   }
   return target;

@@ -52,7 +52,16 @@ describe('target size', () => {
   it('takes absolute and relative sizes', () => {
     expect(resolveTargetSize('35G', 20 * G)).toBe(35 * G);
     expect(resolveTargetSize('+15G', 20 * G)).toBe(35 * G);
-    expect(resolveTargetSize('+1000', 4 * M)).toBe(4 * M + 1024);
+    expect(resolveTargetSize('+1M', 4 * M)).toBe(5 * M);
+  });
+  it('refuses a number without a unit, and a grow that rounds to no visible change (issue 12 item 24)', () => {
+    expect(() => resolveTargetSize('+100', 256 * M)).toThrow(/"\+100" has no unit/);
+    expect(() => resolveTargetSize('+100B', 256 * M)).toThrow(/too little/);
+    expect(() => resolveTargetSize('268435968B', 256 * M)).toThrow(/too little/);
+    const e = refusal(facts(), '+1M');
+    expect(e.sentence).toMatch(/Growing 20\.0 GiB to 20\.0 GiB adds 1048576 bytes/);
+    expect(e.fix).toMatch(/at least 103\.0 MiB/);
+    expect(resolveTargetSize('+103M', 20 * G)).toBe(20 * G + 103 * M);
   });
   it('refuses a size not above the current one and says shrinking is out of scope', () => {
     expect(() => resolveTargetSize('10G', 20 * G)).toThrow(/shrinking is out of scope/);

@@ -44,16 +44,16 @@ export type Edit =
   | { kind: 'diskBus'; target: string; bus: string };
 
 function parseMemory(text: string): Edit {
+  // Bare numbers are refused for every size; this says which flag.
+  if (/^\d+$/.test(text.trim())) {
+    throw new UserError(`--memory ${text} has no unit.`, 'Add one: --memory 512M or --memory 2G.');
+  }
   const { bytes, relative } = parseSize(text);
   if (relative) {
     throw new UserError(`--memory ${text} is relative; give the new total.`, 'Write the whole amount, for example --memory 1G.');
   }
   if (bytes % 1024 !== 0) {
     throw new UserError(`--memory ${text} is not a whole number of KiB.`, 'Write it in K, M or G, for example --memory 512M.');
-  }
-  // Bare numbers are bytes for disks, but nobody means 512 bytes of RAM.
-  if (/^\d+$/.test(text.trim())) {
-    throw new UserError(`--memory ${text} has no unit.`, 'Add one: --memory 512M or --memory 2G.');
   }
   return { kind: 'memory', kib: bytes / 1024 };
 }
