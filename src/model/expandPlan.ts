@@ -196,6 +196,55 @@ export function osLabel(os: OsInfo | null): string {
   return os.distro && os.distro !== 'unknown' ? `${os.type} (${os.distro})` : os.type;
 }
 
+export type EndKind = 'ext' | 'xfs' | 'ntfs' | 'btrfs' | 'swap' | 'lvm' | 'none' | 'other';
+
+/**
+ * What sits at the end of the disk: the one reading of a layout that both the offline grow
+ * (decideGrow) and the by-hand steps (growInstructions) use, so the reason and the steps name the
+ * same partition and filesystem.
+ */
+export interface EndOfDisk {
+  /** The partition that ends last; on a tie the higher number, i.e. a logical one, not its container. */
+  last: PartitionInfo;
+  /** Its device in the appliance (/dev/sdaN). */
+  device: string;
+  /** msdos: the extended partition holding a logical last partition (5 and up). */
+  extended: PartitionInfo | null;
+  /** The filesystem on it (through LVM: on the LV that grows, when one is known). */
+  fsType: string | null;
+  kind: EndKind;
+  /** LVM: the physical volume is the last partition. */
+  lvm: boolean;
+}
+
+function endKind(fsType: string | null): EndKind {
+  const fs = fsFamily(fsType);
+  if (fs) return fs;
+  if (!fsType) return 'none';
+  if (fsType === 'btrfs' || fsType === 'swap') return fsType;
+  return 'other';
+}
+
+/** The partition at the end of the disk and what it holds; null without partitions. */
+export function endOfDisk(layout: DiskLayout): EndOfDisk | null {
+  const parts = [...layout.partitions].sort((a, b) => a.end - b.end || a.num - b.num);
+  const last = parts[parts.length - 1];
+  if (!last) return null;
+  const device = `${APPLIANCE_DISK}${last.num}`;
+  const extended =
+    layout.partitionTable === 'msdos' && last.num >= 5
+      ? (layout.partitions.find((p) => p.num <= 4 && p.start <= last.start && p.end >= last.end) ?? null)
+      : null;
+  const partFs = layout.filesystems[device] ?? last.fsType;
+  if (layout.pvs.includes(device) || partFs === 'LVM2_member') {
+    const root = layout.os && layout.lvs.includes(layout.os.root) ? layout.os.root : null;
+    const withFs = layout.lvs.filter((lv) => fsFamily(layout.filesystems[lv]));
+    const lv = root ?? (withFs.length === 1 ? withFs[0] : null);
+    return { last, device, extended, fsType: lv ? (layout.filesystems[lv] ?? null) : null, kind: 'lvm', lvm: true };
+  }
+  return { last, device, extended, fsType: partFs ?? null, kind: endKind(partFs ?? null), lvm: false };
+}
+
 /**
  * Whether the last partition and its filesystem can be grown offline, and if not why not. A
  * layout counts as simple when the partition at the end of the disk holds ext2/3/4, xfs or ntfs,
@@ -203,11 +252,12 @@ export function osLabel(os: OsInfo | null): string {
  */
 export function decideGrow(layout: DiskLayout): { op: GrowOp; description: string } | { reason: string } {
   if (!layout.partitionTable) return { reason: 'the disk has no partition table libguestfs can read' };
-  const parts = [...layout.partitions].sort((a, b) => a.end - b.end);
-  const last = parts[parts.length - 1];
-  if (!last) return { reason: 'the disk has no partitions' };
+  const end = endOfDisk(layout);
+  if (!end) return { reason: 'the disk has no partitions' };
+  const last = end.last;
   if (layout.partitionTable === 'msdos' && last.num >= 5) {
-    return { reason: `the last partition (${last.num}) is a logical partition inside an extended one` };
+    const container = end.extended ? ` (${end.extended.num})` : '';
+    return { reason: `the last partition (${last.num}) is a logical partition inside an extended one${container}` };
   }
   const partitionDevice = `${APPLIANCE_DISK}${last.num}`;
   const isWindows = layout.os?.type === 'windows';
@@ -232,6 +282,7 @@ export function decideGrow(layout: DiskLayout): { op: GrowOp; description: strin
     fsType = layout.filesystems[lv] ?? null;
   }
   const fs = fsFamily(fsType);
+  if (!fs && fsType === 'swap') return { reason: `the last partition (${last.num}) is swap, so the partition before it cannot grow into the new space until the swap moves` };
   if (!fs) return { reason: `the last partition (${last.num}) holds ${fsType ? fsType : 'no filesystem'}, which virtdeck cannot grow` };
   const op: GrowOp = { partitionTable: layout.partitionTable, partition: last.num, partitionStart: last.start, partitionDevice, fsDevice, fsType: fsType as string, fs, lvm };
   const where = lvm ? `LVM volume ${lvm.lv} on partition ${last.num}` : `partition ${last.num}`;
