@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
@@ -111,11 +112,25 @@ const DEMO_GUEST_TEMPLATES: readonly DemoGuestTemplate[] = [
   },
 ];
 
+/**
+ * The MAC of a demo guest under `prefix`: the template's vendor part (KVM, VMware) and last byte,
+ * with the two bytes between taken from a hash of the prefix, so two demos side by side on one
+ * network never share a MAC. The default prefix keeps the template's addresses.
+ */
+export function demoMac(template: string, prefix: string): string {
+  if (prefix === DEFAULT_DEMO_PREFIX) return template;
+  const bytes = template.split(':');
+  const hash = createHash('sha256').update(prefix).digest('hex');
+  // de:00 is the default demo's; any other prefix keeps clear of it.
+  const middle = hash.slice(0, 4) === 'de00' ? hash.slice(4, 8) : hash.slice(0, 4);
+  return [...bytes.slice(0, 3), middle.slice(0, 2), middle.slice(2, 4), bytes[5]].join(':');
+}
+
 /** Pure: the three demo guests named with `prefix` (validate it with parseDemoPrefix first). */
 export function demoGuests(prefix: string = DEFAULT_DEMO_PREFIX): DemoGuestSpec[] {
   return DEMO_GUEST_TEMPLATES.map(({ suffix, extension, ...rest }) => {
     const name = `${prefix}${suffix}`;
-    return { ...rest, name, file: `${name}.${extension}` };
+    return { ...rest, name, file: `${name}.${extension}`, mac: demoMac(rest.mac, prefix) };
   });
 }
 
