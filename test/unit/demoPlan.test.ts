@@ -438,6 +438,16 @@ describe('planDemoReset', () => {
     expect(notOurs.plan.steps.some((s) => argv(s)[0] === 'rmdir')).toBe(false);
   });
 
+  it("removes what its guests' jobs left in the sandbox and lists anything else it leaves (issue 12 item 10)", () => {
+    const made = ['demo-web.vmdk', 'demo-files.raw.virtdeck-moved-20261207T010000Z', 'demo-legacy.virtdeck-orig', '.demo-legacy.virtdeck-expand', 'demo-legacy-mergeide.iso'];
+    const { plan, kept } = planDemoReset(complete({ files: [...FILES, 'virtdeck-demo.json', ...made, 'notes.txt'] }), DIR);
+    const removed = plan.steps.filter((s) => argv(s)[0] === 'rm').map((s) => argv(s).at(-1));
+    for (const f of made) expect(removed).toContain(`${DIR}/${f}`);
+    expect(removed).not.toContain(`${DIR}/notes.txt`);
+    expect(kept).toEqual([`${DIR}/notes.txt (not made by the demo or its guests' jobs; remove it by hand if it is not needed)`]);
+    expect(plan.steps.at(-1)?.command?.argv[0]).toBe('rmdir');
+  });
+
   it('has nothing to do on a clean host', () => {
     const { plan, kept } = planDemoReset(fresh(), DIR);
     expect({ steps: plan.steps, kept }).toEqual({ steps: [], kept: [] });
