@@ -693,6 +693,62 @@ export function planExpand(facts: ExpandFacts, req: ExpandRequest): ExpandDecisi
   return a.decision;
 }
 
+// The vmdk route's swap: a shell script so that it is one command in the plan, shown by a dry run
+// and runnable by hand; the swapIn/swapBack actions run exactly these argvs.
+
+/**
+ * Moves the original's files into the keep folder, then the new ones into place. Safe to run
+ * again after an interruption: a file already moved is left where it is.
+ */
+export const SWAP_IN = `set -e
+dir=$1; work=$2; orig=$3; n=$4; shift 4
+mkdir -p -- "$orig"
+i=0
+for f in "$@"; do
+  if [ "$i" -lt "$n" ]; then
+    if [ -e "$dir/$f" ] && [ ! -e "$orig/$f" ]; then mv -- "$dir/$f" "$orig/$f"; fi
+  elif [ -e "$work/$f" ]; then
+    mv -- "$work/$f" "$dir/$f"
+  fi
+  i=$((i+1))
+done`;
+
+/**
+ * The reverse, from any point of SWAP_IN: a new file in the folder goes back to the work folder
+ * (only when its name is not an original's, or the original is safely in the keep folder), then
+ * every kept original returns.
+ */
+export const SWAP_BACK = `set -e
+dir=$1; work=$2; orig=$3; n=$4; shift 4
+mkdir -p -- "$work"
+i=0
+for f in "$@"; do
+  if [ "$i" -ge "$n" ] && [ -e "$dir/$f" ]; then
+    isorig=0; j=0
+    for g in "$@"; do if [ "$j" -lt "$n" ] && [ "$g" = "$f" ]; then isorig=1; fi; j=$((j+1)); done
+    if [ "$isorig" = 0 ] || [ -e "$orig/$f" ]; then mv -- "$dir/$f" "$work/$f"; fi
+  fi
+  i=$((i+1))
+done
+i=0
+for f in "$@"; do
+  if [ "$i" -lt "$n" ] && [ -e "$orig/$f" ]; then mv -- "$orig/$f" "$dir/$f"; fi
+  i=$((i+1))
+done
+rmdir -- "$orig" 2>/dev/null || true`;
+
+export interface SwapArgs {
+  dir: string;
+  work: string;
+  orig: string;
+  origFiles: string[];
+  newFiles: string[];
+}
+
+export function swapArgv(script: string, a: SwapArgs): string[] {
+  return ['sh', '-c', script, 'virtdeck-swap', a.dir, a.work, a.orig, String(a.origFiles.length), ...a.origFiles, ...a.newFiles];
+}
+
 function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, targetBytes: number, guestSide: GuestSide): Plan {
   const size = formatBytesLong(targetBytes);
   const base = { kind: 'expand', targets: { guests: facts.guest ? [facts.guest.name] : [], images: [image.path] } };
@@ -722,6 +778,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
         }),
         step('verify', `check the image: ${size}${fmt === 'qcow2' ? ', qemu-img check clean' : ''}`, {
           command: sys(['qemu-img', 'info', '--output=json', '-f', fmt, image.path]),
+          ...(fmt === 'qcow2' ? { alsoRuns: [sys(['qemu-img', 'check', '--output=json', '-f', 'qcow2', image.path])] } : {}),
           action: { name: 'verifyImage', args: { path: image.path, format: fmt, targetBytes } },
         }),
         ...growStep(facts, image.path, fmt, guestSide, targetBytes),
@@ -759,10 +816,12 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
       }),
       step('compare', 'compare the new vmdk with the raw copy, check its size and descriptor', {
         command: sys(['qemu-img', 'compare', '-f', 'raw', '-F', 'vmdk', n.tempRaw, n.newVmdk]),
+        alsoRuns: [sys(['qemu-img', 'info', '--output=json', '-f', 'vmdk', n.newVmdk]), sys(['head', '-c', '1024', n.newVmdk])],
         action: { name: 'verifyVmdk', args: { raw: n.tempRaw, vmdk: n.newVmdk, targetBytes, options: vmdk.options } },
         long: true,
       }),
       step('swap', `keep ${n.name} in ${posix.basename(n.orig)}/, put the new one in its place`, {
+        command: sys(swapArgv(SWAP_IN, { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles })),
         action: { name: 'swapIn', args: { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles } },
         undo: { title: `put the original ${n.name} back`, action: { name: 'swapBack', args: { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles } }, partial: true },
       }),
@@ -774,7 +833,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
 /** The review screen's lines: commands as typed, guestfish and virtdeck's own steps by their title. */
 export function reviewLines(plan: Plan): string[] {
   return plan.steps.map((s, i) => {
-    if (!s.command || s.command.argv.includes('guestfish')) return `${i + 1} ${s.title}`;
+    if (!s.command || s.command.argv.includes('guestfish') || s.command.argv[0] === 'sh') return `${i + 1} ${s.title}`;
     return `${i + 1} ${s.command.argv.map(shellQuote).join(' ')}`;
   });
 }

@@ -225,3 +225,22 @@ describe('parsing the inspection launch', () => {
     expect('op' in r && r.op.lvm).toEqual({ pv: '/dev/sda2', lv: '/dev/vg/root' });
   });
 });
+
+describe('a dry run shows everything that runs (issue 12 item 28)', () => {
+  it("qcow2: the verify step's qemu-img check is listed under it", () => {
+    const lines = describePlan(planExpand(facts(), { size: '+15G', growFs: false }).plan);
+    expect(lines).toEqual([
+      `1 qemu-img resize -f qcow2 /srv/vm/web.qcow2 ${35 * G}`,
+      '2 qemu-img info --output=json -f qcow2 /srv/vm/web.qcow2',
+      '  + qemu-img check --output=json -f qcow2 /srv/vm/web.qcow2',
+    ]);
+    expect(planScript(planExpand(facts(), { size: '+15G', growFs: false }).plan)).toContain('\nqemu-img check --output=json -f qcow2 /srv/vm/web.qcow2\n');
+  });
+  it("vmdk: the swap step shows its commands, and the compare step what it reads after", () => {
+    const d = planExpand(facts({ image: vmdkImage, requestedPath: vmdkImage.path, layout: null }), { size: '35G', growFs: true });
+    const lines = describePlan(d.plan).join('\n');
+    expect(lines).toMatch(/\n6 sh -c 'set -e\n[\s\S]*mv -- "\$work\/\$f" "\$dir\/\$f"[\s\S]*' virtdeck-swap \/srv\/vm \/srv\/vm\/\.trinity\.virtdeck-expand /);
+    expect(lines).toContain('  + qemu-img info --output=json -f vmdk /srv/vm/.trinity.virtdeck-expand/trinity.vmdk');
+    expect(d.plan.steps[5]?.action?.name).toBe('swapIn');
+  });
+});

@@ -16,6 +16,7 @@ import {
   selectCurrent,
   virtioKeys,
 } from '../../src/model/mergeide.js';
+import { describePlan } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
 
 describe('MergeIDE key model', () => {
@@ -227,5 +228,25 @@ describe('MergeIDE offline job pieces (pure)', async () => {
     expect(plan.steps.map((s) => s.id)).toEqual(['stage', 'build-iso', 'check-iso', 'place', 'attach', 'cleanup']);
     expect(plan.steps[1]?.command?.argv).toEqual(['xorriso', '-as', 'mkisofs', '-quiet', '-J', '-R', '-V', 'MERGEIDE', '-o', '/vm/w-mergeide.iso.virtdeck-part-S', '/vm/w-mergeide.iso.virtdeck-stage-S']);
     expect(Object.keys(job.isoFiles())).toEqual(['mergeide.reg', 'mergeide.bat', 'README.txt']);
+  });
+});
+
+describe('MergeIDE dry run shows what runs (issue 12 item 28)', async () => {
+  const job = await import('../../src/jobs/mergeide.js');
+  it('each merge step names its control set, and the guestfish upload script is shown line by line', () => {
+    const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
+    const ATAPI_ADDED = { controlSet: 'ControlSet001', key: 'Services\\atapi', kind: 'key-added' as const };
+    const facts = {
+      guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-1', original: '/st/mergeide/w2k3-1/system.original',
+      device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: null, os: XP64,
+      controlSets: ['ControlSet001', 'ControlSet002'], current: 1, changes: [ATAPI_ADDED], drivers: [], virtioNote: null, stamp: 'S',
+    };
+    const lines = describePlan(job.planMergeIdeOffline(facts));
+    const merges = lines.filter((l) => l.includes('hivexregedit --merge'));
+    expect(merges).toHaveLength(2);
+    expect(merges[0]).toMatch(/# merge \d+ keys into ControlSet001/);
+    expect(merges[1]).toMatch(/# merge \d+ keys into ControlSet002/);
+    expect(lines).toContain('    | upload "/st/mergeide/w2k3-1/system.new" "/WINDOWS/system32/config/system"');
+    expect(lines).toContain('    | upload "/st/mergeide/w2k3-1/system.original" "/WINDOWS/system32/config/system.virtdeck-backup-S"');
   });
 });
