@@ -135,7 +135,8 @@ describe('MergeIDE key model', () => {
 
 describe('MergeIDE offline job pieces (pure)', async () => {
   const job = await import('../../src/jobs/mergeide.js');
-  const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
+const ATAPI_ADDED = { controlSet: 'ControlSet001', key: 'Services\\atapi', kind: 'key-added' as const };
+const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
 
   it('parses the scan: OS facts, the hive found by glob, unmatched globs ignored', () => {
     const m = '@@virtdeck-mi-0a1b2c3d4e5f@@';
@@ -204,7 +205,7 @@ describe('MergeIDE offline job pieces (pure)', async () => {
     const facts = {
       guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-1', original: '/st/mergeide/w2k3-1/system.original',
       device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: '/WINDOWS/system32/drivers', os: XP64,
-      controlSets: ['ControlSet001', 'ControlSet002', 'ControlSet003'], current: 1, changes: [], drivers: [{ isoPath: '/viostor/2k3/x86/viostor.sys', name: 'viostor.sys' }],
+      controlSets: ['ControlSet001', 'ControlSet002', 'ControlSet003'], current: 1, changes: [ATAPI_ADDED], drivers: [{ isoPath: '/viostor/2k3/x86/viostor.sys', name: 'viostor.sys' }],
       virtioIso: '/iso/virtio.iso', virtioNote: null, stamp: '20250101T000000Z',
     };
     const plan = job.planMergeIdeOffline(facts);
@@ -221,6 +222,19 @@ describe('MergeIDE offline job pieces (pure)', async () => {
     expect(backup).toBeLessThan(script.indexOf('upload "/st/mergeide/w2k3-1/system.new"'));
     expect(script).toContain('upload "/st/mergeide/w2k3-1/viostor.sys" "/WINDOWS/system32/drivers/viostor.sys"');
     expect(job.gfQuote('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
+  });
+
+  it('plans nothing when every key and value is there already (issue 12 item 26)', () => {
+    const facts = {
+      guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-2', original: '/st/mergeide/w2k3-2/system.original',
+      device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: null, os: XP64,
+      controlSets: ['ControlSet001', 'ControlSet002'], current: 1, changes: [], drivers: [], virtioNote: null, stamp: '20250101T000000Z',
+    };
+    expect(job.planMergeIdeOffline(facts).steps).toEqual([]);
+    const lines = job.summaryLines({ mode: 'offline', facts, plan: job.planMergeIdeOffline(facts), warnings: [] });
+    expect(lines).toContain('ControlSet002: already has every key and value; nothing changes');
+    expect(lines.join('\n')).not.toMatch(/Backups:/);
+    expect(job.planMergeIdeOffline({ ...facts, changes: [ATAPI_ADDED] }).steps.length).toBeGreaterThan(0);
   });
 
   it('plans the ISO: stage, build, check, place without overwrite, attach, clean up', () => {
