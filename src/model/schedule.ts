@@ -1,232 +1,194 @@
 /**
- * Installs, reads and removes the backup schedule on the host: /etc/cron.d/virtdeck where cron is
- * installed, else a systemd timer + service when systemd is PID 1. Files are written under a
- * `root` directory ('/' on a real host; a temp dir in tests) to a temp name and renamed, keeping a
- * .bak of what was there. Also what the Backups pane shows beside it: the next run time and the
- * last run per guest (newest run in the catalog, last result in the engine's log).
+ * The nightly backup schedule as text: a line in /etc/cron.d/virtdeck, or a systemd timer and
+ * service, both calling `virtdeck backup run --all --dest DIR && virtdeck backup prune --dest DIR`.
+ * Each file carries the schedule as a JSON comment, so `schedule show` reads back exactly what was
+ * set whichever form the host uses. Also when it next runs, computed from the schedule itself in
+ * host local time. Pure.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, posix, resolve } from 'node:path';
-import { stateDir as defaultStateDir } from '../config/paths.js';
-import type { HostContext } from '../host/hostContext.js';
-import {
-  type BackupSchedule,
-  checkSchedule,
-  cronFileText,
-  nextRun,
-  readScheduleMark,
-  type SchedulerKind,
-  scheduleFiles,
-  systemdUnits,
-} from '../model/schedule.js';
-import { UserError } from '../model/userError.js';
-import { readCatalog } from './backupCatalog.js';
+import { createHash } from 'node:crypto';
+import { shellQuote } from '../host/exec.js';
+import { hasControlCharacters, shown } from './shown.js';
+import { UserError } from './userError.js';
 
-export interface ScheduleOptions {
-  /** Root of the filesystem the files go under (default '/'). */
-  root?: string;
-  /** Force cron or systemd instead of detecting. */
-  kind?: SchedulerKind;
-  /** argv that starts this virtdeck (default: the running one). */
-  virtdeck?: string[];
-  /** Where the scheduled runs' output goes (default STATE/logs/schedule.log). */
-  logFile?: string;
-  dryRun?: boolean;
-  /** The VIRTDECK_HOME whose schedule this is (default: the environment's); names the files. */
-  home?: string | null;
-  /** systemctl daemon-reload / enable --now (default: only when root is '/'). */
-  activate?: boolean;
-  signal?: AbortSignal;
-}
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
 
-const at = (root: string, rel: string) => posix.join(root, rel);
-const namesFor = (o: ScheduleOptions) => scheduleFiles(o.home === undefined ? process.env.VIRTDECK_HOME : o.home);
-
-/** The command that starts the running virtdeck from cron: node + the bundle (or bin/virtdeck.js in a checkout). */
-export function virtdeckInvocation(argv1: string = process.argv[1] ?? '', node: string = process.execPath): string[] {
-  const entry = resolve(argv1);
-  if (/\.tsx?$/.test(entry)) {
-    const bin = resolve(dirname(entry), '..', '..', 'bin', 'virtdeck.js');
-    if (existsSync(bin)) return [node, bin];
-  }
-  return [node, entry];
-}
-
-async function present(host: HostContext, paths: string[], signal?: AbortSignal): Promise<string[]> {
-  if (paths.length === 0) return [];
-  const r = await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ]; then echo "$f"; fi; done', 'sh', ...paths], { signal });
-  return r.stdout.split('\n').filter(Boolean);
-}
-
-/** cron when installed (the simplest to read and edit), else systemd when it is PID 1, else null. */
-export async function detectScheduler(host: HostContext, root = '/', signal?: AbortSignal): Promise<SchedulerKind | null> {
-  const found = await present(host, [at(root, 'usr/sbin/cron'), at(root, 'usr/bin/crontab'), at(root, 'run/systemd/system')], signal);
-  if (found.some((f) => f.endsWith('/cron') || f.endsWith('/crontab'))) return 'cron';
-  if (found.some((f) => f.endsWith('run/systemd/system'))) return 'systemd';
-  return null;
-}
-
-export interface InstalledSchedule {
-  kind: SchedulerKind;
-  schedule: BackupSchedule | null;
-  files: string[];
-}
-
-export async function readInstalledSchedule(host: HostContext, o: ScheduleOptions = {}): Promise<InstalledSchedule | null> {
-  const root = o.root ?? '/';
-  const n = namesFor(o);
-  for (const [kind, files] of [
-    ['cron', [at(root, n.cron)]],
-    ['systemd', [at(root, n.timer), at(root, n.service)]],
-  ] as [SchedulerKind, string[]][]) {
-    const there = await present(host, files, o.signal);
-    if (there.length === 0) continue;
-    const text = (await host.sysExec.run(['cat', '--', there[0] as string], { signal: o.signal })).stdout;
-    return { kind, schedule: readScheduleMark(text), files: there };
-  }
-  return null;
-}
-
-async function writeFileAtomic(host: HostContext, path: string, text: string, signal?: AbortSignal): Promise<void> {
-  const script = [
-    'set -e',
-    'mkdir -p -- "$(dirname -- "$1")"',
-    'cat > "$1.virtdeck-tmp"',
-    'chmod 644 "$1.virtdeck-tmp"',
-    'if [ -e "$1" ]; then cp -p -- "$1" "$1.bak"; fi',
-    'mv -f -- "$1.virtdeck-tmp" "$1"',
-  ].join('\n');
-  await host.sysExec.run(['sh', '-c', script, 'sh', path], { input: text, signal });
-}
-
-export interface ScheduleChange {
-  kind: SchedulerKind;
-  schedule: BackupSchedule;
-  files: { path: string; content: string }[];
-  /** Commands run after writing (systemctl), or that would be. */
-  commands: string[][];
-  nextRun: Date | null;
-  dryRun: boolean;
-}
-
-export async function installSchedule(host: HostContext, wanted: BackupSchedule, o: ScheduleOptions = {}): Promise<ScheduleChange> {
-  const root = o.root ?? '/';
-  const schedule = checkSchedule(wanted);
-  const kind = o.kind ?? (await detectScheduler(host, root, o.signal));
-  if (!kind) {
-    throw new UserError('This host has neither cron nor systemd, so virtdeck cannot schedule backups here.', 'Install cron (apt-get install cron) and run the command again.');
-  }
-  const n = namesFor(o);
-  const invocation = o.virtdeck ?? virtdeckInvocation();
-  // cron and systemd start the run without this shell's environment: it names its VIRTDECK_HOME itself.
-  const base = n.home ? ['/usr/bin/env', `VIRTDECK_HOME=${n.home}`, ...invocation] : invocation;
-  const virtdeck = host.uri === 'qemu:///system' ? base : [...base, '--connect', host.uri];
-  const logFile = o.logFile ?? join(defaultStateDir(), 'logs', 'schedule.log');
-  const files =
-    kind === 'cron'
-      ? [{ path: at(root, n.cron), content: cronFileText(schedule, virtdeck, logFile) }]
-      : (() => {
-          const u = systemdUnits(schedule, virtdeck, logFile);
-          return [
-            { path: at(root, n.service), content: u.service },
-            { path: at(root, n.timer), content: u.timer },
-          ];
-        })();
-  const activate = o.activate ?? root === '/';
-  const commands = kind === 'systemd' && activate ? [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', n.timerUnit]] : [];
-  const change: ScheduleChange = { kind, schedule, files, commands, nextRun: nextRun(schedule, new Date()), dryRun: Boolean(o.dryRun) };
-  if (o.dryRun) return change;
-  // The other form is removed, so the host never runs the backup twice.
-  const other = kind === 'cron' ? [at(root, n.timer), at(root, n.service)] : [at(root, n.cron)];
-  if ((await present(host, other, o.signal)).length > 0) await removeSchedule(host, { ...o, kind: kind === 'cron' ? 'systemd' : 'cron' });
-  await host.sysExec.run(['mkdir', '-p', '--', posix.dirname(logFile)], { signal: o.signal });
-  for (const f of files) await writeFileAtomic(host, f.path, f.content, o.signal);
-  for (const c of commands) await host.sysExec.run(c, { signal: o.signal });
-  return change;
-}
-
-/** Removes the schedule files (a .bak of each is kept); returns the files removed. */
-export async function removeSchedule(host: HostContext, o: ScheduleOptions = {}): Promise<string[]> {
-  const root = o.root ?? '/';
-  const n = namesFor(o);
-  const candidates = o.kind === 'cron' ? [at(root, n.cron)] : o.kind === 'systemd' ? [at(root, n.timer), at(root, n.service)] : [at(root, n.cron), at(root, n.timer), at(root, n.service)];
-  const there = await present(host, candidates, o.signal);
-  if (o.dryRun) return there;
-  const activate = o.activate ?? root === '/';
-  if (activate && there.some((f) => f.endsWith('.timer'))) {
-    await host.sysExec.run(['systemctl', 'disable', '--now', n.timerUnit], { signal: o.signal, okExitCodes: [1, 5] });
-  }
-  for (const f of there) await host.sysExec.run(['mv', '-f', '--', f, `${f}.bak`], { signal: o.signal });
-  if (activate && there.some((f) => f.endsWith('.timer'))) await host.sysExec.run(['systemctl', 'daemon-reload'], { signal: o.signal });
-  return there;
-}
-
-// ------------------------------------------------------------------ last run per guest
-
-export interface LoggedResult {
+export interface BackupSchedule {
+  /** HH:MM, host local time. */
   at: string;
-  guest: string;
+  /** Empty: every day. */
+  days: Weekday[];
   dest: string;
-  ok: boolean;
-  /** "ok 20261125T…-full backup-api …" or "failed: sentence". */
-  text: string;
 }
 
-/** Pure: the engine's log lines ("ISO URI GUEST → DEST: ok RUN …" / "…: failed: …") → last result per guest. */
-export function parseBackupLog(text: string): Map<string, LoggedResult> {
-  const last = new Map<string, LoggedResult>();
-  for (const line of text.split('\n')) {
-    const m = /^(\S+) (\S+) (\S+) → (.*?): (.*)$/.exec(line);
-    if (!m) continue;
-    const [, when, , guest, dest, what] = m as unknown as [string, string, string, string, string, string];
-    last.set(guest, { at: when, guest, dest, ok: what.startsWith('ok '), text: what });
+export type SchedulerKind = 'cron' | 'systemd';
+
+export const CRON_FILE = 'etc/cron.d/virtdeck';
+export const SYSTEMD_SERVICE = 'etc/systemd/system/virtdeck-backup.service';
+export const SYSTEMD_TIMER = 'etc/systemd/system/virtdeck-backup.timer';
+
+/** The schedule's files (relative to the root) and the timer unit systemctl is told about. */
+export interface ScheduleFiles {
+  cron: string;
+  service: string;
+  timer: string;
+  timerUnit: string;
+  /** Set for a VIRTDECK_HOME configuration: the scheduled run must see the same one. */
+  home: string | null;
+}
+
+/**
+ * The schedule's file names for a configuration. The system one (no VIRTDECK_HOME) keeps the
+ * plain names; a VIRTDECK_HOME configuration gets names tagged with a hash of its directory, so
+ * two configurations on one host never overwrite each other's schedule, and its runs are started
+ * with that VIRTDECK_HOME. cron.d names allow only [A-Za-z0-9_-], hence a hex tag, not the path.
+ */
+export function scheduleFiles(home: string | null | undefined): ScheduleFiles {
+  if (!home) return { cron: CRON_FILE, service: SYSTEMD_SERVICE, timer: SYSTEMD_TIMER, timerUnit: 'virtdeck-backup.timer', home: null };
+  const tag = createHash('sha256').update(home).digest('hex').slice(0, 8);
+  return {
+    cron: `${CRON_FILE}-${tag}`,
+    service: `etc/systemd/system/virtdeck-backup-${tag}.service`,
+    timer: `etc/systemd/system/virtdeck-backup-${tag}.timer`,
+    timerUnit: `virtdeck-backup-${tag}.timer`,
+    home,
+  };
+}
+const MARK = '# virtdeck-schedule: ';
+
+export function parseAt(text: string): { hour: number; minute: number } {
+  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
+  if (!m) throw new UserError(`--at ${text} is not a time of day.`, 'Write it as HH:MM in 24-hour host time, for example --at 02:30.');
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+export function parseDays(text: string | undefined): Weekday[] {
+  if (!text || text.trim() === '' || text.trim() === 'daily') return [];
+  const days = text.split(',').map((d) => d.trim().toLowerCase().slice(0, 3));
+  for (const d of days) {
+    if (!(WEEKDAYS as readonly string[]).includes(d)) {
+      throw new UserError(`--days ${text}: "${d}" is not a weekday.`, 'List days as mon,tue,wed,thu,fri,sat,sun (or leave --days out for every day).');
+    }
   }
-  return last;
+  // Sorted Monday first, without repeats, so the same schedule always gives the same file.
+  const order = (d: string) => (WEEKDAYS.indexOf(d as Weekday) + 6) % 7;
+  return [...new Set(days as Weekday[])].sort((a, b) => order(a) - order(b));
 }
 
-/** The newest engine logs (STATE/logs/backup-DATE.log), oldest first, so later lines win. */
-export function readBackupLogs(state: string = defaultStateDir(), days = 31): Map<string, LoggedResult> {
-  const dir = join(state, 'logs');
-  let names: string[];
+export function checkSchedule(s: BackupSchedule): BackupSchedule {
+  const { hour, minute } = parseAt(s.at);
+  if (!s.dest.startsWith('/')) throw new UserError(`The backup destination "${shown(s.dest)}" is not an absolute path.`, 'Give the full path, for example --dest /mnt/backup.');
+  // % and $ are escaped for cron and systemd below; a backslash is not, as the two unescape it differently.
+  if (hasControlCharacters(s.dest) || s.dest.includes('\\')) {
+    throw new UserError(`The backup destination "${shown(s.dest)}" holds a control character or a backslash, which cron and systemd would not pass on as written.`, 'Choose a directory name without them, for example --dest /mnt/backup.');
+  }
+  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest };
+}
+
+/** The shell command both forms run: back up every guest, then prune only if that succeeded. */
+export function backupCommand(virtdeck: string[], s: BackupSchedule): string {
+  const v = virtdeck.map(shellQuote).join(' ');
+  const dest = shellQuote(s.dest);
+  return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}`;
+}
+
+function markLine(s: BackupSchedule): string {
+  return `${MARK}${JSON.stringify(s)}`;
+}
+
+export function cronExpression(s: BackupSchedule): string {
+  const { hour, minute } = parseAt(s.at);
+  const dow = s.days.length === 0 ? '*' : s.days.map((d) => WEEKDAYS.indexOf(d)).join(',');
+  return `${minute} ${hour} * * ${dow}`;
+}
+
+/** cron turns an unescaped % of the command field into a newline (the rest becomes stdin); a backslash before it makes it a literal %. */
+export function cronEscape(command: string): string {
+  return command.replace(/%/g, '\\%');
+}
+
+/** systemd expands %-specifiers and $VARIABLES in ExecStart, quoted or not; `%%` and `$$` are the literal signs. */
+export function systemdEscape(line: string): string {
+  return line.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+}
+
+/** /etc/cron.d/virtdeck: system crontab format (with the user field); output appended to a log. */
+export function cronFileText(s: BackupSchedule, virtdeck: string[], logFile: string): string {
+  return [
+    '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
+    markLine(s),
+    'SHELL=/bin/sh',
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    `${cronExpression(s)} root ${cronEscape(`${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`)}`,
+    '',
+  ].join('\n');
+}
+
+const SYSTEMD_DAY: Record<Weekday, string> = { sun: 'Sun', mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat' };
+
+export function onCalendar(s: BackupSchedule): string {
+  const days = s.days.length === 0 ? '' : `${s.days.map((d) => SYSTEMD_DAY[d]).join(',')} `;
+  return `${days}*-*-* ${s.at}:00`;
+}
+
+export function systemdUnits(s: BackupSchedule, virtdeck: string[], logFile: string): { service: string; timer: string } {
+  const service = [
+    '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
+    markLine(s),
+    '[Unit]',
+    'Description=virtdeck nightly backup of every guest',
+    'After=libvirtd.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${systemdEscape(`/bin/sh -c ${shellQuote(`${backupCommand(virtdeck, s)} >> ${shellQuote(logFile)} 2>&1`)}`)}`,
+    '',
+  ].join('\n');
+  const timer = [
+    '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
+    markLine(s),
+    '[Unit]',
+    'Description=virtdeck nightly backup timer',
+    '',
+    '[Timer]',
+    `OnCalendar=${onCalendar(s)}`,
+    'Persistent=true',
+    'Unit=virtdeck-backup.service',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
+  return { service, timer };
+}
+
+/** The schedule a file written by virtdeck carries, or null (no mark: not ours or edited away). */
+export function readScheduleMark(text: string): BackupSchedule | null {
+  const line = text.split('\n').find((l) => l.startsWith(MARK));
+  if (!line) return null;
   try {
-    names = readdirSync(dir).filter((n) => /^backup-\d{4}-\d{2}-\d{2}\.log$/.test(n)).sort().slice(-days);
+    const raw = JSON.parse(line.slice(MARK.length)) as BackupSchedule;
+    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest) });
   } catch {
-    return new Map();
+    return null;
   }
-  return parseBackupLog(names.map((n) => readFileSync(join(dir, n), 'utf8')).join('\n'));
 }
 
-export interface GuestLastRun {
-  guest: string;
-  /** Newest complete run in the catalog. */
-  run: string | null;
-  finishedAt: string | null;
-  /** Last result the log recorded (a failure after the last good run shows here). */
-  logged: LoggedResult | null;
-}
-
-export async function lastRuns(host: HostContext, dest: string, o: { stateDir?: string; signal?: AbortSignal } = {}): Promise<GuestLastRun[]> {
-  const [catalog, log] = [await readCatalog(host.sysExec, dest, o.signal), readBackupLogs(o.stateDir)];
-  const guests = new Set([...catalog.map((c) => c.guest), ...[...log.values()].filter((l) => l.dest === dest).map((l) => l.guest)]);
-  return [...guests].sort().map((guest) => {
-    const newest = catalog.find((c) => c.guest === guest)?.runs.at(-1);
-    return { guest, run: newest?.name ?? null, finishedAt: newest?.manifest.finishedAt ?? null, logged: log.get(guest) ?? null };
-  });
-}
-
-export interface ScheduleStatus {
-  installed: InstalledSchedule | null;
-  scheduler: SchedulerKind | null;
-  nextRun: Date | null;
-  lastRuns: GuestLastRun[];
-}
-
-/** Everything `schedule show` and the Backups pane display. */
-export async function scheduleStatus(host: HostContext, o: ScheduleOptions & { stateDir?: string } = {}): Promise<ScheduleStatus> {
-  const installed = await readInstalledSchedule(host, o);
-  const scheduler = await detectScheduler(host, o.root ?? '/', o.signal);
-  const next = installed?.schedule ? nextRun(installed.schedule, new Date()) : null;
-  const dest = installed?.schedule?.dest;
-  const runs = dest ? await lastRuns(host, dest, o).catch(() => []) : [];
-  return { installed, scheduler, nextRun: next, lastRuns: runs };
+/**
+ * The first time strictly after `from` that the schedule fires, read straight from {at, days} in
+ * host local time (as cron and systemd read it). Each calendar day from `from`'s on is tried at
+ * `at`; within eight days one is a listed weekday. Local-time arithmetic handles month and year
+ * ends; on a spring-forward night a time the clock skips fires when the clock reads past it (02:30
+ * → 03:30), and on an autumn night a time the clock passes twice fires once, at the first.
+ */
+export function nextRun(s: BackupSchedule, from: Date): Date | null {
+  const { hour, minute } = parseAt(s.at);
+  for (let ahead = 0; ahead <= 7; ahead++) {
+    // Weekdays step with calendar days; the fire time itself may be shifted by a DST gap.
+    const weekday = WEEKDAYS[(from.getDay() + ahead) % 7] as Weekday;
+    if (s.days.length > 0 && !s.days.includes(weekday)) continue;
+    const t = new Date(from.getFullYear(), from.getMonth(), from.getDate() + ahead, hour, minute);
+    if (t.getTime() > from.getTime()) return t;
+  }
+  return null; // only for days that are no weekday, which checkSchedule refuses
 }
