@@ -43,6 +43,7 @@ import {
 } from '../model/mergeide.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
+import { defineEdited } from './defineEdited.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 const MARK = '@@virtdeck-mi@@';
@@ -650,7 +651,7 @@ export function mergeIdeActions(host: HostContext): Record<string, Action> {
       if (now.trim() !== a.oldXml.trim()) {
         throw new UserError(`${a.guest}'s definition changed while the ISO was built.`, `Attach ${a.iso} by hand (virtdeck guest edit) or run MergeIDE again.`);
       }
-      await defineXml(host, a.newXml, { validate: true });
+      await defineEdited(host, now, a.newXml);
     },
     'mergeide.detach': async (raw) => {
       const a = raw as { guest: string; oldXml: string; iso: string };
