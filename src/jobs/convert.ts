@@ -26,6 +26,7 @@ import { isActive } from '../model/guest.js';
 import type { Plan } from '../model/plan.js';
 import { UserError } from '../model/userError.js';
 import { convertOptionsFromDescriptor, vmdkOptionRecord } from '../model/vmdkDescriptor.js';
+import { defineEdited } from './defineEdited.js';
 import { confinedExtents } from './diskActions.js';
 import { refuseRunningUsers, usersOfFiles } from './diskUsers.js';
 import { privateTempFile } from './privateTemp.js';
@@ -272,7 +273,7 @@ export function convertActions(host: HostContext): Record<string, Action> {
         throw new UserError(`${a.guest}'s definition changed during the conversion.`, `Nothing was redefined; edit ${a.guest}'s disk by hand (virtdeck guest edit) to use the new image.`);
       }
       if (ctx.signal.aborted) return;
-      await defineXml(host, a.newXml, { validate: true });
+      await defineEdited(host, now, a.newXml);
     },
     /** Removes the original only while no guest uses it, by any name (the repointed one uses the copy by now). */
     'convert.removeOriginal': async (raw, ctx) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
@@ -113,11 +114,25 @@ const DEMO_GUEST_TEMPLATES: readonly DemoGuestTemplate[] = [
   },
 ];
 
+/**
+ * The MAC of a demo guest under `prefix`: the template's vendor part (KVM, VMware) and last byte,
+ * with the two bytes between taken from a hash of the prefix, so two demos side by side on one
+ * network never share a MAC. The default prefix keeps the template's addresses.
+ */
+export function demoMac(template: string, prefix: string): string {
+  if (prefix === DEFAULT_DEMO_PREFIX) return template;
+  const bytes = template.split(':');
+  const hash = createHash('sha256').update(prefix).digest('hex');
+  // de:00 is the default demo's; any other prefix keeps clear of it.
+  const middle = hash.slice(0, 4) === 'de00' ? hash.slice(4, 8) : hash.slice(0, 4);
+  return [...bytes.slice(0, 3), middle.slice(0, 2), middle.slice(2, 4), bytes[5]].join(':');
+}
+
 /** Pure: the three demo guests named with `prefix` (validate it with parseDemoPrefix first). */
 export function demoGuests(prefix: string = DEFAULT_DEMO_PREFIX): DemoGuestSpec[] {
   return DEMO_GUEST_TEMPLATES.map(({ suffix, extension, ...rest }) => {
     const name = `${prefix}${suffix}`;
-    return { ...rest, name, file: `${name}.${extension}` };
+    return { ...rest, name, file: `${name}.${extension}`, mac: demoMac(rest.mac, prefix) };
   });
 }
 
@@ -517,11 +532,13 @@ export function planDemoReset(observed: DemoObserved, rawDir: string, prefix: st
   const touched = { guests: [] as string[], images: [] as string[] };
   const kept: string[] = [];
   const names = union(demoGuests(prefix).map((g) => g.name), observed.manifest?.guests ?? []);
+  const notOurs = new Set<string>();
   for (const name of names) {
     const guest = isDemoName(observed, name);
     if (!guest) continue;
     const ours = guest.marker && (guest.marker.dir === null || guest.marker.dir === dir);
     if (!ours) {
+      notOurs.add(name);
       kept.push(guest.marker ? `${name} (belongs to the demo in ${guest.marker.dir})` : `${name} (not made by the demo)`);
       continue;
     }
@@ -541,6 +558,17 @@ export function planDemoReset(observed: DemoObserved, rawDir: string, prefix: st
     for (const file of manifest.files.filter((f) => observed.files.includes(f))) {
       touched.images.push(posix.join(dir, file));
       steps.push(step(`delete:${file}`, `Delete ${file}`, sys('rm', '-f', '--', posix.join(dir, file))));
+    }
+    // What jobs on the demo's guests left in the sandbox (a convert's result, a restore's
+    // moved-aside copy, an expansion's kept original, a MergeIDE ISO) is named after a guest or
+    // its disk: it goes too. Anything else there is someone's, and is listed as left.
+    const jobMade = (entry: string) =>
+      names.filter((n) => !notOurs.has(n)).some((n) => entry.replace(/^\./, '').startsWith(`${n}.`) || entry.replace(/^\./, '').startsWith(`${n}-`));
+    for (const entry of observed.files.filter((f) => f !== MANIFEST_NAME && !manifest.files.includes(f))) {
+      if (jobMade(entry)) {
+        touched.images.push(posix.join(dir, entry));
+        steps.push(step(`delete:${entry}`, `Delete ${entry} (made by a job on a demo guest)`, sys('rm', '-rf', '--', posix.join(dir, entry))));
+      } else kept.push(`${posix.join(dir, entry)} (not made by the demo or its guests' jobs; remove it by hand if it is not needed)`);
     }
     steps.push(step('delete-manifest', `Delete ${MANIFEST_NAME}`, sys('rm', '-f', '--', posix.join(dir, MANIFEST_NAME))));
     if (manifest.createdDir) {

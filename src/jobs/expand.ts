@@ -26,6 +26,10 @@ import {
   type GrowOp,
   type GuestUse,
   type ImageFacts,
+  SWAP_BACK,
+  SWAP_IN,
+  type SwapArgs,
+  swapArgv,
   type VmdkFacts,
   vmdkWorkNames,
 } from '../model/expandPlan.js';
@@ -159,59 +163,6 @@ export async function prepareExpand(host: HostContext, path: string, req: Expand
 
 // ---------------------------------------------------------------------------------------------
 // Actions of the plan's steps
-
-/**
- * Moves the original's files into the keep folder, then the new ones into place. Safe to run
- * again after an interruption: a file already moved is left where it is.
- */
-const SWAP_IN = `set -e
-dir=$1; work=$2; orig=$3; n=$4; shift 4
-mkdir -p -- "$orig"
-i=0
-for f in "$@"; do
-  if [ "$i" -lt "$n" ]; then
-    if [ -e "$dir/$f" ] && [ ! -e "$orig/$f" ]; then mv -- "$dir/$f" "$orig/$f"; fi
-  elif [ -e "$work/$f" ]; then
-    mv -- "$work/$f" "$dir/$f"
-  fi
-  i=$((i+1))
-done`;
-
-/**
- * The reverse, from any point of SWAP_IN: a new file in the folder goes back to the work folder
- * (only when its name is not an original's, or the original is safely in the keep folder), then
- * every kept original returns.
- */
-const SWAP_BACK = `set -e
-dir=$1; work=$2; orig=$3; n=$4; shift 4
-mkdir -p -- "$work"
-i=0
-for f in "$@"; do
-  if [ "$i" -ge "$n" ] && [ -e "$dir/$f" ]; then
-    isorig=0; j=0
-    for g in "$@"; do if [ "$j" -lt "$n" ] && [ "$g" = "$f" ]; then isorig=1; fi; j=$((j+1)); done
-    if [ "$isorig" = 0 ] || [ -e "$orig/$f" ]; then mv -- "$dir/$f" "$work/$f"; fi
-  fi
-  i=$((i+1))
-done
-i=0
-for f in "$@"; do
-  if [ "$i" -lt "$n" ] && [ -e "$orig/$f" ]; then mv -- "$orig/$f" "$dir/$f"; fi
-  i=$((i+1))
-done
-rmdir -- "$orig" 2>/dev/null || true`;
-
-interface SwapArgs {
-  dir: string;
-  work: string;
-  orig: string;
-  origFiles: string[];
-  newFiles: string[];
-}
-
-function swapArgv(script: string, a: SwapArgs): string[] {
-  return ['sh', '-c', script, 'virtdeck-swap', a.dir, a.work, a.orig, String(a.origFiles.length), ...a.origFiles, ...a.newFiles];
-}
 
 function unverified(sentence: string, command: string[], detail = ''): HostError {
   return new HostError({

@@ -44,6 +44,7 @@ import {
 } from '../model/mergeide.js';
 import type { Plan, PlanStep } from '../model/plan.js';
 import { FieldRefusal, UserError } from '../model/userError.js';
+import { defineEdited } from './defineEdited.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
 const MARK = '@@virtdeck-mi@@';
@@ -257,6 +258,10 @@ export function restoreScript(a: RestoreArgs): string {
 }
 
 export function planMergeIdeOffline(f: OfflineFacts): Plan {
+  const title = `MergeIDE for ${f.guest} (offline, ${f.controlSets.length} control sets)`;
+  const targets = { guests: [f.guest], images: f.disks.map((d) => d.path) };
+  // Every key and value is there already: nothing is merged, uploaded or backed up again.
+  if (f.changes.length === 0) return { kind: 'mergeide', title, targets, steps: [] };
   const newHive = join(f.workdir, 'system.new');
   const uploaded = join(f.workdir, 'system.uploaded');
   const keys = offlineKeys(f);
@@ -317,7 +322,7 @@ export function planMergeIdeOffline(f: OfflineFacts): Plan {
     title: 'compare the hive read back from the guest with the new one, byte for byte',
     command: { runsOn: 'sys', argv: ['cmp', '--', newHive, uploaded] },
   });
-  return { kind: 'mergeide', title: `MergeIDE for ${f.guest} (offline, ${f.controlSets.length} control sets)`, targets: { guests: [f.guest], images: f.disks.map((d) => d.path) }, steps };
+  return { kind: 'mergeide', title, targets, steps };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,9 +398,15 @@ export interface MergeIdeInput {
   /** ISO mode: where the ISO goes (default: beside the guest's first disk). */
   isoPath?: string;
   stateDir?: string;
+  /**
+   * Only show what would change: the hive is read in a temporary directory removed afterwards, so
+   * nothing is left under the state directory (the plan names the folder a real run would use).
+   */
+  dryRun?: boolean;
 }
 
-export type PreparedMergeIde = { mode: 'offline'; facts: OfflineFacts; plan: Plan; warnings: string[] } | { mode: 'iso'; facts: IsoFacts; plan: Plan; warnings: string[] };
+type PreparedOffline = { mode: 'offline'; facts: OfflineFacts; plan: Plan; warnings: string[] };
+export type PreparedMergeIde = PreparedOffline | { mode: 'iso'; facts: IsoFacts; plan: Plan; warnings: string[] };
 
 function stampNow(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -450,17 +461,50 @@ export async function prepareOffline(host: HostContext, input: MergeIdeInput, si
   if (disks.length === 0) throw new UserError(`${input.guest} has no disks.`, 'Attach the Windows system disk first.');
   const stamp = stampNow();
   const workdir = join(input.stateDir ?? defaultStateDir(), 'mergeide', `${input.guest}-${stamp}`);
-  await exec.run(['mkdir', '-p', '--', workdir], { signal });
+  // Where the hive is read: the job's own folder, or for a dry run a temporary one removed
+  // whatever happens. The job's folder stays only for a job that will change something, or, after
+  // a failure, when it holds the downloaded hive to look at; an empty one is removed.
+  let scanDir = workdir;
+  if (input.dryRun) scanDir = (await exec.run(['mktemp', '-d', '--tmpdir', 'virtdeck-mergeide-XXXXXX'], { signal })).stdout.trim();
+  else await exec.run(['mkdir', '-p', '--', workdir], { signal });
+  const removeScanDir = async (all: boolean) => {
+    if (all) await exec.run(['rm', '-rf', '--', scanDir], { okExitCodes: [1] });
+    else await exec.run(['rmdir', '--ignore-fail-on-non-empty', '--', scanDir], { okExitCodes: [1] });
+    if (!input.dryRun) await exec.run(['rmdir', '--ignore-fail-on-non-empty', '--', dirname(workdir)], { okExitCodes: [1] });
+  };
+  let prepared: PreparedOffline;
+  try {
+    prepared = await readOffline(host, input, { disks, stamp, workdir, scanDir }, signal);
+  } catch (e) {
+    await removeScanDir(Boolean(input.dryRun));
+    throw e;
+  }
+  if (input.dryRun || prepared.facts.changes.length === 0) await removeScanDir(true);
+  return prepared;
+}
+
+interface OfflineDirs {
+  disks: GuestDiskRef[];
+  stamp: string;
+  /** The job's folder under the state directory, named in the plan. */
+  workdir: string;
+  /** Where the hive is downloaded and read now: workdir, or a temporary folder for a dry run. */
+  scanDir: string;
+}
+
+async function readOffline(host: HostContext, input: MergeIdeInput, dirs: OfflineDirs, signal?: AbortSignal): Promise<PreparedOffline> {
+  const exec = host.sysExec;
+  const { disks, stamp, workdir, scanDir } = dirs;
   const env = await guestfsEnv(exec, signal);
   const mark = newMark('virtdeck-mi');
-  const r = await guestfishConversation(exec, ['guestfish', '--ro', ...addArgs(disks)], scanRounds(workdir, mark), { env, signal, timeoutMs: 600_000 });
-  const scan = parseScan(r.stdout, workdir);
+  const r = await guestfishConversation(exec, ['guestfish', '--ro', ...addArgs(disks)], scanRounds(scanDir, mark), { env, signal, timeoutMs: 600_000 });
+  const scan = parseScan(r.stdout, scanDir);
   const hit = scan.found[0];
   if (!hit) {
     throw new UserError(`No Windows SYSTEM hive was found on ${input.guest}'s disks (looked for \\Windows\\System32\\config\\SYSTEM on every filesystem).`, 'Check that this is a Windows guest and that its system disk is attached.');
   }
   const warnings = scan.found.length > 1 ? [`${scan.found.length} Windows installations were found; using the one on ${hit.device}.`] : [];
-  const original = join(workdir, 'system.original');
+  const original = join(scanDir, 'system.original');
   await exec.run(['mv', '--', hit.local, original], { signal });
   for (const other of scan.found.slice(1)) await exec.run(['rm', '-f', '--', other.local], { signal });
   const controlSets = (await listSubkeys(exec, original, [], signal)).filter((k) => CONTROL_SET_RE.test(k)).sort();
@@ -491,7 +535,7 @@ export async function prepareOffline(host: HostContext, input: MergeIdeInput, si
     guest: input.guest,
     disks,
     workdir,
-    original,
+    original: join(workdir, 'system.original'),
     device: hit.device,
     hivePath: hit.hivePath,
     driversDir: hit.driversDir,
@@ -530,7 +574,9 @@ export function summaryLines(p: PreparedMergeIde, opts: { compact?: boolean } = 
       `Windows: ${f.os.product ?? 'not identified by inspection'}; hive ${f.hivePath} on ${f.device}`,
       `Control sets: ${f.controlSets.join(', ')}${f.current !== null ? ` (current: ${f.current})` : ''}`,
       ...describeChanges(f.changes, f.controlSets, opts),
-      `Backups: ${f.original} (here) and ${f.hivePath}.virtdeck-backup-${f.stamp} (in the guest)`,
+      f.changes.length === 0
+        ? `Nothing to do: the hive is not rewritten and no backup is made.`
+        : `Backups: ${f.original} (here) and ${f.hivePath}.virtdeck-backup-${f.stamp} (in the guest)`,
     ];
   }
   return [`ISO: ${p.facts.iso}, attached to ${p.facts.guest} as a CD-ROM`, ...IN_GUEST_STEPS];
@@ -606,7 +652,7 @@ export function mergeIdeActions(host: HostContext): Record<string, Action> {
       if (now.trim() !== a.oldXml.trim()) {
         throw new UserError(`${a.guest}'s definition changed while the ISO was built.`, `Attach ${a.iso} by hand (virtdeck guest edit) or run MergeIDE again.`);
       }
-      await defineXml(host, a.newXml, { validate: true });
+      await defineEdited(host, now, a.newXml);
     },
     'mergeide.detach': async (raw) => {
       const a = raw as { guest: string; oldXml: string; iso: string };

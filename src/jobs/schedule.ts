@@ -11,14 +11,12 @@ import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { HostContext } from '../host/hostContext.js';
 import {
   type BackupSchedule,
-  CRON_FILE,
   checkSchedule,
   cronFileText,
   nextRun,
   readScheduleMark,
   type SchedulerKind,
-  SYSTEMD_SERVICE,
-  SYSTEMD_TIMER,
+  scheduleFiles,
   systemdUnits,
 } from '../model/schedule.js';
 import { UserError } from '../model/userError.js';
@@ -34,12 +32,15 @@ export interface ScheduleOptions {
   /** Where the scheduled runs' output goes (default STATE/logs/schedule.log). */
   logFile?: string;
   dryRun?: boolean;
+  /** The VIRTDECK_HOME whose schedule this is (default: the environment's); names the files. */
+  home?: string | null;
   /** systemctl daemon-reload / enable --now (default: only when root is '/'). */
   activate?: boolean;
   signal?: AbortSignal;
 }
 
 const at = (root: string, rel: string) => posix.join(root, rel);
+const namesFor = (o: ScheduleOptions) => scheduleFiles(o.home === undefined ? process.env.VIRTDECK_HOME : o.home);
 
 /** The command that starts the running virtdeck from cron: node + the bundle (or bin/virtdeck.js in a checkout). */
 export function virtdeckInvocation(argv1: string = process.argv[1] ?? '', node: string = process.execPath): string[] {
@@ -73,9 +74,10 @@ export interface InstalledSchedule {
 
 export async function readInstalledSchedule(host: HostContext, o: ScheduleOptions = {}): Promise<InstalledSchedule | null> {
   const root = o.root ?? '/';
+  const n = namesFor(o);
   for (const [kind, files] of [
-    ['cron', [at(root, CRON_FILE)]],
-    ['systemd', [at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)]],
+    ['cron', [at(root, n.cron)]],
+    ['systemd', [at(root, n.timer), at(root, n.service)]],
   ] as [SchedulerKind, string[]][]) {
     const there = await present(host, files, o.signal);
     if (there.length === 0) continue;
@@ -114,25 +116,28 @@ export async function installSchedule(host: HostContext, wanted: BackupSchedule,
   if (!kind) {
     throw new UserError('This host has neither cron nor systemd, so virtdeck cannot schedule backups here.', 'Install cron (apt-get install cron) and run the command again.');
   }
-  const base = o.virtdeck ?? virtdeckInvocation();
+  const n = namesFor(o);
+  const invocation = o.virtdeck ?? virtdeckInvocation();
+  // cron and systemd start the run without this shell's environment: it names its VIRTDECK_HOME itself.
+  const base = n.home ? ['/usr/bin/env', `VIRTDECK_HOME=${n.home}`, ...invocation] : invocation;
   const virtdeck = host.uri === 'qemu:///system' ? base : [...base, '--connect', host.uri];
   const logFile = o.logFile ?? join(defaultStateDir(), 'logs', 'schedule.log');
   const files =
     kind === 'cron'
-      ? [{ path: at(root, CRON_FILE), content: cronFileText(schedule, virtdeck, logFile) }]
+      ? [{ path: at(root, n.cron), content: cronFileText(schedule, virtdeck, logFile) }]
       : (() => {
           const u = systemdUnits(schedule, virtdeck, logFile);
           return [
-            { path: at(root, SYSTEMD_SERVICE), content: u.service },
-            { path: at(root, SYSTEMD_TIMER), content: u.timer },
+            { path: at(root, n.service), content: u.service },
+            { path: at(root, n.timer), content: u.timer },
           ];
         })();
   const activate = o.activate ?? root === '/';
-  const commands = kind === 'systemd' && activate ? [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'virtdeck-backup.timer']] : [];
+  const commands = kind === 'systemd' && activate ? [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', n.timerUnit]] : [];
   const change: ScheduleChange = { kind, schedule, files, commands, nextRun: nextRun(schedule, new Date()), dryRun: Boolean(o.dryRun) };
   if (o.dryRun) return change;
   // The other form is removed, so the host never runs the backup twice.
-  const other = kind === 'cron' ? [at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)] : [at(root, CRON_FILE)];
+  const other = kind === 'cron' ? [at(root, n.timer), at(root, n.service)] : [at(root, n.cron)];
   if ((await present(host, other, o.signal)).length > 0) await removeSchedule(host, { ...o, kind: kind === 'cron' ? 'systemd' : 'cron' });
   await host.sysExec.run(['mkdir', '-p', '--', posix.dirname(logFile)], { signal: o.signal });
   for (const f of files) await writeFileAtomic(host, f.path, f.content, o.signal);
@@ -143,13 +148,13 @@ export async function installSchedule(host: HostContext, wanted: BackupSchedule,
 /** Removes the schedule files (a .bak of each is kept); returns the files removed. */
 export async function removeSchedule(host: HostContext, o: ScheduleOptions = {}): Promise<string[]> {
   const root = o.root ?? '/';
-  const candidates =
-    o.kind === 'cron' ? [at(root, CRON_FILE)] : o.kind === 'systemd' ? [at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)] : [at(root, CRON_FILE), at(root, SYSTEMD_TIMER), at(root, SYSTEMD_SERVICE)];
+  const n = namesFor(o);
+  const candidates = o.kind === 'cron' ? [at(root, n.cron)] : o.kind === 'systemd' ? [at(root, n.timer), at(root, n.service)] : [at(root, n.cron), at(root, n.timer), at(root, n.service)];
   const there = await present(host, candidates, o.signal);
   if (o.dryRun) return there;
   const activate = o.activate ?? root === '/';
   if (activate && there.some((f) => f.endsWith('.timer'))) {
-    await host.sysExec.run(['systemctl', 'disable', '--now', 'virtdeck-backup.timer'], { signal: o.signal, okExitCodes: [1, 5] });
+    await host.sysExec.run(['systemctl', 'disable', '--now', n.timerUnit], { signal: o.signal, okExitCodes: [1, 5] });
   }
   for (const f of there) await host.sysExec.run(['mv', '-f', '--', f, `${f}.bak`], { signal: o.signal });
   if (activate && there.some((f) => f.endsWith('.timer'))) await host.sysExec.run(['systemctl', 'daemon-reload'], { signal: o.signal });

@@ -18,6 +18,13 @@ import { decodeEntities, escapeXml, refuseDoctype, XML_ESCAPES } from './xmlText
  * (but for an apostrophe in a <metadata> attribute, written &apos;: see XML_ESCAPES in xmlText.ts).
  * New guests are built on the same tree (domainBuild.ts), so one serializer writes all domain XML.
  *
+ * What is read the way libvirt reads it rather than kept (libvirt stores its own serialization, so
+ * keeping these would only make our output differ from what libvirt defines): CRLF and lone CR
+ * line ends become LF, a literal line end or tab inside an attribute value becomes a space, a
+ * byte order mark is dropped, and character references (`&#233;`) are written as the character
+ * (escaped only where libvirt escapes). A `<?xml …?>` declaration is kept; a DOCTYPE is refused
+ * (model/xmlText.ts). test/integration/domainXmlDefine.test.ts holds this against libvirt's dump.
+ *
  * Edits never mutate their input: each returns a new document. Autostart is not part of the XML
  * (libvirt keeps it as a symlink, set with `virsh autostart`), so there is no edit for it here.
  */
@@ -82,7 +89,9 @@ function rawText(children: unknown): string {
 
 function convertAttrs(raw: unknown, source: string): Record<string, string> {
   const attrs: Record<string, string> = {};
-  for (const [k, v] of Object.entries((raw as Record<string, unknown>) ?? {})) attrs[k] = decodeEntities(String(v), source);
+  // XML's attribute-value normalization: a literal tab or line end is a space (libvirt reads
+  // `file='/a<newline>b'` as '/a b'); a character reference (&#10;) stays the character it names.
+  for (const [k, v] of Object.entries((raw as Record<string, unknown>) ?? {})) attrs[k] = decodeEntities(String(v).replace(/[\t\n]/g, ' '), source);
   return attrs;
 }
 
@@ -119,8 +128,11 @@ export interface ParseXmlOptions {
  * Parses domain XML; malformed XML, another root element, a DOCTYPE or an entity other than the
  * five predefined ones is a UserError naming the source.
  */
-export function parseDomainXml(xml: string, opts: ParseXmlOptions = {}): DomainDoc {
+export function parseDomainXml(text: string, opts: ParseXmlOptions = {}): DomainDoc {
   const source = opts.source ?? 'The domain XML';
+  // What every XML parser (libxml2 in libvirt too) does before reading: a byte order mark is an
+  // encoding signature, not content, and CRLF or a lone CR is one line end.
+  const xml = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   if (xml.trim() === '') throw new UserError(`${source} is empty.`, FIX_DUMP);
   refuseDoctype(xml, source);
   const valid = XMLValidator.validate(xml);
@@ -475,6 +487,7 @@ export function setMemory(doc: DomainDoc, kib: number): DomainDoc {
       'Give less memory, or raise maxMemory first.',
     );
   }
+  scaleNumaCells(root, kib);
   const memory = ensureChild(root, 'memory', ['title', 'description', 'uuid', 'name']);
   memory.attrs = { unit: 'KiB' };
   setText(memory, String(kib));
@@ -484,13 +497,108 @@ export function setMemory(doc: DomainDoc, kib: number): DomainDoc {
   return copy;
 }
 
+function kibOf(value: string | undefined, unit: string | undefined): number {
+  return libvirtScaledToBytes(value ?? '0', unit) / 1024;
+}
+
+function numaCells(root: XmlElement): XmlElement[] {
+  const numa = firstChild(firstChild(root, 'cpu') ?? el('cpu'), 'numa');
+  return numa ? childElements(numa, 'cell') : [];
+}
+
+/** The largest huge page the guest's memory is backed by, in KiB; 0 without huge pages. */
+function hugePageKiB(root: XmlElement): number {
+  const hugepages = firstChild(firstChild(root, 'memoryBacking') ?? el('memoryBacking'), 'hugepages');
+  if (!hugepages) return 0;
+  const sizes = childElements(hugepages, 'page').map((p) => kibOf(p.attrs.size, p.attrs.unit));
+  // <hugepages/> without a size means the host's default huge page, 2 MiB on x86.
+  return Math.max(2048, ...sizes);
+}
+
+/**
+ * On a NUMA guest libvirt sets <memory> to the sum of the cells plus any hotplugged memory devices,
+ * whatever <memory> says, so an edit of <memory> alone is silently undone: the cells are scaled in
+ * proportion to carry the new size (whole MiB, or whole huge pages, per cell).
+ */
+function scaleNumaCells(root: XmlElement, kib: number): void {
+  const cells = numaCells(root);
+  if (cells.length === 0) return;
+  const devices = firstChild(root, 'devices');
+  const hotplugged = (devices ? childElements(devices, 'memory') : [])
+    .map((m) => firstChild(firstChild(m, 'target') ?? el('target'), 'size'))
+    .reduce((sum, size) => sum + (size ? kibOf(textOf(size) ?? '0', size.attrs.unit) : 0), 0);
+  const page = hugePageKiB(root);
+  const align = page > 0 ? page : 1024;
+  const what = page > 0 ? `${page / 1024} MiB huge pages` : 'whole MiB';
+  const forCells = kib - hotplugged;
+  const current = cells.map((c) => kibOf(c.attrs.memory, c.attrs.unit));
+  const total = current.reduce((a, b) => a + b, 0);
+  if (forCells % align !== 0 || forCells < align * cells.length || total === 0) {
+    const hot = hotplugged > 0 ? `, after the ${hotplugged} KiB of hotplugged memory devices,` : '';
+    throw new UserError(
+      `${kib} KiB cannot be split over this guest's ${cells.length} NUMA cells${hot} in ${what} each.`,
+      `Give a multiple of ${align} KiB that leaves at least ${align} KiB per cell, or change the cells in the XML (e).`,
+    );
+  }
+  const units = forCells / align;
+  const given = current.map((c) => Math.max(1, Math.floor((c / total) * units)));
+  let left = units - given.reduce((x, y) => x + y, 0);
+  // Rounding leaves a few units over (or, after the one-unit minimum, short): the largest cells take them.
+  const bySize = current.map((c, i) => ({ c, i })).sort((x, y) => y.c - x.c).map((x) => x.i);
+  for (let k = 0; left !== 0; k = (k + 1) % bySize.length) {
+    const i = bySize[k] as number;
+    const g = given[i] as number;
+    if (left > 0) {
+      given[i] = g + 1;
+      left--;
+    } else if (g > 1) {
+      given[i] = g - 1;
+      left++;
+    }
+  }
+  cells.forEach((cell, i) => {
+    cell.attrs = { ...cell.attrs, memory: String((given[i] as number) * align), unit: 'KiB' };
+  });
+}
+
 const MAX_VCPUS = 1024;
+
+/** The CPU ids of a libvirt cpuset ("0-3,^2,6"). */
+function cpusetIds(text: string): Set<number> {
+  const ids = new Set<number>();
+  const parts = text.split(',').map((p) => p.trim());
+  for (const part of parts.filter((p) => !p.startsWith('^'))) {
+    const [from, to = from] = part.split('-').map(Number);
+    if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to)) continue;
+    for (let id = from; id <= to && id - from <= MAX_VCPUS; id++) ids.add(id);
+  }
+  for (const part of parts.filter((p) => p.startsWith('^'))) ids.delete(Number(part.slice(1)));
+  return ids;
+}
+
+/**
+ * libvirt refuses a <vcpu> count below the CPUs its NUMA cells name ("Number of CPUs in <numa>
+ * exceeds the <vcpu> count"). Which CPU belongs to which node is the admin's layout, so it is not
+ * guessed here: the edit is refused before define.
+ */
+function checkNumaCpus(root: XmlElement, n: number): void {
+  const cells = numaCells(root);
+  if (cells.length === 0) return;
+  const ids = cells.flatMap((c) => [...cpusetIds(c.attrs.cpus ?? '')]);
+  const highest = Math.max(-1, ...ids);
+  if (ids.length <= n && highest < n) return;
+  throw new UserError(
+    `This guest's ${cells.length} NUMA cells name ${ids.length} CPUs (up to CPU ${highest}), so it cannot have fewer than ${Math.max(ids.length, highest + 1)} virtual CPUs.`,
+    `Give at least ${Math.max(ids.length, highest + 1)}, or change the cpus= of the NUMA cells in the XML (e) first.`,
+  );
+}
 
 export function setVcpus(doc: DomainDoc, n: number): DomainDoc {
   if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS) {
     throw new UserError(`${n} is not a usable number of virtual CPUs.`, `Give a whole number from 1 to ${MAX_VCPUS}.`);
   }
   const { doc: copy, root } = editable(doc);
+  checkNumaCpus(root, n);
   const vcpu = ensureChild(root, 'vcpu', ['currentMemory', 'memory']);
   // The admin asks for n CPUs online: a lower `current` would silently keep fewer.
   delete vcpu.attrs.current;
@@ -572,7 +680,10 @@ export function setVnc(doc: DomainDoc, opts: VncOptions): DomainDoc {
     vnc = el('graphics', { type: 'vnc' });
     insertAfter(devices, vnc, ['input', 'interface', 'controller', 'disk', 'emulator', 'graphics']);
   }
-  const { type, port: _port, autoport: _autoport, listen: oldListen, ...rest } = vnc.attrs;
+  // A display on a TCP port has no UNIX socket: libvirt's schema allows port/autoport or socket=,
+  // not both, and a <listen type='socket'> or 'none' contradicts the port too.
+  const { type, port: _port, autoport: _autoport, listen: oldListen, socket: _socket, ...rest } = vnc.attrs;
+  removeChildren(vnc, (e) => e.name === 'listen' && (e.attrs.type === 'socket' || e.attrs.type === 'none'));
   const listen = opts.listen ?? oldListen;
   vnc.attrs = {
     type: type ?? 'vnc',
@@ -655,6 +766,11 @@ function freeTarget(root: XmlElement, bus: DiskBus, preferred: string[] = [], ex
   return free;
 }
 
+function idePositionsTaken(root: XmlElement): boolean {
+  const used = new Set(disksOf(root).map((d) => attr(firstChild(d, 'target'), 'dev')));
+  return ['hda', 'hdb', 'hdc', 'hdd'].every((t) => used.has(t));
+}
+
 function diskByTarget(root: XmlElement, target: string): XmlElement {
   const disk = disksOf(root).find((d) => attr(firstChild(d, 'target'), 'dev') === target);
   if (!disk) {
@@ -724,7 +840,10 @@ export function attachIso(doc: DomainDoc, isoPath: string, opts: AttachIsoOption
     return copy;
   }
   const existingBus = cdroms.map((d) => diskSettings(d).bus).find((b) => ['ide', 'sata', 'scsi', 'usb'].includes(b));
-  const bus = (opts.bus ?? existingBus ?? (isQ35(root) ? 'sata' : 'ide')) as DiskBus;
+  let bus = (opts.bus ?? existingBus ?? (isQ35(root) ? 'sata' : 'ide')) as DiskBus;
+  // IDE has four positions; when the admin did not ask for IDE and they are taken, the drive goes
+  // on SATA (libvirt adds the AHCI controller on i440fx as on q35).
+  if (bus === 'ide' && opts.bus === undefined && idePositionsTaken(root)) bus = 'sata';
   checkBusForMachine(root, bus);
   const devices = devicesOf(root);
   if (bus === 'scsi') ensureScsiController(devices);
@@ -752,6 +871,28 @@ export function ejectCdrom(doc: DomainDoc, target: string): DomainDoc {
   return copy;
 }
 
+/** <driver> attributes only virtio-blk has; define refuses them on any other bus. */
+const VIRTIO_DRIVER_ATTRS = ['iothread', 'queues', 'queue_size', 'ioeventfd', 'event_idx', 'packed', 'page_per_vq', 'ats', 'iommu'];
+
+/**
+ * What a disk may carry only on some buses, as libvirt's define checks it: kept on a bus that has
+ * it, dropped on the way to one that has not (the admin asked for the bus; these only described the old one).
+ */
+function dropBusOnlySettings(disk: XmlElement, bus: DiskBus): void {
+  // model='virtio-transitional' or 'usb-storage' names the old bus's device.
+  delete disk.attrs.model;
+  const driver = firstChild(disk, 'driver');
+  if (driver && bus !== 'virtio') {
+    for (const a of VIRTIO_DRIVER_ATTRS) delete driver.attrs[a];
+    removeChildren(driver, (e) => e.name === 'iothreads');
+  }
+  const target = firstChild(disk, 'target');
+  if (target && bus !== 'usb' && bus !== 'scsi') delete target.attrs.removable;
+  if (target && bus === 'virtio') delete target.attrs.rotation_rate;
+  if (bus !== 'ide' && bus !== 'scsi') removeChildren(disk, (e) => e.name === 'wwn');
+  if (bus !== 'scsi') removeChildren(disk, (e) => e.name === 'vendor' || e.name === 'product');
+}
+
 /**
  * Moves a disk to another bus: a free target name for the new prefix, and no <address> so libvirt
  * assigns one on the new controller. A Windows guest needs the driver for the new bus installed first.
@@ -769,6 +910,7 @@ export function setDiskBus(doc: DomainDoc, target: string, bus: string): DomainD
   const dev = PREFIX[bus] === target.slice(0, 2) ? target : freeTarget(root, bus, [], target);
   targetEl.attrs = { ...targetEl.attrs, dev, bus };
   removeChildren(disk, (e) => e.name === 'address');
+  dropBusOnlySettings(disk, bus);
   if (bus === 'scsi') ensureScsiController(devicesOf(root));
   return copy;
 }

@@ -128,7 +128,12 @@ export interface ExpandRequest {
 
 const SECTOR = 512;
 
-/** The size in bytes the disk will have: absolute or +relative, rounded up to whole sectors. */
+/**
+ * The size in bytes the disk will have: absolute or +relative, rounded up to whole sectors. A grow
+ * below 1 MiB, or one the review and the result would show as "X → X", is refused: partitions grow
+ * in whole MiB, so it changes nothing the guest can use, and a report that shows no change reads
+ * like a failure.
+ */
 export function resolveTargetSize(text: string, currentBytes: number): number {
   const parsed = parseSize(text);
   const raw = parsed.relative ? currentBytes + parsed.bytes : parsed.bytes;
@@ -137,6 +142,15 @@ export function resolveTargetSize(text: string, currentBytes: number): number {
     throw new UserError(
       `The new size ${formatBytesLong(target)} is not larger than the disk's ${formatBytesLong(currentBytes)}; virtdeck only grows disks (shrinking is out of scope).`,
       `Give a size above ${formatBytesLong(currentBytes)}, e.g. +10G to add 10 GiB. To shrink, shrink the filesystem inside the guest first and copy it to a smaller disk with a partition tool.`,
+    );
+  }
+  if (target - currentBytes < MIB || formatBytesLong(target) === formatBytesLong(currentBytes)) {
+    // The smallest growth that shows: a tenth of the unit the size is shown in, in whole MiB.
+    const unit = 1024 ** Math.max(2, Math.floor(Math.log(currentBytes) / Math.log(1024)));
+    const least = Math.max(MIB, Math.ceil(unit / 10 / MIB) * MIB);
+    throw new UserError(
+      `Growing ${formatBytesLong(currentBytes)} to ${formatBytesLong(target)} adds ${target - currentBytes} bytes, too little to change the disk in a way the guest can use or this report can show.`,
+      `Grow by at least ${formatBytesLong(least)}, e.g. +${Math.max(1, Math.round(least / MIB))}M or +10G.`,
     );
   }
   return target;
@@ -181,6 +195,55 @@ export function osLabel(os: OsInfo | null): string {
   return os.distro && os.distro !== 'unknown' ? `${os.type} (${os.distro})` : os.type;
 }
 
+export type EndKind = 'ext' | 'xfs' | 'ntfs' | 'btrfs' | 'swap' | 'lvm' | 'none' | 'other';
+
+/**
+ * What sits at the end of the disk: the one reading of a layout that both the offline grow
+ * (decideGrow) and the by-hand steps (growInstructions) use, so the reason and the steps name the
+ * same partition and filesystem.
+ */
+export interface EndOfDisk {
+  /** The partition that ends last; on a tie the higher number, i.e. a logical one, not its container. */
+  last: PartitionInfo;
+  /** Its device in the appliance (/dev/sdaN). */
+  device: string;
+  /** msdos: the extended partition holding a logical last partition (5 and up). */
+  extended: PartitionInfo | null;
+  /** The filesystem on it (through LVM: on the LV that grows, when one is known). */
+  fsType: string | null;
+  kind: EndKind;
+  /** LVM: the physical volume is the last partition. */
+  lvm: boolean;
+}
+
+function endKind(fsType: string | null): EndKind {
+  const fs = fsFamily(fsType);
+  if (fs) return fs;
+  if (!fsType) return 'none';
+  if (fsType === 'btrfs' || fsType === 'swap') return fsType;
+  return 'other';
+}
+
+/** The partition at the end of the disk and what it holds; null without partitions. */
+export function endOfDisk(layout: DiskLayout): EndOfDisk | null {
+  const parts = [...layout.partitions].sort((a, b) => a.end - b.end || a.num - b.num);
+  const last = parts[parts.length - 1];
+  if (!last) return null;
+  const device = `${APPLIANCE_DISK}${last.num}`;
+  const extended =
+    layout.partitionTable === 'msdos' && last.num >= 5
+      ? (layout.partitions.find((p) => p.num <= 4 && p.start <= last.start && p.end >= last.end) ?? null)
+      : null;
+  const partFs = layout.filesystems[device] ?? last.fsType;
+  if (layout.pvs.includes(device) || partFs === 'LVM2_member') {
+    const root = layout.os && layout.lvs.includes(layout.os.root) ? layout.os.root : null;
+    const withFs = layout.lvs.filter((lv) => fsFamily(layout.filesystems[lv]));
+    const lv = root ?? (withFs.length === 1 ? withFs[0] : null);
+    return { last, device, extended, fsType: lv ? (layout.filesystems[lv] ?? null) : null, kind: 'lvm', lvm: true };
+  }
+  return { last, device, extended, fsType: partFs ?? null, kind: endKind(partFs ?? null), lvm: false };
+}
+
 /**
  * Whether the last partition and its filesystem can be grown offline, and if not why not. A
  * layout counts as simple when the partition at the end of the disk holds ext2/3/4, xfs or ntfs,
@@ -188,11 +251,12 @@ export function osLabel(os: OsInfo | null): string {
  */
 export function decideGrow(layout: DiskLayout): { op: GrowOp; description: string } | { reason: string } {
   if (!layout.partitionTable) return { reason: 'the disk has no partition table libguestfs can read' };
-  const parts = [...layout.partitions].sort((a, b) => a.end - b.end);
-  const last = parts[parts.length - 1];
-  if (!last) return { reason: 'the disk has no partitions' };
+  const end = endOfDisk(layout);
+  if (!end) return { reason: 'the disk has no partitions' };
+  const last = end.last;
   if (layout.partitionTable === 'msdos' && last.num >= 5) {
-    return { reason: `the last partition (${last.num}) is a logical partition inside an extended one` };
+    const container = end.extended ? ` (${end.extended.num})` : '';
+    return { reason: `the last partition (${last.num}) is a logical partition inside an extended one${container}` };
   }
   const partitionDevice = `${APPLIANCE_DISK}${last.num}`;
   const isWindows = layout.os?.type === 'windows';
@@ -217,6 +281,7 @@ export function decideGrow(layout: DiskLayout): { op: GrowOp; description: strin
     fsType = layout.filesystems[lv] ?? null;
   }
   const fs = fsFamily(fsType);
+  if (!fs && fsType === 'swap') return { reason: `the last partition (${last.num}) is swap, so the partition before it cannot grow into the new space until the swap moves` };
   if (!fs) return { reason: `the last partition (${last.num}) holds ${fsType ? fsType : 'no filesystem'}, which virtdeck cannot grow` };
   const op: GrowOp = { partitionTable: layout.partitionTable, partition: last.num, partitionStart: last.start, partitionDevice, fsDevice, fsType: fsType as string, fs, lvm };
   const where = lvm ? `LVM volume ${lvm.lv} on partition ${last.num}` : `partition ${last.num}`;
@@ -627,6 +692,62 @@ export function planExpand(facts: ExpandFacts, req: ExpandRequest): ExpandDecisi
   return a.decision;
 }
 
+// The vmdk route's swap: a shell script so that it is one command in the plan, shown by a dry run
+// and runnable by hand; the swapIn/swapBack actions run exactly these argvs.
+
+/**
+ * Moves the original's files into the keep folder, then the new ones into place. Safe to run
+ * again after an interruption: a file already moved is left where it is.
+ */
+export const SWAP_IN = `set -e
+dir=$1; work=$2; orig=$3; n=$4; shift 4
+mkdir -p -- "$orig"
+i=0
+for f in "$@"; do
+  if [ "$i" -lt "$n" ]; then
+    if [ -e "$dir/$f" ] && [ ! -e "$orig/$f" ]; then mv -- "$dir/$f" "$orig/$f"; fi
+  elif [ -e "$work/$f" ]; then
+    mv -- "$work/$f" "$dir/$f"
+  fi
+  i=$((i+1))
+done`;
+
+/**
+ * The reverse, from any point of SWAP_IN: a new file in the folder goes back to the work folder
+ * (only when its name is not an original's, or the original is safely in the keep folder), then
+ * every kept original returns.
+ */
+export const SWAP_BACK = `set -e
+dir=$1; work=$2; orig=$3; n=$4; shift 4
+mkdir -p -- "$work"
+i=0
+for f in "$@"; do
+  if [ "$i" -ge "$n" ] && [ -e "$dir/$f" ]; then
+    isorig=0; j=0
+    for g in "$@"; do if [ "$j" -lt "$n" ] && [ "$g" = "$f" ]; then isorig=1; fi; j=$((j+1)); done
+    if [ "$isorig" = 0 ] || [ -e "$orig/$f" ]; then mv -- "$dir/$f" "$work/$f"; fi
+  fi
+  i=$((i+1))
+done
+i=0
+for f in "$@"; do
+  if [ "$i" -lt "$n" ] && [ -e "$orig/$f" ]; then mv -- "$orig/$f" "$dir/$f"; fi
+  i=$((i+1))
+done
+rmdir -- "$orig" 2>/dev/null || true`;
+
+export interface SwapArgs {
+  dir: string;
+  work: string;
+  orig: string;
+  origFiles: string[];
+  newFiles: string[];
+}
+
+export function swapArgv(script: string, a: SwapArgs): string[] {
+  return ['sh', '-c', script, 'virtdeck-swap', a.dir, a.work, a.orig, String(a.origFiles.length), ...a.origFiles, ...a.newFiles];
+}
+
 function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, targetBytes: number, guestSide: GuestSide): Plan {
   const size = formatBytesLong(targetBytes);
   const base = { kind: 'expand', targets: { guests: facts.guest ? [facts.guest.name] : [], images: [image.path] } };
@@ -656,6 +777,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
         }),
         step('verify', `check the image: ${size}${fmt === 'qcow2' ? ', qemu-img check clean' : ''}`, {
           command: sys(['qemu-img', 'info', '--output=json', '-f', fmt, image.path]),
+          ...(fmt === 'qcow2' ? { alsoRuns: [sys(['qemu-img', 'check', '--output=json', '-f', 'qcow2', image.path])] } : {}),
           action: { name: 'verifyImage', args: { path: image.path, format: fmt, targetBytes } },
         }),
         ...growStep(facts, image.path, fmt, guestSide, targetBytes),
@@ -693,10 +815,12 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
       }),
       step('compare', 'compare the new vmdk with the raw copy, check its size and descriptor', {
         command: sys(['qemu-img', 'compare', '-f', 'raw', '-F', 'vmdk', n.tempRaw, n.newVmdk]),
+        alsoRuns: [sys(['qemu-img', 'info', '--output=json', '-f', 'vmdk', n.newVmdk]), sys(['head', '-c', '1024', n.newVmdk])],
         action: { name: 'verifyVmdk', args: { raw: n.tempRaw, vmdk: n.newVmdk, targetBytes, options: vmdk.options } },
         long: true,
       }),
       step('swap', `keep ${n.name} in ${posix.basename(n.orig)}/, put the new one in its place`, {
+        command: sys(swapArgv(SWAP_IN, { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles })),
         action: { name: 'swapIn', args: { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles } },
         undo: { title: `put the original ${n.name} back`, action: { name: 'swapBack', args: { dir: n.dir, work: n.work, orig: n.orig, origFiles: vmdk.files, newFiles } }, partial: true },
       }),
@@ -708,7 +832,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
 /** The review screen's lines: commands as typed, guestfish and virtdeck's own steps by their title. */
 export function reviewLines(plan: Plan): string[] {
   return plan.steps.map((s, i) => {
-    if (!s.command || s.command.argv.includes('guestfish')) return `${i + 1} ${s.title}`;
+    if (!s.command || s.command.argv.includes('guestfish') || s.command.argv[0] === 'sh') return `${i + 1} ${s.title}`;
     return `${i + 1} ${s.command.argv.map(shellQuote).join(' ')}`;
   });
 }

@@ -2,7 +2,7 @@
  * What to do inside the guest after its disk grew, when virtdeck cannot grow the partition
  * offline (the guest runs, or the layout is not simple): per-OS steps, shown and saved as text.
  */
-import type { DiskLayout, OsInfo } from './expandPlan.js';
+import { type DiskLayout, endOfDisk, type OsInfo } from './expandPlan.js';
 import { formatBytesLong } from './units.js';
 
 export interface InstructionsInput {
@@ -29,7 +29,7 @@ export function osFamily(os: OsInfo | null, hint: string | null): OsFamily {
 }
 
 function lastPartition(layout: DiskLayout | null) {
-  return layout ? [...layout.partitions].sort((a, b) => b.end - a.end)[0] ?? null : null;
+  return layout ? (endOfDisk(layout)?.last ?? null) : null;
 }
 
 function windowsSteps(input: InstructionsInput): string[] {
@@ -57,32 +57,60 @@ function windowsSteps(input: InstructionsInput): string[] {
 
 function linuxSteps(input: InstructionsInput): string[] {
   const dev = `/dev/${input.target ?? 'vda'}`;
-  const last = lastPartition(input.layout);
-  const n = last?.num ?? 1;
-  const part = /\d$/.test(dev) ? `${dev}p${n}` : `${dev}${n}`;
-  const fsType = last ? (input.layout?.filesystems[`/dev/sda${n}`] ?? last.fsType) : null;
-  const lvm = fsType === 'LVM2_member' || (input.layout?.pvs.includes(`/dev/sda${n}`) ?? false);
-  const lines = [
-    `Linux (as root; the disk is ${dev} here, check with lsblk, partition ${n} is the last one):`,
-    '  # growpart comes with cloud-guest-utils (Debian/Ubuntu) or cloud-utils-growpart (RHEL)',
-    `  growpart ${dev} ${n}`,
-  ];
-  if (lvm) {
-    lines.push(`  pvresize ${part}`, '  lvextend -r -l +100%FREE /dev/VG/LV      # the LV to grow, e.g. /dev/debian-vg/root (see lvs)');
-  } else if (fsType === 'xfs') {
-    lines.push('  xfs_growfs /                              # the mount point of the filesystem');
-  } else if (fsType && /^ext/.test(fsType)) {
-    lines.push(`  resize2fs ${part}`);
-  } else {
-    lines.push(`  resize2fs ${part}                         # ext2/3/4`, '  xfs_growfs /MOUNTPOINT                    # xfs', `  # LVM: pvresize ${part}; lvextend -r -l +100%FREE /dev/VG/LV`);
+  const partOf = (n: number | string) => (/\d$/.test(dev) ? `${dev}p${n}` : `${dev}${n}`);
+  const rescan = ['', `If the kernel does not see the new size yet: echo 1 > /sys/block/${input.target ?? 'vda'}/device/rescan (or reboot).`];
+  const end = input.layout ? endOfDisk(input.layout) : null;
+  if (!end) {
+    // Nothing was read from the disk: the usual layout, said as a guess, with N to fill in.
+    return [
+      `Linux (as root; the disk is ${dev} here). virtdeck did not look inside this disk, so these are the usual`,
+      'steps, not a reading of it: find the last partition (N) and what it holds with lsblk -f first.',
+      '  # growpart comes with cloud-guest-utils (Debian/Ubuntu) or cloud-utils-growpart (RHEL)',
+      `  growpart ${dev} N`,
+      `  resize2fs ${partOf('N')}                        # ext2/3/4`,
+      '  xfs_growfs /MOUNTPOINT                    # xfs',
+      '  btrfs filesystem resize max /MOUNTPOINT   # btrfs',
+      `  # LVM: pvresize ${partOf('N')}; lvextend -r -l +100%FREE /dev/VG/LV`,
+      '  # swap as the last partition: it has to move to the end before the one in front of it can grow',
+      ...rescan,
+    ];
   }
-  lines.push('', `If the kernel does not see the new size yet: echo 1 > /sys/block/${input.target ?? 'vda'}/device/rescan (or reboot).`);
-  return lines;
+  const n = end.last.num;
+  const part = partOf(n);
+  const lines = [`Linux (as root; the disk is ${dev} here, check with lsblk; partition ${n} is the last one${end.extended ? `, a logical partition inside extended partition ${end.extended.num}` : ''}):`];
+  if (end.kind === 'swap') {
+    return [
+      ...lines,
+      `Partition ${n} is swap: growing it gains nothing, and it sits between the partition in front of it and`,
+      'the new space. Either leave the new space unused, or move the swap to the end:',
+      `  swapoff ${part}`,
+      `  # delete partition ${n} (fdisk ${dev}), grow the partition before it and its filesystem,`,
+      '  # then create a swap partition in the last part of the disk, mkswap it, and put its new',
+      '  # UUID into /etc/fstab (and /etc/initramfs-tools/conf.d/resume if it is the resume device).',
+      ...rescan,
+    ];
+  }
+  if (end.extended) {
+    // growpart does not grow an extended partition; parted grows the container, then the logical one.
+    lines.push(`  parted ${dev} resizepart ${end.extended.num} 100%`, `  parted ${dev} resizepart ${n} 100%`);
+  } else {
+    lines.push('  # growpart comes with cloud-guest-utils (Debian/Ubuntu) or cloud-utils-growpart (RHEL)', `  growpart ${dev} ${n}`);
+  }
+  if (end.kind === 'lvm') lines.push(`  pvresize ${part}`, '  lvextend -r -l +100%FREE /dev/VG/LV      # the LV to grow, e.g. /dev/debian-vg/root (see lvs)');
+  else if (end.kind === 'xfs') lines.push('  xfs_growfs /                              # the mount point of the filesystem');
+  else if (end.kind === 'ext') lines.push(`  resize2fs ${part}`);
+  else if (end.kind === 'btrfs') lines.push('  btrfs filesystem resize max /             # the mount point of the filesystem');
+  else if (end.kind === 'none') lines.push(`  # partition ${n} holds no filesystem: it is larger now; create one (mkfs) or use it as it is meant to be`);
+  else lines.push(`  # partition ${n} holds ${end.fsType}: grow it with that filesystem's own tool`);
+  return [...lines, ...rescan];
 }
 
 /** The full text: what happened, why by hand, then the steps for the guest's OS (all of them when unknown). */
 export function growInstructions(input: InstructionsInput): string {
-  const family = osFamily(input.layout?.os ?? null, input.osHint);
+  const inspected = osFamily(input.layout?.os ?? null, input.osHint);
+  // A disk that was read and has no OS gets the steps for what is on it, not both sets.
+  const endFs = input.layout ? endOfDisk(input.layout)?.fsType : undefined;
+  const family = inspected !== 'unknown' || !input.layout ? inspected : endFs === 'ntfs' ? 'windows' : 'linux';
   const who = input.guest ? `${input.guest}'s disk ${input.target ?? ''}`.trim() : input.image;
   const head = [
     `The disk ${who} is now ${formatBytesLong(input.newSizeBytes)}.`,

@@ -73,9 +73,10 @@ function on<T>(field: EditField, f: () => T): T {
 
 export function parseMemory(text: string): Edit {
   const t = text.trim();
+  // Before parseSize, so the sentence names memory, not sizes in general.
+  if (/^\d+(\.\d+)?$/.test(t)) refuse('memory', `Memory "${t}" has no unit.`, 'Add one: 512M or 2G (powers of 1024).');
   const { bytes, relative } = on('memory', () => parseSize(t));
   if (relative) refuse('memory', `Memory "${t}" is relative; give the new total.`, 'Write the whole amount, for example 1G.');
-  if (/^\d+(\.\d+)?$/.test(t)) refuse('memory', `Memory "${t}" has no unit.`, 'Add one: 512M or 2G (powers of 1024).');
   return { kind: 'memory', kib: Math.round(bytes / 1024) };
 }
 

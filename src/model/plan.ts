@@ -46,6 +46,11 @@ export interface PlanStep {
      */
     partial?: boolean;
   };
+  /**
+   * Commands the step's action runs besides `command` (a `qemu-img check` after the `qemu-img info`),
+   * so that a dry run shows everything that runs. Shown only; the action runs them.
+   */
+  alsoRuns?: CommandSpec[];
   /** qemu-img -p output of this command is parsed into progress against this many bytes. */
   progress?: { kind: 'qemu-img'; totalBytes: number };
   /** Long commands get no default timeout. */
@@ -66,11 +71,22 @@ export function commandLine(c: CommandSpec): string {
   return c.input !== undefined ? `${line} <<< (${c.input.length} bytes)` : line;
 }
 
-/** The review screen's and `--dry-run`'s lines: one per step, numbered. */
+/** A script fed on stdin is shown whole up to this many lines; longer input (a .reg file) is named by its step. */
+const SHOWN_INPUT_LINES = 30;
+
+/**
+ * The review screen's and `--dry-run`'s lines: one per step, numbered, and under it what else runs:
+ * a short script fed on stdin (a guestfish script) line by line, and the commands of `alsoRuns`.
+ */
 export function describePlan(plan: Plan): string[] {
-  return plan.steps.map((s, i) => {
-    const shown = s.command ? commandLine(s.command) : s.title;
-    return `${i + 1} ${shown}`;
+  return plan.steps.flatMap((s, i) => {
+    if (!s.command) return [`${i + 1} ${s.title}`, ...(s.alsoRuns ?? []).map((c) => `  + ${commandLine(c)}`)];
+    const lines = [`${i + 1} ${commandLine(s.command)}`];
+    const input = s.command.input?.replace(/\n$/, '').split('\n');
+    // Two steps that differ only in their input (one merge per control set) still read apart.
+    if (input && input.length <= SHOWN_INPUT_LINES) lines.push(...input.map((l) => `    | ${l}`));
+    else if (input) lines[0] += `  # ${s.title}`;
+    return [...lines, ...(s.alsoRuns ?? []).map((c) => `  + ${commandLine(c)}`)];
   });
 }
 
@@ -81,7 +97,8 @@ export function planScript(plan: Plan): string {
     lines.push('', `# ${s.title}`);
     if (s.writesFile) lines.push(`cat > ${shellQuote(s.writesFile.path)} <<'VIRTDECK_EOF'`, s.writesFile.content.trimEnd(), 'VIRTDECK_EOF');
     if (s.command) lines.push(s.command.argv.map(shellQuote).join(' '));
-    else lines.push('# (virtdeck performs this step itself; no single command)');
+    else if (!s.alsoRuns) lines.push('# (virtdeck performs this step itself; no single command)');
+    for (const c of s.alsoRuns ?? []) lines.push(c.argv.map(shellQuote).join(' '));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@
  * set whichever form the host uses. Also when it next runs, computed from the schedule itself in
  * host local time. Pure.
  */
+import { createHash } from 'node:crypto';
 import { shellQuote } from './shellQuote.js';
 import { hasControlCharacters, shown } from './shown.js';
 import { UserError } from './userError.js';
@@ -25,6 +26,34 @@ export type SchedulerKind = 'cron' | 'systemd';
 export const CRON_FILE = 'etc/cron.d/virtdeck';
 export const SYSTEMD_SERVICE = 'etc/systemd/system/virtdeck-backup.service';
 export const SYSTEMD_TIMER = 'etc/systemd/system/virtdeck-backup.timer';
+
+/** The schedule's files (relative to the root) and the timer unit systemctl is told about. */
+export interface ScheduleFiles {
+  cron: string;
+  service: string;
+  timer: string;
+  timerUnit: string;
+  /** Set for a VIRTDECK_HOME configuration: the scheduled run must see the same one. */
+  home: string | null;
+}
+
+/**
+ * The schedule's file names for a configuration. The system one (no VIRTDECK_HOME) keeps the
+ * plain names; a VIRTDECK_HOME configuration gets names tagged with a hash of its directory, so
+ * two configurations on one host never overwrite each other's schedule, and its runs are started
+ * with that VIRTDECK_HOME. cron.d names allow only [A-Za-z0-9_-], hence a hex tag, not the path.
+ */
+export function scheduleFiles(home: string | null | undefined): ScheduleFiles {
+  if (!home) return { cron: CRON_FILE, service: SYSTEMD_SERVICE, timer: SYSTEMD_TIMER, timerUnit: 'virtdeck-backup.timer', home: null };
+  const tag = createHash('sha256').update(home).digest('hex').slice(0, 8);
+  return {
+    cron: `${CRON_FILE}-${tag}`,
+    service: `etc/systemd/system/virtdeck-backup-${tag}.service`,
+    timer: `etc/systemd/system/virtdeck-backup-${tag}.timer`,
+    timerUnit: `virtdeck-backup-${tag}.timer`,
+    home,
+  };
+}
 const MARK = '# virtdeck-schedule: ';
 
 export function parseAt(text: string): { hour: number; minute: number } {

@@ -3,6 +3,9 @@ import { UserError } from './userError.js';
 /**
  * Sizes as admins type them and as tables show them. Every suffix means a power of 1024
  * (G = GiB), the way qemu-img and virsh read them, so "20G" here is the same disk there.
+ * A number needs its unit: qemu-img reads a bare 100 as bytes, an admin usually means MiB or GiB,
+ * and either guess silently does the wrong thing, so a bare number other than 0 is refused (bytes
+ * are written 100B). Memory fields that say "MiB" in their label parse the bare number themselves.
  */
 
 const IEC_EXPONENT: Record<string, number> = { '': 0, B: 0, K: 1, M: 2, G: 3, T: 4, P: 5, E: 6 };
@@ -15,7 +18,7 @@ export interface ParsedSize {
 
 const SIZE_RE = /^(\+)?(\d+(?:\.\d+)?|\.\d+)\s*([KMGTPE](?:i?B)?|B)?$/i;
 
-/** Parses "20G", "+15G", "512M", "1.5T", "1048576" (bytes) into bytes. */
+/** Parses "20G", "+15G", "512M", "1.5T", "1048576B" into bytes. */
 export function parseSize(text: string): ParsedSize {
   const trimmed = text.trim();
   if (trimmed.startsWith('-')) {
@@ -26,6 +29,12 @@ export function parseSize(text: string): ParsedSize {
     throw new UserError(
       `"${text}" is not a size.`,
       'Write a number with an optional unit K, M, G or T (powers of 1024), for example 20G, 512M, 1.5T or +10G.',
+    );
+  }
+  if (m[3] === undefined && Number(m[2]) !== 0) {
+    throw new UserError(
+      `The size "${trimmed}" has no unit.`,
+      `Add one: ${m[1] ?? ''}${m[2]}M (MiB), ${m[1] ?? ''}${m[2]}G (GiB), or ${m[1] ?? ''}${m[2]}B for bytes; K, M, G, T are powers of 1024.`,
     );
   }
   const exponent = IEC_EXPONENT[(m[3] ?? '').charAt(0).toUpperCase()] ?? 0;

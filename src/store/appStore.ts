@@ -10,9 +10,11 @@ import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
+import { defineEdited } from '../jobs/defineEdited.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
+import { isActive } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
@@ -383,7 +385,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           }
           case 'mergeIde':
             return withGuest((name) => {
-              const running = row(name)?.state !== 'shut off';
+              const running = isActive(row(name)?.state ?? 'shut off');
               const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) });
               s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
             });
@@ -438,7 +440,8 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
                 `Applying the settings of ${name}…`,
                 async () => {
                   for (const e of edit.edits) if (e.kind === 'attachIso') await checkIsoOnHost(host, e.path);
-                  if (xmlChanged) await virsh.defineXml(host, after, { validate: true });
+                  // Read back after define: an edit libvirt silently drops (NUMA memory…) is an error, not "Saved".
+                  if (xmlChanged) await defineEdited(host, before, after);
                   if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
                 },
                 running && xmlChanged ? `Saved; ${name} uses the new settings from its next start.` : `Saved the settings of ${name}.`,

@@ -22,6 +22,7 @@ import {
 } from '../jobs/diskActions.js';
 import { DiskInventory, defaultCacheFile } from '../jobs/diskInventory.js';
 import { basename, type DiskRow, detailLines, dirname, filterRows } from '../model/diskInventory.js';
+import { isActive } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
 import type { AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
@@ -222,7 +223,7 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
         if (!row.format || row.facts?.error) throw new UserError(`qemu-img cannot read ${basename(row.path)}, so its format is unknown.`, 'Look at the details (Enter); only attach images qemu-img can open.');
         const guest = v.guest ?? '';
         const facts = await guestFacts(host, guest);
-        const plan = planAttach(host, { guest, path: row.path, format: row.format, bus: v.bus ?? 'virtio' }, { inactiveXml: facts.inactiveXml, running: facts.row.state !== 'shut off' });
+        const plan = planAttach(host, { guest, path: row.path, format: row.format, bus: v.bus ?? 'virtio' }, { inactiveXml: facts.inactiveXml, running: isActive(facts.row.state) });
         await act(`Could not attach ${basename(row.path)} to ${guest}`, `${plan.title}…`, () => runDiskPlan(host, plan), `${plan.title}: done.`);
       },
     });

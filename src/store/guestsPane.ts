@@ -7,8 +7,10 @@
  */
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
+import { defineEdited } from '../jobs/defineEdited.js';
 import { parseDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
+import { isActive } from '../model/guest.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import type { AppStore } from './appState.js';
@@ -186,7 +188,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     askShutdown(name) {
-      if (row(name)?.state === 'shut off') return get().setMessage(`${name} is already shut off.`);
+      if (!isActive(row(name)?.state ?? 'shut off')) return get().setMessage(`${name} is already shut off.`);
       get().pushDialog({
         kind: 'confirm',
         title: `Shut down ${name}?`,
@@ -211,7 +213,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     askForceOff(name) {
-      if (row(name)?.state === 'shut off') return get().setMessage(`${name} is already shut off.`);
+      if (!isActive(row(name)?.state ?? 'shut off')) return get().setMessage(`${name} is already shut off.`);
       get().pushDialog({
         kind: 'confirm',
         title: `Force ${name} off?`,
@@ -254,7 +256,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     askUndefine(name) {
-      const running = row(name)?.state !== 'shut off';
+      const running = isActive(row(name)?.state ?? 'shut off');
       get().pushDialog({
         kind: 'typeName',
         title: `Delete ${name}?`,
@@ -267,7 +269,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
         deleteDisks: false,
         focus: 'name',
         onConfirm: async (deleteDisks) => {
-          if (deleteDisks && row(name)?.state !== 'shut off') {
+          if (deleteDisks && isActive(row(name)?.state ?? 'shut off')) {
             showError(`Could not delete ${name}`, new UserError(`${name} is still running, so its disks are in use.`, `Shut ${name} down first (S), then delete it with its disks.`));
             return;
           }
@@ -325,7 +327,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
           get().popDialog();
           get().setMessage(`Defining ${name}…`, 'busy');
           try {
-            await virsh.defineXml(host, edited.text, { validate: true });
+            await defineEdited(host, current, edited.text);
             get().setMessage(`Defined ${name} from your XML.`);
           } catch (e) {
             showError(`Could not define ${name}`, e, reopen);

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { exportKey } from '../../src/host/hive.js';
-import { prepareMergeIde, runMergeIde } from '../../src/jobs/mergeide.js';
+import { prepareMergeIde, runMergeIde, summaryLines } from '../../src/jobs/mergeide.js';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { controlSetReg, MERGEIDE_KEYS, missingAfterMerge, parseReg, renderReg } from '../../src/model/mergeide.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
@@ -48,7 +49,20 @@ afterAll(async () => {
   scratch.remove();
 });
 
+const scratchTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith('virtdeck-mergeide-'));
+
 describe('MergeIDE offline', () => {
+  it('a dry run reads the hive in a temporary folder and writes nothing anywhere (issue 12 item 27)', async () => {
+    const temps = scratchTemps();
+    const prepared = await prepareMergeIde(host, { guest: OFFLINE, mode: 'offline', stateDir: state, dryRun: true });
+    if (prepared.mode !== 'offline') throw new Error('offline expected');
+    expect(prepared.facts.changes.length).toBeGreaterThan(0);
+    expect(prepared.plan.steps.map((s) => s.id)).toContain('upload');
+    expect(prepared.facts.workdir.startsWith(join(state, 'mergeide', `${OFFLINE}-`))).toBe(true);
+    expect(existsSync(state)).toBe(false);
+    expect(scratchTemps()).toEqual(temps);
+  }, 300_000);
+
   it('merges the keys into both control sets, verifies, keeps backups, and reports the changes', async () => {
     const prepared = await prepareMergeIde(host, { guest: OFFLINE, mode: 'offline', stateDir: state });
     if (prepared.mode !== 'offline') throw new Error('offline expected');
@@ -80,6 +94,27 @@ describe('MergeIDE offline', () => {
     const before = await exportKey(exec, f.original, 'ControlSet002\\Services\\atapi');
     expect(before[0]?.values).toEqual([{ name: 'Start', type: 'dword', data: 3 }]);
     expect(existsSync(f.original)).toBe(true);
+  }, 300_000);
+
+  it('a second run is a true no-op: zero changes, zero steps, no new folder (issue 12 item 26)', async () => {
+    const folders = readdirSync(join(state, 'mergeide'));
+    const again = await prepareMergeIde(host, { guest: OFFLINE, mode: 'offline', stateDir: state });
+    if (again.mode !== 'offline') throw new Error('offline expected');
+    expect(again.facts.changes).toEqual([]);
+    expect(again.plan.steps).toEqual([]);
+    expect(summaryLines(again).join('\n')).toMatch(/already has every key and value[\s\S]*no backup is made/);
+    expect(readdirSync(join(state, 'mergeide'))).toEqual(folders);
+  }, 300_000);
+
+  it('a look that fails leaves no folder behind, dry run or not (issue 12 item 27)', async () => {
+    const folders = readdirSync(join(state, 'mergeide'));
+    const temps = scratchTemps();
+    for (const dryRun of [false, true]) {
+      // ISO_GUEST's disk does not exist, so guestfish fails after the folder was made.
+      await expect(prepareMergeIde(host, { guest: ISO_GUEST, mode: 'offline', stateDir: state, dryRun })).rejects.toThrow();
+    }
+    expect(readdirSync(join(state, 'mergeide'))).toEqual(folders);
+    expect(scratchTemps()).toEqual(temps);
   }, 300_000);
 });
 

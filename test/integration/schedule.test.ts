@@ -42,6 +42,24 @@ describe('backup schedule on a temp root', () => {
     expect(await readInstalledSchedule(host, { root })).toBeNull();
   });
 
+  it('two VIRTDECK_HOME configurations keep a schedule each, and each run names its home (issue 12 item 5)', async () => {
+    const two = join(scratch.dir, 'root2');
+    mkdirSync(join(two, 'usr/sbin'), { recursive: true });
+    writeFileSync(join(two, 'usr/sbin/cron'), '');
+    const a = await installSchedule(host, { at: '02:30', days: [], dest: '/mnt/a' }, { root: two, virtdeck: V, home: '/srv/vd-a' });
+    const b = await installSchedule(host, { at: '03:30', days: [], dest: '/mnt/b' }, { root: two, virtdeck: V, home: '/srv/vd-b' });
+    expect(a.files[0]?.path).toMatch(/\/etc\/cron\.d\/virtdeck-[0-9a-f]{8}$/);
+    expect(b.files[0]?.path).not.toBe(a.files[0]?.path);
+    expect(readFileSync(a.files[0]?.path as string, 'utf8')).toContain('root /usr/bin/env VIRTDECK_HOME=/srv/vd-a /usr/bin/node /opt/virtdeck/virtdeck.js backup run --all --dest /mnt/a');
+    expect((await readInstalledSchedule(host, { root: two, home: '/srv/vd-a' }))?.schedule?.dest).toBe('/mnt/a');
+    expect((await readInstalledSchedule(host, { root: two, home: '/srv/vd-b' }))?.schedule?.dest).toBe('/mnt/b');
+    expect(await readInstalledSchedule(host, { root: two, home: null })).toBeNull();
+    await removeSchedule(host, { root: two, home: '/srv/vd-a' });
+    expect((await readInstalledSchedule(host, { root: two, home: '/srv/vd-b' }))?.schedule?.dest).toBe('/mnt/b');
+    const units = await installSchedule(host, { at: '01:00', days: [], dest: '/mnt/a' }, { root: two, virtdeck: V, home: '/srv/vd-a', kind: 'systemd', dryRun: true, activate: true });
+    expect(units.commands.at(-1)).toEqual(['systemctl', 'enable', '--now', expect.stringMatching(/^virtdeck-backup-[0-9a-f]{8}\.timer$/)]);
+  });
+
   it('last run per guest: newest run from the catalog, last result from the engine log', async () => {
     const dest = join(scratch.dir, 'dest');
     const disk = { target: 'vda', sourcePath: '/x.qcow2', virtualSize: 1 };

@@ -99,6 +99,7 @@ describe('virtdeck argv', () => {
     [['guest', 'autostart', 'web', 'maybe'], /"maybe" is neither on nor off/],
     [['guest', 'shutdown', 'web', '--timeout', 'soon'], /--timeout soon is not a whole number/],
     [['guest', 'edit', 'web', '--mac', '52:54:00:zz:00:01'], /"52:54:00:zz:00:01" is not a MAC address\.\n {2}fix: /],
+    [['disk', 'expand', '/var/lib/libvirt/images/web.qcow2', '--size', '+100'], /The size "\+100" has no unit\.\n {2}fix: Add one: \+100M \(MiB\)/],
   ])('%j is bad usage: exit 2, one sentence and a fix, no stack', async (argv, message) => {
     const r = await cli(argv);
     expect(r.code).toBe(2);

@@ -260,8 +260,18 @@ describe('demo name prefix', () => {
       ['vdtest-unit-files', 'vdtest-unit-files.raw'],
       ['vdtest-unit-legacy', 'vdtest-unit-legacy.vmdk'],
     ]);
-    // Everything but the names is the same demo.
-    expect(demoGuests(PREFIX).map(({ name, file, ...rest }) => rest)).toEqual(DEMO_GUESTS.map(({ name, file, ...rest }) => rest));
+    // Everything but the names and MACs is the same demo.
+    expect(demoGuests(PREFIX).map(({ name, file, mac, ...rest }) => rest)).toEqual(DEMO_GUESTS.map(({ name, file, mac, ...rest }) => rest));
+  });
+
+  it('derives the MACs from the prefix: two demos on one network share none, vendor parts kept (issue 12 item 6)', () => {
+    expect(DEMO_GUESTS.map((g) => g.mac)).toEqual(['52:54:00:de:00:01', '00:50:56:de:00:02', '00:0c:29:de:00:03']);
+    const other = demoGuests(PREFIX).map((g) => g.mac);
+    const third = demoGuests('lab2-').map((g) => g.mac);
+    expect(new Set([...DEMO_GUESTS.map((g) => g.mac), ...other, ...third]).size).toBe(9);
+    expect(other.map((m) => m.slice(0, 8))).toEqual(['52:54:00', '00:50:56', '00:0c:29']);
+    for (const m of other) expect(m).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(demoGuests(PREFIX).map((g) => g.mac)).toEqual(other);
   });
 
   it('accepts letters, digits and -_. up to 32 characters', () => {
@@ -426,6 +436,16 @@ describe('planDemoReset', () => {
     expect(planDemoReset(complete({ manifest: null }), DIR).plan.steps.some((s) => argv(s)[0] === 'rm')).toBe(false);
     const notOurs = planDemoReset(complete({ manifest: { ...MANIFEST, createdDir: false } }), DIR);
     expect(notOurs.plan.steps.some((s) => argv(s)[0] === 'rmdir')).toBe(false);
+  });
+
+  it("removes what its guests' jobs left in the sandbox and lists anything else it leaves (issue 12 item 10)", () => {
+    const made = ['demo-web.vmdk', 'demo-files.raw.virtdeck-moved-20261207T010000Z', 'demo-legacy.virtdeck-orig', '.demo-legacy.virtdeck-expand', 'demo-legacy-mergeide.iso'];
+    const { plan, kept } = planDemoReset(complete({ files: [...FILES, 'virtdeck-demo.json', ...made, 'notes.txt'] }), DIR);
+    const removed = plan.steps.filter((s) => argv(s)[0] === 'rm').map((s) => argv(s).at(-1));
+    for (const f of made) expect(removed).toContain(`${DIR}/${f}`);
+    expect(removed).not.toContain(`${DIR}/notes.txt`);
+    expect(kept).toEqual([`${DIR}/notes.txt (not made by the demo or its guests' jobs; remove it by hand if it is not needed)`]);
+    expect(plan.steps.at(-1)?.command?.argv[0]).toBe('rmdir');
   });
 
   it('has nothing to do on a clean host', () => {

@@ -332,7 +332,7 @@ describe('attachIso / ejectCdrom', () => {
     expect(getSettings(doc).disks.at(-1)).toMatchObject({ target: 'sda', bus: 'sata' });
     const full = attachIso(attachIso(load('21-win2003-from-vmware.xml'), '/a.iso'), '/b.iso');
     expect(getSettings(full).disks.map((d) => d.target)).toEqual(['hda', 'hdb', 'hdc', 'hdd']);
-    expect(userError(() => attachIso(full, '/c.iso')).sentence).toMatch(/IDE/);
+    expect(userError(() => attachIso(full, '/c.iso', { bus: 'ide' })).sentence).toMatch(/IDE/);
   });
   it('rejects a relative path, an unknown bus and IDE on q35', () => {
     userError(() => attachIso(load('01-minimal-virtio.xml'), 'win.iso'));
@@ -444,5 +444,81 @@ describe('what the fuzz tests found (test/security/fuzzDomainXml.test.ts)', () =
       expect(e.sentence).toContain(ref);
     }
     expect(getSettings(parseDomainXml("<domain><name>&#x41;&#66;&#x1F600;</name></domain>")).name).toBe('AB\u{1F600}');
+  });
+});
+
+describe('edits libvirt would reject or silently undo (issue 12, items 17–21)', () => {
+  const numaXml = (extra = '', cells = "<cell id='0' cpus='0-1' memory='524288' unit='KiB'/><cell id='1' cpus='2-3' memory='512' unit='MiB'/>") =>
+    parseDomainXml(
+      `<domain type='qemu'><name>n</name><memory unit='KiB'>1048576</memory><vcpu placement='static'>4</vcpu>${extra}<os><type arch='x86_64' machine='pc'>hvm</type></os><cpu><numa>${cells}</numa></cpu><devices/></domain>`,
+    );
+  const cellKiB = (doc: DomainDoc) =>
+    childElements(firstChild(firstChild(domainRoot(doc), 'cpu') as XmlElement, 'numa') as XmlElement, 'cell').map((c) => `${c.attrs.memory} ${c.attrs.unit}`);
+
+  it('setMemory scales the NUMA cells so libvirt keeps the new size', () => {
+    const doc = setMemory(numaXml(), 2097152);
+    expect(cellKiB(doc)).toEqual(['1048576 KiB', '1048576 KiB']);
+    expect(getSettings(doc).memoryKiB).toBe(2097152);
+    const uneven = setMemory(numaXml('', "<cell id='0' cpus='0' memory='256' unit='MiB'/><cell id='1' cpus='1-3' memory='768' unit='MiB'/>"), 1536 * 1024);
+    expect(cellKiB(uneven)).toEqual(['393216 KiB', '1179648 KiB']);
+  });
+  it('setMemory leaves hotplugged memory devices outside the cells, and refuses what cannot be split', () => {
+    const dimm = parseDomainXml(
+      serializeDomainXml(numaXml("<maxMemory slots='4' unit='KiB'>8388608</maxMemory>")).replace(
+        '<devices/>',
+        "<devices><memory model='dimm'><target><size unit='MiB'>512</size><node>0</node></target></memory></devices>",
+      ),
+    );
+    expect(cellKiB(setMemory(dimm, 2097152))).toEqual(['786432 KiB', '786432 KiB']);
+    expect(userError(() => setMemory(dimm, 524288)).sentence).toMatch(/NUMA cells/);
+    expect(userError(() => setMemory(numaXml(), 1048576 + 4)).fix).toMatch(/multiple of 1024 KiB/);
+    const huge = numaXml("<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages></memoryBacking>");
+    expect(userError(() => setMemory(huge, 2.5 * 1024 * 1024)).sentence).toMatch(/1024 MiB huge pages/);
+    expect(cellKiB(setMemory(huge, 4 * 1024 * 1024))).toEqual(['2097152 KiB', '2097152 KiB']);
+  });
+  it('setVcpus refuses fewer vCPUs than the NUMA cells name, before define', () => {
+    expect(userError(() => setVcpus(numaXml(), 2)).sentence).toMatch(/NUMA cells name 4 CPUs/);
+    expect(userError(() => setVcpus(numaXml('', "<cell id='0' cpus='0,6-7,^7' memory='1048576'/>"), 4)).fix).toMatch(/at least 7/);
+    expect(getSettings(setVcpus(numaXml(), 6)).vcpus).toBe(6);
+  });
+  it('setVnc on a socket display drops the socket form for the TCP port', () => {
+    const socket = parseDomainXml(
+      "<domain type='qemu'><name>s</name><devices><graphics type='vnc' socket='/run/x.sock'><listen type='socket' socket='/run/x.sock'/></graphics></devices></domain>",
+    );
+    for (const port of [5977, 'auto'] as const) {
+      const xml = serializeDomainXml(setVnc(socket, { port }));
+      expect(xml).not.toContain('socket');
+      expect(xml).toMatch(/<graphics type='vnc' port='(5977|-1)' autoport='(no|yes)'\/>/);
+    }
+  });
+  it('setDiskBus drops what only the old bus has (virtio driver options, model, wwn, vendor)', () => {
+    const doc = parseDomainXml(
+      "<domain type='qemu'><name>b</name><iothreads>1</iothreads><devices><disk type='file' device='disk' model='virtio-non-transitional'><driver name='qemu' type='qcow2' cache='none' iothread='1' queues='2' queue_size='256' ioeventfd='on' event_idx='on' packed='on'/><source file='/x'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
+    );
+    const sata = serializeDomainXml(setDiskBus(doc, 'vda', 'sata'));
+    expect(sata).toContain("<disk type='file' device='disk'>");
+    expect(sata).toContain("<driver name='qemu' type='qcow2' cache='none'/>");
+    const scsi = setDiskBus(
+      parseDomainXml(
+        "<domain type='qemu'><name>b</name><devices><disk type='file' device='disk'><source file='/x'/><target dev='sda' bus='scsi' rotation_rate='1'/><wwn>0x5000c50015ea71ac</wwn><vendor>V</vendor><product>P</product></disk></devices></domain>",
+      ),
+      'sda',
+      'virtio',
+    );
+    expect(serializeDomainXml(scsi)).not.toMatch(/rotation_rate|wwn|vendor|product/);
+  });
+  it('attachIso uses SATA when hda–hdd are taken and no bus was asked for; an explicit ide still refuses', () => {
+    const full = attachIso(attachIso(load('21-win2003-from-vmware.xml'), '/a.iso'), '/b.iso');
+    expect(getSettings(attachIso(full, '/c.iso')).disks.at(-1)).toMatchObject({ target: 'sda', bus: 'sata', device: 'cdrom', source: '/c.iso' });
+    expect(userError(() => attachIso(full, '/c.iso', { bus: 'ide' })).sentence).toMatch(/IDE/);
+  });
+  it('reads CRLF, a BOM, character references and line ends in attributes the way libvirt does', () => {
+    const doc = parseDomainXml(
+      "\uFEFF<domain type='qemu'>\r\n  <name>c</name>\r\n  <description>caf&#233; 1\r\n2&#13;</description>\r\n  <devices><disk type='file' device='disk'><source file='/a\r\nb&#10;c'/><target dev='vda'/></disk></devices>\r\n</domain>\r\n",
+    );
+    const xml = serializeDomainXml(doc);
+    expect(xml.startsWith('<domain')).toBe(true);
+    expect(xml).toContain('<description>café 1\n2\r</description>');
+    expect(getSettings(doc).disks[0]?.source).toBe('/a b\nc');
   });
 });

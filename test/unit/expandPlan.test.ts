@@ -52,7 +52,16 @@ describe('target size', () => {
   it('takes absolute and relative sizes', () => {
     expect(resolveTargetSize('35G', 20 * G)).toBe(35 * G);
     expect(resolveTargetSize('+15G', 20 * G)).toBe(35 * G);
-    expect(resolveTargetSize('+1000', 4 * M)).toBe(4 * M + 1024);
+    expect(resolveTargetSize('+1M', 4 * M)).toBe(5 * M);
+  });
+  it('refuses a number without a unit, and a grow that rounds to no visible change (issue 12 item 24)', () => {
+    expect(() => resolveTargetSize('+100', 256 * M)).toThrow(/"\+100" has no unit/);
+    expect(() => resolveTargetSize('+100B', 256 * M)).toThrow(/too little/);
+    expect(() => resolveTargetSize('268435968B', 256 * M)).toThrow(/too little/);
+    const e = refusal(facts(), '+1M');
+    expect(e.sentence).toMatch(/Growing 20\.0 GiB to 20\.0 GiB adds 1048576 bytes/);
+    expect(e.fix).toMatch(/at least 103\.0 MiB/);
+    expect(resolveTargetSize('+103M', 20 * G)).toBe(20 * G + 103 * M);
   });
   it('refuses a size not above the current one and says shrinking is out of scope', () => {
     expect(() => resolveTargetSize('10G', 20 * G)).toThrow(/shrinking is out of scope/);
@@ -214,5 +223,24 @@ describe('parsing the inspection launch', () => {
     expect(l.os).toEqual({ root: '/dev/vg/root', type: 'linux', distro: 'debian', product: 'Debian GNU/Linux 12 (bookworm)' });
     const r = decideGrow(l);
     expect('op' in r && r.op.lvm).toEqual({ pv: '/dev/sda2', lv: '/dev/vg/root' });
+  });
+});
+
+describe('a dry run shows everything that runs (issue 12 item 28)', () => {
+  it("qcow2: the verify step's qemu-img check is listed under it", () => {
+    const lines = describePlan(planExpand(facts(), { size: '+15G', growFs: false }).plan);
+    expect(lines).toEqual([
+      `1 qemu-img resize -f qcow2 /srv/vm/web.qcow2 ${35 * G}`,
+      '2 qemu-img info --output=json -f qcow2 /srv/vm/web.qcow2',
+      '  + qemu-img check --output=json -f qcow2 /srv/vm/web.qcow2',
+    ]);
+    expect(planScript(planExpand(facts(), { size: '+15G', growFs: false }).plan)).toContain('\nqemu-img check --output=json -f qcow2 /srv/vm/web.qcow2\n');
+  });
+  it("vmdk: the swap step shows its commands, and the compare step what it reads after", () => {
+    const d = planExpand(facts({ image: vmdkImage, requestedPath: vmdkImage.path, layout: null }), { size: '35G', growFs: true });
+    const lines = describePlan(d.plan).join('\n');
+    expect(lines).toMatch(/\n6 sh -c 'set -e\n[\s\S]*mv -- "\$work\/\$f" "\$dir\/\$f"[\s\S]*' virtdeck-swap \/srv\/vm \/srv\/vm\/\.trinity\.virtdeck-expand /);
+    expect(lines).toContain('  + qemu-img info --output=json -f vmdk /srv/vm/.trinity.virtdeck-expand/trinity.vmdk');
+    expect(d.plan.steps[5]?.action?.name).toBe('swapIn');
   });
 });

@@ -16,6 +16,7 @@ import {
   selectCurrent,
   virtioKeys,
 } from '../../src/model/mergeide.js';
+import { describePlan } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
 
 describe('MergeIDE key model', () => {
@@ -134,7 +135,8 @@ describe('MergeIDE key model', () => {
 
 describe('MergeIDE offline job pieces (pure)', async () => {
   const job = await import('../../src/jobs/mergeide.js');
-  const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
+const ATAPI_ADDED = { controlSet: 'ControlSet001', key: 'Services\\atapi', kind: 'key-added' as const };
+const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
 
   it('parses the scan: OS facts, the hive found by glob, unmatched globs ignored', () => {
     const m = '@@virtdeck-mi-0a1b2c3d4e5f@@';
@@ -203,7 +205,7 @@ describe('MergeIDE offline job pieces (pure)', async () => {
     const facts = {
       guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-1', original: '/st/mergeide/w2k3-1/system.original',
       device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: '/WINDOWS/system32/drivers', os: XP64,
-      controlSets: ['ControlSet001', 'ControlSet002', 'ControlSet003'], current: 1, changes: [], drivers: [{ isoPath: '/viostor/2k3/x86/viostor.sys', name: 'viostor.sys' }],
+      controlSets: ['ControlSet001', 'ControlSet002', 'ControlSet003'], current: 1, changes: [ATAPI_ADDED], drivers: [{ isoPath: '/viostor/2k3/x86/viostor.sys', name: 'viostor.sys' }],
       virtioIso: '/iso/virtio.iso', virtioNote: null, stamp: '20250101T000000Z',
     };
     const plan = job.planMergeIdeOffline(facts);
@@ -222,10 +224,43 @@ describe('MergeIDE offline job pieces (pure)', async () => {
     expect(job.gfQuote('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
   });
 
+  it('plans nothing when every key and value is there already (issue 12 item 26)', () => {
+    const facts = {
+      guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-2', original: '/st/mergeide/w2k3-2/system.original',
+      device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: null, os: XP64,
+      controlSets: ['ControlSet001', 'ControlSet002'], current: 1, changes: [], drivers: [], virtioNote: null, stamp: '20250101T000000Z',
+    };
+    expect(job.planMergeIdeOffline(facts).steps).toEqual([]);
+    const lines = job.summaryLines({ mode: 'offline', facts, plan: job.planMergeIdeOffline(facts), warnings: [] });
+    expect(lines).toContain('ControlSet002: already has every key and value; nothing changes');
+    expect(lines.join('\n')).not.toMatch(/Backups:/);
+    expect(job.planMergeIdeOffline({ ...facts, changes: [ATAPI_ADDED] }).steps.length).toBeGreaterThan(0);
+  });
+
   it('plans the ISO: stage, build, check, place without overwrite, attach, clean up', () => {
     const plan = job.planMergeIdeIso({ guest: 'w', iso: '/vm/w-mergeide.iso', oldXml: '<domain/>', newXml: '<domain/>', stamp: 'S' });
     expect(plan.steps.map((s) => s.id)).toEqual(['stage', 'build-iso', 'check-iso', 'place', 'attach', 'cleanup']);
     expect(plan.steps[1]?.command?.argv).toEqual(['xorriso', '-as', 'mkisofs', '-quiet', '-J', '-R', '-V', 'MERGEIDE', '-o', '/vm/w-mergeide.iso.virtdeck-part-S', '/vm/w-mergeide.iso.virtdeck-stage-S']);
     expect(Object.keys(job.isoFiles())).toEqual(['mergeide.reg', 'mergeide.bat', 'README.txt']);
+  });
+});
+
+describe('MergeIDE dry run shows what runs (issue 12 item 28)', async () => {
+  const job = await import('../../src/jobs/mergeide.js');
+  it('each merge step names its control set, and the guestfish upload script is shown line by line', () => {
+    const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' };
+    const ATAPI_ADDED = { controlSet: 'ControlSet001', key: 'Services\\atapi', kind: 'key-added' as const };
+    const facts = {
+      guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/mergeide/w2k3-1', original: '/st/mergeide/w2k3-1/system.original',
+      device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: null, os: XP64,
+      controlSets: ['ControlSet001', 'ControlSet002'], current: 1, changes: [ATAPI_ADDED], drivers: [], virtioNote: null, stamp: 'S',
+    };
+    const lines = describePlan(job.planMergeIdeOffline(facts));
+    const merges = lines.filter((l) => l.includes('hivexregedit --merge'));
+    expect(merges).toHaveLength(2);
+    expect(merges[0]).toMatch(/# merge \d+ keys into ControlSet001/);
+    expect(merges[1]).toMatch(/# merge \d+ keys into ControlSet002/);
+    expect(lines).toContain('    | upload "/st/mergeide/w2k3-1/system.new" "/WINDOWS/system32/config/system"');
+    expect(lines).toContain('    | upload "/st/mergeide/w2k3-1/system.original" "/WINDOWS/system32/config/system.virtdeck-backup-S"');
   });
 });

@@ -13,7 +13,7 @@ describe('parseSize', () => {
     ['+15G', 15 * GiB, true],
     ['512M', 512 * MiB, false],
     ['1.5T', 1.5 * TiB, false],
-    ['1048576', 1048576, false],
+    ['1048576B', 1048576, false],
     ['4k', 4 * KiB, false],
     ['10GiB', 10 * GiB, false],
     ['10GB', 10 * GiB, false],
@@ -25,7 +25,7 @@ describe('parseSize', () => {
     expect(parseSize(text)).toEqual({ bytes, relative });
   });
 
-  it.each(['', 'abc', '20X', '1.2.3G', 'G', '--5G', '20 G B', '-5G', '1e3', '99999999999P'])('rejects %j', (text) => {
+  it.each(['1048576', '+100', '512', '', 'abc', '20X', '1.2.3G', 'G', '--5G', '20 G B', '-5G', '1e3', '99999999999P'])('rejects %j', (text) => {
     expect(() => parseSize(text)).toThrow(UserError);
   });
 

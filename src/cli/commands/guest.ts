@@ -3,6 +3,7 @@ import { HostError } from '../../host/errors.js';
 import type { HostContext } from '../../host/hostContext.js';
 import type { GuestRow, GuestState } from '../../host/virsh.js';
 import * as virsh from '../../host/virsh.js';
+import { defineEdited } from '../../jobs/defineEdited.js';
 import { checkIsoOnHost } from '../../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../../model/domainXml.js';
 import { isActive } from '../../model/guest.js';
@@ -239,7 +240,7 @@ export async function editCommand(ctx: GuestCommandContext, name: string, opts: 
   const diff = xmlDiff(name, original, edited);
   const changes = edits.map(describeEdit);
   const running = isActive(await stateOf(ctx.host, name));
-  if (diff && !opts.dryRun) await virsh.defineXml(ctx.host, edited, { validate: true });
+  if (diff && !opts.dryRun) await defineEdited(ctx.host, before, edited);
   const result = !diff ? 'nothing changed' : opts.dryRun ? 'dry run: nothing defined' : running ? 'defined; applies at the next start' : 'defined';
   if (ctx.output.json) {
     ctx.output.out(JSON.stringify({ ok: true, guests: [{ name, result, changes, diff, dryRun: opts.dryRun }] }, null, 2));

@@ -33,6 +33,7 @@ export async function mergeIdeCommand(ctx: GuestCommandContext, guest: string, f
     isoPath: flags.isoPath ? resolve(flags.isoPath) : undefined,
     virtioIso: flags.virtioIso ? resolve(flags.virtioIso) : undefined,
     stateDir: stateDir(),
+    dryRun: Boolean(flags.dryRun),
   });
   const plan = prepared.plan;
   if (flags.dryRun) {
@@ -41,6 +42,12 @@ export async function mergeIdeCommand(ctx: GuestCommandContext, guest: string, f
     return EXIT.ok;
   }
   for (const w of prepared.warnings) out.err(`warning: ${w}`);
+  if (plan.steps.length === 0) {
+    // Nothing to change is not a job: no journal, no hive rewrite, no backup.
+    if (out.json) out.out(JSON.stringify({ ok: true, guest, mode: prepared.mode, changes: [], steps: [] }, null, 2));
+    else out.out(summaryLines(prepared).join('\n'));
+    return EXIT.ok;
+  }
   const tty = io.tty ?? Boolean(process.stderr.isTTY);
   const write = (t: string) => process.stderr.write(t);
   const r = await headlessJob(async (job) => {

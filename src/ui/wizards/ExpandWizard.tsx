@@ -8,6 +8,7 @@ import Spinner from 'ink-spinner';
 import type { ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { decideGrow, osLabel, reviewLines } from '../../model/expandPlan.js';
+import { isActive } from '../../model/guest.js';
 import { formatBytesLong } from '../../model/units.js';
 import { fieldValue } from '../../store/form.js';
 import { hintLine } from '../../store/keys/router.js';
@@ -130,7 +131,7 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
   if (step === 2) {
     const grow = f.layout ? decideGrow(f.layout) : null;
     const what = grow && 'op' in grow ? grow.description : null;
-    const why = f.guest && f.guest.state !== 'shut off' ? `${f.guest.name} is running` : grow && 'reason' in grow ? grow.reason : (f.layoutError ?? 'the disk was not inspected');
+    const why = f.guest && isActive(f.guest.state) ? `${f.guest.name} is running` : grow && 'reason' in grow ? grow.reason : (f.layoutError ?? 'the disk was not inspected');
     const box = (on: boolean) => (on ? '(*)' : '( )');
     const offline = s.offline && s.canGrowOffline;
     return frame(

@@ -12,6 +12,7 @@ import type { HostContext } from '../../../host/hostContext.js';
 import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../../jobs/expand.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
 import { assessExpand, decideGrow, type ExpandAssessment, type ExpandFacts, type ExpandRoute } from '../../../model/expandPlan.js';
+import { isActive } from '../../../model/guest.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, fieldValue, formKey, makeForm } from '../../form.js';
 import { createJobController } from '../../jobs/jobController.js';
@@ -92,7 +93,7 @@ function leftAfterStop(route: ExpandRoute, rows: readonly RunRow[]): string {
 
 /** What follows from the facts, the size typed and the choice: whether offline growth is possible, and the assessment. */
 function derive(facts: ExpandFacts | null, form: Form, offline: boolean): Pick<ExpandWizardState, 'canGrowOffline' | 'assessment'> {
-  const canGrowOffline = Boolean(facts?.layout && 'op' in decideGrow(facts.layout)) && !(facts?.guest && facts.guest.state !== 'shut off');
+  const canGrowOffline = Boolean(facts?.layout && 'op' in decideGrow(facts.layout)) && !(facts?.guest && isActive(facts.guest.state));
   const size = fieldValue(form, 'size').trim() || '+0';
   const assessment = facts ? assessExpand(facts, { size, growFs: true, instructionsOnly: !(offline && canGrowOffline) }) : null;
   return { canGrowOffline, assessment };
@@ -198,7 +199,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
         (f) => {
           if (controller.signal.aborted) return;
           update({ facts: f, phase: 'form' });
-          const online = f.guest !== null && f.guest.state !== 'shut off';
+          const online = f.guest !== null && isActive(f.guest.state);
           if (!f.image || online || !['raw', 'qcow2', 'vmdk'].includes(f.image.format)) return;
           // One libguestfs launch (~20 s) while the admin types the size.
           set({ inspecting: true });
