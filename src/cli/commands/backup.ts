@@ -17,7 +17,7 @@ import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell, formatError, type Output } from '../output.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 export function backupGroup(program: Command): Command {
   return (

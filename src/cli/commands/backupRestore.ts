@@ -21,7 +21,7 @@ import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 function backupGroup(program: Command): Command {
   return (

@@ -31,7 +31,7 @@ import { UserError } from '../../model/userError.js';
 import { headlessJob, undoneOnSignal } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 export type DiskCommandContext = GuestCommandContext;
 

@@ -17,7 +17,7 @@ import { UserError } from '../../model/userError.js';
 import { headlessJob, undoPrinter } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 export interface ConvertFlags {
   to: string;

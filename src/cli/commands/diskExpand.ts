@@ -12,7 +12,7 @@ import { headlessJob } from '../interrupt.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { diskCommand } from './disk.js';
 import type { GuestCommandContext } from './guest.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 export interface ExpandCliOptions {
   size?: string;

@@ -11,7 +11,7 @@ import { type CheckResult, type CheckStatus, countByStatus, overallStatus } from
 import { explainKnown } from '../../model/knownErrors.js';
 import { UserError } from '../../model/userError.js';
 import { asciiOnly, type ExitCode, type Output } from '../output.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 /** The doctor's contract: 0 every check ok, 1 warnings only, 2 at least one failure. */
 export const DOCTOR_EXIT: Record<CheckStatus, ExitCode> = { ok: 0, warn: 1, fail: 2 };

@@ -11,9 +11,9 @@ import { registerDiskExpandCommands } from './diskExpand.js';
 import { registerDoctorCommands } from './doctor.js';
 import { registerImportCommands } from './import.js';
 import { registerJobCommands } from './job.js';
+import type { CommandKit } from './kit.js';
 import { registerMergeIdeCommands } from './mergeide.js';
 import { registerP2vCommands } from './p2v.js';
-import type { CommandKit } from './program.js';
 import { registerSnapshotCommands } from './snapshot.js';
 
 export type RegisterCommands = (program: Command, kit: CommandKit) => void;

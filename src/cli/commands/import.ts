@@ -14,7 +14,7 @@ import { headlessJob, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 export interface ImportFlags {
   convert?: string;

@@ -15,7 +15,7 @@ import { formatProgressLine } from '../../model/progress.js';
 import { shownText } from '../../model/shown.js';
 import { UserError } from '../../model/userError.js';
 import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 function summaryOf(dir: string, j: Journal): JobSummary {
   return summarizeJob(j.record as JournalRecord, readProgress(dir, j.record.id), processAlive(j.record.pid), hostname());

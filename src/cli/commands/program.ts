@@ -16,15 +16,7 @@ import {
   undefineCommand,
   xmlCommand,
 } from './guest.js';
-
-/** What a command group (disk, backup, snapshot…) gets to register its subcommands. */
-export interface CommandKit {
-  /** Wraps a command body: makes the host and output, maps errors to exit codes. */
-  run: (fn: (ctx: GuestCommandContext) => Promise<ExitCode>) => () => Promise<void>;
-  examples: (lines: string[]) => string;
-  /** commander option collector for repeatable options. */
-  collect: (value: string, previous?: string[]) => string[];
-}
+import type { CommandKit } from './kit.js';
 
 /**
  * argv → the TUI, the demo sandbox, or a headless guest command. Everything with side effects

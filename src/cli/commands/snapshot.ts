@@ -15,7 +15,7 @@ import { abandonedOverlays, formatAge, planRevertSnapshot, revertLoss, snapshotT
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob, undoneOnSignal } from '../interrupt.js';
 import { EXIT, type ExitCode, type Output } from '../output.js';
-import type { CommandKit } from './program.js';
+import type { CommandKit } from './kit.js';
 
 interface Ctx {
   host: HostContext;

@@ -14,7 +14,7 @@ import { Text } from '../components/Text.js';
 import { colorFor } from '../theme.js';
 import { BrowserView, JobView, PaneFormView, ReviewView } from './backups/screens.js';
 import { GuestTable, RunTable } from './backups/tables.js';
-import type { PaneViewProps } from './paneViews.js';
+import type { PaneViewProps } from './paneViewProps.js';
 
 export function BackupsPane({ width, height }: PaneViewProps) {
   const controller = useApp((s) => s.panes.backups) as BackupsController | undefined;

@@ -13,7 +13,7 @@ import { Text } from '../components/Text.js';
 import { pad, visibleWindow } from '../components/table.js';
 import { colorFor } from '../theme.js';
 import { diskCell, diskColumns } from './disks/diskTable.js';
-import type { PaneViewProps } from './paneViews.js';
+import type { PaneViewProps } from './paneViewProps.js';
 
 const DETAIL_HEIGHT = 5;
 

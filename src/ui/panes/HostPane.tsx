@@ -11,7 +11,7 @@ import type { HostPaneController } from '../../store/hostPane.js';
 import { Text } from '../components/Text.js';
 import { ChecksView } from './host/ChecksView.js';
 import { GuestPicker, LogsView, logViewport } from './host/LogsView.js';
-import type { PaneViewProps } from './paneViews.js';
+import type { PaneViewProps } from './paneViewProps.js';
 
 export function HostPane({ width, height }: PaneViewProps) {
   const controller = useApp((s) => s.panes.host) as HostPaneController | undefined;

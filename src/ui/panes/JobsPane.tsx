@@ -15,7 +15,7 @@ import { Text } from '../components/Text.js';
 import { visibleWindow } from '../components/table.js';
 import { colorFor } from '../theme.js';
 import { jobHeader, jobLines, jobStrip } from './jobs/jobLines.js';
-import type { PaneViewProps } from './paneViews.js';
+import type { PaneViewProps } from './paneViewProps.js';
 
 const STRIP_HEIGHT = 3;
 

@@ -8,11 +8,7 @@ import { BackupsPane } from './BackupsPane.js';
 import { DisksPane } from './DisksPane.js';
 import { HostPane } from './HostPane.js';
 import { JobsPane } from './JobsPane.js';
-
-export interface PaneViewProps {
-  width: number;
-  height: number;
-}
+import type { PaneViewProps } from './paneViewProps.js';
 
 export const PANE_VIEWS: Record<Exclude<PaneId, 'guests'>, ComponentType<PaneViewProps>> = {
   disks: DisksPane,
