@@ -26,7 +26,7 @@ import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId } from './paneIds.js';
-import { modeFor, selectedGuest, visibleGuests } from './selectors.js';
+import { guestForAction, modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
 import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
@@ -162,16 +162,10 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
     };
 
     const guestFor = (name: string | null | undefined): string | null => {
-      const chosen = name ?? selectedGuest(get())?.name ?? null;
-      if (!chosen) {
-        get().setMessage('No guest is selected.', 'error');
-        return null;
-      }
-      if (!row(chosen)) {
-        get().setMessage(`There is no guest called "${chosen}".`, 'error');
-        return null;
-      }
-      return chosen;
+      const picked = guestForAction(get(), name);
+      if ('name' in picked) return picked.name;
+      get().setMessage(picked.problem, 'error');
+      return null;
     };
 
     return {

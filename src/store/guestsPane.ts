@@ -18,7 +18,7 @@ import { editText } from './editor.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { moveFor } from './selection.js';
-import { selectedGuest } from './selectors.js';
+import { guestForAction } from './selectors.js';
 import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { HandOff } from './types.js';
@@ -106,16 +106,10 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
   };
 
   const guestFor = (name: string | null | undefined): string | null => {
-    const chosen = name ?? selectedGuest(get())?.name ?? null;
-    if (!chosen) {
-      get().setMessage('No guest is selected.', 'error');
-      return null;
-    }
-    if (!row(chosen)) {
-      get().setMessage(`There is no guest called "${chosen}".`, 'error');
-      return null;
-    }
-    return chosen;
+    const picked = guestForAction(get(), name);
+    if ('name' in picked) return picked.name;
+    get().setMessage(picked.problem, 'error');
+    return null;
   };
 
   /** What an action does to a guest (the selected one, or the one a `:` command names); null for others. */

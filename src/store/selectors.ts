@@ -24,3 +24,11 @@ export function modeFor(dialogs: Dialog[], inputMode: AppData['inputMode']): Mod
   if (top.kind === 'settings' || top.kind === 'wizard') return 'form';
   return 'dialog';
 }
+
+/** The guest a guest action is for: the one named, else the selected one; or why there is none. */
+export function guestForAction(s: Pick<AppData, 'guests' | 'filter' | 'selected'>, name: string | null | undefined): { name: string } | { problem: string } {
+  const chosen = name ?? selectedGuest(s)?.name ?? null;
+  if (!chosen) return { problem: 'No guest is selected.' };
+  if (!s.guests.some((g) => g.name === chosen)) return { problem: `There is no guest called "${chosen}".` };
+  return { name: chosen };
+}

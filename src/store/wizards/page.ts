@@ -4,26 +4,13 @@
  * carry a mark (a warning, a done step) that the view draws with the theme's symbol.
  */
 
+import { wrapLine } from '../../model/textWrap.js';
+
+export { wrapLine };
+
 export interface PageLine {
   text: string;
   mark?: 'warn' | 'ok';
-}
-
-/** Long commands wrap at spaces (continuations indented) so the review shows them whole. */
-export function wrapLine(line: string, width: number): string[] {
-  const out: string[] = [];
-  let rest = line;
-  let indent = '';
-  while (indent.length + rest.length > width) {
-    const room = width - indent.length;
-    let cut = rest.lastIndexOf(' ', room);
-    if (cut <= indent.length) cut = room;
-    out.push(indent + rest.slice(0, cut));
-    rest = rest.slice(cut).replace(/^ /, '');
-    indent = '    ';
-  }
-  out.push(indent + rest);
-  return out;
 }
 
 /** The page at `width` columns (the frame's border and padding taken off by the caller). */

@@ -77,20 +77,3 @@ export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence'
     </Box>
   );
 }
-
-/** Long commands wrap at spaces (continuations indented) so the review shows them whole. */
-export function wrapLine(line: string, width: number): string[] {
-  const out: string[] = [];
-  let rest = line;
-  let indent = '';
-  while (indent.length + rest.length > width) {
-    const room = width - indent.length;
-    let cut = rest.lastIndexOf(' ', room);
-    if (cut <= indent.length) cut = room;
-    out.push(indent + rest.slice(0, cut));
-    rest = rest.slice(cut).replace(/^ /, '');
-    indent = '    ';
-  }
-  out.push(indent + rest);
-  return out;
-}
