@@ -45,3 +45,28 @@ describe('the Guests pane is a pane controller like the others', () => {
     expect(store.getState().dialogs.at(-1)).toMatchObject({ kind: 'text', title: 'db1' });
   });
 });
+
+describe('D: delete a guest with its disks', () => {
+  it('names each file the box deletes, removes them after the undefine and says which', async () => {
+    const disk = '/var/lib/libvirt/images/web1-vda.qcow2';
+    const fake = createFakeHost([{ name: 'web1', state: 'shut off', vcpus: 1, memoryMiB: 256 }], { images: { [disk]: { format: 'qcow2', virtualSize: 1 << 30 } } });
+    const store = createAppStore(fake.host, { live: false, paneFactories: {}, detectAccel: async () => ({ accel: 'tcg', reason: '' }) });
+    await store.getState().refresh();
+    store.getState().pressKey(press('D'));
+    const dialog = store.getState().dialogs.at(-1);
+    expect(dialog).toMatchObject({ kind: 'typeName' });
+    expect(dialog && 'lines' in dialog ? dialog.lines : []).toContain(`The box also deletes ${disk}.`);
+    for (const c of 'web1') store.getState().pressKey(press(c));
+    store.getState().pressKey(press('tab'));
+    store.getState().pressKey({ name: ' ', input: ' ' });
+    store.getState().pressKey(press('enter'));
+    await settle();
+    const undefineAt = fake.calls.findIndex((a) => a.includes('undefine'));
+    const rmAt = fake.calls.findIndex((a) => a[0] === 'rm' && a.includes(disk));
+    expect(fake.calls[undefineAt]?.join(' ')).not.toContain('remove-all-storage');
+    expect(undefineAt).toBeGreaterThanOrEqual(0);
+    expect(rmAt).toBeGreaterThan(undefineAt);
+    expect(store.getState().dialogs.at(-1)).toBeUndefined();
+    expect(store.getState().message?.text).toBe(`web1 and its disks are deleted: ${disk}.`);
+  });
+});
