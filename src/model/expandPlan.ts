@@ -684,6 +684,25 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
   return { checks, refusal: null, decision: { route, targetBytes, currentBytes: image.virtualSize, guestSide, warnings, needBytes, plan } };
 }
 
+/**
+ * What the review promises to keep, by route: only the vmdk route works on a copy. A grow in
+ * place (resize, blockresize, and the partition grow after it) keeps no copy and is not undone,
+ * so it says so and how to keep one first.
+ */
+export function expandKeeps(facts: Pick<ExpandFacts, 'guest'>, decision: Pick<ExpandDecision, 'route' | 'guestSide' | 'plan'>): string {
+  const steps = 'These steps will run in order, each journaled.';
+  if (decision.route === 'vmdk') {
+    return `${steps} The original vmdk is not touched until the new one is verified; it is then kept in a .virtdeck-orig folder beside it.`;
+  }
+  const image = decision.plan.targets.images[0] ?? 'the image';
+  const partition = decision.guestSide.kind === 'offline' ? ', and so are its partition and filesystem' : '';
+  const live = decision.route === 'blockresize' ? ` while ${facts.guest?.name ?? 'its guest'} runs` : '';
+  const how = facts.guest
+    ? `back ${facts.guest.name} up first (b in the Backups pane, or virtdeck backup run ${facts.guest.name})`
+    : `copy it first (cp --sparse=always ${shellQuote(image)} ${shellQuote(`${image}.bak`)})`;
+  return `${steps} The disk is grown in place${live}${partition}: no copy of the original is kept, and a grow is not undone. To keep one, ${how}.`;
+}
+
 /** The plan, or the first refusal as a UserError (for the CLI and the job). */
 export function planExpand(facts: ExpandFacts, req: ExpandRequest): ExpandDecision {
   const a = assessExpand(facts, req);

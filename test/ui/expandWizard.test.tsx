@@ -148,6 +148,11 @@ describe('expand wizard', () => {
     const review = await w.waitFrame('step 4 of 4 · review');
     expect(review).toContain(`1 qemu-img resize -f raw ${IMG} ${64 * MiB + 1024 ** 3}`);
     expect(review).toContain('3 guestfish: grow partition 1 and its ext4 to the end of the disk');
+    // A raw disk grows in place: the review says no copy is kept, and how to keep one (issue 12 item 4).
+    const flat = review.replace(/[│\s]+/g, ' ');
+    expect(flat).not.toContain('the original stays');
+    expect(flat).toContain('The disk is grown in place, and so are its partition and filesystem: no copy of the original is kept, and a grow is not undone.');
+    expect(flat).toContain('To keep one, back web up first (b in the Backups pane, or virtdeck backup run web).');
     w.press('w');
     // The shared review-screen save (jobs/planScriptFile.ts): STATE/plans/expand-TIME.sh.
     const saved = (await w.waitFrame('Saved as')).match(/Saved as (\S+)/)?.[1] ?? '';
