@@ -119,8 +119,10 @@ export interface ExpandRequest {
   size: string;
   /** Grow the last partition and its filesystem offline when possible. */
   growFs: boolean;
-  /** The wizard's "instructions only": leave the guest side to the admin, with the steps for it. */
+  /** The wizard's "instructions only", chosen by the admin: leave the guest side to them, with the steps for it. */
   instructionsOnly?: boolean;
+  /** The wizard is still looking inside the disk: the guest side is not decided yet. */
+  inspecting?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,10 +547,14 @@ function step(id: string, title: string, extra: Partial<PlanStep> = {}): PlanSte
 
 const sys = (argv: string[], extra: { okExitCodes?: number[] } = {}) => ({ runsOn: 'sys' as const, argv, ...extra });
 
+const STILL_INSPECTING = 'not decided yet: the disk is still being inspected';
+
 function guestSideFor(facts: ExpandFacts, req: ExpandRequest, online: boolean): GuestSide {
   if (!req.growFs) return { kind: 'none', reason: 'the partition is left as it is (--no-grow-fs)' };
-  if (req.instructionsOnly) return { kind: 'instructions', reason: 'you chose to grow it from inside the guest' };
+  // The real reasons first: "you chose" only when there was a choice.
   if (online) return { kind: 'instructions', reason: `${facts.guest?.name} is running: the partition is grown from inside the guest` };
+  if (req.inspecting && !facts.layout && !facts.layoutError) return { kind: 'instructions', reason: STILL_INSPECTING };
+  if (req.instructionsOnly) return { kind: 'instructions', reason: 'you chose to grow it from inside the guest' };
   if (!facts.layout) return { kind: 'instructions', reason: facts.layoutError ?? 'the disk was not inspected' };
   const d = decideGrow(facts.layout);
   if ('reason' in d) return { kind: 'instructions', reason: d.reason };
@@ -675,6 +681,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
   }
   const osText = facts.layout ? `${osLabel(facts.layout.os)} found` : null;
   if (guestSide.kind === 'offline') checks.push({ ok: true, text: `${osText ? `${osText}: ` : ''}${guestSide.description}` });
+  else if (guestSide.kind === 'instructions' && guestSide.reason === STILL_INSPECTING) checks.push({ ok: false, text: `guest side ${STILL_INSPECTING}` });
   else if (guestSide.kind === 'instructions') checks.push({ ok: false, text: `${osText ? `${osText}; ` : ''}guest side by hand: ${guestSide.reason}` });
   else checks.push({ ok: true, text: 'the partition and filesystem are left as they are' });
 
