@@ -5,6 +5,7 @@
  * files the guest's definition names (and a vmdk's extents inside its own directory), only
  * regular files, never one another guest uses, and it reports each file it could not remove.
  */
+import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { readFileHead } from '../host/imageInspect.js';
 import * as virsh from '../host/virsh.js';
@@ -44,6 +45,18 @@ export function guestDeleteSummary(name: string, withDisks: boolean, r: GuestDel
   if (r.deleted.length === 0 && !kept) return `${name} is deleted; it had no disk image files.`;
   if (!kept) return `${name} and its disks are deleted: ${r.deleted.join(', ')}.`;
   return `${name} is deleted${r.deleted.length ? `, with ${r.deleted.join(', ')}` : ''}; NOT deleted: ${kept}.`;
+}
+
+/** The failure of a delete that left some of the guest's files: exit 1 in the CLI, an error dialog in the console. */
+export function notDeletedError(name: string, r: GuestDeleteResult): HostError {
+  return new HostError({
+    sentence: guestDeleteSummary(name, true, r),
+    fix: 'Check what those files are, then remove them by hand (rm) or attach them to another guest.',
+    command: ['rm', '-f', '--', ...r.notDeleted.map((n) => n.path)],
+    stderr: r.notDeleted.map((n) => `${n.path}: ${n.why}`).join('\n'),
+    exitCode: 1,
+    code: 'disks-not-deleted',
+  });
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
-import { deleteGuest, guestDeleteSummary, guestDiskSources } from '../jobs/guestDelete.js';
+import { deleteGuest, guestDeleteSummary, guestDiskSources, notDeletedError } from '../jobs/guestDelete.js';
 import { parseDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
@@ -273,9 +273,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
           get().setMessage(`Deleting ${name}…`, 'busy');
           try {
             const r = await deleteGuest(host, name, { withDisks: deleteDisks, confirmed: deleteDisks ? disks : undefined });
-            const summary = guestDeleteSummary(name, deleteDisks, r);
-            if (r.notDeleted.length === 0) get().setMessage(summary);
-            else showError(`${name} is deleted, not all its disks`, new UserError(summary, 'Remove the files named by hand (rm) once you have checked what they are.'));
+            if (r.notDeleted.length === 0) get().setMessage(guestDeleteSummary(name, deleteDisks, r));
+            else showError(`${name} is deleted, not all its disks`, notDeletedError(name, r));
           } catch (e) {
             showError(`Could not delete ${name}`, e);
           } finally {

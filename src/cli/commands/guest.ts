@@ -4,7 +4,7 @@ import type { HostContext } from '../../host/hostContext.js';
 import type { GuestRow, GuestState } from '../../host/virsh.js';
 import * as virsh from '../../host/virsh.js';
 import { defineEdited } from '../../jobs/defineEdited.js';
-import { deleteGuest, guestDeleteSummary, guestDiskSources } from '../../jobs/guestDelete.js';
+import { deleteGuest, guestDiskSources, notDeletedError } from '../../jobs/guestDelete.js';
 import { checkIsoOnHost } from '../../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../../model/domainXml.js';
 import { isActive } from '../../model/guest.js';
@@ -190,7 +190,7 @@ export function undefineCommand(ctx: GuestCommandContext, name: string, opts: Un
       throw new UserError(`${name} is ${guest.state}; undefining it now would leave it running without a definition.`, `Shut it down first: virtdeck guest shutdown ${name}.`);
     }
     const r = await deleteGuest(ctx.host, name, { withDisks: opts.removeDisks, confirmed: disks });
-    if (r.notDeleted.length > 0) return { result: guestDeleteSummary(name, true, r), code: EXIT.failed };
+    if (r.notDeleted.length > 0) throw notDeletedError(name, r);
     return { result: `removed ${what}` };
   });
 }
