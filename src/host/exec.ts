@@ -24,6 +24,12 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Exit codes that are answers rather than failures (qemu-img compare exits 1 for "different"). */
   okExitCodes?: number[];
+  /**
+   * virsh exits 0 after some failures (undefine --remove-all-storage on a file outside a pool)
+   * and says so only with an `error:` line on stderr, which fails the run unless this is set: a
+   * `;` batch whose commands answer one by one (the trailing echo makes its exit 0 by design).
+   */
+  virshErrorsAreAnswers?: boolean;
   /** Streams for progress parsing (qemu-img -p writes "(NN.NN/100%)\r"). */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
@@ -91,7 +97,15 @@ function judge(shown: string[], file: string, e: Ended, opts: ExecOptions, extra
   if (exitCode !== 0 && !(opts.okExitCodes ?? []).includes(exitCode)) {
     throw explain(shown, stderr || stdout, exitCode);
   }
+  if (exitCode === 0 && !opts.virshErrorsAreAnswers && virshSaidError(file, stderr)) {
+    throw explain(shown, stderr, exitCode);
+  }
   return { argv: shown, exitCode, stdout, stderr };
+}
+
+/** virsh reported a failure on stderr (`error: …`) whatever its exit code. */
+export function virshSaidError(file: string, stderr: string): boolean {
+  return /(^|\/)virsh$/.test(file) && /^error: /m.test(stderr);
 }
 
 /** Runs a final argv and maps failure to a HostError. */

@@ -136,7 +136,7 @@ export async function snapshotsOfGuests(host: HostContext, guests: { name: strin
   if (known.length === 0) return result;
   const script = [...known.map((g) => `echo ${MARK}; snapshot-list --domain ${g.uuid} --name`), `echo ${MARK}`].join('; ');
   // A guest that vanished makes its own snapshot-list fail; the others still answer.
-  const r = await host.virshExec.run(virshArgv(host, [script]), { okExitCodes: [1] });
+  const r = await host.virshExec.run(virshArgv(host, [script]), { okExitCodes: [1], virshErrorsAreAnswers: true });
   const chunks = r.stdout.split(new RegExp(`^${MARK}$`, 'm')).slice(1, known.length + 1);
   const withSnapshots: string[] = [];
   known.forEach((g, i) => {

@@ -40,6 +40,9 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
 const MARK = '@@virtdeck@@';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
+export const BATCH: ExecOptions = { virshErrorsAreAnswers: true };
+
 function batch(commands: string[]): string {
   // The trailing echo keeps the exit status 0 when the last real command failed (a guest that
   // vanished mid-refresh); a broken connection still fails before any command runs.
@@ -70,9 +73,11 @@ export function parseState(text: string): GuestState {
  * A guest that disappears between the two is left out, not reported as an error.
  */
 export async function listGuests(host: HostContext): Promise<GuestRow[]> {
-  const lists = await virsh(host, [
-    batch(['list --all --uuid', `echo ${MARK}`, 'list --all --autostart --uuid', `echo ${MARK}`, 'list --all --transient --uuid']),
-  ]);
+  const lists = await virsh(
+    host,
+    [batch(['list --all --uuid', `echo ${MARK}`, 'list --all --autostart --uuid', `echo ${MARK}`, 'list --all --transient --uuid'])],
+    BATCH,
+  );
   const [allText, autostartText, transientText] = splitBatch(lists.stdout);
   const uuids = uuidLines(allText);
   if (uuids.length === 0) return [];
@@ -80,6 +85,7 @@ export async function listGuests(host: HostContext): Promise<GuestRow[]> {
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
 
   const details = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`))], {
+    ...BATCH,
     timeoutMs: 60_000 + uuids.length * 500,
   });
   const chunks = splitBatch(details.stdout).slice(1, uuids.length + 1);
@@ -99,7 +105,7 @@ function toRow(s: DomainSummary, state: GuestState, autostart: boolean, persiste
 }
 
 export async function versions(host: HostContext): Promise<HostVersions> {
-  const r = await virsh(host, [batch(['version', `echo ${MARK}`, 'hostname'])]);
+  const r = await virsh(host, [batch(['version', `echo ${MARK}`, 'hostname'])], BATCH);
   const [versionText = '', hostnameText = ''] = splitBatch(r.stdout);
   return {
     libvirt: versionText.match(/^Using library: libvirt (\S+)/m)?.[1] ?? 'unknown',
@@ -148,9 +154,12 @@ export async function setAutostart(host: HostContext, name: string, on: boolean)
   await virsh(host, ['autostart', '--domain', name, ...(on ? [] : ['--disable'])]);
 }
 
-export async function undefine(host: HostContext, name: string, opts: { removeStorage?: boolean; nvram?: boolean } = {}): Promise<void> {
-  const extra = [...(opts.removeStorage ? ['--remove-all-storage'] : []), ...(opts.nvram ? ['--nvram'] : [])];
-  await virsh(host, ['undefine', '--domain', name, ...extra]);
+/**
+ * Never with --remove-all-storage: it removes only storage-pool volumes, and for a plain file it
+ * prints an error yet exits 0 (jobs/guestDelete.ts removes the files itself).
+ */
+export async function undefine(host: HostContext, name: string, opts: { nvram?: boolean } = {}): Promise<void> {
+  await virsh(host, ['undefine', '--domain', name, ...(opts.nvram ? ['--nvram'] : [])]);
 }
 
 export async function domState(host: HostContext, name: string): Promise<GuestState> {
@@ -210,7 +219,7 @@ export async function listNetworks(host: HostContext): Promise<NetworkInfo[]> {
   const r = await virsh(host, ['net-list', '--all', '--uuid']);
   const uuids = uuidLines(r.stdout);
   if (uuids.length === 0) return [];
-  const info = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; net-info --network ${u}`))]);
+  const info = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; net-info --network ${u}`))], BATCH);
   return splitBatch(info.stdout)
     .slice(1, uuids.length + 1)
     .map((chunk) => ({

@@ -313,7 +313,7 @@ export async function checkDelete(host: HostContext, row: DiskRow, signal?: Abor
  * file inside the image's own directory; anything else refuses the whole delete. A missing extent
  * is nothing to remove and is left out.
  */
-export async function deleteTargets(host: HostContext, row: DiskRow, signal?: AbortSignal): Promise<string[]> {
+export async function deleteTargets(host: HostContext, row: Pick<DiskRow, 'path' | 'facts'>, signal?: AbortSignal): Promise<string[]> {
   const exec = host.sysExec;
   let head = await readFileHead(exec, row.path, HEAD_BYTES, signal);
   if (head.kind !== 'regular') return [row.path];

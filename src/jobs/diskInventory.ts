@@ -74,7 +74,7 @@ export async function listPoolVolumes(host: HostContext, signal?: AbortSignal): 
   if (uuids.length === 0) return [];
   // Only UUIDs go into the command string: a pool name could carry its own `;`.
   const script = [...uuids.map((u) => `echo ${MARK}; pool-name ${u}; vol-list --pool ${u} --details`), `echo ${MARK}`].join('; ');
-  const r = await host.virshExec.run(virshArgv(host, [script]), { signal, okExitCodes: [1] });
+  const r = await host.virshExec.run(virshArgv(host, [script]), { signal, okExitCodes: [1], virshErrorsAreAnswers: true });
   return r.stdout
     .split(new RegExp(`^${MARK}$`, 'm'))
     .slice(1)

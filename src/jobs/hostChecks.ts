@@ -61,7 +61,7 @@ export async function savedMacs(host: HostContext, guests: GuestRow[], signal?: 
   const out = new Map<string, (string | null)[]>();
   if (persistent.length === 0) return out;
   const script = [...persistent.map((g) => `echo ${MARK}; dumpxml --inactive --domain ${g.uuid}`), `echo ${MARK}`].join('; ');
-  const r = await host.virshExec.run(virshArgv(host, [script]), { signal, timeoutMs: 60_000 + persistent.length * 500 });
+  const r = await host.virshExec.run(virshArgv(host, [script]), { signal, timeoutMs: 60_000 + persistent.length * 500, virshErrorsAreAnswers: true });
   const chunks = r.stdout.split(new RegExp(`^${MARK}$`, 'm')).slice(1, persistent.length + 1);
   chunks.forEach((chunk, i) => {
     const g = persistent[i];

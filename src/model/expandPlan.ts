@@ -119,8 +119,10 @@ export interface ExpandRequest {
   size: string;
   /** Grow the last partition and its filesystem offline when possible. */
   growFs: boolean;
-  /** The wizard's "instructions only": leave the guest side to the admin, with the steps for it. */
+  /** The wizard's "instructions only", chosen by the admin: leave the guest side to them, with the steps for it. */
   instructionsOnly?: boolean;
+  /** The wizard is still looking inside the disk: the guest side is not decided yet. */
+  inspecting?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,10 +547,14 @@ function step(id: string, title: string, extra: Partial<PlanStep> = {}): PlanSte
 
 const sys = (argv: string[], extra: { okExitCodes?: number[] } = {}) => ({ runsOn: 'sys' as const, argv, ...extra });
 
+const STILL_INSPECTING = 'not decided yet: the disk is still being inspected';
+
 function guestSideFor(facts: ExpandFacts, req: ExpandRequest, online: boolean): GuestSide {
   if (!req.growFs) return { kind: 'none', reason: 'the partition is left as it is (--no-grow-fs)' };
-  if (req.instructionsOnly) return { kind: 'instructions', reason: 'you chose to grow it from inside the guest' };
+  // The real reasons first: "you chose" only when there was a choice.
   if (online) return { kind: 'instructions', reason: `${facts.guest?.name} is running: the partition is grown from inside the guest` };
+  if (req.inspecting && !facts.layout && !facts.layoutError) return { kind: 'instructions', reason: STILL_INSPECTING };
+  if (req.instructionsOnly) return { kind: 'instructions', reason: 'you chose to grow it from inside the guest' };
   if (!facts.layout) return { kind: 'instructions', reason: facts.layoutError ?? 'the disk was not inspected' };
   const d = decideGrow(facts.layout);
   if ('reason' in d) return { kind: 'instructions', reason: d.reason };
@@ -675,6 +681,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
   }
   const osText = facts.layout ? `${osLabel(facts.layout.os)} found` : null;
   if (guestSide.kind === 'offline') checks.push({ ok: true, text: `${osText ? `${osText}: ` : ''}${guestSide.description}` });
+  else if (guestSide.kind === 'instructions' && guestSide.reason === STILL_INSPECTING) checks.push({ ok: false, text: `guest side ${STILL_INSPECTING}` });
   else if (guestSide.kind === 'instructions') checks.push({ ok: false, text: `${osText ? `${osText}; ` : ''}guest side by hand: ${guestSide.reason}` });
   else checks.push({ ok: true, text: 'the partition and filesystem are left as they are' });
 
@@ -682,6 +689,25 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
 
   const plan = buildPlan(facts, image, route, targetBytes, guestSide);
   return { checks, refusal: null, decision: { route, targetBytes, currentBytes: image.virtualSize, guestSide, warnings, needBytes, plan } };
+}
+
+/**
+ * What the review promises to keep, by route: only the vmdk route works on a copy. A grow in
+ * place (resize, blockresize, and the partition grow after it) keeps no copy and is not undone,
+ * so it says so and how to keep one first.
+ */
+export function expandKeeps(facts: Pick<ExpandFacts, 'guest'>, decision: Pick<ExpandDecision, 'route' | 'guestSide' | 'plan'>): string {
+  const steps = 'These steps will run in order, each journaled.';
+  if (decision.route === 'vmdk') {
+    return `${steps} The original vmdk is not touched until the new one is verified; it is then kept in a .virtdeck-orig folder beside it.`;
+  }
+  const image = decision.plan.targets.images[0] ?? 'the image';
+  const partition = decision.guestSide.kind === 'offline' ? ', and so are its partition and filesystem' : '';
+  const live = decision.route === 'blockresize' ? ` while ${facts.guest?.name ?? 'its guest'} runs` : '';
+  const how = facts.guest
+    ? `back ${facts.guest.name} up first (b in the Backups pane, or virtdeck backup run ${facts.guest.name})`
+    : `copy it first (cp --sparse=always ${shellQuote(image)} ${shellQuote(`${image}.bak`)})`;
+  return `${steps} The disk is grown in place${live}${partition}: no copy of the original is kept, and a grow is not undone. To keep one, ${how}.`;
 }
 
 /** The plan, or the first refusal as a UserError (for the CLI and the job). */

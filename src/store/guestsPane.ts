@@ -8,6 +8,7 @@
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
+import { deleteGuest, guestDeleteSummary, guestDiskSources, notDeletedError } from '../jobs/guestDelete.js';
 import { parseDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
@@ -251,12 +252,14 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
 
     askUndefine(name) {
       const running = isActive(row(name)?.state ?? 'shut off');
+      const disks = guestDiskSources(row(name) ?? { disks: [] });
       get().pushDialog({
         kind: 'typeName',
         title: `Delete ${name}?`,
         lines: [
           `This removes the definition of ${name} from libvirt.`,
           running ? `${name} is running: it keeps running until it stops, then it is gone.` : 'Its disk images are kept unless you tick the box.',
+          ...(disks.length ? [`The box also deletes ${disks.join(', ')}.`] : []),
         ],
         name,
         typed: '',
@@ -267,12 +270,16 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
             showError(`Could not delete ${name}`, new UserError(`${name} is still running, so its disks are in use.`, `Shut ${name} down first (S), then delete it with its disks.`));
             return;
           }
-          await act(
-            `Could not delete ${name}`,
-            `Deleting ${name}…`,
-            () => virsh.undefine(host, name, { removeStorage: deleteDisks, nvram: true }),
-            deleteDisks ? `${name} and its disks are deleted.` : `${name} is deleted; its disk images are kept.`,
-          );
+          get().setMessage(`Deleting ${name}…`, 'busy');
+          try {
+            const r = await deleteGuest(host, name, { withDisks: deleteDisks, confirmed: deleteDisks ? disks : undefined });
+            if (r.notDeleted.length === 0) get().setMessage(guestDeleteSummary(name, deleteDisks, r));
+            else showError(`${name} is deleted, not all its disks`, notDeletedError(name, r));
+          } catch (e) {
+            showError(`Could not delete ${name}`, e);
+          } finally {
+            void get().refresh();
+          }
         },
       });
     },

@@ -55,9 +55,9 @@ blocks: 1037481
 `;
 
 /** The fake libvirt host for virsh, plus the file-side answers the expansion reads and runs. */
-function expandHost(opts: { holdResize?: boolean } = {}) {
+function expandHost(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}) {
   const fake = createFakeHost([
-    { name: 'web', state: 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'vda', device: 'disk', bus: 'virtio', source: IMG, format: 'raw' }] },
+    { name: 'web', state: opts.running ? 'running' : 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'vda', device: 'disk', bus: 'virtio', source: IMG, format: 'raw' }] },
   ]);
   const inner = fake.host.virshExec;
   let size = 64 * MiB;
@@ -84,7 +84,10 @@ function expandHost(opts: { holdResize?: boolean } = {}) {
         size = Number(argv[argv.length - 1]);
         return ok(argv, '');
       }
-      if (prog === 'guestfish') return ok(argv, INSPECTION);
+      if (prog === 'guestfish') {
+        await opts.holdInspect;
+        return ok(argv, INSPECTION);
+      }
       if (prog === 'env' && argv.includes('guestfish')) return ok(argv, GROW);
       throw new Error(`unexpected command ${argv.join(' ')}`);
     },
@@ -104,7 +107,7 @@ afterEach(() => {
   rmSync(state, { recursive: true, force: true });
 });
 
-function open(opts: { holdResize?: boolean } = {}) {
+function open(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}) {
   state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
   const { host, ran } = expandHost(opts);
   const closed: (ExpandOutcome | null | 'open')[] = ['open'];
@@ -148,6 +151,11 @@ describe('expand wizard', () => {
     const review = await w.waitFrame('step 4 of 4 · review');
     expect(review).toContain(`1 qemu-img resize -f raw ${IMG} ${64 * MiB + 1024 ** 3}`);
     expect(review).toContain('3 guestfish: grow partition 1 and its ext4 to the end of the disk');
+    // A raw disk grows in place: the review says no copy is kept, and how to keep one (issue 12 item 4).
+    const flat = review.replace(/[│\s]+/g, ' ');
+    expect(flat).not.toContain('the original stays');
+    expect(flat).toContain('The disk is grown in place, and so are its partition and filesystem: no copy of the original is kept, and a grow is not undone.');
+    expect(flat).toContain('To keep one, back web up first (b in the Backups pane, or virtdeck backup run web).');
     w.press('w');
     // The shared review-screen save (jobs/planScriptFile.ts): STATE/plans/expand-TIME.sh.
     const saved = (await w.waitFrame('Saved as')).match(/Saved as (\S+)/)?.[1] ?? '';
@@ -269,5 +277,41 @@ describe('expand wizard', () => {
     await w.until((s) => s.phase === 'load-failed');
     w.press('q');
     expect(closed).toEqual([null]);
+  });
+
+  // Issue 12 item 25: "you chose to grow it from inside the guest" only when the admin chose it.
+  it('while the disk is still inspected, the guest side says so, not that the admin chose', async () => {
+    let release = () => {};
+    const w = open({ holdInspect: new Promise<void>((r) => (release = r)) });
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    await w.until((s) => s.inspecting);
+    const checks = w.state().assessment?.checks.map((c) => c.text) ?? [];
+    expect(checks).toContain('guest side not decided yet: the disk is still being inspected');
+    expect(checks.join(' ')).not.toContain('you chose');
+    expect(await w.waitFrame('still being inspected')).not.toContain('you chose');
+    release();
+    await w.until((s) => !s.inspecting);
+    expect(await w.waitFrame('grow partition 1 and its ext4')).not.toContain('still being inspected');
+  });
+
+  it('a running guest: the guest side is by hand because it runs, as the CLI says', async () => {
+    const w = open({ running: true });
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    const checks = w.state().assessment?.checks.map((c) => c.text) ?? [];
+    expect(checks).toContain('guest side by hand: web is running: the partition is grown from inside the guest');
+    expect(checks.join(' ')).not.toContain('you chose');
+    w.press('enter');
+    await atStep(w, 2);
+    w.press('enter');
+    await atStep(w, 3);
+    const review = (await w.waitFrame('step 4 of 4')).replace(/[│\s]+/g, ' ');
+    expect(review).toContain('then: instructions for inside the guest (web is running');
+    expect(review).not.toContain('you chose');
   });
 });

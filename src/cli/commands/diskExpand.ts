@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { type ExpandOutcome, planFor, runExpand } from '../../jobs/expand.js';
-import type { ExpandDecision } from '../../model/expandPlan.js';
+import { type ExpandDecision, expandKeeps } from '../../model/expandPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytesLong, parseSize } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -54,6 +54,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
       out.out(`${decision.plan.title}${decision.guestSide.kind === 'instructions' ? ` (guest side by hand: ${decision.guestSide.reason})` : ''}`);
       for (const w of decision.warnings) out.out(`warning: ${w}`);
       out.out(describePlan(decision.plan).join('\n'));
+      out.out(expandKeeps(facts, decision));
     }
     return EXIT.ok;
   }
@@ -76,7 +77,8 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
   });
   if (outcome.state !== 'done') {
     if (outcome.result.error) throw outcome.result.error;
-    throw new UserError(`The expansion ended ${outcome.state}; the original image is unchanged.`, 'Start it again when ready.');
+    const left = decision.route === 'vmdk' ? 'the original image is unchanged' : 'what was already grown stays grown (a grow in place is not undone)';
+    throw new UserError(`The expansion ended ${outcome.state}; ${left}.`, 'Start it again when ready.');
   }
   if (out.json) {
     out.out(

@@ -4,6 +4,7 @@ import type { HostContext } from '../../host/hostContext.js';
 import type { GuestRow, GuestState } from '../../host/virsh.js';
 import * as virsh from '../../host/virsh.js';
 import { defineEdited } from '../../jobs/defineEdited.js';
+import { deleteGuest, guestDiskSources, notDeletedError } from '../../jobs/guestDelete.js';
 import { checkIsoOnHost } from '../../jobs/isoCheck.js';
 import { parseDomainXml, serializeDomainXml } from '../../model/domainXml.js';
 import { isActive } from '../../model/guest.js';
@@ -179,7 +180,7 @@ export interface UndefineOptions {
 export function undefineCommand(ctx: GuestCommandContext, name: string, opts: UndefineOptions): Promise<ExitCode> {
   return forEachGuest(ctx, [name], async () => {
     const guest = await findGuest(ctx.host, name);
-    const disks = guest.disks.filter((d) => d.device === 'disk' && d.source).map((d) => d.source as string);
+    const disks = guestDiskSources(guest);
     const what = opts.removeDisks && disks.length > 0 ? `the definition of ${name} and its disks ${disks.join(', ')}` : `the definition of ${name}`;
     if (!opts.yes) {
       const keep = !opts.removeDisks && disks.length > 0 ? ` (its disks ${disks.join(', ')} would stay)` : '';
@@ -188,7 +189,8 @@ export function undefineCommand(ctx: GuestCommandContext, name: string, opts: Un
     if (isActive(guest.state)) {
       throw new UserError(`${name} is ${guest.state}; undefining it now would leave it running without a definition.`, `Shut it down first: virtdeck guest shutdown ${name}.`);
     }
-    await virsh.undefine(ctx.host, name, { removeStorage: opts.removeDisks, nvram: true });
+    const r = await deleteGuest(ctx.host, name, { withDisks: opts.removeDisks, confirmed: disks });
+    if (r.notDeleted.length > 0) throw notDeletedError(name, r);
     return { result: `removed ${what}` };
   });
 }

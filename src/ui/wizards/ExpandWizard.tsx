@@ -7,7 +7,7 @@ import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import type { ReactNode } from 'react';
 import { useStore } from 'zustand';
-import { decideGrow, osLabel, reviewLines } from '../../model/expandPlan.js';
+import { decideGrow, expandKeeps, osLabel, reviewLines } from '../../model/expandPlan.js';
 import { isActive } from '../../model/guest.js';
 import { formatBytesLong } from '../../model/units.js';
 import { fieldValue } from '../../store/form.js';
@@ -150,7 +150,7 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
   return frame(
     header,
     <>
-      <Text wrap="wrap">These steps will run in order. Each is journaled; the original stays until the result is verified.</Text>
+      {decision && f ? <Text wrap="wrap">{expandKeeps(f, decision)}</Text> : null}
       {decision ? (
         reviewLines(decision.plan).map((l) => (
           <Text key={l} wrap="truncate-end">

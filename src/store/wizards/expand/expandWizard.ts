@@ -92,10 +92,12 @@ function leftAfterStop(route: ExpandRoute, rows: readonly RunRow[]): string {
 }
 
 /** What follows from the facts, the size typed and the choice: whether offline growth is possible, and the assessment. */
-function derive(facts: ExpandFacts | null, form: Form, offline: boolean): Pick<ExpandWizardState, 'canGrowOffline' | 'assessment'> {
+function derive(facts: ExpandFacts | null, form: Form, offline: boolean, inspecting: boolean): Pick<ExpandWizardState, 'canGrowOffline' | 'assessment'> {
   const canGrowOffline = Boolean(facts?.layout && 'op' in decideGrow(facts.layout)) && !(facts?.guest && isActive(facts.guest.state));
   const size = fieldValue(form, 'size').trim() || '+0';
-  const assessment = facts ? assessExpand(facts, { size, growFs: true, instructionsOnly: !(offline && canGrowOffline) }) : null;
+  // "Instructions only" is the admin's choice only where growing offline was possible; otherwise
+  // the assessment gives the real reason (running, still inspecting, a layout it cannot grow).
+  const assessment = facts ? assessExpand(facts, { size, growFs: true, instructionsOnly: canGrowOffline && !offline, inspecting }) : null;
   return { canGrowOffline, assessment };
 }
 
@@ -122,7 +124,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
   /** Sets part of the state and what follows from it. */
   const update = (patch: Partial<ExpandWizardState>) => {
     const s = { ...store.getState(), ...patch };
-    store.setState({ ...patch, ...derive(s.facts, s.form, s.offline) });
+    store.setState({ ...patch, ...derive(s.facts, s.form, s.offline, s.inspecting) });
   };
 
   const scopes = (): Scope[] => {
@@ -202,7 +204,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
           const online = f.guest !== null && isActive(f.guest.state);
           if (!f.image || online || !['raw', 'qcow2', 'vmdk'].includes(f.image.format)) return;
           // One libguestfs launch (~20 s) while the admin types the size.
-          set({ inspecting: true });
+          update({ inspecting: true });
           inspectDisk(host.sysExec, path, f.image.format, controller.signal)
             .then(
               (layout) => {
@@ -214,7 +216,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
                 if (facts) update({ facts: { ...facts, layoutError: `libguestfs could not look inside the image (${asError(e).sentence})` } });
               },
             )
-            .finally(() => set({ inspecting: false }));
+            .finally(() => update({ inspecting: false }));
         },
         (e: unknown) => {
           if (!controller.signal.aborted) set({ phase: 'load-failed', loadError: asError(e) });
