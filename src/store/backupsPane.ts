@@ -15,7 +15,7 @@ import { createPaneJob } from './backups/paneJob.js';
 import { startPrune } from './backups/pruneFlow.js';
 import { offerRecovery } from './backups/recoveryOffer.js';
 import { startRestore } from './backups/restoreFlow.js';
-import { backupNow, verify } from './backups/runFlow.js';
+import { backupAll, backupNow, verify } from './backups/runFlow.js';
 import { editSchedule } from './backups/scheduleFlow.js';
 import { formOwner, reviewOwner } from './backups/screenKeys.js';
 import { type DetailLine, detailLines, runLines } from './backups/selectors.js';
@@ -58,7 +58,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
   const controller: BackupsController = {
     store,
     maxAgeDays: ctx.maxAgeDays,
-    detailLines: (s, names, now) => detailLines(s, names, now, ctx.maxAgeDays()),
+    detailLines: (s, names, now) => detailLines(s, names, now, ctx.maxAgeDays(), app.getState().filter),
     keyOwner() {
       // A form (the extract form too) over a review over the browser over a job.
       const s = get();
@@ -86,6 +86,9 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           return true;
         case 'backupNow':
           backupNow(ctx, job);
+          return true;
+        case 'backupAll':
+          backupAll(ctx, job);
           return true;
         case 'backupVerify':
           verify(ctx, job);

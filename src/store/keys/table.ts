@@ -167,6 +167,7 @@ export type ActionId =
   | 'backupsOpen'
   | 'backupsBack'
   | 'backupNow'
+  | 'backupAll'
   | 'backupVerify'
   | 'backupRestore'
   | 'backupFiles'
@@ -308,7 +309,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host'] },
   { keys: ['enter'], action: 'backupsOpen', hint: 'runs', description: "Open the selected guest's runs and snapshots", scopes: ['pane:backups'] },
   { keys: ['esc', 'backspace'], action: 'backupsBack', hint: 'back', description: 'Back to the guest list', scopes: ['pane:backups'] },
-  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up now: the selected guest (in its runs), or every guest (from the guest list), with progress and cancel', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
+  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up the selected guest now, with progress and cancel', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
+  { keys: ['B'], action: 'backupAll', hint: 'back up all', description: 'Back up every guest the list shows (the filter applies); asks first, naming how many', scopes: ['pane:backups'], command: { name: 'backup-all', guest: false } },
   { keys: ['V'], action: 'backupVerify', hint: 'verify', description: 'Verify the selected run: qemu-img check of the chain and checksums', scopes: ['pane:backups'], footer: true },
   { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name) or as a new guest', scopes: ['pane:backups'], footer: true },
   { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', scopes: ['pane:backups'], footer: true },
