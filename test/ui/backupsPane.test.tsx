@@ -230,6 +230,25 @@ describe('Backups pane', () => {
     await app.waitFor('LAST RUN');
   });
 
+  test('/ filters the guest list; what is typed is the filter, no key of the pane fires', async () => {
+    const { app, calls } = await open();
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    await app.press('/');
+    await app.type('files');
+    const f = await app.waitFor('/files');
+    // f (files) and s were typed into the filter: no file browser, no snapshot.
+    expect(pane.store.getState().browser).toBeNull();
+    expect(calls.opened).toBe(0);
+    expect(app.store.getState().filter).toBe('files');
+    expect(f).toMatch(/demo-files/);
+    expect(f).not.toMatch(/demo-web +24 h/);
+    expect(f).not.toContain('trinity-server');
+    await app.press(KEYS.enter);
+    expect(pane.store.getState().browser).toBeNull();
+  });
+
   test('the Guests pane flags the snapshot kept too long', async () => {
     const { app } = await open();
     app.store.getState().panes.backups?.start?.();

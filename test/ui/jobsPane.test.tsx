@@ -147,6 +147,21 @@ describe('Jobs pane', () => {
     }
   });
 
+  it('/ in the Jobs pane says it has no filter, and a filter kept in another pane is not claimed here', async () => {
+    const r = await setup();
+    await r.press('/');
+    await r.type('demo');
+    await r.press(KEYS.enter);
+    await r.waitFor('filter /demo');
+    await r.press('5');
+    await r.waitFor('61%');
+    await r.press('/');
+    expect(r.store.getState().inputMode).toBe('normal');
+    const f = await r.waitFor('The Jobs pane has no filter');
+    expect(f).not.toContain('filter /demo');
+    r.unmount();
+  });
+
   it('Enter shows the steps and commands; L follows the log', async () => {
     const r = await setup();
     await r.press('5');
