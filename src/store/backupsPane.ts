@@ -69,7 +69,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
       return null;
     },
     subscribe: (onChange) => store.subscribe(onChange),
-    dispatch(action: ActionId) {
+    dispatch(action: ActionId, guest?: string | null) {
       // A `:` command must not act behind one of the pane's own screens.
       if (get().form || get().review || get().browser || get().job) return true;
       const m = moveFor(action);
@@ -85,7 +85,9 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           if (get().level === 'runs') set({ level: 'guests' });
           return true;
         case 'backupNow':
-          backupNow(ctx, job);
+          // `:backup all` is B's explicit choice (and asks as B does).
+          if (guest?.trim().toLowerCase() === 'all') backupAll(ctx, job);
+          else backupNow(ctx, job);
           return true;
         case 'backupAll':
           backupAll(ctx, job);

@@ -311,6 +311,11 @@ describe('Backups pane', () => {
     expect(top()).toMatchObject({ kind: 'confirm', title: 'Back up 3 guests', yes: 'back up 3 guests' });
     key('n');
     expect(asked).toHaveLength(1);
+    // `:backup all` is the same explicit choice, and asks the same.
+    app.store.getState().runCommand('backup all');
+    expect(top()).toMatchObject({ kind: 'confirm', title: 'Back up 3 guests' });
+    key('n');
+    expect(asked).toHaveLength(1);
     // With a filter shown, B counts (and backs up) only the guests the list shows.
     app.store.getState().setFilter('demo');
     await app.waitFor(/filter/);

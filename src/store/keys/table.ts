@@ -312,7 +312,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host'] },
   { keys: ['enter'], action: 'backupsOpen', hint: 'runs', description: "Open the selected guest's runs and snapshots", scopes: ['pane:backups'] },
   { keys: ['esc', 'backspace'], action: 'backupsBack', hint: 'back', description: 'Back to the guest list', scopes: ['pane:backups'] },
-  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up the selected guest now, with progress and cancel', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
+  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up the selected guest now, with progress and cancel (`:backup all` is B)', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
   { keys: ['B'], action: 'backupAll', hint: 'back up all', description: 'Back up every guest the list shows (the filter applies); asks first, naming how many', scopes: ['pane:backups'], command: { name: 'backup-all', guest: false } },
   { keys: ['V'], action: 'backupVerify', hint: 'verify', description: 'Verify the selected run: qemu-img check of the chain and checksums', scopes: ['pane:backups'], footer: true },
   { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name) or as a new guest', scopes: ['pane:backups'], footer: true },
