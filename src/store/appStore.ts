@@ -25,7 +25,7 @@ import type { GuestsPaneController } from './guestsPane.js';
 import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
-import { PANES, type PaneId } from './paneIds.js';
+import { PANES, type PaneId, paneFilters } from './paneIds.js';
 import { guestForAction, modeFor, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
@@ -353,8 +353,11 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.quit();
           case 'help':
             return s.pushDialog({ kind: 'help', offset: 0 });
-          case 'filter':
-            return s.startFilter();
+          case 'filter': {
+            if (paneFilters(s.pane)) return s.startFilter();
+            const title = PANES.find((p) => p.id === s.pane)?.title ?? s.pane;
+            return s.setMessage(`The ${title} pane has no filter: / filters the lists of Guests, Disks, Backups and Host.`, 'error');
+          }
           case 'command':
             return s.startCommand();
           case 'nextPane':

@@ -15,7 +15,7 @@ import { createPaneJob } from './backups/paneJob.js';
 import { startPrune } from './backups/pruneFlow.js';
 import { offerRecovery } from './backups/recoveryOffer.js';
 import { startRestore } from './backups/restoreFlow.js';
-import { backupNow, verify } from './backups/runFlow.js';
+import { backupAll, backupNow, verify } from './backups/runFlow.js';
 import { editSchedule } from './backups/scheduleFlow.js';
 import { formOwner, reviewOwner } from './backups/screenKeys.js';
 import { type DetailLine, detailLines, runLines } from './backups/selectors.js';
@@ -58,7 +58,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
   const controller: BackupsController = {
     store,
     maxAgeDays: ctx.maxAgeDays,
-    detailLines: (s, names, now) => detailLines(s, names, now, ctx.maxAgeDays()),
+    detailLines: (s, names, now) => detailLines(s, names, now, ctx.maxAgeDays(), app.getState().filter),
     keyOwner() {
       // A form (the extract form too) over a review over the browser over a job.
       const s = get();
@@ -69,7 +69,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
       return null;
     },
     subscribe: (onChange) => store.subscribe(onChange),
-    dispatch(action: ActionId) {
+    dispatch(action: ActionId, guest?: string | null) {
       // A `:` command must not act behind one of the pane's own screens.
       if (get().form || get().review || get().browser || get().job) return true;
       const m = moveFor(action);
@@ -85,7 +85,12 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           if (get().level === 'runs') set({ level: 'guests' });
           return true;
         case 'backupNow':
-          backupNow(ctx, job);
+          // `:backup all` is B's explicit choice (and asks as B does).
+          if (guest?.trim().toLowerCase() === 'all') backupAll(ctx, job);
+          else backupNow(ctx, job);
+          return true;
+        case 'backupAll':
+          backupAll(ctx, job);
           return true;
         case 'backupVerify':
           verify(ctx, job);

@@ -63,6 +63,10 @@ export interface HostPaneState {
   pick: { names: string[]; index: number };
   /** Rows the logs view shows at once (set by the view), for paging and follow. */
   viewport: number;
+  /** The logs view's search (`/` there): its own, so it never touches the checks' filter. */
+  search: string;
+  /** The search line is being typed. */
+  searching: boolean;
 }
 
 export type HostPaneStore = StoreApi<HostPaneState>;
@@ -119,6 +123,8 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
     log: null,
     pick: { names: [], index: 0 },
     viewport: 10,
+    search: '',
+    searching: false,
   }));
   let follower: LogFollower | null = null;
   let activated = false;
@@ -264,9 +270,9 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
   const jumpToMatch = (direction: 1 | -1, from?: number) => {
     const s = store.getState();
     if (!s.log) return;
-    const hits = searchHits(s.log.rows, filter());
+    const hits = searchHits(s.log.rows, s.search);
     if (hits.length === 0) {
-      if (filter()) app.getState().setMessage(`"${filter()}" is not in this log.`, 'error');
+      if (s.search) app.getState().setMessage(`"${s.search}" is not in this log.`, 'error');
       return;
     }
     const anchor = from ?? s.log.offset + Math.floor(s.viewport / 3);
@@ -277,21 +283,29 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
   };
 
   // Typing after `/` searches the log as it goes, from the top of the view.
-  let lastFilter = app.getState().filter;
-  const unsubscribe = app.subscribe((a) => {
-    if (a.filter === lastFilter) return;
-    lastFilter = a.filter;
+  const setSearch = (search: string) => {
+    store.setState({ search });
     const s = store.getState();
-    if (s.screen === 'logs' && s.log && a.filter) jumpToMatch(1, s.log.offset - 1);
-  });
+    if (s.log && search) jumpToMatch(1, s.log.offset - 1);
+  };
+  const searchOwner: KeyOwner = {
+    scopes: () => ['input:search', 'console'],
+    perform: ({ action, key }) => {
+      const s = store.getState();
+      if (action === 'inputType') setSearch(s.search + key.input);
+      else if (action === 'inputErase') setSearch(s.search.slice(0, -1));
+      else if (action === 'inputKeep') store.setState({ searching: false });
+      else if (action === 'inputClear') store.setState({ search: '', searching: false });
+      else if (action === 'quit') app.getState().quit();
+    },
+  };
 
   const back = () => {
     const s = store.getState();
     if (s.screen === 'pickGuest') return store.setState({ screen: 'logs' });
     if (s.screen === 'logs') {
       stopFollowing();
-      app.getState().clearFilter();
-      store.setState({ screen: 'checks', log: null });
+      store.setState({ screen: 'checks', log: null, search: '', searching: false });
     }
   };
 
@@ -360,6 +374,8 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
           return done(() => jumpToMatch(1));
         case 'hostPrevMatch':
           return done(() => jumpToMatch(-1));
+        case 'hostSearch':
+          return done(() => store.setState({ search: '', searching: true }));
         case 'hostOpen':
           return done(() => openPicker());
         case 'hostLogs':
@@ -419,7 +435,8 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
     store,
     dispatch,
     keyOwner() {
-      const screen = store.getState().screen;
+      const { screen, searching } = store.getState();
+      if (screen === 'logs' && searching) return searchOwner;
       return screen === 'logs' ? logsOwner : screen === 'pickGuest' ? pickOwner : null;
     },
     subscribe: (onChange) => store.subscribe(onChange),
@@ -430,7 +447,6 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
     },
     dispose() {
       stopFollowing();
-      unsubscribe();
     },
     completions() {
       return (store.getState().run?.results ?? []).map((r) => r.rule);

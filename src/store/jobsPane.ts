@@ -66,6 +66,12 @@ export function jobsBadge(jobs: JobSummary[], short = false): string {
   return short ? (parts[0] ?? '') : parts.join(', ');
 }
 
+/** Pure: newest first by the time each job started (ISO strings with and without milliseconds compare as times). */
+export function newestFirst(jobs: JobSummary[]): JobSummary[] {
+  const at = (j: JobSummary) => Date.parse(j.createdAt) || 0;
+  return [...jobs].sort((a, b) => at(b) - at(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
 export function createJobsPaneController(_host: HostContext, app: AppStore, opts: JobsPaneOptions = {}): JobsPaneController {
   const dir = opts.stateDir ?? defaultStateDir();
   const pollMs = opts.pollMs ?? 500;
@@ -83,14 +89,15 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
 
   const reload = () => {
     try {
-      const jobs = listJobSummaries(dir, { hostname: opts.hostname, alive: opts.alive });
-      store.setState((s) => ({
-        jobs,
-        lastRead: Date.now(),
-        error: null,
-        // The selection follows its job; a new job does not steal it.
-        selected: s.selected && jobs.some((j) => j.id === s.selected) ? s.selected : (jobs[0]?.id ?? null),
-      }));
+      const jobs = newestFirst(listJobSummaries(dir, { hostname: opts.hostname, alive: opts.alive }));
+      store.setState((s) => {
+        // A job that appeared since the last read (just started, here or elsewhere) takes the
+        // selection, so it is on screen and c acts on it; otherwise the selection follows its job.
+        const seen = new Set(s.jobs.map((j) => j.id));
+        const fresh = s.lastRead !== null ? jobs.find((j) => !seen.has(j.id)) : undefined;
+        const kept = s.selected && jobs.some((j) => j.id === s.selected) ? s.selected : null;
+        return { jobs, lastRead: Date.now(), error: null, selected: fresh?.id ?? kept ?? jobs[0]?.id ?? null };
+      });
       // The cancel screen follows its job's steps as the worker reports them.
       const shown = store.getState().cancel;
       const now = shown && jobs.find((j) => j.id === shown.job.id);

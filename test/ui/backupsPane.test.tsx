@@ -230,6 +230,25 @@ describe('Backups pane', () => {
     await app.waitFor('LAST RUN');
   });
 
+  test('/ filters the guest list; what is typed is the filter, no key of the pane fires', async () => {
+    const { app, calls } = await open();
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    await app.press('/');
+    await app.type('files');
+    const f = await app.waitFor('/files');
+    // f (files) and s were typed into the filter: no file browser, no snapshot.
+    expect(pane.store.getState().browser).toBeNull();
+    expect(calls.opened).toBe(0);
+    expect(app.store.getState().filter).toBe('files');
+    expect(f).toMatch(/demo-files/);
+    expect(f).not.toMatch(/demo-web +24 h/);
+    expect(f).not.toContain('trinity-server');
+    await app.press(KEYS.enter);
+    expect(pane.store.getState().browser).toBeNull();
+  });
+
   test('the Guests pane flags the snapshot kept too long', async () => {
     const { app } = await open();
     app.store.getState().panes.backups?.start?.();
@@ -246,8 +265,9 @@ describe('Backups pane', () => {
     const { app, emit, finishBackup } = await open();
     await app.press('3');
     await app.waitFor(CATALOG_READ);
+    await app.press(KEYS.down);
     await app.press('b');
-    await app.waitFor(`Back up all guests to ${dest}`);
+    await app.waitFor(`Back up demo-web to ${dest}`);
     emit({ type: 'guest-start', guest: 'demo-web', decision: { kind: 'incremental', method: 'backup-api', consistency: 'crash-consistent' } as never, plan: {} as never });
     emit({ type: 'runner', guest: 'demo-web', event: { type: 'progress', index: 1, progress: { percent: 61, bytesDone: 610 << 20, bytesTotal: 1000 << 20, rateBps: 200e6, etaSeconds: 23 } } });
     const f = await app.waitFor('61%');
@@ -267,6 +287,45 @@ describe('Backups pane', () => {
     await app.waitFor('LAST RUN');
   });
 
+  test('b backs up the selected guest only; B asks first, naming how many guests the filter shows', async () => {
+    const asked: string[][] = [];
+    const { app } = await open({
+      runBackup: async (_host, o) => {
+        asked.push(o.guests ?? []);
+        return { guests: (o.guests ?? []).map((guest) => ({ guest, ok: true, state: 'done' as const })) };
+      },
+    });
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    const key = (name: string) => app.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
+    key('down');
+    key('b');
+    await app.waitFor('Backed up 1 guest.');
+    expect(asked).toEqual([['demo-web']]);
+    key('enter');
+    expect(pane.store.getState().job).toBeNull();
+    // B: a question first, naming the count; n runs nothing.
+    key('B');
+    const top = () => app.store.getState().dialogs.at(-1);
+    expect(top()).toMatchObject({ kind: 'confirm', title: 'Back up 3 guests', yes: 'back up 3 guests' });
+    key('n');
+    expect(asked).toHaveLength(1);
+    // `:backup all` is the same explicit choice, and asks the same.
+    app.store.getState().runCommand('backup all');
+    expect(top()).toMatchObject({ kind: 'confirm', title: 'Back up 3 guests' });
+    key('n');
+    expect(asked).toHaveLength(1);
+    // With a filter shown, B counts (and backs up) only the guests the list shows.
+    app.store.getState().setFilter('demo');
+    await app.waitFor(/filter/);
+    key('B');
+    expect(top()).toMatchObject({ kind: 'confirm', title: 'Back up 2 guests matching "demo"' });
+    key('y');
+    await app.waitFor('Backed up 2 guests.');
+    expect(asked[1]).toEqual(['demo-files', 'demo-web']);
+  });
+
   test('cancel asks the one job question first (as every wizard and the Jobs pane): n keeps the job, y cancels it', async () => {
     let signal: AbortSignal | null = null;
     const { app } = await open({
@@ -279,11 +338,12 @@ describe('Backups pane', () => {
     await app.waitFor(CATALOG_READ);
     const pane = app.store.getState().panes.backups as BackupsController;
     const key = (name: string) => app.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
-    key('b');
+    key('B');
+    key('y');
     const view = () => pane.store.getState().job;
     expect(view()?.state).toBe('running');
     const question = cancelQuestion(view()!.spec);
-    expect(question).toBe('Cancel the backup of all guests? The running step stops and what it made is removed; runs already finished are kept.');
+    expect(question).toBe('Cancel the backup of 3 guests? The running step stops and what it made is removed; runs already finished are kept.');
     key('c');
     expect(view()?.asking).toBe(true);
     expect((await app.waitFor('(y/n)')).replace(/[│\s]+/g, ' ')).toContain(question);

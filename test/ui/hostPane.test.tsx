@@ -184,6 +184,30 @@ describe('Host pane', () => {
     expect(f).toContain('f apply fix');
   });
 
+  it('/ filters the checks; the log search is its own and leaves that filter as it was', async () => {
+    const { r, fake } = await open();
+    await r.waitFor('vm.swappiness');
+    await r.press('/');
+    await r.type('swap');
+    await r.press(KEYS.enter);
+    let f = await r.waitFor('filter /swap');
+    expect(f).toContain('vm.swappiness');
+    expect(f).not.toContain('libvirtd reachable');
+    await r.press('L');
+    await r.waitFor('/var/log/libvirt/libvirtd.log');
+    fake.push(["2026-01-01 14:00:02.000+0000: 1454: error : virNetDevGetMTU:397 : Cannot get interface MTU on 'br9': No such device"]);
+    await r.waitFor('Cannot get interface MTU');
+    await r.press('/');
+    await r.type('MTU');
+    await r.waitFor('/MTU: 1 match');
+    expect(r.store.getState().filter).toBe('swap');
+    await r.press(KEYS.enter);
+    await r.press(ESC);
+    f = await r.waitFor('filter /swap');
+    expect(f).toContain('vm.swappiness');
+    expect(f).not.toContain('libvirtd reachable');
+  });
+
   it('logs view: follows, explains known errors, searches with /, picks a guest log', async () => {
     const { r, fake } = await open();
     await r.waitFor('vm.swappiness');

@@ -8,6 +8,8 @@ import type { JournalRecord } from '../../src/jobs/journal.js';
 import type { Plan } from '../../src/model/plan.js';
 import { cancelQuestion, planSpec } from '../../src/store/jobs/runView.js';
 import { createJobsPaneController, DETACHED_UNDO, type JobsPaneController } from '../../src/store/jobsPane.js';
+import type { JobSummary } from '../../src/jobs/jobStatus.js';
+import { jobHeader, jobLines, kindWidth } from '../../src/ui/panes/jobs/jobLines.js';
 import { ESC, KEYS, renderApp } from './helpers.js';
 
 let dir = '';
@@ -99,6 +101,64 @@ describe('Jobs pane', () => {
     progress('20250301T120300-convert-aaaaaa', 87);
     f = await r.waitFor('87%');
     expect(f).toContain('c cancels');
+    r.unmount();
+  });
+
+  it('a job started while the list shows another comes first and takes the selection, so c acts on it', async () => {
+    const r = await setup();
+    await r.press('5');
+    await r.waitFor('61%');
+    const pane = r.store.getState().panes.jobs as JobsPaneController;
+    // The selection on the oldest, finished job.
+    await r.press(KEYS.down);
+    await r.press(KEYS.down);
+    expect(pane.selectedJob()?.id).toBe('20250301T100000-expand-cccccc');
+    journal('20250301T130000-convert-dddddd', { createdAt: '2025-03-01T13:00:00Z', title: 'convert new.raw to new.vmdk' });
+    await waitState(() => pane.store.getState().jobs.length === 4);
+    expect(pane.store.getState().jobs[0]?.id).toBe('20250301T130000-convert-dddddd');
+    expect(pane.selectedJob()?.id).toBe('20250301T130000-convert-dddddd');
+    const f = await r.waitFor(/▶ convert +running .*convert new\.raw/);
+    const rows = f.split('\n').filter((l) => / (running|interrupted|done) /.test(l));
+    expect(rows[0]).toContain('convert new.raw');
+    await r.press('c');
+    await r.waitFor('Cancel "convert new.raw to new.vmdk"?');
+    r.unmount();
+  });
+
+  it('long titles keep their ends (rows do not read the same) and KIND stays aligned, in ASCII too', () => {
+    const job = (id: string, kind: string, title: string): JobSummary => ({
+      id, kind, title, uri: '', state: 'done', pid: 4242, hostname: 'h', createdAt: '2025-03-01T12:00:00.000Z', updatedAt: '', stepIndex: 2, stepCount: 3, stepTitle: '', progress: null, undoing: null, guests: [], images: [],
+    });
+    const jobs = [
+      job('a', 'convert', 'Convert /var/lib/libvirt/images/migrated/demo-web-system.vmdk to qcow2'),
+      job('b', 'convert', 'Convert /var/lib/libvirt/images/migrated/demo-files-system.vmdk to qcow2'),
+      job('c', 'backup-restore', 'Restore demo-web (20261122T010000Z-inc) as demo-web-restored'),
+      job('d', 'backup', 'Back up demo-files to /srv/backups'),
+    ];
+    for (const ellipsis of ['…', '...']) {
+      const lines = jobLines(jobs, 80, { ascii: ellipsis !== '…', ellipsis, now: new Date('2025-03-01T12:30:00.000Z') }).map((l) => `  ${l.text}`);
+      const header = jobHeader(80, kindWidth(jobs));
+      expect(new Set(lines).size).toBe(lines.length);
+      expect(lines[0]).toMatch(/Convert ?(…|\.\.\.).*web/);
+      expect(lines[1]).toMatch(/Convert ?(…|\.\.\.).*files/);
+      expect(lines[2]).toContain('backup-restore ');
+      for (const l of [header, ...lines]) expect(l.length).toBeLessThanOrEqual(80);
+      for (const l of lines) expect(l.indexOf(' done ') + 1).toBe(header.indexOf('STATE'));
+    }
+  });
+
+  it('/ in the Jobs pane says it has no filter, and a filter kept in another pane is not claimed here', async () => {
+    const r = await setup();
+    await r.press('/');
+    await r.type('demo');
+    await r.press(KEYS.enter);
+    await r.waitFor('filter /demo');
+    await r.press('5');
+    await r.waitFor('61%');
+    await r.press('/');
+    expect(r.store.getState().inputMode).toBe('normal');
+    const f = await r.waitFor('The Jobs pane has no filter');
+    expect(f).not.toContain('filter /demo');
     r.unmount();
   });
 

@@ -18,7 +18,7 @@ export function createPaneContext(host: HostContext, app: AppStore, deps: Backup
   const get = store.getState;
   const set = store.setState;
   const say = (text: string, kind: 'info' | 'error' | 'busy' = 'info') => app.getState().setMessage(text, kind);
-  const lines = () => guestLines(get(), app.getState().guests.map((g) => g.name));
+  const lines = () => guestLines(get(), app.getState().guests.map((g) => g.name), app.getState().filter);
   const selectedGuest = () => lines()[clampIndex(get().guestIndex, lines().length)] ?? null;
   const ctx: PaneContext = {
     host,

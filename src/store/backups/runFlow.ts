@@ -3,19 +3,41 @@ import { toShownError } from '../shownError.js';
 import type { PaneContext } from './context.js';
 import type { PaneJob } from './paneJob.js';
 
+/** b: the selected guest only. Backing up several guests is B (backupAll), which asks first. */
 export function backupNow(ctx: PaneContext, job: PaneJob) {
-  const { app, deps, get, say } = ctx;
+  const g = ctx.selectedGuest()?.guest;
+  if (!g) return ctx.say('Select a guest to back up (B backs up every guest shown).', 'error');
+  startBackup(ctx, job, [g], g);
+}
+
+/** B: every guest the list shows (so the filter applies) that libvirt knows; asks first, naming how many. */
+export function backupAll(ctx: PaneContext, job: PaneJob) {
+  const { app, get, say } = ctx;
+  if (!get().dest) return say('Choose a destination first (d).', 'error');
+  const known = new Set(app.getState().guests.map((x) => x.name));
+  const guests = ctx.guestLines().map((l) => l.guest).filter((name) => known.has(name));
+  if (guests.length === 0) return say('No guest shown here to back up.', 'error');
+  const filter = app.getState().filter.trim();
+  const count = `${guests.length} guest${guests.length === 1 ? '' : 's'}`;
+  app.getState().pushDialog({
+    kind: 'confirm',
+    title: `Back up ${count}${filter ? ` matching "${filter}"` : ''}`,
+    lines: [`Each of these is backed up to ${get().dest}, one after the other:`, guests.join(', ')],
+    yes: `back up ${count}`,
+    onYes: () => startBackup(ctx, job, guests, count),
+  });
+}
+
+function startBackup(ctx: PaneContext, job: PaneJob, guests: string[], label: string) {
+  const { deps, get, say } = ctx;
   const dest = get().dest;
   if (!dest) return say('Choose a destination first (d).', 'error');
   const runBackup = deps.runBackup;
-  if (!runBackup) return ctx.notWired('Backup', `virtdeck backup run --all --dest ${dest}`);
-  // From the guest list b backs up every guest; from one guest's runs, only that guest.
-  const g = get().level === 'runs' || app.getState().guests.length === 0 ? ctx.selectedGuest()?.guest : null;
-  const guests = g ? [g] : [];
+  if (!runBackup) return ctx.notWired('Backup', `virtdeck backup run --dest ${dest} ${guests.join(' ')}`);
   const spec = {
-    what: `the backup of ${g ?? 'all guests'}`,
+    what: `the backup of ${label}`,
     undo: 'The running step stops and what it made is removed; runs already finished are kept.',
-    title: `Back up ${g ?? 'all guests'} to ${dest}`,
+    title: `Back up ${label} to ${dest}`,
     rows: [],
   };
   job.run(spec, async (io) => {

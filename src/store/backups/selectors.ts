@@ -15,8 +15,10 @@ export interface GuestLine {
   snapshots: SnapshotInfo[];
 }
 
-export function guestLines(s: BackupsPaneState, libvirtGuests: string[]): GuestLine[] {
-  const names = [...new Set([...libvirtGuests, ...s.catalog.map((c) => c.guest)])].sort();
+/** `filter` is the console's `/` filter: the list shows (and B backs up) only the guests whose name has it. */
+export function guestLines(s: BackupsPaneState, libvirtGuests: string[], filter = ''): GuestLine[] {
+  const f = filter.trim().toLowerCase();
+  const names = [...new Set([...libvirtGuests, ...s.catalog.map((c) => c.guest)])].filter((n) => n.toLowerCase().includes(f)).sort();
   return names.map((guest) => {
     const backups = s.catalog.find((c) => c.guest === guest) ?? null;
     return { guest, backups, last: backups?.runs[backups.runs.length - 1] ?? null, snapshots: s.snapshots[guest] ?? [] };
@@ -52,10 +54,10 @@ function runSummary(run: CatalogRun, now: number): string {
 }
 
 /** The pane's detail strip: the selected run (or last run), the guest's snapshots, the too-old warning. */
-export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: number, maxAgeDays: number): DetailLine[] {
-  const all = guestLines(s, libvirtGuests);
+export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: number, maxAgeDays: number, filter = ''): DetailLine[] {
+  const all = guestLines(s, libvirtGuests, filter);
   const g = all[clampIndex(s.guestIndex, all.length)];
-  if (!g) return [{ text: 'No guests and no backups here yet.', warn: false }];
+  if (!g) return [{ text: filter.trim() ? `No guest matches "${filter.trim()}"; / then Esc clears the filter.` : 'No guests and no backups here yet.', warn: false }];
   const out: DetailLine[] = [];
   if (s.level === 'runs') {
     const runs = runLines(g.backups);
@@ -64,7 +66,7 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
     else if (r) out.push({ text: `${r.name}: ${r.status} — ${r.reason ?? ''}`, warn: true });
     else out.push({ text: `No runs of ${g.guest} in this destination; b backs it up now.`, warn: false });
   } else {
-    out.push({ text: g.last ? `last run ${g.last.name}: ${runSummary(g.last, now)}` : `${g.guest} has no backup here; b backs up every guest now.`, warn: false });
+    out.push({ text: g.last ? `last run ${g.last.name}: ${runSummary(g.last, now)}` : `${g.guest} has no backup here; b backs it up now, B every guest shown.`, warn: false });
     const logged = s.schedule?.status?.lastRuns.find((r) => r.guest === g.guest)?.logged;
     if (logged && !logged.ok) out.push({ text: `last scheduled run (${logged.at}) ${logged.text}`, warn: true });
   }

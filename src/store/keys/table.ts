@@ -40,6 +40,8 @@ export type Scope =
   /** The filter and command lines under a pane. */
   | 'input:filter'
   | 'input:command'
+  /** The Host logs view's search line: its own text, never the pane's list filter. */
+  | 'input:search'
   | 'dialog:confirm'
   | 'dialog:typeName'
   /** Type-the-name: the name field has focus. */
@@ -167,6 +169,7 @@ export type ActionId =
   | 'backupsOpen'
   | 'backupsBack'
   | 'backupNow'
+  | 'backupAll'
   | 'backupVerify'
   | 'backupRestore'
   | 'backupFiles'
@@ -184,6 +187,7 @@ export type ActionId =
   | 'hostFollow'
   | 'hostNextMatch'
   | 'hostPrevMatch'
+  | 'hostSearch'
   | 'hostPageUp'
   | 'hostPageDown'
   | 'browseOpen'
@@ -299,8 +303,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['f'], action: 'hostFix', hint: 'apply fix', description: 'Apply the safe fix of the selected check (sysctl or noatime), after a confirmation naming the file and line', scopes: ['pane:host'], footer: true },
   { keys: ['L'], action: 'hostLogs', hint: 'logs', description: 'Open the logs view: the libvirtd log, followed live; Enter there picks a guest QEMU log', scopes: ['pane:host'], footer: true },
   { keys: ['r'], action: 'hostRecheck', hint: 're-run', description: 'Run the host checks again (R too)', scopes: ['pane:host'], footer: true },
-  { keys: ['/'], action: 'filter', hint: 'search', description: 'Search the log (or filter the checks) as you type; Enter keeps it, Esc clears', scopes: ['pane:host'], footer: true },
-  { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Leave the logs view (or the guest picker); clears the search', scopes: ['pane:host'] },
+  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter the checks (title, detail or status) as you type; Enter keeps it, Esc clears', scopes: ['pane:host'], footer: true },
+  { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Clear the filter of the checks', scopes: ['pane:host'] },
   { keys: ['F'], action: 'hostFollow', hint: 'follow', description: 'Logs view: follow new lines on or off', scopes: ['pane:host'] },
   { keys: ['n'], action: 'hostNextMatch', hint: 'next match', description: 'Logs view: next line matching the search', scopes: ['pane:host'] },
   { keys: ['N'], action: 'hostPrevMatch', hint: 'prev match', description: 'Logs view: previous line matching the search', scopes: ['pane:host'] },
@@ -308,7 +312,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host'] },
   { keys: ['enter'], action: 'backupsOpen', hint: 'runs', description: "Open the selected guest's runs and snapshots", scopes: ['pane:backups'] },
   { keys: ['esc', 'backspace'], action: 'backupsBack', hint: 'back', description: 'Back to the guest list', scopes: ['pane:backups'] },
-  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up now: the selected guest (in its runs), or every guest (from the guest list), with progress and cancel', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
+  { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up the selected guest now, with progress and cancel (`:backup all` is B)', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
+  { keys: ['B'], action: 'backupAll', hint: 'back up all', description: 'Back up every guest the list shows (the filter applies); asks first, naming how many', scopes: ['pane:backups'], command: { name: 'backup-all', guest: false } },
   { keys: ['V'], action: 'backupVerify', hint: 'verify', description: 'Verify the selected run: qemu-img check of the chain and checksums', scopes: ['pane:backups'], footer: true },
   { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name) or as a new guest', scopes: ['pane:backups'], footer: true },
   { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', scopes: ['pane:backups'], footer: true },
@@ -347,7 +352,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['c', 'esc', 'ctrl-c'], action: 'jobAskCancel', hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', scopes: ['pane:backups-job'], footer: true },
   // Host pane: the logs view and the guest picker (their keys above are also the help's)
   { keys: ['F'], action: 'hostFollow', hint: 'follow', description: 'Follow new lines on or off', scopes: ['pane:host-logs'], footer: true },
-  { keys: ['/'], action: 'filter', hint: 'search', description: 'Search the log as you type; Enter keeps it, Esc clears', scopes: ['pane:host-logs'], footer: true },
+  { keys: ['/'], action: 'hostSearch', hint: 'search', description: "Search the log as you type (its own search: the checks' filter stays); Enter keeps it, Esc clears", scopes: ['pane:host-logs'], footer: true },
   { keys: ['n'], action: 'hostNextMatch', hint: 'match', description: 'Next line matching the search', scopes: ['pane:host-logs'], footer: true, shown: 'n/N' },
   { keys: ['N'], action: 'hostPrevMatch', hint: 'prev match', description: 'Previous line matching the search', scopes: ['pane:host-logs'] },
   { keys: ['enter'], action: 'hostOpen', hint: 'guest log', description: 'Pick a guest whose QEMU log to show', scopes: ['pane:host-logs'], footer: true },
@@ -396,7 +401,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['ctrl-r'], action: 'refresh', hint: 'refresh', description: 'Refresh now', scopes: ['panes'], command: { name: 'refresh', guest: false } },
   // R is restore in the Backups pane.
   { keys: ['R'], action: 'refresh', hint: 'refresh', description: 'Refresh now', scopes: ['pane:guests', 'pane:disks', 'pane:host'] },
-  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', scopes: ['pane:guests', 'pane:disks'], footer: true },
+  { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter rows as you type; Esc clears, Enter keeps', scopes: ['pane:guests', 'pane:disks', 'pane:backups'], footer: true },
+  { keys: ['/'], action: 'filter', hint: 'filter', description: 'The Jobs pane has no list filter: says so', scopes: ['pane:jobs'] },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', scopes: ['panes'], footer: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', scopes: ['panes'], footer: true, command: { name: 'help', guest: false } },
   { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', scopes: ['panes'], footer: true, command: { name: 'quit', aliases: ['q'], guest: false } },
@@ -404,6 +410,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['ctrl-c'], action: 'quit', scopes: ['console'], hint: 'quit', description: 'Quit virtdeck (a running wizard takes Ctrl-C to cancel its own step)' },
 
   // ── Filter and command lines ───────────────────────────────────────────────────────────
+  { keys: ['enter'], action: 'inputKeep', scopes: ['input:search'], hint: 'keep search', description: 'Keep the search (n/N go to the next or previous match)', footer: true },
+  { keys: ['esc'], action: 'inputClear', scopes: ['input:search'], hint: 'clear', description: 'Clear the search', footer: true },
   { keys: ['enter'], action: 'inputKeep', scopes: ['input:filter'], hint: 'keep filter', description: 'Keep the filter and go back to the list', footer: true },
   { keys: ['esc'], action: 'inputClear', scopes: ['input:filter'], hint: 'clear', description: 'Clear the filter', footer: true },
   { keys: ['up'], action: 'inputUp', scopes: ['input:filter'], hint: 'up', description: 'Move the selection up in the filtered list' },
@@ -411,8 +419,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['enter'], action: 'inputRun', scopes: ['input:command'], hint: 'run', description: 'Run the command', footer: true },
   { keys: ['tab'], action: 'inputComplete', scopes: ['input:command'], hint: 'complete', description: 'Complete the command or guest name', footer: true },
   { keys: ['esc'], action: 'inputClear', scopes: ['input:command'], hint: 'cancel', description: 'Leave the command line', footer: true },
-  { keys: ['backspace'], action: 'inputErase', scopes: ['input:filter', 'input:command'], hint: 'erase', description: 'Erase the last character' },
-  { keys: ['printable'], action: 'inputType', scopes: ['input:filter', 'input:command'], hint: 'type', description: 'Type the filter or the command' },
+  { keys: ['backspace'], action: 'inputErase', scopes: ['input:filter', 'input:command', 'input:search'], hint: 'erase', description: 'Erase the last character' },
+  { keys: ['printable'], action: 'inputType', scopes: ['input:filter', 'input:command', 'input:search'], hint: 'type', description: 'Type the filter or the command' },
 
   // ── Dialogs ────────────────────────────────────────────────────────────────────────────
   { keys: ['y', 'Y'], action: 'yes', scopes: ['dialog:confirm'], hint: '{yes}', description: 'Do it', footer: true },

@@ -1,5 +1,6 @@
 import { useApp } from '../../store/context.js';
 import { completeCommand } from '../../store/keys/router.js';
+import { paneFilters } from '../../store/paneIds.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
 import { Text } from './Text.js';
@@ -8,7 +9,8 @@ import { Text } from './Text.js';
 export function StatusLine({ width }: { width: number }) {
   const theme = useTheme();
   const inputMode = useApp((s) => s.inputMode);
-  const filter = useApp((s) => s.filter);
+  // A pane without a list filter does not claim one.
+  const filter = useApp((s) => (paneFilters(s.pane) ? s.filter : ''));
   const command = useApp((s) => s.command);
   const message = useApp((s) => s.message);
   const guests = useApp((s) => s.guests);

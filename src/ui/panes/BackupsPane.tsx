@@ -26,13 +26,14 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
   const theme = useTheme();
   const s = useStore(controller.store);
   const guests = useApp((a) => a.guests);
+  const filter = useApp((a) => a.filter);
 
   if (s.form) return <PaneFormView form={s.form} width={width} height={height} />;
   if (s.review) return <ReviewView review={s.review} width={width} height={height} />;
   if (s.browser) return <BrowserView browser={s.browser} width={width} height={height} />;
   if (s.job) return <JobView job={s.job} width={width} height={height} />;
 
-  const lines = guestLines(s, guests.map((g) => g.name));
+  const lines = guestLines(s, guests.map((g) => g.name), filter);
   const selected = lines[Math.max(0, Math.min(s.guestIndex, lines.length - 1))] ?? null;
   const sched = s.schedule?.error ? { text: `schedule unknown: ${s.schedule.error}`, tone: 'warn' as Tone } : scheduleLine(s.schedule?.status ?? null, new Date(), s.dest);
   // The schedule has the second line to itself unless an error needs it; then it joins the first.

@@ -26,6 +26,6 @@ function HostBody({ controller, width, height }: { controller: HostPaneControlle
     controller.setViewport(logViewport(height));
   }, [controller, height]);
   if (s.screen === 'pickGuest') return <GuestPicker names={s.pick.names} index={s.pick.index} width={width} height={height} />;
-  if (s.screen === 'logs' && s.log) return <LogsView log={s.log} search={filter} width={width} height={height} />;
+  if (s.screen === 'logs' && s.log) return <LogsView log={s.log} search={s.search} searching={s.searching} width={width} height={height} />;
   return <ChecksView state={s} filter={filter} width={width} height={height} />;
 }

@@ -14,7 +14,7 @@ import { RunSteps } from '../components/RunSteps.js';
 import { Text } from '../components/Text.js';
 import { visibleWindow } from '../components/table.js';
 import { colorFor } from '../theme.js';
-import { jobHeader, jobLines, jobStrip } from './jobs/jobLines.js';
+import { jobHeader, jobLines, jobStrip, kindWidth } from './jobs/jobLines.js';
 import type { PaneViewProps } from './paneViewProps.js';
 
 const STRIP_HEIGHT = 3;
@@ -73,7 +73,7 @@ function JobsTable({ controller, width, height }: { controller: JobsPaneControll
     <Box flexDirection="column" width={width} height={height}>
       <Box flexDirection="column" height={tableHeight}>
         <Text bold color={colorFor(theme, 'muted')} wrap="truncate">
-          {jobHeader(width)}
+          {jobHeader(width, kindWidth(jobs))}
         </Text>
         {empty ? <Text wrap="wrap">{empty}</Text> : null}
         {lines.slice(win.start, win.end).map((l) => {

@@ -14,7 +14,7 @@ export function logViewport(height: number): number {
   return Math.max(1, height - 1);
 }
 
-export function LogsView({ log, search, width, height }: { log: LogView; search: string; width: number; height: number }) {
+export function LogsView({ log, search, searching = false, width, height }: { log: LogView; search: string; searching?: boolean; width: number; height: number }) {
   const theme = useTheme();
   const ell = theme.symbols.ellipsis;
   const sep = theme.symbols.separator;
@@ -23,7 +23,7 @@ export function LogsView({ log, search, width, height }: { log: LogView; search:
   const lineCount = log.rows.filter((r) => r.kind === 'line').length;
   const hits = search ? searchHits(log.rows, search).length : 0;
   const state = log.ended ? 'ended' : log.follow ? 'following' : 'paused';
-  const head = `${log.title}${sep}${state}${sep}${lineCount} lines${search ? `${sep}/${search}: ${hits} match${hits === 1 ? '' : 'es'}` : ''}`;
+  const head = `${log.title}${sep}${state}${sep}${lineCount} lines${search ? `${sep}/${search}: ${hits} match${hits === 1 ? '' : 'es'}` : searching ? `${sep}/${theme.symbols.cursor}` : ''}`;
   const textWidth = Math.max(10, width - 15);
   return (
     <Box flexDirection="column" height={height}>

@@ -13,18 +13,64 @@ export interface JobLine {
   kind: 'row' | 'progress' | 'note';
 }
 
-const cut = (text: string, width: number, ellipsis: string) => (text.length <= width ? text.padEnd(width) : `${text.slice(0, width - 1)}${ellipsis}`);
+/** Exactly `width` columns whatever the ellipsis (ASCII's is three characters), so the columns after stay put. */
+const cut = (text: string, width: number, ellipsis: string) => {
+  if (text.length <= width) return text.padEnd(width);
+  if (width <= ellipsis.length) return text.slice(0, width);
+  return `${text.slice(0, width - ellipsis.length)}${ellipsis}`;
+};
 
-/** KIND 8 · STATE 11 · STEP 5 · STARTED 12 · PID 7, the title takes the rest (80 columns: 30 for it). */
-export function jobHeader(width: number): string {
-  return cut(`  ${'KIND'.padEnd(8)} ${'STATE'.padEnd(11)} ${'STEP'.padEnd(5)} ${'STARTED'.padEnd(12)} ${'PID'.padStart(7)}  TITLE`, width, '');
+const sharedStart = (a: string, b: string) => {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return i;
+};
+
+/** Its first word, then from just before where it stops reading like `others`, cut to `width`. */
+function distinguish(title: string, others: string[], width: number, ellipsis: string): string {
+  const space = title.indexOf(' ');
+  const head = title.slice(0, Math.min(space >= 0 ? space + 1 : 0, Math.floor(width / 2)));
+  const restWidth = width - head.length - ellipsis.length;
+  if (restWidth <= ellipsis.length) return cut(title, width, ellipsis).trimEnd();
+  const differs = Math.max(...others.map((o) => sharedStart(title, o)));
+  const from = Math.max(head.length, Math.min(differs - 4, title.length - restWidth));
+  const rest = title.slice(from);
+  return `${head}${ellipsis}${rest.length <= restWidth ? rest : `${rest.slice(0, restWidth - ellipsis.length)}${ellipsis}`}`;
+}
+
+/**
+ * Titles as they fit `width`: cut at the end, unless that makes two different titles read the same
+ * (titles of one kind start alike, "Convert /var/lib/libvirt/…", and differ further on); those
+ * keep their first word and show from where they differ.
+ */
+export function fitTitles(titles: readonly string[], width: number, ellipsis: string): string[] {
+  const atEnd = titles.map((t) => cut(t, width, ellipsis).trimEnd());
+  return titles.map((t, i) => {
+    const alike = titles.filter((o, k) => o !== t && atEnd[k] === atEnd[i]);
+    return alike.length > 0 ? distinguish(t, alike, width, ellipsis) : (atEnd[i] ?? t);
+  });
+}
+
+/** The KIND column is as wide as the longest kind listed (no two kinds cut to one word), 4 to 15. */
+export function kindWidth(jobs: readonly Pick<JobSummary, 'kind'>[]): number {
+  return Math.min(15, Math.max(4, ...jobs.map((j) => j.kind.length)));
+}
+
+/** KIND (kindWidth) · STATE 11 · STEP 5 · STARTED 12 · PID 7, the title takes the rest. */
+export function jobHeader(width: number, kind = 8): string {
+  return cut(`  ${'KIND'.padEnd(kind)} ${'STATE'.padEnd(11)} ${'STEP'.padEnd(5)} ${'STARTED'.padEnd(12)} ${'PID'.padStart(7)}  TITLE`, width, '');
 }
 
 export function jobLines(jobs: JobSummary[], width: number, opts: { ascii: boolean; ellipsis: string; now?: Date }): JobLine[] {
   const out: JobLine[] = [];
-  for (const j of jobs) {
-    const lead = `${cut(j.kind, 8, opts.ellipsis)} ${cut(j.state, 11, opts.ellipsis)} ${stepText(j).padEnd(5)} ${cut(startedText(j.createdAt, opts.now), 12, opts.ellipsis)} ${String(j.pid).padStart(7)}  `;
-    out.push({ key: `${j.id}:row`, jobId: j.id, kind: 'row', text: cut(lead + j.title, width - 2, opts.ellipsis) });
+  const kw = kindWidth(jobs);
+  const lead = (j: JobSummary) =>
+    `${cut(j.kind, kw, opts.ellipsis)} ${cut(j.state, 11, opts.ellipsis)} ${cut(stepText(j), 5, opts.ellipsis)} ${cut(startedText(j.createdAt, opts.now), 12, opts.ellipsis)} ${String(j.pid).padStart(7)}  `;
+  // Every lead has the same width, so every title has the same room.
+  const room = Math.max(0, width - 2 - (jobs[0] ? lead(jobs[0]).length : 0));
+  const titles = fitTitles(jobs.map((j) => j.title), room, opts.ellipsis);
+  for (const [i, j] of jobs.entries()) {
+    out.push({ key: `${j.id}:row`, jobId: j.id, kind: 'row', text: cut(lead(j) + (titles[i] ?? ''), width - 2, opts.ellipsis) });
     const indent = ' '.repeat(11);
     if (j.state === 'running' && j.undoing) {
       out.push({ key: `${j.id}:p`, jobId: j.id, kind: 'note', text: cut(`${indent}undoing: ${j.undoing}`, width - 2, opts.ellipsis) });
