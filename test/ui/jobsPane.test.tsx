@@ -4,11 +4,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HostContext } from '../../src/host/hostContext.js';
+import type { JobSummary } from '../../src/jobs/jobStatus.js';
 import type { JournalRecord } from '../../src/jobs/journal.js';
 import type { Plan } from '../../src/model/plan.js';
 import { cancelQuestion, planSpec } from '../../src/store/jobs/runView.js';
 import { createJobsPaneController, DETACHED_UNDO, type JobsPaneController } from '../../src/store/jobsPane.js';
-import type { JobSummary } from '../../src/jobs/jobStatus.js';
 import { jobHeader, jobLines, kindWidth } from '../../src/ui/panes/jobs/jobLines.js';
 import { ESC, KEYS, renderApp } from './helpers.js';
 
