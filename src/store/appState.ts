@@ -39,6 +39,10 @@ export interface AppActions {
   /** Replaces the top dialog (keeps its kind); a no-op when the top is another kind. */
   updateDialog<K extends Dialog['kind']>(kind: K, change: (d: Extract<Dialog, { kind: K }>) => Extract<Dialog, { kind: K }>): void;
   setMessage(text: string, kind?: Message['kind']): void;
+  /** The error dialog for a failed action (sentence, fix, command; never a stack), clearing the busy line. */
+  showError(title: string, e: unknown, retry?: { key: string; label: string; run: () => void | Promise<void> }): void;
+  /** busy line → host call → done line, or the error dialog; the guest list is read again either way. */
+  act(failTitle: string, busy: string, run: () => Promise<void>, done: string): Promise<void>;
   /** Runs a keymap action: the focused pane's, else the console's; a `:` command's guest NAME goes along. */
   dispatch(action: ActionId, guest?: string | null): void;
   openSettings(name: string): Promise<void>;

@@ -94,10 +94,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
     const setInputMode = (inputMode: AppData['inputMode']) => set((s) => ({ inputMode, mode: modeFor(s.dialogs, inputMode) }));
     const row = (name: string) => get().guests.find((g) => g.name === name);
 
-    const showError = (title: string, e: unknown, retry?: { key: string; label: string; run: () => void | Promise<void> }) => {
-      get().pushDialog({ kind: 'error', title, error: toShownError(e), showDetails: false, retry });
-      set({ message: null });
-    };
+    const showError: AppState['showError'] = (...args) => get().showError(...args);
 
     const dialogHost: DialogHost = {
       top: () => get().dialogs[get().dialogs.length - 1],
@@ -148,18 +145,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
     };
 
-    /** confirm → busy line → host call → refresh; failures become the error dialog. */
-    const act = async (failTitle: string, busy: string, run: () => Promise<void>, done: string) => {
-      get().setMessage(busy, 'busy');
-      try {
-        await run();
-        get().setMessage(done);
-      } catch (e) {
-        showError(failTitle, e);
-      } finally {
-        void get().refresh();
-      }
-    };
+    const act: AppState['act'] = (...args) => get().act(...args);
 
     const guestFor = (name: string | null | undefined): string | null => {
       const picked = guestForAction(get(), name);
@@ -335,6 +321,21 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
       setMessage(text, kind = 'info') {
         set({ message: { text, kind } });
+      },
+      showError(title, e, retry) {
+        get().pushDialog({ kind: 'error', title, error: toShownError(e), showDetails: false, retry });
+        set({ message: null });
+      },
+      async act(failTitle, busy, run, done) {
+        get().setMessage(busy, 'busy');
+        try {
+          await run();
+          get().setMessage(done);
+        } catch (e) {
+          get().showError(failTitle, e);
+        } finally {
+          void get().refresh();
+        }
       },
 
       dispatch(action, guest) {

@@ -14,13 +14,12 @@ import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
-import type { AppStore } from './appState.js';
+import type { AppState, AppStore } from './appState.js';
 import { editText } from './editor.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { moveFor } from './selection.js';
 import { guestForAction } from './selectors.js';
-import { toShownError } from './shownError.js';
 import { sshTargetFor } from './sshTarget.js';
 import type { HandOff } from './types.js';
 import { unifiedDiff } from './xmlDiff.js';
@@ -55,23 +54,9 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
   const waits = new Set<AbortController>();
   const row = (name: string) => get().guests.find((g) => g.name === name);
 
-  const showError = (title: string, e: unknown, retry?: { key: string; label: string; run: () => void | Promise<void> }) => {
-    get().pushDialog({ kind: 'error', title, error: toShownError(e), showDetails: false, retry });
-    app.setState({ message: null });
-  };
-
+  const showError: AppState['showError'] = (...args) => get().showError(...args);
   /** confirm → busy line → host call → refresh; failures become the error dialog. */
-  const act = async (failTitle: string, busy: string, run: () => Promise<void>, done: string) => {
-    get().setMessage(busy, 'busy');
-    try {
-      await run();
-      get().setMessage(done);
-    } catch (e) {
-      showError(failTitle, e);
-    } finally {
-      void get().refresh();
-    }
-  };
+  const act: AppState['act'] = (...args) => get().act(...args);
 
   const forceOff = (name: string) =>
     act(`Could not force ${name} off`, `Forcing ${name} off…`, () => virsh.destroy(host, name), `${name} is off.`);
