@@ -1,8 +1,8 @@
 /**
  * Gathers the disk inventory: guests (2 virsh processes), pool volumes (2), one `find` over every
- * directory scanned (model/imageDirs.ts), one `stat` for guest and pool paths outside them, which file each path is (no process here, one
- * `stat` on a remote host), and qemu-img only for files that are new or
- * changed since the last look. qemu-img facts are cached by (path, size, mtime) in memory and in
+ * directory scanned (model/imageDirs.ts: however many), one `stat` for guest and pool paths outside
+ * them, which file each path is (no process here, one `stat` on a remote host), and qemu-img only
+ * for files that are new or changed since the last look. qemu-img facts are cached by (path, size, mtime) in memory and in
  * stateDir()/disk-info-cache.json, so a refresh of 200 unchanged images runs no qemu-img at all.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -115,11 +115,6 @@ export async function scanDirs(exec: Executor, dirs: string[], signal?: AbortSig
     if (!seen.has(path)) seen.set(path, { path, size: Number(p[1]), mtimeMs: mtimeMs(p[2] as string) });
   }
   return [...seen.values()];
-}
-
-/** Image files in one directory and its subdirectories (see scanDirs). */
-export function scanDir(exec: Executor, dir: string, signal?: AbortSignal): Promise<FileStat[]> {
-  return scanDirs(exec, [dir], signal);
 }
 
 /** Size and mtime of many paths in one `stat`; missing paths are simply absent from the answer. */
