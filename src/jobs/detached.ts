@@ -20,6 +20,7 @@ import { logPath, readLogTail } from './jobStatus.js';
 import { Journal, listJournals } from './journal.js';
 import { acquireLocks } from './locks.js';
 import { processAlive } from './processes.js';
+import { recordPlanDirs } from './writtenDirs.js';
 
 export type WorkerMode = 'run' | 'rollback';
 
@@ -165,6 +166,7 @@ export async function launchDetached(host: HostContext, plan: Plan, opts: Launch
     rmSync(journal.path, { force: true });
     throw e;
   }
+  recordPlanDirs(dir, host.sysExec.label, plan);
   try {
     // The worker takes the locks over (as the launcher's child) before it adopts the journal, and
     // startWorker waits for that adoption: no moment where the job runs unlocked.

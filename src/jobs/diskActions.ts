@@ -223,6 +223,9 @@ function extentRefusal(image: string, extent: string, why: string): UserError {
   );
 }
 
+/** A detached disk's directory is recorded (jobs/writtenDirs.ts), so the advice to detach and then delete can be followed. */
+const STAYS_LISTED = 'it then stays in the Disks pane as an orphan, where D deletes it.';
+
 /** Why an image may not be deleted now, or null. */
 export function deleteRefusal(row: DiskRow): UserError | null {
   if (!row.file) return new UserError(`${row.path} does not exist.`, 'Nothing to delete; refresh the list (r).');
@@ -233,8 +236,8 @@ export function deleteRefusal(row: DiskRow): UserError | null {
     return new UserError(
       `${basename(row.path)} is used by ${who}, so it is not deleted.`,
       first?.running
-        ? `Shut ${first.guest} down (virtdeck guest shutdown ${first.guest}) and detach it (T in the Disks pane, or ${detach}), then delete it.`
-        : `Detach it first (T in the Disks pane, or ${detach}), then delete it.`,
+        ? `Shut ${first.guest} down (virtdeck guest shutdown ${first.guest}) and detach it (T in the Disks pane, or ${detach}); ${STAYS_LISTED}`
+        : `Detach it first (T in the Disks pane, or ${detach}); ${STAYS_LISTED}`,
     );
   }
   return null;
@@ -300,7 +303,7 @@ export async function checkDelete(host: HostContext, row: DiskRow, signal?: Abor
   if (first) {
     throw new UserError(
       `${row.path} is a disk of ${users.map((u) => `${u.guest} (${u.target}${u.source !== row.path ? `, as ${u.source}` : ''})`).join(', ')}, so it is not deleted.`,
-      `Detach it first (T in the Disks pane, or virtdeck disk detach ${first.guest} ${first.target}), then delete it.`,
+      `Detach it first (T in the Disks pane, or virtdeck disk detach ${first.guest} ${first.target}); ${STAYS_LISTED}`,
     );
   }
   return files;

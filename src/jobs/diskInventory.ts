@@ -1,12 +1,12 @@
 /**
- * Gathers the disk inventory: guests (2 virsh processes), pool volumes (2), one `find` per image
- * directory, one `stat` for guest and pool paths, which file each path is (no process here, one
- * `stat` on a remote host), and qemu-img only for files that are new or
- * changed since the last look. qemu-img facts are cached by (path, size, mtime) in memory and in
+ * Gathers the disk inventory: guests (2 virsh processes), pool volumes (2), one `find` over every
+ * directory scanned (model/imageDirs.ts: however many), one `stat` for guest and pool paths outside
+ * them, which file each path is (no process here, one `stat` on a remote host), and qemu-img only
+ * for files that are new or changed since the last look. qemu-img facts are cached by (path, size, mtime) in memory and in
  * stateDir()/disk-info-cache.json, so a refresh of 200 unchanged images runs no qemu-img at all.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, dirname as localDirname } from 'node:path';
+import { join, dirname as localDirname, posix } from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import { HostError, toHostError } from '../host/errors.js';
@@ -25,18 +25,25 @@ import {
   type FileStat,
   IMAGE_SUFFIXES,
   type ImageFacts,
+  KEPT_COPY_GLOBS,
   mergeInventory,
   type PoolVolume,
   type VmdkFacts,
 } from '../model/diskInventory.js';
 import { guestSources, type IdentityMap } from '../model/fileIdentity.js';
+import { scanDirs as dirsToScan } from '../model/imageDirs.js';
 import { UserError } from '../model/userError.js';
 import { diskCacheSchema, parseStateJson } from './stateSchemas.js';
+import { readWrittenDirs, writtenDirsFile } from './writtenDirs.js';
 
 export const CACHE_FILE_NAME = 'disk-info-cache.json';
 
 export function defaultCacheFile(): string {
   return join(stateDir(), CACHE_FILE_NAME);
+}
+
+export function defaultWrittenDirsFile(): string {
+  return writtenDirsFile(stateDir());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,17 +96,25 @@ function mtimeMs(text: string): number {
   return Math.round(Number(text) * 1000);
 }
 
-/** Image files in one directory and its subdirectories, with size and mtime, in one `find`. */
-export async function scanDir(exec: Executor, dir: string, signal?: AbortSignal): Promise<FileStat[]> {
-  const root = dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
-  const names = IMAGE_SUFFIXES.flatMap((s, i) => [...(i > 0 ? ['-o'] : []), '-iname', `*.${s}`]);
-  // A missing directory is not an error: the default /var/lib/libvirt/images may not exist yet.
-  const r = await exec.run(['find', root, '-maxdepth', '2', '-type', 'f', '(', ...names, ')', '-printf', '%p\\t%s\\t%T@\\n'], { signal, okExitCodes: [1] });
-  return r.stdout
-    .split('\n')
-    .map((l) => l.split('\t'))
-    .filter((p) => p.length === 3 && p[0]?.startsWith('/'))
-    .map(([path, size, mtime]) => ({ path: path as string, size: Number(size), mtimeMs: mtimeMs(mtime as string) }));
+/**
+ * Image files in the directories and their subdirectories, with size and mtime, in one `find`
+ * whatever the number of directories (each is a start point; all are absolute, so none is read as
+ * an expression). A file reached from two overlapping start points is listed once.
+ */
+export async function scanDirs(exec: Executor, dirs: string[], signal?: AbortSignal): Promise<FileStat[]> {
+  const roots = [...new Set(dirs.filter((d) => d.startsWith('/')).map((d) => (d.length > 1 ? d.replace(/\/+$/, '') : d)))];
+  if (roots.length === 0) return [];
+  const names = [...IMAGE_SUFFIXES.flatMap((s) => ['-iname', `*.${s}`]), ...KEPT_COPY_GLOBS.flatMap((g) => ['-name', g])].flatMap((w, i) => (i > 0 && w.startsWith('-') ? ['-o', w] : [w]));
+  // A missing directory is not an error (find says so and goes on with the others, exit 1): the
+  // default /var/lib/libvirt/images may not exist yet, a written-to directory may be gone.
+  const r = await exec.run(['find', ...roots, '-maxdepth', '2', '-type', 'f', '(', ...names, ')', '-printf', '%p\\t%s\\t%T@\\n'], { signal, okExitCodes: [1] });
+  const seen = new Map<string, FileStat>();
+  for (const p of r.stdout.split('\n').map((l) => l.split('\t'))) {
+    if (p.length !== 3 || !p[0]?.startsWith('/')) continue;
+    const path = posix.normalize(p[0]);
+    if (!seen.has(path)) seen.set(path, { path, size: Number(p[1]), mtimeMs: mtimeMs(p[2] as string) });
+  }
+  return [...seen.values()];
 }
 
 /** Size and mtime of many paths in one `stat`; missing paths are simply absent from the answer. */
@@ -291,6 +306,8 @@ export interface DiskInventoryOptions {
   cacheFile?: string | null;
   /** qemu-img processes at a time for new or changed files. */
   concurrency?: number;
+  /** The list of directories virtdeck wrote images to (jobs/writtenDirs.ts); null or absent: none. */
+  writtenDirsFile?: string | null;
 }
 
 export interface InventorySnapshot {
@@ -328,6 +345,12 @@ export class DiskInventory {
     }
   }
 
+  /** The configured image directories, every directory holding a guest's disk, and those virtdeck wrote to. */
+  scanDirs(guests: GuestRow[]): string[] {
+    const written = this.opts.writtenDirsFile ? readWrittenDirs(this.opts.writtenDirsFile, this.host.sysExec.label) : [];
+    return dirsToScan({ configured: this.opts.imageDirs, guests, written });
+  }
+
   get snapshot(): InventorySnapshot | null {
     return this.last;
   }
@@ -336,12 +359,15 @@ export class DiskInventory {
   async refresh(signal?: AbortSignal, extra: string[] = []): Promise<InventorySnapshot> {
     const exec = this.host.sysExec;
     const cache = this.cache();
-    const [guests, volumes, scanned] = await Promise.all([
-      listGuests(this.host),
-      listPoolVolumes(this.host, signal),
-      Promise.all(this.opts.imageDirs.map((d) => scanDir(exec, d, signal))),
-    ]);
-    const dirFiles = scanned.flat();
+    // The directories holding guests' disks are known once the guests are: one `find` for every
+    // directory then runs while the pools are still being listed.
+    const volumesRead = listPoolVolumes(this.host, signal);
+    const guests = await listGuests(this.host).catch(async (e) => {
+      await volumesRead.catch(() => {});
+      throw e;
+    });
+    const dirs = this.scanDirs(guests);
+    const [volumes, dirFiles] = await Promise.all([volumesRead, scanDirs(exec, dirs, signal)]);
     const inDirs = new Set(dirFiles.map((f) => f.path));
     const elsewhere = [...guests.flatMap((g) => g.disks.map((d) => d.source ?? '')), ...volumes.map((v) => v.path), ...extra].filter((p) => p && !inDirs.has(p));
     const statted = await statFiles(exec, elsewhere, signal);

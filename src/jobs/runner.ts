@@ -14,6 +14,7 @@ import { UserError } from '../model/userError.js';
 import { Journal, type JournalRecord, resumePoint } from './journal.js';
 import { acquireLocks, type HeldLocks } from './locks.js';
 import { removeStepFile, writeStepFile } from './privateTemp.js';
+import { recordPlanDirs } from './writtenDirs.js';
 
 export type RunnerEvent =
   | { type: 'step-start'; index: number; step: PlanStep }
@@ -207,6 +208,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     rmSync(journal.path, { force: true });
     throw e;
   }
+  // Before the first step: what an interrupted job leaves behind must be findable too.
+  recordPlanDirs(opts.stateDir, opts.host.sysExec.label, plan);
   return locked(locks, () => runFrom(journal, 0, opts));
 }
 

@@ -94,6 +94,12 @@ export interface DiskRow {
   usedBy: GuestUse[];
   /** Only CD-ROM drives use it (an ISO): shown, but not a disk to convert or grow. */
   cdrom: boolean;
+  /**
+   * A disk image no guest uses, directly or as the backing file of one it uses: left by a job
+   * (a kept original, a detached disk, a restore's moved-aside copy) or by hand. Free to attach or
+   * delete. An ISO nobody has inserted is not one.
+   */
+  orphan: boolean;
   format: string | null;
   virtualSize: number | null;
   allocated: number | null;
@@ -118,6 +124,9 @@ export interface InventoryInput {
 
 /** Image file suffixes the directory scan looks for. */
 export const IMAGE_SUFFIXES = ['qcow2', 'raw', 'img', 'vmdk', 'vdi', 'vhd', 'vhdx', 'iso'];
+
+/** Names virtdeck gives the images it keeps without an image suffix: a restore's moved-aside disk (jobs/restore.ts). */
+export const KEPT_COPY_GLOBS = ['*.virtdeck-before-restore-*'];
 
 /** Names backups and snapshot tools give overlays they mean to remove again. */
 const OVERLAY_NAME = /\.virtdeck-overlay|\.vd-overlay/;
@@ -259,6 +268,7 @@ export function mergeInventory(input: InventoryInput): DiskRow[] {
   for (const f of input.dirFiles) note(f.path, 'dir');
 
   const hidden = extentFilesOf(origins.keys(), input.facts);
+  const backing = new Set([...input.facts.values()].flatMap((f) => f.backingChain));
   const bare: Omit<DiskRow, 'warnings'>[] = [];
   for (const [path, from] of origins) {
     const usedBy = usedByOf(path);
@@ -276,6 +286,7 @@ export function mergeInventory(input: InventoryInput): DiskRow[] {
       check: file ? (input.checks.get(path) ?? null) : null,
       usedBy,
       cdrom: usedBy.length > 0 && usedBy.every((u) => u.device === 'cdrom'),
+      orphan: file !== null && usedBy.length === 0 && !backing.has(path) && !/\.iso$/i.test(path),
       format,
       virtualSize: facts && !facts.error ? facts.virtualSize : null,
       allocated: facts?.actualSize ?? file?.size ?? null,
@@ -338,7 +349,8 @@ export function detailLines(row: DiskRow): string[] {
     const a = row.allocated !== null ? ` · ${formatBytesLong(row.allocated)} allocated` : '';
     lines.push(`Size      ${v}${a}${row.allocation ? ` · ${row.allocation}` : ''}`);
   }
-  lines.push(`Used by   ${row.usedBy.length ? row.usedBy.map((u) => `${u.guest} as ${u.target} (${u.bus}${u.device === 'disk' ? '' : ` ${u.device}`}${u.running ? ', running' : ''})`).join('; ') : 'no guest'}`);
+  const nobody = row.orphan ? 'no guest: an orphan (A attaches it, D deletes it)' : 'no guest';
+  lines.push(`Used by   ${row.usedBy.length ? row.usedBy.map((u) => `${u.guest} as ${u.target} (${u.bus}${u.device === 'disk' ? '' : ` ${u.device}`}${u.running ? ', running' : ''})`).join('; ') : nobody}`);
   if (f && f.backingChain.length > 0) lines.push(`Chain     ${[basename(row.path), ...f.backingChain].join(' → ')}`);
   if (f?.backingMissing) lines.push(`Backing   ${f.backingMissing} (missing)`);
   if (f && f.snapshots.length > 0) lines.push(`Snapshots ${f.snapshots.map((s) => `${s.name} (${s.date.slice(0, 10)})`).join(', ')}`);

@@ -20,7 +20,7 @@ import {
   planDetach,
   runDiskPlan,
 } from '../jobs/diskActions.js';
-import { DiskInventory, defaultCacheFile } from '../jobs/diskInventory.js';
+import { DiskInventory, defaultCacheFile, defaultWrittenDirsFile } from '../jobs/diskInventory.js';
 import { basename, type DiskRow, detailLines, dirname, filterRows } from '../model/diskInventory.js';
 import { isActive } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
@@ -56,6 +56,8 @@ export interface DisksPaneOptions {
   inventory?: DiskInventory;
   imageDirs?: string[];
   cacheFile?: string | null;
+  /** The list of directories virtdeck wrote images to; null: none (default: the state directory's). */
+  writtenDirsFile?: string | null;
   launchers?: DiskWizardLaunchers;
 }
 
@@ -76,7 +78,11 @@ export function keptSelection(prevRows: DiskRow[], nextRows: DiskRow[], selected
 export function createDisksPaneController(host: HostContext, app: AppStore, opts: DisksPaneOptions = {}): DisksPaneController {
   const inventory =
     opts.inventory ??
-    new DiskInventory(host, { imageDirs: opts.imageDirs ?? safeImageDirs(), cacheFile: opts.cacheFile === undefined ? defaultCacheFile() : opts.cacheFile });
+    new DiskInventory(host, {
+      imageDirs: opts.imageDirs ?? safeImageDirs(),
+      cacheFile: opts.cacheFile === undefined ? defaultCacheFile() : opts.cacheFile,
+      writtenDirsFile: opts.writtenDirsFile === undefined ? defaultWrittenDirsFile() : opts.writtenDirsFile,
+    });
   const store = createStore<DisksPaneData>()(() => ({ rows: [], guests: [], selected: null, loading: false, lastRefresh: null, error: null }));
   const launchers: DiskWizardLaunchers = opts.launchers ?? {
     convert: (row) => {

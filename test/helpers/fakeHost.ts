@@ -286,6 +286,14 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
         if (port === null) throw new Failure('error: Failed to get VNC port. Is this domain using VNC?');
         return `127.0.0.1:${port - 5900}\n\n`;
       }
+      case 'detach-disk': {
+        const g = find(domainArg(rest));
+        const target = rest[rest.indexOf('--target') + 1] ?? '';
+        const all = (g.disks ?? [{}]).map((d, i) => ({ ...d, target: d.target ?? `vd${String.fromCharCode(97 + i)}` }));
+        if (!all.some((d) => d.target === target)) throw new Failure(`error: No disk found whose source path or target is ${target}`);
+        g.disks = all.filter((d) => d.target !== target);
+        return 'Disk detached successfully\n\n';
+      }
       case 'pool-list':
         return '\n';
       case 'net-list': {
@@ -355,8 +363,10 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
     const [prog, ...args] = argv;
     const ok = (stdout: string, exitCode = 0): ExecResult => ({ argv, exitCode, stdout, stderr: '' });
     if (prog === 'find' && !(args[0] ?? '').startsWith('/sys/')) {
-      const dir = args[0] ?? '';
-      const found = Object.entries(images).filter(([p]) => p.startsWith(`${dir}/`));
+      // Every start point before the expression (the inventory scans all its directories in one find).
+      const end = args.findIndex((a) => a.startsWith('-') || a === '(');
+      const roots = args.slice(0, end < 0 ? args.length : end);
+      const found = Object.entries(images).filter(([p]) => roots.some((dir) => p.startsWith(`${dir === '/' ? '' : dir}/`)));
       return ok(found.map(([p, i]) => `${p}\t${i.size ?? 196616}\t${i.mtime ?? 1700000000}.0000000000\n`).join(''));
     }
     if (prog === 'stat') {
@@ -369,6 +379,16 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
       }
       const out = found.map((p) => `regular file\t${images[p]?.size ?? 196616}\t${images[p]?.mtime ?? 1700000000}.000000000\t${p}\0`).join('');
       return ok(out, found.length === paths.length ? 0 : 1);
+    }
+    if (prog === 'qemu-img' && args[0] === 'create') {
+      // qemu-img create -q -f FORMAT [-o …] PATH BYTES
+      const [path = '', bytes = '0'] = args.slice(-2);
+      images[path] = { format: args[args.indexOf('-f') + 1] ?? 'raw', virtualSize: Number(bytes) };
+      return ok('');
+    }
+    if (prog === 'sh' && args[1]?.startsWith('for f in "$@"; do if test -e')) {
+      // qemu-img.ts existingPaths: which of the paths exist.
+      return ok(args.slice(3).filter((p) => images[p]).map((p) => `${p}\0`).join(''));
     }
     if (prog === 'qemu-img' && (args[0] === 'info' || args[0] === 'check')) {
       const path = args[args.length - 1] ?? '';

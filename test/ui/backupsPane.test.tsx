@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup } from 'ink-testing-library';
@@ -656,5 +656,78 @@ describe('Backups pane', () => {
     expect(calls.resolved).toEqual([`${j.record.id}:finish`]);
     await app.press(ESC);
     await app.waitFor('demo-web');
+  });
+});
+
+describe('d: the backup destination', () => {
+  const saved = process.env.VIRTDECK_HOME;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.VIRTDECK_HOME;
+    else process.env.VIRTDECK_HOME = saved;
+  });
+
+  /** A session on the config file under VIRTDECK_HOME, as the console reads it. */
+  const session = () => open({ settings: defaultBackupsDeps().settings });
+  const paneDest = (app: Awaited<ReturnType<typeof open>>['app']) => (app.store.getState().panes.backups as BackupsController).store.getState().dest;
+
+  async function choose(app: Awaited<ReturnType<typeof open>>['app'], dir: string, keep: 'save' | 'session') {
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    await app.press('d');
+    await app.waitFor('Keep it');
+    await app.press('\u0015');
+    await app.type(dir);
+    await app.press(KEYS.down);
+    if (keep === 'session') await app.press('l');
+    await app.press(KEYS.enter);
+  }
+
+  test('saved: the confirmation names the config file, and a new session starts on it; other keys are kept', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vdtest-dest-ui-'));
+    process.env.VIRTDECK_HOME = home;
+    const file = join(home, 'config', 'config.json');
+    mkdirSync(join(home, 'config'), { mode: 0o700 });
+    writeFileSync(file, JSON.stringify({ imageDirs: ['/srv/vm'], backup: { destinations: [dest] } }), { mode: 0o600 });
+    const other = join(root, 'other-dest');
+    mkdirSync(other, { recursive: true });
+    try {
+      const first = await session();
+      await choose(first.app, other, 'save');
+      expect(first.app.store.getState().message?.text).toBe(`Saved to ${file} as backup.defaultDestination.`);
+      expect(paneDest(first.app)).toBe(other);
+      first.app.unmount();
+
+      const second = await session();
+      await second.app.press('3');
+      await second.app.waitFor((f) => f.includes('Backups') && paneDest(second.app) !== null);
+      expect(paneDest(second.app)).toBe(other);
+      const cfg = JSON.parse(readFileSync(file, 'utf8'));
+      expect(cfg).toEqual({ imageDirs: ['/srv/vm'], backup: { destinations: [dest, other], defaultDestination: other } });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('this session only: said so, the config file is untouched, and a new session starts on the configured one', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vdtest-dest-ui-'));
+    process.env.VIRTDECK_HOME = home;
+    const file = join(home, 'config', 'config.json');
+    mkdirSync(join(home, 'config'), { mode: 0o700 });
+    const text = JSON.stringify({ backup: { destinations: [dest] } });
+    writeFileSync(file, text, { mode: 0o600 });
+    try {
+      const first = await session();
+      await choose(first.app, join(root, 'elsewhere'), 'session');
+      expect(first.app.store.getState().message?.text).toBe('This destination is for this session only; the config file is unchanged.');
+      first.app.unmount();
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      const second = await session();
+      await second.app.press('3');
+      await second.app.waitFor(CATALOG_READ);
+      expect(paneDest(second.app)).toBe(dest);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cleanup } from 'ink-testing-library';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createDisksPaneController, type DisksPaneController } from '../../src/store/disksPane.js';
@@ -202,5 +205,66 @@ describe('Disks pane', () => {
     await app.press(KEYS.ctrlC);
     await app.waitFor('K check');
     expect(app.store.getState().dialogs).toEqual([]);
+  });
+
+  test('images outside the image directories stay in sight, orphans are marked, and detach-then-delete can be done', async () => {
+    const savedHome = process.env.VIRTDECK_HOME;
+    const home = mkdtempSync(join(tmpdir(), 'vdtest-dsui-'));
+    process.env.VIRTDECK_HOME = home;
+    try {
+      const away = '/srv/away';
+      const aside = `${away}/data.qcow2.virtdeck-before-restore-20261207-035500`;
+      const { app, images } = await setup(
+        { [`${away}/data.qcow2`]: { format: 'qcow2', virtualSize: 1024 ** 3 }, [`${away}/data-orig.vmdk`]: { format: 'vmdk', virtualSize: 1024 ** 3 }, [aside]: { format: 'qcow2', virtualSize: 1024 ** 3 } },
+        [{ name: 'demo-away', state: 'shut off', vcpus: 1, memoryMiB: 64, disks: [{ source: `${away}/data.qcow2` }] }],
+      );
+      await app.press('2');
+      // The guest's directory is scanned: the original a convert kept and a restore's moved-aside copy are there, as orphans.
+      let f = await app.waitFor('data-orig.vmdk');
+      expect(f).toMatch(/\/srv\/away\/data-orig\.vmdk +vmdk +1\.0G +192K orphan/);
+      expect(f).toMatch(/before-restore-20261207-035500 +qcow2 +1\.0G +192K orphan/);
+      expect(f).toMatch(/\/srv\/away\/data\.qcow2 +qcow2 +1\.0G +192K demo-away:vda/);
+      // An image in an image directory that no guest uses is an orphan too.
+      expect(f).toMatch(/\/srv\/vm\/spare\.qcow2 +qcow2 +2\.0G +192K orphan/);
+      const disks = controller(app);
+
+      // N in a directory nobody scanned before: the new disk is listed after the next refresh, as an orphan.
+      await app.press('N');
+      await app.waitFor('New disk image');
+      await app.press('\u0015');
+      await app.type('/srv/made/new.qcow2');
+      for (let i = 0; i < 4 && !app.frame().includes('Created /srv/made/new.qcow2'); i++) await app.press(KEYS.enter);
+      await app.waitFor('Created /srv/made/new.qcow2');
+      await disks.refresh();
+      f = await app.waitFor('── /srv/made/new.qcow2');
+      expect(f).toMatch(/\/srv\/made\/new\.qcow2 +qcow2 +10G +192K orphan/);
+      expect(f).toContain('Used by   no guest: an orphan (A attaches it, D deletes it)');
+      expect(statSync(join(home, 'state', 'image-dirs.json')).mode & 0o777).toBe(0o600);
+
+      // Delete refuses a disk in use and says to detach it; after T it is still listed, and D deletes it.
+      disks.store.setState({ selected: `${away}/data.qcow2` });
+      await app.waitFor('── /srv/away/data.qcow2');
+      await app.press('D');
+      f = await app.waitFor('is not deleted');
+      expect(f.replace(/[│\s]+/g, ' ')).toContain('stays in the Disks pane as an orphan, where D deletes it');
+      await app.press(ESC);
+      await app.press('T');
+      await app.waitFor('Detach vda from demo-away?');
+      await app.press('y');
+      await app.waitFor('Detached vda from demo-away');
+      // The guest had no other disk there: the directory is scanned because detach recorded it.
+      await disks.refresh();
+      f = await app.waitFor((fr) => /\/srv\/away\/data\.qcow2 +qcow2 +1\.0G +192K orphan/.test(fr));
+      await app.press('D');
+      await app.waitFor('Type the name data.qcow2 to confirm');
+      await app.type('data.qcow2');
+      await app.press(KEYS.enter);
+      await app.waitFor('Deleted data.qcow2.');
+      expect(images[`${away}/data.qcow2`]).toBeUndefined();
+    } finally {
+      if (savedHome === undefined) delete process.env.VIRTDECK_HOME;
+      else process.env.VIRTDECK_HOME = savedHome;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

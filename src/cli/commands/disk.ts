@@ -22,7 +22,7 @@ import {
   runDiskPlan,
   validateCreate,
 } from '../../jobs/diskActions.js';
-import { DiskInventory, defaultCacheFile } from '../../jobs/diskInventory.js';
+import { DiskInventory, defaultCacheFile, defaultWrittenDirsFile } from '../../jobs/diskInventory.js';
 import { type DiskRow, detailLines, shortenPath, usedByText } from '../../model/diskInventory.js';
 import { isActive } from '../../model/guest.js';
 import { describePlan, type Plan } from '../../model/plan.js';
@@ -43,7 +43,7 @@ export function diskCommand(program: Command): Command {
 }
 
 export function inventoryFor(ctx: DiskCommandContext): DiskInventory {
-  return new DiskInventory(ctx.host, { imageDirs: loadConfig().imageDirs, cacheFile: defaultCacheFile() });
+  return new DiskInventory(ctx.host, { imageDirs: loadConfig().imageDirs, cacheFile: defaultCacheFile(), writtenDirsFile: defaultWrittenDirsFile() });
 }
 
 /** PATH 36 · FORMAT 6 · VIRTUAL 7 · ALLOC 7 · USED BY 16 · ! 1, with 5 gaps = 78 columns. */
@@ -67,7 +67,7 @@ export function formatDiskTable(rows: DiskRow[], ascii = false): string {
   for (const r of rows) {
     out.push(
       line(
-        [shortenPath(r.path, WIDTHS.path, ell), r.format ?? '?', r.virtualSize !== null ? formatBytes(r.virtualSize) : '-', r.allocated !== null ? formatBytes(r.allocated) : '-', usedByText(r) || '-'],
+        [shortenPath(r.path, WIDTHS.path, ell), r.format ?? '?', r.virtualSize !== null ? formatBytes(r.virtualSize) : '-', r.allocated !== null ? formatBytes(r.allocated) : '-', usedByText(r) || (r.orphan ? 'orphan' : '-')],
         r.warnings.length ? '!' : '',
       ),
     );

@@ -3,6 +3,7 @@
  * the console passes defaultBackupsDeps(). Heavy job modules load on first use so the console
  * starts fast.
  */
+import { saveBackupDestination } from '../../config/configWrite.js';
 import { stateDir as defaultStateDir } from '../../config/paths.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
@@ -26,6 +27,8 @@ export interface BackupSettings {
 
 export interface BackupsDeps {
   settings(): BackupSettings;
+  /** Saves the destination `d` chose as the one a new session starts on; returns the file written. */
+  saveDestination?(dir: string): string;
   stateDir(): string;
   readCatalog(host: HostContext, dest: string): Promise<GuestBackups[]>;
   snapshotsOf(host: HostContext, guests: { name: string; uuid: string }[]): Promise<Map<string, SnapshotInfo[]>>;
@@ -56,6 +59,7 @@ export function defaultBackupsDeps(): BackupsDeps {
         return { destinations: [], snapshotMaxAgeDays: 7 };
       }
     },
+    saveDestination: (dir) => saveBackupDestination(dir),
     stateDir: () => defaultStateDir(),
     readCatalog: (host, dest) => readCatalog(host.sysExec, dest),
     snapshotsOf: snapshotsOfGuests,

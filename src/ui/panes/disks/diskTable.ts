@@ -28,7 +28,7 @@ export function diskCell(r: DiskRow, c: DiskColumn, symbols: { warn: string; ell
     case 'alloc':
       return r.allocated !== null ? formatBytes(r.allocated) : '-';
     case 'used':
-      return usedByText(r) || (r.cdrom ? 'cdrom' : '-');
+      return usedByText(r) || (r.cdrom ? 'cdrom' : r.orphan ? 'orphan' : '-');
     case 'warn':
       return r.warnings.length ? symbols.warn : '';
   }
