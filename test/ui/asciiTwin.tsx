@@ -24,13 +24,25 @@ export function firstNonAsciiLine(frames: readonly string[]): string | null {
   return null;
 }
 
+function asciiThemed(view: ReactNode) {
+  const themed = isValidElement<{ theme?: unknown }>(view) && 'theme' in view.props ? cloneElement(view, { theme: ASCII_THEME }) : view;
+  return <ThemeProvider theme={ASCII_THEME}>{themed}</ThemeProvider>;
+}
+
 /** Draws `view` again with the ASCII theme (as prop, where the view takes one, and as context) and checks its frames when the test ends. */
 export function asciiTwin(view: ReactNode): void {
-  const themed = isValidElement<{ theme?: unknown }>(view) && 'theme' in view.props ? cloneElement(view, { theme: ASCII_THEME }) : view;
-  const twin = render(<ThemeProvider theme={ASCII_THEME}>{themed}</ThemeProvider>);
+  const twin = render(asciiThemed(view));
   onTestFinished(() => {
     const bad = firstNonAsciiLine(twin.frames);
     twin.unmount();
     if (bad !== null) throw new Error(`A screen drawn with TERM=linux holds non-ASCII text:\n${bad}\n${JSON.stringify(bad.match(/[^\x00-\x7e]/gu))}`);
   });
+}
+
+/** One drawing of `view` with the ASCII theme, checked at once (for tests that draw a snapshot, not a live view). */
+export function expectAsciiDraw(view: ReactNode): void {
+  const r = render(asciiThemed(view));
+  const bad = firstNonAsciiLine(r.frames);
+  r.unmount();
+  if (bad !== null) throw new Error(`A screen drawn with TERM=linux holds non-ASCII text:\n${bad}`);
 }
