@@ -65,6 +65,11 @@ function asciiJson(json: string): string {
   return json.replace(/[^\u0000-\u007f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** For progress drawn straight to a stream (it rewrites its line, so it bypasses Output): the same glyph rule. */
+export function streamWriter(stream: NodeJS.WriteStream, ascii = asciiOnly()): (text: string) => boolean {
+  return (text) => stream.write(ascii ? toAscii(text) : text);
+}
+
 export function processOutput(json: boolean): Output {
   return safeOutput(json, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, asciiOnly());
 }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { safeOutput } from '../../src/cli/output.js';
+import { safeOutput, streamWriter } from '../../src/cli/output.js';
 import { ASCII_ELLIPSIS } from '../../src/model/glyphs.js';
 import { clip } from '../../src/ui/components/Frame.js';
 import { pad } from '../../src/ui/components/table.js';
@@ -26,6 +26,14 @@ describe('the CLI under a terminal that cannot draw Unicode', () => {
     out.out(JSON.stringify(value, null, 2));
     expect(written.join('')).toMatch(/^[\x00-\x7e]*$/);
     expect(JSON.parse(written.join(''))).toEqual(value);
+  });
+
+  it('draws progress written straight to a stream by the same rule', () => {
+    const written: string[] = [];
+    const stream = { write: (t: string) => written.push(t) > 0 } as unknown as NodeJS.WriteStream;
+    streamWriter(stream, true)('  2. copy vda → /srv/b.qcow2\n');
+    streamWriter(stream, false)('  2. copy vda → /srv/b.qcow2\n');
+    expect(written).toEqual(['  2. copy vda -> /srv/b.qcow2\n', '  2. copy vda → /srv/b.qcow2\n']);
   });
 
   it('leaves UTF-8 terminals as they were', () => {
