@@ -1,5 +1,6 @@
 import { HostError } from '../host/errors.js';
 import type { GuestRow } from '../host/virsh.js';
+import { toAscii } from '../model/glyphs.js';
 import { shownText, terminalSafeJson } from '../model/shown.js';
 import { kibToHuman } from '../model/units.js';
 import { UserError } from '../model/userError.js';
@@ -44,19 +45,33 @@ export interface Output {
 /**
  * Every line a command prints passes here: plain text through shownText, so a guest's file name
  * or a .vmx value cannot command the admin's terminal; JSON exact, with the characters JSON leaves
- * raw written as \uXXXX.
+ * raw written as \uXXXX. Where the terminal cannot draw Unicode (`ascii`: the TUI's rule), plain
+ * text goes through the glyph table's ASCII side like the console's, and JSON writes every
+ * non-ASCII character as \uXXXX, which keeps its values exact.
  */
-export function safeOutput(json: boolean, write: { out(text: string): void; err(text: string): void }): Output {
+export function safeOutput(json: boolean, write: { out(text: string): void; err(text: string): void }, ascii = false): Output {
   const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
+  const plain = (text: string) => (ascii ? toAscii(shownText(text)) : shownText(text));
+  const exact = (text: string) => (ascii ? asciiJson(terminalSafeJson(text)) : terminalSafeJson(text));
   return {
     json,
-    out: (text) => write.out(line(json ? terminalSafeJson(text) : shownText(text))),
-    err: (text) => write.err(line(shownText(text))),
+    out: (text) => write.out(line(json ? exact(text) : plain(text))),
+    err: (text) => write.err(line(plain(text))),
   };
 }
 
+/** Non-ASCII stands only inside JSON strings, where \uXXXX (UTF-16 units) means the same. */
+function asciiJson(json: string): string {
+  return json.replace(/[^\u0000-\u007f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** For progress drawn straight to a stream (it rewrites its line, so it bypasses Output): the same glyph rule. */
+export function streamWriter(stream: NodeJS.WriteStream, ascii = asciiOnly()): (text: string) => boolean {
+  return (text) => stream.write(ascii ? toAscii(text) : text);
+}
+
 export function processOutput(json: boolean): Output {
-  return safeOutput(json, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  return safeOutput(json, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, asciiOnly());
 }
 
 export interface ErrorPayload {

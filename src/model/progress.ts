@@ -2,6 +2,7 @@
  * Progress of long copies (qemu-img convert/compare, backups): percentages parsed from the
  * tool's output, bytes and a smoothed rate derived from them, and one line to show it.
  */
+import { toAscii } from './glyphs.js';
 
 export interface Progress {
   /** 0–100 */
@@ -151,7 +152,7 @@ const GAP = '  ';
  * percentage, which always stays.
  */
 export function formatProgressLine(p: Progress, width: number, opts: ProgressLineOptions = {}): string {
-  const [full, empty] = opts.ascii ? ['#', '-'] : ['█', '░'];
+  const [full, empty] = opts.ascii ? [toAscii('█'), toAscii('░')] : ['█', '░'];
   const pct = `${Math.floor(Math.min(100, Math.max(0, p.percent)))}%`.padStart(4);
   const sizes = formatBytesOfTotal(p.bytesDone, p.bytesTotal);
   const rate = p.rateBps === null ? '' : formatRate(p.rateBps);

@@ -9,7 +9,7 @@ import { createAppStore } from '../store/appStore.js';
 import type { PaneId } from '../store/paneIds.js';
 import type { HandOff } from '../store/types.js';
 import { App } from './App.js';
-import { assertInteractive, fullScreen, handOffTerminal, installRestoreHandlers } from './terminal.js';
+import { assertInteractive, frameStream, fullScreen, handOffTerminal, installRestoreHandlers } from './terminal.js';
 import { chooseTheme, type Env } from './theme.js';
 
 export interface RunTuiOptions {
@@ -52,6 +52,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     });
   let store = makeStore(host, opts.initialPane);
   const theme = chooseTheme(env);
+  const inkOut = frameStream(stdout, theme.ascii);
   const screen = fullScreen(stdout);
   const restore = () => {
     store.getState().dispose();
@@ -63,7 +64,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   try {
     for (;;) {
       store.setState({ size: { columns: stdout.columns || 80, rows: stdout.rows || 24 } });
-      instance = render(<App store={store} host={host} theme={theme} />, { stdin, stdout, exitOnCtrlC: false, patchConsole: true });
+      instance = render(<App store={store} host={host} theme={theme} />, { stdin, stdout: inkOut, exitOnCtrlC: false, patchConsole: true });
       await instance.waitUntilExit();
       instance = null;
       const next = switchTo as HostContext | null;

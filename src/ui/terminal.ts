@@ -2,6 +2,7 @@
  * The terminal around the Ink app: the alternate screen and cursor (Ink 6 has no option for
  * them), restoring on every way out, and handing the terminal to an interactive child.
  */
+import { asciiFrame } from '../model/glyphs.js';
 import { UserError } from '../model/userError.js';
 
 export const ENTER_ALT_SCREEN = '\u001B[?1049h';
@@ -91,4 +92,22 @@ export async function handOffTerminal<T>(io: TerminalIo, run: () => Promise<T>):
   } finally {
     io.stdout.write(ENTER_ALT_SCREEN + HIDE_CURSOR + CLEAR_SCREEN);
   }
+}
+
+/**
+ * The stream Ink writes frames to. In ASCII mode every string was made ASCII before layout (Text);
+ * what is left is Ink's own truncation mark, which asciiFrame swaps for a one-column ASCII mark.
+ * Everything else (columns, rows, resize events) is the terminal's own.
+ */
+export function frameStream(stdout: NodeJS.WriteStream, ascii: boolean): NodeJS.WriteStream {
+  if (!ascii) return stdout;
+  return new Proxy(stdout, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) => (target.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? asciiFrame(chunk) : chunk, ...rest);
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }

@@ -5,6 +5,7 @@
  */
 import type { GuestState } from '../host/virsh.js';
 import type { Env } from '../model/env.js';
+import { toAscii } from '../model/glyphs.js';
 
 export type { Env };
 
@@ -38,6 +39,8 @@ export interface Theme {
   borderStyle: 'single' | 'classic';
   frame: FrameChars;
   symbols: Symbols;
+  /** Text as this terminal draws it: unchanged, or through the glyph table's ASCII side. */
+  text: (s: string) => string;
 }
 
 const UNICODE_FRAME: FrameChars = {
@@ -51,19 +54,16 @@ const UNICODE_FRAME: FrameChars = {
   teeRight: '┤',
 };
 
-const ASCII_FRAME: FrameChars = {
-  topLeft: '+',
-  topRight: '+',
-  bottomLeft: '+',
-  bottomRight: '+',
-  horizontal: '-',
-  vertical: '|',
-  teeLeft: '+',
-  teeRight: '+',
-};
+// The ASCII sides come from the one glyph table (model/glyphs.ts), so the frame, the marks and
+// the text in between can never disagree.
+const ASCII_FRAME = asciiSide(UNICODE_FRAME);
 
 const UNICODE_SYMBOLS: Symbols = { ok: '✓', warn: '⚠', error: '✗', pointer: '▶', separator: ' · ', ellipsis: '…', cursor: '▏' };
-const ASCII_SYMBOLS: Symbols = { ok: '[ok]', warn: '[!]', error: '[x]', pointer: '>', separator: ' - ', ellipsis: '...', cursor: '_' };
+const ASCII_SYMBOLS = asciiSide(UNICODE_SYMBOLS);
+
+function asciiSide<T extends object>(set: T): T {
+  return Object.fromEntries(Object.entries(set).map(([k, v]) => [k, toAscii(v as string)])) as T;
+}
 
 /** The locale in effect for character type: LC_ALL wins over LC_CTYPE over LANG, as in POSIX. */
 export function effectiveLocale(env: Env): string {
@@ -78,6 +78,8 @@ export function isUtf8Locale(env: Env): boolean {
   return /utf-?8/i.test(effectiveLocale(env));
 }
 
+const unchanged = (s: string) => s;
+
 export function chooseTheme(env: Env): Theme {
   const ascii = env.TERM === 'linux' || !isUtf8Locale(env);
   const color = !(env.NO_COLOR !== undefined && env.NO_COLOR !== '') && env.TERM !== 'dumb';
@@ -87,6 +89,7 @@ export function chooseTheme(env: Env): Theme {
     borderStyle: ascii ? 'classic' : 'single',
     frame: ascii ? ASCII_FRAME : UNICODE_FRAME,
     symbols: ascii ? ASCII_SYMBOLS : UNICODE_SYMBOLS,
+    text: ascii ? toAscii : unchanged,
   };
 }
 

@@ -8,6 +8,7 @@ import type { ReactNode } from 'react';
 import type { StoreApi } from 'zustand/vanilla';
 import { type KeyOwner, pressKey } from '../../src/store/keys/owners.js';
 import { KeyRoot } from '../../src/ui/keyInput.js';
+import { asciiTwin } from './asciiTwin.js';
 import { frameWaiter } from './helpers.js';
 
 const NAMED: Record<string, string> = { enter: '', esc: '', up: '', down: '', left: '', right: '', backspace: '', 'ctrl-c': '', tab: '' };
@@ -15,6 +16,7 @@ const NAMED: Record<string, string> = { enter: '', esc: '', up: '', down: '', le
 export function wizardDriver<S extends { owner: KeyOwner }>(store: StoreApi<S>, view: ReactNode) {
   const owner = store.getState().owner;
   const r = render(<KeyRoot onKey={(k) => pressKey(owner, k)}>{view}</KeyRoot>);
+  asciiTwin(view);
   const frame = () => r.lastFrame() ?? '';
   /** One key by name (`enter`, `esc`, `ctrl-c`, `down`) or one printable character; true when a row took it. */
   const press = (name: string): boolean => pressKey(owner, { name, input: name in NAMED ? '' : name });

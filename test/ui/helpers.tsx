@@ -5,6 +5,7 @@ import { type AppStore, type AppStoreOptions, createAppStore } from '../../src/s
 import { App } from '../../src/ui/App.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { createFakeHost, type FakeGuest, type FakeHostOptions } from '../helpers/fakeHost.js';
+import { asciiTwin } from './asciiTwin.js';
 
 export const ESC = '\u001B';
 export const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', tab: '\t', backspace: '\u007F', ctrlC: '\u0003', ctrlS: '\u0013' };
@@ -21,6 +22,8 @@ export interface Rendered {
   store: AppStore;
   fake: ReturnType<typeof createFakeHost>;
   frame(): string;
+  /** Every frame Ink wrote so far, in order. */
+  frames(): string[];
   /** One key per write, then wait for a new frame (React 19 schedules renders). */
   press(key: string): Promise<void>;
   type(text: string): Promise<void>;
@@ -101,6 +104,7 @@ export async function renderApp(
   });
   const theme = chooseTheme(opts.env ?? { LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
   const r = render(<App store={store} host={fake.host} theme={theme} />);
+  asciiTwin(<App store={store} host={fake.host} theme={theme} />);
   const frame = () => r.lastFrame() ?? '';
   const waitFor = frameWaiter(frame);
   const press = async (key: string) => {
@@ -115,5 +119,5 @@ export async function renderApp(
     for (const ch of text) await press(ch);
   };
   await waitFor(opts.waitFor ?? guests[0]?.name ?? 'no guests');
-  return { store, fake, frame, press, type, waitFor, unmount: () => r.unmount() };
+  return { store, fake, frame, frames: () => r.frames, press, type, waitFor, unmount: () => r.unmount() };
 }

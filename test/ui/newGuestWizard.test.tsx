@@ -13,6 +13,7 @@ import { chooseTheme } from '../../src/ui/theme.js';
 import { NewGuestWizardView } from '../../src/ui/wizards/NewGuestWizard.js';
 import { createFakeHost, type FakeGuest } from '../helpers/fakeHost.js';
 import { withImageHeads } from '../helpers/imageHeads.js';
+import { asciiTwin, expectAsciiDraw } from './asciiTwin.js';
 import { KEYS, renderApp } from './helpers.js';
 
 /**
@@ -75,6 +76,7 @@ function draw(store: NewGuestWizardStore): string {
   const r = render(<NewGuestWizardView store={store} theme={theme} />);
   const f = r.lastFrame() ?? '';
   r.unmount();
+  expectAsciiDraw(<NewGuestWizardView store={store} theme={theme} />);
   return f;
 }
 
@@ -416,6 +418,7 @@ describe('NewGuestWizard drawn, keys from stdin', () => {
         <NewGuestWizardView store={store} theme={theme} />
       </KeyRoot>,
     );
+    asciiTwin(<NewGuestWizardView store={store} theme={theme} />);
     const frame = () => ui.lastFrame() ?? '';
     await until(frame, 'step 1 of 8');
     const state = () => store.getState();

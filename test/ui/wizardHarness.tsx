@@ -8,6 +8,7 @@ import type { ReactElement } from 'react';
 import type { StoreApi } from 'zustand/vanilla';
 import { type KeyOwner, pressKey } from '../../src/store/keys/owners.js';
 import { KeyRoot } from '../../src/ui/keyInput.js';
+import { asciiTwin } from './asciiTwin.js';
 import { frameWaiter } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,6 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function driveWizard<S extends { owner: KeyOwner }>(store: StoreApi<S>, view: ReactElement) {
   const owner = () => store.getState().owner;
   const r = render(<KeyRoot onKey={(k) => pressKey(owner(), k)}>{view}</KeyRoot>);
+  asciiTwin(view);
   const frame = () => r.lastFrame() ?? '';
   /** One key by name ("down", "enter", "esc", "ctrl-c", "q"); true when a row of the screen took it. */
   const key = (name: string) => pressKey(owner(), { name, input: [...name].length === 1 ? name : '' });

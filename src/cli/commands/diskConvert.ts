@@ -15,7 +15,7 @@ import { formatProgressLine } from '../../model/progress.js';
 import { shown } from '../../model/shown.js';
 import { UserError } from '../../model/userError.js';
 import { headlessJob, undoPrinter } from '../interrupt.js';
-import { asciiOnly, EXIT, type ExitCode, type Output } from '../output.js';
+import { asciiOnly, EXIT, type ExitCode, type Output, streamWriter } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
 
@@ -89,7 +89,7 @@ export async function convertCommand(ctx: GuestCommandContext, source: string, f
     else out.out([`Started job ${job.id} (worker pid ${job.pid ?? 'starting'}): ${prepared.request.source.path} → ${dest}.`, `Follow it:  virtdeck job log ${job.id} --follow`, `Cancel it:  virtdeck job cancel ${job.id}`].join('\n'));
     return EXIT.ok;
   }
-  const write = (t: string) => process.stderr.write(t);
+  const write = streamWriter(process.stderr);
   const tty = io.tty ?? Boolean(process.stderr.isTTY);
   return headlessJob(async (job) => {
     const r = await runConvert(ctx.host, plan, {

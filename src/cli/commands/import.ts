@@ -11,7 +11,7 @@ import { UserError } from '../../model/userError.js';
 import type { VmxGuest } from '../../model/vmx.js';
 import { BUS_CHOICES, type BusChoice, type NicMapping } from '../../model/vmxToDomain.js';
 import { headlessJob, undoPrinter } from '../interrupt.js';
-import { EXIT, type ExitCode } from '../output.js';
+import { EXIT, type ExitCode, streamWriter } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
@@ -86,7 +86,7 @@ export async function importVmxCommand(ctx: GuestCommandContext, file: string, f
     return EXIT.ok;
   }
   for (const w of check.warnings) out.err(`warning: ${w}`);
-  const write = (t: string) => process.stderr.write(t);
+  const write = streamWriter(process.stderr);
   return headlessJob(async (job) => {
     const r = await runImport(ctx.host, prepared, {
       signal: job.signal,

@@ -14,7 +14,7 @@ import { runWorker } from '../../jobs/worker.js';
 import { formatProgressLine } from '../../model/progress.js';
 import { shownText } from '../../model/shown.js';
 import { UserError } from '../../model/userError.js';
-import { asciiOnly, EXIT, type ExitCode, fitCell, type Output } from '../output.js';
+import { asciiOnly, EXIT, type ExitCode, fitCell, type Output, streamWriter } from '../output.js';
 import type { CommandKit } from './kit.js';
 
 function summaryOf(dir: string, j: Journal): JobSummary {
@@ -56,7 +56,8 @@ function showCommand(out: Output, dir: string, id: string): ExitCode {
 async function logCommand(out: Output, dir: string, id: string, follow: boolean): Promise<ExitCode> {
   const j = findJob(dir, id);
   const path = logPath(dir, j.record.id);
-  const write = (t: string) => process.stdout.write(shownText(t));
+  const writeOut = streamWriter(process.stdout);
+  const write = (t: string) => writeOut(shownText(t));
   if (!follow) {
     const lines = readLogTail(dir, j.record.id, 100_000);
     out.out(lines.length > 0 ? lines.join('\n') : `(job ${j.record.id} has no log yet)`);

@@ -10,7 +10,7 @@ import { prepareMergeIde, runMergeIde, summaryLines } from '../../jobs/mergeide.
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import { headlessJob, undoPrinter } from '../interrupt.js';
-import { EXIT, type ExitCode } from '../output.js';
+import { EXIT, type ExitCode, streamWriter } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
@@ -49,7 +49,7 @@ export async function mergeIdeCommand(ctx: GuestCommandContext, guest: string, f
     return EXIT.ok;
   }
   const tty = io.tty ?? Boolean(process.stderr.isTTY);
-  const write = (t: string) => process.stderr.write(t);
+  const write = streamWriter(process.stderr);
   const r = await headlessJob(async (job) => {
     const result = await runMergeIde(ctx.host, plan, {
       stateDir: stateDir(),

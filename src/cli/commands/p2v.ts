@@ -12,7 +12,7 @@ import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { headlessJob, undoPrinter } from '../interrupt.js';
-import { EXIT, type ExitCode } from '../output.js';
+import { EXIT, type ExitCode, streamWriter } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
@@ -84,7 +84,7 @@ export async function p2vCommand(ctx: GuestCommandContext, flags: P2vFlags, io: 
   for (const w of prepared.warnings) out.err(`warning: ${w}`);
   if (src.mounted.length > 0) for (const l of QUIET_EXPLANATION) out.err(`         ${l}`);
   const tty = io.tty ?? Boolean(process.stderr.isTTY);
-  const write = (t: string) => process.stderr.write(t);
+  const write = streamWriter(process.stderr);
   return headlessJob(async (job) => {
     const r = await runP2v(ctx.host, plan, {
       stateDir: stateDir(),

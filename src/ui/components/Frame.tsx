@@ -3,26 +3,25 @@
  * side-bordered sections between them. Characters come from the theme, so TERM=linux gets +-|.
  */
 import { Box } from 'ink';
-import { createContext, type ReactNode, useContext } from 'react';
-import { chooseTheme, colorFor, type Theme } from '../theme.js';
+import type { ReactNode } from 'react';
+import { ASCII_ELLIPSIS, toAscii } from '../../model/glyphs.js';
+import { colorFor } from '../theme.js';
 import { Text } from './Text.js';
+import { useTheme } from './themeContext.js';
 
-const ThemeContext = createContext<Theme>(chooseTheme(process.env));
+export { ThemeProvider, useTheme } from './themeContext.js';
 
-export function ThemeProvider({ theme, children }: { theme: Theme; children: ReactNode }) {
-  return <ThemeContext.Provider value={theme}>{children}</ThemeContext.Provider>;
-}
-
-export function useTheme(): Theme {
-  return useContext(ThemeContext);
-}
-
-/** Cuts text to width, ending in the theme's ellipsis when something was cut. */
-export function clip(text: string, width: number, ellipsis = '…'): string {
+/**
+ * Cuts text to width, ending in the theme's ellipsis when something was cut. The ellipsis also
+ * says which glyph set draws the text: with the ASCII one the text is made ASCII first, so the
+ * cut falls where the screen shows it ("→" is two columns there, "…" three).
+ */
+export function clip(text: string, width: number, ellipsis: string): string {
+  const t = ellipsis === ASCII_ELLIPSIS ? toAscii(text) : text;
   if (width <= 0) return '';
-  if (text.length <= width) return text;
-  if (width <= ellipsis.length) return text.slice(0, width);
-  return text.slice(0, width - ellipsis.length) + ellipsis;
+  if (t.length <= width) return t;
+  if (width <= ellipsis.length) return t.slice(0, width);
+  return t.slice(0, width - ellipsis.length) + ellipsis;
 }
 
 export function Rule({ width, position, title, titleColor }: { width: number; position: 'top' | 'middle' | 'bottom'; title?: string; titleColor?: string }) {
@@ -59,7 +58,9 @@ export function KeyHints({ hints, width }: { hints: { keys: string; hint: string
   const key = colorFor(theme, 'key');
   const parts: ReactNode[] = [];
   let used = 0;
-  for (const [i, h] of hints.entries()) {
+  for (const [i, raw] of hints.entries()) {
+    // Measured as drawn: "↑↓" is "Up/Down" on a Linux console.
+    const h = { keys: theme.text(raw.keys), hint: theme.text(raw.hint) };
     const len = h.keys.length + (h.hint ? h.hint.length + 1 : 0) + 2;
     if (used + len > width) break;
     used += len;

@@ -3,6 +3,7 @@
  * what the others leave, cells cut with an ellipsis, and the window of rows around the selection.
  * Pure, so the 80-column fit of each table is unit-tested.
  */
+import { ASCII_ELLIPSIS, toAscii } from '../../model/glyphs.js';
 
 export interface TableColumn<K extends string> {
   key: K;
@@ -20,8 +21,10 @@ export function fitColumns<K extends string>(width: number, first: Omit<TableCol
   return [{ ...first, width: Math.max(minFirst, width - 1 - taken) }, ...fixed];
 }
 
-export function pad(text: string, col: { width: number; align: 'left' | 'right' }, ellipsis = '…'): string {
-  const t = text.length > col.width ? text.slice(0, Math.max(0, col.width - ellipsis.length)) + ellipsis : text;
+/** Fits text to the column; as clip(), the ASCII ellipsis means the text is drawn (and so cut) in ASCII. */
+export function pad(text: string, col: { width: number; align: 'left' | 'right' }, ellipsis: string): string {
+  const shown = ellipsis === ASCII_ELLIPSIS ? toAscii(text) : text;
+  const t = shown.length > col.width ? shown.slice(0, Math.max(0, col.width - ellipsis.length)) + ellipsis : shown;
   return col.align === 'right' ? t.padStart(col.width) : t.padEnd(col.width);
 }
 

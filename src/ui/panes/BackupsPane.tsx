@@ -61,7 +61,7 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
           <RunTable guest={selected?.guest ?? ''} runs={runLines(selected?.backups ?? null)} index={s.runIndex} width={width} height={tableHeight} />
         )}
       </Box>
-      <Text color={colorFor(theme, 'muted')}>{clip(`── ${selected?.guest ?? ''} `.padEnd(width, '─'), width)}</Text>
+      <Text color={colorFor(theme, 'muted')}>{clip(`── ${selected?.guest ?? ''} `.padEnd(width, '─'), width, theme.symbols.ellipsis)}</Text>
       <Detail controller={controller} width={width} height={detailHeight - 1} />
     </Box>
   );

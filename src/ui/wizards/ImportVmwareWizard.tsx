@@ -69,7 +69,7 @@ export function ImportVmwareWizardView(props: { store: ImportWizardStore; theme?
       {body}
       {s.busy ? (
         <Text>
-          <Spinner type="dots" /> {s.busy}
+          {theme.ascii ? '...' : <Spinner type="dots" />} {s.busy}
         </Text>
       ) : null}
       {s.problem && !s.run ? (

@@ -24,7 +24,7 @@ export function GuestTable({ lines, index, width, height, maxAgeDays }: { lines:
   const { rows, offset } = windowOf(lines, index, height - 1);
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">{clip(header, width)}</Text>
+      <Text bold wrap="truncate">{clip(header, width, theme.symbols.ellipsis)}</Text>
       {lines.length === 0 ? <Text color={colorFor(theme, 'muted')}>No guests.</Text> : null}
       {rows.map((l, i) => {
         const sel = offset + i === index;
@@ -50,7 +50,7 @@ export function RunTable({ guest, runs, index, width, height }: { guest: string;
   const { rows, offset } = windowOf(runs, index, height - 1);
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate">{clip(header, width)}</Text>
+      <Text bold wrap="truncate">{clip(header, width, theme.symbols.ellipsis)}</Text>
       {runs.length === 0 ? <Text color={colorFor(theme, 'muted')}>No runs of {guest} here.</Text> : null}
       {rows.map((r, i) => {
         const sel = offset + i === index;
