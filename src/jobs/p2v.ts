@@ -44,6 +44,7 @@ import {
 } from '../model/p2vPlan.js';
 import type { Plan } from '../model/plan.js';
 import { shown } from '../model/shown.js';
+import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
 import { UserError } from '../model/userError.js';
 import { privateTempFile } from './privateTemp.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
@@ -85,15 +86,7 @@ export async function gatherSourceFacts(host: HostContext, source: P2vSource, si
   if (source.kind !== 'ssh') return localSourceFacts(host.sysExec, source, signal);
   try {
     const r = await execa(remoteFactsArgv(source)[0] as string, remoteFactsArgv(source).slice(1), { reject: false, cancelSignal: signal, timeout: 60_000, encoding: 'utf8' });
-    if (r.exitCode === 255) {
-      throw new HostError({
-        sentence: `ssh could not log in to ${source.destination}.`,
-        fix: 'Check that the source runs sshd, that root may log in with your key (ssh-copy-id), and the address.',
-        command: remoteFactsArgv(source),
-        stderr: String(r.stderr),
-        code: 'ssh',
-      });
-    }
+    if (r.exitCode === 255) throw new HostError({ ...sshFailure(String(r.stderr), source), command: remoteFactsArgv(source), stderr: String(r.stderr), exitCode: 255 });
     return parseRemoteFacts(String(r.stdout), source.device);
   } catch (e) {
     throw e instanceof UserError ? e : toHostError(e, remoteFactsArgv(source));
@@ -217,6 +210,7 @@ async function stream(a: StreamArgs, signal: AbortSignal, progress: (fraction: n
   const [r, w, pipeErr] = await Promise.all([reader, writer, piped]);
   const command = [...a.ssh, '|', 'dd', `of=${a.out}`];
   if (signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });
+  if (r.exitCode === 255) throw new HostError({ ...sshFailure(String(r.stderr ?? ''), sshTargetOf(a.ssh)), command: a.ssh, stderr: String(r.stderr ?? ''), exitCode: 255 });
   if (r.exitCode !== 0) {
     throw new HostError({ sentence: `Reading the source disk over ssh failed (exit ${r.exitCode}).`, fix: 'Check the ssh login and that the device exists on the source; the partial copy is removed.', command: a.ssh, stderr: String(r.stderr ?? ''), code: 'ssh' });
   }
@@ -250,6 +244,7 @@ export function p2vActions(host: HostContext): Record<string, Action> {
       checkJournalSshArgv(a.ssh);
       const want = await streamHash(a.hashFile);
       const r = await execa(a.ssh[0] as string, a.ssh.slice(1), { reject: false, cancelSignal: ctx.signal, encoding: 'utf8' });
+      if (r.exitCode === 255) throw new HostError({ ...sshFailure(String(r.stderr), sshTargetOf(a.ssh)), command: a.ssh, stderr: String(r.stderr), exitCode: 255 });
       if (r.exitCode !== 0) throw new HostError({ sentence: 'sha256sum on the source failed.', fix: 'Run the copy again, or skip the remote checksum.', command: a.ssh, stderr: String(r.stderr), code: 'ssh' });
       const got = String(r.stdout).split(/\s+/)[0];
       if (got !== want) throw new UserError(`The source's sha256 (${got?.slice(0, 12)}…) differs from the stream's (${want.slice(0, 12)}…): the disk changed during the copy.`, 'Boot the source from a live system so nothing writes to the disk, then copy again.');

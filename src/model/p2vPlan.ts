@@ -350,6 +350,20 @@ export function parseSshSource(text: string, flags: { sshPort?: string; identity
   return { kind: 'ssh', destination: m[1] as string, device: m[2] ?? '/dev/sda', port, identityFile: flags.identity || undefined, sshOptions: (flags.sshOption ?? []).flatMap((o) => ['-o', o]) };
 }
 
+/**
+ * The wizard's "SSH -o" field: `Key=value` words separated by spaces (a `-o` before one is
+ * allowed), each becoming one `-o Key=value`, as the CLI's --ssh-option. A value with spaces
+ * (ProxyCommand) belongs in ~/.ssh/config.
+ */
+export function parseSshOptionsText(text: string): string[] {
+  const words = text.split(/\s+/).filter((w) => w && w !== '-o');
+  return words.map((w) => {
+    const o = w.startsWith('-o') ? w.slice(2) : w;
+    if (!/^[A-Za-z][A-Za-z0-9]*=\S+$/.test(o)) throw new UserError(`"${shown(w)}" is not an ssh option.`, 'Write Key=value, e.g. StrictHostKeyChecking=accept-new; separate several with spaces (a value with spaces belongs in ~/.ssh/config).');
+    return o;
+  });
+}
+
 export function parseNetwork(text: string | undefined): P2vNetwork | undefined {
   if (text === undefined) return undefined;
   if (text === 'user') return { kind: 'user' };

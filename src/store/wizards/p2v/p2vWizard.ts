@@ -81,6 +81,7 @@ function sourceFields(f: P2vForm): Field[] {
     { id: 'sshDevice', label: 'Disk there', kind: 'text', value: f.sshDevice, showWhen: ssh },
     { id: 'sshPort', label: 'SSH port', kind: 'text', value: f.sshPort, hint: 'empty: 22', showWhen: ssh },
     { id: 'identity', label: 'Key file', kind: 'text', value: f.identity, hint: 'empty: your ssh defaults', showWhen: ssh },
+    { id: 'sshOptions', label: 'SSH -o', kind: 'text', value: f.sshOptions, hint: 'Key=value …, e.g. UserKnownHostsFile=/root/p2v_hosts', showWhen: ssh },
     { id: 'devicePath', label: 'Disk', kind: 'text', value: f.kind === 'device' ? f.path : '', placeholder: '/dev/sdb', showWhen: { field: 'kind', value: 'device' } },
     { id: 'filePath', label: 'Dump file', kind: 'text', value: f.kind === 'file' ? f.path : '', placeholder: '/srv/dumps/server.img', showWhen: { field: 'kind', value: 'file' } },
   ];
@@ -110,6 +111,7 @@ export function p2vFormOf(source: Form, guest: Form): P2vForm {
     sshDevice: s.sshDevice ?? '',
     sshPort: s.sshPort ?? '',
     identity: s.identity ?? '',
+    sshOptions: s.sshOptions ?? '',
     path: (kind === 'device' ? s.devicePath : s.filePath) ?? '',
     name: g.name ?? '',
     destDir: g.destDir ?? '',
