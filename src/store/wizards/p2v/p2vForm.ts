@@ -4,7 +4,7 @@
  * field they are about (FieldRefusal, with the ids below).
  */
 import type { P2vInput } from '../../../jobs/p2v.js';
-import { guessOs, type P2vSource, type P2vSourceFacts, parseMemoryMiB, parseNetwork, parseSshOptionsText, parseSshSource, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
+import { guessOs, nameFromSource, type P2vSource, type P2vSourceFacts, parseMemoryMiB, parseNetwork, parseSshOptionsText, parseSshSource, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
 import { formatBytes } from '../../../model/units.js';
 import { FieldRefusal, UserError } from '../../../model/userError.js';
 
@@ -64,11 +64,9 @@ export function formSource(f: P2vForm): P2vSource {
 
 /** Fills memory, CPUs, MACs and a name from the source, keeping what the admin already typed. */
 export function prefill(f: P2vForm, facts: P2vSourceFacts): P2vForm {
-  const host = f.kind === 'ssh' ? (f.sshTarget.split('@').pop() ?? '') : (f.path.split('/').pop() ?? '');
-  const name = host.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
   return {
     ...f,
-    name: f.name || name,
+    name: f.name || nameFromSource(formSource(f)),
     memory: f.memory || (facts.memoryKiB ? String(Math.ceil(facts.memoryKiB / 1024)) : '1024'),
     vcpus: f.vcpus || String(facts.vcpus ?? 1),
     macs: f.macs || facts.nics.map((n) => n.mac).join(', '),
