@@ -404,6 +404,12 @@ export function nameFromSource(source: P2vSource): string {
   return base.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
 }
 
+/** "oldsrv: 2048 MiB, 2 vCPU, ide disk, e1000 MAC (user), windows": the guest as the dry-run and the review show it. */
+export function p2vGuestLine(req: P2vRequest): string {
+  const net = `${req.network.kind}${'source' in req.network ? ` ${req.network.source}` : ''}`;
+  return `${req.name}: ${req.memoryMiB} MiB, ${req.vcpus} vCPU, ${req.bus} disk, e1000 ${req.macs.join(' ')} (${net}), ${req.osType}`;
+}
+
 /** Plain numbers are MiB ("2048"); suffixed sizes are read as sizes ("2G"). */
 export function parseMemoryMiB(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

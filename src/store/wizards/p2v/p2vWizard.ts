@@ -10,7 +10,7 @@ import type { HostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { gatherSourceFacts, type PreparedP2v, prepareP2v, runP2v } from '../../../jobs/p2v.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
-import type { P2vSourceFacts } from '../../../model/p2vPlan.js';
+import { type P2vSourceFacts, p2vGuestLine } from '../../../model/p2vPlan.js';
 import { describePlan } from '../../../model/plan.js';
 import type { UserError } from '../../../model/userError.js';
 import { type Field, type Form, fieldValue, formKey, formValues, makeForm, setField, withError } from '../../form.js';
@@ -227,7 +227,8 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
         return;
       }
       if (!p.plan) return;
-      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), ...describePlan(p.plan)], width - 4));
+      // The guest line names the MAC the run gives it (a new one when the source reported none).
+      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), `guest ${p2vGuestLine(p.request)}`, ...describePlan(p.plan)], width - 4));
     });
 
   const runPlan = async () => {
