@@ -52,7 +52,8 @@ export function sshFailure(stderr: string, target: SshLoginTarget): SshFailure {
   const knownHosts = optionValue(target.sshOptions ?? [], 'UserKnownHostsFile') ?? '~/.ssh/known_hosts';
   const hostsFile = knownHosts === '~/.ssh/known_hosts' ? knownHosts : shellQuote(knownHosts);
   const keyName = port === 22 ? host : `[${host}]:${port}`;
-  const said = (line: string) => `ssh said: "${line}"`;
+  // The source's sshd can put a banner on this stream: one line, cut short, is all that is quoted.
+  const said = (line: string) => `ssh said: "${line.length > 200 ? `${line.slice(0, 199)}…` : line}"`;
   const pick = (re: RegExp) => lines.find((l) => re.test(l));
   const who = `${target.destination}${port === 22 ? '' : ` (port ${port})`}`;
   const scan = `ssh-keyscan ${portArg}${host} >> ${hostsFile}`;

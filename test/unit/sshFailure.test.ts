@@ -46,3 +46,11 @@ describe('the wizard\'s SSH -o field', () => {
     expect(() => parseSshOptionsText('ProxyCommand=nc %h 22')).toThrow('"%h" is not an ssh option.');
   });
 });
+
+describe('a long line from the source', () => {
+  it('is quoted cut short', () => {
+    const f = sshFailure(`${'x'.repeat(500)}\n`, { destination: 'root@h' });
+    expect(f.sentence.length).toBeLessThan(260);
+    expect(f.sentence).toContain('…');
+  });
+});
