@@ -1,6 +1,7 @@
 import { HostError } from '../host/errors.js';
 import type { GuestRow } from '../host/virsh.js';
 import { toAscii } from '../model/glyphs.js';
+import { ranText } from '../model/ranText.js';
 import { shownText, terminalSafeJson } from '../model/shown.js';
 import { kibToHuman } from '../model/units.js';
 import { UserError } from '../model/userError.js';
@@ -79,6 +80,8 @@ export interface ErrorPayload {
   fix: string;
   command: string[];
   stderr: string;
+  /** The ssh destination the command ran on, when it was another machine. */
+  ranOn?: string;
 }
 
 /** virsh's own words for "there is no such guest": that is the admin's typo, not a host failure. */
@@ -99,7 +102,7 @@ export function exitCodeFor(e: unknown): ExitCode {
 }
 
 export function errorPayload(e: unknown): ErrorPayload {
-  if (e instanceof HostError) return { sentence: e.sentence, fix: e.fix, command: e.command, stderr: e.stderr };
+  if (e instanceof HostError) return { sentence: e.sentence, fix: e.fix, command: e.command, stderr: e.stderr, ...(e.ranOn ? { ranOn: e.ranOn } : {}) };
   if (e instanceof UserError) return { sentence: e.sentence, fix: e.fix, command: [], stderr: '' };
   const message = e instanceof Error ? e.message : String(e);
   return {
@@ -114,7 +117,7 @@ export function errorPayload(e: unknown): ErrorPayload {
 export function formatError(e: unknown, debug = process.env.VIRTDECK_DEBUG === '1'): string {
   const p = errorPayload(e);
   const lines = [`virtdeck: ${p.sentence}`, `  fix: ${p.fix}`];
-  if (p.command.length > 0) lines.push(`  ran: ${p.command.join(' ')}`);
+  if (p.command.length > 0) lines.push(`  ran: ${ranText(p.command, p.ranOn)}`);
   const detail = p.stderr.trim();
   if (detail && !p.sentence.includes(detail)) {
     for (const l of detail.split('\n').slice(0, 5)) lines.push(`  | ${l}`);

@@ -12,6 +12,8 @@ export interface HostErrorInit {
   exitCode?: number;
   /** Stable id of the catalog entry that matched, or 'unknown'. */
   code?: string;
+  /** The ssh destination the command ran on; absent: this machine. */
+  ranOn?: string;
 }
 
 export class HostError extends Error {
@@ -21,6 +23,7 @@ export class HostError extends Error {
   readonly stderr: string;
   readonly exitCode: number;
   readonly code: string;
+  readonly ranOn: string | null;
   constructor(init: HostErrorInit) {
     super(`${init.sentence} ${init.fix}`);
     this.name = 'HostError';
@@ -30,7 +33,14 @@ export class HostError extends Error {
     this.stderr = init.stderr;
     this.exitCode = init.exitCode ?? -1;
     this.code = init.code ?? 'unknown';
+    this.ranOn = init.ranOn ?? null;
   }
+}
+
+/** The same error, saying the command ran over ssh on `destination`. */
+export function ranOver(e: unknown, destination: string): unknown {
+  if (!(e instanceof HostError) || e.ranOn) return e;
+  return new HostError({ sentence: e.sentence, fix: e.fix, command: e.command, stderr: e.stderr, exitCode: e.exitCode, code: e.code, ranOn: destination });
 }
 
 /**

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { shellQuote } from '../model/shellQuote.js';
 import { checkSshDestination } from '../model/sshDestination.js';
-import { explain, HostError } from './errors.js';
+import { explain, HostError, ranOver } from './errors.js';
 import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
 
 /**
@@ -210,7 +210,7 @@ export class SshExecutor implements Executor {
     const remote = opts.env ? ['env', ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...argv] : argv;
     if (opts.signal?.aborted) {
       // Nothing started yet, so there is nothing to stop on the host.
-      return judge(argv, 'ssh', { exitCode: -1, stdout: '', stderr: '', cancelled: true, timedOut: false, missing: false }, opts);
+      return this.judged(() => judge(argv, 'ssh', { exitCode: -1, stdout: '', stderr: '', cancelled: true, timedOut: false, missing: false }, opts));
     }
     const [file, ...args] = [...this.sshArgv(false), remoteCommandLine(remote)];
     let announce = () => {};
@@ -251,7 +251,7 @@ export class SshExecutor implements Executor {
     const cancelled = stop.why === 'cancelled' || Boolean(opts.signal?.aborted);
     const where = stopped.pgid ? ` (process group ${stopped.pgid})` : '';
     const unsure = `virtdeck could not make sure the command stopped on ${this.label}${where}`;
-    return judge(
+    return this.judged(() => judge(
       argv,
       'ssh',
       {
@@ -271,7 +271,16 @@ export class SshExecutor implements Executor {
               ? `Before using its files, check with \`ssh ${this.label} ps -g ${stopped.pgid}\` and stop it with \`kill -TERM -${stopped.pgid}\`.`
               : `Before using its files, check on ${this.label} with ps that ${argv[0] ?? 'the command'} is not running.`,
           },
-    );
+    ));
+  }
+
+  /** A failure here names the host it ran on: its "ran:" line would otherwise read as a local command. */
+  private judged(verdict: () => ExecResult): ExecResult {
+    try {
+      return verdict();
+    } catch (e) {
+      throw ranOver(e, this.label);
+    }
   }
 
   /**

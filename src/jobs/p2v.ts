@@ -16,8 +16,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { existingPaths } from '../host/qemuImg.js';
-import { listGuests, undefine, virshArgv } from '../host/virsh.js';
-import { randomMac } from '../model/mac.js';
+import { listBridges, listGuests, listNetworks, nodeMemoryKiB, undefine, virshArgv } from '../host/virsh.js';
 import {
   checkJournalSshArgv,
   checkP2v,
@@ -31,6 +30,7 @@ import {
   type P2vSource,
   type P2vSourceFacts,
   type P2vUndefineArgs,
+  p2vMac,
   p2vPaths,
   parseLsblk,
   parseRemoteFacts,
@@ -44,6 +44,7 @@ import {
 } from '../model/p2vPlan.js';
 import type { Plan } from '../model/plan.js';
 import { shown } from '../model/shown.js';
+import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
 import { UserError } from '../model/userError.js';
 import { privateTempFile } from './privateTemp.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
@@ -80,35 +81,45 @@ async function localSourceFacts(exec: Executor, source: Extract<P2vSource, { kin
   return facts;
 }
 
+/**
+ * The stream's writer is a dd on the machine virtdeck runs on: with a remote host the image would
+ * land on the wrong machine. Refused before anything reads the source (the wizard's first step).
+ */
+function refuseSshSourceForRemoteHost(host: HostContext, source: P2vSource): void {
+  if (source.kind === 'ssh' && host.sysExec.label !== 'local') {
+    throw new UserError(
+      `P2V over SSH writes the image on the machine virtdeck runs on, not on ${host.name}.`,
+      `Run virtdeck on ${host.name} itself for an SSH source, or copy the disk to a raw dump file there and use the dump file source.`,
+    );
+  }
+}
+
 /** Everything about the source, from this host or over one ssh connection. */
 export async function gatherSourceFacts(host: HostContext, source: P2vSource, signal?: AbortSignal): Promise<P2vSourceFacts> {
+  refuseSshSourceForRemoteHost(host, source);
   if (source.kind !== 'ssh') return localSourceFacts(host.sysExec, source, signal);
   try {
     const r = await execa(remoteFactsArgv(source)[0] as string, remoteFactsArgv(source).slice(1), { reject: false, cancelSignal: signal, timeout: 60_000, encoding: 'utf8' });
-    if (r.exitCode === 255) {
-      throw new HostError({
-        sentence: `ssh could not log in to ${source.destination}.`,
-        fix: 'Check that the source runs sshd, that root may log in with your key (ssh-copy-id), and the address.',
-        command: remoteFactsArgv(source),
-        stderr: String(r.stderr),
-        code: 'ssh',
-      });
-    }
+    if (r.exitCode === 255) throw new HostError({ ...sshFailure(String(r.stderr), source), command: remoteFactsArgv(source), stderr: String(r.stderr), exitCode: 255 });
     return parseRemoteFacts(String(r.stdout), source.device);
   } catch (e) {
     throw e instanceof UserError ? e : toHostError(e, remoteFactsArgv(source));
   }
 }
 
-async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'destDir' | 'name' | 'format'>, signal?: AbortSignal): Promise<P2vHostFacts> {
+async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'destDir' | 'name' | 'format' | 'network'>, signal?: AbortSignal): Promise<P2vHostFacts> {
   const exec = host.sysExec;
   const paths = p2vPaths(req);
-  const [guests, existing, dirTest, readable, accel] = await Promise.all([
+  const net = req.network;
+  const [guests, existing, dirTest, readable, accel, bridges, networks, hostMemoryKiB] = await Promise.all([
     listGuests(host),
     existingPaths(exec, [...new Set([paths.final, paths.tmp, paths.rawTmp])]),
     exec.run(['test', '-d', req.destDir], { okExitCodes: [1], signal }),
     req.source.kind === 'ssh' ? Promise.resolve(null) : exec.run(['test', '-r', req.source.path], { okExitCodes: [1], signal }),
     detectAccel(exec, { signal }),
+    net.kind === 'bridge' ? listBridges(host) : undefined,
+    net.kind === 'network' ? listNetworks(host) : undefined,
+    nodeMemoryKiB(host).catch(() => 0),
   ]);
   let freeBytes = 0;
   // test -d is not enough: a read-only mount would fail the copy halfway, with exit 1.
@@ -125,6 +136,9 @@ async function hostFacts(host: HostContext, req: Pick<P2vRequest, 'source' | 'de
     existing,
     freeBytes,
     sourceReadable: readable === null ? false : readable.exitCode === 0,
+    bridges,
+    networks: networks?.map((n) => ({ name: n.name, active: n.active })),
+    hostMemoryMiB: hostMemoryKiB > 0 ? Math.floor(hostMemoryKiB / 1024) : undefined,
   };
 }
 
@@ -162,7 +176,7 @@ export function completeRequest(input: P2vInput, src: P2vSourceFacts): P2vReques
     name: input.name,
     destDir: input.destDir,
     format: input.format ?? 'qcow2',
-    macs: input.macs && input.macs.length > 0 ? input.macs : src.nics.length > 0 ? src.nics.map((n) => n.mac) : [randomMac('kvm')],
+    macs: input.macs && input.macs.length > 0 ? input.macs : src.nics.length > 0 ? src.nics.map((n) => n.mac) : [p2vMac(input.source, input.name)],
     memoryMiB: input.memoryMiB ?? sourceMiB ?? 1024,
     vcpus: input.vcpus ?? src.vcpus ?? 1,
     bus: input.bus ?? 'ide',
@@ -176,9 +190,7 @@ export async function prepareP2v(host: HostContext, input: P2vInput, opts: { sou
   if (input.source.kind !== 'ssh' && !input.source.path.startsWith('/')) {
     throw new UserError(`The source "${input.source.path}" is not an absolute path.`, 'Give the full path, e.g. /dev/sdb or /srv/dumps/server.img.');
   }
-  if (input.source.kind === 'ssh' && host.sysExec.label !== 'local') {
-    throw new UserError('P2V over SSH writes the image on the machine virtdeck runs on.', 'Run virtdeck on the host that keeps the images (or copy with --from-file afterwards).');
-  }
+  refuseSshSourceForRemoteHost(host, input.source);
   const src = opts.sourceFacts ?? (await gatherSourceFacts(host, input.source, opts.signal));
   const request = completeRequest(input, src);
   const hf = await hostFacts(host, request, opts.signal);
@@ -217,6 +229,7 @@ async function stream(a: StreamArgs, signal: AbortSignal, progress: (fraction: n
   const [r, w, pipeErr] = await Promise.all([reader, writer, piped]);
   const command = [...a.ssh, '|', 'dd', `of=${a.out}`];
   if (signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });
+  if (r.exitCode === 255) throw new HostError({ ...sshFailure(String(r.stderr ?? ''), sshTargetOf(a.ssh)), command: a.ssh, stderr: String(r.stderr ?? ''), exitCode: 255 });
   if (r.exitCode !== 0) {
     throw new HostError({ sentence: `Reading the source disk over ssh failed (exit ${r.exitCode}).`, fix: 'Check the ssh login and that the device exists on the source; the partial copy is removed.', command: a.ssh, stderr: String(r.stderr ?? ''), code: 'ssh' });
   }
@@ -250,6 +263,7 @@ export function p2vActions(host: HostContext): Record<string, Action> {
       checkJournalSshArgv(a.ssh);
       const want = await streamHash(a.hashFile);
       const r = await execa(a.ssh[0] as string, a.ssh.slice(1), { reject: false, cancelSignal: ctx.signal, encoding: 'utf8' });
+      if (r.exitCode === 255) throw new HostError({ ...sshFailure(String(r.stderr), sshTargetOf(a.ssh)), command: a.ssh, stderr: String(r.stderr), exitCode: 255 });
       if (r.exitCode !== 0) throw new HostError({ sentence: 'sha256sum on the source failed.', fix: 'Run the copy again, or skip the remote checksum.', command: a.ssh, stderr: String(r.stderr), code: 'ssh' });
       const got = String(r.stdout).split(/\s+/)[0];
       if (got !== want) throw new UserError(`The source's sha256 (${got?.slice(0, 12)}…) differs from the stream's (${want.slice(0, 12)}…): the disk changed during the copy.`, 'Boot the source from a live system so nothing writes to the disk, then copy again.');

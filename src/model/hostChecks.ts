@@ -236,26 +236,28 @@ const netBridges: Evaluator = (_r, p) => {
   if ('error' in p.guests) return unknown(p.guests.error);
   const { bridges, networks } = p.network.value;
   const users = new Map<string, string[]>();
-  const missing: { guest: string; bridge: string; what: string }[] = [];
+  // One entry per guest and missing thing: two NICs on the same missing network are one problem.
+  const missing = new Map<string, { item: Record<string, string>; text: string }>();
+  const miss = (guest: string, key: 'bridge' | 'network' | 'inactive', name: string, text: string) => missing.set(`${guest}\0${key}\0${name}`, { item: { guest, [key]: name }, text });
   for (const g of p.guests.value) {
     for (const n of g.nics) {
       if (!n.source) continue;
       if (n.type === 'bridge') {
-        if (!bridges.includes(n.source)) missing.push({ guest: g.name, bridge: n.source, what: `bridge ${n.source}` });
+        if (!bridges.includes(n.source)) miss(g.name, 'bridge', n.source, `${g.name} on the missing bridge ${n.source}`);
         else users.set(n.source, [...(users.get(n.source) ?? []), g.name]);
       } else if (n.type === 'network') {
         const net = networks.find((x) => x.name === n.source);
-        if (!net) missing.push({ guest: g.name, bridge: n.source, what: `network ${n.source}` });
-        else if (!net.active) missing.push({ guest: g.name, bridge: n.source, what: `network ${n.source} (not started)` });
+        if (!net) miss(g.name, 'network', n.source, `${g.name} on the missing network ${n.source}`);
+        else if (!net.active) miss(g.name, 'inactive', n.source, `${g.name} on the missing network ${n.source} (not started)`);
         else if (net.bridge) users.set(net.bridge, [...(users.get(net.bridge) ?? []), g.name]);
       }
     }
   }
   const used = bridges.map((b) => `${b}: ${users.get(b)?.length ? listNames([...new Set(users.get(b))]) : 'no guests'}`);
   const have = bridges.length ? `Bridges ${used.join('; ')}.` : 'No bridges on this host.';
-  if (missing.length === 0) return [{ status: 'ok', detail: have }];
-  const items = missing.map((m) => ({ guest: m.guest, bridge: m.bridge }));
-  const text = missing.map((m) => `${m.guest} on the missing ${m.what}`);
+  if (missing.size === 0) return [{ status: 'ok', detail: have }];
+  const items = [...missing.values()].map((m) => m.item);
+  const text = [...missing.values()].map((m) => m.text);
   return [{ status: 'bad', detail: `${listNames(text, 3)}. ${have}`, items }];
 };
 
@@ -480,16 +482,17 @@ function fill(line: string, vars: Record<string, string>): string {
 }
 
 /**
- * The fix lines with placeholders filled. A line naming a per-item key is repeated for each item
- * (one eject command per inserted CD-ROM); lines still holding a placeholder are kept generic.
+ * The fix lines with placeholders filled. Where a check found items, a line naming a per-item key
+ * is repeated for each item that has it (one eject command per inserted CD-ROM; `ip link add` only
+ * for a missing bridge, `virsh net-start` only for a stopped network) and left out when none has
+ * it; without items, lines still holding a placeholder are kept generic.
  */
 export function fillFix(lines: string[], vars: Record<string, string> = {}, items: Record<string, string>[] = []): string[] {
-  const itemKeys = new Set(items.flatMap((i) => Object.keys(i)));
   const out: string[] = [];
   for (const line of lines) {
-    const keys = [...line.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1] as string);
-    if (items.length > 0 && keys.some((k) => itemKeys.has(k))) {
-      for (const item of items) out.push(fill(line, { ...vars, ...item }));
+    const open = [...line.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1] as string).filter((k) => !(k in vars));
+    if (items.length > 0 && open.length > 0) {
+      for (const item of items) if (open.every((k) => k in item)) out.push(fill(line, { ...vars, ...item }));
     } else {
       out.push(fill(line, vars));
     }

@@ -11,6 +11,7 @@
  * nothing on the source but dd, and the stream is hashed on the way for the verify step.
  */
 
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { diskDevice, interfaceDevice, renderDomain, serialConsole, tabletInput, videoDevice, vncGraphics } from './domainBuild.js';
 import { guestNameProblem } from './guestName.js';
@@ -77,6 +78,12 @@ export interface P2vHostFacts {
   freeBytes: number;
   /** The source can be read from this host (always false for SSH). */
   sourceReadable: boolean;
+  /** Linux bridges on the host, when a bridge was asked for. */
+  bridges?: string[];
+  /** libvirt networks, when one was asked for. */
+  networks?: { name: string; active: boolean }[];
+  /** The host's memory, when known. */
+  hostMemoryMiB?: number;
 }
 
 export type P2vFormat = 'qcow2' | 'raw';
@@ -350,12 +357,57 @@ export function parseSshSource(text: string, flags: { sshPort?: string; identity
   return { kind: 'ssh', destination: m[1] as string, device: m[2] ?? '/dev/sda', port, identityFile: flags.identity || undefined, sshOptions: (flags.sshOption ?? []).flatMap((o) => ['-o', o]) };
 }
 
+/**
+ * The wizard's "SSH -o" field: `Key=value` words separated by spaces (a `-o` before one is
+ * allowed), each becoming one `-o Key=value`, as the CLI's --ssh-option. A value with spaces
+ * (ProxyCommand) belongs in ~/.ssh/config.
+ */
+export function parseSshOptionsText(text: string): string[] {
+  const words = text.split(/\s+/).filter((w) => w && w !== '-o');
+  return words.map((w) => {
+    const o = w.startsWith('-o') ? w.slice(2) : w;
+    if (!/^[A-Za-z][A-Za-z0-9]*=\S+$/.test(o)) throw new UserError(`"${shown(w)}" is not an ssh option.`, 'Write Key=value, e.g. StrictHostKeyChecking=accept-new; separate several with spaces (a value with spaces belongs in ~/.ssh/config).');
+    return o;
+  });
+}
+
 export function parseNetwork(text: string | undefined): P2vNetwork | undefined {
   if (text === undefined) return undefined;
   if (text === 'user') return { kind: 'user' };
   const m = text.match(/^(bridge|network):(\S+)$/);
   if (!m) throw new UserError(`"${text}" is not a network choice.`, 'Use user, bridge:NAME or network:NAME.');
   return { kind: m[1] as 'bridge' | 'network', source: m[2] as string };
+}
+
+/**
+ * The MAC of a source that reported no NIC: made from the source and the guest name rather than
+ * drawn at random, so the MAC that --dry-run (or the wizard's review) shows is the one the run
+ * uses. QEMU's locally administered prefix.
+ */
+export function p2vMac(source: P2vSource, name: string): string {
+  const h = createHash('sha256').update(`virtdeck p2v\n${sourceLabel(source)}\n${name}`).digest();
+  return ['52', '54', '00', ...[h[0], h[1], h[2]].map((b) => (b as number).toString(16).padStart(2, '0'))].join(':');
+}
+
+/**
+ * A guest name from where the disk comes from: the first label of a host name (oldsrv from
+ * oldsrv.example.com), p2v-10-0-0-5 for an address (its first three numbers say nothing), the
+ * file name without its extension.
+ */
+export function nameFromSource(source: P2vSource): string {
+  if (source.kind === 'ssh') {
+    const host = source.destination.slice(source.destination.lastIndexOf('@') + 1);
+    if (/^\d+(\.\d+){3}$/.test(host) || host.includes(':')) return `p2v-${host.replace(/[.:]+/g, '-').replace(/^-+|-+$/g, '')}`;
+    return (host.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  }
+  const base = source.path.split('/').pop() ?? '';
+  return base.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+}
+
+/** "oldsrv: 2048 MiB, 2 vCPU, ide disk, e1000 MAC (user), windows": the guest as the dry-run and the review show it. */
+export function p2vGuestLine(req: P2vRequest): string {
+  const net = `${req.network.kind}${'source' in req.network ? ` ${req.network.source}` : ''}`;
+  return `${req.name}: ${req.memoryMiB} MiB, ${req.vcpus} vCPU, ${req.bus} disk, e1000 ${req.macs.join(' ')} (${net}), ${req.osType}`;
 }
 
 /** Plain numbers are MiB ("2048"); suffixed sizes are read as sizes ("2G"). */
@@ -433,6 +485,20 @@ export function checkP2v(req: P2vRequest, src: P2vSourceFacts, host: P2vHostFact
   if (!Number.isInteger(req.memoryMiB) || req.memoryMiB < 32) refusals.push(new FieldRefusal('memory', `${req.memoryMiB} MiB is not enough memory for a guest.`, 'Give at least 32 MiB (the source had what it had).'));
   if (!Number.isInteger(req.vcpus) || req.vcpus < 1 || req.vcpus > 64) refusals.push(new FieldRefusal('vcpus', `${req.vcpus} is not a vCPU count virtdeck uses.`, 'Give 1 to 64.'));
   if (req.network.kind !== 'user' && !req.network.source) refusals.push(new FieldRefusal('network', `The ${req.network.kind} needs a name.`, 'e.g. bridge:br0 or network:default.'));
+  // The define would succeed and the first start fail, after hours of copying.
+  const net = req.network;
+  if (net.kind === 'bridge' && net.source && host.bridges && !host.bridges.includes(net.source)) {
+    refusals.push(new FieldRefusal('network', `There is no bridge ${net.source} on this host.`, host.bridges.length > 0 ? `Use one of: ${host.bridges.join(', ')}.` : 'Create a bridge first, or use a libvirt network or user-mode networking (user).'));
+  }
+  if (net.kind === 'network' && net.source && host.networks) {
+    const found = host.networks.find((n) => n.name === net.source);
+    const names = host.networks.map((n) => n.name);
+    if (!found) refusals.push(new FieldRefusal('network', `There is no libvirt network ${net.source} on this host.`, names.length > 0 ? `Use one of: ${names.join(', ')}.` : 'Define one with virsh net-define, or use a bridge or user-mode networking (user).'));
+    else if (!found.active) warnings.push(`The libvirt network ${found.name} is not running: the guest will not start until it is (virsh net-start ${found.name}; virsh net-autostart ${found.name} keeps it so).`);
+  }
+  if (host.hostMemoryMiB && Number.isInteger(req.memoryMiB) && req.memoryMiB >= host.hostMemoryMiB) {
+    warnings.push(`The guest gets ${req.memoryMiB} MiB of memory and this host has ${host.hostMemoryMiB} MiB in all: it would leave nothing for the host and other guests (give it less, e.g. ${Math.max(32, Math.floor(host.hostMemoryMiB / 2))} MiB).`);
+  }
   if (src.mounted.length > 0) {
     const root = src.mounted.includes('/');
     warnings.push(`${root ? 'The source runs from this disk' : 'The source disk has mounted filesystems'} (${src.mounted.join(', ')}): the copy will be crash-inconsistent.`);

@@ -20,7 +20,7 @@ import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { moveFor } from './selection.js';
 import { guestForAction } from './selectors.js';
-import { sshTargetFor } from './sshTarget.js';
+import { sshTargetFor, vncTunnelCommand } from './sshTarget.js';
 import type { HandOff } from './types.js';
 import { unifiedDiff } from './xmlDiff.js';
 
@@ -362,7 +362,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
       if (port !== null) {
         const remote = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
         const target = sshTargetFor(host.uri, get().versions?.hostname ?? host.name);
-        lines.push('', 'From your desktop, open a tunnel and point a viewer at it:', `  ssh -L ${port}:${remote}:${port} ${target}`, `  vncviewer localhost:${port}`);
+        const tunnel = vncTunnelCommand(host.uri, get().versions?.hostname ?? host.name, port, remote);
+        lines.push('', 'From your desktop, open a tunnel and point a viewer at it:', `  ${tunnel}`, `  vncviewer localhost:${port}`);
         if (remote !== listen) lines.push('', `It also listens on every address, so vncviewer ${target.replace(/^.*@/, '')}:${port} works without the tunnel.`);
       } else {
         lines.push('', 'Start the guest, then press v again for the port and the tunnel command.');

@@ -13,6 +13,7 @@ export function toShownError(e: unknown): ShownError {
   const h = e instanceof HostError ? e : toHostError(e);
   // A HostError made without a specific explanation may still carry a message the catalog knows.
   const known = h.code === 'unknown' ? explainKnown(h.stderr) : null;
-  if (known) return { sentence: known.sentence, fix: known.fix, command: h.command, stderr: h.stderr };
-  return { sentence: h.sentence, fix: h.fix, command: h.command, stderr: h.stderr };
+  const ranOn = h.ranOn ? { ranOn: h.ranOn } : {};
+  if (known) return { sentence: known.sentence, fix: known.fix, command: h.command, stderr: h.stderr, ...ranOn };
+  return { sentence: h.sentence, fix: h.fix, command: h.command, stderr: h.stderr, ...ranOn };
 }

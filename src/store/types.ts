@@ -14,6 +14,8 @@ export interface ShownError {
   fix: string;
   command: string[];
   stderr: string;
+  /** The ssh destination the command ran on, when it was another machine. */
+  ranOn?: string;
 }
 
 export interface ConfirmDialog {

@@ -196,7 +196,7 @@ function Console({ host }: { host: HostContext }) {
   const inner = columns - 4;
   const detailHeight = 3;
   const paneHeight = height - 11;
-  const title = headerTitle(theme, host, versions, accel);
+  const title = headerTitle(theme, host, versions, accel, columns);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />

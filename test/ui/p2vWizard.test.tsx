@@ -131,6 +131,26 @@ describe('P2V wizard', () => {
     expect(t.sys.calls.some((c) => c[0] === 'rm' && c.some((a) => a.endsWith('.old2.qcow2.virtdeck-part')))).toBe(true);
   });
 
+  it('a dump file has no NIC: the new MAC the review shows is the same after going back, and the run uses it', async () => {
+    const t = setup();
+    await toFileSource(t);
+    t.key('enter');
+    await t.waitFor('step 3 of 4');
+    t.key('enter');
+    await t.waitFor('step 4 of 4 · review');
+    const macIn = (lines: { text: string }[]) => lines.map((l) => l.text.trim()).join(' ').match(/^guest oldsrv: .* e1000 ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})/)?.[1];
+    const first = macIn(t.state().lines);
+    expect(first).toMatch(/^52:54:00:/);
+    t.key('esc');
+    await t.waitFor('step 3 of 4');
+    t.key('enter');
+    await t.waitFor('step 4 of 4 · review');
+    expect(macIn(t.state().lines)).toBe(first);
+    t.key('enter');
+    await t.waitFor('P2V · done', 5000);
+    expect(t.state().result?.lines.map((l) => l.text).join('\n')).toContain(`e1000 ${first}`);
+  });
+
   it('Esc on the first step and Ctrl-C close without a guest', async () => {
     const t = setup();
     await t.waitFor('step 1 of 4');

@@ -188,6 +188,22 @@ describe('host check rules', () => {
     expect(fillFix(['a {guest}', 'b {dir}'], { dir: '/d' }, [{ guest: 'x' }, { guest: 'y' }])).toEqual(['a x', 'a y', 'b /d']);
   });
 
+  it("names a guest's missing network once, and fixes a libvirt network with virsh, a bridge with ip link", () => {
+    const nic = (type: string, source: string) => ({ mac: '52:54:00:00:00:02', type, source, model: null });
+    const p = probes({
+      guests: { value: [guest({ nics: [nic('network', 'lan'), nic('network', 'lan'), nic('network', 'default'), nic('bridge', 'br9')] })] },
+      network: { value: { bridges: [], networks: [{ name: 'default', active: false, bridge: 'virbr0' }] } },
+    });
+    const r = result(p, 'bridges');
+    expect(r.detail.match(/missing network lan/g)).toHaveLength(1);
+    expect(r.fix).toEqual([
+      'ip link add br9 type bridge && ip link set br9 up   # and make it permanent in /etc/network/interfaces',
+      'virsh net-start default && virsh net-autostart default   # the libvirt network is defined but not running',
+      'virsh net-define NETWORK.xml && virsh net-start lan && virsh net-autostart lan   # libvirt has no network lan: define it (virsh net-dumpxml lan on a host that has it gives the XML; virsh net-list --all lists the ones here)',
+      'or attach the NIC to an existing bridge or network: virsh edit web',
+    ]);
+  });
+
   it('says ok only when everything is', () => {
     expect(overallStatus(evaluateChecks(probes()))).toBe('ok');
     expect(overallStatus(evaluateChecks(probes({ system: { value: system({ thp: 'never' }) } })))).toBe('warn');

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
 import { type P2vInput, prepareP2v, runP2v } from '../../jobs/p2v.js';
-import { type P2vSource, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, sourceLabel } from '../../model/p2vPlan.js';
+import { type P2vSource, p2vGuestLine, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, sourceLabel } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -73,7 +73,7 @@ export async function p2vCommand(ctx: GuestCommandContext, flags: P2vFlags, io: 
   const summary = [
     `source   ${sourceLabel(req.source)}: ${formatBytes(src.sizeBytes)}${src.model ? ` (${src.model})` : ''}, ${src.partitionTable ?? 'no'} partition table`,
     ...src.partitions.map((p) => `         ${p.name.padEnd(10)} ${formatBytes(p.sizeBytes).padStart(9)}  ${p.fstype ?? p.type ?? ''}${p.mountpoint ? `  mounted on ${p.mountpoint}` : ''}`),
-    `guest    ${req.name}: ${req.memoryMiB} MiB, ${req.vcpus} vCPU, ${req.bus} disk, e1000 ${req.macs.join(' ')} (${req.network.kind}${'source' in req.network ? ` ${req.network.source}` : ''}), ${req.osType}`,
+    `guest    ${p2vGuestLine(req)}`,
   ];
   if (flags.dryRun) {
     if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, request: req, source: src, warnings: prepared.warnings, steps: describePlan(plan), plan }, null, 2));

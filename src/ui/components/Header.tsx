@@ -14,14 +14,22 @@ export function accelLabel(accel: AccelShown | null): string {
   return accel.accel === 'kvm' ? 'KVM' : 'TCG (no KVM)';
 }
 
-/** "virtdeck · host1 · qemu:///system · libvirt 9.0.0 · QEMU 7.2.0 · TCG (no KVM)" */
-export function headerTitle(theme: Theme, host: HostContext, versions: HostVersions | null, accel: AccelShown | null): string {
-  const parts = ['virtdeck', versions?.hostname || host.name, host.uri];
+/**
+ * "virtdeck · host1 · qemu:///system · libvirt 9.0.0 · QEMU 7.2.0 · TCG (no KVM)", within `width`
+ * columns (the top rule's). The URI's query (?keyfile=…&command=…) is left out, and a URI still too
+ * long gives way to its user@host: the libvirt, QEMU and accelerator facts stay on the line.
+ */
+export function headerTitle(theme: Theme, host: HostContext, versions: HostVersions | null, accel: AccelShown | null, width = Number.POSITIVE_INFINITY): string {
+  const name = versions?.hostname || host.name;
   // "9.0.0" → "9.0": the patch level rarely matters in a header and the line must fit 80 columns.
   const short = (v: string) => v.replace(/(\d+\.\d+)\.\d+/, '$1');
-  if (versions) parts.push(`libvirt ${short(versions.libvirt)}`, short(versions.hypervisor));
-  parts.push(accelLabel(accel));
-  return parts.join(theme.symbols.separator);
+  const facts = [...(versions ? [`libvirt ${short(versions.libvirt)}`, short(versions.hypervisor)] : []), accelLabel(accel)];
+  const uri = host.uri.replace(/[?#].*$/, '');
+  const authority = uri.match(/^[a-z0-9+]+:\/\/([^/]+)/i)?.[1]?.replace(/:\d+$/, '');
+  const where = [uri, ...(authority && authority !== name ? [authority] : []), null];
+  const titles = where.map((w) => ['virtdeck', name, ...(w ? [w] : []), ...facts].join(theme.symbols.separator));
+  // The rule draws a title in its width less two corners and two spaces.
+  return titles.find((t) => t.length <= width - 4) ?? (titles.at(-1) as string);
 }
 
 function clock(ms: number): string {

@@ -4,6 +4,7 @@
  */
 import { Box } from 'ink';
 import type { ReactNode } from 'react';
+import { ranText } from '../../model/ranText.js';
 import type { UserError } from '../../model/userError.js';
 import { colorFor, type Theme } from '../theme.js';
 import { Text } from './Text.js';
@@ -64,7 +65,7 @@ export function ProblemLines({ problems, theme, max = 3 }: { problems: Problem[]
 
 /** One error as sentence, fix, and the command that failed when a host command did. */
 /** `command` is there when a host command failed (a HostError). */
-export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence' | 'fix'> & { command?: readonly string[] }; theme: Theme }) {
+export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence' | 'fix'> & { command?: readonly string[]; ranOn?: string | null }; theme: Theme }) {
   return (
     <Box flexDirection="column">
       <Text color={colorFor(theme, 'error')} wrap="wrap">
@@ -72,7 +73,7 @@ export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence'
       </Text>
       <Text wrap="wrap">{`Fix: ${error.fix}`}</Text>
       {error.command?.length ? (
-        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${error.command.join(' ')}`}</Text>
+        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${ranText(error.command, error.ranOn)}`}</Text>
       ) : null}
     </Box>
   );

@@ -3,7 +3,7 @@
  * out by the store (store/dialogs/dialogKeys.ts), so a modal takes a key before the pane behind it.
  */
 import { Box } from 'ink';
-import { shellQuote } from '../../model/shellQuote.js';
+import { ranText } from '../../model/ranText.js';
 import { useApp } from '../../store/context.js';
 import { hintVarsOf, scopesOf } from '../../store/dialogs/dialogKeys.js';
 import { helpLines } from '../../store/dialogs/helpText.js';
@@ -77,7 +77,7 @@ export function TypeNameView({ dialog }: DialogProps<TypeNameDialog>) {
 export function ErrorView({ dialog, width, height }: DialogProps<ErrorDialog>) {
   const theme = useTheme();
   const e = dialog.error;
-  const ran = e.command.length ? e.command.map(shellQuote).join(' ') : null;
+  const ran = e.command.length ? ranText(e.command, e.ranOn) : null;
   const stderr = e.stderr ? e.stderr.split('\n') : ['(no output)'];
   const fixed = 3 + (ran ? 1 : 0) + (dialog.retry ? 2 : 0);
   return (

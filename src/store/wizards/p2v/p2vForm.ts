@@ -4,7 +4,7 @@
  * field they are about (FieldRefusal, with the ids below).
  */
 import type { P2vInput } from '../../../jobs/p2v.js';
-import { guessOs, type P2vSource, type P2vSourceFacts, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
+import { guessOs, nameFromSource, type P2vSource, type P2vSourceFacts, parseMemoryMiB, parseNetwork, parseSshOptionsText, parseSshSource, QUIET_EXPLANATION, REMOTE_VERIFY_LIMIT, sourceLabel } from '../../../model/p2vPlan.js';
 import { formatBytes } from '../../../model/units.js';
 import { FieldRefusal, UserError } from '../../../model/userError.js';
 
@@ -18,6 +18,8 @@ export interface P2vForm {
   sshDevice: string;
   sshPort: string;
   identity: string;
+  /** ssh -o options, `Key=value` words separated by spaces (the CLI's --ssh-option). */
+  sshOptions: string;
   path: string;
   name: string;
   destDir: string;
@@ -31,7 +33,7 @@ export interface P2vForm {
 }
 
 export function initialP2vForm(): P2vForm {
-  return { kind: 'ssh', sshTarget: '', sshDevice: '/dev/sda', sshPort: '', identity: '', path: '', name: '', destDir: '/var/lib/libvirt/images', format: 'qcow2', memory: '', vcpus: '', macs: '', bus: 'ide', network: 'user' };
+  return { kind: 'ssh', sshTarget: '', sshDevice: '/dev/sda', sshPort: '', identity: '', sshOptions: '', path: '', name: '', destDir: '/var/lib/libvirt/images', format: 'qcow2', memory: '', vcpus: '', macs: '', bus: 'ide', network: 'user' };
 }
 
 export const KIND_CHOICES = [
@@ -52,7 +54,8 @@ export function formSource(f: P2vForm): P2vSource {
   if (f.kind === 'ssh') {
     if (!f.sshTarget.trim()) throw new FieldRefusal('sshTarget', 'Give the machine to copy from.', 'Type root@HOST (key login must work: ssh-copy-id root@HOST).');
     const device = f.sshDevice.trim() || '/dev/sda';
-    return parseSshSource(`${f.sshTarget.trim()}:${device}`, { sshPort: f.sshPort.trim() || undefined, identity: f.identity.trim() || undefined, sshOption: [] });
+    const sshOption = onField('sshOptions', () => parseSshOptionsText(f.sshOptions));
+    return parseSshSource(`${f.sshTarget.trim()}:${device}`, { sshPort: f.sshPort.trim() || undefined, identity: f.identity.trim() || undefined, sshOption });
   }
   const path = f.path.trim();
   if (!path.startsWith('/')) throw new FieldRefusal('path', f.kind === 'device' ? 'Give the disk as a full path, e.g. /dev/sdb or /dev/vg0/server.' : 'Give the dump file as a full path.', 'Start it with /.');
@@ -61,11 +64,9 @@ export function formSource(f: P2vForm): P2vSource {
 
 /** Fills memory, CPUs, MACs and a name from the source, keeping what the admin already typed. */
 export function prefill(f: P2vForm, facts: P2vSourceFacts): P2vForm {
-  const host = f.kind === 'ssh' ? (f.sshTarget.split('@').pop() ?? '') : (f.path.split('/').pop() ?? '');
-  const name = host.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
   return {
     ...f,
-    name: f.name || name,
+    name: f.name || nameFromSource(formSource(f)),
     memory: f.memory || (facts.memoryKiB ? String(Math.ceil(facts.memoryKiB / 1024)) : '1024'),
     vcpus: f.vcpus || String(facts.vcpus ?? 1),
     macs: f.macs || facts.nics.map((n) => n.mac).join(', '),

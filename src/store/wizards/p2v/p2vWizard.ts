@@ -10,7 +10,7 @@ import type { HostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { gatherSourceFacts, type PreparedP2v, prepareP2v, runP2v } from '../../../jobs/p2v.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
-import type { P2vSourceFacts } from '../../../model/p2vPlan.js';
+import { type P2vSourceFacts, p2vGuestLine } from '../../../model/p2vPlan.js';
 import { describePlan } from '../../../model/plan.js';
 import type { UserError } from '../../../model/userError.js';
 import { type Field, type Form, fieldValue, formKey, formValues, makeForm, setField, withError } from '../../form.js';
@@ -81,6 +81,7 @@ function sourceFields(f: P2vForm): Field[] {
     { id: 'sshDevice', label: 'Disk there', kind: 'text', value: f.sshDevice, showWhen: ssh },
     { id: 'sshPort', label: 'SSH port', kind: 'text', value: f.sshPort, hint: 'empty: 22', showWhen: ssh },
     { id: 'identity', label: 'Key file', kind: 'text', value: f.identity, hint: 'empty: your ssh defaults', showWhen: ssh },
+    { id: 'sshOptions', label: 'SSH -o', kind: 'text', value: f.sshOptions, hint: 'Key=value …, e.g. UserKnownHostsFile=/root/p2v_hosts', showWhen: ssh },
     { id: 'devicePath', label: 'Disk', kind: 'text', value: f.kind === 'device' ? f.path : '', placeholder: '/dev/sdb', showWhen: { field: 'kind', value: 'device' } },
     { id: 'filePath', label: 'Dump file', kind: 'text', value: f.kind === 'file' ? f.path : '', placeholder: '/srv/dumps/server.img', showWhen: { field: 'kind', value: 'file' } },
   ];
@@ -110,6 +111,7 @@ export function p2vFormOf(source: Form, guest: Form): P2vForm {
     sshDevice: s.sshDevice ?? '',
     sshPort: s.sshPort ?? '',
     identity: s.identity ?? '',
+    sshOptions: s.sshOptions ?? '',
     path: (kind === 'device' ? s.devicePath : s.filePath) ?? '',
     name: g.name ?? '',
     destDir: g.destDir ?? '',
@@ -225,7 +227,8 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
         return;
       }
       if (!p.plan) return;
-      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), ...describePlan(p.plan)], width - 4));
+      // The guest line names the MAC the run gives it (a new one when the source reported none).
+      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), `guest ${p2vGuestLine(p.request)}`, ...describePlan(p.plan)], width - 4));
     });
 
   const runPlan = async () => {
