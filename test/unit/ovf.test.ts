@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkImport, type ImportRequest } from '../../src/model/importVmwarePlan.js';
 import { diskStems, extractDir, factsForRequest, type OvaImportFacts, planOvaImport } from '../../src/model/importOvaPlan.js';
+import { checkImport, type ImportRequest } from '../../src/model/importVmwarePlan.js';
 import { allocationUnitBytes, packageNameProblem, parseOvf, vimGuestIdToVmx } from '../../src/model/ovf.js';
 import { describePlan } from '../../src/model/plan.js';
 import { vmxToDomainXml } from '../../src/model/vmxToDomain.js';
