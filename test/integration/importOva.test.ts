@@ -5,8 +5,9 @@
  * with the exported MAC and SCSI controller. Bad input is one sentence and changes nothing: a
  * truncated OVA, a tampered disk, an unknown disk format, a symlink in the archive.
  */
-import { createHash } from 'node:crypto';
+
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ function buildOva(name: string, o: { format?: string; tamper?: boolean } = {}): 
   if (o.tamper) {
     // One byte of the disk changed after the manifest was written.
     const b = readFileSync(join(dir, 'web-disk1.vmdk'));
-    b[b.length - 700] ^= 0xff;
+    b.writeUInt8((b.readUInt8(b.length - 700) ^ 0xff) & 0xff, b.length - 700);
     writeFileSync(join(dir, 'web-disk1.vmdk'), b);
   }
   const ova = join(src, `${name}.ova`);
@@ -97,7 +98,7 @@ describe('import an OVA', () => {
     expect(prepared.plan?.steps.map((s) => s.id)).toEqual(['ova-extract', 'disk0-tempdir', 'disk0-convert', 'disk0-compare', 'disk0-place', 'disk0-droptemp', 'define', 'start', 'ova-drop']);
     const progress: number[] = [];
     const t0 = Date.now();
-    const r = await runOvaImport(host, prepared, { onEvent: (e) => e.type === 'progress' && progress.push(e.progress.fraction) });
+    const r = await runOvaImport(host, prepared, { onEvent: (e) => e.type === 'progress' && progress.push(e.progress.percent) });
     if (r.state !== 'done') throw importFailure(r);
     console.log(`import ova: 8 MiB disk in ${Date.now() - t0} ms`);
     expect(progress.length).toBeGreaterThan(0);
