@@ -172,7 +172,8 @@ export async function prepareOvaImport(host: HostContext, path: string, req: Imp
     const [exists] = await existingPaths(host.sysExec, [dir]);
     if (exists) check.refusals.push(new UserError(`${dir} exists: an import of this package was cut off, or another one runs.`, 'Finish or roll it back with virtdeck recover, or remove the directory once no import runs.'));
   }
-  const facts = { ...withDest, ...base, existingDest: withDest.existingDest, destDirState: withDest.destDirState } as OvaImportFacts;
+  // The request's facts (disks at the paths they are converted from), so buildImportDomain shows the real XML.
+  const facts = factsForRequest({ ...base, existingDest: withDest.existingDest, destDirState: withDest.destDirState }, req);
   if (check.refusals.length > 0) return { facts, request: req, check };
   return { facts, request: req, check, plan: planOvaImport(facts, req, { uri: host.uri, xmlFile: join(tmpdir(), 'virtdeck-import-XXXXXX', 'domain.xml') }) };
 }

@@ -6,7 +6,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { inspectOva, prepareOvaImport, runOvaImport } from '../../jobs/importOva.js';
 import { importFailure } from '../../jobs/importVmware.js';
-import { factsForRequest, type OvaImportFacts } from '../../model/importOvaPlan.js';
 import { buildImportDomain, importName } from '../../model/importVmwarePlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
@@ -28,7 +27,7 @@ export async function importOvaCommand(ctx: GuestCommandContext, file: string, f
   if (!plan) throw check.refusals[0] ?? new UserError('The import was refused.', 'Check the export.');
   const ignored = facts.guest.ignored;
   if (flags.dryRun) {
-    const domain = buildImportDomain(factsForRequest(prepared.facts as OvaImportFacts, req), req);
+    const domain = buildImportDomain(prepared.facts, req);
     const warnings = [...check.warnings, ...domain.warnings];
     if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings, ignored, steps: describePlan(plan), xml: domain.xml, plan }, null, 2));
     else out.out([...warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...describePlan(plan), '', domain.xml].join('\n'));

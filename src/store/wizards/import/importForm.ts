@@ -7,10 +7,11 @@ import { guestNameFrom } from '../../../model/importVmwarePlan.js';
 import type { VmxGuest } from '../../../model/vmx.js';
 import type { BusChoice, NicMapping } from '../../../model/vmxToDomain.js';
 
-export const IMPORT_STEPS = ['file', 'read', 'disks', 'nics', 'review'] as const;
+export const IMPORT_STEPS = ['kind', 'file', 'read', 'disks', 'nics', 'review'] as const;
 export type ImportStepId = (typeof IMPORT_STEPS)[number];
 export const IMPORT_STEP_TITLES: Record<ImportStepId, string> = {
-  file: 'Pick the .vmx',
+  kind: 'What do you have',
+  file: 'Pick the file',
   read: 'What was read',
   disks: 'Disks, name and bus',
   nics: 'Network cards',
@@ -27,10 +28,25 @@ export interface ImportForm {
   start: boolean;
 }
 
+/** What the first step offers: a VMware VM's directory, or an export of one. */
+export type ImportSource = 'vmx' | 'ova';
+export const IMPORT_SOURCES: { value: ImportSource; label: string }[] = [
+  { value: 'vmx', label: '.vmx: a VMware VM directory (Workstation, Server, ESXi datastore copy)' },
+  { value: 'ova', label: 'OVA or OVF: an export (vSphere, Workstation, ovftool)' },
+];
+
+/** The files the picker offers for each source. */
+export const SOURCE_FILES: Record<ImportSource, RegExp> = { vmx: /\.vmx$/i, ova: /\.(ova|ovf)$/i };
+
+export function isPackagePath(path: string): boolean {
+  return SOURCE_FILES.ova.test(path);
+}
+
 export function initialImportForm(facts: ImportFacts): ImportForm {
   return {
     name: guestNameFrom(facts.guest.name, facts.vmxPath),
-    convert: 'none',
+    // An export's streamOptimized vmdk is read-only for QEMU: it is always converted.
+    convert: isPackagePath(facts.vmxPath) ? 'qcow2' : 'none',
     destDir: '',
     bus: 'keep',
     // A bridge keeps the guest on the LAN it was on under VMware; without one, user-mode networking works anywhere.
