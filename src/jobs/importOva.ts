@@ -212,14 +212,14 @@ export function ovaActions(host: HostContext): Record<string, Action> {
       }
     }
     for (const t of a.targets) {
-      const disk = write ? t.out : null;
-      if (!disk) continue;
+      const disk = write ? t.out : t.path;
+      if (!t.disk || !disk) continue;
       // streamOptimized and sparse vmdk start with "KDMV"; a text descriptor could name any host file as its extent.
       if (firstBytes(disk, 4).toString('latin1') !== 'KDMV') {
         throw new UserError(`${shown(t.name)} is not a sparse vmdk (streamOptimized), the only disk an OVA holds.`, 'Export the VM again from VMware.');
       }
       await inspectUntrustedImage(host.sysExec, disk, { expectFormat: 'vmdk', signal: ctx.signal });
-      ctx.log(`${t.name}: ${t.algorithm ? `${t.algorithm.toUpperCase()} matches ${mf}` : 'no digest to check'}; written to ${disk}`);
+      ctx.log(`${t.name}: ${t.algorithm ? `${t.algorithm.toUpperCase()} matches ${mf}` : 'no digest to check'}${write ? `; written to ${disk}` : ''}`);
     }
   };
   return {

@@ -139,6 +139,8 @@ interface DigestTarget {
   path: string | null;
   algorithm: DigestAlgorithm | null;
   digest: string | null;
+  /** A hard disk (checked to be a sparse vmdk before conversion). */
+  disk: boolean;
   /** .ova disks: written here. */
   out?: string;
 }
@@ -163,7 +165,8 @@ export function digestTargets(facts: OvaImportFacts, req: ImportRequest): Digest
     const f = pkg.files.find((x) => x.name === name) as PackageFile;
     const e = pkg.manifest.find((x) => x.name === name);
     const out = diskOut.get(name);
-    return { name, offset: f.offset, size: f.size, path: f.path, algorithm: e?.algorithm ?? null, digest: e?.digest ?? null, ...(out ? { out } : {}) };
+    const disk = pkg.ovf.disks.some((d) => d.href === name);
+    return { name, offset: f.offset, size: f.size, path: f.path, algorithm: e?.algorithm ?? null, digest: e?.digest ?? null, disk, ...(out ? { out } : {}) };
   });
 }
 

@@ -153,4 +153,45 @@ describe('import an OVA', () => {
     await expect(inspectOva(host, ova)).rejects.toThrow(/holds web-disk1\.vmdk as a symbolic link; an OVA holds only plain files/);
     expect(existsSync(join(dest, '.virtdeck-ova-link.ova'))).toBe(false);
   });
+
+  it('imports a directory export (.ovf + .mf + vmdk beside it) to raw, each file read once for its digest', async () => {
+    buildOva('dirform');
+    const dir = join(src, 'dirform');
+    const into = join(scratch.dir, 'images-dir');
+    mkdirSync(into);
+    const name = 'vdtest-ova-dir';
+    const prepared = await prepareOvaImport(host, join(dir, 'web.ovf'), { ...req, convert: 'raw', destDir: into, name, start: false });
+    expect(prepared.check.refusals).toEqual([]);
+    expect(prepared.plan?.steps[0]?.id).toBe('ova-check');
+    try {
+      const r = await runOvaImport(host, prepared);
+      if (r.state !== 'done') throw importFailure(r);
+      sh('qemu-img', 'compare', '-f', 'raw', '-F', 'raw', join(src, 'disk.raw'), join(into, 'web-disk1.raw'));
+    } finally {
+      await removeGuest(host, name).catch(() => {});
+    }
+    // A disk beside the .ovf that is a symlink is refused before anything reads it.
+    const linked = join(src, 'dirlink');
+    mkdirSync(linked);
+    writeFileSync(join(linked, 'web.ovf'), ovfText());
+    symlinkSync(join(dir, 'web-disk1.vmdk'), join(linked, 'web-disk1.vmdk'));
+    await expect(inspectOva(host, join(linked, 'web.ovf'))).rejects.toThrow(/web-disk1\.vmdk is not a regular file \(a symlink or a directory\)/);
+  });
+
+  it('refuses a "disk" that is a vmdk descriptor naming a host file, even with a matching digest', async () => {
+    const dir = join(src, 'hostile');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'web-disk1.vmdk'), '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 16 FLAT "/etc/passwd" 0\n');
+    writeFileSync(join(dir, 'web.ovf'), ovfText());
+    writeFileSync(join(dir, 'web.mf'), `SHA256(web.ovf)= ${sha256(join(dir, 'web.ovf'))}\nSHA256(web-disk1.vmdk)= ${sha256(join(dir, 'web-disk1.vmdk'))}\n`);
+    const ova = join(src, 'hostile.ova');
+    sh('tar', '-cf', ova, '-C', dir, 'web.ovf', 'web.mf', 'web-disk1.vmdk');
+    const into = join(scratch.dir, 'images-hostile');
+    mkdirSync(into);
+    const prepared = await prepareOvaImport(host, ova, { ...req, destDir: into, name: 'vdtest-ova-hostile', start: false });
+    const r = await runOvaImport(host, prepared);
+    expect(r.state).toBe('failed');
+    expect(r.error?.sentence).toBe('web-disk1.vmdk is not a sparse vmdk (streamOptimized), the only disk an OVA holds.');
+    expect(readdirSync(into)).toEqual([]);
+  });
 });
