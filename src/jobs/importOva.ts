@@ -226,8 +226,16 @@ export function ovaActions(host: HostContext): Record<string, Action> {
     ...importActions(host),
     'ova.extract': async (raw, ctx) => {
       const a = raw as ExtractArgs;
-      // A fresh private directory: nothing can be waiting at the names written into it.
-      mkdirSync(a.dir, { mode: 0o700 });
+      try {
+        // A fresh private directory: nothing can be waiting at the names written into it.
+        mkdirSync(a.dir, { mode: 0o700 });
+      } catch (e) {
+        // Finishing a run that was cut off during this step: the directory is this job's own
+        // (prepare refused an existing one), so its partial files go and the step starts over.
+        const st = lstatOrNull(a.dir);
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !st?.isDirectory() || (st.mode & 0o077) !== 0) throw e;
+        for (const t of a.targets) if (t.out) rmSync(t.out, { force: true });
+      }
       await check(a, ctx, true);
     },
     'ova.verify': async (raw, ctx) => {
