@@ -194,4 +194,21 @@ describe('import an OVA', () => {
     expect(r.error?.sentence).toBe('web-disk1.vmdk is not a sparse vmdk (streamOptimized), the only disk an OVA holds.');
     expect(readdirSync(into)).toEqual([]);
   });
+
+  it('refuses a descriptor that does not match the manifest, and a manifest without the disk, before reading any disk', async () => {
+    const dir = join(src, 'mf');
+    mkdirSync(dir, { recursive: true });
+    sh('qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', join(src, 'disk.raw'), join(dir, 'web-disk1.vmdk'));
+    writeFileSync(join(dir, 'web.ovf'), ovfText());
+    const pack = (name: string, mf: string) => {
+      writeFileSync(join(dir, 'web.mf'), mf);
+      const ova = join(src, `${name}.ova`);
+      sh('tar', '-cf', ova, '-C', dir, 'web.ovf', 'web.mf', 'web-disk1.vmdk');
+      return ova;
+    };
+    const bad = pack('badovf', `SHA256(web.ovf)= ${'0'.repeat(64)}\nSHA256(web-disk1.vmdk)= ${sha256(join(dir, 'web-disk1.vmdk'))}\n`);
+    await expect(inspectOva(host, bad)).rejects.toThrow(/^web\.ovf does not match its SHA256 in web\.mf: the package was changed or damaged after it was made\./);
+    const partial = pack('nodisk', `SHA256(web.ovf)= ${sha256(join(dir, 'web.ovf'))}\n`);
+    await expect(inspectOva(host, partial)).rejects.toThrow(/web\.mf in .*nodisk\.ova has no digest for web-disk1\.vmdk, so it cannot be checked\./);
+  });
 });
