@@ -308,6 +308,7 @@ describe('Import VMware wizard', () => {
     w.key('enter');
     f = await w.waitFor('What was read');
     expect(f).toContain('scsi0:0  disk   scsi pvscsi');
+    expect(f).toContain('archive app.ovf (OVF 2.x), manifest app.mf');
     w.key('enter');
     f = await w.waitFor('Disks, name and bus');
     expect(f).toContain('convert to qcow2 (the export kept)');

@@ -2,6 +2,8 @@
  * The VMware import wizard's steps and form, pure: what each step shows is derived from the facts
  * the job read; the form becomes the same ImportRequest the CLI builds from its flags.
  */
+
+import { isOvaFacts } from '../../../model/importOvaPlan.js';
 import type { ImportConvert, ImportFacts, ImportRequest } from '../../../model/importVmwarePlan.js';
 import { guestNameFrom } from '../../../model/importVmwarePlan.js';
 import type { VmxGuest } from '../../../model/vmx.js';
@@ -106,6 +108,10 @@ export function readSummary(facts: ImportFacts): string[] {
   }
   for (const n of g.nics) lines.push(`ethernet${n.index} ${n.mac ?? '(no MAC)'} ${n.macType}  ${n.model ?? 'default'}  ${n.connection}${n.networkName ? ` "${n.networkName}"` : ''}`);
   for (const s of g.serials) lines.push(`serial${s.port}  ${s.kind} ${s.path ?? ''} → a pty console`);
+  if (isOvaFacts(facts)) {
+    const o = facts.ova;
+    lines.push(`${o.kind === 'ova' ? 'archive' : 'export'} ${o.descriptorName} (OVF ${o.ovf.ovfVersion}.x), manifest ${o.manifestName ?? 'none'}${o.ovf.secureBoot ? ', Secure Boot on' : ''}${o.ovf.tpm ? ', virtual TPM' : ''}`);
+  }
   for (const w of g.disabled) lines.push(`off: ${w}`);
   lines.push(`${g.ignored.length} key${g.ignored.length === 1 ? '' : 's'} ignored (VMware-only settings):`);
   for (const i of g.ignored) lines.push(`  ignored: ${i}`);

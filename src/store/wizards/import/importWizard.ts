@@ -148,7 +148,8 @@ export function importFormOf(disks: Form, nics: Form | null): ImportForm {
 /** What a cancel undoes (the plan's undos): converted copies removed, the guest undefined; the VMware files are only read. */
 export function importUndo(prepared: PreparedImport | null): string {
   const copies = prepared?.request.convert !== undefined && prepared.request.convert !== 'none';
-  return `Finished steps are undone (${copies ? 'the converted copies removed, ' : ''}the guest undefined); the .vmx and its disks are kept.`;
+  const kept = prepared && isOvaFacts(prepared.facts) ? 'the export is kept' : 'the .vmx and its disks are kept';
+  return `Finished steps are undone (${copies ? 'the converted copies removed, ' : ''}the guest undefined); ${kept}.`;
 }
 
 export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
