@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { diskStems, extractDir, factsForRequest, type OvaImportFacts, planOvaImport } from '../../src/model/importOvaPlan.js';
-import { checkImport, type ImportRequest } from '../../src/model/importVmwarePlan.js';
+import { checkImport, guestNameFrom, type ImportRequest } from '../../src/model/importVmwarePlan.js';
 import { allocationUnitBytes, packageNameProblem, parseOvf, vimGuestIdToVmx } from '../../src/model/ovf.js';
 import { describePlan } from '../../src/model/plan.js';
 import { vmxToDomainXml } from '../../src/model/vmxToDomain.js';
@@ -143,6 +143,7 @@ describe('OVA import plan', () => {
   it('uses the .vmx refusals on the same facts', () => {
     const f = factsForRequest({ ...facts, existingGuests: ['win11-friends'] }, req);
     expect(checkImport(f, req).refusals.map((r) => r.sentence)).toContain('A guest named win11-friends already exists.');
+    expect(guestNameFrom(null, '/srv/in/web01.ova')).toBe('web01');
     expect(diskStems({ ...ovf, disks: ovf.disks.map((d) => ({ ...d, href: '../x y.vmdk' })) })).toEqual(['x-y', 'x-y-1', 'x-y-2', 'x-y-3']);
   });
 });
