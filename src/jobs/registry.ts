@@ -7,6 +7,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
+import { ovaActions } from './importOva.js';
 import { importActions } from './importVmware.js';
 import { mergeIdeActions } from './mergeide.js';
 import { p2vActions } from './p2v.js';
@@ -21,6 +22,7 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   expand: (host) => expandActions(host),
   backup: (host) => backupActions(host),
   'import-vmware': importActions,
+  'import-ova': ovaActions,
   p2v: p2vActions,
   mergeide: mergeIdeActions,
   [RESTORE_JOB_KIND]: restoreActions,

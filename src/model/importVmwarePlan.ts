@@ -69,7 +69,7 @@ function baseOf(path: string): string {
 
 /** libvirt names: letters, digits and . _ - only (what virsh accepts without quoting surprises). */
 export function guestNameFrom(displayName: string | null, vmxPath: string): string {
-  const raw = displayName?.trim() || baseOf(vmxPath).replace(/\.vmx$/i, '');
+  const raw = displayName?.trim() || baseOf(vmxPath).replace(/\.(vmx|ova|ovf)$/i, '');
   // A display name is the customer's text: made into a name that passes guestNameProblem.
   const name = raw
     .replace(/[^A-Za-z0-9._-]+/g, '-')

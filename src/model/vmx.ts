@@ -29,7 +29,11 @@ export interface VmxFile {
   warnings: string[];
 }
 
-const NAME_RE = /^[A-Za-z.][A-Za-z0-9_:.-]*/;
+/**
+ * `*` is in keys VMware's hardening guide has admins paste (`pciPassthru*.present = "FALSE"`);
+ * libvirt's virconf refuses them, which would make such a file unreadable for one inert line.
+ */
+const NAME_RE = /^[A-Za-z.][A-Za-z0-9_:.*-]*/;
 
 /** VMware writes `"`, `#`, `|` and non-ASCII bytes as `|XX` (hex); decoded as UTF-8 bytes. */
 export function decodeVmxEscapes(text: string): string {
@@ -66,7 +70,12 @@ export function parseVmxText(text: string, opts: { source?: string } = {}): VmxF
     const name = NAME_RE.exec(t);
     if (!name) throw syntaxError(line, `expected a key name, found "${t.slice(0, 20)}"`, opts.source);
     let rest = t.slice(name[0].length).trimStart();
-    if (!rest.startsWith('=')) throw syntaxError(line, `expected "=" after ${name[0]}`, opts.source);
+    if (!rest.startsWith('=')) {
+      const odd = t[name[0].length];
+      // "expected = after pciPassthru" sends the admin looking for a missing "="; name the character.
+      if (odd !== undefined && !/\s/.test(odd)) throw syntaxError(line, `the key ${t.split(/\s|=/)[0]} has the character "${odd}", which a .vmx key cannot hold`, opts.source);
+      throw syntaxError(line, `expected "=" after ${name[0]}`, opts.source);
+    }
     rest = rest.slice(1).trimStart();
     const quote = rest[0];
     if (quote !== '"' && quote !== "'") {
@@ -306,6 +315,18 @@ class Reader {
     return on;
   }
 
+  /**
+   * `pciPassthru*.present = "FALSE"` (the hardening guide's notation, pasted literally): recorded as
+   * switched off so it is not listed as ignored; it names no device virtdeck maps.
+   */
+  wildcardPresent(): void {
+    for (const [lower, e] of this.file.entries) {
+      if (!lower.includes('*') || !lower.endsWith('.present') || e.value.toLowerCase() !== 'false') continue;
+      this.used.add(lower);
+      this.disabled.push(`${e.key.slice(0, -'.present'.length)} (present = FALSE)`);
+    }
+  }
+
   ignored(): string[] {
     const out: string[] = [];
     for (const [lower, e] of this.file.entries) {
@@ -376,7 +397,13 @@ function resolveOrMissing(resolve: FileNameResolver, name: string): string | nul
   return resolve(name);
 }
 
-function parseDiskSlot(r: Reader, s: SlotSpec, resolve: FileNameResolver): VmxDisk | null {
+/** A hard disk whose file is not there: collected, so one refusal names every file to copy. */
+interface MissingDisk {
+  key: string;
+  entry: VmxEntry;
+}
+
+function parseDiskSlot(r: Reader, s: SlotSpec, resolve: FileNameResolver, missing: MissingDisk[]): VmxDisk | null {
   if (!r.present(s.key)) return null;
   const typeEntry = r.entry(`${s.key}.deviceType`);
   const deviceType = typeEntry?.value.toLowerCase() ?? null;
@@ -406,7 +433,8 @@ function parseDiskSlot(r: Reader, s: SlotSpec, resolve: FileNameResolver): VmxDi
     }
     const path = resolveOrMissing(resolve, fileName);
     if (path === null) {
-      throw r.error(fileEntry as VmxEntry, `the hard disk ${s.key} is ${fileName}, which does not exist`, 'Copy the whole VM directory, including every .vmdk, or fix the path.');
+      missing.push({ key: s.key, entry: fileEntry as VmxEntry });
+      return null;
     }
     return { ...base, device: 'disk', source: { kind: 'file', path } };
   }
@@ -433,6 +461,12 @@ function parseDiskSlot(r: Reader, s: SlotSpec, resolve: FileNameResolver): VmxDi
 function parseFloppy(r: Reader, index: number, resolve: FileNameResolver): VmxDisk | null {
   const key = `floppy${index}`;
   if (!r.present(key)) return null;
+  if (r.bool(`${key}.clientDevice`, false)) {
+    r.warnings.push(`${key} is the floppy drive of the VMware client's machine; it is left out.`);
+    r.entry(`${key}.fileType`);
+    r.entry(`${key}.fileName`);
+    return null;
+  }
   const fileType = (r.str(`${key}.fileType`) ?? 'device').toLowerCase();
   const fileName = r.str(`${key}.fileName`);
   const base = { key, device: 'floppy' as const, bus: 'fdc' as const, controller: 0, unit: index, target: `fd${indexToDiskSuffix(index)}`, fileName, transient: false, writeThrough: false };
@@ -461,6 +495,11 @@ function parseNic(r: Reader, index: number): VmxNic | null {
     } catch {
       throw r.error(macEntry, `${macEntry.key} = "${macEntry.value}" is not a MAC address`, 'Write six pairs of hex digits separated by colons, e.g. 00:50:56:12:34:56.');
     }
+    // VMware writes the all-zero MAC as a placeholder before a VM first powers on; no NIC may use it.
+    if (mac === '00:00:00:00:00:00') {
+      mac = null;
+      r.warnings.push(`${macEntry.key} is the placeholder 00:00:00:00:00:00; ${ns} gets a generated MAC, so the guest sees a new network card.`);
+    }
   } else r.warnings.push(`${ns} has no ${addressType === 'static' ? 'address' : 'generatedAddress'}; it gets a new MAC, so Windows will see a new network card.`);
   const checkMac = r.bool(`${ns}.checkMACAddress`, true);
   const devEntry = r.entry(`${ns}.virtualDev`);
@@ -485,6 +524,12 @@ function parseNic(r: Reader, index: number): VmxNic | null {
       throw r.error(ctEntry, `${ns}.connectionType = "${ctEntry.value}" is not bridged, nat, hostonly or custom`, 'Use one of those four.');
     }
     connection = ct as VmxConnection;
+    if ((ct === 'bridged' || ct === 'custom') && !networkName && !switchIdRaw) {
+      // libvirt refuses this ("missing essential config entry"), yet Workstation writes it for its
+      // automatic bridge; libvirt reads a card with no connectionType and no network as unconnected.
+      connection = 'none';
+      r.warnings.push(`${ns} is ${ct} but names no network (networkName); it is read as not connected, as libvirt reads a card with no network: choose its bridge or network.`);
+    }
   } else if (switchIdRaw) connection = 'vds';
   else connection = networkName ? 'bridged' : 'none';
   return {
@@ -572,10 +617,21 @@ export function parseVmx(text: string, opts: ParseVmxOptions = {}): VmxGuest {
 
   const controllers: VmxController[] = [];
   const disks: VmxDisk[] = [];
+  const missing: MissingDisk[] = [];
   for (const s of slots(r, virtualHW, controllers)) {
-    const d = parseDiskSlot(r, s, resolve);
+    const d = parseDiskSlot(r, s, resolve, missing);
     if (d) disks.push(d);
   }
+  const [firstMissing] = missing;
+  const copyFix = 'Copy the whole VM directory, including every .vmdk, or fix the paths.';
+  if (missing.length === 1 && firstMissing) {
+    throw r.error(firstMissing.entry, `the hard disk ${firstMissing.key} is ${firstMissing.entry.value}, which does not exist`, 'Copy the whole VM directory, including every .vmdk, or fix the path.');
+  }
+  if (missing.length > 1) {
+    const list = missing.map((m) => `${m.key} ${m.entry.value} (line ${m.entry.line})`).join(', ');
+    throw new UserError(`${source}: ${missing.length} hard disks do not exist: ${list}.`, copyFix);
+  }
+  r.wildcardPresent();
   for (let i = 0; i < 2; i++) {
     const f = parseFloppy(r, i, resolve);
     if (f) disks.push(f);

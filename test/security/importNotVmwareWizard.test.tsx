@@ -35,6 +35,8 @@ describe('import wizard and a file that is not a VMware .vmx', () => {
     const store = createImportWizard({ host, jobs: { inspect: inspectImport, prepare: prepareImport, run: runImport }, startDir: '/', onClose: () => {} });
     const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
     try {
+      await w.waitFor('What do you have');
+      w.key('enter');
       await w.waitFor('vm/');
       w.key('enter');
       await w.waitFor('empty.vmx');

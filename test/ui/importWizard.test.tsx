@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PreparedImport } from '../../src/jobs/importVmware.js';
 import type { RunResult } from '../../src/jobs/runner.js';
+import { factsForRequest, type OvaImportFacts, ovaRefusals, planOvaImport } from '../../src/model/importOvaPlan.js';
 import { checkImport, type ImportFacts, type ImportRequest, planImport, plannedDestFiles } from '../../src/model/importVmwarePlan.js';
+import { parseOvf } from '../../src/model/ovf.js';
 import { parseVmx } from '../../src/model/vmx.js';
 import { createImportWizard, IMPORT_ROWS, type ImportJobs } from '../../src/store/wizards/import/importWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
@@ -85,8 +88,15 @@ afterEach(() => {
   cleanup = null;
 });
 
+/** Step 1 asks what you have (issue 14: .vmx or OVA/OVF); Enter keeps .vmx. */
+async function chooseVmx(w: ReturnType<typeof renderWizard>): Promise<void> {
+  await w.waitFor('What do you have');
+  w.key('enter');
+}
+
 /** Through the file browser to the .vmx and open it: vm/ → w2k3/ → w2k3.vmx. */
 async function pickVmx(w: ReturnType<typeof renderWizard>): Promise<void> {
+  await chooseVmx(w);
   await w.waitFor('vm/');
   // Directories first: etc/ then vm/ (the list is sorted), so one down.
   w.key('down');
@@ -223,11 +233,15 @@ describe('Import VMware wizard', () => {
     expect(closed).toEqual([null]);
   });
 
-  it('Esc on the first step closes the wizard', async () => {
+  it('Esc on the first step closes the wizard; Esc on the file browser goes back to it', async () => {
     const closed: (string | null)[] = [];
     const w = renderWizard(scriptedJobs().jobs, closed);
     cleanup = () => w.r.unmount();
+    await chooseVmx(w);
     await w.waitFor('vm/');
+    w.key('esc');
+    await w.waitFor('What do you have');
+    expect(closed).toEqual([]);
     w.key('esc');
     expect(closed).toEqual([null]);
   });
@@ -239,5 +253,71 @@ describe('Import VMware wizard', () => {
     await app.waitFor('Import a VMware VM');
     await app.press(ESC);
     await app.waitFor('demo-web');
+  });
+
+  it('imports an OVA: step 1 chooses OVA/OVF, the picker offers .ova, the disks are always converted, the plan reads the archive first', async () => {
+    const ovf = parseOvf(readFileSync(new URL('../fixtures/ovf/dmtf-ovf2.ovf', import.meta.url), 'utf8'));
+    const requests: ImportRequest[] = [];
+    const ovaFacts = (path: string): OvaImportFacts => ({
+      vmxPath: path,
+      guest: ovf.guest,
+      disks: [],
+      locks: [],
+      existingGuests: [],
+      existingDest: [],
+      bridges: ['br0'],
+      networks: [],
+      domainType: 'qemu',
+      ova: {
+        kind: 'ova',
+        path,
+        descriptorName: 'app.ovf',
+        manifestName: 'app.mf',
+        manifest: [{ name: 'appliance-disk1.vmdk', algorithm: 'sha256', digest: 'c'.repeat(64), line: 1 }],
+        files: ['app.ovf', 'app.mf', 'appliance-disk1.vmdk'].map((name, i) => ({ name, offset: 512 * (i * 2 + 1), size: 10, path: null })),
+        ovf,
+      },
+    });
+    const jobs: ImportJobs = {
+      inspect: async (_h, path) => ovaFacts(path),
+      prepare: async (_h, _p, req, _s, f) => {
+        requests.push(req);
+        const facts = factsForRequest(f as OvaImportFacts, req);
+        const check = checkImport(facts, req);
+        check.refusals.unshift(...ovaRefusals(req));
+        return { facts, request: req, check, plan: check.refusals.length ? undefined : planOvaImport(facts, req, { uri: 'qemu:///system', xmlFile: '/tmp/x/domain.xml' }) };
+      },
+      run: async () => ({ state: 'done', journal: { path: '/tmp/j' } }) as unknown as RunResult,
+    };
+    const fake = createFakeHost([], { dirs: { '/': ['exports/'], '/exports': ['app.ova', 'app.vmx', 'notes.txt'] } });
+    const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
+    const closed: (string | null)[] = [];
+    const store = createImportWizard({ host: fake.host, jobs, startDir: '/', onClose: (d) => closed.push(d) });
+    const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
+    cleanup = () => w.r.unmount();
+    let f = await w.waitFor('What do you have');
+    expect(f).toContain('1/6');
+    w.key('right');
+    await w.waitFor('OVA or OVF: an export');
+    w.key('enter');
+    await w.waitFor('exports/');
+    w.key('enter');
+    await w.waitFor('app.ova');
+    expect(w.state().files.accept.test('app.vmx')).toBe(false);
+    w.key('down'); // app.ova (entries sorted: app.ova, app.vmx, notes.txt)
+    w.key('enter');
+    f = await w.waitFor('What was read');
+    expect(f).toContain('scsi0:0  disk   scsi pvscsi');
+    expect(f).toContain('archive app.ovf (OVF 2.x), manifest app.mf');
+    w.key('enter');
+    f = await w.waitFor('Disks, name and bus');
+    expect(f).toContain('convert to qcow2 (the export kept)');
+    expect(f).not.toContain('run the vmdk files as they are');
+    w.key('enter');
+    await w.waitFor('Network cards');
+    w.key('enter');
+    f = await w.waitFor('Review');
+    expect(requests.at(-1)).toMatchObject({ convert: 'qcow2', nics: [{ kind: 'bridge', source: 'br0' }] });
+    expect(f).toMatch(/1 read app\.ova once: check every file against app\.mf/);
   });
 });

@@ -188,3 +188,48 @@ describe('import plan', () => {
     ]);
   });
 });
+
+describe('vmx files as ESXi and Workstation write them (issue 14 item 5)', () => {
+  const head = 'config.version = "8"\nvirtualHW.version = "19"\n';
+  it('reads a key with * (the hardening guide) instead of refusing the file, and records it as switched off', () => {
+    const g = parseVmx(`${head}pciPassthru*.present = "FALSE"\nisolation.device.*.disable = "TRUE"\nmemsize = "64"\n`);
+    expect(g.memoryMiB).toBe(64);
+    expect(g.disabled).toEqual(['pciPassthru* (present = FALSE)']);
+    expect(g.ignored).toContain('isolation.device.*.disable = TRUE');
+  });
+  it('names the character a key cannot hold instead of asking for a "="', () => {
+    expect(() => parseVmxText('pciPassthru$.present = "FALSE"\n')).toThrow(/line 1: the key pciPassthru\$.present has the character "\$", which a \.vmx key cannot hold/);
+  });
+  it('leaves out a floppy that is the VMware client machine\'s drive, as for CD-ROMs', () => {
+    const g = parseVmx(`${head}floppy0.present = "TRUE"\nfloppy0.clientDevice = "TRUE"\nfloppy0.fileName = "/dev/fd0"\nfloppy0.fileType = "device"\n`);
+    expect(g.disks).toEqual([]);
+    expect(g.warnings).toContain("floppy0 is the floppy drive of the VMware client's machine; it is left out.");
+    expect(g.ignored).toEqual(['config.version = 8']);
+  });
+  it('reads a bridged NIC with no networkName as libvirt reads a NIC with no network: not connected, with a warning', () => {
+    const g = parseVmx(`${head}ethernet0.present = "TRUE"\nethernet0.connectionType = "bridged"\nethernet0.addressType = "generated"\nethernet0.generatedAddress = "00:0c:29:01:02:03"\n`);
+    expect(g.nics.map((n) => [n.connection, n.networkName, n.mac])).toEqual([['none', null, '00:0c:29:01:02:03']]);
+    expect(g.warnings.join(' ')).toMatch(/ethernet0 is bridged but names no network \(networkName\); it is read as not connected/);
+    const named = parseVmx(`${head}ethernet0.present = "TRUE"\nethernet0.connectionType = "bridged"\nethernet0.networkName = "VM Network"\n`);
+    expect(named.nics[0]?.connection).toBe('bridged');
+  });
+  it('names every missing hard disk, not only the first', () => {
+    const vmx = `${head}scsi0.present = "TRUE"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "a.vmdk"\nscsi0:1.present = "TRUE"\nscsi0:1.fileName = "b.vmdk"\nsata0.present = "TRUE"\nsata0:0.present = "TRUE"\nsata0:0.fileName = "c.vmdk"\n`;
+    const err = (() => {
+      try {
+        parseVmx(vmx, { source: '/vm/x.vmx', resolveFile: (n) => (n === 'b.vmdk' ? `/vm/${n}` : null) });
+      } catch (e) {
+        return e as UserError;
+      }
+      return null;
+    })();
+    expect(err?.sentence).toBe('/vm/x.vmx: 2 hard disks do not exist: scsi0:0 a.vmdk (line 5), sata0:0 c.vmdk (line 10).');
+  });
+  it('gives a placeholder MAC 00:00:00:00:00:00 a generated address, with a warning', () => {
+    const g = parseVmx(`${head}ethernet0.present = "TRUE"\nethernet0.addressType = "static"\nethernet0.address = "00:00:00:00:00:00"\nethernet0.networkName = "VM Network"\n`);
+    expect(g.nics[0]?.mac).toBeNull();
+    expect(g.warnings.join(' ')).toMatch(/ethernet0.address is the placeholder 00:00:00:00:00:00; ethernet0 gets a generated MAC/);
+    const d = vmxToDomainXml(g, { name: 'z', domainType: 'qemu', disks: [], bus: 'keep', nics: [{ kind: 'user' }] });
+    expect(d.xml).not.toContain('00:00:00:00:00:00');
+  });
+});

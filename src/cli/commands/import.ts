@@ -14,6 +14,7 @@ import { headlessJob, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode, streamWriter } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
+import { registerImportOvaCommand } from './importOva.js';
 import type { CommandKit } from './kit.js';
 
 export interface ImportFlags {
@@ -124,4 +125,5 @@ export function registerImportCommands(program: Command, kit: CommandKit): void 
       ]),
     )
     .action((file: string, opts: ImportFlags) => kit.run((ctx) => importVmxCommand(ctx, file, opts))());
+  registerImportOvaCommand(group, kit);
 }

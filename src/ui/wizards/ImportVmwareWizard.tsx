@@ -1,5 +1,5 @@
 /**
- * Import a VMware VM: pick the .vmx → what was read → disks, name and bus → network cards →
+ * Import a VMware VM: a .vmx or an OVA/OVF export → pick the file → what was read → disks, name and bus → network cards →
  * review → run. Draws the wizard's store (store/wizards/import); keys reach the store through the
  * router.
  */
@@ -49,7 +49,7 @@ export function ImportVmwareWizardView(props: { store: ImportWizardStore; theme?
       </Box>
     );
   } else {
-    const form = s.step === 'disks' ? s.disks : s.nics;
+    const form = s.step === 'kind' ? s.source : s.step === 'disks' ? s.disks : s.nics;
     body = (
       <Box flexDirection="column">
         {form ? <FormView form={form} theme={theme} active={!s.busy} /> : null}

@@ -2,15 +2,18 @@
  * The VMware import wizard's steps and form, pure: what each step shows is derived from the facts
  * the job read; the form becomes the same ImportRequest the CLI builds from its flags.
  */
+
+import { isOvaFacts } from '../../../model/importOvaPlan.js';
 import type { ImportConvert, ImportFacts, ImportRequest } from '../../../model/importVmwarePlan.js';
 import { guestNameFrom } from '../../../model/importVmwarePlan.js';
 import type { VmxGuest } from '../../../model/vmx.js';
 import type { BusChoice, NicMapping } from '../../../model/vmxToDomain.js';
 
-export const IMPORT_STEPS = ['file', 'read', 'disks', 'nics', 'review'] as const;
+export const IMPORT_STEPS = ['kind', 'file', 'read', 'disks', 'nics', 'review'] as const;
 export type ImportStepId = (typeof IMPORT_STEPS)[number];
 export const IMPORT_STEP_TITLES: Record<ImportStepId, string> = {
-  file: 'Pick the .vmx',
+  kind: 'What do you have',
+  file: 'Pick the file',
   read: 'What was read',
   disks: 'Disks, name and bus',
   nics: 'Network cards',
@@ -27,10 +30,25 @@ export interface ImportForm {
   start: boolean;
 }
 
+/** What the first step offers: a VMware VM's directory, or an export of one. */
+export type ImportSource = 'vmx' | 'ova';
+export const IMPORT_SOURCES: { value: ImportSource; label: string }[] = [
+  { value: 'vmx', label: '.vmx: a VMware VM directory (Workstation, Server, ESXi datastore copy)' },
+  { value: 'ova', label: 'OVA or OVF: an export (vSphere, Workstation, ovftool)' },
+];
+
+/** The files the picker offers for each source. */
+export const SOURCE_FILES: Record<ImportSource, RegExp> = { vmx: /\.vmx$/i, ova: /\.(ova|ovf)$/i };
+
+export function isPackagePath(path: string): boolean {
+  return SOURCE_FILES.ova.test(path);
+}
+
 export function initialImportForm(facts: ImportFacts): ImportForm {
   return {
     name: guestNameFrom(facts.guest.name, facts.vmxPath),
-    convert: 'none',
+    // An export's streamOptimized vmdk is read-only for QEMU: it is always converted.
+    convert: isPackagePath(facts.vmxPath) ? 'qcow2' : 'none',
     destDir: '',
     bus: 'keep',
     // A bridge keeps the guest on the LAN it was on under VMware; without one, user-mode networking works anywhere.
@@ -90,6 +108,10 @@ export function readSummary(facts: ImportFacts): string[] {
   }
   for (const n of g.nics) lines.push(`ethernet${n.index} ${n.mac ?? '(no MAC)'} ${n.macType}  ${n.model ?? 'default'}  ${n.connection}${n.networkName ? ` "${n.networkName}"` : ''}`);
   for (const s of g.serials) lines.push(`serial${s.port}  ${s.kind} ${s.path ?? ''} → a pty console`);
+  if (isOvaFacts(facts)) {
+    const o = facts.ova;
+    lines.push(`${o.kind === 'ova' ? 'archive' : 'export'} ${o.descriptorName} (OVF ${o.ovf.ovfVersion}.x), manifest ${o.manifestName ?? 'none'}${o.ovf.secureBoot ? ', Secure Boot on' : ''}${o.ovf.tpm ? ', virtual TPM' : ''}`);
+  }
   for (const w of g.disabled) lines.push(`off: ${w}`);
   lines.push(`${g.ignored.length} key${g.ignored.length === 1 ? '' : 's'} ignored (VMware-only settings):`);
   for (const i of g.ignored) lines.push(`  ignored: ${i}`);

@@ -6,8 +6,10 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { HostContext } from '../../../host/hostContext.js';
+import { inspectOva, prepareOvaImport, runOvaImport } from '../../../jobs/importOva.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, runImport } from '../../../jobs/importVmware.js';
 import type { RunnerEvent, RunResult } from '../../../jobs/runner.js';
+import { isOvaFacts } from '../../../model/importOvaPlan.js';
 import { buildImportDomain, CONVERT_CHOICES, type ImportFacts, type ImportRequest } from '../../../model/importVmwarePlan.js';
 import { describePlan } from '../../../model/plan.js';
 import { BUS_CHOICES, type BusChoice } from '../../../model/vmxToDomain.js';
@@ -21,7 +23,20 @@ import { filesKey, type HostFiles, openDir, readDir } from '../hostFiles.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf } from '../problem.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
-import { busHint, formToRequest, IMPORT_STEPS, type ImportForm, type ImportStepId, initialImportForm, nicOptions, readSummary } from './importForm.js';
+import {
+  busHint,
+  formToRequest,
+  IMPORT_SOURCES,
+  IMPORT_STEPS,
+  type ImportForm,
+  type ImportSource,
+  type ImportStepId,
+  initialImportForm,
+  isPackagePath,
+  nicOptions,
+  readSummary,
+  SOURCE_FILES,
+} from './importForm.js';
 
 /** The job functions; tests pass scripted ones, the console the real ones. */
 export interface ImportJobs {
@@ -30,7 +45,12 @@ export interface ImportJobs {
   run(host: HostContext, prepared: PreparedImport, opts: { signal?: AbortSignal; onEvent?: (e: RunnerEvent) => void }): Promise<RunResult>;
 }
 
-const REAL_JOBS: ImportJobs = { inspect: inspectImport, prepare: prepareImport, run: runImport };
+/** A .vmx, or an OVA/OVF export: the package's job reads it into the same facts, plan and run. */
+const REAL_JOBS: ImportJobs = {
+  inspect: (host, path, signal) => (isPackagePath(path) ? inspectOva(host, path, signal) : inspectImport(host, path, signal)),
+  prepare: (host, path, req, signal, facts) => (isOvaFacts(facts) ? prepareOvaImport(host, path, req, signal, facts) : prepareImport(host, path, req, signal, facts)),
+  run: (host, prepared, opts) => (isOvaFacts(prepared.facts) ? runOvaImport(host, prepared, opts) : runImport(host, prepared, opts)),
+};
 
 export const IMPORT_ROWS = 12;
 
@@ -53,6 +73,8 @@ export interface ImportWizardState {
   hostName: string;
   step: ImportStepId;
   stepNumber: number;
+  /** Step 1: a .vmx or an OVA/OVF export. */
+  source: Form;
   files: HostFiles;
   facts: ImportFacts | null;
   /** Step 3: name, disks, bus, start. */
@@ -77,6 +99,8 @@ export interface ImportWizardState {
 export type ImportWizardStore = StoreApi<ImportWizardState>;
 
 const CONVERT_OPTIONS = CONVERT_CHOICES.map((c) => ({ value: c, label: c === 'none' ? 'run the vmdk files as they are' : `convert to ${c} (vmdk kept)` }));
+/** An export's disks are always converted: QEMU only reads a streamOptimized vmdk. */
+const PACKAGE_CONVERT_OPTIONS = CONVERT_OPTIONS.filter((o) => o.value !== 'none').map((o) => ({ ...o, label: `convert to ${o.value} (the export kept)` }));
 
 /**
  * The disks form after a change: hints follow the values, and the destination directory shows
@@ -93,12 +117,12 @@ function shapeDisks(form: Form): Form {
   return { ...form, fields };
 }
 
-function disksForm(f: ImportForm): Form {
+function disksForm(f: ImportForm, fromPackage = false): Form {
   return shapeDisks(
     makeForm([
       { id: 'name', label: 'Guest name', kind: 'text', value: f.name },
-      { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options: CONVERT_OPTIONS },
-      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, placeholder: 'beside the .vmx' },
+      { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options: fromPackage ? PACKAGE_CONVERT_OPTIONS : CONVERT_OPTIONS },
+      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, placeholder: fromPackage ? 'beside the export' : 'beside the .vmx' },
       { id: 'bus', label: 'Disk bus', kind: 'choice', value: f.bus, options: BUS_CHOICES.map((b) => ({ value: b, label: b })) },
       { id: 'start', label: 'Start', kind: 'choice', value: f.start ? 'yes' : 'no', options: [{ value: 'no', label: 'no' }, { value: 'yes', label: 'yes, after defining' }] },
     ]),
@@ -124,7 +148,8 @@ export function importFormOf(disks: Form, nics: Form | null): ImportForm {
 /** What a cancel undoes (the plan's undos): converted copies removed, the guest undefined; the VMware files are only read. */
 export function importUndo(prepared: PreparedImport | null): string {
   const copies = prepared?.request.convert !== undefined && prepared.request.convert !== 'none';
-  return `Finished steps are undone (${copies ? 'the converted copies removed, ' : ''}the guest undefined); the .vmx and its disks are kept.`;
+  const kept = prepared && isOvaFacts(prepared.facts) ? 'the export is kept' : 'the .vmx and its disks are kept';
+  return `Finished steps are undone (${copies ? 'the converted copies removed, ' : ''}the guest undefined); ${kept}.`;
 }
 
 export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
@@ -138,9 +163,10 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
 
   const store = createStore<ImportWizardState>()(() => ({
     hostName: host.name,
-    step: 'file',
+    step: 'kind',
     stepNumber: 1,
-    files: openDir({ dir: deps.startDir ?? '/', accept: /\.vmx$/i }, deps.startDir ?? '/'),
+    source: makeForm([{ id: 'source', label: 'I have', kind: 'choice', value: 'vmx', options: IMPORT_SOURCES }]),
+    files: openDir({ dir: deps.startDir ?? '/', accept: SOURCE_FILES.vmx }, deps.startDir ?? '/'),
     facts: null,
     disks: null,
     nics: null,
@@ -186,7 +212,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     try {
       const facts = await jobFns.inspect(host, path);
       const f = initialImportForm(facts);
-      set({ facts, disks: disksForm(f), nics: facts.guest.nics.length > 0 ? nicsForm(facts, f) : null });
+      set({ facts, disks: disksForm(f, isPackagePath(path)), nics: facts.guest.nics.length > 0 ? nicsForm(facts, f) : null });
       goTo('read', readLines(facts));
     } catch (e) {
       set({ problem: problemOf(e) });
@@ -252,7 +278,11 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
 
   const next = () => {
     const s = get();
-    if (s.step === 'read') goTo('disks');
+    if (s.step === 'kind') {
+      const accept = SOURCE_FILES[fieldValue(s.source, 'source') as ImportSource];
+      set({ files: { ...s.files, accept } });
+      goTo('file');
+    } else if (s.step === 'read') goTo('disks');
     else if (s.step === 'disks') {
       if (s.nics) goTo('nics');
       else void review();
@@ -264,6 +294,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     if (s.result) return wizardScopes({ kind: 'result' });
     if (s.run) return wizardScopes({ kind: 'running', jobs });
     if (s.busy) return wizardScopes({ kind: 'step', busy: 'wait' });
+    if (s.step === 'kind') return wizardScopes({ kind: 'step', form: s.source });
     if (s.step === 'file') return ['wizard:files', 'wizard:step'];
     if (s.step === 'read') return wizardScopes({ kind: 'step', scroll: true });
     if (s.step === 'review') return wizardScopes({ kind: 'review' });
@@ -317,7 +348,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       set({ files: moved.files });
       if (moved.open) void list(moved.open);
       if (moved.pick) void pick(moved.pick);
-    } else if (s.step === 'disks' && s.disks) set({ disks: shapeDisks(formKey(s.disks, intent)) });
+    } else if (s.step === 'kind') set({ source: formKey(s.source, intent) });
+    else if (s.step === 'disks' && s.disks) set({ disks: shapeDisks(formKey(s.disks, intent)) });
     else if (s.step === 'nics' && s.nics) set({ nics: formKey(s.nics, intent) });
   }
 
