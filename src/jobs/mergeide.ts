@@ -9,6 +9,7 @@
  * - in-guest: an ISO with mergeide.reg + mergeide.bat, attached to the guest as a CD-ROM.
  * The plans are pure functions here (also used by --dry-run and the wizard's review).
  */
+
 import { basename, dirname, join } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { Executor } from '../host/exec.js';
@@ -19,6 +20,7 @@ import { exportArgv, exportKey, listSubkeys, mergeArgv } from '../host/hive.js';
 import type { HostContext } from '../host/hostContext.js';
 import { existingPaths } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml } from '../host/virsh.js';
+import { countOf } from '../model/countText.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import { attachIso, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import { isActive } from '../model/guest.js';
@@ -276,7 +278,7 @@ export function planMergeIdeOffline(f: OfflineFacts): Plan {
   for (const cs of f.controlSets) {
     steps.push({
       id: `merge-${cs}`,
-      title: `merge ${keys.length} keys into ${cs} (parents first)`,
+      title: `merge ${countOf(keys.length, 'key')} into ${cs} (parents first)`,
       command: { runsOn: 'sys', argv: mergeArgv(newHive), input: controlSetReg(keys, cs), timeoutMs: 300_000 },
     });
   }
@@ -603,7 +605,7 @@ export function mergeIdeActions(host: HostContext): Record<string, Action> {
       const missing: string[] = [];
       for (const cs of a.controlSets) missing.push(...missingAfterMerge(keys, cs, await currentState(exec, a.hive, cs, ctx.signal)));
       if (missing.length > 0) {
-        throw new UserError(`After the merge ${missing.length} keys or values are still missing, e.g. ${missing[0]}.`, 'Nothing was uploaded to the guest; the hive may be damaged — see the journal.');
+        throw new UserError(`After the merge ${countOf(missing.length, 'key or value is', 'keys or values are')} still missing, e.g. ${missing[0]}.`, 'Nothing was uploaded to the guest; the hive may be damaged — see the journal.');
       }
       ctx.log(`every key and value is present in ${a.controlSets.join(', ')}`);
     },
