@@ -27,6 +27,7 @@ import { isActive } from '../model/guest.js';
 import { gfScript, gfWord } from '../model/guestfishWords.js';
 import {
   CONTROL_SET_RE,
+  changeCountText,
   controlSetName,
   controlSetReg,
   describeChanges,
@@ -278,7 +279,7 @@ export function planMergeIdeOffline(f: OfflineFacts): Plan {
   for (const cs of f.controlSets) {
     steps.push({
       id: `merge-${cs}`,
-      title: `merge ${countOf(keys.length, 'key')} into ${cs} (parents first)`,
+      title: `merge ${changeCountText(f.changes, cs)} into ${cs} (parents first)`,
       command: { runsOn: 'sys', argv: mergeArgv(newHive), input: controlSetReg(keys, cs), timeoutMs: 300_000 },
     });
   }

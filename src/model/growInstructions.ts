@@ -111,9 +111,10 @@ export function growInstructions(input: InstructionsInput): string {
   // A disk that was read and has no OS gets the steps for what is on it, not both sets.
   const endFs = input.layout ? endOfDisk(input.layout)?.fsType : undefined;
   const family = inspected !== 'unknown' || !input.layout ? inspected : endFs === 'ntfs' ? 'windows' : 'linux';
-  const who = input.guest ? `${input.guest}'s disk ${input.target ?? ''}`.trim() : input.image;
+  // "web's disk vda is now…" or "The disk /x.img is now…", never "The disk web's disk vda".
+  const who = input.guest ? `${input.guest}'s disk${input.target ? ` ${input.target}` : ''}` : `The disk ${input.image}`;
   const head = [
-    `The disk ${who} is now ${formatBytesLong(input.newSizeBytes)}.`,
+    `${who} is now ${formatBytesLong(input.newSizeBytes)}.`,
     `The partition and filesystem inside it still have their old size: ${input.reason}.`,
     'Grow them from inside the guest:',
     '',

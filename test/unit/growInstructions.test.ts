@@ -23,7 +23,8 @@ function layout(over: Partial<DiskLayout>): DiskLayout {
 describe('guest-side instructions', () => {
   it('Linux ext4: growpart on the guest disk, then resize2fs', () => {
     const t = growInstructions({ ...base, layout: layout({}) });
-    expect(t).toContain("web's disk vda is now 35.0 GiB");
+    expect(t.split('\n')[0]).toBe("web's disk vda is now 35.0 GiB.");
+    expect(t).not.toContain("The disk web's");
     expect(t).toContain('growpart /dev/vda 1');
     expect(t).toContain('resize2fs /dev/vda1');
     expect(t).not.toContain('diskpart');
