@@ -484,7 +484,9 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           .refresh()
           .then(() => {
             set({ selected: defined });
-            get().setMessage(`Defined ${defined}.`);
+            // The host says whether the wizard also started it (New guest, Import, P2V can).
+            const started = isActive(row(defined)?.state ?? 'shut off');
+            get().setMessage(`${started ? 'Defined and started' : 'Defined'} ${defined}.`);
             if (wopts?.openConsole) void get().openConsole(defined);
           });
       },
