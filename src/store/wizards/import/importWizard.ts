@@ -319,7 +319,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       const r = await jobs.start(planSpec(plan, 'the import', importUndo(prepared)), (io) => jobFns.run(host, prepared, { signal: io.signal, onEvent: io.onEvent }));
       if (r.state !== 'done') throw importFailure(r);
       const name = plan.targets.guests[0] ?? form.name;
-      jobs.end('done', `${name} is defined.`);
+      jobs.end('done', `${name} is defined${form.start ? ' and started' : ''}.`);
       set({ result: { ok: true, defined: name, lines: [`${name} is defined${form.start ? ' and running' : ''}.`, `Disks: ${plan.targets.images.join(', ')}`] } });
     } catch (e) {
       const err = problemOf(e);
