@@ -96,7 +96,13 @@ function linuxSteps(input: InstructionsInput): string[] {
   } else {
     lines.push('  # growpart comes with cloud-guest-utils (Debian/Ubuntu) or cloud-utils-growpart (RHEL)', `  growpart ${dev} ${n}`);
   }
-  if (end.kind === 'lvm') lines.push(`  pvresize ${part}`, '  lvextend -r -l +100%FREE /dev/VG/LV      # the LV to grow, e.g. /dev/debian-vg/root (see lvs)');
+  if (end.kind === 'lvm') {
+    lines.push(
+      `  pvresize ${part}`,
+      '  lvextend -r -l +100%FREE /dev/VG/LV      # the LV to grow, e.g. /dev/debian-vg/root (see lvs)',
+      '  # +100%FREE gives the LV all the free space of the VG: what it had free before too (vgs shows how much)',
+    );
+  }
   else if (end.kind === 'xfs') lines.push('  xfs_growfs /                              # the mount point of the filesystem');
   else if (end.kind === 'ext') lines.push(`  resize2fs ${part}`);
   else if (end.kind === 'btrfs') lines.push('  btrfs filesystem resize max /             # the mount point of the filesystem');

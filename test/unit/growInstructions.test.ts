@@ -34,6 +34,7 @@ describe('guest-side instructions', () => {
     const lvm = growInstructions({ ...base, layout: layout({ filesystems: {}, pvs: ['/dev/sda1'], partitions: [{ num: 1, start: 1, end: 2, size: 1, fsType: null }] }) });
     expect(lvm).toContain('pvresize /dev/vda1');
     expect(lvm).toContain('lvextend -r -l +100%FREE');
+    expect(lvm).toContain('what it had free before too');
   });
   it('Windows: diskpart select volume C, extend, and the recovery partition note', () => {
     const win = layout({
