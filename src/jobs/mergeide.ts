@@ -582,7 +582,12 @@ export function summaryLines(p: PreparedMergeIde, opts: { compact?: boolean } = 
         : `Backups: ${f.original} (here) and ${f.hivePath}.virtdeck-backup-${f.stamp} (in the guest)`,
     ];
   }
-  return [`ISO: ${p.facts.iso}, attached to ${p.facts.guest} as a CD-ROM`, ...IN_GUEST_STEPS];
+  // The ISO is made and attached here, but the steps run where Windows still runs: it has to get there.
+  return [
+    `ISO: ${p.facts.iso} on this host, attached to ${p.facts.guest} here as a CD-ROM.`,
+    'Windows still runs on the old hypervisor: copy the ISO there first (scp, or the vSphere datastore browser) and connect it to the VM\'s CD drive.',
+    ...IN_GUEST_STEPS,
+  ];
 }
 
 export function prepareMergeIde(host: HostContext, input: MergeIdeInput, signal?: AbortSignal): Promise<PreparedMergeIde> {

@@ -237,6 +237,15 @@ const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arc
     expect(job.planMergeIdeOffline({ ...facts, changes: [ATAPI_ADDED] }).steps.length).toBeGreaterThan(0);
   });
 
+  it("the ISO's steps say to copy it to the old hypervisor, where they run (issue 12 item 29)", () => {
+    const lines = job.summaryLines({ mode: 'iso', facts: { iso: '/vm/w-mergeide.iso', guest: 'w' } } as unknown as Parameters<typeof job.summaryLines>[0]);
+    expect(lines[0]).toBe('ISO: /vm/w-mergeide.iso on this host, attached to w here as a CD-ROM.');
+    const copy = lines.findIndex((l) => l.includes('copy the ISO there first'));
+    const old = lines.findIndex((l) => l.includes('old hypervisor (or the old hardware)'));
+    expect(copy).toBeGreaterThan(0);
+    expect(copy).toBeLessThan(old);
+  });
+
   it('plans the ISO: stage, build, check, place without overwrite, attach, clean up', () => {
     const plan = job.planMergeIdeIso({ guest: 'w', iso: '/vm/w-mergeide.iso', oldXml: '<domain/>', newXml: '<domain/>', stamp: 'S' });
     expect(plan.steps.map((s) => s.id)).toEqual(['stage', 'build-iso', 'check-iso', 'place', 'attach', 'cleanup']);
