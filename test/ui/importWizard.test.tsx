@@ -74,7 +74,8 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean; existing?: strin
 function renderWizard(jobs: ImportJobs, closed: (string | null)[]) {
   const fake = createFakeHost([], { dirs: { '/': ['vm/', 'etc/'], '/vm': ['w2k3/'], '/vm/w2k3': ['w2k3.vmx', 'w2k3.vmdk', 'w2k3.nvram'] } });
   const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
-  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', onClose: (d) => closed.push(d) });
+  // Never the real state directory: a pick is remembered nowhere.
+  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', pickedDirs: { last: () => null, remember: () => {} }, onClose: (d) => closed.push(d) });
   const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
   return { ...w, store, fake };
 }
@@ -303,6 +304,13 @@ describe('Import VMware wizard', () => {
     expect(w.state().problem).toBeNull();
     w.key('left');
     await w.until((s) => s.files.dir === '/home' && s.files.entries !== null);
+  });
+
+  it('a remembered directory that has gone since: the pick starts where it would without one', async () => {
+    const fake = createFakeHost([], { dirs: { '/': ['vm/'] } });
+    const store = createImportWizard({ host: fake.host, jobs: scriptedJobs().jobs, pickedDirs: { last: () => '/gone', remember: () => {} }, onClose: () => {} });
+    await expect.poll(() => store.getState().files.dir).toBe('/');
+    await expect.poll(() => store.getState().files.entries?.map((e) => e.name)).toEqual(['vm']);
   });
 
   it('on this machine, with nothing remembered, starts in the working directory', async () => {

@@ -152,7 +152,9 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     last: () => lastPickedDir(defaultStateDir(), host.name),
     remember: (dir) => rememberPickedDir(defaultStateDir(), host.name, dir),
   };
-  const startDir = deps.startDir ?? picked.last() ?? (host.sysExec.label === 'local' ? (deps.cwd ?? process.cwd()) : '/');
+  const fallbackDir = host.sysExec.label === 'local' ? (deps.cwd ?? process.cwd()) : '/';
+  const remembered = deps.startDir ? null : picked.last();
+  const startDir = deps.startDir ?? remembered ?? fallbackDir;
 
   const store = createStore<ImportWizardState>()(() => ({
     hostName: host.name,
@@ -401,6 +403,10 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     else if (s.step === 'nics' && s.nics) set({ nics: formKey(s.nics, intent) });
   }
 
-  void list(get().files.dir);
+  // A remembered directory that has gone since is no place to start: the usual one is.
+  void list(get().files.dir).then(() => {
+    const f = get().files;
+    if (remembered && f.dir === remembered && f.error && remembered !== fallbackDir) void list(fallbackDir);
+  });
   return store;
 }
