@@ -17,6 +17,7 @@
  *   `.virtdeck-orig` folder, and is not touched before the new image is verified.
  */
 import { posix } from 'node:path';
+import { countOf } from './countText.js';
 import { type GuestState, isActive } from './guest.js';
 import { isPlainDevice } from './guestfishWords.js';
 import type { Plan, PlanStep } from './plan.js';
@@ -640,7 +641,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
   if (image.snapshots.length > 0) {
     fail(
       refuse(
-        `The image has ${image.snapshots.length} internal snapshot(s) (${image.snapshots.slice(0, 3).join(', ')}), and qemu cannot resize a qcow2 image that has them.`,
+        `The image has ${countOf(image.snapshots.length, 'internal snapshot')} (${image.snapshots.slice(0, 3).join(', ')}), and qemu cannot resize a qcow2 image that has them.`,
         `Delete them first (virsh snapshot-delete GUEST NAME, or qemu-img snapshot -d NAME ${image.path} with the guest off), then expand.`,
       ),
     );

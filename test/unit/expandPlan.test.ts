@@ -145,6 +145,7 @@ describe('refusals', () => {
   it('qcow2 with internal snapshots, and how to remove them', () => {
     const e = refusal(facts({ image: image({ snapshots: ['before-upgrade'] }) }), '+1G');
     expect(e.sentence).toMatch(/internal snapshot.*before-upgrade/);
+    expect(e.sentence).toContain('The image has 1 internal snapshot (before-upgrade)');
     expect(e.fix).toMatch(/snapshot-delete|qemu-img snapshot -d/);
   });
   it('vmdk while its guest runs', () => {
