@@ -37,13 +37,13 @@ function stderrOf(e: unknown): string {
 }
 
 /**
- * `ls -d` says whether the path is there and a directory; opening a file for 0 bytes (`head -c 0`)
+ * `ls -dL` says whether the path is there and a directory (through symlinks); opening a file for 0 bytes (`head -c 0`)
  * says whether it can be read by this user (root on root-squashed NFS cannot, whatever the mode).
  */
 export async function describePath(host: HostContext, path: string): Promise<PathKind> {
   let shown: string;
   try {
-    shown = (await host.sysExec.run(['ls', '-1Apd', '--', path])).stdout.trim();
+    shown = (await host.sysExec.run(['ls', '-1ApdL', '--', path])).stdout.trim();
   } catch (e) {
     return /Permission denied/i.test(stderrOf(e)) ? 'unreadable' : 'missing';
   }

@@ -45,7 +45,7 @@ export interface FakeHostOptions {
   images?: Record<string, FakeImage>;
   /** Directories on the fake host, by absolute path: answered by `ls -1Ap -- DIR` (names; a trailing / marks a directory). */
   dirs?: Record<string, string[]>;
-  /** Paths in `dirs` the user may not read: `ls -1Apd` of a child and `head -c 0` fail with Permission denied. */
+  /** Paths in `dirs` the user may not read: `ls -1ApdL` of a child and `head -c 0` fail with Permission denied. */
   unreadable?: string[];
   /** What `printenv HOME` answers (default /root). */
   home?: string;
@@ -423,7 +423,7 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
       if (!listing) throw new Failure(`ls: cannot access '${args[args.length - 1]}': No such file or directory`);
       return { argv, exitCode: 0, stdout: listing.map((n) => `${n}\n`).join(''), stderr: '' };
     }
-    if (prog === 'ls' && args[0] === '-1Apd') {
+    if (prog === 'ls' && args[0] === '-1ApdL') {
       // A path is there when it is a listed directory or a name in its parent's listing.
       const path = args[args.length - 1] ?? '';
       const parent = path.replace(/\/[^/]*$/, '') || '/';
