@@ -6,8 +6,10 @@
 #   sudo bash scripts/setup-host.sh          provision (root)
 #   bash scripts/setup-host.sh --check-kvm   only print the KVM verdict (any user)
 #
-# One line per step on stdout; command output goes to $VIRTDECK_SETUP_LOG.
+# One line per step on stdout; command output goes to $VIRTDECK_SETUP_LOG. Installing packages
+# takes minutes: that step also shows apt's progress, a line per phase with the package count.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 LOG=${VIRTDECK_SETUP_LOG:-/var/log/virtdeck-setup.log}
 URI=qemu:///system
@@ -81,8 +83,18 @@ done
 if ((${#missing[@]} == 0)); then
   ok "all ${#PACKAGES[@]} installed"
 else
+  ok "${#missing[@]} of ${#PACKAGES[@]} missing"
+  printf '  %s' "updating the package lists... "
   logged apt-get update || die "apt-get update"
-  logged apt-get install -y --no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]}"
+  ok done
+  # How many packages apt will really install (dependencies too), for the progress lines.
+  total=$(apt-get install -s --no-install-recommends "${missing[@]}" 2>>"$LOG" | grep -c '^Inst ' || true)
+  # apt's own output goes to the log; its status lines (fd 3) become the progress lines.
+  tty=0
+  [[ -t 1 ]] && tty=1
+  { apt-get -o APT::Status-Fd=3 install -y --no-install-recommends "${missing[@]}" 3>&1 >>"$LOG" 2>&1 |
+    awk -v total="${total:-0}" -v tty="$tty" -f "$HERE/apt-progress.awk"; } || die "apt-get install ${missing[*]}"
+  step "Debian packages"
   ok "installed ${missing[*]}"
 fi
 

@@ -9,6 +9,7 @@
  * - in-guest: an ISO with mergeide.reg + mergeide.bat, attached to the guest as a CD-ROM.
  * The plans are pure functions here (also used by --dry-run and the wizard's review).
  */
+
 import { basename, dirname, join } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { Executor } from '../host/exec.js';
@@ -19,12 +20,14 @@ import { exportArgv, exportKey, listSubkeys, mergeArgv } from '../host/hive.js';
 import type { HostContext } from '../host/hostContext.js';
 import { existingPaths } from '../host/qemuImg.js';
 import { defineXml, domState, dumpXml } from '../host/virsh.js';
+import { countOf } from '../model/countText.js';
 import { summarizeDomainXml } from '../model/domainSummary.js';
 import { attachIso, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import { isActive } from '../model/guest.js';
 import { gfScript, gfWord } from '../model/guestfishWords.js';
 import {
   CONTROL_SET_RE,
+  changeCountText,
   controlSetName,
   controlSetReg,
   describeChanges,
@@ -276,7 +279,7 @@ export function planMergeIdeOffline(f: OfflineFacts): Plan {
   for (const cs of f.controlSets) {
     steps.push({
       id: `merge-${cs}`,
-      title: `merge ${keys.length} keys into ${cs} (parents first)`,
+      title: `merge ${changeCountText(f.changes, cs)} into ${cs} (parents first)`,
       command: { runsOn: 'sys', argv: mergeArgv(newHive), input: controlSetReg(keys, cs), timeoutMs: 300_000 },
     });
   }
@@ -579,7 +582,12 @@ export function summaryLines(p: PreparedMergeIde, opts: { compact?: boolean } = 
         : `Backups: ${f.original} (here) and ${f.hivePath}.virtdeck-backup-${f.stamp} (in the guest)`,
     ];
   }
-  return [`ISO: ${p.facts.iso}, attached to ${p.facts.guest} as a CD-ROM`, ...IN_GUEST_STEPS];
+  // The ISO is made and attached here, but the steps run where Windows still runs: it has to get there.
+  return [
+    `ISO: ${p.facts.iso} on this host, attached to ${p.facts.guest} here as a CD-ROM.`,
+    'Windows still runs on the old hypervisor: copy the ISO there first (scp, or the vSphere datastore browser) and connect it to the VM\'s CD drive.',
+    ...IN_GUEST_STEPS,
+  ];
 }
 
 export function prepareMergeIde(host: HostContext, input: MergeIdeInput, signal?: AbortSignal): Promise<PreparedMergeIde> {
@@ -603,7 +611,7 @@ export function mergeIdeActions(host: HostContext): Record<string, Action> {
       const missing: string[] = [];
       for (const cs of a.controlSets) missing.push(...missingAfterMerge(keys, cs, await currentState(exec, a.hive, cs, ctx.signal)));
       if (missing.length > 0) {
-        throw new UserError(`After the merge ${missing.length} keys or values are still missing, e.g. ${missing[0]}.`, 'Nothing was uploaded to the guest; the hive may be damaged — see the journal.');
+        throw new UserError(`After the merge ${countOf(missing.length, 'key or value is', 'keys or values are')} still missing, e.g. ${missing[0]}.`, 'Nothing was uploaded to the guest; the hive may be damaged — see the journal.');
       }
       ctx.log(`every key and value is present in ${a.controlSets.join(', ')}`);
     },

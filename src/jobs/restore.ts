@@ -104,6 +104,11 @@ export interface RestoreRequest {
   deleteOld?: boolean;
   /** Restore a run known or found to be damaged; only as a new guest (asName), never over an original. */
   allowDamaged?: boolean;
+  /**
+   * When the plan was made (ISO; RestorePlan.at): the moved-aside names carry it, so the run a
+   * review starts names the very files the review did. Absent: now.
+   */
+  at?: string;
 }
 
 export interface RestoreFacts {
@@ -146,12 +151,19 @@ export interface RestorePlan {
   notes: string[];
   /** Why the run cannot be trusted, as recorded by `backup verify`; a restore refuses unless damage is allowed. */
   damage: string[];
+  /** The time the moved-aside names carry; pass it back as RestoreRequest.at to run this plan. */
+  at: string;
 }
 
 const EXT: Record<string, string> = { qcow2: 'qcow2', raw: 'img', vmdk: 'vmdk', vdi: 'vdi', vhdx: 'vhdx' };
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** Where a same-name restore moves the current disk: the one place this name is made. */
+export function asideName(path: string, now: Date): string {
+  return `${path}.virtdeck-before-restore-${stamp(now)}`;
 }
 
 function diskElements(doc: DomainDoc): XmlElement[] {
@@ -268,7 +280,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
       path,
       format,
       temp: `${path}${TMP_SUFFIX}`,
-      aside: !asNew && exists ? `${path}.virtdeck-before-restore-${stamp(facts.now)}` : null,
+      aside: !asNew && exists ? asideName(path, facts.now) : null,
     };
   });
   for (const d of disks) {
@@ -365,6 +377,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
     xml,
     notes,
     damage: facts.verify.recorded.map((r) => r.sentence),
+    at: facts.now.toISOString(),
   };
 }
 
@@ -453,7 +466,8 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const name = req.asName ?? req.guest;
   const current = names.includes(name) ? await currentGuest(host, name) : null;
   const accel = await detectAccel(host.sysExec, { signal });
-  const now = new Date();
+  const at = req.at ? new Date(req.at) : new Date();
+  const now = Number.isNaN(at.getTime()) ? new Date() : at;
   // The first read of the run's XML names its file, so a refusal (a DOCTYPE, bad XML) says which one.
   const nics = getSettings(parseDomainXml(runXml, { source: posix.join(runDir, DOMAIN_XML_NAME) })).nics.length;
   const full: RestoreRequest = { ...req, run: found.run.name };
@@ -471,7 +485,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
     verify,
   };
   const draft = planRestore(full, base, (a) => virshArgv(host, a));
-  const probe = draft.disks.flatMap((d) => [d.path, `${d.path}.virtdeck-before-restore-${stamp(now)}`]);
+  const probe = draft.disks.flatMap((d) => [d.path, asideName(d.path, now)]);
   const r = await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal });
   const existingPaths = r.stdout.split('\n').filter(Boolean);
   const planned = planRestore(full, { ...base, existingPaths }, (a) => virshArgv(host, a));

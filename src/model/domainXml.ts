@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { countOf } from './countText.js';
 import { readDiskBus, readMemoryKiB, readVcpus, type VcpuCount } from './domainReaders.js';
 import { checkGuestName } from './guestName.js';
 import { parseMac } from './mac.js';
@@ -588,7 +589,7 @@ function checkNumaCpus(root: XmlElement, n: number): void {
   const highest = Math.max(-1, ...ids);
   if (ids.length <= n && highest < n) return;
   throw new UserError(
-    `This guest's ${cells.length} NUMA cells name ${ids.length} CPUs (up to CPU ${highest}), so it cannot have fewer than ${Math.max(ids.length, highest + 1)} virtual CPUs.`,
+    `This guest's ${countOf(cells.length, 'NUMA cell')} name${cells.length === 1 ? 's' : ''} ${countOf(ids.length, 'CPU')} (up to CPU ${highest}), so it cannot have fewer than ${Math.max(ids.length, highest + 1)} virtual CPUs.`,
     `Give at least ${Math.max(ids.length, highest + 1)}, or change the cpus= of the NUMA cells in the XML (e) first.`,
   );
 }

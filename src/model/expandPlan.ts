@@ -17,6 +17,7 @@
  *   `.virtdeck-orig` folder, and is not touched before the new image is verified.
  */
 import { posix } from 'node:path';
+import { countOf } from './countText.js';
 import { type GuestState, isActive } from './guest.js';
 import { isPlainDevice } from './guestfishWords.js';
 import type { Plan, PlanStep } from './plan.js';
@@ -317,6 +318,18 @@ export function partitionEndSector(op: GrowOp, diskBytes?: number): number {
 }
 
 /** The last byte the grown partition must reach on a disk of diskBytes (what the grow is checked against). */
+/** What an offline grow does beyond the new space, for the review and --dry-run. */
+export function growNotes(op: GrowOp): string[] {
+  const notes: string[] = [];
+  if (op.lvm) {
+    notes.push(`${op.lvm.lv} gets all the free space of its volume group ${vgOf(op.lvm.lv)}: what it had free before this grow too, not only the new space.`);
+  }
+  if (op.fs === 'ntfs') {
+    notes.push('ntfsresize leaves the NTFS volume marked for a check: Windows runs chkdsk on it at its next boot (and may restart once); let it finish.');
+  }
+  return notes;
+}
+
 export function partitionEndByte(op: GrowOp, diskBytes: number): number {
   const sector = partitionEndSector(op, diskBytes);
   return sector === -1 ? diskBytes - 1 : sector * SECTOR + SECTOR - 1;
@@ -628,7 +641,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
   if (image.snapshots.length > 0) {
     fail(
       refuse(
-        `The image has ${image.snapshots.length} internal snapshot(s) (${image.snapshots.slice(0, 3).join(', ')}), and qemu cannot resize a qcow2 image that has them.`,
+        `The image has ${countOf(image.snapshots.length, 'internal snapshot')} (${image.snapshots.slice(0, 3).join(', ')}), and qemu cannot resize a qcow2 image that has them.`,
         `Delete them first (virsh snapshot-delete GUEST NAME, or qemu-img snapshot -d NAME ${image.path} with the guest off), then expand.`,
       ),
     );
@@ -666,12 +679,24 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
     checks.push({ ok: true, text: 'grown in place: no temporary copy is needed' });
   }
   if (route === 'vmdk' && facts.existingLeftovers.length > 0) {
-    fail(
-      refuse(
-        `${facts.existingLeftovers.join(' and ')} already exist${facts.existingLeftovers.length === 1 ? 's' : ''}, left by an earlier expansion.`,
-        'Finish or roll back that job (virtdeck offers it at start), or remove the leftovers once you know the image is right.',
-      ),
-    );
+    // Two different leftovers: the work folder of an expansion that did not finish, or the
+    // original vmdk a finished one kept. Only the first is a job to finish.
+    const n = vmdkWorkNames(image.path);
+    if (facts.existingLeftovers.includes(n.work)) {
+      fail(
+        refuse(
+          `${n.work} is the work folder of an earlier expansion of this vmdk that did not finish.`,
+          'Finish or roll back that job (virtdeck offers it at start, or in the Jobs pane); if no job is listed, remove the folder (rm -r) and try again.',
+        ),
+      );
+    } else if (facts.existingLeftovers.includes(n.orig)) {
+      fail(
+        refuse(
+          `${n.orig} holds the original vmdk an earlier, finished expansion kept, and a new expansion would keep this one there.`,
+          `Once the grown disk has proved right, remove the kept original (rm -r ${shellQuote(n.orig)}), or move it elsewhere; then grow the disk again.`,
+        ),
+      );
+    }
   }
 
   const guestSide = guestSideFor(facts, req, online);
@@ -679,6 +704,7 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
     const missing = missingToolsRefusal(guestSide.op, facts.layout);
     if (missing) fail(missing);
   }
+  if (guestSide.kind === 'offline') warnings.push(...growNotes(guestSide.op));
   const osText = facts.layout ? `${osLabel(facts.layout.os)} found` : null;
   if (guestSide.kind === 'offline') checks.push({ ok: true, text: `${osText ? `${osText}: ` : ''}${guestSide.description}` });
   else if (guestSide.kind === 'instructions' && guestSide.reason === STILL_INSPECTING) checks.push({ ok: false, text: `guest side ${STILL_INSPECTING}` });

@@ -96,7 +96,13 @@ function linuxSteps(input: InstructionsInput): string[] {
   } else {
     lines.push('  # growpart comes with cloud-guest-utils (Debian/Ubuntu) or cloud-utils-growpart (RHEL)', `  growpart ${dev} ${n}`);
   }
-  if (end.kind === 'lvm') lines.push(`  pvresize ${part}`, '  lvextend -r -l +100%FREE /dev/VG/LV      # the LV to grow, e.g. /dev/debian-vg/root (see lvs)');
+  if (end.kind === 'lvm') {
+    lines.push(
+      `  pvresize ${part}`,
+      '  lvextend -r -l +100%FREE /dev/VG/LV      # the LV to grow, e.g. /dev/debian-vg/root (see lvs)',
+      '  # +100%FREE gives the LV all the free space of the VG: what it had free before too (vgs shows how much)',
+    );
+  }
   else if (end.kind === 'xfs') lines.push('  xfs_growfs /                              # the mount point of the filesystem');
   else if (end.kind === 'ext') lines.push(`  resize2fs ${part}`);
   else if (end.kind === 'btrfs') lines.push('  btrfs filesystem resize max /             # the mount point of the filesystem');
@@ -111,9 +117,10 @@ export function growInstructions(input: InstructionsInput): string {
   // A disk that was read and has no OS gets the steps for what is on it, not both sets.
   const endFs = input.layout ? endOfDisk(input.layout)?.fsType : undefined;
   const family = inspected !== 'unknown' || !input.layout ? inspected : endFs === 'ntfs' ? 'windows' : 'linux';
-  const who = input.guest ? `${input.guest}'s disk ${input.target ?? ''}`.trim() : input.image;
+  // "web's disk vda is now…" or "The disk /x.img is now…", never "The disk web's disk vda".
+  const who = input.guest ? `${input.guest}'s disk${input.target ? ` ${input.target}` : ''}` : `The disk ${input.image}`;
   const head = [
-    `The disk ${who} is now ${formatBytesLong(input.newSizeBytes)}.`,
+    `${who} is now ${formatBytesLong(input.newSizeBytes)}.`,
     `The partition and filesystem inside it still have their old size: ${input.reason}.`,
     'Grow them from inside the guest:',
     '',

@@ -5,7 +5,9 @@
  * qcow2/raw with the convert job's steps (temp directory, compare, link into place), so the VMware
  * files are never written. The domain XML comes from vmxToDomain.ts.
  */
+
 import { type ConvertSource, type ConvertTarget, convertSteps, dropTempStep, targetFrom } from './convertPlan.js';
+import { countOf } from './countText.js';
 import { GUEST_NAME_MAX, guestNameProblem } from './guestName.js';
 import type { Plan, PlanStep } from './plan.js';
 import { FieldRefusal, UserError } from './userError.js';
@@ -142,7 +144,7 @@ export function checkImport(facts: ImportFacts, req: ImportRequest): ImportCheck
   }
   const maps = nicMappings(facts, req);
   if (maps.length !== facts.guest.nics.length) {
-    refusals.push(new UserError(`The .vmx has ${facts.guest.nics.length} network cards but ${maps.length} mappings were given.`, 'Map every network card (ethernet0, ethernet1, …) once.'));
+    refusals.push(new UserError(`The .vmx has ${countOf(facts.guest.nics.length, 'network card')} but ${countOf(maps.length, 'mapping was', 'mappings were')} given.`, 'Map every network card (ethernet0, ethernet1, …) once.'));
   }
   for (const [i, m] of maps.entries()) {
     if (m.kind === 'bridge' && !facts.bridges.includes(m.source)) {

@@ -7,6 +7,8 @@
  * exist and every parent key must come before its children (hivexregedit creates a key only under
  * an existing parent). `parseReg` is the inverse, used to read `hivexregedit --export` output.
  */
+
+import { countOf } from './countText.js';
 import { UserError } from './userError.js';
 
 export type RegValue =
@@ -359,14 +361,29 @@ export function controlSetName(n: number): string {
   return `ControlSet${String(n).padStart(3, '0')}`;
 }
 
+/**
+ * What a merge adds to one control set, counted once for the review and the run's step titles, so
+ * both say the same numbers: keys the hive lacks (parents included), values added or changed.
+ */
+export function changeCounts(changes: RegChange[], controlSet: string): { keys: number; values: number } {
+  const mine = changes.filter((c) => c.controlSet === controlSet);
+  const keys = mine.filter((c) => c.kind === 'key-added').length;
+  return { keys, values: mine.length - keys };
+}
+
+/** "35 keys and 12 values" as a count of a control set's changes. */
+export function changeCountText(changes: RegChange[], controlSet: string): string {
+  const { keys, values } = changeCounts(changes, controlSet);
+  return `${countOf(keys, 'key')} and ${countOf(values, 'value')}`;
+}
+
 /** Human lines for a change list, grouped per control set; compact: counts and changed values only. */
 export function describeChanges(changes: RegChange[], controlSets: string[], opts: { compact?: boolean } = {}): string[] {
   const lines: string[] = [];
   for (const cs of controlSets) {
     const mine = changes.filter((c) => c.controlSet === cs);
-    const keys = mine.filter((c) => c.kind === 'key-added').length;
-    const values = mine.filter((c) => c.kind !== 'key-added').length;
-    lines.push(mine.length === 0 ? `${cs}: already has every key and value; nothing changes` : `${cs}: ${keys} keys added, ${values} values added or changed`);
+    const { keys, values } = changeCounts(changes, cs);
+    lines.push(mine.length === 0 ? `${cs}: already has every key and value; nothing changes` : `${cs}: ${countOf(keys, 'key')} added, ${countOf(values, 'value')} added or changed`);
     for (const c of mine) {
       if (opts.compact && c.kind !== 'value-changed') continue;
       if (c.kind === 'key-added') lines.push(`  + key   ${c.key}`);

@@ -136,7 +136,11 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           if (s.command === '') s.cancelCommand();
           else s.setCommand(s.command.slice(0, -1));
         } else if (action === 'inputComplete') {
-          const options = completeCommand(s.command, s.guests.map((g) => g.name));
+          const options = completeCommand(
+            s.command,
+            s.guests.map((g) => g.name),
+            pickerHosts().map((h) => h.name),
+          );
           const prefix = commonPrefix(options);
           if (options.length === 1) s.setCommand(`${options[0]} `);
           else if (prefix.length > s.command.length) s.setCommand(prefix);
@@ -146,6 +150,15 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
     };
 
     const act: AppState['act'] = (...args) => get().act(...args);
+
+    /** The hosts `H` lists and `:host` takes: this one, the config file's, and the local system. */
+    const pickerHosts = () => {
+      const read = opts.hosts ?? configHosts();
+      const hosts = read instanceof UserError ? [] : read; // a broken config file is reported where it is edited, not here
+      const list = [{ name: host.name, uri: host.uri, current: true }, ...hosts.filter((h) => h.uri !== host.uri || h.name !== host.name).map((h) => ({ name: h.name, uri: h.uri, current: false }))];
+      if (!list.some((h) => h.uri === 'qemu:///system')) list.push({ name: 'qemu:///system', uri: 'qemu:///system', current: false });
+      return list;
+    };
 
     const guestFor = (name: string | null | undefined): string | null => {
       const picked = guestForAction(get(), name);
@@ -471,21 +484,24 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
           .refresh()
           .then(() => {
             set({ selected: defined });
-            get().setMessage(`Defined ${defined}.`);
+            // The host says whether the wizard also started it (New guest, Import, P2V can).
+            const started = isActive(row(defined)?.state ?? 'shut off');
+            get().setMessage(`${started ? 'Defined and started' : 'Defined'} ${defined}.`);
             if (wopts?.openConsole) void get().openConsole(defined);
           });
       },
 
       openHostPicker() {
-        const read = opts.hosts ?? configHosts();
-        const hosts = read instanceof UserError ? [] : read; // a broken config file is reported where it is edited, not here
-        const list = [{ name: host.name, uri: host.uri, current: true }, ...hosts.filter((h) => h.uri !== host.uri || h.name !== host.name).map((h) => ({ name: h.name, uri: h.uri, current: false }))];
-        if (!list.some((h) => h.uri === 'qemu:///system')) list.push({ name: 'qemu:///system', uri: 'qemu:///system', current: false });
-        get().pushDialog({ kind: 'hostPicker', title: 'Hosts', hosts: list, index: 0 });
+        get().pushDialog({ kind: 'hostPicker', title: 'Hosts', hosts: pickerHosts(), index: 0 });
       },
 
       switchHost(nameOrUri) {
         const wanted = nameOrUri.trim();
+        // Every name the picker lists is a name `:host` takes: this host's own too.
+        if (pickerHosts().some((h) => h.current && (h.name === wanted || h.uri === wanted))) {
+          get().setMessage(`Already on ${host.name} (${host.uri}).`);
+          return;
+        }
         const target = resolveHost(wanted, opts.hosts ?? configHosts(), 'the host field');
         if (target instanceof UserError) {
           get().setMessage(`${target.sentence} ${target.fix}`, 'error');

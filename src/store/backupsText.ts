@@ -109,7 +109,8 @@ export function pruneConfirmLines(r: PruneResult, max = 10): string[] {
   const gone = removals(r);
   const shown = gone.slice(0, max).map((i) => `  ${i.guest}/${i.name}`);
   if (gone.length > max) shown.push(`  … and ${gone.length - max} more (listed on the review screen)`);
-  return [`These ${gone.length} director${gone.length === 1 ? 'y is' : 'ies are'} deleted from ${r.dest}:`, ...shown, 'Runs a kept incremental needs are never deleted.'];
+  const head = gone.length === 1 ? 'This directory is' : `These ${gone.length} directories are`;
+  return [`${head} deleted from ${r.dest}:`, ...shown, 'Runs a kept incremental needs are never deleted.'];
 }
 
 // ------------------------------------------------------------------ restore

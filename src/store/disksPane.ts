@@ -3,6 +3,7 @@
  * driven by keymap actions from the console. Dialogs, messages and the `/` filter are the
  * console's, used through the app store. Host work goes through the inventory and the disk jobs.
  */
+
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { loadConfig } from '../config/config.js';
 import type { HostContext } from '../host/hostContext.js';
@@ -21,6 +22,7 @@ import {
   runDiskPlan,
 } from '../jobs/diskActions.js';
 import { DiskInventory, defaultCacheFile, defaultWrittenDirsFile } from '../jobs/diskInventory.js';
+import { countOf } from '../model/countText.js';
 import { basename, type DiskRow, detailLines, dirname, filterRows } from '../model/diskInventory.js';
 import { isActive } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
@@ -337,7 +339,7 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
       switch (action) {
         case 'refresh':
           say('Reading the images…', 'busy');
-          void refresh().then(() => say(`${store.getState().rows.length} images.`));
+          void refresh().then(() => say(`${countOf(store.getState().rows.length, 'image')}.`));
           return true;
         case 'details':
           withRow(details);

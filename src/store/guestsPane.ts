@@ -5,10 +5,12 @@
  * dialogs and messages. The guest list itself (refresh, selection, filter) stays in the app store:
  * every pane, the header and `:` completion read it.
  */
+
 import type { HostContext } from '../host/hostContext.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
 import { deleteGuest, guestDeleteSummary, guestDiskSources, notDeletedError } from '../jobs/guestDelete.js';
+import { countOf } from '../model/countText.js';
 import { parseDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
@@ -378,7 +380,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
         const text = (await virsh.readQemuLog(host, name, 200)).replace(/\n$/, '');
         const lines = text === '' ? [] : text.split('\n');
         app.setState({ message: null });
-        get().pushDialog({ kind: 'text', title: `${path} (last ${lines.length} lines)`, lines: lines.length ? lines : ['(the log is empty)'], offset: Number.MAX_SAFE_INTEGER, follow: true });
+        get().pushDialog({ kind: 'text', title: `${path} (last ${countOf(lines.length, 'line')})`, lines: lines.length ? lines : ['(the log is empty)'], offset: Number.MAX_SAFE_INTEGER, follow: true });
       } catch (e) {
         showError(`Could not read the QEMU log of ${name}`, e);
       }

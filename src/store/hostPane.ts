@@ -5,11 +5,13 @@
  * errors explained under the lines they match). Processes run in jobs/ and host/, injected as
  * HostPaneDeps so UI tests use fakes.
  */
+
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { HostContext } from '../host/hostContext.js';
 import { followLog, guestLogSource, type LogFollower, type LogLine, type LogSource, libvirtdLogSource } from '../host/logs.js';
 import { type HostCheckRun, runHostChecks } from '../jobs/hostChecks.js';
 import { applyFix, type FixOutcome, type FixPlan, planFix } from '../jobs/hostFixes.js';
+import { countOf } from '../model/countText.js';
 import type { CheckResult, SafeFix } from '../model/hostChecks.js';
 import { explainKnown } from '../model/knownErrors.js';
 import type { AppStore } from './appState.js';
@@ -148,7 +150,7 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
           const keep = run.results.some((r) => r.id === store.getState().selected);
           store.setState({ run, loading: false, error: null, selected: keep ? store.getState().selected : (run.results[0]?.id ?? null) });
           const bad = run.results.filter((r) => r.status !== 'ok').length;
-          app.getState().setMessage(bad ? `${bad} of ${run.results.length} checks need attention.` : `All ${run.results.length} checks are ok.`);
+          app.getState().setMessage(bad ? `${bad} of ${countOf(run.results.length, 'check')} need${bad === 1 ? 's' : ''} attention.` : run.results.length === 1 ? 'The one check is ok.' : `All ${run.results.length} checks are ok.`);
         },
         (e: unknown) => {
           store.setState({ loading: false, error: toShownError(e) });

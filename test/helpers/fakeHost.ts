@@ -45,6 +45,10 @@ export interface FakeHostOptions {
   images?: Record<string, FakeImage>;
   /** Directories on the fake host, by absolute path: answered by `ls -1Ap -- DIR` (names; a trailing / marks a directory). */
   dirs?: Record<string, string[]>;
+  /** Paths in `dirs` the user may not read: `ls -1ApdL` of a child and `head -c 0` fail with Permission denied. */
+  unreadable?: string[];
+  /** What `printenv HOME` answers (default /root). */
+  home?: string;
 }
 
 export interface FakeImage {
@@ -435,9 +439,27 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
     }
     if (prog === 'ls' && args[0] === '-1Ap') {
       const listing = opts.dirs?.[args[args.length - 1] ?? ''];
+      if (opts.unreadable?.includes(args[args.length - 1] ?? '')) throw new Failure(`ls: cannot open directory '${args[args.length - 1]}': Permission denied`);
       if (!listing) throw new Failure(`ls: cannot access '${args[args.length - 1]}': No such file or directory`);
       return { argv, exitCode: 0, stdout: listing.map((n) => `${n}\n`).join(''), stderr: '' };
     }
+    if (prog === 'ls' && args[0] === '-1ApdL') {
+      // A path is there when it is a listed directory or a name in its parent's listing.
+      const path = args[args.length - 1] ?? '';
+      const parent = path.replace(/\/[^/]*$/, '') || '/';
+      if (opts.unreadable?.includes(parent)) throw new Failure(`ls: cannot access '${path}': Permission denied`);
+      if (opts.dirs?.[path]) return { argv, exitCode: 0, stdout: `${path}/\n`, stderr: '' };
+      const name = path.slice(parent.length).replace(/^\//, '');
+      const entry = opts.dirs?.[parent]?.find((n) => n === name || n === `${name}/`);
+      if (!entry) throw new Failure(`ls: cannot access '${path}': No such file or directory`);
+      return { argv, exitCode: 0, stdout: `${path}${entry.endsWith('/') ? '/' : ''}\n`, stderr: '' };
+    }
+    if (prog === 'head' && args[0] === '-c' && args[1] === '0') {
+      const path = args[args.length - 1] ?? '';
+      if (opts.unreadable?.includes(path)) throw new Failure(`head: cannot open '${path}' for reading: Permission denied`);
+      return { argv, exitCode: 0, stdout: '', stderr: '' };
+    }
+    if (prog === 'printenv' && args[0] === 'HOME') return { argv, exitCode: 0, stdout: `${opts.home ?? '/root'}\n`, stderr: '' };
     if (prog === 'tail') {
       const file = args[args.length - 1] ?? '';
       const name = file.match(/\/([^/]+)\.log$/)?.[1] ?? 'guest';

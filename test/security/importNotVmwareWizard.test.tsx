@@ -48,7 +48,8 @@ describe('import wizard and a file that is not a VMware .vmx', () => {
       expect(frame).toContain('/vm/empty.vmx is empty, so it is not a VMware .vmx.');
       expect(frame).not.toContain('What was read');
       // Only the .vmx was read: no qemu-img, no vmdk, no guest list.
-      expect(read.filter((a) => a[0] !== 'ls').map((a) => (a[0] === 'sh' ? a[3] : a[0]))).toEqual([HEAD_SCRIPT_NAME, 'head']);
+      // The picker's readability probe (`head -c 0`) reads no byte; then the gate and the .vmx itself.
+      expect(read.filter((a) => a[0] !== 'ls').map((a) => (a[0] === 'sh' ? a[3] : a.join(' ')))).toEqual(['head -c 0 -- /vm/empty.vmx', HEAD_SCRIPT_NAME, expect.stringMatching(/^head /)]);
       expect(fake.calls.filter((a) => a[0] === 'virsh')).toEqual([]);
     } finally {
       w.unmount();

@@ -82,6 +82,7 @@ async function plannedFor(req: { guest: string; dest: string; run?: string; asNa
     xml: '<domain/>',
     notes: ['KVM is not usable on this host, so the restored guest runs under plain emulation (domain type qemu).'],
     damage: recordedDamage(picked.chain).map((r) => r.sentence),
+    at: '2026-11-25T00:00:00.000Z',
     found: { backups, ...picked },
   };
 }
@@ -414,7 +415,8 @@ describe('Backups pane', () => {
     await app.press('y');
     await app.waitFor('c cancel');
     expect(calls.restore).toHaveLength(1);
-    expect(calls.restore[0]).toMatchObject({ guest: 'demo-web', dest, run: RUN_INC, asName: 'web-copy', toDir: '/srv/vm', stateDir: join(root, 'state') });
+    // The run is planned at the review's time, so what it moves aside has the names the review showed.
+    expect(calls.restore[0]).toMatchObject({ guest: 'demo-web', dest, run: RUN_INC, asName: 'web-copy', toDir: '/srv/vm', stateDir: join(root, 'state'), at: '2026-11-25T00:00:00.000Z' });
     const planned = await plannedFor({ guest: 'demo-web', dest, run: RUN_INC, asName: 'web-copy', toDir: '/srv/vm' });
     const [convert, place] = planned.plan.steps as [PlanStep, PlanStep];
     restoreRun.emit({ type: 'step-start', index: 0, step: convert });

@@ -77,10 +77,14 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean; existing?: strin
 function renderWizard(jobs: ImportJobs, closed: (string | null)[]) {
   const fake = createFakeHost([], { dirs: { '/': ['vm/', 'etc/'], '/vm': ['w2k3/'], '/vm/w2k3': ['w2k3.vmx', 'w2k3.vmdk', 'w2k3.nvram'] } });
   const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
-  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', onClose: (d) => closed.push(d) });
+  // Never the real state directory: a pick is remembered nowhere.
+  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', pickedDirs: { last: () => null, remember: () => {} }, onClose: (d) => closed.push(d) });
   const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
   return { ...w, store, fake };
 }
+
+/** The frame's text as one line: the wizard is drawn in a bordered frame, and wrapped text crosses its edges. */
+const unframed = (f: string) => f.replace(/[│┌┐└┘─]/g, ' ').replace(/\s+/g, ' ');
 
 let cleanup: (() => void) | null = null;
 afterEach(() => {
@@ -147,7 +151,7 @@ describe('Import VMware wizard', () => {
     w.key('enter');
     f = await w.waitFor('Network cards');
     expect(f).toContain('bridge br0');
-    expect(f).toMatch(/keeps its MAC from the \.vmx: Windows ties its IP settings to the MAC/);
+    expect(unframed(f)).toMatch(/keeps its MAC from the \.vmx: Windows ties its IP settings to the MAC/);
     w.key('enter');
     f = await w.waitFor('Review');
     expect(f).toContain('qemu-img convert');
@@ -218,7 +222,7 @@ describe('Import VMware wizard', () => {
     w.key('ctrl-c');
     expect(w.state().jobs.view()?.asking).toBe(true);
     const asked = await w.waitFor('Cancel the import?');
-    expect(asked.replace(/\s+/g, ' ')).toContain('Finished steps are undone (the guest undefined); the .vmx and its disks are kept. (y/n)');
+    expect(unframed(asked)).toContain('Finished steps are undone (the guest undefined); the .vmx and its disks are kept. (y/n)');
     expect(asked).toContain('y cancel the import   n keep going');
     w.key('n');
     const going = await w.waitFor((f) => !f.includes('Cancel the import?'));
@@ -244,6 +248,97 @@ describe('Import VMware wizard', () => {
     expect(closed).toEqual([]);
     w.key('esc');
     expect(closed).toEqual([null]);
+  });
+
+  it('the .vmx can be typed: Tab completes like a shell, and every refusal says why in one sentence', async () => {
+    const fake = createFakeHost([], {
+      dirs: { '/': ['vm/', 'etc/'], '/vm': ['w2k3/', 'win7/'], '/vm/w2k3': ['w2k3.vmx', 'w2k3.vmdk', 'notes.txt', 'locked.vmx'], '/vm/win7': [] },
+      unreadable: ['/vm/w2k3/locked.vmx'],
+    });
+    const remembered: string[] = [];
+    const store = createImportWizard({ host: fake.host, jobs: scriptedJobs().jobs, pickedDirs: { last: () => null, remember: (d) => remembered.push(d) }, onClose: () => {} });
+    const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
+    const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
+    cleanup = () => w.r.unmount();
+    // A remote or fake host has no working directory of ours: the pick starts at /.
+    await w.until((s) => s.files.dir === '/' && s.files.entries !== null);
+    await w.waitFor('What do you have');
+    w.key('enter');
+    let f = await w.waitFor('Import a VMware VM · step 2 of 6 · Pick the');
+    expect(f).toMatch(/Path\s+\[\/ *\]/);
+    const field = () => w.state().files.path.fields[0]?.value;
+    w.type('/v');
+    w.key('tab');
+    await w.until((s) => s.files.dir === '/vm' && s.files.entries !== null);
+    expect(field()).toBe('/vm/');
+    // Ambiguous: nothing to add, so the names that fit are listed.
+    w.type('w');
+    w.key('tab');
+    f = await w.waitFor('2 names start with "w"');
+    expect(f).toContain('w2k3/');
+    expect(f).toContain('win7/');
+    expect(f).not.toContain('..');
+    w.type('2');
+    w.key('tab');
+    await w.until((s) => s.files.dir === '/vm/w2k3' && s.files.entries !== null);
+    expect(field()).toBe('/vm/w2k3/');
+    w.type('notes.txt');
+    w.key('enter');
+    expect((await w.until((s) => s.problem !== null)).problem?.sentence).toBe('/vm/w2k3/notes.txt is not a .vmx file.');
+    w.key('ctrl-u');
+    w.type('nope.vmx');
+    w.key('enter');
+    expect((await w.until((s) => s.problem !== null)).problem?.sentence).toBe('/vm/w2k3/nope.vmx does not exist.');
+    w.key('ctrl-u');
+    w.type('locked.vmx');
+    w.key('enter');
+    expect((await w.until((s) => s.problem !== null)).problem?.sentence).toBe('/vm/w2k3/locked.vmx is not readable.');
+    f = await w.waitFor('is not readable');
+    expect(f).toContain('Fix:');
+    w.key('ctrl-u');
+    w.type('w2k3.v');
+    w.key('tab');
+    await w.until((s) => s.files.only === 'w2k3.vm');
+    expect(field()).toBe('w2k3.vm');
+    w.type('x');
+    w.key('enter');
+    await w.waitFor('What was read');
+    expect(remembered).toEqual(['/vm/w2k3']);
+  });
+
+  it('starts where the last .vmx was picked; ~ is $HOME; Enter on another file says why it is not taken', async () => {
+    const fake = createFakeHost([], { home: '/home/admin', dirs: { '/': ['vm/', 'home/'], '/vm': ['readme.txt'], '/home/admin': ['vms/'] } });
+    const store = createImportWizard({ host: fake.host, jobs: scriptedJobs().jobs, pickedDirs: { last: () => '/vm', remember: () => {} }, onClose: () => {} });
+    const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
+    cleanup = () => w.r.unmount();
+    await w.until((s) => s.files.dir === '/vm' && s.files.entries !== null);
+    await w.waitFor('What do you have');
+    w.key('enter');
+    await w.until((s) => s.step === 'file');
+    w.key('down'); // readme.txt
+    w.key('enter');
+    expect((await w.until((s) => s.problem !== null)).problem?.sentence).toBe('/vm/readme.txt is not a .vmx file.');
+    w.key('~');
+    await w.until((s) => s.files.dir === '/home/admin' && s.files.entries !== null);
+    expect(w.state().problem).toBeNull();
+    w.key('left');
+    await w.until((s) => s.files.dir === '/home' && s.files.entries !== null);
+  });
+
+  it('a remembered directory that has gone since: the pick starts where it would without one', async () => {
+    const fake = createFakeHost([], { dirs: { '/': ['vm/'] } });
+    const store = createImportWizard({ host: fake.host, jobs: scriptedJobs().jobs, pickedDirs: { last: () => '/gone', remember: () => {} }, onClose: () => {} });
+    await expect.poll(() => store.getState().files.dir).toBe('/');
+    await expect.poll(() => store.getState().files.entries?.map((e) => e.name)).toEqual(['vm']);
+  });
+
+  it('on this machine, with nothing remembered, starts in the working directory', async () => {
+    const fake = createFakeHost([], { dirs: { '/srv/vms': ['a.vmx'] } });
+    const local = { ...fake.host, sysExec: new Proxy(fake.host.sysExec, { get: (t, k, r) => (k === 'label' ? 'local' : Reflect.get(t, k, r)) }) };
+    const store = createImportWizard({ host: local, jobs: scriptedJobs().jobs, cwd: '/srv/vms', pickedDirs: { last: () => null, remember: () => {} }, onClose: () => {} });
+    expect(store.getState().files.dir).toBe('/srv/vms');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.getState().files.entries?.map((e) => e.name)).toEqual(['..', 'a.vmx']);
   });
 
   it('opens from the Guests pane with I', async () => {
@@ -296,7 +391,7 @@ describe('Import VMware wizard', () => {
     const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
     cleanup = () => w.r.unmount();
     let f = await w.waitFor('What do you have');
-    expect(f).toContain('1/6');
+    expect(f).toContain('step 1 of 6');
     w.key('right');
     await w.waitFor('OVA or OVF: an export');
     w.key('enter');

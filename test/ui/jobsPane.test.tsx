@@ -303,4 +303,28 @@ describe('hosts', () => {
     expect(switched.map((h) => h.name)).toEqual(['lab']);
     r.unmount();
   });
+
+  it(':host takes exactly the names H lists (this host too), and Tab completes them', async () => {
+    const switched: HostContext[] = [];
+    const r = await setup({ hosts, onSwitchHost: (h) => switched.push(h) });
+    await r.press(':');
+    await r.type('host fakehost');
+    await r.press(KEYS.enter);
+    await r.waitFor('Already on fakehost (qemu:///system).');
+    expect(switched).toEqual([]);
+    await r.press(':');
+    await r.type('host l');
+    await r.press(KEYS.tab);
+    expect(r.store.getState().command).toBe('host lab ');
+    await r.press(ESC);
+    await r.press(':');
+    await r.type('host ');
+    await r.press(KEYS.tab);
+    // Every name fits (fakehost, host1, lab, qemu:///system): nothing in common to add.
+    expect(r.store.getState().command).toBe('host ');
+    await r.type('h');
+    await r.press(KEYS.tab);
+    expect(r.store.getState().command).toBe('host host1 ');
+    r.unmount();
+  });
 });

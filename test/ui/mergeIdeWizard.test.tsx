@@ -107,7 +107,7 @@ describe('MergeIDE wizard', () => {
     expect(f).toContain('(uninstall VMware Tools first)');
     t.key('enter');
     f = await t.waitFor('review');
-    expect(f).toContain('ISO: /srv/vm/win2003-mergeide.iso, attached to win2003 as a CD-ROM');
+    expect(f).toContain('ISO: /srv/vm/win2003-mergeide.iso on this host');
     expect(f).toContain('CD-ROM appears at its next start');
     expect(f).toContain('Uninstall VMware Tools');
     t.key('enter');

@@ -173,6 +173,9 @@ describe('NewGuestWizard', () => {
     await onStep(3);
     expect(state().facts?.hostMemoryMiB).toBe(4096);
     expect(frame()).toContain('4096 MiB of RAM');
+    // With a unit the review says MiB once: "1024 MiB", not "1G MiB".
+    erase(state().values.memory.length);
+    type('1G');
     press(KEY.enter);
     await onStep(4);
     expect(frame()).toContain('step 4 of 8 · install source');
@@ -206,6 +209,8 @@ describe('NewGuestWizard', () => {
     expect(state().review?.xml).toContain(`<domain type='qemu'>`);
     const review = frame();
     expect(review).toContain('step 8 of 8 · review');
+    expect(review).toContain('· 1024 MiB ·');
+    expect(review).not.toContain('1G MiB');
     expect(review).toContain('1 qemu-img create -q -f qcow2 /var/lib/libvirt/images/web1.qcow2 20G');
     expect(review).toMatch(/2 virsh -c qemu:\/\/\/system define --file \S+web1/);
     expect(review).toContain('3 virsh -c qemu:///system start --domain web1');

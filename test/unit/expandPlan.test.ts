@@ -145,6 +145,7 @@ describe('refusals', () => {
   it('qcow2 with internal snapshots, and how to remove them', () => {
     const e = refusal(facts({ image: image({ snapshots: ['before-upgrade'] }) }), '+1G');
     expect(e.sentence).toMatch(/internal snapshot.*before-upgrade/);
+    expect(e.sentence).toContain('The image has 1 internal snapshot (before-upgrade)');
     expect(e.fix).toMatch(/snapshot-delete|qemu-img snapshot -d/);
   });
   it('vmdk while its guest runs', () => {
@@ -157,7 +158,14 @@ describe('refusals', () => {
   });
   it('a guest neither running nor off, and leftovers of an earlier run', () => {
     expect(refusal(facts({ guest: { name: 'web', state: 'in shutdown', target: 'vda' } }), '+1G').sentence).toMatch(/in shutdown/);
-    expect(refusal(facts({ image: vmdkImage, existingLeftovers: ['/srv/vm/trinity.virtdeck-orig'] }), '+1G').sentence).toMatch(/left by an earlier expansion/);
+    // A finished expansion's kept original is not a job to finish: it says what it is and how to remove it.
+    const kept = refusal(facts({ image: vmdkImage, existingLeftovers: ['/srv/vm/trinity.virtdeck-orig'] }), '+1G');
+    expect(kept.sentence).toBe('/srv/vm/trinity.virtdeck-orig holds the original vmdk an earlier, finished expansion kept, and a new expansion would keep this one there.');
+    expect(kept.fix).toContain('rm -r /srv/vm/trinity.virtdeck-orig');
+    expect(kept.fix).not.toMatch(/roll back/);
+    const unfinished = refusal(facts({ image: vmdkImage, existingLeftovers: ['/srv/vm/.trinity.virtdeck-expand', '/srv/vm/trinity.virtdeck-orig'] }), '+1G');
+    expect(unfinished.sentence).toMatch(/work folder of an earlier expansion of this vmdk that did not finish/);
+    expect(unfinished.fix).toMatch(/^Finish or roll back that job/);
   });
 });
 
@@ -189,6 +197,17 @@ describe('what can be grown offline', () => {
     if (!('op' in r)) throw new Error(r.reason);
     const cmds = growCommands(r.op).map((c) => c.join(' '));
     expect(cmds).toEqual(expect.arrayContaining(['part-resize /dev/sda 2 -1', 'pvresize /dev/sda2', 'lvresize-free /dev/vg/root 100', 'resize2fs /dev/vg/root']));
+    // The review says the LV takes the VG's old free space too (issue 12 item 29).
+    const d = planExpand(facts({ layout: lvm }), { size: '+1G', growFs: true });
+    expect(d.guestSide.kind).toBe('offline');
+    expect(d.warnings).toContain('/dev/vg/root gets all the free space of its volume group vg: what it had free before this grow too, not only the new space.');
+  });
+  it('ntfs: the review says Windows runs chkdsk at its next boot', () => {
+    const win = { ...ext4Layout, filesystems: { '/dev/sda1': 'ntfs' }, os: { root: '/dev/sda1', type: 'windows', distro: 'windows', product: 'Windows Server 2003' } };
+    const d = planExpand(facts({ layout: win }), { size: '+1G', growFs: true });
+    expect(d.guestSide.kind).toBe('offline');
+    expect(d.warnings.join(' ')).toMatch(/Windows runs chkdsk on it at its next boot/);
+    expect(planExpand(facts({}), { size: '+1G', growFs: true }).warnings.join(' ')).not.toMatch(/chkdsk|volume group/);
   });
   it('instructions instead for swap last, logical partitions and a recovery partition after C:', () => {
     expect(decideGrow({ ...ext4Layout, filesystems: { '/dev/sda1': 'swap' } })).toEqual({ reason: expect.stringMatching(/swap/) });

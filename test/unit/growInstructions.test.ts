@@ -23,7 +23,8 @@ function layout(over: Partial<DiskLayout>): DiskLayout {
 describe('guest-side instructions', () => {
   it('Linux ext4: growpart on the guest disk, then resize2fs', () => {
     const t = growInstructions({ ...base, layout: layout({}) });
-    expect(t).toContain("web's disk vda is now 35.0 GiB");
+    expect(t.split('\n')[0]).toBe("web's disk vda is now 35.0 GiB.");
+    expect(t).not.toContain("The disk web's");
     expect(t).toContain('growpart /dev/vda 1');
     expect(t).toContain('resize2fs /dev/vda1');
     expect(t).not.toContain('diskpart');
@@ -33,6 +34,7 @@ describe('guest-side instructions', () => {
     const lvm = growInstructions({ ...base, layout: layout({ filesystems: {}, pvs: ['/dev/sda1'], partitions: [{ num: 1, start: 1, end: 2, size: 1, fsType: null }] }) });
     expect(lvm).toContain('pvresize /dev/vda1');
     expect(lvm).toContain('lvextend -r -l +100%FREE');
+    expect(lvm).toContain('what it had free before too');
   });
   it('Windows: diskpart select volume C, extend, and the recovery partition note', () => {
     const win = layout({

@@ -237,6 +237,15 @@ const XP64 = { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arc
     expect(job.planMergeIdeOffline({ ...facts, changes: [ATAPI_ADDED] }).steps.length).toBeGreaterThan(0);
   });
 
+  it("the ISO's steps say to copy it to the old hypervisor, where they run (issue 12 item 29)", () => {
+    const lines = job.summaryLines({ mode: 'iso', facts: { iso: '/vm/w-mergeide.iso', guest: 'w' } } as unknown as Parameters<typeof job.summaryLines>[0]);
+    expect(lines[0]).toBe('ISO: /vm/w-mergeide.iso on this host, attached to w here as a CD-ROM.');
+    const copy = lines.findIndex((l) => l.includes('copy the ISO there first'));
+    const old = lines.findIndex((l) => l.includes('old hypervisor (or the old hardware)'));
+    expect(copy).toBeGreaterThan(0);
+    expect(copy).toBeLessThan(old);
+  });
+
   it('plans the ISO: stage, build, check, place without overwrite, attach, clean up', () => {
     const plan = job.planMergeIdeIso({ guest: 'w', iso: '/vm/w-mergeide.iso', oldXml: '<domain/>', newXml: '<domain/>', stamp: 'S' });
     expect(plan.steps.map((s) => s.id)).toEqual(['stage', 'build-iso', 'check-iso', 'place', 'attach', 'cleanup']);
@@ -258,9 +267,24 @@ describe('MergeIDE dry run shows what runs (issue 12 item 28)', async () => {
     const lines = describePlan(job.planMergeIdeOffline(facts));
     const merges = lines.filter((l) => l.includes('hivexregedit --merge'));
     expect(merges).toHaveLength(2);
-    expect(merges[0]).toMatch(/# merge \d+ keys into ControlSet001/);
-    expect(merges[1]).toMatch(/# merge \d+ keys into ControlSet002/);
+    expect(merges[0]).toContain('# merge 1 key and 0 values into ControlSet001');
+    expect(merges[1]).toContain('# merge 0 keys and 0 values into ControlSet002');
     expect(lines).toContain('    | upload "/st/mergeide/w2k3-1/system.new" "/WINDOWS/system32/config/system"');
     expect(lines).toContain('    | upload "/st/mergeide/w2k3-1/system.original" "/WINDOWS/system32/config/system.virtdeck-backup-S"');
+  });
+  it('the review and the run count the same keys: a fresh hive gets every key and its parents (issue 12 item 16)', () => {
+    const cs = 'ControlSet001';
+    const changes = plannedChanges(MERGEIDE_KEYS, cs, []);
+    const review = describeChanges(changes, [cs])[0] ?? '';
+    const [, keys, values] = review.match(/^ControlSet001: (\d+) keys added, (\d+) values added or changed$/) ?? [];
+    // More keys are added than MERGEIDE lists: their parents too.
+    expect(Number(keys)).toBeGreaterThan(MERGEIDE_KEYS.length);
+    const facts = {
+      guest: 'w2k3', disks: [{ path: '/vm/w.qcow2', format: 'qcow2' }], workdir: '/st/m', original: '/st/m/system.original',
+      device: '/dev/sda1', hivePath: '/WINDOWS/system32/config/system', driversDir: null, os: { product: 'Microsoft Windows Server 2003', major: 5, minor: 2, arch: 'i386' },
+      controlSets: [cs], current: 1, changes, drivers: [], virtioNote: null, stamp: 'S',
+    };
+    const titles = job.planMergeIdeOffline(facts).steps.map((s) => s.title);
+    expect(titles).toContain(`merge ${keys} keys and ${values} values into ControlSet001 (parents first)`);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickRun, planRestore, pointDiskAt, type RestoreFacts, type RestoreRequest } from '../../src/jobs/restore.js';
+import { asideName, pickRun, planRestore, pointDiskAt, type RestoreFacts, type RestoreRequest } from '../../src/jobs/restore.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
 
@@ -127,6 +127,9 @@ describe('planRestore', () => {
     expect(getSettings(parseDomainXml(p.xml ?? '')).uuid).toBe('11111111-2222-3333-4444-555555555555');
     expect(p.plan.steps[4]?.undo?.action?.name).toBe('define');
     expect(p.notes.join(' ')).toContain('virtdeck-before-restore');
+    // The plan carries its time: a run started from this review is planned at it (RestoreRequest.at).
+    expect(p.at).toBe('2026-06-10T12:00:00.000Z');
+    expect(asideName('/img/web.qcow2', new Date(p.at))).toBe(p.disks[0]?.aside);
   });
 
   it('over the guest itself: --keep-xml defines nothing, --delete-old removes the old disk last', () => {

@@ -25,7 +25,8 @@ function runRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, plann
   job.run(spec, async (io) => {
     let r: Awaited<ReturnType<typeof doRestore>>;
     try {
-      r = await doRestore(ctx.host, { guest: choice.guest, dest, run: choice.run, ...target(choice), signal: io.signal, onEvent: io.onEvent, stateDir: deps.stateDir() });
+      // The plan's time: the disks moved aside get the names the review showed.
+      r = await doRestore(ctx.host, { guest: choice.guest, dest, run: choice.run, ...target(choice), at: planned.at, signal: io.signal, onEvent: io.onEvent, stateDir: deps.stateDir() });
     } catch (e) {
       job.end('failed', `The restore did not start: ${toShownError(e).sentence}`);
       ctx.showError(`Could not restore ${choice.asName ?? choice.guest}`, e);

@@ -128,8 +128,11 @@ export function parseCommand(line: string): ParsedCommand | null {
   return { binding: row, guest: guest || null };
 }
 
-/** Completions for what is typed after `:` — command names first, then guest names for commands that take one. */
-export function completeCommand(line: string, guestNames: string[]): string[] {
+/**
+ * Completions for what is typed after `:` — command names first, then guest names for commands that
+ * take one, and for `:host` the names the host picker lists.
+ */
+export function completeCommand(line: string, guestNames: string[], hostNames: string[] = []): string[] {
   const m = line.match(/^(\S*)(\s+(.*))?$/);
   const word = (m?.[1] ?? '').toLowerCase();
   if (m?.[2] === undefined) {
@@ -138,9 +141,10 @@ export function completeCommand(line: string, guestNames: string[]): string[] {
       .filter((n) => n.startsWith(word));
   }
   const parsed = parseCommand(word);
-  if (!parsed?.binding.command?.guest) return [];
+  const command = parsed?.binding.command;
+  const names = command?.name === 'host' ? hostNames : command?.guest ? guestNames : [];
   const partial = m[3] ?? '';
-  return guestNames.filter((g) => g.startsWith(partial)).map((g) => `${parsed.binding.command?.name} ${g}`);
+  return names.filter((g) => g.startsWith(partial)).map((g) => `${command?.name} ${g}`);
 }
 
 export function commonPrefix(words: string[]): string {

@@ -268,7 +268,7 @@ export type ActionId =
   // Import VMware, P2V, MergeIDE
   | 'browseOpen'
   | 'browseParent'
-  | 'browseRoot';
+  | 'browseComplete';
 
 export interface KeyRow {
   /** Key names (keyName.ts); 'printable' stands for any one printable character. */
@@ -520,12 +520,12 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['ctrl-c'], action: 'jobClose', scopes: ['expand:done'], hint: 'close', description: 'Close the summary' },
 
   // ── Import VMware, P2V, MergeIDE ───────────────────────────────────────────────────────
-  { keys: ['enter', 'right'], action: 'browseOpen', scopes: ['wizard:files'], hint: 'open/pick', description: 'Open the directory, or pick the file (→ only opens directories)', footer: true, shown: 'Enter' },
-  { keys: ['left', 'backspace'], action: 'browseParent', scopes: ['wizard:files'], hint: 'parent', description: 'Go to the parent directory', footer: true, shown: '←' },
+  { keys: ['enter', 'right'], action: 'browseOpen', scopes: ['wizard:files'], hint: 'open/pick', description: 'Open the directory, or pick the file: the typed path, else the highlighted entry (→ only opens directories)', footer: true, shown: 'Enter' },
+  { keys: ['tab'], action: 'browseComplete', scopes: ['wizard:files'], hint: 'complete', description: 'Complete the typed name, as a shell does; when several names fit, list them', footer: true },
+  { keys: ['left', 'backspace'], action: 'browseParent', scopes: ['wizard:files'], hint: 'parent', description: 'Go to the parent directory (until a path is typed: then they edit it)', footer: true, shown: '←' },
   { keys: ['up'], action: 'itemUp', scopes: ['wizard:files'], hint: 'move', description: 'Previous entry', footer: true, shown: '↑↓' },
   { keys: ['down'], action: 'itemDown', scopes: ['wizard:files'], hint: 'move', description: 'Next entry' },
   { keys: ['pageup'], action: 'pageUp', scopes: ['wizard:files'], hint: 'page up', description: 'A page of entries up' },
   { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:files'], hint: 'page down', description: 'A page of entries down' },
-  { keys: ['~'], action: 'browseRoot', scopes: ['wizard:files'], hint: 'root', description: 'Go to /' },
   { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
 ];

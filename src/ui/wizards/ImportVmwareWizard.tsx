@@ -14,13 +14,19 @@ import { FileBrowser } from '../components/FileBrowser.js';
 import { FormView } from '../components/FormView.js';
 import { RunSteps } from '../components/RunSteps.js';
 import { Text } from '../components/Text.js';
+import { ProblemLines, WizardFrame } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 
 export function ImportVmwareWizardView(props: { store: ImportWizardStore; theme?: Theme; width?: number }) {
   const theme = useMemo(() => props.theme ?? chooseTheme(process.env), [props.theme]);
   const width = Math.min(props.width ?? 80, 80);
   const s = useStore(props.store);
-  const header = `Import a VMware VM ${theme.symbols.separator} ${s.stepNumber}/${IMPORT_STEPS.length} ${IMPORT_STEP_TITLES[s.step]}`;
+  const sep = theme.symbols.separator;
+  const header = s.result
+    ? `Import a VMware VM${sep}${s.result.ok ? 'done' : 'not done'}`
+    : s.run
+      ? `Import a VMware VM${sep}running`
+      : `Import a VMware VM${sep}step ${s.stepNumber} of ${IMPORT_STEPS.length}${sep}${IMPORT_STEP_TITLES[s.step]}`;
 
   let body: ReactNode;
   if (s.result) {
@@ -36,7 +42,7 @@ export function ImportVmwareWizardView(props: { store: ImportWizardStore; theme?
   } else if (s.run) {
     body = <RunSteps run={s.run} width={width} theme={theme} />;
   } else if (s.step === 'file') {
-    body = <FileBrowser files={s.files} theme={theme} rows={IMPORT_ROWS} />;
+    body = <FileBrowser files={s.files} theme={theme} rows={IMPORT_ROWS} active={!s.busy && s.files.edited} />;
   } else if (s.step === 'read' || s.step === 'review') {
     body = (
       <Box flexDirection="column">
@@ -62,25 +68,17 @@ export function ImportVmwareWizardView(props: { store: ImportWizardStore; theme?
     );
   }
   return (
-    <Box flexDirection="column" width={width}>
-      <Text bold color={colorFor(theme, 'accent')}>
-        {header}
-      </Text>
+    <WizardFrame title={header} hostName={s.hostName} width={width} theme={theme}>
       {body}
       {s.busy ? (
         <Text>
           {theme.ascii ? '...' : <Spinner type="dots" />} {s.busy}
         </Text>
       ) : null}
-      {s.problem && !s.run ? (
-        <Box flexDirection="column">
-          <Text color={colorFor(theme, 'error')} wrap="wrap">
-            {theme.symbols.error} {s.problem.sentence}
-          </Text>
-          <Text wrap="wrap">fix: {s.problem.fix}</Text>
-        </Box>
-      ) : null}
-      <Text color={colorFor(theme, 'muted')}>{hintLine(s.owner.scopes(), s.jobs.hintVars())}</Text>
-    </Box>
+      {s.problem && !s.run ? <ProblemLines problems={[s.problem]} theme={theme} /> : null}
+      <Text color={colorFor(theme, 'muted')} wrap="wrap">
+        {hintLine(s.owner.scopes(), s.jobs.hintVars())}
+      </Text>
+    </WizardFrame>
   );
 }

@@ -9,7 +9,7 @@ import { type ReactNode, useMemo } from 'react';
 import { useStore } from 'zustand';
 import { osDefaults } from '../../model/newGuest.js';
 import { hintLine } from '../../store/keys/router.js';
-import { type NewGuestForm, OS_CHOICES, osChoice, STEP_TITLES, STEPS, type StepId, splitPaths } from '../../store/wizards/newGuest/newGuestForm.js';
+import { memoryShown, type NewGuestForm, OS_CHOICES, osChoice, STEP_TITLES, STEPS, type StepId, splitPaths } from '../../store/wizards/newGuest/newGuestForm.js';
 import type { NewGuestWizardState, NewGuestWizardStore } from '../../store/wizards/newGuest/newGuestWizard.js';
 import { FormView } from '../components/FormView.js';
 import { RunSteps } from '../components/RunSteps.js';
@@ -73,7 +73,7 @@ export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardPr
           <ErrorLines error={s.review.error} theme={theme} />
         ) : (
           <ReviewStep
-            summary={`${v.name} · ${osChoice(v.os).label} · ${v.memory} MiB · ${v.vcpus} vCPU · ${accel}`}
+            summary={`${v.name} · ${osChoice(v.os).label} · ${memoryShown(v.memory)} · ${v.vcpus} vCPU · ${accel}`}
             steps={s.review?.steps ?? []}
             xml={s.review?.xml ?? ''}
             scroll={s.scroll}

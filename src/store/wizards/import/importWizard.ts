@@ -5,6 +5,9 @@
  * actions, through `jobs` (tests pass scripted ones, the console the real ones).
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { stateDir as defaultStateDir } from '../../../config/paths.js';
+import { lastPickedDir, rememberPickedDir } from '../../../config/pickedDirs.js';
+import { describePath, homeDir, listDirectory, listingRefusal } from '../../../host/dirListing.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { inspectOva, prepareOvaImport, runOvaImport } from '../../../jobs/importOva.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, runImport } from '../../../jobs/importVmware.js';
@@ -19,7 +22,7 @@ import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import type { Scope } from '../../keys/table.js';
-import { filesKey, type HostFiles, openDir, readDir } from '../hostFiles.js';
+import { complete, expandPath, filesKey, filesScopes, type HostFiles, needsHome, newFiles, openDir, pathValue, splitTyped, withPath } from '../hostFiles.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf } from '../problem.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
@@ -54,9 +57,19 @@ const REAL_JOBS: ImportJobs = {
 
 export const IMPORT_ROWS = 12;
 
+/** Where the picker starts: the directory the last .vmx was picked from on this host. */
+export interface PickedDirs {
+  last(): string | null;
+  remember(dir: string): void;
+}
+
 export interface ImportWizardDeps {
   host: HostContext;
+  /** Where the picker starts; else the last-used directory, else (on this machine) the working directory. */
   startDir?: string;
+  pickedDirs?: PickedDirs;
+  /** The console's working directory (a remote host's picker starts at / instead). */
+  cwd?: string;
   jobs?: ImportJobs;
   width?: number;
   /** `defined` is the new guest's name when the import finished. */
@@ -160,13 +173,20 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
   const set = (change: Partial<ImportWizardState>) => store.setState(change);
   const jobs: JobController = createJobController((run) => set({ run }));
   const owner: KeyOwner = { scopes: () => scopes(), perform: (intent) => perform(intent) };
+  const picked: PickedDirs = deps.pickedDirs ?? {
+    last: () => lastPickedDir(defaultStateDir(), host.name),
+    remember: (dir) => rememberPickedDir(defaultStateDir(), host.name, dir),
+  };
+  const fallbackDir = host.sysExec.label === 'local' ? (deps.cwd ?? process.cwd()) : '/';
+  const remembered = deps.startDir ? null : picked.last();
+  const startDir = deps.startDir ?? remembered ?? fallbackDir;
 
   const store = createStore<ImportWizardState>()(() => ({
     hostName: host.name,
     step: 'kind',
     stepNumber: 1,
     source: makeForm([{ id: 'source', label: 'I have', kind: 'choice', value: 'vmx', options: IMPORT_SOURCES }]),
-    files: openDir({ dir: deps.startDir ?? '/', accept: SOURCE_FILES.vmx }, deps.startDir ?? '/'),
+    files: newFiles(startDir, SOURCE_FILES.vmx),
     facts: null,
     disks: null,
     nics: null,
@@ -185,10 +205,74 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
   }));
 
   /** Reads the directory now shown; an answer for a directory left meanwhile is dropped. */
-  const list = async (dir: string) => {
-    set({ files: openDir(get().files, dir) });
-    const read = await readDir(host, get().files);
-    if (get().files.dir === dir && get().files.entries === null) set({ files: read });
+  const list = async (dir: string, only = '') => {
+    set({ files: openDir(get().files, dir, only), problem: null });
+    const shown = () => get().files.dir === dir && get().files.entries === null;
+    try {
+      const entries = await listDirectory(host, dir);
+      if (shown()) set({ files: { ...get().files, entries, cursor: 0 } });
+    } catch (e) {
+      if (shown()) set({ files: { ...get().files, entries: [{ name: '..', dir: true }], error: listingRefusal(dir, e) } });
+    }
+  };
+
+  let home: string | null = null;
+  const hostHome = async () => {
+    home ??= await homeDir(host);
+    return home;
+  };
+  const absolute = async (typed: string) => expandPath(typed, get().files.dir, needsHome(typed) ? await hostHome() : '/');
+
+  const refuseFile = (sentence: string, fix: string) => set({ problem: { sentence, fix } });
+
+  /** Enter on a path: a directory is opened, an accepted readable file read; anything else is refused in one sentence. */
+  const take = async (typed: string) => {
+    if (!typed.trim()) {
+      refuseFile('No path is typed.', 'Type the path of the .vmx, or pick it in the list (Tab completes a name).');
+      return;
+    }
+    const path = await absolute(typed);
+    const kind = await describePath(host, path);
+    if (kind === 'dir') return list(path);
+    if (kind === 'missing') return refuseFile(`${path} does not exist.`, 'Check the path; Tab completes names that are there.');
+    if (kind === 'unreadable') return refuseFile(`${path} is not readable.`, 'Check its permissions (and, on NFS, root squashing), or copy the VM where virtdeck can read it.');
+    if (!get().files.accept.test(path)) {
+      return get().files.accept === SOURCE_FILES.ova
+        ? refuseFile(`${path} is not an .ova or .ovf file.`, 'Pick the export: one .ova file, or the .ovf beside its .vmdk and .mf files.')
+        : refuseFile(`${path} is not a .vmx file.`, "Pick the VM's .vmx, the small text file beside its .vmdk disks.");
+    }
+    const dir = path.replace(/\/[^/]*$/, '') || '/';
+    try {
+      picked.remember(dir);
+    } catch {
+      // Starting the next pick elsewhere is no reason to stop this one.
+    }
+    return pick(path);
+  };
+
+  /** Tab: the field's last name completed against the directory its head names. */
+  const completeField = async () => {
+    const typed = pathValue(get().files);
+    const { head } = splitTyped(typed);
+    const dir = await absolute(head || './');
+    let entries = get().files.dir === dir ? get().files.entries : null;
+    if (!entries) {
+      try {
+        entries = await listDirectory(host, dir);
+      } catch (e) {
+        return refuseFile(listingRefusal(dir, e), 'Check the path; Tab completes names that are there.');
+      }
+    }
+    const c = complete(typed, entries);
+    if (c.kind === 'none') return refuseFile(`Nothing in ${dir} starts with "${c.base}".`, 'Check the name, or press Backspace and Tab again to see what is there.');
+    set({ problem: null });
+    if (c.kind === 'done' && c.open) {
+      await list(await absolute(c.value));
+      return;
+    }
+    if (c.kind === 'many' && get().files.dir !== dir) await list(dir, c.only);
+    else if (c.kind === 'many') set({ files: { ...get().files, only: c.only, cursor: 0 } });
+    set({ files: withPath(get().files, c.value, true) });
   };
 
   const goTo = (step: ImportStepId, lines: PageLine[] = []) => {
@@ -267,7 +351,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       const r = await jobs.start(planSpec(plan, 'the import', importUndo(prepared)), (io) => jobFns.run(host, prepared, { signal: io.signal, onEvent: io.onEvent }));
       if (r.state !== 'done') throw importFailure(r);
       const name = plan.targets.guests[0] ?? form.name;
-      jobs.end('done', `${name} is defined.`);
+      jobs.end('done', `${name} is defined${form.start ? ' and started' : ''}.`);
       set({ result: { ok: true, defined: name, lines: [`${name} is defined${form.start ? ' and running' : ''}.`, `Disks: ${plan.targets.images.join(', ')}`] } });
     } catch (e) {
       const err = problemOf(e);
@@ -295,7 +379,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     if (s.run) return wizardScopes({ kind: 'running', jobs });
     if (s.busy) return wizardScopes({ kind: 'step', busy: 'wait' });
     if (s.step === 'kind') return wizardScopes({ kind: 'step', form: s.source });
-    if (s.step === 'file') return ['wizard:files', 'wizard:step'];
+    if (s.step === 'file') return [...filesScopes(s.files), 'wizard:step'];
     if (s.step === 'read') return wizardScopes({ kind: 'step', scroll: true });
     if (s.step === 'review') return wizardScopes({ kind: 'review' });
     return wizardScopes({ kind: 'step', form: (s.step === 'disks' ? s.disks : s.nics) ?? undefined });
@@ -344,15 +428,21 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     }
     if (s.busy) return;
     if (s.step === 'file') {
-      const moved = filesKey(s.files, intent.action, intent.key.name, IMPORT_ROWS);
-      set({ files: moved.files });
+      const moved = filesKey(s.files, intent, IMPORT_ROWS);
+      if (moved.files !== s.files) set({ files: moved.files, problem: null });
       if (moved.open) void list(moved.open);
-      if (moved.pick) void pick(moved.pick);
+      if (moved.home) void hostHome().then((h) => list(h));
+      if (moved.take !== undefined) void take(moved.take);
+      if (moved.complete) void completeField();
     } else if (s.step === 'kind') set({ source: formKey(s.source, intent) });
     else if (s.step === 'disks' && s.disks) set({ disks: shapeDisks(formKey(s.disks, intent)) });
     else if (s.step === 'nics' && s.nics) set({ nics: formKey(s.nics, intent) });
   }
 
-  void list(get().files.dir);
+  // A remembered directory that has gone since is no place to start: the usual one is.
+  void list(get().files.dir).then(() => {
+    const f = get().files;
+    if (remembered && f.dir === remembered && f.error && remembered !== fallbackDir) void list(fallbackDir);
+  });
   return store;
 }

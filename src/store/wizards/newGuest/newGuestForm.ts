@@ -156,6 +156,15 @@ function parseMemoryMiB(text: string): number {
   return Math.floor(bytes / 1024 ** 2);
 }
 
+/** The memory field as a sentence says it: "1G" is "1024 MiB" (never "1G MiB"); text that is no size as typed. */
+export function memoryShown(text: string): string {
+  try {
+    return `${parseMemoryMiB(text)} MiB`;
+  } catch {
+    return text;
+  }
+}
+
 export interface FormResult {
   spec: NewGuestSpec;
   /** Parse errors, as refusals on their steps. */

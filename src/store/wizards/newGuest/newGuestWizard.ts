@@ -326,7 +326,7 @@ export function createNewGuestWizard(deps: NewGuestWizardDeps): NewGuestWizardSt
           const result = await jobs.start(planSpec(plan, `creating ${spec.name}`, undoWords(Boolean(spec.newDisk))), (io) =>
             runNewGuest(host, spec, { start: values.start, signal: io.signal, onEvent: io.onEvent }),
           );
-          jobs.end('done', `Defined ${result.name}.`);
+          jobs.end('done', `${values.start ? 'Defined and started' : 'Defined'} ${result.name}.`);
           jobs.close();
           close(result.name, { openConsole: values.start && values.openConsole });
         } catch (e) {

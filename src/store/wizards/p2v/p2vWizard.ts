@@ -92,7 +92,7 @@ function guestFields(f: P2vForm): Field[] {
     { id: 'name', label: 'Guest name', kind: 'text', value: f.name },
     { id: 'destDir', label: 'Image dir', kind: 'text', value: f.destDir },
     { id: 'format', label: 'Format', kind: 'choice', value: f.format, options: FORMAT_CHOICES },
-    { id: 'memory', label: 'Memory MiB', kind: 'text', value: f.memory },
+    { id: 'memory', label: 'Memory', kind: 'text', value: f.memory, hint: 'MiB, or with a unit: 2G' },
     { id: 'vcpus', label: 'vCPUs', kind: 'text', value: f.vcpus },
     { id: 'macs', label: 'MACs', kind: 'text', value: f.macs, hint: 'one e1000 NIC each' },
     { id: 'bus', label: 'Disk bus', kind: 'choice', value: f.bus, options: BUS_CHOICES },

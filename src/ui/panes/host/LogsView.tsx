@@ -3,7 +3,9 @@
  * each line with its time, matches of the `/` search highlighted, and the known-error catalog's
  * explanation under the lines it recognises.
  */
+
 import { Box } from 'ink';
+import { countOf } from '../../../model/countText.js';
 import { type LogView, searchHits } from '../../../store/hostPane.js';
 import { clip, useTheme } from '../../components/Frame.js';
 import { Text } from '../../components/Text.js';
@@ -23,7 +25,7 @@ export function LogsView({ log, search, searching = false, width, height }: { lo
   const lineCount = log.rows.filter((r) => r.kind === 'line').length;
   const hits = search ? searchHits(log.rows, search).length : 0;
   const state = log.ended ? 'ended' : log.follow ? 'following' : 'paused';
-  const head = `${log.title}${sep}${state}${sep}${lineCount} lines${search ? `${sep}/${search}: ${hits} match${hits === 1 ? '' : 'es'}` : searching ? `${sep}/${theme.symbols.cursor}` : ''}`;
+  const head = `${log.title}${sep}${state}${sep}${countOf(lineCount, 'line')}${search ? `${sep}/${search}: ${hits} match${hits === 1 ? '' : 'es'}` : searching ? `${sep}/${theme.symbols.cursor}` : ''}`;
   const textWidth = Math.max(10, width - 15);
   return (
     <Box flexDirection="column" height={height}>
