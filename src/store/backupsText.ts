@@ -173,7 +173,13 @@ export function restoreConfirmLines(c: RestoreChoice, p: RestorePlan): string[] 
 // ------------------------------------------------------------------ schedule
 
 export function scheduleReviewLines(change: ScheduleChange, now: Date): ToneLine[] {
-  const lines: ToneLine[] = [{ text: `The host uses ${change.kind}; virtdeck writes ${change.files.length === 1 ? 'this file' : 'these files'}:`, tone: 'muted' }];
+  const these = change.files.length === 1 ? 'this file' : 'these files';
+  const lines: ToneLine[] = [
+    change.connectsTo
+      ? // A remote host's schedule runs here, where virtdeck, its key and its state are.
+        { text: `This machine (${change.writtenOn}) runs the schedule of ${change.connectsTo} and connects to it; ${change.kind} here gets ${these}:`, tone: 'muted' }
+      : { text: `The host uses ${change.kind}; virtdeck writes ${these}:`, tone: 'muted' },
+  ];
   for (const f of change.files) {
     lines.push({ text: '' }, { text: `--- ${f.path}`, tone: 'bold' });
     for (const l of f.content.trimEnd().split('\n')) lines.push({ text: l });
