@@ -7,7 +7,7 @@ import type { PruneItem, PruneResult } from '../jobs/prune.js';
 import type { RestorePlan } from '../jobs/restore.js';
 import type { ScheduleChange, ScheduleStatus } from '../jobs/schedule.js';
 import type { CatalogRun } from '../model/backupManifest.js';
-import { commandLine } from '../model/plan.js';
+import { commandLine, type PlanRoute } from '../model/plan.js';
 import type { RetentionPolicy } from '../model/retention.js';
 import type { BackupSchedule } from '../model/schedule.js';
 
@@ -128,7 +128,7 @@ function chainText(run: CatalogRun, chain: CatalogRun[]): string {
   return `incremental, chain of ${chain.length} from ${chain[0]?.name ?? '?'} (rebuilt into a standalone image)`;
 }
 
-export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; chain: CatalogRun[] } }): ToneLine[] {
+export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; chain: CatalogRun[] } }, route: PlanRoute | null = null): ToneLine[] {
   const lines: ToneLine[] = [{ text: `Run ${p.found.run.name}: ${chainText(p.found.run, p.found.chain)}`, tone: 'muted' }];
   if (p.damage.length > 0) {
     lines.push({ text: '' }, { text: 'DAMAGED: this run is not restored', tone: 'error' });
@@ -143,7 +143,7 @@ export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; 
   lines.push({ text: '' }, { text: 'Steps (each journaled; a failure rolls the finished ones back)', tone: 'bold' });
   p.plan.steps.forEach((s, i) => {
     lines.push({ text: `${i + 1} ${s.title}` });
-    if (s.command) lines.push({ text: `    ${commandLine(s.command)}`, tone: 'muted' });
+    if (s.command) lines.push({ text: `    ${commandLine(s.command, route)}`, tone: 'muted' });
   });
   if (p.notes.length) {
     lines.push({ text: '' }, { text: 'Notes', tone: 'bold' });

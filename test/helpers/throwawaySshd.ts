@@ -13,7 +13,7 @@ import type { HostContext } from '../../src/host/hostContext.js';
  * virsh, and virtdeck's SshExecutor for qemu-img and the disk jobs. sshd's log shows each login.
  *
  * Every session goes through a ForceCommand wrapper that appends the command it was asked for
- * ($SSH_ORIGINAL_COMMAND) to a log and then runs it with the login shell, as sshd would have: a
+ * ($SSH_ORIGINAL_COMMAND) to a log and then runs it with sh -c, as sshd would have: a
  * test reads `commands()` to assert which commands crossed SSH and which did not.
  */
 export interface ThrowawaySshd {
@@ -63,7 +63,8 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
       `printf '%s\\0' "$SSH_ORIGINAL_COMMAND" >> ${shellWord(commandLog)}`,
       '[ -n "$SHELL" ] || SHELL=/bin/sh',
       'if [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec "$SHELL" -l; fi',
-      'exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"',
+      // sh, not the login shell again: sshd's login shell already ran this wrapper (and read its rc files once).
+      'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
     ].join('\n'),
   );

@@ -4,6 +4,7 @@
  * (ctx, args) returning an exit code, so tests can call it directly.
  */
 import { type Command, Option } from 'commander';
+import { planRoute } from '../../host/planRoute.js';
 import { loadBackupConfig } from '../../jobs/backup.js';
 import { type BackupFs, checkRunForExtract, defaultFilesystem, openBackupFs, runDamage, splitFsPath } from '../../jobs/fileRestore.js';
 import { type PruneResult, prune } from '../../jobs/prune.js';
@@ -178,8 +179,8 @@ export async function backupRestoreCommand(
   if (o.dryRun) {
     const p = await prepareRestore(ctx.host, req, o.signal);
     refuseDamage(p, req);
-    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, damage: p.damage, steps: describePlan(p.plan) });
-    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.damage.map((d) => `damaged (allowed): ${d}`), ...p.notes].join('\n'));
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, damage: p.damage, steps: describePlan(p.plan, planRoute(ctx.host)) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan, planRoute(ctx.host)).map((l) => `  ${l}`), ...p.damage.map((d) => `damaged (allowed): ${d}`), ...p.notes].join('\n'));
     return EXIT.ok;
   }
   const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;

@@ -6,6 +6,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { HostContext } from '../../../host/hostContext.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, runImport } from '../../../jobs/importVmware.js';
 import type { RunnerEvent, RunResult } from '../../../jobs/runner.js';
 import { buildImportDomain, CONVERT_CHOICES, type ImportFacts, type ImportRequest } from '../../../model/importVmwarePlan.js';
@@ -223,7 +224,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       else if (p.plan) {
         const domain = buildImportDomain(p.facts, req);
         const warn = [...p.check.warnings, ...domain.warnings].map((w): PageLine => ({ text: w, mark: 'warn' }));
-        goTo('review', pageLines([...warn, ...describePlan(p.plan), '', ...domain.xml.trimEnd().split('\n')], width - 4));
+        goTo('review', pageLines([...warn, ...describePlan(p.plan, planRoute(host)), '', ...domain.xml.trimEnd().split('\n')], width - 4));
       }
     } catch (e) {
       set({ problem: problemOf(e) });

@@ -9,6 +9,7 @@ import { stateDir as defaultStateDir } from '../../../config/paths.js';
 import type { HostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { gatherSourceFacts, type PreparedP2v, prepareP2v, runP2v } from '../../../jobs/p2v.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
 import type { P2vSourceFacts } from '../../../model/p2vPlan.js';
 import { describePlan } from '../../../model/plan.js';
@@ -225,7 +226,7 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
         return;
       }
       if (!p.plan) return;
-      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), ...describePlan(p.plan)], width - 4));
+      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), ...describePlan(p.plan, planRoute(host))], width - 4));
     });
 
   const runPlan = async () => {
@@ -301,7 +302,7 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
         void runPlan();
         return;
       case 'wizardSaveScript':
-        if (s.prepared?.plan) set({ message: savePlanScriptNote(stateDir, 'p2v', s.prepared.plan) });
+        if (s.prepared?.plan) set({ message: savePlanScriptNote(stateDir, 'p2v', s.prepared.plan, planRoute(host)) });
         return;
       case 'scrollUp':
       case 'scrollDown':
