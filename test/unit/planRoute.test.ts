@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { savePlanScriptNote } from '../../src/jobs/planScriptFile.js';
+import { reviewLines } from '../../src/model/expandPlan.js';
 import { commandLine, compactRoute, describePlan, type Plan, type PlanRoute, planScript } from '../../src/model/plan.js';
 import { UserError } from '../../src/model/userError.js';
 
@@ -43,5 +48,22 @@ describe('where each step runs', () => {
     const bad: Plan = { ...plan, steps: [plan.steps[0] as never, { id: 'magic', title: 'do the magic', action: { name: 'x.magic' } }] };
     expect(() => planScript(bad)).toThrow(UserError);
     expect(() => planScript(bad)).toThrow(/Step 2 \(do the magic\) is one virtdeck performs itself/);
+  });
+
+  it("w on a plan with no script form says why in the review's note and writes nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vdtest-planroute-'));
+    try {
+      const bad: Plan = { ...plan, steps: [{ id: 'magic', title: 'do the magic', action: { name: 'x.magic' } }] };
+      expect(savePlanScriptNote(dir, 'convert', bad, ROUTE)).toMatch(/^Step 1 \(do the magic\) is one virtdeck performs itself.*Run it from virtdeck/);
+      expect(readdirSync(dir)).toEqual([]);
+      expect(savePlanScriptNote(dir, 'convert', plan, ROUTE)).toMatch(/^Saved as .*\/plans\/convert-/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the expand review, cut at the screen's width, names the host without the ssh options", () => {
+    expect(reviewLines(plan, ROUTE)[0]).toMatch(/^1 ssh root@host1 'mkdir -p -- /);
+    expect(reviewLines(plan, ROUTE)[1]).toBe('2 virsh -c qemu+ssh://root@host1/system define --file /tmp/x.xml');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkSchedule, schedulePlace, schedulePlaceText, scheduleFiles, systemdUnits } from '../../src/model/schedule.js';
+import { scheduleReviewLines } from '../../src/store/backupsText.js';
 
 /** Issue 13 item 2: a remote host's schedule runs on this machine and connects to the host. */
 
@@ -50,5 +51,12 @@ describe('where a schedule lives', () => {
     expect(schedulePlaceText({ writtenOn: 'vm', connectsTo: null }, 'cron', true)).toBe('Would write the cron schedule on vm:');
     const remote = schedulePlaceText({ writtenOn: 'vm', connectsTo: 'host1' }, 'cron', true);
     expect(remote).toMatch(/^Would write the cron schedule on this machine \(vm\), not on host1: .*connects to host1/);
+  });
+
+  it("the Backups pane's review says this machine runs a remote host's schedule", () => {
+    const schedule = checkSchedule({ at: '02:00', days: [], dest: '/b' });
+    const change = { kind: 'cron' as const, schedule, files: [{ path: '/etc/cron.d/virtdeck-host1-0123abcd', content: 'x\n' }], commands: [], nextRun: null, dryRun: true };
+    expect(scheduleReviewLines({ ...change, writtenOn: 'vm', connectsTo: 'host1' }, new Date())[0]?.text).toBe('This machine (vm) runs the schedule of host1 and connects to it; cron here gets this file:');
+    expect(scheduleReviewLines(change, new Date())[0]?.text).toBe('The host uses cron; virtdeck writes this file:');
   });
 });
