@@ -204,6 +204,10 @@ export class SshExecutor implements Executor {
     a.push('--', this.target.destination);
     return a;
   }
+  /** The ssh command line up to the destination, for a script that runs commands where this executor does. */
+  commandPrefix(): string[] {
+    return this.sshArgv(false);
+  }
   async run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     // The local environment does not travel over ssh: variables a tool needs (libguestfs' backend)
     // are set on the remote side with env(1).

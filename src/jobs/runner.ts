@@ -56,7 +56,8 @@ export interface RunResult {
 }
 
 function executorFor(host: HostContext, c: CommandSpec): Executor {
-  return c.runsOn === 'virsh' ? host.virshExec : host.sysExec;
+  // virshExec is always this machine's executor (libvirt remotes virsh itself), so 'local' runs there too.
+  return c.runsOn === 'sys' ? host.sysExec : host.virshExec;
 }
 
 async function runCommand(

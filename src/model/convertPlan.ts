@@ -450,6 +450,11 @@ export function dropTempStep(dest: string, target: ConvertTarget): PlanStep {
     id: 'droptemp',
     title: `remove the private directory ${tmpDir} (its files are extra links of the copy now)`,
     action: { name: 'convert.removeTemp', args: { dir: tmpDir, files: temps } },
+    // What convert.removeTemp runs.
+    script: [
+      { runsOn: 'sys', argv: ['rm', '-f', '--', ...temps] },
+      { runsOn: 'sys', argv: ['sh', '-c', 'if test -d "$1"; then rmdir -- "$1"; fi', 'sh', tmpDir] },
+    ],
   };
 }
 

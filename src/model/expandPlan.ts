@@ -20,7 +20,7 @@ import { posix } from 'node:path';
 import { countOf } from './countText.js';
 import { type GuestState, isActive } from './guest.js';
 import { isPlainDevice } from './guestfishWords.js';
-import type { Plan, PlanStep } from './plan.js';
+import { commandLine, compactRoute, type Plan, type PlanRoute, type PlanStep } from './plan.js';
 import { shellQuote } from './shellQuote.js';
 import { shown } from './shown.js';
 import { formatBytesLong, parseSize } from './units.js';
@@ -881,10 +881,17 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
   };
 }
 
-/** The review screen's lines: commands as typed, guestfish and virtdeck's own steps by their title. */
-export function reviewLines(plan: Plan): string[] {
+/**
+ * The review screen's lines: commands as typed, guestfish and virtdeck's own steps by their title.
+ * On a remote host a step that runs there says so (`ssh root@host '…'`); the lines are cut at the
+ * screen's width, so the ssh options are left to the saved script.
+ */
+export function reviewLines(plan: Plan, route: PlanRoute | null = null): string[] {
+  const short = compactRoute(route);
   return plan.steps.map((s, i) => {
-    if (!s.command || s.command.argv.includes('guestfish') || s.command.argv[0] === 'sh') return `${i + 1} ${s.title}`;
-    return `${i + 1} ${s.command.argv.map(shellQuote).join(' ')}`;
+    if (!s.command || s.command.argv.includes('guestfish') || s.command.argv[0] === 'sh') {
+      return `${i + 1} ${s.title}${short && s.command?.runsOn === 'sys' ? ` (on ${route?.host})` : ''}`;
+    }
+    return `${i + 1} ${commandLine(s.command, short)}`;
   });
 }

@@ -580,6 +580,22 @@ export interface P2vUndefineArgs {
 
 const rm = (...paths: string[]): CommandSpec => ({ runsOn: 'sys', argv: ['rm', '-f', '--', ...paths] });
 
+/**
+ * The stream as a script runs it (what p2v.stream does): ssh's output written sparse by dd, and its
+ * sha256 into the hash file on the way. bash for pipefail, so a failed ssh fails the step, not
+ * just the dd behind it; fd 3 carries the tee'd copy to sha256sum without a temp file or a race.
+ */
+export function streamScript(ssh: string[], out: string, hashFile: string): CommandSpec {
+  const body = `set -o pipefail; { "\${@:3}" | tee /dev/fd/3 | dd of="$1" bs=${SPARSE_BLOCK} iflag=fullblock conv=sparse status=none; } 3>&1 | sha256sum > "$2"`;
+  return { runsOn: 'local', argv: ['bash', '-c', body, 'p2v-stream', out, hashFile, ...ssh] };
+}
+
+/** A check as a script runs it (p2v.checkLocal / checkRemote): the sha256 the command prints must be the stream's. */
+export function hashCheckScript(argv: string[], hashFile: string, differs: string): CommandSpec {
+  const body = `want=$(cut -d ' ' -f 1 "$1"); shift; got=$("$@" | cut -d ' ' -f 1); if [ -z "$got" ] || [ "$got" != "$want" ]; then echo "${differs} (sha256 $got, stream $want)" >&2; exit 1; fi`;
+  return { runsOn: 'local', argv: ['sh', '-c', body, 'p2v-check', hashFile, ...argv] };
+}
+
 export function planP2v(req: P2vRequest, src: P2vSourceFacts, opts: P2vPlanOptions): Plan {
   const paths = p2vPaths(req);
   const steps: PlanStep[] = [];
@@ -591,6 +607,7 @@ export function planP2v(req: P2vRequest, src: P2vSourceFacts, opts: P2vPlanOptio
       id: 'stream',
       title: `stream ${s.device} from ${s.destination} over ssh into ${paths.rawTmp} (${[...sshBase(s), ...ddWords].map(shellQuote).join(' ')} | dd of=${paths.rawTmp} conv=sparse bs=64K iflag=fullblock)`,
       action: { name: 'p2v.stream', args: { ssh: sshArgv(s, ddWords), out: paths.rawTmp, hashFile: paths.hashFile, sizeBytes: size } satisfies StreamArgs },
+      script: [streamScript(sshArgv(s, ddWords), paths.rawTmp, paths.hashFile)],
       undo: { title: `remove the partial copy ${paths.rawTmp}`, command: rm(paths.rawTmp, paths.hashFile), partial: true },
       long: true,
     });
@@ -599,6 +616,7 @@ export function planP2v(req: P2vRequest, src: P2vSourceFacts, opts: P2vPlanOptio
       title: "check the written copy against the stream's sha256",
       command: { runsOn: 'sys', argv: ['sha256sum', '--', paths.rawTmp] },
       action: { name: 'p2v.checkLocal', args: { file: paths.rawTmp, hashFile: paths.hashFile } },
+      script: [hashCheckScript(['sha256sum', '--', paths.rawTmp], paths.hashFile, 'the written copy differs from what came over the wire')],
       long: true,
     });
     if (req.verifyRemote) {
@@ -607,6 +625,7 @@ export function planP2v(req: P2vRequest, src: P2vSourceFacts, opts: P2vPlanOptio
         title: `compare with sha256sum of ${s.device} on ${s.destination} (reads the source once more)`,
         command: { runsOn: 'sys', argv: sshArgv(s, ['sha256sum', '--', s.device]) },
         action: { name: 'p2v.checkRemote', args: { ssh: sshArgv(s, ['sha256sum', '--', s.device]), hashFile: paths.hashFile } },
+        script: [hashCheckScript(sshArgv(s, ['sha256sum', '--', s.device]), paths.hashFile, 'the source disk changed during the copy')],
         long: true,
       });
     }

@@ -33,27 +33,77 @@ export interface ScheduleFiles {
   service: string;
   timer: string;
   timerUnit: string;
+  /** The service the timer starts (a timer's Unit= must name its own service, not the system one). */
+  serviceUnit: string;
   /** Set for a VIRTDECK_HOME configuration: the scheduled run must see the same one. */
   home: string | null;
 }
 
 /**
- * The schedule's file names for a configuration. The system one (no VIRTDECK_HOME) keeps the
- * plain names; a VIRTDECK_HOME configuration gets names tagged with a hash of its directory, so
- * two configurations on one host never overwrite each other's schedule, and its runs are started
- * with that VIRTDECK_HOME. cron.d names allow only [A-Za-z0-9_-], hence a hex tag, not the path.
+ * The schedule's file names for a configuration and the host it backs up. The system one (no
+ * VIRTDECK_HOME, this machine's libvirt) keeps the plain names; a VIRTDECK_HOME configuration gets
+ * names tagged with a hash of its directory, so two configurations on one machine never overwrite
+ * each other's schedule, and its runs are started with that VIRTDECK_HOME. A remote host's schedule
+ * lives on this machine too (see schedulePlace), so its names carry the host and a hash of the
+ * configuration and URI: one schedule per configuration and host. cron.d names allow only
+ * [A-Za-z0-9_-], hence a hex tag, not the path.
  */
-export function scheduleFiles(home: string | null | undefined): ScheduleFiles {
-  if (!home) return { cron: CRON_FILE, service: SYSTEMD_SERVICE, timer: SYSTEMD_TIMER, timerUnit: 'virtdeck-backup.timer', home: null };
-  const tag = createHash('sha256').update(home).digest('hex').slice(0, 8);
+export function scheduleFiles(home: string | null | undefined, remote?: { uri: string; host: string } | null): ScheduleFiles {
+  if (!home && !remote) {
+    return { cron: CRON_FILE, service: SYSTEMD_SERVICE, timer: SYSTEMD_TIMER, timerUnit: 'virtdeck-backup.timer', serviceUnit: 'virtdeck-backup.service', home: null };
+  }
+  const hash = createHash('sha256').update(home ?? '');
+  if (remote) hash.update(`\0${remote.uri}`);
+  const tag = hash.digest('hex').slice(0, 8);
+  // The host is shown in the name for people listing /etc/cron.d; the hash is what keeps names apart.
+  const name = remote ? `${remote.host.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'host'}-${tag}` : tag;
   return {
-    cron: `${CRON_FILE}-${tag}`,
-    service: `etc/systemd/system/virtdeck-backup-${tag}.service`,
-    timer: `etc/systemd/system/virtdeck-backup-${tag}.timer`,
-    timerUnit: `virtdeck-backup-${tag}.timer`,
-    home,
+    cron: `${CRON_FILE}-${name}`,
+    service: `etc/systemd/system/virtdeck-backup-${name}.service`,
+    timer: `etc/systemd/system/virtdeck-backup-${name}.timer`,
+    timerUnit: `virtdeck-backup-${name}.timer`,
+    serviceUnit: `virtdeck-backup-${name}.service`,
+    home: home || null,
   };
 }
+
+/**
+ * Which machine runs a host's schedule: always this one, the machine whose virtdeck, node, key
+ * file and state directory the scheduled command names. For a remote host the run connects to it
+ * (`--connect URI`) exactly as a run typed here would; writing the schedule on the remote host
+ * would make it start a virtdeck it may not have, with paths and keys of this machine, and ssh to
+ * itself.
+ */
+export interface SchedulePlace {
+  /** The machine whose crontab (or systemd timer) changes: this one. */
+  writtenOn: string;
+  /** The host the scheduled run backs up when it is not this machine, else null. */
+  connectsTo: string | null;
+  /** The files' names on this machine. */
+  files: ScheduleFiles;
+  /** argv of the scheduled virtdeck: VIRTDECK_HOME when set, the invocation, `--connect URI` unless this machine's system libvirt. */
+  virtdeck: string[];
+}
+
+export function schedulePlace(o: { uri: string; remoteHost: string | null; thisMachine: string; home: string | null | undefined; invocation: string[] }): SchedulePlace {
+  const files = scheduleFiles(o.home, o.remoteHost ? { uri: o.uri, host: o.remoteHost } : null);
+  // cron and systemd start the run without this shell's environment: it names its VIRTDECK_HOME itself.
+  const base = files.home ? ['/usr/bin/env', `VIRTDECK_HOME=${files.home}`, ...o.invocation] : o.invocation;
+  return {
+    writtenOn: o.thisMachine,
+    connectsTo: o.remoteHost,
+    files,
+    virtdeck: o.uri === 'qemu:///system' ? base : [...base, '--connect', o.uri],
+  };
+}
+
+/** The line a dry-run and the review start with: which machine's schedule changes, and which host it backs up. */
+export function schedulePlaceText(p: Pick<SchedulePlace, 'writtenOn' | 'connectsTo'>, kind: SchedulerKind, dryRun: boolean): string {
+  const verb = dryRun ? 'Would write' : 'Wrote';
+  if (!p.connectsTo) return `${verb} the ${kind} schedule on ${p.writtenOn}:`;
+  return `${verb} the ${kind} schedule on this machine (${p.writtenOn}), not on ${p.connectsTo}: at the time set (${p.writtenOn}'s clock) it connects to ${p.connectsTo} and backs up its guests:`;
+}
+
 const MARK = '# virtdeck-schedule: ';
 
 export function parseAt(text: string): { hour: number; minute: number } {
@@ -131,7 +181,7 @@ export function onCalendar(s: BackupSchedule): string {
   return `${days}*-*-* ${s.at}:00`;
 }
 
-export function systemdUnits(s: BackupSchedule, virtdeck: string[], logFile: string): { service: string; timer: string } {
+export function systemdUnits(s: BackupSchedule, virtdeck: string[], logFile: string, serviceUnit = 'virtdeck-backup.service'): { service: string; timer: string } {
   const service = [
     '# Written by virtdeck (`virtdeck backup schedule`); edit with it, not by hand.',
     markLine(s),
@@ -153,7 +203,7 @@ export function systemdUnits(s: BackupSchedule, virtdeck: string[], logFile: str
     '[Timer]',
     `OnCalendar=${onCalendar(s)}`,
     'Persistent=true',
-    'Unit=virtdeck-backup.service',
+    `Unit=${serviceUnit}`,
     '',
     '[Install]',
     'WantedBy=timers.target',

@@ -7,7 +7,7 @@ import type { PruneItem, PruneResult } from '../jobs/prune.js';
 import type { RestorePlan } from '../jobs/restore.js';
 import type { ScheduleChange, ScheduleStatus } from '../jobs/schedule.js';
 import type { CatalogRun } from '../model/backupManifest.js';
-import { commandLine } from '../model/plan.js';
+import { commandLine, type PlanRoute } from '../model/plan.js';
 import type { RetentionPolicy } from '../model/retention.js';
 import type { BackupSchedule } from '../model/schedule.js';
 
@@ -129,7 +129,7 @@ function chainText(run: CatalogRun, chain: CatalogRun[]): string {
   return `incremental, chain of ${chain.length} from ${chain[0]?.name ?? '?'} (rebuilt into a standalone image)`;
 }
 
-export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; chain: CatalogRun[] } }): ToneLine[] {
+export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; chain: CatalogRun[] } }, route: PlanRoute | null = null): ToneLine[] {
   const lines: ToneLine[] = [{ text: `Run ${p.found.run.name}: ${chainText(p.found.run, p.found.chain)}`, tone: 'muted' }];
   if (p.damage.length > 0) {
     lines.push({ text: '' }, { text: 'DAMAGED: this run is not restored', tone: 'error' });
@@ -144,7 +144,7 @@ export function restoreReviewLines(p: RestorePlan & { found: { run: CatalogRun; 
   lines.push({ text: '' }, { text: 'Steps (each journaled; a failure rolls the finished ones back)', tone: 'bold' });
   p.plan.steps.forEach((s, i) => {
     lines.push({ text: `${i + 1} ${s.title}` });
-    if (s.command) lines.push({ text: `    ${commandLine(s.command)}`, tone: 'muted' });
+    if (s.command) lines.push({ text: `    ${commandLine(s.command, route)}`, tone: 'muted' });
   });
   if (p.notes.length) {
     lines.push({ text: '' }, { text: 'Notes', tone: 'bold' });
@@ -174,7 +174,13 @@ export function restoreConfirmLines(c: RestoreChoice, p: RestorePlan): string[] 
 // ------------------------------------------------------------------ schedule
 
 export function scheduleReviewLines(change: ScheduleChange, now: Date): ToneLine[] {
-  const lines: ToneLine[] = [{ text: `The host uses ${change.kind}; virtdeck writes ${change.files.length === 1 ? 'this file' : 'these files'}:`, tone: 'muted' }];
+  const these = change.files.length === 1 ? 'this file' : 'these files';
+  const lines: ToneLine[] = [
+    change.connectsTo
+      ? // A remote host's schedule runs here, where virtdeck, its key and its state are.
+        { text: `This machine (${change.writtenOn}) runs the schedule of ${change.connectsTo} and connects to it; ${change.kind} here gets ${these}:`, tone: 'muted' }
+      : { text: `The host uses ${change.kind}; virtdeck writes ${these}:`, tone: 'muted' },
+  ];
   for (const f of change.files) {
     lines.push({ text: '' }, { text: `--- ${f.path}`, tone: 'bold' });
     for (const l of f.content.trimEnd().split('\n')) lines.push({ text: l });

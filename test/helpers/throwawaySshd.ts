@@ -11,6 +11,10 @@ import type { HostContext } from '../../src/host/hostContext.js';
  * and one authorized client key, and virtdeck connected with
  * qemu+ssh://root@127.0.0.1:PORT/system?keyfile=KEY&no_verify=1 — libvirt's own ssh transport for
  * virsh, and virtdeck's SshExecutor for qemu-img and the disk jobs. sshd's log shows each login.
+ *
+ * Every session goes through a ForceCommand wrapper that appends the command it was asked for
+ * ($SSH_ORIGINAL_COMMAND) to a log and then runs it with sh -c, as sshd would have: a
+ * test reads `commands()` to assert which commands crossed SSH and which did not.
  */
 export interface ThrowawaySshd {
   host: HostContext;
@@ -19,7 +23,16 @@ export interface ThrowawaySshd {
   keyFile: string;
   /** How many logins sshd has accepted so far. */
   logins(): number;
+  /** Every command that arrived over SSH so far, in order (an interactive login is ''). */
+  commands(): string[];
+  /** Forgets the commands logged so far, so a test sees only its own. */
+  clearCommands(): void;
   stop(): void;
+}
+
+/** A path as one word for the wrapper script (scratch directories hold no quote). */
+function shellWord(path: string): string {
+  return `'${path.replace(/'/g, `'\\''`)}'`;
 }
 
 function freePort(): Promise<number> {
@@ -40,6 +53,22 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
   const port = await freePort();
   const log = join(dir, 'sshd.log');
+  const commandLog = join(dir, 'commands.log');
+  // NUL after each command: commands may hold newlines (a `sh -c` script).
+  const forceCommand = join(dir, 'force-command');
+  writeFileSync(
+    forceCommand,
+    [
+      '#!/bin/sh',
+      `printf '%s\\0' "$SSH_ORIGINAL_COMMAND" >> ${shellWord(commandLog)}`,
+      '[ -n "$SHELL" ] || SHELL=/bin/sh',
+      'if [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec "$SHELL" -l; fi',
+      // sh, not the login shell again: sshd's login shell already ran this wrapper (and read its rc files once).
+      'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(forceCommand, 0o755);
   writeFileSync(
     join(dir, 'sshd_config'),
     [
@@ -54,6 +83,7 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
       'UsePAM no',
       'StrictModes no',
       'LogLevel INFO',
+      `ForceCommand ${forceCommand}`,
       '',
     ].join('\n'),
   );
@@ -87,5 +117,7 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
     await new Promise((r2) => setTimeout(r2, 200));
   }
   const logins = () => (existsSync(log) ? (readFileSync(log, 'utf8').match(/Accepted publickey for root/g)?.length ?? 0) : 0);
-  return { host, port, keyFile, logins, stop };
+  const commands = () => (existsSync(commandLog) ? readFileSync(commandLog, 'utf8').split('\0').slice(0, -1) : []);
+  const clearCommands = () => writeFileSync(commandLog, '');
+  return { host, port, keyFile, logins, commands, clearCommands, stop };
 }

@@ -4,6 +4,7 @@
  * gets or creates it.
  */
 import type { Command } from 'commander';
+import { planRoute } from '../../host/planRoute.js';
 import { type BackupEvent, type BackupRunResult, loadBackupConfig, runBackup } from '../../jobs/backup.js';
 import { readCatalog } from '../../jobs/backupCatalog.js';
 import { type RunVerifyReport, verifyRun } from '../../jobs/backupVerify.js';
@@ -78,7 +79,7 @@ export async function backupRunCommand(
   const dest = destOf(o.dest);
   const plans: { guest: string; title: string; steps: string[] }[] = [];
   const onEvent = (e: BackupEvent) => {
-    if (e.type === 'guest-start' && o.dryRun) plans.push({ guest: e.guest, title: e.plan.plan.title, steps: describePlan(e.plan.plan) });
+    if (e.type === 'guest-start' && o.dryRun) plans.push({ guest: e.guest, title: e.plan.plan.title, steps: describePlan(e.plan.plan, planRoute(ctx.host)) });
     if (!ctx.output.json && !o.dryRun) reporter(e);
     if (!ctx.output.json && o.dryRun && e.type === 'warning') ctx.output.err(`warning: ${e.line}`);
     if (ctx.output.json && e.type === 'runner' && e.event.type === 'undo') ctx.output.err(`undo: ${e.guest}: ${e.event.title}`);

@@ -4,17 +4,18 @@
  * (ctx, args) returning an exit code, so tests can call it directly.
  */
 import { type Command, Option } from 'commander';
+import { planRoute } from '../../host/planRoute.js';
 import { loadBackupConfig } from '../../jobs/backup.js';
 import { type BackupFs, checkRunForExtract, defaultFilesystem, openBackupFs, runDamage, splitFsPath } from '../../jobs/fileRestore.js';
 import { type PruneResult, prune } from '../../jobs/prune.js';
 import { prepareRestore, refuseDamage, restore } from '../../jobs/restore.js';
-import { installSchedule, removeSchedule, scheduleStatus } from '../../jobs/schedule.js';
+import { installSchedule, removeSchedule, scheduleStatus, scheduleWhere } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { checkGuestName } from '../../model/guestName.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine, ProgressTracker } from '../../model/progress.js';
 import type { RetentionPolicy } from '../../model/retention.js';
-import { parseDays, type SchedulerKind } from '../../model/schedule.js';
+import { parseDays, type SchedulerKind, schedulePlaceText } from '../../model/schedule.js';
 import { shown } from '../../model/shown.js';
 import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -118,7 +119,9 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
     return EXIT.ok;
   }
   const lines: string[] = [];
-  if (!s.installed) lines.push(`No backup schedule is installed (this host would use ${s.scheduler ?? 'neither cron nor systemd'}).`);
+  // A remote host's schedule is on this machine: say so, or an admin looks for it on the host.
+  if (s.connectsTo) lines.push(`The schedule of ${s.connectsTo} runs on this machine (${s.writtenOn}) and connects to it.`);
+  if (!s.installed) lines.push(`No backup schedule is installed (${s.connectsTo ? 'this machine' : 'this host'} would use ${s.scheduler ?? 'neither cron nor systemd'}).`);
   else if (!s.installed.schedule) lines.push(`${s.installed.files.join(', ')} exist but were not written by virtdeck (or were edited by hand).`);
   else {
     const sc = s.installed.schedule;
@@ -140,7 +143,7 @@ export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFl
     json(ctx.output, { ok: true, ...change, nextRun: change.nextRun?.toISOString() ?? null });
     return EXIT.ok;
   }
-  const lines = [`${change.dryRun ? 'Would write' : 'Wrote'} the ${change.kind} schedule:`];
+  const lines = [schedulePlaceText({ writtenOn: change.writtenOn ?? 'this host', connectsTo: change.connectsTo ?? null }, change.kind, change.dryRun)];
   for (const f of change.files) lines.push(`--- ${f.path}`, f.content.trimEnd());
   for (const c of change.commands) lines.push(`${change.dryRun ? 'would run' : 'ran'}: ${c.join(' ')}`);
   lines.push(`Next run: ${whenText(change.nextRun)}`);
@@ -150,9 +153,11 @@ export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFl
 
 export async function scheduleRemoveCommand(ctx: GuestCommandContext, o: ScheduleFlags): Promise<ExitCode> {
   const removed = await removeSchedule(ctx.host, { root: o.root, kind: o.kind, dryRun: o.dryRun });
-  if (ctx.output.json) json(ctx.output, { ok: true, removed, dryRun: Boolean(o.dryRun) });
-  else if (removed.length === 0) ctx.output.out('No backup schedule was installed.');
-  else ctx.output.out(`${o.dryRun ? 'Would remove' : 'Removed (kept as .bak)'}: ${removed.join(', ')}`);
+  const where = scheduleWhere(ctx.host);
+  const on = where.connectsTo ? ` on this machine (${where.writtenOn}) for ${where.connectsTo}` : '';
+  if (ctx.output.json) json(ctx.output, { ok: true, removed, dryRun: Boolean(o.dryRun), ...where });
+  else if (removed.length === 0) ctx.output.out(`No backup schedule was installed${on}.`);
+  else ctx.output.out(`${o.dryRun ? 'Would remove' : 'Removed (kept as .bak)'}${on}: ${removed.join(', ')}`);
   return EXIT.ok;
 }
 
@@ -174,8 +179,8 @@ export async function backupRestoreCommand(
   if (o.dryRun) {
     const p = await prepareRestore(ctx.host, req, o.signal);
     refuseDamage(p, req);
-    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, damage: p.damage, steps: describePlan(p.plan) });
-    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.damage.map((d) => `damaged (allowed): ${d}`), ...p.notes].join('\n'));
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, disks: p.disks, notes: p.notes, damage: p.damage, steps: describePlan(p.plan, planRoute(ctx.host)) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan, planRoute(ctx.host)).map((l) => `  ${l}`), ...p.damage.map((d) => `damaged (allowed): ${d}`), ...p.notes].join('\n'));
     return EXIT.ok;
   }
   const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { planRoute } from '../../host/planRoute.js';
 import {
   ATTACH_BUSES,
   CREATE_FORMATS,
@@ -97,8 +98,8 @@ async function rowFor(inv: DiskInventory, path: string, opts: { gate: boolean } 
 }
 
 function printPlan(ctx: DiskCommandContext, plan: Plan, dryRun: boolean, done: string): void {
-  if (ctx.output.json) ctx.output.out(JSON.stringify({ ok: true, dryRun, plan: { title: plan.title, steps: describePlan(plan) } }, null, 2));
-  else if (dryRun) ctx.output.out([`${plan.title} (dry run: nothing changes):`, ...describePlan(plan).map((l) => `  ${l}`)].join('\n'));
+  if (ctx.output.json) ctx.output.out(JSON.stringify({ ok: true, dryRun, plan: { title: plan.title, steps: describePlan(plan, planRoute(ctx.host)) } }, null, 2));
+  else if (dryRun) ctx.output.out([`${plan.title} (dry run: nothing changes):`, ...describePlan(plan, planRoute(ctx.host)).map((l) => `  ${l}`)].join('\n'));
   else ctx.output.out(done);
 }
 

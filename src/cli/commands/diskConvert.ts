@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
+import { planRoute } from '../../host/planRoute.js';
 import { prepareConvert, runConvert } from '../../jobs/convert.js';
 import type { RunnerEvent } from '../../jobs/runner.js';
 import { describeTarget, PRESETS, resolvedDest, targetFrom } from '../../model/convertPlan.js';
@@ -77,8 +78,8 @@ export async function convertCommand(ctx: GuestCommandContext, source: string, f
   const plan = prepared.plan;
   const dest = resolvedDest(prepared.request);
   if (flags.dryRun) {
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, dest, target: describeTarget(target), warnings: prepared.check.warnings, steps: describePlan(plan), plan }, null, 2));
-    else out.out([...prepared.check.warnings.map((w) => `warning: ${w}`), ...describePlan(plan)].join('\n'));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, dest, target: describeTarget(target), warnings: prepared.check.warnings, steps: describePlan(plan, planRoute(ctx.host)), plan }, null, 2));
+    else out.out([...prepared.check.warnings.map((w) => `warning: ${w}`), ...describePlan(plan, planRoute(ctx.host))].join('\n'));
     return EXIT.ok;
   }
   for (const w of prepared.check.warnings) out.err(`warning: ${w}`);

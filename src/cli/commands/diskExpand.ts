@@ -3,9 +3,10 @@
  * same facts, checks and plan. `--dry-run` prints the plan and changes nothing.
  */
 import type { Command } from 'commander';
+import { planRoute } from '../../host/planRoute.js';
 import { type ExpandOutcome, planFor, runExpand } from '../../jobs/expand.js';
 import { type ExpandDecision, expandKeeps } from '../../model/expandPlan.js';
-import { describePlan } from '../../model/plan.js';
+import { describePlan, type PlanRoute } from '../../model/plan.js';
 import { formatBytesLong, parseSize } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { headlessJob } from '../interrupt.js';
@@ -21,7 +22,7 @@ export interface ExpandCliOptions {
   stateDir?: string;
 }
 
-function decisionJson(d: ExpandDecision) {
+function decisionJson(d: ExpandDecision, route: PlanRoute | null) {
   return {
     route: d.route,
     currentBytes: d.currentBytes,
@@ -29,7 +30,7 @@ function decisionJson(d: ExpandDecision) {
     guestSide: d.guestSide.kind === 'offline' ? { kind: 'offline', description: d.guestSide.description } : d.guestSide,
     warnings: d.warnings,
     needBytes: d.needBytes,
-    plan: describePlan(d.plan),
+    plan: describePlan(d.plan, route),
   };
 }
 
@@ -49,11 +50,11 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
   const { facts, decision } = await planFor(ctx.host, path, req);
   const out = ctx.output;
   if (opts.dryRun) {
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, ...decisionJson(decision) }, null, 2));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, ...decisionJson(decision, planRoute(ctx.host)) }, null, 2));
     else {
       out.out(`${decision.plan.title}${decision.guestSide.kind === 'instructions' ? ` (guest side by hand: ${decision.guestSide.reason})` : ''}`);
       for (const w of decision.warnings) out.out(`warning: ${w}`);
-      out.out(describePlan(decision.plan).join('\n'));
+      out.out(describePlan(decision.plan, planRoute(ctx.host)).join('\n'));
       out.out(expandKeeps(facts, decision));
     }
     return EXIT.ok;
@@ -85,7 +86,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
       JSON.stringify(
         {
           ok: true,
-          ...decisionJson(decision),
+          ...decisionJson(decision, planRoute(ctx.host)),
           verifiedBytes: outcome.verifiedBytes,
           grow: outcome.grow,
           keptOriginal: outcome.keptOriginal,

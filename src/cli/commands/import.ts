@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { planRoute } from '../../host/planRoute.js';
 import { importFailure, inspectImport, prepareImport, runImport } from '../../jobs/importVmware.js';
 import { buildImportDomain, CONVERT_CHOICES, type ImportConvert, type ImportRequest, importName } from '../../model/importVmwarePlan.js';
 import { describePlan } from '../../model/plan.js';
@@ -80,9 +81,9 @@ export async function importVmxCommand(ctx: GuestCommandContext, file: string, f
   if (flags.dryRun) {
     const domain = buildImportDomain(prepared.facts, req);
     if (out.json) {
-      out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings: [...check.warnings, ...domain.warnings], ignored, steps: describePlan(plan), xml: domain.xml, plan }, null, 2));
+      out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings: [...check.warnings, ...domain.warnings], ignored, steps: describePlan(plan, planRoute(ctx.host)), xml: domain.xml, plan }, null, 2));
     } else {
-      out.out([...check.warnings.map((w) => `warning: ${w}`), ...domain.warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...describePlan(plan), '', domain.xml].join('\n'));
+      out.out([...check.warnings.map((w) => `warning: ${w}`), ...domain.warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...describePlan(plan, planRoute(ctx.host)), '', domain.xml].join('\n'));
     }
     return EXIT.ok;
   }

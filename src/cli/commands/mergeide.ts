@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
+import { planRoute } from '../../host/planRoute.js';
 import { prepareMergeIde, runMergeIde, summaryLines } from '../../jobs/mergeide.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
@@ -37,8 +38,8 @@ export async function mergeIdeCommand(ctx: GuestCommandContext, guest: string, f
   });
   const plan = prepared.plan;
   if (flags.dryRun) {
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, mode: prepared.mode, facts: prepared.facts, warnings: prepared.warnings, steps: describePlan(plan) }, null, 2));
-    else out.out([...summaryLines(prepared), ...prepared.warnings.map((w) => `warning: ${w}`), ...describePlan(plan)].join('\n'));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, mode: prepared.mode, facts: prepared.facts, warnings: prepared.warnings, steps: describePlan(plan, planRoute(ctx.host)) }, null, 2));
+    else out.out([...summaryLines(prepared), ...prepared.warnings.map((w) => `warning: ${w}`), ...describePlan(plan, planRoute(ctx.host))].join('\n'));
     return EXIT.ok;
   }
   for (const w of prepared.warnings) out.err(`warning: ${w}`);

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
+import { planRoute } from '../../host/planRoute.js';
 import { type P2vInput, prepareP2v, runP2v } from '../../jobs/p2v.js';
 import { type P2vSource, p2vGuestLine, parseMemoryMiB, parseNetwork, parseSshSource, QUIET_EXPLANATION, sourceLabel } from '../../model/p2vPlan.js';
 import { describePlan } from '../../model/plan.js';
@@ -76,8 +77,8 @@ export async function p2vCommand(ctx: GuestCommandContext, flags: P2vFlags, io: 
     `guest    ${p2vGuestLine(req)}`,
   ];
   if (flags.dryRun) {
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, request: req, source: src, warnings: prepared.warnings, steps: describePlan(plan), plan }, null, 2));
-    else out.out([...summary, ...prepared.warnings.map((w) => `warning: ${w}`), ...describePlan(plan)].join('\n'));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, request: req, source: src, warnings: prepared.warnings, steps: describePlan(plan, planRoute(ctx.host)), plan }, null, 2));
+    else out.out([...summary, ...prepared.warnings.map((w) => `warning: ${w}`), ...describePlan(plan, planRoute(ctx.host))].join('\n'));
     return EXIT.ok;
   }
   if (!out.json) out.err(summary.join('\n'));

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { HostContext } from '../../host/hostContext.js';
+import { planRoute } from '../../host/planRoute.js';
 import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import { listGuests } from '../../host/virsh.js';
 import { loadBackupConfig } from '../../jobs/backup.js';
@@ -71,9 +72,9 @@ function printResult(ctx: Ctx, r: SnapshotJobResult, done: string, dryRun: boole
   // Cancelled before its first step (a signal while the facts were read): nothing was done.
   if (r.run && job?.undoneBySignal(r.run.state)) throw job.cancelled(r.plan.title);
   if (ctx.output.json) {
-    ctx.output.out(JSON.stringify({ ok: true, dryRun, title: r.plan.title, steps: describePlan(r.plan), state: r.run?.state ?? 'planned' }, null, 2));
+    ctx.output.out(JSON.stringify({ ok: true, dryRun, title: r.plan.title, steps: describePlan(r.plan, planRoute(ctx.host)), state: r.run?.state ?? 'planned' }, null, 2));
   } else if (dryRun) {
-    ctx.output.out([r.plan.title, ...describePlan(r.plan)].join('\n'));
+    ctx.output.out([r.plan.title, ...describePlan(r.plan, planRoute(ctx.host))].join('\n'));
   } else {
     ctx.output.out(done);
   }

@@ -1,4 +1,5 @@
 /** Restore (R): a form (same name or as a new guest), a review of the plan, a confirm, the run. */
+import { planRoute } from '../../host/planRoute.js';
 import type { prepareRestore as prepareRestoreJob } from '../../jobs/restore.js';
 import { UserError } from '../../model/userError.js';
 import { type RestoreChoice, restoreConfirmLines, restoreReviewLines } from '../backupsText.js';
@@ -55,7 +56,7 @@ function reviewRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, de
         say(`${planned.found.run.name} is damaged and is not restored; Esc goes back.`, 'error');
         ctx.openReview({
           title: `${planned.plan.title}: refused, the run is damaged`,
-          lines: restoreReviewLines(planned),
+          lines: restoreReviewLines(planned, planRoute(ctx.host)),
           enter: null,
           onEnter: () => say(`${planned.found.run.name} is damaged and is not restored. Pick another run.`, 'error'),
         });
@@ -64,7 +65,7 @@ function reviewRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, de
       say('Read the steps; the first reads every image and checks its sha256 before anything is touched.');
       ctx.openReview({
         title: planned.plan.title,
-        lines: restoreReviewLines(planned),
+        lines: restoreReviewLines(planned, planRoute(ctx.host)),
         enter: 'confirm',
         onEnter: () =>
           app.getState().pushDialog({

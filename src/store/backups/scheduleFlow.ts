@@ -1,4 +1,5 @@
 /** Schedule (S): set, change or remove the timer that runs backup and prune on the host. */
+import { parseLibvirtUri } from '../../config/connect.js';
 import { checkSchedule, parseDays, WEEKDAYS } from '../../model/schedule.js';
 import { UserError } from '../../model/userError.js';
 import { scheduleReviewLines } from '../backupsText.js';
@@ -7,6 +8,14 @@ import type { PaneContext } from './context.js';
 
 
 const SET = 'set or change';
+
+function remoteUri(uri: string): boolean {
+  try {
+    return parseLibvirtUri(uri).host !== null;
+  } catch {
+    return false;
+  }
+}
 const REMOVE = 'remove';
 
 function writeSchedule(ctx: PaneContext, wanted: { at: string; days: string; dest: string }) {
@@ -81,7 +90,10 @@ export function editSchedule(ctx: PaneContext) {
     form: {
       title: current ? 'Backup schedule' : 'Set a backup schedule',
       lines: [
-        'At that time the host runs `virtdeck backup run --all`, then `backup prune`.',
+        // A remote host's schedule runs here (jobs/schedule.ts): say so before the review shows the file.
+        remoteUri(ctx.host.uri)
+          ? `At that time this machine runs \`virtdeck backup run --all\` against ${ctx.host.name}, then \`backup prune\`.`
+          : 'At that time the host runs `virtdeck backup run --all`, then `backup prune`.',
         `Days: daily, or a list such as ${WEEKDAYS.slice(1, 6).join(',')}. Host local time. The next screen shows the file.`,
       ],
       form: makeForm(

@@ -152,7 +152,7 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
     <>
       {decision && f ? <Text wrap="wrap">{expandKeeps(f, decision)}</Text> : null}
       {decision ? (
-        reviewLines(decision.plan).map((l) => (
+        reviewLines(decision.plan, s.route).map((l) => (
           <Text key={l} wrap="truncate-end">
             {` ${l}`}
           </Text>

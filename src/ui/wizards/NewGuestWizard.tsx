@@ -75,6 +75,7 @@ export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardPr
           <ReviewStep
             summary={`${v.name} · ${osChoice(v.os).label} · ${memoryShown(v.memory)} · ${v.vcpus} vCPU · ${accel}`}
             steps={s.review?.steps ?? []}
+            route={s.route}
             xml={s.review?.xml ?? ''}
             scroll={s.scroll}
             start={v.start}

@@ -10,9 +10,10 @@ import { type HostError, toHostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { type PreparedConvert, prepareConvert, runConvert } from '../../../jobs/convert.js';
 import type { Launched } from '../../../jobs/detached.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
 import { describeTarget } from '../../../model/convertPlan.js';
-import { describePlan, type Plan } from '../../../model/plan.js';
+import { describePlan, type Plan, type PlanRoute } from '../../../model/plan.js';
 import { wrapLine } from '../../../model/textWrap.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, formKey, withError } from '../../form.js';
@@ -105,12 +106,12 @@ export interface ConvertWizardDeps {
 
 const asError = (e: unknown): UserError | HostError => (e instanceof UserError ? e : toHostError(e));
 
-function reviewOf(prepared: PreparedConvert | null): ReviewLine[] {
+function reviewOf(prepared: PreparedConvert | null, route: PlanRoute | null): ReviewLine[] {
   if (!prepared?.plan) return [];
   const room = CONVERT_WIDTH - 4;
   // A warning is drawn after a mark of up to four columns ("[!] "): it wraps in what is left.
   const warnings = prepared.check.warnings.flatMap((w) => wrapLine(w, room - 4).map((text, i) => ({ text, warn: i === 0 })));
-  return [...warnings, ...describePlan(prepared.plan).flatMap((l) => wrapLine(l, room).map((text) => ({ text })))];
+  return [...warnings, ...describePlan(prepared.plan, route).flatMap((l) => wrapLine(l, room).map((text) => ({ text })))];
 }
 
 export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore {
@@ -235,7 +236,7 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
         const here = CONVERT_STEPS.indexOf(step);
         // A refusal of a later step waits for that step; one of this step or an earlier one keeps the admin here.
         const blocking = p.check.refusals.filter((r) => CONVERT_STEPS.indexOf(refusalPlace(r, step).step) <= here);
-        set({ prepared: p, review: reviewOf(p) });
+        set({ prepared: p, review: reviewOf(p, planRoute(host)) });
         if (blocking.length > 0) return refuse(blocking);
         goTo(CONVERT_STEPS[here + 1] as ConvertStepId);
       } catch (e) {
@@ -310,7 +311,7 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
 
     saveScript() {
       const plan = get().prepared?.plan;
-      if (plan) set({ message: savePlanScriptNote(stateDir, 'convert', plan) });
+      if (plan) set({ message: savePlanScriptNote(stateDir, 'convert', plan, planRoute(host)) });
     },
 
     cancel() {

@@ -10,6 +10,8 @@ import { type HostError, toHostError } from '../../../host/errors.js';
 import { inspectDisk } from '../../../host/guestfs.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../../jobs/expand.js';
+import { planRoute } from '../../../host/planRoute.js';
+import type { PlanRoute } from '../../../model/plan.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
 import { assessExpand, decideGrow, type ExpandAssessment, type ExpandFacts, type ExpandRoute } from '../../../model/expandPlan.js';
 import { isActive } from '../../../model/guest.js';
@@ -28,6 +30,8 @@ export type ExpandPhase = 'loading' | 'load-failed' | 'form' | 'running' | 'done
 
 export interface ExpandWizardState {
   host: { name: string };
+  /** How the review shows commands that run on a remote host (null: this machine). */
+  route: PlanRoute | null;
   path: string;
   phase: ExpandPhase;
   /** Why the image could not be read (phase load-failed). */
@@ -170,6 +174,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
 
   const store = createStore<ExpandWizardState>()((set, get) => ({
     host: { name: host.name },
+    route: planRoute(host),
     path,
     phase: 'loading',
     loadError: null,
@@ -274,7 +279,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
 
     saveScript() {
       const plan = get().assessment?.decision?.plan;
-      if (plan) set({ note: savePlanScriptNote(stateDir, 'expand', plan) });
+      if (plan) set({ note: savePlanScriptNote(stateDir, 'expand', plan, planRoute(host)) });
     },
 
     cancel() {

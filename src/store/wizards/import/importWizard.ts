@@ -9,6 +9,7 @@ import { stateDir as defaultStateDir } from '../../../config/paths.js';
 import { lastPickedDir, rememberPickedDir } from '../../../config/pickedDirs.js';
 import { describePath, homeDir, listDirectory, listingRefusal } from '../../../host/dirListing.js';
 import type { HostContext } from '../../../host/hostContext.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { inspectOva, prepareOvaImport, runOvaImport } from '../../../jobs/importOva.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, runImport } from '../../../jobs/importVmware.js';
 import type { RunnerEvent, RunResult } from '../../../jobs/runner.js';
@@ -333,7 +334,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       else if (p.plan) {
         const domain = buildImportDomain(p.facts, req);
         const warn = [...p.check.warnings, ...domain.warnings].map((w): PageLine => ({ text: w, mark: 'warn' }));
-        goTo('review', pageLines([...warn, ...describePlan(p.plan), '', ...domain.xml.trimEnd().split('\n')], width - 4));
+        goTo('review', pageLines([...warn, ...describePlan(p.plan, planRoute(host)), '', ...domain.xml.trimEnd().split('\n')], width - 4));
       }
     } catch (e) {
       set({ problem: problemOf(e) });

@@ -7,6 +7,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { stateDir as defaultStateDir } from '../../../config/paths.js';
 import type { HostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { type PreparedMergeIde, prepareMergeIde, runMergeIde, summaryLines } from '../../../jobs/mergeide.js';
 import { describeChanges } from '../../../model/mergeide.js';
 import { describePlan } from '../../../model/plan.js';
@@ -139,7 +140,7 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
     try {
       const p = await prepareMergeIde(host, formToInput(guest, formOf(get().form), deps.stateDir), controller.signal);
       const detail = p.mode === 'offline' ? ['', 'Every change:', ...describeChanges(p.facts.changes, p.facts.controlSets)] : [];
-      const page = [...summaryLines(p, { compact: true }), ...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), '', 'Plan:', ...describePlan(p.plan), ...detail];
+      const page = [...summaryLines(p, { compact: true }), ...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), '', 'Plan:', ...describePlan(p.plan, planRoute(host)), ...detail];
       set({ prepared: p, lines: pageLines(page, width - 4) });
       goTo('review');
     } catch (e) {

@@ -8,9 +8,10 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { type HostError, toHostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { checkNewGuest, domainXmlFile, gatherHostFacts, type HostFacts, NewGuestRefused, runNewGuest } from '../../../jobs/newGuest.js';
 import { buildDomainXml, defaultDiskPath, planNewGuest, type SpecProblem } from '../../../model/newGuest.js';
-import type { PlanStep } from '../../../model/plan.js';
+import type { PlanRoute, PlanStep } from '../../../model/plan.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, formKey, makeForm, withError } from '../../form.js';
 import { createJobController } from '../../jobs/jobController.js';
@@ -46,6 +47,8 @@ export interface ReviewData {
 
 export interface NewGuestWizardState {
   hostName: string;
+  /** How the review shows commands that run on a remote host (null: this machine). */
+  route: PlanRoute | null;
   phase: NewGuestPhase;
   /** Why the host could not be read (load-failed) or the guest not created (failed). */
   error: HostError | UserError | null;
@@ -248,6 +251,7 @@ export function createNewGuestWizard(deps: NewGuestWizardDeps): NewGuestWizardSt
 
     return {
       hostName: host.name,
+      route: planRoute(host),
       phase: 'loading',
       error: null,
       facts: null,

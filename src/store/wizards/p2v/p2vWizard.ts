@@ -8,6 +8,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { stateDir as defaultStateDir } from '../../../config/paths.js';
 import type { HostError } from '../../../host/errors.js';
 import type { HostContext } from '../../../host/hostContext.js';
+import { planRoute } from '../../../host/planRoute.js';
 import { gatherSourceFacts, type PreparedP2v, prepareP2v, runP2v } from '../../../jobs/p2v.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
 import { type P2vSourceFacts, p2vGuestLine } from '../../../model/p2vPlan.js';
@@ -228,7 +229,7 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
       }
       if (!p.plan) return;
       // The guest line names the MAC the run gives it (a new one when the source reported none).
-      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), `guest ${p2vGuestLine(p.request)}`, ...describePlan(p.plan)], width - 4));
+      goTo('review', pageLines([...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), `guest ${p2vGuestLine(p.request)}`, ...describePlan(p.plan, planRoute(host))], width - 4));
     });
 
   const runPlan = async () => {
@@ -304,7 +305,7 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
         void runPlan();
         return;
       case 'wizardSaveScript':
-        if (s.prepared?.plan) set({ message: savePlanScriptNote(stateDir, 'p2v', s.prepared.plan) });
+        if (s.prepared?.plan) set({ message: savePlanScriptNote(stateDir, 'p2v', s.prepared.plan, planRoute(host)) });
         return;
       case 'scrollUp':
       case 'scrollDown':

@@ -1,5 +1,5 @@
 import { Box } from 'ink';
-import { commandLine, type PlanStep } from '../../../model/plan.js';
+import { commandLine, compactRoute, type PlanRoute, type PlanStep } from '../../../model/plan.js';
 import { XML_ROWS } from '../../../store/wizards/newGuest/newGuestWizard.js';
 import { Text } from '../../components/Text.js';
 import { colorFor, type Theme } from '../../theme.js';
@@ -9,6 +9,8 @@ import { colorFor, type Theme } from '../../theme.js';
 export function ReviewStep(props: {
   summary: string;
   steps: PlanStep[];
+  /** A remote host's route: its commands read `ssh user@host '…'` (cut at the width, so without the options). */
+  route?: PlanRoute | null;
   xml: string;
   scroll: number;
   start: boolean;
@@ -26,7 +28,7 @@ export function ReviewStep(props: {
       <Text color={colorFor(theme, 'muted')}>These steps run in order; if one fails, the ones before it are undone.</Text>
       {props.steps.map((s, i) => (
         <Text key={s.id} wrap="truncate-end">
-          {` ${i + 1} ${s.command ? commandLine(s.command) : s.title}`}
+          {` ${i + 1} ${s.command ? commandLine(s.command, compactRoute(props.route)) : s.title}`}
         </Text>
       ))}
       <Text>
