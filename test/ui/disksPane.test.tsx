@@ -204,3 +204,23 @@ describe('Disks pane', () => {
     expect(app.store.getState().dialogs).toEqual([]);
   });
 });
+
+describe('the New disk dialog at 80x24 (issue 12 item 13)', () => {
+  test('a 200-character path scrolls inside its field and never runs over the Path label', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    await app.waitFor('web.qcow2');
+    await app.press('N');
+    await app.waitFor('New disk image');
+    await app.press('\u0015');
+    const long = `/srv/vm/${'d'.repeat(184)}.qcow2`;
+    await app.type(long.slice(0, 100));
+    await app.type(long.slice(100));
+    const f = await app.waitFor('d.qcow2 ]');
+    const lines = f.split('\n');
+    expect(lines).toHaveLength(24);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(f).toMatch(/▶ Path +<d+\.qcow2 \] │/);
+    expect(f).toMatch(/ {3}Format +qcow2/);
+  });
+});

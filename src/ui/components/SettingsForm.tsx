@@ -23,7 +23,7 @@ export function SettingsFormView({ dialog, width, height }: { dialog: SettingsDi
   const shown = { ...form, fields: form.fields.slice(win.start, win.end), focus: form.focus - win.start };
   return (
     <Box flexDirection="column">
-      <FormView form={shown} theme={theme} labelWidth={LABEL_WIDTH} showChanged />
+      <FormView form={shown} theme={theme} labelWidth={LABEL_WIDTH} showChanged width={width} />
       <Text> </Text>
       <Text color={colorFor(theme, 'muted')} wrap="truncate">
         {clip(focused(form)?.help ?? '', width, theme.symbols.ellipsis)}

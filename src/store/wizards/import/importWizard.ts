@@ -98,7 +98,7 @@ function disksForm(f: ImportForm): Form {
     makeForm([
       { id: 'name', label: 'Guest name', kind: 'text', value: f.name },
       { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options: CONVERT_OPTIONS },
-      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, placeholder: 'beside the .vmx' },
+      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, hint: 'empty: beside the .vmx' },
       { id: 'bus', label: 'Disk bus', kind: 'choice', value: f.bus, options: BUS_CHOICES.map((b) => ({ value: b, label: b })) },
       { id: 'start', label: 'Start', kind: 'choice', value: f.start ? 'yes' : 'no', options: [{ value: 'no', label: 'no' }, { value: 'yes', label: 'yes, after defining' }] },
     ]),

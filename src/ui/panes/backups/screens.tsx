@@ -84,7 +84,7 @@ export function PaneFormView({ form, width }: { form: PaneForm; width: number; h
         </Text>
       ))}
       <Text> </Text>
-      <FormView form={form.form} theme={theme} labelWidth={16} brackets />
+      <FormView form={form.form} theme={theme} labelWidth={16} brackets width={width} />
     </Box>
   );
 }

@@ -24,7 +24,7 @@ export function FormDialogView({ dialog, width }: { dialog: FormDialog; width: n
         </Text>
       ))}
       {dialog.lines.length ? <Text> </Text> : null}
-      <FormView form={form} theme={theme} labelWidth={labelWidth} />
+      <FormView form={form} theme={theme} labelWidth={labelWidth} width={width} />
       <Text> </Text>
       {help ? <Text color={colorFor(theme, 'muted')}>{clip(help, width, theme.symbols.ellipsis)}</Text> : null}
       {form.error ? (
