@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup } from 'ink-testing-library';
-import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { parseSnapshotXml } from '../../src/host/snapshots.js';
 import type { BackupEvent } from '../../src/jobs/backup.js';
@@ -285,6 +285,35 @@ describe('Backups pane', () => {
     await app.waitFor('Backed up 1 guest.');
     await app.press(KEYS.enter);
     await app.waitFor('LAST RUN');
+  });
+
+  test('a backup warning stays on the job screen, whole and wrapped, after the job ends and time passes (issue 12 item 11)', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { app, emit, finishBackup } = await open();
+      await app.press('3');
+      await app.waitFor(CATALOG_READ);
+      await app.press(KEYS.down);
+      await app.press('b');
+      await app.waitFor(`Back up demo-web to ${dest}`);
+      const warning = `The destination ${dest} is on the same filesystem as the guest images (/dev/vda1): a failed disk takes the backups with it.`;
+      emit({ type: 'warning', line: warning });
+      emit({ type: 'guest-start', guest: 'demo-web', decision: { kind: 'incremental', method: 'backup-api', consistency: 'crash-consistent' } as never, plan: {} as never });
+      finishBackup();
+      await app.waitFor('Backed up 1 guest.');
+      vi.advanceTimersByTime(60_000);
+      await new Promise((r) => setTimeout(r, 50));
+      const f = app.frame();
+      fits(f);
+      const shown = f
+        .split('\n')
+        .map((l) => l.replace(/^[│|] ?/, '').replace(/ *[│|]$/, '').trim())
+        .join(' ')
+        .replace(/ +/g, ' ');
+      expect(shown).toContain(warning);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('b backs up the selected guest only; B asks first, naming how many guests the filter shows', async () => {

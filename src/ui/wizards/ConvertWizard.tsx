@@ -49,7 +49,7 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
     return frame(
       `Convert disk · running · ${dest}`,
       <>
-        <RunSteps run={s.run} width={width} theme={theme} />
+        <RunSteps run={s.run} width={width - 4} theme={theme} />
         {s.message ? <Text wrap="truncate-middle">{s.message}</Text> : null}
       </>,
     );

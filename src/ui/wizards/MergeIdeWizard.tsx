@@ -32,7 +32,7 @@ export function MergeIdeWizardView(props: { store: MergeIdeWizardStore; theme?: 
   if (s.run) {
     return (
       <WizardFrame title={`MergeIDE · running · ${s.guest}`} {...frame}>
-        <RunSteps run={s.run} width={width} theme={theme} />
+        <RunSteps run={s.run} width={width - 4} theme={theme} />
       </WizardFrame>
     );
   }

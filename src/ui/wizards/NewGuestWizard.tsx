@@ -49,7 +49,7 @@ export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardPr
     case 'load-failed':
       return frame('New guest · could not read the host', s.error ? <ErrorLines error={s.error} theme={theme} /> : null);
     case 'running':
-      return frame(`New guest · ${s.run?.spec.what ?? `creating ${name}`}`, s.run ? <RunSteps run={s.run} width={WIDTH} theme={theme} /> : null);
+      return frame(`New guest · ${s.run?.spec.what ?? `creating ${name}`}`, s.run ? <RunSteps run={s.run} width={WIDTH - 4} theme={theme} /> : null);
     case 'failed':
       return frame(`Could not create ${name}`, s.error ? <ErrorLines error={s.error} theme={theme} /> : null);
     case 'form':

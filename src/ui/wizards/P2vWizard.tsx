@@ -37,7 +37,7 @@ export function P2vWizardView(props: { store: P2vWizardStore; theme?: Theme; wid
   if (s.run) {
     return (
       <WizardFrame title={`P2V · running · ${s.prepared?.request.name ?? ''}`} {...frame}>
-        <RunSteps run={s.run} width={width} theme={theme} />
+        <RunSteps run={s.run} width={width - 4} theme={theme} />
       </WizardFrame>
     );
   }
