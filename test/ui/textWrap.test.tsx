@@ -7,11 +7,17 @@ import { wrapLine, wrapLines } from '../../src/model/textWrap.js';
 import { startView, updateRow } from '../../src/store/jobs/runView.js';
 import { RunSteps } from '../../src/ui/components/RunSteps.js';
 import { chooseTheme } from '../../src/ui/theme.js';
+import { renderApp } from './helpers.js';
 
 afterEach(() => cleanup());
 
 const theme = chooseTheme({ TERM: 'xterm-256color', LANG: 'C.UTF-8', NO_COLOR: '1' });
 const ascii = chooseTheme({ TERM: 'linux', LANG: 'C', NO_COLOR: '1' });
+const fits = (f: string) => {
+  const rows = f.split('\n');
+  expect(rows).toHaveLength(24);
+  for (const l of rows) expect(l.length).toBeLessThanOrEqual(80);
+};
 /** The frame's rows joined back into one text, so a wrapped sentence can be looked for whole. */
 const joined = (f: string) =>
   f
@@ -44,5 +50,40 @@ describe('job steps', () => {
     expect(joined(f).replace(/\s/g, '')).toContain(`1/2 ${long} verified with qemu-img compare`.replace(/\s/g, ''));
     expect(joined(f)).toContain('a failed disk takes the backups with it.');
     expect(f.split('\n')[0]?.startsWith(`${t.symbols.ok} 1/2 qemu-img convert`)).toBe(true);
+  });
+});
+
+describe('dialogs at 80x24', () => {
+  /** The dialog's rows between the header rule and the status rule, borders off. */
+  const body = (f: string) => {
+    const rows = f.split('\n');
+    const end = rows.findLastIndex((l) => l.startsWith('├'));
+    return rows.slice(3, end).map((l) => l.replace(/^│ ?/, '').replace(/ *│$/, ''));
+  };
+
+  test('the QEMU log (L) wraps its long lines instead of cutting them', async () => {
+    const app = await renderApp();
+    await app.press('L');
+    const f = await app.waitFor('starting up');
+    fits(f);
+    const rows = body(f);
+    expect(rows.join('\n')).not.toContain('…');
+    expect(joined(rows.join('\n'))).toContain('starting up libvirt version: 9.0.0, qemu version: 7.2.0, hostname: fakehost');
+  });
+
+  test.each(['1', '2', '3', '4', '5'])('? help of pane %s: every line whole, and ↓ scrolls to the last wrapped row', async (pane) => {
+    const app = await renderApp();
+    await app.press(pane);
+    await app.press('?');
+    await app.waitFor('Keys in the');
+    const seen: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const f = app.frame();
+      fits(f);
+      seen.push(...body(f));
+      await app.press('\u001B[6~');
+    }
+    expect(seen.join('\n')).not.toContain('…');
+    expect(joined(body(app.frame()).join('\n'))).toContain('Commands after ":" complete with Tab; a command without NAME acts on the selected guest.');
   });
 });
