@@ -57,7 +57,7 @@ describe('dialogs at 80x24', () => {
   /** The dialog's rows between the header rule and the status rule, borders off. */
   const body = (f: string) => {
     const rows = f.split('\n');
-    const end = rows.findLastIndex((l) => l.startsWith('├'));
+    const end = rows.length - 1 - [...rows].reverse().findIndex((l) => l.startsWith('├'));
     return rows.slice(3, end).map((l) => l.replace(/^│ ?/, '').replace(/ *│$/, ''));
   };
 

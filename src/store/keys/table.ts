@@ -190,6 +190,8 @@ export type ActionId =
   | 'hostSearch'
   | 'hostPageUp'
   | 'hostPageDown'
+  | 'hostShiftLeft'
+  | 'hostShiftRight'
   | 'browseOpen'
   | 'browseUp'
   | 'browseMark'
@@ -359,6 +361,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['L'], action: 'hostLogs', hint: 'libvirtd', description: 'Back to the libvirtd log', scopes: ['pane:host-logs'], footer: true },
   { keys: ['pageup'], action: 'hostPageUp', hint: 'page up', description: 'Scroll a page up', scopes: ['pane:host-logs'] },
   { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host-logs'] },
+  { keys: ['right'], action: 'hostShiftRight', hint: 'sideways', description: 'Scroll long lines sideways, to the right', scopes: ['pane:host-logs'], footer: true, shown: '←→' },
+  { keys: ['left'], action: 'hostShiftLeft', hint: 'sideways', description: 'Scroll long lines back to the left', scopes: ['pane:host-logs'] },
   { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Leave the logs view; clears the search', scopes: ['pane:host-logs'], footer: true },
   { keys: ['enter'], action: 'hostOpen', hint: 'show its log', description: "Show the selected guest's QEMU log", scopes: ['pane:host-pick'], footer: true },
   { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Back to the log', scopes: ['pane:host-pick'], footer: true },
