@@ -72,7 +72,7 @@ export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence'
       </Text>
       <Text wrap="wrap">{`Fix: ${error.fix}`}</Text>
       {error.command?.length ? (
-        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${error.command.join(' ')}`}</Text>
+        <Text color={colorFor(theme, 'muted')} wrap="wrap">{`Ran: ${error.command.join(' ')}`}</Text>
       ) : null}
     </Box>
   );
