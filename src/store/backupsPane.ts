@@ -78,6 +78,16 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
         return true;
       }
       switch (action) {
+        case 'backupDetails': {
+          // The strip cuts its lines at the edge; this shows each of them whole (the text dialog wraps).
+          const s = get();
+          const g = ctx.selectedGuest();
+          if (!g) return true;
+          const run = s.level === 'runs' ? runLines(g.backups)[s.runIndex] : undefined;
+          const lines = controller.detailLines(s, app.getState().guests.map((x) => x.name), Date.now()).map((l) => (l.warn ? `Warning: ${l.text}` : l.text));
+          app.getState().pushDialog({ kind: 'text', title: run ? `${g.guest} ${run.name}` : g.guest, lines, offset: 0 });
+          return true;
+        }
         case 'backupsOpen':
           if (get().level === 'guests' && ctx.selectedGuest()) set({ level: 'runs', runIndex: 0 });
           return true;

@@ -230,6 +230,27 @@ describe('Backups pane', () => {
     await app.waitFor('LAST RUN');
   });
 
+  test('i shows in full what the strip under the list cuts, for the selected run and guest (issue 12 item 11)', async () => {
+    const { app } = await open();
+    await toIncrementalRun(app);
+    const strip = app.frame();
+    // The strip cuts the run's summary at the edge …
+    expect(strip).toMatch(/20261122T010000Z-inc: incremental.*…/);
+    await app.press('i');
+    const f = await app.waitFor(`demo-web ${RUN_INC}`);
+    fits(f);
+    expect(f).not.toContain('…');
+    const text = f.replace(/[│\s]+/g, ' ');
+    // … the dialog has the whole of it, wrapped.
+    expect(text).toMatch(/20261122T010000Z-inc: incremental .*crash-consistent/);
+    expect(text).toContain('snapshots: *before-update (internal+memory, 10 days)');
+    await app.press(ESC);
+    await app.press(ESC);
+    await app.waitFor('LAST RUN');
+    await app.press('i');
+    expect(await app.waitFor('├ demo-web ─')).toContain('last run');
+  });
+
   test('/ filters the guest list; what is typed is the filter, no key of the pane fires', async () => {
     const { app, calls } = await open();
     await app.press('3');

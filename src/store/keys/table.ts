@@ -191,6 +191,7 @@ export type ActionId =
   | 'hostPageUp'
   | 'hostPageDown'
   | 'hostShiftLeft'
+  | 'backupDetails'
   | 'hostShiftRight'
   | 'browseOpen'
   | 'browseUp'
@@ -326,6 +327,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['T'], action: 'snapshotRevert', hint: 'revert', description: "Revert the guest to its current snapshot (says what is lost)", scopes: ['pane:backups'] },
   { keys: ['X'], action: 'snapshotDelete', hint: 'del snap', description: "Delete the guest's current snapshot (external ones are merged back)", scopes: ['pane:backups'] },
   { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the destination and the snapshots again', scopes: ['pane:backups'] },
+  { keys: ['i'], action: 'backupDetails', hint: 'details', description: "Show in full what the strip under the list cuts: the selected guest's or run's summary, snapshots and warnings", scopes: ['pane:backups'] },
   // Backups pane: its own screens (form, review, file browser, job)
   { keys: ['enter'], action: 'submit', hint: 'OK', description: 'Go on with the values typed', scopes: ['pane:backups-form'], footer: true },
   { keys: ['esc'], action: 'cancel', hint: 'cancel', description: 'Close the form; nothing is changed', scopes: ['pane:backups-form'], footer: true },
