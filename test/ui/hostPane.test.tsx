@@ -269,3 +269,23 @@ describe('a long log line (issue 12 item 11)', () => {
     expect(f).not.toMatch(/from column/);
   });
 });
+
+describe('the full fix (issue 12 item 11)', () => {
+  it('Enter shows every check whole: what was found, why, and each fix command, wrapped, never cut', async () => {
+    const { r } = await open();
+    await r.waitFor('vm.swappiness');
+    let cut = 0;
+    for (let i = 0; i < 17; i++) {
+      await r.press(KEYS.enter);
+      const f = await r.waitFor('Why:');
+      expect(widest(f)).toBeLessThanOrEqual(80);
+      const rows = f.split('\n');
+      // The dialog's rows (between the title rule and the status rule) hold no ellipsis.
+      if (rows.slice(3, -5).join('\n').includes('…')) cut++;
+      await r.press(ESC);
+      await r.waitFor('checks:');
+      await r.press('j');
+    }
+    expect(cut).toBe(0);
+  });
+});
