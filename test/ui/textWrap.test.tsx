@@ -26,6 +26,13 @@ const joined = (f: string) =>
     .join(' ')
     .replace(/ +/g, ' ');
 
+/** A dialog's rows between the header rule and the status rule, borders off. */
+const body = (f: string) => {
+  const rows = f.split('\n');
+  const end = rows.length - 1 - [...rows].reverse().findIndex((l) => l.startsWith('├'));
+  return rows.slice(3, end).map((l) => l.replace(/^│ ?/, '').replace(/ *│$/, ''));
+};
+
 describe('wrapLine / wrapLines', () => {
   test('prose breaks at spaces, a path mid-word, continuations indented; line breaks start rows', () => {
     expect(wrapLine('the quick brown fox jumps over', 20)).toEqual(['the quick brown fox', '    jumps over']);
@@ -54,12 +61,6 @@ describe('job steps', () => {
 });
 
 describe('dialogs at 80x24', () => {
-  /** The dialog's rows between the header rule and the status rule, borders off. */
-  const body = (f: string) => {
-    const rows = f.split('\n');
-    const end = rows.length - 1 - [...rows].reverse().findIndex((l) => l.startsWith('├'));
-    return rows.slice(3, end).map((l) => l.replace(/^│ ?/, '').replace(/ *│$/, ''));
-  };
 
   test('the QEMU log (L) wraps its long lines instead of cutting them', async () => {
     const app = await renderApp();
@@ -85,5 +86,23 @@ describe('dialogs at 80x24', () => {
     }
     expect(seen.join('\n')).not.toContain('…');
     expect(joined(body(app.frame()).join('\n'))).toContain('Commands after ":" complete with Tab; a command without NAME acts on the selected guest.');
+  });
+});
+
+describe('the status line', () => {
+  test('a message longer than the line ends in (m); m shows it whole, and it stays until another replaces it', async () => {
+    const app = await renderApp();
+    await app.press('5');
+    await app.press('/');
+    const f = await app.waitFor('(m)');
+    fits(f);
+    expect(f).toMatch(/The Jobs pane has no filter: \/ filters the lists of Guests, Disks.*… \(m\)/);
+    await app.press('m');
+    const d = await app.waitFor('Message (a problem)');
+    fits(d);
+    expect(joined(body(d).join('\n'))).toContain('The Jobs pane has no filter: / filters the lists of Guests, Disks, Backups and Host.');
+    await app.press('q');
+    expect(await app.waitFor('(m)')).not.toContain('Message (a problem)');
+    expect(app.store.getState().quitRequested).toBe(false);
   });
 });

@@ -192,6 +192,7 @@ export type ActionId =
   | 'hostPageDown'
   | 'hostShiftLeft'
   | 'backupDetails'
+  | 'showMessage'
   | 'hostShiftRight'
   | 'browseOpen'
   | 'browseUp'
@@ -411,6 +412,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['/'], action: 'filter', hint: 'filter', description: 'The Jobs pane has no list filter: says so', scopes: ['pane:jobs'] },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', scopes: ['panes'], footer: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', scopes: ['panes'], footer: true, command: { name: 'help', guest: false } },
+  { keys: ['m'], action: 'showMessage', hint: 'message', description: "Show the status line's message in full (a long one is cut at the edge and ends in (m))", scopes: ['panes'] },
   { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', scopes: ['panes'], footer: true, command: { name: 'quit', aliases: ['q'], guest: false } },
 
   { keys: ['ctrl-c'], action: 'quit', scopes: ['console'], hint: 'quit', description: 'Quit virtdeck (a running wizard takes Ctrl-C to cancel its own step)' },
