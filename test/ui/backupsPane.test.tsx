@@ -244,6 +244,9 @@ describe('Backups pane', () => {
     // … the dialog has the whole of it, wrapped.
     expect(text).toMatch(/20261122T010000Z-inc: incremental .*crash-consistent/);
     expect(text).toContain('snapshots: *before-update (internal+memory, 10 days)');
+    // The pane's head lines (destination, schedule) are cut at the edge too: the dialog has them whole.
+    expect(text).toContain(`Destination ${dest}`);
+    expect(text).toContain('nightly 01:30');
     await app.press(ESC);
     await app.press(ESC);
     await app.waitFor('LAST RUN');
