@@ -7,7 +7,7 @@ import { wrapLine, wrapLines } from '../../src/model/textWrap.js';
 import { startView, updateRow } from '../../src/store/jobs/runView.js';
 import { RunSteps } from '../../src/ui/components/RunSteps.js';
 import { chooseTheme } from '../../src/ui/theme.js';
-import { renderApp } from './helpers.js';
+import { demoGuests, KEYS, renderApp } from './helpers.js';
 
 afterEach(() => cleanup());
 
@@ -104,5 +104,21 @@ describe('the status line', () => {
     await app.press('q');
     expect(await app.waitFor('(m)')).not.toContain('Message (a problem)');
     expect(app.store.getState().quitRequested).toBe(false);
+  });
+});
+
+describe('the Guests pane', () => {
+  test('the detail strip cuts a long warning; Enter shows every warning whole', async () => {
+    const guests = demoGuests();
+    const twin = guests.find((g) => g.name === 'demo-files');
+    if (twin) twin.macs = ['52:54:00:12:34:56'];
+    const app = await renderApp(guests);
+    const f = await app.waitFor('├ demo-files');
+    expect(f).toMatch(/MAC 52:54:00:12:34:56 is also used by demo-web.*…/);
+    await app.press(KEYS.enter);
+    const d = await app.waitFor('Warnings:');
+    fits(d);
+    expect(body(d).join('\n')).not.toContain('…');
+    expect(joined(body(d).join('\n'))).toContain('MAC 52:54:00:12:34:56 is also used by demo-web; both on one network will fight over it.');
   });
 });
