@@ -367,6 +367,10 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.quit();
           case 'help':
             return s.pushDialog({ kind: 'help', offset: 0 });
+          case 'showMessage':
+            // The status line cuts a long message at the edge; the text dialog wraps it whole.
+            if (!s.message?.text) return s.setMessage('There is no message to show.');
+            return s.pushDialog({ kind: 'text', title: s.message.kind === 'error' ? 'Message (a problem)' : 'Message', lines: [s.message.text], offset: 0 });
           case 'filter': {
             if (paneFilters(s.pane)) return s.startFilter();
             const title = PANES.find((p) => p.id === s.pane)?.title ?? s.pane;

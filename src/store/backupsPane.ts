@@ -21,6 +21,7 @@ import { formOwner, reviewOwner } from './backups/screenKeys.js';
 import { type DetailLine, detailLines, runLines } from './backups/selectors.js';
 import { removeSnapshot, revertToSnapshot, takeSnapshot } from './backups/snapshotFlow.js';
 import { type BackupsPaneState, type BackupsStore, createBackupsStore } from './backups/state.js';
+import { scheduleLine } from './backupsText.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { type Move, movedIndex, moveFor } from './selection.js';
@@ -78,6 +79,22 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
         return true;
       }
       switch (action) {
+        case 'backupDetails': {
+          // The strip cuts its lines at the edge; this shows each of them whole (the text dialog wraps).
+          const s = get();
+          const g = ctx.selectedGuest();
+          if (!g) return true;
+          const run = s.level === 'runs' ? runLines(g.backups)[s.runIndex] : undefined;
+          const sched = s.schedule?.error ? `schedule unknown: ${s.schedule.error}` : scheduleLine(s.schedule?.status ?? null, new Date(), s.dest).text;
+          const lines = [
+            `Destination ${s.dest ?? '(none)'}`,
+            s.error ?? sched,
+            '',
+            ...controller.detailLines(s, app.getState().guests.map((x) => x.name), Date.now()).map((l) => (l.warn ? `Warning: ${l.text}` : l.text)),
+          ];
+          app.getState().pushDialog({ kind: 'text', title: run ? `${g.guest} ${run.name}` : g.guest, lines, offset: 0 });
+          return true;
+        }
         case 'backupsOpen':
           if (get().level === 'guests' && ctx.selectedGuest()) set({ level: 'runs', runIndex: 0 });
           return true;

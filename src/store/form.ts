@@ -159,3 +159,27 @@ export function formKey(form: Form, intent: Pick<Intent, 'action' | 'key'>): For
   if (f.kind === 'text') return editText(form, f, action, intent.key.input);
   return form;
 }
+
+/** What a text field shows of its value in `room` columns, and whether text is cut off on either side. */
+export interface FieldWindow {
+  start: number;
+  text: string;
+  cutLeft: boolean;
+  cutRight: boolean;
+}
+
+/**
+ * The part of a text field's value drawn in `room` columns: all of it when it fits, else a window
+ * that holds the cursor (its cell after the last character too, while the field has focus), so a
+ * long path scrolls sideways inside the field instead of spilling over its label. Unfocused, a long
+ * value shows its start.
+ */
+export function fieldWindow(value: string, cursor: number, room: number, focused: boolean): FieldWindow {
+  const cells = Math.max(1, room);
+  const need = value.length + (focused ? 1 : 0);
+  if (need <= cells) return { start: 0, text: value, cutLeft: false, cutRight: false };
+  const at = Math.min(Math.max(0, cursor), value.length);
+  const start = focused ? Math.max(0, at - cells + 1) : 0;
+  const text = value.slice(start, start + cells);
+  return { start, text, cutLeft: start > 0, cutRight: start + text.length < value.length };
+}

@@ -24,6 +24,7 @@ import { moveFor } from './selection.js';
 import { guestForAction } from './selectors.js';
 import { sshTargetFor, vncTunnelCommand } from './sshTarget.js';
 import type { HandOff } from './types.js';
+import { guestWarnings } from './warnings.js';
 import { unifiedDiff } from './xmlDiff.js';
 
 export interface GuestsPaneOptions {
@@ -401,7 +402,10 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
         ...g.disks.map((d) => `${d.target.padEnd(5)} ${d.device.padEnd(6)} ${d.bus.padEnd(7)} ${d.format ?? '-'}  ${d.source ?? '(empty)'}`),
         ...g.nics.map((n) => `net   ${n.mac}  ${n.type} ${n.source ?? ''}  ${n.model ?? ''}`),
       ];
-      get().pushDialog({ kind: 'text', title: name, lines, offset: 0 });
+      // The detail strip cuts its warnings at the edge and shows only the first: here they are all, whole.
+      const warnings = guestWarnings(g, get().guests);
+      if (warnings.length) lines.push('', 'Warnings:', ...warnings.map((w) => `  ${w}`));
+      get().pushDialog({ kind: 'text', title: name, lines: [`Name       ${g.name}`, ...lines], offset: 0 });
     },
   };
   return controller;

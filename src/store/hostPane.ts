@@ -52,7 +52,12 @@ export interface LogView {
   /** Why the log cannot be shown or stopped being followed. */
   error: ShownError | null;
   ended: boolean;
+  /** Columns the lines are scrolled sideways (← →): a long QEMU command line is read whole that way. */
+  shift?: number;
 }
+
+/** How far one ← or → moves the log's lines sideways. */
+export const LOG_SHIFT_STEP = 40;
 
 export interface HostPaneState {
   screen: 'checks' | 'logs' | 'pickGuest';
@@ -365,6 +370,14 @@ export function createHostPaneController(host: HostContext, app: AppStore, deps:
           return done(() => scrollLog('top'));
         case 'bottom':
           return done(() => scrollLog('bottom'));
+        case 'hostShiftRight':
+        case 'hostShiftLeft': {
+          if (!s.log) return true;
+          const longest = Math.max(0, ...s.log.rows.map((r) => (r.kind === 'line' ? r.line.text.length : r.text.length)));
+          const by = action === 'hostShiftRight' ? LOG_SHIFT_STEP : -LOG_SHIFT_STEP;
+          const shift = Math.max(0, Math.min((s.log.shift ?? 0) + by, Math.max(0, longest - LOG_SHIFT_STEP)));
+          return done(() => store.setState({ log: { ...s.log, shift } as LogView }));
+        }
         case 'hostFollow': {
           if (!s.log) return true;
           const follow = !s.log.follow;

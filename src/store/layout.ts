@@ -12,6 +12,11 @@ export function bodyHeight(size: TermSize): number {
   return Math.max(1, size.rows - FRAME_ROWS);
 }
 
+/** Columns a dialog's text has inside the frame (its side borders and padding taken off). */
+export function bodyWidth(size: TermSize): number {
+  return Math.max(1, size.columns - 4);
+}
+
 /** The first line shown, so that the view is never scrolled past its end. */
 export function clampOffset(offset: number, total: number, height: number): number {
   return Math.max(0, Math.min(offset, total - height));

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup } from 'ink-testing-library';
-import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { parseSnapshotXml } from '../../src/host/snapshots.js';
 import type { BackupEvent } from '../../src/jobs/backup.js';
@@ -231,6 +231,30 @@ describe('Backups pane', () => {
     await app.waitFor('LAST RUN');
   });
 
+  test('i shows in full what the strip under the list cuts, for the selected run and guest (issue 12 item 11)', async () => {
+    const { app } = await open();
+    await toIncrementalRun(app);
+    const strip = app.frame();
+    // The strip cuts the run's summary at the edge …
+    expect(strip).toMatch(/20261122T010000Z-inc: incremental.*…/);
+    await app.press('i');
+    const f = await app.waitFor(`demo-web ${RUN_INC}`);
+    fits(f);
+    expect(f).not.toContain('…');
+    const text = f.replace(/[│\s]+/g, ' ');
+    // … the dialog has the whole of it, wrapped.
+    expect(text).toMatch(/20261122T010000Z-inc: incremental .*crash-consistent/);
+    expect(text).toContain('snapshots: *before-update (internal+memory, 10 days)');
+    // The pane's head lines (destination, schedule) are cut at the edge too: the dialog has them whole.
+    expect(text).toContain(`Destination ${dest}`);
+    expect(text).toContain('nightly 01:30');
+    await app.press(ESC);
+    await app.press(ESC);
+    await app.waitFor('LAST RUN');
+    await app.press('i');
+    expect(await app.waitFor('├ demo-web ─')).toContain('last run');
+  });
+
   test('/ filters the guest list; what is typed is the filter, no key of the pane fires', async () => {
     const { app, calls } = await open();
     await app.press('3');
@@ -286,6 +310,35 @@ describe('Backups pane', () => {
     await app.waitFor('Backed up 1 guest.');
     await app.press(KEYS.enter);
     await app.waitFor('LAST RUN');
+  });
+
+  test('a backup warning stays on the job screen, whole and wrapped, after the job ends and time passes (issue 12 item 11)', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { app, emit, finishBackup } = await open();
+      await app.press('3');
+      await app.waitFor(CATALOG_READ);
+      await app.press(KEYS.down);
+      await app.press('b');
+      await app.waitFor(`Back up demo-web to ${dest}`);
+      const warning = `The destination ${dest} is on the same filesystem as the guest images (/dev/vda1): a failed disk takes the backups with it.`;
+      emit({ type: 'warning', line: warning });
+      emit({ type: 'guest-start', guest: 'demo-web', decision: { kind: 'incremental', method: 'backup-api', consistency: 'crash-consistent' } as never, plan: {} as never });
+      finishBackup();
+      await app.waitFor('Backed up 1 guest.');
+      vi.advanceTimersByTime(60_000);
+      await new Promise((r) => setTimeout(r, 50));
+      const f = app.frame();
+      fits(f);
+      const shown = f
+        .split('\n')
+        .map((l) => l.replace(/^[│|] ?/, '').replace(/ *[│|]$/, '').trim())
+        .join(' ')
+        .replace(/ +/g, ' ');
+      expect(shown).toContain(warning);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('b backs up the selected guest only; B asks first, naming how many guests the filter shows', async () => {

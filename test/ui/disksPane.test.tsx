@@ -268,3 +268,41 @@ describe('Disks pane', () => {
     }
   });
 });
+
+describe('the New disk dialog at 80x24 (issue 12 item 13)', () => {
+  test('a 200-character path scrolls inside its field and never runs over the Path label', async () => {
+    const { app } = await setup();
+    await app.press('2');
+    await app.waitFor('web.qcow2');
+    await app.press('N');
+    await app.waitFor('New disk image');
+    await app.press('\u0015');
+    const long = `/srv/vm/${'d'.repeat(184)}.qcow2`;
+    await app.type(long.slice(0, 100));
+    await app.type(long.slice(100));
+    const f = await app.waitFor('d.qcow2 ]');
+    const lines = f.split('\n');
+    expect(lines).toHaveLength(24);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(f).toMatch(/▶ Path +<d+\.qcow2 \] │/);
+    expect(f).toMatch(/ {3}Format +qcow2/);
+  });
+});
+
+describe('a long image path (issue 12 item 11)', () => {
+  test('the table may cut the path; Enter shows it whole, wrapped, with its warnings', async () => {
+    const long = `${DIR}/customers/acme-corporation/windows-server-2003-terminal-services-${'x'.repeat(30)}.qcow2`;
+    const { app } = await setup({ [long]: { format: 'qcow2', virtualSize: 1024 ** 3 } }, [{ name: 'acme-ts', state: 'running', vcpus: 1, memoryMiB: 256, disks: [{ source: long }] }]);
+    await app.press('2');
+    await app.waitFor('windows-server');
+    await app.press('g');
+    await app.waitFor(/▶…x+\.qcow2/);
+    await app.press(KEYS.enter);
+    const d = await app.waitFor('qemu-img info -U --backing-chain');
+    for (const l of d.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
+    const rows = d.split('\n').slice(3, -5).join('\n');
+    expect(rows).not.toContain('…');
+    expect(rows.replace(/[│\s]/g, '')).toContain(long);
+    expect(rows.replace(/[│\s]+/g, ' ')).toContain('In use by the running guest acme-ts');
+  });
+});

@@ -257,8 +257,13 @@ describe('expand wizard', () => {
     expect(review).toContain('then: instructions for inside the guest');
     expect(review).not.toContain('guestfish');
     w.press('enter');
+    // The summary is longer than the screen: it wraps, and ↓ scrolls to the file it was saved to (issue 12 item 11).
+    const top = await w.waitFrame('growpart /dev/vda 1');
+    expect(top).not.toContain('…');
+    expect(top.split('\n').every((l) => l.length <= 80)).toBe(true);
+    w.press('pagedown');
     const done = await w.waitFrame('saved to');
-    expect(done).toContain('growpart /dev/vda 1');
+    expect(done.replace(/[│\s]+/g, ' ')).toContain('If the kernel does not see the new size yet: echo 1 >');
     const file = readFileSync(join(state, 'instructions', (await import('node:fs')).readdirSync(join(state, 'instructions'))[0] as string), 'utf8');
     expect(file).toContain('resize2fs /dev/vda1');
   });

@@ -2,7 +2,7 @@ import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { type Field, type Form, fieldValue, formKey, formScopes, makeForm } from '../../src/store/form.js';
+import { type Field, type Form, fieldValue, fieldWindow, formKey, formScopes, makeForm } from '../../src/store/form.js';
 import type { KeyOwner } from '../../src/store/keys/owners.js';
 import { pressKey } from '../../src/store/keys/owners.js';
 import type { Scope } from '../../src/store/keys/table.js';
@@ -88,5 +88,57 @@ describe('choice fields of the form model (was FieldList)', () => {
     expect(line('a')).toContain('ide');
     expect(line('b')).toContain('ide');
     ui.unmount();
+  });
+});
+
+describe('long values and placeholders (issue 12 item 13)', () => {
+  const long = `/srv/${'abcdefghij'.repeat(19)}.qcow2`;
+
+  it('a 200-character value scrolls inside its field: the label stays, the cursor stays in view', async () => {
+    const { ui } = formStore([
+      { id: 'path', label: 'Path', kind: 'text', value: '' },
+      { id: 'size', label: 'Size', kind: 'text', value: '10G', hint: 'e.g. 20G' },
+    ]);
+    await tick();
+    ui.stdin.write(long);
+    await tick();
+    const lines = (ui.lastFrame() ?? '').split('\n');
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(76);
+    // The label and the end of the value (where the cursor is) on one row, cut at the left.
+    expect(lines[0]).toMatch(/^▶ Path +<.*j\.qcow2 \]$/);
+    expect(lines[1]).toMatch(/^ {2}Size +\[10G\] +e\.g\. 20G$/);
+    // Ctrl-A: the start shows, cut at the right.
+    ui.stdin.write('\u0001');
+    await tick();
+    expect((ui.lastFrame() ?? '').split('\n')[0]).toMatch(/^▶ Path +\[\/srv\/abcdefghij.*>$/);
+    ui.unmount();
+  });
+
+  it('a placeholder is drawn as an example after an empty field, never as its value', async () => {
+    const { ui } = formStore([
+      { id: 'size', label: 'New size', kind: 'text', value: '', placeholder: '35G', hint: 'absolute, or +15G' },
+      { id: 'dev', label: 'Disk', kind: 'text', value: '', placeholder: '/dev/sdb' },
+    ]);
+    await tick();
+    const f = ui.lastFrame() ?? '';
+    expect(f).toMatch(/New size +\[ \] +\(e\.g\. 35G\) +absolute, or \+15G/);
+    expect(f).toMatch(/Disk +\[ \] +\(e\.g\. \/dev\/sdb\)/);
+    expect(f).not.toContain('[35G');
+    ui.stdin.write('4');
+    await tick();
+    expect(ui.lastFrame()).toMatch(/New size +\[4 \] +absolute, or \+15G/);
+    expect(ui.lastFrame()).not.toContain('e.g. 35G');
+    ui.unmount();
+  });
+});
+
+describe('fieldWindow', () => {
+  it('shows all of a value that fits, else a window holding the cursor', () => {
+    expect(fieldWindow('abc', 3, 10, true)).toEqual({ start: 0, text: 'abc', cutLeft: false, cutRight: false });
+    expect(fieldWindow('abcdefghij', 10, 5, true)).toEqual({ start: 6, text: 'ghij', cutLeft: true, cutRight: false });
+    expect(fieldWindow('abcdefghij', 0, 5, true)).toEqual({ start: 0, text: 'abcde', cutLeft: false, cutRight: true });
+    expect(fieldWindow('abcdefghij', 7, 5, true)).toEqual({ start: 3, text: 'defgh', cutLeft: true, cutRight: true });
+    expect(fieldWindow('abcdefghij', 10, 5, false)).toEqual({ start: 0, text: 'abcde', cutLeft: false, cutRight: true });
   });
 });

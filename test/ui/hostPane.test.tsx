@@ -248,3 +248,44 @@ describe('Host pane', () => {
     await r.waitFor('checks:');
   });
 });
+
+describe('a long log line (issue 12 item 11)', () => {
+  it('→ scrolls the lines sideways so a long QEMU command line can be read to its end; ← comes back', async () => {
+    const { r, fake } = await open();
+    await r.waitFor('vm.swappiness');
+    await r.press('L');
+    await r.waitFor('/var/log/libvirt/libvirtd.log');
+    const tail = 'tail-of-the-command-line-END';
+    fake.push([`2026-01-01 14:00:02.000+0000: LC_ALL=C /usr/bin/qemu-system-x86_64 -name guest=demo-web -machine pc-q35-7.2,usb=off -cpu qemu64 -m 128 -smp 1 ${tail}`]);
+    let f = await r.waitFor('qemu-system-x86_64');
+    expect(f).not.toContain(tail);
+    expect(f).toContain('←→ sideways');
+    for (let i = 0; i < 4 && !r.frame().includes(tail); i++) await r.press('\u001B[C');
+    f = await r.waitFor(tail);
+    for (const l of f.split('\n')) expect(l.length).toBeLessThanOrEqual(80);
+    expect(f).toMatch(/from column \d+/);
+    for (let i = 0; i < 4; i++) await r.press('\u001B[D');
+    f = await r.waitFor('LC_ALL=C');
+    expect(f).not.toMatch(/from column/);
+  });
+});
+
+describe('the full fix (issue 12 item 11)', () => {
+  it('Enter shows every check whole: what was found, why, and each fix command, wrapped, never cut', async () => {
+    const { r } = await open();
+    await r.waitFor('vm.swappiness');
+    let cut = 0;
+    for (let i = 0; i < 17; i++) {
+      await r.press(KEYS.enter);
+      const f = await r.waitFor('Why:');
+      expect(widest(f)).toBeLessThanOrEqual(80);
+      const rows = f.split('\n');
+      // The dialog's rows (between the title rule and the status rule) hold no ellipsis.
+      if (rows.slice(3, -5).join('\n').includes('…')) cut++;
+      await r.press(ESC);
+      await r.waitFor('checks:');
+      await r.press('j');
+    }
+    expect(cut).toBe(0);
+  });
+});

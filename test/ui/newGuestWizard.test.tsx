@@ -201,6 +201,9 @@ describe('NewGuestWizard', () => {
     expect(network).toContain('step 6 of 8 · network');
     expect(network).toMatch(/Bridge\s+br0/);
     expect(network).toMatch(/MAC\s+\[52:54:00:/);
+    // The step's explanation is longer than the row: it wraps, it is not cut (issue 12 item 11).
+    expect(network).not.toContain('…');
+    expect(network.replace(/[│\s]+/g, ' ')).toContain("Keep a moved guest's old MAC, or Windows sets up a new NIC and loses its address.");
     press(KEY.enter);
     await onStep(7);
     press(KEY.enter);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleStatus } from '../../src/jobs/schedule.js';
+import { wrapLine } from '../../src/model/textWrap.js';
 import { formatIn, scheduleLine, scheduleWhen } from '../../src/store/backupsText.js';
-import { wrapLine } from '../../src/ui/panes/backups/screens.js';
 
 const now = new Date('2026-06-10T20:18:00');
 const status = (over: Partial<ScheduleStatus> = {}): ScheduleStatus => ({

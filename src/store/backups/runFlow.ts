@@ -58,7 +58,7 @@ function startBackup(ctx: PaneContext, job: PaneJob, guests: string[], label: st
           } else if (e.type === 'guest-end') {
             io.row(e.guest, { state: e.result.ok ? 'done' : 'failed', note: e.result.ok ? `${e.result.kind} ${e.result.run}` : e.result.error?.sentence });
           } else if (e.type === 'warning') {
-            say(e.line, 'error');
+            io.warn(e.line);
           }
         },
       });

@@ -3,10 +3,11 @@
  * recovery, and the form dialogs of formDialogs.ts): each dialog's scopes and what each of its
  * actions does to the store. The views in ui/components only draw the dialog on top.
  */
+import { wrapLines } from '../../model/textWrap.js';
 import type { KeyOwner } from '../keys/owners.js';
 import type { Intent } from '../keys/router.js';
 import type { Scope } from '../keys/table.js';
-import { bodyHeight, scrolledOffset } from '../layout.js';
+import { bodyHeight, bodyWidth, scrolledOffset } from '../layout.js';
 import type { Dialog, TermSize } from '../types.js';
 import { type FormDialogHost, formDialogScopes, performFormDialog } from './formDialogs.js';
 import { helpLines } from './helpText.js';
@@ -43,8 +44,10 @@ export function scopesOf(d: Dialog): Scope[] {
 /** Lines of a scrolling dialog and how many of them show. */
 function scrollFrame(d: Dialog, host: DialogHost): { total: number; height: number } | null {
   const height = bodyHeight(host.size());
-  if (d.kind === 'text') return { total: d.lines.length, height };
-  if (d.kind === 'help') return { total: helpLines(host.pane()).length, height };
+  // Counted as drawn: long lines wrap (dialogs.tsx), so the end is where the last wrapped row is.
+  const width = bodyWidth(host.size());
+  if (d.kind === 'text') return { total: wrapLines(d.lines, width).length, height };
+  if (d.kind === 'help') return { total: wrapLines(helpLines(host.pane()), width).length, height };
   if (d.kind === 'diff') return { total: d.lines.length, height: Math.max(1, height - d.summary.length - 2) };
   return null;
 }

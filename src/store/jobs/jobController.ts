@@ -15,6 +15,8 @@ export interface JobIo {
   onEvent: (e: RunnerEvent) => void;
   /** Rows by label, for jobs whose rows are not plan steps (a backup of several guests). */
   row: (label: string, change: Parameters<typeof updateRow>[2]) => void;
+  /** A warning that stays on the job's screen until the admin closes it (not a status line that the next message replaces). */
+  warn: (line: string) => void;
 }
 
 export interface JobHooks {
@@ -67,6 +69,9 @@ export function createJobController(show: (view: RunView | null) => void, onClos
         },
         row: (label, change) => {
           if (view) set(updateRow(view, label, change));
+        },
+        warn: (line) => {
+          if (view) set({ ...view, warnings: [...(view.warnings ?? []), line] });
         },
       };
       return run(io);

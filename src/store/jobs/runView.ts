@@ -45,6 +45,8 @@ export interface RunView {
   state: RunState;
   /** Set when the job has ended. */
   summary: string | null;
+  /** What the job warned about as it went (a destination on the same disk): shown until the view closes. */
+  warnings?: string[];
 }
 
 /** The one cancel question: every job asks it the same way, naming what the undo does. */

@@ -190,6 +190,10 @@ export type ActionId =
   | 'hostSearch'
   | 'hostPageUp'
   | 'hostPageDown'
+  | 'hostShiftLeft'
+  | 'backupDetails'
+  | 'showMessage'
+  | 'hostShiftRight'
   | 'browseOpen'
   | 'browseUp'
   | 'browseMark'
@@ -324,6 +328,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['T'], action: 'snapshotRevert', hint: 'revert', description: "Revert the guest to its current snapshot (says what is lost)", scopes: ['pane:backups'] },
   { keys: ['X'], action: 'snapshotDelete', hint: 'del snap', description: "Delete the guest's current snapshot (external ones are merged back)", scopes: ['pane:backups'] },
   { keys: ['r'], action: 'refresh', hint: 'refresh', description: 'Read the destination and the snapshots again', scopes: ['pane:backups'] },
+  { keys: ['i'], action: 'backupDetails', hint: 'details', description: "Show in full what the strip under the list cuts: the selected guest's or run's summary, snapshots and warnings", scopes: ['pane:backups'] },
   // Backups pane: its own screens (form, review, file browser, job)
   { keys: ['enter'], action: 'submit', hint: 'OK', description: 'Go on with the values typed', scopes: ['pane:backups-form'], footer: true },
   { keys: ['esc'], action: 'cancel', hint: 'cancel', description: 'Close the form; nothing is changed', scopes: ['pane:backups-form'], footer: true },
@@ -359,6 +364,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['L'], action: 'hostLogs', hint: 'libvirtd', description: 'Back to the libvirtd log', scopes: ['pane:host-logs'], footer: true },
   { keys: ['pageup'], action: 'hostPageUp', hint: 'page up', description: 'Scroll a page up', scopes: ['pane:host-logs'] },
   { keys: ['pagedown', ' '], action: 'hostPageDown', hint: 'page down', description: 'Scroll a page down', scopes: ['pane:host-logs'] },
+  { keys: ['right'], action: 'hostShiftRight', hint: 'sideways', description: 'Scroll long lines sideways, to the right', scopes: ['pane:host-logs'], footer: true, shown: '←→' },
+  { keys: ['left'], action: 'hostShiftLeft', hint: 'sideways', description: 'Scroll long lines back to the left', scopes: ['pane:host-logs'] },
   { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Leave the logs view; clears the search', scopes: ['pane:host-logs'], footer: true },
   { keys: ['enter'], action: 'hostOpen', hint: 'show its log', description: "Show the selected guest's QEMU log", scopes: ['pane:host-pick'], footer: true },
   { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Back to the log', scopes: ['pane:host-pick'], footer: true },
@@ -405,6 +412,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['/'], action: 'filter', hint: 'filter', description: 'The Jobs pane has no list filter: says so', scopes: ['pane:jobs'] },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', scopes: ['panes'], footer: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', scopes: ['panes'], footer: true, command: { name: 'help', guest: false } },
+  { keys: ['m'], action: 'showMessage', hint: 'message', description: "Show the status line's message in full (a long one is cut at the edge and ends in (m))", scopes: ['panes'] },
   { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', scopes: ['panes'], footer: true, command: { name: 'quit', aliases: ['q'], guest: false } },
 
   { keys: ['ctrl-c'], action: 'quit', scopes: ['console'], hint: 'quit', description: 'Quit virtdeck (a running wizard takes Ctrl-C to cancel its own step)' },

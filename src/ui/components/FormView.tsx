@@ -4,32 +4,45 @@
  * edits the form and this only shows the result.
  */
 import { Box } from 'ink';
-import { type Field, type Form, isVisible } from '../../store/form.js';
+import { type Field, type Form, fieldWindow, isVisible } from '../../store/form.js';
 import { colorFor, type Theme } from '../theme.js';
 import { Text } from './Text.js';
 
 const LABEL_WIDTH = 13;
+/** A dialog's or a wizard's inner width at 80 columns. */
+const WIDTH = 76;
+/** A text field narrower than this gives up the room its hint wanted. */
+const MIN_FIELD = 20;
 
-function TextValue({ field, cursor, focused }: { field: Field; cursor: number; focused: boolean }) {
+/**
+ * The field between its brackets, `room` columns at most: a long value scrolls sideways with the
+ * cursor, and a bracket turns into < or > where text is cut off. An empty field stays empty: its
+ * placeholder is drawn after it as an example (see `placeholderText`), never where a value goes.
+ */
+function TextValue({ field, cursor, focused, room }: { field: Field; cursor: number; focused: boolean; room: number }) {
   const shown = field.mask ? field.mask.repeat(field.value.length) : field.value;
-  const placeholder = field.placeholder ?? '';
-  if (!focused) return <Text>{shown.length > 0 ? shown : <Text dimColor>{placeholder}</Text>}</Text>;
-  if (shown.length === 0) {
-    return (
-      <Text>
-        <Text inverse>{placeholder[0] ?? ' '}</Text>
-        <Text dimColor>{placeholder.slice(1)}</Text>
-      </Text>
-    );
-  }
-  const at = Math.min(cursor, shown.length);
+  const w = fieldWindow(shown, cursor, room, focused);
+  const at = Math.min(cursor, shown.length) - w.start;
   return (
     <Text>
-      {shown.slice(0, at)}
-      <Text inverse>{shown[at] ?? ' '}</Text>
-      {shown.slice(at + 1)}
+      {w.cutLeft ? '<' : '['}
+      {focused ? (
+        <Text>
+          {w.text.slice(0, at)}
+          <Text inverse>{w.text[at] ?? ' '}</Text>
+          {w.text.slice(at + 1)}
+        </Text>
+      ) : (
+        w.text || ' '
+      )}
+      {w.cutRight ? '>' : ']'}
     </Text>
   );
+}
+
+/** A placeholder as what it is, an example: `(e.g. 35G)`, dimmed, after the empty field. */
+export function placeholderText(field: Field): string {
+  return field.kind === 'text' && field.value === '' && field.placeholder ? `(e.g. ${field.placeholder})` : '';
 }
 
 /**
@@ -43,22 +56,27 @@ export function FormView({
   labelWidth = LABEL_WIDTH,
   showChanged = false,
   brackets = false,
-}: { form: Form; theme: Theme; active?: boolean; labelWidth?: number; showChanged?: boolean; brackets?: boolean }) {
+  width = WIDTH,
+}: { form: Form; theme: Theme; active?: boolean; labelWidth?: number; showChanged?: boolean; brackets?: boolean; width?: number }) {
+  const prefix = (theme.ascii ? 2 : 1) + 1 + labelWidth;
   return (
     <Box flexDirection="column">
       {form.fields.map((f, i) => {
         if (!isVisible(form, f)) return null;
         const focused = active && i === form.focus;
+        const after = [placeholderText(f), f.hint ?? ''].filter(Boolean).join('  ');
+        const full = width - prefix - 2 - (showChanged ? 2 : 0);
+        const room = after && full - after.length - 2 >= MIN_FIELD ? full - after.length - 2 : full;
         return (
           <Box key={f.id}>
-            <Text color={focused ? colorFor(theme, 'accent') : undefined} bold={focused}>
-              {(focused ? theme.symbols.pointer : ' ').padEnd(theme.ascii ? 2 : 1)} {f.label.padEnd(labelWidth)}
-            </Text>
+            <Box flexShrink={0}>
+              <Text color={focused ? colorFor(theme, 'accent') : undefined} bold={focused}>
+                {(focused ? theme.symbols.pointer : ' ').padEnd(theme.ascii ? 2 : 1)} {f.label.padEnd(labelWidth)}
+              </Text>
+            </Box>
             {f.kind === 'text' ? (
-              <Box>
-                <Text>[</Text>
-                <TextValue field={f} cursor={form.cursor} focused={focused} />
-                <Text>]</Text>
+              <Box flexShrink={0}>
+                <TextValue field={f} cursor={form.cursor} focused={focused} room={room} />
               </Box>
             ) : f.kind === 'choice' ? (
               <Text>
@@ -70,10 +88,10 @@ export function FormView({
               <Text>{f.value}</Text>
             )}
             {showChanged && f.kind !== 'action' && f.value !== f.original ? <Text color={colorFor(theme, 'warn')}>{theme.ascii ? ' *' : ' •'}</Text> : null}
-            {f.hint ? (
+            {after ? (
               <Text color={colorFor(theme, 'muted')} wrap="truncate-end">
                 {'  '}
-                {f.hint}
+                {after}
               </Text>
             ) : null}
           </Box>

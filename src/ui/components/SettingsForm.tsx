@@ -4,11 +4,12 @@
  * (store/dialogs/formDialogs.ts) edits the form in the store.
  */
 import { Box } from 'ink';
+import { wrapLine } from '../../model/textWrap.js';
 import { focused } from '../../store/form.js';
 import type { SettingsDialog } from '../../store/types.js';
 import { colorFor } from '../theme.js';
 import { FormView } from './FormView.js';
-import { clip, useTheme } from './Frame.js';
+import { useTheme } from './Frame.js';
 import { Text } from './Text.js';
 import { visibleWindow } from './table.js';
 
@@ -18,16 +19,21 @@ export function SettingsFormView({ dialog, width, height }: { dialog: SettingsDi
   const theme = useTheme();
   const { form } = dialog;
   const errorLines = form.error ? 2 : 0;
-  const win = visibleWindow(form.fields.length, form.focus, Math.max(3, height - 3 - errorLines));
+  // The focused field's help wraps; the list of fields gives up the rows it takes.
+  const help = wrapLine(focused(form)?.help ?? '', width);
+  const win = visibleWindow(form.fields.length, form.focus, Math.max(3, height - 2 - help.length - errorLines));
   // A long form scrolls: the rows around the focus, drawn as a form of their own.
   const shown = { ...form, fields: form.fields.slice(win.start, win.end), focus: form.focus - win.start };
   return (
     <Box flexDirection="column">
-      <FormView form={shown} theme={theme} labelWidth={LABEL_WIDTH} showChanged />
+      <FormView form={shown} theme={theme} labelWidth={LABEL_WIDTH} showChanged width={width} />
       <Text> </Text>
-      <Text color={colorFor(theme, 'muted')} wrap="truncate">
-        {clip(focused(form)?.help ?? '', width, theme.symbols.ellipsis)}
-      </Text>
+      {help.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the wrapped rows of one help text, in order.
+        <Text key={i} color={colorFor(theme, 'muted')}>
+          {l || ' '}
+        </Text>
+      ))}
       {form.error ? (
         <Box flexDirection="column">
           <Text color={colorFor(theme, 'error')} wrap="wrap">

@@ -32,16 +32,18 @@ export function StatusLine({ width }: { width: number }) {
     return (
       <Text wrap="truncate">
         <Text color={colorFor(theme, 'accent')}>filter /{filter}</Text>
-        {clip(text, width - filter.length - 8, theme.symbols.ellipsis)}
+        {text.length <= width - filter.length - 8 ? text : `${clip(text, width - filter.length - 12, theme.symbols.ellipsis)} (m)`}
       </Text>
     );
   }
   if (!message) return <Text> </Text>;
   const color = message.kind === 'error' ? colorFor(theme, 'error') : message.kind === 'busy' ? colorFor(theme, 'warn') : colorFor(theme, 'ok');
   const prefix = message.kind === 'error' ? `${theme.symbols.warn} ` : '';
+  const full = prefix + message.text;
+  // A message cut at the edge says which key shows it whole.
   return (
     <Text color={color} wrap="truncate">
-      {clip(prefix + message.text, width, theme.symbols.ellipsis)}
+      {full.length <= width ? full : `${clip(full, width - 4, theme.symbols.ellipsis)} (m)`}
     </Text>
   );
 }

@@ -73,7 +73,7 @@ export function ErrorLines({ error, theme }: { error: Pick<UserError, 'sentence'
       </Text>
       <Text wrap="wrap">{`Fix: ${error.fix}`}</Text>
       {error.command?.length ? (
-        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`Ran: ${ranText(error.command, error.ranOn)}`}</Text>
+        <Text color={colorFor(theme, 'muted')} wrap="wrap">{`Ran: ${ranText(error.command, error.ranOn)}`}</Text>
       ) : null}
     </Box>
   );

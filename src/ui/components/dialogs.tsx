@@ -4,6 +4,7 @@
  */
 import { Box } from 'ink';
 import { ranText } from '../../model/ranText.js';
+import { wrapLine, wrapLines } from '../../model/textWrap.js';
 import { useApp } from '../../store/context.js';
 import { hintVarsOf, scopesOf } from '../../store/dialogs/dialogKeys.js';
 import { helpLines } from '../../store/dialogs/helpText.js';
@@ -79,7 +80,8 @@ export function ErrorView({ dialog, width, height }: DialogProps<ErrorDialog>) {
   const e = dialog.error;
   const ran = e.command.length ? ranText(e.command, e.ranOn) : null;
   const stderr = e.stderr ? e.stderr.split('\n') : ['(no output)'];
-  const fixed = 3 + (ran ? 1 : 0) + (dialog.retry ? 2 : 0);
+  const ranRows = ran ? wrapLine(`Ran: ${ran}`, width) : [];
+  const fixed = 3 + ranRows.length + (dialog.retry ? 2 : 0);
   return (
     <Box flexDirection="column">
       <Text wrap="wrap">{e.sentence}</Text>
@@ -87,15 +89,18 @@ export function ErrorView({ dialog, width, height }: DialogProps<ErrorDialog>) {
         <Text bold>Fix: </Text>
         {e.fix}
       </Text>
-      {ran ? (
-        <Text wrap="truncate">
-          <Text color={colorFor(theme, 'muted')}>Ran: </Text>
-          {clip(ran, width - 5, theme.symbols.ellipsis)}
-        </Text>
-      ) : null}
+      {ran
+        ? ranRows.map((l, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: the wrapped rows of one command, in order.
+            <Text key={i}>
+              {i === 0 ? <Text color={colorFor(theme, 'muted')}>Ran: </Text> : null}
+              {i === 0 ? l.slice(5) : l}
+            </Text>
+          ))
+        : null}
       {dialog.showDetails ? (
         <Box flexDirection="column" marginTop={1}>
-          <Lines lines={stderr.slice(0, Math.max(1, height - fixed - 2))} width={width} color={() => colorFor(theme, 'muted')} />
+          <Lines lines={wrapLines(stderr, width).slice(0, Math.max(1, height - fixed - 2))} width={width} color={() => colorFor(theme, 'muted')} />
         </Box>
       ) : null}
       <Text> </Text>
@@ -112,14 +117,16 @@ export function ErrorView({ dialog, width, height }: DialogProps<ErrorDialog>) {
   );
 }
 
+/** Logs, help, how-to texts: wrapped, never cut; the store scrolls over the same wrapped rows (dialogKeys.ts). */
 export function TextView({ dialog, width, height }: DialogProps<TextDialog>) {
-  const offset = clampOffset(dialog.offset, dialog.lines.length, height);
-  return <Lines lines={dialog.lines.slice(offset, offset + height)} width={width} />;
+  const lines = wrapLines(dialog.lines, width);
+  const offset = clampOffset(dialog.offset, lines.length, height);
+  return <Lines lines={lines.slice(offset, offset + height)} width={width} />;
 }
 
 export function HelpView({ dialog, width, height }: DialogProps<HelpDialog>) {
   const pane = useApp((s) => s.pane);
-  const lines = helpLines(pane);
+  const lines = wrapLines(helpLines(pane), width);
   const offset = clampOffset(dialog.offset, lines.length, height);
   return <Lines lines={lines.slice(offset, offset + height)} width={width} />;
 }

@@ -36,7 +36,7 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
       r.title ?? (r.ok ? 'Convert disk · done' : 'Convert disk · not done'),
       <>
         {r.lines.map((l) => (
-          <Text key={l.text} wrap="truncate-end">
+          <Text key={l.text} wrap="wrap">
             {l.ok ? `${theme.symbols.ok} ${l.text}` : l.text}
           </Text>
         ))}
@@ -49,8 +49,8 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
     return frame(
       `Convert disk · running · ${dest}`,
       <>
-        <RunSteps run={s.run} width={width} theme={theme} />
-        {s.message ? <Text wrap="truncate-middle">{s.message}</Text> : null}
+        <RunSteps run={s.run} width={width - 4} theme={theme} />
+        {s.message ? <Text wrap="wrap">{s.message}</Text> : null}
       </>,
     );
   }
@@ -65,7 +65,7 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
           These steps run in order, each journaled; the original stays untouched until the copy is verified.
         </Text>
         <ScrolledLines lines={lines} scroll={s.scroll} rows={REVIEW_ROWS} theme={theme} />
-        {s.message ? <Text wrap="truncate-middle">{s.message}</Text> : null}
+        {s.message ? <Text wrap="wrap">{s.message}</Text> : null}
       </>,
     );
   }
@@ -74,7 +74,7 @@ export function ConvertWizardView({ store, theme = chooseTheme(process.env) }: {
     header,
     <>
       {introLines(s).map((l) => (
-        <Text key={l} color={muted} wrap="truncate-end">
+        <Text key={l} color={muted} wrap="wrap">
           {l}
         </Text>
       ))}

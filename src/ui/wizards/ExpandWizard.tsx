@@ -7,18 +7,19 @@ import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import type { ReactNode } from 'react';
 import { useStore } from 'zustand';
-import { decideGrow, expandKeeps, osLabel, reviewLines } from '../../model/expandPlan.js';
+import { decideGrow, osLabel } from '../../model/expandPlan.js';
 import { isActive } from '../../model/guest.js';
 import { formatBytesLong } from '../../model/units.js';
 import { fieldValue } from '../../store/form.js';
 import { hintLine } from '../../store/keys/router.js';
-import { EXPAND_STEP_TITLES, type ExpandWizardStore } from '../../store/wizards/expand/expandWizard.js';
+import { EXPAND_ROWS, EXPAND_STEP_TITLES, type ExpandWizardStore, expandPage } from '../../store/wizards/expand/expandWizard.js';
 import { FormView } from '../components/FormView.js';
 import { RunSteps } from '../components/RunSteps.js';
 import { Text } from '../components/Text.js';
-import { ErrorLines, WizardFrame } from '../components/WizardParts.js';
+import { ErrorLines, ScrolledLines, WizardFrame } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
 import { CheckLines } from './expand/ExpandParts.js';
+import { pageText } from './pageText.js';
 
 const WIDTH = 80;
 
@@ -41,7 +42,7 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
   if (s.phase === 'loading') {
     return frame(
       'Expand disk',
-      <Text wrap="truncate-middle">
+      <Text wrap="wrap">
         {spin} Reading {path}: format, size, guest, free space…
       </Text>,
       false,
@@ -61,30 +62,14 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
     );
   }
   if (s.phase === 'done' && s.outcome) {
-    const o = s.outcome;
-    const instr = o.instructions?.text.trimEnd().split('\n') ?? [];
-    return frame(
-      `Expand disk · done · ${posix.basename(path)}`,
-      <>
-        <Text>{`${theme.symbols.ok} disk ${formatBytesLong(decision?.currentBytes ?? 0)} → ${formatBytesLong(o.verifiedBytes ?? 0)} (verified)`}</Text>
-        {o.grow ? <Text>{`${theme.symbols.ok} filesystem ${formatBytesLong(o.grow.fsBytesBefore)} → ${formatBytesLong(o.grow.fsBytesAfter)} (verified)`}</Text> : null}
-        {o.keptOriginal ? <Text wrap="truncate-middle">{`  original kept in ${o.keptOriginal}/`}</Text> : null}
-        {instr.slice(0, 12).map((l, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: lines of fixed text.
-          <Text key={i} wrap="truncate-end">
-            {l}
-          </Text>
-        ))}
-        {o.instructions ? <Text color={colorFor(theme, 'muted')} wrap="truncate-middle">{`saved to ${o.instructions.file}`}</Text> : null}
-      </>,
-    );
+    return frame(`Expand disk · done · ${posix.basename(path)}`, <ScrolledLines lines={pageText(expandPage(s), theme)} scroll={s.scroll} rows={EXPAND_ROWS} theme={theme} />);
   }
 
   // The steps.
   const f = s.facts;
   const img = f?.image;
   const noteLine = s.note ? (
-    <Text color={colorFor(theme, 'warn')} wrap="truncate-end">
+    <Text color={colorFor(theme, 'warn')} wrap="wrap">
       {s.note}
     </Text>
   ) : null;
@@ -95,9 +80,9 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
   const vmdkText = img.vmdk ? ` ${img.vmdk.createType} · ${img.vmdk.options.adapter_type ?? 'ide'} · hw ${img.vmdk.options.hwversion ?? '?'}` : '';
   const about = (
     <Box flexDirection="column">
-      <Text wrap="truncate-middle">{`Disk      ${img.path}`}</Text>
-      <Text wrap="truncate-end">{`Format    ${img.format}${vmdkText}`}</Text>
-      <Text wrap="truncate-end">{`Now       ${formatBytesLong(img.virtualSize)} virtual${img.backingFile ? ` · backing file ${img.backingFile}` : ''}`}</Text>
+      <Text wrap="wrap">{`Disk      ${img.path}`}</Text>
+      <Text wrap="wrap">{`Format    ${img.format}${vmdkText}`}</Text>
+      <Text wrap="wrap">{`Now       ${formatBytesLong(img.virtualSize)} virtual${img.backingFile ? ` · backing file ${img.backingFile}` : ''}`}</Text>
     </Box>
   );
 
@@ -106,7 +91,7 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
       header,
       <>
         {about}
-        <Text wrap="truncate-end">{`Guest     ${f.guest ? `${f.guest.name} (${f.guest.target}), ${f.guest.state}` : 'none uses it'}`}</Text>
+        <Text wrap="wrap">{`Guest     ${f.guest ? `${f.guest.name} (${f.guest.target}), ${f.guest.state}` : 'none uses it'}`}</Text>
         <Text> </Text>
         {noteLine}
       </>,
@@ -137,12 +122,12 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
     return frame(
       header,
       <>
-        <Text wrap="truncate-end">{`Inside: ${f.layout ? osLabel(f.layout.os) : 'not inspected'}`}</Text>
+        <Text wrap="wrap">{`Inside: ${f.layout ? osLabel(f.layout.os) : 'not inspected'}`}</Text>
         <Text> </Text>
-        <Text color={s.canGrowOffline ? undefined : colorFor(theme, 'muted')} wrap="truncate-end">
+        <Text color={s.canGrowOffline ? undefined : colorFor(theme, 'muted')} wrap="wrap">
           {`${box(offline)} grow offline now: ${what ?? `not possible (${why})`}`}
         </Text>
-        <Text wrap="truncate-end">{`${box(!offline)} instructions only: steps to run inside the guest, shown and saved`}</Text>
+        <Text wrap="wrap">{`${box(!offline)} instructions only: steps to run inside the guest, shown and saved`}</Text>
         <Text> </Text>
       </>,
     );
@@ -150,20 +135,11 @@ export function ExpandWizardView({ store, theme = chooseTheme(process.env) }: { 
   return frame(
     header,
     <>
-      {decision && f ? <Text wrap="wrap">{expandKeeps(f, decision)}</Text> : null}
       {decision ? (
-        reviewLines(decision.plan, s.route).map((l) => (
-          <Text key={l} wrap="truncate-end">
-            {` ${l}`}
-          </Text>
-        ))
+        <ScrolledLines lines={pageText(expandPage(s), theme)} scroll={s.scroll} rows={EXPAND_ROWS} theme={theme} />
       ) : s.assessment?.refusal ? (
         <ErrorLines error={s.assessment.refusal} theme={theme} />
       ) : null}
-      {decision?.guestSide.kind === 'instructions' ? <Text wrap="truncate-end">{`  then: instructions for inside the guest (${decision.guestSide.reason})`}</Text> : null}
-      {(decision?.warnings ?? []).map((w) => (
-        <Text key={w} color={colorFor(theme, 'warn')} wrap="wrap">{`${theme.symbols.warn} ${w}`}</Text>
-      ))}
       <Text> </Text>
       {noteLine}
     </>,

@@ -32,7 +32,7 @@ export function MergeIdeWizardView(props: { store: MergeIdeWizardStore; theme?: 
   if (s.run) {
     return (
       <WizardFrame title={`MergeIDE · running · ${s.guest}`} {...frame}>
-        <RunSteps run={s.run} width={width} theme={theme} />
+        <RunSteps run={s.run} width={width - 4} theme={theme} />
       </WizardFrame>
     );
   }
@@ -54,7 +54,7 @@ export function MergeIdeWizardView(props: { store: MergeIdeWizardStore; theme?: 
       <FormView form={s.form} theme={theme} active={!s.busy} />
       <Text> </Text>
       {explanation(s.form).map((l) => (
-        <Text key={l} color={colorFor(theme, 'muted')} wrap="truncate-end">
+        <Text key={l} color={colorFor(theme, 'muted')} wrap="wrap">
           {l}
         </Text>
       ))}

@@ -49,7 +49,7 @@ export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardPr
     case 'load-failed':
       return frame('New guest · could not read the host', s.error ? <ErrorLines error={s.error} theme={theme} /> : null);
     case 'running':
-      return frame(`New guest · ${s.run?.spec.what ?? `creating ${name}`}`, s.run ? <RunSteps run={s.run} width={WIDTH} theme={theme} /> : null);
+      return frame(`New guest · ${s.run?.spec.what ?? `creating ${name}`}`, s.run ? <RunSteps run={s.run} width={WIDTH - 4} theme={theme} /> : null);
     case 'failed':
       return frame(`Could not create ${name}`, s.error ? <ErrorLines error={s.error} theme={theme} /> : null);
     case 'form':
@@ -118,7 +118,7 @@ function OsList({ osIndex, domainType, theme }: { osIndex: number; domainType: '
           </Text>
         );
       })}
-      <Text color={colorFor(theme, 'muted')} wrap="truncate-end">
+      <Text color={colorFor(theme, 'muted')} wrap="wrap">
         {`Brings: ${d.machine === 'pc' ? 'i440fx' : 'q35'} · ${d.diskBus} disk · ${d.nicModel} NIC · ${d.clock} clock · ${d.memoryMiB} MiB${d.hyperv ? ' · Hyper-V' : ''}`}
       </Text>
     </>
@@ -133,7 +133,7 @@ function StepIntro({ step, state, theme }: { step: StepId; state: NewGuestWizard
   if (step === 'name') {
     const names = facts.guests.map((g) => g.name);
     return (
-      <Text color={muted} wrap="truncate-end">
+      <Text color={muted} wrap="wrap">
         {names.length ? `Guests on this host: ${names.join(', ')}` : 'No guests on this host yet.'}
       </Text>
     );
@@ -145,14 +145,14 @@ function StepIntro({ step, state, theme }: { step: StepId; state: NewGuestWizard
     return (
       <Box flexDirection="column">
         {splitPaths(form.diskPaths).map((p) => (
-          <Text key={p} wrap="truncate-middle">{`${theme.symbols.ok} ${p} (${state.formats?.[p] ?? '?'})`}</Text>
+          <Text key={p} wrap="wrap">{`${theme.symbols.ok} ${p} (${state.formats?.[p] ?? '?'})`}</Text>
         ))}
       </Box>
     );
   }
   if (step === 'network') {
     return (
-      <Text color={muted} wrap="truncate-end">
+      <Text color={muted} wrap="wrap">
         Keep a moved guest's old MAC, or Windows sets up a new NIC and loses its address.
       </Text>
     );

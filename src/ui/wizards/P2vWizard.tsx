@@ -26,7 +26,7 @@ export function P2vWizardView(props: { store: P2vWizardStore; theme?: Theme; wid
     return (
       <WizardFrame title={s.result.ok ? 'P2V · done' : 'P2V · not done'} {...frame}>
         {pageText(s.result.lines, theme).map((l) => (
-          <Text key={l} wrap="truncate-end">
+          <Text key={l} wrap="wrap">
             {l}
           </Text>
         ))}
@@ -37,7 +37,7 @@ export function P2vWizardView(props: { store: P2vWizardStore; theme?: Theme; wid
   if (s.run) {
     return (
       <WizardFrame title={`P2V · running · ${s.prepared?.request.name ?? ''}`} {...frame}>
-        <RunSteps run={s.run} width={width} theme={theme} />
+        <RunSteps run={s.run} width={width - 4} theme={theme} />
       </WizardFrame>
     );
   }
@@ -51,7 +51,7 @@ export function P2vWizardView(props: { store: P2vWizardStore; theme?: Theme; wid
           </Text>
         ) : null}
         <ScrolledLines lines={pageText(s.lines, theme)} scroll={s.scroll} rows={P2V_ROWS} theme={theme} />
-        {s.message ? <Text wrap="truncate-middle">{s.message}</Text> : null}
+        {s.message ? <Text wrap="wrap">{s.message}</Text> : null}
       </WizardFrame>
     );
   }

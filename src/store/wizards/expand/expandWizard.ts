@@ -9,12 +9,13 @@ import { stateDir as defaultStateDir } from '../../../config/paths.js';
 import { type HostError, toHostError } from '../../../host/errors.js';
 import { inspectDisk } from '../../../host/guestfs.js';
 import type { HostContext } from '../../../host/hostContext.js';
-import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../../jobs/expand.js';
 import { planRoute } from '../../../host/planRoute.js';
-import type { PlanRoute } from '../../../model/plan.js';
+import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../../jobs/expand.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
-import { assessExpand, decideGrow, type ExpandAssessment, type ExpandFacts, type ExpandRoute } from '../../../model/expandPlan.js';
+import { assessExpand, decideGrow, type ExpandAssessment, type ExpandFacts, type ExpandRoute, expandKeeps, reviewLines } from '../../../model/expandPlan.js';
 import { isActive } from '../../../model/guest.js';
+import type { PlanRoute } from '../../../model/plan.js';
+import { formatBytesLong } from '../../../model/units.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, fieldValue, formKey, makeForm } from '../../form.js';
 import { createJobController } from '../../jobs/jobController.js';
@@ -22,9 +23,15 @@ import { planSpec, type RunRow, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import type { Scope } from '../../keys/table.js';
-import { wizardScopes } from '../wizardScreen.js';
+import { type PageLine, pageLines, pageMax } from '../page.js';
+import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 
 export const EXPAND_STEP_TITLES = ['disk', 'new size', 'guest side', 'review'] as const;
+
+/** Rows of the review and the summary on screen at 80x24; ↑↓ scroll the rest. */
+export const EXPAND_ROWS = 16;
+/** The wizard's inner width (80 columns less border and padding). */
+const PAGE_WIDTH = 76;
 
 export type ExpandPhase = 'loading' | 'load-failed' | 'form' | 'running' | 'done' | 'failed';
 
@@ -54,6 +61,8 @@ export interface ExpandWizardState {
   outcome: ExpandOutcome | null;
   /** Why the job failed or stopped (phase failed). */
   error: UserError | HostError | null;
+  /** First row shown of the review or the summary (expandPage). */
+  scroll: number;
   owner: KeyOwner;
   /** The console ends with the wizard open: stop its work without asking (no onClose). */
   dispose(): void;
@@ -93,6 +102,30 @@ export function expandUndo(route: ExpandRoute): string {
 function leftAfterStop(route: ExpandRoute, rows: readonly RunRow[]): string {
   if (route === 'vmdk') return 'the work copy was removed and the original vmdk is as it was.';
   return rows.some((r) => !r.undo && r.state === 'done') ? 'the steps already done stay done (a grow is not undone); the rest was skipped.' : 'the image is as it was.';
+}
+
+/**
+ * The review (step 4) and the summary as the store keeps them: wrapped to the wizard's width, so
+ * what the job keeps, every command, the guest-side steps and the warnings are read whole by
+ * scrolling, never cut at the edge or after a dozen lines. Empty on other screens.
+ */
+export function expandPage(s: Pick<ExpandWizardState, 'phase' | 'step' | 'facts' | 'assessment' | 'outcome' | 'route'>): PageLine[] {
+  const decision = s.assessment?.decision;
+  if (s.phase === 'form' && s.step === 3 && decision && s.facts) {
+    const lines: (string | PageLine)[] = [expandKeeps(s.facts, decision), ...reviewLines(decision.plan, s.route).map((l) => ` ${l}`)];
+    if (decision.guestSide.kind === 'instructions') lines.push(`  then: instructions for inside the guest (${decision.guestSide.reason})`);
+    for (const w of decision.warnings) lines.push({ text: w, mark: 'warn' });
+    return pageLines(lines, PAGE_WIDTH);
+  }
+  if (s.phase === 'done' && s.outcome) {
+    const o = s.outcome;
+    const lines: (string | PageLine)[] = [{ text: `disk ${formatBytesLong(decision?.currentBytes ?? 0)} → ${formatBytesLong(o.verifiedBytes ?? 0)} (verified)`, mark: 'ok' }];
+    if (o.grow) lines.push({ text: `filesystem ${formatBytesLong(o.grow.fsBytesBefore)} → ${formatBytesLong(o.grow.fsBytesAfter)} (verified)`, mark: 'ok' });
+    if (o.keptOriginal) lines.push(`  original kept in ${o.keptOriginal}/`);
+    if (o.instructions) lines.push(...o.instructions.text.trimEnd().split('\n'), `saved to ${o.instructions.file}`);
+    return pageLines(lines, PAGE_WIDTH);
+  }
+  return [];
 }
 
 /** What follows from the facts, the size typed and the choice: whether offline growth is possible, and the assessment. */
@@ -142,7 +175,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
         return jobs.scopes();
       }
       case 'done':
-        return ['expand:done', ...jobs.scopes()];
+        return ['expand:done', ...(pageMax(expandPage(s), EXPAND_ROWS) > 0 ? (['wizard:scroll'] as Scope[]) : []), ...jobs.scopes()];
       case 'failed':
         return ['expand:failed'];
       case 'form':
@@ -150,7 +183,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
         // One field: nothing to move between, so no ↑↓ hint.
         if (s.step === 1) return wizardScopes({ kind: 'step', form: s.form }).filter((x) => x !== 'form');
         if (s.step === 2) return [...(s.canGrowOffline ? (['expand:guest-side'] as Scope[]) : []), ...wizardScopes({ kind: 'step' })];
-        if (s.step === 3) return wizardScopes({ kind: 'review', script: true, scroll: false });
+        if (s.step === 3) return wizardScopes({ kind: 'review', script: true, scroll: pageMax(expandPage(s), EXPAND_ROWS) > 0 });
         return wizardScopes({ kind: 'step' });
     }
   };
@@ -158,6 +191,10 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
   const perform = (intent: Intent) => {
     const s = store.getState();
     const { action } = intent;
+    const by = scrollStep(action, EXPAND_ROWS);
+    if (by !== 0 && ((s.phase === 'form' && s.step === 3) || s.phase === 'done')) {
+      return store.setState({ scroll: scrolled(s.scroll, by, pageMax(expandPage(s), EXPAND_ROWS)) });
+    }
     if (action.startsWith('job')) return jobs.perform(intent);
     if (action === 'wizardCancel' || action === 'wizardQuit' || action === 'wizardClose') return close(null);
     if (action === 'wizardRetry') return s.load();
@@ -189,6 +226,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
     run: null,
     outcome: null,
     error: null,
+    scroll: 0,
     owner: { scopes, perform, hintVars: () => jobs.hintVars() },
     dispose() {
       if (closed) return;
@@ -238,7 +276,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
         if (s.inspecting) return set({ note: 'Still looking inside the disk; a moment.' });
         if (s.assessment?.refusal) return;
       }
-      set({ step: s.step + 1 });
+      set({ step: s.step + 1, scroll: 0 });
     },
 
     back() {
@@ -246,7 +284,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
       if (s.phase === 'failed') return set({ phase: 'form', step: 3, run: null, error: null, note: null });
       if (s.phase !== 'form') return;
       if (s.step === 0) return close(null);
-      set({ note: null, step: s.step - 1 });
+      set({ note: null, step: s.step - 1, scroll: 0 });
     },
 
     toggleRoute() {
@@ -264,7 +302,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
       try {
         const outcome = await jobs.start(spec, (io) => runExpand(host, facts, decision, { signal: io.signal, stateDir, onEvent: io.onEvent }));
         if (outcome.state === 'done') {
-          set({ phase: 'done', outcome });
+          set({ phase: 'done', outcome, scroll: 0 });
           jobs.end('done', 'The disk is grown.');
           return;
         }

@@ -136,7 +136,7 @@ function disksForm(f: ImportForm, fromPackage = false): Form {
     makeForm([
       { id: 'name', label: 'Guest name', kind: 'text', value: f.name },
       { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options: fromPackage ? PACKAGE_CONVERT_OPTIONS : CONVERT_OPTIONS },
-      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, placeholder: fromPackage ? 'beside the export' : 'beside the .vmx' },
+      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, hint: fromPackage ? 'empty: beside the export' : 'empty: beside the .vmx' },
       { id: 'bus', label: 'Disk bus', kind: 'choice', value: f.bus, options: BUS_CHOICES.map((b) => ({ value: b, label: b })) },
       { id: 'start', label: 'Start', kind: 'choice', value: f.start ? 'yes' : 'no', options: [{ value: 'no', label: 'no' }, { value: 'yes', label: 'yes, after defining' }] },
     ]),

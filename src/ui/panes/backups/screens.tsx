@@ -4,13 +4,14 @@
  * footer.
  */
 import { Box } from 'ink';
+import { wrapLine } from '../../../model/textWrap.js';
 import { formatBytes } from '../../../model/units.js';
 import type { BrowserState, PaneForm, ReviewState } from '../../../store/backupsPane.js';
 import type { Tone } from '../../../store/backupsText.js';
 import type { RunView } from '../../../store/jobs/runView.js';
 import { FormView } from '../../components/FormView.js';
 import { clip, useTheme } from '../../components/Frame.js';
-import { RunSteps } from '../../components/RunSteps.js';
+import { RunSteps, runStepsHeight } from '../../components/RunSteps.js';
 import { Text } from '../../components/Text.js';
 import { colorFor, type Theme } from '../../theme.js';
 
@@ -18,14 +19,17 @@ import { colorFor, type Theme } from '../../theme.js';
 export function JobView({ job, width, height }: { job: RunView; width: number; height: number }) {
   const theme = useTheme();
   // The newest rows when they do not all fit (a running row's progress takes a line too).
-  const room = height - 5;
+  const title = wrapLine(job.spec.title, width);
+  const room = height - 4 - title.length;
   let rows = job.rows;
-  while (rows.length > 1 && rows.length + rows.filter((r) => r.state === 'running' && r.progress).length > room) rows = rows.slice(1);
+  while (rows.length > 1 && runStepsHeight({ ...job, rows }, width, theme, false) > room) rows = rows.slice(1);
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold wrap="truncate">
-        {clip(job.spec.title, width, theme.symbols.ellipsis)}
-      </Text>
+      {title.map((t) => (
+        <Text key={t} bold>
+          {t}
+        </Text>
+      ))}
       <Text> </Text>
       {job.rows.length === 0 ? <Text color={colorFor(theme, 'muted')}>Starting…</Text> : null}
       <RunSteps run={{ ...job, rows }} width={width} theme={theme} numbered={false} spinner={false} />
@@ -84,29 +88,9 @@ export function PaneFormView({ form, width }: { form: PaneForm; width: number; h
         </Text>
       ))}
       <Text> </Text>
-      <FormView form={form.form} theme={theme} labelWidth={16} brackets />
+      <FormView form={form.form} theme={theme} labelWidth={16} brackets width={width} />
     </Box>
   );
-}
-
-/**
- * Wraps one line to the width, at a space when one is in the last half of the row (prose), else
- * mid-word (long paths); continuation rows are indented so a wrapped command still reads as one.
- */
-export function wrapLine(text: string, width: number): string[] {
-  if (width < 8 || text.length <= width) return [text];
-  const out: string[] = [];
-  let rest = text;
-  let room = width;
-  while (rest.length > room) {
-    const space = rest.lastIndexOf(' ', room);
-    const cut = space > room / 2 ? space : room;
-    out.push(`${out.length ? '    ' : ''}${rest.slice(0, cut)}`);
-    rest = rest.slice(cut).replace(/^ /, '');
-    room = width - 4;
-  }
-  out.push(`${out.length ? '    ' : ''}${rest}`);
-  return out;
 }
 
 function toneColor(theme: Theme, tone: Tone | undefined): string | undefined {

@@ -4,10 +4,11 @@
  * the dialog (app store), whose key owner (store/dialogs/formDialogs.ts) edits and submits it.
  */
 import { Box } from 'ink';
+import { wrapLines } from '../../../model/textWrap.js';
 import { focused } from '../../../store/form.js';
 import type { FormDialog } from '../../../store/types.js';
 import { FormView } from '../../components/FormView.js';
-import { clip, useTheme } from '../../components/Frame.js';
+import { useTheme } from '../../components/Frame.js';
 import { Text } from '../../components/Text.js';
 import { colorFor } from '../../theme.js';
 
@@ -18,15 +19,18 @@ export function FormDialogView({ dialog, width }: { dialog: FormDialog; width: n
   const help = focused(form)?.help;
   return (
     <Box flexDirection="column">
-      {dialog.lines.map((l) => (
-        <Text key={l} wrap="truncate">
-          {clip(l, width, theme.symbols.ellipsis)}
-        </Text>
+      {wrapLines(dialog.lines, width).map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the wrapped rows of fixed lines, in order.
+        <Text key={i}>{l || ' '}</Text>
       ))}
       {dialog.lines.length ? <Text> </Text> : null}
-      <FormView form={form} theme={theme} labelWidth={labelWidth} />
+      <FormView form={form} theme={theme} labelWidth={labelWidth} width={width} />
       <Text> </Text>
-      {help ? <Text color={colorFor(theme, 'muted')}>{clip(help, width, theme.symbols.ellipsis)}</Text> : null}
+      {help ? (
+        <Text color={colorFor(theme, 'muted')} wrap="wrap">
+          {help}
+        </Text>
+      ) : null}
       {form.error ? (
         <>
           <Text color={colorFor(theme, 'error')} wrap="wrap">

@@ -25,7 +25,8 @@ export function LogsView({ log, search, searching = false, width, height }: { lo
   const lineCount = log.rows.filter((r) => r.kind === 'line').length;
   const hits = search ? searchHits(log.rows, search).length : 0;
   const state = log.ended ? 'ended' : log.follow ? 'following' : 'paused';
-  const head = `${log.title}${sep}${state}${sep}${countOf(lineCount, 'line')}${search ? `${sep}/${search}: ${hits} match${hits === 1 ? '' : 'es'}` : searching ? `${sep}/${theme.symbols.cursor}` : ''}`;
+  const shift = log.shift ?? 0;
+  const head = `${log.title}${sep}${state}${sep}${countOf(lineCount, 'line')}${shift ? `${sep}from column ${shift + 1} (←)` : ''}${search ? `${sep}/${search}: ${hits} match${hits === 1 ? '' : 'es'}` : searching ? `${sep}/${theme.symbols.cursor}` : ''}`;
   const textWidth = Math.max(10, width - 15);
   return (
     <Box flexDirection="column" height={height}>
@@ -47,11 +48,12 @@ export function LogsView({ log, search, searching = false, width, height }: { lo
           if (r.kind === 'known') {
             return (
               <Text key={key} wrap="truncate" color={colorFor(theme, 'warn')}>
-                {clip(`  ${r.first ? (theme.ascii ? '>>' : '↳') : ' '.repeat(theme.ascii ? 2 : 1)} ${r.text}`, width, ell)}
+                {clip(`  ${r.first ? (theme.ascii ? '>>' : '↳') : ' '.repeat(theme.ascii ? 2 : 1)} ${r.text.slice(shift)}`, width, ell)}
               </Text>
             );
           }
-          const text = clip(withoutStamp(r.line.text), textWidth, ell);
+          // A line cut at the right edge ends in the ellipsis; → shows the rest.
+          const text = clip(withoutStamp(r.line.text).slice(shift), textWidth, ell);
           return (
             <Text key={key} wrap="truncate">
               <Text color={colorFor(theme, 'muted')} dimColor={r.line.timeInherited}>

@@ -8,7 +8,7 @@ export function CheckLines({ checks, theme }: { checks: ExpandCheck[]; theme: Th
   return (
     <Box flexDirection="column">
       {checks.map((c) => (
-        <Text key={c.text} color={c.ok ? undefined : colorFor(theme, 'warn')} wrap="truncate-end">
+        <Text key={c.text} color={c.ok ? undefined : colorFor(theme, 'warn')} wrap="wrap">
           {`${c.ok ? theme.symbols.ok : theme.symbols.error} ${c.text}`}
         </Text>
       ))}

@@ -24,10 +24,10 @@ export function ReviewStep(props: {
   const box = (on: boolean) => (on ? '[x]' : '[ ]');
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">{props.summary}</Text>
+      <Text wrap="wrap">{props.summary}</Text>
       <Text color={colorFor(theme, 'muted')}>These steps run in order; if one fails, the ones before it are undone.</Text>
       {props.steps.map((s, i) => (
-        <Text key={s.id} wrap="truncate-end">
+        <Text key={s.id} wrap="wrap">
           {` ${i + 1} ${s.command ? commandLine(s.command, compactRoute(props.route)) : s.title}`}
         </Text>
       ))}
