@@ -378,7 +378,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.openWizard();
           case 'importVmware':
             {
-            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
             return s.pushDialog({ kind: 'wizard', which: 'import', owner: store.getState().owner, wizard: { which: 'import', store } });
           }
           case 'mergeIde':
@@ -389,7 +389,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             });
           case 'p2v':
             {
-            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
             return s.pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
           }
         }
