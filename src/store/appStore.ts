@@ -8,6 +8,7 @@ import { createHostContext, type HostOptions } from '../config/connect.js';
 import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { hostSession } from '../host/session.js';
 import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
@@ -79,7 +80,11 @@ function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
   return next[index]?.name ?? null;
 }
 
-export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): AppStore {
+export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): AppStore {
+  // Everything the console runs on the host goes through the session, so quitting stops it all.
+  const session = hostSession(given);
+  const host = session.host;
+  let stopped: Promise<void> = Promise.resolve();
   const pollMs = opts.pollMs ?? 5_000;
   const eventDebounceMs = opts.eventDebounceMs ?? 300;
   const detectAccel = opts.detectAccel ?? defaultDetectAccel;
@@ -211,6 +216,13 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         poll = null;
         debounce = null;
         for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
+        // Last: what the panes and wizards stopped has settled its own way; the rest (a refresh
+        // round, a pane's read over ssh) is aborted here and nothing new starts.
+        stopped = session.close();
+      },
+
+      whenStopped() {
+        return stopped;
       },
 
       refresh: coalesced(async () => {
