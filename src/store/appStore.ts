@@ -396,7 +396,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           case 'mergeIde':
             return withGuest((name) => {
               const running = isActive(row(name)?.state ?? 'shut off');
-              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) });
+              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
               s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
             });
           case 'p2v':
@@ -469,7 +469,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       openWizard() {
-        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o) });
+        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o), jobScreen: { quit: () => get().quit() } });
         get().pushDialog({ kind: 'wizard', which: 'newGuest', owner: wizard.getState().owner, wizard: { which: 'newGuest', store: wizard } });
         wizard.getState().load();
       },
