@@ -5,11 +5,18 @@
  * worker on it; the worker runs the cut-off step again and the rest, as a finish after a crash
  * would. The undo only runs if no worker could be started.
  */
+import { dirname } from 'node:path';
 import type { Launched } from './detached.js';
-import type { Journal } from './journal.js';
+import { Journal } from './journal.js';
 
 export class HandOver {
   constructor(readonly start: (journal: Journal) => Promise<Launched>) {}
+}
+
+/** Starts a detached worker on the journal, in the state dir the journal was made in (stateDir/jobs/ID.json). */
+export async function startWorkerOn(journal: Journal): Promise<Launched> {
+  const { startWorker } = await import('./detached.js');
+  return startWorker(Journal.load(journal.path), { stateDir: dirname(dirname(journal.path)) });
 }
 
 /** The hand-over a signal was aborted with; null for a cancel (or no abort). */

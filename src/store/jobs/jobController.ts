@@ -8,10 +8,9 @@
  * HandOver (jobs/handOver.ts); the runner stops the running step and a detached worker finishes
  * the journal, so the job outlives the console and the SSH session like a `--detach` one.
  */
-import { dirname } from 'node:path';
 import type { Launched } from '../../jobs/detached.js';
-import { HandOver } from '../../jobs/handOver.js';
-import { Journal } from '../../jobs/journal.js';
+import { HandOver, startWorkerOn } from '../../jobs/handOver.js';
+import type { Journal } from '../../jobs/journal.js';
 import type { RunnerEvent } from '../../jobs/runner.js';
 import type { KeyOwner } from '../keys/owners.js';
 import type { Intent } from '../keys/router.js';
@@ -34,7 +33,7 @@ export interface JobHooks {
 
 /** What the screen that owns the controller lends it (the same for every job screen). */
 export interface JobControllerOptions {
-  /** Runs a worker on the journal of a job run here (tests stand in for it); default: jobs/detached.startWorker. */
+  /** Runs a worker on the journal of a job run here (tests stand in for it); default: jobs/handOver.startWorkerOn. */
   handOver?: (journal: Journal) => Promise<Launched>;
   /** Quits the console: q during a job asks first, then calls it once the job is waited for, handed over or cancelled. */
   quit?: () => void;
@@ -59,12 +58,6 @@ export interface JobController extends KeyOwner {
   abort(): void;
   /** `{what}` of the job on screen, for its hints ("y cancel creating web2"). */
   hintVars(): Record<string, string>;
-}
-
-async function startWorkerOn(journal: Journal): Promise<Launched> {
-  const { startWorker } = await import('../../jobs/detached.js');
-  // stateDir/jobs/ID.json: the worker reads the journal from the state dir it was made in.
-  return startWorker(Journal.load(journal.path), { stateDir: dirname(dirname(journal.path)) });
 }
 
 /** The detached summary: where the job went and how to follow it. */
