@@ -165,6 +165,11 @@ export interface SshTarget {
 const GROUP_ANNOUNCE_WAIT_MS = 15_000;
 /** How long the local ssh gets to notice that its remote command is gone before it is killed. */
 const CLIENT_EXIT_WAIT_MS = 10_000;
+/**
+ * A quick read cancelled as it starts (a refresh when the console quits) usually ends by itself
+ * within this long: then no second login is needed to stop its group, which costs a second or more.
+ */
+const OWN_END_WAIT_MS = 300;
 
 /** Whether a cancel or timeout left nothing running on the remote host, as far as virtdeck can tell. */
 interface RemoteStop {
@@ -294,8 +299,12 @@ export class SshExecutor implements Executor {
   private async stopRemote(marker: PgidMarkerFilter, announced: Promise<void>, client: LocalClient): Promise<RemoteStop> {
     await Promise.race([announced, client.exited, sleep(GROUP_ANNOUNCE_WAIT_MS, undefined, { ref: false })]);
     const pgid = marker.pgid;
+    if (pgid !== null && !client.hasExited()) await Promise.race([client.exited, sleep(OWN_END_WAIT_MS, undefined, { ref: false })]);
     let confirmed: boolean;
-    if (pgid === null) {
+    if (client.hasExited()) {
+      // The command ended and sshd closed the session: there is no group left to stop.
+      confirmed = true;
+    } else if (pgid === null) {
       // Still connecting after all that time, or the command never started: only the client is there to stop.
       confirmed = client.hasExited();
       if (!confirmed) client.kill();

@@ -566,6 +566,9 @@ export async function runBackup(host: HostContext, o: RunBackupOptions): Promise
           const bytes = await allocatedBytes(host.sysExec, planned.disks.map((p) => `${planned.runDir}/${p.file}`)).catch(() => 0);
           result = { ...result, ok: true, state: 'done', bytesWritten: bytes };
           if (decision.method === 'backup-api') await trimCheckpoints(host, g.name).catch(() => undefined);
+        } else if (r.worker) {
+          // Handed to a worker (the console's b): it finishes the run; its journal and log tell how.
+          result = { ...result, state: 'background', note: `goes on in worker pid ${r.worker.pid ?? '?'} (job ${r.worker.id})` };
         } else {
           result = { ...result, state: r.state, error: r.error ? errorInfo(r.error) : { sentence: `The backup of ${g.name} ended ${r.state}.`, fix: 'See the job journal.' } };
         }

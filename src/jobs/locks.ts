@@ -152,7 +152,9 @@ export function acquireLocks(stateDir: string, uri: string, targets: { guests: s
       // Only our own lock: after a takeover by another job the file is no longer ours to remove.
       let mine = false;
       try {
-        mine = readLock(h.path)?.jobId === h.file.jobId;
+        // The same job's worker that took the lock over (a hand-over) holds it now: its pid says so.
+        const now = readLock(h.path);
+        mine = now?.jobId === h.file.jobId && now.pid === h.file.pid;
       } catch {
         // refused: not ours to remove
       }

@@ -11,6 +11,8 @@ import type { HostContext } from '../host/hostContext.js';
 import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { type PartProgress, type Progress, ProgressTracker, qemuImgProgressStream } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
+import type { Launched } from './detached.js';
+import { type HandOver, handOverOf } from './handOver.js';
 import { Journal, type JournalRecord, resumePoint } from './journal.js';
 import { acquireLocks, type HeldLocks } from './locks.js';
 import { removeStepFile, writeStepFile } from './privateTemp.js';
@@ -25,7 +27,9 @@ export type RunnerEvent =
   | { type: 'undo'; index: number; title: string }
   /** The undo announced by the last 'undo' event finished; ok false: it is left for the admin. */
   | { type: 'undo-end'; index: number; title: string; ok: boolean }
-  | { type: 'log'; line: string };
+  | { type: 'log'; line: string }
+  /** The job is journaled (runPlan): from now on it can be handed to a worker (handOver.ts). */
+  | { type: 'journal'; path: string };
 
 export interface ActionContext {
   host: HostContext;
@@ -53,6 +57,8 @@ export interface RunResult {
   state: JournalRecord['state'];
   journal: Journal;
   error?: UserError | HostError;
+  /** Set when the job was handed to a worker: `state` stays 'running', the worker ends it. */
+  worker?: Launched;
 }
 
 function executorFor(host: HostContext, c: CommandSpec): Executor {
@@ -148,12 +154,17 @@ async function runFrom(journal: Journal, start: number, opts: RunOptions): Promi
   const steps = journal.record.plan.steps;
   for (let i = start; i < steps.length; i++) {
     const step = steps[i] as PlanStep;
+    const handOver = handOverOf(signal);
+    if (handOver) return handTo(handOver, journal, opts, i - 1);
     if (signal.aborted) return stop(journal, opts, i - 1, 'cancelled');
     journal.step(i, 'running');
     opts.onEvent?.({ type: 'step-start', index: i, step });
     try {
       await runStep(step, i, opts, signal);
     } catch (e) {
+      const handOver = handOverOf(signal);
+      // The step was stopped to be run again by the worker: it is neither failed nor undone.
+      if (handOver) return handTo(handOver, journal, opts, i);
       const err = errorOf(e);
       const cancelled = signal.aborted || (err instanceof HostError && err.code === 'cancelled');
       journal.step(i, 'failed', describeError(err));
@@ -184,6 +195,21 @@ async function stop(
   return { state, journal, error: err };
 }
 
+/**
+ * Gives the journal to a worker, which takes the locks over and finishes the job from its first
+ * step not done. If no worker starts, the job is undone here as a failed one would be.
+ */
+async function handTo(handOver: HandOver, journal: Journal, opts: RunOptions, lastIndex: number): Promise<RunResult> {
+  try {
+    const worker = await handOver.start(journal);
+    opts.onEvent?.({ type: 'log', line: `handed to worker pid ${worker.pid ?? '?'} (job ${worker.id})` });
+    return { state: 'running', journal, worker };
+  } catch (e) {
+    const err = errorOf(e);
+    return stop(journal, opts, lastIndex, 'failed', err);
+  }
+}
+
 /** Locks the plan's guests and images for this process (see locks.ts); refuses while another live job holds one. */
 function lockJob(journal: Journal, opts: { stateDir: string }): HeldLocks {
   const r = journal.record;
@@ -211,6 +237,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   }
   // Before the first step: what an interrupted job leaves behind must be findable too.
   recordPlanDirs(opts.stateDir, opts.host.sysExec.label, plan);
+  opts.onEvent?.({ type: 'journal', path: journal.path });
   return locked(locks, () => runFrom(journal, 0, opts));
 }
 

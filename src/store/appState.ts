@@ -13,8 +13,10 @@ import type { AppData, Dialog, Message, TermSize } from './types.js';
 export interface AppActions {
   /** Loads the header, refreshes, and starts the event watch and the poll. */
   init(): void;
-  /** Stops the event watch, the poll and any wait in progress. */
+  /** Stops the event watch, the poll and any wait in progress, aborts every host command in flight and refuses new ones. */
   dispose(): void;
+  /** Resolves once the commands dispose aborted have ended (a remote one: its process group stopped). */
+  whenStopped(): Promise<void>;
   refresh(): Promise<void>;
   setSize(size: TermSize): void;
   setPane(pane: PaneId): void;

@@ -8,6 +8,7 @@ import { createHostContext, type HostOptions } from '../config/connect.js';
 import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
+import { hostSession } from '../host/session.js';
 import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
@@ -79,7 +80,11 @@ function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
   return next[index]?.name ?? null;
 }
 
-export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): AppStore {
+export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): AppStore {
+  // Everything the console runs on the host goes through the session, so quitting stops it all.
+  const session = hostSession(given);
+  const host = session.host;
+  let stopped: Promise<void> = Promise.resolve();
   const pollMs = opts.pollMs ?? 5_000;
   const eventDebounceMs = opts.eventDebounceMs ?? 300;
   const detectAccel = opts.detectAccel ?? defaultDetectAccel;
@@ -224,6 +229,13 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
         poll = null;
         debounce = null;
         for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
+        // Last: what the panes and wizards stopped has settled its own way; the rest (a refresh
+        // round, a pane's read over ssh) is aborted here and nothing new starts.
+        stopped = session.close();
+      },
+
+      whenStopped() {
+        return stopped;
       },
 
       refresh: coalesced(async () => {
@@ -395,18 +407,18 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
             return s.openWizard();
           case 'importVmware':
             {
-            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
             return s.pushDialog({ kind: 'wizard', which: 'import', owner: store.getState().owner, wizard: { which: 'import', store } });
           }
           case 'mergeIde':
             return withGuest((name) => {
               const running = isActive(row(name)?.state ?? 'shut off');
-              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null) });
+              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
               s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
             });
           case 'p2v':
             {
-            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d) });
+            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
             return s.pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
           }
         }
@@ -474,7 +486,7 @@ export function createAppStore(host: HostContext, opts: AppStoreOptions = {}): A
       },
 
       openWizard() {
-        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o) });
+        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o), jobScreen: { quit: () => get().quit() } });
         get().pushDialog({ kind: 'wizard', which: 'newGuest', owner: wizard.getState().owner, wizard: { which: 'newGuest', store: wizard } });
         wizard.getState().load();
       },

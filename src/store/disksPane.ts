@@ -88,12 +88,12 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
   const store = createStore<DisksPaneData>()(() => ({ rows: [], guests: [], selected: null, loading: false, lastRefresh: null, error: null }));
   const launchers: DiskWizardLaunchers = opts.launchers ?? {
     convert: (row) => {
-      const wizard = createConvertWizard({ host, imagePath: row.path, info: { format: row.format ?? undefined, virtualSize: row.virtualSize ?? undefined }, onClose: () => app.getState().closeWizard(null) });
+      const wizard = createConvertWizard({ host, imagePath: row.path, info: { format: row.format ?? undefined, virtualSize: row.virtualSize ?? undefined }, onClose: () => app.getState().closeWizard(null), jobScreen: { quit: () => app.getState().quit() } });
       const { owner, imagePath, info } = wizard.getState();
       app.getState().pushDialog({ kind: 'wizard', which: 'convert', imagePath, info, owner, wizard: { which: 'convert', store: wizard } });
     },
     expand: (row) => {
-      const wizard = createExpandWizard({ host, path: row.path, onClose: () => app.getState().closeWizard(null) });
+      const wizard = createExpandWizard({ host, path: row.path, onClose: () => app.getState().closeWizard(null), jobScreen: { quit: () => app.getState().quit() } });
       app.getState().pushDialog({ kind: 'wizard', which: 'expand', imagePath: row.path, owner: wizard.getState().owner, wizard: { which: 'expand', store: wizard } });
     },
   };

@@ -7,6 +7,7 @@ import { LocalExecutor } from '../../src/host/exec.js';
 import { parseSnapshotXml } from '../../src/host/snapshots.js';
 import type { BackupEvent } from '../../src/jobs/backup.js';
 import { readCatalog } from '../../src/jobs/backupCatalog.js';
+import { handOverOf } from '../../src/jobs/handOver.js';
 import { Journal } from '../../src/jobs/journal.js';
 import type { PruneResult } from '../../src/jobs/prune.js';
 import { detectRecovery } from '../../src/jobs/recovery.js';
@@ -784,5 +785,93 @@ describe('d: the backup destination', () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('issue 13 item 4: a backup (b) and a restore go to the background; q during them asks first', () => {
+  const journal = { path: '/state/jobs/j.json', record: { id: 'job-bg' } } as unknown as Journal;
+  /** The worker stand-in the pane's deps lend its job controller. */
+  const worker = () => {
+    const handed: string[] = [];
+    const handOver = async (j: Journal) => {
+      handed.push(j.record.id);
+      return { id: j.record.id, pid: 4245, journalPath: j.path, logPath: '/x', via: 'setsid' as const };
+    };
+    return { handed, handOver };
+  };
+  /** A backup of one guest held at its copy, as runBackup runs it: journaled, then handed over or cancelled. */
+  const heldBackup: BackupsDeps['runBackup'] = (_host, o) =>
+    new Promise((resolve) => {
+      o.onEvent({ type: 'runner', guest: 'demo-web', event: { type: 'journal', path: journal.path } });
+      o.signal.addEventListener('abort', async () => {
+        const handOver = handOverOf(o.signal);
+        if (handOver) await handOver.start(journal);
+        resolve({ guests: [{ guest: 'demo-web', ok: false, state: handOver ? 'background' : 'cancelled', error: handOver ? undefined : { sentence: 'cancelled' } }] });
+      });
+    });
+
+  test('b on the Backups pane, then b on its job: the backup goes to a worker; Enter closes the view', async () => {
+    const w = worker();
+    const { app } = await open({ runBackup: heldBackup, handOver: w.handOver });
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    const key = (name: string) => app.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
+    key('down');
+    key('b');
+    await app.waitFor('b background');
+    key('b');
+    await app.waitFor('goes on in a worker (pid 4245)');
+    expect(w.handed).toEqual(['job-bg']);
+    expect(pane.store.getState().job?.state).toBe('detached');
+    expect(app.store.getState().quitRequested).toBe(false);
+    key('enter');
+    expect(pane.store.getState().job).toBeNull();
+  });
+
+  test('q during a backup asks wait / background / cancel (the footer no longer offers a quit it ignores); c cancels, then quits', async () => {
+    const { app } = await open({ runBackup: heldBackup, handOver: worker().handOver });
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    const key = (name: string) => app.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
+    key('down');
+    key('b');
+    await app.waitFor('b background');
+    key('q');
+    expect(pane.store.getState().job?.quitting).toBe(true);
+    const f = await app.waitFor('Quit while the backup of demo-web runs?');
+    expect(f).toMatch(/b background, quit\s+w wait, then quit\s+c cancel the job, quit\s+Esc stay/);
+    expect(app.store.getState().quitRequested).toBe(false);
+    key('c');
+    await app.waitFor(() => app.store.getState().quitRequested);
+    expect(pane.store.getState().job?.state).toBe('cancelled');
+  });
+
+  test('restore: b during the run hands it to a worker', async () => {
+    const w = worker();
+    const { app, restoreRun, calls } = await open({ handOver: w.handOver });
+    await toIncrementalRun(app);
+    await app.press('R');
+    await app.waitFor('< as a new guest >');
+    await app.press(KEYS.enter);
+    await app.waitFor(`Restore demo-web (${RUN_INC}) as demo-web-restored`);
+    await app.press(KEYS.enter);
+    await app.waitFor('Creates the new guest');
+    await app.press('y');
+    await app.waitFor('c cancel');
+    const pane = app.store.getState().panes.backups as BackupsController;
+    restoreRun.emit({ type: 'journal', path: journal.path });
+    await app.waitFor('b background');
+    app.store.getState().pressKey({ name: 'b', input: 'b' });
+    expect(pane.store.getState().job?.state).toBe('detaching');
+    // The runner's side (runner.ts handTo): the aborted signal carries the hand-over.
+    const handOver = handOverOf(calls.restore[0]?.signal);
+    expect(handOver).not.toBeNull();
+    await handOver?.start(journal);
+    expect(w.handed).toEqual(['job-bg']);
+    restoreRun.finish({ name: 'demo-web-restored', run: RUN_INC, disks: [], notes: [], state: 'running' });
+    await app.waitFor('goes on in a worker (pid 4245)');
+    expect(pane.store.getState().job?.state).toBe('detached');
   });
 });

@@ -45,12 +45,12 @@ function scriptedSys(opts: { existing?: string[]; holdConvert?: boolean } = {}):
   };
 }
 
-function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: Pick<ConvertWizardDeps, 'launch' | 'cancelWorker'> & { guestState?: 'running' } = {}) {
+function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, opts: Pick<ConvertWizardDeps, 'launch' | 'cancelWorker' | 'jobScreen'> & { guestState?: 'running' } = {}) {
   const fake = createFakeHost([{ name: 'web', state: opts.guestState ?? 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'hda', device: 'disk', bus: 'ide', source: IMAGE, format: 'raw' }] }]);
   const sys = withImageHeads(scriptedSys(sysOpts), { [IMAGE]: { format: 'raw', size: 2 * 1024 ** 3 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
-  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, launch: opts.launch, cancelWorker: opts.cancelWorker });
+  const wizard = createConvertWizard({ host, imagePath: IMAGE, info: { format: 'raw', virtualSize: 2 * 1024 ** 3 }, onClose: (c) => closed.push(c), stateDir: state, launch: opts.launch, cancelWorker: opts.cancelWorker, jobScreen: opts.jobScreen });
   const d = wizardDriver(wizard, <ConvertWizardView store={wizard} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
   return { ...d, wizard, sys, fake, closed };
 }
@@ -232,25 +232,38 @@ describe('convert wizard', () => {
     expect(w.closed).toEqual([null]);
   });
 
-  it('Enter then b starts the job here once; the worker is never asked for', async () => {
+  // Changed by issue 13 item 4: b during a job run here hands its journal to a worker (before, b
+  // did nothing there). What stays true: the job starts once, and no second plan is launched.
+  it('Enter then b starts the job here once, then hands that same journal to a worker; nothing starts twice', async () => {
     let launches = 0;
-    const w = setup({ holdConvert: true }, { launch: async () => {
-      launches++;
-      throw new Error('not expected');
-    } });
+    const handed: string[] = [];
+    const w = setup({ holdConvert: true }, {
+      launch: async () => {
+        launches++;
+        throw new Error('not expected');
+      },
+      jobScreen: {
+        handOver: async (j) => {
+          handed.push(j.record.id);
+          return { id: j.record.id, pid: 4242, journalPath: j.path, logPath: '/x', via: 'setsid' };
+        },
+      },
+    });
     await toReview(w);
     w.press('enter');
     w.press('b');
     w.press('enter');
-    await w.waitFrame('61%');
-    await new Promise((r) => setTimeout(r, 100)); // the fake copy waits for its cancel from here on
+    await w.until((s) => s.run?.state === 'detached');
     await w.wizard.getState().startInBackground();
     await w.wizard.getState().start();
     expect(launches).toBe(0);
-    expect(w.sys.calls.filter((c) => c.includes('convert')).length).toBe(1);
-    w.press('esc');
-    w.press('y');
-    await w.until((s) => s.result !== null);
+    expect(handed).toHaveLength(1);
+    // Handed over after the first step: the worker runs the copy, not this process.
+    expect(w.sys.calls.filter((c) => c.includes('convert')).length).toBe(0);
+    expect(w.state().result).toBeNull();
+    await w.waitFrame('goes on in a worker (pid 4242)');
+    w.press('enter');
+    expect(w.closed).toEqual([null]);
   });
 
   it('b: cancelling while the worker starts asks first, then stops the worker once it runs', async () => {

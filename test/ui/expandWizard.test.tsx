@@ -1,3 +1,6 @@
+import type { Launched } from '../../src/jobs/detached.js';
+import { type Journal, listJournals } from '../../src/jobs/journal.js';
+import type { JobControllerOptions } from '../../src/store/jobs/jobController.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,11 +110,11 @@ afterEach(() => {
   rmSync(state, { recursive: true, force: true });
 });
 
-function open(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}) {
+function open(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}, jobScreen?: JobControllerOptions) {
   state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
   const { host, ran } = expandHost(opts);
   const closed: (ExpandOutcome | null | 'open')[] = ['open'];
-  const wizard = createExpandWizard({ host, path: IMG, onClose: (x) => closed.push(x), stateDir: state });
+  const wizard = createExpandWizard({ host, path: IMG, onClose: (x) => closed.push(x), stateDir: state, jobScreen });
   const d = wizardDriver(wizard, <ExpandWizardView store={wizard} theme={theme} />);
   return { ...d, wizard, ran, closed };
 }
@@ -318,5 +321,36 @@ describe('expand wizard', () => {
     const review = (await w.waitFrame('step 4 of 4')).replace(/[│\s]+/g, ' ');
     expect(review).toContain('then: instructions for inside the guest (web is running');
     expect(review).not.toContain('you chose');
+  });
+
+  it('issue 13 item 4: b hands the running resize to a worker; the journal is left running for it, nothing undone', async () => {
+    const handed: Journal[] = [];
+    const handOver = async (j: Journal): Promise<Launched> => {
+      handed.push(j);
+      return { id: j.record.id, pid: 4244, journalPath: j.path, logPath: '/x', via: 'setsid' };
+    };
+    const w = open({ holdResize: true }, { handOver });
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    await w.waitFrame('grow partition 1 and its ext4');
+    await w.until((s) => !s.inspecting);
+    w.press('enter');
+    await atStep(w, 2);
+    w.press('enter');
+    await atStep(w, 3);
+    w.press('enter');
+    await w.until((s) => s.run?.rows[0]?.state === 'running');
+    await w.waitFrame('Esc/Ctrl-C cancel   b background');
+    w.press('b');
+    await w.waitFrame('goes on in a worker (pid 4244)');
+    expect(handed).toHaveLength(1);
+    const rec = listJournals(state)[0]?.record;
+    expect(rec?.state).toBe('running');
+    expect(rec?.steps[0]?.state).toBe('running');
+    expect(w.state().phase).toBe('running');
+    w.press('enter');
+    expect(w.closed.at(-1)).toBeNull();
   });
 });

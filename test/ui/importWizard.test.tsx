@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Launched } from '../../src/jobs/detached.js';
+import { handOverOf } from '../../src/jobs/handOver.js';
 import type { PreparedImport } from '../../src/jobs/importVmware.js';
+import type { Journal } from '../../src/jobs/journal.js';
 import type { RunResult } from '../../src/jobs/runner.js';
 import { factsForRequest, type OvaImportFacts, ovaRefusals, planOvaImport } from '../../src/model/importOvaPlan.js';
 import { checkImport, type ImportFacts, type ImportRequest, planImport, plannedDestFiles } from '../../src/model/importVmwarePlan.js';
 import { parseOvf } from '../../src/model/ovf.js';
 import { parseVmx } from '../../src/model/vmx.js';
+import type { JobControllerOptions } from '../../src/store/jobs/jobController.js';
 import { createImportWizard, IMPORT_ROWS, type ImportJobs } from '../../src/store/wizards/import/importWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { ImportVmwareWizardView } from '../../src/ui/wizards/ImportVmwareWizard.js';
@@ -58,10 +62,18 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean; existing?: strin
     run: async (_h, prepared, o) => {
       calls.ran.push(prepared);
       if (opts.hold) {
+        // Journaled as runPlan does it: from here on b may hand the job to a worker.
+        o.onEvent?.({ type: 'journal', path: '/tmp/j' });
         // The first step runs until the wizard cancels the job.
         const first = prepared.plan?.steps[0];
         if (first) o.onEvent?.({ type: 'step-start', index: 0, step: first });
         await new Promise((resolve) => o.signal?.addEventListener('abort', resolve));
+        // The runner's side of b (runner.ts handTo): the journal goes to the worker, nothing is undone.
+        const handOver = handOverOf(o.signal);
+        if (handOver) {
+          const journal = { path: '/tmp/j', record: { id: 'job-import' } } as unknown as Journal;
+          return { state: 'running', journal, worker: await handOver.start(journal) } as unknown as RunResult;
+        }
         return { state: 'cancelled', journal: { path: '/tmp/j' } } as unknown as RunResult;
       }
       prepared.plan?.steps.forEach((step, index) => {
@@ -74,11 +86,11 @@ function scriptedJobs(opts: { locked?: boolean; hold?: boolean; existing?: strin
   return { jobs, calls };
 }
 
-function renderWizard(jobs: ImportJobs, closed: (string | null)[]) {
+function renderWizard(jobs: ImportJobs, closed: (string | null)[], jobScreen?: JobControllerOptions) {
   const fake = createFakeHost([], { dirs: { '/': ['vm/', 'etc/'], '/vm': ['w2k3/'], '/vm/w2k3': ['w2k3.vmx', 'w2k3.vmdk', 'w2k3.nvram'] } });
   const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' });
   // Never the real state directory: a pick is remembered nowhere.
-  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', pickedDirs: { last: () => null, remember: () => {} }, onClose: (d) => closed.push(d) });
+  const store = createImportWizard({ host: fake.host, jobs, startDir: '/', pickedDirs: { last: () => null, remember: () => {} }, onClose: (d) => closed.push(d), jobScreen });
   const w = driveWizard(store, <ImportVmwareWizardView store={store} theme={theme} />);
   return { ...w, store, fake };
 }
@@ -234,6 +246,33 @@ describe('Import VMware wizard', () => {
     await w.waitFor('The import was cancelled');
     expect(w.state().result?.ok).toBe(false);
     w.key('q');
+    expect(closed).toEqual([null]);
+  });
+
+  it('issue 13 item 4: b hands the running import to a worker; q asks first and b there quits after the hand-over', async () => {
+    const { jobs } = scriptedJobs({ hold: true });
+    const closed: (string | null)[] = [];
+    const handed: string[] = [];
+    let quits = 0;
+    const handOver = async (j: Journal): Promise<Launched> => {
+      handed.push(j.record.id);
+      return { id: j.record.id, pid: 4243, journalPath: j.path, logPath: '/x', via: 'setsid' };
+    };
+    const w = renderWizard(jobs, closed, { handOver, quit: () => quits++ });
+    cleanup = () => w.r.unmount();
+    await toNetworkCards(w);
+    w.key('enter');
+    await w.waitFor('Review');
+    w.key('enter');
+    await w.waitFor('b background');
+    w.key('q');
+    expect(await w.waitFor('Quit while the import runs?')).toContain('w wait, then quit');
+    w.key('b');
+    await w.waitFor('goes on in a worker (pid 4243)');
+    await w.until(() => quits === 1);
+    expect(handed).toEqual(['job-import']);
+    expect(w.state().result).toBeNull();
+    w.key('enter');
     expect(closed).toEqual([null]);
   });
 

@@ -98,10 +98,10 @@ const KEY = { enter: 'enter', down: 'down', up: 'up', right: 'right', esc: 'esc'
  * Builds the wizard's store on the fake host; keys go through the router to its owner, each acting
  * on the state the one before left, so no key waits for a render.
  */
-function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean; holdStat?: boolean } = {}) {
+function setup(guests: FakeGuest[], files: Record<string, 'file' | 'dir'>, opts: { holdCreate?: boolean; holdStat?: boolean; quit?: () => void } = {}) {
   const { host, fake } = wizardHost(guests, files, opts);
   const onClose = vi.fn();
-  const store = createNewGuestWizard({ host, onClose });
+  const store = createNewGuestWizard({ host, onClose, jobScreen: opts.quit ? { quit: opts.quit } : undefined });
   store.getState().load();
   const press = (name: string) => pressKey(store.getState().owner, { name, input: [...name].length === 1 ? name : '' });
   const type = (text: string) => {
@@ -274,6 +274,38 @@ describe('NewGuestWizard', () => {
     await vi.waitFor(() => expect(state().phase).toBe('failed'));
     expect(frame()).toContain('Could not create web2');
     expect(onClose).not.toHaveBeenCalled();
+    expect(fake.guests.map((g) => g.name)).toEqual(['db1', 'files1']);
+  });
+
+  it('issue 13 item 4: q during the create asks wait or cancel (it cannot go to the background); c cancels, then the console quits', async () => {
+    const quit = vi.fn();
+    const { state, fake, press, type, frame, onStep } = setup(structuredClone(GUESTS), { ...FILES }, { holdCreate: true, quit });
+    await onStep(1);
+    type('web2');
+    press(KEY.enter);
+    await onStep(2);
+    press(KEY.enter);
+    await onStep(3);
+    press(KEY.enter);
+    await onStep(4);
+    press(KEY.down);
+    type('/iso/debian.iso');
+    for (const step of [5, 6, 7, 8]) {
+      press(KEY.enter);
+      await onStep(step);
+    }
+    press(KEY.enter);
+    await vi.waitFor(() => expect(state().run?.rows[0]?.state).toBe('running'));
+    expect(frame()).toContain('q quit');
+    press('q');
+    expect(state().run?.quitting).toBe(true);
+    const asked = frame().replace(/\s+/g, ' ');
+    expect(asked).toContain('Quit while creating web2 runs? Wait for it to end, or cancel it');
+    expect(asked).toContain('w wait, then quit c cancel creating web2, quit Esc stay');
+    expect(press('b')).toBe(false);
+    press('c');
+    await vi.waitFor(() => expect(state().phase).toBe('failed'));
+    await vi.waitFor(() => expect(quit).toHaveBeenCalledTimes(1));
     expect(fake.guests.map((g) => g.name)).toEqual(['db1', 'files1']);
   });
 

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
+import type { Launched } from '../../src/jobs/detached.js';
+import { type Journal, listJournals } from '../../src/jobs/journal.js';
 import { fieldValue } from '../../src/store/form.js';
+import type { JobControllerOptions } from '../../src/store/jobs/jobController.js';
 import { pressKey } from '../../src/store/keys/owners.js';
 import { createP2vWizard } from '../../src/store/wizards/p2v/p2vWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
@@ -45,12 +48,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(state, { recursive: true, force: true }));
 
-function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}) {
+function setup(sysOpts: Parameters<typeof scriptedSys>[0] = {}, jobScreen?: JobControllerOptions) {
   const fake = createFakeHost([{ name: 'web', state: 'running', vcpus: 1, memoryMiB: 512 }]);
   const sys = withImageHeads(scriptedSys(sysOpts), { [DUMP]: { format: 'raw', size: 8388608 } });
   const host: HostContext = { ...fake.host, sysExec: sys };
   const closed: (string | null)[] = [];
-  const store = createP2vWizard({ host, onClose: (d) => closed.push(d), stateDir: state });
+  const store = createP2vWizard({ host, onClose: (d) => closed.push(d), stateDir: state, jobScreen });
   const w = driveWizard(store, <P2vWizardView store={store} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color', NO_COLOR: '1' })} />);
   return { ...w, store, fake, sys, closed };
 }
@@ -196,5 +199,94 @@ describe('P2V wizard', () => {
     const owner = store.getState().owner;
     for (const name of ['down', 'r', 'o', 'o', 't', 'down', 'down', '2', '2', 'down', '/', 'k']) pressKey(owner, { name, input: name.length === 1 ? name : '' });
     expect(sourceValues({ state: () => store.getState() })).toEqual({ sshTarget: 'root', sshDevice: '/dev/sda', sshPort: '22', identity: '/k' });
+  });
+
+  describe('issue 13 item 4: background and q during the copy', () => {
+    /** A worker stand-in: records the journal it was given, as startWorker would have adopted it. */
+    const worker = () => {
+      const handed: Journal[] = [];
+      const handOver = async (j: Journal): Promise<Launched> => {
+        handed.push(j);
+        return { id: j.record.id, pid: 4242, journalPath: j.path, logPath: `${j.path}.log`, via: 'setsid' };
+      };
+      return { handed, handOver };
+    };
+    async function toCopy(t: ReturnType<typeof setup>) {
+      await toFileSource(t);
+      t.key('enter');
+      await t.waitFor('step 3 of 4');
+      t.key('enter');
+      await t.waitFor('step 4 of 4 · review');
+      t.key('enter');
+      await t.waitFor(/40%/);
+    }
+    const undid = (t: ReturnType<typeof setup>) => t.sys.calls.some((c) => c[0] === 'rm' && c.some((a) => a.includes('virtdeck-part')));
+
+    it('b hands the running copy to a worker: nothing is undone, the journal stays running at the copy, Enter closes', async () => {
+      const w = worker();
+      const t = setup({ holdConvert: true }, { handOver: w.handOver });
+      await toCopy(t);
+      expect(t.frame()).toContain('b background');
+      t.key('b');
+      const f = await t.waitFor('goes on in a worker (pid 4242)');
+      expect(f).toContain('Jobs pane (5)');
+      expect(w.handed).toHaveLength(1);
+      const [rec] = listJournals(state).map((j) => j.record);
+      expect(rec?.state).toBe('running');
+      expect(rec?.steps.some((x) => x.state === 'running')).toBe(true);
+      expect(rec?.steps.some((x) => x.state === 'undone' || x.state === 'failed')).toBe(false);
+      expect(undid(t)).toBe(false);
+      expect(t.state().result).toBeNull();
+      t.key('enter');
+      expect(t.closed).toEqual([null]);
+    });
+
+    it('q asks wait / background / cancel; Esc stays, b hands over and then quits', async () => {
+      const w = worker();
+      let quits = 0;
+      const t = setup({ holdConvert: true }, { handOver: w.handOver, quit: () => quits++ });
+      await toCopy(t);
+      expect(t.key('q')).toBe(true);
+      let f = await t.waitFor('Quit while the P2V runs?');
+      expect(f).toMatch(/b background, quit\s+w wait, then quit\s+c cancel the P2V, quit\s+Esc stay/);
+      t.key('esc');
+      expect(t.state().jobs.view()).toMatchObject({ quitting: false, state: 'running' });
+      t.key('q');
+      t.key('b');
+      f = await t.waitFor('goes on in a worker');
+      await t.until(() => quits === 1);
+      expect(w.handed).toHaveLength(1);
+      expect(undid(t)).toBe(false);
+    });
+
+    it('q then c cancels: the undo runs, then the console quits', async () => {
+      let quits = 0;
+      const t = setup({ holdConvert: true }, { quit: () => quits++ });
+      await toCopy(t);
+      t.key('q');
+      await t.waitFor('Quit while the P2V runs?');
+      t.key('c');
+      await t.waitFor('P2V · not done', 5000);
+      await t.until(() => quits === 1);
+      expect(undid(t)).toBe(true);
+      expect(listJournals(state)[0]?.record.state).toBe('cancelled');
+    });
+
+    it('q then w waits: the console quits once the job has ended well, not before', async () => {
+      let quits = 0;
+      const t = setup({}, { quit: () => quits++ });
+      await toFileSource(t);
+      t.key('enter');
+      await t.waitFor('step 3 of 4');
+      t.key('enter');
+      await t.waitFor('step 4 of 4 · review');
+      t.key('enter');
+      expect(t.key('q')).toBe(true);
+      expect(t.state().jobs.view()?.quitting).toBe(true);
+      t.key('w');
+      expect(quits).toBe(0);
+      await t.waitFor('P2V · done', 5000);
+      await t.until(() => quits === 1);
+    });
   });
 });

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
+import type { Launched } from '../../src/jobs/detached.js';
+import { HandOver } from '../../src/jobs/handOver.js';
 import { interruptedJobs, Journal, listJournals, resumePoint } from '../../src/jobs/journal.js';
+import { acquireLocks, readLocks } from '../../src/jobs/locks.js';
 import { finishJob, type RunnerEvent, rollbackJob, runPlan } from '../../src/jobs/runner.js';
 import { describePlan, type Plan, planScript } from '../../src/model/plan.js';
 
@@ -41,7 +44,8 @@ describe('plan runner', () => {
     const r = await runPlan(plan(false), { host, stateDir: state, onEvent: (e) => events.push(e.type) });
     expect(r.state).toBe('done');
     expect(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b'))).toBe(true);
-    expect(events).toEqual(['step-start', 'step-end', 'step-start', 'step-end', 'step-start', 'step-end']);
+    // 'journal' first (issue 13 item 4): from then on the job can be handed to a worker.
+    expect(events).toEqual(['journal', 'step-start', 'step-end', 'step-start', 'step-end', 'step-start', 'step-end']);
     const rec = JSON.parse(readFileSync(r.journal.path, 'utf8'));
     expect(rec.state).toBe('done');
     expect(rec.steps.map((s: { state: string }) => s.state)).toEqual(['done', 'done', 'done']);
@@ -129,3 +133,72 @@ describe('plan runner', () => {
     expect(planScript(p)).toContain(`# create b\ntouch ${join(dir, 'b')}`);
   });
 });
+
+describe('handing a running job to a worker (issue 13 item 4)', () => {
+  /** touch a (undone by rm), then a long sleep: the step the hand-over stops. */
+  function longPlan(): Plan {
+    const p = plan(false);
+    return { ...p, steps: [p.steps[0]!, { id: 'wait', title: 'wait', command: { runsOn: 'sys', argv: ['sleep', '30'] }, long: true }] };
+  }
+  const running = (events: RunnerEvent[]) => events.some((e) => e.type === 'step-start' && e.index === 1);
+  async function until(test: () => boolean) {
+    for (let i = 0; i < 500 && !test(); i++) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it('stops the running step, undoes nothing, and gives the journal (still running at that step) to the worker', async () => {
+    const abort = new AbortController();
+    const events: RunnerEvent[] = [];
+    const given: string[] = [];
+    const started = Date.now();
+    const result = runPlan(longPlan(), { host, stateDir: state, signal: abort.signal, onEvent: (e) => events.push(e) });
+    await until(() => running(events));
+    abort.abort(
+      new HandOver(async (j): Promise<Launched> => {
+        given.push(j.record.id);
+        // The worker's view of the journal: the stopped step is the one to run again.
+        expect(resumePoint(Journal.load(j.path).record)).toBe(1);
+        return { id: j.record.id, pid: 4246, journalPath: j.path, logPath: '/x', via: 'setsid' };
+      }),
+    );
+    const r = await result;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.state).toBe('running');
+    expect(r.worker?.pid).toBe(4246);
+    expect(given).toEqual([r.journal.record.id]);
+    const rec = Journal.load(r.journal.path).record;
+    expect(rec.state).toBe('running');
+    expect(rec.steps.map((x) => x.state)).toEqual(['done', 'running']);
+    expect(existsSync(join(dir, 'a'))).toBe(true);
+    expect(events.some((e) => e.type === 'undo')).toBe(false);
+  });
+
+  it('the launcher releasing its locks after the hand-over leaves the worker\'s (same job, the worker\'s pid)', () => {
+    const owner = { jobId: 'job-x', kind: 'test', title: 't', pid: process.pid, startedAt: new Date().toISOString() };
+    const targets = { guests: ['g1'], images: [] };
+    const mine = acquireLocks(state, 'qemu:///system', targets, owner);
+    const before = process.env.VIRTDECK_LAUNCHER_PID;
+    process.env.VIRTDECK_LAUNCHER_PID = String(process.pid);
+    try {
+      // The worker (a live process of its own) takes the job's lock over from its launcher.
+      acquireLocks(state, 'qemu:///system', targets, { ...owner, pid: process.ppid });
+    } finally {
+      if (before === undefined) delete process.env.VIRTDECK_LAUNCHER_PID;
+      else process.env.VIRTDECK_LAUNCHER_PID = before;
+    }
+    mine.release();
+    expect(readLocks(state).map((l) => l.pid)).toEqual([process.ppid]);
+  });
+
+  it('when no worker starts, the job is undone here as a failed one, and its locks are released', async () => {
+    const abort = new AbortController();
+    const events: RunnerEvent[] = [];
+    const result = runPlan(longPlan(), { host, stateDir: state, signal: abort.signal, onEvent: (e) => events.push(e) });
+    await until(() => running(events));
+    abort.abort(new HandOver(async () => Promise.reject(new Error('no worker'))));
+    const r = await result;
+    expect(r.state).toBe('failed');
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+    expect(readLocks(state)).toEqual([]);
+  });
+});
+

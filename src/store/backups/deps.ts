@@ -16,6 +16,7 @@ import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from 
 import type { installSchedule as installScheduleJob, removeSchedule as removeScheduleJob, ScheduleStatus } from '../../jobs/schedule.js';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../jobs/snapshot.js';
 import type { RetentionPolicy } from '../../model/retention.js';
+import type { JobControllerOptions } from '../jobs/jobController.js';
 import { type BackupFs, pathsOverFilesystems } from './backupFs.js';
 
 export interface BackupSettings {
@@ -47,6 +48,8 @@ export interface BackupsDeps {
   createSnapshot: typeof createSnapshot;
   revertSnapshot: typeof revertSnapshot;
   deleteSnapshot: typeof deleteSnapshot;
+  /** b on a job run here: a worker takes its journal over (tests stand in for it; default jobs/detached.startWorker). */
+  handOver?: JobControllerOptions['handOver'];
 }
 
 export function defaultBackupsDeps(): BackupsDeps {

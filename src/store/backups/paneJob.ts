@@ -15,11 +15,11 @@ export interface PaneJob {
   /** Shows the job screen and runs the job; the io's signal aborts when the admin cancels (after y) or the console quits. */
   run(spec: JobSpec, run: (io: JobIo) => Promise<void>): void;
   /** The job ended: its summary stays until Enter or Esc closes the screen. */
-  end(state: Exclude<RunState, 'running' | 'cancelling' | 'detached'>, summary: string): void;
+  end(state: Exclude<RunState, 'running' | 'cancelling' | 'detaching' | 'detached'>, summary: string): void;
 }
 
 export function createPaneJob(ctx: PaneContext): PaneJob {
-  const controller = createJobController((view) => ctx.set({ job: view }));
+  const controller = createJobController((view) => ctx.set({ job: view }), undefined, { quit: () => ctx.app.getState().quit(), handOver: ctx.deps.handOver });
   const owner: KeyOwner = {
     scopes(): Scope[] {
       const own = controller.scopes();
@@ -40,7 +40,7 @@ export function createPaneJob(ctx: PaneContext): PaneJob {
     },
     end(state, summary) {
       controller.end(state, summary);
-      ctx.say('Finished: Enter or Esc closes this view.');
+      ctx.say(controller.handedOver() ? 'The job goes on in the background: Enter or Esc closes this view.' : 'Finished: Enter or Esc closes this view.');
       void ctx.reload();
     },
   };

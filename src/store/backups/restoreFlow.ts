@@ -22,7 +22,7 @@ function runRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, plann
   const { app, deps } = ctx;
   const doRestore = deps.restore;
   if (!doRestore) return;
-  const spec = { ...planSpec(planned.plan, `the restore of ${choice.asName ?? choice.guest}`), rows: planned.plan.steps.map((st, i) => `${i + 1} ${st.title}`) };
+  const spec = { ...planSpec(planned.plan, `the restore of ${choice.asName ?? choice.guest}`, undefined, true), rows: planned.plan.steps.map((st, i) => `${i + 1} ${st.title}`) };
   job.run(spec, async (io) => {
     let r: Awaited<ReturnType<typeof doRestore>>;
     try {
@@ -34,6 +34,7 @@ function runRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, plann
       return;
     }
     void app.getState().refresh();
+    if (r.state === 'running') return job.end('done', 'The restore goes on in the background.');
     if (r.state === 'done') {
       const where = r.disks.map((d) => `${d.target} → ${d.path}${d.aside && !choice.deleteOld ? ` (old disk kept at ${d.aside})` : ''}`).join('; ');
       return job.end('done', [`${r.name} restored from ${r.run}: ${where}.`, ...r.notes].join(' '));

@@ -39,6 +39,8 @@ function startBackup(ctx: PaneContext, job: PaneJob, guests: string[], label: st
     undo: 'The running step stops and what it made is removed; runs already finished are kept.',
     title: `Back up ${label} to ${dest}`,
     rows: [],
+    // One guest is one journal a worker can take over; the rest of a B run has none yet.
+    background: guests.length === 1,
   };
   job.run(spec, async (io) => {
     let current = '';
@@ -51,12 +53,15 @@ function startBackup(ctx: PaneContext, job: PaneJob, guests: string[], label: st
           if (e.type === 'guest-start') {
             current = e.guest;
             io.row(e.guest, { state: 'running', note: `${e.decision.kind} · ${e.decision.method} · ${e.decision.consistency}` });
+          } else if (e.type === 'runner' && e.event.type === 'journal') {
+            io.onEvent(e.event);
           } else if (e.type === 'runner' && e.event.type === 'progress') {
             io.row(current, { progress: e.event.progress });
             // One row per disk under the guest's (push backups report each disk).
             for (const part of e.event.progress.parts ?? []) io.row(`${current} ${part.label}`, { state: part.percent >= 100 ? 'done' : 'running', progress: part });
           } else if (e.type === 'guest-end') {
-            io.row(e.guest, { state: e.result.ok ? 'done' : 'failed', note: e.result.ok ? `${e.result.kind} ${e.result.run}` : e.result.error?.sentence });
+            const away = e.result.state === 'background';
+            io.row(e.guest, { state: e.result.ok ? 'done' : away ? 'running' : 'failed', note: e.result.ok || away ? `${e.result.kind} ${e.result.run}` : e.result.error?.sentence });
           } else if (e.type === 'warning') {
             io.warn(e.line);
           }

@@ -19,7 +19,8 @@ export interface RunRow {
   undo?: boolean;
 }
 
-export type RunState = 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled' | 'detached';
+/** `detaching`: the job is being handed to a worker (a second or two; no keys meanwhile). */
+export type RunState = 'running' | 'cancelling' | 'detaching' | 'done' | 'failed' | 'cancelled' | 'detached';
 
 /** What a job is called in its cancel question and what cancelling it undoes. */
 export interface JobSpec {
@@ -30,7 +31,10 @@ export interface JobSpec {
   title: string;
   /** A row per step (plan jobs); jobs that learn their rows as they go start with none. */
   rows: string[];
-  /** The job can go on in the background (b). */
+  /**
+   * The job can go on in the background (b): a detached worker's job, or one run here whose
+   * journal a worker can take over (handOver.ts).
+   */
   background?: boolean;
 }
 
@@ -42,6 +46,10 @@ export interface RunView {
   logs: string[];
   /** The cancel question is on screen. */
   asking: boolean;
+  /** q during the job: the wait / background / cancel question is on screen. */
+  quitting: boolean;
+  /** The console quits once the job ends ('done': only if it ended well). */
+  quitAfter: 'done' | 'end' | null;
   state: RunState;
   /** Set when the job has ended. */
   summary: string | null;
@@ -52,6 +60,11 @@ export interface RunView {
 /** The one cancel question: every job asks it the same way, naming what the undo does. */
 export function cancelQuestion(spec: Pick<JobSpec, 'what' | 'undo'>): string {
   return `Cancel ${spec.what}? ${spec.undo}`;
+}
+
+/** The quit question: the console ends, the job need not. */
+export function quitQuestion(spec: Pick<JobSpec, 'what' | 'background'>): string {
+  return `Quit while ${spec.what} runs? Wait for it to end, ${spec.background ? 'leave it running in the background, ' : ''}or cancel it (its undo runs first).`;
 }
 
 /** A plan's undo in words: which of its steps a cancel takes back, or that none needs it. */
@@ -66,7 +79,17 @@ export function planSpec(plan: Plan, what: string, undo = planUndo(plan), backgr
 }
 
 export function startView(spec: JobSpec): RunView {
-  return { spec, rows: spec.rows.map((label) => ({ label, state: 'waiting', progress: null })), current: 0, logs: [], asking: false, state: 'running', summary: null };
+  return {
+    spec,
+    rows: spec.rows.map((label) => ({ label, state: 'waiting', progress: null })),
+    current: 0,
+    logs: [],
+    asking: false,
+    quitting: false,
+    quitAfter: null,
+    state: 'running',
+    summary: null,
+  };
 }
 
 function withRow(view: RunView, i: number, change: Partial<RunRow>): RunView {

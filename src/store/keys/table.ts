@@ -90,6 +90,11 @@ export type Scope =
   | 'job:background'
   /** The cancel question is up. */
   | 'job:asking'
+  /** q works on the job screen: it asks what to do with the job (the screen lends the console's quit). */
+  | 'job:quit'
+  /** q's question is up: wait, background (job:quitting-background) or cancel. */
+  | 'job:quitting'
+  | 'job:quitting-background'
   /** The job on screen has ended; its summary waits to be closed. */
   | 'job:done'
   // New guest wizard
@@ -259,6 +264,10 @@ export type ActionId =
   | 'jobKeepGoing'
   | 'jobBackground'
   | 'jobClose'
+  | 'jobQuit'
+  | 'jobQuitWait'
+  | 'jobQuitBackground'
+  | 'jobQuitCancel'
   // New guest wizard
   | 'newGuestOsPrev'
   | 'newGuestOsNext'
@@ -501,9 +510,14 @@ export const KEY_TABLE: readonly KeyRow[] = [
 
   // ── A running job (wizards, the Backups job view) ──────────────────────────────────────
   { keys: ['esc', 'ctrl-c', 'c'], action: 'jobAskCancel', scopes: ['job:running'], hint: 'cancel', description: 'Cancel the job (asks first, naming what the undo does)', footer: true, shown: 'Esc/Ctrl-C' },
-  { keys: ['b'], action: 'jobBackground', scopes: ['job:background'], hint: 'background', description: 'Leave the job running in the background; the Jobs pane follows it', footer: true },
+  { keys: ['b'], action: 'jobBackground', scopes: ['job:background'], hint: 'background', description: 'Leave the job running in the background, in a worker that outlives the console and the SSH session (a job run here starts its running step again there); the Jobs pane follows it', footer: true },
   { keys: ['y'], action: 'jobConfirmCancel', scopes: ['job:asking'], hint: 'cancel {what}', description: 'Cancel: the running step stops and what the job did is undone', footer: true },
   { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:asking'], hint: 'keep going', description: 'Let the job go on', footer: true, shown: 'n' },
+  { keys: ['q'], action: 'jobQuit', scopes: ['job:quit'], hint: 'quit', description: 'Quit virtdeck: asks whether to wait for the job, leave it running in the background, or cancel it', footer: true },
+  { keys: ['w'], action: 'jobQuitWait', scopes: ['job:quitting'], hint: 'wait, then quit', description: 'Let the job finish; the console quits when it has ended well (a failure stays on screen)', footer: true },
+  { keys: ['b'], action: 'jobQuitBackground', scopes: ['job:quitting-background'], hint: 'background, quit', description: 'Hand the job to a worker that outlives the console, then quit', footer: true },
+  { keys: ['c'], action: 'jobQuitCancel', scopes: ['job:quitting'], hint: 'cancel {what}, quit', description: 'Cancel the job (its undo runs), then quit', footer: true },
+  { keys: ['n', 'esc'], action: 'jobKeepGoing', scopes: ['job:quitting'], hint: 'stay', description: 'Do not quit; the job goes on here', footer: true, shown: 'Esc' },
   { keys: ['enter', 'esc', 'q'], action: 'jobClose', scopes: ['job:done'], hint: 'close', description: 'Close the job view', footer: true, shown: 'Enter/Esc' },
 
   // ── New guest wizard ───────────────────────────────────────────────────────────────────

@@ -7,7 +7,7 @@ import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import { formatProgressLine } from '../../model/progress.js';
 import { wrapLine } from '../../model/textWrap.js';
-import { cancelQuestion, type RunRow, type RunView } from '../../store/jobs/runView.js';
+import { cancelQuestion, quitQuestion, type RunRow, type RunView } from '../../store/jobs/runView.js';
 import { colorFor, type Theme } from '../theme.js';
 import { Text } from './Text.js';
 
@@ -73,6 +73,13 @@ export function RunSteps({ run, width, theme, numbered = true, spinner = true }:
           {cancelQuestion(run.spec)} (y/n)
         </Text>
       ) : null}
+      {run.quitting ? (
+        <Text color={colorFor(theme, 'warn')} wrap="wrap">
+          {quitQuestion(run.spec)}
+        </Text>
+      ) : null}
+      {run.quitAfter === 'done' && run.state === 'running' ? <Text wrap="wrap">The console quits when the job has ended well.</Text> : null}
+      {(run.state === 'detaching' || run.state === 'detached') && run.summary ? <Text wrap="wrap">{run.summary}</Text> : null}
     </Box>
   );
 }

@@ -17,7 +17,7 @@ import { describePlan, type Plan, type PlanRoute } from '../../../model/plan.js'
 import { wrapLine } from '../../../model/textWrap.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, formKey, withError } from '../../form.js';
-import { createJobController, type JobController } from '../../jobs/jobController.js';
+import { createJobController, type JobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
@@ -102,6 +102,8 @@ export interface ConvertWizardDeps {
   launch?: (plan: Plan) => Promise<Launched>;
   /** Asks a worker's job to stop (tests stand in for it). */
   cancelWorker?: (id: string) => Promise<unknown>;
+  /** What its job screen borrows from the console: q's quit, and the worker start behind b (tests stand in for it). */
+  jobScreen?: JobControllerOptions;
 }
 
 const asError = (e: unknown): UserError | HostError => (e instanceof UserError ? e : toHostError(e));
@@ -136,6 +138,7 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
       const r = store.getState().result;
       close(r?.ok ? formDest(store.getState().values) : null);
     },
+    deps.jobScreen,
   );
 
   /** A fresh page for `step`: its form from the values, nothing left from the step before. */
@@ -261,9 +264,10 @@ export function createConvertWizard(deps: ConvertWizardDeps): ConvertWizardStore
       const plan = prepared?.plan;
       if (!prepared || !plan || s.started || s.step !== 'review') return;
       set({ started: 'here', message: '' });
-      const spec = planSpec(plan, 'the conversion', CONVERT_UNDO);
+      const spec = planSpec(plan, 'the conversion', CONVERT_UNDO, true);
       try {
         const r = await jobs.start(spec, (io) => runConvert(host, plan, { stateDir, signal: io.signal, onEvent: io.onEvent }));
+        if (jobs.handedOver()) return;
         const result = ended(prepared, plan, r.state, r.journal.path, r.error ?? null);
         set({ result });
         jobs.end(r.state === 'done' ? 'done' : r.state === 'cancelled' ? 'cancelled' : 'failed', result.lines[0]?.text ?? '');

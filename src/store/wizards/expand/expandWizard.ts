@@ -18,7 +18,7 @@ import type { PlanRoute } from '../../../model/plan.js';
 import { formatBytesLong } from '../../../model/units.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, fieldValue, formKey, makeForm } from '../../form.js';
-import { createJobController } from '../../jobs/jobController.js';
+import { createJobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunRow, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
@@ -84,6 +84,8 @@ export interface ExpandWizardDeps {
   path: string;
   /** The finished job's outcome, or null when closed before anything ran. */
   onClose: (result: ExpandOutcome | null) => void;
+  /** What its job screen borrows from the console: q's quit, and the worker start behind b (tests stand in for it). */
+  jobScreen?: JobControllerOptions;
   /** Where journals, saved scripts and instructions go. */
   stateDir?: string;
 }
@@ -156,6 +158,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
   const jobs = createJobController(
     (run) => store.setState({ run }),
     () => close(store.getState().outcome),
+    deps.jobScreen,
   );
 
   /** Sets part of the state and what follows from it. */
@@ -298,9 +301,10 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
       const facts = s.facts;
       if (!facts || !decision || s.phase !== 'form' || s.step !== 3) return;
       set({ phase: 'running', note: null, outcome: null, error: null });
-      const spec = planSpec(decision.plan, 'the expansion', expandUndo(decision.route));
+      const spec = planSpec(decision.plan, 'the expansion', expandUndo(decision.route), true);
       try {
         const outcome = await jobs.start(spec, (io) => runExpand(host, facts, decision, { signal: io.signal, stateDir, onEvent: io.onEvent }));
+        if (jobs.handedOver()) return;
         if (outcome.state === 'done') {
           set({ phase: 'done', outcome, scroll: 0 });
           jobs.end('done', 'The disk is grown.');

@@ -18,7 +18,7 @@ import { buildImportDomain, CONVERT_CHOICES, type ImportFacts, type ImportReques
 import { describePlan } from '../../../model/plan.js';
 import { BUS_CHOICES, type BusChoice } from '../../../model/vmxToDomain.js';
 import { type Field, type Form, fieldValue, formKey, makeForm, withError } from '../../form.js';
-import { createJobController, type JobController } from '../../jobs/jobController.js';
+import { createJobController, type JobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
@@ -75,6 +75,8 @@ export interface ImportWizardDeps {
   width?: number;
   /** `defined` is the new guest's name when the import finished. */
   onClose: (defined: string | null) => void;
+  /** What its job screen borrows from the console: q's quit, and the worker start behind b (tests stand in for it). */
+  jobScreen?: JobControllerOptions;
 }
 
 export interface ImportResult {
@@ -172,7 +174,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
   const width = Math.min(deps.width ?? 80, 80);
   const get = () => store.getState();
   const set = (change: Partial<ImportWizardState>) => store.setState(change);
-  const jobs: JobController = createJobController((run) => set({ run }));
+  // Closing a job handed to a worker closes the wizard: nothing of it is left to show here.
+  const jobs: JobController = createJobController((run) => set({ run }), () => deps.onClose(null), deps.jobScreen);
   const owner: KeyOwner = { scopes: () => scopes(), perform: (intent) => perform(intent) };
   const picked: PickedDirs = deps.pickedDirs ?? {
     last: () => lastPickedDir(defaultStateDir(), host.name),
@@ -349,7 +352,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     if (!prepared || !plan || !disks || get().run) return;
     const form = importFormOf(disks, nics);
     try {
-      const r = await jobs.start(planSpec(plan, 'the import', importUndo(prepared)), (io) => jobFns.run(host, prepared, { signal: io.signal, onEvent: io.onEvent }));
+      const r = await jobs.start(planSpec(plan, 'the import', importUndo(prepared), true), (io) => jobFns.run(host, prepared, { signal: io.signal, onEvent: io.onEvent }));
+      if (jobs.handedOver()) return;
       if (r.state !== 'done') throw importFailure(r);
       const name = plan.targets.guests[0] ?? form.name;
       jobs.end('done', `${name} is defined${form.start ? ' and started' : ''}.`);

@@ -13,7 +13,7 @@ import { describeChanges } from '../../../model/mergeide.js';
 import { describePlan } from '../../../model/plan.js';
 import type { UserError } from '../../../model/userError.js';
 import { type Field, type Form, formKey, formValues, makeForm, withError } from '../../form.js';
-import { createJobController, type JobController } from '../../jobs/jobController.js';
+import { createJobController, type JobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
@@ -36,6 +36,8 @@ export interface MergeIdeWizardDeps {
   stateDir?: string;
   width?: number;
   onClose: () => void;
+  /** What its job screen borrows from the console: q's quit (wait or cancel, then quit). */
+  jobScreen?: JobControllerOptions;
 }
 
 export interface MergeIdeResult {
@@ -92,7 +94,7 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
   let looking: AbortController | null = null;
   const get = () => store.getState();
   const set = (change: Partial<MergeIdeWizardState>) => store.setState(change);
-  const jobs: JobController = createJobController((run) => set({ run }));
+  const jobs: JobController = createJobController((run) => set({ run }), undefined, deps.jobScreen);
   const owner: KeyOwner = {
     scopes() {
       const s = get();

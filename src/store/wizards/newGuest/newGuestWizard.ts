@@ -14,7 +14,7 @@ import { buildDomainXml, defaultDiskPath, planNewGuest, type SpecProblem } from 
 import type { PlanRoute, PlanStep } from '../../../model/plan.js';
 import { UserError } from '../../../model/userError.js';
 import { type Form, formKey, makeForm, withError } from '../../form.js';
-import { createJobController } from '../../jobs/jobController.js';
+import { createJobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
@@ -88,6 +88,8 @@ export interface NewGuestWizardDeps {
   host: HostContext;
   /** Called with the new guest's name after define (and optional start), or null when left. */
   onClose: (defined: string | null, opts?: { openConsole?: boolean }) => void;
+  /** What its job screen borrows from the console: q's quit (wait or cancel, then quit). */
+  jobScreen?: JobControllerOptions;
   /** For the generated MAC addresses (tests make them fixed). */
   rng?: () => number;
 }
@@ -120,7 +122,7 @@ export function createNewGuestWizard(deps: NewGuestWizardDeps): NewGuestWizardSt
   let closed = false;
 
   const store = createStore<NewGuestWizardState>()((set, get) => {
-    const jobs = createJobController((run) => set({ run }));
+    const jobs = createJobController((run) => set({ run }), undefined, deps.jobScreen);
     const step = (): StepId => STEPS[get().stepIndex] as StepId;
 
     const close = (defined: string | null, opts?: { openConsole?: boolean }) => {

@@ -15,7 +15,7 @@ import { type P2vSourceFacts, p2vGuestLine } from '../../../model/p2vPlan.js';
 import { describePlan } from '../../../model/plan.js';
 import type { UserError } from '../../../model/userError.js';
 import { type Field, type Form, fieldValue, formKey, formValues, makeForm, setField, withError } from '../../form.js';
-import { createJobController, type JobController } from '../../jobs/jobController.js';
+import { createJobController, type JobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
@@ -37,6 +37,8 @@ export interface P2vWizardDeps {
   initial?: Partial<P2vForm>;
   /** `defined` is the new guest's name when one was defined. */
   onClose: (defined: string | null) => void;
+  /** What its job screen borrows from the console: q's quit, and the worker start behind b (tests stand in for it). */
+  jobScreen?: JobControllerOptions;
 }
 
 export interface P2vResult {
@@ -138,7 +140,8 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
   let working: AbortController | null = null;
   const get = () => store.getState();
   const set = (change: Partial<P2vWizardState>) => store.setState(change);
-  const jobs: JobController = createJobController((run) => set({ run }));
+  // Closing a job handed to a worker closes the wizard: nothing of it is left to show here.
+  const jobs: JobController = createJobController((run) => set({ run }), () => close(null), deps.jobScreen);
   const owner: KeyOwner = { scopes: () => scopes(), perform: (intent) => perform(intent) };
   const start = { ...initialP2vForm(), ...deps.initial };
 
@@ -239,7 +242,8 @@ export function createP2vWizard(deps: P2vWizardDeps): P2vWizardStore {
     const req = p.request;
     const finish = (result: P2vResult) => set({ result });
     try {
-      const r = await jobs.start(planSpec(plan, 'the P2V', P2V_UNDO), (io) => runP2v(host, plan, { stateDir, signal: io.signal, onEvent: io.onEvent }));
+      const r = await jobs.start(planSpec(plan, 'the P2V', P2V_UNDO, true), (io) => runP2v(host, plan, { stateDir, signal: io.signal, onEvent: io.onEvent }));
+      if (jobs.handedOver()) return;
       const logs = jobs.view()?.logs ?? [];
       if (r.state === 'done') {
         jobs.end('done', `${req.name} is defined.`);

@@ -34,7 +34,7 @@ export function JobView({ job, width, height }: { job: RunView; width: number; h
       {job.rows.length === 0 ? <Text color={colorFor(theme, 'muted')}>Starting…</Text> : null}
       <RunSteps run={{ ...job, rows }} width={width} theme={theme} numbered={false} spinner={false} />
       <Text> </Text>
-      {job.summary ? <Text wrap="wrap">{job.summary}</Text> : null}
+      {job.summary && job.state !== 'detaching' && job.state !== 'detached' ? <Text wrap="wrap">{job.summary}</Text> : null}
     </Box>
   );
 }
