@@ -21,3 +21,10 @@ export function firmwareLabel(f: { firmware: 'bios' | 'efi'; secureBoot?: boolea
   const base = f.firmware === 'efi' ? (f.secureBoot ? 'UEFI + Secure Boot' : 'UEFI') : 'BIOS';
   return f.tpm ? `${base}, TPM 2.0` : base;
 }
+
+/** For a one-line summary: '' for plain BIOS, else "UEFI", "UEFI+SB", "BIOS+TPM", "UEFI+SB+TPM". */
+export function firmwareShort(f: GuestFirmware): string {
+  if (f.firmware === 'bios' && !f.tpm) return '';
+  const base = f.firmware === 'efi' ? (f.secureBoot ? 'UEFI+SB' : 'UEFI') : 'BIOS';
+  return f.tpm ? `${base}+TPM` : base;
+}
