@@ -22,8 +22,11 @@ PACKAGES=(
   # Only Recommended by libguestfs, so --no-install-recommends drops it: the appliance's xfs tools.
   libguestfs-xfs
   openssh-server openssh-client xorriso tmux
-  # UEFI firmware for guests that need it; dnsmasq for libvirt networks with DHCP.
-  ovmf dnsmasq-base
+  # UEFI firmware (OVMF, with the Secure Boot build) and the TPM 2.0 emulator libvirt runs for a
+  # guest's TPM; dnsmasq for libvirt networks with DHCP.
+  ovmf swtpm swtpm-tools dnsmasq-base
+  # The tests: xmllint for virt-xml-validate; mkfs.fat and mtools build the UEFI test's ESP.
+  libxml2-utils dosfstools mtools
   procps iproute2 util-linux
   # The demo's files disk: sfdisk partitions it, mke2fs -d fills its ext4 filesystem.
   fdisk e2fsprogs

@@ -6,7 +6,7 @@
  * positional parameters, never spliced into the script.
  */
 import { z } from 'zod';
-import type { BlockDiskProbe, ImageDirProbe, ImageFileProbe, KernelConfigProbe, MountProbe, SystemProbe } from '../model/hostChecks.js';
+import type { BlockDiskProbe, FirmwareProbe, ImageDirProbe, ImageFileProbe, KernelConfigProbe, MountProbe, SystemProbe } from '../model/hostChecks.js';
 import type { ExecOptions, Executor } from './exec.js';
 
 const SECTION = /^@@vd ([a-z-]+) ?(.*)@@$/;
@@ -32,6 +32,13 @@ elif [ -r /proc/config.gz ]; then echo "source /proc/config.gz running"; zcat /p
 else f=$(ls -1 /boot/config-* 2>/dev/null | sort -V | tail -n 1); if [ -n "$f" ]; then echo "source $f other"; grep -E "$KCONF" "$f"; fi
 fi
 sec bridges; ip -j link show type bridge 2>/dev/null || true
+sec firmware
+for f in /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json; do
+  [ -r "$f" ] || continue
+  printf 'descriptor %s ' "$f"; tr -d '\\n' < "$f"; echo
+  sed -n 's/.*"filename": *"\\([^"]*\\)".*/\\1/p' "$f" | while read -r p; do [ -e "$p" ] && printf 'present %s\\n' "$p"; done
+done
+sec swtpm; for p in swtpm swtpm_setup; do command -v "$p" || true; done
 for d in "$@"; do
   sec dir "$d"
   [ -d "$d" ] || continue
@@ -182,6 +189,44 @@ export function parseBridges(text: string | undefined): string[] {
     .sort();
 }
 
+/** A firmware descriptor (QEMU's docs/interop/firmware.json), as much as the check needs; hostile when remote. */
+const descriptorSchema = z.object({
+  'interface-types': z.array(z.string()),
+  mapping: z.object({ filename: z.string().optional(), executable: z.object({ filename: z.string() }).optional() }),
+  targets: z.array(z.object({ architecture: z.string() })),
+  features: z.array(z.string()).default([]),
+});
+
+/**
+ * Pure: the firmware and swtpm sections → what UEFI and TPM guests can use. A descriptor counts
+ * when it is UEFI for x86_64 and the code file it names exists; one that does not parse is skipped.
+ * undefined when the host sent no firmware section (a probe script from before it).
+ */
+export function parseFirmware(firmware: string | undefined, swtpm: string | undefined): FirmwareProbe | undefined {
+  if (firmware === undefined) return undefined;
+  const lines = firmware.split('\n');
+  const present = new Set(lines.filter((l) => l.startsWith('present ')).map((l) => l.slice('present '.length)));
+  const uefi: FirmwareProbe['uefi'] = [];
+  for (const line of lines) {
+    if (!line.startsWith('descriptor ')) continue;
+    const at = line.indexOf(' {');
+    if (at < 0) continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line.slice(at + 1));
+    } catch {
+      continue;
+    }
+    const d = descriptorSchema.safeParse(raw);
+    if (!d.success) continue;
+    const code = d.data.mapping.executable?.filename ?? d.data.mapping.filename;
+    if (!d.data['interface-types'].includes('uefi') || !d.data.targets.some((t) => t.architecture === 'x86_64') || !code || !present.has(code)) continue;
+    uefi.push({ path: line.slice('descriptor '.length, at), features: d.data.features });
+  }
+  const programs = (swtpm ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/'));
+  return { uefi, swtpm: programs };
+}
+
 export interface SystemFacts {
   system: SystemProbe;
   bridges: string[];
@@ -206,6 +251,8 @@ export function parseSystemFacts(stdout: string, imageDirs: string[]): SystemFac
     thp: s.get('thp')?.match(/\[(\w+)\]/)?.[1] ?? null,
     memTotalKiB: memKiB ? Number(memKiB) : null,
   };
+  const firmware = parseFirmware(s.get('firmware'), s.get('swtpm'));
+  if (firmware) system.firmware = firmware;
   const dirs = imageDirs.map((dir): ImageDirProbe => {
     const mount = parseMount(s.get('dir', dir));
     return { dir, exists: mount !== null, mount, images: parseImageFiles(s.get('files', dir)), disks: parseDisks(s.get('disks', dir)) };

@@ -115,7 +115,20 @@ export interface DomainSpec {
   /** placement='static' on <vcpu> (default true). */
   staticPlacement?: boolean;
   machine: 'pc' | 'q35';
+  /**
+   * 'efi': OVMF, picked by libvirt from the host's firmware descriptors, with a variable store of
+   * the guest's own (/var/lib/libvirt/qemu/nvram/NAME_VARS.fd) made at its first start.
+   */
   firmware?: 'efi' | null;
+  /**
+   * With 'efi': true asks for the Secure Boot build with Microsoft's keys enrolled (q35 only; SMM
+   * goes on, which that build needs); otherwise the build without Secure Boot is asked for by name,
+   * since libvirt's own first choice on Debian is the Secure Boot one, which refuses an unsigned
+   * boot loader ("Access Denied").
+   */
+  secureBoot?: boolean;
+  /** A TPM 2.0 that libvirt backs with a swtpm process of the guest's own (state under /var/lib/libvirt/swtpm). */
+  tpm?: boolean;
   boot: BootDevice[];
   pae?: boolean;
   /** Hyper-V enlightenments for Windows under KVM (relaxed, vapic, spinlocks; hypervclock). */
@@ -154,7 +167,40 @@ function featuresElement(s: DomainSpec): XmlElement {
       node('hyperv', { mode: 'custom' }, [node('relaxed', { state: 'on' }), node('vapic', { state: 'on' }), node('spinlocks', { state: 'on', retries: 8191 })]),
     );
   }
+  if (s.firmware === 'efi' && s.secureBoot) features.push(node('smm', { state: 'on' }));
   return node('features', {}, features);
+}
+
+/** <os>, with the firmware features libvirt's autoselection matches against the host's descriptors. */
+function osElement(s: DomainSpec): XmlElement {
+  if (s.secureBoot && s.firmware !== 'efi') throw new Error('Secure Boot needs UEFI firmware');
+  if (s.secureBoot && s.machine !== 'q35') throw new Error('Secure Boot needs the q35 machine (SMM)');
+  const children: XmlElement[] = [textNode('type', 'hvm', { arch: 'x86_64', machine: s.machine })];
+  if (s.firmware === 'efi') {
+    const features = s.secureBoot
+      ? [node('feature', { enabled: 'yes', name: 'enrolled-keys' }), node('feature', { enabled: 'yes', name: 'secure-boot' })]
+      : [node('feature', { enabled: 'no', name: 'secure-boot' })];
+    children.push(node('firmware', {}, features));
+  }
+  children.push(...s.boot.map((dev) => node('boot', { dev })));
+  return node('os', { firmware: s.firmware ?? null }, children);
+}
+
+/** CRB is the interface of a TPM 2.0 on q35 (what Windows 11 and virt-install use); TIS on i440fx. */
+export function tpmDevice(machine: DomainSpec['machine']): XmlElement {
+  return node('tpm', { model: machine === 'q35' ? 'tpm-crb' : 'tpm-tis' }, [node('backend', { type: 'emulator', version: '2.0' })]);
+}
+
+/** libvirt writes <tpm> after the inputs and before the graphics and everything that follows them. */
+const AFTER_TPM = new Set(['graphics', 'sound', 'audio', 'video', 'hostdev', 'redirdev', 'redirfilter', 'hub', 'watchdog', 'memballoon', 'rng', 'panic']);
+
+function devicesElement(s: DomainSpec): XmlElement {
+  const devices = s.devices.filter((d): d is XmlElement => Boolean(d));
+  if (s.tpm) {
+    const at = devices.findIndex((d) => AFTER_TPM.has(d.name));
+    devices.splice(at < 0 ? devices.length : at, 0, tpmDevice(s.machine));
+  }
+  return node('devices', {}, devices);
 }
 
 /** A whole new domain, in libvirt's element order. */
@@ -169,14 +215,14 @@ export function buildDomain(s: DomainSpec): DomainDoc {
     s.currentMemory === false ? null : textNode('currentMemory', s.memoryMiB, { unit: 'MiB' }),
     textNode('vcpu', s.vcpus, { placement: s.staticPlacement === false ? null : 'static' }),
     // x86_64 QEMU runs 32-bit guests too; i686 machine types would only limit memory.
-    node('os', { firmware: s.firmware ?? null }, [textNode('type', 'hvm', { arch: 'x86_64', machine: s.machine }), ...s.boot.map((dev) => node('boot', { dev }))]),
+    osElement(s),
     featuresElement(s),
     s.cpu ? cpuElement(s.cpu) : null,
     clockElement(s),
     textNode('on_poweroff', 'destroy'),
     textNode('on_reboot', 'restart'),
     textNode('on_crash', 'destroy'),
-    node('devices', {}, s.devices.filter((d): d is XmlElement => Boolean(d))),
+    devicesElement(s),
   ];
   return { nodes: [node('domain', { type: s.type }, children.filter((c): c is XmlElement => c !== null))] };
 }

@@ -31,6 +31,8 @@ export const PROBE_KINDS = [
   'guests.cdrom',
   'guests.ide',
   'guests.mac',
+  'host.ovmf',
+  'host.swtpm',
 ] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
@@ -132,6 +134,14 @@ export interface KernelConfigProbe {
   tick: 'idle' | 'full' | 'periodic' | null;
 }
 
+/** What the host has for UEFI and TPM guests. */
+export interface FirmwareProbe {
+  /** x86_64 UEFI firmware descriptors libvirt can pick (the code file they name exists), with their features. */
+  uefi: { path: string; features: string[] }[];
+  /** The swtpm programs found on PATH (libvirt needs swtpm and swtpm_setup). */
+  swtpm: string[];
+}
+
 export interface SystemProbe {
   cpu: CpuProbe;
   sysctl: Record<string, string | null>;
@@ -143,6 +153,8 @@ export interface SystemProbe {
   /** The selected transparent-hugepage mode, or null without THP. */
   thp: string | null;
   memTotalKiB: number | null;
+  /** Absent: the host did not report it (an older probe script). */
+  firmware?: FirmwareProbe;
 }
 
 export interface NetworkProbe {
@@ -457,6 +469,26 @@ const guestsMac: Evaluator = (_r, p) =>
     return [{ status: 'bad', detail: `NICs without a saved MAC: ${listNames(names)}.${note}`, items }];
   });
 
+function withFirmware(p: HostProbes, run: (f: FirmwareProbe) => Outcome[]): Outcome[] {
+  return withSystem(p, (s) => (s.firmware ? run(s.firmware) : [{ status: 'warn', detail: 'Could not check: the host did not report its firmware files.' }]));
+}
+
+const hostOvmf: Evaluator = (_r, p) =>
+  withFirmware(p, ({ uefi }) => {
+    const plain = uefi.some((d) => !d.features.includes('secure-boot'));
+    const secure = uefi.some((d) => d.features.includes('secure-boot') && d.features.includes('enrolled-keys'));
+    if (plain && secure) return [{ status: 'ok', detail: `OVMF for UEFI guests, with and without Secure Boot (Microsoft keys enrolled): ${plural(uefi.length, 'firmware descriptor')}.` }];
+    if (!plain && !secure) return [{ status: 'bad', detail: 'No UEFI firmware for x86_64 guests: no descriptor in /usr/share/qemu/firmware names an OVMF file that exists.' }];
+    return [{ status: 'bad', detail: plain ? 'OVMF is here, but no build with Secure Boot and Microsoft keys enrolled: Secure Boot guests will not start.' : 'OVMF is here only with Secure Boot: UEFI guests without it will not start.' }];
+  });
+
+const hostSwtpm: Evaluator = (_r, p) =>
+  withFirmware(p, ({ swtpm }) => {
+    const missing = ['swtpm', 'swtpm_setup'].filter((name) => !swtpm.some((path) => path.endsWith(`/${name}`)));
+    if (missing.length === 0) return [{ status: 'ok', detail: 'swtpm and swtpm_setup are installed: guests can have a TPM 2.0.' }];
+    return [{ status: 'bad', detail: `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: a guest with a TPM will not start.` }];
+  });
+
 const EVALUATORS: Record<ProbeKind, Evaluator> = {
   'cpu.flags': cpuFlags,
   'kvm.probe': kvmProbe,
@@ -475,6 +507,8 @@ const EVALUATORS: Record<ProbeKind, Evaluator> = {
   'guests.cdrom': guestsCdrom,
   'guests.ide': guestsIde,
   'guests.mac': guestsMac,
+  'host.ovmf': hostOvmf,
+  'host.swtpm': hostSwtpm,
 };
 
 function fill(line: string, vars: Record<string, string>): string {

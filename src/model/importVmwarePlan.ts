@@ -219,7 +219,8 @@ export function planImport(facts: ImportFacts, req: ImportRequest, opts: ImportP
     title: `define the guest ${name}`,
     command: virsh('define', '--validate', '--file', opts.xmlFile),
     writesFile: { path: opts.xmlFile, content: domain.xml },
-    undo: { title: `undefine ${name}`, command: virsh('undefine', '--domain', name) },
+    // A UEFI guest that started has a variable store of its own, and libvirt keeps the guest unless told to remove it.
+    undo: { title: `undefine ${name}`, command: virsh('undefine', '--domain', name, ...(facts.guest.firmware === 'efi' ? ['--nvram'] : [])) },
   });
   if (req.start) {
     steps.push({

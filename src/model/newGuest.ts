@@ -11,6 +11,7 @@ import {
   vncGraphics,
 } from './domainBuild.js';
 import type { XmlElement } from './domainXml.js';
+import { type FirmwareChoice, firmwareOfChoice } from './guestFirmware.js';
 import { guestNameProblem } from './guestName.js';
 import { parseMac } from './mac.js';
 import type { CommandSpec, Plan, PlanStep } from './plan.js';
@@ -50,6 +51,10 @@ export interface NewGuestSpec {
   graphics: { vnc: 'auto' | number | 'none'; listen: string };
   serial: boolean;
   domainType: DomainType;
+  /** Default 'bios'. */
+  firmware?: FirmwareChoice;
+  /** A TPM 2.0 on swtpm (default none). */
+  tpm?: boolean;
 }
 
 /** Which wizard step a refusal belongs to, so it is shown where it can be fixed. */
@@ -93,6 +98,8 @@ export interface OsDefaults {
   vcpus: number;
   diskSizeGiB: number;
   serial: boolean;
+  firmware: FirmwareChoice;
+  tpm: boolean;
 }
 
 /** Windows that ships neither AHCI nor Intel e1000 drivers and does not boot on q35. */
@@ -108,7 +115,7 @@ export function osDefaults(osType: OsType, variant?: string, domainType: DomainT
   if (osType === 'linux') {
     return {
       machine: 'q35', diskBus: 'virtio', cdromBus: 'sata', nicModel: 'virtio', clock: 'utc', hyperv: false,
-      tablet: 'virtio', video: 'virtio', memoryMiB: 1024, vcpus: 1, diskSizeGiB: 20, serial: true,
+      tablet: 'virtio', video: 'virtio', memoryMiB: 1024, vcpus: 1, diskSizeGiB: 20, serial: true, firmware: 'bios', tpm: false,
     };
   }
   if (osType === 'windows') {
@@ -128,11 +135,15 @@ export function osDefaults(osType: OsType, variant?: string, domainType: DomainT
       vcpus: old ? 1 : 2,
       diskSizeGiB: old ? 16 : 60,
       serial: false,
+      // Windows 11 will not install without UEFI, Secure Boot and a TPM 2.0; its disk stays on SATA
+      // (AHCI, driver in the box) until the virtio drivers are installed.
+      firmware: variant === 'win11' ? 'uefi-secure' : 'bios',
+      tpm: variant === 'win11',
     };
   }
   return {
     machine: 'pc', diskBus: 'ide', cdromBus: 'ide', nicModel: 'e1000', clock: 'utc', hyperv: false,
-    tablet: 'usb', video: 'vga', memoryMiB: 512, vcpus: 1, diskSizeGiB: 10, serial: true,
+    tablet: 'usb', video: 'vga', memoryMiB: 512, vcpus: 1, diskSizeGiB: 10, serial: true, firmware: 'bios', tpm: false,
   };
 }
 
@@ -210,6 +221,12 @@ export function validateSpec(spec: NewGuestSpec, facts: NewGuestFacts): SpecProb
   }
   if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > 255) {
     refuse('resources', 'The number of virtual CPUs must be a whole number from 1 to 255.', 'Type for example 1 or 2.');
+  }
+  const firmware = spec.firmware ?? 'bios';
+  if (firmware !== 'bios' && isOldWindows(spec.osType, spec.variant)) {
+    refuse('resources', 'Windows 2000, XP and Server 2003 start only from a BIOS, not from UEFI.', 'Choose BIOS firmware.');
+  } else if (firmware === 'uefi-secure' && defaults.machine !== 'q35') {
+    refuse('resources', 'Secure Boot needs the q35 machine type, and this OS choice runs on i440fx with IDE disks.', 'Choose UEFI without Secure Boot, or pick the OS on the list that matches (e.g. Linux or Windows 10).');
   }
 
   // install source
@@ -334,6 +351,7 @@ export function buildDomainXml(spec: NewGuestSpec): string {
   const vnc = spec.graphics.vnc;
   if (vnc !== 'none') devices.push(vncGraphics(vnc, spec.graphics.listen), videoDevice(d.video));
   devices.push(memballoonDevice(spec.osType === 'linux' ? 'virtio' : 'none'));
+  const fw = firmwareOfChoice(spec.firmware ?? 'bios', spec.tpm === true);
   return renderDomain({
     type: spec.domainType,
     name: spec.name,
@@ -341,6 +359,9 @@ export function buildDomainXml(spec: NewGuestSpec): string {
     memoryMiB: spec.memoryMiB,
     vcpus: spec.vcpus,
     machine: d.machine,
+    firmware: fw.firmware === 'efi' ? 'efi' : null,
+    secureBoot: fw.secureBoot,
+    tpm: fw.tpm,
     boot: spec.install.kind === 'iso' ? ['cdrom', 'hd'] : ['hd'],
     pae: spec.osType === 'windows' && d.machine === 'pc',
     hyperv: d.hyperv,
@@ -392,7 +413,8 @@ export function planNewGuest(spec: NewGuestSpec, opts: { uri: string; start: boo
     title: `define the guest ${spec.name}`,
     command: virsh('define', '--file', opts.xmlFile),
     writesFile: { path: opts.xmlFile, content: buildDomainXml(spec) },
-    undo: { title: `undefine ${spec.name}`, command: virsh('undefine', '--domain', spec.name) },
+    // Once started, a UEFI guest has a variable store of its own, and libvirt keeps the guest unless told to remove it.
+    undo: { title: `undefine ${spec.name}`, command: virsh('undefine', '--domain', spec.name, ...((spec.firmware ?? 'bios') !== 'bios' ? ['--nvram'] : [])) },
   });
   if (opts.start) {
     steps.push({

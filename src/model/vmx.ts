@@ -217,6 +217,10 @@ export interface VmxGuest {
   arch: 'x86_64' | 'i686';
   windows: boolean;
   firmware: 'bios' | 'efi';
+  /** uefi.secureBoot.enabled with EFI firmware; optional, so a reader that has none (OVF) may leave it out. */
+  secureBoot?: boolean;
+  /** vtpm.present: the VM had a virtual TPM 2.0. */
+  tpm?: boolean;
   virtualHW: number | null;
   controllers: VmxController[];
   disks: VmxDisk[];
@@ -612,6 +616,9 @@ export function parseVmx(text: string, opts: ParseVmxOptions = {}): VmxGuest {
   const arch = guestOS?.toLowerCase().endsWith('-64') ? 'x86_64' : 'i686';
   const firmwareEntry = r.entry('firmware');
   const firmware = firmwareEntry?.value.toLowerCase() === 'efi' ? 'efi' : 'bios';
+  const secureBoot = r.bool('uefi.secureBoot.enabled', false);
+  if (secureBoot && firmware !== 'efi') r.warnings.push('uefi.secureBoot.enabled is TRUE but the firmware is BIOS; Secure Boot is left off.');
+  const tpm = r.present('vtpm');
   const hwEntry = r.entry('virtualHW.version');
   const virtualHW = hwEntry && /^\d+$/.test(hwEntry.value) ? Number(hwEntry.value) : null;
 
@@ -658,6 +665,8 @@ export function parseVmx(text: string, opts: ParseVmxOptions = {}): VmxGuest {
     arch,
     windows: isWindowsGuestOS(guestOS),
     firmware,
+    secureBoot: secureBoot && firmware === 'efi',
+    tpm,
     virtualHW,
     controllers,
     disks,

@@ -141,6 +141,7 @@ function cdromSource(d: VmxDisk, warnings: string[]): string | null {
 /** The domain XML and where each drive went. UserError when a hard disk has no file to use. */
 export function vmxToDomainXml(guest: VmxGuest, opts: VmxDomainOptions): VmxDomain {
   const warnings: string[] = [];
+  // OVMF's Secure Boot build needs SMM, which only q35 has; the plain build would run on i440fx too.
   const machine = guest.firmware === 'efi' ? 'q35' : 'pc';
   const placed = placeDisks(guest, opts.bus, machine, warnings);
   const files = new Map(opts.disks.map((f) => [f.key, f]));
@@ -149,6 +150,18 @@ export function vmxToDomainXml(guest: VmxGuest, opts: VmxDomainOptions): VmxDoma
   }
   if (opts.nics.length !== guest.nics.length) {
     throw new UserError(`The .vmx has ${guest.nics.length} network cards but ${opts.nics.length} were mapped.`, 'Map every network card to a bridge, a libvirt network, or user-mode networking.');
+  }
+  const efi = guest.firmware === 'efi';
+  const secureBoot = efi && guest.secureBoot === true;
+  if (efi) {
+    warnings.push(
+      "VMware's EFI variables (the .nvram file) are not carried over: the guest gets a fresh store, and with no boot entry OVMF starts the ESP's fallback \\EFI\\BOOT\\BOOTX64.EFI; a Linux guest without one stops in the boot manager (grub-install --force-extra-removable adds it).",
+    );
+  }
+  if (guest.tpm) {
+    warnings.push(
+      "The VM had a virtual TPM; it gets a new, empty TPM 2.0 (swtpm): what VMware's held (BitLocker keys, Windows Hello) stays behind, so have the BitLocker recovery key at hand.",
+    );
   }
   const windows = guest.windows;
   const hyperv = windows && opts.domainType === 'kvm' && !PRE_VISTA.test(guest.guestOS ?? '');
@@ -187,7 +200,9 @@ export function vmxToDomainXml(guest: VmxGuest, opts: VmxDomainOptions): VmxDoma
     memoryMiB: guest.memoryMiB,
     vcpus: guest.vcpus,
     machine,
-    firmware: guest.firmware === 'efi' ? 'efi' : null,
+    firmware: efi ? 'efi' : null,
+    secureBoot,
+    tpm: guest.tpm === true,
     boot: ['hd'],
     hyperv,
     cpu: guest.topology || opts.domainType === 'kvm' ? { hostModel: opts.domainType === 'kvm', topology: guest.topology ?? undefined } : null,

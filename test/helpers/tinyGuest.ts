@@ -51,5 +51,6 @@ export function tinyGuestXml(name: string, o: TinyGuestOptions = {}): string {
 export async function removeGuest(host: HostContext, name: string): Promise<void> {
   const quiet = (p: Promise<unknown>) => p.catch((e: unknown) => (e instanceof HostError ? undefined : Promise.reject(e)));
   await quiet(host.virshExec.run(['virsh', '-c', host.uri, 'destroy', '--domain', name]));
-  await quiet(host.virshExec.run(['virsh', '-c', host.uri, 'undefine', '--domain', name]));
+  // --nvram: a UEFI guest that ran has a variable store, and libvirt refuses to undefine it otherwise.
+  await quiet(host.virshExec.run(['virsh', '-c', host.uri, 'undefine', '--domain', name, '--nvram']));
 }

@@ -421,6 +421,61 @@ describe('NewGuestWizard: the OS list, review options and a refusal at run time'
     expect(state().osIndex).toBe(3);
   });
 
+  it('the Windows 11 preset brings UEFI + Secure Boot + TPM 2.0 on SATA; the firmware is a choice on step 3; XP refuses UEFI', async () => {
+    const { state, press, type, frame, onStep, refused } = setup(structuredClone(GUESTS), { ...FILES });
+    await onStep(1);
+    type('win11a');
+    press(KEY.enter);
+    await onStep(2);
+    for (let i = 0; i < 3; i++) press('j');
+    expect(frame()).toContain('UEFI + Secure Boot, TPM 2.0');
+    press(KEY.enter);
+    await onStep(3);
+    expect(state().values).toMatchObject({ os: 'win11', firmware: 'uefi-secure', tpm: 'yes' });
+    const resources = frame();
+    expect(resources).toContain('step 3 of 8 · memory, CPUs, firmware');
+    expect(resources).toMatch(/Firmware\s+UEFI \+ Secure Boot \(Microsoft keys\)/);
+    expect(resources).toMatch(/TPM\s+TPM 2\.0 \(swtpm\)/);
+    press(KEY.enter);
+    await onStep(4);
+    press(KEY.down);
+    type('/iso/debian.iso');
+    press(KEY.enter);
+    await onStep(5);
+    press(KEY.enter);
+    await onStep(6);
+    press(KEY.enter);
+    await onStep(7);
+    press(KEY.enter);
+    await onStep(8);
+    const xml = state().review?.xml ?? '';
+    expect(xml).toContain("<feature enabled='yes' name='secure-boot'/>");
+    expect(xml).toContain("<smm state='on'/>");
+    expect(xml).toContain("<tpm model='tpm-crb'>");
+    expect(xml).toContain("<target dev='sda' bus='sata'/>");
+    expect(state().review?.steps.find((st) => st.id === 'define')?.undo?.command?.argv.at(-1)).toBe('--nvram');
+    expect(frame()).toContain('win11a · Windows 11 / Server 2022 · UEFI+SB+TPM · 2048 MiB');
+    // Back to step 3: ← on Firmware makes it plain UEFI.
+    for (let i = 0; i < 5; i++) press(KEY.esc);
+    await onStep(3);
+    press(KEY.down);
+    press(KEY.down);
+    press('left');
+    expect(state().values.firmware).toBe('uefi');
+    // Windows XP on the list, then UEFI: refused on this step, with the fix.
+    press(KEY.esc);
+    await onStep(2);
+    press('7');
+    await onStep(3);
+    expect(state().values).toMatchObject({ os: 'winxp', firmware: 'bios', tpm: 'no' });
+    press(KEY.down);
+    press(KEY.down);
+    press('right');
+    press(KEY.enter);
+    await refused('Windows 2000, XP and Server 2003 start only from a BIOS, not from UEFI.');
+    expect(state().stepIndex).toBe(2);
+  });
+
   it('c toggles the console only while the guest is to start; a name taken since the check sends the admin back to it', async () => {
     const { state, fake, onClose, press, onStep, toInstallCheck } = setup(structuredClone(GUESTS), { ...FILES });
     await toInstallCheck('web6');
@@ -466,8 +521,9 @@ describe('NewGuestWizard drawn, keys from stdin', () => {
     ui.stdin.write('web3\r\r');
     await vi.waitFor(() => expect(state().stepIndex).toBe(2));
     expect(state().values).toMatchObject({ name: 'web3', os: 'linux', memory: '1024', vcpus: '1' });
-    // ↓ to vCPUs and 4, Tab back to Memory and 8: one write; each key acts on the form the one before left.
-    ui.stdin.write('\u001B[B4\t8');
+    // ↓ to vCPUs and 4, Tab past Firmware and TPM back to Memory and 8: one write; each key acts on
+    // the form the one before left.
+    ui.stdin.write('\u001B[B4\t\t\t8');
     await vi.waitFor(() => expect(state().values.memory).toBe('10248'));
     expect(state().values.vcpus).toBe('14');
     expect(state().form.fields[state().form.focus]?.id).toBe('memory');

@@ -105,7 +105,10 @@ describe('device builders', () => {
     expect(root.children.map((c) => (c.kind === 'element' ? c.name : c.kind))).toEqual([
       'name', 'memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices',
     ]);
-    expect(xml).toContain("<os firmware='efi'>\n    <type arch='x86_64' machine='q35'>hvm</type>\n    <boot dev='cdrom'/>\n    <boot dev='hd'/>");
+    // UEFI without Secure Boot names the build it wants: libvirt's first choice would be the Secure Boot one.
+    expect(xml).toContain(
+      "<os firmware='efi'>\n    <type arch='x86_64' machine='q35'>hvm</type>\n    <firmware>\n      <feature enabled='no' name='secure-boot'/>\n    </firmware>\n    <boot dev='cdrom'/>\n    <boot dev='hd'/>",
+    );
     expect(xml).toContain("<timer name='hypervclock' present='yes'/>");
     expect(xml).toContain("<topology sockets='1' dies='1' cores='2' threads='1'/>");
     const small = renderDomain({ type: 'qemu', name: 'g', memoryMiB: 64, currentMemory: false, vcpus: 1, staticPlacement: false, machine: 'pc', boot: ['hd'], clock: 'utc', devices: [] });

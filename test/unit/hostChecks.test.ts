@@ -27,6 +27,9 @@ function dir(over: Partial<ImageDirProbe> = {}): ImageDirProbe {
   };
 }
 
+const OVMF = { path: '/usr/share/qemu/firmware/60-edk2-x86_64.json', features: ['acpi-s3'] };
+const OVMF_SECURE = { path: '/usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json', features: ['enrolled-keys', 'requires-smm', 'secure-boot'] };
+
 function system(over: Partial<SystemProbe> = {}): SystemProbe {
   return {
     cpu: { virtFlag: 'vmx', hypervisor: false },
@@ -36,6 +39,7 @@ function system(over: Partial<SystemProbe> = {}): SystemProbe {
     ksmRun: 0,
     thp: 'madvise',
     memTotalKiB: 16 * 1024 * 1024,
+    firmware: { uefi: [OVMF, OVMF_SECURE], swtpm: ['/usr/bin/swtpm', '/usr/bin/swtpm_setup'] },
     ...over,
   };
 }
@@ -144,6 +148,10 @@ const CASES: Case[] = [
   ['guest-mac', 'fixed', probes(), 'ok', /Every NIC of 1 guest has a fixed MAC/],
   ['guest-mac', 'no saved mac', probes({ guests: { value: [guest({ savedMacs: [null] })] } }), 'warn', /without a saved MAC: web/],
   ['guest-mac', 'duplicate', probes({ guests: { value: [guest(), guest({ name: 'db' })] } }), 'fail', /52:54:00:00:00:01 is used by web and db/],
+  ['uefi-firmware', 'both OVMF builds', probes(), 'ok', /with and without Secure Boot/],
+  ['uefi-firmware', 'no OVMF', probes({ system: { value: system({ firmware: { uefi: [], swtpm: [] } }) } }), 'warn', /No UEFI firmware/],
+  ['swtpm', 'installed', probes(), 'ok', /guests can have a TPM 2\.0/],
+  ['swtpm', 'missing', probes({ system: { value: system({ firmware: { uefi: [OVMF], swtpm: [] } }) } }), 'warn', /swtpm and swtpm_setup are not installed/],
 ];
 
 describe('host check rules', () => {

@@ -7,6 +7,7 @@ import { Box } from 'ink';
 import Spinner from 'ink-spinner';
 import { type ReactNode, useMemo } from 'react';
 import { useStore } from 'zustand';
+import { firmwareLabel, firmwareOfChoice, firmwareShort } from '../../model/guestFirmware.js';
 import { osDefaults } from '../../model/newGuest.js';
 import { hintLine } from '../../store/keys/router.js';
 import { memoryShown, type NewGuestForm, OS_CHOICES, osChoice, STEP_TITLES, STEPS, type StepId, splitPaths } from '../../store/wizards/newGuest/newGuestForm.js';
@@ -66,6 +67,7 @@ export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardPr
   if (step === 'review') {
     const accel = s.facts.domainType === 'kvm' ? 'KVM' : 'TCG (no KVM)';
     const v = s.values;
+    const firmware = firmwareShort(firmwareOfChoice(v.firmware, v.tpm === 'yes'));
     return frame(
       header,
       <>
@@ -73,7 +75,7 @@ export function NewGuestWizardView({ store, theme: themeProp }: NewGuestWizardPr
           <ErrorLines error={s.review.error} theme={theme} />
         ) : (
           <ReviewStep
-            summary={`${v.name} · ${osChoice(v.os).label} · ${memoryShown(v.memory)} · ${v.vcpus} vCPU · ${accel}`}
+            summary={`${v.name} · ${osChoice(v.os).label}${firmware ? ` · ${firmware}` : ''} · ${memoryShown(v.memory)} · ${v.vcpus} vCPU · ${accel}`}
             steps={s.review?.steps ?? []}
             route={s.route}
             xml={s.review?.xml ?? ''}
@@ -121,6 +123,9 @@ function OsList({ osIndex, domainType, theme }: { osIndex: number; domainType: '
       <Text color={colorFor(theme, 'muted')} wrap="wrap">
         {`Brings: ${d.machine === 'pc' ? 'i440fx' : 'q35'} · ${d.diskBus} disk · ${d.nicModel} NIC · ${d.clock} clock · ${d.memoryMiB} MiB${d.hyperv ? ' · Hyper-V' : ''}`}
       </Text>
+      {d.firmware === 'bios' && !d.tpm ? null : (
+        <Text color={colorFor(theme, 'muted')} wrap="truncate-end">{`       ${firmwareLabel(firmwareOfChoice(d.firmware, d.tpm))}`}</Text>
+      )}
     </>
   );
 }

@@ -3,6 +3,7 @@
  * the job read; the form becomes the same ImportRequest the CLI builds from its flags.
  */
 
+import { firmwareLabel } from '../../../model/guestFirmware.js';
 import { isOvaFacts } from '../../../model/importOvaPlan.js';
 import type { ImportConvert, ImportFacts, ImportRequest } from '../../../model/importVmwarePlan.js';
 import { guestNameFrom } from '../../../model/importVmwarePlan.js';
@@ -97,7 +98,7 @@ export function busHint(bus: BusChoice): string {
 export function readSummary(facts: ImportFacts): string[] {
   const g: VmxGuest = facts.guest;
   const lines = [
-    `${g.name ?? '(no displayName)'}  ${g.guestOS ?? 'unknown OS'} (${g.arch}${g.windows ? ', Windows' : ''})  ${g.firmware.toUpperCase()}`,
+    `${g.name ?? '(no displayName)'}  ${g.guestOS ?? 'unknown OS'} (${g.arch}${g.windows ? ', Windows' : ''})  ${firmwareLabel(g)}`,
     `memory ${g.memoryMiB} MiB, ${g.vcpus} vCPU${g.topology ? ` (${g.topology.sockets} socket × ${g.topology.cores} cores)` : ''}${g.biosUuid ? `, uuid ${g.biosUuid}` : ''}`,
   ];
   for (const d of g.disks) {

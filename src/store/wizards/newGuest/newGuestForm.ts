@@ -1,4 +1,5 @@
 import type { HostFacts } from '../../../jobs/newGuest.js';
+import type { FirmwareChoice } from '../../../model/guestFirmware.js';
 import { randomMac } from '../../../model/mac.js';
 import {
   defaultDiskPath,
@@ -26,7 +27,7 @@ export const STEPS: StepId[] = ['name', 'os', 'resources', 'install', 'storage',
 export const STEP_TITLES: Record<StepId, string> = {
   name: 'name',
   os: 'operating system',
-  resources: 'memory and CPUs',
+  resources: 'memory, CPUs, firmware',
   install: 'install source',
   storage: 'storage',
   network: 'network',
@@ -65,6 +66,8 @@ export interface NewGuestForm {
   os: string;
   memory: string;
   vcpus: string;
+  firmware: FirmwareChoice;
+  tpm: 'yes' | 'no';
   installKind: InstallKind;
   isoPath: string;
   /** One or more image paths, separated by commas. */
@@ -96,6 +99,8 @@ export function initialForm(facts: Pick<HostFacts, 'bridges' | 'networks'> | nul
     os: 'linux',
     memory: String(d.memoryMiB),
     vcpus: String(d.vcpus),
+    firmware: d.firmware,
+    tpm: d.tpm ? 'yes' : 'no',
     installKind: 'iso',
     isoPath: '',
     diskPaths: '',
@@ -121,7 +126,18 @@ export function initialForm(facts: Pick<HostFacts, 'bridges' | 'networks'> | nul
 export function applyOsDefaults(form: NewGuestForm, osId: string): NewGuestForm {
   const c = osChoice(osId);
   const d = osDefaults(c.osType, c.variant);
-  return { ...form, os: c.id, memory: String(d.memoryMiB), vcpus: String(d.vcpus), diskSize: `${d.diskSizeGiB}G`, serial: d.serial ? 'yes' : 'no', nicModel: 'default' };
+  return {
+    ...form,
+    os: c.id,
+    memory: String(d.memoryMiB),
+    vcpus: String(d.vcpus),
+    // The Windows 11 preset: UEFI + Secure Boot + TPM 2.0 (its SATA disk comes with osDefaults).
+    firmware: d.firmware,
+    tpm: d.tpm ? 'yes' : 'no',
+    diskSize: `${d.diskSizeGiB}G`,
+    serial: d.serial ? 'yes' : 'no',
+    nicModel: 'default',
+  };
 }
 
 /** An existing system usually needs no extra disk; an installer needs one to install onto. */
@@ -234,6 +250,8 @@ export function formToSpec(form: NewGuestForm, domainType: 'kvm' | 'qemu', forma
     graphics: { vnc, listen: form.listen.trim() },
     serial: form.serial === 'yes',
     domainType,
+    firmware: form.firmware,
+    tpm: form.tpm === 'yes',
   };
   return { spec, problems };
 }

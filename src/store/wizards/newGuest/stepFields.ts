@@ -27,7 +27,31 @@ export function fieldsFor(step: StepId, v: NewGuestForm, facts: Facts | null): F
     case 'name':
       return [text(v, 'name', 'Name', 'letters, digits . _ -')];
     case 'resources':
-      return [text(v, 'memory', 'Memory', 'MiB, or with a unit: 2G'), text(v, 'vcpus', 'vCPUs')];
+      return [
+        text(v, 'memory', 'Memory', 'MiB, or with a unit: 2G'),
+        text(v, 'vcpus', 'vCPUs'),
+        {
+          id: 'firmware',
+          label: 'Firmware',
+          kind: 'choice',
+          value: v.firmware,
+          options: [
+            { value: 'bios', label: 'BIOS (SeaBIOS)' },
+            { value: 'uefi', label: 'UEFI (OVMF)' },
+            { value: 'uefi-secure', label: 'UEFI + Secure Boot (Microsoft keys)' },
+          ],
+        },
+        {
+          id: 'tpm',
+          label: 'TPM',
+          kind: 'choice',
+          value: v.tpm,
+          options: [
+            { value: 'no', label: 'none' },
+            { value: 'yes', label: 'TPM 2.0 (swtpm)' },
+          ],
+        },
+      ];
     case 'install': {
       const kind: Field = {
         id: 'installKind',
