@@ -126,7 +126,7 @@ export function ovaRefusals(req: ImportRequest): UserError[] {
 export function ovaWarnings(facts: OvaImportFacts): string[] {
   const w: string[] = [];
   if (!facts.ova.manifestName) w.push(`${baseOf(facts.ova.path)} has no manifest (.mf), so its files cannot be checked against the digests they were exported with.`);
-  if (facts.ova.ovf.secureBoot) w.push('The VM had Secure Boot on; the guest gets UEFI firmware (OVMF) as libvirt picks it: check Secure Boot after the first boot.');
+  if (facts.ova.ovf.secureBoot) w.push('The VM had Secure Boot on; the guest gets the Secure Boot OVMF build with Microsoft keys enrolled, and a fresh UEFI variable store (the export carries none).');
   if (facts.ova.ovf.tpm) w.push('The VM had a virtual TPM; its keys are not in the export (VMware never exports them), so BitLocker or other TPM-sealed secrets need their recovery keys.');
   return w;
 }

@@ -426,6 +426,10 @@ export function parseOvf(xml: string, opts: { source?: string } = {}): OvfGuest 
       arch: guestOS === null || guestOS.endsWith('-64') ? 'x86_64' : 'i686',
       windows: isWindowsGuestOS(guestOS),
       firmware,
+      // The same fields the .vmx reader fills, so vmxToDomainXml gives an export the same
+      // Secure Boot OVMF build and swtpm TPM as a .vmx with uefi.secureBoot.enabled / vtpm.present.
+      secureBoot: secureBoot && firmware === 'efi',
+      tpm,
       virtualHW,
       controllers: vmxControllers,
       disks,

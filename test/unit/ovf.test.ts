@@ -55,6 +55,10 @@ describe('OVF descriptor → the .vmx guest model', () => {
     expect(d.xml).toContain("<mac address='00:50:56:8a:12:34'/>");
     expect(d.xml).toContain("<model type='vmxnet3'/>");
     expect(d.xml).toMatch(/<os firmware='efi'>/);
+    // Secure Boot and the vTPM carry over as they do from a .vmx: the Microsoft-keys OVMF build, SMM, swtpm.
+    expect(d.xml).toContain("<feature enabled='yes' name='secure-boot'/>");
+    expect(d.xml).toContain("<smm state='on'/>");
+    expect(d.xml).toMatch(/<tpm model='tpm-crb'>\s*<backend type='emulator' version='2.0'\/>/);
     expect(d.warnings.join(' ')).toMatch(/nvme0:0 is an NVMe disk/);
     expect(d.warnings.join(' ')).toMatch(/ide0:1 is on IDE, which the q35 machine/);
   });
