@@ -46,7 +46,12 @@ describe('virtdeck top', () => {
     const fake = host();
     const out = buffer(false);
     let now = 0;
-    await topCommand({ host: fake.host, output: out }, parseTopOptions({ delay: '1', count: '1', sort: 'mem' }), { sleep: async (ms) => void (now += ms), now: () => now });
+    await topCommand({ host: fake.host, output: out }, parseTopOptions({ delay: '1', count: '1', sort: 'mem' }), {
+      sleep: async (ms) => {
+        now += ms;
+      },
+      now: () => now,
+    });
     const text = out.text();
     expect(text).toMatch(/^virtdeck top - \d\d:\d\d:\d\d - [^,\n]+, 2 CPUs, 2 running\n/);
     expect(text).toMatch(/%CPU +%VCPU +MEM +RDBY\/s +WRBY\/s +RDRQ\/s +WRRQ\/s +RXBY\/s +TXBY\/s {2}NAME\n +0\.0 +0\.0 +2\.0M .* {2}busy\n +0\.0 +0\.0 +1\.0M .* {2}idle\n$/);
