@@ -87,15 +87,16 @@ function summed(f: DomStatFields, prefix: 'block' | 'net', suffix: string): numb
 function memory(f: DomStatFields): Pick<GuestUsage, 'memUsedKiB' | 'memSource'> {
   const available = num(f, 'balloon.available');
   const unused = num(f, 'balloon.unused');
-  if (available !== null && unused !== null && available >= unused) return { memUsedKiB: available - unused, memSource: 'guest' };
+  if (available !== null && unused !== null && unused >= 0 && available >= unused) return { memUsedKiB: available - unused, memSource: 'guest' };
   const rss = num(f, 'balloon.rss');
-  return rss !== null ? { memUsedKiB: rss, memSource: 'rss' } : { memUsedKiB: null, memSource: null };
+  return rss !== null && rss >= 0 ? { memUsedKiB: rss, memSource: 'rss' } : { memUsedKiB: null, memSource: null };
 }
 
 /** Per-second rate of a counter; null when either side is missing or the counter went down. */
 function rate(before: number | null, after: number | null, seconds: number): number | null {
   if (before === null || after === null || after < before) return null;
-  return (after - before) / seconds;
+  const r = (after - before) / seconds;
+  return Number.isFinite(r) ? r : null;
 }
 
 /** One guest's usage between two samples of it; `prev` null: it just appeared (memory only). */
@@ -110,9 +111,10 @@ export function guestUsage(prev: DomStatFields | null, next: DomStatFields, seco
   const s = (p: 'block' | 'net', key: string) => rate(summed(prev, p, key), summed(next, p, key), seconds);
   const cpuNsPerS = r('cpu.time');
   const vcpus = num(next, 'vcpu.current') ?? num(next, 'vcpu.maximum');
+  const share = (cpus: number | null) => (cpuNsPerS !== null && cpus !== null && Number.isInteger(cpus) && cpus > 0 ? cpuNsPerS / 1e7 / cpus : null);
   return {
-    cpuPct: cpuNsPerS !== null && vcpus ? cpuNsPerS / 1e7 / vcpus : null,
-    hostCpuPct: cpuNsPerS !== null && hostCpus > 0 ? cpuNsPerS / 1e7 / hostCpus : null,
+    cpuPct: share(vcpus),
+    hostCpuPct: share(hostCpus),
     ...mem,
     diskReadBps: s('block', 'rd.bytes'),
     diskWriteBps: s('block', 'wr.bytes'),

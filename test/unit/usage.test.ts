@@ -189,3 +189,30 @@ describe('usage history', () => {
     expect(h.get('a')?.values().map((x) => x.hostCpuPct)).toEqual([3, 4]);
   });
 });
+
+describe('computeUsage on any counters', () => {
+  it('a rate is null or a finite number ≥ 0, whatever the two samples say', async () => {
+    const fc = await import('fast-check');
+    const counter = fc.oneof(fc.nat(), fc.constant(-1), fc.double(), fc.constantFrom('x', '', '1e400'));
+    const fieldsArb = fc.record({
+      'cpu.time': counter,
+      'vcpu.current': counter,
+      'block.count': fc.constantFrom(0, 1, 2, 9),
+      'block.0.rd.bytes': counter,
+      'block.1.wr.reqs': counter,
+      'net.count': fc.constantFrom(0, 1),
+      'net.0.rx.bytes': counter,
+      'balloon.rss': counter,
+    });
+    fc.assert(
+      fc.property(fieldsArb, fieldsArb, fc.integer({ min: -5000, max: 5000 }), fc.integer({ min: 0, max: 64 }), (a, b, dt, cpus) => {
+        const u = computeUsage(sample(0, { g: fields(a) }), sample(dt, { g: fields(b) }), cpus).get('g');
+        for (const k of ['cpuPct', 'hostCpuPct', 'diskReadBps', 'diskWriteBps', 'diskReadIops', 'diskWriteIops', 'netRxBps', 'netTxBps'] as const) {
+          const v = u?.[k];
+          expect(v === null || (Number.isFinite(v) && (v as number) >= 0), `${k}=${v}`).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
