@@ -52,6 +52,9 @@ describe('usage columns in the Guests pane', () => {
     expect(f).toMatch(/bravo +running +2 +1\.0G +40% +100M/);
     expect(f).toMatch(/charlie +shut off +1 +256M +- +-/);
     expect(f).not.toContain('DISK R/W');
+    // History for sparklines: one entry per sample taken ≥ 1 s apart (the third refresh came at the same instant).
+    expect(app.store.getState().usageHistory('alpha').map((u) => u.hostCpuPct)).toEqual([null, 5]);
+    expect(app.store.getState().usageHistory('charlie')).toHaveLength(2);
     // The rates that do not fit are in the detail strip (alpha is selected).
     expect(f).toContain('use  CPU 5.0% of host, 10% of 1 vCPU · MEM 200M QEMU RSS');
     expect(f).toContain('io   disk r 0B/s w 1.0M/s, 0/1024 IOPS · net rx 0B/s tx 0B/s');
