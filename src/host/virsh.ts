@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type DomainSummary, type GuestDisk, type GuestNic, type GuestVnc, summarizeDomainXml } from '../model/domainSummary.js';
 import type { GuestRow, GuestState } from '../model/guest.js';
 import { isActive } from '../model/guest.js';
+import { DOMSTATS_GROUPS, parseDomstats, type UsageSample } from '../model/usage.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import type { HostContext } from './hostContext.js';
@@ -73,14 +74,50 @@ export function parseState(text: string): GuestState {
  * A guest that disappears between the two is left out, not reported as an error.
  */
 export async function listGuests(host: HostContext): Promise<GuestRow[]> {
+  return (await listGuestsWithStats(host)).guests;
+}
+
+export interface GuestsWithStats {
+  guests: GuestRow[];
+  /** The usage counters of every guest, asked in the same process as the list. */
+  stats: UsageSample;
+  /** Host CPUs (nodeinfo), for CPU % of the host; null when virsh did not say. */
+  hostCpus: number | null;
+}
+
+const DOMSTATS = `domstats ${DOMSTATS_GROUPS.join(' ')}`;
+
+/** The number after `CPU(s):` in `virsh nodeinfo`. */
+export function parseHostCpus(text: string): number | null {
+  const n = Number(text.match(/^CPU\(s\):\s*(\d+)/m)?.[1]);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** listGuests plus usage counters: domstats and nodeinfo ride in the first process, so no process is added. */
+export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now): Promise<GuestsWithStats> {
   const lists = await virsh(
     host,
-    [batch(['list --all --uuid', `echo ${MARK}`, 'list --all --autostart --uuid', `echo ${MARK}`, 'list --all --transient --uuid'])],
+    [
+      batch([
+        'list --all --uuid',
+        `echo ${MARK}`,
+        'list --all --autostart --uuid',
+        `echo ${MARK}`,
+        'list --all --transient --uuid',
+        `echo ${MARK}`,
+        DOMSTATS,
+        `echo ${MARK}`,
+        'nodeinfo',
+      ]),
+    ],
     BATCH,
   );
-  const [allText, autostartText, transientText] = splitBatch(lists.stdout);
+  const stats: UsageSample = { at: now(), guests: new Map() };
+  const [allText, autostartText, transientText, statsText = '', nodeText = ''] = splitBatch(lists.stdout);
+  stats.guests = parseDomstats(statsText);
+  const hostCpus = parseHostCpus(nodeText);
   const uuids = uuidLines(allText);
-  if (uuids.length === 0) return [];
+  if (uuids.length === 0) return { guests: [], stats, hostCpus };
   const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
 
@@ -97,7 +134,17 @@ export async function listGuests(host: HostContext): Promise<GuestRow[]> {
     const uuid = (uuids[i] ?? summary.uuid).toLowerCase();
     rows.push(toRow(summary, parseState(chunk.slice(0, xmlStart)), autostart.has(uuid), !transient.has(uuid)));
   });
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
+  return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus };
+}
+
+/** One `virsh domstats` for every guest: what `virtdeck top` asks each interval. */
+export async function domstats(host: HostContext, now: () => number = Date.now): Promise<UsageSample> {
+  const r = await virsh(host, ['domstats', ...DOMSTATS_GROUPS]);
+  return { at: now(), guests: parseDomstats(r.stdout) };
+}
+
+export async function hostCpuCount(host: HostContext): Promise<number | null> {
+  return parseHostCpus((await virsh(host, ['nodeinfo'])).stdout);
 }
 
 function toRow(s: DomainSummary, state: GuestState, autostart: boolean, persistent: boolean): GuestRow {

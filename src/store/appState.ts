@@ -4,6 +4,7 @@
  * never import the module that imports them (paneFactories).
  */
 import type { StoreApi } from 'zustand/vanilla';
+import type { GuestUsage } from '../model/usage.js';
 import type { KeyPress } from './keys/keyName.js';
 import type { KeyOwner } from './keys/owners.js';
 import type { ActionId } from './keys/table.js';
@@ -24,6 +25,10 @@ export interface AppActions {
   moveSelection(delta: number): void;
   selectEdge(edge: 'top' | 'bottom'): void;
   select(name: string): void;
+  /** Orders the guests by the next usage column (name → cpu → mem → disk → net); the selection stays on its guest. */
+  cycleSort(): void;
+  /** The selected guest's last hour of usage, oldest first (for sparklines). */
+  usageHistory(name: string): GuestUsage[];
   startFilter(): void;
   setFilter(text: string): void;
   keepFilter(): void;

@@ -16,6 +16,8 @@ import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
+import { computeUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
+import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
@@ -61,6 +63,8 @@ export interface AppStoreOptions {
   connect?: (target: HostOptions) => HostContext;
   /** Called with the new host before the console quits; the run loop starts it again on that host. */
   onSwitchHost?: (host: HostContext) => void;
+  /** When a domstats sample was taken (tests step it to get rates without waiting). */
+  clock?: () => number;
 }
 
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
@@ -80,6 +84,15 @@ function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
   return next[index]?.name ?? null;
 }
 
+/** Closer samples give rates made mostly of rounding (an event burst refreshes within ms). */
+const MIN_RATE_MS = 1_000;
+
+const SORT_NAMES: Record<UsageSortKey, string> = { name: 'name', cpu: 'CPU', mem: 'memory', disk: 'disk I/O', net: 'network I/O' };
+
+function byName(guests: GuestRow[]): GuestRow[] {
+  return [...guests].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): AppStore {
   // Everything the console runs on the host goes through the session, so quitting stops it all.
   const session = hostSession(given);
@@ -93,6 +106,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let stopEvents: (() => void) | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
+  let lastSample: UsageSample | null = null;
+  const history: UsageHistory = new Map();
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
@@ -174,6 +189,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
     return {
       guests: [],
+      usage: new Map(),
+      sortKey: 'name',
       lastRefresh: null,
       refreshError: null,
       versions: null,
@@ -240,8 +257,17 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
       refresh: coalesced(async () => {
         try {
-          const guests = await virsh.listGuests(host);
-          set((s) => ({ guests, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) }));
+          const { guests: listed, stats, hostCpus } = await virsh.listGuestsWithStats(host, opts.clock);
+          let usage = get().usage;
+          if (!lastSample || stats.at - lastSample.at >= MIN_RATE_MS) {
+            usage = computeUsage(lastSample, stats, hostCpus ?? 0);
+            lastSample = stats;
+            recordUsage(history, usage, historyCapacity(pollMs));
+          }
+          set((s) => {
+            const guests = sortByUsage(listed, s.sortKey, usage);
+            return { guests, usage, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) };
+          });
         } catch (e) {
           set({ refreshError: toShownError(e) });
         }
@@ -273,6 +299,15 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
       select(name) {
         set({ selected: name });
+      },
+      cycleSort() {
+        const sortKey = nextSortKey(get().sortKey);
+        // Selection is by name, so the selected guest stays selected wherever it moves.
+        set((s) => ({ sortKey, guests: sortByUsage(byName(s.guests), sortKey, s.usage) }));
+        get().setMessage(`Sorted by ${SORT_NAMES[sortKey]}${sortKey === 'name' ? '' : ', busiest first'} (o: next column).`);
+      },
+      usageHistory(name) {
+        return history.get(name)?.values() ?? [];
       },
 
       startFilter() {

@@ -146,6 +146,10 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
         else s.moveSelection(m);
         return true;
       }
+      if (action === 'sortCycle') {
+        s.cycleSort();
+        return true;
+      }
       if (action === 'refresh') {
         s.setMessage('Refreshing…', 'busy');
         void s.refresh().then(() => get().setMessage('Refreshed.'));

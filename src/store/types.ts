@@ -1,5 +1,6 @@
 import type { GuestRow, HostVersions } from '../host/virsh.js';
 import type { RecoveryItem } from '../jobs/recovery.js';
+import type { GuestUsage, UsageSortKey } from '../model/usage.js';
 import type { Form } from './form.js';
 import type { KeyOwner } from './keys/owners.js';
 import type { PaneId } from './paneIds.js';
@@ -150,7 +151,11 @@ export interface TermSize {
 export type HandOff = <T>(run: () => Promise<T>) => Promise<T>;
 
 export interface AppData {
+  /** In the order shown: by name, or by the usage column `sortKey` names. */
   guests: GuestRow[];
+  /** Each guest's usage between the last two refreshes (model/usage.ts). */
+  usage: ReadonlyMap<string, GuestUsage>;
+  sortKey: UsageSortKey;
   lastRefresh: number | null;
   refreshError: ShownError | null;
   versions: HostVersions | null;

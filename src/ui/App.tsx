@@ -23,6 +23,7 @@ import { Text } from './components/Text.js';
 import { useKeyInput } from './keyInput.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
+import { usageLines } from './panes/guestTable.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizardView } from './wizards/ConvertWizard.js';
@@ -136,6 +137,7 @@ function Console({ host }: { host: HostContext }) {
 
   const rows = useMemo(() => filterGuests(guests, filter), [guests, filter]);
   const guest = rows.find((g) => g.name === selected) ?? rows[0] ?? null;
+  const usage = useApp((s) => s.usage);
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -228,7 +230,7 @@ function Console({ host }: { host: HostContext }) {
           </Section>
           <Rule width={columns} position="middle" title={guest?.name ?? ''} />
           <Section width={columns} height={detailHeight}>
-            <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} />
+            <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} usage={guest ? usageLines(guest, usage.get(guest.name)) : []} />
           </Section>
         </>
       )}

@@ -29,6 +29,8 @@ export interface FakeGuest {
   ignoresAcpi?: boolean;
   persistent?: boolean;
   osId?: string; // libosinfo id, e.g. http://debian.org/debian/12
+  /** What `virsh domstats` reports for it while active (cpu.time, balloon.rss, block.0.rd.bytes…); change it between refreshes. */
+  stats?: Record<string, number>;
 }
 
 export interface FakeHostOptions {
@@ -226,6 +228,13 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
       }
       case 'domstate':
         return `${find(domainArg(rest)).state}\n\n`;
+      case 'domstats':
+        return guests
+          .map((g) => {
+            const fields = { 'state.state': isActive(g) ? 1 : 5, ...(isActive(g) ? g.stats : {}) };
+            return `Domain: '${g.name}'\n${Object.entries(fields).map(([k, v]) => `  ${k}=${v}\n`).join('')}\n`;
+          })
+          .join('');
       case 'dumpxml':
         return domainXml(find(domainArg(rest)), flag(rest, '--inactive'));
       case 'define': {

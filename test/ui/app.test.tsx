@@ -14,8 +14,9 @@ describe('frame', () => {
     expect(lines).toHaveLength(24);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     expect(f).toContain('virtdeck · fakehost · qemu:///system · libvirt 9.0 · QEMU 7.2 · TCG (no KVM)');
-    expect(f).toMatch(/NAME +STATE +CPU +RAM DISKS MAC +VNC AUTO/);
-    expect(f).toMatch(/demo-web +running +1 +512M +1 52:54:00:12:34:56 5901 yes/);
+    // Issue 16: usage (CPU%, MEM) took the MAC's place at 80 columns; the MAC is in the detail strip.
+    expect(f).toMatch(/NAME +STATE +CPU +RAM +CPU% +MEM DISKS +VNC AUTO/);
+    expect(f).toMatch(/demo-web +running +1 +512M +- +- +1 5901 yes/);
     expect(f).toContain('s start  S shutdown  F force off');
   });
 

@@ -57,7 +57,12 @@ describe('guest table', () => {
     const total = 1 + cols.reduce((n, c) => n + c.width, 0) + cols.length - 1;
     expect(total).toBe(76);
     expect(cols[0]?.width).toBeGreaterThanOrEqual(16);
-    expect(guestColumns(116)[0]?.width).toBe((cols[0]?.width ?? 0) + 40);
+    // From 120 terminal columns the MAC and the disk and network rates show too (issue 16).
+    const wide = guestColumns(116);
+    expect(wide.map((c) => c.key)).toEqual(['name', 'state', 'cpu', 'ram', 'use', 'mem', 'diskio', 'netio', 'disks', 'mac', 'vnc', 'auto']);
+    expect(1 + wide.reduce((n, c) => n + c.width, 0) + wide.length - 1).toBe(116);
+    expect(wide[0]?.width).toBeGreaterThanOrEqual(16);
+    expect(guestColumns(156)[0]?.width).toBe((wide[0]?.width ?? 0) + 40);
   });
 
   test('the window keeps the selection in view', () => {

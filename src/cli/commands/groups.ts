@@ -15,6 +15,7 @@ import type { CommandKit } from './kit.js';
 import { registerMergeIdeCommands } from './mergeide.js';
 import { registerP2vCommands } from './p2v.js';
 import { registerSnapshotCommands } from './snapshot.js';
+import { registerTopCommands } from './top.js';
 
 export type RegisterCommands = (program: Command, kit: CommandKit) => void;
 
@@ -30,4 +31,5 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerSnapshotCommands,
   registerDoctorCommands,
   registerJobCommands,
+  registerTopCommands,
 ];

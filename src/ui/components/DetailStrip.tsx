@@ -13,12 +13,13 @@ export function detailLines(g: GuestRow): string[] {
 }
 
 /** What the selected guest is made of, in `height` lines; a warning always gets a line. */
-export function DetailStrip({ guest, all, width, height }: { guest: GuestRow | null; all: GuestRow[]; width: number; height: number }) {
+/** `usage`: the lines of what the guest is using now, first. */
+export function DetailStrip({ guest, all, width, height, usage = [] }: { guest: GuestRow | null; all: GuestRow[]; width: number; height: number; usage?: string[] }) {
   const theme = useTheme();
   if (!guest) return <Text color={colorFor(theme, 'muted')}>No guest selected.</Text>;
   const warnings = guestWarnings(guest, all);
   const shownWarnings = warnings.slice(0, Math.min(warnings.length, height > 1 ? 1 : 0));
-  let body = detailLines(guest);
+  let body = [...usage, ...detailLines(guest)];
   const room = height - shownWarnings.length;
   if (body.length > room) {
     const more = body.length - room + 1;

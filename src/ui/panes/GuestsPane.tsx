@@ -11,6 +11,7 @@ import { cellText, guestColumns } from './guestTable.js';
 export function GuestsPane({ width, height }: { width: number; height: number }) {
   const theme = useTheme();
   const guests = useApp((s) => s.guests);
+  const usage = useApp((s) => s.usage);
   const filter = useApp((s) => s.filter);
   const selectedName = useApp((s) => s.selected);
   const lastRefresh = useApp((s) => s.lastRefresh);
@@ -43,7 +44,7 @@ export function GuestsPane({ width, height }: { width: number; height: number })
             {columns.map((c, i) => (
               <Text key={c.key} color={c.key === 'state' ? stateColor(theme, g.state) : selected ? colorFor(theme, 'selected') : undefined}>
                 {i > 0 ? ' ' : ''}
-                {pad(cellText(g, c.key), c, ell)}
+                {pad(cellText(g, c.key, usage.get(g.name)), c, ell)}
               </Text>
             ))}
           </Text>

@@ -1,25 +1,55 @@
 /** Column layout of the guest table; pure so the 80-column fit is unit-tested. */
 import type { GuestRow } from '../../host/virsh.js';
 import { formatBytes } from '../../model/units.js';
+import type { GuestUsage } from '../../model/usage.js';
 import { fitColumns, type TableColumn } from '../components/table.js';
 
-export type Column = TableColumn<'name' | 'state' | 'cpu' | 'ram' | 'disks' | 'mac' | 'vnc' | 'auto'>;
+export type Column = TableColumn<'name' | 'state' | 'cpu' | 'ram' | 'use' | 'mem' | 'disks' | 'mac' | 'diskio' | 'netio' | 'vnc' | 'auto'>;
 
-const FIXED: Column[] = [
-  { key: 'state', title: 'STATE', width: 11, align: 'left' },
+/** Inside the frame of a 120-column terminal: room for the MAC and the I/O rates. */
+export const WIDE_TABLE = 116;
+
+const STATE: Column = { key: 'state', title: 'STATE', width: 11, align: 'left' };
+const CONFIG: Column[] = [
   { key: 'cpu', title: 'CPU', width: 3, align: 'right' },
   { key: 'ram', title: 'RAM', width: 5, align: 'right' },
-  { key: 'disks', title: 'DISKS', width: 5, align: 'right' },
-  { key: 'mac', title: 'MAC', width: 17, align: 'left' },
+];
+const USE: Column[] = [
+  { key: 'use', title: 'CPU%', width: 5, align: 'right' },
+  { key: 'mem', title: 'MEM', width: 5, align: 'right' },
+];
+const DISKS: Column = { key: 'disks', title: 'DISKS', width: 5, align: 'right' };
+const MAC: Column = { key: 'mac', title: 'MAC', width: 17, align: 'left' };
+// Read/write and rx/tx per second, e.g. "1.2M/340K": the detail strip spells them out.
+const IO: Column[] = [
+  { key: 'diskio', title: 'DISK R/W', width: 11, align: 'right' },
+  { key: 'netio', title: 'NET RX/TX', width: 11, align: 'right' },
+];
+const TAIL: Column[] = [
   { key: 'vnc', title: 'VNC', width: 4, align: 'right' },
   { key: 'auto', title: 'AUTO', width: 4, align: 'left' },
 ];
 
+/** At 80 columns the MAC and the I/O rates move to the detail strip; from 120 all show. */
 export function guestColumns(width: number): Column[] {
-  return fitColumns(width, { key: 'name', title: 'NAME', align: 'left' }, 8, FIXED);
+  const fixed = width >= WIDE_TABLE ? [STATE, ...CONFIG, ...USE, ...IO, DISKS, MAC, ...TAIL] : [STATE, ...CONFIG, ...USE, DISKS, ...TAIL];
+  return fitColumns(width, { key: 'name', title: 'NAME', align: 'left' }, 8, fixed);
 }
 
-export function cellText(g: GuestRow, key: Column['key']): string {
+function percent(p: number | null): string {
+  if (p === null) return '-';
+  return p < 10 ? `${p.toFixed(1)}%` : `${Math.round(p)}%`;
+}
+
+function rate(bytesPerS: number | null): string {
+  return bytesPerS === null ? '-' : formatBytes(bytesPerS);
+}
+
+function pair(a: number | null, b: number | null): string {
+  return a === null && b === null ? '-' : `${rate(a)}/${rate(b)}`;
+}
+
+export function cellText(g: GuestRow, key: Column['key'], u?: GuestUsage): string {
   switch (key) {
     case 'name':
       return g.name;
@@ -29,6 +59,14 @@ export function cellText(g: GuestRow, key: Column['key']): string {
       return String(g.vcpus);
     case 'ram':
       return formatBytes(g.memoryKiB * 1024);
+    case 'use':
+      return percent(u?.hostCpuPct ?? null);
+    case 'mem':
+      return u?.memUsedKiB != null ? formatBytes(u.memUsedKiB * 1024) : '-';
+    case 'diskio':
+      return pair(u?.diskReadBps ?? null, u?.diskWriteBps ?? null);
+    case 'netio':
+      return pair(u?.netRxBps ?? null, u?.netTxBps ?? null);
     case 'disks':
       return String(g.disks.filter((d) => d.device === 'disk').length);
     case 'mac':
@@ -40,4 +78,15 @@ export function cellText(g: GuestRow, key: Column['key']): string {
   }
 }
 
-
+/** The usage lines of the detail strip: everything the table has no room for, spelled out. */
+export function usageLines(g: GuestRow, u: GuestUsage | undefined): string[] {
+  if (!u) return [];
+  const use: string[] = [];
+  const io: string[] = [];
+  if (u.hostCpuPct !== null) use.push(`CPU ${percent(u.hostCpuPct)} of host, ${percent(u.cpuPct)} of ${g.vcpus} vCPU`);
+  if (u.memUsedKiB !== null) use.push(`MEM ${formatBytes(u.memUsedKiB * 1024)} ${u.memSource === 'guest' ? 'in use (guest)' : 'QEMU RSS'}`);
+  if (u.diskReadBps !== null || u.diskWriteBps !== null)
+    io.push(`disk r ${rate(u.diskReadBps)}/s w ${rate(u.diskWriteBps)}/s, ${Math.round(u.diskReadIops ?? 0)}/${Math.round(u.diskWriteIops ?? 0)} IOPS`);
+  if (u.netRxBps !== null || u.netTxBps !== null) io.push(`net rx ${rate(u.netRxBps)}/s tx ${rate(u.netTxBps)}/s`);
+  return [...(use.length ? [`use  ${use.join(' · ')}`] : []), ...(io.length ? [`io   ${io.join(' · ')}`] : [])];
+}

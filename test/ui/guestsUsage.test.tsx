@@ -1,0 +1,107 @@
+import { cleanup } from 'ink-testing-library';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { FakeGuest } from '../helpers/fakeHost.js';
+import { renderApp } from './helpers.js';
+
+afterEach(() => cleanup());
+
+function guests(): FakeGuest[] {
+  const io = (rd: number, wr: number, rx: number, tx: number) => ({
+    'block.count': 1,
+    'block.0.rd.bytes': rd,
+    'block.0.wr.bytes': wr,
+    'block.0.rd.reqs': rd / 1024,
+    'block.0.wr.reqs': wr / 1024,
+    'net.count': 1,
+    'net.0.rx.bytes': rx,
+    'net.0.tx.bytes': tx,
+  });
+  return [
+    { name: 'alpha', state: 'running', vcpus: 1, memoryMiB: 512, stats: { 'cpu.time': 0, 'vcpu.current': 1, 'balloon.rss': 200 * 1024, ...io(0, 0, 0, 0) } },
+    { name: 'bravo', state: 'running', vcpus: 2, memoryMiB: 1024, stats: { 'cpu.time': 0, 'vcpu.current': 2, 'balloon.rss': 100 * 1024, ...io(0, 0, 0, 0) } },
+    { name: 'charlie', state: 'shut off', vcpus: 1, memoryMiB: 256 },
+  ];
+}
+
+/** Two samples 2 s apart: alpha uses 0.2 s of CPU and writes 2 MiB; bravo uses 1.6 s and receives 4 MiB. */
+async function twoSamples(columns: number) {
+  let now = 1_000_000;
+  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows: 24 } }, waitFor: 'alpha' });
+  const [alpha, bravo] = app.fake.guests;
+  if (!alpha?.stats || !bravo?.stats) throw new Error('fixture');
+  Object.assign(alpha.stats, { 'cpu.time': 200_000_000, 'block.0.wr.bytes': 2 * 1024 * 1024, 'block.0.wr.reqs': 2048 });
+  Object.assign(bravo.stats, { 'cpu.time': 1_600_000_000, 'net.0.rx.bytes': 4 * 1024 * 1024 });
+  now += 2000;
+  await app.store.getState().refresh();
+  return Object.assign(app, { later: () => (now += 2000) });
+}
+
+const order = (f: string) => [...f.matchAll(/^│ [ ▶](alpha|bravo|charlie) /gm)].map((m) => m[1]);
+
+describe('usage columns in the Guests pane', () => {
+  test('at 80 columns: CPU% of the host and MEM from two refreshes; one domstats in the list process, no process added', async () => {
+    const app = await twoSamples(80);
+    const before = app.fake.calls.length;
+    await app.store.getState().refresh();
+    // Same two virsh processes as before issue 16; domstats rides in the first.
+    expect(app.fake.calls.length - before).toBe(2);
+    expect(app.fake.calls.at(-2)?.at(-1)).toContain('domstats --state --cpu-total --balloon --vcpu --interface --block');
+    const f = await app.waitFor(/alpha +running.*5\.0%/);
+    // alpha: 0.2 s CPU / 2 s on a 2-CPU host = 5 %; bravo 1.6 s / 2 s / 2 = 40 %.
+    expect(f).toMatch(/alpha +running +1 +512M +5\.0% +200M/);
+    expect(f).toMatch(/bravo +running +2 +1\.0G +40% +100M/);
+    expect(f).toMatch(/charlie +shut off +1 +256M +- +-/);
+    expect(f).not.toContain('DISK R/W');
+    // History for sparklines: one entry per sample taken ≥ 1 s apart (the third refresh came at the same instant).
+    expect(app.store.getState().usageHistory('alpha').map((u) => u.hostCpuPct)).toEqual([null, 5]);
+    expect(app.store.getState().usageHistory('charlie')).toHaveLength(2);
+    // The rates that do not fit are in the detail strip (alpha is selected).
+    expect(f).toContain('use  CPU 5.0% of host, 10% of 1 vCPU · MEM 200M QEMU RSS');
+    expect(f).toContain('io   disk r 0B/s w 1.0M/s, 0/1024 IOPS · net rx 0B/s tx 0B/s');
+  });
+
+  test('at 120 columns the disk and network rates show in the table', async () => {
+    const app = await twoSamples(120);
+    const f = await app.waitFor('DISK R/W');
+    expect(f).toMatch(/NET RX\/TX/);
+    expect(f).toMatch(/alpha .* 0B\/1\.0M +0B\/0B /);
+    expect(f).toMatch(/bravo .* 0B\/0B +2\.0M\/0B /);
+  });
+
+  test('o cycles name → cpu → mem → disk → net → name; the selection stays on its guest', async () => {
+    const app = await twoSamples(80);
+    await app.press('j'); // bravo
+    expect(app.store.getState().selected).toBe('bravo');
+    const seen: [string, (string | undefined)[]][] = [];
+    for (let i = 0; i < 5; i++) {
+      await app.press('o');
+      await app.waitFor(/Sorted by/);
+      seen.push([app.store.getState().sortKey, order(app.frame())]);
+      expect(app.store.getState().selected).toBe('bravo');
+      expect(app.frame()).toMatch(/▶bravo/);
+    }
+    expect(seen).toEqual([
+      ['cpu', ['bravo', 'alpha', 'charlie']],
+      ['mem', ['alpha', 'bravo', 'charlie']],
+      ['disk', ['alpha', 'bravo', 'charlie']],
+      ['net', ['bravo', 'alpha', 'charlie']],
+      ['name', ['alpha', 'bravo', 'charlie']],
+    ]);
+    // j/k follow the order on screen.
+    await app.press('o'); // cpu: bravo, alpha, charlie
+    await app.press('j');
+    expect(app.store.getState().selected).toBe('alpha');
+  });
+
+  test('a guest that restarted between refreshes shows no rate, never a negative one', async () => {
+    const app = await twoSamples(80);
+    const alpha = app.fake.guests[0];
+    if (!alpha?.stats) throw new Error('fixture');
+    alpha.stats['cpu.time'] = 1000;
+    app.later();
+    await app.store.getState().refresh();
+    expect(app.store.getState().usage.get('alpha')?.hostCpuPct).toBeNull();
+    const f = await app.waitFor(/alpha +running +1 +512M +- +200M/);
+    expect(f).not.toMatch(/-\d/);
+  });
+});
