@@ -8,6 +8,7 @@ import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
 import { importActions } from './importVmware.js';
+import { INSTANT_DISCARD_KIND, INSTANT_JOB_KIND, instantActions } from './instant.js';
 import { mergeIdeActions } from './mergeide.js';
 import { p2vActions } from './p2v.js';
 import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
@@ -24,6 +25,8 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   p2v: p2vActions,
   mergeide: mergeIdeActions,
   [RESTORE_JOB_KIND]: restoreActions,
+  [INSTANT_JOB_KIND]: instantActions,
+  [INSTANT_DISCARD_KIND]: instantActions,
   'snapshot-revert': snapshotActions,
   'snapshot-delete': snapshotActions,
 };

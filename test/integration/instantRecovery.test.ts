@@ -1,0 +1,168 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as virsh from '../../src/host/virsh.js';
+import { discardInstant, findInstantRecord, instantDir, prepareInstant, runInstant } from '../../src/jobs/instant.js';
+import { prune } from '../../src/jobs/prune.js';
+import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
+import { qemuImg, qemuIo, runDir, sha256, writeRun } from '../helpers/handRun.js';
+import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
+
+/**
+ * Instant recovery on the real host (TCG): a full run and an incremental written by hand, the
+ * incremental started as a new guest over overlays, the run's files byte-identical before and
+ * after (sha256), prune keeping the runs while the copy exists, discard removing only the copy.
+ */
+
+const host = localHost();
+const scratch = scratchDir('vdtest-ir-');
+const dest = join(scratch.dir, 'dest');
+const overlays = join(scratch.dir, 'overlays');
+const stateDir = join(scratch.dir, 'home', 'state');
+const SRC = 'vdtest-ir-src';
+const COPY = `${SRC}-instant`;
+const SAME = SRC;
+const MAC = '52:54:00:5a:01:01';
+const orig = join(scratch.dir, 'vdtest-ir-src.qcow2');
+let full = { name: '', dir: '' };
+let inc = { name: '', dir: '' };
+let newer = { name: '', dir: '' };
+let runFiles: string[] = [];
+let before: string[] = [];
+
+const hashes = () => runFiles.map(sha256);
+
+beforeAll(async () => {
+  mkdirSync(dest, { recursive: true });
+  mkdirSync(overlays, { recursive: true });
+  process.env.VIRTDECK_HOME = join(scratch.dir, 'home');
+  qemuImg('create', '-q', '-f', 'qcow2', orig, '8M');
+  qemuIo(orig, 'write -P 0xab 0 1M');
+  await virsh.defineXml(host, tinyGuestXml(SRC, { disk: orig, mac: MAC }));
+  const xml = await virsh.dumpXml(host, SRC, { inactive: true });
+  const uuid = getSettings(parseDomainXml(xml)).uuid ?? '';
+  const disk = { target: 'vda', sourcePath: orig, virtualSize: 8 << 20 };
+
+  const fullAt = new Date('2026-06-01T02:00:00Z');
+  qemuImg('convert', '-O', 'qcow2', orig, join(runDir(dest, SRC, fullAt, 'full'), 'vda.qcow2'));
+  full = writeRun(dest, SRC, { at: fullAt, kind: 'full', disks: [disk], domainXml: xml, uuid });
+  const incAt = new Date('2026-06-02T02:00:00Z');
+  const incDir = runDir(dest, SRC, incAt, 'incremental');
+  qemuImg('create', '-q', '-f', 'qcow2', '-b', `../${full.name}/vda.qcow2`, '-F', 'qcow2', join(incDir, 'vda.qcow2'));
+  qemuIo(join(incDir, 'vda.qcow2'), 'write -P 0xcd 2M 256k');
+  inc = writeRun(dest, SRC, { at: incAt, kind: 'incremental', parent: full.name, disks: [{ ...disk, backing: `../${full.name}/vda.qcow2` }], domainXml: xml, uuid });
+  // A newer full run: with keep-last 1, retention alone would remove the two above.
+  const newerAt = new Date('2026-06-03T02:00:00Z');
+  qemuImg('convert', '-O', 'qcow2', orig, join(runDir(dest, SRC, newerAt, 'full'), 'vda.qcow2'));
+  newer = writeRun(dest, SRC, { at: newerAt, kind: 'full', disks: [disk], domainXml: xml, uuid });
+  runFiles = [join(full.dir, 'vda.qcow2'), join(inc.dir, 'vda.qcow2'), join(full.dir, 'manifest.json'), join(inc.dir, 'manifest.json'), join(inc.dir, 'domain.xml')];
+  before = hashes();
+});
+
+afterAll(async () => {
+  for (const g of [COPY, SRC, 'vdtest-ir-fail']) await removeGuest(host, g);
+  scratch.remove();
+});
+
+const overlayOf = (name: string) => join(overlays, `${name}-vda.instant.qcow2`);
+
+describe('backup instant', () => {
+  it('starts the incremental as a new, isolated guest over an overlay; the run stays byte-identical', async () => {
+    const r = await runInstant(host, { guest: SRC, dest, run: inc.name, dir: overlays, isolated: true, stateDir });
+    expect(r.error?.sentence).toBeUndefined();
+    expect(r.state).toBe('done');
+    expect(r.name).toBe(COPY);
+    expect(await virsh.domState(host, COPY)).toBe('running');
+    // "Within seconds": the verify of two small images, one qemu-img create, a define and a start.
+    expect(r.elapsedMs).toBeLessThan(20_000);
+    console.log(`instant recovery to running: ${r.elapsedMs} ms`);
+
+    const live = parseDomainXml(await virsh.dumpXml(host, COPY));
+    const s = getSettings(live);
+    const original = getSettings(parseDomainXml(await virsh.dumpXml(host, SRC, { inactive: true })));
+    expect(s.disks.find((d) => d.target === 'vda')?.source).toBe(overlayOf(COPY));
+    expect(s.uuid).not.toBe(original.uuid);
+    expect(s.nics[0]?.mac).not.toBe(MAC);
+    expect(await virsh.dumpXml(host, COPY)).toMatch(/<link state=['"]down['"]\/>/);
+
+    // The overlay names the run's image itself, with its format, as virtdeck chose it.
+    const info = JSON.parse(qemuImg('info', '-U', '--output=json', overlayOf(COPY))) as { 'backing-filename'?: string; 'backing-filename-format'?: string };
+    expect(info['backing-filename']).toBe(join(inc.dir, 'vda.qcow2'));
+    expect(info['backing-filename-format']).toBe('qcow2');
+    // What the guest sees is the run's data.
+    expect(() => execFileSync('qemu-img', ['compare', '-U', '-q', overlayOf(COPY), join(inc.dir, 'vda.qcow2')])).not.toThrow();
+
+    const rec = findInstantRecord(stateDir, COPY, host.uri);
+    expect(rec?.chain).toEqual([full.name, inc.name]);
+    expect(statSync(join(instantDir(stateDir), `${COPY}.json`)).mode & 0o777).toBe(0o600);
+    expect(statSync(instantDir(stateDir)).mode & 0o777).toBe(0o700);
+    expect(hashes()).toEqual(before);
+  });
+
+  it('refuses a second copy under the same name, and the original name while the original is running', async () => {
+    await expect(prepareInstant(host, { guest: SRC, dest, run: inc.name, dir: overlays, stateDir })).rejects.toThrow(/already exists/);
+    await virsh.start(host, SRC);
+    try {
+      await expect(prepareInstant(host, { guest: SRC, dest, asName: SAME, dir: overlays, stateDir })).rejects.toThrow(/running.*gone or shut off/);
+    } finally {
+      await virsh.destroy(host, SRC);
+    }
+  });
+
+  it('prune keeps the runs the copy reads, naming it', async () => {
+    const r = await prune(host, dest, { keepLast: 1 }, { stateDir });
+    expect(r.removed).toEqual([]);
+    const held = r.items.filter((i) => i.reason === 'instant').sort((a, b) => a.name.localeCompare(b.name));
+    expect(held.map((i) => [i.name, i.action, i.usedBy])).toEqual([
+      [full.name, 'keep', [COPY]],
+      [inc.name, 'keep', [COPY]],
+    ]);
+    expect(existsSync(full.dir) && existsSync(inc.dir)).toBe(true);
+  });
+
+  it('discard stops it and removes only the overlay, the definition and the record; the run is untouched', async () => {
+    const r = await discardInstant(host, COPY, { stateDir });
+    expect(r.error?.sentence).toBeUndefined();
+    expect(r.state).toBe('done');
+    const names = (await host.virshExec.run(['virsh', '-c', host.uri, 'list', '--all', '--name'])).stdout;
+    expect(names).not.toContain(COPY);
+    expect(names).toContain(SRC);
+    expect(existsSync(overlayOf(COPY))).toBe(false);
+    expect(findInstantRecord(stateDir, COPY, host.uri)).toBeUndefined();
+    expect(hashes()).toEqual(before);
+    const dry = await prune(host, dest, { keepLast: 1 }, { stateDir, dryRun: true });
+    expect(dry.items.filter((i) => i.action === 'remove').map((i) => i.name).sort()).toEqual([full.name, inc.name]);
+    await expect(discardInstant(host, COPY, { stateDir })).rejects.toThrow(/not a guest virtdeck started from a backup/);
+  });
+
+  it('takes the original name over the shut-off original, and discard puts its definition back', async () => {
+    const xmlBefore = await virsh.dumpXml(host, SRC, { inactive: true });
+    const r = await runInstant(host, { guest: SRC, dest, run: newer.name, asName: SAME, dir: overlays, stateDir });
+    expect(r.error?.sentence).toBeUndefined();
+    expect(r.state).toBe('done');
+    const s = getSettings(parseDomainXml(await virsh.dumpXml(host, SRC)));
+    expect(s.disks.find((d) => d.target === 'vda')?.source).toBe(overlayOf(SRC));
+    // The same guest again: its own MAC and UUID.
+    expect(s.nics[0]?.mac).toBe(MAC);
+    expect(s.uuid).toBe(getSettings(parseDomainXml(xmlBefore)).uuid);
+    const d = await discardInstant(host, SRC, { stateDir });
+    expect(d.state).toBe('done');
+    const after = getSettings(parseDomainXml(await virsh.dumpXml(host, SRC, { inactive: true })));
+    expect(after.disks.find((x) => x.target === 'vda')?.source).toBe(orig);
+    expect(await virsh.domState(host, SRC)).toBe('shut off');
+    expect(existsSync(overlayOf(SRC))).toBe(false);
+  });
+
+  it('a failed start is rolled back: no guest, no overlay, no record', async () => {
+    const missing = join(scratch.dir, 'no-such-dir');
+    const r = await runInstant(host, { guest: SRC, dest, run: inc.name, asName: 'vdtest-ir-fail', dir: missing, stateDir });
+    // 'failed': the step failed and everything done before it was undone.
+    expect(r.state).toBe('failed');
+    expect(r.error?.sentence).toBeTruthy();
+    expect(findInstantRecord(stateDir, 'vdtest-ir-fail', host.uri)).toBeUndefined();
+    const names = (await host.virshExec.run(['virsh', '-c', host.uri, 'list', '--all', '--name'])).stdout;
+    expect(names).not.toContain('vdtest-ir-fail');
+    expect(hashes()).toEqual(before);
+  });
+});
