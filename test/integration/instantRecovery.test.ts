@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
 import { discardInstant, findInstantRecord, instantDir, prepareInstant, runInstant } from '../../src/jobs/instant.js';
@@ -68,6 +69,22 @@ afterAll(async () => {
 const overlayOf = (name: string) => join(overlays, `${name}-vda.instant.qcow2`);
 
 describe('backup instant', () => {
+  it('the CLI prints the plan with --dry-run --json and changes nothing', async () => {
+    const main = join(import.meta.dirname, '../../src/cli/main.tsx');
+    const r = await execa(process.execPath, ['--import', 'tsx', main, '--json', 'backup', 'instant', SRC, inc.name, '--dest', dest, '--dir', overlays, '--isolated', '--dry-run'], {
+      reject: false,
+      env: { VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { name: string; run: string; steps: string[] };
+    expect(out.name).toBe(COPY);
+    expect(out.run).toBe(inc.name);
+    expect(out.steps.some((l) => l.includes('qemu-img create -q -f qcow2 -b') && l.includes('-F qcow2'))).toBe(true);
+    expect(existsSync(overlayOf(COPY))).toBe(false);
+    expect(findInstantRecord(stateDir, COPY, host.uri)).toBeUndefined();
+  });
+
   it('starts the incremental as a new, isolated guest over an overlay; the run stays byte-identical', async () => {
     const r = await runInstant(host, { guest: SRC, dest, run: inc.name, dir: overlays, isolated: true, stateDir });
     expect(r.error?.sentence).toBeUndefined();
