@@ -11,7 +11,7 @@
  * names: the overlays and the definition.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
@@ -61,12 +61,17 @@ export function findInstantRecord(stateDir: string, name: string, uri: string): 
 }
 
 function writeRecord(stateDir: string, record: InstantRecord): void {
+  if (!isAbsolute(stateDir)) throw new UserError(`${shown(stateDir)} is not virtdeck's state directory.`, 'The job journal is not one virtdeck wrote; look at it with virtdeck job show.');
   const dir = instantDir(stateDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(join(dir, `${record.name}.json`), `${JSON.stringify(record, null, 2)}\n`, 0o600);
 }
 
 function forgetRecord(stateDir: string, name: string): void {
+  // The name comes from a journal: only ever a plain file name inside the records' directory.
+  if (!isAbsolute(stateDir) || !instantRecordSchema.shape.name.safeParse(name).success) {
+    throw new UserError(`${shown(name)} is not the name of an instant-recovery record.`, 'The job journal is not one virtdeck wrote; look at it with virtdeck job show.');
+  }
   rmSync(join(instantDir(stateDir), `${name}.json`), { force: true });
 }
 

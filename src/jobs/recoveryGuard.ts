@@ -22,6 +22,8 @@ export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
   expand: ['qemu-img', 'setpriv', 'guestfish', 'env', ...VIRSH, ...FILES],
   backup: ['qemu-img', 'sh', ...VIRSH, ...FILES],
   'backup-restore': ['qemu-img', ...VIRSH, ...FILES],
+  'backup-instant': ['qemu-img', ...VIRSH, ...FILES],
+  'backup-instant-discard': [...VIRSH, ...FILES],
   'import-vmware': ['qemu-img', 'setpriv', ...VIRSH, ...FILES],
   p2v: ['qemu-img', 'ssh', 'dd', 'sha256sum', 'sh', ...VIRSH, ...FILES],
   mergeide: ['guestfish', 'cp', 'cmp', 'xorriso', ...VIRSH, ...FILES],

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
 import { discardInstant, findInstantRecord, instantDir, prepareInstant, runInstant } from '../../src/jobs/instant.js';
 import { prune } from '../../src/jobs/prune.js';
+import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
 import { qemuImg, qemuIo, runDir, sha256, writeRun } from '../helpers/handRun.js';
+import { killGroup, startPlanChild, theJournal, waitForStep } from '../helpers/planFault.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
 /**
@@ -62,7 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const g of [COPY, SRC, 'vdtest-ir-fail']) await removeGuest(host, g);
+  for (const g of [COPY, SRC, 'vdtest-ir-fail', 'vdtest-ir-kill1', 'vdtest-ir-kill2']) await removeGuest(host, g);
   scratch.remove();
 });
 
@@ -182,4 +184,36 @@ describe('backup instant', () => {
     expect(names).not.toContain('vdtest-ir-fail');
     expect(hashes()).toEqual(before);
   });
+
+  for (const how of ['finish', 'rollback'] as const) {
+    it(`kill -9 between define and start leaves a guest on backup + overlay; recover can ${how} it`, async () => {
+      const name = how === 'finish' ? 'vdtest-ir-kill1' : 'vdtest-ir-kill2';
+      const home = join(scratch.dir, `kill-${how}`);
+      const state = join(home, 'state');
+      const p = await prepareInstant(host, { guest: SRC, dest, run: inc.name, asName: name, dir: overlays, stateDir: state });
+      const pc = startPlanChild(p.plan, { home, hangAt: 'start' });
+      await waitForStep(pc, home, p.plan.steps.findIndex((x) => x.id === 'start'));
+      await killGroup(pc);
+      // What the kill left: defined on its overlay, not running, recorded (so prune keeps the run).
+      expect(await virsh.domState(host, name)).toBe('shut off');
+      expect(existsSync(overlayOf(name))).toBe(true);
+      expect(findInstantRecord(state, name, host.uri)?.chain).toEqual([full.name, inc.name]);
+      const items = await detectRecovery(host, { stateDir: state });
+      const item = items.find((i) => i.kind === 'job' && i.id === theJournal(home)?.record.id);
+      expect(item).toBeDefined();
+      const r = await resolveRecovery(host, item as NonNullable<typeof item>, how, { stateDir: state });
+      if (how === 'finish') {
+        expect(r.state).toBe('done');
+        expect(await virsh.domState(host, name)).toBe('running');
+        expect((await discardInstant(host, name, { stateDir: state })).state).toBe('done');
+      } else {
+        expect(r.state).toBe('rolled-back');
+        expect(findInstantRecord(state, name, host.uri)).toBeUndefined();
+      }
+      const names = (await host.virshExec.run(['virsh', '-c', host.uri, 'list', '--all', '--name'])).stdout;
+      expect(names).not.toContain(name);
+      expect(existsSync(overlayOf(name))).toBe(false);
+      expect(hashes()).toEqual(before);
+    });
+  }
 });
