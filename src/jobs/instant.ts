@@ -10,9 +10,10 @@
  * rolled back by `virtdeck recover`; `backup instant discard NAME` removes only what the record
  * names: the overlays and the definition.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
+import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
@@ -44,14 +45,19 @@ export function instantDir(stateDir: string): string {
   return join(stateDir, 'instant');
 }
 
-/** Every instant-recovered guest virtdeck knows of; a record that does not parse is skipped (it is ours, 0600). */
+/**
+ * Every instant-recovered guest virtdeck knows of. The directory and each record must be ours and
+ * private (trust.ts), else this throws: prune then stops rather than delete a run a copy may read.
+ * A record that does not parse is skipped (a half-written one never exists: writes are atomic).
+ */
 export function readInstantRecords(stateDir: string): InstantRecord[] {
   const dir = instantDir(stateDir);
-  if (!existsSync(dir)) return [];
+  if (!assertTrustedDir(dir, 'instant-recovery records directory')) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .flatMap((f) => {
-      const r = parseStateJson(instantRecordSchema, readFileSync(join(dir, f), 'utf8'));
+      const text = readTrustedFile(join(dir, f), 'instant-recovery record');
+      const r = text === null ? null : parseStateJson(instantRecordSchema, text);
       return r ? [r] : [];
     });
 }

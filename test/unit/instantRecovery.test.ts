@@ -1,5 +1,8 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type InstantFacts, type InstantRequest, planDiscard, planInstant } from '../../src/jobs/instant.js';
+import { type InstantFacts, type InstantRequest, instantDir, planDiscard, planInstant, readInstantRecords } from '../../src/jobs/instant.js';
 import { planPrune } from '../../src/jobs/prune.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
@@ -154,5 +157,22 @@ describe('prune and instant copies', () => {
 
   it('a record of another destination holds nothing here', () => {
     expect(runsInUse([planInstant(req(), facts(), virsh).record], '/mnt/other').size).toBe(0);
+  });
+});
+
+describe('instant records', () => {
+  it('are read back when private, and refused (prune stops) when others could have written them', () => {
+    const state = mkdtempSync(join(tmpdir(), 'vdtest-ir-unit-'));
+    try {
+      const record = planInstant(req(), facts(), virsh).record;
+      mkdirSync(instantDir(state), { mode: 0o700 });
+      writeFileSync(join(instantDir(state), 'web-instant.json'), JSON.stringify(record), { mode: 0o600 });
+      writeFileSync(join(instantDir(state), 'junk.json'), '{"version":2}', { mode: 0o600 });
+      expect(readInstantRecords(state).map((r) => r.name)).toEqual(['web-instant']);
+      chmodSync(instantDir(state), 0o777);
+      expect(() => readInstantRecords(state)).toThrow(UserError);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 });
