@@ -37,6 +37,7 @@ import { parseStateJson } from './stateSchemas.js';
 
 export const INSTANT_JOB_KIND = 'backup-instant';
 export const INSTANT_DISCARD_KIND = 'backup-instant-discard';
+export const INSTANT_FINISH_KIND = 'backup-instant-finish';
 export const DEFAULT_OVERLAY_DIR = '/var/lib/libvirt/images';
 
 // ------------------------------------------------------------------ records (state dir, private)
@@ -255,6 +256,43 @@ export function planDiscard(record: InstantRecord, stateDir: string, virsh: (arg
   };
 }
 
+/** Where `finish` puts a disk: DIR/NAME-TARGET.qcow2. */
+export function homePath(dir: string, name: string, target: string): string {
+  return posix.join(dir, `${name}-${target}.qcow2`);
+}
+
+/**
+ * Pure: moves a running copy home. Per disk, `virsh blockcopy --pivot` copies the whole chain
+ * (backup + overlay) into one standalone qcow2 in DIR while the guest runs, then switches the guest
+ * to it (libvirt rewrites the persistent definition too); then the overlays go and the record with
+ * them, so prune may remove the run again.
+ */
+export function planFinish(record: InstantRecord, dir: string, stateDir: string, virsh: (args: string[]) => string[]): Plan {
+  const name = record.name;
+  const steps: PlanStep[] = record.overlays.map((o) => {
+    const dest = homePath(dir, name, o.target);
+    return {
+      id: `copy-${o.target}`,
+      title: `copy ${o.target} of ${name} to ${dest} while it runs, then switch to it`,
+      command: { runsOn: 'virsh', argv: virsh(['blockcopy', '--domain', name, '--path', o.target, '--dest', dest, '--format', 'qcow2', '--wait', '--verbose', '--pivot', '--transient-job']) },
+      long: true,
+      // A copy cut short: the job is aborted (the guest stays on its overlay) and the half copy removed.
+      undo: { title: `abort the copy of ${o.target} and remove ${dest}`, partial: true, action: { name: 'instant-copy-abort', args: { name, target: o.target, dest } } },
+    };
+  });
+  const overlays = record.overlays.map((o) => o.path);
+  steps.push(
+    { id: 'remove-overlays', title: `remove the overlay${overlays.length === 1 ? '' : 's'} ${overlays.join(', ')}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', ...overlays] } },
+    { id: 'forget', title: `forget ${name}'s record (it no longer reads ${record.run})`, action: { name: 'instant-forget', args: { stateDir, name } } },
+  );
+  return {
+    kind: INSTANT_FINISH_KIND,
+    title: `Move ${name} home to ${dir}`,
+    targets: { guests: [name], images: record.overlays.map((o) => homePath(dir, name, o.target)) },
+    steps,
+  };
+}
+
 // ------------------------------------------------------------------ actions (named in journals)
 
 /** Actions of both job kinds; each is safe to run again (a journal may be finished after a kill). */
@@ -274,7 +312,14 @@ export function instantActions(host: HostContext): Record<string, Action> {
       throw new HostError({ sentence: `${name} could not be stopped.`, fix: `Run virsh destroy ${name} by hand.`, command: r.argv, stderr: r.stderr });
     }
   };
-  return { ...restoreActions(host), 'instant-record': record, 'instant-forget': forget, 'instant-stop': stop };
+  const copyAbort: Action = async (args) => {
+    const { name, target, dest } = args as { name: string; target: string; dest: string };
+    await host.virshExec.run(virshArgv(host, ['blockjob', '--domain', name, '--path', target, '--abort']), { okExitCodes: [1] });
+    // Removed only while the guest does not use it: after a pivot it is the guest's disk.
+    const live = getSettings(parseDomainXml(await dumpXml(host, name))).disks.find((d) => d.target === target);
+    if (live?.source !== dest) await host.sysExec.run(['rm', '-f', '--', dest]);
+  };
+  return { ...restoreActions(host), 'instant-record': record, 'instant-forget': forget, 'instant-stop': stop, 'instant-copy-abort': copyAbort };
 }
 
 // ------------------------------------------------------------------ gather + run
@@ -408,5 +453,31 @@ export async function prepareDiscard(host: HostContext, name: string, o: { state
 export async function discardInstant(host: HostContext, name: string, o: { stateDir?: string; signal?: AbortSignal; onEvent?: (e: RunnerEvent) => void } = {}): Promise<RunResult & { record: InstantRecord }> {
   const { plan, record } = await prepareDiscard(host, name, o);
   const r = await runPlan(plan, { host, stateDir: o.stateDir ?? defaultStateDir(), signal: o.signal, onEvent: o.onEvent, actions: instantActions(host), params: { name } });
+  return { ...r, record };
+}
+
+/**
+ * The finish plan for NAME: refused unless virtdeck's record names it, it runs (a copy is made
+ * while the guest runs), every disk is still on its overlay, and no file is in the way in DIR.
+ */
+export async function prepareFinish(host: HostContext, name: string, dir: string, o: { stateDir?: string; signal?: AbortSignal } = {}): Promise<{ plan: Plan; record: InstantRecord }> {
+  const stateDir = o.stateDir ?? defaultStateDir();
+  const record = findInstantRecord(stateDir, name, host.uri);
+  if (!record) throw new UserError(`${name} is not a guest virtdeck started from a backup on ${host.uri}.`, 'Only copies made by `virtdeck backup instant` are moved home this way.');
+  if (!dir.startsWith('/')) throw new UserError(`${shown(dir)} is not an absolute path.`, 'Give --to /var/lib/libvirt/images or another absolute directory.');
+  const state = await domState(host, name);
+  if (state !== 'running') throw new UserError(`${name} is ${state}; its disks are moved home while it runs.`, `Start it first (virtdeck guest start ${name}), or discard it: virtdeck backup instant discard ${name}.`);
+  const disks = getSettings(parseDomainXml(await dumpXml(host, name))).disks.filter((d) => d.device === 'disk');
+  const foreign = disks.filter((d) => !record.overlays.some((ov) => ov.path === d.source));
+  if (foreign.length > 0) throw new UserError(`${name}'s disk ${foreign[0]?.target} is ${shown(foreign[0]?.source ?? 'not a file')}, not its overlay; it was changed since.`, `Look at it with virsh dumpxml ${name}.`);
+  const targets = record.overlays.map((ov) => homePath(dir, name, ov.target));
+  const existing = (await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...targets], { signal: o.signal })).stdout.split('\n').filter(Boolean);
+  if (existing.length > 0) throw new UserError(`${existing[0]} already exists; virtdeck never overwrites a file.`, 'Choose another --to directory, or move the file away.');
+  return { plan: planFinish(record, dir, stateDir, (a) => virshArgv(host, a)), record };
+}
+
+export async function finishInstant(host: HostContext, name: string, dir: string, o: { stateDir?: string; signal?: AbortSignal; onEvent?: (e: RunnerEvent) => void } = {}): Promise<RunResult & { record: InstantRecord }> {
+  const { plan, record } = await prepareFinish(host, name, dir, o);
+  const r = await runPlan(plan, { host, stateDir: o.stateDir ?? defaultStateDir(), signal: o.signal, onEvent: o.onEvent, actions: instantActions(host), params: { name, dir } });
   return { ...r, record };
 }

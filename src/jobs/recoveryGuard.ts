@@ -24,6 +24,7 @@ export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
   'backup-restore': ['qemu-img', ...VIRSH, ...FILES],
   'backup-instant': ['qemu-img', ...VIRSH, ...FILES],
   'backup-instant-discard': [...VIRSH, ...FILES],
+  'backup-instant-finish': [...VIRSH, ...FILES],
   'import-vmware': ['qemu-img', 'setpriv', ...VIRSH, ...FILES],
   p2v: ['qemu-img', 'ssh', 'dd', 'sha256sum', 'sh', ...VIRSH, ...FILES],
   mergeide: ['guestfish', 'cp', 'cmp', 'xorriso', ...VIRSH, ...FILES],

@@ -8,7 +8,7 @@ import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
 import { importActions } from './importVmware.js';
-import { INSTANT_DISCARD_KIND, INSTANT_JOB_KIND, instantActions } from './instant.js';
+import { INSTANT_DISCARD_KIND, INSTANT_FINISH_KIND, INSTANT_JOB_KIND, instantActions } from './instant.js';
 import { mergeIdeActions } from './mergeide.js';
 import { p2vActions } from './p2v.js';
 import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
@@ -27,6 +27,7 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   [RESTORE_JOB_KIND]: restoreActions,
   [INSTANT_JOB_KIND]: instantActions,
   [INSTANT_DISCARD_KIND]: instantActions,
+  [INSTANT_FINISH_KIND]: instantActions,
   'snapshot-revert': snapshotActions,
   'snapshot-delete': snapshotActions,
 };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
-import { discardInstant, findInstantRecord, instantDir, prepareInstant, runInstant } from '../../src/jobs/instant.js';
+import { discardInstant, findInstantRecord, finishInstant, instantDir, prepareInstant, runInstant } from '../../src/jobs/instant.js';
 import { prune } from '../../src/jobs/prune.js';
 import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
@@ -64,7 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const g of [COPY, SRC, 'vdtest-ir-fail', 'vdtest-ir-kill1', 'vdtest-ir-kill2']) await removeGuest(host, g);
+  for (const g of [COPY, SRC, 'vdtest-ir-fail', 'vdtest-ir-kill1', 'vdtest-ir-kill2', 'vdtest-ir-home']) await removeGuest(host, g);
   scratch.remove();
 });
 
@@ -216,4 +216,25 @@ describe('backup instant', () => {
       expect(hashes()).toEqual(before);
     });
   }
+
+  it('finish moves a running copy home (blockcopy --pivot): standalone disk, same data, overlay and record gone', async () => {
+    const name = 'vdtest-ir-home';
+    const home = join(scratch.dir, 'home-disks');
+    mkdirSync(home);
+    expect((await runInstant(host, { guest: SRC, dest, run: inc.name, asName: name, dir: overlays, stateDir })).state).toBe('done');
+    const r = await finishInstant(host, name, home, { stateDir });
+    expect(r.error?.sentence).toBeUndefined();
+    expect(r.state).toBe('done');
+    const disk = join(home, `${name}-vda.qcow2`);
+    expect(await virsh.domState(host, name)).toBe('running');
+    for (const inactive of [false, true]) {
+      expect(getSettings(parseDomainXml(await virsh.dumpXml(host, name, { inactive }))).disks.find((d) => d.target === 'vda')?.source).toBe(disk);
+    }
+    const info = JSON.parse(qemuImg('info', '-U', '--output=json', disk)) as { 'backing-filename'?: string };
+    expect(info['backing-filename']).toBeUndefined();
+    expect(() => execFileSync('qemu-img', ['compare', '-U', '-q', disk, join(inc.dir, 'vda.qcow2')])).not.toThrow();
+    expect(existsSync(overlayOf(name))).toBe(false);
+    expect(findInstantRecord(stateDir, name, host.uri)).toBeUndefined();
+    expect(hashes()).toEqual(before);
+  });
 });

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type InstantFacts, type InstantRequest, instantDir, planDiscard, planInstant, readInstantRecords } from '../../src/jobs/instant.js';
+import { type InstantFacts, type InstantRequest, instantDir, planDiscard, planFinish, planInstant, readInstantRecords } from '../../src/jobs/instant.js';
 import { planPrune } from '../../src/jobs/prune.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
@@ -174,5 +174,14 @@ describe('instant records', () => {
     } finally {
       rmSync(state, { recursive: true, force: true });
     }
+  });
+});
+
+describe('planFinish', () => {
+  it('blockcopies each disk with --pivot into DIR (abort and remove the half copy as undo), then drops overlays and record', () => {
+    const p = planFinish(planInstant(req(), facts(), virsh).record, '/srv/vm', '/state', virsh);
+    expect(p.steps.map((s) => s.id)).toEqual(['copy-vda', 'remove-overlays', 'forget']);
+    expect(p.steps[0]?.command?.argv).toEqual(virsh(['blockcopy', '--domain', 'web-instant', '--path', 'vda', '--dest', '/srv/vm/web-instant-vda.qcow2', '--format', 'qcow2', '--wait', '--verbose', '--pivot', '--transient-job']));
+    expect(p.steps[0]?.undo).toMatchObject({ partial: true, action: { name: 'instant-copy-abort', args: { name: 'web-instant', target: 'vda', dest: '/srv/vm/web-instant-vda.qcow2' } } });
   });
 });

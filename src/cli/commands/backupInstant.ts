@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { loadBackupConfig } from '../../jobs/backup.js';
-import { DEFAULT_OVERLAY_DIR, discardInstant, prepareDiscard, prepareInstant, runInstant } from '../../jobs/instant.js';
+import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
 import { refuseDamage } from '../../jobs/restore.js';
 import type { RunnerEvent } from '../../jobs/runner.js';
 import { resolveDestination } from '../../model/backupConfig.js';
@@ -97,6 +97,22 @@ export async function backupInstantDiscardCommand(ctx: GuestCommandContext, name
   return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
 }
 
+export async function backupInstantFinishCommand(ctx: GuestCommandContext, name: string, o: { to: string; dryRun?: boolean; signal?: AbortSignal }): Promise<ExitCode> {
+  checkGuestName(name);
+  if (o.dryRun) {
+    const p = await prepareFinish(ctx.host, name, o.to, { signal: o.signal });
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, name, steps: describePlan(p.plan) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`)].join('\n'));
+    return EXIT.ok;
+  }
+  const r = await finishInstant(ctx.host, name, o.to, { signal: o.signal, onEvent: eventPrinter(ctx) });
+  const ok = r.state === 'done';
+  if (ctx.output.json) json(ctx.output, { ok, name, state: r.state, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
+  else if (ok) ctx.output.out(`${name} runs from ${o.to} now and no longer needs ${r.record.guest} ${r.record.run}; its overlays are removed.`);
+  else ctx.output.err(`virtdeck: moving ${name} home ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'It still runs from the backup; try again or discard it.'}`);
+  return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
+}
+
 export function registerBackupInstantCommands(program: Command, kit: CommandKit): void {
   const backup = program.commands.find((c) => c.name() === 'backup') ?? program.command('backup');
   const instant = backup
@@ -114,6 +130,7 @@ export function registerBackupInstantCommands(program: Command, kit: CommandKit)
       kit.examples([
         'virtdeck backup instant web --dest /mnt/backup --isolated',
         'virtdeck backup instant web 20261125T203000Z-inc --as web --dest /mnt/backup',
+        'virtdeck backup instant finish web-instant --to /var/lib/libvirt/images',
         'virtdeck backup instant discard web-instant',
       ]),
     )
@@ -125,4 +142,11 @@ export function registerBackupInstantCommands(program: Command, kit: CommandKit)
     .argument('<name>', 'the copy, e.g. web-instant')
     .option('-n, --dry-run', 'print the plan; change nothing')
     .action((name: string, o: { dryRun?: boolean }) => headlessJob((job) => kit.run((ctx) => backupInstantDiscardCommand(ctx, name, { ...o, signal: job.signal }))()));
+  instant
+    .command('finish')
+    .description('move a running copy home: virsh blockcopy --pivot of each disk into --to DIR; then it no longer needs the backup')
+    .argument('<name>', 'the copy, e.g. web-instant')
+    .requiredOption('--to <dir>', 'directory for its disks (NAME-TARGET.qcow2)')
+    .option('-n, --dry-run', 'print the plan; change nothing')
+    .action((name: string, o: { to: string; dryRun?: boolean }) => headlessJob((job) => kit.run((ctx) => backupInstantFinishCommand(ctx, name, { ...o, signal: job.signal }))()));
 }
