@@ -2,8 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type InstantFacts, type InstantRequest, instantDir, planDiscard, planFinish, planInstant, readInstantRecords } from '../../src/jobs/instant.js';
+import { INSTANT_FINISH_KIND, INSTANT_JOB_KIND, type InstantFacts, type InstantRequest, instantDir, planDiscard, planFinish, planInstant, readInstantRecords } from '../../src/jobs/instant.js';
 import { planPrune } from '../../src/jobs/prune.js';
+import { IMAGE_WRITING_KINDS } from '../../src/jobs/writtenDirs.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
 import { instantXml, runsInUse, setLinksDown } from '../../src/model/instantRecovery.js';
@@ -184,4 +185,8 @@ describe('planFinish', () => {
     expect(p.steps[0]?.command?.argv).toEqual(virsh(['blockcopy', '--domain', 'web-instant', '--path', 'vda', '--dest', '/srv/vm/web-instant-vda.qcow2', '--format', 'qcow2', '--wait', '--verbose', '--pivot', '--transient-job']));
     expect(p.steps[0]?.undo).toMatchObject({ partial: true, action: { name: 'instant-copy-abort', args: { name: 'web-instant', target: 'vda', dest: '/srv/vm/web-instant-vda.qcow2' } } });
   });
+});
+
+it('the Disks pane keeps scanning where instant recovery put overlays and disks moved home', () => {
+  expect([INSTANT_JOB_KIND, INSTANT_FINISH_KIND].every((k) => IMAGE_WRITING_KINDS.has(k))).toBe(true);
 });
