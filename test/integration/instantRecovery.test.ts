@@ -237,4 +237,29 @@ describe('backup instant', () => {
     expect(findInstantRecord(stateDir, name, host.uri)).toBeUndefined();
     expect(hashes()).toEqual(before);
   });
+
+  it('a run whose incremental is truncated, or whose full is missing, is refused before anything starts, naming the file', async () => {
+    const BAD = 'vdtest-ir-bad';
+    const xml = await virsh.dumpXml(host, SRC, { inactive: true });
+    const disk = { target: 'vda', sourcePath: orig, virtualSize: 8 << 20 };
+    const fAt = new Date('2026-07-01T02:00:00Z');
+    qemuImg('convert', '-O', 'qcow2', orig, join(runDir(dest, BAD, fAt, 'full'), 'vda.qcow2'));
+    const f = writeRun(dest, BAD, { at: fAt, kind: 'full', disks: [disk], domainXml: xml });
+    const iAt = new Date('2026-07-02T02:00:00Z');
+    const iDir = runDir(dest, BAD, iAt, 'incremental');
+    qemuImg('create', '-q', '-f', 'qcow2', '-b', `../${f.name}/vda.qcow2`, '-F', 'qcow2', join(iDir, 'vda.qcow2'));
+    qemuIo(join(iDir, 'vda.qcow2'), 'write -P 0xcd 2M 256k');
+    const i = writeRun(dest, BAD, { at: iAt, kind: 'incremental', parent: f.name, disks: [{ ...disk, backing: `../${f.name}/vda.qcow2` }], domainXml: xml });
+    execFileSync('truncate', ['-s', '-4096', join(i.dir, 'vda.qcow2')]);
+    const r = await runInstant(host, { guest: BAD, dest, run: i.name, dir: overlays, stateDir }).catch((e: Error) => ({ state: 'refused', error: e }));
+    expect(r.state).not.toBe('done');
+    expect(String(r.error?.message ?? r.error)).toContain(join(i.dir, 'vda.qcow2'));
+    expect(existsSync(overlayOf(`${BAD}-instant`))).toBe(false);
+    expect(findInstantRecord(stateDir, `${BAD}-instant`, host.uri)).toBeUndefined();
+
+    execFileSync('rm', ['-f', join(f.dir, 'vda.qcow2')]);
+    await expect(runInstant(host, { guest: BAD, dest, run: i.name, dir: overlays, stateDir })).rejects.toThrow(new RegExp(f.name));
+    const names = (await host.virshExec.run(['virsh', '-c', host.uri, 'list', '--all', '--name'])).stdout;
+    expect(names).not.toContain(`${BAD}-instant`);
+  });
 });
