@@ -6,13 +6,16 @@
  * catalog ignores *.deleting, and the next prune finishes it).
  */
 import { posix } from 'node:path';
+import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { HostContext } from '../host/hostContext.js';
 import { readFileHead } from '../host/imageInspect.js';
 import { PARTIAL_SUFFIX, parseRunDirName } from '../model/backupManifest.js';
+import { runsInUse } from '../model/instantRecovery.js';
 import { checkPolicy, type KeepReason, planRetention, type RetentionPolicy, stalePartial } from '../model/retention.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
+import { readInstantRecords } from './instant.js';
 
 export const DELETING_SUFFIX = '.deleting';
 
@@ -22,10 +25,15 @@ export interface PruneItem {
   name: string;
   kind: 'run' | 'partial' | 'deleting';
   action: 'keep' | 'remove';
-  /** For kept runs: the rule; 'chain' when a kept incremental needs it; 'fresh' for a partial under a day old. */
-  reason: KeepReason | 'fresh' | 'stale' | 'interrupted-prune' | 'retention';
+  /**
+   * For kept runs: the rule; 'chain' when a kept incremental needs it; 'instant' when a guest
+   * started from the backup (`backup instant`) still reads it; 'fresh' for a partial under a day old.
+   */
+  reason: KeepReason | 'fresh' | 'stale' | 'interrupted-prune' | 'retention' | 'instant';
   /** For 'chain': the kept runs that need this one. */
   neededBy?: string[];
+  /** For 'instant': the guests running on this run. */
+  usedBy?: string[];
 }
 
 export interface PrunePlan {
@@ -34,13 +42,29 @@ export interface PrunePlan {
   items: PruneItem[];
 }
 
-/** Pure: what prune does to a catalog (plus the *.deleting leftovers found beside it). */
-export function planPrune(dest: string, catalog: GuestBackups[], leftovers: { guest: string; name: string }[], policy: RetentionPolicy, now: Date, guests: string[] = []): PrunePlan {
+/**
+ * Pure: what prune does to a catalog (plus the *.deleting leftovers found beside it). `inUse`
+ * (GUEST/RUN → guests, from the instant-recovery records) keeps a run retention would remove.
+ */
+export function planPrune(
+  dest: string,
+  catalog: GuestBackups[],
+  leftovers: { guest: string; name: string }[],
+  policy: RetentionPolicy,
+  now: Date,
+  guests: string[] = [],
+  inUse: Map<string, string[]> = new Map(),
+): PrunePlan {
   checkPolicy(policy);
   const items: PruneItem[] = [];
   const wanted = (g: string) => guests.length === 0 || guests.includes(g);
   for (const g of catalog.filter((x) => wanted(x.guest))) {
     for (const v of planRetention(g.runs, policy)) {
+      const usedBy = inUse.get(`${g.guest}/${v.name}`);
+      if (!v.keep && usedBy) {
+        items.push({ guest: g.guest, name: v.name, kind: 'run', action: 'keep', reason: 'instant', usedBy });
+        continue;
+      }
       items.push({
         guest: g.guest,
         name: v.name,
@@ -75,9 +99,10 @@ export async function findLeftovers(host: HostContext, dest: string, signal?: Ab
     });
 }
 
-export async function preparePrune(host: HostContext, dest: string, policy: RetentionPolicy, opts: { guests?: string[]; now?: Date; signal?: AbortSignal } = {}): Promise<PrunePlan> {
+export async function preparePrune(host: HostContext, dest: string, policy: RetentionPolicy, opts: { guests?: string[]; now?: Date; signal?: AbortSignal; stateDir?: string } = {}): Promise<PrunePlan> {
   const [catalog, leftovers] = await Promise.all([readCatalog(host.sysExec, dest, opts.signal), findLeftovers(host, dest, opts.signal)]);
-  return planPrune(dest, catalog, leftovers, policy, opts.now ?? new Date(), opts.guests ?? []);
+  const records = readInstantRecords(opts.stateDir ?? defaultStateDir()).filter((r) => r.uri === host.uri);
+  return planPrune(dest, catalog, leftovers, policy, opts.now ?? new Date(), opts.guests ?? [], runsInUse(records, dest));
 }
 
 export interface PruneResult extends PrunePlan {
@@ -117,7 +142,7 @@ export async function prune(
   host: HostContext,
   dest: string,
   policy: RetentionPolicy,
-  opts: { guests?: string[]; now?: Date; dryRun?: boolean; signal?: AbortSignal; onRemove?: (path: string) => void } = {},
+  opts: { guests?: string[]; now?: Date; dryRun?: boolean; signal?: AbortSignal; onRemove?: (path: string) => void; stateDir?: string } = {},
 ): Promise<PruneResult> {
   const plan = await preparePrune(host, dest, policy, opts);
   const removed: string[] = [];

@@ -9,6 +9,7 @@ import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
 import { ovaActions } from './importOva.js';
 import { importActions } from './importVmware.js';
+import { INSTANT_DISCARD_KIND, INSTANT_FINISH_KIND, INSTANT_JOB_KIND, instantActions } from './instant.js';
 import { mergeIdeActions } from './mergeide.js';
 import { p2vActions } from './p2v.js';
 import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
@@ -26,6 +27,9 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   p2v: p2vActions,
   mergeide: mergeIdeActions,
   [RESTORE_JOB_KIND]: restoreActions,
+  [INSTANT_JOB_KIND]: instantActions,
+  [INSTANT_DISCARD_KIND]: instantActions,
+  [INSTANT_FINISH_KIND]: instantActions,
   'snapshot-revert': snapshotActions,
   'snapshot-delete': snapshotActions,
 };

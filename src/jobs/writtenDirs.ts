@@ -19,9 +19,10 @@ export const WRITTEN_DIRS_FILE = 'image-dirs.json';
 /**
  * Jobs whose plan's images are files that stay on the host afterwards: what they made, the original
  * they kept beside it, or (detach) a disk no guest names any more. 'backup-restore' is restore.ts's
- * RESTORE_JOB_KIND, spelled out: restore.ts runs plans, so importing it here would be a cycle.
+ * RESTORE_JOB_KIND (and 'backup-instant…' instant.ts's kinds: overlays, disks moved home), spelled
+ * out: those modules run plans, so importing them here would be a cycle.
  */
-export const IMAGE_WRITING_KINDS: ReadonlySet<string> = new Set(['convert', 'disk-create', 'disk-detach', 'expand', 'backup-restore', 'import-vmware', 'p2v', 'new-guest']);
+export const IMAGE_WRITING_KINDS: ReadonlySet<string> = new Set(['convert', 'disk-create', 'disk-detach', 'expand', 'backup-restore', 'backup-instant', 'backup-instant-finish', 'import-vmware', 'p2v', 'new-guest']);
 
 /** Larger than any list virtdeck writes (64 directories per host, a few hosts): a bigger file is not ours. */
 const MAX_FILE_BYTES = 256 * 1024;

@@ -72,6 +72,7 @@ export function pruneReason(i: PruneItem): string {
     return { retention: 'no rule keeps it', stale: 'partial run older than a day', 'interrupted-prune': 'left by an interrupted prune' }[i.reason as string] ?? String(i.reason);
   }
   if (i.reason === 'chain') return `chain: needed by ${i.neededBy?.join(', ') ?? ''}`;
+  if (i.reason === 'instant') return `in use: ${i.usedBy?.join(', ') ?? ''} runs from it (backup instant); discard it first`;
   if (i.reason === 'fresh') return 'partial run under a day old (may still be written)';
   if (i.reason === 'all') return 'no retention set';
   return `keep-${i.reason}`;

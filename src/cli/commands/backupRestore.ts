@@ -78,6 +78,8 @@ function formatPrune(r: PruneResult): string[] {
         ? { retention: 'no rule keeps it', stale: 'partial run older than a day', 'interrupted-prune': 'left by an interrupted prune' }[i.reason as string] ?? i.reason
         : i.reason === 'chain'
           ? `needed by ${i.neededBy?.join(', ')}`
+          : i.reason === 'instant'
+            ? `in use: ${i.usedBy?.join(', ')} runs from it (backup instant); discard it first`
           : i.reason === 'fresh'
             ? 'partial run under a day old (may still be written)'
             : i.reason === 'all'

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup.js';
+import { registerBackupInstantCommands } from './backupInstant.js';
 import { registerBackupRestoreCommands } from './backupRestore.js';
 import { registerDiskCommands } from './disk.js';
 import { registerDiskConvertCommands } from './diskConvert.js';
@@ -22,6 +23,7 @@ export type RegisterCommands = (program: Command, kit: CommandKit) => void;
 export const COMMAND_GROUPS: RegisterCommands[] = [
   registerBackupCommands,
   registerBackupRestoreCommands,
+  registerBackupInstantCommands,
   registerDiskCommands,
   registerDiskConvertCommands,
   registerDiskExpandCommands,

@@ -1,0 +1,152 @@
+/**
+ * `virtdeck backup instant GUEST [RUN]` and `backup instant discard NAME`: start a guest straight
+ * from a backup run (overlays over the run's images, nothing copied) and remove such a copy again.
+ */
+import type { Command } from 'commander';
+import { loadBackupConfig } from '../../jobs/backup.js';
+import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
+import { refuseDamage } from '../../jobs/restore.js';
+import type { RunnerEvent } from '../../jobs/runner.js';
+import { resolveDestination } from '../../model/backupConfig.js';
+import { checkGuestName } from '../../model/guestName.js';
+import { describePlan } from '../../model/plan.js';
+import { formatProgressLine } from '../../model/progress.js';
+import { shown } from '../../model/shown.js';
+import { UserError } from '../../model/userError.js';
+import { type HeadlessJob, headlessJob } from '../interrupt.js';
+import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
+import type { GuestCommandContext } from './guest.js';
+import type { CommandKit } from './kit.js';
+
+function json(out: Output, value: unknown): void {
+  out.out(JSON.stringify(value, null, 2));
+}
+
+/** Step lines and a progress line (the sha256 check) as the restore command draws them. */
+function eventPrinter(ctx: GuestCommandContext): (e: RunnerEvent) => void {
+  const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
+  let lastDraw = 0;
+  let drawn = false;
+  return (e) => {
+    if (e.type === 'undo') ctx.output.err(`  undo: ${e.title}`);
+    if (ctx.output.json) return;
+    if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
+    else if (e.type === 'progress' && tty && (Date.now() - lastDraw > 250 || e.progress.percent >= 100)) {
+      lastDraw = Date.now();
+      drawn = true;
+      process.stdout.write(`\r    ${shown(formatProgressLine(e.progress, 70, { ascii: asciiOnly() }))}`);
+    } else if ((e.type === 'step-end' || e.type === 'step-failed') && drawn) {
+      process.stdout.write('\n');
+      drawn = false;
+    }
+  };
+}
+
+export interface InstantFlags {
+  dest?: string;
+  as?: string;
+  dir?: string;
+  isolated?: boolean;
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  job?: HeadlessJob;
+}
+
+export async function backupInstantCommand(ctx: GuestCommandContext, guest: string, run: string | undefined, o: InstantFlags): Promise<ExitCode> {
+  const dest = resolveDestination(o.dest, loadBackupConfig());
+  if (o.as !== undefined) checkGuestName(o.as);
+  const req = { guest, dest, run, asName: o.as, dir: o.dir, isolated: Boolean(o.isolated), signal: o.signal };
+  if (o.dryRun) {
+    const p = await prepareInstant(ctx.host, req);
+    refuseDamage(p, { allowDamaged: false });
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, run: p.found.run.name, name: p.name, overlays: p.overlays, notes: p.notes, steps: describePlan(p.plan) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.notes].join('\n'));
+    return EXIT.ok;
+  }
+  const r = await runInstant(ctx.host, { ...req, onEvent: eventPrinter(ctx) });
+  const ok = r.state === 'done';
+  const interrupted = o.job?.undoneBySignal(r.state) ? o.job.cancelled('The instant recovery') : null;
+  if (ctx.output.json) json(ctx.output, { ok, ...r, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
+  else if (interrupted) ctx.output.err(formatError(interrupted));
+  else if (ok) {
+    ctx.output.out(
+      [
+        `${r.name} is running from ${guest} ${r.run} (${(r.elapsedMs / 1000).toFixed(1)} s); its writes go to ${r.overlays.map((d) => d.path).join(', ')}.`,
+        `The run is only read; prune keeps it while ${r.name} exists. Remove the copy with: virtdeck backup instant discard ${r.name}`,
+        ...r.notes,
+      ].join('\n'),
+    );
+  } else ctx.output.err(`virtdeck: the instant recovery ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'See the job journal.'}`);
+  if (interrupted) return interrupted.exitCode;
+  return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
+}
+
+export async function backupInstantDiscardCommand(ctx: GuestCommandContext, name: string, o: { dryRun?: boolean; signal?: AbortSignal }): Promise<ExitCode> {
+  checkGuestName(name);
+  if (o.dryRun) {
+    const p = await prepareDiscard(ctx.host, name, { signal: o.signal });
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, name, steps: describePlan(p.plan) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`)].join('\n'));
+    return EXIT.ok;
+  }
+  const r = await discardInstant(ctx.host, name, { signal: o.signal, onEvent: eventPrinter(ctx) });
+  const ok = r.state === 'done';
+  if (ctx.output.json) json(ctx.output, { ok, name, state: r.state, removed: r.record.overlays.map((x) => x.path), error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
+  else if (ok) ctx.output.out(`${name} is gone: stopped, ${r.record.originalXml ? 'its earlier definition put back' : 'undefined'}, ${r.record.overlays.length} overlay${r.record.overlays.length === 1 ? '' : 's'} removed. The backup was not touched.`);
+  else ctx.output.err(`virtdeck: the discard ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'Run it again; each step is safe to repeat.'}`);
+  return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
+}
+
+export async function backupInstantFinishCommand(ctx: GuestCommandContext, name: string, o: { to: string; dryRun?: boolean; signal?: AbortSignal }): Promise<ExitCode> {
+  checkGuestName(name);
+  if (o.dryRun) {
+    const p = await prepareFinish(ctx.host, name, o.to, { signal: o.signal });
+    if (ctx.output.json) json(ctx.output, { ok: true, dryRun: true, name, steps: describePlan(p.plan) });
+    else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`)].join('\n'));
+    return EXIT.ok;
+  }
+  const r = await finishInstant(ctx.host, name, o.to, { signal: o.signal, onEvent: eventPrinter(ctx) });
+  const ok = r.state === 'done';
+  if (ctx.output.json) json(ctx.output, { ok, name, state: r.state, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
+  else if (ok) ctx.output.out(`${name} runs from ${o.to} now and no longer needs ${r.record.guest} ${r.record.run}; its overlays are removed.`);
+  else ctx.output.err(`virtdeck: moving ${name} home ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'It still runs from the backup; try again or discard it.'}`);
+  return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
+}
+
+export function registerBackupInstantCommands(program: Command, kit: CommandKit): void {
+  const backup = program.commands.find((c) => c.name() === 'backup') ?? program.command('backup');
+  const instant = backup
+    .command('instant')
+    .description('start a guest straight from a backup run in seconds (qcow2 overlays over the run; nothing copied, the run only read)')
+    .argument('<guest>', 'the guest the backup is of')
+    .argument('[run]', 'run name or unique prefix (default: the newest)')
+    .option('--dest <dir>', 'destination directory (default: backup.defaultDestination in config.json)')
+    .option('--as <name>', 'name of the copy (default GUEST-instant; GUEST itself only when it is gone or shut off)')
+    .option('--dir <dir>', `directory for the overlays (default ${DEFAULT_OVERLAY_DIR})`)
+    .option('--isolated', 'start with every network link down, so the copy never meets the original on the LAN')
+    .option('-n, --dry-run', 'print the plan; change nothing')
+    .addHelpText(
+      'after',
+      kit.examples([
+        'virtdeck backup instant web --dest /mnt/backup --isolated',
+        'virtdeck backup instant web 20261125T203000Z-inc --as web --dest /mnt/backup',
+        'virtdeck backup instant finish web-instant --to /var/lib/libvirt/images',
+        'virtdeck backup instant discard web-instant',
+      ]),
+    )
+    .addHelpText('after', '\nThe run and its chain are first checked against their manifests (sha256). Prune and retention keep every run\nthe copy reads until it is discarded.')
+    .action((guest: string, run: string | undefined, o: InstantFlags) => headlessJob((job) => kit.run((ctx) => backupInstantCommand(ctx, guest, run, { ...o, signal: job.signal, job }))()));
+  instant
+    .command('discard')
+    .description('stop a copy made by `backup instant` and remove only its overlays and its definition')
+    .argument('<name>', 'the copy, e.g. web-instant')
+    .option('-n, --dry-run', 'print the plan; change nothing')
+    .action((name: string, o: { dryRun?: boolean }) => headlessJob((job) => kit.run((ctx) => backupInstantDiscardCommand(ctx, name, { ...o, signal: job.signal }))()));
+  instant
+    .command('finish')
+    .description('move a running copy home: virsh blockcopy --pivot of each disk into --to DIR; then it no longer needs the backup')
+    .argument('<name>', 'the copy, e.g. web-instant')
+    .requiredOption('--to <dir>', 'directory for its disks (NAME-TARGET.qcow2)')
+    .option('-n, --dry-run', 'print the plan; change nothing')
+    .action((name: string, o: { to: string; dryRun?: boolean }) => headlessJob((job) => kit.run((ctx) => backupInstantFinishCommand(ctx, name, { ...o, signal: job.signal }))()));
+}
