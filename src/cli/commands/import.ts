@@ -4,8 +4,10 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { HostContext } from '../../host/hostContext.js';
 import { planRoute } from '../../host/planRoute.js';
-import { importFailure, inspectImport, prepareImport, runImport } from '../../jobs/importVmware.js';
+import { importFailure, inspectImport, type PreparedImport, prepareImport, type RunImportOptions, runImport } from '../../jobs/importVmware.js';
+import type { RunResult } from '../../jobs/runner.js';
 import { buildImportDomain, CONVERT_CHOICES, type ImportConvert, type ImportRequest, importName } from '../../model/importVmwarePlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
@@ -69,28 +71,42 @@ export function requestFromFlags(guest: VmxGuest, flags: ImportFlags): ImportReq
 }
 
 export async function importVmxCommand(ctx: GuestCommandContext, file: string, flags: ImportFlags): Promise<ExitCode> {
-  const out = ctx.output;
   const vmxPath = resolve(file);
   const facts = await inspectImport(ctx.host, vmxPath);
   const req = requestFromFlags(facts.guest, flags);
   const prepared = await prepareImport(ctx.host, vmxPath, req, undefined, facts);
-  const { check, plan } = prepared;
+  return runPreparedImport(ctx, vmxPath, prepared, Boolean(flags.dryRun), runImport, 'Check the .vmx.');
+}
+
+/**
+ * What `import vmx` and `import ova` share once the import is prepared: the dry run (plan, domain
+ * XML, warnings), or the journaled run with progress, Ctrl-C undo and the one-line result.
+ */
+export async function runPreparedImport(
+  ctx: GuestCommandContext,
+  source: string,
+  prepared: PreparedImport,
+  dryRun: boolean,
+  run: (host: HostContext, prepared: PreparedImport, opts: RunImportOptions) => Promise<RunResult>,
+  refusedFix: string,
+): Promise<ExitCode> {
+  const out = ctx.output;
+  const { check, plan, facts, request: req } = prepared;
   const name = importName(facts, req);
   const ignored = facts.guest.ignored;
-  if (!plan) throw check.refusals[0] ?? new UserError('The import was refused.', 'Check the .vmx.');
-  if (flags.dryRun) {
-    const domain = buildImportDomain(prepared.facts, req);
-    if (out.json) {
-      out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings: [...check.warnings, ...domain.warnings], ignored, steps: describePlan(plan, planRoute(ctx.host)), xml: domain.xml, plan }, null, 2));
-    } else {
-      out.out([...check.warnings.map((w) => `warning: ${w}`), ...domain.warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...describePlan(plan, planRoute(ctx.host)), '', domain.xml].join('\n'));
-    }
+  if (!plan) throw check.refusals[0] ?? new UserError('The import was refused.', refusedFix);
+  if (dryRun) {
+    const domain = buildImportDomain(facts, req);
+    const warnings = [...check.warnings, ...domain.warnings];
+    const steps = describePlan(plan, planRoute(ctx.host));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings, ignored, steps, xml: domain.xml, plan }, null, 2));
+    else out.out([...warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...steps, '', domain.xml].join('\n'));
     return EXIT.ok;
   }
   for (const w of check.warnings) out.err(`warning: ${w}`);
   const write = streamWriter(process.stderr);
   return headlessJob(async (job) => {
-    const r = await runImport(ctx.host, prepared, {
+    const r = await run(ctx.host, prepared, {
       signal: job.signal,
       onEvent: out.json ? undoPrinter(write) : progressPrinter(write, { tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns, total: plan.steps.length }),
     });
@@ -98,7 +114,7 @@ export async function importVmxCommand(ctx: GuestCommandContext, file: string, f
     if (job.undoneBySignal(r.state)) throw job.cancelled('The import');
     if (r.state !== 'done') throw importFailure(r);
     if (out.json) out.out(JSON.stringify({ ok: true, name, started: req.start, images: plan.targets.images, journal: r.journal.path }, null, 2));
-    else out.out(`${vmxPath} → guest ${name}${req.start ? ' (started)' : ''}; disks: ${plan.targets.images.join(', ')}.`);
+    else out.out(`${source} → guest ${name}${req.start ? ' (started)' : ''}; disks: ${plan.targets.images.join(', ')}.`);
     return EXIT.ok;
   });
 }
