@@ -6,40 +6,18 @@ import type { Command } from 'commander';
 import { loadBackupConfig } from '../../jobs/backup.js';
 import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
 import { refuseDamage } from '../../jobs/restore.js';
-import type { RunnerEvent } from '../../jobs/runner.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { checkGuestName } from '../../model/guestName.js';
 import { describePlan } from '../../model/plan.js';
-import { formatProgressLine } from '../../model/progress.js';
-import { shown } from '../../model/shown.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
-import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
+import { EXIT, type ExitCode, formatError, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
+import { stepPrinter } from './stepPrinter.js';
 
 function json(out: Output, value: unknown): void {
   out.out(JSON.stringify(value, null, 2));
-}
-
-/** Step lines and a progress line (the sha256 check) as the restore command draws them. */
-function eventPrinter(ctx: GuestCommandContext): (e: RunnerEvent) => void {
-  const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
-  let lastDraw = 0;
-  let drawn = false;
-  return (e) => {
-    if (e.type === 'undo') ctx.output.err(`  undo: ${e.title}`);
-    if (ctx.output.json) return;
-    if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
-    else if (e.type === 'progress' && tty && (Date.now() - lastDraw > 250 || e.progress.percent >= 100)) {
-      lastDraw = Date.now();
-      drawn = true;
-      process.stdout.write(`\r    ${shown(formatProgressLine(e.progress, 70, { ascii: asciiOnly() }))}`);
-    } else if ((e.type === 'step-end' || e.type === 'step-failed') && drawn) {
-      process.stdout.write('\n');
-      drawn = false;
-    }
-  };
 }
 
 export interface InstantFlags {
@@ -63,7 +41,7 @@ export async function backupInstantCommand(ctx: GuestCommandContext, guest: stri
     else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`), ...p.notes].join('\n'));
     return EXIT.ok;
   }
-  const r = await runInstant(ctx.host, { ...req, onEvent: eventPrinter(ctx) });
+  const r = await runInstant(ctx.host, { ...req, onEvent: stepPrinter(ctx) });
   const ok = r.state === 'done';
   const interrupted = o.job?.undoneBySignal(r.state) ? o.job.cancelled('The instant recovery') : null;
   if (ctx.output.json) json(ctx.output, { ok, ...r, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
@@ -89,7 +67,7 @@ export async function backupInstantDiscardCommand(ctx: GuestCommandContext, name
     else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`)].join('\n'));
     return EXIT.ok;
   }
-  const r = await discardInstant(ctx.host, name, { signal: o.signal, onEvent: eventPrinter(ctx) });
+  const r = await discardInstant(ctx.host, name, { signal: o.signal, onEvent: stepPrinter(ctx) });
   const ok = r.state === 'done';
   if (ctx.output.json) json(ctx.output, { ok, name, state: r.state, removed: r.record.overlays.map((x) => x.path), error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
   else if (ok) ctx.output.out(`${name} is gone: stopped, ${r.record.originalXml ? 'its earlier definition put back' : 'undefined'}, ${r.record.overlays.length} overlay${r.record.overlays.length === 1 ? '' : 's'} removed. The backup was not touched.`);
@@ -105,7 +83,7 @@ export async function backupInstantFinishCommand(ctx: GuestCommandContext, name:
     else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan).map((l) => `  ${l}`)].join('\n'));
     return EXIT.ok;
   }
-  const r = await finishInstant(ctx.host, name, o.to, { signal: o.signal, onEvent: eventPrinter(ctx) });
+  const r = await finishInstant(ctx.host, name, o.to, { signal: o.signal, onEvent: stepPrinter(ctx) });
   const ok = r.state === 'done';
   if (ctx.output.json) json(ctx.output, { ok, name, state: r.state, error: r.error ? { sentence: r.error.sentence, fix: r.error.fix } : undefined });
   else if (ok) ctx.output.out(`${name} runs from ${o.to} now and no longer needs ${r.record.guest} ${r.record.run}; its overlays are removed.`);

@@ -23,6 +23,7 @@ import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
+import { stepPrinter } from './stepPrinter.js';
 
 function backupGroup(program: Command): Command {
   return (
@@ -185,27 +186,12 @@ export async function backupRestoreCommand(
     else ctx.output.out([`${p.plan.title} (dry run, nothing changed):`, ...describePlan(p.plan, planRoute(ctx.host)).map((l) => `  ${l}`), ...p.damage.map((d) => `damaged (allowed): ${d}`), ...p.notes].join('\n'));
     return EXIT.ok;
   }
-  const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
-  let lastDraw = 0;
-  // The check and the copies both report progress; the line they draw on ends with the step.
-  let drawn = false;
   const r = await restore(ctx.host, {
     ...req,
     signal: o.signal,
-    onEvent: (e) => {
-      // What a cancel undoes goes to stderr even with --json (stdout carries the JSON).
-      if (e.type === 'undo') ctx.output.err(`  undo: ${e.title}`);
-      if (ctx.output.json) return;
-      if (e.type === 'step-start') ctx.output.out(`  ${e.index + 1}. ${e.step.title}`);
-      else if (e.type === 'progress' && tty && (Date.now() - lastDraw > 250 || e.progress.percent >= 100)) {
-        lastDraw = Date.now();
-        drawn = true;
-        process.stdout.write(`\r    ${shown(formatProgressLine(e.progress, 70, { ascii: asciiOnly() }))}`);
-      } else if ((e.type === 'step-end' || e.type === 'step-failed') && drawn) {
-        process.stdout.write('\n');
-        drawn = false;
-      } else if (e.type === 'log' && e.line.startsWith('damaged')) ctx.output.err(`  ${e.line}`);
-    },
+    onEvent: stepPrinter(ctx, (e) => {
+      if (e.type === 'log' && e.line.startsWith('damaged')) ctx.output.err(`  ${e.line}`);
+    }),
   });
   const ok = r.state === 'done';
   const interrupted = o.job?.undoneBySignal(r.state) ? o.job.cancelled('The restore') : null;
