@@ -6,6 +6,7 @@
 import { type Instance, render } from 'ink';
 import type { HostContext } from '../host/hostContext.js';
 import { createAppStore } from '../store/appStore.js';
+import { settleJobOnHangup } from '../store/hangup.js';
 import type { PaneId } from '../store/paneIds.js';
 import type { HandOff } from '../store/types.js';
 import { App } from './App.js';
@@ -59,7 +60,8 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     instance?.unmount();
     screen.leave();
   };
-  const uninstall = installRestoreHandlers(restore);
+  // A dropped SSH session hands the job on screen to a worker (or undoes it) before leaving.
+  const uninstall = installRestoreHandlers(restore, { settle: () => settleJobOnHangup(() => store.getState()) });
   screen.enter();
   try {
     for (;;) {

@@ -48,20 +48,56 @@ export function fullScreen(stdout: NodeJS.WriteStream) {
 
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
+/** How long a hang-up waits for the job on screen to reach a worker or finish its undo. */
+export const HANGUP_SETTLE_MS = 30_000;
+
+export interface RestoreOptions {
+  stderr?: NodeJS.WriteStream;
+  /**
+   * On SIGHUP or SIGTERM, before the terminal is restored and the process exits: settle the job
+   * on screen (store/hangup.ts). A second signal, or HANGUP_SETTLE_MS, exits at once and leaves
+   * the journal to `virtdeck recover`.
+   */
+  settle?: () => Promise<unknown>;
+  exit?: (code: number) => void;
+}
+
 /**
  * Restores the terminal on signals and on uncaught errors, which would otherwise leave the
  * admin's shell on the alternate screen without a cursor. Returns the uninstaller.
  */
-export function installRestoreHandlers(restore: () => void, stderr: NodeJS.WriteStream = process.stderr): () => void {
-  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+export function installRestoreHandlers(restore: () => void, opts: RestoreOptions = {}): () => void {
+  const stderr = opts.stderr ?? process.stderr;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  let settling = false;
+  const leave = (code: number) => {
     restore();
-    process.exit(SIGNAL_EXIT[signal]);
+    exit(code);
+  };
+  const ignore = () => {};
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+    const code = SIGNAL_EXIT[signal];
+    if (settling || !opts.settle || signal === 'SIGINT') return leave(code);
+    settling = true;
+    // The terminal may be gone: a failed write to it must not end the process before the job has settled.
+    process.stdout.on('error', ignore);
+    stderr.on('error', ignore);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, HANGUP_SETTLE_MS);
+    });
+    void Promise.race([opts.settle().catch(ignore), limit]).then(() => {
+      clearTimeout(timer);
+      leave(code);
+    });
   };
   const onError = (error: unknown) => {
+    // Ink drawing on a terminal that has hung up: the job settling matters more than the frame.
+    if (settling && (error as NodeJS.ErrnoException | null)?.code === 'EIO') return;
     restore();
     const message = error instanceof UserError ? `${error.sentence} ${error.fix}` : error instanceof Error ? error.message : String(error);
     stderr.write(`virtdeck stopped: ${message}\n`);
-    process.exit(1);
+    exit(1);
   };
   const handlers = (Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]).map((sig) => {
     const h = () => onSignal(sig);
@@ -74,6 +110,8 @@ export function installRestoreHandlers(restore: () => void, stderr: NodeJS.Write
     for (const [sig, h] of handlers) process.off(sig, h);
     process.off('uncaughtException', onError);
     process.off('unhandledRejection', onError);
+    process.stdout.off('error', ignore);
+    stderr.off('error', ignore);
   };
 }
 

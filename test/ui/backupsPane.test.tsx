@@ -19,6 +19,7 @@ import type { PlanStep } from '../../src/model/plan.js';
 import { type BackupSchedule, CRON_FILE, cronFileText, nextRun } from '../../src/model/schedule.js';
 import { UserError } from '../../src/model/userError.js';
 import { type BackupFs, type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps } from '../../src/store/backupsPane.js';
+import { settleJobOnHangup } from '../../src/store/hangup.js';
 import { cancelQuestion } from '../../src/store/jobs/runView.js';
 import { guestWarnings } from '../../src/store/warnings.js';
 import { ESC, KEYS, renderApp } from './helpers.js';
@@ -827,6 +828,39 @@ describe('issue 13 item 4: a backup (b) and a restore go to the background; q du
     expect(app.store.getState().quitRequested).toBe(false);
     key('enter');
     expect(pane.store.getState().job).toBeNull();
+  });
+
+  test('the terminal hangs up during a backup: it goes to a worker, as b would send it (issue 13 item 4)', async () => {
+    const w = worker();
+    const { app } = await open({ runBackup: heldBackup, handOver: w.handOver });
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    app.store.getState().pressKey({ name: 'down', input: '' });
+    app.store.getState().pressKey({ name: 'b', input: 'b' });
+    await app.waitFor('b background');
+    expect(await settleJobOnHangup(() => app.store.getState())).toBe('background');
+    expect(w.handed).toEqual(['job-bg']);
+    expect(pane.store.getState().job?.state).toBe('detached');
+  });
+
+  test('the terminal hangs up before the backup has a journal: it is cancelled and its undo runs here', async () => {
+    const unjournaled: BackupsDeps['runBackup'] = (_host, o) =>
+      new Promise((resolve) => {
+        o.signal.addEventListener('abort', () => resolve({ guests: [{ guest: 'demo-web', ok: false, state: 'cancelled', error: { sentence: 'cancelled' } }] }));
+      });
+    const w = worker();
+    const { app } = await open({ runBackup: unjournaled, handOver: w.handOver });
+    await app.press('3');
+    await app.waitFor(CATALOG_READ);
+    const pane = app.store.getState().panes.backups as BackupsController;
+    app.store.getState().pressKey({ name: 'down', input: '' });
+    app.store.getState().pressKey({ name: 'b', input: 'b' });
+    await app.waitFor('c cancel');
+    expect(await settleJobOnHangup(() => app.store.getState())).toBe('cancelled');
+    expect(w.handed).toEqual([]);
+    expect(pane.store.getState().job?.state).toBe('cancelled');
+    expect(await settleJobOnHangup(() => app.store.getState())).toBe('no job');
   });
 
   test('q during a backup asks wait / background / cancel (the footer no longer offers a quit it ignores); c cancels, then quits', async () => {
