@@ -8,7 +8,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { readTrustedFile } from '../config/trust.js';
 import { startedText, stepText } from '../model/jobText.js';
-import { commandLine } from '../model/plan.js';
+import { commandLine, type PlanRoute } from '../model/plan.js';
 import type { Progress } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
 import { writeFileAtomic } from './atomicFile.js';
@@ -265,7 +265,8 @@ export function listJobSummaries(stateDir: string, opts: ListJobsOptions = {}): 
 
 /** "12:03" today, "Mar 4 12:03" on another day. */
 /** Pure: the details of one job — its steps with their states and the commands they run. */
-export function jobDetailLines(rec: JournalRecord, s: JobSummary): string[] {
+/** A job's facts and steps; route: where its commands run (jobRoute.ts), so a remote job's show as `ssh … '…'`. */
+export function jobDetailLines(rec: JournalRecord, s: JobSummary, route: PlanRoute | null = null): string[] {
   const lines = [
     `${rec.kind} · ${s.state} · pid ${rec.pid} on ${rec.hostname}`,
     `id ${rec.id}`,
@@ -278,7 +279,7 @@ export function jobDetailLines(rec: JournalRecord, s: JobSummary): string[] {
   rec.plan.steps.forEach((step, i) => {
     const st = rec.steps[i];
     lines.push(`${String(i + 1).padStart(2)}. [${st?.state ?? 'pending'}] ${step.title}`);
-    if (step.command) lines.push(`      $ ${commandLine(step.command)}`);
+    if (step.command) lines.push(`      $ ${commandLine(step.command, route)}`);
     if (step.undo) lines.push(`      undo: ${step.undo.title}`);
     if (st?.error) lines.push(`      ${st.error}`);
   });

@@ -7,6 +7,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { HostContext } from '../host/hostContext.js';
 import { cancelJob as defaultCancel, findJob, startWorker } from '../jobs/detached.js';
+import { routeForJob } from '../jobs/jobRoute.js';
 import { type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
 import type { JournalRecord } from '../jobs/journal.js';
 import { describeInterruptedJob } from '../jobs/recovery.js';
@@ -72,7 +73,7 @@ export function newestFirst(jobs: JobSummary[]): JobSummary[] {
   return [...jobs].sort((a, b) => at(b) - at(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-export function createJobsPaneController(_host: HostContext, app: AppStore, opts: JobsPaneOptions = {}): JobsPaneController {
+export function createJobsPaneController(host: HostContext, app: AppStore, opts: JobsPaneOptions = {}): JobsPaneController {
   const dir = opts.stateDir ?? defaultStateDir();
   const pollMs = opts.pollMs ?? 500;
   const cancel = opts.cancel ?? ((d, id) => defaultCancel(d, id, { waitMs: 120_000 }));
@@ -130,7 +131,7 @@ export function createJobsPaneController(_host: HostContext, app: AppStore, opts
   const details = (j: JobSummary) => {
     try {
       const rec = findJob(dir, j.id).record as JournalRecord;
-      app.getState().pushDialog({ kind: 'text', title: `${j.title}`, lines: jobDetailLines(rec, j), offset: 0 });
+      app.getState().pushDialog({ kind: 'text', title: `${j.title}`, lines: jobDetailLines(rec, j, routeForJob(rec.uri, host)), offset: 0 });
     } catch (e) {
       app.getState().pushDialog({ kind: 'error', title: `Could not read job ${j.id}`, error: toShownError(e), showDetails: false });
     }

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { stateDir } from '../../config/paths.js';
 import { cancelJob, findJob } from '../../jobs/detached.js';
+import { routeForJob } from '../../jobs/jobRoute.js';
 import { followFile, type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail, readProgress, startedText, stepText, summarizeJob } from '../../jobs/jobStatus.js';
 import { Journal, type JournalRecord } from '../../jobs/journal.js';
 import { processAlive } from '../../jobs/processes.js';
@@ -48,7 +49,7 @@ function showCommand(out: Output, dir: string, id: string): ExitCode {
   const j = findJob(dir, id);
   const s = summaryOf(dir, j);
   if (out.json) out.out(JSON.stringify({ ok: true, job: s, journal: j.record, progress: readProgress(dir, j.record.id) }, null, 2));
-  else out.out(jobDetailLines(j.record as JournalRecord, s).join('\n'));
+  else out.out(jobDetailLines(j.record as JournalRecord, s, routeForJob(j.record.uri)).join('\n'));
   return EXIT.ok;
 }
 
