@@ -1031,6 +1031,18 @@ describe('issue 15 item 1: R → run it from the backup now (instant)', () => {
     expect(f).toContain('virtdeck backup instant finish demo-web-instant --to DIR');
   });
 
+  test('a damaged run: the review shows the damage and Enter does not go on', async () => {
+    const { over, ran } = instantDeps();
+    const { app } = await toInstantForm({ ...over, prepareInstant: async (_h, o) => ({ ...(await plannedInstant(o)), damage: [`backup verify found the run ${RUN_INC} damaged on x (vda.qcow2: its sha256 differs).`] }) });
+    await app.press(KEYS.enter);
+    let f = await app.waitFor('DAMAGED: no guest is started from this run');
+    expect(f).toContain('its sha256 differs');
+    await app.press(KEYS.enter);
+    f = await app.waitFor('is damaged and is not started. Pick another run.');
+    expect(f).not.toContain('Creates and starts');
+    expect(ran).toHaveLength(0);
+  });
+
   test('Esc on the review and on the form leaves with nothing run', async () => {
     const { over, prepared, ran } = instantDeps();
     const { app, calls } = await toInstantForm(over);

@@ -129,8 +129,8 @@ function reviewInstant(ctx: PaneContext, job: PaneJob, c: InstantChoice) {
     (planned) => {
       const lines = instantReviewLines(planned, c, planRoute(ctx.host));
       if (planned.damage.length > 0) {
-        say(`${planned.found.run.name} is damaged and no guest is started from it; Esc goes back.`, 'error');
-        ctx.openReview({ title: `${planned.plan.title}: refused, the run is damaged`, lines, enter: null, onEnter: () => say(`${planned.found.run.name} is damaged and no guest is started from it. Pick another run.`, 'error') });
+        say(`${planned.found.run.name} is damaged and is not started; Esc goes back.`, 'error');
+        ctx.openReview({ title: `${planned.plan.title}: refused, the run is damaged`, lines, enter: null, onEnter: () => say(`${planned.found.run.name} is damaged and is not started. Pick another run.`, 'error') });
         return;
       }
       say(`Read the steps and what it does not do: ${planned.name} keeps needing ${c.dest}.`);
