@@ -3,11 +3,12 @@
  * job modules' answers to lines, so the wording is tested without a terminal and the pane's
  * controller only moves data between the jobs and its screens.
  */
+import type { InstantPlan } from '../jobs/instant.js';
 import type { PruneItem, PruneResult } from '../jobs/prune.js';
 import type { RestorePlan } from '../jobs/restore.js';
 import type { ScheduleChange, ScheduleStatus } from '../jobs/schedule.js';
 import type { CatalogRun } from '../model/backupManifest.js';
-import { commandLine, type PlanRoute } from '../model/plan.js';
+import { commandLine, describePlan, type PlanRoute } from '../model/plan.js';
 import type { RetentionPolicy } from '../model/retention.js';
 import type { BackupSchedule } from '../model/schedule.js';
 
@@ -169,6 +170,45 @@ export function restoreConfirmLines(c: RestoreChoice, p: RestorePlan): string[] 
     else lines.push(`  ${d.target}: ${d.path} is created (no file there now)`);
   }
   lines.push('Everything written to those disks since the backup is lost from the guest.');
+  return lines;
+}
+
+/** R's third mode: run a copy straight from the run. */
+export interface InstantChoice {
+  guest: string;
+  run: string;
+  dest: string;
+  asName: string;
+  dir: string;
+  isolated: boolean;
+}
+
+/** What the copy leaves undone: it keeps reading the run until it is moved home or discarded. */
+export function instantAfterLines(name: string, dest: string): string[] {
+  return [
+    `Nothing is copied: ${name} reads the run's images (only read) and writes to its overlays.`,
+    `${name} depends on ${dest} until \`virtdeck backup instant finish ${name} --to DIR\` moves its disks home,`,
+    `or \`virtdeck backup instant discard ${name}\` removes it; prune keeps the run until then.`,
+  ];
+}
+
+export function instantReviewLines(p: InstantPlan & { found: { run: CatalogRun; chain: CatalogRun[] } }, c: InstantChoice, route: PlanRoute | null = null): ToneLine[] {
+  const lines: ToneLine[] = [{ text: `Run ${p.found.run.name}: ${p.found.chain.length <= 1 ? `${p.found.run.manifest.kind} run` : `incremental, chain of ${p.found.chain.length} from ${p.found.chain[0]?.name ?? '?'}`}`, tone: 'muted' }];
+  if (p.damage.length > 0) {
+    lines.push({ text: '' }, { text: 'DAMAGED: no guest is started from this run', tone: 'error' });
+    for (const d of p.damage) lines.push({ text: `  ${d}`, tone: 'error' });
+    lines.push({ text: '  Pick an older run.', tone: 'warn' });
+  }
+  lines.push({ text: '' }, { text: `Overlays${c.isolated ? ' (started with every network link down)' : ''}`, tone: 'bold' });
+  for (const o of p.overlays) lines.push({ text: `  ${o.target}  → ${o.path} over ${o.backing}` });
+  lines.push({ text: '' }, { text: 'Steps (each journaled; a failure or cancel rolls the finished ones back)', tone: 'bold' });
+  for (const l of describePlan(p.plan, route)) lines.push({ text: l });
+  lines.push({ text: '' }, { text: 'What it does not do', tone: 'bold' });
+  for (const l of instantAfterLines(p.name, c.dest)) lines.push({ text: `  ${l}`, tone: 'warn' });
+  if (p.notes.length) {
+    lines.push({ text: '' }, { text: 'Notes', tone: 'bold' });
+    for (const n of p.notes) lines.push({ text: `  ${n}`, tone: 'warn' });
+  }
   return lines;
 }
 

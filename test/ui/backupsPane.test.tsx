@@ -8,6 +8,7 @@ import { parseSnapshotXml } from '../../src/host/snapshots.js';
 import type { BackupEvent } from '../../src/jobs/backup.js';
 import { readCatalog } from '../../src/jobs/backupCatalog.js';
 import { handOverOf } from '../../src/jobs/handOver.js';
+import type { InstantOptions, InstantResult } from '../../src/jobs/instant.js';
 import { Journal } from '../../src/jobs/journal.js';
 import type { PruneResult } from '../../src/jobs/prune.js';
 import { detectRecovery } from '../../src/jobs/recovery.js';
@@ -907,5 +908,158 @@ describe('issue 13 item 4: a backup (b) and a restore go to the background; q du
     restoreRun.finish({ name: 'demo-web-restored', run: RUN_INC, disks: [], notes: [], state: 'running' });
     await app.waitFor('goes on in a worker (pid 4245)');
     expect(pane.store.getState().job?.state).toBe('detached');
+  });
+});
+
+describe('issue 15 item 1: R → run it from the backup now (instant)', () => {
+  /** What prepareInstant answers: the real plan's shape for one disk (the real pure pickRun finds the run). */
+  async function plannedInstant(req: InstantOptions) {
+    const backups = (await readCatalog(new LocalExecutor(), req.dest)).find((g) => g.guest === req.guest);
+    if (!backups) throw new UserError(`There are no backups of ${req.guest} in ${req.dest}.`, 'List them.');
+    const picked = pickRun(backups, req.run);
+    const name = req.asName ?? `${req.guest}-instant`;
+    const backing = `${req.dest}/${req.guest}/${picked.run.name}/vda.qcow2`;
+    const path = `${req.dir}/${name}-vda.instant.qcow2`;
+    const steps: PlanStep[] = [
+      { id: 'verify', title: `check the images ${picked.run.name} needs (sha256)`, command: { runsOn: 'sys', argv: ['sha256sum', '--', backing] } },
+      { id: 'overlay-vda', title: `create ${path} over ${backing}`, command: { runsOn: 'sys', argv: ['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', backing, '-F', 'qcow2', path] } },
+      { id: 'start', title: `start ${name}${req.isolated ? ' with its network links down' : ''}`, command: { runsOn: 'virsh', argv: ['virsh', 'start', '--domain', name] } },
+    ];
+    const overlays = [{ target: 'vda', path, backing, backingFormat: 'qcow2' }];
+    return {
+      plan: { kind: 'backup-instant', title: `Start ${req.guest} (${picked.run.name}) from the backup as ${name}`, targets: { guests: [name], images: [path] }, steps },
+      name,
+      overlays,
+      record: { version: 1 as const, name, guest: req.guest, dest: req.dest, run: picked.run.name, chain: picked.chain.map((r) => r.name), uri: 'qemu:///system', overlays, originalXml: null, createdAt: 'x' },
+      xml: '<domain/>',
+      notes: [],
+      damage: [],
+      found: { backups, ...picked },
+    };
+  }
+
+  function instantDeps() {
+    const prepared: InstantOptions[] = [];
+    const ran: InstantOptions[] = [];
+    const run = { finish: (_r: InstantResult) => {} };
+    const over: Partial<BackupsDeps> = {
+      prepareInstant: async (_h, o) => {
+        prepared.push(o);
+        return plannedInstant(o);
+      },
+      runInstant: (_h, o) => {
+        ran.push(o);
+        return new Promise((resolve) => {
+          run.finish = resolve;
+        });
+      },
+    };
+    return { over, prepared, ran, run };
+  }
+
+  /** R on the incremental run, the mode moved on twice to instant. */
+  async function toInstantForm(over: Partial<BackupsDeps>) {
+    const opened = await open(over);
+    await toIncrementalRun(opened.app);
+    await opened.app.press('R');
+    await opened.app.waitFor('< as a new guest >');
+    await opened.app.press(' ');
+    await opened.app.press(' ');
+    const f = await opened.app.waitFor('< run it from the backup now (instant) >');
+    return { ...opened, f };
+  }
+
+  test('the form, the review (plan, nothing copied, finish/discard), y runs it with the request the form made; c → y cancels it (undo)', async () => {
+    const { over, prepared, ran, run } = instantDeps();
+    const { app, calls, f: form } = await toInstantForm(over);
+    expect(form).toContain('[demo-web-instant');
+    expect(form).toContain('[/var/lib/libvirt/images');
+    expect(form).toContain('< no >');
+    expect(form).not.toContain('Current disks');
+    fits(form);
+    // name, overlay dir, isolated → yes
+    await app.press(KEYS.tab);
+    await app.press(KEYS.tab);
+    await app.press(KEYS.tab);
+    await app.press(' ');
+    await app.waitFor('< yes, every network link down >');
+    await app.press(KEYS.enter);
+    let f = await app.waitFor(`Start demo-web (${RUN_INC}) from the backup as demo-web-instant`);
+    expect(prepared).toEqual([{ guest: 'demo-web', dest, run: RUN_INC, asName: 'demo-web-instant', dir: '/var/lib/libvirt/images', isolated: true, stateDir: join(root, 'state') }]);
+    expect(f).toContain('qemu-img create -q -f qcow2 -b');
+    expect(f).toContain('virsh start --domain demo-web-instant');
+    fits(f);
+    for (let i = 0; i < 12; i++) await app.press(KEYS.down);
+    f = (await app.waitFor('What it does not do')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain('Nothing is copied');
+    expect(f).toContain(`demo-web-instant depends on ${dest} until \`virtdeck backup instant finish demo-web-instant --to DIR\``);
+    expect(f).toContain('`virtdeck backup instant discard demo-web-instant` removes it');
+    await app.press(KEYS.enter);
+    f = (await app.waitFor('Creates and starts demo-web-instant')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain('demo-web is not touched.');
+    expect(ran).toHaveLength(0);
+    await app.press('y');
+    await app.waitFor('c cancel');
+    expect(ran).toHaveLength(1);
+    expect(ran[0]).toMatchObject({ guest: 'demo-web', dest, run: RUN_INC, asName: 'demo-web-instant', dir: '/var/lib/libvirt/images', isolated: true, stateDir: join(root, 'state') });
+    expect(calls.restore).toHaveLength(0);
+    // Cancel is the one job question; y aborts the run, whose undo removes what it made.
+    const pane = app.store.getState().panes.backups as BackupsController;
+    const key = (name: string) => app.store.getState().pressKey({ name, input: name.length === 1 ? name : '' });
+    key('c');
+    expect(pane.store.getState().job?.asking).toBe(true);
+    key('y');
+    expect(ran[0]?.signal?.aborted).toBe(true);
+    run.finish({ name: 'demo-web-instant', run: RUN_INC, overlays: [], notes: [], state: 'cancelled', elapsedMs: 900 });
+    await app.waitFor('was cancelled and rolled back');
+    expect(pane.store.getState().job?.state).toBe('cancelled');
+  });
+
+  test('done: the summary names where it runs and the finish/discard commands', async () => {
+    const { over, ran, run } = instantDeps();
+    const { app } = await toInstantForm(over);
+    await app.press(KEYS.enter);
+    await app.waitFor('from the backup as demo-web-instant');
+    await app.press(KEYS.enter);
+    await app.waitFor('Creates and starts demo-web-instant');
+    await app.press('y');
+    await app.waitFor('c cancel');
+    expect(ran[0]).toMatchObject({ asName: 'demo-web-instant', isolated: false });
+    run.finish({ name: 'demo-web-instant', run: RUN_INC, overlays: [{ target: 'vda', path: '/var/lib/libvirt/images/demo-web-instant-vda.instant.qcow2', backing: 'b', backingFormat: 'qcow2' }], notes: [], state: 'done', elapsedMs: 2400 });
+    const f = (await app.waitFor('is running from')).replace(/[│\s]+/g, ' ');
+    expect(f).toContain(`demo-web-instant is running from demo-web ${RUN_INC} (2.4 s)`);
+    expect(f).toContain('virtdeck backup instant finish demo-web-instant --to DIR');
+  });
+
+  test('a damaged run: the review shows the damage and Enter does not go on', async () => {
+    const { over, ran } = instantDeps();
+    const { app } = await toInstantForm({ ...over, prepareInstant: async (_h, o) => ({ ...(await plannedInstant(o)), damage: [`backup verify found the run ${RUN_INC} damaged on x (vda.qcow2: its sha256 differs).`] }) });
+    await app.press(KEYS.enter);
+    let f = await app.waitFor('DAMAGED: no guest is started from this run');
+    expect(f).toContain('its sha256 differs');
+    await app.press(KEYS.enter);
+    f = await app.waitFor('is damaged and is not started. Pick another run.');
+    expect(f).not.toContain('Creates and starts');
+    expect(ran).toHaveLength(0);
+  });
+
+  test('Esc on the review and on the form leaves with nothing run', async () => {
+    const { over, prepared, ran } = instantDeps();
+    const { app, calls } = await toInstantForm(over);
+    const shown = () => (app.store.getState().panes.backups as BackupsController).store.getState();
+    await app.press(KEYS.enter);
+    await app.waitFor('from the backup as demo-web-instant');
+    await app.press(ESC);
+    await app.waitFor('PARTIAL');
+    expect(shown()).toMatchObject({ form: null, review: null });
+    await app.press('R');
+    await app.waitFor('< as a new guest >');
+    await app.press(ESC);
+    await app.waitFor('PARTIAL');
+    expect(shown()).toMatchObject({ form: null, review: null });
+    expect(prepared).toHaveLength(1);
+    expect(ran).toHaveLength(0);
+    expect(calls.restore).toHaveLength(0);
+    expect(shown().job).toBeNull();
   });
 });

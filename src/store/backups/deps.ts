@@ -10,6 +10,7 @@ import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import type { GuestRow } from '../../host/virsh.js';
 import { type BackupEvent, loadBackupConfig } from '../../jobs/backup.js';
 import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
+import type { prepareInstant as prepareInstantJob, runInstant as runInstantJob } from '../../jobs/instant.js';
 import type { prune as pruneJob } from '../../jobs/prune.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
 import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../../jobs/restore.js';
@@ -37,6 +38,9 @@ export interface BackupsDeps {
   verify?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<{ run: string; ok: boolean; findings: string[] }[]>;
   prepareRestore?: typeof prepareRestoreJob;
   restore?: typeof restoreJob;
+  /** R's third mode: start a copy straight from the run (overlays; nothing copied). */
+  prepareInstant?: typeof prepareInstantJob;
+  runInstant?: typeof runInstantJob;
   prune?: typeof pruneJob;
   /** One libguestfs session for the whole time the browser is open. */
   openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
@@ -89,6 +93,8 @@ export function defaultBackupsDeps(): BackupsDeps {
     },
     prepareRestore: async (...a) => (await import('../../jobs/restore.js')).prepareRestore(...a),
     restore: async (...a) => (await import('../../jobs/restore.js')).restore(...a),
+    prepareInstant: async (...a) => (await import('../../jobs/instant.js')).prepareInstant(...a),
+    runInstant: async (...a) => (await import('../../jobs/instant.js')).runInstant(...a),
     prune: async (...a) => (await import('../../jobs/prune.js')).prune(...a),
     scheduleStatus: async (host) => (await import('../../jobs/schedule.js')).scheduleStatus(host, { stateDir: defaultStateDir() }),
     installSchedule: async (host, wanted, o) => (await import('../../jobs/schedule.js')).installSchedule(host, wanted, o),

@@ -1,8 +1,10 @@
-/** Restore (R): a form (same name or as a new guest), a review of the plan, a confirm, the run. */
+/** Restore (R): a form (same name, as a new guest, or run from the backup now), a review of the plan, a confirm, the run. */
 import { planRoute } from '../../host/planRoute.js';
+import type { prepareInstant as prepareInstantJob } from '../../jobs/instant.js';
 import type { prepareRestore as prepareRestoreJob } from '../../jobs/restore.js';
+import { instantName } from '../../model/instantRecovery.js';
 import { UserError } from '../../model/userError.js';
-import { type RestoreChoice, restoreConfirmLines, restoreReviewLines } from '../backupsText.js';
+import { type InstantChoice, instantAfterLines, instantReviewLines, type RestoreChoice, restoreConfirmLines, restoreReviewLines } from '../backupsText.js';
 import { makeForm } from '../form.js';
 import { planSpec } from '../jobs/runView.js';
 import { toShownError } from '../shownError.js';
@@ -10,9 +12,15 @@ import type { PaneContext } from './context.js';
 import type { PaneJob } from './paneJob.js';
 
 type PlannedRestore = Awaited<ReturnType<typeof prepareRestoreJob>>;
+type PlannedInstant = Awaited<ReturnType<typeof prepareInstantJob>>;
 
 const SAME = 'same name (over the guest)';
 const AS_NEW = 'as a new guest';
+const INSTANT = 'run it from the backup now (instant)';
+const NOT_ISOLATED = 'no';
+const ISOLATED = 'yes, every network link down';
+/** Where `backup instant` puts overlays when --dir is not given (jobs/instant's DEFAULT_OVERLAY_DIR, not loaded before R is used). */
+const OVERLAY_DIR = '/var/lib/libvirt/images';
 const KEEP_OLD = 'keep them aside';
 const DELETE_OLD = 'delete after success';
 
@@ -85,6 +93,68 @@ function reviewRestore(ctx: PaneContext, job: PaneJob, choice: RestoreChoice, de
   );
 }
 
+const instantRequest = (c: InstantChoice) => ({ guest: c.guest, dest: c.dest, run: c.run, asName: c.asName, dir: c.dir, isolated: c.isolated });
+
+function runInstantJob(ctx: PaneContext, job: PaneJob, c: InstantChoice, planned: PlannedInstant) {
+  const { app, deps } = ctx;
+  const doRun = deps.runInstant;
+  if (!doRun) return;
+  const spec = { ...planSpec(planned.plan, `the start of ${c.asName} from the backup`, undefined, true), rows: planned.plan.steps.map((st, i) => `${i + 1} ${st.title}`) };
+  job.run(spec, async (io) => {
+    let r: Awaited<ReturnType<typeof doRun>>;
+    try {
+      r = await doRun(ctx.host, { ...instantRequest(c), signal: io.signal, onEvent: io.onEvent, stateDir: deps.stateDir() });
+    } catch (e) {
+      job.end('failed', `${c.asName} did not start: ${toShownError(e).sentence}`);
+      ctx.showError(`Could not start ${c.asName} from the backup`, e);
+      return;
+    }
+    void app.getState().refresh();
+    if (r.state === 'running') return job.end('done', `The start of ${r.name} goes on in the background.`);
+    if (r.state === 'done') {
+      return job.end('done', [`${r.name} is running from ${c.guest} ${r.run} (${(r.elapsedMs / 1000).toFixed(1)} s); its writes go to ${r.overlays.map((o) => o.path).join(', ')}.`, ...instantAfterLines(r.name, c.dest), ...r.notes].join(' '));
+    }
+    const what = r.state === 'cancelled' ? 'was cancelled and rolled back' : r.state === 'rollback-failed' ? 'failed and could not be fully rolled back (see the job journal)' : 'failed and was rolled back';
+    job.end(r.state === 'cancelled' ? 'cancelled' : 'failed', `The start of ${r.name} ${what}${r.error ? `: ${r.error.sentence}` : '.'}`);
+    if (r.error && r.state !== 'cancelled') ctx.showError(`Could not start ${r.name} from the backup`, r.error);
+  });
+}
+
+function reviewInstant(ctx: PaneContext, job: PaneJob, c: InstantChoice) {
+  const { app, say } = ctx;
+  const prepare = ctx.deps.prepareInstant;
+  if (!prepare) return;
+  say(`Planning ${c.asName} from ${c.run}…`, 'busy');
+  prepare(ctx.host, { ...instantRequest(c), stateDir: ctx.deps.stateDir() }).then(
+    (planned) => {
+      const lines = instantReviewLines(planned, c, planRoute(ctx.host));
+      if (planned.damage.length > 0) {
+        say(`${planned.found.run.name} is damaged and is not started; Esc goes back.`, 'error');
+        ctx.openReview({ title: `${planned.plan.title}: refused, the run is damaged`, lines, enter: null, onEnter: () => say(`${planned.found.run.name} is damaged and is not started. Pick another run.`, 'error') });
+        return;
+      }
+      say(`Read the steps and what it does not do: ${planned.name} keeps needing ${c.dest}.`);
+      ctx.openReview({
+        title: planned.plan.title,
+        lines,
+        enter: 'confirm',
+        onEnter: () =>
+          app.getState().pushDialog({
+            kind: 'confirm',
+            title: planned.plan.title,
+            lines: [`Creates and starts ${planned.name} on ${planned.overlays.map((o) => o.path).join(', ')}; ${c.guest} is not touched.`, ...instantAfterLines(planned.name, c.dest)],
+            yes: `start ${planned.name} from the backup`,
+            onYes: () => {
+              ctx.set({ review: null });
+              runInstantJob(ctx, job, c, planned);
+            },
+          }),
+      });
+    },
+    (e) => ctx.showError(`Could not plan ${c.asName} from ${c.run}`, e),
+  );
+}
+
 export function startRestore(ctx: PaneContext, job: PaneJob) {
   const { app, deps, get, say } = ctx;
   const dest = get().dest;
@@ -103,14 +173,23 @@ export function startRestore(ctx: PaneContext, job: PaneJob) {
       lines: [
         'Same name: the guest must be shut off; its disks are moved aside, never overwritten.',
         'As a new guest: a copy with a new name, UUID and MACs; disks go into the directory given.',
+        'From the backup now: a copy starts in seconds on overlays over the run; nothing is copied.',
       ],
       form: makeForm([
-        { id: 'mode', label: 'Restore', kind: 'choice', value: exists ? AS_NEW : SAME, options: [AS_NEW, SAME].map((v) => ({ value: v, label: v })) },
+        { id: 'mode', label: 'Restore', kind: 'choice', value: exists ? AS_NEW : SAME, options: [AS_NEW, SAME, ...(deps.prepareInstant && deps.runInstant ? [INSTANT] : [])].map((v) => ({ value: v, label: v })) },
         { id: 'name', label: 'New name', kind: 'text', value: `${g.guest}-restored`, showWhen: { field: 'mode', value: AS_NEW } },
         { id: 'toDir', label: 'Disks into dir', kind: 'text', value: dir, showWhen: { field: 'mode', value: AS_NEW } },
         { id: 'old', label: 'Current disks', kind: 'choice', value: KEEP_OLD, options: [KEEP_OLD, DELETE_OLD].map((v) => ({ value: v, label: v })), showWhen: { field: 'mode', value: SAME } },
+        { id: 'instantName', label: 'New name', kind: 'text', value: instantName(g.guest), showWhen: { field: 'mode', value: INSTANT } },
+        { id: 'overlayDir', label: 'Overlays into dir', kind: 'text', value: OVERLAY_DIR, showWhen: { field: 'mode', value: INSTANT } },
+        { id: 'isolated', label: 'Isolated', kind: 'choice', value: NOT_ISOLATED, options: [NOT_ISOLATED, ISOLATED].map((v) => ({ value: v, label: v })), showWhen: { field: 'mode', value: INSTANT } },
       ]),
-      submit: ({ mode, name, toDir, old }) => {
+      submit: ({ mode, name, toDir, old, instantName: iname, overlayDir, isolated }) => {
+        if (mode === INSTANT) {
+          if (!iname) throw new UserError('The copy needs a name.', `Type a name that no guest has yet, e.g. ${instantName(g.guest)}.`);
+          if (!overlayDir?.startsWith('/')) throw new UserError('The overlays need an absolute directory on the host.', 'Type a path such as /var/lib/libvirt/images.');
+          return reviewInstant(ctx, job, { guest: g.guest, run: run.name, dest, asName: iname, dir: overlayDir, isolated: isolated === ISOLATED });
+        }
         const asNew = mode === AS_NEW;
         if (asNew && !name) throw new UserError('The new guest needs a name.', 'Type a name that no guest has yet, e.g. web-restored.');
         if (asNew && !toDir?.startsWith('/')) throw new UserError('The disks need an absolute directory on the host.', 'Type a path such as /var/lib/libvirt/images.');

@@ -329,7 +329,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['b'], action: 'backupNow', hint: 'back up', description: 'Back up the selected guest now, with progress and cancel (`:backup all` is B)', scopes: ['pane:backups'], footer: true, command: { name: 'backup', guest: false } },
   { keys: ['B'], action: 'backupAll', hint: 'back up all', description: 'Back up every guest the list shows (the filter applies); asks first, naming how many', scopes: ['pane:backups'], command: { name: 'backup-all', guest: false } },
   { keys: ['V'], action: 'backupVerify', hint: 'verify', description: 'Verify the selected run: qemu-img check of the chain and checksums', scopes: ['pane:backups'], footer: true },
-  { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name) or as a new guest', scopes: ['pane:backups'], footer: true },
+  { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name), as a new guest, or run it from the backup now (instant)', scopes: ['pane:backups'], footer: true },
   { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', scopes: ['pane:backups'], footer: true },
   { keys: ['P'], action: 'backupPrune', hint: 'prune', description: "Prune the guest's runs by the retention rules (shows what would go first)", scopes: ['pane:backups'] },
   { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', scopes: ['pane:backups'] },
