@@ -25,6 +25,7 @@ import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { usageLines } from './panes/guestTable.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
+import { trendTitle } from './panes/usageTrend.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizardView } from './wizards/ConvertWizard.js';
 import { ExpandWizardView } from './wizards/ExpandWizard.js';
@@ -138,6 +139,7 @@ function Console({ host }: { host: HostContext }) {
   const rows = useMemo(() => filterGuests(guests, filter), [guests, filter]);
   const guest = rows.find((g) => g.name === selected) ?? rows[0] ?? null;
   const usage = useApp((s) => s.usage);
+  const usageHistory = useApp((s) => s.usageHistory);
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -228,7 +230,7 @@ function Console({ host }: { host: HostContext }) {
           <Section width={columns} height={paneHeight}>
             <GuestsPane width={inner} height={paneHeight} />
           </Section>
-          <Rule width={columns} position="middle" title={guest?.name ?? ''} />
+          <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
           <Section width={columns} height={detailHeight}>
             <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} usage={guest ? usageLines(guest, usage.get(guest.name)) : []} />
           </Section>
