@@ -6,6 +6,7 @@
 import { Box, useApp as useInkApp, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
+import { hostMeters, metersLine } from '../model/hostMeters.js';
 import type { AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
 import { filterGuests } from '../store/selectors.js';
@@ -140,6 +141,7 @@ function Console({ host }: { host: HostContext }) {
   const guest = rows.find((g) => g.name === selected) ?? rows[0] ?? null;
   const usage = useApp((s) => s.usage);
   const usageHistory = useApp((s) => s.usageHistory);
+  const hostSize = useApp((s) => s.hostSize);
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -199,13 +201,16 @@ function Console({ host }: { host: HostContext }) {
 
   const inner = columns - 4;
   const detailHeight = 3;
-  const paneHeight = height - 11;
+  // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its table.
+  const metersRow = height > MIN_ROWS ? 1 : 0;
+  const paneHeight = height - 11 - metersRow;
   const title = headerTitle(theme, host, versions, accel, columns);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />
-      <Section width={columns} height={1}>
+      <Section width={columns} height={1 + metersRow}>
         <Tabs width={inner} />
+        {metersRow ? <Text wrap="truncate">{metersLine(hostMeters(guests, usage, hostSize), inner, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator)}</Text> : null}
       </Section>
       {top ? (
         <>

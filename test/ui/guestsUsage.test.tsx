@@ -24,9 +24,9 @@ function guests(): FakeGuest[] {
 }
 
 /** Two samples 2 s apart: alpha uses 0.2 s of CPU and writes 2 MiB; bravo uses 1.6 s and receives 4 MiB. */
-async function twoSamples(columns: number, env?: Record<string, string>) {
+async function twoSamples(columns: number, env?: Record<string, string>, rows = 24) {
   let now = 1_000_000;
-  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows: 24 } }, waitFor: 'alpha', ...(env ? { env } : {}) });
+  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows } }, waitFor: 'alpha', ...(env ? { env } : {}) });
   const [alpha, bravo] = app.fake.guests;
   if (!alpha?.stats || !bravo?.stats) throw new Error('fixture');
   Object.assign(alpha.stats, { 'cpu.time': 200_000_000, 'block.0.wr.bytes': 2 * 1024 * 1024, 'block.0.wr.reqs': 2048 });
@@ -140,6 +140,26 @@ describe('usage columns in the Guests pane', () => {
       const f = await app.waitFor(/cpu +:=#/);
       expect(f).toContain(`+ alpha - cpu ${' '.repeat(13)}:=# - disk ${' '.repeat(13)}#__ - net ${' '.repeat(13)}___ -`);
       expect(f).not.toMatch(/[^\x00-\x7f]/);
+    });
+  });
+
+  describe('host meters in the header', () => {
+    test('with a row to spare (80x25): one line of guests CPU and memory against the host, and the overcommit', async () => {
+      const app = await twoSamples(80, undefined, 25);
+      // 5 % + 40 % of the host; 200M + 100M in use of nodeinfo's 8 GiB; running: 1 + 2 vCPUs of 2, 512M + 1.0G of 8 GiB.
+      const f = await app.waitFor(/CPU [█░]+ 45%/);
+      const line = f.split('\n')[2] ?? '';
+      expect(line).toMatch(/^│ CPU [█░]+ 45% · MEM [█░]+ 300M\/8\.0G · vCPU 3\/2 \(1\.5x\) · RAM 1\.5G\/8\.0G \(0\.2x\) +│$/);
+      expect(line).toHaveLength(80);
+      expect(f.split('\n')).toHaveLength(25);
+    });
+
+    test('under TERM=linux in ASCII; at 80x24 the table keeps its rows and no meters are drawn', async () => {
+      const ascii = await twoSamples(80, { LANG: 'C.UTF-8', TERM: 'linux' }, 25);
+      expect(await ascii.waitFor(/CPU [#-]+ 45%/)).toMatch(/\| CPU [#-]+ 45% - MEM [#-]+ 300M\/8\.0G - vCPU 3\/2 \(1\.5x\) - RAM 1\.5G\/8\.0G \(0\.2x\) +\|/);
+      cleanup();
+      const small = await twoSamples(80);
+      expect(await small.waitFor(/alpha/)).not.toMatch(/vCPU 3\/2/);
     });
   });
 });
