@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { parseHostMemKiB } from '../../src/host/virsh.js';
 import { hostMeters, meterBar, metersLine } from '../../src/model/hostMeters.js';
 import { NO_USAGE } from '../../src/model/usage.js';
 
@@ -33,5 +34,10 @@ describe('host meters', () => {
     expect(line).toMatch(/^CPU [█░]+ 45% · MEM [█░]+ 1\.5G\/4\.0G · vCPU 6\/2 \(3\.0x\) · RAM 6\.0G\/4\.0G \(1\.5x\)$/);
     expect(metersLine(m, 76, 'ascii', ' - ')).toMatch(/^CPU [#-]+ 45% - MEM [#-]+ 1\.5G\/4\.0G - vCPU 6\/2 \(3\.0x\) - RAM 6\.0G\/4\.0G \(1\.5x\)$/);
     expect(metersLine(m, 40, 'ascii', ' - ')).toBe('CPU 45% - MEM 1.5G/4.0G - vCPU 6/2 (3.0x) - RAM 6.0G/4.0G (1.5x)');
+  });
+
+  test("the host's memory is nodeinfo's Memory size", () => {
+    expect(parseHostMemKiB('CPU(s):              2\nMemory size:         8388608 KiB\n')).toBe(8388608);
+    expect(parseHostMemKiB('CPU(s): 2\n')).toBeNull();
   });
 });
