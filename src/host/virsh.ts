@@ -83,6 +83,8 @@ export interface GuestsWithStats {
   stats: UsageSample;
   /** Host CPUs (nodeinfo), for CPU % of the host; null when virsh did not say. */
   hostCpus: number | null;
+  /** Host memory (nodeinfo), for the header's meters; null when virsh did not say. */
+  hostMemKiB: number | null;
 }
 
 const DOMSTATS = `domstats ${DOMSTATS_GROUPS.join(' ')}`;
@@ -90,6 +92,12 @@ const DOMSTATS = `domstats ${DOMSTATS_GROUPS.join(' ')}`;
 /** The number after `CPU(s):` in `virsh nodeinfo`. */
 export function parseHostCpus(text: string): number | null {
   const n = Number(text.match(/^CPU\(s\):\s*(\d+)/m)?.[1]);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** The number before KiB after `Memory size:` in `virsh nodeinfo`. */
+export function parseHostMemKiB(text: string): number | null {
+  const n = Number(text.match(/^Memory size:\s*(\d+)\s*KiB/m)?.[1]);
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
@@ -116,8 +124,9 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   const [allText, autostartText, transientText, statsText = '', nodeText = ''] = splitBatch(lists.stdout);
   stats.guests = parseDomstats(statsText);
   const hostCpus = parseHostCpus(nodeText);
+  const hostMemKiB = parseHostMemKiB(nodeText);
   const uuids = uuidLines(allText);
-  if (uuids.length === 0) return { guests: [], stats, hostCpus };
+  if (uuids.length === 0) return { guests: [], stats, hostCpus, hostMemKiB };
   const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
 
@@ -134,7 +143,7 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
     const uuid = (uuids[i] ?? summary.uuid).toLowerCase();
     rows.push(toRow(summary, parseState(chunk.slice(0, xmlStart)), autostart.has(uuid), !transient.has(uuid)));
   });
-  return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus };
+  return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB };
 }
 
 /** One `virsh domstats` for every guest: what `virtdeck top` asks each interval. */

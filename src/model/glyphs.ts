@@ -35,8 +35,15 @@ export const GLYPHS: Readonly<Record<string, string>> = {
   '‹': '<',
   '›': '>',
   '↳': '>>',
-  // Progress bars.
+  // Progress bars; with the other blocks, the levels of a sparkline (model/sparkline.ts): `_.:-=+*#`.
   '█': '#',
+  '▁': '_',
+  '▂': '.',
+  '▃': ':',
+  '▄': '-',
+  '▅': '=',
+  '▆': '+',
+  '▇': '*',
   '░': '-',
   // Punctuation in sentences.
   '…': '...',

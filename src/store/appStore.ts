@@ -190,6 +190,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
     return {
       guests: [],
       usage: new Map(),
+      hostSize: { cpus: null, memKiB: null },
       sortKey: 'name',
       lastRefresh: null,
       refreshError: null,
@@ -257,7 +258,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
       refresh: coalesced(async () => {
         try {
-          const { guests: listed, stats, hostCpus } = await virsh.listGuestsWithStats(host, opts.clock);
+          const { guests: listed, stats, hostCpus, hostMemKiB } = await virsh.listGuestsWithStats(host, opts.clock);
           let usage = get().usage;
           if (!lastSample || stats.at - lastSample.at >= MIN_RATE_MS) {
             usage = computeUsage(lastSample, stats, hostCpus ?? 0);
@@ -266,7 +267,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           }
           set((s) => {
             const guests = sortByUsage(listed, s.sortKey, usage);
-            return { guests, usage, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) };
+            return { guests, usage, hostSize: { cpus: hostCpus, memKiB: hostMemKiB }, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) };
           });
         } catch (e) {
           set({ refreshError: toShownError(e) });

@@ -155,6 +155,8 @@ export interface AppData {
   guests: GuestRow[];
   /** Each guest's usage between the last two refreshes (model/usage.ts). */
   usage: ReadonlyMap<string, GuestUsage>;
+  /** The host's CPUs and memory (nodeinfo) as of the last refresh: the header meters' scale. */
+  hostSize: { cpus: number | null; memKiB: number | null };
   sortKey: UsageSortKey;
   lastRefresh: number | null;
   refreshError: ShownError | null;

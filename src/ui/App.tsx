@@ -6,6 +6,7 @@
 import { Box, useApp as useInkApp, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
+import { hostMeters, metersLine } from '../model/hostMeters.js';
 import type { AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
 import { filterGuests } from '../store/selectors.js';
@@ -25,6 +26,7 @@ import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { usageLines } from './panes/guestTable.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
+import { trendTitle } from './panes/usageTrend.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizardView } from './wizards/ConvertWizard.js';
 import { ExpandWizardView } from './wizards/ExpandWizard.js';
@@ -138,6 +140,8 @@ function Console({ host }: { host: HostContext }) {
   const rows = useMemo(() => filterGuests(guests, filter), [guests, filter]);
   const guest = rows.find((g) => g.name === selected) ?? rows[0] ?? null;
   const usage = useApp((s) => s.usage);
+  const usageHistory = useApp((s) => s.usageHistory);
+  const hostSize = useApp((s) => s.hostSize);
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -197,13 +201,16 @@ function Console({ host }: { host: HostContext }) {
 
   const inner = columns - 4;
   const detailHeight = 3;
-  const paneHeight = height - 11;
+  // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its table.
+  const metersRow = height > MIN_ROWS ? 1 : 0;
+  const paneHeight = height - 11 - metersRow;
   const title = headerTitle(theme, host, versions, accel, columns);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />
-      <Section width={columns} height={1}>
+      <Section width={columns} height={1 + metersRow}>
         <Tabs width={inner} />
+        {metersRow ? <Text wrap="truncate">{metersLine(hostMeters(guests, usage, hostSize), inner, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator)}</Text> : null}
       </Section>
       {top ? (
         <>
@@ -228,7 +235,7 @@ function Console({ host }: { host: HostContext }) {
           <Section width={columns} height={paneHeight}>
             <GuestsPane width={inner} height={paneHeight} />
           </Section>
-          <Rule width={columns} position="middle" title={guest?.name ?? ''} />
+          <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
           <Section width={columns} height={detailHeight}>
             <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} usage={guest ? usageLines(guest, usage.get(guest.name)) : []} />
           </Section>

@@ -24,9 +24,9 @@ function guests(): FakeGuest[] {
 }
 
 /** Two samples 2 s apart: alpha uses 0.2 s of CPU and writes 2 MiB; bravo uses 1.6 s and receives 4 MiB. */
-async function twoSamples(columns: number) {
+async function twoSamples(columns: number, env?: Record<string, string>, rows = 24) {
   let now = 1_000_000;
-  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows: 24 } }, waitFor: 'alpha' });
+  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows } }, waitFor: 'alpha', ...(env ? { env } : {}) });
   const [alpha, bravo] = app.fake.guests;
   if (!alpha?.stats || !bravo?.stats) throw new Error('fixture');
   Object.assign(alpha.stats, { 'cpu.time': 200_000_000, 'block.0.wr.bytes': 2 * 1024 * 1024, 'block.0.wr.reqs': 2048 });
@@ -103,5 +103,63 @@ describe('usage columns in the Guests pane', () => {
     expect(app.store.getState().usage.get('alpha')?.hostCpuPct).toBeNull();
     const f = await app.waitFor(/alpha +running +1 +512M +- +200M/);
     expect(f).not.toMatch(/-\d/);
+  });
+
+  describe('sparklines in the detail strip heading', () => {
+    /** Two more refreshes: alpha's CPU doubles each time (5 %, 10 %, 20 % of the host); its disk and network go quiet. */
+    async function fourSamples(env?: Record<string, string>) {
+      const app = await twoSamples(80, env);
+      const alpha = app.fake.guests[0];
+      if (!alpha?.stats) throw new Error('fixture');
+      for (const cpu of [600_000_000, 1_400_000_000]) {
+        alpha.stats['cpu.time'] = cpu;
+        app.later();
+        await app.store.getState().refresh();
+      }
+      expect(app.store.getState().usageHistory('alpha').map((u) => u.hostCpuPct)).toEqual([null, 5, 10, 20]);
+      return app;
+    }
+
+    test('at 80x24: CPU, disk and net of the selected guest as block sparklines, nulls as gaps, in the heading row', async () => {
+      const app = await fourSamples();
+      const f = await app.waitFor(/cpu +▃▅█/);
+      const heading = f.split('\n').find((l) => l.includes('alpha · cpu')) ?? '';
+      // 16 columns each at 80: the first sample (no rate yet) is a gap; each line scales to its own max.
+      expect(heading).toContain(`├ alpha · cpu ${' '.repeat(13)}▃▅█ · disk ${' '.repeat(13)}█▁▁ · net ${' '.repeat(13)}▁▁▁ `);
+      expect(heading).toHaveLength(80);
+      // No row was given up: the usage lines are still there.
+      expect(f).toContain('use  CPU 20% of host');
+      expect(f).toMatch(/^│ io +disk r /m);
+      // A shut-off guest has no rate to draw: its heading is its name.
+      await app.press('G');
+      expect(await app.waitFor(/├ charlie ─/)).not.toMatch(/charlie · cpu/);
+    });
+
+    test('under TERM=linux the same sparklines in ASCII levels', async () => {
+      const app = await fourSamples({ LANG: 'C.UTF-8', TERM: 'linux' });
+      const f = await app.waitFor(/cpu +:=#/);
+      expect(f).toContain(`+ alpha - cpu ${' '.repeat(13)}:=# - disk ${' '.repeat(13)}#__ - net ${' '.repeat(13)}___ -`);
+      expect(f).not.toMatch(/[^\x00-\x7f]/);
+    });
+  });
+
+  describe('host meters in the header', () => {
+    test('with a row to spare (80x25): one line of guests CPU and memory against the host, and the overcommit', async () => {
+      const app = await twoSamples(80, undefined, 25);
+      // 5 % + 40 % of the host; 200M + 100M in use of nodeinfo's 8 GiB; running: 1 + 2 vCPUs of 2, 512M + 1.0G of 8 GiB.
+      const f = await app.waitFor(/CPU [█░]+ 45%/);
+      const line = f.split('\n')[2] ?? '';
+      expect(line).toMatch(/^│ CPU [█░]+ 45% · MEM [█░]+ 300M\/8\.0G · vCPU 3\/2 \(1\.5x\) · RAM 1\.5G\/8\.0G \(0\.2x\) +│$/);
+      expect(line).toHaveLength(80);
+      expect(f.split('\n')).toHaveLength(25);
+    });
+
+    test('under TERM=linux in ASCII; at 80x24 the table keeps its rows and no meters are drawn', async () => {
+      const ascii = await twoSamples(80, { LANG: 'C.UTF-8', TERM: 'linux' }, 25);
+      expect(await ascii.waitFor(/CPU [#-]+ 45%/)).toMatch(/\| CPU [#-]+ 45% - MEM [#-]+ 300M\/8\.0G - vCPU 3\/2 \(1\.5x\) - RAM 1\.5G\/8\.0G \(0\.2x\) +\|/);
+      cleanup();
+      const small = await twoSamples(80);
+      expect(await small.waitFor(/alpha/)).not.toMatch(/vCPU 3\/2/);
+    });
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * The detail strip's heading: the selected guest's name, then its last minutes of CPU, disk and
+ * network as sparklines. The heading rule is the strip's one row with room to spare, so the trends
+ * cost the 80x24 layout no line of disks or NICs.
+ */
+import type { SparkCharset } from '../../model/sparkline.js';
+import { sparkline } from '../../model/sparkline.js';
+import type { GuestUsage } from '../../model/usage.js';
+import { sortValue } from '../../model/usage.js';
+
+/** Wider lines stop adding history: past this a sparkline is harder to read, not easier. */
+const MAX_SPARK = 60;
+/** Narrower than this a sparkline says nothing; the heading is then the name alone. */
+const MIN_SPARK = 4;
+
+const SERIES: [label: string, pick: (u: GuestUsage) => number | null][] = [
+  ['cpu', (u) => u.hostCpuPct],
+  ['disk', (u) => sortValue(u, 'disk')],
+  ['net', (u) => sortValue(u, 'net')],
+];
+
+/**
+ * "alpha · cpu ▁▂█ · disk ▁▅▂ · net ▁▁▃" within `width` columns, each sparkline as wide as fits
+ * (oldest left, one sample per column). A guest with no rate in its history (shut off, or only
+ * one sample so far) gets its name alone.
+ */
+export function trendTitle(name: string, history: readonly GuestUsage[], width: number, charset: SparkCharset, separator: string): string {
+  const series = SERIES.map(([label, pick]) => [label, history.map(pick)] as const);
+  if (!series.some(([, values]) => values.some((v) => v !== null))) return name;
+  const fixed = name.length + series.reduce((n, [label]) => n + separator.length + label.length + 1, 0);
+  const each = Math.min(MAX_SPARK, Math.floor((width - fixed) / series.length));
+  if (each < MIN_SPARK) return name;
+  return [name, ...series.map(([label, values]) => `${label} ${sparkline(values, each, charset)}`)].join(separator);
+}
