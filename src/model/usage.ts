@@ -100,7 +100,14 @@ function rate(before: number | null, after: number | null, seconds: number): num
 }
 
 /** One guest's usage between two samples of it; `prev` null: it just appeared (memory only). */
+/** libvirt's state codes with a QEMU process: running, blocked, paused, shutting down, pmsuspended. */
+const LIVE_STATES = new Set([1, 2, 3, 4, 7]);
+
 export function guestUsage(prev: DomStatFields | null, next: DomStatFields, seconds: number, hostCpus: number): GuestUsage {
+  // A shut-off guest uses nothing, whatever counters libvirt still reports for it (9.0 gives an
+  // inactive domain a cpu.time that moves between samples, read from no QEMU of the guest's).
+  const state = num(next, 'state.state');
+  if (state !== null && !LIVE_STATES.has(state)) return { ...NO_USAGE };
   const mem = memory(next);
   const cpuBefore = prev ? num(prev, 'cpu.time') : null;
   const cpuAfter = num(next, 'cpu.time');

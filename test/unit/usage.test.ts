@@ -92,6 +92,14 @@ describe('computeUsage', () => {
     } satisfies GuestUsage);
   });
 
+  it('a shut-off or crashed guest uses nothing, though libvirt reports a moving cpu.time for it', () => {
+    // libvirt 9.0 on this host: `domstats --cpu-total` of a shut-off guest gave cpu.time=22430000000, changing between samples.
+    const off = (t: number) => fields({ 'state.state': 5, 'cpu.time': t, 'vcpu.current': 2, 'balloon.rss': 1000 });
+    expect(computeUsage(sample(0, { g: off(22_430_000_000) }), sample(2000, { g: off(22_434_000_000) }), 2).get('g')).toEqual(NO_USAGE);
+    const crashed = (t: number) => fields({ 'state.state': 6, 'cpu.time': t, 'vcpu.current': 1 });
+    expect(computeUsage(sample(0, { g: crashed(1) }), sample(2000, { g: crashed(5_000_000) }), 2).get('g')).toEqual(NO_USAGE);
+  });
+
   it('takes memory in use from the balloon driver when the guest reports it, else the QEMU RSS', () => {
     const withBalloon = guest(1, { 'balloon.available': 2_000_000, 'balloon.unused': 500_000 });
     expect(computeUsage(null, sample(0, { g: withBalloon }), 2).get('g')).toMatchObject({ memUsedKiB: 1_500_000, memSource: 'guest' });
