@@ -18,15 +18,16 @@ export type SparkCharset = 'unicode' | 'ascii';
 
 /**
  * The last `width` values, oldest on the left, right-aligned (fewer samples leave blanks on the
- * left). Each is scaled to the largest value in that window: a guest that only ever idles still
- * shows its shape, and the line's number beside it gives the scale. A null (no rate: the first
- * sample, a restart) is a gap; a window of zeros is all lowest level.
+ * left). Each is scaled to `fullScale` when the quantity has one (CPU: 100 % of the guest's
+ * vCPUs, so an idle guest draws low, not a busy-looking line), else to the largest value in that
+ * window (bytes per second have no natural top: the shape is what matters). A null (no rate: the
+ * first sample, a restart) is a gap; a window of zeros is all lowest level.
  */
-export function sparkline(values: readonly (number | null)[], width: number, charset: SparkCharset): string {
+export function sparkline(values: readonly (number | null)[], width: number, charset: SparkCharset, fullScale?: number): string {
   if (width <= 0) return '';
   const levels = charset === 'ascii' ? SPARK_ASCII : SPARK_BLOCKS;
   const window = values.slice(-width);
-  const max = Math.max(0, ...window.map((v) => (v !== null && Number.isFinite(v) ? v : 0)));
+  const max = fullScale ?? Math.max(0, ...window.map((v) => (v !== null && Number.isFinite(v) ? v : 0)));
   const top = levels.length - 1;
   const cells = window.map((v) => {
     if (v === null || !Number.isFinite(v)) return ' ';

@@ -106,7 +106,7 @@ describe('usage columns in the Guests pane', () => {
   });
 
   describe('sparklines in the detail strip heading', () => {
-    /** Two more refreshes: alpha's CPU doubles each time (5 %, 10 %, 20 % of the host); its disk and network go quiet. */
+    /** Two more refreshes: alpha's CPU doubles each time (10 %, 20 %, 40 % of its vCPUs; the CPU sparkline's full scale is 100 %); its disk and network go quiet. */
     async function fourSamples(env?: Record<string, string>) {
       const app = await twoSamples(80, env);
       const alpha = app.fake.guests[0];
@@ -122,10 +122,10 @@ describe('usage columns in the Guests pane', () => {
 
     test('at 80x24: CPU, disk and net of the selected guest as block sparklines, nulls as gaps, in the heading row', async () => {
       const app = await fourSamples();
-      const f = await app.waitFor(/cpu +▃▅█/);
+      const f = await app.waitFor(/cpu +▂▂▄/);
       const heading = f.split('\n').find((l) => l.includes('alpha · cpu')) ?? '';
       // 16 columns each at 80: the first sample (no rate yet) is a gap; each line scales to its own max.
-      expect(heading).toContain(`├ alpha · cpu ${' '.repeat(13)}▃▅█ · disk ${' '.repeat(13)}█▁▁ · net ${' '.repeat(13)}▁▁▁ `);
+      expect(heading).toContain(`├ alpha · cpu ${' '.repeat(13)}▂▂▄ · disk ${' '.repeat(13)}█▁▁ · net ${' '.repeat(13)}▁▁▁ `);
       expect(heading).toHaveLength(80);
       // No row was given up: the usage lines are still there.
       expect(f).toContain('use  CPU 20% of host');
@@ -137,8 +137,8 @@ describe('usage columns in the Guests pane', () => {
 
     test('under TERM=linux the same sparklines in ASCII levels', async () => {
       const app = await fourSamples({ LANG: 'C.UTF-8', TERM: 'linux' });
-      const f = await app.waitFor(/cpu +:=#/);
-      expect(f).toContain(`+ alpha - cpu ${' '.repeat(13)}:=# - disk ${' '.repeat(13)}#__ - net ${' '.repeat(13)}___ -`);
+      const f = await app.waitFor(/cpu +\.\.-/);
+      expect(f).toContain(`+ alpha - cpu ${' '.repeat(13)}..- - disk ${' '.repeat(13)}#__ - net ${' '.repeat(13)}___ -`);
       expect(f).not.toMatch(/[^\x00-\x7f]/);
     });
   });

@@ -32,4 +32,11 @@ describe('sparkline', () => {
     expect(sparkline([1, 2, 3], 0, 'unicode')).toBe('');
     for (const w of [1, 7, 40]) expect(sparkline(Array.from({ length: 100 }, (_, i) => i % 9), w, 'unicode')).toHaveLength(w);
   });
+
+  test('with a full scale (CPU: 100 %), an idle series draws low and values past it draw the top level', () => {
+    expect(sparkline([0.2, 0.3, 0.2], 3, 'unicode', 100)).toBe('▁▁▁');
+    expect(sparkline([0.2, 0.3, 0.2], 3, 'unicode')).toBe('▆█▆');
+    expect(sparkline([50, 100, 150], 3, 'unicode', 100)).toBe('▅██');
+    expect(sparkline([50, 100, 150], 3, 'ascii', 100)).toBe('=##');
+  });
 });

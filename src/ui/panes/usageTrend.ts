@@ -13,8 +13,9 @@ const MAX_SPARK = 60;
 /** Narrower than this a sparkline says nothing; the heading is then the name alone. */
 const MIN_SPARK = 4;
 
-const SERIES: [label: string, pick: (u: GuestUsage) => number | null][] = [
-  ['cpu', (u) => u.hostCpuPct],
+/** CPU is drawn against 100 % of the guest's vCPUs; disk and network against their own busiest sample. */
+const SERIES: [label: string, pick: (u: GuestUsage) => number | null, fullScale?: number][] = [
+  ['cpu', (u) => u.cpuPct, 100],
   ['disk', (u) => sortValue(u, 'disk')],
   ['net', (u) => sortValue(u, 'net')],
 ];
@@ -25,10 +26,10 @@ const SERIES: [label: string, pick: (u: GuestUsage) => number | null][] = [
  * one sample so far) gets its name alone.
  */
 export function trendTitle(name: string, history: readonly GuestUsage[], width: number, charset: SparkCharset, separator: string): string {
-  const series = SERIES.map(([label, pick]) => [label, history.map(pick)] as const);
+  const series = SERIES.map(([label, pick, full]) => [label, history.map(pick), full] as const);
   if (!series.some(([, values]) => values.some((v) => v !== null))) return name;
   const fixed = name.length + series.reduce((n, [label]) => n + separator.length + label.length + 1, 0);
   const each = Math.min(MAX_SPARK, Math.floor((width - fixed) / series.length));
   if (each < MIN_SPARK) return name;
-  return [name, ...series.map(([label, values]) => `${label} ${sparkline(values, each, charset)}`)].join(separator);
+  return [name, ...series.map(([label, values, full]) => `${label} ${sparkline(values, each, charset, full)}`)].join(separator);
 }
