@@ -32,6 +32,12 @@ PACKAGES=(
   fdisk e2fsprogs
   # bench/backup compares virtdeck's backups with the reference tool.
   virtnbdbackup
+  # Offsite copies to a restic repository (deduplicated, encrypted).
+  restic
+  # Guest fix-ups after an import (virt-v2v-in-place), and its peer for conversions.
+  virt-v2v
+  # bench/top measures virtdeck's idle CPU against htop's.
+  htop
 )
 
 # Where systemd runs, its units and the users come with libvirt-daemon-system; without systemd
