@@ -59,7 +59,9 @@ import { existsSync, readFileSync } from 'node:fs';
 const [dir, stageFailures] = process.argv.slice(2);
 let passed = 0;
 let failed = Number(stageFailures);
-for (const name of ['unit', 'integration', 'e2e']) {
+// CI shows only the tail of this log: name each failed test there, with the first line of its error.
+const failures = [];
+for (const name of ['unit', 'integration', 'security', 'e2e']) {
   const file = `${dir}/${name}.json`;
   const crashed = existsSync(`${dir}/${name}.exit`);
   if (!existsSync(file)) {
@@ -71,6 +73,21 @@ for (const name of ['unit', 'integration', 'e2e']) {
   // A file that fails to load has no failed test, only a failed suite: count it, never hide it.
   const extra = crashed && r.numFailedTests === 0 ? Math.max(1, r.numFailedTestSuites) : 0;
   failed += r.numFailedTests + extra;
+  for (const file of r.testResults ?? []) {
+    const where = file.name.replace(`${process.cwd()}/`, '');
+    const bad = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    if (bad.length === 0 && file.status === 'failed') failures.push(`${name}: ${where}: ${firstLine(file.message)}`);
+    for (const t of bad) failures.push(`${name}: ${where} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+  }
+}
+function firstLine(text) {
+  const line = String(text ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.replace(/\x1b\[[0-9;]*m/g, '').trim().slice(0, 240);
+}
+if (failures.length > 0) {
+  console.log('failed tests:');
+  for (const f of failures.slice(0, 30)) console.log(`  ${f}`);
+  if (failures.length > 30) console.log(`  … and ${failures.length - 30} more`);
 }
 console.log(`${passed} passed, ${failed} failed`);
 EOF
