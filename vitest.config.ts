@@ -1,4 +1,36 @@
+import { relative } from 'node:path';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * The real-host files that take minutes (libguestfs appliances under TCG), longest first. CI starts
+ * from a clean clone with no vitest cache, where files run largest-first: a four-minute file that
+ * starts last leaves the other worker idle at the end of the stage. Starting these first lets the
+ * short files fill in around them. Keep the list to files that take over a minute.
+ */
+const LONGEST_FIRST = [
+  'test/integration/expandGrowth.test.ts',
+  'test/integration/mergeideFaults.test.ts',
+  'test/integration/expandFaults.test.ts',
+  'test/integration/mergeide.test.ts',
+  'test/security/guestfishInspection.test.ts',
+  'test/integration/expandGuestfs.test.ts',
+  'test/security/untrustedImages.test.ts',
+  'test/security/guestfishMergeide.test.ts',
+  'test/integration/detachedJob.test.ts',
+];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification) => {
+      const i = LONGEST_FIRST.indexOf(relative(process.cwd(), f.moduleId));
+      return i === -1 ? LONGEST_FIRST.length : i;
+    };
+    // Array.prototype.sort is stable: the rest keep vitest's own order.
+    return sorted.sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
@@ -8,5 +40,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     setupFiles: ['test/helpers/setup.ts'],
+    sequence: { sequencer: LongestFirst },
   },
 });
