@@ -129,6 +129,24 @@ for d in /var/log/libvirt /var/log/libvirt/qemu /var/run/libvirt /var/lib/libvir
 done
 if ((${#made[@]} == 0)); then ok "present"; else ok "created ${made[*]}"; fi
 
+# libvirt runs swtpm_setup as the owner of swtpm's local CA directory (tss, as swtpm-tools'
+# postinst made it); a swtpm_setup run once as root leaves its lock and serial files owned by root,
+# and from then on no guest with a TPM starts ("Need read/write rights on ...lock.swtpm-localca").
+step "swtpm certificate authority"
+CA=/var/lib/swtpm-localca
+if [[ -d $CA ]]; then
+  owner=$(stat -c %U "$CA")
+  foreign=$(find "$CA" -mindepth 1 -maxdepth 1 ! -user "$owner" | wc -l)
+  if ((foreign == 0)); then
+    ok "owned by $owner"
+  else
+    logged find "$CA" -mindepth 1 ! -user "$owner" -exec chown "$owner": {} + || die "chown of the files in $CA"
+    ok "gave $foreign file(s) back to $owner"
+  fi
+else
+  ok "not created yet"
+fi
+
 virsh_answers() { timeout 5 virsh -c "$URI" version >/dev/null 2>&1; }
 
 step "virtlogd and libvirtd"

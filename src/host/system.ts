@@ -39,6 +39,7 @@ for f in /usr/share/qemu/firmware/*.json /etc/qemu/firmware/*.json; do
   sed -n 's/.*"filename": *"\\([^"]*\\)".*/\\1/p' "$f" | while read -r p; do [ -e "$p" ] && printf 'present %s\\n' "$p"; done
 done
 sec swtpm; for p in swtpm swtpm_setup; do command -v "$p" || true; done
+sec swtpmca; [ -d /var/lib/swtpm-localca ] && find /var/lib/swtpm-localca -maxdepth 1 -printf '%u %P\\n' 2>/dev/null || true
 for d in "$@"; do
   sec dir "$d"
   [ -d "$d" ] || continue
@@ -202,7 +203,7 @@ const descriptorSchema = z.object({
  * when it is UEFI for x86_64 and the code file it names exists; one that does not parse is skipped.
  * undefined when the host sent no firmware section (a probe script from before it).
  */
-export function parseFirmware(firmware: string | undefined, swtpm: string | undefined): FirmwareProbe | undefined {
+export function parseFirmware(firmware: string | undefined, swtpm: string | undefined, swtpmCa?: string): FirmwareProbe | undefined {
   if (firmware === undefined) return undefined;
   const lines = firmware.split('\n');
   const present = new Set(lines.filter((l) => l.startsWith('present ')).map((l) => l.slice('present '.length)));
@@ -224,7 +225,25 @@ export function parseFirmware(firmware: string | undefined, swtpm: string | unde
     uefi.push({ path: line.slice('descriptor '.length, at), features: d.data.features });
   }
   const programs = (swtpm ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/'));
-  return { uefi, swtpm: programs };
+  const localCa = parseLocalCa(swtpmCa);
+  return { uefi, swtpm: programs, ...(localCa ? { localCa } : {}) };
+}
+
+/**
+ * Pure: `find /var/lib/swtpm-localca -printf '%u %P'` → its owner and the files someone else owns.
+ * The first line is the directory itself (an empty %P). undefined when the directory is absent.
+ */
+export function parseLocalCa(text: string | undefined): FirmwareProbe['localCa'] {
+  const lines = (text ?? '').split('\n').filter((l) => l.trim() !== '');
+  const first = lines[0]?.match(/^(\S+) ?$/);
+  if (!first) return undefined;
+  const owner = first[1] as string;
+  const foreign = lines
+    .slice(1)
+    .map((l) => l.match(/^(\S+) (.+)$/))
+    .filter((m): m is RegExpMatchArray => m !== null && m[1] !== owner)
+    .map((m) => ({ name: m[2] as string, owner: m[1] as string }));
+  return { owner, foreign };
 }
 
 export interface SystemFacts {
@@ -251,7 +270,7 @@ export function parseSystemFacts(stdout: string, imageDirs: string[]): SystemFac
     thp: s.get('thp')?.match(/\[(\w+)\]/)?.[1] ?? null,
     memTotalKiB: memKiB ? Number(memKiB) : null,
   };
-  const firmware = parseFirmware(s.get('firmware'), s.get('swtpm'));
+  const firmware = parseFirmware(s.get('firmware'), s.get('swtpm'), s.get('swtpmca'));
   if (firmware) system.firmware = firmware;
   const dirs = imageDirs.map((dir): ImageDirProbe => {
     const mount = parseMount(s.get('dir', dir));

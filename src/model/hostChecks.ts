@@ -33,6 +33,7 @@ export const PROBE_KINDS = [
   'guests.mac',
   'host.ovmf',
   'host.swtpm',
+  'host.swtpmca',
 ] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
@@ -140,6 +141,11 @@ export interface FirmwareProbe {
   uefi: { path: string; features: string[] }[];
   /** The swtpm programs found on PATH (libvirt needs swtpm and swtpm_setup). */
   swtpm: string[];
+  /**
+   * /var/lib/swtpm-localca, where swtpm_setup signs each new TPM's certificate: its owner (the user
+   * libvirt runs swtpm_setup as) and files another user owns. Absent when the directory is.
+   */
+  localCa?: { owner: string; foreign: { name: string; owner: string }[] };
 }
 
 export interface SystemProbe {
@@ -489,6 +495,23 @@ const hostSwtpm: Evaluator = (_r, p) =>
     return [{ status: 'bad', detail: `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: a guest with a TPM will not start.` }];
   });
 
+// A swtpm_setup once run by hand as root leaves the CA's lock and serial files owned by root;
+// libvirt runs it as the directory's owner (tss), which then cannot take the lock.
+const hostSwtpmCa: Evaluator = (_r, p) =>
+  withFirmware(p, ({ localCa }) => {
+    if (!localCa) return [{ status: 'ok', detail: 'No local TPM certificate authority yet: swtpm_setup creates it for the first TPM guest.' }];
+    const { owner, foreign } = localCa;
+    if (foreign.length === 0) return [{ status: 'ok', detail: `The local TPM certificate authority (/var/lib/swtpm-localca) belongs to ${owner}, who runs swtpm_setup.` }];
+    const shown = foreign.slice(0, 3).map((f) => `${f.name} (${f.owner})`).join(', ');
+    return [
+      {
+        status: 'bad',
+        detail: `${plural(foreign.length, 'file')} in /var/lib/swtpm-localca ${foreign.length === 1 ? 'belongs' : 'belong'} to another user than ${owner} (${shown}${foreign.length > 3 ? ', …' : ''}): swtpm_setup, run as ${owner}, cannot sign a new TPM, so a guest with a TPM will not start.`,
+        vars: { owner },
+      },
+    ];
+  });
+
 const EVALUATORS: Record<ProbeKind, Evaluator> = {
   'cpu.flags': cpuFlags,
   'kvm.probe': kvmProbe,
@@ -509,6 +532,7 @@ const EVALUATORS: Record<ProbeKind, Evaluator> = {
   'guests.mac': guestsMac,
   'host.ovmf': hostOvmf,
   'host.swtpm': hostSwtpm,
+  'host.swtpmca': hostSwtpmCa,
 };
 
 function fill(line: string, vars: Record<string, string>): string {

@@ -152,6 +152,8 @@ const CASES: Case[] = [
   ['uefi-firmware', 'no OVMF', probes({ system: { value: system({ firmware: { uefi: [], swtpm: [] } }) } }), 'warn', /No UEFI firmware/],
   ['swtpm', 'installed', probes(), 'ok', /guests can have a TPM 2\.0/],
   ['swtpm', 'missing', probes({ system: { value: system({ firmware: { uefi: [OVMF], swtpm: [] } }) } }), 'warn', /swtpm and swtpm_setup are not installed/],
+  ['swtpm-ca', 'not created yet', probes(), 'ok', /No local TPM certificate authority yet/],
+  ['swtpm-ca', 'files left by root', probes({ system: { value: system({ firmware: { uefi: [OVMF], swtpm: [], localCa: { owner: 'tss', foreign: [{ name: 'certserial', owner: 'root' }] } } }) } }), 'warn', /1 file in \/var\/lib\/swtpm-localca belongs to another user than tss/],
 ];
 
 describe('host check rules', () => {

@@ -4,7 +4,7 @@
  * script prints on Debian 12 with ovmf and swtpm installed.
  */
 import { describe, expect, it } from 'vitest';
-import { parseFirmware, parseSystemFacts } from '../../src/host/system.js';
+import { parseFirmware, parseLocalCa, parseSystemFacts } from '../../src/host/system.js';
 import { evaluateChecks, type FirmwareProbe, type HostProbes } from '../../src/model/hostChecks.js';
 
 const desc = (features: string[], code = '/usr/share/OVMF/OVMF_CODE_4M.fd', arch = 'x86_64') =>
@@ -90,5 +90,39 @@ describe('UEFI firmware and swtpm checks', () => {
 
   it('says it could not check when the host did not report its firmware', () => {
     expect(check(undefined, 'swtpm')).toMatchObject({ status: 'warn', detail: 'Could not check: the host did not report its firmware files.' });
+  });
+});
+
+describe("swtpm's local certificate authority", () => {
+  // What the probe's `find /var/lib/swtpm-localca -printf '%u %P\n'` printed on this machine after a
+  // swtpm_setup run as root: every TPM guest failed with "Need read/write rights on ...lock".
+  const ROOT_LEFT = ['tss ', 'root .lock.swtpm-localca', 'root certserial', 'tss signkey.pem', 'root issuercert.pem', 'root swtpm-localca-rootca-cert.pem'].join('\n');
+
+  it('reads the owner and the files another user owns; no directory, no CA', () => {
+    expect(parseLocalCa(ROOT_LEFT)).toEqual({
+      owner: 'tss',
+      foreign: [
+        { name: '.lock.swtpm-localca', owner: 'root' },
+        { name: 'certserial', owner: 'root' },
+        { name: 'issuercert.pem', owner: 'root' },
+        { name: 'swtpm-localca-rootca-cert.pem', owner: 'root' },
+      ],
+    });
+    expect(parseLocalCa('')).toBeUndefined();
+    expect(parseLocalCa(undefined)).toBeUndefined();
+    const out = `\n@@vd firmware @@\n${DEBIAN}\n@@vd swtpm @@\n/usr/bin/swtpm\n@@vd swtpmca @@\ntss \ntss certserial\n`;
+    expect(parseSystemFacts(out, []).system.firmware?.localCa).toEqual({ owner: 'tss', foreign: [] });
+  });
+
+  it('warns naming the files and gives them back to the owner; ok when the owner has them all or there is no CA yet', () => {
+    const base = parseFirmware(DEBIAN, '/usr/bin/swtpm\n/usr/bin/swtpm_setup') as FirmwareProbe;
+    const bad = check({ ...base, localCa: parseLocalCa(ROOT_LEFT) }, 'swtpm-ca');
+    expect(bad.status).toBe('warn');
+    expect(bad.detail).toBe(
+      '4 files in /var/lib/swtpm-localca belong to another user than tss (.lock.swtpm-localca (root), certserial (root), issuercert.pem (root), …): swtpm_setup, run as tss, cannot sign a new TPM, so a guest with a TPM will not start.',
+    );
+    expect(bad.fix).toEqual(['find /var/lib/swtpm-localca -mindepth 1 ! -user tss -exec chown tss: {} +   # or: bash scripts/setup-host.sh']);
+    expect(check({ ...base, localCa: { owner: 'tss', foreign: [] } }, 'swtpm-ca').status).toBe('ok');
+    expect(check(base, 'swtpm-ca').detail).toMatch(/No local TPM certificate authority yet/);
   });
 });
