@@ -93,7 +93,14 @@ async function importAndStart(vmx: string, name: string): Promise<string> {
   writeFileSync(file, logged);
   virsh('define', '--file', file);
   rmSync(serialLog(name), { force: true });
-  virsh('start', '--domain', name);
+  try {
+    virsh('start', '--domain', name);
+  } catch (e) {
+    // CI shows only the first error line: put swtpm_setup's own reason in it.
+    const log = `/var/log/swtpm/libvirt/qemu/${name}-swtpm.log`;
+    const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => /need|error|fail/i.test(l)).slice(0, 3).join(' | ') : '';
+    throw new Error(`virsh start ${name} failed${tail ? `; swtpm log: ${tail}` : ''}: ${(e as Error).message}`);
+  }
   return defined;
 }
 
