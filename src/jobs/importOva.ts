@@ -24,6 +24,7 @@ import { checkManifestCoverage, digestMismatch, type ManifestEntry, parseManifes
 import { checkPackageName, parseOvf } from '../model/ovf.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
+import { probeFixupTools, virtioWinRefusal } from './importFixup.js';
 import { importActions, type PreparedImport, type RunImportOptions, withDestFacts } from './importVmware.js';
 import { type Action, type RunResult, runPlan } from './runner.js';
 
@@ -141,9 +142,10 @@ export async function inspectOva(host: HostContext, path: string, signal?: Abort
     domainType: 'qemu',
     ova,
   };
-  const [guests, bridges, networks, accel] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
+  const [guests, bridges, networks, accel, fixupTools] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal }), probeFixupTools(host, signal)]);
   const facts: OvaImportFacts = {
     ...facts0,
+    fixupTools,
     existingGuests: guests.map((g) => g.name),
     bridges,
     networks: networks.map((n) => n.name),
@@ -167,6 +169,8 @@ export async function prepareOvaImport(host: HostContext, path: string, req: Imp
   const check = checkImport(withDest, req);
   check.refusals.unshift(...ovaRefusals(req));
   check.warnings.push(...ovaWarnings(base));
+  const iso = await virtioWinRefusal(host, req.virtioWin, signal);
+  if (iso) check.refusals.push(iso);
   if (base.ova.kind === 'ova' && req.convert !== 'none') {
     const dir = extractDir(base, req);
     const [exists] = await existingPaths(host.sysExec, [dir]);
