@@ -6,7 +6,7 @@
  * the failure is one sentence and its fix, and the import is rolled back: no image, no temp
  * directory, no guest, and the VMware files byte for byte as they were.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,7 +59,32 @@ afterAll(async () => {
   else process.env.VIRTDECK_HOME = savedHome;
 });
 
-describe('import with --fixup v2v', () => {
+/** The headless twin: `virtdeck import vmx …` with its exit code and output. */
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'cli', 'main.tsx'), 'import', 'vmx', vmx, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, VIRTDECK_HOME: join(scratch.dir, 'home') },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('import with --fixup', () => {
+  it('the dry run and --json say which fix-up runs and why; one on the VMware files themselves is exit 2', () => {
+    const dry = cli('--convert', 'qcow2', '--dest', dest, '--fixup', 'auto', '--dry-run', '--json');
+    expect(dry.code).toBe(0);
+    const out = JSON.parse(dry.stdout);
+    expect(out.fixup).toEqual({ engine: 'v2v', why: expect.stringMatching(/^virt-v2v-in-place rebuilds the initramfs with virtio drivers/) });
+    expect(out.steps.join('\n')).toContain('virt-v2v-in-place -i libvirtxml');
+    expect(out.xml).toContain("bus='virtio'");
+    const plain = cli('--convert', 'qcow2', '--dest', dest, '--fixup', 'auto', '--dry-run');
+    expect(plain.stdout.split('\n')[0]).toMatch(/^fix-up: v2v: virt-v2v-in-place rebuilds the initramfs/);
+    const bad = cli('--fixup', 'v2v', '--json');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.sentence).toBe("A fix-up changes the guest's disks, and without conversion they are the VMware files themselves.");
+    expect(readdirSync(dest)).toEqual([]);
+  }, 120_000);
+
+
   it('runs virt-v2v-in-place on the temp copy; a disk with no OS is one sentence, the import undone and the source untouched', async () => {
     const facts = await inspectImport(host, vmx);
     expect(facts.fixupTools).toEqual({ v2vInPlace: true });
