@@ -4,9 +4,10 @@
  * manifest are read, the descriptor's own digest is checked and every file it uses must be in the
  * manifest. The disks' digests are checked by the plan's first step while they are read out of the
  * archive, once (model/importOvaPlan.ts); the rest is the .vmx import (importVmware.ts).
+ * A `.cert` must sign the manifest as it is (checkSignature); who signed it is shown, not judged.
  * The archive is read with Node on this machine, so a remote host (qemu+ssh) is refused.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate, verify } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +21,11 @@ import { existingPaths } from '../host/qemuImg.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
 import { type ExtractArgs, extractDir, factsForRequest, type OvaImportFacts, type OvaPackage, ovaRefusals, ovaWarnings, type PackageFile, planOvaImport } from '../model/importOvaPlan.js';
 import { checkImport, type ImportRequest } from '../model/importVmwarePlan.js';
-import { checkManifestCoverage, digestMismatch, type ManifestEntry, parseManifest } from '../model/ovaPackage.js';
+import { badSignature, certFileFor, checkManifestCoverage, digestMismatch, type ManifestEntry, type OvaSignature, parseCert, parseManifest, unusableSignature } from '../model/ovaPackage.js';
 import { checkPackageName, parseOvf } from '../model/ovf.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
+import { probeFixupTools, virtioWinRefusal } from './importFixup.js';
 import { importActions, type PreparedImport, type RunImportOptions, withDestFacts } from './importVmware.js';
 import { type Action, type RunResult, runPlan } from './runner.js';
 
@@ -61,13 +63,17 @@ async function readPackage(path: string): Promise<OvaPackage> {
     const xml = await readMemberText(index, first, MAX_DESCRIPTOR_BYTES);
     const mfMember = index.members.find((m) => /\.mf$/i.test(m.name));
     const mfName = mfMember?.name ?? null;
-    const manifest = mfMember ? parseManifest(await readMemberText(index, mfMember, MAX_DESCRIPTOR_BYTES), `${shown(mfMember.name)} in ${src}`) : [];
+    const mfText = mfMember ? await readMemberText(index, mfMember, MAX_DESCRIPTOR_BYTES) : null;
+    const manifest = mfMember && mfText !== null ? parseManifest(mfText, `${shown(mfMember.name)} in ${src}`) : [];
     const ovf = parseOvf(xml, { source: `${shown(first.name)} in ${src}` });
     const files: PackageFile[] = index.members.map((m) => ({ name: m.name, offset: m.offset, size: m.size, path: null }));
     checkDescriptorDigest(manifest, first.name, xml, mfName);
     checkManifestCoverage(manifest, files.map((f) => f.name), mfName ? [first.name, ...ovf.files.map((f) => f.href)] : [], mfName ? `${shown(mfName)} in ${src}` : src);
     if (!mfName) for (const f of ovf.files) if (!files.some((x) => x.name === f.href)) throw new UserError(`${src} has no ${shown(f.href)}, which its descriptor uses: it is truncated or incomplete.`, 'Copy the .ova again.');
-    return { kind: 'ova', path, descriptorName: first.name, manifestName: mfName, manifest, files, ovf };
+    const certName = certFileFor(first.name, index.members.map((m) => m.name));
+    const certMember = index.members.find((m) => m.name === certName);
+    const signature = certMember ? checkSignature(await readMemberText(index, certMember, MAX_DESCRIPTOR_BYTES), certMember.name, mfText, mfName) : null;
+    return { kind: 'ova', path, descriptorName: first.name, manifestName: mfName, manifest, files, ovf, signature };
   }
   if (!/\.ovf$/i.test(path)) throw new UserError(`${shown(path)} is neither an .ova nor an .ovf.`, 'Give the .ova file, or the .ovf descriptor of a directory export.');
   const st = lstatOrNull(path);
@@ -81,7 +87,8 @@ async function readPackage(path: string): Promise<OvaPackage> {
   const mfName = descriptorName.replace(/\.ovf$/i, '.mf');
   const mfPath = `${dir}/${mfName}`;
   const mfStat = lstatOrNull(mfPath);
-  const manifest = mfStat?.isFile() ? parseManifest(readSmall(mfPath), shown(mfPath)) : [];
+  const mfText = mfStat?.isFile() ? readSmall(mfPath) : null;
+  const manifest = mfText !== null ? parseManifest(mfText, shown(mfPath)) : [];
   const names = [...new Set([descriptorName, ...manifest.map((e) => e.name), ...ovf.files.map((f) => f.href)])];
   const files: PackageFile[] = [];
   for (const name of names) {
@@ -96,7 +103,12 @@ async function readPackage(path: string): Promise<OvaPackage> {
   checkDescriptorDigest(manifest, descriptorName, xml, manifestName);
   checkManifestCoverage(manifest, files.map((f) => f.name), manifestName ? [descriptorName, ...ovf.files.map((f) => f.href)] : [], manifestName ? shown(mfPath) : shown(path));
   if (!manifestName) for (const f of ovf.files) if (!files.some((x) => x.name === f.href)) throw new UserError(`${shown(dir)} has no ${shown(f.href)}, which ${shown(descriptorName)} uses.`, 'Copy the whole export directory.');
-  return { kind: 'ovf', path, descriptorName, manifestName, manifest, files, ovf };
+  // Only the signature file named like the descriptor: virtdeck reads no other file of the directory.
+  const certName = descriptorName.replace(/\.ovf$/i, '.cert');
+  const certStat = lstatOrNull(`${dir}/${certName}`);
+  if (certStat && !certStat.isFile()) throw new UserError(`${shown(`${dir}/${certName}`)} is not a regular file (a symlink or a directory); an export holds only plain files.`, 'Copy the export again as plain files.');
+  const signature = certStat ? checkSignature(readSmall(`${dir}/${certName}`), certName, mfText, manifestName) : null;
+  return { kind: 'ovf', path, descriptorName, manifestName, manifest, files, ovf, signature };
 }
 
 function lstatOrNull(path: string) {
@@ -117,6 +129,41 @@ function readSmall(path: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A `.cert` (ovftool's signature) must be a signature of the manifest, exactly as it is, by the key
+ * of the certificate it carries; the manifest's digests then cover every other file. Who the
+ * signer is stays the admin's judgement: the review shows subject, issuer and fingerprint, since
+ * a self-signed certificate proves only that the manifest was not changed after signing.
+ */
+export function checkSignature(certText: string, certName: string, mfText: string | null, mfName: string | null, now = Date.now()): OvaSignature {
+  const cert = parseCert(certText, shown(certName));
+  if (mfText === null || !mfName) throw unusableSignature(certName, 'the package has no manifest (.mf) for it to sign');
+  if (cert.signs !== mfName) throw unusableSignature(certName, `it signs ${shown(cert.signs)}, not the package's manifest ${shown(mfName)}`);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert.pem);
+  } catch {
+    throw unusableSignature(certName, 'its certificate is not a readable X.509 certificate');
+  }
+  let ok: boolean;
+  try {
+    ok = verify(cert.algorithm, Buffer.from(mfText, 'utf8'), x509.publicKey, Buffer.from(cert.signatureHex, 'hex'));
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw badSignature(certName, mfName);
+  const oneLine = (dn: string) => dn.split('\n').filter(Boolean).join(', ');
+  return {
+    certName,
+    subject: oneLine(x509.subject),
+    issuer: oneLine(x509.issuer),
+    fingerprint: x509.fingerprint256,
+    validTo: x509.validTo,
+    expired: Date.parse(x509.validTo) < now,
+    selfSigned: x509.checkIssued(x509) && x509.verify(x509.publicKey),
+  };
 }
 
 function checkDescriptorDigest(manifest: ManifestEntry[], name: string, xml: string, mf: string | null): void {
@@ -141,9 +188,10 @@ export async function inspectOva(host: HostContext, path: string, signal?: Abort
     domainType: 'qemu',
     ova,
   };
-  const [guests, bridges, networks, accel] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
+  const [guests, bridges, networks, accel, fixupTools] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal }), probeFixupTools(host, signal)]);
   const facts: OvaImportFacts = {
     ...facts0,
+    fixupTools,
     existingGuests: guests.map((g) => g.name),
     bridges,
     networks: networks.map((n) => n.name),
@@ -167,6 +215,8 @@ export async function prepareOvaImport(host: HostContext, path: string, req: Imp
   const check = checkImport(withDest, req);
   check.refusals.unshift(...ovaRefusals(req));
   check.warnings.push(...ovaWarnings(base));
+  const iso = await virtioWinRefusal(host, req.virtioWin, signal);
+  if (iso) check.refusals.push(iso);
   if (base.ova.kind === 'ova' && req.convert !== 'none') {
     const dir = extractDir(base, req);
     const [exists] = await existingPaths(host.sysExec, [dir]);

@@ -34,6 +34,7 @@ import { nextParent, resolveVmdkChain, unusedSnapshotFiles, type VmdkLookup } fr
 import type { VmdkDescriptor } from '../model/vmdkDescriptor.js';
 import { checkVmwareConfig, parseVmx, type VmxGuest } from '../model/vmx.js';
 import { convertActions } from './convert.js';
+import { importFixupActions, probeFixupTools, virtioWinRefusal } from './importFixup.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { probeWritableDir } from './writableDir.js';
 
@@ -152,9 +153,10 @@ export async function inspectImport(host: HostContext, vmxPath: string, signal?:
   }
   const locks: string[] = [];
   for (const dir of dirs) for (const f of await listDir(host, dir, signal)) if (f.endsWith('.lck')) locks.push(f);
-  const [guests, bridges, networks, accel] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
+  const [guests, bridges, networks, accel, fixupTools] = await Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal }), probeFixupTools(host, signal)]);
   return {
     vmxPath,
+    fixupTools,
     guest,
     disks,
     locks,
@@ -187,13 +189,15 @@ const XML_FILE_TEMPLATE = join(tmpdir(), 'virtdeck-import-XXXXXX', 'domain.xml')
 export async function prepareImport(host: HostContext, vmxPath: string, req: ImportRequest, signal?: AbortSignal, known?: ImportFacts): Promise<PreparedImport> {
   const facts = await withDestFacts(host, known ?? (await inspectImport(host, vmxPath, signal)), req);
   const check = checkImport(facts, req);
+  const iso = await virtioWinRefusal(host, req.virtioWin, signal);
+  if (iso) check.refusals.push(iso);
   if (check.refusals.length > 0) return { facts, request: req, check };
   return { facts, request: req, check, plan: planImport(facts, req, { uri: host.uri, xmlFile: XML_FILE_TEMPLATE }) };
 }
 
-/** The import's actions: the convert job's (temp dir, place, unplace). */
+/** The import's actions: the convert job's (temp dir, place, unplace) and the fix-ups'. */
 export function importActions(host: HostContext): Record<string, Action> {
-  return convertActions(host);
+  return { ...convertActions(host), ...importFixupActions(host) };
 }
 
 export interface RunImportOptions {

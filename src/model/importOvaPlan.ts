@@ -15,7 +15,7 @@
  * A streamOptimized vmdk is read-only for QEMU, so the disks are always converted (qcow2 by default).
  */
 import { type ImportDiskFacts, type ImportFacts, type ImportRequest, importDestDir, importName, planImport } from './importVmwarePlan.js';
-import type { DigestAlgorithm, ManifestEntry } from './ovaPackage.js';
+import { type DigestAlgorithm, type ManifestEntry, type OvaSignature, signatureWarning } from './ovaPackage.js';
 import type { OvfGuest } from './ovf.js';
 import type { Plan, PlanStep } from './plan.js';
 import { FieldRefusal, type UserError } from './userError.js';
@@ -39,6 +39,8 @@ export interface OvaPackage {
   manifest: ManifestEntry[];
   files: PackageFile[];
   ovf: OvfGuest;
+  /** The `.cert` that signs the manifest, checked; absent or null: the package is not signed. */
+  signature?: OvaSignature | null;
 }
 
 /** ImportFacts of the .vmx path, with the package they were read from. */
@@ -125,6 +127,7 @@ export function ovaRefusals(req: ImportRequest): UserError[] {
 /** Package warnings: no manifest, Secure Boot and TPM carried or not. */
 export function ovaWarnings(facts: OvaImportFacts): string[] {
   const w: string[] = [];
+  if (facts.ova.signature) w.push(signatureWarning(facts.ova.signature));
   if (!facts.ova.manifestName) w.push(`${baseOf(facts.ova.path)} has no manifest (.mf), so its files cannot be checked against the digests they were exported with.`);
   if (facts.ova.ovf.secureBoot) w.push('The VM had Secure Boot on; the guest gets the Secure Boot OVMF build with Microsoft keys enrolled, and a fresh UEFI variable store (the export carries none).');
   if (facts.ova.ovf.tpm) w.push('The VM had a virtual TPM; its keys are not in the export (VMware never exports them), so BitLocker or other TPM-sealed secrets need their recovery keys.');

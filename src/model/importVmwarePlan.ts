@@ -6,9 +6,10 @@
  * files are never written. The domain XML comes from vmxToDomain.ts.
  */
 
-import { type ConvertSource, type ConvertTarget, convertSteps, dropTempStep, targetFrom } from './convertPlan.js';
+import { type ConvertSource, type ConvertTarget, convertSteps, dropTempStep, targetFrom, tempDirFor } from './convertPlan.js';
 import { countOf } from './countText.js';
 import { GUEST_NAME_MAX, guestNameProblem } from './guestName.js';
+import { decideFixup, type FixupChoice, type FixupDecision, type FixupTools, fixupBus, v2vArgv, v2vInputXml, v2vStep } from './importFixup.js';
 import type { Plan, PlanStep } from './plan.js';
 import { FieldRefusal, UserError } from './userError.js';
 import type { VmdkChain } from './vmdkChain.js';
@@ -42,6 +43,8 @@ export interface ImportFacts {
   bridges: string[];
   networks: string[];
   domainType: 'kvm' | 'qemu';
+  /** Fix-up tools found on the host (absent: not looked for). */
+  fixupTools?: FixupTools;
 }
 
 export interface ImportRequest {
@@ -53,6 +56,10 @@ export interface ImportRequest {
   nics?: NicMapping[];
   name?: string;
   start: boolean;
+  /** The guest fix-up after the copy (model/importFixup.ts); default none. */
+  fixup?: FixupChoice;
+  /** The virtio-win ISO for a Windows fix-up. */
+  virtioWin?: string;
 }
 
 export interface ImportCheck {
@@ -111,8 +118,15 @@ export function nicMappings(facts: ImportFacts, req: ImportRequest): NicMapping[
   return req.nics ?? facts.guest.nics.map(() => ({ kind: 'user' }) as NicMapping);
 }
 
+/** Which fix-up runs after the copy, and why. */
+export function importFixup(facts: ImportFacts, req: ImportRequest): FixupDecision {
+  return decideFixup(facts.guest, req, facts.fixupTools);
+}
+
 export function checkImport(facts: ImportFacts, req: ImportRequest): ImportCheck {
   const refusals: UserError[] = [];
+  const fixup = importFixup(facts, req);
+  if (fixup.refusal) refusals.push(fixup.refusal);
   const warnings: string[] = [...facts.guest.warnings];
   const name = importName(facts, req);
   if (facts.locks.length > 0) {
@@ -185,7 +199,8 @@ export function buildImportDomain(facts: ImportFacts, req: ImportRequest): VmxDo
   const disks: DomainDiskFile[] = facts.disks.map((d) =>
     req.convert === 'none' ? { key: d.key, path: d.chain.active, format: 'vmdk' } : { key: d.key, path: convertedPath(facts, d, req), format: req.convert as 'qcow2' | 'raw' },
   );
-  return vmxToDomainXml(facts.guest, { name: importName(facts, req), domainType: facts.domainType, disks, bus: req.bus, nics: nicMappings(facts, req) });
+  const bus = fixupBus(req, importFixup(facts, req));
+  return vmxToDomainXml(facts.guest, { name: importName(facts, req), domainType: facts.domainType, disks, bus, nics: nicMappings(facts, req) });
 }
 
 export interface ImportPlanOptions {
@@ -203,15 +218,35 @@ export function planImport(facts: ImportFacts, req: ImportRequest, opts: ImportP
   const steps: PlanStep[] = [];
   const target = importTargetFormat(req);
   const images: string[] = [];
+  const fixup = importFixup(facts, req);
   if (target) {
+    // A fix-up runs on every copy at once (a guest's root may span disks), after all of them are
+    // made and compared and before any is put in place: what it changes is only ever the copy.
+    const before: PlanStep[] = [];
+    const after: PlanStep[] = [];
+    const temps: { path: string; format: string }[] = [];
     facts.disks.forEach((d, i) => {
       const dest = convertedPath(facts, d, req);
       const src: ConvertSource = { path: d.chain.active, format: 'vmdk', virtualSize: d.virtualSize, files: d.chain.links.map((l) => l.path), users: [] };
       const p = `disk${i}-`;
-      steps.push(...convertSteps(src, target, dest, { idPrefix: p }).map((s) => ({ ...s, title: `${d.key}: ${s.title}` })));
-      steps.push({ ...dropTempStep(dest, target), id: `${p}droptemp` });
+      const disk = convertSteps(src, target, dest, { idPrefix: p }).map((s) => ({ ...s, title: `${d.key}: ${s.title}` }));
+      const place = disk.findIndex((s) => s.id === `${p}place`);
+      const rest = [...disk.slice(place), { ...dropTempStep(dest, target), id: `${p}droptemp` }];
+      if (fixup.engine === 'v2v') {
+        before.push(...disk.slice(0, place));
+        after.push(...rest);
+      } else before.push(...disk.slice(0, place), ...rest);
+      temps.push({ path: `${tempDirFor(dest)}/${dest.slice(dest.lastIndexOf('/') + 1)}`, format: target.format });
       images.push(dest);
     });
+    steps.push(...before);
+    const first = facts.disks[0];
+    if (fixup.engine === 'v2v' && first) {
+      const xmlPath = `${tempDirFor(convertedPath(facts, first, req))}/virt-v2v-input.xml`;
+      const argv = v2vArgv(xmlPath, { tcg: facts.domainType === 'qemu', virtioWin: facts.guest.windows ? req.virtioWin : undefined });
+      steps.push(v2vStep({ guest: name, xmlPath, xml: v2vInputXml(name, facts.guest, temps), argv, disks: temps.map((t) => t.path) }, fixup.why));
+    }
+    steps.push(...after);
   } else images.push(...facts.disks.map((d) => d.chain.active));
   const virsh = (...args: string[]) => ({ runsOn: 'virsh' as const, argv: ['virsh', '-c', opts.uri, ...args], timeoutMs: 120_000 });
   steps.push({
@@ -222,6 +257,14 @@ export function planImport(facts: ImportFacts, req: ImportRequest, opts: ImportP
     // A UEFI guest that started has a variable store of its own, and libvirt keeps the guest unless told to remove it.
     undo: { title: `undefine ${name}`, command: virsh('undefine', '--domain', name, ...(facts.guest.firmware === 'efi' ? ['--nvram'] : [])) },
   });
+  if (fixup.engine === 'mergeide') {
+    steps.push({
+      id: 'fixup-mergeide',
+      title: `MergeIDE on ${name}'s copied disks, offline, before its first start (${fixup.why})`,
+      action: { name: 'import.mergeide', args: { guest: name, ...(req.virtioWin ? { virtioIso: req.virtioWin } : {}) } },
+      long: true,
+    });
+  }
   if (req.start) {
     steps.push({
       id: 'start',

@@ -159,3 +159,66 @@ export function checkMemberFits(name: string, dataOffset: number, size: number, 
     throw new UserError(`${source} is truncated: ${shown(name)} should have ${size} bytes but the archive ends ${Math.max(0, archiveSize - dataOffset)} bytes into it.`, REEXPORT);
   }
 }
+
+// ---------------------------------------------------------------- signature (.cert)
+
+/**
+ * A VMware / ovftool `.cert`: one `SHA256(NAME.mf)= HEX` line, the signature of the manifest made
+ * with the signer's private key, then the signer's X.509 certificate in PEM. It signs the
+ * manifest only; the manifest's digests then cover every other file.
+ */
+export interface OvaCert {
+  algorithm: DigestAlgorithm;
+  /** The file it signs: must be the package's manifest. */
+  signs: string;
+  signatureHex: string;
+  pem: string;
+}
+
+export function parseCert(text: string, source: string): OvaCert {
+  const refuse = (what: string) => new UserError(`${source} is not a signature file virtdeck can read: ${what}.`, REEXPORT);
+  const line = text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const m = /^(SHA1|SHA256|SHA512)\((.*)\)\s*=\s*([0-9a-fA-F]+)\s*$/i.exec(line.trim());
+  if (!m) throw refuse(`its first line is not "SHA256(manifest.mf)= signature" but ${shown(line.slice(0, 60))}`);
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)?.[0];
+  if (!pem) throw refuse('it holds no certificate (-----BEGIN CERTIFICATE-----)');
+  return { algorithm: (m[1] as string).toLowerCase() as DigestAlgorithm, signs: checkPackageName(m[2] as string, source, 'the file'), signatureHex: (m[3] as string).toLowerCase(), pem };
+}
+
+/** What the signature check found, for the review: who signed, and until when the certificate was valid. */
+export interface OvaSignature {
+  certName: string;
+  subject: string;
+  issuer: string;
+  /** SHA-256 fingerprint of the certificate, colon-separated hex, to compare with the vendor's. */
+  fingerprint: string;
+  validTo: string;
+  expired: boolean;
+  selfSigned: boolean;
+}
+
+/** The review's sentence: the signature holds, and what virtdeck did not check (who issued the certificate). */
+export function signatureWarning(s: OvaSignature): string {
+  const who = s.selfSigned ? 'a self-signed certificate' : `a certificate issued by ${shown(s.issuer)}`;
+  return (
+    `${shown(s.certName)}: the manifest's signature matches ${who} for ${shown(s.subject)} (SHA-256 fingerprint ${s.fingerprint})${s.expired ? `, which expired ${s.validTo}` : ''}. ` +
+    'virtdeck checks that the signature covers the manifest, not who the signer is: compare the fingerprint with the one the vendor publishes.'
+  );
+}
+
+/** The refusal when the signature does not match the manifest. */
+export function badSignature(certName: string, mfName: string): UserError {
+  return new UserError(`${shown(certName)} does not sign ${shown(mfName)} as it is: the manifest was changed after the package was signed.`, REEXPORT);
+}
+
+/** A signature file that cannot vouch for this package: it signs no manifest, another file, or holds an unusable certificate. */
+export function unusableSignature(certName: string, why: string): UserError {
+  return new UserError(`${shown(certName)} cannot vouch for this package: ${why}.`, REEXPORT);
+}
+
+/** Which signature file, if any, goes with the manifest: the one named like the descriptor, else the only one. */
+export function certFileFor(descriptorName: string, names: string[]): string | null {
+  const certs = names.filter((n) => /\.cert$/i.test(n));
+  const own = descriptorName.replace(/\.ovf$/i, '.cert');
+  return certs.find((n) => n === own) ?? (certs.length === 1 ? (certs[0] as string) : null);
+}

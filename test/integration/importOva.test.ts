@@ -54,7 +54,7 @@ function ovfText(format = 'streamOptimized'): string {
 }
 
 /** An OVA as VMware writes one: descriptor, manifest, disk, in that order. */
-function buildOva(name: string, o: { format?: string; tamper?: boolean } = {}): string {
+function buildOva(name: string, o: { format?: string; tamper?: boolean; sign?: 'good' | 'stale' } = {}): string {
   const dir = join(src, name);
   mkdirSync(dir, { recursive: true });
   sh('qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', join(src, 'disk.raw'), join(dir, 'web-disk1.vmdk'));
@@ -66,8 +66,15 @@ function buildOva(name: string, o: { format?: string; tamper?: boolean } = {}): 
     b.writeUInt8((b.readUInt8(b.length - 700) ^ 0xff) & 0xff, b.length - 700);
     writeFileSync(join(dir, 'web-disk1.vmdk'), b);
   }
+  if (o.sign) {
+    // ovftool's .cert: the manifest's signature, then the signer's certificate. "stale": the manifest changed after signing.
+    sh('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=vdtest signer', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2');
+    if (o.sign === 'stale') writeFileSync(join(dir, 'signed.mf'), `SHA256(web.ovf)= ${'0'.repeat(64)}\n`);
+    const signature = sh('openssl', 'dgst', '-sha256', '-sign', join(dir, 'key.pem'), '-hex', join(dir, o.sign === 'stale' ? 'signed.mf' : 'web.mf')).split('= ')[1]?.trim();
+    writeFileSync(join(dir, 'web.cert'), `SHA256(web.mf)= ${signature}\n${readFileSync(join(dir, 'cert.pem'), 'utf8')}`);
+  }
   const ova = join(src, `${name}.ova`);
-  sh('tar', '-cf', ova, '--format=ustar', '-C', dir, 'web.ovf', 'web.mf', 'web-disk1.vmdk');
+  sh('tar', '-cf', ova, '--format=ustar', '-C', dir, 'web.ovf', 'web.mf', ...(o.sign ? ['web.cert'] : []), 'web-disk1.vmdk');
   return ova;
 }
 
@@ -128,6 +135,15 @@ describe('import an OVA', () => {
     expect(r.error?.sentence).toBe('web-disk1.vmdk does not match its SHA256 in web.mf: the package was changed or damaged after it was made.');
     expect(readdirSync(into)).toEqual([]);
     expect(() => virsh('dominfo', 'vdtest-ova-tampered')).toThrow();
+  });
+
+  it('checks a .cert against the manifest: a good signature is shown with its signer, a stale one refuses the package', async () => {
+    const signed = buildOva('signed', { sign: 'good' });
+    const facts = await inspectOva(host, signed);
+    expect(facts.ova.signature).toMatchObject({ certName: 'web.cert', subject: 'CN=vdtest signer', selfSigned: true });
+    const prepared = await prepareOvaImport(host, signed, { ...req, name: 'vdtest-ova-signed', start: false }, undefined, facts);
+    expect(prepared.check.warnings.join('\n')).toMatch(/web\.cert: the manifest's signature matches a self-signed certificate for CN=vdtest signer \(SHA-256 fingerprint [0-9A-F:]+\)/);
+    await expect(inspectOva(host, buildOva('stale', { sign: 'stale' }))).rejects.toThrow('web.cert does not sign web.mf as it is: the manifest was changed after the package was signed.');
   });
 
   it('refuses a truncated OVA in one sentence', async () => {

@@ -183,6 +183,42 @@ describe('Import VMware wizard', () => {
     expect(closed).toEqual(['w2k3']);
   });
 
+  it('issue 14 item 4: the disk options offer the fix-up on converted disks; the review says which runs and why', async () => {
+    const { jobs, calls } = scriptedJobs();
+    const w = renderWizard(jobs, []);
+    cleanup = () => w.r.unmount();
+    await pickVmx(w);
+    await w.waitFor('What was read');
+    w.key('enter');
+    await w.waitFor('Disks, name and bus');
+    const disks = () => w.state().disks;
+    const focused = () => disks()?.fields[disks()?.focus ?? 0]?.id;
+    // With the vmdk files used in place there is nothing to fix up: the field is not offered.
+    const seen: (string | undefined)[] = [];
+    for (let i = 0; i < 8 && focused() !== 'start'; i++) {
+      w.key('down');
+      seen.push(focused());
+    }
+    expect(seen).not.toContain('fixup');
+    expect(focused()).toBe('start');
+    for (let i = 0; i < 8 && focused() !== 'convert'; i++) w.key('up');
+    w.key('right'); // convert to qcow2
+    for (let i = 0; i < 8 && focused() !== 'fixup'; i++) w.key('down');
+    expect(focused()).toBe('fixup');
+    await w.waitFor('Fix-up');
+    w.key('right'); // none → auto
+    expect(disks()?.fields.find((f) => f.id === 'fixup')?.value).toBe('auto');
+    w.key('enter');
+    await w.waitFor('Network cards');
+    w.key('enter');
+    await w.waitFor('Review');
+    expect(calls.requests.at(-1)).toMatchObject({ convert: 'qcow2', fixup: 'auto' });
+    // Windows Server 2003 without virt-v2v (the facts have no tools): MergeIDE on IDE disks, said why.
+    const review = w.state().lines.map((l) => l.text).join(' ');
+    expect(review).toMatch(/^Fix-up: mergeide: MergeIDE chosen because virt-v2v-in-place is not installed/);
+    expect(review).toContain("MergeIDE on w2k3's copied disks, offline, before its first start");
+  });
+
   it('refuses on the last form step while VMware holds a lock, and Esc/Ctrl-C leave without importing', async () => {
     const { jobs, calls } = scriptedJobs({ locked: true });
     const closed: (string | null)[] = [];

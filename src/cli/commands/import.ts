@@ -8,7 +8,8 @@ import type { HostContext } from '../../host/hostContext.js';
 import { planRoute } from '../../host/planRoute.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, type RunImportOptions, runImport } from '../../jobs/importVmware.js';
 import type { RunResult } from '../../jobs/runner.js';
-import { buildImportDomain, CONVERT_CHOICES, type ImportConvert, type ImportRequest, importName } from '../../model/importVmwarePlan.js';
+import { FIXUP_CHOICES, type FixupChoice } from '../../model/importFixup.js';
+import { buildImportDomain, CONVERT_CHOICES, type ImportConvert, type ImportRequest, importFixup, importName } from '../../model/importVmwarePlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import type { VmxGuest } from '../../model/vmx.js';
@@ -29,6 +30,8 @@ export interface ImportFlags {
   name?: string;
   start?: boolean;
   dryRun?: boolean;
+  fixup?: string;
+  virtioWin?: string;
 }
 
 /** "ethernet1=br0" or "1=br0" → [1, "br0"]. */
@@ -59,6 +62,9 @@ export function requestFromFlags(guest: VmxGuest, flags: ImportFlags): ImportReq
   if (!CONVERT_CHOICES.includes(convert)) throw new UserError(`--convert ${flags.convert} is not a choice.`, `Use one of ${CONVERT_CHOICES.join(', ')}.`);
   const bus = (flags.bus ?? 'keep') as BusChoice;
   if (!BUS_CHOICES.includes(bus)) throw new UserError(`--bus ${flags.bus} is not a choice.`, `Use one of ${BUS_CHOICES.join(', ')}.`);
+  const fixup = (flags.fixup ?? 'none') as FixupChoice;
+  if (!FIXUP_CHOICES.includes(fixup)) throw new UserError(`--fixup ${flags.fixup} is not a choice.`, `Use one of ${FIXUP_CHOICES.join(', ')}.`);
+  if (flags.virtioWin !== undefined && fixup === 'none') throw new UserError('--virtio-win only goes with a fix-up.', 'Add --fixup auto (or v2v, mergeide), or leave --virtio-win out.');
   if (flags.dest && convert === 'none') throw new UserError('--dest only goes with --convert qcow2 or raw.', 'Without conversion the guest uses the vmdk files where they are.');
   return {
     convert,
@@ -67,6 +73,8 @@ export function requestFromFlags(guest: VmxGuest, flags: ImportFlags): ImportReq
     nics: nicMappingsFromFlags(guest, flags),
     name: flags.name,
     start: Boolean(flags.start),
+    fixup,
+    ...(flags.virtioWin !== undefined ? { virtioWin: resolve(flags.virtioWin) } : {}),
   };
 }
 
@@ -95,15 +103,18 @@ export async function runPreparedImport(
   const name = importName(facts, req);
   const ignored = facts.guest.ignored;
   if (!plan) throw check.refusals[0] ?? new UserError('The import was refused.', refusedFix);
+  const { engine, why } = importFixup(facts, req);
+  const fixup = { engine, why };
   if (dryRun) {
     const domain = buildImportDomain(facts, req);
     const warnings = [...check.warnings, ...domain.warnings];
     const steps = describePlan(plan, planRoute(ctx.host));
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, name, warnings, ignored, steps, xml: domain.xml, plan }, null, 2));
-    else out.out([...warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...steps, '', domain.xml].join('\n'));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, name, fixup, warnings, ignored, steps, xml: domain.xml, plan }, null, 2));
+    else out.out([`fix-up: ${engine}: ${why}`, ...warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...steps, '', domain.xml].join('\n'));
     return EXIT.ok;
   }
   for (const w of check.warnings) out.err(`warning: ${w}`);
+  if (req.fixup && req.fixup !== 'none') out.err(`fix-up: ${engine}: ${why}`);
   const write = streamWriter(process.stderr);
   return headlessJob(async (job) => {
     const r = await run(ctx.host, prepared, {
@@ -113,11 +124,15 @@ export async function runPreparedImport(
     if (!out.json && process.stderr.isTTY) write('\n');
     if (job.undoneBySignal(r.state)) throw job.cancelled('The import');
     if (r.state !== 'done') throw importFailure(r);
-    if (out.json) out.out(JSON.stringify({ ok: true, name, started: req.start, images: plan.targets.images, journal: r.journal.path }, null, 2));
+    if (out.json) out.out(JSON.stringify({ ok: true, name, started: req.start, fixup, images: plan.targets.images, journal: r.journal.path }, null, 2));
     else out.out(`${source} → guest ${name}${req.start ? ' (started)' : ''}; disks: ${plan.targets.images.join(', ')}.`);
     return EXIT.ok;
   });
 }
+
+export const FIXUP_HELP =
+  'after the copy: auto (virt-v2v-in-place for Linux, and for Windows with --virtio-win; MergeIDE for Windows XP/2003 without), v2v, mergeide or none';
+export const VIRTIO_WIN_HELP = 'the virtio-win ISO whose drivers a Windows fix-up installs';
 
 export function registerImportCommands(program: Command, kit: CommandKit): void {
   const group = program.commands.find((c) => c.name() === 'import') ?? program.command('import').description('bring guests from other hypervisors');
@@ -131,6 +146,8 @@ export function registerImportCommands(program: Command, kit: CommandKit): void 
     .option('--network <nic=network>', 'put a NIC on a libvirt network, e.g. 1=default (repeatable)', kit.collect)
     .option('--bus <bus>', 'keep (the .vmx controllers: safe first boot of Windows), virtio, sata or ide', 'keep')
     .option('--name <name>', 'guest name (default: displayName)')
+    .option('--fixup <how>', FIXUP_HELP, 'none')
+    .option('--virtio-win <iso>', VIRTIO_WIN_HELP)
     .option('--start', 'start the guest after defining it')
     .option('-n, --dry-run', 'print what was read, the plan and the domain XML; change nothing')
     .addHelpText(
@@ -138,7 +155,7 @@ export function registerImportCommands(program: Command, kit: CommandKit): void 
       kit.examples([
         'virtdeck import vmx /srv/vmware/w2k3/w2k3.vmx --dry-run',
         'virtdeck import vmx /srv/vmware/w2k3/w2k3.vmx --bridge ethernet0=br0 --start',
-        'virtdeck import vmx /srv/vmware/web/web.vmx --convert qcow2 --dest /var/lib/libvirt/images --bus virtio',
+        'virtdeck import vmx /srv/vmware/web/web.vmx --convert qcow2 --dest /var/lib/libvirt/images --fixup auto',
       ]),
     )
     .action((file: string, opts: ImportFlags) => kit.run((ctx) => importVmxCommand(ctx, file, opts))());

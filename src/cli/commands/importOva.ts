@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { inspectOva, prepareOvaImport, runOvaImport } from '../../jobs/importOva.js';
 import type { ExitCode } from '../output.js';
 import type { GuestCommandContext } from './guest.js';
-import { type ImportFlags, requestFromFlags, runPreparedImport } from './import.js';
+import { FIXUP_HELP, type ImportFlags, requestFromFlags, runPreparedImport, VIRTIO_WIN_HELP } from './import.js';
 import type { CommandKit } from './kit.js';
 
 export async function importOvaCommand(ctx: GuestCommandContext, file: string, flags: ImportFlags): Promise<ExitCode> {
@@ -29,6 +29,8 @@ export function registerImportOvaCommand(group: Command, kit: CommandKit): void 
     .option('--network <nic=network>', 'put a NIC on a libvirt network, e.g. 1=default (repeatable)', kit.collect)
     .option('--bus <bus>', 'keep (the exported controllers: safe first boot of Windows), virtio, sata or ide', 'keep')
     .option('--name <name>', 'guest name (default: the VM name in the descriptor)')
+    .option('--fixup <how>', FIXUP_HELP, 'none')
+    .option('--virtio-win <iso>', VIRTIO_WIN_HELP)
     .option('--start', 'start the guest after defining it')
     .option('-n, --dry-run', 'print what was read, the plan and the domain XML; change nothing')
     .addHelpText(
@@ -37,6 +39,7 @@ export function registerImportOvaCommand(group: Command, kit: CommandKit): void 
         'virtdeck import ova /srv/exports/web01.ova --dry-run',
         'virtdeck import ova /srv/exports/web01.ova --dest /var/lib/libvirt/images --bridge ethernet0=br0 --start',
         'virtdeck import ova /srv/exports/web01/web01.ovf --convert raw',
+        'virtdeck import ova /srv/exports/win10.ova --fixup auto --virtio-win /srv/iso/virtio-win.iso',
       ]),
     )
     .action((file: string, opts: ImportFlags) => kit.run((ctx) => importOvaCommand(ctx, file, opts))());

@@ -4,6 +4,7 @@
  */
 
 import { firmwareLabel } from '../../../model/guestFirmware.js';
+import type { FixupChoice } from '../../../model/importFixup.js';
 import { isOvaFacts } from '../../../model/importOvaPlan.js';
 import type { ImportConvert, ImportFacts, ImportRequest } from '../../../model/importVmwarePlan.js';
 import { guestNameFrom } from '../../../model/importVmwarePlan.js';
@@ -29,6 +30,9 @@ export interface ImportForm {
   /** Per NIC: "user", "bridge:br0" or "network:default". */
   nics: string[];
   start: boolean;
+  fixup: FixupChoice;
+  /** For a Windows fix-up: the virtio-win ISO on the host ('' none). */
+  virtioWin: string;
 }
 
 /** What the first step offers: a VMware VM's directory, or an export of one. */
@@ -55,6 +59,8 @@ export function initialImportForm(facts: ImportFacts): ImportForm {
     // A bridge keeps the guest on the LAN it was on under VMware; without one, user-mode networking works anywhere.
     nics: facts.guest.nics.map(() => (facts.bridges[0] ? `bridge:${facts.bridges[0]}` : 'user')),
     start: false,
+    fixup: 'none',
+    virtioWin: '',
   };
 }
 
@@ -80,8 +86,17 @@ export function formToRequest(form: ImportForm): ImportRequest {
     bus: form.bus,
     nics: form.nics.map(mappingOf),
     start: form.start,
+    fixup: form.fixup,
+    ...(form.fixup !== 'none' && form.virtioWin.trim() ? { virtioWin: form.virtioWin.trim() } : {}),
   };
 }
+
+export const FIXUP_OPTIONS: { value: FixupChoice; label: string }[] = [
+  { value: 'none', label: 'none: the disks as copied' },
+  { value: 'auto', label: 'auto: virt-v2v, or MergeIDE for old Windows' },
+  { value: 'v2v', label: 'virt-v2v-in-place: virtio drivers, fstab, grub' },
+  { value: 'mergeide', label: 'MergeIDE: Windows XP/2003 on IDE' },
+];
 
 const BUS_HINT: Record<BusChoice, string> = {
   keep: 'the .vmx controllers: Windows boots (its drivers match)',

@@ -13,8 +13,9 @@ import { planRoute } from '../../../host/planRoute.js';
 import { inspectOva, prepareOvaImport, runOvaImport } from '../../../jobs/importOva.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, runImport } from '../../../jobs/importVmware.js';
 import type { RunnerEvent, RunResult } from '../../../jobs/runner.js';
+import type { FixupChoice } from '../../../model/importFixup.js';
 import { isOvaFacts } from '../../../model/importOvaPlan.js';
-import { buildImportDomain, CONVERT_CHOICES, type ImportFacts, type ImportRequest } from '../../../model/importVmwarePlan.js';
+import { buildImportDomain, CONVERT_CHOICES, type ImportFacts, type ImportRequest, importFixup } from '../../../model/importVmwarePlan.js';
 import { describePlan } from '../../../model/plan.js';
 import { BUS_CHOICES, type BusChoice } from '../../../model/vmxToDomain.js';
 import { type Field, type Form, fieldValue, formKey, makeForm, withError } from '../../form.js';
@@ -29,6 +30,7 @@ import { type Problem, problemOf } from '../problem.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 import {
   busHint,
+  FIXUP_OPTIONS,
   formToRequest,
   IMPORT_SOURCES,
   IMPORT_STEPS,
@@ -128,6 +130,9 @@ function shapeDisks(form: Form): Form {
     if (f.id === 'convert') return { ...f, hint: convert === 'none' ? 'QEMU reads vmdk' : 'snapshots flattened' };
     if (f.id === 'dest') return { ...f, showWhen: { field: 'convert', value: convert === 'none' ? '\u0000' : convert } };
     if (f.id === 'bus') return { ...f, hint: busHint(f.value as BusChoice) };
+    // The fix-up runs on the copy only: with the vmdk files used in place there is nothing to fix up.
+    if (f.id === 'fixup') return { ...f, showWhen: { field: 'convert', value: convert === 'none' ? '\u0000' : convert } };
+    if (f.id === 'virtioWin') return { ...f, showWhen: { field: 'convert', value: convert === 'none' ? '\u0000' : convert } };
     return f;
   });
   return { ...form, fields };
@@ -140,6 +145,8 @@ function disksForm(f: ImportForm, fromPackage = false): Form {
       { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options: fromPackage ? PACKAGE_CONVERT_OPTIONS : CONVERT_OPTIONS },
       { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, hint: fromPackage ? 'empty: beside the export' : 'empty: beside the .vmx' },
       { id: 'bus', label: 'Disk bus', kind: 'choice', value: f.bus, options: BUS_CHOICES.map((b) => ({ value: b, label: b })) },
+      { id: 'fixup', label: 'Fix-up', kind: 'choice', value: f.fixup, options: FIXUP_OPTIONS, hint: 'after the copy, on the copy' },
+      { id: 'virtioWin', label: 'virtio-win', kind: 'text', value: f.virtioWin, hint: 'ISO for Windows; empty: none' },
       { id: 'start', label: 'Start', kind: 'choice', value: f.start ? 'yes' : 'no', options: [{ value: 'no', label: 'no' }, { value: 'yes', label: 'yes, after defining' }] },
     ]),
   );
@@ -156,6 +163,8 @@ export function importFormOf(disks: Form, nics: Form | null): ImportForm {
     convert: fieldValue(disks, 'convert') as ImportForm['convert'],
     destDir: fieldValue(disks, 'dest'),
     bus: fieldValue(disks, 'bus') as BusChoice,
+    fixup: ((disks.fields.some((f) => f.id === 'fixup') ? fieldValue(disks, 'fixup') : 'none') || 'none') as FixupChoice,
+    virtioWin: disks.fields.some((f) => f.id === 'virtioWin') ? fieldValue(disks, 'virtioWin') : '',
     nics: nics ? nics.fields.map((f) => f.value) : [],
     start: fieldValue(disks, 'start') === 'yes',
   };
@@ -337,7 +346,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       else if (p.plan) {
         const domain = buildImportDomain(p.facts, req);
         const warn = [...p.check.warnings, ...domain.warnings].map((w): PageLine => ({ text: w, mark: 'warn' }));
-        goTo('review', pageLines([...warn, ...describePlan(p.plan, planRoute(host)), '', ...domain.xml.trimEnd().split('\n')], width - 4));
+        const fixup = importFixup(p.facts, req);
+        goTo('review', pageLines([`Fix-up: ${fixup.engine}: ${fixup.why}`, ...warn, ...describePlan(p.plan, planRoute(host)), '', ...domain.xml.trimEnd().split('\n')], width - 4));
       }
     } catch (e) {
       set({ problem: problemOf(e) });

@@ -1,0 +1,167 @@
+/**
+ * bench/restore: how long until a guest runs again from its backup, virtdeck against
+ * virtnbdrestore (virtnbdbackup's restore), side by side in one run on the same guest: an 8 GiB
+ * qcow2 holding 1 GiB of data, backed up (full) by both tools while it runs.
+ *
+ *   npx tsx bench/restore.ts
+ *
+ * Each restore goes to a new guest name (the original is left alone) and is timed until that
+ * guest is defined and started:
+ * - virtnbdrestore -c -D -N NAME, then virsh start;
+ * - virtdeck's whole restore (backup restore --as NAME --to DIR), whose first step checks every
+ *   image of the run against the manifest's sha256 before anything is written, then virsh start;
+ * - virtdeck's instant recovery (backup instant --as NAME), which starts the guest on a qcow2
+ *   overlay over the run's images, then discards it.
+ * The page cache is warmed with each tool's backup files first, so neither pays for cold reads.
+ *
+ * Prints: whole restore ÷ virtnbdrestore (goal ≤ 0.25), instant to running (goal ≤ 5 s), and
+ * instant ÷ whole restore (goal ≤ 0.1). Cleans up.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { LocalExecutor } from '../src/host/exec.js';
+import type { HostContext } from '../src/host/hostContext.js';
+import { runBackup } from '../src/jobs/backup.js';
+import { discardInstant, runInstant } from '../src/jobs/instant.js';
+import { restore } from '../src/jobs/restore.js';
+import { defineAndStart, removeBackupGuest, sh, virshSync } from '../test/helpers/backupFixtures.js';
+
+const GUEST = 'vdtest-rs-bench';
+const NBD_NAME = 'vdtest-rs-bench-nbd';
+const OURS_NAME = 'vdtest-rs-bench-whole';
+const INSTANT_NAME = 'vdtest-rs-bench-instant';
+const GiB = 1024 ** 3;
+
+const exec = new LocalExecutor();
+const host: HostContext = { name: 'local', uri: 'qemu:///system', virshExec: exec, sysExec: exec };
+
+function hasVirtnbdrestore(): boolean {
+  try {
+    execFileSync('virtnbdrestore', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+function ratio(label: string, value: number, goal: number, unit = ''): string {
+  const verdict = value <= goal ? 'ok' : 'MISSED';
+  return `${label.padEnd(46)} ${value.toFixed(3).padStart(7)}${unit}   goal ≤ ${goal}${unit}  ${verdict}`;
+}
+
+function warm(dir: string): void {
+  sh(['sh', '-c', 'find "$1" -type f -exec cat -- {} + > /dev/null', 'sh', dir]);
+}
+
+async function main(): Promise<void> {
+  const base = mkdtempSync('/var/tmp/vdtest-rs-bench-');
+  chmodSync(base, 0o755);
+  const image = join(base, 'bench.qcow2');
+  const ours = join(base, 'virtdeck');
+  const theirs = join(base, 'virtnbdbackup');
+  const restored = join(base, 'restored');
+  const state = join(base, 'state');
+  const nbd = hasVirtnbdrestore();
+  const names = [GUEST, NBD_NAME, OURS_NAME, INSTANT_NAME];
+  for (const n of names) removeBackupGuest(host, n);
+  try {
+    sh(['qemu-img', 'create', '-q', '-f', 'qcow2', '-o', 'compat=1.1', image, String(8 * GiB)]);
+    // 1 GiB of data in four stretches, as bench/backup writes it.
+    sh(['qemu-io', '-f', 'qcow2', '-c', 'write -P 0xa1 0 256M', '-c', 'write -P 0xb2 2G 256M', '-c', 'write -P 0xc3 4G 256M', '-c', 'write -P 0xd4 6G 256M', image]);
+    sh(['mkdir', '-p', ours, theirs, restored, join(restored, 'nbd'), join(restored, 'whole'), join(restored, 'instant')]);
+    defineAndStart(host, GUEST, [{ path: image, format: 'qcow2' }], {});
+
+    // The backups both restores start from (not timed). virtnbdbackup refuses checkpoints it did
+    // not make, so it goes first and its checkpoint is dropped before virtdeck's chain starts.
+    if (nbd) {
+      sh(['virtnbdbackup', '-d', GUEST, '-l', 'full', '-o', join(theirs, 'run'), '-n', '-S', base]);
+      const checkpoints = virshSync(host, ['checkpoint-list', '--domain', GUEST, '--name', '--topological']).split('\n').filter(Boolean);
+      for (const c of checkpoints.reverse()) virshSync(host, ['checkpoint-delete', '--domain', GUEST, '--checkpointname', c]);
+    }
+    const backup = await runBackup(host, { guests: [GUEST], dest: ours, full: true, log: false, stateDir: state });
+    const run = backup.guests[0];
+    if (!run?.ok) throw new Error(`virtdeck full backup failed: ${run?.error?.sentence}`);
+    // The original is shut off, as it would be after the disaster; restores never touch it.
+    virshSync(host, ['destroy', '--domain', GUEST]);
+
+    let nbdMs: number | null = null;
+    if (nbd) {
+      warm(theirs);
+      const t = await timed(() => {
+        sh(['virtnbdrestore', '-c', '-D', '-N', NBD_NAME, '-n', '-i', join(theirs, 'run'), '-o', join(restored, 'nbd'), '-L', join(base, 'virtnbdrestore.log')]);
+        virshSync(host, ['start', '--domain', NBD_NAME]);
+      });
+      nbdMs = t.ms;
+      removeBackupGuest(host, NBD_NAME);
+    }
+
+    warm(ours);
+    const steps: string[] = [];
+    let stepStart = 0;
+    const whole = await timed(async () => {
+      const r = await restore(host, {
+        guest: GUEST,
+        dest: ours,
+        asName: OURS_NAME,
+        toDir: join(restored, 'whole'),
+        stateDir: state,
+        onEvent: (e) => {
+          if (e.type === 'step-start') stepStart = performance.now();
+          if (e.type === 'step-end') steps.push(`${e.step.id} ${((performance.now() - stepStart) / 1000).toFixed(2)} s`);
+        },
+      });
+      if (r.state !== 'done') throw new Error(`virtdeck restore ${r.state}: ${r.error?.sentence}`);
+      virshSync(host, ['start', '--domain', OURS_NAME]);
+    });
+    const verified = steps.some((s) => s.startsWith('verify '));
+    removeBackupGuest(host, OURS_NAME);
+
+    warm(ours);
+    const instantSteps: string[] = [];
+    const instant = await timed(() =>
+      runInstant(host, {
+        guest: GUEST,
+        dest: ours,
+        asName: INSTANT_NAME,
+        dir: join(restored, 'instant'),
+        stateDir: state,
+        onEvent: (e) => {
+          if (e.type === 'step-start') stepStart = performance.now();
+          if (e.type === 'step-end') instantSteps.push(`${e.step.id} ${((performance.now() - stepStart) / 1000).toFixed(2)} s`);
+        },
+      }),
+    );
+    if (instant.value.state !== 'done') throw new Error(`virtdeck instant recovery ${instant.value.state}: ${instant.value.error?.sentence}`);
+    const running = virshSync(host, ['domstate', '--domain', INSTANT_NAME]).trim();
+    const discarded = await discardInstant(host, INSTANT_NAME, { stateDir: state });
+    if (discarded.state !== 'done') throw new Error(`discarding ${INSTANT_NAME} ${discarded.state}`);
+
+    console.log(`guest: 8 GiB qcow2, 1 GiB of data; full backups by both tools; restored as new guests, timed until started; load average at the end ${loadavg()[0]?.toFixed(1)}`);
+    if (nbdMs !== null) console.log(`virtnbdrestore -c -D + start:        ${(nbdMs / 1000).toFixed(2)} s`);
+    console.log(`virtdeck whole restore + start:      ${(whole.ms / 1000).toFixed(2)} s (steps: ${steps.join(', ')})`);
+    console.log(`  checksums verified before writing: ${verified ? 'yes (sha256 of every image of the run, first step)' : 'NO'}`);
+    console.log(`virtdeck instant recovery, running:  ${(instant.ms / 1000).toFixed(2)} s (state ${running}; steps: ${instantSteps.join(', ')})`);
+    console.log(`instant overlays left after discard: ${readdirSync(join(restored, 'instant')).length}`);
+    console.log('');
+    if (nbdMs !== null) console.log(ratio('whole restore ÷ virtnbdrestore', whole.ms / nbdMs, 0.25));
+    else console.log('virtnbdbackup is not installed (apt-get install virtnbdbackup): no ratio against virtnbdrestore.');
+    console.log(ratio('instant recovery to running', instant.ms / 1000, 5, ' s'));
+    console.log(ratio('instant ÷ whole restore', instant.ms / whole.ms, 0.1));
+  } finally {
+    for (const n of names) removeBackupGuest(host, n);
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
