@@ -489,6 +489,21 @@ export async function prepareInstant(host: HostContext, o: InstantOptions): Prom
   return { ...planned, found };
 }
 
+export interface InstantListEntry extends InstantRecord {
+  /** What libvirt says now: running, shut off…, or 'gone' when the guest is no longer defined. */
+  state: GuestState | 'gone';
+}
+
+/** The instant copies virtdeck made on HOST, oldest first, with their state now. */
+export async function listInstant(host: HostContext, o: { stateDir?: string; signal?: AbortSignal } = {}): Promise<InstantListEntry[]> {
+  const records = readInstantRecords(o.stateDir ?? defaultStateDir())
+    .filter((r) => r.uri === host.uri)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (records.length === 0) return [];
+  const names = await guestNames(host, o.signal);
+  return Promise.all(records.map(async (r) => ({ ...r, state: names.includes(r.name) ? await domState(host, r.name) : ('gone' as const) })));
+}
+
 export interface InstantResult {
   name: string;
   run: string;
