@@ -78,9 +78,9 @@ function ago(ms: number): string {
   return `${d} day${d === 1 ? '' : 's'} ago`;
 }
 
-/** Pure: "restorable, proven 3 days ago (20261201T020000Z-inc)" / "drill failed 2 hours ago: …" / "never drilled". */
-export function drillText(d: DrillResult | undefined, now: Date): string {
-  if (!d) return 'never drilled (virtdeck backup drill GUEST)';
+/** Pure: "restorable, proven 3 days ago (20261201T020000Z-inc …)" / "drill failed 2 hours ago: …" / "never drilled". */
+export function drillText(d: DrillResult | undefined, now: Date, guest = 'GUEST'): string {
+  if (!d) return `restore never drilled: virtdeck backup drill ${guest}`;
   const when = ago(Math.max(0, now.getTime() - new Date(d.at).getTime()));
   if (d.ok) return `restorable, proven ${when} (${d.run} booted in ${Math.round(d.bootSeconds ?? 0)} s)`;
   return `drill failed ${when}: ${shown(d.error ?? 'unknown reason')}`;

@@ -136,3 +136,13 @@ export function runsInUse(records: InstantRecord[], dest: string): Map<string, s
   }
   return used;
 }
+
+/** Pure: the listing of `backup instant list` and of I in the Backups pane (state: what libvirt says now, or 'gone'). */
+export function instantListLines(entries: (InstantRecord & { state: string })[], uri: string): string[] {
+  if (entries.length === 0) return [`No guest on ${uri} runs from a backup (virtdeck backup instant).`];
+  return entries.flatMap((e) => [
+    `${e.name}  ${e.state}  from ${e.guest} ${e.run} in ${e.dest}, since ${e.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    ...e.overlays.map((o) => `  ${o.target}: ${o.path} over ${o.backing}`),
+    `  reads ${e.chain.join(', ')}; prune keeps them. Move it home: virtdeck backup instant finish ${e.name} --to DIR; or: virtdeck backup instant discard ${e.name}`,
+  ]);
+}

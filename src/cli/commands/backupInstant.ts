@@ -4,10 +4,11 @@
  */
 import type { Command } from 'commander';
 import { loadBackupConfig } from '../../jobs/backup.js';
-import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, type InstantListEntry, listInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
+import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, listInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
 import { refuseDamage } from '../../jobs/restore.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { checkGuestName } from '../../model/guestName.js';
+import { instantListLines } from '../../model/instantRecovery.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
@@ -89,16 +90,6 @@ export async function backupInstantFinishCommand(ctx: GuestCommandContext, name:
   else if (ok) ctx.output.out(`${name} runs from ${o.to} now and no longer needs ${r.record.guest} ${r.record.run}; its overlays are removed.`);
   else ctx.output.err(`virtdeck: moving ${name} home ${r.state}: ${r.error?.sentence ?? ''}\n  fix: ${r.error?.fix ?? 'It still runs from the backup; try again or discard it.'}`);
   return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
-}
-
-/** Pure: the plain listing of `backup instant list`. */
-export function instantListLines(entries: InstantListEntry[], uri: string): string[] {
-  if (entries.length === 0) return [`No guest on ${uri} runs from a backup (virtdeck backup instant).`];
-  return entries.flatMap((e) => [
-    `${e.name}  ${e.state}  from ${e.guest} ${e.run} in ${e.dest}, since ${e.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
-    ...e.overlays.map((o) => `  ${o.target}: ${o.path} over ${o.backing}`),
-    `  reads ${e.chain.join(', ')}; prune keeps them. Move it home: virtdeck backup instant finish ${e.name} --to DIR; or: virtdeck backup instant discard ${e.name}`,
-  ]);
 }
 
 export async function backupInstantListCommand(ctx: GuestCommandContext, o: { signal?: AbortSignal }): Promise<ExitCode> {
