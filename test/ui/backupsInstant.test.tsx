@@ -9,6 +9,7 @@ import { type InstantListEntry, planDiscard, planFinish } from '../../src/jobs/i
 import type { RunnerEvent, RunResult } from '../../src/jobs/runner.js';
 import type { DrillResult } from '../../src/model/drill.js';
 import type { InstantRecord } from '../../src/model/instantRecovery.js';
+import { type BackupSchedule, CRON_FILE, cronFileText } from '../../src/model/schedule.js';
 import { type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps } from '../../src/store/backupsPane.js';
 import { demoGuests, ESC, KEYS, renderApp } from './helpers.js';
 
@@ -58,11 +59,12 @@ interface Calls {
   finish: { name: string; dir: string; signal?: AbortSignal; onEvent?: (e: RunnerEvent) => void }[];
   discard: { name: string; signal?: AbortSignal }[];
   prepared: string[];
+  schedules: BackupSchedule[];
   end: { finish: (r: RunResult & { record: InstantRecord }) => void };
 }
 
 async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[] } = {}) {
-  const calls: Calls = { finish: [], discard: [], prepared: [], end: { finish: () => {} } };
+  const calls: Calls = { finish: [], discard: [], prepared: [], schedules: [], end: { finish: () => {} } };
   const d: BackupsDeps = {
     ...defaultBackupsDeps(),
     settings: () => ({ destinations: [dest], snapshotMaxAgeDays: 7 }),
@@ -71,6 +73,10 @@ async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[] } 
     snapshotsOf: async () => new Map(),
     scheduleStatus: async () => ({ installed: null, scheduler: 'cron', nextRun: null, lastRuns: [] }),
     detectRecovery: async () => [],
+    installSchedule: async (_h, wanted, o) => {
+      calls.schedules.push(wanted);
+      return { kind: 'cron', schedule: wanted, files: [{ path: `/${CRON_FILE}`, content: cronFileText(wanted, ['/usr/bin/virtdeck'], '/var/log/v.log') }], commands: [], nextRun: null, dryRun: Boolean(o.dryRun) };
+    },
     listInstant: async () => o.instant ?? [entry],
     readDrills: async () => o.drills ?? [drill(true)],
     prepareFinish: async (_h, name, dir) => {
@@ -248,5 +254,20 @@ describe('issue 15 in the Backups pane: guests running from a backup, drills', (
     f = flat(await app.waitFor(`${COPY} is gone`));
     expect(f).toContain('1 overlay removed; the backup was not touched.');
     expect(calls.discard).toEqual([expect.objectContaining({ name: COPY })]);
+  });
+
+  test('S: the schedule can add a restore drill of every guest after each run; the file shows it', async () => {
+    const { app, calls } = await open();
+    await app.press('S');
+    let f = await app.waitFor('Set a backup schedule');
+    expect(f).toContain('< no >');
+    fits(f);
+    for (let i = 0; i < 3; i++) await app.press(KEYS.tab);
+    await app.press(' ');
+    await app.waitFor('< yes, every guest after the run >');
+    await app.press(KEYS.enter);
+    f = flat(await app.waitFor(`--- /${CRON_FILE}`));
+    expect(f).toContain(`backup drill --all --dest ${dest}`);
+    expect(calls.schedules).toEqual([{ at: '01:30', days: [], dest, drill: true }]);
   });
 });
