@@ -12,6 +12,7 @@ import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 import { chooseDestination } from './backups/destination.js';
 import { createFileBrowser } from './backups/fileBrowser.js';
 import { createPaneJob } from './backups/paneJob.js';
+import { startDrill } from './backups/drillFlow.js';
 import { showInstantList, startDiscard, startFinish } from './backups/instantFlow.js';
 import { startPrune } from './backups/pruneFlow.js';
 import { offerRecovery } from './backups/recoveryOffer.js';
@@ -127,6 +128,9 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           return true;
         case 'backupInstantDiscard':
           startDiscard(ctx, job);
+          return true;
+        case 'backupDrill':
+          startDrill(ctx, job);
           return true;
         case 'backupPrune':
           startPrune(ctx, job);

@@ -7,7 +7,9 @@ import { LocalExecutor } from '../../src/host/exec.js';
 import { readCatalog } from '../../src/jobs/backupCatalog.js';
 import { type InstantListEntry, planDiscard, planFinish } from '../../src/jobs/instant.js';
 import type { RunnerEvent, RunResult } from '../../src/jobs/runner.js';
+import type { DrillOptions, DrillOutcome } from '../../src/jobs/drill.js';
 import type { DrillResult } from '../../src/model/drill.js';
+import { UserError } from '../../src/model/userError.js';
 import type { InstantRecord } from '../../src/model/instantRecovery.js';
 import { type BackupSchedule, CRON_FILE, cronFileText } from '../../src/model/schedule.js';
 import { type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps } from '../../src/store/backupsPane.js';
@@ -60,11 +62,13 @@ interface Calls {
   discard: { name: string; signal?: AbortSignal }[];
   prepared: string[];
   schedules: BackupSchedule[];
+  drills: DrillOptions[];
+  drillEnd: { finish: (r: DrillOutcome) => void; fail: (e: Error) => void };
   end: { finish: (r: RunResult & { record: InstantRecord }) => void };
 }
 
 async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[] } = {}) {
-  const calls: Calls = { finish: [], discard: [], prepared: [], schedules: [], end: { finish: () => {} } };
+  const calls: Calls = { finish: [], discard: [], prepared: [], schedules: [], drills: [], drillEnd: { finish: () => {}, fail: () => {} }, end: { finish: () => {} } };
   const d: BackupsDeps = {
     ...defaultBackupsDeps(),
     settings: () => ({ destinations: [dest], snapshotMaxAgeDays: 7 }),
@@ -76,6 +80,12 @@ async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[] } 
     installSchedule: async (_h, wanted, o) => {
       calls.schedules.push(wanted);
       return { kind: 'cron', schedule: wanted, files: [{ path: `/${CRON_FILE}`, content: cronFileText(wanted, ['/usr/bin/virtdeck'], '/var/log/v.log') }], commands: [], nextRun: null, dryRun: Boolean(o.dryRun) };
+    },
+    runDrill: (_h, o) => {
+      calls.drills.push(o);
+      return new Promise((resolve, reject) => {
+        calls.drillEnd = { finish: resolve, fail: reject };
+      });
     },
     listInstant: async () => o.instant ?? [entry],
     readDrills: async () => o.drills ?? [drill(true)],
@@ -144,7 +154,7 @@ describe('issue 15 in the Backups pane: guests running from a backup, drills', (
     ({ app } = await open({ drills: [{ ...drill(true), dest: '/elsewhere' }] }));
     await select(app, 1, 'demo-web');
     f = await app.waitFor('restore never drilled');
-    expect(f).toContain('restore never drilled: virtdeck backup drill demo-web');
+    expect(f).toContain('restore never drilled: K proves the newest run boots');
   });
 
   test('I lists the guests running from a backup: runs read, overlays, since when; fits 80x24', async () => {
@@ -269,5 +279,46 @@ describe('issue 15 in the Backups pane: guests running from a backup, drills', (
     f = flat(await app.waitFor(`--- /${CRON_FILE}`));
     expect(f).toContain(`backup drill --all --dest ${dest}`);
     expect(calls.schedules).toEqual([{ at: '01:30', days: [], dest, drill: true }]);
+  });
+
+  test('K: asks first, then the drill as a job: the wait counts up, the result is the summary', async () => {
+    const { app, calls } = await open();
+    await select(app, 1, 'demo-web');
+    await app.press('K');
+    let f = await app.waitFor(`drill demo-web`);
+    fits(f);
+    let t = flat(f);
+    expect(t).toContain(`Starts demo-web's newest run ${RUN} as a throwaway copy`);
+    expect(t).toContain('then discards the copy whatever happened');
+    expect(calls.drills).toEqual([]);
+    await app.press('y');
+    await app.waitFor('c cancel');
+    expect(calls.drills).toEqual([expect.objectContaining({ guest: 'demo-web', dest, stateDir })]);
+    calls.drills[0]?.onWait?.(12, 600);
+    f = await app.waitFor('12 of 600 s');
+    fits(f);
+    expect(f).toContain(`✓ start ${RUN} as a throwaway copy`);
+    calls.drillEnd.finish({ ...drill(true), name: 'demo-web-drill-1a2b', timeoutS: 600, cleanedUp: true });
+    t = flat(await app.waitFor('is restorable'));
+    expect(t).toContain(`demo-web is restorable: ${RUN} booted in 41 s (serial console: SeaBIOS).`);
+    expect(t).toContain('demo-web-drill-1a2b is gone');
+  });
+
+  test('K then c → y: the wait is cancelled (the copy is discarded by the job) and nothing else runs', async () => {
+    const { app, calls, pane } = await open();
+    await select(app, 1, 'demo-web');
+    await app.press('K');
+    await app.waitFor('drill demo-web');
+    await app.press('y');
+    await app.waitFor('c cancel');
+    const key = (name: string) => app.store.getState().pressKey({ name, input: name });
+    key('c');
+    await app.waitFor('Cancel the restore drill of demo-web?');
+    key('y');
+    expect(calls.drills[0]?.signal?.aborted).toBe(true);
+    calls.drillEnd.fail(new UserError('The drill was cancelled; its copy was discarded.', 'Run it again when ready.'));
+    await app.waitFor('The drill was cancelled; its copy was discarded.');
+    expect(pane.store.getState().job?.state).toBe('cancelled');
+    expect(calls.drills).toHaveLength(1);
   });
 });

@@ -19,6 +19,7 @@ import type {
   prepareInstant as prepareInstantJob,
   runInstant as runInstantJob,
 } from '../../jobs/instant.js';
+import type { runDrill as runDrillJob } from '../../jobs/drill.js';
 import type { prune as pruneJob } from '../../jobs/prune.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
 import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../../jobs/restore.js';
@@ -58,6 +59,8 @@ export interface BackupsDeps {
   discardInstant?: typeof discardInstantJob;
   /** The recorded restore drills (drills.json), for "restorable, proven 3 days ago". */
   readDrills?(stateDir: string): Promise<DrillResult[]>;
+  /** K: a restore drill of the selected guest's newest run. */
+  runDrill?: typeof runDrillJob;
   prune?: typeof pruneJob;
   /** One libguestfs session for the whole time the browser is open. */
   openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
@@ -117,6 +120,7 @@ export function defaultBackupsDeps(): BackupsDeps {
     finishInstant: async (...a) => (await import('../../jobs/instant.js')).finishInstant(...a),
     prepareDiscard: async (...a) => (await import('../../jobs/instant.js')).prepareDiscard(...a),
     discardInstant: async (...a) => (await import('../../jobs/instant.js')).discardInstant(...a),
+    runDrill: async (...a) => (await import('../../jobs/drill.js')).runDrill(...a),
     readDrills: async (dir) => (await import('../../jobs/drill.js')).readDrills(dir),
     prune: async (...a) => (await import('../../jobs/prune.js')).prune(...a),
     scheduleStatus: async (host) => (await import('../../jobs/schedule.js')).scheduleStatus(host, { stateDir: defaultStateDir() }),

@@ -73,7 +73,7 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
     if (g.last && s.dest) {
       const norm = (p: string) => p.replace(/\/+$/, '');
       const drill = s.drills.find((d) => d.guest === g.guest && norm(d.dest) === norm(s.dest ?? ''));
-      out.push({ text: drillText(drill, new Date(now), g.guest), warn: drill ? !drill.ok : false });
+      out.push(drill ? { text: drillText(drill, new Date(now)), warn: !drill.ok } : { text: 'restore never drilled: K proves the newest run boots', warn: false });
     }
     const logged = s.schedule?.status?.lastRuns.find((r) => r.guest === g.guest)?.logged;
     if (logged && !logged.ok) out.push({ text: `last scheduled run (${logged.at}) ${logged.text}`, warn: true });
