@@ -14,25 +14,27 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { assertTrustedDir, readTrustedFile } from '../config/trust.js';
+import { abortBlockJob, blockCopyArgv, blockJobInfo, pivotBlockJob, startBlockCopy } from '../host/blockJob.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
+import { defineXml, domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
 import { type BackupManifest, DOMAIN_XML_NAME } from '../model/backupManifest.js';
-import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { getSettings, parseDomainXml, serializeDomainXml, setDiskSource } from '../model/domainXml.js';
 import { isActive } from '../model/guest.js';
 import { checkGuestName } from '../model/guestName.js';
 import { type InstantRecord, instantName, instantRecordSchema, instantXml, OVERLAY_SUFFIX, overlayFileName } from '../model/instantRecovery.js';
 import { randomMac } from '../model/mac.js';
 import type { Plan, PlanStep } from '../model/plan.js';
+import { qemuImgProgressStream } from '../model/progress.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { privateTempFile } from './privateTemp.js';
 import { type FoundRun, findRun, refuseDamage, restoreActions } from './restore.js';
 import { checkConfinement, goodCandidates, recordedDamage, runFilesOf, VERIFY_ACTION, type VerifyArgs } from './runCheck.js';
-import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { type Action, type ActionContext, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { parseStateJson } from './stateSchemas.js';
 
 export const INSTANT_JOB_KIND = 'backup-instant';
@@ -93,6 +95,8 @@ export interface InstantRequest {
   /** Directory for the overlays. */
   dir: string;
   isolated: boolean;
+  /** Ask libvirt to log the first serial port to this file (a drill reads it); removed on discard. */
+  serialLog?: string | null;
 }
 
 export interface InstantFacts {
@@ -166,6 +170,7 @@ export function planInstant(req: InstantRequest, facts: InstantFacts, virsh: (ar
     uuid: sameName && facts.current ? (getSettings(parseDomainXml(facts.current.xml)).uuid ?? null) : null,
     isolated: req.isolated,
     domainType: facts.domainType,
+    serialLog: req.serialLog ?? null,
   });
   const xml = serializeDomainXml(built.doc);
   const record: InstantRecord = {
@@ -179,6 +184,7 @@ export function planInstant(req: InstantRequest, facts: InstantFacts, virsh: (ar
     overlays: overlays.map((o) => ({ target: o.target, path: o.path, backing: o.backing })),
     originalXml: sameName && facts.current ? facts.current.xml : null,
     createdAt: facts.now.toISOString(),
+    serialLog: req.serialLog ?? null,
   };
 
   const steps: PlanStep[] = [];
@@ -241,6 +247,7 @@ export function planInstant(req: InstantRequest, facts: InstantFacts, virsh: (ar
 export function planDiscard(record: InstantRecord, stateDir: string, virsh: (args: string[]) => string[]): Plan {
   const name = record.name;
   const overlays = record.overlays.map((o) => o.path);
+  const files = record.serialLog ? [...overlays, record.serialLog] : overlays;
   return {
     kind: INSTANT_DISCARD_KIND,
     title: `Discard ${name} (started from ${record.guest} ${record.run})`,
@@ -250,7 +257,7 @@ export function planDiscard(record: InstantRecord, stateDir: string, virsh: (arg
       record.originalXml
         ? { id: 'define', title: `put back the definition ${name} had before`, action: { name: 'define', args: { xml: record.originalXml } } }
         : { id: 'undefine', title: `undefine ${name}`, command: { runsOn: 'virsh', argv: virsh(['undefine', '--domain', name, '--nvram']) }, action: { name: 'undefine', args: { name } } },
-      { id: 'remove-overlays', title: `remove the overlay${overlays.length === 1 ? '' : 's'} ${overlays.join(', ')}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', ...overlays] } },
+      { id: 'remove-overlays', title: `remove the overlay${overlays.length === 1 ? '' : 's'} ${files.join(', ')}`, command: { runsOn: 'sys', argv: ['rm', '-f', '--', ...files] } },
       { id: 'forget', title: `forget ${name}'s record (prune may remove ${record.run} again)`, action: { name: 'instant-forget', args: { stateDir, name } } },
     ],
   };
@@ -274,10 +281,12 @@ export function planFinish(record: InstantRecord, dir: string, stateDir: string,
     return {
       id: `copy-${o.target}`,
       title: `copy ${o.target} of ${name} to ${dest} while it runs, then switch to it`,
-      command: { runsOn: 'virsh', argv: virsh(['blockcopy', '--domain', name, '--path', o.target, '--dest', dest, '--format', 'qcow2', '--wait', '--verbose', '--pivot', '--transient-job']) },
+      // Shown as the blockcopy it starts; the action polls the job for progress and pivots itself.
+      command: { runsOn: 'virsh', argv: virsh(['blockcopy', '--domain', name, '--path', o.target, '--dest', dest, '--format', 'qcow2', '--transient-job']) },
+      action: { name: 'instant-copy', args: { name, target: o.target, overlay: o.path, dest } },
       long: true,
       // A copy cut short: the job is aborted (the guest stays on its overlay) and the half copy removed.
-      undo: { title: `abort the copy of ${o.target} and remove ${dest}`, partial: true, action: { name: 'instant-copy-abort', args: { name, target: o.target, dest } } },
+      undo: { title: `abort the copy of ${o.target} and remove ${dest} (${name} keeps running from the backup; finish it again later, or remove it with virtdeck backup instant discard ${name})`, partial: true, action: { name: 'instant-copy-abort', args: { name, target: o.target, dest } } },
     };
   });
   const overlays = record.overlays.map((o) => o.path);
@@ -319,7 +328,86 @@ export function instantActions(host: HostContext): Record<string, Action> {
     const live = getSettings(parseDomainXml(await dumpXml(host, name))).disks.find((d) => d.target === target);
     if (live?.source !== dest) await host.sysExec.run(['rm', '-f', '--', dest]);
   };
-  return { ...restoreActions(host), 'instant-record': record, 'instant-forget': forget, 'instant-stop': stop, 'instant-copy-abort': copyAbort };
+  return { ...restoreActions(host), 'instant-copy': (args, ctx) => copyHome(args as CopyArgs, ctx), 'instant-record': record, 'instant-forget': forget, 'instant-stop': stop, 'instant-copy-abort': copyAbort };
+}
+
+interface CopyArgs {
+  name: string;
+  target: string;
+  overlay: string;
+  dest: string;
+}
+
+const COPY_POLL_MS = 250;
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * One disk home. Safe to run again after a kill: a disk already on DEST is done; a copy job left
+ * by the killed run is aborted and the half copy removed before a fresh one starts. A guest that
+ * is not running (a power cut since) is copied offline (qemu-img convert of overlay + backing
+ * chain) and its definition pointed at the copy.
+ */
+async function copyHome(a: CopyArgs, ctx: ActionContext): Promise<void> {
+  const { host, signal } = ctx;
+  const live = getSettings(parseDomainXml(await dumpXml(host, a.name))).disks.find((d) => d.target === a.target);
+  if (live?.source === a.dest) {
+    ctx.progress(1, 0);
+    return;
+  }
+  if (live?.source !== a.overlay) {
+    throw new UserError(`${a.name}'s disk ${a.target} is ${shown(live?.source ?? 'gone')}, not its overlay ${a.overlay}; it was changed since.`, `Look at it with virsh dumpxml ${a.name}.`);
+  }
+  if ((await domState(host, a.name)) !== 'running') {
+    await copyOffline(a, ctx);
+    return;
+  }
+  if (await blockJobInfo(host, a.name, a.target, signal)) await abortBlockJob(host, a.name, a.target);
+  await host.sysExec.run(['rm', '-f', '--', a.dest]);
+  await startBlockCopy(host, a.name, a.target, a.dest, signal);
+  for (;;) {
+    if (signal.aborted) {
+      await abortBlockJob(host, a.name, a.target);
+      throw new HostError({ sentence: `The copy of ${a.name} ${a.target} was cancelled; it still runs from the backup.`, fix: 'Start the finish again when ready.', command: [], stderr: '', code: 'cancelled' });
+    }
+    const job = await blockJobInfo(host, a.name, a.target);
+    if (!job) {
+      throw new HostError({
+        sentence: `The copy of ${a.name} ${a.target} to ${a.dest} stopped before it finished.`,
+        fix: `Check free space in the target directory and /var/log/libvirt/qemu/${a.name}.log, then run the finish again.`,
+        command: blockCopyArgv(host, a.name, a.target, a.dest),
+        stderr: '',
+      });
+    }
+    if (job.end > 0) ctx.progress(Math.min(1, job.cur / job.end), job.end);
+    if (job.end > 0 && job.cur >= job.end && (await pivotBlockJob(host, a.name, a.target))) {
+      ctx.progress(1, job.end);
+      return;
+    }
+    await pause(COPY_POLL_MS, signal);
+  }
+}
+
+async function copyOffline(a: CopyArgs, ctx: ActionContext): Promise<void> {
+  const { host, signal } = ctx;
+  await host.sysExec.run(['rm', '-f', '--', a.dest]);
+  await host.sysExec.run(['qemu-img', 'convert', '-p', '-O', 'qcow2', a.overlay, a.dest], {
+    signal,
+    timeoutMs: 0,
+    onStdout: qemuImgProgressStream((pct) => ctx.progress(pct / 100, 0)),
+  });
+  const doc = setDiskSource(parseDomainXml(await dumpXml(host, a.name, { inactive: true })), a.target, a.dest, 'qcow2');
+  await defineXml(host, serializeDomainXml(doc));
 }
 
 // ------------------------------------------------------------------ gather + run
@@ -338,6 +426,8 @@ export interface InstantOptions {
   asName?: string;
   dir?: string;
   isolated?: boolean;
+  /** See InstantRequest.serialLog. */
+  serialLog?: string | null;
   stateDir?: string;
   signal?: AbortSignal;
   onEvent?: (e: RunnerEvent) => void;
@@ -395,8 +485,23 @@ export async function prepareInstant(host: HostContext, o: InstantOptions): Prom
     now: new Date(),
     verify,
   };
-  const planned = planInstant({ guest: o.guest, dest: o.dest, run: found.run.name, asName: o.asName, dir, isolated: Boolean(o.isolated) }, facts, (a) => virshArgv(host, a));
+  const planned = planInstant({ guest: o.guest, dest: o.dest, run: found.run.name, asName: o.asName, dir, isolated: Boolean(o.isolated), serialLog: o.serialLog ?? null }, facts, (a) => virshArgv(host, a));
   return { ...planned, found };
+}
+
+export interface InstantListEntry extends InstantRecord {
+  /** What libvirt says now: running, shut off…, or 'gone' when the guest is no longer defined. */
+  state: GuestState | 'gone';
+}
+
+/** The instant copies virtdeck made on HOST, oldest first, with their state now. */
+export async function listInstant(host: HostContext, o: { stateDir?: string; signal?: AbortSignal } = {}): Promise<InstantListEntry[]> {
+  const records = readInstantRecords(o.stateDir ?? defaultStateDir())
+    .filter((r) => r.uri === host.uri)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (records.length === 0) return [];
+  const names = await guestNames(host, o.signal);
+  return Promise.all(records.map(async (r) => ({ ...r, state: names.includes(r.name) ? await domState(host, r.name) : ('gone' as const) })));
 }
 
 export interface InstantResult {

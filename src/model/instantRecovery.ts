@@ -35,6 +35,8 @@ export const instantRecordSchema = z
     /** With --as GUEST over a shut-off original: its definition, put back on discard. */
     originalXml: z.string().nullable(),
     createdAt: z.string().max(64),
+    /** The serial console log virtdeck asked libvirt for (drills read it to see the boot); removed on discard. */
+    serialLog: ABS.nullable().optional(),
   })
   .strict();
 
@@ -61,6 +63,21 @@ export function setLinksDown(doc: DomainDoc): DomainDoc {
   return copy;
 }
 
+/**
+ * Pure: the first serial port's output also goes to LOG (libvirt's virtlogd writes it, emptied at
+ * each start), a file virtdeck names itself. Added after the restore gate, which refuses a <log>
+ * the run's own XML names. False when the guest has no serial port (a drill then waits for the agent).
+ */
+export function setSerialLog(doc: DomainDoc, log: string): { doc: DomainDoc; logged: boolean } {
+  const copy = structuredClone(doc);
+  const devices = firstChild(domainRoot(copy), 'devices');
+  const serial = devices ? childElements(devices, 'serial').find((s) => s.attrs.type === 'pty') : undefined;
+  if (!serial) return { doc: copy, logged: false };
+  serial.children = serial.children.filter((c) => !(c.kind === 'element' && c.name === 'log'));
+  serial.children.push(el('log', { file: log, append: 'off' }));
+  return { doc: copy, logged: true };
+}
+
 export interface InstantXmlOptions {
   /** The run's domain.xml path, named in refusals. */
   source: string;
@@ -73,6 +90,8 @@ export interface InstantXmlOptions {
   uuid: string | null;
   isolated: boolean;
   domainType: 'kvm' | 'qemu';
+  /** The serial log file to ask for (drills), or none. */
+  serialLog?: string | null;
 }
 
 /**
@@ -97,6 +116,7 @@ export function instantXml(runXml: DomainDoc, o: InstantXmlOptions): { doc: Doma
     doc = setLinksDown(doc);
     if (getSettings(doc).nics.length > 0) notes.push(`${o.name} starts with its network links down (--isolated); plug one in with virsh domif-setlink ${o.name} IFACE up.`);
   }
+  if (o.serialLog) doc = setSerialLog(doc, o.serialLog).doc;
   if (getSettings(doc).type === 'kvm' && o.domainType === 'qemu') {
     doc = setDomainType(doc, 'qemu');
     notes.push('KVM is not usable on this host, so the copy runs under plain emulation (domain type qemu).');
@@ -115,4 +135,14 @@ export function runsInUse(records: InstantRecord[], dest: string): Map<string, s
     }
   }
   return used;
+}
+
+/** Pure: the listing of `backup instant list` and of I in the Backups pane (state: what libvirt says now, or 'gone'). */
+export function instantListLines(entries: (InstantRecord & { state: string })[], uri: string): string[] {
+  if (entries.length === 0) return [`No guest on ${uri} runs from a backup (virtdeck backup instant).`];
+  return entries.flatMap((e) => [
+    `${e.name}  ${e.state}  from ${e.guest} ${e.run} in ${e.dest}, since ${e.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    ...e.overlays.map((o) => `  ${o.target}: ${o.path} over ${o.backing}`),
+    `  reads ${e.chain.join(', ')}; prune keeps them. Move it home: virtdeck backup instant finish ${e.name} --to DIR; or: virtdeck backup instant discard ${e.name}`,
+  ]);
 }

@@ -19,6 +19,8 @@ export interface BackupSchedule {
   /** Empty: every day. */
   days: Weekday[];
   dest: string;
+  /** After backup and prune, a restore drill of every guest (`backup drill --all`): proof the new runs boot. */
+  drill?: boolean;
 }
 
 export type SchedulerKind = 'cron' | 'systemd';
@@ -132,14 +134,19 @@ export function checkSchedule(s: BackupSchedule): BackupSchedule {
   if (hasControlCharacters(s.dest) || s.dest.includes('\\')) {
     throw new UserError(`The backup destination "${shown(s.dest)}" holds a control character or a backslash, which cron and systemd would not pass on as written.`, 'Choose a directory name without them, for example --dest /mnt/backup.');
   }
-  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest };
+  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest, ...(s.drill ? { drill: true } : {}) };
 }
 
-/** The shell command both forms run: back up every guest, then prune only if that succeeded. */
+/**
+ * The shell command both forms run: back up every guest, then prune only if that succeeded, then
+ * (with drill) prove the newest runs boot. Prune keeps every run an instant copy (a drill's too)
+ * reads, so the order is safe either way; the drill goes last because it takes longest.
+ */
 export function backupCommand(virtdeck: string[], s: BackupSchedule): string {
   const v = virtdeck.map(shellQuote).join(' ');
   const dest = shellQuote(s.dest);
-  return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}`;
+  const drill = s.drill ? ` && ${v} backup drill --all --dest ${dest}` : '';
+  return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}${drill}`;
 }
 
 function markLine(s: BackupSchedule): string {
@@ -218,7 +225,7 @@ export function readScheduleMark(text: string): BackupSchedule | null {
   if (!line) return null;
   try {
     const raw = JSON.parse(line.slice(MARK.length)) as BackupSchedule;
-    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest) });
+    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest), drill: raw.drill === true });
   } catch {
     return null;
   }

@@ -12,6 +12,8 @@ import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 import { chooseDestination } from './backups/destination.js';
 import { createFileBrowser } from './backups/fileBrowser.js';
 import { createPaneJob } from './backups/paneJob.js';
+import { startDrill } from './backups/drillFlow.js';
+import { showInstantList, startDiscard, startFinish } from './backups/instantFlow.js';
 import { startPrune } from './backups/pruneFlow.js';
 import { offerRecovery } from './backups/recoveryOffer.js';
 import { startRestore } from './backups/restoreFlow.js';
@@ -117,6 +119,18 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           return true;
         case 'backupFiles':
           browser.open();
+          return true;
+        case 'backupInstantList':
+          showInstantList(ctx);
+          return true;
+        case 'backupInstantFinish':
+          startFinish(ctx, job);
+          return true;
+        case 'backupInstantDiscard':
+          startDiscard(ctx, job);
+          return true;
+        case 'backupDrill':
+          startDrill(ctx, job);
           return true;
         case 'backupPrune':
           startPrune(ctx, job);

@@ -48,7 +48,7 @@ export function scheduleLine(status: ScheduleStatus | null, now: Date, paneDest:
   const where = paneDest && s.dest !== paneDest ? ` into ${s.dest}` : '';
   const failed = status.lastRuns.filter((r) => r.logged && !r.logged.ok && r.logged.dest === s.dest);
   const last = failed.length ? ` · last run: ${failed.length} guest${failed.length === 1 ? '' : 's'} failed` : '';
-  return { text: `${scheduleWhen(s)}${where}${next}${last}`, tone: failed.length ? 'warn' : 'muted' };
+  return { text: `${scheduleWhen(s)}${s.drill ? ' + drill' : ''}${where}${next}${last}`, tone: failed.length ? 'warn' : 'muted' };
 }
 
 // ------------------------------------------------------------------ prune

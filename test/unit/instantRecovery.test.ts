@@ -179,10 +179,12 @@ describe('instant records', () => {
 });
 
 describe('planFinish', () => {
-  it('blockcopies each disk with --pivot into DIR (abort and remove the half copy as undo), then drops overlays and record', () => {
+  it('blockcopies each disk into DIR, the action polling and pivoting itself (abort and remove the half copy as undo), then drops overlays and record', () => {
     const p = planFinish(planInstant(req(), facts(), virsh).record, '/srv/vm', '/state', virsh);
     expect(p.steps.map((s) => s.id)).toEqual(['copy-vda', 'remove-overlays', 'forget']);
-    expect(p.steps[0]?.command?.argv).toEqual(virsh(['blockcopy', '--domain', 'web-instant', '--path', 'vda', '--dest', '/srv/vm/web-instant-vda.qcow2', '--format', 'qcow2', '--wait', '--verbose', '--pivot', '--transient-job']));
+    expect(p.steps[0]?.command?.argv).toEqual(virsh(['blockcopy', '--domain', 'web-instant', '--path', 'vda', '--dest', '/srv/vm/web-instant-vda.qcow2', '--format', 'qcow2', '--transient-job']));
+    // virtdeck polls the job for progress and pivots it, so cancel can abort QEMU's job (jobs/instant.ts copyHome).
+    expect(p.steps[0]).toMatchObject({ long: true, action: { name: 'instant-copy', args: { name: 'web-instant', target: 'vda', dest: '/srv/vm/web-instant-vda.qcow2' } } });
     expect(p.steps[0]?.undo).toMatchObject({ partial: true, action: { name: 'instant-copy-abort', args: { name: 'web-instant', target: 'vda', dest: '/srv/vm/web-instant-vda.qcow2' } } });
   });
 });

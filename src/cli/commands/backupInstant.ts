@@ -4,10 +4,11 @@
  */
 import type { Command } from 'commander';
 import { loadBackupConfig } from '../../jobs/backup.js';
-import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
+import { DEFAULT_OVERLAY_DIR, discardInstant, finishInstant, listInstant, prepareDiscard, prepareFinish, prepareInstant, runInstant } from '../../jobs/instant.js';
 import { refuseDamage } from '../../jobs/restore.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { checkGuestName } from '../../model/guestName.js';
+import { instantListLines } from '../../model/instantRecovery.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
@@ -91,6 +92,13 @@ export async function backupInstantFinishCommand(ctx: GuestCommandContext, name:
   return ok ? EXIT.ok : r.error instanceof UserError ? EXIT.usage : EXIT.failed;
 }
 
+export async function backupInstantListCommand(ctx: GuestCommandContext, o: { signal?: AbortSignal }): Promise<ExitCode> {
+  const entries = await listInstant(ctx.host, { signal: o.signal });
+  if (ctx.output.json) json(ctx.output, { ok: true, uri: ctx.host.uri, instant: entries });
+  else ctx.output.out(instantListLines(entries, ctx.host.uri).join('\n'));
+  return EXIT.ok;
+}
+
 export function registerBackupInstantCommands(program: Command, kit: CommandKit): void {
   const backup = program.commands.find((c) => c.name() === 'backup') ?? program.command('backup');
   const instant = backup
@@ -114,6 +122,10 @@ export function registerBackupInstantCommands(program: Command, kit: CommandKit)
     )
     .addHelpText('after', '\nThe run and its chain are first checked against their manifests (sha256). Prune and retention keep every run\nthe copy reads until it is discarded.')
     .action((guest: string, run: string | undefined, o: InstantFlags) => headlessJob((job) => kit.run((ctx) => backupInstantCommand(ctx, guest, run, { ...o, signal: job.signal, job }))()));
+  instant
+    .command('list')
+    .description('the guests running from a backup: which runs they read, their overlays, since when')
+    .action(() => kit.run((ctx) => backupInstantListCommand(ctx, {}))());
   instant
     .command('discard')
     .description('stop a copy made by `backup instant` and remove only its overlays and its definition')

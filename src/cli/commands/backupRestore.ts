@@ -128,7 +128,7 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
   else if (!s.installed.schedule) lines.push(`${s.installed.files.join(', ')} exist but were not written by virtdeck (or were edited by hand).`);
   else {
     const sc = s.installed.schedule;
-    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
+    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest}${sc.drill ? ', then a restore drill of every guest' : ''} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
     lines.push(`Next run: ${whenText(s.nextRun)}`);
     for (const g of s.lastRuns) {
       const logged = g.logged ? `; last result ${g.logged.at}: ${g.logged.text}` : '';
@@ -139,9 +139,9 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
   return EXIT.ok;
 }
 
-export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string }): Promise<ExitCode> {
+export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string; drill?: boolean }): Promise<ExitCode> {
   const dest = destOf(o.dest);
-  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
+  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest, ...(o.drill ? { drill: true } : {}) }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
   if (ctx.output.json) {
     json(ctx.output, { ok: true, ...change, nextRun: change.nextRun?.toISOString() ?? null });
     return EXIT.ok;
@@ -325,7 +325,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
   const schedule = backup
     .command('schedule')
     .description('show, set or remove the nightly `backup run --all` + `backup prune` (cron.d or a systemd timer)')
-    .addHelpText('after', kit.examples(['virtdeck backup schedule show', 'virtdeck backup schedule set --at 02:30 --dest /mnt/backup', 'virtdeck backup schedule set --at 01:00 --days mon,thu --dest /mnt/backup --dry-run', 'virtdeck backup schedule remove']));
+    .addHelpText('after', kit.examples(['virtdeck backup schedule show', 'virtdeck backup schedule set --at 02:30 --dest /mnt/backup', 'virtdeck backup schedule set --at 01:00 --days mon,thu --dest /mnt/backup --dry-run', 'virtdeck backup schedule set --at 01:00 --days sun --dest /mnt/backup --drill', 'virtdeck backup schedule remove']));
   const hidden = () => [new Option('--root <dir>', 'write under this root instead of / (tests)').hideHelp(), new Option('--kind <cron|systemd>', 'force the scheduler instead of detecting it').choices(['cron', 'systemd'])];
   const addHidden = (c: Command) => {
     for (const o of hidden()) c.addOption(o);
@@ -339,8 +339,9 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
       .requiredOption('--at <HH:MM>', 'time of day (host local time)')
       .option('--days <list>', 'weekdays, e.g. mon,wed,fri (default: every day)')
       .option('--dest <dir>', DEST_HELP)
+      .option('--drill', 'after backup and prune, a restore drill of every guest (virtdeck backup drill --all): proof the new runs boot')
       .option('-n, --dry-run', 'print the files; write nothing'),
-  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
+  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string; drill?: boolean }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
   addHidden(schedule.command('remove').description('remove the schedule (the files are kept as .bak)').option('-n, --dry-run', 'say what would be removed')).action((o: ScheduleFlags) =>
     kit.run((ctx) => scheduleRemoveCommand(ctx, o))(),
   );

@@ -10,12 +10,22 @@ import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import type { GuestRow } from '../../host/virsh.js';
 import { type BackupEvent, loadBackupConfig } from '../../jobs/backup.js';
 import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
-import type { prepareInstant as prepareInstantJob, runInstant as runInstantJob } from '../../jobs/instant.js';
+import type {
+  discardInstant as discardInstantJob,
+  finishInstant as finishInstantJob,
+  InstantListEntry,
+  prepareDiscard as prepareDiscardJob,
+  prepareFinish as prepareFinishJob,
+  prepareInstant as prepareInstantJob,
+  runInstant as runInstantJob,
+} from '../../jobs/instant.js';
+import type { runDrill as runDrillJob } from '../../jobs/drill.js';
 import type { prune as pruneJob } from '../../jobs/prune.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
 import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../../jobs/restore.js';
 import type { installSchedule as installScheduleJob, removeSchedule as removeScheduleJob, ScheduleStatus } from '../../jobs/schedule.js';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../jobs/snapshot.js';
+import type { DrillResult } from '../../model/drill.js';
 import type { RetentionPolicy } from '../../model/retention.js';
 import type { JobControllerOptions } from '../jobs/jobController.js';
 import { type BackupFs, pathsOverFilesystems } from './backupFs.js';
@@ -41,6 +51,16 @@ export interface BackupsDeps {
   /** R's third mode: start a copy straight from the run (overlays; nothing copied). */
   prepareInstant?: typeof prepareInstantJob;
   runInstant?: typeof runInstantJob;
+  /** The copies started from a backup on this host (`backup instant list`), and F / D on one of them. */
+  listInstant?(host: HostContext, o: { stateDir: string }): Promise<InstantListEntry[]>;
+  prepareFinish?: typeof prepareFinishJob;
+  finishInstant?: typeof finishInstantJob;
+  prepareDiscard?: typeof prepareDiscardJob;
+  discardInstant?: typeof discardInstantJob;
+  /** The recorded restore drills (drills.json), for "restorable, proven 3 days ago". */
+  readDrills?(stateDir: string): Promise<DrillResult[]>;
+  /** K: a restore drill of the selected guest's newest run. */
+  runDrill?: typeof runDrillJob;
   prune?: typeof pruneJob;
   /** One libguestfs session for the whole time the browser is open. */
   openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
@@ -95,6 +115,13 @@ export function defaultBackupsDeps(): BackupsDeps {
     restore: async (...a) => (await import('../../jobs/restore.js')).restore(...a),
     prepareInstant: async (...a) => (await import('../../jobs/instant.js')).prepareInstant(...a),
     runInstant: async (...a) => (await import('../../jobs/instant.js')).runInstant(...a),
+    listInstant: async (host, o) => (await import('../../jobs/instant.js')).listInstant(host, o),
+    prepareFinish: async (...a) => (await import('../../jobs/instant.js')).prepareFinish(...a),
+    finishInstant: async (...a) => (await import('../../jobs/instant.js')).finishInstant(...a),
+    prepareDiscard: async (...a) => (await import('../../jobs/instant.js')).prepareDiscard(...a),
+    discardInstant: async (...a) => (await import('../../jobs/instant.js')).discardInstant(...a),
+    runDrill: async (...a) => (await import('../../jobs/drill.js')).runDrill(...a),
+    readDrills: async (dir) => (await import('../../jobs/drill.js')).readDrills(dir),
     prune: async (...a) => (await import('../../jobs/prune.js')).prune(...a),
     scheduleStatus: async (host) => (await import('../../jobs/schedule.js')).scheduleStatus(host, { stateDir: defaultStateDir() }),
     installSchedule: async (host, wanted, o) => (await import('../../jobs/schedule.js')).installSchedule(host, wanted, o),

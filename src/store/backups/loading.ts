@@ -33,6 +33,17 @@ export async function loadSchedule(ctx: PaneContext) {
   }
 }
 
+/** The copies running from a backup and the drills: hints beside the catalog, so a failure only leaves them out. */
+export async function loadRecovery(ctx: PaneContext) {
+  const { deps, set } = ctx;
+  const stateDir = deps.stateDir();
+  const [instant, drills] = await Promise.all([
+    deps.listInstant ? deps.listInstant(ctx.host, { stateDir }).catch(() => null) : Promise.resolve(null),
+    deps.readDrills ? deps.readDrills(stateDir).catch(() => []) : Promise.resolve([]),
+  ]);
+  set({ instant, drills });
+}
+
 export async function reload(ctx: PaneContext) {
   const { deps, get, set } = ctx;
   const settings = deps.settings();
@@ -40,6 +51,7 @@ export async function reload(ctx: PaneContext) {
   set({ dest, loading: Boolean(dest), error: dest ? null : 'No backup destination is configured: press d and type a directory (e.g. the mount point of a backup disk).' });
   void ctx.loadSnapshots();
   void ctx.loadSchedule();
+  void loadRecovery(ctx);
   if (!dest) return;
   try {
     set({ catalog: await deps.readCatalog(ctx.host, dest), loading: false });

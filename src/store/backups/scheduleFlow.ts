@@ -17,12 +17,14 @@ function remoteUri(uri: string): boolean {
   }
 }
 const REMOVE = 'remove';
+const NO_DRILL = 'no';
+const DRILL = 'yes, every guest after the run';
 
-function writeSchedule(ctx: PaneContext, wanted: { at: string; days: string; dest: string }) {
+function writeSchedule(ctx: PaneContext, wanted: { at: string; days: string; dest: string; drill: boolean }) {
   const { host, say } = ctx;
   const install = ctx.deps.installSchedule;
   if (!install) return;
-  const schedule = { at: wanted.at, days: parseDays(wanted.days), dest: wanted.dest };
+  const schedule = { at: wanted.at, days: parseDays(wanted.days), dest: wanted.dest, ...(wanted.drill ? { drill: true } : {}) };
   say('Working out the schedule file…', 'busy');
   install(host, schedule, { dryRun: true }).then(
     (change) => {
@@ -83,6 +85,7 @@ export function editSchedule(ctx: PaneContext) {
     { id: 'at', label: 'At (HH:MM)', kind: 'text', value: sc?.at ?? '01:30' },
     { id: 'days', label: 'Days', kind: 'text', value: sc?.days.length ? sc.days.join(',') : 'daily' },
     { id: 'dest', label: 'Destination', kind: 'text', value: sc?.dest ?? get().dest ?? '' },
+    { id: 'drill', label: 'Restore drill', kind: 'choice', value: sc?.drill ? DRILL : NO_DRILL, options: [NO_DRILL, DRILL].map((v) => ({ value: v, label: v })) },
   ];
   // Removing is offered only when there is a schedule to remove.
   const withAction = current !== null;
@@ -101,12 +104,12 @@ export function editSchedule(ctx: PaneContext) {
           ? [{ id: 'action', label: 'Schedule', kind: 'choice', value: SET, options: [SET, REMOVE].map((v) => ({ value: v, label: v })) }, ...fields.map((f) => ({ ...f, showWhen: { field: 'action', value: SET } }))]
           : fields,
       ),
-      submit: ({ action = SET, at, days, dest }) => {
+      submit: ({ action = SET, at, days, dest, drill }) => {
         if (action === REMOVE) return dropSchedule(ctx);
         if (!dest?.startsWith('/')) throw new UserError('The schedule needs an absolute destination directory.', 'Type the mount point of the backup disk, e.g. /mnt/backup.');
         // Checked here so a typo keeps the form open; installSchedule checks again.
         checkSchedule({ at: at ?? '', days: parseDays(days), dest });
-        writeSchedule(ctx, { at: at ?? '', days: days ?? '', dest });
+        writeSchedule(ctx, { at: at ?? '', days: days ?? '', dest, drill: drill === DRILL });
       },
     },
   });

@@ -1,7 +1,9 @@
 /** Pure views of the pane's state: the guest list, the runs of one guest, the detail strip. */
 import type { SnapshotInfo } from '../../host/snapshots.js';
 import type { GuestBackups } from '../../jobs/backupCatalog.js';
+import type { InstantListEntry } from '../../jobs/instant.js';
 import type { CatalogRun } from '../../model/backupManifest.js';
+import { drillText } from '../../model/drill.js';
 import { formatAge, staleSnapshotWarning } from '../../model/snapshotPlan.js';
 import type { BackupsPaneState } from './state.js';
 
@@ -67,6 +69,12 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
     else out.push({ text: `No runs of ${g.guest} in this destination; b backs it up now.`, warn: false });
   } else {
     out.push({ text: g.last ? `last run ${g.last.name}: ${runSummary(g.last, now)}` : `${g.guest} has no backup here; b backs it up now, B every guest shown.`, warn: false });
+    out.push(...instantLines(s.instant ?? [], g.guest, now));
+    if (g.last && s.dest) {
+      const norm = (p: string) => p.replace(/\/+$/, '');
+      const drill = s.drills.find((d) => d.guest === g.guest && norm(d.dest) === norm(s.dest ?? ''));
+      out.push(drill ? { text: drillText(drill, new Date(now)), warn: !drill.ok } : { text: 'restore never drilled: K proves the newest run boots', warn: false });
+    }
     const logged = s.schedule?.status?.lastRuns.find((r) => r.guest === g.guest)?.logged;
     if (logged && !logged.ok) out.push({ text: `last scheduled run (${logged.at}) ${logged.text}`, warn: true });
   }
@@ -74,5 +82,20 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
   out.push({ text: snaps.length ? `snapshots: ${snaps.join(', ')}` : 'no snapshots (t takes one before a risky change)', warn: false });
   const stale = staleSnapshotWarning(g.snapshots, maxAgeDays, new Date(now));
   if (stale) out.push({ text: stale, warn: true });
+  return out;
+}
+
+/** The guest runs from a backup (F moves it home, D discards it), or copies run from its backups. */
+export function instantLines(entries: InstantListEntry[], guest: string, now: number): DetailLine[] {
+  const out: DetailLine[] = [];
+  const self = entries.find((e) => e.name === guest);
+  if (self) {
+    const since = formatAge(now - new Date(self.createdAt).getTime());
+    out.push({ text: `runs from the backup ${self.guest} ${self.run} (started ${since} ago, ${self.state}): F moves it home, D discards it`, warn: true });
+  }
+  const copies = entries.filter((e) => e.guest === guest && e.name !== guest);
+  const only = copies.length === 1 ? copies[0] : undefined;
+  if (only) out.push({ text: `${only.name} runs from ${only.run}: I lists it`, warn: false });
+  else if (copies.length > 1) out.push({ text: `${copies.map((c) => c.name).join(', ')} run from these backups: I lists them`, warn: false });
   return out;
 }

@@ -2,7 +2,9 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { SnapshotInfo } from '../../host/snapshots.js';
 import type { GuestBackups } from '../../jobs/backupCatalog.js';
+import type { InstantListEntry } from '../../jobs/instant.js';
 import type { ScheduleStatus } from '../../jobs/schedule.js';
+import type { DrillResult } from '../../model/drill.js';
 import type { ToneLine } from '../backupsText.js';
 import type { Form } from '../form.js';
 import type { RunView } from '../jobs/runView.js';
@@ -50,6 +52,10 @@ export interface BackupsPaneState {
   snapshots: Record<string, SnapshotInfo[]>;
   /** null while it is read; status null with an error when it could not be read. */
   schedule: { status: ScheduleStatus | null; error: string | null } | null;
+  /** Guests started from a backup on this host (`backup instant`); null until read. */
+  instant: InstantListEntry[] | null;
+  /** Recorded restore drills (every host and destination; the selectors pick). */
+  drills: DrillResult[];
   /** The job on screen (the one job controller's view). */
   job: RunView | null;
   browser: BrowserState | null;
@@ -70,6 +76,8 @@ export function createBackupsStore(): BackupsStore {
     runIndex: 0,
     snapshots: {},
     schedule: null,
+    instant: null,
+    drills: [],
     job: null,
     browser: null,
     form: null,

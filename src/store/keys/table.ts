@@ -185,6 +185,10 @@ export type ActionId =
   | 'snapshotTake'
   | 'snapshotRevert'
   | 'snapshotDelete'
+  | 'backupInstantList'
+  | 'backupInstantFinish'
+  | 'backupInstantDiscard'
+  | 'backupDrill'
   | 'hostOpen'
   | 'hostFix'
   | 'hostLogs'
@@ -332,6 +336,10 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name), as a new guest, or run it from the backup now (instant)', scopes: ['pane:backups'], footer: true },
   { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', scopes: ['pane:backups'], footer: true },
   { keys: ['P'], action: 'backupPrune', hint: 'prune', description: "Prune the guest's runs by the retention rules (shows what would go first)", scopes: ['pane:backups'] },
+  { keys: ['I'], action: 'backupInstantList', hint: 'instant copies', description: 'List the guests running from a backup (instant recovery): which runs they read, their overlays, since when', scopes: ['pane:backups'] },
+  { keys: ['F'], action: 'backupInstantFinish', hint: 'move home', description: 'Move the selected guest that runs from a backup home while it runs (blockcopy with progress; asks first)', scopes: ['pane:backups'] },
+  { keys: ['D'], action: 'backupInstantDiscard', hint: 'discard copy', description: 'Discard the selected guest that runs from a backup: stop it, remove its overlays (asks first, naming what is lost)', scopes: ['pane:backups'] },
+  { keys: ['K'], action: 'backupDrill', hint: 'drill', description: "Restore drill: start the guest's newest run as a throwaway isolated copy, wait for it to boot, discard it; the result shows under the list (asks first)", scopes: ['pane:backups'] },
   { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', scopes: ['pane:backups'] },
   { keys: ['S'], action: 'backupSchedule', hint: 'schedule', description: 'Set, change or remove the nightly backup schedule (cron.d or a systemd timer); shows the file first', scopes: ['pane:backups'] },
   { keys: ['t'], action: 'snapshotTake', hint: 'snapshot', description: 'Take a snapshot of the selected guest before a risky change', scopes: ['pane:backups'], footer: true },
