@@ -31,7 +31,8 @@ function underDeadline(exec: Executor, deadline: AbortSignal): Executor {
 
 export function timedOut(host: HostContext, ms: number): HostError {
   return new HostError({
-    sentence: `${host.name} (${host.uri}) did not answer within ${Math.round(ms / 100) / 10} s.`,
+    // The URI last: a narrow screen cuts it, not the news.
+    sentence: `${host.name} is unreachable: no answer within ${Math.round(ms / 100) / 10} s from ${host.uri}.`,
     fix: 'Check that the host is up, that its libvirtd runs and that ssh reaches it; virtdeck keeps asking.',
     command: ['virsh', '-c', host.uri, 'list', '--all'],
     stderr: '',

@@ -38,6 +38,8 @@ export interface CliDeps {
   /** `guest list --all-hosts`: the config file's hosts, and how to reach one (defaults: the config file, createHostContext). */
   configHosts?: () => ConfigHosts;
   connectHost?: (target: HostOptions) => HostContext;
+  /** How long each host may take to answer `--all-hosts` (default HOST_TIMEOUT_MS). */
+  hostTimeoutMs?: number;
 }
 
 interface GlobalOptions {
@@ -126,7 +128,7 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
     )
     .action((opts: { allHosts?: boolean }) =>
       run((ctx) =>
-        opts.allHosts ? listAllHostsCommand(ctx, { hosts: (deps.configHosts ?? configHosts)(), connect: deps.connectHost ?? createHostContext }) : listCommand(ctx),
+        opts.allHosts ? listAllHostsCommand(ctx, { hosts: (deps.configHosts ?? configHosts)(), connect: deps.connectHost ?? createHostContext, timeoutMs: deps.hostTimeoutMs }) : listCommand(ctx),
       )(),
     );
 

@@ -13,8 +13,10 @@ import { cellText, guestColumns } from './guestTable.js';
 /** Pure: the line of a host that did not answer the last round: its name and its error sentence. */
 export function unreachableLine(h: HostState, width: number, marks: { warn: string; ellipsis: string }): string {
   // The sentence may carry a remote host's own words: shown, never obeyed by the terminal.
+  const name = shown(h.name);
   const why = h.error ? shown(`${h.error.sentence} ${h.error.fix}`) : 'it did not answer.';
-  return clip(`${marks.warn} ${shown(h.name)} unreachable: ${why}`, width, marks.ellipsis);
+  // A sentence that starts with the host's name (the deadline's) says it all; others get the name first.
+  return clip(`${marks.warn} ${why.startsWith(`${name} `) ? why : `${name} unreachable: ${why}`}`, width, marks.ellipsis);
 }
 
 export function GuestsPane({ width, height }: { width: number; height: number }) {
