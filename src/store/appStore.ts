@@ -423,7 +423,11 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           .then(() => {
             const states = get().hostStates;
             const down = states.filter((h) => h.answered === false).length;
-            get().setMessage(`Every host's guests (A: only ${host.name}; H narrows to one host)${down ? `; ${down} of ${states.length} did not answer` : ''}.`, down ? 'error' : 'info');
+            // The news first: a narrow status line cuts the end.
+            // Each one's whole sentence follows, for `m`: the table's line for it is cut at the edge.
+            const why = states.filter((h) => h.answered === false).map((h) => (h.error ? ` ${h.error.sentence} ${h.error.fix}` : ` ${h.name} did not answer.`));
+            if (down) get().setMessage(`${down} of ${states.length} hosts did not answer; the rest are listed (A: only ${host.name}).${why.join('')}`, 'error');
+            else get().setMessage(`Every host's guests (A: only ${host.name}; H narrows to one host).`);
           });
       },
       guestRow(name) {

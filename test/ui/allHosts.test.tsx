@@ -90,6 +90,9 @@ describe('all hosts in one view', () => {
       ['lab', true],
       ['deadbox', false],
     ]);
+    // The status line names the count; `m` has each host's whole sentence and fix.
+    await r.waitFor('1 of 3 hosts did not answer');
+    expect(r.store.getState().message?.text).toContain('deadbox is unreachable: no answer within 0.3 s from qemu+ssh://root@deadbox/system. Check that the host is up');
     // A again: this host's guests only, no HOST column.
     await r.press('A');
     const back = await r.waitFor((fr) => !fr.includes('lab-db'));
