@@ -5,7 +5,7 @@
  * Run: npx tsx bench/allhosts.ts [guests per host] [runs]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CountingExecutor, LocalExecutor } from '../src/host/exec.js';
 import type { HostContext } from '../src/host/hostContext.js';
@@ -71,20 +71,31 @@ async function main(): Promise<void> {
 
     const single: number[] = [];
     const all: number[] = [];
+    const serial: number[] = [];
     let spawns = 0;
+    const load = loadavg()[0] as number;
     for (let i = 0; i < RUNS; i++) {
       single.push(await timed(() => listWithin(one, 120_000)));
       const before = one.counter.count + two.counter.count;
       all.push(await timed(() => listOnEveryHost(hosts, { timeoutMs: 120_000 })));
       spawns = one.counter.count + two.counter.count - before;
+      // For scale: the same two hosts one after the other (what the view would cost without parallel rounds).
+      serial.push(await timed(async () => {
+        for (const h of hosts) await listWithin(h, 120_000);
+      }));
     }
     const ratio = median(all) / median(single);
-    const line = (label: string, value: string) => console.log(`${label.padEnd(40)}${value}`);
+    const line = (label: string, value: string) => console.log(`${label.padEnd(48)}${value}`);
     line('guests per host:', `${GUESTS} (2 hosts, ${GUESTS / 4} running each)`);
     line('spawns per all-hosts round:', `${spawns} (${spawns / 2} per host)`);
+    // Both hosts' virsh processes are CPU-bound here (the test driver parses its file in each): the
+    // ratio holds only with a core free for each; a loaded machine runs them one after the other.
+    line('cores, load average (1 min) at start:', `${availableParallelism()}, ${load.toFixed(2)}`);
     line(`one host's refresh, median of ${RUNS}:`, `${median(single).toFixed(1)} ms`);
     line(`all-hosts refresh (2 hosts), median of ${RUNS}:`, `${median(all).toFixed(1)} ms`);
+    line(`two hosts one after the other, median of ${RUNS}:`, `${median(serial).toFixed(1)} ms`);
     line('ratio all-hosts / one host:', `${ratio.toFixed(2)} (goal <= ${GOAL})`);
+    line('ratio one-after-the-other / one host:', `${(median(serial) / median(single)).toFixed(2)}`);
     process.exitCode = ratio <= GOAL ? 0 : 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -219,9 +219,12 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         usage,
       ).map((k) => k.g);
 
+    // Why the config file's hosts could not be read, when they could not: said instead of "only host".
+    let fleetRefusal: UserError | null = null;
     const theFleet = (): Fleet => {
       if (!fleet) {
         const read = opts.hosts ?? configHosts();
+        if (read instanceof UserError) fleetRefusal = read;
         fleet = createFleet(host, read instanceof UserError ? [] : read, opts.connect ?? createHostContext);
       }
       return fleet;
@@ -413,6 +416,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           return;
         }
         if (theFleet().members.length === 0) {
+          if (fleetRefusal) return get().setMessage(`${fleetRefusal.sentence} ${fleetRefusal.fix}`, 'error');
           get().setMessage(`${host.name} is the only host configured; add others under "hosts" in the config file to see them all in one table.`, 'error');
           return;
         }

@@ -219,6 +219,27 @@ describe('all hosts in one view', () => {
     }
   });
 
+  it('a config file that cannot be read: A says why, not "only host"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vdtest-allhosts-cfg-'));
+    const saved = process.env.VIRTDECK_HOME;
+    try {
+      mkdirSync(join(dir, 'config'), { mode: 0o700 });
+      writeFileSync(join(dir, 'config', 'config.json'), '{ "hosts": [', { mode: 0o600 });
+      process.env.VIRTDECK_HOME = dir;
+      const r = await renderApp(demoGuests());
+      await r.press('A');
+      await r.waitFor((f) => /config/i.test(f) && !f.includes('only host configured'));
+      expect(r.store.getState().message?.kind).toBe('error');
+      expect(r.store.getState().message?.text).not.toContain('only host configured');
+      expect(r.store.getState().allHosts).toBe(false);
+      r.unmount();
+    } finally {
+      if (saved === undefined) delete process.env.VIRTDECK_HOME;
+      else process.env.VIRTDECK_HOME = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('with only this host configured, A says how to add others', async () => {
     const r = await renderApp(demoGuests(), { store: { hosts: [] } });
     await r.press('A');
