@@ -171,15 +171,24 @@ function cell(c: Column, text: string, ascii: boolean): string {
   return c.align === 'right' ? text.padStart(c.width) : text.padEnd(c.width);
 }
 
-export function formatGuestTable(guests: GuestRow[], opts: { ascii?: boolean } = {}): string {
+/** `--all-hosts`: a HOST column first (8), NAME gives up the room (12), so the line still fits 80 columns. */
+const HOST_COLUMNS: Column[] = [
+  { title: 'HOST', width: 8, align: 'left', value: (g) => (g as GuestRow & { host?: string }).host ?? '' },
+  { ...(GUEST_COLUMNS[0] as Column), width: 12 },
+  ...GUEST_COLUMNS.slice(1),
+];
+
+export function formatGuestTable(guests: (GuestRow & { host?: string })[], opts: { ascii?: boolean; hosts?: boolean } = {}): string {
   const ascii = opts.ascii ?? false;
-  if (guests.length === 0) return 'No guests are defined on this host.\n';
+  if (guests.length === 0) return opts.hosts ? 'No guests are defined on the hosts that answered.\n' : 'No guests are defined on this host.\n';
+  const columns = opts.hosts ? HOST_COLUMNS : GUEST_COLUMNS;
   const line = (values: string[]) =>
-    GUEST_COLUMNS.map((c, i) => cell(c, values[i] ?? '', ascii))
+    columns
+      .map((c, i) => cell(c, values[i] ?? '', ascii))
       .join(' ')
       .trimEnd();
-  const rows = [line(GUEST_COLUMNS.map((c) => c.title))];
-  for (const g of guests) rows.push(line(GUEST_COLUMNS.map((c) => c.value(g))));
+  const rows = [line(columns.map((c) => c.title))];
+  for (const g of guests) rows.push(line(columns.map((c) => c.value(g))));
   return `${rows.join('\n')}\n`;
 }
 

@@ -4,12 +4,13 @@
  * never import the module that imports them (paneFactories).
  */
 import type { StoreApi } from 'zustand/vanilla';
+import type { HostContext } from '../host/hostContext.js';
 import type { GuestUsage } from '../model/usage.js';
 import type { KeyPress } from './keys/keyName.js';
 import type { KeyOwner } from './keys/owners.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneId } from './paneIds.js';
-import type { AppData, Dialog, Message, TermSize } from './types.js';
+import type { AppData, Dialog, ListedGuest, Message, TermSize } from './types.js';
 
 export interface AppActions {
   /** Loads the header, refreshes, and starts the event watch and the poll. */
@@ -24,11 +25,20 @@ export interface AppActions {
   cyclePane(step: 1 | -1): void;
   moveSelection(delta: number): void;
   selectEdge(edge: 'top' | 'bottom'): void;
-  select(name: string): void;
+  /** Selects a guest; `onHost` names its host in the all-hosts view. */
+  select(name: string, onHost?: string | null): void;
   /** Orders the guests by the next usage column (name → cpu → mem → disk → net); the selection stays on its guest. */
   cycleSort(): void;
   /** The selected guest's last hour of usage, oldest first (for sparklines). */
   usageHistory(name: string): GuestUsage[];
+  /** This host and the config file's others (read once): the Jobs pane names each job's host by it. */
+  knownHosts(): { name: string; uri: string }[];
+  /** `A`: every configured host's guests in one table, or this host's again. */
+  toggleAllHosts(): void;
+  /** The row an action on guest `name` is for: in the all-hosts view, the selected row's host's when two hosts have the name. */
+  guestRow(name: string): ListedGuest | undefined;
+  /** The host an action on guest `name` goes to: its row's; null when no host can be told (a name on two hosts, none selected). */
+  hostOfGuest(name: string): HostContext | null;
   startFilter(): void;
   setFilter(text: string): void;
   keepFilter(): void;

@@ -9,16 +9,18 @@ import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { hostSession } from '../host/session.js';
-import type { GuestRow } from '../host/virsh.js';
+import { HOST_TIMEOUT_MS, listOnEveryHost } from '../host/hostRound.js';
+import type { GuestRow, GuestsWithStats } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
-import { computeUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
+import { computeUsage, type GuestUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
+import { createFleet, type Fleet, hostStateOf, mergeUsage, otherHosts, tagRows } from './allHosts.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
@@ -29,10 +31,10 @@ import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId, paneFilters } from './paneIds.js';
-import { guestForAction, modeFor, selectedGuest, visibleGuests } from './selectors.js';
+import { guestForAction, isRow, modeFor, rowKey, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
-import type { AccelShown, AppData, Dialog, HandOff, SettingsDialog, TermSize } from './types.js';
+import type { AccelShown, AppData, Dialog, HandOff, ListedGuest, SettingsDialog, TermSize } from './types.js';
 import { createImportWizard } from './wizards/import/importWizard.js';
 import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
 import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
@@ -65,6 +67,10 @@ export interface AppStoreOptions {
   onSwitchHost?: (host: HostContext) => void;
   /** When a domstats sample was taken (tests step it to get rates without waiting). */
   clock?: () => number;
+  /** Open in the all-hosts view (`A`). */
+  allHosts?: boolean;
+  /** How long one host of the all-hosts view may take to answer a refresh before it shows as unreachable. */
+  hostTimeoutMs?: number;
 }
 
 const DEFAULT_SIZE: TermSize = { columns: 80, rows: 24 };
@@ -75,13 +81,18 @@ async function defaultDetectAccel(exec: Executor): Promise<AccelShown> {
   return kvm.detectAccel(exec);
 }
 
-/** Where the selection goes when the selected guest vanishes: the row that took its place. */
-function keptSelection(prev: AppData, guests: GuestRow[]): string | null {
-  const next = visibleGuests({ guests, filter: prev.filter });
-  if (prev.selected && next.some((g) => g.name === prev.selected)) return prev.selected;
-  const oldIndex = visibleGuests(prev).findIndex((g) => g.name === prev.selected);
+/**
+ * Where the selection goes when the list changes: it stays on its guest (on its host, in the
+ * all-hosts view); when that guest vanished, on the row that took its place.
+ */
+function keptSelection(prev: AppData, listed: ListedGuest[]): Pick<AppData, 'selected' | 'selectedHost'> {
+  const next = visibleGuests({ guests: listed, filter: prev.filter });
+  const at = (g: ListedGuest | undefined) => ({ selected: g?.name ?? null, selectedHost: g?.host ?? null });
+  const same = prev.selected ? next.find((g) => isRow(g, prev.selected, prev.selectedHost)) : undefined;
+  if (same) return at(same);
+  const oldIndex = visibleGuests(prev).findIndex((g) => isRow(g, prev.selected, prev.selectedHost));
   const index = Math.min(Math.max(oldIndex, 0), next.length - 1);
-  return next[index]?.name ?? null;
+  return at(next[index]);
 }
 
 /** Closer samples give rates made mostly of rounding (an event burst refreshes within ms). */
@@ -108,11 +119,15 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let debounce: ReturnType<typeof setTimeout> | null = null;
   let lastSample: UsageSample | null = null;
   const history: UsageHistory = new Map();
+  // Made when the all-hosts view is first shown: a console on one host never reaches the others.
+  let fleet: Fleet | null = null;
+  let known: { name: string; uri: string }[] | null = null;
+  const hostTimeoutMs = opts.hostTimeoutMs ?? HOST_TIMEOUT_MS;
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
     const setInputMode = (inputMode: AppData['inputMode']) => set((s) => ({ inputMode, mode: modeFor(s.dialogs, inputMode) }));
-    const row = (name: string) => get().guests.find((g) => g.name === name);
+    const row = (name: string) => get().guestRow(name);
 
     const showError: AppState['showError'] = (...args) => get().showError(...args);
 
@@ -126,6 +141,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       saveSettings: () => get().saveSettings(),
       setMessage: (text) => get().setMessage(text),
       switchHost: (name) => get().switchHost(name),
+      allHosts: () => get().allHosts,
       quit: () => get().quit(),
     };
     const paneOwner: KeyOwner = {
@@ -180,6 +196,76 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       return list;
     };
 
+    /** This host's answer: the list, the usage and the meters every pane reads. */
+    const applyHere = (listed: GuestsWithStats, keepSelection: boolean) => {
+      let usage = get().usage;
+      if (!lastSample || listed.stats.at - lastSample.at >= MIN_RATE_MS) {
+        usage = computeUsage(lastSample, listed.stats, listed.hostCpus ?? 0);
+        lastSample = listed.stats;
+        recordUsage(history, usage, historyCapacity(pollMs));
+      }
+      set((s) => {
+        const guests = sortByUsage(listed.guests, s.sortKey, usage);
+        const hostSize = { cpus: listed.hostCpus, memKiB: listed.hostMemKiB };
+        return { guests, usage, hostSize, lastRefresh: Date.now(), refreshError: null, ...(keepSelection ? keptSelection(s, guests) : {}) };
+      });
+    };
+
+    /** The all-hosts view's order: by host (this one first), by name within a host; or busiest first across hosts. */
+    const sortListed = (rows: ListedGuest[], sortKey: AppData['sortKey'], usage: ReadonlyMap<string, GuestUsage>) =>
+      sortByUsage(
+        rows.map((g) => ({ name: rowKey(g.host, g.name), g })),
+        sortKey,
+        usage,
+      ).map((k) => k.g);
+
+    // Why the config file's hosts could not be read, when they could not: said instead of "only host".
+    let fleetRefusal: UserError | null = null;
+    const theFleet = (): Fleet => {
+      if (!fleet) {
+        const read = opts.hosts ?? configHosts();
+        if (read instanceof UserError) fleetRefusal = read;
+        fleet = createFleet(host, read instanceof UserError ? [] : read, opts.connect ?? createHostContext);
+      }
+      return fleet;
+    };
+
+    /** One round over every host at once, each under its own deadline (host/hostRound.ts). */
+    const refreshAll = async () => {
+      const f = theFleet();
+      const reachable = f.members.filter((m) => m.host);
+      const answers = await listOnEveryHost([host, ...reachable.map((m) => m.host as HostContext)], { timeoutMs: hostTimeoutMs, now: opts.clock });
+      const [here, ...others] = answers;
+      if (here?.ok) applyHere(here.listed, false);
+      else if (here) set({ refreshError: toShownError(here.error) });
+      const capacity = historyCapacity(pollMs);
+      const prevUsage = get().allUsage;
+      const tagged: { host: string; guests: GuestRow[] }[] = [];
+      const usages: { host: string; usage: ReadonlyMap<string, GuestUsage> }[] = [];
+      if (here?.ok) {
+        tagged.push({ host: host.name, guests: here.listed.guests });
+        usages.push({ host: host.name, usage: get().usage });
+      }
+      others.forEach((a, i) => {
+        const name = reachable[i]?.name as string;
+        if (!a.ok) return;
+        tagged.push({ host: name, guests: a.listed.guests });
+        const fresh = f.usageOf(name, a.listed, MIN_RATE_MS, capacity);
+        // Too soon for a rate: the host keeps the rates of its previous round.
+        const kept = new Map([...prevUsage].filter(([k]) => k.startsWith(rowKey(name, ''))).map(([k, u]) => [k.slice(name.length + 1), u]));
+        usages.push({ host: name, usage: fresh ?? kept });
+      });
+      const hostStates = [
+        hostStateOf(host.name, host.uri, here ?? null, null),
+        ...f.members.map((m) => hostStateOf(m.name, m.uri, m.host ? (others[reachable.indexOf(m)] ?? null) : null, m.refusal)),
+      ];
+      const allUsage = mergeUsage(usages);
+      set((s) => {
+        const allGuests = sortListed(tagRows(tagged), s.sortKey, allUsage);
+        return { allGuests, allUsage, hostStates, lastRefresh: Date.now(), ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
+      });
+    };
+
     const guestFor = (name: string | null | undefined): string | null => {
       const picked = guestForAction(get(), name);
       if ('name' in picked) return picked.name;
@@ -189,6 +275,11 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
     return {
       guests: [],
+      allHosts: opts.allHosts ?? false,
+      allGuests: [],
+      allUsage: new Map(),
+      hostStates: [],
+      selectedHost: null,
       usage: new Map(),
       hostSize: { cpus: null, memKiB: null },
       sortKey: 'name',
@@ -249,7 +340,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         for (const d of get().dialogs) if (d.kind === 'wizard') d.wizard?.store.getState().dispose();
         // Last: what the panes and wizards stopped has settled its own way; the rest (a refresh
         // round, a pane's read over ssh) is aborted here and nothing new starts.
-        stopped = session.close();
+        const others = fleet?.close();
+        stopped = Promise.all([session.close(), others]).then(() => undefined);
       },
 
       whenStopped() {
@@ -257,18 +349,9 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       refresh: coalesced(async () => {
+        if (get().allHosts) return refreshAll();
         try {
-          const { guests: listed, stats, hostCpus, hostMemKiB } = await virsh.listGuestsWithStats(host, opts.clock);
-          let usage = get().usage;
-          if (!lastSample || stats.at - lastSample.at >= MIN_RATE_MS) {
-            usage = computeUsage(lastSample, stats, hostCpus ?? 0);
-            lastSample = stats;
-            recordUsage(history, usage, historyCapacity(pollMs));
-          }
-          set((s) => {
-            const guests = sortByUsage(listed, s.sortKey, usage);
-            return { guests, usage, hostSize: { cpus: hostCpus, memKiB: hostMemKiB }, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) };
-          });
+          applyHere(await virsh.listGuestsWithStats(host, opts.clock), true);
         } catch (e) {
           set({ refreshError: toShownError(e) });
         }
@@ -289,26 +372,81 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       moveSelection(delta) {
         const rows = visibleGuests(get());
         if (rows.length === 0) return;
-        const current = rows.findIndex((g) => g.name === selectedGuest(get())?.name);
+        const current = rows.indexOf(selectedGuest(get()) as ListedGuest);
         const next = rows[Math.min(Math.max(current + delta, 0), rows.length - 1)];
-        if (next) set({ selected: next.name });
+        if (next) set({ selected: next.name, selectedHost: next.host ?? null });
       },
       selectEdge(edge) {
         const rows = visibleGuests(get());
         const g = edge === 'top' ? rows[0] : rows[rows.length - 1];
-        if (g) set({ selected: g.name });
+        if (g) set({ selected: g.name, selectedHost: g.host ?? null });
       },
-      select(name) {
-        set({ selected: name });
+      select(name, onHost) {
+        set({ selected: name, selectedHost: onHost ?? null });
       },
       cycleSort() {
         const sortKey = nextSortKey(get().sortKey);
-        // Selection is by name, so the selected guest stays selected wherever it moves.
-        set((s) => ({ sortKey, guests: sortByUsage(byName(s.guests), sortKey, s.usage) }));
+        // Selection is by name (and host), so the selected guest stays selected wherever it moves.
+        set((s) => ({
+          sortKey,
+          guests: sortByUsage(byName(s.guests), sortKey, s.usage),
+          allGuests: sortListed(tagRows(s.hostStates.map((h) => ({ host: h.name, guests: s.allGuests.filter((g) => g.host === h.name) }))), sortKey, s.allUsage),
+        }));
         get().setMessage(`Sorted by ${SORT_NAMES[sortKey]}${sortKey === 'name' ? '' : ', busiest first'} (o: next column).`);
       },
       usageHistory(name) {
+        const s = get();
+        if (s.allHosts && s.selectedHost && s.selectedHost !== host.name) return fleet?.history(s.selectedHost)?.get(name)?.values() ?? [];
         return history.get(name)?.values() ?? [];
+      },
+
+      knownHosts() {
+        if (!known) {
+          const read = opts.hosts ?? configHosts();
+          known = [{ name: host.name, uri: host.uri }, ...otherHosts(host, read instanceof UserError ? [] : read).map((h) => ({ name: h.name, uri: h.uri }))];
+        }
+        return known;
+      },
+
+      toggleAllHosts() {
+        const s = get();
+        if (s.allHosts) {
+          set((st) => ({ allHosts: false, ...keptSelection({ ...st, selectedHost: st.selectedHost === host.name ? null : st.selectedHost }, st.guests) }));
+          get().setMessage(`Showing the guests of ${host.name} only (A shows every host again).`);
+          return;
+        }
+        if (theFleet().members.length === 0) {
+          if (fleetRefusal) return get().setMessage(`${fleetRefusal.sentence} ${fleetRefusal.fix}`, 'error');
+          get().setMessage(`${host.name} is the only host configured; add others under "hosts" in the config file to see them all in one table.`, 'error');
+          return;
+        }
+        set((st) => ({ allHosts: true, selectedHost: st.selected ? host.name : null }));
+        get().setMessage(`Asking ${theFleet().members.length + 1} hosts for their guests…`, 'busy');
+        void get()
+          .refresh()
+          .then(() => {
+            const states = get().hostStates;
+            const down = states.filter((h) => h.answered === false).length;
+            // The news first: a narrow status line cuts the end.
+            // Each one's whole sentence follows, for `m`: the table's line for it is cut at the edge.
+            const why = states.filter((h) => h.answered === false).map((h) => (h.error ? ` ${h.error.sentence} ${h.error.fix}` : ` ${h.name} did not answer.`));
+            if (down) get().setMessage(`${down} of ${states.length} hosts did not answer; the rest are listed (A: only ${host.name}).${why.join('')}`, 'error');
+            else get().setMessage(`Every host's guests (A: only ${host.name}; H narrows to one host).`);
+          });
+      },
+      guestRow(name) {
+        const s = get();
+        if (!s.allHosts) return s.guests.find((g) => g.name === name);
+        const picked = guestForAction(s, name);
+        if (!('name' in picked)) return undefined;
+        return s.allGuests.find((g) => isRow(g, picked.name, picked.host ?? null));
+      },
+      hostOfGuest(name) {
+        const s = get();
+        if (!s.allHosts) return host;
+        const picked = guestForAction(s, name);
+        if (!('name' in picked)) return null;
+        return picked.host ? (fleet?.contextOf(picked.host) ?? null) : host;
       },
 
       startFilter() {
@@ -408,6 +546,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         // `:host NAME` switches hosts; `:host` alone is the Host pane.
         if (action === 'pane4' && guest) return s.switchHost(guest);
         if (action === 'hostPicker') return s.openHostPicker();
+        if (action === 'allHosts') return s.toggleAllHosts();
         // The focused pane sees its keys first; it declines the ones the console handles.
         if (s.panes[s.pane]?.dispatch(action, guest)) return;
         switch (action) {
@@ -449,7 +588,9 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           case 'mergeIde':
             return withGuest((name) => {
               const running = isActive(row(name)?.state ?? 'shut off');
-              const store = createMergeIdeWizard({ host, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
+              const on = get().hostOfGuest(name);
+              if (!on) return;
+              const store = createMergeIdeWizard({ host: on, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
               s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
             });
           case 'p2v':
@@ -463,10 +604,12 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       async openSettings(name) {
+        const on = get().hostOfGuest(name);
+        if (!on) return get().setMessage(`virtdeck cannot tell which host's ${name} to edit; select its row first.`, 'error');
         try {
-          const xml = await virsh.dumpXml(host, name, { inactive: true });
+          const xml = await virsh.dumpXml(on, name, { inactive: true });
           const form = buildSettingsForm(getSettings(parseDomainXml(xml)), row(name)?.autostart ?? false);
-          get().pushDialog({ kind: 'settings', guest: name, xml, form });
+          get().pushDialog({ kind: 'settings', guest: name, xml, form, ...(on !== host ? { host: on.name } : {}) });
         } catch (e) {
           showError(`Could not read the settings of ${name}`, e);
         }
@@ -477,6 +620,9 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         if (top?.kind !== 'settings') return;
         const form: SettingsDialog = top;
         const name = form.guest;
+        // The host the form was read from, whatever row is selected now.
+        const on = form.host ? fleet?.contextOf(form.host) : host;
+        if (!on) return get().setMessage(`${form.host} is no longer in the all-hosts view; ${name} is unchanged.`, 'error');
         try {
           const original = parseDomainXml(form.xml);
           const edit = applySettingsForm(original, form.form);
@@ -502,10 +648,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
                 `Could not change ${name}`,
                 `Applying the settings of ${name}…`,
                 async () => {
-                  for (const e of edit.edits) if (e.kind === 'attachIso') await checkIsoOnHost(host, e.path);
+                  for (const e of edit.edits) if (e.kind === 'attachIso') await checkIsoOnHost(on, e.path);
                   // Read back after define: an edit libvirt silently drops (NUMA memory…) is an error, not "Saved".
-                  if (xmlChanged) await defineEdited(host, before, after);
-                  if (edit.autostart !== null) await virsh.setAutostart(host, name, edit.autostart);
+                  if (xmlChanged) await defineEdited(on, before, after);
+                  if (edit.autostart !== null) await virsh.setAutostart(on, name, edit.autostart);
                 },
                 running && xmlChanged ? `Saved; ${name} uses the new settings from its next start.` : `Saved the settings of ${name}.`,
               );
@@ -550,7 +696,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       switchHost(nameOrUri) {
         const wanted = nameOrUri.trim();
         // Every name the picker lists is a name `:host` takes: this host's own too.
-        if (pickerHosts().some((h) => h.current && (h.name === wanted || h.uri === wanted))) {
+        const isHere = pickerHosts().some((h) => h.current && (h.name === wanted || h.uri === wanted));
+        // H narrows the all-hosts view to one host: this one at once, another by switching to it.
+        if (isHere && get().allHosts) return get().toggleAllHosts();
+        if (isHere) {
           get().setMessage(`Already on ${host.name} (${host.uri}).`);
           return;
         }

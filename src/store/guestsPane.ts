@@ -21,7 +21,7 @@ import { editText } from './editor.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
 import { moveFor } from './selection.js';
-import { guestForAction } from './selectors.js';
+import { guestForAction, listedGuests } from './selectors.js';
 import { sshTargetFor, vncTunnelCommand } from './sshTarget.js';
 import type { HandOff } from './types.js';
 import { guestWarnings } from './warnings.js';
@@ -49,22 +49,32 @@ export interface GuestsPaneController extends PaneController {
   showDetails(name: string): void;
 }
 
-export function createGuestsPaneController(host: HostContext, app: AppStore, opts: GuestsPaneOptions = {}): GuestsPaneController {
+export function createGuestsPaneController(home: HostContext, app: AppStore, opts: GuestsPaneOptions = {}): GuestsPaneController {
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 60_000;
   const handOff: HandOff = opts.handOff ?? ((run) => run());
   const env = opts.env ?? process.env;
   const get = app.getState;
   const waits = new Set<AbortController>();
-  const row = (name: string) => get().guests.find((g) => g.name === name);
+  const row = (name: string) => get().guestRow(name);
+  /**
+   * The host an action on `name` goes to: its row's (the all-hosts view lists several hosts).
+   * Asked once, when the key is pressed; what follows (a confirm, a wait) keeps that host even if
+   * the selection moves meanwhile.
+   */
+  const hostOf = (name: string): HostContext | null => {
+    const on = get().hostOfGuest(name);
+    if (!on) get().setMessage(`virtdeck cannot tell which host's ${name} is meant; select its row first.`, 'error');
+    return on;
+  };
 
   const showError: AppState['showError'] = (...args) => get().showError(...args);
   /** confirm → busy line → host call → refresh; failures become the error dialog. */
   const act: AppState['act'] = (...args) => get().act(...args);
 
-  const forceOff = (name: string) =>
+  const forceOff = (name: string, host: HostContext) =>
     act(`Could not force ${name} off`, `Forcing ${name} off…`, () => virsh.destroy(host, name), `${name} is off.`);
 
-  const waitForShutdown = async (name: string) => {
+  const waitForShutdown = async (name: string, host: HostContext) => {
     const abort = new AbortController();
     waits.add(abort);
     try {
@@ -84,7 +94,7 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
           'Forcing it off is like pulling the power cord: unsaved data in the guest is lost.',
         ],
         yes: 'force off',
-        onYes: () => forceOff(name),
+        onYes: () => forceOff(name, host),
         onNo: () => get().setMessage(`${name} was left running.`),
       });
     } catch (e) {
@@ -167,14 +177,18 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
       waits.clear();
     },
 
-    completions: () => get().guests.map((g) => g.name),
+    completions: () => [...new Set(listedGuests(get()).map((g) => g.name))],
 
     async startGuest(name) {
+      const host = hostOf(name);
+      if (!host) return;
       if (row(name)?.state === 'running') return get().setMessage(`${name} is already running.`);
       await act(`Could not start ${name}`, `Starting ${name}…`, () => virsh.start(host, name), `${name} started.`);
     },
 
     askShutdown(name) {
+      const host = hostOf(name);
+      if (!host) return;
       if (!isActive(row(name)?.state ?? 'shut off')) return get().setMessage(`${name} is already shut off.`);
       get().pushDialog({
         kind: 'confirm',
@@ -194,23 +208,27 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
             return;
           }
           void get().refresh();
-          await waitForShutdown(name);
+          await waitForShutdown(name, host);
         },
       });
     },
 
     askForceOff(name) {
+      const host = hostOf(name);
+      if (!host) return;
       if (!isActive(row(name)?.state ?? 'shut off')) return get().setMessage(`${name} is already shut off.`);
       get().pushDialog({
         kind: 'confirm',
         title: `Force ${name} off?`,
         lines: [`This cuts the power of ${name} at once, like pulling the cord.`, 'Unsaved data in the guest is lost; its disks may need a check at next boot.'],
         yes: 'force off',
-        onYes: () => forceOff(name),
+        onYes: () => forceOff(name, host),
       });
     },
 
     askReboot(name) {
+      const host = hostOf(name);
+      if (!host) return;
       if (row(name)?.state !== 'running') return get().setMessage(`${name} is not running, so it cannot be rebooted.`, 'error');
       get().pushDialog({
         kind: 'confirm',
@@ -222,6 +240,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     async pauseResume(name) {
+      const host = hostOf(name);
+      if (!host) return;
       const state = row(name)?.state;
       if (state === 'paused') {
         await act(`Could not resume ${name}`, `Resuming ${name}…`, () => virsh.resume(host, name), `${name} is running again.`);
@@ -233,6 +253,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     async toggleAutostart(name) {
+      const host = hostOf(name);
+      if (!host) return;
       const on = !row(name)?.autostart;
       await act(
         `Could not change autostart of ${name}`,
@@ -243,6 +265,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     askUndefine(name) {
+      const host = hostOf(name);
+      if (!host) return;
       const running = isActive(row(name)?.state ?? 'shut off');
       const disks = guestDiskSources(row(name) ?? { disks: [] });
       get().pushDialog({
@@ -277,6 +301,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     async editXml(name, draft) {
+      const host = hostOf(name);
+      if (!host) return;
       let current: string;
       try {
         current = await virsh.dumpXml(host, name, { inactive: true });
@@ -332,6 +358,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     async openConsole(name) {
+      const host = hostOf(name);
+      if (!host) return;
       const g = row(name);
       if (g && g.state !== 'running' && g.state !== 'paused') return get().setMessage(`${name} is ${g.state}; start it (s) before opening its console.`, 'error');
       if (g && !g.hasSerial) return get().setMessage(`${name} has no serial console; use VNC (v) to see its screen.`, 'error');
@@ -347,6 +375,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     async showVnc(name) {
+      const host = hostOf(name);
+      if (!host) return;
       const g = row(name);
       if (!g) return;
       if (!g.vnc) {
@@ -368,8 +398,9 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
       const lines = [`Listen  ${listen}`, `Port    ${port ?? 'chosen by libvirt when the guest starts (auto)'}`];
       if (port !== null) {
         const remote = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
-        const target = sshTargetFor(host.uri, get().versions?.hostname ?? host.name);
-        const tunnel = vncTunnelCommand(host.uri, get().versions?.hostname ?? host.name, port, remote);
+        const hostname = host === home ? (get().versions?.hostname ?? host.name) : host.name;
+        const target = sshTargetFor(host.uri, hostname);
+        const tunnel = vncTunnelCommand(host.uri, hostname, port, remote);
         lines.push('', 'From your desktop, open a tunnel and point a viewer at it:', `  ${tunnel}`, `  vncviewer localhost:${port}`);
         if (remote !== listen) lines.push('', `It also listens on every address, so vncviewer ${target.replace(/^.*@/, '')}:${port} works without the tunnel.`);
       } else {
@@ -379,6 +410,8 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
     },
 
     async showLog(name) {
+      const host = hostOf(name);
+      if (!host) return;
       get().setMessage(`Reading the QEMU log of ${name}…`, 'busy');
       try {
         const path = virsh.qemuLogPath(name, host.uri);
@@ -407,9 +440,10 @@ export function createGuestsPaneController(host: HostContext, app: AppStore, opt
         ...g.nics.map((n) => `net   ${n.mac}  ${n.type} ${n.source ?? ''}  ${n.model ?? ''}`),
       ];
       // The detail strip cuts its warnings at the edge and shows only the first: here they are all, whole.
-      const warnings = guestWarnings(g, get().guests);
+      const warnings = guestWarnings(g, listedGuests(get()).filter((o) => o.host === g.host));
       if (warnings.length) lines.push('', 'Warnings:', ...warnings.map((w) => `  ${w}`));
-      get().pushDialog({ kind: 'text', title: name, lines: [`Name       ${g.name}`, ...lines], offset: 0 });
+      const on = g.host ? [`Host       ${g.host}`] : [];
+      get().pushDialog({ kind: 'text', title: name, lines: [`Name       ${g.name}`, ...on, ...lines], offset: 0 });
     },
   };
   return controller;

@@ -1,20 +1,37 @@
-import type { GuestRow } from '../host/virsh.js';
-import type { AppData, Dialog, Mode } from './types.js';
+import type { AppData, Dialog, ListedGuest, Mode } from './types.js';
 
-/** Rows shown under the current filter: a case-insensitive match on name, state or a MAC. */
-export function filterGuests(guests: GuestRow[], filter: string): GuestRow[] {
+/** What the guest selectors read: the all-hosts fields are absent where only one host is listed. */
+export type GuestListView = Pick<AppData, 'guests' | 'filter'> & Partial<Pick<AppData, 'allHosts' | 'allGuests' | 'selectedHost'>>;
+
+/** Rows shown under the current filter: a case-insensitive match on name, state, a MAC or (all hosts) the host. */
+export function filterGuests<G extends ListedGuest>(guests: G[], filter: string): G[] {
   const f = filter.trim().toLowerCase();
   if (!f) return guests;
-  return guests.filter((g) => g.name.toLowerCase().includes(f) || g.state.includes(f) || g.nics.some((n) => n.mac.toLowerCase().includes(f)));
+  return guests.filter((g) => g.name.toLowerCase().includes(f) || g.state.includes(f) || g.nics.some((n) => n.mac.toLowerCase().includes(f)) || Boolean(g.host?.toLowerCase().includes(f)));
 }
 
-export function visibleGuests(s: Pick<AppData, 'guests' | 'filter'>): GuestRow[] {
-  return filterGuests(s.guests, s.filter);
+/** The rows the Guests pane lists: every host's in the all-hosts view, else this host's. */
+export function listedGuests(s: Pick<GuestListView, 'guests' | 'allHosts' | 'allGuests'>): ListedGuest[] {
+  return s.allHosts && s.allGuests ? s.allGuests : s.guests;
 }
 
-export function selectedGuest(s: Pick<AppData, 'guests' | 'filter' | 'selected'>): GuestRow | null {
+/** The key a row is known by across refreshes: its name, and in the all-hosts view its host too. */
+export function rowKey(host: string | undefined | null, name: string): string {
+  return host ? `${host}\u0000${name}` : name;
+}
+
+/** Is `g` the row of guest `name` on `host` (null: any host)? */
+export function isRow(g: ListedGuest, name: string | null, host: string | null | undefined): boolean {
+  return g.name === name && (!host || g.host === undefined || g.host === host);
+}
+
+export function visibleGuests(s: GuestListView): ListedGuest[] {
+  return filterGuests(listedGuests(s), s.filter);
+}
+
+export function selectedGuest(s: GuestListView & Pick<AppData, 'selected'>): ListedGuest | null {
   const rows = visibleGuests(s);
-  return rows.find((g) => g.name === s.selected) ?? rows[0] ?? null;
+  return rows.find((g) => isRow(g, s.selected, s.selectedHost)) ?? rows[0] ?? null;
 }
 
 export function modeFor(dialogs: Dialog[], inputMode: AppData['inputMode']): Mode {
@@ -25,10 +42,18 @@ export function modeFor(dialogs: Dialog[], inputMode: AppData['inputMode']): Mod
   return 'dialog';
 }
 
-/** The guest a guest action is for: the one named, else the selected one; or why there is none. */
-export function guestForAction(s: Pick<AppData, 'guests' | 'filter' | 'selected'>, name: string | null | undefined): { name: string } | { problem: string } {
-  const chosen = name ?? selectedGuest(s)?.name ?? null;
+/**
+ * The guest a guest action is for: the one named, else the selected one; or why there is none.
+ * In the all-hosts view a name on two hosts is the selected row's, and refused when neither
+ * selected row has it: the action would otherwise pick a host for the admin.
+ */
+export function guestForAction(s: GuestListView & Pick<AppData, 'selected'>, name: string | null | undefined): { name: string; host?: string } | { problem: string } {
+  const picked = selectedGuest(s);
+  const chosen = name ?? picked?.name ?? null;
   if (!chosen) return { problem: 'No guest is selected.' };
-  if (!s.guests.some((g) => g.name === chosen)) return { problem: `There is no guest called "${chosen}".` };
-  return { name: chosen };
+  const rows = listedGuests(s).filter((g) => g.name === chosen);
+  if (rows.length === 0) return { problem: `There is no guest called "${chosen}".` };
+  if (rows.length === 1) return { name: chosen, ...(rows[0]?.host ? { host: rows[0].host } : {}) };
+  if (picked?.name === chosen && picked.host) return { name: chosen, host: picked.host };
+  return { problem: `${chosen} is on ${rows.length} hosts (${rows.map((g) => g.host).join(', ')}); select its row and press the key, or narrow to one host with H.` };
 }

@@ -75,6 +75,8 @@ export interface DiffDialog {
 export interface SettingsDialog {
   kind: 'settings';
   guest: string;
+  /** In the all-hosts view: the host of the guest whose XML the form was read from (absent: this host). */
+  host?: string;
   xml: string;
   /** Fields from buildSettingsForm; a refusal sits in form.error on its field. */
   form: Form;
@@ -150,9 +152,35 @@ export interface TermSize {
 /** Runs an interactive child with the terminal handed over, and restores the TUI after. */
 export type HandOff = <T>(run: () => Promise<T>) => Promise<T>;
 
+/** A row of the all-hosts view: a guest and the name of the host it is on. */
+export type ListedGuest = GuestRow & { host?: string };
+
+/** One host of the all-hosts view as of its last refresh round. */
+export interface HostState {
+  name: string;
+  uri: string;
+  /** null until its first round has ended. */
+  answered: boolean | null;
+  /** Why it did not answer (its error sentence and fix). */
+  error: ShownError | null;
+  guests: number;
+  /** How long its last answer took. */
+  ms: number | null;
+}
+
 export interface AppData {
-  /** In the order shown: by name, or by the usage column `sortKey` names. */
+  /** This host's guests, in the order shown: by name, or by the usage column `sortKey` names. */
   guests: GuestRow[];
+  /** `A`: the Guests pane shows every configured host's guests (allGuests) instead of this host's. */
+  allHosts: boolean;
+  /** Every answering host's guests, each row naming its host; this host's first. */
+  allGuests: ListedGuest[];
+  /** Usage of allGuests' rows, by rowKey(host, name). */
+  allUsage: ReadonlyMap<string, GuestUsage>;
+  /** This host and every other host of the config file, in the order the view lists them. */
+  hostStates: HostState[];
+  /** The host of the selected row in the all-hosts view (a name may be on two hosts). */
+  selectedHost: string | null;
   /** Each guest's usage between the last two refreshes (model/usage.ts). */
   usage: ReadonlyMap<string, GuestUsage>;
   /** The host's CPUs and memory (nodeinfo) as of the last refresh: the header meters' scale. */

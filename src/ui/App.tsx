@@ -9,8 +9,9 @@ import type { HostContext } from '../host/hostContext.js';
 import { hostMeters, metersLine } from '../model/hostMeters.js';
 import type { AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
-import { filterGuests } from '../store/selectors.js';
-import type { Dialog } from '../store/types.js';
+import { hostsAnswering } from '../store/allHosts.js';
+import { filterGuests, isRow, rowKey } from '../store/selectors.js';
+import type { Dialog, ListedGuest } from '../store/types.js';
 import { DetailStrip } from './components/DetailStrip.js';
 import { ConfirmView, DiffView, ErrorView, HelpView, TextView, TypeNameView } from './components/dialogs.js';
 import { Footer } from './components/Footer.js';
@@ -137,9 +138,18 @@ function Console({ host }: { host: HostContext }) {
     };
   }, [stdout, store]);
 
-  const rows = useMemo(() => filterGuests(guests, filter), [guests, filter]);
-  const guest = rows.find((g) => g.name === selected) ?? rows[0] ?? null;
+  const allHosts = useApp((s) => s.allHosts);
+  const allGuests = useApp((s) => s.allGuests);
+  const allUsage = useApp((s) => s.allUsage);
+  const selectedHost = useApp((s) => s.selectedHost);
+  const hostStates = useApp((s) => s.hostStates);
+  const listed: ListedGuest[] = allHosts ? allGuests : guests;
+  const rows = useMemo(() => filterGuests(listed, filter), [listed, filter]);
+  const guest = rows.find((g) => isRow(g, selected, selectedHost)) ?? rows[0] ?? null;
   const usage = useApp((s) => s.usage);
+  // The detail strip compares a guest with the others of its own host (MAC clashes are per host).
+  const sameHost = allHosts && guest ? allGuests.filter((g) => g.host === guest.host) : guests;
+  const guestUsage = guest ? (allHosts ? allUsage.get(rowKey(guest.host, guest.name)) : usage.get(guest.name)) : undefined;
   const usageHistory = useApp((s) => s.usageHistory);
   const hostSize = useApp((s) => s.hostSize);
   const { columns, rows: height } = size;
@@ -204,7 +214,7 @@ function Console({ host }: { host: HostContext }) {
   // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its table.
   const metersRow = height > MIN_ROWS ? 1 : 0;
   const paneHeight = height - 11 - metersRow;
-  const title = headerTitle(theme, host, versions, accel, columns);
+  const title = headerTitle(theme, host, versions, accel, columns, allHosts ? hostsAnswering(hostStates) : null);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />
@@ -237,7 +247,7 @@ function Console({ host }: { host: HostContext }) {
           </Section>
           <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
           <Section width={columns} height={detailHeight}>
-            <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} usage={guest ? usageLines(guest, usage.get(guest.name)) : []} />
+            <DetailStrip guest={guest} all={sameHost} width={inner} height={detailHeight} usage={guest ? usageLines(guest, guestUsage) : []} />
           </Section>
         </>
       )}

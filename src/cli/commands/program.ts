@@ -1,4 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
+import { createHostContext, type HostOptions } from '../../config/connect.js';
+import { type ConfigHosts, configHosts } from '../../config/resolveHost.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { UserError } from '../../model/userError.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode, type Output, reportError } from '../output.js';
@@ -16,6 +18,7 @@ import {
   undefineCommand,
   xmlCommand,
 } from './guest.js';
+import { listAllHostsCommand } from './guestListAll.js';
 import type { CommandKit } from './kit.js';
 
 /**
@@ -32,6 +35,11 @@ export interface CliDeps {
   /** Removes the demo guests and files; returns one line per step taken (or guest kept). */
   resetDemo(host: HostContext): Promise<string[]>;
   output(json: boolean): Output;
+  /** `guest list --all-hosts`: the config file's hosts, and how to reach one (defaults: the config file, createHostContext). */
+  configHosts?: () => ConfigHosts;
+  connectHost?: (target: HostOptions) => HostContext;
+  /** How long each host may take to answer `--all-hosts` (default HOST_TIMEOUT_MS). */
+  hostTimeoutMs?: number;
 }
 
 interface GlobalOptions {
@@ -113,8 +121,16 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
   guest
     .command('list')
     .description('list every guest with its state, CPUs, memory, disks, MAC, VNC port and autostart')
-    .addHelpText('after', examples(['virtdeck guest list', 'virtdeck guest list --json | jq -r \'.guests[] | select(.state=="running") | .name\'']))
-    .action(run((ctx) => listCommand(ctx)));
+    .option('--all-hosts', "also every host of the config file's \"hosts\", asked at once (a HOST column; a host that does not answer is reported and exits 1)")
+    .addHelpText(
+      'after',
+      examples(['virtdeck guest list', 'virtdeck guest list --json | jq -r \'.guests[] | select(.state=="running") | .name\'', 'virtdeck guest list --all-hosts --json']),
+    )
+    .action((opts: { allHosts?: boolean }) =>
+      run((ctx) =>
+        opts.allHosts ? listAllHostsCommand(ctx, { hosts: (deps.configHosts ?? configHosts)(), connect: deps.connectHost ?? createHostContext, timeoutMs: deps.hostTimeoutMs }) : listCommand(ctx),
+      )(),
+    );
 
   guest
     .command('start')

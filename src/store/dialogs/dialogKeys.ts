@@ -21,6 +21,8 @@ export interface DialogHost extends FormDialogHost {
   replaceTop(d: Dialog): void;
   setMessage(text: string): void;
   switchHost(name: string): void;
+  /** The Guests pane shows every host: choosing this one narrows it instead of staying. */
+  allHosts?(): boolean;
   quit(): void;
 }
 
@@ -141,7 +143,7 @@ function perform(d: Dialog, intent: Intent, host: DialogHost): void {
       if (action === 'choose') {
         const chosen = d.hosts[d.index];
         host.popDialog();
-        if (chosen && !chosen.current) host.switchHost(chosen.name);
+        if (chosen && (!chosen.current || host.allHosts?.())) host.switchHost(chosen.name);
         else if (chosen) host.setMessage(`Staying on ${chosen.name}.`);
       }
       return;

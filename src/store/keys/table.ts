@@ -165,6 +165,7 @@ export type ActionId =
   | 'p2v'
   | 'details'
   | 'sortCycle'
+  | 'allHosts'
   | 'diskCheck'
   | 'diskCreate'
   | 'diskAttach'
@@ -403,6 +404,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['M'], action: 'mergeIde', hint: 'MergeIDE', description: 'Prepare the selected Windows guest to boot from IDE (MergeIDE): offline in its registry, or an ISO to run inside it', scopes: ['pane:guests'], command: { name: 'mergeide', guest: true } },
   { keys: ['P'], action: 'p2v', hint: 'P2V', description: 'Turn a physical machine (over SSH), a disk or a raw dump into a guest (wizard)', scopes: ['pane:guests'], command: { name: 'p2v', guest: false } },
   { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', scopes: ['pane:guests'], footer: true, command: { name: 'new', guest: false } },
+  { keys: ['A'], action: 'allHosts', hint: 'all hosts', description: "Show every configured host's guests in one table (a HOST column), or only this host's again; H narrows to one host", scopes: ['pane:guests'], command: { name: 'all-hosts', aliases: ['allhosts'], guest: false } },
   { keys: ['o'], action: 'sortCycle', hint: 'sort', description: 'Sort by the next column: name, CPU, memory, disk, network (busiest first; the selection stays)', scopes: ['pane:guests'] },
   { keys: ['enter'], action: 'details', hint: 'details', description: 'Show everything about the selected guest (Disks: the selected image, with qemu-img info)', scopes: ['pane:guests', 'pane:disks'], command: { name: 'details', guest: true } },
   { keys: ['K'], action: 'diskCheck', hint: 'check', description: 'Check the selected image with qemu-img check (read-only; -U when a running guest uses it)', scopes: ['pane:disks'], footer: true },

@@ -19,7 +19,7 @@ export function accelLabel(accel: AccelShown | null): string {
  * columns (the top rule's). The URI's query (?keyfile=…&command=…) is left out, and a URI still too
  * long gives way to its user@host: the libvirt, QEMU and accelerator facts stay on the line.
  */
-export function headerTitle(theme: Theme, host: HostContext, versions: HostVersions | null, accel: AccelShown | null, width = Number.POSITIVE_INFINITY): string {
+export function headerTitle(theme: Theme, host: HostContext, versions: HostVersions | null, accel: AccelShown | null, width = Number.POSITIVE_INFINITY, hosts: string | null = null): string {
   const name = versions?.hostname || host.name;
   // "9.0.0" → "9.0": the patch level rarely matters in a header and the line must fit 80 columns.
   const short = (v: string) => v.replace(/(\d+\.\d+)\.\d+/, '$1');
@@ -27,7 +27,8 @@ export function headerTitle(theme: Theme, host: HostContext, versions: HostVersi
   const uri = host.uri.replace(/[?#].*$/, '');
   const authority = uri.match(/^[a-z0-9+]+:\/\/([^/]+)/i)?.[1]?.replace(/:\d+$/, '');
   const where = [uri, ...(authority && authority !== name ? [authority] : []), null];
-  const titles = where.map((w) => ['virtdeck', name, ...(w ? [w] : []), ...facts].join(theme.symbols.separator));
+  // The all-hosts view's "2/3 hosts" comes right after the name: it is what the admin looks for first.
+  const titles = where.map((w) => ['virtdeck', name, ...(hosts ? [hosts] : []), ...(w ? [w] : []), ...facts].join(theme.symbols.separator));
   // The rule draws a title in its width less two corners and two spaces.
   return titles.find((t) => t.length <= width - 4) ?? (titles.at(-1) as string);
 }

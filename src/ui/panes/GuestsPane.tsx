@@ -1,50 +1,76 @@
 import { Box } from 'ink';
 import { useMemo } from 'react';
+import { shown } from '../../model/shown.js';
 import { useApp } from '../../store/context.js';
-import { filterGuests } from '../../store/selectors.js';
-import { useTheme } from '../components/Frame.js';
+import { filterGuests, isRow, listedGuests, rowKey } from '../../store/selectors.js';
+import type { HostState } from '../../store/types.js';
+import { clip, useTheme } from '../components/Frame.js';
 import { Text } from '../components/Text.js';
 import { pad, visibleWindow } from '../components/table.js';
 import { colorFor, stateColor } from '../theme.js';
 import { cellText, guestColumns } from './guestTable.js';
 
+/** Pure: the line of a host that did not answer the last round: its name and its error sentence. */
+export function unreachableLine(h: HostState, width: number, marks: { warn: string; ellipsis: string }): string {
+  // The sentence may carry a remote host's own words: shown, never obeyed by the terminal.
+  const name = shown(h.name);
+  const why = h.error ? shown(`${h.error.sentence} ${h.error.fix}`) : 'it did not answer.';
+  // A sentence that starts with the host's name (the deadline's) says it all; others get the name first.
+  return clip(`${marks.warn} ${why.startsWith(`${name} `) ? why : `${name} unreachable: ${why}`}`, width, marks.ellipsis);
+}
+
 export function GuestsPane({ width, height }: { width: number; height: number }) {
   const theme = useTheme();
   const guests = useApp((s) => s.guests);
-  const usage = useApp((s) => s.usage);
+  const allHosts = useApp((s) => s.allHosts);
+  const allGuests = useApp((s) => s.allGuests);
+  const hostStates = useApp((s) => s.hostStates);
+  const hereUsage = useApp((s) => s.usage);
+  const allUsage = useApp((s) => s.allUsage);
   const filter = useApp((s) => s.filter);
   const selectedName = useApp((s) => s.selected);
+  const selectedHost = useApp((s) => s.selectedHost);
   const lastRefresh = useApp((s) => s.lastRefresh);
   const refreshError = useApp((s) => s.refreshError);
-  const rows = useMemo(() => filterGuests(guests, filter), [guests, filter]);
-  const columns = guestColumns(width);
-  const selectedIndex = Math.max(0, rows.findIndex((g) => g.name === selectedName));
-  const win = visibleWindow(rows.length, selectedIndex, height - 1);
+  const listed = listedGuests({ guests, allHosts, allGuests });
+  const rows = useMemo(() => filterGuests(listed, filter), [listed, filter]);
+  const down = allHosts ? hostStates.filter((h) => h.answered === false) : [];
+  const columns = guestColumns(width, allHosts ? hostStates.map((h) => h.name) : undefined);
+  const usageOf = (g: (typeof rows)[number]) => (allHosts ? allUsage.get(rowKey(g.host, g.name)) : hereUsage.get(g.name));
+  const selectedIndex = Math.max(0, rows.findIndex((g) => isRow(g, selectedName, selectedHost)));
+  // A host that does not answer takes one line above the table (at most 3; the header counts them all).
+  const notes = down.slice(0, 3);
+  const win = visibleWindow(rows.length, selectedIndex, height - 1 - notes.length);
   const ell = theme.symbols.ellipsis;
 
   const header = ` ${columns.map((c) => pad(c.title, c, ell)).join(' ')}`;
   let empty: string | null = null;
   if (rows.length === 0) {
-    if (refreshError) empty = `Could not list the guests: ${refreshError.sentence} ${refreshError.fix}`;
-    else if (lastRefresh === null) empty = 'Asking libvirt for the guests…';
+    if (refreshError && !allHosts) empty = `Could not list the guests: ${refreshError.sentence} ${refreshError.fix}`;
+    else if (lastRefresh === null || (allHosts && hostStates.length === 0)) empty = allHosts ? 'Asking every host for its guests…' : 'Asking libvirt for the guests…';
     else if (filter) empty = `No guest matches "${filter}". Esc in the filter (/) clears it.`;
-    else empty = 'There are no guests on this host yet. Press n to create one.';
+    else empty = allHosts ? 'There are no guests on the hosts that answered. Press n to create one here.' : 'There are no guests on this host yet. Press n to create one.';
   }
   return (
     <Box flexDirection="column">
       <Text bold color={colorFor(theme, 'muted')} wrap="truncate">
         {header}
       </Text>
+      {notes.map((h) => (
+        <Text key={`down:${h.name}`} color={colorFor(theme, 'error')} wrap="truncate">
+          {unreachableLine(h, width, { warn: theme.symbols.warn, ellipsis: ell })}
+        </Text>
+      ))}
       {empty ? <Text wrap="wrap">{empty}</Text> : null}
       {rows.slice(win.start, win.end).map((g) => {
-        const selected = g.name === rows[selectedIndex]?.name;
+        const selected = g === rows[selectedIndex];
         return (
-          <Text key={g.name} wrap="truncate" inverse={selected && !theme.color} bold={selected}>
+          <Text key={rowKey(g.host, g.name)} wrap="truncate" inverse={selected && !theme.color} bold={selected}>
             <Text color={selected ? colorFor(theme, 'selected') : undefined}>{selected ? theme.symbols.pointer.slice(0, 1) : ' '}</Text>
             {columns.map((c, i) => (
               <Text key={c.key} color={c.key === 'state' ? stateColor(theme, g.state) : selected ? colorFor(theme, 'selected') : undefined}>
                 {i > 0 ? ' ' : ''}
-                {pad(cellText(g, c.key, usage.get(g.name)), c, ell)}
+                {pad(cellText(g, c.key, usageOf(g)), c, ell)}
               </Text>
             ))}
           </Text>

@@ -14,7 +14,8 @@ import { RunSteps } from '../components/RunSteps.js';
 import { Text } from '../components/Text.js';
 import { visibleWindow } from '../components/table.js';
 import { colorFor } from '../theme.js';
-import { jobHeader, jobLines, jobStrip, kindWidth } from './jobs/jobLines.js';
+import type { JobSummary } from '../../jobs/jobStatus.js';
+import { hostWidth, jobHeader, jobHostName, jobLines, jobStrip, kindWidth } from './jobs/jobLines.js';
 import type { PaneViewProps } from './paneViewProps.js';
 
 const STRIP_HEIGHT = 3;
@@ -61,7 +62,10 @@ function JobsTable({ controller, width, height }: { controller: JobsPaneControll
   const lastRead = useStore(controller.store, (s) => s.lastRead);
   const error = useStore(controller.store, (s) => s.error);
   const selected = jobs.find((j) => j.id === selectedId) ?? jobs[0] ?? null;
-  const lines = jobLines(jobs, width, { ascii: theme.ascii, ellipsis: theme.symbols.ellipsis });
+  // With several hosts configured, a HOST column says which one each job acts on.
+  const hosts = useApp((s) => s.knownHosts)();
+  const hostCol = hosts.length > 1 ? { of: (j: JobSummary) => jobHostName(j.uri, hosts), width: hostWidth(jobs.map((j) => jobHostName(j.uri, hosts))) } : undefined;
+  const lines = jobLines(jobs, width, { ascii: theme.ascii, ellipsis: theme.symbols.ellipsis, host: hostCol });
   const tableHeight = Math.max(2, height - STRIP_HEIGHT - 1);
   const selectedLine = Math.max(0, lines.findIndex((l) => l.jobId === selected?.id && l.kind === 'row'));
   const win = visibleWindow(lines.length, selectedLine, tableHeight - 1);
@@ -73,7 +77,7 @@ function JobsTable({ controller, width, height }: { controller: JobsPaneControll
     <Box flexDirection="column" width={width} height={height}>
       <Box flexDirection="column" height={tableHeight}>
         <Text bold color={colorFor(theme, 'muted')} wrap="truncate">
-          {jobHeader(width, kindWidth(jobs))}
+          {jobHeader(width, kindWidth(jobs), hostCol?.width ?? 0)}
         </Text>
         {empty ? <Text wrap="wrap">{empty}</Text> : null}
         {lines.slice(win.start, win.end).map((l) => {

@@ -4,7 +4,7 @@ import { formatBytes } from '../../model/units.js';
 import type { GuestUsage } from '../../model/usage.js';
 import { fitColumns, type TableColumn } from '../components/table.js';
 
-export type Column = TableColumn<'name' | 'state' | 'cpu' | 'ram' | 'use' | 'mem' | 'disks' | 'mac' | 'diskio' | 'netio' | 'vnc' | 'auto'>;
+export type Column = TableColumn<'host' | 'name' | 'state' | 'cpu' | 'ram' | 'use' | 'mem' | 'disks' | 'mac' | 'diskio' | 'netio' | 'vnc' | 'auto'>;
 
 /** Inside the frame of a 120-column terminal: room for the MAC and the I/O rates. */
 export const WIDE_TABLE = 116;
@@ -30,8 +30,21 @@ const TAIL: Column[] = [
   { key: 'auto', title: 'AUTO', width: 4, align: 'left' },
 ];
 
-/** At 80 columns the MAC and the I/O rates move to the detail strip; from 120 all show. */
-export function guestColumns(width: number): Column[] {
+/** The HOST column of the all-hosts view: as wide as the longest host name, 4 to 8 columns at 80 (12 wide), cut with the ellipsis. */
+export function hostColumn(width: number, hosts: readonly string[]): Column {
+  const most = width >= WIDE_TABLE ? 12 : 8;
+  return { key: 'host', title: 'HOST', width: Math.min(most, Math.max(4, ...hosts.map((h) => h.length))), align: 'left' };
+}
+
+/**
+ * At 80 columns the MAC and the I/O rates move to the detail strip; from 120 all show. With
+ * `hosts` (the all-hosts view) a HOST column comes first and NAME gives up its room.
+ */
+export function guestColumns(width: number, hosts?: readonly string[]): Column[] {
+  if (hosts) {
+    const host = hostColumn(width, hosts);
+    return [host, ...guestColumns(width - host.width - 1)];
+  }
   const fixed = width >= WIDE_TABLE ? [STATE, ...CONFIG, ...USE, ...IO, DISKS, MAC, ...TAIL] : [STATE, ...CONFIG, ...USE, DISKS, ...TAIL];
   return fitColumns(width, { key: 'name', title: 'NAME', align: 'left' }, 8, fixed);
 }
@@ -49,8 +62,10 @@ function pair(a: number | null, b: number | null): string {
   return a === null && b === null ? '-' : `${rate(a)}/${rate(b)}`;
 }
 
-export function cellText(g: GuestRow, key: Column['key'], u?: GuestUsage): string {
+export function cellText(g: GuestRow & { host?: string }, key: Column['key'], u?: GuestUsage): string {
   switch (key) {
+    case 'host':
+      return g.host ?? '';
     case 'name':
       return g.name;
     case 'state':

@@ -5,6 +5,7 @@
 import type { JobSummary } from '../../../jobs/jobStatus.js';
 import { startedText, stepText } from '../../../model/jobText.js';
 import { formatProgressLine } from '../../../model/progress.js';
+import { shown } from '../../../model/shown.js';
 
 export interface JobLine {
   key: string;
@@ -56,16 +57,36 @@ export function kindWidth(jobs: readonly Pick<JobSummary, 'kind'>[]): number {
   return Math.min(15, Math.max(4, ...jobs.map((j) => j.kind.length)));
 }
 
-/** KIND (kindWidth) · STATE 11 · STEP 5 · STARTED 12 · PID 7, the title takes the rest. */
-export function jobHeader(width: number, kind = 8): string {
-  return cut(`  ${'KIND'.padEnd(kind)} ${'STATE'.padEnd(11)} ${'STEP'.padEnd(5)} ${'STARTED'.padEnd(12)} ${'PID'.padStart(7)}  TITLE`, width, '');
+/**
+ * The host a job acts on, by the name the config file gives its URI; a URI no host entry has is
+ * shown by its host part (or the URI itself). A job's URI comes from its journal: shown, not obeyed.
+ */
+export function jobHostName(uri: string, hosts: readonly { name: string; uri: string }[]): string {
+  const named = hosts.find((h) => h.uri === uri)?.name;
+  if (named) return shown(named);
+  return shown(uri.match(/^[a-z0-9+]+:\/\/(?:[^@/]*@)?([^/:?]+)/i)?.[1] ?? uri);
 }
 
-export function jobLines(jobs: JobSummary[], width: number, opts: { ascii: boolean; ellipsis: string; now?: Date }): JobLine[] {
+/** The HOST column (with several hosts configured): as wide as the longest name listed, 4 to 8. */
+export function hostWidth(names: readonly string[]): number {
+  return Math.min(8, Math.max(4, ...names.map((n) => n.length)));
+}
+
+/** [HOST] · KIND (kindWidth) · STATE 11 · STEP 5 · STARTED 12 · PID 7, the title takes the rest. */
+export function jobHeader(width: number, kind = 8, host = 0): string {
+  return cut(`  ${host ? `${'HOST'.padEnd(host)} ` : ''}${'KIND'.padEnd(kind)} ${'STATE'.padEnd(11)} ${'STEP'.padEnd(5)} ${'STARTED'.padEnd(12)} ${'PID'.padStart(7)}  TITLE`, width, '');
+}
+
+export function jobLines(
+  jobs: JobSummary[],
+  width: number,
+  opts: { ascii: boolean; ellipsis: string; now?: Date; host?: { of: (j: JobSummary) => string; width: number } },
+): JobLine[] {
   const out: JobLine[] = [];
   const kw = kindWidth(jobs);
+  const host = opts.host;
   const lead = (j: JobSummary) =>
-    `${cut(j.kind, kw, opts.ellipsis)} ${cut(j.state, 11, opts.ellipsis)} ${cut(stepText(j), 5, opts.ellipsis)} ${cut(startedText(j.createdAt, opts.now), 12, opts.ellipsis)} ${String(j.pid).padStart(7)}  `;
+    `${host ? `${cut(host.of(j), host.width, opts.ellipsis)} ` : ''}${cut(j.kind, kw, opts.ellipsis)} ${cut(j.state, 11, opts.ellipsis)} ${cut(stepText(j), 5, opts.ellipsis)} ${cut(startedText(j.createdAt, opts.now), 12, opts.ellipsis)} ${String(j.pid).padStart(7)}  `;
   // Every lead has the same width, so every title has the same room.
   const room = Math.max(0, width - 2 - (jobs[0] ? lead(jobs[0]).length : 0));
   const titles = fitTitles(jobs.map((j) => j.title), room, opts.ellipsis);
