@@ -42,7 +42,7 @@ export function v2vFailure(guest: string, output: string): UserError {
     );
   }
   return new UserError(
-    `virt-v2v-in-place failed on the copies of ${guest}: ${shown(said ?? 'it gave no reason')}; the import was undone and the VMware files are unchanged.`,
+    `virt-v2v-in-place failed on the copies of ${guest}: ${shown(said?.replace(/[.\s]+$/, '') || 'it gave no reason')}; the import was undone and the VMware files are unchanged.`,
     'Its whole output is in the job log; import again with --fixup none to copy the disks without a fix-up.',
   );
 }
