@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
-import { discardInstant, findInstantRecord, finishInstant, prepareFinish, runInstant } from '../../src/jobs/instant.js';
+import { execa } from 'execa';
+import { discardInstant, findInstantRecord, finishInstant, type InstantListEntry, listInstant, prepareFinish, runInstant } from '../../src/jobs/instant.js';
 import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
 import type { RunnerEvent } from '../../src/jobs/runner.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
@@ -61,6 +62,13 @@ describe('backup instant finish', () => {
   it('copies while the guest runs, reporting progress, then pivots; the backup is untouched', async () => {
     const name = 'vdtest-if-a';
     expect((await runInstant(host, { guest: SRC, dest, run: run.name, asName: name, dir: overlays, isolated: true, stateDir })).state).toBe('done');
+    // `backup instant list --json`: which run it reads, its overlay, that it runs.
+    const main = join(import.meta.dirname, '../../src/cli/main.tsx');
+    const listed = await execa(process.execPath, ['--import', 'tsx', main, '--json', 'backup', 'instant', 'list'], { reject: false, env: { VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' } });
+    expect(listed.stderr).toBe('');
+    expect(listed.exitCode).toBe(0);
+    const entry = (JSON.parse(listed.stdout) as { instant: InstantListEntry[] }).instant.find((e) => e.name === name);
+    expect(entry).toMatchObject({ guest: SRC, run: run.name, chain: [run.name], state: 'running', overlays: [{ target: 'vda', path: overlayOf(name) }] });
     const events: RunnerEvent[] = [];
     const r = await finishInstant(host, name, homeDisks, { stateDir, onEvent: (e) => events.push(e) });
     expect(r.error?.sentence).toBeUndefined();
@@ -73,6 +81,7 @@ describe('backup instant finish', () => {
     expect(await diskOf(name, true)).toBe(disk);
     expect(existsSync(overlayOf(name))).toBe(false);
     expect(findInstantRecord(stateDir, name, host.uri)).toBeUndefined();
+    expect((await listInstant(host, { stateDir })).map((e) => e.name)).not.toContain(name);
     expect(sha256(join(run.dir, 'vda.qcow2'))).toBe(before);
     await removeGuest(host, name);
   });

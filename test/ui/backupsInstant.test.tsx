@@ -6,6 +6,8 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { readCatalog } from '../../src/jobs/backupCatalog.js';
 import { type InstantListEntry, planDiscard, planFinish } from '../../src/jobs/instant.js';
+import { Journal } from '../../src/jobs/journal.js';
+import { detectRecovery } from '../../src/jobs/recovery.js';
 import type { RunnerEvent, RunResult } from '../../src/jobs/runner.js';
 import type { DrillOptions, DrillOutcome } from '../../src/jobs/drill.js';
 import type { DrillResult } from '../../src/model/drill.js';
@@ -67,7 +69,7 @@ interface Calls {
   end: { finish: (r: RunResult & { record: InstantRecord }) => void };
 }
 
-async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[] } = {}) {
+async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[]; over?: Partial<BackupsDeps> } = {}) {
   const calls: Calls = { finish: [], discard: [], prepared: [], schedules: [], drills: [], drillEnd: { finish: () => {}, fail: () => {} }, end: { finish: () => {} } };
   const d: BackupsDeps = {
     ...defaultBackupsDeps(),
@@ -107,6 +109,7 @@ async function open(o: { drills?: DrillResult[]; instant?: InstantListEntry[] } 
       calls.discard.push({ name, signal: opts.signal });
       return { state: 'done', journal: {} as never, record };
     },
+    ...o.over,
   };
   const guests = [...demoGuests(), { name: COPY, state: 'running' as const, vcpus: 1, memoryMiB: 512, macs: ['52:54:00:aa:bb:cc'] }];
   const app = await renderApp(guests, { store: { paneFactories: { backups: (host, a) => createBackupsController(host, a, d) } } });
@@ -151,7 +154,8 @@ describe('issue 15 in the Backups pane: guests running from a backup, drills', (
     let f = await app.waitFor('drill failed 3 days ago');
     expect(f).toContain('⚠ drill failed 3 days ago: demo-web-drill-1a2b showed no');
     cleanup();
-    ({ app } = await open({ drills: [{ ...drill(true), dest: '/elsewhere' }] }));
+    // A drill of another destination or of another host is not this guest's here.
+    ({ app } = await open({ drills: [{ ...drill(true), dest: '/elsewhere' }, { ...drill(true), uri: 'qemu+ssh://root@b/system' }] }));
     await select(app, 1, 'demo-web');
     f = await app.waitFor('restore never drilled');
     expect(f).toContain('restore never drilled: K proves the newest run boots');
@@ -320,5 +324,31 @@ describe('issue 15 in the Backups pane: guests running from a backup, drills', (
     await app.waitFor('The drill was cancelled; its copy was discarded.');
     expect(pane.store.getState().job?.state).toBe('cancelled');
     expect(calls.drills).toHaveLength(1);
+  });
+
+  test('a move home cut off by a kill: the recovery dialog offers to finish it, or to roll back (it keeps running from the backup; D discards it)', async () => {
+    const recoveryState = join(root, 'recovery-state');
+    const j = Journal.create(recoveryState, { plan: planFinish(record, '/srv/vm', recoveryState, virsh), uri: 'qemu:///system', hostname: 'elsewhere' });
+    j.step(0, 'running');
+    const resolved: string[] = [];
+    const { app } = await open({
+      over: {
+        stateDir: () => recoveryState,
+        detectRecovery: (host, o) => detectRecovery(host, o),
+        resolveRecovery: async (_h, item, how) => {
+          resolved.push(`${item.id}:${how}`);
+          return { id: item.id, state: 'rolled-back', message: `Rolled back "${item.title}".` };
+        },
+      },
+    });
+    (app.store.getState().panes.backups as BackupsController).start();
+    const f = flat(await app.waitFor('virtdeck found a job left half-done'));
+    expect(f).toContain(`Move ${COPY} home to /srv/vm`);
+    expect(f).toContain('Finish: run steps 1');
+    expect(f).toContain(`${COPY} keeps running from the backup`);
+    expect(f).toContain(`virtdeck backup instant discard ${COPY}`);
+    await app.press('r');
+    await app.waitFor('Rolled back');
+    expect(resolved).toEqual([`${j.record.id}:rollback`]);
   });
 });

@@ -41,7 +41,8 @@ export async function loadRecovery(ctx: PaneContext) {
     deps.listInstant ? deps.listInstant(ctx.host, { stateDir }).catch(() => null) : Promise.resolve(null),
     deps.readDrills ? deps.readDrills(stateDir).catch(() => []) : Promise.resolve([]),
   ]);
-  set({ instant, drills });
+  // drills.json holds every host's drills: this pane shows the host it is connected to.
+  set({ instant, drills: drills.filter((d) => d.uri === ctx.host.uri) });
 }
 
 export async function reload(ctx: PaneContext) {
