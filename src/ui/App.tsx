@@ -58,7 +58,8 @@ export function App({ store, host, theme }: AppProps) {
 function dialogTitle(d: Dialog): string {
   switch (d.kind) {
     case 'settings':
-      return `Settings of ${d.guest}`;
+      // In the all-hosts view a guest of another host says which: two hosts may have the name.
+      return `Settings of ${d.guest}${d.host ? ` on ${d.host}` : ''}`;
     case 'help':
       return 'Help';
     case 'wizard':

@@ -9,7 +9,7 @@ import type { JournalRecord } from '../../src/jobs/journal.js';
 import { createJobsPaneController } from '../../src/store/jobsPane.js';
 import { selectedGuest } from '../../src/store/selectors.js';
 import { createFakeHost, type FakeGuest, type FakeHost } from '../helpers/fakeHost.js';
-import { demoGuests, KEYS, renderApp } from './helpers.js';
+import { demoGuests, ESC, KEYS, renderApp } from './helpers.js';
 
 /**
  * The all-hosts view on fake hosts: this one (fakehost, the demo guests), "lab" (answers; has a
@@ -23,7 +23,7 @@ const hosts = [
 function labGuests(): FakeGuest[] {
   return [
     { name: 'demo-web', state: 'shut off', vcpus: 1, memoryMiB: 256, macs: ['52:54:00:aa:00:01'] },
-    { name: 'lab-db', state: 'running', vcpus: 2, memoryMiB: 1024, macs: ['52:54:00:aa:00:02'] },
+    { name: 'lab-db', state: 'running', vcpus: 2, memoryMiB: 1024, macs: ['52:54:00:aa:00:02'], serial: true },
   ];
 }
 
@@ -131,9 +131,21 @@ describe('all hosts in one view', () => {
     expect(lab().calls.some((c) => c.includes('start') && c.includes('demo-web'))).toBe(true);
     expect(r.fake.calls.slice(homeCalls).some((c) => c.includes('start'))).toBe(false);
     expect(lab().guests.find((g) => g.name === 'demo-web')?.state).toBe('running');
-    // F on lab-db: the confirmation, then destroy on lab.
+    // c on lab-db: the serial console of lab's guest, through lab's URI.
     await r.press('j');
     expect(selectedGuest(r.store.getState())).toMatchObject({ name: 'lab-db', host: 'lab' });
+    await r.press('c');
+    await r.waitFor('Left the console of lab-db.');
+    expect(lab().calls).toContainEqual(['virsh', '-c', 'qemu+ssh://root@lab/system', 'console', 'lab-db']);
+    // e reads the settings from lab (its dumpxml), not from this host.
+    const homeBefore = r.fake.calls.length;
+    await r.press('e');
+    await r.waitFor('Settings of lab-db on lab');
+    expect(lab().calls.some((c) => c.join(' ').includes('dumpxml') && c.join(' ').includes('lab-db'))).toBe(true);
+    expect(r.fake.calls.slice(homeBefore).some((c) => c.join(' ').includes('lab-db'))).toBe(false);
+    expect(r.store.getState().dialogs.at(-1)).toMatchObject({ kind: 'settings', guest: 'lab-db', host: 'lab' });
+    await r.press(ESC);
+    // F on lab-db: the confirmation, then destroy on lab.
     await r.press('F');
     await r.waitFor('Force lab-db off?');
     await r.press('y');
