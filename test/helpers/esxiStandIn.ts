@@ -79,7 +79,7 @@ export function writeCowd(path: string, diskSectors: number, writes: Map<number,
   }
   const header = Buffer.alloc(512);
   header.write('COWD', 0, 'latin1');
-  [1, 3, diskSectors, 1, 1, l1Size, next, 0, 0, 0].forEach((v, i) => header.writeUInt32LE(v, 4 + i * 4));
+  for (const [i, v] of [1, 3, diskSectors, 1, 1, l1Size, next, 0, 0, 0].entries()) header.writeUInt32LE(v, 4 + i * 4);
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, header);
