@@ -4,6 +4,7 @@
  * local file while it is hashed and counted. Argv arrays only on this side; on the host each
  * script gets its paths as positional parameters, never inside its text.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -82,15 +83,17 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
   const catArgv = remoteArgv(ssh, ['cat', '--', remote]);
   const sumArgv = remoteArgv(ssh, ['sha256sum', '--', remote]);
   checkJournalSshArgv(catArgv);
-  const sum = execa(sumArgv[0] as string, sumArgv.slice(1), { reject: false, cancelSignal: o.signal, encoding: 'utf8', stdin: 'ignore', forceKillAfterDelay: 3_000 });
-  const reader = execa(catArgv[0] as string, catArgv.slice(1), { reject: false, cancelSignal: o.signal, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, forceKillAfterDelay: 3_000 });
   const fh = await open(out, 'w', 0o600);
+  const sum = execa(sumArgv[0] as string, sumArgv.slice(1), { reject: false, cancelSignal: o.signal, encoding: 'utf8', stdin: 'ignore', forceKillAfterDelay: 3_000 });
+  // node's own child: its stdout is a paused stream until read here, so no byte is consumed elsewhere
+  // (execa's stream, left unbuffered, could lose the first chunks while the file was being opened).
+  const reader = spawnReader(catArgv, o.signal);
   const hash = createHash('sha256');
   let pos = 0;
   let last = 0;
   let writeError: unknown = null;
   try {
-    for await (const chunk of reader.stdout as AsyncIterable<Buffer>) {
+    for await (const chunk of reader.stdout) {
       hash.update(chunk);
       // A hole where a whole chunk is zero: a thin disk's -flat file is mostly zeros.
       if (!(chunk.length <= ZERO.length && chunk.equals(ZERO.subarray(0, chunk.length)))) {
@@ -111,7 +114,7 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
   } finally {
     await fh.close();
   }
-  const [r, s] = await Promise.all([reader, sum]);
+  const [r, s] = await Promise.all([reader.done, sum]);
   const stderr = String(r.stderr ?? '');
   const command = catArgv;
   if (o.signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });
@@ -135,6 +138,32 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
     throw new HostError({ sentence: `sha256sum of ${shown(remote)} failed on ${ssh.at(-1)} (exit ${s.exitCode}).`, fix: 'Run the import again; the copy is checked against it.', command: sumArgv, stderr: String(s.stderr ?? ''), exitCode: s.exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
   }
   return { bytes: pos, sha256: hash.digest('hex'), remoteSha256 };
+}
+
+/** `argv` with its stdout to read as a stream; SIGTERM on abort, SIGKILL 3 s later. */
+function spawnReader(argv: string[], signal: AbortSignal) {
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 65536) stderr += d;
+  });
+  const kill = () => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3_000).unref();
+  };
+  signal.addEventListener('abort', kill, { once: true });
+  const done = new Promise<{ exitCode: number | null; stderr: string }>((resolve) => {
+    child.once('error', (e) => {
+      stderr += String(e);
+      resolve({ exitCode: 127, stderr });
+    });
+    child.once('close', (code) => {
+      signal.removeEventListener('abort', kill);
+      resolve({ exitCode: code, stderr });
+    });
+  });
+  return { stdout: child.stdout as AsyncIterable<Buffer>, done, kill };
 }
 
 /** Puts a verified copy in place under its name: the temp name was never a result. */
