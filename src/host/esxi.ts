@@ -72,7 +72,9 @@ export interface StreamOptions {
   onBytes(done: number): void;
 }
 
-const ZERO = Buffer.alloc(1 << 20);
+const FLUSH_BYTES = 1 << 20;
+/** Room for a run: FLUSH_BYTES plus the largest chunk a pipe gives. */
+const ZERO = Buffer.alloc(2 << 20);
 
 /**
  * `ssh HOST cat FILE` into `out` (created 0600; zero runs left as holes), hashed on the way, while
@@ -90,23 +92,37 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
   const reader = spawnReader(catArgv, o.signal);
   const hash = createHash('sha256');
   let pos = 0;
+  let written = 0;
   let last = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let writeError: unknown = null;
+  // The pipe gives 64 KiB at a time: written in runs of about 1 MiB, one write each.
+  const flush = async () => {
+    const run = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    // A hole where a whole run is zero: a thin disk's -flat file is mostly zeros.
+    if (!run.equals(ZERO.subarray(0, run.length))) {
+      let done = 0;
+      while (done < run.length) done += (await fh.write(run, done, run.length - done, written + done)).bytesWritten;
+    }
+    written += run.length;
+  };
   try {
     for await (const chunk of reader.stdout) {
       hash.update(chunk);
-      // A hole where a whole chunk is zero: a thin disk's -flat file is mostly zeros.
-      if (!(chunk.length <= ZERO.length && chunk.equals(ZERO.subarray(0, chunk.length)))) {
-        let done = 0;
-        while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done, pos + done)).bytesWritten;
-      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
       pos += chunk.length;
+      if (pendingBytes >= FLUSH_BYTES) await flush();
       const now = Date.now();
       if (now - last > 250) {
         last = now;
         o.onBytes(pos);
       }
     }
+    if (pendingBytes > 0) await flush();
     await fh.truncate(pos);
   } catch (e) {
     writeError = e;
