@@ -7,6 +7,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { expandActions } from './expand.js';
+import { esxiActions } from './importEsxi.js';
 import { ovaActions } from './importOva.js';
 import { importActions } from './importVmware.js';
 import { INSTANT_DISCARD_KIND, INSTANT_FINISH_KIND, INSTANT_JOB_KIND, instantActions } from './instant.js';
@@ -24,6 +25,7 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   backup: (host) => backupActions(host),
   'import-vmware': importActions,
   'import-ova': ovaActions,
+  'import-esxi': esxiActions,
   p2v: p2vActions,
   mergeide: mergeIdeActions,
   [RESTORE_JOB_KIND]: restoreActions,

@@ -18,6 +18,7 @@ import { headlessJob, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode, streamWriter } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
+import { registerImportEsxiCommand } from './importEsxi.js';
 import { registerImportOvaCommand } from './importOva.js';
 import type { CommandKit } from './kit.js';
 
@@ -97,6 +98,8 @@ export async function runPreparedImport(
   dryRun: boolean,
   run: (host: HostContext, prepared: PreparedImport, opts: RunImportOptions) => Promise<RunResult>,
   refusedFix: string,
+  /** What the source adds in front of a dry run: lines for people, fields for --json (an ESXi copy's files and space). */
+  preface?: { lines: string[]; json: Record<string, unknown> },
 ): Promise<ExitCode> {
   const out = ctx.output;
   const { check, plan, facts, request: req } = prepared;
@@ -109,8 +112,8 @@ export async function runPreparedImport(
     const domain = buildImportDomain(facts, req);
     const warnings = [...check.warnings, ...domain.warnings];
     const steps = describePlan(plan, planRoute(ctx.host));
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, name, fixup, warnings, ignored, steps, xml: domain.xml, plan }, null, 2));
-    else out.out([`fix-up: ${engine}: ${why}`, ...warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...steps, '', domain.xml].join('\n'));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, name, fixup, warnings, ignored, ...preface?.json, steps, xml: domain.xml, plan }, null, 2));
+    else out.out([...(preface?.lines ?? []), `fix-up: ${engine}: ${why}`, ...warnings.map((w) => `warning: ${w}`), ...ignored.map((l) => `ignored: ${l}`), ...steps, '', domain.xml].join('\n'));
     return EXIT.ok;
   }
   for (const w of check.warnings) out.err(`warning: ${w}`);
@@ -160,4 +163,5 @@ export function registerImportCommands(program: Command, kit: CommandKit): void 
     )
     .action((file: string, opts: ImportFlags) => kit.run((ctx) => importVmxCommand(ctx, file, opts))());
   registerImportOvaCommand(group, kit);
+  registerImportEsxiCommand(group, kit);
 }

@@ -121,7 +121,9 @@ export type Scope =
   /** The import wizard's host file browser (pick the .vmx). */
   | 'wizard:files'
   /** A wizard page where q leaves (P2V's "what was found"). */
-  | 'wizard:quit';
+  | 'wizard:quit'
+  /** A wizard's pick list (Import's ESXi VMs): ↑↓ (j/k) move, PgUp/PgDn a page. */
+  | 'wizard:list';
 
 export type ActionId =
   // panes and the console
@@ -562,4 +564,8 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['pageup'], action: 'pageUp', scopes: ['wizard:files'], hint: 'page up', description: 'A page of entries up' },
   { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:files'], hint: 'page down', description: 'A page of entries down' },
   { keys: ['q'], action: 'wizardQuit', scopes: ['wizard:quit'], hint: 'cancel', description: 'Leave the wizard; nothing is changed', footer: true },
+  { keys: ['up', 'k'], action: 'itemUp', scopes: ['wizard:list'], hint: 'choose', description: 'The entry above', footer: true, shown: '↑↓' },
+  { keys: ['down', 'j'], action: 'itemDown', scopes: ['wizard:list'], hint: 'choose', description: 'The entry below' },
+  { keys: ['pageup'], action: 'pageUp', scopes: ['wizard:list'], hint: 'page up', description: 'A page of entries up' },
+  { keys: ['pagedown'], action: 'pageDown', scopes: ['wizard:list'], hint: 'page down', description: 'A page of entries down' },
 ];

@@ -10,9 +10,12 @@ import { lastPickedDir, rememberPickedDir } from '../../../config/pickedDirs.js'
 import { describePath, homeDir, listDirectory, listingRefusal } from '../../../host/dirListing.js';
 import type { HostContext } from '../../../host/hostContext.js';
 import { planRoute } from '../../../host/planRoute.js';
+import { type EsxiTarget, inspectEsxi, listEsxi, prepareEsxiImport, runEsxiImport } from '../../../jobs/importEsxi.js';
 import { inspectOva, prepareOvaImport, runOvaImport } from '../../../jobs/importOva.js';
 import { importFailure, inspectImport, type PreparedImport, prepareImport, runImport } from '../../../jobs/importVmware.js';
 import type { RunnerEvent, RunResult } from '../../../jobs/runner.js';
+import { type EsxiListing, type EsxiVm, poweredOnRefusal } from '../../../model/esxiListing.js';
+import { ESXI_DEFAULT_DEST, esxiCopySummary, isEsxiFacts } from '../../../model/importEsxiPlan.js';
 import type { FixupChoice } from '../../../model/importFixup.js';
 import { isOvaFacts } from '../../../model/importOvaPlan.js';
 import { buildImportDomain, CONVERT_CHOICES, type ImportFacts, type ImportRequest, importFixup } from '../../../model/importVmwarePlan.js';
@@ -30,6 +33,7 @@ import { type Problem, problemOf } from '../problem.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 import {
   busHint,
+  esxiTargetOf,
   FIXUP_OPTIONS,
   formToRequest,
   IMPORT_SOURCES,
@@ -42,6 +46,7 @@ import {
   nicOptions,
   readSummary,
   SOURCE_FILES,
+  stepsFor,
 } from './importForm.js';
 
 /** The job functions; tests pass scripted ones, the console the real ones. */
@@ -49,13 +54,20 @@ export interface ImportJobs {
   inspect(host: HostContext, vmxPath: string, signal?: AbortSignal): Promise<ImportFacts>;
   prepare(host: HostContext, vmxPath: string, req: ImportRequest, signal: AbortSignal | undefined, facts: ImportFacts): Promise<PreparedImport>;
   run(host: HostContext, prepared: PreparedImport, opts: { signal?: AbortSignal; onEvent?: (e: RunnerEvent) => void }): Promise<RunResult>;
+  /** An ESXi host's VMs with their power state (one ssh command). */
+  listEsxi?(target: EsxiTarget, signal?: AbortSignal): Promise<EsxiListing>;
+  /** One of them read over ssh into the .vmx import's facts. */
+  inspectEsxi?(host: HostContext, target: EsxiTarget, vm: EsxiVm, listing: EsxiListing, signal?: AbortSignal): Promise<ImportFacts>;
 }
 
-/** A .vmx, or an OVA/OVF export: the package's job reads it into the same facts, plan and run. */
-const REAL_JOBS: ImportJobs = {
+/** A .vmx, an OVA/OVF export or an ESXi VM: each source's job reads it into the same facts, plan and run. */
+const REAL_JOBS: Required<ImportJobs> = {
   inspect: (host, path, signal) => (isPackagePath(path) ? inspectOva(host, path, signal) : inspectImport(host, path, signal)),
-  prepare: (host, path, req, signal, facts) => (isOvaFacts(facts) ? prepareOvaImport(host, path, req, signal, facts) : prepareImport(host, path, req, signal, facts)),
-  run: (host, prepared, opts) => (isOvaFacts(prepared.facts) ? runOvaImport(host, prepared, opts) : runImport(host, prepared, opts)),
+  prepare: (host, path, req, signal, facts) =>
+    isEsxiFacts(facts) ? prepareEsxiImport(host, req, facts, signal) : isOvaFacts(facts) ? prepareOvaImport(host, path, req, signal, facts) : prepareImport(host, path, req, signal, facts),
+  run: (host, prepared, opts) => (isEsxiFacts(prepared.facts) ? runEsxiImport(host, prepared, opts) : isOvaFacts(prepared.facts) ? runOvaImport(host, prepared, opts) : runImport(host, prepared, opts)),
+  listEsxi: (target, signal) => listEsxi(target, signal),
+  inspectEsxi: (host, target, vm, listing, signal) => inspectEsxi(host, target, vm.vmx, signal, listing),
 };
 
 export const IMPORT_ROWS = 12;
@@ -73,6 +85,7 @@ export interface ImportWizardDeps {
   pickedDirs?: PickedDirs;
   /** The console's working directory (a remote host's picker starts at / instead). */
   cwd?: string;
+  /** Tests pass scripted ones; what they leave out is the real job. */
   jobs?: ImportJobs;
   width?: number;
   /** `defined` is the new guest's name when the import finished. */
@@ -91,9 +104,16 @@ export interface ImportWizardState {
   hostName: string;
   step: ImportStepId;
   stepNumber: number;
-  /** Step 1: a .vmx or an OVA/OVF export. */
+  /** Step 1: a .vmx, an OVA/OVF export or an ESXi host. */
   source: Form;
+  /** How many steps the chosen source has. */
+  stepCount: number;
   files: HostFiles;
+  /** ESXi: who to log in as, and where (step 2). */
+  esxiHost: Form;
+  /** ESXi: the host's VMs as listed, and the one under the cursor (step 3). */
+  esxi: { target: EsxiTarget; listing: EsxiListing } | null;
+  vmCursor: number;
   facts: ImportFacts | null;
   /** Step 3: name, disks, bus, start. */
   disks: Form | null;
@@ -119,6 +139,16 @@ export type ImportWizardStore = StoreApi<ImportWizardState>;
 const CONVERT_OPTIONS = CONVERT_CHOICES.map((c) => ({ value: c, label: c === 'none' ? 'run the vmdk files as they are' : `convert to ${c} (vmdk kept)` }));
 /** An export's disks are always converted: QEMU only reads a streamOptimized vmdk. */
 const PACKAGE_CONVERT_OPTIONS = CONVERT_OPTIONS.filter((o) => o.value !== 'none').map((o) => ({ ...o, label: `convert to ${o.value} (the export kept)` }));
+/** An ESXi VM's disks are copied here and converted: the host's files cannot be run from here. */
+const ESXI_CONVERT_OPTIONS = CONVERT_OPTIONS.filter((o) => o.value !== 'none').map((o) => ({ ...o, label: `copy and convert to ${o.value} (the VM on ESXi kept)` }));
+
+function esxiHostForm(): Form {
+  return makeForm([
+    { id: 'host', label: 'Host', kind: 'text', value: 'root@', hint: 'root@ESXI', help: 'The ESXi host as ssh reaches it: root@name or root@address (Secure Shell enabled on it).' },
+    { id: 'port', label: 'Port', kind: 'text', value: '', placeholder: '22' },
+    { id: 'identity', label: 'Key', kind: 'text', value: '', placeholder: "ssh's own keys", help: "The private key whose public half is in the host's /etc/ssh/keys-root/authorized_keys." },
+  ]);
+}
 
 /**
  * The disks form after a change: hints follow the values, and the destination directory shows
@@ -138,12 +168,14 @@ function shapeDisks(form: Form): Form {
   return { ...form, fields };
 }
 
-function disksForm(f: ImportForm, fromPackage = false): Form {
+function disksForm(f: ImportForm, from: 'vmx' | 'package' | 'esxi' = 'vmx'): Form {
+  const options = from === 'esxi' ? ESXI_CONVERT_OPTIONS : from === 'package' ? PACKAGE_CONVERT_OPTIONS : CONVERT_OPTIONS;
+  const hint = from === 'esxi' ? `empty: ${ESXI_DEFAULT_DEST}` : from === 'package' ? 'empty: beside the export' : 'empty: beside the .vmx';
   return shapeDisks(
     makeForm([
       { id: 'name', label: 'Guest name', kind: 'text', value: f.name },
-      { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options: fromPackage ? PACKAGE_CONVERT_OPTIONS : CONVERT_OPTIONS },
-      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, hint: fromPackage ? 'empty: beside the export' : 'empty: beside the .vmx' },
+      { id: 'convert', label: 'Disks', kind: 'choice', value: f.convert, options },
+      { id: 'dest', label: 'Into dir', kind: 'text', value: f.destDir, hint },
       { id: 'bus', label: 'Disk bus', kind: 'choice', value: f.bus, options: BUS_CHOICES.map((b) => ({ value: b, label: b })) },
       { id: 'fixup', label: 'Fix-up', kind: 'choice', value: f.fixup, options: FIXUP_OPTIONS, hint: 'after the copy, on the copy' },
       { id: 'virtioWin', label: 'virtio-win', kind: 'text', value: f.virtioWin, hint: 'ISO for Windows; empty: none' },
@@ -173,13 +205,13 @@ export function importFormOf(disks: Form, nics: Form | null): ImportForm {
 /** What a cancel undoes (the plan's undos): converted copies removed, the guest undefined; the VMware files are only read. */
 export function importUndo(prepared: PreparedImport | null): string {
   const copies = prepared?.request.convert !== undefined && prepared.request.convert !== 'none';
-  const kept = prepared && isOvaFacts(prepared.facts) ? 'the export is kept' : 'the .vmx and its disks are kept';
+  const kept = prepared && isEsxiFacts(prepared.facts) ? 'the copied files are removed; the VM on the ESXi host was only read' : prepared && isOvaFacts(prepared.facts) ? 'the export is kept' : 'the .vmx and its disks are kept';
   return `Finished steps are undone (${copies ? 'the converted copies removed, ' : ''}the guest undefined); ${kept}.`;
 }
 
 export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
   const { host } = deps;
-  const jobFns = deps.jobs ?? REAL_JOBS;
+  const jobFns: Required<ImportJobs> = { ...REAL_JOBS, ...deps.jobs };
   const width = Math.min(deps.width ?? 80, 80);
   const get = () => store.getState();
   const set = (change: Partial<ImportWizardState>) => store.setState(change);
@@ -199,7 +231,11 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     step: 'kind',
     stepNumber: 1,
     source: makeForm([{ id: 'source', label: 'I have', kind: 'choice', value: 'vmx', options: IMPORT_SOURCES }]),
+    stepCount: IMPORT_STEPS.length,
     files: newFiles(startDir, SOURCE_FILES.vmx),
+    esxiHost: esxiHostForm(),
+    esxi: null,
+    vmCursor: 0,
     facts: null,
     disks: null,
     nics: null,
@@ -288,11 +324,15 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     set({ files: withPath(get().files, c.value, true) });
   };
 
+  const sourceOf = () => fieldValue(get().source, 'source') as ImportSource;
+  const steps = () => stepsFor(sourceOf());
+
   const goTo = (step: ImportStepId, lines: PageLine[] = []) => {
     const s = get();
     set({
       step,
-      stepNumber: IMPORT_STEPS.indexOf(step) + 1,
+      stepNumber: steps().indexOf(step) + 1,
+      stepCount: steps().length,
       scroll: 0,
       problem: null,
       lines,
@@ -309,7 +349,60 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     try {
       const facts = await jobFns.inspect(host, path);
       const f = initialImportForm(facts);
-      set({ facts, disks: disksForm(f, isPackagePath(path)), nics: facts.guest.nics.length > 0 ? nicsForm(facts, f) : null });
+      set({ facts, disks: disksForm(f, isPackagePath(path) ? 'package' : 'vmx'), nics: facts.guest.nics.length > 0 ? nicsForm(facts, f) : null });
+      goTo('read', readLines(facts));
+    } catch (e) {
+      set({ problem: problemOf(e) });
+    } finally {
+      set({ busy: '' });
+    }
+  };
+
+  /** ESXi step 2 → 3: log in once and list every VM with its power state. */
+  const listHost = async () => {
+    if (get().busy) return;
+    const form = get().esxiHost;
+    let target: EsxiTarget;
+    try {
+      target = esxiTargetOf({ destination: fieldValue(form, 'host'), port: fieldValue(form, 'port'), identity: fieldValue(form, 'identity') });
+    } catch (e) {
+      const problem = problemOf(e);
+      set({ problem, esxiHost: withError(form, problem) });
+      return;
+    }
+    set({ busy: `listing the VMs on ${target.destination}`, problem: null });
+    try {
+      const listing = await jobFns.listEsxi(target);
+      if (listing.vms.length === 0) {
+        set({ problem: { sentence: `${target.destination} has no .vmx under ${listing.root}.`, fix: 'Check that this is the ESXi host the VM is on, and that its datastore is mounted there.' } });
+        return;
+      }
+      const keep = get().esxi?.listing.vms[get().vmCursor]?.vmx;
+      const at = listing.vms.findIndex((vm) => vm.vmx === keep);
+      set({ esxi: { target, listing }, vmCursor: Math.max(0, at) });
+      goTo('vm');
+    } catch (e) {
+      set({ problem: problemOf(e) });
+    } finally {
+      set({ busy: '' });
+    }
+  };
+
+  /** ESXi step 3 → read: a running VM is refused at once; another is read over ssh. */
+  const pickEsxiVm = async () => {
+    const { esxi, vmCursor } = get();
+    const vm = esxi?.listing.vms[vmCursor];
+    if (!esxi || !vm || get().busy) return;
+    const refusal = poweredOnRefusal(vm, esxi.target.destination);
+    if (refusal) {
+      set({ problem: problemOf(refusal) });
+      return;
+    }
+    set({ busy: `reading ${vm.name} on ${esxi.target.destination}`, problem: null });
+    try {
+      const facts = await jobFns.inspectEsxi(host, esxi.target, vm, esxi.listing);
+      const f = initialImportForm(facts);
+      set({ facts, disks: disksForm(f, 'esxi'), nics: facts.guest.nics.length > 0 ? nicsForm(facts, f) : null });
       goTo('read', readLines(facts));
     } catch (e) {
       set({ problem: problemOf(e) });
@@ -347,7 +440,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
         const domain = buildImportDomain(p.facts, req);
         const warn = [...p.check.warnings, ...domain.warnings].map((w): PageLine => ({ text: w, mark: 'warn' }));
         const fixup = importFixup(p.facts, req);
-        goTo('review', pageLines([`Fix-up: ${fixup.engine}: ${fixup.why}`, ...warn, ...describePlan(p.plan, planRoute(host)), '', ...domain.xml.trimEnd().split('\n')], width - 4));
+        const copy = isEsxiFacts(p.facts) ? [...esxiCopySummary(p.facts, p.request), ''] : [];
+        goTo('review', pageLines([...copy, `Fix-up: ${fixup.engine}: ${fixup.why}`, ...warn, ...describePlan(p.plan, planRoute(host)), '', ...domain.xml.trimEnd().split('\n')], width - 4));
       }
     } catch (e) {
       set({ problem: problemOf(e) });
@@ -378,14 +472,25 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
   const next = () => {
     const s = get();
     if (s.step === 'kind') {
-      const accept = SOURCE_FILES[fieldValue(s.source, 'source') as ImportSource];
-      set({ files: { ...s.files, accept } });
+      const source = sourceOf();
+      if (source === 'esxi') {
+        goTo('host');
+        return;
+      }
+      set({ files: { ...s.files, accept: SOURCE_FILES[source] } });
       goTo('file');
-    } else if (s.step === 'read') goTo('disks');
+    } else if (s.step === 'host') void listHost();
+    else if (s.step === 'vm') void pickEsxiVm();
+    else if (s.step === 'read') goTo('disks');
     else if (s.step === 'disks') {
       if (s.nics) goTo('nics');
       else void review();
     } else if (s.step === 'nics') void review();
+  };
+
+  const moveVm = (by: number) => {
+    const { esxi, vmCursor } = get();
+    if (esxi) set({ vmCursor: Math.max(0, Math.min(esxi.listing.vms.length - 1, vmCursor + by)), problem: null });
   };
 
   function scopes(): Scope[] {
@@ -394,6 +499,8 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
     if (s.run) return wizardScopes({ kind: 'running', jobs });
     if (s.busy) return wizardScopes({ kind: 'step', busy: 'wait' });
     if (s.step === 'kind') return wizardScopes({ kind: 'step', form: s.source });
+    if (s.step === 'host') return wizardScopes({ kind: 'step', form: s.esxiHost });
+    if (s.step === 'vm') return ['wizard:list', ...wizardScopes({ kind: 'step' })];
     if (s.step === 'file') return [...filesScopes(s.files), 'wizard:step'];
     if (s.step === 'read') return wizardScopes({ kind: 'step', scroll: true });
     if (s.step === 'review') return wizardScopes({ kind: 'review' });
@@ -415,13 +522,14 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
         deps.onClose(s.result?.defined ?? null);
         return;
       case 'wizardBack': {
-        const i = IMPORT_STEPS.indexOf(s.step);
+        const list = steps();
+        const i = list.indexOf(s.step);
         if (i === 0) {
           deps.onClose(null);
           return;
         }
         // A .vmx without network cards has no network step to go back to.
-        const back = IMPORT_STEPS[i - 1] === 'nics' && !s.nics ? 'disks' : (IMPORT_STEPS[i - 1] as ImportStepId);
+        const back = list[i - 1] === 'nics' && !s.nics ? 'disks' : (list[i - 1] as ImportStepId);
         goTo(back, back === 'read' && s.facts ? readLines(s.facts) : []);
         return;
       }
@@ -431,10 +539,21 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       case 'wizardRun':
         void run();
         return;
+      case 'itemUp':
+      case 'itemDown':
+        if (s.step === 'vm') {
+          moveVm(intent.action === 'itemUp' ? -1 : 1);
+          return;
+        }
+        break;
       case 'scrollUp':
       case 'scrollDown':
       case 'pageUp':
       case 'pageDown':
+        if (s.step === 'vm') {
+          moveVm(scrollStep(intent.action, IMPORT_ROWS));
+          return;
+        }
         if (s.step !== 'file') {
           set({ scroll: scrolled(s.scroll, scrollStep(intent.action, IMPORT_ROWS), pageMax(s.lines, IMPORT_ROWS)) });
           return;
@@ -450,6 +569,7 @@ export function createImportWizard(deps: ImportWizardDeps): ImportWizardStore {
       if (moved.take !== undefined) void take(moved.take);
       if (moved.complete) void completeField();
     } else if (s.step === 'kind') set({ source: formKey(s.source, intent) });
+    else if (s.step === 'host') set({ esxiHost: formKey(s.esxiHost, intent) });
     else if (s.step === 'disks' && s.disks) set({ disks: shapeDisks(formKey(s.disks, intent)) });
     else if (s.step === 'nics' && s.nics) set({ nics: formKey(s.nics, intent) });
   }

@@ -1,0 +1,126 @@
+/**
+ * bench/esxi: `virtdeck import esxi` of a VM whose disk is a 1 GiB -flat.vmdk full of data, over the
+ * throwaway sshd stand-in on loopback, beside the bare way an admin does it by hand in the same
+ * run: `ssh HOST cat FILE > copy` and `qemu-img convert -O qcow2 copy out.qcow2` (qemu-img cannot
+ * read a pipe, so the copy lands in a file either way). Alternates which goes first, median of N.
+ * virtdeck's figure is the whole job: listing, directory read, copy with sha256 on both ends,
+ * gate, convert, define, journal. Prints the ratio (goal ≤ 1.05). Run: npx tsx bench/esxi.ts [rounds]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { LocalExecutor } from '../src/host/exec.js';
+import type { HostContext } from '../src/host/hostContext.js';
+import { type EsxiTarget, inspectEsxi, prepareEsxiImport, runEsxiImport } from '../src/jobs/importEsxi.js';
+import { esxiRequest } from '../src/model/importEsxiPlan.js';
+import { flatDescriptor, makeDatastoreRoot, vmxText } from '../test/helpers/esxiStandIn.js';
+import { startThrowawaySshd } from '../test/helpers/throwawaySshd.js';
+
+const GIB = 1024 ** 3;
+const ROUNDS = Number(process.argv[2] ?? 3);
+const NAME = 'vdbench-esxi';
+const exec = new LocalExecutor();
+const host: HostContext = { name: 'local', uri: 'qemu:///system', virshExec: exec, sysExec: exec };
+const dir = mkdtempSync(join('/var/tmp', 'vdtest-esxi-bench-'));
+const volumes = join(dir, 'vmfs', 'volumes');
+const dest = join(dir, 'images');
+process.env.VIRTDECK_HOME = join(dir, 'home');
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const sh = (argv: string[]) => execFileSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+
+/** The VM directory: NAME.vmx over NAME.vmdk (createType vmfs) over a 1 GiB flat file, every byte data. */
+function makeVm(): string {
+  const vmDir = join(makeDatastoreRoot(volumes), NAME);
+  mkdirSync(vmDir);
+  const flat = join(vmDir, `${NAME}-flat.vmdk`);
+  sh(['qemu-img', 'create', '-q', '-f', 'raw', flat, '1G']);
+  // 256 chunks of 4 MiB, each a different byte: no hole, nothing for the sparse writer to skip.
+  const writes: string[] = [];
+  for (let i = 0; i < 256; i++) writes.push('-c', `write -P ${(i % 250) + 1} ${i * 4}M 4M`);
+  sh(['qemu-io', '-f', 'raw', ...writes, flat]);
+  writeFileSync(join(vmDir, `${NAME}.vmdk`), flatDescriptor(NAME, GIB / 512));
+  writeFileSync(join(vmDir, `${NAME}.vmx`), vmxText(NAME, `${NAME}.vmdk`));
+  return flat;
+}
+
+async function virtdeckRun(t: EsxiTarget): Promise<{ totalMs: number; copyMs: number; convertMs: number }> {
+  const t0 = performance.now();
+  const facts = await inspectEsxi(host, t, NAME);
+  const prepared = await prepareEsxiImport(host, esxiRequest({ name: NAME, convert: 'qcow2', destDir: dest, bus: 'keep', nics: [{ kind: 'user' }], start: false }), facts);
+  if (!prepared.plan) throw new Error(prepared.check.refusals.map((r) => r.sentence).join(' '));
+  const started = new Map<string, number>();
+  const took = new Map<string, number>();
+  const r = await runEsxiImport(host, prepared, {
+    onEvent: (e) => {
+      if (e.type === 'step-start') started.set(e.step.id, performance.now());
+      if (e.type === 'step-end') took.set(e.step.id, performance.now() - (started.get(e.step.id) ?? 0));
+    },
+  });
+  if (r.state !== 'done') throw new Error(`virtdeck import ended ${r.state}: ${r.error?.sentence ?? ''}`);
+  const sum = (pred: (id: string) => boolean) => [...took].filter(([id]) => pred(id)).reduce((n, [, ms]) => n + ms, 0);
+  return { totalMs: performance.now() - t0, copyMs: sum((id) => id.startsWith('esxi-copy')), convertMs: sum((id) => id.startsWith('disk')) };
+}
+
+function bareRun(ssh: string[], flat: string): { totalMs: number; copyMs: number } {
+  const copy = join(dir, 'bare-copy.raw');
+  const out = join(dest, 'bare.qcow2');
+  const t0 = performance.now();
+  execFileSync('sh', ['-c', '"$@" > "$0"', copy, ...ssh, `cat ${flat}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const copyMs = performance.now() - t0;
+  sh(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', copy, out]);
+  const totalMs = performance.now() - t0;
+  rmSync(copy, { force: true });
+  rmSync(out, { force: true });
+  return { totalMs, copyMs };
+}
+
+function undo(): void {
+  execFileSync('virsh', ['-c', 'qemu:///system', 'undefine', NAME], { stdio: 'ignore' });
+  rmSync(join(dest, `${NAME}.qcow2`), { force: true });
+}
+
+async function main() {
+  mkdirSync(join(dir, 'sshd'));
+  mkdirSync(dest);
+  const sshd = await startThrowawaySshd(join(dir, 'sshd'));
+  try {
+    const flat = makeVm();
+    const sshOptions = ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR'];
+    const t: EsxiTarget = { destination: 'root@127.0.0.1', port: sshd.port, identityFile: sshd.keyFile, sshOptions, datastores: volumes };
+    const ssh = ['ssh', '-p', String(sshd.port), '-i', sshd.keyFile, ...sshOptions, '--', 'root@127.0.0.1'];
+    const bare: { totalMs: number; copyMs: number }[] = [];
+    const job: { totalMs: number; copyMs: number; convertMs: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const who of round % 2 === 0 ? ['bare', 'virtdeck'] : ['virtdeck', 'bare']) {
+        execFileSync('sync');
+        if (who === 'bare') bare.push(bareRun(ssh, flat));
+        else {
+          job.push(await virtdeckRun(t));
+          undo();
+        }
+      }
+    }
+    const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const b = median(bare.map((x) => x.totalMs));
+    const j = median(job.map((x) => x.totalMs));
+    console.log(`import of a 1 GiB -flat.vmdk (1 GiB data) over ssh on loopback → qcow2, median of ${ROUNDS}`);
+    console.log(`bare ssh cat > file; qemu-img convert   ${fmt(b)}   runs: ${bare.map((x) => fmt(x.totalMs)).join(', ')}`);
+    console.log(`  of which ssh cat > file ${fmt(median(bare.map((x) => x.copyMs)))}`);
+    console.log(`virtdeck import esxi, whole job         ${fmt(j)}   runs: ${job.map((x) => fmt(x.totalMs)).join(', ')}`);
+    console.log(`  of which copy (ssh cat + sha256 both ends) ${fmt(median(job.map((x) => x.copyMs)))}, convert ${fmt(median(job.map((x) => x.convertMs)))}`);
+    console.log(`ratio (virtdeck / bare)   ${(j / b).toFixed(3)}   goal ≤ 1.05`);
+    console.log(`best-run ratio            ${(Math.min(...job.map((x) => x.totalMs)) / Math.min(...bare.map((x) => x.totalMs))).toFixed(3)}   load average ${loadavg()[0]?.toFixed(2)}`);
+  } finally {
+    sshd.stop();
+    try {
+      undo();
+    } catch {
+      // Not defined: the last round cleaned up.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();

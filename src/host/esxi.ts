@@ -1,0 +1,192 @@
+/**
+ * Talking to an ESXi host over ssh: the VM listing and one VM's directory (one ssh command each),
+ * a file's sha256 computed there, and a data file streamed over one ssh connection into a sparse
+ * local file while it is hashed and counted. Argv arrays only on this side; on the host each
+ * script gets its paths as positional parameters, never inside its text.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import { type EsxiListing, LISTING_SCRIPT, parseEsxiListing } from '../model/esxiListing.js';
+import { parseVmDirDump, VMDIR_SCRIPT, type VmDirDump } from '../model/esxiVmDir.js';
+import { checkJournalSshArgv } from '../model/p2vPlan.js';
+import { shellQuote } from '../model/shellQuote.js';
+import { shown } from '../model/shown.js';
+import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
+import { HostError } from './errors.js';
+
+/** `ssh … -- DEST 'sh -c SCRIPT sh ARGS…'`: each word quoted once for the remote shell. */
+export function remoteArgv(ssh: string[], words: string[]): string[] {
+  return [...ssh, words.map(shellQuote).join(' ')];
+}
+
+/** ssh's reason in its own words; the fix as ESXi wants it where ESXi differs from a Linux host. */
+function loginError(ssh: string[], argv: string[], stderr: string): HostError {
+  const f = sshFailure(stderr, sshTargetOf(argv));
+  const fix = ESXI_LOGIN_FIX[f.code] ?? f.fix;
+  // The failing command is the listing script: the ssh part is what helps.
+  return new HostError({ ...f, fix, command: [...ssh, '…'], stderr, exitCode: 255, ranOn: ssh.at(-1) });
+}
+
+const ESXI_LOGIN_FIX: Record<string, string> = {
+  'key-refused':
+    'Put your public key into /etc/ssh/keys-root/authorized_keys on the ESXi host (ESXi reads root\'s keys there, not from ~/.ssh), or give the key it accepts with --identity.',
+  'connection-refused': 'Enable SSH on the ESXi host (Host > Actions > Services > Enable Secure Shell (SSH)), or give the port its sshd listens on with --port.',
+};
+
+async function runRemote(ssh: string[], words: string[], what: string, signal?: AbortSignal, maxBuffer = 16 << 20): Promise<Buffer> {
+  const argv = remoteArgv(ssh, words);
+  const r = await execa(argv[0] as string, argv.slice(1), { reject: false, cancelSignal: signal, timeout: 120_000, encoding: 'buffer', maxBuffer, stdin: 'ignore', stripFinalNewline: false });
+  const stderr = Buffer.from(r.stderr ?? '').toString('utf8');
+  if (r.isCanceled) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: argv, stderr: '', code: 'cancelled' });
+  if (r.exitCode === 255) throw loginError(ssh, argv, stderr);
+  if (r.exitCode !== 0) {
+    const first = stderr.split('\n').find((l) => l.trim()) ?? `exit ${r.exitCode}`;
+    throw new HostError({ sentence: `${what} failed on ${ssh.at(-1)}: ${shown(first)}`, fix: 'Check that the ssh user is root and the ESXi shell works (ssh HOST true).', command: argv, stderr, exitCode: r.exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
+  }
+  return Buffer.from(r.stdout ?? '');
+}
+
+/** Every .vmx under the datastore root, with power states, in one ssh command. */
+export async function listEsxiVms(ssh: string[], root: string, signal?: AbortSignal): Promise<EsxiListing> {
+  const out = await runRemote(ssh, ['sh', '-c', LISTING_SCRIPT, 'sh', root], 'Listing the VMs', signal);
+  return parseEsxiListing(out.toString('utf8'), root);
+}
+
+/** The VM's directory: entries, and the .vmx and descriptors whole. */
+export async function readEsxiVmDir(ssh: string[], dir: string, signal?: AbortSignal): Promise<VmDirDump> {
+  const out = await runRemote(ssh, ['sh', '-c', VMDIR_SCRIPT, 'sh', dir], `Reading ${dir}`, signal, 64 << 20);
+  return parseVmDirDump(out, dir);
+}
+
+export interface StreamResult {
+  bytes: number;
+  sha256: string;
+  /** sha256sum's answer on the host; null when the host has no sha256sum. */
+  remoteSha256: string | null;
+}
+
+export interface StreamOptions {
+  signal: AbortSignal;
+  onBytes(done: number): void;
+}
+
+const FLUSH_BYTES = 1 << 20;
+/** Room for a run: FLUSH_BYTES plus the largest chunk a pipe gives. */
+const ZERO = Buffer.alloc(2 << 20);
+
+/**
+ * `ssh HOST cat FILE` into `out` (created 0600; zero runs left as holes), hashed on the way, while
+ * `ssh HOST sha256sum FILE` runs beside it. Throws a HostError whose `code` is 'link' when the
+ * connection dropped after the stream began (the caller starts the file again).
+ */
+export async function streamRemoteFile(ssh: string[], remote: string, out: string, size: number, o: StreamOptions): Promise<StreamResult> {
+  const catArgv = remoteArgv(ssh, ['cat', '--', remote]);
+  const sumArgv = remoteArgv(ssh, ['sha256sum', '--', remote]);
+  checkJournalSshArgv(catArgv);
+  const fh = await open(out, 'w', 0o600);
+  const sum = execa(sumArgv[0] as string, sumArgv.slice(1), { reject: false, cancelSignal: o.signal, encoding: 'utf8', stdin: 'ignore', forceKillAfterDelay: 3_000 });
+  // node's own child: its stdout is a paused stream until read here, so no byte is consumed elsewhere
+  // (execa's stream, left unbuffered, could lose the first chunks while the file was being opened).
+  const reader = spawnReader(catArgv, o.signal);
+  const hash = createHash('sha256');
+  let pos = 0;
+  let written = 0;
+  let last = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let writeError: unknown = null;
+  // The pipe gives 64 KiB at a time: written in runs of about 1 MiB, one write each.
+  const flush = async () => {
+    const run = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    // A hole where a whole run is zero: a thin disk's -flat file is mostly zeros.
+    if (!run.equals(ZERO.subarray(0, run.length))) {
+      let done = 0;
+      while (done < run.length) done += (await fh.write(run, done, run.length - done, written + done)).bytesWritten;
+    }
+    written += run.length;
+  };
+  try {
+    for await (const chunk of reader.stdout) {
+      hash.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      pos += chunk.length;
+      if (pendingBytes >= FLUSH_BYTES) await flush();
+      const now = Date.now();
+      if (now - last > 250) {
+        last = now;
+        o.onBytes(pos);
+      }
+    }
+    if (pendingBytes > 0) await flush();
+    await fh.truncate(pos);
+  } catch (e) {
+    writeError = e;
+    reader.kill();
+  } finally {
+    await fh.close();
+  }
+  const [r, s] = await Promise.all([reader.done, sum]);
+  const stderr = String(r.stderr ?? '');
+  const command = catArgv;
+  if (o.signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });
+  if (writeError) {
+    throw new HostError({ sentence: `Writing ${out} failed: ${writeError instanceof Error ? writeError.message : String(writeError)}`, fix: 'Check free space and permissions in the destination directory.', command, stderr: '', code: 'write' });
+  }
+  if (r.exitCode === 255 || s.exitCode === 255) {
+    const e = loginError(ssh, command, r.exitCode === 255 ? stderr : String(s.stderr ?? ''));
+    // Logged in once already (the listing did): a 255 now is the link, worth one more go.
+    throw pos > 0 ? new HostError({ sentence: `The ssh link to ${ssh.at(-1)} dropped after ${pos} of ${size} bytes of ${shown(remote)}.`, fix: 'Check the network; the file is copied again from its start.', command, stderr, exitCode: 255, code: 'link', ranOn: ssh.at(-1) }) : e;
+  }
+  if (r.exitCode !== 0) {
+    throw new HostError({ sentence: `Reading ${shown(remote)} on ${ssh.at(-1)} failed (exit ${r.exitCode}).`, fix: 'Check that the file is there and the VM is powered off; the partial copy is removed.', command, stderr, exitCode: r.exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
+  }
+  if (pos !== size) {
+    throw new HostError({ sentence: `${shown(remote)} gave ${pos} bytes, but the host listed it at ${size}: it changed during the copy.`, fix: 'Power the VM off in ESXi (and delete no snapshot meanwhile), then import again.', command, stderr, code: 'short-read', ranOn: ssh.at(-1) });
+  }
+  o.onBytes(pos);
+  const remoteSha256 = s.exitCode === 127 ? null : (String(s.stdout).split(/\s+/)[0] ?? '');
+  if (s.exitCode !== 0 && s.exitCode !== 127) {
+    throw new HostError({ sentence: `sha256sum of ${shown(remote)} failed on ${ssh.at(-1)} (exit ${s.exitCode}).`, fix: 'Run the import again; the copy is checked against it.', command: sumArgv, stderr: String(s.stderr ?? ''), exitCode: s.exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
+  }
+  return { bytes: pos, sha256: hash.digest('hex'), remoteSha256 };
+}
+
+/** `argv` with its stdout to read as a stream; SIGTERM on abort, SIGKILL 3 s later. */
+function spawnReader(argv: string[], signal: AbortSignal) {
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 65536) stderr += d;
+  });
+  const kill = () => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3_000).unref();
+  };
+  signal.addEventListener('abort', kill, { once: true });
+  const done = new Promise<{ exitCode: number | null; stderr: string }>((resolve) => {
+    child.once('error', (e) => {
+      stderr += String(e);
+      resolve({ exitCode: 127, stderr });
+    });
+    child.once('close', (code) => {
+      signal.removeEventListener('abort', kill);
+      resolve({ exitCode: code, stderr });
+    });
+  });
+  return { stdout: child.stdout as AsyncIterable<Buffer>, done, kill };
+}
+
+/** Puts a verified copy in place under its name: the temp name was never a result. */
+export async function placeCopy(part: string, out: string): Promise<void> {
+  await rename(part, out);
+}
+
+export async function removeFiles(files: string[]): Promise<void> {
+  for (const f of files) await rm(f, { force: true });
+}

@@ -1,0 +1,174 @@
+/**
+ * `virtdeck import esxi` against an ESXi stand-in: a throwaway sshd on loopback serving a
+ * datastore tree (given as --datastores; the real /vmfs is never touched) with a VM whose thin disk
+ * has one snapshot (-flat.vmdk under a COWD -delta.vmdk), a VM that is open (.vmx.lck), and a
+ * bigger one to kill midway. The imported disk equals a local reference (qemu-img compare), each
+ * data file crossed ssh as one `cat`, a refusal changes nothing, and a kill -9 during the copy is
+ * rolled back or finished by recovery.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Journal, listJournals } from '../../src/jobs/journal.js';
+import { actionsFor } from '../../src/jobs/registry.js';
+import { finishJob, rollbackJob } from '../../src/jobs/runner.js';
+import { makeDatastoreRoot, makeEsxiVm } from '../helpers/esxiStandIn.js';
+import { runCli } from '../helpers/hostileCli.js';
+import { startThrowawaySshd, type ThrowawaySshd } from '../helpers/throwawaySshd.js';
+import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
+
+const host = localHost();
+const scratch = scratchDir('vdtest-esxi-');
+const dir = scratch.dir;
+const VOLUMES = join(dir, 'vmfs', 'volumes');
+const DEST = join(dir, 'images');
+const GUEST = 'vdtest-esxi-web';
+const BIG = 'vdtest-esxi-big';
+const home = join(dir, 'home');
+let sshd: ThrowawaySshd;
+const children = new Set<ChildProcess>();
+
+const sh = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+function sshFlags(key = sshd.keyFile): string[] {
+  return ['--port', String(sshd.port), '--identity', key, '--ssh-option', 'UserKnownHostsFile=/dev/null', '--ssh-option', 'StrictHostKeyChecking=no', '--ssh-option', 'LogLevel=ERROR', '--datastores', VOLUMES];
+}
+
+beforeAll(async () => {
+  mkdirSync(join(dir, 'sshd'));
+  mkdirSync(DEST);
+  const store = makeDatastoreRoot(VOLUMES);
+  makeEsxiVm(join(store, GUEST), GUEST, {
+    bytes: 8 << 20,
+    reference: join(dir, 'web-ref.raw'),
+    fill: (f) => sh('sh', '-c', `head -c 3000000 /dev/urandom | dd of='${f}' conv=notrunc status=none`),
+  });
+  // Open in VMware: the lock beside its .vmx.
+  makeEsxiVm(join(store, 'vdtest-esxi-on'), 'vdtest-esxi-on', { bytes: 1 << 20, reference: join(dir, 'on-ref.raw'), fill: () => {}, mac: '00:50:56:0a:0b:0d' });
+  mkdirSync(join(store, 'vdtest-esxi-on', 'vdtest-esxi-on.vmx.lck'));
+  makeEsxiVm(join(store, BIG), BIG, {
+    bytes: 64 << 20,
+    reference: join(dir, 'big-ref.raw'),
+    fill: (f) => sh('sh', '-c', `head -c ${56 << 20} /dev/urandom | dd of='${f}' conv=notrunc bs=1M status=none`),
+    mac: '00:50:56:0a:0b:0e',
+  });
+  sshd = await startThrowawaySshd(join(dir, 'sshd'));
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  sshd?.stop();
+  await removeGuest(host, GUEST).catch(() => {});
+  await removeGuest(host, BIG).catch(() => {});
+  scratch.remove();
+});
+
+describe('import esxi over ssh (stand-in)', () => {
+  it('lists every VM once with its power state, in one ssh command', async () => {
+    sshd.clearCommands();
+    const r = await runCli(['import', 'esxi', 'root@127.0.0.1', ...sshFlags(), '--json'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const vms = JSON.parse(r.stdout).vms as { name: string; power: string; datastore: string; vmx: string }[];
+    expect(vms.map((v) => [v.name, v.power, v.datastore])).toEqual([
+      [BIG, 'off', 'datastore1'],
+      ['vdtest-esxi-on', 'on', 'datastore1'],
+      [GUEST, 'off', 'datastore1'],
+    ]);
+    expect(vms[2]?.vmx).toBe(`${VOLUMES}/datastore1/${GUEST}/${GUEST}.vmx`);
+    expect(sshd.commands()).toHaveLength(1);
+  }, 60_000);
+
+  it('imports a flat disk with a delta snapshot with the data intact, each data file over one stream', async () => {
+    sshd.clearCommands();
+    const dry = await runCli(['import', 'esxi', 'root@127.0.0.1', '--vm', GUEST, ...sshFlags(), '--dest', DEST, '--dry-run'], { cwd: dir });
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`${GUEST}-flat.vmdk  8.0M`);
+    expect(dry.stdout).toMatch(/over ssh; up to \S+ in /);
+    expect(readdirSync(DEST)).toEqual([]);
+    sshd.clearCommands();
+    const r = await runCli(['import', 'esxi', 'root@127.0.0.1', '--vm', GUEST, ...sshFlags(), '--dest', DEST, '--json'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).name).toBe(GUEST);
+    // One cat per data file: the flat base and the delta; the descriptors came with the directory read.
+    const cats = sshd.commands().filter((c) => c.startsWith('cat '));
+    expect(cats).toHaveLength(2);
+    expect(sshd.commands().filter((c) => c.startsWith('sha256sum '))).toHaveLength(2);
+    const image = join(DEST, `${GUEST}.qcow2`);
+    sh('qemu-img', 'compare', '-f', 'raw', '-F', 'qcow2', join(dir, 'web-ref.raw'), image);
+    expect(readdirSync(DEST)).toEqual([`${GUEST}.qcow2`]);
+    expect(statSync(image).mode & 0o077).toBe(0);
+    const xml = sh('virsh', '-c', host.uri, 'dumpxml', GUEST);
+    expect(xml).toContain('00:50:56:0a:0b:0c');
+    expect(xml).toContain(image);
+  }, 120_000);
+
+  it('refuses a VM that is open (.vmx.lck) in one sentence and changes nothing', async () => {
+    const before = readdirSync(DEST);
+    sshd.clearCommands();
+    const r = await runCli(['import', 'esxi', 'root@127.0.0.1', '--vm', 'vdtest-esxi-on', ...sshFlags(), '--dest', DEST], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/vdtest-esxi-on on root@127\.0\.0\.1 is open: a \.lck lock is beside/);
+    expect(readdirSync(DEST)).toEqual(before);
+    expect(sshd.commands().some((c) => c.startsWith('cat '))).toBe(false);
+    expect(() => sh('virsh', '-c', host.uri, 'dominfo', 'vdtest-esxi-on')).toThrow();
+  }, 60_000);
+
+  it('says in one sentence why the host refused the login', async () => {
+    const other = join(dir, 'other_key');
+    sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', other);
+    const r = await runCli(['import', 'esxi', 'root@127.0.0.1', ...sshFlags(other)], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/root@127\.0\.0\.1 \(port \d+\) refused the login \(ssh said: "root@127\.0\.0\.1: Permission denied/);
+    expect(r.stderr).toMatch(/fix: Put your public key into \/etc\/ssh\/keys-root\/authorized_keys on the ESXi host/);
+  }, 60_000);
+});
+
+/** Runs the CLI; SIGKILL once the big flat file's temp copy has `bytes`. */
+async function killDuringCopy(bytes: number): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'cli', 'main.tsx'), 'import', 'esxi', 'root@127.0.0.1', '--vm', BIG, ...sshFlags(), '--dest', DEST, '--json'], {
+    env: { ...process.env, VIRTDECK_HOME: home },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  children.add(child);
+  const part = join(DEST, `.virtdeck-esxi-datastore1-${BIG}`, `${BIG}-flat.vmdk.part`);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 120_000) {
+    if (existsSync(part) && statSync(part).size >= bytes) break;
+    if (child.exitCode !== null) throw new Error(`the import ended (${child.exitCode}) before it was killed`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  children.delete(child);
+}
+
+function interrupted(): Journal {
+  const js = listJournals(join(home, 'state')).filter((j) => j.record.state === 'running' && j.record.kind === 'import-esxi');
+  expect(js).toHaveLength(1);
+  return Journal.load((js[0] as Journal).path);
+}
+
+describe('import esxi killed during the copy', () => {
+  const staging = join(DEST, `.virtdeck-esxi-datastore1-${BIG}`);
+  it('rollback leaves nothing behind', async () => {
+    const before = readdirSync(DEST).filter((f) => !f.startsWith('.'));
+    await killDuringCopy(4 << 20);
+    expect(existsSync(join(staging, `${BIG}-flat.vmdk`))).toBe(false);
+    const r = await rollbackJob(interrupted(), { host, stateDir: join(home, 'state'), actions: actionsFor('import-esxi', host) });
+    expect(r.state).toBe('rolled-back');
+    expect(existsSync(staging)).toBe(false);
+    expect(readdirSync(DEST)).toEqual(before);
+    expect(() => sh('virsh', '-c', host.uri, 'dominfo', BIG)).toThrow();
+  }, 180_000);
+
+  it('finish copies the file again from its start and imports the guest with its data', async () => {
+    await killDuringCopy(4 << 20);
+    const r = await finishJob(interrupted(), { host, stateDir: join(home, 'state'), actions: actionsFor('import-esxi', host) });
+    expect(r.state, r.error?.message).toBe('done');
+    expect(existsSync(staging)).toBe(false);
+    sh('qemu-img', 'compare', '-f', 'raw', '-F', 'qcow2', join(dir, 'big-ref.raw'), join(DEST, `${BIG}.qcow2`));
+    expect(sh('virsh', '-c', host.uri, 'domstate', BIG).trim()).toBe('shut off');
+  }, 180_000);
+});
