@@ -21,6 +21,7 @@ import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
+import { copySource, FROM_HELP } from './backupCopy.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
 import { stepPrinter } from './stepPrinter.js';
@@ -170,6 +171,20 @@ export async function backupRestoreCommand(
   ctx: GuestCommandContext,
   guest: string,
   run: string | undefined,
+  o: { dest?: string; from?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean; signal?: AbortSignal; job?: HeadlessJob },
+): Promise<ExitCode> {
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run, o.signal);
+  try {
+    return await restoreFrom(ctx, guest, fetched ? fetched.run : run, { ...o, dest: fetched?.dest ?? o.dest });
+  } finally {
+    await fetched?.cleanup();
+  }
+}
+
+async function restoreFrom(
+  ctx: GuestCommandContext,
+  guest: string,
+  run: string | undefined,
   o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean; signal?: AbortSignal; job?: HeadlessJob },
 ): Promise<ExitCode> {
   const dest = destOf(o.dest);
@@ -221,7 +236,16 @@ function modeString(type: string, mode: number): string {
   return t + bits.join('');
 }
 
-export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
+export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string; from?: string }): Promise<ExitCode> {
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run);
+  try {
+    return await filesFrom(ctx, guest, fetched ? fetched.run : run, path, { dest: fetched?.dest ?? o.dest });
+  } finally {
+    await fetched?.cleanup();
+  }
+}
+
+async function filesFrom(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
   const { runDir, damage } = await runDamage(ctx.host, destOf(o.dest), guest, run);
   // Browsing a damaged run is allowed (it is read-only), but never without saying so.
   if (!ctx.output.json) for (const d of damage) ctx.output.err(`warning: this run is damaged: ${d} Listings may be wrong; \`backup extract\` refuses it without --allow-damaged.`);
@@ -250,6 +274,21 @@ export async function backupFilesCommand(ctx: GuestCommandContext, guest: string
 }
 
 export async function backupExtractCommand(
+  ctx: GuestCommandContext,
+  guest: string,
+  run: string,
+  paths: string[],
+  o: { dest?: string; from?: string; to: string; allowDamaged?: boolean; signal?: AbortSignal },
+): Promise<ExitCode> {
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run, o.signal);
+  try {
+    return await extractFrom(ctx, guest, fetched ? fetched.run : run, paths, { ...o, dest: fetched?.dest ?? o.dest });
+  } finally {
+    await fetched?.cleanup();
+  }
+}
+
+async function extractFrom(
   ctx: GuestCommandContext,
   guest: string,
   run: string,
@@ -351,6 +390,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<guest>', 'the guest the backup is of')
     .argument('[run]', 'run name or unique prefix (default: the newest)')
     .option('--dest <dir>', DEST_HELP)
+    .option('--from <target>', FROM_HELP)
     .option('--as <name>', 'restore as a new guest with this name (new UUID and MACs)')
     .option('--to <dir>', 'with --as: directory for the new guest\'s disks')
     .option('--keep-xml', 'over the guest itself: keep its current definition, put back only the disks')
@@ -370,7 +410,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
       'after',
       '\nBefore anything is moved, overwritten or deleted, every image the run needs (its chain too) is read once and\nchecked against the manifest\'s sha256, and the last `backup verify` result is consulted. A damaged run is\nrefused (exit 2) naming the file; --allow-damaged restores it only under a new name (--as).',
     )
-    .action((guest: string, run: string | undefined, o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean }) =>
+    .action((guest: string, run: string | undefined, o: { dest?: string; from?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean }) =>
       withSignal(kit, (ctx, job) => backupRestoreCommand(ctx, guest, run, { ...o, signal: job.signal, job })),
     );
 
@@ -381,8 +421,9 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<run>', 'run name, unique prefix, or latest')
     .argument('[path]', 'directory, e.g. /etc or /dev/sda1:/etc')
     .option('--dest <dir>', DEST_HELP)
+    .option('--from <target>', FROM_HELP)
     .addHelpText('after', kit.examples(['virtdeck backup files web latest --dest /mnt/backup', 'virtdeck backup files web latest /dev/sda1:/etc']))
-    .action((guest: string, run: string, path: string | undefined, o: { dest?: string }) => kit.run((ctx) => backupFilesCommand(ctx, guest, run, path, o))());
+    .action((guest: string, run: string, path: string | undefined, o: { dest?: string; from?: string }) => kit.run((ctx) => backupFilesCommand(ctx, guest, run, path, o))());
 
   backup
     .command('extract')
@@ -392,10 +433,11 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<path...>', 'files or directories, e.g. /etc/hosts /dev/sda1:/home/alice')
     .requiredOption('--to <dir>', 'host directory to copy into (created if missing; existing names are refused)')
     .option('--dest <dir>', DEST_HELP)
+    .option('--from <target>', FROM_HELP)
     .option('--allow-damaged', 'copy out of a run that fails its checks (sha256, backup verify) anyway')
     .addHelpText('after', kit.examples(['virtdeck backup extract web latest /etc/nginx /etc/hosts --to /root/restored --dest /mnt/backup']))
     .addHelpText('after', '\nThe run (and the chain it builds on) is first read once and checked against its manifest\'s sha256 and the last\n`backup verify` result; a damaged run is refused (exit 2) unless --allow-damaged.')
-    .action((guest: string, run: string, paths: string[], o: { dest?: string; to: string; allowDamaged?: boolean }) =>
+    .action((guest: string, run: string, paths: string[], o: { dest?: string; from?: string; to: string; allowDamaged?: boolean }) =>
       withSignal(kit, (ctx, job) => backupExtractCommand(ctx, guest, run, paths, { ...o, signal: job.signal })),
     );
 }

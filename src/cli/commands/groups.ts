@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup.js';
+import { registerBackupCopyCommands } from './backupCopy.js';
 import { registerBackupInstantCommands } from './backupInstant.js';
 import { registerBackupRestoreCommands } from './backupRestore.js';
 import { registerDiskCommands } from './disk.js';
@@ -24,6 +25,7 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerBackupCommands,
   registerBackupRestoreCommands,
   registerBackupInstantCommands,
+  registerBackupCopyCommands,
   registerDiskCommands,
   registerDiskConvertCommands,
   registerDiskExpandCommands,
