@@ -6,6 +6,7 @@
  * host local time. Pure.
  */
 import { createHash } from 'node:crypto';
+import { TARGET_NAME } from './copyTarget.js';
 import { shellQuote } from './shellQuote.js';
 import { hasControlCharacters, shown } from './shown.js';
 import { UserError } from './userError.js';
@@ -19,6 +20,8 @@ export interface BackupSchedule {
   /** Empty: every day. */
   days: Weekday[];
   dest: string;
+  /** Copy targets (backup.copyTargets) each run is copied to after it, before the local prune. */
+  copyTo?: string[];
 }
 
 export type SchedulerKind = 'cron' | 'systemd';
@@ -132,14 +135,22 @@ export function checkSchedule(s: BackupSchedule): BackupSchedule {
   if (hasControlCharacters(s.dest) || s.dest.includes('\\')) {
     throw new UserError(`The backup destination "${shown(s.dest)}" holds a control character or a backslash, which cron and systemd would not pass on as written.`, 'Choose a directory name without them, for example --dest /mnt/backup.');
   }
-  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest };
+  for (const t of s.copyTo ?? []) {
+    if (!TARGET_NAME.test(t)) throw new UserError(`"${shown(t)}" is not a copy target name.`, 'Give the names of backup.copyTargets in config.json, e.g. --copy-to nas,vault.');
+  }
+  const copyTo = [...new Set(s.copyTo ?? [])];
+  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest, ...(copyTo.length > 0 ? { copyTo } : {}) };
 }
 
 /** The shell command both forms run: back up every guest, then prune only if that succeeded. */
 export function backupCommand(virtdeck: string[], s: BackupSchedule): string {
   const v = virtdeck.map(shellQuote).join(' ');
   const dest = shellQuote(s.dest);
-  return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}`;
+  if (!s.copyTo?.length) return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}`;
+  // Copied before the local prune, so no run is pruned here before it could leave; a failed copy
+  // (the offsite disk away) does not stop the prune, or the destination would fill up.
+  const copies = s.copyTo.map((t) => `${v} backup copy --all --dest ${dest} --to ${shellQuote(t)}; `).join('');
+  return `${v} backup run --all --dest ${dest} && { ${copies}${v} backup prune --dest ${dest}; }`;
 }
 
 function markLine(s: BackupSchedule): string {
@@ -218,7 +229,7 @@ export function readScheduleMark(text: string): BackupSchedule | null {
   if (!line) return null;
   try {
     const raw = JSON.parse(line.slice(MARK.length)) as BackupSchedule;
-    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest) });
+    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest), ...(Array.isArray(raw.copyTo) ? { copyTo: raw.copyTo.map(String) } : {}) });
   } catch {
     return null;
   }

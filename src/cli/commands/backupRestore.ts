@@ -11,6 +11,7 @@ import { type PruneResult, prune } from '../../jobs/prune.js';
 import { prepareRestore, refuseDamage, restore } from '../../jobs/restore.js';
 import { installSchedule, removeSchedule, scheduleStatus, scheduleWhere } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
+import { findTarget } from '../../model/copyTarget.js';
 import { checkGuestName } from '../../model/guestName.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine, ProgressTracker } from '../../model/progress.js';
@@ -129,7 +130,7 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
   else if (!s.installed.schedule) lines.push(`${s.installed.files.join(', ')} exist but were not written by virtdeck (or were edited by hand).`);
   else {
     const sc = s.installed.schedule;
-    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
+    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest}${sc.copyTo?.length ? `, copied to ${sc.copyTo.join(', ')}` : ''} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
     lines.push(`Next run: ${whenText(s.nextRun)}`);
     for (const g of s.lastRuns) {
       const logged = g.logged ? `; last result ${g.logged.at}: ${g.logged.text}` : '';
@@ -140,9 +141,11 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
   return EXIT.ok;
 }
 
-export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string }): Promise<ExitCode> {
+export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string; copyTo?: string }): Promise<ExitCode> {
+  const copyTo = o.copyTo ? o.copyTo.split(',').map((t) => t.trim()).filter(Boolean) : [];
+  for (const t of copyTo) findTarget(loadBackupConfig().copyTargets, t);
   const dest = destOf(o.dest);
-  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
+  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest, ...(copyTo.length ? { copyTo } : {}) }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
   if (ctx.output.json) {
     json(ctx.output, { ok: true, ...change, nextRun: change.nextRun?.toISOString() ?? null });
     return EXIT.ok;
@@ -377,9 +380,10 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
       .description('install or replace the schedule')
       .requiredOption('--at <HH:MM>', 'time of day (host local time)')
       .option('--days <list>', 'weekdays, e.g. mon,wed,fri (default: every day)')
+      .option('--copy-to <targets>', 'after each run, copy it to these copy targets (comma-separated names from backup.copyTargets)')
       .option('--dest <dir>', DEST_HELP)
       .option('-n, --dry-run', 'print the files; write nothing'),
-  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
+  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string; copyTo?: string }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
   addHidden(schedule.command('remove').description('remove the schedule (the files are kept as .bak)').option('-n, --dry-run', 'say what would be removed')).action((o: ScheduleFlags) =>
     kit.run((ctx) => scheduleRemoveCommand(ctx, o))(),
   );
