@@ -40,6 +40,14 @@ export async function reload(ctx: PaneContext) {
   set({ dest, loading: Boolean(dest), error: dest ? null : 'No backup destination is configured: press d and type a directory (e.g. the mount point of a backup disk).' });
   void ctx.loadSnapshots();
   void ctx.loadSchedule();
+  try {
+    // Every configured target has its entry, so the strip says so when a run is on none of them.
+    const known = Object.fromEntries((settings.copyTargets ?? []).map((t) => [t.name, []]));
+    set({ copies: { ...known, ...(deps.readCopies?.(deps.stateDir()) ?? {}) } });
+  } catch {
+    // Where copies exist is a hint here; `backup copy --list` says why it cannot be read.
+    set({ copies: {} });
+  }
   if (!dest) return;
   try {
     set({ catalog: await deps.readCatalog(ctx.host, dest), loading: false });

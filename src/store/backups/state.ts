@@ -3,6 +3,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { SnapshotInfo } from '../../host/snapshots.js';
 import type { GuestBackups } from '../../jobs/backupCatalog.js';
 import type { ScheduleStatus } from '../../jobs/schedule.js';
+import type { CopyRecord } from '../../model/copyTarget.js';
 import type { ToneLine } from '../backupsText.js';
 import type { Form } from '../form.js';
 import type { RunView } from '../jobs/runView.js';
@@ -50,6 +51,8 @@ export interface BackupsPaneState {
   snapshots: Record<string, SnapshotInfo[]>;
   /** null while it is read; status null with an error when it could not be read. */
   schedule: { status: ScheduleStatus | null; error: string | null } | null;
+  /** Verified offsite copies by copy target (the private state file; see jobs/copyState.ts). */
+  copies: Record<string, CopyRecord[]>;
   /** The job on screen (the one job controller's view). */
   job: RunView | null;
   browser: BrowserState | null;
@@ -70,6 +73,7 @@ export function createBackupsStore(): BackupsStore {
     runIndex: 0,
     snapshots: {},
     schedule: null,
+    copies: {},
     job: null,
     browser: null,
     form: null,

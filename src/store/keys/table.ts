@@ -180,6 +180,7 @@ export type ActionId =
   | 'backupRestore'
   | 'backupFiles'
   | 'backupPrune'
+  | 'backupCopy'
   | 'backupDest'
   | 'backupSchedule'
   | 'snapshotTake'
@@ -332,6 +333,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['R'], action: 'backupRestore', hint: 'restore', description: 'Restore the selected run: over the guest (same name), as a new guest, or run it from the backup now (instant)', scopes: ['pane:backups'], footer: true },
   { keys: ['f'], action: 'backupFiles', hint: 'files', description: 'Browse the files inside the selected run (read-only) and extract some to the host', scopes: ['pane:backups'], footer: true },
   { keys: ['P'], action: 'backupPrune', hint: 'prune', description: "Prune the guest's runs by the retention rules (shows what would go first)", scopes: ['pane:backups'] },
+  { keys: ['O'], action: 'backupCopy', hint: 'copy offsite', description: 'Copy the selected run (and the runs it builds on) to a copy target from backup.copyTargets, verified there; asks first', scopes: ['pane:backups'] },
   { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', scopes: ['pane:backups'] },
   { keys: ['S'], action: 'backupSchedule', hint: 'schedule', description: 'Set, change or remove the nightly backup schedule (cron.d or a systemd timer); shows the file first', scopes: ['pane:backups'] },
   { keys: ['t'], action: 'snapshotTake', hint: 'snapshot', description: 'Take a snapshot of the selected guest before a risky change', scopes: ['pane:backups'], footer: true },
