@@ -119,7 +119,7 @@ async function checkSource(exec: Executor, runDir: string, run: CatalogRun, sign
 }
 
 function targetExec(host: HostContext, t: CopyTarget): Executor {
-  if (t.type === 'ssh') return new SshExecutor({ destination: t.host, port: t.port, identityFile: t.identityFile });
+  if (t.type === 'ssh') return sshTargetExecutor(t);
   return host.sysExec;
 }
 
@@ -127,11 +127,12 @@ function targetExec(host: HostContext, t: CopyTarget): Executor {
 function sinkArgv(t: Exclude<CopyTarget, { type: 'restic' }>, dir: string): string[] {
   const unpack = ['tar', '-C', dir, '-xf', '-'];
   if (t.type === 'dir') return unpack;
-  return [...sshExecutor(t).commandPrefix(), unpack.map(shellQuote).join(' ')];
+  return [...sshTargetExecutor(t).commandPrefix(), unpack.map(shellQuote).join(' ')];
 }
 
-function sshExecutor(t: SshCopyTarget): SshExecutor {
-  return new SshExecutor({ destination: t.host, port: t.port, identityFile: t.identityFile });
+/** The ssh target's host, reached as every ssh host virtdeck uses (BatchMode: an unknown host key fails, never asks). */
+export function sshTargetExecutor(t: SshCopyTarget): SshExecutor {
+  return new SshExecutor({ destination: t.host, port: t.port, identityFile: t.identityFile, ...(t.knownHostsFile ? { options: [`UserKnownHostsFile=${t.knownHostsFile}`] } : {}) });
 }
 
 /** Checkpoint lines of GNU tar ("tar: 300") → bytes moved so far. */

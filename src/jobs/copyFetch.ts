@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { Executor } from '../host/exec.js';
-import { SshExecutor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import * as restic from '../host/restic.js';
 import { type BackupManifest, MANIFEST_NAME, parseManifest, parseRunDirName } from '../model/backupManifest.js';
@@ -18,7 +17,7 @@ import type { CopyTarget } from '../model/copyTarget.js';
 import { shellQuote } from '../model/shellQuote.js';
 import { UserError } from '../model/userError.js';
 import { readCatalog } from './backupCatalog.js';
-import { parseSha256sum, runFiles } from './backupCopy.js';
+import { parseSha256sum, runFiles, sshTargetExecutor } from './backupCopy.js';
 import { pickRun } from './restore.js';
 
 export interface FetchedRun {
@@ -109,7 +108,7 @@ async function fetchFromRestic(host: HostContext, t: Extract<CopyTarget, { type:
 }
 
 async function fetchFromSsh(host: HostContext, t: Extract<CopyTarget, { type: 'ssh' }>, guest: string, run: string | undefined, staging: string, signal?: AbortSignal): Promise<string> {
-  const remote = new SshExecutor({ destination: t.host, port: t.port, identityFile: t.identityFile });
+  const remote = sshTargetExecutor(t);
   const catalog = await readCatalog(remote, t.path, signal);
   const backups = catalog.find((g) => g.guest === guest);
   if (!backups || !PLAIN.test(guest)) throw new UserError(`The copy target ${t.name} holds no run of ${guest}.`, `Copy one first: virtdeck backup copy ${guest} --to ${t.name}.`);

@@ -45,6 +45,8 @@ const sshTarget = z
     }, 'must be user@host or host'),
     port: z.number().int().min(1).max(65535).optional(),
     identityFile: ABS_PATH.optional(),
+    /** The offsite host's key pinned in a file of its own (ssh's UserKnownHostsFile); default: root's known_hosts. */
+    knownHostsFile: ABS_PATH.refine((p) => !/\s/.test(p), 'must not hold a space (ssh would read two files)').optional(),
     path: ABS_PATH,
     keepLast: keep,
   })

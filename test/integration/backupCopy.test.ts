@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThrowawaySshd, type ThrowawaySshd } from '../helpers/throwawaySshd.js';
 import { CountingExecutor, LocalExecutor } from '../../src/host/exec.js';
 import { copyRuns } from '../../src/jobs/backupCopy.js';
 import { fetchRun } from '../../src/jobs/copyFetch.js';
@@ -91,13 +92,15 @@ describe('backup copy', () => {
       stateDir,
       signal: ac.signal,
       onEvent: (e) => {
-        if (e.type === 'run-start') ac.abort();
+        // Mid-transfer: tar has written part of the run under its temp name.
+        if (e.type === 'progress') ac.abort();
       },
     });
     expect(r.ok).toBe(false);
     expect(r.copied).toEqual([]);
     expect(copiesOn('nas', stateDir)).toEqual([]);
     expect(existsSync(join(dirTarget.type === 'dir' ? dirTarget.path : '', GUEST, full.name))).toBe(false);
+    expect(existsSync(join(dirTarget.type === 'dir' ? dirTarget.path : '', GUEST, `${full.name}.partial`))).toBe(false);
   });
 
   it('copies the chain to another directory under a temp name, verified, recorded 0600; a restore from it compares identical', async () => {
@@ -187,6 +190,45 @@ describe('backup copy', () => {
     expect(r.failed[0]?.error.sentence).toBe(`The password in ${wrong} does not open the restic repository ${repo}.`);
     expect(copiesOn('vault2', stateDir)).toEqual([]);
     expect(other.name).toMatch(/inc$/);
+  });
+});
+
+describe('backup copy to another host over ssh', () => {
+  let sshd: ThrowawaySshd | null = null;
+  let target: CopyTarget | null = null;
+  beforeAll(async () => {
+    const dir = join(scratch.dir, 'sshd');
+    mkdirSync(dir);
+    sshd = await startThrowawaySshd(dir);
+    // The offsite host's key pinned in a file of the target's own: BatchMode never asks.
+    const knownHostsFile = join(dir, 'known_hosts');
+    writeFileSync(knownHostsFile, `[127.0.0.1]:${sshd.port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8')}`);
+    mkdirSync(join(scratch.dir, 'dr'));
+    target = { name: 'dr', type: 'ssh', host: 'root@127.0.0.1', port: sshd.port, identityFile: sshd.keyFile, knownHostsFile, path: join(scratch.dir, 'dr') };
+  });
+  afterAll(() => sshd?.stop());
+
+  it('sends the chain over ssh under a temp name, checks it there, and a run fetched back compares identical', async () => {
+    const t = target as CopyTarget;
+    sshd?.clearCommands();
+    const r = await copyRuns(host, { target: t, dest, stateDir, guests: [GUEST], runs: [`${GUEST}/${full.name}`, `${GUEST}/${inc.name}`] });
+    expect(r.failed).toEqual([]);
+    expect(r.copied.map((c) => c.run)).toEqual([full.name, inc.name]);
+    expect(readdirSync(join(scratch.dir, 'dr', GUEST)).sort()).toEqual([full.name, inc.name]);
+    const remote = sshd?.commands() ?? [];
+    // tar unpacked on the far side into RUN.partial, sha256sum read it there, then mv renamed it.
+    expect(remote.some((c) => c.startsWith('tar') && c.includes(`${inc.name}.partial`))).toBe(true);
+    expect(remote.some((c) => c.includes(' sha256sum -- ') && c.includes(`${inc.name}.partial/vda.qcow2`))).toBe(true);
+    expect(remote.some((c) => c.includes(` mv -T -- ${join(scratch.dir, 'dr', GUEST, inc.name)}.partial `))).toBe(true);
+    expect(copiesOn('dr', stateDir).map((c) => c.run)).toEqual([full.name, inc.name]);
+
+    const fetched = await fetchRun(host, t, GUEST, inc.name, { stagingRoot: join(scratch.dir, 'staging-ssh') });
+    try {
+      expect(fetched.run).toBe(inc.name);
+      expect(() => compare(join(fetched.dest, GUEST, inc.name, 'vda.qcow2'), join(inc.dir, 'vda.qcow2'))).not.toThrow();
+    } finally {
+      await fetched.cleanup();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupLine, parseSnapshots, resticFailure } from '../../src/host/restic.js';
-import { parseSha256sum } from '../../src/jobs/backupCopy.js';
+import { parseSha256sum, sshTargetExecutor } from '../../src/jobs/backupCopy.js';
 import { snapshotRun } from '../../src/jobs/copyFetch.js';
 import { backupConfigOf } from '../../src/model/backupConfig.js';
 import type { CatalogRun } from '../../src/model/backupManifest.js';
@@ -37,8 +37,16 @@ describe('copy targets in config.json', () => {
     ['a password given inline', { name: 'a', type: 'restic', repository: '/r', passwordFile: '/etc/pw', password: 'hunter2' }],
     ['a name with a slash', { name: 'a/b', type: 'dir', path: '/mnt' }],
     ['a newline in a path', { name: 'a', type: 'dir', path: '/mnt/a\nb' }],
+    ['a known_hosts file with a space', { name: 'a', type: 'ssh', host: 'dr', path: '/srv', knownHostsFile: '/etc/a b' }],
   ])('refuses %s', (_what, target) => {
     expect(() => backupConfigOf({ backup: { copyTargets: [target] } })).toThrow(UserError);
+  });
+
+  it("an ssh target's pinned host key file goes to ssh as UserKnownHostsFile, in BatchMode", () => {
+    const [t] = backupConfigOf({ backup: { copyTargets: [{ name: 'dr', type: 'ssh', host: 'root@dr', path: '/srv', port: 2222, knownHostsFile: '/etc/virtdeck/dr.known_hosts' }] } }).copyTargets;
+    const argv = sshTargetExecutor(t as Extract<CopyTarget, { type: 'ssh' }>).commandPrefix();
+    expect(argv).toEqual(expect.arrayContaining(['BatchMode=yes', 'UserKnownHostsFile=/etc/virtdeck/dr.known_hosts', '2222']));
+    expect(argv.slice(-2)).toEqual(['--', 'root@dr']);
   });
 
   it('refuses two targets of one name', () => {
