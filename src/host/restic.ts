@@ -28,6 +28,7 @@ const snapshotSchema = z.looseObject({
   time: z.string().max(64),
   paths: z.array(z.string().max(4096)).max(16),
   tags: z.array(z.string().max(512)).max(64).optional(),
+  hostname: z.string().max(256).optional(),
 });
 export type ResticSnapshot = z.infer<typeof snapshotSchema>;
 

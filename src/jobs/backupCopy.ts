@@ -7,6 +7,7 @@
  * copy starts it over. Afterwards the target's own retention (keepLast) drops its oldest runs,
  * never a run a kept incremental builds on.
  */
+import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { HostError } from '../host/errors.js';
 import { type Executor, SshExecutor } from '../host/exec.js';
@@ -226,6 +227,11 @@ async function copyToRestic(c: Ctx, t: Extract<CopyTarget, { type: 'restic' }>, 
   if (!snaps.some((s) => s.id.startsWith(r.snapshot) && s.paths.length === 1 && s.paths[0] === runDir)) {
     throw new UserError(`restic reported snapshot ${r.snapshot} of ${pick.guest}/${pick.run.name}, but the repository does not list it.`, `Check the repository (restic check --repo ${t.repository}), then copy again.`);
   }
+  // Snapshots of this run an interrupted copy left behind (never recorded, so retention would never
+  // see them) go now that a verified one replaces them.
+  const me = hostname();
+  const stale = snaps.filter((s) => !s.id.startsWith(r.snapshot) && s.paths.length === 1 && s.paths[0] === runDir && (s.hostname === undefined || s.hostname === me));
+  await restic.forgetSnapshots(c.host.sysExec, t, stale.map((s) => s.id), c.o.signal);
   return { guest: pick.guest, run: pick.run.name, bytes, bytesSent: r.dataAdded, snapshot: r.snapshot };
 }
 

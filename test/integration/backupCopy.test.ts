@@ -129,6 +129,8 @@ describe('backup copy', () => {
   });
 
   it('copies into a local restic repository without the password in any argv or environment; a restore from it compares identical', async () => {
+    // A snapshot of the full run from a copy that was interrupted before it was verified: never recorded.
+    execFileSync('restic', ['backup', `--repo=${repo}`, '--tag', 'virtdeck', '--', full.dir], { env: { ...process.env, RESTIC_PASSWORD_FILE: passwordFile }, stdio: 'ignore' });
     const seen: string[] = [];
     const before = counting.calls.length;
     const r = await copyRuns(host, {
@@ -147,6 +149,10 @@ describe('backup copy', () => {
     expect(resticCalls.some((c) => c.includes('check') && c.includes('--read-data-subset=100%'))).toBe(true);
     expect(counting.calls.flat().some((w) => w.includes(PASSWORD))).toBe(false);
     expect(copiesOn('vault', stateDir).map((c) => c.run)).toEqual([full.name, inc.name]);
+    // The interrupted copy's snapshot is gone: one snapshot per run, each the one recorded.
+    const snaps = JSON.parse(execFileSync('restic', ['snapshots', '--json', `--repo=${repo}`], { env: { ...process.env, RESTIC_PASSWORD_FILE: passwordFile }, encoding: 'utf8' })) as { id: string; paths: string[] }[];
+    expect(snaps.map((x) => x.paths[0]).sort()).toEqual([full.dir, inc.dir]);
+    expect(snaps.map((x) => x.id.slice(0, 8)).sort()).toEqual(copiesOn('vault', stateDir).map((c) => (c.snapshot ?? '').slice(0, 8)).sort());
 
     const fetched = await fetchRun(host, resticTarget, GUEST, undefined, { stagingRoot: join(scratch.dir, 'staging') });
     try {
