@@ -18,6 +18,7 @@ import { shellQuote } from '../model/shellQuote.js';
 import { UserError } from '../model/userError.js';
 import { readCatalog } from './backupCatalog.js';
 import { parseSha256sum, runFiles, sshTargetExecutor } from './backupCopy.js';
+import { readInstantRecords } from './instant.js';
 import { pickRun } from './restore.js';
 
 export interface FetchedRun {
@@ -44,6 +45,25 @@ export function snapshotRun(path: string): { guest: string; run: string } | null
   const guest = posix.basename(posix.dirname(path));
   if (!parseRunDirName(run) || !PLAIN.test(guest)) return null;
   return { guest, run };
+}
+
+/** A staging directory untouched this long is no longer being restored from (restores take minutes). */
+const STALE_STAGING_MINUTES = 24 * 60;
+
+/**
+ * Removes staging directories left behind: older than a day and not the destination an
+ * instant-recovered guest still runs from (`inUse`). Only names virtdeck gives (12 hex digits) go.
+ */
+export async function sweepStaging(exec: Executor, root: string, inUse: string[], signal?: AbortSignal): Promise<string[]> {
+  const r = await exec.run(['find', root, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-mmin', `+${STALE_STAGING_MINUTES}`, '-printf', '%f\\0'], { signal, okExitCodes: [1] });
+  const keep = new Set(inUse);
+  const gone = r.stdout
+    .split('\0')
+    .filter((n) => /^[0-9a-f]{12}$/.test(n))
+    .map((n) => `${root}/${n}`)
+    .filter((d) => !keep.has(d));
+  if (gone.length > 0) await exec.run(['rm', '-rf', '--', ...gone], { signal, timeoutMs: 0 });
+  return gone;
 }
 
 async function makeStaging(exec: Executor, root: string): Promise<string> {
@@ -127,9 +147,17 @@ async function fetchFromSsh(host: HostContext, t: Extract<CopyTarget, { type: 's
  * The run (latest when absent) of `guest` from target `t`, ready to restore from. `keep` leaves the
  * staging directory for a guest that will run from it (instant recovery).
  */
-export async function fetchRun(host: HostContext, t: CopyTarget, guest: string, run: string | undefined, o: { stagingRoot?: string; signal?: AbortSignal } = {}): Promise<FetchedRun> {
+export async function fetchRun(host: HostContext, t: CopyTarget, guest: string, run: string | undefined, o: { stagingRoot?: string; stateDir?: string; signal?: AbortSignal } = {}): Promise<FetchedRun> {
   if (t.type === 'dir') return { dest: t.path, run: run ?? 'latest', staging: null, cleanup: async () => {} };
-  const staging = await makeStaging(host.sysExec, o.stagingRoot ?? stagingRoot());
+  const root = o.stagingRoot ?? stagingRoot();
+  try {
+    // Instant recovery runs a guest from its staging directory until finish or discard: those stay.
+    const inUse = readInstantRecords(o.stateDir ?? defaultStateDir()).map((r) => r.dest);
+    await sweepStaging(host.sysExec, root, inUse, o.signal);
+  } catch {
+    // The records cannot be read (or trusted): leave every staging directory alone.
+  }
+  const staging = await makeStaging(host.sysExec, root);
   const cleanup = async () => {
     await host.sysExec.run(['rm', '-rf', '--', staging], { timeoutMs: 0 }).catch(() => undefined);
   };
