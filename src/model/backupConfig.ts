@@ -4,6 +4,7 @@
  * in a retention count is reported with its path instead of silently ignored.
  */
 import { z } from 'zod';
+import { copyTargetsSchema } from './copyTarget.js';
 import { UserError } from './userError.js';
 
 const count = z.number().int().min(0);
@@ -32,6 +33,8 @@ export const backupConfigSchema = z.object({
   defaultDestination: z.string().regex(/^\//, 'must be an absolute path').optional(),
   retention: retentionSchema.default({}),
   schedule: scheduleSchema.optional(),
+  /** Where runs are copied offsite (`virtdeck backup copy --to NAME`). */
+  copyTargets: copyTargetsSchema.default([]),
   /** Guests keeping a snapshot longer than this are flagged. */
   snapshotMaxAgeDays: z.number().positive().default(7),
 });

@@ -6,6 +6,7 @@
  * host local time. Pure.
  */
 import { createHash } from 'node:crypto';
+import { TARGET_NAME } from './copyTarget.js';
 import { shellQuote } from './shellQuote.js';
 import { hasControlCharacters, shown } from './shown.js';
 import { UserError } from './userError.js';
@@ -21,6 +22,8 @@ export interface BackupSchedule {
   dest: string;
   /** After backup and prune, a restore drill of every guest (`backup drill --all`): proof the new runs boot. */
   drill?: boolean;
+  /** Copy targets (backup.copyTargets) each run is copied to after it, before the local prune. */
+  copyTo?: string[];
 }
 
 export type SchedulerKind = 'cron' | 'systemd';
@@ -134,7 +137,11 @@ export function checkSchedule(s: BackupSchedule): BackupSchedule {
   if (hasControlCharacters(s.dest) || s.dest.includes('\\')) {
     throw new UserError(`The backup destination "${shown(s.dest)}" holds a control character or a backslash, which cron and systemd would not pass on as written.`, 'Choose a directory name without them, for example --dest /mnt/backup.');
   }
-  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest, ...(s.drill ? { drill: true } : {}) };
+  for (const t of s.copyTo ?? []) {
+    if (!TARGET_NAME.test(t)) throw new UserError(`"${shown(t)}" is not a copy target name.`, 'Give the names of backup.copyTargets in config.json, e.g. --copy-to nas,vault.');
+  }
+  const copyTo = [...new Set(s.copyTo ?? [])];
+  return { at: `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, days: parseDays(s.days.join(',')), dest: s.dest, ...(copyTo.length > 0 ? { copyTo } : {}), ...(s.drill ? { drill: true } : {}) };
 }
 
 /**
@@ -146,7 +153,11 @@ export function backupCommand(virtdeck: string[], s: BackupSchedule): string {
   const v = virtdeck.map(shellQuote).join(' ');
   const dest = shellQuote(s.dest);
   const drill = s.drill ? ` && ${v} backup drill --all --dest ${dest}` : '';
-  return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}${drill}`;
+  if (!s.copyTo?.length) return `${v} backup run --all --dest ${dest} && ${v} backup prune --dest ${dest}${drill}`;
+  // Copied before the local prune, so no run is pruned here before it could leave; a failed copy
+  // (the offsite disk away) does not stop the prune, or the destination would fill up.
+  const copies = s.copyTo.map((t) => `${v} backup copy --all --dest ${dest} --to ${shellQuote(t)}; `).join('');
+  return `${v} backup run --all --dest ${dest} && { ${copies}${v} backup prune --dest ${dest}; }${drill}`;
 }
 
 function markLine(s: BackupSchedule): string {
@@ -225,7 +236,7 @@ export function readScheduleMark(text: string): BackupSchedule | null {
   if (!line) return null;
   try {
     const raw = JSON.parse(line.slice(MARK.length)) as BackupSchedule;
-    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest), drill: raw.drill === true });
+    return checkSchedule({ at: String(raw.at), days: Array.isArray(raw.days) ? raw.days : [], dest: String(raw.dest), drill: raw.drill === true, ...(Array.isArray(raw.copyTo) ? { copyTo: raw.copyTo.map(String) } : {}) });
   } catch {
     return null;
   }

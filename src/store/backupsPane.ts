@@ -10,6 +10,7 @@ import type { AppStore } from './appState.js';
 import { createPaneContext } from './backups/context.js';
 import { type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
 import { chooseDestination } from './backups/destination.js';
+import { startCopy } from './backups/copyFlow.js';
 import { createFileBrowser } from './backups/fileBrowser.js';
 import { createPaneJob } from './backups/paneJob.js';
 import { startDrill } from './backups/drillFlow.js';
@@ -30,7 +31,7 @@ import { type Move, movedIndex, moveFor } from './selection.js';
 
 export { type BackupFs, type BackupFsEntry, pathsOverFilesystems } from './backups/backupFs.js';
 export { type BackupSettings, type BackupsDeps, defaultBackupsDeps } from './backups/deps.js';
-export { type DetailLine, detailLines, type GuestLine, guestLines, type RunLine, runLines } from './backups/selectors.js';
+export { copiesOf, type DetailLine, detailLines, type GuestLine, guestLines, type RunLine, runLines } from './backups/selectors.js';
 export type { BackupsPaneState, BackupsStore, BrowserState, PaneForm, ReviewState } from './backups/state.js';
 
 export interface BackupsController extends PaneController {
@@ -134,6 +135,9 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           return true;
         case 'backupPrune':
           startPrune(ctx, job);
+          return true;
+        case 'backupCopy':
+          startCopy(ctx, job);
           return true;
         case 'backupDest':
           chooseDestination(ctx);

@@ -8,6 +8,7 @@ import { planRoute } from '../../host/planRoute.js';
 import { type BackupEvent, type BackupRunResult, loadBackupConfig, runBackup } from '../../jobs/backup.js';
 import { readCatalog } from '../../jobs/backupCatalog.js';
 import { type RunVerifyReport, verifyRun } from '../../jobs/backupVerify.js';
+import { copyIndex } from '../../jobs/copyState.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { type CatalogRun, parseRunDirName } from '../../model/backupManifest.js';
 import { describeDecision } from '../../model/backupPlan.js';
@@ -120,6 +121,8 @@ function verifiedText(r: CatalogRun): string {
 export async function backupListCommand(ctx: { host: Parameters<typeof runBackup>[0]; output: Output }, o: { dest?: string }): Promise<ExitCode> {
   const dest = destOf(o.dest);
   const catalog = await readCatalog(ctx.host.sysExec, dest);
+  const copies = copyIndex();
+  const copiesOf = (guest: string, run: string) => copies.get(`${guest}/${run}`) ?? [];
   if (ctx.output.json) {
     const guests = catalog.map((g) => ({
       guest: g.guest,
@@ -133,6 +136,7 @@ export async function backupListCommand(ctx: { host: Parameters<typeof runBackup
         parent: r.manifest.parent,
         verified: r.manifest.verified,
         note: r.manifest.note,
+        copies: copiesOf(g.guest, r.name),
       })),
       partials: g.partials,
       damaged: g.damaged,
@@ -152,7 +156,7 @@ export async function backupListCommand(ctx: { host: Parameters<typeof runBackup
     for (const r of g.runs) {
       const at = parseRunDirName(r.name)?.at.toISOString() ?? r.manifest.createdAt;
       lines.push(
-        `  ${fitCell(r.name, 22, ascii)} ${(r.manifest.kind === 'full' ? 'full' : 'inc').padEnd(4)} ${formatBytes(runSize(r)).padStart(7)} ${age(at).padStart(5)} ${verifiedText(r).padEnd(10)} ${r.manifest.parent ?? '-'}`,
+        `  ${fitCell(r.name, 22, ascii)} ${(r.manifest.kind === 'full' ? 'full' : 'inc').padEnd(4)} ${formatBytes(runSize(r)).padStart(7)} ${age(at).padStart(5)} ${verifiedText(r).padEnd(10)} ${r.manifest.parent ?? '-'}${copiesOf(g.guest, r.name).length ? `  copies: ${copiesOf(g.guest, r.name).join(',')}` : ''}`,
       );
     }
     for (const p of g.partials) lines.push(`  ${p}  (incomplete: an interrupted run, not restorable)`);

@@ -13,6 +13,7 @@ import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { EXIT, type ExitCode, formatError, type Output } from '../output.js';
+import { copySource, FROM_HELP } from './backupCopy.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
 import { stepPrinter } from './stepPrinter.js';
@@ -23,6 +24,8 @@ function json(out: Output, value: unknown): void {
 
 export interface InstantFlags {
   dest?: string;
+  /** A copy target to read the run from (it is restored to a staging directory the guest then runs from). */
+  from?: string;
   as?: string;
   dir?: string;
   isolated?: boolean;
@@ -32,8 +35,21 @@ export interface InstantFlags {
 }
 
 export async function backupInstantCommand(ctx: GuestCommandContext, guest: string, run: string | undefined, o: InstantFlags): Promise<ExitCode> {
-  const dest = resolveDestination(o.dest, loadBackupConfig());
   if (o.as !== undefined) checkGuestName(o.as);
+  // A copy stays in its staging directory for as long as the guest runs from it.
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run, o.signal);
+  try {
+    const code = await instantFrom(ctx, guest, fetched ? fetched.run : run, { ...o, dest: fetched?.dest ?? o.dest });
+    if (o.dryRun || code !== EXIT.ok) await fetched?.cleanup();
+    return code;
+  } catch (e) {
+    await fetched?.cleanup();
+    throw e;
+  }
+}
+
+async function instantFrom(ctx: GuestCommandContext, guest: string, run: string | undefined, o: InstantFlags): Promise<ExitCode> {
+  const dest = resolveDestination(o.dest, loadBackupConfig());
   const req = { guest, dest, run, asName: o.as, dir: o.dir, isolated: Boolean(o.isolated), signal: o.signal };
   if (o.dryRun) {
     const p = await prepareInstant(ctx.host, req);
@@ -107,6 +123,7 @@ export function registerBackupInstantCommands(program: Command, kit: CommandKit)
     .argument('<guest>', 'the guest the backup is of')
     .argument('[run]', 'run name or unique prefix (default: the newest)')
     .option('--dest <dir>', 'destination directory (default: backup.defaultDestination in config.json)')
+    .option('--from <target>', FROM_HELP)
     .option('--as <name>', 'name of the copy (default GUEST-instant; GUEST itself only when it is gone or shut off)')
     .option('--dir <dir>', `directory for the overlays (default ${DEFAULT_OVERLAY_DIR})`)
     .option('--isolated', 'start with every network link down, so the copy never meets the original on the LAN')

@@ -11,6 +11,7 @@ import { type PruneResult, prune } from '../../jobs/prune.js';
 import { prepareRestore, refuseDamage, restore } from '../../jobs/restore.js';
 import { installSchedule, removeSchedule, scheduleStatus, scheduleWhere } from '../../jobs/schedule.js';
 import { resolveDestination } from '../../model/backupConfig.js';
+import { findTarget } from '../../model/copyTarget.js';
 import { checkGuestName } from '../../model/guestName.js';
 import { describePlan } from '../../model/plan.js';
 import { formatProgressLine, ProgressTracker } from '../../model/progress.js';
@@ -21,6 +22,7 @@ import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
+import { copySource, FROM_HELP } from './backupCopy.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
 import { stepPrinter } from './stepPrinter.js';
@@ -128,7 +130,7 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
   else if (!s.installed.schedule) lines.push(`${s.installed.files.join(', ')} exist but were not written by virtdeck (or were edited by hand).`);
   else {
     const sc = s.installed.schedule;
-    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest}${sc.drill ? ', then a restore drill of every guest' : ''} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
+    lines.push(`Backups run ${sc.days.length === 0 ? 'every day' : `on ${sc.days.join(',')}`} at ${sc.at} into ${sc.dest}${sc.copyTo?.length ? `, copied to ${sc.copyTo.join(', ')}` : ''}${sc.drill ? ', then a restore drill of every guest' : ''} (${s.installed.kind}: ${s.installed.files.join(', ')}).`);
     lines.push(`Next run: ${whenText(s.nextRun)}`);
     for (const g of s.lastRuns) {
       const logged = g.logged ? `; last result ${g.logged.at}: ${g.logged.text}` : '';
@@ -139,9 +141,11 @@ export async function scheduleShowCommand(ctx: GuestCommandContext, o: ScheduleF
   return EXIT.ok;
 }
 
-export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string; drill?: boolean }): Promise<ExitCode> {
+export async function scheduleSetCommand(ctx: GuestCommandContext, o: ScheduleFlags & { at: string; days?: string; dest?: string; drill?: boolean; copyTo?: string }): Promise<ExitCode> {
+  const copyTo = o.copyTo ? o.copyTo.split(',').map((t) => t.trim()).filter(Boolean) : [];
+  for (const t of copyTo) findTarget(loadBackupConfig().copyTargets, t);
   const dest = destOf(o.dest);
-  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest, ...(o.drill ? { drill: true } : {}) }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
+  const change = await installSchedule(ctx.host, { at: o.at, days: parseDays(o.days), dest, ...(copyTo.length ? { copyTo } : {}), ...(o.drill ? { drill: true } : {}) }, { root: o.root, kind: o.kind, dryRun: o.dryRun });
   if (ctx.output.json) {
     json(ctx.output, { ok: true, ...change, nextRun: change.nextRun?.toISOString() ?? null });
     return EXIT.ok;
@@ -167,6 +171,20 @@ export async function scheduleRemoveCommand(ctx: GuestCommandContext, o: Schedul
 // ------------------------------------------------------------------ restore
 
 export async function backupRestoreCommand(
+  ctx: GuestCommandContext,
+  guest: string,
+  run: string | undefined,
+  o: { dest?: string; from?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean; signal?: AbortSignal; job?: HeadlessJob },
+): Promise<ExitCode> {
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run, o.signal);
+  try {
+    return await restoreFrom(ctx, guest, fetched ? fetched.run : run, { ...o, dest: fetched?.dest ?? o.dest });
+  } finally {
+    await fetched?.cleanup();
+  }
+}
+
+async function restoreFrom(
   ctx: GuestCommandContext,
   guest: string,
   run: string | undefined,
@@ -221,7 +239,16 @@ function modeString(type: string, mode: number): string {
   return t + bits.join('');
 }
 
-export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
+export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string; from?: string }): Promise<ExitCode> {
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run);
+  try {
+    return await filesFrom(ctx, guest, fetched ? fetched.run : run, path, { dest: fetched?.dest ?? o.dest });
+  } finally {
+    await fetched?.cleanup();
+  }
+}
+
+async function filesFrom(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
   const { runDir, damage } = await runDamage(ctx.host, destOf(o.dest), guest, run);
   // Browsing a damaged run is allowed (it is read-only), but never without saying so.
   if (!ctx.output.json) for (const d of damage) ctx.output.err(`warning: this run is damaged: ${d} Listings may be wrong; \`backup extract\` refuses it without --allow-damaged.`);
@@ -250,6 +277,21 @@ export async function backupFilesCommand(ctx: GuestCommandContext, guest: string
 }
 
 export async function backupExtractCommand(
+  ctx: GuestCommandContext,
+  guest: string,
+  run: string,
+  paths: string[],
+  o: { dest?: string; from?: string; to: string; allowDamaged?: boolean; signal?: AbortSignal },
+): Promise<ExitCode> {
+  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run, o.signal);
+  try {
+    return await extractFrom(ctx, guest, fetched ? fetched.run : run, paths, { ...o, dest: fetched?.dest ?? o.dest });
+  } finally {
+    await fetched?.cleanup();
+  }
+}
+
+async function extractFrom(
   ctx: GuestCommandContext,
   guest: string,
   run: string,
@@ -338,10 +380,11 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
       .description('install or replace the schedule')
       .requiredOption('--at <HH:MM>', 'time of day (host local time)')
       .option('--days <list>', 'weekdays, e.g. mon,wed,fri (default: every day)')
+      .option('--copy-to <targets>', 'after each run, copy it to these copy targets (comma-separated names from backup.copyTargets)')
       .option('--dest <dir>', DEST_HELP)
       .option('--drill', 'after backup and prune, a restore drill of every guest (virtdeck backup drill --all): proof the new runs boot')
       .option('-n, --dry-run', 'print the files; write nothing'),
-  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string; drill?: boolean }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
+  ).action((o: ScheduleFlags & { at: string; days?: string; dest?: string; drill?: boolean; copyTo?: string }) => kit.run((ctx) => scheduleSetCommand(ctx, o))());
   addHidden(schedule.command('remove').description('remove the schedule (the files are kept as .bak)').option('-n, --dry-run', 'say what would be removed')).action((o: ScheduleFlags) =>
     kit.run((ctx) => scheduleRemoveCommand(ctx, o))(),
   );
@@ -352,6 +395,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<guest>', 'the guest the backup is of')
     .argument('[run]', 'run name or unique prefix (default: the newest)')
     .option('--dest <dir>', DEST_HELP)
+    .option('--from <target>', FROM_HELP)
     .option('--as <name>', 'restore as a new guest with this name (new UUID and MACs)')
     .option('--to <dir>', 'with --as: directory for the new guest\'s disks')
     .option('--keep-xml', 'over the guest itself: keep its current definition, put back only the disks')
@@ -371,7 +415,7 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
       'after',
       '\nBefore anything is moved, overwritten or deleted, every image the run needs (its chain too) is read once and\nchecked against the manifest\'s sha256, and the last `backup verify` result is consulted. A damaged run is\nrefused (exit 2) naming the file; --allow-damaged restores it only under a new name (--as).',
     )
-    .action((guest: string, run: string | undefined, o: { dest?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean }) =>
+    .action((guest: string, run: string | undefined, o: { dest?: string; from?: string; as?: string; to?: string; keepXml?: boolean; deleteOld?: boolean; allowDamaged?: boolean; dryRun?: boolean }) =>
       withSignal(kit, (ctx, job) => backupRestoreCommand(ctx, guest, run, { ...o, signal: job.signal, job })),
     );
 
@@ -382,8 +426,9 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<run>', 'run name, unique prefix, or latest')
     .argument('[path]', 'directory, e.g. /etc or /dev/sda1:/etc')
     .option('--dest <dir>', DEST_HELP)
+    .option('--from <target>', FROM_HELP)
     .addHelpText('after', kit.examples(['virtdeck backup files web latest --dest /mnt/backup', 'virtdeck backup files web latest /dev/sda1:/etc']))
-    .action((guest: string, run: string, path: string | undefined, o: { dest?: string }) => kit.run((ctx) => backupFilesCommand(ctx, guest, run, path, o))());
+    .action((guest: string, run: string, path: string | undefined, o: { dest?: string; from?: string }) => kit.run((ctx) => backupFilesCommand(ctx, guest, run, path, o))());
 
   backup
     .command('extract')
@@ -393,10 +438,11 @@ export function registerBackupRestoreCommands(program: Command, kit: CommandKit)
     .argument('<path...>', 'files or directories, e.g. /etc/hosts /dev/sda1:/home/alice')
     .requiredOption('--to <dir>', 'host directory to copy into (created if missing; existing names are refused)')
     .option('--dest <dir>', DEST_HELP)
+    .option('--from <target>', FROM_HELP)
     .option('--allow-damaged', 'copy out of a run that fails its checks (sha256, backup verify) anyway')
     .addHelpText('after', kit.examples(['virtdeck backup extract web latest /etc/nginx /etc/hosts --to /root/restored --dest /mnt/backup']))
     .addHelpText('after', '\nThe run (and the chain it builds on) is first read once and checked against its manifest\'s sha256 and the last\n`backup verify` result; a damaged run is refused (exit 2) unless --allow-damaged.')
-    .action((guest: string, run: string, paths: string[], o: { dest?: string; to: string; allowDamaged?: boolean }) =>
+    .action((guest: string, run: string, paths: string[], o: { dest?: string; from?: string; to: string; allowDamaged?: boolean }) =>
       withSignal(kit, (ctx, job) => backupExtractCommand(ctx, guest, run, paths, { ...o, signal: job.signal })),
     );
 }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup.js';
+import { registerBackupCopyCommands } from './backupCopy.js';
 import { registerBackupDrillCommands } from './backupDrill.js';
 import { registerBackupInstantCommands } from './backupInstant.js';
 import { registerBackupRestoreCommands } from './backupRestore.js';
@@ -26,6 +27,7 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerBackupRestoreCommands,
   registerBackupInstantCommands,
   registerBackupDrillCommands,
+  registerBackupCopyCommands,
   registerDiskCommands,
   registerDiskConvertCommands,
   registerDiskExpandCommands,

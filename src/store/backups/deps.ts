@@ -10,6 +10,9 @@ import { type SnapshotInfo, snapshotsOfGuests } from '../../host/snapshots.js';
 import type { GuestRow } from '../../host/virsh.js';
 import { type BackupEvent, loadBackupConfig } from '../../jobs/backup.js';
 import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
+import type { copyRuns as copyRunsJob } from '../../jobs/backupCopy.js';
+import { readCopies } from '../../jobs/copyState.js';
+import type { runDrill as runDrillJob } from '../../jobs/drill.js';
 import type {
   discardInstant as discardInstantJob,
   finishInstant as finishInstantJob,
@@ -19,12 +22,12 @@ import type {
   prepareInstant as prepareInstantJob,
   runInstant as runInstantJob,
 } from '../../jobs/instant.js';
-import type { runDrill as runDrillJob } from '../../jobs/drill.js';
 import type { prune as pruneJob } from '../../jobs/prune.js';
 import { detectRecovery, type RecoveryItem, resolveRecovery } from '../../jobs/recovery.js';
 import type { prepareRestore as prepareRestoreJob, restore as restoreJob } from '../../jobs/restore.js';
 import type { installSchedule as installScheduleJob, removeSchedule as removeScheduleJob, ScheduleStatus } from '../../jobs/schedule.js';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../jobs/snapshot.js';
+import type { CopyRecord, CopyTarget } from '../../model/copyTarget.js';
 import type { DrillResult } from '../../model/drill.js';
 import type { RetentionPolicy } from '../../model/retention.js';
 import type { JobControllerOptions } from '../jobs/jobController.js';
@@ -35,6 +38,8 @@ export interface BackupSettings {
   defaultDestination?: string;
   retention?: RetentionPolicy;
   snapshotMaxAgeDays: number;
+  /** backup.copyTargets: where O copies a run offsite. */
+  copyTargets?: CopyTarget[];
 }
 
 export interface BackupsDeps {
@@ -62,6 +67,10 @@ export interface BackupsDeps {
   /** K: a restore drill of the selected guest's newest run. */
   runDrill?: typeof runDrillJob;
   prune?: typeof pruneJob;
+  /** O: send a run (and what it builds on) to a copy target, verified there. */
+  copyRuns?: typeof copyRunsJob;
+  /** Which runs have verified copies on which target (STATE/copies.json). */
+  readCopies?(stateDir: string): Record<string, CopyRecord[]>;
   /** One libguestfs session for the whole time the browser is open. */
   openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
   scheduleStatus?(host: HostContext): Promise<ScheduleStatus>;
@@ -123,6 +132,8 @@ export function defaultBackupsDeps(): BackupsDeps {
     runDrill: async (...a) => (await import('../../jobs/drill.js')).runDrill(...a),
     readDrills: async (dir) => (await import('../../jobs/drill.js')).readDrills(dir),
     prune: async (...a) => (await import('../../jobs/prune.js')).prune(...a),
+    copyRuns: async (...a) => (await import('../../jobs/backupCopy.js')).copyRuns(...a),
+    readCopies: (dir) => readCopies(dir),
     scheduleStatus: async (host) => (await import('../../jobs/schedule.js')).scheduleStatus(host, { stateDir: defaultStateDir() }),
     installSchedule: async (host, wanted, o) => (await import('../../jobs/schedule.js')).installSchedule(host, wanted, o),
     removeSchedule: async (host, o) => (await import('../../jobs/schedule.js')).removeSchedule(host, o),

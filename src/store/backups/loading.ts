@@ -53,6 +53,14 @@ export async function reload(ctx: PaneContext) {
   void ctx.loadSnapshots();
   void ctx.loadSchedule();
   void loadRecovery(ctx);
+  try {
+    // Every configured target has its entry, so the strip says so when a run is on none of them.
+    const known = Object.fromEntries((settings.copyTargets ?? []).map((t) => [t.name, []]));
+    set({ copies: { ...known, ...(deps.readCopies?.(deps.stateDir()) ?? {}) } });
+  } catch {
+    // Where copies exist is a hint here; `backup copy --list` says why it cannot be read.
+    set({ copies: {} });
+  }
   if (!dest) return;
   try {
     set({ catalog: await deps.readCatalog(ctx.host, dest), loading: false });

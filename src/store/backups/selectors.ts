@@ -44,6 +44,23 @@ export function runLines(b: GuestBackups | null): RunLine[] {
   ];
 }
 
+/** The copy targets holding a verified copy of guest/run, by name. */
+export function copiesOf(s: Pick<BackupsPaneState, 'copies'>, guest: string, run: string): string[] {
+  return Object.entries(s.copies)
+    .filter(([, recs]) => recs.some((r) => r.guest === guest && r.run === run))
+    .map(([target]) => target)
+    .sort();
+}
+
+function copiesText(s: BackupsPaneState, guest: string, run: string, now: number, last: boolean): string {
+  const where = Object.entries(s.copies).flatMap(([target, recs]) => {
+    const rec = recs.find((r) => r.guest === guest && r.run === run);
+    return rec ? [`${target} (${formatAge(Math.max(0, now - new Date(rec.at).getTime()))} ago)`] : [];
+  });
+  if (where.length === 0) return `${last ? 'last run ' : ''}not copied offsite yet (O copies it)`;
+  return `${last ? 'last run ' : ''}copied to ${where.sort().join(', ')}`;
+}
+
 export interface DetailLine {
   text: string;
   warn: boolean;
@@ -82,6 +99,9 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
   out.push({ text: snaps.length ? `snapshots: ${snaps.join(', ')}` : 'no snapshots (t takes one before a risky change)', warn: false });
   const stale = staleSnapshotWarning(g.snapshots, maxAgeDays, new Date(now));
   if (stale) out.push({ text: stale, warn: true });
+  // Last, so a warning above keeps its place in the short strip (i shows every line).
+  const shownRun = s.level === 'runs' ? runLines(g.backups)[clampIndex(s.runIndex, runLines(g.backups).length)]?.run : g.last;
+  if (shownRun && Object.keys(s.copies).length > 0) out.push({ text: copiesText(s, g.guest, shownRun.name, now, s.level !== 'runs'), warn: false });
   return out;
 }
 

@@ -4,6 +4,7 @@ import type { SnapshotInfo } from '../../host/snapshots.js';
 import type { GuestBackups } from '../../jobs/backupCatalog.js';
 import type { InstantListEntry } from '../../jobs/instant.js';
 import type { ScheduleStatus } from '../../jobs/schedule.js';
+import type { CopyRecord } from '../../model/copyTarget.js';
 import type { DrillResult } from '../../model/drill.js';
 import type { ToneLine } from '../backupsText.js';
 import type { Form } from '../form.js';
@@ -56,6 +57,8 @@ export interface BackupsPaneState {
   instant: InstantListEntry[] | null;
   /** Recorded restore drills (every host and destination; the selectors pick). */
   drills: DrillResult[];
+  /** Verified offsite copies by copy target (the private state file; see jobs/copyState.ts). */
+  copies: Record<string, CopyRecord[]>;
   /** The job on screen (the one job controller's view). */
   job: RunView | null;
   browser: BrowserState | null;
@@ -78,6 +81,7 @@ export function createBackupsStore(): BackupsStore {
     schedule: null,
     instant: null,
     drills: [],
+    copies: {},
     job: null,
     browser: null,
     form: null,

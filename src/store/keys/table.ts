@@ -183,6 +183,7 @@ export type ActionId =
   | 'backupRestore'
   | 'backupFiles'
   | 'backupPrune'
+  | 'backupCopy'
   | 'backupDest'
   | 'backupSchedule'
   | 'snapshotTake'
@@ -343,6 +344,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['F'], action: 'backupInstantFinish', hint: 'move home', description: 'Move the selected guest that runs from a backup home while it runs (blockcopy with progress; asks first)', scopes: ['pane:backups'] },
   { keys: ['D'], action: 'backupInstantDiscard', hint: 'discard copy', description: 'Discard the selected guest that runs from a backup: stop it, remove its overlays (asks first, naming what is lost)', scopes: ['pane:backups'] },
   { keys: ['K'], action: 'backupDrill', hint: 'drill', description: "Restore drill: start the guest's newest run as a throwaway isolated copy, wait for it to boot, discard it; the result shows under the list (asks first)", scopes: ['pane:backups'] },
+  { keys: ['O'], action: 'backupCopy', hint: 'copy offsite', description: 'Copy the selected run (and the runs it builds on) to a copy target from backup.copyTargets, verified there; asks first', scopes: ['pane:backups'] },
   { keys: ['d'], action: 'backupDest', hint: 'destination', description: 'Choose the backup destination directory', scopes: ['pane:backups'] },
   { keys: ['S'], action: 'backupSchedule', hint: 'schedule', description: 'Set, change or remove the nightly backup schedule (cron.d or a systemd timer); shows the file first', scopes: ['pane:backups'] },
   { keys: ['t'], action: 'snapshotTake', hint: 'snapshot', description: 'Take a snapshot of the selected guest before a risky change', scopes: ['pane:backups'], footer: true },

@@ -6,7 +6,7 @@
  */
 import { Box } from 'ink';
 import { useStore } from 'zustand';
-import { type BackupsController, guestLines, runLines } from '../../store/backupsPane.js';
+import { type BackupsController, copiesOf, guestLines, runLines } from '../../store/backupsPane.js';
 import { scheduleLine, type Tone } from '../../store/backupsText.js';
 import { useApp } from '../../store/context.js';
 import { clip, useTheme } from '../components/Frame.js';
@@ -56,9 +56,23 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
       )}
       <Box height={tableHeight} flexDirection="column">
         {s.level === 'guests' ? (
-          <GuestTable lines={lines} index={s.guestIndex} width={width} height={tableHeight} maxAgeDays={controller.maxAgeDays()} />
+          <GuestTable
+            lines={lines}
+            index={s.guestIndex}
+            width={width}
+            height={tableHeight}
+            maxAgeDays={controller.maxAgeDays()}
+            copies={Object.keys(s.copies).length > 0 ? (guest, run) => copiesOf(s, guest, run) : null}
+          />
         ) : (
-          <RunTable guest={selected?.guest ?? ''} runs={runLines(selected?.backups ?? null)} index={s.runIndex} width={width} height={tableHeight} />
+          <RunTable
+            guest={selected?.guest ?? ''}
+            runs={runLines(selected?.backups ?? null)}
+            index={s.runIndex}
+            width={width}
+            height={tableHeight}
+            copies={Object.keys(s.copies).length > 0 ? (run) => copiesOf(s, selected?.guest ?? '', run) : null}
+          />
         )}
       </Box>
       <Text color={colorFor(theme, 'muted')}>{clip(`── ${selected?.guest ?? ''} `.padEnd(width, '─'), width, theme.symbols.ellipsis)}</Text>
