@@ -13,7 +13,7 @@ import type { GuestRow } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
-import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { getSettings, hasGuestAgentChannel, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
 import { computeUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
@@ -465,7 +465,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       async openSettings(name) {
         try {
           const xml = await virsh.dumpXml(host, name, { inactive: true });
-          const form = buildSettingsForm(getSettings(parseDomainXml(xml)), row(name)?.autostart ?? false);
+          const doc = parseDomainXml(xml);
+          const form = buildSettingsForm(getSettings(doc), row(name)?.autostart ?? false, hasGuestAgentChannel(doc));
           get().pushDialog({ kind: 'settings', guest: name, xml, form });
         } catch (e) {
           showError(`Could not read the settings of ${name}`, e);
