@@ -21,6 +21,7 @@ import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageH
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
+import { createAgentInfoController } from './guestAgentInfo.js';
 import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
 import { refusalOf } from './dialogs/formDialogs.js';
 import { withError } from './form.js';
@@ -63,6 +64,8 @@ export interface AppStoreOptions {
   connect?: (target: HostOptions) => HostContext;
   /** Called with the new host before the console quits; the run loop starts it again on that host. */
   onSwitchHost?: (host: HostContext) => void;
+  /** How long the selection rests before its guest agent is asked (0 in tests: at once). */
+  agentSettleMs?: number;
   /** When a domstats sample was taken (tests step it to get rates without waiting). */
   clock?: () => number;
 }
@@ -108,6 +111,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let debounce: ReturnType<typeof setTimeout> | null = null;
   let lastSample: UsageSample | null = null;
   const history: UsageHistory = new Map();
+
+  const agentInfo = createAgentInfoController({ host, publish: (guestAgent) => store.setState({ guestAgent }), ...(opts.agentSettleMs !== undefined ? { settleMs: opts.agentSettleMs } : {}) });
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
@@ -192,6 +197,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       usage: new Map(),
       hostSize: { cpus: null, memKiB: null },
       sortKey: 'name',
+      guestAgent: new Map(),
       lastRefresh: null,
       refreshError: null,
       versions: null,
@@ -239,6 +245,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       dispose() {
+        agentInfo.dispose();
         for (const p of Object.values(get().panes)) p?.dispose?.();
         stopEvents?.();
         stopEvents = null;
@@ -594,5 +601,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   }
   store.setState({ panes });
   store.getState().panes[store.getState().pane]?.activate?.();
+  // The selected guest's agent is asked beside the refresh, never inside it: whenever the selection,
+  // the guest's row (state, domain id, channel) or the pane changes; the controller decides whether to ask.
+  store.subscribe((s, prev) => {
+    if (s.selected !== prev.selected || s.guests !== prev.guests || s.pane !== prev.pane || s.filter !== prev.filter) agentInfo.select(s.pane === 'guests' ? selectedGuest(s) : null);
+  });
   return store;
 }

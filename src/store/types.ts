@@ -1,5 +1,6 @@
 import type { GuestRow, HostVersions } from '../host/virsh.js';
 import type { RecoveryItem } from '../jobs/recovery.js';
+import type { GuestAgentInfo } from '../model/guestAgent.js';
 import type { GuestUsage, UsageSortKey } from '../model/usage.js';
 import type { Form } from './form.js';
 import type { KeyOwner } from './keys/owners.js';
@@ -158,6 +159,8 @@ export interface AppData {
   /** The host's CPUs and memory (nodeinfo) as of the last refresh: the header meters' scale. */
   hostSize: { cpus: number | null; memKiB: number | null };
   sortKey: UsageSortKey;
+  /** What the selected guests' agents (or the host's leases) said, by guest name (store/guestAgentInfo.ts). */
+  guestAgent: ReadonlyMap<string, GuestAgentInfo>;
   lastRefresh: number | null;
   refreshError: ShownError | null;
   versions: HostVersions | null;

@@ -6,6 +6,7 @@
 import { Box, useApp as useInkApp, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
+import { isActive } from '../model/guest.js';
 import { hostMeters, metersLine } from '../model/hostMeters.js';
 import type { AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
@@ -24,6 +25,7 @@ import { Text } from './components/Text.js';
 import { useKeyInput } from './keyInput.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
+import { agentLines, withAgentLines } from './panes/agentLines.js';
 import { usageLines } from './panes/guestTable.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { trendTitle } from './panes/usageTrend.js';
@@ -142,6 +144,7 @@ function Console({ host }: { host: HostContext }) {
   const usage = useApp((s) => s.usage);
   const usageHistory = useApp((s) => s.usageHistory);
   const hostSize = useApp((s) => s.hostSize);
+  const guestAgent = useApp((s) => s.guestAgent);
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -237,7 +240,7 @@ function Console({ host }: { host: HostContext }) {
           </Section>
           <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
           <Section width={columns} height={detailHeight}>
-            <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} usage={guest ? usageLines(guest, usage.get(guest.name)) : []} />
+            <DetailStrip guest={guest} all={guests} width={inner} height={detailHeight} usage={guest ? withAgentLines(usageLines(guest, usage.get(guest.name)), agentLines(isActive(guest.state) ? guestAgent.get(guest.name) : undefined)) : []} />
           </Section>
         </>
       )}
