@@ -16,12 +16,14 @@ import { checkIsoOnHost } from '../jobs/isoCheck.js';
 import { getSettings, hasGuestAgentChannel, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
+import { hostCpuBusyPct, type NodeCpuTimes } from '../model/hostLoad.js';
 import { computeUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import { createAgentInfoController } from './guestAgentInfo.js';
+import { createLoadSampler } from './loadSampler.js';
 import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
 import { refusalOf } from './dialogs/formDialogs.js';
 import { withError } from './form.js';
@@ -110,9 +112,12 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
   let lastSample: UsageSample | null = null;
+  let lastCpuTimes: NodeCpuTimes | null = null;
   const history: UsageHistory = new Map();
 
   const agentInfo = createAgentInfoController({ host, publish: (guestAgent) => store.setState({ guestAgent }), ...(opts.agentSettleMs !== undefined ? { settleMs: opts.agentSettleMs } : {}) });
+
+  const loadSampler = createLoadSampler({ host, publish: (load) => store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } })) });
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
@@ -196,6 +201,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       guests: [],
       usage: new Map(),
       hostSize: { cpus: null, memKiB: null },
+      hostLoad: { cpuPct: null, load: null },
       sortKey: 'name',
       guestAgent: new Map(),
       lastRefresh: null,
@@ -246,6 +252,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
       dispose() {
         agentInfo.dispose();
+        loadSampler.dispose();
         for (const p of Object.values(get().panes)) p?.dispose?.();
         stopEvents?.();
         stopEvents = null;
@@ -265,17 +272,21 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
       refresh: coalesced(async () => {
         try {
-          const { guests: listed, stats, hostCpus, hostMemKiB } = await virsh.listGuestsWithStats(host, opts.clock);
+          const { guests: listed, stats, hostCpus, hostMemKiB, hostCpuTimes } = await virsh.listGuestsWithStats(host, opts.clock);
           let usage = get().usage;
+          let cpuPct = get().hostLoad.cpuPct;
           if (!lastSample || stats.at - lastSample.at >= MIN_RATE_MS) {
             usage = computeUsage(lastSample, stats, hostCpus ?? 0);
+            cpuPct = hostCpuBusyPct(lastCpuTimes, hostCpuTimes);
             lastSample = stats;
+            lastCpuTimes = hostCpuTimes;
             recordUsage(history, usage, historyCapacity(pollMs));
           }
           set((s) => {
             const guests = sortByUsage(listed, s.sortKey, usage);
-            return { guests, usage, hostSize: { cpus: hostCpus, memKiB: hostMemKiB }, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) };
+            return { guests, usage, hostSize: { cpus: hostCpus, memKiB: hostMemKiB }, hostLoad: { ...s.hostLoad, cpuPct }, lastRefresh: Date.now(), refreshError: null, selected: keptSelection(s, guests) };
           });
+          loadSampler.sample();
         } catch (e) {
           set({ refreshError: toShownError(e) });
         }

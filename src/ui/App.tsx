@@ -7,7 +7,7 @@ import { Box, useApp as useInkApp, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
 import { isActive } from '../model/guest.js';
-import { hostMeters, metersLine } from '../model/hostMeters.js';
+import { hostMeters, metersLayout } from '../model/hostMeters.js';
 import type { AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
 import { filterGuests } from '../store/selectors.js';
@@ -144,6 +144,7 @@ function Console({ host }: { host: HostContext }) {
   const usage = useApp((s) => s.usage);
   const usageHistory = useApp((s) => s.usageHistory);
   const hostSize = useApp((s) => s.hostSize);
+  const hostLoad = useApp((s) => s.hostLoad);
   const guestAgent = useApp((s) => s.guestAgent);
   const { columns, rows: height } = size;
 
@@ -204,16 +205,18 @@ function Console({ host }: { host: HostContext }) {
 
   const inner = columns - 4;
   const detailHeight = 3;
-  // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its table.
+  // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its
+  // table, and a short form of them goes beside the tabs.
   const metersRow = height > MIN_ROWS ? 1 : 0;
+  const meters = metersLayout(hostMeters(guests, usage, hostSize, hostLoad), { row: metersRow > 0, width: inner, charset: theme.ascii ? 'ascii' : 'unicode', separator: theme.symbols.separator });
   const paneHeight = height - 11 - metersRow;
   const title = headerTitle(theme, host, versions, accel, columns);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />
       <Section width={columns} height={1 + metersRow}>
-        <Tabs width={inner} />
-        {metersRow ? <Text wrap="truncate">{metersLine(hostMeters(guests, usage, hostSize), inner, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator)}</Text> : null}
+        <Tabs width={inner} meters={meters.beside} />
+        {meters.line !== null ? <Text wrap="truncate">{meters.line}</Text> : null}
       </Section>
       {top ? (
         <>

@@ -47,6 +47,10 @@ export interface FakeHostOptions {
   bridges?: string[];
   networks?: { name: string; active: boolean; bridge: string | null }[];
   nodeMemoryKiB?: number;
+  /** What `virsh nodecpustats` reports (ns); change it between refreshes. Default: counters that never move. */
+  nodeCpuStats?: { user: number; system: number; idle: number; iowait: number };
+  /** What /proc/loadavg holds ("0.52 0.48 0.40 2/313 20310"); without it the file cannot be read. */
+  loadavg?: string;
   /** Delay before each answer, to see spinners. */
   latencyMs?: number;
   /** Image files on the fake host, by absolute path: answered by find, stat, qemu-img info/check and rm. */
@@ -224,6 +228,10 @@ ${[...disks, ...nics, serial, channel, graphics].filter(Boolean).join('\n')}
         return 'Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nUsing API: QEMU 9.0.0\nRunning hypervisor: QEMU 7.2.0\n\n';
       case 'hostname':
         return `${opts.hostname ?? 'fakehost'}\n\n`;
+      case 'nodecpustats': {
+        const c = opts.nodeCpuStats ?? { user: 1e12, system: 2e11, idle: 5e12, iowait: 1e10 };
+        return `user:${String(c.user).padStart(22)}\nsystem:${String(c.system).padStart(20)}\nidle:${String(c.idle).padStart(22)}\niowait:${String(c.iowait).padStart(20)}\n\n`;
+      }
       case 'nodeinfo':
         return `CPU model:           x86_64\nCPU(s):              2\nMemory size:         ${opts.nodeMemoryKiB ?? 8_388_608} KiB\n\n`;
       case 'list': {
@@ -507,6 +515,7 @@ ${[...disks, ...nics, serial, channel, graphics].filter(Boolean).join('\n')}
       if (opts.unreadable?.includes(path)) throw new Failure(`head: cannot open '${path}' for reading: Permission denied`);
       return { argv, exitCode: 0, stdout: '', stderr: '' };
     }
+    if (prog === 'cat' && args[0] === '/proc/loadavg' && opts.loadavg !== undefined) return { argv, exitCode: 0, stdout: opts.loadavg, stderr: '' };
     if (prog === 'printenv' && args[0] === 'HOME') return { argv, exitCode: 0, stdout: `${opts.home ?? '/root'}\n`, stderr: '' };
     if (prog === 'tail') {
       const file = args[args.length - 1] ?? '';
