@@ -129,4 +129,29 @@ describe('inside the guest, via the guest agent', () => {
     // The refresh after the save reads the channel back from the defined XML.
     await app.waitFor(() => app.store.getState().guests.find((g) => g.name === 'alpha')?.agentChannel === 'present');
   });
+
+  test('Enter shows everything the agent said (every address with its interface, every file system), or the whole recipe', async () => {
+    const app = await renderApp(guests({ agentChannel: 'connected', agent: { domifaddr: DOMIFADDR, guestinfo: GUESTINFO } }), { env: ASCII, store: { agentSettleMs: 0 } });
+    await app.waitFor(/ip +192\.168\.122\.10/);
+    await app.press(KEYS.enter);
+    const d = app.store.getState().dialogs.at(-1);
+    if (d?.kind !== 'text') throw new Error('no details');
+    expect(d.lines).toContain('Agent      answered; hostname web1\\x1b]2;pwned\\x07');
+    expect(d.lines).toContain('Guest OS   Debian GNU/Linux 12 (bookworm)');
+    expect(d.lines).toContain('Addresses  from the guest agent:');
+    expect(d.lines.filter((l) => /^ {2}(lo|eth0) /.test(l))).toEqual([
+      '  lo               00:00:00:00:00:00 127.0.0.1/8',
+      '  eth0             52:54:00:00:00:00 192.168.122.10/24',
+      '  eth0             52:54:00:00:00:00 fe80::5054:ff:fe00:0/64',
+    ]);
+    expect(d.lines.some((l) => /^ {2}\/ +ext4 +30% used of 10G$/.test(l))).toBe(true);
+    cleanup();
+    const none = await renderApp(guests({}), { env: ASCII, store: { agentSettleMs: 0 } });
+    await none.waitFor(/agent none/);
+    await none.press(KEYS.enter);
+    const n = none.store.getState().dialogs.at(-1);
+    if (n?.kind !== 'text') throw new Error('no details');
+    expect(n.lines).toContain('  Add it: e, Guest agent yes, save; it takes effect when the guest is next started.');
+    expect(n.lines.some((l) => l.includes('systemctl enable --now qemu-guest-agent'))).toBe(true);
+  });
 });
