@@ -42,7 +42,7 @@ export interface AgentInfoController {
 const RUNNING = new Set(['running', 'idle', 'in shutdown']);
 
 /** What the live XML already tells, so the agent is not asked in vain. */
-function skipFor(guest: GuestRow): AgentSkip | undefined {
+export function skipFor(guest: Pick<GuestRow, 'agentChannel'>): AgentSkip | undefined {
   if (!guest.agentChannel) return { status: 'no-channel', reason: 'no guest agent channel' };
   if (guest.agentChannel === 'disconnected') return { status: 'silent', reason: 'no agent has opened its channel' };
   return undefined;

@@ -7,9 +7,12 @@
  * through the fake host instead). What must hold for real: the hint for each case, and that asking
  * a guest without an agent returns within the 2 s limit.
  */
+import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_TIMEOUT_MS, queryGuestAgent } from '../../src/host/guestAgent.js';
 import * as virsh from '../../src/host/virsh.js';
+import { parseDomainXml, serializeDomainXml, setGuestAgentChannel } from '../../src/model/domainXml.js';
 import type { GuestAgentInfo } from '../../src/model/guestAgent.js';
 import { createAgentInfoController } from '../../src/store/guestAgentInfo.js';
 import { agentLines } from '../../src/ui/panes/agentLines.js';
@@ -79,5 +82,20 @@ describe('the guest agent on the real host (no agent in the guests)', () => {
     });
     expect(answers.get(CHANNEL)?.status).toBe('silent');
     expect(answers.get(CHANNEL)?.reason).toBe('no agent has opened its channel');
+  });
+
+  it('virtdeck guest agent --json: the same answer headless, exit 0', async () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const r = await execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', host.uri, 'guest', 'agent', BARE, '--json'], { reject: false, cwd: root, env: { NO_COLOR: '1' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).guests[0].agent.status).toBe('no-channel');
+  });
+
+  it('the channel the settings form adds (target only) is accepted by libvirt, which picks the socket path', async () => {
+    const doc = setGuestAgentChannel(parseDomainXml(await virsh.dumpXml(host, BARE, { inactive: true })), true);
+    await virsh.defineXml(host, serializeDomainXml(doc), { validate: true });
+    const xml = await virsh.dumpXml(host, BARE, { inactive: true });
+    expect(xml).toMatch(/<target type='virtio' name='org\.qemu\.guest_agent\.0'\/>/);
+    expect((await row(BARE)).agentChannel).toBeUndefined(); // the running guest has none until its next start
   });
 });
