@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type DomainSummary, type GuestDisk, type GuestNic, type GuestVnc, summarizeDomainXml } from '../model/domainSummary.js';
 import type { GuestRow, GuestState } from '../model/guest.js';
 import { isActive } from '../model/guest.js';
+import { type NodeCpuTimes, parseNodeCpuStats } from '../model/hostLoad.js';
 import { DOMSTATS_GROUPS, parseDomstats, type UsageSample } from '../model/usage.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
@@ -85,6 +86,8 @@ export interface GuestsWithStats {
   hostCpus: number | null;
   /** Host memory (nodeinfo), for the header's meters; null when virsh did not say. */
   hostMemKiB: number | null;
+  /** The host's cumulative CPU times (nodecpustats), for its CPU meter; null when virsh did not say. */
+  hostCpuTimes: NodeCpuTimes | null;
 }
 
 const DOMSTATS = `domstats ${DOMSTATS_GROUPS.join(' ')}`;
@@ -101,7 +104,7 @@ export function parseHostMemKiB(text: string): number | null {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** listGuests plus usage counters: domstats and nodeinfo ride in the first process, so no process is added. */
+/** listGuests plus usage counters: domstats, nodeinfo and nodecpustats ride in the first process, so no process is added. */
 export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now): Promise<GuestsWithStats> {
   const lists = await virsh(
     host,
@@ -116,17 +119,20 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
         DOMSTATS,
         `echo ${MARK}`,
         'nodeinfo',
+        `echo ${MARK}`,
+        'nodecpustats',
       ]),
     ],
     BATCH,
   );
   const stats: UsageSample = { at: now(), guests: new Map() };
-  const [allText, autostartText, transientText, statsText = '', nodeText = ''] = splitBatch(lists.stdout);
+  const [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(lists.stdout);
+  const hostCpuTimes = parseNodeCpuStats(cpuText);
   stats.guests = parseDomstats(statsText);
   const hostCpus = parseHostCpus(nodeText);
   const hostMemKiB = parseHostMemKiB(nodeText);
   const uuids = uuidLines(allText);
-  if (uuids.length === 0) return { guests: [], stats, hostCpus, hostMemKiB };
+  if (uuids.length === 0) return { guests: [], stats, hostCpus, hostMemKiB, hostCpuTimes };
   const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
 
@@ -143,7 +149,7 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
     const uuid = (uuids[i] ?? summary.uuid).toLowerCase();
     rows.push(toRow(summary, parseState(chunk.slice(0, xmlStart)), autostart.has(uuid), !transient.has(uuid)));
   });
-  return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB };
+  return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB, hostCpuTimes };
 }
 
 /** One `virsh domstats` for every guest: what `virtdeck top` asks each interval. */

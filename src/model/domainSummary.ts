@@ -41,7 +41,14 @@ export interface DomainSummary {
   vnc: GuestVnc | null;
   osType: string | null;
   hasSerial: boolean;
+  /**
+   * The guest agent's virtio-serial port as the live XML reports it (`connected` once an agent in
+   * the guest opened it), `present` in an inactive XML; absent when the guest has no such channel.
+   */
+  agentChannel?: AgentChannel;
 }
+
+export type AgentChannel = 'present' | 'connected' | 'disconnected';
 
 type Node = Record<string, unknown>;
 
@@ -140,6 +147,18 @@ function osTypeOf(metadata: Node): string | null {
   return id ? osShortId(id) : null;
 }
 
+/** The <channel> subtrees are kept as raw text (stopNodes): the agent's <target> is read from it. */
+function agentChannelOf(devices: Node): AgentChannel | null {
+  for (const c of list(devices.channel)) {
+    const raw = typeof c['#text'] === 'string' ? c['#text'] : '';
+    const target = [...raw.matchAll(/<target\b[^>]*>/g)].map((m) => m[0]).find((t) => /\bname=(['"])org\.qemu\.guest_agent\.0\1/.test(t));
+    if (!target) continue;
+    const state = target.match(/\bstate=(['"])(connected|disconnected)\1/)?.[2];
+    return state === 'connected' || state === 'disconnected' ? state : 'present';
+  }
+  return null;
+}
+
 function hasSerialOf(devices: Node): boolean {
   if (list(devices.serial).length > 0) return true;
   return list(devices.console).some((c) => (attr(node(c.target), 'type') ?? 'serial') === 'serial');
@@ -169,6 +188,7 @@ export function summarizeDomainXml(xml: string): DomainSummary {
   const devices = node(dom.devices);
   const memory = dom.memory ?? dom.currentMemory;
   const id = attr(dom, 'id');
+  const channel = agentChannelOf(devices);
   return {
     name,
     uuid,
@@ -181,5 +201,6 @@ export function summarizeDomainXml(xml: string): DomainSummary {
     vnc: vncOf(list(devices.graphics)),
     osType: osTypeOf(node(dom.metadata)),
     hasSerial: hasSerialOf(devices),
+    ...(channel ? { agentChannel: channel } : {}),
   };
 }

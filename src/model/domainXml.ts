@@ -1002,3 +1002,37 @@ export function removeDisk(doc: DomainDoc, target: string): DomainDoc {
   devices.children = devices.children.filter((c) => c !== disk);
   return copy;
 }
+
+// ---------------------------------------------------------------- guest agent channel
+
+const AGENT_PORT = 'org.qemu.guest_agent.0';
+
+function agentChannelsOf(root: XmlElement): XmlElement[] {
+  const devices = firstChild(root, 'devices');
+  return devices ? childElements(devices, 'channel').filter((c) => attr(firstChild(c, 'target'), 'name') === AGENT_PORT) : [];
+}
+
+/** The guest has the virtio-serial channel a QEMU guest agent talks on. */
+export function hasGuestAgentChannel(doc: DomainDoc): boolean {
+  return agentChannelsOf(domainRoot(doc)).length > 0;
+}
+
+/**
+ * Adds or removes the guest agent's channel. Only the target is written: libvirt picks the socket
+ * path under its own channel directory (and adds the virtio-serial controller it needs), so nothing
+ * here names a host path. Adding to a guest that has one, or removing from one that has none,
+ * changes nothing.
+ */
+export function setGuestAgentChannel(doc: DomainDoc, on: boolean): DomainDoc {
+  const { doc: copy, root } = editable(doc);
+  const existing = agentChannelsOf(root);
+  if (on && existing.length > 0) return copy;
+  if (!on) {
+    const devices = firstChild(root, 'devices');
+    if (devices) devices.children = devices.children.filter((c) => !existing.includes(c as XmlElement));
+    return copy;
+  }
+  const channel = el('channel', { type: 'unix' }, [el('target', { type: 'virtio', name: AGENT_PORT })]);
+  insertAfter(devicesOf(root), channel, ['disk', 'controller', 'interface', 'serial', 'console', 'channel']);
+  return copy;
+}

@@ -33,6 +33,8 @@ export interface GuestRow {
   persistent: boolean;
   osType: string | null; // from libosinfo metadata when present, e.g. win2k3, debian12
   hasSerial: boolean;
+  /** The guest agent's channel (model/domainSummary.ts); absent when the guest has none. */
+  agentChannel?: 'present' | 'connected' | 'disconnected';
 }
 
 export type SnapshotLocation = 'internal' | 'external';

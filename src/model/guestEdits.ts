@@ -16,6 +16,7 @@ import {
   getSettings,
   setBootOrder,
   setDiskBus,
+  setGuestAgentChannel,
   setMac,
   setMemory,
   setVcpus,
@@ -34,6 +35,8 @@ export type Edit =
   | { kind: 'eject'; target: string }
   | { kind: 'attachIso'; path: string }
   | { kind: 'diskBus'; target: string; bus: string }
+  /** Adds (or removes) the org.qemu.guest_agent.0 virtio channel the QEMU guest agent talks on. */
+  | { kind: 'guestAgent'; on: boolean }
   /** Not part of the XML: the caller sets it with virsh autostart. */
   | { kind: 'autostart'; on: boolean };
 
@@ -41,7 +44,7 @@ export type Edit =
  * Where an edit is typed: the settings form's field ids (`mac:N` for NIC N, `bus:TARGET` for a
  * disk). The CLI's flags map onto the same ids, so a refusal says which setting it is about.
  */
-export type EditField = 'memory' | 'vcpus' | `mac:${number}` | 'vncPort' | 'vncListen' | 'boot' | 'iso' | `bus:${string}` | 'autostart';
+export type EditField = 'memory' | 'vcpus' | `mac:${number}` | 'vncPort' | 'vncListen' | 'boot' | 'iso' | `bus:${string}` | 'guestAgent' | 'autostart';
 
 /** A refusal of an edit, with the field it belongs to (the form focuses it). */
 export class EditRefusal extends FieldRefusal {
@@ -140,6 +143,13 @@ export function parseDiskBus(target: string, bus: string): Edit {
   return { kind: 'diskBus', target: target.trim(), bus: bus.trim() };
 }
 
+export function parseGuestAgent(text: string): Edit {
+  const t = text.trim().toLowerCase();
+  if (['yes', 'on'].includes(t)) return { kind: 'guestAgent', on: true };
+  if (['no', 'off'].includes(t)) return { kind: 'guestAgent', on: false };
+  return refuse('guestAgent', `Guest agent "${text.trim()}" is neither yes nor no.`, 'Choose yes (add the channel) or no (remove it).');
+}
+
 export function parseAutostart(text: string): Edit {
   const t = text.trim().toLowerCase();
   if (['yes', 'on'].includes(t)) return { kind: 'autostart', on: true };
@@ -154,6 +164,7 @@ export function fieldOf(edit: Edit): EditField {
     case 'vcpus':
     case 'boot':
     case 'autostart':
+    case 'guestAgent':
       return edit.kind;
     case 'mac':
       return `mac:${edit.index}`;
@@ -174,7 +185,7 @@ export function fieldOf(edit: Edit): EditField {
  * and bus changes rename targets (hda → sda), so they come after every edit that finds a disk by
  * its target.
  */
-const ORDER: Edit['kind'][] = ['memory', 'vcpus', 'mac', 'vnc', 'boot', 'eject', 'attachIso', 'diskBus', 'autostart'];
+const ORDER: Edit['kind'][] = ['memory', 'vcpus', 'mac', 'vnc', 'boot', 'eject', 'attachIso', 'diskBus', 'guestAgent', 'autostart'];
 
 export function inOrder(edits: readonly Edit[]): Edit[] {
   return [...edits].sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
@@ -203,6 +214,8 @@ function applyOne(doc: DomainDoc, edit: Edit): DomainDoc {
       return on('iso', () => attachIso(doc, edit.path));
     case 'diskBus':
       return on(fieldOf(edit), () => setDiskBus(doc, edit.target, edit.bus));
+    case 'guestAgent':
+      return setGuestAgentChannel(doc, edit.on);
     case 'autostart':
       return doc;
   }
@@ -253,6 +266,8 @@ export function describe(edit: Edit): string {
       return `attach iso ${edit.path}`;
     case 'diskBus':
       return `disk ${edit.target} bus ${edit.bus}`;
+    case 'guestAgent':
+      return `guest agent channel ${edit.on ? 'added' : 'removed'}`;
     case 'autostart':
       return `autostart ${edit.on ? 'on' : 'off'}`;
   }
@@ -308,6 +323,7 @@ export function formEdits(settings: DomainSettings, values: Record<string, strin
     edits.push(...parseIso(values.iso ?? '', cdrom ? { target: cdrom.target, source: cdrom.source } : undefined));
   }
   for (const disk of settings.disks) if (changed(`bus:${disk.target}`)) edits.push(parseDiskBus(disk.target, values[`bus:${disk.target}`] ?? ''));
+  if (changed('guestAgent')) edits.push(parseGuestAgent(values.guestAgent ?? ''));
   if (changed('autostart')) edits.push(parseAutostart(values.autostart ?? ''));
   return edits;
 }

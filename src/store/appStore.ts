@@ -8,15 +8,16 @@ import { createHostContext, type HostOptions } from '../config/connect.js';
 import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
-import { hostSession } from '../host/session.js';
 import { HOST_TIMEOUT_MS, listOnEveryHost } from '../host/hostRound.js';
+import { hostSession } from '../host/session.js';
 import type { GuestRow, GuestsWithStats } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
 import { defineEdited } from '../jobs/defineEdited.js';
 import { checkIsoOnHost } from '../jobs/isoCheck.js';
-import { getSettings, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
+import { getSettings, hasGuestAgentChannel, parseDomainXml, serializeDomainXml } from '../model/domainXml.js';
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
+import { hostCpuBusyPct, type NodeCpuTimes } from '../model/hostLoad.js';
 import { computeUsage, type GuestUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
@@ -26,9 +27,11 @@ import { coalesced } from './coalesced.js';
 import { type DialogHost, dialogOwner } from './dialogs/dialogKeys.js';
 import { refusalOf } from './dialogs/formDialogs.js';
 import { withError } from './form.js';
+import { createAgentInfoController } from './guestAgentInfo.js';
 import type { GuestsPaneController } from './guestsPane.js';
 import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
+import { createLoadSampler } from './loadSampler.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId, paneFilters } from './paneIds.js';
 import { guestForAction, isRow, modeFor, rowKey, selectedGuest, visibleGuests } from './selectors.js';
@@ -65,6 +68,8 @@ export interface AppStoreOptions {
   connect?: (target: HostOptions) => HostContext;
   /** Called with the new host before the console quits; the run loop starts it again on that host. */
   onSwitchHost?: (host: HostContext) => void;
+  /** How long the selection rests before its guest agent is asked (0 in tests: at once). */
+  agentSettleMs?: number;
   /** When a domstats sample was taken (tests step it to get rates without waiting). */
   clock?: () => number;
   /** Open in the all-hosts view (`A`). */
@@ -118,11 +123,16 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
   let lastSample: UsageSample | null = null;
+  let lastCpuTimes: NodeCpuTimes | null = null;
   const history: UsageHistory = new Map();
   // Made when the all-hosts view is first shown: a console on one host never reaches the others.
   let fleet: Fleet | null = null;
   let known: { name: string; uri: string }[] | null = null;
   const hostTimeoutMs = opts.hostTimeoutMs ?? HOST_TIMEOUT_MS;
+
+  const agentInfo = createAgentInfoController({ host, publish: (guestAgent) => store.setState({ guestAgent }), ...(opts.agentSettleMs !== undefined ? { settleMs: opts.agentSettleMs } : {}) });
+
+  const loadSampler = createLoadSampler({ host, publish: (load) => store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } })) });
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
@@ -199,16 +209,20 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
     /** This host's answer: the list, the usage and the meters every pane reads. */
     const applyHere = (listed: GuestsWithStats, keepSelection: boolean) => {
       let usage = get().usage;
+      let cpuPct = get().hostLoad.cpuPct;
       if (!lastSample || listed.stats.at - lastSample.at >= MIN_RATE_MS) {
         usage = computeUsage(lastSample, listed.stats, listed.hostCpus ?? 0);
+        cpuPct = hostCpuBusyPct(lastCpuTimes, listed.hostCpuTimes);
         lastSample = listed.stats;
+        lastCpuTimes = listed.hostCpuTimes;
         recordUsage(history, usage, historyCapacity(pollMs));
       }
       set((s) => {
         const guests = sortByUsage(listed.guests, s.sortKey, usage);
         const hostSize = { cpus: listed.hostCpus, memKiB: listed.hostMemKiB };
-        return { guests, usage, hostSize, lastRefresh: Date.now(), refreshError: null, ...(keepSelection ? keptSelection(s, guests) : {}) };
+        return { guests, usage, hostSize, hostLoad: { ...s.hostLoad, cpuPct }, lastRefresh: Date.now(), refreshError: null, ...(keepSelection ? keptSelection(s, guests) : {}) };
       });
+      loadSampler.sample();
     };
 
     /** The all-hosts view's order: by host (this one first), by name within a host; or busiest first across hosts. */
@@ -282,7 +296,9 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       selectedHost: null,
       usage: new Map(),
       hostSize: { cpus: null, memKiB: null },
+      hostLoad: { cpuPct: null, load: null },
       sortKey: 'name',
+      guestAgent: new Map(),
       lastRefresh: null,
       refreshError: null,
       versions: null,
@@ -330,6 +346,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       dispose() {
+        agentInfo.dispose();
+        loadSampler.dispose();
         for (const p of Object.values(get().panes)) p?.dispose?.();
         stopEvents?.();
         stopEvents = null;
@@ -608,7 +626,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         if (!on) return get().setMessage(`virtdeck cannot tell which host's ${name} to edit; select its row first.`, 'error');
         try {
           const xml = await virsh.dumpXml(on, name, { inactive: true });
-          const form = buildSettingsForm(getSettings(parseDomainXml(xml)), row(name)?.autostart ?? false);
+          const doc = parseDomainXml(xml);
+          const form = buildSettingsForm(getSettings(doc), row(name)?.autostart ?? false, hasGuestAgentChannel(doc));
           get().pushDialog({ kind: 'settings', guest: name, xml, form, ...(on !== host ? { host: on.name } : {}) });
         } catch (e) {
           showError(`Could not read the settings of ${name}`, e);
@@ -742,5 +761,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   }
   store.setState({ panes });
   store.getState().panes[store.getState().pane]?.activate?.();
+  // The selected guest's agent is asked beside the refresh, never inside it: whenever the selection,
+  // the guest's row (state, domain id, channel) or the pane changes; the controller decides whether to ask.
+  store.subscribe((s, prev) => {
+    if (s.selected !== prev.selected || s.guests !== prev.guests || s.pane !== prev.pane || s.filter !== prev.filter) agentInfo.select(s.pane === 'guests' ? selectedGuest(s) : null);
+  });
   return store;
 }

@@ -17,6 +17,7 @@ import { isActive } from '../model/guest.js';
 import { formatBytes } from '../model/units.js';
 import { UserError } from '../model/userError.js';
 import type { AppState, AppStore } from './appState.js';
+import { agentDetailLines } from './agentDetails.js';
 import { editText } from './editor.js';
 import type { ActionId } from './keys/table.js';
 import type { PaneController } from './panes.js';
@@ -435,6 +436,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
         `Autostart  ${g.autostart ? 'yes' : 'no'}`,
         `VNC        ${g.vnc ? `${g.vnc.port} on ${g.vnc.listen ?? '127.0.0.1'}` : 'none'}`,
         `Serial     ${g.hasSerial ? 'yes (c opens it)' : 'none'}`,
+        ...agentDetailLines(g, get().guestAgent.get(g.name)),
         '',
         ...g.disks.map((d) => `${d.target.padEnd(5)} ${d.device.padEnd(6)} ${d.bus.padEnd(7)} ${d.format ?? '-'}  ${d.source ?? '(empty)'}`),
         ...g.nics.map((n) => `net   ${n.mac}  ${n.type} ${n.source ?? ''}  ${n.model ?? ''}`),

@@ -17,8 +17,9 @@ export const SAVE_FIELD = 'save';
 
 const choices = (value: string, options: string[]): ChoiceOption[] => (options.includes(value) ? options : [value, ...options]).map((o) => ({ value: o, label: o }));
 
-export function buildSettingsForm(settings: DomainSettings, autostart: boolean): Form {
-  const v = settingsValues(settings, autostart);
+/** `guestAgent`: the guest has the agent's channel (model/domainXml hasGuestAgentChannel). */
+export function buildSettingsForm(settings: DomainSettings, autostart: boolean, guestAgent = false): Form {
+  const v: Record<string, string> = { ...settingsValues(settings, autostart), guestAgent: guestAgent ? 'yes' : 'no' };
   const text = (id: string, label: string, help: string): Field => ({ id, label, kind: 'text', value: v[id] ?? '', help });
   const choice = (id: string, label: string, options: string[], help: string): Field => ({ id, label, kind: 'choice', value: v[id] ?? '', options: choices(v[id] ?? '', options), help });
   const fields: Field[] = [text('memory', 'Memory', 'Size with a unit: 512M, 2G (powers of 1024).'), text('vcpus', 'vCPUs', 'A whole number, e.g. 2.')];
@@ -40,6 +41,7 @@ export function buildSettingsForm(settings: DomainSettings, autostart: boolean):
     fields.push(choice(`bus:${disk.target}`, `Bus ${disk.target}`, disk.device === 'cdrom' ? CDROM_BUSES : DISK_BUSES, 'A Windows guest needs the driver for the new bus installed first.'));
   }
   fields.push(
+    choice('guestAgent', 'Guest agent', ['yes', 'no'], 'yes adds the org.qemu.guest_agent.0 channel; then install qemu-guest-agent in the guest.'),
     choice('autostart', 'Autostart', ['yes', 'no'], 'Start the guest when the host boots.'),
     { id: SAVE_FIELD, label: '[ Save: show the changes ]', kind: 'action', value: '', actionScope: 'dialog:settings-save', help: 'Enter shows the XML diff before anything is applied.' },
   );

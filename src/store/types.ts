@@ -1,5 +1,7 @@
 import type { GuestRow, HostVersions } from '../host/virsh.js';
 import type { RecoveryItem } from '../jobs/recovery.js';
+import type { GuestAgentInfo } from '../model/guestAgent.js';
+import type { LoadAverage } from '../model/hostLoad.js';
 import type { GuestUsage, UsageSortKey } from '../model/usage.js';
 import type { Form } from './form.js';
 import type { KeyOwner } from './keys/owners.js';
@@ -185,7 +187,11 @@ export interface AppData {
   usage: ReadonlyMap<string, GuestUsage>;
   /** The host's CPUs and memory (nodeinfo) as of the last refresh: the header meters' scale. */
   hostSize: { cpus: number | null; memKiB: number | null };
+  /** How busy the host itself is: CPU % between the last two refreshes (nodecpustats), load averages (store/loadSampler.ts). */
+  hostLoad: { cpuPct: number | null; load: LoadAverage | null };
   sortKey: UsageSortKey;
+  /** What the selected guests' agents (or the host's leases) said, by guest name (store/guestAgentInfo.ts). */
+  guestAgent: ReadonlyMap<string, GuestAgentInfo>;
   lastRefresh: number | null;
   refreshError: ShownError | null;
   versions: HostVersions | null;

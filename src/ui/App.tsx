@@ -6,10 +6,11 @@
 import { Box, useApp as useInkApp, useStdout } from 'ink';
 import { useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
-import { hostMeters, metersLine } from '../model/hostMeters.js';
+import { isActive } from '../model/guest.js';
+import { hostMeters, metersLayout } from '../model/hostMeters.js';
+import { hostsAnswering } from '../store/allHosts.js';
 import type { AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
-import { hostsAnswering } from '../store/allHosts.js';
 import { filterGuests, isRow, rowKey } from '../store/selectors.js';
 import type { Dialog, ListedGuest } from '../store/types.js';
 import { DetailStrip } from './components/DetailStrip.js';
@@ -23,6 +24,7 @@ import { SettingsFormView } from './components/SettingsForm.js';
 import { StatusLine } from './components/StatusLine.js';
 import { Text } from './components/Text.js';
 import { useKeyInput } from './keyInput.js';
+import { agentLines, withAgentLines } from './panes/agentLines.js';
 import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { usageLines } from './panes/guestTable.js';
@@ -153,6 +155,10 @@ function Console({ host }: { host: HostContext }) {
   const guestUsage = guest ? (allHosts ? allUsage.get(rowKey(guest.host, guest.name)) : usage.get(guest.name)) : undefined;
   const usageHistory = useApp((s) => s.usageHistory);
   const hostSize = useApp((s) => s.hostSize);
+  const hostLoad = useApp((s) => s.hostLoad);
+  const guestAgent = useApp((s) => s.guestAgent);
+  // Agent answers are asked of this host's guests only (hostStates lists this host first).
+  const agentHere = !allHosts || guest?.host === hostStates[0]?.name;
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -212,16 +218,18 @@ function Console({ host }: { host: HostContext }) {
 
   const inner = columns - 4;
   const detailHeight = 3;
-  // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its table.
+  // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its
+  // table, and a short form of them goes beside the tabs.
   const metersRow = height > MIN_ROWS ? 1 : 0;
+  const meters = metersLayout(hostMeters(guests, usage, hostSize, hostLoad), { row: metersRow > 0, width: inner, charset: theme.ascii ? 'ascii' : 'unicode', separator: theme.symbols.separator });
   const paneHeight = height - 11 - metersRow;
   const title = headerTitle(theme, host, versions, accel, columns, allHosts ? hostsAnswering(hostStates) : null);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />
       <Section width={columns} height={1 + metersRow}>
-        <Tabs width={inner} />
-        {metersRow ? <Text wrap="truncate">{metersLine(hostMeters(guests, usage, hostSize), inner, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator)}</Text> : null}
+        <Tabs width={inner} meters={meters.beside} />
+        {meters.line !== null ? <Text wrap="truncate">{meters.line}</Text> : null}
       </Section>
       {top ? (
         <>
@@ -248,7 +256,7 @@ function Console({ host }: { host: HostContext }) {
           </Section>
           <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
           <Section width={columns} height={detailHeight}>
-            <DetailStrip guest={guest} all={sameHost} width={inner} height={detailHeight} usage={guest ? usageLines(guest, guestUsage) : []} />
+            <DetailStrip guest={guest} all={sameHost} width={inner} height={detailHeight} usage={guest ? withAgentLines(usageLines(guest, guestUsage), agentLines(isActive(guest.state) && agentHere ? guestAgent.get(guest.name) : undefined)) : []} />
           </Section>
         </>
       )}

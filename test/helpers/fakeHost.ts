@@ -31,6 +31,12 @@ export interface FakeGuest {
   osId?: string; // libosinfo id, e.g. http://debian.org/debian/12
   /** What `virsh domstats` reports for it while active (cpu.time, balloon.rss, block.0.rd.bytes…); change it between refreshes. */
   stats?: Record<string, number>;
+  /** The org.qemu.guest_agent.0 channel: omitted, none; its live state as libvirt reports it. */
+  agentChannel?: 'connected' | 'disconnected';
+  /** What the agent answers while the channel is connected: virsh's own output; `hang`: it never answers. */
+  agent?: { domifaddr?: string; guestinfo?: string; hang?: boolean };
+  /** `virsh domifaddr --source lease` output (libvirt's DHCP leases). */
+  leases?: string;
 }
 
 export interface FakeHostOptions {
@@ -41,6 +47,10 @@ export interface FakeHostOptions {
   bridges?: string[];
   networks?: { name: string; active: boolean; bridge: string | null }[];
   nodeMemoryKiB?: number;
+  /** What `virsh nodecpustats` reports (ns); change it between refreshes. Default: counters that never move. */
+  nodeCpuStats?: { user: number; system: number; idle: number; iowait: number };
+  /** What /proc/loadavg holds ("0.52 0.48 0.40 2/313 20310"); without it the file cannot be read. */
+  loadavg?: string;
   /** Delay before each answer, to see spinners. */
   latencyMs?: number;
   /** Image files on the fake host, by absolute path: answered by find, stat, qemu-img info/check and rm. */
@@ -154,6 +164,9 @@ export function createFakeHost(guests: FakeGuest[], opts: FakeHostOptions = {}):
     const serial = g.serial
       ? "    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>"
       : '';
+    const channel = g.agentChannel
+      ? `    <channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/x/org.qemu.guest_agent.0'/><target type='virtio' name='org.qemu.guest_agent.0'${live ? ` state='${g.agentChannel}'` : ''}/></channel>`
+      : '';
     const metadata = g.osId
       ? `  <metadata><libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'><libosinfo:os id='${esc(g.osId)}'/></libosinfo:libosinfo></metadata>\n`
       : '';
@@ -165,7 +178,7 @@ ${metadata}  <memory unit='KiB'>${g.memoryMiB * 1024}</memory>
   <vcpu placement='static'>${g.vcpus}</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <devices>
-${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
+${[...disks, ...nics, serial, channel, graphics].filter(Boolean).join('\n')}
   </devices>
 </domain>
 `;
@@ -215,6 +228,10 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
         return 'Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nUsing API: QEMU 9.0.0\nRunning hypervisor: QEMU 7.2.0\n\n';
       case 'hostname':
         return `${opts.hostname ?? 'fakehost'}\n\n`;
+      case 'nodecpustats': {
+        const c = opts.nodeCpuStats ?? { user: 1e12, system: 2e11, idle: 5e12, iowait: 1e10 };
+        return `user:${String(c.user).padStart(22)}\nsystem:${String(c.system).padStart(20)}\nidle:${String(c.idle).padStart(22)}\niowait:${String(c.iowait).padStart(20)}\n\n`;
+      }
       case 'nodeinfo':
         return `CPU model:           x86_64\nCPU(s):              2\nMemory size:         ${opts.nodeMemoryKiB ?? 8_388_608} KiB\n\n`;
       case 'list': {
@@ -307,6 +324,19 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
         g.disks = all.filter((d) => d.target !== target);
         return 'Disk detached successfully\n\n';
       }
+      case 'domifaddr':
+      case 'guestinfo': {
+        const g = find(domainArg(rest));
+        if (!isActive(g)) throw new Failure('error: Requested operation is not valid: domain is not running');
+        const source = rest[rest.indexOf('--source') + 1];
+        const table = ' Name       MAC address          Protocol     Address\n-------------------------------------------------------------------------------\n';
+        if (cmd === 'domifaddr' && source === 'lease') return `${table}${g.leases ?? ''}\n`;
+        if (cmd === 'domifaddr' && source === 'arp') return `${table}\n`;
+        const failed = cmd === 'domifaddr' ? 'error: Failed to query for interfaces addresses\n' : '';
+        if (!g.agentChannel) throw new Failure(`${failed}error: argument unsupported: QEMU guest agent is not configured`);
+        if (g.agentChannel !== 'connected' || !g.agent) throw new Failure(`${failed}error: Guest agent is not responding: QEMU guest agent is not connected`);
+        return cmd === 'domifaddr' ? `${table}${g.agent.domifaddr ?? ''}\n` : `${g.agent.guestinfo ?? ''}\n`;
+      }
       case 'pool-list':
         return '\n';
       case 'net-list': {
@@ -330,6 +360,23 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
     const rest = argv.slice(3);
     if (rest[0] === 'event') return watch(argv, o);
     if (rest.length === 1 && rest[0]?.includes(';')) {
+      // A hung guest agent: the batch that asks it answers only when the caller's timeout kills it.
+      const asked = /--source agent|guestinfo/.test(rest[0] ?? '') ? guests.find((g) => g.agent?.hang && (rest[0] ?? '').includes(g.uuid ?? '-')) : undefined;
+      if (asked) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, o.timeoutMs ?? 60_000);
+          o.signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+        if (o.signal?.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do.', command: argv, stderr: '', code: 'cancelled' });
+        throw new Failure(`virtdeck: operation timed out after ${o.timeoutMs ?? 60_000} ms`);
+      }
       // virsh's command-string mode: every command runs; errors go to stderr and do not stop it.
       const cmds = (rest[0] ?? '').split(';').map((c) => c.trim().split(/\s+/).filter(Boolean));
       for (const c of cmds) {
@@ -468,6 +515,7 @@ ${[...disks, ...nics, serial, graphics].filter(Boolean).join('\n')}
       if (opts.unreadable?.includes(path)) throw new Failure(`head: cannot open '${path}' for reading: Permission denied`);
       return { argv, exitCode: 0, stdout: '', stderr: '' };
     }
+    if (prog === 'cat' && args[0] === '/proc/loadavg' && opts.loadavg !== undefined) return { argv, exitCode: 0, stdout: opts.loadavg, stderr: '' };
     if (prog === 'printenv' && args[0] === 'HOME') return { argv, exitCode: 0, stdout: `${opts.home ?? '/root'}\n`, stderr: '' };
     if (prog === 'tail') {
       const file = args[args.length - 1] ?? '';

@@ -26,7 +26,8 @@ function guests(): FakeGuest[] {
 /** Two samples 2 s apart: alpha uses 0.2 s of CPU and writes 2 MiB; bravo uses 1.6 s and receives 4 MiB. */
 async function twoSamples(columns: number, env?: Record<string, string>, rows = 24) {
   let now = 1_000_000;
-  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows } }, waitFor: 'alpha', ...(env ? { env } : {}) });
+  // The agent is not asked here (its hint would take the io line's row at 80x24): test/ui/guestAgent.test.tsx covers it.
+  const app = await renderApp(guests(), { store: { clock: () => now, size: { columns, rows }, agentSettleMs: 3_600_000 }, waitFor: 'alpha', ...(env ? { env } : {}) });
   const [alpha, bravo] = app.fake.guests;
   if (!alpha?.stats || !bravo?.stats) throw new Error('fixture');
   Object.assign(alpha.stats, { 'cpu.time': 200_000_000, 'block.0.wr.bytes': 2 * 1024 * 1024, 'block.0.wr.reqs': 2048 });

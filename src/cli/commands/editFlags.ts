@@ -1,5 +1,5 @@
 import type { DomainDoc } from '../../model/domainXml.js';
-import { apply, describe, type Edit, parseBoot, parseDiskBus, parseMacEdit, parseMemory, parseVcpus, parseVnc, parseVncPort } from '../../model/guestEdits.js';
+import { apply, describe, type Edit, parseBoot, parseDiskBus, parseGuestAgent, parseMacEdit, parseMemory, parseVcpus, parseVnc, parseVncPort } from '../../model/guestEdits.js';
 import { UserError } from '../../model/userError.js';
 
 /**
@@ -21,6 +21,8 @@ export interface EditFlags {
   attachIso?: string;
   eject?: string[];
   diskBus?: string[];
+  /** yes|no: add or remove the org.qemu.guest_agent.0 channel (the settings form's Guest agent). */
+  guestAgent?: string;
 }
 
 /** [IDX=]MAC | [IDX=]generate[:vmware] — IDX counts the guest's NICs from 0. */
@@ -55,10 +57,11 @@ export function parseEditFlags(flags: EditFlags, rng: () => number = Math.random
   for (const target of flags.eject ?? []) edits.push({ kind: 'eject', target: target.trim() });
   if (flags.attachIso !== undefined) edits.push({ kind: 'attachIso', path: flags.attachIso });
   for (const bus of flags.diskBus ?? []) edits.push(parseDiskBusFlag(bus));
+  if (flags.guestAgent !== undefined) edits.push(parseGuestAgent(flags.guestAgent));
   if (edits.length === 0) {
     throw new UserError(
       'guest edit was given nothing to change.',
-      'Add at least one of --memory, --vcpus, --mac, --vnc, --listen, --boot, --attach-iso, --eject, --disk-bus (see virtdeck guest edit --help).',
+      'Add at least one of --memory, --vcpus, --mac, --vnc, --listen, --boot, --attach-iso, --eject, --disk-bus, --guest-agent (see virtdeck guest edit --help).',
     );
   }
   return edits;

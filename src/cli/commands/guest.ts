@@ -166,7 +166,7 @@ export function autostartCommand(ctx: GuestCommandContext, name: string, value: 
   });
 }
 
-async function findGuest(host: HostContext, name: string): Promise<GuestRow> {
+export async function findGuest(host: HostContext, name: string): Promise<GuestRow> {
   const guest = (await virsh.listGuests(host)).find((g) => g.name === name);
   if (!guest) throw noSuchGuest(host, name);
   return guest;

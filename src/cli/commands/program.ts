@@ -18,6 +18,7 @@ import {
   undefineCommand,
   xmlCommand,
 } from './guest.js';
+import { agentCommand } from './guestAgent.js';
 import { listAllHostsCommand } from './guestListAll.js';
 import type { CommandKit } from './kit.js';
 
@@ -196,6 +197,7 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
     .option('--attach-iso <path>', 'put an ISO (absolute path on the host) in the CD-ROM drive, adding one if needed')
     .addOption(new Option('--eject <target>', 'empty the CD-ROM drive with this target, e.g. hdc (repeatable)').argParser(collect))
     .addOption(new Option('--disk-bus <target=bus>', 'move a disk to another bus: ide, sata, scsi, virtio (repeatable)').argParser(collect))
+    .option('--guest-agent <yes|no>', 'add (yes) or remove (no) the org.qemu.guest_agent.0 channel the QEMU guest agent talks on')
     .option('-n, --dry-run', 'print the diff only; define nothing')
     .addHelpText(
       'after',
@@ -208,6 +210,7 @@ ${examples([
   'virtdeck guest edit web --vnc 5901 --listen 127.0.0.1',
   'virtdeck guest edit web --boot cdrom,hd --attach-iso /srv/iso/debian.iso',
   'virtdeck guest edit web --eject hdc --disk-bus hda=sata',
+  'virtdeck guest edit web --guest-agent yes',
 ])}`,
     )
     .action((name: string, opts: Record<string, unknown>) =>
@@ -222,10 +225,24 @@ ${examples([
           attachIso: opts.attachIso as string | undefined,
           eject: opts.eject as string[] | undefined,
           diskBus: opts.diskBus as string[] | undefined,
+          guestAgent: opts.guestAgent as string | undefined,
           dryRun: Boolean(opts.dryRun),
         }),
       )(),
     );
+
+  guest
+    .command('agent')
+    .description('ask a running guest\'s QEMU guest agent for its addresses, hostname, OS and file systems (2 s at most)')
+    .argument('<name>', 'guest name')
+    .addHelpText(
+      'after',
+      `
+Without an agent the addresses come from libvirt's DHCP leases or the host's ARP table, and the
+output says how to add the channel and install qemu-guest-agent; that is not a failure (exit 0).
+${examples(['virtdeck guest agent web', "virtdeck guest agent web --json | jq -r '.guests[0].agent.addresses[].address'"])}`,
+    )
+    .action((name: string) => run((ctx) => agentCommand(ctx, name))());
 
   guest
     .command('xml')

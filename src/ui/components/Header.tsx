@@ -38,7 +38,8 @@ function clock(ms: number): string {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-export function Tabs({ width }: { width: number }) {
+/** `meters`: the host meters to squeeze in when they have no row of their own (hostMeters compactMeters), richest first. */
+export function Tabs({ width, meters = [] }: { width: number; meters?: string[] }) {
   const theme = useTheme();
   const pane = useApp((s) => s.pane);
   const lastRefresh = useApp((s) => s.lastRefresh);
@@ -51,7 +52,11 @@ export function Tabs({ width }: { width: number }) {
   // time gives up its "updated" first.
   const shortStatus = lastRefresh && !refreshError ? clock(lastRefresh) : fullStatus;
   const fits = ([t, st]: [(p: (typeof PANES)[number]) => string, string]) => textOf(t).length + st.length + 1 <= width;
+  // Without a meters row the meters take the refresh time's place (they show the refresh is live);
+  // a job's badge still comes first, and a failed refresh says so instead.
+  const squeezed = refreshError || !lastRefresh ? [] : meters;
   const choices: [(p: (typeof PANES)[number]) => string, string][] = [
+    ...[badges.full, badges.short].flatMap((badge) => squeezed.map((m): [(p: (typeof PANES)[number]) => string, string] => [titled(badge), m])),
     [titled(badges.full), fullStatus],
     [titled(badges.short), fullStatus],
     [titled(badges.short), shortStatus],
