@@ -1,4 +1,5 @@
 // CONTRACT FILE — the signatures below are the agreed interface; the host layer implements them.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,9 +37,10 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
 /**
  * virsh runs a `;`-separated command string given as its only argument, in one process and one
  * connection; `echo MARK` lines split the answers. Only UUIDs and fixed words go into such a
- * string: a guest name there could carry its own `;`.
+ * string: a guest name there could carry its own `;`. MARK is random per process: a guest's
+ * description holding a line that looks like it would otherwise shift every answer after it.
  */
-const MARK = '@@virtdeck@@';
+const MARK = `@@virtdeck-${randomBytes(12).toString('hex')}@@`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
@@ -48,6 +50,22 @@ function batch(commands: string[]): string {
   // The trailing echo keeps the exit status 0 when the last real command failed (a guest that
   // vanished mid-refresh); a broken connection still fails before any command runs.
   return [...commands, `echo ${MARK}`].join('; ');
+}
+
+/**
+ * The stdout of a batch, from the host's long-lived virsh when it has one (no process, no
+ * connect); when that fails (it died, hung, lost libvirt) this round asks a virsh of its own,
+ * and the channel starts afresh at its next question.
+ */
+async function batchStdout(host: HostContext, commands: string[], limits: { channelMs?: number; oneShotMs?: number } = {}): Promise<string> {
+  if (host.virshChannel) {
+    try {
+      return (await host.virshChannel.ask(commands, limits.channelMs ? { timeoutMs: limits.channelMs } : {})).stdout;
+    } catch {
+      // Answered below by a one-shot virsh, whose error (if any) is the one worth showing.
+    }
+  }
+  return (await virsh(host, [batch(commands)], { ...BATCH, ...(limits.oneShotMs ? { timeoutMs: limits.oneShotMs } : {}) })).stdout;
 }
 
 function splitBatch(stdout: string): string[] {
@@ -69,8 +87,9 @@ export function parseState(text: string): GuestState {
 }
 
 /**
- * Every guest with its state, hardware and flags, in two virsh processes whatever the number of
- * guests: one lists UUIDs (all, autostart, transient), one asks state and XML for all of them.
+ * Every guest with its state, hardware and flags, in two questions whatever the number of guests:
+ * one lists UUIDs (all, autostart, transient), one asks state and XML for all of them. Each is a
+ * virsh process, or none when the host has a long-lived virsh (the console's session has one).
  * A guest that disappears between the two is left out, not reported as an error.
  */
 export async function listGuests(host: HostContext): Promise<GuestRow[]> {
@@ -101,27 +120,21 @@ export function parseHostMemKiB(text: string): number | null {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** listGuests plus usage counters: domstats and nodeinfo ride in the first process, so no process is added. */
+/** listGuests plus usage counters: domstats and nodeinfo ride in the first question, so nothing is added. */
 export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now): Promise<GuestsWithStats> {
-  const lists = await virsh(
-    host,
-    [
-      batch([
-        'list --all --uuid',
-        `echo ${MARK}`,
-        'list --all --autostart --uuid',
-        `echo ${MARK}`,
-        'list --all --transient --uuid',
-        `echo ${MARK}`,
-        DOMSTATS,
-        `echo ${MARK}`,
-        'nodeinfo',
-      ]),
-    ],
-    BATCH,
-  );
+  const listed = await batchStdout(host, [
+    'list --all --uuid',
+    `echo ${MARK}`,
+    'list --all --autostart --uuid',
+    `echo ${MARK}`,
+    'list --all --transient --uuid',
+    `echo ${MARK}`,
+    DOMSTATS,
+    `echo ${MARK}`,
+    'nodeinfo',
+  ]);
   const stats: UsageSample = { at: now(), guests: new Map() };
-  const [allText, autostartText, transientText, statsText = '', nodeText = ''] = splitBatch(lists.stdout);
+  const [allText, autostartText, transientText, statsText = '', nodeText = ''] = splitBatch(listed);
   stats.guests = parseDomstats(statsText);
   const hostCpus = parseHostCpus(nodeText);
   const hostMemKiB = parseHostMemKiB(nodeText);
@@ -130,11 +143,13 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
 
-  const details = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`))], {
-    ...BATCH,
-    timeoutMs: 60_000 + uuids.length * 500,
-  });
-  const chunks = splitBatch(details.stdout).slice(1, uuids.length + 1);
+  const details = await batchStdout(
+    host,
+    uuids.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`),
+    // A warm virsh answers in well under a millisecond a guest; a process of its own needs more.
+    { channelMs: 15_000 + uuids.length * 25, oneShotMs: 60_000 + uuids.length * 500 },
+  );
+  const chunks = splitBatch(details).slice(1, uuids.length + 1);
   const rows: GuestRow[] = [];
   chunks.forEach((chunk, i) => {
     const xmlStart = chunk.indexOf('<domain');
