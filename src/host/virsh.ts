@@ -9,6 +9,7 @@ import { isActive } from '../model/guest.js';
 import { DOMSTATS_GROUPS, parseDomstats, type UsageSample } from '../model/usage.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
+import { guestMemo } from './guestMemo.js';
 import type { HostContext } from './hostContext.js';
 
 export type { GuestDisk, GuestNic, GuestRow, GuestState, GuestVnc };
@@ -122,6 +123,10 @@ export function parseHostMemKiB(text: string): number | null {
 
 /** listGuests plus usage counters: domstats and nodeinfo ride in the first question, so nothing is added. */
 export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now): Promise<GuestsWithStats> {
+  // Taken before the first question: an event while this round runs makes the next one re-read.
+  const memo = guestMemo(host.virshChannel);
+  const roundAt = Date.now();
+  const reusable = memo?.round(roundAt);
   const listed = await batchStdout(host, [
     'list --all --uuid',
     `echo ${MARK}`,
@@ -138,26 +143,39 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   stats.guests = parseDomstats(statsText);
   const hostCpus = parseHostCpus(nodeText);
   const hostMemKiB = parseHostMemKiB(nodeText);
-  const uuids = uuidLines(allText);
+  const uuids = uuidLines(allText).map((u) => u.toLowerCase());
+  memo?.keepOnly(new Set(uuids));
   if (uuids.length === 0) return { guests: [], stats, hostCpus, hostMemKiB };
   const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
+  const statsStateOf = (name: string) => stats.guests.get(name)?.['state.state'];
 
-  const details = await batchStdout(
-    host,
-    uuids.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`),
-    // A warm virsh answers in well under a millisecond a guest; a process of its own needs more.
-    { channelMs: 15_000 + uuids.length * 25, oneShotMs: 60_000 + uuids.length * 500 },
-  );
-  const chunks = splitBatch(details).slice(1, uuids.length + 1);
   const rows: GuestRow[] = [];
-  chunks.forEach((chunk, i) => {
-    const xmlStart = chunk.indexOf('<domain');
-    if (xmlStart < 0) return; // gone between the two calls
-    const summary = summarizeDomainXml(chunk.slice(xmlStart));
-    const uuid = (uuids[i] ?? summary.uuid).toLowerCase();
-    rows.push(toRow(summary, parseState(chunk.slice(0, xmlStart)), autostart.has(uuid), !transient.has(uuid)));
-  });
+  const add = (uuid: string, summary: DomainSummary, state: GuestState) => rows.push(toRow(summary, state, autostart.has(uuid), !transient.has(uuid)));
+  const ask: string[] = [];
+  for (const u of uuids) {
+    const known = reusable?.(u, statsStateOf);
+    if (known) add(u, known.summary, known.state);
+    else ask.push(u);
+  }
+  if (ask.length > 0) {
+    const details = await batchStdout(
+      host,
+      ask.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`),
+      // A warm virsh answers in well under a millisecond a guest; a process of its own needs more.
+      { channelMs: 15_000 + ask.length * 25, oneShotMs: 60_000 + ask.length * 500 },
+    );
+    const chunks = splitBatch(details).slice(1, ask.length + 1);
+    chunks.forEach((chunk, i) => {
+      const xmlStart = chunk.indexOf('<domain');
+      if (xmlStart < 0) return; // gone between the two calls
+      const summary = summarizeDomainXml(chunk.slice(xmlStart));
+      const uuid = (ask[i] ?? summary.uuid).toLowerCase();
+      const state = parseState(chunk.slice(0, xmlStart));
+      add(uuid, summary, state);
+      memo?.remember(uuid, { summary, state, statsState: statsStateOf(summary.name), at: roundAt });
+    });
+  }
   return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB };
 }
 
@@ -325,22 +343,34 @@ export async function nodeMemoryKiB(host: HostContext): Promise<number> {
  */
 export function watchEvents(host: HostContext, onEvent: (line: string) => void, onEnd?: (error: HostError | null) => void): () => void {
   const controller = new AbortController();
+  // While this stream runs, the refresh may reuse what it read of a guest's XML (guestMemo.ts).
+  const memo = guestMemo(host.virshChannel);
+  memo?.watchStarted(Date.now());
   let pending = '';
   const emit = (chunk: string) => {
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onEvent(line.trim());
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      memo?.changed();
+      onEvent(line.trim());
+    }
   };
   virsh(host, ['event', '--all', '--loop'], { timeoutMs: 0, signal: controller.signal, onStdout: emit }).then(
     () => {
+      memo?.watchEnded();
       if (!controller.signal.aborted) onEnd?.(null);
     },
     (e: unknown) => {
+      memo?.watchEnded();
       if (!controller.signal.aborted) onEnd?.(e instanceof HostError ? e : null);
     },
   );
-  return () => controller.abort();
+  return () => {
+    memo?.watchEnded();
+    controller.abort();
+  };
 }
 
 /** The argv the UI hands the terminal to for a guest's serial console (leave with Ctrl+]). */

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CountingExecutor, type Executor, type LiveChild, LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { hostSession } from '../../src/host/session.js';
 import * as virsh from '../../src/host/virsh.js';
+import type { VirshChannel } from '../../src/host/virshChannel.js';
 import { startThrowawaySshd, type ThrowawaySshd } from '../helpers/throwawaySshd.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -107,6 +108,33 @@ describe('persistent virsh channel on the local host', () => {
     expect(next.spawns).toBe(0);
     expect(channel()?.starts).toBe(2);
     await session.close();
+  });
+  it('while events are watched a steady refresh asks no XML; a redefined guest shows at the next refresh', async () => {
+    const { session, refresh, channel } = countedSession(localHost());
+    const ch = channel() as VirshChannel;
+    const asked = vi.spyOn(ch, 'ask');
+    const events: string[] = [];
+    const stop = virsh.watchEvents(session.host, (l) => events.push(l));
+    try {
+      // What is read before `virsh event` has surely registered is not reused (guestMemo.ts).
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect((await refresh()).rows.find((g) => g.name === guest)?.osType).toBeNull();
+      asked.mockClear();
+      const steady = await refresh();
+      expect(steady.spawns).toBe(0);
+      expect(asked.mock.calls.flatMap(([commands]) => commands).some((c) => c.includes('dumpxml'))).toBe(false);
+      expect(steady.rows.find((g) => g.name === guest)?.state).toBe('shut off');
+
+      // Redefined by someone else (its own virsh): only the event tells the console.
+      const xml = await virsh.dumpXml(localHost(), guest, { inactive: true });
+      const os = '<metadata><libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os id="http://debian.org/debian/12"/></libosinfo:libosinfo></metadata>';
+      await virsh.defineXml(localHost(), xml.replace('</name>', `</name>${os}`));
+      await vi.waitFor(() => expect(events.some((l) => l.includes(guest))).toBe(true), { timeout: 5_000 });
+      expect((await refresh()).rows.find((g) => g.name === guest)?.osType).toBe('debian12');
+    } finally {
+      stop();
+      await session.close();
+    }
   });
 });
 
