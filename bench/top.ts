@@ -158,8 +158,10 @@ async function main(): Promise<void> {
     const measured = subjects.map((s) => s.root);
     const t0 = performance.now();
     const before = measured.map(treeTicks);
+    const ownBefore = new Map(tree(virtdeck.root).map((s) => [s.pid, s.ticks]));
     await sleep(SECONDS * 1_000);
     const after = measured.map(treeTicks);
+    const ownAfter = tree(virtdeck.root);
     const seconds = (performance.now() - t0) / 1_000;
     const cpu = after.map((a, i) => pct(a - (before[i] as number), seconds));
     const virtdeckTree = tree(virtdeck.root);
@@ -171,7 +173,9 @@ async function main(): Promise<void> {
     console.log(`test driver host: ${GUESTS} guests, refresh every ${POLL_MS / 1000} s, ${COLUMNS}x${ROWS} terminals, ${seconds.toFixed(0)} s after ${WARMUP_S} s warm-up`);
     console.log(`CPU (% of one core, whole process tree):`);
     for (const [i, s] of subjects.entries()) console.log(`  ${s.label.padEnd(22)} ${(cpu[i] as number).toFixed(2)} %`);
-    console.log(`virtdeck's processes:   ${virtdeckTree.map((s) => `${s.comm}[${s.pid}]`).join(' ')}`);
+    // Where virtdeck's share goes: node (refresh parsing, Ink frames) or its two long-lived virsh.
+    const own = ownAfter.map((p) => `${p.comm}[${p.pid}] ${pct(p.ticks - (ownBefore.get(p.pid) ?? 0), seconds).toFixed(2)} %`);
+    console.log(`virtdeck's processes:   ${own.join(', ')}`);
     console.log(`virsh children kept:    ${channelBefore.every((p) => channelAfter.includes(p)) ? 'yes (the same pids all minute)' : `no: ${channelBefore} -> ${channelAfter}`}`);
     console.log(`ratio virtdeck / virsh loop CPU: ${(ours / loopCpu).toFixed(2)} (goal <= 1)`);
     console.log(`ratio virtdeck / htop CPU:       ${(ours / htopCpu).toFixed(2)} (goal <= 2)`);
