@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { shellQuote } from '../model/shellQuote.js';
@@ -42,6 +43,24 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface SpawnOptions {
+  onStdout: (chunk: string) => void;
+  onStderr: (chunk: string) => void;
+  env?: Record<string, string>;
+}
+
+/** A child that lives on, reading its commands from stdin (see virshChannel.ts). */
+export interface LiveChild {
+  readonly argv: string[];
+  readonly pid: number | undefined;
+  /** Writes to its stdin; a child that has gone drops it (its `exited` has settled or soon will). */
+  write(text: string): void;
+  /** TERM, then KILL after a grace period; `exited` settles either way. */
+  kill(): void;
+  /** Settles once the child is gone: its exit code, -1 for a signal or a failed start. */
+  readonly exited: Promise<number>;
+}
+
 export interface Executor {
   /** Where commands run, for headers and error messages: "local" or "root@host1". */
   readonly label: string;
@@ -51,6 +70,12 @@ export interface Executor {
   run(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Hands the terminal to a child (virsh console, $EDITOR) and resolves with its exit code. */
   interactive(argv: string[], opts?: { env?: Record<string, string> }): Promise<number>;
+  /**
+   * Starts a long-lived child that talks over stdin/stdout. Only executors whose children run on
+   * this machine offer it (virsh always does: libvirt does its own remoting); without it callers
+   * fall back to one process per question.
+   */
+  spawn?(argv: string[], opts: SpawnOptions): LiveChild;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -149,6 +174,30 @@ export class LocalExecutor implements Executor {
     if (!file) throw new Error('empty argv');
     const r = await execa(file, args, { stdio: 'inherit', reject: false, env: opts?.env });
     return typeof r.exitCode === 'number' ? r.exitCode : 1;
+  }
+  spawn(argv: string[], opts: SpawnOptions): LiveChild {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('empty argv');
+    // No buffering: the child lives for days and its answers are consumed as they come.
+    const child = execa(file, args, { reject: false, buffer: false, stdin: 'pipe', env: opts.env, forceKillAfterDelay: 2_000, timeout: 0 });
+    const out = new StringDecoder('utf8');
+    const err = new StringDecoder('utf8');
+    child.stdout?.on('data', (d: Buffer) => opts.onStdout(out.write(d)));
+    child.stderr?.on('data', (d: Buffer) => opts.onStderr(err.write(d)));
+    // A write racing the child's death must not become an uncaught EPIPE.
+    child.stdin?.on('error', () => {});
+    const exited = child.then((r) => (typeof r.exitCode === 'number' ? r.exitCode : -1));
+    return {
+      argv,
+      pid: child.pid,
+      write: (text) => {
+        if (child.stdin?.writable) child.stdin.write(text);
+      },
+      kill: () => {
+        child.kill();
+      },
+      exited,
+    };
   }
 }
 
@@ -348,5 +397,14 @@ export class CountingExecutor implements Executor {
     this.count++;
     this.calls.push(argv);
     return this.inner.interactive(argv, opts);
+  }
+  get spawn(): Executor['spawn'] {
+    const inner = this.inner;
+    if (!inner.spawn) return undefined;
+    return (argv: string[], opts: SpawnOptions): LiveChild => {
+      this.count++;
+      this.calls.push(argv);
+      return inner.spawn?.(argv, opts) as LiveChild;
+    };
   }
 }

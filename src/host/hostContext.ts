@@ -1,4 +1,5 @@
 import type { Executor } from './exec.js';
+import type { VirshChannel } from './virshChannel.js';
 
 /**
  * What virtdeck acts on. libvirt does its own remoting (qemu+ssh://), so virsh always runs
@@ -12,4 +13,6 @@ export interface HostContext {
   uri: string;
   virshExec: Executor;
   sysExec: Executor;
+  /** The long-lived virsh the console's refresh asks (virshChannel.ts); absent, every question is its own virsh. */
+  virshChannel?: VirshChannel | null;
 }

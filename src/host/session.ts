@@ -8,12 +8,13 @@
  */
 import { setMaxListeners } from 'node:events';
 import { HostError } from './errors.js';
-import type { ExecOptions, ExecResult, Executor } from './exec.js';
+import type { ExecOptions, ExecResult, Executor, LiveChild, SpawnOptions } from './exec.js';
 import type { HostContext } from './hostContext.js';
+import { openVirshChannel } from './virshChannel.js';
 
 export interface HostSession {
   host: HostContext;
-  /** Commands started and not yet settled. */
+  /** Commands started and not yet settled (the long-lived virsh not counted: it is there as long as the session). */
   inFlight(): number;
   /** Aborts every command in flight, refuses new ones; resolves once those in flight have settled (their remote groups stopped). */
   close(): Promise<void>;
@@ -35,6 +36,7 @@ export function hostSession(host: HostContext): HostSession {
   // Every command in flight listens to it: a busy pane's reads are many at once, not a leak.
   setMaxListeners(0, stop.signal);
   const running = new Set<Promise<unknown>>();
+  const live = new Set<LiveChild>();
 
   const track = <T>(p: Promise<T>): Promise<T> => {
     running.add(p);
@@ -74,19 +76,35 @@ export function hostSession(host: HostContext): HostSession {
       if (stop.signal.aborted) return Promise.reject(refused(argv, inner.label));
       return inner.interactive(argv, opts);
     },
+    get spawn() {
+      const inner = executor();
+      if (!inner.spawn) return undefined;
+      return (argv: string[], opts: SpawnOptions): LiveChild => {
+        if (stop.signal.aborted) throw refused(argv, inner.label);
+        const child = inner.spawn?.(argv, opts) as LiveChild;
+        live.add(child);
+        const gone = () => live.delete(child);
+        child.exited.then(gone, gone);
+        return child;
+      };
+    },
   });
 
   const sys = wrap(() => host.sysExec);
   const virsh = wrap(() => host.virshExec);
+  // The refresh's long-lived virsh belongs to the session: quitting ends it with everything else.
+  const channel = openVirshChannel(host.uri, virsh);
   return {
-    host: { ...host, sysExec: sys, virshExec: virsh },
+    host: { ...host, sysExec: sys, virshExec: virsh, virshChannel: channel },
     inFlight: () => running.size,
     get closed() {
       return stop.signal.aborted;
     },
     async close() {
       stop.abort();
-      await Promise.allSettled([...running]);
+      const children = [...live];
+      for (const c of children) c.kill();
+      await Promise.allSettled([...running, channel?.close(), ...children.map((c) => c.exited)]);
     },
   };
 }

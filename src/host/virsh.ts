@@ -1,4 +1,5 @@
 // CONTRACT FILE — the signatures below are the agreed interface; the host layer implements them.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { type NodeCpuTimes, parseNodeCpuStats } from '../model/hostLoad.js';
 import { DOMSTATS_GROUPS, parseDomstats, type UsageSample } from '../model/usage.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
+import { guestMemo } from './guestMemo.js';
 import type { HostContext } from './hostContext.js';
 
 export type { GuestDisk, GuestNic, GuestRow, GuestState, GuestVnc };
@@ -37,9 +39,10 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
 /**
  * virsh runs a `;`-separated command string given as its only argument, in one process and one
  * connection; `echo MARK` lines split the answers. Only UUIDs and fixed words go into such a
- * string: a guest name there could carry its own `;`.
+ * string: a guest name there could carry its own `;`. MARK is random per process: a guest's
+ * description holding a line that looks like it would otherwise shift every answer after it.
  */
-const MARK = '@@virtdeck@@';
+const MARK = `@@virtdeck-${randomBytes(12).toString('hex')}@@`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
@@ -49,6 +52,22 @@ function batch(commands: string[]): string {
   // The trailing echo keeps the exit status 0 when the last real command failed (a guest that
   // vanished mid-refresh); a broken connection still fails before any command runs.
   return [...commands, `echo ${MARK}`].join('; ');
+}
+
+/**
+ * The stdout of a batch, from the host's long-lived virsh when it has one (no process, no
+ * connect); when that fails (it died, hung, lost libvirt) this round asks a virsh of its own,
+ * and the channel starts afresh at its next question.
+ */
+async function batchStdout(host: HostContext, commands: string[], limits: { channelMs?: number; oneShotMs?: number } = {}): Promise<string> {
+  if (host.virshChannel) {
+    try {
+      return (await host.virshChannel.ask(commands, limits.channelMs ? { timeoutMs: limits.channelMs } : {})).stdout;
+    } catch {
+      // Answered below by a one-shot virsh, whose error (if any) is the one worth showing.
+    }
+  }
+  return (await virsh(host, [batch(commands)], { ...BATCH, ...(limits.oneShotMs ? { timeoutMs: limits.oneShotMs } : {}) })).stdout;
 }
 
 function splitBatch(stdout: string): string[] {
@@ -70,8 +89,9 @@ export function parseState(text: string): GuestState {
 }
 
 /**
- * Every guest with its state, hardware and flags, in two virsh processes whatever the number of
- * guests: one lists UUIDs (all, autostart, transient), one asks state and XML for all of them.
+ * Every guest with its state, hardware and flags, in two questions whatever the number of guests:
+ * one lists UUIDs (all, autostart, transient), one asks state and XML for all of them. Each is a
+ * virsh process, or none when the host has a long-lived virsh (the console's session has one).
  * A guest that disappears between the two is left out, not reported as an error.
  */
 export async function listGuests(host: HostContext): Promise<GuestRow[]> {
@@ -104,51 +124,64 @@ export function parseHostMemKiB(text: string): number | null {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** listGuests plus usage counters: domstats, nodeinfo and nodecpustats ride in the first process, so no process is added. */
+/** listGuests plus usage counters: domstats, nodeinfo and nodecpustats ride in the first question, so nothing is added. */
 export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now): Promise<GuestsWithStats> {
-  const lists = await virsh(
-    host,
-    [
-      batch([
-        'list --all --uuid',
-        `echo ${MARK}`,
-        'list --all --autostart --uuid',
-        `echo ${MARK}`,
-        'list --all --transient --uuid',
-        `echo ${MARK}`,
-        DOMSTATS,
-        `echo ${MARK}`,
-        'nodeinfo',
-        `echo ${MARK}`,
-        'nodecpustats',
-      ]),
-    ],
-    BATCH,
-  );
+  // Taken before the first question: an event while this round runs makes the next one re-read.
+  const memo = guestMemo(host.virshChannel);
+  const roundAt = Date.now();
+  const reusable = memo?.round(roundAt);
+  const listed = await batchStdout(host, [
+    'list --all --uuid',
+    `echo ${MARK}`,
+    'list --all --autostart --uuid',
+    `echo ${MARK}`,
+    'list --all --transient --uuid',
+    `echo ${MARK}`,
+    DOMSTATS,
+    `echo ${MARK}`,
+    'nodeinfo',
+    `echo ${MARK}`,
+    'nodecpustats',
+  ]);
   const stats: UsageSample = { at: now(), guests: new Map() };
-  const [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(lists.stdout);
+  const [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(listed);
   const hostCpuTimes = parseNodeCpuStats(cpuText);
   stats.guests = parseDomstats(statsText);
   const hostCpus = parseHostCpus(nodeText);
   const hostMemKiB = parseHostMemKiB(nodeText);
-  const uuids = uuidLines(allText);
+  const uuids = uuidLines(allText).map((u) => u.toLowerCase());
+  memo?.keepOnly(new Set(uuids));
   if (uuids.length === 0) return { guests: [], stats, hostCpus, hostMemKiB, hostCpuTimes };
   const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
   const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
+  const statsStateOf = (name: string) => stats.guests.get(name)?.['state.state'];
 
-  const details = await virsh(host, [batch(uuids.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`))], {
-    ...BATCH,
-    timeoutMs: 60_000 + uuids.length * 500,
-  });
-  const chunks = splitBatch(details.stdout).slice(1, uuids.length + 1);
   const rows: GuestRow[] = [];
-  chunks.forEach((chunk, i) => {
-    const xmlStart = chunk.indexOf('<domain');
-    if (xmlStart < 0) return; // gone between the two calls
-    const summary = summarizeDomainXml(chunk.slice(xmlStart));
-    const uuid = (uuids[i] ?? summary.uuid).toLowerCase();
-    rows.push(toRow(summary, parseState(chunk.slice(0, xmlStart)), autostart.has(uuid), !transient.has(uuid)));
-  });
+  const add = (uuid: string, summary: DomainSummary, state: GuestState) => rows.push(toRow(summary, state, autostart.has(uuid), !transient.has(uuid)));
+  const ask: string[] = [];
+  for (const u of uuids) {
+    const known = reusable?.(u, statsStateOf);
+    if (known) add(u, known.summary, known.state);
+    else ask.push(u);
+  }
+  if (ask.length > 0) {
+    const details = await batchStdout(
+      host,
+      ask.map((u) => `echo ${MARK}; domstate --domain ${u}; dumpxml --domain ${u}`),
+      // A warm virsh answers in well under a millisecond a guest; a process of its own needs more.
+      { channelMs: 15_000 + ask.length * 25, oneShotMs: 60_000 + ask.length * 500 },
+    );
+    const chunks = splitBatch(details).slice(1, ask.length + 1);
+    chunks.forEach((chunk, i) => {
+      const xmlStart = chunk.indexOf('<domain');
+      if (xmlStart < 0) return; // gone between the two calls
+      const summary = summarizeDomainXml(chunk.slice(xmlStart));
+      const uuid = (ask[i] ?? summary.uuid).toLowerCase();
+      const state = parseState(chunk.slice(0, xmlStart));
+      add(uuid, summary, state);
+      memo?.remember(uuid, { summary, state, statsState: statsStateOf(summary.name), at: roundAt });
+    });
+  }
   return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB, hostCpuTimes };
 }
 
@@ -316,22 +349,34 @@ export async function nodeMemoryKiB(host: HostContext): Promise<number> {
  */
 export function watchEvents(host: HostContext, onEvent: (line: string) => void, onEnd?: (error: HostError | null) => void): () => void {
   const controller = new AbortController();
+  // While this stream runs, the refresh may reuse what it read of a guest's XML (guestMemo.ts).
+  const memo = guestMemo(host.virshChannel);
+  memo?.watchStarted(Date.now());
   let pending = '';
   const emit = (chunk: string) => {
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onEvent(line.trim());
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      memo?.changed();
+      onEvent(line.trim());
+    }
   };
   virsh(host, ['event', '--all', '--loop'], { timeoutMs: 0, signal: controller.signal, onStdout: emit }).then(
     () => {
+      memo?.watchEnded();
       if (!controller.signal.aborted) onEnd?.(null);
     },
     (e: unknown) => {
+      memo?.watchEnded();
       if (!controller.signal.aborted) onEnd?.(e instanceof HostError ? e : null);
     },
   );
-  return () => controller.abort();
+  return () => {
+    memo?.watchEnded();
+    controller.abort();
+  };
 }
 
 /** The argv the UI hands the terminal to for a guest's serial console (leave with Ctrl+]). */

@@ -18,6 +18,8 @@ export interface RunTuiOptions {
   env?: Env;
   initialPane?: PaneId;
   shutdownTimeoutMs?: number;
+  /** Refresh interval of the guest list (the store's default when absent); bench/top.ts runs at 2 s. */
+  pollMs?: number;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }
@@ -44,6 +46,7 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
     createAppStore(h, {
       initialPane: pane,
       shutdownTimeoutMs: opts.shutdownTimeoutMs,
+      pollMs: opts.pollMs,
       size: { columns: stdout.columns || 80, rows: stdout.rows || 24 },
       handOff,
       env,

@@ -1,0 +1,194 @@
+/**
+ * What the console costs while an admin just watches it: CPU of virtdeck's whole process tree
+ * (node, its long-lived virsh, its `virsh event` stream, anything they start) over an idle
+ * minute on the Guests pane of a 200-guest test-driver host refreshing every 2 s, beside what an
+ * admin runs instead — a shell loop of `virsh domstats` every 2 s, and `htop -d 20` — and its RSS
+ * beside an Ink hello-world. All four run at once on pseudo-terminals of the same size (util-linux
+ * `script`), so a busy moment on the machine hits them alike and the ratios hold on any machine.
+ * Run: npx tsx bench/top.ts [guests] [seconds]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { shellQuote } from '../src/model/shellQuote.js';
+import { writeTestHost } from './testHost.js';
+
+const GUESTS = Number(process.argv[2] ?? 200);
+const SECONDS = Number(process.argv[3] ?? 60);
+const WARMUP_S = 10;
+const POLL_MS = 2_000;
+const ROWS = 40;
+const COLUMNS = 120;
+const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime + cutime + cstime: its own CPU and that of the children it has reaped. */
+  ticks: number;
+  comm: string;
+}
+
+function readStat(pid: number): ProcStat | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm is in parentheses and may hold spaces or parentheses itself: the fields follow the last ')'.
+    const close = text.lastIndexOf(')');
+    const f = text.slice(close + 2).split(' ');
+    const n = (i: number) => Number(f[i - 3]);
+    return { pid, ppid: n(4), ticks: n(14) + n(15) + n(16) + n(17), comm: text.slice(text.indexOf('(') + 1, close) };
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
+function allStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = readStat(Number(d));
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/** `root` and every process below it. */
+function tree(root: number, stats = allStats()): ProcStat[] {
+  const byParent = new Map<number, ProcStat[]>();
+  for (const s of stats) byParent.set(s.ppid, [...(byParent.get(s.ppid) ?? []), s]);
+  const self = stats.find((s) => s.pid === root);
+  if (!self) return [];
+  const out = [self];
+  for (let i = 0; i < out.length; i++) out.push(...(byParent.get((out[i] as ProcStat).pid) ?? []));
+  return out;
+}
+
+/**
+ * A tree's CPU between two snapshots: a process that ended meanwhile left the part after the
+ * first snapshot in its parent's cutime/cstime, so summing both snapshots' trees counts each tick once.
+ */
+const treeTicks = (root: number) => tree(root).reduce((sum, s) => sum + s.ticks, 0);
+
+function rssKiB(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+interface Subject {
+  label: string;
+  child: ChildProcess;
+  /** The measured process: for a program on a pseudo-terminal, the one `script` started (not script itself). */
+  root: number;
+  output: () => string;
+}
+
+/** Runs `argv` on a fresh ROWS x COLUMNS pseudo-terminal; `script` relays it, and is not measured. */
+async function onTerminal(label: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Subject> {
+  const command = `stty rows ${ROWS} cols ${COLUMNS}; exec ${argv.map(shellQuote).join(' ')}`;
+  const child = spawn('script', ['-qfc', command, '/dev/null'], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', ...env },
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out = (out + d.toString('utf8')).slice(-200_000);
+  });
+  const pid = child.pid as number;
+  for (let i = 0; i < 200; i++) {
+    const under = allStats().find((s) => s.ppid === pid);
+    if (under) return { label, child, root: under.pid, output: () => out };
+    await sleep(25);
+  }
+  throw new Error(`${label}: script started nothing`);
+}
+
+function plain(label: string, argv: string[]): Subject {
+  const [file, ...args] = argv;
+  const child = spawn(file as string, args, { detached: true, stdio: 'ignore' });
+  return { label, child, root: child.pid as number, output: () => '' };
+}
+
+async function build(entry: string, outfile: string): Promise<void> {
+  execFileSync('node', ['scripts/build.mjs', '--entry', entry, '--outfile', outfile], { stdio: 'ignore' });
+}
+
+async function stop(s: Subject): Promise<void> {
+  const gone = s.child.exitCode !== null ? Promise.resolve() : new Promise((r) => s.child.once('exit', r));
+  // The measured process first (virtdeck quits as on a hang-up: closing its virsh), then its group.
+  try {
+    process.kill(s.root, 'SIGTERM');
+  } catch {}
+  await Promise.race([gone, sleep(3_000)]);
+  try {
+    process.kill(-(s.child.pid as number), 'SIGKILL');
+  } catch {}
+  await gone;
+}
+
+const pct = (ticks: number, seconds: number) => (ticks / TICK / seconds) * 100;
+
+async function main(): Promise<void> {
+  const host = writeTestHost(GUESTS);
+  const subjects: Subject[] = [];
+  try {
+    const virtdeckJs = join(host.dir, 'virtdeck-top.js');
+    const helloJs = join(host.dir, 'ink-hello.js');
+    await build('bench/topConsole.tsx', virtdeckJs);
+    await build('bench/inkHello.tsx', helloJs);
+
+    const virtdeck = await onTerminal('virtdeck', ['node', virtdeckJs, host.uri, String(POLL_MS)]);
+    subjects.push(virtdeck);
+    const loop = plain('virsh domstats loop', ['sh', '-c', `while :; do virsh -c "$1" domstats >/dev/null; sleep ${POLL_MS / 1000}; done`, 'sh', host.uri]);
+    subjects.push(loop);
+    const htop = await onTerminal(`htop -d ${POLL_MS / 100}`, ['htop', '-d', String(POLL_MS / 100)]);
+    subjects.push(htop);
+    const hello = await onTerminal('Ink hello-world', ['node', helloJs]);
+    subjects.push(hello);
+
+    await sleep(WARMUP_S * 1_000);
+    // The console must really be showing the guests, not an error screen.
+    if (!virtdeck.output().includes('bench-000')) throw new Error(`virtdeck did not list the guests; its screen ends:\n${virtdeck.output().slice(-2_000)}`);
+    const channelBefore = tree(virtdeck.root).filter((s) => s.comm === 'virsh').map((s) => s.pid);
+
+    const measured = subjects.map((s) => s.root);
+    const t0 = performance.now();
+    const before = measured.map(treeTicks);
+    const ownBefore = new Map(tree(virtdeck.root).map((s) => [s.pid, s.ticks]));
+    await sleep(SECONDS * 1_000);
+    const after = measured.map(treeTicks);
+    const ownAfter = tree(virtdeck.root);
+    const seconds = (performance.now() - t0) / 1_000;
+    const cpu = after.map((a, i) => pct(a - (before[i] as number), seconds));
+    const virtdeckTree = tree(virtdeck.root);
+    const channelAfter = virtdeckTree.filter((s) => s.comm === 'virsh').map((s) => s.pid);
+    const rss = { virtdeck: rssKiB(virtdeck.root), tree: virtdeckTree.reduce((sum, s) => sum + rssKiB(s.pid), 0), hello: rssKiB(hello.root) };
+
+    const [ours = 0, loopCpu = 0, htopCpu = 0, helloCpu = 0] = cpu;
+    const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
+    console.log(`test driver host: ${GUESTS} guests, refresh every ${POLL_MS / 1000} s, ${COLUMNS}x${ROWS} terminals, ${seconds.toFixed(0)} s after ${WARMUP_S} s warm-up`);
+    console.log(`CPU (% of one core, whole process tree):`);
+    for (const [i, s] of subjects.entries()) console.log(`  ${s.label.padEnd(22)} ${(cpu[i] as number).toFixed(2)} %`);
+    // Where virtdeck's share goes: node (refresh parsing, Ink frames) or its two long-lived virsh.
+    const own = ownAfter.map((p) => `${p.comm}[${p.pid}] ${pct(p.ticks - (ownBefore.get(p.pid) ?? 0), seconds).toFixed(2)} %`);
+    console.log(`virtdeck's processes:   ${own.join(', ')}`);
+    console.log(`virsh children kept:    ${channelBefore.every((p) => channelAfter.includes(p)) ? 'yes (the same pids all minute)' : `no: ${channelBefore} -> ${channelAfter}`}`);
+    console.log(`ratio virtdeck / virsh loop CPU: ${(ours / loopCpu).toFixed(2)} (goal <= 1)`);
+    console.log(`ratio virtdeck / htop CPU:       ${(ours / htopCpu).toFixed(2)} (goal <= 2)`);
+    console.log(`RSS virtdeck node:       ${mib(rss.virtdeck)} (tree with its virsh: ${mib(rss.tree)})`);
+    console.log(`RSS Ink hello-world:     ${mib(rss.hello)} (CPU ${helloCpu.toFixed(2)} %)`);
+    console.log(`ratio RSS virtdeck / hello-world: ${(rss.virtdeck / rss.hello).toFixed(2)} (goal <= 1.5; tree: ${(rss.tree / rss.hello).toFixed(2)})`);
+  } finally {
+    await Promise.all(subjects.map(stop));
+    host.remove();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});
