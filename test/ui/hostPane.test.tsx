@@ -128,7 +128,7 @@ describe('Host pane', () => {
     expect(f).toContain('[x]  CPU virtualization extensions');
     expect(f).toContain('[!]  vm.swappiness');
     expect(f).toContain('[ok] libvirtd reachable');
-    expect(f).toMatch(/19 checks: \d+ ok, \d+ warnings, 3 failed/);
+    expect(f).toMatch(/20 checks: \d+ ok, \d+ warnings, 3 failed/);
     expect(f.split('\n').length).toBeLessThanOrEqual(24);
     expect(widest(f)).toBeLessThanOrEqual(80);
     // detail strip of the first check: why and fix

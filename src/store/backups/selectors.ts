@@ -99,10 +99,12 @@ export function detailLines(s: BackupsPaneState, libvirtGuests: string[], now: n
   out.push({ text: snaps.length ? `snapshots: ${snaps.join(', ')}` : 'no snapshots (t takes one before a risky change)', warn: false });
   const stale = staleSnapshotWarning(g.snapshots, maxAgeDays, new Date(now));
   if (stale) out.push({ text: stale, warn: true });
-  // Last, so a warning above keeps its place in the short strip (i shows every line).
+  // Second: where the shown run has copies is what the COPIES column abbreviates.
   const shownRun = s.level === 'runs' ? runLines(g.backups)[clampIndex(s.runIndex, runLines(g.backups).length)]?.run : g.last;
-  if (shownRun && Object.keys(s.copies).length > 0) out.push({ text: copiesText(s, g.guest, shownRun.name, now, s.level !== 'runs'), warn: false });
-  return out;
+  if (shownRun && Object.keys(s.copies).length > 0) out.splice(1, 0, { text: copiesText(s, g.guest, shownRun.name, now, s.level !== 'runs'), warn: false });
+  // The strip is short (i shows every line): warnings go right under the first line so none is cut.
+  const [head, ...rest] = out;
+  return head ? [head, ...rest.filter((l) => l.warn), ...rest.filter((l) => !l.warn)] : out;
 }
 
 /** The guest runs from a backup (F moves it home, D discards it), or copies run from its backups. */
