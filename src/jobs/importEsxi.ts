@@ -176,14 +176,14 @@ async function copy(a: CopyArgs, ctx: Parameters<Action>[1]): Promise<void> {
       }
       throw e;
     }
-    if (r.remoteSha256 === null) ctx.log(`${name}: the host has no sha256sum; the copy's sha256 is ${r.sha256} (not compared).`);
+    if (r.remoteSha256 === null) ctx.log(`${name}: the host has neither openssl nor sha256sum; the copy's sha256 is ${r.sha256} (not compared).`);
     else if (r.remoteSha256 !== r.sha256) {
       rmSync(part, { force: true });
       throw new UserError(
-        `${shown(name)} changed while it was copied: sha256sum on the host says ${r.remoteSha256.slice(0, 12)}…, the stream was ${r.sha256.slice(0, 12)}….`,
+        `${shown(name)} changed while it was copied: its sha256 on the host is ${r.remoteSha256.slice(0, 12)}…, the stream was ${r.sha256.slice(0, 12)}….`,
         'Power the VM off in ESXi (a running VM or a snapshot consolidation writes to its disks), then import again.',
       );
-    } else ctx.log(`${name}: ${r.bytes} bytes; sha256 ${r.sha256} matches sha256sum on the host`);
+    } else ctx.log(`${name}: ${r.bytes} bytes; sha256 ${r.sha256} matches the one computed on the host`);
     renameSync(part, a.out);
     return;
   }

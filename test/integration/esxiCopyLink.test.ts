@@ -2,7 +2,7 @@
  * A dropped ssh link during `esxi.copy`: an `ssh` stand-in first on PATH runs each remote command
  * with sh, as ssh would, but cuts the `cat` stream after some bytes with ssh's own exit status 255
  * for the first `drops` calls. The file is then copied again from its start, and only a copy whose
- * sha256 equals the host's sha256sum is put in place; when the link keeps dropping, nothing is left.
+ * sha256 equals the host's is put in place; when the link keeps dropping, nothing is left.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,7 @@ describe('esxi.copy when the ssh link drops', () => {
     expect(readdirSync(join(dir, 'a'))).toEqual(['web-flat.vmdk']);
     expect(readFileSync(counter, 'utf8').trim()).toBe('2');
     expect(logs[0]).toMatch(/The ssh link to root@esx dropped after 1000000 of 3145728 bytes of .*web-flat\.vmdk\. .*Starting web-flat\.vmdk again \(attempt 2 of 3\)\./);
-    expect(logs.at(-1)).toMatch(/3145728 bytes; sha256 [0-9a-f]{64} matches sha256sum on the host/);
+    expect(logs.at(-1)).toMatch(/3145728 bytes; sha256 [0-9a-f]{64} matches the one computed on the host/);
   });
 
   it('gives up after three drops in one sentence and leaves no partial file', async () => {
