@@ -7,7 +7,7 @@ import { planPrune } from '../../src/jobs/prune.js';
 import { IMAGE_WRITING_KINDS } from '../../src/jobs/writtenDirs.js';
 import type { BackupManifest, CatalogRun } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml } from '../../src/model/domainXml.js';
-import { instantXml, runsInUse, setLinksDown } from '../../src/model/instantRecovery.js';
+import { instantListLines, instantXml, runsInUse, setLinksDown } from '../../src/model/instantRecovery.js';
 import { UserError } from '../../src/model/userError.js';
 
 const XML = `<domain type='kvm'>
@@ -191,4 +191,13 @@ describe('planFinish', () => {
 
 it('the Disks pane keeps scanning where instant recovery put overlays and disks moved home', () => {
   expect([INSTANT_JOB_KIND, INSTANT_FINISH_KIND].every((k) => IMAGE_WRITING_KINDS.has(k))).toBe(true);
+});
+
+it('`backup instant list` (and I in the Backups pane): each copy, its state, run, overlays, since when, and how to finish or discard it', () => {
+  const rec = planInstant(req(), facts(), virsh).record;
+  const lines = instantListLines([{ ...rec, createdAt: '2026-12-07T10:00:00.123Z', state: 'running' }], 'qemu:///system');
+  expect(lines[0]).toBe(`web-instant  running  from web ${rec.run} in ${rec.dest}, since 2026-12-07 10:00:00 UTC`);
+  expect(lines[1]).toBe(`  vda: ${rec.overlays[0]?.path} over ${rec.overlays[0]?.backing}`);
+  expect(lines[2]).toContain('virtdeck backup instant finish web-instant --to DIR; or: virtdeck backup instant discard web-instant');
+  expect(instantListLines([], 'qemu+ssh://root@b/system')).toEqual(['No guest on qemu+ssh://root@b/system runs from a backup (virtdeck backup instant).']);
 });
