@@ -106,6 +106,16 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let stopEvents: (() => void) | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
+  // Set by every refresh but the poll's: the next round reads every guest's XML afresh.
+  let freshWanted = false;
+  let pollRound: (() => Promise<void>) | null = null;
+  const fresh = (round: () => Promise<void>) => {
+    pollRound = round;
+    return () => {
+      freshWanted = true;
+      return round();
+    };
+  };
   let lastSample: UsageSample | null = null;
   const history: UsageHistory = new Map();
 
@@ -234,7 +244,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           // The poll below still keeps the list current, only slower.
           stopEvents = null;
         }
-        poll = setInterval(() => void get().refresh(), pollMs);
+        // The poll alone may reuse guests' XML: a refresh after an action, an event or `r` reads afresh.
+        poll = setInterval(() => void pollRound?.(), pollMs);
         poll.unref?.();
       },
 
@@ -256,9 +267,11 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         return stopped;
       },
 
-      refresh: coalesced(async () => {
+      refresh: fresh(coalesced(async () => {
         try {
-          const { guests: listed, stats, hostCpus, hostMemKiB } = await virsh.listGuestsWithStats(host, opts.clock);
+          const reuseXml = !freshWanted;
+          freshWanted = false;
+          const { guests: listed, stats, hostCpus, hostMemKiB } = await virsh.listGuestsWithStats(host, opts.clock, { reuseXml });
           let usage = get().usage;
           if (!lastSample || stats.at - lastSample.at >= MIN_RATE_MS) {
             usage = computeUsage(lastSample, stats, hostCpus ?? 0);
@@ -272,7 +285,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         } catch (e) {
           set({ refreshError: toShownError(e) });
         }
-      }),
+      })),
 
       setSize(size) {
         set({ size });
