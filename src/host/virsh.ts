@@ -124,12 +124,18 @@ export function parseHostMemKiB(text: string): number | null {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** listGuests plus usage counters: domstats, nodeinfo and nodecpustats ride in the first question, so nothing is added. */
-export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now): Promise<GuestsWithStats> {
+/**
+ * listGuests plus usage counters: domstats, nodeinfo and nodecpustats ride in the first question, so nothing is
+ * added. `reuseXml` (the console's periodic poll) lets a host with a long-lived virsh and a watched
+ * event stream skip the XML of guests nothing says changed (guestMemo.ts).
+ */
+export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now, opts: { reuseXml?: boolean } = {}): Promise<GuestsWithStats> {
   // Taken before the first question: an event while this round runs makes the next one re-read.
+  // Only a round that asks may reuse: a refresh after an action or a keypress reads afresh.
   const memo = guestMemo(host.virshChannel);
   const roundAt = Date.now();
-  const reusable = memo?.round(roundAt);
+  const round = memo?.round(roundAt);
+  const reusable = opts.reuseXml ? round : undefined;
   const listed = await batchStdout(host, [
     'list --all --uuid',
     `echo ${MARK}`,

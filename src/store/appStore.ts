@@ -122,6 +122,16 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   let stopEvents: (() => void) | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let debounce: ReturnType<typeof setTimeout> | null = null;
+  // Set by every refresh but the poll's: the next round reads every guest's XML afresh.
+  let freshWanted = false;
+  let pollRound: (() => Promise<void>) | null = null;
+  const fresh = (round: () => Promise<void>) => {
+    pollRound = round;
+    return () => {
+      freshWanted = true;
+      return round();
+    };
+  };
   let lastSample: UsageSample | null = null;
   let lastCpuTimes: NodeCpuTimes | null = null;
   const history: UsageHistory = new Map();
@@ -341,7 +351,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           // The poll below still keeps the list current, only slower.
           stopEvents = null;
         }
-        poll = setInterval(() => void get().refresh(), pollMs);
+        // The poll alone may reuse guests' XML: a refresh after an action, an event or `r` reads afresh.
+        poll = setInterval(() => void pollRound?.(), pollMs);
         poll.unref?.();
       },
 
@@ -366,14 +377,16 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         return stopped;
       },
 
-      refresh: coalesced(async () => {
+      refresh: fresh(coalesced(async () => {
         if (get().allHosts) return refreshAll();
         try {
-          applyHere(await virsh.listGuestsWithStats(host, opts.clock), true);
+          const reuseXml = !freshWanted;
+          freshWanted = false;
+          applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
         } catch (e) {
           set({ refreshError: toShownError(e) });
         }
-      }),
+      })),
 
       setSize(size) {
         set({ size });

@@ -31,9 +31,9 @@ function setup() {
   const fake = createFakeHost(guests);
   const host: HostContext = { ...fake.host, virshChannel: channelOver(fake) };
   /** One refresh: its rows, and how many guests' XML it read. */
-  const refresh = async () => {
+  const refresh = async (reuseXml = true) => {
     const before = fake.calls.length;
-    const rows = await virsh.listGuests(host);
+    const rows = (await virsh.listGuestsWithStats(host, Date.now, { reuseXml })).guests;
     const dumpxml = fake.calls
       .slice(before)
       .map((c) => c.join(' ').split('dumpxml').length - 1)
@@ -72,6 +72,16 @@ describe('reusing what the refresh read of each guest', () => {
     const steady = await refresh();
     expect(steady.dumpxml).toBe(0);
     expect(steady.rows).toEqual(first.rows);
+    stop();
+  });
+
+  it('a refresh that does not ask to reuse (after an action, on `r`) reads every guest', async () => {
+    const { host, refresh } = setup();
+    const stop = virsh.watchEvents(host, () => {});
+    later(3_000);
+    await refresh();
+    expect((await refresh(false)).dumpxml).toBe(3);
+    expect((await refresh()).dumpxml).toBe(0);
     stop();
   });
 
