@@ -147,7 +147,7 @@ describe('all hosts in one view', () => {
     await r.press(ESC);
     // F on lab-db: the confirmation, then destroy on lab.
     await r.press('F');
-    await r.waitFor('Force lab-db off?');
+    await r.waitFor('Force lab-db (lab) off?');
     await r.press('y');
     await r.waitFor('lab-db is off.');
     expect(lab().calls.some((c) => c.includes('destroy') && c.includes('lab-db'))).toBe(true);
