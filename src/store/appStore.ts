@@ -8,7 +8,7 @@ import { createHostContext, type HostOptions } from '../config/connect.js';
 import { configHosts, resolveHost } from '../config/resolveHost.js';
 import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
-import { HOST_TIMEOUT_MS, listOnEveryHost } from '../host/hostRound.js';
+import { HOST_TIMEOUT_MS, listWithin } from '../host/hostRound.js';
 import { hostSession } from '../host/session.js';
 import type { GuestRow, GuestsWithStats } from '../host/virsh.js';
 import * as virsh from '../host/virsh.js';
@@ -37,7 +37,7 @@ import { PANES, type PaneId, paneFilters } from './paneIds.js';
 import { guestForAction, isRow, modeFor, rowKey, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
-import type { AccelShown, AppData, Dialog, HandOff, ListedGuest, SettingsDialog, TermSize } from './types.js';
+import type { AccelShown, AppData, Dialog, HandOff, HostState, ListedGuest, SettingsDialog, TermSize } from './types.js';
 import { createImportWizard } from './wizards/import/importWizard.js';
 import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
 import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
@@ -254,40 +254,58 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       return fleet;
     };
 
+    /**
+     * Each host's last answer (its rows and usage) and state: a round publishes every host's answer
+     * as it comes, so a host that hangs until its deadline delays only its own row.
+     */
+    const answered = new Map<string, { guests: GuestRow[]; usage: ReadonlyMap<string, GuestUsage> }>();
+    const states = new Map<string, HostState>();
+
+    const publish = (f: Fleet) => {
+      const order = [{ name: host.name, uri: host.uri }, ...f.members];
+      const hostStates = order.map((h) => states.get(h.name) ?? hostStateOf(h.name, h.uri, null, null));
+      const shown = order.flatMap((h) => {
+        const a = answered.get(h.name);
+        return a ? [{ host: h.name, ...a }] : [];
+      });
+      const allUsage = mergeUsage(shown);
+      set((s) => {
+        const allGuests = sortListed(tagRows(shown), s.sortKey, allUsage);
+        return { allGuests, allUsage, hostStates, lastRefresh: Date.now(), ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
+      });
+    };
+
     /** One round over every host at once, each under its own deadline (host/hostRound.ts). */
     const refreshAll = async () => {
       const f = theFleet();
-      const reachable = f.members.filter((m) => m.host);
-      const answers = await listOnEveryHost([host, ...reachable.map((m) => m.host as HostContext)], { timeoutMs: hostTimeoutMs, now: opts.clock });
-      const [here, ...others] = answers;
-      if (here?.ok) applyHere(here.listed, false);
-      else if (here) set({ refreshError: toShownError(here.error) });
       const capacity = historyCapacity(pollMs);
-      const prevUsage = get().allUsage;
-      const tagged: { host: string; guests: GuestRow[] }[] = [];
-      const usages: { host: string; usage: ReadonlyMap<string, GuestUsage> }[] = [];
-      if (here?.ok) {
-        tagged.push({ host: host.name, guests: here.listed.guests });
-        usages.push({ host: host.name, usage: get().usage });
-      }
-      others.forEach((a, i) => {
-        const name = reachable[i]?.name as string;
-        if (!a.ok) return;
-        tagged.push({ host: name, guests: a.listed.guests });
-        const fresh = f.usageOf(name, a.listed, MIN_RATE_MS, capacity);
-        // Too soon for a rate: the host keeps the rates of its previous round.
-        const kept = new Map([...prevUsage].filter(([k]) => k.startsWith(rowKey(name, ''))).map(([k, u]) => [k.slice(name.length + 1), u]));
-        usages.push({ host: name, usage: fresh ?? kept });
+      for (const m of f.members) if (m.refusal) states.set(m.name, hostStateOf(m.name, m.uri, null, m.refusal));
+      const here = listWithin(host, hostTimeoutMs, opts.clock).then((a) => {
+        if (a.ok) {
+          applyHere(a.listed, false);
+          answered.set(host.name, { guests: a.listed.guests, usage: get().usage });
+        } else {
+          set({ refreshError: toShownError(a.error) });
+          answered.delete(host.name);
+        }
+        states.set(host.name, hostStateOf(host.name, host.uri, a, null));
+        publish(f);
       });
-      const hostStates = [
-        hostStateOf(host.name, host.uri, here ?? null, null),
-        ...f.members.map((m) => hostStateOf(m.name, m.uri, m.host ? (others[reachable.indexOf(m)] ?? null) : null, m.refusal)),
-      ];
-      const allUsage = mergeUsage(usages);
-      set((s) => {
-        const allGuests = sortListed(tagRows(tagged), s.sortKey, allUsage);
-        return { allGuests, allUsage, hostStates, lastRefresh: Date.now(), ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
+      const others = f.members.map((m) => {
+        if (!m.host) return Promise.resolve();
+        return listWithin(m.host, hostTimeoutMs, opts.clock).then((a) => {
+          if (a.ok) {
+            // Too soon for a rate: the host keeps the rates of its previous round.
+            const usage = f.usageOf(m.name, a.listed, MIN_RATE_MS, capacity) ?? answered.get(m.name)?.usage ?? new Map();
+            answered.set(m.name, { guests: a.listed.guests, usage });
+          } else {
+            answered.delete(m.name);
+          }
+          states.set(m.name, hostStateOf(m.name, m.uri, a, null));
+          publish(f);
+        });
       });
+      await Promise.all([here, ...others]);
     };
 
     const guestFor = (name: string | null | undefined): string | null => {
@@ -451,7 +469,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           get().setMessage(`${host.name} is the only host configured; add others under "hosts" in the config file to see them all in one table.`, 'error');
           return;
         }
-        set((st) => ({ allHosts: true, selectedHost: st.selected ? host.name : null }));
+        // A fresh start: rows kept from an earlier visit would show hosts as they were then.
+        answered.clear();
+        states.clear();
+        set((st) => ({ allHosts: true, selectedHost: st.selected ? host.name : null, allGuests: [], allUsage: new Map(), hostStates: [] }));
         get().setMessage(`Asking ${theFleet().members.length + 1} hosts for their guests…`, 'busy');
         void get()
           .refresh()

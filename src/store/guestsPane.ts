@@ -68,6 +68,9 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
     return on;
   };
 
+  /** A question's name for the guest: with its host in the all-hosts view, where two hosts may have the name. */
+  const asked = (name: string, host: HostContext) => (get().allHosts ? `${name} (${host.name})` : name);
+
   const showError: AppState['showError'] = (...args) => get().showError(...args);
   /** confirm → busy line → host call → refresh; failures become the error dialog. */
   const act: AppState['act'] = (...args) => get().act(...args);
@@ -88,7 +91,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
       }
       get().pushDialog({
         kind: 'confirm',
-        title: `${name} is still running`,
+        title: `${asked(name, host)} is still running`,
         lines: [
           `${name} did not shut down within ${Math.round(shutdownTimeoutMs / 1000)} s of the ACPI request.`,
           'The guest may have no ACPI support, or it is busy or asking a question on its screen.',
@@ -193,7 +196,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
       if (!isActive(row(name)?.state ?? 'shut off')) return get().setMessage(`${name} is already shut off.`);
       get().pushDialog({
         kind: 'confirm',
-        title: `Shut down ${name}?`,
+        title: `Shut down ${asked(name, host)}?`,
         lines: [
           `virtdeck asks ${name} to shut down (ACPI power button) and waits up to ${Math.round(shutdownTimeoutMs / 1000)} s.`,
           'If it is still running then, you can force it off.',
@@ -220,7 +223,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
       if (!isActive(row(name)?.state ?? 'shut off')) return get().setMessage(`${name} is already shut off.`);
       get().pushDialog({
         kind: 'confirm',
-        title: `Force ${name} off?`,
+        title: `Force ${asked(name, host)} off?`,
         lines: [`This cuts the power of ${name} at once, like pulling the cord.`, 'Unsaved data in the guest is lost; its disks may need a check at next boot.'],
         yes: 'force off',
         onYes: () => forceOff(name, host),
@@ -233,7 +236,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
       if (row(name)?.state !== 'running') return get().setMessage(`${name} is not running, so it cannot be rebooted.`, 'error');
       get().pushDialog({
         kind: 'confirm',
-        title: `Reboot ${name}?`,
+        title: `Reboot ${asked(name, host)}?`,
         lines: [`virtdeck asks ${name} to restart (ACPI); the guest decides how fast.`],
         yes: 'reboot',
         onYes: () => act(`Could not reboot ${name}`, `Rebooting ${name}…`, () => virsh.reboot(host, name), `${name} is rebooting.`),
@@ -272,7 +275,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
       const disks = guestDiskSources(row(name) ?? { disks: [] });
       get().pushDialog({
         kind: 'typeName',
-        title: `Delete ${name}?`,
+        title: `Delete ${asked(name, host)}?`,
         lines: [
           `This removes the definition of ${name} from libvirt.`,
           running ? `${name} is running: it keeps running until it stops, then it is gone.` : 'Its disk images are kept unless you tick the box.',
@@ -339,7 +342,7 @@ export function createGuestsPaneController(home: HostContext, app: AppStore, opt
       }
       get().pushDialog({
         kind: 'diff',
-        title: `Define ${name} from your XML?`,
+        title: `Define ${asked(name, host)} from your XML?`,
         summary: ['virsh define --validate checks it against the schema first.'],
         lines: unifiedDiff(name, current, edited.text),
         offset: 0,

@@ -45,7 +45,7 @@ function hangingHost(uri: string): HostContext & { aborted: number } {
   return Object.assign(h, { name: 'deadbox', uri, virshExec: exec, sysExec: exec });
 }
 
-async function setup() {
+async function setup(hostTimeoutMs = 300) {
   let lab: FakeHost | null = null;
   let dead: (HostContext & { aborted: number }) | null = null;
   const connect = (t: HostOptions): HostContext => {
@@ -56,7 +56,7 @@ async function setup() {
     dead = hangingHost(t.uri as string);
     return dead;
   };
-  const r = await renderApp(demoGuests(), { store: { hosts, connect, hostTimeoutMs: 300 } });
+  const r = await renderApp(demoGuests(), { store: { hosts, connect, hostTimeoutMs } });
   return { r, lab: () => lab as unknown as FakeHost, dead: () => dead as unknown as HostContext & { aborted: number } };
 }
 
@@ -97,6 +97,18 @@ describe('all hosts in one view', () => {
     await r.press('A');
     const back = await r.waitFor((fr) => !fr.includes('lab-db'));
     expect(back).not.toMatch(/HOST\s+NAME/);
+    r.unmount();
+  });
+
+  it("the hosts that answer are listed at once, not after the silent host's deadline", async () => {
+    const { r } = await setup(4000);
+    const started = Date.now();
+    await r.press('A');
+    const f = await r.waitFor('lab-db', 3500);
+    expect(Date.now() - started).toBeLessThan(3500);
+    expect(f).not.toContain('deadbox is unreachable');
+    expect(r.store.getState().hostStates.find((h) => h.name === 'deadbox')?.answered).toBeNull();
+    await r.waitFor('deadbox is unreachable', 6000);
     r.unmount();
   });
 
@@ -147,7 +159,7 @@ describe('all hosts in one view', () => {
     await r.press(ESC);
     // F on lab-db: the confirmation, then destroy on lab.
     await r.press('F');
-    await r.waitFor('Force lab-db off?');
+    await r.waitFor('Force lab-db (lab) off?');
     await r.press('y');
     await r.waitFor('lab-db is off.');
     expect(lab().calls.some((c) => c.includes('destroy') && c.includes('lab-db'))).toBe(true);
