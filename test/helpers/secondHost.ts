@@ -4,8 +4,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostError } from '../../src/host/errors.js';
 import type { HostContext } from '../../src/host/hostContext.js';
-import { scratchDir } from './tinyGuest.js';
 import { startThrowawaySshd, type ThrowawaySshd } from './throwawaySshd.js';
+import { scratchDir } from './tinyGuest.js';
 
 /**
  * A second, independent libvirt host on this one machine, for every multi-host test (migration,

@@ -16,6 +16,7 @@ import {
   undefineCommand,
   xmlCommand,
 } from './guest.js';
+import { registerGuestMigrateCommand } from './guestMigrate.js';
 import type { CommandKit } from './kit.js';
 
 /**
@@ -218,6 +219,8 @@ ${examples([
     .option('--inactive', 'the definition used at the next start, not the running one')
     .addHelpText('after', examples(['virtdeck guest xml web > web.xml', 'virtdeck guest xml web --inactive']))
     .action((name: string, opts: { inactive?: boolean }) => run((ctx) => xmlCommand(ctx, name, { inactive: Boolean(opts.inactive) }))());
+
+  registerGuestMigrateCommand(guest, kit);
 
   return program;
 }
