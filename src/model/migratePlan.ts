@@ -139,7 +139,7 @@ export function reviewMigration(f: MigrateFacts, o: MigrateOptions): MigrateRevi
   } else add('accel', `accelerator ${g.domainType} is available on ${to}`);
   if (d.cpu && !d.cpu.compatible) {
     add('cpu', `CPU: ${d.cpu.text}`, new UserError(`${g.name}'s CPU model does not run on ${to}: ${d.cpu.text}`, `Give the guest a CPU model both hosts have (virsh hypervisor-cpu-baseline), or move it offline and start it with host-model there.`));
-  } else add('cpu', d.cpu ? `CPU: ${d.cpu.text}` : 'CPU: the guest names no CPU model (the hypervisor default runs anywhere)');
+  } else add('cpu', d.cpu ? `CPU: ${d.cpu.text}` : 'CPU: no model named (the default runs anywhere)');
   for (const nic of g.nics) {
     if (nic.type === 'network' && nic.source) {
       const net = d.networks.find((n) => n.name === nic.source);
@@ -189,7 +189,7 @@ export function reviewMigration(f: MigrateFacts, o: MigrateOptions): MigrateRevi
         const room = Math.min(...g.disks.map((x) => d.availBytes[x.source] ?? 0));
         if (room < total) {
           add('space', `${to} has ${formatBytes(room)} free`, new UserError(`${to} has ${formatBytes(room)} free where the disks go and the copy needs ${formatBytes(total)}.`, `Free space on ${to} (or move the disks to a larger filesystem first).`));
-        } else add('space', `copy ${formatBytes(total)}; ${to} has ${formatBytes(room)} free`);
+        } else add('space', `not shared (marker not seen there): copy ${formatBytes(total)}; ${to} has ${formatBytes(room)} free`);
       }
     }
   }
