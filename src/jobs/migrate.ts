@@ -194,10 +194,17 @@ export async function prepareMigrate(source: HostContext, dest: MigrateDestinati
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The guest on one host: its state, or null when that host has no guest with this UUID. */
+/**
+ * The guest on one host: its state, or null when that host has no guest with this UUID. One
+ * `domstate` (not the guest list): the job asks it of both hosts around every step.
+ */
 async function stateOn(host: HostContext, uuid: string): Promise<virsh.GuestState | null> {
-  const row = (await virsh.listGuests(host)).find((g) => g.uuid === uuid);
-  return row ? row.state : null;
+  const argv = virsh.virshArgv(host, ['domstate', '--domain', uuid]);
+  const r = await host.virshExec.run(argv, { okExitCodes: [1] });
+  if (r.exitCode === 0) return r.stdout.trim().split('\n')[0]?.trim() as virsh.GuestState;
+  // Only "no such guest" means absent; a host that does not answer must not read as "not there".
+  if (/failed to get domain|domain not found|no domain with matching/i.test(r.stderr)) return null;
+  throw new HostError({ sentence: `${host.name} did not say whether it has the guest ${uuid}.`, fix: `Check that \`virsh -c ${host.uri} list\` works from here, then finish or roll back the job (virtdeck recover).`, command: argv, stderr: r.stderr });
 }
 
 function virshRun(host: HostContext, args: string[], okExitCodes?: number[]) {
@@ -232,8 +239,7 @@ async function liveMigrate(source: HostContext, a: LiveArgs, ctx: ActionContext)
   const dest = destHost(a.dest);
   // An earlier virtdeck may have been killed while its virsh migrate went on: let that one end first.
   await waitForNoJob(source, a.guest, ctx.signal);
-  const there = await stateOn(dest, a.uuid);
-  const here = await stateOn(source, a.uuid);
+  const [there, here] = await Promise.all([stateOn(dest, a.uuid), stateOn(source, a.uuid)]);
   if (there === 'running' && (here === null || here === 'shut off')) {
     ctx.log(`${a.guest} already runs on ${a.dest.name}`);
     return;
