@@ -31,7 +31,12 @@ import { scratchDir } from './tinyGuest.js';
  * - `--copy-storage-all` over NBD with the same 127.0.0.1 (the destination images are pre-created
  *   at the same path, which is the second host's own /var/lib/libvirt/images);
  * - storage under /tmp is the SAME file on both hosts (only the libvirt directories are private):
- *   that is "shared storage". Storage under /var/lib/libvirt/images is NOT shared.
+ *   that is "shared storage". Storage under /var/lib/libvirt/images is NOT shared. libvirt does
+ *   not know /tmp as a shared filesystem, so a live migration without `--copy-storage-all` needs
+ *   `--unsafe` ("Migration without shared storage is unsafe" otherwise); it is safe here, as
+ *   both daemons share one kernel and page cache;
+ * - the completed job's statistics (downtime, bytes) are read on the destination
+ *   (`domjobinfo --completed`): with `--undefinesource` the source has no guest left to ask.
  *
  * Teardown (`stop`) destroys and undefines every guest of the second daemon, stops libvirtd and
  * sshd (the namespace and its mounts go with its last process) and removes the scratch dir.
