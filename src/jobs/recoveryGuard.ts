@@ -27,6 +27,8 @@ export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
   'backup-instant-finish': [...VIRSH, ...FILES],
   'import-vmware': ['qemu-img', 'setpriv', ...VIRSH, ...FILES],
   p2v: ['qemu-img', 'ssh', 'dd', 'sha256sum', 'sh', ...VIRSH, ...FILES],
+  // jobs/migrate.ts: every step is an action; the commands are what the review shows.
+  migrate: [...VIRSH],
   mergeide: ['guestfish', 'cp', 'cmp', 'xorriso', ...VIRSH, ...FILES],
   'snapshot-create': ['qemu-img', ...VIRSH, ...FILES],
   'snapshot-revert': ['qemu-img', ...VIRSH, ...FILES],

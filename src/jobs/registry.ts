@@ -12,6 +12,7 @@ import { ovaActions } from './importOva.js';
 import { importActions } from './importVmware.js';
 import { INSTANT_DISCARD_KIND, INSTANT_FINISH_KIND, INSTANT_JOB_KIND, instantActions } from './instant.js';
 import { mergeIdeActions } from './mergeide.js';
+import { migrateActions } from './migrate.js';
 import { p2vActions } from './p2v.js';
 import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
 import type { Action } from './runner.js';
@@ -28,6 +29,7 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   'import-esxi': esxiActions,
   p2v: p2vActions,
   mergeide: mergeIdeActions,
+  migrate: migrateActions,
   [RESTORE_JOB_KIND]: restoreActions,
   [INSTANT_JOB_KIND]: instantActions,
   [INSTANT_DISCARD_KIND]: instantActions,

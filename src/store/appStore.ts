@@ -40,6 +40,7 @@ import { toShownError } from './shownError.js';
 import type { AccelShown, AppData, Dialog, HandOff, HostState, ListedGuest, SettingsDialog, TermSize } from './types.js';
 import { createImportWizard } from './wizards/import/importWizard.js';
 import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
+import { createMigrateWizard } from './wizards/migrate/migrateWizard.js';
 import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
 import { createP2vWizard } from './wizards/p2v/p2vWizard.js';
 import { unifiedDiff } from './xmlDiff.js';
@@ -591,8 +592,8 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
       dispatch(action, guest) {
         const s = get();
-        const withGuest = (run: (name: string) => unknown) => {
-          const name = guestFor(guest);
+        const withGuest = (run: (name: string) => unknown, wanted = guest) => {
+          const name = guestFor(wanted);
           if (name) void run(name);
         };
         // `:host NAME` switches hosts; `:host` alone is the Host pane.
@@ -645,6 +646,15 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
               const store = createMergeIdeWizard({ host: on, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
               s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
             });
+          case 'migrate': {
+            // `:migrate NAME HOST`: the last word is the destination (guest names are one word here).
+            const words = (guest ?? '').trim().split(/\s+/).filter(Boolean);
+            const to = words.length > 1 ? words.pop() : undefined;
+            return withGuest((name) => {
+              const store = createMigrateWizard({ host, guest: name, to, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
+              s.pushDialog({ kind: 'wizard', which: 'migrate', guest: name, owner: store.getState().owner, wizard: { which: 'migrate', store } });
+            }, words.join(' ') || null);
+          }
           case 'p2v':
             {
             const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });

@@ -35,6 +35,7 @@ import { ConvertWizardView } from './wizards/ConvertWizard.js';
 import { ExpandWizardView } from './wizards/ExpandWizard.js';
 import { ImportVmwareWizardView } from './wizards/ImportVmwareWizard.js';
 import { MergeIdeWizardView } from './wizards/MergeIdeWizard.js';
+import { MigrateWizardView } from './wizards/MigrateWizard.js';
 import { NewGuestWizardView } from './wizards/NewGuestWizard.js';
 import { P2vWizardView } from './wizards/P2vWizard.js';
 
@@ -205,6 +206,13 @@ function Console({ host }: { host: HostContext }) {
     return (
       <Box width={columns} height={height} flexDirection="column">
         <MergeIdeWizardView store={top.wizard.store} theme={theme} width={columns} />
+      </Box>
+    );
+  }
+  if (top?.kind === 'wizard' && top.wizard?.which === 'migrate') {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <MigrateWizardView store={top.wizard.store} theme={theme} width={columns} />
       </Box>
     );
   }

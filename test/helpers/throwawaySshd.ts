@@ -46,8 +46,15 @@ function freePort(): Promise<number> {
   });
 }
 
+export interface ThrowawaySshdOptions {
+  /** argv that sshd is run through, e.g. nsenter into another mount namespace (test/helpers/secondHost.ts). */
+  enter?: string[];
+  /** Header name of the host context (default: 127.0.0.1). */
+  name?: string;
+}
+
 /** Starts sshd with its keys and config in dir (a scratch directory the caller removes). */
-export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
+export async function startThrowawaySshd(dir: string, o: ThrowawaySshdOptions = {}): Promise<ThrowawaySshd> {
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
@@ -93,7 +100,8 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
     mkdirSync('/run/sshd', { mode: 0o755 });
     createdRunSshd = true;
   }
-  const sshd: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-f', join(dir, 'sshd_config'), '-E', log], { stdio: 'ignore' });
+  const sshdArgv = [...(o.enter ?? []), '/usr/sbin/sshd', '-D', '-f', join(dir, 'sshd_config'), '-E', log];
+  const sshd: ChildProcess = spawn(sshdArgv[0]!, sshdArgv.slice(1), { stdio: 'ignore' });
   const stop = () => {
     sshd.kill('SIGTERM');
     if (createdRunSshd) rmSync('/run/sshd', { recursive: true, force: true });
@@ -105,7 +113,7 @@ export async function startThrowawaySshd(dir: string): Promise<ThrowawaySshd> {
   const keyFile = join(dir, 'client_key');
   const uri = `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${keyFile}&no_verify=1&command=${wrapper}`;
   // keyfile= and command= are what a config file host entry may hold, never a typed URI.
-  const host = createHostContext({ uri, fromConfig: true });
+  const host = createHostContext({ uri, fromConfig: true, ...(o.name ? { name: o.name } : {}) });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const r = await host.sysExec.run(['true'], { okExitCodes: [255] }).catch(() => null);

@@ -20,6 +20,7 @@ import {
 } from './guest.js';
 import { agentCommand } from './guestAgent.js';
 import { listAllHostsCommand } from './guestListAll.js';
+import { registerGuestMigrateCommand } from './guestMigrate.js';
 import type { CommandKit } from './kit.js';
 
 /**
@@ -251,6 +252,8 @@ ${examples(['virtdeck guest agent web', "virtdeck guest agent web --json | jq -r
     .option('--inactive', 'the definition used at the next start, not the running one')
     .addHelpText('after', examples(['virtdeck guest xml web > web.xml', 'virtdeck guest xml web --inactive']))
     .action((name: string, opts: { inactive?: boolean }) => run((ctx) => xmlCommand(ctx, name, { inactive: Boolean(opts.inactive) }))());
+
+  registerGuestMigrateCommand(guest, kit);
 
   return program;
 }

@@ -164,6 +164,7 @@ export type ActionId =
   | 'newGuest'
   | 'importVmware'
   | 'mergeIde'
+  | 'migrate'
   | 'p2v'
   | 'details'
   | 'sortCycle'
@@ -406,6 +407,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['L'], action: 'log', hint: 'log', description: "Show the last lines of the guest's QEMU log", scopes: ['pane:guests'], command: { name: 'log', guest: true } },
   { keys: ['I'], action: 'importVmware', hint: 'import', description: 'Import a VMware VM from its .vmx (wizard)', scopes: ['pane:guests'], command: { name: 'import', guest: false } },
   { keys: ['M'], action: 'mergeIde', hint: 'MergeIDE', description: 'Prepare the selected Windows guest to boot from IDE (MergeIDE): offline in its registry, or an ISO to run inside it', scopes: ['pane:guests'], command: { name: 'mergeide', guest: true } },
+  { keys: ['m'], action: 'migrate', hint: 'migrate', description: 'Move the selected guest to another host (wizard: destination, checks, options, reviewed plan); :migrate NAME HOST checks at once', scopes: ['pane:guests'], command: { name: 'migrate', guest: true } },
   { keys: ['P'], action: 'p2v', hint: 'P2V', description: 'Turn a physical machine (over SSH), a disk or a raw dump into a guest (wizard)', scopes: ['pane:guests'], command: { name: 'p2v', guest: false } },
   { keys: ['n'], action: 'newGuest', hint: 'new', description: 'Create a new guest with the wizard', scopes: ['pane:guests'], footer: true, command: { name: 'new', guest: false } },
   { keys: ['A'], action: 'allHosts', hint: 'all hosts', description: "Show every configured host's guests in one table (a HOST column), or only this host's again; H narrows to one host", scopes: ['pane:guests'], command: { name: 'all-hosts', aliases: ['allhosts'], guest: false } },
@@ -437,7 +439,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['/'], action: 'filter', hint: 'filter', description: 'The Jobs pane has no list filter: says so', scopes: ['pane:jobs'] },
   { keys: [':'], action: 'command', hint: 'command', description: 'Command line, e.g. :start NAME, :shutdown NAME, :console NAME, :q', scopes: ['panes'], footer: true },
   { keys: ['?'], action: 'help', hint: 'help', description: 'This help', scopes: ['panes'], footer: true, command: { name: 'help', guest: false } },
-  { keys: ['m'], action: 'showMessage', hint: 'message', description: "Show the status line's message in full (a long one is cut at the edge and ends in (m))", scopes: ['panes'] },
+  { keys: ['m'], action: 'showMessage', hint: 'message', description: "Show the status line's message in full (a long one is cut at the edge and ends in (m); in Guests, where m migrates, :message)", scopes: ['pane:disks', 'pane:backups', 'pane:host', 'pane:jobs'], command: { name: 'message', guest: false } },
   { keys: ['q', 'ctrl-c'], action: 'quit', hint: 'quit', description: 'Quit virtdeck', scopes: ['panes'], footer: true, command: { name: 'quit', aliases: ['q'], guest: false } },
 
   { keys: ['ctrl-c'], action: 'quit', scopes: ['console'], hint: 'quit', description: 'Quit virtdeck (a running wizard takes Ctrl-C to cancel its own step)' },

@@ -8,6 +8,7 @@ import type { ConvertWizardStore } from './convert/convertWizard.js';
 import type { ExpandWizardStore } from './expand/expandWizard.js';
 import type { ImportWizardStore } from './import/importWizard.js';
 import type { MergeIdeWizardStore } from './mergeide/mergeIdeWizard.js';
+import type { MigrateWizardStore } from './migrate/migrateWizard.js';
 import type { NewGuestWizardStore } from './newGuest/newGuestWizard.js';
 import type { P2vWizardStore } from './p2v/p2vWizard.js';
 
@@ -17,4 +18,5 @@ export type OpenWizard =
   | { which: 'expand'; store: ExpandWizardStore }
   | { which: 'import'; store: ImportWizardStore }
   | { which: 'p2v'; store: P2vWizardStore }
-  | { which: 'mergeide'; store: MergeIdeWizardStore };
+  | { which: 'mergeide'; store: MergeIdeWizardStore }
+  | { which: 'migrate'; store: MigrateWizardStore };

@@ -14,6 +14,8 @@ export function StatusLine({ width }: { width: number }) {
   const command = useApp((s) => s.command);
   const message = useApp((s) => s.message);
   const guests = useApp((s) => s.guests);
+  // In Guests, m migrates the selected guest: there the cut message says :message.
+  const more = useApp((s) => (s.pane === 'guests' ? '(:message)' : '(m)'));
   const cursor = theme.symbols.cursor;
   if (inputMode === 'filter') return <Text wrap="truncate">/{filter}{cursor}</Text>;
   if (inputMode === 'command') {
@@ -32,7 +34,7 @@ export function StatusLine({ width }: { width: number }) {
     return (
       <Text wrap="truncate">
         <Text color={colorFor(theme, 'accent')}>filter /{filter}</Text>
-        {text.length <= width - filter.length - 8 ? text : `${clip(text, width - filter.length - 12, theme.symbols.ellipsis)} (m)`}
+        {text.length <= width - filter.length - 8 ? text : `${clip(text, width - filter.length - 9 - more.length, theme.symbols.ellipsis)} ${more}`}
       </Text>
     );
   }
@@ -43,7 +45,7 @@ export function StatusLine({ width }: { width: number }) {
   // A message cut at the edge says which key shows it whole.
   return (
     <Text color={color} wrap="truncate">
-      {full.length <= width ? full : `${clip(full, width - 4, theme.symbols.ellipsis)} (m)`}
+      {full.length <= width ? full : `${clip(full, width - 1 - more.length, theme.symbols.ellipsis)} ${more}`}
     </Text>
   );
 }
