@@ -9,7 +9,7 @@ import { createHostContext, parseLibvirtUri } from '../config/connect.js';
 import { configHosts, resolveHost } from '../config/resolveHost.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
-import { abortJob, availableMemoryKiB, checkpointNames, cpuCompare, type JobStats, jobStats, migrateArgv, offersKvm, probeStorage, streamFile } from '../host/migrate.js';
+import { abortJob, availableMemoryKiB, checkpointNames, cpuCompare, type JobStats, jobStats, type MigrateArgvOptions, migrateArgv, offersKvm, probeStorage, streamFile } from '../host/migrate.js';
 import { info } from '../host/qemuImg.js';
 import { listSnapshots } from '../host/snapshots.js';
 import * as virsh from '../host/virsh.js';
@@ -218,18 +218,8 @@ async function waitForNoJob(host: HostContext, guest: string, signal: AbortSigna
   }
 }
 
-interface LiveArgs {
-  guest: string;
-  uuid: string;
-  dest: DestRef;
-  migrateUri: string;
-  copyStorage: boolean;
-  keepSource: boolean;
-  bandwidthMiB?: number;
-  autoConverge?: boolean;
-  postCopy?: boolean;
-  unsafe?: boolean;
-}
+/** What the live step's journal entry holds: the argv options, with the destination by reference. */
+type LiveArgs = Omit<MigrateArgvOptions, 'destUri' | 'live'> & { uuid: string; dest: DestRef };
 
 function cancelledError(guest: string, where: string): HostError {
   return new HostError({ sentence: `The migration of ${guest} was cancelled; it keeps running on ${where}.`, fix: 'Start it again when ready.', command: ['virsh', 'domjobabort', '--domain', guest], stderr: '', code: 'cancelled' });
