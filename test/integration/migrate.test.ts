@@ -41,7 +41,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const g of (await listGuests(local)).filter((x) => x.name.startsWith(P))) await removeGuest(local, g.name);
+  for (const g of (await listGuests(local)).filter((x) => x.name.startsWith(`${P}-`))) await removeGuest(local, g.name);
   await second?.stop();
   rmSync(DIR, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
@@ -167,13 +167,19 @@ describe('every check refuses its bad case and changes nothing on either host', 
     await guestWithData(cpu, {
       xml: (disk) => tinyGuestXml(cpu, { disk }).replace('<vcpu>1</vcpu>', "<vcpu>1</vcpu><cpu mode='custom' match='exact'><model>Icelake-Server</model><feature policy='require' name='avx512f'/></cpu>"),
     });
-    const before = { here: (await listGuests(local)).map((g) => `${g.name}:${g.state}`).sort(), there: (await listGuests(second.host)).map((g) => g.name).sort(), files: filesThere().sort() };
+    // Only this file's guests: other test files define and remove theirs on qemu:///system meanwhile.
+    const ours = async () => ({
+      here: (await listGuests(local)).filter((g) => g.name.startsWith(`${P}-`)).map((g) => `${g.name}:${g.state}`).sort(),
+      there: (await listGuests(second.host)).map((g) => g.name).sort(),
+      files: filesThere().sort(),
+    });
+    const before = await ours();
     const refused = async (name: string) => (await prepareMigrate(local, migrateDestination('second'), name, { copyStorage: true })).review.checks.filter((c) => !c.ok).map((c) => c.id);
     expect(await refused(clash)).toEqual(['clash']);
     expect(await refused(bridged)).toEqual(['bridge-vdtestmgnobr']);
     expect(await refused(big)).toEqual(['space']);
     expect(await refused(cpu)).toEqual(['cpu']);
-    expect({ here: (await listGuests(local)).map((g) => `${g.name}:${g.state}`).sort(), there: (await listGuests(second.host)).map((g) => g.name).sort(), files: filesThere().sort() }).toEqual(before);
+    expect(await ours()).toEqual(before);
     await virsh(second.uri, 'undefine', clash);
   }, 120_000);
 });

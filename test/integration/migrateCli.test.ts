@@ -35,14 +35,14 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const g of (await listGuests(local)).filter((x) => x.name.startsWith(P))) await removeGuest(local, g.name);
+  for (const g of (await listGuests(local)).filter((x) => x.name.startsWith(`${P}-`))) await removeGuest(local, g.name);
   await second?.stop();
   rmSync(DIR, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
 }, 60_000);
 
 const snapshot = async () => ({
-  here: (await listGuests(local)).filter((g) => g.name.startsWith(P)).map((g) => `${g.name}:${g.state}`).sort(),
+  here: (await listGuests(local)).filter((g) => g.name.startsWith(`${P}-`)).map((g) => `${g.name}:${g.state}`).sort(),
   there: (await listGuests(second.host)).map((g) => g.name).sort(),
   files: readdirSync(DIR).sort(),
 });
