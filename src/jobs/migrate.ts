@@ -274,6 +274,9 @@ async function liveMigrate(source: HostContext, a: LiveArgs, ctx: ActionContext)
     ctx.log(`the cancel came after ${a.guest} had moved`);
   }
   const finished = await jobStats(dest, a.guest, { completed: true }).catch(() => null);
+  // A small guest can move between two polls; the display still ends at 100 % with the real totals.
+  if (finished?.dataTotal) ctx.progress(1, finished.dataTotal, jobParts({ ...finished, memoryProcessed: finished.memoryTotal, diskProcessed: finished.diskTotal, memoryBps: null, diskBps: null }));
+  else ctx.progress(1, 0);
   if (finished?.downtimeMs !== null && finished?.downtimeMs !== undefined) ctx.log(`downtime ${finished.downtimeMs} ms`);
 }
 
