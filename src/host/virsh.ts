@@ -191,10 +191,13 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB, hostCpuTimes };
 }
 
-/** One `virsh domstats` for every guest: what `virtdeck top` asks each interval. */
-export async function domstats(host: HostContext, now: () => number = Date.now): Promise<UsageSample> {
-  const r = await virsh(host, ['domstats', ...DOMSTATS_GROUPS]);
-  return { at: now(), guests: parseDomstats(r.stdout) };
+/**
+ * What `virtdeck top` asks each interval: every guest's counters and the host's CPU times, in one
+ * question (one process), so the host's CPU % comes from the same moment as the guests'.
+ */
+export async function usageSample(host: HostContext, now: () => number = Date.now): Promise<{ stats: UsageSample; hostCpuTimes: NodeCpuTimes | null }> {
+  const [statsText = '', cpuText = ''] = splitBatch(await batchStdout(host, [DOMSTATS, `echo ${MARK}`, 'nodecpustats']));
+  return { stats: { at: now(), guests: parseDomstats(statsText) }, hostCpuTimes: parseNodeCpuStats(cpuText) };
 }
 
 export async function hostCpuCount(host: HostContext): Promise<number | null> {

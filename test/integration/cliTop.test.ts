@@ -37,6 +37,10 @@ describe('virtdeck top on the real host', () => {
     for (const l of lines) {
       expect(l.hostCpus).toBeGreaterThan(0);
       expect(l.intervalSeconds).toBeGreaterThan(0.5);
+      // The host's own figures, as the console's header shows them: a TCG guest keeps it busy.
+      expect(l.hostCpuPct).toBeGreaterThan(0);
+      expect(l.hostCpuPct).toBeLessThanOrEqual(100);
+      expect(l.load).toHaveLength(3);
       const g = l.guests.find((x: { name: string }) => x.name === GUEST);
       expect(g, JSON.stringify(l)).toBeDefined();
       expect(g.hostCpuPct).toBeGreaterThan(0);
@@ -44,6 +48,12 @@ describe('virtdeck top on the real host', () => {
       expect(g.memSource).toBe('rss');
       expect(g.memUsedKiB).toBeGreaterThan(1024);
     }
+  });
+
+  it('text: the header line carries the host CPU % and the load average', async () => {
+    const r = await cli('top', '-n', '1', '-d', '1');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/ running, host CPU \d+\.\d%, load \d+\.\d\d \d+\.\d\d \d+\.\d\d$/);
   });
 
   it('the Guests refresh gets the counters in its first process (no process added)', async () => {

@@ -1,11 +1,14 @@
 /**
  * `virtdeck top` — what each running guest uses, every few seconds, like virt-top's batch mode
- * (gone from Debian 12): one `virsh domstats` per interval, rates from the difference between two.
+ * (gone from Debian 12): one virsh per interval (domstats and nodecpustats), rates from the
+ * difference between two; the host's CPU % and load average head each interval, as in the console.
  * With --json, one JSON object per line per interval, so a monitoring script can read it as a stream.
  */
 import type { Command } from 'commander';
 import type { HostContext } from '../../host/hostContext.js';
+import { readLoadavg } from '../../host/loadavg.js';
 import * as virsh from '../../host/virsh.js';
+import { hostCpuBusyPct, type LoadAverage, loadText } from '../../model/hostLoad.js';
 import { formatBytes } from '../../model/units.js';
 import { computeUsage, type GuestUsage, SORT_KEYS, sortByUsage, type UsageSortKey } from '../../model/usage.js';
 import { EXIT, type ExitCode, type Output, UsageError } from '../output.js';
@@ -21,9 +24,21 @@ export interface TopOptions {
 export interface TopDeps {
   sleep: (ms: number) => Promise<void>;
   now: () => number;
+  /** The host's load averages; null when they cannot be read (the interval is still printed). */
+  loadavg: (host: HostContext) => Promise<LoadAverage | null>;
 }
 
-const realDeps: TopDeps = { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: Date.now };
+const realDeps: TopDeps = {
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  now: Date.now,
+  loadavg: (host) => readLoadavg(host).catch(() => null),
+};
+
+/** How busy the host is, as the console's header shows it: its CPU % between two samples and its load averages. */
+export interface TopHost {
+  cpuPct: number | null;
+  load: LoadAverage | null;
+}
 
 export function parseTopOptions(raw: { delay?: string; count?: string; sort?: string }): TopOptions {
   const delay = Number(raw.delay ?? '3');
@@ -57,11 +72,16 @@ function count(n: number | null): string {
   return n === null ? '-' : String(Math.round(n));
 }
 
+/** "host CPU 12.5%, load 0.52 0.48 0.40": what the console's meters say; a figure the host did not give is "-". */
+export function topHostText(h: TopHost): string {
+  return `host CPU ${h.cpuPct === null ? '-' : `${h.cpuPct.toFixed(1)}%`}, load ${h.load ? loadText(h.load) : '-'}`;
+}
+
 /** virt-top's batch layout: one header per interval, then a row per running guest. */
-export function formatTopText(at: Date, hostName: string, hostCpus: number | null, rows: TopRow[]): string {
+export function formatTopText(at: Date, hostName: string, hostCpus: number | null, rows: TopRow[], busy: TopHost = { cpuPct: null, load: null }): string {
   const head = ['%CPU', '%VCPU', 'MEM', 'RDBY/s', 'WRBY/s', 'RDRQ/s', 'WRRQ/s', 'RXBY/s', 'TXBY/s'];
   const line = (cells: string[], name: string) => `${cells.map((c) => c.padStart(7)).join(' ')}  ${name}`;
-  const out = [`virtdeck top - ${at.toTimeString().slice(0, 8)} - ${hostName}, ${hostCpus ?? '?'} CPUs, ${rows.length} running`, line(head, 'NAME')];
+  const out = [`virtdeck top - ${at.toTimeString().slice(0, 8)} - ${hostName}, ${hostCpus ?? '?'} CPUs, ${rows.length} running, ${topHostText(busy)}`, line(head, 'NAME')];
   for (const r of rows) {
     out.push(
       line(
@@ -83,25 +103,37 @@ export function formatTopText(at: Date, hostName: string, hostCpus: number | nul
   return `${out.join('\n')}\n`;
 }
 
-export async function topCommand(ctx: { host: HostContext; output: Output }, opts: TopOptions, deps: TopDeps = realDeps): Promise<ExitCode> {
+export async function topCommand(ctx: { host: HostContext; output: Output }, opts: TopOptions, given: Partial<TopDeps> = {}): Promise<ExitCode> {
+  const deps: TopDeps = { ...realDeps, ...given };
   const hostCpus = await virsh.hostCpuCount(ctx.host);
-  let prev = await virsh.domstats(ctx.host, deps.now);
+  let prev = await virsh.usageSample(ctx.host, deps.now);
   for (let i = 0; opts.count === null || i < opts.count; i++) {
     await deps.sleep(opts.delaySeconds * 1000);
-    const next = await virsh.domstats(ctx.host, deps.now);
-    const usage = computeUsage(prev, next, hostCpus ?? 0);
+    const [next, load] = await Promise.all([virsh.usageSample(ctx.host, deps.now), deps.loadavg(ctx.host)]);
+    const usage = computeUsage(prev.stats, next.stats, hostCpus ?? 0);
+    const busy: TopHost = { cpuPct: hostCpuBusyPct(prev.hostCpuTimes, next.hostCpuTimes), load };
     // Running guests only, as virt-top: a shut-off guest has no cpu.time.
-    const running = [...next.guests]
+    const running = [...next.stats.guests]
       .filter(([, f]) => f['cpu.time'] !== undefined)
       .map(([name, f]) => ({ name, vcpus: Number(f['vcpu.current']) || null, ...(usage.get(name) as GuestUsage) }))
       .sort((a, b) => a.name.localeCompare(b.name));
     const rows = sortByUsage(running, opts.sort, usage);
+    const at = next.stats.at;
     if (ctx.output.json) {
       ctx.output.out(
-        JSON.stringify({ at: new Date(next.at).toISOString(), intervalSeconds: (next.at - prev.at) / 1000, host: ctx.host.name, hostCpus, sort: opts.sort, guests: rows }),
+        JSON.stringify({
+          at: new Date(at).toISOString(),
+          intervalSeconds: (at - prev.stats.at) / 1000,
+          host: ctx.host.name,
+          hostCpus,
+          hostCpuPct: busy.cpuPct,
+          load: busy.load,
+          sort: opts.sort,
+          guests: rows,
+        }),
       );
     } else {
-      ctx.output.out(formatTopText(new Date(next.at), ctx.host.name, hostCpus, rows));
+      ctx.output.out(formatTopText(new Date(at), ctx.host.name, hostCpus, rows, busy));
     }
     prev = next;
   }
