@@ -228,10 +228,20 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         lastCpuTimes = listed.hostCpuTimes;
         recordUsage(history, usage, historyCapacity(pollMs));
       }
+      const guestAgent = agentInfo.keepOnly(listed.guests);
       set((s) => {
         const guests = sortByUsage(listed.guests, s.sortKey, usage);
         const hostSize = { cpus: listed.hostCpus, memKiB: listed.hostMemKiB };
-        return { guests, usage, hostSize, hostLoad: { ...s.hostLoad, cpuPct }, lastRefresh: Date.now(), refreshError: null, ...(keepSelection ? keptSelection(s, guests) : {}) };
+        return {
+          guests,
+          usage,
+          hostSize,
+          hostLoad: { ...s.hostLoad, cpuPct },
+          lastRefresh: Date.now(),
+          refreshError: null,
+          ...(guestAgent ? { guestAgent } : {}),
+          ...(keepSelection ? keptSelection(s, guests) : {}),
+        };
       });
       loadSampler.sample();
     };

@@ -6,6 +6,8 @@
  * selection aborts the old one), and again only when its answer is older than a short TTL or the
  * guest restarted (a new domain id). A guest whose XML has no agent channel, or whose live XML says
  * no agent opened it, is not asked through the agent at all: only the host's leases and ARP table.
+ * Answers of guests the host no longer lists (undefined, renamed, or another guest under the same
+ * name) are dropped after each refresh, so a long session keeps only what it can still show.
  */
 import type { HostContext } from '../host/hostContext.js';
 import { AGENT_TIMEOUT_MS, type AgentSkip, queryGuestAgent } from '../host/guestAgent.js';
@@ -27,6 +29,8 @@ export interface AgentInfoOptions {
 }
 
 interface Cached {
+  /** Which guest answered: a guest defined again under the same name is another guest. */
+  uuid: string;
   /** The guest's domain id when asked: a restart (new id) makes the answer stale. */
   id: number | null;
   at: number;
@@ -36,6 +40,12 @@ interface Cached {
 export interface AgentInfoController {
   /** The guest now selected (null: none, or its strip is not shown). */
   select(guest: GuestRow | null): void;
+  /**
+   * After a refresh: forgets the answers of guests not in `listed` (by name and UUID) and stops a
+   * question to one. Returns the answers left when any was dropped (for the refresh's own store
+   * update, not one more), null when nothing changed.
+   */
+  keepOnly(listed: readonly Pick<GuestRow, 'name' | 'uuid'>[]): ReadonlyMap<string, GuestAgentInfo> | null;
   dispose(): void;
 }
 
@@ -58,7 +68,8 @@ export function createAgentInfoController(o: AgentInfoOptions): AgentInfoControl
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
 
-  const publish = () => o.publish(new Map([...cache].map(([name, c]) => [name, c.info])));
+  const answers = () => new Map([...cache].map(([name, c]) => [name, c.info]));
+  const publish = () => o.publish(answers());
 
   const fresh = (guest: GuestRow): boolean => {
     const c = cache.get(guest.name);
@@ -76,7 +87,7 @@ export function createAgentInfoController(o: AgentInfoOptions): AgentInfoControl
       (info) => {
         if (inFlight?.abort === abort) inFlight = null;
         if (disposed || abort.signal.aborted) return;
-        cache.set(guest.name, { id: guest.id, at: now(), info });
+        cache.set(guest.name, { uuid: guest.uuid.toLowerCase(), id: guest.id, at: now(), info });
         publish();
       },
       () => {
@@ -105,6 +116,20 @@ export function createAgentInfoController(o: AgentInfoOptions): AgentInfoControl
         }, settleMs);
         timer.unref?.();
       }
+    },
+    keepOnly(listed) {
+      const uuidOf = new Map(listed.map((g) => [g.name, g.uuid.toLowerCase()]));
+      if (inFlight && !uuidOf.has(inFlight.name)) {
+        inFlight.abort.abort();
+        inFlight = null;
+      }
+      let dropped = false;
+      for (const [name, c] of cache) {
+        if (uuidOf.get(name) === c.uuid) continue;
+        cache.delete(name);
+        dropped = true;
+      }
+      return dropped ? answers() : null;
     },
     dispose() {
       disposed = true;
