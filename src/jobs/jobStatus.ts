@@ -263,6 +263,19 @@ export function listJobSummaries(stateDir: string, opts: ListJobsOptions = {}): 
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }
 
+/**
+ * When the jobs directory last changed, to the nanosecond (null: it does not exist). Every journal
+ * and progress write is a rename into it, so an unchanged stamp means no job wrote anything: a
+ * reader that only needs the list (the Jobs tab's badge) need not read every journal again.
+ */
+export function jobsDirStamp(stateDir: string): bigint | null {
+  try {
+    return statSync(jobsDir(stateDir), { bigint: true }).mtimeNs;
+  } catch {
+    return null;
+  }
+}
+
 /** "12:03" today, "Mar 4 12:03" on another day. */
 /** Pure: the details of one job — its steps with their states and the commands they run. */
 /** A job's facts and steps; route: where its commands run (jobRoute.ts), so a remote job's show as `ssh … '…'`. */

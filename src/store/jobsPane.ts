@@ -3,13 +3,15 @@
  * ended), read from the journals and progress snapshots — so a job started by another virtdeck,
  * another SSH login, or `--detach` shows up live. Polls every ~500 ms while the pane is shown.
  */
+import { hostname as osHostname } from 'node:os';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import type { HostContext } from '../host/hostContext.js';
 import { cancelJob as defaultCancel, findJob, startWorker } from '../jobs/detached.js';
 import { routeForJob } from '../jobs/jobRoute.js';
-import { type JobSummary, jobDetailLines, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
+import { type JobSummary, jobDetailLines, jobsDirStamp, listJobSummaries, logPath, readLogTail } from '../jobs/jobStatus.js';
 import type { JournalRecord } from '../jobs/journal.js';
+import { processAlive } from '../jobs/processes.js';
 import { describeInterruptedJob } from '../jobs/recovery.js';
 import type { Plan } from '../model/plan.js';
 import type { AppStore } from './appState.js';
@@ -81,6 +83,11 @@ export function createJobsPaneController(host: HostContext, app: AppStore, opts:
   const store = createStore<JobsPaneData>()(() => ({ jobs: [], selected: null, lastRead: null, error: null, cancel: null }));
   let poll: ReturnType<typeof setInterval> | null = null;
   let logFollow: ReturnType<typeof setInterval> | null = null;
+  const alive = opts.alive ?? processAlive;
+  const here = opts.hostname ?? osHostname();
+  // The jobs directory's stamp when the list was last read, and when a hidden pane last looked.
+  let readStamp: bigint | null | undefined;
+  let lastLook = 0;
 
   const say = (text: string, kind: 'info' | 'error' | 'busy' = 'info') => app.getState().setMessage(text, kind);
   const selectedJob = () => {
@@ -90,6 +97,8 @@ export function createJobsPaneController(host: HostContext, app: AppStore, opts:
 
   const reload = () => {
     try {
+      // Taken first: a job that writes while the journals are read makes the next look read again.
+      readStamp = jobsDirStamp(dir);
       const jobs = newestFirst(listJobSummaries(dir, { hostname: opts.hostname, alive: opts.alive }));
       store.setState((s) => {
         // A job that appeared since the last read (just started, here or elsewhere) takes the
@@ -108,11 +117,22 @@ export function createJobsPaneController(host: HostContext, app: AppStore, opts:
     }
   };
 
-  // Polls only while the Jobs pane is on screen; the tab's badge is refreshed at a slower pace.
+  /**
+   * Whether the badge could be out of date: a journal or progress file was written (the directory
+   * changed), or a job shown running here has lost its process (killed: nothing was written).
+   */
+  const mayHaveChanged = () =>
+    readStamp === undefined || jobsDirStamp(dir) !== readStamp || store.getState().jobs.some((j) => j.state === 'running' && j.hostname === here && !alive(j.pid));
+
+  // Polls only while the Jobs pane is on screen; the tab's badge is looked at a slower pace, and
+  // read again only when something changed: a host keeps hundreds of finished jobs' journals.
   const ensurePoll = () => {
     if (poll) return;
     poll = setInterval(() => {
-      if (app.getState().pane === 'jobs' || Date.now() - (store.getState().lastRead ?? 0) > 5_000) reload();
+      if (app.getState().pane === 'jobs') return reload();
+      if (Date.now() - Math.max(store.getState().lastRead ?? 0, lastLook) <= 5_000) return;
+      lastLook = Date.now();
+      if (mayHaveChanged()) reload();
     }, pollMs);
     poll.unref?.();
   };

@@ -9,6 +9,9 @@ const NO_JOBS: StoreApi<{ jobs: JobSummary[] }> = createStore(() => ({ jobs: [] 
 /** "1 running" for the Jobs tab title (in full and short); '' without a Jobs pane or when nothing runs or waits. */
 export function useJobsBadge(): { full: string; short: string } {
   const controller = useApp((s) => s.panes.jobs) as JobsPaneController | undefined;
-  const jobs = useStore((controller?.store ?? NO_JOBS) as StoreApi<{ jobs: JobSummary[] }>, (s) => s.jobs);
-  return { full: jobsBadge(jobs), short: jobsBadge(jobs, true) };
+  // The strings, not the list: a re-read that changes no badge redraws nothing.
+  const jobsStore = (controller?.store ?? NO_JOBS) as StoreApi<{ jobs: JobSummary[] }>;
+  const full = useStore(jobsStore, (s) => jobsBadge(s.jobs));
+  const short = useStore(jobsStore, (s) => jobsBadge(s.jobs, true));
+  return { full, short };
 }
