@@ -106,6 +106,10 @@ const MIN_RATE_MS = 1_000;
 
 const SORT_NAMES: Record<UsageSortKey, string> = { name: 'name', cpu: 'CPU', mem: 'memory', disk: 'disk I/O', net: 'network I/O' };
 
+function sameLoad(a: readonly number[] | null, b: readonly number[] | null): boolean {
+  return a === b || (a !== null && b !== null && a.length === b.length && a.every((n, i) => n === b[i]));
+}
+
 function byName(guests: GuestRow[]): GuestRow[] {
   return [...guests].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -143,7 +147,13 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
   const agentInfo = createAgentInfoController({ host, publish: (guestAgent) => store.setState({ guestAgent }), ...(opts.agentSettleMs !== undefined ? { settleMs: opts.agentSettleMs } : {}) });
 
-  const loadSampler = createLoadSampler({ host, publish: (load) => store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } })) });
+  // A read that ended before the refresh's update is already on screen (applyHere takes `latest`): no second frame.
+  const loadSampler = createLoadSampler({
+    host,
+    publish: (load) => {
+      if (!sameLoad(store.getState().hostLoad.load, load)) store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } }));
+    },
+  });
 
   const store = createStore<AppState>()((set, get) => {
     const setDialogs = (dialogs: Dialog[]) => set((s) => ({ dialogs, mode: modeFor(dialogs, s.inputMode) }));
@@ -236,14 +246,13 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           guests,
           usage,
           hostSize,
-          hostLoad: { ...s.hostLoad, cpuPct },
+          hostLoad: { cpuPct, load: loadSampler.latest() ?? s.hostLoad.load },
           lastRefresh: Date.now(),
           refreshError: null,
           ...(guestAgent ? { guestAgent } : {}),
           ...(keepSelection ? keptSelection(s, guests) : {}),
         };
       });
-      loadSampler.sample();
     };
 
     /** The all-hosts view's order: by host (this one first), by name within a host; or busiest first across hosts. */
@@ -407,6 +416,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       refresh: fresh(coalesced(async () => {
+        loadSampler.sample();
         if (get().allHosts) return refreshAll();
         try {
           const reuseXml = !freshWanted;
