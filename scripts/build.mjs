@@ -1,6 +1,6 @@
 // Bundles the CLI and the TUI into ONE file, dist/virtdeck.js, that runs on a host with only
 // Node 20: copy it anywhere and `node virtdeck.js`. No node_modules needed at run time.
-import { chmod, mkdir, rename, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,6 +29,19 @@ const noDevtools = {
     // With DEV=true in the environment Ink would also read its own package.json from disk, which a
     // copied bundle does not have: its isDev() is pinned to false.
     b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]utils\.js$/ }, () => ({ contents: 'export const isDev = () => false;', loader: 'js' }));
+    // Ink turns every line of every frame into styled characters afresh (ANSI tokenising, grapheme
+    // widths), with caches that live for one frame. A console redraws a screen that is mostly the
+    // same lines every refresh, so the bundle keeps them across frames (the cached values depend
+    // only on the line's text), emptied whenever they pass a few screens' worth.
+    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const patched = source.replace(
+        'caches = new OutputCaches();',
+        'caches = sharedOutputCaches.styledChars.size > 4000 || sharedOutputCaches.widths.size > 8000 ? (sharedOutputCaches = new OutputCaches()) : sharedOutputCaches;',
+      );
+      if (patched === source) throw new Error('ink/build/output.js changed: the frame cache patch no longer applies');
+      return { contents: `${patched}\nvar sharedOutputCaches = new OutputCaches();\n`, loader: 'js' };
+    });
     b.onLoad({ filter: /.*/, namespace: 'virtdeck-empty' }, () => ({
       contents: 'export default { initialize() {}, connectToDevTools() {} };',
       loader: 'js',
@@ -38,8 +51,14 @@ const noDevtools = {
 
 // CommonJS dependencies (react, scheduler, signal-exit…) call require() for Node built-ins; an ESM
 // bundle has no `require`, so the banner makes one.
+// Run as a program (`./virtdeck.js`, the `virtdeck` command) Node gets two V8 flags that halve the
+// console's resident memory (bench/top.ts) for no CPU it can measure: a 1 MiB young generation
+// instead of up to 16 MiB per semi-space (the console's garbage is frames, short-lived and small,
+// so each scavenge is quick), and a heap that grows by less before it collects. V8 reads both only
+// at start, so they cannot be set from inside.
+export const NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
 const banner = [
-  '#!/usr/bin/env node',
+  `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`,
   "import { createRequire as __virtdeckCreateRequire } from 'node:module';",
   'const require = __virtdeckCreateRequire(import.meta.url);',
 ].join('\n');
@@ -62,6 +81,10 @@ try {
     define: { 'process.env.NODE_ENV': '"production"' },
     plugins: [noDevtools],
     legalComments: 'none',
+    // Whitespace and comments out: the source V8 keeps in memory is a quarter smaller and, comments
+    // being where most non-ASCII text is (the warning below), stays one byte per character.
+    // Identifiers and syntax are left alone, so a stack trace still names its functions.
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
 } catch {
@@ -69,6 +92,12 @@ try {
   console.error('build failed');
   process.exit(1);
 }
+// V8 keeps the bundle's whole source in memory while it runs (lazy compilation reads it again), and
+// one non-ASCII character (esbuild leaves regex literals and comments as written) makes it hold all
+// of it as UTF-16: twice the memory.
+const text = await readFile(partial, 'latin1');
+const wide = text.search(/[^\x00-\x7f]/);
+if (wide >= 0) console.warn(`warning: non-ASCII text in the bundle (near ${JSON.stringify(text.slice(Math.max(0, wide - 40), wide + 10))}) doubles its size in memory; write it as \\u escapes`);
 await chmod(partial, 0o755);
 await rename(partial, outfile);
 const { size } = await stat(outfile);

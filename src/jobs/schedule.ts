@@ -228,7 +228,7 @@ export interface LoggedResult {
 export function parseBackupLog(text: string): Map<string, LoggedResult> {
   const last = new Map<string, LoggedResult>();
   for (const line of text.split('\n')) {
-    const m = /^(\S+) (\S+) (\S+) → (.*?): (.*)$/.exec(line);
+    const m = /^(\S+) (\S+) (\S+) \u2192 (.*?): (.*)$/.exec(line);
     if (!m) continue;
     const [, when, , guest, dest, what] = m as unknown as [string, string, string, string, string, string];
     last.set(guest, { at: when, guest, dest, ok: what.startsWith('ok '), text: what });
