@@ -47,7 +47,7 @@ export function Rule({ width, position, title, titleColor }: { width: number; po
 export function Section({ width, height, children }: { width: number; height: number; children: ReactNode }) {
   const theme = useTheme();
   return (
-    <Box width={width} height={height + 0} flexDirection="column" borderStyle={theme.borderStyle} borderTop={false} borderBottom={false} paddingX={1} overflow="hidden">
+    <Box width={width} height={height + 0} flexDirection="column" borderStyle={theme.borderStyle} borderTop={false} borderBottom={false} paddingX={1} overflowY="hidden">
       {children}
     </Box>
   );

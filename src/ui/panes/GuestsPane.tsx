@@ -1,5 +1,5 @@
 import { Box } from 'ink';
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import { shown } from '../../model/shown.js';
 import { useApp } from '../../store/context.js';
 import { filterGuests, isRow, listedGuests, rowKey } from '../../store/selectors.js';
@@ -65,17 +65,47 @@ export function GuestsPane({ width, height }: { width: number; height: number })
       {rows.slice(win.start, win.end).map((g) => {
         const selected = g === rows[selectedIndex];
         return (
-          <Text key={rowKey(g.host, g.name)} wrap="truncate" inverse={selected && !theme.color} bold={selected}>
-            <Text color={selected ? colorFor(theme, 'selected') : undefined}>{selected ? theme.symbols.pointer.slice(0, 1) : ' '}</Text>
-            {columns.map((c, i) => (
-              <Text key={c.key} color={c.key === 'state' ? stateColor(theme, g.state) : selected ? colorFor(theme, 'selected') : undefined}>
-                {i > 0 ? ' ' : ''}
-                {pad(cellText(g, c.key, usageOf(g)), c, ell)}
-              </Text>
-            ))}
-          </Text>
+          <GuestLine
+            key={rowKey(g.host, g.name)}
+            cells={columns.map((c) => pad(cellText(g, c.key, usageOf(g)), c, ell))}
+            keys={columns.map((c) => c.key)}
+            selected={selected}
+            stateColor={stateColor(theme, g.state)}
+          />
         );
       })}
     </Box>
   );
 }
+
+interface GuestLineProps {
+  cells: string[];
+  keys: string[];
+  selected: boolean;
+  stateColor: string | undefined;
+}
+
+const sameStrings = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * One row, drawn again only when its text or look changed: a refresh builds new rows for every
+ * guest, and most of them read as before.
+ */
+const GuestLine = memo(
+  function GuestLine({ cells, keys, selected, stateColor: forState }: GuestLineProps) {
+    const theme = useTheme();
+    const selColor = selected ? colorFor(theme, 'selected') : undefined;
+    return (
+      <Text wrap="truncate" inverse={selected && !theme.color} bold={selected}>
+        <Text color={selColor}>{selected ? theme.symbols.pointer.slice(0, 1) : ' '}</Text>
+        {cells.map((cell, i) => (
+          <Text key={keys[i]} color={keys[i] === 'state' ? forState : selColor}>
+            {i > 0 ? ' ' : ''}
+            {cell}
+          </Text>
+        ))}
+      </Text>
+    );
+  },
+  (a, b) => a.selected === b.selected && a.stateColor === b.stateColor && sameStrings(a.cells, b.cells) && sameStrings(a.keys, b.keys),
+);
