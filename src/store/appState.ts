@@ -30,7 +30,8 @@ export interface AppActions {
   /** Orders the guests by the next usage column (name → cpu → mem → disk → net); the selection stays on its guest. */
   cycleSort(): void;
   /** The selected guest's last hour of usage, oldest first (for sparklines). */
-  usageHistory(name: string): GuestUsage[];
+  /** The newest `last` samples (all by default), oldest first. */
+  usageHistory(name: string, last?: number): GuestUsage[];
   /** This host and the config file's others (read once): the Jobs pane names each job's host by it. */
   knownHosts(): { name: string; uri: string }[];
   /** `A`: every configured host's guests in one table, or this host's again. */

@@ -464,10 +464,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
         }));
         get().setMessage(`Sorted by ${SORT_NAMES[sortKey]}${sortKey === 'name' ? '' : ', busiest first'} (o: next column).`);
       },
-      usageHistory(name) {
+      usageHistory(name, last) {
         const s = get();
-        if (s.allHosts && s.selectedHost && s.selectedHost !== host.name) return fleet?.history(s.selectedHost)?.get(name)?.values() ?? [];
-        return history.get(name)?.values() ?? [];
+        if (s.allHosts && s.selectedHost && s.selectedHost !== host.name) return fleet?.history(s.selectedHost)?.get(name)?.values(last) ?? [];
+        return history.get(name)?.values(last) ?? [];
       },
 
       knownHosts() {

@@ -29,7 +29,7 @@ import { FormDialogView } from './panes/disks/FormDialog.js';
 import { GuestsPane } from './panes/GuestsPane.js';
 import { usageLines } from './panes/guestTable.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
-import { trendTitle } from './panes/usageTrend.js';
+import { MAX_SPARK, trendTitle } from './panes/usageTrend.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizardView } from './wizards/ConvertWizard.js';
 import { ExpandWizardView } from './wizards/ExpandWizard.js';
@@ -262,7 +262,7 @@ function Console({ host }: { host: HostContext }) {
           <Section width={columns} height={paneHeight}>
             <GuestsPane width={inner} height={paneHeight} />
           </Section>
-          <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
+          <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name, MAX_SPARK), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
           <Section width={columns} height={detailHeight}>
             <DetailStrip guest={guest} all={sameHost} width={inner} height={detailHeight} usage={guest ? withAgentLines(usageLines(guest, guestUsage), agentLines(isActive(guest.state) && agentHere ? guestAgent.get(guest.name) : undefined)) : []} />
           </Section>

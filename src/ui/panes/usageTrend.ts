@@ -9,7 +9,7 @@ import type { GuestUsage } from '../../model/usage.js';
 import { sortValue } from '../../model/usage.js';
 
 /** Wider lines stop adding history: past this a sparkline is harder to read, not easier. */
-const MAX_SPARK = 60;
+export const MAX_SPARK = 60;
 /** Narrower than this a sparkline says nothing; the heading is then the name alone. */
 const MIN_SPARK = 4;
 
