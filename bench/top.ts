@@ -8,7 +8,7 @@
  * Run: npx tsx bench/top.ts [guests] [seconds]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shellQuote } from '../src/model/shellQuote.js';
@@ -143,7 +143,11 @@ async function main(): Promise<void> {
 
     // Each bundle runs as a program, as the `virtdeck` command does: its shebang gives Node the V8
     // flags of scripts/build.mjs (NODE_FLAGS); the hello-world gets the same ones.
-    const virtdeck = await onTerminal('virtdeck', [virtdeckJs, host.uri, String(POLL_MS)]);
+    // Its own state directory: the Jobs tab reads the journals again whenever the jobs directory
+    // changes, and on a shared test machine other suites write /var/lib/virtdeck/jobs all the time.
+    const home = join(host.dir, 'home');
+    mkdirSync(home, { mode: 0o700 });
+    const virtdeck = await onTerminal('virtdeck', [virtdeckJs, host.uri, String(POLL_MS)], { VIRTDECK_HOME: home });
     subjects.push(virtdeck);
     const loop = plain('virsh domstats loop', ['sh', '-c', `while :; do virsh -c "$1" domstats >/dev/null; sleep ${POLL_MS / 1000}; done`, 'sh', host.uri]);
     subjects.push(loop);

@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size
-// (The V8 flags of dist/virtdeck.js's own shebang, scripts/build.mjs NODE_FLAGS: half the console's memory.)
+#!/usr/bin/env -S node --max-semi-space-size=1
+// (The V8 flag of dist/virtdeck.js's own shebang: scripts/build.mjs NODE_FLAGS says why.)
 // The `virtdeck` command: the bundled dist/virtdeck.js when it was built, else the TypeScript
 // sources through tsx, so `npm link` works during development without a build step.
 import { existsSync } from 'node:fs';
