@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shellQuote } from '../src/model/shellQuote.js';
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
     const [ours = 0, loopCpu = 0, htopCpu = 0, helloCpu = 0] = cpu;
     const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
     console.log(`test driver host: ${GUESTS} guests, refresh every ${POLL_MS / 1000} s, ${COLUMNS}x${ROWS} terminals, ${seconds.toFixed(0)} s after ${WARMUP_S} s warm-up`);
+    console.log(`cores, load average (1 5 15 min) at the end: ${availableParallelism()}, ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`CPU (% of one core, whole process tree):`);
     for (const [i, s] of subjects.entries()) console.log(`  ${s.label.padEnd(22)} ${(cpu[i] as number).toFixed(2)} %`);
     // Where virtdeck's share goes: node (refresh parsing, Ink frames) or its two long-lived virsh.
