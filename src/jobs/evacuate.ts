@@ -77,12 +77,12 @@ export async function prepareEvacuation(source: HostContext, dest: MigrateDestin
 }
 
 /** The record of guests that left `home`: the one for `from` when given, else the only one with guests away. */
-export function pickRecord(stateDir: string, home: HostContext, from?: MigrateDestination): EvacuationRecord {
+export function pickRecord(stateDir: string, home: HostContext, from?: { uri: string; name: string }): EvacuationRecord {
   const records = evacuationsFrom(stateDir, home.uri).filter((r) => awayGuests(r).length > 0);
-  const chosen = from ? records.filter((r) => r.to.uri === from.ref.uri) : records;
+  const chosen = from ? records.filter((r) => r.to.uri === from.uri) : records;
   if (chosen.length === 0) {
     throw new UserError(
-      from ? `No evacuation of ${home.name} to ${from.ref.name} has guests away.` : `No evacuation of ${home.name} has guests away.`,
+      from ? `No evacuation of ${home.name} to ${from.name} has guests away.` : `No evacuation of ${home.name} has guests away.`,
       'Run `virtdeck host evacuate --to HOST` first; guests moved one by one with `guest migrate` come back the same way.',
     );
   }
@@ -94,7 +94,7 @@ export function pickRecord(stateDir: string, home: HostContext, from?: MigrateDe
  * The review and plan of bringing home what an evacuation moved: only guests the record has away
  * that are still on that host (found by UUID: a rename there does not lose them).
  */
-export async function prepareReturn(home: HostContext, stateDir: string, from: MigrateDestination | undefined, o: { copyStorage?: boolean; bandwidthMiB?: number; migrateUri?: string }): Promise<PreparedEvacuation> {
+export async function prepareReturn(home: HostContext, stateDir: string, from: { uri: string; name: string } | undefined, o: { copyStorage?: boolean | 'auto'; bandwidthMiB?: number; migrateUri?: string }): Promise<PreparedEvacuation> {
   const record = pickRecord(stateDir, home, from);
   const awayRef = record.to;
   const away = destHost(awayRef);

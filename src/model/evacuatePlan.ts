@@ -22,7 +22,8 @@ export const EVACUATE_MOVE_KIND = 'evacuate-move';
 
 export interface EvacuateOptions {
   includeShutOff?: boolean;
-  copyStorage?: boolean;
+  /** auto: copy each guest's disks when the destination does not share them (the console's default). */
+  copyStorage?: boolean | 'auto';
   bandwidthMiB?: number;
   migrateUri: string;
 }
@@ -93,7 +94,8 @@ export function reviewEvacuation(from: string, to: DestRef, candidates: Evacuate
       entries.push({ ...base, mode: 'skip', why: `${c.state}; left here (--include-shut-off moves it offline)`, review: null, plan: null });
       continue;
     }
-    const mo: MigrateOptions = { copyStorage: o.copyStorage, bandwidthMiB: o.bandwidthMiB, migrateUri: o.migrateUri };
+    const copyStorage = o.copyStorage === 'auto' ? c.facts.guest.disks.length > 0 && !c.facts.dest.sharedStorage : o.copyStorage;
+    const mo: MigrateOptions = { copyStorage, bandwidthMiB: o.bandwidthMiB, migrateUri: o.migrateUri };
     const facts = afterEarlier(c.facts, memoryKiB, copiedBytes);
     const review = reviewMigration(facts, mo);
     const refusal = review.refusals[0];

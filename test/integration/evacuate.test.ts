@@ -58,7 +58,8 @@ async function guest(name: string, start: boolean): Promise<string> {
   const disk = join(DIR, `${name}.qcow2`);
   await sh.run(['qemu-img', 'create', '-q', '-f', 'qcow2', home.localPath(disk), '16M']);
   await sh.run(['qemu-io', '-c', 'write -P 0x5a 1M 1M', home.localPath(disk)]);
-  await defineXml(home.host, tinyGuestXml(name, { disk }));
+  // No VNC: the three daemons share one network namespace, and their autoport picks can collide.
+  await defineXml(home.host, tinyGuestXml(name, { disk }).replace(/<graphics[^>]*\/>/, ''));
   if (start) await virsh(home.uri, 'start', name);
   return disk;
 }

@@ -58,7 +58,7 @@ export async function evacuateCommand(ctx: GuestCommandContext, flags: EvacuateF
   else if (flags.from) throw new UserError('--from goes only with --return.', 'Use --to HOST to say where the guests go.');
   const dir = stateDir();
   const prepared: PreparedEvacuation = flags.return
-    ? await prepareReturn(ctx.host, dir, flags.from ? resolve(flags.from, '--from') : undefined, { ...(flags.copyStorage ? { copyStorage: true } : {}), bandwidthMiB })
+    ? await prepareReturn(ctx.host, dir, flags.from ? resolve(flags.from, '--from').ref : undefined, { ...(flags.copyStorage ? { copyStorage: true } : {}), bandwidthMiB })
     : await prepareEvacuation(ctx.host, resolve(flags.to as string), { includeShutOff: flags.includeShutOff, copyStorage: flags.copyStorage, bandwidthMiB });
   const { review, plan } = prepared;
   const returning = Boolean(flags.return);
