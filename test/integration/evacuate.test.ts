@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { execa } from 'execa';
@@ -137,4 +137,45 @@ describe('virtdeck host evacuate (two real daemons)', () => {
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/No evacuation of home has guests away/);
   }, 240_000);
+
+  it('kill -9 of the evacuation mid-migration leaves the guest running here only; recover --finish completes the evacuation', async () => {
+    const jobs = join(vhome, 'state', 'jobs');
+    // The copies the return left on the away host would refuse the guests (the copy would overwrite them).
+    rmSync(away.localPath(DIR), { recursive: true, force: true });
+    const child = execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', 'home', 'host', 'evacuate', '--to', 'away', '--include-shut-off', '--copy-storage', '--bandwidth', '8'], {
+      reject: false,
+      cwd: root,
+      env: { VIRTDECK_HOME: vhome, NO_COLOR: '1' },
+      detached: true,
+    });
+    // The move of the running guest (first in the order) has reached its live step.
+    const moving = () =>
+      readdirSync(jobs)
+        .filter((n) => n.includes('-evacuate-move-') && !n.includes('.progress.'))
+        .some((n) => {
+          const rec = JSON.parse(readFileSync(join(jobs, n), 'utf8'));
+          const i = rec.plan.steps.findIndex((x: { id: string }) => x.id === 'migrate');
+          return rec.state === 'running' && rec.steps[i]?.state === 'running';
+        });
+    const deadline = Date.now() + 120_000;
+    while (!moving()) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the evacuation did not reach the live step: ${child.exitCode}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    process.kill(-(child.pid as number), 'SIGKILL');
+    await child;
+    const here = await states(home);
+    expect(here[run]).toBe('running');
+    expect((await states(away))[run]).not.toBe('running');
+    const evacuation = readdirSync(jobs).find((n) => /-evacuate-[0-9a-f]{6}\.json$/.test(n) && JSON.parse(readFileSync(join(jobs, n), 'utf8')).state === 'running');
+    expect(evacuation).toBeDefined();
+    const r = await cli('recover', '--finish', (evacuation as string).replace(/\.json$/, ''));
+    expect(r.exitCode, `${r.stderr}${r.stdout}`).toBe(0);
+    const there = await states(away);
+    expect(there[run]).toBe('running');
+    expect(there[off]).toBe('shut off');
+    const after = await states(home);
+    expect(after[run]).toBeUndefined();
+    expect(after[off]).toBeUndefined();
+  }, 300_000);
 });
