@@ -14,7 +14,7 @@ import type { RunResult } from '../../jobs/runner.js';
 import { type EvacuateReview, summaryLines } from '../../model/evacuatePlan.js';
 import { describePlan } from '../../model/plan.js';
 import { UserError } from '../../model/userError.js';
-import { headlessJob, undoPrinter } from '../interrupt.js';
+import { headlessJob, Interrupted, undoPrinter } from '../interrupt.js';
 import { EXIT, type ExitCode, streamWriter } from '../output.js';
 import { progressPrinter } from './diskConvert.js';
 import type { GuestCommandContext } from './guest.js';
@@ -115,7 +115,12 @@ export async function evacuateCommand(ctx: GuestCommandContext, flags: EvacuateF
     const code = run.state === 'done' && moved === wanted ? EXIT.ok : EXIT.failed;
     if (out.json) out.out(JSON.stringify({ ok: code === EXIT.ok, state: run.state, guests: outcomes, journal: run.journal.path, ...(run.error ? { error: { message: run.error.sentence, fix: run.error.fix } } : {}) }, null, 2));
     else out.out(lines.join('\n'));
-    if (job.by && run.state === 'cancelled') throw job.cancelled(returning ? 'Bringing the guests home' : 'The evacuation');
+    if (job.by && run.state === 'cancelled') {
+      // The JSON above already says what moved; one document on stdout, the signal in the exit code.
+      if (out.json) return job.by === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+      const what = returning ? 'Bringing the guests home' : 'The evacuation';
+      throw new Interrupted(job.by, `${what} was cancelled (${job.by === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) at the guest being moved, which stays where it was; the guests before it stay moved.`, returning ? 'Run `host evacuate --return` again to bring the rest home.' : 'Run the evacuation again to move the rest, or `host evacuate --return` to bring the moved ones back.');
+    }
     if (run.state !== 'done' && run.error && !out.json) out.err(`${run.error.sentence} ${run.error.fix}`);
     return code;
   });
