@@ -238,3 +238,23 @@ describe('evacuate wizard at 80x24, TERM=linux', () => {
     t.unmount();
   });
 });
+
+describe('opening the wizard from the console', () => {
+  it('E in the Host pane opens it; :evacuate HOST reviews at once (an unknown host is refused on its field)', async () => {
+    const { renderApp, ESC, KEYS } = await import('./helpers.js');
+    const app = await renderApp(undefined, { waitFor: 'demo-web' });
+    await app.press('4');
+    await app.press('E');
+    await app.waitFor('Evacuate fakehost · step 1 of 3 · where to');
+    await app.press(ESC);
+    await app.waitFor((fr) => !fr.includes('Evacuate fakehost'));
+    await app.press(':');
+    await app.type('evacuate nosuchhost');
+    await app.press(KEYS.enter);
+    const f = await app.waitFor(/nosuchhost/);
+    expect(f).toContain('Evacuate fakehost · step 1 of 3');
+    const top = app.store.getState().dialogs.at(-1);
+    expect(top?.kind === 'wizard' && top.wizard?.which).toBe('evacuate');
+    app.unmount();
+  });
+});
