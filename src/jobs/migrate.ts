@@ -109,9 +109,34 @@ function domainFacts(xml: string): { type: string; cpuXml: boolean } {
   return { type: root.attrs.type ?? 'qemu', cpuXml };
 }
 
-/** Reads everything the checks need from both hosts; changes nothing (the marker file is removed again). */
-export async function gatherMigrateFacts(source: HostContext, dest: MigrateDestination, name: string): Promise<MigrateFacts> {
-  const guests = await virsh.listGuests(source);
+/** What the checks read of the destination as a whole (not of one guest): once per evacuation, not once per guest. */
+export type DestWide = Pick<MigrateFacts['dest'], 'unreachable' | 'offersKvm' | 'networks' | 'bridges' | 'availableMemoryKiB' | 'guests'>;
+
+export async function gatherDestWide(d: HostContext): Promise<DestWide> {
+  let destGuests: virsh.GuestRow[];
+  try {
+    destGuests = await virsh.listGuests(d);
+  } catch (e) {
+    const unreachable = e instanceof HostError || e instanceof UserError ? e.sentence.replace(/\.$/, '') : String(e);
+    return { unreachable, offersKvm: false, networks: [], bridges: [], availableMemoryKiB: 0, guests: [] };
+  }
+  return {
+    unreachable: null,
+    guests: destGuests.map((g) => ({ name: g.name, uuid: g.uuid })),
+    offersKvm: await offersKvm(d),
+    networks: (await virsh.listNetworks(d)).map((n) => ({ name: n.name, active: n.active })),
+    bridges: await virsh.listBridges(d),
+    availableMemoryKiB: await availableMemoryKiB(d),
+  };
+}
+
+/**
+ * Reads everything the checks need from both hosts; changes nothing (the marker file is removed
+ * again). `known` passes what a caller moving several guests already read (the source's guest
+ * list, the destination's host-wide facts).
+ */
+export async function gatherMigrateFacts(source: HostContext, dest: MigrateDestination, name: string, known: { rows?: virsh.GuestRow[]; destWide?: DestWide } = {}): Promise<MigrateFacts> {
+  const guests = known.rows ?? (await virsh.listGuests(source));
   const row = guests.find((g) => g.name === name);
   if (!row) throw new UserError(`There is no guest named "${name}" on ${source.name}.`, 'Run `virtdeck guest list` to see the names (they are case-sensitive).');
   const running = row.state !== 'shut off';
@@ -123,6 +148,8 @@ export async function gatherMigrateFacts(source: HostContext, dest: MigrateDesti
   const snapshots = (await listSnapshots(source, name)).map((s) => s.name);
   const checkpoints = await checkpointNames(source, name);
   const job = running ? await jobStats(source, name) : null;
+  const d = dest.host;
+  const wide = known.destWide ?? (await gatherDestWide(d));
   const facts: MigrateFacts = {
     guest: {
       name,
@@ -140,35 +167,11 @@ export async function gatherMigrateFacts(source: HostContext, dest: MigrateDesti
       activeJob: job && job.type !== 'None' ? (job.operation ?? job.type) : null,
       xml,
     },
-    source: { name: source.name },
-    dest: {
-      ref: dest.ref,
-      unreachable: null,
-      offersKvm: false,
-      cpu: null,
-      networks: [],
-      bridges: [],
-      availableMemoryKiB: 0,
-      guests: [],
-      existing: [],
-      availBytes: {},
-      sharedStorage: false,
-    },
+    source: { name: source.name, uri: source.uri },
+    dest: { ref: dest.ref, cpu: null, existing: [], availBytes: {}, sharedStorage: false, ...wide },
   };
-  const d = dest.host;
-  let destGuests: virsh.GuestRow[];
-  try {
-    destGuests = await virsh.listGuests(d);
-  } catch (e) {
-    facts.dest.unreachable = e instanceof HostError || e instanceof UserError ? e.sentence.replace(/\.$/, '') : String(e);
-    return facts;
-  }
-  facts.dest.guests = destGuests.map((g) => ({ name: g.name, uuid: g.uuid }));
-  facts.dest.offersKvm = await offersKvm(d);
+  if (wide.unreachable !== null) return facts;
   if (dom.cpuXml) facts.dest.cpu = await cpuCompare(d, liveXml, dom.type);
-  facts.dest.networks = (await virsh.listNetworks(d)).map((n) => ({ name: n.name, active: n.active }));
-  facts.dest.bridges = await virsh.listBridges(d);
-  facts.dest.availableMemoryKiB = await availableMemoryKiB(d);
   const storage = await sharedStorage(source, d, disks.map((x) => x.source));
   facts.dest.sharedStorage = storage.shared;
   facts.dest.existing = storage.existing;
@@ -198,7 +201,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The guest on one host: its state, or null when that host has no guest with this UUID. One
  * `domstate` (not the guest list): the job asks it of both hosts around every step.
  */
-async function stateOn(host: HostContext, uuid: string): Promise<virsh.GuestState | null> {
+export async function stateOn(host: HostContext, uuid: string): Promise<virsh.GuestState | null> {
   const argv = virsh.virshArgv(host, ['domstate', '--domain', uuid]);
   const r = await host.virshExec.run(argv, { okExitCodes: [1] });
   if (r.exitCode === 0) return r.stdout.trim().split('\n')[0]?.trim() as virsh.GuestState;

@@ -29,6 +29,9 @@ export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
   p2v: ['qemu-img', 'ssh', 'dd', 'sha256sum', 'sh', ...VIRSH, ...FILES],
   // jobs/migrate.ts: every step is an action; the commands are what the review shows.
   migrate: [...VIRSH],
+  // jobs/evacuate.ts: actions only, as migrate (each guest's move is a migration plan).
+  evacuate: [...VIRSH],
+  'evacuate-move': [...VIRSH],
   mergeide: ['guestfish', 'cp', 'cmp', 'xorriso', ...VIRSH, ...FILES],
   'snapshot-create': ['qemu-img', ...VIRSH, ...FILES],
   'snapshot-revert': ['qemu-img', ...VIRSH, ...FILES],

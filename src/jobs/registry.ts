@@ -6,6 +6,7 @@
 import type { HostContext } from '../host/hostContext.js';
 import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
+import { evacuateActions, moveActions } from './evacuate.js';
 import { expandActions } from './expand.js';
 import { esxiActions } from './importEsxi.js';
 import { ovaActions } from './importOva.js';
@@ -30,6 +31,8 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   p2v: p2vActions,
   mergeide: mergeIdeActions,
   migrate: migrateActions,
+  evacuate: evacuateActions,
+  'evacuate-move': moveActions,
   [RESTORE_JOB_KIND]: restoreActions,
   [INSTANT_JOB_KIND]: instantActions,
   [INSTANT_DISCARD_KIND]: instantActions,

@@ -55,7 +55,8 @@ export interface MigrateFacts {
     /** The inactive definition, for an offline migration's define. */
     xml: string;
   };
-  source: { name: string };
+  /** The URI tells "this host" apart when the source itself is remote (a return home to qemu:///system). */
+  source: { name: string; uri?: string };
   dest: {
     ref: DestRef;
     /** Why the destination did not answer; null when it did. */
@@ -122,7 +123,8 @@ export function reviewMigration(f: MigrateFacts, o: MigrateOptions): MigrateRevi
     return { live, copy: false, checks, refusals: checks.flatMap((c) => (c.refusal ? [c.refusal] : [])), notes: [] };
   }
   add('answers', `${to} answers`);
-  if (d.ref.uri === '' || !/^[a-z0-9+]+:\/\/[^/]/i.test(d.ref.uri)) {
+  const isLocal = (uri: string) => uri === '' || !/^[a-z0-9+]+:\/\/[^/]/i.test(uri);
+  if (d.ref.uri === f.source.uri || (isLocal(d.ref.uri) && (f.source.uri === undefined || isLocal(f.source.uri)))) {
     add('other-host', `${to} is this host`, new UserError(`${to} is the host ${g.name} already runs on.`, 'Pick another host (H lists them; the config file\'s "hosts" adds one).'));
   }
   if (o.offline && live) {

@@ -38,6 +38,7 @@ import { guestForAction, isRow, modeFor, rowKey, selectedGuest, visibleGuests } 
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
 import type { AccelShown, AppData, Dialog, HandOff, HostState, ListedGuest, SettingsDialog, TermSize } from './types.js';
+import { createEvacuateWizard } from './wizards/evacuate/evacuateWizard.js';
 import { createImportWizard } from './wizards/import/importWizard.js';
 import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
 import { createMigrateWizard } from './wizards/migrate/migrateWizard.js';
@@ -674,6 +675,11 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
               const store = createMigrateWizard({ host, guest: name, to, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
               s.pushDialog({ kind: 'wizard', which: 'migrate', guest: name, owner: store.getState().owner, wizard: { which: 'migrate', store } });
             }, words.join(' ') || null);
+          }
+          case 'evacuate': {
+            // `:evacuate HOST` starts the review at once; `E` asks where to first.
+            const store = createEvacuateWizard({ host, to: guest?.trim() || undefined, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
+            return s.pushDialog({ kind: 'wizard', which: 'evacuate', owner: store.getState().owner, wizard: { which: 'evacuate', store } });
           }
           case 'p2v':
             {

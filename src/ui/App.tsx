@@ -32,6 +32,7 @@ import { PANE_VIEWS } from './panes/paneViews.js';
 import { MAX_SPARK, trendTitle } from './panes/usageTrend.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
 import { ConvertWizardView } from './wizards/ConvertWizard.js';
+import { EvacuateWizardView } from './wizards/EvacuateWizard.js';
 import { ExpandWizardView } from './wizards/ExpandWizard.js';
 import { ImportVmwareWizardView } from './wizards/ImportVmwareWizard.js';
 import { MergeIdeWizardView } from './wizards/MergeIdeWizard.js';
@@ -213,6 +214,13 @@ function Console({ host }: { host: HostContext }) {
     return (
       <Box width={columns} height={height} flexDirection="column">
         <MigrateWizardView store={top.wizard.store} theme={theme} width={columns} />
+      </Box>
+    );
+  }
+  if (top?.kind === 'wizard' && top.wizard?.which === 'evacuate') {
+    return (
+      <Box width={columns} height={height} flexDirection="column">
+        <EvacuateWizardView store={top.wizard.store} theme={theme} width={columns} />
       </Box>
     );
   }

@@ -12,6 +12,7 @@ import { registerDiskCommands } from './disk.js';
 import { registerDiskConvertCommands } from './diskConvert.js';
 import { registerDiskExpandCommands } from './diskExpand.js';
 import { registerDoctorCommands } from './doctor.js';
+import { registerHostCommands } from './hostEvacuate.js';
 import { registerImportCommands } from './import.js';
 import { registerJobCommands } from './job.js';
 import type { CommandKit } from './kit.js';
@@ -38,4 +39,5 @@ export const COMMAND_GROUPS: RegisterCommands[] = [
   registerDoctorCommands,
   registerJobCommands,
   registerTopCommands,
+  registerHostCommands,
 ];

@@ -165,6 +165,7 @@ export type ActionId =
   | 'importVmware'
   | 'mergeIde'
   | 'migrate'
+  | 'evacuate'
   | 'p2v'
   | 'details'
   | 'sortCycle'
@@ -325,6 +326,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['enter'], action: 'hostOpen', hint: 'fix', description: 'Show the full fix of the selected check; in the logs view, pick a guest whose QEMU log to show', scopes: ['pane:host'], footer: true },
   { keys: ['f'], action: 'hostFix', hint: 'apply fix', description: 'Apply the safe fix of the selected check (sysctl or noatime), after a confirmation naming the file and line', scopes: ['pane:host'], footer: true },
   { keys: ['L'], action: 'hostLogs', hint: 'logs', description: 'Open the logs view: the libvirtd log, followed live; Enter there picks a guest QEMU log', scopes: ['pane:host'], footer: true },
+  { keys: ['E'], action: 'evacuate', hint: 'evacuate', description: 'Evacuate this host for maintenance: move every running guest (and, if asked, the shut-off ones) to another host one at a time, after a review and a confirmation; or bring home the guests an evacuation moved', scopes: ['pane:host'], footer: true, command: { name: 'evacuate', guest: false } },
   { keys: ['r'], action: 'hostRecheck', hint: 're-run', description: 'Run the host checks again (R too)', scopes: ['pane:host'], footer: true },
   { keys: ['/'], action: 'filter', hint: 'filter', description: 'Filter the checks (title, detail or status) as you type; Enter keeps it, Esc clears', scopes: ['pane:host'], footer: true },
   { keys: ['esc', 'backspace'], action: 'hostBack', hint: 'back', description: 'Clear the filter of the checks', scopes: ['pane:host'] },

@@ -5,6 +5,7 @@
  * open (it stops the wizard's work without asking). One member per wizard.
  */
 import type { ConvertWizardStore } from './convert/convertWizard.js';
+import type { EvacuateWizardStore } from './evacuate/evacuateWizard.js';
 import type { ExpandWizardStore } from './expand/expandWizard.js';
 import type { ImportWizardStore } from './import/importWizard.js';
 import type { MergeIdeWizardStore } from './mergeide/mergeIdeWizard.js';
@@ -19,4 +20,5 @@ export type OpenWizard =
   | { which: 'import'; store: ImportWizardStore }
   | { which: 'p2v'; store: P2vWizardStore }
   | { which: 'mergeide'; store: MergeIdeWizardStore }
-  | { which: 'migrate'; store: MigrateWizardStore };
+  | { which: 'migrate'; store: MigrateWizardStore }
+  | { which: 'evacuate'; store: EvacuateWizardStore };
