@@ -139,6 +139,16 @@ export async function fileFacts(exec: Executor, files: RunFile[], signal?: Abort
   return out;
 }
 
+/** What stat says about each file (verifiedRuns.ts's key), in one process; '' for a file that is not there. */
+export async function statIdentities(exec: Executor, paths: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  const r = await exec.run(['sh', '-c', 'for f; do printf "%s\\0" "$(stat -c %d:%i:%s:%.9Y:%.9Z -- "$f" 2>/dev/null)"; done', 'sh', ...paths], { signal });
+  const fields = r.stdout.split('\0');
+  for (const [i, p] of paths.entries()) out.set(p, fields[i] ?? '');
+  return out;
+}
+
 /**
  * Pure: why a qcow2 image's header must not be given to qemu, or null. The header is read by the
  * same inspector as every image from outside (model/imageHeader.ts); a run image may only build on

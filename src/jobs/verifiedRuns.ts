@@ -4,7 +4,11 @@
  * Instant recovery must start a guest in seconds, so it hashes only an image this record does not
  * vouch for: one never verified, or changed since in any way stat can see. Rewriting a file or
  * putting an old mtime back both move its ctime, which no one but the kernel sets; what the record
- * cannot see is rot beneath an unchanged inode, which `backup verify` and drills still read for.
+ * cannot see is rot beneath an unchanged inode, which `backup verify` still reads for. Starting
+ * QEMU on a run (instant recovery, a drill) lets libvirt give the images to its QEMU user, which
+ * moves their ctime too: the next instant recovery of that run hashes it once more, and records it.
+ * Written by a backup run (as it checksums what it wrote), `backup verify`, a whole restore (the
+ * images it copied and checked) and instant recovery itself when it had to hash.
  *
  * Kept in the state directory (0700, the file 0600, written atomically), believed only when ours
  * and private (trust.ts) and in this shape (zod); anything else is no record, so the run is hashed.

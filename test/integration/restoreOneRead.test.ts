@@ -3,10 +3,13 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExecOptions, type ExecResult, LocalExecutor } from '../../src/host/exec.js';
+import { runBackup } from '../../src/jobs/backup.js';
+import { discardInstant, runInstant } from '../../src/jobs/instant.js';
 import { restore } from '../../src/jobs/restore.js';
-import { runFilesOf, type VerifyArgs, verifyRunFiles } from '../../src/jobs/runCheck.js';
+import { runFilesOf, statIdentities, type VerifyArgs, verifyRunFiles } from '../../src/jobs/runCheck.js';
 import { readVerified } from '../../src/jobs/verifiedRuns.js';
 import { UserError } from '../../src/model/userError.js';
+import * as virsh from '../../src/host/virsh.js';
 import { qemuImg, qemuIo, runDir, writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -30,7 +33,9 @@ const scratch = scratchDir('vdtest-r1r-');
 const dest = join(scratch.dir, 'dest');
 const stateDir = join(scratch.dir, 'state');
 const GUEST = 'vdtest-r1r-src';
-const COPIES = ['vdtest-r1r-full', 'vdtest-r1r-inc', 'vdtest-r1r-bad'];
+const INSTANT = 'vdtest-r1r-inst';
+const BACKED = 'vdtest-r1r-bk';
+const COPIES = ['vdtest-r1r-full', 'vdtest-r1r-inc', 'vdtest-r1r-bad', INSTANT, BACKED];
 let full = { name: '', dir: '' };
 let inc = { name: '', dir: '' };
 
@@ -41,6 +46,7 @@ function wholeReads(calls: string[][], path: string): string[][] {
 
 beforeAll(() => {
   mkdirSync(dest, { recursive: true });
+  mkdirSync(join(scratch.dir, 'inst'), { recursive: true });
   const gone = join(scratch.dir, 'gone.qcow2');
   const xml = tinyGuestXml(GUEST, { disk: gone });
   const disk = { target: 'vda', sourcePath: gone, virtualSize: 8 << 20 };
@@ -116,6 +122,29 @@ describe('whole restore: one read of each backup image, verified before it is us
     expect((statSync(join(stateDir, 'verified-runs.json')).mode & 0o777).toString(8)).toBe('600');
   });
 
+  it('instant recovery of the run the restore just verified starts without hashing it again', async () => {
+    const before = exec.calls.length;
+    const log: string[] = [];
+    const r = await runInstant(host, {
+      guest: GUEST,
+      dest,
+      run: inc.name,
+      asName: INSTANT,
+      dir: join(scratch.dir, 'inst'),
+      isolated: true,
+      stateDir,
+      onEvent: (e) => {
+        if (e.type === 'log') log.push(e.line);
+      },
+    });
+    expect(r.error?.sentence).toBeUndefined();
+    expect(r.state).toBe('done');
+    expect(exec.calls.slice(before).filter((a) => a.join(' ').includes('openssl dgst'))).toEqual([]);
+    expect(log.filter((l) => l.includes('not changed since'))).toHaveLength(2);
+    const d = await discardInstant(host, INSTANT, { stateDir });
+    expect(d.state).toBe('done');
+  });
+
   it('a run with one flipped byte is refused with nothing left behind and nothing defined', async () => {
     const bad = join(scratch.dir, 'dest-bad');
     execFileSync('cp', ['-a', dest, bad]);
@@ -145,6 +174,9 @@ describe('the verification record (instant recovery skips the hash of an unchang
 
   it('skips a file recorded as matching and unchanged; hashes it again once stat shows any change', async () => {
     expect(existsSync(join(stateDir, 'verified-runs.json'))).toBe(true);
+    // The instant recovery above started QEMU on the image: libvirt gave it to its QEMU user, which
+    // moved its ctime, so the record no longer vouches for it; it is hashed and recorded anew.
+    expect((await hashes()).hashed).toBe(1);
     const unchanged = await hashes();
     expect(unchanged.hashed).toBe(0);
     expect(unchanged.log.join('\n')).toMatch(/not changed since/);
@@ -162,5 +194,21 @@ describe('the verification record (instant recovery skips the hash of an unchang
     execFileSync('touch', ['-r', image, ref]);
     execFileSync('sh', ['-c', 'printf "\\377" | dd of="$1" bs=1 seek=$((1024*1024+9)) conv=notrunc status=none && touch -r "$2" "$1"', 'sh', image, ref]);
     await expect(hashes()).rejects.toThrow(/does not match its manifest/);
+  });
+});
+
+describe('a backup run records what it wrote', () => {
+  it('each image of a new run is in the record with what stat says about it now, so instant recovery does not hash it', async () => {
+    const disk = join(scratch.dir, 'bk.qcow2');
+    qemuImg('create', '-q', '-f', 'qcow2', disk, '8M');
+    qemuIo(disk, 'write -P 0x73 0 1M');
+    await virsh.defineXml(host, tinyGuestXml(BACKED, { disk }));
+    const bkDest = join(scratch.dir, 'dest-bk');
+    mkdirSync(bkDest, { recursive: true });
+    const r = await runBackup(host, { guests: [BACKED], dest: bkDest, stateDir, log: false });
+    expect(r.guests[0]?.error?.sentence).toBeUndefined();
+    const image = join(bkDest, BACKED, r.guests[0]?.run as string, 'vda.qcow2');
+    const entry = readVerified(stateDir).find((e) => e.path === image);
+    expect(entry?.identity).toBe((await statIdentities(host.sysExec, [image])).get(image));
   });
 });
