@@ -120,6 +120,7 @@ async function main(): Promise<void> {
         onEvent: (e) => {
           if (e.type === 'step-start') stepStart = performance.now();
           if (e.type === 'step-end') steps.push(`${e.step.id} ${((performance.now() - stepStart) / 1000).toFixed(2)} s`);
+          if (e.type === 'log' && e.line.startsWith('copied in ')) steps.push(`(${e.line})`);
         },
       });
       if (r.state !== 'done') throw new Error(`virtdeck restore ${r.state}: ${r.error?.sentence}`);

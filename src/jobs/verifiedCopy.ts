@@ -70,6 +70,7 @@ const COPY_AND_HASH = [
   'while :; do printf "virtdeck-copied %s\\n" "$(stat -c %s -- "$f" 2>/dev/null)" >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!',
   'wait "$c"; rc=$?; c=; kill "$w" 2>/dev/null; w=',
   'if [ "$rc" -ne 0 ]; then echo "virtdeck-copy-exit $rc" >&2; exit 3; fi',
+  'echo virtdeck-copy-done >&2',
   HASH_FILE_SH,
 ].join('\n');
 
@@ -93,12 +94,15 @@ export async function copyVerified(host: HostContext, a: RestoreCopyArgs, ctx: P
     if (a.mirror) await exec.run(['mkdir', '-p', '-m', '0700', '--', posix.dirname(to)], { signal: ctx.signal });
     ctx.log(`copy ${f.path} to ${to} and check its sha256`);
     let tail = '';
+    const started = performance.now();
+    let copiedAt = 0;
     const r = await exec.run(['sh', '-c', COPY_AND_HASH, 'sh', f.path, to], {
       signal: ctx.signal,
       timeoutMs: 0,
       okExitCodes: [1, 2, 3, 4],
       onStderr: (chunk) => {
         tail = (tail + chunk).slice(-512);
+        if (copiedAt === 0 && tail.includes('virtdeck-copy-done')) copiedAt = performance.now();
         const copied = Math.min(lastFigure(tail, 'copied') ?? 0, size);
         const hashed = Math.min(lastFigure(tail, 'hashed') ?? 0, size);
         ctx.progress((done + copied + hashed) / work, bytes);
@@ -106,6 +110,7 @@ export async function copyVerified(host: HostContext, a: RestoreCopyArgs, ctx: P
     });
     done += 2 * size;
     ctx.progress(done / work, bytes);
+    if (copiedAt > 0) ctx.log(`copied in ${((copiedAt - started) / 1000).toFixed(2)} s, sha256 of the copy in ${((performance.now() - copiedAt) / 1000).toFixed(2)} s`);
     if (/virtdeck-copy-exit/.test(r.stderr)) {
       const why = r.stderr.split('\n').find((l) => l !== '' && !l.startsWith('virtdeck-')) ?? 'cp failed';
       throw new UserError(`${f.path} could not be copied to ${to} (${why.slice(0, 200)}).`, `Check the free space in ${posix.dirname(a.temp)}; nothing was changed.`);
