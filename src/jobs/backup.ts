@@ -52,6 +52,8 @@ import { UserError } from '../model/userError.js';
 import { readCatalog } from './backupCatalog.js';
 import { availableBytes, checkDestination, checkSpace } from './destination.js';
 import { type Action, type RunnerEvent, runPlan } from './runner.js';
+import { statIdentities } from './runCheck.js';
+import { recordVerified, type VerifiedStore } from './verifiedRuns.js';
 
 export function loadBackupConfig(file: string = configFile()): BackupConfig {
   return backupConfigOf(loadConfig(file), file);
@@ -370,11 +372,19 @@ export async function writeManifest(exec: Executor, dir: string, draft: Manifest
 }
 
 const writeManifestAction: Action = async (raw, ctx) => {
-  const a = raw as { dir: string; draft: ManifestDraft; readers?: string };
+  const a = raw as { dir: string; draft: ManifestDraft; readers?: string; trust?: VerifiedStore; finalDir?: string };
+  const files = a.draft.disks.map((d) => `${a.dir}/${d.file}`);
   // libvirtd makes push-backup targets 0600 whatever our umask; the reader group's files are 0640
   // (widening only, in a directory that was never open to others).
-  if (a.readers) await ctx.host.sysExec.run(['chmod', '0640', '--', ...a.draft.disks.map((d) => `${a.dir}/${d.file}`)], { signal: ctx.signal });
-  await writeManifest(ctx.host.sysExec, a.dir, a.draft, ctx.signal);
+  if (a.readers) await ctx.host.sysExec.run(['chmod', '0640', '--', ...files], { signal: ctx.signal });
+  // Taken before the hash, so any later change to a file shows as a different identity.
+  const ids = a.trust && a.finalDir ? await statIdentities(ctx.host.sysExec, files, ctx.signal) : null;
+  const manifest = await writeManifest(ctx.host.sysExec, a.dir, a.draft, ctx.signal);
+  if (ids && a.trust && a.finalDir) {
+    // The run directory is renamed into place next; the files keep their inode and ctime.
+    const finalDir = a.finalDir;
+    recordVerified(a.trust, manifest.disks.flatMap((d) => (d.sha256 ? [{ path: `${finalDir}/${d.file}`, identity: ids.get(`${a.dir}/${d.file}`) ?? '', sha256: d.sha256 }] : [])));
+  }
 };
 
 /** The actions a backup journal may name; also registered in JOB_ACTIONS for resumed journals. */
@@ -545,7 +555,7 @@ export async function runBackup(host: HostContext, o: RunBackupOptions): Promise
       const planned = planGuestBackup(
         facts,
         decision,
-        { dest: o.dest, now: started, full: Boolean(o.full), hostname, uri: host.uri, required: new Map(required.map((r) => [r.target, r.required])), group: configuredGroup() },
+        { dest: o.dest, now: started, full: Boolean(o.full), hostname, uri: host.uri, required: new Map(required.map((r) => [r.target, r.required])), group: configuredGroup(), trust: { stateDir: state, uri: host.uri } },
         (args) => virshArgv(host, args),
       );
       result = { ...base, run: planned.runName, kind: decision.kind, method: decision.method, consistency: decision.consistency, note: decision.note };

@@ -12,6 +12,8 @@ import { type BackupManifest, type CatalogRun, chainOf, MANIFEST_NAME, serialize
 import { UserError } from '../model/userError.js';
 import { hashFiles, writeRemoteFile } from './backup.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
+import { statIdentities } from './runCheck.js';
+import { recordVerified, type VerifiedStore } from './verifiedRuns.js';
 
 export interface VerifyOptions {
   dest: string;
@@ -22,6 +24,8 @@ export interface VerifyOptions {
   testRestore?: boolean;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
+  /** Record each image found matching its manifest, so instant recovery need not hash it again (verifiedRuns.ts). */
+  trust?: VerifiedStore;
 }
 
 export interface RunVerifyReport {
@@ -121,11 +125,17 @@ async function verifyOne(host: HostContext, dest: string, g: GuestBackups, run: 
   const fresh = todo.filter((t) => !cache.findings.has(t.path));
   if (fresh.length > 0) {
     const present = await qemuImg.existingPaths(host.sysExec, fresh.map((t) => t.path));
+    // Taken before the hash, so any later change to a file shows as a different identity.
+    const ids = o.trust ? await statIdentities(host.sysExec, present, o.signal) : null;
     const hashes = await hashFiles(host.sysExec, present, o.signal);
+    const good: { path: string; identity: string; sha256: string }[] = [];
     for (const t of fresh) {
       o.onLine?.(`check ${t.path}`);
-      cache.findings.set(t.path, await checkImage(host, t.path, t.d.format, t.d.sha256, hashes));
+      const found = await checkImage(host, t.path, t.d.format, t.d.sha256, hashes);
+      cache.findings.set(t.path, found);
+      if (found.length === 0 && t.d.sha256 && hashes.get(t.path)?.sha256 === t.d.sha256) good.push({ path: t.path, identity: ids?.get(t.path) ?? '', sha256: t.d.sha256 });
     }
+    if (o.trust) recordVerified(o.trust, good);
   }
   for (const t of todo) findings.push(...(cache.findings.get(t.path) ?? []));
   if (chain.length > 0) {

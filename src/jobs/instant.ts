@@ -5,10 +5,11 @@
  * explicit backing format) — never a path or `json:` the run's files or metadata suggest. QEMU
  * opens backing files read-only, so the run stays byte-identical; all writes go to the overlay.
  *
- * Journaled like every job: verify the chain (sha256 against the manifests) → record which runs
- * the copy reads (so prune keeps them) → overlays → define → start. A killed job is finished or
- * rolled back by `virtdeck recover`; `backup instant discard NAME` removes only what the record
- * names: the overlays and the definition.
+ * Journaled like every job: verify the chain (where the files are, their headers, and the sha256
+ * against the manifests, except for an image the verification record says matched and has not
+ * changed since: see verifiedRuns.ts) → record which runs the copy reads (so prune keeps them) →
+ * overlays → define → start. A killed job is finished or rolled back by `virtdeck recover`;
+ * `backup instant discard NAME` removes only what the record names: the overlays and the definition.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
@@ -191,7 +192,7 @@ export function planInstant(req: InstantRequest, facts: InstantFacts, virsh: (ar
   const images = facts.verify.files.map((f) => f.path);
   steps.push({
     id: 'verify',
-    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs against ${images.length > m.disks.length ? 'their manifests' : 'its manifest'} (sha256)`,
+    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs against ${images.length > m.disks.length ? 'their manifests' : 'its manifest'} (sha256, unless unchanged since it last matched)`,
     command: { runsOn: 'sys', argv: ['sha256sum', '--', ...images] },
     action: { name: VERIFY_ACTION, args: { ...facts.verify, allowDamaged: false } satisfies VerifyArgs },
     long: true,
@@ -446,6 +447,8 @@ export async function prepareInstant(host: HostContext, o: InstantOptions): Prom
     candidates: goodCandidates(found.backups, found.run.name),
     retry: `virtdeck backup instant ${o.guest} RUN --dest ${o.dest}`,
     anyway: 'restore it under a new name with `backup restore --as NEWNAME --to DIR --allow-damaged`',
+    // The guest must run in seconds: an image unchanged since it last matched its manifest is not hashed again (verifiedRuns.ts).
+    trust: { stateDir: o.stateDir ?? defaultStateDir(), uri: host.uri },
   };
   const runDir = posix.join(o.dest, o.guest, found.run.name);
   const guestDir = posix.join(o.dest, o.guest);

@@ -5,7 +5,6 @@ import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { convertArgv } from '../host/qemuImg.js';
 import { domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
 import { type BackupManifest, type CatalogRun, chainOf, DOMAIN_XML_NAME } from '../model/backupManifest.js';
 import {
@@ -35,6 +34,8 @@ import { inUseRefusal, lookUpImages } from './diskUsers.js';
 import { privateTempFile, removeStepFile, writeStepFile } from './privateTemp.js';
 import { checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, VERIFY_ACTION, type VerifyArgs, verifyRunFiles } from './runCheck.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
+import { copiesStraight, copyCommands, copyVerified, RESTORE_COPY_ACTION, type RestoreCopyArgs } from './verifiedCopy.js';
+import type { VerifiedStore } from './verifiedRuns.js';
 
 export const RESTORE_JOB_KIND = 'backup-restore';
 const TMP_SUFFIX = '.virtdeck-restore-tmp';
@@ -129,6 +130,8 @@ export interface RestoreFacts {
   xmlFile: string;
   /** What the first step checks before anything is touched: every image of the chain (see runCheck.ts). */
   verify: Omit<VerifyArgs, 'allowDamaged'>;
+  /** Where images found matching their manifest are recorded, so an instant recovery need not hash them again. */
+  trust?: VerifiedStore;
 }
 
 export interface RestoredDisk {
@@ -289,25 +292,40 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
 
   const steps: PlanStep[] = [];
   const images = facts.verify.files.map((f) => f.path);
-  // First, before any original is moved, overwritten or deleted: what will be read is what was backed up.
+  const allowDamaged = Boolean(req.allowDamaged && asNew);
+  // First, before any original is moved, overwritten or deleted: what will be read is what was
+  // backed up. The sha256 of each image is taken on the copy the next steps make (verifiedCopy.ts),
+  // so each image is read once; nothing is moved into place or defined before all of them matched.
   steps.push({
     id: 'verify',
-    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs against ${facts.verify.files.length > m.disks.length ? 'their manifests' : 'its manifest'} (sha256)`,
-    command: { runsOn: 'sys', argv: ['sha256sum', '--', ...images] },
-    action: { name: VERIFY_ACTION, args: { ...facts.verify, allowDamaged: Boolean(req.allowDamaged && asNew) } satisfies VerifyArgs },
-    long: true,
+    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs: regular files in ${images.length === 1 ? 'its run directory' : 'their run directories'}, headers, last verify (each sha256 is checked as it is copied)`,
+    action: { name: VERIFY_ACTION, args: { ...facts.verify, allowDamaged, checksums: 'while-copying' } satisfies VerifyArgs },
+    script: [{ runsOn: 'sys', argv: ['stat', '-c', '%n: %F, %s bytes', '--', ...images] }],
   });
   for (const d of disks) {
     const src = m.disks.find((x) => x.target === d.target);
-    const argv = convertArgv({ source: d.from, sourceFormat: src?.format, dest: d.temp, destFormat: d.format });
+    const files = facts.verify.files.filter((f) => f.target === d.target);
+    const straight = copiesStraight(files, d.format);
+    const mirror = straight ? null : `${d.temp}.chain`;
+    const args: RestoreCopyArgs = {
+      check: { ...facts.verify, files, recorded: [], allowDamaged },
+      temp: d.temp,
+      mirror,
+      convert: straight ? null : { sourceFormat: src?.format ?? 'qcow2', destFormat: d.format, virtualSize: src?.virtualSize ?? 0 },
+      ...(facts.trust ? { trust: facts.trust } : {}),
+    };
+    const [command, ...more] = copyCommands({ ...args, files });
     steps.push({
       id: `convert-${d.target}`,
-      title: `rebuild ${d.target} from ${req.run} into ${d.temp}`,
-      command: { runsOn: 'sys', argv },
-      progress: { kind: 'qemu-img', totalBytes: src?.virtualSize ?? 0 },
+      title: straight
+        ? `rebuild ${d.target} from ${req.run}: copy its image to ${d.temp}, checking the copy's sha256 against the manifest`
+        : `rebuild ${d.target} from ${req.run} into ${d.temp}: copy its ${files.length} image${files.length === 1 ? '' : 's'} into ${mirror}, checking each copy's sha256, then convert from the copies`,
+      ...(command ? { command } : {}),
+      ...(more.length > 0 ? { alsoRuns: more } : {}),
+      action: { name: RESTORE_COPY_ACTION, args },
       long: true,
-      // The temp file is this step's own, so removing it is right however far the copy got.
-      undo: { title: `remove ${d.temp}`, partial: true, command: { runsOn: 'sys', argv: ['rm', '-f', '--', d.temp] } },
+      // The temp file and directory are this step's own, so removing them is right however far it got.
+      undo: { title: `remove ${d.temp}${mirror ? ` and ${mirror}` : ''}`, partial: true, command: { runsOn: 'sys', argv: ['rm', '-rf', '--', d.temp, ...(mirror ? [mirror] : [])] } },
     });
   }
   for (const d of disks) {
@@ -421,7 +439,8 @@ export function restoreActions(host: HostContext): Record<string, Action> {
   const verify: Action = async (args, ctx) => {
     await verifyRunFiles(host, args as VerifyArgs, { progress: ctx.progress, log: ctx.log, signal: ctx.signal });
   };
-  return { move, define, undefine, [VERIFY_ACTION]: verify };
+  const copy: Action = (args, ctx) => copyVerified(host, args as RestoreCopyArgs, ctx);
+  return { move, define, undefine, [VERIFY_ACTION]: verify, [RESTORE_COPY_ACTION]: copy };
 }
 
 // ------------------------------------------------------------------ gather + run
@@ -441,7 +460,7 @@ async function currentGuest(host: HostContext, name: string): Promise<RestoreFac
 }
 
 /** Reads everything planRestore needs from the host, then plans. */
-export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest, 'run'> & { run?: string }, signal?: AbortSignal): Promise<RestorePlan & { found: FoundRun }> {
+export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest, 'run'> & { run?: string; stateDir?: string }, signal?: AbortSignal): Promise<RestorePlan & { found: FoundRun }> {
   const found = await findRun(host, req.dest, req.guest, req.run, signal);
   const files = runFilesOf(req.dest, req.guest, found.chain);
   // Refused at once (and again when the verify step runs): an image that is a symlink or lies outside its run directory.
@@ -483,6 +502,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
     now,
     xmlFile: privateTempFile('restore', 'domain.xml'),
     verify,
+    trust: { stateDir: req.stateDir ?? defaultStateDir(), uri: host.uri },
   };
   const draft = planRestore(full, base, (a) => virshArgv(host, a));
   const probe = draft.disks.flatMap((d) => [d.path, asideName(d.path, now)]);

@@ -15,6 +15,7 @@ import { inspectImageHeader } from '../model/imageHeader.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
 import type { GuestBackups } from './backupCatalog.js';
+import { readVerified, recordVerified, type VerifiedEntry, type VerifiedStore, vouches } from './verifiedRuns.js';
 
 export const VERIFY_ACTION = 'verify-run';
 
@@ -22,6 +23,8 @@ export const VERIFY_ACTION = 'verify-run';
 export interface RunFile {
   /** Run directory name the image belongs to. */
   run: string;
+  /** The disk (vda…) this image is of. */
+  target?: string;
   runDir: string;
   /** The manifest's file name (a plain name; the schema refuses anything else). */
   file: string;
@@ -43,7 +46,7 @@ export function runFilesOf(dest: string, guest: string, chain: CatalogRun[]): Ru
       // A manifest's backing that is not its parent's image of the same disk is refused as a header mismatch.
       const chainBacking = parent && parentDisk ? `../${parent.name}/${parentDisk.file}` : null;
       const backing = d.backing === chainBacking ? d.backing : `(not in the chain: ${d.backing ?? 'none'})`;
-      return { run: r.name, runDir, file: d.file, path: posix.join(runDir, d.file), sha256: d.sha256, format: d.format, backing };
+      return { run: r.name, target: d.target, runDir, file: d.file, path: posix.join(runDir, d.file), sha256: d.sha256, format: d.format, backing };
     });
   });
 }
@@ -100,6 +103,8 @@ export interface FileFacts {
   /** realpath of the file and of its run directory; '' when they do not resolve. */
   real: string;
   dirReal: string;
+  /** `stat -c %d:%i:%s:%.9Y:%.9Z` of the file: what a verification record is keyed by ('' when missing). */
+  identity?: string;
 }
 
 /** Pure: why an image must not be opened, or null. Nothing outside the run directory is ever read. */
@@ -114,12 +119,13 @@ export function confinementProblem(f: RunFile, facts: FileFacts | undefined): st
   return null;
 }
 
-/** lstat type, size, realpath of each image and of its run directory, in one process; NUL-separated because names are outside text. */
+/** lstat type, size, realpath of each image and of its run directory, and its identity, in one process; NUL-separated because names are outside text. */
 const FACTS_SCRIPT = [
   'while [ "$#" -gt 1 ]; do d=$1; f=$2; shift 2',
-  'printf "%s\\0%s\\0%s\\0%s\\0" "$(stat -c %F -- "$d/$f" 2>/dev/null)" "$(stat -c %s -- "$d/$f" 2>/dev/null)" "$(realpath -e -- "$d/$f" 2>/dev/null)" "$(realpath -e -- "$d" 2>/dev/null)"',
+  'printf "%s\\0%s\\0%s\\0%s\\0%s\\0" "$(stat -c %F -- "$d/$f" 2>/dev/null)" "$(stat -c %s -- "$d/$f" 2>/dev/null)" "$(realpath -e -- "$d/$f" 2>/dev/null)" "$(realpath -e -- "$d" 2>/dev/null)" "$(stat -c %d:%i:%s:%.9Y:%.9Z -- "$d/$f" 2>/dev/null)"',
   'done',
 ].join('\n');
+const FACT_FIELDS = 5;
 
 export async function fileFacts(exec: Executor, files: RunFile[], signal?: AbortSignal): Promise<Map<string, FileFacts>> {
   const out = new Map<string, FileFacts>();
@@ -127,9 +133,19 @@ export async function fileFacts(exec: Executor, files: RunFile[], signal?: Abort
   const r = await exec.run(['sh', '-c', FACTS_SCRIPT, 'sh', ...files.flatMap((f) => [f.runDir, f.file])], { signal });
   const fields = r.stdout.split('\0');
   files.forEach((f, i) => {
-    const [type = '', size = '', real = '', dirReal = ''] = fields.slice(i * 4, i * 4 + 4);
-    out.set(f.path, { type, size: Number(size) || 0, real, dirReal });
+    const [type = '', size = '', real = '', dirReal = '', identity = ''] = fields.slice(i * FACT_FIELDS, (i + 1) * FACT_FIELDS);
+    out.set(f.path, { type, size: Number(size) || 0, real, dirReal, identity });
   });
+  return out;
+}
+
+/** What stat says about each file (verifiedRuns.ts's key), in one process; '' for a file that is not there. */
+export async function statIdentities(exec: Executor, paths: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  const r = await exec.run(['sh', '-c', 'for f; do printf "%s\\0" "$(stat -c %d:%i:%s:%.9Y:%.9Z -- "$f" 2>/dev/null)"; done', 'sh', ...paths], { signal });
+  const fields = r.stdout.split('\0');
+  for (const [i, p] of paths.entries()) out.set(p, fields[i] ?? '');
   return out;
 }
 
@@ -188,14 +204,37 @@ export async function checkConfinement(exec: Executor, files: RunFile[], signal?
 }
 
 /**
- * dd streams the file into the hash and reports bytes read on stderr about once a second
- * (status=progress); its exit status comes on stderr too, since sh has no pipefail. openssl's
- * sha256 uses the CPU's SHA instructions where sha256sum does not.
+ * The hash reads the file itself (no pipe: through one, openssl's sha256 ran at half its speed
+ * here), while a loop reports how far it got from /proc/PID/fdinfo about four times a second. The
+ * loop's sleep holds none of the script's pipes, so the script ends the moment the hash does.
+ * openssl's sha256 uses the CPU's SHA instructions where sha256sum does not.
  */
-const HASH_STREAM = [
-  '{ dd if="$1" bs=4M status=progress; echo "virtdeck-read-exit $?" >&2; } |',
-  '{ if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }',
-].join(' ');
+export const HASH_FILE_SH = [
+  'if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < "$f" & h=$!; else sha256sum < "$f" & h=$!; fi',
+  'while :; do sed -n "s/^pos:[[:space:]]*/virtdeck-hashed /p" "/proc/$h/fdinfo/0" 2>/dev/null >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!',
+  'wait "$h"; rc=$?; kill "$w" 2>/dev/null; w=',
+  'if [ "$rc" -ne 0 ]; then echo "virtdeck-hash-exit $rc" >&2; exit 4; fi',
+].join('\n');
+
+/** A cancel (SIGTERM to the script) stops its children too, not only the shell. */
+export const KILL_CHILDREN_SH = "h=; w=; c=; trap 'kill $c $h $w 2>/dev/null; exit 143' TERM INT HUP";
+
+const HASH_STREAM = [KILL_CHILDREN_SH, 'f=$1', HASH_FILE_SH].join('\n');
+
+/** Pure: the figure of the last progress line of this kind in a script's stderr so far, or null. */
+export function lastFigure(tail: string, kind: 'copied' | 'hashed'): number | null {
+  const all = [...tail.matchAll(new RegExp(`virtdeck-${kind} (\\d+)`, 'g'))];
+  const last = all[all.length - 1];
+  return last ? Number(last[1]) : null;
+}
+
+/** Pure: the sha256 a script printed, or why there is none (its stderr names the failing part). */
+export function hashOutcome(r: { exitCode: number; stdout: string; stderr: string }): { sha256: string | null; error: string | null } {
+  const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('virtdeck-'));
+  if (r.exitCode !== 0) return { sha256: null, error: shown((lines[0] ?? `exit status ${r.exitCode}`).slice(0, 200)) };
+  const m = /^([0-9a-f]{64})\b/m.exec(r.stdout);
+  return { sha256: m ? (m[1] as string) : null, error: m ? null : 'no checksum was printed' };
+}
 
 /** The sha256 of one file, calling `onBytes` with the bytes read so far; null when it could not be read to the end. */
 export async function streamSha256(exec: Executor, path: string, onBytes: (bytes: number) => void, signal?: AbortSignal): Promise<{ sha256: string | null; error: string | null }> {
@@ -203,20 +242,14 @@ export async function streamSha256(exec: Executor, path: string, onBytes: (bytes
   const r = await exec.run(['sh', '-c', HASH_STREAM, 'sh', path], {
     signal,
     timeoutMs: 0,
+    okExitCodes: [1, 2, 3, 4],
     onStderr: (chunk) => {
       tail = (tail + chunk).slice(-512);
-      const all = [...tail.matchAll(/(\d+) bytes/g)];
-      const last = all[all.length - 1];
-      if (last) onBytes(Number(last[1]));
+      const n = lastFigure(tail, 'hashed');
+      if (n !== null) onBytes(n);
     },
   });
-  const exit = /virtdeck-read-exit (\d+)/.exec(r.stderr);
-  if (exit?.[1] !== '0') {
-    const why = r.stderr.split('\n').find((l) => l.startsWith('dd:')) ?? 'read error';
-    return { sha256: null, error: shown(why.slice(0, 200)) };
-  }
-  const m = /^([0-9a-f]{64})\b/m.exec(r.stdout);
-  return { sha256: m ? (m[1] as string) : null, error: m ? null : 'no checksum was printed' };
+  return hashOutcome(r);
 }
 
 export interface VerifyArgs {
@@ -233,6 +266,16 @@ export interface VerifyArgs {
   retry: string;
   /** How to go on with this run anyway, e.g. "restore it under a new name only: --as NEWNAME --to DIR --allow-damaged". */
   anyway: string;
+  /**
+   * 'while-copying': the job's copy steps hash each image as they copy it (restore.ts), so this
+   * step checks only where the files are and what their headers say. Absent: hash here.
+   */
+  checksums?: 'now' | 'while-copying';
+  /**
+   * The verification record (verifiedRuns.ts): an image it vouches for as the file is now is not
+   * hashed again, and every image hashed here and found matching is added to it.
+   */
+  trust?: VerifiedStore;
 }
 
 export interface VerifyProgress {
@@ -246,6 +289,26 @@ export function damagedRunFix(a: Pick<VerifyArgs, 'guest' | 'dest' | 'candidates
   const good = a.candidates.find((c) => badRun === null || !c.chain.includes(badRun));
   const instead = good ? `Restore the newest run not found damaged instead (it is checked the same way): ${a.retry.replace('RUN', good.name)}` : `No other run of ${a.guest} in ${a.dest} is known good; take a new backup`;
   return `${instead}; or ${a.anyway}. Nothing was changed.`;
+}
+
+/** Pure: why a file's hash (as read to the end, or not) does not vouch for it, or null when it matches its manifest. */
+export function hashProblem(f: Pick<RunFile, 'path' | 'sha256'>, got: { sha256: string | null; error: string | null }): string | null {
+  const name = shown(f.path);
+  if (f.sha256 === null) return `The backup image ${name} has no checksum in its manifest, so it cannot be checked.`;
+  if (got.error) return `The backup image ${name} could not be read to the end (${got.error}).`;
+  if (got.sha256 !== f.sha256) {
+    return `The backup image ${name} does not match its manifest (sha256 ${got.sha256?.slice(0, 16)}…, the manifest says ${f.sha256.slice(0, 16)}…): it was truncated or changed after the backup.`;
+  }
+  return null;
+}
+
+/** The record's entries; an unreadable or untrusted record vouches for nothing (everything is hashed). */
+function trustedEntries(store: VerifiedStore): VerifiedEntry[] {
+  try {
+    return readVerified(store.stateDir);
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -262,21 +325,30 @@ export async function verifyRunFiles(host: HostContext, a: VerifyArgs, p: Verify
     p.log(`damaged (allowed): ${sentence}`);
   };
   for (const r of a.recorded) damaged(`The run cannot be trusted: ${r.sentence}`, r.run);
+  if (a.checksums === 'while-copying') return findings;
+  const vouched = a.trust ? trustedEntries(a.trust) : [];
+  const good: { path: string; identity: string; sha256: string }[] = [];
   const total = a.files.reduce((s, f) => s + (facts.get(f.path)?.size ?? 0), 0);
   let before = 0;
   p.progress(0, total);
   for (const f of a.files) {
-    const size = facts.get(f.path)?.size ?? 0;
+    const fact = facts.get(f.path);
+    const size = fact?.size ?? 0;
+    if (a.trust && vouches(vouched, a.trust.uri, f.path, fact?.identity ?? '', f.sha256)) {
+      // Unchanged (inode, size, mtime, ctime) since it last matched its manifest: see verifiedRuns.ts.
+      p.log(`sha256 ${f.path}: matched its manifest before and the file has not changed since`);
+      before += size;
+      p.progress(total > 0 ? before / total : 1, total);
+      continue;
+    }
     p.log(`sha256 ${f.path}`);
     const got = await streamSha256(host.sysExec, f.path, (bytes) => p.progress(total > 0 ? (before + Math.min(bytes, size)) / total : 1, total), p.signal);
     before += size;
     p.progress(total > 0 ? before / total : 1, total);
-    const name = shown(f.path);
-    if (f.sha256 === null) damaged(`The backup image ${name} has no checksum in its manifest, so it cannot be checked.`, f.run);
-    else if (got.error) damaged(`The backup image ${name} could not be read to the end (${got.error}).`, f.run);
-    else if (got.sha256 !== f.sha256) {
-      damaged(`The backup image ${name} does not match its manifest (sha256 ${got.sha256?.slice(0, 16)}…, the manifest says ${f.sha256.slice(0, 16)}…): it was truncated or changed after the backup.`, f.run);
-    }
+    const problem = hashProblem(f, got);
+    if (problem) damaged(problem, f.run);
+    else if (f.sha256) good.push({ path: f.path, identity: fact?.identity ?? '', sha256: f.sha256 });
   }
+  if (a.trust) recordVerified(a.trust, good);
   return findings;
 }

@@ -60,6 +60,8 @@ export interface BackupOptions {
   required?: Map<string, number | null>;
   /** The config's reader group: runs 0640/2751 with that group instead of 0600/0711. */
   group?: string | null;
+  /** Where the images' checksums, as written, are recorded for instant recovery (jobs/verifiedRuns.ts). */
+  trust?: { stateDir: string; uri: string };
 }
 
 /**
@@ -406,7 +408,7 @@ export function planGuestBackup(f: GuestFacts, d: BackupDecision, o: BackupOptio
     {
       id: 'manifest',
       title: `checksum the images and write ${MANIFEST_NAME}`,
-      action: { name: 'write-manifest', args: { dir: partialDir, draft, ...(o.group ? { readers: o.group } : {}) } },
+      action: { name: 'write-manifest', args: { dir: partialDir, draft, ...(o.group ? { readers: o.group } : {}), ...(o.trust ? { trust: o.trust, finalDir: runDir } : {}) } },
     },
     {
       id: 'publish',

@@ -143,7 +143,9 @@ describe('restore refuses a damaged run before it touches the original', () => {
     const r = await cli('backup', 'restore', GUEST, runs.flipped.good, '--dest', dests.flipped, '--dry-run');
     expect(r.exitCode, r.stderr).toBe(0);
     const steps = r.stdout.split('\n').filter((l) => /^ {2}\d+ /.test(l));
-    expect(steps[0]).toMatch(/^ {2}1 sha256sum -- .*vda\.qcow2$/);
+    // The check comes first; each image's sha256 is checked on the copy the next step makes (one read).
+    expect(steps[0]).toMatch(/^ {2}1 check the 1 image .*sha256 is checked as it is copied/);
+    expect(steps[1]).toMatch(/^ {2}2 sh -c .*sha256sum -c .*vda\.qcow2/);
   }, 60_000);
 
   it('--as NEW --allow-damaged restores the damaged run as a new guest, and says it is damaged', async () => {

@@ -48,8 +48,8 @@ const facts = (over: Partial<RestoreFacts> = {}): RestoreFacts => ({
     guest: 'web',
     dest: '/mnt/b',
     files: [
-      { run: '20260601T020000Z-full', runDir: '/mnt/b/web/20260601T020000Z-full', file: 'vda.qcow2', path: '/mnt/b/web/20260601T020000Z-full/vda.qcow2', sha256: 'a'.repeat(64) },
-      { run: '20260602T020000Z-inc', runDir: '/mnt/b/web/20260602T020000Z-inc', file: 'vda.qcow2', path: '/mnt/b/web/20260602T020000Z-inc/vda.qcow2', sha256: 'b'.repeat(64) },
+      { run: '20260601T020000Z-full', target: 'vda', runDir: '/mnt/b/web/20260601T020000Z-full', file: 'vda.qcow2', path: '/mnt/b/web/20260601T020000Z-full/vda.qcow2', sha256: 'a'.repeat(64), format: 'qcow2', backing: null },
+      { run: '20260602T020000Z-inc', target: 'vda', runDir: '/mnt/b/web/20260602T020000Z-inc', file: 'vda.qcow2', path: '/mnt/b/web/20260602T020000Z-inc/vda.qcow2', sha256: 'b'.repeat(64), format: 'qcow2', backing: '../20260601T020000Z-full/vda.qcow2' },
     ],
     recorded: [],
     candidates: [],
@@ -62,13 +62,32 @@ const req = (over: Partial<RestoreRequest> = {}): RestoreRequest => ({ guest: 'w
 const virsh = (a: string[]) => ['virsh', '-c', 'qemu:///system', ...a];
 
 describe('planRestore', () => {
-  it('checks every image of the chain first, before anything is moved or written', () => {
+  it('checks every image of the chain first, before anything is moved or written; the sha256 on the copy, before anything is placed', () => {
     const p = planRestore(req(), facts(), virsh);
     const first = p.plan.steps[0];
     expect(first?.id).toBe('verify');
-    expect(first?.command?.argv).toEqual(['sha256sum', '--', '/mnt/b/web/20260601T020000Z-full/vda.qcow2', '/mnt/b/web/20260602T020000Z-inc/vda.qcow2']);
-    expect(first?.action).toMatchObject({ name: 'verify-run', args: { allowDamaged: false } });
+    expect(first?.action).toMatchObject({ name: 'verify-run', args: { allowDamaged: false, checksums: 'while-copying' } });
+    expect(((first?.action?.args ?? { files: [] }) as { files: { path: string }[] }).files.map((f) => f.path)).toEqual(['/mnt/b/web/20260601T020000Z-full/vda.qcow2', '/mnt/b/web/20260602T020000Z-inc/vda.qcow2']);
+    // The copy step reads each image once: it hashes what it copied, then rebuilds from those copies.
+    const copy = p.plan.steps[1];
+    expect(copy?.action?.name).toBe('restore-copy');
+    const args = copy?.action?.args as { check: { files: { path: string; sha256: string }[] }; mirror: string; temp: string };
+    expect(args.check.files.map((f) => f.sha256)).toEqual(['a'.repeat(64), 'b'.repeat(64)]);
+    expect(args.temp).toBe('/img/web.qcow2.virtdeck-restore-tmp');
+    expect(args.mirror).toBe('/img/web.qcow2.virtdeck-restore-tmp.chain');
+    expect(copy?.undo?.command?.argv).toEqual(['rm', '-rf', '--', args.temp, args.mirror]);
     expect(p.damage).toEqual([]);
+  });
+
+  it('a full in the disk format is copied straight to the temp name and checked there; no rebuild, no directory', () => {
+    const fullManifest = { ...manifest, kind: 'full', parent: null, disks: [{ ...manifest.disks[0], backing: null }] } as BackupManifest;
+    const [fullFile] = facts().verify.files;
+    const p = planRestore(req({ run: '20260601T020000Z-full', asName: 'web2', toDir: '/srv/new' }), facts({ manifest: fullManifest, existingPaths: [], verify: { ...facts().verify, files: [fullFile as never] } }), virsh);
+    const copy = p.plan.steps[1];
+    expect(copy?.action?.args).toMatchObject({ mirror: null, convert: null, temp: '/srv/new/web2-vda.qcow2.virtdeck-restore-tmp' });
+    expect(copy?.command?.argv.slice(-3)).toEqual(['/mnt/b/web/20260601T020000Z-full/vda.qcow2', '/srv/new/web2-vda.qcow2.virtdeck-restore-tmp', 'a'.repeat(64)]);
+    expect(copy?.command?.argv[2]).toContain('sha256sum -c');
+    expect(copy?.alsoRuns).toBeUndefined();
   });
 
   it('over the guest, replaces only a file that is one of its disks now, whatever path the run names', () => {
@@ -94,8 +113,9 @@ describe('planRestore', () => {
   it('as a new guest: convert to a temp name, rename, define with new identity', () => {
     const p = planRestore(req({ asName: 'web2', toDir: '/srv/new' }), facts({ existingPaths: [] }), virsh);
     expect(p.plan.steps.map((s) => s.id)).toEqual(['verify', 'convert-vda', 'place-vda', 'define']);
-    expect(p.plan.steps[1]?.command?.argv).toEqual([
-      'qemu-img', 'convert', '-p', '-f', 'qcow2', '-O', 'qcow2', '/mnt/b/web/20260602T020000Z-inc/vda.qcow2', '/srv/new/web2-vda.qcow2.virtdeck-restore-tmp',
+    // Rebuilt from the verified copies of the chain (the incremental's ../PARENT/ name resolves among them).
+    expect(p.plan.steps[1]?.alsoRuns?.find((c) => c.argv[1] === 'convert')?.argv).toEqual([
+      'qemu-img', 'convert', '-p', '-f', 'qcow2', '-O', 'qcow2', '/srv/new/web2-vda.qcow2.virtdeck-restore-tmp.chain/20260602T020000Z-inc/vda.qcow2', '/srv/new/web2-vda.qcow2.virtdeck-restore-tmp',
     ]);
     // Every step but the check (which changes nothing) can be taken back.
     expect(p.plan.steps.filter((s) => s.id !== 'verify').every((s) => s.undo)).toBe(true);

@@ -4,6 +4,7 @@
  * gets or creates it.
  */
 import type { Command } from 'commander';
+import { stateDir as defaultStateDir } from '../../config/paths.js';
 import { planRoute } from '../../host/planRoute.js';
 import { type BackupEvent, type BackupRunResult, loadBackupConfig, runBackup } from '../../jobs/backup.js';
 import { readCatalog } from '../../jobs/backupCatalog.js';
@@ -179,6 +180,7 @@ export async function backupVerifyCommand(
     run,
     testRestore: o.testRestore,
     onLine: ctx.output.json ? undefined : (l) => ctx.output.err(l),
+    trust: { stateDir: defaultStateDir(), uri: ctx.host.uri },
   });
   const ok = reports.every((r) => r.ok);
   if (ctx.output.json) ctx.output.out(JSON.stringify({ ok, dest, runs: reports }, null, 2));

@@ -100,7 +100,7 @@ export function defaultBackupsDeps(): BackupsDeps {
     readCatalog: (host, dest) => readCatalog(host.sysExec, dest),
     snapshotsOf: snapshotsOfGuests,
     runBackup: async (host, o) => (await import('../../jobs/backup.js')).runBackup(host, o),
-    verify: async (host, o) => (await import('../../jobs/backupVerify.js')).verifyRun(host, o),
+    verify: async (host, o) => (await import('../../jobs/backupVerify.js')).verifyRun(host, { ...o, trust: { stateDir: defaultStateDir(), uri: host.uri } }),
     openBackupFs: async (host, o) => {
       const fr = await import('../../jobs/fileRestore.js');
       const { runDir } = await fr.runDamage(host, o.dest, o.guest, o.run, o.signal);
