@@ -40,6 +40,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     setupFiles: ['test/helpers/setup.ts'],
+    // The CLI the tests start, bundled once per run (test/helpers/cli.ts).
+    globalSetup: ['test/helpers/cliBundleSetup.ts'],
     sequence: { sequencer: LongestFirst },
   },
 });

@@ -15,6 +15,7 @@ import { actionsFor } from '../../src/jobs/registry.js';
 import { rollbackJob } from '../../src/jobs/runner.js';
 import { targetFrom } from '../../src/model/convertPlan.js';
 import { UserError } from '../../src/model/userError.js';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * A conversion in a detached worker on the real host: launched by a CLI process that exits at
@@ -24,7 +25,6 @@ import { UserError } from '../../src/model/userError.js';
  */
 
 const root = path.resolve(import.meta.dirname, '../..');
-const main = path.join(root, 'src', 'cli', 'main.tsx');
 let dir = '';
 let home = '';
 let state = '';
@@ -33,7 +33,7 @@ const env = () => ({ VIRTDECK_HOME: home });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function cli(args: string[], reject = true) {
-  return execa('npx', ['tsx', main, ...args], { cwd: root, env: env(), reject });
+  return execa(...cliArgv(...args), { cwd: root, env: env(), reject });
 }
 
 async function launch(dest: string): Promise<string> {

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
+import { cliArgv } from '../helpers/cli.js';
 import { qemuImg, runDir, writeRun } from '../helpers/handRun.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
 
@@ -41,7 +42,7 @@ afterAll(() => scratch.remove());
 
 describe('backup files prints a guest file name', () => {
   it('with its escape sequence made visible', async () => {
-    const r = await execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), 'backup', 'files', G, run, '/dev/sda1:/', '--dest', dest], {
+    const r = await execa(...cliArgv('backup', 'files', G, run, '/dev/sda1:/', '--dest', dest), {
       reject: false,
       cwd: root,
       env: { ...env, VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' },
