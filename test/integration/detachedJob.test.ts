@@ -136,7 +136,8 @@ describe('detached convert job', () => {
     expect(refused?.fix).toBe(`Wait for it or cancel it (virtdeck job cancel ${id}).`);
     // Refused before anything started: no journal of it is left behind.
     expect(listJournals(state).filter((j) => j.record.plan.targets.images.includes(path.join(dir, 'vdtest-jb-x.qcow2')))).toEqual([]);
-    await until('the job to finish', () => journalOf(id).record.state !== 'running', 120_000);
+    // The worker writes its journal's end, then its snapshot's: wait for both (a loaded machine can pause it between them).
+    await until('the job to finish', () => journalOf(id).record.state !== 'running' && readProgress(state, id)?.final, 120_000);
     expect(journalOf(id).record.state).toBe('done');
     expect(existsSync(dest)).toBe(true);
     expect(readProgress(state, id)?.final).toBe('done');
