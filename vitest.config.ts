@@ -3,21 +3,20 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /**
- * The real-host files that take minutes (libguestfs appliances under TCG), longest first. CI starts
- * from a clean clone with no vitest cache, where files run largest-first: a four-minute file that
- * starts last leaves the other worker idle at the end of the stage. Starting these first lets the
- * short files fill in around them. Keep the list to files that take over a minute.
+ * The real-host files that take minutes (libguestfs appliances under TCG, guests migrating), longest
+ * first. CI starts from a clean clone with no vitest cache, where files run largest-first: a
+ * four-minute file that starts last leaves the other worker idle at the end of the run. Starting
+ * these first lets the short files (integration and security run in one vitest run, see
+ * scripts/test.sh) fill in around them. Keep the list to files that take over a minute.
  */
 const LONGEST_FIRST = [
   'test/integration/expandGrowth.test.ts',
   'test/integration/mergeideFaults.test.ts',
-  'test/integration/expandFaults.test.ts',
-  'test/integration/mergeide.test.ts',
+  'test/integration/migrate.test.ts',
   'test/security/guestfishInspection.test.ts',
-  'test/integration/expandGuestfs.test.ts',
-  'test/security/untrustedImages.test.ts',
+  'test/integration/mergeide.test.ts',
   'test/security/guestfishMergeide.test.ts',
-  'test/integration/detachedJob.test.ts',
+  'test/integration/expandGuestfs.test.ts',
 ];
 
 class LongestFirst extends BaseSequencer {
@@ -40,6 +39,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     setupFiles: ['test/helpers/setup.ts'],
+    // The CLI the tests start, bundled once per run (test/helpers/cli.ts).
+    globalSetup: ['test/helpers/cliBundleSetup.ts'],
     sequence: { sequencer: LongestFirst },
   },
 });

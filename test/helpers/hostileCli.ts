@@ -1,10 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
-
-const root = resolve(import.meta.dirname, '../..');
-/** tsx by absolute path: the CLI runs with its cwd in the test's scratch directory. */
-const TSX = join(root, 'node_modules/tsx/dist/loader.mjs');
+import { cliArgv } from './cli.js';
 
 export interface CliRun {
   exitCode: number;
@@ -13,10 +10,10 @@ export interface CliRun {
   ms: number;
 }
 
-/** The real CLI from the sources, in `cwd`, with `env` on top of a minimal one (PATH, VIRTDECK_HOME). */
+/** The real CLI (test/helpers/cli.ts), in `cwd`, with `env` on top of a minimal one (PATH, VIRTDECK_HOME). */
 export async function runCli(args: string[], o: { cwd: string; env?: Record<string, string>; pathFirst?: string }): Promise<CliRun> {
   const t0 = Date.now();
-  const r = await execa(process.execPath, ['--import', TSX, join(root, 'src/cli/main.tsx'), ...args], {
+  const r = await execa(...cliArgv(...args), {
     reject: false,
     cwd: o.cwd,
     extendEnv: false,

@@ -6,6 +6,7 @@ import * as virsh from '../../src/host/virsh.js';
 import { DRILLS_FILE, readDrills, runDrill } from '../../src/jobs/drill.js';
 import { readInstantRecords } from '../../src/jobs/instant.js';
 import { BOOT_LINE, bootableQcow2 } from '../helpers/bootSector.js';
+import { cliArgv } from '../helpers/cli.js';
 import { qemuImg, runDir, sha256, writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -60,8 +61,7 @@ afterAll(async () => {
 
 describe('backup drill', () => {
   it('proves a bootable backup restorable (CLI --json), records it privately, leaves nothing behind', async () => {
-    const main = join(import.meta.dirname, '../../src/cli/main.tsx');
-    const r = await execa(process.execPath, ['--import', 'tsx', main, '--json', 'backup', 'drill', GOOD, '--dest', dest, '--dir', overlays, '--timeout', '60'], {
+    const r = await execa(...cliArgv('--json', 'backup', 'drill', GOOD, '--dest', dest, '--dir', overlays, '--timeout', '60'), {
       reject: false,
       env: { VIRTDECK_HOME: home, NO_COLOR: '1' },
     });

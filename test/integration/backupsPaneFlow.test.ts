@@ -2,14 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalExecutor } from '../../src/host/exec.js';
-import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import * as virsh from '../../src/host/virsh.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
 import { createAppStore } from '../../src/store/appStore.js';
 import { type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps, guestLines, runLines } from '../../src/store/backupsPane.js';
 import { pressKey } from '../../src/store/keys/owners.js';
 import type { ConfirmDialog } from '../../src/store/types.js';
+import { ext4Disk } from '../helpers/ext4Disk.js';
 import { qemuImg, qemuIo, runDir, writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -191,8 +190,7 @@ describe('Backups pane on the real stack', () => {
 
   it('browses a run through one libguestfs session, extracts to a typed host dir, closes the session on leaving', async () => {
     const raw = join(scratch.dir, 'files.img');
-    const env = { ...process.env, ...(await guestfsEnv(new LocalExecutor())) };
-    execFileSync('guestfish', ['-N', `${raw}=fs:ext4:32M`, '-m', '/dev/sda1', 'mkdir-p', '/etc', ':', 'write', '/etc/hostname', 'vdtest-bp\n'], { env, cwd: scratch.dir });
+    ext4Disk(raw, 32, { 'etc/hostname': 'vdtest-bp\n' });
     const at = day(6);
     qemuImg('convert', '-f', 'raw', '-O', 'qcow2', raw, join(runDir(dest, FILES, at, 'full'), 'vda.qcow2'));
     const run = writeRun(dest, FILES, { at, kind: 'full', disks: [{ target: 'vda', sourcePath: '/var/lib/libvirt/images/x.qcow2', virtualSize: 32 << 20 }] });

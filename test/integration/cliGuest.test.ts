@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { detectAccel, domainTypeFor } from '../../src/host/kvm.js';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * The real CLI (TypeScript sources through tsx) against qemu:///system, on one tiny guest of its
@@ -22,7 +23,7 @@ function virsh(...args: string[]) {
 }
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: dir, NO_COLOR: '1' },
@@ -118,8 +119,8 @@ describe('virtdeck guest on qemu:///system', () => {
   });
 
   it('a reader that stops early (| head -1) ends the command quietly with exit 0', async () => {
-    const main = path.join(root, 'src/cli/main.tsx');
-    const r = await execa('bash', ['-c', `set -o pipefail; "$0" --import tsx "$1" --connect "$2" --help | head -1`, process.execPath, main, URI], {
+    const [node, argv] = cliArgv('--connect', URI, '--help');
+    const r = await execa('bash', ['-c', 'set -o pipefail; "$@" | head -1', 'bash', node, ...argv], {
       reject: false,
       cwd: root,
       env: { VIRTDECK_HOME: dir, NO_COLOR: '1' },

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { interruptedJobs, type Journal, listJournals } from '../../src/jobs/journal.js';
+import { cliArgv } from '../helpers/cli.js';
 import { runCli } from '../helpers/hostileCli.js';
 import { killProcessGroup, writeShim } from '../helpers/planFault.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
@@ -20,8 +21,6 @@ import { tinyVmx } from '../helpers/tinyVmx.js';
  * that waits before it runs.
  */
 
-const root = resolve(import.meta.dirname, '../..');
-const TSX = join(root, 'node_modules/tsx/dist/loader.mjs');
 const host = localHost();
 const scratch = scratchDir('vdt13s-sig-');
 const dir = scratch.dir;
@@ -50,7 +49,7 @@ let current: Running | null = null;
 
 /** The CLI from the sources in its own process group, as a shell runs a foreground job. */
 function start(args: string[], o: { home: string; path?: string[] }): Running {
-  const child = spawn(process.execPath, ['--import', TSX, join(root, 'src/cli/main.tsx'), ...args], {
+  const child = spawn(...cliArgv(...args), {
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
+import { cliArgv } from '../helpers/cli.js';
 import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
 
 /** `virtdeck top` and the Guests refresh's usage counters against the real libvirtd, on one TCG guest of its own. */
@@ -10,7 +11,7 @@ const GUEST = `vdtest-top-${process.pid}`;
 const root = path.resolve(import.meta.dirname, '../..');
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', host.uri, ...args], {
+  return execa(...cliArgv('--connect', host.uri, ...args), {
     reject: false,
     cwd: root,
     env: { NO_COLOR: '1' },

@@ -7,6 +7,7 @@ import { createHostContext } from '../../src/config/connect.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { DEMO_PREFIX_ENV, demoGuests, ensureDemo, resetDemo } from '../../src/jobs/demo.js';
 import { demoTree } from '../../src/jobs/demoPlan.js';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * What the demo's files guest is for, end to end through the real CLI: back it up, browse the
@@ -27,7 +28,7 @@ const home = () => path.join(tmp, 'home');
 const dest = () => path.join(tmp, 'dest');
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home(), [DEMO_PREFIX_ENV]: PREFIX, NO_COLOR: '1' },

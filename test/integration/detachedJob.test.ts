@@ -15,6 +15,7 @@ import { actionsFor } from '../../src/jobs/registry.js';
 import { rollbackJob } from '../../src/jobs/runner.js';
 import { targetFrom } from '../../src/model/convertPlan.js';
 import { UserError } from '../../src/model/userError.js';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * A conversion in a detached worker on the real host: launched by a CLI process that exits at
@@ -24,7 +25,6 @@ import { UserError } from '../../src/model/userError.js';
  */
 
 const root = path.resolve(import.meta.dirname, '../..');
-const main = path.join(root, 'src', 'cli', 'main.tsx');
 let dir = '';
 let home = '';
 let state = '';
@@ -33,7 +33,7 @@ const env = () => ({ VIRTDECK_HOME: home });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function cli(args: string[], reject = true) {
-  return execa('npx', ['tsx', main, ...args], { cwd: root, env: env(), reject });
+  return execa(...cliArgv(...args), { cwd: root, env: env(), reject });
 }
 
 async function launch(dest: string): Promise<string> {
@@ -136,7 +136,8 @@ describe('detached convert job', () => {
     expect(refused?.fix).toBe(`Wait for it or cancel it (virtdeck job cancel ${id}).`);
     // Refused before anything started: no journal of it is left behind.
     expect(listJournals(state).filter((j) => j.record.plan.targets.images.includes(path.join(dir, 'vdtest-jb-x.qcow2')))).toEqual([]);
-    await until('the job to finish', () => journalOf(id).record.state !== 'running', 120_000);
+    // The worker writes its journal's end, then its snapshot's: wait for both (a loaded machine can pause it between them).
+    await until('the job to finish', () => journalOf(id).record.state !== 'running' && readProgress(state, id)?.final, 120_000);
     expect(journalOf(id).record.state).toBe('done');
     expect(existsSync(dest)).toBe(true);
     expect(readProgress(state, id)?.final).toBe('done');

@@ -7,6 +7,7 @@ import { CountingExecutor, LocalExecutor } from '../../src/host/exec.js';
 import { detectAccel, domainTypeFor } from '../../src/host/kvm.js';
 import { DiskInventory } from '../../src/jobs/diskInventory.js';
 import type { DiskRow } from '../../src/model/diskInventory.js';
+import { cliArgv } from '../helpers/cli.js';
 import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
 
 /**
@@ -28,7 +29,7 @@ function virsh(...args: string[]) {
 }
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home, NO_COLOR: '1', LANG: 'C.UTF-8' },

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, listJournals } from '../../src/jobs/journal.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { finishJob, rollbackJob } from '../../src/jobs/runner.js';
+import { cliArgv } from '../helpers/cli.js';
 import { killProcessGroup } from '../helpers/planFault.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
@@ -15,8 +16,10 @@ import { localHost, scratchDir } from '../helpers/tinyGuest.js';
  * nothing is left behind) or finishes it (the new vmdk has the new size and the same data).
  *
  * To catch each step reliably, the child's PATH has shims for the programs the steps run: each
- * runs the real program, then sleeps, so the kill lands after the step's effect but before the
- * journal records it done — the hardest moment to recover from.
+ * runs the real program, then, when the journal shows the chosen step running, marks that it is
+ * done and hangs, so the kill lands after the step's effect but before the journal records it done
+ * (the hardest moment to recover from). Only the outermost shim hangs: the swap step's script runs
+ * mkdir through the shim too, and must finish its moves first.
  */
 
 const host = localHost();
@@ -29,10 +32,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const shimDir = join(scratch.dir, 'shims');
 mkdirSync(shimDir);
+/** Exits 0 when a journal in jobs dir argv[1] has step argv[2] running (a job has one journal and its .progress.json). */
+const STEP_RUNNING = join(scratch.dir, 'step-running.cjs');
+writeFileSync(
+  STEP_RUNNING,
+  `const { readdirSync, readFileSync } = require('node:fs');
+const [dir, step] = process.argv.slice(2);
+let files = [];
+try { files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.progress.json')); } catch {}
+const running = files.some((f) => { try { return JSON.parse(readFileSync(dir + '/' + f, 'utf8')).steps[Number(step)].state === 'running'; } catch { return false; } });
+process.exit(running ? 0 : 1);
+`,
+);
 for (const prog of ['qemu-img', 'mkdir', 'sh', 'rm']) {
   const real = sh('/bin/sh', ['-c', `command -v ${prog}`]).trim();
   const f = join(shimDir, prog);
-  writeFileSync(f, `#!/bin/sh\n"${real}" "$@"\nrc=$?\nsleep 0.8\nexit $rc\n`);
+  const hang = `if [ -z "$VD_IN_SHIM" ] && "${process.execPath}" "${STEP_RUNNING}" "$VD_JOBS" "$VD_KILL_STEP"; then : > "$VD_CAUGHT"; sleep 900; fi`;
+  writeFileSync(f, `#!/bin/sh\nVD_IN_SHIM=1 "${real}" "$@"\nrc=$?\n${hang}\nexit $rc\n`);
   chmodSync(f, 0o755);
 }
 
@@ -50,23 +66,21 @@ function makeVmdk(dir: string): string {
 
 /** Starts the CLI on the vmdk and SIGKILLs its whole process group while `step` is running. */
 async function killDuring(home: string, image: string, step: number): Promise<Journal> {
-  const main = join(process.cwd(), 'src/cli/main.tsx');
-  child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), [main, 'disk', 'expand', image, '--size', '+4M', '--no-grow-fs'], {
-    env: { ...process.env, VIRTDECK_HOME: home, PATH: `${shimDir}:${process.env.PATH}` },
+  const state = join(home, 'state');
+  const caught = join(home, 'caught');
+  child = spawn(...cliArgv('disk', 'expand', image, '--size', '+4M', '--no-grow-fs'), {
+    env: { ...process.env, VIRTDECK_HOME: home, PATH: `${shimDir}:${process.env.PATH}`, VD_JOBS: join(state, 'jobs'), VD_KILL_STEP: String(step), VD_CAUGHT: caught },
     detached: true,
     stdio: 'ignore',
   });
-  const state = join(home, 'state');
   const deadline = Date.now() + 30_000;
-  for (;;) {
+  // The shim hangs once the step's program has done its work; the journal still says running.
+  while (!existsSync(caught)) {
     const j = listJournals(state)[0];
-    if (j && j.record.steps[step]?.state === 'running') break;
     if (j && j.record.state !== 'running') throw new Error(`job ended ${j.record.state} before step ${step} was caught`);
     if (Date.now() > deadline) throw new Error(`step ${step} never ran`);
     await sleep(20);
   }
-  // Inside the shim's sleep: the program has done its work, the journal still says running.
-  await sleep(400);
   await killProcessGroup(child.pid as number);
   const j = Journal.load((listJournals(state)[0] as Journal).path);
   expect(j.record.state).toBe('running');

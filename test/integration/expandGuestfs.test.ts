@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import { planFor, runExpand } from '../../src/jobs/expand.js';
+import { ext4Disk } from '../helpers/ext4Disk.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
 /**
  * The guest side grown offline by libguestfs: an MBR disk with one ext4 partition holding a file,
- * grown by 1 GiB (sparse raw: costs nothing on disk). Launches: one to build, two for the job
- * (inspect, then grow-and-measure), one to read the file back and measure again.
+ * grown by 1 GiB (sparse raw: costs nothing on disk). Built on the host (ext4Disk), so the
+ * launches are the job's two (inspect, then grow-and-measure) and one to read the file back and
+ * measure again.
  */
 
 const host = localHost();
@@ -21,7 +23,7 @@ describe('expansion with the partition grown by libguestfs', () => {
   it('grows partition 1 and its ext4 by 1 GiB; the file is intact', { timeout: 360_000 }, async () => {
     const env = { ...process.env, ...(await guestfsEnv(host.sysExec)) };
     const img = join(scratch.dir, 'vdtest-ex-fs.img');
-    execFileSync('guestfish', [`-N`, `${img}=fs:ext4:64M`, '-m', '/dev/sda1', 'write', '/hello.txt', 'virtdeck was here\n'], { env });
+    ext4Disk(img, 64, { 'hello.txt': 'virtdeck was here\n' });
 
     const { facts, decision } = await planFor(host, img, { size: '+1G', growFs: true });
     expect(facts.layout?.partitionTable).toBe('msdos');

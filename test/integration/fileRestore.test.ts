@@ -1,16 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalExecutor } from '../../src/host/exec.js';
-import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import { type BackupFs, openBackupFs } from '../../src/jobs/fileRestore.js';
+import { ext4Disk } from '../helpers/ext4Disk.js';
 import { qemuImg, runDir, sha256, writeRun } from '../helpers/handRun.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
 /**
- * File-level restore: ONE libguestfs launch builds an ext4 disk with known files, which becomes a
+ * File-level restore: an ext4 disk with known files (built on the host, ext4Disk) becomes a
  * full run; an (empty) incremental run backs onto it, and the browse session opens the
  * incremental, so qemu follows the relative backing file. Files and a directory are extracted and
  * compared by sha256; the run images' sha256 must not change.
@@ -29,16 +27,11 @@ let fs: BackupFs | null = null;
 
 beforeAll(async () => {
   mkdirSync(dest, { recursive: true });
-  const blobFile = join(scratch.dir, 'blob.bin');
-  writeFileSync(blobFile, blob);
   const raw = join(scratch.dir, 'disk.img');
-  const env = { ...process.env, ...(await guestfsEnv(new LocalExecutor())) };
-  // One launch: partition + ext4, then the known files.
-  execFileSync(
-    'guestfish',
-    ['-N', `${raw}=fs:ext4:64M`, '-m', '/dev/sda1', 'write', '/hello.txt', hello, ':', 'mkdir-p', '/data/sub', ':', 'upload', blobFile, '/data/sub/blob.bin', ':', 'write', '/data/note', 'note\n'],
-    { env, cwd: scratch.dir },
-  );
+  // Partition + ext4 with the known files, made on the host (no appliance launch).
+  // The blob also stays on the host, to compare the extracted copy with.
+  writeFileSync(join(scratch.dir, 'blob.bin'), blob);
+  ext4Disk(raw, 64, { 'hello.txt': hello, 'data/sub/blob.bin': blob, 'data/note': 'note\n' });
   const disk = { target: 'vda', sourcePath: '/var/lib/libvirt/images/vdtest-rs-files.qcow2', virtualSize: 64 << 20 };
   const fullAt = new Date('2026-06-01T02:00:00Z');
   qemuImg('convert', '-f', 'raw', '-O', 'qcow2', raw, join(runDir(dest, G, fullAt, 'full'), 'vda.qcow2'));

@@ -16,6 +16,7 @@ import { parseDomainXml, serializeDomainXml, setGuestAgentChannel } from '../../
 import type { GuestAgentInfo } from '../../src/model/guestAgent.js';
 import { createAgentInfoController } from '../../src/store/guestAgentInfo.js';
 import { agentLines } from '../../src/ui/panes/agentLines.js';
+import { cliArgv } from '../helpers/cli.js';
 import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
 
 const host = localHost();
@@ -86,7 +87,7 @@ describe('the guest agent on the real host (no agent in the guests)', () => {
 
   it('virtdeck guest agent --json: the same answer headless, exit 0', async () => {
     const root = path.resolve(import.meta.dirname, '../..');
-    const r = await execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', host.uri, 'guest', 'agent', BARE, '--json'], { reject: false, cwd: root, env: { NO_COLOR: '1' } });
+    const r = await execa(...cliArgv('--connect', host.uri, 'guest', 'agent', BARE, '--json'), { reject: false, cwd: root, env: { NO_COLOR: '1' } });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).guests[0].agent.status).toBe('no-channel');
   });

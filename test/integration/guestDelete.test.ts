@@ -8,6 +8,7 @@ import { LocalExecutor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
 import { detectAccel, domainTypeFor } from '../../src/host/kvm.js';
 import { deleteGuest } from '../../src/jobs/guestDelete.js';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * "Delete with its disks" on qemu:///system, for file-backed disks outside any storage pool
@@ -24,7 +25,7 @@ let type = 'qemu';
 const virsh = (...args: string[]) => execa('virsh', ['-c', URI, ...args], { reject: false });
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: dir, NO_COLOR: '1' },

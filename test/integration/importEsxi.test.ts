@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal, listJournals } from '../../src/jobs/journal.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { finishJob, rollbackJob } from '../../src/jobs/runner.js';
+import { cliArgv } from '../helpers/cli.js';
 import { makeDatastoreRoot, makeEsxiVm } from '../helpers/esxiStandIn.js';
 import { runCli } from '../helpers/hostileCli.js';
 import { startThrowawaySshd, type ThrowawaySshd } from '../helpers/throwawaySshd.js';
@@ -130,7 +131,7 @@ describe('import esxi over ssh (stand-in)', () => {
 
 /** Runs the CLI; SIGKILL once the big flat file's temp copy has `bytes`. */
 async function killDuringCopy(bytes: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'cli', 'main.tsx'), 'import', 'esxi', 'root@127.0.0.1', '--vm', BIG, ...sshFlags(), '--dest', DEST, '--json'], {
+  const child = spawn(...cliArgv('import', 'esxi', 'root@127.0.0.1', '--vm', BIG, ...sshFlags(), '--dest', DEST, '--json'), {
     env: { ...process.env, VIRTDECK_HOME: home },
     stdio: ['ignore', 'ignore', 'ignore'],
   });

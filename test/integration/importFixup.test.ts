@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectImport, prepareImport, runImport } from '../../src/jobs/importVmware.js';
 import type { ImportRequest } from '../../src/model/importVmwarePlan.js';
+import { cliArgv } from '../helpers/cli.js';
 import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
 
 const host = localHost();
@@ -61,7 +62,7 @@ afterAll(async () => {
 
 /** The headless twin: `virtdeck import vmx …` with its exit code and output. */
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'cli', 'main.tsx'), 'import', 'vmx', vmx, ...args], {
+  const r = spawnSync(...cliArgv('import', 'vmx', vmx, ...args), {
     encoding: 'utf8',
     env: { ...process.env, VIRTDECK_HOME: join(scratch.dir, 'home') },
   });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal, listJournals } from '../../src/jobs/journal.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { finishJob, rollbackJob } from '../../src/jobs/runner.js';
+import { cliArgv } from '../helpers/cli.js';
 import { localHost, removeGuest, scratchDir } from '../helpers/tinyGuest.js';
 
 const host = localHost();
@@ -52,7 +53,7 @@ afterAll(async () => {
 
 /** Runs the CLI; SIGKILL once the extracted disk has `bytes` written. */
 async function killDuringExtract(bytes: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'src', 'cli', 'main.tsx'), 'import', 'ova', ova, '--dest', dest, '--json'], {
+  const child = spawn(...cliArgv('import', 'ova', ova, '--dest', dest, '--json'), {
     env: { ...process.env, VIRTDECK_HOME: home },
     stdio: ['ignore', 'ignore', 'ignore'],
   });

@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
-import { execa } from 'execa';
 import { discardInstant, findInstantRecord, finishInstant, type InstantListEntry, listInstant, prepareFinish, runInstant } from '../../src/jobs/instant.js';
 import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
 import type { RunnerEvent } from '../../src/jobs/runner.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
 import { BOOT_LINE, bootableQcow2 } from '../helpers/bootSector.js';
+import { cliArgv } from '../helpers/cli.js';
 import { qemuImg, runDir, sha256, writeRun } from '../helpers/handRun.js';
 import { hangAfter, killGroup, startPlanChild, theJournal, waitForStep, writeShim } from '../helpers/planFault.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
@@ -63,8 +64,7 @@ describe('backup instant finish', () => {
     const name = 'vdtest-if-a';
     expect((await runInstant(host, { guest: SRC, dest, run: run.name, asName: name, dir: overlays, isolated: true, stateDir })).state).toBe('done');
     // `backup instant list --json`: which run it reads, its overlay, that it runs.
-    const main = join(import.meta.dirname, '../../src/cli/main.tsx');
-    const listed = await execa(process.execPath, ['--import', 'tsx', main, '--json', 'backup', 'instant', 'list'], { reject: false, env: { VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' } });
+    const listed = await execa(...cliArgv('--json', 'backup', 'instant', 'list'), { reject: false, env: { VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' } });
     expect(listed.stderr).toBe('');
     expect(listed.exitCode).toBe(0);
     const entry = (JSON.parse(listed.stdout) as { instant: InstantListEntry[] }).instant.find((e) => e.name === name);

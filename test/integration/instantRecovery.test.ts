@@ -8,6 +8,7 @@ import { discardInstant, findInstantRecord, finishInstant, instantDir, prepareIn
 import { prune } from '../../src/jobs/prune.js';
 import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
+import { cliArgv } from '../helpers/cli.js';
 import { qemuImg, qemuIo, runDir, sha256, writeRun } from '../helpers/handRun.js';
 import { killGroup, startPlanChild, theJournal, waitForStep } from '../helpers/planFault.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
@@ -72,8 +73,7 @@ const overlayOf = (name: string) => join(overlays, `${name}-vda.instant.qcow2`);
 
 describe('backup instant', () => {
   it('the CLI prints the plan with --dry-run --json and changes nothing', async () => {
-    const main = join(import.meta.dirname, '../../src/cli/main.tsx');
-    const r = await execa(process.execPath, ['--import', 'tsx', main, '--json', 'backup', 'instant', SRC, inc.name, '--dest', dest, '--dir', overlays, '--isolated', '--dry-run'], {
+    const r = await execa(...cliArgv('--json', 'backup', 'instant', SRC, inc.name, '--dest', dest, '--dir', overlays, '--isolated', '--dry-run'), {
       reject: false,
       env: { VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' },
     });

@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
-import { guestfsEnv } from '../../src/host/guestfsEnv.js';
-import { interruptedJobs, type Journal, resumePoint } from '../../src/jobs/journal.js';
-import { gfQuote, type OfflineFacts, prepareMergeIde } from '../../src/jobs/mergeide.js';
+import { interruptedJobs, Journal, resumePoint } from '../../src/jobs/journal.js';
+import { type OfflineFacts, prepareMergeIde } from '../../src/jobs/mergeide.js';
 import { describeInterruptedJob } from '../../src/jobs/recovery.js';
 import { actionsFor } from '../../src/jobs/registry.js';
 import { finishJob, rollbackJob } from '../../src/jobs/runner.js';
@@ -22,8 +21,9 @@ import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
  * hive and (b) after its read-write launch uploaded the new hive into the image — each time
  * before the journal recorded the step done — then recovery the way a restarted virtdeck does
  * it. The fixture image is built once (one guestfish launch) and copied per scenario; the job's
- * own prepare runs once, and a read-only launch reads the guest's hive and backup back only
- * where the image was written.
+ * own prepare runs once, and the guest's hive and backup are read back from the image on the host
+ * (qemu-img, sfdisk, ntfscat: no appliance) where the image was written. The kill after the upload costs a read-write launch, so it happens
+ * once: what it left (image, journal, working files) is kept and put back for the second case.
  */
 const host = localHost();
 const exec = new LocalExecutor();
@@ -101,14 +101,33 @@ function expectInterruptedAt(journal: Journal, step: string): void {
 
 const backupPath = () => `${facts.hivePath}.virtdeck-backup-${facts.stamp}`;
 
-/** One read-only launch: the guest's hive and its in-guest backup (null when there is none). */
-async function readGuest(tag: string): Promise<{ hive: string; backup: string | null }> {
-  const hive = join(dir, `${tag}.hive`);
-  const backup = join(dir, `${tag}.backup`);
-  const script = ['run', `mount-ro ${gfQuote(facts.device)} /`, `download ${gfQuote(facts.hivePath)} ${gfQuote(hive)}`, `-download ${gfQuote(backupPath())} ${gfQuote(backup)}`, ''].join('\n');
-  const env = { ...process.env, ...(await guestfsEnv(exec)) };
-  execFileSync('guestfish', ['--ro', '--format=qcow2', '-a', disk], { input: script, env, timeout: 600_000, stdio: ['pipe', 'ignore', 'ignore'] });
-  return { hive, backup: existsSync(backup) ? backup : null };
+/**
+ * The guest's hive and its in-guest backup (null when there is none), read from the image without
+ * an appliance: the image as raw, its first partition cut out at sfdisk's offsets, ntfscat (ntfs-3g)
+ * for each file.
+ */
+function readGuest(tag: string): { hive: string; backup: string | null } {
+  const raw = join(dir, `${tag}.raw`);
+  const part = join(dir, `${tag}.part`);
+  execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', disk, raw]);
+  const table = JSON.parse(execFileSync('sfdisk', ['-J', raw], { encoding: 'utf8' })) as { partitiontable: { partitions: { node: string; start: number; size: number }[] } };
+  const p = table.partitiontable.partitions.find((x) => x.node.endsWith(facts.device.replace('/dev/sda', '')));
+  if (!p) throw new Error(`no partition for ${facts.device} in ${raw}`);
+  execFileSync('dd', [`if=${raw}`, `of=${part}`, 'bs=512', `skip=${p.start}`, `count=${p.size}`, 'conv=sparse', 'status=none']);
+  const cat = (path: string, to: string): string | null => {
+    try {
+      writeFileSync(to, execFileSync('ntfscat', [part, path], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 }));
+      return to;
+    } catch {
+      return null;
+    }
+  };
+  const hive = cat(facts.hivePath, join(dir, `${tag}.hive`));
+  if (!hive) throw new Error(`${facts.hivePath} is not in ${disk}`);
+  const backup = cat(backupPath(), join(dir, `${tag}.backup`));
+  rmSync(raw);
+  rmSync(part);
+  return { hive, backup };
 }
 
 function expectKeysIn(hive: string): void {
@@ -148,27 +167,47 @@ describe('MergeIDE killed with SIGKILL after merging into the working copy', () 
 
 describe('MergeIDE killed with SIGKILL after the read-write launch uploaded the new hive', () => {
   const caught = () => existsSync(UPLOADED_MARK);
+  const kept = join(dir, 'killed-after-upload');
+  let keptJournal = '';
+
+  /** The kill after the upload: run once, then the state it left is put back for each later case. */
+  async function killedAfterUpload(): Promise<Journal> {
+    if (!keptJournal) {
+      const journal = await killAfter('upload', SHIMS.upload, caught);
+      mkdirSync(join(kept, 'workdir'), { recursive: true });
+      cpSync(HOME, join(kept, 'home'), { recursive: true });
+      copyFileSync(disk, join(kept, 'disk'));
+      for (const f of readdirSync(facts.workdir)) if (!workdirBefore.includes(f)) copyFileSync(join(facts.workdir, f), join(kept, 'workdir', f));
+      keptJournal = journal.path;
+      return journal;
+    }
+    reset();
+    cpSync(join(kept, 'home'), HOME, { recursive: true });
+    copyFileSync(join(kept, 'disk'), disk);
+    for (const f of readdirSync(join(kept, 'workdir'))) copyFileSync(join(kept, 'workdir', f), join(facts.workdir, f));
+    return Journal.load(keptJournal);
+  }
 
   it('rollback uploads the original again and leaves no backup or download behind', async () => {
-    const journal = await killAfter('upload', SHIMS.upload, caught);
+    const journal = await killedAfterUpload();
     expectInterruptedAt(journal, 'upload');
     expect(describeInterruptedJob(journal.record).rollback).toContain(`upload the original hive from ${facts.original} again`);
     const r = await rollbackJob(journal, opts());
     expect(r.state).toBe('rolled-back');
     expect(readdirSync(facts.workdir).sort()).toEqual(workdirBefore);
-    const guest = await readGuest('after-rollback');
+    const guest = readGuest('after-rollback');
     expect(sha(guest.hive)).toBe(originalSum);
     expect(guest.backup).toBeNull();
     expect(sha(facts.original)).toBe(originalSum);
   }, 900_000);
 
   it('finish uploads again; the in-guest backup still holds the original hive', async () => {
-    const journal = await killAfter('upload', SHIMS.upload, caught);
+    const journal = await killedAfterUpload();
     expectInterruptedAt(journal, 'upload');
     const r = await finishJob(journal, opts());
     expect(r.error?.sentence).toBeUndefined();
     expect(r.state).toBe('done');
-    const guest = await readGuest('after-finish');
+    const guest = readGuest('after-finish');
     expect(sha(guest.hive)).toBe(sha(newHive()));
     expectKeysIn(guest.hive);
     expect(guest.backup && sha(guest.backup)).toBe(originalSum);

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { defineXml, listGuests } from '../../src/host/virsh.js';
+import { cliArgv } from '../helpers/cli.js';
 import { type SecondHost, startSecondHost } from '../helpers/secondHost.js';
 import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -23,7 +24,7 @@ let second: SecondHost;
 let home: string;
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), ...args], { reject: false, cwd: root, env: { VIRTDECK_HOME: home, NO_COLOR: '1' } });
+  return execa(...cliArgv(...args), { reject: false, cwd: root, env: { VIRTDECK_HOME: home, NO_COLOR: '1' } });
 }
 
 beforeAll(async () => {

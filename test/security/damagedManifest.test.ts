@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * A run whose manifest cannot be trusted (not JSON, missing, a symlink to a host file) is never
@@ -21,7 +22,7 @@ const LINKED = '20260603T020000Z-full';
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', 'qemu:///system', ...args], {
+  return execa(...cliArgv('--connect', 'qemu:///system', ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: join(dir, 'home'), NO_COLOR: '1' },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliArgv } from '../helpers/cli.js';
 
 /**
  * "Is this disk in use?" must compare files, not names (issue 10, item 3). A running guest of our
@@ -38,7 +39,7 @@ function virsh(...args: string[]) {
 }
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home, NO_COLOR: '1' },

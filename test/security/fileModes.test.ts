@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSyn
 import path, { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cliArgv } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
 
 const URI = 'qemu:///system';
@@ -32,7 +33,7 @@ const sh = (file: string, ...args: string[]) => execFileSync(file, args, { encod
 const virsh = (...args: string[]) => sh('virsh', '-c', URI, ...args);
 
 function cliIn(virtdeckHome: string, ...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: virtdeckHome, NO_COLOR: '1' },

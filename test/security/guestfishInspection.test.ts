@@ -18,6 +18,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { inspectDisk } from '../../src/host/guestfs.js';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
+import { cliArgv } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vdsec-gf-inspect-'));
 const marker = join(dir, 'owned');
@@ -77,7 +78,7 @@ describe('a btrfs subvolume named like a shell pipe', () => {
 
   it('`virtdeck disk expand IMG --size +64M --dry-run` plans and runs nothing on the host', { timeout: 600_000 }, async () => {
     const home = mkdtempSync(join(dir, 'home-'));
-    const r = await run(join(process.cwd(), 'node_modules/.bin/tsx'), [join(process.cwd(), 'src/cli/main.tsx'), 'disk', 'expand', img, '--size', '+64M', '--dry-run'], {
+    const r = await run(...cliArgv('disk', 'expand', img, '--size', '+64M', '--dry-run'), {
       env: { ...process.env, VIRTDECK_HOME: home, VDSEC_GF_MARK: marker },
       cwd: dir,
       encoding: 'utf8',

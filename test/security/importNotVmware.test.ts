@@ -13,6 +13,7 @@ import type { Executor } from '../../src/host/exec.js';
 import { inspectImport } from '../../src/jobs/importVmware.js';
 import { UserError } from '../../src/model/userError.js';
 import { checkVmwareConfig } from '../../src/model/vmx.js';
+import { cliArgv } from '../helpers/cli.js';
 import { localHost } from '../helpers/tinyGuest.js';
 import { catchUserError } from '../helpers/userError.js';
 
@@ -39,7 +40,7 @@ for (const [name, content] of Object.entries(NOT_VMWARE)) writeFileSync(join(scr
 
 const virsh = (...args: string[]) => execa('virsh', ['-c', URI, ...args], { reject: false });
 const cli = (home: string, ...args: string[]) =>
-  execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], { reject: false, cwd: root, env: { VIRTDECK_HOME: home, NO_COLOR: '1' } });
+  execa(...cliArgv('--connect', URI, ...args), { reject: false, cwd: root, env: { VIRTDECK_HOME: home, NO_COLOR: '1' } });
 
 describe('a file that is not a VMware .vmx', () => {
   for (const [name, content] of Object.entries(NOT_VMWARE)) {

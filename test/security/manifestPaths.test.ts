@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDirName } from '../../src/model/backupManifest.js';
+import { cliArgv } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
 
 /**
@@ -23,7 +24,7 @@ const secret = readFileSync(SECRET);
 const secretSha = createHash('sha256').update(secret).digest('hex');
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home, NO_COLOR: '1' },

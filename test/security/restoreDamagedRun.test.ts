@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
 import { type BackupManifest, serializeManifest } from '../../src/model/backupManifest.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
+import { cliArgv } from '../helpers/cli.js';
 import { qemuImg, qemuIo, runDir, sha256, writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -33,7 +34,7 @@ const runs: Record<keyof typeof dests, { good: string; bad: string; badImage: st
 let origSha = '';
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home, NO_COLOR: '1' },

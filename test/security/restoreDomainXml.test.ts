@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as virsh from '../../src/host/virsh.js';
 import { getSettings, parseDomainXml } from '../../src/model/domainXml.js';
+import { cliArgv } from '../helpers/cli.js';
 import { qemuImg, qemuIo, runDir, sha256, writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -61,7 +62,7 @@ function runXml(name: string, c: { top?: string; devices?: string; os?: string; 
 }
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home, NO_COLOR: '1' },

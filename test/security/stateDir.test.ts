@@ -11,6 +11,7 @@ import path, { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
+import { cliArgv } from '../helpers/cli.js';
 
 const URI = 'qemu:///system';
 const root = path.resolve(import.meta.dirname, '../..');
@@ -29,7 +30,7 @@ beforeEach(() => {
 });
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     env: { VIRTDECK_HOME: home, NO_COLOR: '1' },

@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path, { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
+import { cliArgv } from '../helpers/cli.js';
+import { ext4Disk } from '../helpers/ext4Disk.js';
 import { qemuImg, runDir, writeRun } from '../helpers/handRun.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
 
@@ -12,8 +13,8 @@ import { scratchDir } from '../helpers/tinyGuest.js';
  * A guest's root names a file `evil<ESC>]2;owned<BEL>name` (an OSC title sequence; on terminals
  * that honour OSC 52 the same trick writes the admin's clipboard). `virtdeck backup files` lists
  * that directory from a backup run: the admin's terminal must get the sequence written out as
- * text, never the raw bytes; `--json` keeps the exact name. One libguestfs launch builds the disk,
- * one lists it.
+ * text, never the raw bytes; `--json` keeps the exact name. The disk is built on the host
+ * (ext4Disk); one libguestfs launch lists it.
  */
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -28,10 +29,7 @@ beforeAll(async () => {
   mkdirSync(dest, { recursive: true });
   env = await guestfsEnv(new LocalExecutor());
   const raw = join(scratch.dir, 'disk.img');
-  execFileSync('guestfish', ['-N', `${raw}=fs:ext4:32M`, '-m', '/dev/sda1', 'write', `/${evil}`, 'x\n', ':', 'write', '/plain.txt', 'y\n'], {
-    env: { ...process.env, ...env },
-    cwd: scratch.dir,
-  });
+  ext4Disk(raw, 32, { [evil]: 'x\n', 'plain.txt': 'y\n' });
   const at = new Date('2026-06-01T02:00:00Z');
   qemuImg('convert', '-f', 'raw', '-O', 'qcow2', raw, join(runDir(dest, G, at, 'full'), 'vda.qcow2'));
   run = writeRun(dest, G, { at, kind: 'full', disks: [{ target: 'vda', sourcePath: '/var/lib/libvirt/images/vdsec-dp-files.qcow2', virtualSize: 32 << 20 }] }).name;
@@ -41,7 +39,7 @@ afterAll(() => scratch.remove());
 
 describe('backup files prints a guest file name', () => {
   it('with its escape sequence made visible', async () => {
-    const r = await execa(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.tsx'), 'backup', 'files', G, run, '/dev/sda1:/', '--dest', dest], {
+    const r = await execa(...cliArgv('backup', 'files', G, run, '/dev/sda1:/', '--dest', dest), {
       reject: false,
       cwd: root,
       env: { ...env, VIRTDECK_HOME: join(scratch.dir, 'home'), NO_COLOR: '1' },

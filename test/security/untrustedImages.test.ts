@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineXml } from '../../src/host/virsh.js';
 import { readImageFormats } from '../../src/jobs/newGuest.js';
 import { UserError } from '../../src/model/userError.js';
+import { cliArgv } from '../helpers/cli.js';
 import { writeRun } from '../helpers/handRun.js';
 import { localHost, removeGuest, tinyGuestXml } from '../helpers/tinyGuest.js';
 import { tinyVmx } from '../helpers/tinyVmx.js';
@@ -40,7 +41,7 @@ const inFile = (name: string) => join(inDir, name);
 const sh = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], {
+  return execa(...cliArgv('--connect', URI, ...args), {
     reject: false,
     cwd: root,
     timeout: 90_000,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliArgv } from '../helpers/cli.js';
 
 const URI = 'qemu:///system';
 const root = resolve(import.meta.dirname, '../..');
@@ -25,7 +26,7 @@ const SECRET = `vdsec-pa-secret-${process.pid}-${Date.now()}`;
 
 const virsh = (...args: string[]) => execa('virsh', ['-c', URI, ...args], { reject: false });
 const cli = (...args: string[]) =>
-  execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', URI, ...args], { reject: false, cwd: root, env: { VIRTDECK_HOME: join(scratch, 'home'), NO_COLOR: '1' } });
+  execa(...cliArgv('--connect', URI, ...args), { reject: false, cwd: root, env: { VIRTDECK_HOME: join(scratch, 'home'), NO_COLOR: '1' } });
 
 beforeAll(async () => {
   chmodSync(scratch, 0o755);
