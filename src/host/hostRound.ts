@@ -40,8 +40,12 @@ export function timedOut(host: HostContext, ms: number): HostError {
   });
 }
 
-/** Lists one host within `timeoutMs`: the answer, or why not (a refusal, an error, the deadline). */
-export async function listWithin(host: HostContext, timeoutMs: number, now: () => number = Date.now): Promise<HostAnswer> {
+/**
+ * Lists one host within `timeoutMs`: the answer, or why not (a refusal, an error, the deadline).
+ * `reuseXml` as for listGuestsWithStats: the console's poll, so that a host of the all-hosts view
+ * costs in steady state what the one-host view costs (its lists and domstats, no dumpxml).
+ */
+export async function listWithin(host: HostContext, timeoutMs: number, now: () => number = Date.now, opts: { reuseXml?: boolean } = {}): Promise<HostAnswer> {
   const started = Date.now();
   const deadline = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -54,7 +58,7 @@ export async function listWithin(host: HostContext, timeoutMs: number, now: () =
   });
   const bounded: HostContext = { ...host, virshExec: underDeadline(host.virshExec, deadline.signal) };
   try {
-    const listed = await Promise.race([listGuestsWithStats(bounded, now), late]);
+    const listed = await Promise.race([listGuestsWithStats(bounded, now, opts), late]);
     return { host, ms: Date.now() - started, ok: true, listed };
   } catch (e) {
     return { host, ms: Date.now() - started, ok: false, error: deadline.signal.aborted ? timedOut(host, timeoutMs) : e };
@@ -64,6 +68,6 @@ export async function listWithin(host: HostContext, timeoutMs: number, now: () =
 }
 
 /** Every host at once; the answers come back in the order of `hosts`. Never rejects. */
-export function listOnEveryHost(hosts: readonly HostContext[], opts: { timeoutMs?: number; now?: () => number } = {}): Promise<HostAnswer[]> {
-  return Promise.all(hosts.map((h) => listWithin(h, opts.timeoutMs ?? HOST_TIMEOUT_MS, opts.now)));
+export function listOnEveryHost(hosts: readonly HostContext[], opts: { timeoutMs?: number; now?: () => number; reuseXml?: boolean } = {}): Promise<HostAnswer[]> {
+  return Promise.all(hosts.map((h) => listWithin(h, opts.timeoutMs ?? HOST_TIMEOUT_MS, opts.now, { reuseXml: opts.reuseXml })));
 }

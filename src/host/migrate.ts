@@ -14,6 +14,7 @@ import { HostError } from './errors.js';
 import { type Executor, SshExecutor } from './exec.js';
 import type { HostContext } from './hostContext.js';
 import { virshArgv } from './virsh.js';
+import type { VirshChannel } from './virshChannel.js';
 
 export interface MigrateArgvOptions {
   guest: string;
@@ -118,6 +119,35 @@ export async function jobStats(host: HostContext, guest: string, o: { completed?
   const args = ['domjobinfo', '--domain', guest, '--rawstats', ...(o.completed ? ['--completed', '--keep-completed'] : [])];
   const r = await host.virshExec.run(virshArgv(host, args), { okExitCodes: [1], signal: o.signal });
   return r.exitCode === 0 ? parseJobStats(r.stdout) : parseJobStats('');
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * jobStats asked of a long-lived virsh (virshChannel.ts): a running migration is polled without
+ * a process and a connection per poll, which on a small host take CPU from the guest being moved.
+ * By UUID, as a channel's commands never hold a guest name.
+ */
+export async function jobStatsVia(channel: VirshChannel, uuid: string, o: { timeoutMs?: number } = {}): Promise<JobStats> {
+  if (!UUID_RE.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
+  const a = await channel.ask([`domjobinfo --domain ${uuid} --rawstats`], o.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
+  return parseJobStats(a.stdout);
+}
+
+/**
+ * The source's `job-completed` event for one guest, heard by a `virsh event` started before the
+ * migration: libvirt sends the finished job's figures (totals, downtime) with it, so nobody has
+ * to ask the destination over ssh afterwards. `stop()` ends the listener; `result` is null when
+ * no event came (the migration failed, or the listener was not registered in time).
+ */
+export function listenJobCompleted(host: HostContext, uuid: string): { result: Promise<JobStats | null>; stop: () => void } {
+  if (!UUID_RE.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
+  const stopper = new AbortController();
+  // Without --loop virsh ends after the first event, having printed its head line and one
+  // "name: value" line per figure.
+  const run = host.virshExec.run(virshArgv(host, ['event', '--domain', uuid, '--event', 'job-completed']), { timeoutMs: 0, signal: stopper.signal, okExitCodes: [1] });
+  const result = run.then((r) => (/job-completed/.test(r.stdout) ? parseJobStats(r.stdout) : null)).catch(() => null);
+  return { result, stop: () => stopper.abort() };
 }
 
 export async function abortJob(host: HostContext, guest: string): Promise<void> {

@@ -9,8 +9,9 @@ import { createHostContext, parseLibvirtUri } from '../config/connect.js';
 import { configHosts, resolveHost } from '../config/resolveHost.js';
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
-import { abortJob, availableMemoryKiB, checkpointNames, cpuCompare, type JobStats, jobStats, type MigrateArgvOptions, migrateArgv, offersKvm, probeStorage, streamFile } from '../host/migrate.js';
+import { abortJob, availableMemoryKiB, checkpointNames, cpuCompare, type JobStats, jobStats, jobStatsVia, listenJobCompleted, type MigrateArgvOptions, migrateArgv, offersKvm, probeStorage, streamFile } from '../host/migrate.js';
 import { info } from '../host/qemuImg.js';
+import { openVirshChannel, type VirshChannel } from '../host/virshChannel.js';
 import { listSnapshots } from '../host/snapshots.js';
 import * as virsh from '../host/virsh.js';
 import { domainRoot, firstChild, parseDomainXml } from '../model/domainXml.js';
@@ -197,28 +198,55 @@ export async function prepareMigrate(source: HostContext, dest: MigrateDestinati
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `p`'s value, or null when it has not come within `ms` (the timer does not outlive it). */
+async function within<T>(p: Promise<T | null>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<null>((r) => {
+      timer = setTimeout(() => r(null), ms);
+    })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The guest on one host: its state, or null when that host has no guest with this UUID. One
- * `domstate` (not the guest list): the job asks it of both hosts around every step.
+ * `domstate` (not the guest list): the job asks it of both hosts around every step. With a
+ * long-lived virsh (the live step's) it is asked there, by UUID only, as a channel's commands
+ * never hold a name.
  */
-export async function stateOn(host: HostContext, uuid: string): Promise<virsh.GuestState | null> {
+export async function stateOn(host: HostContext, uuid: string, channel?: VirshChannel | null): Promise<virsh.GuestState | null> {
   const argv = virsh.virshArgv(host, ['domstate', '--domain', uuid]);
-  const r = await host.virshExec.run(argv, { okExitCodes: [1] });
-  if (r.exitCode === 0) return r.stdout.trim().split('\n')[0]?.trim() as virsh.GuestState;
+  let r: { ok: boolean; stdout: string; stderr: string };
+  if (channel && UUID_RE.test(uuid)) {
+    const a = await channel.ask([`domstate --domain ${uuid}`]);
+    r = { ok: a.stdout.trim() !== '', ...a };
+  } else {
+    const x = await host.virshExec.run(argv, { okExitCodes: [1] });
+    r = { ok: x.exitCode === 0, stdout: x.stdout, stderr: x.stderr };
+  }
+  if (r.ok) return r.stdout.trim().split('\n')[0]?.trim() as virsh.GuestState;
   // Only "no such guest" means absent; a host that does not answer must not read as "not there".
   if (/failed to get domain|domain not found|no domain with matching/i.test(r.stderr)) return null;
   throw new HostError({ sentence: `${host.name} did not say whether it has the guest ${uuid}.`, fix: `Check that \`virsh -c ${host.uri} list\` works from here, then finish or roll back the job (virtdeck recover).`, command: argv, stderr: r.stderr });
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function virshRun(host: HostContext, args: string[], okExitCodes?: number[]) {
   return host.virshExec.run(virsh.virshArgv(host, args), okExitCodes ? { okExitCodes } : {});
 }
 
-async function waitForNoJob(host: HostContext, guest: string, signal: AbortSignal): Promise<void> {
-  while ((await jobStats(host, guest)).type !== 'None') {
-    if (signal.aborted) return;
+/** Whether it had to wait. */
+async function waitForNoJob(host: HostContext, guest: string, signal: AbortSignal, stats: () => Promise<JobStats> = () => jobStats(host, guest)): Promise<boolean> {
+  let waited = false;
+  while ((await stats()).type !== 'None') {
+    if (signal.aborted) return waited;
+    waited = true;
     await sleep(500);
   }
+  return waited;
 }
 
 /** What the live step's journal entry holds: the argv options, with the destination by reference. */
@@ -228,18 +256,66 @@ function cancelledError(guest: string, where: string): HostError {
   return new HostError({ sentence: `The migration of ${guest} was cancelled; it keeps running on ${where}.`, fix: 'Start it again when ready.', command: ['virsh', 'domjobabort', '--domain', guest], stderr: '', code: 'cancelled' });
 }
 
+/**
+ * When the step asks libvirt how the migration goes: not at once (a small guest is gone before
+ * the first answer, and the start is when QEMU sets up its NBD mirrors), then every second.
+ */
+export const LIVE_POLL_MS = { first: 1_000, every: 1_000 };
+/** How long after `virsh migrate` returned the job-completed event may still be on its way. */
+const EVENT_GRACE_MS = 1_500;
+
 async function liveMigrate(source: HostContext, a: LiveArgs, ctx: ActionContext): Promise<void> {
   const dest = destHost(a.dest);
-  // An earlier virtdeck may have been killed while its virsh migrate went on: let that one end first.
-  await waitForNoJob(source, a.guest, ctx.signal);
-  const [there, here] = await Promise.all([stateOn(dest, a.uuid), stateOn(source, a.uuid)]);
-  if (there === 'running' && (here === null || here === 'shut off')) {
-    ctx.log(`${a.guest} already runs on ${a.dest.name}`);
-    return;
+  // The step's questions to the source go to one long-lived virsh (the console's own when it has
+  // one): a new virsh per poll costs a process and a connection that the guest's TCG would use.
+  const own = source.virshChannel ? null : openVirshChannel(source.uri, source.virshExec);
+  const channel = UUID_RE.test(a.uuid) ? (source.virshChannel ?? own) : null;
+  try {
+    await moveLive(source, dest, a, ctx, channel);
+  } finally {
+    void own?.close();
   }
-  if (here !== 'running' && here !== 'paused' && here !== 'idle') {
-    throw new UserError(`${a.guest} is ${here ?? 'not defined'} on ${source.name}, so it cannot be moved live.`, `Start it (virtdeck guest start ${a.guest}) and migrate again, or roll this job back.`);
+}
+
+async function moveLive(source: HostContext, dest: HostContext, a: LiveArgs, ctx: ActionContext, channel: VirshChannel | null): Promise<void> {
+  const stats = (): Promise<JobStats> => (channel ? jobStatsVia(channel, a.uuid) : jobStats(source, a.guest));
+  // Listening before anything else: the finished job's figures come with libvirt's event on this
+  // host, and the listener connects while the checks below run rather than beside the migration.
+  const listen = () => (UUID_RE.test(a.uuid) ? listenJobCompleted(source, a.uuid) : { result: Promise.resolve(null), stop: () => {} });
+  let completedEvent = listen();
+  try {
+    // An earlier virtdeck may have been killed while its virsh migrate went on: let that one end
+    // first (its own job-completed event is not this migration's).
+    if (await waitForNoJob(source, a.guest, ctx.signal, stats)) {
+      completedEvent.stop();
+      completedEvent = listen();
+    }
+    const here = await stateOn(source, a.uuid, channel);
+    if (here !== 'running' && here !== 'paused' && here !== 'idle') {
+      // Only a guest no longer active here may already have moved: the destination is asked then
+      // (an ssh round trip), not on every first run.
+      if ((await stateOn(dest, a.uuid)) === 'running' && (here === null || here === 'shut off')) {
+        ctx.log(`${a.guest} already runs on ${a.dest.name}`);
+        return;
+      }
+      throw new UserError(`${a.guest} is ${here ?? 'not defined'} on ${source.name}, so it cannot be moved live.`, `Start it (virtdeck guest start ${a.guest}) and migrate again, or roll this job back.`);
+    }
+    const last = await migrateWatched(source, dest, a, ctx, stats);
+    // libvirt's figures of the finished job (the real totals and the downtime): from the event,
+    // sent as the migration ends, or else asked of the destination (an ssh round trip). A guest
+    // that moved between two polls still ends at 100 %.
+    const heard = await within(completedEvent.result, EVENT_GRACE_MS);
+    const finished = heard ?? (await jobStats(dest, a.guest, { completed: true }).catch(() => null)) ?? last;
+    if (finished?.dataTotal) ctx.progress(1, finished.dataTotal, jobParts({ ...finished, memoryProcessed: finished.memoryTotal, diskProcessed: finished.diskTotal, memoryBps: null, diskBps: null }));
+    else ctx.progress(1, 0);
+    if (finished !== last && finished?.downtimeMs !== null && finished?.downtimeMs !== undefined) ctx.log(`downtime ${finished.downtimeMs} ms`);
+  } finally {
+    completedEvent.stop();
   }
+}
+
+/** Runs `virsh migrate` with progress from libvirt's job statistics; the last figures it saw, if any. */
+async function migrateWatched(source: HostContext, dest: HostContext, a: LiveArgs, ctx: ActionContext, stats: () => Promise<JobStats>): Promise<JobStats | null> {
   const argv = migrateArgv(source, { guest: a.guest, destUri: dest.uri, migrateUri: a.migrateUri, live: true, copyStorage: a.copyStorage, keepSource: a.keepSource, bandwidthMiB: a.bandwidthMiB, autoConverge: a.autoConverge, postCopy: a.postCopy, unsafe: a.unsafe });
   // virsh is never killed by a cancel: domjobabort is the clean way back, and killing the client
   // would leave libvirt to decide.
@@ -259,11 +335,16 @@ async function liveMigrate(source: HostContext, a: LiveArgs, ctx: ActionContext)
       settled = true;
     },
   );
+  let last: JobStats | null = null;
   try {
+    await Promise.race([done, sleep(LIVE_POLL_MS.first)]);
     while (!settled) {
-      const s = await jobStats(source, a.guest).catch(() => null);
-      if (s?.dataTotal) ctx.progress(Math.min(1, (s.dataProcessed ?? 0) / s.dataTotal), s.dataTotal, s ? jobParts(s) : undefined);
-      await Promise.race([done, sleep(500)]);
+      const s = await stats().catch(() => null);
+      if (s?.dataTotal) {
+        last = s;
+        ctx.progress(Math.min(1, (s.dataProcessed ?? 0) / s.dataTotal), s.dataTotal, jobParts(s));
+      }
+      await Promise.race([done, sleep(LIVE_POLL_MS.every)]);
     }
     await migration;
   } catch (e) {
@@ -276,11 +357,7 @@ async function liveMigrate(source: HostContext, a: LiveArgs, ctx: ActionContext)
     // The abort came too late: the guest moved. That is a finished step, not a cancelled one.
     ctx.log(`the cancel came after ${a.guest} had moved`);
   }
-  const finished = await jobStats(dest, a.guest, { completed: true }).catch(() => null);
-  // A small guest can move between two polls; the display still ends at 100 % with the real totals.
-  if (finished?.dataTotal) ctx.progress(1, finished.dataTotal, jobParts({ ...finished, memoryProcessed: finished.memoryTotal, diskProcessed: finished.diskTotal, memoryBps: null, diskBps: null }));
-  else ctx.progress(1, 0);
-  if (finished?.downtimeMs !== null && finished?.downtimeMs !== undefined) ctx.log(`downtime ${finished.downtimeMs} ms`);
+  return last;
 }
 
 /** Memory and disk of a live migration as parts of its progress; the label carries libvirt's expected downtime. */

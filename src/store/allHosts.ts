@@ -10,7 +10,7 @@ import { resolveHost } from '../config/resolveHost.js';
 import type { HostContext } from '../host/hostContext.js';
 import type { HostAnswer } from '../host/hostRound.js';
 import { hostSession } from '../host/session.js';
-import type { GuestsWithStats } from '../host/virsh.js';
+import { type GuestsWithStats, watchEvents } from '../host/virsh.js';
 import { computeUsage, type GuestUsage, type UsageSample } from '../model/usage.js';
 import { recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
@@ -52,6 +52,13 @@ export interface Fleet {
   /** Usage of one host's last round, computed against its previous sample. */
   usageOf(host: string, listed: GuestsWithStats, minRateMs: number, capacity: number): ReadonlyMap<string, GuestUsage> | null;
   history(host: string): UsageHistory | undefined;
+  /**
+   * Keeps a `virsh event` stream on that member (one at a time; a stream that ended is started
+   * again): what lets its poll reuse guests' XML as this host's does (host/guestMemo.ts), so each
+   * host of the view costs what one host costs. Asked after a round the host answered, so a host
+   * that does not answer gets no new watcher every round.
+   */
+  watch(name: string, onEvent: () => void): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +78,8 @@ export function createFleet(here: HostContext, entries: readonly HostEntry[], co
     }
   });
   const usage = new Map<string, HostUsage>();
+  const watchers = new Map<string, () => void>();
+  let closed = false;
   return {
     members,
     contextOf(name) {
@@ -87,7 +96,24 @@ export function createFleet(here: HostContext, entries: readonly HostEntry[], co
       return next;
     },
     history: (host) => usage.get(host)?.history,
+    watch(name, onEvent) {
+      const m = members.find((x) => x.name === name);
+      if (closed || !m?.host || watchers.has(name)) return;
+      let stop: (() => void) | null = null;
+      const ended = () => {
+        if (watchers.get(name) === stop) watchers.delete(name);
+      };
+      try {
+        stop = watchEvents(m.host, onEvent, ended);
+      } catch {
+        return; // its poll reads every guest, as without a stream
+      }
+      watchers.set(name, stop);
+    },
     async close() {
+      closed = true;
+      for (const stop of watchers.values()) stop();
+      watchers.clear();
       await Promise.all(sessions.map((s) => s.close()));
     },
   };

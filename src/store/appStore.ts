@@ -296,12 +296,23 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       });
     };
 
-    /** One round over every host at once, each under its own deadline (host/hostRound.ts). */
-    const refreshAll = async () => {
+    /** Another host's guest changed: one refresh for a burst of events, as for this host's. */
+    const memberEvent = () => {
+      if (debounce) clearTimeout(debounce);
+      debounce = setTimeout(() => void get().refresh(), eventDebounceMs);
+    };
+
+    /**
+     * One round over every host at once, each under its own deadline (host/hostRound.ts). The poll
+     * may reuse XML on every host, as the one-host view does: otherwise each round re-reads and
+     * re-parses every guest of every host, and the hosts' parsing queues on this one thread.
+     */
+    const refreshAll = async (reuseXml: boolean) => {
       const f = theFleet();
       const capacity = historyCapacity(pollMs);
+      const listOpts = { reuseXml };
       for (const m of f.members) if (m.refusal) states.set(m.name, hostStateOf(m.name, m.uri, null, m.refusal));
-      const here = listWithin(host, hostTimeoutMs, opts.clock).then((a) => {
+      const here = listWithin(host, hostTimeoutMs, opts.clock, listOpts).then((a) => {
         if (a.ok) {
           applyHere(a.listed, false);
           answered.set(host.name, { guests: a.listed.guests, usage: get().usage });
@@ -314,8 +325,9 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       });
       const others = f.members.map((m) => {
         if (!m.host) return Promise.resolve();
-        return listWithin(m.host, hostTimeoutMs, opts.clock).then((a) => {
+        return listWithin(m.host, hostTimeoutMs, opts.clock, listOpts).then((a) => {
           if (a.ok) {
+            if (started && opts.live !== false) f.watch(m.name, memberEvent);
             // Too soon for a rate: the host keeps the rates of its previous round.
             const usage = f.usageOf(m.name, a.listed, MIN_RATE_MS, capacity) ?? answered.get(m.name)?.usage ?? new Map();
             answered.set(m.name, { guests: a.listed.guests, usage });
@@ -418,10 +430,10 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
       refresh: fresh(coalesced(async () => {
         loadSampler.sample();
-        if (get().allHosts) return refreshAll();
+        const reuseXml = !freshWanted;
+        freshWanted = false;
+        if (get().allHosts) return refreshAll(reuseXml);
         try {
-          const reuseXml = !freshWanted;
-          freshWanted = false;
           applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
         } catch (e) {
           set({ refreshError: toShownError(e) });
