@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { esxiActions } from '../../src/jobs/importEsxi.js';
+import { esxiActions, esxiSsh } from '../../src/jobs/importEsxi.js';
 import type { Action } from '../../src/jobs/runner.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
@@ -131,5 +131,24 @@ describe('esxi.copy reads the datastore file once', () => {
     await expect(run).rejects.toMatchObject({ code: 'no-digest', sentence: expect.stringMatching(/^root@esx sent .*web-flat\.vmdk but not its sha256, so the copy cannot be checked\.$/) });
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+describe("the copy's ssh", () => {
+  /** What ssh itself makes of the argv (ssh -G: the options it would use), for the cipher list. */
+  const ciphers = (argv: string[]) => {
+    const dashes = argv.indexOf('--');
+    const out = execFileSync(argv[0] as string, [...argv.slice(1, dashes), '-G', ...argv.slice(dashes)], { encoding: 'utf8', env: { ...process.env, PATH: oldPath } });
+    return /^ciphers (.*)$/m.exec(out)?.[1]?.split(',');
+  };
+
+  it('asks for AES-GCM first and keeps the rest of ssh\'s defaults after it', () => {
+    const c = ciphers(esxiSsh({ destination: 'root@esx1' }));
+    expect(c?.slice(0, 2)).toEqual(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']);
+    expect(c).toContain('aes128-ctr');
+  });
+
+  it('leaves a Ciphers the admin gave as it is', () => {
+    expect(ciphers(esxiSsh({ destination: 'root@esx1', sshOptions: ['-o', 'Ciphers=aes256-ctr'] }))).toEqual(['aes256-ctr']);
   });
 });
