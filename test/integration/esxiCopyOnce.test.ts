@@ -1,12 +1,13 @@
 /**
  * `esxi.copy` reads the datastore file ONCE: the stream and the host's sha256 come from the same
  * read. An `ssh` stand-in first on PATH runs each remote command as ssh would (the last word, with
- * sh), under strace, or through busybox's sh and applets as on ESXi, or spoiling the answer as a
+ * sh), under strace (with python there, and without), or through busybox's sh and applets as on
+ * ESXi (with its python, and without), or spoiling the answer as a
  * bad link or host might; the remote TMPDIR is a scratch directory, so the FIFO's private
  * directory is seen to go. Nothing but a copy whose sha256 equals the host's is kept.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esxiActions, esxiSsh } from '../../src/jobs/importEsxi.js';
@@ -22,19 +23,27 @@ const traces = join(dir, 'traces');
 const remoteTmp = join(dir, 'remote-tmp');
 const oldPath = process.env.PATH;
 
-/** A directory of busybox applets: ESXi's /bin, with only the ones named. */
-function applets(name: string, names: string[]): string {
+/** A directory of busybox applets: ESXi's /bin, with only the ones named (and this machine's python3 as `python`, as ESXi has it, if asked). */
+function applets(name: string, names: string[], python = false): string {
   const d = join(dir, name);
   mkdirSync(d);
   for (const a of names) symlinkSync('/usr/bin/busybox', join(d, a));
+  if (python) symlinkSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim(), join(d, 'python'));
   return d;
 }
+
+const which = (cmd: string) => execFileSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { encoding: 'utf8' }).trim();
 
 beforeAll(() => {
   for (const d of [bin, join(dir, 'host'), traces, remoteTmp]) mkdirSync(d);
   // Data, a 2 MiB run of zeros (a hole in the copy), data.
   execFileSync('sh', ['-c', `{ head -c ${1 << 20} /dev/urandom; head -c ${2 << 20} /dev/zero; head -c ${1 << 20} /dev/urandom; } > '${src}'`]);
   const esxi = applets('esxi-bin', ['sh', 'cat', 'tee', 'mkfifo', 'mktemp', 'rm', 'sha256sum']);
+  const esxiPy = applets('esxipy-bin', ['sh', 'cat', 'tee', 'mkfifo', 'mktemp', 'rm', 'sha256sum'], true);
+  // This machine's own tools without python: the tee, FIFO and openssl route.
+  const noPy = join(dir, 'nopy-bin');
+  mkdirSync(noPy);
+  for (const t of ['sh', 'cat', 'tee', 'mkfifo', 'mktemp', 'rm', 'openssl']) symlinkSync(which(t), join(noPy, t));
   const noHash = applets('nohash-bin', ['sh', 'cat', 'tee', 'mkfifo', 'mktemp', 'rm']);
   const noFifo = applets('nofifo-bin', ['sh', 'cat', 'rm', 'sha256sum']);
   // ssh [options] -- DEST COMMAND: the last word is the remote command line.
@@ -46,7 +55,9 @@ beforeAll(() => {
       `export TMPDIR='${remoteTmp}'`,
       `case $(cat '${join(dir, 'mode')}') in`,
       `trace) exec strace -f -qq -e trace=open,openat -o "${traces}/$$" sh -c "$last";;`,
+      `tracetee) PATH='${noPy}' exec ${which('strace')} -f -qq -e trace=open,openat -o "${traces}/$$" sh -c "$last";;`,
       `esxi) PATH='${esxi}' exec /usr/bin/busybox sh -c "$last";;`,
+      `esxipy) PATH='${esxiPy}' exec /usr/bin/busybox sh -c "$last";;`,
       `nohash) PATH='${noHash}' exec /usr/bin/busybox sh -c "$last";;`,
       `nofifo) PATH='${noFifo}' exec /usr/bin/busybox sh -c "$last";;`,
       // One byte spoiled on the way, after the host hashed what it read.
@@ -87,7 +98,7 @@ function opensOfSource(): number {
 }
 
 describe('esxi.copy reads the datastore file once', () => {
-  it('opens it once on the host; the host hashes that read and the copy matches it, holes kept', async () => {
+  it('opens it once on the host (python there); the host hashes that read and the copy matches it, holes kept', async () => {
     const { run, logs, out } = await copyWith('trace', 'a');
     await run;
     expect(opensOfSource()).toBe(1);
@@ -98,7 +109,24 @@ describe('esxi.copy reads the datastore file once', () => {
     expect(readdirSync(remoteTmp)).toEqual([]);
   });
 
-  it("runs under ESXi's busybox sh and applets (sha256sum there), and leaves no FIFO behind", async () => {
+  it('opens it once without python too: tee into a FIFO that openssl reads, the FIFO gone after', async () => {
+    for (const f of readdirSync(traces)) rmSync(join(traces, f));
+    const { run, logs, out } = await copyWith('tracetee', 'a2');
+    await run;
+    expect(opensOfSource()).toBe(1);
+    expect(readFileSync(out).equals(readFileSync(src))).toBe(true);
+    expect(logs.at(-1)).toMatch(/matches the one computed on the host/);
+    expect(readdirSync(remoteTmp)).toEqual([]);
+  });
+
+  it("runs under ESXi's busybox sh with its python", async () => {
+    const { run, logs, out } = await copyWith('esxipy', 'b2');
+    await run;
+    expect(readFileSync(out).equals(readFileSync(src))).toBe(true);
+    expect(logs.at(-1)).toMatch(/matches the one computed on the host/);
+  });
+
+  it("runs under ESXi's busybox sh and applets without python (sha256sum there), and leaves no FIFO behind", async () => {
     const { run, logs, out } = await copyWith('esxi', 'b');
     await run;
     expect(readFileSync(out).equals(readFileSync(src))).toBe(true);
