@@ -25,8 +25,10 @@ PACKAGES=(
   # UEFI firmware (OVMF, with the Secure Boot build) and the TPM 2.0 emulator libvirt runs for a
   # guest's TPM; dnsmasq for libvirt networks with DHCP.
   ovmf swtpm swtpm-tools dnsmasq-base
-  # The tests: xmllint for virt-xml-validate; mkfs.fat and mtools build the UEFI test's ESP.
-  libxml2-utils dosfstools mtools
+  # The tests: xmllint for virt-xml-validate; mkfs.fat and mtools build the UEFI test's ESP; the
+  # ESXi copy test runs the host's script under busybox sh (ESXi's shell) and counts its file opens
+  # with strace.
+  libxml2-utils dosfstools mtools busybox strace
   procps iproute2 util-linux
   # The demo's files disk: sfdisk partitions it, mke2fs -d fills its ext4 filesystem.
   fdisk e2fsprogs

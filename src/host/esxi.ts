@@ -1,7 +1,7 @@
 /**
  * Talking to an ESXi host over ssh: the VM listing and one VM's directory (one ssh command each),
- * a file's sha256 computed there, and a data file streamed over one ssh connection into a sparse
- * local file while it is hashed and counted. Argv arrays only on this side; on the host each
+ * and a data file streamed over one ssh connection into a sparse local file while it is hashed
+ * and counted here and, from the same read, there. Argv arrays only on this side; on the host each
  * script gets its paths as positional parameters, never inside its text.
  */
 import { spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { type EsxiListing, LISTING_SCRIPT, parseEsxiListing } from '../model/esxiListing.js';
+import { parseRemoteDigest, STREAM_SCRIPT, withoutDigest } from '../model/esxiStream.js';
 import { parseVmDirDump, VMDIR_SCRIPT, type VmDirDump } from '../model/esxiVmDir.js';
 import { checkJournalSshArgv } from '../model/p2vPlan.js';
 import { shellQuote } from '../model/shellQuote.js';
@@ -63,7 +64,7 @@ export async function readEsxiVmDir(ssh: string[], dir: string, signal?: AbortSi
 export interface StreamResult {
   bytes: number;
   sha256: string;
-  /** The sha256 computed on the host; null when the host has neither openssl nor sha256sum. */
+  /** The sha256 the host computed from the same read; null when the host has neither openssl nor sha256sum. */
   remoteSha256: string | null;
 }
 
@@ -72,59 +73,65 @@ export interface StreamOptions {
   onBytes(done: number): void;
 }
 
-/**
- * The file's sha256 on the host, $1 its absolute path: openssl where there is one (ESXi ships it in
- * /bin; it hashes several times faster than busybox's or coreutils' sha256sum, which would be the
- * slowest part of a copy over a fast link), else sha256sum; exit 127 when there is neither.
- */
-export const REMOTE_SHA256_SCRIPT = [
-  'if command -v openssl >/dev/null 2>&1; then exec openssl dgst -sha256 -r "$1"; fi',
-  'if command -v sha256sum >/dev/null 2>&1; then exec sha256sum -- "$1"; fi',
-  'exit 127',
-].join('\n');
-
+/** Runs of about this much are written with one call (the pipe gives 64 KiB at a time). */
 const FLUSH_BYTES = 1 << 20;
-/** Room for a run: FLUSH_BYTES plus the largest chunk a pipe gives. */
-const ZERO = Buffer.alloc(2 << 20);
+const ZERO = Buffer.alloc(1 << 20);
+
+/** A chunk of zeros only: memcmp stops at the first data byte, so a data chunk costs next to nothing. */
+function isZero(b: Buffer): boolean {
+  for (let at = 0; at < b.length; at += ZERO.length) {
+    const part = b.subarray(at, Math.min(b.length, at + ZERO.length));
+    if (!part.equals(ZERO.subarray(0, part.length))) return false;
+  }
+  return true;
+}
 
 /**
- * `ssh HOST cat FILE` into `out` (created 0600; zero runs left as holes), hashed on the way, while
- * the host computes the file's sha256 beside it (REMOTE_SHA256_SCRIPT). Throws a HostError whose `code` is 'link' when the
- * connection dropped after the stream began (the caller starts the file again).
+ * `ssh HOST sh -c STREAM_SCRIPT FILE` into `out` (created 0600; zero runs left as holes), hashed
+ * on the way, while the host hashes the same read (model/esxiStream.ts) and sends its digest
+ * after the data. Throws a HostError whose `code` is 'link' when the connection dropped after the
+ * stream began (the caller starts the file again), 'no-digest' when the host's digest did not come.
  */
 export async function streamRemoteFile(ssh: string[], remote: string, out: string, size: number, o: StreamOptions): Promise<StreamResult> {
-  const catArgv = remoteArgv(ssh, ['cat', '--', remote]);
-  const sumArgv = remoteArgv(ssh, ['sh', '-c', REMOTE_SHA256_SCRIPT, 'sh', remote]);
-  checkJournalSshArgv(catArgv);
+  const argv = remoteArgv(ssh, ['sh', '-c', STREAM_SCRIPT, 'sh', remote]);
+  checkJournalSshArgv(argv);
   const fh = await open(out, 'w', 0o600);
-  const sum = execa(sumArgv[0] as string, sumArgv.slice(1), { reject: false, cancelSignal: o.signal, encoding: 'utf8', stdin: 'ignore', forceKillAfterDelay: 3_000 });
   // node's own child: its stdout is a paused stream until read here, so no byte is consumed elsewhere
   // (execa's stream, left unbuffered, could lose the first chunks while the file was being opened).
-  const reader = spawnReader(catArgv, o.signal);
+  const reader = spawnReader(argv, o.signal);
   const hash = createHash('sha256');
   let pos = 0;
   let written = 0;
   let last = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let pendingZero = true;
   let writeError: unknown = null;
-  // The pipe gives 64 KiB at a time: written in runs of about 1 MiB, one write each.
+  // One writev per run, no copy into a bigger buffer; a run of zeros only is a hole (a thin disk's -flat file is mostly zeros).
   const flush = async () => {
-    const run = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    const run = pending;
+    const bytes = pendingBytes;
+    const zero = pendingZero;
     pending = [];
     pendingBytes = 0;
-    // A hole where a whole run is zero: a thin disk's -flat file is mostly zeros.
-    if (!run.equals(ZERO.subarray(0, run.length))) {
+    pendingZero = true;
+    if (!zero) {
       let done = 0;
-      while (done < run.length) done += (await fh.write(run, done, run.length - done, written + done)).bytesWritten;
+      let bufs = run;
+      while (done < bytes) {
+        done += (await fh.writev(bufs, written + done)).bytesWritten;
+        // A short write (a full disk says why on the next call): the rest goes again from where it stopped.
+        if (done < bytes) bufs = [Buffer.concat(run, bytes).subarray(done)];
+      }
     }
-    written += run.length;
+    written += bytes;
   };
   try {
     for await (const chunk of reader.stdout) {
       hash.update(chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;
+      if (pendingZero && !isZero(chunk)) pendingZero = false;
       pos += chunk.length;
       if (pendingBytes >= FLUSH_BYTES) await flush();
       const now = Date.now();
@@ -141,17 +148,16 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
   } finally {
     await fh.close();
   }
-  const [r, s] = await Promise.all([reader.done, sum]);
-  const stderr = String(r.stderr ?? '');
-  const command = catArgv;
+  const r = await reader.done;
+  const stderr = withoutDigest(r.stderr);
+  const command = argv;
   if (o.signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });
   if (writeError) {
     throw new HostError({ sentence: `Writing ${out} failed: ${writeError instanceof Error ? writeError.message : String(writeError)}`, fix: 'Check free space and permissions in the destination directory.', command, stderr: '', code: 'write' });
   }
-  if (r.exitCode === 255 || s.exitCode === 255) {
-    const e = loginError(ssh, command, r.exitCode === 255 ? stderr : String(s.stderr ?? ''));
+  if (r.exitCode === 255) {
     // Logged in once already (the listing did): a 255 now is the link, worth one more go.
-    throw pos > 0 ? new HostError({ sentence: `The ssh link to ${ssh.at(-1)} dropped after ${pos} of ${size} bytes of ${shown(remote)}.`, fix: 'Check the network; the file is copied again from its start.', command, stderr, exitCode: 255, code: 'link', ranOn: ssh.at(-1) }) : e;
+    throw pos > 0 ? new HostError({ sentence: `The ssh link to ${ssh.at(-1)} dropped after ${pos} of ${size} bytes of ${shown(remote)}.`, fix: 'Check the network; the file is copied again from its start.', command, stderr, exitCode: 255, code: 'link', ranOn: ssh.at(-1) }) : loginError(ssh, command, stderr);
   }
   if (r.exitCode !== 0) {
     throw new HostError({ sentence: `Reading ${shown(remote)} on ${ssh.at(-1)} failed (exit ${r.exitCode}).`, fix: 'Check that the file is there and the VM is powered off; the partial copy is removed.', command, stderr, exitCode: r.exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
@@ -159,35 +165,38 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
   if (pos !== size) {
     throw new HostError({ sentence: `${shown(remote)} gave ${pos} bytes, but the host listed it at ${size}: it changed during the copy.`, fix: 'Power the VM off in ESXi (and delete no snapshot meanwhile), then import again.', command, stderr, code: 'short-read', ranOn: ssh.at(-1) });
   }
-  o.onBytes(pos);
-  const remoteSha256 = s.exitCode === 127 ? null : (String(s.stdout).split(/\s+/)[0] ?? '');
-  if (s.exitCode !== 0 && s.exitCode !== 127) {
-    throw new HostError({ sentence: `The sha256 of ${shown(remote)} failed on ${ssh.at(-1)} (exit ${s.exitCode}).`, fix: 'Run the import again; the copy is checked against it.', command: sumArgv, stderr: String(s.stderr ?? ''), exitCode: s.exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
+  const digest = parseRemoteDigest(r.stderrTail);
+  if (digest.kind === 'missing') {
+    throw new HostError({ sentence: `${ssh.at(-1)} sent ${shown(remote)} but not its sha256, so the copy cannot be checked.`, fix: "Check that the host's sh runs openssl or sha256sum (ssh HOST openssl version), then import again.", command, stderr, code: 'no-digest', ranOn: ssh.at(-1) });
   }
-  return { bytes: pos, sha256: hash.digest('hex'), remoteSha256 };
+  o.onBytes(pos);
+  return { bytes: pos, sha256: hash.digest('hex'), remoteSha256: digest.kind === 'sha256' ? digest.hex : null };
 }
 
 /** `argv` with its stdout to read as a stream; SIGTERM on abort, SIGKILL 3 s later. */
 function spawnReader(argv: string[], signal: AbortSignal) {
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  // The digest line comes last, after whatever ssh said: kept apart from the capped message text.
+  let stderrTail = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 65536) stderr += d;
+    stderrTail = (stderrTail + d).slice(-4096);
   });
   const kill = () => {
     child.kill('SIGTERM');
     setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3_000).unref();
   };
   signal.addEventListener('abort', kill, { once: true });
-  const done = new Promise<{ exitCode: number | null; stderr: string }>((resolve) => {
+  const done = new Promise<{ exitCode: number | null; stderr: string; stderrTail: string }>((resolve) => {
     child.once('error', (e) => {
       stderr += String(e);
-      resolve({ exitCode: 127, stderr });
+      resolve({ exitCode: 127, stderr, stderrTail });
     });
     child.once('close', (code) => {
       signal.removeEventListener('abort', kill);
-      resolve({ exitCode: code, stderr });
+      resolve({ exitCode: code, stderr, stderrTail });
     });
   });
   return { stdout: child.stdout as AsyncIterable<Buffer>, done, kill };

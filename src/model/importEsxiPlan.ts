@@ -5,10 +5,10 @@
  *
  * - one step makes a private staging directory beside the destination (`.virtdeck-esxi-NAME/`,
  *   0700) and writes the chain's descriptors into it, rewritten by virtdeck;
- * - one step per data file (-flat, -delta, -sesparse) reads it over ONE ssh stream (`cat`), writes
- *   it sparse under a temp name and renames it only once the sha256 of what came over the wire
- *   equals the one computed on the host at the same time (openssl, else sha256sum) (a second read there, from its cache
- *   when both keep pace). A dropped link starts the file again from its first byte;
+ * - one step per data file (-flat, -delta, -sesparse) reads it over ONE ssh stream, writes it
+ *   sparse under a temp name and renames it only once the sha256 of what came over the wire equals
+ *   the one the host computed from the same read (openssl, else sha256sum; model/esxiStream.ts): the
+ *   datastore file is read once. A dropped link starts the file again from its first byte;
  * - the copied chain goes through the image gate, then the .vmx import's convert steps flatten it
  *   into qcow2/raw, and the staging directory goes once the guest is defined.
  *
@@ -158,7 +158,7 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
       const out = `${dir}/${e.name}`;
       steps.push({
         id: `esxi-copy${i++}`,
-        title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream; sha256 checked against the host's own (openssl or sha256sum on ${src.destination}: a second read there, at the same time)`,
+        title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream; sha256 checked against the one ${src.destination} computes from the same read`,
         action: { name: 'esxi.copy', args: { ssh: src.ssh, remote, out, size: e.size } satisfies CopyArgs },
         undo: { title: `remove the partial copy ${out}`, action: { name: 'esxi.removeFiles', args: { files: [out, `${out}.part`] } }, partial: true },
         long: true,

@@ -1,6 +1,6 @@
 /**
  * A dropped ssh link during `esxi.copy`: an `ssh` stand-in first on PATH runs each remote command
- * with sh, as ssh would, but cuts the `cat` stream after some bytes with ssh's own exit status 255
+ * with sh, as ssh would, but cuts the data stream after some bytes with ssh's own exit status 255
  * for the first `drops` calls. The file is then copied again from its start, and only a copy whose
  * sha256 equals the host's is put in place; when the link keeps dropping, nothing is left.
  */
@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Action } from '../../src/jobs/runner.js';
 import { esxiActions } from '../../src/jobs/importEsxi.js';
+import type { Action } from '../../src/jobs/runner.js';
+import { DIGEST_MARKER } from '../../src/model/esxiStream.js';
 import { localHost, scratchDir } from '../helpers/tinyGuest.js';
 
 const scratch = scratchDir('vdtest-esxilink-');
@@ -17,11 +18,13 @@ const dir = scratch.dir;
 const bin = join(dir, 'bin');
 const src = join(dir, 'host', 'web-flat.vmdk');
 const counter = join(dir, 'cats');
+const remoteTmp = join(dir, 'remote-tmp');
 const oldPath = process.env.PATH;
 
 beforeAll(() => {
   mkdirSync(bin);
   mkdirSync(join(dir, 'host'));
+  mkdirSync(remoteTmp);
   execFileSync('sh', ['-c', `head -c ${3 << 20} /dev/urandom > '${src}'`]);
   // ssh [options] -- DEST COMMAND: the last word is the remote command line.
   writeFileSync(
@@ -29,8 +32,11 @@ beforeAll(() => {
     [
       '#!/bin/sh',
       'for last; do :; done',
+      // Where the host's script makes its FIFO's private directory: seen to go, also on a drop.
+      `export TMPDIR='${remoteTmp}'`,
       'case "$last" in',
-      'cat*)',
+      // The stream's command: the script that sends the file and then the host's sha256.
+      `*${DIGEST_MARKER}*)`,
       `  n=$(cat '${counter}' 2>/dev/null || echo 0); echo $((n + 1)) > '${counter}'`,
       `  if [ "$n" -lt "$(cat '${join(dir, 'drops')}')" ]; then sh -c "$last" | head -c 1000000; echo 'Connection to esx closed by remote host.' >&2; exit 255; fi`,
       ';;',
@@ -69,6 +75,7 @@ describe('esxi.copy when the ssh link drops', () => {
     expect(readFileSync(counter, 'utf8').trim()).toBe('2');
     expect(logs[0]).toMatch(/The ssh link to root@esx dropped after 1000000 of 3145728 bytes of .*web-flat\.vmdk\. .*Starting web-flat\.vmdk again \(attempt 2 of 3\)\./);
     expect(logs.at(-1)).toMatch(/3145728 bytes; sha256 [0-9a-f]{64} matches the one computed on the host/);
+    expect(readdirSync(remoteTmp)).toEqual([]);
   });
 
   it('gives up after three drops in one sentence and leaves no partial file', async () => {
@@ -79,5 +86,6 @@ describe('esxi.copy when the ssh link drops', () => {
     expect(readFileSync(counter, 'utf8').trim()).toBe('3');
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(join(dir, 'b'))).toEqual([]);
+    expect(readdirSync(remoteTmp)).toEqual([]);
   });
 });

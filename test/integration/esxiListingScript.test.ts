@@ -4,12 +4,10 @@
  * vim-cmd does not know (its .lck decides), and the datastore seen through its name link and its
  * UUID directory. No ssh: the script and its parser are what is under test.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REMOTE_SHA256_SCRIPT } from '../../src/host/esxi.js';
 import { LISTING_SCRIPT, parseEsxiListing } from '../../src/model/esxiListing.js';
 import { makeDatastoreRoot } from '../helpers/esxiStandIn.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
@@ -76,21 +74,5 @@ describe('the ESXi listing script under a real sh', () => {
       ['web01', 'off'],
       ['win11', 'on'],
     ]);
-  });
-});
-
-describe("the host's sha256 script under a real sh", () => {
-  const file = join(scratch.dir, 'disk-flat.vmdk');
-  writeFileSync(file, 'not much of a disk\n');
-  const want = createHash('sha256').update('not much of a disk\n').digest('hex');
-  const sum = (path: string) => spawnSync('/usr/bin/dash', ['-c', REMOTE_SHA256_SCRIPT, 'sh', file], { encoding: 'utf8', env: { PATH: path } });
-
-  it('uses openssl where there is one, else sha256sum, and exits 127 with neither', () => {
-    expect(sum('/usr/bin:/bin').stdout.split(/\s+/)[0]).toBe(want);
-    const only = join(scratch.dir, 'only-sha256sum');
-    mkdirSync(only);
-    symlinkSync(execFileSync('sh', ['-c', 'command -v sha256sum'], { encoding: 'utf8' }).trim(), join(only, 'sha256sum'));
-    expect(sum(only).stdout.split(/\s+/)[0]).toBe(want);
-    expect(sum(join(scratch.dir, 'nothing')).status).toBe(127);
   });
 });
