@@ -13,6 +13,7 @@ const LONGEST_FIRST = [
   'test/integration/expandGrowth.test.ts',
   'test/integration/mergeideFaults.test.ts',
   'test/integration/migrate.test.ts',
+  'test/integration/evacuate.test.ts',
   'test/security/guestfishInspection.test.ts',
   'test/integration/mergeide.test.ts',
   'test/security/guestfishMergeide.test.ts',
