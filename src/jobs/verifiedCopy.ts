@@ -61,13 +61,16 @@ export function copyCommands(a: Pick<RestoreCopyArgs, 'temp' | 'mirror' | 'conve
   ];
 }
 
-/** Copies $1 to $2 (replacing a leftover of an earlier try), reporting the copy's size, then hashes the copy. */
-const COPY_AND_HASH = [
+/**
+ * Copies $1 to $2 (replacing a leftover of an earlier try), reporting the copy's size, then hashes the
+ * copy. Its progress loop ends with the cp, as HASH_FILE_SH's does with the hash (why: see there).
+ */
+export const COPY_AND_HASH = [
   KILL_CHILDREN_SH,
   'src=$1; f=$2',
   'rm -f -- "$f" || exit 3',
   'cp -T -- "$src" "$f" & c=$!',
-  'while :; do printf "virtdeck-copied %s\\n" "$(stat -c %s -- "$f" 2>/dev/null)" >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!',
+  'while kill -0 "$c" 2>/dev/null; do printf "virtdeck-copied %s\\n" "$(stat -c %s -- "$f" 2>/dev/null)" >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!',
   'wait "$c"; rc=$?; c=; kill "$w" 2>/dev/null; w=',
   'if [ "$rc" -ne 0 ]; then echo "virtdeck-copy-exit $rc" >&2; exit 3; fi',
   'echo virtdeck-copy-done >&2',
