@@ -22,6 +22,7 @@ import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf, shownErrorOf } from '../problem.js';
+import { routeStepWizardIntent } from '../stepWizardIntent.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 
 export const EVACUATE_STEPS = ['where', 'review', 'confirm'] as const;
@@ -298,41 +299,24 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
 
   function perform(intent: Intent): void {
     const s = get();
-    if (s.run && !s.result) {
-      jobs.perform(intent);
-      return;
-    }
-    switch (intent.action) {
-      case 'wizardCancel':
-      case 'wizardQuit':
-        close();
-        return;
-      case 'wizardClose':
-        deps.onClose();
-        return;
-      case 'wizardBack':
-        back();
-        return;
-      case 'wizardStopBusy':
+    routeStepWizardIntent(intent, s.run && !s.result ? jobs : null, {
+      cancel: close,
+      closed: () => deps.onClose(),
+      back,
+      stopBusy: () => {
         looking?.abort();
         set({ busy: false });
-        return;
-      case 'wizardNext':
+      },
+      next: () => {
         if (s.step === 'where') void review();
         else if (s.step === 'review') confirm();
-        return;
-      case 'wizardRun':
-        void start();
-        return;
-      case 'scrollUp':
-      case 'scrollDown':
-      case 'pageUp':
-      case 'pageDown':
-        scroll(intent.action);
-        return;
-      default:
-        if (s.step === 'where' && !s.busy) set({ form: formKey(s.form, intent) });
-    }
+      },
+      run: () => void start(),
+      scroll,
+      other: (i) => {
+        if (s.step === 'where' && !s.busy) set({ form: formKey(s.form, i) });
+      },
+    });
   }
 
   if (deps.to) void review();

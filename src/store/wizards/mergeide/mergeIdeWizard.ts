@@ -19,6 +19,7 @@ import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf, shownErrorOf } from '../problem.js';
+import { routeStepWizardIntent } from '../stepWizardIntent.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 import { explainMode, formToInput, initialMergeIdeForm, MERGEIDE_STEPS, type MergeIdeForm, type MergeIdeStepId, MODE_CHOICES } from './mergeIdeForm.js';
 
@@ -188,39 +189,18 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
 
   function perform(intent: Intent): void {
     const s = get();
-    if (s.run && !s.result) {
-      jobs.perform(intent);
-      return;
-    }
-    switch (intent.action) {
-      case 'wizardCancel':
-      case 'wizardQuit':
-        close();
-        return;
-      case 'wizardClose':
-        deps.onClose();
-        return;
-      case 'wizardBack':
-        s.step === 'way' ? close() : goTo('way');
-        return;
-      case 'wizardStopBusy':
-        looking?.abort();
-        return;
-      case 'wizardNext':
-        void submit();
-        return;
-      case 'wizardRun':
-        void start();
-        return;
-      case 'scrollUp':
-      case 'scrollDown':
-      case 'pageUp':
-      case 'pageDown':
-        scroll(intent.action);
-        return;
-      default:
-        if (s.step === 'way' && !s.busy) set({ form: formKey(s.form, intent) });
-    }
+    routeStepWizardIntent(intent, s.run && !s.result ? jobs : null, {
+      cancel: close,
+      closed: () => deps.onClose(),
+      back: () => (s.step === 'way' ? close() : goTo('way')),
+      stopBusy: () => looking?.abort(),
+      next: () => void submit(),
+      run: () => void start(),
+      scroll,
+      other: (i) => {
+        if (s.step === 'way' && !s.busy) set({ form: formKey(s.form, i) });
+      },
+    });
   }
 
   return store;

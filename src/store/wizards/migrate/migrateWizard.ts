@@ -21,6 +21,7 @@ import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf, shownErrorOf } from '../problem.js';
+import { routeStepWizardIntent } from '../stepWizardIntent.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 
 export const MIGRATE_STEPS = ['dest', 'checks', 'options', 'review'] as const;
@@ -292,42 +293,25 @@ export function createMigrateWizard(deps: MigrateWizardDeps): MigrateWizardStore
 
   function perform(intent: Intent): void {
     const s = get();
-    if (s.run && !s.result) {
-      jobs.perform(intent);
-      return;
-    }
-    switch (intent.action) {
-      case 'wizardCancel':
-      case 'wizardQuit':
-        close();
-        return;
-      case 'wizardClose':
-        deps.onClose();
-        return;
-      case 'wizardBack':
-        back();
-        return;
-      case 'wizardStopBusy':
+    routeStepWizardIntent(intent, s.run && !s.result ? jobs : null, {
+      cancel: close,
+      closed: () => deps.onClose(),
+      back,
+      stopBusy: () => {
         looking?.abort();
         set({ busy: false });
-        return;
-      case 'wizardNext':
+      },
+      next: () => {
         if (s.step === 'dest') void check();
         else if (s.step === 'checks') toOptions();
         else if (s.step === 'options') toReview();
-        return;
-      case 'wizardRun':
-        void start();
-        return;
-      case 'scrollUp':
-      case 'scrollDown':
-      case 'pageUp':
-      case 'pageDown':
-        scroll(intent.action);
-        return;
-      default:
-        if ((s.step === 'dest' || s.step === 'options') && !s.busy) set({ form: formKey(s.form, intent) });
-    }
+      },
+      run: () => void start(),
+      scroll,
+      other: (i) => {
+        if ((s.step === 'dest' || s.step === 'options') && !s.busy) set({ form: formKey(s.form, i) });
+      },
+    });
   }
 
   if (deps.to) void check();
