@@ -119,14 +119,21 @@ describe('persistent virsh channel on the local host', () => {
     try {
       // What is read before `virsh event` has surely registered is not reused (guestMemo.ts).
       await new Promise((r) => setTimeout(r, 2_100));
-      const first = (await refresh()).rows.find((g) => g.name === guest);
-      expect(first?.osType).toBeNull();
-      expect(first?.uuid).toMatch(/^[0-9a-f-]{36}$/);
-      asked.mockClear();
-      const steady = await refresh();
+      expect((await refresh()).rows.find((g) => g.name === guest)?.osType).toBeNull();
+      // Other test files' guests come and go on this host, and any event makes the next round read
+      // everything again (guestMemo.ts): measure a round that no event came before or during (the
+      // events here are the ones the memo hears, from the same stream).
+      let steady: Awaited<ReturnType<typeof refresh>> | null = null;
+      for (let tries = 0; tries < 20 && !steady; tries++) {
+        await refresh();
+        const heard = events.length;
+        asked.mockClear();
+        const round = await refresh();
+        if (events.length === heard) steady = round;
+      }
+      if (!steady) throw new Error('no refresh round without a libvirt event in 20 tries (the host is too busy to measure)');
       expect(steady.spawns).toBe(0);
-      // Other test files define guests on this host meanwhile: their XML is read, this guest's is not.
-      expect(asked.mock.calls.flatMap(([commands]) => commands).some((c) => c.includes(`dumpxml --domain ${first?.uuid}`))).toBe(false);
+      expect(asked.mock.calls.flatMap(([commands]) => commands).some((c) => c.includes('dumpxml'))).toBe(false);
       expect(steady.rows.find((g) => g.name === guest)?.state).toBe('shut off');
 
       // Redefined by someone else (its own virsh): only the event tells the console.
