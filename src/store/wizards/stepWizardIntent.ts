@@ -30,23 +30,30 @@ export function routeStepWizardIntent(intent: Intent, running: { perform(intent:
   switch (intent.action) {
     case 'wizardCancel':
     case 'wizardQuit':
-      return h.cancel();
+      h.cancel();
+      return;
     case 'wizardClose':
-      return h.closed();
+      h.closed();
+      return;
     case 'wizardBack':
-      return h.back();
+      h.back();
+      return;
     case 'wizardStopBusy':
-      return h.stopBusy();
+      h.stopBusy();
+      return;
     case 'wizardNext':
-      return h.next();
+      h.next();
+      return;
     case 'wizardRun':
-      return h.run();
+      h.run();
+      return;
     case 'scrollUp':
     case 'scrollDown':
     case 'pageUp':
     case 'pageDown':
-      return h.scroll(intent.action);
+      h.scroll(intent.action);
+      return;
     default:
-      return h.other(intent);
+      h.other(intent);
   }
 }
