@@ -204,17 +204,24 @@ export async function checkConfinement(exec: Executor, files: RunFile[], signal?
 }
 
 /**
+ * A background loop that runs `report` about four times a second while the process whose PID is in
+ * `$pidVar` lives; its PID goes to $w so the script can stop it. The loop ends by itself with that
+ * process: dash drops a SIGTERM that arrives while the forked loop is still setting up its signals,
+ * and a tiny file is done within that window (44 % of runs here kept a loop alive forever, holding
+ * stderr open, so the job never ended). Its sleep holds none of the script's pipes.
+ */
+export function progressLoopSh(pidVar: string, report: string): string {
+  return `while kill -0 "$${pidVar}" 2>/dev/null; do ${report} >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!`;
+}
+
+/**
  * The hash reads the file itself (no pipe: through one, openssl's sha256 ran at half its speed
- * here), while a loop reports how far it got from /proc/PID/fdinfo about four times a second. The
- * loop's sleep holds none of the script's pipes, so the script ends the moment the hash does.
- * The loop also ends by itself once the hash is gone: dash drops a SIGTERM that arrives while the
- * forked loop is still setting up its signals, and a tiny file is hashed within that window (44 % of
- * runs here kept a loop alive forever, holding stderr open, so the job never ended).
- * openssl's sha256 uses the CPU's SHA instructions where sha256sum does not.
+ * here), while a progress loop reports how far it got from /proc/PID/fdinfo, so the script ends the
+ * moment the hash does. openssl's sha256 uses the CPU's SHA instructions where sha256sum does not.
  */
 export const HASH_FILE_SH = [
   'if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r < "$f" & h=$!; else sha256sum < "$f" & h=$!; fi',
-  'while kill -0 "$h" 2>/dev/null; do sed -n "s/^pos:[[:space:]]*/virtdeck-hashed /p" "/proc/$h/fdinfo/0" 2>/dev/null >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!',
+  progressLoopSh('h', 'sed -n "s/^pos:[[:space:]]*/virtdeck-hashed /p" "/proc/$h/fdinfo/0" 2>/dev/null'),
   'wait "$h"; rc=$?; kill "$w" 2>/dev/null; w=',
   'if [ "$rc" -ne 0 ]; then echo "virtdeck-hash-exit $rc" >&2; exit 4; fi',
 ].join('\n');

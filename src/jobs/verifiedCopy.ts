@@ -10,12 +10,12 @@
  */
 import { posix } from 'node:path';
 import type { HostContext } from '../host/hostContext.js';
-import type { CommandSpec } from '../model/plan.js';
 import { convertArgv } from '../host/qemuImg.js';
+import type { CommandSpec } from '../model/plan.js';
 import { qemuImgProgressStream } from '../model/progress.js';
 import { UserError } from '../model/userError.js';
+import { checkConfinement, damagedRunFix, HASH_FILE_SH, hashOutcome, hashProblem, KILL_CHILDREN_SH, lastFigure, progressLoopSh, type RunFile, type VerifyArgs } from './runCheck.js';
 import type { ActionContext } from './runner.js';
-import { checkConfinement, damagedRunFix, HASH_FILE_SH, hashOutcome, hashProblem, KILL_CHILDREN_SH, lastFigure, type RunFile, type VerifyArgs } from './runCheck.js';
 import { recordVerified, type VerifiedStore } from './verifiedRuns.js';
 
 export const RESTORE_COPY_ACTION = 'restore-copy';
@@ -63,14 +63,14 @@ export function copyCommands(a: Pick<RestoreCopyArgs, 'temp' | 'mirror' | 'conve
 
 /**
  * Copies $1 to $2 (replacing a leftover of an earlier try), reporting the copy's size, then hashes the
- * copy. Its progress loop ends with the cp, as HASH_FILE_SH's does with the hash (why: see there).
+ * copy.
  */
 export const COPY_AND_HASH = [
   KILL_CHILDREN_SH,
   'src=$1; f=$2',
   'rm -f -- "$f" || exit 3',
   'cp -T -- "$src" "$f" & c=$!',
-  'while kill -0 "$c" 2>/dev/null; do printf "virtdeck-copied %s\\n" "$(stat -c %s -- "$f" 2>/dev/null)" >&2; sleep 0.25 </dev/null >/dev/null 2>&1; done & w=$!',
+  progressLoopSh('c', 'printf "virtdeck-copied %s\\n" "$(stat -c %s -- "$f" 2>/dev/null)"'),
   'wait "$c"; rc=$?; c=; kill "$w" 2>/dev/null; w=',
   'if [ "$rc" -ne 0 ]; then echo "virtdeck-copy-exit $rc" >&2; exit 3; fi',
   'echo virtdeck-copy-done >&2',
