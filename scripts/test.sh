@@ -47,6 +47,9 @@ run_vitest() {
   }
 }
 
+banner "test leftovers"
+bash scripts/clear-test-leftovers.sh || fail_stage "test leftovers"
+
 # vitest's own default in a run is one worker fewer than the cores: ONE worker on CI's two.
 run_vitest unit --maxWorkers=2 --minWorkers=1 test/unit test/ui
 # Real-host tests share libvirtd, disks and 2 CPUs: a little parallelism, not one file per core.
