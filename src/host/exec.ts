@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { shellQuote } from '../model/shellQuote.js';
 import { checkSshDestination } from '../model/sshDestination.js';
 import { explain, HostError, ranOver } from './errors.js';
+import { descendants, signalSeen } from './processTree.js';
 import { DEFAULT_STOP_TIMING, PgidMarkerFilter, remoteCommandLine, remoteStopCommandLine, type StopTiming, withoutPgidMarker } from './remoteGroup.js';
 
 /**
@@ -133,34 +134,75 @@ export function virshSaidError(file: string, stderr: string): boolean {
   return /(^|\/)virsh$/.test(file) && /^error: /m.test(stderr);
 }
 
+/** How long a stopped run waits for its output pipes once its process is gone (a descendant that escaped may hold them). */
+const PIPE_DRAIN_MS = 2_000;
+/** How long the processes of a stopped run get between TERM and KILL. */
+const FORCE_KILL_MS = 3_000;
+
 /** Runs a final argv and maps failure to a HostError. */
 async function runArgv(shown: string[], argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty argv');
-  const child = execa(file, args, {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let child: ReturnType<typeof execa> | undefined;
+  let timedOut = false;
+  let stopping = false;
+  const timers: NodeJS.Timeout[] = [];
+  // A cancel or timeout stops the child's descendants too (processTree.ts), seen BEFORE the child
+  // dies: once it has, they belong to init and nothing says they were its. This listener is added
+  // before execa's own, so it runs first.
+  const stopTree = () => {
+    if (stopping || !child?.pid) return;
+    stopping = true;
+    const tree = descendants(child.pid);
+    signalSeen(tree, 'SIGTERM');
+    timers.push(setTimeout(() => signalSeen(tree, 'SIGKILL'), FORCE_KILL_MS).unref());
+    // Whatever still holds the pipes after the child is gone must not keep the run from ending.
+    const drain = () =>
+      timers.push(
+        setTimeout(() => {
+          child?.stdout?.destroy();
+          child?.stderr?.destroy();
+        }, PIPE_DRAIN_MS).unref(),
+      );
+    if (child.exitCode !== null || child.signalCode !== null) drain();
+    else child.once('exit', drain);
+  };
+  opts.signal?.addEventListener('abort', stopTree, { once: true });
+  if (timeoutMs > 0) {
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        stopTree();
+        child?.kill();
+      }, timeoutMs),
+    );
+  }
+  child = execa(file, args, {
     reject: false,
-    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     cancelSignal: opts.signal,
     input: opts.inputStream ?? opts.input,
     env: opts.env,
     stripFinalNewline: false,
     // Killing only the direct child would leave qemu-img grandchildren writing.
-    forceKillAfterDelay: 3_000,
+    forceKillAfterDelay: FORCE_KILL_MS,
     encoding: 'utf8',
   });
   if (opts.onStdout) child.stdout?.on('data', (d: Buffer) => opts.onStdout?.(d.toString()));
   if (opts.onStderr) child.stderr?.on('data', (d: Buffer) => opts.onStderr?.(d.toString()));
   const r = await child;
+  for (const t of timers) clearTimeout(t);
+  opts.signal?.removeEventListener('abort', stopTree);
   const exitCode = typeof r.exitCode === 'number' ? r.exitCode : -1;
   const missing = (r as { code?: string }).code === 'ENOENT' || (/ENOENT/.test(String((r as { message?: string }).message ?? '')) && exitCode === -1);
   return judge(shown, file, {
     exitCode,
     stdout: String(r.stdout ?? ''),
     stderr: String(r.stderr ?? ''),
-    cancelled: isAbort(r, opts.signal),
-    timedOut: Boolean(r.timedOut),
+    cancelled: !timedOut && isAbort(r, opts.signal),
+    timedOut: timedOut || Boolean(r.timedOut),
     missing,
-  }, opts);
+  }, { ...opts, timeoutMs });
 }
 
 export class LocalExecutor implements Executor {
