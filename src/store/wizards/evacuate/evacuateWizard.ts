@@ -15,13 +15,14 @@ import type { RunnerEvent, RunResult } from '../../../jobs/runner.js';
 import { type EvacuateReview, summaryLines } from '../../../model/evacuatePlan.js';
 import type { Plan } from '../../../model/plan.js';
 import { FieldRefusal, type UserError } from '../../../model/userError.js';
-import { type Field, type Form, formKey, formValues, makeForm, withError } from '../../form.js';
+import { type Field, type Form, formKey, formValues, makeForm, } from '../../form.js';
 import { createJobController, type JobController, type JobControllerOptions } from '../../jobs/jobController.js';
 import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf, shownErrorOf } from '../problem.js';
+import { stepLookup } from '../stepLookup.js';
 import { routeStepWizardIntent } from '../stepWizardIntent.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 
@@ -165,9 +166,9 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
   const prepare = deps.prepare ?? defaultPrepare(stateDir);
   const run = deps.run ?? runEvacuation;
   const outcomes = deps.outcomes ?? evacuationOutcomes;
-  let looking: AbortController | null = null;
   const get = () => store.getState();
   const set = (change: Partial<EvacuateWizardState>) => store.setState(change);
+  const lookup = stepLookup(get, set);
   const jobs: JobController = createJobController((r) => set({ run: r }), undefined, deps.jobScreen);
   const owner: KeyOwner = {
     scopes() {
@@ -205,7 +206,7 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
     owner,
     jobs,
     dispose() {
-      looking?.abort();
+      lookup.stop();
       jobs.abort();
     },
   }));
@@ -213,16 +214,12 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
   const goTo = (step: EvacuateStepId, change: Partial<EvacuateWizardState> = {}) => set({ step, stepNumber: EVACUATE_STEPS.indexOf(step) + 1, problems: [], scroll: 0, ...change });
 
   const close = () => {
-    looking?.abort();
+    lookup.stop();
     deps.onClose();
   };
 
-  const review = async () => {
-    if (get().busy) return;
-    const controller = new AbortController();
-    looking = controller;
-    set({ busy: true, problems: [], form: withError(get().form, null) });
-    try {
+  const review = () =>
+    lookup.run(async (signal) => {
       const choice = choiceOf(get().form);
       let dest: MigrateDestination | null = null;
       if (!choice.returning) {
@@ -234,19 +231,10 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
         }
       }
       const prepared = await prepare(host, choice, dest);
-      if (controller.signal.aborted) return;
+      if (signal.aborted) return;
       goTo('review', { prepared, returning: choice.returning, lines: pageLines(reviewPage(prepared.review, choice.returning), width - 4) });
       if (!prepared.plan) set({ problems: [problemOf(prepared.review.entries.find((e) => e.refusal)?.refusal ?? new FieldRefusal('to', 'No guest would move.', 'Set "Shut-off too" to yes to move the shut-off guests offline.'))] });
-    } catch (e) {
-      if (!controller.signal.aborted) {
-        const problem = problemOf(e);
-        set({ problems: [problem], form: withError(get().form, problem) });
-      }
-    } finally {
-      if (looking === controller) looking = null;
-      set({ busy: false });
-    }
-  };
+    });
 
   const confirm = () => {
     const { prepared, returning } = get();
@@ -304,7 +292,7 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
       closed: () => deps.onClose(),
       back,
       stopBusy: () => {
-        looking?.abort();
+        lookup.stop();
         set({ busy: false });
       },
       next: () => {

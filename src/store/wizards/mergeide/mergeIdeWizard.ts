@@ -18,7 +18,8 @@ import { planSpec, type RunView } from '../../jobs/runView.js';
 import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
-import { type Problem, problemOf, shownErrorOf } from '../problem.js';
+import { type Problem, shownErrorOf } from '../problem.js';
+import { stepLookup } from '../stepLookup.js';
 import { routeStepWizardIntent } from '../stepWizardIntent.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 import { explainMode, formToInput, initialMergeIdeForm, MERGEIDE_STEPS, type MergeIdeForm, type MergeIdeStepId, MODE_CHOICES } from './mergeIdeForm.js';
@@ -92,9 +93,9 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
   const { host, guest } = deps;
   const width = Math.min(deps.width ?? 80, 80);
   const stateDir = deps.stateDir ?? defaultStateDir();
-  let looking: AbortController | null = null;
   const get = () => store.getState();
   const set = (change: Partial<MergeIdeWizardState>) => store.setState(change);
+  const lookup = stepLookup(get, set);
   const jobs: JobController = createJobController((run) => set({ run }), undefined, deps.jobScreen);
   const owner: KeyOwner = {
     scopes() {
@@ -123,7 +124,7 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
     owner,
     jobs,
     dispose() {
-      looking?.abort();
+      lookup.stop();
       jobs.abort();
     },
   }));
@@ -131,31 +132,18 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
   const goTo = (step: MergeIdeStepId) => set({ step, stepNumber: MERGEIDE_STEPS.indexOf(step) + 1, problems: [], scroll: 0, form: withError(get().form, null) });
 
   const close = () => {
-    looking?.abort();
+    lookup.stop();
     deps.onClose();
   };
 
-  const submit = async () => {
-    if (get().busy) return;
-    const controller = new AbortController();
-    looking = controller;
-    set({ busy: true, problems: [], form: withError(get().form, null) });
-    try {
-      const p = await prepareMergeIde(host, formToInput(guest, formOf(get().form), deps.stateDir), controller.signal);
+  const submit = () =>
+    lookup.run(async (signal) => {
+      const p = await prepareMergeIde(host, formToInput(guest, formOf(get().form), deps.stateDir), signal);
       const detail = p.mode === 'offline' ? ['', 'Every change:', ...describeChanges(p.facts.changes, p.facts.controlSets)] : [];
       const page = [...summaryLines(p, { compact: true }), ...p.warnings.map((w): PageLine => ({ text: w, mark: 'warn' })), '', 'Plan:', ...describePlan(p.plan, planRoute(host)), ...detail];
       set({ prepared: p, lines: pageLines(page, width - 4) });
       goTo('review');
-    } catch (e) {
-      if (!controller.signal.aborted) {
-        const problem = problemOf(e);
-        set({ problems: [problem], form: withError(get().form, problem) });
-      }
-    } finally {
-      if (looking === controller) looking = null;
-      set({ busy: false });
-    }
-  };
+    });
 
   const start = async () => {
     const p = get().prepared;
@@ -193,7 +181,7 @@ export function createMergeIdeWizard(deps: MergeIdeWizardDeps): MergeIdeWizardSt
       cancel: close,
       closed: () => deps.onClose(),
       back: () => (s.step === 'way' ? close() : goTo('way')),
-      stopBusy: () => looking?.abort(),
+      stopBusy: () => lookup.stop(),
       next: () => void submit(),
       run: () => void start(),
       scroll,

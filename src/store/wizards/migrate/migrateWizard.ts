@@ -21,6 +21,7 @@ import type { KeyOwner } from '../../keys/owners.js';
 import type { Intent } from '../../keys/router.js';
 import { type PageLine, pageLines, pageMax } from '../page.js';
 import { type Problem, problemOf, shownErrorOf } from '../problem.js';
+import { stepLookup } from '../stepLookup.js';
 import { routeStepWizardIntent } from '../stepWizardIntent.js';
 import { scrolled, scrollStep, wizardScopes } from '../wizardScreen.js';
 
@@ -133,9 +134,9 @@ export function createMigrateWizard(deps: MigrateWizardDeps): MigrateWizardStore
   const destination = deps.destination ?? ((wanted: string) => migrateDestination(wanted, 'the destination'));
   const gather = deps.gather ?? gatherMigrateFacts;
   const run = deps.run ?? runMigrate;
-  let looking: AbortController | null = null;
   const get = () => store.getState();
   const set = (change: Partial<MigrateWizardState>) => store.setState(change);
+  const lookup = stepLookup(get, set);
   const jobs: JobController = createJobController((r) => set({ run: r }), undefined, deps.jobScreen);
   const owner: KeyOwner = {
     scopes() {
@@ -169,7 +170,7 @@ export function createMigrateWizard(deps: MigrateWizardDeps): MigrateWizardStore
     owner,
     jobs,
     dispose() {
-      looking?.abort();
+      lookup.stop();
       jobs.abort();
     },
   }));
@@ -177,17 +178,13 @@ export function createMigrateWizard(deps: MigrateWizardDeps): MigrateWizardStore
   const goTo = (step: MigrateStepId, change: Partial<MigrateWizardState> = {}) => set({ step, stepNumber: MIGRATE_STEPS.indexOf(step) + 1, problems: [], scroll: 0, ...change });
 
   const close = () => {
-    looking?.abort();
+    lookup.stop();
     deps.onClose();
   };
 
   /** The destination's answers and the checks with the defaults (the options step may change them). */
-  const check = async () => {
-    if (get().busy) return;
-    const controller = new AbortController();
-    looking = controller;
-    set({ busy: true, problems: [], form: withError(get().form, null) });
-    try {
+  const check = () =>
+    lookup.run(async (signal) => {
       const wanted = (formValues(get().form).to ?? '').trim();
       if (!wanted) throw new FieldRefusal('to', 'No destination host is given.', 'Type a host name from the config file, or qemu+ssh://root@HOST/system.');
       let dest: MigrateDestination;
@@ -198,23 +195,14 @@ export function createMigrateWizard(deps: MigrateWizardDeps): MigrateWizardStore
         throw new FieldRefusal('to', p.sentence, p.fix);
       }
       const facts = await gather(host, dest, guest);
-      if (controller.signal.aborted) return;
+      if (signal.aborted) return;
       const live = facts.guest.state !== 'shut off';
       const migrateUri = facts.dest.unreachable === null ? migrateUriFor(dest.ref.uri) : '';
       const review = reviewMigration(facts, { offline: !live, copyStorage: facts.guest.disks.length > 0 && !facts.dest.sharedStorage, migrateUri });
       const head = `${guest} on ${host.name} to ${dest.ref.name} (${live ? 'live' : 'offline'}); nothing has changed on either host.`;
       const checkPage = pageLines([head, '', ...checkLines(review)], width - 4);
       goTo('checks', { dest, facts, review, lines: checkPage, checkPage });
-    } catch (e) {
-      if (!controller.signal.aborted) {
-        const problem = problemOf(e);
-        set({ problems: [problem], form: withError(get().form, problem) });
-      }
-    } finally {
-      if (looking === controller) looking = null;
-      set({ busy: false });
-    }
-  };
+    });
 
   const toOptions = () => {
     const { facts, review } = get();
@@ -298,7 +286,7 @@ export function createMigrateWizard(deps: MigrateWizardDeps): MigrateWizardStore
       closed: () => deps.onClose(),
       back,
       stopBusy: () => {
-        looking?.abort();
+        lookup.stop();
         set({ busy: false });
       },
       next: () => {
