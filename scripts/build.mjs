@@ -1,9 +1,11 @@
-// Bundles the CLI and the TUI into ONE file, dist/virtdeck.js, that runs on a host with only
-// Node 20: copy it anywhere and `node virtdeck.js`. No node_modules needed at run time.
-import { chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
+// Bundles the CLI and the TUI into dist/virtdeck.js and the directory beside it, dist/virtdeck-chunks/
+// (code loaded on first use), that run on a host with only Node 20: copy both anywhere and
+// `node virtdeck.js`. No node_modules needed at run time.
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { patchInk } from './inkPatches.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // `--entry FILE --outfile FILE` bundle something else the same way (used to check Ink in a bundle).
@@ -29,19 +31,11 @@ const noDevtools = {
     // With DEV=true in the environment Ink would also read its own package.json from disk, which a
     // copied bundle does not have: its isDev() is pinned to false.
     b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]utils\.js$/ }, () => ({ contents: 'export const isDev = () => false;', loader: 'js' }));
-    // Ink turns every line of every frame into styled characters afresh (ANSI tokenising, grapheme
-    // widths), with caches that live for one frame. A console redraws a screen that is mostly the
-    // same lines every refresh, so the bundle keeps them across frames (the cached values depend
-    // only on the line's text), emptied whenever they pass a few screens' worth.
-    b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]output\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const patched = source.replace(
-        'caches = new OutputCaches();',
-        'caches = sharedOutputCaches.styledChars.size > 4000 || sharedOutputCaches.widths.size > 8000 ? (sharedOutputCaches = new OutputCaches()) : sharedOutputCaches;',
-      );
-      if (patched === source) throw new Error('ink/build/output.js changed: the frame cache patch no longer applies');
-      return { contents: `${patched}\nvar sharedOutputCaches = new OutputCaches();\n`, loader: 'js' };
-    });
+    // Ink's frame writer and text measuring, edited so that a mostly unchanged screen is not worked
+    // out again each frame and no cache grows without end (scripts/inkPatches.mjs says what and why).
+    // The build fails when an edit no longer applies.
+    const patched = /[\\/]ink[\\/]build[\\/](output|measure-text|render-node-to-output)\.js$/;
+    b.onLoad({ filter: patched }, async (args) => ({ contents: patchInk(path.basename(args.path), await readFile(args.path, 'utf8')), loader: 'js' }));
     b.onLoad({ filter: /.*/, namespace: 'virtdeck-empty' }, () => ({
       contents: 'export default { initialize() {}, connectToDevTools() {} };',
       loader: 'js',
@@ -64,15 +58,27 @@ const banner = [
   'const require = __virtdeckCreateRequire(import.meta.url);',
 ].join('\n');
 
-await mkdir(path.dirname(outfile), { recursive: true });
+// The entry (dist/virtdeck.js) and, in a directory beside it (dist/virtdeck-chunks/), the code it
+// imports only when first used: a wizard, a pane not shown, a CLI subcommand. V8 keeps the source
+// and function data of every module that ran, so a console on the Guests pane carries only what it
+// shows (bench/top.ts).
+const outdir = path.dirname(outfile);
+const name = path.basename(outfile).replace(/\.m?js$/, '');
+const chunksName = `${name}-chunks`;
+await mkdir(outdir, { recursive: true });
 const started = Date.now();
 // Written beside and renamed into place: a virtdeck starting from the bundle meanwhile (a test, a
-// detached worker) reads the old file or the new one, never half of one.
-const partial = `${outfile}.${process.pid}.partial`;
+// detached worker) reads the old entry with its chunks or the new one with its chunks, never half of
+// one. Chunk names carry a hash of their content, so a new build adds files instead of changing them.
+const partial = path.join(outdir, `.${name}.${process.pid}.partial`);
+let result;
 try {
-  await build({
-    entryPoints: [entry],
-    outfile: partial,
+  result = await build({
+    entryPoints: [{ in: entry, out: name }],
+    outdir: partial,
+    splitting: true,
+    chunkNames: `${chunksName}/[name]-[hash]`,
+    metafile: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -90,16 +96,40 @@ try {
   });
 } catch {
   // esbuild has already printed each error with its file and line.
+  await rm(partial, { recursive: true, force: true });
   console.error('build failed');
   process.exit(1);
 }
-// V8 keeps the bundle's whole source in memory while it runs (lazy compilation reads it again), and
+const outputs = Object.keys(result.metafile.outputs).map((f) => path.relative(partial, path.resolve(f)));
+const entryOut = `${name}.js`;
+const chunks = outputs.filter((f) => f !== entryOut);
+if (chunks.some((f) => path.dirname(f) !== chunksName)) throw new Error(`esbuild wrote outside ${chunksName}/: ${chunks.join(', ')}`);
+// V8 keeps a module's whole source in memory while it runs (lazy compilation reads it again), and
 // one non-ASCII character (esbuild leaves regex literals and comments as written) makes it hold all
 // of it as UTF-16: twice the memory.
-const text = await readFile(partial, 'latin1');
-const wide = text.search(/[^\x00-\x7f]/);
-if (wide >= 0) console.warn(`warning: non-ASCII text in the bundle (near ${JSON.stringify(text.slice(Math.max(0, wide - 40), wide + 10))}) doubles its size in memory; write it as \\u escapes`);
-await chmod(partial, 0o755);
-await rename(partial, outfile);
-const { size } = await stat(outfile);
-console.log(`built ${path.relative(root, outfile)}: ${(size / 1024).toFixed(0)} KiB in ${Date.now() - started} ms`);
+for (const f of outputs) {
+  const text = await readFile(path.join(partial, f), 'latin1');
+  const wide = text.search(/[^\x00-\x7f]/);
+  if (wide >= 0) console.warn(`warning: non-ASCII text in ${f} (near ${JSON.stringify(text.slice(Math.max(0, wide - 40), wide + 10))}) doubles its size in memory; write it as \\u escapes`);
+}
+const chunksDir = path.join(outdir, chunksName);
+await mkdir(chunksDir, { recursive: true, mode: 0o755 });
+// The chunks are ES modules whatever package.json sits above a copied dist/.
+await writeFile(path.join(chunksDir, 'package.json'), '{ "type": "module" }\n');
+for (const f of chunks) await rename(path.join(partial, f), path.join(outdir, f));
+await chmod(path.join(partial, entryOut), 0o755);
+await rename(path.join(partial, entryOut), outfile);
+await rm(partial, { recursive: true, force: true });
+// Chunks of earlier builds go once nothing can still be running from them: a console started from
+// the old entry may open a wizard hours later, so only those a day old.
+const current = new Set(chunks.map((f) => path.basename(f)));
+for (const f of await readdir(chunksDir)) {
+  if (current.has(f) || f === 'package.json') continue;
+  const old = path.join(chunksDir, f);
+  if (Date.now() - (await stat(old)).mtimeMs > 86_400_000) await rm(old, { force: true });
+}
+const sizes = await Promise.all(outputs.map((f) => stat(path.join(outdir, f)).then((s) => s.size)));
+const entrySize = (await stat(outfile)).size;
+console.log(
+  `built ${path.relative(root, outfile)}: ${(entrySize / 1024).toFixed(0)} KiB, and ${chunks.length} chunks in ${path.relative(root, chunksDir)}/ (${((sizes.reduce((a, b) => a + b, 0) - entrySize) / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms`,
+);

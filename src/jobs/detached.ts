@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stateDir as defaultStateDir } from '../config/paths.js';
 import { HostError } from '../host/errors.js';
@@ -25,7 +25,17 @@ import { recordPlanDirs } from './writtenDirs.js';
 export type WorkerMode = 'run' | 'rollback';
 
 /**
- * The command that runs a worker: this same virtdeck — the single-file bundle, or the TypeScript
+ * The bundle's entry for a file of it: code loaded on first use lives in `NAME-chunks/` beside
+ * `NAME.js` (scripts/build.mjs), and only the entry runs as a program.
+ */
+export function bundleEntry(file: string): string {
+  const dir = dirname(file);
+  const chunksOf = basename(dir).match(/^(.+)-chunks$/)?.[1];
+  return chunksOf ? join(dirname(dir), `${chunksOf}.js`) : file;
+}
+
+/**
+ * The command that runs a worker: this same virtdeck — the bundle's entry, or the TypeScript
  * sources through tsx's loader — with the hidden `job run` subcommand.
  */
 export function workerArgv(id: string, mode: WorkerMode = 'run', moduleUrl: string = import.meta.url): { argv: string[]; cwd: string } {
@@ -37,7 +47,7 @@ export function workerArgv(id: string, mode: WorkerMode = 'run', moduleUrl: stri
     // tsx reads tsconfig.json (JSX settings) from the working directory.
     return { argv: [process.execPath, '--import', loader, join(root, 'src', 'cli', 'main.tsx'), ...tail], cwd: root };
   }
-  return { argv: [process.execPath, here, ...tail], cwd: '/' };
+  return { argv: [process.execPath, bundleEntry(here), ...tail], cwd: '/' };
 }
 
 /** systemd only supervises units when it is PID 1 (not in most containers, even with systemd-run installed). */

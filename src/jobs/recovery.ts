@@ -16,7 +16,6 @@ import { UserError } from '../model/userError.js';
 import { commitOverlay } from './backup.js';
 import { interruptedJobs, type Journal, type JournalRecord, listJournals, resumePoint, type StepState } from './journal.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
-import { actionsFor } from './registry.js';
 import { finishJob, type RunnerEvent, type RunResult, rollbackJob } from './runner.js';
 
 export interface JobRecoveryItem {
@@ -158,6 +157,8 @@ async function resolveJob(host: HostContext, id: string, how: 'finish' | 'rollba
   const dir = opts.stateDir ?? defaultStateDir();
   const journal = journalById(dir, id);
   if (!journal) throw new UserError(`There is no journal ${id} in ${dir}.`, 'List the interrupted jobs with virtdeck recover --list.');
+  // The registry imports every job kind's code: loaded when a job is resolved, not with the console.
+  const { actionsFor } = await import('./registry.js');
   const runOpts = { host, stateDir: dir, signal: opts.signal, onEvent: opts.onEvent, actions: actionsFor(journal.record.kind, host) };
   assertRecoverablePlan(journal.record, Object.keys(runOpts.actions));
   const run = how === 'finish' ? await finishJob(journal, runOpts) : await rollbackJob(journal, runOpts);

@@ -14,7 +14,6 @@ import { findJob, isWorkerOf } from './detached.js';
 import { StatusWriter } from './jobStatus.js';
 import { processAlive } from './processes.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
-import { actionsFor } from './registry.js';
 import { finishJob, type RunResult, rollbackJob } from './runner.js';
 
 /** The host a journal was made for: the config entry with that URI (its name and SSH options), else the URI alone. */
@@ -62,6 +61,8 @@ export async function runWorker(id: string, opts: WorkerOptions = {}): Promise<n
   writer.log(`worker pid ${process.pid} ${opts.rollback ? 'rolls back' : 'runs'} "${rec.title}" on ${rec.uri}`);
   try {
     const host = opts.host ?? hostForUri(rec.uri);
+    // The registry imports every job kind's code: a worker loads it, the console that starts one does not.
+    const { actionsFor } = await import('./registry.js');
     const runOpts = { host, stateDir: dir, signal: controller.signal, onEvent: writer.onEvent, actions: actionsFor(rec.kind, host) };
     let r: RunResult;
     try {

@@ -32,19 +32,25 @@ import type { GuestsPaneController } from './guestsPane.js';
 import { type KeyOwner, paneScopes, pressKey as pressOwner } from './keys/owners.js';
 import { commonPrefix, completeCommand, parseCommand } from './keys/router.js';
 import { createLoadSampler } from './loadSampler.js';
+import { type OnFirstUse, onFirstUse, openOnFirstUse } from './onFirstUse.js';
 import { PANE_FACTORIES, type PaneFactories } from './paneFactories.js';
 import { PANES, type PaneId, paneFilters } from './paneIds.js';
 import { guestForAction, isRow, modeFor, rowKey, selectedGuest, visibleGuests } from './selectors.js';
 import { applySettingsForm, buildSettingsForm } from './settingsForm.js';
 import { toShownError } from './shownError.js';
 import type { AccelShown, AppData, Dialog, HandOff, HostState, ListedGuest, SettingsDialog, TermSize } from './types.js';
-import { createEvacuateWizard } from './wizards/evacuate/evacuateWizard.js';
-import { createImportWizard } from './wizards/import/importWizard.js';
-import { createMergeIdeWizard } from './wizards/mergeide/mergeIdeWizard.js';
-import { createMigrateWizard } from './wizards/migrate/migrateWizard.js';
-import { createNewGuestWizard } from './wizards/newGuest/newGuestWizard.js';
-import { createP2vWizard } from './wizards/p2v/p2vWizard.js';
 import { unifiedDiff } from './xmlDiff.js';
+
+
+// Each wizard is loaded the first time it is opened (store/onFirstUse.ts).
+const WIZARDS = {
+  import: onFirstUse(() => import('./wizards/import/importWizard.js')),
+  mergeide: onFirstUse(() => import('./wizards/mergeide/mergeIdeWizard.js')),
+  migrate: onFirstUse(() => import('./wizards/migrate/migrateWizard.js')),
+  evacuate: onFirstUse(() => import('./wizards/evacuate/evacuateWizard.js')),
+  p2v: onFirstUse(() => import('./wizards/p2v/p2vWizard.js')),
+  newGuest: onFirstUse(() => import('./wizards/newGuest/newGuestWizard.js')),
+};
 
 export type { AppActions, AppState, AppStore } from './appState.js';
 
@@ -162,6 +168,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
     const row = (name: string) => get().guestRow(name);
 
     const showError: AppState['showError'] = (...args) => get().showError(...args);
+    const openLoaded = <M>(m: OnFirstUse<M>, what: string, open: (m: M) => void) => openOnFirstUse(store, m, what, open);
 
     const dialogHost: DialogHost = {
       top: () => get().dialogs[get().dialogs.length - 1],
@@ -667,37 +674,43 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           case 'newGuest':
             return s.openWizard();
           case 'importVmware':
-            {
-            const store = createImportWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
-            return s.pushDialog({ kind: 'wizard', which: 'import', owner: store.getState().owner, wizard: { which: 'import', store } });
-          }
+            return openLoaded(WIZARDS.import, 'the import wizard', (m) => {
+              const store = m.createImportWizard({ host, width: get().size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
+              get().pushDialog({ kind: 'wizard', which: 'import', owner: store.getState().owner, wizard: { which: 'import', store } });
+            });
           case 'mergeIde':
             return withGuest((name) => {
               const running = isActive(row(name)?.state ?? 'shut off');
               const on = get().hostOfGuest(name);
               if (!on) return;
-              const store = createMergeIdeWizard({ host: on, guest: name, running, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
-              s.pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
+              openLoaded(WIZARDS.mergeide, 'MergeIDE', (m) => {
+                const store = m.createMergeIdeWizard({ host: on, guest: name, running, width: get().size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
+                get().pushDialog({ kind: 'wizard', which: 'mergeide', guest: name, owner: store.getState().owner, wizard: { which: 'mergeide', store } });
+              });
             });
           case 'migrate': {
             // `:migrate NAME HOST`: the last word is the destination (guest names are one word here).
             const words = (guest ?? '').trim().split(/\s+/).filter(Boolean);
             const to = words.length > 1 ? words.pop() : undefined;
             return withGuest((name) => {
-              const store = createMigrateWizard({ host, guest: name, to, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
-              s.pushDialog({ kind: 'wizard', which: 'migrate', guest: name, owner: store.getState().owner, wizard: { which: 'migrate', store } });
+              openLoaded(WIZARDS.migrate, 'the migration wizard', (m) => {
+                const store = m.createMigrateWizard({ host, guest: name, to, width: get().size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
+                get().pushDialog({ kind: 'wizard', which: 'migrate', guest: name, owner: store.getState().owner, wizard: { which: 'migrate', store } });
+              });
             }, words.join(' ') || null);
           }
           case 'evacuate': {
             // `:evacuate HOST` starts the review at once; `E` asks where to first.
-            const store = createEvacuateWizard({ host, to: guest?.trim() || undefined, width: s.size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
-            return s.pushDialog({ kind: 'wizard', which: 'evacuate', owner: store.getState().owner, wizard: { which: 'evacuate', store } });
+            return openLoaded(WIZARDS.evacuate, 'the evacuation wizard', (m) => {
+              const store = m.createEvacuateWizard({ host, to: guest?.trim() || undefined, width: get().size.columns, onClose: () => get().closeWizard(null), jobScreen: { quit: () => get().quit() } });
+              get().pushDialog({ kind: 'wizard', which: 'evacuate', owner: store.getState().owner, wizard: { which: 'evacuate', store } });
+            });
           }
           case 'p2v':
-            {
-            const store = createP2vWizard({ host, width: s.size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
-            return s.pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
-          }
+            return openLoaded(WIZARDS.p2v, 'the P2V wizard', (m) => {
+              const store = m.createP2vWizard({ host, width: get().size.columns, onClose: (d) => get().closeWizard(d), jobScreen: { quit: () => get().quit() } });
+              get().pushDialog({ kind: 'wizard', which: 'p2v', owner: store.getState().owner, wizard: { which: 'p2v', store } });
+            });
         }
         // A guest command on another pane's `:` line (`:start web1` from Disks) is the Guests pane's.
         if (s.pane !== 'guests') s.panes.guests?.dispatch(action, guest);
@@ -769,9 +782,11 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       openWizard() {
-        const wizard = createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o), jobScreen: { quit: () => get().quit() } });
-        get().pushDialog({ kind: 'wizard', which: 'newGuest', owner: wizard.getState().owner, wizard: { which: 'newGuest', store: wizard } });
-        wizard.getState().load();
+        openLoaded(WIZARDS.newGuest, 'the new guest wizard', (m) => {
+          const wizard = m.createNewGuestWizard({ host, onClose: (defined, o) => get().closeWizard(defined, o), jobScreen: { quit: () => get().quit() } });
+          get().pushDialog({ kind: 'wizard', which: 'newGuest', owner: wizard.getState().owner, wizard: { which: 'newGuest', store: wizard } });
+          wizard.getState().load();
+        });
       },
 
       closeWizard(defined, wopts) {

@@ -30,12 +30,16 @@ import type { AppStore } from './appState.js';
 import { coalesced } from './coalesced.js';
 import { type ChoiceOption, makeForm } from './form.js';
 import type { ActionId } from './keys/table.js';
+import { onFirstUse, openOnFirstUse } from './onFirstUse.js';
 import type { PaneController } from './panes.js';
 import { type Move, moveByKey, moveFor } from './selection.js';
 import { toShownError } from './shownError.js';
 import type { ShownError } from './types.js';
-import { createConvertWizard } from './wizards/convert/convertWizard.js';
-import { createExpandWizard } from './wizards/expand/expandWizard.js';
+
+
+// The disk wizards are loaded the first time one is opened (store/onFirstUse.ts).
+const CONVERT = onFirstUse(() => import('./wizards/convert/convertWizard.js'));
+const EXPAND = onFirstUse(() => import('./wizards/expand/expandWizard.js'));
 
 export interface DisksPaneData {
   rows: DiskRow[];
@@ -87,15 +91,17 @@ export function createDisksPaneController(host: HostContext, app: AppStore, opts
     });
   const store = createStore<DisksPaneData>()(() => ({ rows: [], guests: [], selected: null, loading: false, lastRefresh: null, error: null }));
   const launchers: DiskWizardLaunchers = opts.launchers ?? {
-    convert: (row) => {
+    convert: (row) =>
+      openOnFirstUse(app, CONVERT, 'the convert wizard', ({ createConvertWizard }) => {
       const wizard = createConvertWizard({ host, imagePath: row.path, info: { format: row.format ?? undefined, virtualSize: row.virtualSize ?? undefined }, onClose: () => app.getState().closeWizard(null), jobScreen: { quit: () => app.getState().quit() } });
       const { owner, imagePath, info } = wizard.getState();
       app.getState().pushDialog({ kind: 'wizard', which: 'convert', imagePath, info, owner, wizard: { which: 'convert', store: wizard } });
-    },
-    expand: (row) => {
+      }),
+    expand: (row) =>
+      openOnFirstUse(app, EXPAND, 'the expansion wizard', ({ createExpandWizard }) => {
       const wizard = createExpandWizard({ host, path: row.path, onClose: () => app.getState().closeWizard(null), jobScreen: { quit: () => app.getState().quit() } });
       app.getState().pushDialog({ kind: 'wizard', which: 'expand', imagePath: row.path, owner: wizard.getState().owner, wizard: { which: 'expand', store: wizard } });
-    },
+      }),
   };
   let activated = false;
 

@@ -4,7 +4,7 @@
  * while it is open.
  */
 import { Box, useApp as useInkApp, useStdout } from 'ink';
-import { useEffect, useMemo } from 'react';
+import { lazy, type ReactNode, Suspense, useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
 import { isActive } from '../model/guest.js';
 import { hostMeters, metersLayout } from '../model/hostMeters.js';
@@ -31,14 +31,21 @@ import { usageLines } from './panes/guestTable.js';
 import { PANE_VIEWS } from './panes/paneViews.js';
 import { MAX_SPARK, trendTitle } from './panes/usageTrend.js';
 import { chooseTheme, colorFor, type Theme } from './theme.js';
-import { ConvertWizardView } from './wizards/ConvertWizard.js';
-import { EvacuateWizardView } from './wizards/EvacuateWizard.js';
-import { ExpandWizardView } from './wizards/ExpandWizard.js';
-import { ImportVmwareWizardView } from './wizards/ImportVmwareWizard.js';
-import { MergeIdeWizardView } from './wizards/MergeIdeWizard.js';
-import { MigrateWizardView } from './wizards/MigrateWizard.js';
-import { NewGuestWizardView } from './wizards/NewGuestWizard.js';
-import { P2vWizardView } from './wizards/P2vWizard.js';
+
+// The wizards' views are loaded the first time one opens, like their stores (store/onFirstUse.ts).
+const ConvertWizardView = lazy(() => import('./wizards/ConvertWizard.js').then((m) => ({ default: m.ConvertWizardView })));
+const EvacuateWizardView = lazy(() => import('./wizards/EvacuateWizard.js').then((m) => ({ default: m.EvacuateWizardView })));
+const ExpandWizardView = lazy(() => import('./wizards/ExpandWizard.js').then((m) => ({ default: m.ExpandWizardView })));
+const ImportVmwareWizardView = lazy(() => import('./wizards/ImportVmwareWizard.js').then((m) => ({ default: m.ImportVmwareWizardView })));
+const MergeIdeWizardView = lazy(() => import('./wizards/MergeIdeWizard.js').then((m) => ({ default: m.MergeIdeWizardView })));
+const MigrateWizardView = lazy(() => import('./wizards/MigrateWizard.js').then((m) => ({ default: m.MigrateWizardView })));
+const NewGuestWizardView = lazy(() => import('./wizards/NewGuestWizard.js').then((m) => ({ default: m.NewGuestWizardView })));
+const P2vWizardView = lazy(() => import('./wizards/P2vWizard.js').then((m) => ({ default: m.P2vWizardView })));
+
+/** A view loaded on first use: one line says so until its code is there. */
+function Loaded({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<Text wrap="truncate">Loading{'\u2026'}</Text>}>{children}</Suspense>;
+}
 
 export const MIN_COLUMNS = 80;
 export const MIN_ROWS = 24;
@@ -178,56 +185,72 @@ function Console({ host }: { host: HostContext }) {
   if (top?.kind === 'wizard' && top.wizard?.which === 'convert') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <ConvertWizardView store={top.wizard.store} theme={theme} />
+        <Loaded>
+          <ConvertWizardView store={top.wizard.store} theme={theme} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'expand') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <ExpandWizardView store={top.wizard.store} theme={theme} />
+        <Loaded>
+          <ExpandWizardView store={top.wizard.store} theme={theme} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'import') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <ImportVmwareWizardView store={top.wizard.store} theme={theme} width={columns} />
+        <Loaded>
+          <ImportVmwareWizardView store={top.wizard.store} theme={theme} width={columns} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'p2v') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <P2vWizardView store={top.wizard.store} theme={theme} width={columns} />
+        <Loaded>
+          <P2vWizardView store={top.wizard.store} theme={theme} width={columns} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'mergeide') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <MergeIdeWizardView store={top.wizard.store} theme={theme} width={columns} />
+        <Loaded>
+          <MergeIdeWizardView store={top.wizard.store} theme={theme} width={columns} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'migrate') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <MigrateWizardView store={top.wizard.store} theme={theme} width={columns} />
+        <Loaded>
+          <MigrateWizardView store={top.wizard.store} theme={theme} width={columns} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'evacuate') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <EvacuateWizardView store={top.wizard.store} theme={theme} width={columns} />
+        <Loaded>
+          <EvacuateWizardView store={top.wizard.store} theme={theme} width={columns} />
+        </Loaded>
       </Box>
     );
   }
   if (top?.kind === 'wizard' && top.wizard?.which === 'newGuest') {
     return (
       <Box width={columns} height={height} flexDirection="column">
-        <NewGuestWizardView store={top.wizard.store} theme={theme} />
+        <Loaded>
+          <NewGuestWizardView store={top.wizard.store} theme={theme} />
+        </Loaded>
       </Box>
     );
   }
@@ -260,7 +283,11 @@ function Console({ host }: { host: HostContext }) {
           <Section width={columns} height={paneHeight + 1 + detailHeight}>
             {(() => {
               const View = PANE_VIEWS[pane];
-              return <View width={inner} height={paneHeight + 1 + detailHeight} />;
+              return (
+                <Loaded>
+                  <View width={inner} height={paneHeight + 1 + detailHeight} />
+                </Loaded>
+              );
             })()}
           </Section>
         </>

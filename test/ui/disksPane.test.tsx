@@ -192,12 +192,13 @@ describe('Disks pane', () => {
     await app.press('2');
     await app.waitFor('── /srv/vm/files.raw');
     await app.press('C');
-    await app.waitFor('/srv/vm/files.raw');
+    // The wizard's code loads the first time it opens (store/onFirstUse.ts): wait for its dialog.
+    await app.waitFor((f) => f.includes('/srv/vm/files.raw') && app.store.getState().dialogs.at(-1)?.kind === 'wizard');
     expect(app.store.getState().dialogs.at(-1)).toMatchObject({ kind: 'wizard', which: 'convert', imagePath: '/srv/vm/files.raw', info: { format: 'raw' } });
     app.store.getState().closeWizard(null);
     await app.waitFor('K check');
     await app.press('X');
-    await app.waitFor('Expand disk');
+    await app.waitFor((f) => f.includes('Expand disk') && app.store.getState().dialogs.at(-1)?.kind === 'wizard');
     expect(app.store.getState().dialogs.at(-1)).toMatchObject({ kind: 'wizard', which: 'expand', imagePath: '/srv/vm/files.raw' });
     // The wizard's store owns the keys: Ctrl-C reaches it through the console's router and closes it.
     const top = app.store.getState().dialogs.at(-1);

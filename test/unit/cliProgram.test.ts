@@ -220,3 +220,19 @@ describe('virtdeck guest', () => {
     expect(r.calls.some((c) => c.includes('--inactive'))).toBe(true);
   });
 });
+
+describe('namesCommand: the command groups load only for a command or help', () => {
+  it('the console (no command, --connect URI, --demo) does not load them; a command, help and -- do', async () => {
+    const { namesCommand } = await import('../../src/cli/commands/program.js');
+    expect(namesCommand([])).toBe(false);
+    expect(namesCommand(['--connect', 'qemu+ssh://root@h/system'])).toBe(false);
+    expect(namesCommand(['-c', 'test:///default', '--demo'])).toBe(false);
+    expect(namesCommand(['--connect=test:///default'])).toBe(false);
+    expect(namesCommand(['disk', 'convert', 'a', 'b'])).toBe(true);
+    expect(namesCommand(['-c', 'test:///default', 'backup', 'run'])).toBe(true);
+    expect(namesCommand(['--help'])).toBe(true);
+    expect(namesCommand(['-h'])).toBe(true);
+    expect(namesCommand(['help'])).toBe(true);
+    expect(namesCommand(['--', 'disk'])).toBe(true);
+  });
+});

@@ -4,7 +4,7 @@ import { type ConfigHosts, configHosts } from '../../config/resolveHost.js';
 import type { HostContext } from '../../host/hostContext.js';
 import { UserError } from '../../model/userError.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode, type Output, reportError } from '../output.js';
-import { COMMAND_GROUPS } from './groups.js';
+import type { RegisterCommands } from './groups.js';
 import {
   autostartCommand,
   destroyCommand,
@@ -58,7 +58,7 @@ export function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n\n${EXIT_CODES_HELP}\n`;
 }
 
-function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command {
+function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void, groups: RegisterCommands[]): Command {
   const program = new Command('virtdeck');
   program
     .description('A full-screen terminal console for small libvirt/QEMU hosts. With no command it opens the console.')
@@ -96,7 +96,7 @@ function buildProgram(deps: CliDeps, setExit: (code: ExitCode) => void): Command
   };
 
   const kit: CommandKit = { run, examples, collect };
-  for (const register of COMMAND_GROUPS) register(program, kit);
+  for (const register of groups) register(program, kit);
 
   program.action(async () => {
     const g = globals();
@@ -282,13 +282,35 @@ function usageSentence(message: string): string {
  * Runs the CLI and returns the exit code; never throws and never prints a stack trace (except
  * with VIRTDECK_DEBUG=1).
  */
+/**
+ * Whether argv names a command or asks for help: only then are the command groups (and the job code
+ * they import) loaded, so the console (`virtdeck`, `--connect URI`, `--demo`) does not carry them.
+ */
+export function namesCommand(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') return i + 1 < argv.length;
+    if (a === '-c' || a === '--connect') {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-') || a === '-h' || a === '--help') return true;
+  }
+  return false;
+}
+
 export async function runCli(argv: string[], deps: CliDeps): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.ok;
   const json = argv.includes('--json');
   const output = deps.output(json);
-  const program = buildProgram(deps, (code) => {
-    exitCode = code;
-  });
+  const groups = namesCommand(argv) ? (await import('./groups.js')).COMMAND_GROUPS : [];
+  const program = buildProgram(
+    deps,
+    (code) => {
+      exitCode = code;
+    },
+    groups,
+  );
   let suggestion = '';
   program.exitOverride();
   // Commander would print its own "error: …"; virtdeck prints the sentence-and-fix form instead.

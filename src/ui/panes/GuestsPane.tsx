@@ -67,8 +67,11 @@ export function GuestsPane({ width, height }: { width: number; height: number })
         return (
           <GuestLine
             key={rowKey(g.host, g.name)}
-            cells={columns.map((c) => pad(cellText(g, c.key, usageOf(g)), c, ell))}
-            keys={columns.map((c) => c.key)}
+            {...rowParts(
+              columns.map((c) => pad(cellText(g, c.key, usageOf(g)), c, ell)),
+              columns.findIndex((c) => c.key === 'state'),
+              selected ? theme.symbols.pointer.slice(0, 1) : ' ',
+            )}
             selected={selected}
             stateColor={stateColor(theme, g.state)}
           />
@@ -78,34 +81,40 @@ export function GuestsPane({ width, height }: { width: number; height: number })
   );
 }
 
+/**
+ * A row as the three runs of text it is drawn in: the pointer and the columns before the state, the
+ * state (in its own colour), the columns after. Pure.
+ */
+export function rowParts(cells: readonly string[], stateAt: number, pointer: string): { lead: string; state: string; rest: string } {
+  const line = (from: number, to: number) => cells.slice(from, to).map((cell, i) => (from + i > 0 ? ` ${cell}` : cell)).join('');
+  if (stateAt < 0) return { lead: pointer + line(0, cells.length), state: '', rest: '' };
+  return { lead: pointer + line(0, stateAt), state: line(stateAt, stateAt + 1), rest: line(stateAt + 1, cells.length) };
+}
+
 interface GuestLineProps {
-  cells: string[];
-  keys: string[];
+  lead: string;
+  state: string;
+  rest: string;
   selected: boolean;
   stateColor: string | undefined;
 }
 
-const sameStrings = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-
 /**
  * One row, drawn again only when its text or look changed: a refresh builds new rows for every
- * guest, and most of them read as before.
+ * guest, and most of them read as before. Its columns come pre-padded in three runs of text, so a
+ * row is one Ink text node with at most three pieces, not one per column.
  */
 const GuestLine = memo(
-  function GuestLine({ cells, keys, selected, stateColor: forState }: GuestLineProps) {
+  function GuestLine({ lead, state, rest, selected, stateColor: forState }: GuestLineProps) {
     const theme = useTheme();
     const selColor = selected ? colorFor(theme, 'selected') : undefined;
     return (
       <Text wrap="truncate" inverse={selected && !theme.color} bold={selected}>
-        <Text color={selColor}>{selected ? theme.symbols.pointer.slice(0, 1) : ' '}</Text>
-        {cells.map((cell, i) => (
-          <Text key={keys[i]} color={keys[i] === 'state' ? forState : selColor}>
-            {i > 0 ? ' ' : ''}
-            {cell}
-          </Text>
-        ))}
+        {selColor ? <Text color={selColor}>{lead}</Text> : lead}
+        {state ? <Text color={forState}>{state}</Text> : null}
+        {rest && selColor ? <Text color={selColor}>{rest}</Text> : rest}
       </Text>
     );
   },
-  (a, b) => a.selected === b.selected && a.stateColor === b.stateColor && sameStrings(a.cells, b.cells) && sameStrings(a.keys, b.keys),
+  (a, b) => a.selected === b.selected && a.stateColor === b.stateColor && a.lead === b.lead && a.state === b.state && a.rest === b.rest,
 );
