@@ -16,6 +16,7 @@ import { shellQuote } from '../model/shellQuote.js';
 import { shown } from '../model/shown.js';
 import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
 import { HostError } from './errors.js';
+import { openSshMaster, type SshMaster, SshMasterError } from './sshMaster.js';
 
 /** `ssh … -- DEST 'sh -c SCRIPT sh ARGS…'`: each word quoted once for the remote shell. */
 export function remoteArgv(ssh: string[], words: string[]): string[] {
@@ -35,6 +36,17 @@ const ESXI_LOGIN_FIX: Record<string, string> = {
     'Put your public key into /etc/ssh/keys-root/authorized_keys on the ESXi host (ESXi reads root\'s keys there, not from ~/.ssh), or give the key it accepts with --identity.',
   'connection-refused': 'Enable SSH on the ESXi host (Host > Actions > Services > Enable Secure Shell (SSH)), or give the port its sshd listens on with --port.',
 };
+
+/** One login for every command of an import (host/sshMaster.ts); a refused login in ssh's words, with ESXi's fix. */
+export async function openEsxiMaster(ssh: string[], signal?: AbortSignal): Promise<SshMaster> {
+  try {
+    return await openSshMaster(ssh, signal);
+  } catch (e) {
+    if (!(e instanceof SshMasterError)) throw e;
+    if (signal?.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: ssh, stderr: '', code: 'cancelled' });
+    throw loginError(ssh, ssh, e.stderr);
+  }
+}
 
 async function runRemote(ssh: string[], words: string[], what: string, signal?: AbortSignal, maxBuffer = 16 << 20): Promise<Buffer> {
   const argv = remoteArgv(ssh, words);

@@ -10,14 +10,24 @@
  *   the one the host computed from the same read (openssl, else sha256sum; model/esxiStream.ts): the
  *   datastore file is read once. A dropped link starts the file again from its first byte;
  * - the copied chain goes through the image gate, then the .vmx import's convert steps flatten it
- *   into qcow2/raw, and the staging directory goes once the guest is defined.
+ *   into qcow2/raw, and the staging directory goes once the guest is defined;
+ * - a disk that is one flat extent, imported as raw, is streamed straight into the convert step's
+ *   private directory under its final name: the checked copy IS the image (no second write);
+ * - after a convert, `qemu-img check` and the virtual size stand where the .vmx import runs
+ *   `qemu-img compare`. Every source byte is proven by the host's sha256, and a compare would read
+ *   that source through the same vmdk driver the convert used, both sides from the page cache: it
+ *   could only find qemu-img writing other bytes than it read, which its exit status already
+ *   answers. What a zero exit does not rule out is a target whose metadata is wrong (a cut-off
+ *   write, a refcount or L2 table that points wrong), and that is what check reads, metadata only:
+ *   milliseconds where compare reads both images whole (a 200 GB disk twice more from storage).
  *
  * Each step is journaled: `virtdeck recover` finishes (the interrupted file starts over) or rolls
  * back (the staging directory and partial files go).
  */
+import { tempDirFor } from './convertPlan.js';
 import type { EsxiVm } from './esxiListing.js';
 import type { EsxiDisk } from './esxiVmDir.js';
-import { type ImportDiskFacts, type ImportFacts, type ImportRequest, importDestDir, importName, planImport } from './importVmwarePlan.js';
+import { convertedPath, type ImportDiskFacts, type ImportFacts, type ImportRequest, importDestDir, importName, planImport } from './importVmwarePlan.js';
 import type { Plan, PlanStep } from './plan.js';
 import { formatBytes } from './units.js';
 import { FieldRefusal, type UserError } from './userError.js';
@@ -121,6 +131,12 @@ export interface CopyArgs {
   size: number;
 }
 
+export interface VerifyArgs {
+  path: string;
+  format: string;
+  virtualSize: number;
+}
+
 export interface StageArgs {
   dir: string;
   descriptors: { path: string; text: string }[];
@@ -138,6 +154,14 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
   if (first) throw first;
   const f = factsForRequest(facts, req);
   const base = planImport(f, req, opts);
+  const format = req.convert as 'qcow2' | 'raw';
+  // The convert step's own temp name for disk i: where the raw copy of a flat disk goes straight.
+  const newImage = (i: number) => {
+    const dest = convertedPath(f, f.disks[i] as ImportDiskFacts, req);
+    return `${tempDirFor(dest)}/${dest.slice(dest.lastIndexOf('/') + 1)}`;
+  };
+  const direct = new Set(facts.esxi.disks.flatMap((d, i) => (format === 'raw' && d.rawImage ? [i] : [])));
+  const baseStep = (id: string) => base.steps.find((s) => s.id === id) as PlanStep;
   const dir = stagingDir(facts, req);
   const src = facts.esxi;
   const descriptors = src.disks.flatMap((d) => d.descriptors.map((x) => ({ path: `${dir}/${x.name}`, text: x.text })));
@@ -152,26 +176,44 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
     },
   ];
   let i = 0;
-  for (const d of src.disks) {
+  src.disks.forEach((d, k) => {
+    if (direct.has(k)) steps.push(baseStep(`disk${k}-tempdir`));
     for (const e of d.extents) {
       const remote = `${src.dir}/${e.name}`;
-      const out = `${dir}/${e.name}`;
+      const out = direct.has(k) ? newImage(k) : `${dir}/${e.name}`;
+      const into = direct.has(k) ? ` straight into the new raw image ${out}` : '';
       steps.push({
         id: `esxi-copy${i++}`,
-        title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream; sha256 checked against the one ${src.destination} computes from the same read`,
+        title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream${into}; sha256 checked against the one ${src.destination} computes from the same read`,
         action: { name: 'esxi.copy', args: { ssh: src.ssh, remote, out, size: e.size } satisfies CopyArgs },
         undo: { title: `remove the partial copy ${out}`, action: { name: 'esxi.removeFiles', args: { files: [out, `${out}.part`] } }, partial: true },
         long: true,
       });
     }
+    // The raw copy is never opened as a vmdk: nothing for the gate to read.
+    if (direct.has(k)) return;
     const active = `${dir}/${d.chain.active.slice(d.chain.active.lastIndexOf('/') + 1)}`;
     steps.push({
       id: `esxi-gate-${d.key}`,
       title: `${d.key}: check the copied chain (every extent a plain file of ${dir}, opened as vmdk)`,
       action: { name: 'esxi.check', args: { path: active, extents: d.extents.map((e) => ({ path: `${dir}/${e.name}`, type: e.type })) } },
     });
+  });
+  for (const s of base.steps) {
+    const m = /^disk(\d+)-(tempdir|convert|compare)$/.exec(s.id);
+    const k = Number(m?.[1]);
+    if (!m) steps.push(s);
+    else if (direct.has(k)) continue;
+    else if (m[2] !== 'compare') steps.push(s);
+    else {
+      const d = f.disks[k] as ImportDiskFacts;
+      steps.push({
+        id: `disk${k}-verify`,
+        title: `${d.key}: check the new image (${format === 'qcow2' ? 'qemu-img check: every table and refcount; ' : ''}virtual size ${formatBytes(d.virtualSize)}); its source is proven by sha256`,
+        action: { name: 'esxi.verify', args: { path: newImage(k), format, virtualSize: d.virtualSize } satisfies VerifyArgs },
+      });
+    }
   }
-  steps.push(...base.steps);
   steps.push({
     id: 'esxi-drop',
     title: `remove ${dir} (the copied vmdk files; the converted images are the disks now)`,
