@@ -11,8 +11,10 @@
  *   datastore file is read once. A dropped link starts the file again from its first byte;
  * - the copied chain goes through the image gate, then the .vmx import's convert steps flatten it
  *   into qcow2/raw, and the staging directory goes once the guest is defined;
- * - a disk that is one flat extent, imported as raw, is streamed straight into the convert step's
- *   private directory under its final name: the checked copy IS the image (no second write);
+ * - a disk that is one flat extent is streamed straight into the convert step's private directory
+ *   under its final name: as raw, the checked copy IS the image; as qcow2, the stream is written
+ *   into a new qcow2 through qemu-nbd as it arrives (host/nbdWriter.ts), converted while it
+ *   crosses the link, with no raw copy written and read back;
  * - after a convert, `qemu-img check` and the virtual size stand where the .vmx import runs
  *   `qemu-img compare`. Every source byte is proven by the host's sha256, and a compare would read
  *   that source through the same vmdk driver the convert used, both sides from the page cache: it
@@ -129,6 +131,8 @@ export interface CopyArgs {
   remote: string;
   out: string;
   size: number;
+  /** Written into a new image of this format and size instead of a plain file (a flat disk as qcow2). */
+  image?: { format: 'qcow2'; virtualSize: number };
 }
 
 export interface VerifyArgs {
@@ -160,7 +164,7 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
     const dest = convertedPath(f, f.disks[i] as ImportDiskFacts, req);
     return `${tempDirFor(dest)}/${dest.slice(dest.lastIndexOf('/') + 1)}`;
   };
-  const direct = new Set(facts.esxi.disks.flatMap((d, i) => (format === 'raw' && d.rawImage ? [i] : [])));
+  const direct = new Set(facts.esxi.disks.flatMap((d, i) => (d.rawImage ? [i] : [])));
   const baseStep = (id: string) => base.steps.find((s) => s.id === id) as PlanStep;
   const dir = stagingDir(facts, req);
   const src = facts.esxi;
@@ -181,11 +185,12 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
     for (const e of d.extents) {
       const remote = `${src.dir}/${e.name}`;
       const out = direct.has(k) ? newImage(k) : `${dir}/${e.name}`;
-      const into = direct.has(k) ? ` straight into the new raw image ${out}` : '';
+      const into = !direct.has(k) ? '' : format === 'raw' ? ` straight into the new raw image ${out}` : ` into the new qcow2 ${out} as it arrives (qemu-nbd)`;
+      const image = direct.has(k) && format === 'qcow2' ? { image: { format, virtualSize: d.virtualSize } } : {};
       steps.push({
         id: `esxi-copy${i++}`,
         title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream${into}; sha256 checked against the one ${src.destination} computes from the same read`,
-        action: { name: 'esxi.copy', args: { ssh: src.ssh, remote, out, size: e.size } satisfies CopyArgs },
+        action: { name: 'esxi.copy', args: { ssh: src.ssh, remote, out, size: e.size, ...image } satisfies CopyArgs },
         undo: { title: `remove the partial copy ${out}`, action: { name: 'esxi.removeFiles', args: { files: [out, `${out}.part`] } }, partial: true },
         long: true,
       });
@@ -202,9 +207,12 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
   for (const s of base.steps) {
     const m = /^disk(\d+)-(tempdir|convert|compare)$/.exec(s.id);
     const k = Number(m?.[1]);
+    // A direct disk's temp directory came before its copy, and the copy made the image.
     if (!m) steps.push(s);
-    else if (direct.has(k)) continue;
+    else if (direct.has(k) && m[2] !== 'compare') continue;
     else if (m[2] !== 'compare') steps.push(s);
+    // A raw copy's check is its sha256 and its length: nothing converted it.
+    else if (direct.has(k) && format === 'raw') continue;
     else {
       const d = f.disks[k] as ImportDiskFacts;
       steps.push({
