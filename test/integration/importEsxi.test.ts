@@ -152,6 +152,12 @@ describe('import esxi over ssh (stand-in)', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/root@127\.0\.0\.1 \(port \d+\) refused the login \(ssh said: "root@127\.0\.0\.1: Permission denied/);
     expect(r.stderr).toMatch(/fix: Put your public key into \/etc\/ssh\/keys-root\/authorized_keys on the ESXi host/);
+    // With --vm the first login is the ssh master's: the same sentence, and its directory gone.
+    const masters = masterDirs();
+    const vm = await runCli(['import', 'esxi', 'root@127.0.0.1', '--vm', GUEST, ...sshFlags(other)], { cwd: dir });
+    expect(vm.exitCode).toBe(1);
+    expect(vm.stderr).toMatch(/root@127\.0\.0\.1 \(port \d+\) refused the login \(ssh said: "root@127\.0\.0\.1: Permission denied/);
+    expect(masterDirs()).toEqual(masters);
   }, 60_000);
 });
 
