@@ -65,13 +65,15 @@ async function virtdeckRun(t: EsxiTarget): Promise<JobRun> {
     phases.set(name, (phases.get(name) ?? 0) + now - mark);
     mark = now;
   };
-  const master = await openEsxiLink(t);
-  lap('ssh login (master)');
+  const login = openEsxiLink(t);
+  login.catch(() => undefined);
+  void login.then(() => phases.set('  of which the ssh login (master)', performance.now() - t0));
   const started = new Map<string, number>();
   const took = new Map<string, number>();
   try {
-    const facts = await inspectEsxi(host, t, NAME, undefined, undefined, master);
-    lap('listing + directory read + local facts');
+    const facts = await inspectEsxi(host, t, NAME, undefined, undefined, login);
+    lap('ssh login, listing, directory read, local facts');
+    const master = await login;
     const prepared = await prepareEsxiImport(host, esxiRequest({ name: NAME, convert: FORMAT, destDir: dest, bus: 'keep', nics: [{ kind: 'user' }], start: false }), facts);
     lap('prepare');
     if (!prepared.plan) throw new Error(prepared.check.refusals.map((r) => r.sentence).join(' '));
@@ -85,7 +87,7 @@ async function virtdeckRun(t: EsxiTarget): Promise<JobRun> {
     lap('run (all steps, journal)');
     if (r.state !== 'done') throw new Error(`virtdeck import ended ${r.state}: ${r.error?.sentence ?? ''}`);
   } finally {
-    await master.close();
+    await (await login.catch(() => null))?.close();
     lap('close the master');
   }
   for (const [id, ms] of took) phases.set(`  step ${id.replace(/\d+/g, '')}`, (phases.get(`  step ${id.replace(/\d+/g, '')}`) ?? 0) + ms);

@@ -105,12 +105,14 @@ function emptyRemoteMedia(guest: VmxGuest, destination: string): VmxGuest {
 }
 
 /** Everything the plan needs: the VM as read over ssh, each disk's chain, and this host. */
-export async function inspectEsxi(host: HostContext, t: EsxiTarget, vmName: string, signal?: AbortSignal, listing?: EsxiListing, master?: SshMaster): Promise<EsxiImportFacts> {
+/** `master` may still be logging in: this host's facts are asked meanwhile. */
+export async function inspectEsxi(host: HostContext, t: EsxiTarget, vmName: string, signal?: AbortSignal, listing?: EsxiListing, login?: SshMaster | Promise<SshMaster>): Promise<EsxiImportFacts> {
   refuseRemote(host);
   const ssh = esxiSsh(t);
   // This host's side is asked while the ESXi host answers over ssh, not after it.
   const here = Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
   here.catch(() => undefined);
+  const master = await login;
   const list = listing ?? (await listEsxi(t, signal, master));
   const vm: EsxiVm = pickVm(list, vmName, t.destination);
   const dir = vm.vmx.slice(0, vm.vmx.lastIndexOf('/'));

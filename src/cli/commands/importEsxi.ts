@@ -56,10 +56,12 @@ export async function importEsxiCommand(ctx: GuestCommandContext, destination: s
     }
     return EXIT.ok;
   }
-  // One login for the listing, the directory read and every stream.
-  const master = await openEsxiLink(target);
+  // One login for the listing, the directory read and every stream; this host's facts are read while it logs in.
+  const login = openEsxiLink(target);
+  login.catch(() => undefined);
   try {
-    const facts = await inspectEsxi(ctx.host, target, flags.vm, undefined, undefined, master);
+    const facts = await inspectEsxi(ctx.host, target, flags.vm, undefined, undefined, login);
+    const master = await login;
     const req = requestFromFlags(facts.guest, { ...flags, convert: flags.convert ?? 'qcow2', dest: flags.dest ?? ESXI_DEFAULT_DEST });
     const prepared = await prepareEsxiImport(ctx.host, req, facts);
     const full = prepared.facts as EsxiImportFacts;
@@ -69,7 +71,7 @@ export async function importEsxiCommand(ctx: GuestCommandContext, destination: s
     const run: typeof runEsxiImport = (host, p, o) => runEsxiImport(host, p, { ...o, master });
     return await runPreparedImport(ctx, `${destination}:${full.esxi.vm.vmx}`, prepared, Boolean(flags.dryRun), run, 'Check the VM on the ESXi host.', preface);
   } finally {
-    await master.close();
+    await (await login.catch(() => null))?.close();
   }
 }
 
