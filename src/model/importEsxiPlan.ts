@@ -97,11 +97,13 @@ export function esxiRefusals(req: ImportRequest): UserError[] {
   return [new FieldRefusal('convert', "The disks come over the network into a copy, which is converted: the host's vmdk files cannot be run from here.", 'Choose qcow2 or raw (--convert qcow2).')];
 }
 
-/** Bytes read from the host, and the most the destination needs (the staged copy plus the converted images). */
+/** Bytes read from the host, and the most the destination needs (the staged copies plus the converted images; a one-file flat disk is not staged). */
 export function esxiSpace(facts: EsxiImportFacts): { copied: number; needed: number } {
-  const copied = facts.esxi.disks.reduce((n, d) => n + d.extents.reduce((m, e) => m + e.size, 0), 0);
+  const bytes = (d: EsxiDisk) => d.extents.reduce((m, e) => m + e.size, 0);
+  const copied = facts.esxi.disks.reduce((n, d) => n + bytes(d), 0);
+  const staged = facts.esxi.disks.reduce((n, d) => n + (d.rawImage ? 0 : bytes(d)), 0);
   const images = facts.esxi.disks.reduce((n, d) => n + d.virtualSize, 0);
-  return { copied, needed: copied + images };
+  return { copied, needed: staged + images };
 }
 
 /** The dry run's and the review's first lines: what comes over, and the space it needs. */

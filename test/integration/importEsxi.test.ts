@@ -190,12 +190,15 @@ describe('import esxi of a VM whose disk is one flat file', () => {
   const planOf = async (extra: string[]) => {
     const r = await runCli(['import', 'esxi', 'root@127.0.0.1', '--vm', FLAT, ...sshFlags(sshd.keyFile, FLAT_VOLUMES), '--dest', FLAT_DEST, '--dry-run', '--json', ...extra], { cwd: dir });
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    return JSON.parse(r.stdout).plan.steps as { id: string; action?: { name: string; args: Record<string, unknown> } }[];
+    const j = JSON.parse(r.stdout);
+    return { steps: j.plan.steps as { id: string; action?: { name: string; args: Record<string, unknown> } }[], copy: j.copy };
   };
 
   it('as qcow2 writes the stream into the image as it arrives: no raw copy, no convert, the data and its holes intact', async () => {
-    const steps = await planOf([]);
+    const { steps, copy } = await planOf([]);
     expect(steps.map((s) => s.id)).toEqual(['esxi-stage', 'disk0-tempdir', 'esxi-copy0', 'disk0-verify', 'disk0-place', 'disk0-droptemp', 'define', 'esxi-drop']);
+    // Nothing is staged: the space needed is the image's, not the copy's twice.
+    expect(copy).toMatchObject({ bytes: 8 << 20, neededBytes: 8 << 20 });
     const image = join(FLAT_DEST, `${FLAT}.qcow2`);
     expect(steps[2]?.action?.args).toMatchObject({ out: join(FLAT_DEST, `.${FLAT}.qcow2.virtdeck-tmp`, `${FLAT}.qcow2`), image: { format: 'qcow2', virtualSize: 8 << 20 } });
     const logins = sshd.logins();
@@ -213,7 +216,7 @@ describe('import esxi of a VM whose disk is one flat file', () => {
   }, 120_000);
 
   it('as raw the checked copy is the image itself, holes kept', async () => {
-    const steps = await planOf(['--convert', 'raw', '--name', FLAT_RAW]);
+    const { steps } = await planOf(['--convert', 'raw', '--name', FLAT_RAW]);
     expect(steps.map((s) => s.id)).toEqual(['esxi-stage', 'disk0-tempdir', 'esxi-copy0', 'disk0-place', 'disk0-droptemp', 'define', 'esxi-drop']);
     const r = await runCli(['import', 'esxi', 'root@127.0.0.1', '--vm', FLAT, ...sshFlags(sshd.keyFile, FLAT_VOLUMES), '--dest', FLAT_DEST, '--convert', 'raw', '--name', FLAT_RAW, '--json'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
