@@ -136,7 +136,10 @@ export async function openQcow2Sink(path: string, virtualSize: number, signal: A
   const pidFile = join(dir, 'pid');
   // --image-opts keeps a ':' or ',' in the path from being read as options.
   const spec = `driver=qcow2,file.driver=file,file.filename=${path.replace(/,/g, ',,')}`;
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-nbd', '--image-opts', '--cache=writeback', '--socket', socketPath, '--pid-file', pidFile, '--', spec], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // cache=unsafe, as `qemu-img convert` writes its target: with writeback, qcow2 flushes the file
+  // (fsync) each time a new L2 table must wait for its refcount block, many times per GiB. The image
+  // is a temp file until it is checked and placed, as the convert's is.
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-nbd', '--image-opts', '--cache=unsafe', '--socket', socketPath, '--pid-file', pidFile, '--', spec], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
