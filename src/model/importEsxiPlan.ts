@@ -161,7 +161,7 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
   const f = factsForRequest(facts, req);
   const base = planImport(f, req, opts);
   const format = req.convert as 'qcow2' | 'raw';
-  // The convert step's own temp name for disk i: where the raw copy of a flat disk goes straight.
+  // The convert step's own temp name for disk i: where a one-file flat disk is streamed straight (raw, or qcow2 through qemu-nbd).
   const newImage = (i: number) => {
     const dest = convertedPath(f, f.disks[i] as ImportDiskFacts, req);
     return `${tempDirFor(dest)}/${dest.slice(dest.lastIndexOf('/') + 1)}`;
