@@ -6,9 +6,12 @@
  * yardstick) and once with `-c aes128-gcm@openssh.com`, the cipher virtdeck asks for (like for
  * like). On the stand-in the host's sha256 shares this machine's two cores with both ssh ends; on a
  * real ESXi host it does not. Alternates which goes first, median of N.
- * virtdeck's figure is the whole job: listing, directory read, copy with sha256 on both ends (one
- * read of the datastore file), gate, convert, compare, define, journal. Prints the ratio (goal
- * ≤ 1.05) and the load average before and after. Run: npx tsx bench/esxi.ts [rounds]
+ * virtdeck's figure is the whole job as `virtdeck import esxi --vm` runs it: one ssh login (the
+ * master connection), listing, directory read, copy with sha256 on both ends (one read of the
+ * datastore file), gate, convert, check, define, journal. Prints the ratio (goal ≤ 1.05), the
+ * median of each phase, and the load average before and after. `--raw` imports as raw instead
+ * (the flat file's checked copy is the image; the bare way still converts, to raw).
+ * Run: npx tsx bench/esxi.ts [rounds] [--raw]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,13 +19,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { LocalExecutor } from '../src/host/exec.js';
 import type { HostContext } from '../src/host/hostContext.js';
-import { type EsxiTarget, inspectEsxi, prepareEsxiImport, runEsxiImport } from '../src/jobs/importEsxi.js';
+import { type EsxiTarget, inspectEsxi, openEsxiLink, prepareEsxiImport, runEsxiImport } from '../src/jobs/importEsxi.js';
 import { esxiRequest } from '../src/model/importEsxiPlan.js';
 import { flatDescriptor, makeDatastoreRoot, vmxText } from '../test/helpers/esxiStandIn.js';
 import { startThrowawaySshd } from '../test/helpers/throwawaySshd.js';
 
 const GIB = 1024 ** 3;
-const ROUNDS = Number(process.argv[2] ?? 3);
+const ROUNDS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3);
+const FORMAT = process.argv.includes('--raw') ? 'raw' : 'qcow2';
 const NAME = 'vdbench-esxi';
 const exec = new LocalExecutor();
 const host: HostContext = { name: 'local', uri: 'qemu:///system', virshExec: exec, sysExec: exec };
@@ -49,31 +53,55 @@ function makeVm(): string {
   return flat;
 }
 
-async function virtdeckRun(t: EsxiTarget): Promise<{ totalMs: number; copyMs: number; convertMs: number }> {
+type JobRun = { totalMs: number; copyMs: number; convertMs: number; phases: Map<string, number> };
+
+/** What importEsxiCommand does with --vm, timed phase by phase (steps by their id, numbers dropped). */
+async function virtdeckRun(t: EsxiTarget): Promise<JobRun> {
+  const phases = new Map<string, number>();
   const t0 = performance.now();
-  const facts = await inspectEsxi(host, t, NAME);
-  const prepared = await prepareEsxiImport(host, esxiRequest({ name: NAME, convert: 'qcow2', destDir: dest, bus: 'keep', nics: [{ kind: 'user' }], start: false }), facts);
-  if (!prepared.plan) throw new Error(prepared.check.refusals.map((r) => r.sentence).join(' '));
+  let mark = t0;
+  const lap = (name: string) => {
+    const now = performance.now();
+    phases.set(name, (phases.get(name) ?? 0) + now - mark);
+    mark = now;
+  };
+  const login = openEsxiLink(t);
+  login.catch(() => undefined);
+  void login.then(() => phases.set('  of which the ssh login (master)', performance.now() - t0));
   const started = new Map<string, number>();
   const took = new Map<string, number>();
-  const r = await runEsxiImport(host, prepared, {
-    onEvent: (e) => {
-      if (e.type === 'step-start') started.set(e.step.id, performance.now());
-      if (e.type === 'step-end') took.set(e.step.id, performance.now() - (started.get(e.step.id) ?? 0));
-    },
-  });
-  if (r.state !== 'done') throw new Error(`virtdeck import ended ${r.state}: ${r.error?.sentence ?? ''}`);
+  try {
+    const facts = await inspectEsxi(host, t, NAME, undefined, undefined, login);
+    lap('ssh login, listing, directory read, local facts');
+    const master = await login;
+    const prepared = await prepareEsxiImport(host, esxiRequest({ name: NAME, convert: FORMAT, destDir: dest, bus: 'keep', nics: [{ kind: 'user' }], start: false }), facts);
+    lap('prepare');
+    if (!prepared.plan) throw new Error(prepared.check.refusals.map((r) => r.sentence).join(' '));
+    const r = await runEsxiImport(host, prepared, {
+      master,
+      onEvent: (e) => {
+        if (e.type === 'step-start') started.set(e.step.id, performance.now());
+        if (e.type === 'step-end') took.set(e.step.id, performance.now() - (started.get(e.step.id) ?? 0));
+      },
+    });
+    lap('run (all steps, journal)');
+    if (r.state !== 'done') throw new Error(`virtdeck import ended ${r.state}: ${r.error?.sentence ?? ''}`);
+  } finally {
+    await (await login.catch(() => null))?.close();
+    lap('close the master');
+  }
+  for (const [id, ms] of took) phases.set(`  step ${id.replace(/\d+/g, '')}`, (phases.get(`  step ${id.replace(/\d+/g, '')}`) ?? 0) + ms);
   const sum = (pred: (id: string) => boolean) => [...took].filter(([id]) => pred(id)).reduce((n, [, ms]) => n + ms, 0);
-  return { totalMs: performance.now() - t0, copyMs: sum((id) => id.startsWith('esxi-copy')), convertMs: sum((id) => id.startsWith('disk')) };
+  return { totalMs: performance.now() - t0, copyMs: sum((id) => id.startsWith('esxi-copy')), convertMs: sum((id) => /^disk\d+-(convert|verify|compare)$/.test(id)), phases };
 }
 
 function bareRun(ssh: string[], flat: string): { totalMs: number; copyMs: number } {
   const copy = join(dir, 'bare-copy.raw');
-  const out = join(dest, 'bare.qcow2');
+  const out = join(dest, `bare.${FORMAT}`);
   const t0 = performance.now();
   execFileSync('sh', ['-c', '"$@" > "$0"', copy, ...ssh, `cat ${flat}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   const copyMs = performance.now() - t0;
-  sh(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', copy, out]);
+  sh(['qemu-img', 'convert', '-f', 'raw', '-O', FORMAT, copy, out]);
   const totalMs = performance.now() - t0;
   rmSync(copy, { force: true });
   rmSync(out, { force: true });
@@ -82,7 +110,7 @@ function bareRun(ssh: string[], flat: string): { totalMs: number; copyMs: number
 
 function undo(): void {
   execFileSync('virsh', ['-c', 'qemu:///system', 'undefine', NAME], { stdio: 'ignore' });
-  rmSync(join(dest, `${NAME}.qcow2`), { force: true });
+  rmSync(join(dest, `${NAME}.${FORMAT}`), { force: true });
 }
 
 async function main() {
@@ -97,7 +125,7 @@ async function main() {
     const gcm = [...ssh.slice(0, 1), '-c', 'aes128-gcm@openssh.com', ...ssh.slice(1)];
     const bare: { totalMs: number; copyMs: number }[] = [];
     const bareGcm: { totalMs: number; copyMs: number }[] = [];
-    const job: { totalMs: number; copyMs: number; convertMs: number }[] = [];
+    const job: JobRun[] = [];
     const loadBefore = loadavg()[0] ?? 0;
     for (let round = 0; round < ROUNDS; round++) {
       for (const who of round % 2 === 0 ? ['bare', 'gcm', 'virtdeck'] : ['virtdeck', 'gcm', 'bare']) {
@@ -114,13 +142,14 @@ async function main() {
     const b = median(bare.map((x) => x.totalMs));
     const g = median(bareGcm.map((x) => x.totalMs));
     const j = median(job.map((x) => x.totalMs));
-    console.log(`import of a 1 GiB -flat.vmdk (1 GiB data) over ssh on loopback → qcow2, median of ${ROUNDS}`);
+    console.log(`import of a 1 GiB -flat.vmdk (1 GiB data) over ssh on loopback → ${FORMAT}, median of ${ROUNDS}`);
     console.log(`bare ssh cat > file; qemu-img convert   ${fmt(b)}   runs: ${bare.map((x) => fmt(x.totalMs)).join(', ')}`);
     console.log(`  of which ssh cat > file ${fmt(median(bare.map((x) => x.copyMs)))}`);
     console.log(`the same with ssh -c aes128-gcm         ${fmt(g)}   runs: ${bareGcm.map((x) => fmt(x.totalMs)).join(', ')}`);
     console.log(`  of which ssh cat > file ${fmt(median(bareGcm.map((x) => x.copyMs)))}`);
     console.log(`virtdeck import esxi, whole job         ${fmt(j)}   runs: ${job.map((x) => fmt(x.totalMs)).join(', ')}`);
-    console.log(`  of which copy (one read there, sha256 both ends) ${fmt(median(job.map((x) => x.copyMs)))}, convert + compare ${fmt(median(job.map((x) => x.convertMs)))}`);
+    console.log(`  of which copy (one read there, sha256 both ends) ${fmt(median(job.map((x) => x.copyMs)))}, convert + check ${fmt(median(job.map((x) => x.convertMs)))}`);
+    for (const phase of job[0]?.phases.keys() ?? []) console.log(`    ${phase.padEnd(42)} ${fmt(median(job.map((x) => x.phases.get(phase) ?? 0)))}`);
     console.log(`ratio (virtdeck / bare)   ${(j / b).toFixed(3)}   goal ≤ 1.05`);
     console.log(`ratio (virtdeck / bare with the same cipher)   ${(j / g).toFixed(3)}`);
     console.log(`best-run ratio            ${(Math.min(...job.map((x) => x.totalMs)) / Math.min(...bare.map((x) => x.totalMs))).toFixed(3)}`);

@@ -16,6 +16,8 @@ import { shellQuote } from '../model/shellQuote.js';
 import { shown } from '../model/shown.js';
 import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
 import { HostError } from './errors.js';
+import type { ImageSink } from './nbdWriter.js';
+import { openSshMaster, type SshMaster, SshMasterError } from './sshMaster.js';
 
 /** `ssh … -- DEST 'sh -c SCRIPT sh ARGS…'`: each word quoted once for the remote shell. */
 export function remoteArgv(ssh: string[], words: string[]): string[] {
@@ -35,6 +37,17 @@ const ESXI_LOGIN_FIX: Record<string, string> = {
     'Put your public key into /etc/ssh/keys-root/authorized_keys on the ESXi host (ESXi reads root\'s keys there, not from ~/.ssh), or give the key it accepts with --identity.',
   'connection-refused': 'Enable SSH on the ESXi host (Host > Actions > Services > Enable Secure Shell (SSH)), or give the port its sshd listens on with --port.',
 };
+
+/** One login for every command of an import (host/sshMaster.ts); a refused login in ssh's words, with ESXi's fix. */
+export async function openEsxiMaster(ssh: string[], signal?: AbortSignal): Promise<SshMaster> {
+  try {
+    return await openSshMaster(ssh, signal);
+  } catch (e) {
+    if (!(e instanceof SshMasterError)) throw e;
+    if (signal?.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: ssh, stderr: '', code: 'cancelled' });
+    throw loginError(ssh, ssh, e.stderr);
+  }
+}
 
 async function runRemote(ssh: string[], words: string[], what: string, signal?: AbortSignal, maxBuffer = 16 << 20): Promise<Buffer> {
   const argv = remoteArgv(ssh, words);
@@ -71,6 +84,38 @@ export interface StreamResult {
 export interface StreamOptions {
   signal: AbortSignal;
   onBytes(done: number): void;
+  /** Where the bytes go (default: `out` as a sparse file, made 0600). */
+  sink?: (out: string) => Promise<ImageSink>;
+}
+
+/** `out` made 0600, written at offsets; what was never written is a hole. */
+async function fileSink(out: string): Promise<ImageSink> {
+  const fh = await open(out, 'w', 0o600);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await fh.close();
+  };
+  return {
+    async write(bufs, offset, length) {
+      let done = 0;
+      let rest = bufs;
+      while (done < length) {
+        done += (await fh.writev(rest, offset + done)).bytesWritten;
+        // A short write (a full disk says why on the next call): the rest goes again from where it stopped.
+        if (done < length) rest = [Buffer.concat(bufs, length).subarray(done)];
+      }
+    },
+    async end(size) {
+      try {
+        await fh.truncate(size);
+      } finally {
+        await close();
+      }
+    },
+    abort: close,
+  };
 }
 
 /** Runs of about this much are written with one call (the pipe gives 64 KiB at a time). */
@@ -95,7 +140,7 @@ function isZero(b: Buffer): boolean {
 export async function streamRemoteFile(ssh: string[], remote: string, out: string, size: number, o: StreamOptions): Promise<StreamResult> {
   const argv = remoteArgv(ssh, ['sh', '-c', STREAM_SCRIPT, 'sh', remote]);
   checkJournalSshArgv(argv);
-  const fh = await open(out, 'w', 0o600);
+  const sink = await (o.sink ?? fileSink)(out);
   // node's own child: its stdout is a paused stream until read here, so no byte is consumed elsewhere
   // (execa's stream, left unbuffered, could lose the first chunks while the file was being opened).
   const reader = spawnReader(argv, o.signal);
@@ -115,15 +160,7 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
     pending = [];
     pendingBytes = 0;
     pendingZero = true;
-    if (!zero) {
-      let done = 0;
-      let bufs = run;
-      while (done < bytes) {
-        done += (await fh.writev(bufs, written + done)).bytesWritten;
-        // A short write (a full disk says why on the next call): the rest goes again from where it stopped.
-        if (done < bytes) bufs = [Buffer.concat(run, bytes).subarray(done)];
-      }
-    }
+    if (!zero) await sink.write(run, written, bytes);
     written += bytes;
   };
   try {
@@ -141,14 +178,18 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
       }
     }
     if (pendingBytes > 0) await flush();
-    await fh.truncate(pos);
   } catch (e) {
     writeError = e;
     reader.kill();
-  } finally {
-    await fh.close();
   }
   const r = await reader.done;
+  try {
+    // Durable only when the whole stream came: a cut-off one is thrown away below.
+    if (writeError || r.exitCode !== 0 || o.signal.aborted) await sink.abort();
+    else await sink.end(pos);
+  } catch (e) {
+    writeError ??= e;
+  }
   const stderr = withoutDigest(r.stderr);
   const command = argv;
   if (o.signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });

@@ -10,12 +10,14 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateDir } from '../config/paths.js';
-import { listEsxiVms, readEsxiVmDir, removeFiles, streamRemoteFile } from '../host/esxi.js';
+import { listEsxiVms, openEsxiMaster, readEsxiVmDir, removeFiles, streamRemoteFile } from '../host/esxi.js';
 import { SshExecutor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { existingPaths } from '../host/qemuImg.js';
+import { openQcow2Sink } from '../host/nbdWriter.js';
+import { existingPaths, info, check as qemuImgCheck } from '../host/qemuImg.js';
+import type { SshMaster } from '../host/sshMaster.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
 import { ESXI_VOLUMES, type EsxiListing, type EsxiVm, pickVm, poweredOnRefusal } from '../model/esxiListing.js';
 import { type EsxiDisk, esxiDisk, MAX_VMX_BYTES } from '../model/esxiVmDir.js';
@@ -29,6 +31,7 @@ import {
   planEsxiImport,
   type StageArgs,
   stagingDir,
+  type VerifyArgs,
 } from '../model/importEsxiPlan.js';
 import { checkImport, type ImportRequest } from '../model/importVmwarePlan.js';
 import { sshBase } from '../model/p2vPlan.js';
@@ -76,8 +79,18 @@ function datastoreRoot(t: EsxiTarget): string {
 }
 
 /** Every VM on the host, with its power state. */
-export async function listEsxi(t: EsxiTarget, signal?: AbortSignal): Promise<EsxiListing> {
-  return listEsxiVms(esxiSsh(t), datastoreRoot(t), signal);
+export async function listEsxi(t: EsxiTarget, signal?: AbortSignal, master?: SshMaster): Promise<EsxiListing> {
+  const ssh = esxiSsh(t);
+  return listEsxiVms(master ? master.via(ssh) : ssh, datastoreRoot(t), signal);
+}
+
+/**
+ * One ssh login for a whole import: the listing, the directory read and every stream go through
+ * it (close it in a finally). The journal keeps the plain ssh argv; the master is only ever this
+ * run's, so `virtdeck recover` logs in on its own.
+ */
+export function openEsxiLink(t: EsxiTarget, signal?: AbortSignal): Promise<SshMaster> {
+  return openEsxiMaster(esxiSsh(t), signal);
 }
 
 /** Files of the host that cannot be attached here: the CD-ROM or floppy starts empty. */
@@ -92,17 +105,19 @@ function emptyRemoteMedia(guest: VmxGuest, destination: string): VmxGuest {
 }
 
 /** Everything the plan needs: the VM as read over ssh, each disk's chain, and this host. */
-export async function inspectEsxi(host: HostContext, t: EsxiTarget, vmName: string, signal?: AbortSignal, listing?: EsxiListing): Promise<EsxiImportFacts> {
+/** `master` may still be logging in: this host's facts are asked meanwhile. */
+export async function inspectEsxi(host: HostContext, t: EsxiTarget, vmName: string, signal?: AbortSignal, listing?: EsxiListing, login?: SshMaster | Promise<SshMaster>): Promise<EsxiImportFacts> {
   refuseRemote(host);
   const ssh = esxiSsh(t);
   // This host's side is asked while the ESXi host answers over ssh, not after it.
   const here = Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
   here.catch(() => undefined);
-  const list = listing ?? (await listEsxi(t, signal));
+  const master = await login;
+  const list = listing ?? (await listEsxi(t, signal, master));
   const vm: EsxiVm = pickVm(list, vmName, t.destination);
   const dir = vm.vmx.slice(0, vm.vmx.lastIndexOf('/'));
   const vmxName = vm.vmx.slice(dir.length + 1);
-  const dump = await readEsxiVmDir(ssh, dir, signal);
+  const dump = await readEsxiVmDir(master ? master.via(ssh) : ssh, dir, signal);
   const where = `${t.destination}:${vm.vmx}`;
   const vmxBytes = dump.files.get(vmxName);
   if (!vmxBytes) {
@@ -171,14 +186,16 @@ function lstatOrNull(path: string) {
 const COPY_ATTEMPTS = 3;
 
 /** One data file over one ssh stream, under a temp name until its sha256 matches the host's. */
-async function copy(a: CopyArgs, ctx: Parameters<Action>[1]): Promise<void> {
+async function copy(a: CopyArgs, ctx: Parameters<Action>[1], master?: SshMaster): Promise<void> {
   const part = `${a.out}.part`;
   const name = a.remote.slice(a.remote.lastIndexOf('/') + 1);
   for (let attempt = 1; ; attempt++) {
     rmSync(part, { force: true });
     let r: Awaited<ReturnType<typeof streamRemoteFile>>;
     try {
-      r = await streamRemoteFile(a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size) });
+      const image = a.image;
+      const sink = image ? (out: string) => openQcow2Sink(out, image.virtualSize, ctx.signal) : undefined;
+      r = await streamRemoteFile(master ? master.via(a.ssh) : a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size), sink });
     } catch (e) {
       rmSync(part, { force: true });
       if ((e as { code?: string }).code === 'link' && attempt < COPY_ATTEMPTS) {
@@ -221,7 +238,21 @@ async function checkCopied(host: HostContext, a: { path: string; extents: { path
   }
 }
 
-export function esxiActions(host: HostContext): Record<string, Action> {
+/** The import's actions; with a master, every stream logs in through it. */
+/** The converted image before it is put in place: sound metadata (qcow2) and the source's virtual size (model/importEsxiPlan.ts says why not a compare). */
+async function verifyImage(host: HostContext, a: VerifyArgs): Promise<void> {
+  const name = shown(a.path.slice(a.path.lastIndexOf('/') + 1));
+  const format = a.format === 'qcow2' ? 'qcow2' : 'raw';
+  const [c, i] = await Promise.all([format === 'qcow2' ? qemuImgCheck(host.sysExec, a.path, { format }) : null, info(host.sysExec, a.path, { format })]);
+  if (c && !c.ok) {
+    throw new UserError(`The new image ${name} failed qemu-img check (${c.corruptions} corrupt, ${c.leaks} leaked, ${c.checkErrors} unreadable): nothing was put in place.`, 'Check the destination disk (dmesg, free space), then import again.');
+  }
+  if (i.virtualSize !== a.virtualSize) {
+    throw new UserError(`The new image ${name} holds ${i.virtualSize} bytes, but the disk has ${a.virtualSize}: nothing was put in place.`, 'Check free space in the destination directory, then import again.');
+  }
+}
+
+export function esxiActions(host: HostContext, master?: SshMaster): Record<string, Action> {
   return {
     ...importActions(host),
     'esxi.stage': async (raw) => {
@@ -235,7 +266,8 @@ export function esxiActions(host: HostContext): Record<string, Action> {
       }
       for (const d of a.descriptors) writeFileSync(d.path, d.text, { mode: 0o600 });
     },
-    'esxi.copy': (raw, ctx) => copy(raw as CopyArgs, ctx),
+    'esxi.copy': (raw, ctx) => copy(raw as CopyArgs, ctx, master),
+    'esxi.verify': (raw) => verifyImage(host, raw as VerifyArgs),
     'esxi.check': (raw, ctx) => checkCopied(host, raw as { path: string; extents: { path: string; type: string }[] }, ctx.signal),
     'esxi.removeFiles': async (raw) => removeFiles((raw as { files: string[] }).files),
     'esxi.removeDir': async (raw) => {
@@ -250,14 +282,23 @@ export function esxiActions(host: HostContext): Record<string, Action> {
   };
 }
 
-export async function runEsxiImport(host: HostContext, prepared: PreparedImport, opts: RunImportOptions = {}): Promise<RunResult> {
+/**
+ * Runs the plan. `master`: the caller's login (the CLI's, opened before the listing). Without one,
+ * a VM with several data files gets its own for the run (one login, not one per file); a single
+ * file is one login either way.
+ */
+export async function runEsxiImport(host: HostContext, prepared: PreparedImport, opts: RunImportOptions & { master?: SshMaster } = {}): Promise<RunResult> {
   if (!prepared.plan) throw prepared.check.refusals[0] ?? new UserError('The import was refused.', 'See the reasons above.');
   refuseRemote(host);
+  const facts = prepared.facts as EsxiImportFacts;
+  const files = facts.esxi.disks.reduce((n, d) => n + d.extents.length, 0);
+  const own = !opts.master && files > 1 ? await openEsxiMaster(facts.esxi.ssh, opts.signal) : undefined;
   const xmlDir = mkdtempSync(join(tmpdir(), 'virtdeck-import-'));
   try {
-    const plan = planEsxiImport(prepared.facts as EsxiImportFacts, prepared.request, { uri: host.uri, xmlFile: join(xmlDir, 'domain.xml') });
-    return await runPlan(plan, { host, stateDir: stateDir(), signal: opts.signal, onEvent: opts.onEvent, actions: esxiActions(host) });
+    const plan = planEsxiImport(facts, prepared.request, { uri: host.uri, xmlFile: join(xmlDir, 'domain.xml') });
+    return await runPlan(plan, { host, stateDir: stateDir(), signal: opts.signal, onEvent: opts.onEvent, actions: esxiActions(host, opts.master ?? own) });
   } finally {
     rmSync(xmlDir, { recursive: true, force: true });
+    await own?.close();
   }
 }

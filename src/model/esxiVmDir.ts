@@ -127,6 +127,11 @@ export interface EsxiDisk {
   descriptors: { name: string; text: string }[];
   /** Data files to stream, each once. */
   extents: EsxiExtentFile[];
+  /**
+   * The disk is its one data file byte for byte (no snapshot, one flat extent from offset 0 the size
+   * of the disk): a raw image needs no conversion, the checked copy is the image.
+   */
+  rawImage: boolean;
 }
 
 /** A descriptor as virtdeck writes it: only the fields qemu-img needs, parent named by its bare file name. */
@@ -200,5 +205,9 @@ export function esxiDisk(key: string, source: string, dump: VmDirDump, names: Vm
     }
     descriptors.push({ name, text: stagedDescriptor(p.d, p.parent) });
   }
-  return { key, chain, virtualSize: descriptorVirtualBytes(chain.links[0]?.descriptor as VmdkDescriptor), descriptors, extents };
+  const virtualSize = descriptorVirtualBytes(chain.links[0]?.descriptor as VmdkDescriptor);
+  const only = chain.links.length === 1 ? parsed.get(chain.links[0]?.path.slice((chain.links[0]?.path.lastIndexOf('/') ?? -1) + 1) ?? '')?.d.extents : undefined;
+  const e = only?.length === 1 ? only[0] : undefined;
+  const rawImage = e !== undefined && (e.type === 'FLAT' || e.type === 'VMFS') && e.offset === 0 && e.sectors * 512 === virtualSize && extents[0]?.size === virtualSize;
+  return { key, chain, virtualSize, descriptors, extents, rawImage };
 }

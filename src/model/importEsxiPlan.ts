@@ -10,14 +10,26 @@
  *   the one the host computed from the same read (openssl, else sha256sum; model/esxiStream.ts): the
  *   datastore file is read once. A dropped link starts the file again from its first byte;
  * - the copied chain goes through the image gate, then the .vmx import's convert steps flatten it
- *   into qcow2/raw, and the staging directory goes once the guest is defined.
+ *   into qcow2/raw, and the staging directory goes once the guest is defined;
+ * - a disk that is one flat extent is streamed straight into the convert step's private directory
+ *   under its final name: as raw, the checked copy IS the image; as qcow2, the stream is written
+ *   into a new qcow2 through qemu-nbd as it arrives (host/nbdWriter.ts), converted while it
+ *   crosses the link, with no raw copy written and read back;
+ * - after a convert, `qemu-img check` and the virtual size stand where the .vmx import runs
+ *   `qemu-img compare`. Every source byte is proven by the host's sha256, and a compare would read
+ *   that source through the same vmdk driver the convert used, both sides from the page cache: it
+ *   could only find qemu-img writing other bytes than it read, which its exit status already
+ *   answers. What a zero exit does not rule out is a target whose metadata is wrong (a cut-off
+ *   write, a refcount or L2 table that points wrong), and that is what check reads, metadata only:
+ *   milliseconds where compare reads both images whole (a 200 GB disk twice more from storage).
  *
  * Each step is journaled: `virtdeck recover` finishes (the interrupted file starts over) or rolls
  * back (the staging directory and partial files go).
  */
+import { tempDirFor } from './convertPlan.js';
 import type { EsxiVm } from './esxiListing.js';
 import type { EsxiDisk } from './esxiVmDir.js';
-import { type ImportDiskFacts, type ImportFacts, type ImportRequest, importDestDir, importName, planImport } from './importVmwarePlan.js';
+import { convertedPath, type ImportDiskFacts, type ImportFacts, type ImportRequest, importDestDir, importName, planImport } from './importVmwarePlan.js';
 import type { Plan, PlanStep } from './plan.js';
 import { formatBytes } from './units.js';
 import { FieldRefusal, type UserError } from './userError.js';
@@ -85,11 +97,13 @@ export function esxiRefusals(req: ImportRequest): UserError[] {
   return [new FieldRefusal('convert', "The disks come over the network into a copy, which is converted: the host's vmdk files cannot be run from here.", 'Choose qcow2 or raw (--convert qcow2).')];
 }
 
-/** Bytes read from the host, and the most the destination needs (the staged copy plus the converted images). */
+/** Bytes read from the host, and the most the destination needs (the staged copies plus the converted images; a one-file flat disk is not staged). */
 export function esxiSpace(facts: EsxiImportFacts): { copied: number; needed: number } {
-  const copied = facts.esxi.disks.reduce((n, d) => n + d.extents.reduce((m, e) => m + e.size, 0), 0);
+  const bytes = (d: EsxiDisk) => d.extents.reduce((m, e) => m + e.size, 0);
+  const copied = facts.esxi.disks.reduce((n, d) => n + bytes(d), 0);
+  const staged = facts.esxi.disks.reduce((n, d) => n + (d.rawImage ? 0 : bytes(d)), 0);
   const images = facts.esxi.disks.reduce((n, d) => n + d.virtualSize, 0);
-  return { copied, needed: copied + images };
+  return { copied, needed: staged + images };
 }
 
 /** The dry run's and the review's first lines: what comes over, and the space it needs. */
@@ -119,6 +133,14 @@ export interface CopyArgs {
   remote: string;
   out: string;
   size: number;
+  /** Written into a new image of this format and size instead of a plain file (a flat disk as qcow2). */
+  image?: { format: 'qcow2'; virtualSize: number };
+}
+
+export interface VerifyArgs {
+  path: string;
+  format: string;
+  virtualSize: number;
 }
 
 export interface StageArgs {
@@ -138,6 +160,14 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
   if (first) throw first;
   const f = factsForRequest(facts, req);
   const base = planImport(f, req, opts);
+  const format = req.convert as 'qcow2' | 'raw';
+  // The convert step's own temp name for disk i: where a one-file flat disk is streamed straight (raw, or qcow2 through qemu-nbd).
+  const newImage = (i: number) => {
+    const dest = convertedPath(f, f.disks[i] as ImportDiskFacts, req);
+    return `${tempDirFor(dest)}/${dest.slice(dest.lastIndexOf('/') + 1)}`;
+  };
+  const direct = new Set(facts.esxi.disks.flatMap((d, i) => (d.rawImage ? [i] : [])));
+  const baseStep = (id: string) => base.steps.find((s) => s.id === id) as PlanStep;
   const dir = stagingDir(facts, req);
   const src = facts.esxi;
   const descriptors = src.disks.flatMap((d) => d.descriptors.map((x) => ({ path: `${dir}/${x.name}`, text: x.text })));
@@ -152,26 +182,48 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
     },
   ];
   let i = 0;
-  for (const d of src.disks) {
+  src.disks.forEach((d, k) => {
+    if (direct.has(k)) steps.push(baseStep(`disk${k}-tempdir`));
     for (const e of d.extents) {
       const remote = `${src.dir}/${e.name}`;
-      const out = `${dir}/${e.name}`;
+      const out = direct.has(k) ? newImage(k) : `${dir}/${e.name}`;
+      const into = !direct.has(k) ? '' : format === 'raw' ? ` straight into the new raw image ${out}` : ` into the new qcow2 ${out} as it arrives (qemu-nbd)`;
+      const image = direct.has(k) && format === 'qcow2' ? { image: { format, virtualSize: d.virtualSize } } : {};
       steps.push({
         id: `esxi-copy${i++}`,
-        title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream; sha256 checked against the one ${src.destination} computes from the same read`,
-        action: { name: 'esxi.copy', args: { ssh: src.ssh, remote, out, size: e.size } satisfies CopyArgs },
+        title: `${d.key}: copy ${e.name} (${formatBytes(e.size)}) over one ssh stream${into}; sha256 checked against the one ${src.destination} computes from the same read`,
+        action: { name: 'esxi.copy', args: { ssh: src.ssh, remote, out, size: e.size, ...image } satisfies CopyArgs },
         undo: { title: `remove the partial copy ${out}`, action: { name: 'esxi.removeFiles', args: { files: [out, `${out}.part`] } }, partial: true },
         long: true,
       });
     }
+    // The raw copy is never opened as a vmdk: nothing for the gate to read.
+    if (direct.has(k)) return;
     const active = `${dir}/${d.chain.active.slice(d.chain.active.lastIndexOf('/') + 1)}`;
     steps.push({
       id: `esxi-gate-${d.key}`,
       title: `${d.key}: check the copied chain (every extent a plain file of ${dir}, opened as vmdk)`,
       action: { name: 'esxi.check', args: { path: active, extents: d.extents.map((e) => ({ path: `${dir}/${e.name}`, type: e.type })) } },
     });
+  });
+  for (const s of base.steps) {
+    const m = /^disk(\d+)-(tempdir|convert|compare)$/.exec(s.id);
+    const k = Number(m?.[1]);
+    // A direct disk's temp directory came before its copy, and the copy made the image.
+    if (!m) steps.push(s);
+    else if (direct.has(k) && m[2] !== 'compare') continue;
+    else if (m[2] !== 'compare') steps.push(s);
+    // A raw copy's check is its sha256 and its length: nothing converted it.
+    else if (direct.has(k) && format === 'raw') continue;
+    else {
+      const d = f.disks[k] as ImportDiskFacts;
+      steps.push({
+        id: `disk${k}-verify`,
+        title: `${d.key}: check the new image (${format === 'qcow2' ? 'qemu-img check: every table and refcount; ' : ''}virtual size ${formatBytes(d.virtualSize)}); its source is proven by sha256`,
+        action: { name: 'esxi.verify', args: { path: newImage(k), format, virtualSize: d.virtualSize } satisfies VerifyArgs },
+      });
+    }
   }
-  steps.push(...base.steps);
   steps.push({
     id: 'esxi-drop',
     title: `remove ${dir} (the copied vmdk files; the converted images are the disks now)`,

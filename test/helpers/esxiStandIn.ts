@@ -120,3 +120,14 @@ export function makeEsxiVm(dir: string, name: string, o: { bytes: number; refere
   execFileSync('cp', ['--sparse=always', flat, o.reference]);
   applyWrites(o.reference, writes);
 }
+
+/** A VM directory `dir` holding NAME.vmx over a flat disk of `bytes` and no snapshot: the -flat file is the disk as the guest sees it. */
+export function makeFlatEsxiVm(dir: string, name: string, o: { bytes: number; fill: (flat: string) => void; mac?: string }): string {
+  mkdirSync(dir, { recursive: true });
+  const flat = join(dir, `${name}-flat.vmdk`);
+  execFileSync('truncate', ['-s', String(o.bytes), flat]);
+  o.fill(flat);
+  writeFileSync(join(dir, `${name}.vmdk`), flatDescriptor(name, o.bytes / 512));
+  writeFileSync(join(dir, `${name}.vmx`), vmxText(name, `${name}.vmdk`, o.mac));
+  return flat;
+}

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esxiActions } from '../../src/jobs/importEsxi.js';
@@ -54,13 +55,13 @@ afterAll(() => {
   scratch.remove();
 });
 
-function copyOnce(drops: number, out: string) {
+function copyOnce(drops: number, out: string, image?: { format: 'qcow2'; virtualSize: number }) {
   writeFileSync(join(dir, 'drops'), String(drops));
   writeFileSync(counter, '0');
   const logs: string[] = [];
   const copy = esxiActions(localHost())['esxi.copy'] as Action;
   const ctx = { host: localHost(), signal: new AbortController().signal, progress: () => {}, log: (l: string) => logs.push(l) } as unknown as Parameters<Action>[1];
-  const run = copy({ ssh: ['ssh', '--', 'root@esx'], remote: src, out, size: 3 << 20 }, ctx);
+  const run = copy({ ssh: ['ssh', '--', 'root@esx'], remote: src, out, size: 3 << 20, ...(image ? { image } : {}) }, ctx);
   return { run, logs };
 }
 
@@ -76,6 +77,17 @@ describe('esxi.copy when the ssh link drops', () => {
     expect(logs[0]).toMatch(/The ssh link to root@esx dropped after 1000000 of 3145728 bytes of .*web-flat\.vmdk\. .*Starting web-flat\.vmdk again \(attempt 2 of 3\)\./);
     expect(logs.at(-1)).toMatch(/3145728 bytes; sha256 [0-9a-f]{64} matches the one computed on the host/);
     expect(readdirSync(remoteTmp)).toEqual([]);
+  });
+
+  it('into a qcow2 through qemu-nbd: the cut-off image is thrown away, the next one holds the data', async () => {
+    mkdirSync(join(dir, 'q'));
+    const out = join(dir, 'q', 'web.qcow2');
+    const { run, logs } = copyOnce(1, out, { format: 'qcow2', virtualSize: 3 << 20 });
+    await run;
+    execFileSync('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', src, out]);
+    expect(readdirSync(join(dir, 'q'))).toEqual(['web.qcow2']);
+    expect(logs[0]).toMatch(/dropped after 1000000 of 3145728 bytes.*Starting web-flat\.vmdk again \(attempt 2 of 3\)/);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`virtdeck-nbd-`))).toEqual([]);
   });
 
   it('gives up after three drops in one sentence and leaves no partial file', async () => {

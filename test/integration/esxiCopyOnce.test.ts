@@ -77,14 +77,14 @@ afterAll(() => {
   scratch.remove();
 });
 
-async function copyWith(mode: string, sub: string) {
+async function copyWith(mode: string, sub: string, image?: { format: 'qcow2'; virtualSize: number }) {
   writeFileSync(join(dir, 'mode'), mode);
   mkdirSync(join(dir, sub));
   const out = join(dir, sub, 'web-flat.vmdk');
   const logs: string[] = [];
   const copy = esxiActions(localHost())['esxi.copy'] as Action;
   const ctx = { host: localHost(), signal: new AbortController().signal, progress: () => {}, log: (l: string) => logs.push(l) } as unknown as Parameters<Action>[1];
-  const run = copy({ ssh: ['ssh', '--', 'root@esx'], remote: src, out, size: SIZE }, ctx);
+  const run = copy({ ssh: ['ssh', '--', 'root@esx'], remote: src, out, size: SIZE, ...(image ? { image } : {}) }, ctx);
   return { run, logs, out, dir: join(dir, sub) };
 }
 
@@ -151,6 +151,12 @@ describe('esxi.copy reads the datastore file once', () => {
   it('a byte changed on the way keeps nothing, in one sentence', async () => {
     const { run, dir: d } = await copyWith('flip', 'e');
     await expect(run).rejects.toMatchObject({ sentence: expect.stringMatching(/^web-flat\.vmdk changed while it was copied: its sha256 on the host is [0-9a-f]{12}…, the stream was [0-9a-f]{12}…\.$/) });
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('a byte changed on the way into a qcow2 (qemu-nbd) keeps no image either', async () => {
+    const { run, dir: d } = await copyWith('flip', 'e2', { format: 'qcow2', virtualSize: SIZE });
+    await expect(run).rejects.toMatchObject({ sentence: expect.stringMatching(/^web-flat\.vmdk changed while it was copied/) });
     expect(readdirSync(d)).toEqual([]);
   });
 

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type EsxiTarget, inspectEsxi, listEsxi, prepareEsxiImport, runEsxiImport } from '../../jobs/importEsxi.js';
+import { type EsxiTarget, inspectEsxi, listEsxi, openEsxiLink, prepareEsxiImport, runEsxiImport } from '../../jobs/importEsxi.js';
 import { powerLabel } from '../../model/esxiListing.js';
 import { ESXI_DEFAULT_DEST, type EsxiImportFacts, esxiCopySummary, esxiSpace } from '../../model/importEsxiPlan.js';
 import { shownText } from '../../model/shown.js';
@@ -56,14 +56,23 @@ export async function importEsxiCommand(ctx: GuestCommandContext, destination: s
     }
     return EXIT.ok;
   }
-  const facts = await inspectEsxi(ctx.host, target, flags.vm);
-  const req = requestFromFlags(facts.guest, { ...flags, convert: flags.convert ?? 'qcow2', dest: flags.dest ?? ESXI_DEFAULT_DEST });
-  const prepared = await prepareEsxiImport(ctx.host, req, facts);
-  const full = prepared.facts as EsxiImportFacts;
-  const space = esxiSpace(full);
-  const files = full.esxi.disks.flatMap((d) => d.extents.map((e) => ({ disk: d.key, file: `${full.esxi.dir}/${e.name}`, bytes: e.size })));
-  const preface = { lines: esxiCopySummary(full, prepared.request), json: { copy: { host: destination, files, bytes: space.copied, neededBytes: space.needed, freeBytes: full.destFree ?? null } } };
-  return runPreparedImport(ctx, `${destination}:${full.esxi.vm.vmx}`, prepared, Boolean(flags.dryRun), runEsxiImport, 'Check the VM on the ESXi host.', preface);
+  // One login for the listing, the directory read and every stream; this host's facts are read while it logs in.
+  const login = openEsxiLink(target);
+  login.catch(() => undefined);
+  try {
+    const facts = await inspectEsxi(ctx.host, target, flags.vm, undefined, undefined, login);
+    const master = await login;
+    const req = requestFromFlags(facts.guest, { ...flags, convert: flags.convert ?? 'qcow2', dest: flags.dest ?? ESXI_DEFAULT_DEST });
+    const prepared = await prepareEsxiImport(ctx.host, req, facts);
+    const full = prepared.facts as EsxiImportFacts;
+    const space = esxiSpace(full);
+    const files = full.esxi.disks.flatMap((d) => d.extents.map((e) => ({ disk: d.key, file: `${full.esxi.dir}/${e.name}`, bytes: e.size })));
+    const preface = { lines: esxiCopySummary(full, prepared.request), json: { copy: { host: destination, files, bytes: space.copied, neededBytes: space.needed, freeBytes: full.destFree ?? null } } };
+    const run: typeof runEsxiImport = (host, p, o) => runEsxiImport(host, p, { ...o, master });
+    return await runPreparedImport(ctx, `${destination}:${full.esxi.vm.vmx}`, prepared, Boolean(flags.dryRun), run, 'Check the VM on the ESXi host.', preface);
+  } finally {
+    await (await login.catch(() => null))?.close();
+  }
 }
 
 export function registerImportEsxiCommand(group: Command, kit: CommandKit): void {
