@@ -77,6 +77,11 @@ describe('copyAndHashLocal', () => {
     expect(viaFifo).toMatchObject({ ok: false, failed: 'read', error: 'not a regular file' });
   });
 
+  it('a copy that cannot be written is a write failure, not a checksum', async () => {
+    const r = await copyAndHashLocal(sparse, join(dir, 'no-such-dir', 'x'));
+    expect(r).toMatchObject({ ok: false, failed: 'write', error: 'ENOENT: open' });
+  });
+
   it('a cancel stops it and removes the half copy', async () => {
     const to = join(dir, 'cancelled.copy');
     const ac = new AbortController();
