@@ -460,6 +460,20 @@ async function currentGuest(host: HostContext, name: string): Promise<RestoreFac
   }
 }
 
+/**
+ * The domain type a restored guest can have here. Whether KVM works is asked (a probe starts QEMU)
+ * only when the run's guest wants KVM; for any other guest the answer would change nothing.
+ */
+export async function runDomainType(host: HostContext, runXml: Promise<string>, signal?: AbortSignal): Promise<'kvm' | 'qemu'> {
+  let wantsKvm = true;
+  try {
+    wantsKvm = getSettings(parseDomainXml(await runXml)).type === 'kvm';
+  } catch {
+    // Refused with its file's name when the plan parses it.
+  }
+  return wantsKvm ? domainTypeFor((await detectAccel(host.sysExec, { signal })).accel) : 'qemu';
+}
+
 /** Reads everything planRestore needs from the host, then plans. */
 export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest, 'run'> & { run?: string; stateDir?: string }, signal?: AbortSignal): Promise<RestorePlan & { found: FoundRun }> {
   const found = await findRun(host, req.dest, req.guest, req.run, signal);
@@ -472,10 +486,11 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const runDir = posix.join(req.dest, req.guest, found.run.name);
   const guestDir = posix.join(req.dest, req.guest);
   const name = req.asName ?? req.guest;
-  const [, runXml, , names, accel] = await allInOrder([
+  const xmlRead = readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
+  const [, runXml, , names, domainType] = await allInOrder([
     // Refused at once (and again when the verify step runs): an image that is a symlink or lies outside its run directory.
     checkConfinement(host.sysExec, files, signal),
-    readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal),
+    xmlRead,
     // A run is outside data: each image (and an incremental's ../PARENT/ chain) may name only regular
     // files in this guest's part of the destination, and must be the format its manifest says.
     Promise.all(found.run.manifest.disks.map((d) => inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal }))),
@@ -485,7 +500,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
         .map((l) => l.trim())
         .filter(Boolean),
     ),
-    detectAccel(host.sysExec, { signal }),
+    runDomainType(host, xmlRead, signal),
   ] as const);
   const current = names.includes(name) ? await currentGuest(host, name) : null;
   const at = req.at ? new Date(req.at) : new Date();
@@ -500,7 +515,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
     current,
     guestNames: names,
     existingPaths: [],
-    domainType: domainTypeFor(accel.accel),
+    domainType,
     newMacs: Array.from({ length: nics }, () => randomMac('kvm')),
     now,
     xmlFile: privateTempFile('restore', 'domain.xml'),
