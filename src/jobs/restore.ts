@@ -5,7 +5,7 @@ import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
+import { domState, dumpXml, type GuestState, listGuests, virshArgv } from '../host/virsh.js';
 import { type BackupManifest, type CatalogRun, chainOf, DOMAIN_XML_NAME } from '../model/backupManifest.js';
 import {
   childElements,
@@ -487,21 +487,18 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   const guestDir = posix.join(req.dest, req.guest);
   const name = req.asName ?? req.guest;
   const xmlRead = readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
-  const [, runXml, , names, domainType] = await allInOrder([
+  const [, runXml, , domainType, guests] = await allInOrder([
     // Refused at once (and again when the verify step runs): an image that is a symlink or lies outside its run directory.
     checkConfinement(host.sysExec, files, signal),
     xmlRead,
     // A run is outside data: each image (and an incremental's ../PARENT/ chain) may name only regular
     // files in this guest's part of the destination, and must be the format its manifest says.
     Promise.all(found.run.manifest.disks.map((d) => inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal }))),
-    host.virshExec.run(virshArgv(host, ['list', '--all', '--name']), { signal }).then((r) =>
-      r.stdout
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean),
-    ),
     runDomainType(host, xmlRead, signal),
+    // Every guest with its disks: the names in use, and who else uses the restored paths (checkOtherUsers).
+    listGuests(host),
   ] as const);
+  const names = guests.map((g) => g.name);
   const current = names.includes(name) ? await currentGuest(host, name) : null;
   const at = req.at ? new Date(req.at) : new Date();
   const now = Number.isNaN(at.getTime()) ? new Date() : at;
@@ -527,7 +524,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   // The disks' paths do not depend on which files exist, so who else uses them is asked meanwhile.
   const [r, users] = await allInOrder([
     host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal }),
-    lookUpImages(host, draft.disks.map((d) => d.path), { signal }),
+    lookUpImages(host, draft.disks.map((d) => d.path), { guests, signal }),
   ] as const);
   const existingPaths = r.stdout.split('\n').filter(Boolean);
   const planned = planRestore(full, { ...base, existingPaths }, (a) => virshArgv(host, a));

@@ -71,6 +71,7 @@ async function restoreAs(asName: string, run: string, from = dest) {
   const to = join(scratch.dir, asName);
   mkdirSync(to, { recursive: true });
   let jobStart = -1;
+  const before = exec.calls.length;
   const log: string[] = [];
   const r = await restore(host, {
     guest: GUEST,
@@ -84,15 +85,19 @@ async function restoreAs(asName: string, run: string, from = dest) {
       if (e.type === 'log') log.push(e.line);
     },
   });
-  return { r, to, jobCalls: exec.calls.slice(jobStart), log };
+  return { r, to, jobCalls: exec.calls.slice(jobStart), planCalls: exec.calls.slice(before, jobStart), log };
 }
 
 describe('whole restore: one read of each backup image, verified before it is used', () => {
   it('a full in the disk format is read once, hashed as it is copied; the copy is the disk', async () => {
     const image = join(full.dir, 'vda.qcow2');
-    const { r, to, jobCalls, log } = await restoreAs('vdtest-r1r-full', full.name);
+    const { r, to, jobCalls, planCalls, log } = await restoreAs('vdtest-r1r-full', full.name);
     expect(r.error?.sentence).toBeUndefined();
     expect(r.state).toBe('done');
+    // Planning asks libvirt once for every guest with its disks (names in use, other users of the
+    // paths), and starts no QEMU to probe KVM for a guest that does not want KVM.
+    expect(planCalls.filter((a) => a[0] === 'virsh')).toHaveLength(2);
+    expect(planCalls.filter((a) => a[0]?.startsWith('qemu-system'))).toEqual([]);
     // No process reads it (no cp, no openssl): this process's one pass did, every byte once.
     expect(wholeReads(jobCalls, image)).toEqual([]);
     expect(log.filter((l) => l.startsWith(`read ${statSync(image).size} bytes once, copied and hashed in one pass`))).toHaveLength(1);
