@@ -299,7 +299,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
   // so each image is read once; nothing is moved into place or defined before all of them matched.
   steps.push({
     id: 'verify',
-    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs: regular files in ${images.length === 1 ? 'its run directory' : 'their run directories'}, headers, last verify (each sha256 is checked as it is copied)`,
+    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs: no verify found ${images.length === 1 ? 'it' : 'them'} damaged (where each is and its header are checked as it is read, and its sha256 is checked as it is copied)`,
     action: { name: VERIFY_ACTION, args: { ...facts.verify, allowDamaged, checksums: 'while-copying' } satisfies VerifyArgs },
     script: [{ runsOn: 'sys', argv: ['stat', '-c', '%n: %F, %s bytes', '--', ...images] }],
   });
