@@ -1,8 +1,8 @@
 /**
- * A whole restore reads each backup image once. On this machine one worker thread reads each block,
- * hashes it and writes that same buffer to a place of the restore's own beside the restored disk
- * (host/hashedCopy.ts): what is checked is exactly what the copy holds, in about the time of the
- * hash alone. On a remote host cp copies the image there (inside the kernel), then the copy is
+ * A whole restore reads each backup image once. On this machine each block read is hashed and that
+ * same buffer written to a place of the restore's own beside the restored disk (host/hashedCopy.ts,
+ * two worker threads): what is checked is exactly what the copy holds, and the copy is never read
+ * back. On a remote host cp copies the image there (inside the kernel), then the copy is
  * hashed; either way a run on a slow NAS is read over the network once, not twice. A full whose
  * format is the disk's is copied straight to the disk's temp name; a chain (or another format) is
  * copied into a private directory with the runs' layout, so each incremental's ../PARENT/ backing
