@@ -19,7 +19,6 @@ import { abortBlockJob, blockCopyArgv, blockJobInfo, pivotBlockJob, startBlockCo
 import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
-import { detectAccel, domainTypeFor } from '../host/kvm.js';
 import { defineXml, domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
 import { type BackupManifest, DOMAIN_XML_NAME } from '../model/backupManifest.js';
 import { getSettings, parseDomainXml, serializeDomainXml, setDiskSource } from '../model/domainXml.js';
@@ -31,9 +30,10 @@ import type { Plan, PlanStep } from '../model/plan.js';
 import { qemuImgProgressStream } from '../model/progress.js';
 import { shown } from '../model/shown.js';
 import { UserError } from '../model/userError.js';
+import { allInOrder } from './allInOrder.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { privateTempFile } from './privateTemp.js';
-import { type FoundRun, findRun, refuseDamage, restoreActions } from './restore.js';
+import { type FoundRun, findRun, refuseDamage, restoreActions, runDomainType } from './restore.js';
 import { checkConfinement, goodCandidates, recordedDamage, runFilesOf, VERIFY_ACTION, type VerifyArgs } from './runCheck.js';
 import { type Action, type ActionContext, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 import { parseStateJson } from './stateSchemas.js';
@@ -438,7 +438,6 @@ export interface InstantOptions {
 export async function prepareInstant(host: HostContext, o: InstantOptions): Promise<InstantPlan & { found: FoundRun }> {
   const found = await findRun(host, o.dest, o.guest, o.run, o.signal);
   const files = runFilesOf(o.dest, o.guest, found.chain);
-  await checkConfinement(host.sysExec, files, o.signal);
   const verify: InstantFacts['verify'] = {
     guest: o.guest,
     dest: o.dest,
@@ -452,25 +451,31 @@ export async function prepareInstant(host: HostContext, o: InstantOptions): Prom
   };
   const runDir = posix.join(o.dest, o.guest, found.run.name);
   const guestDir = posix.join(o.dest, o.guest);
-  // Each image and its ../PARENT/ chain may name only regular files in this guest's part of the
-  // destination; the overlay then names the real path found here, nothing the run wrote.
-  const backing: Record<string, string> = {};
-  for (const d of found.run.manifest.disks) {
-    const inspected = await inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal: o.signal });
-    backing[d.target] = inspected.realPath;
-  }
-  const runXml = (await host.sysExec.run(['cat', '--', posix.join(runDir, DOMAIN_XML_NAME)], { signal: o.signal })).stdout;
-  const names = await guestNames(host, o.signal);
   const name = o.asName ?? instantName(o.guest);
+  const dir = o.dir ?? DEFAULT_OVERLAY_DIR;
+  const probe = found.run.manifest.disks.map((d) => posix.join(dir, overlayFileName(name, d.target)));
+  // The guest must run in seconds, so these reads run at once; an error is still the first one in this order.
+  const xmlRead = host.sysExec.run(['cat', '--', posix.join(runDir, DOMAIN_XML_NAME)], { signal: o.signal }).then((r) => r.stdout);
+  const [, inspected, runXml, names, existing, domainType] = await allInOrder([
+    checkConfinement(host.sysExec, files, o.signal),
+    // Each image and its ../PARENT/ chain may name only regular files in this guest's part of the
+    // destination; the overlay then names the real path found here, nothing the run wrote.
+    Promise.all(found.run.manifest.disks.map((d) => inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal: o.signal }))),
+    xmlRead,
+    guestNames(host, o.signal),
+    host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal: o.signal }).then((r) => r.stdout.split('\n').filter(Boolean)),
+    runDomainType(host, xmlRead, o.signal),
+  ] as const);
+  const backing: Record<string, string> = {};
+  found.run.manifest.disks.forEach((d, i) => {
+    const real = inspected[i]?.realPath;
+    if (real) backing[d.target] = real;
+  });
   let current: InstantFacts['current'] = null;
   if (name === o.guest && names.includes(name)) {
     const [xml, state] = await Promise.all([dumpXml(host, name, { inactive: true }), domState(host, name)]);
     current = { xml, state };
   }
-  const dir = o.dir ?? DEFAULT_OVERLAY_DIR;
-  const probe = found.run.manifest.disks.map((d) => posix.join(dir, overlayFileName(name, d.target)));
-  const existing = (await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal: o.signal })).stdout.split('\n').filter(Boolean);
-  const accel = await detectAccel(host.sysExec, { signal: o.signal });
   const nics = getSettings(parseDomainXml(runXml, { source: posix.join(runDir, DOMAIN_XML_NAME) })).nics.length;
   const facts: InstantFacts = {
     manifest: found.run.manifest,
@@ -480,7 +485,7 @@ export async function prepareInstant(host: HostContext, o: InstantOptions): Prom
     guestNames: names,
     current,
     existingPaths: existing,
-    domainType: domainTypeFor(accel.accel),
+    domainType,
     newMacs: Array.from({ length: nics }, () => randomMac('kvm')),
     xmlFile: privateTempFile('instant', 'domain.xml'),
     stateDir: o.stateDir ?? defaultStateDir(),

@@ -5,7 +5,7 @@ import { HostError } from '../host/errors.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { domState, dumpXml, type GuestState, virshArgv } from '../host/virsh.js';
+import { domState, dumpXml, type GuestState, listGuests, virshArgv } from '../host/virsh.js';
 import { type BackupManifest, type CatalogRun, chainOf, DOMAIN_XML_NAME } from '../model/backupManifest.js';
 import {
   childElements,
@@ -30,6 +30,7 @@ import type { CommandSpec, Plan, PlanStep } from '../model/plan.js';
 import { checkRestoreXml } from '../model/restoreXml.js';
 import { UserError } from '../model/userError.js';
 import { type GuestBackups, readCatalog } from './backupCatalog.js';
+import { allInOrder } from './allInOrder.js';
 import { inUseRefusal, lookUpImages } from './diskUsers.js';
 import { privateTempFile, removeStepFile, writeStepFile } from './privateTemp.js';
 import { checkConfinement, damagedRunFix, goodCandidates, newestGoodRun, recordedDamage, runFilesOf, VERIFY_ACTION, type VerifyArgs, verifyRunFiles } from './runCheck.js';
@@ -298,7 +299,7 @@ export function planRestore(req: RestoreRequest, facts: RestoreFacts, virsh: (ar
   // so each image is read once; nothing is moved into place or defined before all of them matched.
   steps.push({
     id: 'verify',
-    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs: regular files in ${images.length === 1 ? 'its run directory' : 'their run directories'}, headers, last verify (each sha256 is checked as it is copied)`,
+    title: `check the ${images.length} image${images.length === 1 ? '' : 's'} ${req.run} needs: no verify found ${images.length === 1 ? 'it' : 'them'} damaged (where each is and its header are checked as it is read, and its sha256 is checked as it is copied)`,
     action: { name: VERIFY_ACTION, args: { ...facts.verify, allowDamaged, checksums: 'while-copying' } satisfies VerifyArgs },
     script: [{ runsOn: 'sys', argv: ['stat', '-c', '%n: %F, %s bytes', '--', ...images] }],
   });
@@ -459,32 +460,46 @@ async function currentGuest(host: HostContext, name: string): Promise<RestoreFac
   }
 }
 
+/**
+ * The domain type a restored guest can have here. Whether KVM works is asked (a probe starts QEMU)
+ * only when the run's guest wants KVM; for any other guest the answer would change nothing.
+ */
+export async function runDomainType(host: HostContext, runXml: Promise<string>, signal?: AbortSignal): Promise<'kvm' | 'qemu'> {
+  let wantsKvm = true;
+  try {
+    wantsKvm = getSettings(parseDomainXml(await runXml)).type === 'kvm';
+  } catch {
+    // Refused with its file's name when the plan parses it.
+  }
+  return wantsKvm ? domainTypeFor((await detectAccel(host.sysExec, { signal })).accel) : 'qemu';
+}
+
 /** Reads everything planRestore needs from the host, then plans. */
 export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest, 'run'> & { run?: string; stateDir?: string }, signal?: AbortSignal): Promise<RestorePlan & { found: FoundRun }> {
   const found = await findRun(host, req.dest, req.guest, req.run, signal);
   const files = runFilesOf(req.dest, req.guest, found.chain);
-  // Refused at once (and again when the verify step runs): an image that is a symlink or lies outside its run directory.
-  await checkConfinement(host.sysExec, files, signal);
   const recorded = recordedDamage(found.chain);
   const candidates = goodCandidates(found.backups, found.run.name);
   const retry = `virtdeck backup restore ${req.guest} RUN --dest ${req.dest}${req.asName ? ` --as ${req.asName} --to ${req.toDir ?? 'DIR'}` : ''}`;
   const anyway = 'restore this one under a new name only: --as NEWNAME --to DIR --allow-damaged';
   const verify: RestoreFacts['verify'] = { guest: req.guest, dest: req.dest, files, recorded, candidates, retry, anyway };
   const runDir = posix.join(req.dest, req.guest, found.run.name);
-  const runXml = await readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
-  // A run is outside data: each image (and an incremental's ../PARENT/ chain) may name only regular
-  // files in this guest's part of the destination, and must be the format its manifest says.
   const guestDir = posix.join(req.dest, req.guest);
-  for (const d of found.run.manifest.disks) {
-    await inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal });
-  }
-  const names = (await host.virshExec.run(virshArgv(host, ['list', '--all', '--name']), { signal })).stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
   const name = req.asName ?? req.guest;
+  const xmlRead = readText(host, posix.join(runDir, DOMAIN_XML_NAME), signal);
+  const [, runXml, , domainType, guests] = await allInOrder([
+    // Refused at once (and again when the verify step runs): an image that is a symlink or lies outside its run directory.
+    checkConfinement(host.sysExec, files, signal),
+    xmlRead,
+    // A run is outside data: each image (and an incremental's ../PARENT/ chain) may name only regular
+    // files in this guest's part of the destination, and must be the format its manifest says.
+    Promise.all(found.run.manifest.disks.map((d) => inspectUntrustedImage(host.sysExec, posix.join(runDir, d.file), { roots: [guestDir], expectFormat: d.format, signal }))),
+    runDomainType(host, xmlRead, signal),
+    // Every guest with its disks: the names in use, and who else uses the restored paths (checkOtherUsers).
+    listGuests(host),
+  ] as const);
+  const names = guests.map((g) => g.name);
   const current = names.includes(name) ? await currentGuest(host, name) : null;
-  const accel = await detectAccel(host.sysExec, { signal });
   const at = req.at ? new Date(req.at) : new Date();
   const now = Number.isNaN(at.getTime()) ? new Date() : at;
   // The first read of the run's XML names its file, so a refusal (a DOCTYPE, bad XML) says which one.
@@ -497,7 +512,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
     current,
     guestNames: names,
     existingPaths: [],
-    domainType: domainTypeFor(accel.accel),
+    domainType,
     newMacs: Array.from({ length: nics }, () => randomMac('kvm')),
     now,
     xmlFile: privateTempFile('restore', 'domain.xml'),
@@ -506,10 +521,14 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
   };
   const draft = planRestore(full, base, (a) => virshArgv(host, a));
   const probe = draft.disks.flatMap((d) => [d.path, asideName(d.path, now)]);
-  const r = await host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal });
+  // The disks' paths do not depend on which files exist, so who else uses them is asked meanwhile.
+  const [r, users] = await allInOrder([
+    host.sysExec.run(['sh', '-c', 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "$f"; fi; done', 'sh', ...probe], { signal }),
+    lookUpImages(host, draft.disks.map((d) => d.path), { guests, signal }),
+  ] as const);
   const existingPaths = r.stdout.split('\n').filter(Boolean);
   const planned = planRestore(full, { ...base, existingPaths }, (a) => virshArgv(host, a));
-  await checkOtherUsers(host, planned, signal);
+  checkOtherUsers(planned, users.byPath);
   return { ...planned, found };
 }
 
@@ -518,8 +537,7 @@ export async function prepareRestore(host: HostContext, req: Omit<RestoreRequest
  * name (a symlink, a hard link, a bind mount), would have it replaced under it. A running one
  * refuses the restore; a shut-off one is named in the plan's notes (the console's review, --dry-run).
  */
-async function checkOtherUsers(host: HostContext, planned: RestorePlan, signal?: AbortSignal): Promise<void> {
-  const { byPath } = await lookUpImages(host, planned.disks.map((d) => d.path), { signal });
+function checkOtherUsers(planned: RestorePlan, byPath: Awaited<ReturnType<typeof lookUpImages>>['byPath']): void {
   for (const d of planned.disks) {
     const others = (byPath.get(d.path) ?? []).filter((u) => u.guest !== planned.name);
     const refusal = inUseRefusal(others.filter((u) => u.running), d.path, 'restore over');

@@ -277,8 +277,9 @@ export interface VerifyArgs {
   /** How to go on with this run anyway, e.g. "restore it under a new name only: --as NEWNAME --to DIR --allow-damaged". */
   anyway: string;
   /**
-   * 'while-copying': the job's copy steps hash each image as they copy it (restore.ts), so this
-   * step checks only where the files are and what their headers say. Absent: hash here.
+   * 'while-copying': the job's copy steps check where each image is and its header, and hash it
+   * as they copy it (verifiedCopy.ts), so this step checks only the chain's recorded verify.
+   * Absent: everything here.
    */
   checksums?: 'now' | 'while-copying';
   /**
@@ -327,7 +328,8 @@ function trustedEntries(store: VerifiedStore): VerifiedEntry[] {
  * damage is allowed); returns the findings.
  */
 export async function verifyRunFiles(host: HostContext, a: VerifyArgs, p: VerifyProgress): Promise<string[]> {
-  const facts = await checkConfinement(host.sysExec, a.files, p.signal);
+  // While copying, each copy step checks where its images are and their headers at the moment it reads them.
+  const facts = a.checksums === 'while-copying' ? new Map<string, FileFacts>() : await checkConfinement(host.sysExec, a.files, p.signal);
   const findings: string[] = [];
   const damaged = (sentence: string, run: string | null) => {
     if (!a.allowDamaged) throw new UserError(sentence, damagedRunFix(a, run));

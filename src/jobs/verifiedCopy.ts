@@ -1,14 +1,17 @@
 /**
- * A whole restore reads each backup image once. cp copies it (inside the kernel) to a place of the
- * restore's own beside the restored disk, then the copy is hashed against the manifest: what is
- * checked is exactly what will be used, and a run on a slow NAS is read over the network once, not
- * twice. A full whose format is the disk's is copied straight to the disk's temp name; a chain (or
- * another format) is copied into a private directory with the runs' layout, so each incremental's
- * ../PARENT/ backing name finds the verified copy, and qemu-img rebuilds the disk from there.
+ * A whole restore reads each backup image once. On this machine each block read is hashed and that
+ * same buffer written to a place of the restore's own beside the restored disk (host/hashedCopy.ts,
+ * two worker threads): what is checked is exactly what the copy holds, and the copy is never read
+ * back. On a remote host cp copies the image there (inside the kernel), then the copy is
+ * hashed; either way a run on a slow NAS is read over the network once, not twice. A full whose
+ * format is the disk's is copied straight to the disk's temp name; a chain (or another format) is
+ * copied into a private directory with the runs' layout, so each incremental's ../PARENT/ backing
+ * name finds the verified copy, and qemu-img rebuilds the disk from there.
  * Nothing is moved into place or defined until every hash matched (later steps of the plan); a
  * mismatch fails this step, whose undo removes the temp file and the directory.
  */
 import { posix } from 'node:path';
+import { copyAndHashLocal } from '../host/hashedCopy.js';
 import type { HostContext } from '../host/hostContext.js';
 import { convertArgv } from '../host/qemuImg.js';
 import type { CommandSpec } from '../model/plan.js';
@@ -77,6 +80,34 @@ export const COPY_AND_HASH = [
   HASH_FILE_SH,
 ].join('\n');
 
+/** One image copied to `to` and hashed: through a worker thread here, through COPY_AND_HASH on a remote host. */
+async function copyOne(exec: HostContext['sysExec'], from: string, to: string, size: number, onBytes: (copied: number, hashed: number) => void, ctx: Pick<ActionContext, 'log' | 'signal'>): Promise<{ sha256: string | null; error: string | null }> {
+  const started = performance.now();
+  const cannotCopy = (why: string) =>
+    new UserError(`${from} could not be copied to ${to} (${why.slice(0, 200)}).`, `Check the free space in ${posix.dirname(to)}; nothing was changed.`);
+  if (exec.local) {
+    const r = await copyAndHashLocal(from, to, { signal: ctx.signal, onBytes: (n) => onBytes(n, n) });
+    if (!r.ok && r.failed === 'write') throw cannotCopy(r.error);
+    if (r.ok) ctx.log(`read ${r.bytes} bytes once, copied and hashed in one pass in ${((performance.now() - started) / 1000).toFixed(2)} s${r.holes > 0 ? ` (${r.holes} bytes of zeros left as holes)` : ''}`);
+    return r.ok ? { sha256: r.sha256, error: null } : { sha256: null, error: r.error };
+  }
+  let tail = '';
+  let copiedAt = 0;
+  const r = await exec.run(['sh', '-c', COPY_AND_HASH, 'sh', from, to], {
+    signal: ctx.signal,
+    timeoutMs: 0,
+    okExitCodes: [1, 2, 3, 4],
+    onStderr: (chunk) => {
+      tail = (tail + chunk).slice(-512);
+      if (copiedAt === 0 && tail.includes('virtdeck-copy-done')) copiedAt = performance.now();
+      onBytes(Math.min(lastFigure(tail, 'copied') ?? 0, size), Math.min(lastFigure(tail, 'hashed') ?? 0, size));
+    },
+  });
+  if (copiedAt > 0) ctx.log(`copied in ${((copiedAt - started) / 1000).toFixed(2)} s, sha256 of the copy in ${((performance.now() - copiedAt) / 1000).toFixed(2)} s`);
+  if (/virtdeck-copy-exit/.test(r.stderr)) throw cannotCopy(r.stderr.split('\n').find((l) => l !== '' && !l.startsWith('virtdeck-')) ?? 'cp failed');
+  return hashOutcome(r);
+}
+
 /** The copy step of a restore (action RESTORE_COPY_ACTION). Safe to run again: each try starts from a fresh copy. */
 export async function copyVerified(host: HostContext, a: RestoreCopyArgs, ctx: Pick<ActionContext, 'progress' | 'log' | 'signal'>): Promise<void> {
   const exec = host.sysExec;
@@ -85,8 +116,10 @@ export async function copyVerified(host: HostContext, a: RestoreCopyArgs, ctx: P
   const facts = await checkConfinement(exec, files, ctx.signal);
   const sizes = files.map((f) => facts.get(f.path)?.size ?? 0);
   const bytes = sizes.reduce((s, n) => s + n, 0);
-  // Copy and hash read every byte once each; a rebuild reads the chain once more.
-  const work = bytes * (a.convert ? 3 : 2) || 1;
+  // Copying and hashing read every byte once (at the same time here, one after the other on a
+  // remote host, so each counts); a rebuild reads the chain once more.
+  const passes = exec.local ? 1 : 2;
+  const work = bytes * (passes + (a.convert ? 1 : 0)) || 1;
   let done = 0;
   ctx.progress(0, bytes);
   if (a.mirror) await exec.run(['sh', '-c', 'rm -rf -- "$1" && mkdir -m 0700 -- "$1"', 'sh', a.mirror], { signal: ctx.signal });
@@ -96,29 +129,10 @@ export async function copyVerified(host: HostContext, a: RestoreCopyArgs, ctx: P
     const to = a.mirror ? mirrorPath(a.mirror, f) : a.temp;
     if (a.mirror) await exec.run(['mkdir', '-p', '-m', '0700', '--', posix.dirname(to)], { signal: ctx.signal });
     ctx.log(`copy ${f.path} to ${to} and check its sha256`);
-    let tail = '';
-    const started = performance.now();
-    let copiedAt = 0;
-    const r = await exec.run(['sh', '-c', COPY_AND_HASH, 'sh', f.path, to], {
-      signal: ctx.signal,
-      timeoutMs: 0,
-      okExitCodes: [1, 2, 3, 4],
-      onStderr: (chunk) => {
-        tail = (tail + chunk).slice(-512);
-        if (copiedAt === 0 && tail.includes('virtdeck-copy-done')) copiedAt = performance.now();
-        const copied = Math.min(lastFigure(tail, 'copied') ?? 0, size);
-        const hashed = Math.min(lastFigure(tail, 'hashed') ?? 0, size);
-        ctx.progress((done + copied + hashed) / work, bytes);
-      },
-    });
-    done += 2 * size;
+    const got = await copyOne(exec, f.path, to, size, (copied, hashed) => ctx.progress((done + (passes === 1 ? copied : copied + hashed)) / work, bytes), ctx);
+    done += passes * size;
     ctx.progress(done / work, bytes);
-    if (copiedAt > 0) ctx.log(`copied in ${((copiedAt - started) / 1000).toFixed(2)} s, sha256 of the copy in ${((performance.now() - copiedAt) / 1000).toFixed(2)} s`);
-    if (/virtdeck-copy-exit/.test(r.stderr)) {
-      const why = r.stderr.split('\n').find((l) => l !== '' && !l.startsWith('virtdeck-')) ?? 'cp failed';
-      throw new UserError(`${f.path} could not be copied to ${to} (${why.slice(0, 200)}).`, `Check the free space in ${posix.dirname(a.temp)}; nothing was changed.`);
-    }
-    const problem = hashProblem(f, hashOutcome(r));
+    const problem = hashProblem(f, got);
     if (problem) {
       if (!a.check.allowDamaged) throw new UserError(problem, damagedRunFix(a.check, f.run));
       ctx.log(`damaged (allowed): ${problem}`);
