@@ -41,8 +41,9 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
  * connection; `echo MARK` lines split the answers. Only UUIDs and fixed words go into such a
  * string: a guest name there could carry its own `;`. MARK is random per process: a guest's
  * description holding a line that looks like it would otherwise shift every answer after it.
+ * Short, as the long-lived virsh reads each question a byte at a time (virshChannel.ts).
  */
-const MARK = `@@virtdeck-${randomBytes(12).toString('hex')}@@`;
+const MARK = `@@${randomBytes(10).toString('hex')}`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
