@@ -7,7 +7,7 @@ import { type DomainSummary, type GuestDisk, type GuestNic, type GuestVnc, summa
 import type { GuestRow, GuestState } from '../model/guest.js';
 import { isActive } from '../model/guest.js';
 import { type NodeCpuTimes, parseNodeCpuStats } from '../model/hostLoad.js';
-import { type DomStatFields, DOMSTATS_GROUPS, parseDomstats, type UsageSample } from '../model/usage.js';
+import { DOMSTATS_GROUPS, type DomStatFields, parseDomstats, type UsageSample } from '../model/usage.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { guestMemo, type KnownGuest, type MemoRound } from './guestMemo.js';
