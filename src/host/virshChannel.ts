@@ -62,7 +62,12 @@ export function openVirshChannel(uri: string, exec: Executor, opts: { timeoutMs?
   };
 
   const deliver = () => {
-    if (!pending) return;
+    if (!pending || !child) return;
+    if (child.drainStdout) {
+      // Its stdout is a file, read once the question is over (virsh then only waits for input).
+      if (!reader.ended(pending.seq)) return;
+      reader.pushStdout(child.drainStdout());
+    }
     const answer = reader.take(pending.seq);
     if (answer) pending.settle(null, answer);
   };
@@ -74,6 +79,9 @@ export function openVirshChannel(uri: string, exec: Executor, opts: { timeoutMs?
     reader.reset();
     lastErr = '';
     const c = spawn(argv, {
+      // Interactive virsh writes every line and every newline on its own: through a pipe each
+      // write woke this process, which then cost about as much CPU as virsh itself.
+      stdoutToFile: true,
       onStdout: (s) => {
         if (child !== c) return;
         reader.pushStdout(s);
