@@ -169,6 +169,8 @@ async function main(): Promise<void> {
     // Wall time: the two hosts' virsh run at once only with a core free for each; on a machine
     // whose load average is above its cores they queue, and the ratio tends to 2 whatever virtdeck does.
     line('ratio all-hosts / one host (poll):', `${ratio.toFixed(2)} (goal <= ${GOAL})`);
+    // The fastest rounds are those that found both cores free: what the view costs on a quiet machine.
+    line(`ratio all-hosts / one host, fastest of ${RUNS}:`, `${(Math.min(...poll.all) / Math.min(...poll.single)).toFixed(2)} (${Math.min(...poll.all).toFixed(1)} / ${Math.min(...poll.single).toFixed(1)} ms, informative)`);
     line('ratio one-after-the-other / one host (poll):', `${(median(poll.serial) / median(poll.single)).toFixed(2)}`);
     line('ratio all-hosts / one host (fresh read):', `${(median(fresh.all) / median(fresh.single)).toFixed(2)} (informative)`);
     process.exitCode = ratio <= GOAL ? 0 : 1;
