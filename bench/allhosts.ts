@@ -5,8 +5,9 @@
  * Measured as the console runs after its first round: each host with its long-lived virsh and
  * event stream, the poll reusing guests' XML (host/guestMemo.ts); a fresh read of every guest
  * (the first round, `r`, after an event) is printed too.
- * Run: npx tsx bench/allhosts.ts [guests per host] [runs]
+ * Run: npx tsx bench/allhosts.ts [guests per host] [runs]   (PIN_CORES=1: each host's virsh on a core of its own, diagnostic)
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,13 @@ async function main(): Promise<void> {
       if (a.listed.guests.length !== GUESTS) throw new Error(`${a.host.name} listed ${a.listed.guests.length} guests, not ${GUESTS}`);
     }
     await listOnEveryHost(hosts, { timeoutMs: 120_000, reuseXml: true });
+    // Diagnostic, not what the console does: each host's virsh on a core of its own. On a loaded
+    // machine a pipe write's wake-up puts both woken virsh on the writer's core (no idle one to
+    // pick), so the hosts queue there; pinned, they cannot, and the one-host round pays instead.
+    const pinned = process.env.PIN_CORES === '1';
+    if (pinned) {
+      for (const [i, h] of hosts.entries()) execFileSync('taskset', ['-a', '-p', '-c', String(i % availableParallelism()), String(h.virshChannel?.pid)], { stdio: 'ignore' });
+    }
 
     const poll = { single: [] as number[], all: [] as number[], serial: [] as number[] };
     const fresh = { single: [] as number[], all: [] as number[] };
@@ -157,7 +165,7 @@ async function main(): Promise<void> {
     }
     const ratio = median(poll.all) / median(poll.single);
     const line = (label: string, value: string) => console.log(`${label.padEnd(50)}${value}`);
-    line('guests per host:', `${GUESTS} (2 hosts, ${GUESTS / 4} running each)`);
+    line('guests per host:', `${GUESTS} (2 hosts, ${GUESTS / 4} running each)${pinned ? ', each virsh pinned to a core (PIN_CORES=1)' : ''}`);
     line('per all-hosts poll round:', `${spawns} processes started, ${questions} questions to the hosts' long-lived virsh`);
     line('cores, load average (1 min) at start, at end:', `${availableParallelism()}, ${load.toFixed(2)}, ${(loadavg()[0] as number).toFixed(2)}`);
     line(`poll, one host, median of ${RUNS}:`, `${median(poll.single).toFixed(1)} ms`);
