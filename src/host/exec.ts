@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,6 +52,12 @@ export interface SpawnOptions {
   onStdout: (chunk: string) => void;
   onStderr: (chunk: string) => void;
   env?: Record<string, string>;
+  /**
+   * The child's stdout goes to a private unlinked file instead of a pipe, read with drainStdout:
+   * for a child that writes its answers in many tiny unbuffered writes (interactive virsh: one per
+   * line and per newline), each of which would otherwise wake this process. onStdout is not called.
+   */
+  stdoutToFile?: boolean;
 }
 
 /** A child that lives on, reading its commands from stdin (see virshChannel.ts). */
@@ -60,6 +70,12 @@ export interface LiveChild {
   kill(): void;
   /** Settles once the child is gone: its exit code, -1 for a signal or a failed start. */
   readonly exited: Promise<number>;
+  /**
+   * With stdoutToFile: everything it wrote to stdout since the last drain, which empties the
+   * file. Only for a moment the child is known to be waiting for input: what it writes while
+   * the file is read and emptied is lost.
+   */
+  drainStdout?(): string;
 }
 
 export interface Executor {
@@ -220,8 +236,11 @@ export class LocalExecutor implements Executor {
   spawn(argv: string[], opts: SpawnOptions): LiveChild {
     const [file, ...args] = argv;
     if (!file) throw new Error('empty argv');
+    const outFile = opts.stdoutToFile ? new DrainedFile() : null;
     // No buffering: the child lives for days and its answers are consumed as they come.
-    const child = execa(file, args, { reject: false, buffer: false, stdin: 'pipe', env: opts.env, forceKillAfterDelay: 2_000, timeout: 0 });
+    // execa hands any descriptor number to spawn as it is; its types list only 3 to 9.
+    const stdout = (outFile?.fd ?? 'pipe') as 'pipe';
+    const child = execa(file, args, { reject: false, buffer: false, stdin: 'pipe', stdout, env: opts.env, forceKillAfterDelay: 2_000, timeout: 0 });
     const out = new StringDecoder('utf8');
     const err = new StringDecoder('utf8');
     child.stdout?.on('data', (d: Buffer) => opts.onStdout(out.write(d)));
@@ -229,6 +248,7 @@ export class LocalExecutor implements Executor {
     // A write racing the child's death must not become an uncaught EPIPE.
     child.stdin?.on('error', () => {});
     const exited = child.then((r) => (typeof r.exitCode === 'number' ? r.exitCode : -1));
+    if (outFile) void exited.then(() => outFile.close());
     return {
       argv,
       pid: child.pid,
@@ -239,7 +259,47 @@ export class LocalExecutor implements Executor {
         child.kill();
       },
       exited,
+      ...(outFile ? { drainStdout: () => outFile.drain() } : {}),
     };
+  }
+}
+
+/**
+ * A child's stdout as a file only this process holds: created 0600 under a random name and
+ * unlinked at once (nothing is left on disk, no path can be swapped), in memory when /dev/shm is
+ * there. O_APPEND, so after a drain empties it the child's next write starts at its beginning again.
+ */
+class DrainedFile {
+  readonly fd: number;
+  private readonly decoder = new StringDecoder('utf8');
+  private closed = false;
+
+  constructor() {
+    const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const path = join(dir, `virtdeck-out-${randomBytes(12).toString('hex')}`);
+    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    unlinkSync(path);
+  }
+
+  drain(): string {
+    if (this.closed) return '';
+    const size = fstatSync(this.fd).size;
+    if (size === 0) return '';
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(this.fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    ftruncateSync(this.fd, 0);
+    return this.decoder.write(buf.subarray(0, got));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 }
 

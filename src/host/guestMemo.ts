@@ -1,6 +1,7 @@
 /**
  * What the console's refreshes learned of each guest's XML, so that a refresh in steady state
- * asks only the lists and `domstats` (one cheap question) instead of a `dumpxml` per guest.
+ * asks only the autostart list and `domstats` (one short question) instead of the guest lists
+ * and a `dumpxml` per guest.
  *
  * Reusing a guest's XML is safe only while something would say it changed: a `virsh event`
  * stream on the same host (libvirt reports every define, undefine, rename, device and lifecycle
@@ -10,7 +11,7 @@
  * MAX_AGE_MS (a last net under a missed event).
  */
 import type { DomainSummary } from '../model/domainSummary.js';
-import type { GuestState } from '../model/guest.js';
+import type { GuestRow, GuestState } from '../model/guest.js';
 import type { VirshChannel } from './virshChannel.js';
 
 export interface KnownGuest {
@@ -19,6 +20,35 @@ export interface KnownGuest {
   /** domstats' `state.state` when the XML was read: a start or stop changes it (and the XML). */
   statsState: string | undefined;
   at: number;
+  /**
+   * Not transient, as the last listing said: only a define or an undefine changes it, and both are
+   * events, so a trusted round need not list transient guests again.
+   */
+  persistent: boolean;
+  /** The row last built from it: handed out again while autostart and persistence are the same. */
+  row?: GuestRow;
+}
+
+/** The host's size (nodeinfo): it changes only with hardware, bounded like the XML by MAX_AGE_MS. */
+export interface KnownNode {
+  hostCpus: number | null;
+  hostMemKiB: number | null;
+  at: number;
+}
+
+/** What a refresh round may take from the memo. */
+export interface MemoRound {
+  /**
+   * Nothing was heard since the last round and the stream watches: the round may skip listing
+   * guests and asking nodeinfo, and check its domstats names against `byName` instead.
+   */
+  readonly trusted: boolean;
+  /** The remembered guest with this UUID if it may be reused, given the state domstats reports now for its name. */
+  reuse(uuid: string, statsStateOf: (name: string) => string | undefined): KnownGuest | null;
+  /** Every remembered guest by name, with its UUID (empty when the round is not trusted). */
+  byName(): Map<string, { uuid: string; known: KnownGuest }>;
+  /** The remembered nodeinfo, when the round is trusted and it is young enough. */
+  node(): KnownNode | null;
 }
 
 /**
@@ -34,6 +64,7 @@ export class GuestMemo {
   private readonly known = new Map<string, KnownGuest>();
   private watchingSince: number | null = null;
   private stale = true;
+  private knownNode: KnownNode | null = null;
 
   watchStarted(at: number): void {
     this.watchingSince = at;
@@ -49,23 +80,40 @@ export class GuestMemo {
   }
 
   /**
-   * Starts a refresh round at `at`: returns which remembered guest (by UUID) may be reused, given
-   * the state domstats reports now for its name. An event during the round marks the next one stale.
+   * Starts a refresh round at `at`: what of the remembered guests (by UUID) may be reused, given
+   * the state domstats reports now for each name. An event during the round marks the next one stale.
    */
-  round(at: number): (uuid: string, statsStateOf: (name: string) => string | undefined) => KnownGuest | null {
+  round(at: number): MemoRound {
     const since = this.watchingSince;
     const trusted = since !== null && !this.stale;
     this.stale = false;
-    return (uuid, statsStateOf) => {
+    const reuse = (uuid: string, statsStateOf: (name: string) => string | undefined): KnownGuest | null => {
       const k = trusted ? this.known.get(uuid) : undefined;
       if (!k || since === null) return null;
       if (k.at < since + WATCH_SETTLE_MS || at - k.at > MAX_AGE_MS) return null;
       return k.statsState !== undefined && statsStateOf(k.summary.name) === k.statsState ? k : null;
     };
+    return {
+      trusted,
+      reuse,
+      byName: () => {
+        const out = new Map<string, { uuid: string; known: KnownGuest }>();
+        if (trusted) for (const [uuid, known] of this.known) out.set(known.summary.name, { uuid, known });
+        return out;
+      },
+      node: () => {
+        const n = this.knownNode;
+        return trusted && since !== null && n && n.at >= since && at - n.at <= MAX_AGE_MS ? n : null;
+      },
+    };
   }
 
   remember(uuid: string, k: KnownGuest): void {
     this.known.set(uuid, k);
+  }
+
+  rememberNode(n: KnownNode): void {
+    this.knownNode = n;
   }
 
   /** Forgets guests no longer listed. */

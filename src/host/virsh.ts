@@ -7,10 +7,10 @@ import { type DomainSummary, type GuestDisk, type GuestNic, type GuestVnc, summa
 import type { GuestRow, GuestState } from '../model/guest.js';
 import { isActive } from '../model/guest.js';
 import { type NodeCpuTimes, parseNodeCpuStats } from '../model/hostLoad.js';
-import { DOMSTATS_GROUPS, parseDomstats, type UsageSample } from '../model/usage.js';
+import { DOMSTATS_GROUPS, type DomStatFields, parseDomstats, type UsageSample } from '../model/usage.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
-import { guestMemo } from './guestMemo.js';
+import { guestMemo, type KnownGuest, type MemoRound } from './guestMemo.js';
 import type { HostContext } from './hostContext.js';
 
 export type { GuestDisk, GuestNic, GuestRow, GuestState, GuestVnc };
@@ -41,8 +41,9 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
  * connection; `echo MARK` lines split the answers. Only UUIDs and fixed words go into such a
  * string: a guest name there could carry its own `;`. MARK is random per process: a guest's
  * description holding a line that looks like it would otherwise shift every answer after it.
+ * Short, as the long-lived virsh reads each question a byte at a time (virshChannel.ts).
  */
-const MARK = `@@virtdeck-${randomBytes(12).toString('hex')}@@`;
+const MARK = `@@${randomBytes(10).toString('hex')}`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
@@ -124,10 +125,66 @@ export function parseHostMemKiB(text: string): number | null {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
+/** The question of a round that lists: guests, autostart, transient, usage, the host's size and CPU times. */
+const FULL_ROUND = [
+  'list --all --uuid',
+  `echo ${MARK}`,
+  'list --all --autostart --uuid',
+  `echo ${MARK}`,
+  'list --all --transient --uuid',
+  `echo ${MARK}`,
+  DOMSTATS,
+  `echo ${MARK}`,
+  'nodeinfo',
+  `echo ${MARK}`,
+  'nodecpustats',
+];
+
+/**
+ * A trusted round's question (guestMemo.ts): domstats names every guest, which the memo maps to
+ * UUIDs, so the guest and transient lists and nodeinfo are left out. Autostart is asked every
+ * round: libvirt sends no event when it is switched.
+ */
+const STEADY_ROUND = ['list --all --autostart --uuid', `echo ${MARK}`, DOMSTATS, `echo ${MARK}`, 'nodecpustats'];
+
+/** What a steady round left to a listing one when domstats named a guest the memo cannot vouch for. */
+const LISTS_ONLY = ['list --all --uuid', `echo ${MARK}`, 'list --all --transient --uuid', `echo ${MARK}`, 'nodeinfo'];
+
+/** The remembered row when autostart and persistence are unchanged (the same object: nothing to redraw), else a new one. */
+function rowOf(k: KnownGuest, autostart: boolean, persistent: boolean): GuestRow {
+  const kept = k.row;
+  if (kept && kept.autostart === autostart && kept.persistent === persistent) return kept;
+  k.row = toRow(k.summary, k.state, autostart, persistent);
+  return k.row;
+}
+
+/**
+ * Rows for every guest domstats named, all from the memo; null as soon as one is not remembered,
+ * may not be reused, or a remembered one is missing from domstats (the round must list instead).
+ */
+function rowsFromMemo(round: MemoRound, stats: Map<string, DomStatFields>, autostart: Set<string>): GuestRow[] | null {
+  const byName = round.byName();
+  if (byName.size === 0 || byName.size !== stats.size) return null;
+  const statsStateOf = (name: string) => stats.get(name)?.['state.state'];
+  const rows: GuestRow[] = [];
+  for (const name of stats.keys()) {
+    const m = byName.get(name);
+    const k = m ? round.reuse(m.uuid, statsStateOf) : null;
+    if (!m || !k) return null;
+    rows.push(rowOf(k, autostart.has(m.uuid), k.persistent));
+  }
+  return rows;
+}
+
+const uuidSet = (text: string | undefined) => new Set(uuidLines(text).map((u) => u.toLowerCase()));
+
+const byName = (a: GuestRow, b: GuestRow) => a.name.localeCompare(b.name);
+
 /**
  * listGuests plus usage counters: domstats, nodeinfo and nodecpustats ride in the first question, so nothing is
  * added. `reuseXml` (the console's periodic poll) lets a host with a long-lived virsh and a watched
- * event stream skip the XML of guests nothing says changed (guestMemo.ts).
+ * event stream skip the XML of guests nothing says changed (guestMemo.ts), and, while nothing at
+ * all was heard, the lists and nodeinfo too: its round is then one short question.
  */
 export async function listGuestsWithStats(host: HostContext, now: () => number = Date.now, opts: { reuseXml?: boolean } = {}): Promise<GuestsWithStats> {
   // Taken before the first question: an event while this round runs makes the next one re-read.
@@ -136,39 +193,48 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   const roundAt = Date.now();
   const round = memo?.round(roundAt);
   const reusable = opts.reuseXml ? round : undefined;
-  const listed = await batchStdout(host, [
-    'list --all --uuid',
-    `echo ${MARK}`,
-    'list --all --autostart --uuid',
-    `echo ${MARK}`,
-    'list --all --transient --uuid',
-    `echo ${MARK}`,
-    DOMSTATS,
-    `echo ${MARK}`,
-    'nodeinfo',
-    `echo ${MARK}`,
-    'nodecpustats',
-  ]);
-  const stats: UsageSample = { at: now(), guests: new Map() };
-  const [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(listed);
-  const hostCpuTimes = parseNodeCpuStats(cpuText);
-  stats.guests = parseDomstats(statsText);
+  const knownNode = reusable?.trusted ? reusable.node() : null;
+
+  let stats: UsageSample;
+  let hostCpuTimes: NodeCpuTimes | null;
+  let autostart: Set<string>;
+  let allText: string | undefined;
+  let transientText: string | undefined;
+  let nodeText: string;
+  if (reusable && knownNode) {
+    const [autostartText, statsText = '', cpuText = ''] = splitBatch(await batchStdout(host, STEADY_ROUND));
+    stats = { at: now(), guests: parseDomstats(statsText) };
+    hostCpuTimes = parseNodeCpuStats(cpuText);
+    autostart = uuidSet(autostartText);
+    const rows = rowsFromMemo(reusable, stats.guests, autostart);
+    if (rows) return { guests: rows.sort(byName), stats, hostCpus: knownNode.hostCpus, hostMemKiB: knownNode.hostMemKiB, hostCpuTimes };
+    [allText, transientText, nodeText = ''] = splitBatch(await batchStdout(host, LISTS_ONLY));
+  } else {
+    let autostartText: string | undefined;
+    let statsText: string;
+    let cpuText: string;
+    [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(await batchStdout(host, FULL_ROUND));
+    stats = { at: now(), guests: parseDomstats(statsText) };
+    hostCpuTimes = parseNodeCpuStats(cpuText);
+    autostart = uuidSet(autostartText);
+  }
   const hostCpus = parseHostCpus(nodeText);
   const hostMemKiB = parseHostMemKiB(nodeText);
+  memo?.rememberNode({ hostCpus, hostMemKiB, at: roundAt });
   const uuids = uuidLines(allText).map((u) => u.toLowerCase());
   memo?.keepOnly(new Set(uuids));
   if (uuids.length === 0) return { guests: [], stats, hostCpus, hostMemKiB, hostCpuTimes };
-  const autostart = new Set(uuidLines(autostartText).map((u) => u.toLowerCase()));
-  const transient = new Set(uuidLines(transientText).map((u) => u.toLowerCase()));
+  const transient = uuidSet(transientText);
   const statsStateOf = (name: string) => stats.guests.get(name)?.['state.state'];
 
   const rows: GuestRow[] = [];
-  const add = (uuid: string, summary: DomainSummary, state: GuestState) => rows.push(toRow(summary, state, autostart.has(uuid), !transient.has(uuid)));
   const ask: string[] = [];
   for (const u of uuids) {
-    const known = reusable?.(u, statsStateOf);
-    if (known) add(u, known.summary, known.state);
-    else ask.push(u);
+    const known = reusable?.reuse(u, statsStateOf);
+    if (known) {
+      known.persistent = !transient.has(u);
+      rows.push(rowOf(known, autostart.has(u), known.persistent));
+    } else ask.push(u);
   }
   if (ask.length > 0) {
     const details = await batchStdout(
@@ -184,11 +250,12 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
       const summary = summarizeDomainXml(chunk.slice(xmlStart));
       const uuid = (ask[i] ?? summary.uuid).toLowerCase();
       const state = parseState(chunk.slice(0, xmlStart));
-      add(uuid, summary, state);
-      memo?.remember(uuid, { summary, state, statsState: statsStateOf(summary.name), at: roundAt });
+      const known: KnownGuest = { summary, state, statsState: statsStateOf(summary.name), at: roundAt, persistent: !transient.has(uuid) };
+      rows.push(rowOf(known, autostart.has(uuid), known.persistent));
+      memo?.remember(uuid, known);
     });
   }
-  return { guests: rows.sort((a, b) => a.name.localeCompare(b.name)), stats, hostCpus, hostMemKiB, hostCpuTimes };
+  return { guests: rows.sort(byName), stats, hostCpus, hostMemKiB, hostCpuTimes };
 }
 
 /**

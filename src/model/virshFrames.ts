@@ -33,7 +33,9 @@ export function frameRequest(session: string, seq: number, commands: string[]): 
   if (!SESSION_RE.test(session)) throw new Error('virsh channel session word must be 16+ lowercase letters or digits');
   for (const c of commands) if (/[\r\n]/.test(c)) throw new Error('a virsh channel command may not hold a line break');
   const end = split(frameMark(session, seq, 'z'));
-  return `${[`echo ${split(frameMark(session, seq, 'a'))}`, ...commands, `echo --err ${end}`, `echo ${end}`].join('; ')}\n`;
+  // stdout's end mark first: once stderr's has come, the whole answer has been written (a child
+  // whose stdout is a file is read then, see virshChannel.ts).
+  return `${[`echo ${split(frameMark(session, seq, 'a'))}`, ...commands, `echo ${end}`, `echo --err ${end}`].join('; ')}\n`;
 }
 
 /**
@@ -82,6 +84,11 @@ export class FrameReader {
     this.out.keep(out.slice(z + end.length), seq);
     this.err.keep(err.slice(ze + end.length), seq);
     return { stdout, stderr };
+  }
+
+  /** Whether stderr holds question `seq`'s end mark: the child has written all of that answer. */
+  ended(seq: number): boolean {
+    return this.err.includes(`${frameMark(this.session, seq, 'z')}\n`);
   }
 
   /** Drops everything held: after a restart nothing of the old child may reach a new answer. */

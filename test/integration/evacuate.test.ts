@@ -178,4 +178,60 @@ describe('virtdeck host evacuate (two real daemons)', () => {
     expect(after[run]).toBeUndefined();
     expect(after[off]).toBeUndefined();
   }, 300_000);
+
+  /** The journal of a move of `guest` (a job of its own under the evacuation) whose live step runs. */
+  const movingLive = (jobs: string, guest: string) =>
+    readdirSync(jobs)
+      .filter((n) => n.includes('-evacuate-move-') && !n.includes('.progress.'))
+      .some((n) => {
+        const rec = JSON.parse(readFileSync(join(jobs, n), 'utf8'));
+        const i = rec.plan.steps.findIndex((x: { id: string }) => x.id === 'migrate');
+        return rec.state === 'running' && rec.steps[i]?.state === 'running' && String(rec.plan.title).includes(guest);
+      });
+
+  it('the first Ctrl-C stops the guest being moved (domjobabort): it keeps running where it was, virtdeck exits 130 and says so', async () => {
+    const jobs = join(vhome, 'state', 'jobs');
+    // Both guests are away (recover --finish above): bring them home, slowly enough to be caught
+    // moving (the running guest's disk holds 2 MiB, its memory is mostly zero pages).
+    const child = execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', 'home', 'host', 'evacuate', '--return', '--bandwidth', '1'], {
+      reject: false,
+      cwd: root,
+      env: { VIRTDECK_HOME: vhome, NO_COLOR: '1' },
+      detached: true,
+    });
+    const deadline = Date.now() + 120_000;
+    while (!movingLive(jobs, run)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the return did not reach ${run}'s live step: ${child.exitCode} ${child.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // As a terminal does: the whole foreground process group.
+    process.kill(-(child.pid as number), 'SIGINT');
+    const r = await child;
+    expect(r.exitCode, `${r.stderr}`).toBe(130);
+    expect(r.stderr).toMatch(/was cancelled \(Ctrl-C\) at the guest being moved, which stays where it was/);
+    const there = await states(away);
+    expect(there[run], r.stderr).toBe('running');
+    expect((await states(home))[run]).toBeUndefined();
+    expect(readdirSync(jobs).some((n) => !n.includes('.progress.') && n.endsWith('.json') && JSON.parse(readFileSync(join(jobs, n), 'utf8')).state === 'running')).toBe(false);
+  }, 240_000);
+
+  it('--detach: a worker that outlives the command brings the guests home; `job log --follow` waits for it', async () => {
+    const awayNow = Object.keys(await states(away)).filter((n) => n === run || n === off);
+    expect(awayNow).toContain(run);
+    const r = await cli('host', 'evacuate', '--return', '--detach', '--json');
+    expect(r.exitCode, `${r.stderr}${r.stdout}`).toBe(0);
+    const started = JSON.parse(r.stdout);
+    expect(started).toMatchObject({ ok: true, detached: true });
+    // What the cancelled return left away: run, and off unless it came home before run.
+    expect(started.guests.map((g: { guest: string }) => g.guest).sort()).toEqual(awayNow.sort());
+    // The command has returned; the worker carries on.
+    const follow = await cli('job', 'log', started.id, '--follow');
+    expect(follow.exitCode, `${follow.stderr}${follow.stdout}`).toBe(0);
+    const here = await states(home);
+    expect(here[run]).toBe('running');
+    expect(here[off]).toBe('shut off');
+    const there = await states(away);
+    expect(there[run]).toBeUndefined();
+    expect(there[off]).toBeUndefined();
+  }, 240_000);
 });

@@ -88,7 +88,7 @@ const result = (st: RunResult['state'], steps: string[]) => ({ state: st, journa
 
 type RunFn = (plan: Plan, o: { signal: AbortSignal; onEvent: (e: RunnerEvent) => void }) => Promise<RunResult>;
 
-function setup(runFn: RunFn, records: EvacuationRecord[] = []) {
+function setup(runFn: RunFn, records: EvacuationRecord[] = [], prepare: (choice: EvacuateChoice) => PreparedEvacuation = (c) => prepared(c.includeShutOff, c.returning)) {
   let closed = 0;
   const choices: EvacuateChoice[] = [];
   const store = createEvacuateWizard({
@@ -102,7 +102,7 @@ function setup(runFn: RunFn, records: EvacuationRecord[] = []) {
     },
     prepare: async (_h, choice) => {
       choices.push(choice);
-      return prepared(choice.includeShutOff, choice.returning);
+      return prepare(choice);
     },
     run: async (_h, plan, o) => runFn(plan, o),
   });
@@ -177,6 +177,74 @@ describe('evacuate wizard at 80x24, TERM=linux', () => {
     expect(f).toContain('skipped app: host2 already has a guest named app.');
     t.key('enter');
     expect(t.closed()).toBe(1);
+    t.unmount();
+  });
+
+  it('twenty guests: the running screen shows a window around the guest being moved and counts the rest, within 80x24', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `g${String(i + 1).padStart(2, '0')}`);
+    const twenty = (): PreparedEvacuation => {
+      // Room on host2 for all twenty.
+      const cands: EvacuateCandidate[] = names.map((n) => facts(n)).map((f) => ({ name: f.guest.name, uuid: f.guest.uuid, state: f.guest.state, facts: { ...f, dest: { ...f.dest, availableMemoryKiB: 64 << 20 } } }));
+      const review = reviewEvacuation('local', TO, cands, { copyStorage: 'auto', migrateUri: 'tcp://host2', includeShutOff: false });
+      return { review, plan: planEvacuation(review, { home: { uri: 'qemu:///system', name: 'local' }, away: TO, returning: false }), record: null };
+    };
+    let release: () => void = () => undefined;
+    let steps = 0;
+    const t = setup(
+      async (plan, o) => {
+        steps = plan.steps.length;
+        for (let i = 0; i < 12; i++) {
+          o.onEvent({ type: 'step-start', index: i, step: plan.steps[i]! });
+          o.onEvent({ type: 'step-end', index: i, step: plan.steps[i]! });
+        }
+        o.onEvent({ type: 'step-start', index: 12, step: plan.steps[12]! });
+        o.onEvent({ type: 'log', line: 'g13 2/3: move g13 live to host2, copying its disks' });
+        o.onEvent({
+          type: 'progress',
+          index: 12,
+          progress: {
+            percent: 40,
+            bytesDone: 40 << 20,
+            bytesTotal: 100 << 20,
+            rateBps: 10 << 20,
+            etaSeconds: 6,
+            parts: [
+              { label: 'memory (downtime ~300 ms)', percent: 50, bytesDone: 30 << 20, bytesTotal: 60 << 20, rateBps: 8 << 20, etaSeconds: 4 },
+              { label: 'disks', percent: 25, bytesDone: 10 << 20, bytesTotal: 40 << 20, rateBps: 2 << 20, etaSeconds: 15 },
+            ],
+          },
+        });
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        return result('cancelled', plan.steps.map((_, i) => (i < 12 ? 'done' : 'pending')));
+      },
+      [],
+      twenty,
+    );
+    await t.waitFor('step 1 of 3');
+    t.type('host2');
+    t.key('enter');
+    await t.waitFor('step 2 of 3');
+    t.key('enter');
+    await t.waitFor('step 3 of 3');
+    t.key('enter');
+    let f = await t.waitFor('downtime ~300 ms');
+    fits80Ascii(f);
+    expect(steps).toBeGreaterThanOrEqual(20);
+    expect(f).toContain(`13/${steps} move g13 live to host2`);
+    expect(f).toContain(`12/${steps} move g12`);
+    expect(f).toContain('... 10 step(s) above (10 done)');
+    expect(f).toContain(`20/${steps} move g20`);
+    expect(f).not.toContain(`10/${steps} move g10`);
+    // The cancel question takes rows too: the window gives up the last steps, counted below.
+    t.key('ctrl-c');
+    f = await t.waitFor('Cancel evacuation?');
+    fits80Ascii(f);
+    expect(f).toContain(`13/${steps} move g13 live to host2`);
+    expect(f).toMatch(/\.\.\. \d+ more step\(s\) below/);
+    t.key('n');
+    release();
     t.unmount();
   });
 

@@ -1,7 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CountingExecutor, LocalExecutor, SshExecutor } from '../../src/host/exec.js';
 import { remoteCommandLine } from '../../src/host/remoteGroup.js';
 import { shellQuote } from '../../src/model/shellQuote.js';
@@ -110,5 +110,36 @@ describe('CountingExecutor', () => {
     expect(c.count).toBe(2);
     expect(c.calls).toEqual([['true'], ['echo', 'x']]);
     expect(c.label).toBe('local');
+  });
+});
+
+describe('LocalExecutor.spawn with stdout to a file', () => {
+  it('keeps what the child wrote in a private unlinked file until drained, and wakes no one per write', async () => {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    // Each line: many tiny writes to stdout, then one to stderr saying the line is done.
+    const child = local.spawn(['sh', '-c', 'while read l; do for i in 1 2 3 4 5; do printf "%s-%s\\n" "$l" "$i"; done; echo "done $l" >&2; done'], {
+      stdoutToFile: true,
+      onStdout: (s) => stdout.push(s),
+      onStderr: (s) => stderr.push(s),
+    });
+    try {
+      const fd1 = `/proc/${child.pid}/fd/1`;
+      await vi.waitFor(() => expect(existsSync(fd1)).toBe(true));
+      expect(readlinkSync(fd1)).toMatch(/ \(deleted\)$/);
+      expect(statSync(fd1).mode & 0o777).toBe(0o600);
+      child.write('é\n');
+      await vi.waitFor(() => expect(stderr.join('')).toContain('done é\n'));
+      expect(child.drainStdout?.()).toBe('é-1\né-2\né-3\né-4\né-5\n');
+      expect(child.drainStdout?.()).toBe('');
+      child.write('b\n');
+      await vi.waitFor(() => expect(stderr.join('')).toContain('done b\n'));
+      expect(child.drainStdout?.()).toBe('b-1\nb-2\nb-3\nb-4\nb-5\n');
+      expect(stdout).toEqual([]);
+    } finally {
+      child.kill();
+      await child.exited;
+    }
+    expect(child.drainStdout?.()).toBe('');
   });
 });

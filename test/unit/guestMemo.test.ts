@@ -38,7 +38,9 @@ function setup() {
       .slice(before)
       .map((c) => c.join(' ').split('dumpxml').length - 1)
       .reduce((a, b) => a + b, 0);
-    return { rows, dumpxml };
+    const asked = fake.calls.slice(before).map((c) => c.join(' '));
+    const count = (word: string) => asked.reduce((n, c) => n + c.split(word).length - 1, 0);
+    return { rows, dumpxml, lists: count('list --all --uuid'), transient: count('--transient'), nodeinfo: count('nodeinfo'), questions: asked.length };
   };
   const guest = (name: string) => guests.find((g) => g.name === name) as FakeGuest;
   return { fake, host, refresh, guest };
@@ -150,5 +152,63 @@ describe('reusing what the refresh read of each guest', () => {
     expect(r.dumpxml).toBe(1);
     expect(r.rows.map((g) => g.name)).toEqual(['db', 'mail', 'new']);
     stop();
+  });
+
+  it('a steady round is one short question: autostart, domstats, CPU times; no guest list, no nodeinfo', async () => {
+    const { host, refresh } = setup();
+    const stop = virsh.watchEvents(host, () => {});
+    later(3_000);
+    const first = await refresh();
+    expect(first.lists).toBe(1);
+    later(2_000);
+    const steady = await refresh();
+    expect(steady).toMatchObject({ questions: 1, lists: 0, transient: 0, nodeinfo: 0, dumpxml: 0 });
+    expect(steady.rows).toEqual(first.rows);
+    const again = await refresh();
+    // Rows nothing changed are the same objects: nothing for the console to redraw.
+    expect(again.rows.every((r, i) => r === steady.rows[i])).toBe(true);
+    stop();
+  });
+
+  it('autostart, which no event announces, shows at the next steady round', async () => {
+    const { host, refresh, guest } = setup();
+    const stop = virsh.watchEvents(host, () => {});
+    later(3_000);
+    await refresh();
+    guest('mail').autostart = true;
+    const r = await refresh();
+    expect(r).toMatchObject({ lists: 0, dumpxml: 0 });
+    expect(r.rows.find((g) => g.name === 'mail')?.autostart).toBe(true);
+    stop();
+  });
+
+  it('a guest domstats names that the memo does not know (its event lost) makes the round list and read it', async () => {
+    const { fake, host, refresh } = setup();
+    const stop = virsh.watchEvents(host, () => {});
+    later(3_000);
+    await refresh();
+    fake.guests.push({ name: 'quiet', state: 'shut off', vcpus: 1, memoryMiB: 128, uuid: '00000000-0000-4000-8000-0000000000bb', persistent: false });
+    const r = await refresh();
+    expect(r).toMatchObject({ lists: 1, transient: 1, dumpxml: 1 });
+    expect(r.rows.map((g) => [g.name, g.persistent])).toEqual([
+      ['db', true],
+      ['mail', true],
+      ['quiet', false],
+      ['web', true],
+    ]);
+    fake.guests.pop();
+    expect((await refresh()).rows.map((g) => g.name)).toEqual(['db', 'mail', 'web']);
+    stop();
+  });
+
+  it('nodeinfo is asked again once the stream has stopped', async () => {
+    const { host, refresh } = setup();
+    const stop = virsh.watchEvents(host, () => {});
+    later(3_000);
+    await refresh();
+    expect((await refresh()).nodeinfo).toBe(0);
+    stop();
+    const r = await refresh();
+    expect(r).toMatchObject({ nodeinfo: 1, lists: 1 });
   });
 });

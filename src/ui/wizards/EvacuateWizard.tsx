@@ -7,10 +7,12 @@ import Spinner from 'ink-spinner';
 import { useMemo } from 'react';
 import { useStore } from 'zustand';
 import { formatProgressLine } from '../../model/progress.js';
+import { cancelQuestion } from '../../store/jobs/runView.js';
 import { hintLine } from '../../store/keys/router.js';
 import { EVACUATE_ROWS, EVACUATE_STEP_TITLES, EVACUATE_STEPS, type EvacuateWizardStore } from '../../store/wizards/evacuate/evacuateWizard.js';
 import { FormView } from '../components/FormView.js';
 import { RunSteps } from '../components/RunSteps.js';
+import { runWindow } from '../components/runWindow.js';
 import { Text } from '../components/Text.js';
 import { ProblemLines, ScrolledLines, WizardFrame } from '../components/WizardParts.js';
 import { chooseTheme, colorFor, type Theme } from '../theme.js';
@@ -37,11 +39,21 @@ export function EvacuateWizardView(props: { store: EvacuateWizardStore; theme?: 
     const current = s.run.rows[s.run.current];
     // The guest being moved: its migration's own step, then domjobinfo's memory and disk figures.
     const step = [...s.run.logs].reverse().find((l) => / \d+\/\d+: /.test(l));
+    const parts = current?.state === 'running' ? (current.progress?.parts ?? []) : [];
+    // Twenty guests are twenty steps: only a window of them fits beside the moving guest's figures.
+    const shown = runWindow(s.run, width - 4, theme, EVACUATE_ROWS - (step ? 1 : 0) - parts.length * 2);
     return (
       <WizardFrame title={`${what} to ${to} · running`} {...frame}>
-        <RunSteps run={s.run} width={width - 4} theme={theme} />
+        {shown.above ? <Text color={colorFor(theme, 'muted')}>{`  ${shown.above}`}</Text> : null}
+        <RunSteps run={{ ...shown.run, asking: false }} width={width - 4} theme={theme} numbered={false} />
+        {shown.below ? <Text color={colorFor(theme, 'muted')}>{`  ${shown.below}`}</Text> : null}
+        {s.run.asking ? (
+          <Text color={colorFor(theme, 'warn')} wrap="wrap">
+            {cancelQuestion(s.run.spec)} (y/n)
+          </Text>
+        ) : null}
         {current?.state === 'running' && step ? <Text wrap="truncate-end">{`    ${step}`}</Text> : null}
-        {(current?.state === 'running' ? (current.progress?.parts ?? []) : []).map((p) => (
+        {parts.map((p) => (
           <Box key={p.label} flexDirection="column">
             <Text wrap="truncate-end">{`    ${p.label}`}</Text>
             <Text wrap="truncate-end">{`    ${formatProgressLine(p, width - 10, { ascii: theme.ascii })}`}</Text>
