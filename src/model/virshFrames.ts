@@ -88,7 +88,7 @@ export class FrameReader {
 
   /** Whether stderr holds question `seq`'s end mark: the child has written all of that answer. */
   ended(seq: number): boolean {
-    return this.err.includes(`${frameMark(this.session, seq, 'z')}\n`);
+    return this.err.ended.has(seq);
   }
 
   /** Drops everything held: after a restart nothing of the old child may reach a new answer. */
