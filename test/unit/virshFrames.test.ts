@@ -28,6 +28,15 @@ describe('frameRequest', () => {
 });
 
 describe('FrameReader', () => {
+  it('says a question has ended only once stderr holds its whole end mark, even cut between chunks', () => {
+    const r = new FrameReader(S);
+    const mark = `${z(3)}\n`;
+    r.pushStderr(`error: ${mark.slice(0, 10)}`);
+    expect(r.ended(3)).toBe(false);
+    r.pushStderr(mark.slice(10));
+    expect([r.ended(3), r.ended(4)]).toEqual([true, false]);
+  });
+
   it('cuts the answer out of banner, prompt and echoed command line', () => {
     const r = new FrameReader(S);
     r.pushStdout(`Welcome to virsh, the virtualization interactive terminal.\n\n${virshOutput(1, 'u1\nu2\n')}virsh # `);
