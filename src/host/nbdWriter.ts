@@ -7,13 +7,13 @@
  * there), so the image stays as thin as `qemu-img convert` would make it. qemu-nbd dies with
  * virtdeck (`setpriv --pdeathsig KILL`) and exits by itself once this client disconnects.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, watch } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HostError } from './errors.js';
+import { startJobHelper } from './jobHelperProcess.js';
 
 const NBDMAGIC = Buffer.from('NBDMAGIC', 'latin1');
 const IHAVEOPT = 0x49484156454f5054n;
@@ -139,19 +139,8 @@ export async function openQcow2Sink(path: string, virtualSize: number, signal: A
   // cache=unsafe, as `qemu-img convert` writes its target: with writeback, qcow2 flushes the file
   // (fsync) each time a new L2 table must wait for its refcount block, many times per GiB. The image
   // is a temp file until it is checked and placed, as the convert's is.
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-nbd', '--image-opts', '--cache=unsafe', '--socket', socketPath, '--pid-file', pidFile, '--', spec], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 16384) stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('error', (e) => {
-      stderr += String(e);
-      resolve(127);
-    });
-    child.once('close', (code) => resolve(code));
-  });
+  const helper = startJobHelper(['qemu-nbd', '--image-opts', '--cache=unsafe', '--socket', socketPath, '--pid-file', pidFile, '--', spec]);
+  const { child, exited } = helper;
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
@@ -165,11 +154,11 @@ export async function openQcow2Sink(path: string, virtualSize: number, signal: A
   let sock: Socket;
   const r = new Reader();
   try {
-    if (!(await appears(dir, 'pid', exited))) throw protocolError(path, `exited (${await exited}) before it served the image`, stderr);
+    if (!(await appears(dir, 'pid', exited))) throw protocolError(path, `exited (${await exited}) before it served the image`, helper.stderr());
     sock = createConnection(socketPath);
     sock.on('data', (b: Buffer) => r.push(b));
     sock.on('error', (e) => r.fail(e));
-    sock.on('close', () => r.fail(protocolError(path, 'closed the connection', stderr)));
+    sock.on('close', () => r.fail(protocolError(path, 'closed the connection', helper.stderr())));
     const size = await handshake(r, sock, path);
     if (size !== virtualSize) throw protocolError(path, `serves ${size} bytes, not the ${virtualSize} it was made with`);
   } catch (e) {
@@ -185,11 +174,11 @@ export async function openQcow2Sink(path: string, virtualSize: number, signal: A
     try {
       for (;;) {
         const head = await r.read(16);
-        if (head.readUInt32BE(0) !== SIMPLE_REPLY_MAGIC) throw protocolError(path, 'answered a write garbled', stderr);
+        if (head.readUInt32BE(0) !== SIMPLE_REPLY_MAGIC) throw protocolError(path, 'answered a write garbled', helper.stderr());
         const waiter = pending.get(head.readBigUInt64BE(8));
         pending.delete(head.readBigUInt64BE(8));
         const error = head.readUInt32BE(4);
-        if (error !== 0) throw protocolError(path, `failed a write (NBD error ${error}${error === 28 ? ': no space left' : ''})`, stderr);
+        if (error !== 0) throw protocolError(path, `failed a write (NBD error ${error}${error === 28 ? ': no space left' : ''})`, helper.stderr());
         waiter?.resolve();
         if (pending.size === 0 && done) return;
       }
@@ -236,7 +225,7 @@ export async function openQcow2Sink(path: string, virtualSize: number, signal: A
         disc.writeUInt16BE(CMD_DISC, 6);
         sock.end(disc);
         const code = await exited;
-        if (code !== 0) throw protocolError(path, `exited ${code} after the copy`, stderr);
+        if (code !== 0) throw protocolError(path, `exited ${code} after the copy`, helper.stderr());
       } finally {
         sock.destroy();
         await cleanup();

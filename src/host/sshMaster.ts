@@ -9,10 +9,10 @@
  * that are gone, named by their pid). A command given the ControlPath with `ControlMaster=no` falls back to its
  * own login when the master is gone, so a dropped master costs a login, not the job.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startJobHelper } from './jobHelperProcess.js';
 
 export interface SshMaster {
   /** The argv (sshBase's shape: `ssh … -- DEST`) this master logged in with. */
@@ -77,20 +77,9 @@ export async function openSshMaster(base: string[], signal?: AbortSignal): Promi
   const socket = join(dir, SOCKET);
   const control = ['-o', `ControlPath=${socket}`];
   // Our options first: ssh keeps the first value it reads, so an admin's ControlPath cannot move the socket.
-  const argv = ['setpriv', '--pdeathsig', 'KILL', '--', 'ssh', ...control, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '-N', ...base.slice(1)];
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 16384) stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('error', (e) => {
-      stderr += String(e);
-      resolve(127);
-    });
-    child.once('close', (code) => resolve(code));
-  });
+  const argv = ['ssh', ...control, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '-N', ...base.slice(1)];
+  const helper = startJobHelper(argv);
+  const { child, exited } = helper;
   // A process.exit() (the CLI's end after a signal) skips finally blocks: the master and its directory go anyway.
   const onExit = () => {
     child.kill('SIGTERM');
@@ -122,7 +111,7 @@ export async function openSshMaster(base: string[], signal?: AbortSignal): Promi
     if (first !== 'ready') {
       await close();
       if (first === 'aborted') throw new SshMasterError(null, 'cancelled');
-      throw new SshMasterError(await exited, stderr);
+      throw new SshMasterError(await exited, helper.stderr());
     }
   } finally {
     watcher.close();
