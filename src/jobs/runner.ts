@@ -150,11 +150,13 @@ async function rollback(journal: Journal, opts: RunOptions, upTo: number): Promi
 }
 
 async function runFrom(journal: Journal, start: number, opts: RunOptions): Promise<RunResult> {
-  const signal = opts.signal ?? new AbortController().signal;
+  const asked = opts.signal ?? new AbortController().signal;
   const steps = journal.record.plan.steps;
+  // Past a step that `finishes` the job (see PlanStep), the rest runs to the end whatever is asked.
+  let signal = steps.slice(0, start).some((s) => s.finishes) ? new AbortController().signal : asked;
   for (let i = start; i < steps.length; i++) {
     const step = steps[i] as PlanStep;
-    const handOver = handOverOf(signal);
+    const handOver = handOverOf(asked);
     if (handOver) return handTo(handOver, journal, opts, i - 1);
     if (signal.aborted) return stop(journal, opts, i - 1, 'cancelled');
     journal.step(i, 'running');
@@ -173,6 +175,10 @@ async function runFrom(journal: Journal, start: number, opts: RunOptions): Promi
     }
     journal.step(i, 'done');
     opts.onEvent?.({ type: 'step-end', index: i, step });
+    if (step.finishes && signal === asked) {
+      if (asked.aborted) opts.onEvent?.({ type: 'log', line: `The cancel came after "${step.title}" was done: nothing is undone, the job runs to its end.` });
+      signal = new AbortController().signal;
+    }
   }
   journal.finish('done');
   return { state: 'done', journal };

@@ -32,6 +32,7 @@ const stepSchema = z.object({
     .optional(),
   progress: z.object({ kind: z.literal('qemu-img'), totalBytes: z.number().nonnegative() }).optional(),
   long: z.boolean().optional(),
+  finishes: z.boolean().optional(),
 });
 
 export const planSchema = z.object({

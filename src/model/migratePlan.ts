@@ -274,6 +274,9 @@ export function planMigration(f: MigrateFacts, o: MigrateOptions, review: Migrat
         args: { guest: g.name, uuid: g.uuid, dest, migrateUri: o.migrateUri, copyStorage: review.copy, keepSource: Boolean(o.keepSource), bandwidthMiB: o.bandwidthMiB, autoConverge: o.autoConverge, postCopy: o.postCopy, unsafe },
       },
       long: true,
+      // A cancel that reaches domjobabort after libvirt completed the move leaves the guest there:
+      // the job then checks it (verify) instead of undoing the images it now runs on.
+      finishes: true,
     });
     steps.push({
       id: 'verify',

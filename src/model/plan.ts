@@ -67,6 +67,13 @@ export interface PlanStep {
   progress?: { kind: 'qemu-img'; totalBytes: number };
   /** Long commands get no default timeout. */
   long?: boolean;
+  /**
+   * The job's point of no return (a live migration that has moved the guest): once this step is
+   * done, a cancel no longer undoes the job but lets its remaining steps (checks) run to the end,
+   * and says so. A cancel that reaches the step too late would otherwise undo the steps before it
+   * around a guest that has already moved.
+   */
+  finishes?: boolean;
 }
 
 export interface Plan {

@@ -80,6 +80,39 @@ describe('plan runner', () => {
     expect(existsSync(join(dir, 'a'))).toBe(false);
   });
 
+  it('a cancel that comes after the step that finishes the job undoes nothing and runs the rest (a live migration that completed)', async () => {
+    const p = plan(false);
+    const ac = new AbortController();
+    // Step b is the point of no return; the cancel arrives while it runs, too late to stop it.
+    p.steps[1] = { id: 'b', title: 'create b', action: { name: 'lateCancel' }, finishes: true };
+    const lines: string[] = [];
+    const r = await runPlan(p, {
+      host,
+      stateDir: state,
+      signal: ac.signal,
+      actions: {
+        lateCancel: async () => {
+          ac.abort();
+          writeFileSync(join(dir, 'b'), '');
+        },
+      },
+      onEvent: (e) => {
+        if (e.type === 'log') lines.push(e.line);
+      },
+    });
+    expect(r.state).toBe('done');
+    expect(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b'))).toBe(true);
+    expect(JSON.parse(readFileSync(r.journal.path, 'utf8')).steps.map((s: { state: string }) => s.state)).toEqual(['done', 'done', 'done']);
+    expect(lines).toEqual(['The cancel came after "create b" was done: nothing is undone, the job runs to its end.']);
+    // Before that step, a cancel still undoes.
+    const q = plan(false);
+    q.steps[1] = { ...(q.steps[1] as Plan['steps'][number]), finishes: true };
+    const early = new AbortController();
+    const r2 = await runPlan(q, { host, stateDir: state, signal: early.signal, onEvent: (e) => e.type === 'step-end' && e.index === 0 && early.abort() });
+    expect(r2.state).toBe('cancelled');
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+  });
+
   it('finds a job whose process died, and finishes it from the step that was running', async () => {
     const j = Journal.create(state, { plan: plan(false), uri: host.uri, hostname: 'here' });
     j.step(0, 'running');

@@ -119,7 +119,10 @@ export async function evacuateCommand(ctx: GuestCommandContext, flags: EvacuateF
       // The JSON above already says what moved; one document on stdout, the signal in the exit code.
       if (out.json) return job.by === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
       const what = returning ? 'Bringing the guests home' : 'The evacuation';
-      throw new Interrupted(job.by, `${what} was cancelled (${job.by === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) at the guest being moved, which stays where it was; the guests before it stay moved.`, returning ? 'Run `host evacuate --return` again to bring the rest home.' : 'Run the evacuation again to move the rest, or `host evacuate --return` to bring the moved ones back.');
+      // Said from what happened: a cancel that reached a move after libvirt completed it left that guest moved.
+      const stopped = outcomes.find((o) => o.result === 'cancelled');
+      const where = stopped ? `at ${stopped.guest}, which stays where it was` : 'after the guest being moved had arrived';
+      throw new Interrupted(job.by, `${what} was cancelled (${job.by === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) ${where}; the guests moved before it stay moved.`, returning ? 'Run `host evacuate --return` again to bring the rest home.' : 'Run the evacuation again to move the rest, or `host evacuate --return` to bring the moved ones back.');
     }
     if (run.state !== 'done' && run.error && !out.json) out.err(`${run.error.sentence} ${run.error.fix}`);
     return code;
