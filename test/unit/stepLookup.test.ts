@@ -11,7 +11,13 @@ function harness() {
       state = { ...state, ...change };
     },
   );
-  return { lookup, state: () => state };
+  return {
+    lookup,
+    state: () => state,
+    set: (change: Partial<LookupState>) => {
+      state = { ...state, ...change };
+    },
+  };
 }
 
 describe('a step wizard lookup', () => {
@@ -59,5 +65,32 @@ describe('a step wizard lookup', () => {
     fail(new Error('ssh: connect to host x: Connection refused'));
     await p;
     expect([h.state().busy, h.state().problems]).toEqual([false, []]);
+  });
+
+  it('a stopped lookup that settles after the next one started leaves that one busy', async () => {
+    const h = harness();
+    let settleFirst = () => {};
+    const first = h.lookup.run(
+      () =>
+        new Promise<void>((r) => {
+          settleFirst = r;
+        }),
+    );
+    // As the migrate and evacuate wizards stop: the form is free at once.
+    h.lookup.stop();
+    h.set({ busy: false });
+    let release = () => {};
+    const second = h.lookup.run(
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    );
+    settleFirst();
+    await first;
+    expect(h.state().busy).toBe(true);
+    release();
+    await second;
+    expect(h.state().busy).toBe(false);
   });
 });

@@ -36,8 +36,11 @@ export function stepLookup(get: () => LookupState, set: (change: Partial<LookupS
           set({ problems: [problem], form: withError(get().form, problem) });
         }
       } finally {
-        if (current === controller) current = null;
-        set({ busy: false });
+        // A stopped lookup that settles after the admin started the next one must not end that one's busy.
+        if (current === controller) {
+          current = null;
+          set({ busy: false });
+        }
       }
     },
     stop() {
