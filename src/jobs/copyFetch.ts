@@ -62,17 +62,18 @@ export async function sweepStaging(exec: Executor, root: string, inUse: string[]
     .filter((n) => /^[0-9a-f]{12}$/.test(n))
     .map((n) => `${root}/${n}`)
     .filter((d) => !keep.has(d));
-  if (gone.length > 0) await exec.run(['rm', '-rf', '--', ...gone], { signal, timeoutMs: 0 });
+  // A restic mount session's staging holds mounts: rm never crosses into one (its journal unmounts it).
+  if (gone.length > 0) await exec.run(['rm', '-rf', '--one-file-system', '--', ...gone], { signal, timeoutMs: 0, okExitCodes: [1] });
   return gone;
 }
 
-async function makeStaging(exec: Executor, root: string): Promise<string> {
+export async function makeStaging(exec: Executor, root: string): Promise<string> {
   const dir = `${root}/${randomBytes(6).toString('hex')}`;
   await exec.run(['install', '-d', '-m', '0700', '--', root, dir]);
   return dir;
 }
 
-async function readManifestAt(exec: Executor, runDir: string, signal?: AbortSignal): Promise<BackupManifest> {
+export async function readManifestAt(exec: Executor, runDir: string, signal?: AbortSignal): Promise<BackupManifest> {
   const file = `${runDir}/${MANIFEST_NAME}`;
   const r = await exec.run(['sh', '-c', 'test -f "$1" && ! test -L "$1" && head -c 4194305 -- "$1"', 'sh', file], { signal, okExitCodes: [1] });
   if (r.exitCode !== 0) throw new UserError(`The copy of the run has no manifest (${file}).`, 'The copy is incomplete: restore from another run or target.');
@@ -92,20 +93,28 @@ async function checkAgainstManifest(exec: Executor, runDir: string, m: BackupMan
   }
 }
 
-async function fetchFromRestic(host: HostContext, t: Extract<CopyTarget, { type: 'restic' }>, guest: string, run: string | undefined, staging: string, signal?: AbortSignal): Promise<string> {
-  const exec = host.sysExec;
+/**
+ * The restic snapshots of `guest`'s runs by run name (the newest snapshot of a run copied twice),
+ * and the run asked for (latest when absent, or a unique prefix).
+ */
+export async function resticRunsOf(exec: Executor, t: Extract<CopyTarget, { type: 'restic' }>, guest: string, run: string | undefined, signal?: AbortSignal): Promise<{ wanted: string; snapshots: Map<string, { id: string; path: string }> }> {
   const snaps = await restic.listSnapshots(exec, t, signal);
   const mine = new Map<string, { id: string; path: string }>();
   for (const s of snaps) {
     if (s.paths.length !== 1) continue;
     const what = snapshotRun(s.paths[0] as string);
-    // The newest snapshot of a run wins (a run copied twice).
     if (what && what.guest === guest) mine.set(what.run, { id: s.id, path: s.paths[0] as string });
   }
   const names = [...mine.keys()].sort();
   if (names.length === 0) throw new UserError(`The restic repository ${t.repository} holds no run of ${guest}.`, `Copy one first: virtdeck backup copy ${guest} --to ${t.name}.`);
   const wanted = run === undefined || run === 'latest' ? names.at(-1) : names.find((n) => n === run) ?? (names.filter((n) => n.startsWith(run)).length === 1 ? names.find((n) => n.startsWith(run)) : undefined);
   if (!wanted) throw new UserError(`The restic repository ${t.repository} holds no run "${run}" of ${guest}.`, `Its runs of ${guest}: ${names.join(', ')}.`);
+  return { wanted, snapshots: mine };
+}
+
+async function fetchFromRestic(host: HostContext, t: Extract<CopyTarget, { type: 'restic' }>, guest: string, run: string | undefined, staging: string, signal?: AbortSignal): Promise<string> {
+  const exec = host.sysExec;
+  const { wanted, snapshots: mine } = await resticRunsOf(exec, t, guest, run, signal);
   await exec.run(['install', '-d', '-m', '0700', '--', `${staging}/${guest}`], { signal });
   let cur: string | null = wanted;
   const seen = new Set<string>();

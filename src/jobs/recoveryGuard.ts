@@ -25,6 +25,8 @@ export const PLAN_PROGRAMS: Record<string, readonly string[]> = {
   'backup-instant': ['qemu-img', ...VIRSH, ...FILES],
   'backup-instant-discard': [...VIRSH, ...FILES],
   'backup-instant-finish': [...VIRSH, ...FILES],
+  // jobs/resticMount.ts: both steps are actions (mount; unmount and remove the staging directory).
+  'restic-mount': ['restic', 'umount'],
   'import-vmware': ['qemu-img', 'setpriv', ...VIRSH, ...FILES],
   p2v: ['qemu-img', 'ssh', 'dd', 'sha256sum', 'sh', ...VIRSH, ...FILES],
   // jobs/migrate.ts: every step is an action; the commands are what the review shows.

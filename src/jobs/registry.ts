@@ -4,6 +4,7 @@
  * functions its steps name here. One line per job kind.
  */
 import type { HostContext } from '../host/hostContext.js';
+import { RESTIC_MOUNT_KIND } from '../model/resticMount.js';
 import { backupActions } from './backup.js';
 import { convertActions } from './convert.js';
 import { evacuateActions, moveActions } from './evacuate.js';
@@ -15,6 +16,7 @@ import { INSTANT_DISCARD_KIND, INSTANT_FINISH_KIND, INSTANT_JOB_KIND, instantAct
 import { mergeIdeActions } from './mergeide.js';
 import { migrateActions } from './migrate.js';
 import { p2vActions } from './p2v.js';
+import { resticMountActions } from './resticMount.js';
 import { RESTORE_JOB_KIND, restoreActions } from './restore.js';
 import type { Action } from './runner.js';
 import { snapshotActions } from './snapshot.js';
@@ -34,6 +36,7 @@ export const JOB_ACTIONS: Record<string, ActionsFactory> = {
   evacuate: evacuateActions,
   'evacuate-move': moveActions,
   [RESTORE_JOB_KIND]: restoreActions,
+  [RESTIC_MOUNT_KIND]: resticMountActions,
   [INSTANT_JOB_KIND]: instantActions,
   [INSTANT_DISCARD_KIND]: instantActions,
   [INSTANT_FINISH_KIND]: instantActions,
