@@ -8,6 +8,7 @@ import { loadBackupConfig } from '../../jobs/backup.js';
 import { type CopyEvent, type CopyResult, copyRuns } from '../../jobs/backupCopy.js';
 import { type FetchedRun, fetchRun } from '../../jobs/copyFetch.js';
 import { copiesOn } from '../../jobs/copyState.js';
+import { type OpenedCopy, openCopyForFiles } from '../../jobs/resticMount.js';
 import { resolveDestination } from '../../model/backupConfig.js';
 import { describeTarget, findTarget } from '../../model/copyTarget.js';
 import { formatProgressLine } from '../../model/progress.js';
@@ -96,6 +97,16 @@ export async function copySource(host: HostContext, from: string | undefined, de
   if (from === undefined) return null;
   if (dest !== undefined) throw new UserError('--from and --dest do not go together.', 'Give --from TARGET to read a copy, or --dest DIR for a destination.');
   return fetchRun(host, findTarget(loadBackupConfig().copyTargets, from), guest, run, { signal });
+}
+
+/**
+ * `backup files` / `extract --from TARGET`: a restic target is read through `restic mount` where
+ * FUSE works, without restoring the run first (jobs/resticMount.ts); the others as copySource.
+ */
+export async function copySourceForFiles(host: HostContext, from: string | undefined, dest: string | undefined, guest: string, run: string | undefined, signal?: AbortSignal): Promise<OpenedCopy | null> {
+  if (from === undefined) return null;
+  if (dest !== undefined) throw new UserError('--from and --dest do not go together.', 'Give --from TARGET to read a copy, or --dest DIR for a destination.');
+  return openCopyForFiles(host, findTarget(loadBackupConfig().copyTargets, from), guest, run, { signal });
 }
 
 export const FROM_HELP = 'read the run from this copy target (backup.copyTargets) instead of a destination';

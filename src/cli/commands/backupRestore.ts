@@ -22,7 +22,7 @@ import { formatBytes } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
 import { type HeadlessJob, headlessJob } from '../interrupt.js';
 import { asciiOnly, EXIT, type ExitCode, formatError, type Output } from '../output.js';
-import { copySource, FROM_HELP } from './backupCopy.js';
+import { copySource, copySourceForFiles, FROM_HELP } from './backupCopy.js';
 import type { GuestCommandContext } from './guest.js';
 import type { CommandKit } from './kit.js';
 import { stepPrinter } from './stepPrinter.js';
@@ -239,23 +239,30 @@ function modeString(type: string, mode: number): string {
   return t + bits.join('');
 }
 
+/** Says how a copy target's run was reached (restic mount, or restored first) on stderr; `--json` carries it as `source`. */
+function sayVia(ctx: GuestCommandContext, guest: string, fetched: { run: string; via: string } | null): void {
+  if (fetched && !ctx.output.json) ctx.output.err(`${guest} ${fetched.run}: ${fetched.via}`);
+}
+
 export async function backupFilesCommand(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string; from?: string }): Promise<ExitCode> {
-  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run);
+  const fetched = await copySourceForFiles(ctx.host, o.from, o.dest, guest, run);
   try {
-    return await filesFrom(ctx, guest, fetched ? fetched.run : run, path, { dest: fetched?.dest ?? o.dest });
+    sayVia(ctx, guest, fetched);
+    return await filesFrom(ctx, guest, fetched ? fetched.run : run, path, { dest: fetched?.dest ?? o.dest, source: fetched?.via });
   } finally {
     await fetched?.cleanup();
   }
 }
 
-async function filesFrom(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string }): Promise<ExitCode> {
+async function filesFrom(ctx: GuestCommandContext, guest: string, run: string, path: string | undefined, o: { dest?: string; source?: string }): Promise<ExitCode> {
   const { runDir, damage } = await runDamage(ctx.host, destOf(o.dest), guest, run);
+  const source = o.source ? { source: o.source } : {};
   // Browsing a damaged run is allowed (it is read-only), but never without saying so.
   if (!ctx.output.json) for (const d of damage) ctx.output.err(`warning: this run is damaged: ${d} Listings may be wrong; \`backup extract\` refuses it without --allow-damaged.`);
   return withBackupFs(ctx, runDir, async (fs) => {
     const fss = await fs.filesystems();
     if (path === undefined) {
-      if (ctx.output.json) json(ctx.output, { ok: true, damaged: damage, disks: fs.disks, filesystems: fss });
+      if (ctx.output.json) json(ctx.output, { ok: true, ...source, damaged: damage, disks: fs.disks, filesystems: fss });
       else {
         ctx.output.out(fss.map((f) => [f.device, f.type, f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '-', f.label ?? ''].map(shown).join('\t')).join('\n') || 'No filesystems found.');
         ctx.output.out(`List one with: virtdeck backup files ${guest} ${run} DEVICE:/`);
@@ -265,7 +272,7 @@ async function filesFrom(ctx: GuestCommandContext, guest: string, run: string, p
     const spec = splitFsPath(path);
     const device = spec.device ?? defaultFilesystem(fss).device;
     const entries = await fs.list(device, spec.path);
-    if (ctx.output.json) json(ctx.output, { ok: true, damaged: damage, device, path: spec.path, entries });
+    if (ctx.output.json) json(ctx.output, { ok: true, ...source, damaged: damage, device, path: spec.path, entries });
     else {
       for (const e of entries) {
         const when = e.mtime.toISOString().slice(0, 16).replace('T', ' ');
@@ -283,9 +290,10 @@ export async function backupExtractCommand(
   paths: string[],
   o: { dest?: string; from?: string; to: string; allowDamaged?: boolean; signal?: AbortSignal },
 ): Promise<ExitCode> {
-  const fetched = await copySource(ctx.host, o.from, o.dest, guest, run, o.signal);
+  const fetched = await copySourceForFiles(ctx.host, o.from, o.dest, guest, run, o.signal);
   try {
-    return await extractFrom(ctx, guest, fetched ? fetched.run : run, paths, { ...o, dest: fetched?.dest ?? o.dest });
+    sayVia(ctx, guest, fetched);
+    return await extractFrom(ctx, guest, fetched ? fetched.run : run, paths, { ...o, dest: fetched?.dest ?? o.dest, source: fetched?.via });
   } finally {
     await fetched?.cleanup();
   }
@@ -296,7 +304,7 @@ async function extractFrom(
   guest: string,
   run: string,
   paths: string[],
-  o: { dest?: string; to: string; allowDamaged?: boolean; signal?: AbortSignal },
+  o: { dest?: string; to: string; allowDamaged?: boolean; signal?: AbortSignal; source?: string },
 ): Promise<ExitCode> {
   if (!o.to) throw new UserError('backup extract needs --to HOSTDIR.', 'Add --to with a directory on the host, e.g. --to /root/restored.');
   const tty = Boolean(process.stdout.isTTY) && !ctx.output.json;
@@ -330,7 +338,7 @@ async function extractFrom(
     const written: string[] = [];
     const changed: string[] = [];
     for (const [device, list] of byDevice) written.push(...(await fs.extract(device, list, o.to, (n) => changed.push(n))));
-    if (ctx.output.json) json(ctx.output, { ok: true, written, changed });
+    if (ctx.output.json) json(ctx.output, { ok: true, ...(o.source ? { source: o.source } : {}), written, changed });
     else {
       ctx.output.out(`Extracted to ${o.to}: ${written.join(', ')}`);
       if (changed.length) ctx.output.out([`Made safe on the way out (owner set to the running user; files copied alone are 0600):`, ...changed.map((c) => `  ${c}`)].join('\n'));

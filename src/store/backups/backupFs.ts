@@ -17,6 +17,8 @@ export interface BackupFs {
   /** Copies the paths into hostDir; the host paths written. `onNote`: what was dropped or made safe. */
   extract(paths: string[], hostDir: string, onNote?: (line: string) => void): Promise<string[]>;
   close(): Promise<void>;
+  /** How a copy target's run was reached (restic mount, or restored first), said when it opens. */
+  source?: string;
 }
 
 /** The restore engineer's filesystem API (device + path) as one tree: with several filesystems each is a top directory. */

@@ -11,6 +11,7 @@ import type { GuestRow } from '../../host/virsh.js';
 import { type BackupEvent, loadBackupConfig } from '../../jobs/backup.js';
 import { type GuestBackups, readCatalog } from '../../jobs/backupCatalog.js';
 import type { copyRuns as copyRunsJob } from '../../jobs/backupCopy.js';
+import type { FetchedRun } from '../../jobs/copyFetch.js';
 import { readCopies } from '../../jobs/copyState.js';
 import type { runDrill as runDrillJob } from '../../jobs/drill.js';
 import type {
@@ -71,8 +72,13 @@ export interface BackupsDeps {
   copyRuns?: typeof copyRunsJob;
   /** Which runs have verified copies on which target (STATE/copies.json). */
   readCopies?(stateDir: string): Record<string, CopyRecord[]>;
-  /** One libguestfs session for the whole time the browser is open. */
-  openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal }): Promise<BackupFs>;
+  /**
+   * One libguestfs session for the whole time the browser is open. With `from`, the run is read from
+   * that copy target (restic: through restic mount where FUSE works) and closing releases it.
+   */
+  openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal; from?: CopyTarget; stateDir?: string }): Promise<BackupFs>;
+  /** R from a copy target: the run brought back where restore and instant recovery read it (copyFetch.fetchRun). */
+  fetchCopy?(host: HostContext, target: CopyTarget, guest: string, run: string, o: { signal?: AbortSignal; stateDir?: string }): Promise<FetchedRun>;
   scheduleStatus?(host: HostContext): Promise<ScheduleStatus>;
   installSchedule?(host: HostContext, wanted: Parameters<typeof installScheduleJob>[1], o: { dryRun?: boolean }): ReturnType<typeof installScheduleJob>;
   removeSchedule?(host: HostContext, o: { dryRun?: boolean }): ReturnType<typeof removeScheduleJob>;
@@ -103,23 +109,43 @@ export function defaultBackupsDeps(): BackupsDeps {
     verify: async (host, o) => (await import('../../jobs/backupVerify.js')).verifyRun(host, { ...o, trust: { stateDir: defaultStateDir(), uri: host.uri } }),
     openBackupFs: async (host, o) => {
       const fr = await import('../../jobs/fileRestore.js');
-      const { runDir } = await fr.runDamage(host, o.dest, o.guest, o.run, o.signal);
-      const opened = await fr.openBackupFs(host, runDir, undefined, o.signal);
+      const copy = o.from ? await (await import('../../jobs/resticMount.js')).openCopyForFiles(host, o.from, o.guest, o.run, { signal: o.signal, stateDir: o.stateDir }) : null;
+      const dest = copy?.dest ?? o.dest;
+      const run = copy?.run ?? o.run;
+      const release = async () => copy?.cleanup();
+      let opened: Awaited<ReturnType<typeof fr.openBackupFs>>;
+      try {
+        const { runDir } = await fr.runDamage(host, dest, o.guest, run, o.signal);
+        opened = await fr.openBackupFs(host, runDir, undefined, o.signal);
+      } catch (e) {
+        await release();
+        throw e;
+      }
       try {
         const tree = await pathsOverFilesystems(opened);
         // Nothing is copied out before the run's images were read once and matched their manifest.
         return {
           ...tree,
+          ...(copy ? { source: copy.via } : {}),
           extract: async (paths, hostDir) => {
-            await fr.checkRunForExtract(host, { dest: o.dest, guest: o.guest, run: o.run, allowDamaged: false });
+            await fr.checkRunForExtract(host, { dest, guest: o.guest, run, allowDamaged: false });
             return tree.extract(paths, hostDir);
+          },
+          close: async () => {
+            try {
+              await tree.close();
+            } finally {
+              await release();
+            }
           },
         };
       } catch (e) {
         await opened.close().catch(() => undefined);
+        await release();
         throw e;
       }
     },
+    fetchCopy: async (host, target, guest, run, o) => (await import('../../jobs/copyFetch.js')).fetchRun(host, target, guest, run, o),
     prepareRestore: async (...a) => (await import('../../jobs/restore.js')).prepareRestore(...a),
     restore: async (...a) => (await import('../../jobs/restore.js')).restore(...a),
     prepareInstant: async (...a) => (await import('../../jobs/instant.js')).prepareInstant(...a),

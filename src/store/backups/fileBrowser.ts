@@ -5,12 +5,14 @@
 import type { GuestBackups } from '../../jobs/backupCatalog.js';
 import { recordedDamage } from '../../jobs/runCheck.js';
 import { chainOf } from '../../model/backupManifest.js';
+import type { CopyTarget } from '../../model/copyTarget.js';
 import { UserError } from '../../model/userError.js';
 import { makeForm } from '../form.js';
 import type { KeyOwner } from '../keys/owners.js';
 import type { ActionId } from '../keys/table.js';
 import type { BackupFs } from './backupFs.js';
 import type { PaneContext } from './context.js';
+import { copiesLine, fromField, targetsHolding } from './copySource.js';
 import { clampIndex } from './selectors.js';
 import type { BrowserState } from './state.js';
 
@@ -68,6 +70,38 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
     void f?.close().catch(() => undefined);
   };
 
+  /** Opens the run from the destination, or from the copy target `from` (restic: through restic mount where FUSE works). */
+  const openFrom = (dest: string, g: NonNullable<ReturnType<PaneContext['selectedGuest']>>, run: string, from: CopyTarget | undefined) => {
+    const { deps } = ctx;
+    const openFs = deps.openBackupFs;
+    if (!openFs || fs || fsOpening) return;
+    damage = damageOf(g.backups, run);
+    const opening = new AbortController();
+    fsOpening = opening;
+    set({ browser: { guest: g.guest, run, path: '/', entries: [], index: 0, marked: [], loading: true, opening: true, ...(from ? { from: from.name } : {}) } });
+    const reading = from ? (from.type === 'restic' ? ` from the copy on ${from.name} (restic mount where FUSE works, else restored first)` : ` from the copy on ${from.name}`) : '';
+    say(`Opening the filesystems of ${g.guest} ${run}${reading} read-only (libguestfs, 15–20 s)…`, 'busy');
+    openFs(ctx.host, { dest, guest: g.guest, run, signal: opening.signal, ...(from ? { from, stateDir: deps.stateDir() } : {}) }).then(
+      (opened) => {
+        fsOpening = null;
+        // Esc while the appliance started: nobody browses it, so it goes at once.
+        if (opening.signal.aborted || !get().browser) return void opened.close().catch(() => undefined);
+        fs = opened;
+        const b = get().browser as BrowserState;
+        set({ browser: { ...b, opening: false, ...(opened.source ? { source: opened.source } : {}) } });
+        if (damage[0]) say(`This run is damaged (${damage[0]}); browse with care, extracting is refused.`, 'error');
+        else say(`Opened ${g.guest} ${run} read-only${opened.source ? `, ${opened.source}` : ''}.`);
+        void browse('/');
+      },
+      (e) => {
+        fsOpening = null;
+        set({ browser: null });
+        if (!opening.signal.aborted) showError(`Could not open the backup ${run}${from ? ` on ${from.name}` : ''} of ${g.guest}`, e);
+        else say('Closed the file browser.');
+      },
+    );
+  };
+
   const open = () => {
     const { deps } = ctx;
     const dest = get().dest;
@@ -77,30 +111,17 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
     if (run.status !== 'good') return say(`${run.name} is ${run.status} and cannot be browsed.`, 'error');
     if (!deps.openBackupFs) return ctx.notWired('The file browser', `virtdeck backup files ${g.guest} ${run.name} --dest ${dest}`);
     if (fs || fsOpening) return;
-    damage = damageOf(g.backups, run.name);
-    const opening = new AbortController();
-    fsOpening = opening;
-    set({ browser: { guest: g.guest, run: run.name, path: '/', entries: [], index: 0, marked: [], loading: true, opening: true } });
-    say(`Opening the filesystems of ${g.guest} ${run.name} read-only (libguestfs, 15–20 s)…`, 'busy');
-    deps.openBackupFs(ctx.host, { dest, guest: g.guest, run: run.name, signal: opening.signal }).then(
-      (opened) => {
-        fsOpening = null;
-        // Esc while the appliance started: nobody browses it, so it goes at once.
-        if (opening.signal.aborted || !get().browser) return void opened.close().catch(() => undefined);
-        fs = opened;
-        const b = get().browser as BrowserState;
-        set({ browser: { ...b, opening: false } });
-        if (damage[0]) say(`This run is damaged (${damage[0]}); browse with care, extracting is refused.`, 'error');
-        else say(`Opened ${g.guest} ${run.name} read-only.`);
-        void browse('/');
+    const holding = targetsHolding(ctx, g.guest, run.name);
+    if (holding.length === 0) return openFrom(dest, g, run.name, undefined);
+    // Copies exist: where to read it is the admin's choice (the destination may be the one that is gone).
+    set({
+      form: {
+        title: `Browse the files of ${g.guest} ${run.name}`,
+        lines: [copiesLine(ctx, g.guest, run.name, holding), 'A restic copy is read through restic mount where FUSE works, else restored into a private temp dir first.'],
+        form: makeForm([fromField(dest, holding)]),
+        submit: ({ from }) => openFrom(dest, g, run.name, holding.find((t) => t.name === from)),
       },
-      (e) => {
-        fsOpening = null;
-        set({ browser: null });
-        if (!opening.signal.aborted) showError(`Could not open the backup ${run.name} of ${g.guest}`, e);
-        else say('Closed the file browser.');
-      },
-    );
+    });
   };
 
   const askExtract = (b: BrowserState, paths: string[]) =>

@@ -58,6 +58,7 @@ export function reviewOwner(ctx: PaneContext): KeyOwner {
       const scroll = (to: number) => set({ review: { ...r, offset: Math.max(0, Math.min(to, r.lines.length - 1)) } });
       if (action === 'cancel') {
         set({ review: null });
+        r.onCancel?.();
         ctx.say('Cancelled: nothing was changed.');
       } else if (action === 'submit') r.onEnter();
       else if (action === 'scrollDown') scroll(r.offset + 1);

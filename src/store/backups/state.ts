@@ -21,6 +21,9 @@ export interface BrowserState {
   loading: boolean;
   /** The libguestfs appliance is starting (15–20 s here); Esc cancels. */
   opening: boolean;
+  /** The copy target the run is read from (absent: the destination), and how it was reached. */
+  from?: string;
+  source?: string;
 }
 
 /** A small form of the pane: what it is for, then its fields (the one form model). */
@@ -40,6 +43,8 @@ export interface ReviewState {
   /** What Enter does here, for its hint; none when Enter is refused (a damaged run). */
   enter: 'confirm' | 'delete' | 'write' | 'close' | null;
   onEnter: () => void;
+  /** Esc left the review: gives back what it held (a copy brought back for it). */
+  onCancel?: () => void;
 }
 
 export interface BackupsPaneState {

@@ -57,7 +57,7 @@ export function BrowserView({ browser, width, height }: { browser: BrowserState;
     <Box flexDirection="column" height={height}>
       <Text bold wrap="truncate">{clip(`${browser.guest} ${browser.run}:${browser.path}${browser.loading ? '  (reading…)' : ''}`, width, theme.symbols.ellipsis)}</Text>
       <Text color={colorFor(theme, 'muted')} wrap="truncate">
-        {clip(`${browser.marked.length} marked · read-only view of the backup`, width, theme.symbols.ellipsis)}
+        {clip(`${browser.marked.length} marked · read-only view of the ${browser.from ? `copy on ${browser.from}${browser.source?.includes('restic mount') ? ' (restic mount)' : ''}` : 'backup'}`, width, theme.symbols.ellipsis)}
       </Text>
       {browser.entries.slice(Math.max(offset, 0), Math.max(offset, 0) + room).map((e, i) => {
         const sel = Math.max(offset, 0) + i === browser.index;
