@@ -145,7 +145,10 @@ export function defaultBackupsDeps(): BackupsDeps {
         throw e;
       }
     },
-    fetchCopy: async (host, target, guest, run, o) => (await import('../../jobs/copyFetch.js')).fetchRun(host, target, guest, run, o),
+    fetchCopy: async (host, target, guest, run, o) => {
+      const cf = await import('../../jobs/copyFetch.js');
+      return cf.fetchRun(host, target, guest, run, { ...o, stagingRoot: cf.stagingRoot(o.stateDir) });
+    },
     prepareRestore: async (...a) => (await import('../../jobs/restore.js')).prepareRestore(...a),
     restore: async (...a) => (await import('../../jobs/restore.js')).restore(...a),
     prepareInstant: async (...a) => (await import('../../jobs/instant.js')).prepareInstant(...a),
