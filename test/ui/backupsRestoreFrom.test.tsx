@@ -211,6 +211,36 @@ describe('Backups pane: restore and browse from a copy target', () => {
     expect(calls.restore).toEqual([]);
   });
 
+  test('R → run it from the backup now, from a restic copy: planned on what was brought back; a plan that fails releases it', async () => {
+    const instantDests: string[] = [];
+    const { app, calls, finishFetch } = await open({
+      prepareInstant: async (_h, o) => {
+        instantDests.push(o.dest);
+        throw new UserError('A guest named demo-web-instant already exists.', 'Choose another name.');
+      },
+      runInstant: async () => {
+        throw new Error('not reached');
+      },
+    });
+    await app.press(KEYS.down);
+    await app.waitFor(`${RUN_FULL}: full`);
+    await app.press('R');
+    await app.waitFor(`Restore demo-web from ${RUN_FULL}`);
+    await app.press('h');
+    await app.waitFor('< copy on vault');
+    await app.press(KEYS.tab);
+    await app.press('l');
+    await app.press('l');
+    await app.waitFor('< run it from the backup now (instant) >');
+    await app.press(KEYS.enter);
+    await app.waitFor('and the runs it builds on');
+    finishFetch(true);
+    const f = await app.waitFor('Choose another name.');
+    expect(f).toContain('A guest named demo-web-instant already exists.');
+    expect(instantDests).toEqual([staging]);
+    expect(calls.released).toEqual(['vault']);
+  });
+
   test('cancelling while a restic copy is brought back: asks, stops it, no review, nothing restored', async () => {
     const { app, calls, pane } = await open();
     await app.press(KEYS.down);
