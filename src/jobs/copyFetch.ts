@@ -156,7 +156,34 @@ async function fetchFromSsh(host: HostContext, t: Extract<CopyTarget, { type: 's
  * The run (latest when absent) of `guest` from target `t`, ready to restore from. `keep` leaves the
  * staging directory for a guest that will run from it (instant recovery).
  */
-export async function fetchRun(host: HostContext, t: CopyTarget, guest: string, run: string | undefined, o: { stagingRoot?: string; stateDir?: string; signal?: AbortSignal } = {}): Promise<FetchedRun> {
+/** How much the staging directory holds so far (restic restore and tar report nothing while they write). */
+function watchBytes(exec: Executor, dir: string, onBytes: ((bytes: number) => void) | undefined): () => void {
+  if (!onBytes) return () => {};
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    exec
+      .run(['du', '-sb', '--', dir], { okExitCodes: [1], timeoutMs: 30_000 })
+      .then((r) => {
+        const bytes = Number(/^(\d+)/.exec(r.stdout)?.[1]);
+        if (Number.isFinite(bytes)) onBytes(bytes);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 1_000);
+  return () => clearInterval(timer);
+}
+
+export async function fetchRun(
+  host: HostContext,
+  t: CopyTarget,
+  guest: string,
+  run: string | undefined,
+  o: { stagingRoot?: string; stateDir?: string; signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
+): Promise<FetchedRun> {
   if (t.type === 'dir') return { dest: t.path, run: run ?? 'latest', staging: null, cleanup: async () => {} };
   const root = o.stagingRoot ?? stagingRoot();
   try {
@@ -170,11 +197,14 @@ export async function fetchRun(host: HostContext, t: CopyTarget, guest: string, 
   const cleanup = async () => {
     await host.sysExec.run(['rm', '-rf', '--', staging], { timeoutMs: 0 }).catch(() => undefined);
   };
+  const stop = watchBytes(host.sysExec, staging, o.onBytes);
   try {
     const name = t.type === 'restic' ? await fetchFromRestic(host, t, guest, run, staging, o.signal) : await fetchFromSsh(host, t, guest, run, staging, o.signal);
     return { dest: staging, run: name, staging, cleanup };
   } catch (e) {
     await cleanup();
     throw e;
+  } finally {
+    stop();
   }
 }

@@ -75,7 +75,7 @@ async function plannedFor(req: { guest: string; dest: string; run?: string; asNa
 }
 
 interface Calls {
-  fetched: { target: string; run: string; signal?: AbortSignal }[];
+  fetched: { target: string; run: string; signal?: AbortSignal; onBytes?: (bytes: number) => void }[];
   released: string[];
   prepared: { dest: string; run?: string }[];
   restore: RestoreOptions[];
@@ -96,7 +96,7 @@ async function open(over: Partial<BackupsDeps> = {}) {
     scheduleStatus: async () => ({ installed: null, scheduler: 'cron', nextRun: null, lastRuns: [] }),
     detectRecovery: async () => [],
     fetchCopy: (_h, t, _g, run, o) => {
-      calls.fetched.push({ target: t.name, run, signal: o.signal });
+      calls.fetched.push({ target: t.name, run, signal: o.signal, onBytes: o.onBytes });
       const got = (where: string): FetchedRun => ({ dest: where, run, staging: t.type === 'dir' ? null : where, cleanup: async () => void calls.released.push(t.name) });
       if (t.type === 'dir') return Promise.resolve(got(t.path));
       return new Promise((resolve, reject) => {
@@ -199,6 +199,11 @@ describe('Backups pane: restore and browse from a copy target', () => {
     expect(flat(f)).toContain('restic restore into a private temp dir, then sha256 against the manifests');
     expect(f).toContain('c cancel');
     expect(calls.prepared).toEqual([]);
+    // Progress against the size the copy record holds for the chain (4 MiB here).
+    calls.fetched[0]?.onBytes?.(1 << 20);
+    calls.fetched[0]?.onBytes?.(2 << 20);
+    f = await app.waitFor('50%');
+    expect(f).toMatch(/2\.0\/4\.0 MiB/);
     finishFetch(true);
     f = await app.waitFor(`Restore demo-web (${RUN_FULL}) as demo-web-restored`);
     expect(flat(f)).toContain(`Read from the copy on vault (${staging}), not from the destination.`);

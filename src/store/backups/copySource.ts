@@ -4,7 +4,8 @@
  * copy is first brought back into a private staging directory as a job of its own (cancel removes
  * it), the way `backup restore|instant --from` does, and released when the restore is done with it.
  */
-import { type CopyTarget, describeTarget } from '../../model/copyTarget.js';
+import { type CopyTarget, describeTarget, recordChain } from '../../model/copyTarget.js';
+import { ProgressTracker } from '../../model/progress.js';
 import { formatAge } from '../../model/snapshotPlan.js';
 import type { Field } from '../form.js';
 import { toShownError } from '../shownError.js';
@@ -82,6 +83,15 @@ export function reachRun(ctx: PaneContext, job: PaneJob, o: { dest: string; gues
     return;
   }
   const row = `${o.run} and the runs it builds on`;
+  // What the target holds of the chain, as recorded when it was copied: the size progress is measured against.
+  const records = ctx.get().copies[t.name] ?? [];
+  let total = 0;
+  try {
+    total = recordChain(records, o.guest, o.run, t.name).reduce((n, r) => n + r.bytes, 0);
+  } catch {
+    total = records.find((r) => r.guest === o.guest && r.run === o.run)?.bytes ?? 0;
+  }
+  const tracker = total > 0 ? new ProgressTracker(total) : null;
   const spec = {
     what: `bringing ${o.run} back from ${t.name}`,
     title: `Bring ${o.guest} ${o.run} back from ${t.name} (${describeTarget(t)})`,
@@ -91,7 +101,10 @@ export function reachRun(ctx: PaneContext, job: PaneJob, o: { dest: string; gues
   job.run(spec, async (io) => {
     io.row(row, { state: 'running', note: `${t.type === 'restic' ? 'restic restore' : 'tar over ssh'} into a private temp dir, then sha256 against the manifests` });
     try {
-      const f = await fetch(ctx.host, t, o.guest, o.run, { signal: io.signal, stateDir: deps.stateDir() });
+      const onBytes = (bytes: number) => {
+        if (tracker) io.row(row, { progress: tracker.update(bytes / total, Date.now()) });
+      };
+      const f = await fetch(ctx.host, t, o.guest, o.run, { signal: io.signal, stateDir: deps.stateDir(), onBytes });
       io.row(row, { state: 'done', note: `checked against the manifests in ${f.dest}` });
       if (io.signal.aborted) {
         await f.cleanup().catch(() => undefined);

@@ -78,7 +78,7 @@ export interface BackupsDeps {
    */
   openBackupFs?(host: HostContext, o: { dest: string; guest: string; run: string; signal?: AbortSignal; from?: CopyTarget; stateDir?: string }): Promise<BackupFs>;
   /** R from a copy target: the run brought back where restore and instant recovery read it (copyFetch.fetchRun). */
-  fetchCopy?(host: HostContext, target: CopyTarget, guest: string, run: string, o: { signal?: AbortSignal; stateDir?: string }): Promise<FetchedRun>;
+  fetchCopy?(host: HostContext, target: CopyTarget, guest: string, run: string, o: { signal?: AbortSignal; stateDir?: string; onBytes?: (bytes: number) => void }): Promise<FetchedRun>;
   scheduleStatus?(host: HostContext): Promise<ScheduleStatus>;
   installSchedule?(host: HostContext, wanted: Parameters<typeof installScheduleJob>[1], o: { dryRun?: boolean }): ReturnType<typeof installScheduleJob>;
   removeSchedule?(host: HostContext, o: { dryRun?: boolean }): ReturnType<typeof removeScheduleJob>;
