@@ -35,6 +35,7 @@ const GUEST = 'vdtest-rcp-src';
 const FROM_NAS = 'vdtest-rcp-fromnas';
 const FROM_VAULT = 'vdtest-rcp-fromvault';
 const passwordFile = join(scratch.dir, 'restic.pw');
+const PASSWORD = `vdtest-rcp-${process.pid}-s3cr3t`;
 const nas: CopyTarget = { name: 'nas', type: 'dir', path: join(scratch.dir, 'nas') };
 const vault: CopyTarget = { name: 'vault', type: 'restic', repository: join(scratch.dir, 'repo'), passwordFile, checkSubset: '100%' };
 let full = { name: '', dir: '' };
@@ -48,6 +49,21 @@ const deps: BackupsDeps = {
   detectRecovery: async () => [],
 };
 const pane: BackupsController = createBackupsController(host, app, deps);
+
+/** Any process whose argv or environment holds the secret right now. */
+function processesShowing(secret: string): string[] {
+  const hits: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    for (const f of ['cmdline', 'environ']) {
+      try {
+        if (readFileSync(`/proc/${pid}/${f}`).includes(secret)) hits.push(`${pid}/${f}`);
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+  }
+  return hits;
+}
 
 /** This host has FUSE: one whose probe finds neither /dev/fuse nor fusermount. */
 class NoFuse extends LocalExecutor {
@@ -130,7 +146,7 @@ beforeAll(async () => {
   // Only what differs from the full run is in the incremental, over ../FULL/vda.qcow2 as a backup writes it.
   qemuImg('convert', '-f', 'raw', '-O', 'qcow2', '-B', `../${full.name}/vda.qcow2`, '-F', 'qcow2', rawB, join(runDir(dest, GUEST, atInc, 'incremental'), 'vda.qcow2'));
   inc = writeRun(dest, GUEST, { at: atInc, kind: 'incremental', parent: full.name, disks: [{ ...disk, backing: `../${full.name}/vda.qcow2` }], domainXml: xml });
-  writeFileSync(passwordFile, 'vdtest-rcp-password\n', { mode: 0o600 });
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   execFileSync('restic', ['init', `--repo=${vault.type === 'restic' ? vault.repository : ''}`], { env: { ...process.env, RESTIC_PASSWORD_FILE: passwordFile }, stdio: 'ignore' });
   for (const target of [nas, vault]) {
     const r = await copyRuns(host, { target, dest, stateDir: state });
@@ -229,6 +245,8 @@ describe('Backups pane: restore and file-level restore from copy targets (real s
     expect(stagedMounts().sort()).toEqual([join(base, '.mnt'), join(base, GUEST, full.name), join(base, GUEST, inc.name)].sort());
     // The run was not restored: the staging dir holds only mount points.
     expect(readdirSync(base).sort()).toEqual(['.mnt', GUEST]);
+    // restic serves the mount with the password read from its file: in no argv or environment.
+    expect(processesShowing(PASSWORD)).toEqual([]);
     const etc = b.entries.findIndex((e) => e.name === 'etc');
     for (let i = 0; i < etc; i++) await key('down');
     await key('enter');
@@ -273,6 +291,17 @@ describe('Backups pane: restore and file-level restore from copy targets (real s
     expect(stagedMounts()).toEqual([]);
     expect(existsSync(staging)).toBe(false);
   }, 120_000);
+
+  it('a wrong restic password is its one sentence (no fallback to a restore that would fail alike), and nothing is left mounted', async () => {
+    const wrong = join(scratch.dir, 'wrong.pw');
+    writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
+    const before = listJournals(state).length;
+    await expect(openCopyForFiles(host, { ...vault, passwordFile: wrong } as CopyTarget, GUEST, inc.name, { stateDir: state })).rejects.toThrow(`The password in ${wrong} does not open the restic repository`);
+    expect(stagedMounts()).toEqual([]);
+    expect(stagingDirs()).toEqual([]);
+    // It failed before anything was mounted: no journal for recovery to act on.
+    expect(listJournals(state)).toHaveLength(before);
+  }, 60_000);
 
   it('without FUSE the run is restored into a private staging dir instead, and says so', async () => {
     const opened = await openCopyForFiles(localHost(new NoFuse()), vault, GUEST, inc.name, { stateDir: state, stagingRoot: stagingRoot(state) });
