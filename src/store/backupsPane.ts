@@ -53,7 +53,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
 
   const move = (m: Move) => {
     const s = get();
-    const n = s.level === 'guests' ? ctx.guestLines().length : runLines(ctx.selectedGuest()?.backups ?? null).length;
+    const n = s.level === 'guests' ? ctx.guestLines().length : runLines(ctx.selectedGuest()?.backups ?? null, ctx.selectedGuest()?.copyOnly).length;
     const next = Math.max(0, movedIndex(s.level === 'guests' ? s.guestIndex : s.runIndex, n, m));
     if (s.level === 'guests') set({ guestIndex: next });
     else set({ runIndex: next });
@@ -87,7 +87,7 @@ export function createBackupsController(host: HostContext, app: AppStore, deps: 
           const s = get();
           const g = ctx.selectedGuest();
           if (!g) return true;
-          const run = s.level === 'runs' ? runLines(g.backups)[s.runIndex] : undefined;
+          const run = s.level === 'runs' ? runLines(g.backups, g.copyOnly)[s.runIndex] : undefined;
           const sched = s.schedule?.error ? `schedule unknown: ${s.schedule.error}` : scheduleLine(s.schedule?.status ?? null, new Date(), s.dest).text;
           const lines = [
             `Destination ${s.dest ?? '(none)'}`,

@@ -50,6 +50,12 @@ for (const base of [dest, nas.type === 'dir' ? nas.path : '', staging]) {
 }
 // The full run is on nas and vault; the incremental on none; `other` holds nothing.
 for (const t of ['nas', 'vault']) recordCopy(t, { guest: 'demo-web', run: RUN_FULL, parent: null, at: new Date(Date.now() - 2 * 3600_000).toISOString(), bytes: 4 << 20 }, stateDir);
+// An older run pruned here but kept on vault, and a guest whose runs are only on nas (its destination was lost).
+const RUN_OLD = '20261118T010000Z-full';
+recordCopy('vault', { guest: 'demo-web', run: RUN_OLD, parent: null, at: new Date(Date.now() - 4 * 86400_000).toISOString(), bytes: 4 << 20 }, stateDir);
+recordCopy('nas', { guest: 'gone-web', run: '20261119T010000Z-full', parent: null, at: new Date(Date.now() - 3 * 86400_000).toISOString(), bytes: 4 << 20 }, stateDir);
+mkdirSync(join(staging, 'demo-web', RUN_OLD), { recursive: true });
+writeFileSync(join(staging, 'demo-web', RUN_OLD, 'manifest.json'), JSON.stringify(manifest('full', null)));
 
 async function plannedFor(req: { guest: string; dest: string; run?: string; asName?: string; toDir?: string }) {
   const backups = (await readCatalog(new LocalExecutor(), req.dest)).find((g) => g.guest === req.guest);
@@ -244,6 +250,42 @@ describe('Backups pane: restore and browse from a copy target', () => {
     expect(f).toContain('A guest named demo-web-instant already exists.');
     expect(instantDests).toEqual([staging]);
     expect(calls.released).toEqual(['vault']);
+  });
+
+  test('a run only on a copy target (pruned here) is a COPY row: R and f read it there (From offers only the targets), V says why not', async () => {
+    const { app, calls, pane, finishFetch } = await open();
+    await app.press(KEYS.down);
+    await app.press(KEYS.down);
+    let f = await app.waitFor(new RegExp(`${RUN_OLD} +COPY: only on vault, not in this destination`));
+    fits(f);
+    await app.press('V');
+    await app.waitFor(`${RUN_OLD} is only on copy targets`);
+    expect(app.store.getState().message?.text).toContain('R restores it and f browses it from there');
+    await app.press('R');
+    await app.waitFor(`Restore demo-web from ${RUN_OLD}`);
+    const from = pane.store.getState().form?.form.fields[0];
+    expect(from?.options?.map((o) => o.value)).toEqual(['vault']);
+    expect(from?.value).toBe('vault');
+    await app.press(KEYS.enter);
+    await app.waitFor('and the runs it builds on');
+    finishFetch(true);
+    await app.waitFor(`Restore demo-web (${RUN_OLD}) as demo-web-restored`);
+    expect(calls.prepared).toEqual([{ dest: staging, run: RUN_OLD }]);
+    await app.press(ESC);
+    await app.waitFor('Cancelled: nothing was changed.');
+    expect(calls.released).toEqual(['vault']);
+    await app.press('f');
+    await app.waitFor(`Browse the files of demo-web ${RUN_OLD}`);
+    expect(pane.store.getState().form?.form.fields[0]?.options?.map((o) => o.value)).toEqual(['vault']);
+    await app.press(KEYS.enter);
+    await app.waitFor('copy on vault (restic mount)');
+    expect(calls.opened).toEqual([{ dest, run: RUN_OLD, from: 'vault' }]);
+    await app.press(ESC);
+    // A guest whose runs are only on a copy target is listed, and its strip says where they are.
+    await app.press(ESC);
+    await app.press(KEYS.down);
+    f = await app.waitFor(/▶ gone-web/);
+    expect(flat(f)).toContain('1 run only on nas, not here: Enter lists them, R and f read them there');
   });
 
   test('cancelling while a restic copy is brought back: asks, stops it, no review, nothing restored', async () => {

@@ -33,7 +33,8 @@ export function createPaneContext(host: HostContext, app: AppStore, deps: Backup
     guestLines: lines,
     selectedGuest,
     selectedRun: () => {
-      const runs = runLines(selectedGuest()?.backups ?? null);
+      const g = selectedGuest();
+      const runs = runLines(g?.backups ?? null, g?.copyOnly);
       return runs[clampIndex(get().runIndex, runs.length)] ?? null;
     },
     maxAgeDays: () => deps.settings().snapshotMaxAgeDays,

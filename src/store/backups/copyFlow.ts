@@ -21,6 +21,7 @@ function selected(ctx: PaneContext): { guest: string; run: string } | string {
   if (ctx.get().level === 'guests') return g.last ? { guest: g.guest, run: g.last.name } : `${g.guest} has no finished run here to copy.`;
   const r = ctx.selectedRun();
   if (!r) return `${g.guest} has no run here to copy.`;
+  if (r.status === 'copy') return `${r.name} is not in this destination, so there is nothing here to copy; it is on a copy target already.`;
   if (r.status !== 'good') return `${r.name} is ${r.status}: only finished, undamaged runs are copied.`;
   return { guest: g.guest, run: r.name };
 }

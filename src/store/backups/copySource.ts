@@ -34,14 +34,15 @@ export function targetsHolding(ctx: PaneContext, guest: string, run: string): Co
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The form's From field: the destination first (the default), then each target holding the run. */
-export function fromField(dest: string, targets: CopyTarget[]): Field {
+/** The form's From field: the destination first (the default; null: the run is not there), then each target holding the run. */
+export function fromField(dest: string | null, targets: CopyTarget[]): Field {
+  const copies = targets.map((t) => ({ value: t.name, label: `copy on ${t.name} (${describeTarget(t)})` }));
   return {
     id: 'from',
     label: 'From',
     kind: 'choice',
-    value: FROM_DEST,
-    options: [{ value: FROM_DEST, label: `destination ${dest}` }, ...targets.map((t) => ({ value: t.name, label: `copy on ${t.name} (${describeTarget(t)})` }))],
+    value: dest === null ? (targets[0]?.name ?? FROM_DEST) : FROM_DEST,
+    options: dest === null ? copies : [{ value: FROM_DEST, label: `destination ${dest}` }, ...copies],
   };
 }
 

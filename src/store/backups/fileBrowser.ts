@@ -25,6 +25,8 @@ export interface FileBrowser {
 }
 
 function damageOf(backups: GuestBackups | null, run: string): string[] {
+  // A run only on a copy target has no verify record here; it is checked against its manifest when read.
+  if (!backups?.runs.some((r) => r.name === run)) return [];
   try {
     return backups ? recordedDamage(chainOf(backups.runs, run)).map((r) => r.sentence) : [];
   } catch (e) {
@@ -107,19 +109,21 @@ export function createFileBrowser(ctx: PaneContext): FileBrowser {
     const dest = get().dest;
     const g = ctx.selectedGuest();
     const run = get().level === 'runs' ? ctx.selectedRun() : g?.last ? { name: g.last.name, status: 'good' as const } : null;
-    if (!dest || !g || !run) return say('Select a run to browse.', 'error');
-    if (run.status !== 'good') return say(`${run.name} is ${run.status} and cannot be browsed.`, 'error');
+    const copyOnly = run?.status === 'copy';
+    if ((!dest && !copyOnly) || !g || !run) return say('Select a run to browse.', 'error');
+    if (run.status !== 'good' && !copyOnly) return say(`${run.name} is ${run.status} and cannot be browsed.`, 'error');
     if (!deps.openBackupFs) return ctx.notWired('The file browser', `virtdeck backup files ${g.guest} ${run.name} --dest ${dest}`);
     if (fs || fsOpening) return;
     const holding = targetsHolding(ctx, g.guest, run.name);
-    if (holding.length === 0) return openFrom(dest, g, run.name, undefined);
+    if (copyOnly && holding.length === 0) return say(`${run.name} is on no configured copy target any more; add the target back to backup.copyTargets.`, 'error');
+    if (holding.length === 0) return openFrom(dest ?? '', g, run.name, undefined);
     // Copies exist: where to read it is the admin's choice (the destination may be the one that is gone).
     set({
       form: {
         title: `Browse the files of ${g.guest} ${run.name}`,
         lines: [copiesLine(ctx, g.guest, run.name, holding), 'A restic copy is read through restic mount where FUSE works, else restored into a private temp dir first.'],
-        form: makeForm([fromField(dest, holding)]),
-        submit: ({ from }) => openFrom(dest, g, run.name, holding.find((t) => t.name === from)),
+        form: makeForm([fromField(copyOnly ? null : dest, holding)]),
+        submit: ({ from }) => openFrom(dest ?? '', g, run.name, holding.find((t) => t.name === from)),
       },
     });
   };

@@ -182,15 +182,18 @@ export function startRestore(ctx: PaneContext, job: PaneJob) {
   const dest = get().dest;
   const g = ctx.selectedGuest();
   const run = get().level === 'runs' ? ctx.selectedRun() : g?.last ? { name: g.last.name, run: g.last, status: 'good' as const } : null;
-  if (!dest || !g || !run) return say(`${g?.guest ?? 'This guest'} has no run to restore; back it up first (b).`, 'error');
-  if (run.status !== 'good' || !run.run) return say(`${run.name} is ${run.status} and cannot be restored.`, 'error');
+  // A run only on copy targets needs no destination: it is read where it is.
+  const copyOnly = run?.status === 'copy';
+  if ((!dest && !copyOnly) || !g || !run) return say(`${g?.guest ?? 'This guest'} has no run to restore; back it up first (b).`, 'error');
+  if ((run.status !== 'good' || !run.run) && !copyOnly) return say(`${run.name} is ${run.status} and cannot be restored.`, 'error');
   if (!deps.restore || !deps.prepareRestore) return ctx.notWired('Restore', `virtdeck backup restore ${g.guest} ${run.name} --dest ${dest} [--as NEWNAME --to DIR]`);
   // A new guest's disks go next to the old ones by default; a block device source has no such directory.
-  const source = run.run.manifest.disks[0]?.sourcePath ?? '';
+  const source = run.run?.manifest.disks[0]?.sourcePath ?? '';
   const dir = source.startsWith('/') && !source.startsWith('/dev/') ? source.replace(/\/[^/]*$/, '') || '/' : '/var/lib/libvirt/images';
   const exists = app.getState().guests.some((x) => x.name === g.guest);
   // Where copies of the run are, From chooses where it is read (the CLI's --from).
   const holding = targetsHolding(ctx, g.guest, run.name);
+  if (copyOnly && holding.length === 0) return say(`${run.name} is on no configured copy target any more; add the target back to backup.copyTargets.`, 'error');
   ctx.set({
     form: {
       title: `Restore ${g.guest} from ${run.name}`,
@@ -201,7 +204,7 @@ export function startRestore(ctx: PaneContext, job: PaneJob) {
         ...(holding.length > 0 ? [copiesLine(ctx, g.guest, run.name, holding)] : []),
       ],
       form: makeForm([
-        ...(holding.length > 0 ? [fromField(dest, holding)] : []),
+        ...(holding.length > 0 ? [fromField(copyOnly ? null : dest, holding)] : []),
         { id: 'mode', label: 'Restore', kind: 'choice', value: exists ? AS_NEW : SAME, options: [AS_NEW, SAME, ...(deps.prepareInstant && deps.runInstant ? [INSTANT] : [])].map((v) => ({ value: v, label: v })) },
         { id: 'name', label: 'New name', kind: 'text', value: `${g.guest}-restored`, showWhen: { field: 'mode', value: AS_NEW } },
         { id: 'toDir', label: 'Disks into dir', kind: 'text', value: dir, showWhen: { field: 'mode', value: AS_NEW } },
@@ -211,7 +214,7 @@ export function startRestore(ctx: PaneContext, job: PaneJob) {
         { id: 'isolated', label: 'Isolated', kind: 'choice', value: NOT_ISOLATED, options: [NOT_ISOLATED, ISOLATED].map((v) => ({ value: v, label: v })), showWhen: { field: 'mode', value: INSTANT } },
       ]),
       submit: ({ from, mode, name, toDir, old, instantName: iname, overlayDir, isolated }) => {
-        const reach = (next: (src: RunSource) => void) => reachRun(ctx, job, { dest, guest: g.guest, run: run.name, from }, next);
+        const reach = (next: (src: RunSource) => void) => reachRun(ctx, job, { dest: dest ?? '', guest: g.guest, run: run.name, from }, next);
         if (mode === INSTANT) {
           if (!iname) throw new UserError('The copy needs a name.', `Type a name that no guest has yet, e.g. ${instantName(g.guest)}.`);
           if (!overlayDir?.startsWith('/')) throw new UserError('The overlays need an absolute directory on the host.', 'Type a path such as /var/lib/libvirt/images.');

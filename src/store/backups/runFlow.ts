@@ -84,6 +84,7 @@ export function verify(ctx: PaneContext, job: PaneJob) {
   const g = ctx.selectedGuest();
   const run = get().level === 'runs' ? ctx.selectedRun() : g?.last ? { name: g.last.name, run: g.last, status: 'good' as const } : null;
   if (!dest || !g || !run) return say('Select a run to verify.', 'error');
+  if (run.status === 'copy') return say(`${run.name} is only on copy targets, not in this destination: R restores it and f browses it from there (each read is checked against its manifest).`, 'error');
   if (run.status !== 'good') return say(`${run.name} is ${run.status}: there is nothing to verify.`, 'error');
   const check = deps.verify;
   if (!check) return ctx.notWired('Verify', `virtdeck backup verify --dest ${dest} ${g.guest} --run ${run.name}`);

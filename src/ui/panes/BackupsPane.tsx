@@ -67,7 +67,7 @@ function BackupsBody({ controller, width, height }: { controller: BackupsControl
         ) : (
           <RunTable
             guest={selected?.guest ?? ''}
-            runs={runLines(selected?.backups ?? null)}
+            runs={runLines(selected?.backups ?? null, selected?.copyOnly)}
             index={s.runIndex}
             width={width}
             height={tableHeight}

@@ -76,7 +76,7 @@ export function RunTable({ guest, runs, index, width, height, copies }: { guest:
           ? `${r.name.padEnd(22)} ${(m.kind === 'full' ? 'full' : 'inc').padEnd(5)} ${size.padStart(8)} ${formatAge(now - new Date(m.createdAt).getTime()).padEnd(8)} ${verifiedMark(theme, m.verified).padEnd(8)} ${copies ? `${copiesCell(copies(r.name))} ` : ''}${m.parent ?? '-'}`
           : `${r.name.padEnd(22)} ${r.status.toUpperCase()}: ${r.reason ?? ''}`;
         return (
-          <Text key={r.name} wrap="truncate" color={sel ? colorFor(theme, 'selected') : r.status !== 'good' ? colorFor(theme, 'error') : undefined}>
+          <Text key={r.name} wrap="truncate" color={sel ? colorFor(theme, 'selected') : r.status === 'copy' ? colorFor(theme, 'warn') : r.status !== 'good' ? colorFor(theme, 'error') : undefined}>
             {clip(`${sel ? theme.symbols.pointer : ' '} ${text}`, width, theme.symbols.ellipsis)}
           </Text>
         );
