@@ -90,9 +90,10 @@ export async function openResticMount(host: HostContext, t: ResticTarget, guest:
     cleaned = true;
     journal.step(1, 'running');
     try {
-      await removeMountStaging(exec, staging);
+      // restic first (it may still be starting to mount), then whatever mounts are left, live or dead.
       serving.abort();
       await served.catch(() => undefined);
+      await removeMountStaging(exec, staging);
       journal.step(1, 'done');
       journal.finish('done');
     } catch (e) {
@@ -104,9 +105,12 @@ export async function openResticMount(host: HostContext, t: ResticTarget, guest:
   journal.step(0, 'running');
   try {
     await exec.run(['install', '-d', '-m', '0700', '--', mountpoint, `${staging}/${guest}`], { signal: o.signal });
+    const cancelled = () => new UserError('Opening the restic copy was cancelled.', 'Nothing was restored; open it again when you need it.');
+    if (o.signal?.aborted) throw cancelled();
+    let onAbort = () => {};
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const onAbort = () => reject(new UserError('Opening the restic copy was cancelled.', 'Nothing was restored; open it again when you need it.'));
+      onAbort = () => reject(cancelled());
       o.signal?.addEventListener('abort', onAbort, { once: true });
       served = restic.runRestic(exec, t, ['mount', '--', mountpoint], {
         signal: serving.signal,
@@ -120,7 +124,7 @@ export async function openResticMount(host: HostContext, t: ResticTarget, guest:
         () => reject(new UserError(`restic mount of ${t.repository} ended before it served the repository.`, 'Check the repository with restic check, or use virtdeck backup extract --from, which restores the run first.')),
         reject,
       );
-    });
+    }).finally(() => o.signal?.removeEventListener('abort', onAbort));
     let cur: string | null = wanted;
     const seen = new Set<string>();
     while (cur !== null) {
