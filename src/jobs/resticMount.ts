@@ -97,8 +97,9 @@ export async function openResticMount(host: HostContext, t: ResticTarget, guest:
       journal.step(1, 'done');
       journal.finish('done');
     } catch (e) {
+      // Still "running": once this process is gone (a console that quit refuses new commands), the
+      // journal is an interrupted job that recovery finishes by unmounting, and says so at start.
       journal.step(1, 'failed', e instanceof Error ? e.message : String(e));
-      journal.finish('failed', 'the restic mount could not be removed; virtdeck recover tries again');
       throw e;
     }
   };

@@ -7,7 +7,7 @@ import { copyRuns } from '../../src/jobs/backupCopy.js';
 import { stagingRoot } from '../../src/jobs/copyFetch.js';
 import { listJournals } from '../../src/jobs/journal.js';
 import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
-import { openCopyForFiles } from '../../src/jobs/resticMount.js';
+import { openCopyForFiles, resticMountActions } from '../../src/jobs/resticMount.js';
 import type { CopyTarget } from '../../src/model/copyTarget.js';
 import { createAppStore } from '../../src/store/appStore.js';
 import { type BackupsController, type BackupsDeps, createBackupsController, defaultBackupsDeps, guestLines, runLines } from '../../src/store/backupsPane.js';
@@ -291,6 +291,25 @@ describe('Backups pane: restore and file-level restore from copy targets (real s
     expect(stagedMounts()).toEqual([]);
     expect(existsSync(staging)).toBe(false);
   }, 120_000);
+
+  it('a cleanup that cannot run (the console quit and refuses commands) leaves the journal running, for recovery to unmount', async () => {
+    let refuse = false;
+    class Quitting extends LocalExecutor {
+      override run(argv: string[], o?: ExecOptions) {
+        return refuse ? Promise.reject(new Error(`virtdeck has quit, so ${argv[0]} was not started.`)) : super.run(argv, o);
+      }
+    }
+    const opened = await openCopyForFiles(localHost(new Quitting()), vault, GUEST, inc.name, { stateDir: state });
+    expect(opened.method).toBe('mount');
+    refuse = true;
+    await expect(opened.cleanup()).rejects.toThrow('virtdeck has quit');
+    const journal = listJournals(state).find((j) => j.record.kind === 'restic-mount' && j.record.state === 'running');
+    expect(journal?.record.steps.map((st) => st.state)).toEqual(['done', 'failed']);
+    // What recovery's finish runs once this process is gone.
+    await resticMountActions(host).resticMountRemove?.({ staging: opened.dest }, { host, signal: new AbortController().signal, progress: () => {}, log: () => {} });
+    expect(stagedMounts()).toEqual([]);
+    expect(existsSync(opened.dest)).toBe(false);
+  }, 60_000);
 
   it('a wrong restic password is its one sentence (no fallback to a restore that would fail alike), and nothing is left mounted', async () => {
     const wrong = join(scratch.dir, 'wrong.pw');
