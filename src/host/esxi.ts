@@ -16,7 +16,7 @@ import { shellQuote } from '../model/shellQuote.js';
 import { shown } from '../model/shown.js';
 import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
 import { HostError } from './errors.js';
-import type { ImageSink } from './nbdWriter.js';
+import type { ImageSink } from './imageSink.js';
 import { openSshMaster, type SshMaster, SshMasterError } from './sshMaster.js';
 
 /** `ssh … -- DEST 'sh -c SCRIPT sh ARGS…'`: each word quoted once for the remote shell. */

@@ -154,7 +154,7 @@ describe('esxi.copy reads the datastore file once', () => {
     expect(readdirSync(d)).toEqual([]);
   });
 
-  it('a byte changed on the way into a qcow2 (qemu-nbd) keeps no image either', async () => {
+  it('a byte changed on the way into a qcow2 keeps no image either', async () => {
     const { run, dir: d } = await copyWith('flip', 'e2', { format: 'qcow2', virtualSize: SIZE });
     await expect(run).rejects.toMatchObject({ sentence: expect.stringMatching(/^web-flat\.vmdk changed while it was copied/) });
     expect(readdirSync(d)).toEqual([]);

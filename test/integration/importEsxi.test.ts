@@ -5,7 +5,7 @@
  * bigger one to kill midway. The imported disk equals a local reference (qemu-img compare), each
  * data file crossed ssh as one stream carrying its sha256, a refusal changes nothing, and a kill -9 during the copy is
  * rolled back or finished by recovery. A second datastore root holds a VM whose disk is one flat
- * file: as qcow2 it is written into the image as it arrives (qemu-nbd), as raw the copy is the image.
+ * file: as qcow2 it is written into the image as it arrives, as raw the copy is the image.
  * A whole import logs in once (the ssh master).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
