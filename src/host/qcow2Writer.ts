@@ -9,7 +9,8 @@
  * only a temp file until `qemu-img check` has read it (jobs/importEsxi.ts, esxi.verify).
  */
 import { open } from 'node:fs/promises';
-import { CLUSTER, clustersFor, L2_ENTRIES, l1Entries, qcow2Header, refcountClusters, refcountLayout, tableEntry } from '../model/qcow2Layout.js';
+import { CLUSTER, clustersFor, L2_ENTRIES, l1Entries, MAX_VIRTUAL_SIZE, qcow2Header, refcountClusters, refcountLayout, tableEntry } from '../model/qcow2Layout.js';
+import { UserError } from '../model/userError.js';
 import type { ImageSink } from './imageSink.js';
 
 const ZERO = Buffer.alloc(CLUSTER);
@@ -21,6 +22,10 @@ function allZero(parts: Buffer[]): boolean {
 
 /** `path` made 0600 as a qcow2 of `virtualSize` bytes whose data is written in order, at rising offsets. */
 export async function openQcow2Writer(path: string, virtualSize: number): Promise<ImageSink> {
+  // The size comes from the host's descriptor: checked before it sizes the L1 table in memory.
+  if (!Number.isSafeInteger(virtualSize) || virtualSize <= 0 || virtualSize > MAX_VIRTUAL_SIZE) {
+    throw new UserError(`The disk's descriptor gives it ${virtualSize} bytes, which no qcow2 can hold (up to 2 PiB).`, 'Check the .vmdk descriptor on the host, or import the disk as raw (--convert raw).');
+  }
   const fh = await open(path, 'w', 0o600);
   const l1 = Buffer.alloc(l1Entries(virtualSize) * 8);
   const l1Offset = CLUSTER;

@@ -17,6 +17,9 @@ const HEADER_LENGTH = 104;
 /** "Refcount is exactly one": qemu writes in place only where this is set, and check wants it set. */
 const COPIED = 1n << 63n;
 
+/** qemu's own limit for 64 KiB clusters (a 32 MiB L1 table): a larger size is a descriptor's lie. */
+export const MAX_VIRTUAL_SIZE = 2 ** 51;
+
 export const clustersFor = (bytes: number): number => Math.ceil(bytes / CLUSTER);
 
 export function l1Entries(virtualSize: number): number {

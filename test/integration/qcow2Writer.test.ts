@@ -85,4 +85,9 @@ describe('openQcow2Writer', () => {
     await w.abort();
     expect(existsSync(join(scratch.dir, 'order.qcow2'))).toBe(true);
   });
+
+  it("refuses a size no qcow2 holds (a hostile descriptor's) before it makes anything", async () => {
+    await expect(openQcow2Writer(join(scratch.dir, 'huge.qcow2'), 2 ** 60)).rejects.toThrow(/no qcow2 can hold/);
+    expect(existsSync(join(scratch.dir, 'huge.qcow2'))).toBe(false);
+  });
 });
