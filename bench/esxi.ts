@@ -7,12 +7,13 @@
  * like). On the stand-in the host's sha256 shares this machine's two cores with both ssh ends; on a
  * real ESXi host it does not. Alternates which goes first, median of N.
  * virtdeck's figure is the whole job as `virtdeck import esxi --vm` runs it: one ssh login (the
- * master connection), listing, directory read, copy with sha256 on both ends (one read of the
- * datastore file), gate, convert, check, define, journal. Prints the ratio (goal ≤ 1.05), the
+ * master connection), listing and directory read (one session), copy with sha256 on both ends
+ * (one read of the datastore file) written into the new qcow2 as it arrives, check, define, journal. Prints the ratio (goal ≤ 1.05), the
  * median of each phase, and the load average before and after. `--raw` imports as raw instead
  * (the flat file's checked copy is the image; the bare way still converts, to raw).
  * `--profile` samples /proc during each copy and prints the CPU seconds of every process in it.
- * `--against DIR` runs an older checkout's job (DIR/node_modules linked to this one's) in the same rounds.
+ * `--against DIR` runs an older checkout's job (DIR/node_modules linked to this one's) in the same
+ * rounds, e.g. `mkdir /tmp/old && git archive REV | tar -x -C /tmp/old && ln -s $PWD/node_modules /tmp/old/`.
  * Run: npx tsx bench/esxi.ts [rounds] [--raw] [--profile] [--against DIR]
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -204,9 +205,13 @@ async function main() {
     }
     console.log(`ratio (virtdeck / bare)   ${(j / b).toFixed(3)}   goal ≤ 1.05`);
     console.log(`ratio (virtdeck / bare with the same cipher)   ${(j / g).toFixed(3)}`);
+    // Each round's runs sit next to each other in time: their ratios are steadier than ratios of medians on a shared machine.
+    const paired = (a: { totalMs: number }[], c: { totalMs: number }[]) => median(a.map((x, i) => x.totalMs / (c[i]?.totalMs ?? Number.NaN))).toFixed(3);
+    console.log(`ratio round by round, median (virtdeck / bare, / same cipher)   ${paired(job, bare)}, ${paired(job, bareGcm)}`);
     if (older) {
       const o = median(oldJob.map((x) => x.totalMs));
       console.log(`ratio (older / bare, older / same cipher)   ${(o / b).toFixed(3)}, ${(o / g).toFixed(3)}`);
+      console.log(`ratio round by round, median (older / bare, / same cipher; virtdeck / older)   ${paired(oldJob, bare)}, ${paired(oldJob, bareGcm)}; ${paired(job, oldJob)}`);
     }
     console.log(`best-run ratio            ${(Math.min(...job.map((x) => x.totalMs)) / Math.min(...bare.map((x) => x.totalMs))).toFixed(3)}`);
     console.log(`load average              ${loadBefore.toFixed(2)} before, ${loadavg()[0]?.toFixed(2)} after (2 cores)`);
