@@ -10,13 +10,14 @@ import { open, rename, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { type EsxiListing, LISTING_SCRIPT, parseEsxiListing } from '../model/esxiListing.js';
 import { parseRemoteDigest, STREAM_SCRIPT, withoutDigest } from '../model/esxiStream.js';
-import { parseVmDirDump, VMDIR_SCRIPT, type VmDirDump } from '../model/esxiVmDir.js';
+import { LIST_THEN_VMDIR_SCRIPT, listedEnd, parseVmDirDump, VMDIR_SCRIPT, type VmDirDump } from '../model/esxiVmDir.js';
 import { checkJournalSshArgv } from '../model/p2vPlan.js';
 import { shellQuote } from '../model/shellQuote.js';
 import { shown } from '../model/shown.js';
 import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
+import { UserError } from '../model/userError.js';
 import { HostError } from './errors.js';
-import type { ImageSink } from './nbdWriter.js';
+import type { ImageSink } from './imageSink.js';
 import { openSshMaster, type SshMaster, SshMasterError } from './sshMaster.js';
 
 /** `ssh … -- DEST 'sh -c SCRIPT sh ARGS…'`: each word quoted once for the remote shell. */
@@ -72,6 +73,76 @@ export async function listEsxiVms(ssh: string[], root: string, signal?: AbortSig
 export async function readEsxiVmDir(ssh: string[], dir: string, signal?: AbortSignal): Promise<VmDirDump> {
   const out = await runRemote(ssh, ['sh', '-c', VMDIR_SCRIPT, 'sh', dir], `Reading ${dir}`, signal, 64 << 20);
   return parseVmDirDump(out, dir);
+}
+
+/**
+ * The listing, then the directory of the VM `pick` names from it (its .vmx's directory), in one ssh
+ * session (model/esxiVmDir.ts LIST_THEN_VMDIR_SCRIPT). `pick` throwing (no such VM) ends the
+ * session without a directory read and is what this throws.
+ */
+export async function listAndReadEsxiVm(ssh: string[], root: string, pick: (listing: EsxiListing) => string, signal?: AbortSignal): Promise<{ listing: EsxiListing; dump: VmDirDump }> {
+  const argv = remoteArgv(ssh, ['sh', '-c', LIST_THEN_VMDIR_SCRIPT, 'sh', root]);
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The host may be gone before it reads the line: its end of stdin is then closed, nothing to tell.
+  child.stdin.on('error', () => undefined);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let stderr = '';
+  // What the listing said and what was picked from it, once the listing is whole.
+  const got: { listing?: EsxiListing; dir?: string; refused?: unknown } = {};
+  let tooBig = false;
+  const kill = () => child.kill('SIGTERM');
+  const timer = setTimeout(kill, 120_000);
+  signal?.addEventListener('abort', kill, { once: true });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 65536) stderr += d;
+  });
+  child.stdout.on('data', (b: Buffer) => {
+    chunks.push(b);
+    bytes += b.length;
+    if (bytes > 80 << 20) {
+      tooBig = true;
+      kill();
+    }
+    if (got.dir !== undefined || got.refused !== undefined) return;
+    const all = Buffer.concat(chunks, bytes);
+    const end = listedEnd(all);
+    if (end < 0) return;
+    try {
+      got.listing = parseEsxiListing(all.subarray(0, end).toString('utf8'), root);
+      got.dir = pick(got.listing);
+      child.stdin.end(`${got.dir}\n`);
+    } catch (e) {
+      got.refused = e ?? new Error('refused');
+      child.stdin.end('\n');
+    }
+  });
+  const exitCode = await new Promise<number | null>((resolve) => {
+    child.once('error', (e) => {
+      stderr += String(e);
+      resolve(127);
+    });
+    child.once('close', (code) => resolve(code));
+  });
+  clearTimeout(timer);
+  signal?.removeEventListener('abort', kill);
+  if (signal?.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command: argv, stderr: '', code: 'cancelled' });
+  if (exitCode === 255) throw loginError(ssh, argv, stderr);
+  if (got.refused !== undefined) throw got.refused;
+  const what = got.dir === undefined ? 'Listing the VMs' : `Reading ${got.dir}`;
+  if (tooBig) throw new HostError({ sentence: `${what} on ${ssh.at(-1)} answered more than 80 MiB.`, fix: 'Check the datastore root (--datastores) and the VM directory on the host.', command: argv, stderr, code: 'ssh', ranOn: ssh.at(-1) });
+  if (exitCode !== 0) {
+    const first = stderr.split('\n').find((l) => l.trim()) ?? `exit ${exitCode}`;
+    throw new HostError({ sentence: `${what} failed on ${ssh.at(-1)}: ${shown(first)}`, fix: 'Check that the ssh user is root and the ESXi shell works (ssh HOST true).', command: argv, stderr, exitCode: exitCode ?? -1, code: 'ssh', ranOn: ssh.at(-1) });
+  }
+  const out = Buffer.concat(chunks, bytes);
+  if (!got.listing || got.dir === undefined) {
+    // No marker: the answer was cut before the listing ended, which the listing's parser says in its words.
+    parseEsxiListing(out.toString('utf8'), root);
+    throw new UserError(`The host's answer to the VM listing was cut short.`, 'Run the import again; if it repeats, check that the ESXi shell (sh) works for the ssh user.');
+  }
+  return { listing: got.listing, dump: parseVmDirDump(out.subarray(listedEnd(out)), got.dir) };
 }
 
 export interface StreamResult {

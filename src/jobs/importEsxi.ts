@@ -10,12 +10,12 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateDir } from '../config/paths.js';
-import { listEsxiVms, openEsxiMaster, readEsxiVmDir, removeFiles, streamRemoteFile } from '../host/esxi.js';
+import { listAndReadEsxiVm, listEsxiVms, openEsxiMaster, readEsxiVmDir, removeFiles, streamRemoteFile } from '../host/esxi.js';
 import { SshExecutor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { openQcow2Sink } from '../host/nbdWriter.js';
+import { openQcow2Writer } from '../host/qcow2Writer.js';
 import { existingPaths, info, check as qemuImgCheck } from '../host/qemuImg.js';
 import type { SshMaster } from '../host/sshMaster.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
@@ -113,11 +113,15 @@ export async function inspectEsxi(host: HostContext, t: EsxiTarget, vmName: stri
   const here = Promise.all([listGuests(host), listBridges(host), listNetworks(host), detectAccel(host.sysExec, { signal })]);
   here.catch(() => undefined);
   const master = await login;
-  const list = listing ?? (await listEsxi(t, signal, master));
+  const via = master ? master.via(ssh) : ssh;
+  const dirOf = (vm: EsxiVm) => vm.vmx.slice(0, vm.vmx.lastIndexOf('/'));
+  // Given no listing (`--vm`), the listing and the VM's directory come in one ssh session.
+  const { listing: list, dump } = listing
+    ? { listing, dump: await readEsxiVmDir(via, dirOf(pickVm(listing, vmName, t.destination)), signal) }
+    : await listAndReadEsxiVm(via, datastoreRoot(t), (l) => dirOf(pickVm(l, vmName, t.destination)), signal);
   const vm: EsxiVm = pickVm(list, vmName, t.destination);
-  const dir = vm.vmx.slice(0, vm.vmx.lastIndexOf('/'));
+  const dir = dirOf(vm);
   const vmxName = vm.vmx.slice(dir.length + 1);
-  const dump = await readEsxiVmDir(master ? master.via(ssh) : ssh, dir, signal);
   const where = `${t.destination}:${vm.vmx}`;
   const vmxBytes = dump.files.get(vmxName);
   if (!vmxBytes) {
@@ -194,7 +198,7 @@ async function copy(a: CopyArgs, ctx: Parameters<Action>[1], master?: SshMaster)
     let r: Awaited<ReturnType<typeof streamRemoteFile>>;
     try {
       const image = a.image;
-      const sink = image ? (out: string) => openQcow2Sink(out, image.virtualSize, ctx.signal) : undefined;
+      const sink = image ? (out: string) => openQcow2Writer(out, image.virtualSize) : undefined;
       r = await streamRemoteFile(master ? master.via(a.ssh) : a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size), sink });
     } catch (e) {
       rmSync(part, { force: true });

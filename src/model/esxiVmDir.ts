@@ -8,7 +8,7 @@
  * descriptors staged on this machine are written anew from what was parsed, never the host's text,
  * so qemu-img reads only lines virtdeck understood. Pure.
  */
-import { plainSegment } from './esxiListing.js';
+import { LISTING_SCRIPT, plainSegment } from './esxiListing.js';
 import { shown } from './shown.js';
 import { UserError } from './userError.js';
 import { resolveVmdkChain, type VmdkChain, type VmdkLookup } from './vmdkChain.js';
@@ -38,6 +38,35 @@ export const VMDIR_SCRIPT = [
   'done',
   'echo @@end',
 ].join('\n');
+
+export const LISTED_MARKER = '@@listed';
+
+/**
+ * The listing and then the directory of the VM chosen from it, in ONE ssh session (`import esxi
+ * --vm`): the listing goes out first; this side picks the VM and answers with its directory on
+ * stdin, one line; the directory's dump follows. A second session would cost a channel, a process
+ * and a shell on the host more. The line is only ever read into a variable and quoted; an empty
+ * one (no such VM here) ends the script. The listing's commands read no stdin: the line is the
+ * directory read's alone. $1 the datastore root, as for LISTING_SCRIPT.
+ */
+export const LIST_THEN_VMDIR_SCRIPT = [
+  '{',
+  LISTING_SCRIPT,
+  '} </dev/null',
+  `echo ${LISTED_MARKER}`,
+  'IFS= read -r d || exit 0',
+  '[ -n "$d" ] || exit 0',
+  'set -- "$d"',
+  VMDIR_SCRIPT,
+].join('\n');
+
+/** Where the listing ends in LIST_THEN_VMDIR_SCRIPT's stdout (just after the marker line), or -1 while it has not. */
+export function listedEnd(out: Buffer): number {
+  const line = `${LISTED_MARKER}\n`;
+  const at = out.indexOf(`\n${line}`);
+  if (at >= 0) return at + 1 + line.length;
+  return out.subarray(0, line.length).toString('latin1') === line ? line.length : -1;
+}
 
 export type EntryKind = 'f' | 'd' | 'l' | 'o';
 

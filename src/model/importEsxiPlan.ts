@@ -13,8 +13,8 @@
  *   into qcow2/raw, and the staging directory goes once the guest is defined;
  * - a disk that is one flat extent is streamed straight into the convert step's private directory
  *   under its final name: as raw, the checked copy IS the image; as qcow2, the stream is written
- *   into a new qcow2 through qemu-nbd as it arrives (host/nbdWriter.ts), converted while it
- *   crosses the link, with no raw copy written and read back;
+ *   into a new qcow2 as it arrives (host/qcow2Writer.ts, each data cluster written once, in order),
+ *   converted while it crosses the link, with no raw copy written and read back;
  * - after a convert, `qemu-img check` and the virtual size stand where the .vmx import runs
  *   `qemu-img compare`. Every source byte is proven by the host's sha256, and a compare would read
  *   that source through the same vmdk driver the convert used, both sides from the page cache: it
@@ -161,7 +161,7 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
   const f = factsForRequest(facts, req);
   const base = planImport(f, req, opts);
   const format = req.convert as 'qcow2' | 'raw';
-  // The convert step's own temp name for disk i: where a one-file flat disk is streamed straight (raw, or qcow2 through qemu-nbd).
+  // The convert step's own temp name for disk i: where a one-file flat disk is streamed straight (raw, or qcow2 written as it arrives).
   const newImage = (i: number) => {
     const dest = convertedPath(f, f.disks[i] as ImportDiskFacts, req);
     return `${tempDirFor(dest)}/${dest.slice(dest.lastIndexOf('/') + 1)}`;
@@ -187,7 +187,7 @@ export function planEsxiImport(facts: EsxiImportFacts, reqIn: ImportRequest, opt
     for (const e of d.extents) {
       const remote = `${src.dir}/${e.name}`;
       const out = direct.has(k) ? newImage(k) : `${dir}/${e.name}`;
-      const into = !direct.has(k) ? '' : format === 'raw' ? ` straight into the new raw image ${out}` : ` into the new qcow2 ${out} as it arrives (qemu-nbd)`;
+      const into = !direct.has(k) ? '' : format === 'raw' ? ` straight into the new raw image ${out}` : ` into the new qcow2 ${out} as it arrives`;
       const image = direct.has(k) && format === 'qcow2' ? { image: { format, virtualSize: d.virtualSize } } : {};
       steps.push({
         id: `esxi-copy${i++}`,

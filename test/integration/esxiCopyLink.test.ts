@@ -79,7 +79,7 @@ describe('esxi.copy when the ssh link drops', () => {
     expect(readdirSync(remoteTmp)).toEqual([]);
   });
 
-  it('into a qcow2 through qemu-nbd: the cut-off image is thrown away, the next one holds the data', async () => {
+  it('into a qcow2 written as it arrives: the cut-off image is thrown away, the next one holds the data', async () => {
     mkdirSync(join(dir, 'q'));
     const out = join(dir, 'q', 'web.qcow2');
     const { run, logs } = copyOnce(1, out, { format: 'qcow2', virtualSize: 3 << 20 });

@@ -55,6 +55,8 @@ beforeAll(() => {
       `export TMPDIR='${remoteTmp}'`,
       `case $(cat '${join(dir, 'mode')}') in`,
       `trace) exec strace -f -qq -e trace=open,openat -o "${traces}/$$" sh -c "$last";;`,
+      // stdout a pipe, as sshd gives it: python's fcntl calls traced.
+      `pipe) ${which('strace')} -f -qq -e trace=fcntl -o "${traces}/pipe-$$" sh -c "$last" | cat; exit 0;;`,
       `tracetee) PATH='${noPy}' exec ${which('strace')} -f -qq -e trace=open,openat -o "${traces}/$$" sh -c "$last";;`,
       `esxi) PATH='${esxi}' exec /usr/bin/busybox sh -c "$last";;`,
       `esxipy) PATH='${esxiPy}' exec /usr/bin/busybox sh -c "$last";;`,
@@ -109,6 +111,15 @@ describe('esxi.copy reads the datastore file once', () => {
     expect(readdirSync(remoteTmp)).toEqual([]);
   });
 
+  it('widens the pipe to sshd to 1 MiB (python there), so a block crosses in one write', async () => {
+    const { run, logs, out } = await copyWith('pipe', 'a1');
+    await run;
+    expect(readFileSync(out).equals(readFileSync(src))).toBe(true);
+    expect(logs.at(-1)).toMatch(/matches the one computed on the host/);
+    const calls = readdirSync(traces).filter((f) => f.startsWith('pipe-')).map((f) => readFileSync(join(traces, f), 'utf8')).join('');
+    expect(calls).toMatch(/fcntl\(1, F_SETPIPE_SZ, 1048576\) += 1048576/);
+  });
+
   it('opens it once without python too: tee into a FIFO that openssl reads, the FIFO gone after', async () => {
     for (const f of readdirSync(traces)) rmSync(join(traces, f));
     const { run, logs, out } = await copyWith('tracetee', 'a2');
@@ -154,7 +165,7 @@ describe('esxi.copy reads the datastore file once', () => {
     expect(readdirSync(d)).toEqual([]);
   });
 
-  it('a byte changed on the way into a qcow2 (qemu-nbd) keeps no image either', async () => {
+  it('a byte changed on the way into a qcow2 keeps no image either', async () => {
     const { run, dir: d } = await copyWith('flip', 'e2', { format: 'qcow2', virtualSize: SIZE });
     await expect(run).rejects.toMatchObject({ sentence: expect.stringMatching(/^web-flat\.vmdk changed while it was copied/) });
     expect(readdirSync(d)).toEqual([]);

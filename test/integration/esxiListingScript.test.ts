@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LISTING_SCRIPT, parseEsxiListing } from '../../src/model/esxiListing.js';
+import { listAndReadEsxiVm } from '../../src/host/esxi.js';
+import { LISTING_SCRIPT, parseEsxiListing, pickVm } from '../../src/model/esxiListing.js';
+import { LIST_THEN_VMDIR_SCRIPT, listedEnd, parseVmDirDump } from '../../src/model/esxiVmDir.js';
 import { makeDatastoreRoot } from '../helpers/esxiStandIn.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
 
@@ -74,5 +76,55 @@ describe('the ESXi listing script under a real sh', () => {
       ['web01', 'off'],
       ['win11', 'on'],
     ]);
+  });
+
+  describe('with the VM directory after it, in one session (import esxi --vm)', () => {
+    // busybox ash as on ESXi, and dash; the answer on stdin is this side's line after the listing.
+    const shells = [['dash'], ['busybox', 'sh']];
+    const both = (shell: string[], line: string) =>
+      execFileSync(shell[0] as string, [...shell.slice(1), '-c', LIST_THEN_VMDIR_SCRIPT, 'sh', root], { input: line, stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: '/usr/bin:/bin' } });
+
+    it.each(shells)('%s: the listing, then the directory named on stdin', (...shell) => {
+      const out = both(shell, `${join(root, 'datastore1', 'web01')}\n`);
+      const end = listedEnd(out);
+      expect(parseEsxiListing(out.subarray(0, end).toString('utf8'), root).vms.map((v) => v.name)).toEqual(['copied', 'spare', 'web01', 'win11']);
+      const dump = parseVmDirDump(out.subarray(end), join(root, 'datastore1', 'web01'));
+      expect(dump.files.get('web01.vmx')?.toString()).toBe('displayName = "x"\n');
+    });
+
+    it.each(shells)('%s: an empty line ends it without reading a directory; a line is a path, never a command', (...shell) => {
+      const empty = both(shell, '\n');
+      expect(empty.subarray(listedEnd(empty)).length).toBe(0);
+      const marker = join(scratch.dir, `ran-${shell.join('')}`);
+      expect(() => both(shell, `$(touch ${marker})\n`)).toThrow();
+      expect(() => execFileSync('test', ['-e', marker])).toThrow();
+    });
+
+    // An `ssh` first on PATH that runs the remote command here with sh, as sshd would.
+    const ssh = join(scratch.dir, 'ssh-here');
+    mkdirSync(ssh);
+    writeFileSync(join(ssh, 'ssh'), '#!/bin/sh\nwhile [ "$1" != -- ]; do shift; done\nshift 2\nexec sh -c "$1"\n');
+    chmodSync(join(ssh, 'ssh'), 0o755);
+    const over = async <T>(f: () => Promise<T>): Promise<T> => {
+      const path = process.env.PATH;
+      process.env.PATH = `${ssh}:${path}`;
+      try {
+        return await f();
+      } finally {
+        process.env.PATH = path;
+      }
+    };
+
+    it('listAndReadEsxiVm: the VM picked from the listing, its directory from the same session', async () => {
+      const r = await over(() => listAndReadEsxiVm(['ssh', '--', 'root@esx'], root, (l) => pickVm(l, 'spare', 'root@esx').vmx.replace(/\/[^/]+$/, '')));
+      expect(r.listing.vms).toHaveLength(4);
+      expect([...r.dump.entries.keys()]).toEqual(['spare.vmx']);
+    });
+
+    it('listAndReadEsxiVm: a VM the listing does not have is the refusal, in one sentence', async () => {
+      await expect(over(() => listAndReadEsxiVm(['ssh', '--', 'root@esx'], root, (l) => pickVm(l, 'nope', 'root@esx').vmx))).rejects.toThrow(
+        `root@esx has no VM "nope" under ${root}.`,
+      );
+    });
   });
 });
