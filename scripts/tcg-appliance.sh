@@ -7,7 +7,8 @@
 #
 # Prints the environment that makes libguestfs use it, one NAME=VALUE a line (scripts/test.sh
 # exports them); prints nothing and exits 1 where it cannot help: not root, no kernel with its
-# modules in /boot, a compression it does not know, or a kernel built without CONFIG_PVH.
+# modules in /boot, a compression it does not know, a kernel built without CONFIG_PVH, or one
+# whose appliance does not boot (checked once per kernel, with one launch).
 # The appliance built from it gets a cache directory of its own, so the host's default appliance
 # (what virtdeck uses outside the tests) is neither rebuilt nor touched.
 set -uo pipefail
@@ -54,7 +55,16 @@ if [[ ! -s $vmlinux || $kernel -nt $vmlinux ]]; then
   chmod 0644 "$tmp" && mv -f "$tmp" "$vmlinux" || exit 1
 fi
 
-echo "SUPERMIN_KERNEL=$vmlinux"
-echo "SUPERMIN_KERNEL_VERSION=$version"
-echo "SUPERMIN_MODULES=/lib/modules/$version"
-echo "LIBGUESTFS_CACHEDIR=$DIR"
+env=(SUPERMIN_KERNEL="$vmlinux" SUPERMIN_KERNEL_VERSION="$version" SUPERMIN_MODULES="/lib/modules/$version" LIBGUESTFS_CACHEDIR="$DIR")
+
+# One launch proves this kernel boots this way (and builds its appliance, which the first test
+# would otherwise do): once per kernel, remembered next to it. A kernel that does not boot here
+# leaves the suite on the default appliance instead of failing every launch.
+booted=$DIR/booted-$version
+if [[ ! -e $booted || $vmlinux -nt $booted ]]; then
+  env "${env[@]}" LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg \
+    timeout 600 guestfish -a /dev/null run </dev/null >/dev/null 2>&1 || exit 1
+  : >"$booted"
+fi
+
+printf '%s\n' "${env[@]}"
