@@ -11,13 +11,11 @@ import { defineConfig } from 'vitest/config';
  */
 const LONGEST_FIRST = [
   'test/integration/expandGrowth.test.ts',
+  'test/integration/evacuate.test.ts',
   'test/integration/mergeideFaults.test.ts',
   'test/integration/migrate.test.ts',
-  'test/integration/evacuate.test.ts',
-  'test/security/guestfishInspection.test.ts',
   'test/integration/mergeide.test.ts',
-  'test/security/guestfishMergeide.test.ts',
-  'test/integration/expandGuestfs.test.ts',
+  'test/security/guestfishInspection.test.ts',
 ];
 
 class LongestFirst extends BaseSequencer {

@@ -28,6 +28,13 @@ echo "$setup_out"
 export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
 if grep -q 'KVM not usable' <<<"$setup_out"; then
   export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+  # The same appliance kernel, booted without its TCG-slow self-decompression (see the script):
+  # about half the CPU of each of the suite's libguestfs launches. Not where the caller chose a
+  # kernel already; VIRTDECK_TEST_DEFAULT_APPLIANCE=1 runs the suite on the host's default one.
+  if [[ -z ${SUPERMIN_KERNEL:-} && -z ${VIRTDECK_TEST_DEFAULT_APPLIANCE:-} ]] && appliance_env=$(bash scripts/tcg-appliance.sh); then
+    while IFS='=' read -r name value; do export "$name=$value"; done <<<"$appliance_env"
+    echo "libguestfs appliance: $SUPERMIN_KERNEL (PVH boot, cache $LIBGUESTFS_CACHEDIR)"
+  fi
 fi
 
 for stage in typecheck lint build; do

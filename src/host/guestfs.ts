@@ -20,7 +20,7 @@ import {
 } from '../model/expandPlan.js';
 import { explain, HostError } from './errors.js';
 import type { Executor } from './exec.js';
-import { guestfishConversation, markedSections, newMark } from './guestfishConversation.js';
+import { type GuestfishRound, guestfishConversation, markedSections, newMark } from './guestfishConversation.js';
 import { guestfsEnv } from './guestfsEnv.js';
 
 const APPLIANCE_DISK = '/dev/sda';
@@ -184,7 +184,8 @@ export function parseGrowOutput(stdout: string, op?: Pick<GrowOp, 'lvm'>): GrowM
     if (marks.includes(t)) {
       current = [];
       blocks.set(t, current);
-    } else if (current && t) current.push(t);
+    } else if (t.startsWith('@@virtdeck-round-')) current = null;
+    else if (current && t) current.push(t);
   }
   const num = (mark: string) => Number(blocks.get(mark)?.[0] ?? Number.NaN);
   const vg = op?.lvm ? vgOf(op.lvm.lv) : '';
@@ -202,32 +203,83 @@ export function parseGrowOutput(stdout: string, op?: Pick<GrowOp, 'lvm'>): GrowM
 /** guestfish ends with 1 when a command fails; its output up to there is still read. */
 const GUESTFISH_FAILED = 1;
 
+/** The commands of a guestfishArgv (the words after `--`, split at `:`); null when argv is not one. */
+function plannedCommands(argv: string[]): string[][] | null {
+  const sep = argv.indexOf('--');
+  if (sep === -1) return null;
+  const cmds: string[][] = [[]];
+  for (const w of argv.slice(sep + 1)) {
+    if (w === ':') cmds.push([]);
+    else (cmds[cmds.length - 1] as string[]).push(w);
+  }
+  return cmds;
+}
+
+/** How many commands measure the disk and the partition before anything moves (growCommands' head); -1 when not planned (older journals). */
+function measuredHead(cmds: string[][]): number {
+  const i = cmds.findIndex((c) => c[0] === 'echo' && c[1] === GF_MARK.partBefore);
+  return i === -1 ? -1 : i + 2;
+}
+
 /**
- * Runs the grow launch (argv from the plan: `env … guestfish --rw …`) and checks what it printed
- * (growProblems): the partition now reaches the end of the disk and the filesystem is larger than
- * before, or, when the step already ran on this image (a finish after an interruption), has kept
- * its full size. Such a run again can fail where the first one did not (lvresize-free with no free
- * extents left, ntfsresize on the volume it marked for chkdsk); then a second launch with the
- * commands adapted to the state the first one measured does the rest. A first run that fails
- * fails as before, with guestfish's error.
+ * Runs the grow launch and checks what it printed (growProblems): the partition now reaches the
+ * end of the disk and the filesystem is larger than before, or, when the step already ran on this
+ * image (a finish after an interruption), has kept its full size.
+ *
+ * argv is the plan's (`env … guestfish --rw … -- cmds`); its commands go to guestfish in rounds of
+ * one launch (guestfishConversation): first the measures before anything moves, then, from what
+ * they say, the rest of the plan's commands or, on a run again (startedAtEnd), the ones adapted to
+ * it: no partition move, lvresize-free only while the VG has free extents (measured after
+ * pvresize, a round of its own), ntfsresize forced on the volume the earlier run marked for
+ * chkdsk. So finishing an interrupted grow costs one appliance launch, as the first run does
+ * (it used to take a second one, after the first failed on the unadapted commands). A plan
+ * without the measures first (an older journal) runs as one batch.
  */
 export async function growGuest(exec: Executor, argv: string[], op: GrowOp, signal?: AbortSignal): Promise<GrowResult> {
+  const planned = plannedCommands(argv);
+  const head = planned ? measuredHead(planned) : -1;
+  if (!planned || head === -1) return growGuestBatch(exec, argv, op, signal);
   let ran = argv;
-  let r = await exec.run(argv, { signal, timeoutMs: 0, okExitCodes: [GUESTFISH_FAILED] });
-  let m = parseGrowOutput(r.stdout, op);
-  if (r.exitCode !== 0) {
-    if (!startedAtEnd(op, m)) throw explain(argv, r.stderr || r.stdout, r.exitCode);
-    ran = withGuestfishCommands(argv, growCommands(op, m.diskBytes, { vgHasFree: m.vgFreeBefore !== 0 }));
-    r = await exec.run(ran, { signal, timeoutMs: 0 });
-    m = parseGrowOutput(r.stdout, op);
-  }
+  const resumeWith = (out: string, vgHasFree: boolean) => growCommands(op, parseGrowOutput(out, op).diskBytes, { vgHasFree });
+  const rounds: GuestfishRound[] = [
+    () => planned.slice(0, head),
+    (out) => {
+      if (!startedAtEnd(op, parseGrowOutput(out, op))) return planned.slice(head);
+      // LVM: pvresize and the VG's free space first, to know whether lvresize-free still has work.
+      const resume = resumeWith(out, true);
+      const h = measuredHead(resume);
+      ran = withGuestfishCommands(argv, resume);
+      return op.lvm ? resume.slice(h, h + 3) : resume.slice(h);
+    },
+    (out) => {
+      const m = parseGrowOutput(out, op);
+      if (!op.lvm || !startedAtEnd(op, m)) return [];
+      const resume = resumeWith(out, m.vgFreeBefore !== 0);
+      ran = withGuestfishCommands(argv, resume);
+      return resume.slice(measuredHead(resume) + 3);
+    },
+  ];
+  const sep = argv.indexOf('--');
+  const r = await guestfishConversation(exec, argv.slice(0, sep), rounds, { signal, timeoutMs: 0, okExitCodes: [GUESTFISH_FAILED] });
+  if (r.exitCode !== 0) throw explain(ran, r.stderr || r.stdout, r.exitCode);
+  return checkedGrow(op, parseGrowOutput(r.stdout, op), ran, r.stdout);
+}
+
+/** The plan's commands as one batch: a plan without the measures first cannot tell a run again (startedAtEnd) from a first run. */
+async function growGuestBatch(exec: Executor, argv: string[], op: GrowOp, signal?: AbortSignal): Promise<GrowResult> {
+  const r = await exec.run(argv, { signal, timeoutMs: 0, okExitCodes: [GUESTFISH_FAILED] });
+  if (r.exitCode !== 0) throw explain(argv, r.stderr || r.stdout, r.exitCode);
+  return checkedGrow(op, parseGrowOutput(r.stdout, op), argv, r.stdout);
+}
+
+function checkedGrow(op: GrowOp, m: GrowMeasures, ran: string[], stdout: string): GrowResult {
   const { resumed, problems } = growProblems(op, m);
   if (problems.length > 0) {
     throw new HostError({
       sentence: `The guest side was not grown as planned: ${problems.join('; ')}.`,
       fix: 'The disk itself is larger and its data intact; grow the partition from inside the guest (the instructions virtdeck shows), or look at the layout with virt-filesystems --long -h.',
       command: ran,
-      stderr: r.stdout.slice(-2000),
+      stderr: stdout.slice(-2000),
       code: 'grow-unverified',
     });
   }

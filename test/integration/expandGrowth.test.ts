@@ -15,10 +15,11 @@ import { localHost, scratchDir } from '../helpers/tinyGuest.js';
  * ext4, MBR + xfs, LVM (PV on partition 2, swap and root LVs) and MBR + ntfs, each a tiny sparse raw
  * grown by 64 MiB through the real plan runner. Then the grow step runs again on each grown image,
  * as finishJob does after a power cut that hit the step just before the journal recorded it done:
- * it must succeed with the same sizes (LVM and ntfs need a second launch there, see growGuest).
- * Launches: one builds all four images, each job makes two (inspect, then grow-and-measure; the
- * four jobs run side by side), the runs again one or two each (side by side), one reads all four
- * back. Everything heavy happens in beforeAll; each case then checks its own results.
+ * it must succeed with the same sizes, in one launch (LVM and ntfs adapt their commands to what
+ * the launch measured first, see growGuest). Launches: one builds all four images, each job makes
+ * two (inspect, then grow-and-measure; the four jobs run side by side), the runs again one each
+ * (side by side), one reads all four back. Everything heavy happens in beforeAll; each case then
+ * checks its own results.
  */
 
 const host = localHost();

@@ -22,8 +22,12 @@ import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
  * before the journal recorded the step done — then recovery the way a restarted virtdeck does
  * it. The fixture image is built once (one guestfish launch) and copied per scenario; the job's
  * own prepare runs once, and the guest's hive and backup are read back from the image on the host
- * (qemu-img, sfdisk, ntfscat: no appliance) where the image was written. The kill after the upload costs a read-write launch, so it happens
- * once: what it left (image, journal, working files) is kept and put back for the second case.
+ * (qemu-img, sfdisk, ntfscat: no appliance) where the image was written. The kill after the
+ * upload happens once: what it left (image, journal, working files) is kept and put back for the
+ * second case. Its upload is the one the finish after the merge ran for real on the same plan
+ * (same hive, same backup name): a guestfish shim puts that launch's image and read-back in place
+ * instead of launching the appliance again, then hangs, so the kill lands where a real one would.
+ * Run on its own (no finish before it), the case launches for real.
  */
 const host = localHost();
 const exec = new LocalExecutor();
@@ -33,7 +37,9 @@ const dir = scratch.dir;
 const HOME = join(dir, 'home');
 const STATE = join(HOME, 'state');
 const STEPS = ['copy', 'merge-ControlSet001', 'merge-ControlSet002', 'verify', 'upload', 'verify-upload'];
-const SHIMS = { merge: join(dir, 'shim-merge'), upload: join(dir, 'shim-upload') };
+const SHIMS = { merge: join(dir, 'shim-merge'), upload: join(dir, 'shim-upload'), replay: join(dir, 'shim-replay') };
+/** The image and read-back hive of the finish's real upload, for the replay shim. */
+const RECORDED = { disk: join(dir, 'recorded-upload.qcow2'), uploaded: join(dir, 'recorded-system.uploaded') };
 const UPLOADED_MARK = join(dir, 'upload-finished');
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 let disk = '';
@@ -62,6 +68,12 @@ beforeAll(async () => {
   workdirBefore = readdirSync(facts.workdir).sort();
   writeShim(SHIMS.merge, 'hivexregedit', hangAfter('--merge'));
   writeShim(SHIMS.upload, 'guestfish', hangAfter('--rw', UPLOADED_MARK));
+  const q = (p: string) => `'${p}'`;
+  writeShim(
+    SHIMS.replay,
+    'guestfish',
+    `case " $* " in *" --rw "*) cp ${q(RECORDED.disk)} ${q(disk)} && cp ${q(RECORDED.uploaded)} ${q(join(facts.workdir, 'system.uploaded'))} && : > ${q(UPLOADED_MARK)}; sleep 900 ;; *) "$REAL" "$@"; rc=$? ;; esac`,
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -162,6 +174,9 @@ describe('MergeIDE killed with SIGKILL after merging into the working copy', () 
     expect(r.state).toBe('done');
     expectKeysIn(join(facts.workdir, 'system.uploaded'));
     expect(sha(facts.original)).toBe(originalSum);
+    // What this real upload left, for the kill after the upload below.
+    copyFileSync(disk, RECORDED.disk);
+    copyFileSync(join(facts.workdir, 'system.uploaded'), RECORDED.uploaded);
   }, 900_000);
 });
 
@@ -173,7 +188,7 @@ describe('MergeIDE killed with SIGKILL after the read-write launch uploaded the 
   /** The kill after the upload: run once, then the state it left is put back for each later case. */
   async function killedAfterUpload(): Promise<Journal> {
     if (!keptJournal) {
-      const journal = await killAfter('upload', SHIMS.upload, caught);
+      const journal = await killAfter('upload', existsSync(RECORDED.disk) ? SHIMS.replay : SHIMS.upload, caught);
       mkdirSync(join(kept, 'workdir'), { recursive: true });
       cpSync(HOME, join(kept, 'home'), { recursive: true });
       copyFileSync(disk, join(kept, 'disk'));

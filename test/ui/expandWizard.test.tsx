@@ -65,6 +65,8 @@ function expandHost(opts: { holdResize?: boolean; running?: boolean; holdInspect
   const inner = fake.host.virshExec;
   let size = 64 * MiB;
   const ran: string[][] = [];
+  /** What the grow launch read on stdin: growGuest sends the plan's commands there, in rounds. */
+  const scripts: string[] = [];
   const ok = (argv: string[], stdout: string, exitCode = 0): ExecResult => ({ argv, exitCode, stdout, stderr: '' });
   const exec: Executor = {
     label: 'fake',
@@ -91,14 +93,23 @@ function expandHost(opts: { holdResize?: boolean; running?: boolean; holdInspect
         await opts.holdInspect;
         return ok(argv, INSPECTION);
       }
-      if (prog === 'env' && argv.includes('guestfish')) return ok(argv, GROW);
+      if (prog === 'env' && argv.includes('guestfish')) {
+        // Like guestfish, print each round's end marker when its echo is read, so the next round comes.
+        let script = '';
+        for await (const chunk of o.inputStream as AsyncIterable<Buffer | string>) {
+          script += String(chunk);
+          for (const m of String(chunk).matchAll(/^echo "(@@virtdeck-round-[^"]+)" "(\d+)"$/gm)) o.onStdout?.(`${m[1]} ${m[2]}\n`);
+        }
+        scripts.push(script);
+        return ok(argv, GROW);
+      }
       throw new Error(`unexpected command ${argv.join(' ')}`);
     },
     interactive: async () => 0,
   };
   const gated = withImageHeads(exec, { [IMG]: { format: 'raw', size: 64 * MiB } });
   const host: HostContext = { ...fake.host, virshExec: gated, sysExec: gated };
-  return { host, ran };
+  return { host, ran, scripts };
 }
 
 const theme = chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color' });
@@ -112,11 +123,11 @@ afterEach(() => {
 
 function open(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}, jobScreen?: JobControllerOptions) {
   state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
-  const { host, ran } = expandHost(opts);
+  const { host, ran, scripts } = expandHost(opts);
   const closed: (ExpandOutcome | null | 'open')[] = ['open'];
   const wizard = createExpandWizard({ host, path: IMG, onClose: (x) => closed.push(x), stateDir: state, jobScreen });
   const d = wizardDriver(wizard, <ExpandWizardView store={wizard} theme={theme} />);
-  return { ...d, wizard, ran, closed };
+  return { ...d, wizard, ran, scripts, closed };
 }
 
 type W = ReturnType<typeof open>;
@@ -170,7 +181,8 @@ describe('expand wizard', () => {
     const done = await w.waitFrame('Expand disk · done');
     expect(done).toContain('disk 64.0 MiB → 1.1 GiB (verified)');
     expect(done).toContain('filesystem 58.6 MiB → 1013.2 MiB (verified)');
-    expect(w.ran.some((a) => a[0] === 'env' && a.includes('resize2fs'))).toBe(true);
+    expect(w.ran.some((a) => a[0] === 'env' && a.includes('guestfish'))).toBe(true);
+    expect(w.scripts.join('')).toContain('resize2fs "/dev/sda1"');
     w.press('enter');
     expect((w.closed.at(-1) as ExpandOutcome).state).toBe('done');
   });

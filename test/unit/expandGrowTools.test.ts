@@ -192,79 +192,121 @@ describe('checking a first run and a run again', () => {
   });
 });
 
-/** guestfish output of a grow launch, as the sections growGuest reads. */
-function growOutput(s: { fsBefore: number; fsAfter?: number; partBefore: number; part?: number; vgFree?: number; vgFreeAfter?: number }): string {
-  const fs = (bytes: number) => [`blocks: ${bytes / 4096}`, 'frsize: 4096'];
-  const vgs = (free: number) => ['[0] = {', 'vg_name: vg', 'vg_size: 167772160', `vg_free: ${free}`, '}'];
-  const lines = [GF_MARK.before, ...fs(s.fsBefore), GF_MARK.disk, String(DISK), GF_MARK.partBefore, String(s.partBefore)];
-  if (s.vgFree !== undefined) lines.push(GF_MARK.vgFree, ...vgs(s.vgFree));
-  if (s.part !== undefined) lines.push(GF_MARK.part, String(s.part));
-  if (s.vgFreeAfter !== undefined) lines.push(GF_MARK.vgFreeAfter, ...vgs(s.vgFreeAfter));
-  if (s.fsAfter !== undefined) lines.push(GF_MARK.after, ...fs(s.fsAfter));
-  return lines.join('\n');
+/** The words of one gfScript line: the command, then each double-quoted argument unescaped. */
+function scriptWords(line: string): string[] {
+  const [cmd, ...rest] = line.split(' ');
+  const args = [...rest.join(' ').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] as string).replace(/\\(.)/g, '$1'));
+  return [cmd as string, ...args];
 }
 
-/** An executor answering each launch in turn (stdout, exit code), recording what ran. */
-function scripted(answers: { stdout: string; exitCode: number; stderr?: string }[]) {
-  const ran: string[][] = [];
+interface DiskState {
+  fs: number;
+  part: number;
+  vgFree?: number;
+  /** What the grow commands change: the partition's and the filesystem's size, and the VG's free space. */
+  grown?: { fs: number; part: number; vgFree?: number };
+  /** A command (with its arguments) that fails: guestfish prints the error and ends with 1. */
+  fails?: { command: string; stderr: string };
+}
+
+/**
+ * A guestfish stand-in reading the conversation's script line by line and answering from a small
+ * model of the disk: the measures print the current sizes, part-resize, lvresize-free and the
+ * filesystem's grow change them, and a command set to fail ends the run as guestfish does. Every
+ * launch and every command it ran are recorded.
+ */
+function fakeGuestfish(states: DiskState[]) {
+  const launches: { argv: string[]; commands: string[] }[] = [];
   const exec: Executor = {
     label: 'local',
-    run: async (argv, o) => {
-      ran.push(argv);
-      const a = answers.shift();
-      if (!a) throw new Error('one launch too many');
-      if (a.exitCode !== 0 && !(o?.okExitCodes ?? []).includes(a.exitCode)) throw new HostError({ sentence: 'failed', fix: '', command: argv, stderr: a.stderr ?? '' });
-      return { argv, exitCode: a.exitCode, stdout: a.stdout, stderr: a.stderr ?? '' };
+    async run(argv, o = {}) {
+      const st = states.shift();
+      if (!st) throw new Error('one launch too many');
+      const commands: string[] = [];
+      launches.push({ argv, commands });
+      let stdout = '';
+      const print = (t: string) => {
+        stdout += `${t}\n`;
+        o.onStdout?.(`${t}\n`);
+      };
+      const cur = { fs: st.fs, part: st.part, vgFree: st.vgFree ?? 0 };
+      const fsBlocks = () => [`blocks: ${cur.fs / 4096}`, 'frsize: 4096'].forEach(print);
+      let buf = '';
+      for await (const chunk of o.inputStream as AsyncIterable<Buffer | string>) {
+        buf += String(chunk);
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const [cmd, ...args] = scriptWords(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+          commands.push([cmd, ...args].join(' '));
+          if (st.fails && [cmd, ...args].join(' ') === st.fails.command) return { argv, exitCode: 1, stdout, stderr: st.fails.stderr };
+          if (cmd === 'echo') print(args.join(' '));
+          else if (cmd === 'blockdev-getsize64') print(String(args[0] === '/dev/sda' ? DISK : cur.part));
+          else if (cmd === 'statvfs') fsBlocks();
+          else if (cmd === 'vgs-full') ['[0] = {', 'vg_name: vg', 'vg_size: 167772160', `vg_free: ${cur.vgFree}`, '}'].forEach(print);
+          else if (cmd === 'part-resize' && st.grown) cur.part = st.grown.part;
+          else if (cmd === 'lvresize-free') cur.vgFree = 0;
+          else if (/^(resize2fs|ntfsresize|xfs-growfs)$/.test(cmd as string) && st.grown) cur.fs = st.grown.fs;
+          else if (cmd === 'pvresize' && st.grown?.vgFree !== undefined) cur.vgFree = st.grown.vgFree;
+        }
+      }
+      return { argv, exitCode: 0, stdout, stderr: '' };
     },
     interactive: async () => 0,
   };
-  return { exec, ran };
+  return { exec, launches };
 }
 
-describe('growGuest run again on an image it already grew', () => {
+describe('growGuest: one launch, first run or run again', () => {
   const lvm = op(lvmLayout());
-  const argv = guestfishArgv({ LIBGUESTFS_BACKEND: 'direct' }, '/srv/vm/db.raw', 'raw', growCommands(lvm));
-  const grown = { fsBefore: 150 * M, partBefore: DISK - 33 * M };
+  const argv = guestfishArgv({ LIBGUESTFS_BACKEND: 'direct' }, '/srv/vm/db.raw', 'raw', growCommands(lvm, DISK));
+  const atEnd = DISK - 33 * M;
 
-  it('LVM whose LV already took the space: lvresize-free fails, a second launch without it checks the same result', async () => {
-    const { exec, ran } = scripted([
-      { stdout: growOutput({ ...grown, vgFree: 0 }), exitCode: 1, stderr: 'libguestfs: error: lvresize_free: New size (40 extents) matches existing size' },
-      { stdout: growOutput({ ...grown, vgFree: 0, part: DISK - 33 * M, vgFreeAfter: 0, fsAfter: 150 * M }), exitCode: 0 },
-    ]);
+  it('first run: exactly the plan’s commands, in one launch of the plan’s guestfish', async () => {
+    const { exec, launches } = fakeGuestfish([{ fs: 46 * M, part: 95 * M, vgFree: 0, grown: { fs: 110 * M, part: atEnd, vgFree: 64 * M } }]);
     const g = await growGuest(exec, argv, lvm);
-    expect(g).toMatchObject({ resumed: true, fsBytesBefore: 150 * M, fsBytesAfter: 150 * M, partitionBytes: DISK - 33 * M, vgFreeAfter: 0 });
-    expect(ran).toHaveLength(2);
-    const again = ran[1] as string[];
-    expect(again.slice(0, again.indexOf('--'))).toEqual(argv.slice(0, argv.indexOf('--')));
-    expect(again.join(' ')).not.toMatch(/part-resize|lvresize-free/);
-    expect(again.join(' ')).toContain('pvresize /dev/sda2 : echo @@virtdeck-vgfree : vgs-full : e2fsck-f /dev/vg/root');
+    expect(g).toMatchObject({ resumed: false, fsBytesBefore: 46 * M, fsBytesAfter: 110 * M, partitionBytes: atEnd, vgFreeAfter: 0 });
+    expect(launches).toHaveLength(1);
+    expect(launches[0]?.argv).toEqual(argv.slice(0, argv.indexOf('--')));
+    const planned = argv.slice(argv.indexOf('--') + 1).join(' ').split(' : ');
+    expect(launches[0]?.commands.filter((c) => !c.startsWith('echo @@virtdeck-round-'))).toEqual(planned);
+  });
+
+  it('LVM whose LV already took the space: one launch without part-resize and lvresize-free checks the same result', async () => {
+    const { exec, launches } = fakeGuestfish([{ fs: 150 * M, part: atEnd, vgFree: 0 }]);
+    const g = await growGuest(exec, argv, lvm);
+    expect(g).toMatchObject({ resumed: true, fsBytesBefore: 150 * M, fsBytesAfter: 150 * M, partitionBytes: atEnd, vgFreeAfter: 0 });
+    expect(launches).toHaveLength(1);
+    const ran = launches[0]?.commands.join(' : ') ?? '';
+    expect(ran).not.toMatch(/part-resize|part-expand|lvresize-free/);
+    expect(ran).toContain('pvresize /dev/sda2 : echo @@virtdeck-vgfree : vgs-full : ');
+    expect(ran).toMatch(/vgs-full : echo @@virtdeck-round-\S+ 1 : e2fsck-f \/dev\/vg\/root : resize2fs \/dev\/vg\/root/);
   });
 
   it('killed after pvresize: the VG still has free space, so the one launch grows the LV and the filesystem', async () => {
-    const { exec, ran } = scripted([
-      { stdout: growOutput({ ...grown, fsBefore: 46 * M, vgFree: 64 * M, part: DISK - 33 * M, vgFreeAfter: 0, fsAfter: 110 * M }), exitCode: 0 },
-    ]);
-    expect(await growGuest(exec, argv, lvm)).toMatchObject({ resumed: true, fsBytesBefore: 46 * M, fsBytesAfter: 110 * M });
-    expect(ran).toHaveLength(1);
+    const { exec, launches } = fakeGuestfish([{ fs: 46 * M, part: atEnd, vgFree: 64 * M, grown: { fs: 110 * M, part: atEnd } }]);
+    expect(await growGuest(exec, argv, lvm)).toMatchObject({ resumed: true, fsBytesBefore: 46 * M, fsBytesAfter: 110 * M, vgFreeAfter: 0 });
+    expect(launches).toHaveLength(1);
+    expect(launches[0]?.commands).toContain('lvresize-free /dev/vg/root 100');
+    expect(launches[0]?.commands.join(' ')).not.toContain('part-resize');
   });
 
-  it('ntfs already resized (marked for chkdsk): the second launch forces ntfsresize', async () => {
+  it('ntfs already resized (marked for chkdsk): the one launch forces ntfsresize', async () => {
     const ntfs = op(layout({ partitions: [{ num: 1, start: M, end: 64 * M - 1, size: 63 * M, fsType: 'ntfs' }], filesystems: { '/dev/sda1': 'ntfs' } }));
-    const nargv = guestfishArgv({}, '/srv/vm/win.raw', 'raw', growCommands(ntfs));
-    const { exec, ran } = scripted([
-      { stdout: growOutput({ fsBefore: 190 * M, partBefore: DISK - M }), exitCode: 1, stderr: 'ntfsresize: The NTFS journal file is unclean…' },
-      { stdout: growOutput({ fsBefore: 190 * M, partBefore: DISK - M, part: DISK - M, fsAfter: 190 * M }), exitCode: 0 },
-    ]);
-    expect(await growGuest(exec, nargv, ntfs)).toMatchObject({ resumed: true });
-    expect(ran[1]?.join(' ')).toContain('ntfsresize /dev/sda1 force:true');
-    expect(ran[1]?.join(' ')).not.toContain('part-resize');
+    const nargv = guestfishArgv({}, '/srv/vm/win.raw', 'raw', growCommands(ntfs, DISK));
+    // The unforced ntfsresize refuses the volume the earlier run marked, as the real one does.
+    const { exec, launches } = fakeGuestfish([{ fs: 190 * M, part: DISK - M, fails: { command: 'ntfsresize /dev/sda1', stderr: 'ntfsresize: The NTFS journal file is unclean…' } }]);
+    expect(await growGuest(exec, nargv, ntfs)).toMatchObject({ resumed: true, fsBytesAfter: 190 * M });
+    expect(launches).toHaveLength(1);
+    expect(launches[0]?.commands).toContain('ntfsresize /dev/sda1 force:true');
+    expect(launches[0]?.commands).not.toContain('ntfsresize /dev/sda1');
+    expect(launches[0]?.commands.join(' ')).not.toContain('part-resize');
   });
 
   it('a first run that fails is not retried: guestfish’s error, one launch', async () => {
-    const { exec, ran } = scripted([{ stdout: growOutput({ fsBefore: 46 * M, partBefore: 95 * M, vgFree: 0 }), exitCode: 1, stderr: 'libguestfs: error: lvresize_free: Insufficient free space' }]);
+    const { exec, launches } = fakeGuestfish([{ fs: 46 * M, part: 95 * M, vgFree: 0, grown: { fs: 46 * M, part: atEnd }, fails: { command: 'lvresize-free /dev/vg/root 100', stderr: 'libguestfs: error: lvresize_free: Insufficient free space' } }]);
     const e = await growGuest(exec, argv, lvm).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HostError);
     expect((e as HostError).stderr).toMatch(/Insufficient free space/);
-    expect(ran).toHaveLength(1);
+    expect(launches).toHaveLength(1);
   });
 });

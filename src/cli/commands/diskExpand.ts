@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { planRoute } from '../../host/planRoute.js';
 import { type ExpandOutcome, planFor, runExpand } from '../../jobs/expand.js';
-import { type ExpandDecision, expandKeeps } from '../../model/expandPlan.js';
+import { type ExpandDecision, type ExpandFacts, expandKeeps } from '../../model/expandPlan.js';
 import { describePlan, type PlanRoute } from '../../model/plan.js';
 import { formatBytesLong, parseSize } from '../../model/units.js';
 import { UserError } from '../../model/userError.js';
@@ -22,8 +22,10 @@ export interface ExpandCliOptions {
   stateDir?: string;
 }
 
-function decisionJson(d: ExpandDecision, route: PlanRoute | null) {
+function decisionJson(d: ExpandDecision, route: PlanRoute | null, facts: ExpandFacts) {
   return {
+    // What the wizard shows as "Inside:" (null: not looked inside, e.g. a running guest or --no-grow-fs).
+    os: facts.layout ? facts.layout.os : null,
     route: d.route,
     currentBytes: d.currentBytes,
     targetBytes: d.targetBytes,
@@ -50,7 +52,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
   const { facts, decision } = await planFor(ctx.host, path, req);
   const out = ctx.output;
   if (opts.dryRun) {
-    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, ...decisionJson(decision, planRoute(ctx.host)) }, null, 2));
+    if (out.json) out.out(JSON.stringify({ ok: true, dryRun: true, ...decisionJson(decision, planRoute(ctx.host), facts) }, null, 2));
     else {
       out.out(`${decision.plan.title}${decision.guestSide.kind === 'instructions' ? ` (guest side by hand: ${decision.guestSide.reason})` : ''}`);
       for (const w of decision.warnings) out.out(`warning: ${w}`);
@@ -86,7 +88,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
       JSON.stringify(
         {
           ok: true,
-          ...decisionJson(decision, planRoute(ctx.host)),
+          ...decisionJson(decision, planRoute(ctx.host), facts),
           verifiedBytes: outcome.verifiedBytes,
           grow: outcome.grow,
           keptOriginal: outcome.keptOriginal,
