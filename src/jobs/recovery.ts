@@ -16,6 +16,7 @@ import { UserError } from '../model/userError.js';
 import { commitOverlay } from './backup.js';
 import { interruptedJobs, type Journal, type JournalRecord, listJournals, resumePoint, type StepState } from './journal.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
+import { journalHost, recoveryScope, type ScopedJob } from './recoveryScope.js';
 import { finishJob, type RunnerEvent, type RunResult, rollbackJob } from './runner.js';
 
 export interface JobRecoveryItem {
@@ -89,6 +90,25 @@ export function describeInterruptedJob(rec: JournalRecord): JobRecoveryItem {
   return { kind: 'job', id: rec.id, title: rec.title, explanation, finish, rollback, guests: rec.plan.targets.guests };
 }
 
+/**
+ * Pure: the words for an interrupted job as seen from the host `uri`: the job's own, what became
+ * of each guest's move it was running, and where it runs when that is another host.
+ */
+export function describeScopedJob(job: { journal: { record: JournalRecord }; moves: { record: JournalRecord }[] }, uri: string): JobRecoveryItem {
+  const rec = job.journal.record;
+  const item = describeInterruptedJob(rec);
+  const lines = [...item.explanation];
+  for (const m of job.moves) {
+    const at = resumePoint(m.record);
+    const total = m.record.plan.steps.length;
+    const where = at >= total ? 'after its last step' : `${m.record.steps[at]?.state === 'running' ? 'during' : 'before'} step ${at + 1} of ${total}: ${m.record.plan.steps[at]?.title ?? '?'}`;
+    const guest = m.record.plan.targets.guests.join(', ');
+    lines.splice(lines.length - 1, 0, `${guest}'s move (job ${m.record.id}) stopped ${where}; finishing this job finishes that move, rolling it back undoes it.`);
+  }
+  if (rec.uri !== uri) lines.splice(lines.length - 1, 0, `It runs against ${rec.uri}: finishing or rolling it back from here works there.`);
+  return { ...item, explanation: lines, guests: [...new Set([...item.guests, ...job.moves.flatMap((m) => m.record.plan.targets.guests)])] };
+}
+
 /** Pure: guests left on a backup overlay; an overlay of a guest an interrupted job owns is that job's. */
 export function overlayItems(guests: GuestRow[], jobs: JobRecoveryItem[] = []): OverlayRecoveryItem[] {
   const owned = new Set(jobs.flatMap((j) => j.guests));
@@ -128,11 +148,12 @@ export interface RecoveryOptions {
 /** Everything left half-done, jobs first. */
 export async function detectRecovery(host: HostContext, opts: RecoveryOptions = {}): Promise<RecoveryItem[]> {
   const dir = opts.stateDir ?? defaultStateDir();
-  const jobs = interruptedJobs(dir, hostname())
-    .filter((j) => j.record.uri === host.uri)
-    .map((j) => describeInterruptedJob(j.record));
+  const scoped: ScopedJob[] = recoveryScope(interruptedJobs(dir, hostname()), host.uri);
+  const jobs = scoped.map((j) => describeScopedJob(j, host.uri));
   const guests = opts.guests ?? (await listGuests(host));
-  return [...jobs, ...overlayItems(guests, jobs)];
+  // Only this host's own jobs own its guests' overlays: a guest of the same name elsewhere does not.
+  const own = jobs.filter((_j, i) => scoped[i]?.journal.record.uri === host.uri);
+  return [...jobs, ...overlayItems(guests, own)];
 }
 
 function journalById(dir: string, id: string): Journal | undefined {
@@ -159,7 +180,9 @@ async function resolveJob(host: HostContext, id: string, how: 'finish' | 'rollba
   if (!journal) throw new UserError(`There is no journal ${id} in ${dir}.`, 'List the interrupted jobs with virtdeck recover --list.');
   // The registry imports every job kind's code: loaded when a job is resolved, not with the console.
   const { actionsFor } = await import('./registry.js');
-  const runOpts = { host, stateDir: dir, signal: opts.signal, onEvent: opts.onEvent, actions: actionsFor(journal.record.kind, host) };
+  // A job journaled against the other end of a move (recovered from this one) runs where it ran.
+  const jobHost = journalHost(journal.record, host);
+  const runOpts = { host: jobHost, stateDir: dir, signal: opts.signal, onEvent: opts.onEvent, actions: actionsFor(journal.record.kind, jobHost) };
   assertRecoverablePlan(journal.record, Object.keys(runOpts.actions));
   const run = how === 'finish' ? await finishJob(journal, runOpts) : await rollbackJob(journal, runOpts);
   const ok = run.state === (how === 'finish' ? 'done' : 'rolled-back');
