@@ -94,7 +94,7 @@ export function pickRecord(stateDir: string, home: HostContext, from?: { uri: st
  * The review and plan of bringing home what an evacuation moved: only guests the record has away
  * that are still on that host (found by UUID: a rename there does not lose them).
  */
-export async function prepareReturn(home: HostContext, stateDir: string, from: { uri: string; name: string } | undefined, o: { copyStorage?: boolean | 'auto'; bandwidthMiB?: number; migrateUri?: string }): Promise<PreparedEvacuation> {
+export async function prepareReturn(home: HostContext, stateDir: string, from: { uri: string; name: string } | undefined, o: { copyStorage?: boolean | 'auto'; bandwidthMiB?: number; removeSourceDisks?: boolean; migrateUri?: string }): Promise<PreparedEvacuation> {
   const record = pickRecord(stateDir, home, from);
   const awayRef = record.to;
   const away = destHost(awayRef);
@@ -113,9 +113,10 @@ export async function prepareReturn(home: HostContext, stateDir: string, from: {
     c.setAside = stale;
     c.facts = { ...c.facts, dest: { ...c.facts.dest, existing: c.facts.dest.existing.filter((p) => !stale.some((f) => f.path === p)) } };
   }
-  const copyStorage = o.copyStorage ?? recorded.some((g) => g.leftFiles.length > 0);
+  // A move that deleted what it left behind recorded no files: whether to copy is then the marker's answer.
+  const copyStorage = o.copyStorage ?? (recorded.some((g) => g.leftFiles.length > 0) ? true : 'auto');
   const migrateUri = o.migrateUri ?? (await migrateUriHome(homeRef, awayRef));
-  const review = reviewEvacuation(awayRef.name, homeRef, candidates, { includeShutOff: true, copyStorage, bandwidthMiB: o.bandwidthMiB, migrateUri });
+  const review = reviewEvacuation(awayRef.name, homeRef, candidates, { includeShutOff: true, copyStorage, bandwidthMiB: o.bandwidthMiB, removeSourceDisks: o.removeSourceDisks, migrateUri });
   return { review, plan: review.moving.length > 0 ? planEvacuation(review, { home: record.home, away: awayRef, returning: true }) : null, record };
 }
 

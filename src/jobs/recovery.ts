@@ -17,7 +17,7 @@ import { commitOverlay } from './backup.js';
 import { interruptedJobs, type Journal, type JournalRecord, listJournals, resumePoint, type StepState } from './journal.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
 import { journalHost, recoveryScope, type ScopedJob } from './recoveryScope.js';
-import { finishJob, type RunnerEvent, type RunResult, rollbackJob } from './runner.js';
+import { finishJob, type RunnerEvent, type RunResult, rollbackJob, startedFinal } from './runner.js';
 
 export interface JobRecoveryItem {
   kind: 'job';
@@ -86,7 +86,12 @@ export function describeInterruptedJob(rec: JournalRecord): JobRecoveryItem {
     .filter(({ s, i }) => willUndo(s, rec.steps[i]?.state))
     .reverse()
     .map(({ s }) => s.undo?.title as string);
-  const rollback = undos.length > 0 ? `Roll back: ${undos.join('; ')}.` : 'Roll back: nothing to undo; the job is marked rolled back.';
+  const final = startedFinal(rec);
+  const rollback = final
+    ? `Roll back: not possible: it had started to ${final.title}; finish it.`
+    : undos.length > 0
+      ? `Roll back: ${undos.join('; ')}.`
+      : 'Roll back: nothing to undo; the job is marked rolled back.';
   return { kind: 'job', id: rec.id, title: rec.title, explanation, finish, rollback, guests: rec.plan.targets.guests };
 }
 

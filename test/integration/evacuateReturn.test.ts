@@ -121,5 +121,32 @@ describe('host evacuate --return interrupted, then recover (two real daemons)', 
     expect(read.stdout).not.toMatch(/Pattern verification failed/);
     expect(journals().filter((j) => j.state === 'running')).toEqual([]);
     for (const h of ['home', 'away']) expect(JSON.parse((await cli(h, 'recover', '--json')).stdout).items).toEqual([]);
+    // Without --remove-source-disks the copy the guest left on away stays there.
+    expect(filesOn(away)).toEqual([`${run}.qcow2`]);
+  }, 300_000);
+
+  it('--remove-source-disks: the evacuation deletes the copy at home once the guest runs away; --dry-run of the return names the file; the return deletes the copy on away once the guest runs home', async () => {
+    rmSync(away.localPath(disk), { force: true });
+    const ev = await cli('home', 'host', 'evacuate', '--to', 'away', '--copy-storage', '--remove-source-disks', '--json');
+    expect(ev.exitCode, `${ev.stderr}${ev.stdout}`).toBe(0);
+    expect((await states(away))[run]).toBe('running');
+    expect(filesOn(home)).toEqual([]);
+    expect(filesOn(away)).toEqual([`${run}.qcow2`]);
+
+    const before = { home: await states(home), away: await states(away), files: [filesOn(home), filesOn(away)] };
+    const dry = await cli('home', 'host', 'evacuate', '--return', '--remove-source-disks', '--dry-run');
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`delete ${disk} on away (${run} runs on home from its copies)`);
+    expect(dry.stdout).toContain(`its disk files on away are deleted: ${disk}.`);
+    expect({ home: await states(home), away: await states(away), files: [filesOn(home), filesOn(away)] }).toEqual(before);
+
+    const r = await cli('home', 'host', 'evacuate', '--return', '--remove-source-disks', '--json');
+    expect(r.exitCode, `${r.stderr}${r.stdout}`).toBe(0);
+    expect((await states(home))[run]).toBe('running');
+    expect((await states(away))[run]).toBeUndefined();
+    expect(filesOn(away)).toEqual([]);
+    expect(filesOn(home)).toEqual([`${run}.qcow2`]);
+    const read = await sh.run(['qemu-io', '-r', '-U', '-c', 'read -P 0x66 6M 8M', home.localPath(disk)]);
+    expect(read.stdout).not.toMatch(/Pattern verification failed/);
   }, 300_000);
 });
