@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { defineXml, listGuests } from '../../src/host/virsh.js';
+import { updateEvacuated } from '../../src/jobs/evacuationRecord.js';
 import { type SecondHost, startSecondHost } from '../helpers/secondHost.js';
 import { tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -59,14 +60,24 @@ const journals = () =>
     .filter((n) => n.endsWith('.json') && !n.includes('.progress.'))
     .map((n) => JSON.parse(readFileSync(join(jobsDir(), n), 'utf8')));
 
-/** A running guest on the home daemon with a 16 MiB qcow2 holding a known pattern at 1 MiB. */
-async function guest(name: string): Promise<string> {
+/**
+ * What an evacuation of `name` leaves, made directly (the evacuation itself is evacuate.test.ts'):
+ * the guest runs on away from a copy of its disk that has since taken 8 MiB more (so that its move
+ * home at 1 MiB/s lasts long enough to be caught moving), the out-of-date copy stays at home, and
+ * the record of guests away says so.
+ */
+async function evacuatedBefore(name: string): Promise<string> {
   const disk = join(DIR, `${name}.qcow2`);
   await sh.run(['qemu-img', 'create', '-q', '-f', 'qcow2', home.localPath(disk), '16M']);
   await sh.run(['qemu-io', '-c', 'write -P 0x5a 1M 1M', home.localPath(disk)]);
-  // No VNC: the daemons share one network namespace, and their autoport picks can collide.
-  await defineXml(home.host, tinyGuestXml(name, { disk }).replace(/<graphics[^>]*\/>/, ''));
-  await virsh(home.uri, 'start', name);
+  mkdirSync(away.localPath(DIR), { recursive: true, mode: 0o755 });
+  copyFileSync(home.localPath(disk), away.localPath(disk));
+  await sh.run(['qemu-io', '-c', 'write -P 0x66 6M 8M', away.localPath(disk)]);
+  await defineXml(away.host, tinyGuestXml(name, { disk }).replace(/<graphics[^>]*\/>/, ''));
+  await virsh(away.uri, 'start', name);
+  const uuid = (await virsh(away.uri, 'domuuid', name)).stdout.trim();
+  mkdirSync(join(vhome, 'state'), { recursive: true, mode: 0o700 });
+  updateEvacuated(join(vhome, 'state'), { home: { uri: home.uri, name: 'home' }, to: { uri: away.uri, name: 'away', fromConfig: true } }, { name, uuid, mode: 'live', state: 'moved', leftFiles: [{ path: disk, format: 'qcow2', virtualSize: 16 << 20 }] });
   return disk;
 }
 
@@ -93,13 +104,7 @@ describe('host evacuate --return interrupted, then recover (two real daemons)', 
   let disk = '';
 
   it('kill -9 mid-return: recover started against either host lists the half-done move; --finish started against away brings it home, one runnable copy', async () => {
-    disk = await guest(run);
-    const ev = await cli('home', 'host', 'evacuate', '--to', 'away', '--copy-storage', '--json');
-    expect(ev.exitCode, `${ev.stderr}${ev.stdout}`).toBe(0);
-    // Away, it writes 8 MiB more: at 1 MiB/s its move home lasts long enough to be caught moving.
-    await virsh(away.uri, 'destroy', run);
-    await sh.run(['qemu-io', '-c', 'write -P 0x66 6M 8M', away.localPath(disk)]);
-    await virsh(away.uri, 'start', run);
+    disk = await evacuatedBefore(run);
     await killMidReturn(run);
     expect((await states(away))[run]).toBe('running');
     expect((await states(home))[run]).toBeUndefined();
