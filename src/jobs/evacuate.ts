@@ -21,7 +21,7 @@ import { awayGuests, type EvacuationRecord, evacuatedGuest, evacuationsFrom, upd
 import { interruptedJobs, type Journal, listJournals } from './journal.js';
 import { destHost, gatherDestWide, gatherMigrateFacts, type MigrateDestination, migrateActions, migrateUriFor, stateOn } from './migrate.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
-import { type Action, type ActionContext, finishJob, type RunnerEvent, type RunResult, rollbackJob, runPlan } from './runner.js';
+import { type Action, type ActionContext, finishJob, type RunnerEvent, type RunResult, rollbackJob, runPlan, startedFinal } from './runner.js';
 
 export interface PreparedEvacuation {
   review: EvacuateReview;
@@ -229,12 +229,13 @@ async function moveGuest(host: HostContext, a: GuestArgs, ctx: ActionContext): P
     if (!a.returning) entry('moving');
     run = await runPlan(a.plan, { host: source, stateDir: dir, signal: ctx.signal, onEvent, actions });
   }
-  if (run.state === 'done') {
+  const sentence = run.error?.sentence ?? `its move ended ${run.state}`;
+  // Past its final step (deleting what it left behind) the guest has moved, whatever that step did.
+  if (run.state === 'done' || startedFinal(run.journal.record)) {
     entry('moved');
-    ctx.log(`${a.guest}: moved`);
+    ctx.log(run.state === 'done' ? `${a.guest}: moved` : `${a.guest}: moved, but ${sentence}`);
     return;
   }
-  const sentence = run.error?.sentence ?? `its move ended ${run.state}`;
   if (!a.returning) entry('failed', sentence);
   if (ctx.signal.aborted || run.state === 'cancelled') throw cancelled(a.guest, source.name);
   ctx.log(`${a.guest}: not moved: ${sentence}`);
@@ -276,6 +277,7 @@ export function evacuationOutcomes(review: EvacuateReview, run: RunResult | null
     const mine = journals.filter((j) => j.record.plan.targets.guests.includes(e.guest)).at(-1);
     if (!step || step.state === 'pending') return { guest: e.guest, result: 'not started' };
     if (mine && mine.record.state === 'done') return { guest: e.guest, result: 'moved' };
+    if (mine && startedFinal(mine.record)) return { guest: e.guest, result: 'moved', ...(mine.record.error ? { sentence: mine.record.error } : {}) };
     if (step.state === 'done' && !mine) return { guest: e.guest, result: 'moved' };
     const sentence = mine?.record.error ?? step.error;
     return { guest: e.guest, result: mine?.record.state === 'cancelled' || run?.state === 'cancelled' ? 'cancelled' : 'failed', ...(sentence ? { sentence } : {}) };

@@ -183,6 +183,7 @@ export interface EvacuateOutcome {
 export function summaryLines(outcomes: EvacuateOutcome[], to: string, returning = false): string[] {
   const moved = outcomes.filter((o) => o.result === 'moved');
   const head = `${moved.length} of ${outcomes.length} guest(s) ${returning ? 'back home' : `moved to ${to}`}${moved.length > 0 ? `: ${moved.map((o) => o.guest).join(', ')}` : ''}.`;
-  const rest = outcomes.filter((o) => o.result !== 'moved').map((o) => `${o.result} ${o.guest}${o.sentence ? `: ${o.sentence}` : ''}`);
+  // A guest that moved with a sentence: what it was asked to do after arriving did not happen.
+  const rest = outcomes.filter((o) => o.result !== 'moved' || o.sentence).map((o) => `${o.result} ${o.guest}${o.sentence ? `: ${o.sentence}` : ''}`);
   return [head, ...rest];
 }

@@ -149,4 +149,9 @@ describe('evacuation review', () => {
       ),
     ).toEqual(['1 of 3 guest(s) moved to host2: web.', 'failed db: Copying failed.', 'skipped old: host2 already has a guest named old.']);
   });
+
+  it('a guest that moved but whose old disks could not be deleted counts as moved, and the summary says what was left', () => {
+    const sentence = "web is not defined on host1, so web's disk files on host2 were not deleted.";
+    expect(summaryLines([{ guest: 'web', result: 'moved', sentence }], 'host1', true)).toEqual(['1 of 1 guest(s) back home: web.', `moved web: ${sentence}`]);
+  });
 });
