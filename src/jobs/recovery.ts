@@ -27,7 +27,8 @@ export interface JobRecoveryItem {
   /** Plain sentences: what happened, what state things are in. */
   explanation: string[];
   finish: string;
-  rollback: string;
+  /** null: the job had started a step that cannot be undone around (PlanStep.final); it can only be finished. */
+  rollback: string | null;
   /** Guests the job changes (an overlay of one of them belongs to this job). */
   guests: string[];
 }
@@ -87,11 +88,8 @@ export function describeInterruptedJob(rec: JournalRecord): JobRecoveryItem {
     .reverse()
     .map(({ s }) => s.undo?.title as string);
   const final = startedFinal(rec);
-  const rollback = final
-    ? `Roll back: not possible: it had started to ${final.title}; finish it.`
-    : undos.length > 0
-      ? `Roll back: ${undos.join('; ')}.`
-      : 'Roll back: nothing to undo; the job is marked rolled back.';
+  if (final) explanation.splice(explanation.length - 1, 0, `It had started to ${final.title}, so it can only be finished.`);
+  const rollback = final ? null : undos.length > 0 ? `Roll back: ${undos.join('; ')}.` : 'Roll back: nothing to undo; the job is marked rolled back.';
   return { kind: 'job', id: rec.id, title: rec.title, explanation, finish, rollback, guests: rec.plan.targets.guests };
 }
 
@@ -111,7 +109,11 @@ export function describeScopedJob(job: { journal: { record: JournalRecord }; mov
     lines.splice(lines.length - 1, 0, `${guest}'s move (job ${m.record.id}) stopped ${where}; finishing this job finishes that move, rolling it back undoes it.`);
   }
   if (rec.uri !== uri) lines.splice(lines.length - 1, 0, `It runs against ${rec.uri}: finishing or rolling it back from here works there.`);
-  return { ...item, explanation: lines, guests: [...new Set([...item.guests, ...job.moves.flatMap((m) => m.record.plan.targets.guests)])] };
+  // A move past its final step (deleting what it left) cannot be undone, so neither can the job around it.
+  const past = job.moves.map((m) => ({ m, step: startedFinal(m.record) })).find((x) => x.step);
+  if (past) lines.splice(lines.length - 1, 0, `${past.m.record.plan.targets.guests.join(', ')}'s move had started to ${past.step?.title}, so this job can only be finished.`);
+  const rollback = past ? null : item.rollback;
+  return { ...item, explanation: lines, rollback, guests: [...new Set([...item.guests, ...job.moves.flatMap((m) => m.record.plan.targets.guests)])] };
 }
 
 /** Pure: guests left on a backup overlay; an overlay of a guest an interrupted job owns is that job's. */

@@ -68,6 +68,17 @@ describe('which interrupted jobs a recovery against one host covers', () => {
     expect(fromHome.explanation.some((l) => l.startsWith('It runs against'))).toBe(false);
   });
 
+  test('a move that had started its final step (deleting the disks it left) makes the job around it one that can only be finished', () => {
+    const plan = movePlan('web');
+    plan.steps.push({ id: 'remove-source-disks', title: 'delete /img/web.qcow2 on away', action: { name: 'migrate.removeSourceDisks', args: { guest: 'web', dest: homeRef } }, final: true });
+    const deleting = journal('D-evacuate-move', plan, AWAY, ['done', 'done', 'done', 'running'], '2026-12-07T21:00:01.000Z');
+    const [scoped] = recoveryScope([parent, deleting], HOME);
+    const item = describeScopedJob(scoped as NonNullable<typeof scoped>, HOME);
+    // null: `recover --rollback` refuses it, and the console offers finish only.
+    expect(item.rollback).toBeNull();
+    expect(item.explanation).toContain("web's move had started to delete /img/web.qcow2 on away, so this job can only be finished.");
+  });
+
   test('a move left alone (its evacuation resolved, or a plain migrate from away) is its own item at both ends', () => {
     const alone = journal('M-migrate', { ...movePlan('db'), kind: 'migrate' }, AWAY, ['running', 'pending', 'pending'], '2026-12-07T21:05:00.000Z');
     expect(recoveryScope([alone], HOME).map((s) => s.journal.record.id)).toEqual(['M-migrate']);
