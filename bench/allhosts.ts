@@ -5,7 +5,7 @@
  * Measured as the console runs after its first round: each host with its long-lived virsh and
  * event stream, the poll reusing guests' XML (host/guestMemo.ts); a fresh read of every guest
  * (the first round, `r`, after an event) is printed too.
- * Run: npx tsx bench/allhosts.ts [guests per host] [runs]   (PIN_CORES=1: each host's virsh on a core of its own, diagnostic)
+ * Run: npx tsx bench/allhosts.ts [guests per host] [runs, default 100]   (PIN_CORES=1: each host's virsh on a core of its own, diagnostic)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,8 @@ import { watchEvents } from '../src/host/virsh.js';
 import { type VirshChannel, openVirshChannel } from '../src/host/virshChannel.js';
 
 const GUESTS = Number(process.argv[2] ?? 200);
-const RUNS = Number(process.argv[3] ?? 10);
+// Rounds are a few ms each: many of them, so that the medians and the spread hold from run to run.
+const RUNS = Number(process.argv[3] ?? 100);
 const GOAL = 1.2;
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
@@ -43,6 +44,17 @@ function domainXml(host: number, i: number): string {
     </devices>
     ${running ? '' : '<test:runstate>5</test:runstate>'}
   </domain>`;
+}
+
+/** The value below which `q` of `xs` lie (nearest rank). */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+}
+
+/** p10 / p25 / median / p75 / p90, in ms: how steady the rounds were. */
+function spread(xs: number[]): string {
+  return [0.1, 0.25, 0.5, 0.75, 0.9].map((q) => (q === 0.5 ? median(xs) : quantile(xs, q)).toFixed(1)).join(' / ');
 }
 
 function median(xs: number[]): number {
@@ -89,7 +101,17 @@ function counted(channel: VirshChannel | null): { channel: VirshChannel | null; 
  * ticks of /proc/PID/stat).
  */
 function cpuMs(hosts: BenchHost[]): number {
-  let ms = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  return nodeMs() + virshMs(hosts);
+}
+
+/** CPU time (ms) of this process alone: what virtdeck's side of a round costs. */
+function nodeMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function virshMs(hosts: BenchHost[]): number {
+  let ms = 0;
   for (const h of hosts) {
     const pid = h.virshChannel?.pid;
     if (!pid) continue;
@@ -142,13 +164,18 @@ async function main(): Promise<void> {
     const asked = () => one.questions() + two.questions();
     // CPU per round, whatever the machine's load: each host of the view should cost what one host costs.
     const cpu = { single: 0, all: 0 };
+    const node = { single: 0, all: 0 };
     for (let i = 0; i < RUNS; i++) {
       let c0 = cpuMs(hosts);
+      let n0 = nodeMs();
       poll.single.push(await timed(() => listWithin(one, 120_000, Date.now, { reuseXml: true })));
+      node.single += nodeMs() - n0;
       cpu.single += cpuMs(hosts) - c0;
       const [before, qBefore] = [count(), asked()];
       c0 = cpuMs(hosts);
+      n0 = nodeMs();
       poll.all.push(await timed(() => listOnEveryHost(hosts, { timeoutMs: 120_000, reuseXml: true })));
+      node.all += nodeMs() - n0;
       cpu.all += cpuMs(hosts) - c0;
       [spawns, questions] = [count() - before, asked() - qBefore];
       // For scale: the same two hosts one after the other (what the view would cost without parallel rounds).
@@ -159,7 +186,7 @@ async function main(): Promise<void> {
       );
     }
     // A refresh after an action or `r` re-reads every guest: informative, fewer runs.
-    for (let i = 0; i < Math.max(3, Math.floor(RUNS / 3)); i++) {
+    for (let i = 0; i < Math.max(3, Math.min(10, Math.floor(RUNS / 3))); i++) {
       fresh.single.push(await timed(() => listWithin(one, 120_000)));
       fresh.all.push(await timed(() => listOnEveryHost(hosts, { timeoutMs: 120_000 })));
     }
@@ -171,12 +198,20 @@ async function main(): Promise<void> {
     line(`poll, one host, median of ${RUNS}:`, `${median(poll.single).toFixed(1)} ms`);
     line(`poll, all hosts (2), median of ${RUNS}:`, `${median(poll.all).toFixed(1)} ms`);
     line(`poll, two hosts one after the other, median of ${RUNS}:`, `${median(poll.serial).toFixed(1)} ms`);
+    line('poll, one host, p10/p25/p50/p75/p90:', `${spread(poll.single)} ms`);
+    line('poll, all hosts, p10/p25/p50/p75/p90:', `${spread(poll.all)} ms`);
     line(`fresh read (every XML), one host, median of ${fresh.single.length}:`, `${median(fresh.single).toFixed(1)} ms`);
     line(`fresh read (every XML), all hosts, median of ${fresh.all.length}:`, `${median(fresh.all).toFixed(1)} ms`);
     line('CPU per poll round (virtdeck + virsh), mean:', `one host ${(cpu.single / RUNS).toFixed(1)} ms, all hosts ${(cpu.all / RUNS).toFixed(1)} ms (${(cpu.all / cpu.single).toFixed(2)}x, 2.00 = each host costs one host's)`);
+    // virtdeck's own part runs on one thread for every host: it is what parallel hosts cannot hide.
+    line('  of which virtdeck (node), mean:', `one host ${(node.single / RUNS).toFixed(2)} ms, all hosts ${(node.all / RUNS).toFixed(2)} ms`);
     // Wall time: the two hosts' virsh run at once only with a core free for each; on a machine
     // whose load average is above its cores they queue, and the ratio tends to 2 whatever virtdeck does.
     line('ratio all-hosts / one host (poll):', `${ratio.toFixed(2)} (goal <= ${GOAL})`);
+    // Each all-hosts round against the one-host round just before it: load that comes and goes
+    // falls on both sides of each pair.
+    const paired = poll.all.map((a, i) => a / (poll.single[i] as number));
+    line('ratio per pair of rounds, p25/p50/p75:', [0.25, 0.5, 0.75].map((q) => quantile(paired, q).toFixed(2)).join(' / '));
     // The fastest rounds are those that found both cores free: what the view costs on a quiet machine.
     line(`ratio all-hosts / one host, fastest of ${RUNS}:`, `${(Math.min(...poll.all) / Math.min(...poll.single)).toFixed(2)} (${Math.min(...poll.all).toFixed(1)} / ${Math.min(...poll.single).toFixed(1)} ms, informative)`);
     line('ratio one-after-the-other / one host (poll):', `${(median(poll.serial) / median(poll.single)).toFixed(2)}`);

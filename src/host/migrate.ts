@@ -272,25 +272,45 @@ export function streamFile(
       writer.kill('SIGTERM');
     };
     o.signal?.addEventListener('abort', stopBoth, { once: true });
-    let readerCode: number | null = null;
-    reader.on('close', (code) => {
-      readerCode = code;
-      if (code !== 0) stopBoth();
-    });
-    writer.on('close', (code) => {
+    // Settled once both ends have closed: the writer may end before the reader's exit is reported
+    // (it has read the last byte), and a reader code not known yet is not a failure.
+    let readerCode: number | null | undefined;
+    let writerCode: number | null | undefined;
+    const settle = () => {
+      if (readerCode === undefined || writerCode === undefined) return;
+      const code = writerCode;
       o.signal?.removeEventListener('abort', stopBoth);
       if (o.signal?.aborted) {
         reject(new HostError({ sentence: `The copy of ${fromPath} was cancelled.`, fix: 'Start the migration again when ready.', command: readArgv, stderr: '', code: 'cancelled' }));
       } else if (failed || readerCode !== 0 || code !== 0) {
         reject(
           new HostError({
-            sentence: `Copying ${fromPath} to ${toPath} failed: ${errText.trim().split('\n')[0] ?? `exit ${code}`}.`,
+            sentence: `Copying ${fromPath} to ${toPath} failed: ${firstError(errText) ?? `exit ${readerCode !== 0 ? readerCode : code}`}.`,
             fix: 'Check that both hosts answer over SSH and that the destination has room, then run the migration again.',
             command: [...readArgv, '|', ...writeArgv],
             stderr: errText,
           }),
         );
       } else resolve({ bytes, sha256: hash.digest('hex') });
+    };
+    reader.on('close', (code) => {
+      readerCode = code;
+      if (code !== 0) stopBoth();
+      settle();
+    });
+    writer.on('close', (code) => {
+      writerCode = code;
+      // A reader with no one left to take its bytes would wait on a full pipe forever.
+      if (code !== 0 && readerCode === undefined) stopBoth();
+      settle();
     });
   });
+}
+
+/** The first line of the ends' stderr that says something: ssh's notice of a host key it added does not. */
+function firstError(text: string): string | undefined {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !/^Warning: Permanently added .* to the list of known hosts\.?$/.test(l));
 }

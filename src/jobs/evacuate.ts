@@ -21,7 +21,7 @@ import { awayGuests, type EvacuationRecord, evacuatedGuest, evacuationsFrom, upd
 import { interruptedJobs, type Journal, listJournals } from './journal.js';
 import { destHost, gatherDestWide, gatherMigrateFacts, type MigrateDestination, migrateActions, migrateUriFor, stateOn } from './migrate.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
-import { type Action, type ActionContext, finishJob, type RunnerEvent, type RunResult, rollbackJob, runPlan } from './runner.js';
+import { type Action, type ActionContext, finishJob, type RunnerEvent, type RunResult, rollbackJob, runPlan, startedFinal } from './runner.js';
 
 export interface PreparedEvacuation {
   review: EvacuateReview;
@@ -94,7 +94,7 @@ export function pickRecord(stateDir: string, home: HostContext, from?: { uri: st
  * The review and plan of bringing home what an evacuation moved: only guests the record has away
  * that are still on that host (found by UUID: a rename there does not lose them).
  */
-export async function prepareReturn(home: HostContext, stateDir: string, from: { uri: string; name: string } | undefined, o: { copyStorage?: boolean | 'auto'; bandwidthMiB?: number; migrateUri?: string }): Promise<PreparedEvacuation> {
+export async function prepareReturn(home: HostContext, stateDir: string, from: { uri: string; name: string } | undefined, o: { copyStorage?: boolean | 'auto'; bandwidthMiB?: number; removeSourceDisks?: boolean; migrateUri?: string }): Promise<PreparedEvacuation> {
   const record = pickRecord(stateDir, home, from);
   const awayRef = record.to;
   const away = destHost(awayRef);
@@ -113,9 +113,10 @@ export async function prepareReturn(home: HostContext, stateDir: string, from: {
     c.setAside = stale;
     c.facts = { ...c.facts, dest: { ...c.facts.dest, existing: c.facts.dest.existing.filter((p) => !stale.some((f) => f.path === p)) } };
   }
-  const copyStorage = o.copyStorage ?? recorded.some((g) => g.leftFiles.length > 0);
+  // A move that deleted what it left behind recorded no files: whether to copy is then the marker's answer.
+  const copyStorage = o.copyStorage ?? (recorded.some((g) => g.leftFiles.length > 0) ? true : 'auto');
   const migrateUri = o.migrateUri ?? (await migrateUriHome(homeRef, awayRef));
-  const review = reviewEvacuation(awayRef.name, homeRef, candidates, { includeShutOff: true, copyStorage, bandwidthMiB: o.bandwidthMiB, migrateUri });
+  const review = reviewEvacuation(awayRef.name, homeRef, candidates, { includeShutOff: true, copyStorage, bandwidthMiB: o.bandwidthMiB, removeSourceDisks: o.removeSourceDisks, migrateUri });
   return { review, plan: review.moving.length > 0 ? planEvacuation(review, { home: record.home, away: awayRef, returning: true }) : null, record };
 }
 
@@ -228,12 +229,13 @@ async function moveGuest(host: HostContext, a: GuestArgs, ctx: ActionContext): P
     if (!a.returning) entry('moving');
     run = await runPlan(a.plan, { host: source, stateDir: dir, signal: ctx.signal, onEvent, actions });
   }
-  if (run.state === 'done') {
+  const sentence = run.error?.sentence ?? `its move ended ${run.state}`;
+  // Past its final step (deleting what it left behind) the guest has moved, whatever that step did.
+  if (run.state === 'done' || startedFinal(run.journal.record)) {
     entry('moved');
-    ctx.log(`${a.guest}: moved`);
+    ctx.log(run.state === 'done' ? `${a.guest}: moved` : `${a.guest}: moved, but ${sentence}`);
     return;
   }
-  const sentence = run.error?.sentence ?? `its move ended ${run.state}`;
   if (!a.returning) entry('failed', sentence);
   if (ctx.signal.aborted || run.state === 'cancelled') throw cancelled(a.guest, source.name);
   ctx.log(`${a.guest}: not moved: ${sentence}`);
@@ -275,6 +277,7 @@ export function evacuationOutcomes(review: EvacuateReview, run: RunResult | null
     const mine = journals.filter((j) => j.record.plan.targets.guests.includes(e.guest)).at(-1);
     if (!step || step.state === 'pending') return { guest: e.guest, result: 'not started' };
     if (mine && mine.record.state === 'done') return { guest: e.guest, result: 'moved' };
+    if (mine && startedFinal(mine.record)) return { guest: e.guest, result: 'moved', ...(mine.record.error ? { sentence: mine.record.error } : {}) };
     if (step.state === 'done' && !mine) return { guest: e.guest, result: 'moved' };
     const sentence = mine?.record.error ?? step.error;
     return { guest: e.guest, result: mine?.record.state === 'cancelled' || run?.state === 'cancelled' ? 'cancelled' : 'failed', ...(sentence ? { sentence } : {}) };

@@ -457,6 +457,29 @@ async function undefineDest(a: { dest: DestRef; guest: string; uuid: string }): 
   await virshRun(dest, ['undefine', '--domain', a.guest, '--keep-nvram']);
 }
 
+/**
+ * --remove-source-disks, the job's last step: deletes the disk files the move left on the source,
+ * only while the guest is gone from the source, is on the destination (running, after a live move)
+ * reading files at those same paths, and no other guest of the source uses them.
+ */
+async function removeSourceDisks(source: HostContext, a: { guest: string; uuid: string; dest: DestRef; running: boolean; paths: string[] }, ctx: ActionContext): Promise<void> {
+  const dest = destHost(a.dest);
+  const keep = (why: string, fix: string) => new UserError(`${why}, so ${a.guest}'s disk files on ${source.name} were not deleted.`, fix);
+  const here = await stateOn(source, a.uuid);
+  if (here !== null) throw keep(`${a.guest} is defined on ${source.name} again`, `Delete them by hand once only one copy of ${a.guest} is defined (${a.paths.join(', ')}).`);
+  const there = (await virsh.listGuests(dest)).find((g) => g.uuid === a.uuid);
+  if (!there || (a.running && !['running', 'idle', 'paused'].includes(there.state))) {
+    throw keep(`${a.guest} is ${there?.state ?? 'not defined'} on ${a.dest.name}`, `Start it there and check it, then delete ${a.paths.join(', ')} on ${source.name} by hand.`);
+  }
+  const used = new Set(there.disks.flatMap((d) => (d.source ? [d.source] : [])));
+  const missing = a.paths.filter((p) => !used.has(p));
+  if (missing.length > 0) throw keep(`${a.guest} on ${a.dest.name} does not read ${missing.join(', ')}`, `Look at its disks there (virsh -c ${dest.uri} domblklist ${a.guest}) before deleting anything on ${source.name}.`);
+  const users = (await virsh.listGuests(source)).filter((g) => g.disks.some((d) => d.source && a.paths.includes(d.source)));
+  if (users.length > 0) throw keep(`${users.map((g) => g.name).join(', ')} on ${source.name} uses them`, `Leave them, or detach them from ${users[0]?.name} first.`);
+  await source.sysExec.run(['rm', '-f', '--', ...a.paths]);
+  ctx.log(`deleted on ${source.name}: ${a.paths.join(', ')}`);
+}
+
 export function migrateActions(host: HostContext): Record<string, Action> {
   return {
     'migrate.dropCheckpoints': async (args) => {
@@ -472,6 +495,7 @@ export function migrateActions(host: HostContext): Record<string, Action> {
     'migrate.placeDisks': (args) => placeDisks(args as Parameters<typeof placeDisks>[0]),
     'migrate.defineDest': (args) => defineDest(args as Parameters<typeof defineDest>[0]),
     'migrate.undefineDest': (args) => undefineDest(args as Parameters<typeof undefineDest>[0]),
+    'migrate.removeSourceDisks': (args, ctx) => removeSourceDisks(host, args as Parameters<typeof removeSourceDisks>[1], ctx),
     'migrate.undefineSource': async (args) => {
       const a = args as { guest: string; uuid: string };
       const state = await stateOn(host, a.uuid);

@@ -16,7 +16,8 @@ import { UserError } from '../model/userError.js';
 import { commitOverlay } from './backup.js';
 import { interruptedJobs, type Journal, type JournalRecord, listJournals, resumePoint, type StepState } from './journal.js';
 import { assertRecoverablePlan } from './recoveryGuard.js';
-import { finishJob, type RunnerEvent, type RunResult, rollbackJob } from './runner.js';
+import { journalHost, recoveryScope, type ScopedJob } from './recoveryScope.js';
+import { finishJob, type RunnerEvent, type RunResult, rollbackJob, startedFinal } from './runner.js';
 
 export interface JobRecoveryItem {
   kind: 'job';
@@ -26,7 +27,8 @@ export interface JobRecoveryItem {
   /** Plain sentences: what happened, what state things are in. */
   explanation: string[];
   finish: string;
-  rollback: string;
+  /** null: the job had started a step that cannot be undone around (PlanStep.final); it can only be finished. */
+  rollback: string | null;
   /** Guests the job changes (an overlay of one of them belongs to this job). */
   guests: string[];
 }
@@ -85,8 +87,33 @@ export function describeInterruptedJob(rec: JournalRecord): JobRecoveryItem {
     .filter(({ s, i }) => willUndo(s, rec.steps[i]?.state))
     .reverse()
     .map(({ s }) => s.undo?.title as string);
-  const rollback = undos.length > 0 ? `Roll back: ${undos.join('; ')}.` : 'Roll back: nothing to undo; the job is marked rolled back.';
+  const final = startedFinal(rec);
+  if (final) explanation.splice(explanation.length - 1, 0, `It had started to ${final.title}, so it can only be finished.`);
+  const rollback = final ? null : undos.length > 0 ? `Roll back: ${undos.join('; ')}.` : 'Roll back: nothing to undo; the job is marked rolled back.';
   return { kind: 'job', id: rec.id, title: rec.title, explanation, finish, rollback, guests: rec.plan.targets.guests };
+}
+
+/**
+ * Pure: the words for an interrupted job as seen from the host `uri`: the job's own, what became
+ * of each guest's move it was running, and where it runs when that is another host.
+ */
+export function describeScopedJob(job: { journal: { record: JournalRecord }; moves: { record: JournalRecord }[] }, uri: string): JobRecoveryItem {
+  const rec = job.journal.record;
+  const item = describeInterruptedJob(rec);
+  const lines = [...item.explanation];
+  for (const m of job.moves) {
+    const at = resumePoint(m.record);
+    const total = m.record.plan.steps.length;
+    const where = at >= total ? 'after its last step' : `${m.record.steps[at]?.state === 'running' ? 'during' : 'before'} step ${at + 1} of ${total}: ${m.record.plan.steps[at]?.title ?? '?'}`;
+    const guest = m.record.plan.targets.guests.join(', ');
+    lines.splice(lines.length - 1, 0, `${guest}'s move (job ${m.record.id}) stopped ${where}; finishing this job finishes that move, rolling it back undoes it.`);
+  }
+  if (rec.uri !== uri) lines.splice(lines.length - 1, 0, `It runs against ${rec.uri}: finishing or rolling it back from here works there.`);
+  // A move past its final step (deleting what it left) cannot be undone, so neither can the job around it.
+  const past = job.moves.map((m) => ({ m, step: startedFinal(m.record) })).find((x) => x.step);
+  if (past) lines.splice(lines.length - 1, 0, `${past.m.record.plan.targets.guests.join(', ')}'s move had started to ${past.step?.title}, so this job can only be finished.`);
+  const rollback = past ? null : item.rollback;
+  return { ...item, explanation: lines, rollback, guests: [...new Set([...item.guests, ...job.moves.flatMap((m) => m.record.plan.targets.guests)])] };
 }
 
 /** Pure: guests left on a backup overlay; an overlay of a guest an interrupted job owns is that job's. */
@@ -128,11 +155,12 @@ export interface RecoveryOptions {
 /** Everything left half-done, jobs first. */
 export async function detectRecovery(host: HostContext, opts: RecoveryOptions = {}): Promise<RecoveryItem[]> {
   const dir = opts.stateDir ?? defaultStateDir();
-  const jobs = interruptedJobs(dir, hostname())
-    .filter((j) => j.record.uri === host.uri)
-    .map((j) => describeInterruptedJob(j.record));
+  const scoped: ScopedJob[] = recoveryScope(interruptedJobs(dir, hostname()), host.uri);
+  const jobs = scoped.map((j) => describeScopedJob(j, host.uri));
   const guests = opts.guests ?? (await listGuests(host));
-  return [...jobs, ...overlayItems(guests, jobs)];
+  // Only this host's own jobs own its guests' overlays: a guest of the same name elsewhere does not.
+  const own = jobs.filter((_j, i) => scoped[i]?.journal.record.uri === host.uri);
+  return [...jobs, ...overlayItems(guests, own)];
 }
 
 function journalById(dir: string, id: string): Journal | undefined {
@@ -159,7 +187,9 @@ async function resolveJob(host: HostContext, id: string, how: 'finish' | 'rollba
   if (!journal) throw new UserError(`There is no journal ${id} in ${dir}.`, 'List the interrupted jobs with virtdeck recover --list.');
   // The registry imports every job kind's code: loaded when a job is resolved, not with the console.
   const { actionsFor } = await import('./registry.js');
-  const runOpts = { host, stateDir: dir, signal: opts.signal, onEvent: opts.onEvent, actions: actionsFor(journal.record.kind, host) };
+  // A job journaled against the other end of a move (recovered from this one) runs where it ran.
+  const jobHost = journalHost(journal.record, host);
+  const runOpts = { host: jobHost, stateDir: dir, signal: opts.signal, onEvent: opts.onEvent, actions: actionsFor(journal.record.kind, jobHost) };
   assertRecoverablePlan(journal.record, Object.keys(runOpts.actions));
   const run = how === 'finish' ? await finishJob(journal, runOpts) : await rollbackJob(journal, runOpts);
   const ok = run.state === (how === 'finish' ? 'done' : 'rolled-back');

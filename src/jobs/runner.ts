@@ -184,6 +184,11 @@ async function runFrom(journal: Journal, start: number, opts: RunOptions): Promi
   return { state: 'done', journal };
 }
 
+/** The `final` step (see PlanStep) up to `upTo` that has started, if any: the job can no longer be rolled back. */
+export function startedFinal(rec: Readonly<JournalRecord>, upTo = Number.POSITIVE_INFINITY): PlanStep | undefined {
+  return rec.plan.steps.find((s, i) => i <= upTo && s.final === true && (rec.steps[i]?.state ?? 'pending') !== 'pending');
+}
+
 async function stop(
   journal: Journal,
   opts: RunOptions,
@@ -191,7 +196,7 @@ async function stop(
   why: 'failed' | 'cancelled',
   err?: UserError | HostError,
 ): Promise<RunResult> {
-  if (opts.rollbackOnFailure === false) {
+  if (opts.rollbackOnFailure === false || startedFinal(journal.record, lastIndex)) {
     journal.finish(why, err ? describeError(err) : undefined);
     return { state: why, journal, error: err };
   }
@@ -259,6 +264,8 @@ export async function finishJob(journal: Journal, opts: Omit<RunOptions, 'params
 
 /** Rolls an interrupted job back: undoes every step that started, newest first. */
 export async function rollbackJob(journal: Journal, opts: Omit<RunOptions, 'params'>): Promise<RunResult> {
+  const final = startedFinal(journal.record);
+  if (final) throw new UserError(`"${journal.record.title}" had started to ${final.title}, so it cannot be rolled back.`, `Finish it instead: virtdeck recover --finish ${journal.record.id}`);
   const locks = lockJob(journal, opts);
   journal.adopt();
   return locked(locks, async () => {

@@ -25,6 +25,8 @@ export interface EvacuateOptions {
   /** auto: copy each guest's disks when the destination does not share them (the console's default). */
   copyStorage?: boolean | 'auto';
   bandwidthMiB?: number;
+  /** Delete each copied guest's disk files on the host it left, once it is checked on the other. */
+  removeSourceDisks?: boolean;
   migrateUri: string;
 }
 
@@ -95,7 +97,7 @@ export function reviewEvacuation(from: string, to: DestRef, candidates: Evacuate
       continue;
     }
     const copyStorage = o.copyStorage === 'auto' ? c.facts.guest.disks.length > 0 && !c.facts.dest.sharedStorage : o.copyStorage;
-    const mo: MigrateOptions = { copyStorage, bandwidthMiB: o.bandwidthMiB, migrateUri: o.migrateUri };
+    const mo: MigrateOptions = { copyStorage, bandwidthMiB: o.bandwidthMiB, migrateUri: o.migrateUri, ...(o.removeSourceDisks ? { removeSourceDisks: true } : {}) };
     const facts = afterEarlier(c.facts, memoryKiB, copiedBytes);
     const review = reviewMigration(facts, mo);
     const refusal = review.refusals[0];
@@ -164,7 +166,8 @@ export function planEvacuation(review: EvacuateReview, o: { home: { uri: string;
 
 /** Pure: the disk files a copying move leaves on the host it leaves (what a return must set aside). */
 function leftFilesOf(e: EvacuateEntry): LeftFile[] {
-  if (!e.review?.copy || !e.plan) return [];
+  // Deleted by the move itself: nothing stays behind to set aside on the way back.
+  if (!e.review?.copy || !e.plan || e.review.removeFromSource.length > 0) return [];
   const step = e.plan.steps.find((s) => s.action?.name === 'migrate.verify');
   const disks = (step?.action?.args as { disks?: { path: string; format: string; virtualSize: number }[] } | undefined)?.disks ?? [];
   return disks.map((d) => ({ path: d.path, format: d.format, virtualSize: d.virtualSize }));
@@ -180,6 +183,7 @@ export interface EvacuateOutcome {
 export function summaryLines(outcomes: EvacuateOutcome[], to: string, returning = false): string[] {
   const moved = outcomes.filter((o) => o.result === 'moved');
   const head = `${moved.length} of ${outcomes.length} guest(s) ${returning ? 'back home' : `moved to ${to}`}${moved.length > 0 ? `: ${moved.map((o) => o.guest).join(', ')}` : ''}.`;
-  const rest = outcomes.filter((o) => o.result !== 'moved').map((o) => `${o.result} ${o.guest}${o.sentence ? `: ${o.sentence}` : ''}`);
+  // A guest that moved with a sentence: what it was asked to do after arriving did not happen.
+  const rest = outcomes.filter((o) => o.result !== 'moved' || o.sentence).map((o) => `${o.result} ${o.guest}${o.sentence ? `: ${o.sentence}` : ''}`);
   return [head, ...rest];
 }

@@ -83,6 +83,8 @@ export interface MigrateOptions {
   copyStorage?: boolean;
   /** Keep the source's definition (shut off) after the move. */
   keepSource?: boolean;
+  /** Delete the copied disks' files on the source once the guest is on the destination and checked. */
+  removeSourceDisks?: boolean;
   bandwidthMiB?: number;
   autoConverge?: boolean;
   postCopy?: boolean;
@@ -106,6 +108,8 @@ export interface MigrateReview {
   refusals: UserError[];
   /** What happens that the admin must know (the backup chain, kept source files). */
   notes: string[];
+  /** Files on the source the job deletes after the move (--remove-source-disks). */
+  removeFromSource: string[];
 }
 
 const ACTIVE: GuestState[] = ['running', 'idle', 'paused', 'in shutdown', 'pmsuspended'];
@@ -120,7 +124,7 @@ export function reviewMigration(f: MigrateFacts, o: MigrateOptions): MigrateRevi
   const live = ACTIVE.includes(g.state);
   if (d.unreachable !== null) {
     add('answers', `${to} does not answer: ${d.unreachable}`, new UserError(`${to} does not answer (${d.unreachable}), so ${g.name} was not moved.`, `Check that libvirtd runs on ${to} and that \`virsh -c ${d.ref.uri} list\` works from here.`));
-    return { live, copy: false, checks, refusals: checks.flatMap((c) => (c.refusal ? [c.refusal] : [])), notes: [] };
+    return { live, copy: false, checks, refusals: checks.flatMap((c) => (c.refusal ? [c.refusal] : [])), notes: [], removeFromSource: [] };
   }
   add('answers', `${to} answers`);
   const isLocal = (uri: string) => uri === '' || !/^[a-z0-9+]+:\/\/[^/]/i.test(uri);
@@ -209,9 +213,33 @@ export function reviewMigration(f: MigrateFacts, o: MigrateOptions): MigrateRevi
   if (live && !copy && g.disks.length > 0 && d.sharedStorage) {
     notes.push(`libvirt cannot tell that ${to} shares these disks (it trusts only filesystems it knows, such as NFS); the marker proved it, so the migration runs with --unsafe. On a network filesystem give the disks cache='none'.`);
   }
-  if (copy) notes.push(`The disk files stay on ${f.source.name} after the move; delete them there once ${g.name} runs well on ${to}.`);
+  const removeFromSource = removeSourceCheck(f, o, copy, add);
+  if (removeFromSource.length > 0) {
+    notes.push(`Once ${g.name} ${live ? 'runs' : 'is defined'} on ${to} and checked, its disk files on ${f.source.name} are deleted: ${removeFromSource.join(', ')}.`);
+  } else if (copy) notes.push(`The disk files stay on ${f.source.name} after the move; delete them there once ${g.name} runs well on ${to}.`);
   if (o.keepSource) notes.push(`${g.name} stays defined (shut off) on ${f.source.name}: do not start both copies.`);
-  return { live, copy, checks, refusals: checks.flatMap((c) => (c.refusal ? [c.refusal] : [])), notes };
+  return { live, copy, checks, refusals: checks.flatMap((c) => (c.refusal ? [c.refusal] : [])), notes, removeFromSource };
+}
+
+/**
+ * Pure: the source files --remove-source-disks deletes, or its refusal: only copies (never files
+ * the destination reads too), and never under a definition the source keeps.
+ */
+function removeSourceCheck(f: MigrateFacts, o: MigrateOptions, copy: boolean, add: (id: string, text: string, refusal?: UserError) => void): string[] {
+  const g = f.guest;
+  if (!o.removeSourceDisks || g.disks.length === 0) return [];
+  const to = f.dest.ref.name;
+  if (!copy) {
+    add('remove-source', `${to} reads the same disk files`, new UserError(`${g.name}'s disks are not copied (${to} reads the same files), so there is nothing left behind on ${f.source.name} to delete.`, 'Leave out --remove-source-disks.'));
+    return [];
+  }
+  if (o.keepSource) {
+    add('remove-source', `${g.name} stays defined on ${f.source.name}`, new UserError(`--keep-source keeps ${g.name} defined on ${f.source.name} with its disks, so they cannot be deleted.`, 'Choose one: --keep-source or --remove-source-disks.'));
+    return [];
+  }
+  const paths = g.disks.map((x) => x.source);
+  add('remove-source', `after the move, delete on ${f.source.name}: ${paths.join(', ')}`);
+  return paths;
 }
 
 /** Where a disk is written during an offline copy, beside its final path on the destination. */
@@ -322,6 +350,16 @@ export function planMigration(f: MigrateFacts, o: MigrateOptions, review: Migrat
         undo: { title: `define ${g.name} on ${f.source.name} again`, action: { name: 'migrate.defineSource', args: { xml: g.xml, guest: g.name } } },
       });
     }
+  }
+  if (review.removeFromSource.length > 0) {
+    const paths = review.removeFromSource;
+    steps.push({
+      id: 'remove-source-disks',
+      title: `delete ${paths.join(', ')} on ${f.source.name} (${g.name} ${review.live ? 'runs' : 'is defined'} on ${dest.name} from its copies)`,
+      action: { name: 'migrate.removeSourceDisks', args: { guest: g.name, uuid: g.uuid, dest, running: review.live, paths } },
+      script: [{ runsOn: 'sys', argv: ['rm', '-f', '--', ...paths] }],
+      final: true,
+    });
   }
   return {
     kind: MIGRATE_JOB_KIND,

@@ -74,6 +74,12 @@ export interface PlanStep {
    * around a guest that has already moved.
    */
   finishes?: boolean;
+  /**
+   * Once this step has started, the job is never rolled back (a failure, a cancel, `recover
+   * --rollback`): it deletes what the steps before it would need to undo around (the disks a
+   * migration left on its source), so the job can only be finished.
+   */
+  final?: boolean;
 }
 
 export interface Plan {

@@ -261,7 +261,7 @@ export function createJobsPaneController(host: HostContext, app: AppStore, opts:
     let explanation: string[] = [];
     try {
       const item = describeInterruptedJob(findJob(dir, j.id).record as JournalRecord);
-      explanation = [...item.explanation, mode === 'run' ? item.finish : item.rollback];
+      explanation = [...item.explanation, mode === 'run' ? item.finish : (item.rollback ?? 'Roll back: not possible; finish it.')];
     } catch {
       explanation = [];
     }

@@ -65,9 +65,9 @@ function facts(name: string, o: { state?: MigrateFacts['guest']['state']; clash?
   };
 }
 
-function prepared(shutOff: boolean, returning = false): PreparedEvacuation {
+function prepared(shutOff: boolean, returning = false, removeSourceDisks = false): PreparedEvacuation {
   const cands: EvacuateCandidate[] = [facts('web'), facts('app', { clash: true }), facts('db', { state: 'shut off' })].map((f) => ({ name: f.guest.name, uuid: f.guest.uuid, state: f.guest.state, facts: f.guest.state === 'shut off' && !shutOff ? null : f }));
-  const review = reviewEvacuation('local', TO, cands, { copyStorage: 'auto', migrateUri: 'tcp://host2', includeShutOff: shutOff });
+  const review = reviewEvacuation('local', TO, cands, { copyStorage: 'auto', migrateUri: 'tcp://host2', includeShutOff: shutOff, removeSourceDisks });
   return { review, plan: review.moving.length > 0 ? planEvacuation(review, { home: { uri: 'qemu:///system', name: 'local' }, away: TO, returning }) : null, record: null };
 }
 
@@ -303,6 +303,31 @@ describe('evacuate wizard at 80x24, TERM=linux', () => {
     t.key('enter');
     await t.waitFor('step 2 of 3');
     expect(t.choices[0]).toMatchObject({ returning: true, to: TO.uri });
+    t.unmount();
+  });
+});
+
+describe('deleting the disks a move leaves behind', () => {
+  it('"Delete old disks: yes" asks the review for it, and the confirmation names every file it deletes and where', async () => {
+    const t = setup(
+      async () => result('done', []),
+      [],
+      (c) => prepared(c.includeShutOff, c.returning, c.removeSourceDisks),
+    );
+    await t.waitFor('step 1 of 3');
+    t.type('host2');
+    for (let i = 0; i < 4; i++) t.key('down');
+    let f = await t.waitFor('Delete old disks');
+    fits80Ascii(f);
+    t.key('right');
+    t.key('enter');
+    f = await t.waitFor('step 2 of 3 · review');
+    expect(t.choices[0]).toMatchObject({ to: 'host2', removeSourceDisks: true });
+    expect(f).toContain('its disk files on local are deleted');
+    t.key('enter');
+    f = await t.waitFor('step 3 of 3 · confirm');
+    fits80Ascii(f);
+    expect(f.replace(/\s*\|\s*\n\|\s*/g, ' ')).toContain('Deletes on local once each guest is checked on host2: /var/lib/libvirt/images/web.qcow2');
     t.unmount();
   });
 });

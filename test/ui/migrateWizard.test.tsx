@@ -193,6 +193,30 @@ describe('migration wizard at 80x24, TERM=linux', () => {
     t.unmount();
   });
 
+  it('"Delete here": the review names the files deleted on this host once the guest is checked there, as the plan\'s last step', async () => {
+    const t = setup(facts(), async () => ({ state: 'done', journal: { path: join(state, 'j.json') } }) as unknown as RunResult);
+    await t.waitFor('step 1 of 4');
+    t.type('host2');
+    t.key('enter');
+    await t.waitFor('step 2 of 4 · checks');
+    t.key('enter');
+    let f = await t.waitFor('Delete here');
+    fits80Ascii(f);
+    for (let i = 0; i < 5; i++) t.key('down');
+    t.key('right');
+    expect(t.state().form.fields.find((x) => x.id === 'removeSource')?.value).toBe('yes');
+    t.key('enter');
+    f = await t.waitFor('step 4 of 4 · review');
+    fits80Ascii(f);
+    const plan = t.state().plan;
+    expect(plan?.steps.at(-1)).toMatchObject({ id: 'remove-source-disks', final: true });
+    const page = t.state().lines.map((l) => (typeof l === 'string' ? l : l.text).trim()).join(' ');
+    const disk = t.state().facts?.guest.disks[0]?.source as string;
+    expect(page).toContain(`its disk files on ${t.state().facts?.source.name} are deleted: ${disk}.`);
+    expect(plan?.steps.at(-1)?.action?.args).toMatchObject({ paths: [disk] });
+    t.unmount();
+  });
+
   it('cancel asks, naming domjobabort; y cancels and the guest stays here', async () => {
     const t = setup(facts({ shared: true }), async (plan, o) => {
       o.onEvent({ type: 'step-start', index: 0, step: plan.steps[0]! });

@@ -112,6 +112,18 @@ describe('evacuation review', () => {
     expect(plan.steps[0]?.title).toBe('bring web live home to host1, copying its disks');
   });
 
+  it('--remove-source-disks: a return deletes the copies on the host the guest leaves once it is verified home, before the stale ones go; an evacuation that deletes them records nothing left at home', () => {
+    const left = [{ path: '/var/lib/libvirt/images/web.qcow2', format: 'qcow2', virtualSize: 20 * GiB }];
+    const home = { uri: 'qemu:///system', name: 'host1', fromConfig: false };
+    const f = facts('web', { dest: { ref: home } });
+    const r = reviewEvacuation('host2', home, [{ ...cand({ ...f, source: { name: 'host2', uri: TO.uri } }), setAside: left }], { ...OPTS, removeSourceDisks: true });
+    expect(r.entries[0]?.plan?.steps.map((s) => s.id)).toEqual(['set-aside', 'create-dest-disks', 'migrate', 'verify', 'remove-source-disks', 'drop-aside']);
+    expect(r.entries[0]?.review?.removeFromSource).toEqual(['/var/lib/libvirt/images/web.qcow2']);
+    const away = reviewEvacuation('host1', TO, [cand(facts('web'))], { ...OPTS, removeSourceDisks: true });
+    const args = planEvacuation(away, { home: HOME, away: TO, returning: false }).steps[0]?.action?.args as { leftFiles: unknown[] };
+    expect(args.leftFiles).toEqual([]);
+  });
+
   it('the way home: a local destination is not "this host" when the source is remote', () => {
     const home = { uri: 'qemu:///system', name: 'host1', fromConfig: false };
     const back = facts('web', { dest: { ref: home } });
@@ -136,5 +148,10 @@ describe('evacuation review', () => {
         'host2',
       ),
     ).toEqual(['1 of 3 guest(s) moved to host2: web.', 'failed db: Copying failed.', 'skipped old: host2 already has a guest named old.']);
+  });
+
+  it('a guest that moved but whose old disks could not be deleted counts as moved, and the summary says what was left', () => {
+    const sentence = "web is not defined on host1, so web's disk files on host2 were not deleted.";
+    expect(summaryLines([{ guest: 'web', result: 'moved', sentence }], 'host1', true)).toEqual(['1 of 1 guest(s) back home: web.', `moved web: ${sentence}`]);
   });
 });

@@ -141,6 +141,41 @@ describe('migration plans', () => {
   });
 });
 
+describe('--remove-source-disks', () => {
+  const REMOVE: MigrateOptions = { ...COPY, removeSourceDisks: true };
+
+  it('live or offline with a copy: the last step deletes the source files, after the guest is checked there; the job is never rolled back past it', () => {
+    for (const [state, ids] of [
+      ['running', ['create-dest-disks', 'migrate', 'verify', 'remove-source-disks']],
+      ['shut off', ['copy-0', 'place-disks', 'define-dest', 'verify', 'undefine-source', 'remove-source-disks']],
+    ] as const) {
+      const f = facts({ guest: { state } });
+      const r = reviewMigration(f, REMOVE);
+      expect(r.refusals).toEqual([]);
+      expect(r.removeFromSource).toEqual([DISK]);
+      const plan = planMigration(f, REMOVE, r);
+      expect(plan.steps.map((s) => s.id)).toEqual(ids);
+      const last = plan.steps.at(-1);
+      expect(last).toMatchObject({ final: true, action: { name: 'migrate.removeSourceDisks', args: { guest: 'web', paths: [DISK], running: state === 'running' } } });
+      expect(last?.undo).toBeUndefined();
+      expect(last?.title).toBe(`delete ${DISK} on host1 (web ${state === 'running' ? 'runs' : 'is defined'} on host2 from its copies)`);
+      expect(r.notes.join(' ')).toContain(`its disk files on host1 are deleted: ${DISK}.`);
+    }
+  });
+
+  it('refused where it would delete what the guest still reads: shared storage, or a source definition kept', () => {
+    const shared = reviewMigration(facts({ dest: { sharedStorage: true } }), { migrateUri: 'tcp://host2', removeSourceDisks: true });
+    expect(shared.refusals.map((e) => e.sentence)).toEqual(["web's disks are not copied (host2 reads the same files), so there is nothing left behind on host1 to delete."]);
+    expect(shared.removeFromSource).toEqual([]);
+    const kept = reviewMigration(facts(), { ...REMOVE, keepSource: true });
+    expect(kept.refusals.map((e) => e.fix)).toEqual(['Choose one: --keep-source or --remove-source-disks.']);
+    // Without the option nothing is deleted and the note says the files stay.
+    const plain = reviewMigration(facts(), COPY);
+    expect(plain.removeFromSource).toEqual([]);
+    expect(planMigration(facts(), COPY, plain).steps.some((s) => s.final)).toBe(false);
+  });
+});
+
 describe('domjobinfo --rawstats', () => {
   const text = [
     'Job type:         2',

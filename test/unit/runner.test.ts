@@ -113,6 +113,32 @@ describe('plan runner', () => {
     expect(existsSync(join(dir, 'a'))).toBe(false);
   });
 
+  it('a final step that fails leaves the job failed with nothing undone; a job whose final step started is never rolled back (it can only be finished)', async () => {
+    const p = plan(false);
+    // The last step deletes what the steps before it would need to undo around.
+    p.steps[2] = { id: 'last', title: 'delete the old copies', command: { runsOn: 'sys', argv: ['false'] }, final: true };
+    const undone: string[] = [];
+    const r = await runPlan(p, { host, stateDir: state, onEvent: (e) => e.type === 'undo' && undone.push(e.title) });
+    expect(r.state).toBe('failed');
+    expect(undone).toEqual([]);
+    expect(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b'))).toBe(true);
+    // Killed during the final step: recovery can finish it, not roll it back.
+    const j = Journal.create(state, { plan: p, uri: host.uri, hostname: 'here' });
+    for (const i of [0, 1]) {
+      j.step(i, 'running');
+      j.step(i, 'done');
+    }
+    j.step(2, 'running');
+    await expect(rollbackJob(j, { host, stateDir: state })).rejects.toThrow('"touch two files" had started to delete the old copies, so it cannot be rolled back.');
+    expect(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b'))).toBe(true);
+    // Before it started, the job rolls back as any other.
+    const k = Journal.create(state, { plan: p, uri: host.uri, hostname: 'here' });
+    k.step(0, 'running');
+    k.step(0, 'done');
+    expect((await rollbackJob(k, { host, stateDir: state })).state).toBe('rolled-back');
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+  });
+
   it('finds a job whose process died, and finishes it from the step that was running', async () => {
     const j = Journal.create(state, { plan: plan(false), uri: host.uri, hostname: 'here' });
     j.step(0, 'running');

@@ -21,6 +21,7 @@ export interface MigrateFlags {
   offline?: boolean;
   copyStorage?: boolean;
   keepSource?: boolean;
+  removeSourceDisks?: boolean;
   bandwidth?: string;
   autoConverge?: boolean;
   postcopy?: boolean;
@@ -48,6 +49,7 @@ export async function migrateCommand(
     offline: flags.offline,
     copyStorage: flags.copyStorage,
     keepSource: flags.keepSource,
+    removeSourceDisks: flags.removeSourceDisks,
     bandwidthMiB,
     autoConverge: flags.autoConverge,
     postCopy: flags.postcopy,
@@ -108,6 +110,7 @@ export function registerGuestMigrateCommand(guest: Command, kit: CommandKit): vo
     .option('--offline', 'only move a shut-off guest (refuses a running one)')
     .option('--copy-storage', 'copy the disks to the same paths on the destination (storage not shared)')
     .option('--keep-source', "keep the guest's definition (shut off) on this host")
+    .option('--remove-source-disks', 'with copied disks: delete their files on this host once the guest runs (offline: is defined) on the destination and is checked')
     .option('--bandwidth <MiB/s>', 'limit the migration stream')
     .option('--auto-converge', 'slow the guest down when it dirties memory faster than the link copies it')
     .option('--postcopy', 'switch to post-copy after one pass (the guest runs on the destination sooner)')

@@ -27,6 +27,7 @@ export interface EvacuateFlags {
   from?: string;
   includeShutOff?: boolean;
   copyStorage?: boolean;
+  removeSourceDisks?: boolean;
   bandwidth?: string;
   dryRun?: boolean;
   detach?: boolean;
@@ -58,8 +59,8 @@ export async function evacuateCommand(ctx: GuestCommandContext, flags: EvacuateF
   else if (flags.from) throw new UserError('--from goes only with --return.', 'Use --to HOST to say where the guests go.');
   const dir = stateDir();
   const prepared: PreparedEvacuation = flags.return
-    ? await prepareReturn(ctx.host, dir, flags.from ? resolve(flags.from, '--from').ref : undefined, { ...(flags.copyStorage ? { copyStorage: true } : {}), bandwidthMiB })
-    : await prepareEvacuation(ctx.host, resolve(flags.to as string), { includeShutOff: flags.includeShutOff, copyStorage: flags.copyStorage, bandwidthMiB });
+    ? await prepareReturn(ctx.host, dir, flags.from ? resolve(flags.from, '--from').ref : undefined, { ...(flags.copyStorage ? { copyStorage: true } : {}), bandwidthMiB, removeSourceDisks: flags.removeSourceDisks })
+    : await prepareEvacuation(ctx.host, resolve(flags.to as string), { includeShutOff: flags.includeShutOff, copyStorage: flags.copyStorage, bandwidthMiB, removeSourceDisks: flags.removeSourceDisks });
   const { review, plan } = prepared;
   const returning = Boolean(flags.return);
   const title = plan?.title ?? (returning ? `Bring guests home to ${review.to.name}` : `Evacuate ${review.from} to ${review.to.name}`);
@@ -140,6 +141,7 @@ export function registerHostCommands(program: Command, kit: CommandKit): void {
     .option('--from <host>', 'with --return: the host they went to (needed when guests are away on more than one)')
     .option('--include-shut-off', 'move the shut-off guests too (offline: disks copied over SSH)')
     .option('--copy-storage', 'copy the disks to the same paths on the destination (storage not shared)')
+    .option('--remove-source-disks', "delete each copied guest's disk files on the host it left, once it runs (or, offline, is defined) on the other and is checked")
     .option('--bandwidth <MiB/s>', 'limit each migration stream')
     .option('-n, --dry-run', 'run every check and print the review and the plans only; change nothing')
     .option('--detach', 'run in the background in a worker that survives this terminal; prints the job id')
@@ -153,6 +155,7 @@ ${kit.examples([
   'virtdeck host evacuate --to host2 --copy-storage --dry-run',
   'virtdeck host evacuate --to host2 --copy-storage --include-shut-off',
   'virtdeck host evacuate --return',
+  'virtdeck host evacuate --return --remove-source-disks --dry-run',
 ])}`,
     )
     .action((o: EvacuateFlags) => kit.run((ctx) => evacuateCommand(ctx, o))());

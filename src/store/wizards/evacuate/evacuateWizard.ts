@@ -42,6 +42,8 @@ export interface EvacuateChoice {
   includeShutOff: boolean;
   copyStorage: boolean | 'auto';
   bandwidthMiB?: number;
+  /** Delete each copied guest's disk files on the host it leaves, once it is checked on the other. */
+  removeSourceDisks?: boolean;
 }
 
 export interface EvacuateWizardDeps {
@@ -120,6 +122,7 @@ function whereFields(records: EvacuationRecord[], to: string): Field[] {
       hint: 'auto: when not shared',
     },
     { id: 'bandwidth', label: 'Bandwidth', kind: 'text', value: '', hint: 'MiB/s per guest, empty: no limit' },
+    { id: 'removeLeft', label: 'Delete old disks', kind: 'choice', value: 'no', options: YES_NO, hint: 'copied disks, on the host each guest left' },
   ];
 }
 
@@ -133,7 +136,14 @@ export function choiceOf(form: Form): EvacuateChoice {
   const to = returning ? what.slice('return:'.length) : (v.to ?? '').trim();
   if (!to) throw new FieldRefusal('to', 'No destination host is given.', 'Type a host name from the config file, or qemu+ssh://root@HOST/system.');
   const copyStorage = v.copy === 'yes' ? true : v.copy === 'no' ? false : 'auto';
-  return { returning, to, includeShutOff: v.shutOff === 'yes', copyStorage, ...(bw ? { bandwidthMiB: Number(bw) } : {}) };
+  return { returning, to, includeShutOff: v.shutOff === 'yes', copyStorage, ...(bw ? { bandwidthMiB: Number(bw) } : {}), ...(v.removeLeft === 'yes' ? { removeSourceDisks: true } : {}) };
+}
+
+/** What the confirmation must name: the files each move deletes on the host the guest leaves. */
+function deletedLines(r: EvacuateReview): (string | PageLine)[] {
+  const files = r.moving.flatMap((e) => e.review?.removeFromSource ?? []);
+  if (files.length === 0) return [];
+  return [{ text: `Deletes on ${r.from} once each guest is checked on ${r.to.name}: ${files.join(', ')}`, mark: 'warn' }, ''];
 }
 
 /** The review page: a line per guest (live, offline, or staying with the sentence and its fix). */
@@ -152,8 +162,8 @@ export function reviewPage(review: EvacuateReview, returning: boolean): (string 
 
 function defaultPrepare(stateDir: string) {
   return (h: HostContext, c: EvacuateChoice, dest: MigrateDestination | null): Promise<PreparedEvacuation> => {
-    if (c.returning || !dest) return prepareReturn(h, stateDir, { uri: c.to, name: c.to }, { bandwidthMiB: c.bandwidthMiB, ...(c.copyStorage === 'auto' ? {} : { copyStorage: c.copyStorage }) });
-    return prepareEvacuation(h, dest, { includeShutOff: c.includeShutOff, copyStorage: c.copyStorage, bandwidthMiB: c.bandwidthMiB });
+    if (c.returning || !dest) return prepareReturn(h, stateDir, { uri: c.to, name: c.to }, { bandwidthMiB: c.bandwidthMiB, removeSourceDisks: c.removeSourceDisks, ...(c.copyStorage === 'auto' ? {} : { copyStorage: c.copyStorage }) });
+    return prepareEvacuation(h, dest, { includeShutOff: c.includeShutOff, copyStorage: c.copyStorage, bandwidthMiB: c.bandwidthMiB, removeSourceDisks: c.removeSourceDisks });
   };
 }
 
@@ -246,6 +256,7 @@ export function createEvacuateWizard(deps: EvacuateWizardDeps): EvacuateWizardSt
       '',
       ...r.moving.map((e, i) => `  ${i + 1} ${e.guest} (${e.why})`),
       '',
+      ...deletedLines(r),
       'One guest at a time, each journaled: a killed virtdeck leaves each guest with one runnable copy (virtdeck recover finishes).',
       'A cancel stops at the guest being moved: it stays here, the ones before it stay moved.',
     ];

@@ -104,6 +104,8 @@ export function optionFields(f: MigrateFacts, live: boolean): Field[] {
           { id: 'postCopy', label: 'Post-copy', kind: 'choice' as const, value: 'no', options: YES_NO, hint: 'after one pass' },
         ]
       : []),
+    // Only what a copy leaves behind can be deleted: shared disks are the ones the guest runs from.
+    ...(copy ? [{ id: 'removeSource', label: 'Delete here', kind: 'choice' as const, value: 'no', options: YES_NO, hint: `disk files on ${f.source.name}, once checked there` }] : []),
   ];
 }
 
@@ -116,6 +118,7 @@ export function optionsOf(form: Form, live: boolean, migrateUri: string): Migrat
     offline: !live,
     copyStorage: v.copyStorage === 'yes',
     keepSource: v.keepSource === 'yes',
+    ...(v.removeSource === 'yes' ? { removeSourceDisks: true } : {}),
     ...(bw ? { bandwidthMiB: Number(bw) } : {}),
     ...(live ? { autoConverge: v.autoConverge === 'yes', postCopy: v.postCopy === 'yes' } : {}),
     migrateUri,
