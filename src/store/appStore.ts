@@ -155,10 +155,13 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
   const agentInfo = createAgentInfoController({ host, publish: (guestAgent) => store.setState({ guestAgent }), ...(opts.agentSettleMs !== undefined ? { settleMs: opts.agentSettleMs } : {}) });
 
-  // A read that ended before the refresh's update is already on screen (applyHere takes `latest`): no second frame.
+  // A read that ends while a round runs rides in the round's own update (applyHere takes `latest`),
+  // and one that ended before it is already on screen: no second frame either way.
+  let inRound = false;
   const loadSampler = createLoadSampler({
     host,
     publish: (load) => {
+      if (inRound) return;
       if (!sameLoad(store.getState().hostLoad.load, load)) store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } }));
     },
   });
@@ -442,14 +445,19 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       refresh: fresh(coalesced(async () => {
-        loadSampler.sample();
-        const reuseXml = !freshWanted;
-        freshWanted = false;
-        if (get().allHosts) return refreshAll(reuseXml);
+        inRound = true;
         try {
-          applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
-        } catch (e) {
-          set({ refreshError: toShownError(e) });
+          loadSampler.sample();
+          const reuseXml = !freshWanted;
+          freshWanted = false;
+          if (get().allHosts) return await refreshAll(reuseXml);
+          try {
+            applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
+          } catch (e) {
+            set((s) => ({ refreshError: toShownError(e), hostLoad: kept(s.hostLoad, { ...s.hostLoad, load: loadSampler.latest() ?? s.hostLoad.load }) }));
+          }
+        } finally {
+          inRound = false;
         }
       })),
 

@@ -28,6 +28,21 @@ describe('a refresh is one store update', () => {
     store.getState().dispose();
   });
 
+  it('a load average read while the round waits for virsh rides in the round update, even when it is new', async () => {
+    // virsh answers 30 ms after the question: the file was read long before (the first round: no load shown yet).
+    const fake = createFakeHost([{ name: 'alpha', state: 'running', vcpus: 1, memoryMiB: 512 }], { latencyMs: 30 });
+    const host = { ...fake.host, sysExec: Object.assign(Object.create(fake.host.sysExec), { local: true }) };
+    const store = createAppStore(host, { live: false, detectAccel: async () => ({ accel: 'tcg', reason: 'test' }) });
+    let updates = 0;
+    const off = store.subscribe(() => updates++);
+    await store.getState().refresh();
+    await sleep(50);
+    off();
+    expect(updates).toBe(1);
+    expect(store.getState().hostLoad.load).toHaveLength(3);
+    store.getState().dispose();
+  });
+
   it('a refresh that learnt nothing new changes no reference the screen reads but the clock and the history round', async () => {
     let now = 1_000_000;
     const fake = createFakeHost([
