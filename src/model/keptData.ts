@@ -46,12 +46,12 @@ export function keptRows<T>(prev: readonly T[], next: readonly T[], keyOf: (row:
 }
 
 /** `next`, with each entry equal to its predecessor replaced by it; `prev` itself when nothing changed. */
-export function keptMap<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string, V>): ReadonlyMap<string, V> {
+export function keptMap<V>(prev: ReadonlyMap<string, V>, next: ReadonlyMap<string, V>, equal: (a: V, b: V) => boolean = sameData): ReadonlyMap<string, V> {
   let same = prev.size === next.size;
   const out = new Map<string, V>();
   for (const [k, v] of next) {
     const old = prev.get(k);
-    const kept = old !== undefined && sameData(old, v) ? old : v;
+    const kept = old !== undefined && equal(old, v) ? old : v;
     if (kept !== old) same = false;
     out.set(k, kept);
   }

@@ -19,7 +19,7 @@ import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
 import { hostCpuBusyPct, type NodeCpuTimes } from '../model/hostLoad.js';
 import { kept, keptMap, keptRows } from '../model/keptData.js';
-import { computeUsage, type GuestUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
+import { computeUsage, type GuestUsage, nextSortKey, sameUsage, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
 import { createFleet, type Fleet, hostStateOf, mergeUsage, otherHosts, tagRows } from './allHosts.js';
@@ -246,7 +246,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       let recorded = false;
       if (!lastSample || listed.stats.at - lastSample.at >= MIN_RATE_MS) {
         // What reads as before stays the same object: only what changed is drawn again (model/keptData.ts).
-        usage = keptMap(usage, computeUsage(lastSample, listed.stats, listed.hostCpus ?? 0));
+        usage = keptMap(usage, computeUsage(lastSample, listed.stats, listed.hostCpus ?? 0), sameUsage);
         cpuPct = hostCpuBusyPct(lastCpuTimes, listed.hostCpuTimes);
         lastSample = listed.stats;
         lastCpuTimes = listed.hostCpuTimes;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kept, keptMap, keptRows, sameData } from '../../src/model/keptData.js';
+import { computeUsage, NO_USAGE, sameUsage } from '../../src/model/usage.js';
 
 describe('what a refresh hands on as it was', () => {
   it('sameData: plain data compared deeply; key order does not matter, a missing key does', () => {
@@ -57,5 +58,18 @@ describe('what a refresh hands on as it was', () => {
     const load = { cpuPct: 3, load: [0.1, 0.2, 0.3] };
     expect(kept(load, { cpuPct: 3, load: [0.1, 0.2, 0.3] })).toBe(load);
     expect(kept(load, { cpuPct: 4, load: [0.1, 0.2, 0.3] })).not.toBe(load);
+  });
+
+  it('usages: a shut-off guest gets the one frozen NO_USAGE every round; sameUsage compares the numbers', () => {
+    const sample = (at: number, cpu: number) => ({ at, guests: new Map<string, Record<string, string>>([['off', { 'state.state': '5' }], ['on', { 'state.state': '1', 'cpu.time': String(cpu), 'vcpu.current': '1' }]]) });
+    const a = computeUsage(sample(0, 0), sample(2000, 1e9), 2);
+    const b = computeUsage(sample(2000, 1e9), sample(4000, 2e9), 2);
+    expect(a.get('off')).toBe(NO_USAGE);
+    expect(Object.isFrozen(NO_USAGE)).toBe(true);
+    expect(sameUsage(a.get('on') as never, b.get('on') as never)).toBe(true);
+    const c = computeUsage(sample(4000, 2e9), sample(6000, 2e9), 2);
+    expect(sameUsage(b.get('on') as never, c.get('on') as never)).toBe(false);
+    const kept1 = keptMap(a, b, sameUsage);
+    expect(kept1).toBe(a);
   });
 });
