@@ -34,7 +34,7 @@ const noDevtools = {
     // Ink's frame writer and text measuring, edited so that a mostly unchanged screen is not worked
     // out again each frame and no cache grows without end (scripts/inkPatches.mjs says what and why).
     // The build fails when an edit no longer applies.
-    const patched = /[\\/]ink[\\/]build[\\/](output|measure-text|render-node-to-output)\.js$/;
+    const patched = /[\\/]ink[\\/]build[\\/](output|measure-text|render-node-to-output|ink)\.js$/;
     b.onLoad({ filter: patched }, async (args) => ({ contents: patchInk(path.basename(args.path), await readFile(args.path, 'utf8')), loader: 'js' }));
     b.onLoad({ filter: /.*/, namespace: 'virtdeck-empty' }, () => ({
       contents: 'export default { initialize() {}, connectToDevTools() {} };',

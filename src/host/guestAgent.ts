@@ -1,8 +1,10 @@
 /**
  * Asks one running guest about itself through its QEMU guest agent, and falls back to the host's
  * own knowledge of its addresses (libvirt's DHCP leases, then the ARP table) when the agent gives
- * none. At most two virsh processes, each killed after `timeoutMs` (2 s): libvirt waits up to 5 s
- * for an agent that is connected but stuck, and the console must not wait with it.
+ * none. The agent is asked in a virsh process of its own, killed after `timeoutMs` (2 s): libvirt
+ * waits up to 5 s for an agent that is connected but stuck, and the console must not wait with it.
+ * The leases and the ARP table are libvirt's own and answer at once: the console asks them through
+ * its long-lived virsh (no process; a guest without an agent is asked every 15 s while selected).
  */
 import { type AddressSource, agentFailure, type GuestAddress, type GuestAgentInfo, parseDomifaddr, parseGuestinfo } from '../model/guestAgent.js';
 import { HostError } from './errors.js';
@@ -37,11 +39,48 @@ async function batch(host: HostContext, commands: string[], opts: AgentQueryOpti
   return { answers: chunks(r.stdout), stderr: r.stderr };
 }
 
+const cancelled = () =>
+  new HostError({ sentence: 'The question to the guest agent was cancelled.', fix: 'Nothing to do.', command: ['virsh', 'domifaddr'], stderr: '', code: 'cancelled' });
+
+/**
+ * A batch that never waits on a guest, through the host's long-lived virsh when it has one; when
+ * that fails (it died, hung, lost libvirt) through a process of its own, as before. Never the
+ * agent's questions: a stuck agent would hold up the refresh queued behind it on that virsh.
+ */
+async function hostBatch(host: HostContext, commands: string[], opts: AgentQueryOptions): Promise<{ answers: string[]; stderr: string }> {
+  const channel = host.virshChannel;
+  if (channel) {
+    const signal = opts.signal;
+    if (signal?.aborted) throw cancelled();
+    let onAbort: (() => void) | undefined;
+    try {
+      const asked = channel.ask(
+        commands.flatMap((c) => [c, `echo ${MARK}`]),
+        { timeoutMs: opts.timeoutMs ?? AGENT_TIMEOUT_MS },
+      );
+      // A new selection stops waiting at once; the channel's answer, when it comes, is dropped.
+      const stopped = new Promise<never>((_, reject) => {
+        onAbort = () => reject(cancelled());
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      const a = await Promise.race([asked, stopped]);
+      return { answers: chunks(a.stdout), stderr: a.stderr };
+    } catch (e) {
+      if (signal?.aborted) throw cancelled();
+      if (e instanceof HostError && e.code === 'cancelled') throw e;
+      // Asked again below by a virsh of its own.
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+  return batch(host, commands, opts);
+}
+
 /** The first source, in order, that gives any address. */
 async function hostAddresses(host: HostContext, uuid: string, opts: AgentQueryOptions): Promise<{ addresses: GuestAddress[]; source: AddressSource | null }> {
   const sources: AddressSource[] = ['lease', 'arp'];
   try {
-    const { answers } = await batch(
+    const { answers } = await hostBatch(
       host,
       sources.map((s) => `domifaddr --domain ${uuid} --source ${s}`),
       opts,

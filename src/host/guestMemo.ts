@@ -12,6 +12,7 @@
  */
 import type { DomainSummary } from '../model/domainSummary.js';
 import type { GuestRow, GuestState } from '../model/guest.js';
+import { DomstatsParser } from '../model/usage.js';
 import type { VirshChannel } from './virshChannel.js';
 
 export interface KnownGuest {
@@ -61,6 +62,8 @@ const MAX_AGE_MS = 120_000;
 const WATCH_SETTLE_MS = 2_000;
 
 export class GuestMemo {
+  /** Each poll's domstats, parsed only where a guest's lines changed. */
+  readonly domstats = new DomstatsParser();
   private readonly known = new Map<string, KnownGuest>();
   private watchingSince: number | null = null;
   private stale = true;

@@ -214,6 +214,7 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   const round = memo?.round(roundAt);
   const reusable = opts.reuseXml ? round : undefined;
   const knownNode = reusable?.trusted ? reusable.node() : null;
+  const parseStats = (text: string) => (memo ? memo.domstats.parse(text) : parseDomstats(text));
 
   let stats: UsageSample;
   let hostCpuTimes: NodeCpuTimes | null;
@@ -223,7 +224,7 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   let nodeText: string;
   if (reusable && knownNode) {
     const [autostartText, statsText = '', cpuText = ''] = splitBatch(await batchStdout(host, STEADY_ROUND));
-    stats = { at: now(), guests: parseDomstats(statsText) };
+    stats = { at: now(), guests: parseStats(statsText) };
     hostCpuTimes = parseNodeCpuStats(cpuText);
     autostart = uuidSet(autostartText);
     const rows = rowsFromMemo(reusable, stats.guests, autostart);
@@ -234,7 +235,7 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
     let statsText: string;
     let cpuText: string;
     [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(await batchStdout(host, FULL_ROUND));
-    stats = { at: now(), guests: parseDomstats(statsText) };
+    stats = { at: now(), guests: parseStats(statsText) };
     hostCpuTimes = parseNodeCpuStats(cpuText);
     autostart = uuidSet(autostartText);
   }

@@ -18,7 +18,8 @@ import { getSettings, hasGuestAgentChannel, parseDomainXml, serializeDomainXml }
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
 import { hostCpuBusyPct, type NodeCpuTimes } from '../model/hostLoad.js';
-import { computeUsage, type GuestUsage, nextSortKey, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
+import { kept, keptMap, keptRows } from '../model/keptData.js';
+import { computeUsage, type GuestUsage, nextSortKey, sameUsage, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
 import { createFleet, type Fleet, hostStateOf, mergeUsage, otherHosts, tagRows } from './allHosts.js';
@@ -154,10 +155,13 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
 
   const agentInfo = createAgentInfoController({ host, publish: (guestAgent) => store.setState({ guestAgent }), ...(opts.agentSettleMs !== undefined ? { settleMs: opts.agentSettleMs } : {}) });
 
-  // A read that ended before the refresh's update is already on screen (applyHere takes `latest`): no second frame.
+  // A read that ends while a round runs rides in the round's own update (applyHere takes `latest`),
+  // and one that ended before it is already on screen: no second frame either way.
+  let inRound = false;
   const loadSampler = createLoadSampler({
     host,
     publish: (load) => {
+      if (inRound) return;
       if (!sameLoad(store.getState().hostLoad.load, load)) store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } }));
     },
   });
@@ -239,22 +243,26 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
     const applyHere = (listed: GuestsWithStats, keepSelection: boolean) => {
       let usage = get().usage;
       let cpuPct = get().hostLoad.cpuPct;
+      let recorded = false;
       if (!lastSample || listed.stats.at - lastSample.at >= MIN_RATE_MS) {
-        usage = computeUsage(lastSample, listed.stats, listed.hostCpus ?? 0);
+        // What reads as before stays the same object: only what changed is drawn again (model/keptData.ts).
+        usage = keptMap(usage, computeUsage(lastSample, listed.stats, listed.hostCpus ?? 0), sameUsage);
         cpuPct = hostCpuBusyPct(lastCpuTimes, listed.hostCpuTimes);
         lastSample = listed.stats;
         lastCpuTimes = listed.hostCpuTimes;
         recordUsage(history, usage, historyCapacity(pollMs));
+        recorded = true;
       }
       const guestAgent = agentInfo.keepOnly(listed.guests);
       set((s) => {
-        const guests = sortByUsage(listed.guests, s.sortKey, usage);
-        const hostSize = { cpus: listed.hostCpus, memKiB: listed.hostMemKiB };
+        const guests = keptRows(s.guests, sortByUsage(listed.guests, s.sortKey, usage), (g) => g.name);
+        const hostSize = kept(s.hostSize, { cpus: listed.hostCpus, memKiB: listed.hostMemKiB });
         return {
           guests,
           usage,
           hostSize,
-          hostLoad: { cpuPct, load: loadSampler.latest() ?? s.hostLoad.load },
+          hostLoad: kept(s.hostLoad, { cpuPct, load: loadSampler.latest() ?? s.hostLoad.load }),
+          ...(recorded ? { usageRound: s.usageRound + 1 } : {}),
           lastRefresh: Date.now(),
           refreshError: null,
           ...(guestAgent ? { guestAgent } : {}),
@@ -299,7 +307,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       const allUsage = mergeUsage(shown);
       set((s) => {
         const allGuests = sortListed(tagRows(shown), s.sortKey, allUsage);
-        return { allGuests, allUsage, hostStates, lastRefresh: Date.now(), ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
+        return { allGuests, allUsage, hostStates, usageRound: s.usageRound + 1, lastRefresh: Date.now(), ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
       });
     };
 
@@ -367,6 +375,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       hostLoad: { cpuPct: null, load: null },
       sortKey: 'name',
       guestAgent: new Map(),
+      usageRound: 0,
       lastRefresh: null,
       refreshError: null,
       versions: null,
@@ -436,14 +445,19 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       },
 
       refresh: fresh(coalesced(async () => {
-        loadSampler.sample();
-        const reuseXml = !freshWanted;
-        freshWanted = false;
-        if (get().allHosts) return refreshAll(reuseXml);
+        inRound = true;
         try {
-          applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
-        } catch (e) {
-          set({ refreshError: toShownError(e) });
+          loadSampler.sample();
+          const reuseXml = !freshWanted;
+          freshWanted = false;
+          if (get().allHosts) return await refreshAll(reuseXml);
+          try {
+            applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
+          } catch (e) {
+            set((s) => ({ refreshError: toShownError(e), hostLoad: kept(s.hostLoad, { ...s.hostLoad, load: loadSampler.latest() ?? s.hostLoad.load }) }));
+          }
+        } finally {
+          inRound = false;
         }
       })),
 
@@ -861,7 +875,9 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
   // The selected guest's agent is asked beside the refresh, never inside it: whenever the selection,
   // the guest's row (state, domain id, channel) or the pane changes; the controller decides whether to ask.
   store.subscribe((s, prev) => {
-    if (s.selected !== prev.selected || s.guests !== prev.guests || s.pane !== prev.pane || s.filter !== prev.filter) agentInfo.select(s.pane === 'guests' ? selectedGuest(s) : null);
+    // Each refresh too: a guest's row stays the same object while nothing changed, and its answer ages.
+    if (s.selected !== prev.selected || s.guests !== prev.guests || s.lastRefresh !== prev.lastRefresh || s.pane !== prev.pane || s.filter !== prev.filter)
+      agentInfo.select(s.pane === 'guests' ? selectedGuest(s) : null);
   });
   return store;
 }

@@ -118,7 +118,10 @@ export function createAgentInfoController(o: AgentInfoOptions): AgentInfoControl
       }
     },
     keepOnly(listed) {
-      const uuidOf = new Map(listed.map((g) => [g.name, g.uuid.toLowerCase()]));
+      // Every refresh, for 200 guests: only the names it holds an answer or a question for are looked up.
+      if (cache.size === 0 && !inFlight) return null;
+      const uuidOf = new Map<string, string>();
+      for (const g of listed) if (cache.has(g.name) || inFlight?.name === g.name) uuidOf.set(g.name, g.uuid.toLowerCase());
       if (inFlight && !uuidOf.has(inFlight.name)) {
         inFlight.abort.abort();
         inFlight = null;

@@ -124,17 +124,30 @@ export function createJobsPaneController(host: HostContext, app: AppStore, opts:
   const mayHaveChanged = () =>
     readStamp === undefined || jobsDirStamp(dir) !== readStamp || store.getState().jobs.some((j) => j.state === 'running' && j.hostname === here && !alive(j.pid));
 
-  // Polls only while the Jobs pane is on screen; the tab's badge is looked at a slower pace, and
-  // read again only when something changed: a host keeps hundreds of finished jobs' journals.
+  // Polls only while the Jobs pane is on screen. Behind another pane the tab's badge is looked at
+  // when the console refreshes, at most every 5 s, and read again only when something changed (a
+  // host keeps hundreds of finished jobs' journals): an idle console wakes for its refresh alone.
   const ensurePoll = () => {
     if (poll) return;
     poll = setInterval(() => {
       if (app.getState().pane === 'jobs') return reload();
-      if (Date.now() - Math.max(store.getState().lastRead ?? 0, lastLook) <= 5_000) return;
-      lastLook = Date.now();
-      if (mayHaveChanged()) reload();
+      if (poll) clearInterval(poll);
+      poll = null;
     }, pollMs);
     poll.unref?.();
+  };
+  const lookBehind = () => {
+    if (app.getState().pane === 'jobs') return;
+    if (Date.now() - Math.max(store.getState().lastRead ?? 0, lastLook) <= 5_000) return;
+    lastLook = Date.now();
+    if (mayHaveChanged()) reload();
+  };
+  let stopLooking: (() => void) | null = null;
+  const followRefresh = () => {
+    // A failed refresh is a round too: the badge keeps up while the host does not answer.
+    stopLooking ??= app.subscribe((s, prev) => {
+      if (s.lastRefresh !== prev.lastRefresh || s.refreshError !== prev.refreshError) lookBehind();
+    });
   };
 
   const move = (m: Move) => {
@@ -326,12 +339,16 @@ export function createJobsPaneController(host: HostContext, app: AppStore, opts:
     activate() {
       reload();
       ensurePoll();
+      followRefresh();
     },
     start() {
       reload();
-      ensurePoll();
+      if (app.getState().pane === 'jobs') ensurePoll();
+      followRefresh();
     },
     dispose() {
+      stopLooking?.();
+      stopLooking = null;
       if (poll) clearInterval(poll);
       if (logFollow) clearInterval(logFollow);
       poll = null;

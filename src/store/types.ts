@@ -192,6 +192,8 @@ export interface AppData {
   sortKey: UsageSortKey;
   /** What the selected guests' agents (or the host's leases) said, by guest name (store/guestAgentInfo.ts). */
   guestAgent: ReadonlyMap<string, GuestAgentInfo>;
+  /** Bumped whenever a usage sample joins the history: what draws sparklines follows it (usageHistory is a function). */
+  usageRound: number;
   lastRefresh: number | null;
   refreshError: ShownError | null;
   versions: HostVersions | null;

@@ -3,10 +3,27 @@ import type { GuestRow } from '../host/virsh.js';
 /** Sentences other panes know about a guest (the Backups pane: snapshots kept too long), by name. */
 export type GuestNotes = (guest: string) => string[];
 let guestNotes: GuestNotes = () => [];
+let notesVersion = 0;
+const notesListeners = new Set<() => void>();
 
 /** Set by the pane that knows (one console per process). */
 export function setGuestNotes(notes: GuestNotes): void {
   guestNotes = notes;
+  notesVersion++;
+  for (const l of notesListeners) l();
+}
+
+/**
+ * For a view that shows the notes: they change apart from the guest list (the Backups pane reads
+ * the snapshots after the first refresh), and the detail strip is drawn only when its guest changed.
+ */
+export function subscribeGuestNotes(onChange: () => void): () => void {
+  notesListeners.add(onChange);
+  return () => notesListeners.delete(onChange);
+}
+
+export function guestNotesVersion(): number {
+  return notesVersion;
 }
 
 /** Things an admin should know about a guest, as sentences. */

@@ -4,7 +4,7 @@
  * while it is open.
  */
 import { Box, useApp as useInkApp, useStdout } from 'ink';
-import { lazy, type ReactNode, Suspense, useEffect, useMemo } from 'react';
+import { lazy, memo, type ReactNode, Suspense, useEffect, useMemo } from 'react';
 import type { HostContext } from '../host/hostContext.js';
 import { isActive } from '../model/guest.js';
 import { hostMeters, metersLayout } from '../model/hostMeters.js';
@@ -121,9 +121,6 @@ function Console({ host }: { host: HostContext }) {
   const size = useApp((s) => s.size);
   const pane = useApp((s) => s.pane);
   const dialogs = useApp((s) => s.dialogs);
-  const guests = useApp((s) => s.guests);
-  const filter = useApp((s) => s.filter);
-  const selected = useApp((s) => s.selected);
   const versions = useApp((s) => s.versions);
   const accel = useApp((s) => s.accel);
   const quitRequested = useApp((s) => s.quitRequested);
@@ -150,24 +147,9 @@ function Console({ host }: { host: HostContext }) {
     };
   }, [stdout, store]);
 
-  const allHosts = useApp((s) => s.allHosts);
-  const allGuests = useApp((s) => s.allGuests);
-  const allUsage = useApp((s) => s.allUsage);
-  const selectedHost = useApp((s) => s.selectedHost);
-  const hostStates = useApp((s) => s.hostStates);
-  const listed: ListedGuest[] = allHosts ? allGuests : guests;
-  const rows = useMemo(() => filterGuests(listed, filter), [listed, filter]);
-  const guest = rows.find((g) => isRow(g, selected, selectedHost)) ?? rows[0] ?? null;
-  const usage = useApp((s) => s.usage);
-  // The detail strip compares a guest with the others of its own host (MAC clashes are per host).
-  const sameHost = allHosts && guest ? allGuests.filter((g) => g.host === guest.host) : guests;
-  const guestUsage = guest ? (allHosts ? allUsage.get(rowKey(guest.host, guest.name)) : usage.get(guest.name)) : undefined;
-  const usageHistory = useApp((s) => s.usageHistory);
-  const hostSize = useApp((s) => s.hostSize);
-  const hostLoad = useApp((s) => s.hostLoad);
-  const guestAgent = useApp((s) => s.guestAgent);
-  // Agent answers are asked of this host's guests only (hostStates lists this host first).
-  const agentHere = !allHosts || guest?.host === hostStates[0]?.name;
+  // The frame reads only what lays it out: a refresh changes the parts that read the guests (the
+  // meters, the table, the detail strip), each on its own, and an idle one only the clock.
+  const hostsShown = useApp((s) => (s.allHosts ? hostsAnswering(s.hostStates) : null));
   const { columns, rows: height } = size;
 
   if (columns < MIN_COLUMNS || height < MIN_ROWS) {
@@ -260,16 +242,12 @@ function Console({ host }: { host: HostContext }) {
   // The host meters take a row of their own only when the terminal has one to spare: 80x24 keeps its
   // table, and a short form of them goes beside the tabs.
   const metersRow = height > MIN_ROWS ? 1 : 0;
-  const meters = metersLayout(hostMeters(guests, usage, hostSize, hostLoad), { row: metersRow > 0, width: inner, charset: theme.ascii ? 'ascii' : 'unicode', separator: theme.symbols.separator });
   const paneHeight = height - 11 - metersRow;
-  const title = headerTitle(theme, host, versions, accel, columns, allHosts ? hostsAnswering(hostStates) : null);
+  const title = headerTitle(theme, host, versions, accel, columns, hostsShown);
   return (
     <Box flexDirection="column" width={columns} height={height}>
       <Rule width={columns} position="top" title={title} />
-      <Section width={columns} height={1 + metersRow}>
-        <Tabs width={inner} meters={meters.beside} />
-        {meters.line !== null ? <Text wrap="truncate">{meters.line}</Text> : null}
-      </Section>
+      <TabsAndMeters columns={columns} metersRow={metersRow} />
       {top ? (
         <>
           <Rule width={columns} position="middle" title={dialogTitle(top)} titleColor={top.kind === 'error' ? colorFor(theme, 'error') : colorFor(theme, 'accent')} />
@@ -297,10 +275,7 @@ function Console({ host }: { host: HostContext }) {
           <Section width={columns} height={paneHeight}>
             <GuestsPane width={inner} height={paneHeight} />
           </Section>
-          <Rule width={columns} position="middle" title={guest ? trendTitle(guest.name, usageHistory(guest.name, MAX_SPARK), columns - 4, theme.ascii ? 'ascii' : 'unicode', theme.symbols.separator) : ''} />
-          <Section width={columns} height={detailHeight}>
-            <DetailStrip guest={guest} all={sameHost} width={inner} height={detailHeight} usage={guest ? withAgentLines(usageLines(guest, guestUsage), agentLines(isActive(guest.state) && agentHere ? guestAgent.get(guest.name) : undefined)) : []} />
-          </Section>
+          <GuestDetail columns={columns} height={detailHeight} />
         </>
       )}
       <Rule width={columns} position="middle" />
@@ -310,5 +285,83 @@ function Console({ host }: { host: HostContext }) {
       </Section>
       <Rule width={columns} position="bottom" />
     </Box>
+  );
+}
+
+/** The tabs, and the host meters beside them or on a row of their own: drawn again when the guests' use or the host's load changes. */
+function TabsAndMeters({ columns, metersRow }: { columns: number; metersRow: number }) {
+  const theme = useTheme();
+  const guests = useApp((s) => s.guests);
+  const usage = useApp((s) => s.usage);
+  const hostSize = useApp((s) => s.hostSize);
+  const hostLoad = useApp((s) => s.hostLoad);
+  const inner = columns - 4;
+  const meters = useMemo(
+    () => metersLayout(hostMeters(guests, usage, hostSize, hostLoad), { row: metersRow > 0, width: inner, charset: theme.ascii ? 'ascii' : 'unicode', separator: theme.symbols.separator }),
+    [guests, usage, hostSize, hostLoad, metersRow, inner, theme],
+  );
+  return (
+    <Section width={columns} height={1 + metersRow}>
+      <Tabs width={inner} meters={meters.beside} />
+      {meters.line !== null ? <MetersLine text={meters.line} /> : null}
+    </Section>
+  );
+}
+
+const MetersLine = memo(function MetersLine({ text }: { text: string }) {
+  return <Text wrap="truncate">{text}</Text>;
+});
+
+/** Rules whose title is a string: drawn again only when it reads differently. */
+const TitledRule = memo(Rule);
+
+const sameLines = (a: readonly string[] | undefined, b: readonly string[] | undefined) => a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((l, i) => l === b[i]));
+
+/** The selected guest's detail strip, drawn again when its row, its own host's list or the text of its usage lines changed. */
+const ShownDetailStrip = memo(DetailStrip, (a, b) => a.guest === b.guest && a.all === b.all && a.width === b.width && a.height === b.height && sameLines(a.usage, b.usage));
+
+/**
+ * The selected guest's heading (its name and usage trends) and detail strip. A refresh with new
+ * numbers renders this part; the frame, the tabs and the other guests' rows stay as they were.
+ */
+function GuestDetail({ columns, height }: { columns: number; height: number }) {
+  const theme = useTheme();
+  const store = useAppStoreApi();
+  const guests = useApp((s) => s.guests);
+  const filter = useApp((s) => s.filter);
+  const selected = useApp((s) => s.selected);
+  const allHosts = useApp((s) => s.allHosts);
+  const allGuests = useApp((s) => s.allGuests);
+  const allUsage = useApp((s) => s.allUsage);
+  const selectedHost = useApp((s) => s.selectedHost);
+  const usage = useApp((s) => s.usage);
+  const guestAgent = useApp((s) => s.guestAgent);
+  const usageRound = useApp((s) => s.usageRound);
+  // Agent answers are asked of this host's guests only (hostStates lists this host first).
+  const hereName = useApp((s) => s.hostStates[0]?.name);
+  const listed: ListedGuest[] = allHosts ? allGuests : guests;
+  const rows = useMemo(() => filterGuests(listed, filter), [listed, filter]);
+  const guest = rows.find((g) => isRow(g, selected, selectedHost)) ?? rows[0] ?? null;
+  // The detail strip compares a guest with the others of its own host (MAC clashes are per host).
+  const guestHost = guest?.host;
+  const sameHost = useMemo(() => (allHosts && guestHost !== undefined ? allGuests.filter((g) => g.host === guestHost) : guests), [allHosts, allGuests, guests, guestHost]);
+  const guestUsage = guest ? (allHosts ? allUsage.get(rowKey(guest.host, guest.name)) : usage.get(guest.name)) : undefined;
+  const agentHere = !allHosts || guest?.host === hereName;
+  const name = guest?.name;
+  const charset = theme.ascii ? 'ascii' : 'unicode';
+  const separator = theme.symbols.separator;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: usageRound and the selected host say when the history (read through the store) moved
+  const title = useMemo(
+    () => (name !== undefined ? trendTitle(name, store.getState().usageHistory(name, MAX_SPARK), columns - 4, charset, separator) : ''),
+    [name, selectedHost, allHosts, usageRound, columns, charset, separator, store],
+  );
+  const lines = guest ? withAgentLines(usageLines(guest, guestUsage), agentLines(isActive(guest.state) && agentHere ? guestAgent.get(guest.name) : undefined)) : [];
+  return (
+    <>
+      <TitledRule width={columns} position="middle" title={title} />
+      <Section width={columns} height={height}>
+        <ShownDetailStrip guest={guest} all={sameHost} width={columns - 4} height={height} usage={lines} />
+      </Section>
+    </>
   );
 }

@@ -10,7 +10,9 @@
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingExecutor, LocalExecutor } from '../../src/host/exec.js';
 import { AGENT_TIMEOUT_MS, queryGuestAgent } from '../../src/host/guestAgent.js';
+import { hostSession } from '../../src/host/session.js';
 import * as virsh from '../../src/host/virsh.js';
 import { parseDomainXml, serializeDomainXml, setGuestAgentChannel } from '../../src/model/domainXml.js';
 import type { GuestAgentInfo } from '../../src/model/guestAgent.js';
@@ -83,6 +85,23 @@ describe('the guest agent on the real host (no agent in the guests)', () => {
     });
     expect(answers.get(CHANNEL)?.status).toBe('silent');
     expect(answers.get(CHANNEL)?.reason).toBe('no agent has opened its channel');
+  });
+
+  it("the console's session asks the leases and ARP of a guest without an agent through its long-lived virsh: no process", async () => {
+    const g = await row(BARE);
+    const counted = new CountingExecutor(new LocalExecutor());
+    const session = hostSession(localHost(counted));
+    try {
+      const first = await queryGuestAgent(session.host, g.uuid, { skipAgent: { status: 'no-channel', reason: 'no guest agent channel' } });
+      const spawnedBefore = counted.calls.map((c) => c.join(' '));
+      expect(spawnedBefore).toEqual(['virsh -c qemu:///system']); // the channel itself, started by the first question
+      const again = await queryGuestAgent(session.host, g.uuid, { skipAgent: { status: 'no-channel', reason: 'no guest agent channel' } });
+      expect(counted.count).toBe(1);
+      expect(again).toEqual(first);
+      expect(first.status).toBe('no-channel');
+    } finally {
+      await session.close();
+    }
   });
 
   it('virtdeck guest agent --json: the same answer headless, exit 0', async () => {

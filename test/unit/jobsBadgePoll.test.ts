@@ -44,31 +44,58 @@ afterEach(() => {
 describe('the Jobs badge while the pane is hidden', () => {
   it('an unchanged jobs directory is not read again; a write, or a running job that lost its process, is', () => {
     vi.useFakeTimers();
-    const app = createStore(() => ({ pane: 'guests', setMessage: () => {} })) as unknown as AppStore;
+    const app = createStore(() => ({ pane: 'guests', lastRefresh: null as number | null, refreshError: null, setMessage: () => {} })) as unknown as AppStore;
     const living = new Set([4242]);
     const c = createJobsPaneController({ name: 'h', uri: 'qemu:///system' } as HostContext, app, { stateDir: dir, pollMs: 500, alive: (pid) => living.has(pid) });
     c.start?.();
+    // The badge is looked at when the console refreshes (every 2 s here), not on a timer of its own.
+    const refreshFor = (ms: number) => {
+      for (let t = 0; t < ms; t += 2_000) {
+        vi.advanceTimersByTime(2_000);
+        app.setState({ lastRefresh: Date.now() });
+      }
+    };
     const reads = () => c.store.getState().lastRead;
     const first = reads();
     expect(c.store.getState().jobs.map((j) => j.state)).toEqual(['running']);
 
-    vi.advanceTimersByTime(60_000);
+    refreshFor(60_000);
     expect(reads()).toBe(first);
 
     // A journal written (atomically: a rename into the directory) changes its stamp.
     journal('20250301T130000-convert-bbbbbb', 4242);
     utimesSync(join(dir, 'jobs'), new Date(), new Date(Date.now() + 1_000));
-    vi.advanceTimersByTime(6_000);
+    refreshFor(6_000);
     expect(reads()).not.toBe(first);
     expect(c.store.getState().jobs).toHaveLength(2);
 
     // Killed: nothing is written, yet the badge must stop saying "running".
     const second = reads();
-    vi.advanceTimersByTime(30_000);
+    refreshFor(30_000);
     expect(reads()).toBe(second);
     living.clear();
-    vi.advanceTimersByTime(6_000);
+    refreshFor(6_000);
     expect(c.store.getState().jobs.map((j) => j.state)).toEqual(['interrupted', 'interrupted']);
+    c.dispose?.();
+  });
+
+  it('no timer of its own wakes an idle console behind another pane; on the Jobs pane it polls, and stops when the pane is left', () => {
+    vi.useFakeTimers();
+    const app = createStore(() => ({ pane: 'guests', lastRefresh: null as number | null, refreshError: null, setMessage: () => {} })) as unknown as AppStore;
+    const c = createJobsPaneController({ name: 'h', uri: 'qemu:///system' } as HostContext, app, { stateDir: dir, pollMs: 500, alive: () => true });
+    c.start?.();
+    expect(vi.getTimerCount()).toBe(0);
+
+    app.setState({ pane: 'jobs' });
+    c.activate?.();
+    expect(vi.getTimerCount()).toBe(1);
+    journal('20250301T130000-convert-bbbbbb', 4242);
+    vi.advanceTimersByTime(500);
+    expect(c.store.getState().jobs).toHaveLength(2);
+
+    app.setState({ pane: 'guests' });
+    vi.advanceTimersByTime(500);
+    expect(vi.getTimerCount()).toBe(0);
     c.dispose?.();
   });
 });

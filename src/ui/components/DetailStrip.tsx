@@ -1,6 +1,7 @@
 import { Box } from 'ink';
+import { useSyncExternalStore } from 'react';
 import type { GuestRow } from '../../host/virsh.js';
-import { guestWarnings } from '../../store/warnings.js';
+import { guestNotesVersion, guestWarnings, subscribeGuestNotes } from '../../store/warnings.js';
 import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
 import { Text } from './Text.js';
@@ -16,6 +17,8 @@ export function detailLines(g: GuestRow): string[] {
 /** `usage`: the lines of what the guest is using now, first. */
 export function DetailStrip({ guest, all, width, height, usage = [] }: { guest: GuestRow | null; all: GuestRow[]; width: number; height: number; usage?: string[] }) {
   const theme = useTheme();
+  // Drawn again when another pane's notes change (a snapshot found too old), not only with the guest.
+  useSyncExternalStore(subscribeGuestNotes, guestNotesVersion);
   if (!guest) return <Text color={colorFor(theme, 'muted')}>No guest selected.</Text>;
   const warnings = guestWarnings(guest, all);
   const shownWarnings = warnings.slice(0, Math.min(warnings.length, height > 1 ? 1 : 0));

@@ -5,6 +5,8 @@ import { colorFor } from '../theme.js';
 import { clip, useTheme } from './Frame.js';
 import { Text } from './Text.js';
 
+const NO_GUESTS: { name: string }[] = [];
+
 /** The line above the key hints: the filter or command being typed, else the last message. */
 export function StatusLine({ width }: { width: number }) {
   const theme = useTheme();
@@ -13,7 +15,8 @@ export function StatusLine({ width }: { width: number }) {
   const filter = useApp((s) => (paneFilters(s.pane) ? s.filter : ''));
   const command = useApp((s) => s.command);
   const message = useApp((s) => s.message);
-  const guests = useApp((s) => s.guests);
+  // Read for completion only: a refresh's new list does not redraw the message line.
+  const guests = useApp((s) => (s.inputMode === 'command' ? s.guests : NO_GUESTS));
   // In Guests, m migrates the selected guest: there the cut message says :message.
   const more = useApp((s) => (s.pane === 'guests' ? '(:message)' : '(m)'));
   const cursor = theme.symbols.cursor;

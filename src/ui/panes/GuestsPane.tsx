@@ -30,7 +30,8 @@ export function GuestsPane({ width, height }: { width: number; height: number })
   const filter = useApp((s) => s.filter);
   const selectedName = useApp((s) => s.selected);
   const selectedHost = useApp((s) => s.selectedHost);
-  const lastRefresh = useApp((s) => s.lastRefresh);
+  // Whether a round has answered yet, not when: the clock of each refresh is the tabs' to draw.
+  const refreshed = useApp((s) => s.lastRefresh !== null);
   const refreshError = useApp((s) => s.refreshError);
   const listed = listedGuests({ guests, allHosts, allGuests });
   const rows = useMemo(() => filterGuests(listed, filter), [listed, filter]);
@@ -47,7 +48,7 @@ export function GuestsPane({ width, height }: { width: number; height: number })
   let empty: string | null = null;
   if (rows.length === 0) {
     if (refreshError && !allHosts) empty = `Could not list the guests: ${refreshError.sentence} ${refreshError.fix}`;
-    else if (lastRefresh === null || (allHosts && hostStates.length === 0)) empty = allHosts ? 'Asking every host for its guests…' : 'Asking libvirt for the guests…';
+    else if (!refreshed || (allHosts && hostStates.length === 0)) empty = allHosts ? 'Asking every host for its guests…' : 'Asking libvirt for the guests…';
     else if (filter) empty = `No guest matches "${filter}". Esc in the filter (/) clears it.`;
     else empty = allHosts ? 'There are no guests on the hosts that answered. Press n to create one here.' : 'There are no guests on this host yet. Press n to create one.';
   }
