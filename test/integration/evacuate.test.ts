@@ -212,16 +212,26 @@ describe('virtdeck host evacuate (two real daemons)', () => {
     process.kill(-(child.pid as number), 'SIGINT');
     const r = await child;
     expect(r.exitCode, `${r.stderr}`).toBe(130);
-    expect(r.stderr).toContain(`was cancelled (Ctrl-C) at ${run}, which stays where it was`);
-    const there = await states(away);
-    expect(there[run], r.stderr).toBe('running');
-    expect((await states(home))[run]).toBeUndefined();
+    // libvirt may complete the move between the Ctrl-C and its domjobabort (seen on a loaded CI machine even
+    // with the copy throttled): then the guest has arrived, nothing is undone, and virtdeck must say that
+    // instead. Either way exactly one copy runs and the sentence says which.
+    if (r.stderr.includes('after the guest being moved had arrived')) {
+      expect(r.stderr).toContain(`The cancel came after "move ${run} live to home`);
+      expect((await states(home))[run], r.stderr).toBe('running');
+      expect((await states(away))[run]).toBeUndefined();
+    } else {
+      expect(r.stderr).toContain(`was cancelled (Ctrl-C) at ${run}, which stays where it was`);
+      const there = await states(away);
+      expect(there[run], r.stderr).toBe('running');
+      expect((await states(home))[run]).toBeUndefined();
+    }
     expect(readdirSync(jobs).some((n) => !n.includes('.progress.') && n.endsWith('.json') && JSON.parse(readFileSync(join(jobs, n), 'utf8')).state === 'running')).toBe(false);
   }, 240_000);
 
   it('--detach: a worker that outlives the command brings the guests home; `job log --follow` waits for it', async () => {
     const awayNow = Object.keys(await states(away)).filter((n) => n === run || n === off);
-    expect(awayNow).toContain(run);
+    // run too, unless the Ctrl-C above came after its move had completed; off was never reached.
+    expect(awayNow).toContain(off);
     const r = await cli('host', 'evacuate', '--return', '--detach', '--json');
     expect(r.exitCode, `${r.stderr}${r.stdout}`).toBe(0);
     const started = JSON.parse(r.stdout);
