@@ -18,7 +18,7 @@ import { getSettings, hasGuestAgentChannel, parseDomainXml, serializeDomainXml }
 import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
 import { hostCpuBusyPct, type NodeCpuTimes } from '../model/hostLoad.js';
-import { kept, keptMap, keptRows } from '../model/keptData.js';
+import { kept, keptMap, keptRows, sameData } from '../model/keptData.js';
 import { computeUsage, type GuestUsage, nextSortKey, sameUsage, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
@@ -114,10 +114,6 @@ const MIN_RATE_MS = 1_000;
 
 const SORT_NAMES: Record<UsageSortKey, string> = { name: 'name', cpu: 'CPU', mem: 'memory', disk: 'disk I/O', net: 'network I/O' };
 
-function sameLoad(a: readonly number[] | null, b: readonly number[] | null): boolean {
-  return a === b || (a !== null && b !== null && a.length === b.length && a.every((n, i) => n === b[i]));
-}
-
 function byName(guests: GuestRow[]): GuestRow[] {
   return [...guests].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -162,7 +158,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
     host,
     publish: (load) => {
       if (inRound) return;
-      if (!sameLoad(store.getState().hostLoad.load, load)) store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } }));
+      if (!sameData(store.getState().hostLoad.load, load)) store.setState((s) => ({ hostLoad: { ...s.hostLoad, load } }));
     },
   });
 
