@@ -13,7 +13,7 @@ export interface JobHelperProcess {
 }
 
 /**
- * A process that serves one job while it runs (an ssh master, a qemu-nbd): started under `setpriv
+ * A process that serves one job while it runs (the ssh master of an import): started under `setpriv
  * --pdeathsig KILL`, so the kernel ends it when virtdeck dies however it dies (kill -9 included)
  * and it never outlives the job holding a login or an image open. Output other than stderr is
  * dropped: these talk over sockets.
