@@ -62,8 +62,9 @@ beforeAll(() => {
       `esxipy) PATH='${esxiPy}' exec /usr/bin/busybox sh -c "$last";;`,
       `nohash) PATH='${noHash}' exec /usr/bin/busybox sh -c "$last";;`,
       `nofifo) PATH='${noFifo}' exec /usr/bin/busybox sh -c "$last";;`,
-      // One byte spoiled on the way, after the host hashed what it read.
-      `flip) sh -c "$last" > '${dir}/flip'; s=$?; printf X | dd of='${dir}/flip' bs=1 seek=1000 conv=notrunc status=none; cat '${dir}/flip'; exit $s;;`,
+      // One byte spoiled on the way, after the host hashed what it read: its low bit flipped, so it
+      // differs whatever the random data held there (writing a fixed 'X' failed 1 run in 256).
+      `flip) sh -c "$last" > '${dir}/flip'; s=$?; b=$(od -An -tu1 -j1000 -N1 '${dir}/flip' | tr -d ' '); printf "\\\\$(printf %o $((b ^ 1)))" | dd of='${dir}/flip' bs=1 seek=1000 conv=notrunc status=none; cat '${dir}/flip'; exit $s;;`,
       // The data, but not the digest line after it.
       'nodigest) exec sh -c "$last" 2>/dev/null;;',
       'esac',
