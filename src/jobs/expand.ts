@@ -31,6 +31,7 @@ import {
   type SwapArgs,
   swapArgv,
   type VmdkFacts,
+  keepCopyNames,
   vmdkWorkNames,
 } from '../model/expandPlan.js';
 import { growInstructions, instructionsFileName } from '../model/growInstructions.js';
@@ -123,6 +124,10 @@ export async function gatherExpandFacts(host: HostContext, path: string, opts: G
     image.dataBytes = allocatedDataBytes(await map(exec, path, { format: 'vmdk', forceShare: online }));
     const n = vmdkWorkNames(path);
     facts.existingLeftovers = await existingPaths(exec, [n.work, n.orig]);
+  } else {
+    // Where a kept copy of the original would go (asked for or not: the plan refuses to write over one).
+    const k = keepCopyNames(path);
+    facts.existingLeftovers = await existingPaths(exec, [k.part, k.keep]);
   }
   return opts.inspect !== false && opts.growFs ? inspectExpandFacts(exec, facts, signal) : facts;
 }
@@ -244,8 +249,10 @@ export interface ExpandOutcome {
   verifiedBytes?: number;
   grow?: GrowResult;
   instructions?: { text: string; file: string };
-  /** vmdk route: where the original is kept. */
+  /** vmdk route: the folder where the original is kept. */
   keptOriginal?: string;
+  /** In-place route with a kept copy: the verified copy of the original. */
+  keptCopy?: string;
 }
 
 export interface RunExpandOptions {
@@ -278,6 +285,7 @@ export async function runExpand(host: HostContext, facts: ExpandFacts, decision:
   const outcome: ExpandOutcome = { state: result.state, result, verifiedBytes: results.verifiedBytes, grow: results.grow };
   if (result.state !== 'done') return outcome;
   if (decision.route === 'vmdk' && facts.image) outcome.keptOriginal = vmdkWorkNames(facts.image.path).orig;
+  if (decision.keepCopy) outcome.keptCopy = decision.keepCopy.keep;
   if (decision.guestSide.kind === 'instructions') {
     const text = growInstructions({
       guest: facts.guest?.name ?? null,

@@ -124,6 +124,11 @@ export interface ExpandRequest {
   instructionsOnly?: boolean;
   /** The wizard is still looking inside the disk: the guest side is not decided yet. */
   inspecting?: boolean;
+  /**
+   * Before growing in place, copy the image beside it and compare the copy with it, so the
+   * original survives a grow that goes wrong (the in-place route keeps nothing otherwise).
+   */
+  keepCopy?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,10 +509,41 @@ export interface ExpandDecision {
   currentBytes: number;
   guestSide: GuestSide;
   warnings: string[];
-  /** Bytes the job needs free beside the image (vmdk route), else 0. */
+  /** Bytes the job needs free beside the image (the vmdk route's copies, or the kept copy), else 0. */
   needBytes: number;
+  /** Where the copy of the original goes when one was asked for (in-place route only). */
+  keepCopy: KeepCopyNames | null;
   plan: Plan;
 }
+
+/** The kept copy of an image grown in place: its final name, and the hidden name it is written under first. */
+export interface KeepCopyNames {
+  keep: string;
+  part: string;
+}
+
+export function keepCopyNames(path: string): KeepCopyNames {
+  const dir = posix.dirname(path);
+  const name = posix.basename(path);
+  return { keep: posix.join(dir, `${name}.virtdeck-orig`), part: posix.join(dir, `.${name}.virtdeck-orig.part`) };
+}
+
+/** Space the kept copy takes: qemu-img writes only the data (zeros stay holes), plus a qcow2's tables. */
+export function keepCopySpace(image: Pick<ImageFacts, 'dataBytes' | 'virtualSize'>): number {
+  return image.dataBytes + Math.ceil(image.virtualSize / 8192) + MIB;
+}
+
+/**
+ * Puts the verified copy under its final name without ever replacing a file there (ln refuses an
+ * existing name), then drops the temporary name. Safe to run again after an interruption: a copy
+ * already placed is recognised by its inode.
+ */
+export const KEEP_PLACE = `set -e
+part=$1; keep=$2
+if [ ! -e "$part" ] && [ -e "$keep" ]; then exit 0; fi
+if [ -e "$keep" ] && [ "$part" -ef "$keep" ]; then rm -f -- "$part"; exit 0; fi
+ln -- "$part" "$keep"
+rm -f -- "$part"`;
 
 export interface ExpandAssessment {
   checks: ExpandCheck[];
@@ -675,8 +711,55 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
         ),
       );
     }
-  } else if (route !== 'blockresize') {
+  } else if (route !== 'blockresize' && !req.keepCopy) {
     checks.push({ ok: true, text: 'grown in place: no temporary copy is needed' });
+  }
+  let keepCopy: KeepCopyNames | null = null;
+  if (req.keepCopy && route === 'blockresize') {
+    const g = facts.guest?.name ?? 'its guest';
+    fail(
+      refuse(
+        `${g} is running, and a copy of a disk in use would not be a consistent copy of it.`,
+        `Back ${g} up first (b in the Backups pane, or virtdeck backup run ${g}) and grow without a copy, or shut ${g} down and grow it offline with a copy.`,
+      ),
+    );
+  } else if (req.keepCopy && route === 'resize') {
+    keepCopy = keepCopyNames(image.path);
+    if (image.backingFile) {
+      fail(
+        refuse(
+          `${image.path} is a layer over ${image.backingFile}, and a copy of this layer alone is not a copy of the disk.`,
+          `Back ${facts.guest?.name ?? 'the guest'} up first (virtdeck backup run ${facts.guest?.name ?? 'GUEST'}, which copies the whole chain) and grow without a copy.`,
+        ),
+      );
+    }
+    needBytes = keepCopySpace(image);
+    const dir = posix.dirname(image.path);
+    const ok = image.freeBytes >= needBytes;
+    checks.push({ ok, text: `${dir} has ${formatBytesLong(image.freeBytes)} free; the copy of the original needs up to ${formatBytesLong(needBytes)}` });
+    if (!ok) {
+      fail(
+        refuse(
+          `${dir} has ${formatBytesLong(image.freeBytes)} free, but a copy of the original needs up to ${formatBytesLong(needBytes)}.`,
+          `Free ${formatBytesLong(needBytes - image.freeBytes)} there, or back the guest up elsewhere first and grow without a copy; nothing was changed.`,
+        ),
+      );
+    }
+    if (facts.existingLeftovers.includes(keepCopy.part)) {
+      fail(
+        refuse(
+          `${keepCopy.part} is the unfinished copy of an earlier expansion of this image.`,
+          'Finish or roll back that job (virtdeck offers it at start, or in the Jobs pane); if no job is listed, remove the file and try again.',
+        ),
+      );
+    } else if (facts.existingLeftovers.includes(keepCopy.keep)) {
+      fail(
+        refuse(
+          `${keepCopy.keep} holds the original an earlier expansion kept, and a new copy would go there.`,
+          `Once the grown disk has proved right, remove the kept original (rm ${shellQuote(keepCopy.keep)}) or move it elsewhere; then grow the disk again.`,
+        ),
+      );
+    }
   }
   if (route === 'vmdk' && facts.existingLeftovers.length > 0) {
     // Two different leftovers: the work folder of an expansion that did not finish, or the
@@ -713,8 +796,8 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
 
   if (refusal || targetBytes === 0) return { checks, decision: null, refusal };
 
-  const plan = buildPlan(facts, image, route, targetBytes, guestSide);
-  return { checks, refusal: null, decision: { route, targetBytes, currentBytes: image.virtualSize, guestSide, warnings, needBytes, plan } };
+  const plan = buildPlan(facts, image, route, targetBytes, guestSide, keepCopy);
+  return { checks, refusal: null, decision: { route, targetBytes, currentBytes: image.virtualSize, guestSide, warnings, needBytes, keepCopy, plan } };
 }
 
 /**
@@ -722,17 +805,23 @@ export function assessExpand(facts: ExpandFacts, req: ExpandRequest): ExpandAsse
  * place (resize, blockresize, and the partition grow after it) keeps no copy and is not undone,
  * so it says so and how to keep one first.
  */
-export function expandKeeps(facts: Pick<ExpandFacts, 'guest'>, decision: Pick<ExpandDecision, 'route' | 'guestSide' | 'plan'>): string {
+export function expandKeeps(
+  facts: Pick<ExpandFacts, 'guest'>,
+  decision: Pick<ExpandDecision, 'route' | 'guestSide' | 'plan'> & { keepCopy?: KeepCopyNames | null },
+  /** How the admin asks for a copy where they are: the wizard's key or the CLI's flag. */
+  keepCopyAsk = '--keep-copy',
+): string {
   const steps = 'These steps will run in order, each journaled.';
   if (decision.route === 'vmdk') {
     return `${steps} The original vmdk is not touched until the new one is verified; it is then kept in a .virtdeck-orig folder beside it.`;
   }
-  const image = decision.plan.targets.images[0] ?? 'the image';
   const partition = decision.guestSide.kind === 'offline' ? ', and so are its partition and filesystem' : '';
+  if (decision.keepCopy) {
+    return `${steps} A copy of the original is made first and compared with it; it stays as ${posix.basename(decision.keepCopy.keep)} beside the image until you remove it. Then the disk is grown in place${partition}.`;
+  }
   const live = decision.route === 'blockresize' ? ` while ${facts.guest?.name ?? 'its guest'} runs` : '';
-  const how = facts.guest
-    ? `back ${facts.guest.name} up first (b in the Backups pane, or virtdeck backup run ${facts.guest.name})`
-    : `copy it first (cp --sparse=always ${shellQuote(image)} ${shellQuote(`${image}.bak`)})`;
+  const backUp = facts.guest ? `back ${facts.guest.name} up first (b in the Backups pane, or virtdeck backup run ${facts.guest.name})` : null;
+  const how = decision.route === 'blockresize' ? backUp : `${keepCopyAsk} keeps a verified copy beside it${backUp ? `, or ${backUp}` : ''}`;
   return `${steps} The disk is grown in place${live}${partition}: no copy of the original is kept, and a grow is not undone. To keep one, ${how}.`;
 }
 
@@ -800,7 +889,30 @@ export function swapArgv(script: string, a: SwapArgs): string[] {
   return ['sh', '-c', script, 'virtdeck-swap', a.dir, a.work, a.orig, String(a.origFiles.length), ...a.origFiles, ...a.newFiles];
 }
 
-function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, targetBytes: number, guestSide: GuestSide): Plan {
+/** The in-place route's first steps when a copy is kept: written under a hidden name, compared, then placed. */
+function keepCopySteps(image: ImageFacts, names: KeepCopyNames): PlanStep[] {
+  const fmt = image.format;
+  const keep = posix.basename(names.keep);
+  return [
+    step('keep-copy', `copy the original to ${keep} (only its data)`, {
+      // The hidden name did not exist when the plan was made (checked); a rerun after an
+      // interruption starts the copy over, which qemu-img does by recreating its output.
+      command: sys(['qemu-img', 'convert', '-p', '-f', fmt, '-O', fmt, image.path, names.part]),
+      progress: { kind: 'qemu-img', totalBytes: image.virtualSize },
+      undo: { title: `remove the unfinished copy ${posix.basename(names.part)}`, command: sys(['rm', '-f', '--', names.part]), partial: true },
+      long: true,
+    }),
+    step('compare-copy', 'compare the copy with the original', {
+      command: sys(['qemu-img', 'compare', '-f', fmt, '-F', fmt, image.path, names.part]),
+      long: true,
+    }),
+    step('place-copy', `keep the copy as ${keep} (never over an existing file)`, {
+      command: sys(['sh', '-c', KEEP_PLACE, 'sh', names.part, names.keep]),
+    }),
+  ];
+}
+
+function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, targetBytes: number, guestSide: GuestSide, keepCopy: KeepCopyNames | null): Plan {
   const size = formatBytesLong(targetBytes);
   const base = { kind: 'expand', targets: { guests: facts.guest ? [facts.guest.name] : [], images: [image.path] } };
   if (route === 'blockresize') {
@@ -824,6 +936,7 @@ function buildPlan(facts: ExpandFacts, image: ImageFacts, route: ExpandRoute, ta
       ...base,
       title: `Grow ${posix.basename(image.path)} to ${size}`,
       steps: [
+        ...(keepCopy ? keepCopySteps(image, keepCopy) : []),
         step('resize', `grow the ${fmt} image to ${size} (appends zeros; no data moves)`, {
           command: sys(['qemu-img', 'resize', '-f', fmt, image.path, String(targetBytes)]),
         }),

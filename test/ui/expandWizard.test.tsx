@@ -57,8 +57,16 @@ frsize: 1024
 blocks: 1037481
 `;
 
+interface HostOptions {
+  holdResize?: boolean;
+  running?: boolean;
+  holdInspect?: Promise<void>;
+  /** Paths beside the image that exist already (a copy an earlier expansion kept). */
+  leftovers?: string[];
+}
+
 /** The fake libvirt host for virsh, plus the file-side answers the expansion reads and runs. */
-function expandHost(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}) {
+function expandHost(opts: HostOptions = {}) {
   const fake = createFakeHost([
     { name: 'web', state: opts.running ? 'running' : 'shut off', vcpus: 1, memoryMiB: 512, disks: [{ target: 'vda', device: 'disk', bus: 'virtio', source: IMG, format: 'raw' }] },
   ]);
@@ -74,12 +82,16 @@ function expandHost(opts: { holdResize?: boolean; running?: boolean; holdInspect
       const [prog, ...args] = argv;
       if (prog === 'virsh') return inner.run(argv, o);
       ran.push(argv);
-      if (prog === 'sh' && args[0] === '-c') return ok(argv, argv.includes(IMG) ? `${IMG}\0` : '');
+      if (prog === 'sh' && args[0] === '-c') return ok(argv, [IMG, ...(opts.leftovers ?? [])].filter((p) => argv.includes(p)).map((p) => `${p}\0`).join(''));
       if (prog === 'grep' || prog === 'test') return ok(argv, '', 1);
       // Which file each path is (jobs/diskUsers.ts): none is known to this fake, so names are compared.
       if (prog === 'stat') return ok(argv, '', 1);
       if (prog === 'df') return ok(argv, 'Avail\n100000000000\n');
       if (prog === 'qemu-img' && args[0] === 'info') return ok(argv, JSON.stringify({ filename: IMG, format: 'raw', 'virtual-size': size }));
+      // The kept copy of the original: written, compared, placed (the sh above), or removed by a cancel.
+      if (prog === 'qemu-img' && args[0] === 'convert') return ok(argv, '');
+      if (prog === 'qemu-img' && args[0] === 'compare') return ok(argv, 'Images are identical.\n');
+      if (prog === 'rm') return ok(argv, '');
       if (prog === 'qemu-img' && args[0] === 'resize') {
         if (opts.holdResize) {
           // Runs until the job is cancelled, as a real executor ends a killed process.
@@ -121,7 +133,7 @@ afterEach(() => {
   rmSync(state, { recursive: true, force: true });
 });
 
-function open(opts: { holdResize?: boolean; running?: boolean; holdInspect?: Promise<void> } = {}, jobScreen?: JobControllerOptions) {
+function open(opts: HostOptions = {}, jobScreen?: JobControllerOptions) {
   state = mkdtempSync(join(tmpdir(), 'vdtest-ex-ui-'));
   const { host, ran, scripts } = expandHost(opts);
   const closed: (ExpandOutcome | null | 'open')[] = ['open'];
@@ -145,7 +157,8 @@ describe('expand wizard', () => {
     const sizeStep = await w.waitFrame('grow partition 1 and its ext4');
     expect(sizeStep).toContain('step 2 of 4 · new size');
     expect(sizeStep).toContain('✓ web is shut off');
-    expect(sizeStep).toContain('✓ grown in place');
+    // A grow in place keeps a copy of the original by default: its room is checked with the size.
+    expect(sizeStep).toContain('✓ /srv/vm has 93.1 GiB free; the copy of the original needs up to 65.0 MiB');
     expect(sizeStep.split('\n').every((l) => l.length <= 80)).toBe(true);
     w.press('esc');
     await atStep(w, 0);
@@ -162,14 +175,22 @@ describe('expand wizard', () => {
     await w.waitFrame('(*) grow offline now');
     w.press('enter');
     await atStep(w, 3);
-    const review = await w.waitFrame('step 4 of 4 · review');
-    expect(review).toContain(`1 qemu-img resize -f raw ${IMG} ${64 * MiB + 1024 ** 3}`);
+    // By default a copy of the original comes first (issue 12 item 4: the review offers it; c turns it off).
+    const keptFrame = await w.waitFrame('step 4 of 4 · review');
+    expect(keptFrame.split('\n').every((l) => l.length <= 80)).toBe(true);
+    const kept = keptFrame.replace(/[│\s]+/g, ' ');
+    expect(kept).toContain('A copy of the original is made first and compared with it; it stays as web.raw.virtdeck-orig beside the image until you remove it.');
+    expect(kept).toContain(`1 qemu-img convert -p -f raw -O raw ${IMG} /srv/vm/.web.raw.virtdeck-orig.part`);
+    expect(kept).toContain('c copy first');
+    w.press('c');
+    expect(w.state().assessment?.decision?.keepCopy).toBeNull();
+    const review = await w.waitFrame(`1 qemu-img resize -f raw ${IMG} ${64 * MiB + 1024 ** 3}`);
     expect(review).toContain('3 guestfish: grow partition 1 and its ext4 to the end of the disk');
-    // A raw disk grows in place: the review says no copy is kept, and how to keep one (issue 12 item 4).
+    // Without it the raw disk grows in place: the review says no copy is kept, and how to keep one.
     const flat = review.replace(/[│\s]+/g, ' ');
     expect(flat).not.toContain('the original stays');
     expect(flat).toContain('The disk is grown in place, and so are its partition and filesystem: no copy of the original is kept, and a grow is not undone.');
-    expect(flat).toContain('To keep one, back web up first (b in the Backups pane, or virtdeck backup run web).');
+    expect(flat).toContain('To keep one, c keeps a verified copy beside it, or back web up first (b in the Backups pane, or virtdeck backup run web).');
     w.press('w');
     // The shared review-screen save (jobs/planScriptFile.ts): STATE/plans/expand-TIME.sh.
     const saved = (await w.waitFrame('Saved as')).match(/Saved as (\S+)/)?.[1] ?? '';
@@ -183,8 +204,51 @@ describe('expand wizard', () => {
     expect(done).toContain('filesystem 58.6 MiB → 1013.2 MiB (verified)');
     expect(w.ran.some((a) => a[0] === 'env' && a.includes('guestfish'))).toBe(true);
     expect(w.scripts.join('')).toContain('resize2fs "/dev/sda1"');
+    expect(w.ran.some((a) => a[1] === 'convert')).toBe(false);
     w.press('enter');
     expect((w.closed.at(-1) as ExpandOutcome).state).toBe('done');
+  });
+
+  it('keeps a copy of the original by default: written under a hidden name, compared, placed, then the grow', async () => {
+    const w = open();
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    await w.waitFrame('grow partition 1 and its ext4');
+    await w.until((s) => !s.inspecting);
+    w.press('enter');
+    await atStep(w, 2);
+    w.press('enter');
+    await atStep(w, 3);
+    w.press('c');
+    w.press('c');
+    expect(w.state().assessment?.decision?.keepCopy?.keep).toBe('/srv/vm/web.raw.virtdeck-orig');
+    w.press('enter');
+    await w.until((s) => s.phase === 'done');
+    const done = (await w.waitFrame('Expand disk · done')).replace(/[│\s]+/g, ' ');
+    expect(done).toContain('original kept as /srv/vm/web.raw.virtdeck-orig');
+    const order = w.ran.filter((a) => ['convert', 'compare', 'resize'].includes(a[1] as string) || (a[0] === 'sh' && String(a[2]).includes('ln --'))).map((a) => (a[0] === 'sh' ? 'place' : a[1]));
+    expect(order).toEqual(['convert', 'compare', 'place', 'resize']);
+    expect(w.ran.find((a) => a[1] === 'compare')).toEqual(['qemu-img', 'compare', '-f', 'raw', '-F', 'raw', IMG, '/srv/vm/.web.raw.virtdeck-orig.part']);
+  });
+
+  it('says why no copy can be kept when one was kept already, and grows without one', async () => {
+    const w = open({ leftovers: ['/srv/vm/web.raw.virtdeck-orig'] });
+    await atStep(w, 0);
+    w.press('enter');
+    await atStep(w, 1);
+    w.type('+1G');
+    await w.waitFrame('grow partition 1 and its ext4');
+    await w.until((s) => !s.inspecting);
+    w.press('enter');
+    await atStep(w, 2);
+    w.press('enter');
+    await atStep(w, 3);
+    const review = (await w.waitFrame('No copy can be kept')).replace(/[│\s]+/g, ' ');
+    expect(review).toContain('No copy can be kept: /srv/vm/web.raw.virtdeck-orig holds the original an earlier expansion kept, and a new copy would go there.');
+    expect(review).not.toContain('c copy first');
+    expect(w.state().assessment?.decision?.keepCopy).toBeNull();
   });
 
   it('asks before cancelling a running expansion: n keeps it going, y cancels', async () => {
@@ -199,6 +263,8 @@ describe('expand wizard', () => {
     await atStep(w, 2);
     w.press('enter');
     await atStep(w, 3);
+    // Without the copy of the original (c), so the held resize is the first step.
+    w.press('c');
     w.press('enter');
     await w.waitFrame('Esc/Ctrl-C cancel');
     // The resize is running (held by the fake until the job is cancelled).
@@ -352,6 +418,7 @@ describe('expand wizard', () => {
     await atStep(w, 2);
     w.press('enter');
     await atStep(w, 3);
+    w.press('c');
     w.press('enter');
     await w.until((s) => s.run?.rows[0]?.state === 'running');
     await w.waitFrame('Esc/Ctrl-C cancel   b background');

@@ -263,3 +263,57 @@ describe('a dry run shows everything that runs (issue 12 item 28)', () => {
     expect(d.plan.steps[5]?.action?.name).toBe('swapIn');
   });
 });
+
+describe('a copy of the original before a grow in place (issue 12 item 4)', () => {
+  const keepRefusal = (f: ExpandFacts) => {
+    const a = assessExpand(f, { size: '+15G', growFs: true, keepCopy: true });
+    expect(a.decision).toBeNull();
+    return a.refusal as UserError;
+  };
+
+  it('copies under a hidden name, compares, places it without replacing a file, then grows', () => {
+    const d = planExpand(facts(), { size: '+15G', growFs: true, keepCopy: true });
+    expect(d.keepCopy).toEqual({ keep: '/srv/vm/web.qcow2.virtdeck-orig', part: '/srv/vm/.web.qcow2.virtdeck-orig.part' });
+    expect(d.plan.steps.map((s) => s.id)).toEqual(['keep-copy', 'compare-copy', 'place-copy', 'resize', 'verify', 'grow-fs']);
+    const [copy, compare, place] = d.plan.steps;
+    expect(copy?.command?.argv).toEqual(['qemu-img', 'convert', '-p', '-f', 'qcow2', '-O', 'qcow2', '/srv/vm/web.qcow2', '/srv/vm/.web.qcow2.virtdeck-orig.part']);
+    expect(copy?.progress).toEqual({ kind: 'qemu-img', totalBytes: 20 * G });
+    expect(copy?.undo?.command?.argv).toEqual(['rm', '-f', '--', '/srv/vm/.web.qcow2.virtdeck-orig.part']);
+    expect(compare?.command?.argv).toEqual(['qemu-img', 'compare', '-f', 'qcow2', '-F', 'qcow2', '/srv/vm/web.qcow2', '/srv/vm/.web.qcow2.virtdeck-orig.part']);
+    // The paths are the script's arguments, never part of its text.
+    expect(place?.command?.argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(place?.command?.argv.slice(3)).toEqual(['sh', '/srv/vm/.web.qcow2.virtdeck-orig.part', '/srv/vm/web.qcow2.virtdeck-orig']);
+    expect(place?.command?.argv[2]).toContain('ln -- "$part" "$keep"');
+    // Room for the data and a qcow2's tables.
+    expect(d.needBytes).toBe(5 * G + (20 * G) / 8192 + M);
+  });
+
+  it('checks the room for the copy, and refuses without it, naming how much', () => {
+    const a = assessExpand(facts(), { size: '+15G', growFs: true, keepCopy: true });
+    expect(a.checks.map((c) => c.text)).toContain('/srv/vm has 100.0 GiB free; the copy of the original needs up to 5.0 GiB');
+    const e = keepRefusal(facts({ image: image({ freeBytes: 2 * G }) }));
+    expect(e.sentence).toBe('/srv/vm has 2.0 GiB free, but a copy of the original needs up to 5.0 GiB.');
+    expect(e.fix).toMatch(/^Free 3\.0 GiB there, or back the guest up elsewhere first/);
+  });
+
+  it('refuses for a running guest (not a consistent copy), a layer over a backing file, and a copy kept already', () => {
+    expect(keepRefusal(facts({ guest: { name: 'web', state: 'running', target: 'vda' }, layout: null })).sentence).toBe(
+      'web is running, and a copy of a disk in use would not be a consistent copy of it.',
+    );
+    expect(keepRefusal(facts({ image: image({ backingFile: '/srv/base.qcow2' }) })).sentence).toBe(
+      '/srv/vm/web.qcow2 is a layer over /srv/base.qcow2, and a copy of this layer alone is not a copy of the disk.',
+    );
+    expect(keepRefusal(facts({ existingLeftovers: ['/srv/vm/web.qcow2.virtdeck-orig'] })).fix).toContain('remove the kept original (rm /srv/vm/web.qcow2.virtdeck-orig)');
+    expect(keepRefusal(facts({ existingLeftovers: ['/srv/vm/.web.qcow2.virtdeck-orig.part'] })).sentence).toBe(
+      '/srv/vm/.web.qcow2.virtdeck-orig.part is the unfinished copy of an earlier expansion of this image.',
+    );
+    // Without a copy asked for, a kept one from before is no obstacle.
+    expect(planExpand(facts({ existingLeftovers: ['/srv/vm/web.qcow2.virtdeck-orig'] }), { size: '+15G', growFs: true }).keepCopy).toBeNull();
+  });
+
+  it('a vmdk keeps its original anyway: the request changes nothing there', () => {
+    const d = planExpand(facts({ image: vmdkImage, layout: null }), { size: '+1G', growFs: false, keepCopy: true });
+    expect(d.keepCopy).toBeNull();
+    expect(d.plan.steps[0]?.id).toBe('workdir');
+  });
+});

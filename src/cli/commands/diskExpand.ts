@@ -19,6 +19,8 @@ export interface ExpandCliOptions {
   size?: string;
   growFs: boolean;
   dryRun: boolean;
+  /** Copy the image beside it, compared, before growing it in place. */
+  keepCopy?: boolean;
   stateDir?: string;
 }
 
@@ -32,6 +34,7 @@ function decisionJson(d: ExpandDecision, route: PlanRoute | null, facts: ExpandF
     guestSide: d.guestSide.kind === 'offline' ? { kind: 'offline', description: d.guestSide.description } : d.guestSide,
     warnings: d.warnings,
     needBytes: d.needBytes,
+    keepCopy: d.keepCopy?.keep ?? null,
     plan: describePlan(d.plan, route),
   };
 }
@@ -40,6 +43,7 @@ function summaryLines(d: ExpandDecision, o: ExpandOutcome): string[] {
   const lines = [`done: ${formatBytesLong(d.currentBytes)} → ${formatBytesLong(o.verifiedBytes ?? d.targetBytes)} (verified)`];
   if (o.grow) lines.push(`filesystem: ${formatBytesLong(o.grow.fsBytesBefore)} → ${formatBytesLong(o.grow.fsBytesAfter)} (verified)`);
   if (o.keptOriginal) lines.push(`the original is kept in ${o.keptOriginal}/ (remove it once the guest boots fine)`);
+  if (o.keptCopy) lines.push(`the original is kept as ${o.keptCopy} (remove it once the guest boots fine)`);
   if (o.instructions) lines.push('', o.instructions.text.trimEnd(), '', `(saved to ${o.instructions.file})`);
   return lines;
 }
@@ -48,7 +52,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
   if (!opts.size) throw new UserError('The new size is missing.', 'Add --size 35G (the new size) or --size +15G (grow by 15 GiB).');
   // A size that cannot be read is refused before anything is read from the host.
   parseSize(opts.size);
-  const req = { size: opts.size, growFs: opts.growFs };
+  const req = { size: opts.size, growFs: opts.growFs, keepCopy: Boolean(opts.keepCopy) };
   const { facts, decision } = await planFor(ctx.host, path, req);
   const out = ctx.output;
   if (opts.dryRun) {
@@ -80,7 +84,8 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
   });
   if (outcome.state !== 'done') {
     if (outcome.result.error) throw outcome.result.error;
-    const left = decision.route === 'vmdk' ? 'the original image is unchanged' : 'what was already grown stays grown (a grow in place is not undone)';
+    const copy = decision.keepCopy ? `; a finished copy of the original stays as ${decision.keepCopy.keep}` : '';
+    const left = decision.route === 'vmdk' ? 'the original image is unchanged' : `what was already grown stays grown (a grow in place is not undone)${copy}`;
     throw new UserError(`The expansion ended ${outcome.state}; ${left}.`, 'Start it again when ready.');
   }
   if (out.json) {
@@ -92,6 +97,7 @@ export async function expandCommand(ctx: GuestCommandContext, path: string, opts
           verifiedBytes: outcome.verifiedBytes,
           grow: outcome.grow,
           keptOriginal: outcome.keptOriginal,
+          keptCopy: outcome.keptCopy ?? null,
           instructions: outcome.instructions?.text,
           instructionsFile: outcome.instructions?.file,
           journal: outcome.result.journal.path,
@@ -111,21 +117,24 @@ export function registerDiskExpandCommands(program: Command, kit: CommandKit): v
     .argument('<path>', 'the image file')
     .option('-s, --size <size>', 'new size (35G) or growth (+15G); powers of 1024')
     .option('--no-grow-fs', 'leave the partition and filesystem inside as they are')
+    .option('--keep-copy', 'first copy the image beside it as NAME.virtdeck-orig and compare it (raw or qcow2, guest shut off)')
     .option('-n, --dry-run', 'print the plan only; change nothing')
     .addHelpText(
       'after',
       `
 Shrinking is out of scope. A vmdk is grown through a temporary raw copy beside it (checked for
-space first); the original is kept in NAME.virtdeck-orig/. With the guest off and a simple layout
+space first); the original is kept in NAME.virtdeck-orig/. A raw or qcow2 image is grown in place and
+no copy is kept unless --keep-copy asks for one (checked for space, compared, never over a file). With the guest off and a simple layout
 the last partition and its ext2/3/4, xfs, ntfs or LVM volume grow offline (libguestfs); otherwise
 the steps for inside the guest are printed and saved.
 ${kit.examples([
   'virtdeck disk expand /var/lib/libvirt/images/web.qcow2 --size +10G --dry-run',
+  'virtdeck disk expand /var/lib/libvirt/images/web.qcow2 --size +10G --keep-copy',
   'virtdeck disk expand /srv/vm/trinity-server.vmdk --size 35G',
   'virtdeck disk expand /var/lib/libvirt/images/db.raw --size 100G --no-grow-fs --json',
 ])}`,
     )
-    .action((path: string, opts: { size?: string; growFs: boolean; dryRun?: boolean }) =>
-      kit.run((ctx) => expandCommand(ctx, path, { size: opts.size, growFs: opts.growFs !== false, dryRun: Boolean(opts.dryRun) }))(),
+    .action((path: string, opts: { size?: string; growFs: boolean; dryRun?: boolean; keepCopy?: boolean }) =>
+      kit.run((ctx) => expandCommand(ctx, path, { size: opts.size, growFs: opts.growFs !== false, dryRun: Boolean(opts.dryRun), keepCopy: Boolean(opts.keepCopy) }))(),
     );
 }

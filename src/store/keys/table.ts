@@ -117,6 +117,8 @@ export type Scope =
   | 'expand:guest-side'
   /** Expand: the summary of a finished expansion (Ctrl-C closes it too). */
   | 'expand:done'
+  /** Expand: the review of a grow in place, where a copy of the original can be kept first. */
+  | 'expand:keep-copy'
   // ── Import VMware, P2V, MergeIDE ──
   /** The import wizard's host file browser (pick the .vmx). */
   | 'wizard:files'
@@ -289,6 +291,7 @@ export type ActionId =
   // disk wizards
   | 'wizardRetry'
   | 'expandToggleRoute'
+  | 'expandToggleKeepCopy'
   // Import VMware, P2V, MergeIDE
   | 'browseOpen'
   | 'browseParent'
@@ -560,6 +563,7 @@ export const KEY_TABLE: readonly KeyRow[] = [
   { keys: ['ctrl-c'], action: 'wizardCancel', scopes: ['expand:load-failed', 'expand:failed'], hint: 'cancel', description: 'Leave the wizard' },
   { keys: ['left', 'right', 'up', 'down', ' '], action: 'expandToggleRoute', scopes: ['expand:guest-side'], hint: 'choose', description: 'Grow offline now, or only show the steps to run inside the guest', footer: true, shown: '←→' },
   { keys: ['ctrl-c'], action: 'jobClose', scopes: ['expand:done'], hint: 'close', description: 'Close the summary' },
+  { keys: ['c'], action: 'expandToggleKeepCopy', scopes: ['expand:keep-copy'], hint: 'copy first', description: 'Keep a verified copy of the original beside it before growing in place, or not', footer: true },
 
   // ── Import VMware, P2V, MergeIDE ───────────────────────────────────────────────────────
   { keys: ['enter', 'right'], action: 'browseOpen', scopes: ['wizard:files'], hint: 'open/pick', description: 'Open the directory, or pick the file: the typed path, else the highlighted entry (→ only opens directories)', footer: true, shown: 'Enter' },

@@ -4,6 +4,7 @@
  * the job controller, and the summary. Its view only draws this state; its keys come through the
  * router to `owner`.
  */
+import { posix } from 'node:path';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { stateDir as defaultStateDir } from '../../../config/paths.js';
 import { type HostError, toHostError } from '../../../host/errors.js';
@@ -12,7 +13,7 @@ import type { HostContext } from '../../../host/hostContext.js';
 import { planRoute } from '../../../host/planRoute.js';
 import { type ExpandOutcome, gatherExpandFacts, runExpand } from '../../../jobs/expand.js';
 import { savePlanScriptNote } from '../../../jobs/planScriptFile.js';
-import { assessExpand, decideGrow, type ExpandAssessment, type ExpandFacts, type ExpandRoute, expandKeeps, reviewLines } from '../../../model/expandPlan.js';
+import { assessExpand, decideGrow, type ExpandAssessment, type ExpandFacts, type ExpandRoute, expandKeeps, type KeepCopyNames, reviewLines } from '../../../model/expandPlan.js';
 import { isActive } from '../../../model/guest.js';
 import type { PlanRoute } from '../../../model/plan.js';
 import { formatBytesLong } from '../../../model/units.js';
@@ -55,6 +56,12 @@ export interface ExpandWizardState {
   note: string | null;
   /** The guest-side grow can be done offline now (inspected, shut off, a layout virtdeck grows). */
   canGrowOffline: boolean;
+  /** The admin's choice on the review of a grow in place; null: not chosen, so a copy is kept wherever one can be. */
+  keepCopy: boolean | null;
+  /** The grow is in place (raw or qcow2, guest off): a copy of the original can be asked for. */
+  canKeepCopy: boolean;
+  /** Why no copy can be kept here (no room, a backing file, one kept already), when that is so. */
+  keepCopyWhyNot: string | null;
   /** The checks, refusal and plan for the size and choice on screen. */
   assessment: ExpandAssessment | null;
   run: RunView | null;
@@ -70,6 +77,7 @@ export interface ExpandWizardState {
   next(): void;
   back(): void;
   toggleRoute(): void;
+  toggleKeepCopy(): void;
   start(): Promise<void>;
   saveScript(): void;
   /** Leave without a result. */
@@ -96,8 +104,10 @@ const asError = (e: unknown): UserError | HostError => (e instanceof UserError ?
  * What a cancel leaves, by route (expandPlan.ts): the vmdk route's undos remove the work folder and
  * put the original back; a grow in place or online has no undo (it only appended space).
  */
-export function expandUndo(route: ExpandRoute): string {
-  return route === 'vmdk' ? 'The work copy is removed; the original vmdk stays as it was.' : 'What is already grown stays grown (a grow is not undone); the rest is skipped.';
+export function expandUndo(route: ExpandRoute, keepCopy: KeepCopyNames | null = null): string {
+  if (route === 'vmdk') return 'The work copy is removed; the original vmdk stays as it was.';
+  const copy = keepCopy ? ` An unfinished copy of the original is removed; a finished one stays as ${posix.basename(keepCopy.keep)}.` : '';
+  return `What is already grown stays grown (a grow is not undone); the rest is skipped.${copy}`;
 }
 
 /** What a stopped expansion left, in the words of its cancel question: a grow in place is never undone. */
@@ -111,10 +121,11 @@ function leftAfterStop(route: ExpandRoute, rows: readonly RunRow[]): string {
  * what the job keeps, every command, the guest-side steps and the warnings are read whole by
  * scrolling, never cut at the edge or after a dozen lines. Empty on other screens.
  */
-export function expandPage(s: Pick<ExpandWizardState, 'phase' | 'step' | 'facts' | 'assessment' | 'outcome' | 'route'>): PageLine[] {
+export function expandPage(s: Pick<ExpandWizardState, 'phase' | 'step' | 'facts' | 'assessment' | 'outcome' | 'route' | 'keepCopyWhyNot'>): PageLine[] {
   const decision = s.assessment?.decision;
   if (s.phase === 'form' && s.step === 3 && decision && s.facts) {
-    const lines: (string | PageLine)[] = [expandKeeps(s.facts, decision), ...reviewLines(decision.plan, s.route).map((l) => ` ${l}`)];
+    const lines: (string | PageLine)[] = [expandKeeps(s.facts, decision, 'c'), ...reviewLines(decision.plan, s.route).map((l) => ` ${l}`)];
+    if (s.keepCopyWhyNot) lines.splice(1, 0, { text: `No copy can be kept: ${s.keepCopyWhyNot}`, mark: 'warn' });
     if (decision.guestSide.kind === 'instructions') lines.push(`  then: instructions for inside the guest (${decision.guestSide.reason})`);
     for (const w of decision.warnings) lines.push({ text: w, mark: 'warn' });
     return pageLines(lines, PAGE_WIDTH);
@@ -124,20 +135,32 @@ export function expandPage(s: Pick<ExpandWizardState, 'phase' | 'step' | 'facts'
     const lines: (string | PageLine)[] = [{ text: `disk ${formatBytesLong(decision?.currentBytes ?? 0)} → ${formatBytesLong(o.verifiedBytes ?? 0)} (verified)`, mark: 'ok' }];
     if (o.grow) lines.push({ text: `filesystem ${formatBytesLong(o.grow.fsBytesBefore)} → ${formatBytesLong(o.grow.fsBytesAfter)} (verified)`, mark: 'ok' });
     if (o.keptOriginal) lines.push(`  original kept in ${o.keptOriginal}/`);
+    if (o.keptCopy) lines.push(`  original kept as ${o.keptCopy}`);
     if (o.instructions) lines.push(...o.instructions.text.trimEnd().split('\n'), `saved to ${o.instructions.file}`);
     return pageLines(lines, PAGE_WIDTH);
   }
   return [];
 }
 
-/** What follows from the facts, the size typed and the choice: whether offline growth is possible, and the assessment. */
-function derive(facts: ExpandFacts | null, form: Form, offline: boolean, inspecting: boolean): Pick<ExpandWizardState, 'canGrowOffline' | 'assessment'> {
+type Derived = Pick<ExpandWizardState, 'canGrowOffline' | 'assessment' | 'canKeepCopy' | 'keepCopyWhyNot'>;
+
+/**
+ * What follows from the facts, the size typed and the choices: whether offline growth is possible,
+ * whether a copy of the original is kept, and the assessment. A grow in place keeps a copy unless
+ * the admin said no (nothing is lost by default) or there is no way to keep one, which the review says.
+ */
+function derive(facts: ExpandFacts | null, form: Form, offline: boolean, inspecting: boolean, keepCopy: boolean | null): Derived {
   const canGrowOffline = Boolean(facts?.layout && 'op' in decideGrow(facts.layout)) && !(facts?.guest && isActive(facts.guest.state));
   const size = fieldValue(form, 'size').trim() || '+0';
   // "Instructions only" is the admin's choice only where growing offline was possible; otherwise
   // the assessment gives the real reason (running, still inspecting, a layout it cannot grow).
-  const assessment = facts ? assessExpand(facts, { size, growFs: true, instructionsOnly: canGrowOffline && !offline, inspecting }) : null;
-  return { canGrowOffline, assessment };
+  const req = { size, growFs: true, instructionsOnly: canGrowOffline && !offline, inspecting };
+  const plain = facts ? assessExpand(facts, req) : null;
+  const canKeepCopy = plain?.decision?.route === 'resize';
+  if (!facts || !canKeepCopy || keepCopy === false) return { canGrowOffline, assessment: plain, canKeepCopy, keepCopyWhyNot: null };
+  const kept = assessExpand(facts, { ...req, keepCopy: true });
+  if (kept.refusal) return { canGrowOffline, assessment: plain, canKeepCopy, keepCopyWhyNot: kept.refusal.sentence };
+  return { canGrowOffline, assessment: kept, canKeepCopy, keepCopyWhyNot: null };
 }
 
 const sizeForm = () => makeForm([{ id: 'size', label: 'New size', kind: 'text', value: '', placeholder: '35G', hint: 'absolute, or +15G' }]);
@@ -164,7 +187,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
   /** Sets part of the state and what follows from it. */
   const update = (patch: Partial<ExpandWizardState>) => {
     const s = { ...store.getState(), ...patch };
-    store.setState({ ...patch, ...derive(s.facts, s.form, s.offline, s.inspecting) });
+    store.setState({ ...patch, ...derive(s.facts, s.form, s.offline, s.inspecting, s.keepCopy) });
   };
 
   const scopes = (): Scope[] => {
@@ -186,7 +209,10 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
         // One field: nothing to move between, so no ↑↓ hint.
         if (s.step === 1) return wizardScopes({ kind: 'step', form: s.form }).filter((x) => x !== 'form');
         if (s.step === 2) return [...(s.canGrowOffline ? (['expand:guest-side'] as Scope[]) : []), ...wizardScopes({ kind: 'step' })];
-        if (s.step === 3) return wizardScopes({ kind: 'review', script: true, scroll: pageMax(expandPage(s), EXPAND_ROWS) > 0 });
+        if (s.step === 3) {
+          const review = wizardScopes({ kind: 'review', script: true, scroll: pageMax(expandPage(s), EXPAND_ROWS) > 0 });
+          return s.canKeepCopy && !s.keepCopyWhyNot ? ['expand:keep-copy', ...review] : review;
+        }
         return wizardScopes({ kind: 'step' });
     }
   };
@@ -206,6 +232,7 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
     if (action === 'wizardRun') return void s.start();
     if (action === 'wizardSaveScript') return s.saveScript();
     if (action === 'expandToggleRoute') return s.toggleRoute();
+    if (action === 'expandToggleKeepCopy') return s.toggleKeepCopy();
     if (s.phase === 'form' && s.step === 1) {
       const form = formKey(s.form, intent);
       if (form !== s.form) update({ form });
@@ -225,6 +252,9 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
     offline: true,
     note: null,
     canGrowOffline: false,
+    keepCopy: null,
+    canKeepCopy: false,
+    keepCopyWhyNot: null,
     assessment: null,
     run: null,
     outcome: null,
@@ -295,13 +325,18 @@ export function createExpandWizard(deps: ExpandWizardDeps): ExpandWizardStore {
       if (s.phase === 'form' && s.step === 2 && s.canGrowOffline) update({ offline: !s.offline });
     },
 
+    toggleKeepCopy() {
+      const s = get();
+      if (s.phase === 'form' && s.step === 3 && s.canKeepCopy && !s.keepCopyWhyNot) update({ keepCopy: !s.assessment?.decision?.keepCopy, scroll: 0 });
+    },
+
     async start() {
       const s = get();
       const decision = s.assessment?.decision;
       const facts = s.facts;
       if (!facts || !decision || s.phase !== 'form' || s.step !== 3) return;
       set({ phase: 'running', note: null, outcome: null, error: null });
-      const spec = planSpec(decision.plan, 'the expansion', expandUndo(decision.route), true);
+      const spec = planSpec(decision.plan, 'the expansion', expandUndo(decision.route, decision.keepCopy), true);
       try {
         const outcome = await jobs.start(spec, (io) => runExpand(host, facts, decision, { signal: io.signal, stateDir, onEvent: io.onEvent }));
         if (jobs.handedOver()) return;
