@@ -276,4 +276,23 @@ describe('Ctrl-C in a headless job', () => {
     expect(j.state).toBe('cancelled');
     expectRolledBack(j);
   });
+
+  it('disk expand --keep-copy: the first Ctrl-C during the copy of the original removes it, grows nothing, exits 130', async () => {
+    const { home, out } = freshJob('expand1');
+    const img = join(out, 'vdt13s-grow.qcow2');
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', SOURCE, img]);
+    const part = join(out, '.vdt13s-grow.qcow2.virtdeck-orig.part');
+    const r = start(['disk', 'expand', img, '--size', '+16M', '--no-grow-fs', '--keep-copy'], { home, path: [SLOW_COPY] });
+    await waitFor('a third of the copy', r, () => bytesOf(part) >= DATA_BYTES / 3);
+    ctrlC(r);
+    const end = await r.ended;
+    expect(end.code, r.stderr()).toBe(130);
+    expect(r.stderr()).toContain('undo: remove the unfinished copy');
+    expect(r.stderr()).toContain('The expansion was cancelled (Ctrl-C); what it had done was undone.');
+    expect(readdirSync(out)).toEqual(['vdt13s-grow.qcow2']);
+    expect((JSON.parse(execFileSync('qemu-img', ['info', '--output=json', img], { encoding: 'utf8' })) as { 'virtual-size': number })['virtual-size']).toBe(16 * 1024 * 1024);
+    const j = theJournal(home).record;
+    expect(j.state).toBe('cancelled');
+    expect(j.steps.map((s) => s.state)).toEqual(['undone', 'pending', 'pending', 'pending', 'pending']);
+  });
 });
