@@ -449,7 +449,9 @@ describe('Backups pane', () => {
     expect(f).not.toContain('Current disks');
     fits(f);
     await app.press(KEYS.tab);
-    for (let i = 0; i < 'demo-web-restored'.length; i++) await app.press(KEYS.backspace);
+    // Ctrl-U erases to the start here as in every text field (issue 12 item 13: it did not in this dialog).
+    await app.press('\u0015');
+    await app.waitFor('[ ');
     await app.type('web-copy');
     await app.press(KEYS.tab);
     for (let i = 0; i < '/img'.length; i++) await app.press(KEYS.backspace);
