@@ -28,7 +28,7 @@ import type { Executor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { detectImageFormat } from '../host/imageInspect.js';
 import * as qemuImg from '../host/qemuImg.js';
-import { defineXml, domState, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
+import { domState, type GuestRow, listGuests, virshArgv } from '../host/virsh.js';
 import { type BackupConfig, backupConfigOf } from '../model/backupConfig.js';
 import { DiskProgressTracker, type DiskTarget } from '../model/backupDiskProgress.js';
 import { type BackupManifest, type CatalogRun, MANIFEST_NAME, serializeManifest } from '../model/backupManifest.js';
@@ -50,9 +50,10 @@ import {
 import { isActive } from '../model/guest.js';
 import { UserError } from '../model/userError.js';
 import { readCatalog } from './backupCatalog.js';
+import { defineRepointed } from './defineRepointed.js';
 import { availableBytes, checkDestination, checkSpace } from './destination.js';
-import { type Action, type RunnerEvent, runPlan } from './runner.js';
 import { statIdentities } from './runCheck.js';
+import { type Action, type RunnerEvent, runPlan } from './runner.js';
 import { recordVerified, type VerifiedStore } from './verifiedRuns.js';
 
 export function loadBackupConfig(file: string = configFile()): BackupConfig {
@@ -182,7 +183,7 @@ export async function commitOverlay(host: HostContext, guest: string, target: st
   }
   await host.sysExec.run(['qemu-img', 'commit', '-f', 'qcow2', overlay], { timeoutMs: 0 });
   const xml = await dumpXmlForBackup(host, guest);
-  await defineXml(host, pointDiskAt(xml, target, base, info.backingFilenameFormat ?? 'raw'));
+  await defineRepointed(host, guest, pointDiskAt(xml, target, base, info.backingFilenameFormat ?? 'raw'), target, base);
   await removeFile(host.sysExec, overlay);
   return 'committed-offline';
 }

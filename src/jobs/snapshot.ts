@@ -19,6 +19,7 @@ import {
   snapshotOverlayPath,
 } from '../model/snapshotPlan.js';
 import { UserError } from '../model/userError.js';
+import { defineRepointed } from './defineRepointed.js';
 import { privateTempFile } from './privateTemp.js';
 import { type Action, type RunnerEvent, type RunResult, runPlan } from './runner.js';
 
@@ -166,7 +167,7 @@ export async function commitDisk(host: HostContext, a: CommitDiskArgs, signal?: 
   // The definition used at the next start must name the base too (a pivot updates it; a qemu-img commit does not).
   const inactive = await dumpXml(host, a.guest, { inactive: true });
   if (diskSource(inactive, a.target) !== a.base) {
-    await defineXml(host, repointDisksXml(inactive, [{ target: a.target, file: a.base, format: a.baseFormat }]));
+    await defineRepointed(host, a.guest, repointDisksXml(inactive, [{ target: a.target, file: a.base, format: a.baseFormat }]), a.target, a.base);
   }
 }
 
