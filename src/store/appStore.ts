@@ -330,7 +330,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           applyHere(a.listed, false);
           answered.set(host.name, { guests: a.listed.guests, usage: get().usage });
         } else {
-          set((s) => ({ refreshError: kept(s.refreshError, toShownError(a.error)) }));
+          set({ refreshError: toShownError(a.error) });
           answered.delete(host.name);
         }
         states.set(host.name, hostStateOf(host.name, host.uri, a, null));
@@ -459,7 +459,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           try {
             applyHere(await virsh.listGuestsWithStats(host, opts.clock, { reuseXml }), true);
           } catch (e) {
-            set((s) => ({ refreshError: kept(s.refreshError, toShownError(e)), hostLoad: kept(s.hostLoad, { ...s.hostLoad, load: loadSampler.latest() ?? s.hostLoad.load }) }));
+            set((s) => ({ refreshError: toShownError(e), hostLoad: kept(s.hostLoad, { ...s.hostLoad, load: loadSampler.latest() ?? s.hostLoad.load }) }));
           }
         } finally {
           inRound = false;
