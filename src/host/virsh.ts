@@ -182,13 +182,25 @@ const byName = (a: GuestRow, b: GuestRow) => a.name.localeCompare(b.name);
 
 /** Each memo's guests in name order as last sorted: a steady round finds the same names. */
 const lastOrder = new WeakMap<object, string[]>();
+/** Each memo's last rows as the round built them, and in name order: an idle round hands in the very same rows. */
+const lastSorted = new WeakMap<object, { given: GuestRow[]; sorted: GuestRow[] }>();
 
 /**
  * `rows` in name order. Sorting a few hundred names with localeCompare was a tenth of a poll
  * round's own CPU, paid once per host on the all-hosts view; the order of the round before is
- * reused while the names are the same ones.
+ * reused while the names are the same ones, and its result while the rows are the same objects
+ * (no map of names to build).
  */
 function inNameOrder(rows: GuestRow[], memo: object | null | undefined): GuestRow[] {
+  const last = memo ? lastSorted.get(memo) : undefined;
+  if (last && last.given.length === rows.length && rows.every((r, i) => r === last.given[i])) return last.sorted.slice();
+  const given = rows.slice(); // byNameOrder may sort `rows` in place
+  const sorted = byNameOrder(rows, memo);
+  if (memo) lastSorted.set(memo, { given, sorted: sorted.slice() });
+  return sorted;
+}
+
+function byNameOrder(rows: GuestRow[], memo: object | null | undefined): GuestRow[] {
   const before = memo ? lastOrder.get(memo) : undefined;
   if (before?.length === rows.length) {
     const named = new Map(rows.map((r) => [r.name, r]));

@@ -29,6 +29,14 @@ export function sameData(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * Each new row already found to read as an older one. The rows a refresh hands in are often the
+ * very objects of the round before (host/guestMemo.ts keeps them), while the state keeps the equal
+ * ones it had: without this, every round compared all of them field by field again. Rows are never
+ * changed once made, so a pair once equal stays equal.
+ */
+const provenSame = new WeakMap<object, unknown>();
+
+/**
  * `next`, with each row that reads as its predecessor (same `keyOf`) replaced by it; `prev` itself
  * when every row and the order are the same.
  */
@@ -36,9 +44,17 @@ export function keptRows<T>(prev: readonly T[], next: readonly T[], keyOf: (row:
   const before = new Map<string, T>();
   for (const row of prev) before.set(keyOf(row), row);
   let same = prev.length === next.length;
+  const isSame = (old: T, row: T) => {
+    if (old === row) return true;
+    const cached = typeof row === 'object' && row !== null;
+    if (cached && provenSame.get(row) === old) return true;
+    if (!sameData(old, row)) return false;
+    if (cached) provenSame.set(row, old);
+    return true;
+  };
   const out = next.map((row, i) => {
     const old = before.get(keyOf(row));
-    const kept = old !== undefined && (old === row || sameData(old, row)) ? old : row;
+    const kept = old !== undefined && isSame(old, row) ? old : row;
     if (kept !== prev[i]) same = false;
     return kept;
   });

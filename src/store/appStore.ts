@@ -19,6 +19,7 @@ import type { Env } from '../model/env.js';
 import { isActive } from '../model/guest.js';
 import { hostCpuBusyPct, type NodeCpuTimes } from '../model/hostLoad.js';
 import { kept, keptMap, keptRows, sameData } from '../model/keptData.js';
+import { isStale } from '../model/refreshAge.js';
 import { computeUsage, type GuestUsage, nextSortKey, sameUsage, sortByUsage, type UsageSample, type UsageSortKey } from '../model/usage.js';
 import { historyCapacity, recordUsage, type UsageHistory } from '../model/usageHistory.js';
 import { UserError } from '../model/userError.js';
@@ -260,6 +261,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           hostLoad: kept(s.hostLoad, { cpuPct, load: loadSampler.latest() ?? s.hostLoad.load }),
           ...(recorded ? { usageRound: s.usageRound + 1 } : {}),
           lastRefresh: Date.now(),
+          refreshStale: false,
           refreshError: null,
           ...(guestAgent ? { guestAgent } : {}),
           ...(keepSelection ? keptSelection(s, guests) : {}),
@@ -303,7 +305,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       const allUsage = mergeUsage(shown);
       set((s) => {
         const allGuests = sortListed(tagRows(shown), s.sortKey, allUsage);
-        return { allGuests, allUsage, hostStates, usageRound: s.usageRound + 1, lastRefresh: Date.now(), ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
+        return { allGuests, allUsage, hostStates, usageRound: s.usageRound + 1, lastRefresh: Date.now(), refreshStale: false, ...(s.allHosts ? keptSelection(s, allGuests) : {}) };
       });
     };
 
@@ -373,6 +375,7 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
       guestAgent: new Map(),
       usageRound: 0,
       lastRefresh: null,
+      refreshStale: false,
       refreshError: null,
       versions: null,
       accel: null,
@@ -415,7 +418,13 @@ export function createAppStore(given: HostContext, opts: AppStoreOptions = {}): 
           stopEvents = null;
         }
         // The poll alone may reuse guests' XML: a refresh after an action, an event or `r` reads afresh.
-        poll = setInterval(() => void pollRound?.(), pollMs);
+        // The poll's tick also tells a stale screen: a round that hangs sets nothing, so no refresh would.
+        poll = setInterval(() => {
+          const s = get();
+          const stale = isStale(s.lastRefresh, Date.now(), pollMs);
+          if (stale !== s.refreshStale) set({ refreshStale: stale });
+          void pollRound?.();
+        }, pollMs);
         poll.unref?.();
       },
 

@@ -13,6 +13,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { AGENT_TIMEOUT_MS, type AgentSkip, queryGuestAgent } from '../host/guestAgent.js';
 import type { GuestRow } from '../host/virsh.js';
 import type { GuestAgentInfo } from '../model/guestAgent.js';
+import { sameData } from '../model/keptData.js';
 
 export interface AgentInfoOptions {
   host: HostContext;
@@ -87,8 +88,12 @@ export function createAgentInfoController(o: AgentInfoOptions): AgentInfoControl
       (info) => {
         if (inFlight?.abort === abort) inFlight = null;
         if (disposed || abort.signal.aborted) return;
-        cache.set(guest.name, { uuid: guest.uuid.toLowerCase(), id: guest.id, at: now(), info });
-        publish();
+        // The same answer again (a guest with no agent, every 15 s) keeps the shown object and
+        // publishes nothing: a new but equal map would re-render the detail strip for no change.
+        const before = cache.get(guest.name);
+        const same = before !== undefined && sameData(before.info, info);
+        cache.set(guest.name, { uuid: guest.uuid.toLowerCase(), id: guest.id, at: now(), info: same ? before.info : info });
+        if (!same) publish();
       },
       () => {
         // Cancelled (another guest was selected, or the console quit): nothing to show.

@@ -195,6 +195,8 @@ export interface AppData {
   /** Bumped whenever a usage sample joins the history: what draws sparklines follows it (usageHistory is a function). */
   usageRound: number;
   lastRefresh: number | null;
+  /** No successful refresh for a few poll intervals (model/refreshAge.ts): the tabs line warns. Looked at on each poll tick. */
+  refreshStale: boolean;
   refreshError: ShownError | null;
   versions: HostVersions | null;
   accel: AccelShown | null;

@@ -9,7 +9,7 @@ import type { HostContext } from '../host/hostContext.js';
 import { isActive } from '../model/guest.js';
 import { hostMeters, metersLayout } from '../model/hostMeters.js';
 import { hostsAnswering } from '../store/allHosts.js';
-import type { AppStore } from '../store/appStore.js';
+import type { AppState, AppStore } from '../store/appStore.js';
 import { AppStoreProvider, useApp, useAppStoreApi } from '../store/context.js';
 import { filterGuests, isRow, rowKey } from '../store/selectors.js';
 import type { Dialog, ListedGuest } from '../store/types.js';
@@ -326,7 +326,6 @@ const ShownDetailStrip = memo(DetailStrip, (a, b) => a.guest === b.guest && a.al
  */
 function GuestDetail({ columns, height }: { columns: number; height: number }) {
   const theme = useTheme();
-  const store = useAppStoreApi();
   const guests = useApp((s) => s.guests);
   const filter = useApp((s) => s.filter);
   const selected = useApp((s) => s.selected);
@@ -336,7 +335,6 @@ function GuestDetail({ columns, height }: { columns: number; height: number }) {
   const selectedHost = useApp((s) => s.selectedHost);
   const usage = useApp((s) => s.usage);
   const guestAgent = useApp((s) => s.guestAgent);
-  const usageRound = useApp((s) => s.usageRound);
   // Agent answers are asked of this host's guests only (hostStates lists this host first).
   const hereName = useApp((s) => s.hostStates[0]?.name);
   const listed: ListedGuest[] = allHosts ? allGuests : guests;
@@ -350,11 +348,18 @@ function GuestDetail({ columns, height }: { columns: number; height: number }) {
   const name = guest?.name;
   const charset = theme.ascii ? 'ascii' : 'unicode';
   const separator = theme.symbols.separator;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: usageRound and the selected host say when the history (read through the store) moved
-  const title = useMemo(
-    () => (name !== undefined ? trendTitle(name, store.getState().usageHistory(name, MAX_SPARK), columns - 4, charset, separator) : ''),
-    [name, selectedHost, allHosts, usageRound, columns, charset, separator, store],
-  );
+  // The heading is worked out again when a sample joins the history (usageRound), but this part
+  // renders only when its text changed: a flat trend that stays flat draws no frame.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the selected host and the view say which history (read through the store) is shown
+  const titleOf = useMemo(() => {
+    let last: { round: number; title: string } | null = null;
+    return (s: AppState) => {
+      if (name === undefined) return '';
+      if (last?.round !== s.usageRound) last = { round: s.usageRound, title: trendTitle(name, s.usageHistory(name, MAX_SPARK), columns - 4, charset, separator) };
+      return last.title;
+    };
+  }, [name, selectedHost, allHosts, columns, charset, separator]);
+  const title = useApp(titleOf);
   const lines = guest ? withAgentLines(usageLines(guest, guestUsage), agentLines(isActive(guest.state) && agentHere ? guestAgent.get(guest.name) : undefined)) : [];
   return (
     <>

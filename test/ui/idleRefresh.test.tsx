@@ -1,6 +1,6 @@
 import { render } from 'ink-testing-library';
 import { isValidElement, type ReactNode } from 'react';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAppStore } from '../../src/store/appStore.js';
 import { App } from '../../src/ui/App.js';
 import { chooseTheme } from '../../src/ui/theme.js';
@@ -9,9 +9,10 @@ import { demoGuests, frameWaiter } from './helpers.js';
 
 /**
  * What an idle console draws per refresh (issue 16: its CPU within 2x of an idle htop). A refresh
- * that learnt nothing new changes the clock on the tabs line and nothing else: no row, no meter,
- * no detail strip, no rule, no key hint is rendered again, and Ink makes one frame of it. Counted
- * at the console's one Text component, as in guestRowRenders.test.tsx.
+ * that learnt nothing new renders nothing and Ink makes no frame: the tabs line says the minute of
+ * the last update, not its second, so only a new minute draws it again (its status alone). Counted
+ * at the console's one Text component, as in guestRowRenders.test.tsx; the wall clock is pinned so
+ * the minute changes only when a test says so.
  */
 
 const seen = vi.hoisted(() => ({ texts: [] as string[] }));
@@ -35,8 +36,19 @@ vi.mock('../../src/ui/components/Text.js', async (importOriginal) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The tabs line's pieces: "1 Guests", "   2 Disks"…, the gap, "updated 10:00:02". */
-const TAB_PIECE = /^( {3})?\d [A-Z][a-z]+( \(.*\))?$|^ +$|^updated \d\d:\d\d:\d\d$|^\d\d:\d\d:\d\d$/;
+/** The tabs line's pieces: "1 Guests", "   2 Disks"…, the gap, "updated 10:01". */
+const TAB_PIECE = /^( {3})?\d [A-Z][a-z]+( \(.*\))?$|^ +$|^updated \d\d:\d\d$/;
+
+/** 10:00:00 local time, as the tabs line shows it. */
+const TEN = new Date(2026, 11, 8, 10, 0, 0).getTime();
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(TEN);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 async function console(guests: FakeGuest[], size = { columns: 120, rows: 30 }) {
   let now = 1_000_000;
@@ -46,13 +58,12 @@ async function console(guests: FakeGuest[], size = { columns: 120, rows: 30 }) {
   const r = render(<App store={store} host={fake.host} theme={chooseTheme({ LANG: 'C.UTF-8', TERM: 'xterm-256color' })} />);
   const waitFor = frameWaiter(() => r.lastFrame() ?? '');
   await waitFor('trinity-server');
-  /** One poll round 2 s after the last; what it rendered, and the frames Ink made of it. */
-  const refresh = async () => {
+  /** One poll round 2 s after the last (`stepMs` on the wall clock); what it rendered, and the frames Ink made of it. */
+  const refresh = async (stepMs = 2_000) => {
     now += 2_000;
+    vi.setSystemTime(Date.now() + stepMs);
     seen.texts.length = 0;
     const before = r.frames.length;
-    // The clock on the tabs line moves by a second at least.
-    await sleep(1_000);
     await store.getState().refresh();
     await sleep(60);
     frames = r.frames.length - before;
@@ -62,16 +73,30 @@ async function console(guests: FakeGuest[], size = { columns: 120, rows: 30 }) {
 }
 
 describe('an idle refresh', () => {
-  it('renders the clock of the tabs line and nothing else, in one frame', async () => {
+  it('renders nothing and makes no frame', async () => {
     const c = await console(demoGuests());
     // The usage columns and the history fill in over the first rounds.
     await c.refresh();
     await c.refresh();
-    const idle = await c.refresh();
-    expect(idle.texts.length).toBeGreaterThan(0);
-    expect(idle.texts.filter((t) => !TAB_PIECE.test(t))).toEqual([]);
-    expect(idle.texts.some((t) => /updated/.test(t))).toBe(true);
-    expect(idle.frames).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const idle = await c.refresh();
+      expect(idle.texts).toEqual([]);
+      expect(idle.frames).toBe(0);
+    }
+    expect(c.r.lastFrame()).toMatch(/5 Jobs +updated 10:00\b/);
+    c.r.unmount();
+    c.store.getState().dispose();
+  });
+
+  it('in a new minute: the status of the tabs line and nothing else, in one frame', async () => {
+    const c = await console(demoGuests());
+    await c.refresh();
+    await c.refresh();
+    const turned = await c.refresh(60_000);
+    expect(turned.texts.length).toBeGreaterThan(0);
+    expect(turned.texts.filter((t) => !TAB_PIECE.test(t))).toEqual([]);
+    expect(turned.texts).toContain('updated 10:01');
+    expect(turned.frames).toBe(1);
     c.r.unmount();
     c.store.getState().dispose();
   });

@@ -48,6 +48,29 @@ describe('the guest-agent cache', () => {
     c.dispose();
   });
 
+  it('the same answer again (asked once the old one aged) publishes nothing; a different one does', async () => {
+    const fake = createFakeHost(guests());
+    let now = 0;
+    const published: ReadonlyMap<string, unknown>[] = [];
+    const c = createAgentInfoController({ host: fake.host, settleMs: 0, now: () => now, publish: (m) => published.push(m) });
+    const { listGuests } = await import('../../src/host/virsh.js');
+    const asked = () => fake.calls.filter((x) => x.join(' ').includes('domifaddr')).length;
+    const [alpha] = await listGuests(fake.host);
+    c.select(alpha ?? null);
+    await until(() => published.length === 1);
+    now += 60_000;
+    c.select(alpha ?? null);
+    await until(() => asked() === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(published).toHaveLength(1);
+    const guest = fake.guests.find((g) => g.name === 'alpha');
+    if (guest?.agent) guest.agent.guestinfo = 'hostname            : web2\n';
+    now += 60_000;
+    c.select(alpha ?? null);
+    await until(() => published.length === 2);
+    c.dispose();
+  });
+
   it('a question to a guest that vanished is stopped', async () => {
     const fake = createFakeHost([{ name: 'alpha', state: 'running', vcpus: 1, memoryMiB: 512, agentChannel: 'connected', agent: { hang: true } }]);
     let published = 0;

@@ -31,6 +31,28 @@ describe('what a refresh hands on as it was', () => {
     expect(keptRows(prev, prev.slice(0, 1), (r) => r.name)).toEqual(prev.slice(0, 1));
   });
 
+  it('keptRows: a row handed in again, once found equal to the kept one, is not compared field by field again', () => {
+    let reads = 0;
+    const row = () => ({
+      name: 'a',
+      get disks() {
+        reads++;
+        return [{ target: 'vda' }];
+      },
+    });
+    const kept0 = [{ name: 'a', disks: [{ target: 'vda' }] }];
+    // The memo hands the same new object every round; the state keeps its older equal one.
+    const fromMemo = [row()];
+    expect(keptRows(kept0, fromMemo, (r) => r.name)).toBe(kept0);
+    const first = reads;
+    expect(first).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect(keptRows(kept0, fromMemo, (r) => r.name)).toBe(kept0);
+    expect(reads).toBe(first);
+    // Another new object is compared as before.
+    expect(keptRows(kept0, [row()], (r) => r.name)).toBe(kept0);
+    expect(reads).toBeGreaterThan(first);
+  });
+
   it('keptMap and kept: the previous value when nothing changed; a guest gone or new is a change', () => {
     const prev = new Map([
       ['a', { cpu: 1 }],

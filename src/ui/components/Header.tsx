@@ -33,28 +33,53 @@ export function headerTitle(theme: Theme, host: HostContext, versions: HostVersi
   return titles.find((t) => t.length <= width - 4) ?? (titles.at(-1) as string);
 }
 
-function clock(ms: number): string {
+const two = (n: number) => String(n).padStart(2, '0');
+const minuteOf = (ms: number) => {
   const d = new Date(ms);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  return `${two(d.getHours())}:${two(d.getMinutes())}`;
+};
+const secondOf = (ms: number) => `${minuteOf(ms)}:${two(new Date(ms).getSeconds())}`;
+
+/**
+ * When the tabs line says the data is from: the minute while it is fresh, like a wall clock (a
+ * seconds clock would redraw the console every refresh, for a figure nobody reads), and the second
+ * it froze at once it is stale. Null before the first refresh. What the selector returns is what
+ * re-renders the line, so an idle refresh within the same minute renders nothing.
+ */
+export function refreshStamp(lastRefresh: number | null, stale: boolean): string | null {
+  if (lastRefresh === null) return null;
+  return stale ? secondOf(lastRefresh) : minuteOf(lastRefresh);
+}
+
+/**
+ * The tabs line's word on the data, longest first: failed, stale (no successful refresh for a few
+ * rounds: model/refreshAge.ts), loading, or when it was read. A warning is said in words as well as
+ * colour, so NO_COLOR and a Linux VT show it too.
+ */
+export function refreshStatus(warn: string, o: { stamp: string | null; stale: boolean; failed: boolean }): { full: string; short: string } {
+  if (o.failed) return { full: `${warn} refresh failed`, short: `${warn} refresh failed` };
+  if (o.stamp === null) return { full: 'loading…', short: 'loading…' };
+  if (o.stale) return { full: `${warn} no update since ${o.stamp}`, short: `${warn} stale ${o.stamp}` };
+  return { full: `updated ${o.stamp}`, short: o.stamp };
 }
 
 /** `meters`: the host meters to squeeze in when they have no row of their own (hostMeters compactMeters), richest first. */
 export function Tabs({ width, meters = [] }: { width: number; meters?: string[] }) {
   const theme = useTheme();
   const pane = useApp((s) => s.pane);
-  const lastRefresh = useApp((s) => s.lastRefresh);
-  const refreshError = useApp((s) => s.refreshError);
-  const fullStatus = refreshError ? `${theme.symbols.warn} refresh failed` : lastRefresh ? `updated ${clock(lastRefresh)}` : 'loading…';
+  const stale = useApp((s) => s.refreshStale);
+  const stamp = useApp((s) => refreshStamp(s.lastRefresh, s.refreshStale));
+  const failed = useApp((s) => s.refreshError !== null);
+  const { full: fullStatus, short: shortStatus } = refreshStatus(theme.symbols.warn, { stamp, stale, failed });
   const badges = useJobsBadge();
   const titled = (badge: string) => (p: (typeof PANES)[number]) => (p.id === 'jobs' && badge ? `${p.title} (${badge})` : p.title);
   const textOf = (t: (p: (typeof PANES)[number]) => string) => PANES.map((p, i) => `${i + 1} ${t(p)}`).join('   ');
   // The Jobs tab says what runs ("5 Jobs (1 running)") as far as the line has room; the refresh
   // time gives up its "updated" first.
-  const shortStatus = lastRefresh && !refreshError ? clock(lastRefresh) : fullStatus;
   const fits = ([t, st]: [(p: (typeof PANES)[number]) => string, string]) => textOf(t).length + st.length + 1 <= width;
   // Without a meters row the meters take the refresh time's place (they show the refresh is live);
-  // a job's badge still comes first, and a failed refresh says so instead.
-  const squeezed = refreshError || !lastRefresh ? [] : meters;
+  // a job's badge still comes first, and a failed or stale refresh says so instead.
+  const squeezed = failed || stale || stamp === null ? [] : meters;
   const choices: [(p: (typeof PANES)[number]) => string, string][] = [
     ...[badges.full, badges.short].flatMap((badge) => squeezed.map((m): [(p: (typeof PANES)[number]) => string, string] => [titled(badge), m])),
     [titled(badges.full), fullStatus],
@@ -74,7 +99,7 @@ export function Tabs({ width, meters = [] }: { width: number; meters?: string[] 
         </Text>
       ))}
       <Text>{' '.repeat(gap)}</Text>
-      <Text color={refreshError ? colorFor(theme, 'error') : colorFor(theme, 'muted')}>{status}</Text>
+      <Text color={colorFor(theme, failed ? 'error' : stale ? 'warn' : 'muted')}>{status}</Text>
     </Box>
   );
 }
