@@ -8,6 +8,7 @@ import type { GuestRow, GuestState } from '../model/guest.js';
 import { isActive } from '../model/guest.js';
 import { type NodeCpuTimes, parseNodeCpuStats } from '../model/hostLoad.js';
 import { DOMSTATS_GROUPS, type DomStatFields, parseDomstats, type UsageSample } from '../model/usage.js';
+import { markWord } from '../model/virshFrames.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { guestMemo, type KnownGuest, type MemoRound } from './guestMemo.js';
@@ -43,7 +44,7 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
  * description holding a line that looks like it would otherwise shift every answer after it.
  * Short, as the long-lived virsh reads each question a byte at a time (virshChannel.ts).
  */
-const MARK = `@@${randomBytes(10).toString('hex')}`;
+const MARK = `@@${markWord(randomBytes(10))}`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
