@@ -5,14 +5,15 @@
  *
  * Reusing a guest's XML is safe only while something would say it changed: a `virsh event`
  * stream on the same host (libvirt reports every define, undefine, rename, device and lifecycle
- * change) and the guest's state in this round's domstats, unchanged. Anything else re-reads:
+ * change) and the guest's state in this round's domstats, unchanged (a shut-off guest: still not
+ * among the running ones, which are all a steady round's domstats names). Anything else re-reads:
  * any event (a whole round re-reads, as events come in bursts and name guests loosely), no
  * stream watching, an entry learned before the stream had surely connected, or one older than
  * MAX_AGE_MS (a last net under a missed event).
  */
 import type { DomainSummary } from '../model/domainSummary.js';
 import type { GuestRow, GuestState } from '../model/guest.js';
-import { DomstatsParser } from '../model/usage.js';
+import { type DomStatFields, DomstatsParser } from '../model/usage.js';
 import type { VirshChannel } from './virshChannel.js';
 
 export interface KnownGuest {
@@ -44,10 +45,12 @@ export interface MemoRound {
    * guests and asking nodeinfo, and check its domstats names against `byName` instead.
    */
   readonly trusted: boolean;
-  /** The remembered guest with this UUID if it may be reused, given the state domstats reports now for its name. */
-  reuse(uuid: string, statsStateOf: (name: string) => string | undefined): KnownGuest | null;
-  /** Every remembered guest by name, with its UUID (empty when the round is not trusted). */
-  byName(): Map<string, { uuid: string; known: KnownGuest }>;
+  /** The remembered guest with this UUID if it may be reused, given the state domstats reports now for it. */
+  reuse(uuid: string, statsState: string | undefined): KnownGuest | null;
+  /** Every remembered guest by UUID (none when the round is not trusted). */
+  guests(): ReadonlyMap<string, KnownGuest>;
+  /** The shut-off guests' domstats (state only) as last asked, by name: a steady round asks only the running ones'. */
+  readonly shutOffStats: ReadonlyMap<string, DomStatFields>;
   /** The remembered nodeinfo, when the round is trusted and it is young enough. */
   node(): KnownNode | null;
 }
@@ -60,6 +63,7 @@ export interface MemoRound {
 const MAX_AGE_MS = 120_000;
 /** `virsh event` connects and registers after it starts: a change meanwhile would go unheard. */
 const WATCH_SETTLE_MS = 2_000;
+const NONE: ReadonlyMap<string, KnownGuest> = new Map();
 
 export class GuestMemo {
   /** Each poll's domstats, parsed only where a guest's lines changed. */
@@ -68,6 +72,7 @@ export class GuestMemo {
   private watchingSince: number | null = null;
   private stale = true;
   private knownNode: KnownNode | null = null;
+  private shutOff: ReadonlyMap<string, DomStatFields> = new Map();
 
   watchStarted(at: number): void {
     this.watchingSince = at;
@@ -90,20 +95,17 @@ export class GuestMemo {
     const since = this.watchingSince;
     const trusted = since !== null && !this.stale;
     this.stale = false;
-    const reuse = (uuid: string, statsStateOf: (name: string) => string | undefined): KnownGuest | null => {
+    const reuse = (uuid: string, statsState: string | undefined): KnownGuest | null => {
       const k = trusted ? this.known.get(uuid) : undefined;
       if (!k || since === null) return null;
       if (k.at < since + WATCH_SETTLE_MS || at - k.at > MAX_AGE_MS) return null;
-      return k.statsState !== undefined && statsStateOf(k.summary.name) === k.statsState ? k : null;
+      return k.statsState !== undefined && statsState === k.statsState ? k : null;
     };
     return {
       trusted,
       reuse,
-      byName: () => {
-        const out = new Map<string, { uuid: string; known: KnownGuest }>();
-        if (trusted) for (const [uuid, known] of this.known) out.set(known.summary.name, { uuid, known });
-        return out;
-      },
+      guests: () => (trusted ? this.known : NONE),
+      shutOffStats: this.shutOff,
       node: () => {
         const n = this.knownNode;
         return trusted && since !== null && n && n.at >= since && at - n.at <= MAX_AGE_MS ? n : null;
@@ -117,6 +119,11 @@ export class GuestMemo {
 
   rememberNode(n: KnownNode): void {
     this.knownNode = n;
+  }
+
+  /** The shut-off guests' domstats of a round that asked them (a full one). */
+  rememberShutOff(stats: ReadonlyMap<string, DomStatFields>): void {
+    this.shutOff = stats;
   }
 
   /** Forgets guests no longer listed. */

@@ -8,6 +8,7 @@ import type { GuestRow, GuestState } from '../model/guest.js';
 import { isActive } from '../model/guest.js';
 import { type NodeCpuTimes, parseNodeCpuStats } from '../model/hostLoad.js';
 import { DOMSTATS_GROUPS, type DomStatFields, parseDomstats, type UsageSample } from '../model/usage.js';
+import { markWord } from '../model/virshFrames.js';
 import { HostError } from './errors.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { guestMemo, type KnownGuest, type MemoRound } from './guestMemo.js';
@@ -43,7 +44,7 @@ function virsh(host: HostContext, args: string[], opts?: ExecOptions): Promise<E
  * description holding a line that looks like it would otherwise shift every answer after it.
  * Short, as the long-lived virsh reads each question a byte at a time (virshChannel.ts).
  */
-const MARK = `@@${randomBytes(10).toString('hex')}`;
+const MARK = `@@${markWord(randomBytes(10))}`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A batch answers for each command itself: one that failed (its `error:` on stderr) fails no other. */
@@ -112,6 +113,16 @@ export interface GuestsWithStats {
 }
 
 const DOMSTATS = `domstats ${DOMSTATS_GROUPS.join(' ')}`;
+/**
+ * The refresh asks usage counters of the running guests only. A shut-off guest's say nothing the
+ * console shows (its usage is none), yet cost: qemu's driver opens each of its disk images to report
+ * sizes (some 16 lines a guest), and the interactive virsh writes every line on its own.
+ */
+const RUNNING_STATS = `domstats --list-active ${DOMSTATS_GROUPS.join(' ')}`;
+/** The shut-off guests with their state, asked only by a round that lists (a steady one trusts the events). */
+const SHUT_OFF_STATS = 'domstats --list-inactive --state';
+/** domstats' `state.state` of a guest with no QEMU (VIR_DOMAIN_SHUTOFF): all that `--list-inactive` lists. */
+const SHUT_OFF = '5';
 
 /** The number after `CPU(s):` in `virsh nodeinfo`. */
 export function parseHostCpus(text: string): number | null {
@@ -133,7 +144,9 @@ const FULL_ROUND = [
   `echo ${MARK}`,
   'list --all --transient --uuid',
   `echo ${MARK}`,
-  DOMSTATS,
+  RUNNING_STATS,
+  `echo ${MARK}`,
+  SHUT_OFF_STATS,
   `echo ${MARK}`,
   'nodeinfo',
   `echo ${MARK}`,
@@ -141,14 +154,16 @@ const FULL_ROUND = [
 ];
 
 /**
- * A trusted round's question (guestMemo.ts): domstats names every guest, which the memo maps to
- * UUIDs, so the guest and transient lists and nodeinfo are left out. Autostart is asked every
- * round: libvirt sends no event when it is switched.
+ * A trusted round's question (guestMemo.ts): domstats names every running guest, which the memo
+ * maps to UUIDs; the shut-off ones are those the memo knows shut off, as no event said otherwise
+ * (a define, an undefine, a start are all events, as is a redefinition, which the memo trusts
+ * already). So the guest and transient lists, the shut-off guests' states and nodeinfo are left
+ * out. Autostart is asked every round: libvirt sends no event when it is switched.
  */
-const STEADY_ROUND = ['list --all --autostart --uuid', `echo ${MARK}`, DOMSTATS, `echo ${MARK}`, 'nodecpustats'];
+const STEADY_ROUND = ['list --all --autostart --uuid', `echo ${MARK}`, RUNNING_STATS, `echo ${MARK}`, 'nodecpustats'];
 
-/** What a steady round left to a listing one when domstats named a guest the memo cannot vouch for. */
-const LISTS_ONLY = ['list --all --uuid', `echo ${MARK}`, 'list --all --transient --uuid', `echo ${MARK}`, 'nodeinfo'];
+/** What a steady round left to a listing one when its domstats did not match what the memo knows. */
+const LISTS_ONLY = ['list --all --uuid', `echo ${MARK}`, 'list --all --transient --uuid', `echo ${MARK}`, SHUT_OFF_STATS, `echo ${MARK}`, 'nodeinfo'];
 
 /** The remembered row when autostart and persistence are unchanged (the same object: nothing to redraw), else a new one. */
 function rowOf(k: KnownGuest, autostart: boolean, persistent: boolean): GuestRow {
@@ -159,20 +174,31 @@ function rowOf(k: KnownGuest, autostart: boolean, persistent: boolean): GuestRow
 }
 
 /**
- * Rows for every guest domstats named, all from the memo; null as soon as one is not remembered,
- * may not be reused, or a remembered one is missing from domstats (the round must list instead).
+ * Rows for every guest the memo knows, all from the memo, with the shut-off ones' remembered stats
+ * added to `stats` (the running guests'); null, and `stats` left as it was, as soon as one may not
+ * be reused: a running guest missing from domstats or in another state, or one domstats names
+ * that the memo does not know running (the round must list instead).
  */
 function rowsFromMemo(round: MemoRound, stats: Map<string, DomStatFields>, autostart: Set<string>): GuestRow[] | null {
-  const byName = round.byName();
-  if (byName.size === 0 || byName.size !== stats.size) return null;
-  const statsStateOf = (name: string) => stats.get(name)?.['state.state'];
+  const known = round.guests();
+  if (known.size === 0) return null;
   const rows: GuestRow[] = [];
-  for (const name of stats.keys()) {
-    const m = byName.get(name);
-    const k = m ? round.reuse(m.uuid, statsStateOf) : null;
-    if (!m || !k) return null;
-    rows.push(rowOf(k, autostart.has(m.uuid), k.persistent));
+  const shutOff: [string, DomStatFields][] = [];
+  let running = 0;
+  for (const [uuid, k] of known) {
+    const name = k.summary.name;
+    let fields = stats.get(name);
+    if (fields) running++;
+    else if (k.statsState === SHUT_OFF) {
+      fields = round.shutOffStats.get(name);
+      if (fields) shutOff.push([name, fields]);
+    }
+    const reused = round.reuse(uuid, fields?.['state.state']);
+    if (!reused) return null;
+    rows.push(rowOf(reused, autostart.has(uuid), reused.persistent));
   }
+  if (running !== stats.size) return null;
+  for (const [name, fields] of shutOff) stats.set(name, fields);
   return rows;
 }
 
@@ -233,6 +259,7 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   let autostart: Set<string>;
   let allText: string | undefined;
   let transientText: string | undefined;
+  let shutOffText: string;
   let nodeText: string;
   if (reusable && knownNode) {
     const [autostartText, statsText = '', cpuText = ''] = splitBatch(await batchStdout(host, STEADY_ROUND));
@@ -241,16 +268,21 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
     autostart = uuidSet(autostartText);
     const rows = rowsFromMemo(reusable, stats.guests, autostart);
     if (rows) return { guests: inNameOrder(rows, memo), stats, hostCpus: knownNode.hostCpus, hostMemKiB: knownNode.hostMemKiB, hostCpuTimes };
-    [allText, transientText, nodeText = ''] = splitBatch(await batchStdout(host, LISTS_ONLY));
+    [allText, transientText, shutOffText = '', nodeText = ''] = splitBatch(await batchStdout(host, LISTS_ONLY));
   } else {
     let autostartText: string | undefined;
     let statsText: string;
     let cpuText: string;
-    [allText, autostartText, transientText, statsText = '', nodeText = '', cpuText = ''] = splitBatch(await batchStdout(host, FULL_ROUND));
+    [allText, autostartText, transientText, statsText = '', shutOffText = '', nodeText = '', cpuText = ''] = splitBatch(await batchStdout(host, FULL_ROUND));
     stats = { at: now(), guests: parseStats(statsText) };
     hostCpuTimes = parseNodeCpuStats(cpuText);
     autostart = uuidSet(autostartText);
   }
+  // Rare rounds (something was heard): a plain parse, kept apart from the poll's own parser's.
+  const shutOff = parseDomstats(shutOffText);
+  memo?.rememberShutOff(shutOff);
+  // A guest that started between the two domstats shows in neither; one that stopped, in both: its running side wins.
+  for (const [name, fields] of shutOff) if (!stats.guests.has(name)) stats.guests.set(name, fields);
   const hostCpus = parseHostCpus(nodeText);
   const hostMemKiB = parseHostMemKiB(nodeText);
   memo?.rememberNode({ hostCpus, hostMemKiB, at: roundAt });
@@ -263,7 +295,8 @@ export async function listGuestsWithStats(host: HostContext, now: () => number =
   const rows: GuestRow[] = [];
   const ask: string[] = [];
   for (const u of uuids) {
-    const known = reusable?.reuse(u, statsStateOf);
+    const remembered = reusable?.guests().get(u);
+    const known = remembered ? reusable?.reuse(u, statsStateOf(remembered.summary.name)) : null;
     if (known) {
       known.persistent = !transient.has(u);
       rows.push(rowOf(known, autostart.has(u), known.persistent));

@@ -9,7 +9,7 @@
  * new one. Callers fall back to a one-shot virsh for the round that failed (virsh.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { type Answer, connectionLost, FrameReader, frameRequest } from '../model/virshFrames.js';
+import { type Answer, connectionLost, FrameReader, frameRequest, markWord } from '../model/virshFrames.js';
 import { HostError } from './errors.js';
 import type { Executor, LiveChild } from './exec.js';
 
@@ -40,7 +40,7 @@ export function openVirshChannel(uri: string, exec: Executor, opts: { timeoutMs?
   const argv = ['virsh', '-c', uri];
   // 80 bits: unguessable to text a guest controls. Short, as the interactive shell reads its input
   // a byte at a time (readline): every character of a question costs virsh some 3 µs of CPU.
-  const session = randomBytes(10).toString('hex');
+  const session = markWord(randomBytes(10));
   const reader = new FrameReader(session);
   let child: LiveChild | null = null;
   let pending: Pending | null = null;

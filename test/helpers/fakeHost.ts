@@ -247,6 +247,7 @@ ${[...disks, ...nics, serial, channel, graphics].filter(Boolean).join('\n')}
         return `${find(domainArg(rest)).state}\n\n`;
       case 'domstats':
         return guests
+          .filter((g) => !(flag(rest, '--list-active') && !isActive(g)) && !(flag(rest, '--list-inactive') && isActive(g)))
           .map((g) => {
             const fields = { 'state.state': isActive(g) ? 1 : 5, ...(isActive(g) ? g.stats : {}) };
             return `Domain: '${g.name}'\n${Object.entries(fields).map(([k, v]) => `  ${k}=${v}\n`).join('')}\n`;

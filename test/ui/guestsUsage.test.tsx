@@ -46,7 +46,9 @@ describe('usage columns in the Guests pane', () => {
     await app.store.getState().refresh();
     // Same two virsh processes as before issue 16; domstats rides in the first.
     expect(app.fake.calls.length - before).toBe(2);
-    expect(app.fake.calls.at(-2)?.at(-1)).toContain('domstats --state --cpu-total --balloon --vcpu --interface --block');
+    // The running guests' counters; the shut-off ones' state alone (qemu would open their images for sizes).
+    expect(app.fake.calls.at(-2)?.at(-1)).toContain('domstats --list-active --state --cpu-total --balloon --vcpu --interface --block');
+    expect(app.fake.calls.at(-2)?.at(-1)).toContain('domstats --list-inactive --state;');
     const f = await app.waitFor(/alpha +running.*5\.0%/);
     // alpha: 0.2 s CPU / 2 s on a 2-CPU host = 5 %; bravo 1.6 s / 2 s / 2 = 40 %.
     expect(f).toMatch(/alpha +running +1 +512M +5\.0% +200M/);

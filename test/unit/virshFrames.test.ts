@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectionLost, FrameReader, frameMark, frameRequest } from '../../src/model/virshFrames.js';
+import { connectionLost, FrameReader, frameMark, frameRequest, markWord } from '../../src/model/virshFrames.js';
 
 const S = 'vdk0123456789abcdef0123456789abcdef';
 const a = (n: number) => frameMark(S, n, 'a');
@@ -24,6 +24,20 @@ describe('frameRequest', () => {
   it('refuses a line break in a command and a guessable session word', () => {
     expect(() => frameRequest(S, 1, ['list\nundefine x'])).toThrow(/line break/);
     expect(() => frameRequest('abc', 1, ['list'])).toThrow(/session word/);
+  });
+});
+
+describe('markWord', () => {
+  it('writes 80 random bits in 16 base-36 characters, a valid session word whatever the bytes', () => {
+    const words = [new Uint8Array(10), new Uint8Array(10).fill(255), Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])].map(markWord);
+    for (const w of words) {
+      expect(w).toMatch(/^[0-9a-z]{16}$/);
+      expect(() => frameRequest(w, 1, ['list'])).not.toThrow();
+    }
+    expect(words[0]).toBe('0000000000000000');
+    expect(new Set(words).size).toBe(3);
+    expect(BigInt(`0x${'ff'.repeat(10)}`).toString(36)).toBe(words[1]?.replace(/^0+/, ''));
+    expect(() => markWord(new Uint8Array(8))).toThrow(/10 random bytes/);
   });
 });
 
