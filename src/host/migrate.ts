@@ -150,8 +150,9 @@ export function listenJobCompleted(host: HostContext, uuid: string): { result: P
   return { result, stop: () => stopper.abort() };
 }
 
-export async function abortJob(host: HostContext, guest: string): Promise<void> {
-  await host.virshExec.run(virshArgv(host, ['domjobabort', '--domain', guest]), { okExitCodes: [1] });
+/** `domjobabort`: whether libvirt took it (false: no job to abort yet, or one it cannot abort now). */
+export async function abortJob(host: HostContext, guest: string): Promise<boolean> {
+  return (await host.virshExec.run(virshArgv(host, ['domjobabort', '--domain', guest]), { okExitCodes: [1] })).exitCode === 0;
 }
 
 /** `hypervisor-cpu-compare` of the guest's XML on the destination: libvirt's verdict line. */

@@ -261,6 +261,8 @@ function cancelledError(guest: string, where: string): HostError {
  * the first answer, and the start is when QEMU sets up its NBD mirrors), then every second.
  */
 export const LIVE_POLL_MS = { first: 1_000, every: 1_000 };
+/** How soon a cancel that found no migration job yet asks libvirt again. */
+const ABORT_RETRY_MS = 200;
 /** How long after `virsh migrate` returned the job-completed event may still be on its way. */
 const EVENT_GRACE_MS = 1_500;
 
@@ -314,6 +316,29 @@ async function moveLive(source: HostContext, dest: HostContext, a: LiveArgs, ctx
   }
 }
 
+/**
+ * Asks libvirt to abort the guest's job until it takes the abort or `ended` settles (virsh migrate
+ * returned). A cancel before libvirt has made the migration job (virsh migrate still connecting
+ * to both hosts, the destination's QEMU starting) finds no job to abort; asked once, it was lost
+ * and the migration ran to the end. Whether libvirt took it.
+ */
+export async function abortUntilTaken(host: HostContext, guest: string, ended: Promise<unknown>, retryMs = ABORT_RETRY_MS): Promise<boolean> {
+  let over = false;
+  const settled = ended.then(
+    () => {
+      over = true;
+    },
+    () => {
+      over = true;
+    },
+  );
+  while (!over) {
+    if (await abortJob(host, guest).catch(() => false)) return true;
+    await Promise.race([settled, sleep(retryMs)]);
+  }
+  return false;
+}
+
 /** Runs `virsh migrate` with progress from libvirt's job statistics; the last figures it saw, if any. */
 async function migrateWatched(source: HostContext, dest: HostContext, a: LiveArgs, ctx: ActionContext, stats: () => Promise<JobStats>): Promise<JobStats | null> {
   const argv = migrateArgv(source, { guest: a.guest, destUri: dest.uri, migrateUri: a.migrateUri, live: true, copyStorage: a.copyStorage, keepSource: a.keepSource, bandwidthMiB: a.bandwidthMiB, autoConverge: a.autoConverge, postCopy: a.postCopy, unsafe: a.unsafe });
@@ -321,11 +346,6 @@ async function migrateWatched(source: HostContext, dest: HostContext, a: LiveArg
   // would leave libvirt to decide.
   const migration = source.virshExec.run(argv, { timeoutMs: 0 });
   let aborted = false;
-  const onAbort = () => {
-    aborted = true;
-    void abortJob(source, a.guest).catch(() => undefined);
-  };
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
   let settled = false;
   const done = migration.then(
     () => {
@@ -335,6 +355,11 @@ async function migrateWatched(source: HostContext, dest: HostContext, a: LiveArg
       settled = true;
     },
   );
+  const onAbort = () => {
+    aborted = true;
+    void abortUntilTaken(source, a.guest, done);
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
   let last: JobStats | null = null;
   try {
     await Promise.race([done, sleep(LIVE_POLL_MS.first)]);
