@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostError } from '../../src/host/errors.js';
 import type { HostContext } from '../../src/host/hostContext.js';
@@ -105,6 +105,7 @@ export async function startSecondHost(prefix: string, name = 'second'): Promise<
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
       if (daemon.exitCode === null) daemon.kill('SIGKILL');
     }
+    killLeftQemu(join(root, 'run', 'qemu'));
     scratch.remove();
   };
   try {
@@ -135,6 +136,29 @@ export async function startSecondHost(prefix: string, name = 'second'): Promise<
   } catch (e) {
     await stopAll().catch(() => undefined);
     throw e;
+  }
+}
+
+/**
+ * The QEMU processes of guests the daemon still ran when it stopped (QEMU outlives libvirtd): when
+ * destroyAll could not reach the daemon (a failed test's broken ssh), they would run on, orphaned,
+ * after the file. Named by the pid files libvirt keeps in the second host's private /run/libvirt/qemu
+ * (driver.pid there is the daemon's own).
+ */
+function killLeftQemu(runDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(runDir).filter((n) => n.endsWith('.pid') && n !== 'driver.pid');
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    try {
+      const pid = Number(readFileSync(join(runDir, n), 'utf8').trim());
+      if (pid > 1 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/qemu-system')) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
   }
 }
 

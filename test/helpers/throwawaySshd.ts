@@ -70,7 +70,7 @@ export async function startThrowawaySshd(dir: string, o: ThrowawaySshdOptions = 
       `printf '%s\\0' "$SSH_ORIGINAL_COMMAND" >> ${shellWord(commandLog)}`,
       '[ -n "$SHELL" ] || SHELL=/bin/sh',
       'if [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec "$SHELL" -l; fi',
-      // sh, not the login shell again: sshd's login shell already ran this wrapper (and read its rc files once).
+      // sh, not the login shell again: sshd's login shell already ran this wrapper.
       'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
     ].join('\n'),
@@ -91,6 +91,11 @@ export async function startThrowawaySshd(dir: string, o: ThrowawaySshdOptions = 
       'StrictModes no',
       'LogLevel INFO',
       `ForceCommand ${forceCommand}`,
+      // bash sources ~/.bashrc for every command sshd starts when it is a top-level shell (Debian
+      // builds it so); a SHLVL of 1 makes it a nested one. The stand-in host then does not run this
+      // machine's root profile for each command (pyenv's init there costs ~1 s of CPU and seconds
+      // of wall under load per command), which nothing under test depends on.
+      'SetEnv SHLVL=1',
       '',
     ].join('\n'),
   );

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { defineXml, listGuests } from '../../src/host/virsh.js';
+import { cliArgv } from '../helpers/cli.js';
 import { type SecondHost, startSecondHost } from '../helpers/secondHost.js';
 import { tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -24,7 +25,7 @@ let home: SecondHost;
 let vhome: string;
 
 function cli(...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', 'home', ...args], { reject: false, cwd: root, env: { VIRTDECK_HOME: vhome, NO_COLOR: '1' } });
+  return execa(...cliArgv('--connect', 'home', ...args), { reject: false, cwd: root, env: { VIRTDECK_HOME: vhome, NO_COLOR: '1' } });
 }
 
 beforeAll(async () => {
@@ -142,16 +143,17 @@ describe('virtdeck host evacuate (two real daemons)', () => {
     const jobs = join(vhome, 'state', 'jobs');
     // The copies the return left on the away host would refuse the guests (the copy would overwrite them).
     rmSync(away.localPath(DIR), { recursive: true, force: true });
-    const child = execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', 'home', 'host', 'evacuate', '--to', 'away', '--include-shut-off', '--copy-storage', '--bandwidth', '8'], {
+    const child = execa(...cliArgv('--connect', 'home', 'host', 'evacuate', '--to', 'away', '--include-shut-off', '--copy-storage', '--bandwidth', '8'), {
       reject: false,
       cwd: root,
       env: { VIRTDECK_HOME: vhome, NO_COLOR: '1' },
       detached: true,
     });
-    // The move of the running guest (first in the order) has reached its live step.
+    // The move of the running guest (first in the order) has reached its live step. Journals only:
+    // a journal's temp file (NAME.json.PID.tmp, renamed over it) can be read half written.
     const moving = () =>
       readdirSync(jobs)
-        .filter((n) => n.includes('-evacuate-move-') && !n.includes('.progress.'))
+        .filter((n) => n.includes('-evacuate-move-') && n.endsWith('.json') && !n.includes('.progress.'))
         .some((n) => {
           const rec = JSON.parse(readFileSync(join(jobs, n), 'utf8'));
           const i = rec.plan.steps.findIndex((x: { id: string }) => x.id === 'migrate');
@@ -182,7 +184,7 @@ describe('virtdeck host evacuate (two real daemons)', () => {
   /** The journal of a move of `guest` (a job of its own under the evacuation) whose live step runs. */
   const movingLive = (jobs: string, guest: string) =>
     readdirSync(jobs)
-      .filter((n) => n.includes('-evacuate-move-') && !n.includes('.progress.'))
+      .filter((n) => n.includes('-evacuate-move-') && n.endsWith('.json') && !n.includes('.progress.'))
       .some((n) => {
         const rec = JSON.parse(readFileSync(join(jobs, n), 'utf8'));
         const i = rec.plan.steps.findIndex((x: { id: string }) => x.id === 'migrate');
@@ -197,7 +199,7 @@ describe('virtdeck host evacuate (two real daemons)', () => {
     await virsh(away.uri, 'destroy', run);
     await sh.run(['qemu-io', '-c', 'write -P 0x66 6M 8M', away.localPath(runDisk)]);
     await virsh(away.uri, 'start', run);
-    const child = execa(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.tsx'), '--connect', 'home', 'host', 'evacuate', '--return', '--bandwidth', '1'], {
+    const child = execa(...cliArgv('--connect', 'home', 'host', 'evacuate', '--return', '--bandwidth', '1'), {
       reject: false,
       cwd: root,
       env: { VIRTDECK_HOME: vhome, NO_COLOR: '1' },

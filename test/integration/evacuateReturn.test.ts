@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/host/exec.js';
 import { defineXml, listGuests } from '../../src/host/virsh.js';
 import { updateEvacuated } from '../../src/jobs/evacuationRecord.js';
+import { cliArgv } from '../helpers/cli.js';
 import { type SecondHost, startSecondHost } from '../helpers/secondHost.js';
 import { tinyGuestXml } from '../helpers/tinyGuest.js';
 
@@ -23,10 +24,9 @@ let away: SecondHost;
 let home: SecondHost;
 let vhome: string;
 
-const main = join(root, 'src/cli/main.tsx');
 const env = () => ({ VIRTDECK_HOME: vhome, NO_COLOR: '1' });
 function cli(host: string, ...args: string[]) {
-  return execa(process.execPath, ['--import', 'tsx', main, '--connect', host, ...args], { reject: false, cwd: root, env: env() });
+  return execa(...cliArgv('--connect', host, ...args), { reject: false, cwd: root, env: env() });
 }
 
 beforeAll(async () => {
@@ -83,7 +83,7 @@ async function evacuatedBefore(name: string): Promise<string> {
 
 /** Starts `host evacuate --return …` and kill -9s it (its whole group) once `guest`'s live step runs. */
 async function killMidReturn(guestName: string, ...flags: string[]): Promise<void> {
-  const child = execa(process.execPath, ['--import', 'tsx', main, '--connect', 'home', 'host', 'evacuate', '--return', '--bandwidth', '1', ...flags], { reject: false, cwd: root, env: env(), detached: true });
+  const child = execa(...cliArgv('--connect', 'home', 'host', 'evacuate', '--return', '--bandwidth', '1', ...flags), { reject: false, cwd: root, env: env(), detached: true });
   const movingLive = () =>
     existsSync(jobsDir()) &&
     journals().some((rec) => {
