@@ -15,7 +15,6 @@ import { SshExecutor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { openQcow2Writer } from '../host/qcow2Writer.js';
 import { existingPaths, info, check as qemuImgCheck } from '../host/qemuImg.js';
 import type { SshMaster } from '../host/sshMaster.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
@@ -197,9 +196,7 @@ async function copy(a: CopyArgs, ctx: Parameters<Action>[1], master?: SshMaster)
     rmSync(part, { force: true });
     let r: Awaited<ReturnType<typeof streamRemoteFile>>;
     try {
-      const image = a.image;
-      const sink = image ? (out: string) => openQcow2Writer(out, image.virtualSize) : undefined;
-      r = await streamRemoteFile(master ? master.via(a.ssh) : a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size), sink });
+      r = await streamRemoteFile(master ? master.via(a.ssh) : a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size), image: a.image });
     } catch (e) {
       rmSync(part, { force: true });
       if ((e as { code?: string }).code === 'link' && attempt < COPY_ATTEMPTS) {
