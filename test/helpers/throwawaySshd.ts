@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -94,17 +94,15 @@ export async function startThrowawaySshd(dir: string, o: ThrowawaySshdOptions = 
       '',
     ].join('\n'),
   );
-  // sshd's privilege separation needs this directory; it is only made (and later removed) when missing.
-  let createdRunSshd = false;
-  if (!existsSync('/run/sshd')) {
-    mkdirSync('/run/sshd', { mode: 0o755 });
-    createdRunSshd = true;
-  }
+  // sshd's privilege separation needs this directory. It stays after stop(): another sshd (a test
+  // file running alongside, another checkout's bench) may be using it, and without it every login to
+  // that one fails with "kex_exchange_identification: Connection reset by peer". An empty directory
+  // in /run, which Debian's ssh service makes at boot anyway.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const sshdArgv = [...(o.enter ?? []), '/usr/sbin/sshd', '-D', '-f', join(dir, 'sshd_config'), '-E', log];
   const sshd: ChildProcess = spawn(sshdArgv[0]!, sshdArgv.slice(1), { stdio: 'ignore' });
   const stop = () => {
     sshd.kill('SIGTERM');
-    if (createdRunSshd) rmSync('/run/sshd', { recursive: true, force: true });
   };
   // libvirt's ssh transport runs this instead of plain ssh: the same ssh, recording no host keys.
   const wrapper = join(dir, 'ssh-no-known-hosts');
