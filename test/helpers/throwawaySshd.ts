@@ -91,6 +91,11 @@ export async function startThrowawaySshd(dir: string, o: ThrowawaySshdOptions = 
       'StrictModes no',
       'LogLevel INFO',
       `ForceCommand ${forceCommand}`,
+      // bash, run by sshd with no SHLVL, reads root's ~/.bashrc even for a command (Debian's
+      // SSH_SOURCE_BASHRC): on a machine whose .bashrc starts pyenv, that added a second or more to
+      // every session and put pyenv's python3 shim first on PATH. A real host's sessions (an ESXi
+      // host's busybox sh) pay nothing like it, so the stand-in's should not either.
+      'SetEnv SHLVL=1',
       '',
     ].join('\n'),
   );
