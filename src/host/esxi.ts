@@ -1,12 +1,11 @@
 /**
  * Talking to an ESXi host over ssh: the VM listing and one VM's directory (one ssh command each),
- * and a data file streamed over one ssh connection into a sparse local file while it is hashed
- * and counted here and, from the same read, there. Argv arrays only on this side; on the host each
+ * and a data file streamed over one ssh connection into a sparse local file or a new qcow2 while it
+ * is hashed and counted here and, from the same read, there. Argv arrays only on this side; on the host each
  * script gets its paths as positional parameters, never inside its text.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { type EsxiListing, LISTING_SCRIPT, parseEsxiListing } from '../model/esxiListing.js';
 import { parseRemoteDigest, STREAM_SCRIPT, withoutDigest } from '../model/esxiStream.js';
@@ -17,7 +16,7 @@ import { shown } from '../model/shown.js';
 import { sshFailure, sshTargetOf } from '../model/sshFailure.js';
 import { UserError } from '../model/userError.js';
 import { HostError } from './errors.js';
-import type { ImageSink } from './imageSink.js';
+import { streamIntoImage } from './imageStream.js';
 import { openSshMaster, type SshMaster, SshMasterError } from './sshMaster.js';
 
 /** `ssh … -- DEST 'sh -c SCRIPT sh ARGS…'`: each word quoted once for the remote shell. */
@@ -155,117 +154,41 @@ export interface StreamResult {
 export interface StreamOptions {
   signal: AbortSignal;
   onBytes(done: number): void;
-  /** Where the bytes go (default: `out` as a sparse file, made 0600). */
-  sink?: (out: string) => Promise<ImageSink>;
-}
-
-/** `out` made 0600, written at offsets; what was never written is a hole. */
-async function fileSink(out: string): Promise<ImageSink> {
-  const fh = await open(out, 'w', 0o600);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await fh.close();
-  };
-  return {
-    async write(bufs, offset, length) {
-      let done = 0;
-      let rest = bufs;
-      while (done < length) {
-        done += (await fh.writev(rest, offset + done)).bytesWritten;
-        // A short write (a full disk says why on the next call): the rest goes again from where it stopped.
-        if (done < length) rest = [Buffer.concat(bufs, length).subarray(done)];
-      }
-    },
-    async end(size) {
-      try {
-        await fh.truncate(size);
-      } finally {
-        await close();
-      }
-    },
-    abort: close,
-  };
-}
-
-/** Runs of about this much are written with one call (the pipe gives 64 KiB at a time). */
-const FLUSH_BYTES = 1 << 20;
-const ZERO = Buffer.alloc(1 << 20);
-
-/** A chunk of zeros only: memcmp stops at the first data byte, so a data chunk costs next to nothing. */
-function isZero(b: Buffer): boolean {
-  for (let at = 0; at < b.length; at += ZERO.length) {
-    const part = b.subarray(at, Math.min(b.length, at + ZERO.length));
-    if (!part.equals(ZERO.subarray(0, part.length))) return false;
-  }
-  return true;
+  /** What `out` becomes (default: the file itself, made 0600, zero runs left as holes). */
+  image?: { format: 'qcow2'; virtualSize: number };
 }
 
 /**
- * `ssh HOST sh -c STREAM_SCRIPT FILE` into `out` (created 0600; zero runs left as holes), hashed
- * on the way, while the host hashes the same read (model/esxiStream.ts) and sends its digest
- * after the data. Throws a HostError whose `code` is 'link' when the connection dropped after the
- * stream began (the caller starts the file again), 'no-digest' when the host's digest did not come.
+ * `ssh HOST sh -c STREAM_SCRIPT FILE` into `out` (created 0600; zero clusters left as holes, or
+ * written as a qcow2 as it arrives), hashed on the way (host/imageStream.ts), while the host hashes
+ * the same read (model/esxiStream.ts) and sends its digest after the data. Throws a HostError whose
+ * `code` is 'link' when the connection dropped after the stream began (the caller starts the file
+ * again), 'no-digest' when the host's digest did not come.
  */
 export async function streamRemoteFile(ssh: string[], remote: string, out: string, size: number, o: StreamOptions): Promise<StreamResult> {
   const argv = remoteArgv(ssh, ['sh', '-c', STREAM_SCRIPT, 'sh', remote]);
   checkJournalSshArgv(argv);
-  const sink = await (o.sink ?? fileSink)(out);
-  // node's own child: its stdout is a paused stream until read here, so no byte is consumed elsewhere
-  // (execa's stream, left unbuffered, could lose the first chunks while the file was being opened).
-  const reader = spawnReader(argv, o.signal);
-  const hash = createHash('sha256');
-  let pos = 0;
-  let written = 0;
   let last = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let pendingZero = true;
-  let writeError: unknown = null;
-  // One writev per run, no copy into a bigger buffer; a run of zeros only is a hole (a thin disk's -flat file is mostly zeros).
-  const flush = async () => {
-    const run = pending;
-    const bytes = pendingBytes;
-    const zero = pendingZero;
-    pending = [];
-    pendingBytes = 0;
-    pendingZero = true;
-    if (!zero) await sink.write(run, written, bytes);
-    written += bytes;
+  const onBytes = (done: number) => {
+    const now = Date.now();
+    if (now - last < 250) return;
+    last = now;
+    o.onBytes(done);
   };
-  try {
-    for await (const chunk of reader.stdout) {
-      hash.update(chunk);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingZero && !isZero(chunk)) pendingZero = false;
-      pos += chunk.length;
-      if (pendingBytes >= FLUSH_BYTES) await flush();
-      const now = Date.now();
-      if (now - last > 250) {
-        last = now;
-        o.onBytes(pos);
-      }
-    }
-    if (pendingBytes > 0) await flush();
-  } catch (e) {
-    writeError = e;
-    reader.kill();
-  }
-  const r = await reader.done;
-  try {
-    // Durable only when the whole stream came: a cut-off one is thrown away below.
-    if (writeError || r.exitCode !== 0 || o.signal.aborted) await sink.abort();
-    else await sink.end(pos);
-  } catch (e) {
-    writeError ??= e;
-  }
+  // A host that sends more than it listed is cut off there, before it fills this machine's disk.
+  const r = await streamIntoImage(argv, out, { signal: o.signal, onBytes, image: o.image ?? { format: 'raw' }, limit: size });
+  const pos = r.bytes;
   const stderr = withoutDigest(r.stderr);
   const command = argv;
   if (o.signal.aborted) throw new HostError({ sentence: 'The operation was cancelled.', fix: 'Nothing to do; start it again when ready.', command, stderr: '', code: 'cancelled' });
-  if (writeError) {
-    throw new HostError({ sentence: `Writing ${out} failed: ${writeError instanceof Error ? writeError.message : String(writeError)}`, fix: 'Check free space and permissions in the destination directory.', command, stderr: '', code: 'write' });
+  if (r.failed?.why === 'write') {
+    throw new HostError({ sentence: `Writing ${out} failed: ${r.failed.error}`, fix: 'Check free space and permissions in the destination directory.', command, stderr: '', code: 'write' });
+  }
+  if (r.failed?.why === 'read') {
+    throw new HostError({ sentence: `Reading the stream of ${shown(remote)} from ${ssh.at(-1)} failed: ${r.failed.error}`, fix: 'Check the network, then import again.', command, stderr, code: 'ssh', ranOn: ssh.at(-1) });
+  }
+  if (r.failed?.why === 'too-long') {
+    throw new HostError({ sentence: `${shown(remote)} gave more than the ${size} bytes the host listed it at: it changed during the copy.`, fix: 'Power the VM off in ESXi (and delete no snapshot meanwhile), then import again.', command, stderr, code: 'short-read', ranOn: ssh.at(-1) });
   }
   if (r.exitCode === 255) {
     // Logged in once already (the listing did): a 255 now is the link, worth one more go.
@@ -281,37 +204,9 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
   if (digest.kind === 'missing') {
     throw new HostError({ sentence: `${ssh.at(-1)} sent ${shown(remote)} but not its sha256, so the copy cannot be checked.`, fix: "Check that the host's sh runs openssl or sha256sum (ssh HOST openssl version), then import again.", command, stderr, code: 'no-digest', ranOn: ssh.at(-1) });
   }
+  if (r.sha256 === null) throw new Error(`the stream of ${remote} ended whole but without its sha256`);
   o.onBytes(pos);
-  return { bytes: pos, sha256: hash.digest('hex'), remoteSha256: digest.kind === 'sha256' ? digest.hex : null };
-}
-
-/** `argv` with its stdout to read as a stream; SIGTERM on abort, SIGKILL 3 s later. */
-function spawnReader(argv: string[], signal: AbortSignal) {
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  // The digest line comes last, after whatever ssh said: kept apart from the capped message text.
-  let stderrTail = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 65536) stderr += d;
-    stderrTail = (stderrTail + d).slice(-4096);
-  });
-  const kill = () => {
-    child.kill('SIGTERM');
-    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3_000).unref();
-  };
-  signal.addEventListener('abort', kill, { once: true });
-  const done = new Promise<{ exitCode: number | null; stderr: string; stderrTail: string }>((resolve) => {
-    child.once('error', (e) => {
-      stderr += String(e);
-      resolve({ exitCode: 127, stderr, stderrTail });
-    });
-    child.once('close', (code) => {
-      signal.removeEventListener('abort', kill);
-      resolve({ exitCode: code, stderr, stderrTail });
-    });
-  });
-  return { stdout: child.stdout as AsyncIterable<Buffer>, done, kill };
+  return { bytes: pos, sha256: r.sha256, remoteSha256: digest.kind === 'sha256' ? digest.hex : null };
 }
 
 /** Puts a verified copy in place under its name: the temp name was never a result. */

@@ -15,7 +15,6 @@ import { SshExecutor } from '../host/exec.js';
 import type { HostContext } from '../host/hostContext.js';
 import { inspectUntrustedImage } from '../host/imageInspect.js';
 import { detectAccel, domainTypeFor } from '../host/kvm.js';
-import { openQcow2Writer } from '../host/qcow2Writer.js';
 import { existingPaths, info, check as qemuImgCheck } from '../host/qemuImg.js';
 import type { SshMaster } from '../host/sshMaster.js';
 import { listBridges, listGuests, listNetworks } from '../host/virsh.js';
@@ -165,15 +164,16 @@ async function freeBytes(host: HostContext, dir: string, signal?: AbortSignal): 
 export async function prepareEsxiImport(host: HostContext, reqIn: ImportRequest, facts: EsxiImportFacts, signal?: AbortSignal): Promise<PreparedImport> {
   const req = esxiRequest(reqIn);
   const forReq = factsForRequest(facts, req);
-  const withDest = await withDestFacts(host, forReq, req);
-  const destFree = withDest.destDirState === 'ok' || withDest.destDirState === undefined ? await freeBytes(host, req.destDir as string, signal) : undefined;
+  const dir = stagingDir(facts, req);
+  // Three questions to this host, asked at once: each is a process or two, and under load one round of them took a tenth of a second or more.
+  // df's answer counts only for a destination directory that is there and writable.
+  const [withDest, free, [exists]] = await Promise.all([withDestFacts(host, forReq, req), freeBytes(host, req.destDir as string, signal).catch(() => undefined), existingPaths(host.sysExec, [dir])]);
+  const destFree = withDest.destDirState === 'ok' || withDest.destDirState === undefined ? free : undefined;
   const full: EsxiImportFacts = { ...forReq, existingDest: withDest.existingDest, destDirState: withDest.destDirState, destFree };
   const check = checkImport(full, req);
   const power = poweredOnRefusal(facts.esxi.vm, facts.esxi.destination);
   check.refusals.unshift(...(power ? [power] : []), ...esxiRefusals(req));
   check.warnings.push(...esxiWarnings(full));
-  const dir = stagingDir(facts, req);
-  const [exists] = await existingPaths(host.sysExec, [dir]);
   if (exists) check.refusals.push(new UserError(`${dir} exists: an import of this VM was cut off, or another one runs.`, 'Finish or roll it back with virtdeck recover, or remove the directory once no import runs.'));
   if (check.refusals.length > 0) return { facts: full, request: req, check };
   return { facts: full, request: req, check, plan: planEsxiImport(full, req, { uri: host.uri, xmlFile: join(tmpdir(), 'virtdeck-import-XXXXXX', 'domain.xml') }) };
@@ -197,9 +197,7 @@ async function copy(a: CopyArgs, ctx: Parameters<Action>[1], master?: SshMaster)
     rmSync(part, { force: true });
     let r: Awaited<ReturnType<typeof streamRemoteFile>>;
     try {
-      const image = a.image;
-      const sink = image ? (out: string) => openQcow2Writer(out, image.virtualSize) : undefined;
-      r = await streamRemoteFile(master ? master.via(a.ssh) : a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size), sink });
+      r = await streamRemoteFile(master ? master.via(a.ssh) : a.ssh, a.remote, part, a.size, { signal: ctx.signal, onBytes: (done) => ctx.progress(a.size > 0 ? Math.min(1, done / a.size) : 1, a.size), image: a.image });
     } catch (e) {
       rmSync(part, { force: true });
       if ((e as { code?: string }).code === 'link' && attempt < COPY_ATTEMPTS) {

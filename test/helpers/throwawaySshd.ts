@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -91,25 +91,23 @@ export async function startThrowawaySshd(dir: string, o: ThrowawaySshdOptions = 
       'StrictModes no',
       'LogLevel INFO',
       `ForceCommand ${forceCommand}`,
-      // bash sources ~/.bashrc for every command sshd starts when it is a top-level shell (Debian
-      // builds it so); a SHLVL of 1 makes it a nested one. The stand-in host then does not run this
-      // machine's root profile for each command (pyenv's init there costs ~1 s of CPU and seconds
-      // of wall under load per command), which nothing under test depends on.
+      // bash, run by sshd with no SHLVL, reads root's ~/.bashrc even for a command (Debian's
+      // SSH_SOURCE_BASHRC): on a machine whose .bashrc starts pyenv, that added a second or more to
+      // every session and put pyenv's python3 shim first on PATH. A real host's sessions (an ESXi
+      // host's busybox sh) pay nothing like it, so the stand-in's should not either.
       'SetEnv SHLVL=1',
       '',
     ].join('\n'),
   );
-  // sshd's privilege separation needs this directory; it is only made (and later removed) when missing.
-  let createdRunSshd = false;
-  if (!existsSync('/run/sshd')) {
-    mkdirSync('/run/sshd', { mode: 0o755 });
-    createdRunSshd = true;
-  }
+  // sshd's privilege separation needs this directory. It stays after stop(): another sshd (a test
+  // file running alongside, another checkout's bench) may be using it, and without it every login to
+  // that one fails with "kex_exchange_identification: Connection reset by peer". An empty directory
+  // in /run, which Debian's ssh service makes at boot anyway.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const sshdArgv = [...(o.enter ?? []), '/usr/sbin/sshd', '-D', '-f', join(dir, 'sshd_config'), '-E', log];
   const sshd: ChildProcess = spawn(sshdArgv[0]!, sshdArgv.slice(1), { stdio: 'ignore' });
   const stop = () => {
     sshd.kill('SIGTERM');
-    if (createdRunSshd) rmSync('/run/sshd', { recursive: true, force: true });
   };
   // libvirt's ssh transport runs this instead of plain ssh: the same ssh, recording no host keys.
   const wrapper = join(dir, 'ssh-no-known-hosts');
