@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Executor } from '../../src/host/exec.js';
 import { guestfsEnv } from '../../src/host/guestfsEnv.js';
 import { type RegSection, renderReg } from '../../src/model/mergeide.js';
+import { corpusPath } from './corpus.js';
 
 /**
  * A qcow2 that looks like a Windows system disk to MergeIDE: an NTFS partition holding
@@ -13,7 +14,7 @@ import { type RegSection, renderReg } from '../../src/model/mergeide.js';
  */
 export async function buildTinyWindowsImage(exec: Executor, dir: string, name = 'win.qcow2', extraKeys: RegSection[] = []): Promise<string> {
   const hive = join(dir, 'SYSTEM.build');
-  copyFileSync(new URL('../../../shared/corpus/hives/minimal', import.meta.url), hive);
+  copyFileSync(corpusPath('hives', 'minimal'), hive);
   chmodSync(hive, 0o644);
   const build = renderReg([
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001', values: [] },

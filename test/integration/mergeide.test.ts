@@ -8,6 +8,7 @@ import { exportKey } from '../../src/host/hive.js';
 import { prepareMergeIde, runMergeIde, summaryLines } from '../../src/jobs/mergeide.js';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { controlSetReg, MERGEIDE_KEYS, missingAfterMerge, parseReg, renderReg } from '../../src/model/mergeide.js';
+import { corpusPath } from '../helpers/corpus.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
 
@@ -133,7 +134,7 @@ describe('MergeIDE in-guest ISO', () => {
     expect(parseReg(reg)).toHaveLength(MERGEIDE_KEYS.length);
     // hivexregedit accepts it too (CurrentControlSet mapped onto a set of a copy of minimal).
     const hive = join(dir, 'check-hive');
-    copyFileSync(new URL('../../../shared/corpus/hives/minimal', import.meta.url), hive);
+    copyFileSync(corpusPath('hives', 'minimal'), hive);
     chmodSync(hive, 0o644);
     const asSet = reg.replace(/CurrentControlSet/g, 'ControlSet001');
     const parents = renderReg([{ path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001', values: [] }, { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control', values: [] }, { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\CriticalDeviceDatabase', values: [] }, { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services', values: [] }]);
