@@ -15,8 +15,8 @@ import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
 /**
  * MergeIDE on the real stack: a qcow2 holding an NTFS filesystem with
  * /Windows/System32/config/SYSTEM, built from the hivex corpus' `minimal` hive with two control
- * sets and Select\Current (ONE guestfish launch to build); then the job (one read-only launch to
- * find and download, one read-write launch to back up, upload and read back).
+ * sets and Select\Current (built on the host, no appliance: tinyWindows); then the job (one
+ * read-only launch to find and download, one read-write launch to back up, upload and read back).
  */
 const host = localHost();
 const exec = new LocalExecutor();
@@ -33,7 +33,7 @@ function virsh(args: string[]): string {
 
 beforeAll(async () => {
   // An existing service with a different Start proves "changed" is reported and merged.
-  await buildTinyWindowsImage(exec, dir, 'win.qcow2', [
+  await buildTinyWindowsImage(dir, 'win.qcow2', [
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services', values: [] },
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\atapi', values: [{ name: 'Start', type: 'dword', data: 3 }] },
   ]);
