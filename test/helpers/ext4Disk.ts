@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -23,4 +23,16 @@ export function ext4Disk(image: string, sizeMiB: number, files: Record<string, s
   execFileSync('sfdisk', ['-q', image], { input: 'label: dos\nstart=2048, type=83\n' });
   execFileSync('mke2fs', ['-q', '-t', 'ext4', '-F', '-E', `offset=${MiB}`, '-d', tree, image, String((sizeMiB - 1) * 1024)]);
   rmSync(tree, { recursive: true });
+}
+
+/**
+ * Edits the ext4 of an ext4Disk image with debugfs -w, one command a line (`sif`, `mknod`,
+ * `symlink`…): what a guest's root user can make and mke2fs -d would copy only from a host tree
+ * holding it (setuid files, foreign owners, device nodes), so such a file never exists on the host.
+ * debugfs exits 0 after a command fails; any message but its version line is a failure here.
+ */
+export function ext4Edit(image: string, commands: string[]): void {
+  const r = spawnSync('debugfs', ['-w', '-f', '-', `${image}?offset=${MiB}`], { input: `${commands.join('\n')}\n`, encoding: 'utf8' });
+  const complaints = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
+  if (r.status !== 0 || complaints.length > 0) throw new Error(`debugfs on ${image}: ${complaints.join('; ') || `exit ${r.status}`}`);
 }

@@ -10,6 +10,16 @@ export interface CliRun {
   ms: number;
 }
 
+/**
+ * The appliance scripts/test.sh chose for the suite (tcg-appliance.sh: the PVH-booted kernel, about
+ * half the CPU of a launch, and its own cache), where it chose one: without it the CLI's launches
+ * boot the host's default appliance.
+ */
+function applianceEnv(): Record<string, string> {
+  const names = ['SUPERMIN_KERNEL', 'SUPERMIN_KERNEL_VERSION', 'SUPERMIN_MODULES', 'LIBGUESTFS_CACHEDIR'];
+  return Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n] as string]] : [])));
+}
+
 /** The real CLI (test/helpers/cli.ts), in `cwd`, with `env` on top of a minimal one (PATH, VIRTDECK_HOME). */
 export async function runCli(args: string[], o: { cwd: string; env?: Record<string, string>; pathFirst?: string }): Promise<CliRun> {
   const t0 = Date.now();
@@ -24,6 +34,7 @@ export async function runCli(args: string[], o: { cwd: string; env?: Record<stri
       VIRTDECK_HOME: join(o.cwd, 'home'),
       LIBGUESTFS_BACKEND: 'direct',
       LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg',
+      ...applianceEnv(),
       ...o.env,
     },
     timeout: 120_000,

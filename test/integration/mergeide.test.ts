@@ -8,14 +8,15 @@ import { exportKey } from '../../src/host/hive.js';
 import { prepareMergeIde, runMergeIde, summaryLines } from '../../src/jobs/mergeide.js';
 import { summarizeDomainXml } from '../../src/model/domainSummary.js';
 import { controlSetReg, MERGEIDE_KEYS, missingAfterMerge, parseReg, renderReg } from '../../src/model/mergeide.js';
+import { corpusPath } from '../helpers/corpus.js';
 import { localHost, removeGuest, scratchDir, tinyGuestXml } from '../helpers/tinyGuest.js';
 import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
 
 /**
  * MergeIDE on the real stack: a qcow2 holding an NTFS filesystem with
  * /Windows/System32/config/SYSTEM, built from the hivex corpus' `minimal` hive with two control
- * sets and Select\Current (ONE guestfish launch to build); then the job (one read-only launch to
- * find and download, one read-write launch to back up, upload and read back).
+ * sets and Select\Current (built on the host, no appliance: tinyWindows); then the job (one
+ * read-only launch to find and download, one read-write launch to back up, upload and read back).
  */
 const host = localHost();
 const exec = new LocalExecutor();
@@ -32,7 +33,7 @@ function virsh(args: string[]): string {
 
 beforeAll(async () => {
   // An existing service with a different Start proves "changed" is reported and merged.
-  await buildTinyWindowsImage(exec, dir, 'win.qcow2', [
+  await buildTinyWindowsImage(dir, 'win.qcow2', [
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services', values: [] },
     { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\atapi', values: [{ name: 'Start', type: 'dword', data: 3 }] },
   ]);
@@ -133,7 +134,7 @@ describe('MergeIDE in-guest ISO', () => {
     expect(parseReg(reg)).toHaveLength(MERGEIDE_KEYS.length);
     // hivexregedit accepts it too (CurrentControlSet mapped onto a set of a copy of minimal).
     const hive = join(dir, 'check-hive');
-    copyFileSync(new URL('../../../shared/corpus/hives/minimal', import.meta.url), hive);
+    copyFileSync(corpusPath('hives', 'minimal'), hive);
     chmodSync(hive, 0o644);
     const asSet = reg.replace(/CurrentControlSet/g, 'ControlSet001');
     const parents = renderReg([{ path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001', values: [] }, { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control', values: [] }, { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\CriticalDeviceDatabase', values: [] }, { path: 'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services', values: [] }]);

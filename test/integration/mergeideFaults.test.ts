@@ -4,7 +4,6 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalExecutor } from '../../src/host/exec.js';
 import { interruptedJobs, Journal, resumePoint } from '../../src/jobs/journal.js';
 import { type OfflineFacts, prepareMergeIde } from '../../src/jobs/mergeide.js';
 import { describeInterruptedJob } from '../../src/jobs/recovery.js';
@@ -20,7 +19,7 @@ import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
  * kill -9 of an offline MergeIDE (a) after it merged the keys into the local working copy of the
  * hive and (b) after its read-write launch uploaded the new hive into the image — each time
  * before the journal recorded the step done — then recovery the way a restarted virtdeck does
- * it. The fixture image is built once (one guestfish launch) and copied per scenario; the job's
+ * it. The fixture image is built once (on the host, no appliance) and copied per scenario; the job's
  * own prepare runs once, and the guest's hive and backup are read back from the image on the host
  * (qemu-img, sfdisk, ntfscat: no appliance) where the image was written. The kill after the
  * upload happens once: what it left (image, journal, working files) is kept and put back for the
@@ -30,7 +29,6 @@ import { buildTinyWindowsImage } from '../helpers/tinyWindows.js';
  * Run on its own (no finish before it), the case launches for real.
  */
 const host = localHost();
-const exec = new LocalExecutor();
 const GUEST = 'vdtest-fk-mi';
 const scratch = scratchDir('vdtest-fk-mi-');
 const dir = scratch.dir;
@@ -52,7 +50,7 @@ let workdirBefore: string[] = [];
 let current: PlanChild | null = null;
 
 beforeAll(async () => {
-  disk = await buildTinyWindowsImage(exec, dir);
+  disk = await buildTinyWindowsImage(dir);
   pristine = join(dir, 'pristine.qcow2');
   copyFileSync(disk, pristine);
   const xml = join(dir, 'g.xml');

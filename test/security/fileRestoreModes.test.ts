@@ -4,14 +4,13 @@
  * a setgid directory, a device node or a FIFO there. Extracted through the real CLI, none of that
  * may reach the admin's target: no setuid/setgid/sticky bit, no device node or FIFO, nothing
  * group/other-writable, everything owned by the running user; a file copied alone is 0600; a
- * symlink stays a symlink. One libguestfs launch builds the ext4 image, one more reads it.
+ * symlink stays a symlink. The ext4 image is made on the host (mke2fs -d, then debugfs for the
+ * modes, owners and special files); the extract is the one libguestfs launch.
  */
-import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalExecutor } from '../../src/host/exec.js';
-import { guestfsEnv } from '../../src/host/guestfsEnv.js';
+import { ext4Disk, ext4Edit } from '../helpers/ext4Disk.js';
 import { qemuImg, runDir, writeRun } from '../helpers/handRun.js';
 import { runCli } from '../helpers/hostileCli.js';
 import { scratchDir } from '../helpers/tinyGuest.js';
@@ -21,25 +20,32 @@ const dest = join(scratch.dir, 'dest');
 const out = join(scratch.dir, 'out');
 const G = 'vdsec-fu-rs';
 
-beforeAll(async () => {
+beforeAll(() => {
   mkdirSync(dest, { recursive: true });
   const raw = join(scratch.dir, 'disk.img');
-  const env = { ...process.env, ...(await guestfsEnv(new LocalExecutor())) };
-  // biome-ignore format: one guestfish command per line
-  const script = [
-    'mkdir', '/d', ':',
-    'write', '/d/suid', 'x', ':', 'chown', '0', '0', '/d/suid', ':', 'chmod', '04755', '/d/suid', ':',
-    'write', '/d/sgid', 's', ':', 'chmod', '02755', '/d/sgid', ':',
-    'mknod-c', '0666', '1', '3', '/d/null', ':',
-    'mknod-b', '0666', '8', '0', '/d/sda', ':',
-    'mkfifo', '0666', '/d/fifo', ':',
-    'write', '/d/ww', 'y', ':', 'chown', '1234', '1234', '/d/ww', ':', 'chmod', '0777', '/d/ww', ':',
-    'mkdir', '/d/sticky', ':', 'chmod', '03777', '/d/sticky', ':',
-    'write', '/d/sticky/inner', 'z', ':', 'chmod', '06777', '/d/sticky/inner', ':',
-    'ln-s', '/etc/shadow', '/d/link', ':',
-    'write', '/top', 't', ':', 'chown', '1234', '1234', '/top', ':', 'chmod', '04777', '/top',
-  ];
-  execFileSync('guestfish', ['-N', `${raw}=fs:ext4:32M`, '-m', '/dev/sda1', ...script], { env, cwd: scratch.dir });
+  // The files on the host (ext4Disk), what makes them hostile inside the image only (ext4Edit).
+  ext4Disk(raw, 32, { 'd/suid': 'x', 'd/sgid': 's', 'd/ww': 'y', 'd/sticky/inner': 'z', top: 't' });
+  ext4Edit(raw, [
+    'cd /d',
+    'sif suid mode 0104755',
+    'sif sgid mode 0102755',
+    'mknod null c 1 3',
+    'sif null mode 020666',
+    'mknod sda b 8 0',
+    'sif sda mode 060666',
+    'mknod fifo p',
+    'sif fifo mode 010666',
+    'sif ww uid 1234',
+    'sif ww gid 1234',
+    'sif ww mode 0100777',
+    'sif sticky mode 043777',
+    'sif sticky/inner mode 0106777',
+    'symlink link /etc/shadow',
+    'cd /',
+    'sif top uid 1234',
+    'sif top gid 1234',
+    'sif top mode 0104777',
+  ]);
   const at = new Date('2026-06-01T02:00:00Z');
   qemuImg('convert', '-f', 'raw', '-O', 'qcow2', raw, join(runDir(dest, G, at, 'full'), 'vda.qcow2'));
   writeRun(dest, G, { at, kind: 'full', disks: [{ target: 'vda', sourcePath: '/var/lib/libvirt/images/vdsec-fu-rs.qcow2', virtualSize: 32 << 20 }] });

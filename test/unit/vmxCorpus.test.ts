@@ -6,13 +6,14 @@
  * MAC type, model, connection), each serial port — and every file in rejected/ must be refused.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childElements, domainRoot, firstChild, parseDomainXml, textOf, type XmlElement } from '../../src/model/domainXml.js';
 import { UserError } from '../../src/model/userError.js';
 import { checkVmwareConfig, parseVmx, type VmxGuest } from '../../src/model/vmx.js';
+import { corpusPath } from '../helpers/corpus.js';
 
-const CORPUS = resolve(process.cwd(), '../shared/corpus/vmx2xml');
+const CORPUS = corpusPath('vmx2xml');
 
 /**
  * Pairs where libvirt's expectation is something virtdeck deliberately does differently, with the
