@@ -323,20 +323,21 @@ async function moveLive(source: HostContext, dest: HostContext, a: LiveArgs, ctx
  * and the migration ran to the end. Whether libvirt took it.
  */
 export async function abortUntilTaken(host: HostContext, guest: string, ended: Promise<unknown>, retryMs = ABORT_RETRY_MS): Promise<boolean> {
-  let over = false;
-  const settled = ended.then(
-    () => {
-      over = true;
-    },
-    () => {
-      over = true;
-    },
-  );
-  while (!over) {
+  const { done, settled } = whenSettled(ended);
+  while (!settled()) {
     if (await abortJob(host, guest).catch(() => false)) return true;
-    await Promise.race([settled, sleep(retryMs)]);
+    await Promise.race([done, sleep(retryMs)]);
   }
   return false;
+}
+
+/** A promise's end, as a flag to poll and a promise that never rejects. */
+function whenSettled(p: Promise<unknown>): { done: Promise<void>; settled: () => boolean } {
+  let over = false;
+  const end = () => {
+    over = true;
+  };
+  return { done: p.then(end, end), settled: () => over };
 }
 
 /** Runs `virsh migrate` with progress from libvirt's job statistics; the last figures it saw, if any. */
@@ -346,15 +347,7 @@ async function migrateWatched(source: HostContext, dest: HostContext, a: LiveArg
   // would leave libvirt to decide.
   const migration = source.virshExec.run(argv, { timeoutMs: 0 });
   let aborted = false;
-  let settled = false;
-  const done = migration.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
+  const { done, settled } = whenSettled(migration);
   const onAbort = () => {
     aborted = true;
     void abortUntilTaken(source, a.guest, done);
@@ -363,7 +356,7 @@ async function migrateWatched(source: HostContext, dest: HostContext, a: LiveArg
   let last: JobStats | null = null;
   try {
     await Promise.race([done, sleep(LIVE_POLL_MS.first)]);
-    while (!settled) {
+    while (!settled()) {
       const s = await stats().catch(() => null);
       if (s?.dataTotal) {
         last = s;
