@@ -126,7 +126,7 @@ describe('streamIntoImage', () => {
     const ac = new AbortController();
     const seen: number[] = [];
     setTimeout(() => ac.abort(), 700);
-    const r = await streamIntoImage(['sh', '-c', 'while :; do head -c 65536 /dev/urandom; sleep 0.05; done'], out, { ...opts({ format: 'raw' }, 1 << 40, ac.signal), onBytes: (n: number) => seen.push(n) });
+    const r = await streamIntoImage(['sh', '-c', 'while :; do head -c 65536 /dev/urandom; sleep 0.05; done'], out, { ...opts({ format: 'raw' }, 2 ** 40, ac.signal), onBytes: (n: number) => seen.push(n) });
     expect(r.sha256).toBeNull();
     expect(r.exitCode).not.toBe(0);
     expect(seen.length).toBeGreaterThan(0);
