@@ -1,11 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ExecOptions, LocalExecutor } from '../../src/host/exec.js';
 import { copyRuns } from '../../src/jobs/backupCopy.js';
 import { stagingRoot } from '../../src/jobs/copyFetch.js';
 import { listJournals } from '../../src/jobs/journal.js';
+import { processAlive } from '../../src/jobs/processes.js';
 import { detectRecovery, resolveRecovery } from '../../src/jobs/recovery.js';
 import { openCopyForFiles, resticMountActions } from '../../src/jobs/resticMount.js';
 import type { CopyTarget } from '../../src/model/copyTarget.js';
@@ -282,6 +283,10 @@ describe('Backups pane: restore and file-level restore from copy targets (real s
     const gone = new Promise((r) => child.once('exit', r));
     process.kill(-(child.pid as number), 'SIGKILL');
     await gone;
+    // npx exits first; the node under it that holds the journal may still be exiting (seen on a
+    // loaded CI run: recovery then found it alive, so not interrupted, and offered nothing).
+    const pid = listJournals(state).find((j) => j.record.kind === 'restic-mount' && j.record.state === 'running')?.record.pid as number;
+    await vi.waitFor(() => expect(processAlive(pid)).toBe(false), { timeout: 15_000, interval: 50 });
     const items = await detectRecovery(host, { stateDir: state, guests: [] });
     const item = items.find((i) => i.kind === 'job' && i.title === `Browse ${GUEST} ${inc.name} through restic mount of vault`);
     expect(item?.finish).toBe('Finish: run step 2 again.');
