@@ -1,6 +1,3 @@
-import type { Launched } from '../../src/jobs/detached.js';
-import { type Journal, listJournals } from '../../src/jobs/journal.js';
-import type { JobControllerOptions } from '../../src/store/jobs/jobController.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HostError } from '../../src/host/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../../src/host/exec.js';
 import type { HostContext } from '../../src/host/hostContext.js';
+import type { Launched } from '../../src/jobs/detached.js';
 import type { ExpandOutcome } from '../../src/jobs/expand.js';
+import { type Journal, listJournals } from '../../src/jobs/journal.js';
 import { fieldValue } from '../../src/store/form.js';
+import type { JobControllerOptions } from '../../src/store/jobs/jobController.js';
 import { createExpandWizard, expandUndo } from '../../src/store/wizards/expand/expandWizard.js';
 import { chooseTheme } from '../../src/ui/theme.js';
 import { ExpandWizardView } from '../../src/ui/wizards/ExpandWizard.js';
@@ -144,6 +144,19 @@ function open(opts: HostOptions = {}, jobScreen?: JobControllerOptions) {
 
 type W = ReturnType<typeof open>;
 const atStep = (w: W, step: number) => w.until((s) => s.phase === 'form' && s.step === step);
+/** Disk → +1G (once the disk is inspected) → grow offline → the review. */
+async function toReview(w: W): Promise<void> {
+  await atStep(w, 0);
+  w.press('enter');
+  await atStep(w, 1);
+  w.type('+1G');
+  await w.waitFrame('grow partition 1 and its ext4');
+  await w.until((s) => !s.inspecting);
+  w.press('enter');
+  await atStep(w, 2);
+  w.press('enter');
+  await atStep(w, 3);
+}
 
 describe('expand wizard', () => {
   it('walks disk → size (with checks) → guest side → review, back and forth, runs and verifies', async () => {
@@ -211,16 +224,7 @@ describe('expand wizard', () => {
 
   it('keeps a copy of the original by default: written under a hidden name, compared, placed, then the grow', async () => {
     const w = open();
-    await atStep(w, 0);
-    w.press('enter');
-    await atStep(w, 1);
-    w.type('+1G');
-    await w.waitFrame('grow partition 1 and its ext4');
-    await w.until((s) => !s.inspecting);
-    w.press('enter');
-    await atStep(w, 2);
-    w.press('enter');
-    await atStep(w, 3);
+    await toReview(w);
     w.press('c');
     w.press('c');
     expect(w.state().assessment?.decision?.keepCopy?.keep).toBe('/srv/vm/web.raw.virtdeck-orig');
@@ -235,16 +239,7 @@ describe('expand wizard', () => {
 
   it('says why no copy can be kept when one was kept already, and grows without one', async () => {
     const w = open({ leftovers: ['/srv/vm/web.raw.virtdeck-orig'] });
-    await atStep(w, 0);
-    w.press('enter');
-    await atStep(w, 1);
-    w.type('+1G');
-    await w.waitFrame('grow partition 1 and its ext4');
-    await w.until((s) => !s.inspecting);
-    w.press('enter');
-    await atStep(w, 2);
-    w.press('enter');
-    await atStep(w, 3);
+    await toReview(w);
     const review = (await w.waitFrame('No copy can be kept')).replace(/[│\s]+/g, ' ');
     expect(review).toContain('No copy can be kept: /srv/vm/web.raw.virtdeck-orig holds the original an earlier expansion kept, and a new copy would go there.');
     expect(review).not.toContain('c copy first');
@@ -253,16 +248,7 @@ describe('expand wizard', () => {
 
   it('asks before cancelling a running expansion: n keeps it going, y cancels', async () => {
     const w = open({ holdResize: true });
-    await atStep(w, 0);
-    w.press('enter');
-    await atStep(w, 1);
-    w.type('+1G');
-    await w.waitFrame('grow partition 1 and its ext4');
-    await w.until((s) => !s.inspecting);
-    w.press('enter');
-    await atStep(w, 2);
-    w.press('enter');
-    await atStep(w, 3);
+    await toReview(w);
     // Without the copy of the original (c), so the held resize is the first step.
     w.press('c');
     w.press('enter');
@@ -408,16 +394,7 @@ describe('expand wizard', () => {
       return { id: j.record.id, pid: 4244, journalPath: j.path, logPath: '/x', via: 'setsid' };
     };
     const w = open({ holdResize: true }, { handOver });
-    await atStep(w, 0);
-    w.press('enter');
-    await atStep(w, 1);
-    w.type('+1G');
-    await w.waitFrame('grow partition 1 and its ext4');
-    await w.until((s) => !s.inspecting);
-    w.press('enter');
-    await atStep(w, 2);
-    w.press('enter');
-    await atStep(w, 3);
+    await toReview(w);
     w.press('c');
     w.press('enter');
     await w.until((s) => s.run?.rows[0]?.state === 'running');
