@@ -166,9 +166,12 @@ export async function prepareEsxiImport(host: HostContext, reqIn: ImportRequest,
   const forReq = factsForRequest(facts, req);
   const dir = stagingDir(facts, req);
   // Three questions to this host, asked at once: each is a process or two, and under load one round of them took a tenth of a second or more.
-  // df's answer counts only for a destination directory that is there and writable.
-  const [withDest, free, [exists]] = await Promise.all([withDestFacts(host, forReq, req), freeBytes(host, req.destDir as string, signal).catch(() => undefined), existingPaths(host.sysExec, [dir])]);
-  const destFree = withDest.destDirState === 'ok' || withDest.destDirState === undefined ? free : undefined;
+  // df's answer counts only for a destination directory that is there and writable; there its failure is
+  // the error, as when it was asked after the others (the catch only keeps a missing directory's quiet).
+  const free = freeBytes(host, req.destDir as string, signal);
+  free.catch(() => undefined);
+  const [withDest, [exists]] = await Promise.all([withDestFacts(host, forReq, req), existingPaths(host.sysExec, [dir])]);
+  const destFree = withDest.destDirState === 'ok' || withDest.destDirState === undefined ? await free : undefined;
   const full: EsxiImportFacts = { ...forReq, existingDest: withDest.existingDest, destDirState: withDest.destDirState, destFree };
   const check = checkImport(full, req);
   const power = poweredOnRefusal(facts.esxi.vm, facts.esxi.destination);
