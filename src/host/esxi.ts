@@ -153,6 +153,7 @@ export interface StreamResult {
 
 export interface StreamOptions {
   signal: AbortSignal;
+  /** Bytes taken so far, about every quarter second and once at the end (host/imageStream.ts). */
   onBytes(done: number): void;
   /** What `out` becomes (default: the file itself, made 0600, zero runs left as holes). */
   image?: { format: 'qcow2'; virtualSize: number };
@@ -168,15 +169,8 @@ export interface StreamOptions {
 export async function streamRemoteFile(ssh: string[], remote: string, out: string, size: number, o: StreamOptions): Promise<StreamResult> {
   const argv = remoteArgv(ssh, ['sh', '-c', STREAM_SCRIPT, 'sh', remote]);
   checkJournalSshArgv(argv);
-  let last = 0;
-  const onBytes = (done: number) => {
-    const now = Date.now();
-    if (now - last < 250) return;
-    last = now;
-    o.onBytes(done);
-  };
   // A host that sends more than it listed is cut off there, before it fills this machine's disk.
-  const r = await streamIntoImage(argv, out, { signal: o.signal, onBytes, image: o.image ?? { format: 'raw' }, limit: size });
+  const r = await streamIntoImage(argv, out, { signal: o.signal, onBytes: o.onBytes, image: o.image ?? { format: 'raw' }, limit: size });
   const pos = r.bytes;
   const stderr = withoutDigest(r.stderr);
   const command = argv;
@@ -205,7 +199,6 @@ export async function streamRemoteFile(ssh: string[], remote: string, out: strin
     throw new HostError({ sentence: `${ssh.at(-1)} sent ${shown(remote)} but not its sha256, so the copy cannot be checked.`, fix: "Check that the host's sh runs openssl or sha256sum (ssh HOST openssl version), then import again.", command, stderr, code: 'no-digest', ranOn: ssh.at(-1) });
   }
   if (r.sha256 === null) throw new Error(`the stream of ${remote} ended whole but without its sha256`);
-  o.onBytes(pos);
   return { bytes: pos, sha256: r.sha256, remoteSha256: digest.kind === 'sha256' ? digest.hex : null };
 }
 
